@@ -1,0 +1,168 @@
+"""The array module behind every tensor, and every difference between them.
+
+Devices:
+
+* ``"cpu"``  -- NumPy.
+* ``"gpu"``  -- CuPy (``pip install -e ".[gpu]"``); ``"cuda"`` is accepted as an alias.
+* ``"fake"`` -- :mod:`minitf.fakedevice`, a strict NumPy-backed stand-in for CuPy
+  used by the tests to keep the GPU path honest on machines without a GPU.
+
+Kernels never import NumPy for array work: they ask :func:`get_array_module`
+for the module of their inputs (``xp``) and call ``xp.exp``, ``xp.matmul``...
+Where NumPy and CuPy differ (scatter-add, random generators, host transfer,
+synchronisation) the difference lives here and nowhere else. This is the only
+module that knows CuPy exists.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DEVICES = ("cpu", "gpu", "fake")
+_ALIASES = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu", "fake": "fake"}
+
+_cupy = None          # the cupy module, once a usable GPU has been found
+_gpu_error = None     # why the GPU is unusable, once we have tried
+
+
+class DeviceError(RuntimeError):
+    """Raised when a device is unknown or unusable, or when devices are mixed."""
+
+
+def check_device(device) -> str:
+    """Normalise a device name (``"cpu"``, ``"gpu"``/``"cuda"``, ``"fake"``) or raise."""
+    name = _ALIASES.get(str(device).lower()) if isinstance(device, str) else None
+    if name is None:
+        raise DeviceError(f"unknown device {device!r}: expected one of 'cpu', 'gpu' (alias 'cuda') or 'fake'")
+    return name
+
+
+def _load_cupy():
+    """Import CuPy and touch the GPU once; remember the reason if either fails."""
+    global _cupy, _gpu_error
+    if _cupy is not None:
+        return _cupy
+    if _gpu_error is None:
+        try:
+            import cupy
+        except ImportError as e:
+            _gpu_error = (f"CuPy is not installed ({e}); install the GPU extra with "
+                          f"`pip install -e \".[gpu]\"` (or a cupy-cudaXXx wheel matching your CUDA)")
+        else:
+            try:  # with no GPU, import succeeds and the first allocation fails
+                cupy.zeros(1).sum().item()
+                _cupy = cupy
+            except Exception as e:  # CUDARuntimeError, CUDADriverError, missing libraries...
+                _gpu_error = f"CuPy is installed but no usable GPU was found ({type(e).__name__}: {e})"
+    if _cupy is None:
+        raise DeviceError(_gpu_error)
+    return _cupy
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and a GPU answers; never raises."""
+    try:
+        _load_cupy()
+        return True
+    except DeviceError:
+        return False
+
+
+def gpu_unavailable_reason() -> str | None:
+    """Why ``"gpu"`` cannot be used, or None if it can."""
+    return None if gpu_available() else _gpu_error
+
+
+def _fake_xp():
+    from .fakedevice import fake_xp
+    return fake_xp
+
+
+def array_module(device: str):
+    """The array module (``xp``) of a device name."""
+    device = check_device(device)
+    if device == "cpu":
+        return np
+    if device == "fake":
+        return _fake_xp()
+    return _load_cupy()
+
+
+def device_of(array) -> str:
+    """Which device an array lives on."""
+    if isinstance(array, (np.ndarray, np.generic)):
+        return "cpu"
+    name = type(array).__name__
+    if name == "FakeDeviceArray":
+        return "fake"
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return "gpu"
+    raise TypeError(f"not an array of any minitf device: {type(array).__name__}")
+
+
+def get_array_module(array):
+    """The array module (``xp``) of an existing array: NumPy, CuPy or the fake one."""
+    if type(array) is np.ndarray:
+        return np
+    return array_module(device_of(array))
+
+
+def to_device(array, device: str):
+    """Copy an array (host or device) to ``device``; returns it unchanged if already there."""
+    device = check_device(device)
+    src = device_of(array) if not isinstance(array, (list, tuple, int, float, bool)) else "cpu"
+    if src == device:
+        return array
+    host = to_numpy(array)
+    if device == "cpu":
+        return host
+    return array_module(device).asarray(host)
+
+
+def to_numpy(array) -> np.ndarray:
+    """A host NumPy copy (or the array itself if it is already on the host)."""
+    if isinstance(array, np.ndarray):
+        return array
+    if isinstance(array, (np.generic, list, tuple, int, float, bool)):
+        return np.asarray(array)
+    return array.get()  # CuPy and the fake device share this explicit transfer
+
+
+def scatter_add(target, index, values) -> None:
+    """In place ``target[index] += values``, repeated indices accumulating.
+
+    NumPy spells it ``np.add.at``; CuPy ``cupyx.scatter_add``.
+    """
+    xp = get_array_module(target)
+    if xp is np:
+        np.add.at(target, index, values)
+    elif xp is _cupy:
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    else:
+        xp.scatter_add(target, index, values)
+
+
+def default_rng(device: str, seed=None):
+    """A random generator that draws on ``device`` (``Generator.random``, ``.standard_normal``...)."""
+    return array_module(device).random.default_rng(seed)
+
+
+def rng_state(generator) -> dict:
+    """A JSON-serialisable snapshot of a generator, for exact resume."""
+    bit_gen = getattr(generator, "bit_generator", None)
+    if bit_gen is None:  # the fake device's generator wraps a NumPy one
+        bit_gen = generator._g.bit_generator
+    return bit_gen.state
+
+
+def set_rng_state(generator, state: dict) -> None:
+    bit_gen = getattr(generator, "bit_generator", None)
+    if bit_gen is None:
+        bit_gen = generator._g.bit_generator
+    bit_gen.state = state
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued device work (for timing); a no-op on the CPU and fake device."""
+    if check_device(device) == "gpu":
+        _load_cupy().cuda.Device().synchronize()

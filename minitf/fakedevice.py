@@ -1,0 +1,222 @@
+"""A strict fake GPU: NumPy-backed arrays that behave like CuPy's about host memory.
+
+There is no GPU on the machines that develop and test minitf, so the GPU code
+path is kept honest by running it on this device (``device="fake"``). Its array
+type wraps a NumPy array but, as ``cupy.ndarray`` does,
+
+* refuses implicit conversion to NumPy (``np.asarray(a)`` raises
+  ``TypeError: Implicit conversion to a NumPy array is not allowed...``);
+* refuses to meet a host ``numpy.ndarray`` in one operation
+  (``TypeError: Unsupported type <class 'numpy.ndarray'>``), while Python and
+  NumPy scalars are accepted;
+* returns 0-d device arrays, not NumPy scalars, from reductions;
+* lets ``np.exp(a)`` and other NumPy functions dispatch to it.
+
+An ``ndarray`` subclass cannot imitate the first rule (NumPy never calls
+``__array__`` on a subclass), hence a wrapper type with its own namespace
+(:data:`fake_xp`), used by kernels exactly where they would use ``cupy``.
+Only :mod:`minitf.backend` should need to import this module.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. "
+             "Please use `.get()` to construct a NumPy array explicitly.")
+
+
+def _unwrap(x):
+    """Device array -> its NumPy buffer; a host ndarray is refused, as CuPy does."""
+    if type(x) is FakeDeviceArray:
+        return x._a
+    if isinstance(x, np.ndarray):
+        raise TypeError(f"Unsupported type {type(x)}")
+    if type(x) in (list, tuple):
+        return type(x)(_unwrap(v) for v in x)
+    return x
+
+
+def _unwrap_kwargs(kwargs):
+    return {k: _unwrap(v) for k, v in kwargs.items()}
+
+
+def _wrap(x):
+    if isinstance(x, np.ndarray):
+        return FakeDeviceArray(x)
+    if isinstance(x, np.generic) and not isinstance(x, (np.str_, np.bytes_)):
+        return FakeDeviceArray(np.asarray(x))  # reductions give 0-d arrays, as in CuPy
+    if type(x) in (list, tuple):
+        return type(x)(_wrap(v) for v in x)
+    return x
+
+
+class FakeDeviceArray:
+    """An array that lives on the fake device: see the module docstring."""
+
+    __slots__ = ("_a",)
+    __array_priority__ = 100
+    __hash__ = None
+
+    def __init__(self, array: np.ndarray):
+        self._a = array
+
+    # --- attributes read on hot paths
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    nbytes = property(lambda self: self._a.nbytes)
+    itemsize = property(lambda self: self._a.itemsize)
+
+    # --- the host boundary
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(_IMPLICIT)
+
+    def get(self) -> np.ndarray:
+        """Explicit device -> host copy (``cupy.ndarray.get``)."""
+        return self._a.copy()
+
+    def item(self):
+        return self._a.item()
+
+    def __float__(self):
+        return float(self._a)
+
+    def __int__(self):
+        return int(self._a)
+
+    def __bool__(self):
+        return bool(self._a)
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (_wrap(v) for v in self._a)
+
+    def __repr__(self):
+        return f"FakeDeviceArray({self._a!r})"
+
+    # --- indexing
+    def __getitem__(self, index):
+        return _wrap(self._a[_unwrap(index)])
+
+    def __setitem__(self, index, value):
+        self._a[_unwrap(index)] = _unwrap(value)
+
+    # --- NumPy protocols: dispatch to this device, refusing host arrays
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **_unwrap_kwargs(kwargs)))
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _wrap(func(*_unwrap(args), **_unwrap_kwargs(kwargs)))
+
+    # any other ndarray method or attribute (sum, reshape, T, astype, ...)
+    def __getattr__(self, name):
+        if name.startswith("__"):  # never forward __array_interface__ and kin: a host leak
+            raise AttributeError(name)
+        attr = getattr(self._a, name)
+        if callable(attr):
+            return lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+        return _wrap(attr)
+
+
+def _binary(ufunc, reflected=False):
+    if reflected:
+        return lambda self, other: ufunc(other, self)
+    return lambda self, other: ufunc(self, other)
+
+
+def _inplace(ufunc):
+    def op(self, other):
+        ufunc(self, other, out=(self,))
+        return self
+    return op
+
+
+for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
+                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
+                   ("and", np.logical_and), ("or", np.logical_or), ("xor", np.logical_xor)]:
+    setattr(FakeDeviceArray, f"__{_name}__", _binary(_uf))
+    setattr(FakeDeviceArray, f"__r{_name}__", _binary(_uf, reflected=True))
+    setattr(FakeDeviceArray, f"__i{_name}__", _inplace(_uf))
+for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
+    setattr(FakeDeviceArray, f"__{_name}__", _binary(_uf))
+FakeDeviceArray.__neg__ = lambda self: np.negative(self)
+FakeDeviceArray.__abs__ = lambda self: np.absolute(self)
+FakeDeviceArray.__invert__ = lambda self: np.invert(self)
+FakeDeviceArray.__pos__ = lambda self: self
+
+
+class _FakeGenerator:
+    """``cupy.random.Generator`` stand-in: draws on the host, returns device arrays."""
+
+    def __init__(self, seed=None):
+        self._g = np.random.default_rng(seed)
+
+    def __getattr__(self, name):
+        attr = getattr(self._g, name)
+        if callable(attr):
+            return lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+        return attr
+
+
+class _FakeRandom:
+    default_rng = staticmethod(lambda seed=None: _FakeGenerator(seed))
+
+
+class _FakeUfunc:
+    """``cupy.exp`` and friends: host arrays are refused, results stay on the device."""
+
+    def __init__(self, ufunc):
+        self._u = ufunc
+
+    def __call__(self, *args, **kwargs):
+        return _wrap(self._u(*_unwrap(args), **_unwrap_kwargs(kwargs)))
+
+    def __getattr__(self, name):
+        attr = getattr(self._u, name)
+        if callable(attr):
+            return lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+        return attr
+
+
+class _FakeNamespace:
+    """The array module of the fake device, used as ``xp`` (like ``cupy``)."""
+
+    ndarray = FakeDeviceArray
+    random = _FakeRandom()
+    __name__ = "minitf.fakedevice.fake_xp"
+
+    @staticmethod
+    def asarray(a, dtype=None):
+        """Host -> device transfer (allowed explicitly, as ``cupy.asarray``)."""
+        if type(a) is FakeDeviceArray:
+            return a if dtype is None or a.dtype == dtype else FakeDeviceArray(a._a.astype(dtype))
+        return FakeDeviceArray(np.array(a, dtype=dtype))
+
+    array = asarray
+
+    @staticmethod
+    def asnumpy(a):
+        return a.get() if type(a) is FakeDeviceArray else np.asarray(a)
+
+    @staticmethod
+    def scatter_add(target, index, values):
+        """In-place ``target[index] += values`` with repeats accumulating (``cupyx.scatter_add``)."""
+        np.add.at(_unwrap(target), _unwrap(index), _unwrap(values))
+
+    def __getattr__(self, name):
+        attr = getattr(np, name)
+        if isinstance(attr, np.ufunc):
+            return _FakeUfunc(attr)
+        if isinstance(attr, type) or not callable(attr):
+            return attr  # dtypes and constants
+        fn = lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))  # noqa: E731
+        fn.__name__ = name
+        return fn
+
+
+fake_xp = _FakeNamespace()

@@ -1,0 +1,20 @@
+"""The functional API: every differentiable op, imported as ``F``.
+
+    >>> import minitf as mt
+    >>> from minitf import functional as F
+    >>> x = mt.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> F.softmax(x).sum().backward()
+"""
+from .ops import (add, sub, mul, div, neg, pow, matmul,  # noqa: F401
+                  exp, log, sqrt, tanh, sigmoid, relu, gelu,
+                  sum, mean, max, var,
+                  reshape, permute, transpose, getitem, concatenate, cat, stack, split,
+                  where, masked_fill,
+                  softmax, log_softmax, cross_entropy, layer_norm, embedding, dropout,
+                  scaled_dot_product_attention, causal_mask)
+
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
+           "sigmoid", "relu", "gelu", "sum", "mean", "max", "var", "reshape", "permute",
+           "transpose", "getitem", "concatenate", "cat", "stack", "split", "where", "masked_fill",
+           "softmax", "log_softmax", "cross_entropy", "layer_norm", "embedding", "dropout",
+           "scaled_dot_product_attention", "causal_mask"]

@@ -1,0 +1,146 @@
+"""Finite-difference gradient checking: a public tool, not only a test helper.
+
+For a function ``f`` of some tensors, pick a random cotangent ``u`` of the
+output's shape and look at the scalar ``L(x) = <u, f(x)>``. Its gradient is
+exactly what ``f(x).backward(u)`` computes, and central differences estimate it:
+
+    dL/dx_i  ~  (L(x + eps e_i) - L(x - eps e_i)) / (2 eps)          (elementwise)
+    <v, dL/dx> ~ (L(x + eps v) - L(x - eps v)) / (2 eps)             (random direction v)
+
+A random ``u`` matters: contracting with a plain ``sum`` would make a softmax
+(rows sum to 1) or a LayerNorm (rows sum to 0) pass whatever its backward does.
+Everything runs in float64; central differences have error O(eps^2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numeric gradients disagree; the message says where."""
+
+
+def _as_tuple(out):
+    return out if isinstance(out, (tuple, list)) else (out,)
+
+
+def _contract(outputs, cotangents) -> float:
+    """L = sum_k <u_k, out_k>, in float64 on the host."""
+    return float(sum(np.vdot(u, backend.to_numpy(o.data)) for o, u in zip(outputs, cotangents)))
+
+
+def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
+    """Yield (input index, analytic, numeric, elementwise, shape) for each checked input."""
+    inputs = list(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
+                            f"(build inputs with dtype='float64')")
+    rng = np.random.default_rng(seed)
+
+    for i in checked:
+        inputs[i].grad = None
+    outputs = _as_tuple(fn(*inputs))
+    cotangents = [rng.standard_normal(o.shape) for o in outputs]
+    live = [(o, u) for o, u in zip(outputs, cotangents) if o.requires_grad]
+    if not live:
+        raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
+    for k, (o, u) in enumerate(live):
+        o.backward(backend.to_device(u.astype(o.dtype), o.device), retain_graph=k < len(live) - 1)
+    analytic = {i: (backend.to_numpy(inputs[i].grad).astype(np.float64) if inputs[i].grad is not None
+                    else np.zeros(inputs[i].shape)) for i in checked}
+
+    def loss_at(i, delta):
+        """L with input i moved by ``delta`` (a host array), other inputs fixed."""
+        original = inputs[i].data
+        inputs[i].data = original + backend.to_device(delta, inputs[i].device)
+        try:
+            with no_grad():
+                return _contract(_as_tuple(fn(*inputs)), cotangents)
+        finally:
+            inputs[i].data = original
+
+    for i in checked:
+        shape, size = inputs[i].shape, inputs[i].size
+        if size <= max_elements:
+            numeric = np.empty(size)
+            for j in range(size):
+                e = np.zeros(size)
+                e[j] = eps
+                e = e.reshape(shape)
+                numeric[j] = (loss_at(i, e) - loss_at(i, -e)) / (2 * eps)
+            yield i, analytic[i].reshape(-1), numeric, True, shape
+        else:
+            dirs = rng.standard_normal((num_directions,) + tuple(shape))
+            dirs /= np.sqrt((dirs.reshape(num_directions, -1) ** 2).sum(1)).reshape((-1,) + (1,) * len(shape))
+            a = np.array([np.vdot(d, analytic[i]) for d in dirs])
+            n = np.array([(loss_at(i, eps * d) - loss_at(i, -eps * d)) / (2 * eps) for d in dirs])
+            yield i, a, n, False, shape
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1e-6,
+              max_elements: int = 256, num_directions: int = 3, seed: int = 0) -> bool:
+    """Compare the analytic gradient of ``fn(*inputs)`` with central finite differences.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the tensors in ``inputs`` and returns a tensor (or a tuple of
+        tensors). It must be deterministic (reseed inside it if it draws).
+    inputs : sequence of Tensor
+        The float64 tensors that require grad are checked; others are held fixed.
+    eps : float
+        Finite-difference step.
+    atol, rtol : float
+        An element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
+    max_elements : int
+        Inputs with at most this many elements are checked element by element;
+        larger ones along ``num_directions`` random unit directions.
+    seed : int
+        Seeds the cotangent and the directions.
+
+    Returns True, or raises :class:`GradcheckError` naming the input, the worst
+    index, the analytic and numeric values and the relative error.
+
+    Example
+    -------
+    >>> import minitf as mt
+    >>> x = mt.tensor([[0.1, -0.4, 2.0]], dtype="float64", requires_grad=True)
+    >>> mt.gradcheck(lambda x: mt.functional.softmax(x), [x])
+    True
+    """
+    for i, analytic, numeric, elementwise, shape in _gradient_pairs(
+            fn, inputs, eps, max_elements, num_directions, seed):
+        _compare(i, analytic, numeric, atol, rtol, elementwise, shape)
+    return True
+
+
+def _compare(i, analytic, numeric, atol, rtol, elementwise, shape):
+    err = np.abs(analytic - numeric)
+    bad = err > atol + rtol * np.abs(numeric)
+    if not bad.any():
+        return
+    rel = err / np.maximum(np.abs(numeric), atol / max(rtol, 1e-300))
+    worst = int(np.argmax(np.where(bad, rel, -1.0)))
+    where = (f"index {np.unravel_index(worst, shape)}" if elementwise
+             else f"random direction {worst} (input has {int(np.prod(shape))} elements)")
+    raise GradcheckError(
+        f"gradcheck failed for input {i} (shape {tuple(shape)}) at {where}: "
+        f"analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g}, "
+        f"abs error {err[worst]:.3g}, relative error {rel[worst]:.3g} "
+        f"({int(bad.sum())} of {bad.size} checks failed; atol={atol}, rtol={rtol})")
+
+
+def max_relative_error(fn, inputs, eps: float = 1e-6, max_elements: int = 256,
+                       num_directions: int = 3, seed: int = 0, floor: float = 1e-8) -> float:
+    """The worst ``|analytic - numeric| / max(|numeric|, floor)`` over every check (for reports)."""
+    worst = 0.0
+    for _, analytic, numeric, _, _ in _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
+        worst = max(worst, float(np.max(np.abs(analytic - numeric) / np.maximum(np.abs(numeric), floor))))
+    return worst

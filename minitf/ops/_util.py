@@ -1,0 +1,57 @@
+"""Small helpers shared by the op modules."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+def as_tensor(x, like: Tensor) -> Tensor:
+    """Wrap a Python/NumPy scalar as a constant tensor on ``like``'s device and dtype.
+
+    Tensors pass through; host arrays meeting a device tensor are refused here
+    with the names of both devices, so the error is ours, not the backend's.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (int, float, bool, np.generic)):
+        dtype = like.data.dtype if like.data.dtype.kind == "f" or not isinstance(x, float) else np.float32
+        xp = backend.get_array_module(like.data)
+        return Tensor._make(xp.asarray(np.asarray(x, dtype=dtype)) if xp is not np
+                            else np.asarray(x, dtype=dtype), None)
+    if isinstance(x, np.ndarray):
+        if backend.device_of(like.data) != "cpu":
+            raise backend.DeviceError(f"cannot mix a host numpy array (cpu) with a tensor on "
+                                      f"{like.device}: build it with minitf.tensor(..., device={like.device!r})")
+        return Tensor._make(x, None)
+    raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op")
+
+
+def binary_operands(a, b):
+    """Both operands as tensors; at least one of them already is one."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, a)
+    return as_tensor(a, b), b
+
+
+def normalize_axis(axis, ndim: int):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(out))
+
+
+def expand_reduced(g, shape, axes, keepdims: bool):
+    """Reshape the gradient of a reduction so that it broadcasts against the input."""
+    if keepdims or axes is None and g.ndim == 0:
+        return g
+    if axes is None:
+        return g.reshape((1,) * len(shape))
+    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))

@@ -1,0 +1,154 @@
+"""Arithmetic: add, sub, mul, div, neg, pow, matmul (forward and backward side by side).
+
+Broadcasting follows NumPy; each backward returns gradients of the broadcast
+shape and the engine sums them back to each input's shape (``tensor.sum_to``).
+"""
+from __future__ import annotations
+
+from ..tensor import Function, Tensor
+from ._util import as_tensor, binary_operands
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):  # d(a+b)/da = d(a+b)/db = 1
+        return g, g
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, -g
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):  # d(ab)/da = b, d(ab)/db = a
+        return g * self.b, g * self.a
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        gb = g / self.b
+        return gb, -gb * self.a / self.b
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Pow(Function):
+    def forward(self, a, p):
+        self.a, self.p = a, p
+        return a ** p
+
+    def backward(self, g):  # d(a^p)/da = p a^(p-1)
+        return (g * (self.p * self.a ** (self.p - 1)),)
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy's rules: batched, broadcast batch dims, 1-D operands."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):  # dA = G B^T, dB = A^T G (on 1-D-promoted operands)
+        a, b = self.a, self.b
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if b.ndim > 1 else g.reshape(1, 1)
+        if b.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        ga = g @ b2.swapaxes(-1, -2)
+        gb = a2.swapaxes(-1, -2) @ g
+        if a.ndim == 1:  # drop the promoted row, after summing any batch dims
+            ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
+        if b.ndim == 1:
+            gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
+        return ga, gb
+
+
+def _shape_error(name, a, b):
+    return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+
+
+def _broadcasting(cls, name):
+    def op(a, b):
+        a, b = binary_operands(a, b)
+        try:
+            return cls.apply(a, b)
+        except ValueError as e:
+            if "broadcast" in str(e) or "operands could not" in str(e):
+                raise _shape_error(name, a, b) from None
+            raise
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` with NumPy broadcasting; gradients are summed back to each input's shape."
+    return op
+
+
+add = _broadcasting(Add, "add")
+sub = _broadcasting(Sub, "sub")
+mul = _broadcasting(Mul, "mul")
+div = _broadcasting(Div, "div")
+
+
+def neg(a: Tensor) -> Tensor:
+    """``-a``."""
+    return Neg.apply(a)
+
+
+def pow(a: Tensor, p) -> Tensor:
+    """``a ** p`` for a scalar exponent ``p`` (a tensor exponent is not supported)."""
+    if isinstance(p, Tensor):
+        raise TypeError("pow: the exponent must be a Python or NumPy scalar, not a tensor")
+    return Pow.apply(a, p=p)
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's ``matmul`` rules.
+
+    a: (..., n, k), b: (..., k, m) -> (..., n, m), batch dims broadcast;
+    a 1-D ``a`` is a row vector (k,), a 1-D ``b`` a column vector (k,).
+    """
+    a, b = binary_operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({ka} != {kb})")
+    try:
+        return MatMul.apply(a, b)
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
+
+
+def compare(a, b, op: str) -> Tensor:
+    """Elementwise comparison (``less``, ``equal``...): a boolean tensor outside the graph."""
+    a, b = binary_operands(a, b)
+    if type(a.data) is not type(b.data):
+        from ..backend import DeviceError
+        raise DeviceError(f"{op}: tensors on different devices: {a.device} and {b.device}")
+    from .. import backend
+    xp = backend.get_array_module(a.data)
+    return Tensor._make(getattr(xp, op)(a.data, b.data), None)
+
+
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "compare", "as_tensor"]

@@ -1,0 +1,117 @@
+"""Elementwise functions: exp, log, sqrt, tanh, sigmoid, relu, gelu."""
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..tensor import Function, Tensor
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = backend.get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, g):  # d exp(x) = exp(x)
+        return (g * self.y,)
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return backend.get_array_module(x).log(x)
+
+    def backward(self, g):  # d log(x) = 1/x
+        return (g / self.x,)
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = backend.get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, g):  # d sqrt(x) = 1 / (2 sqrt(x))
+        return (g / (2 * self.y),)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = backend.get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, g):  # d tanh(x) = 1 - tanh(x)^2
+        return (g * (1 - self.y * self.y),)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        # 1/(1+e^-x) overflows e^-x for x << 0; 0.5 (1 + tanh(x/2)) is the same function, stable everywhere
+        self.y = 0.5 * (1 + xp.tanh(0.5 * x))
+        return self.y
+
+    def backward(self, g):  # d sigma(x) = sigma(x) (1 - sigma(x))
+        return (g * self.y * (1 - self.y),)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.positive = x > 0
+        return x * self.positive
+
+    def backward(self, g):  # d relu(x) = [x > 0]
+        return (g * self.positive,)
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Function):
+    """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.x = x
+        self.t = xp.tanh(_GELU_C * (x + 0.044715 * x * x * x))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, g):
+        # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
+        x, t = self.x, self.t
+        dt = (1 - t * t) * (_GELU_C * (1 + 3 * 0.044715 * x * x))
+        return (g * (0.5 * (1 + t) + 0.5 * x * dt),)
+
+
+def exp(x: Tensor) -> Tensor:
+    """e^x, elementwise."""
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm, elementwise."""
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root, elementwise."""
+    return Sqrt.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic function 1 / (1 + e^-x), elementwise, stable for large |x|."""
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise (gradient 0 at x = 0)."""
+    return ReLU.apply(x)
+
+
+def gelu(x: Tensor) -> Tensor:
+    """GELU with the tanh approximation used by GPT-2, elementwise."""
+    return GELU.apply(x)

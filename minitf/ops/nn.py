@@ -1,0 +1,199 @@
+"""Fused neural-network ops with analytic backward: softmax, log_softmax,
+cross_entropy, layer_norm, embedding, dropout."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from .. import random as _random
+from ..tensor import Function, Tensor
+
+
+def _stable_exp(x, axis):
+    """exp(x - max) along ``axis`` and its row sums: finite for any finite x."""
+    xp = backend.get_array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = xp.exp(shifted)
+    return shifted, e, e.sum(axis=axis, keepdims=True)
+
+
+class Softmax(Function):
+    def forward(self, x, axis):
+        _, e, s = _stable_exp(x, axis)
+        self.y, self.axis = e / s, axis
+        return self.y
+
+    def backward(self, g):  # dx = y * (g - sum(g y))
+        y = self.y
+        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    def forward(self, x, axis):
+        xp = backend.get_array_module(x)
+        shifted, e, s = _stable_exp(x, axis)
+        self.p, self.axis = e / s, axis
+        return shifted - xp.log(s)
+
+    def backward(self, g):  # dx = g - softmax(x) * sum(g)
+        return (g - self.p * g.sum(axis=self.axis, keepdims=True),)
+
+
+class CrossEntropy(Function):
+    """Mean over non-ignored targets of -log softmax(logits)[target]; logits (N, V), targets (N,)."""
+
+    def forward(self, logits, targets, ignore_index):
+        xp = backend.get_array_module(logits)
+        n = logits.shape[0]
+        shifted, e, s = _stable_exp(logits, -1)
+        valid = targets != ignore_index
+        safe_t = xp.where(valid, targets, 0)
+        rows = xp.arange(n)
+        nll = xp.log(s[:, 0]) - shifted[rows, safe_t]
+        self.count = int(valid.sum())
+        self.p, self.rows, self.t, self.valid = e / s, rows, safe_t, valid
+        # mean over zero valid targets is 0/0: NaN, as PyTorch gives
+        return (nll * valid).sum() / logits.dtype.type(self.count) if self.count else \
+            xp.asarray(float("nan"), dtype=logits.dtype)
+
+    def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
+        grad = self.p
+        grad[self.rows, self.t] -= 1  # p is ours alone: reuse it as the gradient buffer
+        grad *= (g / self.count) * self.valid[:, None]
+        return grad, None
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b over the last axis."""
+
+    def forward(self, x, *wb, eps, has_weight, has_bias):
+        xp = backend.get_array_module(x)
+        mu = x.mean(axis=-1, keepdims=True)
+        xc = x - mu
+        var = (xc * xc).mean(axis=-1, keepdims=True)
+        self.rstd = 1.0 / xp.sqrt(var + eps)
+        self.xhat = xc * self.rstd
+        self.has_weight, self.has_bias = has_weight, has_bias
+        y = self.xhat
+        if has_weight:
+            self.w = wb[0]
+            y = y * self.w
+        if has_bias:
+            y = y + wb[-1]
+        return y
+
+    def backward(self, g):
+        # dxhat = g w;  dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
+        xhat = self.xhat
+        lead = tuple(range(g.ndim - 1))
+        dxhat = g * self.w if self.has_weight else g
+        dx = self.rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                          - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+        grads = [dx]
+        if self.has_weight:
+            grads.append((g * xhat).sum(axis=lead))  # dw = sum over rows of g xhat
+        if self.has_bias:
+            grads.append(g.sum(axis=lead))           # db = sum over rows of g
+        return tuple(grads)
+
+
+class Embedding(Function):
+    def forward(self, weight, idx):
+        self.idx, self.shape = idx, weight.shape
+        return weight[idx]
+
+    def backward(self, g):  # rows of the table receive the sum of the grads of their positions
+        xp = backend.get_array_module(g)
+        gw = xp.zeros(self.shape, dtype=g.dtype)
+        backend.scatter_add(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        return (gw,)
+
+
+class Dropout(Function):
+    def forward(self, x, keep):
+        self.keep = keep
+        return x * keep
+
+    def backward(self, g):
+        return (g * self.keep,)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably (max subtracted)."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x_i - log sum_j exp(x_j) along ``axis``, computed stably."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def cross_entropy(logits: Tensor, targets, ignore_index: int = -100) -> Tensor:
+    """Mean negative log-likelihood of integer ``targets`` under softmax(``logits``).
+
+    logits: (..., V), class dimension last; targets: (...) integers in [0, V)
+    or ``ignore_index``. Fused log-softmax + NLL: one pass, finite for any
+    finite logits. If every target is ignored the result is NaN (0/0).
+    """
+    t = targets.data if isinstance(targets, Tensor) else targets
+    if isinstance(targets, Tensor) and type(t) is not type(logits.data):
+        raise backend.DeviceError(f"cross_entropy: logits on {logits.device}, targets on {targets.device}")
+    if not isinstance(targets, Tensor):
+        t = backend.to_device(np.asarray(t), logits.device)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integers (class indices), got {t.dtype}")
+    if tuple(t.shape) != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
+                         f"{logits.shape[:-1]}, got {tuple(t.shape)}")
+    V = logits.shape[-1]
+    tv = t[t != ignore_index]
+    if tv.size and (int(tv.min()) < 0 or int(tv.max()) >= V):
+        raise IndexError(f"cross_entropy: target out of range [0, {V}): "
+                         f"min {int(tv.min())}, max {int(tv.max())}")
+    flat = logits if logits.ndim == 2 else logits.reshape((-1, V))
+    return CrossEntropy.apply(flat, Tensor._make(t.reshape(-1), None), ignore_index=ignore_index)
+
+
+def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last axis, then scale by ``weight`` and shift by ``bias``.
+
+    x: (..., C); weight, bias: (C,) or None. Fused, analytic backward.
+    """
+    C = x.shape[-1]
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != (C,):
+            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected ({C},) for input {x.shape}")
+    extra = [p for p in (weight, bias) if p is not None]
+    return LayerNorm.apply(x, *extra, eps=eps, has_weight=weight is not None, has_bias=bias is not None)
+
+
+def embedding(idx, weight: Tensor) -> Tensor:
+    """Rows of ``weight`` (V, C) at integer ``idx`` (...): output (..., C).
+
+    The backward scatter-adds into the table, so repeated indices accumulate.
+    """
+    i = idx.data if isinstance(idx, Tensor) else idx
+    if isinstance(idx, Tensor) and type(i) is not type(weight.data):
+        raise backend.DeviceError(f"embedding: indices on {idx.device}, weight on {weight.device}")
+    if not hasattr(i, "dtype") or i.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer tensor, got {getattr(i, 'dtype', type(i))}")
+    V = weight.shape[0]
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= V):
+        raise IndexError(f"embedding: index out of range [0, {V}): min {int(i.min())}, max {int(i.max())}")
+    return Embedding.apply(weight, idx=i)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p``, scale the rest by 1/(1-p).
+
+    Identity when ``training`` is False or ``p`` is 0. Draws from ``generator``
+    or the device's default one (``minitf.manual_seed`` makes it reproducible).
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    gen = generator if generator is not None else _random.default_generator(x.device)
+    keep = (gen.random(x.shape, dtype=x.dtype) >= p) * x.dtype.type(1.0 / (1.0 - p))
+    return Dropout.apply(x, keep=keep)

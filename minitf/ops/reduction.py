@@ -1,0 +1,86 @@
+"""Reductions: sum, mean, max, var over an axis (or all), with keepdims."""
+from __future__ import annotations
+
+import builtins
+
+from .. import backend
+from ..tensor import Function, Tensor
+from ._util import expand_reduced, normalize_axis
+
+
+class Sum(Function):
+    def forward(self, x, axis, keepdims):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):  # each input element contributes once: broadcast g back
+        xp = backend.get_array_module(g)
+        return (xp.broadcast_to(expand_reduced(g, self.shape, self.axis, self.keepdims), self.shape),)
+
+
+class Mean(Function):
+    def forward(self, x, axis, keepdims):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = x.mean(axis=axis, keepdims=keepdims)
+        self.count = x.size // builtins.max(out.size, 1) if x.size else 1
+        return out
+
+    def backward(self, g):  # d mean / dx_i = 1/n
+        xp = backend.get_array_module(g)
+        g = expand_reduced(g, self.shape, self.axis, self.keepdims) / self.count
+        return (xp.broadcast_to(g, self.shape),)
+
+
+class Max(Function):
+    def forward(self, x, axis, keepdims):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        self.out = x.max(axis=axis, keepdims=True)
+        return self.out if keepdims else self.out.reshape(
+            () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis))
+
+    def backward(self, g):
+        # the gradient goes to the maximal elements, shared equally between ties
+        is_max = self.x == self.out
+        share = is_max / is_max.sum(axis=self.axis, keepdims=True)
+        return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * share,)
+
+
+class Var(Function):
+    def forward(self, x, axis, keepdims, correction):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        n = x.size if axis is None else _count(x.shape, axis)
+        self.xc = x - x.mean(axis=axis, keepdims=True)
+        self.denom = builtins.max(n - correction, 0)
+        return (self.xc * self.xc).sum(axis=axis, keepdims=keepdims) / self.denom
+
+    def backward(self, g):  # d var / dx_i = 2 (x_i - mean) / (n - correction)
+        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * (2 / self.denom) * self.xc,)
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (int, tuple or None for all)."""
+    return Sum.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+
+
+def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (int, tuple or None for all)."""
+    return Mean.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+
+
+def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``; the gradient is shared equally between tied maxima."""
+    if x.size == 0:
+        raise ValueError("max: the tensor is empty")
+    return Max.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+
+
+def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance over ``axis``, dividing by n - correction (1 by default, as PyTorch)."""
+    return Var.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims, correction=correction)

@@ -1,0 +1,242 @@
+"""Shape and selection: reshape, permute, getitem, concatenate, stack, split, where, dtype/device moves."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Function, Tensor, _check_dtype
+from ._util import as_tensor
+
+
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return (g.reshape(self.in_shape),)
+
+
+class Permute(Function):
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, g):  # the inverse permutation
+        return (g.transpose(tuple(np.argsort(self.axes))),)
+
+
+class GetItem(Function):
+    def forward(self, x, index, advanced):
+        self.shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced
+        return x[index]
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        gx = xp.zeros(self.shape, dtype=g.dtype)
+        if self.advanced:  # repeated indices must accumulate, which plain assignment would not
+            backend.scatter_add(gx, self.index, g)
+        else:
+            gx[self.index] = g
+        return (gx,)
+
+
+class Concatenate(Function):
+    def forward(self, *xs, axis):
+        self.axis = axis
+        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1].tolist()
+        return backend.get_array_module(xs[0]).concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        return tuple(backend.get_array_module(g).split(g, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *xs, axis):
+        self.axis = axis
+        return backend.get_array_module(xs[0]).stack(xs, axis=axis)
+
+    def backward(self, g):
+        n = g.shape[self.axis]
+        return tuple(g.take(i, axis=self.axis) for i in range(n))
+
+
+class Where(Function):
+    def forward(self, a, b, cond):
+        self.cond = cond
+        return backend.get_array_module(a).where(cond, a, b)
+
+    def backward(self, g):  # the gradient flows to the branch that was chosen
+        xp = backend.get_array_module(g)
+        zero = xp.zeros((), dtype=g.dtype)
+        return xp.where(self.cond, g, zero), xp.where(self.cond, zero, g)
+
+
+class AsType(Function):
+    def forward(self, x, dtype):
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.in_dtype),)
+
+
+class ToDevice(Function):
+    def forward(self, x, device):
+        self.src = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, g):
+        return (backend.to_device(g, self.src),)
+
+
+def reshape(x: Tensor, shape) -> Tensor:
+    """The same elements in a new shape (one dimension may be -1)."""
+    shape = tuple(int(n) for n in shape)
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                         f"into shape {shape}") from None
+
+
+def permute(x: Tensor, axes) -> Tensor:
+    """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return Permute.apply(x, axes=axes)
+
+
+def swapaxes(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return Permute.apply(x, axes=tuple(axes))
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two axes (the last two by default)."""
+    return swapaxes(x, dim0, dim1)
+
+
+def _index_data(index, x: Tensor):
+    """Turn Tensor/list indices into arrays on x's device; report whether any is advanced."""
+    items = index if isinstance(index, tuple) else (index,)
+    out, advanced = [], False
+    xp = backend.get_array_module(x.data)
+    for it in items:
+        if isinstance(it, Tensor):
+            if it.device != x.device:
+                raise backend.DeviceError(f"getitem: index on {it.device}, tensor on {x.device}")
+            it = it.data
+        elif isinstance(it, (list, np.ndarray)):
+            it = np.asarray(it)
+            if xp is not np:
+                it = xp.asarray(it)
+        if hasattr(it, "dtype") and not isinstance(it, np.generic):
+            if it.dtype.kind == "b":
+                raise TypeError("getitem: boolean-mask indexing is not differentiable here; use where()/masked_fill()")
+            if it.dtype.kind not in "iu":
+                raise TypeError(f"getitem: index arrays must be integers, got {it.dtype}")
+            advanced = True
+        out.append(it)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), advanced
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]`` with basic slices and integer-array gathers (repeated indices accumulate in backward)."""
+    index, advanced = _index_data(index, x)
+    try:
+        return GetItem.apply(x, index=index, advanced=advanced)
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+
+
+def _same_device(name, tensors):
+    for t in tensors[1:]:
+        if type(t.data) is not type(tensors[0].data):
+            raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (PyTorch's ``cat``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    _same_device("concatenate", tensors)
+    ref = tensors[0]
+    ax = axis % ref.ndim
+    for t in tensors[1:]:
+        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != ax):
+            raise ValueError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
+    return Concatenate.apply(*tensors, axis=ax)
+
+
+cat = concatenate
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    _same_device("stack", tensors)
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
+    return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
+
+
+def split(x: Tensor, split_size_or_sections, axis: int = 0):
+    """Split into chunks along ``axis``: of size ``split_size_or_sections`` (an int, the
+    last chunk may be smaller), or of the listed sizes (which must add up), as PyTorch."""
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: chunk size must be positive, got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, axis {axis} has size {n}")
+    lead = (slice(None),) * (axis % x.ndim)
+    out, start = [], 0
+    for s in sizes:
+        out.append(getitem(x, lead + (slice(start, start + s),)))
+        start += s
+    return out
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise ``a`` where ``cond`` is true, else ``b`` (cond is not differentiated)."""
+    ref = a if isinstance(a, Tensor) else b
+    if not isinstance(ref, Tensor):
+        raise TypeError("where: at least one of a and b must be a tensor")
+    a, b = as_tensor(a, ref), as_tensor(b, ref)
+    cond_data = cond.data if isinstance(cond, Tensor) else as_tensor(cond, ref).data
+    if type(cond_data) is not type(ref.data):
+        raise backend.DeviceError(f"where: condition on {backend.device_of(cond_data)}, values on {ref.device}")
+    if cond_data.dtype.kind != "b":
+        raise TypeError(f"where: the condition must be boolean, got {cond_data.dtype}")
+    try:
+        return Where.apply(a, b, cond=cond_data)
+    except ValueError:
+        raise ValueError(f"where: shapes {tuple(cond_data.shape)}, {a.shape} and {b.shape} "
+                         f"cannot be broadcast together") from None
+
+
+def masked_fill(x: Tensor, mask, value: float) -> Tensor:
+    """``x`` with ``value`` wherever ``mask`` (boolean, broadcastable) is true."""
+    return where(mask, as_tensor(value, x), x)
+
+
+def astype(x: Tensor, dtype) -> Tensor:
+    """Cast to another dtype (differentiable between floating dtypes)."""
+    dtype = _check_dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind != "f":
+        return Tensor._make(x.data.astype(dtype), None)
+    return AsType.apply(x, dtype=dtype)

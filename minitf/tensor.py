@@ -1,0 +1,415 @@
+"""Tensor and the reverse-mode autograd engine.
+
+A :class:`Tensor` wraps one backend array (``.data``). Every differentiable op
+is a small :class:`Function` subclass whose ``forward`` computes on arrays and
+whose ``backward`` maps the gradient of the output to gradients of the inputs;
+the two sit side by side in :mod:`minitf.ops`. When recording is on and some
+input requires grad, the output remembers the Function that made it
+(``tensor._fn``) and the Function remembers its inputs: that is the graph.
+
+``loss.backward()`` orders the graph topologically (iteratively, so a
+10,000-step RNN unroll is fine), then walks it from the output back, summing
+the gradient contributions that reach every tensor before passing them on (so
+``b = a + a; c = b + b`` gives dc/da = 4, never more). Gradients are summed to
+the shape of each input here, once, for all broadcasting ops; leaves that
+require grad accumulate into ``.grad``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+
+_grad_enabled = True
+
+_FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+
+
+class no_grad:
+    """Context manager (and decorator) that turns graph recording off."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def sum_to(grad, shape):
+    """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+    grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if lead else grad
+
+
+class Function:
+    """One recorded op. Subclasses define ``forward(*arrays, **params) -> array``
+    and ``backward(grad_out) -> tuple of grads`` (one per input, None allowed).
+
+    ``forward`` may keep what ``backward`` needs on ``self``; the engine drops
+    the whole Function (and so those arrays) once backward has used it, unless
+    ``retain_graph=True``.
+    """
+
+    __slots__ = ("inputs", "freed", "__dict__")
+
+    @classmethod
+    def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
+        fn = cls()
+        data0 = inputs[0].data
+        if len(inputs) > 1:
+            t0 = type(data0)
+            for t in inputs[1:]:
+                if type(t.data) is not t0:
+                    raise backend.DeviceError(
+                        f"{cls.__name__.lower()}: tensors on different devices: "
+                        f"{inputs[0].device} and {t.device}")
+        out = fn.forward(*[t.data for t in inputs], **params)
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs = inputs
+                    fn.freed = False
+                    return Tensor._make(out, fn)
+        return Tensor._make(out, None)
+
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Tensor:
+    """An n-dimensional array on a device, optionally recording gradients.
+
+    Build one with :func:`minitf.tensor`. ``.grad`` is a backend array of the
+    same shape and dtype as ``.data`` (or None).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_fn", "_retain", "__weakref__")
+    __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False):
+        self.data = data
+        self.grad = None
+        self._fn = None
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data, fn):
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._fn, t._retain = data, None, fn, False
+        t.requires_grad = fn is not None
+        return t
+
+    # ------------------------------------------------------------ attributes
+    shape = property(lambda self: tuple(self.data.shape))
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    device = property(lambda self: backend.device_of(self.data))
+    is_leaf = property(lambda self: self._fn is None)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        arr = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ", prefix="tensor(")
+        extras = "" if self.device == "cpu" else f", device='{self.device}'"
+        if self.dtype != np.float32 and self.dtype.kind == "f":
+            extras += f", dtype={self.dtype}"
+        if self._fn is not None:
+            extras += f", grad_fn={type(self._fn).__name__}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({arr}{extras})"
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
+        if not flag and self._fn is not None:
+            raise RuntimeError("requires_grad_(False) is only for leaf tensors; use .detach()")
+        self.requires_grad = bool(flag)
+        return self
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` of this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retain = True
+        return self
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor._make(self.data, None)
+
+    def numpy(self) -> np.ndarray:
+        """A host NumPy copy (shares memory on the CPU; read it, don't write it)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def to(self, device=None, dtype=None) -> "Tensor":
+        """Copy to another device and/or dtype. Differentiable (gradients flow back)."""
+        from .ops import shape as _shape
+        out = self
+        if dtype is not None:
+            out = _shape.astype(out, dtype)
+        if device is not None and backend.check_device(device) != out.device:
+            out = _shape.ToDevice.apply(out, device=backend.check_device(device))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``grad`` is the gradient of some scalar with respect to ``self``; it may
+        be omitted only when ``self`` has one element.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad "
+                               "(no input required grad, or it was made under no_grad())")
+        xp = backend.get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() without a grad argument needs a scalar output; "
+                                   f"this tensor has shape {self.shape}: pass grad= of that shape")
+            grad = xp.ones(self.data.shape, dtype=self.data.dtype)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if not hasattr(grad, "shape") or type(grad) is not type(self.data):
+                grad = backend.to_device(np.asarray(grad, dtype=self.data.dtype), self.device)
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, output has shape {self.shape}")
+        _run_backward(self, grad, retain_graph)
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, o): return _ops.add(self, o)
+    def __radd__(self, o): return _ops.add(o, self)
+    def __sub__(self, o): return _ops.sub(self, o)
+    def __rsub__(self, o): return _ops.sub(o, self)
+    def __mul__(self, o): return _ops.mul(self, o)
+    def __rmul__(self, o): return _ops.mul(o, self)
+    def __truediv__(self, o): return _ops.div(self, o)
+    def __rtruediv__(self, o): return _ops.div(o, self)
+    def __pow__(self, p): return _ops.pow(self, p)
+    def __matmul__(self, o): return _ops.matmul(self, o)
+    def __rmatmul__(self, o): return _ops.matmul(o, self)
+    def __neg__(self): return _ops.neg(self)
+    def __getitem__(self, index): return _ops.getitem(self, index)
+    def __lt__(self, o): return _ops.compare(self, o, "less")
+    def __le__(self, o): return _ops.compare(self, o, "less_equal")
+    def __gt__(self, o): return _ops.compare(self, o, "greater")
+    def __ge__(self, o): return _ops.compare(self, o, "greater_equal")
+    def __eq__(self, o): return _ops.compare(self, o, "equal")
+    def __ne__(self, o): return _ops.compare(self, o, "not_equal")
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------ methods (PyTorch names)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.max(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
+        return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction)
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+    view = reshape
+
+    def transpose(self, dim0=-2, dim1=-1):
+        """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+        return _ops.swapaxes(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return _ops.permute(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+    @property
+    def T(self):
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def exp(self): return _ops.exp(self)
+    def log(self): return _ops.log(self)
+    def sqrt(self): return _ops.sqrt(self)
+    def tanh(self): return _ops.tanh(self)
+    def sigmoid(self): return _ops.sigmoid(self)
+    def relu(self): return _ops.relu(self)
+    def softmax(self, axis=-1): return _ops.softmax(self, axis)
+    def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis)
+    def masked_fill(self, mask, value): return _ops.masked_fill(self, mask, value)
+
+    def argmax(self, axis=None, keepdims=False):
+        out = self.data.argmax(axis=axis)
+        if keepdims and axis is not None:
+            out = out.reshape(tuple(1 if i == axis % self.ndim else n for i, n in enumerate(self.shape)))
+        return Tensor._make(out, None)
+
+    def split(self, split_size_or_sections, axis=0):
+        return _ops.split(self, split_size_or_sections, axis)
+
+
+def _pick(numpy_name, torch_name):
+    return numpy_name if torch_name is None else torch_name
+
+
+def _topological_order(root: Tensor):
+    """Tensors reachable from ``root`` through recorded ops, inputs before outputs.
+
+    Iterative depth-first search: recursion would overflow on long RNN unrolls.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        fn = t._fn
+        if fn is not None:
+            for inp in fn.inputs:
+                if inp._fn is not None and id(inp) not in visited:
+                    stack.append((inp, False))
+    return order
+
+
+def _accumulate_leaf(t: Tensor, g):
+    if t.grad is None:
+        # own the buffer: g may be shared with another path or be an input's data
+        t.grad = g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype)
+    else:
+        t.grad += g
+
+
+def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
+    grads = {id(root): grad}
+    for t in reversed(_topological_order(root)):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._retain:
+            _accumulate_leaf(t, g)
+        fn = t._fn
+        if fn.freed:
+            raise RuntimeError(
+                "trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed): pass retain_graph=True to the "
+                "first backward() if you need to call it twice")
+        in_grads = fn.backward(g)
+        if not retain_graph:
+            fn.freed = True
+            fn.__dict__.clear()  # drop the arrays forward saved
+        for inp, ig in zip(fn.inputs, in_grads):
+            if ig is None or not inp.requires_grad:
+                continue
+            if ig.shape != inp.data.shape:
+                ig = sum_to(ig, inp.data.shape)
+            if inp._fn is None:
+                _accumulate_leaf(inp, ig)
+            else:
+                prev = grads.get(id(inp))
+                grads[id(inp)] = ig if prev is None else prev + ig
+
+
+def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+    """Build a Tensor from a Python number, nested list, NumPy array or Tensor.
+
+    Floating data defaults to float32 (NumPy float arrays keep their dtype);
+    integers to int64 and booleans to bool.
+    """
+    device = backend.check_device(device)
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = _check_dtype(dtype)
+    xp = backend.array_module(device)
+    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, np.generic):
+        arr = backend.to_device(data, device)
+        if dtype is not None and arr.dtype != dtype:
+            arr = arr.astype(dtype)
+        elif dtype is None and backend.device_of(arr) == backend.device_of(data) and arr is data:
+            arr = arr.copy()
+    else:
+        host = np.asarray(data)
+        if dtype is None:
+            if host.dtype.kind == "f":
+                dtype = np.float32
+            elif host.dtype.kind in "iu":
+                dtype = np.int64
+            elif host.dtype.kind == "b":
+                dtype = np.bool_
+            else:
+                raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
+        host = host.astype(dtype, copy=False)
+        arr = host if xp is np else xp.asarray(host)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+_DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
+                "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
+
+
+def _check_dtype(dtype):
+    """Normalise a dtype given as a NumPy dtype or a name; raise for anything unknown."""
+    if isinstance(dtype, str):
+        if dtype not in _DTYPE_NAMES:
+            raise TypeError(f"unknown dtype {dtype!r}: expected one of {sorted(_DTYPE_NAMES)}")
+        return np.dtype(_DTYPE_NAMES[dtype])
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}") from None
+    if dt.type not in _DTYPE_NAMES.values():
+        raise TypeError(f"unsupported dtype {dt}: expected one of {sorted(_DTYPE_NAMES)}")
+    return dt
+
+
+from . import ops as _ops  # noqa: E402  (ops needs Function and Tensor defined above)
