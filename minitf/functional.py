@@ -11,10 +11,10 @@ from .ops import (add, sub, mul, div, neg, pow, matmul,  # noqa: F401
                   reshape, permute, transpose, getitem, concatenate, cat, stack, split,
                   where, masked_fill,
                   softmax, log_softmax, cross_entropy, layer_norm, embedding, dropout,
-                  scaled_dot_product_attention, causal_mask)
+                  scaled_dot_product_attention, causal_mask, linear)
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "max", "var", "reshape", "permute",
            "transpose", "getitem", "concatenate", "cat", "stack", "split", "where", "masked_fill",
            "softmax", "log_softmax", "cross_entropy", "layer_norm", "embedding", "dropout",
-           "scaled_dot_product_attention", "causal_mask"]
+           "scaled_dot_product_attention", "causal_mask", "linear"]

@@ -1,0 +1,33 @@
+"""The affine map of a Linear layer, fused: y = x W^T + b."""
+from __future__ import annotations
+
+from ..tensor import Function, Tensor
+
+
+class Linear(Function):
+    def forward(self, x, w, *b):
+        # one 2-D GEMM over all leading dims (faster than a batched matmul)
+        self.x2 = x.reshape(-1, x.shape[-1])
+        self.w, self.lead = w, x.shape[:-1]
+        y = self.x2 @ w.T
+        if b:
+            y += b[0]
+        return y.reshape(self.lead + (w.shape[0],))
+
+    def backward(self, g):  # dx = G W;  dW = G^T x;  db = sum of G over rows
+        g2 = g.reshape(-1, g.shape[-1])
+        dx = (g2 @ self.w).reshape(self.lead + (self.w.shape[1],))
+        dw = g2.T @ self.x2
+        return (dx, dw, g2.sum(axis=0)) if len(self.inputs) == 3 else (dx, dw)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b. x: (..., in_features), weight: (out_features, in_features), bias: (out_features,)."""
+    if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+                         f"(expected (..., {weight.shape[-1] if weight.ndim else '?'}))")
+    if bias is not None:
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
+        return Linear.apply(x, weight, bias)
+    return Linear.apply(x, weight)
