@@ -335,9 +335,12 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        fn = t._fn
+        if fn is None:  # backward() called on a leaf itself: its gradient is the seed
+            _accumulate_leaf(t, g)
+            continue
         if t._retain:
             _accumulate_leaf(t, g)
-        fn = t._fn
         if fn.freed:
             raise RuntimeError(
                 "trying to backward through the graph a second time (or directly access saved "
