@@ -118,6 +118,8 @@ class Tensor:
 
     @staticmethod
     def _make(data, fn):
+        if isinstance(data, np.generic):  # NumPy reductions give scalars; keep 0-d arrays, as CuPy does
+            data = np.asarray(data)
         t = Tensor.__new__(Tensor)
         t.data, t.grad, t._fn, t._retain = data, None, fn, False
         t.requires_grad = fn is not None
