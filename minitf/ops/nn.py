@@ -57,8 +57,8 @@ class CrossEntropy(Function):
             xp.asarray(float("nan"), dtype=logits.dtype)
 
     def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
-        grad = self.p
-        grad[self.rows, self.t] -= 1  # p is ours alone: reuse it as the gradient buffer
+        grad = self.p.copy()  # not in place: with retain_graph=True backward runs again on self.p
+        grad[self.rows, self.t] -= 1
         grad *= (g / self.count) * self.valid[:, None]
         return grad, None
 
