@@ -176,6 +176,8 @@ def embedding(idx, weight: Tensor) -> Tensor:
     i = idx.data if isinstance(idx, Tensor) else idx
     if isinstance(idx, Tensor) and type(i) is not type(weight.data):
         raise backend.DeviceError(f"embedding: indices on {idx.device}, weight on {weight.device}")
+    if not isinstance(idx, Tensor):  # host indices (list, ndarray) move to the weight's device, as in cross_entropy
+        i = backend.to_device(idx if hasattr(idx, "shape") else np.asarray(idx), weight.device)
     if not hasattr(i, "dtype") or i.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {getattr(i, 'dtype', type(i))}")
     V = weight.shape[0]
