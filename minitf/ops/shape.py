@@ -108,8 +108,16 @@ def permute(x: Tensor, axes) -> Tensor:
     return Permute.apply(x, axes=axes)
 
 
+def _check_axis(name, axis, ndim, shape):
+    """``axis`` in [-ndim, ndim) as a non-negative int, or a ValueError naming the op."""
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of range [{-ndim}, {ndim}) for input of shape {shape}")
+    return int(axis) % ndim
+
+
 def swapaxes(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+    dim0, dim1 = (_check_axis("transpose", d, x.ndim, x.shape) for d in (dim0, dim1))
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return Permute.apply(x, axes=tuple(axes))
@@ -166,7 +174,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
         raise ValueError("concatenate: needs at least one tensor")
     _same_device("concatenate", tensors)
     ref = tensors[0]
-    ax = axis % ref.ndim
+    ax = _check_axis("concatenate", axis, ref.ndim, ref.shape)
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != ax):
             raise ValueError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
@@ -185,12 +193,13 @@ def stack(tensors, axis: int = 0) -> Tensor:
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
-    return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
+    return Stack.apply(*tensors, axis=_check_axis("stack", axis, tensors[0].ndim + 1, tensors[0].shape))
 
 
 def split(x: Tensor, split_size_or_sections, axis: int = 0):
     """Split into chunks along ``axis``: of size ``split_size_or_sections`` (an int, the
     last chunk may be smaller), or of the listed sizes (which must add up), as PyTorch."""
+    axis = _check_axis("split", axis, x.ndim, x.shape)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)
