@@ -1,0 +1,414 @@
+"""Optimizers, gradient clipping and the learning-rate schedule.
+
+PyTorch's names and signatures::
+
+    from minitf import optim
+    groups = optim.param_groups_for_weight_decay(model.named_parameters(), 0.1)
+    opt = optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+    loss.backward()
+    optim.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad()
+
+Every update works in place on the backend arrays (``p.data``, ``p.grad``)
+with the array module of the parameter (NumPy, CuPy or the fake device), so a
+step records no graph and allocates only a few temporaries. ``state_dict()``
+snapshots the hyper-parameters and the per-parameter state (step counts,
+moment buffers) as host NumPy copies; ``load_state_dict()`` restores them bit
+for bit, so a resumed run continues exactly as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
+           "cosine_with_warmup", "CosineWarmupLR"]
+
+
+class Optimizer:
+    """Base class: parameter groups, ``zero_grad``, ``state_dict`` / ``load_state_dict``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or iterable of dict
+        The tensors to optimise, or parameter groups: dicts with a ``"params"``
+        list and any hyper-parameter overriding ``defaults`` for that group.
+    defaults : dict
+        Hyper-parameters of every group that does not set its own.
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.state: dict[int, dict] = {}  # id(param) -> its state (a Tensor's == is elementwise)
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor: "
+                            "wrap it in a list")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+        if not any(g["params"] for g in self.param_groups):
+            raise ValueError("optimizer got an empty parameter list")
+
+    def add_param_group(self, group: dict) -> None:
+        """Add a group (a dict with ``"params"`` and optional hyper-parameters)."""
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"a parameter group must be a dict with a 'params' key, got {type(group).__name__}")
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        unique, seen = [], set()
+        for p in params:  # a tied weight listed twice is one parameter, updated once
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if p.data.dtype.kind != "f":
+                raise TypeError(f"optimizer can only optimize floating-point tensors, got dtype {p.dtype}")
+            if not p.is_leaf:
+                raise ValueError("optimizer can only optimize leaf tensors (parameters), not results of ops")
+            if id(p) not in seen:
+                seen.add(id(p))
+                unique.append(p)
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if existing & seen:
+            raise ValueError("some parameters appear in more than one parameter group")
+        new = dict(self.defaults)
+        new.update({k: v for k, v in group.items() if k != "params"})
+        unknown = set(new) - set(self.defaults) - {"initial_lr", "name"}
+        if unknown:
+            raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for {type(self).__name__}; "
+                             f"expected some of {sorted(self.defaults)}")
+        self._check_hyper(new)
+        new["params"] = unique
+        self.param_groups.append(new)
+
+    def _check_hyper(self, group: dict) -> None:
+        if not group["lr"] >= 0.0:
+            raise ValueError(f"invalid learning rate {group['lr']}: must be >= 0")
+        if not group.get("weight_decay", 0.0) >= 0.0:
+            raise ValueError(f"invalid weight_decay {group['weight_decay']}: must be >= 0")
+
+    def _params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient (``None``, or zeros in place)."""
+        for p in self._params():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad[...] = 0
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """A snapshot: ``{"state": {index: {name: ndarray | number}}, "param_groups": [...]}``.
+
+        Parameters are named by their position across the groups (0, 1, ...),
+        as PyTorch does; arrays are host NumPy copies, safe to keep while
+        training goes on.
+        """
+        state, groups, index = {}, [], 0
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                s = self.state.get(id(p))
+                if s:
+                    state[index] = {k: (np.array(backend.to_numpy(v), copy=True) if hasattr(v, "shape") else v)
+                                    for k, v in s.items()}
+                ids.append(index)
+                index += 1
+            groups.append({**{k: (list(v) if isinstance(v, tuple) else v)
+                              for k, v in g.items() if k != "params"}, "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a :meth:`state_dict` snapshot (hyper-parameters and buffers).
+
+        The groups must hold as many parameters as when it was taken, with
+        the same shapes; buffers move to each parameter's device and dtype.
+        """
+        try:
+            groups, state = state_dict["param_groups"], state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError("not an optimizer state dict: expected keys 'state' and 'param_groups'") from None
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"optimizer state has {len(groups)} parameter group(s), "
+                             f"this optimizer has {len(self.param_groups)}")
+        for i, (saved, mine) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(mine["params"]):
+                raise ValueError(f"parameter group {i}: optimizer state has {len(saved['params'])} "
+                                 f"parameters, this optimizer has {len(mine['params'])}")
+        new_state = {}
+        for saved, mine in zip(groups, self.param_groups):
+            for idx, p in zip(saved["params"], mine["params"]):
+                s = state.get(idx, state.get(str(idx)))
+                if not s:
+                    continue
+                restored = {}
+                for k, v in s.items():
+                    if isinstance(v, np.generic):
+                        v = v.item()
+                    if hasattr(v, "shape"):
+                        host = backend.to_numpy(v)
+                        if tuple(host.shape) != p.shape:
+                            raise ValueError(f"optimizer state {k!r} of parameter {idx} has shape "
+                                             f"{tuple(host.shape)}, the parameter has shape {p.shape}")
+                        xp = backend.get_array_module(p.data)
+                        arr = np.array(host, dtype=p.data.dtype, copy=True)
+                        restored[k] = arr if xp is np else xp.asarray(arr)
+                    else:
+                        restored[k] = v
+                new_state[id(p)] = restored
+        for saved, mine in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    mine[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            hp = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
+            lines.append(f"  group {i}: {len(g['params'])} params, {hp}")
+        return "\n".join(lines + [")"])
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay.
+
+    As ``torch.optim.SGD``: with g = grad + weight_decay * p,
+    b <- momentum * b + (1 - dampening) * g (b = g on the first step),
+    d = g + momentum * b if nesterov else b, and p <- p - lr * d.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        if momentum < 0.0:
+            raise ValueError(f"invalid momentum {momentum}: must be >= 0")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
+            wd, nesterov = group["weight_decay"], group["nesterov"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if wd != 0:
+                    g = g + wd * p.data
+                if mom != 0:
+                    state = self.state.setdefault(id(p), {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = g.copy()
+                    else:
+                        buf *= mom
+                        buf += (1 - damp) * g if damp else g
+                    g = g + mom * buf if nesterov else buf
+                p.data -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` is L2 added to the gradient.
+
+    With g = grad + weight_decay * p, at step t:
+    m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
+    p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+    """
+
+    _decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        betas = tuple(float(b) for b in betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"invalid betas {betas}: need two values in [0, 1)")
+        if not eps >= 0.0:
+            raise ValueError(f"invalid eps {eps}: must be >= 0")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                data = p.data
+                xp = backend.get_array_module(data)
+                state = self.state.get(id(p))
+                if state is None:
+                    state = self.state[id(p)] = {"step": 0, "exp_avg": xp.zeros_like(data),
+                                                 "exp_avg_sq": xp.zeros_like(data)}
+                state["step"] += 1
+                t = state["step"]
+                if wd != 0:
+                    if self._decoupled:
+                        data *= 1 - lr * wd          # AdamW: p <- p (1 - lr wd), apart from the gradient
+                    else:
+                        g = g + wd * data            # Adam: L2 in the gradient
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m *= b1
+                m += (1 - b1) * g                    # m <- b1 m + (1 - b1) g
+                v *= b2
+                v += (1 - b2) * (g * g)              # v <- b2 v + (1 - b2) g^2
+                step_size = lr / (1 - b1 ** t)
+                denom = xp.sqrt(v)
+                denom /= math.sqrt(1 - b2 ** t)      # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t)
+                denom += eps
+                upd = m / denom
+                upd *= step_size
+                data -= upd
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
+
+    p <- p (1 - lr * weight_decay) first, then the Adam update; the decay
+    never passes through the moment estimates. Default ``weight_decay`` 0.01.
+    To decay only matrices (not biases, gains), pass the two groups of
+    :func:`param_groups_for_weight_decay`.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+def param_groups_for_weight_decay(named_params, weight_decay: float) -> list[dict]:
+    """Two groups, as nanoGPT builds them: tensors with 2+ dims decay, the rest do not.
+
+    Weight matrices and embeddings decay; biases and LayerNorm gains do not.
+    ``named_params`` is ``model.named_parameters()`` (pairs or a dict);
+    parameters that do not require grad are left out, tied ones counted once.
+    Returns ``[{"params": decay, "weight_decay": weight_decay},
+    {"params": no_decay, "weight_decay": 0.0}]``.
+    """
+    items = named_params.items() if isinstance(named_params, dict) else named_params
+    decay, no_decay, seen = [], [], set()
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise TypeError("param_groups_for_weight_decay expects (name, tensor) pairs, "
+                            "e.g. model.named_parameters()")
+        _, p = item
+        if not p.requires_grad or id(p) in seen:
+            continue
+        seen.add(id(p))
+        (decay if p.ndim >= 2 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": float(weight_decay)},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
+    """Scale gradients in place so that their joint norm is at most ``max_norm``.
+
+    The norm is taken over all gradients together, as if concatenated into one
+    vector; they are multiplied by min(1, max_norm / (norm + 1e-6)). Returns
+    the total norm before clipping (a Python float). Parameters without a
+    gradient are skipped.
+    """
+    if isinstance(params, Tensor):
+        params = [params]
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    norm_type = float(norm_type)
+    if math.isinf(norm_type):
+        total = max(float(backend.get_array_module(g).abs(g).max()) for g in grads)
+    else:
+        acc = 0.0
+        for g in grads:
+            xp = backend.get_array_module(g)
+            if norm_type == 2.0:
+                flat = g.reshape(-1)
+                acc += float(xp.dot(flat, flat))
+            else:
+                acc += float((xp.abs(g) ** norm_type).sum())
+        total = acc ** (1.0 / norm_type)
+    if not math.isfinite(total) and error_if_nonfinite:
+        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {total}; "
+                           f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= g.dtype.type(coef)
+    return total
+
+
+def cosine_with_warmup(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_iters: int) -> float:
+    """nanoGPT's ``get_lr``: linear warmup, cosine decay, then a floor.
+
+    * ``it < warmup_iters``: lr * (it + 1) / (warmup_iters + 1)
+    * ``it > lr_decay_iters``: min_lr
+    * in between: min_lr + 0.5 (1 + cos(pi r)) (lr - min_lr),
+      r = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    """
+    if warmup_iters < 0 or lr_decay_iters < 0:
+        raise ValueError(f"warmup_iters ({warmup_iters}) and lr_decay_iters ({lr_decay_iters}) must be >= 0")
+    if it < warmup_iters:
+        return lr * (it + 1) / (warmup_iters + 1)
+    if it > lr_decay_iters or lr_decay_iters <= warmup_iters:
+        return min_lr
+    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+
+
+class CosineWarmupLR:
+    """Scheduler object over :func:`cosine_with_warmup`.
+
+    Each group's lr at its construction is its peak; ``min_lr`` is the floor
+    for every group. Call ``step()`` once per iteration (after
+    ``optimizer.step()``) or ``set_iter(it)`` to jump; the lr for iteration 0
+    is set at construction.
+    """
+
+    def __init__(self, optimizer: Optimizer, warmup_iters: int, lr_decay_iters: int, min_lr: float = 0.0,
+                 last_iter: int = -1):
+        self.optimizer = optimizer
+        self.warmup_iters, self.lr_decay_iters, self.min_lr = int(warmup_iters), int(lr_decay_iters), min_lr
+        for g in optimizer.param_groups:
+            g.setdefault("initial_lr", g["lr"])
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.set_iter(last_iter + 1)
+
+    def get_lr(self, it: int) -> list[float]:
+        return [cosine_with_warmup(it, base, self.min_lr, self.warmup_iters, self.lr_decay_iters)
+                for base in self.base_lrs]
+
+    def set_iter(self, it: int) -> None:
+        self.iter = int(it)
+        for g, lr in zip(self.optimizer.param_groups, self.get_lr(self.iter)):
+            g["lr"] = lr
+
+    def step(self) -> None:
+        self.set_iter(self.iter + 1)
+
+    def get_last_lr(self) -> list[float]:
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {"iter": self.iter, "base_lrs": list(self.base_lrs), "warmup_iters": self.warmup_iters,
+                "lr_decay_iters": self.lr_decay_iters, "min_lr": self.min_lr}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.base_lrs = list(state["base_lrs"])
+        self.warmup_iters, self.lr_decay_iters = state["warmup_iters"], state["lr_decay_iters"]
+        self.min_lr = state["min_lr"]
+        self.set_iter(state["iter"])
