@@ -117,6 +117,13 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None, cau
                                       f"q on {q.device}")
         if m.dtype.kind != "b":
             raise TypeError(f"scaled_dot_product_attention: mask must be boolean (True = attend), got {m.dtype}")
+    try:  # batch dims of q, k, v and the mask must broadcast to the scores (..., T_q, T_k)
+        np.broadcast_shapes(q.shape[:-2] + (1, 1), k.shape[:-2] + (1, 1), v.shape[:-2] + (1, 1),
+                            (q.shape[-2], k.shape[-2]), *(() if m is None else (tuple(m.shape),)))
+    except ValueError:
+        raise ValueError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape}"
+                         + ("" if m is None else f" and mask {tuple(m.shape)}")
+                         + " do not broadcast (batch dims must broadcast; mask to (..., T_q, T_k))") from None
     keep = None
     if training and dropout_p > 0.0:
         if not dropout_p < 1.0:
