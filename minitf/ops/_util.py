@@ -35,15 +35,17 @@ def binary_operands(a, b):
     return as_tensor(a, b), b
 
 
-def normalize_axis(axis, ndim: int):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None."""
+def normalize_axis(axis, ndim: int, name: str = "reduction"):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None.
+
+    ``name`` (the op) starts the error message."""
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % max(ndim, 1))
     return tuple(sorted(out))
 

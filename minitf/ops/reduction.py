@@ -66,21 +66,21 @@ def _count(shape, axes):
 
 def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (int, tuple or None for all)."""
-    return Sum.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+    return Sum.apply(x, axis=normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (int, tuple or None for all)."""
-    return Mean.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+    return Mean.apply(x, axis=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; the gradient is shared equally between tied maxima."""
     if x.size == 0:
         raise ValueError("max: the tensor is empty")
-    return Max.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+    return Max.apply(x, axis=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
 
 
 def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance over ``axis``, dividing by n - correction (1 by default, as PyTorch)."""
-    return Var.apply(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims, correction=correction)
+    return Var.apply(x, axis=normalize_axis(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)
