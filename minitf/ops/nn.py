@@ -135,6 +135,8 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int = -100) -> Tensor:
     or ``ignore_index``. Fused log-softmax + NLL: one pass, finite for any
     finite logits. If every target is ignored the result is NaN (0/0).
     """
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class dimension (..., V), got a 0-d tensor")
     t = targets.data if isinstance(targets, Tensor) else targets
     if isinstance(targets, Tensor) and type(t) is not type(logits.data):
         raise backend.DeviceError(f"cross_entropy: logits on {logits.device}, targets on {targets.device}")
@@ -173,6 +175,8 @@ def embedding(idx, weight: Tensor) -> Tensor:
 
     The backward scatter-adds into the table, so repeated indices accumulate.
     """
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a (V, C) table, got shape {weight.shape}")
     i = idx.data if isinstance(idx, Tensor) else idx
     if isinstance(idx, Tensor) and type(i) is not type(weight.data):
         raise backend.DeviceError(f"embedding: indices on {idx.device}, weight on {weight.device}")
