@@ -59,7 +59,9 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
     def loss_at(i, delta):
         """L with input i moved by ``delta`` (a host array), other inputs fixed."""
         original = inputs[i].data
-        inputs[i].data = original + backend.to_device(delta, inputs[i].device)
+        moved = original + backend.to_device(delta, inputs[i].device)
+        # keep an array: NumPy turns 0-d + 0-d into a scalar, which no tensor should hold
+        inputs[i].data = backend.get_array_module(original).asarray(moved)
         try:
             with no_grad():
                 return _contract(_as_tuple(fn(*inputs)), cotangents)
