@@ -77,7 +77,7 @@ class Function:
         if len(inputs) > 1:
             t0 = type(data0)
             for t in inputs[1:]:
-                if type(t.data) is not t0:
+                if type(t.data) is not t0 and backend.device_of(t.data) != backend.device_of(data0):
                     raise backend.DeviceError(
                         f"{cls.__name__.lower()}: tensors on different devices: "
                         f"{inputs[0].device} and {t.device}")
