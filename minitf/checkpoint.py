@@ -1,0 +1,185 @@
+"""Atomic, pickle-free checkpoints: NumPy arrays plus JSON metadata in one ``.npz`` file.
+
+A checkpoint is a ZIP archive as written by ``numpy.savez``: one ``.npy``
+member per array and one member, ``__meta__``, holding UTF-8 JSON (a uint8
+array). It is read with ``numpy.load(..., allow_pickle=False)``, so loading
+never executes code, and ZIP's CRC-32 of every member catches flipped bytes.
+
+:func:`save` writes to a temporary file in the same directory, flushes and
+fsyncs it, then renames it over the old file (``os.replace``, atomic on POSIX
+and Windows) and fsyncs the directory: a process killed at any moment leaves
+either the previous checkpoint or the new one, never a mixture.
+
+:func:`load` raises :class:`CheckpointError` naming the problem for a
+missing, truncated, corrupt or foreign file, never a bare traceback.
+
+Training checkpoints (:func:`save_training` / :func:`load_training`) hold the
+model's ``state_dict`` under ``model/<name>``, the optimizer's buffers under
+``optim/<index>/<name>`` and everything else (iteration, RNG states, config,
+vocabulary, optimizer hyper-parameters) in the metadata.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+__all__ = ["CheckpointError", "save", "load", "save_training", "load_training", "TrainingCheckpoint",
+           "FORMAT", "VERSION"]
+
+FORMAT = "minitf-checkpoint"
+VERSION = 1
+_META = "__meta__"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used: missing, truncated, corrupt or incompatible."""
+
+
+def _host(value) -> np.ndarray:
+    if isinstance(value, Tensor):
+        value = value.data
+    return np.ascontiguousarray(backend.to_numpy(value))
+
+
+def save(path, arrays: dict, meta: dict) -> Path:
+    """Write ``arrays`` (name -> array or Tensor, on any device) and JSON ``meta`` atomically.
+
+    Returns the path written. ``meta`` must be JSON-serialisable.
+    """
+    path = Path(path)
+    host = {}
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not name or name == _META:
+            raise ValueError(f"invalid array name {name!r} for a checkpoint")
+        arr = _host(value)
+        if arr.dtype.hasobject:
+            raise TypeError(f"array {name!r} has dtype object, which cannot be saved without pickle")
+        host[name] = arr
+    full_meta = {"format": FORMAT, "version": VERSION, **meta,
+                 "arrays": {k: [list(a.shape), a.dtype.str] for k, a in host.items()}}
+    blob = json.dumps(full_meta, allow_nan=True).encode("utf-8")
+    host[_META] = np.frombuffer(blob, dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **host)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open directories; the rename is durable enough there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load(path) -> tuple[dict, dict]:
+    """Read a checkpoint: ``(arrays, meta)`` with host NumPy arrays.
+
+    Raises :class:`CheckpointError` for a missing, truncated, corrupt or
+    foreign file (it names the file and the problem).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.files)
+            if _META not in names:
+                raise CheckpointError(f"{path} is not a minitf checkpoint (no {_META} entry)")
+            meta = json.loads(z[_META].tobytes().decode("utf-8"))
+            arrays = {k: z[k] for k in names if k != _META}
+    except CheckpointError:
+        raise
+    except Exception as e:  # BadZipFile, CRC errors, truncated members, bad headers, bad JSON...
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
+                              f"({type(e).__name__}: {e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a minitf checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {meta.get('version')}; "
+                              f"this minitf reads version {VERSION}")
+    manifest = meta.get("arrays", {})
+    got = {k: [list(a.shape), a.dtype.str] for k, a in arrays.items()}
+    if got != manifest:
+        missing = sorted(set(manifest) - set(got))
+        raise CheckpointError(f"checkpoint {path} is inconsistent: its arrays do not match its manifest"
+                              + (f" (missing {missing[:5]})" if missing else ""))
+    return arrays, meta
+
+
+# ---------------------------------------------------------------- training checkpoints
+@dataclass
+class TrainingCheckpoint:
+    """What :func:`load_training` returns."""
+    model_state: dict       # name -> np.ndarray
+    optimizer_state: dict   # an Optimizer.state_dict() with NumPy arrays
+    meta: dict              # everything else (iteration, RNG, config, vocabulary...)
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def save_training(path, model_state: dict, optimizer_state: dict, meta: dict) -> Path:
+    """Save a model ``state_dict()``, an optimizer ``state_dict()`` and metadata, atomically."""
+    arrays = {f"model/{k}": v for k, v in model_state.items()}
+    scalars = {}
+    for idx, s in optimizer_state["state"].items():
+        for k, v in s.items():
+            if hasattr(v, "shape") and not isinstance(v, np.generic):
+                arrays[f"optim/{idx}/{k}"] = v
+            else:
+                scalars.setdefault(str(idx), {})[k] = _jsonable(v)
+    groups = [{k: _jsonable(v) for k, v in g.items()} for g in optimizer_state["param_groups"]]
+    meta = {**meta, "model_keys": list(model_state.keys()),
+            "optimizer": {"param_groups": groups, "scalars": scalars}}
+    return save(path, arrays, meta)
+
+
+def load_training(path) -> TrainingCheckpoint:
+    """Read what :func:`save_training` wrote (see :func:`load` for the errors)."""
+    arrays, meta = load(path)
+    try:
+        model_state = {k: arrays[f"model/{k}"] for k in meta["model_keys"]}
+        opt_meta = meta["optimizer"]
+        state: dict = {}
+        for name, arr in arrays.items():
+            if name.startswith("optim/"):
+                _, idx, key = name.split("/", 2)
+                state.setdefault(int(idx), {})[key] = arr
+        for idx, s in opt_meta["scalars"].items():
+            state.setdefault(int(idx), {}).update(s)
+        optimizer_state = {"state": state, "param_groups": opt_meta["param_groups"]}
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {path} is not a training checkpoint or lacks an entry ({e})") from None
+    return TrainingCheckpoint(model_state, optimizer_state, meta)

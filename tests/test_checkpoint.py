@@ -1,0 +1,174 @@
+"""Checkpoints: exact round trips, no pickle, atomic writes, clean rejection of damaged files."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import backend, checkpoint, optim
+from minitf.checkpoint import CheckpointError
+
+
+def sample_arrays(rng):
+    return {"model/wte.weight": rng.standard_normal((7, 3)).astype(np.float32),
+            "model/h.0.ln.weight": np.ones(3, np.float64),
+            "optim/0/exp_avg": rng.standard_normal((7, 3)).astype(np.float32),
+            "ids": np.arange(5, dtype=np.int64), "flag": np.array([True, False])}
+
+
+def test_round_trip_exact(tmp_path, rng):
+    arrays = sample_arrays(rng)
+    meta = {"iter": 7, "rng": {"state": {"state": 2 ** 127 + 3, "inc": 11}}, "vocab": ["\n", " ", "é"]}
+    path = checkpoint.save(tmp_path / "ck.npz", arrays, meta)
+    got, got_meta = checkpoint.load(path)
+    assert set(got) == set(arrays)
+    for k, a in arrays.items():
+        assert got[k].dtype == a.dtype and np.array_equal(got[k], a)
+    assert {k: got_meta[k] for k in meta} == meta
+    assert got_meta["format"] == checkpoint.FORMAT and got_meta["version"] == checkpoint.VERSION
+
+
+def test_device_tensors_are_saved_from_the_host(tmp_path):
+    t = mt.tensor([[1.0, 2.0]], device="fake")
+    checkpoint.save(tmp_path / "ck.npz", {"t": t, "raw": t.data}, {})
+    got, _ = checkpoint.load(tmp_path / "ck.npz")
+    assert isinstance(got["t"], np.ndarray) and got["t"].tolist() == [[1.0, 2.0]] == got["raw"].tolist()
+
+
+def test_no_pickle_either_way(tmp_path):
+    with pytest.raises(TypeError, match="object"):
+        checkpoint.save(tmp_path / "ck.npz", {"o": np.array([{"a": 1}], dtype=object)}, {})
+    # a file carrying a pickled object array is refused at load
+    meta = np.frombuffer(b'{"format": "minitf-checkpoint", "version": 1, "arrays": {}}', np.uint8)
+    np.savez(tmp_path / "evil.npz", __meta__=meta, o=np.array([print], dtype=object))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        checkpoint.load(tmp_path / "evil.npz")
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        checkpoint.load(tmp_path / "none.npz")
+    (tmp_path / "text.npz").write_text("not a zip")
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        checkpoint.load(tmp_path / "text.npz")
+    np.savez(tmp_path / "plain.npz", a=np.ones(2))
+    with pytest.raises(CheckpointError, match="not a minitf checkpoint"):
+        checkpoint.load(tmp_path / "plain.npz")
+    checkpoint.save(tmp_path / "v.npz", {}, {"version": 99})
+    with pytest.raises(CheckpointError, match="version 99"):
+        checkpoint.load(tmp_path / "v.npz")
+
+
+def test_truncated_at_random_offsets_is_rejected(tmp_path, rng):
+    path = checkpoint.save(tmp_path / "ck.npz", sample_arrays(rng), {"iter": 1})
+    raw = path.read_bytes()
+    offsets = sorted(set(rng.integers(0, len(raw), size=60).tolist()) | {0, 1, 22, len(raw) - 1})
+    for n in offsets:
+        cut = tmp_path / "cut.npz"
+        cut.write_bytes(raw[:n])
+        with pytest.raises(CheckpointError, match=r"cut\.npz"):
+            checkpoint.load(cut)
+
+
+def test_flipped_bytes_never_load_wrong_values(tmp_path, rng):
+    arrays = sample_arrays(rng)
+    path = checkpoint.save(tmp_path / "ck.npz", arrays, {"iter": 1})
+    raw = path.read_bytes()
+    rejected = 0
+    for i in rng.integers(0, len(raw), size=80):
+        b = bytearray(raw)
+        b[i] ^= 0x5A
+        bad = tmp_path / "bad.npz"
+        bad.write_bytes(bytes(b))
+        try:
+            got, meta = checkpoint.load(bad)
+        except CheckpointError:
+            rejected += 1
+            continue
+        # a flip in a ZIP field that carries no data (timestamps, padding) is harmless
+        assert meta["iter"] == 1 and all(np.array_equal(got[k], arrays[k]) for k in arrays)
+    assert rejected > 40
+
+
+def test_failed_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch, rng):
+    path = checkpoint.save(tmp_path / "ck.npz", {"a": np.zeros(3)}, {"iter": 1})
+
+    def crash(f, **arrays):
+        f.write(b"PK\x03\x04partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(path, {"a": np.ones(3)}, {"iter": 2})
+    monkeypatch.undo()
+    got, meta = checkpoint.load(path)
+    assert meta["iter"] == 1 and got["a"].tolist() == [0.0, 0.0, 0.0]
+    assert os.listdir(tmp_path) == ["ck.npz"]  # no temporary left behind
+
+
+def test_killed_writer_never_leaves_a_corrupt_checkpoint(tmp_path):
+    """SIGKILL a process that rewrites a checkpoint in a loop: what remains always loads."""
+    script = textwrap.dedent(f"""
+        import numpy as np, sys
+        from minitf import checkpoint
+        big = np.zeros(2_000_000, np.float32)
+        i = 0
+        while True:
+            big[0] = i
+            checkpoint.save({str(tmp_path / 'ck.npz')!r}, {{"big": big}}, {{"iter": i}})
+            if i == 0:
+                print("ready", flush=True)
+            i += 1
+    """)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for trial in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(float(rng.uniform(0.02, 0.3)))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        arrays, meta = checkpoint.load(tmp_path / "ck.npz")
+        assert arrays["big"][0] == meta["iter"]
+        seen.add(meta["iter"])
+    assert max(seen) > 0
+
+
+def test_training_checkpoint_resumes_an_optimizer_exactly(tmp_path, device, rng):
+    init = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    grads = [(rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32))
+             for _ in range(6)]
+
+    def steps(ps, opt, gs):
+        for step in gs:
+            for p, g in zip(ps, step):
+                p.grad = backend.to_device(g, device)
+            opt.step()
+
+    ps = [mt.tensor(a, device=device, requires_grad=True) for a in init]
+    opt = optim.AdamW(optim.param_groups_for_weight_decay([("w", ps[0]), ("b", ps[1])], 0.1), lr=0.01)
+    steps(ps, opt, grads[:3])
+    path = checkpoint.save_training(tmp_path / "ck.npz", {"w": ps[0], "b": ps[1]}, opt.state_dict(),
+                                    {"iter": 3})
+    steps(ps, opt, grads[3:])
+
+    ck = checkpoint.load_training(path)
+    assert ck.meta["iter"] == 3 and list(ck.model_state) == ["w", "b"]
+    qs = [mt.tensor(ck.model_state[k], device=device, requires_grad=True) for k in ("w", "b")]
+    opt2 = optim.AdamW(optim.param_groups_for_weight_decay([("w", qs[0]), ("b", qs[1])], 0.1), lr=0.5)
+    opt2.load_state_dict(ck.optimizer_state)
+    assert opt2.param_groups[0]["lr"] == 0.01
+    steps(qs, opt2, grads[3:])
+    for p, q in zip(ps, qs):
+        assert np.array_equal(p.numpy(), q.numpy())
+
+
+def test_load_training_rejects_a_plain_checkpoint(tmp_path):
+    checkpoint.save(tmp_path / "ck.npz", {"a": np.ones(1)}, {"iter": 0})
+    with pytest.raises(CheckpointError, match="not a training checkpoint"):
+        checkpoint.load_training(tmp_path / "ck.npz")
