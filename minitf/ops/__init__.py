@@ -8,3 +8,6 @@ from .shape import (reshape, permute, swapaxes, transpose, getitem, concatenate,
 from .nn import softmax, log_softmax, cross_entropy, layer_norm, embedding, dropout  # noqa: F401
 from .linear import linear  # noqa: F401
 from .attention import scaled_dot_product_attention, causal_mask  # noqa: F401
+from .multihead import multi_head_self_attention, attention_mask  # noqa: F401
+from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
+from .sampling import sample_logits  # noqa: F401
