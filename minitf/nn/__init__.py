@@ -1,0 +1,22 @@
+"""Layers and the Module system, with PyTorch's names and conventions.
+
+    from minitf import nn
+    layer = nn.Linear(4, 3)          # weight (3, 4), bias (3,)
+    y = layer(x)                     # x: (..., 4) -> (..., 3)
+"""
+from .module import Module, ModuleList, ModuleDict, Parameter, StateDictError, IncompatibleKeys  # noqa: F401
+from . import init  # noqa: F401
+from .linear import Linear  # noqa: F401
+from .embedding import Embedding  # noqa: F401
+from .normalization import LayerNorm  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .activation import GELU, ReLU, Tanh  # noqa: F401
+from .attention import CausalSelfAttention, KVCache  # noqa: F401
+from .feedforward import FeedForward  # noqa: F401
+from .block import TransformerBlock  # noqa: F401
+from .recurrent import RNNCell, LSTMCell, RNN, LSTM, detach_state  # noqa: F401
+
+__all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", "IncompatibleKeys", "init",
+           "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh",
+           "CausalSelfAttention", "KVCache", "FeedForward", "TransformerBlock",
+           "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state"]

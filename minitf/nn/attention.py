@@ -1,0 +1,111 @@
+"""Causal multi-head self-attention, with an optional sliding window and a key/value cache."""
+from __future__ import annotations
+
+import minitf as _mt
+
+from .. import functional as F
+from ..tensor import Tensor
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+
+
+class KVCache:
+    """The keys and values one attention layer has seen, for incremental decoding.
+
+    ``k``, ``v``: (B, n_head, T_cached, hd); ``pad``: (B, T_cached) bool or
+    None (all real tokens); ``pos``: how many tokens have gone through (the
+    position of the next one). With a sliding window of size w only the last
+    w - 1 keys are kept: no later query can see an older one.
+    """
+
+    def __init__(self, window: int | None = None):
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        self.k = self.v = self.pad = None
+        self.pos = 0
+
+    def __len__(self):
+        return 0 if self.k is None else self.k.shape[2]
+
+    def update(self, k, v, pad):
+        """Append new keys/values (B, H, T, hd) and their padding mask (B, T) or None;
+        return everything the new queries attend: (k, v, pad) over cached + new keys."""
+        B, T = k.shape[0], k.shape[2]
+        if self.k is not None:
+            if pad is not None or self.pad is not None:
+                old = self.pad if self.pad is not None else _mt.ones(B, len(self), dtype="bool", device=k.device)
+                new = pad if pad is not None else _mt.ones(B, T, dtype="bool", device=k.device)
+                pad = F.cat([old, new], axis=1)
+            k, v = F.cat([self.k, k], axis=2), F.cat([self.v, v], axis=2)
+        self.pos += T
+        L = k.shape[2]
+        keep = L if self.window is None else min(L, self.window - 1)
+        self.k, self.v = (k, v) if keep == L else (k[:, :, L - keep:], v[:, :, L - keep:])
+        self.pad = None if pad is None else (pad if keep == L else pad[:, L - keep:])
+        return k, v, pad
+
+
+class CausalSelfAttention(Module):
+    """Multi-head causal self-attention as in GPT-2 / nanoGPT.
+
+    Q, K, V = split(x W_attn^T + b_attn) (one fused projection ``c_attn``, q, k, v
+    blocks stacked in that order, heads splitting channels contiguously);
+    y = concat_h softmax(Q_h K_h^T / sqrt(hd) + causal mask) V_h;  out = y W_proj^T + b_proj.
+
+    x: (B, T, C) -> (B, T, C). ``window``: each query sees only the last
+    ``window`` keys (itself included). ``padding_mask`` (B, T), True for real
+    tokens: padding keys are never attended. ``cache`` (:class:`KVCache`):
+    x holds only the new tokens; their keys and values are appended to the cache.
+    """
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
+                 window: int | None = None):
+        super().__init__()
+        if n_embd % n_head:
+            raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
+        if window is not None and int(window) < 1:
+            raise ValueError(f"CausalSelfAttention: window must be a positive int or None, got {window}")
+        self.n_embd, self.n_head, self.dropout = int(n_embd), int(n_head), float(dropout)
+        self.window = None if window is None else int(window)
+        self.c_attn = Linear(n_embd, 3 * n_embd, bias=bias)
+        self.c_proj = Linear(n_embd, n_embd, bias=bias)
+        self.resid_dropout = Dropout(dropout)
+
+    def new_cache(self) -> KVCache:
+        return KVCache(self.window)
+
+    def forward(self, x, padding_mask=None, cache: KVCache | None = None):
+        if x.ndim != 3 or x.shape[-1] != self.n_embd:
+            raise ValueError(f"CausalSelfAttention: expected input (B, T, {self.n_embd}), got {x.shape}")
+        if padding_mask is not None and tuple(padding_mask.shape) != x.shape[:2]:
+            raise ValueError(f"CausalSelfAttention: padding_mask must be (B, T) = {x.shape[:2]}, "
+                             f"got {tuple(padding_mask.shape)}")
+        if padding_mask is not None and not isinstance(padding_mask, Tensor):
+            padding_mask = _mt.tensor(padding_mask, device=x.device)
+        qkv = self.c_attn(x)                                          # (B, T, 3C)
+        p = self.dropout if self.training else 0.0
+        if cache is None:
+            T = x.shape[1]
+            mask = F.attention_mask(T, T, self.window, padding_mask, device=x.device)
+            y = F.multi_head_self_attention(qkv, self.n_head, mask=mask, causal=mask is None,
+                                            dropout_p=p, training=self.training)
+        else:
+            y = self._attend_cached(qkv, padding_mask, cache, p)
+        return self.resid_dropout(self.c_proj(y))
+
+    def _attend_cached(self, qkv, padding_mask, cache, p):
+        B, T, _ = qkv.shape
+        H = self.n_head
+        heads = qkv.reshape(B, T, 3, H, self.n_embd // H).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
+        k, v, pad = cache.update(heads[1], heads[2], padding_mask)
+        mask = F.attention_mask(T, k.shape[2], self.window, pad, device=qkv.device)
+        y = F.scaled_dot_product_attention(heads[0], k, v, mask=mask, causal=mask is None,
+                                           dropout_p=p, training=self.training)
+        return y.permute(0, 2, 1, 3).reshape(B, T, self.n_embd)
+
+    def extra_repr(self):
+        w = "" if self.window is None else f", window={self.window}"
+        return f"n_embd={self.n_embd}, n_head={self.n_head}{w}"

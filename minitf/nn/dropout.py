@@ -1,0 +1,26 @@
+"""Dropout: zero activations at random while training."""
+from __future__ import annotations
+
+from .. import functional as F
+from .module import Module
+
+
+class Dropout(Module):
+    """Inverted dropout with probability ``p`` in training mode; the identity in eval mode.
+
+    x: any shape -> same shape. Draws from the device's default generator.
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        return F.dropout(x, self.p, training=True)
+
+    def extra_repr(self):
+        return f"p={self.p}"

@@ -1,0 +1,26 @@
+"""The position-wise feed-forward block of a transformer."""
+from __future__ import annotations
+
+from .activation import GELU
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+
+
+class FeedForward(Module):
+    """FFN(x) = dropout(GELU(x W_fc^T + b_fc) W_proj^T + b_proj), applied to every position alone.
+
+    x: (..., C) -> (..., C), through a hidden width ``d_ff`` (4C by default).
+    Names as nanoGPT's MLP: ``c_fc`` (d_ff, C), ``c_proj`` (C, d_ff).
+    """
+
+    def __init__(self, n_embd: int, d_ff: int | None = None, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        self.d_ff = 4 * n_embd if d_ff is None else int(d_ff)
+        self.c_fc = Linear(n_embd, self.d_ff, bias=bias)
+        self.gelu = GELU()
+        self.c_proj = Linear(self.d_ff, n_embd, bias=bias)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))

@@ -1,0 +1,36 @@
+"""Linear: the affine map y = x W^T + b."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x W^T + b, with PyTorch's layout.
+
+    Parameters: ``weight`` (out_features, in_features), ``bias`` (out_features,)
+    or None. x: (..., in_features) -> (..., out_features). Initialised as
+    PyTorch does: U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        self.weight = init.uniform_(Parameter(np.empty((self.out_features, self.in_features), np.float32)),
+                                    -bound, bound)
+        if bias:
+            self.bias = init.uniform_(Parameter(np.empty(self.out_features, np.float32)), -bound, bound)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,361 @@
+"""Module and Parameter: the containers that layers and models are built from.
+
+A :class:`Module` registers every :class:`Parameter` and sub-module assigned
+to one of its attributes, in assignment order, so that
+
+    model.named_parameters()   ->  ("transformer.h.0.attn.c_attn.weight", p), ...
+    model.state_dict()         ->  {name: tensor}  (detached, sharing data)
+    model.load_state_dict(sd)  ->  copies into the existing parameters
+
+work with PyTorch's names and conventions. The values also stay plain
+attributes (``self.weight``), so a forward pass pays no lookup overhead.
+
+A parameter shared by two modules (tied weights) is one object: it appears
+under both names in :meth:`Module.state_dict` but once in
+:meth:`Module.parameters` and :meth:`Module.num_parameters`.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, _check_dtype
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns as a learnable weight (requires grad by default).
+
+    ``Parameter(data)`` takes a Tensor (its data is shared, not copied) or a
+    backend array; the data must be floating point.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not hasattr(data, "dtype") or isinstance(data, np.generic):
+            data = np.asarray(data, dtype=np.float32)
+        if data.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating point, got dtype {data.dtype}")
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictError(RuntimeError):
+    """load_state_dict() found missing, unexpected or mis-shaped keys (all listed)."""
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses call ``super().__init__()`` first, assign parameters and
+    sub-modules as attributes, and define ``forward``; ``module(x)`` calls it.
+    """
+
+    def __init__(self):
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()   # name -> Parameter or None (e.g. bias=False)
+        d["_modules"] = OrderedDict()      # name -> Module
+        d["training"] = True
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        params, modules = d["_parameters"], d["_modules"]
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} of "
+                                f"{type(self).__name__}: wrap it in nn.Parameter (or assign None)")
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to sub-module {name!r} of "
+                                f"{type(self).__name__} (a Module or None is expected)")
+            del modules[name]
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None, a declared-but-absent parameter) under ``name``."""
+        if param is None:
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    # ------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, prefix: str = ""):
+        """Yield (dotted name, module) for this module and every descendant, each once."""
+        seen, stack = set(), [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        return ((k, m) for k, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def _all_named_parameters(self):
+        """Every (dotted name, Parameter), tied parameters under each of their names."""
+        for mname, m in self._named_modules_all():
+            for pname, p in m._parameters.items():
+                if p is not None:
+                    yield (f"{mname}.{pname}" if mname else pname), p
+
+    def _named_modules_all(self, prefix=""):
+        """Like named_modules, but a shared sub-module is visited under every name."""
+        stack = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            yield name, m
+            children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
+            stack.extend(reversed(children))
+
+    def named_parameters(self, prefix: str = ""):
+        """Yield (dotted name, Parameter); a tied parameter only under its first name."""
+        seen = set()
+        for name, p in self._all_named_parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield (f"{prefix}.{name}" if prefix else name), p
+
+    def parameters(self):
+        """Every distinct Parameter, in registration order."""
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self, exclude_embeddings: bool = False) -> int:
+        """Number of scalars in distinct parameters.
+
+        ``exclude_embeddings=True`` leaves out every parameter owned by an
+        :class:`~minitf.nn.Embedding` (and so any weight tied to one), as
+        Kaplan et al. count "non-embedding" parameters.
+        """
+        skip = set()
+        if exclude_embeddings:
+            from .embedding import Embedding
+            skip = {id(p) for m in self.modules() if isinstance(m, Embedding) for p in m._parameters.values()}
+        return int(sum(p.size for p in self.parameters() if id(p) not in skip))
+
+    # ------------------------------------------------------------ modes and grads
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (dropout active) for this module and all descendants."""
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Drop the ``.grad`` of every parameter (set to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every descendant (children first) and on self."""
+        for m in reversed(list(self.modules())):
+            fn(m)
+        return self
+
+    def to(self, device=None, dtype=None) -> "Module":
+        """Move / cast every parameter (and its grad) in place; tied weights stay tied."""
+        device = backend.check_device(device) if device is not None else None
+        dtype = _check_dtype(dtype) if dtype is not None else None
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"Module.to: parameters must stay floating point, got dtype {dtype}")
+        for p in self.parameters():
+            for attr in ("data", "grad"):
+                a = getattr(p, attr)
+                if a is None:
+                    continue
+                if device is not None:
+                    a = backend.to_device(a, device)
+                if dtype is not None and a.dtype != dtype:
+                    a = a.astype(dtype)
+                setattr(p, attr, a)
+        return self
+
+    # ------------------------------------------------------------ state dicts
+    def state_dict(self) -> "OrderedDict[str, Tensor]":
+        """Ordered name -> Tensor, detached and sharing data with the parameters.
+
+        A tied parameter appears under each of its names.
+        """
+        return OrderedDict((name, p.detach()) for name, p in self._all_named_parameters())
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values (Tensors or NumPy arrays) into the existing parameters.
+
+        Values are moved to each parameter's device and cast to its dtype;
+        parameters keep their identity (optimizers holding them see the new
+        values). Everything is checked before anything is copied: with
+        ``strict=True`` missing or unexpected keys raise :class:`StateDictError`
+        listing all of them; a shape mismatch always raises. Returns the
+        (missing_keys, unexpected_keys) found.
+        """
+        own = OrderedDict(self._all_named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        values, misshaped = {}, []
+        for k, p in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            a = v.data if isinstance(v, Tensor) else v
+            if not hasattr(a, "shape") or isinstance(a, np.generic):
+                a = np.asarray(a)
+            if tuple(a.shape) != p.shape:
+                misshaped.append(f"{k}: got shape {tuple(a.shape)}, the model has shape {p.shape}")
+            values[k] = a
+        problems = []
+        if strict and missing:
+            problems.append("missing key(s): " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected key(s): " + ", ".join(unexpected))
+        if misshaped:
+            problems.append("size mismatch for " + "; ".join(misshaped))
+        if not problems:
+            problems = self._check_tied(own, values)
+        if problems:
+            raise StateDictError(f"error(s) in loading state_dict for {type(self).__name__}:\n  "
+                                 + "\n  ".join(problems))
+        for k, a in values.items():
+            p = own[k]
+            a = backend.to_device(a, p.device)
+            p.data[...] = a if a.dtype == p.dtype else a.astype(p.dtype)
+        return IncompatibleKeys(missing, unexpected)
+
+    @staticmethod
+    def _check_tied(own, values):
+        """Two names of one tied parameter must not be given different values."""
+        first = {}
+        for k, a in values.items():
+            pid = id(own[k])
+            if pid in first:
+                k0 = first[pid]
+                if not np.array_equal(backend.to_numpy(values[k0]), backend.to_numpy(a)):
+                    return [f"tied parameters {k0} and {k} are one parameter but were given different values"]
+            else:
+                first[pid] = k
+        return []
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + ("\n  " + "\n  ".join(lines) + "\n)" if lines else ")")
+
+
+class ModuleList(Module):
+    """A list of modules, registered under "0", "1", ... (``transformer.h.0...``)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        if isinstance(i, slice):
+            return ModuleList(items[i])
+        if not -len(items) <= i < len(items):
+            raise IndexError(f"ModuleList index {i} out of range for length {len(items)}")
+        return items[i]
+
+
+class ModuleDict(Module):
+    """An ordered mapping name -> module (``transformer.wte``, ``transformer.h``...)."""
+
+    def __init__(self, modules=None, **kwargs):
+        super().__init__()
+        for k, m in dict(modules or {}, **kwargs).items():
+            self[k] = m
+
+    def __setitem__(self, key: str, module: Module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict holds Modules, got {type(module).__name__} for key {key!r}")
+        setattr(self, key, module)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
