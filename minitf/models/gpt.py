@@ -1,0 +1,163 @@
+"""GPT: a decoder-only transformer language model, laid out as GPT-2 / nanoGPT.
+
+    logits = lm_head(ln_f(h_{L-1}(... h_0(drop(wte[idx] + wpe[0..T-1])))))      (B, T, vocab_size)
+
+with pre-norm :class:`~minitf.nn.TransformerBlock` s and the head tied to the
+token embedding. State-dict names and shapes are nanoGPT's, so its checkpoints
+load as they are. The model holds no numeric code of its own: everything is a
+layer of :mod:`minitf.nn`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+import minitf as _mt
+
+from .. import functional as F
+from .. import nn
+from ..tensor import Tensor, no_grad
+
+
+@dataclass
+class GPTConfig:
+    """vocab_size V, block_size (the longest context), n_layer, n_head, n_embd C,
+    dropout, and bias (biases of every Linear and LayerNorm, on or off together)."""
+
+    vocab_size: int
+    block_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"GPTConfig: {name} must be a positive int, got {v!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout}")
+
+
+def gpt_param_count(config: GPTConfig, exclude_embeddings: bool = True) -> int:
+    """The number of parameters of ``GPT(config)``, in closed form (see docs/attention.md).
+
+    Per block, with C = n_embd and b = 1 if config.bias else 0:
+    c_attn 3C^2 + 3bC, c_proj C^2 + bC, c_fc 4C^2 + 4bC, mlp c_proj 4C^2 + bC,
+    two LayerNorms 2(C + bC): 12 C^2 + (2 + 11 b) C. Plus the final LayerNorm
+    C + bC. The embeddings add (V + block_size) C; the head is tied to wte and
+    adds nothing. ``exclude_embeddings=True`` leaves the embeddings out.
+    """
+    C, b = config.n_embd, int(bool(config.bias))
+    n = config.n_layer * (12 * C * C + (2 + 11 * b) * C) + (1 + b) * C
+    return n if exclude_embeddings else n + (config.vocab_size + config.block_size) * C
+
+
+class GPT(nn.Module):
+    """A GPT-2 style language model. ``model(idx)`` -> logits (B, T, vocab_size).
+
+    idx: (B, T) integer token ids, T <= block_size. The loss is
+    ``F.cross_entropy(logits, targets)``. Initialised as GPT-2: weights
+    N(0, 0.02), residual projections (``attn.c_proj``, ``mlp.c_proj``)
+    N(0, 0.02 / sqrt(2 n_layer)), biases 0, LayerNorms 1 and 0; drawn from
+    minitf's seeded generator (``minitf.manual_seed``).
+    """
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        if not isinstance(config, GPTConfig):
+            raise TypeError(f"GPT expects a GPTConfig, got {type(config).__name__}")
+        self.config = c = config
+        self.transformer = nn.ModuleDict(
+            wte=nn.Embedding(c.vocab_size, c.n_embd),
+            wpe=nn.Embedding(c.block_size, c.n_embd),
+            drop=nn.Dropout(c.dropout),
+            h=nn.ModuleList(nn.TransformerBlock(c.n_embd, c.n_head, dropout=c.dropout, bias=c.bias)
+                            for _ in range(c.n_layer)),
+            ln_f=nn.LayerNorm(c.n_embd, bias=c.bias),
+        )
+        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.lm_head.weight = self.transformer.wte.weight  # weight tying: one Parameter, two names
+        self._init_weights()
+
+    def _init_weights(self):
+        std_resid = 0.02 / math.sqrt(2 * self.config.n_layer)
+        norms = {id(p) for m in self.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()}
+        for name, p in self.named_parameters():
+            if id(p) in norms:
+                continue                       # LayerNorm: weight 1, bias 0 already
+            if name.endswith(".bias"):
+                nn.init.zeros_(p)
+            else:
+                nn.init.normal_(p, 0.0, std_resid if name.endswith("c_proj.weight") else 0.02)
+
+    def new_cache(self) -> list:
+        """An empty key/value cache: one :class:`~minitf.nn.KVCache` per block."""
+        return [block.new_cache() for block in self.transformer.h]
+
+    def _as_idx(self, idx) -> Tensor:
+        device = self.transformer.wte.weight.device
+        if not isinstance(idx, Tensor):
+            idx = _mt.tensor(idx, device=device)
+        if idx.ndim != 2 or idx.dtype.kind not in "iu":
+            raise ValueError(f"GPT: idx must be integer token ids of shape (B, T), got {idx.dtype} {idx.shape}")
+        return idx
+
+    def forward(self, idx, cache: list | None = None) -> Tensor:
+        """idx: (B, T) -> logits (B, T, vocab_size).
+
+        With ``cache`` (from :meth:`new_cache`) idx holds only the new tokens;
+        they are placed after the cached ones and their keys/values appended.
+        """
+        idx = self._as_idx(idx)
+        T = idx.shape[1]
+        start = 0 if cache is None else cache[0].pos
+        if start + T > self.config.block_size:
+            cached = f" after {start} cached tokens" if start else ""
+            raise ValueError(f"GPT: cannot forward a sequence of length {T}{cached}: "
+                             f"block_size is only {self.config.block_size}")
+        tr = self.transformer
+        pos = _mt.arange(start, start + T, device=idx.device)
+        x = tr.drop(tr.wte(idx) + tr.wpe(pos))
+        if cache is None:
+            for block in tr.h:
+                x = block(x)
+        else:
+            for block, c in zip(tr.h, cache):
+                x = block(x, cache=c)
+        return self.lm_head(tr.ln_f(x))
+
+    @no_grad()
+    def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 use_cache: bool = True) -> Tensor:
+        """Append ``max_new_tokens`` sampled tokens to idx (B, T); returns (B, T + max_new_tokens).
+
+        Each token is drawn from softmax(logits / temperature) of the last
+        position of the last block_size tokens, restricted to the ``top_k``
+        most likely (``temperature=0``: argmax). While the context fits in
+        block_size, only the new token goes through the model, with the
+        key/value cache. Beyond that, every position shifts by one each step
+        and the learned position embeddings of all cached keys change, so a
+        sliding cache would be wrong: the last block_size tokens are
+        recomputed (the cached and uncached paths give the same tokens).
+        Uses the mode the model is in (call ``eval()`` to switch dropout off).
+        """
+        out = self._as_idx(idx)
+        if out.shape[1] == 0:
+            raise ValueError("GPT.generate: idx needs at least one token to condition on")
+        bs = self.config.block_size
+        cache = self.new_cache() if use_cache else None
+        for _ in range(int(max_new_tokens)):
+            if cache is not None and out.shape[1] <= bs:
+                logits = self(out[:, cache[0].pos:], cache=cache)
+            else:
+                logits = self(out[:, -bs:])
+            nxt = F.sample_logits(logits[:, -1], temperature, top_k)
+            out = F.cat([out, nxt.reshape(-1, 1)], axis=1)
+        return out
