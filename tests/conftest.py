@@ -29,3 +29,88 @@ def randt(rng, *shape, device="cpu", requires_grad=True, scale=1.0):
     """A float64 tensor of standard-normal values (the gradcheck default)."""
     return mt.tensor(scale * rng.standard_normal(shape), dtype="float64", device=device,
                      requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------------------- hypothesis
+# One fixed profile so CI is deterministic: derandomize picks examples from a seed
+# derived from the test itself, and no example database carries state between runs.
+# `HYPOTHESIS_PROFILE=explore pytest ...` searches more widely with random seeds.
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_QUIET = [HealthCheck.function_scoped_fixture,  # `device` is a plain string, safe to share
+          HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", derandomize=True, deadline=None, database=None,
+                          max_examples=20, suppress_health_check=_QUIET, print_blob=True)
+settings.register_profile("explore", deadline=None, database=None, max_examples=300,
+                          suppress_health_check=_QUIET)
+settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# gradcheck tolerances for every op test: an element passes when
+# |analytic - numeric| <= ATOL + RTOL |numeric| (float64, central differences)
+RTOL, ATOL = 1e-6, 1e-8
+
+
+def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
+    """Array shapes, size-1 dimensions included."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def floats(shape, lo=-2.0, hi=2.0):
+    """A float64 array of ``shape`` with values in [lo, hi]."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi, allow_nan=False, allow_infinity=False,
+                                                            allow_subnormal=False, width=64))
+
+
+def away_from_zero(a, gap=0.1):
+    """Move every value at least ``gap`` away from 0, keeping its sign (0 goes to +gap)."""
+    return np.where(a >= 0, a + gap, a - gap)
+
+
+def distinct(draw_fn, shape, spacing=0.25):
+    """Values with no ties anywhere (distinct by at least ``spacing``): a shuffled ramp plus
+    small hypothesis-chosen offsets, for ops that are not differentiable at ties (max)."""
+    size = int(np.prod(shape))
+    perm = np.asarray(draw_fn(st.permutations(range(size))), dtype=np.float64)
+    jitter = draw_fn(floats((size,), 0.0, spacing / 2))
+    return ((perm - size / 2) * spacing + jitter).reshape(shape)
+
+
+def device_tensor(a, device, requires_grad=True):
+    """A host array as a tensor on ``device``: float arrays become float64, ints int64."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        return mt.tensor(a, dtype="float64", device=device, requires_grad=requires_grad)
+    return mt.tensor(a, device=device)
+
+
+def assert_forward(out, expected, device, rtol=1e-10, atol=1e-12):
+    """``out`` lives on ``device``, has the reference's shape and dtype float64, and its values."""
+    expected = np.asarray(expected, dtype=np.float64)
+    assert out.device == device
+    assert out.shape == expected.shape, f"shape {out.shape}, reference {expected.shape}"
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), expected, rtol=rtol, atol=atol)
+
+
+def check_op(op, reference, arrays, device, **gradcheck_kw):
+    """Run ``op`` on tensors made from ``arrays`` (float ones require grad) on ``device``,
+    compare with ``reference(*arrays)`` (plain NumPy), then gradcheck ``op`` in float64."""
+    tensors = [device_tensor(a, device) for a in arrays]
+    assert_forward(op(*tensors), reference(*arrays), device)
+    gradcheck_kw.setdefault("rtol", RTOL)
+    gradcheck_kw.setdefault("atol", ATOL)
+    assert mt.gradcheck(op, tensors, **gradcheck_kw)
+    return tensors
+
+
+@pytest.fixture
+def restore_rng():
+    """Put minitf's global random state (``manual_seed``) back as it was after the test."""
+    from minitf import random as mt_random
+    seed, gens = mt_random._seed, dict(mt_random._generators)
+    yield
+    mt_random._seed = seed
+    mt_random._generators.clear()
+    mt_random._generators.update(gens)

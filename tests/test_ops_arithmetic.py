@@ -1,0 +1,141 @@
+"""add, sub, mul, div, neg, pow, matmul, linear: NumPy references and float64 gradchecks
+over hypothesis shapes, broadcasting included, on the CPU and the fake device."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from minitf import functional as F
+from minitf.backend import to_numpy
+
+from .conftest import away_from_zero, check_op, device_tensor, floats
+
+broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
+@settings(max_examples=15)
+@given(data=st.data(), shapes=broadcast_pairs)
+def test_broadcasting_binary_ops(device, name, data, shapes):
+    sa, sb = shapes.input_shapes
+    a = data.draw(floats(sa))
+    b = data.draw(floats(sb))
+    if name == "div":
+        b = away_from_zero(b, 0.5)  # 1/b stays smooth across the finite-difference step
+    reference = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+                 "mul": lambda a, b: a * b, "div": lambda a, b: a / b}[name]
+    ta, tb = check_op(getattr(F, name), reference, [a, b], device)
+    assert ta.shape == sa and tb.shape == sb
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
+def test_broadcast_gradients_are_summed_back(device, name):
+    # (3, 1) op (4,) -> (3, 4); the gradient of b is summed over the 3 rows, of a over the 4 columns
+    a = device_tensor(np.array([[1.0], [2.0], [3.0]]), device)
+    b = device_tensor(np.array([0.5, -1.0, 2.0, 4.0]), device)
+    getattr(F, name)(a, b).sum().backward()
+    av, bv = a.numpy(), b.numpy()
+    ones = np.ones((3, 4))
+    expected_a = {"add": ones, "sub": ones, "mul": ones * bv, "div": ones / bv}[name].sum(1, keepdims=True)
+    expected_b = {"add": ones, "sub": -ones, "mul": ones * av, "div": -av / bv ** 2 * ones}[name].sum(0)
+    np.testing.assert_allclose(to_numpy(a.grad), expected_a, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(b.grad), expected_b, rtol=1e-12)
+
+
+@settings(max_examples=10)
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+       scalar=st.floats(-3, 3, allow_nan=False, width=64), side=st.sampled_from(["left", "right"]))
+def test_python_scalar_operands(device, data, shape, scalar, side):
+    a = data.draw(floats(shape))
+    if side == "left":
+        check_op(lambda t: scalar - t * scalar + scalar / (t * t + 1.0),
+                 lambda a: scalar - a * scalar + scalar / (a * a + 1.0), [a], device)
+    else:
+        check_op(lambda t: (t + scalar) * 2.0 - t / 4.0, lambda a: (a + scalar) * 2.0 - a / 4.0, [a], device)
+
+
+@settings(max_examples=10)
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+def test_neg(device, data, shape):
+    a = data.draw(floats(shape))
+    check_op(F.neg, lambda a: -a, [a], device)
+    check_op(lambda t: -t, lambda a: -a, [a], device)
+
+
+@settings(max_examples=25)
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+       p=st.sampled_from([2, 3, -1, -2, 0.5, -1.5, 1.7, 0]))
+def test_pow_scalar_exponent(device, data, shape, p):
+    a = away_from_zero(data.draw(floats(shape)), 0.5)
+    if not float(p).is_integer():
+        a = np.abs(a)  # a non-integer power of a negative base is not real
+    check_op(lambda t: F.pow(t, p), lambda a: a ** p, [a], device)
+    check_op(lambda t: t ** p, lambda a: a ** p, [a], device)
+
+
+def _naive_matmul(a, b):
+    """NumPy matmul semantics written out: promote 1-D operands, loop over the broadcast batch."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    A = np.broadcast_to(a2, batch + a2.shape[-2:])
+    B = np.broadcast_to(b2, batch + b2.shape[-2:])
+    out = np.zeros(batch + (A.shape[-2], B.shape[-1]))
+    for idx in np.ndindex(*batch):
+        for i in range(A.shape[-2]):
+            for j in range(B.shape[-1]):
+                out[idx + (i, j)] = sum(A[idx + (i, k)] * B[idx + (k, j)] for k in range(A.shape[-1]))
+    if a.ndim == 1:
+        out = out[..., 0, :]
+    if b.ndim == 1:
+        out = out[..., 0]
+    return out
+
+
+@settings(max_examples=25)
+@given(data=st.data(),
+       shapes=hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=3))
+def test_matmul(device, data, shapes):
+    # the signature "(n?,k),(k,m?)->(n?,m?)" draws 1-D operands and broadcast batch dims
+    sa, sb = shapes.input_shapes
+    a, b = data.draw(floats(sa)), data.draw(floats(sb))
+    check_op(F.matmul, _naive_matmul, [a, b], device)
+    check_op(lambda x, y: x @ y, _naive_matmul, [a, b], device)
+
+
+@pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((3,), (2, 3, 4)), ((2, 1, 2, 3), (3,)),
+                                    ((4, 1, 2, 3), (5, 3, 2)), ((1, 3), (2, 3, 1))])
+def test_matmul_edge_shapes(device, sa, sb):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    check_op(F.matmul, _naive_matmul, [a, b], device)
+
+
+def _naive_linear(x, w, b=None):
+    out = np.zeros(x.shape[:-1] + (w.shape[0],))
+    for idx in np.ndindex(*x.shape[:-1]):
+        for o in range(w.shape[0]):
+            out[idx + (o,)] = sum(x[idx + (i,)] * w[o, i] for i in range(w.shape[1])) + (0.0 if b is None else b[o])
+    return out
+
+
+@settings(max_examples=20)
+@given(data=st.data(), lead=hnp.array_shapes(min_dims=0, max_dims=3, max_side=3),
+       n_in=st.integers(1, 4), n_out=st.integers(1, 4), bias=st.booleans())
+def test_linear(device, data, lead, n_in, n_out, bias):
+    x = data.draw(floats(lead + (n_in,)))
+    w = data.draw(floats((n_out, n_in)))
+    arrays = [x, w] + ([data.draw(floats((n_out,)))] if bias else [])
+    check_op(F.linear, _naive_linear, arrays, device)
+
+
+def test_grad_of_reused_operand(device):
+    # x * x and x @ x use the same tensor twice: both contributions must add up
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 3))
+    check_op(lambda t: t * t, lambda a: a * a, [x], device)
+    check_op(lambda t: t @ t, lambda a: a @ a, [x], device)
+    t = device_tensor(x, device)
+    (t * t).sum().backward()
+    np.testing.assert_allclose(to_numpy(t.grad), 2 * x, rtol=1e-12)

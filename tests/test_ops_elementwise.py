@@ -1,0 +1,61 @@
+"""exp, log, sqrt, tanh, sigmoid, relu, gelu: NumPy references written from the
+definitions, float64 gradchecks over hypothesis shapes, on both devices."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minitf import functional as F
+from minitf.backend import to_numpy
+
+from .conftest import away_from_zero, check_op, device_tensor, floats, shapes
+
+
+def _gelu_tanh(x):
+    c = math.sqrt(2.0 / math.pi)
+    return 0.5 * x * (1.0 + np.tanh(c * (x + 0.044715 * x ** 3)))
+
+
+# name -> (reference, transform that keeps inputs in the op's smooth domain)
+CASES = {
+    "exp": (np.exp, lambda a: a),
+    "log": (np.log, lambda a: np.abs(a) + 0.1),        # log needs x > 0
+    "sqrt": (np.sqrt, lambda a: np.abs(a) + 0.1),      # sqrt is not differentiable at 0
+    "tanh": (np.tanh, lambda a: 2 * a),
+    "sigmoid": (lambda a: 1.0 / (1.0 + np.exp(-a)), lambda a: 3 * a),
+    "relu": (lambda a: np.where(a > 0, a, 0.0), away_from_zero),  # kink at 0
+    "gelu": (_gelu_tanh, lambda a: 2 * a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@settings(max_examples=10)
+@given(data=st.data(), shape=shapes())
+def test_elementwise(device, name, data, shape):
+    reference, domain = CASES[name]
+    a = domain(data.draw(floats(shape)))
+    check_op(getattr(F, name), reference, [a], device)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_elementwise_every_op_on_a_fixed_grid(device, name):
+    # a deterministic sweep through each op's domain, in addition to the drawn examples
+    reference, domain = CASES[name]
+    a = domain(np.linspace(-2.0, 2.0, 24).reshape(2, 3, 4))
+    check_op(getattr(F, name), reference, [a], device)
+
+
+def test_relu_gradient_is_an_indicator(device):
+    x = device_tensor(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), device)
+    F.relu(x).backward(device_tensor(np.full(5, 3.0), device, requires_grad=False))
+    assert to_numpy(x.grad).tolist() == [0.0, 0.0, 0.0, 3.0, 3.0]  # 0 at the kink, by convention
+
+
+def test_gelu_is_the_tanh_approximation_not_erf(device):
+    x = np.array([-1.5, 0.7, 2.0])
+    out = to_numpy(F.gelu(device_tensor(x, device)).data)
+    exact_erf = 0.5 * x * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x]))
+    np.testing.assert_allclose(out, _gelu_tanh(x), rtol=1e-14)
+    assert np.abs(out - exact_erf).max() > 1e-5  # the two GELUs differ: this one is tanh's

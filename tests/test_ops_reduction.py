@@ -1,0 +1,85 @@
+"""sum, mean, max, var over hypothesis axes (None, int, negative, tuples) with and
+without keepdims: NumPy references, float64 gradchecks, both devices."""
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from minitf import functional as F
+from minitf.backend import to_numpy
+
+from .conftest import check_op, device_tensor, distinct, floats, shapes
+
+
+def axes_for(ndim):
+    """None, one axis (negative ones too) or a tuple of distinct axes of an ndim-array."""
+    if ndim == 0:
+        return st.none()
+    one = st.integers(-ndim, ndim - 1)
+    many = st.lists(one, min_size=1, max_size=ndim, unique_by=lambda a: a % ndim).map(tuple)
+    return st.one_of(st.none(), one, many)
+
+
+def _count(shape, axis):
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes]))
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@settings(max_examples=15)
+@given(data=st.data(), shape=shapes(), keepdims=st.booleans())
+def test_sum_mean(device, name, data, shape, keepdims):
+    axis = data.draw(axes_for(len(shape)))
+    a = data.draw(floats(shape))
+    reference = {"sum": np.sum, "mean": np.mean}[name]
+    check_op(lambda t: getattr(F, name)(t, axis=axis, keepdims=keepdims),
+             lambda a: reference(a, axis=axis, keepdims=keepdims), [a], device)
+    check_op(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims),
+             lambda a: reference(a, axis=axis, keepdims=keepdims), [a], device)
+
+
+@settings(max_examples=20)
+@given(data=st.data(), shape=shapes(), keepdims=st.booleans())
+def test_max(device, data, shape, keepdims):
+    axis = data.draw(axes_for(len(shape)))
+    a = distinct(data.draw, shape)  # max is not differentiable where two candidates tie
+    check_op(lambda t: F.max(t, axis=axis, keepdims=keepdims),
+             lambda a: np.max(a, axis=axis, keepdims=keepdims), [a], device)
+
+
+@settings(max_examples=20)
+@given(data=st.data(), shape=shapes(), keepdims=st.booleans(), correction=st.sampled_from([0, 1]))
+def test_var(device, data, shape, keepdims, correction):
+    axis = data.draw(axes_for(len(shape)))
+    assume(_count(shape, axis) > correction)  # n - correction = 0 divides by zero
+    a = data.draw(floats(shape))
+
+    def reference(a):
+        dev = a - a.mean(axis=axis, keepdims=True)
+        return (dev * dev).sum(axis=axis, keepdims=keepdims) / (_count(shape, axis) - correction)
+
+    check_op(lambda t: F.var(t, axis=axis, keepdims=keepdims, correction=correction), reference, [a], device)
+
+
+def test_var_default_is_unbiased(device):
+    a = np.array([[1.0, 2.0, 4.0], [0.0, -1.0, 3.0]])
+    out = F.var(device_tensor(a, device), axis=1)
+    np.testing.assert_allclose(out.numpy(), np.var(a, axis=1, ddof=1), rtol=1e-14)
+
+
+def test_max_shares_the_gradient_between_ties(device):
+    x = device_tensor(np.array([[1.0, 3.0, 3.0, 2.0], [5.0, 5.0, 5.0, -1.0]]), device)
+    F.max(x, axis=1).backward(device_tensor(np.array([2.0, 3.0]), device, requires_grad=False))
+    np.testing.assert_allclose(to_numpy(x.grad), [[0, 1, 1, 0], [1, 1, 1, 0]], rtol=1e-15)
+
+
+def test_full_reductions_are_0d(device):
+    x = device_tensor(np.arange(6.0).reshape(2, 3), device)
+    for op in (F.sum, F.mean, F.max, F.var):
+        out = op(x)
+        assert out.shape == () and out.device == device
+        out.backward()
+        assert x.grad.shape == (2, 3)
+        x.grad = None
