@@ -118,8 +118,10 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None, cau
         if m.dtype.kind != "b":
             raise TypeError(f"scaled_dot_product_attention: mask must be boolean (True = attend), got {m.dtype}")
     try:  # batch dims of q, k, v and the mask must broadcast to the scores (..., T_q, T_k)
-        np.broadcast_shapes(q.shape[:-2] + (1, 1), k.shape[:-2] + (1, 1), v.shape[:-2] + (1, 1),
-                            (q.shape[-2], k.shape[-2]), *(() if m is None else (tuple(m.shape),)))
+        scores = np.broadcast_shapes(q.shape[:-2] + (1, 1), k.shape[:-2] + (1, 1), v.shape[:-2] + (1, 1),
+                                     (q.shape[-2], k.shape[-2]), *(() if m is None else (tuple(m.shape),)))
+        if scores[-2:] != (q.shape[-2], k.shape[-2]):  # a mask may not grow T_q or T_k
+            raise ValueError
     except ValueError:
         raise ValueError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape}"
                          + ("" if m is None else f" and mask {tuple(m.shape)}")
