@@ -130,7 +130,7 @@ def _compare(i, analytic, numeric, atol, rtol, elementwise, shape):
         return
     rel = err / np.maximum(np.abs(numeric), atol / max(rtol, 1e-300))
     worst = int(np.argmax(np.where(bad, rel, -1.0)))
-    where = (f"index {np.unravel_index(worst, shape)}" if elementwise
+    where = (f"index {tuple(int(j) for j in np.unravel_index(worst, shape))}" if elementwise
              else f"random direction {worst} (input has {int(np.prod(shape))} elements)")
     raise GradcheckError(
         f"gradcheck failed for input {i} (shape {tuple(shape)}) at {where}: "
