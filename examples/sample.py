@@ -1,0 +1,45 @@
+"""Print text sampled from a checkpoint written by examples/train_charlm.py.
+
+    python examples/sample.py --out-dir out/charlm --num-chars 1000 --temperature 0.8 --top-k 200 --start "ROMEO:"
+"""
+import argparse
+import sys
+
+import minitf as mt
+from minitf import checkpoint, train
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Sample text from a trained character-level language model.")
+    p.add_argument("--out-dir", default="out/charlm", help="directory holding ckpt.npz (default: out/charlm)")
+    p.add_argument("--num-chars", type=int, default=500, help="characters to generate (default 500)")
+    p.add_argument("--temperature", type=float, default=0.8,
+                   help="divide the logits by this: < 1 is more conservative, > 1 more random (default 0.8)")
+    p.add_argument("--top-k", type=int, default=200, help="sample among the k likeliest characters; 0: all (default 200)")
+    p.add_argument("--start", default="\n", help="text to continue (default: a newline)")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for a reproducible sample")
+    p.add_argument("--device", choices=["cpu", "gpu", "fake"], metavar="{cpu,gpu}", default=None,
+                   help="where to run (default: where it was trained)")
+    args = p.parse_args(argv)
+    if args.num_chars < 0:
+        p.error("--num-chars must be >= 0")
+    if args.temperature <= 0:
+        p.error("--temperature must be > 0")
+    if args.top_k < 0:
+        p.error("--top-k must be >= 0")
+    try:
+        model, vocab, meta = train.load_model(args.out_dir, device=args.device)
+        if args.seed is not None:
+            mt.manual_seed(args.seed)
+        text = train.generate_text(model, vocab, args.num_chars, temperature=args.temperature,
+                                   top_k=args.top_k or None, start=args.start,
+                                   device=args.device or meta["config"]["device"])
+    except (mt.DeviceError, checkpoint.CheckpointError, train.ConfigError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Train a character-level language model (Tiny Shakespeare by default) on the CPU or a GPU.
+
+    python examples/train_charlm.py                      # baby GPT on the CPU
+    python examples/train_charlm.py --device gpu         # the small preset on a GPU
+    python examples/train_charlm.py --model lstm         # the LSTM baseline
+    python examples/train_charlm.py --resume --max-iters 3000   # continue a run further
+"""
+import argparse
+import sys
+
+import minitf as mt
+from minitf import checkpoint, data, train
+
+HYPER = [  # flag, type, help
+    ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
+    ("n_head", int, "attention heads (GPT only)"),
+    ("n_embd", int, "embedding width (GPT) or hidden size (rnn/lstm)"),
+    ("block_size", int, "context length in characters"),
+    ("batch_size", int, "blocks per batch"),
+    ("max_iters", int, "training iterations (on --resume, a larger value trains further)"),
+    ("lr", float, "peak learning rate"),
+    ("min_lr", float, "learning-rate floor after the cosine decay"),
+    ("warmup_iters", int, "linear warmup iterations"),
+    ("lr_decay_iters", int, "iteration where the cosine decay reaches --min-lr (default: --max-iters)"),
+    ("weight_decay", float, "AdamW weight decay of weight matrices and embeddings"),
+    ("beta2", float, "AdamW beta2"),
+    ("grad_clip", float, "clip the gradient norm to this (0: off)"),
+    ("dropout", float, "dropout probability"),
+    ("eval_interval", int, "iterations between evals (each writes the log and the checkpoint)"),
+    ("eval_iters", int, "batches per split in each eval's loss estimate"),
+]
+
+
+def _presets_text() -> str:
+    keys = ["n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "min_lr",
+            "warmup_iters", "lr_decay_iters", "weight_decay", "beta2", "grad_clip", "dropout",
+            "eval_interval", "eval_iters"]
+    lines = ["presets (--preset; default: baby on cpu, small on gpu):",
+             f"  {'setting':16s}" + "".join(f"{p:>10s}" for p in train.PRESETS)]
+    for k in keys:
+        lines.append(f"  {k:16s}" + "".join(f"{train.PRESETS[p][k]:>10g}" for p in train.PRESETS))
+    lines += ["  Both presets use no biases in Linear and LayerNorm layers (--bias turns them on),",
+              "  AdamW with beta1 0.9, and a linear warmup then cosine decay of the learning rate.",
+              "  --model rnn/lstm keep the training settings and use a recurrent net of",
+              "  " + "; ".join(f"{p}: n_layer {a['n_layer']}, hidden {a['n_embd']}" for p, a in train.RNN_ARCH.items())
+              + " (--n-layer, --n-embd change them).",
+              "",
+              "data: --data FILE (any UTF-8 text); else tinyshakespeare.txt in $MINITF_DATA, then in",
+              "  ~/.cache/minitf; else it is downloaded and cached; offline (or MINITF_OFFLINE=1) with",
+              "  nothing cached, a fallback corpus of Python standard-library sources is used.",
+              "",
+              "writes to --out-dir: log.jsonl (one line per eval), ckpt.npz (every eval and the end),",
+              "  loss.png (with matplotlib), samples.txt. Sample more with examples/sample.py."]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Train a character-level language model with minitf.",
+                                epilog=_presets_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", choices=["cpu", "gpu", "fake"], metavar="{cpu,gpu}", default=None,
+                   help="where to train (default: cpu; gpu needs CuPy and an NVIDIA GPU)")
+    p.add_argument("--model", choices=["gpt", "rnn", "lstm"], default=None,
+                   help="GPT (default), or a plain RNN / LSTM baseline")
+    p.add_argument("--preset", choices=sorted(train.PRESETS), default=None,
+                   help="hyper-parameter preset (default: baby on cpu, small on gpu)")
+    p.add_argument("--data", metavar="FILE", default=None, help="a UTF-8 text file to train on")
+    p.add_argument("--out-dir", default="out/charlm", metavar="DIR", help="where the log, checkpoint, plot and sample go "
+                                                           "(default: out/charlm)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run whose checkpoint is in --out-dir (exactly: same losses as if "
+                        "never interrupted); settings given on the command line override the saved ones, "
+                        "except the architecture")
+    p.add_argument("--overwrite", action="store_true", help="start afresh even if --out-dir holds a checkpoint")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 1337)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default=None, help="parameter dtype (default float32)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (plain periodic lines instead)")
+    p.add_argument("--sample-chars", type=int, default=None, metavar="N", help="characters sampled at the end (default 500)")
+    g = p.add_argument_group("hyper-parameters (override the preset)")
+    for name, typ, text in HYPER:
+        g.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None, metavar="N" if typ is int else "X",
+                       help=text)
+    g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                   help="biases in Linear and LayerNorm layers (default: off)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = {name: getattr(args, name) for name, _, _ in HYPER}
+    settings.update(bias=args.bias, seed=args.seed, dtype=args.dtype, data=args.data,
+                    sample_chars=args.sample_chars)
+    if args.no_progress:
+        settings["progress"] = False
+    try:
+        if args.resume:
+            cfg = train.resume_config(args.out_dir, model=args.model, device=args.device, **settings)
+            if args.preset:
+                print(f"note: --preset {args.preset} ignored on --resume (the saved settings are used)")
+            if not args.no_progress:
+                cfg.progress = True
+        else:
+            cfg = train.make_config(args.preset, model=args.model or "gpt", device=args.device or "cpu",
+                                    out_dir=args.out_dir, **settings)
+        trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite)
+        result = trainer.run()
+    except mt.DeviceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (data.DataError, checkpoint.CheckpointError, train.ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        last = locals().get("trainer")
+        where = getattr(last, "last_checkpoint_iter", None)
+        print(f"\ninterrupted. The last checkpoint (iter {where}) is in {args.out_dir}; "
+              f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
+              file=sys.stderr)
+        return 130
+    if result.get("final_val_loss") is not None:
+        print(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
+              f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

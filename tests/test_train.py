@@ -1,0 +1,369 @@
+"""End to end: the training library and examples/train_charlm.py on a small corpus made here.
+
+No test needs the network or Tiny Shakespeare: corpora are written to tmp
+directories and MINITF_OFFLINE / HOME / XDG_CACHE_HOME point away from the machine's.
+"""
+import builtins
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import backend, checkpoint, data, train
+from minitf.checkpoint import CheckpointError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=8, lr=3e-3, min_lr=3e-4,
+            warmup_iters=5, eval_iters=4, sample_chars=40)
+TINY_FLAGS = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8",
+              "--lr", "3e-3", "--min-lr", "3e-4", "--warmup-iters", "5", "--eval-iters", "4",
+              "--sample-chars", "40", "--no-progress"]
+
+
+def make_text(n_words=6000, seed=0):
+    words = ["the", "king", "queen", "and", "of", "to", "my", "lord", "good", "night", "sweet", "prince",
+             "what", "is", "a", "man", "thou", "art", "so", "fair"]
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, w in enumerate(rng.choice(words, size=n_words)):
+        out.append(w + ("\n" if i % 9 == 8 else " "))
+    return "".join(out)
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "words.txt"
+    path.write_text(make_text(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Environment for subprocesses and the library: offline, empty cache, no MINITF_DATA."""
+    monkeypatch.setenv("MINITF_OFFLINE", "1")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MINITF_DATA", raising=False)
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def cfg(corpus_file, out, **kw):
+    settings = {**TINY, "max_iters": 30, "eval_interval": 10, "progress": False}
+    settings.update(kw)
+    return train.make_config("baby", model=settings.pop("model", "gpt"), device=settings.pop("device", "cpu"),
+                             out_dir=str(out), data=str(corpus_file), **settings)
+
+
+def quiet(*args):
+    pass
+
+
+def run_cli(script, args, env, check=None):
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    if check is not None:
+        assert proc.returncode == check, proc.stdout + proc.stderr
+    return proc
+
+
+def losses(records):
+    return [(r["iter"], r["train_loss"], r["val_loss"], r["lr"]) for r in records]
+
+
+# ---------------------------------------------------------------- configs
+def test_presets_and_overrides():
+    baby = train.make_config()
+    assert (baby.preset, baby.n_layer, baby.n_head, baby.n_embd, baby.block_size, baby.batch_size) == \
+        ("baby", 4, 4, 128, 64, 12, )
+    assert (baby.max_iters, baby.lr, baby.min_lr, baby.warmup_iters, baby.lr_decay_iters) == (2000, 1e-3, 1e-4, 100, 2000)
+    assert (baby.beta2, baby.weight_decay, baby.grad_clip, baby.dropout, baby.bias) == (0.99, 0.1, 1.0, 0.0, False)
+    assert (baby.eval_interval, baby.eval_iters) == (250, 20)
+    small = train.make_config(device="fake", preset="small")
+    assert (small.n_layer, small.n_head, small.n_embd, small.block_size, small.batch_size, small.dropout,
+            small.max_iters, small.eval_iters) == (6, 6, 384, 256, 64, 0.2, 5000, 200)
+    assert train.make_config(device="gpu").preset == "small"  # the config alone needs no GPU
+    lstm = train.make_config(model="lstm")
+    assert (lstm.n_layer, lstm.n_embd) == (train.RNN_ARCH["baby"]["n_layer"], train.RNN_ARCH["baby"]["n_embd"])
+    c = train.make_config(max_iters=500)
+    assert c.lr_decay_iters == 500
+    assert train.make_config(max_iters=500, lr_decay_iters=300).lr_decay_iters == 300
+    with pytest.raises(train.ConfigError, match="multiple of n_head"):
+        train.make_config(n_embd=30, n_head=4)
+    with pytest.raises(train.ConfigError, match="dropout"):
+        train.make_config(dropout=1.5)
+    with pytest.raises(train.ConfigError, match="unknown preset"):
+        train.make_config("huge")
+    with pytest.raises(train.ConfigError, match="unknown device"):
+        train.make_config(device="tpu")
+
+
+# ---------------------------------------------------------------- a run
+def test_loss_falls_and_every_output_appears(corpus_file, tmp_path, env):
+    out = tmp_path / "run"
+    lines = []
+    result = train.Trainer(cfg(corpus_file, out, max_iters=60, eval_interval=20), log=lines.append).run()
+    recs = result["records"]
+    assert [r["iter"] for r in recs] == [0, 20, 40, 60]
+    assert recs[-1]["train_loss"] < recs[0]["train_loss"] - 0.5
+    assert recs[-1]["val_loss"] < recs[0]["val_loss"] - 0.5
+    logged = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert losses(logged) == losses(recs)
+    for r in logged:
+        assert {"iter", "train_loss", "val_loss", "val_bpc", "lr", "tokens_per_s", "elapsed_s"} <= set(r)
+        assert r["val_bpc"] == pytest.approx(r["val_loss"] / math.log(2))
+    assert logged[-1]["tokens_per_s"] > 0 and logged[-1]["elapsed_s"] > 0
+    assert "final_val_loss" in logged[-1] and result["final_val_loss"] == logged[-1]["final_val_loss"]
+    assert any(line.startswith("iter 20: train loss") and "val bpc" in line for line in lines)
+    assert any("final val loss (exact" in line for line in lines)
+    sample = (out / "samples.txt").read_text(encoding="utf-8")
+    assert len(sample) == 41 and set(sample) <= set(make_text())
+    ck = checkpoint.load_training(out / train.CHECKPOINT_NAME)
+    assert ck.meta["iter"] == 60 and ck.meta["vocab"] == sorted(set(make_text()))
+    try:
+        import matplotlib  # noqa: F401
+        assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    except ImportError:
+        assert not (out / "loss.png").exists()
+
+
+def test_final_val_loss_is_exact_over_the_whole_split(corpus_file, tmp_path, env):
+    trainer = train.Trainer(cfg(corpus_file, tmp_path / "run", max_iters=5, sample_chars=0), log=quiet)
+    result = trainer.run()
+    # recompute independently: one block at a time, summing per-target negative log-likelihoods
+    val = trainer.sampler.data["val"]
+    T, nll, n = 16, 0.0, 0
+    trainer.model.eval()
+    with mt.no_grad():
+        for s in range(0, len(val) - 1, T):
+            x, y = val[s:s + T], val[s + 1:s + T + 1]
+            x = x[:len(y)]
+            logp = mt.log_softmax(trainer.model(mt.tensor(x[None]))).numpy()[0]
+            nll -= logp[np.arange(len(y)), y].astype(np.float64).sum()
+            n += len(y)
+    assert n == len(val) - 1
+    assert result["final_val_loss"] == pytest.approx(nll / n, rel=1e-5)
+
+
+def test_lstm_and_rnn_train(corpus_file, tmp_path, env):
+    for cell in ("lstm", "rnn"):
+        r = train.Trainer(cfg(corpus_file, tmp_path / cell, model=cell, n_embd=32, max_iters=30, lr=1e-2),
+                          log=quiet).run()
+        assert r["records"][-1]["train_loss"] < r["records"][0]["train_loss"] - 0.3, cell
+
+
+def test_one_training_step_on_the_fake_device(corpus_file, tmp_path, env):
+    t = train.Trainer(cfg(corpus_file, tmp_path / "fake", device="fake", max_iters=2, eval_interval=1,
+                          eval_iters=1, sample_chars=5, dropout=0.1), log=quiet)
+    before = [p.numpy().copy() for p in t.model.parameters()]
+    r = t.run()
+    params = list(t.model.parameters())
+    assert all(p.device == "fake" for p in params)
+    assert all(np.isfinite(x["train_loss"]) for x in r["records"])
+    assert any(not np.array_equal(b, p.numpy()) for b, p in zip(before, params))
+    assert checkpoint.load_training(tmp_path / "fake" / train.CHECKPOINT_NAME).meta["iter"] == 2
+    # and it resumes on the fake device
+    r2 = train.Trainer(train.resume_config(tmp_path / "fake", max_iters=3), resume=True, log=quiet).run()
+    assert r2["iter"] == 3
+
+
+# ---------------------------------------------------------------- interrupt and resume
+class Crash(Exception):
+    pass
+
+
+def test_interrupt_and_resume_equals_uninterrupted(corpus_file, tmp_path, env):
+    kw = dict(max_iters=30, eval_interval=10, dropout=0.1, sample_chars=0)
+    full = train.Trainer(cfg(corpus_file, tmp_path / "full", **kw), log=quiet).run()
+
+    def crash_after_iter_10(trainer, rec):
+        if rec["iter"] == 10:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train.Trainer(cfg(corpus_file, tmp_path / "cut", **kw), log=quiet, callbacks=[crash_after_iter_10]).run()
+    # a crash between a log line and its checkpoint leaves a later line behind: resume drops it
+    with open(tmp_path / "cut" / "log.jsonl", "a") as f:
+        f.write(json.dumps({"iter": 20, "train_loss": 0.0, "val_loss": 0.0}) + "\n")
+    resumed_cfg = train.resume_config(tmp_path / "cut")
+    resumed = train.Trainer(resumed_cfg, resume=True, log=quiet).run()
+    assert losses(resumed["records"]) == losses(full["records"])  # bit for bit
+    assert resumed["final_val_loss"] == full["final_val_loss"]
+    logged = [json.loads(x) for x in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    assert losses(logged) == losses(full["records"])
+    a = checkpoint.load_training(tmp_path / "full" / train.CHECKPOINT_NAME)
+    b = checkpoint.load_training(tmp_path / "cut" / train.CHECKPOINT_NAME)
+    for k in a.model_state:
+        assert np.array_equal(a.model_state[k], b.model_state[k]), k
+
+
+def test_resume_with_larger_max_iters_trains_further(corpus_file, tmp_path, env):
+    kw = dict(eval_interval=10, lr_decay_iters=30, sample_chars=0)
+    full = train.Trainer(cfg(corpus_file, tmp_path / "full", max_iters=30, **kw), log=quiet).run()
+    train.Trainer(cfg(corpus_file, tmp_path / "part", max_iters=20, **kw), log=quiet).run()
+    more = train.Trainer(train.resume_config(tmp_path / "part", max_iters=30), resume=True, log=quiet).run()
+    assert losses(more["records"]) == losses(full["records"])
+    lines = []
+    done = train.Trainer(train.resume_config(tmp_path / "part"), resume=True, log=lines.append).run()
+    assert done["iter"] == 30 and any("nothing to train" in line for line in lines)
+
+
+def test_cli_resume_continues_exactly(corpus_file, tmp_path, env):
+    common = ["--data", str(corpus_file), *TINY_FLAGS, "--eval-interval", "10", "--lr-decay-iters", "30"]
+    run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "a"), "--max-iters", "30"], env, check=0)
+    run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "b"), "--max-iters", "20"], env, check=0)
+    p = run_cli("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "b"), "--max-iters", "30",
+                                    "--no-progress"], env, check=0)
+    assert "resuming at iter 20" in p.stdout
+
+    def read(d):
+        return losses(json.loads(x) for x in (tmp_path / d / "log.jsonl").read_text().splitlines())
+    assert read("a") == read("b")
+    assert [r[0] for r in read("a")] == [0, 10, 20, 30]
+    # the architecture cannot change on resume
+    p = run_cli("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "b"), "--n-layer", "2"], env, check=2)
+    assert "cannot resume with n_layer = 2" in p.stderr and "Traceback" not in p.stderr
+    # a fresh run does not silently overwrite a checkpoint
+    p = run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "b")], env, check=2)
+    assert "already holds a checkpoint" in p.stderr and "--resume" in p.stderr
+
+
+# ---------------------------------------------------------------- damaged or incompatible checkpoints
+def test_truncated_checkpoint_is_rejected_cleanly(corpus_file, tmp_path, env):
+    out = tmp_path / "run"
+    train.Trainer(cfg(corpus_file, out, max_iters=10, sample_chars=0), log=quiet).run()
+    ck = out / train.CHECKPOINT_NAME
+    raw = ck.read_bytes()
+    rng = np.random.default_rng(0)
+    for n in sorted(rng.integers(0, len(raw), size=12)):
+        ck.write_bytes(raw[:n])
+        with pytest.raises(CheckpointError, match="corrupt or truncated|no checkpoint"):
+            train.Trainer(train.resume_config(out), resume=True, log=quiet)
+    ck.write_bytes(raw[: len(raw) // 2])
+    p = run_cli("train_charlm.py", ["--resume", "--out-dir", str(out)], env, check=2)
+    assert p.stderr.startswith("error: ") and "corrupt or truncated" in p.stderr and "Traceback" not in p.stderr
+    p = run_cli("sample.py", ["--out-dir", str(out)], env, check=2)
+    assert "corrupt or truncated" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
+    out = tmp_path / "run"
+    train.Trainer(cfg(corpus_file, out, max_iters=3, sample_chars=0), log=quiet).run()
+    other = tmp_path / "other.txt"
+    other.write_text(make_text(seed=1) + "XYZ", encoding="utf-8")
+    n = len(set(make_text()))
+    with pytest.raises(CheckpointError, match=f"vocabulary has {n} characters, the corpus has {n + 3}.*'XYZ'"):
+        train.Trainer(train.resume_config(out, data=str(other)), resume=True, log=quiet)
+    with pytest.raises(train.ConfigError, match="n_embd"):
+        train.resume_config(out, n_embd=32)
+    # shapes that do not fit the model: rewrite the checkpoint with a wrong-shaped array
+    ck = checkpoint.load_training(out / train.CHECKPOINT_NAME)
+    name = next(iter(ck.model_state))
+    ck.model_state[name] = np.zeros((3, 3), np.float32)
+    checkpoint.save_training(out / train.CHECKPOINT_NAME, ck.model_state, ck.optimizer_state,
+                             {k: v for k, v in ck.meta.items() if k not in ("arrays", "format", "version",
+                                                                          "model_keys", "optimizer")})
+    with pytest.raises(CheckpointError, match=f"(?s)does not fit the model.*size mismatch for {name}"):
+        train.Trainer(train.resume_config(out), resume=True, log=quiet)
+    with pytest.raises(CheckpointError, match="no checkpoint to resume"):
+        train.resume_config(tmp_path / "empty")
+
+
+# ---------------------------------------------------------------- the command line
+def test_cli_run_writes_everything_and_sample_reads_it(corpus_file, tmp_path, env):
+    out = tmp_path / "cli"
+    p = run_cli("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(out), *TINY_FLAGS,
+                                    "--max-iters", "20", "--eval-interval", "10"], env, check=0)
+    assert "iter 10: train loss" in p.stdout and "final val loss (exact" in p.stdout
+    for name in ("log.jsonl", "ckpt.npz", "samples.txt"):
+        assert (out / name).is_file(), name
+    s1 = run_cli("sample.py", ["--out-dir", str(out), "--num-chars", "60", "--start", "the king", "--seed", "3",
+                               "--top-k", "5", "--temperature", "0.9"], env, check=0).stdout
+    s2 = run_cli("sample.py", ["--out-dir", str(out), "--num-chars", "60", "--start", "the king", "--seed", "3",
+                               "--top-k", "5", "--temperature", "0.9"], env, check=0).stdout
+    assert s1 == s2 and s1.startswith("the king") and len(s1.rstrip("\n")) >= 68
+    p = run_cli("sample.py", ["--out-dir", str(out), "--start", "QQ"], env, check=2)
+    assert "not in the vocabulary: 'Q'" in p.stderr and "Traceback" not in p.stderr
+    p = run_cli("sample.py", ["--out-dir", str(tmp_path / "nothing")], env, check=2)
+    assert "no checkpoint" in p.stderr
+
+
+def test_cli_help_describes_presets(env):
+    p = run_cli("train_charlm.py", ["--help"], env, check=0)
+    for text in ("--preset", "baby", "small", "--resume", "--max-iters", "--bias", "MINITF_DATA", "--device"):
+        assert text in p.stdout
+    assert "fake" not in p.stdout.split("presets")[0].split("--device")[1].split("\n")[0]
+
+
+def test_gpu_unavailable_is_one_clear_line(corpus_file, tmp_path, env):
+    if backend.gpu_available():
+        pytest.skip("a GPU is available here")
+    p = run_cli("train_charlm.py", ["--device", "gpu", "--data", str(corpus_file), "--out-dir", str(tmp_path)],
+                env, check=2)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in p.stderr
+    assert "CuPy" in lines[0] or "GPU" in lines[0]
+    assert backend.gpu_unavailable_reason() in lines[0]
+
+
+@pytest.mark.parametrize("content,message", [(None, "not found"), (b"", "empty"),
+                                             (b"caf\xe9 au lait " * 10, "not UTF-8"),
+                                             (b"short text", "fewer than block_size \\+ 1")])
+def test_bad_data_is_a_clear_error(tmp_path, env, content, message):
+    path = tmp_path / "data.txt"
+    if content is not None:
+        path.write_bytes(content)
+    p = run_cli("train_charlm.py", ["--data", str(path), "--out-dir", str(tmp_path / "o"), *TINY_FLAGS], env, check=2)
+    assert p.stderr.startswith("error: ") and "Traceback" not in p.stderr
+    import re
+    assert re.search(message, p.stderr), p.stderr
+
+
+def test_offline_without_data_uses_the_fallback_corpus(tmp_path, env):
+    p = run_cli("train_charlm.py", ["--out-dir", str(tmp_path / "o"), *TINY_FLAGS, "--max-iters", "2",
+                                    "--eval-iters", "1", "--block-size", "64", "--batch-size", "64"], env, check=0)
+    assert p.stdout.count("notice: Tiny Shakespeare is not available") == 1
+    assert "standard library" in p.stdout and "--data FILE" in p.stdout
+
+
+# ---------------------------------------------------------------- degrading gracefully
+def test_without_matplotlib_there_is_a_note_and_no_plot(corpus_file, tmp_path, env, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    lines = []
+    r = train.Trainer(cfg(corpus_file, tmp_path / "o", max_iters=2, sample_chars=0), log=lines.append).run()
+    assert r["plot"] is None and not (tmp_path / "o" / "loss.png").exists()
+    assert any("matplotlib is not installed" in line for line in lines)
+
+
+def test_progress_is_plain_lines_without_a_terminal(corpus_file, tmp_path, env):
+    lines = []
+    train.Trainer(cfg(corpus_file, tmp_path / "o", max_iters=10, eval_interval=10, log_interval=5, sample_chars=0),
+                  log=lines.append).run()
+    plain = [line for line in lines if line.startswith("iter ") and "/10:" in line]
+    assert [line.split(":")[0] for line in plain] == ["iter 5/10", "iter 10/10"]
+    assert all("loss" in line and "tok/s" in line and "ETA" in line for line in plain)
+
+
+def test_progress_bar_on_a_terminal(corpus_file, tmp_path, env, monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    lines = []
+    train.Trainer(cfg(corpus_file, tmp_path / "o", max_iters=10, eval_interval=10, sample_chars=0, progress=True),
+                  log=lines.append).run()
+    err = capsys.readouterr().err
+    assert "10/10" in err and "tok/s" in err
+    assert not any(line.startswith("iter 5/10") for line in lines)  # the bar replaces the plain lines
