@@ -183,7 +183,9 @@ def test_block_matches_numpy_and_gradchecks(device, rng, restore_rng, norm_first
     x = randt(rng, 2, 4, 8, device=device)
     np.testing.assert_allclose(block(x).numpy(), reference(x.numpy(), params_of(block), 2),
                                rtol=1e-10, atol=1e-12)
-    assert gradcheck_module(block, [x])
+    # element by element on the CPU; on the (slow, numerically identical) fake device the
+    # bigger tensors along random directions, which still exercises every device code path
+    assert gradcheck_module(block, [x], max_elements=256 if device == "cpu" else 32)
 
 
 def test_post_and_pre_norm_differ_and_post_norm_output_is_normalised(rng, restore_rng):
