@@ -18,11 +18,15 @@ Finding the default corpus, Tiny Shakespeare (:func:`load_corpus`):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import socket
 import sys
 import sysconfig
 import tempfile
+import threading
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +57,7 @@ class Corpus:
     name: str
     source: str
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
@@ -99,6 +103,7 @@ def download_tinyshakespeare(dest, url: str = TINYSHAKESPEARE_URL, timeout: floa
     (checksum mismatch); nothing is left at ``dest`` unless it succeeded.
     """
     dest = Path(dest)
+    _resolve_or_fail(urllib.parse.urlsplit(url).hostname, timeout)
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         total = int(resp.headers.get("Content-Length") or 0) or None
         bar = _download_bar(total, dest.name) if progress else None
@@ -131,6 +136,32 @@ def download_tinyshakespeare(dest, url: str = TINYSHAKESPEARE_URL, timeout: floa
             os.unlink(tmp)
         raise
     return dest
+
+
+def _resolve_or_fail(host, timeout: float) -> None:
+    """Look ``host`` up in a helper thread, giving up after ``timeout`` seconds.
+
+    The socket timeout of ``urlopen`` does not cover name resolution, which can
+    hang for much longer on a machine with an unreachable DNS server.
+    """
+    if not host:
+        return
+    result = {}
+
+    def lookup():
+        try:
+            socket.getaddrinfo(host, 443)
+            result["ok"] = True
+        except OSError as e:
+            result["error"] = e
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if "error" in result:
+        raise result["error"]
+    if not result:
+        raise OSError(f"could not resolve {host} within {timeout:g} s")
 
 
 def _download_bar(total, name):

@@ -178,3 +178,14 @@ def test_split_shorter_than_a_block_is_a_clear_error():
     with pytest.raises(data.DataError, match="val split has 5 characters.*block_size \\+ 1 = 9"):
         data.BatchSampler(np.arange(100), np.arange(5), block_size=8, batch_size=2)
     assert backend.check_device("cpu") == "cpu"
+
+
+def test_a_hanging_name_lookup_gives_up_within_the_timeout(monkeypatch):
+    import time
+
+    monkeypatch.setattr(data.socket, "getaddrinfo", lambda *a, **k: time.sleep(5))
+    t0 = time.perf_counter()
+    with pytest.raises(OSError, match="could not resolve example.org within 0.2 s"):
+        data.download_tinyshakespeare("/nonexistent/ts.txt", url="https://example.org/x.txt", timeout=0.2,
+                                      progress=False)
+    assert time.perf_counter() - t0 < 2.0
