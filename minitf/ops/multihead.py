@@ -74,7 +74,8 @@ def multi_head_self_attention(qkv: Tensor, n_head: int, mask=None, causal: bool 
     m = None if mask is None else _mask_array(mask, qkv, "multi_head_self_attention")
     if m is not None:
         try:
-            np.broadcast_shapes(tuple(m.shape), (B, n_head, T, T))
+            if np.broadcast_shapes(tuple(m.shape), (B, n_head, T, T)) != (B, n_head, T, T):
+                raise ValueError
         except ValueError:
             raise ValueError(f"multi_head_self_attention: mask of shape {tuple(m.shape)} does not "
                              f"broadcast to (B, n_head, T, T) = {(B, n_head, T, T)}") from None

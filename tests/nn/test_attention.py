@@ -212,3 +212,26 @@ def test_block_cache_and_bias_switch(device, rng, restore_rng):
     nb = nn.TransformerBlock(8, 2, bias=False)
     assert all(not k.endswith("bias") for k in nb.state_dict())
     assert "ln_1.weight" in nb.state_dict()
+
+
+# --------------------------------------------------------------------------- the fused op
+def test_multi_head_op_gradcheck_and_errors(device, rng):
+    qkv = randt(rng, 2, 4, 12, device=device)
+    assert mt.gradcheck(lambda q: mt.functional.multi_head_self_attention(q, 2), [qkv])
+    pad = mt.tensor(np.array([[False, True, True, True], [True, True, True, True]]), device=device)
+    mask = mt.functional.attention_mask(4, key_padding_mask=pad, device=device)
+    assert mask.shape == (2, 1, 4, 4)
+    out = mt.functional.multi_head_self_attention(qkv, 2, mask=mask, causal=False)
+    assert np.all(out.numpy()[0, 0] == 0)               # query 0 of row 0 sees only padding: zeros, no NaN
+    assert mt.gradcheck(lambda q: mt.functional.multi_head_self_attention(q, 2, mask=mask, causal=False), [qkv])
+    with pytest.raises(ValueError, match=r"\(B, T, 3C\) with C divisible by n_head=5"):
+        mt.functional.multi_head_self_attention(qkv, 5)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        mt.functional.multi_head_self_attention(qkv, 2, mask=mt.ones(3, 1, 4, 4, dtype="bool", device=device))
+    with pytest.raises(TypeError, match="mask must be boolean"):
+        mt.functional.multi_head_self_attention(qkv, 2, mask=mt.ones(4, 4, device=device))
+    with pytest.raises(ValueError, match="window must be a positive int"):
+        mt.functional.attention_mask(4, window=0)
+    with pytest.raises(ValueError, match=r"key_padding_mask must be boolean \(B, t_k=4\)"):
+        mt.functional.attention_mask(4, key_padding_mask=np.ones((2, 3), bool))
+    assert mt.functional.attention_mask(4) is None      # plain causal: use causal=True instead
