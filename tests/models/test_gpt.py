@@ -155,14 +155,15 @@ def test_changing_token_t_never_changes_earlier_logits(device, restore_rng):
             assert not np.allclose(out[0, t], base[0, t])
 
 
-def test_generate_with_cache_equals_recompute(restore_rng):
-    model = tiny_gpt().eval()
+def test_generate_with_cache_equals_recompute(device, restore_rng):
+    model = tiny_gpt(device).eval()
     prompt = np.array([[1, 2], [3, 3]])
     runs = []
     for use_cache in (True, False):
         mt.manual_seed(9)
         runs.append(model.generate(prompt, 15, temperature=0.8, top_k=4, use_cache=use_cache).numpy())
     assert runs[0].shape == (2, 17)                  # runs past block_size = 6 into the cropped regime
+    assert model.generate(prompt, 1).device == device
     np.testing.assert_array_equal(runs[0][:, :2], prompt)
     np.testing.assert_array_equal(runs[0], runs[1])
     mt.manual_seed(9)
