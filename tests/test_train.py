@@ -367,3 +367,30 @@ def test_progress_bar_on_a_terminal(corpus_file, tmp_path, env, monkeypatch, cap
     err = capsys.readouterr().err
     assert "10/10" in err and "tok/s" in err
     assert not any(line.startswith("iter 5/10") for line in lines)  # the bar replaces the plain lines
+
+
+def test_killed_run_resumes_to_the_uninterrupted_losses(corpus_file, tmp_path, env):
+    """SIGKILL the script mid-run (a moment after some eval), then --resume: same log as never killed."""
+    import signal
+    import time
+
+    common = ["--data", str(corpus_file), *TINY_FLAGS, "--eval-interval", "5", "--max-iters", "40"]
+    run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "full")], env, check=0)
+    env = {**env, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / "train_charlm.py"), *common,
+                             "--out-dir", str(tmp_path / "killed")], env=env, stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("iter 10: "):
+            break
+    time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    before = checkpoint.load_training(tmp_path / "killed" / train.CHECKPOINT_NAME).meta["iter"]
+    assert 10 <= before < 40
+    run_cli("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "killed"), "--no-progress"], env, check=0)
+
+    def read(d):
+        return losses(json.loads(x) for x in (tmp_path / d / "log.jsonl").read_text().splitlines())
+    assert read("killed") == read("full")
+    assert read("full")[-1][0] == 40
