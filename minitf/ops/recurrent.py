@@ -46,7 +46,7 @@ def _sigmoid_(a, xp):
     a *= 0.5
 
 
-def _finish(self, dz, dh, h, w):
+def _finish(self, dz, dh, h):
     """The gradients of xw, the previous state and W_hh, standalone or within a sequence."""
     if self.t is None:                           # standalone cell: dxw = dz, dW_hh = dz^T h
         return dz, dh, dz.T @ h
@@ -77,7 +77,7 @@ class RNNCell(Function):
         # dz = g (1 - h_t^2)  (d tanh);  dh_{t-1} = dz W_hh;  dW_hh = dz^T h_{t-1};  dxw_t = dz
         y = self.y
         dz = g * (1 - y * y)
-        return _finish(self, dz, dz @ self.w, getattr(self, "h", None), self.w)
+        return _finish(self, dz, dz @ self.w, getattr(self, "h", None))
 
 
 class LSTMCell(Function):
@@ -126,7 +126,7 @@ class LSTMCell(Function):
         ds = xp.empty(g.shape, dtype=g.dtype)
         xp.matmul(dz, self.w, out=ds[0])
         xp.multiply(dc, f, out=ds[1])
-        return _finish(self, dz, ds, getattr(self, "h", None), self.w)
+        return _finish(self, dz, ds, getattr(self, "h", None))
 
 
 def _check_w(name, w, rows, H):
