@@ -38,12 +38,25 @@ class _Sequence:
         self.dxw = None                                                  # dL/dxw, (B, T, G)
 
 
-def _sigmoid_(a, xp):
-    """In place sigmoid(a) = 0.5 (1 + tanh(a / 2)): stable for any a."""
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a += 1
-    a *= 0.5
+_gate_cache: dict = {}
+
+
+def _gate_columns(xp, H, dtype):
+    """Per-column constants that activate all four LSTM gates with one tanh:
+    act = tanh(z * a) * a + b, i.e. sigmoid(z) = 0.5 + 0.5 tanh(z / 2) on the i, f, o
+    columns (a = b = 0.5) and tanh(z) on the g columns (a = 1, b = 0); and
+    -d act / dz / (1 - tanh^2) = -a^2, for the backward."""
+    key = (xp.__name__, H, str(dtype))
+    cols = _gate_cache.get(key)
+    if cols is None:
+        if len(_gate_cache) > 64:
+            _gate_cache.clear()
+        a = xp.full(4 * H, 0.5, dtype=dtype)
+        a[2 * H:3 * H] = 1
+        b = xp.full(4 * H, 0.5, dtype=dtype)
+        b[2 * H:3 * H] = 0
+        cols = _gate_cache[key] = (a, b, -(a * a))
+    return cols
 
 
 def _finish(self, dz, dh, h):
@@ -85,17 +98,19 @@ class LSTMCell(Function):
         xp = backend.get_array_module(s)
         h, c = s[0], s[1]
         H = h.shape[-1]
-        z = (xw if t is None else xw[:, t]) + h @ w.T          # (B, 4H), ours: activated in place
-        _sigmoid_(z[:, :2 * H], xp)                            # i, f
-        _sigmoid_(z[:, 3 * H:], xp)                            # o
-        xp.tanh(z[:, 2 * H:3 * H], out=z[:, 2 * H:3 * H])      # g
-        i, f, gg, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        a, b, self.neg_a2 = _gate_columns(xp, H, s.dtype)
+        z = (xw if t is None else xw[:, t]) + h @ w.T          # (B, 4H) pre-activations, ours
+        z *= a
+        th = xp.tanh(z, out=z)                                 # tanh(a z)
+        act = th * a
+        act += b                                               # [i | f | g | o]
+        i, f, gg, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         out = xp.empty(s.shape, dtype=s.dtype)
         xp.multiply(f, c, out=out[1])
         out[1] += i * gg                                       # c_t = f c + i g
         tc = xp.tanh(out[1])
         xp.multiply(o, tc, out=out[0])                         # h_t = o tanh(c_t)
-        self.act, self.c, self.tc, self.w, self.t, self.seq = z, c, tc, w, t, seq
+        self.act, self.th, self.c, self.tc, self.w, self.t, self.seq = act, th, c, tc, w, t, seq
         if t is None:
             self.h = h
         elif seq.hprev is not None:
@@ -103,26 +118,28 @@ class LSTMCell(Function):
         return out
 
     def backward(self, g):
-        # dc_t = g_c + g_h o (1 - tanh(c_t)^2);  do = g_h tanh(c_t);  di = dc_t g;  df = dc_t c;
-        # dg = dc_t i;  dc_{t-1} = dc_t f;  dz = [di i(1-i) | df f(1-f) | dg (1-g^2) | do o(1-o)];
-        # dh_{t-1} = dz W_hh
+        # dc_t = g_c + g_h o (1 - tanh(c_t)^2);  do = g_h tanh(c_t);  di = dc_t g;  df = dc_t c_{t-1};
+        # dg = dc_t i;  dc_{t-1} = dc_t f;  dz = [di | df | dg | do] * d act/dz, where
+        # d act/dz = a^2 (1 - tanh(a z)^2): i(1-i) for sigmoid gates, 1 - g^2 for g;  dh_{t-1} = dz W_hh
         xp = backend.get_array_module(g)
         act, tc = self.act, self.tc
         H = tc.shape[-1]
         i, f, gg, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         gh = g[0]
-        dc = g[1] + gh * o * (1 - tc * tc)
+        dc = tc * tc
+        dc -= 1
+        dc *= o
+        dc *= gh
+        dc = g[1] - dc
         dz = xp.empty(act.shape, dtype=act.dtype)
         xp.multiply(dc, gg, out=dz[:, :H])
         xp.multiply(dc, self.c, out=dz[:, H:2 * H])
         xp.multiply(dc, i, out=dz[:, 2 * H:3 * H])
         xp.multiply(gh, tc, out=dz[:, 3 * H:])
-        sig = act.copy()                                      # derivative of each activation
-        sig[:, 2 * H:3 * H] *= -sig[:, 2 * H:3 * H]
-        sig[:, 2 * H:3 * H] += 1                              # 1 - g^2
-        sig[:, :2 * H] *= 1 - act[:, :2 * H]                  # s (1 - s)
-        sig[:, 3 * H:] *= 1 - act[:, 3 * H:]
-        dz *= sig
+        deriv = self.th * self.th
+        deriv -= 1
+        deriv *= self.neg_a2
+        dz *= deriv
         ds = xp.empty(g.shape, dtype=g.dtype)
         xp.matmul(dz, self.w, out=ds[0])
         xp.multiply(dc, f, out=ds[1])
