@@ -6,7 +6,9 @@
     python examples/train_charlm.py --resume --max-iters 3000   # continue a run further
 """
 import argparse
+import os
 import sys
+from pathlib import Path
 
 import minitf as mt
 from minitf import checkpoint, data, train
@@ -84,6 +86,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def plot_losses(records, path):
+    """Train and val loss curves to ``path`` (PNG); None when matplotlib is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    evals = [r for r in records if "val_loss" in r]
+    its = [r["iter"] for r in evals]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(its, [r["train_loss"] for r in evals], marker="o", label="train (estimate)")
+    ax.plot(its, [r["val_loss"] for r in evals], marker="o", label="val (estimate)")
+    finals = [r for r in evals if "final_val_loss" in r]
+    if finals:
+        ax.scatter([r["iter"] for r in finals], [r["final_val_loss"] for r in finals], marker="*", s=120,
+                   color="black", zorder=3, label="val (exact, whole split)")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cross-entropy loss (nats per character)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)  # a reader never sees half a picture
+    return path
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     settings = {name: getattr(args, name) for name, _, _ in HYPER}
@@ -116,6 +148,8 @@ def main(argv=None) -> int:
               f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
               file=sys.stderr)
         return 130
+    if plot_losses(result["records"], Path(cfg.out_dir) / "loss.png") is None:
+        print("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
     if result.get("final_val_loss") is not None:
         print(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
               f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}")

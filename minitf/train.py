@@ -10,8 +10,8 @@ linear warmup then cosine decay of the learning rate, gradient clipping, and
 an estimate of the train and val losses over ``eval_iters`` random batches
 every ``eval_interval`` iterations. Each eval appends a line to
 ``<out_dir>/log.jsonl`` and writes the checkpoint ``<out_dir>/ckpt.npz``
-atomically; the end adds the exact loss over the whole validation split,
-``loss.png`` and ``samples.txt``.
+atomically; the end adds the exact loss over the whole validation split and
+``samples.txt``. (``examples/train_charlm.py`` draws ``loss.png`` from the log.)
 
 Resuming (``Trainer(resume_config(out_dir), resume=True)``) restores model,
 optimizer, iteration and both random generators (batch sampler, dropout), so
@@ -36,7 +36,7 @@ from .ops import cross_entropy
 from .tensor import Tensor, no_grad
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
-           "build_model", "load_model", "generate_text", "plot_losses", "Trainer", "CHECKPOINT_NAME", "LOG_NAME"]
+           "build_model", "load_model", "generate_text", "Trainer", "CHECKPOINT_NAME", "LOG_NAME"]
 
 CHECKPOINT_NAME = "ckpt.npz"
 LOG_NAME = "log.jsonl"
@@ -466,13 +466,10 @@ class Trainer:
             (self.out_dir / "samples.txt").write_text(sample, encoding="utf-8")
             self.log(f"sample ({cfg.sample_chars} characters, temperature {cfg.sample_temperature}, "
                      f"top_k {cfg.sample_top_k}), also in {self.out_dir / 'samples.txt'}:\n{sample}")
-        plot = plot_losses(self.records, self.out_dir / "loss.png")
-        if plot is None:
-            self.log("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
         final = next((r for r in reversed(self.records) if "final_val_loss" in r), None)
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
-                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path), "plot": plot}
+                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path)}
 
 
 # ---------------------------------------------------------------- helpers
@@ -516,36 +513,6 @@ def generate_text(model, vocab: data.CharVocab, num_chars: int, temperature=1.0,
         out = model.generate(idx, num_chars, temperature=temperature, top_k=top_k)
     model.train(was_training)
     return vocab.decode(out.numpy()[0])
-
-
-def plot_losses(records, path) -> Path | None:
-    """Train and val loss curves to ``path`` (PNG); None when matplotlib is not installed."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    evals = [r for r in records if "val_loss" in r]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    its = [r["iter"] for r in evals]
-    ax.plot(its, [r["train_loss"] for r in evals], marker="o", label="train (estimate)")
-    ax.plot(its, [r["val_loss"] for r in evals], marker="o", label="val (estimate)")
-    finals = [r for r in evals if "final_val_loss" in r]
-    if finals:
-        ax.scatter([r["iter"] for r in finals], [r["final_val_loss"] for r in finals], marker="*", s=120,
-                   color="black", zorder=3, label="val (exact, whole split)")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("cross-entropy loss (nats per character)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
 
 
 def _fmt_time(seconds) -> str:
