@@ -1,0 +1,49 @@
+"""A few optimiser steps on GPT and the LSTM language model, on both devices: the loss on a
+fixed batch goes down, parameters stay on their device, and the fake device follows the CPU."""
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import functional as F
+from minitf import optim
+from minitf.models import GPT, GPTConfig, CharRNN, CharRNNConfig
+
+
+def build(kind, device):
+    mt.manual_seed(0)
+    if kind == "gpt":
+        model = GPT(GPTConfig(vocab_size=9, block_size=8, n_layer=2, n_head=2, n_embd=16))
+    else:
+        model = CharRNN(CharRNNConfig(vocab_size=9, n_embd=16, n_layer=2, cell="lstm"))
+    return model.to(device=device, dtype="float64")
+
+
+def train(kind, device, steps=5):
+    model = build(kind, device)
+    groups = optim.param_groups_for_weight_decay(model.named_parameters(), 0.1)
+    opt = optim.AdamW(groups, lr=1e-2)
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 9, (4, 9))
+    x, y = mt.tensor(data[:, :-1], device=device), mt.tensor(data[:, 1:], device=device)
+    losses = []
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.item()))
+    return model, losses
+
+
+@pytest.mark.parametrize("kind", ["gpt", "lstm"])
+def test_optimiser_steps_on_both_devices(kind, restore_rng):
+    cpu, cpu_losses = train(kind, "cpu")
+    fake, fake_losses = train(kind, "fake")
+    assert cpu_losses[-1] < cpu_losses[0]
+    np.testing.assert_allclose(fake_losses, cpu_losses, rtol=1e-12)
+    assert all(p.device == "fake" for p in fake.parameters())
+    if kind == "gpt":
+        assert fake.lm_head.weight is fake.transformer.wte.weight       # still tied after the updates
+    for (name, a), (_, b) in zip(cpu.state_dict().items(), fake.state_dict().items()):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-13, err_msg=name)
