@@ -43,9 +43,15 @@ def corpus_file(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def mpl_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("matplotlib")
+
+
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path, monkeypatch, mpl_dir):
     """Environment for subprocesses and the library: offline, empty cache, no MINITF_DATA."""
+    monkeypatch.setenv("MPLCONFIGDIR", str(mpl_dir))  # one font cache for the module, not one per test
     monkeypatch.setenv("MINITF_OFFLINE", "1")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -72,6 +78,17 @@ def run_cli(script, args, env, check=None):
     if check is not None:
         assert proc.returncode == check, proc.stdout + proc.stderr
     return proc
+
+
+def main_of(script, args, capsys, check=None):
+    """Run an example's main() in this process: (exit status, stdout, stderr)."""
+    import runpy
+    capsys.readouterr()
+    rc = runpy.run_path(str(ROOT / "examples" / script))["main"](list(args))
+    out, err = capsys.readouterr()
+    if check is not None:
+        assert rc == check, out + err
+    return rc, out, err
 
 
 def losses(records):
@@ -210,28 +227,29 @@ def test_resume_with_larger_max_iters_trains_further(corpus_file, tmp_path, env)
     assert done["iter"] == 30 and any("nothing to train" in line for line in lines)
 
 
-def test_cli_resume_continues_exactly(corpus_file, tmp_path, env):
+def test_cli_resume_continues_exactly(corpus_file, tmp_path, env, capsys):
     common = ["--data", str(corpus_file), *TINY_FLAGS, "--eval-interval", "10", "--lr-decay-iters", "30"]
-    run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "a"), "--max-iters", "30"], env, check=0)
-    run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "b"), "--max-iters", "20"], env, check=0)
-    p = run_cli("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "b"), "--max-iters", "30",
-                                    "--no-progress"], env, check=0)
-    assert "resuming at iter 20" in p.stdout
+    main_of("train_charlm.py", [*common, "--out-dir", str(tmp_path / "a"), "--max-iters", "30"], capsys, check=0)
+    main_of("train_charlm.py", [*common, "--out-dir", str(tmp_path / "b"), "--max-iters", "20"], capsys, check=0)
+    _, out, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "b"), "--max-iters", "30",
+                                            "--no-progress"], capsys, check=0)
+    assert "resuming at iter 20" in out
 
     def read(d):
         return losses(json.loads(x) for x in (tmp_path / d / "log.jsonl").read_text().splitlines())
     assert read("a") == read("b")
     assert [r[0] for r in read("a")] == [0, 10, 20, 30]
     # the architecture cannot change on resume
-    p = run_cli("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "b"), "--n-layer", "2"], env, check=2)
-    assert "cannot resume with n_layer = 2" in p.stderr and "Traceback" not in p.stderr
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(tmp_path / "b"), "--n-layer", "2"],
+                        capsys, check=2)
+    assert err.startswith("error: ") and "cannot resume with n_layer = 2" in err
     # a fresh run does not silently overwrite a checkpoint
-    p = run_cli("train_charlm.py", [*common, "--out-dir", str(tmp_path / "b")], env, check=2)
-    assert "already holds a checkpoint" in p.stderr and "--resume" in p.stderr
+    _, _, err = main_of("train_charlm.py", [*common, "--out-dir", str(tmp_path / "b")], capsys, check=2)
+    assert "already holds a checkpoint" in err and "--resume" in err
 
 
 # ---------------------------------------------------------------- damaged or incompatible checkpoints
-def test_truncated_checkpoint_is_rejected_cleanly(corpus_file, tmp_path, env):
+def test_truncated_checkpoint_is_rejected_cleanly(corpus_file, tmp_path, env, capsys):
     out = tmp_path / "run"
     train.Trainer(cfg(corpus_file, out, max_iters=10, sample_chars=0), log=quiet).run()
     ck = out / train.CHECKPOINT_NAME
@@ -242,10 +260,10 @@ def test_truncated_checkpoint_is_rejected_cleanly(corpus_file, tmp_path, env):
         with pytest.raises(CheckpointError, match="corrupt or truncated|no checkpoint"):
             train.Trainer(train.resume_config(out), resume=True, log=quiet)
     ck.write_bytes(raw[: len(raw) // 2])
-    p = run_cli("train_charlm.py", ["--resume", "--out-dir", str(out)], env, check=2)
-    assert p.stderr.startswith("error: ") and "corrupt or truncated" in p.stderr and "Traceback" not in p.stderr
-    p = run_cli("sample.py", ["--out-dir", str(out)], env, check=2)
-    assert "corrupt or truncated" in p.stderr and "Traceback" not in p.stderr
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out)], capsys, check=2)
+    assert err.startswith("error: ") and "corrupt or truncated" in err and str(ck) in err
+    _, _, err = main_of("sample.py", ["--out-dir", str(out)], capsys, check=2)
+    assert err.startswith("error: ") and "corrupt or truncated" in err
 
 
 def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
@@ -272,7 +290,7 @@ def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
 
 
 # ---------------------------------------------------------------- the command line
-def test_cli_run_writes_everything_and_sample_reads_it(corpus_file, tmp_path, env):
+def test_cli_run_writes_everything_and_sample_reads_it(corpus_file, tmp_path, env, capsys):
     out = tmp_path / "cli"
     p = run_cli("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(out), *TINY_FLAGS,
                                     "--max-iters", "20", "--eval-interval", "10"], env, check=0)
@@ -289,10 +307,10 @@ def test_cli_run_writes_everything_and_sample_reads_it(corpus_file, tmp_path, en
     s2 = run_cli("sample.py", ["--out-dir", str(out), "--num-chars", "60", "--start", "the king", "--seed", "3",
                                "--top-k", "5", "--temperature", "0.9"], env, check=0).stdout
     assert s1 == s2 and s1.startswith("the king") and len(s1.rstrip("\n")) >= 68
-    p = run_cli("sample.py", ["--out-dir", str(out), "--start", "QQ"], env, check=2)
-    assert "not in the vocabulary: 'Q'" in p.stderr and "Traceback" not in p.stderr
-    p = run_cli("sample.py", ["--out-dir", str(tmp_path / "nothing")], env, check=2)
-    assert "no checkpoint" in p.stderr
+    _, _, err = main_of("sample.py", ["--out-dir", str(out), "--start", "QQ"], capsys, check=2)
+    assert err.startswith("error: ") and "not in the vocabulary: 'Q'" in err
+    _, _, err = main_of("sample.py", ["--out-dir", str(tmp_path / "nothing")], capsys, check=2)
+    assert "no checkpoint" in err
 
 
 def test_cli_help_describes_presets(env):
@@ -316,21 +334,23 @@ def test_gpu_unavailable_is_one_clear_line(corpus_file, tmp_path, env):
 @pytest.mark.parametrize("content,message", [(None, "not found"), (b"", "empty"),
                                              (b"caf\xe9 au lait " * 10, "not UTF-8"),
                                              (b"short text", "fewer than block_size \\+ 1")])
-def test_bad_data_is_a_clear_error(tmp_path, env, content, message):
+def test_bad_data_is_a_clear_error(tmp_path, env, content, message, capsys):
+    import re
     path = tmp_path / "data.txt"
     if content is not None:
         path.write_bytes(content)
-    p = run_cli("train_charlm.py", ["--data", str(path), "--out-dir", str(tmp_path / "o"), *TINY_FLAGS], env, check=2)
-    assert p.stderr.startswith("error: ") and "Traceback" not in p.stderr
-    import re
-    assert re.search(message, p.stderr), p.stderr
+    _, _, err = main_of("train_charlm.py", ["--data", str(path), "--out-dir", str(tmp_path / "o"), *TINY_FLAGS],
+                        capsys, check=2)
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
 
 
-def test_offline_without_data_uses_the_fallback_corpus(tmp_path, env):
-    p = run_cli("train_charlm.py", ["--out-dir", str(tmp_path / "o"), *TINY_FLAGS, "--max-iters", "2",
-                                    "--eval-iters", "1", "--block-size", "64", "--batch-size", "64"], env, check=0)
-    assert p.stdout.count("notice: Tiny Shakespeare is not available") == 1
-    assert "standard library" in p.stdout and "--data FILE" in p.stdout
+def test_offline_without_data_uses_the_fallback_corpus(tmp_path, env, capsys):
+    _, out, _ = main_of("train_charlm.py", ["--out-dir", str(tmp_path / "o"), *TINY_FLAGS, "--max-iters", "2",
+                                            "--eval-iters", "1", "--block-size", "64", "--batch-size", "64"],
+                        capsys, check=0)
+    assert out.count("notice: Tiny Shakespeare is not available") == 1
+    assert "standard library" in out and "--data FILE" in out
 
 
 # ---------------------------------------------------------------- degrading gracefully
