@@ -170,3 +170,14 @@ def test_to_device_is_differentiable(device, device_to):
     assert out.device == device_to
     np.testing.assert_array_equal(out.numpy(), a)
     assert mt.gradcheck(lambda t: t.to(device_to) * t.to(device_to), [t])
+
+
+@pytest.mark.parametrize("src, dst", [("float32", "float64"), ("float64", "float32"), ("float64", "float16")])
+def test_astype_casts_the_gradient_back(device, src, dst):
+    x = mt.tensor([0.5, -1.25, 3.0], dtype=src, device=device, requires_grad=True)
+    y = x.to(dtype=dst)
+    assert y.dtype == np.dtype(dst) and y.device == device
+    np.testing.assert_array_equal(y.numpy(), np.array([0.5, -1.25, 3.0], dtype=dst))
+    (y * mt.tensor([2.0, 3.0, -4.0], dtype=dst, device=device)).sum().backward()
+    assert x.grad.dtype == np.dtype(src)  # the gradient comes back in the input's dtype
+    np.testing.assert_array_equal(to_numpy(x.grad), [2.0, 3.0, -4.0])
