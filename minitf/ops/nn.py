@@ -68,32 +68,43 @@ class LayerNorm(Function):
 
     def forward(self, x, *wb, eps, has_weight, has_bias):
         xp = backend.get_array_module(x)
-        mu = x.mean(axis=-1, keepdims=True)
-        xc = x - mu
-        var = (xc * xc).mean(axis=-1, keepdims=True)
-        self.rstd = 1.0 / xp.sqrt(var + eps)
-        self.xhat = xc * self.rstd
+        C = x.shape[-1]
+        xhat = x - x.mean(axis=-1, keepdims=True)
+        var = xp.einsum("...c,...c->...", xhat, xhat)[..., None]  # one pass, no (x - mu)^2 temporary
+        var /= C
+        var += eps
+        rstd = xp.sqrt(var, out=var)
+        xp.divide(1, rstd, out=rstd)
+        xhat *= rstd
+        self.xhat, self.rstd = xhat, rstd
         self.has_weight, self.has_bias = has_weight, has_bias
-        y = self.xhat
         if has_weight:
             self.w = wb[0]
-            y = y * self.w
-        if has_bias:
-            y = y + wb[-1]
-        return y
+            y = xhat * self.w
+            if has_bias:
+                y += wb[1]
+            return y
+        return xhat + wb[0] if has_bias else xhat.copy()
 
     def backward(self, g):
         # dxhat = g w;  dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
-        xhat = self.xhat
-        lead = tuple(range(g.ndim - 1))
+        xp = backend.get_array_module(g)
+        xhat, C = self.xhat, g.shape[-1]
         dxhat = g * self.w if self.has_weight else g
-        dx = self.rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
-                          - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+        mean_dxhat = dxhat.mean(axis=-1, keepdims=True)
+        mean_dxhat_xhat = xp.einsum("...c,...c->...", dxhat, xhat)[..., None]
+        mean_dxhat_xhat /= C
+        dx = xhat * mean_dxhat_xhat
+        xp.subtract(dxhat, dx, out=dx)
+        dx -= mean_dxhat
+        dx *= self.rstd
         grads = [dx]
+        if self.has_weight or self.has_bias:
+            g2 = g.reshape(-1, C)
         if self.has_weight:
-            grads.append((g * xhat).sum(axis=lead))  # dw = sum over rows of g xhat
+            grads.append(xp.einsum("nc,nc->c", g2, xhat.reshape(-1, C)))  # dw = sum over rows of g xhat
         if self.has_bias:
-            grads.append(g.sum(axis=lead))           # db = sum over rows of g
+            grads.append(g2.sum(axis=0))                                   # db = sum over rows of g
         return tuple(grads)
 
 
