@@ -1,0 +1,166 @@
+"""Race minitf against PyTorch eager on the CPU: one GPT training iteration, same model.
+
+    python benchmarks/race_pytorch.py                 # baby and small presets
+    python benchmarks/race_pytorch.py --preset baby --iters 30
+
+Both frameworks run the same nanoGPT-layout model (no biases, as the presets),
+start from the same weights (minitf's state dict copied into PyTorch), see the
+same batches and take the same step: forward, cross-entropy, backward, gradient
+clipping at 1.0 and AdamW. The table gives the median wall time per iteration
+over ``--iters`` timed iterations (after warm-up), both measured in this one
+run with the same number of threads, and the ratio minitf / PyTorch.
+Also printed: the largest |loss difference| over the timed iterations, which
+shows the two are doing the same arithmetic.
+
+PyTorch is never a dependency of minitf: install it only to run this script
+(``pip install torch``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+PRESETS = {  # the training presets of examples/train_charlm.py
+    "baby": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12),
+    "small": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64),
+}
+VOCAB = 65  # Tiny Shakespeare's character vocabulary
+
+
+def torch_gpt(torch, cfg):
+    """A nanoGPT transcription in PyTorch (pre-norm, tied head, no biases)."""
+    nn, F = torch.nn, torch.nn.functional
+    C, H = cfg["n_embd"], cfg["n_head"]
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(C, bias=False)
+            self.attn = nn.Module()
+            self.attn.c_attn = nn.Linear(C, 3 * C, bias=False)
+            self.attn.c_proj = nn.Linear(C, C, bias=False)
+            self.ln_2 = nn.LayerNorm(C, bias=False)
+            self.mlp = nn.Module()
+            self.mlp.c_fc = nn.Linear(C, 4 * C, bias=False)
+            self.mlp.c_proj = nn.Linear(4 * C, C, bias=False)
+
+        def forward(self, x):
+            B, T, _ = x.shape
+            q, k, v = self.attn.c_attn(self.ln_1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.attn.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+            return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh"))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(VOCAB, C), wpe=nn.Embedding(cfg["block_size"], C),
+                h=nn.ModuleList(Block() for _ in range(cfg["n_layer"])), ln_f=nn.LayerNorm(C, bias=False)))
+            self.lm_head = nn.Linear(C, VOCAB, bias=False)
+            self.lm_head.weight = self.transformer.wte.weight
+
+        def forward(self, idx):
+            t = self.transformer
+            x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1]))
+            for block in t.h:
+                x = block(x)
+            return self.lm_head(t.ln_f(x))
+
+    return GPT()
+
+
+def decay_groups(named, weight_decay):
+    decay = [p for _, p in named if p.ndim >= 2]
+    no_decay = [p for _, p in named if p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def race(preset: str, iters: int, warmup: int, threads: int):
+    import torch
+
+    import minitf as mt
+    from minitf import functional as F
+    from minitf import optim
+    from minitf.models import GPT, GPTConfig
+
+    torch.set_num_threads(threads)
+    cfg = PRESETS[preset]
+    mt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
+                          n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False))
+    tmodel = torch_gpt(torch, cfg)
+    tmodel.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
+
+    hyper = dict(lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
+    opt = optim.AdamW(decay_groups(list(model.named_parameters()), 0.1), **hyper)
+    topt = torch.optim.AdamW(decay_groups(list(tmodel.named_parameters()), 0.1), foreach=False, **hyper)
+
+    rng = np.random.default_rng(0)
+    B, T = cfg["batch_size"], cfg["block_size"]
+    batches = [(rng.integers(0, VOCAB, (B, T)), rng.integers(0, VOCAB, (B, T))) for _ in range(warmup + iters)]
+
+    def step_minitf(x, y):
+        logits = model(mt.tensor(x))
+        loss = F.cross_entropy(logits, mt.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    def step_torch(x, y):
+        logits = tmodel(torch.from_numpy(x))
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, VOCAB), torch.from_numpy(y).view(-1))
+        topt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 1.0, foreach=False)
+        topt.step()
+        return loss.item()
+
+    times = {"minitf": [], "pytorch": []}
+    losses = {"minitf": [], "pytorch": []}
+    # interleave the two, iteration by iteration, so machine noise hits both alike
+    for i, (x, y) in enumerate(batches):
+        for name, step in (("minitf", step_minitf), ("pytorch", step_torch)):
+            t0 = time.perf_counter()
+            loss = step(x, y)
+            dt = time.perf_counter() - t0
+            if i >= warmup:
+                times[name].append(dt)
+                losses[name].append(loss)
+    tm, tt = statistics.median(times["minitf"]), statistics.median(times["pytorch"])
+    dloss = max(abs(a - b) for a, b in zip(losses["minitf"], losses["pytorch"]))
+    tokens = B * T
+    return dict(preset=preset, minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
+                minitf_tok_s=tokens / tm, torch_tok_s=tokens / tt, max_loss_diff=dloss)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", choices=sorted(PRESETS), action="append",
+                    help="preset(s) to race (default: baby and small)")
+    ap.add_argument("--iters", type=int, default=20, help="timed iterations per preset (default 20)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed iterations first (default 3)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="PyTorch intra-op threads (default: all cores, as NumPy's BLAS uses)")
+    args = ap.parse_args()
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SystemExit("this benchmark needs PyTorch: pip install torch")
+    rows = [race(p, args.iters, args.warmup, args.threads) for p in (args.preset or ["baby", "small"])]
+    print(f"{'preset':<8}{'minitf ms/iter':>16}{'pytorch ms/iter':>17}{'ratio':>8}"
+          f"{'minitf tok/s':>14}{'pytorch tok/s':>15}{'max |dloss|':>13}")
+    for r in rows:
+        print(f"{r['preset']:<8}{r['minitf_ms']:>16.1f}{r['torch_ms']:>17.1f}{r['ratio']:>8.2f}"
+              f"{r['minitf_tok_s']:>14.0f}{r['torch_tok_s']:>15.0f}{r['max_loss_diff']:>13.2e}")
+
+
+if __name__ == "__main__":
+    main()
