@@ -262,17 +262,20 @@ class Adam(Optimizer):
                     else:
                         g = g + wd * data            # Adam: L2 in the gradient
                 m, v = state["exp_avg"], state["exp_avg_sq"]
+                tmp = xp.multiply(g, 1 - b1)         # one scratch array serves every temporary
                 m *= b1
-                m += (1 - b1) * g                    # m <- b1 m + (1 - b1) g
+                m += tmp                             # m <- b1 m + (1 - b1) g
+                xp.multiply(g, g, out=tmp)
+                tmp *= 1 - b2
                 v *= b2
-                v += (1 - b2) * (g * g)              # v <- b2 v + (1 - b2) g^2
+                v += tmp                             # v <- b2 v + (1 - b2) g^2
                 step_size = lr / (1 - b1 ** t)
-                denom = xp.sqrt(v)
-                denom /= math.sqrt(1 - b2 ** t)      # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t)
-                denom += eps
-                upd = m / denom
-                upd *= step_size
-                data -= upd
+                xp.sqrt(v, out=tmp)
+                tmp /= math.sqrt(1 - b2 ** t)        # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t)
+                tmp += eps
+                xp.divide(m, tmp, out=tmp)
+                tmp *= step_size
+                data -= tmp                          # p <- p - lr m_hat / (sqrt(v_hat) + eps)
 
 
 class AdamW(Adam):
