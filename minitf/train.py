@@ -270,7 +270,7 @@ class Trainer:
                      f"(same vocabulary), continuing")
 
     def _restore(self, ckpt) -> None:
-        from .nn.module import StateDictError
+        from .nn import StateDictError
         try:
             self.model.load_state_dict(ckpt.model_state, strict=True)
         except (StateDictError, ValueError, TypeError) as e:
@@ -488,7 +488,7 @@ def load_model(out_dir, device: str | None = None):
     if cfg.device == "gpu" and backend.gpu_unavailable_reason():
         raise backend.DeviceError(f"--device gpu is unavailable: {backend.gpu_unavailable_reason()}")
     model = build_model(cfg, len(vocab))
-    from .nn.module import StateDictError
+    from .nn import StateDictError
     try:
         model.load_state_dict(ck.model_state, strict=True)
     except (StateDictError, ValueError, TypeError) as e:
