@@ -311,6 +311,9 @@ class Trainer:
             while True:
                 it = self.iter
                 if (it % cfg.eval_interval == 0 or it >= cfg.max_iters) and it != self._resumed_at:
+                    t_sync = time.perf_counter()
+                    backend.synchronize(cfg.device)  # queued GPU work belongs to the training window
+                    window_time += time.perf_counter() - t_sync
                     tps = window_tokens / window_time if window_time > 0 else None
                     record = self._eval(it, tps, final=it >= cfg.max_iters)
                     progress.write(self._eval_line(record))
