@@ -8,7 +8,8 @@ start from the same weights (minitf's state dict copied into PyTorch), see the
 same batches and take the same step: forward, cross-entropy, backward, gradient
 clipping at 1.0 and AdamW. The table gives the median wall time per iteration
 over ``--iters`` timed iterations (after warm-up), both measured in this one
-run with the same number of threads, and the ratio minitf / PyTorch.
+run with the same number of threads, and the ratio minitf / PyTorch. The two
+alternate in rounds of several iterations, and see the same batches.
 Also printed: the largest |loss difference| over the timed iterations, which
 shows the two are doing the same arithmetic.
 
@@ -125,14 +126,21 @@ def race(preset: str, iters: int, warmup: int, threads: int):
 
     times = {"minitf": [], "pytorch": []}
     losses = {"minitf": [], "pytorch": []}
-    # interleave the two, iteration by iteration, so machine noise hits both alike
-    for i, (x, y) in enumerate(batches):
+    # alternate in rounds of several iterations: close enough in time that machine noise hits
+    # both alike, far enough apart that one library's idle spinning threads (OpenBLAS, OpenMP)
+    # do not steal the cores from the other's first iterations
+    rounds = 3
+    per_round = -(-iters // rounds)
+    for r in range(rounds):
         for name, step in (("minitf", step_minitf), ("pytorch", step_torch)):
-            t0 = time.perf_counter()
-            loss = step(x, y)
-            dt = time.perf_counter() - t0
-            if i >= warmup:
-                times[name].append(dt)
+            for i in range(r * per_round, min((r + 1) * per_round, iters)):
+                x, y = batches[warmup + i]
+                if r == 0 and i == 0:
+                    for wx, wy in batches[:warmup]:
+                        step(wx, wy)
+                t0 = time.perf_counter()
+                loss = step(x, y)
+                times[name].append(time.perf_counter() - t0)
                 losses[name].append(loss)
     tm, tt = statistics.median(times["minitf"]), statistics.median(times["pytorch"])
     dloss = max(abs(a - b) for a, b in zip(losses["minitf"], losses["pytorch"]))
