@@ -67,39 +67,62 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_A = 0.044715
 
 
+_CHUNK = 65536  # elements per inner step: a few arrays of this many floats stay in cache
+
+
+def _flat(a):
+    return a.reshape(-1)
+
+
 class GELU(Function):
     """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2/pi), a = 0.044715."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        # in place on two buffers: elementwise NumPy is bound by memory passes, not arithmetic
-        t = xp.multiply(x, x, out=xp.empty_like(x))  # out=: stays an array even when 0-d
-        t *= _GELU_A * _GELU_C
-        t += _GELU_C
-        t *= x                      # c (x + a x^3)
-        xp.tanh(t, out=t)
+        t, y = xp.empty_like(x), xp.empty_like(x)
+        xf, tf, yf = _flat(x), _flat(t), _flat(y)
+
+        def kernel(lo, hi):
+            # in place, chunk by chunk: elementwise NumPy is bound by memory passes, not arithmetic
+            for s in range(lo, hi, _CHUNK):
+                xs, ts, ys = xf[s:min(s + _CHUNK, hi)], tf[s:min(s + _CHUNK, hi)], yf[s:min(s + _CHUNK, hi)]
+                xp.multiply(xs, xs, out=ts)
+                ts *= _GELU_A * _GELU_C
+                ts += _GELU_C
+                ts *= xs                    # c (x + a x^3)
+                xp.tanh(ts, out=ts)         # t
+                xp.add(ts, 1, out=ys)
+                ys *= xs
+                ys *= 0.5                   # 0.5 x (1 + t)
+
+        backend.parallel_rows(xp, kernel, xf.size, _CHUNK)
         self.x, self.t = x, t
-        y = xp.add(t, 1, out=xp.empty_like(t))
-        y *= x
-        y *= 0.5
         return y
 
     def backward(self, g):
         # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
-        x, t = self.x, self.t
-        xp = backend.get_array_module(t)
-        u = xp.multiply(x, x, out=xp.empty_like(x))
-        u *= 3 * _GELU_A * _GELU_C
-        u += _GELU_C                # c (1 + 3 a x^2)
-        d = xp.multiply(t, t, out=xp.empty_like(t))
-        d -= 1
-        d *= u
-        d *= x
-        d *= -0.5                   # 0.5 x (1 - t^2) c (1 + 3 a x^2)
-        xp.multiply(t, 0.5, out=u)
-        d += u
-        d += 0.5
-        d *= g
+        xp = backend.get_array_module(g)
+        d, u = xp.empty_like(self.t), xp.empty_like(self.t)
+        xf, tf, gf, df, uf = _flat(self.x), _flat(self.t), _flat(g), _flat(d), _flat(u)
+
+        def kernel(lo, hi):
+            for s in range(lo, hi, _CHUNK):
+                e = min(s + _CHUNK, hi)
+                xs, ts, ds, us = xf[s:e], tf[s:e], df[s:e], uf[s:e]
+                xp.multiply(xs, xs, out=us)
+                us *= 3 * _GELU_A * _GELU_C
+                us += _GELU_C               # c (1 + 3 a x^2)
+                xp.multiply(ts, ts, out=ds)
+                ds -= 1
+                ds *= us
+                ds *= xs
+                ds *= -0.5                  # 0.5 x (1 - t^2) c (1 + 3 a x^2)
+                xp.multiply(ts, 0.5, out=us)
+                ds += us
+                ds += 0.5
+                ds *= gf[s:e]
+
+        backend.parallel_rows(xp, kernel, df.size, _CHUNK)
         return (d,)
 
 

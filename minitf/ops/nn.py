@@ -17,6 +17,11 @@ def _stable_exp(x, axis):
     return shifted, e, e.sum(axis=axis, keepdims=True)
 
 
+# elements per thread below which a row-wise kernel runs in one call: smaller blocks
+# lose more to handing the GIL between threads than they gain from the second core
+_MIN_ELEMENTS = 65536
+
+
 class Softmax(Function):
     def forward(self, x, axis):
         _, e, s = _stable_exp(x, axis)
@@ -69,42 +74,60 @@ class LayerNorm(Function):
     def forward(self, x, *wb, eps, has_weight, has_bias):
         xp = backend.get_array_module(x)
         C = x.shape[-1]
-        xhat = x - x.mean(axis=-1, keepdims=True)
-        var = xp.einsum("...c,...c->...", xhat, xhat)[..., None]  # one pass, no (x - mu)^2 temporary
-        var /= C
-        var += eps
-        rstd = xp.sqrt(var, out=var)
-        xp.divide(1, rstd, out=rstd)
-        xhat *= rstd
-        self.xhat, self.rstd = xhat, rstd
+        x2 = x.reshape(-1, C)
+        xhat, y = xp.empty_like(x2), xp.empty_like(x2)
+        rstd = xp.empty((x2.shape[0], 1), dtype=x.dtype)
+        w = wb[0] if has_weight else None
+        b = wb[-1] if has_bias else None
+
+        def kernel(lo, hi):  # rows lo..hi, each normalised on its own
+            xs, hs, rs, ys = x2[lo:hi], xhat[lo:hi], rstd[lo:hi], y[lo:hi]
+            xp.subtract(xs, xs.mean(axis=-1, keepdims=True), out=hs)
+            rs[:, 0] = xp.einsum("nc,nc->n", hs, hs)  # one pass, no (x - mu)^2 temporary
+            rs /= C
+            rs += eps
+            xp.sqrt(rs, out=rs)
+            xp.divide(1, rs, out=rs)
+            hs *= rs
+            if w is not None:
+                xp.multiply(hs, w, out=ys)
+                if b is not None:
+                    ys += b
+            elif b is not None:
+                xp.add(hs, b, out=ys)
+            else:
+                ys[...] = hs
+
+        backend.parallel_rows(xp, kernel, x2.shape[0], _MIN_ELEMENTS // C)
+        self.xhat, self.rstd, self.w = xhat, rstd, w
         self.has_weight, self.has_bias = has_weight, has_bias
-        if has_weight:
-            self.w = wb[0]
-            y = xhat * self.w
-            if has_bias:
-                y += wb[1]
-            return y
-        return xhat + wb[0] if has_bias else xhat.copy()
+        return y.reshape(x.shape)
 
     def backward(self, g):
         # dxhat = g w;  dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
         xp = backend.get_array_module(g)
-        xhat, C = self.xhat, g.shape[-1]
-        dxhat = g * self.w if self.has_weight else g
-        mean_dxhat = dxhat.mean(axis=-1, keepdims=True)
-        mean_dxhat_xhat = xp.einsum("...c,...c->...", dxhat, xhat)[..., None]
-        mean_dxhat_xhat /= C
-        dx = xhat * mean_dxhat_xhat
-        xp.subtract(dxhat, dx, out=dx)
-        dx -= mean_dxhat
-        dx *= self.rstd
-        grads = [dx]
-        if self.has_weight or self.has_bias:
-            g2 = g.reshape(-1, C)
+        xhat, rstd, w = self.xhat, self.rstd, self.w
+        C = xhat.shape[-1]
+        g2 = g.reshape(-1, C)
+        dx = xp.empty_like(xhat)
+
+        def kernel(lo, hi):
+            gs, hs, ds = g2[lo:hi], xhat[lo:hi], dx[lo:hi]
+            dxhat = gs * w if w is not None else gs
+            mean_dxhat = dxhat.mean(axis=-1, keepdims=True)
+            mean_dxhat_xhat = xp.einsum("nc,nc->n", dxhat, hs)[:, None]
+            mean_dxhat_xhat /= C
+            xp.multiply(hs, mean_dxhat_xhat, out=ds)
+            xp.subtract(dxhat, ds, out=ds)
+            ds -= mean_dxhat
+            ds *= rstd[lo:hi]
+
+        backend.parallel_rows(xp, kernel, g2.shape[0], _MIN_ELEMENTS // C)
+        grads = [dx.reshape(g.shape)]
         if self.has_weight:
-            grads.append(xp.einsum("nc,nc->c", g2, xhat.reshape(-1, C)))  # dw = sum over rows of g xhat
+            grads.append(xp.einsum("nc,nc->c", g2, xhat))  # dw = sum over rows of g xhat
         if self.has_bias:
-            grads.append(g2.sum(axis=0))                                   # db = sum over rows of g
+            grads.append(g2.sum(axis=0))                   # db = sum over rows of g
         return tuple(grads)
 
 
