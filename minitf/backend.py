@@ -49,6 +49,9 @@ def _load_cupy():
         except ImportError as e:
             _gpu_error = (f"CuPy is not installed ({e}); install the GPU extra with "
                           f"`pip install -e \".[gpu]\"` (or a cupy-cudaXXx wheel matching your CUDA)")
+        except Exception as e:  # e.g. OSError: a CUDA library CuPy links against is missing
+            _gpu_error = (f"CuPy is installed but failed to import ({type(e).__name__}: {e}); "
+                          f"check that its CUDA version matches your driver")
         else:
             try:  # with no GPU, import succeeds and the first allocation fails
                 cupy.zeros(1).sum().item()

@@ -47,6 +47,10 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
     for i in checked:
         inputs[i].grad = None
     outputs = _as_tuple(fn(*inputs))
+    for k, o in enumerate(outputs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors; "
+                            f"output {k} is a {type(o).__name__}")
     cotangents = [rng.standard_normal(o.shape) for o in outputs]
     live = [(o, u) for o, u in zip(outputs, cotangents) if o.requires_grad]
     if not live:

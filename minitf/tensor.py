@@ -134,7 +134,24 @@ class Tensor:
     is_leaf = property(lambda self: self._fn is None)
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def _scalar(self, kind: str):
+        if self.data.size != 1:
+            raise TypeError(f"only one-element tensors can be converted to a Python {kind}, "
+                            f"this one has shape {self.shape}")
+        return self.data.item()
+
+    def __bool__(self):
+        return bool(self._scalar("bool"))
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
 
     def __repr__(self):
         arr = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ", prefix="tensor(")
@@ -281,8 +298,13 @@ class Tensor:
     def tanh(self): return _ops.tanh(self)
     def sigmoid(self): return _ops.sigmoid(self)
     def relu(self): return _ops.relu(self)
-    def softmax(self, axis=-1): return _ops.softmax(self, axis)
-    def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis)
+    def softmax(self, axis=-1, *, dim=None):
+        """Softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.softmax`."""
+        return _ops.softmax(self, _pick(axis, dim))
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
+        return _ops.log_softmax(self, _pick(axis, dim))
     def masked_fill(self, mask, value): return _ops.masked_fill(self, mask, value)
 
     def argmax(self, axis=None, keepdims=False):

@@ -58,3 +58,56 @@ def test_set_num_threads_rejects_nonsense():
         backend.set_num_threads(0)
     with pytest.raises(ValueError, match="positive int"):
         backend.set_num_threads("2")
+
+
+# --- the GPU path's errors, with stand-in CuPy modules (no GPU and no CuPy here)
+
+class _NoGPUCupy:
+    """Imports fine, as CuPy does without a GPU; the first allocation fails."""
+
+    class cuda:
+        class runtime:
+            class CUDARuntimeError(RuntimeError):
+                pass
+
+    @staticmethod
+    def zeros(*a, **k):
+        raise _NoGPUCupy.cuda.runtime.CUDARuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+
+class _BrokenImport:
+    """A finder whose `import cupy` raises OSError, as a missing libcuda does."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "cupy":
+            raise OSError("libcuda.so.1: cannot open shared object file")
+        return None
+
+
+@pytest.fixture
+def fresh_gpu_state(monkeypatch):
+    import sys
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setattr(backend, "_gpu_error", None)
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    return sys
+
+
+def test_cupy_without_gpu_names_the_reason(fresh_gpu_state, monkeypatch):
+    monkeypatch.setitem(fresh_gpu_state.modules, "cupy", _NoGPUCupy)
+    with pytest.raises(mt.DeviceError, match="no usable GPU.*CUDARuntimeError.*no CUDA-capable device"):
+        mt.tensor([1.0], device="gpu")
+    assert not mt.gpu_available()
+    assert "no usable GPU" in backend.gpu_unavailable_reason()
+
+
+def test_cupy_failing_to_import_is_a_clear_error(fresh_gpu_state, monkeypatch):
+    monkeypatch.setattr(fresh_gpu_state, "meta_path", [_BrokenImport()] + fresh_gpu_state.meta_path)
+    with pytest.raises(mt.DeviceError, match="failed to import.*OSError.*libcuda"):
+        mt.tensor([1.0], device="gpu")
+
+
+def test_cupy_missing_says_how_to_install(fresh_gpu_state, monkeypatch):
+    monkeypatch.setitem(fresh_gpu_state.modules, "cupy", None)  # `import cupy` raises ImportError
+    with pytest.raises(mt.DeviceError, match=r'not installed.*pip install -e "\.\[gpu\]"'):
+        mt.tensor([1.0], device="gpu")

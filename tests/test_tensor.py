@@ -137,3 +137,26 @@ def test_ndarray_on_left_uses_tensor_ops():
     a = mt.tensor([1.0, 2.0], requires_grad=True)
     out = np.ones(2, dtype=np.float32) + a
     assert isinstance(out, mt.Tensor)
+
+
+def test_one_element_tensors_convert_to_python_scalars():
+    assert bool(mt.tensor(3.0) > 2) is True
+    assert float(mt.tensor([[2.5]])) == 2.5
+    assert int(mt.tensor([7])) == 7
+    with pytest.raises(TypeError, match=r"one-element.*\(2,\)"):
+        bool(mt.tensor([1.0, 2.0]))
+
+
+def test_softmax_axis_errors_name_the_op_and_dim_alias_works():
+    x = mt.tensor([[1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"softmax: axis 5.*\(1, 2\)"):
+        F.softmax(x, axis=5)
+    with pytest.raises(ValueError, match=r"log_softmax: axis 5"):
+        F.log_softmax(x, axis=5)
+    assert np.allclose(x.softmax(dim=-1).numpy(), F.softmax(x, axis=-1).numpy())
+
+
+def test_gradcheck_refuses_a_non_tensor_output():
+    x = mt.tensor([1.0], dtype="float64", requires_grad=True)
+    with pytest.raises(TypeError, match="output 0 is a float"):
+        mt.gradcheck(lambda x: 3.0, [x])

@@ -152,14 +152,26 @@ class Dropout(Function):
         return (g * self.keep,)
 
 
+def _one_axis(name: str, x: Tensor, axis) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
+    return int(axis) % x.ndim
+
+
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably (max subtracted)."""
-    return Softmax.apply(x, axis=axis)
+    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably (max subtracted).
+
+    x: any shape (..., n, ...) -> the same shape; each slice along ``axis`` sums to 1.
+    """
+    return Softmax.apply(x, axis=_one_axis("softmax", x, axis))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x_i - log sum_j exp(x_j) along ``axis``, computed stably."""
-    return LogSoftmax.apply(x, axis=axis)
+    """x_i - log sum_j exp(x_j) along ``axis``, computed stably.
+
+    x: any shape -> the same shape.
+    """
+    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis))
 
 
 def cross_entropy(logits: Tensor, targets, ignore_index: int = -100) -> Tensor:
