@@ -165,6 +165,7 @@ class Tensor:
         return f"tensor({arr}{extras})"
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
+        """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self."""
         if flag and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
         if not flag and self._fn is not None:
@@ -188,11 +189,13 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def item(self):
+        """The single element as a Python number (synchronises with a GPU)."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
+        """Nested Python lists of the elements (a host copy)."""
         return self.numpy().tolist()
 
     def to(self, device=None, dtype=None) -> "Tensor":
@@ -265,27 +268,33 @@ class Tensor:
 
     # ------------------------------------------------------------ methods (PyTorch names)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over ``axis`` (int, tuple or None = all; PyTorch: ``dim``/``keepdim``)."""
         return _ops.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Mean over ``axis`` (int, tuple or None = all)."""
         return _ops.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Maximum over ``axis``; the gradient is shared equally between tied maxima."""
         return _ops.max(self, _pick(axis, dim), _pick(keepdims, keepdim))
 
     def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
+        """Variance over ``axis``, dividing by n - ``correction`` (1: unbiased, as PyTorch)."""
         return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction)
 
     def reshape(self, *shape):
+        """The same elements in a new shape, given as ints or one tuple (one entry may be -1)."""
         return _ops.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
-    view = reshape
+    view = reshape  # PyTorch's name; always allowed here (a copy when the layout needs one)
 
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
         return _ops.swapaxes(self, dim0, dim1)
 
     def permute(self, *dims):
+        """Reorder the axes: output axis i is input axis ``dims[i]`` (ints or one tuple)."""
         return _ops.permute(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
 
     @property
@@ -305,15 +314,19 @@ class Tensor:
     def log_softmax(self, axis=-1, *, dim=None):
         """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
         return _ops.log_softmax(self, _pick(axis, dim))
-    def masked_fill(self, mask, value): return _ops.masked_fill(self, mask, value)
+    def masked_fill(self, mask, value):
+        """``value`` where the boolean ``mask`` (broadcastable to this shape) is true, else self."""
+        return _ops.masked_fill(self, mask, value)
 
     def argmax(self, axis=None, keepdims=False):
+        """Indices of the maxima along ``axis`` (flattened if None): an int64 tensor outside the graph."""
         out = self.data.argmax(axis=axis)
         if keepdims and axis is not None:
             out = out.reshape(tuple(1 if i == axis % self.ndim else n for i, n in enumerate(self.shape)))
         return Tensor._make(out, None)
 
     def split(self, split_size_or_sections, axis=0):
+        """Chunks along ``axis``: see :func:`minitf.functional.split`."""
         return _ops.split(self, split_size_or_sections, axis)
 
 

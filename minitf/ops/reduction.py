@@ -65,22 +65,34 @@ def _count(shape, axes):
 
 
 def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (int, tuple or None for all)."""
+    """Sum over ``axis`` (int, tuple or None for all).
+
+    x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
+    """
     return Sum.apply(x, axis=normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis`` (int, tuple or None for all)."""
+    """Mean over ``axis`` (int, tuple or None for all).
+
+    x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
+    """
     return Mean.apply(x, axis=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``; the gradient is shared equally between tied maxima."""
+    """Maximum over ``axis``; the gradient is shared equally between tied maxima.
+
+    x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
+    """
     if x.size == 0:
         raise ValueError("max: the tensor is empty")
     return Max.apply(x, axis=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
 
 
 def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Variance over ``axis``, dividing by n - correction (1 by default, as PyTorch)."""
+    """Variance over ``axis``, dividing by n - correction (1 by default, as PyTorch).
+
+    x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
+    """
     return Var.apply(x, axis=normalize_axis(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)

@@ -168,7 +168,10 @@ def _same_device(name, tensors):
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (PyTorch's ``cat``)."""
+    """Join tensors along an existing axis (PyTorch's ``cat``).
+
+    tensors: k tensors (..., n_i, ...) equal outside ``axis`` -> (..., sum n_i, ...).
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
@@ -185,7 +188,10 @@ cat = concatenate
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+    """Join same-shaped tensors along a new axis.
+
+    tensors: k tensors of shape S -> S with a new axis of size k inserted at ``axis``.
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
@@ -198,7 +204,10 @@ def stack(tensors, axis: int = 0) -> Tensor:
 
 def split(x: Tensor, split_size_or_sections, axis: int = 0):
     """Split into chunks along ``axis``: of size ``split_size_or_sections`` (an int, the
-    last chunk may be smaller), or of the listed sizes (which must add up), as PyTorch."""
+    last chunk may be smaller), or of the listed sizes (which must add up), as PyTorch.
+
+    x: (..., n, ...) -> a list of (..., n_i, ...) with sum n_i = n along ``axis``.
+    """
     axis = _check_axis("split", axis, x.ndim, x.shape)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
