@@ -3,12 +3,15 @@
     logits = lm_head(ln_f(h_{L-1}(... h_0(drop(wte[idx] + wpe[0..T-1])))))      (B, T, vocab_size)
 
 with pre-norm :class:`~minitf.nn.TransformerBlock` s and the head tied to the
-token embedding. State-dict names and shapes are nanoGPT's, so its checkpoints
-load as they are. The model holds no numeric code of its own: everything is a
+token embedding. State-dict names and shapes are nanoGPT's: a nanoGPT
+checkpoint loads with :meth:`GPT.from_nanogpt` (or
+:meth:`GPT.load_nanogpt_state_dict`), which undo what nanoGPT's training script
+adds to the keys. The model holds no numeric code of its own: everything is a
 layer of :mod:`minitf.nn`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -96,6 +99,60 @@ class GPT(nn.Module):
                 nn.init.zeros_(p)
             else:
                 nn.init.normal_(p, 0.0, std_resid if name.endswith("c_proj.weight") else 0.02)
+
+    # ------------------------------------------------------------ nanoGPT checkpoints
+    COMPILE_PREFIX = "_orig_mod."   # torch.compile's wrapper puts the model under this attribute
+
+    def load_nanogpt_state_dict(self, state_dict, strict: bool = True) -> nn.IncompatibleKeys:
+        """Load the weights of a nanoGPT checkpoint: ``torch.load("ckpt.pt")["model"]``.
+
+        nanoGPT's ``train.py`` saves the state dict of the ``torch.compile``'d
+        model, whose keys all start with ``_orig_mod.``: the prefix is removed,
+        as nanoGPT itself does on resume. The causal-mask buffers
+        ``transformer.h.{i}.attn.bias`` that nanoGPT registers when PyTorch has
+        no flash attention are not weights and are dropped. The tied
+        ``lm_head.weight`` and ``transformer.wte.weight`` (both in nanoGPT's
+        state dict, one tensor) may be given once or twice. Values may be
+        PyTorch tensors on any device (see :meth:`Module.load_state_dict`);
+        everything else is checked as there (``strict``: no missing or
+        unexpected keys).
+        """
+        own = dict(self._all_named_parameters())
+        sd = {}
+        for k, v in state_dict.items():
+            while k.startswith(self.COMPILE_PREFIX):
+                k = k[len(self.COMPILE_PREFIX):]
+            if k not in own and k.endswith((".attn.bias", ".attn.masked_bias")):
+                continue
+            sd[k] = v
+        tied = ("lm_head.weight", "transformer.wte.weight")
+        for a, b in (tied, tied[::-1]):
+            if a not in sd and b in sd:
+                sd[a] = sd[b]
+        return self.load_state_dict(sd, strict=strict)
+
+    @classmethod
+    def from_nanogpt(cls, checkpoint, device: str = "cpu", dtype="float32") -> "GPT":
+        """A GPT with a nanoGPT checkpoint's config and weights.
+
+        ``checkpoint`` is the dict nanoGPT's ``train.py`` saves
+        (``torch.load("out/ckpt.pt", map_location="cpu")``): its ``model_args``
+        (n_layer, n_head, n_embd, block_size, bias, vocab_size, dropout) make
+        the :class:`GPTConfig` and its ``model`` entry is loaded with
+        :meth:`load_nanogpt_state_dict`. The model is made on ``device`` in
+        ``dtype`` before the weights are copied in; it is in training mode, as
+        a new one is: call ``.eval()`` before sampling.
+        """
+        try:
+            args, state = checkpoint["model_args"], checkpoint["model"]
+        except (KeyError, TypeError):
+            raise ValueError("GPT.from_nanogpt expects nanoGPT's checkpoint dict, with 'model_args' and "
+                             "'model' entries (for a bare state dict, build the GPT and call "
+                             "load_nanogpt_state_dict)") from None
+        names = {f.name for f in dataclasses.fields(GPTConfig)}
+        model = cls(GPTConfig(**{k: v for k, v in args.items() if k in names})).to(device=device, dtype=dtype)
+        model.load_nanogpt_state_dict(state)
+        return model
 
     def new_cache(self) -> list:
         """An empty key/value cache: one :class:`~minitf.nn.KVCache` per block."""

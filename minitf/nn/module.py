@@ -53,6 +53,40 @@ class StateDictError(RuntimeError):
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+def _as_array(value, name: str):
+    """A state-dict value as an array minitf can copy from: a device array as it is, else host NumPy.
+
+    Foreign tensors are duck-typed, never imported: ``.detach()``, ``.cpu()``
+    and ``.numpy()`` as PyTorch has them (a dtype NumPy lacks, e.g. bfloat16,
+    is widened with ``.float()`` first), else ``__array__`` or a sequence.
+    """
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    try:
+        backend.device_of(value)      # NumPy, CuPy or the fake device: moved later, on copy
+        return value
+    except TypeError:
+        pass
+    try:
+        if callable(getattr(value, "numpy", None)):
+            v = value
+            for step in ("detach", "cpu"):
+                if callable(getattr(v, step, None)):
+                    v = getattr(v, step)()
+            try:
+                return np.asarray(v.numpy())
+            except TypeError:          # torch: "Got unsupported ScalarType BFloat16"
+                if callable(getattr(v, "float", None)):
+                    return np.asarray(v.float().numpy())
+                raise
+        return np.asarray(value)
+    except Exception as e:
+        raise TypeError(f"state_dict value {name!r} of type {type(value).__name__} cannot be read as an "
+                        f"array ({type(e).__name__}: {e})") from None
+
+
 class Module:
     """Base class of every layer and model.
 
@@ -227,8 +261,12 @@ class Module:
         return OrderedDict((name, p.detach()) for name, p in self._all_named_parameters())
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values (Tensors or NumPy arrays) into the existing parameters.
+        """Copy values into the existing parameters.
 
+        A value may be a Tensor, an array of any minitf device, or any
+        array-like: an object with a ``.numpy()`` method (a PyTorch tensor, on
+        any device: it is detached and copied to the host first, without minitf
+        importing torch) or ``__array__``, or nested lists.
         Values are moved to each parameter's device and cast to its dtype;
         parameters keep their identity (optimizers holding them see the new
         values). Everything is checked before anything is copied: with
@@ -239,16 +277,15 @@ class Module:
         own = OrderedDict(self._all_named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        values, misshaped = {}, []
+        values, misshaped, not_numbers = {}, [], []
         for k, p in own.items():
             if k not in state_dict:
                 continue
-            v = state_dict[k]
-            a = v.data if isinstance(v, Tensor) else v
-            if not hasattr(a, "shape") or isinstance(a, np.generic):
-                a = np.asarray(a)
+            a = _as_array(state_dict[k], k)
             if tuple(a.shape) != p.shape:
                 misshaped.append(f"{k}: got shape {tuple(a.shape)}, the model has shape {p.shape}")
+            elif a.dtype.kind not in "biuf":
+                not_numbers.append(f"{k} (dtype {a.dtype})")
             values[k] = a
         problems = []
         if strict and missing:
@@ -257,6 +294,11 @@ class Module:
             problems.append("unexpected key(s): " + ", ".join(unexpected))
         if misshaped:
             problems.append("size mismatch for " + "; ".join(misshaped))
+        if not_numbers:
+            problems.append("not numeric: " + ", ".join(not_numbers))
+        if strict and any(k.startswith("_orig_mod.") for k in unexpected):
+            problems.append("(keys starting with '_orig_mod.' come from a torch.compile'd model: remove the "
+                            "prefix; GPT.load_nanogpt_state_dict does so for nanoGPT checkpoints)")
         if not problems:
             problems = self._check_tied(own, values)
         if problems:

@@ -236,8 +236,9 @@ def test_fake_device_forward_and_backward_match_cpu(restore_rng):
         np.testing.assert_allclose(g_fake, g_cpu, rtol=1e-12, atol=1e-15)
 
 
-def torch_gpt(sd, cfg, idx):
-    """nanoGPT's forward, transcribed with torch.nn.functional (GELU with the tanh approximation)."""
+def torch_gpt(sd, cfg, idx, gelu="tanh"):
+    """nanoGPT's forward, transcribed with torch.nn.functional (GELU with the tanh approximation,
+    as minitf's; ``gelu="none"`` is nanoGPT's own ``nn.GELU()``, the exact erf form)."""
     import torch
     import torch.nn.functional as TF
     B, T = idx.shape
@@ -251,7 +252,7 @@ def torch_gpt(sd, cfg, idx):
         y = TF.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
         x = x + TF.linear(y, p["attn.c_proj.weight"], p.get("attn.c_proj.bias"))
         a = TF.layer_norm(x, (C,), p["ln_2.weight"], p.get("ln_2.bias"), 1e-5)
-        hidden = TF.gelu(TF.linear(a, p["mlp.c_fc.weight"], p.get("mlp.c_fc.bias")), approximate="tanh")
+        hidden = TF.gelu(TF.linear(a, p["mlp.c_fc.weight"], p.get("mlp.c_fc.bias")), approximate=gelu)
         x = x + TF.linear(hidden, p["mlp.c_proj.weight"], p.get("mlp.c_proj.bias"))
     x = TF.layer_norm(x, (C,), sd["transformer.ln_f.weight"], sd.get("transformer.ln_f.bias"), 1e-5)
     return TF.linear(x, sd["lm_head.weight"]), torch
@@ -274,3 +275,41 @@ def test_logits_and_gradients_match_pytorch(bias, restore_rng):
     F.cross_entropy(got, mt.tensor(targets)).backward()
     for name, p in model.named_parameters():
         np.testing.assert_allclose(p.grad, sd[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_nanogpt_checkpoint_loads(bias, restore_rng):
+    """nanoGPT's train.py saves the compiled model's state dict: torch tensors, keys prefixed with
+    _orig_mod., lm_head.weight and transformer.wte.weight both present (one tensor)."""
+    torch = pytest.importorskip("torch")
+    src = tiny_gpt(bias=bias)
+    for p in src.parameters():  # move LayerNorms and biases off their initial values
+        p.data += 0.05 * np.random.default_rng(len(p.shape)).standard_normal(p.shape)
+    sd = {k: torch.from_numpy(v.numpy().copy()) for k, v in src.state_dict().items()}
+    sd["lm_head.weight"] = sd["transformer.wte.weight"]
+    sd["transformer.h.0.attn.bias"] = torch.tril(torch.ones(TINY["block_size"], TINY["block_size"]))[None, None]
+    ckpt = {"model": {"_orig_mod." + k: v for k, v in sd.items()},
+            "model_args": dict(n_layer=2, n_head=2, n_embd=8, block_size=6, bias=bias, vocab_size=7,
+                               dropout=0.0),
+            "iter_num": 100, "config": {"compile": True}}
+    idx = np.random.default_rng(5).integers(0, 7, (2, 6))
+    want = src(idx).numpy()
+
+    model = GPT.from_nanogpt(ckpt, dtype="float64")
+    assert model.config == src.config and model.lm_head.weight is model.transformer.wte.weight
+    np.testing.assert_array_equal(model(idx).numpy(), want)
+    other = tiny_gpt(bias=bias, seed=9)
+    other.load_nanogpt_state_dict({k: v for k, v in ckpt["model"].items() if "lm_head" not in k})
+    np.testing.assert_array_equal(other(idx).numpy(), want)
+    # the plain load_state_dict takes the tensors, but not the prefixed keys
+    with pytest.raises(nn.StateDictError, match="(?s)missing key.*unexpected key.*_orig_mod.transformer.wte.weight.*"
+                                            "GPT.load_nanogpt_state_dict"):
+        other.load_state_dict(ckpt["model"])
+    with pytest.raises(ValueError, match="model_args"):
+        GPT.from_nanogpt(ckpt["model"])
+    # against nanoGPT's forward pass itself: equal with the tanh GELU; nanoGPT's exact GELU differs a little
+    got = model(idx).numpy()
+    tanh_ref, _ = torch_gpt(sd, model.config, torch.tensor(idx), gelu="tanh")
+    np.testing.assert_allclose(got, tanh_ref.numpy(), rtol=1e-10, atol=1e-12)
+    erf_ref, _ = torch_gpt(sd, model.config, torch.tensor(idx), gelu="none")
+    assert 0 < np.abs(got - erf_ref.numpy()).max() < 1e-3

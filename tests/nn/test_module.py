@@ -167,3 +167,62 @@ def test_module_list_and_dict_access():
         layers[3]
     d = nn.ModuleDict(a=nn.Linear(1, 1))
     assert "a" in d and list(d.keys()) == ["a"] and len(d) == 1
+
+
+class _DuckTensor:
+    """A foreign tensor as PyTorch's looks to minitf: detach(), cpu(), numpy(), and no __array__."""
+
+    def __init__(self, a, bfloat16=False):
+        self.a, self.bfloat16, self.shape = a, bfloat16, a.shape
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        if self.bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
+        return self.a
+
+    def float(self):
+        return _DuckTensor(self.a.astype(np.float32))
+
+
+class _ArrayLike:
+    def __init__(self, a):
+        self.a = a
+
+    def __array__(self, dtype=None, copy=None):
+        return self.a if dtype is None else self.a.astype(dtype)
+
+
+def test_load_state_dict_takes_foreign_array_likes(device):
+    mt.manual_seed(5)
+    a, b = Tiny(), Tiny().to(device=device)
+    ref = {k: v.numpy() for k, v in a.state_dict().items()}
+    kinds = [_DuckTensor, lambda x: _DuckTensor(x, bfloat16=True), _ArrayLike, lambda x: x.tolist()]
+    sd = {k: kinds[i % len(kinds)](v) for i, (k, v) in enumerate(ref.items())}
+    sd["head.weight"] = _DuckTensor(ref["head.weight"])   # tied: compared on the host before copying
+    b.load_state_dict(sd)
+    for k, v in b.state_dict().items():
+        assert v.device == device
+        np.testing.assert_array_equal(v.numpy(), ref[k], err_msg=k)
+    with pytest.raises(nn.StateDictError, match=r"not numeric: scale \(dtype <U1\)"):
+        b.load_state_dict({**sd, "scale": ["a", "b", "c"]})
+
+
+def test_load_state_dict_takes_torch_tensors(device):
+    torch = pytest.importorskip("torch")
+    mt.manual_seed(6)
+    a, b = Tiny().to(dtype="float64"), Tiny().to(device=device)
+    sd = {k: torch.tensor(v.numpy(), requires_grad=True) for k, v in a.state_dict().items()}
+    sd["head.weight"] = sd["emb.weight"]                   # tied, one tensor under two names
+    b.load_state_dict(sd)
+    for k, v in b.state_dict().items():
+        assert v.device == device and v.dtype == np.float32
+        np.testing.assert_array_equal(v.numpy(), a.state_dict()[k].numpy().astype(np.float32), err_msg=k)
+    sd["body.0.bias"] = torch.zeros(7)
+    with pytest.raises(nn.StateDictError, match=r"body.0.bias: got shape \(7,\)"):
+        b.load_state_dict(sd)
