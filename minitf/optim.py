@@ -42,6 +42,10 @@ class Optimizer:
         Hyper-parameters of every group that does not set its own.
     """
 
+    # the per-parameter state a subclass keeps: name -> "array" (the parameter's shape) or "count"
+    # (an int >= 0); load_state_dict checks a restored state against it (None: no check)
+    state_keys: dict | None = None
+
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
@@ -136,6 +140,10 @@ class Optimizer:
 
         The groups must hold as many parameters as when it was taken, with
         the same shapes; buffers move to each parameter's device and dtype.
+        Each parameter's state must have exactly the entries this optimizer
+        keeps (Adam: ``step``, ``exp_avg``, ``exp_avg_sq``), buffers of the
+        parameter's shape: anything else is a ValueError naming the parameter's
+        index and the entry, raised before anything is changed.
         """
         try:
             groups, state = state_dict["param_groups"], state_dict["state"]
@@ -154,10 +162,21 @@ class Optimizer:
                 s = state.get(idx, state.get(str(idx)))
                 if not s:
                     continue
+                if not isinstance(s, dict):
+                    raise ValueError(f"optimizer state of parameter {idx} is a {type(s).__name__}, not a dict")
+                self._check_state_keys(idx, s)
                 restored = {}
                 for k, v in s.items():
                     if isinstance(v, np.generic):
                         v = v.item()
+                    kind = (self.state_keys or {}).get(k)
+                    if kind == "count" and (hasattr(v, "shape") or isinstance(v, bool) or not isinstance(v, int)
+                                            or v < 0):
+                        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an int >= 0, "
+                                         f"got {v!r}")
+                    if kind == "array" and not hasattr(v, "shape"):
+                        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an array of the "
+                                         f"parameter's shape {p.shape}, got {type(v).__name__}")
                     if hasattr(v, "shape"):
                         host = backend.to_numpy(v)
                         if tuple(host.shape) != p.shape:
@@ -175,6 +194,17 @@ class Optimizer:
                     mine[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
         self.state = new_state
 
+    def _check_state_keys(self, idx, s: dict) -> None:
+        if self.state_keys is None:
+            return
+        missing = [k for k in self.state_keys if k not in s]
+        unknown = [k for k in s if k not in self.state_keys]
+        if missing or unknown:
+            problems = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + \
+                       ([f"has unknown {', '.join(map(repr, unknown))}"] if unknown else [])
+            raise ValueError(f"optimizer state of parameter {idx} {' and '.join(problems)} (a "
+                             f"{type(self).__name__} state holds {', '.join(map(repr, self.state_keys))})")
+
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
         for i, g in enumerate(self.param_groups):
@@ -190,6 +220,8 @@ class SGD(Optimizer):
     b <- momentum * b + (1 - dampening) * g (b = g on the first step),
     d = g + momentum * b if nesterov else b, and p <- p - lr * d.
     """
+
+    state_keys = {"momentum_buffer": "array"}
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
@@ -231,6 +263,7 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    state_keys = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array"}
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):

@@ -316,3 +316,43 @@ def test_cosine_scheduler_object_follows_the_function_and_resumes():
     sched2 = optim.CosineWarmupLR(opt2, 1, 2)
     sched2.load_state_dict(state)
     assert sched2.get_last_lr() == sched.get_last_lr() == [1e-4]
+
+
+@pytest.mark.parametrize("make,key", [(lambda ps: optim.AdamW(ps, lr=0.1), "exp_avg"),
+                                      (lambda ps: optim.Adam(ps, lr=0.1), "exp_avg_sq"),
+                                      (lambda ps: optim.Adam(ps, lr=0.1), "step"),
+                                      (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum_buffer")])
+def test_load_state_dict_rejects_an_incomplete_per_parameter_state(make, key):
+    """A state missing a buffer used to load and then fail at the first step with a bare KeyError."""
+    ps = [param([1.0, 2.0], "cpu"), param([3.0], "cpu")]
+    opt = make(ps)
+    for p in ps:
+        set_grad(p, np.ones(p.shape))
+    opt.step()
+    good = opt.state_dict()
+
+    def broken(change):
+        sd = opt.state_dict()
+        change(sd["state"][1])
+        return sd
+
+    fresh = make([param([1.0, 2.0], "cpu"), param([3.0], "cpu")])
+    before = fresh.state_dict()
+    if len(opt.state_keys) > 1:
+        with pytest.raises(ValueError, match=f"optimizer state of parameter 1 lacks '{key}'"):
+            fresh.load_state_dict(broken(lambda s: s.pop(key)))
+    # (an empty state is a parameter not stepped yet, and loads)
+    with pytest.raises(ValueError, match="optimizer state of parameter 1 has unknown 'max_exp_avg_sq'"):
+        fresh.load_state_dict(broken(lambda s: s.update(max_exp_avg_sq=np.zeros(1))))
+    assert fresh.state_dict() == before                        # nothing was changed
+    arrays = [k for k, kind in opt.state_keys.items() if kind == "array"]
+    with pytest.raises(ValueError, match=f"optimizer state '{arrays[0]}' of parameter 1 has shape \\(2,\\)"):
+        fresh.load_state_dict(broken(lambda s: s.update({arrays[0]: np.zeros(2)})))
+    with pytest.raises(ValueError, match=f"'{arrays[0]}' of parameter 1 must be an array"):
+        fresh.load_state_dict(broken(lambda s: s.update({arrays[0]: 0.0})))
+    if "step" in opt.state_keys:
+        for bad in (np.ones(1), -1, 1.5, True):
+            with pytest.raises(ValueError, match="'step' of parameter 1 must be an int >= 0"):
+                fresh.load_state_dict(broken(lambda s: s.update(step=bad)))
+    fresh.load_state_dict(good)
+    fresh.step()

@@ -289,6 +289,29 @@ def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
         train.resume_config(tmp_path / "empty")
 
 
+def rewrite_checkpoint(out, change):
+    """Load out's checkpoint, let ``change(ck)`` alter it, save it back (as a valid archive)."""
+    ck = checkpoint.load_training(out / train.CHECKPOINT_NAME)
+    change(ck)
+    checkpoint.save_training(out / train.CHECKPOINT_NAME, ck.model_state, ck.optimizer_state,
+                             {k: v for k, v in ck.meta.items() if k not in ("arrays", "format", "version",
+                                                                          "model_keys", "optimizer")})
+
+
+def test_incomplete_optimizer_state_is_one_error_line(corpus_file, tmp_path, env, capsys):
+    out = tmp_path / "run"
+    train.Trainer(cfg(corpus_file, out, max_iters=3, sample_chars=0), log=quiet).run()
+    rewrite_checkpoint(out, lambda ck: ck.optimizer_state["state"][2].pop("exp_avg"))
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "5"], capsys,
+                        check=2)
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "optimizer state" in err and "parameter 2 lacks 'exp_avg'" in err and str(out) in err
+    rewrite_checkpoint(out, lambda ck: ck.optimizer_state["state"][2].update(exp_avg=np.zeros(3, np.float32)))
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "5"], capsys,
+                        check=2)
+    assert err.startswith("error: ") and "'exp_avg' of parameter 2 has shape (3,)" in err
+
+
 # ---------------------------------------------------------------- the command line
 def test_cli_run_writes_everything_and_sample_reads_it(corpus_file, tmp_path, env, capsys):
     out = tmp_path / "cli"
