@@ -116,6 +116,18 @@ def plot_losses(records, path):
     return path
 
 
+def _memory_hint(cfg) -> str:
+    """Why a run probably ran out of memory, from its config (one sentence)."""
+    if cfg is None:
+        return "the run does not fit in this machine's memory"
+    B, T = cfg.batch_size, cfg.block_size
+    why = f"a batch of batch_size x block_size = {B:,} x {T:,} characters is likely too large"
+    if cfg.model == "gpt":
+        why += (f" (attention keeps batch_size x n_head x block_size^2 = {B * cfg.n_head * T * T:,} scores "
+                f"per layer)")
+    return why + "; use a smaller --block-size or --batch-size"
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     settings = {name: getattr(args, name) for name, _, _ in HYPER}
@@ -140,6 +152,10 @@ def main(argv=None) -> int:
         return 2
     except (data.DataError, checkpoint.CheckpointError, train.ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
+        print(f"error: out of memory: {_memory_hint(locals().get('cfg'))} ({type(e).__name__}: {e})",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         last = locals().get("trainer")
