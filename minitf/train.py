@@ -314,7 +314,8 @@ class Trainer:
                     t_sync = time.perf_counter()
                     backend.synchronize(cfg.device)  # queued GPU work belongs to the training window
                     window_time += time.perf_counter() - t_sync
-                    tps = window_tokens / window_time if window_time > 0 else None
+                    # no training since the start (iteration 0): no throughput to report, None
+                    tps = window_tokens / window_time if window_tokens and window_time > 0 else None
                     record = self._eval(it, tps, final=it >= cfg.max_iters)
                     progress.write(self._eval_line(record))
                     window_tokens, window_time = 0, 0.0

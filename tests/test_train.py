@@ -137,6 +137,8 @@ def test_loss_falls_and_every_output_appears(corpus_file, tmp_path, env):
         assert {"iter", "train_loss", "val_loss", "val_bpc", "lr", "tokens_per_s", "elapsed_s"} <= set(r)
         assert r["val_bpc"] == pytest.approx(r["val_loss"] / math.log(2))
     assert logged[-1]["tokens_per_s"] > 0 and logged[-1]["elapsed_s"] > 0
+    assert logged[0]["tokens_per_s"] is None  # no training window yet at iteration 0 (null in the JSON)
+    assert '"tokens_per_s": null' in (out / "log.jsonl").read_text().splitlines()[0]
     assert "final_val_loss" in logged[-1] and result["final_val_loss"] == logged[-1]["final_val_loss"]
     assert any(line.startswith("iter 20: train loss") and "val bpc" in line for line in lines)
     assert any("final val loss (exact" in line for line in lines)
