@@ -32,6 +32,23 @@ def test_parallel_rows_runs_once_off_the_cpu(threads):
     assert calls == [(0, 1000)]
 
 
+def test_threaded_attention_equals_single_threaded_bit_for_bit(threads):
+    rng = np.random.default_rng(0)
+    q_np, k_np, v_np = (rng.standard_normal((8, 4, 64, 16)).astype(np.float32) for _ in range(3))
+    g_np = rng.standard_normal((8, 4, 64, 16)).astype(np.float32)
+    results = []
+    for n in (1, 2, 3):
+        backend.set_num_threads(n)
+        mt.manual_seed(0)
+        q, k, v = (mt.tensor(a, requires_grad=True) for a in (q_np, k_np, v_np))
+        y = F.scaled_dot_product_attention(q, k, v, causal=True, dropout_p=0.1)
+        y.backward(g_np)
+        results.append([y.numpy().copy()] + [t.grad.copy() for t in (q, k, v)])
+    for r in results[1:]:
+        for a, b in zip(r, results[0]):
+            assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("op", ["gelu", "layer_norm"])
 def test_threaded_kernels_equal_single_threaded_bit_for_bit(threads, op):
     rng = np.random.default_rng(0)

@@ -48,44 +48,99 @@ def _causal_bias(xp, t_q, t_k, dtype):
     return bias
 
 
+# score elements (T_q * T_k per batch entry) per thread below which attention runs in one call
+_MIN_SCORES = 32768
+
+
+def _block(a, rows, ndim, n):
+    """``a[rows]`` along the leading batch axis, unless ``a`` broadcasts there
+    (fewer than ``ndim`` dims, or size 1): then all of it."""
+    return a if a is None or a.ndim != ndim or a.shape[0] != n else a[rows]
+
+
 class ScaledDotProductAttention(Function):
     def forward(self, q, k, v, mask, causal, scale, keep):
         xp = backend.get_array_module(q)
-        s = q @ k.swapaxes(-1, -2)
-        s *= scale
-        if causal:
-            s += _causal_bias(xp, q.shape[-2], k.shape[-2], s.dtype)
-        if mask is not None:
-            s = xp.where(mask, s, s.dtype.type(-np.inf))
-        m = s.max(axis=-1, keepdims=True)
-        if causal and mask is None and k.shape[-2] >= q.shape[-2]:
-            pass  # every query row has at least one allowed key: max is finite
-        elif mask is not None or causal:
-            m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
-        s -= m
-        p = xp.exp(s, out=s)
-        z = p.sum(axis=-1, keepdims=True)
-        if mask is not None or causal:
-            z = xp.where(z == 0, z.dtype.type(1), z)  # fully masked row -> P = 0, O = 0
-        p /= z
-        pd = p if keep is None else p * keep
+        t_q, t_k = q.shape[-2], k.shape[-2]
+        lead = tuple(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
+                                         () if mask is None else mask.shape[:-2]))
+        p = xp.empty(lead + (t_q, t_k), dtype=q.dtype)
+        pd = p if keep is None else xp.empty_like(p)
+        out = xp.empty(lead + (t_q, v.shape[-1]), dtype=q.dtype)
+        bias = _causal_bias(xp, t_q, t_k, q.dtype) if causal else None
+        # every query row has an allowed key under a plain causal mask with T_k >= T_q
+        guard = mask is not None or (causal and t_k < t_q)
+
+        nd, n = len(lead) + 2, (lead[0] if lead else 0)
+
+        def kernel(lo, hi):
+            rows = slice(lo, hi) if lead else Ellipsis
+            qs, ks, vs = (_block(a, rows, nd, n) for a in (q, k, v))
+            ps, pds, outs = p[rows], pd[rows], out[rows]
+            xp.matmul(qs, ks.swapaxes(-1, -2), out=ps)        # S = Q K^T
+            ps *= scale
+            if bias is not None:
+                ps += bias
+            if mask is not None:
+                ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
+            m = ps.max(axis=-1, keepdims=True)
+            if guard:
+                m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
+            ps -= m
+            xp.exp(ps, out=ps)
+            z = ps.sum(axis=-1, keepdims=True)
+            if guard:
+                z = xp.where(z == 0, z.dtype.type(1), z)       # fully masked row -> P = 0, O = 0
+            ps /= z                                            # P = softmax(S + mask)
+            if keep is not None:
+                xp.multiply(ps, _block(keep, rows, nd, n), out=pds)
+            xp.matmul(pds, vs, out=outs)                       # O = Pd V
+
+        self._run(xp, kernel, lead, q, k, v, t_q * t_k)
         self.q, self.k, self.v, self.p, self.pd, self.keep, self.scale = q, k, v, p, pd, keep, scale
-        return pd @ v
+        return out
+
+    @staticmethod
+    def _run(xp, kernel, lead, q, k, v, scores_per_row):
+        """Split the batch rows over threads when no input broadcasts along the leading axis."""
+        if lead and q.ndim == k.ndim == v.ndim == len(lead) + 2 and q.shape[0] == k.shape[0] == v.shape[0]:
+            per_row = scores_per_row * int(np.prod(lead[1:], dtype=np.int64))
+            backend.parallel_rows(xp, kernel, lead[0], max(1, _MIN_SCORES // max(per_row, 1)))
+        else:
+            kernel(0, lead[0] if lead else 1)
 
     def backward(self, g):
         # dV = Pd^T G;  dPd = G V^T;  dP = dPd * keep;  dS = P (dP - rowsum(dP P));
         # dQ = dS K scale;  dK = dS^T Q scale
-        q, k, v, p = self.q, self.k, self.v, self.p
-        dv = self.pd.swapaxes(-1, -2) @ g
-        dp = g @ v.swapaxes(-1, -2)
-        if self.keep is not None:
-            dp *= self.keep
-        ds = dp
-        ds -= (dp * p).sum(axis=-1, keepdims=True)
-        ds *= p
-        ds *= self.scale
-        dq = ds @ k
-        dk = ds.swapaxes(-1, -2) @ q
+        xp = backend.get_array_module(g)
+        q, k, v, p, pd, keep = self.q, self.k, self.v, self.p, self.pd, self.keep
+        lead = p.shape[:-2]
+        split = lead and q.ndim == k.ndim == v.ndim == len(lead) + 2 and q.shape[0] == k.shape[0] == v.shape[0]
+        # with broadcasting, the gradients have the broadcast shape and the engine sums them back
+        dq = xp.empty(lead + q.shape[-2:], dtype=g.dtype)
+        dk = xp.empty(lead + k.shape[-2:], dtype=g.dtype)
+        dv = xp.empty(lead + v.shape[-2:], dtype=g.dtype)
+
+        nd, n = len(lead) + 2, (lead[0] if lead else 0)
+
+        def kernel(lo, hi):
+            rows = slice(lo, hi) if lead else Ellipsis
+            qs, ks, vs = (_block(a, rows, nd, n) for a in (q, k, v))
+            gs, ps, pds = g[rows], p[rows], pd[rows]
+            xp.matmul(pds.swapaxes(-1, -2), gs, out=dv[rows])
+            ds = gs @ vs.swapaxes(-1, -2)                      # dPd
+            if keep is not None:
+                ds *= _block(keep, rows, nd, n)                # dP
+            ds -= (ds * ps).sum(axis=-1, keepdims=True)
+            ds *= ps
+            ds *= self.scale                                   # dS, with the 1/sqrt(d_k) of S folded in
+            xp.matmul(ds, ks, out=dq[rows])
+            xp.matmul(ds.swapaxes(-1, -2), qs, out=dk[rows])
+
+        if split:
+            self._run(xp, kernel, lead, q, k, v, p.shape[-2] * p.shape[-1])
+        else:
+            kernel(0, lead[0] if lead else 1)
         return dq, dk, dv
 
 
