@@ -4,6 +4,7 @@
     python examples/train_charlm.py --device gpu         # the small preset on a GPU
     python examples/train_charlm.py --model lstm         # the LSTM baseline
     python examples/train_charlm.py --resume --max-iters 3000   # continue a run further
+                                         # (its saved lr schedule is kept: add --lr-decay-iters 3000 to stretch it)
 """
 import argparse
 import os
@@ -19,11 +20,13 @@ HYPER = [  # flag, type, help
     ("n_embd", int, "embedding width (GPT) or hidden size (rnn/lstm)"),
     ("block_size", int, "context length in characters"),
     ("batch_size", int, "blocks per batch"),
-    ("max_iters", int, "training iterations (on --resume, a larger value trains further)"),
+    ("max_iters", int, "training iterations (on --resume, a larger value trains further, with the saved "
+                       "learning-rate schedule)"),
     ("lr", float, "peak learning rate"),
     ("min_lr", float, "learning-rate floor after the cosine decay"),
     ("warmup_iters", int, "linear warmup iterations"),
-    ("lr_decay_iters", int, "iteration where the cosine decay reaches --min-lr (default: --max-iters)"),
+    ("lr_decay_iters", int, "iteration where the cosine decay reaches --min-lr (default: --max-iters; on "
+                            "--resume the saved value is kept unless this is given)"),
     ("weight_decay", float, "AdamW weight decay of weight matrices and embeddings"),
     ("beta2", float, "AdamW beta2"),
     ("grad_clip", float, "clip the gradient norm to this (0: off)"),
@@ -71,9 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the run whose checkpoint is in --out-dir (exactly: same losses as if "
                         "never interrupted); settings given on the command line override the saved ones, "
-                        "except the architecture")
+                        "except the architecture; --seed is ignored, and the saved learning-rate schedule is "
+                        "kept unless --lr-decay-iters is given")
     p.add_argument("--overwrite", action="store_true", help="start afresh even if --out-dir holds a checkpoint")
-    p.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 1337)")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="random seed of a new run (default 1337; ignored on --resume, which restores the saved "
+                        "random generators)")
     p.add_argument("--dtype", choices=["float32", "float64"], default=None, help="parameter dtype (default float32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (plain periodic lines instead)")
     p.add_argument("--sample-chars", type=int, default=None, metavar="N", help="characters sampled at the end (default 500)")
@@ -116,6 +122,17 @@ def plot_losses(records, path):
     return path
 
 
+def _schedule_note(cfg, given: bool) -> str:
+    """On --resume: which learning-rate schedule the continued run follows."""
+    line = (f"learning-rate schedule: {cfg.lr:g} -> {cfg.min_lr:g}, warmup {cfg.warmup_iters}, cosine decay "
+            f"until iter {cfg.lr_decay_iters} ({'from --lr-decay-iters' if given else 'saved'})")
+    if cfg.max_iters > cfg.lr_decay_iters:
+        line += f"; iters {cfg.lr_decay_iters}-{cfg.max_iters} train at min_lr {cfg.min_lr:g}"
+    if not given:
+        line += "; --lr-decay-iters N changes it"
+    return line
+
+
 def _memory_hint(cfg) -> str:
     """Why a run probably ran out of memory, from its config (one sentence)."""
     if cfg is None:
@@ -137,9 +154,13 @@ def main(argv=None) -> int:
         settings["progress"] = False
     try:
         if args.resume:
+            if args.seed is not None:
+                print(f"note: --seed {args.seed} ignored on --resume (the saved random generators are restored)")
+                settings["seed"] = None
             cfg = train.resume_config(args.out_dir, model=args.model, device=args.device, **settings)
             if args.preset:
                 print(f"note: --preset {args.preset} ignored on --resume (the saved settings are used)")
+            print(_schedule_note(cfg, given=args.lr_decay_iters is not None))
             if not args.no_progress:
                 cfg.progress = True
         else:

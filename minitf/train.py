@@ -152,7 +152,12 @@ def resume_config(out_dir, **overrides) -> TrainConfig:
     """The config saved in ``out_dir``'s checkpoint, with ``overrides`` applied.
 
     Architecture settings (model, n_layer, n_head, n_embd, block_size, bias,
-    dtype) cannot change; an override that differs is a :class:`ConfigError`.
+    dtype) cannot change, nor can ``seed`` (the saved states of the random
+    generators are restored instead); an override that differs is a
+    :class:`ConfigError`. The learning-rate schedule is part of the saved run:
+    ``lr_decay_iters`` keeps its saved value unless overridden, even when
+    ``max_iters`` is (unlike :func:`make_config`, where the decay follows
+    ``max_iters``), so past it the learning rate stays at ``min_lr``.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
     if not path.is_file():
@@ -167,6 +172,10 @@ def resume_config(out_dir, **overrides) -> TrainConfig:
         if k in overrides and overrides[k] != saved.get(k):
             raise ConfigError(f"cannot resume with {k} = {overrides[k]!r}: the checkpoint in {out_dir} was "
                               f"trained with {k} = {saved.get(k)!r} (use another --out-dir to start afresh)")
+    if "seed" in overrides and overrides["seed"] != saved.get("seed"):
+        raise ConfigError(f"cannot resume with seed = {overrides['seed']!r}: a resumed run restores the saved "
+                          f"states of its random generators (the run in {out_dir} was seeded with "
+                          f"{saved.get('seed')!r}); a seed only starts a new run")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     values = {k: v for k, v in saved.items() if k in known}
     values.update(overrides)

@@ -250,6 +250,32 @@ def test_cli_resume_continues_exactly(corpus_file, tmp_path, env, capsys):
     assert "already holds a checkpoint" in err and "--resume" in err
 
 
+def test_resume_keeps_the_saved_schedule_unless_given_and_ignores_seed(corpus_file, tmp_path, env, capsys):
+    out = tmp_path / "run"
+    common = ["--data", str(corpus_file), *TINY_FLAGS, "--eval-interval", "10", "--out-dir", str(out)]
+    main_of("train_charlm.py", [*common, "--max-iters", "10"], capsys, check=0)
+
+    def saved():
+        return checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["config"]
+    assert (saved()["max_iters"], saved()["lr_decay_iters"], saved()["seed"]) == (10, 10, 1337)
+    _, out_text, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20",
+                                                 "--seed", "7", "--no-progress"], capsys, check=0)
+    assert "note: --seed 7 ignored on --resume" in out_text
+    assert "cosine decay until iter 10 (saved); iters 10-20 train at min_lr 0.0003" in out_text
+    assert "--lr-decay-iters N changes it" in out_text
+    assert (saved()["max_iters"], saved()["lr_decay_iters"], saved()["seed"]) == (20, 10, 1337)
+    logged = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert logged[-1]["iter"] == 20 and logged[-1]["lr"] == pytest.approx(3e-4)
+    _, out_text, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "30",
+                                                 "--lr-decay-iters", "40", "--no-progress"], capsys, check=0)
+    assert "cosine decay until iter 40 (from --lr-decay-iters)" in out_text and "min_lr 0.0003" not in out_text
+    assert (saved()["max_iters"], saved()["lr_decay_iters"]) == (30, 40)
+    # the library refuses a seed that would be silently ignored
+    with pytest.raises(train.ConfigError, match="cannot resume with seed = 7"):
+        train.resume_config(out, seed=7)
+    assert train.resume_config(out, seed=1337).seed == 1337
+
+
 # ---------------------------------------------------------------- damaged or incompatible checkpoints
 def test_truncated_checkpoint_is_rejected_cleanly(corpus_file, tmp_path, env, capsys):
     out = tmp_path / "run"
