@@ -5,10 +5,14 @@ member per array and one member, ``__meta__``, holding UTF-8 JSON (a uint8
 array). It is read with ``numpy.load(..., allow_pickle=False)``, so loading
 never executes code, and ZIP's CRC-32 of every member catches flipped bytes.
 
-:func:`save` writes to a temporary file in the same directory, flushes and
-fsyncs it, then renames it over the old file (``os.replace``, atomic on POSIX
-and Windows) and fsyncs the directory: a process killed at any moment leaves
-either the previous checkpoint or the new one, never a mixture.
+:func:`save` writes to a temporary file in the same directory
+(``.<name>.<8 random characters>.tmp``, created with the permissions of any
+new file, ``0666 & ~umask``), flushes and fsyncs it, then renames it over the
+old file (``os.replace``, atomic on POSIX and Windows) and fsyncs the
+directory: a process killed at any moment leaves either the previous
+checkpoint or the new one, never a mixture. A writer killed mid-write leaves
+its temporary file behind; the next successful save of the same checkpoint
+removes such leftovers (one checkpoint file has one writer at a time).
 
 :func:`load` raises :class:`CheckpointError` naming the problem for a
 missing, truncated, corrupt or foreign file, never a bare traceback.
@@ -22,7 +26,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +73,7 @@ def save(path, arrays: dict, meta: dict) -> Path:
     blob = json.dumps(full_meta, allow_nan=True).encode("utf-8")
     host[_META] = np.frombuffer(blob, dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **host)
@@ -82,7 +87,42 @@ def save(path, arrays: dict, meta: dict) -> Path:
             pass
         raise
     _fsync_dir(path.parent)
+    _remove_stale_temporaries(path)
     return path
+
+
+_TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _temporary_name_pattern(path: Path):
+    # 8 characters: secrets.token_hex(4) here, [a-z0-9_]{8} from tempfile.mkstemp in earlier versions
+    return re.compile(r"\." + re.escape(path.name) + r"\.[a-z0-9_]{8}\.tmp")
+
+
+def _create_temporary(path: Path):
+    """A new file next to ``path`` (``.<name>.<8 characters>.tmp``), mode 0666 less the umask: (fd, name)."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, _TMP_FLAGS, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file for {path}")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete what writers of ``path`` killed mid-save left behind (only names of its own pattern)."""
+    pattern = _temporary_name_pattern(path)
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if pattern.fullmatch(name):
+            try:
+                os.unlink(path.parent / name)
+            except OSError:
+                pass
 
 
 def _fsync_dir(directory: Path) -> None:

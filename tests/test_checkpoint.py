@@ -172,3 +172,30 @@ def test_load_training_rejects_a_plain_checkpoint(tmp_path):
     checkpoint.save(tmp_path / "ck.npz", {"a": np.ones(1)}, {"iter": 0})
     with pytest.raises(CheckpointError, match="not a training checkpoint"):
         checkpoint.load_training(tmp_path / "ck.npz")
+
+
+def test_a_save_removes_temporaries_left_by_killed_writers(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    stale = [tmp_path / ".ckpt.npz.k3j_9x2a.tmp", tmp_path / ".ckpt.npz.0123abcd.tmp"]   # mkstemp's, ours
+    kept = [tmp_path / ".other.npz.k3j_9x2a.tmp", tmp_path / ".ckpt.npz.notes.tmp", tmp_path / "ckpt.npz.bak",
+            tmp_path / ".ckpt.npz.k3j_9x2a.tmp.txt", tmp_path / "x.ckpt.npz.k3j_9x2a.tmp"]
+    for f in stale + kept:
+        f.write_bytes(b"PK\x03\x04 half a checkpoint")
+    checkpoint.save(path, {"a": np.arange(3)}, {"iter": 5})
+    assert sorted(os.listdir(tmp_path)) == sorted(f.name for f in kept + [path])
+    got, meta = checkpoint.load(path)
+    assert meta["iter"] == 5 and got["a"].tolist() == [0, 1, 2]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoint_has_the_permissions_of_any_new_file(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        checkpoint.save(tmp_path / "ck.npz", {"a": np.zeros(2)}, {})
+        checkpoint.save(tmp_path / "ck.npz", {"a": np.ones(2)}, {})   # a rewrite too
+        (tmp_path / "other.txt").write_text("x")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "ck.npz").st_mode & 0o777 == 0o666 & ~umask
+    assert os.stat(tmp_path / "ck.npz").st_mode & 0o777 == os.stat(tmp_path / "other.txt").st_mode & 0o777
