@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
 import os
 import socket
 import sys
@@ -99,8 +100,10 @@ def download_tinyshakespeare(dest, url: str = TINYSHAKESPEARE_URL, timeout: floa
     """Download Tiny Shakespeare to ``dest`` (a file path), verify its sha256, write it atomically.
 
     ``timeout`` bounds the connection and every read, so an offline machine
-    gives up within seconds. Raises ``OSError`` (network) or :class:`DataError`
-    (checksum mismatch); nothing is left at ``dest`` unless it succeeded.
+    gives up within seconds. Raises ``OSError`` (network),
+    ``http.client.HTTPException`` (e.g. ``IncompleteRead``: the connection was
+    cut mid-body) or :class:`DataError` (checksum mismatch); nothing is left at
+    ``dest`` unless it succeeded.
     """
     dest = Path(dest)
     _resolve_or_fail(urllib.parse.urlsplit(url).hostname, timeout)
@@ -219,8 +222,13 @@ def load_corpus(path=None, *, download: bool | None = None, progress: bool = Tru
         try:
             downloader(cached, progress=progress)
             return Corpus(read_text(cached), "tinyshakespeare", str(cached))
-        except (OSError, DataError) as e:  # URLError, timeouts and refused writes are OSErrors
-            reason = f"the download failed ({getattr(e, 'reason', None) or e})"
+        except (OSError, DataError, http.client.HTTPException, ValueError) as e:
+            # URLError, timeouts and refused writes are OSErrors; a connection cut mid-body is an
+            # IncompleteRead (HTTPException); a malformed response can raise a ValueError
+            detail = getattr(e, "reason", None) or e
+            if not isinstance(e, (OSError, DataError)) and not str(detail).startswith(type(e).__name__):
+                detail = f"{type(e).__name__}: {detail}"
+            reason = f"the download failed ({detail})"
     corpus = fallback_corpus()
     log(f"notice: Tiny Shakespeare is not available: {reason}. Training on a fallback corpus instead: "
         f"{corpus.source} ({len(corpus.text):,} characters). To choose a corpus, pass --data FILE "

@@ -1,5 +1,6 @@
 """Corpus lookup, vocabulary, splits and batches; never the network."""
 import hashlib
+import http.client
 
 import numpy as np
 import pytest
@@ -95,6 +96,22 @@ def test_failed_download_falls_back(isolated):
     c = data.load_corpus(download=True, downloader=offline, log=msgs.append)
     assert c.name == "python-stdlib"
     assert any("download failed" in m and "Name or service not known" in m for m in msgs)
+    assert not (data.cache_dir() / data.TINYSHAKESPEARE_FILE).exists()
+
+
+@pytest.mark.parametrize("error,shown", [
+    (http.client.IncompleteRead(b"First Citizen", 1_115_381), "IncompleteRead(13 bytes read, 1115381 more"),
+    (http.client.BadStatusLine("garbage"), "BadStatusLine: garbage"),
+    (ValueError("invalid literal for int() with base 10: 'abc'"), "ValueError: invalid literal")])
+def test_a_broken_response_falls_back_as_a_network_failure(isolated, error, shown):
+    def broken(dest, progress=True):
+        raise error
+
+    msgs = []
+    c = data.load_corpus(download=True, downloader=broken, log=msgs.append)
+    assert c.name == "python-stdlib"
+    notices = [m for m in msgs if m.startswith("notice:")]
+    assert len(notices) == 1 and "download failed" in notices[0] and shown in notices[0], msgs
     assert not (data.cache_dir() / data.TINYSHAKESPEARE_FILE).exists()
 
 
