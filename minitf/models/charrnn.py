@@ -50,7 +50,7 @@ class CharRNN(nn.Module):
         self.config = c = config
         self.wte = nn.Embedding(c.vocab_size, c.n_embd)
         rnn = nn.LSTM if c.cell == "lstm" else nn.RNN
-        self.rnn = rnn(c.n_embd, c.n_embd, num_layers=c.n_layer, dropout=c.dropout)
+        self.rnn = rnn(c.n_embd, c.n_embd, num_layers=c.n_layer, dropout=c.dropout, batch_first=True)
         self.drop = nn.Dropout(c.dropout)
         self.lm_head = nn.Linear(c.n_embd, c.vocab_size)
 

@@ -7,6 +7,7 @@ h_{t-1}, so T steps take T sequential rounds however wide the machine is.
 Parameter names and shapes follow PyTorch: ``weight_ih_l{k}`` (G H, in),
 ``weight_hh_l{k}`` (G H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G H,), with
 G = 1 (RNN) or 4 (LSTM, gates i, f, g, o); initialised U(-1/sqrt(H), 1/sqrt(H)).
+As in PyTorch, sequences are time-major, (T, B, C), unless ``batch_first=True``.
 """
 from __future__ import annotations
 
@@ -85,8 +86,9 @@ class LSTMCell(RNNCell):
 class RNN(Module):
     """A multi-layer Elman RNN (tanh) over a sequence, backpropagated through time.
 
-    x: (B, T, input_size) (``batch_first=True``; (T, B, input_size) otherwise);
-    h0: (num_layers, B, H) or None (zeros). Returns (output (B, T, H), h_n
+    x: (T, B, input_size), or (B, T, input_size) with ``batch_first=True``
+    (the default is False, as in PyTorch); h0: (num_layers, B, H) or None
+    (zeros), whatever the layout. Returns (output (T, B, H) or (B, T, H), h_n
     (num_layers, B, H)); pass h_n (detached, see :func:`detach_state`) as the
     next chunk's h0 to carry the state across chunks. ``dropout`` applies to
     the outputs of every layer but the last, in training.
@@ -95,7 +97,7 @@ class RNN(Module):
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0):
+                 batch_first: bool = False, dropout: float = 0.0):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
@@ -153,8 +155,9 @@ class RNN(Module):
 class LSTM(RNN):
     """A multi-layer LSTM over a sequence, backpropagated through time.
 
-    x: (B, T, input_size) (``batch_first=True``); state: (h0, c0), each
-    (num_layers, B, H), or None (zeros). Returns (output (B, T, H), (h_n, c_n)).
+    x: (T, B, input_size), or (B, T, input_size) with ``batch_first=True``
+    (default False, as in PyTorch); state: (h0, c0), each (num_layers, B, H),
+    or None (zeros). Returns (output (T, B, H) or (B, T, H), (h_n, c_n)).
     """
 
     gates = 4

@@ -30,6 +30,7 @@ def test_structure_and_counts():
     names = list(model.state_dict())
     assert names[:2] == ["wte.weight", "rnn.weight_ih_l0"] and names[-2:] == ["lm_head.weight", "lm_head.bias"]
     assert isinstance(model.rnn, nn.LSTM) and isinstance(tiny_rnn("rnn").rnn, nn.RNN)
+    assert model.rnn.batch_first is True  # (B, T) token ids; nn.LSTM itself defaults to time-major
     assert model.num_parameters() - model.num_parameters(exclude_embeddings=True) == 6 * 5
     with pytest.raises(ValueError, match="cell must be 'lstm' or 'rnn'"):
         CharRNNConfig(6, 5, 1, cell="gru")

@@ -45,10 +45,11 @@ def params_of(module):
     return {k: v.numpy() for k, v in module.state_dict().items()}
 
 
-def make(kind, device, input_size=3, hidden=4, num_layers=2, **kw):
+def make(kind, device, input_size=3, hidden=4, num_layers=2, batch_first=True, **kw):
     mt.manual_seed(0)
     cls = nn.LSTM if kind == "lstm" else nn.RNN
-    return cls(input_size, hidden, num_layers=num_layers, **kw).to(device=device, dtype="float64")
+    return cls(input_size, hidden, num_layers=num_layers, batch_first=batch_first, **kw).to(device=device,
+                                                                                          dtype="float64")
 
 
 def run(layer, kind, x, state):
@@ -94,9 +95,30 @@ def test_layers_match_numpy_step_by_step(device, rng, restore_rng, kind, with_st
 def test_batch_first_false(rng, restore_rng, kind):
     a, b = make(kind, "cpu"), make(kind, "cpu", batch_first=False)
     x = randt(rng, 2, 5, 3)
-    out_a = run(a, kind, x, None)[0].numpy()
-    out_b = run(b, kind, x.permute(1, 0, 2), None)[0].numpy()
-    np.testing.assert_allclose(out_b.transpose(1, 0, 2), out_a, rtol=1e-12)
+    out_a, h_a, _ = run(a, kind, x, None)
+    out_b, h_b, _ = run(b, kind, x.permute(1, 0, 2), None)
+    np.testing.assert_allclose(out_b.numpy().transpose(1, 0, 2), out_a.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(h_b.numpy(), h_a.numpy(), rtol=1e-12)   # the state is (L, B, H) either way
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_default_layout_is_time_major_as_pytorch(rng, restore_rng, kind):
+    cls = nn.LSTM if kind == "lstm" else nn.RNN
+    layer = cls(3, 4, num_layers=2).to(dtype="float64")
+    assert layer.batch_first is False
+    x = randt(rng, 5, 2, 3)                                   # (T, B, C)
+    out, h, _ = run(layer, kind, x, None)
+    assert out.shape == (5, 2, 4) and h.shape == (2, 2, 4)
+    ref_out, ref_h, _ = np_recurrent(x.numpy().transpose(1, 0, 2), params_of(layer), 2, kind)
+    np.testing.assert_allclose(out.numpy(), ref_out.transpose(1, 0, 2), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h.numpy(), ref_h, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match=r"expected input \(T, B, C\) with C=3"):
+        layer(mt.zeros(5, 2, 4))
+    torch = pytest.importorskip("torch")
+    ref = (torch.nn.LSTM if kind == "lstm" else torch.nn.RNN)(3, 4, num_layers=2).double()   # its default
+    ref.load_state_dict({k: torch.tensor(v) for k, v in params_of(layer).items()})
+    want = ref(torch.tensor(x.numpy()))[0]
+    np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm"])
@@ -208,7 +230,7 @@ def test_recurrent_ops_gradcheck(device, rng):
 
 
 def test_recurrent_errors():
-    lstm = nn.LSTM(3, 4, num_layers=2)
+    lstm = nn.LSTM(3, 4, num_layers=2, batch_first=True)
     with pytest.raises(ValueError, match=r"expected input \(B, T, C\) with C=3"):
         lstm(mt.zeros(2, 5, 4))
     with pytest.raises(ValueError, match=r"h0 must have shape \(num_layers, B, H\) = \(2, 2, 4\)"):
