@@ -115,7 +115,6 @@ class ScaledDotProductAttention(Function):
         xp = backend.get_array_module(g)
         q, k, v, p, pd, keep = self.q, self.k, self.v, self.p, self.pd, self.keep
         lead = p.shape[:-2]
-        split = lead and q.ndim == k.ndim == v.ndim == len(lead) + 2 and q.shape[0] == k.shape[0] == v.shape[0]
         # with broadcasting, the gradients have the broadcast shape and the engine sums them back
         dq = xp.empty(lead + q.shape[-2:], dtype=g.dtype)
         dk = xp.empty(lead + k.shape[-2:], dtype=g.dtype)
@@ -137,10 +136,7 @@ class ScaledDotProductAttention(Function):
             xp.matmul(ds, ks, out=dq[rows])
             xp.matmul(ds.swapaxes(-1, -2), qs, out=dk[rows])
 
-        if split:
-            self._run(xp, kernel, lead, q, k, v, p.shape[-2] * p.shape[-1])
-        else:
-            kernel(0, lead[0] if lead else 1)
+        self._run(xp, kernel, lead, q, k, v, p.shape[-2] * p.shape[-1])
         return dq, dk, dv
 
 
