@@ -28,6 +28,13 @@ def as_tensor(x, like: Tensor) -> Tensor:
     raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op")
 
 
+def check_same_device(name: str, tensors) -> None:
+    """Raise DeviceError naming both devices if the tensors do not all live on one."""
+    for t in tensors[1:]:
+        if type(t.data) is not type(tensors[0].data):
+            raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
+
+
 def binary_operands(a, b):
     """Both operands as tensors; at least one of them already is one."""
     if isinstance(a, Tensor):

@@ -5,8 +5,9 @@ shape and the engine sums them back to each input's shape (``tensor.sum_to``).
 """
 from __future__ import annotations
 
+from .. import backend
 from ..tensor import Function, Tensor
-from ._util import as_tensor, binary_operands
+from ._util import as_tensor, binary_operands, check_same_device
 
 
 class Add(Function):
@@ -143,10 +144,7 @@ def matmul(a, b) -> Tensor:
 def compare(a, b, op: str) -> Tensor:
     """Elementwise comparison (``less``, ``equal``...): a boolean tensor outside the graph."""
     a, b = binary_operands(a, b)
-    if type(a.data) is not type(b.data):
-        from ..backend import DeviceError
-        raise DeviceError(f"{op}: tensors on different devices: {a.device} and {b.device}")
-    from .. import backend
+    check_same_device(op, [a, b])
     xp = backend.get_array_module(a.data)
     return Tensor._make(getattr(xp, op)(a.data, b.data), None)
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Function, Tensor, _check_dtype
-from ._util import as_tensor
+from ._util import as_tensor, check_same_device
 
 
 class Reshape(Function):
@@ -161,12 +161,6 @@ def getitem(x: Tensor, index) -> Tensor:
         raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
 
 
-def _same_device(name, tensors):
-    for t in tensors[1:]:
-        if type(t.data) is not type(tensors[0].data):
-            raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
-
-
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (PyTorch's ``cat``).
 
@@ -175,7 +169,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
-    _same_device("concatenate", tensors)
+    check_same_device("concatenate", tensors)
     ref = tensors[0]
     ax = _check_axis("concatenate", axis, ref.ndim, ref.shape)
     for t in tensors[1:]:
@@ -195,7 +189,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    _same_device("stack", tensors)
+    check_same_device("stack", tensors)
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
