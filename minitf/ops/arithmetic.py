@@ -6,7 +6,8 @@ shape and the engine sums them back to each input's shape (``tensor.sum_to``).
 from __future__ import annotations
 
 from .. import backend
-from ..tensor import Function, Tensor
+from ..autograd import Function
+from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, check_same_device
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..tensor import Function, Tensor
+from ..autograd import Function
+from ..tensor import Tensor
 
 
 class Exp(Function):

@@ -1,7 +1,8 @@
 """The affine map of a Linear layer, fused: y = x W^T + b."""
 from __future__ import annotations
 
-from ..tensor import Function, Tensor
+from ..autograd import Function
+from ..tensor import Tensor
 
 
 class Linear(Function):

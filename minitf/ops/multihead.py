@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import backend
 from .. import random as _random
-from ..tensor import Function, Tensor
+from ..autograd import Function
+from ..tensor import Tensor
 from .attention import ScaledDotProductAttention
 
 

@@ -24,7 +24,8 @@ from it.
 from __future__ import annotations
 
 from .. import backend
-from ..tensor import Function, Tensor, is_grad_enabled
+from ..autograd import Function, is_grad_enabled
+from ..tensor import Tensor
 from .shape import stack
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import builtins
 
 from .. import backend
-from ..tensor import Function, Tensor
+from ..autograd import Function
+from ..tensor import Tensor
 from ._util import expand_reduced, normalize_axis
 
 

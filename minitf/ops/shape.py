@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _check_dtype
+from ..autograd import Function
+from ..tensor import Tensor, _check_dtype
 from ._util import as_tensor, check_same_device
 
 
