@@ -162,7 +162,7 @@ def test_misc_op_errors(device):
     x = t(device, 2, 3)
     with pytest.raises(TypeError, match="pow.*scalar"):
         F.pow(x, x)
-    with pytest.raises(ValueError, match=r"dropout.*\[0, 1\).*1.5"):
+    with pytest.raises(ValueError, match=r"dropout.*\[0, 1\].*1.5"):
         F.dropout(x, 1.5)
     with pytest.raises(ValueError, match="max.*empty"):
         F.max(t(device, 0))

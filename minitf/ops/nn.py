@@ -133,14 +133,16 @@ class LayerNorm(Function):
 
 
 class Embedding(Function):
-    def forward(self, weight, idx):
-        self.idx, self.shape = idx, weight.shape
+    def forward(self, weight, idx, padding_idx=None):
+        self.idx, self.shape, self.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
 
     def backward(self, g):  # rows of the table receive the sum of the grads of their positions
         xp = backend.get_array_module(g)
         gw = xp.zeros(self.shape, dtype=g.dtype)
         backend.scatter_add(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        if self.padding_idx is not None:   # the padding row is a constant: it learns nothing
+            gw[self.padding_idx] = 0
         return (gw,)
 
 
@@ -217,10 +219,12 @@ def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = No
     return LayerNorm.apply(x, *extra, eps=eps, has_weight=weight is not None, has_bias=bias is not None)
 
 
-def embedding(idx, weight: Tensor) -> Tensor:
+def embedding(idx, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` (V, C) at integer ``idx`` (...): output (..., C).
 
     The backward scatter-adds into the table, so repeated indices accumulate.
+    ``padding_idx`` (in [-V, V), negative counts from the end), as PyTorch's:
+    that row receives no gradient.
     """
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a (V, C) table, got shape {weight.shape}")
@@ -234,7 +238,19 @@ def embedding(idx, weight: Tensor) -> Tensor:
     V = weight.shape[0]
     if i.size and (int(i.min()) < 0 or int(i.max()) >= V):
         raise IndexError(f"embedding: index out of range [0, {V}): min {int(i.min())}, max {int(i.max())}")
-    return Embedding.apply(weight, idx=i)
+    if padding_idx is not None:
+        padding_idx = _padding_index("embedding", padding_idx, V)
+    return Embedding.apply(weight, idx=i, padding_idx=padding_idx)
+
+
+def _padding_index(name: str, padding_idx, V: int) -> int:
+    """``padding_idx`` in [-V, V) as a row number in [0, V)."""
+    if not isinstance(padding_idx, (int, np.integer)) or isinstance(padding_idx, bool):
+        raise TypeError(f"{name}: padding_idx must be an int or None, got {type(padding_idx).__name__}")
+    if not -V <= padding_idx < V:
+        raise ValueError(f"{name}: padding_idx {padding_idx} is out of range for {V} embeddings "
+                         f"(expected -{V} <= padding_idx < {V})")
+    return int(padding_idx) % V
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
@@ -242,11 +258,14 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
 
     Identity when ``training`` is False or ``p`` is 0. Draws from ``generator``
     or the device's default one (``minitf.manual_seed`` makes it reproducible).
+    ``p = 1`` zeroes everything (and the gradient), as PyTorch does, with no 1/(1-p).
     """
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if p == 1.0:
+        return Dropout.apply(x, keep=backend.get_array_module(x.data).zeros(x.shape, dtype=x.dtype))
     gen = generator if generator is not None else _random.default_generator(x.device)
     keep = (gen.random(x.shape, dtype=x.dtype) >= p) * x.dtype.type(1.0 / (1.0 - p))
     return Dropout.apply(x, keep=keep)

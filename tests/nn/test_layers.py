@@ -74,8 +74,8 @@ def test_dropout_train_and_eval(device, rng, restore_rng):
     np.testing.assert_array_equal(drop(x).numpy(), y)           # reproducible from the seed
     drop.eval()
     assert drop(x) is x
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        nn.Dropout(1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        nn.Dropout(1.5)
     # the gradient flows through the kept elements only, scaled the same way
     drop.train()
     xs = randt(rng, 4, 5, device=device)
