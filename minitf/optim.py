@@ -360,6 +360,7 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     the total norm before clipping (a Python float). Parameters without a
     gradient are skipped.
     """
+    _check_max_norm(max_norm)
     if isinstance(params, Tensor):
         params = [params]
     grads = [p.grad for p in params if p.grad is not None]
@@ -386,6 +387,13 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
         for g in grads:
             g *= g.dtype.type(coef)
     return total
+
+
+def _check_max_norm(max_norm) -> None:
+    # a negative max_norm would flip every gradient's sign, a NaN would poison them: refuse both
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(max_norm) and max_norm >= 0):
+        raise ValueError(f"clip_grad_norm_: max_norm must be a finite number >= 0, got {max_norm!r}")
 
 
 def cosine_with_warmup(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_iters: int) -> float:
@@ -448,3 +456,11 @@ class CosineWarmupLR:
         self.warmup_iters, self.lr_decay_iters = state["warmup_iters"], state["lr_decay_iters"]
         self.min_lr = state["min_lr"]
         self.set_iter(state["iter"])
+
+
+# PyTorch's path for the schedulers, optim.lr_scheduler (also `import minitf.optim.lr_scheduler`)
+import sys as _sys  # noqa: E402
+
+from . import lr_scheduler  # noqa: E402
+
+_sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

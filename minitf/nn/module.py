@@ -17,6 +17,7 @@ under both names in :meth:`Module.state_dict` but once in
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -85,6 +86,34 @@ def _as_array(value, name: str):
     except Exception as e:
         raise TypeError(f"state_dict value {name!r} of type {type(value).__name__} cannot be read as an "
                         f"array ({type(e).__name__}: {e})") from None
+
+
+def _grad_array(p):
+    """The backend array of ``p.grad`` (or None), whether ``.grad`` holds an array or a Tensor."""
+    g = p.grad
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _set_grad_array(p, a) -> None:
+    """Replace the gradient's values by array ``a``, keeping a Tensor ``.grad`` the same object."""
+    if isinstance(p.grad, Tensor):
+        p.grad.data = a
+    else:
+        p.grad = a
+
+
+def _is_dtype(x) -> bool:
+    """Whether ``x`` names a dtype rather than a device (``Module.to``'s first argument may be either)."""
+    try:
+        backend.check_device(x)
+        return False
+    except backend.DeviceError:
+        pass
+    try:
+        _check_dtype(x)
+    except TypeError:
+        return False
+    return True
 
 
 class Module:
@@ -218,10 +247,16 @@ class Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Drop the ``.grad`` of every parameter (set to None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's ``.grad``: drop it (None, the default as in PyTorch 2.x), or with
+        ``set_to_none=False`` fill it with zeros in place (a gradient that is None stays None)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            else:
+                g = _grad_array(p)
+                if g is not None:
+                    g[...] = 0
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         for p in self.parameters():
@@ -235,22 +270,38 @@ class Module:
         return self
 
     def to(self, device=None, dtype=None) -> "Module":
-        """Move / cast every parameter (and its grad) in place; tied weights stay tied."""
+        """Move / cast every parameter (and its grad) in place; tied weights stay tied.
+
+        As PyTorch's: ``to("fake")``, ``to(dtype="float64")``, ``to("float64")``
+        (a dtype in the first place), ``to("cpu", "float64")``. The Parameter
+        objects stay the same, so an optimizer built before sees the change.
+        """
+        if device is not None and dtype is None and _is_dtype(device):
+            device, dtype = None, device
         device = backend.check_device(device) if device is not None else None
         dtype = _check_dtype(dtype) if dtype is not None else None
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to: parameters must stay floating point, got dtype {dtype}")
+
+        def convert(a):
+            if device is not None:
+                a = backend.to_device(a, device)
+            return a.astype(dtype) if dtype is not None and a.dtype != dtype else a
+
         for p in self.parameters():
-            for attr in ("data", "grad"):
-                a = getattr(p, attr)
-                if a is None:
-                    continue
-                if device is not None:
-                    a = backend.to_device(a, device)
-                if dtype is not None and a.dtype != dtype:
-                    a = a.astype(dtype)
-                setattr(p, attr, a)
+            p.data = convert(p.data)
+            g = _grad_array(p)
+            if g is not None:
+                _set_grad_array(p, convert(g))
         return self
+
+    def double(self) -> "Module":
+        """Cast every parameter (and gradient) to float64 in place: ``to(dtype="float64")``."""
+        return self.to(dtype="float64")
+
+    def float(self) -> "Module":
+        """Cast every parameter (and gradient) to float32 in place: ``to(dtype="float32")``."""
+        return self.to(dtype="float32")
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> "OrderedDict[str, Tensor]":
@@ -274,6 +325,9 @@ class Module:
         listing all of them; a shape mismatch always raises. Returns the
         (missing_keys, unexpected_keys) found.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of parameter names to tensors (such as "
+                            f"model.state_dict()), got {type(state_dict).__name__}")
         own = OrderedDict(self._all_named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

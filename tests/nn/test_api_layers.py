@@ -180,3 +180,15 @@ def test_linear_bad_sizes():
         nn.Linear(2.5, 3)
     empty = nn.Linear(0, 2)                                  # an empty layer is allowed, as PyTorch's
     assert empty.weight.shape == (2, 0) and np.array_equal(empty.bias.numpy(), [0, 0])
+
+
+def test_attention_and_feedforward_bad_sizes():
+    for args, name in (((4, 0), "n_head"), ((0, 2), "n_embd"), ((4, -2), "n_head"), ((4.0, 2), "n_embd")):
+        with pytest.raises(ValueError, match=f"CausalSelfAttention: {name} must be an int >= 1"):
+            nn.CausalSelfAttention(*args)
+    with pytest.raises(ValueError, match="n_embd=6 is not divisible by n_head=4"):
+        nn.CausalSelfAttention(6, 4)
+    with pytest.raises(ValueError, match="FeedForward: d_ff must be an int >= 1, got 0"):
+        nn.FeedForward(4, d_ff=0)
+    with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\], got 2"):
+        nn.TransformerBlock(4, 2, dropout=2)
