@@ -5,6 +5,7 @@ state-dict names follow PyTorch's (``transformer.h.0.attn...``, ``0.weight``).
 """
 from __future__ import annotations
 
+import numbers
 from collections import OrderedDict
 
 from .module import Module
@@ -110,6 +111,11 @@ class Sequential(Module):
         self._add(str(len(self._modules)), module)
         return self
 
+    def extend(self, modules) -> "Sequential":
+        for m in modules:
+            self.append(m)
+        return self
+
     def __len__(self):
         return len(self._modules)
 
@@ -120,8 +126,9 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(i, slice):
             return Sequential(OrderedDict(items[i]))
-        if not isinstance(i, int) or isinstance(i, bool):
+        if not isinstance(i, numbers.Integral) or isinstance(i, bool):
             raise TypeError(f"Sequential indices must be integers or slices, got {type(i).__name__}")
+        i = int(i)
         if not -len(items) <= i < len(items):
             raise IndexError(f"Sequential index {i} out of range for length {len(items)}")
         return items[i][1]

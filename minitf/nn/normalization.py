@@ -36,9 +36,7 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: eps must be a finite number > 0 (it keeps 1/sqrt(var + eps) finite), "
                              f"got {eps}")
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
-        # an int stays an int, as the attribute was before tuples were accepted
-        self.normalized_shape = shape if not isinstance(normalized_shape, (int, np.integer)) else shape[0]
-        self._shape = shape
+        self.normalized_shape = shape          # always a tuple, as PyTorch stores it
         if self.elementwise_affine:
             self.weight = init.ones_(Parameter(np.empty(shape, np.float32)))
         else:
@@ -49,7 +47,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        shape, k = self._shape, len(self._shape)
+        shape, k = self.normalized_shape, len(self.normalized_shape)
         if x.shape[max(x.ndim - k, 0):] != shape:
             raise ValueError(f"LayerNorm: expected input (..., {', '.join(map(str, shape))}), got {x.shape}")
         if k == 1:

@@ -55,6 +55,13 @@ def test_sequential_from_an_ordered_dict_and_append():
     assert list(seq.state_dict()) == ["fc.weight", "fc.bias"] and seq[0] is seq.fc
     seq.append(nn.Linear(3, 1))
     assert list(seq.state_dict())[-2:] == ["2.weight", "2.bias"] and len(seq) == 3
+    assert seq[np.int64(2)] is seq[-1]
+    with pytest.raises(TypeError, match="indices must be integers or slices, got str"):
+        seq["fc"]
+    tail = nn.Sequential(nn.ReLU(), nn.Tanh(), nn.ReLU())[1:]          # keys "1", "2", as PyTorch's slice
+    with pytest.raises(KeyError, match="duplicate entry name '2'"):  # PyTorch would replace "2" silently
+        tail.append(nn.Tanh())
+    assert len(nn.Sequential().extend([nn.ReLU(), nn.Tanh()])) == 2
     assert seq(mt.ones(4, 2)).shape == (4, 1)
 
 
@@ -71,7 +78,7 @@ def test_layer_norm_matches_pytorch_and_gradchecks(device, rng, normalized_shape
     ln = nn.LayerNorm(normalized_shape, eps=1e-4, elementwise_affine=affine != "none",
                       bias=affine == "affine").to(device=device, dtype="float64")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
-    assert ln.normalized_shape == normalized_shape
+    assert ln.normalized_shape == shape                    # a tuple, as PyTorch stores it
     assert (ln.weight is None) == (affine == "none") and (ln.bias is None) == (affine != "affine")
     for p in ln.parameters():                  # non-trivial affine parameters, so their gradients count
         assert p.shape == shape
