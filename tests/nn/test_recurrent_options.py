@@ -153,6 +153,12 @@ def test_relu_cell_matches_pytorch_and_gradchecks(device, rng, restore_rng):
     assert gradcheck_module(cell, [x, h])
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         nn.RNNCell(3, 4, nonlinearity="sigmoid")
+    # the fused relu ops on their own, standalone step and forward sequence
+    w = randt(rng, 4, 4, device=device, scale=0.5)
+    assert mt.gradcheck(lambda a, b, c: F.rnn_cell(a, b, c, "relu"),
+                        [randt(rng, 5, 4, device=device), randt(rng, 5, 4, device=device), w])
+    assert mt.gradcheck(lambda a, b, c: F.rnn_sequence(a, b, c, "relu"),
+                        [randt(rng, 2, 6, 4, device=device), randt(rng, 2, 4, device=device), w])
 
 
 @pytest.mark.parametrize("op", ["tanh", "relu", "lstm"])
