@@ -25,6 +25,7 @@ vocabulary, optimizer hyper-parameters) in the metadata.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -141,12 +142,15 @@ def _fsync_dir(directory: Path) -> None:
 def load(path) -> tuple[dict, dict]:
     """Read a checkpoint: ``(arrays, meta)`` with host NumPy arrays.
 
-    Raises :class:`CheckpointError` for a missing, truncated, corrupt or
-    foreign file (it names the file and the problem).
+    Raises :class:`CheckpointError` for a missing, truncated, corrupt,
+    crafted or foreign file (it names the file and the problem). Every
+    member's size is checked against the file's own size before anything
+    is allocated.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
+    _check_archive(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
@@ -158,19 +162,70 @@ def load(path) -> tuple[dict, dict]:
         raise
     except Exception as e:  # BadZipFile, CRC errors, truncated members, bad headers, bad JSON...
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
-                              f"({type(e).__name__}: {e})") from None
+                              f"({type(e).__name__}: {str(e)[:200]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a minitf checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{path} is not a minitf checkpoint (format {str(fmt)[:40]!r})")
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {meta.get('version')}; "
+        raise CheckpointError(f"{path} has checkpoint format version {str(meta.get('version'))[:20]}; "
                               f"this minitf reads version {VERSION}")
     manifest = meta.get("arrays", {})
     got = {k: [list(a.shape), a.dtype.str] for k, a in arrays.items()}
     if got != manifest:
-        missing = sorted(set(manifest) - set(got))
+        missing = sorted(set(manifest) - set(got)) if isinstance(manifest, dict) else []
         raise CheckpointError(f"checkpoint {path} is inconsistent: its arrays do not match its manifest"
                               + (f" (missing {missing[:5]})" if missing else ""))
     return arrays, meta
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or the end record of an empty archive
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse, before NumPy reads it, a file that is not a plain archive of ``.npy`` members of sane sizes.
+
+    ``np.load`` would advise ``allow_pickle=True`` for a non-archive, return
+    raw bytes for a member that is not ``.npy``, and allocate whatever shape a
+    member's header claims; this names the entry instead.
+    """
+    import zipfile
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head not in _ZIP_MAGIC:
+        raise CheckpointError(f"{path} is not a minitf checkpoint (not a ZIP archive of arrays"
+                              + (", the file is empty)" if not head else ")"))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                if not name.endswith(".npy"):
+                    raise CheckpointError(f"checkpoint {path}: entry {name[:80]!r} is not an array (.npy member)")
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                    raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} is compressed or larger "
+                                          f"than the file (minitf writes stored members)")
+                with zf.open(info) as m:
+                    version = np.lib.format.read_magic(m)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(m)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(m)
+                    else:  # numpy.savez writes 1.0 (2.0 for huge headers); 3.0 only for non-ASCII field names
+                        raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} has .npy format "
+                                              f"version {version}, which minitf does not write")
+                    if dtype.hasobject:
+                        raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} holds Python objects "
+                                              f"(dtype {dtype}), which minitf never writes")
+                    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if nbytes > info.file_size:
+                        raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} claims shape "
+                                              f"{tuple(shape)} ({nbytes:,} bytes), more than its "
+                                              f"{info.file_size:,} bytes in the file")
+    except CheckpointError:
+        raise
+    except Exception as e:  # BadZipFile, bad .npy headers, truncated members
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
+                              f"({type(e).__name__}: {str(e)[:200]})") from None
 
 
 # ---------------------------------------------------------------- training checkpoints
@@ -207,19 +262,70 @@ def save_training(path, model_state: dict, optimizer_state: dict, meta: dict) ->
 
 
 def load_training(path) -> TrainingCheckpoint:
-    """Read what :func:`save_training` wrote (see :func:`load` for the errors)."""
+    """Read what :func:`save_training` wrote (see :func:`load` for the errors).
+
+    The metadata entries every training checkpoint has (``model_keys``,
+    ``iter``, ``elapsed_s``, the optimizer's groups and scalars) are checked
+    for type and range here; a bad one is a :class:`CheckpointError` naming it.
+    """
     arrays, meta = load(path)
+
+    def bad(entry, why):
+        return CheckpointError(f"checkpoint {path}: entry {entry!r} {why}")
+    keys = meta.get("model_keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise bad("model_keys", "is missing or not a list of names: not a training checkpoint")
+    missing = [k for k in keys if f"model/{k}" not in arrays]
+    if missing:
+        raise bad("model_keys", f"names arrays the archive lacks ({missing[:3]})")
+    it = meta.get("iter")
+    if not _is_int(it) or it < 0:
+        raise bad("iter", f"must be an integer >= 0, got {_short(it)}")
+    el = meta.get("elapsed_s", 0.0)
+    if not _is_real(el) or not el >= 0:
+        raise bad("elapsed_s", f"must be a number >= 0, got {_short(el)}")
+    opt_meta = meta.get("optimizer")
+    if not isinstance(opt_meta, dict) or not isinstance(opt_meta.get("param_groups"), list) \
+            or not isinstance(opt_meta.get("scalars"), dict):
+        raise bad("optimizer", "is missing or lacks 'param_groups' (a list) and 'scalars' (a mapping)")
+    for i, g in enumerate(opt_meta["param_groups"]):
+        if not isinstance(g, dict) or not isinstance(g.get("params"), list) or not all(map(_is_int, g["params"])):
+            raise bad(f"optimizer.param_groups[{i}]", "must be a mapping with 'params', a list of integers")
+        for k, v in g.items():
+            ok = (k == "params" or (k == "name" and isinstance(v, str)) or isinstance(v, bool) or v is None
+                  or _finite(v) or (isinstance(v, list) and all(map(_finite, v))))
+            if not ok:
+                raise bad(f"optimizer.param_groups[{i}].{k}", f"must be a finite number, got {_short(v)}")
+    state: dict = {}
     try:
-        model_state = {k: arrays[f"model/{k}"] for k in meta["model_keys"]}
-        opt_meta = meta["optimizer"]
-        state: dict = {}
+        for idx, s in opt_meta["scalars"].items():
+            if not isinstance(s, dict) or not all(_finite(v) for v in s.values()):
+                raise bad(f"optimizer.scalars.{idx}", f"must map names to finite numbers, got {_short(s)}")
+            state.setdefault(int(idx), {}).update(s)
         for name, arr in arrays.items():
             if name.startswith("optim/"):
                 _, idx, key = name.split("/", 2)
                 state.setdefault(int(idx), {})[key] = arr
-        for idx, s in opt_meta["scalars"].items():
-            state.setdefault(int(idx), {}).update(s)
-        optimizer_state = {"state": state, "param_groups": opt_meta["param_groups"]}
-    except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path} is not a training checkpoint or lacks an entry ({e})") from None
+    except ValueError:
+        raise bad("optimizer", "has a state that is not indexed by parameter number") from None
+    model_state = {k: arrays[f"model/{k}"] for k in keys}
+    optimizer_state = {"state": state, "param_groups": opt_meta["param_groups"]}
     return TrainingCheckpoint(model_state, optimizer_state, meta)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _finite(v) -> bool:
+    return _is_real(v) and math.isfinite(v)
+
+
+def _short(v) -> str:
+    """A value for an error message, cut short (a crafted entry can be huge)."""
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."

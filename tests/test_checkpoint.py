@@ -46,16 +46,18 @@ def test_no_pickle_either_way(tmp_path):
     # a file carrying a pickled object array is refused at load
     meta = np.frombuffer(b'{"format": "minitf-checkpoint", "version": 1, "arrays": {}}', np.uint8)
     np.savez(tmp_path / "evil.npz", __meta__=meta, o=np.array([print], dtype=object))
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match="entry 'o' holds Python objects") as e:
         checkpoint.load(tmp_path / "evil.npz")
+    assert "allow_pickle" not in str(e.value)
 
 
 def test_missing_and_foreign_files(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint at"):
         checkpoint.load(tmp_path / "none.npz")
     (tmp_path / "text.npz").write_text("not a zip")
-    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+    with pytest.raises(CheckpointError, match="not a ZIP archive") as e:  # not NumPy's allow_pickle advice
         checkpoint.load(tmp_path / "text.npz")
+    assert "allow_pickle" not in str(e.value)
     np.savez(tmp_path / "plain.npz", a=np.ones(2))
     with pytest.raises(CheckpointError, match="not a minitf checkpoint"):
         checkpoint.load(tmp_path / "plain.npz")

@@ -36,10 +36,11 @@ def header_lines(cfg, corpus, vocab, sampler, model, out_dir, resumed_at) -> lis
     n_train, n_val = len(sampler.data["train"]), len(sampler.data["val"])
     arch = (f"GPT n_layer {c.n_layer}, n_head {c.n_head}, n_embd {c.n_embd}" if c.model == "gpt"
             else f"{c.model.upper()} n_layer {c.n_layer}, hidden {c.n_embd}")
+    bias = f"bias {c.bias}" if c.model == "gpt" else "biases in every layer"
     start = f"resuming at iter {resumed_at}" if resumed_at is not None else "training"
     return [f"corpus: {corpus.source}: {len(corpus.text):,} characters, vocabulary {len(vocab)}, "
             f"train {n_train:,} / val {n_val:,}",
-            f"model: {arch}, block {c.block_size}, bias {c.bias}, dropout {c.dropout}: "
+            f"model: {arch}, block {c.block_size}, {bias}, dropout {c.dropout}: "
             f"{model.num_parameters():,} parameters, {c.dtype} on {c.device}",
             f"{start} to iter {c.max_iters}: batch {c.batch_size}, lr {c.lr:g} -> {c.min_lr:g} "
             f"(warmup {c.warmup_iters}, decay to {c.lr_decay_iters}), weight decay {c.weight_decay}, "
@@ -63,16 +64,16 @@ class Progress:
             except ImportError:
                 pass
 
-    def update(self, it: int, loss, lr: float, tokens_per_s: float) -> None:
+    def update(self, it: int, loss: float, lr: float, tokens_per_s: float) -> None:
         if self.bar is not None:
             self.bar.update(1)
             if it % 10 == 0 or it == self.total:
-                self.bar.set_postfix_str(f"loss {loss.item():.4f}, {tokens_per_s:,.0f} tok/s", refresh=False)
+                self.bar.set_postfix_str(f"loss {loss:.4f}, {tokens_per_s:,.0f} tok/s", refresh=False)
         elif it % self.every == 0:
             done = it - self.i_start
             rate = done / (time.perf_counter() - self.t_start)
             eta = (self.total - it) / rate if rate > 0 else None
-            self.log(f"iter {it}/{self.total}: loss {loss.item():.4f}, lr {lr:.2e}, "
+            self.log(f"iter {it}/{self.total}: loss {loss:.4f}, lr {lr:.2e}, "
                      f"{tokens_per_s:,.0f} tok/s, ETA {fmt_time(eta)}")
 
     def write(self, text: str) -> None:
