@@ -299,7 +299,7 @@ def test_a_disk_that_fills_mid_run_keeps_the_previous_checkpoint(corpus_file, tm
             if len(saves) > 1:
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_fsync(fd)
-    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
+    monkeypatch.setattr(os, "fsync", fsync)
     out = tmp_path / "run"
     _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(out), *TINY_FLAGS,
                                             "--max-iters", "20", "--eval-interval", "10"], capsys, check=2)

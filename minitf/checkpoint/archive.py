@@ -1,44 +1,18 @@
-"""Atomic, pickle-free checkpoints: NumPy arrays plus JSON metadata in one ``.npz`` file.
-
-A checkpoint is a ZIP archive as written by ``numpy.savez``: one ``.npy``
-member per array and one member, ``__meta__``, holding UTF-8 JSON (a uint8
-array). It is read with ``numpy.load(..., allow_pickle=False)``, so loading
-never executes code, and ZIP's CRC-32 of every member catches flipped bytes.
-
-:func:`save` writes to a temporary file in the same directory
-(``.<name>.<8 random characters>.tmp``, created with the permissions of any
-new file, ``0666 & ~umask``), flushes and fsyncs it, then renames it over the
-old file (``os.replace``, atomic on POSIX and Windows) and fsyncs the
-directory: a process killed at any moment leaves either the previous
-checkpoint or the new one, never a mixture. A writer killed mid-write leaves
-its temporary file behind; the next successful save of the same checkpoint
-removes such leftovers (one checkpoint file has one writer at a time).
-
-:func:`load` raises :class:`CheckpointError` naming the problem for a
-missing, truncated, corrupt or foreign file, never a bare traceback.
-
-Training checkpoints (:func:`save_training` / :func:`load_training`) hold the
-model's ``state_dict`` under ``model/<name>``, the optimizer's buffers under
-``optim/<index>/<name>`` and everything else (iteration, RNG states, config,
-vocabulary, optimizer hyper-parameters) in the metadata.
-"""
+"""The archive: atomic save and checked load of NumPy arrays plus JSON metadata (see :mod:`minitf.checkpoint`)."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from .. import backend
+from ..tensor import Tensor
 
-__all__ = ["CheckpointError", "save", "load", "save_training", "load_training", "TrainingCheckpoint",
-           "FORMAT", "VERSION"]
+__all__ = ["CheckpointError", "save", "load", "FORMAT", "VERSION"]
 
 FORMAT = "minitf-checkpoint"
 VERSION = 1
@@ -226,106 +200,3 @@ def _check_archive(path: Path) -> None:
     except Exception as e:  # BadZipFile, bad .npy headers, truncated members
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
                               f"({type(e).__name__}: {str(e)[:200]})") from None
-
-
-# ---------------------------------------------------------------- training checkpoints
-@dataclass
-class TrainingCheckpoint:
-    """What :func:`load_training` returns."""
-    model_state: dict       # name -> np.ndarray
-    optimizer_state: dict   # an Optimizer.state_dict() with NumPy arrays
-    meta: dict              # everything else (iteration, RNG, config, vocabulary...)
-
-
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(x) for x in v]
-    return v
-
-
-def save_training(path, model_state: dict, optimizer_state: dict, meta: dict) -> Path:
-    """Save a model ``state_dict()``, an optimizer ``state_dict()`` and metadata, atomically."""
-    arrays = {f"model/{k}": v for k, v in model_state.items()}
-    scalars = {}
-    for idx, s in optimizer_state["state"].items():
-        for k, v in s.items():
-            if hasattr(v, "shape") and not isinstance(v, np.generic):
-                arrays[f"optim/{idx}/{k}"] = v
-            else:
-                scalars.setdefault(str(idx), {})[k] = _jsonable(v)
-    groups = [{k: _jsonable(v) for k, v in g.items()} for g in optimizer_state["param_groups"]]
-    meta = {**meta, "model_keys": list(model_state.keys()),
-            "optimizer": {"param_groups": groups, "scalars": scalars}}
-    return save(path, arrays, meta)
-
-
-def load_training(path) -> TrainingCheckpoint:
-    """Read what :func:`save_training` wrote (see :func:`load` for the errors).
-
-    The metadata entries every training checkpoint has (``model_keys``,
-    ``iter``, ``elapsed_s``, the optimizer's groups and scalars) are checked
-    for type and range here; a bad one is a :class:`CheckpointError` naming it.
-    """
-    arrays, meta = load(path)
-
-    def bad(entry, why):
-        return CheckpointError(f"checkpoint {path}: entry {entry!r} {why}")
-    keys = meta.get("model_keys")
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise bad("model_keys", "is missing or not a list of names: not a training checkpoint")
-    missing = [k for k in keys if f"model/{k}" not in arrays]
-    if missing:
-        raise bad("model_keys", f"names arrays the archive lacks ({missing[:3]})")
-    it = meta.get("iter")
-    if not _is_int(it) or it < 0:
-        raise bad("iter", f"must be an integer >= 0, got {_short(it)}")
-    el = meta.get("elapsed_s", 0.0)
-    if not _is_real(el) or not el >= 0:
-        raise bad("elapsed_s", f"must be a number >= 0, got {_short(el)}")
-    opt_meta = meta.get("optimizer")
-    if not isinstance(opt_meta, dict) or not isinstance(opt_meta.get("param_groups"), list) \
-            or not isinstance(opt_meta.get("scalars"), dict):
-        raise bad("optimizer", "is missing or lacks 'param_groups' (a list) and 'scalars' (a mapping)")
-    for i, g in enumerate(opt_meta["param_groups"]):
-        if not isinstance(g, dict) or not isinstance(g.get("params"), list) or not all(map(_is_int, g["params"])):
-            raise bad(f"optimizer.param_groups[{i}]", "must be a mapping with 'params', a list of integers")
-        for k, v in g.items():
-            ok = (k == "params" or (k == "name" and isinstance(v, str)) or isinstance(v, bool) or v is None
-                  or _finite(v) or (isinstance(v, list) and all(map(_finite, v))))
-            if not ok:
-                raise bad(f"optimizer.param_groups[{i}].{k}", f"must be a finite number, got {_short(v)}")
-    state: dict = {}
-    try:
-        for idx, s in opt_meta["scalars"].items():
-            if not isinstance(s, dict) or not all(_finite(v) for v in s.values()):
-                raise bad(f"optimizer.scalars.{idx}", f"must map names to finite numbers, got {_short(s)}")
-            state.setdefault(int(idx), {}).update(s)
-        for name, arr in arrays.items():
-            if name.startswith("optim/"):
-                _, idx, key = name.split("/", 2)
-                state.setdefault(int(idx), {})[key] = arr
-    except ValueError:
-        raise bad("optimizer", "has a state that is not indexed by parameter number") from None
-    model_state = {k: arrays[f"model/{k}"] for k in keys}
-    optimizer_state = {"state": state, "param_groups": opt_meta["param_groups"]}
-    return TrainingCheckpoint(model_state, optimizer_state, meta)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_real(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _finite(v) -> bool:
-    return _is_real(v) and math.isfinite(v)
-
-
-def _short(v) -> str:
-    """A value for an error message, cut short (a crafted entry can be huge)."""
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
