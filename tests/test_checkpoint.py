@@ -174,6 +174,17 @@ def test_load_training_rejects_a_plain_checkpoint(tmp_path):
     checkpoint.save(tmp_path / "ck.npz", {"a": np.ones(1)}, {"iter": 0})
     with pytest.raises(CheckpointError, match="not a training checkpoint"):
         checkpoint.load_training(tmp_path / "ck.npz")
+    opt = {"param_groups": [{"params": [0], "lr": 0.1}], "scalars": {}}
+    for meta, message in [({"model_keys": "a", "iter": 0, "optimizer": opt}, "'model_keys' is missing or not a list"),
+                          ({"model_keys": ["b"], "iter": 0, "optimizer": opt}, "'model_keys' names arrays the archive lacks"),
+                          ({"model_keys": ["a"], "iter": 0, "optimizer": {"param_groups": []}}, "'optimizer'"),
+                          ({"model_keys": ["a"], "iter": 0, "optimizer": {**opt, "scalars": {"x": {"step": 1}}}},
+                           "not indexed by parameter number"),
+                          ({"model_keys": ["a"], "iter": 0, "optimizer": {**opt, "scalars": {"0": {"step": "1"}}}},
+                           "'optimizer.scalars.0'")]:
+        checkpoint.save(tmp_path / "ck.npz", {"model/a": np.ones(1)}, meta)
+        with pytest.raises(CheckpointError, match=message):
+            checkpoint.load_training(tmp_path / "ck.npz")
 
 
 def test_a_save_removes_temporaries_left_by_killed_writers(tmp_path):

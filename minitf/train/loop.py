@@ -100,6 +100,9 @@ class Trainer:
         Start afresh even if ``out_dir`` holds a checkpoint (otherwise an error).
     strategy : SingleProcess, optional
         How the run is spread over processes (see the module docstring).
+
+    The constructor takes the run directory's lock (:class:`~minitf.train.rundir.RunLocked`
+    if another run holds it) and :meth:`run` releases it when it ends.
     """
 
     def __init__(self, cfg: TrainConfig, *, resume: bool = False, log=print, corpus: data.Corpus | None = None,
@@ -166,7 +169,8 @@ class Trainer:
             if meta["config"].get(k) != getattr(self.cfg, k):
                 raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} is incompatible: it has {k} = "
                                                  f"{meta['config'].get(k)!r}, this run has {getattr(self.cfg, k)!r}")
-        if meta.get("corpus", {}).get("sha256") not in (None, self.corpus.sha256):
+        saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
+        if saved_corpus.get("sha256") not in (None, self.corpus.sha256):
             self.log(f"note: the corpus ({self.corpus.source}) differs from the one the checkpoint was trained on "
                      f"(same vocabulary), continuing")
 
