@@ -418,3 +418,31 @@ def test_docs_load_torch_checkpoints_with_weights_only():
     text = (ROOT / "docs" / "attention.md").read_text(encoding="utf-8")
     calls = [line for line in text.splitlines() if "torch.load(" in line]
     assert calls and all("weights_only=True" in line for line in calls)
+
+
+# ---------------------------------------------------------------- the strategy seam (issue 12's house)
+class NotRankZero(train.SingleProcess):
+    """What a data-parallel rank other than 0 returns for writing and printing; counts the reductions."""
+    rank = 1
+
+    def __init__(self):
+        self.reduced = 0
+
+    def reduce_gradients(self, params):
+        self.reduced += 1
+
+    def open_run_dir(self, out_dir):
+        return train.ReadOnlyRunDir(out_dir)
+
+    def wrap_log(self, log):
+        return quiet
+
+
+def test_a_rank_other_than_0_trains_the_same_and_writes_nothing(corpus_file, tmp_path, env):
+    main = train.Trainer(cfg(corpus_file, tmp_path / "main", max_iters=12), log=quiet)
+    main.run()
+    strategy, lines = NotRankZero(), []
+    other = train.Trainer(cfg(corpus_file, tmp_path / "other", max_iters=12), log=lines.append, strategy=strategy)
+    other.run()
+    assert not (tmp_path / "other").exists() and not lines and strategy.reduced == 12
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(main.model.parameters(), other.model.parameters()))

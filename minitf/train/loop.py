@@ -15,10 +15,12 @@ return its argument). A data-parallel strategy overrides them:
 - ``sampler_seed(seed)``: the batch sampler's seed on this process (differ per rank);
 - ``reduce_gradients(params)``: after ``backward`` and before clipping (all-reduce
   and average the gradients, so that every rank clips and steps identically);
-- ``reduce_mean(value)``: a float every rank computed (eval losses), averaged;
+- ``reduce_mean(value)``: a float every rank computed (the training loss of a
+  step, the eval losses), averaged, so that the divergence guard and the logs
+  see the same numbers on every rank;
 - ``open_run_dir(out_dir)`` and ``wrap_log(log)``: where this process writes and
-  what it prints; for ranks other than 0 a read-only run directory (resume
-  reads, writes do nothing) and a silent log, so that only rank 0 logs and
+  what it prints; for ranks other than 0 a :class:`~minitf.train.rundir.ReadOnlyRunDir`
+  (resume reads, writes and the lock do nothing) and a silent log, so that only rank 0 logs and
   checkpoints, without any ``if rank == 0`` in the loop.
 """
 from __future__ import annotations
@@ -281,13 +283,15 @@ class Trainer:
             g["lr"] = lr
         x, y = self.sampler.get_batch("train")
         loss = cross_entropy(model(x), y)
-        value = float(loss.item())
-        if not math.isfinite(value):
-            opt.zero_grad()
-            raise self._diverged("training loss", value, lr)
         loss.backward()
         params = list(model.parameters())
         self.strategy.reduce_gradients(params)
+        # both checks read reduced values (the mean loss, the norm of the reduced gradients), so that
+        # under a data-parallel strategy every rank sees the same numbers and all stop together
+        value = self.strategy.reduce_mean(float(loss.item()))
+        if not math.isfinite(value):
+            opt.zero_grad()
+            raise self._diverged("training loss", value, lr)
         try:  # clip_grad_norm_ checks the norm first (max_norm inf when clipping is off: only the check)
             optim.clip_grad_norm_(params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf,
                                   error_if_nonfinite=True)
