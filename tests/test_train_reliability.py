@@ -201,6 +201,7 @@ CRAFTED = [  # (how the metadata is changed, the entry the error must name)
     (_set(["config", "block_size"], 1e9), "'config.block_size'"),
     (_set(["config", "block_size"], 10 ** 9), "'config' describes a model of"),
     (_set(["config", "n_embd"], 2 ** 20), "'config' describes a model of"),
+    (_set(["config", "batch_size"], 10 ** 12), "'config' describes batches of"),
     (_set(["vocab"], 5), "'vocab'"), (_set(["vocab"], ["a", "a"]), "'vocab'"),
     (_opt("lr", "x"), "'optimizer.param_groups[0].lr'"), (_opt("betas", ["a", 0.99]), "'optimizer.param_groups[0].betas'"),
     (_opt("weight_decay", float("nan")), "'optimizer.param_groups[0].weight_decay'"),
