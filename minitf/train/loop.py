@@ -36,7 +36,7 @@ from .. import random as mt_random
 from ..ops import cross_entropy
 from . import evaluation
 from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
-from .progress import Progress, eval_line, header_lines
+from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError, RunDir
 from .sampling import generate_text
 
@@ -385,21 +385,6 @@ class Trainer:
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
                 "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path)}
-
-
-def short_run_notes(cfg, start: int) -> list[str]:
-    """One-line notes for a run shorter than its warmup or its eval interval (nothing to say: [])."""
-    notes = []
-    if cfg.max_iters < cfg.warmup_iters:
-        peak = optim.cosine_with_warmup(max(cfg.max_iters - 1, 0), cfg.lr, cfg.min_lr, cfg.warmup_iters,
-                                        cfg.lr_decay_iters)
-        notes.append(f"note: the run ({cfg.max_iters} iterations) is shorter than its warmup ({cfg.warmup_iters}): "
-                     f"the learning rate rises only to {peak:.3g} of --lr {cfg.lr:g}; a smaller --warmup-iters "
-                     f"reaches it")
-    if cfg.max_iters - start < cfg.eval_interval:
-        notes.append(f"note: the run is shorter than its eval interval ({cfg.eval_interval}): it evaluates and "
-                     f"checkpoints only at its start and its end; a smaller --eval-interval does so more often")
-    return notes
 
 
 def _all_finite(params) -> bool:

@@ -1,10 +1,12 @@
-"""What a run prints: the header, one line per eval, and progress (a tqdm bar on a terminal, else plain lines)."""
+"""What a run prints: the header, notes on short runs, one line per eval, and progress (a tqdm bar, or plain lines)."""
 from __future__ import annotations
 
 import sys
 import time
 
-__all__ = ["Progress", "fmt_time", "eval_line", "header_lines"]
+from .. import optim
+
+__all__ = ["Progress", "fmt_time", "eval_line", "header_lines", "short_run_notes"]
 
 
 def fmt_time(seconds) -> str:
@@ -46,6 +48,21 @@ def header_lines(cfg, corpus, vocab, sampler, model, out_dir, resumed_at) -> lis
             f"(warmup {c.warmup_iters}, decay to {c.lr_decay_iters}), weight decay {c.weight_decay}, "
             f"grad clip {c.grad_clip}; eval every {c.eval_interval} over {c.eval_iters} batches; "
             f"writing to {out_dir}"]
+
+
+def short_run_notes(cfg, start: int) -> list[str]:
+    """One-line notes for a run shorter than its warmup or its eval interval (nothing to say: [])."""
+    notes = []
+    if cfg.max_iters < cfg.warmup_iters:
+        peak = optim.cosine_with_warmup(max(cfg.max_iters - 1, 0), cfg.lr, cfg.min_lr, cfg.warmup_iters,
+                                        cfg.lr_decay_iters)
+        notes.append(f"note: the run ({cfg.max_iters} iterations) is shorter than its warmup ({cfg.warmup_iters}): "
+                     f"the learning rate rises only to {peak:.3g} of --lr {cfg.lr:g}; a smaller --warmup-iters "
+                     f"reaches it")
+    if cfg.max_iters - start < cfg.eval_interval:
+        notes.append(f"note: the run is shorter than its eval interval ({cfg.eval_interval}): it evaluates and "
+                     f"checkpoints only at its start and its end; a smaller --eval-interval does so more often")
+    return notes
 
 
 class Progress:
