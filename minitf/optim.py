@@ -390,10 +390,11 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
 
 
 def _check_max_norm(max_norm) -> None:
-    # a negative max_norm would flip every gradient's sign, a NaN would poison them: refuse both
+    # a negative max_norm would flip every gradient's sign, a NaN would poison them: refuse both;
+    # inf is allowed, as in PyTorch: it measures the norm without clipping
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
-            or not (math.isfinite(max_norm) and max_norm >= 0):
-        raise ValueError(f"clip_grad_norm_: max_norm must be a finite number >= 0, got {max_norm!r}")
+            or not max_norm >= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0 (inf: measure only), got {max_norm!r}")
 
 
 def cosine_with_warmup(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_iters: int) -> float:
