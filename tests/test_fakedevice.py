@@ -128,3 +128,16 @@ def test_gradcheck_works_on_the_fake_device():
     w = mt.tensor(rng.standard_normal((4, 2)), dtype="float64", device="fake", requires_grad=True)
     assert mt.gradcheck(lambda x, w: F.softmax(F.tanh(x @ w)), [x, w])
     assert x.grad is not None and type(x.grad) is FakeDeviceArray
+
+
+def test_host_transfers_are_counted_both_ways():
+    from minitf import fakedevice
+    with fakedevice.count_host_transfers() as n:
+        t = mt.tensor(np.arange(6.0).reshape(2, 3), device="fake")   # host -> device
+        s = (t * 2).sum()                                               # stays on the device
+    assert n == {"to_host": 0, "to_device": 1}
+    with fakedevice.count_host_transfers() as n:
+        s.item()
+        float(s)
+        t.numpy()
+    assert n == {"to_host": 3, "to_device": 0}

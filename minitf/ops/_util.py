@@ -18,8 +18,8 @@ def as_tensor(x, like: Tensor) -> Tensor:
     if isinstance(x, (int, float, bool, np.generic)):
         dtype = like.data.dtype if like.data.dtype.kind == "f" or not isinstance(x, float) else np.float32
         xp = backend.get_array_module(like.data)
-        return Tensor._make(xp.asarray(np.asarray(x, dtype=dtype)) if xp is not np
-                            else np.asarray(x, dtype=dtype), None)
+        # on a GPU, full() is a fill kernel queued on the device: no host copy, no synchronisation
+        return Tensor._make(np.asarray(x, dtype=dtype) if xp is np else xp.full((), x, dtype=dtype), None)
     if isinstance(x, np.ndarray):
         if backend.device_of(like.data) != "cpu":
             raise backend.DeviceError(f"cannot mix a host numpy array (cpu) with a tensor on "
