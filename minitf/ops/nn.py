@@ -1,5 +1,6 @@
 """Fused neural-network ops with analytic backward: softmax, log_softmax,
-cross_entropy, layer_norm, embedding, dropout."""
+the fused cross-entropy kernel (its function is in :mod:`.loss`), layer_norm,
+embedding, dropout."""
 from __future__ import annotations
 
 import numpy as np
@@ -64,6 +65,9 @@ class CrossEntropy(Function):
 
     def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
         grad = self.p.copy()  # not in place: with retain_graph=True backward runs again on self.p
+        if not self.count:  # every target ignored: NaN loss, but zero gradient (as PyTorch)
+            grad[...] = 0
+            return grad, None
         grad[self.rows, self.t] -= 1
         grad *= (g / self.count) * self.valid[:, None]
         return grad, None
@@ -153,54 +157,38 @@ class Dropout(Function):
         return (g * self.keep,)
 
 
-def _one_axis(name: str, x: Tensor, axis) -> int:
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < x.ndim:
+def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
+    """The one axis of a row-wise op, given as NumPy's ``axis`` or PyTorch's ``dim`` (not both)."""
+    if dim is not None:
+        if axis is not None and axis != -1 and axis != dim:
+            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; pass one of them")
+        axis = dim
+    axis = -1 if axis is None else axis
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < max(x.ndim, 1):
         raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
-    return int(axis) % x.ndim
+    axis = int(axis) % max(x.ndim, 1)
+    if x.ndim == 0:
+        raise ValueError(f"{name}: needs at least one dimension, got a 0-d tensor")
+    if x.shape[axis] == 0:
+        raise ValueError(f"{name}: dimension {axis} of the input {x.shape} has size 0: there is "
+                         f"nothing to normalise over")
+    return axis
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably (max subtracted).
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably (max subtracted).
 
-    x: any shape (..., n, ...) -> the same shape; each slice along ``axis`` sums to 1.
+    x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1.
     """
-    return Softmax.apply(x, axis=_one_axis("softmax", x, axis))
+    return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x_i - log sum_j exp(x_j) along ``axis``, computed stably.
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """x_i - log sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably.
 
-    x: any shape -> the same shape.
+    x: any shape with a non-empty ``axis`` -> the same shape.
     """
-    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis))
-
-
-def cross_entropy(logits: Tensor, targets, ignore_index: int = -100) -> Tensor:
-    """Mean negative log-likelihood of integer ``targets`` under softmax(``logits``).
-
-    logits: (..., V), class dimension last; targets: (...) integers in [0, V)
-    or ``ignore_index``. Fused log-softmax + NLL: one pass, finite for any
-    finite logits. If every target is ignored the result is NaN (0/0).
-    """
-    if logits.ndim == 0:
-        raise ValueError("cross_entropy: logits must have a class dimension (..., V), got a 0-d tensor")
-    t = targets.data if isinstance(targets, Tensor) else targets
-    if isinstance(targets, Tensor) and type(t) is not type(logits.data):
-        raise backend.DeviceError(f"cross_entropy: logits on {logits.device}, targets on {targets.device}")
-    if not isinstance(targets, Tensor):
-        t = backend.to_device(np.asarray(t), logits.device)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integers (class indices), got {t.dtype}")
-    if tuple(t.shape) != logits.shape[:-1]:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
-                         f"{logits.shape[:-1]}, got {tuple(t.shape)}")
-    V = logits.shape[-1]
-    tv = t[t != ignore_index]
-    if tv.size and (int(tv.min()) < 0 or int(tv.max()) >= V):
-        raise IndexError(f"cross_entropy: target out of range [0, {V}): "
-                         f"min {int(tv.min())}, max {int(tv.max())}")
-    flat = logits if logits.ndim == 2 else logits.reshape((-1, V))
-    return CrossEntropy.apply(flat, Tensor._make(t.reshape(-1), None), ignore_index=ignore_index)
+    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis, dim))
 
 
 def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
