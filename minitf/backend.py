@@ -147,6 +147,17 @@ def scatter_add(target, index, values) -> None:
         xp.scatter_add(target, index, values)
 
 
+def native_special(xp, name: str):
+    """The array module's own elementwise special function ``name`` ("erf", "erfc"), or None.
+
+    NumPy has none (and minitf does not depend on SciPy): :mod:`minitf.ops.erf`
+    evaluates them there. CuPy has them, in ``cupyx.scipy.special``."""
+    if xp is _cupy and xp is not None:
+        import cupyx.scipy.special
+        return getattr(cupyx.scipy.special, name)
+    return None
+
+
 def quiet_underflow(xp):
     """A context in which a result rounding to 0 (or a subnormal) raises nothing.
 
