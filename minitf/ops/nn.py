@@ -238,3 +238,30 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
     gen = generator if generator is not None else _random.default_generator(x.device)
     keep = (gen.random(x.shape, dtype=x.dtype) >= p) * x.dtype.type(1.0 / (1.0 - p))
     return Dropout.apply(x, keep=keep)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """One-hot encoding of integer class indices, as ``torch.nn.functional.one_hot``.
+
+    tensor: (...) non-negative integers; ``num_classes=-1`` means
+    max(tensor) + 1. Returns an int64 tensor (..., num_classes) with a 1 at
+    each index, on the input's device. Not differentiable (indices have no
+    gradient).
+    """
+    t = tensor.data if isinstance(tensor, Tensor) else backend.to_device(np.asarray(tensor), "cpu")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class indices must be integers, got {t.dtype}")
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got {num_classes!r}")
+    xp = backend.get_array_module(t)
+    lo, hi = (int(t.min()), int(t.max())) if t.size else (0, -1)
+    if lo < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {lo}")
+    if num_classes == -1:
+        if not t.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor: pass num_classes")
+        num_classes = hi + 1
+    elif hi >= num_classes:
+        raise ValueError(f"one_hot: class value {hi} is out of range for num_classes={num_classes}")
+    out = (t[..., None] == xp.arange(int(num_classes))).astype(np.int64)
+    return Tensor._make(out, None)
