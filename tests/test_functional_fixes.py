@@ -127,3 +127,75 @@ def test_softmax_matches_torch(name):
         yt.backward(torch.tensor(u))
         np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(grad_of(x), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ----------------------------------------------------------------------------- layer_norm
+def _np_layer_norm(a, k, w=None, b=None, eps=1e-5):
+    axes = tuple(range(a.ndim - k, a.ndim))
+    y = (a - a.mean(axes, keepdims=True)) / np.sqrt(a.var(axes, keepdims=True) + eps)
+    return y * (1 if w is None else w) + (0 if b is None else b)
+
+
+@pytest.mark.parametrize("normalized_shape", [4, (4,), (3, 4), [2, 3, 4]])
+def test_layer_norm_pytorch_signature_over_trailing_dims(device, normalized_shape):
+    rng = np.random.default_rng(2)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    a = rng.standard_normal((2, 3, 4))
+    x = device_tensor(a, device)
+    w, b = device_tensor(rng.standard_normal(shape), device), device_tensor(rng.standard_normal(shape), device)
+    out = F.layer_norm(x, normalized_shape, w, b, 1e-3)
+    np.testing.assert_allclose(out.numpy(), _np_layer_norm(a, len(shape), w.numpy(), b.numpy(), 1e-3),
+                               rtol=1e-12, atol=1e-13)
+    assert mt.gradcheck(lambda x, w, b: F.layer_norm(x, normalized_shape, w, b, eps=1e-3), [x, w, b],
+                        rtol=RTOL, atol=ATOL)
+    assert mt.gradcheck(lambda x: F.layer_norm(x, normalized_shape), [x], rtol=RTOL, atol=ATOL)
+
+
+def test_layer_norm_earlier_call_forms_still_work(device):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 5))
+    x, w, b = (device_tensor(v, device) for v in (a, rng.standard_normal(5), rng.standard_normal(5)))
+    want = F.layer_norm(x, (5,), w, b, 1e-3).numpy()
+    np.testing.assert_array_equal(F.layer_norm(x, w, b, 1e-3).numpy(), want)      # minitf's positional form
+    np.testing.assert_array_equal(F.layer_norm(x, w, bias=b, eps=1e-3).numpy(), want)
+    np.testing.assert_array_equal(F.layer_norm(x, weight=w, bias=b, eps=1e-3).numpy(), want)
+    np.testing.assert_array_equal(F.layer_norm(x, None, b).numpy(), F.layer_norm(x, 5, None, b).numpy())
+    np.testing.assert_array_equal(F.layer_norm(x, w).numpy(), F.layer_norm(x, 5, w).numpy())
+
+
+def test_layer_norm_bad_arguments(device):
+    x = device_tensor(np.zeros((2, 3)), device)
+    with pytest.raises(ValueError, match=r"normalized_shape=\(4,\) needs an input of shape \(\*, 4\), got \(2, 3\)"):
+        F.layer_norm(x, 4)
+    with pytest.raises(ValueError, match=r"normalized_shape=\(1, 2, 3\) needs an input"):
+        F.layer_norm(x, (1, 2, 3))
+    with pytest.raises(ValueError, match="eps must be a non-negative number, got -1"):
+        F.layer_norm(x, 3, eps=-1)
+    with pytest.raises(ValueError, match="eps must be a non-negative number"):
+        F.layer_norm(x, 3, eps=float("nan"))
+    with pytest.raises(ValueError, match=r"weight has shape \(2, 3\), expected \(3,\)"):
+        F.layer_norm(x, 3, device_tensor(np.ones((2, 3)), device))
+    with pytest.raises(ValueError, match="an int or a non-empty tuple of ints"):
+        F.layer_norm(x, ())
+
+
+def test_layer_norm_module_refuses_negative_eps():
+    from minitf import nn
+    with pytest.raises(ValueError, match="eps must be a non-negative number"):
+        nn.LayerNorm(4, eps=-1)(mt.tensor(np.zeros((1, 4))))
+
+
+def test_layer_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a, w, b, u = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), \
+        rng.standard_normal((2, 3, 4))
+    ours = [mt.tensor(v, requires_grad=True) for v in (a, w, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (a, w, b)]
+    y = F.layer_norm(ours[0], (3, 4), ours[1], ours[2], 1e-5)
+    yt = torch.nn.functional.layer_norm(theirs[0], (3, 4), theirs[1], theirs[2], 1e-5)
+    y.backward(mt.tensor(u))
+    yt.backward(torch.tensor(u))
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for p, pt in zip(ours, theirs):
+        np.testing.assert_allclose(grad_of(p), pt.grad.numpy(), rtol=1e-11, atol=1e-12)

@@ -191,18 +191,60 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis, dim))
 
 
-def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
-    """Normalise over the last axis, then scale by ``weight`` and shift by ``bias``.
+class _LastDim:
+    """The default of ``layer_norm``'s normalized_shape: the input's last dimension."""
 
-    x: (..., C); weight, bias: (C,) or None. Fused, analytic backward.
+    def __repr__(self):
+        return "<the last dimension>"
+
+
+_LAST_DIM = _LastDim()
+
+
+def layer_norm(x: Tensor, normalized_shape=_LAST_DIM, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dimensions, then scale by ``weight`` and shift by ``bias``.
+
+    PyTorch's signature, ``layer_norm(x, normalized_shape, weight, bias, eps)``:
+    normalized_shape is an int or a tuple of the last dims of x; weight, bias
+    have that shape (or are None). x: (..., *normalized_shape) -> the same shape.
+    Without normalized_shape it is the last dimension. The earlier minitf form
+    ``layer_norm(x, weight, bias, eps)``, normalising over the last axis, still
+    works: a Tensor (or None) in second place is taken as the weight. Fused, analytic backward; several trailing dims are
+    flattened into one row each.
     """
-    C = x.shape[-1]
+    if normalized_shape is _LAST_DIM:
+        normalized_shape = x.shape[-1:]
+    elif normalized_shape is None or isinstance(normalized_shape, Tensor):
+        # the earlier minitf form layer_norm(x, weight, bias, eps): the arguments sit one place left
+        old_weight, old_bias, third = normalized_shape, weight, bias
+        if isinstance(third, Tensor):           # layer_norm(x, w, bias=b)
+            if old_bias is not None:
+                raise TypeError("layer_norm: got two biases (use layer_norm(x, normalized_shape, weight, bias))")
+            old_bias = third
+        elif third is not None:                 # layer_norm(x, w, b, eps)
+            eps = third
+        weight, bias = old_weight, old_bias
+        normalized_shape = x.shape[-1:]
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise ValueError(f"layer_norm: normalized_shape must be an int or a non-empty tuple of ints, "
+                         f"got {normalized_shape!r}")
+    shape = tuple(int(n) for n in shape)
+    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        raise ValueError(f"layer_norm: normalized_shape={shape} needs an input of shape (*, "
+                         f"{', '.join(map(str, shape))}), got {x.shape}")
+    if not isinstance(eps, (int, float, np.floating, np.integer)) or isinstance(eps, bool) or not eps >= 0:
+        raise ValueError(f"layer_norm: eps must be a non-negative number, got {eps!r}")
     for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None and p.shape != (C,):
-            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected ({C},) for input {x.shape}")
+        if p is not None and p.shape != shape:
+            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {shape} for input {x.shape}")
+    if len(shape) > 1:  # several trailing dims: one row of prod(shape) each, then back
+        C = int(np.prod(shape))
+        flat = [None if p is None else p.reshape((C,)) for p in (weight, bias)]
+        return layer_norm(x.reshape(x.shape[:x.ndim - len(shape)] + (C,)), (C,), *flat, eps).reshape(x.shape)
     extra = [p for p in (weight, bias) if p is not None]
-    return LayerNorm.apply(x, *extra, eps=eps, has_weight=weight is not None, has_bias=bias is not None)
+    return LayerNorm.apply(x, *extra, eps=float(eps), has_weight=weight is not None, has_bias=bias is not None)
 
 
 def embedding(idx, weight: Tensor) -> Tensor:
