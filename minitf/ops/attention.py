@@ -16,6 +16,7 @@ from .. import backend
 from .. import random as _random
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import check_same_dtype
 
 _bias_cache: dict = {}
 
@@ -184,6 +185,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
         raise ValueError(f"scaled_dot_product_attention: q {q.shape} and k {k.shape} differ in d_k")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: k {k.shape} and v {v.shape} differ in T_k")
+    check_same_dtype("scaled_dot_product_attention", q=q, k=k, v=v)
     if attn_mask is not None and mask is not None:
         raise TypeError("scaled_dot_product_attention: got both attn_mask and mask (its earlier name); pass one")
     attn_mask = mask if attn_mask is None else attn_mask

@@ -9,6 +9,7 @@ from .. import backend
 from .. import random as _random
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import check_same_dtype
 
 
 def _stable_exp(x, axis):
@@ -239,6 +240,7 @@ def layer_norm(x: Tensor, normalized_shape=_LAST_DIM, weight: Tensor | None = No
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {shape} for input {x.shape}")
+    check_same_dtype("layer_norm", input=x, weight=weight, bias=bias)
     if len(shape) > 1:  # several trailing dims: one row of prod(shape) each, then back
         C = int(np.prod(shape))
         flat = [None if p is None else p.reshape((C,)) for p in (weight, bias)]
