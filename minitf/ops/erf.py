@@ -102,14 +102,28 @@ def _cody(x, complement: bool):
     return out
 
 
+_CHUNK = 16384  # elements per step: the temporaries of one step stay in cache and are reused
+
+
 def _evaluate(x, name: str):
     xp = backend.get_array_module(x)
     native = backend.native_special(xp, name)
     if native is not None:
         return native(x)
-    if x.dtype == np.float64:
-        return _cody(x, name == "erfc")
-    return _cody(x.astype(np.float64), name == "erfc").astype(x.dtype)
+    # chunk by chunk (and over threads on the CPU): a dozen fresh full-size temporaries would cost
+    # more in page faults than the arithmetic (measured 10x on 2^20 float64 elements)
+    flat = x.reshape(-1)
+    out = xp.empty(flat.shape, dtype=x.dtype)
+    complement = name == "erfc"
+
+    def kernel(lo, hi):
+        for s in range(lo, hi, _CHUNK):
+            e = min(s + _CHUNK, hi)
+            part = flat[s:e] if x.dtype == np.float64 else flat[s:e].astype(np.float64)
+            out[s:e] = _cody(part, complement)
+
+    backend.parallel_rows(xp, kernel, flat.size, _CHUNK)
+    return out.reshape(x.shape)
 
 
 def erf(x):
