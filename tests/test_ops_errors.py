@@ -152,8 +152,8 @@ def test_attention_bad_shapes(device):
     for mshape in [(3, 2), (4, 3)]:
         with pytest.raises(ValueError, match=r"scaled_dot_product_attention.*mask " + re.escape(str(mshape))):
             F.scaled_dot_product_attention(q, k, v, mask=idx(device, np.ones(mshape, bool)))
-    with pytest.raises(TypeError, match="scaled_dot_product_attention.*boolean.*float64"):
-        F.scaled_dot_product_attention(q, k, v, mask=t(device, 2, 3))
+    with pytest.raises(TypeError, match="scaled_dot_product_attention.*boolean.*float.*int64"):
+        F.scaled_dot_product_attention(q, k, v, mask=idx(device, np.ones((2, 3), np.int64)))  # float masks add
     with pytest.raises(ValueError, match=r"dropout_p.*\[0, 1\)"):
         F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
 

@@ -27,6 +27,8 @@ OPS = {
     "sigmoid": lambda x, w, b, d: F.sigmoid(x),
     "relu": lambda x, w, b, d: F.relu(x),
     "gelu": lambda x, w, b, d: F.gelu(x),
+    "gelu_tanh": lambda x, w, b, d: F.gelu(x, approximate="tanh"),
+    "silu": lambda x, w, b, d: F.silu(x),
     "sum": lambda x, w, b, d: F.sum(x, axis=0),
     "mean": lambda x, w, b, d: F.mean(x, axis=1, keepdims=True),
     "max": lambda x, w, b, d: F.max(x, axis=1),

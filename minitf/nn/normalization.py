@@ -32,8 +32,8 @@ class LayerNorm(Module):
         shape = tuple(int(n) for n in shape)
         if not shape or any(n < 1 for n in shape):
             raise ValueError(f"LayerNorm: normalized_shape must be a non-empty shape of sizes >= 1, got {shape}")
-        if not (math.isfinite(eps) and eps > 0):
-            raise ValueError(f"LayerNorm: eps must be a finite number > 0 (it keeps 1/sqrt(var + eps) finite), "
+        if not (math.isfinite(eps) and eps >= 0):  # 0 is allowed, as in PyTorch (constant rows then give NaN)
+            raise ValueError(f"LayerNorm: eps must be a non-negative number (it keeps 1/sqrt(var + eps) finite), "
                              f"got {eps}")
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         self.normalized_shape = shape          # always a tuple, as PyTorch stores it

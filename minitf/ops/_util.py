@@ -64,3 +64,20 @@ def expand_reduced(g, shape, axes, keepdims: bool):
     if axes is None:
         return g.reshape((1,) * len(shape))
     return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def check_same_dtype(name: str, **tensors) -> None:
+    """Raise TypeError naming both dtypes if the given (float) tensors do not share one.
+
+    The rule (PyTorch's): ops that combine an input with parameters -- linear,
+    matmul, layer_norm, attention, the recurrent cells -- compute in one
+    dtype and refuse a mix, rather than silently computing in the wider one
+    and handing a float32 parameter a float64 computation's gradient.
+    Elementwise arithmetic promotes (float32 + float64 -> float64), as
+    NumPy and PyTorch do. ``None`` values are skipped."""
+    items = [(k, t) for k, t in tensors.items() if t is not None]
+    for k, t in items[1:]:
+        if t.dtype != items[0][1].dtype:
+            k0, t0 = items[0]
+            raise TypeError(f"{name}: {k0} is {t0.dtype} but {k} is {t.dtype}; they must have the same dtype "
+                            f"(convert the input with x.to(dtype=...) or the model with model.to(dtype=...))")

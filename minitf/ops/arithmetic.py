@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, check_same_device
+from ._util import as_tensor, binary_operands, check_same_device, check_same_dtype
 
 
 class Add(Function):
@@ -132,6 +132,8 @@ def matmul(a, b) -> Tensor:
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    if a.dtype.kind == "f" and b.dtype.kind == "f":  # one dtype, as PyTorch (see check_same_dtype)
+        check_same_dtype("matmul", a=a, b=b)
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+from ._util import check_same_dtype
 from .shape import stack
 
 
@@ -190,6 +191,7 @@ def rnn_cell(xw: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") ->
     if xw.shape != h.shape or xw.ndim != 2:
         raise ValueError(f"rnn_cell: xw {xw.shape} and h {h.shape} must both be (B, H)")
     _check_w("rnn_cell", w_hh, h.shape[1], h.shape[1])
+    check_same_dtype("rnn_cell", xw=xw, h=h, w_hh=w_hh)
     return cell.apply(xw, h, w_hh, t=None, seq=None)
 
 
@@ -199,6 +201,7 @@ def lstm_cell(xw: Tensor, state: Tensor, w_hh: Tensor) -> Tensor:
     if state.ndim != 3 or state.shape[0] != 2 or xw.shape != (state.shape[1], 4 * state.shape[2]):
         raise ValueError(f"lstm_cell: need xw (B, 4H) and state (2, B, H), got {xw.shape} and {state.shape}")
     _check_w("lstm_cell", w_hh, 4 * state.shape[2], state.shape[2])
+    check_same_dtype("lstm_cell", xw=xw, state=state, w_hh=w_hh)
     return LSTMCell.apply(xw, state, w_hh, t=None, seq=None)
 
 
@@ -211,6 +214,7 @@ def _run(cell, xw, s, w_hh, H, state_shape, reverse=False):
         s = Tensor._make(backend.get_array_module(xw.data).zeros(state_shape, dtype=xw.dtype), None)
     elif s.shape != state_shape:
         raise ValueError(f"initial state has shape {s.shape}, expected {state_shape}")
+    check_same_dtype("recurrent sequence", input_projection=xw, initial_state=s, w_hh=w_hh)
     record = is_grad_enabled() and (xw.requires_grad or s.requires_grad or w_hh.requires_grad)
     seq = _Sequence(backend.get_array_module(xw.data), B, T, H, xw.dtype, record, T - 1 if reverse else 0)
     states = []

@@ -52,10 +52,18 @@ class Var(Function):
         n = x.size if axis is None else _count(x.shape, axis)
         self.xc = x - x.mean(axis=axis, keepdims=True)
         self.denom = builtins.max(n - correction, 0)
-        return (self.xc * self.xc).sum(axis=axis, keepdims=keepdims) / self.denom
+        ss = (self.xc * self.xc).sum(axis=axis, keepdims=keepdims)
+        if self.denom == 0:  # as PyTorch: sum / 0, inf (or NaN for 0/0), without NumPy's warning
+            xp = backend.get_array_module(x)
+            return xp.where(ss > 0, ss.dtype.type(float("inf")), ss.dtype.type(float("nan")))
+        return ss / self.denom
 
     def backward(self, g):  # d var / dx_i = 2 (x_i - mean) / (n - correction)
-        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * (2 / self.denom) * self.xc,)
+        g = expand_reduced(g, self.shape, self.axis, self.keepdims)
+        if self.denom == 0:  # no degrees of freedom left: the derivative is undefined, NaN as PyTorch
+            xp = backend.get_array_module(g)
+            return (xp.full(self.shape, float("nan"), dtype=self.xc.dtype),)
+        return (g * (2 / self.denom) * self.xc,)
 
 
 def _count(shape, axes):

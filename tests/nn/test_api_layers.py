@@ -99,9 +99,10 @@ def test_layer_norm_matches_pytorch_and_gradchecks(device, rng, normalized_shape
 
 
 def test_layer_norm_bad_values():
-    for eps in (-1, 0.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="LayerNorm: eps must be a finite number > 0"):
+    for eps in (-1, -1e-12, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="LayerNorm: eps must be a non-negative number"):
             nn.LayerNorm(4, eps=eps)
+    assert nn.LayerNorm(4, eps=0.0).eps == 0.0   # PyTorch accepts 0
     with pytest.raises(ValueError, match="normalized_shape must be a non-empty shape of sizes >= 1"):
         nn.LayerNorm(0)
     with pytest.raises(ValueError, match="normalized_shape must be a non-empty shape"):
