@@ -191,8 +191,9 @@ class GPT(nn.Module):
             raise ValueError(f"GPT: cannot forward a sequence of length {T}{cached}: "
                              f"block_size is only {self.config.block_size}")
         tr = self.transformer
-        pos = _mt.arange(start, start + T, device=idx.device)
-        x = tr.drop(tr.wte(idx) + tr.wpe(pos))
+        # the rows start..start+T-1 of the position table: a slice, the same values and gradient as
+        # wpe(arange(start, start + T)) without a gather, nor an index check (a host sync on a GPU)
+        x = tr.drop(tr.wte(idx) + tr.wpe.weight[start:start + T])
         if cache is None:
             for block in tr.h:
                 x = block(x)

@@ -81,3 +81,25 @@ def check_same_dtype(name: str, **tensors) -> None:
             k0, t0 = items[0]
             raise TypeError(f"{name}: {k0} is {t0.dtype} but {k} is {t.dtype}; they must have the same dtype "
                             f"(convert the input with x.to(dtype=...) or the model with model.to(dtype=...))")
+
+
+def check_index_range(name: str, what: str, idx, n: int, ignore=None) -> None:
+    """Raise IndexError unless every entry of the integer array ``idx`` (those equal to
+    ``ignore`` aside) lies in [0, n).
+
+    The minimum and maximum come to the host together: on a GPU that is one
+    synchronisation per call, not one per bound (nor a boolean-mask gather,
+    whose size the host must learn first).
+    """
+    if idx.size == 0:
+        return
+    xp = backend.get_array_module(idx)
+    if ignore is None:
+        lo, hi = idx.min(), idx.max()
+    else:  # ignored entries stand in as 0 for the minimum and -1 for the maximum: never out of range
+        keep = idx != ignore
+        lo, hi = xp.where(keep, idx, 0).min(), xp.where(keep, idx, -1).max()
+    lo, hi = (int(v) for v in backend.to_numpy(xp.stack([lo, hi])))
+    if lo < 0 or hi >= n:
+        raise IndexError(f"{name}: {what} out of range [0, {n}): min {lo}, max {hi}")
+

@@ -28,7 +28,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import as_tensor, check_index_range
 from .arithmetic import mul, sub
 from .reduction import mean, sum
 from .nn import CrossEntropy, _stable_exp
@@ -109,9 +109,7 @@ def _class_weight(name, weight, logits):
 
 
 def _check_indices(name, t, C, ignore_index):
-    tv = t[t != ignore_index]
-    if tv.size and (int(tv.min()) < 0 or int(tv.max()) >= C):
-        raise IndexError(f"{name}: target out of range [0, {C}): min {int(tv.min())}, max {int(tv.max())}")
+    check_index_range(name, "target", t, C, ignore=ignore_index)
 
 
 def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100,

@@ -9,7 +9,7 @@ from .. import backend
 from .. import random as _random
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import check_same_dtype
+from ._util import check_index_range, check_same_dtype
 
 
 def _stable_exp(x, axis):
@@ -58,19 +58,18 @@ class CrossEntropy(Function):
         safe_t = xp.where(valid, targets, 0)
         rows = xp.arange(n)
         nll = xp.log(s[:, 0]) - shifted[rows, safe_t]
-        self.count = int(valid.sum())
+        # the count stays on the device (no synchronisation); max(count, 1) so that zero valid
+        # targets give 0 * (1/1) in backward: a zero gradient, as PyTorch
+        count = valid.sum()
+        self.scale = xp.maximum(count, 1).astype(logits.dtype)
         self.p, self.rows, self.t, self.valid = e / s, rows, safe_t, valid
-        # mean over zero valid targets is 0/0: NaN, as PyTorch gives
-        return (nll * valid).sum() / logits.dtype.type(self.count) if self.count else \
-            xp.asarray(float("nan"), dtype=logits.dtype)
+        # a mean over zero valid targets is 0/0: NaN, as PyTorch gives
+        return xp.where(count > 0, (nll * valid).sum() / self.scale, logits.dtype.type(np.nan))
 
     def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
         grad = self.p.copy()  # not in place: with retain_graph=True backward runs again on self.p
-        if not self.count:  # every target ignored: NaN loss, but zero gradient (as PyTorch)
-            grad[...] = 0
-            return grad, None
         grad[self.rows, self.t] -= 1
-        grad *= (g / self.count) * self.valid[:, None]
+        grad *= (g / self.scale) * self.valid[:, None]  # ignored rows (all, if every target is) get 0
         return grad, None
 
 
@@ -268,8 +267,7 @@ def embedding(idx, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     if not hasattr(i, "dtype") or i.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {getattr(i, 'dtype', type(i))}")
     V = weight.shape[0]
-    if i.size and (int(i.min()) < 0 or int(i.max()) >= V):
-        raise IndexError(f"embedding: index out of range [0, {V}): min {int(i.min())}, max {int(i.max())}")
+    check_index_range("embedding", "index", i, V)
     if padding_idx is not None:
         padding_idx = _padding_index("embedding", padding_idx, V)
     return Embedding.apply(weight, idx=i, padding_idx=padding_idx)
