@@ -174,6 +174,9 @@ def add_common_args(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--figure", metavar="FILE.png", default=None,
                    help=f"the figure (default: docs/figures/{name}.png; with --quick: none)")
     p.add_argument("--note", default=None, help="free text recorded in the JSON (e.g. 'machine shared')")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for minitf's kernels and NumPy's BLAS (default: all usable cores; "
+                        "1 gives steadier timings on a machine shared with other jobs)")
 
 
 def output_paths(args, name: str):
@@ -182,6 +185,29 @@ def output_paths(args, name: str):
     out = args.out or (None if args.quick else root / "docs" / "results" / f"{name}.json")
     fig = args.figure or (None if args.quick else root / "docs" / "figures" / f"{name}.png")
     return out, fig
+
+
+_limits = None  # threadpoolctl's controller, kept alive so the BLAS limit holds
+
+
+def set_threads(n: int | None) -> None:
+    """Use ``n`` threads in minitf's CPU kernels and in NumPy's BLAS (None: leave both as they are).
+
+    The BLAS limit needs threadpoolctl; without it a note says how to set it
+    (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting Python)."""
+    global _limits
+    if n is None:
+        return
+    if n < 1:
+        sys.exit(f"error: --threads must be a positive integer, got {n}")
+    mt.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print(f"note: threadpoolctl is not installed: NumPy's BLAS keeps its own thread count "
+              f"(set OPENBLAS_NUM_THREADS={n} before starting Python)")
+        return
+    _limits = threadpool_limits(limits=n)
 
 
 def check_device_arg(device: str) -> None:
@@ -200,18 +226,26 @@ def synchronize(device: str) -> None:
         mt.zeros(1, device=device).numpy()
 
 
-def time_alternating(fns: dict, repeats: int, device: str = "cpu", warmup: int = 1) -> dict:
+def time_alternating(fns: dict, repeats: int, device: str = "cpu", warmup: int = 1,
+                     min_time_s: float = 0.0, max_repeats: int = 200) -> dict:
     """Median wall time (s) of each callable in ``fns``, run in alternating rounds.
 
     Every round runs each function once, in an order that rotates from round to
     round, so that a slow spell of a shared machine hits all of them alike.
+    At least ``repeats`` rounds; more (up to ``max_repeats``) when the warm-up
+    round shows that ``min_time_s`` of rounds would hold more, so that quick
+    calls get enough samples for a steady median.
     Returns {name: {"median_s", "min_s", "times_s"}}.
     """
     names = list(fns)
+    t0 = time.perf_counter()
     for _ in range(warmup):
         for n in names:
             fns[n]()
     synchronize(device)
+    if warmup and min_time_s > 0:
+        per_round = (time.perf_counter() - t0) / warmup
+        repeats = max(repeats, min(max_repeats, int(min_time_s / max(per_round, 1e-9))))
     times = {n: [] for n in names}
     for r in range(repeats):
         order = names[r % len(names):] + names[:r % len(names)]
@@ -240,3 +274,26 @@ def _fmt(v) -> str:
         a = abs(v)
         return f"{v:.3g}" if 1e-3 <= a < 1e5 else f"{v:.3e}"
     return str(v)
+
+
+def peak_memory(fn, device: str = "cpu") -> int:
+    """Bytes newly allocated at the peak of ``fn()`` (run once, untimed: tracing slows it).
+
+    CPU: tracemalloc, which sees NumPy's array buffers. GPU: CuPy's memory pool,
+    whose blocks stay reserved after use, so its growth over the call is the peak."""
+    if device == "gpu":
+        import cupy
+        pool = cupy.get_default_memory_pool()
+        synchronize(device)
+        pool.free_all_blocks()
+        before = pool.total_bytes()
+        fn()
+        synchronize(device)
+        return int(pool.total_bytes() - before)
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        fn()
+        return int(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
