@@ -187,6 +187,12 @@ def output_paths(args, name: str):
     return out, fig
 
 
+def fail(message: str) -> None:
+    """A user's mistake: one line on stderr, exit status 2 (as argparse does), no traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 _limits = None  # threadpoolctl's controller, kept alive so the BLAS limit holds
 
 
@@ -199,7 +205,7 @@ def set_threads(n: int | None) -> None:
     if n is None:
         return
     if n < 1:
-        sys.exit(f"error: --threads must be a positive integer, got {n}")
+        fail(f"--threads must be a positive integer, got {n}")
     mt.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
@@ -216,7 +222,7 @@ def check_device_arg(device: str) -> None:
         try:
             mt.zeros(1, device="gpu")
         except mt.DeviceError as e:
-            sys.exit(f"error: --device gpu: {e}")
+            fail(f"--device gpu: {e}")
 
 
 # ------------------------------------------------------------------ timing

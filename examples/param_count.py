@@ -32,7 +32,7 @@ import minitf as mt
 from minitf import models
 
 from _common import (PLOT_HINT, add_common_args, machine_info, output_paths, print_table, pyplot,
-                     save_figure, save_results)
+                     save_figure, save_results, set_threads)
 
 NAME = "param_count"
 
@@ -183,6 +183,7 @@ def main(argv=None) -> dict:
                                        "the small configurations are built.")
     add_common_args(p, NAME)
     args = p.parse_args(argv)
+    set_threads(args.threads)
     json_path, fig_path = output_paths(args, NAME)
     rows = run(QUICK_CONFIGS if args.quick else CONFIGS)
 

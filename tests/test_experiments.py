@@ -125,3 +125,24 @@ def test_bad_flags_are_one_line_errors(script, capsys):
     with pytest.raises(SystemExit) as e:
         ex.main(["--quick", "--d", "15"])
     assert e.value.code == 2 and "not divisible" in capsys.readouterr().err
+
+
+def test_figures_are_drawn_or_explained(script, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    pc = script("param_count")
+    pc.main(["--quick", "--figure", str(tmp_path / "f.png")])
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.setattr(pc, "pyplot", lambda: None)          # as if matplotlib were not installed
+    pc.main(["--quick", "--figure", str(tmp_path / "g.png")])
+    assert "matplotlib is not installed" in capsys.readouterr().out and not (tmp_path / "g.png").exists()
+
+
+def test_unusable_gpu_is_one_line_exit_2(script, capsys):
+    import minitf as mt
+    if mt.gpu_available():
+        pytest.skip("this machine has a GPU")
+    ex = script("parallel_conditionals")
+    with pytest.raises(SystemExit) as e:
+        ex.main(["--quick", "--device", "gpu"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: --device gpu:") and err.count("\n") == 1
