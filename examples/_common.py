@@ -174,6 +174,9 @@ def add_common_args(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--figure", metavar="FILE.png", default=None,
                    help=f"the figure (default: docs/figures/{name}.png; with --quick: none)")
     p.add_argument("--note", default=None, help="free text recorded in the JSON (e.g. 'machine shared')")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="the time reported: wall clock (default), or this process's CPU time, which other "
+                        "jobs on a shared machine do not stretch (use with --threads 1; CPU only)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for minitf's kernels and NumPy's BLAS (default: all usable cores; "
                         "1 gives steadier timings on a machine shared with other jobs)")
@@ -216,8 +219,10 @@ def set_threads(n: int | None) -> None:
     _limits = threadpool_limits(limits=n)
 
 
-def check_device_arg(device: str) -> None:
-    """Exit 2 with one line if --device gpu cannot be used."""
+def check_device_arg(device: str, clock: str = "wall") -> None:
+    """Exit 2 with one line if --device gpu cannot be used (or is asked for CPU time)."""
+    if device == "gpu" and clock == "cpu":
+        fail("--clock cpu measures the CPU, not the GPU's queued work: use --clock wall with --device gpu")
     if device == "gpu" and not mt.gpu_available():
         try:
             mt.zeros(1, device="gpu")
@@ -233,16 +238,26 @@ def synchronize(device: str) -> None:
 
 
 def time_alternating(fns: dict, repeats: int, device: str = "cpu", warmup: int = 1,
-                     min_time_s: float = 0.0, max_repeats: int = 200) -> dict:
-    """Median wall time (s) of each callable in ``fns``, run in alternating rounds.
+                     min_time_s: float = 0.0, max_repeats: int = 200, clock: str = "wall") -> dict:
+    """Median time (s) of each callable in ``fns``, run in alternating rounds.
 
     Every round runs each function once, in an order that rotates from round to
     round, so that a slow spell of a shared machine hits all of them alike.
     At least ``repeats`` rounds; more (up to ``max_repeats``) when the warm-up
     round shows that ``min_time_s`` of rounds would hold more, so that quick
     calls get enough samples for a steady median.
-    Returns {name: {"median_s", "min_s", "times_s"}}.
+
+    Both clocks are recorded: wall time (``time.perf_counter``) and this
+    process's CPU time (``time.process_time``, all its threads). ``clock``
+    picks the one reported as ``median_s``. On a machine shared with other jobs
+    a call longer than a scheduler time slice is stretched in wall time by the
+    share of the CPU it gets, a short one is not, which biases comparisons
+    between calls of different lengths; CPU time is not stretched, and with one
+    thread it is what the wall time would be on a quiet machine.
+    Returns {name: {"median_s", "min_s", "wall_median_s", "cpu_median_s", "times_s", "cpu_times_s"}}.
     """
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
     names = list(fns)
     t0 = time.perf_counter()
     for _ in range(warmup):
@@ -252,15 +267,23 @@ def time_alternating(fns: dict, repeats: int, device: str = "cpu", warmup: int =
     if warmup and min_time_s > 0:
         per_round = (time.perf_counter() - t0) / warmup
         repeats = max(repeats, min(max_repeats, int(min_time_s / max(per_round, 1e-9))))
-    times = {n: [] for n in names}
+    wall = {n: [] for n in names}
+    cpu = {n: [] for n in names}
     for r in range(repeats):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fns[n]()
             synchronize(device)
-            times[n].append(time.perf_counter() - t0)
-    return {n: {"median_s": statistics.median(ts), "min_s": min(ts), "times_s": ts} for n, ts in times.items()}
+            wall[n].append(time.perf_counter() - t0)
+            cpu[n].append(time.process_time() - c0)
+    out = {}
+    for n in names:
+        chosen = wall[n] if clock == "wall" else cpu[n]
+        out[n] = {"median_s": statistics.median(chosen), "min_s": min(chosen),
+                  "wall_median_s": statistics.median(wall[n]), "cpu_median_s": statistics.median(cpu[n]),
+                  "times_s": wall[n], "cpu_times_s": cpu[n]}
+    return out
 
 
 def print_table(headers: list[str], rows: list[list]) -> None:

@@ -81,7 +81,7 @@ def step_fn(net, x, g):
 
 
 def run(lengths, B, d, n_head, repeats, device, dtype="float32", measure_memory=True,
-        min_time: float = 0.0) -> dict:
+        min_time: float = 0.0, clock: str = "wall") -> dict:
     nets = build(d, n_head, device, dtype)
     hidden = {k: (d if k == "transformer" else nets[k].hidden_size) for k in MODELS}
     params = {k: nets[k].num_parameters() for k in MODELS}
@@ -91,15 +91,17 @@ def run(lengths, B, d, n_head, repeats, device, dtype="float32", measure_memory=
         x = mt.tensor(rng.standard_normal((B, N, d)), dtype=dtype, device=device)
         fns = {k: step_fn(nets[k], x, mt.tensor(rng.standard_normal((B, N, hidden[k])), dtype=dtype,
                                                 device=device)) for k in MODELS}
-        times = time_alternating(fns, repeats, device=device, warmup=1, min_time_s=min_time)
+        times = time_alternating(fns, repeats, device=device, warmup=1, min_time_s=min_time, clock=clock)
         for k in MODELS:
             t = times[k]["median_s"]
             rows.append({"model": k, "N": N, "B": B, "sequential_steps": 1 if k == "transformer" else N,
                          "flops": flops(k, B, N, d, hidden[k]), "median_s": t, "min_s": times[k]["min_s"],
-                         "times_s": times[k]["times_s"], "us_per_token": 1e6 * t / (B * N),
+                         "wall_median_s": times[k]["wall_median_s"], "cpu_median_s": times[k]["cpu_median_s"],
+                         "times_s": times[k]["times_s"], "cpu_times_s": times[k]["cpu_times_s"],
+                         "us_per_token": 1e6 * t / (B * N),
                          "peak_bytes": peak_memory(fns[k], device) if measure_memory else None})
         print(f"  N={N:5d}  " + "  ".join(f"{k} {1e3 * times[k]['median_s']:8.2f} ms" for k in MODELS), flush=True)
-    return {"d": d, "n_head": n_head, "B": B, "dtype": dtype, "min_repeats": repeats, "min_time_s": min_time,
+    return {"d": d, "n_head": n_head, "B": B, "dtype": dtype, "min_repeats": repeats, "min_time_s": min_time, "clock": clock,
             "hidden": hidden,
             "params": params, "rows": rows, "crossings": crossings(rows)}
 
@@ -143,11 +145,11 @@ def draw(res, path, machine):
         a.set_yscale("log")
         a.set_xlabel("sequence length N")
         a.grid(True, which="both", alpha=0.3)
-    a1.set_ylabel("forward + backward, median ms (dotted: fastest round)")
+    a1.set_ylabel(f"forward + backward, median ms of {res['clock']} time (dotted: fastest round)", fontsize=8)
     a2.set_ylabel("microseconds per token")
     a1.set_title(f"batch {res['B']}, d={res['d']}, {res['dtype']}")
     where = machine.get("gpu", {}).get("name") if machine["device"] == "gpu" else \
-        f"{machine['cpu']}, {machine['usable_cores']} cores"
+        f"{machine['cpu']}, {machine['usable_cores']} cores, {machine['minitf_threads']} thread(s)"
     a2.set_title(f"{machine['device']}: {where}", fontsize=9)
     a1.legend(fontsize=8)
     return save_figure(fig, path)
@@ -178,15 +180,16 @@ def main(argv=None) -> dict:
         p.error("--lengths must be positive")
     if d % args.heads:
         p.error(f"--d {d} is not divisible by --heads {args.heads}")
-    check_device_arg(args.device)
+    check_device_arg(args.device, args.clock)
     set_threads(args.threads)
     json_path, fig_path = output_paths(args, NAME)
     machine = machine_info(args.device, args.note)
 
-    print(f"forward + backward, batch {B}, d {d}, {args.device}; median of at least {repeats} alternating rounds")
+    print(f"forward + backward, batch {B}, d {d}, {args.device}; median {args.clock} time of at least {repeats} "
+          f"alternating rounds")
     min_time = args.min_time if args.min_time is not None else (0.0 if q else 1.0)
     res = run(lengths, B, d, args.heads, repeats, args.device, measure_memory=not args.no_memory,
-              min_time=min_time)
+              min_time=min_time, clock=args.clock)
     print()
     print_table(["N", "model", "seq. steps", "GFLOP", "attention %", "median ms", "us/token", "peak MB"],
                 [[r["N"], r["model"], r["sequential_steps"], r["flops"]["total"] / 1e9,

@@ -71,3 +71,62 @@ def test_pages_stand_alone(path):
     assert not re.search(r"(seed|study) notes|the seeds", text, re.I), f"{path.name} cites notes the reader lacks"
     for fig in re.findall(r"\]\((figures/[\w.-]+)\)", text):
         assert (path.parent / fig).exists(), f"{path.name} shows {fig}, which is not committed"
+
+
+# ------------------------------------------------------------------ quoted numbers against the committed results
+# The measured chapters quote tables from docs/results/*.json. Re-running an experiment rewrites
+# the JSON and the figure, not the prose: these checks fail until the quoted numbers are updated.
+def _table(page):
+    rows = []
+    for line in (ROOT / "docs" / page).read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().replace(",", "").strip("*") for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and re.fullmatch(r"\d+", cells[0]):
+            rows.append(cells)
+    return rows
+
+
+def _close(quoted, value, rel=0.015):
+    return abs(float(quoted) - value) <= rel * abs(value) + 1e-12
+
+
+def _results(name):
+    import json
+    return json.loads((ROOT / "docs" / "results" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_parallelism_chapter_quotes_its_results():
+    res = _results("parallel_vs_rnn")
+    by = {(r["model"], r["N"]): r for r in res["rows"]}
+    rows = _table("parallelism.md")
+    assert len(rows) >= 4
+    for N, tr, rnn, lstm, tr_gf, rnn_gf, tr_mb, rnn_mb in rows:
+        N = int(N)
+        for quoted, model in ((tr, "transformer"), (rnn, "rnn"), (lstm, "lstm")):
+            assert _close(quoted, 1e3 * by[(model, N)]["median_s"]), (N, model)
+        assert _close(tr_gf, by[("transformer", N)]["flops"]["total"] / 1e9, 0.03)
+        assert _close(rnn_gf, by[("rnn", N)]["flops"]["total"] / 1e9, 0.03)
+        assert _close(tr_mb, by[("transformer", N)]["peak_bytes"] / 2 ** 20, 0.03)
+        assert _close(rnn_mb, by[("rnn", N)]["peak_bytes"] / 2 ** 20, 0.03)
+    text = (ROOT / "docs" / "parallelism.md").read_text(encoding="utf-8")
+    for k, claim in (("rnn", "rnn_claim"), ("lstm", "lstm_claim")):
+        faster = res["crossings"][k]["lengths_where_transformer_faster"]
+        m = re.search(rf"<!-- {claim}: block faster at N = \[([\d, ]*)\] -->", text)
+        assert m, f"parallelism.md lost its {claim} marker"
+        assert [int(v) for v in m.group(1).split(",") if v.strip()] == faster, claim
+
+
+def test_conditionals_chapter_quotes_its_results():
+    res = _results("parallel_conditionals")
+    by = {(r["n"], r["b"]): r for r in res["timings"]}
+    rows = [r for r in _table("conditionals.md") if len(r) == 7]
+    assert len(rows) >= 4
+    for n, b, pre, cache, par, speedup, formula in rows:
+        r = by[(int(n), int(b))]
+        for quoted, k in ((pre, "prefixes"), (cache, "cache"), (par, "parallel")):
+            assert _close(quoted, 1e3 * r[k]["median_s"], 0.03), (n, b, k)
+        assert _close(speedup, r["speedup_cache_over_parallel"], 0.03) and _close(formula, r["formula_speedup"], 0.03)
+    nm = res["no_mask"]
+    text = (ROOT / "docs" / "conditionals.md").read_text(encoding="utf-8")
+    for v in (nm["masked"]["held_out_loss_nats"], nm["unmasked"]["held_out_loss_nats"]):
+        assert f"{v:.4f}" in text
+    assert f"{nm['unmasked']['total_probability']:.2f}" in text

@@ -38,7 +38,10 @@ def test_time_alternating_rotates_the_order(script):
     res = common.time_alternating({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
                                   repeats=4, warmup=0)
     assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
-    assert set(res) == {"a", "b"} and len(res["a"]["times_s"]) == 4
+    assert set(res) == {"a", "b"} and len(res["a"]["times_s"]) == len(res["a"]["cpu_times_s"]) == 4
+    spin = common.time_alternating({"sleep": lambda: __import__("time").sleep(0.01)}, repeats=2, warmup=0,
+                                   clock="cpu")["sleep"]
+    assert spin["wall_median_s"] >= 0.009 > spin["cpu_median_s"] == spin["median_s"]  # sleeping uses no CPU
 
 
 # ------------------------------------------------------------------ experiment 3
