@@ -179,8 +179,8 @@ def draw(rows, path):
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Counting is arithmetic on shapes: --device only records where "
-                                       "the small configurations are built.")
+                                epilog="Counting is arithmetic on shapes: the small configurations are "
+                                       "built on the CPU whatever --device says.")
     add_common_args(p, NAME)
     args = p.parse_args(argv)
     set_threads(args.threads)
