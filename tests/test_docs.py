@@ -130,3 +130,18 @@ def test_conditionals_chapter_quotes_its_results():
     for v in (nm["masked"]["held_out_loss_nats"], nm["unmasked"]["held_out_loss_nats"]):
         assert f"{v:.4f}" in text
     assert f"{nm['unmasked']['total_probability']:.2f}" in text
+
+
+def test_param_count_chapter_quotes_its_results():
+    rows = {r["name"]: r for r in _results("param_count")["rows"]}
+    quoted = 0
+    for line in (ROOT / "docs" / "param_count.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = cells[0].replace(" = ", "=").replace(" (the tests)", " (tests)")
+        if line.startswith("|") and name in rows:
+            r = rows[name]
+            assert int(cells[4].replace(",", "")) == r["exact_non_embedding"], name
+            assert int(cells[5].replace(",", "")) == r["formula_12_nlayer_d2"], name
+            assert _close(cells[6].rstrip("%"), 100 * r["relative_gap"], 0.01), name
+            quoted += 1
+    assert quoted == len(rows)
