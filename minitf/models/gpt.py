@@ -56,7 +56,7 @@ class GPTConfig:
 
 
 def gpt_param_count(config: GPTConfig, exclude_embeddings: bool = True) -> int:
-    """The number of parameters of ``GPT(config)``, in closed form (see docs/attention.md).
+    """The number of parameters of ``GPT(config)``, in closed form (see docs/param_count.md).
 
     Per block, with C = n_embd and b = 1 if config.bias else 0:
     c_attn 3C^2 + 3bC, c_proj C^2 + bC, c_fc 4C^2 + 4bC, mlp c_proj 4C^2 + bC,

@@ -12,7 +12,7 @@ class TransformerBlock(Module):
 
     ``norm_first=True`` (pre-norm, GPT-2, the language model's default):
         X' = X + SelfAttention(LayerNorm_1(X));   H = X' + FFN(LayerNorm_2(X'))
-    ``norm_first=False`` (post-norm, as the original transformer and the seed notes):
+    ``norm_first=False`` (post-norm, as the original transformer):
         O = LayerNorm_1(X + SelfAttention(X));    H = LayerNorm_2(O + FFN(O))
 
     x: (B, T, C) -> (B, T, C). ``bias`` switches the biases of every Linear and

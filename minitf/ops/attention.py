@@ -4,7 +4,7 @@
     P = softmax(S + mask)            attention      (masked keys get probability 0)
     O = P V                          output         (..., T_q, d_v)
 
-Every query row is computed at once: this is the parallelism the seeds describe.
+Every query row is computed at once: no position waits for another (docs/attention.md).
 """
 from __future__ import annotations
 
