@@ -124,11 +124,12 @@ def _topological_order(root: Tensor):
 
 
 def _accumulate_leaf(t: Tensor, g):
-    if t.grad is None:
+    tg = t._grad
+    if tg is None:
         # own the buffer: g may be shared with another path or be an input's data
-        t.grad = g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype)
+        t._grad = Tensor._make(g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype), None)
     else:
-        t.grad += g
+        tg.data += g
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:

@@ -57,7 +57,7 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
     for k, (o, u) in enumerate(live):
         o.backward(backend.to_device(u.astype(o.dtype), o.device), retain_graph=k < len(live) - 1)
-    analytic = {i: (backend.to_numpy(inputs[i].grad).astype(np.float64) if inputs[i].grad is not None
+    analytic = {i: (backend.to_numpy(inputs[i].grad.data).astype(np.float64) if inputs[i].grad is not None
                     else np.zeros(inputs[i].shape)) for i in checked}
 
     def loss_at(i, delta):

@@ -10,7 +10,7 @@ PyTorch's names and signatures::
     opt.step()
     opt.zero_grad()
 
-Every update works in place on the backend arrays (``p.data``, ``p.grad``)
+Every update works in place on the backend arrays (``p.data``, ``p.grad.data``)
 with the array module of the parameter (NumPy, CuPy or the fake device), so a
 step records no graph and allocates only a few temporaries. ``state_dict()``
 snapshots the hyper-parameters and the per-parameter state (step counts,
@@ -108,7 +108,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.data[...] = 0
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -237,9 +237,9 @@ class SGD(Optimizer):
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
-                g = p.grad
-                if g is None:
+                if p.grad is None:
                     continue
+                g = p.grad.data
                 if wd != 0:
                     g = g + wd * p.data
                 if mom != 0:
@@ -278,9 +278,9 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                g = p.grad
-                if g is None:
+                if p.grad is None:
                     continue
+                g = p.grad.data
                 data = p.data
                 xp = backend.get_array_module(data)
                 state = self.state.get(id(p))
@@ -362,7 +362,7 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     """
     if isinstance(params, Tensor):
         params = [params]
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
         return 0.0
     norm_type = float(norm_type)

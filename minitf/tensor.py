@@ -13,16 +13,16 @@ from . import backend
 class Tensor:
     """An n-dimensional array on a device, optionally recording gradients.
 
-    Build one with :func:`minitf.tensor`. ``.grad`` is a backend array of the
-    same shape and dtype as ``.data`` (or None).
+    Build one with :func:`minitf.tensor`. ``.grad`` is a Tensor of the same
+    shape, dtype and device as this one (or None), as in PyTorch.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_fn", "_retain", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_fn", "_retain", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
         self.data = data
-        self.grad = None
+        self._grad = None
         self._fn = None
         self._retain = False
         self.requires_grad = False
@@ -34,7 +34,7 @@ class Tensor:
         if isinstance(data, np.generic):  # NumPy reductions give scalars; keep 0-d arrays, as CuPy does
             data = np.asarray(data)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._fn, t._retain = data, None, fn, False
+        t.data, t._grad, t._fn, t._retain = data, None, fn, False
         t.requires_grad = fn is not None
         return t
 
@@ -45,6 +45,23 @@ class Tensor:
     size = property(lambda self: self.data.size)
     device = property(lambda self: backend.device_of(self.data))
     is_leaf = property(lambda self: self._fn is None)
+
+    @property
+    def grad(self):
+        """The accumulated gradient: a Tensor like this one, or None (PyTorch's ``.grad``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype or value.device != self.device:
+                raise RuntimeError(f"assigned grad has shape {value.shape}, dtype {value.dtype} on "
+                                   f"{value.device}; the tensor has shape {self.shape}, dtype "
+                                   f"{self.dtype} on {self.device}")
+        self._grad = value
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -59,6 +76,11 @@ class Tensor:
 
     def __bool__(self):
         return bool(self._scalar("bool"))
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(t) on the CPU, as PyTorch's; a device array refuses the implicit host copy
+        a = self.data if dtype is None else self.data.astype(dtype)
+        return a.__array__() if type(a) is not np.ndarray else a
 
     def __float__(self):
         return float(self._scalar("float"))
@@ -131,7 +153,7 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     def zero_grad(self):
-        self.grad = None
+        self._grad = None
 
     # ------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph: bool = False) -> None:

@@ -74,7 +74,7 @@ def test_plain_sum_check_is_fooled_but_gradcheck_is_not(device):
     # the plain-sum check: softmax rows sum to 1, so d sum / dx = 0, and the broken
     # backward also returns y (1 - mean(1)) = 0: the check passes a wrong backward
     broken(x).sum().backward()
-    np.testing.assert_allclose(backend.to_numpy(x.grad), 0.0, atol=1e-15)
+    np.testing.assert_allclose(backend.to_numpy(x.grad.data), 0.0, atol=1e-15)
     np.testing.assert_allclose(_numeric_gradient_of_sum(broken, x), 0.0, atol=1e-8)
     # a random cotangent u makes sum(u * y) depend on x: the error shows
     with pytest.raises(mt.GradcheckError, match="input 0"):

@@ -241,15 +241,15 @@ class Module:
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to: parameters must stay floating point, got dtype {dtype}")
         for p in self.parameters():
-            for attr in ("data", "grad"):
-                a = getattr(p, attr)
-                if a is None:
+            for t in (p, p.grad):  # the grad Tensor is moved with its parameter
+                if t is None:
                     continue
+                a = t.data
                 if device is not None:
                     a = backend.to_device(a, device)
                 if dtype is not None and a.dtype != dtype:
                     a = a.astype(dtype)
-                setattr(p, attr, a)
+                t.data = a
         return self
 
     # ------------------------------------------------------------ state dicts
