@@ -390,7 +390,7 @@ class Trainer:
         self.model.eval()
         total, count = 0.0, 0
         for x, y in self.sampler.blocks("val", batch_size=max(self.cfg.batch_size, 16)):
-            n = y.size
+            n = y.numel()
             total += float(cross_entropy(self.model(x), y).item()) * n
             count += n
         self.model.train()

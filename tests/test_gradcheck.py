@@ -153,3 +153,16 @@ def test_gradcheck_of_an_identity_and_of_0d_inputs(device):
     y = device_tensor(np.array(-1.2), device)
     assert mt.gradcheck(lambda x: F.dropout(x, 0.5, training=False), [x])
     assert mt.gradcheck(lambda x, y: F.stack([x * y, F.where(mt.tensor(True, device=device), x, y)]), [x, y])
+
+
+def test_gradcheck_leaves_grads_as_they_were_and_takes_a_bare_tensor():
+    x = mt.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
+    w = mt.tensor([2.0, 0.5], dtype="float64", requires_grad=True)
+    (x * w).sum().backward()
+    before_x, before_w = x.grad, x.grad.tolist()
+    assert mt.gradcheck(lambda x: (x * w).tanh(), x)  # a bare tensor, w held fixed
+    assert mt.gradcheck(lambda x, w: x * w, [x, w])
+    assert x.grad is before_x and x.grad.tolist() == before_w and w.grad.tolist() == [0.3, -1.2]
+    y = mt.tensor([1.0], dtype="float64", requires_grad=True)
+    mt.gradcheck(lambda y: y * 3, y)
+    assert y.grad is None

@@ -9,6 +9,8 @@ from ..tensor import Tensor
 
 
 class Exp(Function):
+    saves_inputs = False  # backward reads the output
+
     def forward(self, x):
         self.y = backend.get_array_module(x).exp(x)
         return self.y
@@ -18,6 +20,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saves_output = False
+
     def forward(self, x):
         self.x = x
         return backend.get_array_module(x).log(x)
@@ -27,6 +31,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.y = backend.get_array_module(x).sqrt(x)
         return self.y
@@ -36,6 +42,8 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.y = backend.get_array_module(x).tanh(x)
         return self.y
@@ -56,6 +64,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    saves_inputs = saves_output = False  # keeps a mask of its own
+
     def forward(self, x):
         self.positive = x > 0
         return x * self.positive
