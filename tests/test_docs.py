@@ -40,3 +40,25 @@ def test_python_blocks_run(path, restore_rng):
         # pad so that a traceback points at the real line of the Markdown file
         code = compile("\n" * (line - 1) + source, str(path), "exec")
         exec(code, namespace)
+
+
+def test_api_reference_lists_every_public_name():
+    import importlib
+    import pkgutil
+
+    import minitf as mt
+    for mod in pkgutil.iter_modules(mt.__path__):  # every submodule, imported, is a public name too
+        importlib.import_module(f"minitf.{mod.name}")
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    top, tensor_part = text.split("\n## Tensor\n", 1)
+    tensor_part = tensor_part.split("\n## minitf.functional\n", 1)[0]
+
+    def listed(name, section):
+        # `name`, `name(...)` or `x[...]`-style entries, in backquotes
+        return re.search(r"`" + re.escape(name) + r"[`(\[]", section) is not None
+
+    missing = [n for n in dir(mt) if not n.startswith("_") and not listed(n, top)]
+    assert not missing, f"docs/api.md does not list minitf names: {missing}"
+    missing = [n for n in dir(mt.Tensor) if not n.startswith("_") and not listed(n, tensor_part)]
+    assert not missing, f"docs/api.md does not list Tensor attributes: {missing}"
+    assert "## minitf.functional" in text and "## minitf.nn" in text
