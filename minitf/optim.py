@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from . import backend
+from .autograd import bump_version
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
@@ -252,6 +253,7 @@ class SGD(Optimizer):
                         buf += (1 - damp) * g if damp else g
                     g = g + mom * buf if nesterov else buf
                 p.data -= lr * g
+                bump_version(p)  # an in-place change, as PyTorch counts it: a graph that saved p sees it
 
 
 class Adam(Optimizer):
@@ -309,6 +311,7 @@ class Adam(Optimizer):
                 xp.divide(m, tmp, out=tmp)
                 tmp *= step_size
                 data -= tmp                          # p <- p - lr m_hat / (sqrt(v_hat) + eps)
+                bump_version(p)
 
 
 class AdamW(Adam):

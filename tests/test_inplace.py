@@ -238,3 +238,19 @@ def test_ops_recorded_before_a_recorded_change_still_see_the_old_value(device):
     c += w             # ...and only later enters the graph
     s.sum().backward()
     assert host(a.grad).tolist() == [1.0, 1.0] and w.grad is None
+
+
+def test_an_optimizer_step_between_forward_and_backward_is_caught():
+    from minitf import optim
+    w = mt.tensor([1.0, 2.0], requires_grad=True)
+    x = mt.tensor([3.0, 4.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    (w * x).sum().backward()
+    y = (w * x).sum()           # Mul saved w
+    opt.step()                  # w changes in place: w._version 0 -> 1
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="input 0 of MulBackward"):
+        y.backward()
+    adam = optim.Adam([w], lr=0.1)
+    adam.step()
+    assert w._version == 2

@@ -41,6 +41,14 @@ class ExtremumDim(Function):
         return (gk * (ar == idx),)
 
 
+class MaxDim(ExtremumDim):
+    """``max(dim)``'s values (grad_fn ``<MaxDimBackward>``)."""
+
+
+class MinDim(ExtremumDim):
+    """``min(dim)``'s values (grad_fn ``<MinDimBackward>``)."""
+
+
 def max_dim(x: Tensor, dim=None, keepdim: bool = False, kind: str = "max"):
     """``x.max()`` (a tensor) or ``x.max(dim)`` (``(values, indices)``); ``kind`` "max" or "min"."""
     if dim is None:
@@ -53,7 +61,7 @@ def max_dim(x: Tensor, dim=None, keepdim: bool = False, kind: str = "max"):
     axis = check_dim(kind, dim, x.ndim)
     if x.ndim and x.shape[axis] == 0:
         raise ValueError(f"{kind}: dim {dim} of shape {x.shape} is empty")
-    values = ExtremumDim.apply(x, axis=axis, keepdim=bool(keepdim), largest=kind == "max")
+    values = (MaxDim if kind == "max" else MinDim).apply(x, axis=axis, keepdim=bool(keepdim), largest=kind == "max")
     xp = backend.get_array_module(x.data)
     if x.ndim == 0:
         idx = xp.zeros((), dtype="int64")
