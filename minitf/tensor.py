@@ -237,6 +237,13 @@ class Tensor:
     def __neg__(self): return _ops.neg(self)
     def __getitem__(self, index): return _ops.getitem(self, index)
     def __setitem__(self, index, value): _ops.setitem(self, index, value)
+    def __lt__(self, o): return _ops.compare(self, o, "less")
+    def __le__(self, o): return _ops.compare(self, o, "less_equal")
+    def __gt__(self, o): return _ops.compare(self, o, "greater")
+    def __ge__(self, o): return _ops.compare(self, o, "greater_equal")
+    def __eq__(self, o): return _ops.compare(self, o, "equal")
+    def __ne__(self, o): return _ops.compare(self, o, "not_equal")
+    __hash__ = object.__hash__
 
     # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)
     def __iadd__(self, o): return _ops.add_(self, o)
@@ -251,13 +258,6 @@ class Tensor:
     def fill_(self, value): return _ops.fill_(self, value)
     def copy_(self, src): return _ops.copy_(self, src)
     def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
-    def __lt__(self, o): return _ops.compare(self, o, "less")
-    def __le__(self, o): return _ops.compare(self, o, "less_equal")
-    def __gt__(self, o): return _ops.compare(self, o, "greater")
-    def __ge__(self, o): return _ops.compare(self, o, "greater_equal")
-    def __eq__(self, o): return _ops.compare(self, o, "equal")
-    def __ne__(self, o): return _ops.compare(self, o, "not_equal")
-    __hash__ = object.__hash__
 
     # ------------------------------------------------------------ methods (PyTorch names)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -328,6 +328,7 @@ class Tensor:
     def log_softmax(self, axis=-1, *, dim=None):
         """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
         return _ops.log_softmax(self, _pick(axis, dim))
+
     def masked_fill(self, mask, value):
         """``value`` where the boolean ``mask`` (broadcastable to this shape) is true, else self."""
         return _ops.masked_fill(self, mask, value)
