@@ -86,6 +86,11 @@ class Function:
     saves_output = True
     is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
 
+    def view_matches(self, base, out) -> bool:
+        """For a view op: whether ``out`` still holds the view of ``base`` (the input it was
+        taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
+        return False
+
     @classmethod
     def backward_name(cls) -> str:
         return f"{cls.__name__}Backward"
@@ -156,7 +161,7 @@ def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
 def _check_versions(out: Tensor, fn: Function, inputs) -> None:
     """Raise if a tensor that ``fn`` saved for backward was changed in place after its forward."""
     culprit = None
-    if fn.is_view and _changed_since(out, fn._epoch, 2):
+    if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
         raise RuntimeError(
             f"a view made by {fn.backward_name()} (shape {out.shape}) was used after its base was "
             f"modified by an in-place operation that autograd recorded; take the view after the "

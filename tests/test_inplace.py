@@ -254,3 +254,35 @@ def test_an_optimizer_step_between_forward_and_backward_is_caught():
     adam = optim.Adam([w], lr=0.1)
     adam.step()
     assert w._version == 2
+
+
+def test_building_a_tensor_row_by_row_from_its_own_rows(device, rng):
+    # out[t] = f(out[t - 1]): each row is read through a view, then the next row is written;
+    # the views stay valid (their rows are not the ones written), as in PyTorch
+    w = randt(rng, 3, device=device)
+
+    def unroll(w):
+        out = mt.zeros(4, 3, dtype="float64", device=device)
+        out[0] = w
+        for t in range(1, 4):
+            out[t] = (out[t - 1] + w).tanh()
+        return out
+
+    assert mt.gradcheck(unroll, [w], rtol=RTOL, atol=ATOL)
+    ref = [host(w)]
+    for _ in range(3):
+        ref.append(np.tanh(ref[-1] + host(w)))
+    np.testing.assert_allclose(host(unroll(w)), np.stack(ref), rtol=1e-14)
+
+
+def test_a_saved_view_of_a_storage_written_later_raises_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib, make in ((mt, lambda: mt.tensor([0.5, -1.0], dtype="float64", requires_grad=True)),
+                      (torch, lambda: torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True))):
+        w = make()
+        out = lib.zeros(3, 2, dtype=lib.float64)
+        out[0] = w
+        out[1] = out[0] * w     # MulBackward saves the view out[0]: one version counter with out
+        out[2] = out[1] * w     # ... which this write bumps
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
