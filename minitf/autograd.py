@@ -86,6 +86,10 @@ class Function:
     saves_output = True
     is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
 
+    def saved_inputs(self, inputs):
+        """Indices of the inputs whose arrays backward reads (for the version check)."""
+        return range(len(inputs)) if self.saves_inputs else ()
+
     def view_matches(self, base, out) -> bool:
         """For a view op: whether ``out`` still holds the view of ``base`` (the input it was
         taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
@@ -168,8 +172,9 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
             f"in-place change, or change the base out of place")
     if fn.saves_output and _changed_since(out, fn._epoch):
         culprit = f"output 0 of {fn.backward_name()}"
-    elif fn.saves_inputs:
-        for k, inp in enumerate(inputs):
+    else:
+        for k in fn.saved_inputs(inputs):
+            inp = inputs[k]
             if _changed_since(inp, fn._epoch):
                 culprit = f"input {k} of {fn.backward_name()}"
                 t = inp

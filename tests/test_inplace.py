@@ -286,3 +286,25 @@ def test_a_saved_view_of_a_storage_written_later_raises_as_in_pytorch():
         out[2] = out[1] * w     # ... which this write bumps
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+def test_only_what_a_gradient_reads_is_checked_as_pytorch():
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib, make in ((mt, lambda v: mt.tensor(v, dtype="float64", requires_grad=True)),
+                      (torch, lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))):
+        x = make([1.0, 2.0])
+        y = x * 2
+        z = y * 3               # d/dy reads only the constant 3: y may change afterwards
+        q = y / 4               # d/dy reads only 4
+        y.mul_(5)
+        (z.sum() + q.sum() + y.sum()).backward()
+        grads.append(np.asarray(x.grad.tolist()))
+        w = make([3.0, 4.0])
+        c = lib.ones(2, dtype=lib.float64)
+        p = c * w               # d/dw reads c: changing c is caught
+        c.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            p.sum().backward()
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0].tolist() == [2 * 3 + 2 / 4 + 2 * 5] * 2

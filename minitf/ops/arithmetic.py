@@ -34,6 +34,9 @@ class Sub(Function):
 class Mul(Function):
     saves_output = False
 
+    def saved_inputs(self, inputs):  # a's gradient reads b and b's reads a
+        return [k for k in (0, 1) if inputs[1 - k].requires_grad]
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -44,6 +47,9 @@ class Mul(Function):
 
 class Div(Function):
     saves_output = False
+
+    def saved_inputs(self, inputs):  # both gradients read b; b's reads a
+        return [0, 1] if inputs[1].requires_grad else [1]
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -79,6 +85,9 @@ class MatMul(Function):
     """``a @ b`` with NumPy's rules: batched, broadcast batch dims, 1-D operands."""
 
     saves_output = False
+
+    def saved_inputs(self, inputs):  # dA reads B and dB reads A
+        return [k for k in (0, 1) if inputs[1 - k].requires_grad]
 
     def forward(self, a, b):
         self.a, self.b = a, b
