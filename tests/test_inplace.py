@@ -1,6 +1,8 @@
 """In-place changes (PyTorch's rules) and the version counter that guards saved tensors."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minitf as mt
 from minitf import backend
@@ -308,3 +310,39 @@ def test_only_what_a_gradient_reads_is_checked_as_pytorch():
             p.sum().backward()
     np.testing.assert_array_equal(grads[0], grads[1])
     assert grads[0].tolist() == [2 * 3 + 2 / 4 + 2 * 5] * 2
+
+
+# --------------------------------------------------------------------------- random sequences against torch
+_STEPS = [
+    ("add_w", lambda y, w, lib: y.add_(w)),
+    ("mul_w", lambda y, w, lib: y.mul_(w)),
+    ("sub_alpha", lambda y, w, lib: y.sub_(w, alpha=0.5)),
+    ("div_const", lambda y, w, lib: y.div_(2.0)),
+    ("iadd_const", lambda y, w, lib: y.__iadd__(0.25)),
+    ("set_row", lambda y, w, lib: y.__setitem__(0, w * 2)),
+    ("set_col", lambda y, w, lib: y.__setitem__((slice(None), 1), 0.5)),
+    ("row_mul_", lambda y, w, lib: y[1].mul_(w)),
+    ("clamp_", lambda y, w, lib: y.clamp_(-1.5, 1.5)),
+    ("set_fancy", lambda y, w, lib: y.__setitem__(([0, 1], [2, 0]), w[:2])),
+    ("copy_", lambda y, w, lib: y.copy_(y.tanh() if lib is mt else y.tanh())),
+]
+
+
+@given(st.lists(st.sampled_from(range(len(_STEPS))), min_size=1, max_size=6))
+def test_random_inplace_sequences_match_torch(steps):
+    torch = pytest.importorskip("torch")
+    a = np.array([[0.3, -0.7, 1.1], [0.9, 0.2, -0.4]])
+    b = np.array([0.6, -1.3, 0.8])
+    results = []
+    for lib in (mt, torch):
+        x = lib.tensor(a, dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(b, dtype=lib.float64, requires_grad=True)
+        y = x * 1.5
+        for k in steps:
+            _STEPS[k][1](y, w, lib)
+        (y * y).sum().backward()
+        results.append([None if t is None else np.asarray(t.tolist()) for t in (y.detach(), x.grad, w.grad)])
+    for m, t in zip(*results):
+        assert (m is None) == (t is None)
+        if m is not None:
+            np.testing.assert_allclose(m, t, rtol=1e-12, atol=1e-15)
