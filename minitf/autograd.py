@@ -14,6 +14,13 @@ the gradient contributions that reach every tensor before passing them on (so
 the shape of each input here, once, for all broadcasting ops; leaves that
 require grad accumulate into ``.grad``.
 
+In-place safety (PyTorch's version counter): every in-place change through a
+Tensor method bumps ``tensor._version`` and the global ``_epoch``; a recorded
+Function notes the epoch of its forward. Backward skips all checks while no
+in-place change happened since (the common case costs one comparison per op);
+otherwise a Function whose saved input or output changed since its forward
+raises, naming the op. Writes to ``.data`` itself cannot be seen.
+
 The :class:`~minitf.tensor.Tensor` (its data, attributes and PyTorch-named
 methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 """
@@ -26,6 +33,7 @@ from . import backend
 from .tensor import Tensor
 
 _grad_enabled = True
+_epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
 
 class no_grad:
     """Context manager (and decorator) that turns graph recording off."""
@@ -70,7 +78,32 @@ class Function:
     ``retain_graph=True``.
     """
 
-    __slots__ = ("inputs", "freed", "__dict__")
+    __slots__ = ("inputs", "freed", "_epoch", "__dict__")
+
+    # What backward reads, for the version check: an op whose backward uses only shapes, or
+    # arrays it derived itself, sets these False; the default (True) is the safe one.
+    saves_inputs = True
+    saves_output = True
+    is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
+
+    def saved_inputs(self, inputs):
+        """Indices of the inputs whose arrays backward reads (for the version check)."""
+        return range(len(inputs)) if self.saves_inputs else ()
+
+    def view_matches(self, base, out) -> bool:
+        """For a view op: whether ``out`` still holds the view of ``base`` (the input it was
+        taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
+        return False
+
+    @classmethod
+    def backward_name(cls) -> str:
+        return f"{cls.__name__}Backward"
+
+    def __repr__(self):
+        return f"<{self.backward_name()}>"
+
+    def name(self) -> str:  # PyTorch's grad_fn.name()
+        return self.backward_name()
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
@@ -89,6 +122,7 @@ class Function:
                 if t.requires_grad:
                     fn.inputs = inputs
                     fn.freed = False
+                    fn._epoch = _epoch
                     return Tensor._make(out, fn)
         return Tensor._make(out, None)
 
@@ -97,6 +131,61 @@ class Function:
 
     def backward(self, grad):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def bump_version(t: Tensor, recorded: bool = False) -> None:
+    """Record an in-place change of ``t`` (and of every view sharing its storage).
+
+    ``recorded``: the change was recorded in the graph (``t`` got a new grad_fn), so views
+    taken of ``t`` before it no longer describe their values through their own grad_fn.
+    """
+    global _epoch
+    _epoch += 1
+    vc = shared_counter(t)
+    vc[0] += 1
+    vc[1] = _epoch
+    if recorded:
+        vc[2] = _epoch
+
+
+def shared_counter(t: Tensor) -> list:
+    """The version counter of ``t``'s storage, created on first need:
+    [count, epoch of the last change, epoch of the last recorded change]."""
+    vc = getattr(t, "_vc", None)
+    if vc is None:
+        vc = t._vc = [0, 0, 0]
+    return vc
+
+
+def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
+    vc = getattr(t, "_vc", None)
+    return vc is not None and vc[slot] > epoch
+
+
+def _check_versions(out: Tensor, fn: Function, inputs) -> None:
+    """Raise if a tensor that ``fn`` saved for backward was changed in place after its forward."""
+    culprit = None
+    if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
+        raise RuntimeError(
+            f"a view made by {fn.backward_name()} (shape {out.shape}) was used after its base was "
+            f"modified by an in-place operation that autograd recorded; take the view after the "
+            f"in-place change, or change the base out of place")
+    if fn.saves_output and _changed_since(out, fn._epoch):
+        culprit = f"output 0 of {fn.backward_name()}"
+    else:
+        for k in fn.saved_inputs(inputs):
+            inp = inputs[k]
+            if _changed_since(inp, fn._epoch):
+                culprit = f"input {k} of {fn.backward_name()}"
+                t = inp
+                break
+    if culprit is None:
+        return
+    t = out if culprit.startswith("output") else t
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
+        f"changed after {fn.backward_name()} saved it. Change it out of place, or clone() it first")
 
 
 def _topological_order(root: Tensor):
@@ -117,18 +206,32 @@ def _topological_order(root: Tensor):
         stack.append((t, True))
         fn = t._fn
         if fn is not None:
-            for inp in fn.inputs:
+            for inp in (fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)):
                 if inp._fn is not None and id(inp) not in visited:
                     stack.append((inp, False))
     return order
 
 
+def _inputs_as_of(fn: Function) -> tuple:
+    """``fn``'s inputs as they were when it ran: an input changed since by a recorded in-place
+    op has a new grad_fn, and its value before the change lives on in ``t._prev``."""
+    out = []
+    for t in fn.inputs:
+        prev = getattr(t, "_prev", None)
+        while prev is not None and prev[0] > fn._epoch:
+            t = prev[1]
+            prev = getattr(t, "_prev", None)
+        out.append(t)
+    return tuple(out)
+
+
 def _accumulate_leaf(t: Tensor, g):
-    if t.grad is None:
+    tg = t._grad
+    if tg is None:
         # own the buffer: g may be shared with another path or be an input's data
-        t.grad = g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype)
+        t._grad = Tensor._make(g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype), None)
     else:
-        t.grad += g
+        tg.data += g
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
@@ -143,6 +246,10 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
             continue
         if t._retain:
             _accumulate_leaf(t, g)
+        inputs = fn.inputs
+        if fn._epoch != _epoch:  # something changed in place since this op ran
+            inputs = _inputs_as_of(fn)
+            _check_versions(t, fn, inputs)
         if fn.freed:
             raise RuntimeError(
                 "trying to backward through the graph a second time (or directly access saved "
@@ -152,7 +259,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
         if not retain_graph:
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved
-        for inp, ig in zip(fn.inputs, in_grads):
+        for inp, ig in zip(inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
             if ig.shape != inp.data.shape:

@@ -38,6 +38,11 @@ def check_device(device) -> str:
     return name
 
 
+def is_device_name(name) -> bool:
+    """Whether ``name`` names a device (``Tensor.to`` tells devices from dtypes by it)."""
+    return isinstance(name, str) and name.lower() in _ALIASES
+
+
 def _load_cupy():
     """Import CuPy and touch the GPU once; remember the reason if either fails."""
     global _cupy, _gpu_error

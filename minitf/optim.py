@@ -10,7 +10,7 @@ PyTorch's names and signatures::
     opt.step()
     opt.zero_grad()
 
-Every update works in place on the backend arrays (``p.data``, ``p.grad``)
+Every update works in place on the backend arrays (``p.data``, ``p.grad.data``)
 with the array module of the parameter (NumPy, CuPy or the fake device), so a
 step records no graph and allocates only a few temporaries. ``state_dict()``
 snapshots the hyper-parameters and the per-parameter state (step counts,
@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from . import backend
+from .autograd import bump_version
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
@@ -108,7 +109,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.data[...] = 0
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -237,9 +238,9 @@ class SGD(Optimizer):
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
-                g = p.grad
-                if g is None:
+                if p.grad is None:
                     continue
+                g = p.grad.data
                 if wd != 0:
                     g = g + wd * p.data
                 if mom != 0:
@@ -252,6 +253,7 @@ class SGD(Optimizer):
                         buf += (1 - damp) * g if damp else g
                     g = g + mom * buf if nesterov else buf
                 p.data -= lr * g
+                bump_version(p)  # an in-place change, as PyTorch counts it: a graph that saved p sees it
 
 
 class Adam(Optimizer):
@@ -278,9 +280,9 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                g = p.grad
-                if g is None:
+                if p.grad is None:
                     continue
+                g = p.grad.data
                 data = p.data
                 xp = backend.get_array_module(data)
                 state = self.state.get(id(p))
@@ -309,6 +311,7 @@ class Adam(Optimizer):
                 xp.divide(m, tmp, out=tmp)
                 tmp *= step_size
                 data -= tmp                          # p <- p - lr m_hat / (sqrt(v_hat) + eps)
+                bump_version(p)
 
 
 class AdamW(Adam):
@@ -363,7 +366,7 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     _check_max_norm(max_norm)
     if isinstance(params, Tensor):
         params = [params]
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
         return 0.0
     norm_type = float(norm_type)

@@ -10,15 +10,12 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def section(title):
-    """The text under ``## title`` up to the next level-2 heading, from docs/api.md (once the
-    reference is merged there) or docs/api_nn.md."""
-    for name in ("api.md", "api_nn.md"):
-        path = DOCS / name
-        if path.is_file():
-            m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", path.read_text(encoding="utf-8"), re.S | re.M)
-            if m:
-                return m.group(1)
-    pytest.fail(f"no '## {title}' section in docs/api.md or docs/api_nn.md")
+    """The text under ``## title`` up to the next level-2 heading, from docs/api.md."""
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", (DOCS / "api.md").read_text(encoding="utf-8"),
+                  re.S | re.M)
+    if m is None:
+        pytest.fail(f"no '## {title}' section in docs/api.md")
+    return m.group(1)
 
 
 def test_every_public_nn_name_is_listed():

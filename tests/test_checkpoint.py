@@ -149,7 +149,7 @@ def test_training_checkpoint_resumes_an_optimizer_exactly(tmp_path, device, rng)
     def steps(ps, opt, gs):
         for step in gs:
             for p, g in zip(ps, step):
-                p.grad = backend.to_device(g, device)
+                p.grad = mt.tensor(g, device=device)
             opt.step()
 
     ps = [mt.tensor(a, device=device, requires_grad=True) for a in init]

@@ -145,3 +145,25 @@ def test_param_count_chapter_quotes_its_results():
             assert _close(cells[6].rstrip("%"), 100 * r["relative_gap"], 0.01), name
             quoted += 1
     assert quoted == len(rows)
+
+
+def test_api_reference_lists_every_public_name():
+    import importlib
+    import pkgutil
+
+    import minitf as mt
+    for mod in pkgutil.iter_modules(mt.__path__):  # every submodule, imported, is a public name too
+        importlib.import_module(f"minitf.{mod.name}")
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    top, tensor_part = text.split("\n## Tensor\n", 1)
+    tensor_part = tensor_part.split("\n## minitf.functional\n", 1)[0]
+
+    def listed(name, section):
+        # `name`, `name(...)` or `x[...]`-style entries, in backquotes
+        return re.search(r"`" + re.escape(name) + r"[`(\[]", section) is not None
+
+    missing = [n for n in dir(mt) if not n.startswith("_") and not listed(n, top)]
+    assert not missing, f"docs/api.md does not list minitf names: {missing}"
+    missing = [n for n in dir(mt.Tensor) if not n.startswith("_") and not listed(n, tensor_part)]
+    assert not missing, f"docs/api.md does not list Tensor attributes: {missing}"
+    assert "## minitf.functional" in text and "## minitf.nn" in text

@@ -234,7 +234,7 @@ class Module:
         if exclude_embeddings:
             from .embedding import Embedding
             skip = {id(p) for m in self.modules() if isinstance(m, Embedding) for p in m._parameters.values()}
-        return int(sum(p.size for p in self.parameters() if id(p) not in skip))
+        return int(sum(p.numel() for p in self.parameters() if id(p) not in skip))
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> "Module":

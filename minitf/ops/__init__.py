@@ -13,3 +13,15 @@ from .attention import scaled_dot_product_attention, causal_mask  # noqa: F401
 from .multihead import multi_head_self_attention, attention_mask  # noqa: F401
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
+from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
+from .pointwise import abs, clamp, tril, triu, allclose  # noqa: F401
+from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
+from .extrema import max_dim, amax, amin, argmax, argmin, torch_max, torch_min  # noqa: F401
+from .statistics import std, norm  # noqa: F401
+from ._util import check_dim  # noqa: F401
+
+from ._util import accepts_dim as _accepts_dim  # noqa: E402
+# PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
+sum, mean, max, var = (_accepts_dim(f) for f in (sum, mean, max, var))
+concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
+cat = concatenate

@@ -49,12 +49,15 @@ def normalize_axis(axis, ndim: int, name: str = "reduction"):
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = max(ndim, 1)  # PyTorch: a 0-d tensor has one dim for this purpose, so 0 and -1 name it
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -n <= a < n:
             raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
-    return tuple(sorted(out))
+        out.append(int(a) % n)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: axis {axis} names a dim more than once")
+    return tuple(sorted(out)) if ndim else ()  # reducing a 0-d tensor over "its" dim keeps it
 
 
 def expand_reduced(g, shape, axes, keepdims: bool):
@@ -103,3 +106,39 @@ def check_index_range(name: str, what: str, idx, n: int, ignore=None) -> None:
     if lo < 0 or hi >= n:
         raise IndexError(f"{name}: {what} out of range [0, {n}): min {lo}, max {hi}")
 
+def share_storage(out: Tensor, base: Tensor) -> Tensor:
+    """Mark ``out`` as a view of ``base`` when its array shares base's memory: one version
+    counter for both (an in-place change through either is seen by ops that saved the other)."""
+    if out.data is not base.data and not backend.get_array_module(base.data).may_share_memory(out.data, base.data):
+        return out  # a copy
+    from ..autograd import shared_counter
+    out._vc = shared_counter(base)
+    root = getattr(base, "_base", None)
+    out._base = base if root is None else root
+    return out
+
+
+def check_dim(name: str, dim, ndim: int) -> int:
+    """One dim in PyTorch's range [-ndim, ndim) (a 0-d tensor accepts 0 and -1), non-negative."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}")
+    if not -n <= dim < n:
+        raise ValueError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
+    return int(dim) % n
+
+
+def accepts_dim(fn):
+    """Let ``fn(x, axis=, keepdims=)`` also take PyTorch's ``dim=`` / ``keepdim=``."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, dim=None, keepdim=None, **kwargs):
+        if dim is not None:
+            if kwargs.get("axis") is not None:
+                raise TypeError(f"{fn.__name__}: give dim or axis, not both")
+            kwargs["axis"] = dim
+        if keepdim is not None:
+            kwargs["keepdims"] = keepdim
+        return fn(*args, **kwargs)
+    return wrapper

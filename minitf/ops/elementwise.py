@@ -10,6 +10,8 @@ from .erf import erfc as _erfc
 
 
 class Exp(Function):
+    saves_inputs = False  # backward reads the output
+
     def forward(self, x):
         self.y = backend.get_array_module(x).exp(x)
         return self.y
@@ -19,6 +21,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saves_output = False
+
     def forward(self, x):
         self.x = x
         return backend.get_array_module(x).log(x)
@@ -28,6 +32,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.y = backend.get_array_module(x).sqrt(x)
         return self.y
@@ -37,6 +43,8 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.y = backend.get_array_module(x).tanh(x)
         return self.y
@@ -71,6 +79,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    saves_inputs = saves_output = False  # keeps a mask of its own
+
     def forward(self, x):
         self.positive = x > 0
         return x * self.positive

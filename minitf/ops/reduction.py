@@ -10,6 +10,8 @@ from ._util import expand_reduced, normalize_axis
 
 
 class Sum(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
@@ -20,6 +22,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = x.mean(axis=axis, keepdims=keepdims)
@@ -94,7 +98,7 @@ def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
-    if x.size == 0:
+    if x.numel() == 0:
         raise ValueError("max: the tensor is empty")
     return Max.apply(x, axis=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
 
