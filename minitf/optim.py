@@ -370,18 +370,23 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return 0.0
     norm_type = float(norm_type)
-    if math.isinf(norm_type):
-        total = max(float(backend.get_array_module(g).abs(g).max()) for g in grads)
-    else:
-        acc = 0.0
-        for g in grads:
-            xp = backend.get_array_module(g)
+    # every per-gradient norm stays on the device, accumulated there in float64 in the order
+    # of the parameters: one host transfer for the total, not one per parameter (on a GPU each
+    # transfer waits for all queued work)
+    xp = backend.get_array_module(grads[0])
+    acc = None
+    for g in grads:
+        if math.isinf(norm_type):
+            part = xp.abs(g).max().astype(np.float64)
+            acc = part if acc is None else xp.maximum(acc, part)
+        else:
             if norm_type == 2.0:
                 flat = g.reshape(-1)
-                acc += float(xp.dot(flat, flat))
+                part = xp.dot(flat, flat).astype(np.float64)
             else:
-                acc += float((xp.abs(g) ** norm_type).sum())
-        total = acc ** (1.0 / norm_type)
+                part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
+            acc = part if acc is None else acc + part
+    total = float(acc) if math.isinf(norm_type) else float(acc) ** (1.0 / norm_type)
     if not math.isfinite(total) and error_if_nonfinite:
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {total}; "
                            f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
