@@ -120,6 +120,25 @@ def bootstrap_fit(n, loss, n_predict: float, resamples: int = 2000, seed: int = 
             "predict_95": [float(v) for v in np.percentile(preds, [2.5, 97.5])]}
 
 
+def ngram_baselines(text: str, val_chars: int) -> dict:
+    """Losses (nats per character) of counting models on the validation characters the runs are scored on.
+
+    unigram: p(x) from the training split's character counts; bigram: p(x_t | x_{t-1})
+    from its pair counts; both with add-one smoothing, scored on the first
+    ``val_chars`` targets of the validation split (the piece every eval uses).
+    A GPT that only learned which character follows which would score the bigram's loss.
+    """
+    vocab = data.CharVocab.from_text(text)
+    train_ids, val_ids = data.split_ids(vocab.encode(text), 0.9)
+    V, val = len(vocab), val_ids[: val_chars + 1]
+    uni = np.bincount(train_ids, minlength=V) + 1.0
+    pairs = np.ones((V, V))
+    np.add.at(pairs, (train_ids[:-1], train_ids[1:]), 1.0)
+    return {"unigram": float(-np.log(uni[val[1:]] / uni.sum()).mean()),
+            "bigram": float(-np.log(pairs[val[:-1], val[1:]] / pairs[val[:-1]].sum(1)).mean()),
+            "val_targets": int(val.size - 1)}
+
+
 # ---------------------------------------------------------------- one run
 def run_config(arch, seed: int, s: dict, device: str, data_path) -> train.TrainConfig:
     """The library's training config of one run: same data, tokens and schedule shape for every size."""
@@ -146,7 +165,7 @@ def param_counts(cfg: train.TrainConfig, vocab_size: int) -> tuple[int, int]:
     """(non-embedding N, total N) of the GPT a config describes, without building it."""
     gc = models.GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
                           n_head=cfg.n_head, n_embd=cfg.n_embd, bias=cfg.bias)
-    return models.gpt.gpt_param_count(gc), models.gpt.gpt_param_count(gc, exclude_embeddings=False)
+    return models.gpt_param_count(gc), models.gpt_param_count(gc, exclude_embeddings=False)
 
 
 class FixedValLoss:
@@ -323,6 +342,10 @@ def draw(sweep, big, summary, path) -> Path | None:
     if big:
         ax.scatter([r["n_params_non_embedding"] for r in big], [r["best_val_loss"] for r in big], marker="*",
                    s=160, color="C3", zorder=5, label=f"measured {pred['measured_mean']:.3f}")
+    base = summary.get("baselines")
+    if base:
+        ax.axhline(base["bigram"], color="gray", ls="--", lw=1,
+                   label=f"bigram counts (previous character only): {base['bigram']:.3f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("non-embedding parameters N")
@@ -381,6 +404,7 @@ def run(args, log=print) -> dict:
         f"to {p['predicted_95'][1]:.4f})")
     big, trained_big = get_runs([big_arch], seeds, s, args.device, corpus, cache, log)
     summary = summarise(sweep, big, n_big, n_big_total, args.bootstrap)
+    summary["baselines"] = ngram_baselines(corpus.text, s["val_chars"])
     wall = time.perf_counter() - t0
 
     rows = []
@@ -401,6 +425,9 @@ def run(args, log=print) -> dict:
         log("  one fit per seed: " + ", ".join(f"seed {k}: {v:.4f}" for k, v in f["per_seed"].items()))
     log(f"fit on total N (embeddings included), for comparison: alpha = {f['total_N']['alpha']:.4f}")
     log(f"Kaplan et al. (WebText2, BPE tokens, models trained to convergence): alpha_N = {KAPLAN_ALPHA_N}")
+    base = summary["baselines"]
+    log(f"counting baselines on the same validation characters: unigram {base['unigram']:.4f}, "
+        f"bigram {base['bigram']:.4f} nats per character")
     p = summary["prediction"]
     log(f"predicted {p['predicted_loss']:.4f}, measured " + ", ".join(f"{m:.4f}" for m in p["measured_loss"])
         + f" (mean {p['measured_mean']:.4f}): error {p['error']:+.4f} ({100 * p['relative_error']:+.1f}%)")

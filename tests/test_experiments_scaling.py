@@ -46,6 +46,9 @@ def test_fit_recovers_a_known_power_law(script):
     noisy = (2.5e9 / n) ** 0.07 * np.exp(np.random.default_rng(0).normal(0, 0.02, n.size))
     b = sl.bootstrap_fit(n, noisy, 2e6, resamples=200)
     assert 0 < b["alpha_std"] < 0.05 and b["alpha_95"][0] < sl.fit_power_law(n, noisy)[0] < b["alpha_95"][1]
+    base = sl.ngram_baselines("ab" * 600, val_chars=50)
+    assert base["val_targets"] == 50 and base["unigram"] == pytest.approx(np.log(2), rel=1e-3)
+    assert base["bigram"] < 0.01                          # after a, b; after b, a: almost certain
     with pytest.raises(ValueError, match="two different sizes"):
         sl.fit_power_law([1e4, 1e4], [2.0, 2.1])
 
@@ -71,6 +74,7 @@ def test_scaling_laws_quick_run_and_cache(script, corpus, tmp_path):
     assert res["fit"]["uses"] == "non-embedding N" and res["fit"]["alpha_N"] == pytest.approx(alpha, rel=1e-12)
     assert res["prediction_before_training"]["predicted_loss"] == res["prediction"]["predicted_loss"]
     assert res["prediction"]["measured_loss"] == [res["predicted_model"][0]["best_val_loss"]]
+    assert res["baselines"]["val_targets"] == 256 and res["baselines"]["bigram"] < res["baselines"]["unigram"]
     # a re-run trains nothing and gives the same numbers
     assert sl.main(argv) == 0
     again = json.loads((tmp_path / "r.json").read_text())
