@@ -348,6 +348,9 @@ def draw(sweep, big, summary, path) -> Path | None:
                    label=f"bigram counts (previous character only): {base['bigram']:.3f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter   # plain numbers on the log axis, not 2 x 10^0
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
     ax.set_xlabel("non-embedding parameters N")
     ax.set_ylabel("best validation loss (nats per character)")
     ax.set_title("L(N) at a fixed budget of tokens")
