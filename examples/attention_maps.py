@@ -176,6 +176,11 @@ def build_parser():
 
 
 def run(args, log=print) -> dict:
+    if args.device == "gpu":   # no GPU (or no CuPy): one line saying why, before any work
+        try:
+            mt.zeros(1, device="gpu")
+        except mt.DeviceError as e:
+            raise mt.DeviceError(f"--device gpu is unavailable: {e}") from None
     tmp = None
     if args.quick:
         tmp = tempfile.TemporaryDirectory()

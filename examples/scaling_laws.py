@@ -374,6 +374,11 @@ def draw(sweep, big, summary, path) -> Path | None:
 
 
 def run(args, log=print) -> dict:
+    if args.device == "gpu":   # no GPU (or no CuPy): one line saying why, before any work
+        try:
+            mt.zeros(1, device="gpu")
+        except mt.DeviceError as e:
+            raise mt.DeviceError(f"--device gpu is unavailable: {e}") from None
     q = args.quick
     s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if q else default))
          for name, _, default, quick, _ in SETTINGS}

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minitf as mt
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -107,6 +109,11 @@ def test_scaling_laws_bad_input_is_one_error(script, corpus, tmp_path, capsys):
     assert e.value.code == 2 and "n_embd a multiple of n_head" in capsys.readouterr().err
     assert sl.main(["--quick", "--data", str(tmp_path / "missing.txt"), "--cache-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+    if not mt.gpu_available():
+        for script_main in (sl.main, script("attention_maps").main):
+            assert script_main(["--quick", "--device", "gpu"]) == 2
+            err = capsys.readouterr().err
+            assert err.startswith("error: --device gpu is unavailable") and err.count("\n") == 1
 
 
 # ------------------------------------------------------------------ experiment 5: attention maps
