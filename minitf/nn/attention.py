@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 import minitf as _mt
 
 from .. import functional as F
@@ -61,7 +63,16 @@ class CausalSelfAttention(Module):
     ``window`` keys (itself included). ``padding_mask`` (B, T), True for real
     tokens: padding keys are never attended. ``cache`` (:class:`KVCache`):
     x holds only the new tokens; their keys and values are appended to the cache.
+
+    ``keep_attention = True`` (off by default) makes each forward also store the
+    attention probabilities in ``self.attention``: a Tensor (B, n_head, T_q, T_k),
+    row i the weights query i gives every key (0 where masked; before dropout),
+    recorded without a graph. They come from the same attention op with the
+    identity as values (P I = P), so they are exactly the weights the output used.
     """
+
+    keep_attention = False   # class default: the normal forward pays one attribute lookup, nothing more
+    attention = None
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
                  window: int | None = None):
@@ -97,6 +108,9 @@ class CausalSelfAttention(Module):
             mask = F.attention_mask(T, T, self.window, padding_mask, device=x.device)
             y = F.multi_head_self_attention(qkv, self.n_head, mask=mask, causal=mask is None,
                                             dropout_p=p, training=self.training)
+            if self.keep_attention:
+                heads = qkv.reshape(x.shape[0], T, 3, self.n_head, self.n_embd // self.n_head).permute(2, 0, 3, 1, 4)
+                self._keep(heads[0], heads[1], mask)
         else:
             y = self._attend_cached(qkv, padding_mask, cache, p)
         return self.resid_dropout(self.c_proj(y))
@@ -109,7 +123,17 @@ class CausalSelfAttention(Module):
         mask = F.attention_mask(T, k.shape[2], self.window, pad, device=qkv.device)
         y = F.scaled_dot_product_attention(heads[0], k, v, mask=mask, causal=mask is None,
                                            dropout_p=p, training=self.training)
+        if self.keep_attention:
+            self._keep(heads[0], k, mask)
         return y.permute(0, 2, 1, 3).reshape(B, T, self.n_embd)
+
+    def _keep(self, q, k, mask) -> None:
+        """self.attention = softmax(q k^T / sqrt(hd) + mask): q (B, H, T_q, hd), k (B, H, T_k, hd)."""
+        with _mt.no_grad():
+            t_k = k.shape[2]
+            eye = _mt.tensor(np.eye(t_k), dtype=q.dtype, device=q.device)   # values = I: P I = P
+            self.attention = F.scaled_dot_product_attention(q.detach(), k.detach(), eye, mask=mask,
+                                                            causal=mask is None)
 
     def extra_repr(self):
         w = "" if self.window is None else f", window={self.window}"

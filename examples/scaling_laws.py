@@ -1,0 +1,475 @@
+"""Scaling laws at small scale: train GPTs of several sizes on one corpus with one token budget,
+fit L(N) = (N_c / N)^alpha_N in log-log space, predict a larger model's loss, then train it.
+
+    python examples/scaling_laws.py                 # the default sweep (Tiny Shakespeare, CPU)
+    python examples/scaling_laws.py --quick         # tiny sizes, a couple of minutes
+    python examples/scaling_laws.py --device gpu    # the same sweep on a GPU
+
+Every run gets the same number of training tokens D = max_iters x batch_size x
+block_size, a cosine learning-rate schedule that ends exactly at its last
+iteration, and an evaluation every ``--eval-interval`` iterations on a fixed
+piece of the validation split (the same characters for every run). The loss
+of a run is its *best* validation loss, not its last: bigger models over-fit a
+1M-character corpus. N is counted without the embeddings (the count the fit
+uses, as Kaplan et al. do) and in total.
+
+Each finished run is cached under ``--cache-dir`` by a hash of everything
+that determines it (architecture, training settings, seed, corpus), so a
+re-run trains only what is missing. See docs/scaling_laws.md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_common_args, machine_info, output_paths, print_table, pyplot, save_figure, save_results  # noqa: E402
+
+import minitf as mt  # noqa: E402
+from minitf import checkpoint, data, models, train  # noqa: E402
+from minitf import functional as F  # noqa: E402
+
+NAME = "scaling_laws"
+KAPLAN_ALPHA_N = 0.076       # Kaplan et al. (2020), L(N) on WebText2, non-embedding N, nats per BPE token
+KAPLAN_N_C = 8.8e13
+CACHE_VERSION = 1            # bump when the meaning of a cached result changes
+
+# (n_layer, n_head, n_embd): non-embedding N from 12k to 788k (64x), then a model 2.2x beyond
+SWEEP = [(1, 4, 32), (2, 4, 40), (2, 4, 64), (3, 4, 88), (4, 4, 128)]
+PREDICT = (4, 4, 192)
+QUICK_SWEEP = [(1, 2, 16), (1, 2, 24), (1, 4, 32), (2, 4, 32), (2, 4, 48)]
+QUICK_PREDICT = (2, 4, 64)
+
+# training settings shared by every run (flag, type, default, quick default, help)
+SETTINGS = [
+    ("max_iters", int, 1000, 150, "training iterations of every run (the cosine decay ends here)"),
+    ("batch_size", int, 16, 16, "blocks per batch"),
+    ("block_size", int, 64, 64, "context length in characters"),
+    ("lr", float, 1e-3, 2e-3, "peak learning rate (min_lr is a tenth of it)"),
+    ("warmup_iters", int, 50, 10, "linear warmup iterations"),
+    ("eval_interval", int, 100, 25, "iterations between validation evals"),
+    ("val_chars", int, 32768, 8192, "validation characters of each eval (a fixed piece, the same for every run)"),
+]
+
+
+# ---------------------------------------------------------------- the fit
+def fit_power_law(n, loss) -> tuple[float, float]:
+    """Least squares of log L = alpha log N_c - alpha log N: returns (alpha_N, N_c).
+
+    n, loss: (P,) positive. The fit is a straight line through (log N, log L);
+    its slope is -alpha_N and its intercept alpha_N log N_c. (N_c is inf when
+    the points show no trend, alpha_N = 0: use :func:`fit_and_predict` to
+    evaluate a fit, which never goes through N_c.)
+    """
+    slope, intercept = _fit_line(n, loss)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        n_c = float(np.exp(intercept / -slope)) if slope != 0 else float("inf")
+    return float(-slope), n_c
+
+
+def _fit_line(n, loss):
+    x, y = np.log(np.asarray(n, dtype=np.float64)), np.log(np.asarray(loss, dtype=np.float64))
+    if x.size < 2 or np.ptp(x) == 0:
+        raise ValueError("fit_power_law needs at least two different sizes")
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept)
+
+
+def fit_and_predict(n, loss, n_new):
+    """(alpha_N, L at each of ``n_new``) of the log-log least-squares fit: L = exp(intercept) N^-alpha_N."""
+    slope, intercept = _fit_line(n, loss)
+    return -slope, np.exp(intercept + slope * np.log(np.asarray(n_new, dtype=np.float64)))
+
+
+def power_law(n, alpha: float, n_c: float):
+    """L(N) = (N_c / N)^alpha."""
+    return (n_c / np.asarray(n, dtype=np.float64)) ** alpha
+
+
+def bootstrap_fit(n, loss, n_predict: float, resamples: int = 2000, seed: int = 0) -> dict:
+    """Refit on ``resamples`` resamplings of the points (with replacement): spread of alpha and of L(n_predict).
+
+    Resamplings with fewer than two distinct sizes are drawn again. Returns the
+    standard deviation and the 2.5/97.5 percentiles of both.
+    """
+    n, loss = np.asarray(n, dtype=np.float64), np.asarray(loss, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    alphas, preds = [], []
+    while len(alphas) < resamples:
+        idx = rng.integers(0, n.size, n.size)
+        if np.unique(n[idx]).size < 2:
+            continue
+        a, pred = fit_and_predict(n[idx], loss[idx], n_predict)
+        alphas.append(a)
+        preds.append(float(pred))
+    alphas, preds = np.array(alphas), np.array(preds)
+    return {"resamples": resamples, "alpha_std": float(alphas.std(ddof=1)),
+            "alpha_95": [float(v) for v in np.percentile(alphas, [2.5, 97.5])],
+            "predict_std": float(preds.std(ddof=1)),
+            "predict_95": [float(v) for v in np.percentile(preds, [2.5, 97.5])]}
+
+
+def ngram_baselines(text: str, val_chars: int) -> dict:
+    """Losses (nats per character) of counting models on the validation characters the runs are scored on.
+
+    unigram: p(x) from the training split's character counts; bigram: p(x_t | x_{t-1})
+    from its pair counts; both with add-one smoothing, scored on the first
+    ``val_chars`` targets of the validation split (the piece every eval uses).
+    A GPT that only learned which character follows which would score the bigram's loss.
+    """
+    vocab = data.CharVocab.from_text(text)
+    train_ids, val_ids = data.split_ids(vocab.encode(text), 0.9)
+    V, val = len(vocab), val_ids[: val_chars + 1]
+    uni = np.bincount(train_ids, minlength=V) + 1.0
+    pairs = np.ones((V, V))
+    np.add.at(pairs, (train_ids[:-1], train_ids[1:]), 1.0)
+    return {"unigram": float(-np.log(uni[val[1:]] / uni.sum()).mean()),
+            "bigram": float(-np.log(pairs[val[:-1], val[1:]] / pairs[val[:-1]].sum(1)).mean()),
+            "val_targets": int(val.size - 1)}
+
+
+# ---------------------------------------------------------------- one run
+def run_config(arch, seed: int, s: dict, device: str, data_path) -> train.TrainConfig:
+    """The library's training config of one run: same data, tokens and schedule shape for every size."""
+    n_layer, n_head, n_embd = arch
+    return train.make_config("baby", model="gpt", device=device, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
+                             block_size=s["block_size"], batch_size=s["batch_size"], max_iters=s["max_iters"],
+                             lr_decay_iters=s["max_iters"],   # the cosine ends at this run's budget
+                             lr=s["lr"], min_lr=s["lr"] / 10, warmup_iters=s["warmup_iters"],
+                             eval_interval=s["eval_interval"], eval_iters=1, dropout=0.0, seed=seed,
+                             data=data_path, progress=False, sample_chars=0)
+
+
+def run_key(cfg: train.TrainConfig, corpus_sha: str, val_chars: int) -> str:
+    """A hash of everything that determines a run's result (not where it runs or is written)."""
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items()
+              if k not in ("out_dir", "data", "progress", "log_interval", "device", "sample_chars",
+                           "sample_temperature", "sample_top_k", "extra")}
+    blob = json.dumps({"config": fields, "corpus": corpus_sha, "val_chars": val_chars, "v": CACHE_VERSION},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def param_counts(cfg: train.TrainConfig, vocab_size: int) -> tuple[int, int]:
+    """(non-embedding N, total N) of the GPT a config describes, without building it."""
+    gc = models.GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
+                          n_head=cfg.n_head, n_embd=cfg.n_embd, bias=cfg.bias)
+    return models.gpt_param_count(gc), models.gpt_param_count(gc, exclude_embeddings=False)
+
+
+class FixedValLoss:
+    """Trainer callback: the loss over the first ``val_chars`` characters of the validation split.
+
+    The same characters for every eval and every model, so that differences
+    between evals (and the choice of the best one) are not sampling noise.
+    """
+
+    def __init__(self, val_chars: int):
+        self.val_chars, self.history = val_chars, []
+
+    @mt.no_grad()
+    def __call__(self, trainer, record):
+        model = trainer.model
+        n_blocks = max(1, self.val_chars // trainer.cfg.block_size)
+        model.eval()
+        total, count, done = 0.0, 0, 0
+        for x, y in trainer.sampler.blocks("val", batch_size=64):
+            take = min(x.shape[0], n_blocks - done)
+            if take <= 0:
+                break
+            x, y = x[:take], y[:take]
+            total += float(F.cross_entropy(model(x), y).item()) * y.numel()
+            count, done = count + y.numel(), done + take
+        model.train()
+        self.history.append({"iter": record["iter"], "val_loss": total / count, "val_tokens": count,
+                             "train_loss_estimate": record["train_loss"], "lr": record["lr"]})
+
+
+def train_one(cfg: train.TrainConfig, corpus: data.Corpus, val_chars: int, run_dir: Path, log) -> dict:
+    """Train one configuration with the library's Trainer; returns its summary (best val loss and history)."""
+    cfg.out_dir = str(run_dir)
+    evals = FixedValLoss(val_chars)
+    t0 = time.perf_counter()
+    result = train.Trainer(cfg, corpus=corpus, callbacks=[evals], overwrite=True, log=lambda line: None).run()
+    wall = time.perf_counter() - t0
+    best = min(evals.history, key=lambda h: h["val_loss"])
+    last = evals.history[-1]
+    log(f"  best val loss {best['val_loss']:.4f} at iter {best['iter']} (last {last['val_loss']:.4f}), "
+        f"{wall:.0f} s")
+    return {"best_val_loss": best["val_loss"], "best_iter": best["iter"], "last_val_loss": last["val_loss"],
+            "final_val_loss_whole_split": result["final_val_loss"], "history": evals.history,
+            "train_seconds": result["elapsed_s"], "wall_seconds": wall}
+
+
+def get_runs(archs, seeds, s, device, corpus, cache_dir: Path, log) -> tuple[list, int]:
+    """Every (arch, seed) result, from the cache where it is there, trained (and cached) where not.
+
+    Returns (results, how many were trained now)."""
+    vocab_size = len(data.CharVocab.from_text(corpus.text))
+    tokens = s["max_iters"] * s["batch_size"] * s["block_size"]
+    out, trained = [], 0
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for arch, seed in itertools.product(archs, seeds):
+        cfg = run_config(arch, seed, s, device, None)
+        key = run_key(cfg, corpus.sha256, s["val_chars"])
+        path = cache_dir / f"{key}.json"
+        n_nonemb, n_total = param_counts(cfg, vocab_size)
+        label = f"n_layer {arch[0]}, n_head {arch[1]}, n_embd {arch[2]}, seed {seed} (N = {n_nonemb:,})"
+        if path.is_file():
+            res = json.loads(path.read_text(encoding="utf-8"))
+            log(f"cached: {label}")
+        else:
+            log(f"training: {label}, {tokens:,} tokens")
+            run_dir = cache_dir / key
+            res = train_one(cfg, corpus, s["val_chars"], run_dir, log)
+            res.update(key=key, n_layer=arch[0], n_head=arch[1], n_embd=arch[2], seed=seed,
+                       n_params_non_embedding=n_nonemb, n_params_total=n_total, tokens=tokens,
+                       lr_decay_iters=cfg.lr_decay_iters, max_iters=cfg.max_iters, device=device,
+                       config={k: v for k, v in dataclasses.asdict(cfg).items() if k != "out_dir"})
+            save_results(path, res)
+            shutil.rmtree(run_dir, ignore_errors=True)   # the checkpoint is not needed once the result is kept
+            trained += 1
+        out.append(res)
+    return out, trained
+
+
+# ---------------------------------------------------------------- the experiment
+def parse_arch(text: str):
+    try:
+        parts = tuple(int(v) for v in text.split(":"))
+        if len(parts) != 3 or min(parts) < 1 or parts[2] % parts[1]:
+            raise ValueError
+        return parts
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not n_layer:n_head:n_embd with n_embd a multiple "
+                                         f"of n_head (e.g. 2:4:64)") from None
+
+
+def parse_archs(text: str):
+    archs = [parse_arch(t) for t in text.split(",") if t.strip()]
+    if len(archs) < 2:
+        raise argparse.ArgumentTypeError("--sizes needs at least two sizes, e.g. 1:4:32,2:4:64")
+    return archs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="sizes are n_layer:n_head:n_embd. Default sweep: "
+                                + ",".join(":".join(map(str, a)) for a in SWEEP)
+                                + "; predicted: " + ":".join(map(str, PREDICT))
+                                + ". --quick: " + ",".join(":".join(map(str, a)) for a in QUICK_SWEEP)
+                                + "; predicted " + ":".join(map(str, QUICK_PREDICT)) + ", one seed, "
+                                + ", ".join(f"{n} {q}" for n, _, _, q, _ in SETTINGS) + ".")
+    add_common_args(p, NAME)
+    p.add_argument("--data", metavar="FILE", default=None,
+                   help="a UTF-8 text to train on (default: Tiny Shakespeare, looked up as train_charlm.py does)")
+    p.add_argument("--cache-dir", metavar="DIR", default="out/scaling_laws",
+                   help="where finished runs are kept (default: out/scaling_laws); a re-run trains only what "
+                        "is missing")
+    p.add_argument("--sizes", type=parse_archs, default=None, metavar="L:H:C,...", help="the sweep's sizes")
+    p.add_argument("--predict", type=parse_arch, default=None, metavar="L:H:C",
+                   help="the larger model whose loss is predicted, then measured")
+    p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per size (default 2; --quick: 1)")
+    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
+    g = p.add_argument_group("training settings (the same for every run)")
+    for name, typ, default, quick, text in SETTINGS:
+        g.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
+                       metavar="N" if typ is int else "X", help=f"{text} (default {default}; --quick: {quick})")
+    return p
+
+
+def fmt_arch(r) -> str:
+    return f"{r['n_layer']}/{r['n_head']}/{r['n_embd']}"
+
+
+def summarise(sweep, big, n_predict_nonemb, n_predict_total, resamples) -> dict:
+    """Fits (non-embedding N: the one used; total N: for comparison), bootstrap, prediction against measurement."""
+    n = [r["n_params_non_embedding"] for r in sweep]
+    n_tot = [r["n_params_total"] for r in sweep]
+    loss = [r["best_val_loss"] for r in sweep]
+    alpha, n_c = fit_power_law(n, loss)
+    alpha_tot, n_c_tot = fit_power_law(n_tot, loss)
+    fit = {"uses": "non-embedding N", "alpha_N": alpha, "N_c": n_c,
+           "bootstrap": bootstrap_fit(n, loss, n_predict_nonemb, resamples),
+           "residuals_log": [float(v) for v in np.log(loss) - np.log(fit_and_predict(n, loss, n)[1])],
+           "total_N": {"alpha": alpha_tot, "N_c": n_c_tot,
+                       "residuals_log": [float(v) for v in
+                                         np.log(loss) - np.log(fit_and_predict(n_tot, loss, n_tot)[1])]}}
+    seeds = sorted({r["seed"] for r in sweep})
+    if len(seeds) > 1:   # one fit per seed: the seed-to-seed spread of the exponent itself
+        fit["per_seed"] = {str(sd): fit_power_law([r["n_params_non_embedding"] for r in sweep if r["seed"] == sd],
+                                                  [r["best_val_loss"] for r in sweep if r["seed"] == sd])[0]
+                           for sd in seeds}
+    predicted = float(fit_and_predict(n, loss, n_predict_nonemb)[1])
+    measured = [r["best_val_loss"] for r in big]
+    pred = {"n_params_non_embedding": n_predict_nonemb, "n_params_total": n_predict_total,
+            "predicted_loss": predicted, "predicted_95": fit["bootstrap"]["predict_95"],
+            "measured_loss": measured, "measured_mean": float(np.mean(measured)) if measured else None}
+    if measured:
+        pred["error"] = pred["measured_mean"] - predicted
+        pred["relative_error"] = pred["error"] / predicted
+    return {"fit": fit, "prediction": pred}
+
+
+def draw(sweep, big, summary, path) -> Path | None:
+    plt = pyplot()
+    if plt is None:
+        return None
+    fit, pred = summary["fit"], summary["prediction"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    n = np.array([r["n_params_non_embedding"] for r in sweep], dtype=float)
+    ax.scatter(n, [r["best_val_loss"] for r in sweep], color="C0", zorder=3, label="sweep: best val loss (each seed)")
+    grid = np.geomspace(n.min() / 1.3, pred["n_params_non_embedding"] * 1.3, 100)
+    b = fit["bootstrap"]
+    ax.plot(grid, fit_and_predict(n, [r["best_val_loss"] for r in sweep], grid)[1], color="C0",
+            label=f"fit $(N_c/N)^{{\\alpha_N}}$: $\\alpha_N$ = {fit['alpha_N']:.3f} $\\pm$ {b['alpha_std']:.3f}")
+    lo, hi = pred["predicted_95"]
+    ax.errorbar([pred["n_params_non_embedding"]], [pred["predicted_loss"]],
+                yerr=[[pred["predicted_loss"] - lo], [hi - pred["predicted_loss"]]], fmt="D", color="C1",
+                capsize=4, zorder=4, label=f"predicted {pred['predicted_loss']:.3f} (95% bootstrap)")
+    if big:
+        ax.scatter([r["n_params_non_embedding"] for r in big], [r["best_val_loss"] for r in big], marker="*",
+                   s=160, color="C3", zorder=5, label=f"measured {pred['measured_mean']:.3f}")
+    base = summary.get("baselines")
+    if base:
+        ax.axhline(base["bigram"], color="gray", ls="--", lw=1,
+                   label=f"bigram counts (previous character only): {base['bigram']:.3f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter   # plain numbers on the log axis, not 2 x 10^0
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
+    ax.set_xlabel("non-embedding parameters N")
+    ax.set_ylabel("best validation loss (nats per character)")
+    ax.set_title("L(N) at a fixed budget of tokens")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    first_seed = min(r["seed"] for r in sweep)
+    runs = [r for r in sweep + big if r["seed"] == first_seed]
+    for i, r in enumerate(sorted(runs, key=lambda r: r["n_params_non_embedding"])):
+        h = r["history"][1:]   # iteration 0 is the untrained model
+        tok = [e["iter"] * r["tokens"] / r["max_iters"] for e in h]
+        line, = ax2.plot(tok, [e["val_loss"] for e in h], color=f"C{i}",
+                         label=f"{fmt_arch(r)}: N = {r['n_params_non_embedding']:,}")
+        ax2.scatter([r["best_iter"] * r["tokens"] / r["max_iters"]], [r["best_val_loss"]], color=line.get_color(),
+                    marker="o", s=40, zorder=3)
+    ax2.set_xlabel("training tokens")
+    ax2.set_ylabel("validation loss (fixed piece)")
+    ax2.set_title(f"validation curves, seed {first_seed} (dot: best)")
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def run(args, log=print) -> dict:
+    if args.device == "gpu":   # no GPU (or no CuPy): one line saying why, before any work
+        try:
+            mt.zeros(1, device="gpu")
+        except mt.DeviceError as e:
+            raise mt.DeviceError(f"--device gpu is unavailable: {e}") from None
+    q = args.quick
+    s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if q else default))
+         for name, _, default, quick, _ in SETTINGS}
+    archs = args.sizes or (QUICK_SWEEP if q else SWEEP)
+    big_arch = args.predict or (QUICK_PREDICT if q else PREDICT)
+    n_seeds = args.seeds or (1 if q else 2)
+    if n_seeds < 1 or args.bootstrap < 10:
+        raise train.ConfigError("--seeds must be at least 1 and --bootstrap at least 10")
+    seeds = [1337 + i for i in range(n_seeds)]
+    for arch in list(archs) + [big_arch]:
+        run_config(arch, seeds[0], s, args.device, None)   # a bad setting fails now, before any training
+    corpus = data.load_corpus(args.data, progress=False, log=log)
+    vocab_size = len(data.CharVocab.from_text(corpus.text))
+    if int(len(corpus.text) * 0.1) < s["block_size"] + 1:
+        raise data.DataError(f"{corpus.source}: the validation split is shorter than block_size + 1")
+    tokens = s["max_iters"] * s["batch_size"] * s["block_size"]
+    log(f"corpus: {corpus.source}, {len(corpus.text):,} characters; every run: {tokens:,} training tokens "
+        f"({s['max_iters']} iterations x {s['batch_size']} x {s['block_size']}), cosine {s['lr']:g} -> "
+        f"{s['lr'] / 10:g} ending at iteration {s['max_iters']}; seeds {seeds}")
+    t0 = time.perf_counter()
+    cache = Path(args.cache_dir)
+    sweep, trained = get_runs(archs, seeds, s, args.device, corpus, cache, log)
+
+    big_cfg = run_config(big_arch, seeds[0], s, args.device, None)
+    n_big, n_big_total = param_counts(big_cfg, vocab_size)
+    # the prediction is made (and printed) from the sweep alone, before the larger model is trained
+    before = summarise(sweep, [], n_big, n_big_total, args.bootstrap)
+    p = before["prediction"]
+    log(f"prediction before training {fmt_arch(dict(n_layer=big_arch[0], n_head=big_arch[1], n_embd=big_arch[2]))} "
+        f"(N = {n_big:,}): L = {p['predicted_loss']:.4f} (95% bootstrap {p['predicted_95'][0]:.4f} "
+        f"to {p['predicted_95'][1]:.4f})")
+    big, trained_big = get_runs([big_arch], seeds, s, args.device, corpus, cache, log)
+    summary = summarise(sweep, big, n_big, n_big_total, args.bootstrap)
+    summary["baselines"] = ngram_baselines(corpus.text, s["val_chars"])
+    wall = time.perf_counter() - t0
+
+    rows = []
+    n_sweep, l_sweep = [r["n_params_non_embedding"] for r in sweep], [r["best_val_loss"] for r in sweep]
+    for i, r in enumerate(sweep + big):
+        rows.append([fmt_arch(r) + ("  (predicted)" if i >= len(sweep) else ""), f"{r['n_params_non_embedding']:,}",
+                     f"{r['n_params_total']:,}", r["seed"], f"{r['best_val_loss']:.4f}", r["best_iter"],
+                     f"{r['last_val_loss']:.4f}", f"{r['final_val_loss_whole_split']:.4f}",
+                     f"{float(fit_and_predict(n_sweep, l_sweep, r['n_params_non_embedding'])[1]):.4f}",
+                     f"{r['train_seconds']:.0f}"])
+    print_table(["layers/heads/width", "N (no emb.)", "N total", "seed", "best val", "at iter", "last val",
+                 "whole val (last)", "fit", "s"], rows)
+    f, b = summary["fit"], summary["fit"]["bootstrap"]
+    log(f"\nfit on non-embedding N (the one used): L(N) = ({f['N_c']:.3e} / N)^{f['alpha_N']:.4f}; "
+        f"alpha_N = {f['alpha_N']:.4f} +- {b['alpha_std']:.4f} (bootstrap over the {len(sweep)} points, "
+        f"95%: {b['alpha_95'][0]:.4f} to {b['alpha_95'][1]:.4f})")
+    if "per_seed" in f:
+        log("  one fit per seed: " + ", ".join(f"seed {k}: {v:.4f}" for k, v in f["per_seed"].items()))
+    log(f"fit on total N (embeddings included), for comparison: alpha = {f['total_N']['alpha']:.4f}")
+    log(f"Kaplan et al. (WebText2, BPE tokens, models trained to convergence): alpha_N = {KAPLAN_ALPHA_N}")
+    base = summary["baselines"]
+    log(f"counting baselines on the same validation characters: unigram {base['unigram']:.4f}, "
+        f"bigram {base['bigram']:.4f} nats per character")
+    p = summary["prediction"]
+    log(f"predicted {p['predicted_loss']:.4f}, measured " + ", ".join(f"{m:.4f}" for m in p["measured_loss"])
+        + f" (mean {p['measured_mean']:.4f}): error {p['error']:+.4f} ({100 * p['relative_error']:+.1f}%)")
+    log(f"trained {trained + trained_big} run(s) now, {len(sweep) + len(big) - trained - trained_big} from the "
+        f"cache in {cache}; {wall:.0f} s")
+
+    results = {"experiment": NAME, "machine": machine_info(args.device, args.note), "corpus":
+               {"source": corpus.source, "name": corpus.name, "chars": len(corpus.text), "sha256": corpus.sha256,
+                "vocab_size": vocab_size},
+               "settings": dict(s, tokens_per_run=tokens, min_lr=s["lr"] / 10, seeds=seeds, quick=q),
+               "kaplan": {"alpha_N": KAPLAN_ALPHA_N, "N_c": KAPLAN_N_C},
+               "sweep": sweep, "predicted_model": big, "prediction_before_training": before["prediction"],
+               **summary, "trained_now": trained + trained_big, "wall_seconds": wall}
+    out, fig = output_paths(args, NAME)
+    if out:
+        save_results(out, results)
+        log(f"results: {out}")
+    if fig:
+        if draw(sweep, big, summary, fig) is None:
+            log('note: matplotlib is not installed, so no figure (pip install -e ".[plot]")')
+        else:
+            log(f"figure: {fig}")
+    return results
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except (mt.DeviceError, data.DataError, checkpoint.CheckpointError, train.ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
