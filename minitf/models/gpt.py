@@ -27,7 +27,11 @@ from ..tensor import Tensor, no_grad
 @dataclass
 class GPTConfig:
     """vocab_size V, block_size (the longest context), n_layer, n_head, n_embd C,
-    dropout, and bias (biases of every Linear and LayerNorm, on or off together)."""
+    dropout, and bias (biases of every Linear and LayerNorm, on or off together).
+
+    ``checkpoint_blocks=True`` keeps only each block's input while training and
+    recomputes the block's activations during backward (:func:`minitf.recompute`):
+    less memory, one more forward pass per step, the same gradients."""
 
     vocab_size: int
     block_size: int
@@ -36,6 +40,7 @@ class GPTConfig:
     n_embd: int
     dropout: float = 0.0
     bias: bool = True
+    checkpoint_blocks: bool = False
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -184,7 +189,7 @@ class GPT(nn.Module):
         x = tr.drop(tr.wte(idx) + tr.wpe(pos))
         if cache is None:
             for block in tr.h:
-                x = block(x)
+                x = _mt.recompute(block, x) if self.config.checkpoint_blocks else block(x)
         else:
             for block, c in zip(tr.h, cache):
                 x = block(x, cache=c)

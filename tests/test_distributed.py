@@ -1,0 +1,203 @@
+"""minitf.distributed without MPI: launcher detection, the install hint, bucketing, the gradient
+average on both devices (ranks simulated by threads), and error propagation."""
+import io
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import backend, distributed as dist, nn
+
+
+@pytest.fixture
+def fresh_world(monkeypatch):
+    """No communicator decided yet, and no launcher in the environment."""
+    monkeypatch.setattr(dist, "_world", None)
+    for name in dist._SIZE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_launched_world_size_reads_the_launchers(fresh_world, monkeypatch):
+    assert dist.launched_world_size() == 1
+    monkeypatch.setenv("PMI_SIZE", "3")
+    assert dist.launched_world_size() == 3
+    monkeypatch.delenv("PMI_SIZE")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    assert dist.launched_world_size() == 2
+
+
+def test_single_process_without_mpiexec(fresh_world, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)   # even without mpi4py: never imported
+    comm = dist.init()
+    assert (comm.rank, comm.size) == (0, 1)
+    assert dist.init() is comm
+    assert comm.sum_floats([1.5, 2]) == [1.5, 2.0]
+
+
+@pytest.mark.parametrize("how", ["mpiexec", "required"])
+def test_missing_mpi4py_names_the_install_command(fresh_world, monkeypatch, how):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)   # import mpi4py -> ImportError
+    if how == "mpiexec":
+        monkeypatch.setenv("PMI_SIZE", "2")
+    with pytest.raises(dist.DistributedError, match=r'pip install -e "\.\[dist\]"'):
+        dist.init(required=how == "required")
+
+
+def test_buckets_cover_every_parameter_once_within_the_cap():
+    mt.manual_seed(0)
+    model = nn.ModuleList([nn.Linear(8, 16), nn.Linear(16, 4), nn.Linear(4, 4)])
+    params = model.parameters()
+    cap = 16 * 8 * 4                                    # bytes of the largest weight
+    buckets = dist._make_buckets(params, cap)
+    slots = [s for b in buckets for s in b.slots]
+    assert [id(p) for p, _, _ in slots] == [id(p) for p in params]   # in order, each once
+    for b in buckets:
+        assert b.nbytes <= cap or len(b.slots) == 1
+        starts = [lo for _, lo, _ in b.slots]
+        stops = [hi for _, _, hi in b.slots]
+        assert starts[0] == 0 and starts[1:] == stops[:-1] and stops[-1] == b.numel   # packed, no gaps
+    assert 1 < len(buckets) < len(params)               # a few buffers, not one per parameter
+    assert len(dist._make_buckets(params, dist.DEFAULT_BUCKET_BYTES)) == 1
+
+
+class ThreadWorld:
+    """Ranks as threads: each collective meets at a barrier and combines what every rank brought."""
+
+    def __init__(self, size):
+        self.size, self.barrier, self.slots, self.calls = size, threading.Barrier(size, timeout=20), [None] * size, []
+
+
+class ThreadComm(dist.SingleProcess):
+    def __init__(self, world, rank):
+        self.world, self.rank, self.size = world, rank, world.size
+
+    def allreduce_(self, buf):
+        w = self.world
+        w.slots[self.rank] = buf
+        if self.rank == 0:
+            w.calls.append(("allreduce", backend.device_of(buf), buf.dtype, buf.shape))
+        w.barrier.wait()
+        total = w.slots[0].copy()
+        for other in w.slots[1:]:
+            total += other
+        w.barrier.wait()                                # everyone has read every buffer
+        buf[...] = total
+        return buf
+
+    def broadcast_(self, buf, root=0):
+        w = self.world
+        w.slots[self.rank] = buf
+        if self.rank == 0:
+            w.calls.append(("broadcast", backend.device_of(buf), buf.dtype, buf.shape))
+        w.barrier.wait()
+        value = w.slots[root].copy()
+        w.barrier.wait()
+        buf[...] = value
+        return buf
+
+
+def _replica(device, seed):
+    mt.manual_seed(seed)                                # a different start on every rank
+    return nn.ModuleList([nn.Linear(5, 7), nn.LayerNorm(7), nn.Linear(7, 3)]).to(device=device, dtype="float64")
+
+
+def _run_ranks(size, fn):
+    out, errors = [None] * size, []
+
+    def target(r):
+        try:
+            out[r] = fn(r)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=target, args=(r,)) for r in range(size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+def test_data_parallel_reduces_the_device_buffers(device, restore_rng):
+    size, world = 2, ThreadWorld(2)
+    inputs = [np.random.default_rng(r).standard_normal((4, 5)) for r in range(size)]
+    ref = _replica(device, seed=0)                      # rank 0's model, run on every rank's input
+    expected = []
+    for x in inputs:
+        for p in ref.parameters():
+            p.grad = None
+        h = ref[2](ref[1](ref[0](mt.tensor(x, device=device))))
+        (h * h).sum().backward()
+        expected.append([backend.to_numpy(p.grad) for p in ref.parameters()])
+    mean = [sum(g) / size for g in zip(*expected)]
+
+    models = [_replica(device, seed=r) for r in range(size)]   # made here: manual_seed is global
+
+    def rank(r):
+        model = models[r]
+        params = model.parameters()
+        dp = dist.DataParallel(params, ThreadComm(world, r), bucket_bytes=40 * 8)
+        dp.broadcast_parameters()
+        for p, q in zip(params, ref.parameters()):
+            np.testing.assert_array_equal(backend.to_numpy(p.data), backend.to_numpy(q.data))
+        h = model[2](model[1](model[0](mt.tensor(inputs[r], device=device))))
+        (h * h).sum().backward()
+        params[3].grad = None if r == 1 else params[3].grad   # a gradient absent on one rank counts as zero
+        dp.average_gradients()
+        return [backend.to_numpy(p.grad) for p in params], len(dp.buckets), dp.steps
+
+    results = _run_ranks(size, rank)
+    mean[3] = expected[0][3] / size
+    for grads, n_buckets, steps in results:
+        assert steps == 1
+        for g, m in zip(grads, mean):
+            np.testing.assert_allclose(g, m, rtol=1e-13, atol=1e-15)
+    n_buckets = results[0][1]
+    assert n_buckets > 1
+    n = sum(p.data.size for p in ref.parameters())
+    reduces = [c for c in world.calls if c[0] == "allreduce"]
+    assert len(reduces) == n_buckets                    # one collective per bucket
+    assert all(dev == device and dtype == np.float64 and len(shape) == 1 for _, dev, dtype, shape in world.calls)
+    assert sum(shape[0] for _, _, _, shape in reduces) == n   # every gradient element, once
+
+
+class AbortingComm(dist.SingleProcess):
+    rank, size = 1, 2
+
+    def __init__(self):
+        self.aborted = None
+
+    def abort(self, code=1):
+        self.aborted = code
+
+
+def test_abort_on_error_prints_the_rank_and_aborts():
+    comm, err = AbortingComm(), io.StringIO()
+    with pytest.raises(ValueError):    # Abort would not return; the stand-in does, so the error goes on
+        with dist.abort_on_error(comm, stream=err):
+            raise ValueError("bad batch on this rank")
+    assert comm.aborted == 1
+    assert err.getvalue().startswith("rank 1 of 2: Traceback")
+    assert "ValueError: bad batch on this rank" in err.getvalue()
+
+
+def test_abort_on_error_keeps_exit_codes():
+    comm = AbortingComm()
+    with pytest.raises(SystemExit):
+        with dist.abort_on_error(comm, stream=io.StringIO()):
+            raise SystemExit(2)
+    assert comm.aborted == 2
+    comm = AbortingComm()
+    with pytest.raises(SystemExit):
+        with dist.abort_on_error(comm):
+            raise SystemExit(0)                         # a clean exit is not an error
+    assert comm.aborted is None
+
+
+def test_abort_on_error_single_process_propagates():
+    with pytest.raises(KeyError):
+        with dist.abort_on_error(dist.SingleProcess()):
+            raise KeyError("x")
