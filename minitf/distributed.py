@@ -75,19 +75,19 @@ def _import_mpi():
     return MPI
 
 
-def init(device: str = "cpu", required: bool = False):
+def init(required: bool = False):
     """The communicator of this process: :class:`MPICommunicator` under ``mpiexec -n N`` (N > 1),
     else :class:`SingleProcess`.
 
     ``required=True`` asks for MPI even in a single process (a clear
     :class:`DistributedError` naming the install command when mpi4py is
     missing). The first call decides; later calls return the same object.
-    ``device`` says where the arrays to reduce will live (``cpu``, ``gpu``, ``fake``).
+    On GPUs, call ``comm.bind_device("gpu")`` before making any array.
     """
     global _world
     if _world is None:
         if launched_world_size() > 1 or required:
-            _world = MPICommunicator(_import_mpi().COMM_WORLD, device)
+            _world = MPICommunicator(_import_mpi().COMM_WORLD)
         else:
             _world = SingleProcess()
     return _world
@@ -102,6 +102,9 @@ class SingleProcess:
     """The communicator of a run without MPI: one rank, and every collective is the identity."""
 
     rank, size = 0, 1
+
+    def bind_device(self, device: str) -> None:
+        pass
 
     def allreduce_(self, buf):
         return buf
@@ -126,7 +129,7 @@ class SingleProcess:
 
 
 class MPICommunicator:
-    """The ranks of an MPI communicator (``mpi4py``), reducing arrays of one device.
+    """The ranks of an MPI communicator (``mpi4py``), reducing arrays of any device.
 
     ``allreduce_(buf)`` sums a flat array over the ranks in place and
     ``broadcast_(buf, root)`` copies root's into everyone's: NumPy buffers
@@ -135,32 +138,40 @@ class MPICommunicator:
     values (losses, error messages, NCCL's id).
     """
 
-    def __init__(self, comm, device: str = "cpu"):
+    def __init__(self, comm):
         import numpy as np
         self._np = np
         self.comm = comm
         self.MPI = _import_mpi()
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.device = backend.check_device(device)
-        self._arrays = self._array_collectives()
+        self._collectives = {}    # device -> what reduces its arrays, made at its first collective
 
-    def _array_collectives(self):
-        if self.device == "gpu":
-            # one GPU per rank on each node: the rank among the node's ranks picks it
-            local_rank = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED).Get_rank()
-            backend.select_gpu(local_rank)
-            uid = self.comm.bcast(backend.nccl_unique_id() if self.rank == 0 else None, root=0)
-            return backend.NcclCollectives(self.size, self.rank, uid)
-        return _HostCollectives(self.comm, self.MPI, staged=self.device == "fake")
+    def bind_device(self, device: str) -> None:
+        """Give this rank its own GPU (``device="gpu"``): the rank's index among the ranks of its
+        node picks it. Call before any GPU array exists; a no-op for other devices."""
+        if backend.check_device(device) == "gpu":
+            backend.select_gpu(self.comm.Split_type(self.MPI.COMM_TYPE_SHARED).Get_rank())
+
+    def _arrays(self, buf):
+        device = backend.device_of(buf)
+        ops = self._collectives.get(device)
+        if ops is None:
+            if device == "gpu":   # every rank reaches its first GPU collective together: the id goes round
+                uid = self.comm.bcast(backend.nccl_unique_id() if self.rank == 0 else None, root=0)
+                ops = backend.NcclCollectives(self.size, self.rank, uid)
+            else:
+                ops = _HostCollectives(self.comm, self.MPI, staged=device != "cpu")
+            self._collectives[device] = ops
+        return ops
 
     def allreduce_(self, buf):
         """Sum the flat array ``buf`` over the ranks, in place; returns it."""
-        self._arrays.allreduce_(buf)
+        self._arrays(buf).allreduce_(buf)
         return buf
 
     def broadcast_(self, buf, root: int = 0):
         """Overwrite ``buf`` with root's, in place; returns it."""
-        self._arrays.broadcast_(buf, root)
+        self._arrays(buf).broadcast_(buf, root)
         return buf
 
     def sum_floats(self, values) -> list:

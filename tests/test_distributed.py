@@ -201,3 +201,33 @@ def test_abort_on_error_single_process_propagates():
     with pytest.raises(KeyError):
         with dist.abort_on_error(dist.SingleProcess()):
             raise KeyError("x")
+
+
+def test_strategy_writes_and_prints_on_rank_zero_only(tmp_path):
+    from minitf import train
+
+    class Rank(dist.SingleProcess):
+        def __init__(self, rank):
+            self.rank, self.size = rank, 2
+
+    lines = []
+    s0, s1 = train.DataParallelStrategy(Rank(0)), train.DataParallelStrategy(Rank(1))
+    assert (s0.batch_shard(), s1.batch_shard()) == ((0, 2), (1, 2))
+    s0.wrap_log(lines.append)("zero")
+    s1.wrap_log(lines.append)("one")
+    assert lines == ["zero"]
+    d1 = s1.open_run_dir(tmp_path / "run")
+    d1.write_log([{"iter": 0}])
+    d1.append_log({"iter": 1})
+    d1.write_sample("text")
+    assert not (tmp_path / "run").exists()
+    d0 = s0.open_run_dir(tmp_path / "run")
+    d0.write_log([{"iter": 0}])
+    assert d0.read_log() == [{"iter": 0}] and d1.read_log() == [{"iter": 0}]   # rank 1 reads what 0 wrote
+
+
+def test_checkpoint_blocks_reaches_the_model():
+    from minitf import train
+    cfg = train.make_config("baby", n_layer=1, n_embd=16, n_head=2, checkpoint_blocks=True)
+    assert train.build_model(cfg, 10).config.checkpoint_blocks is True
+    assert train.build_model(train.make_config("baby", n_layer=1, n_embd=16, n_head=2), 10).config.checkpoint_blocks is False

@@ -22,6 +22,7 @@ The package, one concept a module:
 - :mod:`.config`: presets, :class:`TrainConfig` and its validation, :func:`build_model`;
 - :mod:`.loop`: :class:`Trainer`, and the strategy seam (:class:`SingleProcess`)
   through which a distributed run reduces gradients and lets only rank 0 write;
+- :mod:`.parallel`: :class:`DataParallelStrategy`, the seam's data-parallel side (MPI/NCCL ranks);
 - :mod:`.evaluation`: the loss estimate and the exact validation loss;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;
 - :mod:`.rundir`: the run directory (checkpoint, log, sample);
@@ -30,9 +31,10 @@ The package, one concept a module:
 from .config import (ARCH_FIELDS, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
                      TrainConfig, build_model, make_config, resume_config)
 from .loop import SingleProcess, Trainer  # noqa: F401
+from .parallel import DataParallelStrategy  # noqa: F401
 from .rundir import RunDir  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
-           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "RunDir",
+           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "DataParallelStrategy", "RunDir",
            "CHECKPOINT_NAME", "LOG_NAME"]

@@ -12,10 +12,16 @@ default, whose every method is the single-process behaviour (do nothing, or
 return its argument). A data-parallel strategy overrides them:
 
 - ``prepare(model)``: once, before the first step (broadcast rank 0's parameters);
-- ``sampler_seed(seed)``: the batch sampler's seed on this process (differ per rank);
+- ``sampler_seed(seed)``: the batch sampler's seed on this process;
+- ``batch_shard()``: ``(rank, world_size)``: which rows of each global batch this
+  process computes (``--batch-size`` stays the global batch; see
+  :class:`~minitf.data.BatchSampler`: every rank draws the same batches, so one
+  sampler state is saved and resumed, and the ranks see what one process would);
 - ``reduce_gradients(params)``: after ``backward`` and before clipping (all-reduce
   and average the gradients, so that every rank clips and steps identically);
 - ``reduce_mean(value)``: a float every rank computed (eval losses), averaged;
+- ``reduce_sum(values)``: a few floats summed over the ranks (the exact validation
+  loss, whose batches are split between the ranks);
 - ``open_run_dir(out_dir)`` and ``wrap_log(log)``: where this process writes and
   what it prints; for ranks other than 0 a read-only run directory (resume
   reads, writes do nothing) and a silent log, so that only rank 0 logs and
@@ -54,11 +60,17 @@ class SingleProcess:
     def sampler_seed(self, seed: int) -> int:
         return seed
 
+    def batch_shard(self) -> tuple:
+        return (self.rank, self.world_size)
+
     def reduce_gradients(self, params) -> None:
         """Called after ``backward``, before clipping and the optimizer step."""
 
     def reduce_mean(self, value: float) -> float:
         return value
+
+    def reduce_sum(self, values) -> list:
+        return list(values)
 
     def open_run_dir(self, out_dir) -> RunDir:
         return RunDir(out_dir)
@@ -110,8 +122,12 @@ class Trainer:
             self._check_compatible(ckpt)
         ids = self.vocab.encode(self.corpus.text)
         train_ids, val_ids = data.split_ids(ids, 0.9)
+        shard = self.strategy.batch_shard()
+        if cfg.batch_size % shard[1]:
+            raise ConfigError(f"batch_size {cfg.batch_size} (the global batch) does not divide over "
+                              f"{shard[1]} processes: use a multiple of {shard[1]}")
         self.sampler = data.BatchSampler(train_ids, val_ids, cfg.block_size, cfg.batch_size, cfg.device,
-                                         self.strategy.sampler_seed(cfg.seed))
+                                         self.strategy.sampler_seed(cfg.seed), shard=shard)
 
         mt_random.manual_seed(cfg.seed)
         self.model = build_model(cfg, len(self.vocab))
@@ -254,7 +270,10 @@ class Trainer:
 
     def exact_val_loss(self) -> tuple[float, int]:
         """Mean loss over every target of the validation split (non-overlapping blocks): (loss, count)."""
-        return evaluation.exact_val_loss(self.model, self.sampler, max(self.cfg.batch_size, 16))
+        sums = evaluation.val_loss_sums(self.model, self.sampler, max(self.cfg.batch_size, 16),
+                                        self.strategy.batch_shard())
+        total, count = self.strategy.reduce_sum(sums)
+        return total / count, int(count)
 
     # ------------------------------------------------------------ outputs
     def save_checkpoint(self, record: dict | None = None):
