@@ -30,6 +30,12 @@ def default_generator(device: str = "cpu"):
     return gen
 
 
+def seed_generator(device: str, seed) -> None:
+    """Reseed only ``device``'s default generator (``seed``: an int or a sequence of ints)."""
+    device = backend.check_device(device)
+    _generators[device] = backend.default_rng(device, seed)
+
+
 def get_rng_state(device: str = "cpu") -> dict:
     """A JSON-serialisable snapshot of the device's default generator."""
     return backend.rng_state(default_generator(device))

@@ -1,6 +1,6 @@
 """Run by tests/test_distributed_mpi.py under ``mpiexec -n N`` (and once without it, as the reference).
 
-    python tests/mpi_worker.py train OUT_DIR DEVICE MAX_ITERS [resume]
+    python tests/mpi_worker.py train OUT_DIR DEVICE MAX_ITERS [resume] [dropout]
     python tests/mpi_worker.py raise
 
 ``train``: a tiny GPT on a corpus made here, through the library (Trainer with
@@ -24,14 +24,14 @@ def corpus():
     return data.Corpus(text, "words", "made by tests/mpi_worker.py")
 
 
-def run_train(out_dir, device, max_iters, resume):
+def run_train(out_dir, device, max_iters, resume, dropout):
     comm = distributed.init()
     strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
     if resume:
         cfg = train.resume_config(out_dir, max_iters=max_iters)
     else:
         cfg = train.make_config("baby", device=device, out_dir=out_dir, max_iters=max_iters,
-                                eval_interval=2, **TINY)
+                                eval_interval=2, dropout=0.2 if dropout else 0.0, **TINY)
     with distributed.abort_on_error(comm):
         train.Trainer(cfg, resume=resume, overwrite=not resume, corpus=corpus(), log=lambda *a: None,
                       strategy=strategy).run()
@@ -47,6 +47,6 @@ def run_raise():
 
 if __name__ == "__main__":
     if sys.argv[1] == "train":
-        run_train(sys.argv[2], sys.argv[3], int(sys.argv[4]), len(sys.argv) > 5)
+        run_train(sys.argv[2], sys.argv[3], int(sys.argv[4]), "resume" in sys.argv[5:], "dropout" in sys.argv[5:])
     else:
         run_raise()

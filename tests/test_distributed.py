@@ -231,3 +231,20 @@ def test_checkpoint_blocks_reaches_the_model():
     cfg = train.make_config("baby", n_layer=1, n_embd=16, n_head=2, checkpoint_blocks=True)
     assert train.build_model(cfg, 10).config.checkpoint_blocks is True
     assert train.build_model(train.make_config("baby", n_layer=1, n_embd=16, n_head=2), 10).config.checkpoint_blocks is False
+
+
+def test_ranks_draw_their_own_dropout_masks(restore_rng):
+    from minitf import random as mt_random, train
+
+    class Rank(dist.SingleProcess):
+        def __init__(self, rank):
+            self.rank, self.size = rank, 2
+
+    draws = []
+    for r in range(2):
+        mt.manual_seed(7)
+        train.DataParallelStrategy(Rank(r)).seed_rng(7, "cpu")
+        draws.append(mt_random.default_generator("cpu").random(8))
+    assert not np.allclose(draws[0], draws[1])
+    mt.manual_seed(7)
+    np.testing.assert_array_equal(mt_random.default_generator("cpu").random(8), draws[0])  # rank 0: as one process

@@ -76,6 +76,19 @@ def test_two_ranks_resume(tmp_path):
     _assert_same_run(two, one)
 
 
+def test_two_ranks_resume_with_dropout_is_exact(tmp_path):
+    """With dropout, each rank has its own generator; all are saved, so resuming changes nothing."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    for out, steps in ((straight, [4]), (resumed, [2, 4])):
+        for i, n in enumerate(steps):
+            r = _run(2, WORKER, "train", out, "cpu", n, *(["resume"] if i else []), "dropout")
+            assert r.returncode == 0, r.stderr
+    (sa, ma), (sb, mb) = _state(straight), _state(resumed)
+    assert len(ma["rng"]["minitf_ranks"]) == 2 and ma["rng"]["minitf_ranks"][0] != ma["rng"]["minitf_ranks"][1]
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
 def test_a_rank_that_raises_stops_the_job(tmp_path):
     t0 = time.monotonic()
     r = _run(2, WORKER, "raise", timeout=60)

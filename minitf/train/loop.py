@@ -22,6 +22,8 @@ return its argument). A data-parallel strategy overrides them:
 - ``reduce_mean(value)``: a float every rank computed (eval losses), averaged;
 - ``reduce_sum(values)``: a few floats summed over the ranks (the exact validation
   loss, whose batches are split between the ranks);
+- ``seed_rng(seed, device)``, ``rng_states(state)``, ``own_rng_state(rng_meta)``:
+  each rank's own dropout stream, saved for every rank and restored on resume;
 - ``open_run_dir(out_dir)`` and ``wrap_log(log)``: where this process writes and
   what it prints; for ranks other than 0 a read-only run directory (resume
   reads, writes do nothing) and a silent log, so that only rank 0 logs and
@@ -71,6 +73,17 @@ class SingleProcess:
 
     def reduce_sum(self, values) -> list:
         return list(values)
+
+    def seed_rng(self, seed: int, device: str) -> None:
+        """After the model is built from ``manual_seed(seed)``: this process's dropout stream."""
+
+    def rng_states(self, state) -> dict:
+        """The checkpoint's entries for the dropout generator's ``state`` (this process's)."""
+        return {"minitf": state}
+
+    def own_rng_state(self, rng_meta: dict):
+        """This process's dropout generator state in a checkpoint's ``rng`` entry (None: keep it)."""
+        return rng_meta.get("minitf")
 
     def open_run_dir(self, out_dir) -> RunDir:
         return RunDir(out_dir)
@@ -131,6 +144,7 @@ class Trainer:
 
         mt_random.manual_seed(cfg.seed)
         self.model = build_model(cfg, len(self.vocab))
+        self.strategy.seed_rng(cfg.seed, cfg.device)
         groups = optim.param_groups_for_weight_decay(self.model.named_parameters(), cfg.weight_decay)
         self.optimizer = optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
@@ -175,8 +189,9 @@ class Trainer:
         meta = ckpt.meta
         self.iter, self.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
         self.sampler.set_state(meta["rng"]["batch"])
-        if meta["rng"].get("minitf") is not None and meta["config"].get("device") == self.cfg.device:
-            mt_random.set_rng_state(meta["rng"]["minitf"], self.cfg.device)
+        own = self.strategy.own_rng_state(meta["rng"])
+        if own is not None and meta["config"].get("device") == self.cfg.device:
+            mt_random.set_rng_state(own, self.cfg.device)
         self.last_checkpoint_iter = self.iter
         # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
         self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
@@ -286,7 +301,7 @@ class Trainer:
                 "model_config": config_dict(self.model.config), "vocab": self.vocab.to_json(),
                 "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
                            "chars": len(self.corpus.text)},
-                "rng": {"batch": self.sampler.state(), "minitf": minitf_rng},
+                "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
                 "last_eval": record}
         self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)
         self.last_checkpoint_iter = self.iter

@@ -14,7 +14,8 @@ write it.
 """
 from __future__ import annotations
 
-from .. import distributed
+from .. import backend, distributed
+from .. import random as mt_random
 from .loop import SingleProcess
 from .rundir import RunDir
 
@@ -69,6 +70,23 @@ class DataParallelStrategy(SingleProcess):
 
     def reduce_sum(self, values) -> list:
         return self.comm.sum_floats(values)
+
+    # dropout: each rank draws its own masks (the same stream on every rank would drop the same
+    # positions of its rows); the checkpoint keeps every rank's generator, so resume is exact
+    def seed_rng(self, seed: int, device: str) -> None:
+        if self.rank > 0:
+            mt_random.seed_generator(device, [int(seed), backend.DEVICES.index(backend.check_device(device)),
+                                              self.rank])
+
+    def rng_states(self, state) -> dict:
+        return {"minitf": state, "minitf_ranks": self.comm.allgather(state)}
+
+    def own_rng_state(self, rng_meta: dict):
+        ranks = rng_meta.get("minitf_ranks")
+        if ranks is not None and len(ranks) == self.world_size:
+            return ranks[self.rank]
+        # saved by another number of processes: rank 0 continues its stream, the others keep their new one
+        return rng_meta.get("minitf") if self.rank == 0 else None
 
     def open_run_dir(self, out_dir) -> RunDir:
         return RunDir(out_dir) if self.rank == 0 else ReadOnlyRunDir(out_dir)
