@@ -202,12 +202,18 @@ def main(argv=None) -> int:
         return 2
     say = print if comm.rank == 0 else (lambda *a, **k: None)
     error = cfg = trainer = None
-    try:
-        cfg, trainer = _setup(args, comm, say)
-    except SETUP_ERRORS as e:
-        error = f"error: {e}"
-    except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
-        error = f"error: out of memory: {_memory_hint(cfg)} ({type(e).__name__}: {e})"
+    with distributed.abort_on_error(comm):   # anything unexpected on one rank stops them all
+        try:
+            cfg, trainer = _setup(args, comm, say)
+        except SETUP_ERRORS as e:
+            error = f"error: {e}"
+        except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
+            error = f"error: out of memory: {_memory_hint(cfg)} ({type(e).__name__}: {e})"
+        except KeyboardInterrupt:
+            print("\ninterrupted.", file=sys.stderr)
+            if comm.size > 1:
+                comm.abort(130)
+            return 130
     # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
     errors = [(r, e) for r, e in enumerate(comm.allgather(error)) if e]
     if errors:

@@ -2,10 +2,12 @@
 
     python tests/mpi_worker.py train OUT_DIR DEVICE MAX_ITERS [resume] [dropout]
     python tests/mpi_worker.py raise
+    python tests/mpi_worker.py die
 
 ``train``: a tiny GPT on a corpus made here, through the library (Trainer with
 the data-parallel strategy when there is more than one rank). ``raise``: rank 1
-raises while rank 0 waits in a collective; the job must end, not hang.
+raises while rank 0 waits in a collective; the job must end, not hang. ``die``:
+rank 1 is killed (SIGKILL), the same.
 """
 import sys
 
@@ -37,6 +39,15 @@ def run_train(out_dir, device, max_iters, resume, dropout):
                       strategy=strategy).run()
 
 
+def run_die():
+    import os
+    import signal
+    comm = distributed.init()
+    if comm.rank == 1:
+        os.kill(os.getpid(), signal.SIGKILL)   # dies without a word: mpiexec must end the job
+    comm.sum_floats([1.0])
+
+
 def run_raise():
     comm = distributed.init()
     with distributed.abort_on_error(comm):
@@ -48,5 +59,7 @@ def run_raise():
 if __name__ == "__main__":
     if sys.argv[1] == "train":
         run_train(sys.argv[2], sys.argv[3], int(sys.argv[4]), "resume" in sys.argv[5:], "dropout" in sys.argv[5:])
+    elif sys.argv[1] == "die":
+        run_die()
     else:
         run_raise()

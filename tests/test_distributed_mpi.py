@@ -97,6 +97,13 @@ def test_a_rank_that_raises_stops_the_job(tmp_path):
     assert "rank 1 of 2: Traceback" in r.stderr and "ValueError: rank one cannot go on" in r.stderr
 
 
+def test_a_rank_that_is_killed_stops_the_job():
+    t0 = time.monotonic()
+    r = _run(2, WORKER, "die", timeout=60)
+    assert time.monotonic() - t0 < 60
+    assert r.returncode != 0
+
+
 def test_cli_batch_that_does_not_divide(tmp_path):
     text = tmp_path / "t.txt"
     text.write_text("to be or not to be, that is the question\n" * 200)
