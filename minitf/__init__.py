@@ -27,6 +27,22 @@ def __getattr__(name):
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 
 
+def save(obj, path):
+    """Save a state dict, or any nesting of dicts/lists/tuples of tensors and scalars, without pickle.
+
+    The file is an ``.npz`` archive written atomically (see
+    :func:`minitf.checkpoint.save_object`); read it back with :func:`load`.
+    """
+    from .checkpoint import save_object
+    return save_object(obj, path)
+
+
+def load(path, device=None):
+    """What :func:`save` wrote; tensors come back as Tensors (on ``device`` if given). Never unpickles."""
+    from .checkpoint import load_object
+    return load_object(path, device=device)
+
+
 def zeros(*shape, dtype="float32", device="cpu", requires_grad=False) -> Tensor:
     """A tensor of zeros."""
     from . import backend

@@ -25,16 +25,17 @@ The package, one concept a module:
 - :mod:`.parallel`: :class:`DataParallelStrategy`, the seam's data-parallel side (MPI/NCCL ranks);
 - :mod:`.evaluation`: the loss estimate and the exact validation loss;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;
-- :mod:`.rundir`: the run directory (checkpoint, log, sample);
+- :mod:`.rundir`: the run directory (checkpoint, log, sample, lock) and the checks of a checkpoint's metadata;
 - :mod:`.sampling`: :func:`load_model` and :func:`generate_text`.
 """
 from .config import (ARCH_FIELDS, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
-                     TrainConfig, build_model, make_config, resume_config)
-from .loop import SingleProcess, Trainer  # noqa: F401
+                     TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
+from .loop import SingleProcess, Trainer, TrainingDiverged  # noqa: F401
 from .parallel import DataParallelStrategy  # noqa: F401
-from .rundir import RunDir  # noqa: F401
+from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
-           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "DataParallelStrategy", "RunDir",
+           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged", "DataParallelStrategy",
+           "RunDir", "ReadOnlyRunDir", "OutputError", "RunLocked", "parameter_count", "memory_estimate",
            "CHECKPOINT_NAME", "LOG_NAME"]

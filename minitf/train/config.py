@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,8 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
+        """Check every setting (types, ranges, finiteness); raises :class:`ConfigError` naming the first bad one."""
+        self._check_types()
         if self.model not in ("gpt", "rnn", "lstm"):
             raise ConfigError(f"model must be 'gpt', 'rnn' or 'lstm', got {self.model!r}")
         if self.dtype not in ("float32", "float64"):
@@ -78,22 +81,59 @@ class TrainConfig:
         except backend.DeviceError as e:
             raise ConfigError(str(e)) from None
         for name in ("n_layer", "n_embd", "block_size", "batch_size", "eval_interval", "eval_iters"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_iters", "warmup_iters", "lr_decay_iters"):
-            if int(getattr(self, name)) < 0:
+        for name in ("max_iters", "warmup_iters", "lr_decay_iters", "log_interval", "sample_chars"):
+            if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.model == "gpt" and (self.n_head < 1 or self.n_embd % self.n_head):
-            raise ConfigError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        if not 0 <= self.seed < 2 ** 63:
+            raise ConfigError(f"seed must be in [0, 2**63), got {self.seed}")
+        if self.model == "gpt":
+            if self.n_head < 1:
+                raise ConfigError(f"n_head must be at least 1, got {self.n_head}")
+            if self.n_embd % self.n_head:
+                raise ConfigError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        elif self.bias:
+            raise ConfigError(f"bias is a GPT setting: the recurrent layers of --model {self.model} always have "
+                              f"biases (leave --bias off)")
+        for name in ("lr", "min_lr", "weight_decay", "beta1", "beta2", "grad_clip", "dropout", "sample_temperature"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name} must be a finite number, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not (self.lr > 0 and self.min_lr >= 0):
             raise ConfigError(f"lr must be > 0 and min_lr >= 0, got lr {self.lr}, min_lr {self.min_lr}")
+        if self.min_lr > self.lr:
+            raise ConfigError(f"min_lr ({self.min_lr:g}) must not exceed lr ({self.lr:g}): the schedule decays "
+                              f"from lr down to min_lr")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ConfigError("weight_decay and grad_clip must be >= 0 (grad_clip 0 turns clipping off)")
+        if self.sample_temperature < 0:
+            raise ConfigError(f"sample_temperature must be >= 0 (0: greedy), got {self.sample_temperature}")
+        if self.sample_top_k is not None and self.sample_top_k < 1:
+            raise ConfigError(f"sample_top_k must be at least 1 or None, got {self.sample_top_k}")
         return self
+
+    def _check_types(self) -> None:
+        # a config also comes from a checkpoint's JSON, where any value can be of any type
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            kinds = [k.strip() for k in str(f.type).split("|")]
+            if v is None and "None" in kinds:
+                continue
+            ok = any(_TYPE_CHECKS[k](v) for k in kinds if k in _TYPE_CHECKS)
+            if not ok:
+                raise ConfigError(f"{f.name} must be {' or '.join(_TYPE_NAMES[k] for k in kinds)}, got {v!r}"[:200])
+
+
+_TYPE_CHECKS = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+                "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
+                "dict": lambda v: isinstance(v, dict), "None": lambda v: v is None}
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+               "dict": "a mapping", "None": "None"}
 
 
 def make_config(preset: str | None = None, model: str = "gpt", device: str = "cpu", **overrides) -> TrainConfig:
@@ -132,14 +172,12 @@ def resume_config(out_dir, **overrides) -> TrainConfig:
     ``max_iters`` is (unlike :func:`make_config`, where the decay follows
     ``max_iters``), so past it the learning rate stays at ``min_lr``.
     """
+    from .rundir import RunDir
     path = Path(out_dir) / CHECKPOINT_NAME
     if not path.is_file():
         raise checkpoint.CheckpointError(f"--resume: no checkpoint to resume from at {path} "
                                          f"(run without --resume to start training)")
-    _, meta = checkpoint.load(path)
-    saved = meta.get("config")
-    if not isinstance(saved, dict):
-        raise checkpoint.CheckpointError(f"checkpoint {path} holds no training config")
+    saved = RunDir(out_dir).load_checkpoint().meta["config"]  # checked: a mapping of valid settings
     overrides = {k: v for k, v in overrides.items() if v is not None}
     for k in ARCH_FIELDS:
         if k in overrides and overrides[k] != saved.get(k):
@@ -174,3 +212,38 @@ def config_dict(obj) -> dict:
         return dataclasses.asdict(obj)
     return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
 
+
+
+def parameter_count(cfg: TrainConfig, vocab_size: int) -> int:
+    """The number of parameters of ``build_model(cfg, vocab_size)``, computed without building it.
+
+    GPT (embedding tied to the head): V C + T C + L (12 C^2 + 2 C) + C, plus
+    L 11 C + C with biases; CharRNN: V C + L g 2 (C^2 + C) + C V + V
+    with g = 4 gates for the LSTM, 1 for the RNN.
+    """
+    V, C, L, T = int(vocab_size), cfg.n_embd, cfg.n_layer, cfg.block_size
+    if cfg.model == "gpt":
+        n = V * C + T * C + L * (12 * C * C + 2 * C) + C
+        if cfg.bias:
+            n += L * 11 * C + C
+        return n
+    gates = 4 if cfg.model == "lstm" else 1
+    return V * C + L * gates * 2 * (C * C + C) + C * V + V
+
+
+def memory_estimate(cfg: TrainConfig, vocab_size: int, corpus_chars: int = 0) -> dict:
+    """Rough bytes a training run needs, by cause: ``{"model", "activations", "attention", "data"}``.
+
+    model: parameters, gradients and AdamW's two buffers; activations: what
+    the forward pass of one batch keeps for backward (about 20 (B, T, C)
+    arrays per GPT block, 10 per recurrent layer, 3 of the logits (B, T, V));
+    attention: the scores and probabilities, B H T^2 per block (GPT);
+    data: the corpus as text and as int64 ids.
+    """
+    item = 4 if cfg.dtype == "float32" else 8
+    B, T, C, L, V = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer, int(vocab_size)
+    per_layer = 20 if cfg.model == "gpt" else 10
+    return {"model": 4 * parameter_count(cfg, V) * item,
+            "activations": (per_layer * L * B * T * C + 3 * B * T * V) * item,
+            "attention": 2 * L * B * cfg.n_head * T * T * item if cfg.model == "gpt" else 0,
+            "data": 9 * int(corpus_chars)}

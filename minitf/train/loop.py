@@ -19,14 +19,16 @@ return its argument). A data-parallel strategy overrides them:
   sampler state is saved and resumed, and the ranks see what one process would);
 - ``reduce_gradients(params)``: after ``backward`` and before clipping (all-reduce
   and average the gradients, so that every rank clips and steps identically);
-- ``reduce_mean(value)``: a float every rank computed (eval losses), averaged;
+- ``reduce_mean(value)``: a float every rank computed (the training loss of a
+  step, the eval losses), averaged, so that the divergence guard and the logs
+  see the same numbers on every rank;
 - ``reduce_sum(values)``: a few floats summed over the ranks (the exact validation
   loss, whose batches are split between the ranks);
 - ``seed_rng(seed, device)``, ``rng_states(state)``, ``own_rng_state(rng_meta)``:
   each rank's own dropout stream, saved for every rank and restored on resume;
 - ``open_run_dir(out_dir)`` and ``wrap_log(log)``: where this process writes and
-  what it prints; for ranks other than 0 a read-only run directory (resume
-  reads, writes do nothing) and a silent log, so that only rank 0 logs and
+  what it prints; for ranks other than 0 a :class:`~minitf.train.rundir.ReadOnlyRunDir`
+  (resume reads, writes and the lock do nothing) and a silent log, so that only rank 0 logs and
   checkpoints, without any ``if rank == 0`` in the loop.
 """
 from __future__ import annotations
@@ -35,16 +37,31 @@ import dataclasses
 import math
 import time
 
+import numpy as np
+
 from .. import backend, checkpoint, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
 from . import evaluation
 from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
-from .progress import Progress, eval_line, header_lines
-from .rundir import RunDir
+from .progress import Progress, eval_line, header_lines, short_run_notes
+from .rundir import OutputError, RunDir
 from .sampling import generate_text
 
-__all__ = ["Trainer", "SingleProcess"]
+__all__ = ["Trainer", "SingleProcess", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss, the gradient norm or the parameters stopped being finite; the last checkpoint is kept.
+
+    Attributes: ``iter`` (the iteration), ``quantity`` (what was not finite),
+    ``value`` and ``last_checkpoint_iter``.
+    """
+
+    def __init__(self, message, it, quantity, value, last_checkpoint_iter):
+        super().__init__(message)
+        self.iter, self.quantity, self.value = it, quantity, value
+        self.last_checkpoint_iter = last_checkpoint_iter
 
 
 class SingleProcess:
@@ -63,7 +80,7 @@ class SingleProcess:
         return seed
 
     def batch_shard(self) -> tuple:
-        return (self.rank, self.world_size)
+        return (0, 1)         # every row of every batch
 
     def reduce_gradients(self, params) -> None:
         """Called after ``backward``, before clipping and the optimizer step."""
@@ -110,6 +127,9 @@ class Trainer:
         Start afresh even if ``out_dir`` holds a checkpoint (otherwise an error).
     strategy : SingleProcess, optional
         How the run is spread over processes (see the module docstring).
+
+    The constructor takes the run directory's lock (:class:`~minitf.train.rundir.RunLocked`
+    if another run holds it) and :meth:`run` releases it when it ends.
     """
 
     def __init__(self, cfg: TrainConfig, *, resume: bool = False, log=print, corpus: data.Corpus | None = None,
@@ -124,6 +144,14 @@ class Trainer:
                 raise backend.DeviceError(f"--device gpu is unavailable: {reason}")
         self.run_dir = self.strategy.open_run_dir(cfg.out_dir)
         self.out_dir, self.ckpt_path, self.log_path = self.run_dir.path, self.run_dir.ckpt_path, self.run_dir.log_path
+        self.run_dir.lock()  # held until run() ends (or this constructor fails)
+        try:
+            self._setup(cfg, resume, corpus, overwrite)
+        except BaseException:
+            self.run_dir.unlock()
+            raise
+
+    def _setup(self, cfg, resume, corpus, overwrite) -> None:
         if not resume and self.run_dir.has_checkpoint() and not overwrite:
             raise ConfigError(f"{self.out_dir} already holds a checkpoint: pass --resume to continue it, "
                               f"--overwrite to start afresh over it, or another --out-dir")
@@ -149,6 +177,8 @@ class Trainer:
         self.optimizer = optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
         self.last_checkpoint_iter = None
+        self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
+        self._warned_explosion = False
         if ckpt is not None:
             self._restore(ckpt)
         else:
@@ -160,19 +190,19 @@ class Trainer:
         meta = ckpt.meta
         saved = meta.get("vocab")
         if saved != self.vocab.chars:
-            extra = sorted(set(self.vocab.chars) - set(saved or []))
-            lost = sorted(set(saved or []) - set(self.vocab.chars))
+            # counts, not the characters: an error never echoes a file's contents
+            extra = len(set(self.vocab.chars) - set(saved))
+            lost = len(set(saved) - set(self.vocab.chars))
             raise checkpoint.CheckpointError(
                 f"checkpoint {self.ckpt_path} is incompatible with this corpus ({self.corpus.source}): its "
-                f"vocabulary has {len(saved or [])} characters, the corpus has {len(self.vocab)}"
-                + (f"; new: {''.join(extra)[:20]!r}" if extra else "")
-                + (f"; missing: {''.join(lost)[:20]!r}" if lost else "")
-                + ". Resume with the same --data.")
+                f"vocabulary has {len(saved)} characters, the corpus has {len(self.vocab)} ({extra} not in the "
+                f"checkpoint's, {lost} of the checkpoint's missing). Resume with the same --data.")
         for k in ARCH_FIELDS:
             if meta["config"].get(k) != getattr(self.cfg, k):
                 raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} is incompatible: it has {k} = "
                                                  f"{meta['config'].get(k)!r}, this run has {getattr(self.cfg, k)!r}")
-        if meta.get("corpus", {}).get("sha256") not in (None, self.corpus.sha256):
+        saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
+        if saved_corpus.get("sha256") not in (None, self.corpus.sha256):
             self.log(f"note: the corpus ({self.corpus.source}) differs from the one the checkpoint was trained on "
                      f"(same vocabulary), continuing")
 
@@ -188,10 +218,16 @@ class Trainer:
             raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: optimizer state does not fit: {e}") from None
         meta = ckpt.meta
         self.iter, self.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
-        self.sampler.set_state(meta["rng"]["batch"])
-        own = self.strategy.own_rng_state(meta["rng"])
-        if own is not None and meta["config"].get("device") == self.cfg.device:
-            mt_random.set_rng_state(own, self.cfg.device)
+        for entry, st, restore in (("rng.batch", meta["rng"]["batch"], self.sampler.set_state),
+                                   ("rng.minitf", self.strategy.own_rng_state(meta["rng"]),
+                                    lambda st: mt_random.set_rng_state(st, self.cfg.device))):
+            if st is None or (entry == "rng.minitf" and meta["config"].get("device") != self.cfg.device):
+                continue
+            try:
+                restore(st)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: entry {entry!r} is not the state "
+                                                 f"of this run's random generator") from None
         self.last_checkpoint_iter = self.iter
         # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
         self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
@@ -203,8 +239,20 @@ class Trainer:
         return optim.cosine_with_warmup(it, c.lr, c.min_lr, c.warmup_iters, c.lr_decay_iters)
 
     def run(self) -> dict:
+        """Train to ``max_iters``, evaluating and checkpointing on the way; release the lock at the end.
+
+        Raises :class:`TrainingDiverged` when the loss, the gradient norm or
+        the parameters stop being finite (the last checkpoint stays as it
+        was), :class:`~minitf.train.rundir.OutputError` when the run directory
+        cannot be written.
+        """
+        try:
+            return self._run()
+        finally:
+            self.run_dir.unlock()
+
+    def _run(self) -> dict:
         cfg = self.cfg
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         for line in header_lines(cfg, self.corpus, self.vocab, self.sampler, self.model, self.out_dir,
                                  self.iter if self._resumed_at is not None else None):
             self.log(line)
@@ -212,6 +260,8 @@ class Trainer:
             self.log(f"the checkpoint is at iter {self.iter}, already at max_iters {cfg.max_iters}: "
                      f"nothing to train (pass a larger --max-iters to train further)")
             return self._finish(None)
+        for note in short_run_notes(cfg, self.iter):
+            self.log(note)
         self.strategy.prepare(self.model)
         tokens_per_iter = cfg.batch_size * cfg.block_size
         progress = Progress(cfg, self.iter, self.log)
@@ -234,7 +284,14 @@ class Trainer:
                     break
                 t0 = time.perf_counter()
                 lr = self.lr_at(it)
-                loss = self.train_step(lr)
+                with np.errstate(all="ignore"):  # overflows become non-finite values, which the guard reports
+                    loss = self.train_step(lr)
+                if not self._warned_explosion and loss > 2 * self._uniform_loss + 1:
+                    self._warned_explosion = True
+                    progress.write(f"warning: iter {it}: the training loss {loss:.4g} is far above "
+                                   f"{self._uniform_loss:.3f}, the loss of guessing uniformly (ln "
+                                   f"{len(self.vocab)}): training is unstable; a lower --lr (now {cfg.lr:g}) "
+                                   f"may help")
                 self.iter += 1
                 dt = time.perf_counter() - t0
                 self.elapsed_s += dt
@@ -245,24 +302,55 @@ class Trainer:
             progress.close()
         return self._finish(record)
 
-    def train_step(self, lr: float):
-        """One optimizer step at learning rate ``lr`` on one training batch; returns the loss (a Tensor)."""
+    def train_step(self, lr: float) -> float:
+        """One optimizer step at learning rate ``lr`` on one training batch; returns the loss.
+
+        Raises :class:`TrainingDiverged`, before the step changes anything,
+        when the loss or the gradient norm is not finite.
+        """
         model, opt = self.model, self.optimizer
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = self.sampler.get_batch("train")
         loss = cross_entropy(model(x), y)
         loss.backward()
-        self.strategy.reduce_gradients(list(model.parameters()))
-        if self.cfg.grad_clip > 0:
-            optim.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
+        params = list(model.parameters())
+        self.strategy.reduce_gradients(params)
+        # both checks read reduced values (the mean loss, the norm of the reduced gradients), so that
+        # under a data-parallel strategy every rank sees the same numbers and all stop together
+        value = self.strategy.reduce_mean(float(loss.item()))
+        if not math.isfinite(value):
+            opt.zero_grad()
+            raise self._diverged("training loss", value, lr)
+        try:  # clip_grad_norm_ checks the norm first (max_norm inf when clipping is off: only the check)
+            optim.clip_grad_norm_(params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf,
+                                  error_if_nonfinite=True)
+        except RuntimeError as e:
+            if "norm" not in str(e):
+                raise
+            norm = _norm_of(params)
+            opt.zero_grad()
+            raise self._diverged("gradient norm", norm, lr) from None
         opt.step()
         opt.zero_grad()
-        return loss
+        return value
+
+    def _diverged(self, quantity: str, value, lr: float) -> TrainingDiverged:
+        where = (f"the last checkpoint, {self.ckpt_path} (iter {self.last_checkpoint_iter}), is kept as it was"
+                 if self.last_checkpoint_iter is not None else "no checkpoint was written")
+        return TrainingDiverged(f"training diverged at iter {self.iter}: the {quantity} is {value} (lr {lr:.3g}); "
+                                f"{where}; a lower --lr or --grad-clip may help", self.iter, quantity, value,
+                                self.last_checkpoint_iter)
 
     def _eval(self, it: int, tokens_per_s, final: bool) -> dict:
         t0 = time.perf_counter()
-        losses = self.estimate_loss()
+        with np.errstate(all="ignore"):
+            losses = self.estimate_loss()
+        for split in ("train", "val"):
+            if not math.isfinite(losses[split]):
+                raise self._diverged(f"estimated {split} loss", losses[split], self.lr_at(it))
+        if not _all_finite(self.model.parameters()):
+            raise self._diverged("parameters' value", "not finite", self.lr_at(it))
         rec = {"iter": it, "train_loss": losses["train"], "val_loss": losses["val"],
                "val_bpc": losses["val"] / math.log(2), "lr": self.lr_at(it),
                "tokens_per_s": tokens_per_s, "elapsed_s": None}
@@ -280,7 +368,8 @@ class Trainer:
 
     def estimate_loss(self) -> dict:
         """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
-        out = evaluation.estimate_loss(self.model, self.sampler, self.cfg.eval_iters)
+        gen = evaluation.eval_generator(self.cfg.seed, self.iter)
+        out = evaluation.estimate_loss(self.model, self.sampler, self.cfg.eval_iters, gen)
         return {k: self.strategy.reduce_mean(v) for k, v in out.items()}
 
     def exact_val_loss(self) -> tuple[float, int]:
@@ -303,7 +392,12 @@ class Trainer:
                            "chars": len(self.corpus.text)},
                 "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
                 "last_eval": record}
-        self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)
+        try:
+            self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)
+        except OutputError as e:
+            kept = (f"the checkpoint of iter {self.last_checkpoint_iter} is intact" if self.last_checkpoint_iter
+                    is not None else "no checkpoint was written")
+            raise OutputError(f"{e}; {kept}") from None
         self.last_checkpoint_iter = self.iter
         return self.ckpt_path
 
@@ -324,3 +418,16 @@ class Trainer:
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
                 "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path)}
+
+
+def _all_finite(params) -> bool:
+    for p in params:
+        xp = backend.get_array_module(p.data)
+        if not bool(xp.isfinite(p.data).all()):
+            return False
+    return True
+
+
+def _norm_of(params) -> float:
+    """The gradients' 2-norm, as clip_grad_norm_ reports it (without clipping)."""
+    return optim.clip_grad_norm_(params, math.inf)

@@ -17,25 +17,9 @@ from __future__ import annotations
 from .. import backend, distributed
 from .. import random as mt_random
 from .loop import SingleProcess
-from .rundir import RunDir
+from .rundir import ReadOnlyRunDir, RunDir
 
-__all__ = ["DataParallelStrategy", "ReadOnlyRunDir"]
-
-
-class ReadOnlyRunDir(RunDir):
-    """A run directory that reads as :class:`RunDir` does and writes nothing (ranks other than 0)."""
-
-    def save_checkpoint(self, model_state, optimizer_state, meta):
-        return self.ckpt_path
-
-    def append_log(self, rec) -> None:
-        pass
-
-    def write_log(self, records) -> None:
-        pass
-
-    def write_sample(self, text: str):
-        return self.samples_path
+__all__ = ["DataParallelStrategy"]
 
 
 def _silent(*args, **kwargs) -> None:
@@ -61,6 +45,9 @@ class DataParallelStrategy(SingleProcess):
         # a fresh model is already equal on every rank (same seed), a resumed one too (same checkpoint):
         # the broadcast makes it so whatever happened, e.g. a different BLAS on one node
         self.reducer.broadcast_parameters()
+
+    def batch_shard(self) -> tuple:
+        return (self.rank, self.world_size)
 
     def reduce_gradients(self, params) -> None:
         self.reducer.average_gradients()

@@ -1,10 +1,12 @@
-"""What a run prints: the header, one line per eval, and progress (a tqdm bar on a terminal, else plain lines)."""
+"""What a run prints: the header, notes on short runs, one line per eval, and progress (a tqdm bar, or plain lines)."""
 from __future__ import annotations
 
 import sys
 import time
 
-__all__ = ["Progress", "fmt_time", "eval_line", "header_lines"]
+from .. import optim
+
+__all__ = ["Progress", "fmt_time", "eval_line", "header_lines", "short_run_notes"]
 
 
 def fmt_time(seconds) -> str:
@@ -36,15 +38,31 @@ def header_lines(cfg, corpus, vocab, sampler, model, out_dir, resumed_at) -> lis
     n_train, n_val = len(sampler.data["train"]), len(sampler.data["val"])
     arch = (f"GPT n_layer {c.n_layer}, n_head {c.n_head}, n_embd {c.n_embd}" if c.model == "gpt"
             else f"{c.model.upper()} n_layer {c.n_layer}, hidden {c.n_embd}")
+    bias = f"bias {c.bias}" if c.model == "gpt" else "biases in every layer"
     start = f"resuming at iter {resumed_at}" if resumed_at is not None else "training"
     return [f"corpus: {corpus.source}: {len(corpus.text):,} characters, vocabulary {len(vocab)}, "
             f"train {n_train:,} / val {n_val:,}",
-            f"model: {arch}, block {c.block_size}, bias {c.bias}, dropout {c.dropout}: "
+            f"model: {arch}, block {c.block_size}, {bias}, dropout {c.dropout}: "
             f"{model.num_parameters():,} parameters, {c.dtype} on {c.device}",
             f"{start} to iter {c.max_iters}: batch {c.batch_size}, lr {c.lr:g} -> {c.min_lr:g} "
             f"(warmup {c.warmup_iters}, decay to {c.lr_decay_iters}), weight decay {c.weight_decay}, "
             f"grad clip {c.grad_clip}; eval every {c.eval_interval} over {c.eval_iters} batches; "
             f"writing to {out_dir}"]
+
+
+def short_run_notes(cfg, start: int) -> list[str]:
+    """One-line notes for a run shorter than its warmup or its eval interval (nothing to say: [])."""
+    notes = []
+    if cfg.max_iters < cfg.warmup_iters:
+        peak = optim.cosine_with_warmup(max(cfg.max_iters - 1, 0), cfg.lr, cfg.min_lr, cfg.warmup_iters,
+                                        cfg.lr_decay_iters)
+        notes.append(f"note: the run ({cfg.max_iters} iterations) is shorter than its warmup ({cfg.warmup_iters}): "
+                     f"the learning rate rises only to {peak:.3g} of --lr {cfg.lr:g}; a smaller --warmup-iters "
+                     f"reaches it")
+    if cfg.max_iters - start < cfg.eval_interval:
+        notes.append(f"note: the run is shorter than its eval interval ({cfg.eval_interval}): it evaluates and "
+                     f"checkpoints only at its start and its end; a smaller --eval-interval does so more often")
+    return notes
 
 
 class Progress:
@@ -63,16 +81,16 @@ class Progress:
             except ImportError:
                 pass
 
-    def update(self, it: int, loss, lr: float, tokens_per_s: float) -> None:
+    def update(self, it: int, loss: float, lr: float, tokens_per_s: float) -> None:
         if self.bar is not None:
             self.bar.update(1)
             if it % 10 == 0 or it == self.total:
-                self.bar.set_postfix_str(f"loss {loss.item():.4f}, {tokens_per_s:,.0f} tok/s", refresh=False)
+                self.bar.set_postfix_str(f"loss {loss:.4f}, {tokens_per_s:,.0f} tok/s", refresh=False)
         elif it % self.every == 0:
             done = it - self.i_start
             rate = done / (time.perf_counter() - self.t_start)
             eta = (self.total - it) / rate if rate > 0 else None
-            self.log(f"iter {it}/{self.total}: loss {loss.item():.4f}, lr {lr:.2e}, "
+            self.log(f"iter {it}/{self.total}: loss {loss:.4f}, lr {lr:.2e}, "
                      f"{tokens_per_s:,.0f} tok/s, ETA {fmt_time(eta)}")
 
     def write(self, text: str) -> None:

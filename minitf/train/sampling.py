@@ -2,24 +2,20 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-
 from .. import backend, checkpoint, data
 from ..tensor import Tensor, no_grad
-from .config import CHECKPOINT_NAME, TrainConfig, build_model
+from .config import TrainConfig, build_model
 
 __all__ = ["load_model", "generate_text"]
 
 
 def load_model(out_dir, device: str | None = None):
     """The model saved in ``out_dir``'s checkpoint, ready to sample: ``(model, vocab, meta)``."""
-    ck = checkpoint.load_training(Path(out_dir) / CHECKPOINT_NAME)
-    try:
-        values = {k: v for k, v in ck.meta["config"].items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
-        cfg = TrainConfig(**values)
-        vocab = data.CharVocab.from_json(ck.meta["vocab"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise checkpoint.CheckpointError(f"checkpoint in {out_dir} lacks a usable config or vocabulary ({e})") from None
+    from .rundir import RunDir
+    ck = RunDir(out_dir).load_checkpoint()  # config, vocabulary and sizes checked
+    values = {k: v for k, v in ck.meta["config"].items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
+    cfg = TrainConfig(**values)
+    vocab = data.CharVocab.from_json(ck.meta["vocab"])
     if device is not None:
         cfg.device = device
     cfg.validate()
