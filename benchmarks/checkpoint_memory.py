@@ -8,7 +8,10 @@ same either way). Peak memory is the peak of the bytes NumPy allocated during
 one step, from ``tracemalloc`` (NumPy reports its array buffers to it), above
 what was allocated before the step (the model, its gradients from the previous
 step, the batch). Step time is the median over ``--iters`` steps, timed without
-tracemalloc. The two variants alternate in ``--rounds`` rounds, so that a
+tracemalloc, in wall-clock time and in the process's CPU time (all its
+threads; less sensitive than wall time to other jobs on a shared machine: run
+with ``OPENBLAS_NUM_THREADS=1 MINITF_NUM_THREADS=1`` so that no thread waits
+for another). The two variants alternate in ``--rounds`` rounds, so that a
 machine busy with other work slows both alike.
 """
 from __future__ import annotations
@@ -69,6 +72,7 @@ def main(argv=None):
     y = mt.tensor(r.integers(0, 65, (args.batch_size, args.block_size)))
     variants = {"plain": build(args, False), "checkpoint_blocks": build(args, True)}
     times = {k: [] for k in variants}
+    cpu = {k: [] for k in variants}
     peaks, losses = {}, {}
     for name, model in variants.items():
         peaks[name] = peak_bytes(model, x, y)
@@ -76,19 +80,22 @@ def main(argv=None):
     for _ in range(args.rounds):
         for name, model in variants.items():
             for _ in range(args.iters):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 step(model, x, y)
                 times[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
     res = {"config": vars(args), "peak_mib": {k: v / 2**20 for k, v in peaks.items()},
            "step_ms": {k: 1e3 * statistics.median(v) for k, v in times.items()},
+           "cpu_ms": {k: 1e3 * statistics.median(v) for k, v in cpu.items()},
            "loss": losses}
     print(f"GPT n_layer {args.n_layer}, n_head {args.n_head}, n_embd {args.n_embd}, "
           f"batch {args.batch_size} x block {args.block_size}; {args.rounds} rounds x {args.iters} steps")
-    print(f"{'':20s}{'peak MiB':>10s}{'step ms':>10s}")
+    print(f"{'':20s}{'peak MiB':>10s}{'step ms':>10s}{'CPU ms':>10s}")
     for k in variants:
-        print(f"{k:20s}{res['peak_mib'][k]:10.1f}{res['step_ms'][k]:10.1f}")
-    print(f"memory ratio {res['peak_mib']['checkpoint_blocks'] / res['peak_mib']['plain']:.2f}, "
-          f"time ratio {res['step_ms']['checkpoint_blocks'] / res['step_ms']['plain']:.2f}; "
+        print(f"{k:20s}{res['peak_mib'][k]:10.1f}{res['step_ms'][k]:10.1f}{res['cpu_ms'][k]:10.1f}")
+    ratio = lambda d: d["checkpoint_blocks"] / d["plain"]  # noqa: E731
+    print(f"memory ratio {ratio(res['peak_mib']):.2f}, time ratio {ratio(res['step_ms']):.2f}, "
+          f"CPU time ratio {ratio(res['cpu_ms']):.2f}; "
           f"losses equal: {losses['plain'] == losses['checkpoint_blocks']}")
     if args.json:
         with open(args.json, "w") as f:

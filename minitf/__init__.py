@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
-    if name in ("nn", "optim", "models", "data", "checkpoint", "train"):
+    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 

@@ -20,8 +20,9 @@ an interrupted run continues exactly as the uninterrupted one would have.
 The package, one concept a module:
 
 - :mod:`.config`: presets, :class:`TrainConfig` and its validation, :func:`build_model`;
-- :mod:`.loop`: :class:`Trainer`, and the strategy seam (:class:`SingleProcess`)
-  through which a distributed run reduces gradients and lets only rank 0 write;
+- :mod:`.loop`: :class:`Trainer`;
+- :mod:`.strategy`: the seam (:class:`SingleProcess`, the default) through which a
+  distributed run reduces gradients and lets only rank 0 write;
 - :mod:`.parallel`: :class:`DataParallelStrategy`, the seam's data-parallel side (MPI/NCCL ranks);
 - :mod:`.evaluation`: the loss estimate and the exact validation loss;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;

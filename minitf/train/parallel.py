@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .. import backend, distributed
 from .. import random as mt_random
-from .loop import SingleProcess
+from .strategy import SingleProcess
 from .rundir import ReadOnlyRunDir, RunDir
 
 __all__ = ["DataParallelStrategy"]
