@@ -37,6 +37,8 @@ import sys
 import time
 import traceback
 
+import numpy as np
+
 from . import backend
 
 __all__ = ["DistributedError", "INSTALL_HINT", "launched_world_size", "init", "world", "SingleProcess",
@@ -139,8 +141,6 @@ class MPICommunicator:
     """
 
     def __init__(self, comm):
-        import numpy as np
-        self._np = np
         self.comm = comm
         self.MPI = _import_mpi()
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
@@ -176,7 +176,7 @@ class MPICommunicator:
 
     def sum_floats(self, values) -> list:
         """Element-wise sum over the ranks of a few Python floats (in float64)."""
-        buf = self._np.array([float(v) for v in values], dtype=self._np.float64)
+        buf = np.array([float(v) for v in values], dtype=np.float64)
         self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
         return buf.tolist()
 

@@ -248,3 +248,45 @@ def test_ranks_draw_their_own_dropout_masks(restore_rng):
     assert not np.allclose(draws[0], draws[1])
     mt.manual_seed(7)
     np.testing.assert_array_equal(mt_random.default_generator("cpu").random(8), draws[0])  # rank 0: as one process
+
+
+# --- backend.NcclCollectives, the GPU's thin layer, against stand-ins for CuPy and its NCCL module
+class _StandInArray:
+    def __init__(self, size, dtype, contiguous=True):
+        self.size, self.dtype = size, np.dtype(dtype)
+        self.data = type("Mem", (), {"ptr": 0xBEEF})()
+        self.flags = type("Flags", (), {"c_contiguous": contiguous})()
+
+
+def test_nccl_layer_passes_the_buffer_dtype_op_and_stream(monkeypatch):
+    calls = []
+
+    class Comm:
+        def __init__(self, size, uid, rank):
+            calls.append(("init", size, uid, rank))
+
+        def allReduce(self, *args):
+            calls.append(("allReduce",) + args)
+
+        def bcast(self, *args):
+            calls.append(("bcast",) + args)
+
+    nccl = type("nccl", (), dict(NCCL_FLOAT16=6, NCCL_FLOAT32=7, NCCL_FLOAT64=8, NCCL_INT32=2, NCCL_INT64=4,
+                                 NCCL_SUM=0, NcclCommunicator=Comm))
+    stream = type("Stream", (), {"ptr": 42})()
+    cupy = type("cupy", (), {"ndarray": _StandInArray,
+                             "cuda": type("cuda", (), {"get_current_stream": staticmethod(lambda: stream)})})
+    monkeypatch.setattr(backend, "_cupy", cupy)
+    monkeypatch.setattr(backend, "_nccl", lambda: nccl)
+    ops = backend.NcclCollectives(4, 3, ("uid",))
+    ops.allreduce_(_StandInArray(1000, np.float32))
+    ops.broadcast_(_StandInArray(10, np.float64), root=0)
+    assert calls == [("init", 4, ("uid",), 3),
+                     ("allReduce", 0xBEEF, 0xBEEF, 1000, 7, 0, 42),     # in place, float32, sum, current stream
+                     ("bcast", 0xBEEF, 10, 8, 0, 42)]
+    with pytest.raises(TypeError, match="contiguous"):
+        ops.allreduce_(_StandInArray(4, np.float32, contiguous=False))
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        ops.allreduce_(_StandInArray(4, np.complex64))
+    with pytest.raises(TypeError, match="contiguous CuPy arrays"):
+        ops.allreduce_(np.zeros(4, dtype=np.float32))                    # a host array is refused
