@@ -170,6 +170,10 @@ def set_rng_state(generator, state: dict) -> None:
 def copy_rng(generator):
     """An independent copy of a generator in its current state; TypeError where it cannot be copied."""
     import copy
+    if type(generator).__module__.split(".")[0] == "cupy":
+        # its state lives in GPU memory behind a Cython object: a deepcopy that "worked" could still
+        # share that state, so CuPy generators are never copied (callers fall back to a drawn seed)
+        raise TypeError("CuPy generators are not copied")
     try:
         return copy.deepcopy(generator)
     except Exception as e:  # a CuPy generator (Cython, device state) has no pickling support

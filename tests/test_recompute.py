@@ -123,3 +123,9 @@ def test_uncopyable_generator_replays_from_a_seed(device, restore_rng, monkeypat
     assert 5 < keep.sum() < 35
     # d(mask * x^2 / (1-p))/dx = 2 x mask / (1-p): the replay used the forward's mask
     np.testing.assert_allclose(mt.backend.to_numpy(x.grad), np.where(keep, 4 * xs, 0.0), rtol=1e-12)
+
+
+def test_cupy_generators_are_never_copied():
+    fake_cupy_gen = type("Generator", (), {"__module__": "cupy.random._generator_api"})()
+    with pytest.raises(TypeError, match="not copied"):
+        mt.backend.copy_rng(fake_cupy_gen)
