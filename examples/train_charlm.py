@@ -5,6 +5,7 @@
     python examples/train_charlm.py --model lstm         # the LSTM baseline
     python examples/train_charlm.py --resume --max-iters 3000   # continue a run further
                                          # (its saved lr schedule is kept: add --lr-decay-iters 3000 to stretch it)
+    mpiexec -n 2 python examples/train_charlm.py         # one model on 2 processes (pip install -e ".[dist]")
 """
 import argparse
 import os
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 import minitf as mt
-from minitf import checkpoint, data, train
+from minitf import checkpoint, data, distributed, train
 
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
@@ -95,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=text)
     g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
                    help="biases in Linear and LayerNorm layers (default: off)")
+    g.add_argument("--checkpoint-blocks", action=argparse.BooleanOptionalAction, default=None,
+                   help="GPT: recompute each block's activations during backward instead of keeping them "
+                        "(less memory, about a third more compute; default: off)")
     return p
 
 
@@ -171,56 +175,107 @@ def _memory_hint(cfg, trainer=None) -> str:
     return f"an estimated {_gib(sum(parts.values()))} ({listed}); the largest part is {why[largest]}"
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def _setup(args, comm, say, made):
+    """The config and the trainer of this run (``say`` prints on rank 0 only); ``made`` gets each as it
+    is made (what an out-of-memory message can tell from)."""
     settings = {name: getattr(args, name) for name, _, _ in HYPER}
     settings.update(bias=args.bias, seed=args.seed, dtype=args.dtype, data=args.data,
-                    sample_chars=args.sample_chars)
+                    sample_chars=args.sample_chars, checkpoint_blocks=args.checkpoint_blocks)
     if args.no_progress:
         settings["progress"] = False
+    if args.resume and args.overwrite:
+        raise train.ConfigError("--resume continues the run in --out-dir and --overwrite starts afresh over it: "
+                                "pass one of them")
+    if args.resume:
+        if args.seed is not None:
+            say(f"note: --seed {args.seed} ignored on --resume (the saved random generators are restored)")
+            settings["seed"] = None
+        cfg = train.resume_config(args.out_dir, model=args.model, device=args.device, **settings)
+        if args.data is None and cfg.data is not None:
+            # the path comes from the checkpoint: say which file is read before reading it
+            say(f"note: --resume without --data reads the file the run was trained on, {cfg.data} "
+                f"(saved in the checkpoint); pass --data to choose another")
+        if args.preset:
+            say(f"note: --preset {args.preset} ignored on --resume (the saved settings are used)")
+        say(_schedule_note(cfg, given=args.lr_decay_iters is not None))
+        if not args.no_progress:
+            cfg.progress = True
+    else:
+        cfg = train.make_config(args.preset, model=args.model or "gpt", device=args.device or "cpu",
+                                out_dir=args.out_dir, **settings)
+    made["cfg"] = cfg
+    if comm.rank != 0:
+        cfg.progress = False    # one progress bar: rank 0's
+    comm.bind_device(cfg.device)
+    strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
+    trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy)
+    if strategy is not None:
+        say(f"data parallel: {comm.size} processes, each computing {cfg.batch_size // comm.size} of the "
+            f"{cfg.batch_size} blocks of every batch")
+    return cfg, trainer
+
+
+SETUP_ERRORS = (mt.DeviceError, data.DataError, checkpoint.CheckpointError, train.ConfigError,
+                train.OutputError, distributed.DistributedError)
+
+
+def _fail(comm, message: str, code: int = 2) -> int:
+    """Print a one-line error of this rank; with other ranks running, end them all (MPI_Abort)."""
+    prefix = f"rank {comm.rank} of {comm.size}: " if comm.size > 1 else ""
+    print(f"{prefix}{message}", file=sys.stderr, flush=True)
+    if comm.size > 1:
+        comm.abort(code)
+    return code
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        if args.resume and args.overwrite:
-            raise train.ConfigError("--resume continues the run in --out-dir and --overwrite starts afresh over it: "
-                                    "pass one of them")
-        if args.resume:
-            if args.seed is not None:
-                print(f"note: --seed {args.seed} ignored on --resume (the saved random generators are restored)")
-                settings["seed"] = None
-            cfg = train.resume_config(args.out_dir, model=args.model, device=args.device, **settings)
-            if args.data is None and cfg.data is not None:
-                # the path comes from the checkpoint: say which file is read before reading it
-                print(f"note: --resume without --data reads the file the run was trained on, {cfg.data} "
-                      f"(saved in the checkpoint); pass --data to choose another")
-            if args.preset:
-                print(f"note: --preset {args.preset} ignored on --resume (the saved settings are used)")
-            print(_schedule_note(cfg, given=args.lr_decay_iters is not None))
-            if not args.no_progress:
-                cfg.progress = True
-        else:
-            cfg = train.make_config(args.preset, model=args.model or "gpt", device=args.device or "cpu",
-                                    out_dir=args.out_dir, **settings)
-        trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite)
-        result = trainer.run()
-    except mt.DeviceError as e:
+        comm = distributed.init()       # under `mpiexec -n N`: N ranks training one model
+    except distributed.DistributedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (data.DataError, checkpoint.CheckpointError, train.ConfigError, train.OutputError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    say = print if comm.rank == 0 else (lambda *a, **k: None)
+    error, made = None, {}
+    with distributed.abort_on_error(comm):   # anything unexpected on one rank stops them all
+        try:
+            cfg, trainer = _setup(args, comm, say, made)
+        except SETUP_ERRORS as e:
+            error = f"error: {e}"
+        except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
+            error = f"error: out of memory: {_memory_hint(made.get('cfg'))} ({type(e).__name__}: {e})"
+        except KeyboardInterrupt:
+            print("\ninterrupted.", file=sys.stderr)
+            if comm.size > 1:
+                comm.abort(130)
+            return 130
+    # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
+    errors = [(r, e) for r, e in enumerate(comm.allgather(error)) if e]
+    if errors:
+        rank, message = errors[0]
+        say(message + (f" (on rank {rank})" if rank else ""), file=sys.stderr)
         return 2
-    except train.TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
-        print(f"error: out of memory: {_memory_hint(locals().get('cfg'), locals().get('trainer'))} "
-              f"({type(e).__name__}: {e})", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        last = locals().get("trainer")
-        where = getattr(last, "last_checkpoint_iter", None)
-        print(f"\ninterrupted. The last checkpoint (iter {where}) is in {args.out_dir}; "
-              f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
-              file=sys.stderr)
-        return 130
+    with distributed.abort_on_error(comm):
+        try:
+            result = trainer.run()
+        except train.TrainingDiverged as e:
+            # the guard reads reduced values: every rank raises at the same step, none waits for another
+            say(f"error: {e}", file=sys.stderr)
+            return 3
+        except SETUP_ERRORS as e:
+            return _fail(comm, f"error: {e}")
+        except MemoryError as e:
+            return _fail(comm, f"error: out of memory: {_memory_hint(cfg, trainer)} ({type(e).__name__}: {e})")
+        except KeyboardInterrupt:
+            where = trainer.last_checkpoint_iter
+            say(f"\ninterrupted. The last checkpoint (iter {where}) is in {args.out_dir}; "
+                f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
+                file=sys.stderr, flush=True)
+            if comm.size > 1:
+                comm.abort(130)
+            return 130
+    if comm.rank != 0:
+        return 0
     try:
         plotted = plot_losses(result["records"], Path(cfg.out_dir) / "loss.png")
     except OSError as e:

@@ -54,6 +54,21 @@ class no_grad:
         return wrapper
 
 
+class enable_grad(no_grad):
+    """Context manager (and decorator) that turns graph recording on, even inside ``no_grad()``."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, True
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with enable_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
 def is_grad_enabled() -> bool:
     return _grad_enabled
 

@@ -195,6 +195,24 @@ def set_rng_state(generator, state: dict) -> None:
     bit_gen.state = state
 
 
+def copy_rng(generator):
+    """An independent copy of a generator in its current state; TypeError where it cannot be copied."""
+    import copy
+    if type(generator).__module__.split(".")[0] == "cupy":
+        # its state lives in GPU memory behind a Cython object: a deepcopy that "worked" could still
+        # share that state, so CuPy generators are never copied (callers fall back to a drawn seed)
+        raise TypeError("CuPy generators are not copied")
+    try:
+        return copy.deepcopy(generator)
+    except Exception as e:  # a CuPy generator (Cython, device state) has no pickling support
+        raise TypeError(f"cannot copy a {type(generator).__name__}: {e}") from None
+
+
+def draw_seed(generator) -> int:
+    """One non-negative integer seed drawn from a generator (of any device)."""
+    return int(to_numpy(generator.integers(0, 2**62, size=1))[0])
+
+
 _pool = None          # worker threads for CPU kernels, made on first use
 _pool_pid = None      # the process that made them (a forked child makes its own)
 
@@ -265,3 +283,71 @@ def synchronize(device: str) -> None:
     """Wait for queued device work (for timing); a no-op on the CPU and fake device."""
     if check_device(device) == "gpu":
         _load_cupy().cuda.Device().synchronize()
+
+
+# ---------------------------------------------------------------- NCCL (for minitf.distributed)
+def select_gpu(index: int) -> None:
+    """Make GPU ``index`` (modulo the GPUs present) this process's device, before any allocation.
+
+    Ranks of a data-parallel job on one node each take their own GPU; NCCL
+    refuses two ranks on one device.
+    """
+    global _cupy
+    try:
+        import cupy
+        count = cupy.cuda.runtime.getDeviceCount()
+        cupy.cuda.Device(int(index) % max(count, 1)).use()
+    except Exception as e:  # no CuPy, no driver, no device: _load_cupy says which
+        _load_cupy()
+        raise DeviceError(f"cannot select GPU {index}: {type(e).__name__}: {e}") from None
+    _load_cupy()
+
+
+def _nccl():
+    _load_cupy()
+    try:
+        from cupy.cuda import nccl
+    except ImportError as e:
+        raise DeviceError(f"CuPy was built without NCCL ({e}); install a CuPy wheel with NCCL "
+                          f"(cupy-cuda12x, plus `python -m cupyx.tools.install_library --library nccl` "
+                          f"where it is missing)") from None
+    return nccl
+
+
+def nccl_unique_id():
+    """A new NCCL id (a tuple of ints, sent to every rank so they find each other)."""
+    return _nccl().get_unique_id()
+
+
+class NcclCollectives:
+    """Allreduce (sum) and broadcast of flat CuPy arrays over NCCL, on the current stream.
+
+    ``size`` ranks, this one being ``rank``, join the communicator named by
+    ``unique_id`` (from :func:`nccl_unique_id` on one rank). The buffers must be
+    contiguous CuPy arrays on this rank's GPU; NCCL reduces in place, device to
+    device, without going through the host.
+    """
+
+    def __init__(self, size: int, rank: int, unique_id):
+        nccl = self._nccl = _nccl()
+        self._types = {np.dtype(np.float16): nccl.NCCL_FLOAT16, np.dtype(np.float32): nccl.NCCL_FLOAT32,
+                       np.dtype(np.float64): nccl.NCCL_FLOAT64, np.dtype(np.int32): nccl.NCCL_INT32,
+                       np.dtype(np.int64): nccl.NCCL_INT64}
+        self.comm = nccl.NcclCommunicator(int(size), unique_id, int(rank))
+
+    def _args(self, buf):
+        if not (isinstance(buf, _cupy.ndarray) and buf.flags.c_contiguous):
+            raise TypeError(f"NCCL reduces contiguous CuPy arrays, got {type(buf).__name__}")
+        try:
+            kind = self._types[np.dtype(buf.dtype)]
+        except KeyError:
+            raise TypeError(f"NCCL: unsupported dtype {buf.dtype}") from None
+        return buf.data.ptr, buf.size, kind, _cupy.cuda.get_current_stream().ptr
+
+    def allreduce_(self, buf) -> None:
+        ptr, count, kind, stream = self._args(buf)
+        self.comm.allReduce(ptr, ptr, count, kind, self._nccl.NCCL_SUM, stream)
+
+    def broadcast_(self, buf, root: int) -> None:
+        ptr, count, kind, stream = self._args(buf)
+        self.comm.bcast(ptr, count, kind, int(root), stream)

@@ -304,10 +304,17 @@ class BatchSampler:
     ``(batch_size, block_size)`` on ``device``, ``y`` being ``x`` shifted by one.
     The generator's state (``state()`` / ``set_state()``) is JSON-serialisable,
     so a resumed run draws the same batches.
+
+    ``shard=(rank, world_size)``: ``batch_size`` is the global batch, and this
+    process gets rows ``rank * b : (rank + 1) * b`` of it (``b = batch_size //
+    world_size``). Every rank draws the whole global batch's offsets from the
+    same seed and keeps its rows: the ranks together see exactly the batch one
+    process would, and all hold the same generator state (one to save, one to
+    resume from).
     """
 
     def __init__(self, train_ids, val_ids, block_size: int, batch_size: int, device: str = "cpu",
-                 seed: int = 1337):
+                 seed: int = 1337, shard: tuple = (0, 1)):
         self.data = {"train": np.asarray(train_ids, dtype=np.int64), "val": np.asarray(val_ids, dtype=np.int64)}
         self.block_size, self.batch_size = int(block_size), int(batch_size)
         self.device = backend.check_device(device)
@@ -315,6 +322,12 @@ class BatchSampler:
             if len(ids) < self.block_size + 1:
                 raise DataError(f"the {split} split has {len(ids):,} characters, fewer than block_size + 1 = "
                                 f"{self.block_size + 1}: use a longer text or a smaller --block-size")
+        rank, world = (int(v) for v in shard)
+        if not 0 <= rank < world or self.batch_size % world:
+            raise DataError(f"batch_size {self.batch_size} cannot be shared by {world} processes: use a "
+                            f"multiple of {world}" if 0 <= rank < world else f"bad shard {shard!r}")
+        per = self.batch_size // world
+        self._rows = slice(rank * per, (rank + 1) * per)
         self.rng = np.random.default_rng(seed)
         self._offsets = np.arange(self.block_size)
 
@@ -322,7 +335,7 @@ class BatchSampler:
         """One random batch of ``split``, drawn from ``generator`` (default: the sampler's own)."""
         ids = self.data[split]
         rng = self.rng if generator is None else generator
-        starts = rng.integers(0, len(ids) - self.block_size, size=self.batch_size)
+        starts = rng.integers(0, len(ids) - self.block_size, size=self.batch_size)[self._rows]
         idx = starts[:, None] + self._offsets
         return self._to_device(ids[idx]), self._to_device(ids[idx + 1])
 

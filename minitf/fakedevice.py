@@ -192,6 +192,12 @@ class _FakeGenerator:
     def __init__(self, seed=None):
         self._g = np.random.default_rng(seed)
 
+    def __deepcopy__(self, memo):  # __getattr__ would otherwise recurse on the uninitialised copy
+        import copy
+        new = _FakeGenerator.__new__(_FakeGenerator)
+        new._g = copy.deepcopy(self._g, memo)
+        return new
+
     def __getattr__(self, name):
         attr = getattr(self._g, name)
         if callable(attr):

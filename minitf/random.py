@@ -5,6 +5,8 @@ created lazily (nothing happens at import).
 """
 from __future__ import annotations
 
+import contextlib
+
 from . import backend
 
 _seed = None
@@ -38,6 +40,12 @@ def default_generator(device: str = "cpu"):
     return gen
 
 
+def seed_generator(device: str, seed) -> None:
+    """Reseed only ``device``'s default generator (``seed``: an int or a sequence of ints)."""
+    device = backend.check_device(device)
+    _generators[device] = backend.default_rng(device, seed)
+
+
 def get_rng_state(device: str = "cpu") -> dict:
     """A JSON-serialisable snapshot of the device's default generator."""
     return backend.rng_state(default_generator(device))
@@ -45,3 +53,50 @@ def get_rng_state(device: str = "cpu") -> dict:
 
 def set_rng_state(state: dict, device: str = "cpu") -> None:
     backend.set_rng_state(default_generator(device), state)
+
+
+
+class ReplayableRNG:
+    """Lets a pass that draws from a device's default generator be run again with the same draws.
+
+    Gradient checkpointing (:func:`minitf.recompute`) makes one before a
+    forward pass, runs that pass in :meth:`first` and its recomputation in
+    :meth:`replay`, so dropout draws the same masks both times. Where the
+    generator can be copied (NumPy and the fake device) the first pass draws
+    from the default generator itself, exactly as without checkpointing, and
+    the replay from a copy of it as it was; after a replay the generator is
+    where it was before. Where it cannot (CuPy's), both passes draw from a
+    generator seeded with one number drawn from the default one: the masks
+    are then not those of a plain run, but still equal in both passes.
+    """
+
+    def __init__(self, device: str = "cpu"):
+        self.device = backend.check_device(device)
+        gen = default_generator(self.device)
+        try:
+            self._copy, self._seed = backend.copy_rng(gen), None
+        except TypeError:  # not copyable
+            self._copy, self._seed = None, backend.draw_seed(gen)
+
+    @contextlib.contextmanager
+    def first(self):
+        if self._seed is None:
+            yield
+        else:
+            with self._use(backend.default_rng(self.device, self._seed)):
+                yield
+
+    @contextlib.contextmanager
+    def replay(self):
+        gen = backend.copy_rng(self._copy) if self._seed is None else backend.default_rng(self.device, self._seed)
+        with self._use(gen):
+            yield
+
+    @contextlib.contextmanager
+    def _use(self, gen):
+        current = default_generator(self.device)
+        _generators[self.device] = gen
+        try:
+            yield
+        finally:
+            _generators[self.device] = current

@@ -206,3 +206,18 @@ def test_a_hanging_name_lookup_gives_up_within_the_timeout(monkeypatch):
         data.download_tinyshakespeare("/nonexistent/ts.txt", url="https://example.org/x.txt", timeout=0.2,
                                       progress=False)
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_batch_sampler_shards_are_the_rows_of_the_global_batch():
+    ids = np.arange(500) % 37
+    whole = data.BatchSampler(ids[:400], ids[400:], 8, 6, seed=5)
+    shards = [data.BatchSampler(ids[:400], ids[400:], 8, 6, seed=5, shard=(r, 3)) for r in range(3)]
+    for _ in range(3):
+        x, y = whole.get_batch("train")
+        parts = [s.get_batch("train") for s in shards]
+        assert all(p[0].shape == (2, 8) for p in parts)
+        np.testing.assert_array_equal(np.concatenate([p[0].numpy() for p in parts]), x.numpy())
+        np.testing.assert_array_equal(np.concatenate([p[1].numpy() for p in parts]), y.numpy())
+    assert all(s.state() == whole.state() for s in shards)     # one state to save for every rank
+    with pytest.raises(data.DataError, match="batch_size 6 cannot be shared by 4 processes"):
+        data.BatchSampler(ids[:400], ids[400:], 8, 6, shard=(0, 4))

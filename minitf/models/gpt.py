@@ -31,7 +31,11 @@ class GPTConfig:
     and gelu_approximate, the MLP's GELU: "tanh" (GPT-2's approximation, the
     default, which every model trained so far used) or "none" (the exact erf
     form of ``nn.GELU()``, which nanoGPT uses: :meth:`GPT.from_nanogpt`
-    chooses it so that a nanoGPT checkpoint gives nanoGPT's logits)."""
+    chooses it so that a nanoGPT checkpoint gives nanoGPT's logits).
+
+    ``checkpoint_blocks=True`` keeps only each block's input while training and
+    recomputes the block's activations during backward (:func:`minitf.recompute`):
+    less memory, one more forward pass per step, the same gradients."""
 
     vocab_size: int
     block_size: int
@@ -41,6 +45,7 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     gelu_approximate: str = "tanh"
+    checkpoint_blocks: bool = False
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -196,7 +201,7 @@ class GPT(nn.Module):
         x = tr.drop(tr.wte(idx) + tr.wpe.weight[start:start + T])
         if cache is None:
             for block in tr.h:
-                x = block(x)
+                x = _mt.recompute(block, x) if self.config.checkpoint_blocks else block(x)
         else:
             for block, c in zip(tr.h, cache):
                 x = block(x, cache=c)

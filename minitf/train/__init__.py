@@ -20,8 +20,10 @@ an interrupted run continues exactly as the uninterrupted one would have.
 The package, one concept a module:
 
 - :mod:`.config`: presets, :class:`TrainConfig` and its validation, :func:`build_model`;
-- :mod:`.loop`: :class:`Trainer`, and the strategy seam (:class:`SingleProcess`)
-  through which a distributed run reduces gradients and lets only rank 0 write;
+- :mod:`.loop`: :class:`Trainer`;
+- :mod:`.strategy`: the seam (:class:`SingleProcess`, the default) through which a
+  distributed run reduces gradients and lets only rank 0 write;
+- :mod:`.parallel`: :class:`DataParallelStrategy`, the seam's data-parallel side (MPI/NCCL ranks);
 - :mod:`.evaluation`: the loss estimate and the exact validation loss;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;
 - :mod:`.rundir`: the run directory (checkpoint, log, sample, lock) and the checks of a checkpoint's metadata;
@@ -30,10 +32,11 @@ The package, one concept a module:
 from .config import (ARCH_FIELDS, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
                      TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
 from .loop import SingleProcess, Trainer, TrainingDiverged  # noqa: F401
+from .parallel import DataParallelStrategy  # noqa: F401
 from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
-           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged",
+           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged", "DataParallelStrategy",
            "RunDir", "ReadOnlyRunDir", "OutputError", "RunLocked", "parameter_count", "memory_estimate",
            "CHECKPOINT_NAME", "LOG_NAME"]

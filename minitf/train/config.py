@@ -53,6 +53,7 @@ class TrainConfig:
     beta2: float = 0.99
     grad_clip: float = 1.0
     dropout: float = 0.0
+    checkpoint_blocks: bool = False   # GPT: recompute each block's activations in backward (less memory)
     bias: bool = False
     eval_interval: int = 250
     eval_iters: int = 20
@@ -199,7 +200,7 @@ def build_model(cfg: TrainConfig, vocab_size: int):
     if cfg.model == "gpt":
         model = models.GPT(models.GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
                                             n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout,
-                                            bias=cfg.bias))
+                                            bias=cfg.bias, checkpoint_blocks=bool(cfg.checkpoint_blocks)))
     else:
         model = models.CharRNN(models.CharRNNConfig(vocab_size=vocab_size, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
                                                     cell=cfg.model, dropout=cfg.dropout))

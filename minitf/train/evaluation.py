@@ -14,7 +14,7 @@ import numpy as np
 from ..ops import cross_entropy
 from ..tensor import no_grad
 
-__all__ = ["estimate_loss", "exact_val_loss", "eval_generator"]
+__all__ = ["estimate_loss", "exact_val_loss", "val_loss_sums", "eval_generator"]
 
 EVAL_STREAM = 0x6576616C  # "eval": keeps these seeds apart from any other use of the run's seed
 
@@ -42,14 +42,27 @@ def estimate_loss(model, sampler, eval_iters: int, generator: np.random.Generato
     return out
 
 
-@no_grad()
 def exact_val_loss(model, sampler, batch_size: int) -> tuple[float, int]:
     """Mean loss over every target of the validation split (non-overlapping blocks): ``(loss, count)``."""
+    total, count = val_loss_sums(model, sampler, batch_size)
+    return total / count, count
+
+
+@no_grad()
+def val_loss_sums(model, sampler, batch_size: int, shard: tuple = (0, 1)) -> tuple[float, int]:
+    """Summed loss and number of targets over the validation split's blocks: ``(total, count)``.
+
+    ``shard=(rank, world_size)`` takes every ``world_size``-th batch of blocks
+    from the ``rank``-th on: the ranks' sums add up to the whole split's.
+    """
+    rank, world = shard
     model.eval()
     total, count = 0.0, 0
-    for x, y in sampler.blocks("val", batch_size=batch_size):
+    for i, (x, y) in enumerate(sampler.blocks("val", batch_size=batch_size)):
+        if i % world != rank:
+            continue
         n = y.data.size
         total += float(cross_entropy(model(x), y).item()) * n
         count += n
     model.train()
-    return total / count, count
+    return total, count

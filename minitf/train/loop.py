@@ -1,4 +1,4 @@
-"""The training loop: :class:`Trainer` (one run) and the strategy seam for running it on several processes.
+"""The training loop: :class:`Trainer` (one run), which a strategy may spread over several processes.
 
 A :class:`Trainer` builds the corpus, batch sampler, model and optimizer from
 a :class:`~minitf.train.config.TrainConfig`, restores them from the run
@@ -6,22 +6,9 @@ directory on resume, then alternates training steps and evals until
 ``max_iters``. What it writes goes through its :class:`~minitf.train.rundir.RunDir`;
 what it prints goes through ``log`` and :class:`~minitf.train.progress.Progress`.
 
-The seam for distributed training is ``Trainer(cfg, strategy=...)``. A
-strategy is a small object with the methods of :class:`SingleProcess`, the
-default, whose every method is the single-process behaviour (do nothing, or
-return its argument). A data-parallel strategy overrides them:
-
-- ``prepare(model)``: once, before the first step (broadcast rank 0's parameters);
-- ``sampler_seed(seed)``: the batch sampler's seed on this process (differ per rank);
-- ``reduce_gradients(params)``: after ``backward`` and before clipping (all-reduce
-  and average the gradients, so that every rank clips and steps identically);
-- ``reduce_mean(value)``: a float every rank computed (the training loss of a
-  step, the eval losses), averaged, so that the divergence guard and the logs
-  see the same numbers on every rank;
-- ``open_run_dir(out_dir)`` and ``wrap_log(log)``: where this process writes and
-  what it prints; for ranks other than 0 a :class:`~minitf.train.rundir.ReadOnlyRunDir`
-  (resume reads, writes and the lock do nothing) and a silent log, so that only rank 0 logs and
-  checkpoints, without any ``if rank == 0`` in the loop.
+The seam for distributed training is ``Trainer(cfg, strategy=...)``: see
+:mod:`minitf.train.strategy` (the default, :class:`SingleProcess`) and
+:mod:`minitf.train.parallel` (the data-parallel one).
 """
 from __future__ import annotations
 
@@ -37,8 +24,9 @@ from ..ops import cross_entropy
 from . import evaluation
 from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
 from .progress import Progress, eval_line, header_lines, short_run_notes
-from .rundir import OutputError, RunDir
+from .rundir import OutputError
 from .sampling import generate_text
+from .strategy import SingleProcess
 
 __all__ = ["Trainer", "SingleProcess", "TrainingDiverged"]
 
@@ -54,34 +42,6 @@ class TrainingDiverged(RuntimeError):
         super().__init__(message)
         self.iter, self.quantity, self.value = it, quantity, value
         self.last_checkpoint_iter = last_checkpoint_iter
-
-
-class SingleProcess:
-    """The default strategy of a :class:`Trainer`: one process, which trains, logs and writes everything."""
-    rank = 0
-    world_size = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    def prepare(self, model) -> None:
-        """Called once before the first step."""
-
-    def sampler_seed(self, seed: int) -> int:
-        return seed
-
-    def reduce_gradients(self, params) -> None:
-        """Called after ``backward``, before clipping and the optimizer step."""
-
-    def reduce_mean(self, value: float) -> float:
-        return value
-
-    def open_run_dir(self, out_dir) -> RunDir:
-        return RunDir(out_dir)
-
-    def wrap_log(self, log):
-        return log
 
 
 class Trainer:
@@ -138,11 +98,16 @@ class Trainer:
             self._check_compatible(ckpt)
         ids = self.vocab.encode(self.corpus.text)
         train_ids, val_ids = data.split_ids(ids, 0.9)
+        shard = self.strategy.batch_shard()
+        if cfg.batch_size % shard[1]:
+            raise ConfigError(f"batch_size {cfg.batch_size} (the global batch) does not divide over "
+                              f"{shard[1]} processes: use a multiple of {shard[1]}")
         self.sampler = data.BatchSampler(train_ids, val_ids, cfg.block_size, cfg.batch_size, cfg.device,
-                                         self.strategy.sampler_seed(cfg.seed))
+                                         self.strategy.sampler_seed(cfg.seed), shard=shard)
 
         mt_random.manual_seed(cfg.seed)
         self.model = build_model(cfg, len(self.vocab))
+        self.strategy.seed_rng(cfg.seed, cfg.device)
         groups = optim.param_groups_for_weight_decay(self.model.named_parameters(), cfg.weight_decay)
         self.optimizer = optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
@@ -188,9 +153,9 @@ class Trainer:
             raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: optimizer state does not fit: {e}") from None
         meta = ckpt.meta
         self.iter, self.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
-        for entry, restore in (("rng.batch", self.sampler.set_state),
-                               ("rng.minitf", lambda st: mt_random.set_rng_state(st, self.cfg.device))):
-            st = meta["rng"][entry[4:]]
+        for entry, st, restore in (("rng.batch", meta["rng"]["batch"], self.sampler.set_state),
+                                   ("rng.minitf", self.strategy.own_rng_state(meta["rng"]),
+                                    lambda st: mt_random.set_rng_state(st, self.cfg.device))):
             if st is None or (entry == "rng.minitf" and meta["config"].get("device") != self.cfg.device):
                 continue
             try:
@@ -344,7 +309,10 @@ class Trainer:
 
     def exact_val_loss(self) -> tuple[float, int]:
         """Mean loss over every target of the validation split (non-overlapping blocks): (loss, count)."""
-        return evaluation.exact_val_loss(self.model, self.sampler, max(self.cfg.batch_size, 16))
+        sums = evaluation.val_loss_sums(self.model, self.sampler, max(self.cfg.batch_size, 16),
+                                        self.strategy.batch_shard())
+        total, count = self.strategy.reduce_sum(sums)
+        return total / count, int(count)
 
     # ------------------------------------------------------------ outputs
     def save_checkpoint(self, record: dict | None = None):
@@ -357,7 +325,7 @@ class Trainer:
                 "model_config": config_dict(self.model.config), "vocab": self.vocab.to_json(),
                 "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
                            "chars": len(self.corpus.text)},
-                "rng": {"batch": self.sampler.state(), "minitf": minitf_rng},
+                "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
                 "last_eval": record}
         try:
             self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)

@@ -1,0 +1,102 @@
+"""Gradient checkpointing: keep a function's inputs, not its activations, and recompute them in backward.
+
+``y = recompute(fn, x)`` gives the same ``y`` as ``fn(x)``, but runs ``fn``
+under ``no_grad()``, so none of the intermediate arrays its ops would save for
+backward are kept: the graph holds one node, whose inputs are ``x`` and
+``fn``'s parameters. When backward reaches that node it runs ``fn`` again on
+(detached copies of) the inputs, this time recording, and backpropagates the
+incoming gradient through the fresh graph, which is then dropped. The memory of
+a stack of L blocks falls from L blocks' activations to L block inputs plus one
+block's activations, for one more forward pass of each block (about a third
+more compute): PyTorch's ``torch.utils.checkpoint`` and Chen et al., "Training
+deep nets with sublinear memory cost" (2016).
+
+The device's default random generator is copied before the forward pass and
+replayed for the recomputation, so dropout draws the same masks: the gradients
+are those of the plain run. (The name ``minitf.checkpoint`` is taken by the
+module that saves training runs; hence ``recompute``.)
+"""
+from __future__ import annotations
+
+from .. import autograd as _autograd
+from .. import random as _random
+from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
+from ..tensor import Tensor
+
+
+class Recompute(Function):
+    """The one node a recomputed call leaves in the graph; its inputs are the tensor arguments, then
+    the parameters. Built by :func:`recompute`, not by ``apply`` (its forward works on tensors)."""
+
+    saves_output = False  # backward re-runs fn on the inputs (an input changed in place since is an error)
+
+    def backward(self, g):
+        args = [Tensor(a.data, requires_grad=a.requires_grad) if isinstance(a, Tensor) else a
+                for a in self.args]
+        params = self.params
+        # the parameters' gradients so far are put aside: what the recomputed graph gives them is this
+        # node's gradient for them, which the engine then accumulates as for any input
+        saved = [p.grad for p in params]
+        for p in params:
+            p.grad = None
+        try:
+            with self.rng.replay(), enable_grad():
+                out = self.fn(*args)
+            if out.requires_grad:
+                out.backward(g)
+            grads = [None if t.grad is None else t.grad.data
+                     for t in [a for a in args if isinstance(a, Tensor)] + list(params)]
+        finally:
+            for p, s in zip(params, saved):
+                p.grad = s
+        return tuple(grads)
+
+
+def recompute(fn, *inputs, params=None) -> Tensor:
+    """``fn(*inputs)``, recomputed during backward instead of keeping its intermediate activations.
+
+    Parameters
+    ----------
+    fn : callable
+        Returns one Tensor; a Module (e.g. a transformer block) or a function.
+        It must be a deterministic function of its inputs, its parameters and
+        the device's default random generator (dropout): it runs twice.
+    *inputs : Tensor or other values
+        Passed to ``fn`` as they are; Tensors among them receive gradients.
+    params : sequence of Tensor, optional
+        The tensors ``fn`` uses without taking them as inputs, which need
+        gradients. Default: ``fn.parameters()`` when ``fn`` has that method
+        (a Module), else none. Any other tensor ``fn`` reads must not require grad.
+
+    Returns
+    -------
+    Tensor
+        The output of ``fn``: same values; the same gradients reach ``inputs``
+        and ``params`` as without recomputation. With recording off
+        (``no_grad``), or when nothing requires grad, this is just ``fn(*inputs)``.
+
+    Examples
+    --------
+    >>> import minitf as mt
+    >>> from minitf import nn
+    >>> block = nn.TransformerBlock(n_embd=8, n_head=2)
+    >>> x = mt.randn(2, 5, 8, requires_grad=True)
+    >>> mt.recompute(block, x).sum().backward()      # as block(x).sum().backward()
+    """
+    if params is None:
+        params = fn.parameters() if callable(getattr(fn, "parameters", None)) else ()
+    tensors = [a for a in inputs if isinstance(a, Tensor)]
+    seen = {id(t) for t in tensors}
+    params = [p for p in params if id(p) not in seen and not seen.add(id(p))]
+    if not is_grad_enabled() or not any(t.requires_grad for t in tensors + params):
+        return fn(*inputs)
+    device = (tensors or params)[0].device
+    rng = _random.ReplayableRNG(device)
+    with rng.first(), no_grad():
+        out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"recompute: fn must return one Tensor, got {type(out).__name__}")
+    node = Recompute()
+    node.fn, node.args, node.params, node.rng = fn, inputs, params, rng
+    node.inputs, node.freed, node._epoch = tuple(tensors + params), False, _autograd._epoch
+    return Tensor._make(out.data, node)

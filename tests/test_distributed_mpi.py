@@ -1,0 +1,114 @@
+"""Data-parallel training on 2 real MPI ranks (``mpiexec -n 2``) against one process.
+
+Skipped where mpi4py or mpiexec is absent (``pip install -e ".[dist]"`` brings both).
+Each case starts one short job (a second or two).
+"""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minitf import checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = Path(__file__).with_name("mpi_worker.py")
+MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None or MPIEXEC is None,
+                                reason='needs mpi4py and mpiexec (pip install -e ".[dist]")')
+
+
+def _run(n, *args, timeout=120):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", MINITF_NUM_THREADS="1",
+               MINITF_OFFLINE="1")
+    cmd = ([MPIEXEC, "-n", str(n)] if n > 1 else []) + [sys.executable, *map(str, args)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def _state(out_dir):
+    ck = checkpoint.load_training(Path(out_dir) / "ckpt.npz")
+    return ck.model_state, ck.meta
+
+
+def _assert_same_run(a, b):
+    (sa, ma), (sb, mb) = _state(a), _state(b)
+    assert ma["iter"] == mb["iter"]
+    assert sa.keys() == sb.keys()
+    for k in sa:    # float32 sums in another order: equal to rounding, not bit for bit
+        np.testing.assert_allclose(sa[k], sb[k], rtol=2e-5, atol=2e-6, err_msg=k)
+    ea, eb = ma["last_eval"], mb["last_eval"]
+    for k in ("train_loss", "val_loss", "final_val_loss"):
+        if k in eb:
+            assert ea[k] == pytest.approx(eb[k], rel=1e-5), k
+    assert ea.get("final_val_tokens") == eb.get("final_val_tokens")
+
+
+@pytest.mark.parametrize("device", ["cpu", "fake"])
+def test_two_ranks_step_as_one_process(tmp_path, device):
+    """Two ranks with the global batch B take the step one process takes with B, evals included."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    r = _run(2, WORKER, "train", two, device, 1)
+    assert r.returncode == 0, r.stderr
+    r = _run(1, WORKER, "train", one, device, 1)
+    assert r.returncode == 0, r.stderr
+    _assert_same_run(two, one)
+    init = _state(tmp_path / "one")[0]
+    assert init  # the step moved the parameters away from a fresh model's (checked below)
+    r = _run(1, WORKER, "train", tmp_path / "zero", device, 0)
+    assert r.returncode == 0, r.stderr
+    moved = _state(tmp_path / "zero")[0]
+    assert any(not np.allclose(moved[k], init[k]) for k in init)
+
+
+def test_two_ranks_resume(tmp_path):
+    """Interrupted at iter 2 and resumed on 2 ranks to iter 4 = one process straight to iter 4."""
+    two, one = tmp_path / "two", tmp_path / "one"
+    for args in (("train", two, "cpu", 2), ("train", two, "cpu", 4, "resume")):
+        r = _run(2, WORKER, *args)
+        assert r.returncode == 0, r.stderr
+    r = _run(1, WORKER, "train", one, "cpu", 4)
+    assert r.returncode == 0, r.stderr
+    _assert_same_run(two, one)
+
+
+def test_two_ranks_resume_with_dropout_is_exact(tmp_path):
+    """With dropout, each rank has its own generator; all are saved, so resuming changes nothing."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    for out, steps in ((straight, [4]), (resumed, [2, 4])):
+        for i, n in enumerate(steps):
+            r = _run(2, WORKER, "train", out, "cpu", n, *(["resume"] if i else []), "dropout")
+            assert r.returncode == 0, r.stderr
+    (sa, ma), (sb, mb) = _state(straight), _state(resumed)
+    assert len(ma["rng"]["minitf_ranks"]) == 2 and ma["rng"]["minitf_ranks"][0] != ma["rng"]["minitf_ranks"][1]
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+def test_a_rank_that_raises_stops_the_job(tmp_path):
+    t0 = time.monotonic()
+    r = _run(2, WORKER, "raise", timeout=60)
+    assert time.monotonic() - t0 < 60
+    assert r.returncode == 1
+    assert "rank 1 of 2: Traceback" in r.stderr and "ValueError: rank one cannot go on" in r.stderr
+
+
+def test_a_rank_that_is_killed_stops_the_job():
+    t0 = time.monotonic()
+    r = _run(2, WORKER, "die", timeout=60)
+    assert time.monotonic() - t0 < 60
+    assert r.returncode != 0
+
+
+def test_cli_batch_that_does_not_divide(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("to be or not to be, that is the question\n" * 200)
+    r = _run(2, ROOT / "examples" / "train_charlm.py", "--data", text, "--out-dir", tmp_path / "o",
+             "--batch-size", "7", "--max-iters", "1", "--no-progress", timeout=60)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["error: batch_size 7 (the global batch) does not divide over 2 processes: use a multiple of 2"]

@@ -1,0 +1,131 @@
+"""Gradient checkpointing (minitf.recompute, GPTConfig.checkpoint_blocks): same values, same gradients,
+fewer saved activations."""
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import autograd, models, nn
+from minitf import functional as F
+from minitf import random as mt_random
+
+from .conftest import ATOL, RTOL, randt
+
+
+def test_gradcheck_inputs_and_params(device, rng):
+    w = randt(rng, 4, 3, device=device)
+
+    def f(x, w):
+        return mt.recompute(lambda a: F.tanh(a @ w) * a[:, :3], x, params=[w])
+
+    x = randt(rng, 5, 4, device=device)
+    assert mt.gradcheck(f, [x, w], rtol=RTOL, atol=ATOL)
+
+
+def _gpt(device, checkpoint_blocks, dropout=0.1):
+    mt.manual_seed(3)
+    cfg = models.GPTConfig(vocab_size=13, block_size=8, n_layer=3, n_head=2, n_embd=8, dropout=dropout,
+                           checkpoint_blocks=checkpoint_blocks)
+    return models.GPT(cfg).to(device=device, dtype="float64")
+
+
+def _step(device, checkpoint_blocks, idx, tgt, steps=1):
+    model = _gpt(device, checkpoint_blocks)
+    losses = []
+    for _ in range(steps):      # gradients accumulate over the steps, as in the plain run
+        loss = F.cross_entropy(model(mt.tensor(idx, device=device)), mt.tensor(tgt, device=device))
+        loss.backward()
+        losses.append(loss.item())
+    grads = {n: p.grad.numpy() for n, p in model.named_parameters()}
+    after = mt_random.default_generator(device).random(4, dtype=np.float64)
+    return losses, grads, mt.backend.to_numpy(after)
+
+
+def test_checkpointed_gpt_gradients_equal_plain(device, restore_rng):
+    r = np.random.default_rng(0)
+    idx, tgt = r.integers(0, 13, (4, 8)), r.integers(0, 13, (4, 8))
+    plain = _step(device, False, idx, tgt, steps=2)
+    ckpt = _step(device, True, idx, tgt, steps=2)
+    assert plain[0] == ckpt[0]                       # dropout masks replayed: same losses
+    assert plain[1].keys() == ckpt[1].keys()
+    for name in plain[1]:                            # same ops in the same order: bit for bit
+        np.testing.assert_array_equal(ckpt[1][name], plain[1][name], err_msg=name)
+    # the recomputation replays the generator without advancing it: later draws are unchanged
+    np.testing.assert_array_equal(ckpt[2], plain[2])
+
+
+def _graph_size(t):
+    return len(autograd._topological_order(t))
+
+
+def test_checkpointed_blocks_leave_one_node_each(restore_rng):
+    idx = mt.tensor(np.zeros((2, 8), dtype=np.int64))
+    plain = _graph_size(_gpt("cpu", False)(idx).sum())
+    ckpt = _graph_size(_gpt("cpu", True)(idx).sum())
+    # a block records about twenty ops; checkpointed, one Recompute node stands for it
+    assert ckpt < plain - 3 * 10
+
+
+def test_recompute_off_without_grad(rng):
+    block = nn.TransformerBlock(8, 2).double()  # randt gives float64 inputs
+    x = randt(rng, 2, 3, 8)
+    with mt.no_grad():
+        y = mt.recompute(block, x)
+    assert not y.requires_grad
+    y2 = mt.recompute(block, randt(rng, 2, 3, 8, requires_grad=False), params=[])
+    assert type(y2._fn).__name__ == "Add"     # nothing declared needs grad: a plain call, recorded as usual
+
+
+def test_retain_graph_backward_twice(rng):
+    block = nn.TransformerBlock(8, 2).to(dtype="float64")
+    x = randt(rng, 2, 3, 8)
+    y = (mt.recompute(block, x) ** 2).sum()
+    y.backward(retain_graph=True)
+    once = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * once, rtol=1e-12)
+
+
+def test_params_grads_accumulate_with_earlier_ones(rng):
+    lin = nn.Linear(3, 2).to(dtype="float64")
+    x = randt(rng, 4, 3)
+    lin(x).sum().backward()
+    first = lin.weight.grad.numpy().copy()
+    mt.recompute(lin, x).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad.numpy(), 2 * first, rtol=1e-12)
+
+
+def test_fn_must_return_a_tensor(rng):
+    with pytest.raises(TypeError, match="one Tensor"):
+        mt.recompute(lambda a: (a, a), randt(rng, 2))
+
+
+def test_enable_grad_inside_no_grad():
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    with mt.no_grad():
+        with mt.enable_grad():
+            y = x * 2
+        z = x * 2
+    assert y.requires_grad and not z.requires_grad
+
+
+def test_uncopyable_generator_replays_from_a_seed(device, restore_rng, monkeypatch):
+    """CuPy's generator cannot be copied: both passes then draw from one seeded generator."""
+    def refuse(gen):
+        raise TypeError("cannot copy")
+    monkeypatch.setattr(mt.backend, "copy_rng", refuse)
+    mt.manual_seed(0)
+    drop = nn.Dropout(0.5)
+    x = mt.tensor(np.linspace(1, 2, 40), dtype="float64", device=device, requires_grad=True)
+    y = mt.recompute(lambda a: drop(a) * a, x)
+    y.backward(mt.backend.to_device(np.ones(40), device))
+    keep = mt.backend.to_numpy(y.data) != 0
+    xs = np.linspace(1, 2, 40)
+    assert 5 < keep.sum() < 35
+    # d(mask * x^2 / (1-p))/dx = 2 x mask / (1-p): the replay used the forward's mask
+    np.testing.assert_allclose(x.grad.numpy(), np.where(keep, 4 * xs, 0.0), rtol=1e-12)
+
+
+def test_cupy_generators_are_never_copied():
+    fake_cupy_gen = type("Generator", (), {"__module__": "cupy.random._generator_api"})()
+    with pytest.raises(TypeError, match="not copied"):
+        mt.backend.copy_rng(fake_cupy_gen)
