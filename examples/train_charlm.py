@@ -136,8 +136,12 @@ def _schedule_note(cfg, given: bool) -> str:
     """On --resume: which learning-rate schedule the continued run follows."""
     line = (f"learning-rate schedule: {cfg.lr:g} -> {cfg.min_lr:g}, warmup {cfg.warmup_iters}, cosine decay "
             f"until iter {cfg.lr_decay_iters} ({'from --lr-decay-iters' if given else 'saved'})")
-    if cfg.max_iters > cfg.lr_decay_iters:
-        line += f"; iters {cfg.lr_decay_iters}-{cfg.max_iters} train at min_lr {cfg.min_lr:g}"
+    # warmup comes first in the schedule (nanoGPT's get_lr): the floor starts after both
+    floor = max(cfg.lr_decay_iters, cfg.warmup_iters)
+    if cfg.max_iters > floor:
+        line += f"; iters {floor}-{cfg.max_iters} train at min_lr {cfg.min_lr:g}"
+    if cfg.warmup_iters > cfg.lr_decay_iters:
+        line += f" (the warmup to iter {cfg.warmup_iters} outlasts the decay: the lr rises until then)"
     if not given:
         line += "; --lr-decay-iters N changes it"
     return line

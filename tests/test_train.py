@@ -480,3 +480,16 @@ def test_killed_run_resumes_to_the_uninterrupted_losses(corpus_file, tmp_path, e
     assert read("killed") == read("full")
     assert [r[0] for r in read("full")] == list(range(0, n + 1, 5))
     assert not list(killed.glob(".ckpt.npz.*.tmp"))  # a temporary left by the kill is gone
+
+
+def test_resume_schedule_note_follows_the_warmup():
+    """The note printed on --resume says where the lr floor starts: after the decay and the warmup."""
+    import runpy
+    from types import SimpleNamespace
+    note = runpy.run_path(str(ROOT / "examples" / "train_charlm.py"))["_schedule_note"]
+    cfg = SimpleNamespace(lr=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=60, max_iters=120)
+    text = note(cfg, given=False)
+    assert "iters 100-120 train at min_lr 0.0001" in text and "the lr rises until then" in text
+    assert mt.optim.cosine_with_warmup(80, 1e-3, 1e-4, 100, 60) > 1e-4   # the schedule the note describes
+    cfg.warmup_iters = 10
+    assert "iters 60-120 train at min_lr" in note(cfg, given=True) and "rises" not in note(cfg, given=True)
