@@ -196,6 +196,20 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def run_main(build_parser, run, argv=None) -> int:
+    """Parse ``argv`` with ``build_parser()`` and ``run(args)``; the library's errors for a user's
+    mistake (no GPU, bad data, a bad checkpoint or config) are one line on stderr, exit status 2."""
+    import minitf as mt
+    from minitf import checkpoint, data, train
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except (mt.DeviceError, data.DataError, checkpoint.CheckpointError, train.ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 _limits = None  # threadpoolctl's controller, kept alive so the BLAS limit holds
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_common_args, machine_info, output_paths, print_table, pyplot, save_figure, save_results  # noqa: E402
+from _common import run_main, add_common_args, machine_info, output_paths, print_table, pyplot, save_figure, save_results  # noqa: E402
 
 import minitf as mt  # noqa: E402
 from minitf import checkpoint, data, models, train  # noqa: E402
@@ -462,13 +462,7 @@ def run(args, log=print) -> dict:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except (mt.DeviceError, data.DataError, checkpoint.CheckpointError, train.ConfigError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_main(build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,22 @@ from collections import OrderedDict
 from .module import Module
 
 
-class ModuleList(Module):
+class _Positional(Module):
+    """What ModuleList and Sequential share: children in order, added by ``append``."""
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
+
+
+class ModuleList(_Positional):
     """A list of modules, registered under "0", "1", ... (``transformer.h.0...``)."""
 
     def __init__(self, modules=()):
@@ -24,17 +39,6 @@ class ModuleList(Module):
             raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
         return self
-
-    def extend(self, modules) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(list(self._modules.values()))
 
     def __getitem__(self, i):
         items = list(self._modules.values())
@@ -80,7 +84,7 @@ class ModuleDict(Module):
         return self._modules.items()
 
 
-class Sequential(Module):
+class Sequential(_Positional):
     """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Built from positional modules (registered as "0", "1", ..., so the state
@@ -110,17 +114,6 @@ class Sequential(Module):
         """Add ``module`` at the end, under the next free position."""
         self._add(str(len(self._modules)), module)
         return self
-
-    def extend(self, modules) -> "Sequential":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(list(self._modules.values()))
 
     def __getitem__(self, i):
         items = list(self._modules.items())
