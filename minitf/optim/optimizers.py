@@ -1,14 +1,4 @@
-"""Optimizers, gradient clipping and the learning-rate schedule.
-
-PyTorch's names and signatures::
-
-    from minitf import optim
-    groups = optim.param_groups_for_weight_decay(model.named_parameters(), 0.1)
-    opt = optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
-    loss.backward()
-    optim.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    opt.zero_grad()
+"""The optimizers: SGD, Adam and AdamW (PyTorch's names, signatures and update rules).
 
 Every update works in place on the backend arrays (``p.data``, ``p.grad.data``)
 with the array module of the parameter (NumPy, CuPy or the fake device), so a
@@ -23,12 +13,9 @@ import math
 
 import numpy as np
 
-from . import backend
-from .autograd import bump_version
-from .tensor import Tensor
-
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
-           "cosine_with_warmup", "CosineWarmupLR"]
+from .. import backend
+from ..autograd import bump_version
+from ..tensor import Tensor
 
 
 class Optimizer:
@@ -352,124 +339,3 @@ def param_groups_for_weight_decay(named_params, weight_decay: float) -> list[dic
         (decay if p.ndim >= 2 else no_decay).append(p)
     return [{"params": decay, "weight_decay": float(weight_decay)},
             {"params": no_decay, "weight_decay": 0.0}]
-
-
-def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
-    """Scale gradients in place so that their joint norm is at most ``max_norm``.
-
-    The norm is taken over all gradients together, as if concatenated into one
-    vector; they are multiplied by min(1, max_norm / (norm + 1e-6)). Returns
-    the total norm before clipping (a Python float). Parameters without a
-    gradient are skipped.
-    """
-    _check_max_norm(max_norm)
-    if isinstance(params, Tensor):
-        params = [params]
-    grads = [p.grad.data for p in params if p.grad is not None]
-    if not grads:
-        return 0.0
-    norm_type = float(norm_type)
-    # every per-gradient norm stays on the device, accumulated there in float64 in the order
-    # of the parameters: one host transfer for the total, not one per parameter (on a GPU each
-    # transfer waits for all queued work)
-    xp = backend.get_array_module(grads[0])
-    acc = None
-    for g in grads:
-        if math.isinf(norm_type):
-            part = xp.abs(g).max().astype(np.float64)
-            acc = part if acc is None else xp.maximum(acc, part)
-        else:
-            if norm_type == 2.0:
-                flat = g.reshape(-1)
-                part = xp.dot(flat, flat).astype(np.float64)
-            else:
-                part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
-            acc = part if acc is None else acc + part
-    total = float(acc) if math.isinf(norm_type) else float(acc) ** (1.0 / norm_type)
-    if not math.isfinite(total) and error_if_nonfinite:
-        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {total}; "
-                           f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
-    coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
-        for g in grads:
-            g *= g.dtype.type(coef)
-    return total
-
-
-def _check_max_norm(max_norm) -> None:
-    # a negative max_norm would flip every gradient's sign, a NaN would poison them: refuse both;
-    # inf is allowed, as in PyTorch: it measures the norm without clipping
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
-            or not max_norm >= 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0 (inf: measure only), got {max_norm!r}")
-
-
-def cosine_with_warmup(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_iters: int) -> float:
-    """nanoGPT's ``get_lr``: linear warmup, cosine decay, then a floor.
-
-    * ``it < warmup_iters``: lr * (it + 1) / (warmup_iters + 1)
-    * ``it > lr_decay_iters``: min_lr
-    * in between: min_lr + 0.5 (1 + cos(pi r)) (lr - min_lr),
-      r = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-    """
-    if warmup_iters < 0 or lr_decay_iters < 0:
-        raise ValueError(f"warmup_iters ({warmup_iters}) and lr_decay_iters ({lr_decay_iters}) must be >= 0")
-    if it < warmup_iters:
-        return lr * (it + 1) / (warmup_iters + 1)
-    if it > lr_decay_iters or lr_decay_iters <= warmup_iters:
-        return min_lr
-    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
-
-
-class CosineWarmupLR:
-    """Scheduler object over :func:`cosine_with_warmup`.
-
-    Each group's lr at its construction is its peak; ``min_lr`` is the floor
-    for every group. Call ``step()`` once per iteration (after
-    ``optimizer.step()``) or ``set_iter(it)`` to jump; the lr for iteration 0
-    is set at construction.
-    """
-
-    def __init__(self, optimizer: Optimizer, warmup_iters: int, lr_decay_iters: int, min_lr: float = 0.0,
-                 last_iter: int = -1):
-        self.optimizer = optimizer
-        self.warmup_iters, self.lr_decay_iters, self.min_lr = int(warmup_iters), int(lr_decay_iters), min_lr
-        for g in optimizer.param_groups:
-            g.setdefault("initial_lr", g["lr"])
-        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
-        self.set_iter(last_iter + 1)
-
-    def get_lr(self, it: int) -> list[float]:
-        return [cosine_with_warmup(it, base, self.min_lr, self.warmup_iters, self.lr_decay_iters)
-                for base in self.base_lrs]
-
-    def set_iter(self, it: int) -> None:
-        self.iter = int(it)
-        for g, lr in zip(self.optimizer.param_groups, self.get_lr(self.iter)):
-            g["lr"] = lr
-
-    def step(self) -> None:
-        self.set_iter(self.iter + 1)
-
-    def get_last_lr(self) -> list[float]:
-        return [g["lr"] for g in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict:
-        return {"iter": self.iter, "base_lrs": list(self.base_lrs), "warmup_iters": self.warmup_iters,
-                "lr_decay_iters": self.lr_decay_iters, "min_lr": self.min_lr}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.base_lrs = list(state["base_lrs"])
-        self.warmup_iters, self.lr_decay_iters = state["warmup_iters"], state["lr_decay_iters"]
-        self.min_lr = state["min_lr"]
-        self.set_iter(state["iter"])
-
-
-# PyTorch's path for the schedulers, optim.lr_scheduler (also `import minitf.optim.lr_scheduler`)
-import sys as _sys  # noqa: E402
-
-from . import lr_scheduler  # noqa: E402
-
-_sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

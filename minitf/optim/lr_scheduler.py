@@ -16,7 +16,8 @@ cosine decay, :func:`minitf.optim.cosine_with_warmup`) is the one defined in
 """
 from __future__ import annotations
 
-from .optim import CosineWarmupLR, Optimizer, cosine_with_warmup  # noqa: F401
+from .optimizers import Optimizer
+from .schedule import CosineWarmupLR, cosine_with_warmup  # noqa: F401
 
 __all__ = ["LRScheduler", "LambdaLR", "CosineWarmupLR", "cosine_with_warmup"]
 

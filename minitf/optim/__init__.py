@@ -1,0 +1,23 @@
+"""Optimizers, gradient clipping and the learning-rate schedule.
+
+PyTorch's names and signatures::
+
+    from minitf import optim
+    groups = optim.param_groups_for_weight_decay(model.named_parameters(), 0.1)
+    opt = optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+    loss.backward()
+    optim.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad()
+
+One concept per module: the optimizers (``optimizers.py``), gradient clipping
+(``clip.py``), nanoGPT's warmup + cosine schedule (``schedule.py``) and the
+PyTorch-named schedulers (``lr_scheduler.py``, as ``optim.lr_scheduler``).
+"""
+from .optimizers import Optimizer, SGD, Adam, AdamW, param_groups_for_weight_decay  # noqa: F401
+from .clip import clip_grad_norm_  # noqa: F401
+from .schedule import cosine_with_warmup, CosineWarmupLR  # noqa: F401
+from . import lr_scheduler  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
+           "cosine_with_warmup", "CosineWarmupLR"]

@@ -1,0 +1,60 @@
+"""Gradient clipping by the joint norm of all gradients (PyTorch's ``clip_grad_norm_``)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
+    """Scale gradients in place so that their joint norm is at most ``max_norm``.
+
+    The norm is taken over all gradients together, as if concatenated into one
+    vector; they are multiplied by min(1, max_norm / (norm + 1e-6)). Returns
+    the total norm before clipping (a Python float). Parameters without a
+    gradient are skipped.
+    """
+    _check_max_norm(max_norm)
+    if isinstance(params, Tensor):
+        params = [params]
+    grads = [p.grad.data for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    norm_type = float(norm_type)
+    # every per-gradient norm stays on the device, accumulated there in float64 in the order
+    # of the parameters: one host transfer for the total, not one per parameter (on a GPU each
+    # transfer waits for all queued work)
+    xp = backend.get_array_module(grads[0])
+    acc = None
+    for g in grads:
+        if math.isinf(norm_type):
+            part = xp.abs(g).max().astype(np.float64)
+            acc = part if acc is None else xp.maximum(acc, part)
+        else:
+            if norm_type == 2.0:
+                flat = g.reshape(-1)
+                part = xp.dot(flat, flat).astype(np.float64)
+            else:
+                part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
+            acc = part if acc is None else acc + part
+    total = float(acc) if math.isinf(norm_type) else float(acc) ** (1.0 / norm_type)
+    if not math.isfinite(total) and error_if_nonfinite:
+        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {total}; "
+                           f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= g.dtype.type(coef)
+    return total
+
+
+def _check_max_norm(max_norm) -> None:
+    # a negative max_norm would flip every gradient's sign, a NaN would poison them: refuse both;
+    # inf is allowed, as in PyTorch: it measures the norm without clipping
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
+            or not max_norm >= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0 (inf: measure only), got {max_norm!r}")
