@@ -9,9 +9,9 @@
     x.grad
 """
 from .tensor import Tensor, tensor  # noqa: F401
-from .autograd import no_grad, is_grad_enabled  # noqa: F401
+from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
-from .gradcheck import gradcheck, GradcheckError, max_relative_error  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
 from .random import manual_seed  # noqa: F401
 from . import functional  # noqa: F401
 

@@ -11,3 +11,4 @@ from .attention import scaled_dot_product_attention, causal_mask  # noqa: F401
 from .multihead import multi_head_self_attention, attention_mask  # noqa: F401
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
+from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

@@ -1,0 +1,242 @@
+"""Higher-order gradients: mt.grad (torch.autograd.grad semantics), backward(create_graph=True),
+gradgradcheck on every op, and each fused op's composed backward against its fused one."""
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import backend
+from minitf import functional as F
+from minitf.autograd import Function
+from minitf.backend import to_numpy
+from minitf.ops import composed
+
+from .conftest import device_tensor
+from .test_ops_retain_graph import OPS
+
+# ops the retain_graph table lacks: name -> f(x (3, 4), w (4,), b (4,), device)
+EXTRA = {
+    "to_device": lambda x, w, b, d: x.to("fake" if d == "cpu" else "cpu") * 3.0,
+    "layer_norm_plain": lambda x, w, b, d: F.layer_norm(x),
+    "cross_entropy_ignore": lambda x, w, b, d: F.cross_entropy(x, mt.tensor([3, -100, 1], device=d)),
+    "max_all": lambda x, w, b, d: F.max(x),
+    "attention_mask": lambda x, w, b, d: F.scaled_dot_product_attention(
+        x[None], (x * w)[None], (x + b)[None], mask=mt.tensor([[1, 0, 1], [0, 0, 0], [1, 1, 0]], device=d) > 0),
+    "multi_head": lambda x, w, b, d: F.multi_head_self_attention(
+        F.concatenate([x, x * w, x + b], axis=1).reshape(1, 3, 12), n_head=2),
+    "rnn_cell": lambda x, w, b, d: F.rnn_cell(x, x * w, F.stack([w, b, w * b, b - w]) * 0.5),
+    "lstm_cell": lambda x, w, b, d: F.lstm_cell(
+        F.concatenate([x, x * w, x + b, x - w], axis=1), F.stack([x * b, x]) * 0.5,
+        F.concatenate([F.stack([w, b, w * b, b - w])] * 4) * 0.5),
+    "rnn_sequence": lambda x, w, b, d: F.rnn_sequence(x.reshape(1, 3, 4), w[None], F.stack([w, b, w, b]) * 0.5)[0],
+    "lstm_sequence": lambda x, w, b, d: F.lstm_sequence(
+        F.concatenate([x, x * b], axis=1).reshape(1, 3, 8), None, F.stack([w[:2], b[:2]] * 4) * 0.5)[1],
+}
+ALL = {**OPS, **EXTRA}
+
+
+def _xwb(device, seed=0):
+    rng = np.random.default_rng(seed)
+    return (device_tensor(rng.standard_normal((3, 4)), device), device_tensor(rng.standard_normal(4), device),
+            device_tensor(rng.standard_normal(4), device))
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_gradgradcheck_every_op(device, name):
+    x, w, b = _xwb(device)
+    assert mt.gradgradcheck(lambda x, w, b: ALL[name](x, w, b, device), [x, w, b])
+
+
+def _all_functions(cls=Function):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_functions(sub)
+
+
+def test_every_op_of_the_library_has_a_differentiable_backward():
+    import minitf.ops  # noqa: F401  (every op module imported)
+    lacking = sorted(c.__qualname__ for c in _all_functions() if c.__module__.startswith("minitf.ops")
+                     and c.backward_graph is None)
+    assert not lacking, f"ops without backward_graph (create_graph=True fails on them): {lacking}"
+
+
+# fused Function -> a call of the public op that records it (float64 inputs from _xwb)
+FUSED = {
+    "GELU": lambda x, w, b, d: F.gelu(x),
+    "Sigmoid": lambda x, w, b, d: F.sigmoid(x),
+    "Var": lambda x, w, b, d: F.var(x, axis=1, keepdims=True),
+    "Softmax": lambda x, w, b, d: F.softmax(x, axis=0),
+    "LogSoftmax": lambda x, w, b, d: F.log_softmax(x),
+    "CrossEntropy": lambda x, w, b, d: F.cross_entropy(x, mt.tensor([3, -100, 1], device=d)),
+    "LayerNorm": lambda x, w, b, d: F.layer_norm(x, w, b),
+    "Embedding": lambda x, w, b, d: F.embedding(mt.tensor([[2, 2], [0, 1]], device=d), x),
+    "Dropout": lambda x, w, b, d: F.dropout(x, 0.5, generator=backend.default_rng(d, 0)),
+    "Linear": lambda x, w, b, d: F.linear(x, F.stack([w, b, w * b]), b[:3]),
+    "ScaledDotProductAttention": lambda x, w, b, d: F.scaled_dot_product_attention(
+        x, x * w, x + b, causal=True, dropout_p=0.25, generator=backend.default_rng(d, 0)),
+    "MultiHeadSelfAttention": EXTRA["multi_head"],
+    "RNNCell": EXTRA["rnn_cell"],
+    "LSTMCell": EXTRA["lstm_cell"],
+}
+
+
+def test_every_fused_op_has_a_composition_case():
+    assert sorted(c.__name__ for c in composed.COMPOSED) == sorted(FUSED)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_composed_backward_agrees_with_the_fused_one(device, name):
+    # two independent derivations of one gradient: the fused array backward and the
+    # primitive-op composition (create_graph=True runs the latter)
+    x, w, b = _xwb(device, seed=3)
+    y = FUSED[name](x, w, b, device)
+    fused_cls = type(y._fn)
+    assert fused_cls.__name__ == name
+    ref = fused_cls.composed(*y._fn.inputs, **y._fn.params)
+    np.testing.assert_allclose(to_numpy(ref.data), to_numpy(y.data), rtol=1e-12, atol=1e-14)
+    u = device_tensor(np.random.default_rng(4).standard_normal(y.shape), device, requires_grad=False)
+    leaves = [t for t in (x, w, b)]
+    fused = mt.grad(y, leaves, u, retain_graph=True, allow_unused=True)
+    comp = mt.grad(y, leaves, u, create_graph=True, allow_unused=True)
+    assert any(g is not None for g in fused)
+    for f, c in zip(fused, comp):
+        assert (f is None) == (c is None)
+        if f is not None:
+            np.testing.assert_allclose(to_numpy(c.data), to_numpy(f.data), rtol=1e-11, atol=1e-13)
+
+
+# --------------------------------------------------------------------------- semantics
+def test_hessian_vector_product_matches_finite_differences(device):
+    rng = np.random.default_rng(0)
+    A = device_tensor(rng.standard_normal((4, 4)), device, requires_grad=False)
+
+    def f(x):
+        return (F.tanh(A @ x) ** 2).sum() + (x * x * x).sum()
+
+    x = device_tensor(rng.standard_normal(4), device)
+    v = rng.standard_normal(4)
+    g, = mt.grad(f(x), x, create_graph=True)
+    hv, = mt.grad(g, x, grad_outputs=device_tensor(v, device, requires_grad=False))
+
+    def grad_at(x_host):
+        xt = device_tensor(x_host, device)
+        return to_numpy(mt.grad(f(xt), xt)[0].data)
+
+    eps = 1e-6
+    numeric = (grad_at(x.numpy() + eps * v) - grad_at(x.numpy() - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(hv.numpy(), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_second_derivative_through_a_dtype_cast(device):
+    # finite differences cannot see through float32 rounding, so astype is checked on its own
+    x = device_tensor([0.5, -1.5, 2.0], device)
+    g, = mt.grad((x.to(dtype="float32") ** 3).to(dtype="float64").sum(), x, create_graph=True)
+    assert g.dtype == np.float64 and g.requires_grad
+    h, = mt.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 6 * x.numpy(), rtol=1e-6)  # float32 intermediates
+
+
+def test_grad_returns_a_tuple_and_leaves_dot_grad_alone():
+    x = mt.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    y = mt.tensor(3.0, dtype="float64", requires_grad=True)
+    z = (x * y).sum()
+    gx, gy = mt.grad(z, [x, y])
+    assert x.grad is None and y.grad is None
+    assert gx.tolist() == [3.0, 3.0] and gy.item() == 3.0
+    assert not gx.requires_grad
+    assert isinstance(mt.grad((x * 2).sum(), x), tuple)
+    with pytest.raises(RuntimeError, match="second time"):  # retain_graph defaults to create_graph=False
+        mt.grad(z, x)
+
+
+def test_grad_of_a_non_leaf_and_several_outputs():
+    x = mt.tensor([1.0, -2.0], dtype="float64", requires_grad=True)
+    h = x * 3.0
+    a, b = (h * h).sum(), h.sum()
+    gh, gx = mt.grad([a, b], [h, x], grad_outputs=[None, mt.tensor(2.0, dtype="float64")])
+    np.testing.assert_allclose(gh.numpy(), 2 * h.numpy() + 2.0)
+    np.testing.assert_allclose(gx.numpy(), 3 * (2 * h.numpy() + 2.0))
+
+
+def test_grad_unused_input_and_bad_arguments():
+    x = mt.tensor([1.0], dtype="float64", requires_grad=True)
+    unused = mt.tensor([1.0], dtype="float64", requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="input 1 .* not used .*allow_unused=True"):
+        mt.grad(y, [x, unused], retain_graph=True)
+    assert mt.grad(y, [x, unused], allow_unused=True, retain_graph=True)[1] is None
+    with pytest.raises(RuntimeError, match="input 0 does not require grad"):
+        mt.grad(y, [mt.tensor([1.0])], retain_graph=True)
+    with pytest.raises(RuntimeError, match="one-element outputs"):
+        mt.grad(F.concatenate([x, x]), x)
+    with pytest.raises(ValueError, match="grad_outputs\\[0\\] has shape"):
+        mt.grad(y, x, grad_outputs=mt.tensor([1.0, 2.0]))
+
+
+def test_backward_create_graph_makes_dot_grad_differentiable():
+    x = mt.tensor([0.5, -1.0], dtype="float64", requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    g = x.grad
+    assert isinstance(g, mt.Tensor) and g.requires_grad
+    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
+    x.grad = None
+    g.sum().backward()  # d/dx sum(3 x^2) = 6 x
+    np.testing.assert_allclose(to_numpy(x.grad), 6 * x.numpy())
+
+
+def test_gradient_penalty_trains_the_penalised_parameter():
+    # the penalty ||d out / d x||^2 depends on w only through the gradient (double backprop);
+    # its gradient in w is checked against finite differences of the penalty
+    rng = np.random.default_rng(0)
+    x = mt.tensor(rng.standard_normal((5, 3)), dtype="float64", requires_grad=True)
+    w = mt.tensor(rng.standard_normal(3), dtype="float64", requires_grad=True)
+
+    def penalty(w):
+        with mt.enable_grad():  # gradcheck's numeric side runs under no_grad()
+            gx, = mt.grad(F.tanh(x @ w).sum(), x, create_graph=True)
+        return (gx * gx).sum()
+
+    assert mt.gradcheck(penalty, [w])
+
+
+def test_create_graph_on_an_op_without_backward_graph_names_it():
+    class Cube(Function):
+        def forward(self, x):
+            self.x = x
+            return x ** 3
+
+        def backward(self, g):
+            return (3 * g * self.x ** 2,)
+
+    x = mt.tensor([1.0], dtype="float64", requires_grad=True)
+    y = Cube.apply(x).sum()
+    with pytest.raises(RuntimeError, match="the op Cube has no differentiable backward"):
+        y.backward(create_graph=True)
+    mt.grad(Cube.apply(x).sum(), x)  # a plain backward is fine
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    from minitf.ops import elementwise
+
+    class Tanh2(elementwise.Tanh):
+        def backward_graph(self, g):  # values right, but y held constant: d2 wrong
+            y = F.tanh(self.inputs[0]).detach()
+            return (g * (1 - y * y),)
+
+    x = mt.tensor(np.linspace(-1, 1, 5), dtype="float64", requires_grad=True)
+    assert mt.gradgradcheck(F.tanh, [x])
+    with pytest.raises(mt.GradcheckError):
+        mt.gradgradcheck(Tanh2.apply, [x])
+
+
+def test_grad_matches_torch_autograd_grad():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    x = mt.tensor(a, dtype="float64", requires_grad=True)
+    xt = torch.tensor(a, requires_grad=True)
+    g, = mt.grad((F.softmax(x) * x).sum(), x, create_graph=True)
+    h, = mt.grad((g * g).sum(), x)
+    gt, = torch.autograd.grad((torch.softmax(xt, -1) * xt).sum(), xt, create_graph=True)
+    ht, = torch.autograd.grad((gt * gt).sum(), xt)
+    np.testing.assert_allclose(g.numpy(), gt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-10)
