@@ -13,6 +13,8 @@ from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
 from .random import manual_seed  # noqa: F401
+from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
+from .profiler import profile  # noqa: F401
 from . import functional  # noqa: F401
 
 __version__ = "0.1.0"
