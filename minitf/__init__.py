@@ -15,6 +15,7 @@ from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_er
 from .random import manual_seed  # noqa: F401
 from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 from .profiler import profile  # noqa: F401
+from .dot import to_dot, draw_graph  # noqa: F401
 from . import functional  # noqa: F401
 
 __version__ = "0.1.0"

@@ -40,3 +40,13 @@ def test_python_blocks_run(path, restore_rng):
         # pad so that a traceback points at the real line of the Markdown file
         code = compile("\n" * (line - 1) + source, str(path), "exec")
         exec(code, namespace)
+
+
+def test_autograd_chapter_shows_the_engine_tools():
+    sources = "".join(src for _, src in python_blocks(ROOT / "docs" / "autograd.md"))
+    for name in ("create_graph=True", "mt.grad(", "mt.gradgradcheck", "mt.detect_anomaly",
+                 "mt.profile", "mt.to_dot"):
+        assert name in sources, name
+    text = (ROOT / "docs" / "autograd.md").read_text(encoding="utf-8")
+    for figure in ("figures/expression.png", "figures/transformer_block.png"):
+        assert figure in text and (ROOT / "docs" / figure).is_file(), figure
