@@ -59,6 +59,13 @@ class enable_grad(no_grad):
         global _grad_enabled
         self._prev, _grad_enabled = _grad_enabled, True
 
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with enable_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
 
 def sum_to(grad, shape):
     """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting."""

@@ -34,6 +34,11 @@ EXTRA = {
 ALL = {**OPS, **EXTRA}
 
 
+def grad_values(t):
+    """``t.grad`` on the host, whether the engine keeps it as an array or as a Tensor."""
+    return to_numpy(t.grad.data if isinstance(t.grad, mt.Tensor) else t.grad)
+
+
 def _xwb(device, seed=0):
     rng = np.random.default_rng(seed)
     return (device_tensor(rng.standard_normal((3, 4)), device), device_tensor(rng.standard_normal(4), device),
@@ -180,7 +185,7 @@ def test_backward_create_graph_makes_dot_grad_differentiable():
     np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
     x.grad = None
     g.sum().backward()  # d/dx sum(3 x^2) = 6 x
-    np.testing.assert_allclose(to_numpy(x.grad), 6 * x.numpy())
+    np.testing.assert_allclose(grad_values(x), 6 * x.numpy())
 
 
 def test_gradient_penalty_trains_the_penalised_parameter():
@@ -240,3 +245,18 @@ def test_grad_matches_torch_autograd_grad():
     ht, = torch.autograd.grad((gt * gt).sum(), xt)
     np.testing.assert_allclose(g.numpy(), gt.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-10)
+
+
+def test_enable_grad_inside_no_grad_as_context_and_decorator():
+    x = mt.tensor([1.0], requires_grad=True)
+
+    @mt.enable_grad()
+    def recorded(t):
+        return t * 2.0
+
+    with mt.no_grad():
+        assert not (x * 2.0).requires_grad
+        with mt.enable_grad():
+            assert (x * 2.0).requires_grad and mt.is_grad_enabled()
+        assert not mt.is_grad_enabled()
+        assert recorded(x).requires_grad and not mt.is_grad_enabled()
