@@ -260,3 +260,42 @@ def test_enable_grad_inside_no_grad_as_context_and_decorator():
             assert (x * 2.0).requires_grad and mt.is_grad_enabled()
         assert not mt.is_grad_enabled()
         assert recorded(x).requires_grad and not mt.is_grad_enabled()
+
+
+def test_hessian_vector_product_through_a_tiny_gpt():
+    # double backprop through every layer of the language model (embedding, layer_norm,
+    # linear, multi-head attention, gelu, cross_entropy), against finite differences
+    from minitf import models
+    mt.manual_seed(0)
+    model = models.GPT(models.GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=2, n_embd=8)).to(dtype="float64")
+    params = list(model.parameters())
+    rng = np.random.default_rng(0)
+    idx, tgt = mt.tensor(rng.integers(0, 5, (2, 4))), mt.tensor(rng.integers(0, 5, (2, 4)))
+    vs = [rng.standard_normal(p.shape) for p in params]
+    norm = np.sqrt(sum((v * v).sum() for v in vs))
+    vs = [v / norm for v in vs]  # a unit direction: the difference step is eps in total
+
+    def loss():
+        return F.cross_entropy(model(idx), tgt)
+
+    gs = mt.grad(loss(), params, create_graph=True)
+    dot = sum((g * mt.tensor(v, dtype="float64")).sum() for g, v in zip(gs, vs))
+    hv = mt.grad(dot, params, allow_unused=True)
+
+    eps = 1e-4
+
+    def grads_at(sign):
+        with mt.no_grad():
+            for p, v in zip(params, vs):
+                p.data += sign * eps * v
+        out = [to_numpy(g.data) for g in mt.grad(loss(), params)]
+        with mt.no_grad():
+            for p, v in zip(params, vs):
+                p.data -= sign * eps * v
+        return out
+
+    plus, minus = grads_at(1), grads_at(-1)
+    for h, a, b in zip(hv, plus, minus):
+        numeric = (a - b) / (2 * eps)
+        got = np.zeros_like(numeric) if h is None else to_numpy(h.data)
+        np.testing.assert_allclose(got, numeric, rtol=1e-5, atol=1e-7)
