@@ -69,9 +69,15 @@ class detect_anomaly:
         what = _bad(out.data)
         if what == "inf" and any(_bad(t.data) == "inf" for t in inputs):
             return  # the inf came in (a -inf mask), it was not made here
-        if what is not None:
-            raise AnomalyError(f"detect_anomaly: the forward of {cls.__name__} produced {what} "
-                               f"(input shapes {_shapes(inputs)}); the op was called at {origin}")
+        if what is None:
+            return
+        came_in = [k for k, t in enumerate(inputs) if _bad(t.data) == "nan"]
+        if came_in:  # not made here: it was in a tensor built outside the ops (or before the block)
+            raise AnomalyError(f"detect_anomaly: the forward of {cls.__name__} received nan in input "
+                               f"{came_in[0]} (input shapes {_shapes(inputs)}), made before "
+                               f"detect_anomaly() was entered or outside minitf's ops; the op was called at {origin}")
+        raise AnomalyError(f"detect_anomaly: the forward of {cls.__name__} produced {what} "
+                           f"(input shapes {_shapes(inputs)}); the op was called at {origin}")
 
     def on_backward(self, fn, grad_out, grads_in, seconds):
         for k, g in enumerate(grads_in):

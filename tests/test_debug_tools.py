@@ -69,6 +69,13 @@ def test_a_deliberate_minus_inf_mask_is_not_an_anomaly():
             F.exp(x * 1000.0)  # an overflow is
 
 
+def test_a_nan_that_came_in_is_reported_as_received():
+    x = mt.tensor([1.0, np.nan], requires_grad=True)
+    with pytest.raises(mt.AnomalyError, match=r"forward of Mul received nan in input 0 .*outside minitf's ops"):
+        with mt.detect_anomaly():
+            x * 2.0
+
+
 def test_anomaly_mode_off_checks_nothing():
     x = mt.tensor([-1.0], requires_grad=True)
     y = F.log(x)  # NaN, silently, as without anomaly mode in PyTorch

@@ -299,3 +299,22 @@ def test_hessian_vector_product_through_a_tiny_gpt():
         numeric = (a - b) / (2 * eps)
         got = np.zeros_like(numeric) if h is None else to_numpy(h.data)
         np.testing.assert_allclose(got, numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("sa, sb", [((4,), (4,)), ((4,), (4, 3)), ((2, 4), (4,)), ((2, 1, 3, 4), (5, 4, 2)),
+                                    ((4,), (2, 4, 3)), ((2, 3, 4), (4,))])
+def test_gradgradcheck_matmul_every_operand_layout(device, sa, sb):
+    # the 1-D promotions and broadcast batch dims each take their own branch of backward_graph
+    rng = np.random.default_rng(0)
+    a, b = device_tensor(rng.standard_normal(sa), device), device_tensor(rng.standard_normal(sb), device)
+    assert mt.gradgradcheck(lambda a, b: F.tanh(a @ b), [a, b])
+
+
+@pytest.mark.parametrize("sa, sb", [((3, 1), (4,)), ((2, 1, 4), (3, 1)), ((), (2, 3))])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_gradgradcheck_broadcasting(device, sa, sb, op):
+    # gradients summed back to each input's shape in recorded ops (the engine's sum_to)
+    rng = np.random.default_rng(1)
+    a = device_tensor(rng.standard_normal(sa), device)
+    b = device_tensor(rng.uniform(0.5, 1.5, sb), device)  # away from 0 for div
+    assert mt.gradgradcheck(lambda a, b: getattr(F, op)(a, b) * a, [a, b])
