@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..autograd import _backward
 from ..tensor import Tensor
-from . import arithmetic, attention, elementwise, multihead, nn, recurrent, reduction
+from . import attention, elementwise, multihead, nn, recurrent, reduction
 from .linear import Linear
 from .elementwise import exp, log, sigmoid as _sigmoid, tanh
 from .shape import GetItem, Reshape, Where, stack
@@ -182,4 +182,4 @@ for _cls, _forward in COMPOSED.items():
     if _cls.backward_graph is None:  # an op that writes its own keeps it
         _cls.backward_graph = _backward_graph(_forward)
         _cls.composed = staticmethod(_forward)
-del _cls, _forward, arithmetic
+del _cls, _forward
