@@ -318,3 +318,16 @@ def test_gradgradcheck_broadcasting(device, sa, sb, op):
     a = device_tensor(rng.standard_normal(sa), device)
     b = device_tensor(rng.uniform(0.5, 1.5, sb), device)  # away from 0 for div
     assert mt.gradgradcheck(lambda a, b: getattr(F, op)(a, b) * a, [a, b])
+
+
+def test_third_derivative_through_indexing_and_reductions(device):
+    # the backward of a backward is recorded too: getitem <-> scatter, sum <-> broadcast_to
+    x = device_tensor([0.5, -1.0, 2.0], device)
+    idx = mt.tensor([2, 0, 2], device=device)  # repeated: scatter must accumulate
+    g1, = mt.grad((x[idx] ** 4).mean(), x, create_graph=True)
+    g2, = mt.grad(g1.sum(), x, create_graph=True)
+    g3, = mt.grad(g2.sum(), x)
+    counts = np.array([1.0, 0.0, 2.0])  # how often each element is picked
+    np.testing.assert_allclose(g1.numpy(), counts * 4 * x.numpy() ** 3 / 3)
+    np.testing.assert_allclose(g2.numpy(), counts * 12 * x.numpy() ** 2 / 3)
+    np.testing.assert_allclose(g3.numpy(), counts * 24 * x.numpy() / 3)
