@@ -2,6 +2,7 @@
 
     python benchmarks/race_pytorch.py                 # baby and small presets
     python benchmarks/race_pytorch.py --preset baby --iters 30
+    python benchmarks/race_pytorch.py --device gpu     # minitf on CuPy against PyTorch on CUDA
 
 Both frameworks run the same nanoGPT-layout model (no biases, as the presets),
 start from the same weights (minitf's state dict copied into PyTorch), see the
@@ -32,7 +33,7 @@ PRESETS = {  # the training presets of examples/train_charlm.py
 VOCAB = 65  # Tiny Shakespeare's character vocabulary
 
 
-def torch_gpt(torch, cfg):
+def torch_gpt(torch, cfg, device="cpu"):
     """A nanoGPT transcription in PyTorch (pre-norm, tied head, no biases)."""
     nn, F = torch.nn, torch.nn.functional
     C, H = cfg["n_embd"], cfg["n_head"]
@@ -68,12 +69,12 @@ def torch_gpt(torch, cfg):
 
         def forward(self, idx):
             t = self.transformer
-            x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1]))
+            x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1], device=idx.device))
             for block in t.h:
                 x = block(x)
             return self.lm_head(t.ln_f(x))
 
-    return GPT()
+    return GPT().to(device)
 
 
 def decay_groups(named, weight_decay):
@@ -82,7 +83,8 @@ def decay_groups(named, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def race(preset: str, iters: int, warmup: int, threads: int):
+def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"):
+    """Median time of one training iteration of each library on ``device`` ("cpu" or "gpu")."""
     import torch
 
     import minitf as mt
@@ -95,8 +97,10 @@ def race(preset: str, iters: int, warmup: int, threads: int):
     mt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
                           n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False))
-    tmodel = torch_gpt(torch, cfg)
+    tdev = "cuda" if device == "gpu" else "cpu"
+    tmodel = torch_gpt(torch, cfg, tdev)
     tmodel.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
+    model.to(device)
 
     hyper = dict(lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
     opt = optim.AdamW(decay_groups(list(model.named_parameters()), 0.1), **hyper)
@@ -107,8 +111,8 @@ def race(preset: str, iters: int, warmup: int, threads: int):
     batches = [(rng.integers(0, VOCAB, (B, T)), rng.integers(0, VOCAB, (B, T))) for _ in range(warmup + iters)]
 
     def step_minitf(x, y):
-        logits = model(mt.tensor(x))
-        loss = F.cross_entropy(logits, mt.tensor(y))
+        logits = model(mt.tensor(x, device=device))
+        loss = F.cross_entropy(logits, mt.tensor(y, device=device))
         opt.zero_grad()
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
@@ -116,13 +120,13 @@ def race(preset: str, iters: int, warmup: int, threads: int):
         return loss.item()
 
     def step_torch(x, y):
-        logits = tmodel(torch.from_numpy(x))
-        loss = torch.nn.functional.cross_entropy(logits.view(-1, VOCAB), torch.from_numpy(y).view(-1))
+        logits = tmodel(torch.from_numpy(x).to(tdev))
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, VOCAB), torch.from_numpy(y).to(tdev).view(-1))
         topt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 1.0, foreach=False)
         topt.step()
-        return loss.item()
+        return loss.item()  # the host copy also waits for the device: the timings include all the work
 
     times = {"minitf": [], "pytorch": []}
     losses = {"minitf": [], "pytorch": []}
@@ -145,7 +149,7 @@ def race(preset: str, iters: int, warmup: int, threads: int):
     tm, tt = statistics.median(times["minitf"]), statistics.median(times["pytorch"])
     dloss = max(abs(a - b) for a, b in zip(losses["minitf"], losses["pytorch"]))
     tokens = B * T
-    return dict(preset=preset, minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
+    return dict(preset=preset, device=device, minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
                 minitf_tok_s=tokens / tm, torch_tok_s=tokens / tt, max_loss_diff=dloss)
 
 
@@ -155,14 +159,23 @@ def main():
                     help="preset(s) to race (default: baby and small)")
     ap.add_argument("--iters", type=int, default=20, help="timed iterations per preset (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed iterations first (default 3)")
+    ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                    help="cpu (default), or gpu: minitf on CuPy against PyTorch on CUDA")
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="PyTorch intra-op threads (default: all cores, as NumPy's BLAS uses)")
     args = ap.parse_args()
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         raise SystemExit("this benchmark needs PyTorch: pip install torch")
-    rows = [race(p, args.iters, args.warmup, args.threads) for p in (args.preset or ["baby", "small"])]
+    if args.device == "gpu":
+        import minitf as mt
+        if not mt.gpu_available():
+            from minitf import backend
+            raise SystemExit(f"--device gpu: {backend.gpu_unavailable_reason()}")
+        if not torch.cuda.is_available():
+            raise SystemExit("--device gpu: this PyTorch has no usable CUDA device")
+    rows = [race(p, args.iters, args.warmup, args.threads, args.device) for p in (args.preset or ["baby", "small"])]
     print(f"{'preset':<8}{'minitf ms/iter':>16}{'pytorch ms/iter':>17}{'ratio':>8}"
           f"{'minitf tok/s':>14}{'pytorch tok/s':>15}{'max |dloss|':>13}")
     for r in rows:

@@ -3,6 +3,7 @@
     python examples/sample.py --out-dir out/charlm --num-chars 1000 --temperature 0.8 --top-k 200 --start "ROMEO:"
 """
 import argparse
+import math
 import sys
 
 import minitf as mt
@@ -14,7 +15,8 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", default="out/charlm", help="directory holding ckpt.npz (default: out/charlm)")
     p.add_argument("--num-chars", type=int, default=500, help="characters to generate (default 500)")
     p.add_argument("--temperature", type=float, default=0.8,
-                   help="divide the logits by this: < 1 is more conservative, > 1 more random (default 0.8)")
+                   help="divide the logits by this: < 1 is more conservative, > 1 more random, 0 always takes "
+                        "the likeliest character (greedy) (default 0.8)")
     p.add_argument("--top-k", type=int, default=200, help="sample among the k likeliest characters; 0: all (default 200)")
     p.add_argument("--start", default="\n", help="text to continue (default: a newline)")
     p.add_argument("--seed", type=int, default=None, help="random seed, for a reproducible sample")
@@ -23,8 +25,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.num_chars < 0:
         p.error("--num-chars must be >= 0")
-    if args.temperature <= 0:
-        p.error("--temperature must be > 0")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        p.error(f"--temperature must be a finite number >= 0 (0: greedy), got {args.temperature}")
     if args.top_k < 0:
         p.error("--top-k must be >= 0")
     try:

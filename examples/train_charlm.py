@@ -33,6 +33,7 @@ HYPER = [  # flag, type, help
     ("dropout", float, "dropout probability"),
     ("eval_interval", int, "iterations between evals (each writes the log and the checkpoint)"),
     ("eval_iters", int, "batches per split in each eval's loss estimate"),
+    ("log_interval", int, "iterations between plain progress lines without a terminal (default: --eval-interval / 5)"),
 ]
 
 
@@ -55,7 +56,12 @@ def _presets_text() -> str:
               "  nothing cached, a fallback corpus of Python standard-library sources is used.",
               "",
               "writes to --out-dir: log.jsonl (one line per eval), ckpt.npz (every eval and the end),",
-              "  loss.png (with matplotlib), samples.txt. Sample more with examples/sample.py."]
+              "  loss.png (with matplotlib), samples.txt. Sample more with examples/sample.py.",
+              "  One run at a time per --out-dir (a second stops at once).",
+              "",
+              "exit status: 0 done; 2 a bad setting, data file, checkpoint or --out-dir (one line on",
+              "  stderr); 3 training diverged (a non-finite loss or gradient; the last good checkpoint",
+              "  is kept); 130 interrupted (the last checkpoint is kept)."]
     return "\n".join(lines)
 
 
@@ -133,16 +139,36 @@ def _schedule_note(cfg, given: bool) -> str:
     return line
 
 
-def _memory_hint(cfg) -> str:
-    """Why a run probably ran out of memory, from its config (one sentence)."""
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
+
+
+def _memory_hint(cfg, trainer=None) -> str:
+    """Why a run probably ran out of memory, from an estimate of its parts (one sentence)."""
     if cfg is None:
         return "the run does not fit in this machine's memory"
-    B, T = cfg.batch_size, cfg.block_size
-    why = f"a batch of batch_size x block_size = {B:,} x {T:,} characters is likely too large"
-    if cfg.model == "gpt":
-        why += (f" (attention keeps batch_size x n_head x block_size^2 = {B * cfg.n_head * T * T:,} scores "
-                f"per layer)")
-    return why + "; use a smaller --block-size or --batch-size"
+    corpus = getattr(trainer, "corpus", None)
+    vocab = getattr(trainer, "vocab", None)
+    if corpus is not None:
+        chars = len(corpus.text)
+    else:
+        try:
+            chars = os.path.getsize(cfg.data) if cfg.data else 0
+        except OSError:
+            chars = 0
+    parts = train.memory_estimate(cfg, len(vocab) if vocab is not None else 256, chars)
+    B, T, C, L = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+    why = {"model": f"the model's parameters, gradients and AdamW state (n_embd {C:,}, n_layer {L:,}): use a "
+                    f"smaller --n-embd or --n-layer",
+           "activations": f"the activations of a batch (batch_size x block_size = {B:,} x {T:,}, x n_embd {C:,}): "
+                          f"use a smaller --batch-size or --block-size",
+           "attention": f"the attention scores (batch_size x n_head x block_size^2 = {B:,} x {cfg.n_head:,} x "
+                        f"{T:,}^2 per layer): use a smaller --block-size or --batch-size",
+           "data": f"the corpus ({chars:,} characters of {cfg.data or 'the default corpus'}): use a smaller --data "
+                   f"file"}
+    largest = max(parts, key=parts.get)
+    listed = ", ".join(f"{k} {_gib(v)}" for k, v in parts.items() if v)
+    return f"an estimated {_gib(sum(parts.values()))} ({listed}); the largest part is {why[largest]}"
 
 
 def main(argv=None) -> int:
@@ -153,11 +179,18 @@ def main(argv=None) -> int:
     if args.no_progress:
         settings["progress"] = False
     try:
+        if args.resume and args.overwrite:
+            raise train.ConfigError("--resume continues the run in --out-dir and --overwrite starts afresh over it: "
+                                    "pass one of them")
         if args.resume:
             if args.seed is not None:
                 print(f"note: --seed {args.seed} ignored on --resume (the saved random generators are restored)")
                 settings["seed"] = None
             cfg = train.resume_config(args.out_dir, model=args.model, device=args.device, **settings)
+            if args.data is None and cfg.data is not None:
+                # the path comes from the checkpoint: say which file is read before reading it
+                print(f"note: --resume without --data reads the file the run was trained on, {cfg.data} "
+                      f"(saved in the checkpoint); pass --data to choose another")
             if args.preset:
                 print(f"note: --preset {args.preset} ignored on --resume (the saved settings are used)")
             print(_schedule_note(cfg, given=args.lr_decay_iters is not None))
@@ -171,12 +204,15 @@ def main(argv=None) -> int:
     except mt.DeviceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (data.DataError, checkpoint.CheckpointError, train.ConfigError) as e:
+    except (data.DataError, checkpoint.CheckpointError, train.ConfigError, train.OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except train.TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
-        print(f"error: out of memory: {_memory_hint(locals().get('cfg'))} ({type(e).__name__}: {e})",
-              file=sys.stderr)
+        print(f"error: out of memory: {_memory_hint(locals().get('cfg'), locals().get('trainer'))} "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         last = locals().get("trainer")
@@ -185,7 +221,12 @@ def main(argv=None) -> int:
               f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
               file=sys.stderr)
         return 130
-    if plot_losses(result["records"], Path(cfg.out_dir) / "loss.png") is None:
+    try:
+        plotted = plot_losses(result["records"], Path(cfg.out_dir) / "loss.png")
+    except OSError as e:
+        print(f"error: cannot write {Path(cfg.out_dir) / 'loss.png'}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    if plotted is None:
         print("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
     if result.get("final_val_loss") is not None:
         print(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "

@@ -8,7 +8,11 @@
     y.backward()
     x.grad
 """
-from .tensor import Tensor, tensor  # noqa: F401
+from .tensor import Tensor  # noqa: F401
+from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,  # noqa: F401
+                       full_like, empty, eye, arange, rand, randn, randint)
+from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
+                     half, float, double, int, long)
 from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
@@ -29,41 +33,25 @@ def __getattr__(name):
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 
 
-def zeros(*shape, dtype="float32", device="cpu", requires_grad=False) -> Tensor:
-    """A tensor of zeros."""
-    from . import backend
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    xp = backend.array_module(device)
-    return Tensor(xp.zeros(tuple(shape), dtype=tensor_dtype(dtype)), requires_grad=requires_grad)
+def save(obj, path):
+    """Save a state dict, or any nesting of dicts/lists/tuples of tensors and scalars, without pickle.
+
+    The file is an ``.npz`` archive written atomically (see
+    :func:`minitf.checkpoint.save_object`); read it back with :func:`load`.
+    """
+    from .checkpoint import save_object
+    return save_object(obj, path)
 
 
-def ones(*shape, dtype="float32", device="cpu", requires_grad=False) -> Tensor:
-    """A tensor of ones."""
-    from . import backend
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    xp = backend.array_module(device)
-    return Tensor(xp.ones(tuple(shape), dtype=tensor_dtype(dtype)), requires_grad=requires_grad)
-
-
-def randn(*shape, dtype="float32", device="cpu", requires_grad=False, generator=None) -> Tensor:
-    """Standard normal samples from the device's default generator (see ``manual_seed``)."""
-    from .random import default_generator
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    gen = generator if generator is not None else default_generator(device)
-    data = gen.standard_normal(tuple(shape), dtype=tensor_dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def arange(*args, dtype="int64", device="cpu") -> Tensor:
-    """Evenly spaced values, as ``numpy.arange``."""
-    from . import backend
-    return Tensor(backend.array_module(device).arange(*args, dtype=tensor_dtype(dtype)))
-
-
-def tensor_dtype(dtype):
-    from .tensor import _check_dtype
-    return _check_dtype(dtype)
+def load(path, device=None):
+    """What :func:`save` wrote; tensors come back as Tensors (on ``device`` if given). Never unpickles."""
+    from .checkpoint import load_object
+    return load_object(path, device=device)
 
 
 from .functional import (exp, log, sqrt, tanh, sigmoid, relu, matmul, where, concatenate,  # noqa: E402,F401
                          cat, stack, split, softmax, log_softmax)
+from .ops import (abs, clamp, amax, amin, argmax, argmin, unsqueeze, squeeze, flatten,  # noqa: E402,F401
+                  chunk, std, norm, t, tril, triu, allclose, clone, reshape, permute, transpose,
+                  sum, mean, var, numel)
+from .ops import pow, torch_max as max, torch_min as min  # noqa: E402,F401

@@ -14,6 +14,13 @@ the gradient contributions that reach every tensor before passing them on (so
 the shape of each input here, once, for all broadcasting ops; leaves that
 require grad accumulate into ``.grad``.
 
+In-place safety (PyTorch's version counter): every in-place change through a
+Tensor method bumps ``tensor._version`` and the global ``_epoch``; a recorded
+Function notes the epoch of its forward. Backward skips all checks while no
+in-place change happened since (the common case costs one comparison per op);
+otherwise a Function whose saved input or output changed since its forward
+raises, naming the op. Writes to ``.data`` itself cannot be seen.
+
 The :class:`~minitf.tensor.Tensor` (its data, attributes and PyTorch-named
 methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 """
@@ -28,6 +35,7 @@ from . import backend
 from .tensor import Tensor
 
 _grad_enabled = True
+_epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
 
 class no_grad:
     """Context manager (and decorator) that turns graph recording off."""
@@ -93,8 +101,33 @@ class Function:
     fused ops, whose differentiable backward is built from primitive ops).
     """
 
-    __slots__ = ("inputs", "freed", "__dict__")
+    __slots__ = ("inputs", "freed", "_epoch", "__dict__")
     backward_graph = None
+
+    # What backward reads, for the version check: an op whose backward uses only shapes, or
+    # arrays it derived itself, sets these False; the default (True) is the safe one.
+    saves_inputs = True
+    saves_output = True
+    is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
+
+    def saved_inputs(self, inputs):
+        """Indices of the inputs whose arrays backward reads (for the version check)."""
+        return range(len(inputs)) if self.saves_inputs else ()
+
+    def view_matches(self, base, out) -> bool:
+        """For a view op: whether ``out`` still holds the view of ``base`` (the input it was
+        taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
+        return False
+
+    @classmethod
+    def backward_name(cls) -> str:
+        return f"{cls.__name__}Backward"
+
+    def __repr__(self):
+        return f"<{self.backward_name()}>"
+
+    def name(self) -> str:  # PyTorch's grad_fn.name()
+        return self.backward_name()
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
@@ -116,6 +149,7 @@ class Function:
                     fn.inputs = inputs
                     fn.freed = False
                     fn.params = params
+                    fn._epoch = _epoch
                     return Tensor._make(out, fn)
         return Tensor._make(out, None)
 
@@ -124,6 +158,61 @@ class Function:
 
     def backward(self, grad):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def bump_version(t: Tensor, recorded: bool = False) -> None:
+    """Record an in-place change of ``t`` (and of every view sharing its storage).
+
+    ``recorded``: the change was recorded in the graph (``t`` got a new grad_fn), so views
+    taken of ``t`` before it no longer describe their values through their own grad_fn.
+    """
+    global _epoch
+    _epoch += 1
+    vc = shared_counter(t)
+    vc[0] += 1
+    vc[1] = _epoch
+    if recorded:
+        vc[2] = _epoch
+
+
+def shared_counter(t: Tensor) -> list:
+    """The version counter of ``t``'s storage, created on first need:
+    [count, epoch of the last change, epoch of the last recorded change]."""
+    vc = getattr(t, "_vc", None)
+    if vc is None:
+        vc = t._vc = [0, 0, 0]
+    return vc
+
+
+def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
+    vc = getattr(t, "_vc", None)
+    return vc is not None and vc[slot] > epoch
+
+
+def _check_versions(out: Tensor, fn: Function, inputs) -> None:
+    """Raise if a tensor that ``fn`` saved for backward was changed in place after its forward."""
+    culprit = None
+    if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
+        raise RuntimeError(
+            f"a view made by {fn.backward_name()} (shape {out.shape}) was used after its base was "
+            f"modified by an in-place operation that autograd recorded; take the view after the "
+            f"in-place change, or change the base out of place")
+    if fn.saves_output and _changed_since(out, fn._epoch):
+        culprit = f"output 0 of {fn.backward_name()}"
+    else:
+        for k in fn.saved_inputs(inputs):
+            inp = inputs[k]
+            if _changed_since(inp, fn._epoch):
+                culprit = f"input {k} of {fn.backward_name()}"
+                t = inp
+                break
+    if culprit is None:
+        return
+    t = out if culprit.startswith("output") else t
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
+        f"changed after {fn.backward_name()} saved it. Change it out of place, or clone() it first")
 
 
 def _topological_order(root: Tensor):
@@ -144,18 +233,34 @@ def _topological_order(root: Tensor):
         stack.append((t, True))
         fn = t._fn
         if fn is not None:
-            for inp in fn.inputs:
+            for inp in (fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)):
                 if inp._fn is not None and id(inp) not in visited:
                     stack.append((inp, False))
     return order
 
 
+def _inputs_as_of(fn: Function) -> tuple:
+    """``fn``'s inputs as they were when it ran: an input changed since by a recorded in-place
+    op has a new grad_fn, and its value before the change lives on in ``t._prev``."""
+    out = []
+    for t in fn.inputs:
+        prev = getattr(t, "_prev", None)
+        while prev is not None and prev[0] > fn._epoch:
+            t = prev[1]
+            prev = getattr(t, "_prev", None)
+        out.append(t)
+    return tuple(out)
+
+
 def _accumulate_leaf(t: Tensor, g):
-    if t.grad is None:
+    tg = t._grad
+    if tg is None:
         # own the buffer: g may be shared with another path or be an input's data
-        t.grad = g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype)
-    else:
-        t.grad += g
+        t._grad = Tensor._make(g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype), None)
+    elif tg._fn is None:
+        tg.data += g
+    else:  # a .grad recorded by create_graph=True is part of a graph: add out of place, as PyTorch
+        t._grad = Tensor._make(tg.data + g, None)
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
@@ -174,6 +279,10 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
             continue
         if t._retain:
             _accumulate_leaf(t, g)
+        inputs = fn.inputs
+        if fn._epoch != _epoch:  # something changed in place since this op ran
+            inputs = _inputs_as_of(fn)
+            _check_versions(t, fn, inputs)
         if fn.freed:
             raise RuntimeError(
                 "trying to backward through the graph a second time (or directly access saved "
@@ -183,7 +292,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
         if not retain_graph:
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved
-        for inp, ig in zip(fn.inputs, in_grads):
+        for inp, ig in zip(inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
             if ig.shape != inp.data.shape:
@@ -215,10 +324,15 @@ def _graph_order(roots, stop=()):
                 continue
             visited.add(id(t))
             stack.append((t, True))
-            for inp in t._fn.inputs:
+            for inp in _inputs_of(t._fn):
                 if inp._fn is not None and id(inp) not in visited:
                     stack.append((inp, False))
     return order
+
+
+def _inputs_of(fn: Function) -> tuple:
+    """``fn``'s inputs as its forward saw them (see ``_inputs_as_of``), cheaply in the common case."""
+    return fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)
 
 
 def _sum_to_tensor(g: Tensor, shape) -> Tensor:
@@ -235,21 +349,39 @@ def _accumulate_leaf_graph(t: Tensor, g: Tensor) -> None:
     from . import ops
     if g.dtype != t.dtype:
         g = ops.astype(g, t.dtype)
-    if t.grad is None:
-        t.grad = g
-    else:
-        old = t.grad if isinstance(t.grad, Tensor) else Tensor._make(t.grad, None)
-        t.grad = old + g
+    # out of place: an existing .grad (plain or recorded) is never changed under the graph
+    t._grad = g if t._grad is None else t._grad + g
 
 
-def _call_backward(fn, g, create_graph: bool):
+def _check_graph_inputs(fn: Function, inputs) -> None:
+    """create_graph: ``backward_graph`` reads every input's value, also those that ``backward``
+    does not save (``saves_inputs``). An input replaced by its value as of the forward
+    (``_inputs_as_of``: a recorded in-place change) holds a private copy and is fine; one
+    changed in place without being recorded (under no_grad, say) is not."""
+    for k, (now, then) in enumerate(zip(fn.inputs, inputs)):
+        if now is then and _changed_since(now, fn._epoch):
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: the input {k} of {fn.backward_name()} (a tensor of shape {now.shape}), now at "
+                f"version {now._version}, was changed after the op ran, and create_graph=True records "
+                f"the backward from its value. Change it out of place, or clone() it first")
+
+
+def _call_backward(fn, g, create_graph: bool, inputs):
+    """``fn.backward(g)``, or with ``create_graph`` the recorded ``fn.backward_graph(g)`` reading
+    ``inputs`` (the inputs as of ``fn``'s forward) through ``fn.inputs``."""
     if not create_graph:
         return fn.backward(g)
     if fn.backward_graph is None:
         raise RuntimeError(f"create_graph=True: the op {type(fn).__name__} has no differentiable "
                            f"backward (backward_graph), so its gradient cannot be differentiated again")
-    with enable_grad():
-        return fn.backward_graph(g)
+    current = fn.inputs
+    fn.inputs = inputs  # the same tuple unless an input changed in place since the forward
+    try:
+        with enable_grad():
+            return fn.backward_graph(g)
+    finally:
+        fn.inputs = current
 
 
 def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=False, retain_graph=False):
@@ -270,7 +402,7 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
     if want is not None:  # the tensors from which some target is reachable
         needed = set()
         for t in order:
-            if id(t) in want or any(id(i) in want or id(i) in needed for i in t._fn.inputs):
+            if id(t) in want or any(id(i) in want or id(i) in needed for i in _inputs_of(t._fn)):
                 needed.add(id(t))
     accumulate = _accumulate_leaf_graph if create_graph else _accumulate_leaf
     grads, captured = {}, {}
@@ -301,23 +433,29 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
         elif t._retain:
             accumulate(t, g)
         fn = t._fn
+        inputs = fn.inputs
+        if fn._epoch != _epoch:  # something changed in place since this op ran (as _run_backward)
+            inputs = _inputs_as_of(fn)
+            _check_versions(t, fn, inputs)
+            if create_graph:
+                _check_graph_inputs(fn, inputs)
         if fn.freed:
             raise RuntimeError(
                 "trying to backward through the graph a second time (or directly access saved "
                 "tensors after they have already been freed): pass retain_graph=True to the "
                 "first backward() if you need to call it twice")
         if hooks:
-            start = _clock(hooks, fn.inputs)
-            in_grads = _call_backward(fn, g, create_graph)
-            seconds = _clock(hooks, fn.inputs) - start
+            start = _clock(hooks, inputs)
+            in_grads = _call_backward(fn, g, create_graph, inputs)
+            seconds = _clock(hooks, inputs) - start
             for h in hooks:
                 h.on_backward(fn, g, in_grads, seconds)
         else:
-            in_grads = _call_backward(fn, g, create_graph)
+            in_grads = _call_backward(fn, g, create_graph, inputs)
         if not retain_graph:
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved
-        for inp, ig in zip(fn.inputs, in_grads):
+        for inp, ig in zip(inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
             if needed is not None and id(inp) not in needed and id(inp) not in want:

@@ -38,6 +38,11 @@ def check_device(device) -> str:
     return name
 
 
+def is_device_name(name) -> bool:
+    """Whether ``name`` names a device (``Tensor.to`` tells devices from dtypes by it)."""
+    return isinstance(name, str) and name.lower() in _ALIASES
+
+
 def _load_cupy():
     """Import CuPy and touch the GPU once; remember the reason if either fails."""
     global _cupy, _gpu_error
@@ -145,6 +150,29 @@ def scatter_add(target, index, values) -> None:
         cupyx.scatter_add(target, index, values)
     else:
         xp.scatter_add(target, index, values)
+
+
+def native_special(xp, name: str):
+    """The array module's own elementwise special function ``name`` ("erf", "erfc"), or None.
+
+    NumPy has none (and minitf does not depend on SciPy): :mod:`minitf.ops.erf`
+    evaluates them there. CuPy has them, in ``cupyx.scipy.special``."""
+    if xp is _cupy and xp is not None:
+        import cupyx.scipy.special
+        return getattr(cupyx.scipy.special, name)
+    return None
+
+
+def quiet_underflow(xp):
+    """A context in which a result rounding to 0 (or a subnormal) raises nothing.
+
+    Underflow is the correct rounding of e.g. exp(-800), yet NumPy flags it
+    under ``np.errstate(all="raise")``; CuPy never signals floating-point
+    errors, so there it is a no-op."""
+    if xp is _cupy:
+        import contextlib
+        return contextlib.nullcontext()
+    return np.errstate(under="ignore")
 
 
 def default_rng(device: str, seed=None):

@@ -318,9 +318,11 @@ class BatchSampler:
         self.rng = np.random.default_rng(seed)
         self._offsets = np.arange(self.block_size)
 
-    def get_batch(self, split: str = "train"):
+    def get_batch(self, split: str = "train", generator: np.random.Generator | None = None):
+        """One random batch of ``split``, drawn from ``generator`` (default: the sampler's own)."""
         ids = self.data[split]
-        starts = self.rng.integers(0, len(ids) - self.block_size, size=self.batch_size)
+        rng = self.rng if generator is None else generator
+        starts = rng.integers(0, len(ids) - self.block_size, size=self.batch_size)
         idx = starts[:, None] + self._offsets
         return self._to_device(ids[idx]), self._to_device(ids[idx + 1])
 

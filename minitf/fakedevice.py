@@ -16,10 +16,41 @@ An ``ndarray`` subclass cannot imitate the first rule (NumPy never calls
 ``__array__`` on a subclass), hence a wrapper type with its own namespace
 (:data:`fake_xp`), used by kernels exactly where they would use ``cupy``.
 Only :mod:`minitf.backend` should need to import this module.
+
+It also counts every explicit crossing of the host boundary, both ways
+(:func:`count_host_transfers`), so that tests can show a training step keeps
+its data on the device, as a GPU needs it to: each crossing there is a
+synchronisation and a copy over PCIe.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
+
+# explicit host <-> device crossings since import: "to_host" (get, item, float(), int(),
+# bool(), asnumpy) and "to_device" (asarray of host data); see count_host_transfers()
+transfers = {"to_host": 0, "to_device": 0}
+
+
+@contextlib.contextmanager
+def count_host_transfers():
+    """Count host <-> device crossings inside the block.
+
+    Yields a dict whose ``"to_host"`` and ``"to_device"`` entries, read after
+    the block, are the numbers of crossings made inside it::
+
+        with count_host_transfers() as n:
+            loss = step()
+        assert n["to_host"] == 0
+    """
+    start = dict(transfers)
+    counts = {"to_host": 0, "to_device": 0}
+    try:
+        yield counts
+    finally:
+        for k in counts:
+            counts[k] = transfers[k] - start[k]
 
 _IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. "
              "Please use `.get()` to construct a NumPy array explicitly.")
@@ -74,18 +105,23 @@ class FakeDeviceArray:
 
     def get(self) -> np.ndarray:
         """Explicit device -> host copy (``cupy.ndarray.get``)."""
+        transfers["to_host"] += 1
         return self._a.copy()
 
     def item(self):
+        transfers["to_host"] += 1
         return self._a.item()
 
     def __float__(self):
+        transfers["to_host"] += 1
         return float(self._a)
 
     def __int__(self):
+        transfers["to_host"] += 1
         return int(self._a)
 
     def __bool__(self):
+        transfers["to_host"] += 1
         return bool(self._a)
 
     def __len__(self):
@@ -195,13 +231,15 @@ class _FakeNamespace:
         """Host -> device transfer (allowed explicitly, as ``cupy.asarray``)."""
         if type(a) is FakeDeviceArray:
             return a if dtype is None or a.dtype == dtype else FakeDeviceArray(a._a.astype(dtype))
+        if isinstance(a, np.ndarray) or type(a) in (list, tuple):
+            transfers["to_device"] += 1  # a Python scalar is a kernel argument, not a copy
         return FakeDeviceArray(np.array(a, dtype=dtype))
 
     array = asarray
 
     @staticmethod
     def asnumpy(a):
-        return a.get() if type(a) is FakeDeviceArray else np.asarray(a)
+        return a.get() if type(a) is FakeDeviceArray else np.asarray(a)  # get() counts it
 
     @staticmethod
     def scatter_add(target, index, values):

@@ -34,7 +34,7 @@ def _contract(outputs, cotangents) -> float:
 
 def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
     """Yield (input index, analytic, numeric, elementwise, shape) for each checked input."""
-    inputs = list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
@@ -44,8 +44,19 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
                             f"(build inputs with dtype='float64')")
     rng = np.random.default_rng(seed)
 
-    for i in checked:
-        inputs[i].grad = None
+    saved = {i: inputs[i].grad for i in checked}  # put back afterwards: the check leaves no trace
+    try:
+        for i in checked:
+            inputs[i].grad = None
+        analytic, cotangents = _analytic(fn, inputs, checked, rng)
+    finally:
+        for i in checked:
+            inputs[i].grad = saved[i]
+    yield from _numeric_pairs(fn, inputs, checked, analytic, cotangents, eps, max_elements, num_directions, rng)
+
+
+def _analytic(fn, inputs, checked, rng):
+    """The gradients that backward gives for L = <u, fn(inputs)>, with random cotangents u."""
     outputs = _as_tuple(fn(*inputs))
     for k, o in enumerate(outputs):
         if not isinstance(o, Tensor):
@@ -55,10 +66,30 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
     live = [(o, u) for o, u in zip(outputs, cotangents) if o.requires_grad]
     if not live:
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
-    for k, (o, u) in enumerate(live):
-        o.backward(backend.to_device(u.astype(o.dtype), o.device), retain_graph=k < len(live) - 1)
-    analytic = {i: (backend.to_numpy(inputs[i].grad).astype(np.float64) if inputs[i].grad is not None
+    # other leaves that fn reaches (a weight it closes over) get their .grad back too
+    others = {id(t): t for o, _ in live for t in _leaves(o) if all(t is not inputs[i] for i in checked)}
+    kept = {k: t.grad for k, t in others.items()}
+    try:
+        for t in others.values():
+            t.grad = None  # backward accumulates in place: let it write into a fresh buffer
+        for k, (o, u) in enumerate(live):
+            o.backward(backend.to_device(u.astype(o.dtype), o.device), retain_graph=k < len(live) - 1)
+    finally:
+        for k, t in others.items():
+            t.grad = kept[k]
+    analytic = {i: (backend.to_numpy(inputs[i].grad.data).astype(np.float64) if inputs[i].grad is not None
                     else np.zeros(inputs[i].shape)) for i in checked}
+    return analytic, cotangents
+
+
+def _leaves(root: Tensor):
+    """The leaves that require grad among the inputs of the ops that made ``root``."""
+    from .autograd import _topological_order
+    return [inp for t in _topological_order(root) if t._fn is not None
+            for inp in t._fn.inputs if inp._fn is None and inp.requires_grad]
+
+
+def _numeric_pairs(fn, inputs, checked, analytic, cotangents, eps, max_elements, num_directions, rng):
 
     def loss_at(i, delta):
         """L with input i moved by ``delta`` (a host array), other inputs fixed."""
@@ -73,7 +104,7 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
             inputs[i].data = original
 
     for i in checked:
-        shape, size = inputs[i].shape, inputs[i].size
+        shape, size = inputs[i].shape, inputs[i].numel()
         if size <= max_elements:
             numeric = np.empty(size)
             for j in range(size):
@@ -99,8 +130,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
     fn : callable
         Takes the tensors in ``inputs`` and returns a tensor (or a tuple of
         tensors). It must be deterministic (reseed inside it if it draws).
-    inputs : sequence of Tensor
+    inputs : Tensor or sequence of Tensor
         The float64 tensors that require grad are checked; others are held fixed.
+        Their ``.grad`` is left as it was.
     eps : float
         Finite-difference step.
     atol, rtol : float

@@ -10,7 +10,7 @@ PyTorch's names and signatures::
     opt.step()
     opt.zero_grad()
 
-Every update works in place on the backend arrays (``p.data``, ``p.grad``)
+Every update works in place on the backend arrays (``p.data``, ``p.grad.data``)
 with the array module of the parameter (NumPy, CuPy or the fake device), so a
 step records no graph and allocates only a few temporaries. ``state_dict()``
 snapshots the hyper-parameters and the per-parameter state (step counts,
@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from . import backend
+from .autograd import bump_version
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
@@ -108,7 +109,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.data[...] = 0
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -237,9 +238,9 @@ class SGD(Optimizer):
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
-                g = p.grad
-                if g is None:
+                if p.grad is None:
                     continue
+                g = p.grad.data
                 if wd != 0:
                     g = g + wd * p.data
                 if mom != 0:
@@ -252,6 +253,7 @@ class SGD(Optimizer):
                         buf += (1 - damp) * g if damp else g
                     g = g + mom * buf if nesterov else buf
                 p.data -= lr * g
+                bump_version(p)  # an in-place change, as PyTorch counts it: a graph that saved p sees it
 
 
 class Adam(Optimizer):
@@ -278,9 +280,9 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                g = p.grad
-                if g is None:
+                if p.grad is None:
                     continue
+                g = p.grad.data
                 data = p.data
                 xp = backend.get_array_module(data)
                 state = self.state.get(id(p))
@@ -309,6 +311,7 @@ class Adam(Optimizer):
                 xp.divide(m, tmp, out=tmp)
                 tmp *= step_size
                 data -= tmp                          # p <- p - lr m_hat / (sqrt(v_hat) + eps)
+                bump_version(p)
 
 
 class AdamW(Adam):
@@ -360,9 +363,10 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     the total norm before clipping (a Python float). Parameters without a
     gradient are skipped.
     """
+    _check_max_norm(max_norm)
     if isinstance(params, Tensor):
         params = [params]
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
         return 0.0
     norm_type = float(norm_type)
@@ -386,6 +390,14 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
         for g in grads:
             g *= g.dtype.type(coef)
     return total
+
+
+def _check_max_norm(max_norm) -> None:
+    # a negative max_norm would flip every gradient's sign, a NaN would poison them: refuse both;
+    # inf is allowed, as in PyTorch: it measures the norm without clipping
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
+            or not max_norm >= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0 (inf: measure only), got {max_norm!r}")
 
 
 def cosine_with_warmup(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_iters: int) -> float:
@@ -448,3 +460,11 @@ class CosineWarmupLR:
         self.warmup_iters, self.lr_decay_iters = state["warmup_iters"], state["lr_decay_iters"]
         self.min_lr = state["min_lr"]
         self.set_iter(state["iter"])
+
+
+# PyTorch's path for the schedulers, optim.lr_scheduler (also `import minitf.optim.lr_scheduler`)
+import sys as _sys  # noqa: E402
+
+from . import lr_scheduler  # noqa: E402
+
+_sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

@@ -12,9 +12,19 @@ _generators: dict = {}
 
 
 def manual_seed(seed: int) -> None:
-    """Reseed the default generators of every device (those made later too)."""
+    """Reseed the default generators of every device (those made later too).
+
+    As ``torch.manual_seed``: any integer in [-2**63, 2**64), a negative one taken modulo
+    2**64 (so -1 and 2**64 - 1 give the same draws).
+    """
     global _seed
-    _seed = int(seed)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise TypeError(f"manual_seed: the seed must be an integer, got {seed!r}") from None
+    if not -2 ** 63 <= seed < 2 ** 64:
+        raise ValueError(f"manual_seed: the seed must be in [-2**63, 2**64), got {seed}")
+    _seed = seed % 2 ** 64
     _generators.clear()
 
 

@@ -13,16 +13,20 @@ from . import backend
 class Tensor:
     """An n-dimensional array on a device, optionally recording gradients.
 
-    Build one with :func:`minitf.tensor`. ``.grad`` is a backend array of the
-    same shape and dtype as ``.data`` (or None).
+    Build one with :func:`minitf.tensor`. ``.grad`` is a Tensor of the same
+    shape, dtype and device as this one (or None), as in PyTorch.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_fn", "_retain", "__weakref__")
+    # _vc (version counter), _base (the tensor a view shares storage with) and _view_of
+    # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
+    # change)) are set only when needed: read with getattr(t, name, None)
+    __slots__ = ("data", "_grad", "requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
+                 "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
         self.data = data
-        self.grad = None
+        self._grad = None
         self._fn = None
         self._retain = False
         self.requires_grad = False
@@ -34,7 +38,7 @@ class Tensor:
         if isinstance(data, np.generic):  # NumPy reductions give scalars; keep 0-d arrays, as CuPy does
             data = np.asarray(data)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._fn, t._retain = data, None, fn, False
+        t.data, t._grad, t._fn, t._retain = data, None, fn, False
         t.requires_grad = fn is not None
         return t
 
@@ -42,9 +46,45 @@ class Tensor:
     shape = property(lambda self: tuple(self.data.shape))
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
     device = property(lambda self: backend.device_of(self.data))
     is_leaf = property(lambda self: self._fn is None)
+    grad_fn = property(lambda self: self._fn, doc="The Function that made this tensor (None for a leaf).")
+    mT = property(lambda self: _ops.transpose(self, -2, -1), doc="The last two dims swapped.")
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has had (PyTorch's ``_version``)."""
+        vc = getattr(self, "_vc", None)
+        return 0 if vc is None else vc[0]
+
+    def size(self, dim=None):
+        """The shape (``torch.Size``-like tuple), or the length of dim ``dim``."""
+        return self.shape if dim is None else self.shape[_ops.check_dim("size", dim, self.ndim)]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        """The number of dimensions (``ndim``)."""
+        return self.data.ndim
+
+    @property
+    def grad(self):
+        """The accumulated gradient: a Tensor like this one, or None (PyTorch's ``.grad``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype or value.device != self.device:
+                raise RuntimeError(f"assigned grad has shape {value.shape}, dtype {value.dtype} on "
+                                   f"{value.device}; the tensor has shape {self.shape}, dtype "
+                                   f"{self.dtype} on {self.device}")
+        self._grad = value
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -60,6 +100,11 @@ class Tensor:
     def __bool__(self):
         return bool(self._scalar("bool"))
 
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(t) on the CPU, as PyTorch's; a device array refuses the implicit host copy
+        a = self.data if dtype is None else self.data.astype(dtype)
+        return a.__array__() if type(a) is not np.ndarray else a
+
     def __float__(self):
         return float(self._scalar("float"))
 
@@ -72,7 +117,7 @@ class Tensor:
         if self.dtype != np.float32 and self.dtype.kind == "f":
             extras += f", dtype={self.dtype}"
         if self._fn is not None:
-            extras += f", grad_fn={type(self._fn).__name__}"
+            extras += f", grad_fn={self._fn!r}"
         elif self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({arr}{extras})"
@@ -94,8 +139,10 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data, None)
+        """The same data (and version counter), cut from the graph."""
+        out = Tensor._make(self.data, None)
+        out._vc = _engine.shared_counter(self)
+        return out
 
     def numpy(self) -> np.ndarray:
         """A host NumPy copy (shares memory on the CPU; read it, don't write it)."""
@@ -111,9 +158,17 @@ class Tensor:
         """Nested Python lists of the elements (a host copy)."""
         return self.numpy().tolist()
 
-    def to(self, device=None, dtype=None) -> "Tensor":
-        """Copy to another device and/or dtype. Differentiable (gradients flow back)."""
+    def to(self, *args, device=None, dtype=None) -> "Tensor":
+        """Copy to another device and/or dtype, as PyTorch: ``to(mt.float64)``, ``to("cpu")``,
+        ``to("cpu", mt.float64)``, ``to(other_tensor)`` or by keyword. Differentiable."""
         from .ops import shape as _shape
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif backend.is_device_name(a):
+                device = a
+            else:
+                dtype = a
         out = self
         if dtype is not None:
             out = _shape.astype(out, dtype)
@@ -131,7 +186,15 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     def zero_grad(self):
-        self.grad = None
+        self._grad = None
+
+    def clone(self) -> "Tensor":
+        """A copy of the data with its own storage (differentiable)."""
+        return _ops.clone(self)
+
+    def contiguous(self) -> "Tensor":
+        """Self if the array is C-contiguous, else a contiguous copy (differentiable)."""
+        return _ops.contiguous(self)
 
     # ------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph=None, create_graph: bool = False) -> None:
@@ -169,10 +232,13 @@ class Tensor:
     def __truediv__(self, o): return _ops.div(self, o)
     def __rtruediv__(self, o): return _ops.div(o, self)
     def __pow__(self, p): return _ops.pow(self, p)
+    def __rpow__(self, b): return _ops.pow(b, self)
+    def __abs__(self): return _ops.abs(self)
     def __matmul__(self, o): return _ops.matmul(self, o)
     def __rmatmul__(self, o): return _ops.matmul(o, self)
     def __neg__(self): return _ops.neg(self)
     def __getitem__(self, index): return _ops.getitem(self, index)
+    def __setitem__(self, index, value): _ops.setitem(self, index, value)
     def __lt__(self, o): return _ops.compare(self, o, "less")
     def __le__(self, o): return _ops.compare(self, o, "less_equal")
     def __gt__(self, o): return _ops.compare(self, o, "greater")
@@ -180,6 +246,20 @@ class Tensor:
     def __eq__(self, o): return _ops.compare(self, o, "equal")
     def __ne__(self, o): return _ops.compare(self, o, "not_equal")
     __hash__ = object.__hash__
+
+    # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)
+    def __iadd__(self, o): return _ops.add_(self, o)
+    def __isub__(self, o): return _ops.sub_(self, o)
+    def __imul__(self, o): return _ops.mul_(self, o)
+    def __itruediv__(self, o): return _ops.div_(self, o)
+    def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
+    def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
+    def mul_(self, o): return _ops.mul_(self, o)
+    def div_(self, o): return _ops.div_(self, o)
+    def zero_(self): return _ops.zero_(self)
+    def fill_(self, value): return _ops.fill_(self, value)
+    def copy_(self, src): return _ops.copy_(self, src)
+    def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
 
     # ------------------------------------------------------------ methods (PyTorch names)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -190,9 +270,30 @@ class Tensor:
         """Mean over ``axis`` (int, tuple or None = all)."""
         return _ops.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Maximum over ``axis``; the gradient is shared equally between tied maxima."""
-        return _ops.max(self, _pick(axis, dim), _pick(keepdims, keepdim))
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``max()``: the maximum (gradient shared between ties); ``max(dim)``: a
+        ``(values, indices)`` namedtuple along ``dim``, as PyTorch."""
+        return _ops.max_dim(self, _pick(dim, axis), _pick(keepdim, keepdims), "max")
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``min()``: the minimum; ``min(dim)``: a ``(values, indices)`` namedtuple."""
+        return _ops.max_dim(self, _pick(dim, axis), _pick(keepdim, keepdims), "min")
+
+    def amax(self, dim=None, keepdim=False): return _ops.amax(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False): return _ops.amin(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.argmax(self, _pick(dim, axis), _pick(keepdim, keepdims))
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.argmin(self, _pick(dim, axis), _pick(keepdim, keepdims))
+
+    def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None):
+        """Standard deviation: sqrt of :meth:`var` (``correction`` 1 by default; ``unbiased=False`` is 0)."""
+        return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The ``p``-norm over ``dim`` (all by default); the 2-norm's gradient at 0 is 0."""
+        return _ops.norm(self, p, dim, keepdim)
 
     def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
         """Variance over ``axis``, dividing by n - ``correction`` (1: unbiased, as PyTorch)."""
@@ -200,7 +301,7 @@ class Tensor:
 
     def reshape(self, *shape):
         """The same elements in a new shape, given as ints or one tuple (one entry may be -1)."""
-        return _ops.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+        return _ops.reshape(self, _shape_args(shape))
 
     view = reshape  # PyTorch's name; always allowed here (a copy when the layout needs one)
 
@@ -210,7 +311,7 @@ class Tensor:
 
     def permute(self, *dims):
         """Reorder the axes: output axis i is input axis ``dims[i]`` (ints or one tuple)."""
-        return _ops.permute(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+        return _ops.permute(self, _shape_args(dims))
 
     @property
     def T(self):
@@ -229,58 +330,40 @@ class Tensor:
     def log_softmax(self, axis=-1, *, dim=None):
         """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
         return _ops.log_softmax(self, _pick(axis, dim))
+
     def masked_fill(self, mask, value):
         """``value`` where the boolean ``mask`` (broadcastable to this shape) is true, else self."""
         return _ops.masked_fill(self, mask, value)
 
-    def argmax(self, axis=None, keepdims=False):
-        """Indices of the maxima along ``axis`` (flattened if None): an int64 tensor outside the graph."""
-        out = self.data.argmax(axis=axis)
-        if keepdims and axis is not None:
-            out = out.reshape(tuple(1 if i == axis % self.ndim else n for i, n in enumerate(self.shape)))
-        return Tensor._make(out, None)
+    def split(self, split_size_or_sections, dim=0, *, axis=None):
+        """Chunks along ``dim``: see :func:`minitf.functional.split`."""
+        return _ops.split(self, split_size_or_sections, _pick(dim, axis))
 
-    def split(self, split_size_or_sections, axis=0):
-        """Chunks along ``axis``: see :func:`minitf.functional.split`."""
-        return _ops.split(self, split_size_or_sections, axis)
+    def chunk(self, chunks, dim=0): return _ops.chunk(self, chunks, dim)
+    def unsqueeze(self, dim): return _ops.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return _ops.squeeze(self, dim)
+    def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
+    def expand(self, *sizes): return _ops.expand(self, _shape_args(sizes))
+    def expand_as(self, other): return _ops.expand(self, other.shape)
+    def repeat(self, *sizes): return _ops.repeat(self, _shape_args(sizes))
+    def t(self): return _ops.t(self)
+    def abs(self): return _ops.abs(self)
+    def clamp(self, min=None, max=None): return _ops.clamp(self, min, max)
+    def pow(self, exponent): return _ops.pow(self, exponent)
+    def matmul(self, other): return _ops.matmul(self, other)
+    def where(self, condition, other): return _ops.where(condition, self, other)
+    def tril(self, diagonal=0): return _ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return _ops.triu(self, diagonal)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+
+def _shape_args(sizes):
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
 
 
 def _pick(numpy_name, torch_name):
     return numpy_name if torch_name is None else torch_name
-
-
-def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
-    """Build a Tensor from a Python number, nested list, NumPy array or Tensor.
-
-    Floating data defaults to float32 (NumPy float arrays keep their dtype);
-    integers to int64 and booleans to bool.
-    """
-    device = backend.check_device(device)
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is not None:
-        dtype = _check_dtype(dtype)
-    xp = backend.array_module(device)
-    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, np.generic):
-        arr = backend.to_device(data, device)
-        if dtype is not None and arr.dtype != dtype:
-            arr = arr.astype(dtype)
-        elif dtype is None and backend.device_of(arr) == backend.device_of(data) and arr is data:
-            arr = arr.copy()
-    else:
-        host = np.asarray(data)
-        if dtype is None:
-            if host.dtype.kind == "f":
-                dtype = np.float32
-            elif host.dtype.kind in "iu":
-                dtype = np.int64
-            elif host.dtype.kind == "b":
-                dtype = np.bool_
-            else:
-                raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
-        host = host.astype(dtype, copy=False)
-        arr = host if xp is np else xp.asarray(host)
-    return Tensor(arr, requires_grad=requires_grad)
 
 
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
@@ -303,5 +386,6 @@ def _check_dtype(dtype):
 
 
 from . import autograd as _engine  # noqa: E402  (the engine needs Tensor defined above)
+from .creation import tensor  # noqa: E402,F401  (re-exported: minitf.tensor is this function)
 from .autograd import Function, no_grad, is_grad_enabled, sum_to  # noqa: E402,F401  (re-exported)
 from . import ops as _ops  # noqa: E402  (ops need Function and Tensor defined above)

@@ -1,15 +1,41 @@
-"""Shared fixtures: every device test runs on the CPU and on the strict fake device."""
+"""Shared fixtures: every device test runs on the CPU, on the strict fake device and,
+where CuPy finds a usable GPU, on the real GPU too.
+
+``MINITF_TEST_DEVICES=cpu,fake,gpu`` (any subset, comma-separated) chooses the
+devices instead; a ``gpu`` case on a machine without a usable GPU is skipped
+with the reason, never failed.
+"""
+import os
+
 import numpy as np
 import pytest
 
 import minitf as mt
+from minitf import backend
 
-DEVICES = ["cpu", "fake"]
+KNOWN_DEVICES = ("cpu", "fake", "gpu")
+
+
+def _test_devices():
+    env = os.environ.get("MINITF_TEST_DEVICES")
+    if env is None:  # the default: cpu and fake always, gpu where one answers
+        return ["cpu", "fake"] + (["gpu"] if backend.gpu_available() else [])
+    names = [n.strip() for n in env.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(KNOWN_DEVICES))
+    if unknown or not names:
+        raise pytest.UsageError(f"MINITF_TEST_DEVICES={env!r}: expected a comma-separated subset of "
+                                f"{', '.join(KNOWN_DEVICES)}")
+    return names
+
+
+DEVICES = _test_devices()
 
 
 @pytest.fixture(params=DEVICES)
 def device(request):
-    """The device under test: NumPy, or the fake GPU that behaves like CuPy."""
+    """The device under test: NumPy, the fake GPU that behaves like CuPy, or a real GPU."""
+    if request.param == "gpu" and not backend.gpu_available():
+        pytest.skip(f"no usable GPU: {backend.gpu_unavailable_reason()}")
     return request.param
 
 

@@ -1,49 +1,176 @@
-"""The docs stay runnable: every ```python block of docs/*.md and README.md is executed,
-the blocks of one file in order and in one namespace (later blocks may use earlier ones)."""
+"""Guards on the documentation. Its ```python blocks themselves run through sybil
+(conftest.py at the repository root): here, that they are collected at all, that
+the chapters keep the examples they promise, and that the pages stand alone."""
+import configparser
 import re
 from pathlib import Path
 
 import pytest
+from sybil import Sybil
+from sybil.parsers.markdown import PythonCodeBlockParser
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
-BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
 def python_blocks(path):
-    """(first line number, source) of each ```python block in a Markdown file."""
-    text = path.read_text(encoding="utf-8")
-    return [(text[:m.start(1)].count("\n") + 1, m.group(1)) for m in BLOCK.finditer(text)]
+    """The source of each ```python block of a Markdown file, as sybil parses it."""
+    doc = Sybil([PythonCodeBlockParser()]).parse(path)
+    return [ex.region.parsed for ex in doc.examples()]
 
 
-def test_block_extraction(tmp_path):
-    sample = "intro\n```python\nx = 1\n```\ntext\n```bash\nls\n```\n```python\ny = x + 1\n```\n"
+def test_pytest_collects_the_docs():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    paths = cfg["tool:pytest"]["testpaths"].split()
+    assert "docs" in paths and "README.md" in paths
+    assert "sybil" in cfg["options.extras_require"]["test"]
+    conftest = (ROOT / "conftest.py").read_text()
+    assert '"docs/*.md"' in conftest and '"README.md"' in conftest
+
+
+def test_block_parsing(tmp_path):
+    sample = "intro\n```python\nx = 1\n```\ntext\n```bash\nls\n```\n```text\nnot run\n```\n```python\ny = x + 1\n```\n"
     path = tmp_path / "sample.md"
     path.write_text(sample, encoding="utf-8")
-    assert python_blocks(path) == [(3, "x = 1\n"), (10, "y = x + 1\n")]
+    assert [s.strip() for s in python_blocks(path)] == ["x = 1", "y = x + 1"]
 
 
 def test_autograd_chapter_has_its_examples():
     blocks = python_blocks(ROOT / "docs" / "autograd.md")
-    sources = "".join(src for _, src in blocks)
+    sources = "".join(blocks)
     assert len(blocks) >= 5
     assert "mt.gradcheck" in sources and "retain_graph=True" in sources and "no_grad" in sources
 
 
+@pytest.mark.parametrize("page, needles", [
+    ("attention.md", ["F.multi_head_self_attention", "backward", "attention_mask"]),
+    ("transformer_blocks.md", ["norm_first=False", "F.layer_norm", "from_nanogpt"]),
+    ("parallelism.md", ["nn.RNN", "nn.TransformerBlock"]),
+    ("conditionals.md", ["new_cache", "F.multi_head_self_attention", "itertools.product"]),
+    ("param_count.md", ["gpt_param_count", "num_parameters"]),
+])
+def test_chapters_have_their_examples(page, needles):
+    sources = "".join(python_blocks(ROOT / "docs" / page))
+    for n in needles:
+        assert n in sources, f"docs/{page} lost its example using {n}"
+
+
+def test_index_lists_every_page_and_the_readme_links_it():
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(([\w.-]+\.md)\)", index))
+    for page in (ROOT / "docs").glob("*.md"):
+        if page.name != "index.md":
+            assert page.name in linked, f"docs/index.md does not list {page.name}"
+    assert "docs/index.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
-def test_python_blocks_run(path, restore_rng):
-    blocks = python_blocks(path)
-    if not blocks:
-        pytest.skip(f"{path.name} has no python blocks")
-    namespace = {"__name__": f"docs_{path.stem}"}
-    for line, source in blocks:
-        # pad so that a traceback points at the real line of the Markdown file
-        code = compile("\n" * (line - 1) + source, str(path), "exec")
-        exec(code, namespace)
+def test_pages_stand_alone(path):
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"(seed|study) notes|the seeds", text, re.I), f"{path.name} cites notes the reader lacks"
+    for fig in re.findall(r"\]\((figures/[\w.-]+)\)", text):
+        assert (path.parent / fig).exists(), f"{path.name} shows {fig}, which is not committed"
+
+
+# ------------------------------------------------------------------ quoted numbers against the committed results
+# The measured chapters quote tables from docs/results/*.json. Re-running an experiment rewrites
+# the JSON and the figure, not the prose: these checks fail until the quoted numbers are updated.
+def _table(page):
+    rows = []
+    for line in (ROOT / "docs" / page).read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().replace(",", "").strip("*") for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and re.fullmatch(r"\d+", cells[0]):
+            rows.append(cells)
+    return rows
+
+
+def _close(quoted, value, rel=0.015):
+    return abs(float(quoted) - value) <= rel * abs(value) + 1e-12
+
+
+def _results(name):
+    import json
+    return json.loads((ROOT / "docs" / "results" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_parallelism_chapter_quotes_its_results():
+    res = _results("parallel_vs_rnn")
+    by = {(r["model"], r["N"]): r for r in res["rows"]}
+    rows = _table("parallelism.md")
+    assert len(rows) >= 4
+    for N, tr, rnn, lstm, tr_gf, rnn_gf, tr_mb, rnn_mb in rows:
+        N = int(N)
+        for quoted, model in ((tr, "transformer"), (rnn, "rnn"), (lstm, "lstm")):
+            assert _close(quoted, 1e3 * by[(model, N)]["median_s"]), (N, model)
+        assert _close(tr_gf, by[("transformer", N)]["flops"]["total"] / 1e9, 0.03)
+        assert _close(rnn_gf, by[("rnn", N)]["flops"]["total"] / 1e9, 0.03)
+        assert _close(tr_mb, by[("transformer", N)]["peak_bytes"] / 2 ** 20, 0.03)
+        assert _close(rnn_mb, by[("rnn", N)]["peak_bytes"] / 2 ** 20, 0.03)
+    text = (ROOT / "docs" / "parallelism.md").read_text(encoding="utf-8")
+    for k, claim in (("rnn", "rnn_claim"), ("lstm", "lstm_claim")):
+        faster = res["crossings"][k]["lengths_where_transformer_faster"]
+        m = re.search(rf"<!-- {claim}: block faster at N = \[([\d, ]*)\] -->", text)
+        assert m, f"parallelism.md lost its {claim} marker"
+        assert [int(v) for v in m.group(1).split(",") if v.strip()] == faster, claim
+
+
+def test_conditionals_chapter_quotes_its_results():
+    res = _results("parallel_conditionals")
+    by = {(r["n"], r["b"]): r for r in res["timings"]}
+    rows = [r for r in _table("conditionals.md") if len(r) == 7]
+    assert len(rows) >= 4
+    for n, b, pre, cache, par, speedup, formula in rows:
+        r = by[(int(n), int(b))]
+        for quoted, k in ((pre, "prefixes"), (cache, "cache"), (par, "parallel")):
+            assert _close(quoted, 1e3 * r[k]["median_s"], 0.03), (n, b, k)
+        assert _close(speedup, r["speedup_cache_over_parallel"], 0.03) and _close(formula, r["formula_speedup"], 0.03)
+    nm = res["no_mask"]
+    text = (ROOT / "docs" / "conditionals.md").read_text(encoding="utf-8")
+    for v in (nm["masked"]["held_out_loss_nats"], nm["unmasked"]["held_out_loss_nats"]):
+        assert f"{v:.4f}" in text
+    assert f"{nm['unmasked']['total_probability']:.2f}" in text
+
+
+def test_param_count_chapter_quotes_its_results():
+    rows = {r["name"]: r for r in _results("param_count")["rows"]}
+    quoted = 0
+    for line in (ROOT / "docs" / "param_count.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = cells[0].replace(" = ", "=").replace(" (the tests)", " (tests)")
+        if line.startswith("|") and name in rows:
+            r = rows[name]
+            assert int(cells[4].replace(",", "")) == r["exact_non_embedding"], name
+            assert int(cells[5].replace(",", "")) == r["formula_12_nlayer_d2"], name
+            assert _close(cells[6].rstrip("%"), 100 * r["relative_gap"], 0.01), name
+            quoted += 1
+    assert quoted == len(rows)
+
+
+def test_api_reference_lists_every_public_name():
+    import importlib
+    import pkgutil
+
+    import minitf as mt
+    for mod in pkgutil.iter_modules(mt.__path__):  # every submodule, imported, is a public name too
+        importlib.import_module(f"minitf.{mod.name}")
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    top, tensor_part = text.split("\n## Tensor\n", 1)
+    tensor_part = tensor_part.split("\n## minitf.functional\n", 1)[0]
+
+    def listed(name, section):
+        # `name`, `name(...)` or `x[...]`-style entries, in backquotes
+        return re.search(r"`" + re.escape(name) + r"[`(\[]", section) is not None
+
+    missing = [n for n in dir(mt) if not n.startswith("_") and not listed(n, top)]
+    assert not missing, f"docs/api.md does not list minitf names: {missing}"
+    missing = [n for n in dir(mt.Tensor) if not n.startswith("_") and not listed(n, tensor_part)]
+    assert not missing, f"docs/api.md does not list Tensor attributes: {missing}"
+    assert "## minitf.functional" in text and "## minitf.nn" in text
 
 
 def test_autograd_chapter_shows_the_engine_tools():
-    sources = "".join(src for _, src in python_blocks(ROOT / "docs" / "autograd.md"))
+    sources = "".join(python_blocks(ROOT / "docs" / "autograd.md"))
     for name in ("create_graph=True", "mt.grad(", "mt.gradgradcheck", "mt.detect_anomaly",
                  "mt.profile", "mt.to_dot"):
         assert name in sources, name

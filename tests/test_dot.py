@@ -49,7 +49,7 @@ def test_values_and_gradients_as_micrograd_shows_them():
 def test_parameters_are_named_by_their_module_path():
     mt.manual_seed(0)
     model = nn.ModuleList([nn.Linear(3, 4), nn.Linear(4, 2)])
-    x = mt.tensor(np.ones((5, 3)))
+    x = mt.ones(5, 3)  # float32, as the layers
     y = model[1](F.tanh(model[0](x))).sum()
     dot = mt.to_dot(y, params=model)
     names = sorted(l.split("\\n")[0] for l in _labels(dot).values() if "\\n" in l and "." in l.split("\\n")[0])

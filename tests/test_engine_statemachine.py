@@ -181,7 +181,7 @@ class EngineMachine(RuleBasedStateMachine):
                 assert g is None, "a tensor no backward reached has a gradient"
                 continue
             assert g is not None and tuple(g.shape) == tr.tensor.shape and g.dtype == np.float64
-            got = float(to_numpy(g).reshape(-1)[0])
+            got = float(to_numpy(g.data).reshape(-1)[0])
             assert math.isclose(got, tr.expected, rel_tol=1e-9, abs_tol=1e-9), (got, tr.expected)
 
     @invariant()

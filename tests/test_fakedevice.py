@@ -95,7 +95,7 @@ def test_tensors_on_the_fake_device_hold_device_arrays():
     y = F.tanh(x @ x.T).sum()
     assert type(y.data) is FakeDeviceArray and y.shape == ()  # reductions: 0-d device arrays
     y.backward()
-    assert type(x.grad) is FakeDeviceArray
+    assert type(x.grad.data) is FakeDeviceArray
     with pytest.raises(TypeError, match="Implicit conversion"):
         np.asarray(x.data)
     assert type(x.numpy()) is np.ndarray  # the explicit way out
@@ -127,4 +127,19 @@ def test_gradcheck_works_on_the_fake_device():
     x = mt.tensor(rng.standard_normal((3, 4)), dtype="float64", device="fake", requires_grad=True)
     w = mt.tensor(rng.standard_normal((4, 2)), dtype="float64", device="fake", requires_grad=True)
     assert mt.gradcheck(lambda x, w: F.softmax(F.tanh(x @ w)), [x, w])
-    assert x.grad is not None and type(x.grad) is FakeDeviceArray
+    assert x.grad is None  # gradcheck leaves .grad as it was
+    (x @ w).sum().backward()
+    assert type(x.grad.data) is FakeDeviceArray
+
+
+def test_host_transfers_are_counted_both_ways():
+    from minitf import fakedevice
+    with fakedevice.count_host_transfers() as n:
+        t = mt.tensor(np.arange(6.0).reshape(2, 3), device="fake")   # host -> device
+        s = (t * 2).sum()                                               # stays on the device
+    assert n == {"to_host": 0, "to_device": 1}
+    with fakedevice.count_host_transfers() as n:
+        s.item()
+        float(s)
+        t.numpy()
+    assert n == {"to_host": 3, "to_device": 0}

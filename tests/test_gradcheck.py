@@ -74,7 +74,7 @@ def test_plain_sum_check_is_fooled_but_gradcheck_is_not(device):
     # the plain-sum check: softmax rows sum to 1, so d sum / dx = 0, and the broken
     # backward also returns y (1 - mean(1)) = 0: the check passes a wrong backward
     broken(x).sum().backward()
-    np.testing.assert_allclose(backend.to_numpy(x.grad), 0.0, atol=1e-15)
+    np.testing.assert_allclose(backend.to_numpy(x.grad.data), 0.0, atol=1e-15)
     np.testing.assert_allclose(_numeric_gradient_of_sum(broken, x), 0.0, atol=1e-8)
     # a random cotangent u makes sum(u * y) depend on x: the error shows
     with pytest.raises(mt.GradcheckError, match="input 0"):
@@ -153,3 +153,16 @@ def test_gradcheck_of_an_identity_and_of_0d_inputs(device):
     y = device_tensor(np.array(-1.2), device)
     assert mt.gradcheck(lambda x: F.dropout(x, 0.5, training=False), [x])
     assert mt.gradcheck(lambda x, y: F.stack([x * y, F.where(mt.tensor(True, device=device), x, y)]), [x, y])
+
+
+def test_gradcheck_leaves_grads_as_they_were_and_takes_a_bare_tensor():
+    x = mt.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
+    w = mt.tensor([2.0, 0.5], dtype="float64", requires_grad=True)
+    (x * w).sum().backward()
+    before_x, before_w = x.grad, x.grad.tolist()
+    assert mt.gradcheck(lambda x: (x * w).tanh(), x)  # a bare tensor, w held fixed
+    assert mt.gradcheck(lambda x, w: x * w, [x, w])
+    assert x.grad is before_x and x.grad.tolist() == before_w and w.grad.tolist() == [0.3, -1.2]
+    y = mt.tensor([1.0], dtype="float64", requires_grad=True)
+    mt.gradcheck(lambda y: y * 3, y)
+    assert y.grad is None

@@ -39,8 +39,8 @@ def test_broadcast_gradients_are_summed_back(device, name):
     ones = np.ones((3, 4))
     expected_a = {"add": ones, "sub": ones, "mul": ones * bv, "div": ones / bv}[name].sum(1, keepdims=True)
     expected_b = {"add": ones, "sub": -ones, "mul": ones * av, "div": -av / bv ** 2 * ones}[name].sum(0)
-    np.testing.assert_allclose(to_numpy(a.grad), expected_a, rtol=1e-12)
-    np.testing.assert_allclose(to_numpy(b.grad), expected_b, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(a.grad.data), expected_a, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(b.grad.data), expected_b, rtol=1e-12)
 
 
 @settings(max_examples=10)
@@ -138,4 +138,4 @@ def test_grad_of_reused_operand(device):
     check_op(lambda t: t @ t, lambda a: a @ a, [x], device)
     t = device_tensor(x, device)
     (t * t).sum().backward()
-    np.testing.assert_allclose(to_numpy(t.grad), 2 * x, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(t.grad.data), 2 * x, rtol=1e-12)

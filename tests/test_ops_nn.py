@@ -71,7 +71,7 @@ def test_cross_entropy_ignore_index_drops_positions(device):
                            mt.tensor(targets[targets != -100], device=device))
     np.testing.assert_allclose(loss.item(), kept.item(), rtol=1e-13)
     loss.backward()
-    grad = to_numpy(x.grad)
+    grad = to_numpy(x.grad.data)
     assert np.all(grad[targets == -100] == 0.0)  # ignored rows receive exactly nothing
     np.testing.assert_allclose(grad.sum(-1), 0.0, atol=1e-15)  # softmax - onehot sums to 0 per row
 
@@ -87,9 +87,9 @@ def test_cross_entropy_backward_twice_with_retain_graph(device):
     x = device_tensor(rng.standard_normal((3, 4)), device)
     loss = F.cross_entropy(x, mt.tensor([0, 3, 1], device=device))
     loss.backward(retain_graph=True)
-    once = to_numpy(x.grad).copy()
+    once = to_numpy(x.grad.data).copy()
     loss.backward()
-    np.testing.assert_allclose(to_numpy(x.grad), 2 * once, rtol=1e-14)
+    np.testing.assert_allclose(to_numpy(x.grad.data), 2 * once, rtol=1e-14)
 
 
 def naive_layer_norm(x, w, b, eps=1e-5):
@@ -151,8 +151,8 @@ def test_embedding_repeated_indices_accumulate(device):
     expected = np.zeros((4, 2))
     for pos in np.ndindex(2, 3):
         expected[idx.numpy()[pos]] += g[pos]
-    np.testing.assert_array_equal(to_numpy(w.grad), expected)
-    assert to_numpy(w.grad)[1].tolist() == [0.0, 0.0]  # an unused row gets nothing
+    np.testing.assert_array_equal(to_numpy(w.grad.data), expected)
+    assert to_numpy(w.grad.data)[1].tolist() == [0.0, 0.0]  # an unused row gets nothing
 
 
 @settings(max_examples=15)
@@ -189,4 +189,4 @@ def test_dropout_identity_in_eval_and_at_p0(device, p, training):
     check_op(lambda t: F.dropout(t, p, training=training), lambda a: a, [a], device)
     x = device_tensor(a, device)
     F.dropout(x, p, training=training).backward(device_tensor(np.full((3, 4), 2.0), device, requires_grad=False))
-    np.testing.assert_array_equal(to_numpy(x.grad), np.full((3, 4), 2.0))
+    np.testing.assert_array_equal(to_numpy(x.grad.data), np.full((3, 4), 2.0))

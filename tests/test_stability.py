@@ -60,7 +60,7 @@ def test_softmax_of_huge_logits(device, kind):
     u = np.random.default_rng(1).standard_normal(logits.shape)
     y.backward(device_tensor(u, device, requires_grad=False))
     p = exact_softmax(logits)
-    np.testing.assert_allclose(to_numpy(x.grad), p * (u - (u * p).sum(-1, keepdims=True)), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(x.grad.data), p * (u - (u * p).sum(-1, keepdims=True)), rtol=1e-9, atol=1e-12)
     assert mt.gradcheck(F.softmax, [x], eps=EPS_HUGE, rtol=RTOL, atol=ATOL)
 
 
@@ -74,7 +74,7 @@ def test_log_softmax_of_huge_logits(device, kind):
     u = np.random.default_rng(3).standard_normal(logits.shape)
     y.backward(device_tensor(u, device, requires_grad=False))
     p = exact_softmax(logits)
-    np.testing.assert_allclose(to_numpy(x.grad), u - p * u.sum(-1, keepdims=True), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(x.grad.data), u - p * u.sum(-1, keepdims=True), rtol=1e-9, atol=1e-12)
     assert mt.gradcheck(F.log_softmax, [x], eps=EPS_HUGE, rtol=RTOL, atol=ATOL)
 
 
@@ -89,7 +89,7 @@ def test_cross_entropy_of_huge_logits(device, kind):
     np.testing.assert_allclose(loss.item(), expected, rtol=1e-12)
     loss.backward()
     onehot = np.eye(5)[targets]
-    np.testing.assert_allclose(to_numpy(x.grad), (exact_softmax(logits) - onehot) / 3, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(x.grad.data), (exact_softmax(logits) - onehot) / 3, rtol=1e-9, atol=1e-12)
     t = mt.tensor(targets, device=device)
     assert mt.gradcheck(lambda x: F.cross_entropy(x, t), [x], eps=EPS_HUGE, rtol=RTOL, atol=ATOL)
 
@@ -100,7 +100,7 @@ def test_sigmoid_and_tanh_saturate_without_overflow(device):
         s = F.sigmoid(x)
         s.backward(device_tensor(np.ones(5), device, requires_grad=False))
     np.testing.assert_allclose(s.numpy(), [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-300)
-    np.testing.assert_allclose(to_numpy(x.grad), [0.0, 0.0, 0.25, 0.0, 0.0], atol=1e-300)
+    np.testing.assert_allclose(to_numpy(x.grad.data), [0.0, 0.0, 0.25, 0.0, 0.0], atol=1e-300)
 
 
 def _attention_inputs(device, rng):
@@ -132,7 +132,7 @@ def test_fully_masked_attention_row_outputs_zero_and_passes_no_gradient(device, 
     assert causal or (o[1, 0] != 0).any()
     u = rng.standard_normal(o.shape)
     out.backward(device_tensor(u, device, requires_grad=False))
-    grads = [to_numpy(t.grad).copy() for t in (q, k, v)]
+    grads = [to_numpy(t.grad.data).copy() for t in (q, k, v)]
     assert all(np.isfinite(g).all() for g in grads)
     assert all((grads[0][row] == 0).all() for row in dead)
     # the masked rows pass nothing on: a different cotangent there changes no gradient
@@ -143,7 +143,7 @@ def test_fully_masked_attention_row_outputs_zero_and_passes_no_gradient(device, 
         u2[row] = 1e3
     attend(q, k, v).backward(device_tensor(u2, device, requires_grad=False))
     for t, g in zip((q, k, v), grads):
-        np.testing.assert_array_equal(to_numpy(t.grad), g)
+        np.testing.assert_array_equal(to_numpy(t.grad.data), g)
     assert mt.gradcheck(attend, [q, k, v], rtol=RTOL, atol=ATOL)
 
 
@@ -154,7 +154,7 @@ def test_attention_with_huge_scores_is_finite(device):
     v = device_tensor(rng.standard_normal((5, 2)), device)
     out = F.scaled_dot_product_attention(q, k, v, causal=True, dropout_p=0.0)
     out.sum().backward()
-    for a in (out.numpy(), to_numpy(q.grad), to_numpy(k.grad), to_numpy(v.grad)):
+    for a in (out.numpy(), to_numpy(q.grad.data), to_numpy(k.grad.data), to_numpy(v.grad.data)):
         assert np.isfinite(a).all()
     # each output row is (numerically) the value row of the best allowed key
     s = q.numpy() @ k.numpy().T

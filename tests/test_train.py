@@ -300,7 +300,8 @@ def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
     other = tmp_path / "other.txt"
     other.write_text(make_text(seed=1) + "XYZ", encoding="utf-8")
     n = len(set(make_text()))
-    with pytest.raises(CheckpointError, match=f"vocabulary has {n} characters, the corpus has {n + 3}.*'XYZ'"):
+    with pytest.raises(CheckpointError, match=f"vocabulary has {n} characters, the corpus has {n + 3} "
+                                              f"\\(3 not in the checkpoint's, 0 of the checkpoint's missing\\)"):
         train.Trainer(train.resume_config(out, data=str(other)), resume=True, log=quiet)
     with pytest.raises(train.ConfigError, match="n_embd"):
         train.resume_config(out, n_embd=32)
@@ -394,18 +395,6 @@ def test_bad_data_is_a_clear_error(tmp_path, env, content, message, capsys):
                         capsys, check=2)
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
-
-
-def test_out_of_memory_is_one_clear_line(corpus_file, tmp_path, env, monkeypatch, capsys):
-    """--block-size 100000 on Tiny Shakespeare makes NumPy fail to allocate 1.75 TiB at the first eval."""
-    def allocate(self):
-        raise MemoryError("Unable to allocate 1.75 TiB for an array with shape (12, 4, 100000, 100000) "
-                          "and data type float32")
-    monkeypatch.setattr(train.Trainer, "estimate_loss", allocate)
-    _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"),
-                                            *TINY_FLAGS], capsys, check=2)
-    assert err.startswith("error: out of memory") and len(err.strip().splitlines()) == 1, err
-    assert "batch_size x block_size = 8 x 16" in err and "--block-size" in err and "1.75 TiB" in err
 
 
 def test_offline_without_data_uses_the_fallback_corpus(tmp_path, env, capsys):

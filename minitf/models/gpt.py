@@ -27,7 +27,11 @@ from ..tensor import Tensor, no_grad
 @dataclass
 class GPTConfig:
     """vocab_size V, block_size (the longest context), n_layer, n_head, n_embd C,
-    dropout, and bias (biases of every Linear and LayerNorm, on or off together)."""
+    dropout, bias (biases of every Linear and LayerNorm, on or off together),
+    and gelu_approximate, the MLP's GELU: "tanh" (GPT-2's approximation, the
+    default, which every model trained so far used) or "none" (the exact erf
+    form of ``nn.GELU()``, which nanoGPT uses: :meth:`GPT.from_nanogpt`
+    chooses it so that a nanoGPT checkpoint gives nanoGPT's logits)."""
 
     vocab_size: int
     block_size: int
@@ -36,6 +40,7 @@ class GPTConfig:
     n_embd: int
     dropout: float = 0.0
     bias: bool = True
+    gelu_approximate: str = "tanh"
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -46,10 +51,12 @@ class GPTConfig:
             raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout}")
+        if self.gelu_approximate not in ("tanh", "none"):
+            raise ValueError(f"GPTConfig: gelu_approximate must be 'tanh' or 'none', got {self.gelu_approximate!r}")
 
 
 def gpt_param_count(config: GPTConfig, exclude_embeddings: bool = True) -> int:
-    """The number of parameters of ``GPT(config)``, in closed form (see docs/attention.md).
+    """The number of parameters of ``GPT(config)``, in closed form (see docs/param_count.md).
 
     Per block, with C = n_embd and b = 1 if config.bias else 0:
     c_attn 3C^2 + 3bC, c_proj C^2 + bC, c_fc 4C^2 + 4bC, mlp c_proj 4C^2 + bC,
@@ -81,7 +88,8 @@ class GPT(nn.Module):
             wte=nn.Embedding(c.vocab_size, c.n_embd),
             wpe=nn.Embedding(c.block_size, c.n_embd),
             drop=nn.Dropout(c.dropout),
-            h=nn.ModuleList(nn.TransformerBlock(c.n_embd, c.n_head, dropout=c.dropout, bias=c.bias)
+            h=nn.ModuleList(nn.TransformerBlock(c.n_embd, c.n_head, dropout=c.dropout, bias=c.bias,
+                                                gelu_approximate=c.gelu_approximate)
                             for _ in range(c.n_layer)),
             ln_f=nn.LayerNorm(c.n_embd, bias=c.bias),
         )
@@ -138,7 +146,8 @@ class GPT(nn.Module):
         ``checkpoint`` is the dict nanoGPT's ``train.py`` saves
         (``torch.load("out/ckpt.pt", map_location="cpu")``): its ``model_args``
         (n_layer, n_head, n_embd, block_size, bias, vocab_size, dropout) make
-        the :class:`GPTConfig` and its ``model`` entry is loaded with
+        the :class:`GPTConfig`, with ``gelu_approximate="none"`` (nanoGPT's
+        exact GELU), and its ``model`` entry is loaded with
         :meth:`load_nanogpt_state_dict`. The model is made on ``device`` in
         ``dtype`` before the weights are copied in; it is in training mode, as
         a new one is: call ``.eval()`` before sampling.
@@ -150,7 +159,9 @@ class GPT(nn.Module):
                              "'model' entries (for a bare state dict, build the GPT and call "
                              "load_nanogpt_state_dict)") from None
         names = {f.name for f in dataclasses.fields(GPTConfig)}
-        model = cls(GPTConfig(**{k: v for k, v in args.items() if k in names})).to(device=device, dtype=dtype)
+        # nanoGPT's MLP is nn.GELU(): the exact erf form, unless the checkpoint says otherwise
+        config = {"gelu_approximate": "none", **{k: v for k, v in args.items() if k in names}}
+        model = cls(GPTConfig(**config)).to(device=device, dtype=dtype)
         model.load_nanogpt_state_dict(state)
         return model
 
@@ -180,8 +191,9 @@ class GPT(nn.Module):
             raise ValueError(f"GPT: cannot forward a sequence of length {T}{cached}: "
                              f"block_size is only {self.config.block_size}")
         tr = self.transformer
-        pos = _mt.arange(start, start + T, device=idx.device)
-        x = tr.drop(tr.wte(idx) + tr.wpe(pos))
+        # the rows start..start+T-1 of the position table: a slice, the same values and gradient as
+        # wpe(arange(start, start + T)) without a gather, nor an index check (a host sync on a GPU)
+        x = tr.drop(tr.wte(idx) + tr.wpe.weight[start:start + T])
         if cache is None:
             for block in tr.h:
                 x = block(x)

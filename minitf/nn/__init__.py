@@ -15,8 +15,13 @@ from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
 from .block import TransformerBlock  # noqa: F401
 from .recurrent import RNNCell, LSTMCell, RNN, LSTM, detach_state  # noqa: F401
+from .container import Sequential  # noqa: F401
+from .linear import Identity  # noqa: F401
+from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
+from . import utils  # noqa: F401
 
 __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", "IncompatibleKeys", "init",
            "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh",
            "CausalSelfAttention", "KVCache", "FeedForward", "TransformerBlock",
-           "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state"]
+           "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state",
+           "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils"]

@@ -1,6 +1,8 @@
 """Causal multi-head self-attention, with an optional sliding window and a key/value cache."""
 from __future__ import annotations
 
+import numbers
+
 import minitf as _mt
 
 from .. import functional as F
@@ -64,6 +66,9 @@ class CausalSelfAttention(Module):
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
                  window: int | None = None):
         super().__init__()
+        for name, n in (("n_embd", n_embd), ("n_head", n_head)):
+            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"CausalSelfAttention: {name} must be an int >= 1, got {n!r}")
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
         if window is not None and int(window) < 1:

@@ -9,12 +9,13 @@ class Dropout(Module):
     """Inverted dropout with probability ``p`` in training mode; the identity in eval mode.
 
     x: any shape -> same shape. Draws from the device's default generator.
+    ``p = 1`` zeroes everything in training, as PyTorch's.
     """
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
         self.p = float(p)
 
     def forward(self, x):

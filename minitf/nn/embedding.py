@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..ops.nn import _padding_index
 from . import init
 from .module import Module, Parameter
 
@@ -14,15 +15,28 @@ class Embedding(Module):
     idx: (...) integers in [0, num_embeddings) -> (..., embedding_dim).
     Initialised N(0, 1) as PyTorch does. Its parameters count as "embedding"
     parameters in :meth:`Module.num_parameters`.
+
+    ``padding_idx`` (as PyTorch's; negative counts from the end): that row
+    starts at zero and receives no gradient, so it stays what it is set to
+    (a padding token looks up a constant vector).
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
+        for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"Embedding: {name} must be an int >= 1, got {n!r}")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            padding_idx = _padding_index("Embedding", padding_idx, self.num_embeddings)
+        self.padding_idx = padding_idx
         self.weight = init.normal_(Parameter(np.empty((self.num_embeddings, self.embedding_dim), np.float32)))
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
 
     def forward(self, idx):
-        return F.embedding(idx, self.weight)
+        return F.embedding(idx, self.weight, padding_idx=self.padding_idx)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

@@ -1,4 +1,4 @@
-"""Linear: the affine map y = x W^T + b."""
+"""Linear: the affine map y = x W^T + b; Identity, the map that does nothing."""
 from __future__ import annotations
 
 import math
@@ -20,6 +20,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+                raise ValueError(f"Linear: {name} must be an int >= 0, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
         self.weight = init.uniform_(Parameter(np.empty((self.out_features, self.in_features), np.float32)),
@@ -34,3 +37,16 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """y = x: a placeholder layer (e.g. where a configuration leaves a block out).
+
+    Accepts and ignores any constructor arguments, as PyTorch's does.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x

@@ -17,6 +17,7 @@ under both names in :meth:`Module.state_dict` but once in
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -85,6 +86,34 @@ def _as_array(value, name: str):
     except Exception as e:
         raise TypeError(f"state_dict value {name!r} of type {type(value).__name__} cannot be read as an "
                         f"array ({type(e).__name__}: {e})") from None
+
+
+def _grad_array(p):
+    """The backend array of ``p.grad`` (or None), whether ``.grad`` holds an array or a Tensor."""
+    g = p.grad
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _set_grad_array(p, a) -> None:
+    """Replace the gradient's values by array ``a``, keeping a Tensor ``.grad`` the same object."""
+    if isinstance(p.grad, Tensor):
+        p.grad.data = a
+    else:
+        p.grad = a
+
+
+def _is_dtype(x) -> bool:
+    """Whether ``x`` names a dtype rather than a device (``Module.to``'s first argument may be either)."""
+    try:
+        backend.check_device(x)
+        return False
+    except backend.DeviceError:
+        pass
+    try:
+        _check_dtype(x)
+    except TypeError:
+        return False
+    return True
 
 
 class Module:
@@ -205,7 +234,7 @@ class Module:
         if exclude_embeddings:
             from .embedding import Embedding
             skip = {id(p) for m in self.modules() if isinstance(m, Embedding) for p in m._parameters.values()}
-        return int(sum(p.size for p in self.parameters() if id(p) not in skip))
+        return int(sum(p.numel() for p in self.parameters() if id(p) not in skip))
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> "Module":
@@ -218,10 +247,16 @@ class Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Drop the ``.grad`` of every parameter (set to None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's ``.grad``: drop it (None, the default as in PyTorch 2.x), or with
+        ``set_to_none=False`` fill it with zeros in place (a gradient that is None stays None)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            else:
+                g = _grad_array(p)
+                if g is not None:
+                    g[...] = 0
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         for p in self.parameters():
@@ -235,22 +270,38 @@ class Module:
         return self
 
     def to(self, device=None, dtype=None) -> "Module":
-        """Move / cast every parameter (and its grad) in place; tied weights stay tied."""
+        """Move / cast every parameter (and its grad) in place; tied weights stay tied.
+
+        As PyTorch's: ``to("fake")``, ``to(dtype="float64")``, ``to("float64")``
+        (a dtype in the first place), ``to("cpu", "float64")``. The Parameter
+        objects stay the same, so an optimizer built before sees the change.
+        """
+        if device is not None and dtype is None and _is_dtype(device):
+            device, dtype = None, device
         device = backend.check_device(device) if device is not None else None
         dtype = _check_dtype(dtype) if dtype is not None else None
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to: parameters must stay floating point, got dtype {dtype}")
+
+        def convert(a):
+            if device is not None:
+                a = backend.to_device(a, device)
+            return a.astype(dtype) if dtype is not None and a.dtype != dtype else a
+
         for p in self.parameters():
-            for attr in ("data", "grad"):
-                a = getattr(p, attr)
-                if a is None:
-                    continue
-                if device is not None:
-                    a = backend.to_device(a, device)
-                if dtype is not None and a.dtype != dtype:
-                    a = a.astype(dtype)
-                setattr(p, attr, a)
+            p.data = convert(p.data)
+            g = _grad_array(p)
+            if g is not None:
+                _set_grad_array(p, convert(g))
         return self
+
+    def double(self) -> "Module":
+        """Cast every parameter (and gradient) to float64 in place: ``to(dtype="float64")``."""
+        return self.to(dtype="float64")
+
+    def float(self) -> "Module":
+        """Cast every parameter (and gradient) to float32 in place: ``to(dtype="float32")``."""
+        return self.to(dtype="float32")
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> "OrderedDict[str, Tensor]":
@@ -274,6 +325,9 @@ class Module:
         listing all of them; a shape mismatch always raises. Returns the
         (missing_keys, unexpected_keys) found.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of parameter names to tensors (such as "
+                            f"model.state_dict()), got {type(state_dict).__name__}")
         own = OrderedDict(self._all_named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -334,70 +388,5 @@ class Module:
         return head + ("\n  " + "\n  ".join(lines) + "\n)" if lines else ")")
 
 
-class ModuleList(Module):
-    """A list of modules, registered under "0", "1", ... (``transformer.h.0...``)."""
-
-    def __init__(self, modules=()):
-        super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, module: Module) -> "ModuleList":
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(list(self._modules.values()))
-
-    def __getitem__(self, i):
-        items = list(self._modules.values())
-        if isinstance(i, slice):
-            return ModuleList(items[i])
-        if not -len(items) <= i < len(items):
-            raise IndexError(f"ModuleList index {i} out of range for length {len(items)}")
-        return items[i]
-
-
-class ModuleDict(Module):
-    """An ordered mapping name -> module (``transformer.wte``, ``transformer.h``...)."""
-
-    def __init__(self, modules=None, **kwargs):
-        super().__init__()
-        for k, m in dict(modules or {}, **kwargs).items():
-            self[k] = m
-
-    def __setitem__(self, key: str, module: Module):
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleDict holds Modules, got {type(module).__name__} for key {key!r}")
-        setattr(self, key, module)
-
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
+# the containers live in container.py (a concept of their own); still importable from here
+from .container import ModuleList, ModuleDict  # noqa: E402,F401

@@ -1,5 +1,7 @@
-"""LayerNorm over the last axis."""
+"""LayerNorm over the trailing axes."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -9,24 +11,51 @@ from .module import Module, Parameter
 
 
 class LayerNorm(Module):
-    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the last axis.
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the trailing axes.
 
-    x: (..., C) -> (..., C). ``weight`` (C,) starts at 1, ``bias`` (C,) at 0;
+    As ``torch.nn.LayerNorm``: ``normalized_shape`` is an int C or a tuple
+    (C1, ..., Ck), the last k axes of the input; x: (..., C1, ..., Ck) -> same
+    shape. ``weight`` and ``bias`` have shape ``normalized_shape``; the weight
+    starts at 1, the bias at 0. ``elementwise_affine=False`` has neither;
     ``bias=False`` keeps the weight and drops the bias (as GPT configs with
-    ``bias=False`` do).
+    ``bias=False`` do). Several axes are flattened into one around the fused
+    op, so the statistics cover all of them.
     """
 
-    def __init__(self, normalized_shape: int, eps: float = 1e-5, bias: bool = True):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
         super().__init__()
-        self.normalized_shape, self.eps = int(normalized_shape), float(eps)
-        self.weight = init.ones_(Parameter(np.empty(self.normalized_shape, np.float32)))
-        if bias:
-            self.bias = init.zeros_(Parameter(np.empty(self.normalized_shape, np.float32)))
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+        if not isinstance(shape, (tuple, list)) or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, "
+                            f"got {normalized_shape!r}")
+        shape = tuple(int(n) for n in shape)
+        if not shape or any(n < 1 for n in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be a non-empty shape of sizes >= 1, got {shape}")
+        if not (math.isfinite(eps) and eps >= 0):  # 0 is allowed, as in PyTorch (constant rows then give NaN)
+            raise ValueError(f"LayerNorm: eps must be a non-negative number (it keeps 1/sqrt(var + eps) finite), "
+                             f"got {eps}")
+        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        self.normalized_shape = shape          # always a tuple, as PyTorch stores it
+        if self.elementwise_affine:
+            self.weight = init.ones_(Parameter(np.empty(shape, np.float32)))
+        else:
+            self.register_parameter("weight", None)
+        if self.elementwise_affine and bias:
+            self.bias = init.zeros_(Parameter(np.empty(shape, np.float32)))
         else:
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        return F.layer_norm(x, self.weight, self.bias, self.eps)
+        shape, k = self.normalized_shape, len(self.normalized_shape)
+        if x.shape[max(x.ndim - k, 0):] != shape:
+            raise ValueError(f"LayerNorm: expected input (..., {', '.join(map(str, shape))}), got {x.shape}")
+        if k == 1:
+            return F.layer_norm(x, self.weight, self.bias, self.eps)
+        lead, n = x.shape[:x.ndim - k], int(np.prod(shape))
+        flat = [None if p is None else p.reshape(n) for p in (self.weight, self.bias)]
+        return F.layer_norm(x.reshape(*lead, n), flat[0], flat[1], self.eps).reshape(*x.shape)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, bias={self.bias is not None}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")

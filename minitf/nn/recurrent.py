@@ -7,7 +7,10 @@ h_{t-1}, so T steps take T sequential rounds however wide the machine is.
 Parameter names and shapes follow PyTorch: ``weight_ih_l{k}`` (G H, in),
 ``weight_hh_l{k}`` (G H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G H,), with
 G = 1 (RNN) or 4 (LSTM, gates i, f, g, o); initialised U(-1/sqrt(H), 1/sqrt(H)).
-As in PyTorch, sequences are time-major, (T, B, C), unless ``batch_first=True``.
+As in PyTorch, sequences are time-major, (T, B, C), unless ``batch_first=True``;
+a 2-D input (T, C) is one unbatched sequence. ``bidirectional=True`` adds a
+second set of weights per layer (``weight_ih_l{k}_reverse``, ...) that reads
+the sequence from the end; both directions' outputs are concatenated, (..., 2 H).
 """
 from __future__ import annotations
 
@@ -30,6 +33,14 @@ def detach_state(state):
     return tuple(detach_state(s) for s in state)
 
 
+def _check_size(cls, name, n, low=1):
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"{cls}: {name} must be an int, got {type(n).__name__} {n!r}")
+    if n < low:
+        raise ValueError(f"{cls}: {name} must be >= {low}, got {n}")
+    return int(n)
+
+
 def _uniform(shape, hidden):
     bound = 1.0 / math.sqrt(hidden)
     return init.uniform_(Parameter(np.empty(shape, np.float32)), -bound, bound)
@@ -41,13 +52,21 @@ def _input_projection(x, w_ih, b_ih, b_hh):
 
 
 class RNNCell(Module):
-    """One Elman step h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). x: (B, in), h: (B, H) or None."""
+    """One Elman step h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). x: (B, in), h: (B, H) or None.
+
+    ``nonlinearity="relu"`` uses max(0, .) instead of tanh, as PyTorch's.
+    """
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
         super().__init__()
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        name = type(self).__name__
+        self.input_size = _check_size(name, "input_size", input_size)
+        self.hidden_size = _check_size(name, "hidden_size", hidden_size)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
         G, H = self.gates * self.hidden_size, self.hidden_size
         self.weight_ih = _uniform((G, self.input_size), H)
         self.weight_hh = _uniform((G, H), H)
@@ -67,13 +86,16 @@ class RNNCell(Module):
     def forward(self, x, h=None):
         self._check(x)
         xw = _input_projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
-        return F.rnn_cell(xw, self._zeros(x) if h is None else h, self.weight_hh)
+        return F.rnn_cell(xw, self._zeros(x) if h is None else h, self.weight_hh, self.nonlinearity)
 
 
 class LSTMCell(RNNCell):
     """One LSTM step. x: (B, in); state: (h, c), each (B, H), or None. Returns (h', c')."""
 
     gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__(input_size, hidden_size, bias)
 
     def forward(self, x, state=None):
         self._check(x)
@@ -84,96 +106,146 @@ class LSTMCell(RNNCell):
 
 
 class RNN(Module):
-    """A multi-layer Elman RNN (tanh) over a sequence, backpropagated through time.
+    """A multi-layer Elman RNN (tanh or relu) over a sequence, backpropagated through time.
 
     x: (T, B, input_size), or (B, T, input_size) with ``batch_first=True``
-    (the default is False, as in PyTorch); h0: (num_layers, B, H) or None
-    (zeros), whatever the layout. Returns (output (T, B, H) or (B, T, H), h_n
-    (num_layers, B, H)); pass h_n (detached, see :func:`detach_state`) as the
-    next chunk's h0 to carry the state across chunks. ``dropout`` applies to
-    the outputs of every layer but the last, in training.
+    (the default is False, as in PyTorch), or (T, input_size) unbatched;
+    h0: (num_layers * D, B, H), unbatched (num_layers * D, H), or None
+    (zeros), whatever the layout, with D = 2 if ``bidirectional`` else 1.
+    Returns (output (T, B, D H) or (B, T, D H) or (T, D H), h_n shaped as
+    h0); pass h_n (detached, see :func:`detach_state`) as the next chunk's h0
+    to carry the state across chunks. ``dropout`` applies to the outputs of
+    every layer but the last, in training. Arguments in PyTorch's order.
     """
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        name = type(self).__name__
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.num_layers = _check_size(name, "num_layers", num_layers)
+        self.input_size = _check_size(name, "input_size", input_size)
+        self.hidden_size = _check_size(name, "hidden_size", hidden_size)
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout}")
+        self.nonlinearity = nonlinearity
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional = bool(bidirectional)
+        D = 2 if self.bidirectional else 1
         G, H = self.gates * self.hidden_size, self.hidden_size
         for k in range(self.num_layers):
-            setattr(self, f"weight_ih_l{k}", _uniform((G, self.input_size if k == 0 else H), H))
-            setattr(self, f"weight_hh_l{k}", _uniform((G, H), H))
-            for name in (f"bias_ih_l{k}", f"bias_hh_l{k}"):
-                if bias:
-                    setattr(self, name, _uniform((G,), H))
-                else:
-                    self.register_parameter(name, None)
+            for sfx in ("", "_reverse")[:D]:
+                setattr(self, f"weight_ih_l{k}{sfx}", _uniform((G, self.input_size if k == 0 else D * H), H))
+                setattr(self, f"weight_hh_l{k}{sfx}", _uniform((G, H), H))
+                for pname in (f"bias_ih_l{k}{sfx}", f"bias_hh_l{k}{sfx}"):
+                    if bias:
+                        setattr(self, pname, _uniform((G,), H))
+                    else:
+                        self.register_parameter(pname, None)
 
-    def _layer_params(self, k):
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _layer_params(self, k, sfx=""):
         d = self.__dict__
-        return d[f"weight_ih_l{k}"], d[f"weight_hh_l{k}"], d[f"bias_ih_l{k}"], d[f"bias_hh_l{k}"]
+        return d[f"weight_ih_l{k}{sfx}"], d[f"weight_hh_l{k}{sfx}"], d[f"bias_ih_l{k}{sfx}"], d[f"bias_hh_l{k}{sfx}"]
 
-    def _check(self, x):
-        if x.ndim != 3 or x.shape[-1] != self.input_size:
+    def _batch_major(self, x):
+        """x as (B, T, C), checked."""
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(B, T, C)" if self.batch_first else "(T, B, C)"
-            raise ValueError(f"{type(self).__name__}: expected input {layout} with C={self.input_size}, "
-                             f"got shape {x.shape}")
+            raise ValueError(f"{type(self).__name__}: expected input {layout} with C={self.input_size} "
+                             f"(or (T, C) unbatched), got shape {x.shape}")
+        if x.ndim == 2:
+            return x.reshape(1, *x.shape)
+        return x if self.batch_first else x.permute(1, 0, 2)
 
-    def _check_state(self, name, s, B):
-        want = (self.num_layers, B, self.hidden_size)
+    def _check_state(self, name, s, B, unbatched):
+        """A given state as (num_layers * D, B, H)."""
+        L = self.num_layers * self.num_directions
+        rows = "num_layers" if self.num_directions == 1 else "num_layers * 2"
+        want, text = ((L, self.hidden_size), f"({rows}, H)") if unbatched else \
+            ((L, B, self.hidden_size), f"({rows}, B, H)")
         if s.shape != want:
-            raise ValueError(f"{type(self).__name__}: {name} must have shape (num_layers, B, H) = {want}, "
-                             f"got {s.shape}")
+            raise ValueError(f"{type(self).__name__}: {name} must have shape {text} = {want}"
+                             f"{' for unbatched input' if unbatched else ''}, got {s.shape}")
+        return s.reshape(L, 1, self.hidden_size) if unbatched else s
 
-    def _run_layers(self, x, initial, sequence):
-        """Layer by layer: project the whole input, then the sequential recurrence."""
-        finals = []
+    def _sequence(self, xw, s0, w_hh, reverse):
+        return F.rnn_sequence(xw, s0, w_hh, self.nonlinearity, reverse=reverse)
+
+    def _run_layers(self, x, initial):
+        """Layer by layer (each direction: project the whole input, then the sequential recurrence)."""
+        finals, D = [], self.num_directions
         for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._layer_params(k)
-            x, s = sequence(_input_projection(x, w_ih, b_ih, b_hh), None if initial is None else initial[k], w_hh)
+            outs = []
+            for d, sfx in enumerate(("", "_reverse")[:D]):
+                w_ih, w_hh, b_ih, b_hh = self._layer_params(k, sfx)
+                out, s = self._sequence(_input_projection(x, w_ih, b_ih, b_hh),
+                                        None if initial is None else initial[k * D + d], w_hh, d == 1)
+                outs.append(out)
+                finals.append(s)
+            x = outs[0] if D == 1 else F.cat(outs, axis=-1)
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
-            finals.append(s)
         return x, finals
 
+    def _output(self, out, unbatched):
+        if unbatched:
+            return out.reshape(*out.shape[1:])
+        return out if self.batch_first else out.permute(1, 0, 2)
+
     def forward(self, x, h0=None):
-        self._check(x)
-        if not self.batch_first:
-            x = x.permute(1, 0, 2)
+        unbatched = x.ndim == 2
+        x = self._batch_major(x)
         if h0 is not None:
-            self._check_state("h0", h0, x.shape[0])
-        out, finals = self._run_layers(x, h0, F.rnn_sequence)
-        return (out if self.batch_first else out.permute(1, 0, 2)), F.stack(finals, axis=0)
+            h0 = self._check_state("h0", h0, x.shape[0], unbatched)
+        out, finals = self._run_layers(x, h0)
+        h = F.stack(finals, axis=0)
+        return self._output(out, unbatched), (h.reshape(*h.shape[0:1], *h.shape[2:]) if unbatched else h)
+
+    def extra_repr(self):
+        opts = {"num_layers": (self.num_layers, 1), "nonlinearity": (self.nonlinearity, "tanh"),
+                "bias": (self.bias, True), "batch_first": (self.batch_first, False),
+                "dropout": (self.dropout, 0.0), "bidirectional": (self.bidirectional, False)}
+        return ", ".join([f"{self.input_size}, {self.hidden_size}"] +
+                         [f"{k}={v!r}" for k, (v, default) in opts.items() if v != default])
 
 
 class LSTM(RNN):
     """A multi-layer LSTM over a sequence, backpropagated through time.
 
     x: (T, B, input_size), or (B, T, input_size) with ``batch_first=True``
-    (default False, as in PyTorch); state: (h0, c0), each (num_layers, B, H),
-    or None (zeros). Returns (output (T, B, H) or (B, T, H), (h_n, c_n)).
+    (default False, as in PyTorch), or (T, input_size) unbatched; state:
+    (h0, c0), each (num_layers * D, B, H) (unbatched (num_layers * D, H)),
+    or None (zeros), D = 2 if ``bidirectional`` else 1. Returns (output
+    (T, B, D H) or (B, T, D H) or (T, D H), (h_n, c_n) shaped as h0).
     """
 
     gates = 4
 
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
+        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional)
+
+    def _sequence(self, xw, s0, w_hh, reverse):
+        return F.lstm_sequence(xw, s0, w_hh, reverse=reverse)
+
     def forward(self, x, state=None):
-        self._check(x)
-        if not self.batch_first:
-            x = x.permute(1, 0, 2)
+        unbatched = x.ndim == 2
+        x = self._batch_major(x)
         initial = None
         if state is not None:
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError("LSTM: state must be a pair (h0, c0)")
-            for name, s in zip(("h0", "c0"), state):
-                self._check_state(name, s, x.shape[0])
-            hc = F.stack(list(state), axis=1)                  # (L, 2, B, H): layer k's [h; c] is hc[k]
-            initial = hc
-        out, finals = self._run_layers(x, initial, F.lstm_sequence)
-        hc = F.stack(finals, axis=1)                           # (2, L, B, H)
-        return (out if self.batch_first else out.permute(1, 0, 2)), (hc[0], hc[1])
+            state = [self._check_state(name, s, x.shape[0], unbatched) for name, s in zip(("h0", "c0"), state)]
+            initial = F.stack(state, axis=1)                   # (L D, 2, B, H): [h; c] of layer k, direction d
+        out, finals = self._run_layers(x, initial)
+        hc = F.stack(finals, axis=1)                           # (2, L D, B, H)
+        if unbatched:
+            hc = hc.reshape(2, hc.shape[1], self.hidden_size)
+        return self._output(out, unbatched), (hc[0], hc[1])

@@ -1,14 +1,28 @@
 """The differentiable op library. Each op is a Function subclass (forward and
 backward side by side) plus a plain function that checks its arguments."""
 from .arithmetic import add, sub, mul, div, neg, pow, matmul, compare  # noqa: F401
-from .elementwise import exp, log, sqrt, tanh, sigmoid, relu, gelu  # noqa: F401
+from .elementwise import exp, log, sqrt, tanh, sigmoid, relu, gelu, silu  # noqa: F401
 from .reduction import sum, mean, max, var  # noqa: F401
 from .shape import (reshape, permute, swapaxes, transpose, getitem, concatenate, cat,  # noqa: F401
                     stack, split, where, masked_fill, astype)
-from .nn import softmax, log_softmax, cross_entropy, layer_norm, embedding, dropout  # noqa: F401
+from .nn import softmax, log_softmax, layer_norm, embedding, dropout, one_hot  # noqa: F401
+from .padding import pad  # noqa: F401
+from .loss import cross_entropy, nll_loss, mse_loss  # noqa: F401
 from .linear import linear  # noqa: F401
 from .attention import scaled_dot_product_attention, causal_mask  # noqa: F401
 from .multihead import multi_head_self_attention, attention_mask  # noqa: F401
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
+from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
+from .pointwise import abs, clamp, tril, triu, allclose  # noqa: F401
+from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
+from .extrema import max_dim, amax, amin, argmax, argmin, torch_max, torch_min  # noqa: F401
+from .statistics import std, norm  # noqa: F401
+from ._util import check_dim  # noqa: F401
+
+from ._util import accepts_dim as _accepts_dim  # noqa: E402
+# PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
+sum, mean, max, var = (_accepts_dim(f) for f in (sum, mean, max, var))
+concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
+cat = concatenate
 from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

@@ -18,8 +18,8 @@ def as_tensor(x, like: Tensor) -> Tensor:
     if isinstance(x, (int, float, bool, np.generic)):
         dtype = like.data.dtype if like.data.dtype.kind == "f" or not isinstance(x, float) else np.float32
         xp = backend.get_array_module(like.data)
-        return Tensor._make(xp.asarray(np.asarray(x, dtype=dtype)) if xp is not np
-                            else np.asarray(x, dtype=dtype), None)
+        # on a GPU, full() is a fill kernel queued on the device: no host copy, no synchronisation
+        return Tensor._make(np.asarray(x, dtype=dtype) if xp is np else xp.full((), x, dtype=dtype), None)
     if isinstance(x, np.ndarray):
         if backend.device_of(like.data) != "cpu":
             raise backend.DeviceError(f"cannot mix a host numpy array (cpu) with a tensor on "
@@ -49,12 +49,15 @@ def normalize_axis(axis, ndim: int, name: str = "reduction"):
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = max(ndim, 1)  # PyTorch: a 0-d tensor has one dim for this purpose, so 0 and -1 name it
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -n <= a < n:
             raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
-    return tuple(sorted(out))
+        out.append(int(a) % n)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: axis {axis} names a dim more than once")
+    return tuple(sorted(out)) if ndim else ()  # reducing a 0-d tensor over "its" dim keeps it
 
 
 def expand_reduced(g, shape, axes, keepdims: bool):
@@ -64,3 +67,78 @@ def expand_reduced(g, shape, axes, keepdims: bool):
     if axes is None:
         return g.reshape((1,) * len(shape))
     return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def check_same_dtype(name: str, **tensors) -> None:
+    """Raise TypeError naming both dtypes if the given (float) tensors do not share one.
+
+    The rule (PyTorch's): ops that combine an input with parameters -- linear,
+    matmul, layer_norm, attention, the recurrent cells -- compute in one
+    dtype and refuse a mix, rather than silently computing in the wider one
+    and handing a float32 parameter a float64 computation's gradient.
+    Elementwise arithmetic promotes (float32 + float64 -> float64), as
+    NumPy and PyTorch do. ``None`` values are skipped."""
+    items = [(k, t) for k, t in tensors.items() if t is not None]
+    for k, t in items[1:]:
+        if t.dtype != items[0][1].dtype:
+            k0, t0 = items[0]
+            raise TypeError(f"{name}: {k0} is {t0.dtype} but {k} is {t.dtype}; they must have the same dtype "
+                            f"(convert the input with x.to(dtype=...) or the model with model.to(dtype=...))")
+
+
+def check_index_range(name: str, what: str, idx, n: int, ignore=None) -> None:
+    """Raise IndexError unless every entry of the integer array ``idx`` (those equal to
+    ``ignore`` aside) lies in [0, n).
+
+    The minimum and maximum come to the host together: on a GPU that is one
+    synchronisation per call, not one per bound (nor a boolean-mask gather,
+    whose size the host must learn first).
+    """
+    if idx.size == 0:
+        return
+    xp = backend.get_array_module(idx)
+    if ignore is None:
+        lo, hi = idx.min(), idx.max()
+    else:  # ignored entries stand in as 0 for the minimum and -1 for the maximum: never out of range
+        keep = idx != ignore
+        lo, hi = xp.where(keep, idx, 0).min(), xp.where(keep, idx, -1).max()
+    lo, hi = (int(v) for v in backend.to_numpy(xp.stack([lo, hi])))
+    if lo < 0 or hi >= n:
+        raise IndexError(f"{name}: {what} out of range [0, {n}): min {lo}, max {hi}")
+
+def share_storage(out: Tensor, base: Tensor) -> Tensor:
+    """Mark ``out`` as a view of ``base`` when its array shares base's memory: one version
+    counter for both (an in-place change through either is seen by ops that saved the other)."""
+    if out.data is not base.data and not backend.get_array_module(base.data).may_share_memory(out.data, base.data):
+        return out  # a copy
+    from ..autograd import shared_counter
+    out._vc = shared_counter(base)
+    root = getattr(base, "_base", None)
+    out._base = base if root is None else root
+    return out
+
+
+def check_dim(name: str, dim, ndim: int) -> int:
+    """One dim in PyTorch's range [-ndim, ndim) (a 0-d tensor accepts 0 and -1), non-negative."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}")
+    if not -n <= dim < n:
+        raise ValueError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
+    return int(dim) % n
+
+
+def accepts_dim(fn):
+    """Let ``fn(x, axis=, keepdims=)`` also take PyTorch's ``dim=`` / ``keepdim=``."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, dim=None, keepdim=None, **kwargs):
+        if dim is not None:
+            if kwargs.get("axis") is not None:
+                raise TypeError(f"{fn.__name__}: give dim or axis, not both")
+            kwargs["axis"] = dim
+        if keepdim is not None:
+            kwargs["keepdims"] = keepdim
+        return fn(*args, **kwargs)
+    return wrapper

@@ -8,10 +8,12 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, check_same_device
+from ._util import as_tensor, binary_operands, check_same_device, check_same_dtype
 
 
 class Add(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, a, b):
         return a + b
 
@@ -23,6 +25,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, a, b):
         return a - b
 
@@ -34,6 +38,11 @@ class Sub(Function):
 
 
 class Mul(Function):
+    saves_output = False
+
+    def saved_inputs(self, inputs):  # a's gradient reads b and b's reads a
+        return [k for k in (0, 1) if inputs[1 - k].requires_grad]
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -47,6 +56,11 @@ class Mul(Function):
 
 
 class Div(Function):
+    saves_output = False
+
+    def saved_inputs(self, inputs):  # both gradients read b; b's reads a
+        return [0, 1] if inputs[1].requires_grad else [1]
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -62,6 +76,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, a):
         return -a
 
@@ -73,6 +89,8 @@ class Neg(Function):
 
 
 class Pow(Function):
+    saves_output = False
+
     def forward(self, a, p):
         self.a, self.p = a, p
         return a ** p
@@ -87,6 +105,11 @@ class Pow(Function):
 
 class MatMul(Function):
     """``a @ b`` with NumPy's rules: batched, broadcast batch dims, 1-D operands."""
+
+    saves_output = False
+
+    def saved_inputs(self, inputs):  # dA reads B and dB reads A
+        return [k for k in (0, 1) if inputs[1 - k].requires_grad]
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -157,10 +180,11 @@ def neg(a: Tensor) -> Tensor:
     return Neg.apply(a)
 
 
-def pow(a: Tensor, p) -> Tensor:
-    """``a ** p`` for a scalar exponent ``p`` (a tensor exponent is not supported)."""
-    if isinstance(p, Tensor):
-        raise TypeError("pow: the exponent must be a Python or NumPy scalar, not a tensor")
+def pow(a, p) -> Tensor:
+    """``a ** p``: a scalar exponent, or a tensor one (``x ** y``, ``2 ** x``: gradients to both)."""
+    if isinstance(p, Tensor) or not isinstance(a, Tensor):
+        from .pointwise import pow as pow_tensor
+        return pow_tensor(a, p)
     return Pow.apply(a, p=p)
 
 
@@ -173,6 +197,8 @@ def matmul(a, b) -> Tensor:
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    if a.dtype.kind == "f" and b.dtype.kind == "f":  # one dtype, as PyTorch (see check_same_dtype)
+        check_same_dtype("matmul", a=a, b=b)
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:

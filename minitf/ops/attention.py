@@ -4,7 +4,7 @@
     P = softmax(S + mask)            attention      (masked keys get probability 0)
     O = P V                          output         (..., T_q, d_v)
 
-Every query row is computed at once: this is the parallelism the seeds describe.
+Every query row is computed at once: no position waits for another (docs/attention.md).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .. import backend
 from .. import random as _random
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import check_same_dtype
 
 _bias_cache: dict = {}
 
@@ -33,18 +34,19 @@ def causal_mask(t_q: int, t_k: int | None = None, device: str = "cpu") -> Tensor
     return Tensor._make(_causal_allowed(xp, t_q, t_k), None)
 
 
-def _causal_allowed(xp, t_q, t_k):
-    return xp.tril(xp.ones((t_q, t_k), dtype=bool), k=t_k - t_q)
+def _causal_allowed(xp, t_q, t_k, top_left=False):
+    # bottom-right: query i is position t_k - t_q + i; top-left (PyTorch's is_causal): position i
+    return xp.tril(xp.ones((t_q, t_k), dtype=bool), k=0 if top_left else t_k - t_q)
 
 
-def _causal_bias(xp, t_q, t_k, dtype):
+def _causal_bias(xp, t_q, t_k, dtype, top_left=False):
     """Additive 0 / -inf mask, cached: causal attention adds it instead of a where()."""
-    key = (xp.__name__, t_q, t_k, np.dtype(dtype).str)
+    key = (xp.__name__, t_q, t_k, np.dtype(dtype).str, top_left)
     bias = _bias_cache.get(key)
     if bias is None:
         if len(_bias_cache) > 64:
             _bias_cache.clear()
-        allowed = _causal_allowed(xp, t_q, t_k)
+        allowed = _causal_allowed(xp, t_q, t_k, top_left)
         bias = _bias_cache[key] = xp.where(allowed, dtype.type(0), dtype.type(-np.inf)).astype(dtype)
     return bias
 
@@ -60,17 +62,23 @@ def _block(a, rows, ndim, n):
 
 
 class ScaledDotProductAttention(Function):
-    def forward(self, q, k, v, mask, causal, scale, keep):
+    """``add`` (or an extra input, when it requires grad) is a float mask added to the scores;
+    ``top_left`` aligns the causal mask as PyTorch's ``is_causal``."""
+
+    def forward(self, q, k, v, *add_in, mask, causal, scale, keep, add=None, top_left=False):
         xp = backend.get_array_module(q)
+        add = add_in[0] if add_in else add
+        self.n_add = len(add_in)
         t_q, t_k = q.shape[-2], k.shape[-2]
         lead = tuple(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
-                                         () if mask is None else mask.shape[:-2]))
+                                         () if mask is None else mask.shape[:-2],
+                                         () if add is None else add.shape[:-2]))
         p = xp.empty(lead + (t_q, t_k), dtype=q.dtype)
         pd = p if keep is None else xp.empty_like(p)
         out = xp.empty(lead + (t_q, v.shape[-1]), dtype=q.dtype)
-        bias = _causal_bias(xp, t_q, t_k, q.dtype) if causal else None
-        # every query row has an allowed key under a plain causal mask with T_k >= T_q
-        guard = mask is not None or (causal and t_k < t_q)
+        bias = _causal_bias(xp, t_q, t_k, q.dtype, top_left) if causal else None
+        # every query row has an allowed key under a plain causal mask with T_k >= T_q (or top-left)
+        guard = mask is not None or add is not None or (causal and t_k < t_q and not top_left)
 
         nd, n = len(lead) + 2, (lead[0] if lead else 0)
 
@@ -82,6 +90,8 @@ class ScaledDotProductAttention(Function):
             ps *= scale
             if bias is not None:
                 ps += bias
+            if add is not None:
+                ps += _block(add, rows, nd, n)                 # S + float mask
             if mask is not None:
                 ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
             m = ps.max(axis=-1, keepdims=True)
@@ -120,6 +130,7 @@ class ScaledDotProductAttention(Function):
         dq = xp.empty(lead + q.shape[-2:], dtype=g.dtype)
         dk = xp.empty(lead + k.shape[-2:], dtype=g.dtype)
         dv = xp.empty(lead + v.shape[-2:], dtype=g.dtype)
+        dadd = xp.empty(p.shape, dtype=g.dtype) if self.n_add else None  # d loss / d float mask = dS
 
         nd, n = len(lead) + 2, (lead[0] if lead else 0)
 
@@ -133,50 +144,86 @@ class ScaledDotProductAttention(Function):
                 ds *= _block(keep, rows, nd, n)                # dP
             ds -= (ds * ps).sum(axis=-1, keepdims=True)
             ds *= ps
+            if dadd is not None:
+                dadd[rows] = ds                                # the mask is added to S unscaled
             ds *= self.scale                                   # dS, with the 1/sqrt(d_k) of S folded in
             xp.matmul(ds, ks, out=dq[rows])
             xp.matmul(ds.swapaxes(-1, -2), qs, out=dk[rows])
 
         self._run(xp, kernel, lead, q, k, v, p.shape[-2] * p.shape[-1])
-        return dq, dk, dv
+        return (dq, dk, dv, dadd) if self.n_add else (dq, dk, dv)
 
 
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None, causal: bool = False,
-                                 dropout_p: float = 0.0, training: bool = True,
-                                 scale: float | None = None, generator=None) -> Tensor:
-    """softmax(Q K^T / sqrt(d_k) + mask) V, every query at once.
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None, *, mask=None,
+                                 causal: bool = False, training: bool = True, generator=None) -> Tensor:
+    """softmax(Q K^T scale + mask) V, every query at once, as ``torch.nn.functional.scaled_dot_product_attention``.
 
     q: (..., T_q, d_k), k: (..., T_k, d_k), v: (..., T_k, d_v) -> (..., T_q, d_v);
-    batch dims broadcast. ``mask``: boolean, broadcastable to (..., T_q, T_k),
-    True where a query may attend a key. ``causal=True`` adds
-    :func:`causal_mask` (bottom-right aligned, for key/value caches).
-    ``dropout_p`` drops attention probabilities in training (inverted dropout).
+    batch dims broadcast (PyTorch's layout is (B, H, T, D)). ``scale``
+    defaults to 1/sqrt(d_k).
+
+    ``attn_mask``, broadcastable to (..., T_q, T_k): boolean, True where a
+    query may attend a key (PyTorch's convention), or float, added to the
+    scores (0 keeps, -inf masks; differentiable). ``mask`` is minitf's
+    earlier name for a boolean ``attn_mask``.
+
+    ``is_causal=True`` (PyTorch's): query i attends keys j <= i, the mask
+    aligned at the top left. ``causal=True`` (minitf's, for key/value caches):
+    the queries are the *last* T_q of the T_k positions, query i attends keys
+    j <= T_k - T_q + i, aligned at the bottom right (:func:`causal_mask`). The
+    two agree when T_q == T_k; see docs/attention.md for T_q < T_k.
+
+    ``dropout_p`` drops attention probabilities (inverted dropout) while
+    ``training`` is True (PyTorch applies it whenever dropout_p > 0: pass 0.0
+    in evaluation, or training=False).
 
     A query row whose keys are all masked attends to nothing: its output is 0
-    and it passes no gradient (rather than the NaN of a 0/0 softmax).
+    and it passes no gradient (as PyTorch 2.13; not the NaN of a 0/0 softmax).
     """
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"scaled_dot_product_attention: q {q.shape} and k {k.shape} differ in d_k")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: k {k.shape} and v {v.shape} differ in T_k")
+    check_same_dtype("scaled_dot_product_attention", q=q, k=k, v=v)
+    if attn_mask is not None and mask is not None:
+        raise TypeError("scaled_dot_product_attention: got both attn_mask and mask (its earlier name); pass one")
+    attn_mask = mask if attn_mask is None else attn_mask
+    if is_causal and causal:
+        raise ValueError("scaled_dot_product_attention: is_causal (top-left aligned) and causal (bottom-right "
+                         "aligned) both set; pass one")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: attn_mask and is_causal=True both set (as PyTorch, "
+                         "pass one: build the causal part into the mask)")
     if causal and q.shape[-2] > k.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: causal needs T_q <= T_k, got q {q.shape}, k {k.shape}")
-    m = None
-    if mask is not None:
-        m = mask.data if isinstance(mask, Tensor) else mask
-        if type(m) is not type(q.data):
-            raise backend.DeviceError(f"scaled_dot_product_attention: mask on {backend.device_of(m)}, "
+        raise ValueError(f"scaled_dot_product_attention: causal needs T_q <= T_k, got q {q.shape}, k {k.shape}"
+                         f" (is_causal=True aligns the mask at the top left instead)")
+    m = add = None
+    add_in = ()
+    if attn_mask is not None:
+        a = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+        if type(a) is not type(q.data):
+            raise backend.DeviceError(f"scaled_dot_product_attention: mask on {backend.device_of(a)}, "
                                       f"q on {q.device}")
-        if m.dtype.kind != "b":
-            raise TypeError(f"scaled_dot_product_attention: mask must be boolean (True = attend), got {m.dtype}")
+        if a.dtype.kind == "b":
+            m = a
+        elif a.dtype.kind == "f":
+            if isinstance(attn_mask, Tensor) and attn_mask.requires_grad:
+                add_in = (attn_mask if attn_mask.dtype == q.dtype else attn_mask.to(dtype=q.dtype),)
+            else:
+                add = a.astype(q.dtype, copy=False)
+        else:
+            raise TypeError(f"scaled_dot_product_attention: attn_mask must be boolean (True = attend) or float "
+                            f"(added to the scores), got {a.dtype}")
+    mshape = None if attn_mask is None else tuple(attn_mask.shape)
     try:  # batch dims of q, k, v and the mask must broadcast to the scores (..., T_q, T_k)
         scores = np.broadcast_shapes(q.shape[:-2] + (1, 1), k.shape[:-2] + (1, 1), v.shape[:-2] + (1, 1),
-                                     (q.shape[-2], k.shape[-2]), *(() if m is None else (tuple(m.shape),)))
+                                     (q.shape[-2], k.shape[-2]), *(() if mshape is None else (mshape,)))
         if scores[-2:] != (q.shape[-2], k.shape[-2]):  # a mask may not grow T_q or T_k
             raise ValueError
     except ValueError:
         raise ValueError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape}"
-                         + ("" if m is None else f" and mask {tuple(m.shape)}")
+                         + ("" if mshape is None else f" and mask {mshape}")
                          + " do not broadcast (batch dims must broadcast; mask to (..., T_q, T_k))") from None
     keep = None
     if training and dropout_p > 0.0:
@@ -184,7 +231,10 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None, cau
             raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
         gen = generator if generator is not None else _random.default_generator(q.device)
         shape = tuple(np.broadcast_shapes(q.shape[:-1], k.shape[:-2] + (1,))) + (k.shape[-2],)
+        if mshape is not None:  # a mask with batch dims of its own widens the probabilities
+            shape = tuple(np.broadcast_shapes(shape, mshape))
         keep = (gen.random(shape, dtype=q.dtype) >= dropout_p) * q.dtype.type(1.0 / (1.0 - dropout_p))
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return ScaledDotProductAttention.apply(q, k, v, mask=m, causal=causal,
-                                           scale=q.dtype.type(scale), keep=keep)
+    return ScaledDotProductAttention.apply(q, k, v, *add_in, mask=m, causal=bool(causal or is_causal),
+                                           scale=q.dtype.type(scale), keep=keep, add=add,
+                                           top_left=bool(is_causal))

@@ -21,9 +21,10 @@ import numpy as np
 from .. import backend
 from ..autograd import _backward
 from ..tensor import Tensor
-from . import attention, elementwise, multihead, nn, recurrent, reduction
+from . import attention, elementwise, loss, multihead, nn, recurrent, reduction
+from .backward_ops import normal_cdf
 from .linear import Linear
-from .elementwise import exp, log, sigmoid as _sigmoid, tanh
+from .elementwise import exp, log, relu, sigmoid as _sigmoid, tanh
 from .shape import GetItem, Reshape, Where, stack
 
 
@@ -42,14 +43,31 @@ def gelu(x):
     return 0.5 * x * (1 + tanh(c * (x + a * (x * x * x))))
 
 
+def gelu_erf(x):
+    return x * normal_cdf(x)                                  # x Phi(x)
+
+
 def sigmoid(x):
-    return 0.5 * (1 + tanh(0.5 * x))
+    # the fused op's stable form: with e = exp(-|x|), 1/(1+e) for x >= 0 and e/(1+e) below; -|x|
+    # is written as a where() on the sign (constant), so the derivative is exact at 0 too
+    xp = backend.get_array_module(x.data)
+    pos = x.data >= 0
+    e = exp(Where.apply(-x, x, cond=pos))
+    return Where.apply(_const(xp.ones((), dtype=x.dtype)), e, cond=pos) / (1 + e)
+
+
+def silu(x):
+    return x * sigmoid(x)
 
 
 def var(x, axis, keepdims, correction):
     xc = x - reduction.mean(x, axis, keepdims=True)
     n = x.size if axis is None else reduction._count(x.shape, axis)
-    return reduction.sum(xc * xc, axis, keepdims) / max(n - correction, 0)
+    ss = reduction.sum(xc * xc, axis, keepdims)
+    denom = max(n - correction, 0)
+    if denom == 0:  # the fused value, sum / 0: inf, or NaN for 0/0 (the derivative is undefined there)
+        return ss * _const(backend.get_array_module(x.data).asarray(np.inf, dtype=x.dtype))
+    return ss / denom
 
 
 def _shift(x, axis):
@@ -69,6 +87,13 @@ def log_softmax(x, axis):
     return s - log(reduction.sum(exp(s), axis, keepdims=True))
 
 
+def _nan_if(empty: bool, y):
+    """``y``, or NaN with a zero gradient (a mean over no rows, as the fused losses give)."""
+    if not empty:
+        return y
+    return y * 0 + _const(backend.get_array_module(y.data).asarray(np.nan, dtype=y.dtype))
+
+
 def cross_entropy(logits, targets, ignore_index):
     xp = backend.get_array_module(logits.data)
     t = targets.data
@@ -76,7 +101,35 @@ def cross_entropy(logits, targets, ignore_index):
     rows = xp.arange(logits.shape[0])
     picked = GetItem.apply(log_softmax(logits, -1), index=(rows, xp.where(valid, t, 0)), advanced=True)
     count = int(valid.sum())
-    return -reduction.sum(picked * _const(valid.astype(logits.dtype))) / (count if count else np.nan)
+    return _nan_if(count == 0, -reduction.sum(picked * _const(valid.astype(logits.dtype))) / max(count, 1))
+
+
+def _reduce(per_row, reduction_, denom, lead):
+    if reduction_ == "none":
+        return per_row.reshape(lead)
+    total = reduction.sum(per_row)
+    if reduction_ == "sum":
+        return total
+    return _nan_if(not denom, total / (denom or 1))
+
+
+def weighted_cross_entropy(logits, *soft, coef, reduction, denom, lead, smoothing):
+    if soft:  # probability targets that require grad: A = w ((1 - eps) t + eps / C), t in the graph
+        t, w_row = soft
+        coef = w_row * (t * (1 - smoothing) + smoothing / logits.shape[-1])
+    else:
+        coef = _const(coef)
+    per_row = -_sum_last(coef * log_softmax(logits, -1))  # loss_i = -sum_c A_ic log p_ic
+    return _reduce(per_row, reduction, denom, lead)
+
+
+def _sum_last(y):
+    return reduction.sum(y, (y.ndim - 1,))
+
+
+def nll_loss(x, w_t, rows, t, reduction, denom, lead):
+    per_row = GetItem.apply(x, index=(rows, t), advanced=True) * _const(-w_t)
+    return _reduce(per_row, reduction, denom, lead)
 
 
 def layer_norm(x, *wb, eps, has_weight, has_bias):
@@ -92,7 +145,11 @@ def linear_(x, w, *b):
     return y + b[0] if b else y
 
 
-def embedding(weight, idx):
+def embedding(weight, idx, padding_idx=None):
+    if padding_idx is not None:  # the padding row is a constant: its value, but no gradient
+        xp = backend.get_array_module(weight.data)
+        is_pad = (xp.arange(weight.shape[0]) == padding_idx)[:, None]
+        weight = Where.apply(_const(weight.data), weight, cond=is_pad)
     return GetItem.apply(weight, index=idx, advanced=True)
 
 
@@ -100,17 +157,19 @@ def dropout(x, keep):
     return x * _const(keep)
 
 
-def scaled_dot_product_attention(q, k, v, mask, causal, scale, keep):
+def scaled_dot_product_attention(q, k, v, *add_in, mask, causal, scale, keep, add=None, top_left=False):
     xp = backend.get_array_module(q.data)
     s = (q @ k.transpose(-1, -2)) * scale                      # S = Q K^T / sqrt(d_k)
-    allowed = attention._causal_allowed(xp, q.shape[-2], k.shape[-2]) if causal else None
+    if add_in or add is not None:                              # S + a float mask (a tensor in the graph, or not)
+        s = s + (add_in[0] if add_in else _const(add))
+    allowed = attention._causal_allowed(xp, q.shape[-2], k.shape[-2], top_left) if causal else None
     if mask is not None:
         allowed = mask if allowed is None else allowed & mask
     if allowed is not None:
         s = _masked(allowed, s)
     e = exp(_shift(s, -1))
     z = reduction.sum(e, -1, keepdims=True)
-    if allowed is not None:  # a fully masked row: z = 0, P = 0 (not 0/0)
+    if allowed is not None or add_in or add is not None:  # a fully masked row: z = 0, P = 0 (not 0/0)
         z = Where.apply(_const(xp.ones((), dtype=z.dtype)), z, cond=z.data == 0)
     p = e / z                                                  # P = softmax(S + mask)
     if keep is not None:
@@ -122,12 +181,16 @@ def multi_head_self_attention(qkv, n_head, mask, causal, scale, keep):
     B, T, C3 = qkv.shape
     hd = C3 // (3 * n_head)
     heads = qkv.reshape(B, T, 3, n_head, hd).permute(2, 0, 3, 1, 4)
-    o = scaled_dot_product_attention(heads[0], heads[1], heads[2], mask, causal, scale, keep)
+    o = scaled_dot_product_attention(heads[0], heads[1], heads[2], mask=mask, causal=causal, scale=scale, keep=keep)
     return o.permute(0, 2, 1, 3).reshape(B, T, n_head * hd)
 
 
 def rnn_cell(xw, h, w, t, seq):
     return tanh((xw if t is None else xw[:, t]) + h @ w.transpose(-1, -2))
+
+
+def relu_rnn_cell(xw, h, w, t, seq):
+    return relu((xw if t is None else xw[:, t]) + h @ w.transpose(-1, -2))
 
 
 def lstm_cell(xw, s, w, t, seq):
@@ -164,11 +227,15 @@ def _backward_graph(forward):
 # fused Function -> its composition in primitive ops
 COMPOSED = {
     elementwise.GELU: gelu,
+    elementwise.GELUErf: gelu_erf,
     elementwise.Sigmoid: sigmoid,
+    elementwise.SiLU: silu,
     reduction.Var: var,
     nn.Softmax: softmax,
     nn.LogSoftmax: log_softmax,
     nn.CrossEntropy: cross_entropy,
+    loss.WeightedCrossEntropy: weighted_cross_entropy,
+    loss.NLLLoss: nll_loss,
     nn.LayerNorm: layer_norm,
     nn.Embedding: embedding,
     nn.Dropout: dropout,
@@ -176,6 +243,7 @@ COMPOSED = {
     attention.ScaledDotProductAttention: scaled_dot_product_attention,
     multihead.MultiHeadSelfAttention: multi_head_self_attention,
     recurrent.RNNCell: rnn_cell,
+    recurrent.ReLURNNCell: relu_rnn_cell,
     recurrent.LSTMCell: lstm_cell,
 }
 for _cls, _forward in COMPOSED.items():

@@ -1,4 +1,4 @@
-"""Elementwise functions: exp, log, sqrt, tanh, sigmoid, relu, gelu."""
+"""Elementwise functions: exp, log, sqrt, tanh, sigmoid, relu, gelu (exact and tanh), silu."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,12 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .erf import erfc as _erfc
 
 
 class Exp(Function):
+    saves_inputs = False  # backward reads the output
+
     def forward(self, x):
         self.y = backend.get_array_module(x).exp(x)
         return self.y
@@ -21,6 +24,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saves_output = False
+
     def forward(self, x):
         self.x = x
         return backend.get_array_module(x).log(x)
@@ -33,6 +38,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.y = backend.get_array_module(x).sqrt(x)
         return self.y
@@ -45,6 +52,8 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.y = backend.get_array_module(x).tanh(x)
         return self.y
@@ -60,15 +69,31 @@ class Tanh(Function):
 class Sigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
-        # 1/(1+e^-x) overflows e^-x for x << 0; 0.5 (1 + tanh(x/2)) is the same function, stable everywhere
-        self.y = 0.5 * (1 + xp.tanh(0.5 * x))
-        return self.y
+        if x.dtype.kind != "f":  # integer input: a float result, as NumPy's exp would give
+            x = x.astype(xp.float64)
+        # with e = exp(-|x|) in (0, 1]: sigma(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0. Neither
+        # overflows, and neither subtracts (0.5 (1 + tanh(x/2)) cancels for x << 0: 1.7e-4 relative
+        # error at x = -30 in float64, exactly 0 from -37), so the error is a few ulp down to the
+        # smallest normal result. No where() or masked copy: with random signs those run ~10x slower
+        # than the whole rest (branch misprediction); the numerator is max([x >= 0], e) instead.
+        e = xp.abs(x, out=xp.empty_like(x))  # out=: stays an array when x is 0-d
+        xp.negative(e, out=e)
+        with backend.quiet_underflow(xp):  # exp(-800) = 0 is the right answer, not an error
+            xp.exp(e, out=e)
+        y = xp.greater_equal(x, 0, out=xp.empty_like(x))   # 1 for x >= 0, 0 below ...
+        xp.maximum(y, e, out=y)               # ... so the numerator is 1 or e (e <= 1; NaN stays NaN)
+        e += 1
+        y /= e
+        self.y = y
+        return y
 
     def backward(self, g):  # d sigma(x) = sigma(x) (1 - sigma(x))
         return (g * self.y * (1 - self.y),)
 
 
 class ReLU(Function):
+    saves_inputs = saves_output = False  # keeps a mask of its own
+
     def forward(self, x):
         self.positive = x > 0
         return x * self.positive
@@ -173,6 +198,61 @@ def relu(x: Tensor) -> Tensor:
     return ReLU.apply(x)
 
 
-def gelu(x: Tensor) -> Tensor:
-    """GELU with the tanh approximation used by GPT-2, elementwise."""
-    return GELU.apply(x)
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU(x) = x Phi(x), Phi the standard normal CDF, elementwise, as ``torch.nn.functional.gelu``.
+
+    ``approximate="none"`` (PyTorch's default, nanoGPT's ``nn.GELU()``): the
+    exact form 0.5 x (1 + erf(x / sqrt(2))), computed as 0.5 x erfc(-x / sqrt(2))
+    (accurate to float64 rounding, see :mod:`minitf.ops.erf`). ``approximate="tanh"``: GPT-2's
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), a fused, threaded kernel
+    (what minitf's GPT uses by default, see ``GPTConfig.gelu_approximate``).
+    x: any shape -> the same shape.
+    """
+    if approximate == "tanh":
+        return GELU.apply(x)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELUErf.apply(x)
+
+
+def silu(x: Tensor) -> Tensor:
+    """SiLU (swish): x sigmoid(x), elementwise, with the stable sigmoid. x: any shape -> the same shape."""
+    return SiLU.apply(x)
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class GELUErf(Function):
+    """Exact GELU: x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt(2))) = 0.5 erfc(-x / sqrt(2)).
+
+    The erfc form does not cancel for x << 0 (where 1 + erf(x / sqrt 2) loses
+    every digit PyTorch's formula loses): relative accuracy down the tail."""
+
+    def forward(self, x):
+        cdf = _erfc(x * x.dtype.type(-_SQRT1_2))
+        cdf *= 0.5
+        self.x, self.cdf = x, cdf
+        return x * cdf
+
+    def backward(self, g):  # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+        xp = backend.get_array_module(g)
+        x = self.x
+        with backend.quiet_underflow(xp):
+            d = xp.exp(x * x * x.dtype.type(-0.5))
+        d *= x.dtype.type(_INV_SQRT_2PI)
+        d *= x
+        d += self.cdf
+        d *= g
+        return (d,)
+
+
+class SiLU(Function):
+    def forward(self, x):
+        self.x, self.s = x, Sigmoid().forward(x)
+        return x * self.s
+
+    def backward(self, g):  # d/dx x s(x) = s (1 + x (1 - s))
+        s = self.s
+        return (g * s * (1 + self.x * (1 - s)),)

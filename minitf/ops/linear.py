@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import check_same_dtype
 
 
 class Linear(Function):
@@ -23,7 +24,13 @@ class Linear(Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x W^T + b. x: (..., in_features), weight: (out_features, in_features), bias: (out_features,)."""
+    """x W^T + b. x: (..., in_features), weight: (out_features, in_features), bias: (out_features,).
+
+    x, weight and bias must share one dtype (a TypeError otherwise, as PyTorch's
+    "mat1 and mat2 must have the same dtype"): a float32 layer does not silently
+    compute in float64.
+    """
+    check_same_dtype("linear", input=x, weight=weight, bias=bias)
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
                          f"(expected (..., {weight.shape[-1] if weight.ndim else '?'}))")

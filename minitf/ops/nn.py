@@ -1,5 +1,6 @@
 """Fused neural-network ops with analytic backward: softmax, log_softmax,
-cross_entropy, layer_norm, embedding, dropout."""
+the fused cross-entropy kernel (its function is in :mod:`.loss`), layer_norm,
+embedding, dropout."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +9,7 @@ from .. import backend
 from .. import random as _random
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import check_index_range, check_same_dtype
 
 
 def _stable_exp(x, axis):
@@ -56,16 +58,18 @@ class CrossEntropy(Function):
         safe_t = xp.where(valid, targets, 0)
         rows = xp.arange(n)
         nll = xp.log(s[:, 0]) - shifted[rows, safe_t]
-        self.count = int(valid.sum())
+        # the count stays on the device (no synchronisation); max(count, 1) so that zero valid
+        # targets give 0 * (1/1) in backward: a zero gradient, as PyTorch
+        count = valid.sum()
+        self.scale = xp.maximum(count, 1).astype(logits.dtype)
         self.p, self.rows, self.t, self.valid = e / s, rows, safe_t, valid
-        # mean over zero valid targets is 0/0: NaN, as PyTorch gives
-        return (nll * valid).sum() / logits.dtype.type(self.count) if self.count else \
-            xp.asarray(float("nan"), dtype=logits.dtype)
+        # a mean over zero valid targets is 0/0: NaN, as PyTorch gives
+        return xp.where(count > 0, (nll * valid).sum() / self.scale, logits.dtype.type(np.nan))
 
     def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
         grad = self.p.copy()  # not in place: with retain_graph=True backward runs again on self.p
         grad[self.rows, self.t] -= 1
-        grad *= (g / self.count) * self.valid[:, None]
+        grad *= (g / self.scale) * self.valid[:, None]  # ignored rows (all, if every target is) get 0
         return grad, None
 
 
@@ -133,14 +137,16 @@ class LayerNorm(Function):
 
 
 class Embedding(Function):
-    def forward(self, weight, idx):
-        self.idx, self.shape = idx, weight.shape
+    def forward(self, weight, idx, padding_idx=None):
+        self.idx, self.shape, self.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
 
     def backward(self, g):  # rows of the table receive the sum of the grads of their positions
         xp = backend.get_array_module(g)
         gw = xp.zeros(self.shape, dtype=g.dtype)
         backend.scatter_add(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        if self.padding_idx is not None:   # the padding row is a constant: it learns nothing
+            gw[self.padding_idx] = 0
         return (gw,)
 
 
@@ -153,74 +159,103 @@ class Dropout(Function):
         return (g * self.keep,)
 
 
-def _one_axis(name: str, x: Tensor, axis) -> int:
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < x.ndim:
+def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
+    """The one axis of a row-wise op, given as NumPy's ``axis`` or PyTorch's ``dim`` (not both)."""
+    if dim is not None:
+        if axis is not None and axis != -1 and axis != dim:
+            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; pass one of them")
+        axis = dim
+    axis = -1 if axis is None else axis
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < max(x.ndim, 1):
         raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
-    return int(axis) % x.ndim
+    axis = int(axis) % max(x.ndim, 1)
+    if x.ndim == 0:
+        raise ValueError(f"{name}: needs at least one dimension, got a 0-d tensor")
+    if x.shape[axis] == 0:
+        raise ValueError(f"{name}: dimension {axis} of the input {x.shape} has size 0: there is "
+                         f"nothing to normalise over")
+    return axis
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably (max subtracted).
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably (max subtracted).
 
-    x: any shape (..., n, ...) -> the same shape; each slice along ``axis`` sums to 1.
+    x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1.
     """
-    return Softmax.apply(x, axis=_one_axis("softmax", x, axis))
+    return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x_i - log sum_j exp(x_j) along ``axis``, computed stably.
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """x_i - log sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably.
 
-    x: any shape -> the same shape.
+    x: any shape with a non-empty ``axis`` -> the same shape.
     """
-    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis))
+    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis, dim))
 
 
-def cross_entropy(logits: Tensor, targets, ignore_index: int = -100) -> Tensor:
-    """Mean negative log-likelihood of integer ``targets`` under softmax(``logits``).
+class _LastDim:
+    """The default of ``layer_norm``'s normalized_shape: the input's last dimension."""
 
-    logits: (..., V), class dimension last; targets: (...) integers in [0, V)
-    or ``ignore_index``. Fused log-softmax + NLL: one pass, finite for any
-    finite logits. If every target is ignored the result is NaN (0/0).
-    """
-    if logits.ndim == 0:
-        raise ValueError("cross_entropy: logits must have a class dimension (..., V), got a 0-d tensor")
-    t = targets.data if isinstance(targets, Tensor) else targets
-    if isinstance(targets, Tensor) and type(t) is not type(logits.data):
-        raise backend.DeviceError(f"cross_entropy: logits on {logits.device}, targets on {targets.device}")
-    if not isinstance(targets, Tensor):
-        t = backend.to_device(np.asarray(t), logits.device)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integers (class indices), got {t.dtype}")
-    if tuple(t.shape) != logits.shape[:-1]:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
-                         f"{logits.shape[:-1]}, got {tuple(t.shape)}")
-    V = logits.shape[-1]
-    tv = t[t != ignore_index]
-    if tv.size and (int(tv.min()) < 0 or int(tv.max()) >= V):
-        raise IndexError(f"cross_entropy: target out of range [0, {V}): "
-                         f"min {int(tv.min())}, max {int(tv.max())}")
-    flat = logits if logits.ndim == 2 else logits.reshape((-1, V))
-    return CrossEntropy.apply(flat, Tensor._make(t.reshape(-1), None), ignore_index=ignore_index)
+    def __repr__(self):
+        return "<the last dimension>"
 
 
-def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
+_LAST_DIM = _LastDim()
+
+
+def layer_norm(x: Tensor, normalized_shape=_LAST_DIM, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
-    """Normalise over the last axis, then scale by ``weight`` and shift by ``bias``.
+    """Normalise over the trailing ``normalized_shape`` dimensions, then scale by ``weight`` and shift by ``bias``.
 
-    x: (..., C); weight, bias: (C,) or None. Fused, analytic backward.
+    PyTorch's signature, ``layer_norm(x, normalized_shape, weight, bias, eps)``:
+    normalized_shape is an int or a tuple of the last dims of x; weight, bias
+    have that shape (or are None). x: (..., *normalized_shape) -> the same shape.
+    Without normalized_shape it is the last dimension. The earlier minitf form
+    ``layer_norm(x, weight, bias, eps)``, normalising over the last axis, still
+    works: a Tensor (or None) in second place is taken as the weight. Fused, analytic backward; several trailing dims are
+    flattened into one row each.
     """
-    C = x.shape[-1]
+    if normalized_shape is _LAST_DIM:
+        normalized_shape = x.shape[-1:]
+    elif normalized_shape is None or isinstance(normalized_shape, Tensor):
+        # the earlier minitf form layer_norm(x, weight, bias, eps): the arguments sit one place left
+        old_weight, old_bias, third = normalized_shape, weight, bias
+        if isinstance(third, Tensor):           # layer_norm(x, w, bias=b)
+            if old_bias is not None:
+                raise TypeError("layer_norm: got two biases (use layer_norm(x, normalized_shape, weight, bias))")
+            old_bias = third
+        elif third is not None:                 # layer_norm(x, w, b, eps)
+            eps = third
+        weight, bias = old_weight, old_bias
+        normalized_shape = x.shape[-1:]
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise ValueError(f"layer_norm: normalized_shape must be an int or a non-empty tuple of ints, "
+                         f"got {normalized_shape!r}")
+    shape = tuple(int(n) for n in shape)
+    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        raise ValueError(f"layer_norm: normalized_shape={shape} needs an input of shape (*, "
+                         f"{', '.join(map(str, shape))}), got {x.shape}")
+    if not isinstance(eps, (int, float, np.floating, np.integer)) or isinstance(eps, bool) or not eps >= 0:
+        raise ValueError(f"layer_norm: eps must be a non-negative number, got {eps!r}")
     for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None and p.shape != (C,):
-            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected ({C},) for input {x.shape}")
+        if p is not None and p.shape != shape:
+            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {shape} for input {x.shape}")
+    check_same_dtype("layer_norm", input=x, weight=weight, bias=bias)
+    if len(shape) > 1:  # several trailing dims: one row of prod(shape) each, then back
+        C = int(np.prod(shape))
+        flat = [None if p is None else p.reshape((C,)) for p in (weight, bias)]
+        return layer_norm(x.reshape(x.shape[:x.ndim - len(shape)] + (C,)), (C,), *flat, eps).reshape(x.shape)
     extra = [p for p in (weight, bias) if p is not None]
-    return LayerNorm.apply(x, *extra, eps=eps, has_weight=weight is not None, has_bias=bias is not None)
+    return LayerNorm.apply(x, *extra, eps=float(eps), has_weight=weight is not None, has_bias=bias is not None)
 
 
-def embedding(idx, weight: Tensor) -> Tensor:
+def embedding(idx, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` (V, C) at integer ``idx`` (...): output (..., C).
 
     The backward scatter-adds into the table, so repeated indices accumulate.
+    ``padding_idx`` (in [-V, V), negative counts from the end), as PyTorch's:
+    that row receives no gradient.
     """
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a (V, C) table, got shape {weight.shape}")
@@ -232,9 +267,20 @@ def embedding(idx, weight: Tensor) -> Tensor:
     if not hasattr(i, "dtype") or i.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {getattr(i, 'dtype', type(i))}")
     V = weight.shape[0]
-    if i.size and (int(i.min()) < 0 or int(i.max()) >= V):
-        raise IndexError(f"embedding: index out of range [0, {V}): min {int(i.min())}, max {int(i.max())}")
-    return Embedding.apply(weight, idx=i)
+    check_index_range("embedding", "index", i, V)
+    if padding_idx is not None:
+        padding_idx = _padding_index("embedding", padding_idx, V)
+    return Embedding.apply(weight, idx=i, padding_idx=padding_idx)
+
+
+def _padding_index(name: str, padding_idx, V: int) -> int:
+    """``padding_idx`` in [-V, V) as a row number in [0, V)."""
+    if not isinstance(padding_idx, (int, np.integer)) or isinstance(padding_idx, bool):
+        raise TypeError(f"{name}: padding_idx must be an int or None, got {type(padding_idx).__name__}")
+    if not -V <= padding_idx < V:
+        raise ValueError(f"{name}: padding_idx {padding_idx} is out of range for {V} embeddings "
+                         f"(expected -{V} <= padding_idx < {V})")
+    return int(padding_idx) % V
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
@@ -242,11 +288,41 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
 
     Identity when ``training`` is False or ``p`` is 0. Draws from ``generator``
     or the device's default one (``minitf.manual_seed`` makes it reproducible).
+    ``p = 1`` zeroes everything (and the gradient), as PyTorch does, with no 1/(1-p).
     """
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if p == 1.0:
+        return Dropout.apply(x, keep=backend.get_array_module(x.data).zeros(x.shape, dtype=x.dtype))
     gen = generator if generator is not None else _random.default_generator(x.device)
     keep = (gen.random(x.shape, dtype=x.dtype) >= p) * x.dtype.type(1.0 / (1.0 - p))
     return Dropout.apply(x, keep=keep)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """One-hot encoding of integer class indices, as ``torch.nn.functional.one_hot``.
+
+    tensor: (...) non-negative integers; ``num_classes=-1`` means
+    max(tensor) + 1. Returns an int64 tensor (..., num_classes) with a 1 at
+    each index, on the input's device. Not differentiable (indices have no
+    gradient).
+    """
+    t = tensor.data if isinstance(tensor, Tensor) else backend.to_device(np.asarray(tensor), "cpu")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class indices must be integers, got {t.dtype}")
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got {num_classes!r}")
+    xp = backend.get_array_module(t)
+    lo, hi = (int(t.min()), int(t.max())) if t.size else (0, -1)
+    if lo < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {lo}")
+    if num_classes == -1:
+        if not t.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor: pass num_classes")
+        num_classes = hi + 1
+    elif hi >= num_classes:
+        raise ValueError(f"one_hot: class value {hi} is out of range for num_classes={num_classes}")
+    out = (t[..., None] == xp.arange(int(num_classes))).astype(np.int64)
+    return Tensor._make(out, None)

@@ -3,7 +3,7 @@
 With xw_t = x_t W_ih^T + b_ih + b_hh (the input projection, precomputed for
 every t in one GEMM because it does not depend on h):
 
-    Elman (tanh):  h_t = tanh(xw_t + h_{t-1} W_hh^T)
+    Elman (tanh):  h_t = tanh(xw_t + h_{t-1} W_hh^T)     (or relu: max(0, ...), nonlinearity="relu")
     LSTM:          z = xw_t + h_{t-1} W_hh^T = [z_i | z_f | z_g | z_o]      (PyTorch's gate order)
                    i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)
                    c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
@@ -12,31 +12,35 @@ The LSTM state travels as one (2, B, H) tensor [h; c], so a step is one graph
 node. :func:`rnn_sequence` / :func:`lstm_sequence` apply one step after
 another (h_t needs h_{t-1}: nothing runs in parallel across time);
 ``loss.backward()`` then walks the chain back: backpropagation through time.
+With ``reverse=True`` the steps run from t = T-1 down to 0 (the backward
+direction of a bidirectional layer); outputs stay in time order.
 
 Two things keep a step cheap. A step reads its row xw[:, t] of the whole
 projection and writes dL/dxw_t into a gradient buffer shared by the steps of
 that sequence, instead of slicing xw in the graph (whose backward would
 allocate a full (B, T, G) zero array per step). And dL/dW_hh is not
 accumulated step by step: it is sum_t dz_t^T h_{t-1}, one GEMM over all steps,
-done by step 0, whose backward runs last because every later step descends
-from it.
+done by the first step run (t = 0, or T-1 in reverse), whose backward runs
+last because every later step descends from it.
 """
 from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+from ._util import check_same_dtype
 from .shape import stack
 
 
 class _Sequence:
     """What the steps of one sequence share (only when gradients are recorded)."""
 
-    __slots__ = ("hprev", "dxw")
+    __slots__ = ("hprev", "dxw", "first")
 
-    def __init__(self, xp, B, T, H, dtype, record):
-        self.hprev = xp.empty((B, T, H), dtype=dtype) if record else None  # h_{t-1} for every t
+    def __init__(self, xp, B, T, H, dtype, record, first=0):
+        self.hprev = xp.empty((B, T, H), dtype=dtype) if record else None  # the state before step t
         self.dxw = None                                                  # dL/dxw, (B, T, G)
+        self.first = first                                               # the step run first
 
 
 _gate_cache: dict = {}
@@ -68,9 +72,9 @@ def _finish(self, dz, dh, h):
     if seq.dxw is None:
         seq.dxw = backend.get_array_module(dz).zeros(seq.hprev.shape[:2] + dz.shape[-1:], dtype=dz.dtype)
     seq.dxw[:, t] = dz
-    if t:
+    if t != seq.first:
         return None, dh, None
-    # step 0 runs last: the buffer is complete. dW_hh = sum_t dz_t^T h_{t-1}, one GEMM
+    # the first step's backward runs last: the buffer is complete. dW_hh = sum_t dz_t^T h_{t-1}, one GEMM
     dxw, seq.dxw = seq.dxw, None
     G, H = dxw.shape[-1], seq.hprev.shape[-1]
     return dxw, dh, dxw.reshape(-1, G).T @ seq.hprev.reshape(-1, H)
@@ -92,6 +96,35 @@ class RNNCell(Function):
         y = self.y
         dz = g * (1 - y * y)
         return _finish(self, dz, dz @ self.w, getattr(self, "h", None))
+
+
+class ReLURNNCell(Function):
+    """The Elman step with nonlinearity="relu"; a class of its own so the tanh step stays as it is."""
+
+    def forward(self, xw, h, w, t, seq):
+        xp = backend.get_array_module(h)
+        a = (xw if t is None else xw[:, t]) + h @ w.T
+        self.y, self.w, self.t, self.seq = xp.maximum(a, 0, out=a), w, t, seq
+        if t is None:
+            self.h = h
+        elif seq.hprev is not None:
+            seq.hprev[:, t] = h
+        return self.y
+
+    def backward(self, g):
+        # dz = g [h_t > 0]  (d relu, 0 at the kink as PyTorch);  dh_{t-1} = dz W_hh;  dW_hh = dz^T h_{t-1}
+        dz = g * (self.y > 0)
+        return _finish(self, dz, dz @ self.w, getattr(self, "h", None))
+
+
+_ELMAN = {"tanh": RNNCell, "relu": ReLURNNCell}
+
+
+def _elman(name, nonlinearity):
+    try:
+        return _ELMAN[nonlinearity]
+    except (KeyError, TypeError):
+        raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}") from None
 
 
 class LSTMCell(Function):
@@ -152,12 +185,14 @@ def _check_w(name, w, rows, H):
         raise ValueError(f"{name}: w_hh has shape {w.shape}, expected {(rows, H)}")
 
 
-def rnn_cell(xw: Tensor, h: Tensor, w_hh: Tensor) -> Tensor:
-    """One Elman step h' = tanh(xw + h W_hh^T). xw, h: (B, H); w_hh: (H, H)."""
+def rnn_cell(xw: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") -> Tensor:
+    """One Elman step h' = tanh(xw + h W_hh^T) (or relu). xw, h: (B, H); w_hh: (H, H)."""
+    cell = _elman("rnn_cell", nonlinearity)
     if xw.shape != h.shape or xw.ndim != 2:
         raise ValueError(f"rnn_cell: xw {xw.shape} and h {h.shape} must both be (B, H)")
     _check_w("rnn_cell", w_hh, h.shape[1], h.shape[1])
-    return RNNCell.apply(xw, h, w_hh, t=None, seq=None)
+    check_same_dtype("rnn_cell", xw=xw, h=h, w_hh=w_hh)
+    return cell.apply(xw, h, w_hh, t=None, seq=None)
 
 
 def lstm_cell(xw: Tensor, state: Tensor, w_hh: Tensor) -> Tensor:
@@ -166,10 +201,12 @@ def lstm_cell(xw: Tensor, state: Tensor, w_hh: Tensor) -> Tensor:
     if state.ndim != 3 or state.shape[0] != 2 or xw.shape != (state.shape[1], 4 * state.shape[2]):
         raise ValueError(f"lstm_cell: need xw (B, 4H) and state (2, B, H), got {xw.shape} and {state.shape}")
     _check_w("lstm_cell", w_hh, 4 * state.shape[2], state.shape[2])
+    check_same_dtype("lstm_cell", xw=xw, state=state, w_hh=w_hh)
     return LSTMCell.apply(xw, state, w_hh, t=None, seq=None)
 
 
-def _run(cell, xw, s, w_hh, H, state_shape):
+def _run(cell, xw, s, w_hh, H, state_shape, reverse=False):
+    """The states after every step, in time order, and the last one computed."""
     B, T, _ = xw.shape
     if T == 0:
         raise ValueError("recurrent sequence of length 0: there is nothing to run")
@@ -177,39 +214,43 @@ def _run(cell, xw, s, w_hh, H, state_shape):
         s = Tensor._make(backend.get_array_module(xw.data).zeros(state_shape, dtype=xw.dtype), None)
     elif s.shape != state_shape:
         raise ValueError(f"initial state has shape {s.shape}, expected {state_shape}")
+    check_same_dtype("recurrent sequence", input_projection=xw, initial_state=s, w_hh=w_hh)
     record = is_grad_enabled() and (xw.requires_grad or s.requires_grad or w_hh.requires_grad)
-    seq = _Sequence(backend.get_array_module(xw.data), B, T, H, xw.dtype, record)
+    seq = _Sequence(backend.get_array_module(xw.data), B, T, H, xw.dtype, record, T - 1 if reverse else 0)
     states = []
-    for t in range(T):
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
         s = cell.apply(xw, s, w_hh, t=t, seq=seq)
         states.append(s)
-    return states, s
+    return (states[::-1] if reverse else states), s
 
 
-def rnn_sequence(xw: Tensor, h0: Tensor | None, w_hh: Tensor):
-    """Run an Elman layer over a sequence, one step at a time.
+def rnn_sequence(xw: Tensor, h0: Tensor | None, w_hh: Tensor, nonlinearity: str = "tanh",
+                 reverse: bool = False):
+    """Run an Elman layer (tanh or relu) over a sequence, one step at a time.
 
     xw: (B, T, H) input projections (biases included); h0: (B, H) or None
     (zeros); w_hh: (H, H). Returns (outputs (B, T, H), final h (B, H)).
+    ``reverse=True`` runs from t = T-1 to 0 (the final h is then the one at t = 0).
     """
+    cell = _elman("rnn_sequence", nonlinearity)
     if xw.ndim != 3:
         raise ValueError(f"rnn_sequence: xw must be (B, T, H), got {xw.shape}")
     H = xw.shape[2]
     _check_w("rnn_sequence", w_hh, H, H)
-    states, h = _run(RNNCell, xw, h0, w_hh, H, (xw.shape[0], H))
+    states, h = _run(cell, xw, h0, w_hh, H, (xw.shape[0], H), reverse)
     return stack(states, axis=1), h
 
 
-def lstm_sequence(xw: Tensor, state0: Tensor | None, w_hh: Tensor):
+def lstm_sequence(xw: Tensor, state0: Tensor | None, w_hh: Tensor, reverse: bool = False):
     """Run an LSTM layer over a sequence, one step at a time.
 
     xw: (B, T, 4H) input projections (biases included); state0: (2, B, H) =
     [h0; c0] or None (zeros); w_hh: (4H, H). Returns (outputs h_t (B, T, H),
-    final state (2, B, H)).
+    final state (2, B, H)). ``reverse=True`` runs from t = T-1 to 0.
     """
     if xw.ndim != 3 or xw.shape[2] % 4:
         raise ValueError(f"lstm_sequence: xw must be (B, T, 4H), got {xw.shape}")
     H = xw.shape[2] // 4
     _check_w("lstm_sequence", w_hh, 4 * H, H)
-    states, s = _run(LSTMCell, xw, state0, w_hh, H, (2, xw.shape[0], H))
+    states, s = _run(LSTMCell, xw, state0, w_hh, H, (2, xw.shape[0], H), reverse)
     return stack(states, axis=2)[0], s

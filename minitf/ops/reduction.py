@@ -10,6 +10,8 @@ from ._util import expand_reduced, normalize_axis
 
 
 class Sum(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
@@ -24,6 +26,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = x.mean(axis=axis, keepdims=keepdims)
@@ -65,10 +69,18 @@ class Var(Function):
         n = x.size if axis is None else _count(x.shape, axis)
         self.xc = x - x.mean(axis=axis, keepdims=True)
         self.denom = builtins.max(n - correction, 0)
-        return (self.xc * self.xc).sum(axis=axis, keepdims=keepdims) / self.denom
+        ss = (self.xc * self.xc).sum(axis=axis, keepdims=keepdims)
+        if self.denom == 0:  # as PyTorch: sum / 0, inf (or NaN for 0/0), without NumPy's warning
+            xp = backend.get_array_module(x)
+            return xp.where(ss > 0, ss.dtype.type(float("inf")), ss.dtype.type(float("nan")))
+        return ss / self.denom
 
     def backward(self, g):  # d var / dx_i = 2 (x_i - mean) / (n - correction)
-        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * (2 / self.denom) * self.xc,)
+        g = expand_reduced(g, self.shape, self.axis, self.keepdims)
+        if self.denom == 0:  # no degrees of freedom left: the derivative is undefined, NaN as PyTorch
+            xp = backend.get_array_module(g)
+            return (xp.full(self.shape, float("nan"), dtype=self.xc.dtype),)
+        return (g * (2 / self.denom) * self.xc,)
 
 
 def _count(shape, axes):
@@ -99,7 +111,7 @@ def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
-    if x.size == 0:
+    if x.numel() == 0:
         raise ValueError("max: the tensor is empty")
     return Max.apply(x, axis=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
 

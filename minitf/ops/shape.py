@@ -6,13 +6,20 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
-from ._util import as_tensor, check_same_device
+from ._util import as_tensor, check_same_device, share_storage
+from .inplace import Staged, take
 
 
 class Reshape(Function):
+    saves_inputs = saves_output = False
+    is_view = True  # the output may share the input's storage
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return x.reshape(shape)
+
+    def view_matches(self, base, out):
+        return bool(backend.get_array_module(out).array_equal(base.reshape(out.shape), out))
 
     def backward(self, g):
         return (g.reshape(self.in_shape),)
@@ -22,9 +29,15 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = saves_output = False
+    is_view = True
+
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
+
+    def view_matches(self, base, out):
+        return bool(backend.get_array_module(out).array_equal(base.transpose(self.axes), out))
 
     def backward(self, g):  # the inverse permutation
         return (g.transpose(tuple(np.argsort(self.axes))),)
@@ -34,17 +47,26 @@ class Permute(Function):
 
 
 class GetItem(Function):
+    saves_inputs = saves_output = False
+    is_view = True
+
     def forward(self, x, index, advanced):
         self.shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced
-        return x[index]
+        return take(x, index)
+
+    def view_matches(self, base, out):
+        return bool(backend.get_array_module(out).array_equal(take(base, self.index), out))
 
     def backward(self, g):
         xp = backend.get_array_module(g)
         gx = xp.zeros(self.shape, dtype=g.dtype)
+        target, index = gx, self.index
+        if isinstance(index, Staged):
+            target, index = gx[index.first], index.second  # a view into gx
         if self.advanced:  # repeated indices must accumulate, which plain assignment would not
-            backend.scatter_add(gx, self.index, g)
+            backend.scatter_add(target, index, g)
         else:
-            gx[self.index] = g
+            target[index] = g
         return (gx,)
 
     def backward_graph(self, g):
@@ -53,6 +75,8 @@ class GetItem(Function):
 
 
 class Concatenate(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, *xs, axis):
         self.axis = axis
         self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1].tolist()
@@ -67,6 +91,8 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, *xs, axis):
         self.axis = axis
         return backend.get_array_module(xs[0]).stack(xs, axis=axis)
@@ -81,6 +107,8 @@ class Stack(Function):
 
 
 class Where(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, a, b, cond):
         self.cond = cond
         return backend.get_array_module(a).where(cond, a, b)
@@ -96,6 +124,8 @@ class Where(Function):
 
 
 class AsType(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, x, dtype):
         self.in_dtype = x.dtype
         return x.astype(dtype)
@@ -108,6 +138,8 @@ class AsType(Function):
 
 
 class ToDevice(Function):
+    saves_inputs = saves_output = False
+
     def forward(self, x, device):
         self.src = backend.device_of(x)
         return backend.to_device(x, device)
@@ -123,18 +155,25 @@ def reshape(x: Tensor, shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
     shape = tuple(int(n) for n in shape)
     try:
-        return Reshape.apply(x, shape=shape)
+        return share_storage(Reshape.apply(x, shape=shape), x)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into shape {shape}") from None
 
 
 def permute(x: Tensor, axes) -> Tensor:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
-    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
-    return Permute.apply(x, axes=axes)
+    axes = tuple(axes)
+    if len(axes) != x.ndim:
+        raise ValueError(f"permute: {axes} names {len(axes)} dims, the tensor of shape {x.shape} has {x.ndim}")
+    for a in axes:  # PyTorch's rule: each dim in [-ndim, ndim), negative ones counting from the end
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"permute: dim {a} is out of range [{-x.ndim}, {x.ndim - 1}] for shape {x.shape}")
+    norm = tuple(int(a) % x.ndim for a in axes)
+    if len(set(norm)) != len(norm):
+        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape} "
+                         f"(a dim is repeated)")
+    return share_storage(Permute.apply(x, axes=norm), x)
 
 
 def _check_axis(name, axis, ndim, shape):
@@ -149,7 +188,7 @@ def swapaxes(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dim0, dim1 = (_check_axis("transpose", d, x.ndim, x.shape) for d in (dim0, dim1))
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return Permute.apply(x, axes=tuple(axes))
+    return share_storage(Permute.apply(x, axes=tuple(axes)), x)
 
 
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
@@ -157,10 +196,15 @@ def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
     return swapaxes(x, dim0, dim1)
 
 
-def _index_data(index, x: Tensor):
-    """Turn Tensor/list indices into arrays on x's device; report whether any is advanced."""
+def index_data(index, x: Tensor, allow_bool: bool = False):
+    """``index`` with Tensor/list entries as arrays on x's device, in PyTorch's meaning.
+
+    Returns (index, advanced). Where integers and index arrays are mixed, PyTorch selects
+    the integers first (``x[1, :, [0, 1]]`` on (4, 5, 6) is (5, 2)) while NumPy counts them
+    as index arrays (giving (2, 5)); such an index comes back as a two-step :class:`Staged`.
+    """
     items = index if isinstance(index, tuple) else (index,)
-    out, advanced = [], False
+    out, advanced, has_int = [], False, False
     xp = backend.get_array_module(x.data)
     for it in items:
         if isinstance(it, Tensor):
@@ -172,22 +216,60 @@ def _index_data(index, x: Tensor):
             if xp is not np:
                 it = xp.asarray(it)
         if hasattr(it, "dtype") and not isinstance(it, np.generic):
-            if it.dtype.kind == "b":
+            if it.dtype.kind == "b" and not allow_bool:
                 raise TypeError("getitem: boolean-mask indexing is not differentiable here; use where()/masked_fill()")
-            if it.dtype.kind not in "iu":
+            if it.dtype.kind not in "iub":
                 raise TypeError(f"getitem: index arrays must be integers, got {it.dtype}")
-            advanced = True
+            if it.ndim == 0 and it.dtype.kind != "b":
+                it = int(it)  # a 0-d index tensor selects as an integer does, as in PyTorch
+            else:
+                advanced = True
+        if isinstance(it, (int, np.integer)) and not isinstance(it, bool):
+            has_int = True
         out.append(it)
+    if advanced and has_int:
+        return _staged(out, x.ndim), advanced
+    if not advanced and not any(it is Ellipsis for it in out):
+        out.append(Ellipsis)  # x[0] of a vector is then a 0-d view, as PyTorch's, not a NumPy scalar copy
+        return tuple(out), advanced
     return (tuple(out) if isinstance(index, tuple) else out[0]), advanced
 
 
+def _staged(items, ndim):
+    """Split an index of integers and arrays into (integers and full slices, the rest)."""
+    from .inplace import Staged
+    consumed = sum(it.ndim if hasattr(it, "ndim") and it.dtype.kind == "b" else 1
+                   for it in items if it is not None and it is not Ellipsis)
+    expanded = []
+    for it in items:
+        expanded.extend([slice(None)] * (ndim - consumed) if it is Ellipsis else [it])
+    first, second = [], []
+    for it in expanded:
+        if isinstance(it, (int, np.integer)):
+            first.append(it)
+            continue
+        if it is not None:
+            first.extend([slice(None)] * (it.ndim if hasattr(it, "ndim") and it.dtype.kind == "b" else 1))
+        second.append(it)
+    return Staged(tuple(first), tuple(second))
+
+
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]`` with basic slices and integer-array gathers (repeated indices accumulate in backward)."""
-    index, advanced = _index_data(index, x)
+    """``x[index]`` with basic slices and integer-array gathers (repeated indices accumulate in backward).
+
+    Integers mixed with index arrays follow PyTorch (the integers select first), not NumPy.
+    """
+    index, advanced = index_data(index, x)
     try:
-        return GetItem.apply(x, index=index, advanced=advanced)
+        out = GetItem.apply(x, index=index, advanced=advanced)
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+    if advanced:
+        return out
+    out = share_storage(out, x)
+    if getattr(out, "_base", None) is not None:
+        out._view_of = (x, index)  # an in-place change of the view is recorded on x as x[index] = ...
+    return out
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:

@@ -74,8 +74,8 @@ def test_dropout_train_and_eval(device, rng, restore_rng):
     np.testing.assert_array_equal(drop(x).numpy(), y)           # reproducible from the seed
     drop.eval()
     assert drop(x) is x
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        nn.Dropout(1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        nn.Dropout(1.5)
     # the gradient flows through the kept elements only, scaled the same way
     drop.train()
     xs = randt(rng, 4, 5, device=device)
@@ -84,8 +84,14 @@ def test_dropout_train_and_eval(device, rng, restore_rng):
 
 def test_gelu_forward_and_gradcheck(device, rng):
     x = randt(rng, 3, 7, device=device, scale=2.0)
-    np.testing.assert_allclose(nn.GELU()(x).numpy(), np_gelu(x.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(nn.GELU(approximate="tanh")(x).numpy(), np_gelu(x.numpy()), rtol=1e-12)
+    exact = 0.5 * x.numpy() * np.vectorize(math.erfc)(x.numpy() * -math.sqrt(0.5))  # x Phi(x), no cancellation
+    np.testing.assert_allclose(nn.GELU()(x).numpy(), exact, rtol=1e-14)  # PyTorch's default: exact
     assert mt.gradcheck(nn.GELU(), [x])
+    assert mt.gradcheck(nn.GELU(approximate="tanh"), [x])
+    assert repr(nn.GELU(approximate="tanh")) == "GELU(approximate='tanh')"
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh', got 'erf'"):
+        nn.GELU(approximate="erf")
 
 
 def test_feedforward_forward_and_gradcheck(device, rng):
@@ -95,5 +101,8 @@ def test_feedforward_forward_and_gradcheck(device, rng):
     x = randt(rng, 2, 3, 4, device=device)
     p = {k: v.numpy() for k, v in ff.state_dict().items()}
     ref = np_gelu(x.numpy() @ p["c_fc.weight"].T + p["c_fc.bias"]) @ p["c_proj.weight"].T + p["c_proj.bias"]
-    np.testing.assert_allclose(ff(x).numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose(ff(x).numpy(), ref, rtol=1e-10)   # GPT-2's tanh GELU by default
     assert gradcheck_module(ff, [x])
+    exact = nn.FeedForward(4, d_ff=6, gelu_approximate="none").to(device=device, dtype="float64")
+    exact.load_state_dict(ff.state_dict())
+    assert exact.gelu.approximate == "none" and not np.allclose(exact(x).numpy(), ff(x).numpy(), rtol=1e-7)

@@ -198,7 +198,7 @@ def test_two_backwards_through_one_retained_graph(rng, restore_rng):
     losses = [lambda o: (o * u).sum(), lambda o: o[:, 1].sum()]   # the second reaches steps 0, 1
 
     def grads():
-        return [x.grad.copy()] + [p.grad.copy() for p in layer.parameters()]
+        return [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()]
 
     fresh = []
     for loss in losses:

@@ -1,43 +1,18 @@
-"""Atomic, pickle-free checkpoints: NumPy arrays plus JSON metadata in one ``.npz`` file.
-
-A checkpoint is a ZIP archive as written by ``numpy.savez``: one ``.npy``
-member per array and one member, ``__meta__``, holding UTF-8 JSON (a uint8
-array). It is read with ``numpy.load(..., allow_pickle=False)``, so loading
-never executes code, and ZIP's CRC-32 of every member catches flipped bytes.
-
-:func:`save` writes to a temporary file in the same directory
-(``.<name>.<8 random characters>.tmp``, created with the permissions of any
-new file, ``0666 & ~umask``), flushes and fsyncs it, then renames it over the
-old file (``os.replace``, atomic on POSIX and Windows) and fsyncs the
-directory: a process killed at any moment leaves either the previous
-checkpoint or the new one, never a mixture. A writer killed mid-write leaves
-its temporary file behind; the next successful save of the same checkpoint
-removes such leftovers (one checkpoint file has one writer at a time).
-
-:func:`load` raises :class:`CheckpointError` naming the problem for a
-missing, truncated, corrupt or foreign file, never a bare traceback.
-
-Training checkpoints (:func:`save_training` / :func:`load_training`) hold the
-model's ``state_dict`` under ``model/<name>``, the optimizer's buffers under
-``optim/<index>/<name>`` and everything else (iteration, RNG states, config,
-vocabulary, optimizer hyper-parameters) in the metadata.
-"""
+"""The archive: atomic save and checked load of NumPy arrays plus JSON metadata (see :mod:`minitf.checkpoint`)."""
 from __future__ import annotations
 
 import json
 import os
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from .. import backend
+from ..tensor import Tensor
 
-__all__ = ["CheckpointError", "save", "load", "save_training", "load_training", "TrainingCheckpoint",
-           "FORMAT", "VERSION"]
+__all__ = ["CheckpointError", "save", "load", "FORMAT", "VERSION"]
 
 FORMAT = "minitf-checkpoint"
 VERSION = 1
@@ -141,12 +116,15 @@ def _fsync_dir(directory: Path) -> None:
 def load(path) -> tuple[dict, dict]:
     """Read a checkpoint: ``(arrays, meta)`` with host NumPy arrays.
 
-    Raises :class:`CheckpointError` for a missing, truncated, corrupt or
-    foreign file (it names the file and the problem).
+    Raises :class:`CheckpointError` for a missing, truncated, corrupt,
+    crafted or foreign file (it names the file and the problem). Every
+    member's size is checked against the file's own size before anything
+    is allocated.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
+    _check_archive(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
@@ -158,68 +136,67 @@ def load(path) -> tuple[dict, dict]:
         raise
     except Exception as e:  # BadZipFile, CRC errors, truncated members, bad headers, bad JSON...
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
-                              f"({type(e).__name__}: {e})") from None
+                              f"({type(e).__name__}: {str(e)[:200]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a minitf checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{path} is not a minitf checkpoint (format {str(fmt)[:40]!r})")
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {meta.get('version')}; "
+        raise CheckpointError(f"{path} has checkpoint format version {str(meta.get('version'))[:20]}; "
                               f"this minitf reads version {VERSION}")
     manifest = meta.get("arrays", {})
     got = {k: [list(a.shape), a.dtype.str] for k, a in arrays.items()}
     if got != manifest:
-        missing = sorted(set(manifest) - set(got))
+        missing = sorted(set(manifest) - set(got)) if isinstance(manifest, dict) else []
         raise CheckpointError(f"checkpoint {path} is inconsistent: its arrays do not match its manifest"
                               + (f" (missing {missing[:5]})" if missing else ""))
     return arrays, meta
 
 
-# ---------------------------------------------------------------- training checkpoints
-@dataclass
-class TrainingCheckpoint:
-    """What :func:`load_training` returns."""
-    model_state: dict       # name -> np.ndarray
-    optimizer_state: dict   # an Optimizer.state_dict() with NumPy arrays
-    meta: dict              # everything else (iteration, RNG, config, vocabulary...)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or the end record of an empty archive
 
 
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(x) for x in v]
-    return v
+def _check_archive(path: Path) -> None:
+    """Refuse, before NumPy reads it, a file that is not a plain archive of ``.npy`` members of sane sizes.
 
-
-def save_training(path, model_state: dict, optimizer_state: dict, meta: dict) -> Path:
-    """Save a model ``state_dict()``, an optimizer ``state_dict()`` and metadata, atomically."""
-    arrays = {f"model/{k}": v for k, v in model_state.items()}
-    scalars = {}
-    for idx, s in optimizer_state["state"].items():
-        for k, v in s.items():
-            if hasattr(v, "shape") and not isinstance(v, np.generic):
-                arrays[f"optim/{idx}/{k}"] = v
-            else:
-                scalars.setdefault(str(idx), {})[k] = _jsonable(v)
-    groups = [{k: _jsonable(v) for k, v in g.items()} for g in optimizer_state["param_groups"]]
-    meta = {**meta, "model_keys": list(model_state.keys()),
-            "optimizer": {"param_groups": groups, "scalars": scalars}}
-    return save(path, arrays, meta)
-
-
-def load_training(path) -> TrainingCheckpoint:
-    """Read what :func:`save_training` wrote (see :func:`load` for the errors)."""
-    arrays, meta = load(path)
+    ``np.load`` would advise ``allow_pickle=True`` for a non-archive, return
+    raw bytes for a member that is not ``.npy``, and allocate whatever shape a
+    member's header claims; this names the entry instead.
+    """
+    import zipfile
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head not in _ZIP_MAGIC:
+        raise CheckpointError(f"{path} is not a minitf checkpoint (not a ZIP archive of arrays"
+                              + (", the file is empty)" if not head else ")"))
     try:
-        model_state = {k: arrays[f"model/{k}"] for k in meta["model_keys"]}
-        opt_meta = meta["optimizer"]
-        state: dict = {}
-        for name, arr in arrays.items():
-            if name.startswith("optim/"):
-                _, idx, key = name.split("/", 2)
-                state.setdefault(int(idx), {})[key] = arr
-        for idx, s in opt_meta["scalars"].items():
-            state.setdefault(int(idx), {}).update(s)
-        optimizer_state = {"state": state, "param_groups": opt_meta["param_groups"]}
-    except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path} is not a training checkpoint or lacks an entry ({e})") from None
-    return TrainingCheckpoint(model_state, optimizer_state, meta)
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                if not name.endswith(".npy"):
+                    raise CheckpointError(f"checkpoint {path}: entry {name[:80]!r} is not an array (.npy member)")
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                    raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} is compressed or larger "
+                                          f"than the file (minitf writes stored members)")
+                with zf.open(info) as m:
+                    version = np.lib.format.read_magic(m)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(m)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(m)
+                    else:  # numpy.savez writes 1.0 (2.0 for huge headers); 3.0 only for non-ASCII field names
+                        raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} has .npy format "
+                                              f"version {version}, which minitf does not write")
+                    if dtype.hasobject:
+                        raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} holds Python objects "
+                                              f"(dtype {dtype}), which minitf never writes")
+                    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if nbytes > info.file_size:
+                        raise CheckpointError(f"checkpoint {path}: entry {name[:-4][:80]!r} claims shape "
+                                              f"{tuple(shape)} ({nbytes:,} bytes), more than its "
+                                              f"{info.file_size:,} bytes in the file")
+    except CheckpointError:
+        raise
+    except Exception as e:  # BadZipFile, bad .npy headers, truncated members
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
+                              f"({type(e).__name__}: {str(e)[:200]})") from None

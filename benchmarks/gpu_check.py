@@ -1,0 +1,173 @@
+"""The GPU check: everything worth knowing about ``--device gpu``, in one offline run.
+
+    python benchmarks/gpu_check.py RESULTS_DIR                  # on a machine with an NVIDIA GPU
+    python benchmarks/gpu_check.py RESULTS_DIR --device fake --preset baby --train-iters 4 \
+        --race-iters 2 --gen-tokens 15                          # a dry run of every step, no GPU
+
+Meant for a short, metered lease of a GPU machine that has no network: it
+fetches nothing and runs minitf from this working tree (``PYTHONPATH``, no
+install). In order, each step with its own time limit, a failed step recorded
+and the next one run:
+
+1. ``env``: the GPU, driver, CUDA runtime, CuPy, NumPy and PyTorch versions;
+2. ``tests``: the device-parametrised test cases on the device
+   (``MINITF_TEST_DEVICES=<device> pytest -k <device>``), log in ``tests.log``;
+3. ``train``: ``examples/train_charlm.py --preset small`` (``--preset``) for ``--train-iters``
+   iterations on Tiny Shakespeare (``--data``, or ``$MINITF_DATA``): tokens/s
+   and the losses from its ``log.jsonl``;
+4. ``race``: one training iteration against PyTorch on CUDA, same model,
+   weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA;
+5. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
+   preset's width and depth, batch 1, with and without the key/value cache.
+
+Everything goes to ``RESULTS_DIR/gpu_check.json`` (rewritten after each step,
+so a run cut short still leaves what it measured) and is printed as it comes.
+The data file must travel with the tree: copy ``tinyshakespeare.txt`` into a
+git-ignored folder of the checkout and pass ``--data``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))              # minitf from this tree, not an installed copy
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def step_env(device):
+    import numpy as np
+
+    import minitf as mt
+    from minitf import backend
+    info = {"python": platform.python_version(), "numpy": np.__version__, "minitf": mt.__version__,
+            "machine": platform.machine(), "device": device}
+    if device == "gpu":
+        if not mt.gpu_available():
+            raise RuntimeError(backend.gpu_unavailable_reason())
+        import cupy
+        rt = cupy.cuda.runtime
+        props = rt.getDeviceProperties(0)
+        info.update(cupy=cupy.__version__, gpu=props["name"].decode(), driver=rt.driverGetVersion(),
+                    cuda_runtime=rt.runtimeGetVersion(), gpu_memory_gib=round(props["totalGlobalMem"] / 2**30, 1))
+    try:
+        import torch
+        info.update(torch=torch.__version__, torch_cuda=torch.cuda.is_available())
+    except ImportError:
+        info.update(torch=None)
+    return info
+
+
+def step_tests(device, out: Path, timeout: int):
+    env = dict(os.environ, MINITF_TEST_DEVICES=device, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", device, "tests"]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    (out / "tests.log").write_text(p.stdout + p.stderr)
+    tail = [ln for ln in p.stdout.strip().splitlines() if ln.strip()][-1:]
+    return {"returncode": p.returncode, "summary": tail[0] if tail else "", "wall_s": time.perf_counter() - t0}
+
+
+def step_train(device, preset: str, out: Path, iters: int, data: str | None, timeout: int):
+    run_dir = out / "train"
+    cmd = [sys.executable, str(ROOT / "examples" / "train_charlm.py"), "--device", device, "--preset", preset,
+           "--max-iters", str(iters), "--eval-interval", str(max(iters // 3, 1)), "--eval-iters", "20",
+           "--out-dir", str(run_dir), "--overwrite", "--no-progress"]
+    if data:
+        cmd += ["--data", data]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                       text=True, timeout=timeout)
+    (out / "train.log").write_text(p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise RuntimeError(f"train_charlm.py exited {p.returncode}: {(p.stderr or p.stdout).strip()[-500:]}")
+    records = [json.loads(ln) for ln in (run_dir / "log.jsonl").read_text().splitlines() if ln.strip()]
+    speeds = [r["tokens_per_s"] for r in records if r.get("tokens_per_s")]
+    last = records[-1]
+    return {"iters": iters, "tokens_per_s": max(speeds) if speeds else None,
+            "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
+            "wall_s": time.perf_counter() - t0}
+
+
+def step_race(device, preset: str, iters: int):
+    import torch
+    if device == "gpu" and not torch.cuda.is_available():
+        raise RuntimeError("PyTorch here has no CUDA device")
+    from race_pytorch import race
+    return race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device)
+
+
+def step_generate(device, preset: str, new_tokens: int):
+    import numpy as np
+
+    import minitf as mt
+    from minitf import backend
+    from minitf.models import GPT, GPTConfig
+    from race_pytorch import PRESETS
+    cfg = PRESETS[preset]
+    mt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=65, block_size=new_tokens + 1, n_layer=cfg["n_layer"], n_head=cfg["n_head"],
+                          n_embd=cfg["n_embd"], dropout=0.0, bias=False)).to(device)
+    model.eval()
+    prompt = mt.tensor(np.zeros((1, 1), dtype=np.int64), device=device)
+    result = {"new_tokens": new_tokens, "block_size": new_tokens + 1, "preset_width": preset}
+    for use_cache in (True, False, True):  # the first cached run also warms up the kernels
+        t0 = time.perf_counter()
+        out = model.generate(prompt, new_tokens, temperature=0.0, use_cache=use_cache)
+        backend.synchronize(device)
+        result["cache" if use_cache else "no_cache"] = {"s": time.perf_counter() - t0,
+                                                        "tokens_per_s": new_tokens / (time.perf_counter() - t0)}
+        result.setdefault("tokens", {})[str(use_cache)] = out.numpy()[0].tolist()
+    result["same_tokens"] = result["tokens"]["True"] == result["tokens"]["False"]
+    del result["tokens"]
+    result["speedup"] = result["no_cache"]["s"] / result["cache"]["s"]
+    return result
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", metavar="RESULTS_DIR", help="where gpu_check.json and the logs go")
+    ap.add_argument("--device", choices=["gpu", "fake"], default="gpu",
+                    help="gpu (default), or fake: a dry run of every step on the strict fake device")
+    ap.add_argument("--data", metavar="FILE", default=None,
+                    help="tinyshakespeare.txt (default: the library's lookup, $MINITF_DATA first)")
+    ap.add_argument("--preset", choices=["baby", "small"], default="small",
+                    help="model of the train, race and generate steps (default small)")
+    ap.add_argument("--train-iters", type=int, default=300, help="training iterations (default 300)")
+    ap.add_argument("--gen-tokens", type=int, default=255, help="tokens to generate (default 255, block 256)")
+    ap.add_argument("--race-iters", type=int, default=20, help="timed iterations of the race (default 20)")
+    ap.add_argument("--skip", action="append", default=[], choices=["tests", "train", "race", "generate"],
+                    help="leave out a step (repeatable)")
+    args = ap.parse_args(argv)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
+    steps = [("env", lambda: step_env(args.device)),
+             ("tests", lambda: step_tests(args.device, out, timeout=240)),
+             ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=240)),
+             ("race", lambda: step_race(args.device, args.preset, args.race_iters)),
+             ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens))]
+    failed = False
+    for name, run in steps:
+        if name in args.skip:
+            continue
+        t0 = time.perf_counter()
+        try:
+            results[name] = run()
+        except Exception as e:  # record and go on: one broken step must not cost the others
+            results[name] = {"error": f"{type(e).__name__}: {e}"}
+            failed = True
+        results[name]["step_s"] = round(time.perf_counter() - t0, 2)
+        print(f"[{name}] {json.dumps(results[name], default=str)}", flush=True)
+        (out / "gpu_check.json").write_text(json.dumps(results, indent=2, default=str))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

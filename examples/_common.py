@@ -1,0 +1,328 @@
+"""What every experiment script in examples/ shares: the record of the machine,
+the JSON results file, the figure, the device flag and the timer.
+
+    from _common import machine_info, save_results, save_figure
+    results = {"machine": machine_info(device), "rows": rows}
+    save_results("docs/results/parallel_vs_rnn.json", results)
+    fig = new_figure()            # None (with a printed note) when matplotlib is missing
+    if fig is not None: ...; save_figure(fig, "docs/figures/parallel_vs_rnn.png")
+
+The scripts import this file as a sibling module (``examples/`` is on
+``sys.path`` when a script there runs; the tests put it there themselves).
+It uses only minitf's public API.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minitf as mt
+
+PLOT_HINT = 'matplotlib is not installed, so no figure was drawn (pip install -e ".[plot]")'
+
+
+# ------------------------------------------------------------------ the machine
+def _blas_info() -> list[dict]:
+    """The BLAS/OpenMP libraries NumPy runs on, with their thread counts.
+
+    threadpoolctl (if installed) asks the loaded libraries themselves; else
+    NumPy's build configuration names the BLAS it was built against."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        keep = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
+        return [{k: lib.get(k) for k in keep if k in lib} for lib in threadpool_info()]
+    try:  # numpy >= 1.26 returns a dict with mode="dicts"
+        cfg = np.show_config(mode="dicts")
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+        return [{"user_api": "blas", "internal_api": blas.get("name"), "version": blas.get("version"),
+                 "num_threads": None, "source": "numpy.show_config (threadpoolctl not installed)"}]
+    except Exception:  # older NumPy: show_config only prints
+        return [{"user_api": "blas", "internal_api": "unknown", "source": "threadpoolctl not installed"}]
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpu_info() -> dict | None:
+    """Name and memory of the GPU, through CuPy (only imported when --device gpu is used)."""
+    try:
+        import cupy
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        return {"name": props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"]),
+                "memory_bytes": int(props["totalGlobalMem"]), "cupy": cupy.__version__,
+                "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion()}
+    except Exception as e:  # report, never fail the experiment over its record
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def machine_info(device: str = "cpu", note: str | None = None) -> dict:
+    """A record of where and with what an experiment ran: goes into its JSON.
+
+    Parameters
+    ----------
+    device : "cpu" or "gpu", the device the experiment used.
+    note : free text (for example "machine shared with other jobs: timings noisy").
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    try:
+        load = os.getloadavg()
+    except (AttributeError, OSError):
+        load = None
+    info = {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+        "device": device,
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "usable_cores": cores,
+        "load_average_1_5_15min": list(load) if load else None,
+        "minitf_threads": mt.num_threads(),
+        "blas": _blas_info(),
+        "versions": {"python": platform.python_version(), "numpy": np.__version__, "minitf": mt.__version__},
+    }
+    try:
+        import matplotlib
+        info["versions"]["matplotlib"] = matplotlib.__version__
+    except ImportError:
+        pass
+    if device == "gpu":
+        info["gpu"] = _gpu_info()
+    if note:
+        info["note"] = note
+    return info
+
+
+# ------------------------------------------------------------------ outputs
+def _plain(x):
+    """JSON has no NumPy scalars or arrays: turn them into Python numbers and lists."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+        return None  # NaN / inf are not JSON
+    return x
+
+
+def save_results(path, results: dict) -> Path:
+    """Write ``results`` as indented JSON to ``path`` (folders made as needed); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(_plain(results), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # a reader never sees half a file
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed), or None if matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def save_figure(fig, path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as PNG to ``path`` (folders made as needed) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------ command line
+def add_common_args(p: argparse.ArgumentParser, name: str) -> None:
+    """--device, --quick, --out (JSON), --figure (PNG), --no-figure; ``name`` names the default files."""
+    p.add_argument("--device", choices=["cpu", "gpu", "fake"], metavar="{cpu,gpu}", default="cpu",
+                   help="where to run (default: cpu; gpu needs CuPy and an NVIDIA GPU)")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny size that finishes in seconds (what the test suite runs)")
+    p.add_argument("--out", metavar="FILE.json", default=None,
+                   help=f"raw results as JSON (default: docs/results/{name}.json; with --quick: none)")
+    p.add_argument("--figure", metavar="FILE.png", default=None,
+                   help=f"the figure (default: docs/figures/{name}.png; with --quick: none)")
+    p.add_argument("--note", default=None, help="free text recorded in the JSON (e.g. 'machine shared')")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="the time reported: wall clock (default), or this process's CPU time, which other "
+                        "jobs on a shared machine do not stretch (use with --threads 1; CPU only)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for minitf's kernels and NumPy's BLAS (default: all usable cores; "
+                        "1 gives steadier timings on a machine shared with other jobs)")
+
+
+def output_paths(args, name: str):
+    """(json path or None, png path or None) from the common flags: --quick writes nothing unless asked."""
+    root = Path(__file__).resolve().parent.parent
+    out = args.out or (None if args.quick else root / "docs" / "results" / f"{name}.json")
+    fig = args.figure or (None if args.quick else root / "docs" / "figures" / f"{name}.png")
+    return out, fig
+
+
+def fail(message: str) -> None:
+    """A user's mistake: one line on stderr, exit status 2 (as argparse does), no traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+_limits = None  # threadpoolctl's controller, kept alive so the BLAS limit holds
+
+
+def set_threads(n: int | None) -> None:
+    """Use ``n`` threads in minitf's CPU kernels and in NumPy's BLAS (None: leave both as they are).
+
+    The BLAS limit needs threadpoolctl; without it a note says how to set it
+    (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting Python)."""
+    global _limits
+    if n is None:
+        return
+    if n < 1:
+        fail(f"--threads must be a positive integer, got {n}")
+    mt.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print(f"note: threadpoolctl is not installed: NumPy's BLAS keeps its own thread count "
+              f"(set OPENBLAS_NUM_THREADS={n} before starting Python)")
+        return
+    _limits = threadpool_limits(limits=n)
+
+
+def check_device_arg(device: str, clock: str = "wall") -> None:
+    """Exit 2 with one line if --device gpu cannot be used (or is asked for CPU time)."""
+    if device == "gpu" and clock == "cpu":
+        fail("--clock cpu measures the CPU, not the GPU's queued work: use --clock wall with --device gpu")
+    if device == "gpu" and not mt.gpu_available():
+        try:
+            mt.zeros(1, device="gpu")
+        except mt.DeviceError as e:
+            fail(f"--device gpu: {e}")
+
+
+# ------------------------------------------------------------------ timing
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work: copying one element to the host waits for the stream."""
+    if device == "gpu":
+        mt.zeros(1, device=device).numpy()
+
+
+def time_alternating(fns: dict, repeats: int, device: str = "cpu", warmup: int = 1,
+                     min_time_s: float = 0.0, max_repeats: int = 200, clock: str = "wall") -> dict:
+    """Median time (s) of each callable in ``fns``, run in alternating rounds.
+
+    Every round runs each function once, in an order that rotates from round to
+    round, so that a slow spell of a shared machine hits all of them alike.
+    At least ``repeats`` rounds; more (up to ``max_repeats``) when the warm-up
+    round shows that ``min_time_s`` of rounds would hold more, so that quick
+    calls get enough samples for a steady median.
+
+    Both clocks are recorded: wall time (``time.perf_counter``) and this
+    process's CPU time (``time.process_time``, all its threads). ``clock``
+    picks the one reported as ``median_s``. On a machine shared with other jobs
+    a call longer than a scheduler time slice is stretched in wall time by the
+    share of the CPU it gets, a short one is not, which biases comparisons
+    between calls of different lengths; CPU time is not stretched, and with one
+    thread it is what the wall time would be on a quiet machine.
+    Returns {name: {"median_s", "min_s", "wall_median_s", "cpu_median_s", "times_s", "cpu_times_s"}}.
+    """
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
+    names = list(fns)
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        for n in names:
+            fns[n]()
+    synchronize(device)
+    if warmup and min_time_s > 0:
+        per_round = (time.perf_counter() - t0) / warmup
+        repeats = max(repeats, min(max_repeats, int(min_time_s / max(per_round, 1e-9))))
+    wall = {n: [] for n in names}
+    cpu = {n: [] for n in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            c0, t0 = time.process_time(), time.perf_counter()
+            fns[n]()
+            synchronize(device)
+            wall[n].append(time.perf_counter() - t0)
+            cpu[n].append(time.process_time() - c0)
+    out = {}
+    for n in names:
+        chosen = wall[n] if clock == "wall" else cpu[n]
+        out[n] = {"median_s": statistics.median(chosen), "min_s": min(chosen),
+                  "wall_median_s": statistics.median(wall[n]), "cpu_median_s": statistics.median(cpu[n]),
+                  "times_s": wall[n], "cpu_times_s": cpu[n]}
+    return out
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    """A plain fixed-width table on stdout."""
+    cells = [[h for h in headers]] + [[_fmt(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for j, r in enumerate(cells):
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        a = abs(v)
+        return f"{v:.3g}" if 1e-3 <= a < 1e5 else f"{v:.3e}"
+    return str(v)
+
+
+def peak_memory(fn, device: str = "cpu") -> int:
+    """Bytes newly allocated at the peak of ``fn()`` (run once, untimed: tracing slows it).
+
+    CPU: tracemalloc, which sees NumPy's array buffers. GPU: CuPy's memory pool,
+    whose blocks stay reserved after use, so its growth over the call is the peak."""
+    if device == "gpu":
+        import cupy
+        pool = cupy.get_default_memory_pool()
+        synchronize(device)
+        pool.free_all_blocks()
+        before = pool.total_bytes()
+        fn()
+        synchronize(device)
+        return int(pool.total_bytes() - before)
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        fn()
+        return int(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()

@@ -1,0 +1,216 @@
+"""Time a transformer block against an RNN and an LSTM of the same size, as the sequence grows.
+
+    python examples/parallel_vs_rnn.py                  # N = 16 .. 1024 on the CPU (a few minutes)
+    python examples/parallel_vs_rnn.py --device gpu     # the same on a GPU (needs CuPy)
+    python examples/parallel_vs_rnn.py --quick          # tiny sizes, seconds (what the tests run)
+
+The claim examined: a transformer processes every position of a sequence at
+once, while a recurrent net must walk it one step at a time. For each
+sequence length N the script runs forward and backward (a random cotangent on
+the output) through
+
+* one pre-norm transformer block (masked self-attention and a 4d feed-forward
+  block) of width d,
+* a one-layer Elman RNN and a one-layer LSTM reading the same (B, N, d)
+  input, their hidden sizes chosen so that each has as many parameters as the
+  block,
+
+and reports the sequential steps each needs (1 for the block: every position
+is in the same matrix products; N for the recurrent nets: h_t needs h_{t-1}),
+the FLOPs of forward and backward (2 per weight and token for each family,
+plus attention's own 4 B N^2 d forward, all times 3 with the backward), the
+median wall time over alternating rounds and the time per token, and the peak
+memory of one untimed run. The figure is time against N for the three.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+import minitf as mt
+from minitf import nn
+
+from _common import (PLOT_HINT, add_common_args, check_device_arg, machine_info, output_paths, peak_memory,
+                     print_table, pyplot, save_figure, save_results, set_threads, time_alternating)
+
+NAME = "parallel_vs_rnn"
+MODELS = ("transformer", "rnn", "lstm")
+
+
+def matched_hidden(params: int, d: int, gates: int) -> int:
+    """The hidden size h whose one-layer recurrent net on d inputs has about ``params`` parameters:
+    gates (h d + h^2 + 2 h) = params (weight_ih, weight_hh, bias_ih, bias_hh)."""
+    c = params / gates
+    return max(1, round((-(d + 2) + math.sqrt((d + 2) ** 2 + 4 * c)) / 2))
+
+
+def build(d: int, n_head: int, device: str, dtype: str) -> dict:
+    """The three nets, the block first; the recurrent ones matched to its parameter count."""
+    mt.manual_seed(0)
+    block = nn.TransformerBlock(d, n_head)
+    target = block.num_parameters()
+    nets = {"transformer": block,
+            "rnn": nn.RNN(d, matched_hidden(target, d, 1), batch_first=True),
+            "lstm": nn.LSTM(d, matched_hidden(target, d, 4), batch_first=True)}
+    return {k: m.to(device=device, dtype=dtype) for k, m in nets.items()}
+
+
+def flops(kind: str, B: int, N: int, d: int, hidden: int) -> dict:
+    """Forward+backward FLOPs of the matrix products (backward = 2 x forward).
+
+    transformer: 2 B N (12 d^2) for the weights + 4 B N^2 d for QK^T and PV (the
+    full N x N scores, as minitf computes them); recurrent: 2 B N G (d h + h^2)."""
+    if kind == "transformer":
+        linear, attention = 2 * B * N * 12 * d * d, 4 * B * N * N * d
+    else:
+        G = 1 if kind == "rnn" else 4
+        linear, attention = 2 * B * N * G * (d * hidden + hidden * hidden), 0
+    return {"linear": 3 * linear, "attention": 3 * attention, "total": 3 * (linear + attention)}
+
+
+def step_fn(net, x, g):
+    """One forward and backward pass; the loss is <output, g> for a fixed random cotangent g."""
+    def step():
+        net.zero_grad()
+        out = net(x)
+        out = out[0] if isinstance(out, tuple) else out
+        (out * g).sum().backward()
+    return step
+
+
+def run(lengths, B, d, n_head, repeats, device, dtype="float32", measure_memory=True,
+        min_time: float = 0.0, clock: str = "wall") -> dict:
+    nets = build(d, n_head, device, dtype)
+    hidden = {k: (d if k == "transformer" else nets[k].hidden_size) for k in MODELS}
+    params = {k: nets[k].num_parameters() for k in MODELS}
+    rng = np.random.default_rng(0)
+    rows = []
+    for N in lengths:
+        x = mt.tensor(rng.standard_normal((B, N, d)), dtype=dtype, device=device)
+        fns = {k: step_fn(nets[k], x, mt.tensor(rng.standard_normal((B, N, hidden[k])), dtype=dtype,
+                                                device=device)) for k in MODELS}
+        times = time_alternating(fns, repeats, device=device, warmup=1, min_time_s=min_time, clock=clock)
+        for k in MODELS:
+            t = times[k]["median_s"]
+            rows.append({"model": k, "N": N, "B": B, "sequential_steps": 1 if k == "transformer" else N,
+                         "flops": flops(k, B, N, d, hidden[k]), "median_s": t, "min_s": times[k]["min_s"],
+                         "wall_median_s": times[k]["wall_median_s"], "cpu_median_s": times[k]["cpu_median_s"],
+                         "times_s": times[k]["times_s"], "cpu_times_s": times[k]["cpu_times_s"],
+                         "us_per_token": 1e6 * t / (B * N),
+                         "peak_bytes": peak_memory(fns[k], device) if measure_memory else None})
+        print(f"  N={N:5d}  " + "  ".join(f"{k} {1e3 * times[k]['median_s']:8.2f} ms" for k in MODELS), flush=True)
+    return {"d": d, "n_head": n_head, "B": B, "dtype": dtype, "min_repeats": repeats, "min_time_s": min_time, "clock": clock,
+            "hidden": hidden,
+            "params": params, "rows": rows, "crossings": crossings(rows)}
+
+
+def crossings(rows) -> dict:
+    """For each recurrent net: every N where its time curve meets the block's (log-log
+    interpolation between measured lengths), and which is faster at each end of the range."""
+    out = {}
+    tr = {r["N"]: r["median_s"] for r in rows if r["model"] == "transformer"}
+    Ns = sorted(tr)
+    for k in ("rnn", "lstm"):
+        rec = {r["N"]: r["median_s"] for r in rows if r["model"] == k}
+        diff = [math.log(tr[n] / rec[n]) for n in Ns]  # > 0: the block is slower
+        cross = []
+        for i in range(len(Ns) - 1):
+            if diff[i] * diff[i + 1] < 0:
+                a, b = math.log(Ns[i]), math.log(Ns[i + 1])
+                cross.append(math.exp(a + diff[i] / (diff[i] - diff[i + 1]) * (b - a)))
+        out[k] = {"crossing_N": cross, "faster_at_shortest": "transformer" if diff[0] < 0 else k,
+                  "faster_at_longest": "transformer" if diff[-1] < 0 else k,
+                  "lengths_where_transformer_faster": [n for n, x in zip(Ns, diff) if x < 0]}
+    return out
+
+
+def draw(res, path, machine):
+    plt = pyplot()
+    if plt is None:
+        print("note: " + PLOT_HINT)
+        return None
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    style = {"transformer": "o-", "rnn": "s-", "lstm": "^-"}
+    for k in MODELS:
+        rs = [r for r in res["rows"] if r["model"] == k]
+        Ns = [r["N"] for r in rs]
+        label = f"{k} ({res['params'][k]:,} params" + ("" if k == "transformer" else f", h={res['hidden'][k]}") + ")"
+        line, = a1.plot(Ns, [1e3 * r["median_s"] for r in rs], style[k], label=label)
+        a1.plot(Ns, [1e3 * r["min_s"] for r in rs], ":", color=line.get_color(), alpha=0.6, lw=1)
+        a2.plot(Ns, [r["us_per_token"] for r in rs], style[k], label=k)
+    for a in (a1, a2):
+        a.set_xscale("log", base=2)
+        a.set_yscale("log")
+        a.set_xlabel("sequence length N")
+        a.grid(True, which="both", alpha=0.3)
+    a1.set_ylabel(f"forward + backward, median ms of {res['clock']} time (dotted: fastest round)", fontsize=8)
+    a2.set_ylabel("microseconds per token")
+    a1.set_title(f"batch {res['B']}, d={res['d']}, {res['dtype']}")
+    where = machine.get("gpu", {}).get("name") if machine["device"] == "gpu" else \
+        f"{machine['cpu']}, {machine['usable_cores']} cores, {machine['minitf_threads']} thread(s)"
+    a2.set_title(f"{machine['device']}: {where}", fontsize=9)
+    a1.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(p, NAME)
+    p.add_argument("--lengths", type=int, nargs="+", default=None, metavar="N",
+                   help="sequence lengths (default: 16 32 ... 1024; --quick: 8 16 32)")
+    p.add_argument("--batch", type=int, default=None, help="sequences per batch (default: 8; --quick: 2)")
+    p.add_argument("--d", type=int, default=None, help="width of the block (default: 64; --quick: 16)")
+    p.add_argument("--heads", type=int, default=4, help="attention heads (default: 4)")
+    p.add_argument("--repeats", type=int, default=None, help="timed rounds per length (default: 7; --quick: 3)")
+    p.add_argument("--min-time", type=float, default=None, metavar="S",
+                   help="more rounds for quick lengths, up to this many seconds per length "
+                        "(default: 1; --quick: 0)")
+    p.add_argument("--no-memory", action="store_true", help="skip the (untimed) peak-memory runs")
+    args = p.parse_args(argv)
+    q = args.quick
+    lengths = args.lengths or ([8, 16, 32] if q else [16, 32, 64, 128, 256, 512, 1024])
+    B, d = args.batch or (2 if q else 8), args.d or (16 if q else 64)
+    repeats = args.repeats or (3 if q else 7)
+    for name, v in (("--batch", B), ("--d", d), ("--repeats", repeats), ("--heads", args.heads)):
+        if v < 1:
+            p.error(f"{name} must be positive, got {v}")
+    if min(lengths) < 1:
+        p.error("--lengths must be positive")
+    if d % args.heads:
+        p.error(f"--d {d} is not divisible by --heads {args.heads}")
+    check_device_arg(args.device, args.clock)
+    set_threads(args.threads)
+    json_path, fig_path = output_paths(args, NAME)
+    machine = machine_info(args.device, args.note)
+
+    print(f"forward + backward, batch {B}, d {d}, {args.device}; median {args.clock} time of at least {repeats} "
+          f"alternating rounds")
+    min_time = args.min_time if args.min_time is not None else (0.0 if q else 1.0)
+    res = run(lengths, B, d, args.heads, repeats, args.device, measure_memory=not args.no_memory,
+              min_time=min_time, clock=args.clock)
+    print()
+    print_table(["N", "model", "seq. steps", "GFLOP", "attention %", "median ms", "us/token", "peak MB"],
+                [[r["N"], r["model"], r["sequential_steps"], r["flops"]["total"] / 1e9,
+                  100 * r["flops"]["attention"] / r["flops"]["total"], 1e3 * r["median_s"], r["us_per_token"],
+                  "-" if r["peak_bytes"] is None else r["peak_bytes"] / 2 ** 20] for r in res["rows"]])
+    print("\nparameters: " + ", ".join(f"{k} {res['params'][k]:,}" for k in MODELS)
+          + f" (hidden sizes: rnn {res['hidden']['rnn']}, lstm {res['hidden']['lstm']})")
+    for k, c in res["crossings"].items():
+        if not c["crossing_N"]:
+            print(f"{k}: the curves do not cross in this range; faster throughout: {c['faster_at_shortest']}")
+        else:
+            print(f"{k}: the curves cross near N = " + ", ".join(f"{x:.0f}" for x in c["crossing_N"])
+                  + f"; faster at the shortest N: {c['faster_at_shortest']}, at the longest: "
+                  f"{c['faster_at_longest']}; the block is faster at N = {c['lengths_where_transformer_faster']}")
+    results = {"experiment": NAME, "machine": machine, **res}
+    if json_path:
+        print(f"results: {save_results(json_path, results)}")
+    if fig_path and draw(res, fig_path, machine):
+        print(f"figure:  {fig_path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

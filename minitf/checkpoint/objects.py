@@ -1,0 +1,121 @@
+"""``minitf.save`` / ``minitf.load``: any nesting of dicts, lists and tuples of tensors and scalars, without pickle."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+from .archive import CheckpointError, load, save
+
+__all__ = ["save_object", "load_object"]
+
+_MAX_DEPTH = 64  # a crafted structure cannot recurse deeper than this
+
+
+def save_object(obj, path) -> Path:
+    """Save ``obj`` to ``path`` atomically, without pickle (``minitf.save``).
+
+    ``obj`` is a state dict, an optimizer's ``state_dict()``, or any nesting
+    of dicts (keys: str, int, float, bool or None), lists and tuples whose
+    leaves are Tensors, NumPy/CuPy arrays, ints, floats, strings, bools or
+    None. A tensor that appears twice is stored once and comes back as one
+    object. Anything else is a ``TypeError`` naming where it is.
+    """
+    arrays: dict = {}
+    seen: dict = {}
+
+    def enc(v, where, depth):
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"cannot save {where}: nested more than {_MAX_DEPTH} levels deep")
+        if v is None or isinstance(v, (bool, int, str)):
+            return v
+        if isinstance(v, float):
+            return {"float": repr(v)} if not math.isfinite(v) else v
+        if isinstance(v, np.generic):
+            return enc(v.item(), where, depth)
+        if isinstance(v, Tensor) or hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__"):
+            kind = "tensor" if isinstance(v, Tensor) else "array"
+            if id(v) not in seen:
+                seen[id(v)] = (f"obj/{len(seen)}", v)  # keeps v alive, so that its id stays its own
+                arrays[seen[id(v)][0]] = v
+            out = {kind: seen[id(v)][0]}
+            if kind == "tensor" and v.requires_grad:
+                out["requires_grad"] = True
+            return out
+        if isinstance(v, dict):
+            items = []
+            for k, x in v.items():
+                if not (k is None or isinstance(k, (bool, int, float, str))):
+                    raise TypeError(f"cannot save {where}: a key of type {type(k).__name__} ({k!r:.40}); "
+                                    f"keys are str, int, float, bool or None")
+                items.append([enc(k, where, depth + 1), enc(x, f"{where}[{k!r}]", depth + 1)])
+            return {"dict": items}
+        if isinstance(v, (list, tuple)):
+            return {type(v).__name__: [enc(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(v)]}
+        raise TypeError(f"cannot save {where}: a {type(v).__name__}; minitf.save stores dicts, lists and tuples "
+                        f"of tensors, arrays, ints, floats, strings, bools and None")
+    structure = enc(obj, "obj", 0)
+    return save(path, arrays, {"object": structure})
+
+
+def load_object(path, device: str | None = None):
+    """Read what :func:`save_object` wrote (``minitf.load``); never unpickles.
+
+    Tensors come back as minitf Tensors and arrays as arrays, on ``device``
+    (``"cpu"``, ``"gpu"``, ``"fake"``) if given, else on the host. A file
+    that is not such an object, or whose structure is damaged, raises
+    :class:`CheckpointError` naming the problem.
+    """
+    path = Path(path)
+    arrays, meta = load(path)
+    if "object" not in meta:
+        raise CheckpointError(f"{path} is a minitf checkpoint but holds no saved object (it was not written by "
+                              f"minitf.save; a training checkpoint reads with checkpoint.load_training)")
+    if device is not None:
+        device = backend.check_device(device)
+    made: dict = {}
+
+    def bad(where, why):
+        return CheckpointError(f"{path}: entry {where} {why}")
+
+    def dec(v, where, depth):
+        if depth > _MAX_DEPTH:
+            raise bad(where, f"is nested more than {_MAX_DEPTH} levels deep")
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, list) or not isinstance(v, dict) or len(v) not in (1, 2):
+            raise bad(where, "is not a saved value")
+        kind = next(iter(v))
+        body = v[kind]
+        if kind in ("tensor", "array"):
+            if body not in arrays or set(v) - {kind, "requires_grad"}:
+                raise bad(where, f"refers to a missing array ({str(body)[:40]!r})")
+            if (kind, body) not in made:
+                arr = arrays[body]
+                if device not in (None, "cpu"):
+                    arr = backend.to_device(arr, device)
+                if kind == "tensor":
+                    grad = v.get("requires_grad", False) is True and arr.dtype.kind == "f"
+                    arr = Tensor(arr, requires_grad=grad)
+                made[(kind, body)] = arr
+            return made[(kind, body)]
+        if kind == "float" and isinstance(body, str) and body in ("nan", "inf", "-inf"):
+            return float(body)
+        if kind in ("list", "tuple") and isinstance(body, list):
+            out = [dec(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(body)]
+            return out if kind == "list" else tuple(out)
+        if kind == "dict" and isinstance(body, list):
+            out = {}
+            for item in body:
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise bad(where, "has a malformed dict item")
+                k = dec(item[0], where, depth + 1)
+                if not (k is None or isinstance(k, (bool, int, float, str))):
+                    raise bad(where, "has a key that is not a scalar")
+                out[k] = dec(item[1], f"{where}[{k!r}]", depth + 1)
+            return out
+        raise bad(where, f"has an unknown kind {kind[:20]!r}")
+    return dec(meta["object"], "obj", 0)

@@ -1,0 +1,177 @@
+"""Making tensors: ``tensor``, ``from_numpy``, ``zeros``/``ones``/``full`` (and ``_like``),
+``eye``, ``arange``, ``rand``, ``randn``, ``randint``, with PyTorch's signatures and defaults
+(float data is float32 unless a dtype is given; integers are int64)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor, _check_dtype
+
+
+def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+    """Build a Tensor from a Python number, nested list, NumPy array or Tensor (always a copy).
+
+    Floating data defaults to float32 (NumPy float arrays keep their dtype);
+    integers to int64 and booleans to bool. ``minitf.tensor`` is this function, as
+    ``torch.tensor`` is; the Tensor class lives in the module ``minitf.tensor``
+    (``from minitf.tensor import Tensor``), the engine in ``minitf.autograd``.
+    """
+    device = backend.check_device(device)
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = _check_dtype(dtype)
+    xp = backend.array_module(device)
+    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, np.generic):
+        arr = backend.to_device(data, device)
+        if dtype is not None and arr.dtype != dtype:
+            arr = arr.astype(dtype)
+        elif arr is data:  # never share memory with the caller's array (from_numpy does)
+            arr = arr.copy()
+    else:
+        host = np.asarray(data)
+        if dtype is None:
+            if host.dtype.kind == "f":
+                dtype = np.float32
+            elif host.dtype.kind in "iu":
+                dtype = np.int64
+            elif host.dtype.kind == "b":
+                dtype = np.bool_
+            else:
+                raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
+        host = host.astype(dtype, copy=False)
+        arr = host if xp is np else xp.asarray(host)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with ``array`` (writes to either show in both), as PyTorch."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    _check_dtype(array.dtype)
+    return Tensor(array)
+
+
+def _shape(shape, name):
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = tuple(shape)
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"{name}: sizes must be non-negative integers, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def _make(array, requires_grad):
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """A tensor of zeros; ``size`` as ints or one tuple (float32 unless ``dtype``)."""
+    xp = backend.array_module(backend.check_device(device))
+    return _make(xp.zeros(_shape(size, "zeros"), dtype=_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """A tensor of ones."""
+    xp = backend.array_module(backend.check_device(device))
+    return _make(xp.ones(_shape(size, "ones"), dtype=_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """A tensor filled with ``fill_value``; the dtype follows it (bool, int64, float32) unless given."""
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32)
+    xp = backend.array_module(backend.check_device(device))
+    return _make(xp.full(_shape((size,), "full"), fill_value, dtype=_dtype(dtype)), requires_grad)
+
+
+def _like(x: Tensor, dtype, device):
+    return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
+
+
+def zeros_like(x: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros of ``x``'s shape, dtype and device (unless given)."""
+    dtype, device = _like(x, dtype, device)
+    return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(x: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones of ``x``'s shape, dtype and device (unless given)."""
+    dtype, device = _like(x, dtype, device)
+    return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` in ``x``'s shape, dtype and device (unless given)."""
+    dtype, device = _like(x, dtype, device)
+    return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """A tensor whose values are not meaningful (zeros here; PyTorch leaves memory as it was)."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """The (n, m) identity matrix (m = n by default)."""
+    n, m = _shape((n, n if m is None else m), "eye")
+    xp = backend.array_module(backend.check_device(device))
+    return _make(xp.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+
+
+def arange(*args, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """``arange(end)``, ``arange(start, end[, step])``: int64 when every argument is an
+    integer, else float32 (PyTorch's defaults)."""
+    if not 1 <= len(args) <= 3:
+        raise TypeError(f"arange: expected end, or start, end[, step]; got {len(args)} arguments")
+    if dtype is None:
+        dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else np.float32
+    if len(args) == 3 and args[2] == 0:
+        raise ValueError("arange: step must be nonzero")
+    xp = backend.array_module(backend.check_device(device))
+    return _make(xp.arange(*args, dtype=_dtype(dtype)), requires_grad)
+
+
+def _generator(generator, device):
+    from .random import default_generator
+    return generator if generator is not None else default_generator(device)
+
+
+def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None) -> Tensor:
+    """Uniform samples in [0, 1) from the device's default generator (see ``manual_seed``)."""
+    dt = _dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"rand: needs a floating dtype, got {dt}")
+    data = _generator(generator, backend.check_device(device)).random(_shape(size, "rand"), dtype=dt)
+    return _make(data, requires_grad)
+
+
+def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None) -> Tensor:
+    """Standard normal samples from the device's default generator (see ``manual_seed``)."""
+    dt = _dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"randn: needs a floating dtype, got {dt}")
+    data = _generator(generator, backend.check_device(device)).standard_normal(_shape(size, "randn"), dtype=dt)
+    return _make(data, requires_grad)
+
+
+def randint(*args, size=None, dtype=None, device="cpu", generator=None) -> Tensor:
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
+    (int64 unless ``dtype``), as PyTorch."""
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        args, size = args[:-1], args[-1]
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if not high > low:
+        raise ValueError(f"randint: need low < high, got low={low}, high={high}")
+    dt = _dtype(np.int64 if dtype is None else dtype)
+    data = _generator(generator, backend.check_device(device)).integers(
+        int(low), int(high), size=_shape((size,), "randint"), dtype=np.int64)
+    return _make(data if dt == np.int64 else data.astype(dt), False)
+
+
+def _dtype(dtype):
+    return np.dtype(np.float32) if dtype is None else _check_dtype(dtype)

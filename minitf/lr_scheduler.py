@@ -1,0 +1,95 @@
+"""Learning-rate schedulers under PyTorch's names; reach them as ``minitf.optim.lr_scheduler``.
+
+    from minitf import optim
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    sched = optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.95 ** epoch)
+    for epoch in range(...):
+        ...                                  # train: opt.step() for each batch
+        sched.step()                         # then the lr for the next epoch
+    sched.get_last_lr()                      # [lr of each parameter group]
+
+As in PyTorch, a scheduler sets each group's lr for step 0 when it is built
+(remembering the group's lr as ``initial_lr``, its base), and every
+``step()`` moves on by one. :class:`CosineWarmupLR` (nanoGPT's warmup then
+cosine decay, :func:`minitf.optim.cosine_with_warmup`) is the one defined in
+:mod:`minitf.optim`, re-exported here.
+"""
+from __future__ import annotations
+
+from .optim import CosineWarmupLR, Optimizer, cosine_with_warmup  # noqa: F401
+
+__all__ = ["LRScheduler", "LambdaLR", "CosineWarmupLR", "cosine_with_warmup"]
+
+
+def _check_optimizer(scheduler, optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(scheduler).__name__}: expected a minitf optimizer, got {type(optimizer).__name__}")
+
+
+class LRScheduler:
+    """Base class: ``get_lr()`` gives each group's lr at ``self.last_epoch``; ``step()`` advances.
+
+    Subclasses define ``get_lr``. ``last_epoch=-1`` starts afresh (each
+    group's current lr becomes its ``initial_lr``); any other value resumes,
+    which needs ``initial_lr`` already set in every group, as in PyTorch.
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        _check_optimizer(self, optimizer)
+        self.optimizer = optimizer
+        for i, g in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                g.setdefault("initial_lr", g["lr"])
+            elif "initial_lr" not in g:
+                raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                               f"with last_epoch={last_epoch}")
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = int(last_epoch)
+        self.step()
+
+    def get_lr(self) -> list[float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Move to the next epoch (or iteration) and set every group's lr for it."""
+        self.last_epoch += 1
+        for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            g["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The lr of each group as the last ``step()`` (or the constructor) set it."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer (and functions, which cannot be saved as data)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)
+                and k != "lr_lambdas"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial_lr * lr_lambda(epoch), as ``torch.optim.lr_scheduler.LambdaLR``.
+
+    ``lr_lambda`` is one function for every group or a list of one per group.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        _check_optimizer(self, optimizer)
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
+                                 f"got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable (epoch -> factor), got {type(f).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]

@@ -1,0 +1,233 @@
+"""In-place changes (``x += y``, ``add_``, ``fill_``, ``copy_``, ``x[i] = v``...) with PyTorch's rules.
+
+* Outside the graph (under ``no_grad()``, or when neither ``x`` nor the value requires
+  grad) the change is written straight into ``x``'s array.
+* A leaf that requires grad may only be changed under ``no_grad()`` (the optimizer's
+  ``p -= lr * p.grad``); otherwise PyTorch's error.
+* A tensor in a graph (or one about to enter it: ``buf[0] = w``) is changed in place
+  *and* the change is recorded: the op runs out of place on the old value, the result
+  is written into ``x``'s array and ``x`` takes the op as its new ``grad_fn``.
+* A view (``x[0]``, ``x.reshape(...)``) of a tensor that requires grad cannot be
+  changed in place while recording (PyTorch would rewrite the base's graph; we refuse).
+
+Every change bumps ``x._version`` (shared with the views of its storage), so a
+backward that needs the old value raises instead of using the new one
+(:func:`minitf.autograd.bump_version`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd, backend
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor
+
+
+class IndexPut(Function):
+    """``out = a`` with ``out[index] = v``: the out-of-place form of ``a[index] = v``."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, a, v, index):
+        self.index = index
+        out = a.copy()
+        assign(out, index, v)
+        return out
+
+    def backward(self, g):  # d/da: g outside the written places; d/dv: g at them (summed to v's shape)
+        ga = g.copy()
+        assign(ga, self.index, 0)
+        return ga, take(g, self.index)
+
+    def backward_graph(self, g):  # linear in (a, v): the same selections as recorded ops
+        from .shape import GetItem
+        a, v = self.inputs
+        ga = IndexPut.apply(g, as_tensor(0.0, g), index=self.index) if a.requires_grad else None
+        gv = GetItem.apply(g, index=self.index, advanced=True) if v.requires_grad else None
+        return ga, gv
+
+
+class Staged:
+    """An index applied in two steps, ``a[first][second]``: PyTorch's rule for integers mixed
+    with index arrays (integers select first), where NumPy's would move the array dims first."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+
+def take(a, index):
+    return a[index.first][index.second] if isinstance(index, Staged) else a[index]
+
+
+def assign(a, index, v):
+    if isinstance(index, Staged):
+        a[index.first][index.second] = v  # a[first] is a view (integers and slices only)
+    else:
+        a[index] = v
+
+
+def index_put(x: Tensor, index, value) -> Tensor:
+    """``x`` with ``value`` written at ``index`` (out of place; differentiable in both)."""
+    from .shape import index_data
+    idx, _ = index_data(index, x, allow_bool=True)
+    v = as_tensor(value, x)
+    return IndexPut.apply(x, v, index=idx)
+
+
+def _record(x: Tensor, value, op_name: str, graph_op):
+    """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value."""
+    if x._fn is None and x.requires_grad:
+        raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
+                           f"operation (change it under minitf.no_grad(), as an optimizer step does)")
+    if getattr(x, "_base", None) is not None:
+        return _record_on_base(x, value, op_name, graph_op)
+    old = Tensor._make(x.data.copy(), x._fn)  # the old value, a private copy for the ops that read it
+    old.requires_grad = x.requires_grad
+    res = graph_op(old, value)
+    _write(x, res.data, op_name)
+    autograd.bump_version(x, recorded=True)
+    # ops that saved x's array before the write now reach it through `old` (old took x's grad_fn):
+    # old carries the counter as it is now, so they see the change, and later changes of x,
+    # which never touch old's private copy, leave it alone
+    old._vc = list(autograd.shared_counter(x))
+    # ops recorded before this one keep x as an input; the engine finds the value they saw in _prev
+    old._prev = getattr(x, "_prev", None)
+    x._prev = (autograd._epoch, old)
+    x._fn, x.requires_grad = res._fn, res.requires_grad
+    if x._fn is not None:
+        x._fn._epoch = autograd._epoch  # what it saved was taken before the write, not changed since
+    return x
+
+
+def _record_on_base(x: Tensor, value, op_name: str, graph_op):
+    """A view ``x = base[index]`` changed in place: record ``base[index] = op(x)`` on the base
+    (PyTorch's CopySlices), then make x a fresh view of the new base."""
+    view_of = getattr(x, "_view_of", None)
+    if view_of is None:
+        raise RuntimeError(f"{op_name}: in-place change of a reshaped, permuted or expanded view that autograd "
+                           f"would have to record: not supported. Change the base, or use an out-of-place op")
+    base, index = view_of
+    from .shape import getitem
+    new = graph_op(Tensor._make(x.data.copy(), x._fn) if x.requires_grad else x.detach().clone(), value)
+    setitem(base, index, new)  # recorded on the base (and refused there if it is a leaf)
+    fresh = getitem(base, index)
+    x._fn, x.requires_grad = fresh._fn, fresh.requires_grad
+    return x
+
+
+def _write(x: Tensor, new, op_name: str) -> None:
+    if tuple(new.shape) != x.shape:
+        raise RuntimeError(f"{op_name}: output with shape {x.shape} doesn't match the broadcast shape "
+                           f"{tuple(new.shape)}")
+    x.data[...] = new
+
+
+def _check_value(x: Tensor, v: Tensor, op_name: str, cast: bool = False) -> None:
+    if type(v.data) is not type(x.data):
+        raise backend.DeviceError(f"{op_name}: tensor on {x.device}, value on {v.device}")
+    if not cast and not np.can_cast(v.dtype, x.dtype, "same_kind"):
+        raise TypeError(f"{op_name}: result type {v.dtype} can't be cast to the desired output type {x.dtype}")
+
+
+def _needs_graph(x: Tensor, v) -> bool:
+    return autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad))
+
+
+def _arith(name, array_op, graph_op):
+    def op(x: Tensor, other, alpha=1) -> Tensor:
+        v = as_tensor(other, x)
+        if alpha != 1:
+            v = v * alpha
+        _check_value(x, v, name)
+        if _needs_graph(x, v):
+            return _record(x, v, name, graph_op)
+        try:
+            fits = np.broadcast_shapes(x.shape, v.shape) == x.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"{name}: output with shape {x.shape} doesn't match the broadcast shape "
+                               f"of {x.shape} and {v.shape}")
+        array_op(x.data, v.data)
+        autograd.bump_version(x)
+        return x
+    op.__name__ = name
+    op.__doc__ = f"In place: ``x {name[:-1]}= other`` (times ``alpha``), PyTorch's ``Tensor.{name}``."
+    return op
+
+
+def _iadd(a, b): a += b
+def _isub(a, b): a -= b
+def _imul(a, b): a *= b
+def _idiv(a, b): a /= b
+
+
+add_ = _arith("add_", _iadd, lambda a, b: a + b)
+sub_ = _arith("sub_", _isub, lambda a, b: a - b)
+mul_ = _arith("mul_", _imul, lambda a, b: a * b)
+div_ = _arith("div_", _idiv, lambda a, b: a / b)
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value`` (value broadcast to the selection; boolean masks allowed)."""
+    from .shape import index_data
+    idx, advanced = index_data(index, x, allow_bool=True)
+    view_of = getattr(value, "_view_of", None)
+    if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
+        return  # x[i] = x[i]: how Python ends `x[i] *= 2` once the view has changed in place
+    v = as_tensor(value, x)
+    _check_value(x, v, "setitem", cast=True)
+    if _needs_graph(x, v):
+        _record(x, v, "setitem", lambda a, b: IndexPut.apply(a, b, index=idx))
+        return
+    try:
+        assign(x.data, idx, v.data)
+    except (ValueError, IndexError) as e:
+        raise type(e)(f"setitem: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
+    autograd.bump_version(x)
+
+
+def _same(a, b) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def fill_(x: Tensor, value) -> Tensor:
+    """In place: every element becomes ``value`` (a number or a one-element tensor)."""
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"fill_: only supports a 0-dimensional value tensor, got shape {value.shape}")
+    setitem(x, Ellipsis, value)
+    return x
+
+
+def zero_(x: Tensor) -> Tensor:
+    """In place: every element becomes 0."""
+    return fill_(x, 0)
+
+
+def copy_(x: Tensor, src: Tensor) -> Tensor:
+    """In place: the values of ``src`` (broadcast to ``x``'s shape; any dtype or device)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_: src must be a Tensor, got {type(src).__name__}")
+    if src.device != x.device:
+        src = src.to(x.device)  # differentiable; the dtype is cast on assignment
+    if np.broadcast_shapes(x.shape, src.shape) != x.shape:
+        raise RuntimeError(f"copy_: src of shape {src.shape} cannot be broadcast to {x.shape}")
+    setitem(x, Ellipsis, src)
+    return x
+
+
+def clamp_(x: Tensor, min=None, max=None) -> Tensor:
+    """In place: :func:`minitf.clamp`."""
+    from .pointwise import clamp, check_clamp_bounds
+    check_clamp_bounds(min, max)
+    if _needs_graph(x, None):
+        return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max))
+    backend.get_array_module(x.data).clip(x.data, min, max, out=x.data)
+    autograd.bump_version(x)
+    return x

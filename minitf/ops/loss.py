@@ -1,0 +1,254 @@
+"""Loss functions: cross_entropy (class indices or probabilities, weights, label
+smoothing), nll_loss and mse_loss, with PyTorch's names, arguments and reductions.
+
+One convention differs from PyTorch on purpose: the class dimension is the
+*last* one, ``logits: (..., C)``, the layout a language model produces
+(``(B, T, V)``), where PyTorch wants ``(N, C, d_1, ...)``. For 2-D input
+(N, C) and 1-D input (C,) the two agree.
+
+Every cross-entropy variant is one weighted sum over log-probabilities,
+
+    loss_i = - sum_c A_ic log p_ic,        p_i = softmax(z_i),
+
+with A_ic = (1 - eps) w_{y_i} [c = y_i] + (eps / C) w_c for a class index y_i
+(A_i = 0 when y_i is ``ignore_index``) and A_ic = w_c ((1 - eps) t_ic + eps / C)
+for probabilities t_i; w is 1 without ``weight``. Its gradient is
+
+    d loss_i / d z_ic = p_ic sum_c' A_ic' - A_ic.
+
+``reduction="mean"`` divides the sum by sum_i w_{y_i} over the non-ignored rows
+(PyTorch's weighted mean) for class indices, by N for probabilities.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor, check_index_range
+from .arithmetic import mul, sub
+from .reduction import mean, sum
+from .nn import CrossEntropy, _stable_exp
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(name: str, reduction) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def _reduce_backward(g, reduction, denom, n):
+    """The per-row upstream gradient (n,) of a reduced loss: g, g / denom, or g itself per row.
+
+    A mean over nothing (denom 0, every target ignored) has a NaN value but
+    passes zero gradient, as PyTorch: an all-padding batch leaves the
+    parameters alone."""
+    xp = backend.get_array_module(g)
+    if reduction == "none":
+        return g.reshape(n)
+    scale = g if reduction == "sum" else (g / denom if denom else g * 0)
+    return xp.broadcast_to(xp.asarray(scale, dtype=g.dtype).reshape(1), (n,))
+
+
+def _reduce_forward(xp, per_row, reduction, denom, lead):
+    if reduction == "none":
+        return per_row.reshape(lead)
+    total = per_row.sum()
+    if reduction == "sum":
+        return total
+    return total / denom if denom else xp.asarray(float("nan"), dtype=per_row.dtype)
+
+
+class WeightedCrossEntropy(Function):
+    """loss_i = -sum_c A_ic log softmax(z_i)_c, reduced; see the module docstring."""
+
+    def forward(self, logits, *soft, coef, reduction, denom, lead, smoothing):
+        xp = backend.get_array_module(logits)
+        shifted, e, s = _stable_exp(logits, -1)
+        logp = shifted - xp.log(s)
+        per_row = -(coef * logp).sum(axis=-1)
+        self.p, self.coef, self.reduction, self.denom = e / s, coef, reduction, denom
+        self.logp, self.w_soft = (logp, soft[1]) if len(soft) == 2 else (None, None)
+        self.smoothing = smoothing
+        return _reduce_forward(xp, per_row, reduction, denom, lead)
+
+    def backward(self, g):  # dz_ic = gl_i (p_ic sum_c' A_ic' - A_ic)
+        n = self.p.shape[0]
+        gl = _reduce_backward(g, self.reduction, self.denom, n)[:, None]
+        dz = (self.p * self.coef.sum(axis=-1, keepdims=True) - self.coef) * gl
+        if self.logp is None:
+            return (dz,)
+        # probability targets that require grad: d loss_i / d t_ic = -(1 - eps) w_c log p_ic
+        return dz, -(1 - self.smoothing) * self.w_soft * self.logp * gl, None
+
+
+def _host_or_tensor_array(name, x, like: Tensor):
+    a = x.data if isinstance(x, Tensor) else x
+    if isinstance(x, Tensor) and type(a) is not type(like.data):
+        raise backend.DeviceError(f"{name}: input on {like.device}, targets on {x.device}")
+    if not isinstance(x, Tensor):
+        a = backend.to_device(np.asarray(a), like.device)
+    return a
+
+
+def _class_weight(name, weight, logits):
+    if weight is None:
+        return None
+    w = weight.data if isinstance(weight, Tensor) else backend.to_device(np.asarray(weight), logits.device)
+    if type(w) is not type(logits.data):
+        raise backend.DeviceError(f"{name}: weight on {backend.device_of(w)}, input on {logits.device}")
+    C = logits.shape[-1]
+    if tuple(w.shape) != (C,):
+        raise ValueError(f"{name}: weight must have shape ({C},) (one per class), got {tuple(w.shape)}")
+    return w.astype(logits.dtype, copy=False)
+
+
+def _check_indices(name, t, C, ignore_index):
+    check_index_range(name, "target", t, C, ignore=ignore_index)
+
+
+def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of ``targets`` under softmax(``logits``), as ``torch.nn.functional.cross_entropy``.
+
+    logits: (..., C), class dimension last (see the module docstring).
+    targets: (...) integer class indices in [0, C) or ``ignore_index``; or
+    (..., C) float class probabilities (soft targets; no ``ignore_index``).
+    weight: (C,) class weights or None. reduction: 'mean' (for class indices
+    the weighted mean over non-ignored targets), 'sum', or 'none' (shape
+    (...)). label_smoothing: eps in [0, 1], mixing the target with the
+    uniform distribution: (1 - eps) target + eps / C.
+
+    Fused log-softmax + NLL: finite for any finite logits. If every target is
+    ignored the mean is NaN (0/0) and the gradient is exactly zero.
+    """
+    _check_reduction("cross_entropy", reduction)
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class dimension (..., C), got a 0-d tensor")
+    if not 0.0 <= float(label_smoothing) <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = _host_or_tensor_array("cross_entropy", targets, logits)
+    C = logits.shape[-1]
+    lead = logits.shape[:-1]
+    flat = logits if logits.ndim == 2 else logits.reshape((-1, C))
+    w = _class_weight("cross_entropy", weight, logits)
+    eps = logits.dtype.type(label_smoothing)
+    xp = backend.get_array_module(logits.data)
+
+    if t.dtype.kind == "f" and tuple(t.shape) == lead and lead != logits.shape:
+        raise TypeError(f"cross_entropy: targets of shape {lead} must be integers (class indices), got "
+                        f"{t.dtype}; float targets are class probabilities, of the logits' shape {logits.shape}")
+    if t.dtype.kind == "f":  # probabilities, one row per position
+        if tuple(t.shape) != logits.shape:
+            raise ValueError(f"cross_entropy: probability targets must have the logits' shape "
+                             f"{logits.shape}, got {tuple(t.shape)}")
+        if ignore_index != -100:
+            raise ValueError("cross_entropy: ignore_index is not supported for probability (float) targets")
+        t2 = t.reshape(-1, C).astype(logits.dtype, copy=False)
+        w_row = xp.ones((1, C), dtype=logits.dtype) if w is None else w.reshape(1, C)
+        coef = w_row * (t2 * (1 - eps) + eps / C)
+        soft = ()
+        if isinstance(targets, Tensor) and targets.requires_grad:
+            soft = (targets if targets.ndim == 2 else targets.reshape((-1, C)), Tensor._make(w_row, None))
+        return WeightedCrossEntropy.apply(flat, *soft, coef=coef, reduction=reduction,
+                                          denom=flat.shape[0], lead=lead, smoothing=float(eps))
+
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integer class indices or float probabilities, "
+                        f"got {t.dtype}")
+    if tuple(t.shape) != lead:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
+                         f"{lead} (class indices) or {logits.shape} (probabilities), got {tuple(t.shape)}")
+    _check_indices("cross_entropy", t, C, ignore_index)
+    t1 = t.reshape(-1)
+    if w is None and eps == 0 and reduction == "mean":  # the training loop's case: the fused fast path
+        return CrossEntropy.apply(flat, Tensor._make(t1, None), ignore_index=ignore_index)
+    n = t1.shape[0]
+    valid = t1 != ignore_index
+    safe = xp.where(valid, t1, 0)
+    w_t = xp.ones(n, dtype=logits.dtype) if w is None else w[safe]
+    w_t = w_t * valid
+    coef = xp.zeros((n, C), dtype=logits.dtype)
+    coef[xp.arange(n), safe] = (1 - eps) * w_t
+    if eps:
+        w_row = xp.ones((1, C), dtype=logits.dtype) if w is None else w.reshape(1, C)
+        coef += (eps / C) * w_row * valid[:, None]
+    denom = float(w_t.sum())
+    return WeightedCrossEntropy.apply(flat, coef=coef, reduction=reduction, denom=denom, lead=lead,
+                                      smoothing=float(eps))
+
+
+class NLLLoss(Function):
+    """loss_i = -w_{y_i} x_{i, y_i}, reduced; x: (N, C) log-probabilities."""
+
+    def forward(self, x, w_t, rows, t, reduction, denom, lead):
+        xp = backend.get_array_module(x)
+        per_row = -w_t * x[rows, t]
+        self.shape, self.w_t, self.rows, self.t = x.shape, w_t, rows, t
+        self.reduction, self.denom = reduction, denom
+        return _reduce_forward(xp, per_row, reduction, denom, lead)
+
+    def backward(self, g):  # d loss_i / d x_ic = -w_{y_i} [c = y_i] gl_i
+        xp = backend.get_array_module(g)
+        gl = _reduce_backward(g, self.reduction, self.denom, self.shape[0])
+        dx = xp.zeros(self.shape, dtype=g.dtype)
+        dx[self.rows, self.t] = -self.w_t * gl
+        return (dx,)
+
+
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities, as ``torch.nn.functional.nll_loss``.
+
+    input: (..., C) log-probabilities (e.g. from :func:`log_softmax`), class
+    dimension last; target: (...) integers in [0, C) or ``ignore_index``;
+    weight: (C,) or None. reduction: 'mean' (divides by the sum of the
+    targets' weights), 'sum' or 'none'. ``nll_loss(log_softmax(z), t)``
+    equals ``cross_entropy(z, t)``.
+    """
+    _check_reduction("nll_loss", reduction)
+    if input.ndim == 0:
+        raise ValueError("nll_loss: input must have a class dimension (..., C), got a 0-d tensor")
+    t = _host_or_tensor_array("nll_loss", target, input)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must be integer class indices, got {t.dtype}")
+    C, lead = input.shape[-1], input.shape[:-1]
+    if tuple(t.shape) != lead:
+        raise ValueError(f"nll_loss: input of shape {input.shape} needs target of shape {lead}, "
+                         f"got {tuple(t.shape)}")
+    _check_indices("nll_loss", t, C, ignore_index)
+    xp = backend.get_array_module(input.data)
+    w = _class_weight("nll_loss", weight, input)
+    t1 = t.reshape(-1)
+    valid = t1 != ignore_index
+    safe = xp.where(valid, t1, 0)
+    w_t = (xp.ones(t1.shape[0], dtype=input.dtype) if w is None else w[safe]) * valid
+    flat = input if input.ndim == 2 else input.reshape((-1, C))
+    return NLLLoss.apply(flat, w_t=w_t, rows=xp.arange(t1.shape[0]), t=safe, reduction=reduction,
+                         denom=float(w_t.sum()), lead=lead)
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Squared error (input - target)^2, reduced ('mean', 'sum' or 'none'), as PyTorch's.
+
+    input, target: the same shape (differentiable in both). Shapes that
+    only broadcast are accepted with a warning, as PyTorch does, since they
+    are usually a mistake ((N, 1) against (N,) gives an (N, N) result).
+    """
+    _check_reduction("mse_loss", reduction)
+    target = as_tensor(target, input)
+    if target.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
+                             f"{target.shape} do not broadcast") from None
+        warnings.warn(f"mse_loss: target shape {target.shape} differs from input shape {input.shape}; "
+                      f"they are broadcast, which is likely not what you want", UserWarning, stacklevel=2)
+    d = sub(input, target)
+    sq = mul(d, d)
+    return sq if reduction == "none" else (mean(sq) if reduction == "mean" else sum(sq))

@@ -1,0 +1,157 @@
+"""More elementwise ops: abs, clamp, a tensor exponent (``x ** y``, ``2 ** x``), tril/triu masks."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor, binary_operands
+
+
+class Abs(Function):
+    saves_output = False
+
+    def forward(self, x):
+        self.x = x
+        return backend.get_array_module(x).abs(x)
+
+    def backward(self, g):  # d|x|/dx = sign(x), 0 at 0 (PyTorch's choice)
+        return (g * backend.get_array_module(g).sign(self.x),)
+
+    def backward_graph(self, g):  # sign(x) is piecewise constant: |x|'' = 0 away from 0
+        return (g * _const(backend.get_array_module(g.data).sign(self.inputs[0].data), g),)
+
+
+class Clamp(Function):
+    saves_inputs = saves_output = False  # keeps a mask of its own
+
+    def forward(self, x, lo, hi):
+        xp = backend.get_array_module(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        self.inside = inside
+        return xp.clip(x, lo, hi)
+
+    def backward(self, g):  # 1 where lo <= x <= hi (bounds included, as PyTorch), else 0
+        return (g * self.inside,)
+
+    def backward_graph(self, g):  # the mask is piecewise constant
+        return (g * _const(self.inside, g),)
+
+
+class PowTensor(Function):
+    """``a ** b`` where the exponent is a tensor too (gradients to both)."""
+
+    saves_output = True
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a ** b
+        return self.y
+
+    def backward(self, g):
+        # d(a^b)/da = b a^(b-1), 0 where b = 0;  d(a^b)/db = a^b log(a), taken as 0 where a = 0 and b >= 0 (PyTorch)
+        xp = backend.get_array_module(g)
+        a, b = self.a, self.b
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0^-1 and log(0) are masked below
+            ga = g * xp.where(b == 0, 0, b * a ** (b - 1))
+            gb = g * xp.where((a == 0) & (b >= 0), 0, self.y * xp.log(a))
+        return ga, gb.astype(g.dtype, copy=False)
+
+    def backward_graph(self, g):  # the same, in Tensor ops; a masked branch is fed 1 so it stays finite
+        from .elementwise import log
+        from .shape import Where
+        a, b = self.inputs
+        one, zero = as_tensor(1.0, g), as_tensor(0.0, g)
+        ga = gb = None
+        if a.requires_grad:
+            b0 = b.data == 0
+            ga = g * Where.apply(zero, b * Where.apply(one, a, cond=b0) ** (b - 1), cond=b0)
+        if b.requires_grad:
+            a0 = (a.data == 0) & (b.data >= 0)
+            a1 = Where.apply(one, a, cond=a0)
+            gb = g * Where.apply(zero, a1 ** b * log(a1), cond=a0)
+        return ga, gb
+
+
+class TriMask(Function):
+    saves_inputs = saves_output = False
+
+    def forward(self, x, diagonal, upper):
+        xp = backend.get_array_module(x)
+        self.diagonal, self.upper = diagonal, upper
+        return xp.triu(x, diagonal) if upper else xp.tril(x, diagonal)
+
+    def backward(self, g):  # the mask again
+        xp = backend.get_array_module(g)
+        return ((xp.triu(g, self.diagonal) if self.upper else xp.tril(g, self.diagonal)),)
+
+    def backward_graph(self, g):
+        return (TriMask.apply(g, **self.params),)
+
+
+def _const(mask, like: Tensor) -> Tensor:
+    """A constant (outside the graph) of ``like``'s dtype from an array on its device."""
+    return Tensor._make(mask.astype(like.dtype), None)
+
+
+def abs(x: Tensor) -> Tensor:
+    """|x|, elementwise (gradient sign(x), 0 at 0)."""
+    return Abs.apply(x)
+
+
+def check_clamp_bounds(min, max) -> None:
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, (int, float)):
+            raise TypeError(f"clamp: {name} must be a number, got {type(v).__name__}")
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Elementwise ``min(max(x, min), max)``; either bound may be None.
+
+    The gradient is 1 where min <= x <= max (bounds included, as PyTorch) and 0 outside.
+    """
+    check_clamp_bounds(min, max)
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+def pow(a, b) -> Tensor:
+    """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both)."""
+    a, b = binary_operands(a, b)
+    try:
+        return PowTensor.apply(a, b)
+    except ValueError:
+        raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _tri(x: Tensor, diagonal: int, upper: bool) -> Tensor:
+    if x.ndim < 2:
+        raise ValueError(f"{'triu' if upper else 'tril'}: needs a tensor of at least 2 dims, got shape {x.shape}")
+    return TriMask.apply(x, diagonal=int(diagonal), upper=upper)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (elements above ``diagonal`` set to 0)."""
+    return _tri(x, diagonal, False)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (elements below ``diagonal`` set to 0)."""
+    return _tri(x, diagonal, True)
+
+
+
+
+def allclose(a: Tensor, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether |a - b| <= atol + rtol |b| everywhere (a Python bool, as PyTorch)."""
+    a, b = binary_operands(a, b)
+    if type(a.data) is not type(b.data):
+        raise backend.DeviceError(f"allclose: tensors on different devices: {a.device} and {b.device}")
+    xp = backend.get_array_module(a.data)
+    return bool(xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -1,0 +1,39 @@
+"""Training character-level language models: batches, eval, progress, logs, checkpoints.
+
+    from minitf import train
+    cfg = train.make_config("baby", model="gpt", max_iters=500)
+    result = train.Trainer(cfg).run()
+    result["final_val_loss"]
+
+The recipe is nanoGPT's: AdamW (matrices decayed, biases and gains not),
+linear warmup then cosine decay of the learning rate, gradient clipping, and
+an estimate of the train and val losses over ``eval_iters`` random batches
+every ``eval_interval`` iterations. Each eval appends a line to
+``<out_dir>/log.jsonl`` and writes the checkpoint ``<out_dir>/ckpt.npz``
+atomically; the end adds the exact loss over the whole validation split and
+``samples.txt``. (``examples/train_charlm.py`` draws ``loss.png`` from the log.)
+
+Resuming (``Trainer(resume_config(out_dir), resume=True)``) restores model,
+optimizer, iteration and both random generators (batch sampler, dropout), so
+an interrupted run continues exactly as the uninterrupted one would have.
+
+The package, one concept a module:
+
+- :mod:`.config`: presets, :class:`TrainConfig` and its validation, :func:`build_model`;
+- :mod:`.loop`: :class:`Trainer`, and the strategy seam (:class:`SingleProcess`)
+  through which a distributed run reduces gradients and lets only rank 0 write;
+- :mod:`.evaluation`: the loss estimate and the exact validation loss;
+- :mod:`.progress`: the header, the eval lines, the progress bar or lines;
+- :mod:`.rundir`: the run directory (checkpoint, log, sample, lock) and the checks of a checkpoint's metadata;
+- :mod:`.sampling`: :func:`load_model` and :func:`generate_text`.
+"""
+from .config import (ARCH_FIELDS, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
+                     TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
+from .loop import SingleProcess, Trainer, TrainingDiverged  # noqa: F401
+from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
+from .sampling import generate_text, load_model  # noqa: F401
+
+__all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
+           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged",
+           "RunDir", "ReadOnlyRunDir", "OutputError", "RunLocked", "parameter_count", "memory_estimate",
+           "CHECKPOINT_NAME", "LOG_NAME"]

@@ -1,0 +1,55 @@
+"""Evaluation: nanoGPT's loss estimate over random batches, and the exact loss over the whole val split.
+
+The estimate draws its batches from a generator of its own, seeded by the
+run's seed and the iteration (:func:`eval_generator`), never from the
+training sampler's: what is evaluated, and how often, cannot change what is
+trained, the batches evaluated at iteration N are the same in every run of
+that seed, and a resumed run needs no saved state to evaluate exactly as the
+uninterrupted one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import cross_entropy
+from ..tensor import no_grad
+
+__all__ = ["estimate_loss", "exact_val_loss", "eval_generator"]
+
+EVAL_STREAM = 0x6576616C  # "eval": keeps these seeds apart from any other use of the run's seed
+
+
+def eval_generator(seed: int, it: int) -> np.random.Generator:
+    """The generator of the loss estimate at iteration ``it`` of a run seeded with ``seed``."""
+    return np.random.default_rng([EVAL_STREAM, int(seed), int(it)])
+
+
+@no_grad()
+def estimate_loss(model, sampler, eval_iters: int, generator: np.random.Generator | None = None) -> dict:
+    """Mean loss over ``eval_iters`` random batches of each split: ``{"train": float, "val": float}``.
+
+    The batches come from ``generator`` (default: the sampler's own generator).
+    """
+    model.eval()
+    out = {}
+    for split in ("train", "val"):
+        total = 0.0
+        for _ in range(eval_iters):
+            x, y = sampler.get_batch(split, generator)
+            total += float(cross_entropy(model(x), y).item())
+        out[split] = total / eval_iters
+    model.train()
+    return out
+
+
+@no_grad()
+def exact_val_loss(model, sampler, batch_size: int) -> tuple[float, int]:
+    """Mean loss over every target of the validation split (non-overlapping blocks): ``(loss, count)``."""
+    model.eval()
+    total, count = 0.0, 0
+    for x, y in sampler.blocks("val", batch_size=batch_size):
+        n = y.data.size
+        total += float(cross_entropy(model(x), y).item()) * n
+        count += n
+    model.train()
+    return total / count, count

@@ -1,0 +1,400 @@
+"""The training loop: :class:`Trainer` (one run) and the strategy seam for running it on several processes.
+
+A :class:`Trainer` builds the corpus, batch sampler, model and optimizer from
+a :class:`~minitf.train.config.TrainConfig`, restores them from the run
+directory on resume, then alternates training steps and evals until
+``max_iters``. What it writes goes through its :class:`~minitf.train.rundir.RunDir`;
+what it prints goes through ``log`` and :class:`~minitf.train.progress.Progress`.
+
+The seam for distributed training is ``Trainer(cfg, strategy=...)``. A
+strategy is a small object with the methods of :class:`SingleProcess`, the
+default, whose every method is the single-process behaviour (do nothing, or
+return its argument). A data-parallel strategy overrides them:
+
+- ``prepare(model)``: once, before the first step (broadcast rank 0's parameters);
+- ``sampler_seed(seed)``: the batch sampler's seed on this process (differ per rank);
+- ``reduce_gradients(params)``: after ``backward`` and before clipping (all-reduce
+  and average the gradients, so that every rank clips and steps identically);
+- ``reduce_mean(value)``: a float every rank computed (the training loss of a
+  step, the eval losses), averaged, so that the divergence guard and the logs
+  see the same numbers on every rank;
+- ``open_run_dir(out_dir)`` and ``wrap_log(log)``: where this process writes and
+  what it prints; for ranks other than 0 a :class:`~minitf.train.rundir.ReadOnlyRunDir`
+  (resume reads, writes and the lock do nothing) and a silent log, so that only rank 0 logs and
+  checkpoints, without any ``if rank == 0`` in the loop.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from .. import backend, checkpoint, data, optim
+from .. import random as mt_random
+from ..ops import cross_entropy
+from . import evaluation
+from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
+from .progress import Progress, eval_line, header_lines, short_run_notes
+from .rundir import OutputError, RunDir
+from .sampling import generate_text
+
+__all__ = ["Trainer", "SingleProcess", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss, the gradient norm or the parameters stopped being finite; the last checkpoint is kept.
+
+    Attributes: ``iter`` (the iteration), ``quantity`` (what was not finite),
+    ``value`` and ``last_checkpoint_iter``.
+    """
+
+    def __init__(self, message, it, quantity, value, last_checkpoint_iter):
+        super().__init__(message)
+        self.iter, self.quantity, self.value = it, quantity, value
+        self.last_checkpoint_iter = last_checkpoint_iter
+
+
+class SingleProcess:
+    """The default strategy of a :class:`Trainer`: one process, which trains, logs and writes everything."""
+    rank = 0
+    world_size = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def prepare(self, model) -> None:
+        """Called once before the first step."""
+
+    def sampler_seed(self, seed: int) -> int:
+        return seed
+
+    def reduce_gradients(self, params) -> None:
+        """Called after ``backward``, before clipping and the optimizer step."""
+
+    def reduce_mean(self, value: float) -> float:
+        return value
+
+    def open_run_dir(self, out_dir) -> RunDir:
+        return RunDir(out_dir)
+
+    def wrap_log(self, log):
+        return log
+
+
+class Trainer:
+    """One training run: ``Trainer(cfg).run()`` returns a summary dict.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    resume : bool
+        Continue from ``<out_dir>/ckpt.npz`` (see :func:`~minitf.train.resume_config`).
+    log : callable
+        Receives every line of text output (default ``print``).
+    corpus : data.Corpus, optional
+        Use this text instead of looking one up from ``cfg.data``.
+    callbacks : list of callables
+        Each called as ``cb(trainer, record)`` after every eval's checkpoint.
+    overwrite : bool
+        Start afresh even if ``out_dir`` holds a checkpoint (otherwise an error).
+    strategy : SingleProcess, optional
+        How the run is spread over processes (see the module docstring).
+
+    The constructor takes the run directory's lock (:class:`~minitf.train.rundir.RunLocked`
+    if another run holds it) and :meth:`run` releases it when it ends.
+    """
+
+    def __init__(self, cfg: TrainConfig, *, resume: bool = False, log=print, corpus: data.Corpus | None = None,
+                 callbacks=(), overwrite: bool = False, strategy: SingleProcess | None = None):
+        self.cfg = cfg.validate()
+        self.strategy = strategy or SingleProcess()
+        self.log = self.strategy.wrap_log(log)
+        self.callbacks = list(callbacks)
+        if cfg.device == "gpu":
+            reason = backend.gpu_unavailable_reason()
+            if reason:
+                raise backend.DeviceError(f"--device gpu is unavailable: {reason}")
+        self.run_dir = self.strategy.open_run_dir(cfg.out_dir)
+        self.out_dir, self.ckpt_path, self.log_path = self.run_dir.path, self.run_dir.ckpt_path, self.run_dir.log_path
+        self.run_dir.lock()  # held until run() ends (or this constructor fails)
+        try:
+            self._setup(cfg, resume, corpus, overwrite)
+        except BaseException:
+            self.run_dir.unlock()
+            raise
+
+    def _setup(self, cfg, resume, corpus, overwrite) -> None:
+        if not resume and self.run_dir.has_checkpoint() and not overwrite:
+            raise ConfigError(f"{self.out_dir} already holds a checkpoint: pass --resume to continue it, "
+                              f"--overwrite to start afresh over it, or another --out-dir")
+        ckpt = self.run_dir.load_checkpoint() if resume else None
+
+        self.corpus = corpus or data.load_corpus(cfg.data, progress=cfg.progress, log=self.log)
+        self.vocab = data.CharVocab.from_text(self.corpus.text)
+        if ckpt is not None:
+            self._check_compatible(ckpt)
+        ids = self.vocab.encode(self.corpus.text)
+        train_ids, val_ids = data.split_ids(ids, 0.9)
+        self.sampler = data.BatchSampler(train_ids, val_ids, cfg.block_size, cfg.batch_size, cfg.device,
+                                         self.strategy.sampler_seed(cfg.seed))
+
+        mt_random.manual_seed(cfg.seed)
+        self.model = build_model(cfg, len(self.vocab))
+        groups = optim.param_groups_for_weight_decay(self.model.named_parameters(), cfg.weight_decay)
+        self.optimizer = optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.iter, self.elapsed_s, self.records = 0, 0.0, []
+        self.last_checkpoint_iter = None
+        self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
+        self._warned_explosion = False
+        if ckpt is not None:
+            self._restore(ckpt)
+        else:
+            self.run_dir.write_log([])
+        self._resumed_at = self.iter if ckpt is not None else None
+
+    # ------------------------------------------------------------ resume
+    def _check_compatible(self, ckpt) -> None:
+        meta = ckpt.meta
+        saved = meta.get("vocab")
+        if saved != self.vocab.chars:
+            # counts, not the characters: an error never echoes a file's contents
+            extra = len(set(self.vocab.chars) - set(saved))
+            lost = len(set(saved) - set(self.vocab.chars))
+            raise checkpoint.CheckpointError(
+                f"checkpoint {self.ckpt_path} is incompatible with this corpus ({self.corpus.source}): its "
+                f"vocabulary has {len(saved)} characters, the corpus has {len(self.vocab)} ({extra} not in the "
+                f"checkpoint's, {lost} of the checkpoint's missing). Resume with the same --data.")
+        for k in ARCH_FIELDS:
+            if meta["config"].get(k) != getattr(self.cfg, k):
+                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} is incompatible: it has {k} = "
+                                                 f"{meta['config'].get(k)!r}, this run has {getattr(self.cfg, k)!r}")
+        saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
+        if saved_corpus.get("sha256") not in (None, self.corpus.sha256):
+            self.log(f"note: the corpus ({self.corpus.source}) differs from the one the checkpoint was trained on "
+                     f"(same vocabulary), continuing")
+
+    def _restore(self, ckpt) -> None:
+        from ..nn import StateDictError
+        try:
+            self.model.load_state_dict(ckpt.model_state, strict=True)
+        except (StateDictError, ValueError, TypeError) as e:
+            raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} does not fit the model: {e}") from None
+        try:
+            self.optimizer.load_state_dict(ckpt.optimizer_state)
+        except (ValueError, KeyError, TypeError) as e:
+            raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: optimizer state does not fit: {e}") from None
+        meta = ckpt.meta
+        self.iter, self.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
+        for entry, restore in (("rng.batch", self.sampler.set_state),
+                               ("rng.minitf", lambda st: mt_random.set_rng_state(st, self.cfg.device))):
+            st = meta["rng"][entry[4:]]
+            if st is None or (entry == "rng.minitf" and meta["config"].get("device") != self.cfg.device):
+                continue
+            try:
+                restore(st)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: entry {entry!r} is not the state "
+                                                 f"of this run's random generator") from None
+        self.last_checkpoint_iter = self.iter
+        # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
+        self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
+        self.run_dir.write_log(self.records)
+
+    # ------------------------------------------------------------ the run
+    def lr_at(self, it: int) -> float:
+        c = self.cfg
+        return optim.cosine_with_warmup(it, c.lr, c.min_lr, c.warmup_iters, c.lr_decay_iters)
+
+    def run(self) -> dict:
+        """Train to ``max_iters``, evaluating and checkpointing on the way; release the lock at the end.
+
+        Raises :class:`TrainingDiverged` when the loss, the gradient norm or
+        the parameters stop being finite (the last checkpoint stays as it
+        was), :class:`~minitf.train.rundir.OutputError` when the run directory
+        cannot be written.
+        """
+        try:
+            return self._run()
+        finally:
+            self.run_dir.unlock()
+
+    def _run(self) -> dict:
+        cfg = self.cfg
+        for line in header_lines(cfg, self.corpus, self.vocab, self.sampler, self.model, self.out_dir,
+                                 self.iter if self._resumed_at is not None else None):
+            self.log(line)
+        if self._resumed_at is not None and self.iter >= cfg.max_iters:
+            self.log(f"the checkpoint is at iter {self.iter}, already at max_iters {cfg.max_iters}: "
+                     f"nothing to train (pass a larger --max-iters to train further)")
+            return self._finish(None)
+        for note in short_run_notes(cfg, self.iter):
+            self.log(note)
+        self.strategy.prepare(self.model)
+        tokens_per_iter = cfg.batch_size * cfg.block_size
+        progress = Progress(cfg, self.iter, self.log)
+        window_tokens, window_time = 0, 0.0
+        record = None
+        self.model.train()
+        try:
+            while True:
+                it = self.iter
+                if (it % cfg.eval_interval == 0 or it >= cfg.max_iters) and it != self._resumed_at:
+                    t_sync = time.perf_counter()
+                    backend.synchronize(cfg.device)  # queued GPU work belongs to the training window
+                    window_time += time.perf_counter() - t_sync
+                    # no training since the start (iteration 0): no throughput to report, None
+                    tps = window_tokens / window_time if window_tokens and window_time > 0 else None
+                    record = self._eval(it, tps, final=it >= cfg.max_iters)
+                    progress.write(eval_line(record))
+                    window_tokens, window_time = 0, 0.0
+                if it >= cfg.max_iters:
+                    break
+                t0 = time.perf_counter()
+                lr = self.lr_at(it)
+                with np.errstate(all="ignore"):  # overflows become non-finite values, which the guard reports
+                    loss = self.train_step(lr)
+                if not self._warned_explosion and loss > 2 * self._uniform_loss + 1:
+                    self._warned_explosion = True
+                    progress.write(f"warning: iter {it}: the training loss {loss:.4g} is far above "
+                                   f"{self._uniform_loss:.3f}, the loss of guessing uniformly (ln "
+                                   f"{len(self.vocab)}): training is unstable; a lower --lr (now {cfg.lr:g}) "
+                                   f"may help")
+                self.iter += 1
+                dt = time.perf_counter() - t0
+                self.elapsed_s += dt
+                window_tokens += tokens_per_iter
+                window_time += dt
+                progress.update(self.iter, loss, lr, tokens_per_iter / dt if dt > 0 else 0.0)
+        finally:
+            progress.close()
+        return self._finish(record)
+
+    def train_step(self, lr: float) -> float:
+        """One optimizer step at learning rate ``lr`` on one training batch; returns the loss.
+
+        Raises :class:`TrainingDiverged`, before the step changes anything,
+        when the loss or the gradient norm is not finite.
+        """
+        model, opt = self.model, self.optimizer
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = self.sampler.get_batch("train")
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        params = list(model.parameters())
+        self.strategy.reduce_gradients(params)
+        # both checks read reduced values (the mean loss, the norm of the reduced gradients), so that
+        # under a data-parallel strategy every rank sees the same numbers and all stop together
+        value = self.strategy.reduce_mean(float(loss.item()))
+        if not math.isfinite(value):
+            opt.zero_grad()
+            raise self._diverged("training loss", value, lr)
+        try:  # clip_grad_norm_ checks the norm first (max_norm inf when clipping is off: only the check)
+            optim.clip_grad_norm_(params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf,
+                                  error_if_nonfinite=True)
+        except RuntimeError as e:
+            if "norm" not in str(e):
+                raise
+            norm = _norm_of(params)
+            opt.zero_grad()
+            raise self._diverged("gradient norm", norm, lr) from None
+        opt.step()
+        opt.zero_grad()
+        return value
+
+    def _diverged(self, quantity: str, value, lr: float) -> TrainingDiverged:
+        where = (f"the last checkpoint, {self.ckpt_path} (iter {self.last_checkpoint_iter}), is kept as it was"
+                 if self.last_checkpoint_iter is not None else "no checkpoint was written")
+        return TrainingDiverged(f"training diverged at iter {self.iter}: the {quantity} is {value} (lr {lr:.3g}); "
+                                f"{where}; a lower --lr or --grad-clip may help", self.iter, quantity, value,
+                                self.last_checkpoint_iter)
+
+    def _eval(self, it: int, tokens_per_s, final: bool) -> dict:
+        t0 = time.perf_counter()
+        with np.errstate(all="ignore"):
+            losses = self.estimate_loss()
+        for split in ("train", "val"):
+            if not math.isfinite(losses[split]):
+                raise self._diverged(f"estimated {split} loss", losses[split], self.lr_at(it))
+        if not _all_finite(self.model.parameters()):
+            raise self._diverged("parameters' value", "not finite", self.lr_at(it))
+        rec = {"iter": it, "train_loss": losses["train"], "val_loss": losses["val"],
+               "val_bpc": losses["val"] / math.log(2), "lr": self.lr_at(it),
+               "tokens_per_s": tokens_per_s, "elapsed_s": None}
+        if final:
+            exact, n = self.exact_val_loss()
+            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n)
+        self.elapsed_s += time.perf_counter() - t0
+        rec["elapsed_s"] = round(self.elapsed_s, 3)
+        self.records.append(rec)
+        self.run_dir.append_log(rec)
+        self.save_checkpoint(rec)
+        for cb in self.callbacks:
+            cb(self, rec)
+        return rec
+
+    def estimate_loss(self) -> dict:
+        """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
+        gen = evaluation.eval_generator(self.cfg.seed, self.iter)
+        out = evaluation.estimate_loss(self.model, self.sampler, self.cfg.eval_iters, gen)
+        return {k: self.strategy.reduce_mean(v) for k, v in out.items()}
+
+    def exact_val_loss(self) -> tuple[float, int]:
+        """Mean loss over every target of the validation split (non-overlapping blocks): (loss, count)."""
+        return evaluation.exact_val_loss(self.model, self.sampler, max(self.cfg.batch_size, 16))
+
+    # ------------------------------------------------------------ outputs
+    def save_checkpoint(self, record: dict | None = None):
+        cfg = self.cfg
+        try:
+            minitf_rng = mt_random.get_rng_state(cfg.device)
+        except Exception:  # a GPU generator without a serialisable state: resume is then not bit-exact
+            minitf_rng = None
+        meta = {"iter": self.iter, "elapsed_s": self.elapsed_s, "config": dataclasses.asdict(cfg),
+                "model_config": config_dict(self.model.config), "vocab": self.vocab.to_json(),
+                "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
+                           "chars": len(self.corpus.text)},
+                "rng": {"batch": self.sampler.state(), "minitf": minitf_rng},
+                "last_eval": record}
+        try:
+            self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)
+        except OutputError as e:
+            kept = (f"the checkpoint of iter {self.last_checkpoint_iter} is intact" if self.last_checkpoint_iter
+                    is not None else "no checkpoint was written")
+            raise OutputError(f"{e}; {kept}") from None
+        self.last_checkpoint_iter = self.iter
+        return self.ckpt_path
+
+    def sample(self, num_chars: int, temperature: float = 1.0, top_k: int | None = None, start: str = "\n") -> str:
+        """``start`` followed by ``num_chars`` generated characters."""
+        return generate_text(self.model, self.vocab, num_chars, temperature, top_k, start, self.cfg.device)
+
+    def _finish(self, record) -> dict:
+        cfg = self.cfg
+        sample = None
+        if cfg.sample_chars > 0:
+            start = "\n" if "\n" in self.vocab.stoi else self.corpus.text[0]
+            sample = self.sample(cfg.sample_chars, cfg.sample_temperature, cfg.sample_top_k, start)
+            path = self.run_dir.write_sample(sample)
+            self.log(f"sample ({cfg.sample_chars} characters, temperature {cfg.sample_temperature}, "
+                     f"top_k {cfg.sample_top_k}), also in {path}:\n{sample}")
+        final = next((r for r in reversed(self.records) if "final_val_loss" in r), None)
+        return {"iter": self.iter, "records": list(self.records), "sample": sample,
+                "final_val_loss": final["final_val_loss"] if final else None,
+                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path)}
+
+
+def _all_finite(params) -> bool:
+    for p in params:
+        xp = backend.get_array_module(p.data)
+        if not bool(xp.isfinite(p.data).all()):
+            return False
+    return True
+
+
+def _norm_of(params) -> float:
+    """The gradients' 2-norm, as clip_grad_norm_ reports it (without clipping)."""
+    return optim.clip_grad_norm_(params, math.inf)

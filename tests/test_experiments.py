@@ -1,0 +1,151 @@
+"""The experiment scripts of examples/ in their --quick mode: they run, and their results say what they claim."""
+import importlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+pytestmark = pytest.mark.usefixtures("restore_rng")  # the scripts call minitf.manual_seed
+
+
+@pytest.fixture(scope="module")
+def script():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+# ------------------------------------------------------------------ shared helpers
+def test_common_writes_json_and_records_the_machine(script, tmp_path):
+    common = script("_common")
+    info = common.machine_info("cpu", note="test")
+    assert info["usable_cores"] >= 1 and info["minitf_threads"] >= 1 and info["note"] == "test"
+    assert info["blas"] and "numpy" in info["versions"]
+    import numpy as np
+    path = common.save_results(tmp_path / "sub" / "r.json", {"x": np.float32(1.5), "a": np.arange(3),
+                                                             "nan": float("nan")})
+    assert json.loads(path.read_text()) == {"x": 1.5, "a": [0, 1, 2], "nan": None}
+
+
+def test_time_alternating_rotates_the_order(script):
+    common = script("_common")
+    calls = []
+    res = common.time_alternating({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                                  repeats=4, warmup=0)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert set(res) == {"a", "b"} and len(res["a"]["times_s"]) == len(res["a"]["cpu_times_s"]) == 4
+    spin = common.time_alternating({"sleep": lambda: __import__("time").sleep(0.01)}, repeats=2, warmup=0,
+                                   clock="cpu")["sleep"]
+    assert spin["wall_median_s"] >= 0.009 > spin["cpu_median_s"] == spin["median_s"]  # sleeping uses no CPU
+
+
+# ------------------------------------------------------------------ experiment 3
+def test_param_count_quick(script, tmp_path):
+    pc = script("param_count")
+    res = pc.main(["--quick", "--out", str(tmp_path / "pc.json")])
+    assert json.loads((tmp_path / "pc.json").read_text())["rows"]
+    for r in res["rows"]:
+        # the count from the shapes equals the built model's and the closed form
+        assert r["exact_non_embedding"] == r["built_non_embedding"] == r["closed_form"]
+        d, L = r["d"], r["n_layer"]
+        assert r["formula_12_nlayer_d2"] == r["formula_2d_nlayer_2dattn_dff"] == 12 * L * d * d
+        # the gap is exactly the vectors: 13 d per block + 2 d with biases, 2 d per block + d without
+        gap = r["exact_non_embedding"] - 12 * L * d * d
+        assert gap == (L * 13 * d + 2 * d if r["bias"] else L * 2 * d + d)
+        c = r["compute_per_token"]
+        assert c["six_N"] == 6 * r["exact_non_embedding"]
+        assert c["attention_term"] == 12 * L * r["block_size"] * d
+
+
+def test_param_count_scaling(script):
+    pc = script("param_count")
+    rows = pc.run([("a", 2, 2, 64, 128, 50, True), ("2d", 2, 2, 128, 128, 50, True),
+                   ("2L", 4, 2, 64, 128, 50, True)], build_limit=0)
+    a, wide, deep = (r["formula_12_nlayer_d2"] for r in rows)
+    assert wide == 4 * a and deep == 2 * a             # quadratic in d, linear in n_layer
+    assert all("built_non_embedding" not in r for r in rows)  # nothing was built
+    big = pc.run([("GPT-2 XL", 48, 25, 1600, 1024, 50257, True)], build_limit=0)[0]
+    assert big["breakdown"]["total"] == 1_557_611_200 and abs(big["relative_gap"]) < 1e-3
+
+
+# ------------------------------------------------------------------ experiment 1
+def test_parallel_vs_rnn_quick(script):
+    ex = script("parallel_vs_rnn")
+    res = ex.main(["--quick", "--lengths", "8", "16", "--repeats", "1"])
+    p = res["params"]
+    assert abs(p["rnn"] / p["transformer"] - 1) < 0.05 and abs(p["lstm"] / p["transformer"] - 1) < 0.05
+    rows = {(r["model"], r["N"]): r for r in res["rows"]}
+    for k in ex.MODELS:
+        a, b = rows[(k, 8)], rows[(k, 16)]
+        assert a["sequential_steps"] == (1 if k == "transformer" else 8)
+        assert b["sequential_steps"] == (1 if k == "transformer" else 16)
+        assert a["median_s"] > 0 and a["peak_bytes"] > 0
+        # recurrent FLOPs are linear in N; the block's attention term is quadratic
+        assert b["flops"]["linear"] == 2 * a["flops"]["linear"]
+        assert b["flops"]["attention"] == 4 * a["flops"]["attention"]
+    assert rows[("rnn", 8)]["flops"]["attention"] == 0 < rows[("transformer", 8)]["flops"]["attention"]
+    assert set(res["crossings"]) == {"rnn", "lstm"}
+
+
+def test_matched_hidden(script):
+    ex = script("parallel_vs_rnn")
+    for d, target in ((16, 3280), (64, 49984)):
+        for gates in (1, 4):
+            h = ex.matched_hidden(target, d, gates)
+            best = min(range(1, 400), key=lambda k: abs(gates * (k * d + k * k + 2 * k) - target))
+            assert h == best
+
+
+# ------------------------------------------------------------------ experiment 2
+def test_parallel_conditionals_quick(script):
+    ex = script("parallel_conditionals")
+    res = ex.main(["--quick", "--repeats", "1"])
+    for a in res["agreement"]:
+        assert max(a["max_abs_diff_logprob"].values()) <= 1e-10 and a["agree_1e-10"]
+        assert a["replica_forward_max_diff"] <= 1e-12
+        ll = list(a["log_likelihood"].values())
+        assert max(ll) - min(ll) <= 1e-10 * abs(ll[0])
+    for r in res["timings"]:
+        n = r["n"]
+        assert r["prefixes"]["positions"] == n * (n + 1) // 2 and r["parallel"]["passes"] == 1
+        assert r["formula_speedup"] == n / max(n / r["b"], math.log2(n))
+    leak = res["future_leak"]["max_change_of_earlier_logits"]
+    assert leak["masked"] == 0.0 and leak["unmasked"] > 1e-6
+    nm = res["no_mask"]
+    assert abs(nm["masked"]["total_probability"] - 1) < 1e-9     # a true distribution over sequences
+    assert nm["unmasked"]["total_probability"] > 2                # "probabilities" that add up to more than 1
+    assert nm["unmasked"]["held_out_loss_nats"] < nm["entropy_bound_nats"] - 0.5   # beats the entropy: cheating
+    assert nm["masked"]["held_out_loss_nats"] > nm["entropy_bound_nats"] - 0.05    # the honest model cannot
+
+
+def test_bad_flags_are_one_line_errors(script, capsys):
+    ex = script("parallel_vs_rnn")
+    with pytest.raises(SystemExit) as e:
+        ex.main(["--quick", "--d", "15"])
+    assert e.value.code == 2 and "not divisible" in capsys.readouterr().err
+
+
+def test_figures_are_drawn_or_explained(script, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    pc = script("param_count")
+    pc.main(["--quick", "--figure", str(tmp_path / "f.png")])
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.setattr(pc, "pyplot", lambda: None)          # as if matplotlib were not installed
+    pc.main(["--quick", "--figure", str(tmp_path / "g.png")])
+    assert "matplotlib is not installed" in capsys.readouterr().out and not (tmp_path / "g.png").exists()
+
+
+def test_unusable_gpu_is_one_line_exit_2(script, capsys):
+    import minitf as mt
+    if mt.gpu_available():
+        pytest.skip("this machine has a GPU")
+    ex = script("parallel_conditionals")
+    with pytest.raises(SystemExit) as e:
+        ex.main(["--quick", "--device", "gpu"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: --device gpu:") and err.count("\n") == 1

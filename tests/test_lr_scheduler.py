@@ -1,0 +1,67 @@
+"""optim.lr_scheduler: PyTorch's module path and names; LambdaLR against torch's, step by step."""
+import pytest
+
+import minitf as mt
+from minitf import optim
+
+
+def two_groups(lrs=(0.1, 0.02)):
+    return optim.SGD([{"params": [mt.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs], lr=1.0)
+
+
+def test_module_path_and_aliases():
+    import minitf.optim.lr_scheduler as by_import
+    from minitf.optim.lr_scheduler import LambdaLR
+    assert by_import is optim.lr_scheduler and LambdaLR is optim.lr_scheduler.LambdaLR
+    assert optim.lr_scheduler.CosineWarmupLR is optim.CosineWarmupLR
+    assert optim.lr_scheduler.cosine_with_warmup is optim.cosine_with_warmup
+
+
+def test_lambda_lr_follows_pytorch():
+    lambdas = [lambda e: 0.9 ** e, lambda e: 1.0 / (1 + e)]
+    opt = two_groups()
+    sched = optim.lr_scheduler.LambdaLR(opt, lambdas)
+    seen = [sched.get_last_lr()]
+    for _ in range(6):
+        opt.step()
+        sched.step()
+        seen.append(sched.get_last_lr())
+    assert seen[0] == [0.1, 0.02] and [g["lr"] for g in opt.param_groups] == seen[-1]
+    assert seen[3] == pytest.approx([0.1 * 0.9 ** 3, 0.02 / 4], rel=1e-15)
+    torch = pytest.importorskip("torch")
+    topt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in (0.1, 0.02)])
+    tsched = torch.optim.lr_scheduler.LambdaLR(topt, lambdas)
+    want = [tsched.get_last_lr()]
+    for _ in range(6):
+        topt.step()
+        tsched.step()
+        want.append(tsched.get_last_lr())
+    assert seen == want
+
+
+def test_lambda_lr_resumes_from_its_state_dict():
+    opt = two_groups()
+    sched = optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 ** e)
+    for _ in range(3):
+        sched.step()
+    state = sched.state_dict()
+    assert state["last_epoch"] == 3 and "optimizer" not in state and "lr_lambdas" not in state
+    opt2 = two_groups()
+    sched2 = optim.lr_scheduler.LambdaLR(opt2, lambda e: 0.5 ** e)
+    sched2.load_state_dict(state)
+    sched.step()
+    sched2.step()
+    assert sched2.get_last_lr() == sched.get_last_lr() == pytest.approx([0.1 / 16, 0.02 / 16])
+    # resuming by last_epoch needs the groups' initial_lr, as in PyTorch
+    opt3 = two_groups()
+    with pytest.raises(KeyError, match="initial_lr"):
+        optim.lr_scheduler.LambdaLR(opt3, lambda e: 1.0, last_epoch=4)
+
+
+def test_lambda_lr_errors():
+    with pytest.raises(ValueError, match="expected 2 lr_lambdas"):
+        optim.lr_scheduler.LambdaLR(two_groups(), [lambda e: 1.0])
+    with pytest.raises(TypeError, match="lr_lambda must be callable"):
+        optim.lr_scheduler.LambdaLR(two_groups(), 0.5)
+    with pytest.raises(TypeError, match="expected a minitf optimizer"):
+        optim.lr_scheduler.LambdaLR([mt.zeros(1)], lambda e: 1.0)
