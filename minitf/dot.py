@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import autograd, backend
 from .tensor import Tensor
 
 
@@ -53,7 +53,7 @@ def _walk(root: Tensor):
         seen.add(id(t))
         stack.append((t, True))
         if t._fn is not None:
-            for inp in reversed(t._fn.inputs):
+            for inp in reversed(autograd._inputs_of(t._fn)):  # as of the op's forward (in-place changes)
                 if id(inp) not in seen:
                     stack.append((inp, False))
     return order
@@ -113,7 +113,7 @@ def to_dot(tensor: Tensor, params=None, show_values: bool = False, show_grad: bo
             op_count += 1
             lines.append(f'  {op} [label={_quote(type(t._fn).__name__)}, shape=box, style="rounded,filled", '
                          f'fillcolor="#f2f2f2"];')
-            lines.extend(f"  {ids[id(inp)]} -> {op};" for inp in t._fn.inputs)
+            lines.extend(f"  {ids[id(inp)]} -> {op};" for inp in autograd._inputs_of(t._fn))
             lines.append(f"  {op} -> {tid};")
     lines.append("}")
     return "\n".join(lines) + "\n"

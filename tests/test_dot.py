@@ -46,6 +46,25 @@ def test_values_and_gradients_as_micrograd_shows_them():
     assert "data 100 values" in mt.to_dot(big * 2.0, show_values=True, max_elements=8)
 
 
+def test_an_in_place_change_is_drawn_as_the_ops_saw_it():
+    # exp read y before y.mul_(3): its input is the value x * 2, which the recorded Mul then
+    # consumed, not the y after the change (the picture would show a cycle)
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    s = F.exp(y)
+    y.mul_(3.0)
+    dot = mt.to_dot(s.sum() + y.sum(), params={"x": x})
+    labels, edges = _labels(dot), _edges(dot)
+    into = {op: [t for t, o in edges if o == op] for op in labels if op.startswith("op")}
+    out_of = {op: t for op, t in edges if op.startswith("op")}
+    exp_op, = [op for op in into if labels[op] == "Exp"]
+    muls = [op for op in into if labels[op] == "Mul"]
+    first, = [op for op in muls if into[op][0] == "t0"]            # x * 2
+    second, = [op for op in muls if op != first]                   # the recorded mul_(3)
+    assert into[exp_op] == [out_of[first]] and into[second][0] == out_of[first]
+    assert into[exp_op] != [out_of[second]]
+
+
 def test_parameters_are_named_by_their_module_path():
     mt.manual_seed(0)
     model = nn.ModuleList([nn.Linear(3, 4), nn.Linear(4, 2)])
