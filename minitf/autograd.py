@@ -349,8 +349,12 @@ def _accumulate_leaf_graph(t: Tensor, g: Tensor) -> None:
     from . import ops
     if g.dtype != t.dtype:
         g = ops.astype(g, t.dtype)
-    # out of place: an existing .grad (plain or recorded) is never changed under the graph
-    t._grad = g if t._grad is None else t._grad + g
+    if t._grad is not None:  # out of place: an existing .grad (plain or recorded) is never changed under the graph
+        t._grad = t._grad + g
+    elif g._fn is None:  # a constant may be shared with another leaf (Add hands on one g twice): own a copy,
+        t._grad = Tensor._make(g.data.copy(), None)  # since a later plain backward adds into it in place
+    else:
+        t._grad = g
 
 
 def _check_graph_inputs(fn: Function, inputs) -> None:

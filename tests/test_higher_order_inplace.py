@@ -82,3 +82,13 @@ def test_a_plain_backward_adds_to_a_recorded_grad_out_of_place():
     x.grad = None
     g.sum().backward()  # and it still differentiates: d/dx sum(3 x^2) = 6 x
     np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+
+
+def test_leaves_never_share_a_gradient_buffer_after_create_graph():
+    # sum's recorded backward of a constant seed is a constant, and add hands it to both leaves
+    x = mt.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    y = mt.tensor([3.0, 4.0], dtype="float64", requires_grad=True)
+    (x + y).sum().backward(create_graph=True)
+    assert x.grad is not y.grad
+    (x * 2.0).sum().backward()  # adds into x.grad in place
+    assert x.grad.tolist() == [3.0, 3.0] and y.grad.tolist() == [1.0, 1.0]
