@@ -182,3 +182,74 @@ def max_relative_error(fn, inputs, eps: float = 1e-6, max_elements: int = 256,
     for _, analytic, numeric, _, _ in _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
         worst = max(worst, float(np.max(np.abs(analytic - numeric) / np.maximum(np.abs(numeric), floor))))
     return worst
+
+
+def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1e-6,
+                  max_elements: int = 256, num_directions: int = 3, seed: int = 0) -> bool:
+    """Check second derivatives: finite differences of the first gradient against the second.
+
+    The first gradient of ``fn`` is itself a function of the inputs ``x`` and of a
+    cotangent ``u`` (random, float64, drawn here, one per output):
+
+        G(x, u) = d <u, fn(x)> / dx        (``grad(..., create_graph=True)``)
+
+    and :func:`gradcheck` checks ``G`` against central differences, with its own random
+    cotangents and directions: the analytic side runs the recorded backward of the
+    backward (double backprop), the numeric side only the first backward. This is
+    Chainer's ``check_double_backward`` and PyTorch's ``gradgradcheck``. Parameters as in
+    :func:`gradcheck`; raises :class:`GradcheckError` (naming an input of ``fn`` or, after
+    them, a cotangent) or returns True.
+
+    Example
+    -------
+    >>> import minitf as mt
+    >>> x = mt.tensor([[0.1, -0.4, 2.0]], dtype="float64", requires_grad=True)
+    >>> mt.gradgradcheck(lambda x: mt.functional.softmax(x), [x])
+    True
+    """
+    from .autograd import enable_grad, grad
+    inputs = list(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    outputs = _as_tuple(fn(*inputs))
+    rng = np.random.default_rng(seed + 1)  # not gradcheck's stream: other cotangents
+    live = [k for k, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+    if not live:
+        raise GradcheckError("gradgradcheck: the output does not depend on any input that requires grad")
+    cotangents = [Tensor(backend.to_device(rng.standard_normal(outputs[k].shape), outputs[k].device),
+                         requires_grad=True) for k in live]
+    n = len(inputs)
+    _same_first_gradient(fn, inputs, checked, live, cotangents, atol, rtol)
+
+    def first_gradient(*args):
+        xs, us = list(args[:n]), args[n:]
+        with enable_grad():  # gradcheck evaluates under no_grad(); G needs its graph
+            outs = _as_tuple(fn(*xs))
+            gs = grad([outs[k] for k in live], [xs[i] for i in checked], list(us),
+                      create_graph=True, allow_unused=True)
+        # an input fn does not use has gradient 0 (a constant)
+        return tuple(g if g is not None else Tensor._make(
+            backend.get_array_module(xs[i].data).zeros(xs[i].shape), None) for g, i in zip(gs, checked))
+
+    return gradcheck(first_gradient, inputs + cotangents, eps=eps, atol=atol, rtol=rtol,
+                     max_elements=max_elements, num_directions=num_directions, seed=seed)
+
+
+def _same_first_gradient(fn, inputs, checked, live, cotangents, atol, rtol):
+    """The recorded backward (``backward_graph``) must give the values of the plain one:
+    gradgradcheck differentiates the former, training uses the latter."""
+    from .autograd import grad
+    for create_graph in (False, True):
+        outs = _as_tuple(fn(*inputs))
+        got = grad([outs[k] for k in live], [inputs[i] for i in checked], cotangents,
+                   create_graph=create_graph, allow_unused=True)
+        got = [None if g is None else backend.to_numpy(g.data) for g in got]
+        if not create_graph:
+            plain = got
+            continue
+        for i, a, b in zip(checked, plain, got):
+            if (a is None) != (b is None) or a is not None and not np.allclose(b, a, rtol=rtol, atol=atol):
+                err = "one of them is None" if a is None or b is None else f"max abs difference {np.abs(a - b).max():.3g}"
+                raise GradcheckError(f"gradgradcheck: for input {i} the recorded backward (create_graph=True) "
+                                     f"and the plain backward disagree: {err}")

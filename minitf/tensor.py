@@ -197,11 +197,13 @@ class Tensor:
         return _ops.contiguous(self)
 
     # ------------------------------------------------------------ autograd
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
         ``grad`` is the gradient of some scalar with respect to ``self``; it may
-        be omitted only when ``self`` has one element.
+        be omitted only when ``self`` has one element. ``create_graph=True`` records
+        the backward pass (``.grad`` becomes a Tensor in the graph, differentiable
+        again); ``retain_graph`` defaults to ``create_graph``.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
@@ -218,7 +220,7 @@ class Tensor:
                 grad = backend.to_device(np.asarray(grad, dtype=self.data.dtype), self.device)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, output has shape {self.shape}")
-        _engine._run_backward(self, grad, retain_graph)
+        _engine._run_backward(self, grad, retain_graph, create_graph)
 
     # ------------------------------------------------------------ operators
     def __add__(self, o): return _ops.add(self, o)

@@ -167,3 +167,13 @@ def test_api_reference_lists_every_public_name():
     missing = [n for n in dir(mt.Tensor) if not n.startswith("_") and not listed(n, tensor_part)]
     assert not missing, f"docs/api.md does not list Tensor attributes: {missing}"
     assert "## minitf.functional" in text and "## minitf.nn" in text
+
+
+def test_autograd_chapter_shows_the_engine_tools():
+    sources = "".join(python_blocks(ROOT / "docs" / "autograd.md"))
+    for name in ("create_graph=True", "mt.grad(", "mt.gradgradcheck", "mt.detect_anomaly",
+                 "mt.profile", "mt.to_dot"):
+        assert name in sources, name
+    text = (ROOT / "docs" / "autograd.md").read_text(encoding="utf-8")
+    for figure in ("figures/expression.png", "figures/transformer_block.png"):
+        assert figure in text and (ROOT / "docs" / figure).is_file(), figure

@@ -25,3 +25,4 @@ from ._util import accepts_dim as _accepts_dim  # noqa: E402
 sum, mean, max, var = (_accepts_dim(f) for f in (sum, mean, max, var))
 concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
 cat = concatenate
+from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

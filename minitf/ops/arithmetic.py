@@ -20,6 +20,9 @@ class Add(Function):
     def backward(self, g):  # d(a+b)/da = d(a+b)/db = 1
         return g, g
 
+    def backward_graph(self, g):
+        return g, g
+
 
 class Sub(Function):
     saves_inputs = saves_output = False
@@ -28,6 +31,9 @@ class Sub(Function):
         return a - b
 
     def backward(self, g):
+        return g, -g
+
+    def backward_graph(self, g):
         return g, -g
 
 
@@ -44,6 +50,10 @@ class Mul(Function):
     def backward(self, g):  # d(ab)/da = b, d(ab)/db = a
         return g * self.b, g * self.a
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return g * b if a.requires_grad else None, g * a if b.requires_grad else None
+
 
 class Div(Function):
     saves_output = False
@@ -59,6 +69,11 @@ class Div(Function):
         gb = g / self.b
         return gb, -gb * self.a / self.b
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        gb = g / b
+        return gb, -gb * a / b if b.requires_grad else None
+
 
 class Neg(Function):
     saves_inputs = saves_output = False
@@ -67,6 +82,9 @@ class Neg(Function):
         return -a
 
     def backward(self, g):
+        return (-g,)
+
+    def backward_graph(self, g):
         return (-g,)
 
 
@@ -79,6 +97,10 @@ class Pow(Function):
 
     def backward(self, g):  # d(a^p)/da = p a^(p-1)
         return (g * (self.p * self.a ** (self.p - 1)),)
+
+    def backward_graph(self, g):
+        p = self.params["p"]
+        return (g * (p * self.inputs[0] ** (p - 1)),)
 
 
 class MatMul(Function):
@@ -107,6 +129,25 @@ class MatMul(Function):
             ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
         if b.ndim == 1:
             gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
+        return ga, gb
+
+    def backward_graph(self, g):  # the same, in Tensor ops
+        a, b = self.inputs
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if b.ndim > 1 else g.reshape(1, 1)
+        if b.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        ga = gb = None
+        if a.requires_grad:
+            ga = g @ b2.transpose(-1, -2)
+            if a.ndim == 1:
+                ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
+        if b.requires_grad:
+            gb = a2.transpose(-1, -2) @ g
+            if b.ndim == 1:
+                gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
         return ga, gb
 
 

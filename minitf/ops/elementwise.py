@@ -19,6 +19,9 @@ class Exp(Function):
     def backward(self, g):  # d exp(x) = exp(x)
         return (g * self.y,)
 
+    def backward_graph(self, g):
+        return (g * exp(self.inputs[0]),)
+
 
 class Log(Function):
     saves_output = False
@@ -29,6 +32,9 @@ class Log(Function):
 
     def backward(self, g):  # d log(x) = 1/x
         return (g / self.x,)
+
+    def backward_graph(self, g):
+        return (g / self.inputs[0],)
 
 
 class Sqrt(Function):
@@ -41,6 +47,9 @@ class Sqrt(Function):
     def backward(self, g):  # d sqrt(x) = 1 / (2 sqrt(x))
         return (g / (2 * self.y),)
 
+    def backward_graph(self, g):
+        return (g / (2 * sqrt(self.inputs[0])),)
+
 
 class Tanh(Function):
     saves_inputs = False
@@ -51,6 +60,10 @@ class Tanh(Function):
 
     def backward(self, g):  # d tanh(x) = 1 - tanh(x)^2
         return (g * (1 - self.y * self.y),)
+
+    def backward_graph(self, g):
+        y = tanh(self.inputs[0])
+        return (g * (1 - y * y),)
 
 
 class Sigmoid(Function):
@@ -87,6 +100,9 @@ class ReLU(Function):
 
     def backward(self, g):  # d relu(x) = [x > 0]
         return (g * self.positive,)
+
+    def backward_graph(self, g):  # the indicator is a constant: relu'' = 0 away from the kink
+        return (g * Tensor._make(self.positive.astype(g.dtype), None),)
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)

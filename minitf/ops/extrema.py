@@ -40,6 +40,16 @@ class ExtremumDim(Function):
         gk = g if self.keepdim else xp.expand_dims(g, self.axis)
         return (gk * (ar == idx),)
 
+    def backward_graph(self, g):  # the one-hot mask is piecewise constant in x
+        if not self.shape:
+            return (g,)
+        xp = backend.get_array_module(g.data)
+        n = self.shape[self.axis]
+        idx = xp.expand_dims(self.idx, self.axis)
+        ar = xp.arange(n).reshape((n,) + (1,) * (len(self.shape) - self.axis - 1))
+        gk = g if self.keepdim else g.reshape(g.shape[:self.axis] + (1,) + g.shape[self.axis:])
+        return (gk * Tensor._make((ar == idx).astype(g.dtype), None),)
+
 
 class MaxDim(ExtremumDim):
     """``max(dim)``'s values (grad_fn ``<MaxDimBackward>``)."""

@@ -40,6 +40,13 @@ class IndexPut(Function):
         assign(ga, self.index, 0)
         return ga, take(g, self.index)
 
+    def backward_graph(self, g):  # linear in (a, v): the same selections as recorded ops
+        from .shape import GetItem
+        a, v = self.inputs
+        ga = IndexPut.apply(g, as_tensor(0.0, g), index=self.index) if a.requires_grad else None
+        gv = GetItem.apply(g, index=self.index, advanced=True) if v.requires_grad else None
+        return ga, gv
+
 
 class Staged:
     """An index applied in two steps, ``a[first][second]``: PyTorch's rule for integers mixed

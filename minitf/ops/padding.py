@@ -38,6 +38,11 @@ class ConstantPad(Function):
         dx[self.crop] = g[self.place]
         return (dx,)
 
+    def backward_graph(self, g):  # the same as a gather and a scatter, each the other's backward
+        from .backward_ops import scatter
+        from .shape import GetItem
+        return (scatter(GetItem.apply(g, index=self.place, advanced=False), self.shape, self.crop, False),)
+
 
 def _source_index(n: int, lo: int, hi: int, mode: str):
     """For each of the lo + n + hi output positions along one axis, the input position it copies."""
@@ -68,6 +73,14 @@ class GatherPad(Function):
             acc = xp.zeros(tuple([shape[axis]] + shape[:axis] + shape[axis + 1:]), dtype=g.dtype)
             backend.scatter_add(acc, idx, xp.moveaxis(g, axis, 0))
             g = xp.moveaxis(acc, 0, axis)
+        return (g,)
+
+    def backward_graph(self, g):  # the per-axis scatter-adds as recorded ops (scatter's backward gathers)
+        from .backward_ops import scatter
+        shape = list(g.shape)
+        for axis, idx in reversed(self.index):
+            shape[axis] = self.shape[axis]
+            g = scatter(g, tuple(shape), (slice(None),) * axis + (idx,), True)
         return (g,)
 
 

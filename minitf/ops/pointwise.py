@@ -19,6 +19,9 @@ class Abs(Function):
     def backward(self, g):  # d|x|/dx = sign(x), 0 at 0 (PyTorch's choice)
         return (g * backend.get_array_module(g).sign(self.x),)
 
+    def backward_graph(self, g):  # sign(x) is piecewise constant: |x|'' = 0 away from 0
+        return (g * _const(backend.get_array_module(g.data).sign(self.inputs[0].data), g),)
+
 
 class Clamp(Function):
     saves_inputs = saves_output = False  # keeps a mask of its own
@@ -35,6 +38,9 @@ class Clamp(Function):
 
     def backward(self, g):  # 1 where lo <= x <= hi (bounds included, as PyTorch), else 0
         return (g * self.inside,)
+
+    def backward_graph(self, g):  # the mask is piecewise constant
+        return (g * _const(self.inside, g),)
 
 
 class PowTensor(Function):
@@ -56,6 +62,21 @@ class PowTensor(Function):
             gb = g * xp.where((a == 0) & (b >= 0), 0, self.y * xp.log(a))
         return ga, gb.astype(g.dtype, copy=False)
 
+    def backward_graph(self, g):  # the same, in Tensor ops; a masked branch is fed 1 so it stays finite
+        from .elementwise import log
+        from .shape import Where
+        a, b = self.inputs
+        one, zero = as_tensor(1.0, g), as_tensor(0.0, g)
+        ga = gb = None
+        if a.requires_grad:
+            b0 = b.data == 0
+            ga = g * Where.apply(zero, b * Where.apply(one, a, cond=b0) ** (b - 1), cond=b0)
+        if b.requires_grad:
+            a0 = (a.data == 0) & (b.data >= 0)
+            a1 = Where.apply(one, a, cond=a0)
+            gb = g * Where.apply(zero, a1 ** b * log(a1), cond=a0)
+        return ga, gb
+
 
 class TriMask(Function):
     saves_inputs = saves_output = False
@@ -68,6 +89,14 @@ class TriMask(Function):
     def backward(self, g):  # the mask again
         xp = backend.get_array_module(g)
         return ((xp.triu(g, self.diagonal) if self.upper else xp.tril(g, self.diagonal)),)
+
+    def backward_graph(self, g):
+        return (TriMask.apply(g, **self.params),)
+
+
+def _const(mask, like: Tensor) -> Tensor:
+    """A constant (outside the graph) of ``like``'s dtype from an array on its device."""
+    return Tensor._make(mask.astype(like.dtype), None)
 
 
 def abs(x: Tensor) -> Tensor:

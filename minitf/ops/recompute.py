@@ -52,6 +52,18 @@ class Recompute(Function):
         return tuple(grads)
 
 
+    def backward_graph(self, g):
+        """The recorded backward (``create_graph=True``): run ``fn`` again on the inputs themselves,
+        recording, and differentiate it with ``g`` keeping that graph, so the gradients it returns
+        depend on the inputs and can be differentiated again."""
+        with self.rng.replay(), enable_grad():
+            out = self.fn(*self.args)
+        need = [t for t in self.inputs if t.requires_grad]
+        got = dict(zip(map(id, need), _autograd.grad(out, need, grad_outputs=g, create_graph=True,
+                                                      allow_unused=True))) if need else {}
+        return tuple(got.get(id(t)) for t in self.inputs)
+
+
 def recompute(fn, *inputs, params=None) -> Tensor:
     """``fn(*inputs)``, recomputed during backward instead of keeping its intermediate activations.
 

@@ -20,6 +20,10 @@ class Sum(Function):
         xp = backend.get_array_module(g)
         return (xp.broadcast_to(expand_reduced(g, self.shape, self.axis, self.keepdims), self.shape),)
 
+    def backward_graph(self, g):
+        from .backward_ops import broadcast_to
+        return (broadcast_to(expand_reduced(g, self.shape, self.axis, self.keepdims), self.shape),)
+
 
 class Mean(Function):
     saves_inputs = saves_output = False
@@ -35,6 +39,10 @@ class Mean(Function):
         g = expand_reduced(g, self.shape, self.axis, self.keepdims) / self.count
         return (xp.broadcast_to(g, self.shape),)
 
+    def backward_graph(self, g):
+        from .backward_ops import broadcast_to
+        return (broadcast_to(expand_reduced(g, self.shape, self.axis, self.keepdims) / self.count, self.shape),)
+
 
 class Max(Function):
     def forward(self, x, axis, keepdims):
@@ -47,6 +55,11 @@ class Max(Function):
         # the gradient goes to the maximal elements, shared equally between ties
         is_max = self.x == self.out
         share = is_max / is_max.sum(axis=self.axis, keepdims=True)
+        return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * share,)
+
+    def backward_graph(self, g):  # the share is piecewise constant in x
+        is_max = self.x == self.out
+        share = Tensor._make((is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(g.dtype), None)
         return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * share,)
 
 

@@ -24,6 +24,9 @@ class Reshape(Function):
     def backward(self, g):
         return (g.reshape(self.in_shape),)
 
+    def backward_graph(self, g):
+        return (reshape(g, self.in_shape),)
+
 
 class Permute(Function):
     saves_inputs = saves_output = False
@@ -38,6 +41,9 @@ class Permute(Function):
 
     def backward(self, g):  # the inverse permutation
         return (g.transpose(tuple(np.argsort(self.axes))),)
+
+    def backward_graph(self, g):
+        return (Permute.apply(g, axes=tuple(int(a) for a in np.argsort(self.axes))),)
 
 
 class GetItem(Function):
@@ -63,6 +69,10 @@ class GetItem(Function):
             target[index] = g
         return (gx,)
 
+    def backward_graph(self, g):
+        from .backward_ops import scatter
+        return (scatter(g, self.shape, self.index, self.advanced),)
+
 
 class Concatenate(Function):
     saves_inputs = saves_output = False
@@ -75,6 +85,10 @@ class Concatenate(Function):
     def backward(self, g):
         return tuple(backend.get_array_module(g).split(g, self.bounds, axis=self.axis))
 
+    def backward_graph(self, g):
+        edges, lead = [0] + self.bounds + [g.shape[self.axis]], (slice(None),) * self.axis
+        return tuple(getitem(g, lead + (slice(lo, hi),)) for lo, hi in zip(edges[:-1], edges[1:]))
+
 
 class Stack(Function):
     saves_inputs = saves_output = False
@@ -86,6 +100,10 @@ class Stack(Function):
     def backward(self, g):
         n = g.shape[self.axis]
         return tuple(g.take(i, axis=self.axis) for i in range(n))
+
+    def backward_graph(self, g):
+        lead = (slice(None),) * self.axis
+        return tuple(getitem(g, lead + (i,)) for i in range(g.shape[self.axis]))
 
 
 class Where(Function):
@@ -100,6 +118,10 @@ class Where(Function):
         zero = xp.zeros((), dtype=g.dtype)
         return xp.where(self.cond, g, zero), xp.where(self.cond, zero, g)
 
+    def backward_graph(self, g):
+        zero = as_tensor(0.0, g)
+        return Where.apply(g, zero, cond=self.cond), Where.apply(zero, g, cond=self.cond)
+
 
 class AsType(Function):
     saves_inputs = saves_output = False
@@ -111,6 +133,9 @@ class AsType(Function):
     def backward(self, g):
         return (g.astype(self.in_dtype),)
 
+    def backward_graph(self, g):
+        return (astype(g, self.in_dtype),)
+
 
 class ToDevice(Function):
     saves_inputs = saves_output = False
@@ -121,6 +146,9 @@ class ToDevice(Function):
 
     def backward(self, g):
         return (backend.to_device(g, self.src),)
+
+    def backward_graph(self, g):
+        return (ToDevice.apply(g, device=self.src),)
 
 
 def reshape(x: Tensor, shape) -> Tensor:

@@ -6,7 +6,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import expand_reduced, normalize_axis
+from ._util import as_tensor, expand_reduced, normalize_axis
 from .elementwise import sqrt
 from .extrema import amax, amin
 from .pointwise import abs as _abs
@@ -28,6 +28,16 @@ class Norm2(Function):
         n = self.n
         safe = xp.where(n == 0, 1, n)
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * xp.where(n == 0, 0, self.x / safe),)
+
+    def backward_graph(self, g):
+        # the same in Tensor ops; where ||x|| = 0 the sum of squares is replaced by 1 before the
+        # square root (sqrt' is infinite at 0, and 0 times it would make the second derivative NaN)
+        from .shape import Where
+        x = self.inputs[0]
+        zero = self.n == 0
+        ss = Where.apply(as_tensor(1.0, x), _sum(x * x, self.axis, keepdims=True), cond=zero)
+        share = Where.apply(as_tensor(0.0, x), x / sqrt(ss), cond=zero)
+        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
 
 
 def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased=None) -> Tensor:

@@ -23,6 +23,9 @@ class Clone(Function):
     def backward(self, g):
         return (g,)
 
+    def backward_graph(self, g):
+        return (g,)
+
 
 class Contiguous(Function):
     saves_inputs = saves_output = False
@@ -31,6 +34,9 @@ class Contiguous(Function):
         return backend.get_array_module(x).ascontiguousarray(x)
 
     def backward(self, g):
+        return (g,)
+
+    def backward_graph(self, g):
         return (g,)
 
 
@@ -48,6 +54,9 @@ class Expand(Function):
     def backward(self, g):  # the engine sums g back to the input's shape (sum_to)
         return (g,)
 
+    def backward_graph(self, g):
+        return (g,)
+
 
 class Repeat(Function):
     saves_inputs = saves_output = False
@@ -60,6 +69,11 @@ class Repeat(Function):
     def backward(self, g):  # every tiled copy contributes: view g as (r0, s0, r1, s1, ...) and sum the r's
         split_shape = tuple(v for r, s in zip(self.reps, self.shape) for v in (r, s))
         return (g.reshape(split_shape).sum(axis=tuple(range(0, len(split_shape), 2))),)
+
+    def backward_graph(self, g):
+        from .reduction import sum as _sum
+        split_shape = tuple(v for r, s in zip(self.reps, self.shape) for v in (r, s))
+        return (_sum(reshape(g, split_shape), axis=tuple(range(0, len(split_shape), 2))),)
 
 
 def clone(x: Tensor) -> Tensor:

@@ -1,0 +1,91 @@
+"""Ops that appear in recorded backward passes (``create_graph=True``): the broadcast
+that is the backward of a reduction, the scatter that is the backward of indexing,
+and the standard normal CDF of the exact GELU's composition.
+
+Each is the other's partner: broadcast_to's backward sums (the engine's ``sum_to``),
+scatter's backward gathers (``getitem``), so a backward can be differentiated any
+number of times.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+class BroadcastTo(Function):
+    def forward(self, x, shape):
+        return backend.get_array_module(x).broadcast_to(x, shape)
+
+    def backward(self, g):  # the engine sums g back to the input's shape
+        return (g,)
+
+    def backward_graph(self, g):
+        return (g,)
+
+
+class Scatter(Function):
+    """A zero array of ``shape`` with ``g`` put at ``index`` (added, for repeated advanced indices)."""
+
+    def forward(self, g, shape, index, advanced):
+        from .inplace import Staged
+        xp = backend.get_array_module(g)
+        out = xp.zeros(shape, dtype=g.dtype)
+        target = out
+        if isinstance(index, Staged):  # integers first, then the arrays (PyTorch's order)
+            target, index = out[index.first], index.second
+        if advanced:
+            backend.scatter_add(target, index, g)
+        else:
+            target[index] = g
+        return out
+
+    def backward(self, gg):  # d scatter / d g: read back the same positions
+        from .inplace import take
+        return (take(gg, self.params["index"]),)
+
+    def backward_graph(self, gg):
+        from .shape import GetItem
+        return (GetItem.apply(gg, index=self.params["index"], advanced=self.params["advanced"]),)
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    """``x`` broadcast to ``shape`` (a read-only view; NumPy's rules)."""
+    shape = tuple(shape)
+    return x if x.shape == shape else BroadcastTo.apply(x, shape=shape)
+
+
+def scatter(g: Tensor, shape, index, advanced: bool) -> Tensor:
+    """Zeros of ``shape`` with ``g`` at ``index``: the backward of ``x[index]``, as an op."""
+    return Scatter.apply(g, shape=tuple(shape), index=index, advanced=advanced)
+
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class NormalCDF(Function):
+    """Phi(x) = 0.5 erfc(-x / sqrt(2)), the standard normal CDF (accurate in the lower tail)."""
+
+    saves_output = False
+
+    def forward(self, x):
+        from .erf import erfc
+        self.x = x
+        return erfc(x * x.dtype.type(-math.sqrt(0.5))) * x.dtype.type(0.5)
+
+    def backward(self, g):  # Phi'(x) = phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+        x = self.x
+        with backend.quiet_underflow(backend.get_array_module(x)):
+            return (g * backend.get_array_module(x).exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(_INV_SQRT_2PI),)
+
+    def backward_graph(self, g):
+        from .elementwise import exp
+        x = self.inputs[0]
+        return (g * exp(x * x * -0.5) * _INV_SQRT_2PI,)
+
+
+def normal_cdf(x: Tensor) -> Tensor:
+    """The standard normal CDF Phi(x), elementwise (differentiable any number of times)."""
+    return NormalCDF.apply(x)
