@@ -149,8 +149,9 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
     steps = [("env", lambda: step_env(args.device)),
-             ("tests", lambda: step_tests(args.device, out, timeout=240)),
-             ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=240)),
+             # time limits that keep the whole check inside about 8 minutes of a metered lease
+             ("tests", lambda: step_tests(args.device, out, timeout=180)),
+             ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=150)),
              ("race", lambda: step_race(args.device, args.preset, args.race_iters)),
              ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens))]
     failed = False
