@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import allocator, backend
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
@@ -47,6 +47,7 @@ class Optimizer:
     state_keys: dict | None = None
 
     def __init__(self, params, defaults: dict):
+        allocator.tune_host_allocator()  # once: reuse freed step buffers (see minitf/allocator.py)
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
         self.state: dict[int, dict] = {}  # id(param) -> its state (a Tensor's == is elementwise)
