@@ -49,6 +49,24 @@ def test_threaded_attention_equals_single_threaded_bit_for_bit(threads):
             assert np.array_equal(a, b)
 
 
+def test_attention_cache_blocks_do_not_change_results(threads, monkeypatch):
+    """Attention works on cache-sized blocks of rows: any block size gives the same bits."""
+    from minitf.ops import attention
+    rng = np.random.default_rng(1)
+    q_np, k_np, v_np, g_np = (rng.standard_normal((6, 3, 32, 8)).astype(np.float32) for _ in range(4))
+    backend.set_num_threads(2)
+    results = []
+    for block in (1, 32 * 32 * 3 * 2, 10 ** 9):             # one row, two rows, everything at once
+        monkeypatch.setattr(attention, "_CACHE_SCORES", block)
+        q, k, v = (mt.tensor(a, requires_grad=True) for a in (q_np, k_np, v_np))
+        y = F.scaled_dot_product_attention(q, k, v, causal=True)
+        y.backward(g_np)
+        results.append([y.numpy().copy()] + [t.grad.copy() for t in (q, k, v)])
+    for r in results[1:]:
+        for a, b in zip(r, results[0]):
+            assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("op", ["gelu", "layer_norm"])
 def test_threaded_kernels_equal_single_threaded_bit_for_bit(threads, op):
     rng = np.random.default_rng(0)

@@ -51,6 +51,8 @@ def _causal_bias(xp, t_q, t_k, dtype):
 
 # score elements (T_q * T_k per batch entry) per thread below which attention runs in one call
 _MIN_SCORES = 32768
+# score elements a CPU thread works on at once: its softmax passes then run in cache, not memory
+_CACHE_SCORES = 65536
 
 
 def _block(a, rows, ndim, n):
@@ -105,8 +107,13 @@ class ScaledDotProductAttention(Function):
     def _run(xp, kernel, lead, q, k, v, scores_per_row):
         """Split the batch rows over threads when no input broadcasts along the leading axis."""
         if lead and q.ndim == k.ndim == v.ndim == len(lead) + 2 and q.shape[0] == k.shape[0] == v.shape[0]:
-            per_row = scores_per_row * int(np.prod(lead[1:], dtype=np.int64))
-            backend.parallel_rows(xp, kernel, lead[0], max(1, _MIN_SCORES // max(per_row, 1)))
+            per_row = max(scores_per_row * int(np.prod(lead[1:], dtype=np.int64)), 1)
+            step = max(1, _CACHE_SCORES // per_row)
+
+            def blocked(lo, hi):  # each row is computed as in one call: results do not depend on step
+                for s in range(lo, hi, step):
+                    kernel(s, min(s + step, hi))
+            backend.parallel_rows(xp, blocked if xp is np else kernel, lead[0], max(1, _MIN_SCORES // per_row))
         else:
             kernel(0, lead[0] if lead else 1)
 
