@@ -92,9 +92,14 @@ class MinitfWorker:
 
     def info(self):
         from threadpoolctl import threadpool_info
+        try:
+            from minitf.allocator import tune_host_allocator
+            alloc = tune_host_allocator()   # what the first Module would do anyway
+        except ImportError:                 # an older minitf
+            alloc = "absent"
         return dict(blas=[{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
                                                  "threading_layer")} for d in threadpool_info()],
-                    numpy=np.__version__, minitf_threads=self.mt.num_threads())
+                    numpy=np.__version__, minitf_threads=self.mt.num_threads(), allocator=alloc)
 
     def setup(self, preset, weights):
         mt = self.mt
@@ -415,6 +420,12 @@ def main():
         info[lib] = w("info")
         w.close()
     load = os.getloadavg()
+    try:
+        commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip() or None
+    except OSError:
+        commit = None
+    print(f"minitf commit {commit}, host allocator: {info['minitf']['allocator']}")
     print(f"machine: {os.uname().machine}, {len(os.sched_getaffinity(0))} usable cores, "
           f"load average {load[0]:.1f} (1 min), threads per library {args.threads}")
     for d in info["minitf"]["blas"]:
@@ -423,7 +434,7 @@ def main():
     if "pytorch" in info:
         print(f"pytorch {info['pytorch']['torch']}, {info['pytorch']['threads']} threads; "
               + "; ".join(info["pytorch"]["config"]))
-    results = dict(info=info, load_before=load, threads=args.threads, presets={})
+    results = dict(info=info, commit=commit, load_before=load, threads=args.threads, presets={})
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.preset or ["baby", "small"]:
             steps = args.small_steps if preset == "small" else args.steps
