@@ -122,12 +122,13 @@ def test_causal_query_chunks_check_against_the_reference(device, monkeypatch, ch
     values against the naive reference and a float64 gradcheck, for plain and multi-head attention."""
     from minitf.ops import attention
     monkeypatch.setattr(attention, "_QUERY_CHUNK", chunk)
-    assert len(attention._query_chunks(7, 7, True)) == -(-7 // chunk)
+    assert len(attention._query_chunks(13, 13, True)) == -(-13 // chunk)   # chunked from 4 chunks up
+    assert len(attention._query_chunks(4 * chunk - 1, 4 * chunk - 1, True)) == 1
     rng = np.random.default_rng(11)
-    q, k, v = (rng.standard_normal((2, 2, 7, 4)) for _ in range(3))
+    q, k, v = (rng.standard_normal((2, 2, 13, 4)) for _ in range(3))
     check_op(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True),
              lambda q, k, v: naive_attention(q, k, v, causal=True), [q, k, v], device)
-    qkv = device_tensor(rng.standard_normal((2, 7, 18)), device)   # C = 6, 3 heads of 2
+    qkv = device_tensor(rng.standard_normal((2, 13, 18)), device)   # C = 6, 3 heads of 2
     assert mt.gradcheck(lambda x: F.multi_head_self_attention(x, 3), [qkv], rtol=RTOL, atol=ATOL)
 
 
@@ -136,8 +137,8 @@ def test_causal_query_chunks_equal_one_chunk_with_dropout(device, monkeypatch, r
     """With dropout too (same keep mask from the same seed), chunked and whole agree, forward and backward."""
     from minitf.ops import attention
     rng = np.random.default_rng(12)
-    arrays = [rng.standard_normal((2, 3, 9, 4)) for _ in range(3)]
-    g = rng.standard_normal((2, 3, 9, 4))
+    arrays = [rng.standard_normal((2, 3, 13, 4)) for _ in range(3)]
+    g = rng.standard_normal((2, 3, 13, 4))
     results = []
     for c in (chunk, 1000):
         monkeypatch.setattr(attention, "_QUERY_CHUNK", c)
