@@ -146,3 +146,23 @@ def test_cupy_missing_says_how_to_install(fresh_gpu_state, monkeypatch):
     monkeypatch.setitem(fresh_gpu_state.modules, "cupy", None)  # `import cupy` raises ImportError
     with pytest.raises(mt.DeviceError, match=r'not installed.*pip install -e "\.\[gpu\]"'):
         mt.tensor([1.0], device="gpu")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_scatter_add_sorted_rows_matches_add_at(dtype):
+    """The sorted fast path of scatter_add (1-D integer index) against np.add.at: repeats,
+    negative indices naming the same row as positive ones, a non-zero target, 1-D and 3-D rows."""
+    rng = np.random.default_rng(0)
+    for shape in ((7,), (7, 5), (7, 3, 2)):
+        target = (rng.standard_normal(shape) * 10).astype(dtype)
+        index = np.array([0, 3, -1, 6, 3, 3, -7, 2])            # -1 is row 6, -7 is row 0
+        values = (rng.standard_normal((len(index),) + shape[1:]) * 10).astype(dtype)
+        expected = target.copy()
+        np.add.at(expected, index, values)
+        backend.scatter_add(target, index, values)
+        # a different summation order (each row's values first, then the target): float32
+        # rounding of terms ~10 differs by a few ulps of 10, hence an absolute tolerance there
+        tol = dict(rtol=1e-6, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(target, expected, **tol)
+        if dtype == np.int64:
+            np.testing.assert_array_equal(target, expected)
