@@ -69,6 +69,7 @@ _GELU_A = 0.044715
 
 
 _CHUNK = 65536  # elements per inner step: a few arrays of this many floats stay in cache
+_KEEP_T = 1 << 19  # GELU inputs up to this many elements keep tanh's output for backward
 
 
 def _flat(a):
@@ -78,27 +79,31 @@ def _flat(a):
 class GELU(Function):
     """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2/pi), a = 0.044715.
 
-    Only x is saved: backward recomputes t = tanh(...) chunk by chunk, as PyTorch does,
-    rather than keeping a second activation-sized array alive until backward."""
+    Large inputs save only x: backward recomputes t = tanh(...) chunk by chunk, as PyTorch
+    does, rather than keeping a second activation-sized array alive until backward. Small
+    ones (up to _KEEP_T elements, which sit in cache) keep t: there the recomputation costs
+    more than the memory (measured: (768, 512) backward 0.24 ms with t, 0.33-0.45 without)."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)
         y = xp.empty_like(x)
-        xf, yf = _flat(x), _flat(y)
+        t = xp.empty_like(x) if x.size <= _KEEP_T else None
+        xf, yf, tf = _flat(x), _flat(y), None if t is None else _flat(t)
 
         def kernel(lo, hi):
             # in place, chunk by chunk: elementwise NumPy is bound by memory passes, not arithmetic
-            scratch = xp.empty(min(_CHUNK, hi - lo), dtype=x.dtype)
+            scratch = xp.empty(min(_CHUNK, hi - lo), dtype=x.dtype) if t is None else None
             for s in range(lo, hi, _CHUNK):
-                xs, ys = xf[s:min(s + _CHUNK, hi)], yf[s:min(s + _CHUNK, hi)]
-                ts = _tanh_arg(xp, xs, scratch[:len(xs)])
+                e = min(s + _CHUNK, hi)
+                xs, ys = xf[s:e], yf[s:e]
+                ts = _tanh_arg(xp, xs, scratch[:e - s] if t is None else tf[s:e])
                 xp.tanh(ts, out=ts)         # t
                 xp.add(ts, 1, out=ys)
                 ys *= xs
                 ys *= 0.5                   # 0.5 x (1 + t)
 
         backend.parallel_rows(xp, kernel, xf.size, _CHUNK)
-        self.x = x
+        self.x, self.t = x, t
         return y
 
     def backward(self, g):
@@ -107,13 +112,18 @@ class GELU(Function):
         d = xp.empty_like(self.x)
         xf, gf, df = _flat(self.x), _flat(g), _flat(d)
 
+        tf = None if self.t is None else _flat(self.t)
+
         def kernel(lo, hi):
             scratch = [xp.empty(min(_CHUNK, hi - lo), dtype=d.dtype) for _ in range(2)]
             for s in range(lo, hi, _CHUNK):
                 e = min(s + _CHUNK, hi)
                 xs, ds = xf[s:e], df[s:e]
-                ts = _tanh_arg(xp, xs, scratch[0][:e - s])
-                xp.tanh(ts, out=ts)         # t, recomputed
+                if tf is None:
+                    ts = _tanh_arg(xp, xs, scratch[0][:e - s])
+                    xp.tanh(ts, out=ts)     # t, recomputed: the same operations as forward
+                else:
+                    ts = tf[s:e]
                 us = scratch[1][:e - s]
                 xp.multiply(xs, xs, out=us)
                 us *= 3 * _GELU_A * _GELU_C
