@@ -32,7 +32,11 @@ def test_parallel_rows_runs_once_off_the_cpu(threads):
     assert calls == [(0, 1000)]
 
 
-def test_threaded_attention_equals_single_threaded_bit_for_bit(threads):
+@pytest.mark.parametrize("query_chunk", [None, 8])   # None: as shipped (T = 64: one chunk)
+def test_threaded_attention_equals_single_threaded_bit_for_bit(threads, monkeypatch, query_chunk):
+    if query_chunk is not None:   # the causal query chunks, split over threads too
+        from minitf.ops import attention
+        monkeypatch.setattr(attention, "_QUERY_CHUNK", query_chunk)
     rng = np.random.default_rng(0)
     q_np, k_np, v_np = (rng.standard_normal((8, 4, 64, 16)).astype(np.float32) for _ in range(3))
     g_np = rng.standard_normal((8, 4, 64, 16)).astype(np.float32)
