@@ -6,8 +6,8 @@ saved for backward, their gradients) and frees them all at its end. glibc's
 dynamically to at most 32 MiB) with a fresh ``mmap`` and returns it with
 ``munmap`` on free, so each step the kernel hands back new pages, each one
 zeroed and page-faulted in on first touch. Measured on the development machine
-(one thread, so that CPU time is the work): a ``baby`` GPT step took 2,476
-minor page faults and 52.5 ms of CPU, 30 faults and 46.5 ms with the blocks
+(one thread, so that CPU time is the work): a ``baby`` GPT step took 3,038
+minor page faults and 50.0 ms of CPU, 30 faults and 44.7 ms with the blocks
 kept on the heap; a ``small`` step 55,000 faults and 16.9 s of CPU against
 none and 10.4 s (see docs/performance.md).
 
