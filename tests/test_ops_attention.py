@@ -116,6 +116,8 @@ def test_attention_gradcheck_bigger_than_max_elements(device):
                         [q, k, v], max_elements=64, num_directions=4, rtol=RTOL, atol=ATOL)
 
 
+# the chunks run on the CPU only (the fake device, standing for a GPU, runs one chunk): the
+# device fixture still runs these there, checking that path with the same inputs
 @pytest.mark.parametrize("chunk", [2, 3])
 def test_causal_query_chunks_check_against_the_reference(device, monkeypatch, chunk):
     """Causal attention in query chunks that skip the keys they cannot see (T_q == T_k > chunk):
@@ -128,6 +130,8 @@ def test_causal_query_chunks_check_against_the_reference(device, monkeypatch, ch
     q, k, v = (rng.standard_normal((2, 2, 13, 4)) for _ in range(3))
     check_op(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True),
              lambda q, k, v: naive_attention(q, k, v, causal=True), [q, k, v], device)
+    y = F.scaled_dot_product_attention(*(device_tensor(a, device) for a in (q, k, v)), causal=True)
+    assert len(y._fn.chunks) == (-(-13 // chunk) if device == "cpu" else 1)
     qkv = device_tensor(rng.standard_normal((2, 13, 18)), device)   # C = 6, 3 heads of 2
     assert mt.gradcheck(lambda x: F.multi_head_self_attention(x, 3), [qkv], rtol=RTOL, atol=ATOL)
 

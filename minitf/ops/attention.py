@@ -91,7 +91,8 @@ class ScaledDotProductAttention(Function):
         guard = mask is not None or (causal and t_k < t_q)
 
         nd, n = len(lead) + 2, (lead[0] if lead else 0)
-        chunks = _query_chunks(t_q, t_k, causal and mask is None)
+        # measured on the CPU only; a GPU runs the whole (T, T) in one launch
+        chunks = _query_chunks(t_q, t_k, causal and mask is None and xp is np)
 
         def kernel(lo, hi):
             rows = slice(lo, hi) if lead else Ellipsis
