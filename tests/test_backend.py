@@ -32,7 +32,11 @@ def test_parallel_rows_runs_once_off_the_cpu(threads):
     assert calls == [(0, 1000)]
 
 
-def test_threaded_attention_equals_single_threaded_bit_for_bit(threads):
+@pytest.mark.parametrize("query_chunk", [None, 8])   # None: as shipped (T = 64: one chunk)
+def test_threaded_attention_equals_single_threaded_bit_for_bit(threads, monkeypatch, query_chunk):
+    if query_chunk is not None:   # the causal query chunks, split over threads too
+        from minitf.ops import attention
+        monkeypatch.setattr(attention, "_QUERY_CHUNK", query_chunk)
     rng = np.random.default_rng(0)
     q_np, k_np, v_np = (rng.standard_normal((8, 4, 64, 16)).astype(np.float32) for _ in range(3))
     g_np = rng.standard_normal((8, 4, 64, 16)).astype(np.float32)
@@ -42,6 +46,24 @@ def test_threaded_attention_equals_single_threaded_bit_for_bit(threads):
         mt.manual_seed(0)
         q, k, v = (mt.tensor(a, requires_grad=True) for a in (q_np, k_np, v_np))
         y = F.scaled_dot_product_attention(q, k, v, causal=True, dropout_p=0.1)
+        y.backward(g_np)
+        results.append([y.numpy().copy()] + [t.grad.numpy().copy() for t in (q, k, v)])
+    for r in results[1:]:
+        for a, b in zip(r, results[0]):
+            assert np.array_equal(a, b)
+
+
+def test_attention_cache_blocks_do_not_change_results(threads, monkeypatch):
+    """Attention works on cache-sized blocks of rows: any block size gives the same bits."""
+    from minitf.ops import attention
+    rng = np.random.default_rng(1)
+    q_np, k_np, v_np, g_np = (rng.standard_normal((6, 3, 32, 8)).astype(np.float32) for _ in range(4))
+    backend.set_num_threads(2)
+    results = []
+    for block in (1, 32 * 32 * 3 * 2, 10 ** 9):             # one row, two rows, everything at once
+        monkeypatch.setattr(attention, "_CACHE_SCORES", block)
+        q, k, v = (mt.tensor(a, requires_grad=True) for a in (q_np, k_np, v_np))
+        y = F.scaled_dot_product_attention(q, k, v, causal=True)
         y.backward(g_np)
         results.append([y.numpy().copy()] + [t.grad.numpy().copy() for t in (q, k, v)])
     for r in results[1:]:
@@ -128,3 +150,23 @@ def test_cupy_missing_says_how_to_install(fresh_gpu_state, monkeypatch):
     monkeypatch.setitem(fresh_gpu_state.modules, "cupy", None)  # `import cupy` raises ImportError
     with pytest.raises(mt.DeviceError, match=r'not installed.*pip install -e "\.\[gpu\]"'):
         mt.tensor([1.0], device="gpu")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_scatter_add_sorted_rows_matches_add_at(dtype):
+    """The sorted fast path of scatter_add (1-D integer index) against np.add.at: repeats,
+    negative indices naming the same row as positive ones, a non-zero target, 1-D and 3-D rows."""
+    rng = np.random.default_rng(0)
+    for shape in ((7,), (7, 5), (7, 3, 2)):
+        target = (rng.standard_normal(shape) * 10).astype(dtype)
+        index = np.array([0, 3, -1, 6, 3, 3, -7, 2])            # -1 is row 6, -7 is row 0
+        values = (rng.standard_normal((len(index),) + shape[1:]) * 10).astype(dtype)
+        expected = target.copy()
+        np.add.at(expected, index, values)
+        backend.scatter_add(target, index, values)
+        # a different summation order (each row's values first, then the target): float32
+        # rounding of terms ~10 differs by a few ulps of 10, hence an absolute tolerance there
+        tol = dict(rtol=1e-6, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(target, expected, **tol)
+        if dtype == np.int64:
+            np.testing.assert_array_equal(target, expected)

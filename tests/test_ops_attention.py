@@ -4,6 +4,7 @@ batch dims; float64 gradchecks; both devices."""
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -113,3 +114,47 @@ def test_attention_gradcheck_bigger_than_max_elements(device):
     q, k, v = (device_tensor(rng.standard_normal((2, 2, 5, 8)), device) for _ in range(3))
     assert mt.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True),
                         [q, k, v], max_elements=64, num_directions=4, rtol=RTOL, atol=ATOL)
+
+
+# the chunks run on the CPU only (the fake device, standing for a GPU, runs one chunk): the
+# device fixture still runs these there, checking that path with the same inputs
+@pytest.mark.parametrize("chunk", [2, 3])
+def test_causal_query_chunks_check_against_the_reference(device, monkeypatch, chunk):
+    """Causal attention in query chunks that skip the keys they cannot see (T_q == T_k > chunk):
+    values against the naive reference and a float64 gradcheck, for plain and multi-head attention."""
+    from minitf.ops import attention
+    monkeypatch.setattr(attention, "_QUERY_CHUNK", chunk)
+    assert len(attention._query_chunks(13, 13, True)) == -(-13 // chunk)   # chunked from 4 chunks up
+    assert len(attention._query_chunks(4 * chunk - 1, 4 * chunk - 1, True)) == 1
+    rng = np.random.default_rng(11)
+    q, k, v = (rng.standard_normal((2, 2, 13, 4)) for _ in range(3))
+    check_op(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True),
+             lambda q, k, v: naive_attention(q, k, v, causal=True), [q, k, v], device)
+    y = F.scaled_dot_product_attention(*(device_tensor(a, device) for a in (q, k, v)), causal=True)
+    assert len(y._fn.chunks) == (-(-13 // chunk) if device == "cpu" else 1)
+    qkv = device_tensor(rng.standard_normal((2, 13, 18)), device)   # C = 6, 3 heads of 2
+    assert mt.gradcheck(lambda x: F.multi_head_self_attention(x, 3), [qkv], rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("chunk", [2, 3])
+def test_causal_query_chunks_equal_one_chunk_with_dropout(device, monkeypatch, restore_rng, chunk):
+    """With dropout too (same keep mask from the same seed), chunked and whole agree, forward and backward."""
+    from minitf.ops import attention
+    rng = np.random.default_rng(12)
+    arrays = [rng.standard_normal((2, 3, 13, 4)) for _ in range(3)]
+    g = rng.standard_normal((2, 3, 13, 4))
+    results = []
+    for c in (chunk, 1000):
+        monkeypatch.setattr(attention, "_QUERY_CHUNK", c)
+        mt.manual_seed(3)
+        ts = [device_tensor(a, device) for a in arrays]
+        y = F.scaled_dot_product_attention(*ts, causal=True, dropout_p=0.25)
+        y.backward(mt.tensor(g, device=device))
+        results.append([to_numpy(y.data)] + [to_numpy(_grad_array(t)) for t in ts])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def _grad_array(t):
+    """``t.grad`` as a backend array, whether it is one or (as in PyTorch) a Tensor."""
+    return t.grad.data if isinstance(t.grad, mt.Tensor) else t.grad

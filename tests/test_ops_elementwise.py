@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import minitf as mt
 from minitf import functional as F
 from minitf.backend import to_numpy
 
@@ -64,3 +65,21 @@ def test_gelu_tanh_is_the_tanh_approximation_not_erf(device):
     exact_erf = 0.5 * x * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x]))
     np.testing.assert_allclose(out, _gelu_tanh(x), rtol=1e-14)
     assert np.abs(out - exact_erf).max() > 1e-5  # the two GELUs differ: this one is tanh's
+
+
+def test_gelu_saved_or_recomputed_tanh_give_the_same_bits(monkeypatch):
+    """Small GELU inputs keep tanh's output for backward, large ones recompute it: same bits."""
+    from minitf.ops import elementwise
+    rng = np.random.default_rng(3)
+    x_np = rng.standard_normal((3, 70000)).astype(np.float32)   # several chunks
+    g_np = rng.standard_normal(x_np.shape).astype(np.float32)
+    results = []
+    for keep in (0, 10 ** 9):
+        monkeypatch.setattr(elementwise, "_KEEP_T", keep)
+        x = mt.tensor(x_np, requires_grad=True)
+        y = F.gelu(x, approximate="tanh")   # the fused tanh kernel (F.gelu defaults to the erf form)
+        assert (y._fn.t is None) == (keep == 0)
+        y.backward(g_np)
+        grad = x.grad.data if isinstance(x.grad, mt.Tensor) else x.grad
+        results.append((y.numpy().copy(), np.array(grad)))
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])

@@ -172,7 +172,7 @@ class GPT(nn.Module):
 
     def new_cache(self) -> list:
         """An empty key/value cache: one :class:`~minitf.nn.KVCache` per block."""
-        return [block.new_cache() for block in self.transformer.h]
+        return [block.new_cache(self.config.block_size) for block in self.transformer.h]
 
     def _as_idx(self, idx) -> Tensor:
         device = self.transformer.wte.weight.device

@@ -7,6 +7,7 @@ import numpy as np
 
 import minitf as _mt
 
+from .. import backend
 from .. import functional as F
 from ..tensor import Tensor
 from .dropout import Dropout
@@ -21,15 +22,24 @@ class KVCache:
     None (all real tokens); ``pos``: how many tokens have gone through (the
     position of the next one). With a sliding window of size w only the last
     w - 1 keys are kept: no later query can see an older one.
+
+    When nothing requires grad (generation under ``no_grad``), keys and
+    values are written in place into buffers of ``capacity`` positions
+    (doubled when full) and ``k``, ``v`` are views of their filled part: a
+    decoding step copies only its own new keys, not the whole cache again.
+    Otherwise (or with a window or padding) they are concatenated, which the
+    engine can differentiate.
     """
 
-    def __init__(self, window: int | None = None):
+    def __init__(self, window: int | None = None, capacity: int | None = None):
         self.window = window
+        self.capacity = None if capacity is None else max(int(capacity), 1)
         self.reset()
 
     def reset(self) -> None:
         self.k = self.v = self.pad = None
         self.pos = 0
+        self._buf = None   # (k buffer, v buffer) of the in-place path, or None
 
     def __len__(self):
         return 0 if self.k is None else self.k.shape[2]
@@ -37,6 +47,10 @@ class KVCache:
     def update(self, k, v, pad):
         """Append new keys/values (B, H, T, hd) and their padding mask (B, T) or None;
         return everything the new queries attend: (k, v, pad) over cached + new keys."""
+        if (self.window is None and pad is None and self.pad is None and not k.requires_grad
+                and not v.requires_grad and (self.k is None or not self.k.requires_grad)):
+            return self._write(k, v)
+        self._buf = None
         B, T = k.shape[0], k.shape[2]
         if self.k is not None:
             if pad is not None or self.pad is not None:
@@ -50,6 +64,26 @@ class KVCache:
         self.k, self.v = (k, v) if keep == L else (k[:, :, L - keep:], v[:, :, L - keep:])
         self.pad = None if pad is None else (pad if keep == L else pad[:, L - keep:])
         return k, v, pad
+
+    def _write(self, k, v):
+        # the in-place path: nothing to differentiate, so buffers instead of a growing concatenation
+        L0, T = len(self), k.shape[2]
+        L = L0 + T
+        buf = self._buf
+        if buf is None or buf[0].shape[2] < L or buf[0].shape[:2] != k.shape[:2] \
+                or buf[0].shape[3] != k.shape[3] or buf[0].dtype != k.dtype:
+            xp = backend.get_array_module(k.data)
+            cap = max(L, self.capacity or 0, 2 * (buf[0].shape[2] if buf is not None else 0))
+            new = tuple(xp.empty(k.shape[:2] + (cap,) + k.shape[3:], dtype=k.dtype) for _ in range(2))
+            if L0:  # what the cache held (concatenated or an older buffer) moves in once
+                new[0][:, :, :L0] = self.k.data
+                new[1][:, :, :L0] = self.v.data
+            buf = self._buf = new
+        buf[0][:, :, L0:L] = k.data
+        buf[1][:, :, L0:L] = v.data
+        self.pos += T
+        self.k, self.v = Tensor._make(buf[0][:, :, :L], None), Tensor._make(buf[1][:, :, :L], None)
+        return self.k, self.v, None
 
 
 class CausalSelfAttention(Module):
@@ -90,8 +124,9 @@ class CausalSelfAttention(Module):
         self.c_proj = Linear(n_embd, n_embd, bias=bias)
         self.resid_dropout = Dropout(dropout)
 
-    def new_cache(self) -> KVCache:
-        return KVCache(self.window)
+    def new_cache(self, capacity: int | None = None) -> KVCache:
+        """An empty :class:`KVCache`; ``capacity``: the positions to preallocate (e.g. block_size)."""
+        return KVCache(self.window, capacity)
 
     def forward(self, x, padding_mask=None, cache: KVCache | None = None):
         if x.ndim != 3 or x.shape[-1] != self.n_embd:

@@ -30,8 +30,8 @@ class TransformerBlock(Module):
         self.ln_2 = LayerNorm(n_embd, eps=eps, bias=bias)
         self.mlp = FeedForward(n_embd, d_ff, dropout=dropout, bias=bias, gelu_approximate=gelu_approximate)
 
-    def new_cache(self) -> KVCache:
-        return self.attn.new_cache()
+    def new_cache(self, capacity: int | None = None) -> KVCache:
+        return self.attn.new_cache(capacity)
 
     def forward(self, x, padding_mask=None, cache: KVCache | None = None):
         if self.norm_first:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import allocator as _allocator
 from .. import backend
 from ..tensor import Tensor, _check_dtype
 
@@ -124,6 +125,7 @@ class Module:
     """
 
     def __init__(self):
+        _allocator.tune_host_allocator()  # once: reuse freed activation buffers (minitf/allocator.py)
         d = self.__dict__
         d["_parameters"] = OrderedDict()   # name -> Parameter or None (e.g. bias=False)
         d["_modules"] = OrderedDict()      # name -> Module

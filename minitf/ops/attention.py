@@ -53,6 +53,24 @@ def _causal_bias(xp, t_q, t_k, dtype, top_left=False):
 
 # score elements (T_q * T_k per batch entry) per thread below which attention runs in one call
 _MIN_SCORES = 32768
+# score elements (1 MiB of float32) a CPU thread works on at once: its softmax passes then run
+# in cache, not memory; smaller blocks lose more to per-call overhead than they gain (measured)
+_CACHE_SCORES = 262144
+
+
+# causal attention takes its queries in chunks of this many: chunk [a, b) needs only keys [0, b)
+_QUERY_CHUNK = 32
+
+
+def _query_chunks(t_q, t_k, causal):
+    """(a, b, n_keys) per chunk of queries: one chunk over every key, or, under a plain causal
+    mask with T_q == T_k, chunks of _QUERY_CHUNK queries that skip the keys no query of theirs
+    may see (about half the products and softmax work at long blocks). Below 4 chunks the
+    extra calls cost more than the skipped work saves (measured at T = 64: 1.15 ms against
+    0.86 ms per layer of the baby preset; at T = 128 and 256 the chunks win)."""
+    if not causal or t_q != t_k or t_q < 4 * _QUERY_CHUNK:
+        return [(0, t_q, t_k)]
+    return [(a, min(a + _QUERY_CHUNK, t_q), min(a + _QUERY_CHUNK, t_q)) for a in range(0, t_q, _QUERY_CHUNK)]
 
 
 def _block(a, rows, ndim, n):
@@ -81,42 +99,59 @@ class ScaledDotProductAttention(Function):
         guard = mask is not None or add is not None or (causal and t_k < t_q and not top_left)
 
         nd, n = len(lead) + 2, (lead[0] if lead else 0)
+        # measured on the CPU only; a GPU runs the whole (T, T) in one launch
+        # (a float mask, added whole, keeps one chunk: it may broadcast along either axis)
+        chunks = _query_chunks(t_q, t_k, causal and mask is None and add is None and xp is np)
 
         def kernel(lo, hi):
             rows = slice(lo, hi) if lead else Ellipsis
-            qs, ks, vs = (_block(a, rows, nd, n) for a in (q, k, v))
-            ps, pds, outs = p[rows], pd[rows], out[rows]
-            xp.matmul(qs, ks.swapaxes(-1, -2), out=ps)        # S = Q K^T
-            ps *= scale
-            if bias is not None:
-                ps += bias
-            if add is not None:
-                ps += _block(add, rows, nd, n)                 # S + float mask
-            if mask is not None:
-                ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
-            m = ps.max(axis=-1, keepdims=True)
-            if guard:
-                m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
-            ps -= m
-            xp.exp(ps, out=ps)
-            z = ps.sum(axis=-1, keepdims=True)
-            if guard:
-                z = xp.where(z == 0, z.dtype.type(1), z)       # fully masked row -> P = 0, O = 0
-            ps /= z                                            # P = softmax(S + mask)
-            if keep is not None:
-                xp.multiply(ps, _block(keep, rows, nd, n), out=pds)
-            xp.matmul(pds, vs, out=outs)                       # O = Pd V
+            qb, kb, vb = (_block(a, rows, nd, n) for a in (q, k, v))
+            kpb = None if keep is None else _block(keep, rows, nd, n)
+            addb = None if add is None else _block(add, rows, nd, n)
+            for a, b, nk in chunks:  # queries a..b see keys 0..nk: the rest of their row is P = 0
+                qs, ks, vs = qb[..., a:b, :], kb[..., :nk, :], vb[..., :nk, :]
+                ps, pds, outs = p[rows][..., a:b, :nk], pd[rows][..., a:b, :nk], out[rows][..., a:b, :]
+                if nk < t_k:
+                    p[rows][..., a:b, nk:] = 0
+                    if keep is not None:
+                        pd[rows][..., a:b, nk:] = 0
+                xp.matmul(qs, ks.swapaxes(-1, -2), out=ps)        # S = Q K^T
+                ps *= scale
+                if bias is not None:
+                    ps += bias[a:b, :nk]
+                if addb is not None:
+                    ps += addb                                     # S + float mask (one chunk: see chunks)
+                if mask is not None:
+                    ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
+                m = ps.max(axis=-1, keepdims=True)
+                if guard:
+                    m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
+                ps -= m
+                xp.exp(ps, out=ps)
+                z = ps.sum(axis=-1, keepdims=True)
+                if guard:
+                    z = xp.where(z == 0, z.dtype.type(1), z)       # fully masked row -> P = 0, O = 0
+                ps /= z                                            # P = softmax(S + mask)
+                if keep is not None:
+                    xp.multiply(ps, kpb[..., a:b, :nk], out=pds)
+                xp.matmul(pds, vs, out=outs)                       # O = Pd V
 
         self._run(xp, kernel, lead, q, k, v, t_q * t_k)
         self.q, self.k, self.v, self.p, self.pd, self.keep, self.scale = q, k, v, p, pd, keep, scale
+        self.chunks = chunks
         return out
 
     @staticmethod
     def _run(xp, kernel, lead, q, k, v, scores_per_row):
         """Split the batch rows over threads when no input broadcasts along the leading axis."""
         if lead and q.ndim == k.ndim == v.ndim == len(lead) + 2 and q.shape[0] == k.shape[0] == v.shape[0]:
-            per_row = scores_per_row * int(np.prod(lead[1:], dtype=np.int64))
-            backend.parallel_rows(xp, kernel, lead[0], max(1, _MIN_SCORES // max(per_row, 1)))
+            per_row = max(scores_per_row * int(np.prod(lead[1:], dtype=np.int64)), 1)
+            step = max(1, _CACHE_SCORES // per_row)
+
+            def blocked(lo, hi):  # each row is computed as in one call: results do not depend on step
+                for s in range(lo, hi, step):
+                    kernel(s, min(s + step, hi))
+            backend.parallel_rows(xp, blocked if xp is np else kernel, lead[0], max(1, _MIN_SCORES // per_row))
         else:
             kernel(0, lead[0] if lead else 1)
 
@@ -134,21 +169,37 @@ class ScaledDotProductAttention(Function):
 
         nd, n = len(lead) + 2, (lead[0] if lead else 0)
 
+        chunks = self.chunks
+        whole = len(chunks) == 1
+
         def kernel(lo, hi):
             rows = slice(lo, hi) if lead else Ellipsis
-            qs, ks, vs = (_block(a, rows, nd, n) for a in (q, k, v))
-            gs, ps, pds = g[rows], p[rows], pd[rows]
-            xp.matmul(pds.swapaxes(-1, -2), gs, out=dv[rows])
-            ds = gs @ vs.swapaxes(-1, -2)                      # dPd
-            if keep is not None:
-                ds *= _block(keep, rows, nd, n)                # dP
-            ds -= (ds * ps).sum(axis=-1, keepdims=True)
-            ds *= ps
-            if dadd is not None:
-                dadd[rows] = ds                                # the mask is added to S unscaled
-            ds *= self.scale                                   # dS, with the 1/sqrt(d_k) of S folded in
-            xp.matmul(ds, ks, out=dq[rows])
-            xp.matmul(ds.swapaxes(-1, -2), qs, out=dk[rows])
+            qb, kb, vb = (_block(a, rows, nd, n) for a in (q, k, v))
+            kpb = None if keep is None else _block(keep, rows, nd, n)
+            dqs, dks, dvs = dq[rows], dk[rows], dv[rows]
+            if not whole:   # query chunks each add their share to dK, dV
+                dks[...] = 0
+                dvs[...] = 0
+            for a, b, nk in chunks:
+                qs, ks, vs = qb[..., a:b, :], kb[..., :nk, :], vb[..., :nk, :]
+                gs, ps, pds = g[rows][..., a:b, :], p[rows][..., a:b, :nk], pd[rows][..., a:b, :nk]
+                if whole:
+                    xp.matmul(pds.swapaxes(-1, -2), gs, out=dvs)
+                else:
+                    dvs[..., :nk, :] += pds.swapaxes(-1, -2) @ gs
+                ds = gs @ vs.swapaxes(-1, -2)                      # dPd
+                if keep is not None:
+                    ds *= kpb[..., a:b, :nk]                       # dP
+                ds -= (ds * ps).sum(axis=-1, keepdims=True)
+                ds *= ps
+                if dadd is not None:
+                    dadd[rows] = ds                                # the mask is added to S unscaled (one chunk)
+                ds *= self.scale                                   # dS, with the 1/sqrt(d_k) of S folded in
+                xp.matmul(ds, ks, out=dqs[..., a:b, :])
+                if whole:
+                    xp.matmul(ds.swapaxes(-1, -2), qs, out=dks)
+                else:
+                    dks[..., :nk, :] += ds.swapaxes(-1, -2) @ qs
 
         self._run(xp, kernel, lead, q, k, v, p.shape[-2] * p.shape[-1])
         return (dq, dk, dv, dadd) if self.n_add else (dq, dk, dv)

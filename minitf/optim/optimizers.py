@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import allocator, backend
 from ..autograd import bump_version
 from ..tensor import Tensor
 
@@ -35,6 +35,7 @@ class Optimizer:
     state_keys: dict | None = None
 
     def __init__(self, params, defaults: dict):
+        allocator.tune_host_allocator()  # once: reuse freed step buffers (see minitf/allocator.py)
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
         self.state: dict[int, dict] = {}  # id(param) -> its state (a Tensor's == is elementwise)

@@ -130,6 +130,37 @@ def test_kv_cache_decoding_equals_full_recompute(device, rng, restore_rng, windo
     np.testing.assert_allclose(np.concatenate(outs, axis=1), full, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("capacity", [None, 2, 16])
+def test_kv_cache_in_place_buffers(device, rng, restore_rng, capacity):
+    """Under no_grad the cache writes into (growing) buffers: same outputs, no concatenation."""
+    attn = make_attn(device)
+    x = randt(rng, 2, 7, 8, device=device, requires_grad=False)
+    full = attn(x).numpy()
+    cache = attn.new_cache(capacity)
+    outs = []
+    with mt.no_grad():
+        for lo, hi in ((0, 3), (3, 4), (4, 5), (5, 7)):
+            outs.append(attn(x[:, lo:hi], cache=cache).numpy())
+            assert len(cache) == cache.pos == hi and not cache.k.requires_grad
+    kbuf = cache._buf[0]
+    assert kbuf.shape[2] >= 7 and (capacity != 16 or kbuf.shape[2] == 16)   # preallocated: never regrown
+    np.testing.assert_allclose(np.concatenate(outs, axis=1), full, rtol=1e-10, atol=1e-12)
+
+
+def test_kv_cache_records_the_graph_when_grad_is_on(device, rng, restore_rng):
+    """With grad on, the cached keys stay differentiable (the concatenating path)."""
+    attn = make_attn(device)
+    x = randt(rng, 1, 3, 8, device=device, requires_grad=False)
+    cache = attn.new_cache(8)
+    with mt.no_grad():
+        attn(x[:, :2], cache=cache)                 # buffered prefix
+    y = attn(x[:, 2:], cache=cache)                 # grad on: parameters require grad
+    assert cache._buf is None and cache.k.requires_grad and len(cache) == 3
+    y.sum().backward()
+    assert attn.c_attn.weight.grad is not None
+    np.testing.assert_allclose(y.numpy()[:, 0], attn(x).numpy()[:, 2], rtol=1e-10, atol=1e-12)
+
+
 def test_kv_cache_with_padding(device, rng, restore_rng):
     attn = make_attn(device, window=3)
     x = randt(rng, 2, 5, 8, device=device, requires_grad=False)

@@ -1,0 +1,27 @@
+"""The benchmark's FLOP accounting (benchmarks/benchmark.py): its GEMM list and its 6N agree."""
+import importlib.util
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("benchmark", os.path.join(ROOT, "benchmarks", "benchmark.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_gemm_shapes_are_the_6n_of_a_step():
+    b = load()
+    from minitf.models import GPT, GPTConfig
+    for preset, cfg in b.PRESETS.items():
+        model = GPT(GPTConfig(vocab_size=b.VOCAB, block_size=cfg["block_size"], n_layer=1, n_head=cfg["n_head"],
+                              n_embd=cfg["n_embd"], bias=False))
+        one = dict(cfg, n_layer=1)
+        # the parameters in products: every 2-D weight but the position embedding (a lookup)
+        n = sum(p.numel() for name, p in model.named_parameters() if p.ndim == 2 and "wpe" not in name)
+        assert b.matmul_params(one) == n
+        BT = cfg["batch_size"] * cfg["block_size"]
+        assert sum(2 * m * k * q for m, k, q in b.gemm_shapes(one)) == 6 * n * BT
+        assert b.flops_per_token(one) == 6 * n + 12 * cfg["n_embd"] * cfg["block_size"]
