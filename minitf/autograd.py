@@ -218,27 +218,9 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
 
 
 def _topological_order(root: Tensor):
-    """Tensors reachable from ``root`` through recorded ops, inputs before outputs.
-
-    Iterative depth-first search: recursion would overflow on long RNN unrolls.
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        fn = t._fn
-        if fn is not None:
-            for inp in (fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)):
-                if inp._fn is not None and id(inp) not in visited:
-                    stack.append((inp, False))
-    return order
+    """Tensors reachable from ``root`` through recorded ops, inputs before outputs (``root``
+    itself even when it is a leaf). Iterative: recursion would overflow on long RNN unrolls."""
+    return _graph_order([root]) if root._fn is not None else [root]
 
 
 def _inputs_as_of(fn: Function) -> tuple:
@@ -312,8 +294,9 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
 # (``create_graph``), and the debug hooks. ``_run_backward`` above stays the fast path.
 
 def _graph_order(roots, stop=()):
-    """Non-leaf tensors reachable from ``roots``, inputs before outputs (iteratively, as
-    ``_topological_order``), not descending below the tensors whose ids are in ``stop``."""
+    """Non-leaf tensors reachable from ``roots``, inputs before outputs, not descending below
+    the tensors whose ids are in ``stop``. Iterative depth-first search (a 10,000-step RNN
+    unroll would overflow recursion); each op's inputs as its forward saw them."""
     order, visited = [], set()
     for root in roots:
         stack = [(root, False)]
