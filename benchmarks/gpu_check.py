@@ -51,11 +51,9 @@ def step_env(device):
     if device == "gpu":
         if not mt.gpu_available():
             raise RuntimeError(backend.gpu_unavailable_reason())
-        import cupy
-        rt = cupy.cuda.runtime
-        props = rt.getDeviceProperties(0)
-        info.update(cupy=cupy.__version__, gpu=props["name"].decode(), driver=rt.driverGetVersion(),
-                    cuda_runtime=rt.runtimeGetVersion(), gpu_memory_gib=round(props["totalGlobalMem"] / 2**30, 1))
+        gpu = backend.gpu_info()
+        info.update(cupy=gpu["cupy"], gpu=gpu["name"], driver=gpu["driver"], cuda_runtime=gpu["cuda_runtime"],
+                    gpu_memory_gib=round(gpu["memory_bytes"] / 2**30, 1))
     try:
         import torch
         info.update(torch=torch.__version__, torch_cuda=torch.cuda.is_available())

@@ -64,13 +64,10 @@ def _cpu_name() -> str:
 
 
 def _gpu_info() -> dict | None:
-    """Name and memory of the GPU, through CuPy (only imported when --device gpu is used)."""
+    """Name, memory and versions of the GPU (minitf.backend asks CuPy; only when --device gpu is used)."""
     try:
-        import cupy
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        return {"name": props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"]),
-                "memory_bytes": int(props["totalGlobalMem"]), "cupy": cupy.__version__,
-                "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion()}
+        from minitf import backend
+        return backend.gpu_info()
     except Exception as e:  # report, never fail the experiment over its record
         return {"error": f"{type(e).__name__}: {e}"}
 
@@ -325,14 +322,8 @@ def peak_memory(fn, device: str = "cpu") -> int:
     CPU: tracemalloc, which sees NumPy's array buffers. GPU: CuPy's memory pool,
     whose blocks stay reserved after use, so its growth over the call is the peak."""
     if device == "gpu":
-        import cupy
-        pool = cupy.get_default_memory_pool()
-        synchronize(device)
-        pool.free_all_blocks()
-        before = pool.total_bytes()
-        fn()
-        synchronize(device)
-        return int(pool.total_bytes() - before)
+        from minitf import backend
+        return backend.gpu_pool_growth(fn)
     import tracemalloc
     tracemalloc.start()
     try:

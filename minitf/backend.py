@@ -363,3 +363,29 @@ class NcclCollectives:
     def broadcast_(self, buf, root: int) -> None:
         ptr, count, kind, stream = self._args(buf)
         self.comm.bcast(ptr, count, kind, int(root), stream)
+
+
+# ---------------------------------------------------------------- GPU facts, for records and benchmarks
+def gpu_info() -> dict:
+    """The GPU CuPy uses: name, memory, driver, CUDA runtime and CuPy versions (raises DeviceError
+    without a usable GPU)."""
+    cupy = _load_cupy()
+    rt = cupy.cuda.runtime
+    props = rt.getDeviceProperties(cupy.cuda.Device().id)
+    name = props["name"]
+    return {"name": name.decode() if isinstance(name, bytes) else str(name),
+            "memory_bytes": int(props["totalGlobalMem"]), "driver": rt.driverGetVersion(),
+            "cuda_runtime": rt.runtimeGetVersion(), "cupy": cupy.__version__}
+
+
+def gpu_pool_growth(fn) -> int:
+    """Bytes by which CuPy's default memory pool grows while ``fn()`` runs: the pool keeps the
+    blocks it hands out, so after emptying it first, its growth over the call is the call's peak."""
+    cupy = _load_cupy()
+    pool = cupy.get_default_memory_pool()
+    synchronize("gpu")
+    pool.free_all_blocks()
+    before = pool.total_bytes()
+    fn()
+    synchronize("gpu")
+    return int(pool.total_bytes() - before)

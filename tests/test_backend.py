@@ -170,3 +170,54 @@ def test_scatter_add_sorted_rows_matches_add_at(dtype):
         np.testing.assert_allclose(target, expected, **tol)
         if dtype == np.int64:
             np.testing.assert_array_equal(target, expected)
+
+
+class _FakeGPUCupy:
+    """Just enough of CuPy for backend.gpu_info and gpu_pool_growth: one device, a pool."""
+    __version__ = "14.2.0"
+
+    class cuda:
+        class runtime:
+            @staticmethod
+            def getDeviceProperties(i):
+                return {"name": b"NVIDIA H200", "totalGlobalMem": 141 * 2 ** 30}
+
+            driverGetVersion = staticmethod(lambda: 13000)
+            runtimeGetVersion = staticmethod(lambda: 13000)
+
+        class Device:
+            id = 0
+
+            def synchronize(self):
+                pass
+
+    class _Pool:
+        total = 0
+
+        def free_all_blocks(self):
+            pass
+
+        def total_bytes(self):
+            return self.total
+
+    pool = _Pool()
+    get_default_memory_pool = staticmethod(lambda: _FakeGPUCupy.pool)
+    zeros = staticmethod(lambda *a, **k: np.zeros(*a, **k))
+
+
+def test_gpu_facts_come_from_backend(fresh_gpu_state, monkeypatch):
+    """The experiments and the GPU check read GPU facts through backend (only it knows CuPy)."""
+    monkeypatch.setitem(fresh_gpu_state.modules, "cupy", _FakeGPUCupy)
+    info = backend.gpu_info()
+    assert info == {"name": "NVIDIA H200", "memory_bytes": 141 * 2 ** 30, "driver": 13000,
+                    "cuda_runtime": 13000, "cupy": "14.2.0"}
+
+    def allocate():
+        _FakeGPUCupy.pool.total += 4096
+    assert backend.gpu_pool_growth(allocate) == 4096
+
+
+def test_gpu_facts_without_a_gpu_are_a_device_error(fresh_gpu_state, monkeypatch):
+    monkeypatch.setitem(fresh_gpu_state.modules, "cupy", _NoGPUCupy)
+    with pytest.raises(mt.DeviceError, match="no usable GPU"):
+        backend.gpu_info()
