@@ -356,3 +356,24 @@ def test_load_state_dict_rejects_an_incomplete_per_parameter_state(make, key):
                 fresh.load_state_dict(broken(lambda s: s.update(step=bad)))
     fresh.load_state_dict(good)
     fresh.step()
+
+
+@pytest.mark.parametrize("device", ["cpu", "fake"])
+def test_clip_grad_norm_float16_does_not_overflow_and_norm_zero_counts(device):
+    """float16 gradients whose squares sum past 65504 still give the right norm (summed in
+    float32, as PyTorch does); norm_type=0 counts the non-zero entries; a negative one is refused."""
+    rng = np.random.default_rng(0)
+    gs = [(rng.standard_normal(s) * 30).astype(np.float16) for s in ((10, 7), (5,), (3, 4, 2))]
+    ps = []
+    for g in gs:
+        p = mt.tensor(np.zeros_like(g), device=device)
+        p.grad = mt.tensor(g.copy(), device=device)
+        ps.append(p)
+    ref = {k: float(np.linalg.norm(np.concatenate([g.astype(np.float64).ravel() for g in gs]), k))
+           for k in (2, 3)}
+    for k in (2, 3):
+        assert optim.clip_grad_norm_(ps, float("inf"), norm_type=k) == pytest.approx(ref[k], rel=1e-3)
+    nonzero = sum(int((g != 0).sum()) for g in gs)
+    assert optim.clip_grad_norm_(ps, float("inf"), norm_type=0) == nonzero
+    with pytest.raises(ValueError, match="norm_type must be >= 0"):
+        optim.clip_grad_norm_(ps, 1.0, norm_type=-1)

@@ -25,23 +25,29 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return 0.0
     norm_type = float(norm_type)
+    if not norm_type >= 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be >= 0 (or inf), got {norm_type}")
     # every per-gradient norm stays on the device, accumulated there in float64 in the order
     # of the parameters: one host transfer for the total, not one per parameter (on a GPU each
     # transfer waits for all queued work)
     xp = backend.get_array_module(grads[0])
     acc = None
     for g in grads:
+        if g.dtype.itemsize < 4:  # float16: its sum of squares overflows at 65504; sum in float32
+            g = g.astype(np.float32)
         if math.isinf(norm_type):
             part = xp.abs(g).max().astype(np.float64)
             acc = part if acc is None else xp.maximum(acc, part)
         else:
-            if norm_type == 2.0:
+            if norm_type == 0.0:   # the number of non-zero entries, as PyTorch's 0-"norm"
+                part = (g != 0).sum().astype(np.float64)
+            elif norm_type == 2.0:
                 flat = g.reshape(-1)
                 part = xp.dot(flat, flat).astype(np.float64)
             else:
                 part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
             acc = part if acc is None else acc + part
-    total = float(acc) if math.isinf(norm_type) else float(acc) ** (1.0 / norm_type)
+    total = float(acc) if math.isinf(norm_type) or norm_type == 0.0 else float(acc) ** (1.0 / norm_type)
     if not math.isfinite(total) and error_if_nonfinite:
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {total}; "
                            f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
