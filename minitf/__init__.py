@@ -13,7 +13,8 @@ from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_l
                        full_like, empty, eye, arange, rand, randn, randint)
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
                      half, float, double, int, long)
-from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa: F401
+from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
+from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401

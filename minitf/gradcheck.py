@@ -207,7 +207,8 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
     >>> mt.gradgradcheck(lambda x: mt.functional.softmax(x), [x])
     True
     """
-    from .autograd import enable_grad, grad
+    from .autograd import enable_grad
+    from .backprop import grad
     inputs = list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -239,7 +240,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
 def _same_first_gradient(fn, inputs, checked, live, cotangents, atol, rtol):
     """The recorded backward (``backward_graph``) must give the values of the plain one:
     gradgradcheck differentiates the former, training uses the latter."""
-    from .autograd import grad
+    from .backprop import grad
     for create_graph in (False, True):
         outs = _as_tuple(fn(*inputs))
         got = grad([outs[k] for k in live], [inputs[i] for i in checked], cotangents,

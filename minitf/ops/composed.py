@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import _backward
+from ..backprop import _backward
 from ..tensor import Tensor
 from . import attention, elementwise, loss, multihead, nn, recurrent, reduction
 from .backward_ops import normal_cdf

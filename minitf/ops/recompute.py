@@ -19,6 +19,7 @@ module that saves training runs; hence ``recompute``.)
 from __future__ import annotations
 
 from .. import autograd as _autograd
+from .. import backprop as _backprop
 from .. import random as _random
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
@@ -59,7 +60,7 @@ class Recompute(Function):
         with self.rng.replay(), enable_grad():
             out = self.fn(*self.args)
         need = [t for t in self.inputs if t.requires_grad]
-        got = dict(zip(map(id, need), _autograd.grad(out, need, grad_outputs=g, create_graph=True,
+        got = dict(zip(map(id, need), _backprop.grad(out, need, grad_outputs=g, create_graph=True,
                                                       allow_unused=True))) if need else {}
         return tuple(got.get(id(t)) for t in self.inputs)
 

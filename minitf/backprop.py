@@ -1,0 +1,211 @@
+"""The general backward walk: everything beyond a plain ``loss.backward()``.
+
+Several outputs at once, gradients returned for chosen tensors (:func:`grad`,
+``torch.autograd.grad``), the backward pass recorded as a graph of its own
+(``create_graph=True``: each op's ``backward_graph``, so gradients can be
+differentiated again), and the debug hooks (``detect_anomaly``, ``profile``).
+The plain ``loss.backward()`` keeps its own short loop in
+:mod:`minitf.autograd` (``_run_backward``), which hands over to :func:`_backward`
+here only when one of these is asked for.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd as _ag
+from . import backend
+from .autograd import (Function, _accumulate_leaf, _changed_since, _check_versions, _clock, _graph_order,
+                       _inputs_as_of, _inputs_of, enable_grad, sum_to)
+from .tensor import Tensor
+
+
+
+def _sum_to_tensor(g: Tensor, shape) -> Tensor:
+    """``sum_to`` in recorded Tensor ops (create_graph)."""
+    from . import ops
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
+                                      if n == 1 and g.shape[i + lead] != 1)
+    return ops.reshape(ops.sum(g, axis=axes, keepdims=True), shape) if axes else ops.reshape(g, shape)
+
+
+def _accumulate_leaf_graph(t: Tensor, g: Tensor) -> None:
+    """create_graph: ``.grad`` becomes a Tensor that is part of the graph (as in PyTorch)."""
+    from . import ops
+    if g.dtype != t.dtype:
+        g = ops.astype(g, t.dtype)
+    if t._grad is not None:  # out of place: an existing .grad (plain or recorded) is never changed under the graph
+        t._grad = t._grad + g
+    elif g._fn is None:  # a constant may be shared with another leaf (Add hands on one g twice): own a copy,
+        t._grad = Tensor._make(g.data.copy(), None)  # since a later plain backward adds into it in place
+    else:
+        t._grad = g
+
+
+def _check_graph_inputs(fn: Function, inputs) -> None:
+    """create_graph: ``backward_graph`` reads every input's value, also those that ``backward``
+    does not save (``saves_inputs``). An input replaced by its value as of the forward
+    (``_inputs_as_of``: a recorded in-place change) holds a private copy and is fine; one
+    changed in place without being recorded (under no_grad, say) is not."""
+    for k, (now, then) in enumerate(zip(fn.inputs, inputs)):
+        if now is then and _changed_since(now, fn._epoch):
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: the input {k} of {fn.backward_name()} (a tensor of shape {now.shape}), now at "
+                f"version {now._version}, was changed after the op ran, and create_graph=True records "
+                f"the backward from its value. Change it out of place, or clone() it first")
+
+
+def _call_backward(fn, g, create_graph: bool, inputs):
+    """``fn.backward(g)``, or with ``create_graph`` the recorded ``fn.backward_graph(g)`` reading
+    ``inputs`` (the inputs as of ``fn``'s forward) through ``fn.inputs``."""
+    if not create_graph:
+        return fn.backward(g)
+    if fn.backward_graph is None:
+        raise RuntimeError(f"create_graph=True: the op {type(fn).__name__} has no differentiable "
+                           f"backward (backward_graph), so its gradient cannot be differentiated again")
+    current = fn.inputs
+    fn.inputs = inputs  # the same tuple unless an input changed in place since the forward
+    try:
+        with enable_grad():
+            return fn.backward_graph(g)
+    finally:
+        fn.inputs = current
+
+
+def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=False, retain_graph=False):
+    """Propagate ``seeds`` (d out / d root, one per root) back through the graph.
+
+    Without ``targets`` the leaves accumulate into ``.grad`` (``backward()``). With
+    ``targets`` (a list of tensors) nothing is accumulated: the gradient of each target
+    is returned in a dict keyed by ``id`` (``grad()``), and only the part of the graph
+    that leads to a target is walked. ``stop_at_targets`` treats the targets as
+    independent variables (a local vector-Jacobian product: gradients do not flow through
+    one target into another). With ``create_graph`` the gradients are Tensors and every
+    op's ``backward_graph`` runs with recording on, so the result can be differentiated.
+    """
+    want = None if targets is None else {id(t) for t in targets}
+    stop = want if stop_at_targets else ()
+    order = _graph_order(roots, stop)
+    needed = None
+    if want is not None:  # the tensors from which some target is reachable
+        needed = set()
+        for t in order:
+            if id(t) in want or any(id(i) in want or id(i) in needed for i in _inputs_of(t._fn)):
+                needed.add(id(t))
+    accumulate = _accumulate_leaf_graph if create_graph else _accumulate_leaf
+    grads, captured = {}, {}
+    hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
+
+    def deliver(t, g):
+        """Hand ``g`` to tensor ``t``: into the walk, or to a leaf/target at the end of it."""
+        if t._fn is not None and id(t) not in stop:
+            prev = grads.get(id(t))
+            grads[id(t)] = g if prev is None else prev + g
+        elif want is None:
+            accumulate(t, g)
+        elif id(t) in want:
+            prev = captured.get(id(t))
+            captured[id(t)] = g if prev is None else prev + g
+
+    for r, s in zip(roots, seeds):
+        deliver(r, s)
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if want is not None:
+            if id(t) in want:
+                captured[id(t)] = g  # complete: every consumer of t has been walked
+            if id(t) not in needed:
+                continue
+        elif t._retain:
+            accumulate(t, g)
+        fn = t._fn
+        inputs = fn.inputs
+        if fn._epoch != _ag._epoch:  # something changed in place since this op ran (as _run_backward)
+            inputs = _inputs_as_of(fn)
+            _check_versions(t, fn, inputs)
+            if create_graph:
+                _check_graph_inputs(fn, inputs)
+        if fn.freed:
+            raise RuntimeError(
+                "trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed): pass retain_graph=True to the "
+                "first backward() if you need to call it twice")
+        if hooks:
+            start = _clock(hooks, inputs)
+            in_grads = _call_backward(fn, g, create_graph, inputs)
+            seconds = _clock(hooks, inputs) - start
+            for h in hooks:
+                h.on_backward(fn, g, in_grads, seconds)
+        else:
+            in_grads = _call_backward(fn, g, create_graph, inputs)
+        if not retain_graph:
+            fn.freed = True
+            fn.__dict__.clear()  # drop the arrays forward saved
+        for inp, ig in zip(inputs, in_grads):
+            if ig is None or not inp.requires_grad:
+                continue
+            if needed is not None and id(inp) not in needed and id(inp) not in want:
+                continue
+            if tuple(ig.shape) != inp.shape:
+                ig = _sum_to_tensor(ig, inp.shape) if create_graph else sum_to(ig, inp.data.shape)
+            deliver(inp, ig)
+    return captured
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
+
+    Computes sum_k <grad_outputs_k, d outputs_k / d input> for each input and returns
+    them as a tuple (one per input, in order); ``.grad`` is not touched. ``outputs``
+    and ``inputs`` are a Tensor or a sequence of them; ``grad_outputs`` one cotangent
+    per output (None: ones, allowed for one-element outputs). ``create_graph=True``
+    records the backward pass, so the returned gradients can be differentiated again
+    (Hessian-vector products, gradient penalties); ``retain_graph`` defaults to
+    ``create_graph``. An input the outputs do not depend on is an error, or None with
+    ``allow_unused=True``.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for k, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {k} does not require grad")
+    seeds = []
+    for k, (o, u) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(o, Tensor) or not o.requires_grad:
+            raise RuntimeError(f"grad: output {k} does not require grad (it does not depend on "
+                               f"any input that requires grad, or it was made under no_grad())")
+        if u is None:
+            if o.data.size != 1:
+                raise RuntimeError(f"grad: output {k} has shape {o.shape}: grad_outputs can be "
+                                   f"omitted only for one-element outputs")
+            u = Tensor._make(backend.get_array_module(o.data).ones(o.data.shape, dtype=o.data.dtype), None)
+        elif not isinstance(u, Tensor):
+            u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)
+        if u.shape != o.shape:
+            raise ValueError(f"grad: grad_outputs[{k}] has shape {u.shape}, output {k} has shape {o.shape}")
+        seeds.append(u if create_graph else u.data)
+    captured = _backward(outputs, seeds, targets=inputs, create_graph=create_graph,
+                         retain_graph=create_graph if retain_graph is None else retain_graph)
+    result = []
+    for k, t in enumerate(inputs):
+        g = captured.get(id(t))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {k} (shape {t.shape}) was not used to compute the "
+                                   f"outputs; pass allow_unused=True to get None for it")
+            result.append(None)
+        elif create_graph:
+            from . import ops
+            result.append(g if g.dtype == t.dtype else ops.astype(g, t.dtype))
+        else:  # own the buffer, as .grad does: g may be shared with another path
+            result.append(Tensor._make(g.astype(t.data.dtype, copy=True), None))
+    return tuple(result)
