@@ -187,6 +187,18 @@ def output_paths(args, name: str):
     return out, fig
 
 
+def write_outputs(results: dict, json_path, fig_path, draw, log=print) -> None:
+    """Write the results JSON and the figure where asked: ``draw(fig_path)`` draws and saves it
+    and returns a true value, or None when matplotlib is missing (a note says so)."""
+    if json_path:
+        log(f"results: {save_results(json_path, results)}")
+    if fig_path:
+        if draw(fig_path) is None:
+            log("note: " + PLOT_HINT)
+        else:
+            log(f"figure:  {fig_path}")
+
+
 def fail(message: str) -> None:
     """A user's mistake: one line on stderr, exit status 2 (as argparse does), no traceback."""
     print(f"error: {message}", file=sys.stderr)

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run_main, add_common_args, machine_info, output_paths, print_table, pyplot, save_figure, save_results  # noqa: E402
+from _common import (write_outputs, run_main, add_common_args, machine_info, output_paths, print_table,
+                     pyplot, save_figure)  # noqa: E402
 
 import minitf as mt  # noqa: E402
-from minitf import checkpoint, data, train  # noqa: E402
+from minitf import train  # noqa: E402
 
 NAME = "attention_maps"
 PROMPT = "ROMEO:\nBut soft! what light through yonder window breaks?"
@@ -225,14 +226,7 @@ def run(args, log=print) -> dict:
                "row_sums_max_error": float(np.abs(P.sum(-1) - 1).max()),
                "above_diagonal_max": float(np.triu(P, 1).max())}
     out, fig = output_paths(args, NAME)
-    if out:
-        save_results(out, results)
-        log(f"results: {out}")
-    if fig:
-        if draw(P, prompt, titles, fig) is None:
-            log('note: matplotlib is not installed, so no figure (pip install -e ".[plot]")')
-        else:
-            log(f"figure: {fig}")
+    write_outputs(results, out, fig, lambda path: draw(P, prompt, titles, path), log)
     results["weights"] = P
     return results
 

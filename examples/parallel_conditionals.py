@@ -34,8 +34,8 @@ import numpy as np
 import minitf as mt
 from minitf import functional as F, models, optim
 
-from _common import (PLOT_HINT, add_common_args, check_device_arg, machine_info, output_paths, print_table,
-                     pyplot, save_figure, save_results, set_threads, time_alternating)
+from _common import (write_outputs, add_common_args, check_device_arg, machine_info, output_paths,
+                     print_table, pyplot, save_figure, set_threads, time_alternating)
 
 NAME = "parallel_conditionals"
 METHODS = ("prefixes", "cache", "parallel")
@@ -207,7 +207,6 @@ def no_mask_case(arch, iters, block, batch, n_total, device) -> dict:
 def draw(res, path, machine):
     plt = pyplot()
     if plt is None:
-        print("note: " + PLOT_HINT)
         return None
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.2))
     b0 = res["config"]["b_for_n_sweep"]
@@ -295,10 +294,8 @@ def main(argv=None) -> dict:
                "config": {"gpt": gpt_arch, "lengths": lengths, "batches": batches, "b_for_n_sweep": b0,
                           "n_for_b_sweep": n0, "min_repeats": repeats, "min_time_s": min_time, "clock": args.clock, "no_mask_gpt": leak_arch},
                "agreement": agree, "timings": timings, "future_leak": leak, "no_mask": nomask}
-    if json_path:
-        print(f"\nresults: {save_results(json_path, results)}")
-    if fig_path and draw(results, fig_path, machine):
-        print(f"figure:  {fig_path}")
+    print()
+    write_outputs(results, json_path, fig_path, lambda path: draw(results, path, machine))
     return results
 
 

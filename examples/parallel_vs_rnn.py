@@ -32,8 +32,8 @@ import numpy as np
 import minitf as mt
 from minitf import nn
 
-from _common import (PLOT_HINT, add_common_args, check_device_arg, machine_info, output_paths, peak_memory,
-                     print_table, pyplot, save_figure, save_results, set_threads, time_alternating)
+from _common import (write_outputs, add_common_args, check_device_arg, machine_info, output_paths,
+                     peak_memory, print_table, pyplot, save_figure, set_threads, time_alternating)
 
 NAME = "parallel_vs_rnn"
 MODELS = ("transformer", "rnn", "lstm")
@@ -129,7 +129,6 @@ def crossings(rows) -> dict:
 def draw(res, path, machine):
     plt = pyplot()
     if plt is None:
-        print("note: " + PLOT_HINT)
         return None
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     style = {"transformer": "o-", "rnn": "s-", "lstm": "^-"}
@@ -205,10 +204,7 @@ def main(argv=None) -> dict:
                   + f"; faster at the shortest N: {c['faster_at_shortest']}, at the longest: "
                   f"{c['faster_at_longest']}; the block is faster at N = {c['lengths_where_transformer_faster']}")
     results = {"experiment": NAME, "machine": machine, **res}
-    if json_path:
-        print(f"results: {save_results(json_path, results)}")
-    if fig_path and draw(res, fig_path, machine):
-        print(f"figure:  {fig_path}")
+    write_outputs(results, json_path, fig_path, lambda path: draw(res, path, machine))
     return results
 
 

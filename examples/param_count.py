@@ -31,8 +31,8 @@ import sys
 import minitf as mt
 from minitf import models
 
-from _common import (PLOT_HINT, add_common_args, machine_info, output_paths, print_table, pyplot,
-                     save_figure, save_results, set_threads)
+from _common import (write_outputs, add_common_args, machine_info, output_paths, print_table, pyplot,
+                     save_figure, set_threads)
 
 NAME = "param_count"
 
@@ -142,7 +142,6 @@ def run(configs, build_limit: int = BUILD_LIMIT) -> list[dict]:
 def draw(rows, path):
     plt = pyplot()
     if plt is None:
-        print("note: " + PLOT_HINT)
         return None
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for bias, marker in ((True, "o"), (False, "s")):
@@ -205,10 +204,8 @@ def main(argv=None) -> dict:
     bad = [r["name"] for r in rows if r.get("built_non_embedding", r["exact_non_embedding"]) != r["exact_non_embedding"]
            or r["closed_form"] != r["exact_non_embedding"]]
     results = {"experiment": NAME, "machine": machine_info(args.device, args.note), "rows": rows}
-    if json_path:
-        print(f"\nresults: {save_results(json_path, results)}")
-    if fig_path and draw(rows, fig_path):
-        print(f"figure:  {fig_path}")
+    print()
+    write_outputs(results, json_path, fig_path, lambda path: draw(rows, path))
     if bad:  # the count of tensors and the closed form disagree: a bug, not a result
         sys.exit(f"error: exact counts disagree for {', '.join(bad)}")
     return results

@@ -24,8 +24,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
-import os
 import shutil
 import sys
 import time
@@ -34,10 +32,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run_main, add_common_args, machine_info, output_paths, print_table, pyplot, save_figure, save_results  # noqa: E402
+from _common import (write_outputs, run_main, add_common_args, machine_info, output_paths, print_table,
+                     pyplot, save_figure, save_results)  # noqa: E402
 
 import minitf as mt  # noqa: E402
-from minitf import checkpoint, data, models, train  # noqa: E402
+from minitf import data, models, train  # noqa: E402
 from minitf import functional as F  # noqa: E402
 
 NAME = "scaling_laws"
@@ -450,14 +449,7 @@ def run(args, log=print) -> dict:
                "sweep": sweep, "predicted_model": big, "prediction_before_training": before["prediction"],
                **summary, "trained_now": trained + trained_big, "wall_seconds": wall}
     out, fig = output_paths(args, NAME)
-    if out:
-        save_results(out, results)
-        log(f"results: {out}")
-    if fig:
-        if draw(sweep, big, summary, fig) is None:
-            log('note: matplotlib is not installed, so no figure (pip install -e ".[plot]")')
-        else:
-            log(f"figure: {fig}")
+    write_outputs(results, out, fig, lambda path: draw(sweep, big, summary, path), log)
     return results
 
 
