@@ -304,7 +304,6 @@ def select_gpu(index: int) -> None:
     Ranks of a data-parallel job on one node each take their own GPU; NCCL
     refuses two ranks on one device.
     """
-    global _cupy
     try:
         import cupy
         count = cupy.cuda.runtime.getDeviceCount()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .ops._util import note_host_index_bounds
 from .tensor import Tensor, _check_dtype
 
 
@@ -42,7 +43,15 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
                 raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
         host = host.astype(dtype, copy=False)
         arr = host if xp is np else xp.asarray(host)
-    return Tensor(arr, requires_grad=requires_grad)
+    out = Tensor(arr, requires_grad=requires_grad)
+    # integers from the host on a device: their range is known without asking the device, so
+    # embedding and cross_entropy check it without a synchronisation (not after a cast on the
+    # device, which may wrap)
+    if not hasattr(data, "shape"):
+        note_host_index_bounds(out, host)
+    elif isinstance(data, np.ndarray) and data.dtype == arr.dtype:
+        note_host_index_bounds(out, data)
+    return out
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

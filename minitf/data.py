@@ -36,6 +36,7 @@ import numpy as np
 
 from . import backend
 from .tensor import Tensor
+from .ops._util import remember_index_bounds
 
 __all__ = ["DataError", "Corpus", "CharVocab", "BatchSampler", "load_corpus", "read_text",
            "download_tinyshakespeare", "fallback_corpus", "cache_dir", "split_ids",
@@ -329,18 +330,27 @@ class BatchSampler:
         per = self.batch_size // world
         self._rows = slice(rank * per, (rank + 1) * per)
         self.rng = np.random.default_rng(seed)
-        self._offsets = np.arange(self.block_size)
+        self._offsets = np.arange(self.block_size + 1)   # a row of T + 1 ids: x is its first T, y its last T
+        # each split's range, read once on the host: a batch on a device carries it, so the model's
+        # index checks (embedding, cross_entropy) need no device round trip
+        self._range = {k: (int(v.min()), int(v.max())) for k, v in self.data.items()}
 
     def get_batch(self, split: str = "train", generator: np.random.Generator | None = None):
-        """One random batch of ``split``, drawn from ``generator`` (default: the sampler's own)."""
+        """One random batch of ``split``, drawn from ``generator`` (default: the sampler's own):
+        ``(x, y)``, each (B, T) int64, ``y`` being ``x`` shifted by one position."""
         ids = self.data[split]
         rng = self.rng if generator is None else generator
         starts = rng.integers(0, len(ids) - self.block_size, size=self.batch_size)[self._rows]
-        idx = starts[:, None] + self._offsets
-        return self._to_device(ids[idx]), self._to_device(ids[idx + 1])
+        return self._pair(ids[starts[:, None] + self._offsets], split)
 
-    def _to_device(self, arr):
-        return Tensor(arr if self.device == "cpu" else backend.to_device(arr, self.device))
+    def _pair(self, rows, split: str):
+        """``(x, y)`` from host rows of T + 1 ids: one copy to the device, then two views of it."""
+        full = rows if self.device == "cpu" else backend.to_device(rows, self.device)
+        x, y = Tensor(full[:, :-1]), Tensor(full[:, 1:])
+        if self.device != "cpu":
+            for t in (x, y):
+                remember_index_bounds(t, *self._range[split])
+        return x, y
 
     def blocks(self, split: str = "val", batch_size: int | None = None):
         """Every non-overlapping block of a split, in order, batched: ``(x, y)`` pairs.
@@ -354,12 +364,11 @@ class BatchSampler:
         n_full = (len(ids) - 1) // T
         for s in range(0, n_full, B):
             idx = (np.arange(s, min(s + B, n_full)) * T)[:, None] + self._offsets
-            yield self._to_device(ids[idx]), self._to_device(ids[idx + 1])
+            yield self._pair(ids[idx], split)
         rest = len(ids) - 1 - n_full * T
         if rest > 0:
             start = n_full * T
-            yield (self._to_device(ids[start:start + rest][None]),
-                   self._to_device(ids[start + 1:start + 1 + rest][None]))
+            yield self._pair(ids[start:start + rest + 1][None], split)
 
     def state(self) -> dict:
         return backend.rng_state(self.rng)

@@ -10,6 +10,17 @@ import numpy as np
 
 from . import backend
 
+def _known(o) -> bool:
+    """An operand the tensor ops take: a Tensor, a Python or NumPy number, a list, an array."""
+    if isinstance(o, (Tensor, int, float, np.generic, np.ndarray, list, tuple)):
+        return True
+    try:
+        backend.device_of(o)  # a raw device array
+    except TypeError:
+        return False
+    return True
+
+
 class Tensor:
     """An n-dimensional array on a device, optionally recording gradients.
 
@@ -21,7 +32,7 @@ class Tensor:
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None)
     __slots__ = ("data", "_grad", "requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
-                 "__weakref__")
+                 "_bounds", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -111,6 +122,12 @@ class Tensor:
     def __int__(self):
         return int(self._scalar("int"))
 
+    def __format__(self, spec):
+        # f"{loss:.4f}" formats a 0-d tensor's value, as PyTorch's; others take only the empty spec
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __repr__(self):
         arr = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ", prefix="tensor(")
         extras = "" if self.device == "cpu" else f", device='{self.device}'"
@@ -161,7 +178,7 @@ class Tensor:
     def to(self, *args, device=None, dtype=None) -> "Tensor":
         """Copy to another device and/or dtype, as PyTorch: ``to(mt.float64)``, ``to("cpu")``,
         ``to("cpu", mt.float64)``, ``to(other_tensor)`` or by keyword. Differentiable."""
-        from .ops import shape as _shape
+        from .ops import _util as _ops_util, shape as _shape
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
@@ -173,7 +190,10 @@ class Tensor:
         if dtype is not None:
             out = _shape.astype(out, dtype)
         if device is not None and backend.check_device(device) != out.device:
+            host = out.data if out.device == "cpu" else None
             out = _shape.ToDevice.apply(out, device=backend.check_device(device))
+            if host is not None:  # integers sent from the host: their range, known there, goes along
+                _ops_util.note_host_index_bounds(out, host)
         return out
 
     def cpu(self):
@@ -239,12 +259,14 @@ class Tensor:
     def __neg__(self): return _ops.neg(self)
     def __getitem__(self, index): return _ops.getitem(self, index)
     def __setitem__(self, index, value): _ops.setitem(self, index, value)
-    def __lt__(self, o): return _ops.compare(self, o, "less")
-    def __le__(self, o): return _ops.compare(self, o, "less_equal")
-    def __gt__(self, o): return _ops.compare(self, o, "greater")
-    def __ge__(self, o): return _ops.compare(self, o, "greater_equal")
-    def __eq__(self, o): return _ops.compare(self, o, "equal")
-    def __ne__(self, o): return _ops.compare(self, o, "not_equal")
+    # comparisons with an object minitf does not know (pytest.approx, a custom type) answer
+    # NotImplemented, so that Python asks the other side, as PyTorch's do
+    def __lt__(self, o): return _ops.compare(self, o, "less") if _known(o) else NotImplemented
+    def __le__(self, o): return _ops.compare(self, o, "less_equal") if _known(o) else NotImplemented
+    def __gt__(self, o): return _ops.compare(self, o, "greater") if _known(o) else NotImplemented
+    def __ge__(self, o): return _ops.compare(self, o, "greater_equal") if _known(o) else NotImplemented
+    def __eq__(self, o): return _ops.compare(self, o, "equal") if _known(o) else NotImplemented
+    def __ne__(self, o): return _ops.compare(self, o, "not_equal") if _known(o) else NotImplemented
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)

@@ -6,6 +6,7 @@ import pytest
 
 import minitf as mt
 from minitf import backend, optim
+from minitf.tensor import Tensor
 
 
 def param(values, device):
@@ -259,29 +260,60 @@ def test_clip_grad_norm(device):
         set_grad(p, g)
     expected = math.sqrt(sum(float((g ** 2).sum()) for g in gs))
     total = optim.clip_grad_norm_(ps, 1.0)
-    assert isinstance(total, float)
-    assert total == pytest.approx(expected, rel=1e-12)
+    # a 0-d float64 tensor on the gradients' device, as PyTorch returns a tensor
+    assert isinstance(total, Tensor) and total.ndim == 0 and total.device == device
+    assert total.dtype == np.float64
+    assert total.item() == pytest.approx(expected, rel=1e-12)
     clipped = math.sqrt(sum(float((backend.to_numpy(p.grad.data) ** 2).sum()) for p in ps))
     assert clipped == pytest.approx(1.0, rel=1e-5)
     for p, g in zip(ps, gs):  # direction kept
         np.testing.assert_allclose(backend.to_numpy(p.grad.data), g / (expected + 1e-6), rtol=1e-12)
     # under the limit: untouched
     before = [backend.to_numpy(p.grad.data).copy() for p in ps]
-    assert optim.clip_grad_norm_(ps, 10.0) == pytest.approx(1.0, rel=1e-5)
+    assert optim.clip_grad_norm_(ps, 10.0).item() == pytest.approx(1.0, rel=1e-5)
     for p, b in zip(ps, before):
         np.testing.assert_array_equal(backend.to_numpy(p.grad.data), b)
     # max-norm
     set_grad(ps[0], np.full((3, 3), -3.0))
-    assert optim.clip_grad_norm_(ps, 1.0, norm_type=float("inf")) == 3.0
+    assert optim.clip_grad_norm_(ps, 1.0, norm_type=float("inf")).item() == 3.0
     assert np.abs(backend.to_numpy(ps[0].grad.data)).max() == pytest.approx(1.0, rel=1e-5)
 
 
 def test_clip_grad_norm_nonfinite_and_empty():
     p = param([1.0], "cpu")
-    assert optim.clip_grad_norm_([p], 1.0) == 0.0
+    assert optim.clip_grad_norm_([p], 1.0).item() == 0.0
     set_grad(p, [np.inf])
     with pytest.raises(RuntimeError, match="total norm"):
         optim.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("device", ["cpu", "fake"])
+def test_clip_grad_norm_nan_norm_poisons_the_gradients_as_pytorch(device):
+    """A NaN norm (error_if_nonfinite off) gives NaN gradients on the host and on a device alike,
+    as PyTorch's clamp(max_norm / (nan + eps), max=1) does; an inf norm zeroes finite entries."""
+    p = mt.tensor(np.zeros(3), device=device)
+    p.grad = mt.tensor(np.array([np.nan, 1.0, 2.0]), device=device)
+    assert math.isnan(optim.clip_grad_norm_([p], 1.0).item())
+    assert np.isnan(p.grad.numpy()).all()
+    p.grad = mt.tensor(np.array([np.inf, 1.0, 2.0]), device=device)
+    with np.errstate(invalid="ignore"):  # inf * 0 in the scaled gradient: NaN, as in PyTorch
+        assert optim.clip_grad_norm_([p], 1.0).item() == math.inf
+    np.testing.assert_array_equal(p.grad.numpy()[1:], [0.0, 0.0])
+
+
+def test_clip_grad_norm_scales_identically_on_the_host_and_a_device():
+    """The host skips the pass when nothing is clipped, a device multiplies by min(1, factor):
+    both give the same bits."""
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal((4, 5)).astype(np.float32)
+    for max_norm in (0.5, 1e3):
+        out = []
+        for device in ("cpu", "fake"):
+            p = mt.tensor(np.zeros_like(g), device=device)
+            p.grad = mt.tensor(g.copy(), device=device)
+            optim.clip_grad_norm_([p], max_norm)
+            out.append(p.grad.numpy())
+        np.testing.assert_array_equal(out[0], out[1])
 
 
 def test_cosine_with_warmup_values():
@@ -372,8 +404,8 @@ def test_clip_grad_norm_float16_does_not_overflow_and_norm_zero_counts(device):
     ref = {k: float(np.linalg.norm(np.concatenate([g.astype(np.float64).ravel() for g in gs]), k))
            for k in (2, 3)}
     for k in (2, 3):
-        assert optim.clip_grad_norm_(ps, float("inf"), norm_type=k) == pytest.approx(ref[k], rel=1e-3)
+        assert optim.clip_grad_norm_(ps, float("inf"), norm_type=k).item() == pytest.approx(ref[k], rel=1e-3)
     nonzero = sum(int((g != 0).sum()) for g in gs)
-    assert optim.clip_grad_norm_(ps, float("inf"), norm_type=0) == nonzero
+    assert optim.clip_grad_norm_(ps, float("inf"), norm_type=0).item() == nonzero
     with pytest.raises(ValueError, match="norm_type must be >= 0"):
         optim.clip_grad_norm_(ps, 1.0, norm_type=-1)

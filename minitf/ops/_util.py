@@ -86,15 +86,36 @@ def check_same_dtype(name: str, **tensors) -> None:
                             f"(convert the input with x.to(dtype=...) or the model with model.to(dtype=...))")
 
 
-def check_index_range(name: str, what: str, idx, n: int, ignore=None) -> None:
+def remember_index_bounds(t, lo: int, hi: int):
+    """Record, for the integer tensor ``t``, that every entry lies in [lo, hi], bounds learned on
+    the host (``t`` was made from host data). :func:`check_index_range` then needs no round
+    trip to the device while ``t`` is unchanged: the record holds ``t``'s version, and an
+    in-place change through a Tensor method voids it. Returns ``t``."""
+    t._bounds = (t._version, int(lo), int(hi))
+    return t
+
+
+def note_host_index_bounds(t, host) -> None:
+    """When the integer tensor ``t`` on a device was copied from the host array ``host``, record
+    its bounds, read from ``host`` (a host pass, no device round trip); else do nothing."""
+    if t.device != "cpu" and host.dtype.kind in "iu" and host.size:
+        remember_index_bounds(t, host.min(), host.max())
+
+
+def check_index_range(name: str, what: str, idx, n: int, ignore=None, source=None) -> None:
     """Raise IndexError unless every entry of the integer array ``idx`` (those equal to
     ``ignore`` aside) lies in [0, n).
 
-    The minimum and maximum come to the host together: on a GPU that is one
-    synchronisation per call, not one per bound (nor a boolean-mask gather,
-    whose size the host must learn first).
+    ``source``, the Tensor ``idx`` came from, may carry bounds known on the host
+    (:func:`remember_index_bounds`): within [0, n) they settle it without reading
+    the device. Otherwise the minimum and maximum come to the host together: on a
+    GPU that is one synchronisation per call, not one per bound (nor a boolean-mask
+    gather, whose size the host must learn first).
     """
     if idx.size == 0:
+        return
+    known = getattr(source, "_bounds", None)
+    if known is not None and known[0] == source._version and known[1] >= 0 and known[2] < n:
         return
     xp = backend.get_array_module(idx)
     if ignore is None:
@@ -105,6 +126,7 @@ def check_index_range(name: str, what: str, idx, n: int, ignore=None) -> None:
     lo, hi = (int(v) for v in backend.to_numpy(xp.stack([lo, hi])))
     if lo < 0 or hi >= n:
         raise IndexError(f"{name}: {what} out of range [0, {n}): min {lo}, max {hi}")
+
 
 def share_storage(out: Tensor, base: Tensor) -> Tensor:
     """Mark ``out`` as a view of ``base`` when its array shares base's memory: one version

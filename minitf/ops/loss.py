@@ -108,8 +108,9 @@ def _class_weight(name, weight, logits):
     return w.astype(logits.dtype, copy=False)
 
 
-def _check_indices(name, t, C, ignore_index):
-    check_index_range(name, "target", t, C, ignore=ignore_index)
+def _check_indices(name, t, C, ignore_index, targets):
+    check_index_range(name, "target", t, C, ignore=ignore_index,
+                      source=targets if isinstance(targets, Tensor) else None)
 
 
 def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100,
@@ -164,7 +165,7 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
     if tuple(t.shape) != lead:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
                          f"{lead} (class indices) or {logits.shape} (probabilities), got {tuple(t.shape)}")
-    _check_indices("cross_entropy", t, C, ignore_index)
+    _check_indices("cross_entropy", t, C, ignore_index, targets)
     t1 = t.reshape(-1)
     if w is None and eps == 0 and reduction == "mean":  # the training loop's case: the fused fast path
         return CrossEntropy.apply(flat, Tensor._make(t1, None), ignore_index=ignore_index)
@@ -220,7 +221,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     if tuple(t.shape) != lead:
         raise ValueError(f"nll_loss: input of shape {input.shape} needs target of shape {lead}, "
                          f"got {tuple(t.shape)}")
-    _check_indices("nll_loss", t, C, ignore_index)
+    _check_indices("nll_loss", t, C, ignore_index, target)
     xp = backend.get_array_module(input.data)
     w = _class_weight("nll_loss", weight, input)
     t1 = t.reshape(-1)

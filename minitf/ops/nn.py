@@ -267,7 +267,7 @@ def embedding(idx, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     if not hasattr(i, "dtype") or i.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {getattr(i, 'dtype', type(i))}")
     V = weight.shape[0]
-    check_index_range("embedding", "index", i, V)
+    check_index_range("embedding", "index", i, V, source=idx if isinstance(idx, Tensor) else None)
     if padding_idx is not None:
         padding_idx = _padding_index("embedding", padding_idx, V)
     return Embedding.apply(weight, idx=i, padding_idx=padding_idx)

@@ -10,26 +10,32 @@ from ..tensor import Tensor
 
 
 def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Scale gradients in place so that their joint norm is at most ``max_norm``.
 
     The norm is taken over all gradients together, as if concatenated into one
-    vector; they are multiplied by min(1, max_norm / (norm + 1e-6)). Returns
-    the total norm before clipping (a Python float). Parameters without a
-    gradient are skipped.
+    vector; they are multiplied by min(1, max_norm / (norm + 1e-6)) (a NaN norm
+    makes them NaN, as in PyTorch). Returns the total norm before clipping as
+    a 0-d float64 tensor on the gradients' device, as PyTorch returns a tensor:
+    ``.item()`` or ``float()`` reads it. Parameters without a gradient are
+    skipped; ``max_norm=inf`` measures without clipping.
+
+    On a GPU nothing here waits for the device (the scale factor is computed
+    there), unless ``error_if_nonfinite`` asks for the norm to be checked on
+    the host.
     """
     _check_max_norm(max_norm)
     if isinstance(params, Tensor):
         params = [params]
     grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
-        return 0.0
+        return Tensor(np.zeros((), np.float64))
     norm_type = float(norm_type)
     if not norm_type >= 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be >= 0 (or inf), got {norm_type}")
     # every per-gradient norm stays on the device, accumulated there in float64 in the order
-    # of the parameters: one host transfer for the total, not one per parameter (on a GPU each
-    # transfer waits for all queued work)
+    # of the parameters: one host transfer for the total at most, not one per parameter (on a
+    # GPU each transfer waits for all queued work)
     xp = backend.get_array_module(grads[0])
     acc = None
     for g in grads:
@@ -47,15 +53,21 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
             else:
                 part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
             acc = part if acc is None else acc + part
-    total = float(acc) if math.isinf(norm_type) or norm_type == 0.0 else float(acc) ** (1.0 / norm_type)
-    if not math.isfinite(total) and error_if_nonfinite:
-        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {total}; "
+    total = xp.asarray(acc if math.isinf(norm_type) or norm_type == 0.0 else acc ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(float(total)):
+        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}; "
                            f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
-    coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
-        for g in grads:
-            g *= g.dtype.type(coef)
-    return total
+    if not math.isinf(max_norm):
+        if xp is np:  # on the host the factor is free to read: skip the pass when nothing is clipped
+            coef = max_norm / (float(total) + 1e-6)
+            if not coef >= 1.0:  # NaN too: the gradients become NaN, as on a device and in PyTorch
+                for g in grads:
+                    g *= g.dtype.type(coef)
+        else:  # on a device, min(1, factor) is multiplied in without reading it (x 1.0 is exact)
+            coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+            for g in grads:
+                g *= coef.astype(g.dtype)
+    return Tensor(total)
 
 
 def _check_max_norm(max_norm) -> None:

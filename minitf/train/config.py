@@ -63,7 +63,7 @@ class TrainConfig:
     out_dir: str = "out/charlm"
     data: str | None = None
     progress: bool = True
-    log_interval: int = 0          # plain progress line every N iters (0: eval_interval // 5)
+    log_interval: int = 0          # progress line (and, on a device, loss read-back) every N iters (0: eval_interval // 5)
     sample_chars: int = 500
     sample_temperature: float = 0.8
     sample_top_k: int | None = 200

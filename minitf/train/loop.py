@@ -26,6 +26,7 @@ from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_d
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
 from .sampling import generate_text
+from .steplog import StepLog, read_every
 from .strategy import SingleProcess
 
 __all__ = ["Trainer", "SingleProcess", "TrainingDiverged"]
@@ -114,6 +115,8 @@ class Trainer:
         self.last_checkpoint_iter = None
         self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
         self._warned_explosion = False
+        self._write = self.log  # warnings during a run go above its progress bar
+        self.steps = StepLog(read_every(cfg))  # each step's loss and norm, read at once on the CPU
         if ckpt is not None:
             self._restore(ckpt)
         else:
@@ -200,7 +203,9 @@ class Trainer:
         self.strategy.prepare(self.model)
         tokens_per_iter = cfg.batch_size * cfg.block_size
         progress = Progress(cfg, self.iter, self.log)
+        self._write = progress.write
         window_tokens, window_time = 0, 0.0
+        read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
         record = None
         self.model.train()
         try:
@@ -209,6 +214,7 @@ class Trainer:
                 if (it % cfg.eval_interval == 0 or it >= cfg.max_iters) and it != self._resumed_at:
                     t_sync = time.perf_counter()
                     backend.synchronize(cfg.device)  # queued GPU work belongs to the training window
+                    self._check(self._read_steps())  # a checkpoint follows: no unread step may have diverged
                     window_time += time.perf_counter() - t_sync
                     # no training since the start (iteration 0): no throughput to report, None
                     tps = window_tokens / window_time if window_tokens and window_time > 0 else None
@@ -220,28 +226,36 @@ class Trainer:
                 t0 = time.perf_counter()
                 lr = self.lr_at(it)
                 with np.errstate(all="ignore"):  # overflows become non-finite values, which the guard reports
-                    loss = self.train_step(lr)
-                if not self._warned_explosion and loss > 2 * self._uniform_loss + 1:
-                    self._warned_explosion = True
-                    progress.write(f"warning: iter {it}: the training loss {loss:.4g} is far above "
-                                   f"{self._uniform_loss:.3f}, the loss of guessing uniformly (ln "
-                                   f"{len(self.vocab)}): training is unstable; a lower --lr (now {cfg.lr:g}) "
-                                   f"may help")
+                    read = self.train_step(lr)
                 self.iter += 1
                 dt = time.perf_counter() - t0
                 self.elapsed_s += dt
                 window_tokens += tokens_per_iter
                 window_time += dt
-                progress.update(self.iter, loss, lr, tokens_per_iter / dt if dt > 0 else 0.0)
+                read_tokens += tokens_per_iter
+                read_time += dt
+                tps = None
+                if read:  # on a device the read waited for the queued steps: this rate is the true one
+                    tps = read_tokens / read_time if read_time > 0 else 0.0
+                    read_tokens, read_time = 0, 0.0
+                progress.update(self.iter, read[-1].loss if read else None, lr, tps)
         finally:
             progress.close()
+            self._write = self.log
         return self._finish(record)
 
-    def train_step(self, lr: float) -> float:
-        """One optimizer step at learning rate ``lr`` on one training batch; returns the loss.
+    def train_step(self, lr: float) -> list:
+        """One optimizer step at learning rate ``lr`` on one training batch.
 
-        Raises :class:`TrainingDiverged`, before the step changes anything,
-        when the loss or the gradient norm is not finite.
+        Returns the steps whose loss and gradient norm were read by this call, as
+        :class:`~minitf.train.steplog.Step` tuples: this step on the CPU; on a
+        device the steps since the last read at a log point, and ``[]`` between
+        (see :mod:`minitf.train.steplog`: the values stay on the device until then).
+
+        Raises :class:`TrainingDiverged` when a read loss or gradient norm is not
+        finite, before this step's update changes anything (on a device, earlier
+        unread steps may already have updated the parameters; the checkpoint is
+        kept either way).
         """
         model, opt = self.model, self.optimizer
         for g in opt.param_groups:
@@ -253,28 +267,39 @@ class Trainer:
         self.strategy.reduce_gradients(params)
         # both checks read reduced values (the mean loss, the norm of the reduced gradients), so that
         # under a data-parallel strategy every rank sees the same numbers and all stop together
-        value = self.strategy.reduce_mean(float(loss.item()))
-        if not math.isfinite(value):
-            opt.zero_grad()
-            raise self._diverged("training loss", value, lr)
-        try:  # clip_grad_norm_ checks the norm first (max_norm inf when clipping is off: only the check)
-            optim.clip_grad_norm_(params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf,
-                                  error_if_nonfinite=True)
-        except RuntimeError as e:
-            if "norm" not in str(e):
-                raise
-            norm = _norm_of(params)
-            opt.zero_grad()
-            raise self._diverged("gradient norm", norm, lr) from None
+        # the norm is of the reduced gradients, the loss is averaged over the ranks when read: every
+        # rank of a data-parallel run sees the same numbers, and all stop together
+        norm = optim.clip_grad_norm_(params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf)
+        read = self._check(self._read_steps()) if self.steps.record(self.iter, lr, loss.data, norm.data) else []
         opt.step()
         opt.zero_grad()
-        return value
+        return read
 
-    def _diverged(self, quantity: str, value, lr: float) -> TrainingDiverged:
+    def _read_steps(self) -> list:
+        world = self.strategy.world_size
+        return self.steps.read(lambda losses: [v / world for v in self.strategy.reduce_sum(losses)])
+
+    def _check(self, steps: list) -> list:
+        """The divergence guard over read steps (raises :class:`TrainingDiverged`), and the
+        warning for a loss far above uniform guessing. Returns ``steps``."""
+        for s in steps:
+            for quantity, value in (("training loss", s.loss), ("gradient norm", s.norm)):
+                if not math.isfinite(value):
+                    self.optimizer.zero_grad()
+                    raise self._diverged(quantity, value, s.lr, s.iter)
+            if not self._warned_explosion and s.loss > 2 * self._uniform_loss + 1:
+                self._warned_explosion = True
+                self._write(f"warning: iter {s.iter}: the training loss {s.loss:.4g} is far above "
+                            f"{self._uniform_loss:.3f}, the loss of guessing uniformly (ln {len(self.vocab)}): "
+                            f"training is unstable; a lower --lr (now {self.cfg.lr:g}) may help")
+        return steps
+
+    def _diverged(self, quantity: str, value, lr: float, it: int | None = None) -> TrainingDiverged:
+        it = self.iter if it is None else it
         where = (f"the last checkpoint, {self.ckpt_path} (iter {self.last_checkpoint_iter}), is kept as it was"
                  if self.last_checkpoint_iter is not None else "no checkpoint was written")
-        return TrainingDiverged(f"training diverged at iter {self.iter}: the {quantity} is {value} (lr {lr:.3g}); "
-                                f"{where}; a lower --lr or --grad-clip may help", self.iter, quantity, value,
+        return TrainingDiverged(f"training diverged at iter {it}: the {quantity} is {value} (lr {lr:.3g}); "
+                                f"{where}; a lower --lr or --grad-clip may help", it, quantity, value,
                                 self.last_checkpoint_iter)
 
     def _eval(self, it: int, tokens_per_s, final: bool) -> dict:
@@ -362,7 +387,3 @@ def _all_finite(params) -> bool:
             return False
     return True
 
-
-def _norm_of(params) -> float:
-    """The gradients' 2-norm, as clip_grad_norm_ reports it (without clipping)."""
-    return optim.clip_grad_norm_(params, math.inf)

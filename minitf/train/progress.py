@@ -5,6 +5,7 @@ import sys
 import time
 
 from .. import optim
+from .steplog import log_every
 
 __all__ = ["Progress", "fmt_time", "eval_line", "header_lines", "short_run_notes"]
 
@@ -70,9 +71,10 @@ class Progress:
 
     def __init__(self, cfg, start: int, log):
         self.total, self.log = cfg.max_iters, log
-        self.every = cfg.log_interval or max(1, cfg.eval_interval // 5)
+        self.every = log_every(cfg)
         self.bar = None
         self.t_start, self.i_start = time.perf_counter(), start
+        self._postfix_at = start
         if cfg.progress and sys.stderr.isatty():
             try:
                 from tqdm.auto import tqdm
@@ -81,12 +83,15 @@ class Progress:
             except ImportError:
                 pass
 
-    def update(self, it: int, loss: float, lr: float, tokens_per_s: float) -> None:
+    def update(self, it: int, loss: float | None, lr: float, tokens_per_s: float | None) -> None:
+        """Iteration ``it`` is done; ``loss`` and ``tokens_per_s`` are None when not read at this step
+        (on a device the values are read at log points only: see :mod:`minitf.train.steplog`)."""
         if self.bar is not None:
             self.bar.update(1)
-            if it % 10 == 0 or it == self.total:
+            if loss is not None and (it - self._postfix_at >= 10 or it == self.total):
+                self._postfix_at = it
                 self.bar.set_postfix_str(f"loss {loss:.4f}, {tokens_per_s:,.0f} tok/s", refresh=False)
-        elif it % self.every == 0:
+        elif it % self.every == 0 and loss is not None:
             done = it - self.i_start
             rate = done / (time.perf_counter() - self.t_start)
             eta = (self.total - it) / rate if rate > 0 else None

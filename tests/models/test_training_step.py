@@ -50,12 +50,12 @@ def test_optimiser_steps_on_both_devices(kind, restore_rng):
 
 
 @pytest.mark.parametrize("kind", ["gpt", "lstm"])
-def test_a_training_step_on_a_device_crosses_to_the_host_only_for_its_checks(kind):
+def test_a_training_step_on_a_device_never_waits_for_it(kind):
     """On a GPU every host transfer waits for the queued work. One step (forward, loss, backward,
-    clipping, AdamW) on the strict fake device makes exactly these: one for the range check of
-    the token indices (embedding), one for the targets' (cross_entropy), one for the gradient
-    norm that clipping returns; nothing per parameter, per layer or per head, and no copy to the
-    device. (The training loop adds the loss value it logs and checks.)"""
+    clipping, AdamW) on the strict fake device makes none: the token indices were made from host
+    data, so their range checks (embedding, cross_entropy) read bounds known on the host, and
+    clipping scales by min(1, max_norm / norm) on the device. (The training loop reads the loss
+    and the norm of its steps together at log points: tests/test_train_sync.py.)"""
     from minitf import fakedevice
     model = build(kind, "fake")
     opt = optim.AdamW(model.parameters(), lr=1e-3)
@@ -65,7 +65,43 @@ def test_a_training_step_on_a_device_crosses_to_the_host_only_for_its_checks(kin
         with fakedevice.count_host_transfers() as n:
             loss = F.cross_entropy(model(x), y)
             loss.backward()
-            optim.clip_grad_norm_(model.parameters(), 1.0)
+            norm = optim.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             opt.zero_grad()
-        assert n == {"to_host": 3, "to_device": 0}, n
+        assert n == {"to_host": 0, "to_device": 0}, n
+        assert norm.device == "fake" and norm.ndim == 0
+
+
+def test_indices_made_on_the_device_are_range_checked_there_with_one_read_each():
+    """Indices computed on the device carry no host bounds: embedding and cross_entropy each read
+    their minimum and maximum (one transfer each), and an out-of-range index is still refused."""
+    from minitf import fakedevice
+    model = build("gpt", "fake")
+    data = mt.tensor(np.random.default_rng(0).integers(0, 9, (4, 9)), device="fake")
+    x, y = data[:, :-1] * 1, data[:, 1:] * 1   # device arithmetic: bounds unknown
+    with fakedevice.count_host_transfers() as n:
+        F.cross_entropy(model(x), y)
+    assert n == {"to_host": 2, "to_device": 0}, n
+    with pytest.raises(IndexError, match="out of range"):
+        model(x + 9)
+
+
+def test_known_bounds_are_voided_by_an_in_place_change():
+    """The bounds recorded at creation hold the tensor's version: after an in-place write the
+    check reads the device again, and catches the bad index."""
+    model = build("gpt", "fake")
+    x = mt.tensor(np.zeros((2, 4), np.int64), device="fake")
+    model(x)
+    x[0, 0] = 50
+    with pytest.raises(IndexError, match="max 50"):
+        model(x)
+
+
+def test_a_narrowing_cast_at_creation_does_not_carry_the_host_bounds():
+    """tensor(ndarray, dtype=) casts on the device, where a narrowing cast may wrap: no bounds kept."""
+    t = mt.tensor(np.array([300]), dtype=mt.uint8, device="fake")   # 300 wraps to 44
+    assert getattr(t, "_bounds", None) is None
+    assert mt.tensor(np.array([3, 7]), device="fake")._bounds[1:] == (3, 7)
+    assert mt.tensor([3, 7], device="fake")._bounds[1:] == (3, 7)
+    assert mt.tensor(np.array([3, 7])).to("fake")._bounds[1:] == (3, 7)
+    assert getattr(mt.tensor(np.array([3, 7])), "_bounds", None) is None   # the CPU checks for free
