@@ -20,7 +20,10 @@ Only :mod:`minitf.backend` should need to import this module.
 It also counts every explicit crossing of the host boundary, both ways
 (:func:`count_host_transfers`), so that tests can show a training step keeps
 its data on the device, as a GPU needs it to: each crossing there is a
-synchronisation and a copy over PCIe.
+synchronisation and a copy over PCIe. And it counts the array operations made
+on it (:func:`count_device_ops`): on a GPU each is a kernel launch, some
+microseconds of host time, so an op whose count grows with the data size (a
+Python loop over rows or chunks) is slow there whatever the GPU.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ import numpy as np
 # explicit host <-> device crossings since import: "to_host" (get, item, float(), int(),
 # bool(), asnumpy) and "to_device" (asarray of host data); see count_host_transfers()
 transfers = {"to_host": 0, "to_device": 0}
+# array operations (ufuncs, functions, methods, indexing) run on the device since import
+ops = [0]
 
 
 @contextlib.contextmanager
@@ -54,6 +59,23 @@ def count_host_transfers():
 
 _IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. "
              "Please use `.get()` to construct a NumPy array explicitly.")
+
+
+@contextlib.contextmanager
+def count_device_ops():
+    """Count the array operations made on the fake device inside the block (each a kernel
+    launch on a GPU: ufuncs, array functions, methods, indexing)::
+
+        with count_device_ops() as n:
+            y = F.gelu(x)
+        assert n["ops"] < 20
+    """
+    start = ops[0]
+    counts = {"ops": 0}
+    try:
+        yield counts
+    finally:
+        counts["ops"] = ops[0] - start
 
 
 def _unwrap(x):
@@ -135,16 +157,20 @@ class FakeDeviceArray:
 
     # --- indexing
     def __getitem__(self, index):
+        ops[0] += 1
         return _wrap(self._a[_unwrap(index)])
 
     def __setitem__(self, index, value):
+        ops[0] += 1
         self._a[_unwrap(index)] = _unwrap(value)
 
     # --- NumPy protocols: dispatch to this device, refusing host arrays
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        ops[0] += 1
         return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **_unwrap_kwargs(kwargs)))
 
     def __array_function__(self, func, types, args, kwargs):
+        ops[0] += 1
         return _wrap(func(*_unwrap(args), **_unwrap_kwargs(kwargs)))
 
     # any other ndarray method or attribute (sum, reshape, T, astype, ...)
@@ -153,8 +179,14 @@ class FakeDeviceArray:
             raise AttributeError(name)
         attr = getattr(self._a, name)
         if callable(attr):
-            return lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+            return lambda *a, **k: _counted(attr, a, k)
         return _wrap(attr)
+
+
+def _counted(fn, args, kwargs):
+    """``fn`` run on the unwrapped arguments, its result on the device: one device operation."""
+    ops[0] += 1
+    return _wrap(fn(*_unwrap(args), **_unwrap_kwargs(kwargs)))
 
 
 def _binary(ufunc, reflected=False):
@@ -216,12 +248,12 @@ class _FakeUfunc:
         self._u = ufunc
 
     def __call__(self, *args, **kwargs):
-        return _wrap(self._u(*_unwrap(args), **_unwrap_kwargs(kwargs)))
+        return _counted(self._u, args, kwargs)
 
     def __getattr__(self, name):
         attr = getattr(self._u, name)
         if callable(attr):
-            return lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+            return lambda *a, **k: _counted(attr, a, k)
         return attr
 
 
@@ -258,7 +290,7 @@ class _FakeNamespace:
             return _FakeUfunc(attr)
         if isinstance(attr, type) or not callable(attr):
             return attr  # dtypes and constants
-        fn = lambda *a, **k: _wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))  # noqa: E731
+        fn = lambda *a, **k: _counted(attr, a, k)  # noqa: E731
         fn.__name__ = name
         return fn
 

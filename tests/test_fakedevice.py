@@ -143,3 +143,16 @@ def test_host_transfers_are_counted_both_ways():
         float(s)
         t.numpy()
     assert n == {"to_host": 3, "to_device": 0}
+
+
+def test_count_device_ops_counts_ufuncs_functions_methods_and_indexing():
+    from minitf import fakedevice
+    xp = fakedevice.fake_xp
+    a = xp.asarray(np.arange(6.0))
+    with fakedevice.count_device_ops() as n:
+        b = xp.exp(a)          # a ufunc through the namespace
+        b = b + 1              # an operator
+        s = b.sum()            # a method
+        c = b[1:3]             # indexing
+        d = np.concatenate([b, c])   # an array function
+    assert n["ops"] == 5 and type(s) is type(d) is fakedevice.FakeDeviceArray

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -117,6 +119,13 @@ def _flat(a):
     return a.reshape(-1)
 
 
+def _chunk(xp, n: int) -> int:
+    """Elements per inner step: _CHUNK on the CPU, where the step's temporaries then stay in
+    cache; all of them on a device, where each step is a kernel launch per operation and a
+    loop over chunks would cost host time that grows with the size."""
+    return _CHUNK if xp is np else max(n, 1)
+
+
 class GELU(Function):
     """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2/pi), a = 0.044715.
 
@@ -131,11 +140,13 @@ class GELU(Function):
         t = xp.empty_like(x) if x.size <= _KEEP_T else None
         xf, yf, tf = _flat(x), _flat(y), None if t is None else _flat(t)
 
+        chunk = _chunk(xp, xf.size)
+
         def kernel(lo, hi):
             # in place, chunk by chunk: elementwise NumPy is bound by memory passes, not arithmetic
-            scratch = xp.empty(min(_CHUNK, hi - lo), dtype=x.dtype) if t is None else None
-            for s in range(lo, hi, _CHUNK):
-                e = min(s + _CHUNK, hi)
+            scratch = xp.empty(min(chunk, hi - lo), dtype=x.dtype) if t is None else None
+            for s in range(lo, hi, chunk):
+                e = min(s + chunk, hi)
                 xs, ys = xf[s:e], yf[s:e]
                 ts = _tanh_arg(xp, xs, scratch[:e - s] if t is None else tf[s:e])
                 xp.tanh(ts, out=ts)         # t
@@ -155,10 +166,12 @@ class GELU(Function):
 
         tf = None if self.t is None else _flat(self.t)
 
+        chunk = _chunk(xp, xf.size)
+
         def kernel(lo, hi):
-            scratch = [xp.empty(min(_CHUNK, hi - lo), dtype=d.dtype) for _ in range(2)]
-            for s in range(lo, hi, _CHUNK):
-                e = min(s + _CHUNK, hi)
+            scratch = [xp.empty(min(chunk, hi - lo), dtype=d.dtype) for _ in range(2)]
+            for s in range(lo, hi, chunk):
+                e = min(s + chunk, hi)
                 xs, ds = xf[s:e], df[s:e]
                 if tf is None:
                     ts = _tanh_arg(xp, xs, scratch[0][:e - s])

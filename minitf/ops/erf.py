@@ -116,9 +116,12 @@ def _evaluate(x, name: str):
     out = xp.empty(flat.shape, dtype=x.dtype)
     complement = name == "erfc"
 
+    # a device without its own (the fake one) takes one step: a loop there is a launch per chunk
+    chunk = _CHUNK if xp is np else max(flat.size, 1)
+
     def kernel(lo, hi):
-        for s in range(lo, hi, _CHUNK):
-            e = min(s + _CHUNK, hi)
+        for s in range(lo, hi, chunk):
+            e = min(s + chunk, hi)
             part = flat[s:e] if x.dtype == np.float64 else flat[s:e].astype(np.float64)
             out[s:e] = _cody(part, complement)
 

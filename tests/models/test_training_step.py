@@ -105,3 +105,37 @@ def test_a_narrowing_cast_at_creation_does_not_carry_the_host_bounds():
     assert mt.tensor([3, 7], device="fake")._bounds[1:] == (3, 7)
     assert mt.tensor(np.array([3, 7])).to("fake")._bounds[1:] == (3, 7)
     assert getattr(mt.tensor(np.array([3, 7])), "_bounds", None) is None   # the CPU checks for free
+
+
+# (not the exact GELU: on a GPU its erf is CuPy's own kernel; the fake device runs the host's Cody
+# evaluation, whose steps depend on which ranges the values fall in)
+@pytest.mark.parametrize("kind, gelu", [("gpt", "tanh"), ("lstm", None)])
+def test_a_step_makes_as_many_device_operations_for_a_large_batch_as_for_a_small_one(kind, gelu):
+    """On a GPU every array operation is a kernel launch costing host time: a step whose count
+    grew with the batch or the block (a Python loop over rows, heads or chunks, as the CPU
+    kernels use to stay in cache) would be slow there. The fake device counts them: a GPT step
+    on (32, 32) tokens, whose GELU input has 4 of the CPU's chunks, makes exactly as many as
+    one on (2, 8); the LSTM (sequential in time by nature) as many for batch 32 as for 2."""
+    from minitf import fakedevice
+    mt.manual_seed(0)
+    if kind == "gpt":
+        model = GPT(GPTConfig(vocab_size=9, block_size=32, n_layer=1, n_head=2, n_embd=64, gelu_approximate=gelu))
+        shapes = [(2, 8), (32, 32)]
+    else:
+        model = CharRNN(CharRNNConfig(vocab_size=9, n_embd=64, n_layer=1, cell="lstm"))
+        shapes = [(2, 8), (32, 8)]
+    model = model.to(device="fake")
+    opt = optim.AdamW(model.parameters(), lr=1e-3)
+    counts = []
+    for B, T in shapes:
+        data = np.random.default_rng(0).integers(0, 9, (B, T + 1))
+        x, y = mt.tensor(data[:, :-1], device="fake"), mt.tensor(data[:, 1:], device="fake")
+        for _ in range(2):  # the second step, with the optimizer's state made, is the one counted
+            with fakedevice.count_device_ops() as n:
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optim.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                opt.zero_grad()
+        counts.append(n["ops"])
+    assert counts[0] == counts[1], counts
