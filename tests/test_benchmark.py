@@ -25,3 +25,25 @@ def test_gemm_shapes_are_the_6n_of_a_step():
         BT = cfg["batch_size"] * cfg["block_size"]
         assert sum(2 * m * k * q for m, k, q in b.gemm_shapes(one)) == 6 * n * BT
         assert b.flops_per_token(one) == 6 * n + 12 * cfg["n_embd"] * cfg["block_size"]
+
+
+def test_profile_step_prints_the_per_op_table(capsys, monkeypatch):
+    """benchmarks/profile_step.py (the source of docs/training.md's table) runs and its table
+    names the step's ops, with the time outside them."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    spec = importlib.util.spec_from_file_location("profile_step", os.path.join(ROOT, "benchmarks", "profile_step.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")   # the script sets them: restored after the test
+    import minitf as mt
+    threads = mt.num_threads()
+    try:
+        assert mod.main(["--steps", "1", "--warmup", "0", "--threads", "1"]) == 0
+    finally:
+        mt.set_num_threads(threads)
+    out = capsys.readouterr().out
+    for op in ("Linear", "MultiHeadSelfAttention", "GELU", "LayerNorm"):
+        assert op in out
+    assert "outside the ops" in out and "1 baby steps (B = 12, T = 64)" in out
