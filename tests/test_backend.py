@@ -221,3 +221,25 @@ def test_gpu_facts_without_a_gpu_are_a_device_error(fresh_gpu_state, monkeypatch
     monkeypatch.setitem(fresh_gpu_state.modules, "cupy", _NoGPUCupy)
     with pytest.raises(mt.DeviceError, match="no usable GPU"):
         backend.gpu_info()
+
+
+def test_cupy_has_every_xp_name_minitf_uses_for_gpu():
+    """Every ``xp.<name>`` (and ``xp.<name>.<attr>``) in minitf exists in CuPy, where CuPy is
+    installed (no GPU needed: this reads attributes only). The fake device forwards any NumPy
+    name, so it would not catch one CuPy lacks. (CuPy 14.2, installed without a GPU on the
+    development machine, passed; the GPU check runs it on the GPU machine.)"""
+    import pathlib
+    import re
+    cupy = pytest.importorskip("cupy")
+    pkg = pathlib.Path(backend.__file__).parent
+    missing = set()
+    for path in pkg.rglob("*.py"):
+        if path.name == "fakedevice.py":
+            continue
+        for m in re.finditer(r"\bxp\.([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?", path.read_text(encoding="utf-8")):
+            name, attr = m.groups()
+            if name == "scatter_add":   # the fake namespace's; CuPy's is cupyx.scatter_add (backend)
+                continue
+            if not hasattr(cupy, name) or (attr and not hasattr(getattr(cupy, name), attr)):
+                missing.add(f"{path.name}: xp.{name}" + (f".{attr}" if attr else ""))
+    assert not missing, sorted(missing)
