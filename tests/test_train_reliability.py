@@ -444,6 +444,25 @@ def test_a_rank_other_than_0_trains_the_same_and_writes_nothing(corpus_file, tmp
     main.run()
     strategy, lines = NotRankZero(), []
     other = train.Trainer(cfg(corpus_file, tmp_path / "other", max_iters=12), log=lines.append, strategy=strategy)
-    other.run()
+    summary = other.run()
     assert not (tmp_path / "other").exists() and not lines and strategy.reduced == 12
+    assert summary["sample"] is None   # only rank 0 generates (and writes) the end-of-run sample
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(main.model.parameters(), other.model.parameters()))
+
+
+def test_a_run_that_fails_before_it_starts_leaves_no_empty_directory(corpus_file, tmp_path, env, capsys):
+    """A bad --data fails after the lock (in the run directory) was taken: the directories the
+    run created for nothing are removed again; one that existed before stays, as does its lock."""
+    new = tmp_path / "fresh" / "run"
+    rc, _, err = main_of("train_charlm.py", ["--data", str(tmp_path / "missing.txt"), "--out-dir", str(new),
+                                             *TINY_FLAGS], capsys)
+    assert rc == 2 and "missing.txt" in one_line_error(err)
+    assert not new.exists() and not (tmp_path / "fresh").exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    rc, _, err = main_of("train_charlm.py", ["--data", str(tmp_path / "missing.txt"), "--out-dir", str(old),
+                                             *TINY_FLAGS], capsys)
+    assert rc == 2 and old.is_dir()
+    # a run that started keeps its directory
+    train.Trainer(cfg(corpus_file, tmp_path / "kept", max_iters=2, sample_chars=0), log=quiet).run()
+    assert (tmp_path / "kept" / train.CHECKPOINT_NAME).exists()

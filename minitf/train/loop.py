@@ -84,7 +84,7 @@ class Trainer:
         try:
             self._setup(cfg, resume, corpus, overwrite)
         except BaseException:
-            self.run_dir.unlock()
+            self.run_dir.discard_unused()  # unlocks; removes the directory if this run made it for nothing
             raise
 
     def _setup(self, cfg, resume, corpus, overwrite) -> None:
@@ -368,7 +368,7 @@ class Trainer:
     def _finish(self, record) -> dict:
         cfg = self.cfg
         sample = None
-        if cfg.sample_chars > 0:
+        if cfg.sample_chars > 0 and self.strategy.is_main:  # the other ranks of a parallel run write no sample
             start = "\n" if "\n" in self.vocab.stoi else self.corpus.text[0]
             sample = self.sample(cfg.sample_chars, cfg.sample_temperature, cfg.sample_top_k, start)
             path = self.run_dir.write_sample(sample)

@@ -60,10 +60,28 @@ class RunDir:
         """Create the directory (and its parents), or raise :class:`OutputError` saying why not."""
         if self.path.exists() and not self.path.is_dir():
             raise OutputError(f"--out-dir {self.path} exists and is not a directory")
+        # the directories this call creates, deepest first: discard_unused() removes them again
+        self._created = [d for d in (self.path, *self.path.parents) if not d.exists()]
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OutputError(f"cannot create --out-dir {self.path}: {_cause(e)}") from None
+
+    def discard_unused(self) -> None:
+        """Release the lock, and remove the directories :meth:`make` created if nothing but the
+        lock was written there: a run that fails before it starts (a bad ``--data``, say) leaves
+        no empty run directory behind."""
+        created = getattr(self, "_created", [])
+        try:
+            if created and self._lock_fd is not None and {p.name for p in self.path.iterdir()} == {LOCK_NAME}:
+                self.lock_path.unlink()  # under the lock: no other run holds this new directory
+                for d in created:
+                    d.rmdir()
+        except OSError:
+            pass  # only tidying: what could not be removed stays
+        finally:
+            self._created = []
+            self.unlock()
 
     # ------------------------------------------------------------ the lock
     def lock(self) -> None:
