@@ -131,10 +131,14 @@ def check_index_range(name: str, what: str, idx, n: int, ignore=None, source=Non
 def share_storage(out: Tensor, base: Tensor) -> Tensor:
     """Mark ``out`` as a view of ``base`` when its array shares base's memory: one version
     counter for both (an in-place change through either is seen by ops that saved the other)."""
-    if out.data is not base.data and not backend.get_array_module(base.data).may_share_memory(out.data, base.data):
+    a, b = out.data, base.data
+    if a is not b and not (np.may_share_memory(a, b) if type(b) is np.ndarray
+                           else backend.get_array_module(b).may_share_memory(a, b)):
         return out  # a copy
-    from ..autograd import shared_counter
-    out._vc = shared_counter(base)
+    vc = getattr(base, "_vc", None)  # the counter is made on first need (autograd.shared_counter)
+    if vc is None:
+        vc = base._vc = [0, 0, 0]
+    out._vc = vc
     root = getattr(base, "_base", None)
     out._base = base if root is None else root
     return out
