@@ -195,12 +195,19 @@ class FixedValLoss:
                              "train_loss_estimate": record["train_loss"], "lr": record["lr"]})
 
 
-def train_one(cfg: train.TrainConfig, corpus: data.Corpus, val_chars: int, run_dir: Path, log) -> dict:
-    """Train one configuration with the library's Trainer; returns its summary (best val loss and history)."""
+def train_one(cfg: train.TrainConfig, corpus: data.Corpus, val_chars: int, run_dir: Path, log,
+              prepare=None) -> dict:
+    """Train one configuration with the library's Trainer; returns its summary (best val loss and history).
+
+    ``prepare(trainer)``, if given, is called before the run (examples/data_scaling.py
+    narrows the training split there)."""
     cfg.out_dir = str(run_dir)
     evals = FixedValLoss(val_chars)
     t0 = time.perf_counter()
-    result = train.Trainer(cfg, corpus=corpus, callbacks=[evals], overwrite=True, log=lambda line: None).run()
+    trainer = train.Trainer(cfg, corpus=corpus, callbacks=[evals], overwrite=True, log=lambda line: None)
+    if prepare is not None:
+        prepare(trainer)
+    result = trainer.run()
     wall = time.perf_counter() - t0
     best = min(evals.history, key=lambda h: h["val_loss"])
     last = evals.history[-1]
