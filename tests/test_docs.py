@@ -147,6 +147,46 @@ def test_param_count_chapter_quotes_its_results():
     assert quoted == len(rows)
 
 
+def test_scaling_laws_chapter_quotes_its_results():
+    """Chapter 7's tables and fits, L(N) and L(D), against docs/results/scaling_laws.json and
+    data_scaling.json (4-decimal losses: exact to the rounding)."""
+    text = (ROOT / "docs" / "scaling_laws.md").read_text(encoding="utf-8")
+    res = _results("scaling_laws")
+    runs = {}
+    for r in res["sweep"] + res["predicted_model"]:
+        runs.setdefault(r["n_params_non_embedding"], {})[r["seed"]] = r
+    quoted = 0
+    for line in text.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 5 and re.fullmatch(r"\d+ / \d+ / \d+(, predicted)?", cells[0]):
+            by_seed = runs[int(cells[1].replace(",", ""))]
+            best = [v.strip("* ") for v in cells[2].split("/")]
+            whole = [v.strip() for v in cells[4].split("/")]
+            for k, seed in enumerate(sorted(by_seed)):
+                assert best[k] == f"{by_seed[seed]['best_val_loss']:.4f}", cells
+                assert whole[k] == f"{by_seed[seed]['final_val_loss_whole_split']:.4f}", cells
+            quoted += 1
+    assert quoted == len(runs)
+    fit, pred = res["fit"], res["prediction"]
+    assert f"alpha_N = {fit['alpha_N']:.4f} +- {fit['bootstrap']['alpha_std']:.4f}" in text
+    assert f"predicted {pred['predicted_loss']:.4f}" in text.replace("ten points predicted", "predicted")
+    # L(D)
+    ds = _results("data_scaling")
+    by_d = {r["train_chars"]: r for r in ds["runs"]}
+    rows = [r for r in _table("scaling_laws.md") if len(r) == 6]
+    assert len(rows) == len(by_d)
+    for d, passes, best, at, last, fitted in rows:
+        r = by_d[int(d.split()[0])]
+        assert best == f"{r['best_val_loss']:.4f}" and last == f"{r['last_val_loss']:.4f}" and int(at) == r["best_iter"]
+        assert passes == f"{ds['settings']['tokens_per_run'] / r['train_chars']:.1f}"
+    f = ds["fit"]
+    assert f"alpha_D = {f['alpha_D']:.4f} +- {f['bootstrap']['alpha_std']:.4f}" in text
+    w = f["without_largest"]
+    assert f"{w['alpha_D']:.4f}" in text and f"{w['predicted_largest']:.4f}" in text
+    at_500 = [next(h["val_loss"] for h in r["history"] if h["iter"] == 500) for r in ds["runs"]]
+    assert ", ".join(f"{v:.3f}" for v in at_500[:-1]) + f" and\n{at_500[-1]:.3f}" in text
+
+
 def test_api_reference_lists_every_public_name():
     import importlib
     import pkgutil
