@@ -337,7 +337,7 @@ def test_dim_keepdim_aliases_in_functional_and_the_namespace():
     from minitf import functional as F
     x = mt.tensor([[1.0, 2.0], [3.0, 5.0]])
     assert F.sum(x, dim=1, keepdim=True).tolist() == [[3.0], [8.0]] and F.mean(x, dim=0).tolist() == [2.0, 3.5]
-    assert F.max(x, dim=1).tolist() == [2.0, 5.0] and F.var(x, dim=1, correction=0).tolist() == [0.25, 1.0]
+    assert F.amax(x, dim=1).tolist() == [2.0, 5.0] and F.var(x, dim=1, correction=0).tolist() == [0.25, 1.0]
     assert mt.cat([x, x], dim=1).shape == (2, 4) and mt.stack([x, x], dim=2).shape == (2, 2, 2)
     assert [t.shape for t in mt.split(x, 1, dim=1)] == [(2, 1), (2, 1)] and x.split(1, dim=1)[1].tolist() == [[2.0], [5.0]]
     assert mt.sum(x, dim=0).tolist() == [4.0, 7.0] and mt.mean(x, 1, keepdim=True).shape == (2, 1)
