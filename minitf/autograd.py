@@ -252,40 +252,43 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)
         return
-    grads = {id(root): grad}
-    for t in reversed(_topological_order(root)):
-        g = grads.pop(id(t), None)
-        if g is None:
-            continue
-        fn = t._fn
-        if fn is None:  # backward() called on a leaf itself: its gradient is the seed
-            _accumulate_leaf(t, g)
-            continue
-        if t._retain:
-            _accumulate_leaf(t, g)
-        inputs = fn.inputs
-        if fn._epoch != _epoch:  # something changed in place since this op ran
-            inputs = _inputs_as_of(fn)
-            _check_versions(t, fn, inputs)
-        if fn.freed:
-            raise RuntimeError(
-                "trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed): pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
-        in_grads = fn.backward(g)
-        if not retain_graph:
-            fn.freed = True
-            fn.__dict__.clear()  # drop the arrays forward saved
-        for inp, ig in zip(inputs, in_grads):
-            if ig is None or not inp.requires_grad:
+    # inf and NaN gradients (at poles and kinks) are PyTorch's values, computed without NumPy's
+    # warnings: one context for the whole walk (backend.quiet_fp_warnings)
+    with backend.quiet_fp_warnings():
+        grads = {id(root): grad}
+        for t in reversed(_topological_order(root)):
+            g = grads.pop(id(t), None)
+            if g is None:
                 continue
-            if ig.shape != inp.data.shape:
-                ig = sum_to(ig, inp.data.shape)
-            if inp._fn is None:
-                _accumulate_leaf(inp, ig)
-            else:
-                prev = grads.get(id(inp))
-                grads[id(inp)] = ig if prev is None else prev + ig
+            fn = t._fn
+            if fn is None:  # backward() called on a leaf itself: its gradient is the seed
+                _accumulate_leaf(t, g)
+                continue
+            if t._retain:
+                _accumulate_leaf(t, g)
+            inputs = fn.inputs
+            if fn._epoch != _epoch:  # something changed in place since this op ran
+                inputs = _inputs_as_of(fn)
+                _check_versions(t, fn, inputs)
+            if fn.freed:
+                raise RuntimeError(
+                    "trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed): pass retain_graph=True to the "
+                    "first backward() if you need to call it twice")
+            in_grads = fn.backward(g)
+            if not retain_graph:
+                fn.freed = True
+                fn.__dict__.clear()  # drop the arrays forward saved
+            for inp, ig in zip(inputs, in_grads):
+                if ig is None or not inp.requires_grad:
+                    continue
+                if ig.shape != inp.data.shape:
+                    ig = sum_to(ig, inp.data.shape)
+                if inp._fn is None:
+                    _accumulate_leaf(inp, ig)
+                else:
+                    prev = grads.get(id(inp))
+                    grads[id(inp)] = ig if prev is None else prev + ig
 
 
 def _graph_order(roots, stop=()):

@@ -84,6 +84,11 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
     one target into another). With ``create_graph`` the gradients are Tensors and every
     op's ``backward_graph`` runs with recording on, so the result can be differentiated.
     """
+    with backend.quiet_fp_warnings():  # inf/NaN gradients are PyTorch's values, given silently
+        return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph)
+
+
+def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph):
     want = None if targets is None else {id(t) for t in targets}
     stop = want if stop_at_targets else ()
     order = _graph_order(roots, stop)

@@ -58,6 +58,14 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}; "
                            f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
     if not math.isinf(max_norm):
+        _scale(grads, max_norm, total, xp)
+    return Tensor(total)
+
+
+def _scale(grads, max_norm, total, xp) -> None:
+    # an inf gradient times 0 (the factor for an inf norm) is NaN: PyTorch's value, given without
+    # NumPy's warning (one context a call)
+    with backend.quiet_fp_warnings():
         if xp is np:  # on the host the factor is free to read: skip the pass when nothing is clipped
             coef = max_norm / (float(total) + 1e-6)
             if not coef >= 1.0:  # NaN too: the gradients become NaN, as on a device and in PyTorch
@@ -67,7 +75,6 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
             coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
             for g in grads:
                 g *= coef.astype(g.dtype)
-    return Tensor(total)
 
 
 def _check_max_norm(max_norm) -> None:
