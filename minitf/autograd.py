@@ -225,6 +225,13 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
         f"changed after {fn.backward_name()} saved it. Change it out of place, or clone() it first")
 
 
+def _freed_error() -> RuntimeError:
+    """PyTorch's error for a second backward through a graph whose saved arrays were freed."""
+    return RuntimeError("trying to backward through the graph a second time (or directly access saved "
+                        "tensors after they have already been freed): pass retain_graph=True to the "
+                        "first backward() if you need to call it twice")
+
+
 def _topological_order(root: Tensor):
     """Tensors reachable from ``root`` through recorded ops, inputs before outputs (``root``
     itself even when it is a leaf). Iterative: recursion would overflow on long RNN unrolls."""
@@ -318,10 +325,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
                 inputs = _inputs_as_of(fn)
                 _check_versions(t, fn, inputs)
             if fn.freed:
-                raise RuntimeError(
-                    "trying to backward through the graph a second time (or directly access saved "
-                    "tensors after they have already been freed): pass retain_graph=True to the "
-                    "first backward() if you need to call it twice")
+                raise _freed_error()
             in_grads = fn.backward(g)
             if not retain_graph:
                 fn.freed = True

@@ -15,7 +15,7 @@ import numpy as np
 from . import autograd as _ag
 from . import backend
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
-                       _clock, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
+                       _clock, _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
 from .tensor import Tensor
 
 
@@ -139,10 +139,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             if create_graph:
                 _check_graph_inputs(fn, inputs)
         if fn.freed:
-            raise RuntimeError(
-                "trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed): pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
+            raise _freed_error()
         if hooks:
             start = _clock(hooks, inputs)
             in_grads = _call_backward(fn, g, create_graph, inputs)
