@@ -176,6 +176,15 @@ def bump_version(t: Tensor, recorded: bool = False) -> None:
         vc[2] = _epoch
 
 
+def zero_grad_in_place(g: Tensor) -> None:
+    """Zero a ``.grad`` in place (``zero_grad(set_to_none=False)``) as PyTorch does: detached
+    from any graph first (a ``create_graph=True`` gradient), and its version bumped."""
+    g._fn = None
+    g.requires_grad = False
+    g.data[...] = 0
+    bump_version(g)
+
+
 def shared_counter(t: Tensor) -> list:
     """The version counter of ``t``'s storage, created on first need:
     [count, epoch of the last change, epoch of the last recorded change]."""
@@ -216,6 +225,13 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
         f"changed after {fn.backward_name()} saved it. Change it out of place, or clone() it first")
 
 
+def _freed_error() -> RuntimeError:
+    """PyTorch's error for a second backward through a graph whose saved arrays were freed."""
+    return RuntimeError("trying to backward through the graph a second time (or directly access saved "
+                        "tensors after they have already been freed): pass retain_graph=True to the "
+                        "first backward() if you need to call it twice")
+
+
 def _topological_order(root: Tensor):
     """Tensors reachable from ``root`` through recorded ops, inputs before outputs (``root``
     itself even when it is a leaf). Iterative: recursion would overflow on long RNN unrolls."""
@@ -235,15 +251,55 @@ def _inputs_as_of(fn: Function) -> tuple:
     return tuple(out)
 
 
-def _accumulate_leaf(t: Tensor, g):
+class _Walk:
+    """One backward pass, as a context: NumPy's floating-point warnings off inside it
+    (``backend.quiet_fp_warnings``: inf/NaN gradients are PyTorch's values, given silently).
+    It notes the ``.grad`` tensors the pass made (``made``: ids) and those it added into in
+    place (``changed``); on leaving, even by an error, each changed one's version is bumped
+    once, as PyTorch's AccumulateGrad runs once per leaf and backward. The epoch advances
+    then, not per addition (mid-walk, it would send every later op through the version
+    checks: +24% on a chain of small ops), so an op of this same walk that saved a ``.grad``
+    added into before its turn is not caught (PyTorch would raise); later backwards are."""
+
+    __slots__ = ("made", "changed", "_quiet")
+
+    def __enter__(self):
+        self.made, self.changed = set(), {}
+        self._quiet = backend.quiet_fp_warnings()
+        self._quiet.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        global _epoch
+        self._quiet.__exit__(*exc)
+        if self.changed:
+            _epoch += 1
+            for tg in self.changed.values():
+                vc = shared_counter(tg)
+                vc[0] += 1
+                vc[1] = _epoch
+
+
+def _accumulate_leaf(t: Tensor, g, walk: _Walk) -> None:
+    """Add ``g`` into the ``.grad`` of leaf ``t`` (noting it in ``walk``, for its version)."""
     tg = t._grad
     if tg is None:
         # own the buffer: g may be shared with another path or be an input's data
-        t._grad = Tensor._make(g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype), None)
+        t._grad = tg = Tensor._make(g.copy() if g.dtype == t.data.dtype else g.astype(t.data.dtype), None)
+        walk.made.add(id(tg))
     elif tg._fn is None:
         tg.data += g
+        if id(tg) not in walk.made:
+            walk.changed[id(tg)] = tg
     else:  # a .grad recorded by create_graph=True is part of a graph: add out of place, as PyTorch
         t._grad = Tensor._make(tg.data + g, None)
+
+
+def _accumulate_retained(t: Tensor, g) -> None:
+    """A non-leaf's ``.grad`` (``retain_grad``): a new Tensor each backward, as PyTorch (a
+    ``.grad`` handed out before keeps its values)."""
+    tg = t._grad
+    t._grad = Tensor._make(g.copy() if tg is None else tg.data + g, None)
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
@@ -252,40 +308,38 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)
         return
-    grads = {id(root): grad}
-    for t in reversed(_topological_order(root)):
-        g = grads.pop(id(t), None)
-        if g is None:
-            continue
-        fn = t._fn
-        if fn is None:  # backward() called on a leaf itself: its gradient is the seed
-            _accumulate_leaf(t, g)
-            continue
-        if t._retain:
-            _accumulate_leaf(t, g)
-        inputs = fn.inputs
-        if fn._epoch != _epoch:  # something changed in place since this op ran
-            inputs = _inputs_as_of(fn)
-            _check_versions(t, fn, inputs)
-        if fn.freed:
-            raise RuntimeError(
-                "trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed): pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
-        in_grads = fn.backward(g)
-        if not retain_graph:
-            fn.freed = True
-            fn.__dict__.clear()  # drop the arrays forward saved
-        for inp, ig in zip(inputs, in_grads):
-            if ig is None or not inp.requires_grad:
+    with _Walk() as walk:  # no NumPy warnings for inf/NaN gradients; .grad versions bumped at the end
+        grads = {id(root): grad}
+        for t in reversed(_topological_order(root)):
+            g = grads.pop(id(t), None)
+            if g is None:
                 continue
-            if ig.shape != inp.data.shape:
-                ig = sum_to(ig, inp.data.shape)
-            if inp._fn is None:
-                _accumulate_leaf(inp, ig)
-            else:
-                prev = grads.get(id(inp))
-                grads[id(inp)] = ig if prev is None else prev + ig
+            fn = t._fn
+            if fn is None:  # backward() called on a leaf itself: its gradient is the seed
+                _accumulate_leaf(t, g, walk)
+                continue
+            if t._retain:
+                _accumulate_retained(t, g)
+            inputs = fn.inputs
+            if fn._epoch != _epoch:  # something changed in place since this op ran
+                inputs = _inputs_as_of(fn)
+                _check_versions(t, fn, inputs)
+            if fn.freed:
+                raise _freed_error()
+            in_grads = fn.backward(g)
+            if not retain_graph:
+                fn.freed = True
+                fn.__dict__.clear()  # drop the arrays forward saved
+            for inp, ig in zip(inputs, in_grads):
+                if ig is None or not inp.requires_grad:
+                    continue
+                if ig.shape != inp.data.shape:
+                    ig = sum_to(ig, inp.data.shape)
+                if inp._fn is None:
+                    _accumulate_leaf(inp, ig, walk)
+                else:
+                    prev = grads.get(id(inp))
+                    grads[id(inp)] = ig if prev is None else prev + ig
 
 
 def _graph_order(roots, stop=()):

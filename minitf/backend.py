@@ -187,6 +187,16 @@ def quiet_underflow(xp):
     return np.errstate(under="ignore")
 
 
+def quiet_fp_warnings():
+    """A context in which NumPy's floating-point *warnings* (divide by zero, overflow, invalid
+    value) are not given; a category set to anything but "warn" (``np.errstate(all="raise")``
+    to debug) is kept. For a whole backward pass: its inf and NaN gradients at poles and kinks
+    (0 ** -1, inf * 0) are the values PyTorch computes, silently, as CuPy does (it never
+    signals), and a warning from deep in the engine would tell the user nothing to act on.
+    One context a pass, not one an op: entering one costs about a microsecond."""
+    return np.errstate(**{k: "ignore" for k, v in np.geterr().items() if v == "warn"})
+
+
 def default_rng(device: str, seed=None):
     """A random generator that draws on ``device`` (``Generator.random``, ``.standard_normal``...)."""
     return array_module(device).random.default_rng(seed)

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import autograd as _ag
 from . import backend
-from .autograd import (Function, _accumulate_leaf, _changed_since, _check_versions, _clock, _graph_order,
-                       _inputs_as_of, _inputs_of, enable_grad, sum_to)
+from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
+                       _clock, _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
 from .tensor import Tensor
 
 
@@ -84,6 +84,11 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
     one target into another). With ``create_graph`` the gradients are Tensors and every
     op's ``backward_graph`` runs with recording on, so the result can be differentiated.
     """
+    with _Walk() as walk:  # no NumPy warnings for inf/NaN gradients; .grad versions bumped at the end
+        return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk)
+
+
+def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk):
     want = None if targets is None else {id(t) for t in targets}
     stop = want if stop_at_targets else ()
     order = _graph_order(roots, stop)
@@ -93,7 +98,12 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
         for t in order:
             if id(t) in want or any(id(i) in want or id(i) in needed for i in _inputs_of(t._fn)):
                 needed.add(id(t))
-    accumulate = _accumulate_leaf_graph if create_graph else _accumulate_leaf
+    if create_graph:  # out of place: a new .grad Tensor, as PyTorch
+        accumulate = retained = _accumulate_leaf_graph
+    else:
+        def accumulate(t, g):
+            _accumulate_leaf(t, g, walk)
+        retained = _accumulate_retained
     grads, captured = {}, {}
     hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
 
@@ -120,7 +130,7 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
             if id(t) not in needed:
                 continue
         elif t._retain:
-            accumulate(t, g)
+            retained(t, g)
         fn = t._fn
         inputs = fn.inputs
         if fn._epoch != _ag._epoch:  # something changed in place since this op ran (as _run_backward)
@@ -129,10 +139,7 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
             if create_graph:
                 _check_graph_inputs(fn, inputs)
         if fn.freed:
-            raise RuntimeError(
-                "trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed): pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
+            raise _freed_error()
         if hooks:
             start = _clock(hooks, inputs)
             in_grads = _call_backward(fn, g, create_graph, inputs)

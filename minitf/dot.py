@@ -40,22 +40,16 @@ def _names(params) -> dict:
 
 
 def _walk(root: Tensor):
-    """Every tensor and op behind ``root``, inputs before outputs (iterative depth-first)."""
+    """Every tensor behind ``root``, inputs before outputs: the engine's own topological order
+    of the ops' outputs (inputs as of each op's forward), each leaf just before its first consumer."""
     order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
+    for t in autograd._topological_order(root):
         if t._fn is not None:
-            for inp in reversed(autograd._inputs_of(t._fn)):  # as of the op's forward (in-place changes)
-                if id(inp) not in seen:
-                    stack.append((inp, False))
+            for inp in autograd._inputs_of(t._fn):
+                if inp._fn is None and id(inp) not in seen:
+                    seen.add(id(inp))
+                    order.append(inp)
+        order.append(t)
     return order
 
 

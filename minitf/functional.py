@@ -7,7 +7,7 @@
 """
 from .ops import (add, sub, mul, div, neg, pow, matmul,  # noqa: F401
                   exp, log, sqrt, tanh, sigmoid, relu, gelu,
-                  sum, mean, max, var,
+                  sum, mean, var, max, min, amax, amin,
                   reshape, permute, transpose, getitem, concatenate, cat, stack, split,
                   where, masked_fill,
                   softmax, log_softmax, cross_entropy, layer_norm, embedding, dropout,
@@ -18,7 +18,7 @@ from .ops import sample_logits  # noqa: F401
 from .ops import nll_loss, mse_loss, silu, one_hot, pad  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
-           "sigmoid", "relu", "gelu", "sum", "mean", "max", "var", "reshape", "permute",
+           "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
            "transpose", "getitem", "concatenate", "cat", "stack", "split", "where", "masked_fill",
            "softmax", "log_softmax", "cross_entropy", "layer_norm", "embedding", "dropout",
            "scaled_dot_product_attention", "causal_mask", "linear",

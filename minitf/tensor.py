@@ -294,20 +294,24 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """``max()``: the maximum (gradient shared between ties); ``max(dim)``: a
-        ``(values, indices)`` namedtuple along ``dim``, as PyTorch."""
-        return _ops.max_dim(self, _pick(dim, axis), _pick(keepdim, keepdims), "max")
+        ``(values, indices)`` namedtuple along ``dim``, as PyTorch (see :mod:`minitf.ops.extrema`)."""
+        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """``min()``: the minimum; ``min(dim)``: a ``(values, indices)`` namedtuple."""
-        return _ops.max_dim(self, _pick(dim, axis), _pick(keepdim, keepdims), "min")
+        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def amax(self, dim=None, keepdim=False): return _ops.amax(self, dim, keepdim)
-    def amin(self, dim=None, keepdim=False): return _ops.amin(self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.argmax(self, _pick(dim, axis), _pick(keepdim, keepdims))
+        return _ops.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.argmin(self, _pick(dim, axis), _pick(keepdim, keepdims))
+        return _ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None):
         """Standard deviation: sqrt of :meth:`var` (``correction`` 1 by default; ``unbiased=False`` is 0)."""

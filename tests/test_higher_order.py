@@ -21,6 +21,7 @@ EXTRA = {
     "layer_norm_plain": lambda x, w, b, d: F.layer_norm(x),
     "cross_entropy_ignore": lambda x, w, b, d: F.cross_entropy(x, mt.tensor([3, -100, 1], device=d)),
     "max_all": lambda x, w, b, d: F.max(x),
+    "min_all": lambda x, w, b, d: F.min(x * w),
     "attention_mask": lambda x, w, b, d: F.scaled_dot_product_attention(
         x[None], (x * w)[None], (x + b)[None], mask=mt.tensor([[1, 0, 1], [0, 0, 0], [1, 1, 0]], device=d) > 0),
     "multi_head": lambda x, w, b, d: F.multi_head_self_attention(
@@ -45,7 +46,8 @@ EXTRA = {
     "repeat": lambda x, w, b, d: x.repeat(2, 1, 3) * F.concatenate([w] * 3),
     "max_dim": lambda x, w, b, d: mt.max(x * w, dim=1).values * b[:3],
     "min_dim_keepdim": lambda x, w, b, d: mt.min(x * w, dim=0, keepdim=True).values * b,
-    "amax": lambda x, w, b, d: mt.amax(x * w, dim=(0, 1)) * x,
+    "amax_all": lambda x, w, b, d: mt.amax(x * w, dim=(0, 1)) * x,
+    "amin": lambda x, w, b, d: mt.amin(x * w, dim=1) * b[:3],
     "norm": lambda x, w, b, d: mt.norm(x * w, dim=1) * b[:3],
     "norm_p3": lambda x, w, b, d: mt.norm(x, p=3, dim=0) * w,
     "std": lambda x, w, b, d: mt.std(x * w, dim=1),

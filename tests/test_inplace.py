@@ -346,3 +346,84 @@ def test_random_inplace_sequences_match_torch(steps):
         assert (m is None) == (t is None)
         if m is not None:
             np.testing.assert_allclose(m, t, rtol=1e-12, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- .grad's version, as PyTorch's
+def _grad_version_story(p, nn_linear, x, opt, clip, grad_fn, anomaly):
+    """The same steps on minitf and on torch; the versions of ``p.grad`` (and a few identities) after each."""
+    seen = []
+    (p * 2.0).sum().backward()                   # a new .grad
+    g = p.grad
+    seen.append(g._version)
+    (p * 2.0 + p * p).sum().backward()           # accumulated in place: +1, for p's three uses together
+    seen.append(g._version)
+    grad_fn((p * p).sum(), p)                    # grad(): .grad untouched
+    seen.append(g._version)
+    with anomaly():                              # the hooked walk accumulates as the plain one
+        (p * 3.0).sum().backward()
+    seen.append(g._version)
+    for max_norm in (0.1, 1e6, float("inf")):    # every call scales in place, by 1.0 too
+        clip([p], max_norm)
+        seen.append(g._version)
+    opt.zero_grad(set_to_none=False)             # zeros in place, the same tensor
+    seen.append((g._version, p.grad is g, float(abs(g).sum())))
+    out = nn_linear(x)
+    out.sum().backward()
+    wg = nn_linear.weight.grad
+    v = wg._version
+    nn_linear.zero_grad(set_to_none=False)
+    seen.append(wg._version - v)
+    return seen
+
+
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")  # torch's own notice
+def test_grad_versions_follow_pytorch(device):
+    torch = pytest.importorskip("torch")
+    from minitf import nn, optim
+    p = mt.tensor([1.0, -2.0, 0.5], dtype="float64", device=device, requires_grad=True)
+    lin = nn.Linear(2, 2).to(device)
+    ours = _grad_version_story(p, lin, mt.ones(1, 2, device=device), optim.SGD([p], lr=0.1), optim.clip_grad_norm_,
+                               lambda y, x: mt.grad(y, x), mt.detect_anomaly)
+    pt = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    theirs = _grad_version_story(pt, torch.nn.Linear(2, 2), torch.ones(1, 2), torch.optim.SGD([pt], lr=0.1),
+                                 torch.nn.utils.clip_grad_norm_, lambda y, x: torch.autograd.grad(y, x),
+                                 torch.autograd.detect_anomaly)
+    assert ours == theirs == [0, 1, 1, 2, 3, 4, 5, (6, True, 0.0), 1]
+
+
+def test_accumulating_into_a_saved_grad_is_caught_by_a_later_backward(device):
+    torch = pytest.importorskip("torch")
+    for lib, make in ((mt, lambda a: mt.tensor(a, dtype="float64", device=device, requires_grad=True)),
+                      (torch, lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True))):
+        p, w = make([1.0, 2.0]), make([3.0, 4.0])
+        (p * p).sum().backward()
+        y = (w * p.grad).sum()                   # Mul saves p.grad for w's gradient
+        (p * p).sum().backward()                 # ... which this changes in place
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # torch's own notice
+def test_retained_and_create_graph_grads_are_new_tensors_as_pytorch(device):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib, make in ((mt, lambda a: mt.tensor(a, dtype="float64", device=device, requires_grad=True)),
+                      (torch, lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True))):
+        x = make([1.0, 2.0])
+        y = x * 2.0
+        y.retain_grad()
+        z = (y * y).sum()
+        z.backward(retain_graph=True)
+        first = y.grad
+        z.backward()
+        q = make([1.0, 3.0])
+        (q ** 3).sum().backward(create_graph=True)
+        qg = q.grad
+        (q ** 3).sum().backward(create_graph=True)   # out of place: a new .grad
+        qg2 = q.grad
+        lib.optim.SGD([q], lr=0.1).zero_grad(set_to_none=False)  # detached, then zeroed in place
+        results.append((y.grad is first, first.tolist(), y.grad.tolist(), first._version,
+                        q.grad is qg, qg2.grad_fn is None, q.grad.grad_fn is None,
+                        q.grad.requires_grad, q.grad.tolist(), q.grad._version))
+    assert results[0] == results[1]
+    assert results[0][:3] == (False, [4.0, 8.0], [8.0, 16.0])

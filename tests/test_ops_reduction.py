@@ -1,4 +1,4 @@
-"""sum, mean, max, var over hypothesis axes (None, int, negative, tuples) with and
+"""sum, mean, var, amax, amin (and max, min along a dim) over hypothesis axes (None, int, negative, tuples) with and
 without keepdims: NumPy references, float64 gradchecks, both devices."""
 import numpy as np
 import pytest
@@ -40,13 +40,32 @@ def test_sum_mean(device, name, data, shape, keepdims):
              lambda a: reference(a, axis=axis, keepdims=keepdims), [a], device)
 
 
-@settings(max_examples=20)
+@pytest.mark.parametrize("name", ["amax", "amin"])
+@settings(max_examples=15)
 @given(data=st.data(), shape=shapes(), keepdims=st.booleans())
-def test_max(device, data, shape, keepdims):
+def test_amax_amin(device, name, data, shape, keepdims):
     axis = data.draw(axes_for(len(shape)))
-    a = distinct(data.draw, shape)  # max is not differentiable where two candidates tie
-    check_op(lambda t: F.max(t, axis=axis, keepdims=keepdims),
-             lambda a: np.max(a, axis=axis, keepdims=keepdims), [a], device)
+    a = distinct(data.draw, shape)  # not differentiable where two candidates tie
+    reference = {"amax": np.max, "amin": np.min}[name]
+    check_op(lambda t: getattr(F, name)(t, axis=axis, keepdims=keepdims),
+             lambda a: reference(a, axis=axis, keepdims=keepdims), [a], device)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@settings(max_examples=15)
+@given(data=st.data(), shape=shapes(), keepdim=st.booleans())
+def test_max_min_along_a_dim_give_values_and_indices(device, name, data, shape, keepdim):
+    dim = data.draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
+    a = distinct(data.draw, shape)
+    axis = dim % len(shape) if shape else None
+    reference = {"max": np.max, "min": np.min}[name]
+    check_op(lambda t: getattr(F, name)(t, dim, keepdim=keepdim).values,
+             lambda a: reference(a, axis=axis, keepdims=keepdim and bool(shape)), [a], device)
+    idx = getattr(F, name)(device_tensor(a, device), dim=dim, keepdim=keepdim).indices
+    expected = (np.argmax if name == "max" else np.argmin)(a, axis=axis)
+    expected = np.expand_dims(expected, axis) if keepdim and shape else expected
+    assert idx.dtype == np.int64 and idx.device == device
+    np.testing.assert_array_equal(idx.numpy(), expected)
 
 
 @settings(max_examples=20)
@@ -69,15 +88,15 @@ def test_var_default_is_unbiased(device):
     np.testing.assert_allclose(out.numpy(), np.var(a, axis=1, ddof=1), rtol=1e-14)
 
 
-def test_max_shares_the_gradient_between_ties(device):
+def test_amax_shares_the_gradient_between_ties(device):
     x = device_tensor(np.array([[1.0, 3.0, 3.0, 2.0], [5.0, 5.0, 5.0, -1.0]]), device)
-    F.max(x, axis=1).backward(device_tensor(np.array([2.0, 3.0]), device, requires_grad=False))
+    F.amax(x, axis=1).backward(device_tensor(np.array([2.0, 3.0]), device, requires_grad=False))
     np.testing.assert_allclose(to_numpy(x.grad.data), [[0, 1, 1, 0], [1, 1, 1, 0]], rtol=1e-15)
 
 
 def test_full_reductions_are_0d(device):
     x = device_tensor(np.arange(6.0).reshape(2, 3), device)
-    for op in (F.sum, F.mean, F.max, F.var):
+    for op in (F.sum, F.mean, F.max, F.min, F.amax, F.amin, F.var):
         out = op(x)
         assert out.shape == () and out.device == device
         out.backward()

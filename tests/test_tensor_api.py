@@ -1,4 +1,6 @@
 """The Tensor's PyTorch-named surface: .grad as a Tensor, size()/numel()/dim(), dtypes, creation."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -168,15 +170,22 @@ def test_tensor_exponent_gradient_reaches_both_operands(device, rng):
 def test_gradients_at_the_kinks_follow_pytorch():
     torch = pytest.importorskip("torch")
     a = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
-    cases = [(lambda x: x.clamp(0.0, 1.0), lambda x: x.clamp(0.0, 1.0)),   # bounds pass the gradient
-             (lambda x: x.abs(), lambda x: x.abs()),                         # 0 at 0
-             (lambda x: (x * 0).norm(), lambda x: (x * 0).norm()),           # 2-norm at 0: 0, not NaN
-             (lambda x: (x * 0) ** x, lambda x: (x * 0) ** x),               # 0 ** y: d/dy is 0 for y >= 0
-             (lambda x: x.max(0).values, lambda x: x.max(0).values)]
-    for op, top in cases:
+    # (op, its torch twin, the NumPy warning its forward gives on the CPU or None)
+    cases = [(lambda x: x.clamp(0.0, 1.0), lambda x: x.clamp(0.0, 1.0), None),   # bounds pass the gradient
+             (lambda x: x.abs(), lambda x: x.abs(), None),                         # 0 at 0
+             (lambda x: (x * 0).norm(), lambda x: (x * 0).norm(), None),           # 2-norm at 0: 0, not NaN
+             (lambda x: (x * 0) ** x, lambda x: (x * 0) ** x, "divide by zero"),   # 0 ** y: d/dy is 0 for y >= 0
+             (lambda x: x.max(0).values, lambda x: x.max(0).values, None)]
+    for op, top, forward_warning in cases:
         x = mt.tensor(a, dtype="float64", requires_grad=True)
         xt = torch.tensor(a, requires_grad=True)
-        op(x).sum().backward()
+        # a forward op that makes an inf warns as NumPy does (0 ** -1; PyTorch and CuPy are silent)
+        with pytest.warns(RuntimeWarning, match=forward_warning) if forward_warning else warnings.catch_warnings():
+            warnings.simplefilter("always" if forward_warning else "error")
+            y = op(x)
+        with warnings.catch_warnings():  # backward never warns: its infs and NaNs (inf * 0) are PyTorch's values
+            warnings.simplefilter("error")
+            y.sum().backward()
         top(xt).sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
     x = mt.tensor([3.0, 1.0, 3.0], dtype="float64", requires_grad=True)
@@ -186,6 +195,26 @@ def test_gradients_at_the_kinks_follow_pytorch():
     x.grad = None
     x.max().backward()              # max() over everything: ties share, as PyTorch
     assert x.grad.tolist() == [0.5, 0.0, 0.5]
+
+
+@pytest.mark.parametrize("walk", ["backward", "grad"])
+def test_backward_is_quiet_unless_numpy_was_asked_to_raise(device, walk):
+    """d log(x) / dx = 1/x is inf at 0, as PyTorch computes it: no warning by default, in the plain
+    walk and the general one (mt.grad), but a user's np.errstate(divide="raise") still applies."""
+    def run():
+        x = mt.tensor([0.0, 2.0], dtype="float64", device=device, requires_grad=True)
+        with np.errstate(divide="ignore"):  # the forward's log(0) = -inf is not under test
+            y = mt.log(x).sum()
+        if walk == "grad":
+            return mt.grad(y, x)[0].numpy()
+        y.backward()
+        return x.grad.numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run().tolist() == [np.inf, 0.5]
+    if device == "cpu":  # CuPy never signals: only NumPy's arrays are asked
+        with np.errstate(divide="raise"), pytest.raises(FloatingPointError, match="divide by zero"):
+            run()
 
 
 def test_max_min_argmax_forms(device):
@@ -337,7 +366,7 @@ def test_dim_keepdim_aliases_in_functional_and_the_namespace():
     from minitf import functional as F
     x = mt.tensor([[1.0, 2.0], [3.0, 5.0]])
     assert F.sum(x, dim=1, keepdim=True).tolist() == [[3.0], [8.0]] and F.mean(x, dim=0).tolist() == [2.0, 3.5]
-    assert F.max(x, dim=1).tolist() == [2.0, 5.0] and F.var(x, dim=1, correction=0).tolist() == [0.25, 1.0]
+    assert F.amax(x, dim=1).tolist() == [2.0, 5.0] and F.var(x, dim=1, correction=0).tolist() == [0.25, 1.0]
     assert mt.cat([x, x], dim=1).shape == (2, 4) and mt.stack([x, x], dim=2).shape == (2, 2, 2)
     assert [t.shape for t in mt.split(x, 1, dim=1)] == [(2, 1), (2, 1)] and x.split(1, dim=1)[1].tolist() == [[2.0], [5.0]]
     assert mt.sum(x, dim=0).tolist() == [4.0, 7.0] and mt.mean(x, 1, keepdim=True).shape == (2, 1)

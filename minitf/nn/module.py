@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import allocator as _allocator
 from .. import backend
+from ..autograd import zero_grad_in_place
 from ..tensor import Tensor, _check_dtype
 
 
@@ -255,10 +256,8 @@ class Module:
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
-            else:
-                g = _grad_array(p)
-                if g is not None:
-                    g[...] = 0
+            elif p.grad is not None:
+                zero_grad_in_place(p.grad)
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         for p in self.parameters():

@@ -2,7 +2,7 @@
 backward side by side) plus a plain function that checks its arguments."""
 from .arithmetic import add, sub, mul, div, neg, pow, matmul, compare  # noqa: F401
 from .elementwise import exp, log, sqrt, tanh, sigmoid, relu, gelu, silu  # noqa: F401
-from .reduction import sum, mean, max, var  # noqa: F401
+from .reduction import sum, mean, var  # noqa: F401
 from .shape import (reshape, permute, swapaxes, transpose, getitem, concatenate, cat,  # noqa: F401
                     stack, split, where, masked_fill, astype)
 from .nn import softmax, log_softmax, layer_norm, embedding, dropout, one_hot  # noqa: F401
@@ -16,13 +16,13 @@ from .sampling import sample_logits  # noqa: F401
 from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
 from .pointwise import abs, clamp, tril, triu, allclose  # noqa: F401
 from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
-from .extrema import max_dim, amax, amin, argmax, argmin, torch_max, torch_min  # noqa: F401
+from .extrema import max, min, amax, amin, argmax, argmin  # noqa: F401
 from .statistics import std, norm  # noqa: F401
 from ._util import check_dim  # noqa: F401
 
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
-sum, mean, max, var = (_accepts_dim(f) for f in (sum, mean, max, var))
+sum, mean, var = (_accepts_dim(f) for f in (sum, mean, var))  # (max, min, amax...: their own, as torch's)
 concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
 cat = concatenate
 from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

@@ -1,5 +1,16 @@
-"""Maxima and minima with PyTorch's interfaces: ``max(dim)`` / ``min(dim)`` as
-``(values, indices)``, ``amax`` / ``amin`` over several dims, ``argmax`` / ``argmin``."""
+"""Maxima and minima with PyTorch's interfaces and gradients.
+
+- ``max(x)`` / ``min(x)``: the extreme of the whole tensor (0-d); tied extremes share the
+  gradient, and a NaN extreme sends it to the NaNs (``torch.max(x)``).
+- ``max(x, dim, keepdim=False)`` / ``min(x, dim, ...)``: a ``(values, indices)`` namedtuple;
+  the first extreme of each row (its index) takes the whole gradient (``torch.max(x, dim)``).
+- ``amax(x, dim=(), keepdim=False)`` / ``amin``: values only, over one dim, several or all;
+  tied extremes share the gradient, a NaN extreme makes its slice's gradient NaN (``torch.amax``).
+- ``argmax`` / ``argmin``: int64 indices, not differentiable.
+
+Every one takes PyTorch's ``dim=`` / ``keepdim=`` or NumPy's ``axis=`` / ``keepdims=`` (as
+torch does). The tensor methods of the same names call these.
+"""
 from __future__ import annotations
 
 from collections import namedtuple
@@ -7,93 +18,185 @@ from collections import namedtuple
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import check_dim, normalize_axis
-from .arithmetic import neg
-from .reduction import max as _max_all
+from ._util import check_dim, expand_reduced, normalize_axis
 
 # PyTorch's torch.return_types.max / .min: a namedtuple of (values, indices)
 max_return = namedtuple("max", ["values", "indices"])
 min_return = namedtuple("min", ["values", "indices"])
 
 
-class ExtremumDim(Function):
-    """Values of the max (or min) along one dim; the gradient goes to the chosen index only."""
+class Amax(Function):
+    """``amax`` over some dims (None: all). The gradient is shared equally between the elements
+    equal to their slice's extreme; a NaN extreme equals nothing, so its slice gets NaN, as PyTorch."""
+
+    largest = True
+
+    def forward(self, x, axis, keepdims):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        self.out = x.max(axis=axis, keepdims=True) if self.largest else x.min(axis=axis, keepdims=True)
+        return self.out if keepdims else self.out.reshape(
+            () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis))
+
+    def chosen(self, xp):
+        """The elements that take a share of the gradient (bool, x's shape)."""
+        return self.x == self.out
+
+    def share(self, dtype):
+        # d extreme / dx_i = [x_i chosen] / (number chosen in the slice); piecewise constant in x.
+        # No chosen element (a NaN extreme): the count is made NaN, giving PyTorch's NaN without
+        # NumPy's 0/0 warning (0/NaN warns of nothing).
+        xp = backend.get_array_module(self.x)
+        chosen = self.chosen(xp)
+        count = chosen.sum(axis=self.axis, keepdims=True).astype(dtype)
+        return chosen / xp.where(count > 0, count, dtype.type("nan"))
+
+    def backward(self, g):
+        return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * self.share(g.dtype),)
+
+    def backward_graph(self, g):
+        share = Tensor._make(self.share(g.dtype), None)
+        return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * share,)
+
+
+class Amin(Amax):
+    largest = False
+
+
+class Max(Amax):
+    """``max()`` of the whole tensor: as ``amax``, except that a NaN maximum passes the gradient
+    to the NaNs, shared (PyTorch's ``evenly_distribute_backward``)."""
+
+    def chosen(self, xp):
+        # elementwise on the device: no read of the maximum to the host
+        return (self.x == self.out) | (xp.isnan(self.x) & xp.isnan(self.out))
+
+
+class Min(Max):
+    largest = False
+
+
+class MaxDim(Function):
+    """``max(dim)``'s values; the gradient goes to the chosen index only (given as ``idx``)."""
 
     saves_inputs = saves_output = False  # keeps the indices
+    largest = True
 
-    def forward(self, x, axis, keepdim, largest):
-        self.shape, self.axis, self.keepdim = x.shape, axis, keepdim
+    def forward(self, x, axis, keepdim, idx):
+        self.shape, self.axis, self.keepdim, self.idx = x.shape, axis, keepdim, idx
         if x.ndim == 0:
-            self.idx = backend.get_array_module(x).zeros((), dtype="int64")
             return x.copy()
-        self.idx = x.argmax(axis=axis) if largest else x.argmin(axis=axis)  # the first of ties, as PyTorch
-        out = x.max(axis=axis, keepdims=keepdim) if largest else x.min(axis=axis, keepdims=keepdim)
-        return out
+        return x.max(axis=axis, keepdims=keepdim) if self.largest else x.min(axis=axis, keepdims=keepdim)
 
-    def backward(self, g):  # one-hot at the chosen index along the axis
+    def _one_hot(self, xp):  # [i == idx] along the axis, broadcasting against x
+        n = self.shape[self.axis]
+        ar = xp.arange(n).reshape((n,) + (1,) * (len(self.shape) - self.axis - 1))
+        return ar == xp.expand_dims(self.idx, self.axis)
+
+    def backward(self, g):  # d values / dx_i = [i == index]
         if not self.shape:
             return (g,)
-        xp = backend.get_array_module(g)
-        n = self.shape[self.axis]
-        idx = xp.expand_dims(self.idx, self.axis)
-        ar = xp.arange(n).reshape((n,) + (1,) * (len(self.shape) - self.axis - 1))
-        gk = g if self.keepdim else xp.expand_dims(g, self.axis)
-        return (gk * (ar == idx),)
+        gk = g if self.keepdim else backend.get_array_module(g).expand_dims(g, self.axis)
+        return (gk * self._one_hot(backend.get_array_module(g)),)
 
     def backward_graph(self, g):  # the one-hot mask is piecewise constant in x
         if not self.shape:
             return (g,)
-        xp = backend.get_array_module(g.data)
-        n = self.shape[self.axis]
-        idx = xp.expand_dims(self.idx, self.axis)
-        ar = xp.arange(n).reshape((n,) + (1,) * (len(self.shape) - self.axis - 1))
         gk = g if self.keepdim else g.reshape(g.shape[:self.axis] + (1,) + g.shape[self.axis:])
-        return (gk * Tensor._make((ar == idx).astype(g.dtype), None),)
+        return (gk * Tensor._make(self._one_hot(backend.get_array_module(g.data)).astype(g.dtype), None),)
 
 
-class MaxDim(ExtremumDim):
-    """``max(dim)``'s values (grad_fn ``<MaxDimBackward>``)."""
+class MinDim(MaxDim):
+    """``min(dim)``'s values."""
+
+    largest = False
 
 
-class MinDim(ExtremumDim):
-    """``min(dim)``'s values (grad_fn ``<MinDimBackward>``)."""
+def _dim_args(name, dim, keepdim, axis, keepdims):
+    """PyTorch's dim/keepdim, or NumPy's axis/keepdims in their place."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}: give dim or axis, not both")
+        dim = axis
+    return dim, bool(keepdim if keepdims is None else keepdims)
 
 
-def max_dim(x: Tensor, dim=None, keepdim: bool = False, kind: str = "max"):
-    """``x.max()`` (a tensor) or ``x.max(dim)`` (``(values, indices)``); ``kind`` "max" or "min"."""
+def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
+    name = "max" if largest else "min"
+    dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
     if dim is None:
+        if keepdim:
+            raise TypeError(f"{name}: keepdim=True needs a dim ({name}(x) reduces everything to a 0-d tensor)")
         if x.numel() == 0:
-            raise ValueError(f"{kind}: the tensor is empty")
-        return _max_all(x) if kind == "max" else amin(x)
+            raise ValueError(f"{name}: the tensor is empty; name a dim to reduce")
+        return (Max if largest else Min).apply(x, axis=None, keepdims=False)
     if isinstance(dim, Tensor):
-        raise TypeError(f"{kind}(other) (the elementwise {kind}imum of two tensors) is not supported; "
+        raise TypeError(f"{name}(other) (the elementwise {name}imum of two tensors) is not supported; "
                         f"use minitf.where(a > b, a, b)")
-    axis = check_dim(kind, dim, x.ndim)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}: dim must be an int (one dim, giving values and indices); "
+                        f"use a{name}(x, dim) for several dims")
+    axis = check_dim(name, dim, x.ndim)
     if x.ndim and x.shape[axis] == 0:
-        raise ValueError(f"{kind}: dim {dim} of shape {x.shape} is empty")
-    values = (MaxDim if kind == "max" else MinDim).apply(x, axis=axis, keepdim=bool(keepdim), largest=kind == "max")
-    xp = backend.get_array_module(x.data)
-    if x.ndim == 0:
+        raise ValueError(f"{name}: dim {dim} of shape {x.shape} is empty")
+    a = x.data
+    xp = backend.get_array_module(a)
+    if a.ndim == 0:
         idx = xp.zeros((), dtype="int64")
-    else:
-        idx = x.data.argmax(axis=axis) if kind == "max" else x.data.argmin(axis=axis)
-        idx = xp.expand_dims(idx, axis) if keepdim else idx
-    return (max_return if kind == "max" else min_return)(values, Tensor._make(xp.asarray(idx).astype("int64"), None))
+    else:  # the first of tied extremes (and the first NaN), as PyTorch
+        idx = xp.asarray(a.argmax(axis=axis) if largest else a.argmin(axis=axis)).astype("int64")
+    values = (MaxDim if largest else MinDim).apply(x, axis=axis, keepdim=keepdim, idx=idx)
+    if keepdim and a.ndim:
+        idx = xp.expand_dims(idx, axis)
+    return (max_return if largest else min_return)(values, Tensor._make(idx, None))
 
 
-def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """The maximum over ``dim`` (int, tuple or None for all); the gradient is shared equally
-    between tied maxima, as PyTorch's ``amax``."""
-    return _max_all(x, dim, keepdim)
+def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """``max(x)``: the maximum, a 0-d tensor (tied maxima share the gradient); ``max(x, dim,
+    keepdim=False)``: a ``(values, indices)`` namedtuple, the first maximum of each row taking
+    its gradient, as ``torch.max``.
+
+    x: (d_0, ..., d_{n-1}) -> values and indices (int64) without dim (or with it as 1 if ``keepdim``).
+    """
+    return _extreme(x, dim, keepdim, axis, keepdims, True)
 
 
-def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """The minimum over ``dim`` (int, tuple or None); ties share the gradient."""
-    return neg(_max_all(neg(x), dim, keepdim))
+def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """``min(x)``: the minimum; ``min(x, dim, keepdim=False)``: ``(values, indices)``, as ``torch.min``."""
+    return _extreme(x, dim, keepdim, axis, keepdims, False)
 
 
-def _arg(x: Tensor, dim, keepdim, largest: bool) -> Tensor:
+def _amax(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
+    name = "amax" if largest else "amin"
+    dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None  # PyTorch: dim=() reduces every dim
+    axes = normalize_axis(dim, x.ndim, name)
+    if x.numel() == 0:
+        if axes is None:
+            raise ValueError(f"{name}: the tensor is empty; name the dims to reduce")
+        for d in axes:
+            if x.shape[d] == 0:
+                raise ValueError(f"{name}: dim {d} of shape {x.shape} is empty")
+    return (Amax if largest else Amin).apply(x, axis=axes, keepdims=keepdim)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The maximum over ``dim`` (int, tuple; None or () for all): values only, tied maxima
+    sharing the gradient, as ``torch.amax``.
+
+    x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``).
+    """
+    return _amax(x, dim, keepdim, axis, keepdims, True)
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The minimum over ``dim`` (int, tuple; None or () for all), as ``torch.amin``."""
+    return _amax(x, dim, keepdim, axis, keepdims, False)
+
+
+def _arg(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
     name = "argmax" if largest else "argmin"
+    dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
     if x.numel() == 0:
         raise ValueError(f"{name}: the tensor is empty")
     a = x.data
@@ -105,26 +208,16 @@ def _arg(x: Tensor, dim, keepdim, largest: bool) -> Tensor:
         normalize_axis(dim, 0, name)
         out = backend.get_array_module(a).zeros((), dtype="int64")
     else:
-        axis = check_dim(name, dim, a.ndim)
-        out = a.argmax(axis=axis, keepdims=keepdim) if largest else a.argmin(axis=axis, keepdims=keepdim)
+        d = check_dim(name, dim, a.ndim)
+        out = a.argmax(axis=d, keepdims=keepdim) if largest else a.argmin(axis=d, keepdims=keepdim)
     return Tensor._make(backend.get_array_module(a).asarray(out).astype("int64"), None)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the (first) maximum along ``dim`` (of the flattened tensor if None): int64, no grad."""
-    return _arg(x, dim, keepdim, True)
+    return _arg(x, dim, keepdim, axis, keepdims, True)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the (first) minimum along ``dim`` (of the flattened tensor if None): int64, no grad."""
-    return _arg(x, dim, keepdim, False)
-
-
-def torch_max(x: Tensor, dim=None, keepdim: bool = False):
-    """``minitf.max(x)``: the maximum; ``minitf.max(x, dim)``: ``(values, indices)``, as ``torch.max``."""
-    return max_dim(x, dim, keepdim, "max")
-
-
-def torch_min(x: Tensor, dim=None, keepdim: bool = False):
-    """``minitf.min(x)``: the minimum; ``minitf.min(x, dim)``: ``(values, indices)``, as ``torch.min``."""
-    return max_dim(x, dim, keepdim, "min")
+    return _arg(x, dim, keepdim, axis, keepdims, False)

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, var over an axis (or all), with keepdims."""
+"""Reductions: sum, mean, var over an axis (or all), with keepdims (maxima and minima:
+minitf/ops/extrema.py)."""
 from __future__ import annotations
 
 import builtins
@@ -44,25 +45,6 @@ class Mean(Function):
         return (broadcast_to(expand_reduced(g, self.shape, self.axis, self.keepdims) / self.count, self.shape),)
 
 
-class Max(Function):
-    def forward(self, x, axis, keepdims):
-        self.x, self.axis, self.keepdims = x, axis, keepdims
-        self.out = x.max(axis=axis, keepdims=True)
-        return self.out if keepdims else self.out.reshape(
-            () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis))
-
-    def backward(self, g):
-        # the gradient goes to the maximal elements, shared equally between ties
-        is_max = self.x == self.out
-        share = is_max / is_max.sum(axis=self.axis, keepdims=True)
-        return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * share,)
-
-    def backward_graph(self, g):  # the share is piecewise constant in x
-        is_max = self.x == self.out
-        share = Tensor._make((is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(g.dtype), None)
-        return (expand_reduced(g, self.x.shape, self.axis, self.keepdims) * share,)
-
-
 class Var(Function):
     def forward(self, x, axis, keepdims, correction):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -104,16 +86,6 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
     return Mean.apply(x, axis=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
-
-
-def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``; the gradient is shared equally between tied maxima.
-
-    x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
-    """
-    if x.numel() == 0:
-        raise ValueError("max: the tensor is empty")
-    return Max.apply(x, axis=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
 
 
 def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:

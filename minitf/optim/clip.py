@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..autograd import bump_version
 from ..tensor import Tensor
 
 
@@ -18,7 +19,8 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     makes them NaN, as in PyTorch). Returns the total norm before clipping as
     a 0-d float64 tensor on the gradients' device, as PyTorch returns a tensor:
     ``.item()`` or ``float()`` reads it. Parameters without a gradient are
-    skipped; ``max_norm=inf`` measures without clipping.
+    skipped; ``max_norm=inf`` measures without clipping. Each gradient's version
+    (``_version``) goes up by one, as in PyTorch, which scales them all in place.
 
     On a GPU nothing here waits for the device (the scale factor is computed
     there), unless ``error_if_nonfinite`` asks for the norm to be checked on
@@ -27,7 +29,8 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     _check_max_norm(max_norm)
     if isinstance(params, Tensor):
         params = [params]
-    grads = [p.grad.data for p in params if p.grad is not None]
+    tensors = [p.grad for p in params if p.grad is not None]
+    grads = [t.data for t in tensors]
     if not grads:
         return Tensor(np.zeros((), np.float64))
     norm_type = float(norm_type)
@@ -58,6 +61,16 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}; "
                            f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
     if not math.isinf(max_norm):
+        _scale(grads, max_norm, total, xp)
+    for t in tensors:  # PyTorch multiplies every gradient in place, by 1.0 too: one version each
+        bump_version(t)
+    return Tensor(total)
+
+
+def _scale(grads, max_norm, total, xp) -> None:
+    # an inf gradient times 0 (the factor for an inf norm) is NaN: PyTorch's value, given without
+    # NumPy's warning (one context a call)
+    with backend.quiet_fp_warnings():
         if xp is np:  # on the host the factor is free to read: skip the pass when nothing is clipped
             coef = max_norm / (float(total) + 1e-6)
             if not coef >= 1.0:  # NaN too: the gradients become NaN, as on a device and in PyTorch
@@ -67,7 +80,6 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
             coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
             for g in grads:
                 g *= coef.astype(g.dtype)
-    return Tensor(total)
 
 
 def _check_max_norm(max_norm) -> None:

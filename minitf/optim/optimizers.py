@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import allocator, backend
-from ..autograd import bump_version
+from ..autograd import bump_version, zero_grad_in_place
 from ..tensor import Tensor
 
 
@@ -97,7 +97,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                zero_grad_in_place(p.grad)
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
