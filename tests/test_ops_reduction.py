@@ -102,3 +102,26 @@ def test_full_reductions_are_0d(device):
         out.backward()
         assert x.grad.shape == (2, 3)
         x.grad = None
+
+
+@pytest.mark.parametrize("dim", [(), []])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std", "norm", "amax", "amin"])
+def test_an_empty_dim_reduces_every_dim_as_pytorch(device, name, dim, keepdim):
+    """x.sum(dim=()) is the total in PyTorch (NumPy's axis=() would reduce nothing): values,
+    shapes and gradients match torch for every reduction that takes a dim list."""
+    torch = pytest.importorskip("torch")
+    import minitf as mt
+    data = np.random.default_rng(0).standard_normal((2, 3, 4))
+    x = mt.tensor(data, device=device, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    y = getattr(x, name)(dim=dim, keepdim=keepdim)
+    ty = getattr(tx.detach(), name)(dim=dim, keepdim=keepdim)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(to_numpy(y.data), ty.numpy(), rtol=1e-13)
+    y.sum().backward()
+    # torch 2.13's var/std backward takes dim=() as "no dim" (n = 1: an inf gradient) while its
+    # forward reduces every dim; the gradient of the function computed is that of dim=None
+    ty = getattr(tx, name)(dim=None if name in ("var", "std") else dim, keepdim=keepdim)
+    ty.sum().backward()
+    np.testing.assert_allclose(to_numpy(x.grad.data), tx.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -43,12 +43,15 @@ def binary_operands(a, b):
 
 
 def normalize_axis(axis, ndim: int, name: str = "reduction"):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None.
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None (every dim).
 
-    ``name`` (the op) starts the error message."""
+    An empty tuple or list also means every dim, as in PyTorch (``x.sum(dim=())``
+    is the total; NumPy would reduce nothing). ``name`` (the op) starts the error message."""
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if not axes:
+        return None
     n = max(ndim, 1)  # PyTorch: a 0-d tensor has one dim for this purpose, so 0 and -1 name it
     out = []
     for a in axes:

@@ -168,9 +168,7 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None)
 def _amax(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
     name = "amax" if largest else "amin"
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
-    if isinstance(dim, (tuple, list)) and len(dim) == 0:
-        dim = None  # PyTorch: dim=() reduces every dim
-    axes = normalize_axis(dim, x.ndim, name)
+    axes = normalize_axis(dim, x.ndim, name)   # dim=() reduces every dim, as in PyTorch
     if x.numel() == 0:
         if axes is None:
             raise ValueError(f"{name}: the tensor is empty; name the dims to reduce")
