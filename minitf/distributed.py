@@ -40,6 +40,7 @@ import traceback
 import numpy as np
 
 from . import backend
+from .autograd import bump_version
 from .tensor import Tensor
 
 __all__ = ["DistributedError", "INSTALL_HINT", "launched_world_size", "init", "world", "SingleProcess",
@@ -298,6 +299,7 @@ class DataParallel:
                     set_grad_array(p, flat[lo:hi].reshape(p.data.shape).copy())
                 else:
                     g[...] = flat[lo:hi].reshape(g.shape)
+                    bump_version(p.grad)   # an in-place change of .grad, as clip_grad_norm_'s
         self.steps += 1
 
 

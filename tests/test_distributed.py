@@ -146,7 +146,11 @@ def test_data_parallel_reduces_the_device_buffers(device, restore_rng):
         h = model[2](model[1](model[0](mt.tensor(inputs[r], device=device))))
         (h * h).sum().backward()
         params[3].grad = None if r == 1 else params[3].grad   # a gradient absent on one rank counts as zero
+        versions = [None if p.grad is None else p.grad._version for p in params]
         dp.average_gradients()
+        # averaging changes each existing .grad in place: one version each, as clip_grad_norm_ does
+        assert [p.grad._version for p, v in zip(params, versions) if v is not None] == \
+            [v + 1 for v in versions if v is not None]
         return [p.grad.numpy() for p in params], len(dp.buckets), dp.steps
 
     results = _run_ranks(size, rank)
