@@ -242,6 +242,16 @@ def set_threads(n: int | None) -> None:
     _limits = threadpool_limits(limits=n)
 
 
+def require_device(device: str) -> None:
+    """Raise DeviceError ("--device gpu is unavailable: why") unless ``device`` can be used:
+    run_main turns it into one line and exit status 2, before any work."""
+    if device == "gpu":
+        try:
+            mt.zeros(1, device="gpu")
+        except mt.DeviceError as e:
+            raise mt.DeviceError(f"--device gpu is unavailable: {e}") from None
+
+
 def check_device_arg(device: str, clock: str = "wall") -> None:
     """Exit 2 with one line if --device gpu cannot be used (or is asked for CPU time)."""
     if device == "gpu" and clock == "cpu":

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, run_main, save_figure,
-                     save_results, write_outputs)  # noqa: E402
+from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
+                     run_main, save_figure, save_results, write_outputs)
 from scaling_laws import (CACHE_VERSION, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
                           ngram_baselines, param_counts, parse_arch, run_config, run_key, train_one)
 
@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args, log=print) -> dict:
+    require_device(args.device)   # no GPU (or no CuPy): one line saying why, before any work
     q = args.quick
     s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if q else default))
          for name, _, default, quick, _ in SETTINGS}

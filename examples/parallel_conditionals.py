@@ -268,7 +268,7 @@ def main(argv=None) -> dict:
     for a in agree:
         print(f"  n={a['n']} b={a['b']}: max |difference| of log-probabilities "
               + ", ".join(f"{k} {v:.1e}" for k, v in a["max_abs_diff_logprob"].items())
-              + f"; log-likelihoods " + ", ".join(f"{v:.10f}" for v in a["log_likelihood"].values()))
+              + "; log-likelihoods " + ", ".join(f"{v:.10f}" for v in a["log_likelihood"].values()))
 
     print(f"\n2. timings (float32, median {args.clock} time of at least {repeats} alternating rounds)")
     min_time = args.min_time if args.min_time is not None else (0.0 if q else 1.0)

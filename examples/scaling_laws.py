@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (write_outputs, run_main, add_common_args, machine_info, output_paths, print_table,
-                     pyplot, save_figure, save_results)  # noqa: E402
+from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
+                     run_main, save_figure, save_results, write_outputs)
 
 import minitf as mt  # noqa: E402
 from minitf import data, models, train  # noqa: E402
@@ -380,11 +380,7 @@ def draw(sweep, big, summary, path) -> Path | None:
 
 
 def run(args, log=print) -> dict:
-    if args.device == "gpu":   # no GPU (or no CuPy): one line saying why, before any work
-        try:
-            mt.zeros(1, device="gpu")
-        except mt.DeviceError as e:
-            raise mt.DeviceError(f"--device gpu is unavailable: {e}") from None
+    require_device(args.device)   # no GPU (or no CuPy): one line saying why, before any work
     q = args.quick
     s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if q else default))
          for name, _, default, quick, _ in SETTINGS}

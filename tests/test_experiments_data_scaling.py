@@ -85,3 +85,8 @@ def test_bad_sizes_are_one_line(ds, corpus, tmp_path, capsys):
     assert ds.main(["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path), "--sizes",
                     f"100,{10 ** 7}"]) == 2
     assert "training split" in capsys.readouterr().err
+    import minitf as mt
+    if not mt.gpu_available():
+        assert ds.main(["--quick", "--device", "gpu", "--cache-dir", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --device gpu is unavailable") and err.count("\n") == 1
