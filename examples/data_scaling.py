@@ -29,8 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
-from scaling_laws import (CACHE_VERSION, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
-                          ngram_baselines, param_counts, parse_arch, run_config, run_key, train_one)
+from scaling_laws import (CACHE_VERSION, add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
+                          ngram_baselines, param_counts, parse_arch, resolve_settings, run_config, run_key,
+                          train_one)
 
 from minitf import data, train  # noqa: E402
 
@@ -186,18 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training characters of each run ('all': the whole training split)")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="seeds per size (default 1)")
     p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
-    g = p.add_argument_group("training settings (the same for every run)")
-    for name, typ, default, quick, text in SETTINGS:
-        g.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
-                       metavar="N" if typ is int else "X", help=f"{text} (default {default}; --quick: {quick})")
+    add_settings(p, SETTINGS)
     return p
 
 
 def run(args, log=print) -> dict:
     require_device(args.device)   # no GPU (or no CuPy): one line saying why, before any work
     q = args.quick
-    s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if q else default))
-         for name, _, default, quick, _ in SETTINGS}
+    s = resolve_settings(args, SETTINGS)
     arch = args.arch or (QUICK_ARCH if q else ARCH)
     if args.seeds < 1 or args.bootstrap < 10:
         raise train.ConfigError("--seeds must be at least 1 and --bootstrap at least 10")

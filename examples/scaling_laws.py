@@ -289,11 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the larger model whose loss is predicted, then measured")
     p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per size (default 2; --quick: 1)")
     p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
+    add_settings(p, SETTINGS)
+    return p
+
+
+def add_settings(p: argparse.ArgumentParser, settings) -> None:
+    """One flag per (name, type, default, quick default, help) of ``settings``, in their own group."""
     g = p.add_argument_group("training settings (the same for every run)")
-    for name, typ, default, quick, text in SETTINGS:
+    for name, typ, default, quick, text in settings:
         g.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
                        metavar="N" if typ is int else "X", help=f"{text} (default {default}; --quick: {quick})")
-    return p
+
+
+def resolve_settings(args, settings) -> dict:
+    """Each setting's value: the flag if given, else its --quick or its normal default."""
+    return {name: (getattr(args, name) if getattr(args, name) is not None else (quick if args.quick else default))
+            for name, _, default, quick, _ in settings}
 
 
 def fmt_arch(r) -> str:
@@ -382,8 +393,7 @@ def draw(sweep, big, summary, path) -> Path | None:
 def run(args, log=print) -> dict:
     require_device(args.device)   # no GPU (or no CuPy): one line saying why, before any work
     q = args.quick
-    s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if q else default))
-         for name, _, default, quick, _ in SETTINGS}
+    s = resolve_settings(args, SETTINGS)
     archs = args.sizes or (QUICK_SWEEP if q else SWEEP)
     big_arch = args.predict or (QUICK_PREDICT if q else PREDICT)
     n_seeds = args.seeds or (1 if q else 2)

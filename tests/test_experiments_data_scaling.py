@@ -2,16 +2,14 @@
 prefix of the training split, are scored by their best validation loss, are cached, and are fitted."""
 import importlib
 import json
-import random
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from minitf import train
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from .test_experiments_scaling import EXAMPLES, corpus  # noqa: F401  (the tiny corpus of experiments 4-5)
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +19,6 @@ def ds():
         yield importlib.import_module("data_scaling")
     finally:
         sys.path.remove(str(EXAMPLES))
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    rng = random.Random(0)
-    words = "the king and queen of a far land went to sea with their son who was a fool".split()
-    text = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) + "." for _ in range(300))
-    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_a_run_draws_its_batches_from_its_prefix_only(ds, corpus, tmp_path):
