@@ -72,7 +72,8 @@ def restrict_training_split(n_chars: int):
     def prepare(trainer):
         s = trainer.sampler
         trainer.sampler = data.BatchSampler(s.data["train"][:n_chars], s.data["val"], s.block_size, s.batch_size,
-                                            s.device, trainer.strategy.sampler_seed(trainer.cfg.seed))
+                                            s.device, trainer.strategy.sampler_seed(trainer.cfg.seed),
+                                            shard=trainer.strategy.batch_shard())
     return prepare
 
 

@@ -331,9 +331,6 @@ class BatchSampler:
         self._rows = slice(rank * per, (rank + 1) * per)
         self.rng = np.random.default_rng(seed)
         self._offsets = np.arange(self.block_size + 1)   # a row of T + 1 ids: x is its first T, y its last T
-        # each split's range, read once on the host: a batch on a device carries it, so the model's
-        # index checks (embedding, cross_entropy) need no device round trip
-        self._range = {k: (int(v.min()), int(v.max())) for k, v in self.data.items()}
 
     def get_batch(self, split: str = "train", generator: np.random.Generator | None = None):
         """One random batch of ``split``, drawn from ``generator`` (default: the sampler's own):
@@ -344,12 +341,16 @@ class BatchSampler:
         return self._pair(ids[starts[:, None] + self._offsets], split)
 
     def _pair(self, rows, split: str):
-        """``(x, y)`` from host rows of T + 1 ids: one copy to the device, then two views of it."""
+        """``(x, y)`` from host rows of T + 1 ids: one copy to the device; x is a view of it, y a
+        copy made there (the two overlap: as views, writing one, ``y[y == pad] = -100``, would
+        change the other). On a device both carry the rows' bounds, read here on the host, so
+        the model's index checks (embedding, cross_entropy) need no device round trip."""
         full = rows if self.device == "cpu" else backend.to_device(rows, self.device)
-        x, y = Tensor(full[:, :-1]), Tensor(full[:, 1:])
-        if self.device != "cpu":
+        x, y = Tensor(full[:, :-1]), Tensor(full[:, 1:].copy())
+        if self.device != "cpu" and rows.size:
+            lo, hi = int(rows.min()), int(rows.max())
             for t in (x, y):
-                remember_index_bounds(t, *self._range[split])
+                remember_index_bounds(t, lo, hi)
         return x, y
 
     def blocks(self, split: str = "val", batch_size: int | None = None):

@@ -178,9 +178,15 @@ def test_scaling_laws_chapter_quotes_its_results():
     for d, passes, best, at, last, fitted in rows:
         r = by_d[int(d.split()[0])]
         assert best == f"{r['best_val_loss']:.4f}" and last == f"{r['last_val_loss']:.4f}" and int(at) == r["best_iter"]
+        power = (ds["fit"]["D_c"] / r["train_chars"]) ** ds["fit"]["alpha_D"]   # the fit's value at this D
+        assert fitted == f"{power:.4f}", (d, fitted, power)
         assert passes == f"{ds['settings']['tokens_per_run'] / r['train_chars']:.1f}"
     f = ds["fit"]
     assert f"alpha_D = {f['alpha_D']:.4f} +- {f['bootstrap']['alpha_std']:.4f}" in text
+    mantissa, exponent = f"{f['D_c']:.2e}".split("e")
+    assert f"L(D) = ({mantissa} x 10^{int(exponent)} / D)^{f['alpha_D']:.4f}" in text
+    lo, hi = f["bootstrap"]["alpha_95"]
+    assert f"95%: {lo:.3f} to {hi:.3f}" in text
     w = f["without_largest"]
     assert f"{w['alpha_D']:.4f}" in text and f"{w['predicted_largest']:.4f}" in text
     at_500 = [next(h["val_loss"] for h in r["history"] if h["iter"] == 500) for r in ds["runs"]]

@@ -462,7 +462,8 @@ def test_a_run_that_fails_before_it_starts_leaves_no_empty_directory(corpus_file
     old.mkdir()
     rc, _, err = main_of("train_charlm.py", ["--data", str(tmp_path / "missing.txt"), "--out-dir", str(old),
                                              *TINY_FLAGS], capsys)
-    assert rc == 2 and old.is_dir()
+    from minitf.train.rundir import LOCK_NAME
+    assert rc == 2 and old.is_dir() and (old / LOCK_NAME).exists()
     # a run that started keeps its directory
     train.Trainer(cfg(corpus_file, tmp_path / "kept", max_iters=2, sample_chars=0), log=quiet).run()
     assert (tmp_path / "kept" / train.CHECKPOINT_NAME).exists()

@@ -101,9 +101,9 @@ def check_same_dtype(name: str, **tensors) -> None:
 def remember_index_bounds(t, lo: int, hi: int):
     """Record, for the integer tensor ``t``, that every entry lies in [lo, hi], bounds learned on
     the host (``t`` was made from host data). :func:`check_index_range` then needs no round
-    trip to the device while ``t`` is unchanged: the record holds ``t``'s version, and an
-    in-place change through a Tensor method voids it. Returns ``t``."""
-    t._bounds = (t._version, int(lo), int(hi))
+    trip to the device while ``t`` is unchanged: the record holds ``t``'s version and array,
+    and an in-place change through a Tensor method or a new ``t.data`` voids it. Returns ``t``."""
+    t._bounds = (t._version, int(lo), int(hi), t.data)  # the array too: ``t.data = other`` voids it
     return t
 
 
@@ -127,7 +127,8 @@ def check_index_range(name: str, what: str, idx, n: int, ignore=None, source=Non
     if idx.size == 0:
         return
     known = getattr(source, "_bounds", None)
-    if known is not None and known[0] == source._version and known[1] >= 0 and known[2] < n:
+    if (known is not None and known[3] is source.data and known[0] == source._version
+            and known[1] >= 0 and known[2] < n):
         return
     xp = backend.get_array_module(idx)
     if ignore is None:

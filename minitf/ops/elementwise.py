@@ -132,7 +132,9 @@ class GELU(Function):
     Large inputs save only x: backward recomputes t = tanh(...) chunk by chunk, as PyTorch
     does, rather than keeping a second activation-sized array alive until backward. Small
     ones (up to _KEEP_T elements, which sit in cache) keep t: there the recomputation costs
-    more than the memory (measured: (768, 512) backward 0.24 ms with t, 0.33-0.45 without)."""
+    more than the memory (measured: (768, 512) backward 0.24 ms with t, 0.33-0.45 without).
+    On a device the chunk is the whole array (a loop would be a kernel launch per chunk per
+    operation), so the scratch there is activation-sized, taken from the memory pool."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)

@@ -216,6 +216,7 @@ class Trainer:
                     backend.synchronize(cfg.device)  # queued GPU work belongs to the training window
                     self._check(self._read_steps())  # a checkpoint follows: no unread step may have diverged
                     window_time += time.perf_counter() - t_sync
+                    read_tokens, read_time = 0, 0.0  # the wait just now was for those steps: no rate from them
                     # no training since the start (iteration 0): no throughput to report, None
                     tps = window_tokens / window_time if window_tokens and window_time > 0 else None
                     record = self._eval(it, tps, final=it >= cfg.max_iters)
@@ -341,6 +342,9 @@ class Trainer:
 
     # ------------------------------------------------------------ outputs
     def save_checkpoint(self, record: dict | None = None):
+        """Write the run's checkpoint (atomically); first checks the steps whose values are not read yet
+        (on a device, those since the last log point), so that no diverged step is saved."""
+        self._check(self._read_steps())
         cfg = self.cfg
         try:
             minitf_rng = mt_random.get_rng_state(cfg.device)

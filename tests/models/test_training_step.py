@@ -97,13 +97,38 @@ def test_known_bounds_are_voided_by_an_in_place_change():
         model(x)
 
 
+def test_known_bounds_are_voided_by_a_new_data_array():
+    """``t.data = other`` (a PyTorch habit) replaces the array without a version bump: the bounds
+    hold the array they describe, so the check reads the new one."""
+    model = build("gpt", "fake")
+    x = mt.tensor(np.zeros((2, 4), np.int64), device="fake")
+    x.data = mt.tensor(np.full((2, 4), 50), device="fake").data * 1
+    with pytest.raises(IndexError, match="max 50"):
+        model(x)
+
+
+def test_the_batch_inputs_and_targets_do_not_share_memory():
+    """The sampler cuts x and y from one upload of (B, T + 1) ids; y is its own copy, so masking
+    the targets in place (``y[y == pad] = -100``) leaves x alone, and the embedding's check still
+    sees x's true bounds."""
+    from minitf import data
+    ids = np.arange(40) % 9
+    s = data.BatchSampler(ids[:30], ids[30:], block_size=4, batch_size=3, device="fake")
+    x, y = s.get_batch()
+    before = x.numpy().copy()
+    y[y == int(y.numpy()[0, 0])] = -100
+    np.testing.assert_array_equal(x.numpy(), before)
+    lo, hi = x._bounds[1:3]   # the rows' bounds: x's values lie within them
+    assert 0 <= lo <= before.min() and before.max() <= hi < 9
+
+
 def test_a_narrowing_cast_at_creation_does_not_carry_the_host_bounds():
     """tensor(ndarray, dtype=) casts on the device, where a narrowing cast may wrap: no bounds kept."""
     t = mt.tensor(np.array([300]), dtype=mt.uint8, device="fake")   # 300 wraps to 44
     assert getattr(t, "_bounds", None) is None
-    assert mt.tensor(np.array([3, 7]), device="fake")._bounds[1:] == (3, 7)
-    assert mt.tensor([3, 7], device="fake")._bounds[1:] == (3, 7)
-    assert mt.tensor(np.array([3, 7])).to("fake")._bounds[1:] == (3, 7)
+    assert mt.tensor(np.array([3, 7]), device="fake")._bounds[1:3] == (3, 7)
+    assert mt.tensor([3, 7], device="fake")._bounds[1:3] == (3, 7)
+    assert mt.tensor(np.array([3, 7])).to("fake")._bounds[1:3] == (3, 7)
     assert getattr(mt.tensor(np.array([3, 7])), "_bounds", None) is None   # the CPU checks for free
 
 
