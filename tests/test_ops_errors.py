@@ -80,8 +80,8 @@ def test_getitem_errors(device):
         x[5]
     with pytest.raises(TypeError, match="getitem.*integers.*float"):
         x[idx(device, [0.5])]
-    with pytest.raises(TypeError, match="getitem.*boolean"):
-        x[idx(device, [True, False])]
+    with pytest.raises(IndexError, match="getitem: boolean index did not match"):
+        x[idx(device, [True, False, True])]     # a mask of the wrong length
 
 
 def test_where_and_masked_fill_errors(device):

@@ -274,6 +274,10 @@ INDEXES = [
     (1, None, [0, 1]), ([[0, 1], [2, 3]], slice(1, 3)), (slice(None), [1, 1, 0]), (-1, slice(None, None, 2), -2),
     (0,), 2, [3, 0], (slice(1, 3), Ellipsis, None), ([0, 1], [1, 2], [3, 4]), (1, 2, [0, 5]),
     (slice(None), slice(None), [[0], [1]]), (1, [[0, 1]], slice(None)),
+    # boolean masks (lists of bools are masks in PyTorch too)
+    ([True, False, True, True],), (slice(None), [True, False, True, False, True]),
+    (1, [True, False, True, False, True]), (1, slice(None), [True, False] * 3),
+    ([True, False, True, True], slice(1, 3)),
 ]
 
 
@@ -296,6 +300,23 @@ def test_indexing_agrees_with_torch_in_value_shape_and_gradient(index):
     y[index] = -1.0
     yt[index] = -1.0
     np.testing.assert_array_equal(y.numpy(), yt.numpy())
+
+
+def test_boolean_mask_reads_are_differentiable_copies(device, rng):
+    """x[mask] as PyTorch: the selected elements in order, a copy (writing it leaves x alone),
+    gradients scattered back, first and second order; a mask of the wrong shape is one error."""
+    x = randt(rng, 3, 4, device=device)
+    mask = x > 0
+    y = x[mask]
+    np.testing.assert_array_equal(backend.to_numpy(y.data), backend.to_numpy(x.data)[backend.to_numpy(mask.data)])
+    y.data[...] = 0
+    assert (backend.to_numpy(x.data) != 0).all()
+    assert mt.gradcheck(lambda x: x[mask] * x[mask], [x], rtol=RTOL, atol=ATOL)
+    assert mt.gradgradcheck(lambda x: (x[mask] ** 3).sum(), [x], rtol=RTOL, atol=ATOL)
+    assert mt.gradcheck(lambda x: x[:, mt.tensor([True, False, True, True], device=device)], [x],
+                        rtol=RTOL, atol=ATOL)
+    with pytest.raises(IndexError, match=r"getitem: boolean index did not match.*\(tensor shape \(3, 4\)\)"):
+        x[mt.tensor([True, False], device=device)]
 
 
 def test_mixed_integer_and_array_index_follows_pytorch(device, rng):

@@ -72,7 +72,7 @@ def assign(a, index, v):
 def index_put(x: Tensor, index, value) -> Tensor:
     """``x`` with ``value`` written at ``index`` (out of place; differentiable in both)."""
     from .shape import index_data
-    idx, _ = index_data(index, x, allow_bool=True)
+    idx, _ = index_data(index, x)
     v = as_tensor(value, x)
     return IndexPut.apply(x, v, index=idx)
 
@@ -174,7 +174,7 @@ div_ = _arith("div_", _idiv, lambda a, b: a / b)
 def setitem(x: Tensor, index, value) -> None:
     """``x[index] = value`` (value broadcast to the selection; boolean masks allowed)."""
     from .shape import index_data
-    idx, advanced = index_data(index, x, allow_bool=True)
+    idx, advanced = index_data(index, x)
     view_of = getattr(value, "_view_of", None)
     if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
         return  # x[i] = x[i]: how Python ends `x[i] *= 2` once the view has changed in place

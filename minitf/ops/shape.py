@@ -196,7 +196,7 @@ def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
     return swapaxes(x, dim0, dim1)
 
 
-def index_data(index, x: Tensor, allow_bool: bool = False):
+def index_data(index, x: Tensor):
     """``index`` with Tensor/list entries as arrays on x's device, in PyTorch's meaning.
 
     Returns (index, advanced). Where integers and index arrays are mixed, PyTorch selects
@@ -216,8 +216,6 @@ def index_data(index, x: Tensor, allow_bool: bool = False):
             if xp is not np:
                 it = xp.asarray(it)
         if hasattr(it, "dtype") and not isinstance(it, np.generic):
-            if it.dtype.kind == "b" and not allow_bool:
-                raise TypeError("getitem: boolean-mask indexing is not differentiable here; use where()/masked_fill()")
             if it.dtype.kind not in "iub":
                 raise TypeError(f"getitem: index arrays must be integers, got {it.dtype}")
             if it.ndim == 0 and it.dtype.kind != "b":
@@ -258,8 +256,12 @@ def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with basic slices and integer-array gathers (repeated indices accumulate in backward).
 
     Integers mixed with index arrays follow PyTorch (the integers select first), not NumPy.
+    A boolean mask (``x[x > 0]``, ``x[:, keep]``) selects where it is true, a copy, as in
+    PyTorch (on a GPU its size is read from the device: one synchronisation).
     """
     index, advanced = index_data(index, x)
+    if advanced and not _has_integer_array(index):
+        advanced = False  # masks only: no element is read twice, so backward assigns, no scatter-add
     try:
         out = GetItem.apply(x, index=index, advanced=advanced)
     except IndexError as e:
@@ -270,6 +272,13 @@ def getitem(x: Tensor, index) -> Tensor:
     if getattr(out, "_base", None) is not None:
         out._view_of = (x, index)  # an in-place change of the view is recorded on x as x[index] = ...
     return out
+
+
+def _has_integer_array(index) -> bool:
+    from .inplace import Staged
+    items = index.second if isinstance(index, Staged) else index
+    items = items if isinstance(items, tuple) else (items,)
+    return any(hasattr(it, "dtype") and it.dtype.kind in "iu" for it in items)
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
