@@ -56,4 +56,4 @@ from .functional import (exp, log, sqrt, tanh, sigmoid, relu, matmul, where, con
 from .ops import (abs, clamp, amax, amin, argmax, argmin, unsqueeze, squeeze, flatten,  # noqa: E402,F401
                   chunk, std, norm, t, tril, triu, allclose, clone, reshape, permute, transpose,
                   sum, mean, var, numel)
-from .ops import pow, max, min  # noqa: E402,F401
+from .ops import pow, max, min, maximum, minimum  # noqa: E402,F401

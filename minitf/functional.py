@@ -15,7 +15,7 @@ from .ops import (add, sub, mul, div, neg, pow, matmul,  # noqa: F401
 from .ops import multi_head_self_attention, attention_mask  # noqa: F401
 from .ops import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .ops import sample_logits  # noqa: F401
-from .ops import nll_loss, mse_loss, silu, one_hot, pad  # noqa: F401
+from .ops import nll_loss, mse_loss, silu, one_hot, pad, maximum, minimum  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -24,4 +24,4 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "scaled_dot_product_attention", "causal_mask", "linear",
            "multi_head_self_attention", "attention_mask",
            "rnn_cell", "lstm_cell", "rnn_sequence", "lstm_sequence", "sample_logits",
-           "nll_loss", "mse_loss", "silu", "one_hot", "pad"]
+           "nll_loss", "mse_loss", "silu", "one_hot", "pad", "maximum", "minimum"]

@@ -375,6 +375,8 @@ class Tensor:
     def t(self): return _ops.t(self)
     def abs(self): return _ops.abs(self)
     def clamp(self, min=None, max=None): return _ops.clamp(self, min, max)
+    def maximum(self, other): return _ops.maximum(self, other)
+    def minimum(self, other): return _ops.minimum(self, other)
     def pow(self, exponent): return _ops.pow(self, exponent)
     def matmul(self, other): return _ops.matmul(self, other)
     def where(self, condition, other): return _ops.where(condition, self, other)

@@ -121,8 +121,8 @@ def test_misuse_is_one_clear_error():
         mt.max(x, (0, 1))
     with pytest.raises(TypeError, match="min: keepdim=True needs a dim"):
         x.min(keepdim=True)
-    with pytest.raises(TypeError, match=r"max\(other\).*not supported"):
-        F.max(x, x)
+    with pytest.raises(TypeError, match=r"max\(x, other\) takes no keepdim"):
+        F.max(x, x, keepdim=True)
     with pytest.raises(ValueError, match="amax: axis 2 is out of range"):
         x.amax(2)
 
@@ -142,3 +142,42 @@ def test_nan_extremes_raise_no_numpy_warning():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             op(x).backward()
+
+
+PAIR_A = np.array([[1.0, 2.0, np.nan, 3.0], [5.0, -1.0, 0.0, 2.0]])
+PAIR_B = np.array([[1.0, 3.0, 1.0, np.nan], [4.0, -1.0, 0.5, 7.0]])
+
+
+@pytest.mark.parametrize("call", ["maximum", "minimum", "max(x, other)", "min(x, other)", "x.max(other)",
+                                  "x.minimum(other)", "F.maximum", "broadcast"])
+def test_elementwise_maximum_and_minimum_follow_torch(device, call):
+    """torch.maximum / minimum (and torch.max(input, other)): values, ties sharing the gradient
+    half and half, NaN propagating with the gradient to both, broadcasting, grad_fn names."""
+    torch = pytest.importorskip("torch")
+    fns = {"maximum": lambda m, a, b: m.maximum(a, b), "minimum": lambda m, a, b: m.minimum(a, b),
+           "max(x, other)": lambda m, a, b: m.max(a, b), "min(x, other)": lambda m, a, b: m.min(a, b),
+           "x.max(other)": lambda m, a, b: a.max(b), "x.minimum(other)": lambda m, a, b: a.minimum(b),
+           "F.maximum": lambda m, a, b: (F if m is mt else torch).maximum(a, b),
+           "broadcast": lambda m, a, b: m.maximum(a, b[:1])}
+    f = fns[call]
+    a = mt.tensor(PAIR_A, device=device, requires_grad=True)
+    b = mt.tensor(PAIR_B, device=device, requires_grad=True)
+    ta, tb = torch.tensor(PAIR_A, requires_grad=True), torch.tensor(PAIR_B, requires_grad=True)
+    out, tout = f(mt, a, b), f(torch, ta, tb)
+    assert out.shape == tuple(tout.shape) and type(out.grad_fn).__name__ in type(tout.grad_fn).__name__
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    u = np.random.default_rng(0).standard_normal(out.shape)
+    out.backward(mt.tensor(u, device=device))
+    tout.backward(torch.tensor(u))
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-15)
+
+
+def test_elementwise_maximum_gradchecks_and_has_zero_second_derivative(device):
+    rng = np.random.default_rng(1)
+    a = mt.tensor(rng.standard_normal((3, 4)), device=device, requires_grad=True)
+    b = mt.tensor(rng.standard_normal((3, 4)), device=device, requires_grad=True)
+    assert mt.gradcheck(lambda a, b: mt.maximum(a, b) * mt.minimum(a, b), [a, b])
+    assert mt.gradgradcheck(lambda a, b: (mt.maximum(a, b) ** 2).sum(), [a, b])
+    with pytest.raises(TypeError, match="takes no keepdim"):
+        mt.max(a, b, keepdim=True)

@@ -14,7 +14,7 @@ from .multihead import multi_head_self_attention, attention_mask  # noqa: F401
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
 from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
-from .pointwise import abs, clamp, tril, triu, allclose  # noqa: F401
+from .pointwise import abs, clamp, tril, triu, allclose, maximum, minimum  # noqa: F401
 from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
 from .extrema import max, min, amax, amin, argmax, argmin  # noqa: F401
 from .statistics import std, norm  # noqa: F401

@@ -129,9 +129,11 @@ def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
         if x.numel() == 0:
             raise ValueError(f"{name}: the tensor is empty; name a dim to reduce")
         return (Max if largest else Min).apply(x, axis=None, keepdims=False)
-    if isinstance(dim, Tensor):
-        raise TypeError(f"{name}(other) (the elementwise {name}imum of two tensors) is not supported; "
-                        f"use minitf.where(a > b, a, b)")
+    if isinstance(dim, Tensor):  # max(x, other): the elementwise maximum, as torch.max(input, other)
+        if keepdim:
+            raise TypeError(f"{name}(x, other) takes no keepdim")
+        from .pointwise import maximum, minimum
+        return (maximum if largest else minimum)(x, dim)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}: dim must be an int (one dim, giving values and indices); "
                         f"use a{name}(x, dim) for several dims")

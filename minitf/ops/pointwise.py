@@ -41,6 +41,57 @@ class Clamp(Function):
         return (g * _const(self.inside, g),)
 
 
+class Maximum(Function):
+    """Elementwise maximum of two tensors, broadcasting, as ``torch.maximum``.
+
+    The gradient goes to the larger operand, half to each where they tie, and to both where
+    either is NaN (the result is NaN then), as PyTorch's."""
+
+    saves_output = False
+    largest = True
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a)
+        self.a, self.b = a, b
+        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+
+    def _coefs(self, dtype):
+        xp = backend.get_array_module(self.a)
+        a, b = self.a, self.b
+        tie = a == b
+        lose_a, lose_b = (a < b, a > b) if self.largest else (a > b, a < b)
+        half, one = dtype.type(0.5), dtype.type(1)
+        zero = dtype.type(0)
+        return (xp.where(tie, half, xp.where(lose_a, zero, one)),
+                xp.where(tie, half, xp.where(lose_b, zero, one)))
+
+    def backward(self, g):  # the engine sums each back to its operand's shape
+        ca, cb = self._coefs(g.dtype)
+        return g * ca, g * cb
+
+    def backward_graph(self, g):  # piecewise constant: the coefficients are constants
+        ca, cb = self._coefs(g.dtype)
+        return g * _const(ca, g), g * _const(cb, g)
+
+
+class Minimum(Maximum):
+    """Elementwise minimum, as ``torch.minimum`` (the gradient to the smaller operand)."""
+
+    largest = False
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum of two tensors (broadcasting), as ``torch.maximum``; ``a.max(b)`` too."""
+    a, b = binary_operands(a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum of two tensors (broadcasting), as ``torch.minimum``; ``a.min(b)`` too."""
+    a, b = binary_operands(a, b)
+    return Minimum.apply(a, b)
+
+
 class PowTensor(Function):
     """``a ** b`` where the exponent is a tensor too (gradients to both)."""
 
