@@ -107,6 +107,27 @@ def remember_index_bounds(t, lo: int, hi: int):
     return t
 
 
+def known_index_bounds(t):
+    """(lo, hi) recorded for ``t`` by :func:`remember_index_bounds` and still valid, or None."""
+    known = getattr(t, "_bounds", None)
+    if known is not None and known[3] is t.data and known[0] == t._version:
+        return known[1], known[2]
+    return None
+
+
+def inherit_index_bounds(out, *sources) -> None:
+    """``out`` holds only values of ``sources`` (a slice, a concatenation): when every source's
+    bounds are known, ``out`` gets their union, so its range checks need no device read either."""
+    lo = hi = None
+    for t in sources:
+        b = known_index_bounds(t)
+        if b is None:
+            return
+        lo, hi = (b[0], b[1]) if lo is None else (min(lo, b[0]), max(hi, b[1]))
+    if lo is not None:
+        remember_index_bounds(out, lo, hi)
+
+
 def note_host_index_bounds(t, host) -> None:
     """When the integer tensor ``t`` on a device was copied from the host array ``host``, record
     its bounds, read from ``host`` (a host pass, no device round trip); else do nothing."""
@@ -126,9 +147,8 @@ def check_index_range(name: str, what: str, idx, n: int, ignore=None, source=Non
     """
     if idx.size == 0:
         return
-    known = getattr(source, "_bounds", None)
-    if (known is not None and known[3] is source.data and known[0] == source._version
-            and known[1] >= 0 and known[2] < n):
+    known = known_index_bounds(source) if source is not None else None
+    if known is not None and known[0] >= 0 and known[1] < n:
         return
     xp = backend.get_array_module(idx)
     if ignore is None:

@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
-from ._util import as_tensor, check_same_device, share_storage
+from ._util import as_tensor, check_same_device, inherit_index_bounds, share_storage
 from .inplace import Staged, take
 
 
@@ -155,10 +155,13 @@ def reshape(x: Tensor, shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
     shape = tuple(int(n) for n in shape)
     try:
-        return share_storage(Reshape.apply(x, shape=shape), x)
+        out = share_storage(Reshape.apply(x, shape=shape), x)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into shape {shape}") from None
+    if x.data.dtype.kind in "iu":
+        inherit_index_bounds(out, x)  # the same values: the same known range
+    return out
 
 
 def permute(x: Tensor, axes) -> Tensor:
@@ -266,11 +269,12 @@ def getitem(x: Tensor, index) -> Tensor:
         out = GetItem.apply(x, index=index, advanced=advanced)
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
-    if advanced:
-        return out
-    out = share_storage(out, x)
-    if getattr(out, "_base", None) is not None:
-        out._view_of = (x, index)  # an in-place change of the view is recorded on x as x[index] = ...
+    if not advanced:
+        out = share_storage(out, x)
+        if getattr(out, "_base", None) is not None:
+            out._view_of = (x, index)  # an in-place change of the view is recorded on x as x[index] = ...
+    if x.data.dtype.kind in "iu":
+        inherit_index_bounds(out, x)  # a selection of x's values: x's known range holds for it
     return out
 
 
@@ -295,7 +299,10 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != ax):
             raise ValueError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
-    return Concatenate.apply(*tensors, axis=ax)
+    out = Concatenate.apply(*tensors, axis=ax)
+    if ref.data.dtype.kind in "iu":
+        inherit_index_bounds(out, *tensors)
+    return out
 
 
 cat = concatenate

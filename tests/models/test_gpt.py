@@ -320,3 +320,26 @@ def test_a_nanogpt_checkpoint_loads(bias, restore_rng):
     tanh_ref, _ = torch_gpt(sd, model.config, torch.tensor(idx), gelu="tanh")
     np.testing.assert_allclose(tanh_model(idx).numpy(), tanh_ref.numpy(), rtol=1e-10, atol=1e-12)
     assert 1e-6 < np.abs(got - tanh_ref.numpy()).max() < 1e-3
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_generation_on_a_device_never_waits_for_it(use_cache):
+    """Each new token comes back into the embedding, whose range check would read the device
+    once per token on a GPU. sample_logits' ids are in [0, V) by construction and say so, and
+    slices, reshapes and concatenations of known-range ids keep it: generating 20 tokens past
+    the block (both paths, with top-k) crosses to the host not once."""
+    import minitf as mt
+    from minitf import fakedevice
+    from minitf.models import CharRNN, CharRNNConfig
+    mt.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=9, block_size=16, n_layer=1, n_head=2, n_embd=16)).to(device="fake").eval()
+    lstm = CharRNN(CharRNNConfig(vocab_size=9, n_embd=16, n_layer=1, cell="lstm")).to(device="fake").eval()
+    idx = mt.tensor([[1, 2]], device="fake")
+    with mt.no_grad(), fakedevice.count_host_transfers() as n:
+        out = gpt.generate(idx, 20, use_cache=use_cache, top_k=3)
+        out2 = lstm.generate(idx, 20)
+    assert n == {"to_host": 0, "to_device": 0} and out.shape == out2.shape == (1, 22)
+    # and a token that is out of range is still caught: a known range is only ever a true one
+    bad = F.cat([out, mt.tensor([[9]], device="fake")], axis=1)
+    with pytest.raises(IndexError, match="out of range"):
+        gpt(bad[:, -4:])

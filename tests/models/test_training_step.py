@@ -97,6 +97,17 @@ def test_known_bounds_are_voided_by_an_in_place_change():
         model(x)
 
 
+def test_bounds_inherited_by_a_view_are_voided_by_a_write_through_it():
+    model = build("gpt", "fake")
+    x = mt.tensor(np.zeros((2, 5), np.int64), device="fake")
+    v = x[:, 1:]
+    assert v._bounds[1:3] == (0, 0)
+    v[0, 0] = 50                      # through the view: x changes too, and neither range holds
+    for t in (v, x[:, 1:], x.reshape(-1)[None, 2:]):
+        with pytest.raises(IndexError, match="max 50"):
+            model(t)
+
+
 def test_known_bounds_are_voided_by_a_new_data_array():
     """``t.data = other`` (a PyTorch habit) replaces the array without a version bump: the bounds
     hold the array they describe, so the check reads the new one."""
