@@ -193,6 +193,30 @@ def test_scaling_laws_chapter_quotes_its_results():
     assert ", ".join(f"{v:.3f}" for v in at_500[:-1]) + f" and\n{at_500[-1]:.3f}" in text
 
 
+def test_attention_maps_chapter_quotes_its_results():
+    """Every head the script describes by a kind of key (not "spread out") has its weight quoted
+    in the table row of its layer and head; the checkpoint's loss and iterations are the JSON's."""
+    res = _results("attention_maps")
+    text = (ROOT / "docs" / "attention_maps.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 3 and cells[0].isdigit():
+            for h in re.findall(r"\d+", cells[1]):
+                rows[(int(cells[0]), int(h))] = cells[2]
+    assert len(rows) == len(res["heads"])
+    described = 0
+    for h in res["heads"]:
+        if not h["description"].startswith("spread out"):
+            weight = re.search(r": (\d\.\d\d) of the weight", h["description"]).group(1)
+            assert weight in rows[(h["layer"], h["head"])], (h["layer"], h["head"], h["description"])
+            described += 1
+    assert described >= 4
+    ck = res["checkpoint"]
+    assert f"trained for its full {ck['iter']} iterations" in text
+    assert f"validation loss of {ck['last_eval']['final_val_loss']:.2f}" in text
+
+
 def test_api_reference_lists_every_public_name():
     import importlib
     import pkgutil
