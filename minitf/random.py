@@ -56,6 +56,21 @@ def set_rng_state(state: dict, device: str = "cpu") -> None:
 
 
 
+# device -> (the default generator they were seeded from, a host generator of replay seeds)
+_replay_seeds: dict = {}
+
+
+def _replay_seed(device: str, gen) -> int:
+    """A seed for the replays of a generator that cannot be copied (CuPy's), without a read from
+    the device per call: a host generator, seeded once (one read) from the device's default
+    generator, draws them; a new default generator (``manual_seed``) seeds a new stream."""
+    entry = _replay_seeds.get(device)
+    if entry is None or entry[0] is not gen:
+        import numpy as np
+        entry = _replay_seeds[device] = (gen, np.random.default_rng(backend.draw_seed(gen)))
+    return int(entry[1].integers(0, 2 ** 62))
+
+
 class ReplayableRNG:
     """Lets a pass that draws from a device's default generator be run again with the same draws.
 
@@ -76,7 +91,7 @@ class ReplayableRNG:
         try:
             self._copy, self._seed = backend.copy_rng(gen), None
         except TypeError:  # not copyable
-            self._copy, self._seed = None, backend.draw_seed(gen)
+            self._copy, self._seed = None, _replay_seed(self.device, gen)
 
     @contextlib.contextmanager
     def first(self):

@@ -125,6 +125,29 @@ def test_uncopyable_generator_replays_from_a_seed(device, restore_rng, monkeypat
     np.testing.assert_allclose(x.grad.numpy(), np.where(keep, 4 * xs, 0.0), rtol=1e-12)
 
 
+def test_uncopyable_generator_reads_the_device_once_not_per_block(restore_rng, monkeypatch):
+    """Each recomputed block needs a seed; drawing it from the device generator would be a host
+    read (a GPU synchronisation) per block per step. A host stream seeded once serves them: 8
+    blocks, one read; after manual_seed the stream starts again, so the draws repeat."""
+    from minitf import fakedevice
+
+    def refuse(gen):
+        raise TypeError("cannot copy")
+    monkeypatch.setattr(mt.backend, "copy_rng", refuse)
+    drop = nn.Dropout(0.5)
+    x = mt.tensor(np.linspace(1, 2, 40), dtype="float64", device="fake", requires_grad=True)
+    runs = []
+    for _ in range(2):
+        mt.manual_seed(3)
+        with fakedevice.count_host_transfers() as n:
+            ys = [mt.recompute(lambda a: drop(a) * a, x) for _ in range(8)]
+        assert n["to_host"] == 1
+        runs.append([y.numpy() for y in ys])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    assert len({y.tobytes() for y in runs[0]}) == 8   # a different mask per block
+
+
 def test_cupy_generators_are_never_copied():
     fake_cupy_gen = type("Generator", (), {"__module__": "cupy.random._generator_api"})()
     with pytest.raises(TypeError, match="not copied"):
