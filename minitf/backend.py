@@ -137,6 +137,15 @@ def to_numpy(array) -> np.ndarray:
     return array.get()  # CuPy and the fake device share this explicit transfer
 
 
+def to_host_floats(values) -> list:
+    """0-d arrays (or scalars) of one device as Python floats, in one host transfer: on a GPU each
+    read waits for all queued work, so a loop of reads would wait once per value."""
+    if len(values) == 0:
+        return []
+    xp = get_array_module(values[0]) if not isinstance(values[0], np.generic) else np
+    return to_numpy(xp.stack([xp.asarray(v).astype(np.float64) for v in values])).tolist()
+
+
 def scatter_add(target, index, values) -> None:
     """In place ``target[index] += values``, repeated indices accumulating.
 

@@ -112,3 +112,17 @@ def test_steplog_reads_in_order_with_one_transfer():
     assert n["to_host"] == 1
     assert [(s.iter, s.loss, s.norm) for s in steps] == [(0, 0.75, 3.0), (1, 1.25, 5.0), (2, 1.75, 7.0)]
     assert log.read() == []
+
+
+def test_an_eval_on_a_device_reads_each_estimate_once(corpus_file, tmp_path, env):
+    """The loss estimate (eval_iters batches per split) and the exact validation loss each read
+    their losses from the device in one transfer, not one per batch."""
+    from minitf.train import evaluation
+    t = train.Trainer(cfg(corpus_file, tmp_path / "run", device="fake", eval_iters=6), log=quiet)
+    with fakedevice.count_host_transfers() as n:
+        est = evaluation.estimate_loss(t.model, t.sampler, 6, evaluation.eval_generator(1, 0))
+    assert n["to_host"] == 2 and set(est) == {"train", "val"}      # one per split
+    with fakedevice.count_host_transfers() as n:
+        total, count = evaluation.val_loss_sums(t.model, t.sampler, 16)
+    assert n["to_host"] == 1 and count == len(t.sampler.data["val"]) - 1
+    t.run_dir.unlock()

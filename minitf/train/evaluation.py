@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..ops import cross_entropy
 from ..tensor import no_grad
 
@@ -33,13 +34,17 @@ def estimate_loss(model, sampler, eval_iters: int, generator: np.random.Generato
     model.eval()
     out = {}
     for split in ("train", "val"):
+        losses = [_loss(model, *sampler.get_batch(split, generator)) for _ in range(eval_iters)]
         total = 0.0
-        for _ in range(eval_iters):
-            x, y = sampler.get_batch(split, generator)
-            total += float(cross_entropy(model(x), y).item())
+        for v in backend.to_host_floats(losses):  # one read for all the batches, summed in order
+            total += v
         out[split] = total / eval_iters
     model.train()
     return out
+
+
+def _loss(model, x, y):
+    return cross_entropy(model(x), y).data
 
 
 def exact_val_loss(model, sampler, batch_size: int) -> tuple[float, int]:
@@ -57,12 +62,15 @@ def val_loss_sums(model, sampler, batch_size: int, shard: tuple = (0, 1)) -> tup
     """
     rank, world = shard
     model.eval()
-    total, count = 0.0, 0
+    losses, sizes = [], []
     for i, (x, y) in enumerate(sampler.blocks("val", batch_size=batch_size)):
         if i % world != rank:
             continue
-        n = y.data.size
-        total += float(cross_entropy(model(x), y).item()) * n
+        losses.append(_loss(model, x, y))
+        sizes.append(y.data.size)
+    total, count = 0.0, 0
+    for v, n in zip(backend.to_host_floats(losses), sizes):  # one read at the end, summed in order
+        total += v * n
         count += n
     model.train()
     return total, count

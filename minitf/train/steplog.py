@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-
 from .. import backend
 
 __all__ = ["Step", "StepLog", "read_every"]
@@ -66,9 +64,7 @@ class StepLog:
         if not self._pending:
             return []
         pending, self._pending = self._pending, []
-        xp = backend.get_array_module(pending[0][2])
-        both = xp.stack([v.astype(np.float64) for _, _, loss, norm in pending for v in (loss, norm)])
-        values = backend.to_numpy(both).tolist()
+        values = backend.to_host_floats([v for _, _, loss, norm in pending for v in (loss, norm)])
         losses, norms = values[0::2], values[1::2]
         if mean_over_ranks is not None:
             losses = mean_over_ranks(losses)
