@@ -65,3 +65,49 @@ def test_lambda_lr_errors():
         optim.lr_scheduler.LambdaLR(two_groups(), 0.5)
     with pytest.raises(TypeError, match="expected a minitf optimizer"):
         optim.lr_scheduler.LambdaLR([mt.zeros(1)], lambda e: 1.0)
+
+
+SCHEDULES = {  # name -> keyword arguments (the same for minitf and torch)
+    "StepLR": dict(step_size=3, gamma=0.5),
+    "MultiStepLR": dict(milestones=[7, 2, 11], gamma=0.3),
+    "ExponentialLR": dict(gamma=0.9),
+    "CosineAnnealingLR": dict(T_max=8, eta_min=0.001),
+    "LinearLR": dict(start_factor=0.25, end_factor=0.9, total_iters=6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_schedules_follow_pytorch_step_by_step(name):
+    """30 steps (past T_max and the milestones) of two groups: the lrs match torch's to rounding
+    (torch updates step by step, minitf uses the closed form)."""
+    torch = pytest.importorskip("torch")
+    opt = two_groups()
+    sched = getattr(optim.lr_scheduler, name)(opt, **SCHEDULES[name])
+    topt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in (0.1, 0.02)])
+    tsched = getattr(torch.optim.lr_scheduler, name)(topt, **SCHEDULES[name])
+    for _ in range(30):
+        assert sched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15)
+        opt.step()
+        sched.step()
+        topt.step()
+        tsched.step()
+
+
+def test_schedules_resume_from_their_state_dict():
+    opt = two_groups()
+    sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(5):
+        sched.step()
+    state = sched.state_dict()
+    opt2 = two_groups()
+    for g, g0 in zip(opt2.param_groups, opt.param_groups):
+        g["initial_lr"] = g0["initial_lr"]
+    again = optim.lr_scheduler.StepLR(opt2, step_size=2, gamma=0.5, last_epoch=4)
+    again.load_state_dict(state)
+    again.step()
+    sched.step()
+    assert again.get_last_lr() == sched.get_last_lr() == [0.1 * 0.5 ** 3, 0.02 * 0.5 ** 3]
+    with pytest.raises(ValueError, match="StepLR: step_size must be positive"):
+        optim.lr_scheduler.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="LinearLR: start_factor must be in"):
+        optim.lr_scheduler.LinearLR(opt, start_factor=0)

@@ -10,7 +10,7 @@ from .linear import Linear  # noqa: F401
 from .embedding import Embedding  # noqa: F401
 from .normalization import LayerNorm  # noqa: F401
 from .dropout import Dropout  # noqa: F401
-from .activation import GELU, ReLU, Tanh  # noqa: F401
+from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
 from .block import TransformerBlock  # noqa: F401
@@ -21,7 +21,7 @@ from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
 from . import utils  # noqa: F401
 
 __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", "IncompatibleKeys", "init",
-           "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh",
+           "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax",
            "CausalSelfAttention", "KVCache", "FeedForward", "TransformerBlock",
            "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state",
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils"]

@@ -34,3 +34,38 @@ class Tanh(Module):
 
     def forward(self, x):
         return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x))."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class SiLU(Module):
+    """x sigmoid(x) (swish)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Softmax(Module):
+    """softmax along ``dim``, as ``torch.nn.Softmax(dim)``."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, dim=self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log softmax along ``dim``, as ``torch.nn.LogSoftmax(dim)``."""
+
+    def forward(self, x):
+        return F.log_softmax(x, dim=self.dim)

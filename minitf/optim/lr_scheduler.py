@@ -16,10 +16,14 @@ cosine decay, :func:`minitf.optim.cosine_with_warmup`) is the one defined in
 """
 from __future__ import annotations
 
+import bisect
+import math
+
 from .optimizers import Optimizer
 from .schedule import CosineWarmupLR, cosine_with_warmup  # noqa: F401
 
-__all__ = ["LRScheduler", "LambdaLR", "CosineWarmupLR", "cosine_with_warmup"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
+           "CosineWarmupLR", "cosine_with_warmup"]
 
 
 def _check_optimizer(scheduler, optimizer) -> None:
@@ -94,3 +98,86 @@ class LambdaLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
+
+
+class _Factor(LRScheduler):
+    """lr = initial_lr * factor(epoch) for every group: the closed forms of PyTorch's schedules
+    (PyTorch updates the lr step by step; the two agree to rounding)."""
+
+    def factor(self, epoch: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_lr(self) -> list[float]:
+        f = self.factor(self.last_epoch)
+        return [base * f for base in self.base_lrs]
+
+
+def _positive(name: str, what: str, value) -> None:
+    if not value > 0:
+        raise ValueError(f"{name}: {what} must be positive, got {value}")
+
+
+class StepLR(_Factor):
+    """lr = initial_lr * gamma ** (epoch // step_size), as ``torch.optim.lr_scheduler.StepLR``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        _positive("StepLR", "step_size", step_size)
+        self.step_size, self.gamma = int(step_size), float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, epoch):
+        return self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(_Factor):
+    """lr = initial_lr * gamma ** (number of milestones <= epoch), as PyTorch's ``MultiStepLR``."""
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, epoch):
+        return self.gamma ** bisect.bisect_right(self.milestones, epoch)
+
+
+class ExponentialLR(_Factor):
+    """lr = initial_lr * gamma ** epoch, as PyTorch's ``ExponentialLR``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, epoch):
+        return self.gamma ** epoch
+
+
+class LinearLR(_Factor):
+    """The factor goes linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
+    epochs and stays there, as PyTorch's ``LinearLR`` (a warmup, with its defaults)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1):
+        if not (0 < start_factor <= 1 and 0 <= end_factor <= 1):
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], "
+                             f"got {start_factor} and {end_factor}")
+        _positive("LinearLR", "total_iters", total_iters)
+        self.start_factor, self.end_factor, self.total_iters = float(start_factor), float(end_factor), int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, epoch):
+        return self.start_factor + (self.end_factor - self.start_factor) * min(epoch, self.total_iters) / self.total_iters
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2, as PyTorch's
+    ``CosineAnnealingLR`` (past T_max the cosine goes on, back up over the next T_max epochs)."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        _positive("CosineAnnealingLR", "T_max", T_max)
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]

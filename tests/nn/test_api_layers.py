@@ -200,3 +200,19 @@ def test_attention_and_feedforward_bad_sizes():
         nn.FeedForward(4, d_ff=0)
     with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\], got 2"):
         nn.TransformerBlock(4, 2, dropout=2)
+
+
+@pytest.mark.parametrize("name, args", [("Sigmoid", ()), ("SiLU", ()), ("Softmax", (0,)), ("LogSoftmax", (1,)),
+                                        ("ReLU", ()), ("Tanh", ()), ("GELU", ())])
+def test_activation_modules_match_torch(device, name, args):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).standard_normal((3, 4))
+    x = mt.tensor(data, device=device, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    y, ty = getattr(nn, name)(*args)(x), getattr(torch.nn, name)(*args)(tx)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-13, atol=1e-15)
+    u = np.random.default_rng(1).standard_normal((3, 4))
+    y.backward(mt.tensor(u, device=device))
+    ty.backward(torch.tensor(u))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
