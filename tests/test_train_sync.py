@@ -126,3 +126,16 @@ def test_an_eval_on_a_device_reads_each_estimate_once(corpus_file, tmp_path, env
         total, count = evaluation.val_loss_sums(t.model, t.sampler, 16)
     assert n["to_host"] == 1 and count == len(t.sampler.data["val"]) - 1
     t.run_dir.unlock()
+
+
+def test_resume_on_a_device_is_bit_exact_with_reads_between_evals(corpus_file, tmp_path, env):
+    """Reads every 7 iterations, evals and checkpoints every 10, dropout on: 30 iterations in one
+    run and 20 + 10 resumed give the same parameters, bit for bit, on the fake device."""
+    settings = dict(device="fake", dropout=0.1, log_interval=7, sample_chars=0, lr_decay_iters=30)
+    whole = train.Trainer(cfg(corpus_file, tmp_path / "whole", max_iters=30, **settings), log=quiet)
+    whole.run()
+    train.Trainer(cfg(corpus_file, tmp_path / "split", max_iters=20, **settings), log=quiet).run()
+    resumed = train.Trainer(cfg(corpus_file, tmp_path / "split", max_iters=30, **settings), log=quiet, resume=True)
+    resumed.run()
+    for p, q in zip(whole.model.parameters(), resumed.model.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
