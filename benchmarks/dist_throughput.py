@@ -50,7 +50,7 @@ def worker_train(args):
     comm.bind_device(args.device)
     cfg = train.make_config(args.preset, device=args.device, out_dir=f"/tmp/minitf-dist-bench-{os.getpid()}", progress=False,
                             sample_chars=0)
-    strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
+    strategy = train.DataParallelStrategy(comm, time_comm=True) if comm.size > 1 else None  # timed on a GPU too
     trainer = train.Trainer(cfg, corpus=corpus, log=lambda *a: None, overwrite=True, strategy=strategy)
     trainer.strategy.prepare(trainer.model)
     for _ in range(args.warmup):

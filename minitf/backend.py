@@ -212,7 +212,10 @@ def default_rng(device: str, seed=None):
 
 
 def rng_state(generator) -> dict:
-    """A JSON-serialisable snapshot of a generator, for exact resume."""
+    """A JSON-serialisable snapshot of a generator, for exact resume; TypeError for CuPy's, whose
+    state lives on the device (its ``bit_generator.state`` is a method, not a dict)."""
+    if type(generator).__module__.split(".")[0] == "cupy":
+        raise TypeError("the state of a CuPy generator cannot be saved")
     bit_gen = getattr(generator, "bit_generator", None)
     if bit_gen is None:  # the fake device's generator wraps a NumPy one
         bit_gen = generator._g.bit_generator
@@ -220,6 +223,8 @@ def rng_state(generator) -> dict:
 
 
 def set_rng_state(generator, state: dict) -> None:
+    if type(generator).__module__.split(".")[0] == "cupy":
+        raise TypeError("the state of a CuPy generator cannot be restored")
     bit_gen = getattr(generator, "bit_generator", None)
     if bit_gen is None:
         bit_gen = generator._g.bit_generator

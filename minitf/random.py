@@ -48,11 +48,15 @@ def seed_generator(device: str, seed) -> None:
 
 def get_rng_state(device: str = "cpu") -> dict:
     """A JSON-serialisable snapshot of the device's default generator."""
-    return backend.rng_state(default_generator(device))
+    state = backend.rng_state(default_generator(device))
+    # the replay seeds' host stream restarts from here, as it will in a run that restores this state
+    _replay_seeds.pop(backend.check_device(device), None)
+    return state
 
 
 def set_rng_state(state: dict, device: str = "cpu") -> None:
     backend.set_rng_state(default_generator(device), state)
+    _replay_seeds.pop(backend.check_device(device), None)
 
 
 

@@ -148,6 +148,34 @@ def test_uncopyable_generator_reads_the_device_once_not_per_block(restore_rng, m
     assert len({y.tobytes() for y in runs[0]}) == 8   # a different mask per block
 
 
+def test_replay_seeds_restart_with_a_saved_and_restored_rng_state(restore_rng, monkeypatch):
+    """A checkpoint saves the device generator's state; a run restoring it must draw the same
+    replay seeds as the run that saved it, and so must rewinding with set_rng_state."""
+    def refuse(gen):
+        raise TypeError("cannot copy")
+    monkeypatch.setattr(mt.backend, "copy_rng", refuse)
+    drop = nn.Dropout(0.5)
+    x = mt.tensor(np.linspace(1, 2, 40), dtype="float64", device="fake", requires_grad=True)
+    mt.manual_seed(5)
+    mt.recompute(lambda a: drop(a) * a, x)              # the stream is in use
+    state = mt.random.get_rng_state("fake")
+    after_save = [mt.recompute(lambda a: drop(a) * a, x).numpy() for _ in range(3)]
+    mt.random.set_rng_state(state, "fake")
+    after_restore = [mt.recompute(lambda a: drop(a) * a, x).numpy() for _ in range(3)]
+    for a, b in zip(after_save, after_restore):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cupy_generator_states_are_refused_not_mistaken():
+    """CuPy's bit_generator.state is a method: saving it must fail loudly (the training loop then
+    records no state), not return a bound method."""
+    fake_cupy_gen = type("Generator", (), {"__module__": "cupy.random._generator_api"})()
+    with pytest.raises(TypeError, match="CuPy generator cannot be saved"):
+        mt.backend.rng_state(fake_cupy_gen)
+    with pytest.raises(TypeError, match="cannot be restored"):
+        mt.backend.set_rng_state(fake_cupy_gen, {})
+
+
 def test_cupy_generators_are_never_copied():
     fake_cupy_gen = type("Generator", (), {"__module__": "cupy.random._generator_api"})()
     with pytest.raises(TypeError, match="not copied"):

@@ -31,17 +31,21 @@ class DataParallelStrategy(SingleProcess):
 
     ``bucket_bytes`` caps the flat buffers the gradients travel in (see
     :class:`minitf.distributed.DataParallel`). After a run, ``reducer.comm_s /
-    reducer.steps`` is the mean time of one step's gradient allreduce.
+    reducer.steps`` is the mean time of one step's gradient allreduce: measured on
+    the CPU, and on a GPU only with ``time_comm=True`` (each timing waits for the
+    device inside the step; otherwise ``comm_s`` stays 0 there).
     """
 
-    def __init__(self, comm, bucket_bytes: int = distributed.DEFAULT_BUCKET_BYTES):
+    def __init__(self, comm, bucket_bytes: int = distributed.DEFAULT_BUCKET_BYTES, time_comm: bool | None = None):
         self.comm = comm
         self.rank, self.world_size = comm.rank, comm.size
         self.bucket_bytes = bucket_bytes
+        self.time_comm = time_comm
         self.reducer = None
 
     def prepare(self, model) -> None:
-        self.reducer = distributed.DataParallel(model.parameters(), self.comm, self.bucket_bytes)
+        self.reducer = distributed.DataParallel(model.parameters(), self.comm, self.bucket_bytes,
+                                                time_comm=self.time_comm)
         # a fresh model is already equal on every rank (same seed), a resumed one too (same checkpoint):
         # the broadcast makes it so whatever happened, e.g. a different BLAS on one node
         self.reducer.broadcast_parameters()
