@@ -207,11 +207,18 @@ def test_attention_maps_chapter_quotes_its_results():
     assert len(rows) == len(res["heads"])
     described = 0
     for h in res["heads"]:
-        if not h["description"].startswith("spread out"):
-            weight = re.search(r": (\d\.\d\d) of the weight", h["description"]).group(1)
-            assert weight in rows[(h["layer"], h["head"])], (h["layer"], h["head"], h["description"])
+        row = rows[(h["layer"], h["head"])]
+        if h["description"].startswith("spread out"):   # the row says so, and its bits cover this head's
+            assert row.startswith("spread out"), (h["layer"], h["head"], row)
+            bits = [float(v) for v in re.search(r"([\d.]+)(?: to ([\d.]+))? bits", row).groups() if v]
+            assert min(bits) <= round(h["stats"]["entropy_bits"], 1) <= max(bits), (h["layer"], h["head"], row)
+        else:                                          # the kind of key and its weight
+            kind, weight = re.match(r"(.+): (\d\.\d\d) of the weight", h["description"]).groups()
+            assert kind in row and weight in row, (h["layer"], h["head"], h["description"], row)
             described += 1
     assert described >= 4
+    one = res["heads"][10]["stats"]["one key"]   # layer 2, head 2: the newline after the speaker's name
+    assert one["char"] == "\n" and f"alone takes {one['weight']:.2f}" in text
     ck = res["checkpoint"]
     assert f"trained for its full {ck['iter']} iterations" in text
     assert f"validation loss of {ck['last_eval']['final_val_loss']:.2f}" in text

@@ -93,20 +93,73 @@ def test_schedules_follow_pytorch_step_by_step(name):
         tsched.step()
 
 
-def test_schedules_resume_from_their_state_dict():
+def _run(lib, make, steps=12, set_lr_at=None, last_epoch=None):
+    """The lrs of the first group over ``steps`` steps of the schedulers ``make(lib, opt)`` builds."""
+    if lib is optim:
+        opt = two_groups()
+    else:
+        opt = lib.optim.SGD([{"params": [lib.zeros(2, requires_grad=True)], "lr": lr} for lr in (0.1, 0.02)])
+    if last_epoch is not None:   # resuming: the groups' initial_lr and lr as a checkpoint would restore them
+        for g in opt.param_groups:
+            g["initial_lr"], g["lr"] = g["lr"], g["lr"] * 0.3
+    scheds = make(lib, opt)
+    seen = []
+    for k in range(steps):
+        opt.step()
+        for sc in scheds:
+            sc.step()
+        if k == set_lr_at:
+            opt.param_groups[0]["lr"] = 0.05                    # set by hand: the schedules go on from it
+        seen.append(opt.param_groups[0]["lr"])
+    return seen
+
+
+CHAINS = {
+    "StepLR + ExponentialLR": lambda m, o: [m.optim.lr_scheduler.StepLR(o, 3, 0.5),
+                                            m.optim.lr_scheduler.ExponentialLR(o, 0.9)],
+    "LinearLR + CosineAnnealingLR": lambda m, o: [m.optim.lr_scheduler.LinearLR(o, 0.2, 1.0, 4),
+                                                  m.optim.lr_scheduler.CosineAnnealingLR(o, 6, 0.001)],
+    "MultiStepLR (repeated milestone)": lambda m, o: [m.optim.lr_scheduler.MultiStepLR(o, [2, 5, 5], 0.5)],
+}
+RESUMED = {
+    "StepLR": lambda m, o: [m.optim.lr_scheduler.StepLR(o, 3, 0.5, last_epoch=4)],
+    "ExponentialLR": lambda m, o: [m.optim.lr_scheduler.ExponentialLR(o, 0.9, last_epoch=4)],
+    "LinearLR": lambda m, o: [m.optim.lr_scheduler.LinearLR(o, 0.25, 1.0, 8, last_epoch=2)],
+    "CosineAnnealingLR": lambda m, o: [m.optim.lr_scheduler.CosineAnnealingLR(o, 5, 0.0, last_epoch=3)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_schedules_chain_and_keep_a_hand_set_lr_as_pytorch(name):
+    """PyTorch's schedules scale the lr a group has now: two on one optimizer compose, and an lr
+    set by hand carries on."""
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # torch's warning about the order of step() calls
+        want = _run(torch, CHAINS[name], set_lr_at=6)
+    assert _run(mt, CHAINS[name], set_lr_at=6) == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(RESUMED))
+def test_schedules_resume_from_last_epoch_as_pytorch(name):
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _run(torch, RESUMED[name], last_epoch=True)
+    assert _run(mt, RESUMED[name], last_epoch=True) == pytest.approx(want, rel=1e-12)
+
+
+def test_scheduler_state_round_trips_and_bad_values_are_refused():
     opt = two_groups()
     sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
     for _ in range(5):
         sched.step()
     state = sched.state_dict()
-    opt2 = two_groups()
-    for g, g0 in zip(opt2.param_groups, opt.param_groups):
-        g["initial_lr"] = g0["initial_lr"]
-    again = optim.lr_scheduler.StepLR(opt2, step_size=2, gamma=0.5, last_epoch=4)
+    again = optim.lr_scheduler.StepLR(two_groups(), step_size=2, gamma=0.5)
     again.load_state_dict(state)
-    again.step()
-    sched.step()
-    assert again.get_last_lr() == sched.get_last_lr() == [0.1 * 0.5 ** 3, 0.02 * 0.5 ** 3]
+    assert again.last_epoch == sched.last_epoch == 5 and again.get_last_lr() == sched.get_last_lr()
     with pytest.raises(ValueError, match="StepLR: step_size must be positive"):
         optim.lr_scheduler.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="LinearLR: start_factor must be in"):

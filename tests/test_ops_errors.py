@@ -82,6 +82,8 @@ def test_getitem_errors(device):
         x[idx(device, [0.5])]
     with pytest.raises(IndexError, match="getitem: boolean index did not match"):
         x[idx(device, [True, False, True])]     # a mask of the wrong length
+    with pytest.raises(TypeError, match="uint8 is ambiguous"):
+        x[mt.tensor(np.array([1, 0], np.uint8), device=device)]
 
 
 def test_where_and_masked_fill_errors(device):

@@ -109,5 +109,26 @@ def test_bad_input_is_one_clear_error():
         TensorDataset(mt.tensor(1.0))
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         DataLoader(TensorDataset(X), batch_size=0)
-    with pytest.raises(TypeError, match="cannot batch items of type str"):
-        default_collate(["a", "b"])
+    with pytest.raises(TypeError, match="cannot batch items of type object"):
+        default_collate([object(), object()])
+
+
+def test_collate_strings_namedtuples_and_transforming_subclasses_as_torch():
+    from collections import namedtuple
+    torch = pytest.importorskip("torch")
+    items = [("x", 1), ("y", 2)]
+    ours, theirs = default_collate(items), torch.utils.data.default_collate(items)
+    assert ours[0] == list(theirs[0]) and ours[1].numpy().tolist() == theirs[1].tolist()
+    Pair = namedtuple("Pair", "a b")
+    batch = default_collate([Pair(1, 2.0), Pair(3, 4.0)])
+    assert type(batch) is Pair and batch.a.numpy().tolist() == [1, 3]
+
+    class Doubled(TensorDataset):   # a transform: must be called one index at a time
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            assert isinstance(i, int)
+            return x * 2, y
+
+    X, Y = data(n=5)
+    (xb, yb), = list(DataLoader(Doubled(X, Y), batch_size=5))
+    np.testing.assert_array_equal(xb.numpy(), 2 * X.numpy())

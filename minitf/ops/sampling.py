@@ -45,4 +45,6 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, top_k: int | None = 
 def _token_ids(ids, V: int) -> Tensor:
     # in [0, V) by construction: a generation loop feeding them back to an embedding then needs
     # no device read for its range check (on a GPU, one synchronisation less per token)
-    return remember_index_bounds(Tensor._make(ids, None), 0, V - 1)
+    out = Tensor._make(ids, None)
+    # (not on the CPU: its check is as cheap, and a write through .numpy() would bump no version)
+    return out if isinstance(ids, np.ndarray) else remember_index_bounds(out, 0, V - 1)

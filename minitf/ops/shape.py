@@ -221,6 +221,9 @@ def index_data(index, x: Tensor):
         if hasattr(it, "dtype") and not isinstance(it, np.generic):
             if it.dtype.kind not in "iub":
                 raise TypeError(f"getitem: index arrays must be integers, got {it.dtype}")
+            if it.dtype == np.uint8:  # PyTorch reads uint8 as a (deprecated) mask, NumPy as indices
+                raise TypeError("indexing with uint8 is ambiguous (a mask in PyTorch, indices in NumPy): "
+                                "use a bool mask or int64 indices")
             if it.ndim == 0 and it.dtype.kind != "b":
                 it = int(it)  # a 0-d index tensor selects as an integer does, as in PyTorch
             else:

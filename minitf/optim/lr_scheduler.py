@@ -16,7 +16,6 @@ cosine decay, :func:`minitf.optim.cosine_with_warmup`) is the one defined in
 """
 from __future__ import annotations
 
-import bisect
 import math
 
 from .optimizers import Optimizer
@@ -50,7 +49,9 @@ class LRScheduler:
                                f"with last_epoch={last_epoch}")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = int(last_epoch)
+        self._step_count, self._is_initial = 0, True   # PyTorch's: the constructor's step is "initial"
         self.step()
+        self._is_initial = False
 
     def get_lr(self) -> list[float]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -58,6 +59,7 @@ class LRScheduler:
     def step(self) -> None:
         """Move to the next epoch (or iteration) and set every group's lr for it."""
         self.last_epoch += 1
+        self._step_count += 1
         for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
             g["lr"] = lr
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
@@ -100,16 +102,11 @@ class LambdaLR(LRScheduler):
         return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
 
 
-class _Factor(LRScheduler):
-    """lr = initial_lr * factor(epoch) for every group: the closed forms of PyTorch's schedules
-    (PyTorch updates the lr step by step; the two agree to rounding)."""
-
-    def factor(self, epoch: int) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def get_lr(self) -> list[float]:
-        f = self.factor(self.last_epoch)
-        return [base * f for base in self.base_lrs]
+# The schedules below are PyTorch's "chainable" ones: each step scales the lr the group has now
+# (so two schedulers on one optimizer compose, and a hand-set lr is kept), with PyTorch's rules
+# for the constructor's step; the lr then follows the closed form in the docstring, to rounding.
+def _current(scheduler) -> list[float]:
+    return [g["lr"] for g in scheduler.optimizer.param_groups]
 
 
 def _positive(name: str, what: str, value) -> None:
@@ -117,7 +114,7 @@ def _positive(name: str, what: str, value) -> None:
         raise ValueError(f"{name}: {what} must be positive, got {value}")
 
 
-class StepLR(_Factor):
+class StepLR(LRScheduler):
     """lr = initial_lr * gamma ** (epoch // step_size), as ``torch.optim.lr_scheduler.StepLR``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
@@ -125,34 +122,38 @@ class StepLR(_Factor):
         self.step_size, self.gamma = int(step_size), float(gamma)
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch):
-        return self.gamma ** (epoch // self.step_size)
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return _current(self)
+        return [lr * self.gamma for lr in _current(self)]
 
 
-class MultiStepLR(_Factor):
-    """lr = initial_lr * gamma ** (number of milestones <= epoch), as PyTorch's ``MultiStepLR``."""
+class MultiStepLR(LRScheduler):
+    """lr = initial_lr * gamma ** (number of milestones <= epoch), as PyTorch's ``MultiStepLR``
+    (a milestone given twice counts twice)."""
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
         self.milestones = sorted(int(m) for m in milestones)
         self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch):
-        return self.gamma ** bisect.bisect_right(self.milestones, epoch)
+    def get_lr(self):
+        times = self.milestones.count(self.last_epoch)
+        return [lr * self.gamma ** times for lr in _current(self)] if times else _current(self)
 
 
-class ExponentialLR(_Factor):
+class ExponentialLR(LRScheduler):
     """lr = initial_lr * gamma ** epoch, as PyTorch's ``ExponentialLR``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch):
-        return self.gamma ** epoch
+    def get_lr(self):
+        return _current(self) if self._is_initial else [lr * self.gamma for lr in _current(self)]
 
 
-class LinearLR(_Factor):
+class LinearLR(LRScheduler):
     """The factor goes linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
     epochs and stays there, as PyTorch's ``LinearLR`` (a warmup, with its defaults)."""
 
@@ -165,8 +166,14 @@ class LinearLR(_Factor):
         self.start_factor, self.end_factor, self.total_iters = float(start_factor), float(end_factor), int(total_iters)
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch):
-        return self.start_factor + (self.end_factor - self.start_factor) * min(epoch, self.total_iters) / self.total_iters
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in _current(self)]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _current(self)
+        d = self.end_factor - self.start_factor
+        ratio = 1.0 + d / (self.total_iters * self.start_factor + (self.last_epoch - 1) * d)
+        return [lr * ratio for lr in _current(self)]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -178,6 +185,12 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = int(T_max), float(eta_min)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-        return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
+    def get_lr(self):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return _current(self)
+        if (e - 1 - T) % (2 * T) == 0:   # the trough: the step back up from eta_min
+            return [lr + (base - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for lr, base in zip(_current(self), self.base_lrs)]
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return [ratio * (lr - lo) + lo for lr in _current(self)]

@@ -98,11 +98,14 @@ def random_split(dataset: Dataset, lengths, generator: np.random.Generator | Non
 
 def default_collate(batch):
     """A list of items -> one batch: tensors stacked (a new first dim), NumPy arrays and numbers
-    made into tensors (Python floats as float64, ints as int64, as PyTorch), dicts collated key
-    by key, tuples and lists field by field into a list."""
+    made into tensors (Python floats as float64, ints as int64, as PyTorch), strings left as a
+    list, dicts collated key by key, tuples and lists field by field into a list (a namedtuple
+    stays one)."""
     from ..creation import tensor
     from ..ops import stack
     first = batch[0]
+    if isinstance(first, (str, bytes)):   # left as they are, as PyTorch does
+        return list(batch)
     if isinstance(first, Tensor):
         return stack(batch, 0)
     if isinstance(first, (np.ndarray, np.generic, int, float, bool)):
@@ -112,7 +115,8 @@ def default_collate(batch):
     if isinstance(first, (tuple, list)):
         if any(len(b) != len(first) for b in batch):
             raise ValueError("default_collate: the items of a batch have different lengths")
-        return [default_collate(list(field)) for field in zip(*batch)]   # a list, as PyTorch's
+        fields = [default_collate(list(field)) for field in zip(*batch)]
+        return type(first)(*fields) if hasattr(first, "_fields") else fields   # a namedtuple stays one
     raise TypeError(f"default_collate: cannot batch items of type {type(first).__name__}")
 
 
@@ -146,10 +150,11 @@ class DataLoader:
 
 
 def _tensors_of(dataset):
-    """The tensors behind a TensorDataset (or a Subset of one), or None."""
-    while isinstance(dataset, Subset):
+    """The tensors behind a TensorDataset (or a Subset of one), or None; not for a subclass with
+    its own ``__getitem__`` (a transform), which must see one index at a time."""
+    while type(dataset).__getitem__ is Subset.__getitem__:
         dataset = dataset.dataset
-    return dataset.tensors if isinstance(dataset, TensorDataset) else None
+    return dataset.tensors if type(dataset).__getitem__ is TensorDataset.__getitem__ else None
 
 
 def _generator(generator):
