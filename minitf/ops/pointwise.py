@@ -81,7 +81,10 @@ class Minimum(Maximum):
 
 
 def maximum(a, b) -> Tensor:
-    """Elementwise maximum of two tensors (broadcasting), as ``torch.maximum``; ``a.max(b)`` too."""
+    """Elementwise maximum of two tensors (broadcasting), as ``torch.maximum``; ``a.max(b)`` too.
+
+    Mixed dtypes promote as minitf's other binary ops, by NumPy's rules (float32 with a 0-d
+    float64 gives float64, where PyTorch keeps float32)."""
     a, b = binary_operands(a, b)
     return Maximum.apply(a, b)
 
