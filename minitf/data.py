@@ -36,7 +36,7 @@ import numpy as np
 
 from . import backend
 from .tensor import Tensor
-from .ops._util import remember_index_bounds
+from .ops._util import inherit_index_bounds, note_host_index_bounds
 
 __all__ = ["DataError", "Corpus", "CharVocab", "BatchSampler", "load_corpus", "read_text",
            "download_tinyshakespeare", "fallback_corpus", "cache_dir", "split_ids",
@@ -347,10 +347,8 @@ class BatchSampler:
         the model's index checks (embedding, cross_entropy) need no device round trip."""
         full = rows if self.device == "cpu" else backend.to_device(rows, self.device)
         x, y = Tensor(full[:, :-1]), Tensor(full[:, 1:].copy())
-        if self.device != "cpu" and rows.size:
-            lo, hi = int(rows.min()), int(rows.max())
-            for t in (x, y):
-                remember_index_bounds(t, lo, hi)
+        note_host_index_bounds(x, rows)   # the rows' range covers both (nothing on the CPU)
+        inherit_index_bounds(y, x)
         return x, y
 
     def blocks(self, split: str = "val", batch_size: int | None = None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..autograd import shared_counter
 from ..tensor import Tensor
 
 
@@ -117,7 +118,8 @@ def known_index_bounds(t):
 
 def inherit_index_bounds(out, *sources) -> None:
     """``out`` holds only values of ``sources`` (a slice, a concatenation): when every source's
-    bounds are known, ``out`` gets their union, so its range checks need no device read either."""
+    bounds are known, ``out`` gets their union, so its range checks need no device read either.
+    (Only integer ids ever have bounds: for any other tensor this returns at the first source.)"""
     lo = hi = None
     for t in sources:
         b = known_index_bounds(t)
@@ -168,10 +170,7 @@ def share_storage(out: Tensor, base: Tensor) -> Tensor:
     if a is not b and not (np.may_share_memory(a, b) if type(b) is np.ndarray
                            else backend.get_array_module(b).may_share_memory(a, b)):
         return out  # a copy
-    vc = getattr(base, "_vc", None)  # the counter is made on first need (autograd.shared_counter)
-    if vc is None:
-        vc = base._vc = [0, 0, 0]
-    out._vc = vc
+    out._vc = shared_counter(base)
     root = getattr(base, "_base", None)
     out._base = base if root is None else root
     return out

@@ -159,8 +159,7 @@ def reshape(x: Tensor, shape) -> Tensor:
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into shape {shape}") from None
-    if x.data.dtype.kind in "iu":
-        inherit_index_bounds(out, x)  # the same values: the same known range
+    inherit_index_bounds(out, x)  # the same values: the same known range (integer ids only have one)
     return out
 
 
@@ -276,13 +275,11 @@ def getitem(x: Tensor, index) -> Tensor:
         out = share_storage(out, x)
         if getattr(out, "_base", None) is not None:
             out._view_of = (x, index)  # an in-place change of the view is recorded on x as x[index] = ...
-    if x.data.dtype.kind in "iu":
-        inherit_index_bounds(out, x)  # a selection of x's values: x's known range holds for it
+    inherit_index_bounds(out, x)  # a selection of x's values: x's known range holds for it
     return out
 
 
 def _has_integer_array(index) -> bool:
-    from .inplace import Staged
     items = index.second if isinstance(index, Staged) else index
     items = items if isinstance(items, tuple) else (items,)
     return any(hasattr(it, "dtype") and it.dtype.kind in "iu" for it in items)
@@ -303,8 +300,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != ax):
             raise ValueError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
     out = Concatenate.apply(*tensors, axis=ax)
-    if ref.data.dtype.kind in "iu":
-        inherit_index_bounds(out, *tensors)
+    inherit_index_bounds(out, *tensors)
     return out
 
 
