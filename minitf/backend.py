@@ -211,10 +211,14 @@ def default_rng(device: str, seed=None):
     return array_module(device).random.default_rng(seed)
 
 
+def _is_cupy_generator(generator) -> bool:
+    return type(generator).__module__.split(".")[0] == "cupy"
+
+
 def rng_state(generator) -> dict:
     """A JSON-serialisable snapshot of a generator, for exact resume; TypeError for CuPy's, whose
     state lives on the device (its ``bit_generator.state`` is a method, not a dict)."""
-    if type(generator).__module__.split(".")[0] == "cupy":
+    if _is_cupy_generator(generator):
         raise TypeError("the state of a CuPy generator cannot be saved")
     bit_gen = getattr(generator, "bit_generator", None)
     if bit_gen is None:  # the fake device's generator wraps a NumPy one
@@ -223,7 +227,7 @@ def rng_state(generator) -> dict:
 
 
 def set_rng_state(generator, state: dict) -> None:
-    if type(generator).__module__.split(".")[0] == "cupy":
+    if _is_cupy_generator(generator):
         raise TypeError("the state of a CuPy generator cannot be restored")
     bit_gen = getattr(generator, "bit_generator", None)
     if bit_gen is None:
@@ -234,7 +238,7 @@ def set_rng_state(generator, state: dict) -> None:
 def copy_rng(generator):
     """An independent copy of a generator in its current state; TypeError where it cannot be copied."""
     import copy
-    if type(generator).__module__.split(".")[0] == "cupy":
+    if _is_cupy_generator(generator):
         # its state lives in GPU memory behind a Cython object: a deepcopy that "worked" could still
         # share that state, so CuPy generators are never copied (callers fall back to a drawn seed)
         raise TypeError("CuPy generators are not copied")
@@ -287,6 +291,13 @@ def set_num_threads(n: int) -> None:
     if _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
+
+
+def chunk_elements(xp, n: int, cpu_chunk: int) -> int:
+    """Elements per inner step of a chunked kernel over ``n`` elements: ``cpu_chunk`` on the CPU,
+    where a step's temporaries then stay in cache; all ``n`` elsewhere, where each step is a
+    kernel launch per operation and a loop over chunks costs host time growing with the size."""
+    return cpu_chunk if xp is np else max(n, 1)
 
 
 def parallel_rows(xp, kernel, n: int, min_rows: int) -> None:

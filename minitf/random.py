@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
+
 from . import backend
 
 _seed = None
@@ -70,7 +72,6 @@ def _replay_seed(device: str, gen) -> int:
     generator, draws them; a new default generator (``manual_seed``) seeds a new stream."""
     entry = _replay_seeds.get(device)
     if entry is None or entry[0] is not gen:
-        import numpy as np
         entry = _replay_seeds[device] = (gen, np.random.default_rng(backend.draw_seed(gen)))
     return int(entry[1].integers(0, 2 ** 62))
 

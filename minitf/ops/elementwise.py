@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -119,13 +117,6 @@ def _flat(a):
     return a.reshape(-1)
 
 
-def _chunk(xp, n: int) -> int:
-    """Elements per inner step: _CHUNK on the CPU, where the step's temporaries then stay in
-    cache; all of them on a device, where each step is a kernel launch per operation and a
-    loop over chunks would cost host time that grows with the size."""
-    return _CHUNK if xp is np else max(n, 1)
-
-
 class GELU(Function):
     """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2/pi), a = 0.044715.
 
@@ -142,7 +133,7 @@ class GELU(Function):
         t = xp.empty_like(x) if x.size <= _KEEP_T else None
         xf, yf, tf = _flat(x), _flat(y), None if t is None else _flat(t)
 
-        chunk = _chunk(xp, xf.size)
+        chunk = backend.chunk_elements(xp, xf.size, _CHUNK)
 
         def kernel(lo, hi):
             # in place, chunk by chunk: elementwise NumPy is bound by memory passes, not arithmetic
@@ -168,7 +159,7 @@ class GELU(Function):
 
         tf = None if self.t is None else _flat(self.t)
 
-        chunk = _chunk(xp, xf.size)
+        chunk = backend.chunk_elements(xp, xf.size, _CHUNK)
 
         def kernel(lo, hi):
             scratch = [xp.empty(min(chunk, hi - lo), dtype=d.dtype) for _ in range(2)]

@@ -116,8 +116,7 @@ def _evaluate(x, name: str):
     out = xp.empty(flat.shape, dtype=x.dtype)
     complement = name == "erfc"
 
-    # a device without its own (the fake one) takes one step: a loop there is a launch per chunk
-    chunk = _CHUNK if xp is np else max(flat.size, 1)
+    chunk = backend.chunk_elements(xp, flat.size, _CHUNK)   # the fake device: one step
 
     def kernel(lo, hi):
         for s in range(lo, hi, chunk):
