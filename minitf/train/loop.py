@@ -277,8 +277,7 @@ class Trainer:
         return read
 
     def _read_steps(self) -> list:
-        world = self.strategy.world_size
-        return self.steps.read(lambda losses: [v / world for v in self.strategy.reduce_sum(losses)])
+        return self.steps.read(self.strategy.reduce_means)
 
     def _check(self, steps: list) -> list:
         """The divergence guard over read steps (raises :class:`TrainingDiverged`), and the
@@ -331,7 +330,8 @@ class Trainer:
         """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
         gen = evaluation.eval_generator(self.cfg.seed, self.iter)
         out = evaluation.estimate_loss(self.model, self.sampler, self.cfg.eval_iters, gen)
-        return {k: self.strategy.reduce_mean(v) for k, v in out.items()}
+        train, val = self.strategy.reduce_means([out["train"], out["val"]])   # one collective for both
+        return {"train": train, "val": val}
 
     def exact_val_loss(self) -> tuple[float, int]:
         """Mean loss over every target of the validation split (non-overlapping blocks): (loss, count)."""

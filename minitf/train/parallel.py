@@ -56,8 +56,8 @@ class DataParallelStrategy(SingleProcess):
     def reduce_gradients(self, params) -> None:
         self.reducer.average_gradients()
 
-    def reduce_mean(self, value: float) -> float:
-        return self.comm.sum_floats([value])[0] / self.world_size
+    def reduce_means(self, values) -> list:
+        return [v / self.world_size for v in self.comm.sum_floats(values)]
 
     def reduce_sum(self, values) -> list:
         return self.comm.sum_floats(values)

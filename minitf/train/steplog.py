@@ -57,9 +57,9 @@ class StepLog:
     def read(self, mean_over_ranks=None) -> list[Step]:
         """The recorded steps, in order, as host floats, and forget them: one host transfer.
 
-        ``mean_over_ranks`` (a strategy's ``reduce_sum``-then-divide) makes every
-        process of a data-parallel run see the same losses; the norms are of
-        gradients already averaged over the ranks.
+        ``mean_over_ranks`` (a strategy's ``reduce_means``) makes every process of a
+        data-parallel run see the same losses; the norms are of gradients already
+        averaged over the ranks.
         """
         if not self._pending:
             return []

@@ -13,9 +13,9 @@ return its argument). A data-parallel strategy overrides them:
   sampler state is saved and resumed, and the ranks see what one process would);
 - ``reduce_gradients(params)``: after ``backward`` and before clipping (all-reduce
   and average the gradients, so that every rank clips and steps identically);
-- ``reduce_mean(value)``: a float every rank computed (the training loss of a
-  step, the eval losses), averaged, so that the divergence guard and the logs
-  see the same numbers on every rank;
+- ``reduce_means(values)``: floats every rank computed (the training losses of the
+  steps read at once, the eval losses), each averaged over the ranks, so that the
+  divergence guard and the logs see the same numbers on every rank;
 - ``reduce_sum(values)``: a few floats summed over the ranks (the exact validation
   loss, whose batches are split between the ranks);
 - ``seed_rng(seed, device)``, ``rng_states(state)``, ``own_rng_state(rng_meta)``:
@@ -53,8 +53,8 @@ class SingleProcess:
     def reduce_gradients(self, params) -> None:
         """Called after ``backward``, before clipping and the optimizer step."""
 
-    def reduce_mean(self, value: float) -> float:
-        return value
+    def reduce_means(self, values) -> list:
+        return list(values)
 
     def reduce_sum(self, values) -> list:
         return list(values)
