@@ -29,9 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
-from scaling_laws import (CACHE_VERSION, add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
-                          ngram_baselines, param_counts, parse_arch, resolve_settings, run_config, run_key,
-                          train_one)
+from _scaling import (add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
+                      ngram_baselines, resolve_settings)
+from scaling_laws import CACHE_VERSION, param_counts, parse_arch, run_config, run_key, train_one  # noqa: E402
 
 from minitf import data, train  # noqa: E402
 

@@ -34,6 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
+from _scaling import (add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402,F401
+                      ngram_baselines, resolve_settings)
 
 import minitf as mt  # noqa: E402
 from minitf import data, models, train  # noqa: E402
@@ -60,82 +62,6 @@ SETTINGS = [
     ("eval_interval", int, 100, 25, "iterations between validation evals"),
     ("val_chars", int, 32768, 8192, "validation characters of each eval (a fixed piece, the same for every run)"),
 ]
-
-
-# ---------------------------------------------------------------- the fit
-def fit_power_law(n, loss) -> tuple[float, float]:
-    """Least squares of log L = alpha log N_c - alpha log N: returns (alpha_N, N_c).
-
-    n, loss: (P,) positive. The fit is a straight line through (log N, log L);
-    its slope is -alpha_N and its intercept alpha_N log N_c. (N_c is inf when
-    the points show no trend, alpha_N = 0: use :func:`fit_and_predict` to
-    evaluate a fit, which never goes through N_c.)
-    """
-    slope, intercept = _fit_line(n, loss)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        n_c = float(np.exp(intercept / -slope)) if slope != 0 else float("inf")
-    return float(-slope), n_c
-
-
-def _fit_line(n, loss):
-    x, y = np.log(np.asarray(n, dtype=np.float64)), np.log(np.asarray(loss, dtype=np.float64))
-    if x.size < 2 or np.ptp(x) == 0:
-        raise ValueError("fit_power_law needs at least two different sizes")
-    slope, intercept = np.polyfit(x, y, 1)
-    return float(slope), float(intercept)
-
-
-def fit_and_predict(n, loss, n_new):
-    """(alpha_N, L at each of ``n_new``) of the log-log least-squares fit: L = exp(intercept) N^-alpha_N."""
-    slope, intercept = _fit_line(n, loss)
-    return -slope, np.exp(intercept + slope * np.log(np.asarray(n_new, dtype=np.float64)))
-
-
-def power_law(n, alpha: float, n_c: float):
-    """L(N) = (N_c / N)^alpha."""
-    return (n_c / np.asarray(n, dtype=np.float64)) ** alpha
-
-
-def bootstrap_fit(n, loss, n_predict: float, resamples: int = 2000, seed: int = 0) -> dict:
-    """Refit on ``resamples`` resamplings of the points (with replacement): spread of alpha and of L(n_predict).
-
-    Resamplings with fewer than two distinct sizes are drawn again. Returns the
-    standard deviation and the 2.5/97.5 percentiles of both.
-    """
-    n, loss = np.asarray(n, dtype=np.float64), np.asarray(loss, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    alphas, preds = [], []
-    while len(alphas) < resamples:
-        idx = rng.integers(0, n.size, n.size)
-        if np.unique(n[idx]).size < 2:
-            continue
-        a, pred = fit_and_predict(n[idx], loss[idx], n_predict)
-        alphas.append(a)
-        preds.append(float(pred))
-    alphas, preds = np.array(alphas), np.array(preds)
-    return {"resamples": resamples, "alpha_std": float(alphas.std(ddof=1)),
-            "alpha_95": [float(v) for v in np.percentile(alphas, [2.5, 97.5])],
-            "predict_std": float(preds.std(ddof=1)),
-            "predict_95": [float(v) for v in np.percentile(preds, [2.5, 97.5])]}
-
-
-def ngram_baselines(text: str, val_chars: int) -> dict:
-    """Losses (nats per character) of counting models on the validation characters the runs are scored on.
-
-    unigram: p(x) from the training split's character counts; bigram: p(x_t | x_{t-1})
-    from its pair counts; both with add-one smoothing, scored on the first
-    ``val_chars`` targets of the validation split (the piece every eval uses).
-    A GPT that only learned which character follows which would score the bigram's loss.
-    """
-    vocab = data.CharVocab.from_text(text)
-    train_ids, val_ids = data.split_ids(vocab.encode(text), 0.9)
-    V, val = len(vocab), val_ids[: val_chars + 1]
-    uni = np.bincount(train_ids, minlength=V) + 1.0
-    pairs = np.ones((V, V))
-    np.add.at(pairs, (train_ids[:-1], train_ids[1:]), 1.0)
-    return {"unigram": float(-np.log(uni[val[1:]] / uni.sum()).mean()),
-            "bigram": float(-np.log(pairs[val[:-1], val[1:]] / pairs[val[:-1]].sum(1)).mean()),
-            "val_targets": int(val.size - 1)}
 
 
 # ---------------------------------------------------------------- one run
@@ -291,20 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
     add_settings(p, SETTINGS)
     return p
-
-
-def add_settings(p: argparse.ArgumentParser, settings) -> None:
-    """One flag per (name, type, default, quick default, help) of ``settings``, in their own group."""
-    g = p.add_argument_group("training settings (the same for every run)")
-    for name, typ, default, quick, text in settings:
-        g.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
-                       metavar="N" if typ is int else "X", help=f"{text} (default {default}; --quick: {quick})")
-
-
-def resolve_settings(args, settings) -> dict:
-    """Each setting's value: the flag if given, else its --quick or its normal default."""
-    return {name: (getattr(args, name) if getattr(args, name) is not None else (quick if args.quick else default))
-            for name, _, default, quick, _ in settings}
 
 
 def fmt_arch(r) -> str:
