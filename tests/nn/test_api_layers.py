@@ -216,3 +216,10 @@ def test_activation_modules_match_torch(device, name, args):
     ty.backward(torch.tensor(u))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
     assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+@pytest.mark.parametrize("name, args", [("Sigmoid", ()), ("SiLU", ()), ("Softmax", (0,)), ("LogSoftmax", (1,))])
+def test_new_activation_modules_gradcheck(device, name, args):
+    """float64 central differences with a random cotangent, on the CPU and the fake device."""
+    x = mt.tensor(np.random.default_rng(2).standard_normal((3, 4)), device=device, requires_grad=True)
+    assert gradcheck_module(getattr(nn, name)(*args), [x])
