@@ -39,6 +39,21 @@ def device(request):
     return request.param
 
 
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+@pytest.fixture(scope="module")
+def script():
+    """``script(name)`` imports ``examples/<name>.py`` (examples/ on sys.path for the module)."""
+    import importlib
+    import sys
+    sys.path.insert(0, EXAMPLES)
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(EXAMPLES)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

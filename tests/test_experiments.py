@@ -1,23 +1,10 @@
 """The experiment scripts of examples/ in their --quick mode: they run, and their results say what they claim."""
-import importlib
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 pytestmark = pytest.mark.usefixtures("restore_rng")  # the scripts call minitf.manual_seed
-
-
-@pytest.fixture(scope="module")
-def script():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(EXAMPLES))
 
 
 # ------------------------------------------------------------------ shared helpers

@@ -1,24 +1,18 @@
 """Experiment 4b (examples/data_scaling.py, L(D) at fixed N) on tiny sizes: the runs see only their
 prefix of the training split, are scored by their best validation loss, are cached, and are fitted."""
-import importlib
 import json
-import sys
 
 import numpy as np
 import pytest
 
 from minitf import train
 
-from .test_experiments_scaling import EXAMPLES, corpus  # noqa: F401  (the tiny corpus of experiments 4-5)
+from .test_experiments_scaling import corpus  # noqa: F401  (the tiny corpus of experiments 4-5)
 
 
 @pytest.fixture(scope="module")
-def ds():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        yield importlib.import_module("data_scaling")
-    finally:
-        sys.path.remove(str(EXAMPLES))
+def ds(script):
+    return script("data_scaling")
 
 
 def test_a_run_draws_its_batches_from_its_prefix_only(ds, corpus, tmp_path):

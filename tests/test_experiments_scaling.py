@@ -1,26 +1,12 @@
 """Experiments 4 and 5 (examples/scaling_laws.py, examples/attention_maps.py) on tiny sizes:
 the fit, the cache, best-of-run losses, the schedule, and heads described from their weights."""
-import importlib
 import json
 import random
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minitf as mt
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(scope="module")
-def script():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(EXAMPLES))
 
 
 @pytest.fixture(scope="module")
