@@ -266,8 +266,6 @@ class Trainer:
         loss.backward()
         params = list(model.parameters())
         self.strategy.reduce_gradients(params)
-        # both checks read reduced values (the mean loss, the norm of the reduced gradients), so that
-        # under a data-parallel strategy every rank sees the same numbers and all stop together
         # the norm is of the reduced gradients, the loss is averaged over the ranks when read: every
         # rank of a data-parallel run sees the same numbers, and all stop together
         norm = optim.clip_grad_norm_(params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf)
