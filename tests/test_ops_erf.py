@@ -58,6 +58,17 @@ def test_erf_float32_is_the_rounded_float64_value(device):
     assert (np.abs(y.astype(np.float64) - ref) <= np.spacing(np.abs(ref))).all()
 
 
+def test_erfc_float32_is_the_rounded_float64_value_and_underflows_quietly(device):
+    x = _points()
+    x = x[np.abs(x) < 1e38].astype(np.float32)
+    with np.errstate(all="raise"):  # erfc(x) for x > 9.2 rounds to a float32 subnormal or 0: no error
+        y = to_numpy(erfc(backend.array_module(device).asarray(x)))
+    assert y.dtype == np.float32
+    ref = np.array([math.erfc(float(v)) for v in x]).astype(np.float32)
+    assert (np.abs(y.astype(np.float64) - ref) <= np.spacing(np.abs(ref))).all()
+    assert (ref[x > 10] == 0).any() and (ref[x > 10] == y[x > 10]).all()
+
+
 def test_erf_special_values():
     y = erf(np.array([np.inf, -np.inf, np.nan, 30.0, -30.0]))
     assert y[:2].tolist() == [1.0, -1.0] and np.isnan(y[2]) and y[3:].tolist() == [1.0, -1.0]

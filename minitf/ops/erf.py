@@ -16,8 +16,11 @@ of y = |x|:
 with R_k ratios of polynomials, and erf(x) = sign(x) (1 - erfc(y)). exp(-y^2)
 is formed as exp(-s^2) exp(-(y - s)(y + s)) with s = y rounded down to a
 multiple of 1/16, so that y^2 is never rounded before the exponential (its
-rounding error would be multiplied by y^2). Each range is evaluated only on
-its own elements. float32 input is computed in float64 and rounded once.
+rounding error would be multiplied by y^2). The first two ranges are evaluated
+on every element, each on the input clipped into its range, and picked with
+``where`` (cheaper than gathering each range's elements); the third only on
+its own elements. float32 input is computed in float64, where its y^2 is exact
+(one exponential, no split), and rounded once.
 Where the array module has an erf of its own (CuPy's ``cupyx.scipy.special``)
 :func:`minitf.backend.native_special` hands it over and that one is used. erfc
 is evaluated on the same ranges (without forming 1 - erf).
@@ -66,36 +69,45 @@ def _exp_minus_square(y):
     return xp.exp(-s * s) * xp.exp(-(y - s) * (y + s))
 
 
-def _cody(x, complement: bool):
-    """erf (or erfc with ``complement``) of a float64 array, elementwise (see the module docstring)."""
+def _cody(x, complement: bool, exact_squares: bool = False):
+    """erf (or erfc with ``complement``) of a float64 array, elementwise (see the module docstring).
+
+    ``exact_squares``: x holds float32 (or float16) values, whose squares float64 represents exactly, so
+    exp(-y^2) needs no splitting of y (one exponential instead of two).
+
+    The first two ranges are evaluated on every element, each on its input clipped into its
+    range, and the results picked with ``where``: a boolean gather and scatter per range cost
+    more than the arithmetic (measured: 280 of 410 us on 16,384 elements). Only the third
+    range, which activations rarely reach, gathers its elements.
+    """
     xp = backend.get_array_module(x)
     y = xp.abs(x)
-    out = xp.empty_like(x)
-    small = y <= _THRESH
-    mid = (y > _THRESH) & (y <= 4.0)
-    big = y > 4.0
+    exp_minus_square = (lambda v: xp.exp(-(v * v))) if exact_squares else _exp_minus_square
     with backend.quiet_underflow(xp):  # exp(-y^2) and y^2 of tiny y round to 0: correct, not an error
-        if small.any():
-            xs = x[small]
-            e = xs * _ratio(xs * xs, _A, _B, 3)
-            out[small] = 1.0 - e if complement else e
-        for part in (mid, big):
-            if not part.any():
-                continue
-            yp = y[part]
-            if part is mid:
-                tail = _exp_minus_square(yp) * _ratio(yp, _C, _D, 7)          # erfc(y)
+        xs = xp.clip(x, -_THRESH, _THRESH)
+        e = xs * _ratio(xs * xs, _A, _B, 3)                       # erf(x), |x| <= 0.46875
+        ym = xp.clip(y, _THRESH, 4.0)
+        tail = exp_minus_square(ym) * _ratio(ym, _C, _D, 7)       # erfc(y), 0.46875 < y <= 4
+        negative = x < 0
+        if complement:   # erfc(-y) = 2 - erfc(y)
+            out = xp.where(negative, 2.0 - tail, tail)
+            e = 1.0 - e
+        else:            # erf(x) = sign(x) (1 - erfc(y)), the halves keep the last bit
+            out = xp.where(negative, -1.0, 1.0) * ((0.5 - tail) + 0.5)
+        out = xp.where(y <= _THRESH, e, out)
+        big = y > 4.0
+        if big.any():
+            yp = y[big]
+            # y clipped: beyond _XBIG erfc(y) is 0 in float64, and 1/y^2 or inf - inf must not warn
+            yc = xp.minimum(yp, _XBIG)
+            z = 1.0 / (yc * yc)
+            tail = (_SQRT_1_PI - z * _ratio(z, _P, _Q, 4)) / yc * exp_minus_square(yc)
+            tail = xp.where(yp >= _XBIG, 0.0, tail)
+            negative = x[big] < 0
+            if complement:
+                out[big] = xp.where(negative, 2.0 - tail, tail)
             else:
-                # y clipped: beyond _XBIG erfc(y) is 0 in float64, and 1/y^2 or inf - inf must not warn
-                yc = xp.minimum(yp, _XBIG)
-                z = 1.0 / (yc * yc)
-                tail = (_SQRT_1_PI - z * _ratio(z, _P, _Q, 4)) / yc * _exp_minus_square(yc)
-                tail = xp.where(yp >= _XBIG, 0.0, tail)
-            negative = x[part] < 0
-            if complement:   # erfc(-y) = 2 - erfc(y)
-                out[part] = xp.where(negative, 2.0 - tail, tail)
-            else:            # erf(x) = sign(x) (1 - erfc(y)), the halves keep the last bit
-                out[part] = xp.where(negative, -1.0, 1.0) * ((0.5 - tail) + 0.5)
+                out[big] = xp.where(negative, -1.0, 1.0) * ((0.5 - tail) + 0.5)
     nan = xp.isnan(x)
     if nan.any():
         out[nan] = x[nan]
@@ -122,7 +134,8 @@ def _evaluate(x, name: str):
         for s in range(lo, hi, chunk):
             e = min(s + chunk, hi)
             part = flat[s:e] if x.dtype == np.float64 else flat[s:e].astype(np.float64)
-            out[s:e] = _cody(part, complement)
+            with backend.quiet_underflow(xp):  # a tiny erfc rounds to a float32 subnormal or 0
+                out[s:e] = _cody(part, complement, exact_squares=x.dtype != np.float64)
 
     backend.parallel_rows(xp, kernel, flat.size, _CHUNK)
     return out.reshape(x.shape)
