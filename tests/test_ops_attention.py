@@ -158,3 +158,21 @@ def test_causal_query_chunks_equal_one_chunk_with_dropout(device, monkeypatch, r
 def _grad_array(t):
     """``t.grad`` as a backend array, whether it is one or (as in PyTorch) a Tensor."""
     return t.grad.data if isinstance(t.grad, mt.Tensor) else t.grad
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 37, 64, 255])
+def test_row_max_and_row_sum_match_numpy(k):
+    # the CPU's halving max is exact: the same values as a.max, on views too, NaN and -inf kept
+    from minitf.ops.attention import _row_max, _row_sum
+    rng = np.random.default_rng(k)
+    a = rng.standard_normal((3, 2, 7, k)).astype(np.float32)
+    a[0, 0, 0] = -np.inf                 # a fully masked row
+    a[1, 1, 2, k // 2] = np.nan          # NaN propagates, as in a.max
+    a[2, 0, 3, k - 1] = np.inf
+    for arr in (a, a[:, :, 1:6, : max(1, k - 1)], a[..., ::-1]):
+        np.testing.assert_array_equal(_row_max(np, arr), arr.max(axis=-1, keepdims=True))
+        finite = np.where(np.isfinite(arr), arr, 0)
+        # float32: einsum sums a row in order, NumPy pairwise; the two round differently
+        np.testing.assert_allclose(_row_sum(np, finite), finite.sum(axis=-1, keepdims=True), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(_row_sum(np, finite, finite), (finite * finite).sum(axis=-1, keepdims=True),
+                                   rtol=1e-5, atol=1e-5)

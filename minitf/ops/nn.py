@@ -73,6 +73,16 @@ class CrossEntropy(Function):
         return grad, None
 
 
+def _row_mean(xp, a):
+    """a: (n, C) -> its row means (n, 1), each row summed by ``einsum("nc->n")``, then / C.
+
+    At (3072, 128) float32 that takes 47 us where ``a.mean(axis=-1)`` takes 184-228 (NumPy
+    reduces short rows one at a time). A gemv with ones would take 30, but OpenBLAS rounds a
+    row differently depending on where it falls in its block, so a threaded result would
+    differ from the single-threaded one; einsum sums each row on its own."""
+    return (xp.einsum("nc->n", a) / a.shape[-1])[:, None]
+
+
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b over the last axis."""
 
@@ -87,7 +97,7 @@ class LayerNorm(Function):
 
         def kernel(lo, hi):  # rows lo..hi, each normalised on its own
             xs, hs, rs, ys = x2[lo:hi], xhat[lo:hi], rstd[lo:hi], y[lo:hi]
-            xp.subtract(xs, xs.mean(axis=-1, keepdims=True), out=hs)
+            xp.subtract(xs, _row_mean(xp, xs), out=hs)
             rs[:, 0] = xp.einsum("nc,nc->n", hs, hs)  # one pass, no (x - mu)^2 temporary
             rs /= C
             rs += eps
@@ -119,7 +129,7 @@ class LayerNorm(Function):
         def kernel(lo, hi):
             gs, hs, ds = g2[lo:hi], xhat[lo:hi], dx[lo:hi]
             dxhat = gs * w if w is not None else gs
-            mean_dxhat = dxhat.mean(axis=-1, keepdims=True)
+            mean_dxhat = _row_mean(xp, dxhat)
             mean_dxhat_xhat = xp.einsum("nc,nc->n", dxhat, hs)[:, None]
             mean_dxhat_xhat /= C
             xp.multiply(hs, mean_dxhat_xhat, out=ds)
@@ -132,7 +142,7 @@ class LayerNorm(Function):
         if self.has_weight:
             grads.append(xp.einsum("nc,nc->c", g2, xhat))  # dw = sum over rows of g xhat
         if self.has_bias:
-            grads.append(g2.sum(axis=0))                   # db = sum over rows of g
+            grads.append(xp.ones(g2.shape[0], dtype=g2.dtype) @ g2)  # db = sum over rows of g
         return tuple(grads)
 
 
