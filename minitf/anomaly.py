@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import autograd, backend
+from . import backend, debughooks
 from .tensor import Tensor
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -56,11 +56,11 @@ class detect_anomaly:
     synchronize = False
 
     def __enter__(self):
-        autograd._push_hook(self)
+        debughooks.push(self)
         return self
 
     def __exit__(self, *exc):
-        autograd._pop_hook(self)
+        debughooks.pop(self)
 
     def on_forward(self, cls, inputs, out, seconds):
         origin = _user_frame()

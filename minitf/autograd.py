@@ -27,14 +27,15 @@ methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 from __future__ import annotations
 
 import functools
-import time
 
-
-from . import backend
+from . import backend, debughooks
 from .tensor import Tensor
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
+# The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
+# because apply and backward test it on every call (one test of an empty tuple when none is on).
+_hooks: tuple = ()
 
 
 class no_grad:
@@ -133,7 +134,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
         if _hooks:  # a debug tool is on (detect_anomaly, profile): the checked, timed path
-            return _apply_hooked(cls, inputs, params)
+            return debughooks.apply_hooked(cls, inputs, params)
         fn = cls()
         data0 = inputs[0].data
         if len(inputs) > 1:
@@ -367,44 +368,3 @@ def _graph_order(roots, stop=()):
 def _inputs_of(fn: Function) -> tuple:
     """``fn``'s inputs as its forward saw them (see ``_inputs_as_of``), cheaply in the common case."""
     return fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)
-
-
-# --------------------------------------------------------------------------- debug hooks
-# detect_anomaly and profile (minitf/anomaly.py, minitf/profiler.py) register an object
-# with on_forward(cls, inputs, out, seconds) and on_backward(fn, grad_out, grads_in,
-# seconds); ``synchronize = True`` asks for device synchronisation around every timing.
-# With none registered the engine pays one truthiness check per apply and per backward().
-_hooks: tuple = ()
-
-
-def _push_hook(hook) -> None:
-    global _hooks
-    _hooks = _hooks + (hook,)
-
-
-def _pop_hook(hook) -> None:
-    global _hooks
-    _hooks = tuple(h for h in _hooks if h is not hook)
-
-
-def _clock(hooks, tensors) -> float:
-    if any(getattr(h, "synchronize", False) for h in hooks):
-        for t in tensors:
-            if t.device != "cpu":
-                backend.synchronize(t.device)
-                break
-    return time.perf_counter()
-
-
-def _apply_hooked(cls, inputs, params):
-    global _hooks
-    hooks, _hooks = _hooks, ()  # the op itself runs unhooked: nothing is counted twice
-    try:
-        start = _clock(hooks, inputs)
-        out = cls.apply(*inputs, **params)
-        seconds = _clock(hooks, inputs) - start
-    finally:
-        _hooks = hooks
-    for h in hooks:
-        h.on_forward(cls, inputs, out, seconds)
-    return out

@@ -15,7 +15,8 @@ import numpy as np
 from . import autograd as _ag
 from . import backend
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
-                       _clock, _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
+                       _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
+from .debughooks import clock
 from .tensor import Tensor
 
 
@@ -141,9 +142,9 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         if fn.freed:
             raise _freed_error()
         if hooks:
-            start = _clock(hooks, inputs)
+            start = clock(hooks, inputs)
             in_grads = _call_backward(fn, g, create_graph, inputs)
-            seconds = _clock(hooks, inputs) - start
+            seconds = clock(hooks, inputs) - start
             for h in hooks:
                 h.on_backward(fn, g, in_grads, seconds)
         else:

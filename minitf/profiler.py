@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from . import autograd
+from . import debughooks
 
 
 @dataclass
@@ -41,11 +41,11 @@ class profile:
 
     def __enter__(self):
         self._start = time.perf_counter()
-        autograd._push_hook(self)
+        debughooks.push(self)
         return self
 
     def __exit__(self, *exc):
-        autograd._pop_hook(self)
+        debughooks.pop(self)
         self.wall_seconds = time.perf_counter() - self._start
 
     def _add(self, name, direction, seconds):

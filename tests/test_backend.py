@@ -231,7 +231,7 @@ def test_cupy_has_every_xp_name_minitf_uses_for_gpu():
     import pathlib
     import re
     cupy = pytest.importorskip("cupy")
-    pkg = pathlib.Path(backend.__file__).parent
+    pkg = pathlib.Path(mt.__file__).parent   # the whole package (backend is a subpackage of it)
     missing = set()
     for path in pkg.rglob("*.py"):
         if path.name == "fakedevice.py":
@@ -243,3 +243,15 @@ def test_cupy_has_every_xp_name_minitf_uses_for_gpu():
             if not hasattr(cupy, name) or (attr and not hasattr(getattr(cupy, name), attr)):
                 missing.add(f"{path.name}: xp.{name}" + (f".{attr}" if attr else ""))
     assert not missing, sorted(missing)
+
+
+def test_only_the_backend_package_imports_cupy():
+    """The rule in ARCHITECTURE.md: the backend package is the only code that knows CuPy."""
+    import pathlib
+    import re
+    pkg = pathlib.Path(mt.__file__).parent
+    found = sorted(str(path.relative_to(pkg)) for path in pkg.rglob("*.py")
+                   if path.parent != pkg / "backend"
+                   and re.search(r"^\s*(import|from)\s+cupyx?\b", path.read_text(encoding="utf-8"), re.M))
+    assert not found, found
+    assert re.search(r"^\s*import cupy\b", (pkg / "backend" / "__init__.py").read_text(encoding="utf-8"), re.M)

@@ -283,7 +283,7 @@ def test_nccl_layer_passes_the_buffer_dtype_op_and_stream(monkeypatch):
     cupy = type("cupy", (), {"ndarray": _StandInArray,
                              "cuda": type("cuda", (), {"get_current_stream": staticmethod(lambda: stream)})})
     monkeypatch.setattr(backend, "_cupy", cupy)
-    monkeypatch.setattr(backend, "_nccl", lambda: nccl)
+    monkeypatch.setattr(backend.gpu, "_nccl", lambda: nccl)   # where NcclCollectives looks it up
     ops = backend.NcclCollectives(4, 3, ("uid",))
     ops.allreduce_(_StandInArray(1000, np.float32))
     ops.broadcast_(_StandInArray(10, np.float64), root=0)

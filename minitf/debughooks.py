@@ -1,0 +1,54 @@
+"""How the debug tools watch the engine: :class:`~minitf.detect_anomaly` (:mod:`minitf.anomaly`)
+and :class:`~minitf.profile` (:mod:`minitf.profiler`) register a hook while they are on.
+
+A hook is an object with ``on_forward(cls, inputs, out, seconds)``, called after every op's
+forward, and ``on_backward(fn, grad_out, grads_in, seconds)``, called after every op's backward
+(by the general walk, :mod:`minitf.backprop`, which ``backward()`` hands over to while a hook
+is on). ``synchronize = True`` asks for device synchronisation around every timing, so a GPU
+op's seconds are its own and not those of the work queued before it.
+
+The registered hooks are a tuple, ``minitf.autograd._hooks``: it stays in the engine, which
+tests it on every ``Function.apply`` and ``backward()``; with none registered that test of
+an empty tuple is all the hooks cost. This module replaces the tuple (never mutates it), so a
+walk that read it keeps the hooks it started with.
+"""
+from __future__ import annotations
+
+import time
+
+from . import autograd, backend
+
+
+def push(hook) -> None:
+    """Register ``hook`` (a debug tool entering its context)."""
+    autograd._hooks = autograd._hooks + (hook,)
+
+
+def pop(hook) -> None:
+    """Unregister ``hook`` (a debug tool leaving its context, even by an error)."""
+    autograd._hooks = tuple(h for h in autograd._hooks if h is not hook)
+
+
+def clock(hooks, tensors) -> float:
+    """Seconds on the performance counter, after waiting for the device of ``tensors`` when a
+    hook asks for synchronisation."""
+    if any(getattr(h, "synchronize", False) for h in hooks):
+        for t in tensors:
+            if t.device != "cpu":
+                backend.synchronize(t.device)
+                break
+    return time.perf_counter()
+
+
+def apply_hooked(cls, inputs, params):
+    """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``)."""
+    hooks, autograd._hooks = autograd._hooks, ()  # the op itself runs unhooked: nothing is counted twice
+    try:
+        start = clock(hooks, inputs)
+        out = cls.apply(*inputs, **params)
+        seconds = clock(hooks, inputs) - start
+    finally:
+        autograd._hooks = hooks
+    for h in hooks:
+        h.on_forward(cls, inputs, out, seconds)
+    return out
