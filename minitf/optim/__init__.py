@@ -13,7 +13,7 @@ PyTorch's names and signatures::
 One concept per module: the optimizers (``optimizers.py``; RMSprop and Adagrad,
 whose step sizes adapt per coordinate, in ``adaptive.py``), gradient clipping
 (``clip.py``), nanoGPT's warmup + cosine schedule (``schedule.py``) and the
-PyTorch-named schedulers (``lr_scheduler.py``, as ``optim.lr_scheduler``).
+PyTorch-named schedulers (the package ``lr_scheduler``, as ``optim.lr_scheduler``).
 """
 from .optimizers import Optimizer, SGD, Adam, AdamW, param_groups_for_weight_decay  # noqa: F401
 from .adaptive import RMSprop, Adagrad  # noqa: F401
