@@ -241,3 +241,54 @@ def test_bad_arguments_are_refused():
         cycle.step()
     with pytest.raises(ValueError, match="phase 0 of the cycle has no length"):
         ls.OneCycleLR(make_opt(mt), 1.0, total_steps=10, pct_start=0.1)
+
+
+def test_one_cycle_drives_rmsprop_momentum_as_torch():
+    """OneCycleLR cycles RMSprop's momentum (from 0 at construction): the parameters follow torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    init, grads = rng.standard_normal((3, 2)), rng.standard_normal((10, 3, 2))
+    p, tp = mt.tensor(init.copy(), requires_grad=True), torch.tensor(init, requires_grad=True)
+    opt, topt = optim.RMSprop([p], lr=0.01), torch.optim.RMSprop([tp], lr=0.01)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=10)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.05, total_steps=10)
+    for g in grads:
+        p.grad, tp.grad = mt.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-12, atol=1e-14)
+        assert opt.param_groups[0]["momentum"] == pytest.approx(topt.param_groups[0]["momentum"], rel=1e-12)
+
+
+@pytest.mark.parametrize("build", [
+    lambda m, o, e: m.OneCycleLR(o, max_lr=1.0, total_steps=20, last_epoch=e),
+    lambda m, o, e: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, last_epoch=e),
+    lambda m, o, e: m.ConstantLR(o, factor=0.5, total_iters=8, last_epoch=e),
+])
+def test_resuming_by_last_epoch_follows_torch(build):
+    """Rebuilt with last_epoch=k over the optimizer's restored groups (PyTorch's other way to resume)."""
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        opt = make_opt(lib)
+        sched = build(sched_mod(lib), opt, -1)
+        for _ in range(6):
+            opt.step()
+            sched.step()
+        opt2 = make_opt(lib)
+        opt2.load_state_dict(opt.state_dict())
+        sched2 = build(sched_mod(lib), opt2, 5)
+        seen = [snapshot(opt2)]
+        for _ in range(8):
+            opt2.step()
+            sched2.step()
+            seen.append(snapshot(opt2))
+        return seen
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = run(torch)
+    got = run(mt)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert np.allclose(np.array(g, float), np.array(w, float), rtol=1e-12, atol=1e-15), (k, g, w)

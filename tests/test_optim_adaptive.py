@@ -116,7 +116,8 @@ def test_state_dict_resumes_bit_for_bit_through_checkpoints(tmp_path, device, na
         for p, g in zip(ps, gs):
             p.grad = mt.tensor(g, device=device)
         opt.step()
-    for state in (mt.load(tmp_path / "obj.npz")["optim"], checkpoint.load_training(tmp_path / "ck.npz").optimizer_state):
+    for state in (mt.load(tmp_path / "obj.npz")["optim"],
+                  checkpoint.load_training(tmp_path / "ck.npz").optimizer_state):
         qs, opt2 = run_minitf(name, dict(hp, lr=7.0), device, saved_params, [])
         opt2.load_state_dict(state)
         assert opt2.param_groups[0]["lr"] == hp["lr"]

@@ -21,5 +21,6 @@ from .clip import clip_grad_norm_  # noqa: F401
 from .schedule import cosine_with_warmup, CosineWarmupLR  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_", "param_groups_for_weight_decay",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_",
+           "param_groups_for_weight_decay",
            "cosine_with_warmup", "CosineWarmupLR"]
