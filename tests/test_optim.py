@@ -355,7 +355,10 @@ def test_cosine_scheduler_object_follows_the_function_and_resumes():
 @pytest.mark.parametrize("make,key", [(lambda ps: optim.AdamW(ps, lr=0.1), "exp_avg"),
                                       (lambda ps: optim.Adam(ps, lr=0.1), "exp_avg_sq"),
                                       (lambda ps: optim.Adam(ps, lr=0.1), "step"),
-                                      (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum_buffer")])
+                                      (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum_buffer"),
+                                      (lambda ps: optim.RMSprop(ps, momentum=0.9, centered=True), "square_avg"),
+                                      (lambda ps: optim.RMSprop(ps), "step"),
+                                      (lambda ps: optim.Adagrad(ps), "sum")])
 def test_load_state_dict_rejects_an_incomplete_per_parameter_state(make, key):
     """A state missing a buffer used to load and then fail at the first step with a bare KeyError."""
     ps = [param([1.0, 2.0], "cpu"), param([3.0], "cpu")]
@@ -378,7 +381,11 @@ def test_load_state_dict_rejects_an_incomplete_per_parameter_state(make, key):
     # (an empty state is a parameter not stepped yet, and loads)
     with pytest.raises(ValueError, match="optimizer state of parameter 1 has unknown 'max_exp_avg_sq'"):
         fresh.load_state_dict(broken(lambda s: s.update(max_exp_avg_sq=np.zeros(1))))
-    assert fresh.state_dict() == before                        # nothing was changed
+    after = fresh.state_dict()        # nothing was changed (an Adagrad has a state from the start)
+    assert after["param_groups"] == before["param_groups"] and after["state"].keys() == before["state"].keys()
+    for i, s in before["state"].items():
+        assert s.keys() == after["state"][i].keys()
+        assert all(np.array_equal(v, after["state"][i][k]) for k, v in s.items())
     arrays = [k for k, kind in opt.state_keys.items() if kind == "array"]
     with pytest.raises(ValueError, match=f"optimizer state '{arrays[0]}' of parameter 1 has shape \\(2,\\)"):
         fresh.load_state_dict(broken(lambda s: s.update({arrays[0]: np.zeros(2)})))

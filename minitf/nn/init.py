@@ -1,10 +1,18 @@
-"""In-place initialisers drawing from minitf's seeded generators.
+"""In-place initialisers drawing from minitf's seeded generators, under ``torch.nn.init``'s names.
 
 Draws happen on the host (the CPU default generator unless one is given), in
 float64, and are then cast and copied to the parameter's device: the same
-seed gives the same weights on every device and dtype.
+seed gives the same weights on every device and dtype (not torch's weights:
+the generators differ, the distributions are the same). The scale rules
+(:func:`calculate_gain`, the fans of :func:`_calculate_fan_in_and_fan_out`)
+are PyTorch's exactly. ``eye_`` and ``dirac_`` are not provided.
+
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5))   # weight: (out, in[, k...])
 """
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 
@@ -27,9 +35,9 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> T
     return _fill(t, mean + std * _gen(generator).standard_normal(t.shape))
 
 
-def uniform_(t: Tensor, low: float = 0.0, high: float = 1.0, generator=None) -> Tensor:
-    """Fill ``t`` with samples of U(low, high)."""
-    return _fill(t, low + (high - low) * _gen(generator).random(t.shape))
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    """Fill ``t`` with samples of U(a, b)."""
+    return _fill(t, a + (b - a) * _gen(generator).random(t.shape))
 
 
 def zeros_(t: Tensor) -> Tensor:
@@ -38,3 +46,168 @@ def zeros_(t: Tensor) -> Tensor:
 
 def ones_(t: Tensor) -> Tensor:
     return _fill(t, np.ones(t.shape))
+
+
+def constant_(t: Tensor, val: float) -> Tensor:
+    """Fill ``t`` with ``val``."""
+    return _fill(t, np.full(t.shape, val))
+
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "sigmoid")
+
+
+def calculate_gain(nonlinearity: str, param=None) -> float:
+    """The gain PyTorch recommends for a nonlinearity (the factor on the std of the weights).
+
+    1 for linear layers, convolutions and sigmoid; 5/3 for tanh; sqrt(2) for
+    relu; sqrt(2 / (1 + slope^2)) for leaky_relu (``param``: the negative
+    slope, default 0.01); 3/4 for selu. Anything else is a ValueError.
+    """
+    if nonlinearity in _LINEAR:
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4   # PyTorch's value, found empirically
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
+    """PyTorch's fans of a weight ``(out, in, *kernel)``: (in * prod(kernel), out * prod(kernel))."""
+    if t.ndim < 2:
+        raise ValueError(f"fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions "
+                         f"(shape {t.shape})")
+    receptive = math.prod(t.shape[2:])
+    return t.shape[1] * receptive, t.shape[0] * receptive
+
+
+def _fan(t: Tensor, mode: str) -> int:
+    mode = mode.lower() if isinstance(mode, str) else mode
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode {mode!r} not supported: use 'fan_in' or 'fan_out'")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Glorot uniform: U(-bound, bound), bound = gain sqrt(6 / (fan_in + fan_out)); ``t``: (out, in, ...)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
+    if t.numel() == 0:
+        return t
+    bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return uniform_(t, -bound, bound, generator)
+
+
+def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Glorot normal: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)); ``t``: (out, in, ...)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
+    if t.numel() == 0:
+        return t
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
+
+
+def _kaiming_std(t: Tensor, a, mode, nonlinearity):
+    if 0 in t.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))
+
+
+def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator=None) -> Tensor:
+    """He uniform: U(-bound, bound), bound = sqrt(3) gain / sqrt(fan), gain = ``calculate_gain(nonlinearity, a)``
+    and fan the ``mode`` fan of ``t``: (out, in, ...). ``nn.Linear``'s default is ``a=sqrt(5)``."""
+    std = _kaiming_std(t, a, mode, nonlinearity)
+    if std is None:
+        return t
+    bound = math.sqrt(3.0) * std
+    return uniform_(t, -bound, bound, generator)
+
+
+def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator=None) -> Tensor:
+    """He normal: N(0, std^2), std = gain / sqrt(fan) (as :func:`kaiming_uniform_`)."""
+    std = _kaiming_std(t, a, mode, nonlinearity)
+    if std is None:
+        return t
+    return normal_(t, 0.0, std, generator)
+
+
+def _norm_cdf(x: float) -> float:
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None) -> Tensor:
+    """Fill ``t`` with N(mean, std^2) truncated to [a, b] (the bounds are absolute values, as in PyTorch).
+
+    Exact rejection sampling, as PyTorch's: normal draws kept inside [a, b]
+    when that holds more than 30% of the mass, otherwise uniform draws on
+    [a, b] kept with probability pdf(x) / pdf(mode); that second way needs
+    finite bounds. Warns, as PyTorch, when the mean is more than 2 std
+    outside [a, b].
+    """
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be positive, got {std}")
+    if not a <= b:
+        raise ValueError(f"trunc_normal_: need a <= b, got a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    gen, n = _gen(generator), int(np.prod(t.shape))
+    mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
+    if mass > 0.3:
+        out = mean + std * gen.standard_normal(n)
+        bad = (out < a) | (out > b)
+        while bad.any():   # redraw the rejected ones (each round keeps > 30% of them)
+            out[bad] = mean + std * gen.standard_normal(int(bad.sum()))
+            bad = (out < a) | (out > b)
+    else:
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds {mass:.3g} of the mass; sampling "
+                             f"such a tail needs finite bounds")
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        out = np.empty(n)
+        pending = np.ones(n, dtype=bool)
+        while pending.any():
+            k = int(pending.sum())
+            cand = a + (b - a) * gen.random(k)
+            keep = np.log(gen.random(k)) <= -0.5 * ((cand - mean) / std) ** 2 - log_peak
+            idx = np.flatnonzero(pending)
+            out[idx[keep]] = cand[keep]
+            pending[idx[keep]] = False
+    return _fill(t, out.reshape(t.shape))
+
+
+def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """A (semi-)orthogonal matrix times ``gain``, uniform over such matrices, as PyTorch's.
+
+    ``t``: (rows, ...) is seen as (rows, cols = numel / rows); its rows (if
+    rows <= cols) or columns are orthonormal: the Q of the QR decomposition of
+    a standard normal matrix, its columns' signs set by diag(R).
+    """
+    if t.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {t.shape}")
+    if t.numel() == 0:
+        return t
+    rows = t.shape[0]
+    cols = t.numel() // rows
+    flat = _gen(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))   # makes Q uniform (Haar), as PyTorch does after Mezzadri
+    if rows < cols:
+        q = q.T
+    return _fill(t, (q * gain).reshape(t.shape))

@@ -1,7 +1,70 @@
-"""``nn.utils`` as in PyTorch: gradient clipping, defined in :mod:`minitf.optim` and re-exported here.
+"""``nn.utils`` as in PyTorch: gradient clipping (defined in :mod:`minitf.optim`, re-exported here)
+and the conversion between parameters and one flat vector.
 
     nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)   # same function as optim.clip_grad_norm_
+    nn.utils.clip_grad_value_(model.parameters(), 0.5)
+    vec = nn.utils.parameters_to_vector(model.parameters())      # (sum of numels,)
+    nn.utils.vector_to_parameters(vec, model.parameters())
 """
-from ..optim import clip_grad_norm_  # noqa: F401
+from __future__ import annotations
 
-__all__ = ["clip_grad_norm_"]
+from ..autograd import bump_version
+from ..ops import concatenate
+from ..optim import clip_grad_norm_  # noqa: F401
+from ..optim.clip import clip_grad_value_  # noqa: F401
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+
+
+def _one_device(params, name: str) -> list:
+    params = [params] if isinstance(params, Tensor) else list(params)
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name}: expected Tensors, got {type(p).__name__}")
+    if len({p.device for p in params}) > 1:
+        raise TypeError(f"{name}: found parameters on different devices "
+                        f"({', '.join(sorted({p.device for p in params}))}); this is not supported, as in PyTorch")
+    return params
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """All parameters flattened and joined, in order, as ``torch.nn.utils.parameters_to_vector``.
+
+    parameters: tensors of any shapes, on one device -> (sum of their numels,).
+    The result is recorded in the graph (a gradient flows back to each
+    parameter), as PyTorch's ``cat`` of views is.
+    """
+    params = _one_device(parameters, "parameters_to_vector")
+    if not params:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return concatenate([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters) -> None:
+    """Set the parameters from one vector, in order, as ``torch.nn.utils.vector_to_parameters``.
+
+    vec: (sum of the parameters' numels,), on the parameters' device. As in
+    PyTorch each parameter's data becomes a view of its slice of ``vec`` (they
+    share memory afterwards); where the dtypes differ the slice is cast to the
+    parameter's dtype (a copy). Each parameter's version goes up by one, so a
+    graph that saved one refuses to backpropagate through the old values.
+    Unlike PyTorch, a vector of the wrong length or rank is refused
+    (ValueError) rather than cut short or failing midway.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
+    params = _one_device(parameters, "vector_to_parameters")
+    if params and vec.device != params[0].device:
+        raise TypeError(f"vector_to_parameters: the vector is on {vec.device}, the parameters on {params[0].device}")
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.numel() != total:
+        raise ValueError(f"vector_to_parameters: expected a vector of {total} elements (the parameters' numels), "
+                         f"got shape {vec.shape}")
+    start = 0
+    for p in params:
+        n = p.numel()
+        part = vec.data[start:start + n].reshape(p.shape)
+        p.data = part if part.dtype == p.dtype else part.astype(p.dtype)
+        bump_version(p)
+        start += n

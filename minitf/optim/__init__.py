@@ -10,14 +10,17 @@ PyTorch's names and signatures::
     opt.step()
     opt.zero_grad()
 
-One concept per module: the optimizers (``optimizers.py``), gradient clipping
+One concept per module: the optimizers (``optimizers.py``; RMSprop and Adagrad,
+whose step sizes adapt per coordinate, in ``adaptive.py``), gradient clipping
 (``clip.py``), nanoGPT's warmup + cosine schedule (``schedule.py``) and the
-PyTorch-named schedulers (``lr_scheduler.py``, as ``optim.lr_scheduler``).
+PyTorch-named schedulers (the package ``lr_scheduler``, as ``optim.lr_scheduler``).
 """
 from .optimizers import Optimizer, SGD, Adam, AdamW, param_groups_for_weight_decay  # noqa: F401
+from .adaptive import RMSprop, Adagrad  # noqa: F401
 from .clip import clip_grad_norm_  # noqa: F401
 from .schedule import cosine_with_warmup, CosineWarmupLR  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "param_groups_for_weight_decay",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_",
+           "param_groups_for_weight_decay",
            "cosine_with_warmup", "CosineWarmupLR"]

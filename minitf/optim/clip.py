@@ -88,3 +88,28 @@ def _check_max_norm(max_norm) -> None:
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
             or not max_norm >= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0 (inf: measure only), got {max_norm!r}")
+
+
+def clip_grad_value_(params, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient in place to [-clip_value, clip_value], as ``torch.nn.utils.clip_grad_value_``.
+
+    ``params``: a Tensor or an iterable of them; those without a gradient are
+    skipped. NaN entries stay NaN (as PyTorch's clamp). Each gradient's
+    version goes up by one. ``foreach`` is accepted for PyTorch's signature
+    and ignored (there is one implementation). ``clip_value`` must be a number
+    >= 0: PyTorch takes a negative one too and then sets every entry to it.
+    Nothing is read back from the device.
+    """
+    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float, np.integer, np.floating)) \
+            or not clip_value >= 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got {clip_value!r}")
+    clip_value = float(clip_value)
+    if isinstance(params, Tensor):
+        params = [params]
+    for p in params:
+        if p.grad is None:
+            continue
+        g = p.grad.data
+        xp = backend.get_array_module(g)
+        xp.clip(g, -clip_value, clip_value, out=g)
+        bump_version(p.grad)

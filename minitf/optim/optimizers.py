@@ -33,6 +33,8 @@ class Optimizer:
     # the per-parameter state a subclass keeps: name -> "array" (the parameter's shape) or "count"
     # (an int >= 0); load_state_dict checks a restored state against it (None: no check)
     state_keys: dict | None = None
+    # the entries of state_keys a state may lack (made when first needed, e.g. RMSprop's momentum_buffer)
+    optional_state_keys: frozenset = frozenset()
 
     def __init__(self, params, defaults: dict):
         allocator.tune_host_allocator()  # once: reuse freed step buffers (see minitf/allocator.py)
@@ -130,9 +132,10 @@ class Optimizer:
         The groups must hold as many parameters as when it was taken, with
         the same shapes; buffers move to each parameter's device and dtype.
         Each parameter's state must have exactly the entries this optimizer
-        keeps (Adam: ``step``, ``exp_avg``, ``exp_avg_sq``), buffers of the
-        parameter's shape: anything else is a ValueError naming the parameter's
-        index and the entry, raised before anything is changed.
+        keeps (Adam: ``step``, ``exp_avg``, ``exp_avg_sq``; those in
+        ``optional_state_keys`` may be absent), buffers of the parameter's
+        shape: anything else is a ValueError naming the parameter's index and
+        the entry, raised before anything is changed.
         """
         try:
             groups, state = state_dict["param_groups"], state_dict["state"]
@@ -186,7 +189,7 @@ class Optimizer:
     def _check_state_keys(self, idx, s: dict) -> None:
         if self.state_keys is None:
             return
-        missing = [k for k in self.state_keys if k not in s]
+        missing = [k for k in self.state_keys if k not in s and k not in self.optional_state_keys]
         unknown = [k for k in s if k not in self.state_keys]
         if missing or unknown:
             problems = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + \

@@ -1,0 +1,153 @@
+"""Optimizers with a per-coordinate step size from past squared gradients: RMSprop and Adagrad.
+
+PyTorch's names, signatures, defaults and update rules (``torch.optim.RMSprop``,
+``torch.optim.Adagrad``). As the optimizers of :mod:`minitf.optim.optimizers`,
+each step works in place on the backend arrays of the parameters, on their
+device, reading nothing back to the host; the step counts are host ints.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import bump_version
+from .optimizers import Optimizer
+
+
+def _non_negative(name: str, what: str, value) -> None:
+    if not value >= 0.0:   # NaN too
+        raise ValueError(f"{name}: invalid {what} {value}: must be >= 0")
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), as ``torch.optim.RMSprop``.
+
+    With g = grad + weight_decay * p:
+    v <- alpha v + (1 - alpha) g^2; if ``centered``, also
+    m <- alpha m + (1 - alpha) g and the denominator is sqrt(v - m^2) + eps,
+    else sqrt(v) + eps. Without momentum p <- p - lr g / denominator; with it
+    b <- momentum b + g / denominator and p <- p - lr b (b starts at zero).
+
+    Per-parameter state, as PyTorch names it: ``step``, ``square_avg``, and
+    ``momentum_buffer`` (when momentum > 0) and ``grad_avg`` (when centered),
+    made at the first step that needs them.
+    """
+
+    state_keys = {"step": "count", "square_avg": "array", "momentum_buffer": "array", "grad_avg": "array"}
+    optional_state_keys = frozenset({"momentum_buffer", "grad_avg"})
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=bool(centered)))
+
+    def _check_hyper(self, group: dict) -> None:
+        super()._check_hyper(group)
+        for what in ("eps", "momentum", "alpha"):
+            _non_negative("RMSprop", what, group[what])
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            wd, mom, centered = group["weight_decay"], group["momentum"], group["centered"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g, data = p.grad.data, p.data
+                xp = backend.get_array_module(data)
+                state = self.state.get(id(p))
+                if state is None:
+                    state = self.state[id(p)] = {"step": 0, "square_avg": xp.zeros_like(data)}
+                if mom > 0 and "momentum_buffer" not in state:
+                    state["momentum_buffer"] = xp.zeros_like(data)
+                if centered and "grad_avg" not in state:
+                    state["grad_avg"] = xp.zeros_like(data)
+                state["step"] += 1
+                if wd != 0:
+                    g = g + wd * data
+                v = state["square_avg"]
+                tmp = xp.multiply(g, g)
+                tmp *= 1 - alpha
+                v *= alpha
+                v += tmp                               # v <- alpha v + (1 - alpha) g^2
+                if centered:
+                    m = state["grad_avg"]
+                    xp.subtract(g, m, out=tmp)
+                    tmp *= 1 - alpha
+                    m += tmp                           # m <- m + (1 - alpha) (g - m), PyTorch's lerp
+                    xp.multiply(m, m, out=tmp)
+                    xp.subtract(v, tmp, out=tmp)
+                    xp.sqrt(tmp, out=tmp)
+                else:
+                    xp.sqrt(v, out=tmp)
+                tmp += eps
+                xp.divide(g, tmp, out=tmp)             # g / (sqrt(v [- m^2]) + eps)
+                if mom > 0:
+                    buf = state["momentum_buffer"]
+                    buf *= mom
+                    buf += tmp
+                    xp.multiply(buf, lr, out=tmp)
+                else:
+                    tmp *= lr
+                data -= tmp
+                bump_version(p)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), as ``torch.optim.Adagrad``.
+
+    With g = grad + weight_decay * p at step t: s <- s + g^2,
+    p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps); the sum s
+    starts at ``initial_accumulator_value``.
+
+    As in PyTorch the state (``step`` = 0, ``sum``) of every parameter is made
+    when the optimizer is built, so ``state_dict()`` lists them all from the
+    start. One difference: a parameter group's own ``initial_accumulator_value``
+    is used for its parameters (PyTorch fills every group's sums with the
+    constructor's value).
+    """
+
+    state_keys = {"step": "count", "sum": "array"}
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def _check_hyper(self, group: dict) -> None:
+        super()._check_hyper(group)
+        for what in ("lr_decay", "initial_accumulator_value", "eps"):
+            _non_negative("Adagrad", what, group[what])
+
+    def add_param_group(self, group: dict) -> None:
+        super().add_param_group(group)
+        new = self.param_groups[-1]
+        for p in new["params"]:
+            self._init_state(p, new)
+
+    def _init_state(self, p, group) -> dict:
+        xp = backend.get_array_module(p.data)
+        state = self.state[id(p)] = {"step": 0,
+                                     "sum": xp.full_like(p.data, group["initial_accumulator_value"])}
+        return state
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g, data = p.grad.data, p.data
+                xp = backend.get_array_module(data)
+                state = self.state.get(id(p)) or self._init_state(p, group)  # a state loaded empty
+                state["step"] += 1
+                if wd != 0:
+                    g = g + wd * data
+                clr = lr / (1 + (state["step"] - 1) * lr_decay)
+                s = state["sum"]
+                tmp = xp.multiply(g, g)
+                s += tmp                               # s <- s + g^2
+                xp.sqrt(s, out=tmp)
+                tmp += eps
+                xp.divide(g, tmp, out=tmp)
+                tmp *= clr
+                data -= tmp                            # p <- p - clr g / (sqrt(s) + eps)
+                bump_version(p)

@@ -1,0 +1,84 @@
+"""SequentialLR: one schedule after another, switching at milestones (PyTorch's rules)."""
+from __future__ import annotations
+
+import bisect
+import copy
+
+from ..optimizers import Optimizer
+from .base import LRScheduler, _check_optimizer
+from .plateau import ReduceLROnPlateau
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]``, ..., as
+    ``torch.optim.lr_scheduler.SequentialLR`` (a warmup then a decay, say).
+
+    All schedulers drive ``optimizer``; there is one milestone fewer than
+    schedulers. Building it puts every group back to its ``initial_lr`` and
+    starts the first schedule afresh; at each milestone the next schedule
+    starts from epoch 0 by its closed form (its ``_get_closed_form_lr`` where
+    it has one, as PyTorch), so its lr is that of its own first epoch.
+    ``state_dict()`` nests each scheduler's own.
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers, milestones, last_epoch: int = -1):
+        _check_optimizer(self, optimizer)
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR: expected at least one scheduler, got none")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, whose step() needs the "
+                                 f"metric; it cannot be sequenced")
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"SequentialLR: scheduler {i} is a {type(s).__name__}, not a minitf LRScheduler")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {i} ({type(s).__name__}) drives another optimizer; "
+                                 f"all must drive the one given")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones (one fewer than the "
+                             f"{len(schedulers)} schedulers), got {len(milestones)}")
+        if any(isinstance(m, bool) or not isinstance(m, int) for m in milestones) or milestones != sorted(milestones):
+            raise ValueError(f"SequentialLR: milestones must be increasing integers, got {milestones}")
+        self._schedulers, self._milestones = schedulers, milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for g in optimizer.param_groups:   # undo the lrs the schedulers' constructors set
+            g["lr"] = g["initial_lr"]
+        self._undo(self)
+        first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def _undo(self, sched) -> None:
+        """Take back the constructor's step of every (nested) scheduler, as PyTorch's recursive_undo."""
+        if hasattr(sched, "_schedulers"):
+            for s in sched._schedulers:
+                self._undo(s)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        idx = bisect.bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            sched._update_lr(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> dict:
+        state = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")})
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        nested = state.pop("_schedulers", None)
+        if not isinstance(nested, list) or len(nested) != len(self._schedulers):
+            raise ValueError(f"SequentialLR.load_state_dict: expected the states of {len(self._schedulers)} "
+                             f"schedulers under '_schedulers'")
+        super().load_state_dict(state)
+        for s, sd in zip(self._schedulers, nested):
+            s.load_state_dict(sd)
