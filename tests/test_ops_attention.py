@@ -176,3 +176,40 @@ def test_row_max_and_row_sum_match_numpy(k):
         np.testing.assert_allclose(_row_sum(np, finite), finite.sum(axis=-1, keepdims=True), rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(_row_sum(np, finite, finite), (finite * finite).sum(axis=-1, keepdims=True),
                                    rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [[1] * 6, [3, 1, 2], [6]])
+def test_cached_multi_head_self_attention_equals_the_full_pass(device, steps):
+    # tokens fed through the cache in pieces give the rows of one causal pass over all of them
+    from .conftest import randt
+    rng = np.random.default_rng(len(steps))
+    B, T, H, hd = 2, sum(steps), 3, 4
+    qkv = randt(rng, B, T, 3 * H * hd, device=device, requires_grad=False)
+    full = to_numpy(F.multi_head_self_attention(qkv, H).data)
+    k_cache = mt.zeros(B, H, 8, hd, dtype="float64", device=device)
+    v_cache = mt.zeros(B, H, 8, hd, dtype="float64", device=device)
+    outs, start = [], 0
+    for n in steps:
+        outs.append(to_numpy(F.cached_multi_head_self_attention(qkv[:, start:start + n], H, k_cache, v_cache,
+                                                                start).data))
+        start += n
+    np.testing.assert_allclose(np.concatenate(outs, axis=1), full, rtol=1e-12, atol=1e-14)
+    heads = to_numpy(qkv.data).reshape(B, T, 3, H, hd).transpose(2, 0, 3, 1, 4)
+    np.testing.assert_array_equal(to_numpy(k_cache.data)[:, :, :T], heads[1])   # the cache holds the keys
+    np.testing.assert_array_equal(to_numpy(v_cache.data)[:, :, :T], heads[2])
+
+
+def test_cached_multi_head_self_attention_refuses_what_it_cannot_do():
+    qkv = mt.zeros(1, 2, 12, requires_grad=True)
+    cache = mt.zeros(1, 2, 4, 2)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        F.cached_multi_head_self_attention(qkv, 2, cache, cache, 0)
+    with mt.no_grad():
+        with pytest.raises(ValueError, match="too few"):
+            F.cached_multi_head_self_attention(qkv, 2, cache, cache, 3)
+        with pytest.raises(ValueError, match="k_cache must be"):
+            F.cached_multi_head_self_attention(qkv, 2, mt.zeros(1, 2, 4, 3), cache, 0)
+        with pytest.raises(ValueError, match="start must be"):
+            F.cached_multi_head_self_attention(qkv, 2, cache, cache, -1)
+        with pytest.raises(ValueError, match="qkv must be"):
+            F.cached_multi_head_self_attention(qkv, 5, cache, cache, 0)

@@ -27,8 +27,10 @@ class KVCache:
     values are written in place into buffers of ``capacity`` positions
     (doubled when full) and ``k``, ``v`` are views of their filled part: a
     decoding step copies only its own new keys, not the whole cache again.
-    Otherwise (or with a window or padding) they are concatenated, which the
-    engine can differentiate.
+    (:class:`CausalSelfAttention` then takes the buffers from :meth:`reserve`,
+    writes and attends in one op, ``F.cached_multi_head_self_attention``, and
+    calls :meth:`advance`.) Otherwise (or with a window or padding) they are
+    concatenated, which the engine can differentiate.
     """
 
     def __init__(self, window: int | None = None, capacity: int | None = None):
@@ -47,8 +49,7 @@ class KVCache:
     def update(self, k, v, pad):
         """Append new keys/values (B, H, T, hd) and their padding mask (B, T) or None;
         return everything the new queries attend: (k, v, pad) over cached + new keys."""
-        if (self.window is None and pad is None and self.pad is None and not k.requires_grad
-                and not v.requires_grad and (self.k is None or not self.k.requires_grad)):
+        if self.writes_in_place(k.requires_grad or v.requires_grad, pad):
             return self._write(k, v)
         self._buf = None
         B, T = k.shape[0], k.shape[2]
@@ -65,24 +66,39 @@ class KVCache:
         self.pad = None if pad is None else (pad if keep == L else pad[:, L - keep:])
         return k, v, pad
 
-    def _write(self, k, v):
-        # the in-place path: nothing to differentiate, so buffers instead of a growing concatenation
-        L0, T = len(self), k.shape[2]
-        L = L0 + T
+    def writes_in_place(self, new_requires_grad: bool, pad) -> bool:
+        """Whether new keys/values go into the buffers (nothing to differentiate, no window or padding)."""
+        return (self.window is None and pad is None and self.pad is None and not new_requires_grad
+                and (self.k is None or not self.k.requires_grad))
+
+    def reserve(self, k_shape, dtype, xp):
+        """Buffers (k, v), each (B, H, capacity, hd), with room for k_shape[2] more positions
+        after the ``len(self)`` held (which move in once, from a concatenation or a smaller buffer)."""
+        L0, L = len(self), len(self) + k_shape[2]
         buf = self._buf
-        if buf is None or buf[0].shape[2] < L or buf[0].shape[:2] != k.shape[:2] \
-                or buf[0].shape[3] != k.shape[3] or buf[0].dtype != k.dtype:
-            xp = backend.get_array_module(k.data)
+        if buf is None or buf[0].shape[2] < L or buf[0].shape[:2] != tuple(k_shape[:2]) \
+                or buf[0].shape[3] != k_shape[3] or buf[0].dtype != dtype:
             cap = max(L, self.capacity or 0, 2 * (buf[0].shape[2] if buf is not None else 0))
-            new = tuple(xp.empty(k.shape[:2] + (cap,) + k.shape[3:], dtype=k.dtype) for _ in range(2))
-            if L0:  # what the cache held (concatenated or an older buffer) moves in once
+            new = tuple(xp.empty(tuple(k_shape[:2]) + (cap,) + tuple(k_shape[3:]), dtype=dtype) for _ in range(2))
+            if L0:
                 new[0][:, :, :L0] = self.k.data
                 new[1][:, :, :L0] = self.v.data
             buf = self._buf = new
-        buf[0][:, :, L0:L] = k.data
-        buf[1][:, :, L0:L] = v.data
+        return buf
+
+    def advance(self, T: int) -> None:
+        """After T new positions were written into the buffers: k, v become views of the filled part."""
         self.pos += T
-        self.k, self.v = Tensor._make(buf[0][:, :, :L], None), Tensor._make(buf[1][:, :, :L], None)
+        L = len(self) + T
+        self.k, self.v = Tensor._make(self._buf[0][:, :, :L], None), Tensor._make(self._buf[1][:, :, :L], None)
+
+    def _write(self, k, v):
+        # the in-place path: nothing to differentiate, so buffers instead of a growing concatenation
+        L0, T = len(self), k.shape[2]
+        buf = self.reserve(k.shape, k.dtype, backend.get_array_module(k.data))
+        buf[0][:, :, L0:L0 + T] = k.data
+        buf[1][:, :, L0:L0 + T] = v.data
+        self.advance(T)
         return self.k, self.v, None
 
 
@@ -153,6 +169,13 @@ class CausalSelfAttention(Module):
     def _attend_cached(self, qkv, padding_mask, cache, p):
         B, T, _ = qkv.shape
         H = self.n_head
+        if p == 0.0 and not self.keep_attention and cache.writes_in_place(qkv.requires_grad, padding_mask):
+            # generation: write the new keys/values, attend, merge, all in one op
+            k_buf, v_buf = cache.reserve((B, H, T, self.n_embd // H), qkv.dtype, backend.get_array_module(qkv.data))
+            y = F.cached_multi_head_self_attention(qkv, H, Tensor._make(k_buf, None), Tensor._make(v_buf, None),
+                                                   len(cache))
+            cache.advance(T)
+            return y
         heads = qkv.reshape(B, T, 3, H, self.n_embd // H).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
         k, v, pad = cache.update(heads[1], heads[2], padding_mask)
         mask = F.attention_mask(T, k.shape[2], self.window, pad, device=qkv.device)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import backend
 from .. import random as _random
-from ..autograd import Function
+from ..autograd import Function, bump_version, is_grad_enabled
 from ..tensor import Tensor
 from .attention import ScaledDotProductAttention
 
@@ -47,6 +47,62 @@ class MultiHeadSelfAttention(Function):
         view = dqkv.transpose(2, 0, 3, 1, 4)
         view[0], view[1], view[2] = dq, dk, dv
         return (dqkv.reshape(B, T, 3 * C),)
+
+
+def _cached_attention(qkv, k_cache, v_cache, n_head, start, scale):
+    """The arrays of :func:`cached_multi_head_self_attention`: write, attend, merge."""
+    B, T, C3 = qkv.shape
+    hd = C3 // (3 * n_head)
+    heads = qkv.reshape(B, T, 3, n_head, hd).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, hd) view
+    end = start + T
+    k_cache[:, :, start:end] = heads[1]                                # the new keys and values
+    v_cache[:, :, start:end] = heads[2]
+    o = ScaledDotProductAttention().forward(heads[0], k_cache[:, :, :end], v_cache[:, :, :end],
+                                            mask=None, causal=True, scale=scale, keep=None)
+    return o.transpose(0, 2, 1, 3).reshape(B, T, n_head * hd)
+
+
+def cached_multi_head_self_attention(qkv: Tensor, n_head: int, k_cache: Tensor, v_cache: Tensor,
+                                     start: int) -> Tensor:
+    """Causal multi-head self-attention of new tokens over a key/value cache, written in place.
+
+    qkv: (B, T, 3C), the packed projection of the T new tokens (q, k, v blocks in that
+    order, as :func:`multi_head_self_attention`); k_cache, v_cache: (B, n_head, L, hd)
+    buffers whose positions [0, start) hold the earlier tokens' keys and values. The new
+    keys and values are written at [start, start + T), and new token i (position start + i)
+    attends keys 0..start + i. Returns (B, T, C).
+
+    The same arithmetic as writing the cache, then ``scaled_dot_product_attention``
+    (``causal=True``) and the head merge, as one op: a single-token step makes one call
+    instead of nine. Not differentiable (the buffers change in place): qkv must not
+    require grad (use :func:`multi_head_self_attention` on the whole sequence to train).
+    """
+    if qkv.requires_grad and is_grad_enabled():
+        raise RuntimeError("cached_multi_head_self_attention writes the cache in place and has no "
+                           "backward: call it under minitf.no_grad() (or on a tensor that does not "
+                           "require grad)")
+    if qkv.ndim != 3 or qkv.shape[-1] % 3 or (qkv.shape[-1] // 3) % n_head:
+        raise ValueError(f"cached_multi_head_self_attention: qkv must be (B, T, 3C) with C divisible by "
+                         f"n_head={n_head}, got shape {qkv.shape}")
+    if not (isinstance(start, (int, np.integer)) and not isinstance(start, bool) and start >= 0):
+        raise ValueError(f"cached_multi_head_self_attention: start must be an int >= 0, got {start!r}")
+    B, T, C3 = qkv.shape
+    hd = C3 // (3 * n_head)
+    for name, c in (("k_cache", k_cache), ("v_cache", v_cache)):
+        if c.ndim != 4 or c.shape[:2] != (B, n_head) or c.shape[3] != hd or c.dtype != qkv.dtype:
+            raise ValueError(f"cached_multi_head_self_attention: {name} must be {qkv.dtype} "
+                             f"(B, n_head, L, hd) = ({B}, {n_head}, L, {hd}), got {c.dtype} {c.shape}")
+        if start + T > c.shape[2]:
+            raise ValueError(f"cached_multi_head_self_attention: {name} holds {c.shape[2]} positions, "
+                             f"too few for {T} new tokens after {start}")
+        if type(c.data) is not type(qkv.data):
+            raise backend.DeviceError(f"cached_multi_head_self_attention: {name} on {c.device}, qkv on {qkv.device}")
+    scale = qkv.dtype.type(1.0 / math.sqrt(hd))
+    # not a recorded Function: nothing here is differentiated (the buffers change in place)
+    out = _cached_attention(qkv.data, k_cache.data, v_cache.data, int(n_head), int(start), scale)
+    for c in (k_cache, v_cache):
+        bump_version(c)
+    return Tensor._make(out, None)
 
 
 def _mask_array(mask, like: Tensor, name: str):
