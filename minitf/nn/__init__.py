@@ -8,7 +8,9 @@ from .module import Module, ModuleList, ModuleDict, Parameter, StateDictError, I
 from . import init  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .embedding import Embedding  # noqa: F401
-from .normalization import LayerNorm  # noqa: F401
+from .normalization import LayerNorm, RMSNorm  # noqa: F401
+from .parameter_containers import ParameterList, ParameterDict  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
@@ -29,4 +31,5 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state",
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",
            "LeakyReLU", "ELU", "Softplus", "LogSigmoid", "GLU", "CosineSimilarity",
-           "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm"]
