@@ -4,9 +4,9 @@ with PyTorch's names and arguments.
     criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
     loss = criterion(logits, targets)        # logits (..., C), class dimension last
 
-The class weights of ``CrossEntropyLoss`` / ``NLLLoss`` are kept as a plain
-tensor (minitf modules have no buffers): they are not in the state dict, and
-they move to the input's device and dtype when the two differ.
+Class weights (``weight``, ``pos_weight``) are buffers, as PyTorch's: in the
+state dict under those names, moved by ``to()``; they also follow the input's
+device and dtype at each call when the two differ.
 """
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ class CrossEntropyLoss(Module):
             raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         if not 0.0 <= float(label_smoothing) <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.weight, self.ignore_index = _weight(weight), int(ignore_index)
+        self.register_buffer("weight", _weight(weight))
+        self.ignore_index = int(ignore_index)
         self.reduction, self.label_smoothing = reduction, float(label_smoothing)
 
     def forward(self, input, target):
@@ -82,7 +83,8 @@ class NLLLoss(Module):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"NLLLoss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.weight, self.ignore_index, self.reduction = _weight(weight), int(ignore_index), reduction
+        self.register_buffer("weight", _weight(weight))
+        self.ignore_index, self.reduction = int(ignore_index), reduction
 
     def forward(self, input, target):
         return F.nll_loss(input, target, weight=_weight_like(self.weight, input),
@@ -159,7 +161,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__(size_average, reduce, reduction)
-        self.weight = _weight(weight)
+        self.register_buffer("weight", _weight(weight))
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=_weight_like(self.weight, input),
@@ -175,7 +177,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None):
         super().__init__(size_average, reduce, reduction)
-        self.weight, self.pos_weight = _weight(weight), _weight(pos_weight)
+        self.register_buffer("weight", _weight(weight))
+        self.register_buffer("pos_weight", _weight(pos_weight))
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, weight=_weight_like(self.weight, input),

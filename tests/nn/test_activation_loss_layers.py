@@ -92,3 +92,18 @@ def test_reprs_show_the_arguments():
         assert repr(nn.SmoothL1Loss(beta=0.5)) == "SmoothL1Loss(reduction='mean', beta=0.5)"
         assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
         assert repr(nn.CosineSimilarity()) == "CosineSimilarity(dim=1, eps=1e-08)"
+
+
+def test_loss_weights_are_buffers_with_torch_state_dict_names():
+    torch = pytest.importorskip("torch")
+    w, pw = np.arange(1.0, 7.0), np.full(6, 2.0)
+    for ours, theirs in [(nn.CrossEntropyLoss(weight=w), torch.nn.CrossEntropyLoss(weight=torch.tensor(w))),
+                         (nn.NLLLoss(weight=w), torch.nn.NLLLoss(weight=torch.tensor(w))),
+                         (nn.BCELoss(weight=w), torch.nn.BCELoss(weight=torch.tensor(w))),
+                         (nn.BCEWithLogitsLoss(weight=w, pos_weight=pw),
+                          torch.nn.BCEWithLogitsLoss(weight=torch.tensor(w), pos_weight=torch.tensor(pw))),
+                         (nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss())]:
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        ours.load_state_dict(theirs.state_dict())
+    moved = nn.BCEWithLogitsLoss(weight=w, pos_weight=pw).to("fake")
+    assert moved.weight.device == "fake" and moved.pos_weight.device == "fake"
