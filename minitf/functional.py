@@ -24,6 +24,7 @@ from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cro
                                  binary_cross_entropy_with_logits, kl_div)
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
 from .ops.rms_norm import rms_norm  # noqa: F401
+from .ops.gru import gru_cell, gru_sequence  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -35,4 +36,5 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "nll_loss", "mse_loss", "silu", "one_hot", "pad", "maximum", "minimum",
            "leaky_relu", "elu", "softplus", "logsigmoid", "glu",
            "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm"]
+           "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm",
+           "gru_cell", "gru_sequence"]

@@ -18,6 +18,7 @@ from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
 from .block import TransformerBlock  # noqa: F401
 from .recurrent import RNNCell, LSTMCell, RNN, LSTM, detach_state  # noqa: F401
+from .recurrent import GRUCell, GRU  # noqa: F401
 from .container import Sequential  # noqa: F401
 from .linear import Identity  # noqa: F401
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
@@ -32,4 +33,4 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",
            "LeakyReLU", "ELU", "Softplus", "LogSigmoid", "GLU", "CosineSimilarity",
            "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
-           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm"]
+           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU"]
