@@ -102,3 +102,14 @@ def test_second_derivatives_in_the_tails_are_finite(device):
         g, = mt.grad(f(x).sum(), x, create_graph=True)
         h, = mt.grad(g.sum(), x)
         assert np.all(np.isfinite(h.numpy()))
+
+
+def test_float32_stays_float32(device):
+    """Every op and gradient keeps float32 (no silent float64 from a Python scalar or a mask)."""
+    x = mt.tensor(X, dtype="float32", device=device, requires_grad=True)
+    for f, *_ in CASES.values():
+        x.grad = None
+        y = f(x)
+        assert y.dtype == np.float32
+        y.sum().backward()
+        assert x.grad.dtype == np.float32

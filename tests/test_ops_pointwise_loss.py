@@ -190,3 +190,13 @@ def test_bce_double_backward_at_the_clamped_ends_is_finite(device):
     gx, gt = mt.grad(F.binary_cross_entropy(x, t, reduction="sum"), [x, t], create_graph=True)
     h = mt.grad((gx * gx).sum() + (gt * gt).sum(), [x, t])
     assert all(np.all(np.isfinite(v.numpy())) for v in h)
+
+
+@pytest.mark.parametrize("case", sorted(REGRESSION))
+def test_float32_stays_float32(device, case):
+    ours, _, _, x, t = REGRESSION[case]
+    xs = mt.tensor(x, dtype="float32", device=device, requires_grad=True)
+    ts = mt.tensor(t, dtype="float32", device=device, requires_grad=True)
+    y = _quiet(ours)(xs, ts)
+    y.sum().backward()
+    assert y.dtype == xs.grad.dtype == ts.grad.dtype == np.float32

@@ -98,3 +98,12 @@ def test_cosine_similarity_double_backward_matches_torch_below_eps():
 def test_normalize_gradgradcheck(device):
     x = device_tensor(np.random.default_rng(7).standard_normal((3, 4)), device)
     assert mt.gradgradcheck(lambda t: F.normalize(t, dim=1), [x], rtol=RTOL, atol=ATOL)
+
+
+def test_float32_stays_float32(device):
+    rng = np.random.default_rng(8)
+    a = mt.tensor(rng.standard_normal((3, 4)), dtype="float32", device=device, requires_grad=True)
+    b = mt.tensor(rng.standard_normal((3, 4)), dtype="float32", device=device, requires_grad=True)
+    y = F.cosine_similarity(a, b) + F.normalize(a).sum(1) + F.rms_norm(a, 4).sum(1)
+    y.sum().backward()
+    assert y.dtype == a.grad.dtype == b.grad.dtype == np.float32

@@ -90,7 +90,7 @@ class Softplus(Function):
         z = x * beta
         e = _exp_neg_abs(xp, z)
         self.linear, self.beta = z > threshold, beta   # PyTorch returns x itself above the threshold
-        self.sig = xp.where(z >= 0, 1, e) / (1 + e)   # sigma(beta x), stable for both signs
+        self.sig = xp.maximum(z >= 0, e) / (1 + e)   # sigma(beta x): numerator 1 or e, stable for both signs
         y = (xp.maximum(z, 0) + xp.log1p(e)) / beta
         return xp.where(self.linear, x, y)
 
@@ -109,7 +109,7 @@ class LogSigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         e = _exp_neg_abs(xp, x)
-        self.dsig = xp.where(x >= 0, e, 1) / (1 + e)   # 1 - sigma(x) = sigma(-x), stable
+        self.dsig = xp.maximum(x < 0, e) / (1 + e)   # 1 - sigma(x) = sigma(-x): numerator e or 1
         return xp.minimum(x, 0) - xp.log1p(e)
 
     def backward(self, g):  # d/dx log sigma(x) = 1 - sigma(x)

@@ -200,7 +200,7 @@ class BinaryCrossEntropyWithLogits(Function):
             e = xp.exp(-xp.abs(x))           # softplus and sigmoid from exp(-|x|): never overflow
         l1p = xp.log1p(e)
         sp = xp.maximum(x, 0) + l1p          # softplus(x) = -log(1 - sigma(x))
-        self.sig = xp.where(x >= 0, 1, e) / (1 + e)
+        self.sig = xp.maximum(x >= 0, e) / (1 + e)   # numerator 1 or e (bool max float: the float's dtype)
         # softplus(-x) = -log sigma(x), on its own: softplus(x) - x would cancel to 0 for x >> 0
         self.sp, self.sp_neg = sp, xp.maximum(-x, 0) + l1p
         self.t = t

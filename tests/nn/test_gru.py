@@ -136,3 +136,12 @@ def test_errors():
         nn.GRU(3, 2)(mt.zeros(4, 2, 5))
     with pytest.raises(ValueError, match="GRU: h0 must have shape"):
         nn.GRU(3, 2)(mt.zeros(4, 2, 3), mt.zeros(2, 2, 2))
+
+
+def test_float32_gru_stays_float32(device):
+    layer = nn.GRU(3, 4, bidirectional=True).to(device)
+    x = mt.tensor(np.random.default_rng(7).standard_normal((5, 2, 3)), dtype="float32", device=device,
+                  requires_grad=True)
+    out, h = layer(x)
+    (out.sum() + h.sum()).backward()
+    assert out.dtype == h.dtype == x.grad.dtype == layer.weight_hh_l0.grad.dtype == np.float32
