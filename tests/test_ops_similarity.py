@@ -69,6 +69,8 @@ def test_errors():
         F.cosine_similarity(x, x, dim=2)
     with pytest.raises(TypeError, match="normalize: input must be floating point"):
         F.normalize(mt.tensor([[1, 2]]))
+    with pytest.raises(NotImplementedError, match="normalize: out= is not supported"):
+        F.normalize(x, out=x)
 
 
 @pytest.mark.parametrize("s1, s2, dim", SHAPES)

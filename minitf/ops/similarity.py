@@ -14,12 +14,14 @@ from .statistics import norm
 from .views import expand
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """x / max(||x||_p, eps) along ``dim``, as ``torch.nn.functional.normalize`` (without ``out=``).
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``, as ``torch.nn.functional.normalize`` (``out=`` is refused).
 
     input: any shape with a ``dim`` -> the same shape; each slice along ``dim`` gets unit p-norm
     (slices with norm below ``eps`` are divided by ``eps``, so zeros stay zeros).
     """
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported (minitf ops return new tensors)")
     if not isinstance(input, Tensor):
         raise TypeError(f"normalize: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
