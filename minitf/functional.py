@@ -1,5 +1,8 @@
 """The functional API: every differentiable op, imported as ``F``.
 
+``minitf.nn.functional`` is this very module (PyTorch's path:
+``import minitf.nn.functional as F``).
+
     >>> import minitf as mt
     >>> from minitf import functional as F
     >>> x = mt.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
@@ -16,6 +19,12 @@ from .ops import multi_head_self_attention, cached_multi_head_self_attention, at
 from .ops import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .ops import sample_logits  # noqa: F401
 from .ops import nll_loss, mse_loss, silu, one_hot, pad, maximum, minimum  # noqa: F401
+from .ops.activation import leaky_relu, elu, softplus, logsigmoid, glu  # noqa: F401
+from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy,  # noqa: F401
+                                 binary_cross_entropy_with_logits, kl_div)
+from .ops.similarity import normalize, cosine_similarity  # noqa: F401
+from .ops.rms_norm import rms_norm  # noqa: F401
+from .ops.gru import gru_cell, gru_sequence  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -24,4 +33,8 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "scaled_dot_product_attention", "causal_mask", "linear",
            "multi_head_self_attention", "cached_multi_head_self_attention", "attention_mask",
            "rnn_cell", "lstm_cell", "rnn_sequence", "lstm_sequence", "sample_logits",
-           "nll_loss", "mse_loss", "silu", "one_hot", "pad", "maximum", "minimum"]
+           "nll_loss", "mse_loss", "silu", "one_hot", "pad", "maximum", "minimum",
+           "leaky_relu", "elu", "softplus", "logsigmoid", "glu",
+           "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm",
+           "gru_cell", "gru_sequence"]

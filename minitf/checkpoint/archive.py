@@ -26,7 +26,8 @@ class CheckpointError(RuntimeError):
 def _host(value) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value.data
-    return np.ascontiguousarray(backend.to_numpy(value))
+    a = backend.to_numpy(value)
+    return np.ascontiguousarray(a).reshape(a.shape)  # ascontiguousarray alone makes a 0-d array (1,)
 
 
 def save(path, arrays: dict, meta: dict) -> Path:

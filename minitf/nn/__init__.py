@@ -8,20 +8,29 @@ from .module import Module, ModuleList, ModuleDict, Parameter, StateDictError, I
 from . import init  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .embedding import Embedding  # noqa: F401
-from .normalization import LayerNorm  # noqa: F401
+from .normalization import LayerNorm, RMSNorm  # noqa: F401
+from .parameter_containers import ParameterList, ParameterDict  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
+from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
 from .block import TransformerBlock  # noqa: F401
 from .recurrent import RNNCell, LSTMCell, RNN, LSTM, detach_state  # noqa: F401
+from .recurrent import GRUCell, GRU  # noqa: F401
 from .container import Sequential  # noqa: F401
 from .linear import Identity  # noqa: F401
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
+from .loss import L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss  # noqa: F401
 from . import utils  # noqa: F401
+from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
 __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", "IncompatibleKeys", "init",
            "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax",
            "CausalSelfAttention", "KVCache", "FeedForward", "TransformerBlock",
            "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state",
-           "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils"]
+           "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",
+           "LeakyReLU", "ELU", "Softplus", "LogSigmoid", "GLU", "CosineSimilarity",
+           "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU"]

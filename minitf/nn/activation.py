@@ -1,4 +1,4 @@
-"""Activation layers (parameter-free wrappers of the elementwise ops)."""
+"""Activation layers (parameter-free wrappers of the elementwise ops), and CosineSimilarity."""
 from __future__ import annotations
 
 from .. import functional as F
@@ -69,3 +69,90 @@ class LogSoftmax(Softmax):
 
     def forward(self, x):
         return F.log_softmax(x, dim=self.dim)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise, as ``torch.nn.LeakyReLU`` (``inplace=True`` is refused)."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        if inplace:
+            raise NotImplementedError("LeakyReLU: inplace=True is not supported (minitf computes activations "
+                                      "out of place); use inplace=False, the default")
+        self.negative_slope, self.inplace = float(negative_slope), False
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x for x > 0, alpha (exp(x) - 1) otherwise, as ``torch.nn.ELU`` (``inplace=True`` is refused)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if inplace:
+            raise NotImplementedError("ELU: inplace=True is not supported (minitf computes activations "
+                                      "out of place); use inplace=False, the default")
+        self.alpha, self.inplace = float(alpha), False
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta (x itself where beta x > threshold), as ``torch.nn.Softplus``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        if float(beta) == 0:
+            raise ValueError("Softplus: beta must be non-zero (the result divides by it)")
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class LogSigmoid(Module):
+    """log sigmoid(x), stable for every finite x, as ``torch.nn.LogSigmoid``."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)
+
+
+class GLU(Module):
+    """a * sigmoid(b), a and b the two halves of the input along ``dim``, as ``torch.nn.GLU``.
+    x: (..., 2n, ...) -> (..., n, ...)."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class CosineSimilarity(Module):
+    """``F.cosine_similarity(x1, x2, dim, eps)``, as ``torch.nn.CosineSimilarity``:
+    x1, x2 broadcastable -> their broadcast shape without ``dim``."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, float(eps)
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, eps={self.eps}"

@@ -13,95 +13,25 @@ attributes (``self.weight``), so a forward pass pays no lookup overhead.
 A parameter shared by two modules (tied weights) is one object: it appears
 under both names in :meth:`Module.state_dict` but once in
 :meth:`Module.parameters` and :meth:`Module.num_parameters`.
+
+Buffers (``register_buffer``) are tensors a module keeps that are not learned
+(running statistics, masks): moved and cast by ``to()``, in the state dict
+unless registered with ``persistent=False``. The state-dict code is in
+:mod:`.state_dict`, forward hooks in :mod:`.hooks`.
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections import OrderedDict
 
-import numpy as np
 
 from .. import allocator as _allocator
 from .. import backend
 from ..autograd import zero_grad_in_place
 from ..tensor import Tensor, _check_dtype
-
-
-class Parameter(Tensor):
-    """A Tensor that a Module owns as a learnable weight (requires grad by default).
-
-    ``Parameter(data)`` takes a Tensor (its data is shared, not copied) or a
-    backend array; the data must be floating point.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, data, requires_grad: bool = True):
-        if isinstance(data, Tensor):
-            data = data.data
-        elif not hasattr(data, "dtype") or isinstance(data, np.generic):
-            data = np.asarray(data, dtype=np.float32)
-        if data.dtype.kind != "f":
-            raise TypeError(f"Parameter: data must be floating point, got dtype {data.dtype}")
-        super().__init__(data, requires_grad=requires_grad)
-
-    def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
-
-
-class StateDictError(RuntimeError):
-    """load_state_dict() found missing, unexpected or mis-shaped keys (all listed)."""
-
-
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-def _as_array(value, name: str):
-    """A state-dict value as an array minitf can copy from: a device array as it is, else host NumPy.
-
-    Foreign tensors are duck-typed, never imported: ``.detach()``, ``.cpu()``
-    and ``.numpy()`` as PyTorch has them (a dtype NumPy lacks, e.g. bfloat16,
-    is widened with ``.float()`` first), else ``__array__`` or a sequence.
-    """
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, np.generic):
-        return np.asarray(value)
-    try:
-        backend.device_of(value)      # NumPy, CuPy or the fake device: moved later, on copy
-        return value
-    except TypeError:
-        pass
-    try:
-        if callable(getattr(value, "numpy", None)):
-            v = value
-            for step in ("detach", "cpu"):
-                if callable(getattr(v, step, None)):
-                    v = getattr(v, step)()
-            try:
-                return np.asarray(v.numpy())
-            except TypeError:          # torch: "Got unsupported ScalarType BFloat16"
-                if callable(getattr(v, "float", None)):
-                    return np.asarray(v.float().numpy())
-                raise
-        return np.asarray(value)
-    except Exception as e:
-        raise TypeError(f"state_dict value {name!r} of type {type(value).__name__} cannot be read as an "
-                        f"array ({type(e).__name__}: {e})") from None
-
-
-def _grad_array(p):
-    """The backend array of ``p.grad`` (or None), whether ``.grad`` holds an array or a Tensor."""
-    g = p.grad
-    return g.data if isinstance(g, Tensor) else g
-
-
-def _set_grad_array(p, a) -> None:
-    """Replace the gradient's values by array ``a``, keeping a Tensor ``.grad`` the same object."""
-    if isinstance(p.grad, Tensor):
-        p.grad.data = a
-    else:
-        p.grad = a
+from . import hooks as _hooks
+from . import state_dict as _state
+from .parameter import Parameter, _grad_array, _set_grad_array
+from .state_dict import IncompatibleKeys, StateDictError  # noqa: F401  (importable from here, as before)
 
 
 def _is_dtype(x) -> bool:
@@ -129,7 +59,12 @@ class Module:
         _allocator.tune_host_allocator()  # once: reuse freed activation buffers (minitf/allocator.py)
         d = self.__dict__
         d["_parameters"] = OrderedDict()   # name -> Parameter or None (e.g. bias=False)
+        d["_buffers"] = OrderedDict()      # name -> Tensor or None
+        d["_non_persistent_buffers"] = set()
         d["_modules"] = OrderedDict()      # name -> Module
+        d["_forward_pre_hooks"] = OrderedDict()   # handle id -> hook (see hooks.py)
+        d["_forward_hooks"] = OrderedDict()
+        d["_hook_flags"] = {}              # handle id -> (with_kwargs, always_call)
         d["training"] = True
 
     # ------------------------------------------------------------ registration
@@ -137,13 +72,20 @@ class Module:
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        params, modules = d["_parameters"], d["_modules"]
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
             modules.pop(name, None)
+            self._drop_buffer(name)
             params[name] = value
         elif isinstance(value, Module):
             params.pop(name, None)
+            self._drop_buffer(name)
             modules[name] = value
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r} of "
+                                f"{type(self).__name__} (a Tensor or None is expected)")
+            buffers[name] = value
         elif name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} of "
@@ -159,7 +101,21 @@ class Module:
     def __delattr__(self, name):
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._drop_buffer(name)
         object.__delattr__(self, name)
+
+    def _drop_buffer(self, name):
+        self.__dict__["_buffers"].pop(name, None)
+        self.__dict__["_non_persistent_buffers"].discard(name)
+
+    def _check_new_name(self, kind: str, name, registry) -> None:
+        """PyTorch's rules for a name given to register_buffer / add_module."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{kind} name {name!r} must be non-empty and contain no '.'")
+        if name not in registry and hasattr(self, name):
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, a declared-but-absent parameter) under ``name``."""
@@ -169,12 +125,58 @@ class Module:
         else:
             setattr(self, name, param)
 
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Keep ``tensor`` (or None) as buffer ``name``: an attribute that ``to()`` moves and casts
+        (floating dtypes only) and, when ``persistent``, part of the state dict; not a parameter."""
+        self._check_new_name("buffer", name, self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Register ``module`` (or None) as sub-module ``name``, as ``setattr`` would (PyTorch's
+        name checks: a string, non-empty, no '.', not another attribute)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        self._check_new_name("module", name, self._modules)
+        if module is None:
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, module)
+
+    def register_module(self, name: str, module: "Module | None") -> None:
+        """Alias of :meth:`add_module`."""
+        self.add_module(name, module)
+
     # ------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d["_forward_pre_hooks"] or d["_forward_hooks"]:
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces the
+        positional arguments (a non-tuple is wrapped in one). ``with_kwargs``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``. Returns a
+        :class:`~minitf.nn.hooks.RemovableHandle`."""
+        return _hooks.add_hook(self, "forward_pre_hook", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces the
+        output. ``with_kwargs``: ``hook(module, args, kwargs, output)``; ``always_call``: also when
+        forward raises (output None). Returns a :class:`~minitf.nn.hooks.RemovableHandle`."""
+        return _hooks.add_hook(self, "forward_hook", hook, prepend, with_kwargs, always_call)
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = ""):
@@ -226,6 +228,51 @@ class Module:
         """Every distinct Parameter, in registration order."""
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        """Yield (dotted name, buffer) for every buffer that is not None (a shared one once);
+        ``recurse=False``: this module's own only. Non-persistent buffers are included."""
+        seen = set()
+        mods = self._named_modules_all() if recurse else [("", self)]
+        for mname, m in mods:
+            for bname, b in m._buffers.items():
+                if b is not None and id(b) not in seen:
+                    seen.add(id(b))
+                    name = f"{mname}.{bname}" if mname else bname
+                    yield (f"{prefix}.{name}" if prefix else name), b
+
+    def buffers(self, recurse: bool = True):
+        """Every distinct buffer (see :meth:`named_buffers`), as a list."""
+        return [b for _, b in self.named_buffers(recurse=recurse)]
+
+    def get_submodule(self, target: str) -> "Module":
+        """The sub-module at dotted path ``target`` ("" is self), as PyTorch's."""
+        m = self
+        for item in target.split(".") if target else ():
+            child = m._modules.get(item)
+            if not isinstance(child, Module):
+                what = "has no sub-module" if item not in m.__dict__ else "has an attribute that is not a Module:"
+                raise AttributeError(f"{type(m).__name__} {what} {item!r} (looking up {target!r})")
+            m = child
+        return m
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"encoder.0.weight"``), as PyTorch's."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        p = m._parameters.get(name)
+        if p is None:
+            raise AttributeError(f"{type(m).__name__} has no parameter {name!r} (looking up {target!r})")
+        return p
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target``, as PyTorch's."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        b = m._buffers.get(name)
+        if b is None:
+            raise AttributeError(f"{type(m).__name__} has no buffer {name!r} (looking up {target!r})")
+        return b
+
     def num_parameters(self, exclude_embeddings: bool = False) -> int:
         """Number of scalars in distinct parameters.
 
@@ -271,7 +318,7 @@ class Module:
         return self
 
     def to(self, device=None, dtype=None) -> "Module":
-        """Move / cast every parameter (and its grad) in place; tied weights stay tied.
+        """Move / cast every parameter (and its grad) and buffer in place; tied weights stay tied.
 
         As PyTorch's: ``to("fake")``, ``to(dtype="float64")``, ``to("float64")``
         (a dtype in the first place), ``to("cpu", "float64")``. The Parameter
@@ -294,7 +341,20 @@ class Module:
             g = _grad_array(p)
             if g is not None:
                 _set_grad_array(p, convert(g))
+        for b in self.buffers():   # moved; cast only if floating (an int64 counter stays one), as PyTorch
+            if device is not None:
+                b.data = backend.to_device(b.data, device)
+            if dtype is not None and b.dtype.kind == "f" and b.dtype != dtype:
+                b.data = b.data.astype(dtype)
         return self
+
+    def cpu(self) -> "Module":
+        """Move every parameter, gradient and buffer to the host: ``to("cpu")``."""
+        return self.to("cpu")
+
+    def half(self) -> "Module":
+        """Cast every floating parameter, gradient and buffer to float16: ``to(dtype="float16")``."""
+        return self.to(dtype="float16")
 
     def double(self) -> "Module":
         """Cast every parameter (and gradient) to float64 in place: ``to(dtype="float64")``."""
@@ -306,78 +366,26 @@ class Module:
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> "OrderedDict[str, Tensor]":
-        """Ordered name -> Tensor, detached and sharing data with the parameters.
-
-        A tied parameter appears under each of its names.
-        """
-        return OrderedDict((name, p.detach()) for name, p in self._all_named_parameters())
+        """Ordered name -> Tensor, detached and sharing data: each module's parameters, then its
+        persistent buffers, module by module (PyTorch's order). A tied parameter appears under
+        each of its names."""
+        return _state.state_dict(self)
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the existing parameters.
+        """Copy values into the existing parameters and persistent buffers.
 
         A value may be a Tensor, an array of any minitf device, or any
         array-like: an object with a ``.numpy()`` method (a PyTorch tensor, on
         any device: it is detached and copied to the host first, without minitf
         importing torch) or ``__array__``, or nested lists.
-        Values are moved to each parameter's device and cast to its dtype;
-        parameters keep their identity (optimizers holding them see the new
-        values). Everything is checked before anything is copied: with
+        Values are moved to each tensor's device and cast to its dtype;
+        parameters and buffers keep their identity (optimizers holding them see
+        the new values). Everything is checked before anything is copied: with
         ``strict=True`` missing or unexpected keys raise :class:`StateDictError`
         listing all of them; a shape mismatch always raises. Returns the
         (missing_keys, unexpected_keys) found.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict: expected a mapping of parameter names to tensors (such as "
-                            f"model.state_dict()), got {type(state_dict).__name__}")
-        own = OrderedDict(self._all_named_parameters())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        values, misshaped, not_numbers = {}, [], []
-        for k, p in own.items():
-            if k not in state_dict:
-                continue
-            a = _as_array(state_dict[k], k)
-            if tuple(a.shape) != p.shape:
-                misshaped.append(f"{k}: got shape {tuple(a.shape)}, the model has shape {p.shape}")
-            elif a.dtype.kind not in "biuf":
-                not_numbers.append(f"{k} (dtype {a.dtype})")
-            values[k] = a
-        problems = []
-        if strict and missing:
-            problems.append("missing key(s): " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected key(s): " + ", ".join(unexpected))
-        if misshaped:
-            problems.append("size mismatch for " + "; ".join(misshaped))
-        if not_numbers:
-            problems.append("not numeric: " + ", ".join(not_numbers))
-        if strict and any(k.startswith("_orig_mod.") for k in unexpected):
-            problems.append("(keys starting with '_orig_mod.' come from a torch.compile'd model: remove the "
-                            "prefix; GPT.load_nanogpt_state_dict does so for nanoGPT checkpoints)")
-        if not problems:
-            problems = self._check_tied(own, values)
-        if problems:
-            raise StateDictError(f"error(s) in loading state_dict for {type(self).__name__}:\n  "
-                                 + "\n  ".join(problems))
-        for k, a in values.items():
-            p = own[k]
-            a = backend.to_device(a, p.device)
-            p.data[...] = a if a.dtype == p.dtype else a.astype(p.dtype)
-        return IncompatibleKeys(missing, unexpected)
-
-    @staticmethod
-    def _check_tied(own, values):
-        """Two names of one tied parameter must not be given different values."""
-        first = {}
-        for k, a in values.items():
-            pid = id(own[k])
-            if pid in first:
-                k0 = first[pid]
-                if not np.array_equal(backend.to_numpy(values[k0]), backend.to_numpy(a)):
-                    return [f"tied parameters {k0} and {k} are one parameter but were given different values"]
-            else:
-                first[pid] = k
-        return []
+        return _state.load_state_dict(self, state_dict, strict)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:

@@ -1,4 +1,4 @@
-"""LayerNorm over the trailing axes."""
+"""LayerNorm and RMSNorm over the trailing axes."""
 from __future__ import annotations
 
 import math
@@ -59,3 +59,33 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """y = x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims, as
+    ``torch.nn.RMSNorm`` (2.4+): ``eps=None`` means ``finfo(x.dtype).eps`` at each call; the
+    weight (shape ``normalized_shape``) starts at 1; ``elementwise_affine=False`` has none.
+    x: (..., *normalized_shape) -> the same shape. ``device`` / ``dtype`` as ``to()``.
+    """
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        from ..ops.rms_norm import _shape
+        shape = _shape("RMSNorm", normalized_shape)
+        if eps is not None and not (math.isfinite(eps) and eps >= 0):
+            raise ValueError(f"RMSNorm: eps must be None or a non-negative number, got {eps}")
+        self.normalized_shape, self.eps = shape, None if eps is None else float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        if self.elementwise_affine:
+            self.weight = init.ones_(Parameter(np.empty(shape, np.float32)))
+        else:
+            self.register_parameter("weight", None)
+        if device is not None or dtype is not None:
+            self.to(device, dtype)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

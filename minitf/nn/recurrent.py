@@ -1,4 +1,4 @@
-"""The recurrent baseline: Elman RNN and LSTM cells and multi-layer sequence layers.
+"""The recurrent baseline: Elman RNN, LSTM and GRU cells and multi-layer sequence layers.
 
 Each layer first projects the whole input sequence in one GEMM (it does not
 depend on the state), then runs the recurrence one step at a time
@@ -6,7 +6,8 @@ depend on the state), then runs the recurrence one step at a time
 h_{t-1}, so T steps take T sequential rounds however wide the machine is.
 Parameter names and shapes follow PyTorch: ``weight_ih_l{k}`` (G H, in),
 ``weight_hh_l{k}`` (G H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G H,), with
-G = 1 (RNN) or 4 (LSTM, gates i, f, g, o); initialised U(-1/sqrt(H), 1/sqrt(H)).
+G = 1 (RNN), 4 (LSTM, gates i, f, g, o) or 3 (GRU, gates r, z, n); initialised
+U(-1/sqrt(H), 1/sqrt(H)).
 As in PyTorch, sequences are time-major, (T, B, C), unless ``batch_first=True``;
 a 2-D input (T, C) is one unbatched sequence. ``bidirectional=True`` adds a
 second set of weights per layer (``weight_ih_l{k}_reverse``, ...) that reads
@@ -105,6 +106,21 @@ class LSTMCell(RNNCell):
         return s[0], s[1]
 
 
+class GRUCell(RNNCell):
+    """One GRU step, as ``torch.nn.GRUCell`` (gates r, z, n; see :func:`minitf.functional.gru_cell`).
+    x: (B, in); h: (B, H) or None (zeros). Returns h' (B, H)."""
+
+    gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__(input_size, hidden_size, bias)
+
+    def forward(self, x, h=None):
+        self._check(x)
+        xw = F.linear(x, self.weight_ih, self.bias_ih)     # b_hh stays apart: it sits inside r's product
+        return F.gru_cell(xw, self._zeros(x) if h is None else h, self.weight_hh, self.bias_hh)
+
+
 class RNN(Module):
     """A multi-layer Elman RNN (tanh or relu) over a sequence, backpropagated through time.
 
@@ -175,7 +191,10 @@ class RNN(Module):
                              f"{' for unbatched input' if unbatched else ''}, got {s.shape}")
         return s.reshape(L, 1, self.hidden_size) if unbatched else s
 
-    def _sequence(self, xw, s0, w_hh, reverse):
+    def _project(self, x, w_ih, b_ih, b_hh):
+        return _input_projection(x, w_ih, b_ih, b_hh)
+
+    def _sequence(self, xw, s0, w_hh, b_hh, reverse):
         return F.rnn_sequence(xw, s0, w_hh, self.nonlinearity, reverse=reverse)
 
     def _run_layers(self, x, initial):
@@ -185,8 +204,8 @@ class RNN(Module):
             outs = []
             for d, sfx in enumerate(("", "_reverse")[:D]):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(k, sfx)
-                out, s = self._sequence(_input_projection(x, w_ih, b_ih, b_hh),
-                                        None if initial is None else initial[k * D + d], w_hh, d == 1)
+                out, s = self._sequence(self._project(x, w_ih, b_ih, b_hh),
+                                        None if initial is None else initial[k * D + d], w_hh, b_hh, d == 1)
                 outs.append(out)
                 finals.append(s)
             x = outs[0] if D == 1 else F.cat(outs, axis=-1)
@@ -232,7 +251,7 @@ class LSTM(RNN):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
         super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional)
 
-    def _sequence(self, xw, s0, w_hh, reverse):
+    def _sequence(self, xw, s0, w_hh, b_hh, reverse):
         return F.lstm_sequence(xw, s0, w_hh, reverse=reverse)
 
     def forward(self, x, state=None):
@@ -249,3 +268,23 @@ class LSTM(RNN):
         if unbatched:
             hc = hc.reshape(2, hc.shape[1], self.hidden_size)
         return self._output(out, unbatched), (hc[0], hc[1])
+
+
+class GRU(RNN):
+    """A multi-layer GRU over a sequence, backpropagated through time, as ``torch.nn.GRU``.
+
+    Layouts, h0 and the returned (output, h_n) as :class:`RNN`; gates r, z, n in
+    ``weight_ih_l{k}`` (3H, in) etc., so a PyTorch GRU's state dict loads as it is.
+    """
+
+    gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
+        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional)
+
+    def _project(self, x, w_ih, b_ih, b_hh):
+        return F.linear(x, w_ih, b_ih)                      # b_hh enters each step (inside r's product)
+
+    def _sequence(self, xw, s0, w_hh, b_hh, reverse):
+        return F.gru_sequence(xw, s0, w_hh, b_hh, reverse=reverse)

@@ -1,0 +1,42 @@
+"""Parameter: the Tensor a Module learns, and the two gradient helpers ``Module.to`` uses."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns as a learnable weight (requires grad by default).
+
+    ``Parameter(data)`` takes a Tensor (its data is shared, not copied) or a
+    backend array; the data must be floating point.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not hasattr(data, "dtype") or isinstance(data, np.generic):
+            data = np.asarray(data, dtype=np.float32)
+        if data.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating point, got dtype {data.dtype}")
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+def _grad_array(p):
+    """The backend array of ``p.grad`` (or None), whether ``.grad`` holds an array or a Tensor."""
+    g = p.grad
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _set_grad_array(p, a) -> None:
+    """Replace the gradient's values by array ``a``, keeping a Tensor ``.grad`` the same object."""
+    if isinstance(p.grad, Tensor):
+        p.grad.data = a
+    else:
+        p.grad = a

@@ -1,0 +1,169 @@
+"""More activations, as ``torch.nn.functional``'s: leaky_relu, elu, softplus, logsigmoid, glu.
+
+Softplus and logsigmoid are computed from e = exp(-|x|), which never
+overflows: softplus(z) = max(z, 0) + log1p(e), log sigma(x) = min(x, 0) - log1p(e),
+finite and accurate for every finite input (the naive log(1 + exp(z))
+overflows from z = 89 in float32 and loses everything below z = -37).
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import check_dim
+from .arithmetic import mul
+from .elementwise import exp, sigmoid
+from .shape import Where, split
+
+
+def _check_float(name: str, x: Tensor) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be floating point, got dtype {x.dtype}")
+
+
+def _no_inplace(name: str, inplace) -> None:
+    if inplace:
+        raise NotImplementedError(f"{name}: inplace=True is not supported (minitf computes activations out of "
+                                  f"place); use inplace=False, the default")
+
+
+def _const(a) -> Tensor:
+    return Tensor._make(a, None)
+
+
+def _one(x: Tensor) -> Tensor:
+    return _const(backend.get_array_module(x.data).ones((), dtype=x.dtype))
+
+
+def _exp_neg_abs(xp, x):
+    """exp(-|x|) in (0, 1]: the one exponential the stable forms need (underflow to 0 is right)."""
+    with backend.quiet_underflow(xp):
+        return xp.exp(-xp.abs(x))
+
+
+class LeakyReLU(Function):
+    saves_inputs = saves_output = False  # keeps its slope mask
+
+    def forward(self, x, slope):
+        self.scale = (x > 0).astype(x.dtype)
+        self.scale += (1 - self.scale) * x.dtype.type(slope)   # 1 for x > 0, slope for x <= 0
+        return x * self.scale
+
+    def backward(self, g):  # d/dx = 1 for x > 0, negative_slope for x <= 0 (PyTorch's choice at 0)
+        return (g * self.scale,)
+
+    def backward_graph(self, g):  # the slope is piecewise constant: leaky_relu'' = 0 away from 0
+        return (g * _const(self.scale),)
+
+
+class ELU(Function):
+    saves_output = False
+
+    def forward(self, x, alpha):
+        xp = backend.get_array_module(x)
+        self.x, self.alpha = x, x.dtype.type(alpha)
+        with backend.quiet_underflow(xp):
+            neg = self.alpha * xp.expm1(xp.minimum(x, 0))   # expm1: no cancellation near 0
+        return xp.where(x > 0, x, neg)
+
+    def backward(self, g):  # d/dx = 1 for x > 0, alpha exp(x) for x <= 0
+        xp = backend.get_array_module(g)
+        with backend.quiet_underflow(xp):
+            d = self.alpha * xp.exp(xp.minimum(self.x, 0))
+        return (g * xp.where(self.x > 0, 1, d).astype(g.dtype, copy=False),)
+
+    def backward_graph(self, g):  # the same, exp taken of x only where x <= 0 (no overflow elsewhere)
+        x = self.inputs[0]
+        pos = self.x > 0
+        xn = Where.apply(_const(backend.get_array_module(g.data).zeros((), dtype=x.dtype)), x, cond=pos)
+        return (g * Where.apply(_one(x), exp(xn) * self.alpha, cond=pos),)
+
+
+class Softplus(Function):
+    saves_output = False
+
+    def forward(self, x, beta, threshold):
+        xp = backend.get_array_module(x)
+        beta = x.dtype.type(beta)
+        z = x * beta
+        e = _exp_neg_abs(xp, z)
+        self.linear, self.beta = z > threshold, beta   # PyTorch returns x itself above the threshold
+        self.sig = xp.maximum(z >= 0, e) / (1 + e)   # sigma(beta x): numerator 1 or e, stable for both signs
+        y = (xp.maximum(z, 0) + xp.log1p(e)) / beta
+        return xp.where(self.linear, x, y)
+
+    def backward(self, g):  # d/dx = sigma(beta x), 1 above the threshold
+        xp = backend.get_array_module(g)
+        return (g * xp.where(self.linear, 1, self.sig).astype(g.dtype, copy=False),)
+
+    def backward_graph(self, g):
+        x = self.inputs[0]
+        return (g * Where.apply(_one(x), sigmoid(x * self.beta), cond=self.linear),)
+
+
+class LogSigmoid(Function):
+    saves_output = False
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        e = _exp_neg_abs(xp, x)
+        self.dsig = xp.maximum(x < 0, e) / (1 + e)   # 1 - sigma(x) = sigma(-x): numerator e or 1
+        return xp.minimum(x, 0) - xp.log1p(e)
+
+    def backward(self, g):  # d/dx log sigma(x) = 1 - sigma(x)
+        return (g * self.dsig,)
+
+    def backward_graph(self, g):
+        return (g * sigmoid(-self.inputs[0]),)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise, elementwise, as ``torch.nn.functional.leaky_relu``.
+    input: any shape -> the same shape."""
+    _check_float("leaky_relu", input)
+    _no_inplace("leaky_relu", inplace)
+    return LeakyReLU.apply(input, slope=float(negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise, elementwise, as ``torch.nn.functional.elu``.
+    input: any shape -> the same shape."""
+    _check_float("elu", input)
+    _no_inplace("elu", inplace)
+    return ELU.apply(input, alpha=float(alpha))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, elementwise, as ``torch.nn.functional.softplus``; where
+    beta x > threshold the result is x itself (as PyTorch). Stable for every finite input.
+    input: any shape -> the same shape."""
+    _check_float("softplus", input)
+    if float(beta) == 0:
+        raise ValueError("softplus: beta must be non-zero (the result divides by it)")
+    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(1 / (1 + exp(-x))), elementwise, as ``torch.nn.functional.logsigmoid``: stable for
+    every finite input (x for x << 0, -exp(-x) for x >> 0). input: any shape -> the same shape."""
+    _check_float("logsigmoid", input)
+    return LogSigmoid.apply(input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit, as ``torch.nn.functional.glu``: a * sigmoid(b), where a and b are the
+    first and second halves of ``input`` along ``dim``.
+
+    input: (..., 2n, ...) -> (..., n, ...); the size along ``dim`` must be even.
+    """
+    _check_float("glu", input)
+    if input.ndim == 0:
+        raise ValueError("glu: input must have at least one dimension, got a 0-d tensor")
+    d = check_dim("glu", dim, input.ndim)
+    if input.shape[d] % 2:
+        raise ValueError(f"glu: the size of dim {dim} must be even (it is halved), got {input.shape[d]} "
+                         f"in shape {input.shape}")
+    a, b = split(input, input.shape[d] // 2, axis=d)
+    return mul(a, sigmoid(b))
