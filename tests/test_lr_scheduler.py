@@ -161,7 +161,18 @@ def test_scheduler_state_round_trips_and_bad_values_are_refused():
     again = optim.lr_scheduler.StepLR(two_groups(), step_size=2, gamma=0.5)
     again.load_state_dict(state)
     assert again.last_epoch == sched.last_epoch == 5 and again.get_last_lr() == sched.get_last_lr()
-    with pytest.raises(ValueError, match="StepLR: step_size must be positive"):
+    with pytest.raises(ValueError, match="StepLR: step_size must be a whole number >= 1"):
         optim.lr_scheduler.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="LinearLR: start_factor must be in"):
         optim.lr_scheduler.LinearLR(opt, start_factor=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: optim.lr_scheduler.StepLR(o, step_size=2.5), lambda o: optim.lr_scheduler.MultiStepLR(o, milestones=[1, 2.5]),
+    lambda o: optim.lr_scheduler.ConstantLR(o, total_iters=2.5), lambda o: optim.lr_scheduler.LinearLR(o, total_iters=1.5),
+    lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=0.5), lambda o: optim.lr_scheduler.StepLR(o, step_size=True)])
+def test_a_fractional_epoch_count_is_refused_not_truncated(make):
+    # int(2.5) would silently schedule at 2, where PyTorch uses 2.5 as it is
+    opt = optim.SGD([mt.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="must be a whole number"):
+        make(opt)

@@ -18,11 +18,18 @@ import numpy as np
 
 from .. import backend
 from .. import random as _random
+from ..autograd import bump_version
 from ..tensor import Tensor
 
 
-def _fill(t: Tensor, host: np.ndarray) -> Tensor:
+def _fill(t: Tensor, host: np.ndarray, drawn: bool = True) -> Tensor:
+    """Copy ``host`` into ``t`` in place; a graph that saved ``t`` then refuses to use it (version).
+    ``drawn``: random draws, which need a floating-point ``t`` (zeros, ones, constants do not)."""
+    if drawn and t.dtype.kind != "f":
+        raise TypeError(f"nn.init: cannot fill a {t.dtype} tensor with draws from a distribution "
+                        f"(it must be floating point, as in PyTorch)")
     t.data[...] = backend.to_device(host.astype(t.dtype), t.device)
+    bump_version(t)
     return t
 
 
@@ -41,16 +48,16 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tenso
 
 
 def zeros_(t: Tensor) -> Tensor:
-    return _fill(t, np.zeros(t.shape))
+    return _fill(t, np.zeros(t.shape), drawn=False)
 
 
 def ones_(t: Tensor) -> Tensor:
-    return _fill(t, np.ones(t.shape))
+    return _fill(t, np.ones(t.shape), drawn=False)
 
 
 def constant_(t: Tensor, val: float) -> Tensor:
     """Fill ``t`` with ``val``."""
-    return _fill(t, np.full(t.shape, val))
+    return _fill(t, np.full(t.shape, val), drawn=False)
 
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",

@@ -48,7 +48,8 @@ _Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
       6.05183413124413191e-2, 2.33520497626869185e-3)
 _SQRT_1_PI = 0.56418958354775628695   # 1/sqrt(pi)
 _THRESH = 0.46875
-_XBIG = 26.543                        # erfc(y) underflows to 0 in float64 beyond this
+_XBIG = 26.543                        # Cody's XBIG: erfc(y) is set to 0 beyond (the true value
+                                      # is subnormal up to about 27.2, below the smallest normal)
 
 
 def _ratio(z, num, den, n_loop):

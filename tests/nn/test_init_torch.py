@@ -210,3 +210,22 @@ def test_bad_arguments_and_empty_tensors():
         warnings.simplefilter("error")
         for f in (nn.init.xavier_normal_, nn.init.orthogonal_):
             assert f(empty(0, 0)).shape == (0, 0)
+
+
+def test_an_initialiser_bumps_the_version_so_a_saved_graph_refuses():
+    # re-initialising a weight a graph saved must not silently change its gradient (torch raises too)
+    w = mt.ones(4, requires_grad=True)
+    y = (w * w).sum()
+    with mt.no_grad():
+        nn.init.normal_(w)
+    with pytest.raises(RuntimeError, match="modified|changed"):
+        y.backward()
+
+
+def test_random_initialisers_refuse_integer_tensors_and_constant_ones_fill_them():
+    t = mt.zeros(2, 3, dtype="int64")
+    for fill in (nn.init.normal_, nn.init.uniform_, nn.init.kaiming_uniform_, nn.init.xavier_normal_):
+        with pytest.raises(TypeError, match="floating point"):
+            fill(t)
+    assert nn.init.constant_(t, 7).numpy().tolist() == [[7] * 3] * 2
+    assert nn.init.ones_(t).numpy().sum() == 6 and nn.init.zeros_(t).numpy().sum() == 0

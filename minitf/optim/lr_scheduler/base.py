@@ -16,9 +16,12 @@ def _current(scheduler) -> list[float]:
     return [g["lr"] for g in scheduler.optimizer.param_groups]
 
 
-def _positive(name: str, what: str, value) -> None:
-    if not value > 0:
-        raise ValueError(f"{name}: {what} must be positive, got {value}")
+def _whole(name: str, what: str, value, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``; a fraction is refused rather than truncated (PyTorch
+    would use 2.5 as 2.5, where int() would silently make it 2)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < minimum:
+        raise ValueError(f"{name}: {what} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _per_group(name: str, what: str, optimizer: Optimizer, value) -> list:

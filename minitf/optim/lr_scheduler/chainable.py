@@ -6,7 +6,7 @@ import bisect
 import math
 
 from ..optimizers import Optimizer
-from .base import LRScheduler, _current, _LambdaScheduler, _positive
+from .base import LRScheduler, _current, _LambdaScheduler, _whole
 
 
 class LambdaLR(_LambdaScheduler):
@@ -39,8 +39,7 @@ class StepLR(LRScheduler):
     """lr = initial_lr * gamma ** (epoch // step_size), as ``torch.optim.lr_scheduler.StepLR``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        _positive("StepLR", "step_size", step_size)
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size, self.gamma = _whole("StepLR", "step_size", step_size, 1), float(gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -57,7 +56,7 @@ class MultiStepLR(LRScheduler):
     (a milestone given twice counts twice)."""
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones = sorted(int(m) for m in milestones)
+        self.milestones = sorted(_whole("MultiStepLR", "a milestone", m, 0) for m in milestones)
         self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -77,9 +76,7 @@ class ConstantLR(LRScheduler):
         # PyTorch takes [0, 1]; a factor of 0 would divide by zero at total_iters, so it is refused here
         if not 0 < factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in (0, 1], got {factor}")
-        if not total_iters >= 0:
-            raise ValueError(f"ConstantLR: total_iters must be >= 0, got {total_iters}")
-        self.factor, self.total_iters = float(factor), int(total_iters)
+        self.factor, self.total_iters = float(factor), _whole("ConstantLR", "total_iters", total_iters, 0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -117,8 +114,8 @@ class LinearLR(LRScheduler):
         if not (0 < start_factor <= 1 and 0 <= end_factor <= 1):
             raise ValueError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], "
                              f"got {start_factor} and {end_factor}")
-        _positive("LinearLR", "total_iters", total_iters)
-        self.start_factor, self.end_factor, self.total_iters = float(start_factor), float(end_factor), int(total_iters)
+        self.start_factor, self.end_factor = float(start_factor), float(end_factor)
+        self.total_iters = _whole("LinearLR", "total_iters", total_iters, 1)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -141,8 +138,7 @@ class CosineAnnealingLR(LRScheduler):
     ``CosineAnnealingLR`` (past T_max the cosine goes on, back up over the next T_max epochs)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        _positive("CosineAnnealingLR", "T_max", T_max)
-        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        self.T_max, self.eta_min = _whole("CosineAnnealingLR", "T_max", T_max, 1), float(eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
