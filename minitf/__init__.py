@@ -57,3 +57,6 @@ from .ops import (abs, clamp, amax, amin, argmax, argmin, unsqueeze, squeeze, fl
                   chunk, std, norm, t, tril, triu, allclose, clone, reshape, permute, transpose,
                   sum, mean, var, numel)
 from .ops import pow, max, min, maximum, minimum  # noqa: E402,F401
+from .ops import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: E402,F401
+                  round, trunc, clamp_min, clamp_max, clip, nan_to_num, lerp, addcmul,
+                  logsumexp, prod, cumsum, cumprod)

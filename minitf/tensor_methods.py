@@ -162,6 +162,30 @@ class TensorMethods:
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return _ops.allclose(self, other, rtol, atol, equal_nan)
 
+    # ------------------------------------------------------------ more math (minitf.ops.unary, .cumulative)
+    def log1p(self): return _ops.log1p(self)
+    def expm1(self): return _ops.expm1(self)
+    def sin(self): return _ops.sin(self)
+    def cos(self): return _ops.cos(self)
+    def square(self): return _ops.square(self)
+    def rsqrt(self): return _ops.rsqrt(self)
+    def reciprocal(self): return _ops.reciprocal(self)
+    def sign(self): return _ops.sign(self)
+    def floor(self): return _ops.floor(self)
+    def ceil(self): return _ops.ceil(self)
+    def round(self, *, decimals=0): return _ops.round(self, decimals=decimals)
+    def trunc(self): return _ops.trunc(self)
+    def clamp_min(self, min): return _ops.clamp(self, min=min)
+    def clamp_max(self, max): return _ops.clamp(self, max=max)
+    def clip(self, min=None, max=None): return _ops.clamp(self, min, max)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return _ops.nan_to_num(self, nan, posinf, neginf)
+    def lerp(self, end, weight): return _ops.lerp(self, end, weight)
+    def addcmul(self, tensor1, tensor2, *, value=1): return _ops.addcmul(self, tensor1, tensor2, value=value)
+    def logsumexp(self, dim, keepdim=False): return _ops.logsumexp(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False): return _ops.prod(self, dim, keepdim)
+    def cumsum(self, dim): return _ops.cumsum(self, dim)
+    def cumprod(self, dim): return _ops.cumprod(self, dim)
+
 
 def _shape_args(sizes):
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)

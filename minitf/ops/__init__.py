@@ -19,10 +19,14 @@ from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repea
 from .extrema import max, min, amax, amin, argmax, argmin  # noqa: F401
 from .statistics import std, norm  # noqa: F401
 from ._util import check_dim  # noqa: F401
+from .unary import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: F401
+                    round, trunc, nan_to_num, lerp, addcmul, clamp_min, clamp_max)
+from .cumulative import prod, cumsum, cumprod, logsumexp  # noqa: F401
 
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
 sum, mean, var = (_accepts_dim(f) for f in (sum, mean, var))  # (max, min, amax...: their own, as torch's)
 concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
 cat = concatenate
+clip = clamp  # PyTorch's alias
 from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)
