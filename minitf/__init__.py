@@ -60,3 +60,5 @@ from .ops import pow, max, min, maximum, minimum  # noqa: E402,F401
 from .ops import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: E402,F401
                   round, trunc, clamp_min, clamp_max, clip, nan_to_num, lerp, addcmul,
                   logsumexp, prod, cumsum, cumprod)
+from .ops import (isnan, isinf, isfinite, any, all, count_nonzero, logical_and, logical_or,  # noqa: E402,F401
+                  logical_xor, logical_not, eq, ne, lt, le, gt, ge, equal, isclose)

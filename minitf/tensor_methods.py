@@ -186,6 +186,27 @@ class TensorMethods:
     def cumsum(self, dim): return _ops.cumsum(self, dim)
     def cumprod(self, dim): return _ops.cumprod(self, dim)
 
+    # ------------------------------------------------------------ predicates (minitf.ops.logical): no grad
+    def isnan(self): return _ops.isnan(self)
+    def isinf(self): return _ops.isinf(self)
+    def isfinite(self): return _ops.isfinite(self)
+    def any(self, dim=None, keepdim=False): return _ops.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return _ops.all(self, dim, keepdim)
+    def count_nonzero(self, dim=None): return _ops.count_nonzero(self, dim)
+    def logical_and(self, other): return _ops.logical_and(self, other)
+    def logical_or(self, other): return _ops.logical_or(self, other)
+    def logical_xor(self, other): return _ops.logical_xor(self, other)
+    def logical_not(self): return _ops.logical_not(self)
+    def eq(self, other): return _ops.eq(self, other)
+    def ne(self, other): return _ops.ne(self, other)
+    def lt(self, other): return _ops.lt(self, other)
+    def le(self, other): return _ops.le(self, other)
+    def gt(self, other): return _ops.gt(self, other)
+    def ge(self, other): return _ops.ge(self, other)
+    def equal(self, other): return _ops.equal(self, other)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
 
 def _shape_args(sizes):
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)

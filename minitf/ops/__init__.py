@@ -22,6 +22,8 @@ from ._util import check_dim  # noqa: F401
 from .unary import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: F401
                     round, trunc, nan_to_num, lerp, addcmul, clamp_min, clamp_max)
 from .cumulative import prod, cumsum, cumprod, logsumexp  # noqa: F401
+from .logical import (isnan, isinf, isfinite, any, all, count_nonzero, logical_and, logical_or,  # noqa: F401
+                      logical_xor, logical_not, eq, ne, lt, le, gt, ge, equal, isclose)
 
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
