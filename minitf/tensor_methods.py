@@ -186,6 +186,33 @@ class TensorMethods:
     def cumsum(self, dim): return _ops.cumsum(self, dim)
     def cumprod(self, dim): return _ops.cumprod(self, dim)
 
+    # ------------------------------------------------------------ casts, new tensors, layout
+    def half(self): return self.to(dtype="float16")
+    def long(self): return self.to(dtype="int64")
+    def int(self): return self.to(dtype="int32")
+    def bool(self): return self.to(dtype="bool")
+    def type_as(self, other): return self.to(dtype=other.dtype)
+    def view_as(self, other): return _ops.reshape(self, other.shape)
+    def reshape_as(self, other): return _ops.reshape(self, other.shape)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation().zeros(_shape_args(size), **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation().ones(_shape_args(size), **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation().empty(_shape_args(size), **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return _creation().full(size, fill_value, **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return _creation().tensor(data, **_new(self, dtype, device), requires_grad=requires_grad)
+    def element_size(self): return self.data.itemsize
+    def nelement(self): return int(self.data.size)
+    def is_contiguous(self): return bool(self.data.flags.c_contiguous)
+    def stride(self, dim=None):
+        """Steps between elements per dim, in elements (torch's unit; NumPy's strides are bytes)."""
+        s = tuple(b // self.data.itemsize for b in self.data.strides)
+        return s if dim is None else s[_ops.check_dim("stride", dim, self.ndim)]
+    is_cuda = property(lambda self: self.device != "cpu", doc="On a GPU (or the fake device standing for one).")
+
     # ------------------------------------------------------------ predicates (minitf.ops.logical): no grad
     def isnan(self): return _ops.isnan(self)
     def isinf(self): return _ops.isinf(self)
@@ -210,6 +237,16 @@ class TensorMethods:
 
 def _shape_args(sizes):
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+
+
+def _new(t, dtype, device):
+    """The dtype and device of a ``new_*`` tensor: ``t``'s unless given, as torch."""
+    return {"dtype": t.dtype if dtype is None else dtype, "device": t.device if device is None else device}
+
+
+def _creation():
+    from . import creation  # imported here: creation imports tensor, which imports this module
+    return creation
 
 
 def _pick(numpy_name, torch_name):
