@@ -59,6 +59,7 @@ class TensorMethods:
     def fill_(self, value): return _ops.fill_(self, value)
     def copy_(self, src): return _ops.copy_(self, src)
     def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
+    def masked_fill_(self, mask, value): return _ops.masked_fill_(self, mask, value)
 
     # ------------------------------------------------------------ methods (PyTorch names)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -185,6 +186,34 @@ class TensorMethods:
     def prod(self, dim=None, keepdim=False): return _ops.prod(self, dim, keepdim)
     def cumsum(self, dim): return _ops.cumsum(self, dim)
     def cumprod(self, dim): return _ops.cumprod(self, dim)
+
+    # ------------------------------------------------------------ indexing, order, layout, products
+    def gather(self, dim, index): return _ops.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, *, value=None):
+        return _ops.scatter(self, dim, index, value if src is None else src)
+    def scatter_add(self, dim, index, src): return _ops.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return _ops.index_select(self, dim, index)
+    def masked_select(self, mask): return _ops.masked_select(self, mask)
+    def nonzero(self, *, as_tuple=False): return _ops.nonzero(self, as_tuple=as_tuple)
+    def sort(self, dim=-1, descending=False, *, stable=False): return _ops.sort(self, dim, descending, stable=stable)
+    def argsort(self, dim=-1, descending=False, *, stable=False): return _ops.argsort(self, dim, descending, stable=stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return _ops.topk(self, k, dim, largest, sorted)
+    def flip(self, *dims): return _ops.flip(self, _shape_args(dims))
+    def roll(self, shifts, dims=None): return _ops.roll(self, shifts, dims)
+    def unbind(self, dim=0): return _ops.unbind(self, dim)
+    def narrow(self, dim, start, length): return _ops.narrow(self, dim, start, length)
+    def movedim(self, source, destination): return _ops.movedim(self, source, destination)
+    moveaxis = movedim
+    def swapaxes(self, dim0, dim1): return _ops.swapaxes(self, dim0, dim1)
+    swapdims = swapaxes
+    def tile(self, *dims): return _ops.tile(self, _shape_args(dims))
+    def repeat_interleave(self, repeats, dim=None): return _ops.repeat_interleave(self, repeats, dim)
+    def diag(self, diagonal=0): return _ops.diag(self, diagonal)
+    def mm(self, other): return _ops.mm(self, other)
+    def bmm(self, other): return _ops.bmm(self, other)
+    def mv(self, vec): return _ops.mv(self, vec)
+    def dot(self, other): return _ops.dot(self, other)
+    def outer(self, other): return _ops.outer(self, other)
 
     # ------------------------------------------------------------ casts, new tensors, layout
     def half(self): return self.to(dtype="float16")
