@@ -67,4 +67,4 @@ from .ops import (isnan, isinf, isfinite, any, all, count_nonzero, logical_and, 
                   logical_xor, logical_not, eq, ne, lt, le, gt, ge, equal, isclose)
 from .ops import (gather, scatter, scatter_add, index_select, masked_select, nonzero, sort,  # noqa: E402,F401
                   argsort, topk, flip, roll, unbind, narrow, movedim, moveaxis, swapaxes, swapdims,
-                  tile, repeat_interleave, diag, mm, bmm, mv, dot, outer)
+                  tile, repeat_interleave, diag, mm, bmm, mv, dot, outer, einsum)
