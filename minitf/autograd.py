@@ -30,7 +30,7 @@ import functools
 import time
 
 
-from . import backend
+from . import backend, tensor_hooks
 from .tensor import Tensor
 
 _grad_enabled = True
@@ -303,7 +303,7 @@ def _accumulate_retained(t: Tensor, g) -> None:
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
-    if create_graph or _hooks:  # the general walk (minitf/backprop.py); this one stays the plain fast path
+    if create_graph or _hooks or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
         from .backprop import _backward
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)

@@ -25,7 +25,7 @@ class Tensor(TensorMethods):
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None)
     __slots__ = ("data", "_grad", "requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
-                 "_bounds", "__weakref__")
+                 "_bounds", "_grad_hooks", "_hooks_finalizer", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -146,6 +146,26 @@ class Tensor(TensorMethods):
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retain = True
+        return self
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf keeps its ``.grad`` after backward (``retain_grad()``); False for leaves."""
+        return self._retain and self._fn is not None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient, once complete, in every backward; a
+        Tensor it returns replaces the gradient (what flows on, and what ``.grad`` gets), as
+        torch's. Returns a handle whose ``remove()`` takes the hook off. See
+        :mod:`minitf.tensor_hooks`."""
+        from . import tensor_hooks
+        return tensor_hooks.register(self, hook)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place: it becomes a leaf not requiring grad (torch's)."""
+        if getattr(self, "_base", None) is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead")
+        self._fn, self.requires_grad = None, False
         return self
 
     def detach(self) -> "Tensor":
