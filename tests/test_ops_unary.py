@@ -169,3 +169,13 @@ def test_zero_dim_scans_and_products(device):
     assert y.shape == () and float(y) == 27.0
     y.backward()
     assert float(x.grad) == 27.0
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "trunc", "log1p", "expm1", "sin", "cos",
+                                  "rsqrt", "reciprocal", "cumsum(1)", "cumprod(1)", "prod(1)", "nan_to_num"])
+def test_grad_fn_names_are_torchs(name, rng):
+    torch = pytest.importorskip("torch")
+    data = _input(name, rng)
+    out = CALLS[name][0](mt, mt.tensor(data, dtype="float64", requires_grad=True))
+    outt = CALLS[name][0](torch, torch.tensor(data, requires_grad=True))
+    assert out.grad_fn.name().lower() == outt.grad_fn.name().rstrip("0123456789").lower()

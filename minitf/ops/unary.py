@@ -86,24 +86,49 @@ class Reciprocal(_Elementwise):
 
 
 class Step(Function):
-    """A piecewise-constant function (sign, floor, ceil, round, trunc): gradient 0 everywhere,
-    as PyTorch's (which gives zeros, not None, so the input's ``.grad`` becomes 0)."""
+    """A piecewise-constant function (sign, floor, ceil, round, trunc; the subclasses below,
+    named as their grad_fn shows): gradient 0 everywhere, as PyTorch's (zeros, not None, so
+    the input's ``.grad`` becomes 0)."""
 
     saves_inputs = saves_output = False
+    kind = ""
 
-    def forward(self, x, kind, decimals=0):
+    def forward(self, x, decimals=0):
         xp = backend.get_array_module(x)
-        if kind == "round":
-            return xp.round(x, decimals)
-        if x.dtype.kind not in "fc" and (kind != "sign" or x.dtype.kind == "b"):
+        if x.dtype.kind not in "fc" and (self.kind != "sign" or x.dtype.kind == "b"):
             return x.copy()  # rounding an integer, or the sign of a bool: itself, as torch
-        return getattr(xp, kind)(x)
+        if self.kind == "round":
+            return xp.round(x, decimals)
+        return getattr(xp, self.kind)(x)
 
     def backward(self, g):
         return (backend.get_array_module(g).zeros_like(g),)
 
     def backward_graph(self, g):
         return (g * 0,)
+
+
+class Sign(Step):
+    kind = "sign"
+
+
+class Floor(Step):
+    kind = "floor"
+
+
+class Ceil(Step):
+    kind = "ceil"
+
+
+class Round(Step):
+    kind = "round"
+
+
+class Trunc(Step):
+    kind = "trunc"
+
+
+_STEPS = {c.kind: c for c in (Sign, Floor, Ceil, Round, Trunc)}
 
 
 class NanToNum(Function):
@@ -158,13 +183,13 @@ def reciprocal(x: Tensor) -> Tensor:
 
 def sign(x: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of x (NaN stays NaN); gradient 0."""
-    return Step.apply(x, kind="sign")
+    return Sign.apply(x)
 
 
 def _rounding(x: Tensor, kind: str, **params) -> Tensor:
     if x.dtype.kind == "b":
         raise TypeError(f"{kind}: not defined for bool tensors (as torch); convert with x.int() first")
-    return Step.apply(x, kind=kind, **params)
+    return _STEPS[kind].apply(x, **params)
 
 
 def floor(x: Tensor) -> Tensor:
