@@ -30,8 +30,9 @@ import functools
 import time
 
 
-from . import backend, tensor_hooks
+from . import backend
 from .tensor import Tensor
+from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
