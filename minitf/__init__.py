@@ -14,6 +14,9 @@ from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_l
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
                      half, float, double, int, long)
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
+from .grad_modes import set_grad_enabled, inference_mode  # noqa: F401
+from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like,  # noqa: F401
+                       randint_like, linspace, randperm)
 from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
@@ -57,3 +60,11 @@ from .ops import (abs, clamp, amax, amin, argmax, argmin, unsqueeze, squeeze, fl
                   chunk, std, norm, t, tril, triu, allclose, clone, reshape, permute, transpose,
                   sum, mean, var, numel)
 from .ops import pow, max, min, maximum, minimum  # noqa: E402,F401
+from .ops import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: E402,F401
+                  round, trunc, clamp_min, clamp_max, clip, nan_to_num, lerp, addcmul,
+                  logsumexp, prod, cumsum, cumprod)
+from .ops import (isnan, isinf, isfinite, any, all, count_nonzero, logical_and, logical_or,  # noqa: E402,F401
+                  logical_xor, logical_not, eq, ne, lt, le, gt, ge, equal, isclose)
+from .ops import (gather, scatter, scatter_add, index_select, masked_select, nonzero, sort,  # noqa: E402,F401
+                  argsort, topk, flip, roll, unbind, narrow, movedim, moveaxis, swapaxes, swapdims,
+                  tile, repeat_interleave, diag, mm, bmm, mv, dot, outer, einsum)

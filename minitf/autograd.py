@@ -30,6 +30,7 @@ import functools
 
 from . import backend, debughooks
 from .tensor import Tensor
+from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
@@ -304,7 +305,7 @@ def _accumulate_retained(t: Tensor, g) -> None:
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
-    if create_graph or _hooks:  # the general walk (minitf/backprop.py); this one stays the plain fast path
+    if create_graph or _hooks or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
         from .backprop import _backward
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)

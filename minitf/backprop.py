@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd as _ag
-from . import backend
+from . import backend, tensor_hooks
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
                        _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
 from .debughooks import clock
@@ -105,14 +105,17 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         def accumulate(t, g):
             _accumulate_leaf(t, g, walk)
         retained = _accumulate_retained
-    grads, captured = {}, {}
+    grads, captured, pending = {}, {}, {}
     hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
 
-    def deliver(t, g):
+    def deliver(t, g, hooked=False):
         """Hand ``g`` to tensor ``t``: into the walk, or to a leaf/target at the end of it."""
         if t._fn is not None and id(t) not in stop:
             prev = grads.get(id(t))
             grads[id(t)] = g if prev is None else prev + g
+        elif not hooked and getattr(t, "_grad_hooks", None) and (want is None or id(t) in want):
+            prev = pending.get(id(t))  # a leaf's hooks see its whole gradient: summed, run at the end
+            pending[id(t)] = (t, g if prev is None else prev[1] + g)
         elif want is None:
             accumulate(t, g)
         elif id(t) in want:
@@ -125,6 +128,8 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        if getattr(t, "_grad_hooks", None):  # Tensor.register_hook: the complete gradient, maybe replaced
+            g = tensor_hooks.run(t, g, create_graph)
         if want is not None:
             if id(t) in want:
                 captured[id(t)] = g  # complete: every consumer of t has been walked
@@ -160,6 +165,8 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             if tuple(ig.shape) != inp.shape:
                 ig = _sum_to_tensor(ig, inp.shape) if create_graph else sum_to(ig, inp.data.shape)
             deliver(inp, ig)
+    for t, g in pending.values():
+        deliver(t, tensor_hooks.run(t, g, create_graph), hooked=True)
     return captured
 
 

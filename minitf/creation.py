@@ -184,3 +184,69 @@ def randint(*args, size=None, dtype=None, device="cpu", generator=None) -> Tenso
 
 def _dtype(dtype):
     return np.dtype(np.float32) if dtype is None else _check_dtype(dtype)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` as a Tensor without copying when it can be avoided, as torch.as_tensor: a
+    Tensor already of that dtype and device is returned itself (else converted with ``to``,
+    differentiably); a NumPy array on the CPU of a supported dtype shares its memory (as
+    :func:`from_numpy`); anything else is copied as by :func:`tensor`."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    if (isinstance(data, np.ndarray) and backend.check_device(device or "cpu") == "cpu"
+            and (dtype is None or _check_dtype(dtype) == data.dtype)):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device or "cpu")
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a :class:`Tensor`."""
+    return isinstance(obj, Tensor)
+
+
+def empty_like(x: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of ``x``'s shape, dtype and device whose values are not meaningful (zeros here)."""
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def rand_like(x: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Uniform samples in [0, 1) of ``x``'s shape, dtype and device (unless given)."""
+    dtype, device = _like(x, dtype, device)
+    return rand(x.shape, dtype=dtype, device=device, requires_grad=requires_grad, generator=generator)
+
+
+def randn_like(x: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Standard normal samples of ``x``'s shape, dtype and device (unless given)."""
+    dtype, device = _like(x, dtype, device)
+    return randn(x.shape, dtype=dtype, device=device, requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(x: Tensor, *args, dtype=None, device=None, generator=None) -> Tensor:
+    """Integers uniform in [low, high) of ``x``'s shape, dtype and device (unless given):
+    ``randint_like(x, high)`` or ``randint_like(x, low, high)``, as torch."""
+    if len(args) not in (1, 2):
+        raise TypeError("randint_like: expected randint_like(x, high) or randint_like(x, low, high)")
+    dtype, device = _like(x, dtype, device)
+    return randint(*args, x.shape, dtype=dtype, device=device, generator=generator)
+
+
+def linspace(start, end, steps: int, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32 unless
+    ``dtype``), as torch.linspace."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    dt = _dtype(dtype)
+    xp = backend.array_module(backend.check_device(device))
+    # computed in float64 and then cast, as torch does for float32 (no drift at the end point)
+    return _make(xp.linspace(float(start), float(end), int(steps), dtype=np.float64).astype(dt), requires_grad)
+
+
+def randperm(n: int, dtype=None, device="cpu", generator=None) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype``), from the device's default
+    generator: the order of uniform draws (ties have probability ~n^2 / 2^53)."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+    device = backend.check_device(device)
+    keys = _generator(generator, device).random((int(n),), dtype=np.float64)
+    xp = backend.array_module(device)
+    return _make(xp.argsort(keys).astype(_dtype(np.int64 if dtype is None else dtype)), False)

@@ -1,27 +1,20 @@
 """The Tensor: an array on a device that can record the ops applied to it.
 
-A :class:`Tensor` wraps one backend array (``.data``) and carries the
-PyTorch-named methods, each delegating to an op in :mod:`minitf.ops`. The
-engine that records ops and runs backward is :mod:`minitf.autograd`.
+A :class:`Tensor` wraps one backend array (``.data``): this module holds what is the
+tensor's own (its data, gradient, version, backward, conversions, repr); the one-line
+PyTorch-named methods that delegate to :mod:`minitf.ops` (operators, math, reductions,
+shapes) come from :class:`minitf.tensor_methods.TensorMethods`. The engine that records
+ops and runs backward is :mod:`minitf.autograd`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import backend
-
-def _known(o) -> bool:
-    """An operand the tensor ops take: a Tensor, a Python or NumPy number, a list, an array."""
-    if isinstance(o, (Tensor, int, float, np.generic, np.ndarray, list, tuple)):
-        return True
-    try:
-        backend.device_of(o)  # a raw device array
-    except TypeError:
-        return False
-    return True
+from .tensor_methods import TensorMethods
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array on a device, optionally recording gradients.
 
     Build one with :func:`minitf.tensor`. ``.grad`` is a Tensor of the same
@@ -32,7 +25,7 @@ class Tensor:
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None)
     __slots__ = ("data", "_grad", "requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
-                 "_bounds", "__weakref__")
+                 "_bounds", "_grad_hooks", "_hooks_finalizer", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -155,6 +148,26 @@ class Tensor:
         self._retain = True
         return self
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf keeps its ``.grad`` after backward (``retain_grad()``); False for leaves."""
+        return self._retain and self._fn is not None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient, once complete, in every backward; a
+        Tensor it returns replaces the gradient (what flows on, and what ``.grad`` gets), as
+        torch's. Returns a handle whose ``remove()`` takes the hook off. See
+        :mod:`minitf.tensor_hooks`."""
+        from . import tensor_hooks
+        return tensor_hooks.register(self, hook)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place: it becomes a leaf not requiring grad (torch's)."""
+        if getattr(self, "_base", None) is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead")
+        self._fn, self.requires_grad = None, False
+        return self
+
     def detach(self) -> "Tensor":
         """The same data (and version counter), cut from the graph."""
         out = Tensor._make(self.data, None)
@@ -242,158 +255,6 @@ class Tensor:
                 raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, output has shape {self.shape}")
         _engine._run_backward(self, grad, retain_graph, create_graph)
 
-    # ------------------------------------------------------------ operators
-    def __add__(self, o): return _ops.add(self, o)
-    def __radd__(self, o): return _ops.add(o, self)
-    def __sub__(self, o): return _ops.sub(self, o)
-    def __rsub__(self, o): return _ops.sub(o, self)
-    def __mul__(self, o): return _ops.mul(self, o)
-    def __rmul__(self, o): return _ops.mul(o, self)
-    def __truediv__(self, o): return _ops.div(self, o)
-    def __rtruediv__(self, o): return _ops.div(o, self)
-    def __pow__(self, p): return _ops.pow(self, p)
-    def __rpow__(self, b): return _ops.pow(b, self)
-    def __abs__(self): return _ops.abs(self)
-    def __matmul__(self, o): return _ops.matmul(self, o)
-    def __rmatmul__(self, o): return _ops.matmul(o, self)
-    def __neg__(self): return _ops.neg(self)
-    def __getitem__(self, index): return _ops.getitem(self, index)
-    def __setitem__(self, index, value): _ops.setitem(self, index, value)
-    # comparisons with an object minitf does not know (pytest.approx, a custom type) answer
-    # NotImplemented, so that Python asks the other side, as PyTorch's do
-    def __lt__(self, o): return _ops.compare(self, o, "less") if _known(o) else NotImplemented
-    def __le__(self, o): return _ops.compare(self, o, "less_equal") if _known(o) else NotImplemented
-    def __gt__(self, o): return _ops.compare(self, o, "greater") if _known(o) else NotImplemented
-    def __ge__(self, o): return _ops.compare(self, o, "greater_equal") if _known(o) else NotImplemented
-    def __eq__(self, o): return _ops.compare(self, o, "equal") if _known(o) else NotImplemented
-    def __ne__(self, o): return _ops.compare(self, o, "not_equal") if _known(o) else NotImplemented
-    __hash__ = object.__hash__
-
-    # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)
-    def __iadd__(self, o): return _ops.add_(self, o)
-    def __isub__(self, o): return _ops.sub_(self, o)
-    def __imul__(self, o): return _ops.mul_(self, o)
-    def __itruediv__(self, o): return _ops.div_(self, o)
-    def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
-    def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
-    def mul_(self, o): return _ops.mul_(self, o)
-    def div_(self, o): return _ops.div_(self, o)
-    def zero_(self): return _ops.zero_(self)
-    def fill_(self, value): return _ops.fill_(self, value)
-    def copy_(self, src): return _ops.copy_(self, src)
-    def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
-
-    # ------------------------------------------------------------ methods (PyTorch names)
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Sum over ``axis`` (int, tuple or None = all; PyTorch: ``dim``/``keepdim``)."""
-        return _ops.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Mean over ``axis`` (int, tuple or None = all)."""
-        return _ops.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """``max()``: the maximum (gradient shared between ties); ``max(dim)``: a
-        ``(values, indices)`` namedtuple along ``dim``, as PyTorch (see :mod:`minitf.ops.extrema`)."""
-        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """``min()``: the minimum; ``min(dim)``: a ``(values, indices)`` namedtuple."""
-        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None):
-        """Standard deviation: sqrt of :meth:`var` (``correction`` 1 by default; ``unbiased=False`` is 0)."""
-        return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
-
-    def norm(self, p=2, dim=None, keepdim=False):
-        """The ``p``-norm over ``dim`` (all by default); the 2-norm's gradient at 0 is 0."""
-        return _ops.norm(self, p, dim, keepdim)
-
-    def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
-        """Variance over ``axis``, dividing by n - ``correction`` (1: unbiased, as PyTorch)."""
-        return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction)
-
-    def reshape(self, *shape):
-        """The same elements in a new shape, given as ints or one tuple (one entry may be -1)."""
-        return _ops.reshape(self, _shape_args(shape))
-
-    view = reshape  # PyTorch's name; always allowed here (a copy when the layout needs one)
-
-    def transpose(self, dim0=-2, dim1=-1):
-        """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
-        return _ops.swapaxes(self, dim0, dim1)
-
-    def permute(self, *dims):
-        """Reorder the axes: output axis i is input axis ``dims[i]`` (ints or one tuple)."""
-        return _ops.permute(self, _shape_args(dims))
-
-    @property
-    def T(self):
-        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
-
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def tanh(self): return _ops.tanh(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def relu(self): return _ops.relu(self)
-    def softmax(self, axis=-1, *, dim=None):
-        """Softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.softmax`."""
-        return _ops.softmax(self, _pick(axis, dim))
-
-    def log_softmax(self, axis=-1, *, dim=None):
-        """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
-        return _ops.log_softmax(self, _pick(axis, dim))
-
-    def masked_fill(self, mask, value):
-        """``value`` where the boolean ``mask`` (broadcastable to this shape) is true, else self."""
-        return _ops.masked_fill(self, mask, value)
-
-    def split(self, split_size_or_sections, dim=0, *, axis=None):
-        """Chunks along ``dim``: see :func:`minitf.functional.split`."""
-        return _ops.split(self, split_size_or_sections, _pick(dim, axis))
-
-    def chunk(self, chunks, dim=0): return _ops.chunk(self, chunks, dim)
-    def unsqueeze(self, dim): return _ops.unsqueeze(self, dim)
-    def squeeze(self, dim=None): return _ops.squeeze(self, dim)
-    def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
-    def expand(self, *sizes): return _ops.expand(self, _shape_args(sizes))
-    def expand_as(self, other): return _ops.expand(self, other.shape)
-    def repeat(self, *sizes): return _ops.repeat(self, _shape_args(sizes))
-    def t(self): return _ops.t(self)
-    def abs(self): return _ops.abs(self)
-    def clamp(self, min=None, max=None): return _ops.clamp(self, min, max)
-    def maximum(self, other): return _ops.maximum(self, other)
-    def minimum(self, other): return _ops.minimum(self, other)
-    def pow(self, exponent): return _ops.pow(self, exponent)
-    def matmul(self, other): return _ops.matmul(self, other)
-    def where(self, condition, other): return _ops.where(condition, self, other)
-    def tril(self, diagonal=0): return _ops.tril(self, diagonal)
-    def triu(self, diagonal=0): return _ops.triu(self, diagonal)
-    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return _ops.allclose(self, other, rtol, atol, equal_nan)
-
-
-def _shape_args(sizes):
-    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
-
-
-def _pick(numpy_name, torch_name):
-    return numpy_name if torch_name is None else torch_name
-
-
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
                 "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
 
@@ -417,3 +278,5 @@ from . import autograd as _engine  # noqa: E402  (the engine needs Tensor define
 from .creation import tensor  # noqa: E402,F401  (re-exported: minitf.tensor is this function)
 from .autograd import Function, no_grad, is_grad_enabled, sum_to  # noqa: E402,F401  (re-exported)
 from . import ops as _ops  # noqa: E402  (ops need Function and Tensor defined above)
+from . import tensor_methods as _methods  # noqa: E402
+_methods._ops = _ops  # the mixin's methods delegate to the ops, imported only now (they need Tensor)

@@ -14,15 +14,29 @@ from .multihead import multi_head_self_attention, cached_multi_head_self_attenti
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
 from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
+from .inplace import masked_fill_  # noqa: F401
 from .pointwise import abs, clamp, tril, triu, allclose, maximum, minimum  # noqa: F401
 from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
 from .extrema import max, min, amax, amin, argmax, argmin  # noqa: F401
 from .statistics import std, norm  # noqa: F401
 from ._util import check_dim  # noqa: F401
+from .unary import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: F401
+                    round, trunc, nan_to_num, lerp, addcmul, clamp_min, clamp_max)
+from .cumulative import prod, cumsum, cumprod, logsumexp  # noqa: F401
+from .logical import (isnan, isinf, isfinite, any, all, count_nonzero, logical_and, logical_or,  # noqa: F401
+                      logical_xor, logical_not, eq, ne, lt, le, gt, ge, equal, isclose)
+from .indexing import gather, scatter, scatter_add, index_select, masked_select, nonzero  # noqa: F401
+from .sorting import sort, argsort, topk  # noqa: F401
+from .layout import flip, roll, unbind, narrow, movedim, tile, repeat_interleave, diag  # noqa: F401
+from .matrix import mm, bmm, mv, dot, outer  # noqa: F401
+from .einsum import einsum  # noqa: F401
 
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
 sum, mean, var = (_accepts_dim(f) for f in (sum, mean, var))  # (max, min, amax...: their own, as torch's)
 concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
 cat = concatenate
+clip = clamp  # PyTorch's aliases
+swapdims = swapaxes
+moveaxis = movedim
 from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

@@ -231,3 +231,24 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     backend.get_array_module(x.data).clip(x.data, min, max, out=x.data)
     autograd.bump_version(x)
     return x
+
+
+def masked_fill_(x: Tensor, mask, value) -> Tensor:
+    """In place: ``value`` (a number or a 0-d tensor) where the boolean ``mask`` (broadcastable
+    to x's shape) is true, as torch's ``Tensor.masked_fill_``; recorded like the other in-place ops."""
+    from .shape import masked_fill
+    if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
+        raise TypeError(f"masked_fill_: mask must be a bool tensor, got "
+                        f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"masked_fill_: only supports a 0-dimensional value tensor, got shape {value.shape}")
+    if np.broadcast_shapes(x.shape, mask.shape) != x.shape:
+        raise RuntimeError(f"masked_fill_: mask of shape {mask.shape} cannot be broadcast to {x.shape}")
+    v = as_tensor(value, x)
+    _check_value(x, mask, "masked_fill_", cast=True)
+    _check_value(x, v, "masked_fill_", cast=True)
+    if _needs_graph(x, v):
+        return _record(x, v, "masked_fill_", lambda a, b: masked_fill(a, mask, b))
+    backend.get_array_module(x.data).copyto(x.data, v.data, casting="unsafe", where=mask.data)
+    autograd.bump_version(x)
+    return x

@@ -1,0 +1,167 @@
+"""Rearranging elements under PyTorch's names: flip, roll, unbind, narrow, movedim, tile,
+repeat_interleave, diag. Each is differentiable; those that are selections reuse getitem
+(narrow and unbind are views, as torch's), the others are small Functions."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import check_dim
+
+
+def _dims(name: str, dims, ndim: int) -> tuple:
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    out = tuple(check_dim(name, d, ndim) for d in dims)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: dims {dims} name a dim more than once")
+    return out
+
+
+class Flip(Function):
+    saves_inputs = saves_output = False
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return backend.get_array_module(x).flip(x, axes).copy()  # a copy, as torch.flip
+
+    def backward(self, g):  # a permutation of the elements: the same flip again
+        return (backend.get_array_module(g).flip(g, self.axes),)
+
+    def backward_graph(self, g):
+        return (Flip.apply(g, axes=self.axes),)
+
+
+class Roll(Function):
+    saves_inputs = saves_output = False
+
+    def forward(self, x, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return backend.get_array_module(x).roll(x, shifts, axes)
+
+    def backward(self, g):  # rolled back
+        return (backend.get_array_module(g).roll(g, tuple(-s for s in self.shifts), self.axes),)
+
+    def backward_graph(self, g):
+        return (Roll.apply(g, shifts=tuple(-s for s in self.shifts), axes=self.axes),)
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    """``x`` with the order of the elements reversed along ``dims`` (int or tuple): a copy, as
+    torch.flip. x: any shape -> the same shape."""
+    axes = _dims("flip", dims, x.ndim)
+    if x.ndim == 0 or not axes:
+        return x * 1
+    return Flip.apply(x, axes=axes)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """The elements shifted by ``shifts`` along ``dims``, wrapping round, as torch.roll; with
+    ``dims=None`` the flattened tensor is rolled and the shape restored. Ints or equal-length tuples."""
+    tup = not isinstance(shifts, (int, np.integer))
+    shifts = tuple(int(s) for s in shifts) if tup else (int(shifts),)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: with dims=None, shifts must be one int, got {shifts}")
+        return Roll.apply(x.reshape(-1), shifts=shifts, axes=(0,)).reshape(x.shape)
+    axes = _dims("roll", dims, x.ndim)
+    if len(axes) != len(shifts):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    if x.ndim == 0:
+        return x * 1
+    return Roll.apply(x, shifts=shifts, axes=axes)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices of ``x`` along ``dim``, as a tuple of views, as torch.unbind.
+    x: (..., d, ...) -> d tensors of x's shape without ``dim``."""
+    if x.ndim == 0:
+        raise ValueError("unbind: a 0-d tensor has no dim to unbind")
+    d = check_dim("unbind", dim, x.ndim)
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The view of ``length`` entries from ``start`` along ``dim`` (start may be negative), as
+    torch.narrow. x: (..., d, ...) -> (..., length, ...)."""
+    if x.ndim == 0:
+        raise ValueError("narrow: needs a tensor of at least 1 dim")
+    d = check_dim("narrow", dim, x.ndim)
+    n = x.shape[d]
+    for name, v in (("start", start), ("length", length)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"narrow: {name} must be an int, got {type(v).__name__}")
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range [{-n}, {n}] for dim {dim} of size {n}")
+    start = start % n if start < 0 else start
+    if length < 0 or start + length > n:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of size {n}")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Dims ``source`` moved to positions ``destination`` (ints or equal-length tuples), the
+    others keeping their order, as torch.movedim. A permutation: a view."""
+    from .shape import permute
+    src = _dims("movedim", source, x.ndim)
+    dst = _dims("movedim", destination, x.ndim)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have the same length")
+    order = [i for i in range(x.ndim) if i not in src]
+    for s, t in sorted(zip(dst, src)):
+        order.insert(s, t)
+    return permute(x, tuple(order))
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    """``x`` repeated ``dims[i]`` times along each dim, as torch.tile: fewer entries than
+    x's dims are padded with 1s in front, more add leading dims."""
+    from .views import repeat
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
+    """Each entry repeated ``repeats`` times in place along ``dim`` (of the flattened tensor if
+    None), as torch.repeat_interleave with an int: [a, b] -> [a, a, b, b]."""
+    from .shape import GetItem
+    if not isinstance(repeats, (int, np.integer)) or isinstance(repeats, bool):
+        raise TypeError(f"repeat_interleave: repeats must be an int here (tensor repeats are not "
+                        f"supported), got {type(repeats).__name__}")
+    if repeats < 0:
+        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
+    if dim is None:
+        x, d = x.reshape(-1), 0
+    elif x.ndim == 0:
+        check_dim("repeat_interleave", dim, 0)
+        x, d = x.reshape(1), 0
+    else:
+        d = check_dim("repeat_interleave", dim, x.ndim)
+    xp = backend.get_array_module(x.data)
+    idx = xp.repeat(xp.arange(x.shape[d]), int(repeats))
+    return GetItem.apply(x, index=(slice(None),) * d + (idx,), advanced=True)
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """1-D x (n,): the (n + |k|, n + |k|) matrix with x on diagonal k (0 elsewhere); 2-D x:
+    its diagonal k as a 1-D tensor, as torch.diag. Differentiable."""
+    from .inplace import IndexPut
+    from .shape import GetItem
+    if not isinstance(diagonal, (int, np.integer)) or isinstance(diagonal, bool):
+        raise TypeError(f"diag: diagonal must be an int, got {type(diagonal).__name__}")
+    k = int(diagonal)
+    xp = backend.get_array_module(x.data)
+    if x.ndim == 1:
+        n = x.shape[0] + abs(k)
+        i = xp.arange(x.shape[0])
+        rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+        zeros = Tensor._make(xp.zeros((n, n), dtype=x.dtype), None)
+        return IndexPut.apply(zeros, x, index=(rows, cols))
+    if x.ndim == 2:
+        r, c = x.shape
+        m = max(0, min(r, c - k) if k >= 0 else min(r + k, c))
+        i = xp.arange(m)
+        rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+        return GetItem.apply(x, index=(rows, cols), advanced=True)
+    raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")

@@ -1,0 +1,253 @@
+"""More elementwise math under PyTorch's names: log1p, expm1, sin, cos, square, rsqrt,
+reciprocal, the step functions (sign, floor, ceil, round, trunc: zero gradient, as PyTorch),
+nan_to_num, and lerp / addcmul built from the differentiable primitives.
+
+Dtypes as PyTorch: the transcendental ones (log1p, expm1, sin, cos, rsqrt, reciprocal) give
+float32 for integer or bool input; square, sign and the rounding functions keep the dtype.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor, binary_operands
+
+
+def _float_array(x):
+    """``x`` itself if floating, else as float32 (PyTorch's default dtype)."""
+    return x if x.dtype.kind in "fc" else x.astype("float32")
+
+
+def _const(a, like: Tensor) -> Tensor:
+    return Tensor._make(a.astype(like.dtype, copy=False), None)
+
+
+class _Elementwise(Function):
+    """y = f(x) with dy/dx from ``slope(x, y)``; subclasses give ``f`` and ``slope`` on arrays
+    (``xp`` their module) and, for create_graph, ``slope_graph`` in Tensor ops."""
+
+    def forward(self, x):
+        x = _float_array(x) if self.floating else x
+        xp = backend.get_array_module(x)
+        self.x = x
+        self.y = self.f(xp, x)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.slope(backend.get_array_module(g), self.x, self.y),)
+
+    def backward_graph(self, g):
+        return (g * self.slope_graph(self.inputs[0]),)
+
+    floating = True
+
+
+class Log1p(_Elementwise):
+    f = staticmethod(lambda xp, x: xp.log1p(x))
+    slope = staticmethod(lambda xp, x, y: 1 / (1 + x))    # d log(1 + x) = 1 / (1 + x)
+    slope_graph = staticmethod(lambda x: 1 / (1 + x))
+
+
+class Expm1(_Elementwise):
+    f = staticmethod(lambda xp, x: xp.expm1(x))
+    slope = staticmethod(lambda xp, x, y: y + 1)           # d (e^x - 1) = e^x
+    slope_graph = staticmethod(lambda x: expm1(x) + 1)
+
+
+class Sin(_Elementwise):
+    f = staticmethod(lambda xp, x: xp.sin(x))
+    slope = staticmethod(lambda xp, x, y: xp.cos(x))       # d sin x = cos x
+    slope_graph = staticmethod(lambda x: cos(x))
+
+
+class Cos(_Elementwise):
+    f = staticmethod(lambda xp, x: xp.cos(x))
+    slope = staticmethod(lambda xp, x, y: -xp.sin(x))      # d cos x = -sin x
+    slope_graph = staticmethod(lambda x: -sin(x))
+
+
+class Square(_Elementwise):
+    floating = False
+    f = staticmethod(lambda xp, x: x * x)
+    slope = staticmethod(lambda xp, x, y: 2 * x)           # d x^2 = 2 x
+    slope_graph = staticmethod(lambda x: 2 * x)
+
+
+class Rsqrt(_Elementwise):
+    f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
+    slope = staticmethod(lambda xp, x, y: -0.5 * y * y * y)  # d x^(-1/2) = -x^(-3/2) / 2
+    slope_graph = staticmethod(lambda x: -0.5 * rsqrt(x) ** 3)
+
+
+class Reciprocal(_Elementwise):
+    f = staticmethod(lambda xp, x: 1 / x)
+    slope = staticmethod(lambda xp, x, y: -(y * y))        # d 1/x = -1/x^2
+    slope_graph = staticmethod(lambda x: -(reciprocal(x) ** 2))
+
+
+class Step(Function):
+    """A piecewise-constant function (sign, floor, ceil, round, trunc; the subclasses below,
+    named as their grad_fn shows): gradient 0 everywhere, as PyTorch's (zeros, not None, so
+    the input's ``.grad`` becomes 0)."""
+
+    saves_inputs = saves_output = False
+    kind = ""
+
+    def forward(self, x, decimals=0):
+        xp = backend.get_array_module(x)
+        if x.dtype.kind not in "fc" and (self.kind != "sign" or x.dtype.kind == "b"):
+            return x.copy()  # rounding an integer, or the sign of a bool: itself, as torch
+        if self.kind == "round":
+            return xp.round(x, decimals)
+        return getattr(xp, self.kind)(x)
+
+    def backward(self, g):
+        return (backend.get_array_module(g).zeros_like(g),)
+
+    def backward_graph(self, g):
+        return (g * 0,)
+
+
+class Sign(Step):
+    kind = "sign"
+
+
+class Floor(Step):
+    kind = "floor"
+
+
+class Ceil(Step):
+    kind = "ceil"
+
+
+class Round(Step):
+    kind = "round"
+
+
+class Trunc(Step):
+    kind = "trunc"
+
+
+_STEPS = {c.kind: c for c in (Sign, Floor, Ceil, Round, Trunc)}
+
+
+class NanToNum(Function):
+    saves_inputs = saves_output = False
+
+    def forward(self, x, nan, posinf, neginf):
+        xp = backend.get_array_module(x)
+        self.finite = xp.isfinite(x)
+        return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, g):  # 1 where x is finite, 0 where it was replaced (PyTorch's)
+        return (g * self.finite,)
+
+    def backward_graph(self, g):
+        return (g * _const(self.finite, g),)
+
+
+def log1p(x: Tensor) -> Tensor:
+    """log(1 + x), accurate for small x, elementwise."""
+    return Log1p.apply(x)
+
+
+def expm1(x: Tensor) -> Tensor:
+    """e^x - 1, accurate for small x, elementwise."""
+    return Expm1.apply(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    """Sine, elementwise."""
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """Cosine, elementwise."""
+    return Cos.apply(x)
+
+
+def square(x: Tensor) -> Tensor:
+    """x * x, elementwise (keeps integer dtypes; bool gives int64, as torch)."""
+    return Square.apply(x.to(dtype="int64") if x.dtype.kind == "b" else x)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    """1 / sqrt(x), elementwise."""
+    return Rsqrt.apply(x)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """1 / x, elementwise (float32 for integer input, as torch)."""
+    return Reciprocal.apply(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of x (NaN stays NaN); gradient 0."""
+    return Sign.apply(x)
+
+
+def _rounding(x: Tensor, kind: str, **params) -> Tensor:
+    if x.dtype.kind == "b":
+        raise TypeError(f"{kind}: not defined for bool tensors (as torch); convert with x.int() first")
+    return _STEPS[kind].apply(x, **params)
+
+
+def floor(x: Tensor) -> Tensor:
+    """The largest integer <= x, elementwise (integer tensors unchanged); gradient 0."""
+    return _rounding(x, "floor")
+
+
+def ceil(x: Tensor) -> Tensor:
+    """The smallest integer >= x, elementwise; gradient 0."""
+    return _rounding(x, "ceil")
+
+
+def trunc(x: Tensor) -> Tensor:
+    """x rounded toward zero, elementwise; gradient 0."""
+    return _rounding(x, "trunc")
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:
+    """x rounded to ``decimals`` places, halves to even (as torch.round); gradient 0."""
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
+    if decimals and x.dtype.kind not in "fc":
+        raise TypeError(f"round: decimals is only for floating tensors, got dtype {x.dtype}")
+    return _rounding(x, "round", decimals=decimals)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
+    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest and
+    smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones."""
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def lerp(start: Tensor, end, weight) -> Tensor:
+    """start + weight (end - start), broadcasting; ``weight`` a number or a tensor.
+    Differentiable in all three (built from sub, mul, add)."""
+    start, end = binary_operands(start, end)
+    if not isinstance(weight, Tensor):
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+            raise TypeError(f"lerp: weight must be a number or a tensor, got {type(weight).__name__}")
+        weight = as_tensor(float(weight), start)
+    return start + weight * (end - start)
+
+
+def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """x + value * tensor1 * tensor2, broadcasting (as torch.addcmul). Differentiable in the three."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"addcmul: value must be a number, got {type(value).__name__}")
+    prod = tensor1 * tensor2 if isinstance(tensor1, Tensor) else tensor2 * tensor1
+    return x + (prod if value == 1 else value * prod)
+
+
+def clamp_min(x: Tensor, min) -> Tensor:
+    """``clamp(x, min=min)``, as torch.clamp_min."""
+    from .pointwise import clamp
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:
+    """``clamp(x, max=max)``, as torch.clamp_max."""
+    from .pointwise import clamp
+    return clamp(x, max=max)

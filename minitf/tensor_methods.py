@@ -1,0 +1,293 @@
+"""The PyTorch-named methods of :class:`minitf.tensor.Tensor`, one line each, delegating to
+:mod:`minitf.ops`: operators, in-place methods, math, reductions, shapes and indexing.
+
+A mixin (``class Tensor(TensorMethods)``) so that tensor.py keeps only what is the tensor's
+own; a method found on the base class costs nothing more per call. ``_ops`` is set by
+tensor.py once the ops are importable (they need Tensor, defined after this module).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+
+_ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
+
+
+class TensorMethods:
+    """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own)."""
+
+    __slots__ = ()  # Tensor's own __slots__ stay the only storage: no per-instance __dict__
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, o): return _ops.add(self, o)
+    def __radd__(self, o): return _ops.add(o, self)
+    def __sub__(self, o): return _ops.sub(self, o)
+    def __rsub__(self, o): return _ops.sub(o, self)
+    def __mul__(self, o): return _ops.mul(self, o)
+    def __rmul__(self, o): return _ops.mul(o, self)
+    def __truediv__(self, o): return _ops.div(self, o)
+    def __rtruediv__(self, o): return _ops.div(o, self)
+    def __pow__(self, p): return _ops.pow(self, p)
+    def __rpow__(self, b): return _ops.pow(b, self)
+    def __abs__(self): return _ops.abs(self)
+    def __matmul__(self, o): return _ops.matmul(self, o)
+    def __rmatmul__(self, o): return _ops.matmul(o, self)
+    def __neg__(self): return _ops.neg(self)
+    def __getitem__(self, index): return _ops.getitem(self, index)
+    def __setitem__(self, index, value): _ops.setitem(self, index, value)
+    # comparisons with an object minitf does not know (pytest.approx, a custom type) answer
+    # NotImplemented, so that Python asks the other side, as PyTorch's do
+    def __lt__(self, o): return _ops.compare(self, o, "less") if _known(o) else NotImplemented
+    def __le__(self, o): return _ops.compare(self, o, "less_equal") if _known(o) else NotImplemented
+    def __gt__(self, o): return _ops.compare(self, o, "greater") if _known(o) else NotImplemented
+    def __ge__(self, o): return _ops.compare(self, o, "greater_equal") if _known(o) else NotImplemented
+    def __eq__(self, o): return _ops.compare(self, o, "equal") if _known(o) else NotImplemented
+    def __ne__(self, o): return _ops.compare(self, o, "not_equal") if _known(o) else NotImplemented
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)
+    def __iadd__(self, o): return _ops.add_(self, o)
+    def __isub__(self, o): return _ops.sub_(self, o)
+    def __imul__(self, o): return _ops.mul_(self, o)
+    def __itruediv__(self, o): return _ops.div_(self, o)
+    def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
+    def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
+    def mul_(self, o): return _ops.mul_(self, o)
+    def div_(self, o): return _ops.div_(self, o)
+    def zero_(self): return _ops.zero_(self)
+    def fill_(self, value): return _ops.fill_(self, value)
+    def copy_(self, src): return _ops.copy_(self, src)
+    def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
+    def masked_fill_(self, mask, value): return _ops.masked_fill_(self, mask, value)
+
+    # ------------------------------------------------------------ methods (PyTorch names)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over ``axis`` (int, tuple or None = all; PyTorch: ``dim``/``keepdim``)."""
+        return _ops.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Mean over ``axis`` (int, tuple or None = all)."""
+        return _ops.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``max()``: the maximum (gradient shared between ties); ``max(dim)``: a
+        ``(values, indices)`` namedtuple along ``dim``, as PyTorch (see :mod:`minitf.ops.extrema`)."""
+        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``min()``: the minimum; ``min(dim)``: a ``(values, indices)`` namedtuple."""
+        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None):
+        """Standard deviation: sqrt of :meth:`var` (``correction`` 1 by default; ``unbiased=False`` is 0)."""
+        return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The ``p``-norm over ``dim`` (all by default); the 2-norm's gradient at 0 is 0."""
+        return _ops.norm(self, p, dim, keepdim)
+
+    def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
+        """Variance over ``axis``, dividing by n - ``correction`` (1: unbiased, as PyTorch)."""
+        return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction)
+
+    def reshape(self, *shape):
+        """The same elements in a new shape, given as ints or one tuple (one entry may be -1)."""
+        return _ops.reshape(self, _shape_args(shape))
+
+    view = reshape  # PyTorch's name; always allowed here (a copy when the layout needs one)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+        return _ops.swapaxes(self, dim0, dim1)
+
+    def permute(self, *dims):
+        """Reorder the axes: output axis i is input axis ``dims[i]`` (ints or one tuple)."""
+        return _ops.permute(self, _shape_args(dims))
+
+    @property
+    def T(self):
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def exp(self): return _ops.exp(self)
+    def log(self): return _ops.log(self)
+    def sqrt(self): return _ops.sqrt(self)
+    def tanh(self): return _ops.tanh(self)
+    def sigmoid(self): return _ops.sigmoid(self)
+    def relu(self): return _ops.relu(self)
+    def softmax(self, axis=-1, *, dim=None):
+        """Softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.softmax`."""
+        return _ops.softmax(self, _pick(axis, dim))
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
+        return _ops.log_softmax(self, _pick(axis, dim))
+
+    def masked_fill(self, mask, value):
+        """``value`` where the boolean ``mask`` (broadcastable to this shape) is true, else self."""
+        return _ops.masked_fill(self, mask, value)
+
+    def split(self, split_size_or_sections, dim=0, *, axis=None):
+        """Chunks along ``dim``: see :func:`minitf.functional.split`."""
+        return _ops.split(self, split_size_or_sections, _pick(dim, axis))
+
+    def chunk(self, chunks, dim=0): return _ops.chunk(self, chunks, dim)
+    def unsqueeze(self, dim): return _ops.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return _ops.squeeze(self, dim)
+    def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
+    def expand(self, *sizes): return _ops.expand(self, _shape_args(sizes))
+    def expand_as(self, other): return _ops.expand(self, other.shape)
+    def repeat(self, *sizes): return _ops.repeat(self, _shape_args(sizes))
+    def t(self): return _ops.t(self)
+    def abs(self): return _ops.abs(self)
+    def clamp(self, min=None, max=None): return _ops.clamp(self, min, max)
+    def maximum(self, other): return _ops.maximum(self, other)
+    def minimum(self, other): return _ops.minimum(self, other)
+    def pow(self, exponent): return _ops.pow(self, exponent)
+    def matmul(self, other): return _ops.matmul(self, other)
+    def where(self, condition, other): return _ops.where(condition, self, other)
+    def tril(self, diagonal=0): return _ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return _ops.triu(self, diagonal)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    # ------------------------------------------------------------ more math (minitf.ops.unary, .cumulative)
+    def log1p(self): return _ops.log1p(self)
+    def expm1(self): return _ops.expm1(self)
+    def sin(self): return _ops.sin(self)
+    def cos(self): return _ops.cos(self)
+    def square(self): return _ops.square(self)
+    def rsqrt(self): return _ops.rsqrt(self)
+    def reciprocal(self): return _ops.reciprocal(self)
+    def sign(self): return _ops.sign(self)
+    def floor(self): return _ops.floor(self)
+    def ceil(self): return _ops.ceil(self)
+    def round(self, *, decimals=0): return _ops.round(self, decimals=decimals)
+    def trunc(self): return _ops.trunc(self)
+    def clamp_min(self, min): return _ops.clamp(self, min=min)
+    def clamp_max(self, max): return _ops.clamp(self, max=max)
+    def clip(self, min=None, max=None): return _ops.clamp(self, min, max)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return _ops.nan_to_num(self, nan, posinf, neginf)
+    def lerp(self, end, weight): return _ops.lerp(self, end, weight)
+    def addcmul(self, tensor1, tensor2, *, value=1): return _ops.addcmul(self, tensor1, tensor2, value=value)
+    def logsumexp(self, dim, keepdim=False): return _ops.logsumexp(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False): return _ops.prod(self, dim, keepdim)
+    def cumsum(self, dim): return _ops.cumsum(self, dim)
+    def cumprod(self, dim): return _ops.cumprod(self, dim)
+
+    # ------------------------------------------------------------ indexing, order, layout, products
+    def gather(self, dim, index): return _ops.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, *, value=None):
+        return _ops.scatter(self, dim, index, value if src is None else src)
+    def scatter_add(self, dim, index, src): return _ops.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return _ops.index_select(self, dim, index)
+    def masked_select(self, mask): return _ops.masked_select(self, mask)
+    def nonzero(self, *, as_tuple=False): return _ops.nonzero(self, as_tuple=as_tuple)
+    def sort(self, dim=-1, descending=False, *, stable=False): return _ops.sort(self, dim, descending, stable=stable)
+    def argsort(self, dim=-1, descending=False, *, stable=False): return _ops.argsort(self, dim, descending, stable=stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return _ops.topk(self, k, dim, largest, sorted)
+    def flip(self, *dims): return _ops.flip(self, _shape_args(dims))
+    def roll(self, shifts, dims=None): return _ops.roll(self, shifts, dims)
+    def unbind(self, dim=0): return _ops.unbind(self, dim)
+    def narrow(self, dim, start, length): return _ops.narrow(self, dim, start, length)
+    def movedim(self, source, destination): return _ops.movedim(self, source, destination)
+    moveaxis = movedim
+    def swapaxes(self, dim0, dim1): return _ops.swapaxes(self, dim0, dim1)
+    swapdims = swapaxes
+    def tile(self, *dims): return _ops.tile(self, _shape_args(dims))
+    def repeat_interleave(self, repeats, dim=None): return _ops.repeat_interleave(self, repeats, dim)
+    def diag(self, diagonal=0): return _ops.diag(self, diagonal)
+    def mm(self, other): return _ops.mm(self, other)
+    def bmm(self, other): return _ops.bmm(self, other)
+    def mv(self, vec): return _ops.mv(self, vec)
+    def dot(self, other): return _ops.dot(self, other)
+    def outer(self, other): return _ops.outer(self, other)
+
+    # ------------------------------------------------------------ casts, new tensors, layout
+    def half(self): return self.to(dtype="float16")
+    def long(self): return self.to(dtype="int64")
+    def int(self): return self.to(dtype="int32")
+    def bool(self): return self.to(dtype="bool")
+    def type_as(self, other): return self.to(dtype=other.dtype)
+    def view_as(self, other): return _ops.reshape(self, other.shape)
+    def reshape_as(self, other): return _ops.reshape(self, other.shape)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation().zeros(_shape_args(size), **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation().ones(_shape_args(size), **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation().empty(_shape_args(size), **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return _creation().full(size, fill_value, **_new(self, dtype, device), requires_grad=requires_grad)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return _creation().tensor(data, **_new(self, dtype, device), requires_grad=requires_grad)
+    def element_size(self): return self.data.itemsize
+    def nelement(self): return int(self.data.size)
+    def is_contiguous(self): return bool(self.data.flags.c_contiguous)
+    def stride(self, dim=None):
+        """Steps between elements per dim, in elements (torch's unit; NumPy's strides are bytes)."""
+        s = tuple(b // self.data.itemsize for b in self.data.strides)
+        return s if dim is None else s[_ops.check_dim("stride", dim, self.ndim)]
+    is_cuda = property(lambda self: self.device != "cpu", doc="On a GPU (or the fake device standing for one).")
+
+    # ------------------------------------------------------------ predicates (minitf.ops.logical): no grad
+    def isnan(self): return _ops.isnan(self)
+    def isinf(self): return _ops.isinf(self)
+    def isfinite(self): return _ops.isfinite(self)
+    def any(self, dim=None, keepdim=False): return _ops.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return _ops.all(self, dim, keepdim)
+    def count_nonzero(self, dim=None): return _ops.count_nonzero(self, dim)
+    def logical_and(self, other): return _ops.logical_and(self, other)
+    def logical_or(self, other): return _ops.logical_or(self, other)
+    def logical_xor(self, other): return _ops.logical_xor(self, other)
+    def logical_not(self): return _ops.logical_not(self)
+    def eq(self, other): return _ops.eq(self, other)
+    def ne(self, other): return _ops.ne(self, other)
+    def lt(self, other): return _ops.lt(self, other)
+    def le(self, other): return _ops.le(self, other)
+    def gt(self, other): return _ops.gt(self, other)
+    def ge(self, other): return _ops.ge(self, other)
+    def equal(self, other): return _ops.equal(self, other)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+
+def _shape_args(sizes):
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+
+
+def _new(t, dtype, device):
+    """The dtype and device of a ``new_*`` tensor: ``t``'s unless given, as torch."""
+    return {"dtype": t.dtype if dtype is None else dtype, "device": t.device if device is None else device}
+
+
+def _creation():
+    from . import creation  # imported here: creation imports tensor, which imports this module
+    return creation
+
+
+def _pick(numpy_name, torch_name):
+    return numpy_name if torch_name is None else torch_name
+
+
+def _known(o) -> bool:
+    """An operand the tensor ops take: a Tensor, a Python or NumPy number, a list, an array."""
+    if isinstance(o, (TensorMethods, int, float, np.generic, np.ndarray, list, tuple)):
+        return True
+    try:
+        backend.device_of(o)  # a raw device array
+    except TypeError:
+        return False
+    return True

@@ -1,0 +1,181 @@
+"""The elementwise math, products and scans (minitf/ops/unary.py, minitf/ops/cumulative.py):
+values and gradients against torch through mt.* and the Tensor method, float64 gradchecks
+on every device, dtypes of integer input, zeros in prod/cumprod, and the errors."""
+import numpy as np
+import pytest
+
+import minitf as mt
+
+from .conftest import randt
+
+# name -> (call with torch's signature on mt or torch, how to draw a valid input from a normal x)
+CALLS = {
+    "log1p": (lambda m, x: m.log1p(x), lambda x: np.abs(x)),
+    "expm1": (lambda m, x: m.expm1(x), lambda x: x),
+    "sin": (lambda m, x: m.sin(x), lambda x: x),
+    "cos": (lambda m, x: m.cos(x), lambda x: x),
+    "square": (lambda m, x: m.square(x), lambda x: x),
+    "rsqrt": (lambda m, x: m.rsqrt(x), lambda x: np.abs(x) + 0.5),
+    "reciprocal": (lambda m, x: m.reciprocal(x), lambda x: np.abs(x) + 0.5),
+    "sign": (lambda m, x: m.sign(x), lambda x: x),
+    "floor": (lambda m, x: m.floor(x), lambda x: 3 * x),
+    "ceil": (lambda m, x: m.ceil(x), lambda x: 3 * x),
+    "round": (lambda m, x: m.round(x), lambda x: 3 * x),
+    "round(decimals=1)": (lambda m, x: m.round(x, decimals=1), lambda x: 3 * x),
+    "trunc": (lambda m, x: m.trunc(x), lambda x: 3 * x),
+    "clamp_min": (lambda m, x: m.clamp_min(x, -0.3), lambda x: x),
+    "clamp_max": (lambda m, x: m.clamp_max(x, 0.2), lambda x: x),
+    "clip": (lambda m, x: m.clip(x, -0.3, 0.2), lambda x: x),
+    "nan_to_num": (lambda m, x: m.nan_to_num(x, nan=1.5, posinf=9.0), lambda x: x),
+    "logsumexp(1)": (lambda m, x: m.logsumexp(x, 1), lambda x: x),
+    "logsumexp((0, 1), keepdim)": (lambda m, x: m.logsumexp(x, (0, 1), keepdim=True), lambda x: x),
+    "logsumexp(-1, keepdim)": (lambda m, x: m.logsumexp(x, -1, keepdim=True), lambda x: 50 * x),
+    "prod()": (lambda m, x: m.prod(x), lambda x: x),
+    "prod(1)": (lambda m, x: m.prod(x, 1), lambda x: x),
+    "prod(0, keepdim)": (lambda m, x: m.prod(x, 0, keepdim=True), lambda x: x),
+    "prod(-1) zeros": (lambda m, x: m.prod(x, -1), lambda x: _zeros(x)),
+    "cumsum(1)": (lambda m, x: m.cumsum(x, 1), lambda x: x),
+    "cumsum(-2)": (lambda m, x: m.cumsum(x, -2), lambda x: x),
+    "cumprod(1)": (lambda m, x: m.cumprod(x, 1), lambda x: x),
+    "cumprod(1) zeros": (lambda m, x: m.cumprod(x, 1), lambda x: _zeros(x)),
+    "cumprod(0) zeros": (lambda m, x: m.cumprod(x, 0), lambda x: _zeros(x)),
+}
+STEPS = {"sign", "floor", "ceil", "round", "round(decimals=1)", "trunc"}
+NO_GRADCHECK = STEPS  # zero gradient: finite differences across a step would not be zero
+
+
+def _zeros(x):
+    """Rows with no zero, one zero and two zeros (the three cases of the product rule)."""
+    x = x.copy()
+    x[1, 2] = 0.0
+    x[2, 0] = x[2, 3] = 0.0
+    x[3, 1] = 0.0
+    return x
+
+
+def _input(name, rng):
+    x = CALLS[name][1](rng.standard_normal((4, 5)))
+    if name == "nan_to_num":
+        x[0, 0], x[1, 1], x[2, 2] = np.nan, np.inf, -np.inf
+    return x
+
+
+@pytest.mark.parametrize("method", [False, True], ids=["mt", "Tensor"])
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_values_and_gradients_match_torch(device, name, method, rng):
+    torch = pytest.importorskip("torch")
+    data = _input(name, rng)
+    call = CALLS[name][0]
+    x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
+    xt = torch.tensor(data, requires_grad=True)
+    if method:  # the same call as a Tensor method: x.f(*args)
+        class _M:
+            def __getattr__(self, attr):
+                return lambda t, *a, **k: getattr(t, attr)(*a, **k)
+        out, outt = call(_M(), x), call(_M(), xt)
+    else:
+        out, outt = call(mt, x), call(torch, xt)
+    assert out.device == device and out.shape == tuple(outt.shape) and out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), outt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    cot = rng.standard_normal(out.shape)
+    out.backward(mt.tensor(cot, dtype="float64", device=device))
+    outt.backward(torch.tensor(cot))
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(set(CALLS) - NO_GRADCHECK))
+def test_gradcheck(device, name, rng):
+    data = _input(name, rng)
+    if name.startswith("clamp") or name == "clip":  # keep finite differences off the bounds
+        data = np.where(np.abs(data + 0.3) < 0.05, data + 0.1, data)
+        data = np.where(np.abs(data - 0.2) < 0.05, data + 0.1, data)
+    x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
+    assert mt.gradcheck(lambda x: CALLS[name][0](mt, x), [x])
+
+
+@pytest.mark.parametrize("name", ["log1p", "expm1", "sin", "cos", "square", "rsqrt", "reciprocal",
+                                  "logsumexp(1)", "cumsum(1)"])
+def test_second_derivatives(device, name, rng):
+    x = mt.tensor(_input(name, rng), dtype="float64", device=device, requires_grad=True)
+    assert mt.gradgradcheck(lambda x: CALLS[name][0](mt, x), [x])
+
+
+def test_second_derivatives_of_prod_and_cumprod(device, rng):
+    data = rng.standard_normal((3, 4))
+    data[1, 2] = 0.0  # one zero: the product of the others, exactly, to second order
+    x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
+    assert mt.gradgradcheck(lambda x: x.prod(1), [x])
+    assert mt.gradgradcheck(lambda x: x.prod(), [x])
+    data[1, 2] = 0.7
+    x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
+    assert mt.gradgradcheck(lambda x: x.cumprod(1), [x])
+
+
+def test_lerp_and_addcmul_match_torch_in_every_argument(device, rng):
+    torch = pytest.importorskip("torch")
+    a, b, w = (rng.standard_normal(s) for s in ((3, 4), (4,), (3, 1)))
+    ts = [mt.tensor(v, dtype="float64", device=device, requires_grad=True) for v in (a, b, w)]
+    tt = [torch.tensor(v, requires_grad=True) for v in (a, b, w)]
+    for f in (lambda m, x, y, z: m.lerp(x, y, z), lambda m, x, y, z: m.lerp(x, y, 0.25),
+              lambda m, x, y, z: m.addcmul(x, y, z, value=-0.5), lambda m, x, y, z: x.addcmul(y, z)):
+        for t in ts + tt:
+            t.grad = None
+        out, outt = f(mt, *ts), f(torch, *tt)
+        np.testing.assert_allclose(out.numpy(), outt.detach().numpy(), rtol=1e-12)
+        out.sum().backward()
+        outt.sum().backward()
+        for t, u in zip(ts, tt):
+            assert (t.grad is None) == (u.grad is None)
+            if u.grad is not None:
+                np.testing.assert_allclose(t.grad.numpy(), u.grad.numpy(), rtol=1e-12)
+    assert mt.gradcheck(lambda x, y, z: mt.lerp(x, y, z), ts)
+    assert mt.gradcheck(lambda x, y, z: mt.addcmul(x, y, z, value=3.0), ts)
+
+
+@pytest.mark.parametrize("name,dtype", [
+    ("log1p", "float32"), ("sin", "float32"), ("rsqrt", "float32"), ("reciprocal", "float32"),
+    ("square", "int32"), ("sign", "int32"), ("floor", "int32"), ("round", "int32"),
+    ("prod()", "int64"), ("cumsum(1)", "int64"), ("cumprod(1)", "int64"), ("logsumexp(1)", "float32")])
+def test_integer_input_gives_torchs_dtype(device, name, dtype):
+    torch = pytest.importorskip("torch")
+    data = np.arange(1, 7, dtype=np.int32).reshape(2, 3)
+    out = CALLS[name][0](mt, mt.tensor(data, dtype="int32", device=device))
+    outt = CALLS[name][0](torch, torch.tensor(data))
+    assert str(out.dtype) == dtype == str(outt.dtype).replace("torch.", "")
+    np.testing.assert_allclose(out.numpy(), outt.numpy(), rtol=1e-6)
+
+
+def test_errors_name_the_problem():
+    x = mt.tensor([[1.5, 2.0]])
+    with pytest.raises(TypeError, match="bool"):
+        mt.floor(mt.tensor([True]))
+    with pytest.raises(TypeError, match="decimals"):
+        x.round(decimals=1.5)
+    with pytest.raises(ValueError, match="dim 2 is out of range"):
+        x.cumsum(2)
+    with pytest.raises(ValueError, match="out of range"):
+        x.prod(-3)
+    with pytest.raises(TypeError, match="keepdim"):
+        x.prod(keepdim=True)
+    with pytest.raises(TypeError, match="weight"):
+        x.lerp(x, "half")
+    with pytest.raises(ValueError, match="at least one"):
+        x.clip()
+
+
+def test_zero_dim_scans_and_products(device):
+    x = mt.tensor(3.0, device=device, requires_grad=True)
+    y = x.cumsum(0) * x.cumprod(-1) * x.prod(0)
+    assert y.shape == () and float(y) == 27.0
+    y.backward()
+    assert float(x.grad) == 27.0
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "trunc", "log1p", "expm1", "sin", "cos",
+                                  "rsqrt", "reciprocal", "cumsum(1)", "cumprod(1)", "prod(1)", "nan_to_num"])
+def test_grad_fn_names_are_torchs(name, rng):
+    torch = pytest.importorskip("torch")
+    data = _input(name, rng)
+    out = CALLS[name][0](mt, mt.tensor(data, dtype="float64", requires_grad=True))
+    outt = CALLS[name][0](torch, torch.tensor(data, requires_grad=True))
+    assert out.grad_fn.name().lower() == outt.grad_fn.name().rstrip("0123456789").lower()

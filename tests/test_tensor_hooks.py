@@ -1,0 +1,106 @@
+"""Tensor.register_hook, retains_grad and detach_ against torch: hooks see the complete
+gradient (a leaf's summed over its uses), may replace it, chain in order, are removable,
+run under mt.grad and create_graph=True, and leave the plain backward path once removed."""
+import gc
+
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import tensor_hooks
+
+DATA = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+
+
+def _pair(m, device=None):
+    kw = {"device": device} if device else {}
+    return m.tensor(DATA, dtype=m.float64, requires_grad=True, **kw)
+
+
+def _run(m, x, log):
+    """The same program in minitf and torch: hooks on a leaf and a non-leaf, a retained grad."""
+    y = x * 2
+    y.retain_grad()
+    y.register_hook(lambda g: log.append(("y", g.tolist())) or g * 10)   # replaces y's gradient
+    y.register_hook(lambda g: log.append(("y2", g.tolist())))            # sees the replacement
+    x.register_hook(lambda g: log.append(("x", g.tolist())))             # once, with the sum
+    z = (y * y).sum() + (x * 3).sum()
+    z.backward()
+    return y
+
+
+def test_hooks_match_torch(device):
+    torch = pytest.importorskip("torch")
+    x, xt = _pair(mt, device), _pair(torch)
+    log, logt = [], []
+    y, yt = _run(mt, x, log), _run(torch, xt, logt)
+    assert log == logt
+    np.testing.assert_allclose(y.grad.numpy(), yt.grad.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy())
+    assert y.retains_grad and not x.retains_grad and not (x * 1).retains_grad
+
+
+def test_a_leaf_hook_replaces_what_grad_accumulates(device):
+    torch = pytest.importorskip("torch")
+    out = []
+    for m, x in ((mt, _pair(mt, device)), (torch, _pair(torch))):
+        x.register_hook(lambda g: g.clamp(min=0.0))
+        (x * x).sum().backward()
+        (x * 2).sum().backward()   # accumulates the second (hooked) gradient into .grad
+        out.append(x.grad.numpy() if m is mt else x.grad.detach().numpy())
+    np.testing.assert_allclose(*out)
+
+
+def test_remove_and_the_plain_path_back():
+    x = mt.tensor(DATA, requires_grad=True)
+    calls = []
+    h = x.register_hook(lambda g: calls.append(1))
+    assert tensor_hooks.active >= 1
+    (x * 2).sum().backward()
+    h.remove()
+    h.remove()  # twice is harmless, as torch's
+    (x * 2).sum().backward()
+    assert calls == [1]
+    del x, h
+    gc.collect()
+    assert tensor_hooks.active == 0  # backward() takes its fast loop again
+
+
+def test_hooks_under_grad_and_create_graph(device):
+    torch = pytest.importorskip("torch")
+    res = []
+    for m, x in ((mt, _pair(mt, device)), (torch, _pair(torch))):
+        y = x * x
+        y.register_hook(lambda g: g * 3)
+        x.register_hook(lambda g: g + 1)
+        (gx,) = (mt.grad if m is mt else torch.autograd.grad)((y * x).sum(), [x], create_graph=True)
+        (ggx,) = (mt.grad if m is mt else torch.autograd.grad)(gx.sum(), [x])
+        res.append([t.detach().numpy() if m is torch else t.numpy() for t in (gx, ggx)])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b)
+
+
+def test_hook_errors():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        mt.tensor([1.0]).register_hook(lambda g: g)
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="callable"):
+        x.register_hook(3)
+    h = x.register_hook(lambda g: g[:1])
+    with pytest.raises(RuntimeError, match="shape"):
+        (x * 2).sum().backward()
+    h.remove()
+    h = x.register_hook(lambda g: 1.0)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        (x * 2).sum().backward()
+    h.remove()
+
+
+def test_detach_in_place():
+    torch = pytest.importorskip("torch")
+    for m in (mt, torch):
+        x = m.ones(2, requires_grad=True)
+        y = x * 2
+        assert y.detach_() is y and not y.requires_grad and y.grad_fn is None and y.is_leaf
+        with pytest.raises(RuntimeError, match="detach views in-place"):
+            x[0:1].detach_()
