@@ -7,18 +7,20 @@
 Meant for a short, metered lease of a GPU machine that has no network: it
 fetches nothing and runs minitf from this working tree (``PYTHONPATH``, no
 install). In order, each step with its own time limit, a failed step recorded
-and the next one run:
+and the next one run (the measurements first: the test step, whose length
+depends on how many kernels CuPy must compile, comes last):
 
 1. ``env``: the GPU, driver, CUDA runtime, CuPy, NumPy and PyTorch versions;
-2. ``tests``: the device-parametrised test cases on the device
-   (``MINITF_TEST_DEVICES=<device> pytest -k <device>``), log in ``tests.log``;
-3. ``train``: ``examples/train_charlm.py --preset small`` (``--preset``) for ``--train-iters``
+2. ``train``: ``examples/train_charlm.py --preset small`` (``--preset``) for ``--train-iters``
    iterations on Tiny Shakespeare (``--data``, or ``$MINITF_DATA``): tokens/s
    and the losses from its ``log.jsonl``;
-4. ``race``: one training iteration against PyTorch on CUDA, same model,
+3. ``race``: one training iteration against PyTorch on CUDA, same model,
    weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA;
-5. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
-   preset's width and depth, batch 1, with and without the key/value cache.
+4. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
+   preset's width and depth, batch 1, with and without the key/value cache;
+5. ``tests``: the device-parametrised test cases on the device
+   (``MINITF_TEST_DEVICES=<device> pytest -k <device>``), written to ``tests.log``
+   as they run, so that a run cut off by its time limit still shows how far it got.
 
 Everything goes to ``RESULTS_DIR/gpu_check.json`` (rewritten after each step,
 so a run cut short still leaves what it measured) and is printed as it comes.
@@ -66,10 +68,17 @@ def step_tests(device, out: Path, timeout: int):
     env = dict(os.environ, MINITF_TEST_DEVICES=device, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", device, "tests"]
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    (out / "tests.log").write_text(p.stdout + p.stderr)
-    tail = [ln for ln in p.stdout.strip().splitlines() if ln.strip()][-1:]
-    return {"returncode": p.returncode, "summary": tail[0] if tail else "", "wall_s": time.perf_counter() - t0}
+    log = out / "tests.log"
+    timed_out = False
+    with open(log, "w") as f:  # written as the tests run: a cut-off run keeps its progress
+        try:
+            returncode = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
+                                        timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            returncode, timed_out = None, True
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    return {"returncode": returncode, "timed_out": timed_out, "summary": lines[-1] if lines else "",
+            "wall_s": time.perf_counter() - t0}
 
 
 def step_train(device, preset: str, out: Path, iters: int, data: str | None, timeout: int):
@@ -148,10 +157,10 @@ def main(argv=None):
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
     steps = [("env", lambda: step_env(args.device)),
              # time limits that keep the whole check inside about 8 minutes of a metered lease
-             ("tests", lambda: step_tests(args.device, out, timeout=180)),
              ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=150)),
              ("race", lambda: step_race(args.device, args.preset, args.race_iters)),
-             ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens))]
+             ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens)),
+             ("tests", lambda: step_tests(args.device, out, timeout=200))]
     failed = False
     for name, run in steps:
         if name in args.skip:

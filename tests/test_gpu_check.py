@@ -18,3 +18,13 @@ def test_gpu_check_dry_run_on_the_fake_device(tmp_path, capsys, restore_rng):
     assert gen["same_tokens"] is True and gen["new_tokens"] == 4 and gen["cache"]["s"] > 0
     assert rc == 1   # a failed step makes the exit status non-zero
     assert "[generate]" in capsys.readouterr().out
+
+
+def test_the_test_step_cut_off_by_its_limit_keeps_its_log(tmp_path):
+    # the device tests run last, under a time limit; a run cut off still says how far it got
+    step_tests = runpy.run_path(str(ROOT / "benchmarks" / "gpu_check.py"))["step_tests"]
+    res = step_tests("fake", tmp_path, timeout=3)
+    assert res["timed_out"] is True and res["returncode"] is None
+    assert (tmp_path / "tests.log").exists()
+    main_src = (ROOT / "benchmarks" / "gpu_check.py").read_text()
+    assert main_src.index('("generate"') < main_src.index('("tests"')   # the measurements come first
