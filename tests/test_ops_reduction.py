@@ -5,6 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import minitf as mt
 from minitf import functional as F
 from minitf.backend import to_numpy
 
@@ -125,3 +126,19 @@ def test_an_empty_dim_reduces_every_dim_as_pytorch(device, name, dim, keepdim):
     ty = getattr(tx, name)(dim=None if name in ("var", "std") else dim, keepdim=keepdim)
     ty.sum().backward()
     np.testing.assert_allclose(to_numpy(x.grad.data), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64"])
+def test_sum_of_bool_and_integers_is_int64_as_torch(device, dtype):
+    # NumPy sums uint8 in uint64 (and bool in the platform int); PyTorch in int64
+    a = np.array([[1, 0, 1], [1, 1, 0]]).astype(dtype)
+    x = mt.tensor(a, device=device)
+    for out, ref in ((x.sum(), a.sum()), (x.sum(dim=1), a.sum(axis=1)), (mt.sum(x, 0, keepdims=True), a.sum(0, keepdims=True))):
+        assert out.dtype == np.int64
+        np.testing.assert_array_equal(to_numpy(out.data), ref)
+
+
+def test_mean_of_integers_is_refused_as_torch():
+    with pytest.raises(TypeError, match="mean: the input must be floating point, got int64"):
+        mt.tensor([1, 2]).mean()
+    assert mt.tensor([1, 2]).float().mean().item() == 1.5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -15,6 +17,8 @@ class Sum(Function):
 
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        if x.dtype.kind in "biu":  # PyTorch sums bool and every integer type in int64 (NumPy: uint8 -> uint64)
+            return x.sum(axis=axis, keepdims=keepdims, dtype=np.int64)
         return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, g):  # each input element contributes once: broadcast g back
@@ -85,6 +89,9 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: the input must be floating point, got {x.dtype} (as PyTorch; "
+                        f"take x.float().mean() or x.double().mean())")
     return Mean.apply(x, axis=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
