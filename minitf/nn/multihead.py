@@ -9,6 +9,7 @@ reshape / permute / cat / pad): the layer holds no numeric code of its own.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -161,14 +162,14 @@ class MultiheadAttention(Module):
             return None
         if not isinstance(mask, Tensor):
             mask = _mt.tensor(mask, device=like.device)
+        if mask.device != like.device:
+            raise _mt.DeviceError(f"MultiheadAttention: {name} on {mask.device}, query on {like.device}")
         kind = np.dtype(mask.dtype).kind
         if kind == "b":
             return _mt.zeros(*mask.shape, dtype=like.dtype, device=like.device).masked_fill(mask, float("-inf"))
         if kind != "f":
             raise TypeError(f"MultiheadAttention: {name} must be boolean (True = not allowed) or float "
                             f"(added to the scores), got {mask.dtype}")
-        if mask.device != like.device:
-            raise _mt.DeviceError(f"MultiheadAttention: {name} on {mask.device}, query on {like.device}")
         return mask
 
     # ------------------------------------------------------------------ forward
@@ -237,10 +238,19 @@ class MultiheadAttention(Module):
         p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
-            # the probabilities themselves: attention with the identity as values (P I = P), so
-            # fully masked rows give 0 as the output does; then dropout, then P V
-            eye = _mt.eye(S + extra, dtype=q.dtype, device=q.device)
-            weights = F.scaled_dot_product_attention(q, k, eye, attn_mask=mask)
+            # the probabilities themselves, as PyTorch's need_weights path: softmax(Q K^T / sqrt(hd)
+            # + mask), dropout, then P V. (The fused op returns only P V; giving it the identity
+            # as values would return P too, but costs an (L, S') x (S', S') product per head.)
+            scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(-1, -2)          # (N, H, L, S')
+            dead = None
+            if mask is not None:
+                # a row with every key masked attends to nothing (P = 0, no gradient), as the
+                # fused op's rows do, instead of softmax's 0/0 = NaN
+                dead = (mask == float("-inf")).all(-1, keepdim=True)
+                scores = scores + mask.masked_fill(dead, 0.0)
+            weights = F.softmax(scores, -1)
+            if dead is not None:
+                weights = weights.masked_fill(dead, 0.0)
             if p > 0.0:
                 weights = F.dropout(weights, p)
             o = weights @ v

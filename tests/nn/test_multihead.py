@@ -281,6 +281,37 @@ def test_fully_masked_rows_attend_to_nothing(need_weights):
     assert (_grad(xs[1])[:, 1] == 0).all() and (_grad(xs[2])[:, 1] == 0).all()  # batch 1 sees no key
 
 
+def test_float_mask_with_a_fully_masked_row_passes_finite_gradients():
+    # need_weights: a row of -inf in a learned float mask gives weights 0 and gradient 0 there
+    layer = nn.MultiheadAttention(E, H).double()
+    rng = np.random.default_rng(15)
+    q, k, v = (mt.tensor(a) for a in inputs(rng, {}))
+    am = rng.standard_normal((L, S))
+    am[1] = -np.inf
+    a = mt.tensor(am, requires_grad=True)
+    out, w = layer(q, k, v, attn_mask=a)
+    assert (w.numpy()[:, 1] == 0).all() and np.isfinite(out.numpy()).all()
+    (out.sum() + w.sum()).backward()
+    g = _grad(a)
+    assert np.isfinite(g).all() and (g[1] == 0).all() and (g[0] != 0).any()
+
+
+def test_float32_matches_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(3)
+    ref = torch.nn.MultiheadAttention(E, H, kdim=3, vdim=5)
+    layer = nn.MultiheadAttention(E, H, kdim=3, vdim=5)
+    layer.load_state_dict(ref.state_dict())
+    rng = np.random.default_rng(16)
+    arrays = [a.astype(np.float32) for a in inputs(rng, CONFIGS["kdim_vdim"])]
+    out, w = layer(*[mt.tensor(a) for a in arrays])
+    out_t, w_t = ref(*[torch.tensor(a) for a in arrays])
+    assert out.dtype == np.float32 and w.dtype == np.float32
+    # float32 rounding in a different order of operations: a few ulps of values of order 1
+    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w.numpy(), w_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------------- dropout
 
 def test_dropout_only_in_training_and_the_weights_are_the_dropped_ones(restore_rng):
@@ -429,3 +460,8 @@ def test_forward_shape_errors():
         layer(np.zeros((L, N, E)), k, v)
     with pytest.raises(ValueError, match=r"key_padding_mask must be \(S,\)"):
         layer(t(L, E), t(S, 3), t(S, 5), key_padding_mask=t(1, S, dtype=bool))
+    x = t(L, N, E)
+    for name in ("attn_mask", "key_padding_mask"):
+        shape = (L, L) if name == "attn_mask" else (N, L)
+        with pytest.raises(mt.DeviceError, match=f"{name} on fake, query on cpu"):
+            nn.MultiheadAttention(E, H).double()(x, x, x, **{name: mt.zeros(*shape, dtype="bool", device="fake")})
