@@ -268,6 +268,3 @@ class MultiheadAttention(Module):
             if not batched:
                 weights = weights.squeeze(0)
         return out, weights
-
-    def extra_repr(self):
-        return ""
