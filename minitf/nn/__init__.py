@@ -15,6 +15,7 @@ from .dropout import Dropout  # noqa: F401
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
+from .multihead import MultiheadAttention  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
 from .block import TransformerBlock  # noqa: F401
 from .recurrent import RNNCell, LSTMCell, RNN, LSTM, detach_state  # noqa: F401
@@ -28,7 +29,7 @@ from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch
 
 __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", "IncompatibleKeys", "init",
            "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax",
-           "CausalSelfAttention", "KVCache", "FeedForward", "TransformerBlock",
+           "CausalSelfAttention", "KVCache", "MultiheadAttention", "FeedForward", "TransformerBlock",
            "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state",
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",
            "LeakyReLU", "ELU", "Softplus", "LogSigmoid", "GLU", "CosineSimilarity",
