@@ -53,8 +53,10 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         if lo < 0:
             raise RuntimeError(f"{name}: only supports 1-d non-negative integral inputs, got the value {lo}")
         length = max(length, hi + 1)
-    counts = xp.bincount(input.data.astype(np.int64), weights=w, minlength=length)
-    return Tensor._make(counts.astype(out_dtype), None)
+        counts = xp.bincount(input.data.astype(np.int64), weights=w, minlength=length).astype(out_dtype)
+    else:  # nothing to count (and nothing to read back)
+        counts = xp.zeros((length,), dtype=out_dtype)
+    return Tensor._make(counts, None)
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,

@@ -87,7 +87,7 @@ def _with_replacement(xp, w, n, gen):
     cdf = xp.cumsum(w, axis=-1)
     u = gen.random((B, n), dtype=np.float64) * cdf[:, -1:]
     # u can round up to the total: then the last positive category, never a zero-weight one after it
-    last = (V - 1) - xp.argmax(w[:, ::-1] > 0, axis=-1)
+    last = (V - 1) - xp.argmax((w[:, ::-1] > 0).astype(np.int8), axis=-1)
     step = max(1, (1 << 22) // (B * V))  # draws per block: the comparison holds B * step * V booleans
     parts = [(cdf[:, None, :] <= u[:, i:i + step, None]).sum(axis=-1) for i in range(0, n, step)]
     idx = parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=1)
