@@ -78,7 +78,7 @@ class TensorMethods:
         return _dist().random_(self, *_from_to("random_", args, kwargs, (0, None)), generator=generator)
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return _dist().multinomial(self, num_samples, replacement, generator=generator)
-    def bernoulli(self, *, generator=None): return _dist().bernoulli(self, generator=generator)
+    def bernoulli(self, p=None, *, generator=None): return _dist().bernoulli(self, p, generator=generator)
 
     # ------------------------------------------------------------ methods (PyTorch names)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):

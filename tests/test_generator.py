@@ -78,6 +78,15 @@ def test_every_generator_argument_takes_a_generator(device):
     v = _np(w).copy()
     mt.nn.init.normal_(w, generator=mt.Generator().manual_seed(1))
     np.testing.assert_array_equal(_np(w), v)
+    # torch.utils.data's shuffles too
+    from minitf.utils.data import DataLoader, TensorDataset, random_split
+    data = TensorDataset(mt.arange(10))
+
+    def shuffles(seed):
+        parts = random_split(data, [4, 6], generator=mt.Generator().manual_seed(seed))
+        loader = DataLoader(data, batch_size=10, shuffle=True, generator=mt.Generator().manual_seed(seed))
+        return [list(p.indices) for p in parts], [_np(b[0]).tolist() for b in loader]
+    assert shuffles(3) == shuffles(3) and shuffles(3) != shuffles(4)
     np.testing.assert_array_equal(_np(mt.rand(3, generator=np.random.default_rng(0))),
                                   np.random.default_rng(0).random(3, dtype=np.float32))
 

@@ -119,6 +119,13 @@ def test_bernoulli_rate_shape_and_dtype(device):
     np.testing.assert_allclose(v.mean(axis=0), p, atol=0.02)  # std of a rate <= 0.0036
     assert v[:, 0].sum() == 0 and v[:, 3].all()
     assert x.bernoulli().shape == x.shape
+    # with a number p, input gives only the shape and dtype (any dtype), as torch.bernoulli(input, p)
+    ints = mt.zeros((N, 2), dtype="int64", device=device)
+    v = _np(mt.bernoulli(ints, 0.25, generator=mt.Generator(device).manual_seed(9)))
+    assert v.dtype == np.int64 and v.shape == (N, 2) and abs(v.mean() - 0.25) < 0.012  # std error 0.0015
+    assert _np(ints.bernoulli(1.0)).all() and not _np(x.bernoulli(0.0)).any()
+    with pytest.raises(RuntimeError, match=r"\[0, 1\]"):
+        mt.bernoulli(x, 2.0)
 
 
 @pytest.mark.parametrize("p", [[2.0], [-0.5], [float("nan")]])

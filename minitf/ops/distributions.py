@@ -94,11 +94,15 @@ def _with_replacement(xp, w, n, gen):
     return xp.minimum(idx, last[:, None])
 
 
-def bernoulli(input: Tensor, *, generator=None) -> Tensor:
-    """0 or 1 per element, 1 with probability ``input`` (float, values in [0, 1]); the same
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    """0 or 1 per element, 1 with probability ``input`` (float, values in [0, 1]), or with
+    probability ``p`` (a number; then ``input`` of any dtype only gives the shape); the same
     shape and dtype. Not differentiable (torch's output has a zero gradient)."""
     name = "bernoulli"
     _check_tensor(input, name)
+    if p is not None:
+        out = Tensor._make(backend.get_array_module(input.data).zeros(input.shape, dtype=input.dtype), None)
+        return bernoulli_(out, _number(p, name, "p"), generator=generator)
     p = _probabilities(input, name)
     u = _gen(generator, input.device, name).random(input.shape, dtype=np.float64)
     return Tensor._make((u < p).astype(input.dtype), None)
