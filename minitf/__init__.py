@@ -21,7 +21,9 @@ from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
-from .random import manual_seed  # noqa: F401
+from .random import manual_seed, seed, initial_seed  # noqa: F401
+from .generator import Generator, get_rng_state, set_rng_state  # noqa: F401
+from .creation import get_default_dtype, set_default_dtype  # noqa: F401
 from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 from .profiler import profile  # noqa: F401
 from .dot import to_dot, draw_graph  # noqa: F401
@@ -68,3 +70,6 @@ from .ops import (isnan, isinf, isfinite, any, all, count_nonzero, logical_and, 
 from .ops import (gather, scatter, scatter_add, index_select, masked_select, nonzero, sort,  # noqa: E402,F401
                   argsort, topk, flip, roll, unbind, narrow, movedim, moveaxis, swapaxes, swapdims,
                   tile, repeat_interleave, diag, mm, bmm, mv, dot, outer, einsum)
+from .functional import cat as concat  # noqa: E402,F401
+from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
+from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """Making tensors: ``tensor``, ``from_numpy``, ``zeros``/``ones``/``full`` (and ``_like``),
 ``eye``, ``arange``, ``rand``, ``randn``, ``randint``, with PyTorch's signatures and defaults
-(float data is float32 unless a dtype is given; integers are int64)."""
+(float data is of the default dtype, float32 unless :func:`set_default_dtype` changed it,
+unless a dtype is given; integers are int64)."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,8 @@ from .tensor import Tensor, _check_dtype
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
     """Build a Tensor from a Python number, nested list, NumPy array or Tensor (always a copy).
 
-    Floating data defaults to float32 (NumPy float arrays keep their dtype);
+    Floating data defaults to the default dtype (:func:`get_default_dtype`; NumPy float
+    arrays keep their dtype);
     integers to int64 and booleans to bool. ``minitf.tensor`` is this function, as
     ``torch.tensor`` is; the Tensor class lives in the module ``minitf.tensor``
     (``from minitf.tensor import Tensor``), the engine in ``minitf.autograd``.
@@ -34,7 +36,7 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
         host = np.asarray(data)
         if dtype is None:
             if host.dtype.kind == "f":
-                dtype = np.float32
+                dtype = _default_dtype
             elif host.dtype.kind in "iu":
                 dtype = np.int64
             elif host.dtype.kind == "b":
@@ -76,7 +78,7 @@ def _make(array, requires_grad):
 
 
 def zeros(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    """A tensor of zeros; ``size`` as ints or one tuple (float32 unless ``dtype``)."""
+    """A tensor of zeros; ``size`` as ints or one tuple (the default float dtype unless ``dtype``)."""
     xp = backend.array_module(backend.check_device(device))
     return _make(xp.zeros(_shape(size, "zeros"), dtype=_dtype(dtype)), requires_grad)
 
@@ -88,10 +90,11 @@ def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    """A tensor filled with ``fill_value``; the dtype follows it (bool, int64, float32) unless given."""
+    """A tensor filled with ``fill_value``; the dtype follows it (bool, int64, the default
+    float dtype) unless given."""
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
-                 np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32)
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else _default_dtype)
     xp = backend.array_module(backend.check_device(device))
     return _make(xp.full(_shape((size,), "full"), fill_value, dtype=_dtype(dtype)), requires_grad)
 
@@ -132,20 +135,20 @@ def eye(n: int, m: int | None = None, dtype=None, device="cpu", requires_grad=Fa
 
 def arange(*args, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """``arange(end)``, ``arange(start, end[, step])``: int64 when every argument is an
-    integer, else float32 (PyTorch's defaults)."""
+    integer, else the default float dtype (PyTorch's defaults)."""
     if not 1 <= len(args) <= 3:
         raise TypeError(f"arange: expected end, or start, end[, step]; got {len(args)} arguments")
     if dtype is None:
-        dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else np.float32
+        dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else _default_dtype
     if len(args) == 3 and args[2] == 0:
         raise ValueError("arange: step must be nonzero")
     xp = backend.array_module(backend.check_device(device))
     return _make(xp.arange(*args, dtype=_dtype(dtype)), requires_grad)
 
 
-def _generator(generator, device):
-    from .random import default_generator
-    return generator if generator is not None else default_generator(device)
+def _generator(generator, device, name="rand"):
+    from .generator import resolve
+    return resolve(generator, device, name)
 
 
 def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None) -> Tensor:
@@ -162,7 +165,7 @@ def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None) 
     dt = _dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"randn: needs a floating dtype, got {dt}")
-    data = _generator(generator, backend.check_device(device)).standard_normal(_shape(size, "randn"), dtype=dt)
+    data = _generator(generator, backend.check_device(device), "randn").standard_normal(_shape(size, "randn"), dtype=dt)
     return _make(data, requires_grad)
 
 
@@ -177,13 +180,40 @@ def randint(*args, size=None, dtype=None, device="cpu", generator=None) -> Tenso
     if not high > low:
         raise ValueError(f"randint: need low < high, got low={low}, high={high}")
     dt = _dtype(np.int64 if dtype is None else dtype)
-    data = _generator(generator, backend.check_device(device)).integers(
+    data = _generator(generator, backend.check_device(device), "randint").integers(
         int(low), int(high), size=_shape((size,), "randint"), dtype=np.int64)
     return _make(data if dt == np.int64 else data.astype(dt), False)
 
 
+_default_dtype = np.dtype(np.float32)
+
+
+def get_default_dtype():
+    """The dtype of floats made from Python data and of ``zeros``, ``rand``... without a dtype
+    (float32 unless :func:`set_default_dtype` changed it), as ``torch.get_default_dtype``."""
+    return _default_dtype
+
+
+def set_default_dtype(d) -> None:
+    """Make ``d`` (float32 or float64) the default float dtype, as ``torch.set_default_dtype``.
+
+    It applies where torch's does: ``tensor`` / ``as_tensor`` of Python floats, ``full`` with a
+    float value, ``arange`` with a float argument, and ``zeros``, ``ones``, ``empty``, ``eye``,
+    ``rand``, ``randn``, ``linspace`` without a dtype. NumPy float arrays keep their dtype and
+    ``*_like`` functions take their input's.
+    """
+    global _default_dtype
+    try:
+        dt = None if d is None else _check_dtype(d)  # (np.dtype(None) would be float64)
+    except (TypeError, ValueError):
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: only float32 and float64 can be the default dtype, got {d!r}")
+    _default_dtype = dt
+
+
 def _dtype(dtype):
-    return np.dtype(np.float32) if dtype is None else _check_dtype(dtype)
+    return _default_dtype if dtype is None else _check_dtype(dtype)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -231,8 +261,8 @@ def randint_like(x: Tensor, *args, dtype=None, device=None, generator=None) -> T
 
 
 def linspace(start, end, steps: int, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32 unless
-    ``dtype``), as torch.linspace."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (the default
+    float dtype unless ``dtype``), as torch.linspace."""
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     dt = _dtype(dtype)
@@ -247,6 +277,6 @@ def randperm(n: int, dtype=None, device="cpu", generator=None) -> Tensor:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     device = backend.check_device(device)
-    keys = _generator(generator, device).random((int(n),), dtype=np.float64)
+    keys = _generator(generator, device, "randperm").random((int(n),), dtype=np.float64)
     xp = backend.array_module(device)
     return _make(xp.argsort(keys).astype(_dtype(np.int64 if dtype is None else dtype)), False)

@@ -6,6 +6,7 @@ created lazily (nothing happens at import).
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy as np
 
@@ -15,6 +16,22 @@ _seed = None
 _generators: dict = {}
 
 
+def check_seed(seed, name: str = "manual_seed") -> int:
+    """``seed`` as torch takes it: any integer in [-2**63, 2**64), a negative one taken modulo 2**64."""
+    try:
+        seed = int(seed)  # torch.manual_seed's conversion (3.0 is 3)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: the seed must be an integer, got {seed!r}") from None
+    if not -2 ** 63 <= seed < 2 ** 64:
+        raise ValueError(f"{name}: the seed must be in [-2**63, 2**64), got {seed}")
+    return seed % 2 ** 64
+
+
+def device_seed(seed: int, device: str) -> list:
+    """The seed of ``device``'s generator under ``manual_seed(seed)``: each device its own stream."""
+    return [seed, ("cpu", "gpu", "fake").index(device)]
+
+
 def manual_seed(seed: int) -> None:
     """Reseed the default generators of every device (those made later too).
 
@@ -22,14 +39,25 @@ def manual_seed(seed: int) -> None:
     2**64 (so -1 and 2**64 - 1 give the same draws).
     """
     global _seed
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise TypeError(f"manual_seed: the seed must be an integer, got {seed!r}") from None
-    if not -2 ** 63 <= seed < 2 ** 64:
-        raise ValueError(f"manual_seed: the seed must be in [-2**63, 2**64), got {seed}")
-    _seed = seed % 2 ** 64
+    _seed = check_seed(seed)
     _generators.clear()
+
+
+def seed() -> int:
+    """Reseed every device's default generator from the operating system's entropy and return
+    the seed, as ``torch.seed``."""
+    s = int.from_bytes(os.urandom(8), "little")
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    """The seed of the default generators, as ``torch.initial_seed``: that of the last
+    ``manual_seed`` / ``seed``, else the one drawn from the operating system on first use."""
+    global _seed
+    if _seed is None:
+        _seed = int.from_bytes(os.urandom(8), "little")
+    return _seed
 
 
 def default_generator(device: str = "cpu"):
@@ -37,8 +65,8 @@ def default_generator(device: str = "cpu"):
     device = backend.check_device(device)
     gen = _generators.get(device)
     if gen is None:
-        seed = None if _seed is None else [_seed, ("cpu", "gpu", "fake").index(device)]
-        gen = _generators[device] = backend.default_rng(device, seed)
+        # unseeded, the seed is drawn from the OS once, so that initial_seed() can tell it
+        gen = _generators[device] = backend.default_rng(device, device_seed(initial_seed(), device))
     return gen
 
 

@@ -61,6 +61,25 @@ class TensorMethods:
     def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
     def masked_fill_(self, mask, value): return _ops.masked_fill_(self, mask, value)
 
+    # ------------------------------------------------------------ random fills (minitf.ops.distributions)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return _dist().normal_(self, mean, std, generator=generator)
+    def uniform_(self, *args, generator=None, **kwargs):
+        """``uniform_(from=0, to=1)`` (``from`` is a Python keyword: pass it by position or as ``**{"from": a}``)."""
+        return _dist().uniform_(self, *_from_to("uniform_", args, kwargs, (0.0, 1.0)), generator=generator)
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return _dist().exponential_(self, lambd, generator=generator)
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return _dist().bernoulli_(self, p, generator=generator)
+    def random_(self, *args, generator=None, **kwargs):
+        """``random_()``, ``random_(to)``, ``random_(from, to)``: integers in [from, to)."""
+        if len(args) == 1 and not kwargs:
+            args = (0, args[0])  # random_(to)
+        return _dist().random_(self, *_from_to("random_", args, kwargs, (0, None)), generator=generator)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _dist().multinomial(self, num_samples, replacement, generator=generator)
+    def bernoulli(self, p=None, *, generator=None): return _dist().bernoulli(self, p, generator=generator)
+
     # ------------------------------------------------------------ methods (PyTorch names)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Sum over ``axis`` (int, tuple or None = all; PyTorch: ``dim``/``keepdim``)."""
@@ -214,9 +233,19 @@ class TensorMethods:
     def mv(self, vec): return _ops.mv(self, vec)
     def dot(self, other): return _ops.dot(self, other)
     def outer(self, other): return _ops.outer(self, other)
+    def broadcast_to(self, shape): return _counting().broadcast_to(self, shape)
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _counting().unique(self, sorted, return_inverse, return_counts, dim)
+    def bincount(self, weights=None, minlength=0): return _counting().bincount(self, weights, minlength)
 
     # ------------------------------------------------------------ casts, new tensors, layout
     def half(self): return self.to(dtype="float16")
+    def cuda(self, device=None):
+        """``.to("gpu")`` (minitf has one GPU: ``device`` may be None, 0, "cuda" or "gpu"); a
+        DeviceError says why where no GPU is usable."""
+        if device not in (None, 0, "cuda", "gpu", "cuda:0"):
+            raise backend.DeviceError(f"cuda: minitf uses one GPU; got device={device!r} (expected None, 0 or 'cuda')")
+        return self.to("gpu")
     def long(self): return self.to(dtype="int64")
     def int(self): return self.to(dtype="int32")
     def bool(self): return self.to(dtype="bool")
@@ -276,6 +305,30 @@ def _new(t, dtype, device):
 def _creation():
     from . import creation  # imported here: creation imports tensor, which imports this module
     return creation
+
+
+def _dist():
+    from .ops import distributions  # imported on first use, as creation
+    return distributions
+
+
+def _counting():
+    from .ops import counting
+    return counting
+
+
+def _from_to(name, args, kwargs, defaults):
+    """torch's ``(from, to)`` from positional and keyword arguments (``from`` can't be a parameter name)."""
+    unknown = set(kwargs) - {"from", "to"}
+    if unknown or len(args) > 2:
+        raise TypeError(f"{name}: expected (from, to), got {len(args)} positional arguments and keywords {sorted(kwargs)}")
+    values = list(args) + list(defaults[len(args):])
+    for i, key in enumerate(("from", "to")):
+        if key in kwargs:
+            if i < len(args):
+                raise TypeError(f"{name}: got {key!r} both by position and by keyword")
+            values[i] = kwargs[key]
+    return values
 
 
 def _pick(numpy_name, torch_name):
