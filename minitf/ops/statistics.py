@@ -1,4 +1,4 @@
-"""std and norm, built on the reductions (and a 2-norm with its own backward)."""
+"""std and norm, built on the reductions (the 2-norm and the general p-norm with backwards of their own)."""
 from __future__ import annotations
 
 import math
@@ -40,6 +40,43 @@ class Norm2(Function):
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
 
 
+class NormP(Function):
+    """The p-norm n = (sum |x|^p)^(1/p) over some dims, for p > 0 other than 1 and 2.
+
+    Its own backward because the composed form's derivative is 0 * inf = NaN on a slice of
+    zeros (d(s^(1/p))/ds is infinite at s = 0); PyTorch's backward sets it to 0 there."""
+
+    def forward(self, x, axis, keepdims, p):
+        xp = backend.get_array_module(x)
+        self.x, self.shape, self.axis, self.keepdims, self.p = x, x.shape, axis, keepdims, p
+        self.n = (xp.abs(x) ** p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+        return self.n if keepdims else self.n.reshape(
+            () if axis is None else tuple(d for i, d in enumerate(x.shape) if i not in axis))
+
+    def backward(self, g):
+        # dn/dx = sgn(x) |x|^(p-1) / n^(p-1): the first factor taken as 0 where x = 0 (for p < 1
+        # it is infinite there) and the second as 0 where n = 0 (PyTorch's norm_backward)
+        xp = backend.get_array_module(g)
+        x, n, p = self.x, self.n, self.p
+        ax = xp.where(x == 0, 1, xp.abs(x))
+        share = xp.where(x == 0, 0, xp.sign(x) * ax ** (p - 1))
+        scale = xp.where(n == 0, 0, xp.where(n == 0, 1, n) ** (1 - p))
+        return ((expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale).astype(x.dtype, copy=False),)
+
+    def backward_graph(self, g):
+        # the same in Tensor ops: where x = 0 (or n = 0) the base of the power is replaced by 1
+        # before it is taken and the factor by a constant 0 after, so no inf enters the graph
+        from .shape import Where
+        x, p = self.inputs[0], self.p
+        zx, zn = self.x == 0, self.n == 0
+        one, zero = as_tensor(1.0, x), as_tensor(0.0, x)
+        ax = Where.apply(one, _abs(x), cond=zx)
+        share = Where.apply(zero, x * ax ** (p - 2), cond=zx)          # sgn(x) |x|^(p-1)
+        n = NormP.apply(x, axis=self.axis, keepdims=True, p=p)
+        scale = Where.apply(zero, Where.apply(one, n, cond=zn) ** (1 - p), cond=zn)
+        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale,)
+
+
 def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased=None) -> Tensor:
     """sqrt(var): ``correction`` (default 1) is subtracted from the count; ``unbiased=False``
     means correction 0 (PyTorch's older spelling)."""
@@ -67,4 +104,4 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
         return _sum(_abs(x), dim, keepdim)
     if not p > 0:
         raise ValueError(f"norm: p must be positive (or inf, -inf, 'fro'), got {p}")
-    return _sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+    return NormP.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim), p=float(p))
