@@ -138,3 +138,20 @@ def test_norm_p_gradcheck_and_zero_slice(device, p):
     np.testing.assert_array_equal(g.numpy(), 1e12)      # 1 / eps, finite (was NaN)
     h, = mt.grad((g * g).sum(), [z])                     # and differentiable again, finite
     assert np.all(np.isfinite(h.numpy()))
+
+
+def test_norm_and_normalize_p0_count_non_zeros_as_torch(device):
+    torch = pytest.importorskip("torch")
+    x = np.array([[0.0, 2.0, -3.0], [0.0, 0.0, 0.0]])
+    compare_with_torch(lambda t: F.normalize(t, p=0, dim=1),
+                       lambda t: torch.nn.functional.normalize(t, p=0, dim=1), [x])
+    xm, xt = device_tensor(x, device), torch.tensor(x, requires_grad=True)
+    for kw in ({"dim": 1}, {}, {"dim": 0, "keepdim": True}):
+        n, nt = mt.norm(xm, p=0, **kw), torch.linalg.vector_norm(xt, 0, **kw)
+        np.testing.assert_array_equal(n.numpy(), nt.detach().numpy())
+        assert n.shape == tuple(nt.shape) and n.dtype == np.float64
+    mt.norm(xm, p=0, dim=1).sum().backward()
+    torch.linalg.vector_norm(xt, 0, dim=1).sum().backward()
+    assert xm.grad is None and xt.grad is None               # piecewise constant: no gradient, as torch
+    with pytest.raises(ValueError, match="norm: p must be positive, 0, inf, -inf or 'fro'"):
+        mt.norm(xm, p=-1.5)

@@ -77,6 +77,22 @@ class NormP(Function):
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale,)
 
 
+class Norm0(Function):
+    """The "0-norm": the count of non-zero elements over some dims (as PyTorch's, in x's dtype).
+    Piecewise constant: its gradient is None, as PyTorch's (an input's ``.grad`` stays None)."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, x, axis, keepdims):
+        return (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+
+    def backward(self, g):
+        return (None,)
+
+    def backward_graph(self, g):
+        return (None,)
+
+
 def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased=None) -> Tensor:
     """sqrt(var): ``correction`` (default 1) is subtracted from the count; ``unbiased=False``
     means correction 0 (PyTorch's older spelling)."""
@@ -88,7 +104,7 @@ def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     """The vector ``p``-norm over ``dim`` (int, tuple, None for all): p = 2 or "fro" (default),
-    1, inf, -inf, or any other positive number.
+    1, inf, -inf, any other positive number, or 0 (the count of non-zeros, as PyTorch's).
 
     x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``).
     """
@@ -102,6 +118,9 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
         return amin(_abs(x), dim, keepdim)
     if p == 1:
         return _sum(_abs(x), dim, keepdim)
+    if p == 0:
+        return Norm0.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim))
     if not p > 0:
-        raise ValueError(f"norm: p must be positive (or inf, -inf, 'fro'), got {p}")
+        raise ValueError(f"norm: p must be positive, 0, inf, -inf or 'fro' (negative p is not supported), "
+                         f"got {p}")
     return NormP.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim), p=float(p))
