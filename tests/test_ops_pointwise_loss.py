@@ -200,3 +200,34 @@ def test_float32_stays_float32(device, case):
     y = _quiet(ours)(xs, ts)
     y.sum().backward()
     assert y.dtype == xs.grad.dtype == ts.grad.dtype == np.float32
+
+
+def test_bce_checks_the_target_range_as_torch(device):
+    x = mt.tensor([0.2, 0.7], dtype="float64", device=device)
+    for bad in ([0.5, 1.5], [-0.1, 0.5], [np.nan, 0.5]):
+        with pytest.raises(ValueError, match="binary_cross_entropy: every element of target must be in \\[0, 1\\]"):
+            F.binary_cross_entropy(x, mt.tensor(bad, dtype="float64", device=device))
+    with pytest.raises(ValueError, match="every element of input"):   # input first, as torch
+        F.binary_cross_entropy(mt.tensor([1.5, 0.2], device=device), mt.tensor([2.0, 0.5], device=device))
+    ok = F.binary_cross_entropy(x, mt.tensor([0.0, 1.0], dtype="float64", device=device), reduction="none")
+    np.testing.assert_allclose(ok.numpy(), [-np.log(0.8), -np.log(0.7)], rtol=1e-14)
+
+
+def test_bce_target_range_error_as_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.5]))
+    with pytest.raises(ValueError, match="target must be in"):
+        F.binary_cross_entropy(mt.tensor([0.5]), mt.tensor([1.5]))
+
+
+def test_kl_div_target_gradient_at_zero_differs_from_torch_on_purpose():
+    # minitf: 0 (finite); PyTorch 2.13: NaN (documented in KLDiv and docs/api.md)
+    torch = pytest.importorskip("torch")
+    x, t = np.array([-1.0, -2.0, -0.5]), np.array([0.0, 0.6, 0.4])
+    tm = mt.tensor(t, requires_grad=True)
+    tt = torch.tensor(t, requires_grad=True)
+    F.kl_div(mt.tensor(x), tm, reduction="sum").backward()
+    torch.nn.functional.kl_div(torch.tensor(x), tt, reduction="sum").backward()
+    assert np.isnan(tt.grad.numpy()[0]) and tm.grad.numpy()[0] == 0.0
+    np.testing.assert_allclose(tm.grad.numpy()[1:], tt.grad.numpy()[1:], rtol=1e-14)

@@ -1,5 +1,7 @@
 """rms_norm: float64 gradchecks on both devices (input and weight), PyTorch's values and
 gradients over one and several trailing dims, eps=None as finfo eps, errors."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,21 @@ def test_gradgradcheck(device, weighted):
     inputs = [x, w] if weighted else [x]
     assert mt.gradgradcheck(lambda *t: F.rms_norm(t[0], (2, 4), t[1] if weighted else None, eps=1e-3), inputs,
                             rtol=RTOL, atol=ATOL)
+
+
+def test_eps_zero_on_a_zero_row_is_a_quiet_nan_as_torch(device):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal((2, 3))
+    x[1] = 0.0
+    xm = mt.tensor(x, device=device, requires_grad=True)
+    w = mt.tensor(np.ones(3), device=device, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no NumPy divide/invalid warning
+        y = F.rms_norm(xm, 3, w, eps=0.0)
+        (y * y).sum().backward()
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.rms_norm(xt, (3,), torch.ones(3, dtype=torch.float64), eps=0.0)
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)   # NaN where torch's is
+    assert np.isnan(y.numpy()[1]).all()
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -109,3 +109,49 @@ def test_float32_stays_float32(device):
     y = F.cosine_similarity(a, b) + F.normalize(a).sum(1) + F.rms_norm(a, 4).sum(1)
     y.sum().backward()
     assert y.dtype == a.grad.dtype == b.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("p", [3.0, 0.5, 1.5])
+def test_norm_and_normalize_of_a_zero_slice_match_torch(p):
+    # (sum |x|^p)^(1/p) has an infinite derivative at 0: PyTorch's norm backward sets it to 0
+    # there (so normalize of a zero row has gradient 1/eps), and x = 0 inside a row adds nothing
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(9).standard_normal((3, 4))
+    x[1] = 0.0
+    x[2, 1] = 0.0
+    compare_with_torch(lambda t: mt.norm(t, p=p, dim=1), lambda t: torch.linalg.vector_norm(t, ord=p, dim=1), [x])
+    compare_with_torch(lambda t: mt.norm(t, p=p, dim=1, keepdim=True) * 2,
+                       lambda t: t.norm(p=p, dim=1, keepdim=True) * 2, [x])
+    compare_with_torch(lambda t: mt.norm(t, p=p), lambda t: t.norm(p=p), [np.zeros((2, 3))])
+    compare_with_torch(lambda t: F.normalize(t, p=p, dim=1),
+                       lambda t: torch.nn.functional.normalize(t, p=p, dim=1), [x])
+
+
+@pytest.mark.parametrize("p", [3.0, 0.5])
+def test_norm_p_gradcheck_and_zero_slice(device, p):
+    rng = np.random.default_rng(10)
+    x = device_tensor(rng.standard_normal((3, 4)) + 0.1, device)
+    assert mt.gradcheck(lambda t: mt.norm(t, p=p, dim=1), [x], rtol=RTOL, atol=ATOL)
+    assert mt.gradgradcheck(lambda t: mt.norm(t, p=p, dim=0) * 2, [x], rtol=RTOL, atol=ATOL)
+    z = mt.zeros((2, 3), dtype="float64", device=device, requires_grad=True)
+    g, = mt.grad(F.normalize(z, p=p, dim=1).sum(), [z], create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), 1e12)      # 1 / eps, finite (was NaN)
+    h, = mt.grad((g * g).sum(), [z])                     # and differentiable again, finite
+    assert np.all(np.isfinite(h.numpy()))
+
+
+def test_norm_and_normalize_p0_count_non_zeros_as_torch(device):
+    torch = pytest.importorskip("torch")
+    x = np.array([[0.0, 2.0, -3.0], [0.0, 0.0, 0.0]])
+    compare_with_torch(lambda t: F.normalize(t, p=0, dim=1),
+                       lambda t: torch.nn.functional.normalize(t, p=0, dim=1), [x])
+    xm, xt = device_tensor(x, device), torch.tensor(x, requires_grad=True)
+    for kw in ({"dim": 1}, {}, {"dim": 0, "keepdim": True}):
+        n, nt = mt.norm(xm, p=0, **kw), torch.linalg.vector_norm(xt, 0, **kw)
+        np.testing.assert_array_equal(n.numpy(), nt.detach().numpy())
+        assert n.shape == tuple(nt.shape) and n.dtype == np.float64
+    mt.norm(xm, p=0, dim=1).sum().backward()
+    torch.linalg.vector_norm(xt, 0, dim=1).sum().backward()
+    assert xm.grad is None and xt.grad is None               # piecewise constant: no gradient, as torch
+    with pytest.raises(ValueError, match="norm: p must be positive, 0, inf, -inf or 'fro'"):
+        mt.norm(xm, p=-1.5)

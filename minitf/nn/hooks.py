@@ -8,7 +8,8 @@
                 (with_kwargs: hook(module, args, kwargs, output))
 
 in registration order (``prepend=True`` puts a hook first). A hook registered with
-``always_call=True`` also runs when forward raises (the error is raised after).
+``always_call=True`` also runs when a pre-hook, forward or an earlier hook raises (the error is
+raised after).
 Backward hooks are not provided (they need the autograd engine's cooperation).
 """
 from __future__ import annotations
@@ -52,34 +53,44 @@ def add_hook(module, kind: str, hook, prepend: bool, with_kwargs: bool, always_c
 
 
 def call_with_hooks(module, args, kwargs):
-    """``module(*args, **kwargs)`` with its forward pre-hooks and hooks (see the module docstring)."""
+    """``module(*args, **kwargs)`` with its forward pre-hooks and hooks (see the module docstring).
+
+    As PyTorch's ``_call_impl``: if a pre-hook, forward or a forward hook raises, every
+    ``always_call`` hook that has not run yet runs (with the args as they stand and the output
+    so far: None when forward did not return), and then the error is raised."""
     d = module.__dict__
     flags = d["_hook_flags"]
-    for hid, hook in list(d["_forward_pre_hooks"].items()):
-        if flags[hid][0]:
-            result = hook(module, args, kwargs)
-            if result is not None:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError("a forward pre-hook registered with with_kwargs=True must return None or "
-                                       f"a tuple (args, kwargs), got {type(result).__name__}")
-                args, kwargs = result
-        else:
-            result = hook(module, args)
-        if result is not None and not flags[hid][0]:
-            args = result if isinstance(result, tuple) else (result,)
+    output, called = None, set()
     try:
+        for hid, hook in list(d["_forward_pre_hooks"].items()):
+            if flags[hid][0]:
+                result = hook(module, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("a forward pre-hook registered with with_kwargs=True must return None "
+                                           f"or a tuple (args, kwargs), got {type(result).__name__}")
+                    args, kwargs = result
+            else:
+                result = hook(module, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         output = module.forward(*args, **kwargs)
-    except Exception:
         for hid, hook in list(d["_forward_hooks"].items()):
             if flags[hid][1]:
+                called.add(hid)   # marked before it runs: one that raises is not run again below
+            result = hook(module, args, kwargs, output) if flags[hid][0] else hook(module, args, output)
+            if result is not None:
+                output = result
+        return output
+    except Exception:
+        for hid, hook in list(d["_forward_hooks"].items()):
+            if flags[hid][1] and hid not in called:
                 try:
-                    hook(module, args, kwargs, None) if flags[hid][0] else hook(module, args, None)
-                except Exception as e:   # the forward's error is the one to report (PyTorch warns too)
+                    result = hook(module, args, kwargs, output) if flags[hid][0] else hook(module, args, output)
+                    if result is not None:
+                        output = result
+                except Exception as e:   # the first error is the one to report (PyTorch warns too)
                     warnings.warn(f"a forward hook with always_call=True raised {type(e).__name__}: {e}; "
-                                  f"silenced, the forward's own error follows", RuntimeWarning, stacklevel=3)
+                                  f"silenced, as another error was raised in the call", UserWarning,
+                                  stacklevel=3)
         raise
-    for hid, hook in list(d["_forward_hooks"].items()):
-        result = hook(module, args, kwargs, output) if flags[hid][0] else hook(module, args, output)
-        if result is not None:
-            output = result
-    return output

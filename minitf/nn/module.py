@@ -265,13 +265,12 @@ class Module:
         return p
 
     def get_buffer(self, target: str) -> Tensor:
-        """The buffer at dotted path ``target``, as PyTorch's."""
+        """The buffer at dotted path ``target``, as PyTorch's (None for one registered as None)."""
         path, _, name = target.rpartition(".")
         m = self.get_submodule(path)
-        b = m._buffers.get(name)
-        if b is None:
+        if name not in m._buffers:
             raise AttributeError(f"{type(m).__name__} has no buffer {name!r} (looking up {target!r})")
-        return b
+        return m._buffers[name]
 
     def num_parameters(self, exclude_embeddings: bool = False) -> int:
         """Number of scalars in distinct parameters.
@@ -357,11 +356,11 @@ class Module:
         return self.to(dtype="float16")
 
     def double(self) -> "Module":
-        """Cast every parameter (and gradient) to float64 in place: ``to(dtype="float64")``."""
+        """Cast every floating parameter, gradient and buffer to float64 in place: ``to(dtype="float64")``."""
         return self.to(dtype="float64")
 
     def float(self) -> "Module":
-        """Cast every parameter (and gradient) to float32 in place: ``to(dtype="float32")``."""
+        """Cast every floating parameter, gradient and buffer to float32 in place: ``to(dtype="float32")``."""
         return self.to(dtype="float32")
 
     # ------------------------------------------------------------ state dicts

@@ -9,6 +9,8 @@ PyTorch does); anything else is refused (PyTorch would keep it as a plain attrib
 from __future__ import annotations
 
 import numbers
+from collections import OrderedDict
+from collections.abc import Mapping
 
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -142,8 +144,15 @@ class ParameterDict(Module):
             del self[k]
 
     def update(self, parameters) -> None:
-        """Add (key, parameter) pairs from a mapping or an iterable of pairs, in their order."""
-        items = parameters.items() if hasattr(parameters, "items") else parameters
+        """Add (key, parameter) pairs from a mapping or an iterable of pairs. As PyTorch's, an
+        OrderedDict, a ParameterDict or pairs keep their order; any other mapping (a plain dict)
+        is added in sorted key order, which fixes the order of parameters() and state_dict()."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif isinstance(parameters, Mapping):
+            items = sorted(parameters.items(), key=lambda kv: str(kv[0]))   # (a bad key: our error, not sort's)
+        else:
+            items = parameters
         for pair in items:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"ParameterDict.update: expected a mapping or (key, parameter) pairs, got an "

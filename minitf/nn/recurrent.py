@@ -16,6 +16,7 @@ the sequence from the end; both directions' outputs are concatenated, (..., 2 H)
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -47,13 +48,23 @@ def _uniform(shape, hidden):
     return init.uniform_(Parameter(np.empty(shape, np.float32)), -bound, bound)
 
 
+def _state_arg(cls, name, value, hx):
+    """The initial state under minitf's own keyword (``name``) or PyTorch's ``hx=``, not both."""
+    if hx is None:
+        return value
+    if value is not None:
+        raise TypeError(f"{cls}.forward: got both {name} and hx (PyTorch's name for the same argument)")
+    return hx
+
+
 def _input_projection(x, w_ih, b_ih, b_hh):
     """x W_ih^T + b_ih + b_hh for every position at once. x: (..., in) -> (..., G H)."""
     return F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
 
 
 class RNNCell(Module):
-    """One Elman step h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). x: (B, in), h: (B, H) or None.
+    """One Elman step h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). x: (B, in), h: (B, H) or None
+    (zeros; ``hx=``, PyTorch's name, also works); an unbatched x (in,) takes h (H,) and gives (H,).
 
     ``nonlinearity="relu"`` uses max(0, .) instead of tanh, as PyTorch's.
     """
@@ -67,7 +78,7 @@ class RNNCell(Module):
         self.hidden_size = _check_size(name, "hidden_size", hidden_size)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity, self.bias = nonlinearity, bool(bias)
         G, H = self.gates * self.hidden_size, self.hidden_size
         self.weight_ih = _uniform((G, self.input_size), H)
         self.weight_hh = _uniform((G, H), H)
@@ -80,45 +91,71 @@ class RNNCell(Module):
     def _zeros(self, x):
         return _mt.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
 
-    def _check(self, x):
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: expected input (B, {self.input_size}), got {x.shape}")
+    def _batched(self, x, states):
+        """x checked, and x and the given states as 2-D: an unbatched x (in,) and its states (H,)
+        get a batch of one (taken off the result again), as PyTorch's cells."""
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: expected input (B, {self.input_size}) or "
+                             f"({self.input_size},) unbatched, got {x.shape}")
+        if x.ndim == 2:
+            return x, states
+        for s in states:
+            if s is not None and s.ndim != 1:
+                raise ValueError(f"{type(self).__name__}: an unbatched input ({self.input_size},) takes a "
+                                 f"state ({self.hidden_size},), got {s.shape}")
+        return x.reshape(1, x.shape[0]), [None if s is None else s.reshape(1, s.shape[0]) for s in states]
 
-    def forward(self, x, h=None):
-        self._check(x)
+    def forward(self, x, h=None, *, hx=None):
+        h = _state_arg(type(self).__name__, "h", h, hx)
+        unbatched = x.ndim == 1
+        x, (h,) = self._batched(x, [h])
         xw = _input_projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
-        return F.rnn_cell(xw, self._zeros(x) if h is None else h, self.weight_hh, self.nonlinearity)
+        out = F.rnn_cell(xw, self._zeros(x) if h is None else h, self.weight_hh, self.nonlinearity)
+        return out.reshape(self.hidden_size) if unbatched else out
+
+    def extra_repr(self):   # PyTorch's RNNCellBase.extra_repr: 'RNNCell(3, 4, bias=False, nonlinearity=relu)'
+        return "".join([f"{self.input_size}, {self.hidden_size}", "" if self.bias else ", bias=False",
+                        "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"])
 
 
 class LSTMCell(RNNCell):
-    """One LSTM step. x: (B, in); state: (h, c), each (B, H), or None. Returns (h', c')."""
+    """One LSTM step. x: (B, in); state (or ``hx=``): (h, c), each (B, H), or None (zeros).
+    Returns (h', c'); an unbatched x (in,) takes and gives states (H,)."""
 
     gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__(input_size, hidden_size, bias)
 
-    def forward(self, x, state=None):
-        self._check(x)
+    def forward(self, x, state=None, *, hx=None):
+        state = _state_arg("LSTMCell", "state", state, hx)
+        if state is not None and (not isinstance(state, (tuple, list)) or len(state) != 2):
+            raise TypeError("LSTMCell: state must be a pair (h, c)")
+        unbatched = x.ndim == 1
+        x, state = self._batched(x, [None, None] if state is None else list(state))
         xw = _input_projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
-        h, c = (self._zeros(x), self._zeros(x)) if state is None else state
+        h, c = (self._zeros(x) if s is None else s for s in state)
         s = F.lstm_cell(xw, F.stack([h, c]), self.weight_hh)
-        return s[0], s[1]
+        return (s[0, 0], s[1, 0]) if unbatched else (s[0], s[1])
 
 
 class GRUCell(RNNCell):
     """One GRU step, as ``torch.nn.GRUCell`` (gates r, z, n; see :func:`minitf.functional.gru_cell`).
-    x: (B, in); h: (B, H) or None (zeros). Returns h' (B, H)."""
+    x: (B, in); h (or ``hx=``): (B, H) or None (zeros). Returns h' (B, H); an unbatched x (in,)
+    takes h (H,) and gives (H,)."""
 
     gates = 3
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__(input_size, hidden_size, bias)
 
-    def forward(self, x, h=None):
-        self._check(x)
+    def forward(self, x, h=None, *, hx=None):
+        h = _state_arg("GRUCell", "h", h, hx)
+        unbatched = x.ndim == 1
+        x, (h,) = self._batched(x, [h])
         xw = F.linear(x, self.weight_ih, self.bias_ih)     # b_hh stays apart: it sits inside r's product
-        return F.gru_cell(xw, self._zeros(x) if h is None else h, self.weight_hh, self.bias_hh)
+        out = F.gru_cell(xw, self._zeros(x) if h is None else h, self.weight_hh, self.bias_hh)
+        return out.reshape(self.hidden_size) if unbatched else out
 
 
 class RNN(Module):
@@ -126,7 +163,7 @@ class RNN(Module):
 
     x: (T, B, input_size), or (B, T, input_size) with ``batch_first=True``
     (the default is False, as in PyTorch), or (T, input_size) unbatched;
-    h0: (num_layers * D, B, H), unbatched (num_layers * D, H), or None
+    h0 (or ``hx=``, PyTorch's name): (num_layers * D, B, H), unbatched (num_layers * D, H), or None
     (zeros), whatever the layout, with D = 2 if ``bidirectional`` else 1.
     Returns (output (T, B, D H) or (B, T, D H) or (T, D H), h_n shaped as
     h0); pass h_n (detached, see :func:`detach_state`) as the next chunk's h0
@@ -147,6 +184,10 @@ class RNN(Module):
         self.hidden_size = _check_size(name, "hidden_size", hidden_size)
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:   # PyTorch's warning, word for word
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=2 if type(self) is RNN else 3)
         self.nonlinearity = nonlinearity
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional = bool(bidirectional)
@@ -218,7 +259,8 @@ class RNN(Module):
             return out.reshape(*out.shape[1:])
         return out if self.batch_first else out.permute(1, 0, 2)
 
-    def forward(self, x, h0=None):
+    def forward(self, x, h0=None, *, hx=None):
+        h0 = _state_arg(type(self).__name__, "h0", h0, hx)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
         if h0 is not None:
@@ -239,7 +281,7 @@ class LSTM(RNN):
     """A multi-layer LSTM over a sequence, backpropagated through time.
 
     x: (T, B, input_size), or (B, T, input_size) with ``batch_first=True``
-    (default False, as in PyTorch), or (T, input_size) unbatched; state:
+    (default False, as in PyTorch), or (T, input_size) unbatched; state (or ``hx=``):
     (h0, c0), each (num_layers * D, B, H) (unbatched (num_layers * D, H)),
     or None (zeros), D = 2 if ``bidirectional`` else 1. Returns (output
     (T, B, D H) or (B, T, D H) or (T, D H), (h_n, c_n) shaped as h0).
@@ -254,7 +296,8 @@ class LSTM(RNN):
     def _sequence(self, xw, s0, w_hh, b_hh, reverse):
         return F.lstm_sequence(xw, s0, w_hh, reverse=reverse)
 
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, *, hx=None):
+        state = _state_arg("LSTM", "state", state, hx)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
         initial = None

@@ -170,7 +170,10 @@ class BinaryCrossEntropy(Function):
 
     def backward(self, g):
         # dl/dx = (x - t) / max(x (1 - x), 1e-12)  (PyTorch's guard at 0 and 1);
-        # dl/dt = max(log(1 - x), -100) - max(log x, -100)
+        # dl/dt = max(log(1 - x), -100) - max(log x, -100): the derivative of the clamped loss that
+        # forward returns, so +-100 at x = 0 or 1. This differs from PyTorch on purpose: it
+        # differentiates the unclamped logs and gives +-inf there, which turns a target's
+        # upstream gradients to inf/NaN; minitf's is finite and matches the loss's values
         xp = backend.get_array_module(g)
         x, t = self.x, self.t
         # (PyTorch's guard is the C float 1e-12, i.e. 9.9999998e-13: the same value here)
@@ -237,7 +240,10 @@ class KLDiv(Function):
     def backward(self, g):
         if self.log_target:  # dl/dx = -exp(t), dl/dt = exp(t) (t - x + 1)
             return -g * self.et, g * self.et * (self.t - self.x + 1)
-        # dl/dx = -t;  dl/dt = log t + 1 - x, set to 0 where t = 0 (as PyTorch)
+        # dl/dx = -t;  dl/dt = log t + 1 - x, set to 0 where t = 0. This differs from PyTorch on
+        # purpose: its xlogy backward gives NaN there (the true one-sided derivative is -inf),
+        # and one zero probability in a target that requires grad (a teacher's or a learned
+        # distribution) would make every upstream gradient NaN; 0 leaves them usable
         xp = backend.get_array_module(g)
         gt = xp.where(self.zero, 0, g * (self.log_t + 1 - self.x)).astype(g.dtype, copy=False)
         return -g * self.t, gt
@@ -304,10 +310,12 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
                          reduction: str = "mean") -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x = ``input`` in [0, 1], as
     ``torch.nn.functional.binary_cross_entropy``; each log is clamped at -100 (as PyTorch), so
-    x = 0 or 1 gives a finite loss.
+    x = 0 or 1 gives a finite loss, and a finite target gradient +-100 there (PyTorch's is
+    +-inf: it differentiates the unclamped logs; see :class:`BinaryCrossEntropy`).
 
     input, target: the same shape (differentiable in both); weight: broadcastable to it.
-    An input outside [0, 1] is an error (checking it reads the device once, as PyTorch's CPU check).
+    An input or target outside [0, 1] is an error (checking both reads the device once, as PyTorch's
+    CPU check).
     Prefer :func:`binary_cross_entropy_with_logits` on logits: it is stable where this saturates.
     """
     reduction = legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
@@ -315,10 +323,15 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
     input, target = _operands("binary_cross_entropy", input, target, float_target=True)
     _same_shape("binary_cross_entropy", input, target)
     w = _weight("binary_cross_entropy", weight, input)
-    xp = backend.get_array_module(input.data)
-    if input.data.size and not bool(xp.all((input.data >= 0) & (input.data <= 1))):
-        raise ValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
-                         "(pass logits to binary_cross_entropy_with_logits instead)")
+    if input.data.size:   # both ranges in one device read (PyTorch checks input, then target)
+        xp = backend.get_array_module(input.data)
+        x_ok, t_ok = (bool(v) for v in backend.to_numpy(xp.stack(
+            [xp.all((a >= 0) & (a <= 1)) for a in (input.data, target.data)])))
+        if not x_ok:
+            raise ValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
+                             "(pass logits to binary_cross_entropy_with_logits instead)")
+        if not t_ok:
+            raise ValueError("binary_cross_entropy: every element of target must be in [0, 1] (as PyTorch)")
     loss = BinaryCrossEntropy.apply(input, target)
     return _reduce(loss if w is None else mul(loss, w), reduction)
 
@@ -349,6 +362,8 @@ def kl_div(input: Tensor, target, size_average=None, reduce=None, reduction: str
     """Kullback-Leibler divergence sum t (log t - x), as ``torch.nn.functional.kl_div``, with
     ``input`` x the *log*-probabilities of the model and ``target`` t probabilities (or
     log-probabilities with ``log_target=True``, then exp(t) (t - x)).
+
+    The gradient to ``target`` where t = 0 is 0, where PyTorch's is NaN (see :class:`KLDiv`).
 
     input, target: broadcastable (differentiable in both). reduction: 'batchmean' (the sum divided
     by input.shape[0]: the true KL divergence per sample), 'sum', 'none', or 'mean' (divides by

@@ -22,8 +22,9 @@ class RMSNorm(Function):
     def forward(self, x, *w, eps):
         xp = backend.get_array_module(x)
         ms = (x * x).mean(axis=-1, keepdims=True)
-        self.r = 1 / xp.sqrt(ms + x.dtype.type(eps))
-        self.xhat = x * self.r
+        with np.errstate(divide="ignore", invalid="ignore"):   # eps = 0 on a zero row: NaN, quietly, as PyTorch
+            self.r = 1 / xp.sqrt(ms + x.dtype.type(eps))
+            self.xhat = x * self.r
         self.w = w[0] if w else None
         return self.xhat if self.w is None else self.xhat * self.w
 
@@ -31,7 +32,8 @@ class RMSNorm(Function):
         # dxhat = g w;  dx = r (dxhat - xhat mean(dxhat xhat));  dw = sum over rows of g xhat
         xhat = self.xhat
         dxhat = g if self.w is None else g * self.w
-        dx = self.r * (dxhat - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+        with np.errstate(invalid="ignore"):   # (the NaN rows of eps = 0, as the forward's)
+            dx = self.r * (dxhat - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
         if self.w is None:
             return (dx,)
         return dx, (g * xhat).sum(axis=0)

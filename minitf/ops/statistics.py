@@ -1,4 +1,4 @@
-"""std and norm, built on the reductions (and a 2-norm with its own backward)."""
+"""std and norm, built on the reductions (the 2-norm and the general p-norm with backwards of their own)."""
 from __future__ import annotations
 
 import math
@@ -40,6 +40,59 @@ class Norm2(Function):
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
 
 
+class NormP(Function):
+    """The p-norm n = (sum |x|^p)^(1/p) over some dims, for p > 0 other than 1 and 2.
+
+    Its own backward because the composed form's derivative is 0 * inf = NaN on a slice of
+    zeros (d(s^(1/p))/ds is infinite at s = 0); PyTorch's backward sets it to 0 there."""
+
+    def forward(self, x, axis, keepdims, p):
+        xp = backend.get_array_module(x)
+        self.x, self.shape, self.axis, self.keepdims, self.p = x, x.shape, axis, keepdims, p
+        self.n = (xp.abs(x) ** p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+        return self.n if keepdims else self.n.reshape(
+            () if axis is None else tuple(d for i, d in enumerate(x.shape) if i not in axis))
+
+    def backward(self, g):
+        # dn/dx = sgn(x) |x|^(p-1) / n^(p-1): the first factor taken as 0 where x = 0 (for p < 1
+        # it is infinite there) and the second as 0 where n = 0 (PyTorch's norm_backward)
+        xp = backend.get_array_module(g)
+        x, n, p = self.x, self.n, self.p
+        ax = xp.where(x == 0, 1, xp.abs(x))
+        share = xp.where(x == 0, 0, xp.sign(x) * ax ** (p - 1))
+        scale = xp.where(n == 0, 0, xp.where(n == 0, 1, n) ** (1 - p))
+        return ((expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale).astype(x.dtype, copy=False),)
+
+    def backward_graph(self, g):
+        # the same in Tensor ops: where x = 0 (or n = 0) the base of the power is replaced by 1
+        # before it is taken and the factor by a constant 0 after, so no inf enters the graph
+        from .shape import Where
+        x, p = self.inputs[0], self.p
+        zx, zn = self.x == 0, self.n == 0
+        one, zero = as_tensor(1.0, x), as_tensor(0.0, x)
+        ax = Where.apply(one, _abs(x), cond=zx)
+        share = Where.apply(zero, x * ax ** (p - 2), cond=zx)          # sgn(x) |x|^(p-1)
+        n = NormP.apply(x, axis=self.axis, keepdims=True, p=p)
+        scale = Where.apply(zero, Where.apply(one, n, cond=zn) ** (1 - p), cond=zn)
+        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale,)
+
+
+class Norm0(Function):
+    """The "0-norm": the count of non-zero elements over some dims (as PyTorch's, in x's dtype).
+    Piecewise constant: its gradient is None, as PyTorch's (an input's ``.grad`` stays None)."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, x, axis, keepdims):
+        return (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+
+    def backward(self, g):
+        return (None,)
+
+    def backward_graph(self, g):
+        return (None,)
+
+
 def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased=None) -> Tensor:
     """sqrt(var): ``correction`` (default 1) is subtracted from the count; ``unbiased=False``
     means correction 0 (PyTorch's older spelling)."""
@@ -51,7 +104,7 @@ def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     """The vector ``p``-norm over ``dim`` (int, tuple, None for all): p = 2 or "fro" (default),
-    1, inf, -inf, or any other positive number.
+    1, inf, -inf, any other positive number, or 0 (the count of non-zeros, as PyTorch's).
 
     x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``).
     """
@@ -65,6 +118,9 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
         return amin(_abs(x), dim, keepdim)
     if p == 1:
         return _sum(_abs(x), dim, keepdim)
+    if p == 0:
+        return Norm0.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim))
     if not p > 0:
-        raise ValueError(f"norm: p must be positive (or inf, -inf, 'fro'), got {p}")
-    return _sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+        raise ValueError(f"norm: p must be positive, 0, inf, -inf or 'fro' (negative p is not supported), "
+                         f"got {p}")
+    return NormP.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim), p=float(p))

@@ -164,3 +164,28 @@ def test_rms_norm_layer_errors():
         nn.RMSNorm(4, eps=-1.0)
     with pytest.raises(ValueError, match=r"rms_norm: expected input \(\.\.\., 4\), got \(2, 3\)"):
         nn.RMSNorm(4)(mt.zeros(2, 3))
+
+
+def test_parameter_dict_sorts_a_plain_dict_as_torch():
+    # PyTorch sorts the keys of a plain dict (not of an OrderedDict, a ParameterDict or pairs):
+    # the order of parameters() and of the state dict follows
+    torch = pytest.importorskip("torch")
+    from collections import OrderedDict
+    keys = ["zeta", "alpha", "mid", "Beta"]
+    for make in (dict, OrderedDict, lambda kv: kv, "paramdict"):
+        def build(nnmod, ones):
+            items = [(k, ones(i + 1)) for i, k in enumerate(keys)]
+            if make == "paramdict":
+                src = nnmod.ParameterDict()
+                for k, v in items:
+                    src[k] = v
+                return nnmod.ParameterDict(src)
+            return nnmod.ParameterDict(make(items))
+        ours, theirs = build(nn, mt.ones), build(torch.nn, torch.ones)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        assert [p.shape[0] for p in ours.parameters()] == [p.shape[0] for p in theirs.parameters()]
+        pd, tpd = nn.ParameterDict(OrderedDict(y=mt.ones(1))), torch.nn.ParameterDict(OrderedDict(y=torch.ones(1)))
+        pd.update(make([("b", mt.ones(1)), ("a", mt.ones(1))]) if make != "paramdict" else nn.ParameterDict([("b", mt.ones(1)), ("a", mt.ones(1))]))
+        tpd.update(make([("b", torch.ones(1)), ("a", torch.ones(1))]) if make != "paramdict" else torch.nn.ParameterDict([("b", torch.ones(1)), ("a", torch.ones(1))]))
+        assert list(pd) == list(tpd)
+    assert list(nn.ParameterDict({"b": mt.ones(1), "a": mt.ones(1)})) == ["a", "b"]

@@ -2,6 +2,8 @@
 save/load and training checkpoints), add_module / register_module, get_submodule /
 get_parameter / get_buffer, cpu() / half(), and forward (pre-)hooks with removable handles:
 names, order and semantics as torch's."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -146,6 +148,14 @@ def test_add_module_get_submodule_get_parameter_get_buffer():
         m.get_parameter("lin.gain")
     with pytest.raises(AttributeError, match="Stats has no buffer 'lin'"):
         m.get_buffer("lin")
+    assert m.get_buffer("absent") is None                  # registered as None: None, as torch
+    with pytest.raises(AttributeError, match="Stats has no buffer 'missing'"):
+        m.get_buffer("missing")
+
+
+def test_get_buffer_of_a_none_buffer_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _torch_stats(torch).get_buffer("absent") is None and Stats().get_buffer("absent") is None
 
 
 # --------------------------------------------------------------------------- hooks
@@ -228,3 +238,53 @@ def test_bad_hooks_raise():
     m.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True)
     with pytest.raises(RuntimeError, match="must return None or a tuple \\(args, kwargs\\)"):
         m(mt.tensor([1.0]))
+
+
+def _hook_run(nnmod, module_cls, tensor, fail):
+    """The events of one call of a module with a pre-hook, three forward hooks (the 2nd and 4th
+    always_call) and an error raised at ``fail`` ('pre', 'forward', 'hook', 'always' or None)."""
+    class M(module_cls):
+        def forward(self, x):
+            if fail == "forward":
+                raise ValueError("forward")
+            return x * 2
+
+    m, seen = M(), []
+
+    def pre(mod, args):
+        if fail == "pre":
+            raise ValueError("pre")
+        return (args[0] + 1,)
+
+    def hook(name, raises=False, replace=False):
+        def h(mod, args, out):
+            seen.append((name, None if out is None else float(out.sum()), float(args[0].sum())))
+            if raises:
+                raise ValueError(name)
+            return out * 10 if replace and out is not None else None
+        return h
+
+    m.register_forward_pre_hook(pre)
+    m.register_forward_hook(hook("h1", replace=True))
+    m.register_forward_hook(hook("a1", raises=fail == "always"), always_call=True)
+    m.register_forward_hook(hook("h2", raises=fail == "hook"))
+    m.register_forward_hook(hook("a2"), always_call=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        try:
+            out = float(m(tensor([1.0])).sum())
+        except ValueError as e:
+            out = f"raised {e}"
+    return seen, out, [issubclass(x.category, UserWarning) for x in w]
+
+
+@pytest.mark.parametrize("fail", [None, "pre", "forward", "hook", "always"])
+def test_always_call_hooks_run_whatever_raises_as_torch(fail):
+    # PyTorch's try covers the pre-hooks, forward and the hooks: on an error every always_call
+    # hook not yet run runs (output None when forward gave none, else the output so far)
+    torch = pytest.importorskip("torch")
+    ours = _hook_run(nn, nn.Module, mt.tensor, fail)
+    theirs = _hook_run(torch.nn, torch.nn.Module, lambda v: torch.tensor(v), fail)
+    assert ours == theirs
+    if fail == "pre":
+        assert ours[0] == [("a1", None, 1.0), ("a2", None, 1.0)]
