@@ -14,8 +14,8 @@ from .tensor import Tensor, _check_dtype
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
     """Build a Tensor from a Python number, nested list, NumPy array or Tensor (always a copy).
 
-    Floating data defaults to the default dtype (:func:`get_default_dtype`; NumPy float
-    arrays keep their dtype);
+    Floating data defaults to the default dtype (:func:`get_default_dtype`; NumPy arrays
+    and scalars keep their dtype, as in PyTorch);
     integers to int64 and booleans to bool. ``minitf.tensor`` is this function, as
     ``torch.tensor`` is; the Tensor class lives in the module ``minitf.tensor``
     (``from minitf.tensor import Tensor``), the engine in ``minitf.autograd``.
@@ -26,7 +26,9 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     if dtype is not None:
         dtype = _check_dtype(dtype)
     xp = backend.array_module(device)
-    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, np.generic):
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as a NumPy array does (and torch)
+        data = np.asarray(data)
+    if hasattr(data, "shape") and hasattr(data, "dtype"):
         arr = backend.to_device(data, device)
         if dtype is not None and arr.dtype != dtype:
             arr = arr.astype(dtype)

@@ -149,3 +149,12 @@ def test_inference_mode_behaves_as_no_grad():
     def f(t):
         return t * 2
     assert not f(x).requires_grad and mt.is_grad_enabled()
+
+
+@pytest.mark.parametrize("value", [np.float64(1.5), np.float32(1.5), np.int32(3), np.int16(-2), np.bool_(True)])
+def test_a_numpy_scalar_keeps_its_dtype_as_in_torch(value):
+    torch = pytest.importorskip("torch")
+    for make, ref in ((mt.tensor, torch.tensor), (mt.as_tensor, torch.as_tensor)):
+        t = make(value)
+        assert t.shape == () and str(t.dtype) == str(ref(value).dtype).removeprefix("torch.")
+        assert t.item() == value
