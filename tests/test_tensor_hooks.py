@@ -104,3 +104,52 @@ def test_detach_in_place():
         assert y.detach_() is y and not y.requires_grad and y.grad_fn is None and y.is_leaf
         with pytest.raises(RuntimeError, match="detach views in-place"):
             x[0:1].detach_()
+
+
+def test_detach_in_place_keeps_earlier_consumers(device):
+    """torch changes only the tensor itself: ops recorded before detach_ keep their path
+    through it (dz/dx = 3 * 2 + 1), ops after see a constant."""
+    torch = pytest.importorskip("torch")
+    grads = []
+    for m, kw in ((mt, {"device": device}), (torch, {})):
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True, **kw)
+        y = x * 2
+        z = y * 3 + x
+        y.detach_()
+        w = z + y * 5                         # y is a constant here: no gradient through it
+        w.sum().backward()
+        grads.append(x.grad.tolist())
+        assert y.grad_fn is None and not y.requires_grad and y.is_leaf
+    assert grads[0] == grads[1] == [7.0, 7.0]
+
+
+def test_detach_in_place_after_an_op_saved_it(device):
+    """An op that saved y before detach_ (y * y) still differentiates through it: d(4x^2)/dx
+    = 8x (torch refuses this backward, "a saved tensor that has been detached in-place")."""
+    x = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True, device=device)
+    y = x * 2
+    z = y * y
+    y.detach_()
+    z.sum().backward()
+    assert x.grad.tolist() == [8.0, 16.0]
+
+
+def test_detach_in_place_then_changed_in_place_is_caught():
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y * y                                 # saves y
+    y.detach_()
+    with mt.no_grad():
+        y.mul_(2)                             # the same storage: z's saved input changed
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        z.sum().backward()
+
+
+def test_detach_in_place_refused_on_every_view():
+    torch = pytest.importorskip("torch")
+    for m in (mt, torch):
+        a = m.tensor([[1.0, 2.0], [3.0, 4.0]])   # a base not requiring grad: still refused, as torch
+        for view in (lambda: a[0:1], lambda: a.reshape(4), lambda: a.transpose(0, 1)):
+            with pytest.raises(RuntimeError, match="detach views in-place"):
+                view().detach_()
+        assert not a.detach().detach_().requires_grad   # detach() is not a view here, as torch
