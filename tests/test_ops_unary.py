@@ -101,14 +101,35 @@ def test_second_derivatives(device, name, rng):
 
 
 def test_second_derivatives_of_prod_and_cumprod(device, rng):
-    data = rng.standard_normal((3, 4))
-    data[1, 2] = 0.0  # one zero: the product of the others, exactly, to second order
+    """Slices with 0, 1, 2 and 3 zeros (_zeros: rows 1-3; row 0 none), each zero's place
+    mattering for cumprod: twice differentiable in every case."""
+    data = _zeros(rng.standard_normal((4, 5)))
+    data[0, 4] = 0.0  # row 0: one zero at the end; row 3 gets a third zero
+    data[3, 3] = data[3, 4] = 0.0
+    data = np.concatenate([rng.standard_normal((1, 5)), data])  # and a row without one
     x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
-    assert mt.gradgradcheck(lambda x: x.prod(1), [x])
-    assert mt.gradgradcheck(lambda x: x.prod(), [x])
-    data[1, 2] = 0.7
-    x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
-    assert mt.gradgradcheck(lambda x: x.cumprod(1), [x])
+    for f in (lambda x: x.prod(1), lambda x: x.prod(0, keepdim=True), lambda x: x.prod(),
+              lambda x: x.cumprod(1), lambda x: x.cumprod(0)):
+        assert mt.gradgradcheck(f, [x])
+    for v in ([0.0, 0.0, 3.0], [2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 0.0], [2.0, 0.0, 3.0, 0.0, 4.0]):
+        x = mt.tensor(v, dtype="float64", device=device, requires_grad=True)
+        assert mt.gradgradcheck(lambda x: mt.prod(x), [x]) and mt.gradgradcheck(lambda x: mt.cumprod(x, 0), [x])
+
+
+@pytest.mark.parametrize("v", [[0.0, 0.0, 3.0], [2.0, 0.0, 3.0, 4.0], [2.0, 0.0, 3.0, 0.0, 4.0], [1.5, 2.0, -3.0]])
+def test_hessians_of_prod_and_cumprod_match_torch(device, v):
+    """The Hessians with zeros (prod of [0, 0, 3]: H[0][1] = 3; they were 0, and cumprod's
+    was not symmetric)."""
+    torch = pytest.importorskip("torch")
+    w = np.linspace(0.5, 1.5, len(v))  # cumprod: <w, cumprod(x)>, weights not all equal
+    for fm, ft in ((lambda x: mt.prod(x), lambda x: torch.prod(x)),
+                   (lambda x: (mt.cumprod(x, 0) * mt.tensor(w, device=device)).sum(),
+                    lambda x: (torch.cumprod(x, 0) * torch.tensor(w)).sum())):
+        x = mt.tensor(v, dtype="float64", device=device, requires_grad=True)
+        (g,) = mt.grad(fm(x), [x], create_graph=True)
+        hess = [mt.grad(g[i], [x], retain_graph=True)[0].tolist() for i in range(len(v))]
+        want = torch.autograd.functional.hessian(ft, torch.tensor(v, dtype=torch.float64))
+        np.testing.assert_allclose(hess, want.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_lerp_and_addcmul_match_torch_in_every_argument(device, rng):
