@@ -200,3 +200,45 @@ def test_grad_fn_names_are_torchs(name, rng):
     out = CALLS[name][0](mt, mt.tensor(data, dtype="float64", requires_grad=True))
     outt = CALLS[name][0](torch, torch.tensor(data, requires_grad=True))
     assert out.grad_fn.name().lower() == outt.grad_fn.name().rstrip("0123456789").lower()
+
+
+def test_clamp_with_tensor_bounds_matches_torch(device):
+    """Tensor bounds broadcast; ties go to x (x = m = 2: x's gradient), min > max gives max,
+    through mt.* and the methods (they refused tensor bounds)."""
+    torch = pytest.importorskip("torch")
+    xv = np.array([[1.0, 2.0, 3.0, 2.5], [0.0, 4.0, 2.2, 1.9]])
+    lo, hi = np.array([2.0, 2.0, 2.0, 3.0]), np.array([[2.5], [2.2]])   # lo[3] > hi: the result is hi
+    calls = [lambda m, x, a, b: m.clamp(x, a, b), lambda m, x, a, b: m.clamp_min(x, a),
+             lambda m, x, a, b: m.clamp_max(x, b), lambda m, x, a, b: m.clip(x, max=b),
+             lambda m, x, a, b: x.clamp(a, b), lambda m, x, a, b: x.clamp_min(a),
+             lambda m, x, a, b: x.clamp_max(b), lambda m, x, a, b: x.clip(a, b),
+             lambda m, x, a, b: x.clamp(min=a)]
+    for f in calls:
+        res = []
+        for m, kw in ((mt, {"device": device}), (torch, {})):
+            ts = [m.tensor(v, dtype=m.float64, requires_grad=True, **kw) for v in (xv, lo, hi)]
+            out = f(m, *ts)
+            (out * m.tensor(np.arange(1.0, 9.0).reshape(2, 4), dtype=m.float64, **kw)).sum().backward()
+            res.append([out.tolist()] + [None if t.grad is None else t.grad.tolist() for t in ts])
+        assert res[0] == res[1]
+
+
+def test_clamp_with_tensor_bounds_gradcheck(device, rng):
+    x, lo, hi = (mt.tensor(v, dtype="float64", device=device, requires_grad=True)
+                 for v in (rng.standard_normal((3, 4)), rng.standard_normal(4) - 1.0, rng.standard_normal((3, 1)) + 1.0))
+    assert mt.gradcheck(lambda x, a, b: mt.clamp(x, a, b), [x, lo, hi])
+    assert mt.gradcheck(lambda x, a: x.clamp_min(a), [x, lo])
+    assert mt.gradgradcheck(lambda x, a, b: mt.clamp(x, a, b) ** 2, [x, lo, hi])
+
+
+def test_clamp_in_place_with_tensor_bounds(device):
+    x = mt.tensor([1.0, 5.0, 2.5], device=device)
+    assert x.clamp_(mt.tensor([2.0], device=device), 3.0) is x and x.tolist() == [2.0, 3.0, 2.5]
+    a = mt.tensor([1.0, 5.0], device=device, requires_grad=True)
+    m = mt.tensor([2.0, 2.0], device=device, requires_grad=True)
+    y = a * 1
+    y.clamp_(min=m)
+    y.sum().backward()
+    assert y.tolist() == [2.0, 5.0] and a.grad.tolist() == [0.0, 1.0] and m.grad.tolist() == [1.0, 0.0]
+    with pytest.raises(TypeError, match="min must be a number or a tensor"):
+        mt.clamp(x, min="1")
