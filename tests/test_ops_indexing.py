@@ -254,3 +254,16 @@ def test_errors_name_the_problem(device):
     if device != "cpu":
         with pytest.raises(mt.DeviceError, match="index on cpu"):
             x.gather(1, mt.tensor(IDX))
+
+
+def test_scatter_refuses_a_src_of_another_dtype(device):
+    """torch: "Expected self.dtype to be equal to src.dtype" (it was cast silently)."""
+    torch = pytest.importorskip("torch")
+    idx = np.array([[0, 1, 1]])
+    for dt in ("float64", "int64"):
+        with pytest.raises(RuntimeError, match="dtype"):
+            torch.scatter(torch.zeros(2, 3), 0, torch.tensor(idx), torch.ones(1, 3, dtype=getattr(torch, dt)))
+        x, src = mt.zeros(2, 3, device=device), mt.ones(1, 3, dtype=dt, device=device)
+        with pytest.raises(TypeError, match=f"scatter: src is {dt} but the tensor is float32"):
+            mt.scatter(x, 0, mt.tensor(idx, device=device), src)
+    assert mt.scatter(x, 0, mt.tensor(idx, device=device), 2.0).tolist() == [[2.0, 0.0, 0.0], [0.0, 2.0, 2.0]]
