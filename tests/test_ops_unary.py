@@ -242,3 +242,61 @@ def test_clamp_in_place_with_tensor_bounds(device):
     assert y.tolist() == [2.0, 5.0] and a.grad.tolist() == [0.0, 1.0] and m.grad.tolist() == [1.0, 0.0]
     with pytest.raises(TypeError, match="min must be a number or a tensor"):
         mt.clamp(x, min="1")
+
+
+def test_sign_of_nan_is_zero_as_torch(device):
+    torch = pytest.importorskip("torch")
+    v = [float("nan"), -0.0, 0.0, -2.5, float("inf"), float("-inf")]
+    for dt in ("float32", "float64"):
+        out = mt.tensor(v, dtype=dt, device=device).sign()
+        assert out.tolist() == torch.tensor(v, dtype=getattr(torch, dt)).sign().tolist() == [0, 0, 0, -1, 1, -1]
+        assert out.dtype == dt
+
+
+def test_prod_of_a_zero_dim_tensor_checks_its_dim(device):
+    x = mt.tensor(3.0, device=device)
+    assert float(x.prod(0)) == float(x.prod(-1, keepdim=True)) == 3.0
+    for d in (1, -2, 5):
+        with pytest.raises(ValueError, match=f"dim {d} is out of range"):
+            x.prod(d)
+
+
+def test_lerp_is_exact_at_weight_one_as_torch(device):
+    """torch computes end - (end - start)(1 - w) where |w| >= 0.5: lerp(1e16, 1, 1) is 1
+    (start + w (end - start) gave 0)."""
+    torch = pytest.importorskip("torch")
+    s, e, w = [1e16, -3.0, 2.0, 1e16], [1.0, 5.0, -1.0, 1.0], [1.0, 0.75, -0.6, 0.49]
+    for wt in (1.0, w):
+        res = []
+        for m, kw in ((mt, {"device": device}), (torch, {})):
+            a, b = (m.tensor(v, dtype=m.float64, requires_grad=True, **kw) for v in (s, e))
+            ww = m.tensor(wt, dtype=m.float64, requires_grad=True, **kw) if isinstance(wt, list) else wt
+            out = m.lerp(a, b, ww)
+            (out * m.tensor([1.0, 2.0, 3.0, 4.0], dtype=m.float64, **kw)).sum().backward()
+            res.append([out.tolist(), a.grad.tolist(), b.grad.tolist()] + ([ww.grad.tolist()] if isinstance(wt, list) else []))
+        # torch's CPU kernel fuses the multiply-add (FMA): a last-bit difference, not more
+        for got, want in zip(*res):
+            np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
+        assert res[0][0][0] == 1.0 and res[0][0][3] == res[1][0][3]
+
+
+def test_lerp_dtypes_as_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    ts = [mt.tensor(rng.standard_normal((2, 3)), dtype="float64", device=device, requires_grad=True)
+          for _ in range(3)]
+    assert mt.gradcheck(lambda a, b, w: mt.lerp(a, b, w * 0.5 + 0.5), ts)   # weights on both sides of 0.5
+    assert mt.gradgradcheck(lambda a, b, w: mt.lerp(a, b, w * 0.5 + 0.5) ** 2, ts)
+    assert mt.gradgradcheck(lambda a, b: mt.lerp(a, b, 0.75) ** 2, ts[:2])
+    for m in (mt, torch):
+        a, a64, i = m.ones(2), m.zeros(2, dtype=m.float64), m.tensor([1, 2])
+        assert m.lerp(a, m.zeros(2), m.tensor(0.25, dtype=m.float64)).dtype == m.float32  # a 0-d weight is cast
+        for bad in (lambda: m.lerp(a, m.zeros(2), m.tensor([0.3, 0.7], dtype=m.float64)),
+                    lambda: m.lerp(a, a64, 0.5), lambda: m.lerp(i, i, 0.5)):
+            with pytest.raises((TypeError, RuntimeError, NotImplementedError)):
+                bad()
+    with pytest.raises(TypeError, match="lerp: expected dtype float32 for weight but got float64"):
+        mt.lerp(mt.ones(2), mt.zeros(2), mt.tensor([0.3, 0.7], dtype="float64"))
+    with pytest.raises(TypeError, match="lerp: expected dtype float32 for end but got float64"):
+        mt.lerp(mt.ones(2), mt.zeros(2, dtype="float64"), 0.5)
+    with pytest.raises(TypeError, match="lerp: not defined for int64"):
+        mt.lerp(mt.tensor([1, 2]), mt.tensor([3, 4]), 0.5)

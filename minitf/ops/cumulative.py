@@ -150,7 +150,8 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
         if keepdim:
             raise TypeError("prod: keepdim=True needs a dim")
         return Prod.apply(x, axis=None, keepdims=False)
-    return Prod.apply(x, axis=check_dim("prod", dim, x.ndim) if x.ndim else None, keepdims=bool(keepdim))
+    axis = check_dim("prod", dim, x.ndim)  # a 0-d tensor: dims 0 and -1 only, as torch
+    return Prod.apply(x, axis=axis if x.ndim else None, keepdims=bool(keepdim))
 
 
 def _scan(name, cls, x, dim):
