@@ -67,5 +67,8 @@ def run(t, g, create_graph: bool):
         if out.shape != t.shape:
             raise RuntimeError(f"a gradient hook returned a gradient of shape {out.shape} for a tensor "
                                f"of shape {t.shape}")
+        if out.dtype != t.dtype or out.device != t.device:  # torch refuses too
+            raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} has changed the type of value (was "
+                               f"{t.dtype} on {t.device}, got {out.dtype} on {out.device})")
         g = out if create_graph else out.data
     return g

@@ -300,3 +300,10 @@ def test_lerp_dtypes_as_torch(device, rng):
         mt.lerp(mt.ones(2), mt.zeros(2, dtype="float64"), 0.5)
     with pytest.raises(TypeError, match="lerp: not defined for int64"):
         mt.lerp(mt.tensor([1, 2]), mt.tensor([3, 4]), 0.5)
+
+
+def test_nan_to_num_with_nan_none_means_zero(device):
+    torch = pytest.importorskip("torch")
+    v = [float("nan"), float("inf"), -1.5]
+    out = mt.nan_to_num(mt.tensor(v, device=device), nan=None).tolist()
+    assert out == torch.nan_to_num(torch.tensor(v), nan=None).tolist() and out[0] == 0.0

@@ -153,3 +153,14 @@ def test_detach_in_place_refused_on_every_view():
             with pytest.raises(RuntimeError, match="detach views in-place"):
                 view().detach_()
         assert not a.detach().detach_().requires_grad   # detach() is not a view here, as torch
+
+
+def test_a_hook_changing_the_dtype_is_refused_as_torch(device):
+    torch = pytest.importorskip("torch")
+    for m, kw, match in ((mt, {"device": device}, "changed the type of value.*float32.*float64"),
+                         (torch, {}, "changed the type of value")):
+        x = m.ones(2, requires_grad=True, **kw)
+        y = x * 2
+        y.register_hook(lambda g: g.double())
+        with pytest.raises(RuntimeError, match=match):
+            y.sum().backward()

@@ -219,9 +219,9 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
 
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
-    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest and
-    smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones."""
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+    """NaN -> ``nan`` (None: 0), +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest
+    and smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones."""
+    return NanToNum.apply(x, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
 
 
 class Lerp(Function):
