@@ -164,3 +164,17 @@ def test_a_hook_changing_the_dtype_is_refused_as_torch(device):
         y.register_hook(lambda g: g.double())
         with pytest.raises(RuntimeError, match=match):
             y.sum().backward()
+
+
+def test_detach_in_place_then_changed_is_caught_by_create_graph(device):
+    """The general walk's check (create_graph reads every input) sees through detach_ too."""
+    for detach in (False, True):
+        x = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True, device=device)
+        y = x * 2
+        z = y.cumsum(0)                       # saves nothing for the plain backward
+        if detach:
+            y.detach_()
+        with mt.no_grad():
+            y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace"):
+            mt.grad(z.sum(), [x], create_graph=True)
