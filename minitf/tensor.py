@@ -175,6 +175,8 @@ class Tensor(TensorMethods):
             old._prev = getattr(self, "_prev", None)
             _engine._epoch += 1
             self._prev = (_engine._epoch, old)
+            from . import tensor_hooks
+            tensor_hooks.move_to_detached(self, old)  # its hooks (and retained grad) still run, as torch
         self._fn, self.requires_grad = None, False
         return self
 

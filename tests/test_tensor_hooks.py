@@ -178,3 +178,21 @@ def test_detach_in_place_then_changed_is_caught_by_create_graph(device):
             y.mul_(2)
         with pytest.raises(RuntimeError, match="modified by an inplace"):
             mt.grad(z.sum(), [x], create_graph=True)
+
+
+def test_detach_in_place_keeps_hooks_and_retained_grad_as_torch(device):
+    """Hooks registered on y, and y.retain_grad(), still act in the graph built before
+    y.detach_() (torch keeps them on the node): y.grad = 3 * 10, x.grad = 2 * that."""
+    torch = pytest.importorskip("torch")
+    res = []
+    for m, kw in ((mt, {"device": device}), (torch, {})):
+        log = []
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True, **kw)
+        y = x * 2
+        y.retain_grad()
+        y.register_hook(lambda g: log.append(g.tolist()) or g * 10)
+        z = y * 3
+        y.detach_()
+        z.sum().backward()
+        res.append((log, y.grad.tolist(), x.grad.tolist()))
+    assert res[0] == res[1] == ([[3.0, 3.0]], [30.0, 30.0], [60.0, 60.0])
