@@ -14,7 +14,7 @@ from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_l
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
                      half, float, double, int, long)
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
-from .grad_modes import set_grad_enabled, inference_mode  # noqa: F401
+from .grad_modes import set_grad_enabled, inference_mode, is_inference_mode_enabled  # noqa: F401
 from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like,  # noqa: F401
                        randint_like, linspace, randperm)
 from .backprop import grad  # noqa: F401

@@ -47,9 +47,10 @@ def _check_graph_inputs(fn: Function, inputs) -> None:
     """create_graph: ``backward_graph`` reads every input's value, also those that ``backward``
     does not save (``saves_inputs``). An input replaced by its value as of the forward
     (``_inputs_as_of``: a recorded in-place change) holds a private copy and is fine; one
-    changed in place without being recorded (under no_grad, say) is not."""
+    changed in place without being recorded (under no_grad, say) is not, nor one cut by
+    ``detach_()`` since (its value as of the forward shares its storage)."""
     for k, (now, then) in enumerate(zip(fn.inputs, inputs)):
-        if now is then and _changed_since(now, fn._epoch):
+        if (now is then or then.data is now.data) and _changed_since(now, fn._epoch):
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: the input {k} of {fn.backward_name()} (a tensor of shape {now.shape}), now at "

@@ -162,9 +162,21 @@ class Tensor(TensorMethods):
         return tensor_hooks.register(self, hook)
 
     def detach_(self) -> "Tensor":
-        """Cut this tensor from the graph in place: it becomes a leaf not requiring grad (torch's)."""
-        if getattr(self, "_base", None) is not None and self._base.requires_grad:
+        """Cut this tensor from the graph in place: it becomes a leaf not requiring grad (torch's).
+        Ops recorded before keep their path through it; refused on a view (slice, reshape, ...)."""
+        if getattr(self, "_base", None) is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead")
+        if self._fn is not None:
+            # ops recorded before hold this Tensor as an input: they find it as it was (same data
+            # and counter, the old grad_fn) in _prev, as after a recorded in-place change; the
+            # epoch advances so that the engine looks there (no version changes: the data didn't)
+            old = Tensor._make(self.data, self._fn)
+            old._vc = _engine.shared_counter(self)
+            old._prev = getattr(self, "_prev", None)
+            _engine._epoch += 1
+            self._prev = (_engine._epoch, old)
+            from . import tensor_hooks
+            tensor_hooks.move_to_detached(self, old)  # its hooks (and retained grad) still run, as torch
         self._fn, self.requires_grad = None, False
         return self
 

@@ -67,5 +67,28 @@ def run(t, g, create_graph: bool):
         if out.shape != t.shape:
             raise RuntimeError(f"a gradient hook returned a gradient of shape {out.shape} for a tensor "
                                f"of shape {t.shape}")
+        if out.dtype != t.dtype or out.device != t.device:  # torch refuses too
+            raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} has changed the type of value (was "
+                               f"{t.dtype} on {t.device}, got {out.dtype} on {out.device})")
         g = out if create_graph else out.data
     return g
+
+
+def move_to_detached(t, node) -> None:
+    """``t.detach_()``: ``node`` now stands for ``t`` in the graph built before. ``t``'s hooks
+    move to it, and a gradient retained by ``t`` (``retain_grad``) still lands in ``t.grad``
+    (torch keeps both on the graph's node)."""
+    hooks = getattr(t, "_grad_hooks", None)
+    if hooks:
+        _release(t)
+    hooks = list(hooks or ())
+    if t._retain:
+        ref = weakref.ref(t)
+
+        def retain(g):  # runs after the other hooks, as torch's retain_grad
+            owner = ref()
+            if owner is not None:
+                owner._grad = type(g)._make(g.data.copy() if owner._grad is None else owner._grad.data + g.data, None)
+        hooks.append(retain)
+    for hook in hooks:
+        register(node, hook)

@@ -86,3 +86,31 @@ def test_errors_name_the_problem():
         mt.einsum("ij", np.zeros((2, 3)))
     with pytest.raises(ValueError, match="invalid characters"):
         mt.einsum("i1->i", a)
+
+
+@pytest.mark.parametrize("eq,shapes,dtypes", [
+    ("ij,kl->k", ((2, 2), (2, 2)), ("int32", "int32")), ("ij,j->j", ((2, 2), (2,)), ("int32", "int32")),
+    ("i,j->", ((2,), (2,)), ("int32", "int32")), ("ij,ij->", ((2, 2), (2, 2)), ("int32", "int32")),
+    ("i,i->", ((2,), (2,)), ("int32", "int32")), ("ii->", ((2, 2),), ("int32",)), ("ii", ((2, 2),), ("int32",)),
+    ("ii->i", ((2, 2),), ("int32",)), ("ij->i", ((2, 2),), ("int32",)), ("ij", ((2, 2),), ("int32",)),
+    ("...->", ((2, 2),), ("int32",)), ("ij,jk", ((2, 2), (2, 2)), ("int32", "int32")),
+    ("i,i->i", ((2,), (2,)), ("int32", "int64")), ("i->", ((2,),), ("uint8",)), ("i->", ((2,),), ("bool",)),
+    ("i,i->i", ((2,), (2,)), ("bool", "bool"))])
+def test_integer_result_dtype_as_torch(device, eq, shapes, dtypes):
+    """A letter summed within one operand goes through torch.sum (int64), a contraction keeps
+    the dtype; minitf kept int32 everywhere."""
+    torch = pytest.importorskip("torch")
+    arrays = [np.arange(1, 1 + int(np.prod(s))).reshape(s) % 3 for s in shapes]
+    out = mt.einsum(eq, *[mt.tensor(a, dtype=d, device=device) for a, d in zip(arrays, dtypes)])
+    want = torch.einsum(eq, *[torch.tensor(a).to(getattr(torch, d)) for a, d in zip(arrays, dtypes)])
+    assert str(out.dtype) == str(want.dtype).replace("torch.", "")
+    assert out.tolist() == want.tolist()
+
+
+def test_outer_of_integers_and_floats_takes_the_float_dtype(device):
+    torch = pytest.importorskip("torch")
+    for da, db in (("int64", "float32"), ("float64", "int32"), ("int32", "int64")):
+        a, b = [1, 2], [0.5, 3.0] if db.startswith("float") else [3, 4]
+        out = mt.outer(mt.tensor(a, dtype=da, device=device), mt.tensor(b, dtype=db, device=device))
+        want = torch.outer(torch.tensor(a, dtype=getattr(torch, da)), torch.tensor(b, dtype=getattr(torch, db)))
+        assert str(out.dtype) == str(want.dtype).replace("torch.", "") and out.tolist() == want.tolist()

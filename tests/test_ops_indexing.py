@@ -254,3 +254,36 @@ def test_errors_name_the_problem(device):
     if device != "cpu":
         with pytest.raises(mt.DeviceError, match="index on cpu"):
             x.gather(1, mt.tensor(IDX))
+
+
+def test_scatter_refuses_a_src_of_another_dtype(device):
+    """torch: "Expected self.dtype to be equal to src.dtype" (it was cast silently)."""
+    torch = pytest.importorskip("torch")
+    idx = np.array([[0, 1, 1]])
+    for dt in ("float64", "int64"):
+        with pytest.raises(RuntimeError, match="dtype"):
+            torch.scatter(torch.zeros(2, 3), 0, torch.tensor(idx), torch.ones(1, 3, dtype=getattr(torch, dt)))
+        x, src = mt.zeros(2, 3, device=device), mt.ones(1, 3, dtype=dt, device=device)
+        with pytest.raises(TypeError, match=f"scatter: src is {dt} but the tensor is float32"):
+            mt.scatter(x, 0, mt.tensor(idx, device=device), src)
+    assert mt.scatter(x, 0, mt.tensor(idx, device=device), 2.0).tolist() == [[2.0, 0.0, 0.0], [0.0, 2.0, 2.0]]
+
+
+def test_roll_narrow_repeat_interleave_edge_cases_as_torch(device):
+    """roll adds the shifts of a dim named twice; narrow takes 0-d integer tensors for start
+    and length; repeat_interleave refuses a dim for a 0-d tensor."""
+    torch = pytest.importorskip("torch")
+    for m, kw in ((mt, {"device": device}), (torch, {})):
+        a = m.arange(6, **kw).reshape(2, 3)
+        r = [m.roll(m.arange(5, **kw), (1, 1), (0, 0)).tolist(), a.roll((1, 2, -2), (1, 0, -1)).tolist(),
+             m.narrow(m.arange(5, **kw), 0, m.tensor(-2, **kw), 2).tolist(),
+             m.arange(5, **kw).narrow(0, 1, m.tensor(3, **kw)).tolist()]
+        if m is mt:
+            got = r
+        for d in (0, -1):
+            with pytest.raises(IndexError):
+                m.repeat_interleave(m.tensor(3, **kw), 2, dim=d)
+        assert m.repeat_interleave(m.tensor(3, **kw), 2).tolist() == [3, 3]
+    assert got == r == [[3, 4, 0, 1, 2], [[1, 2, 0], [4, 5, 3]], [3, 4], [1, 2, 3]]
+    with pytest.raises(TypeError, match="0-d integer tensor"):
+        mt.narrow(mt.arange(5, device=device), 0, mt.tensor([1], device=device), 2)

@@ -101,14 +101,35 @@ def test_second_derivatives(device, name, rng):
 
 
 def test_second_derivatives_of_prod_and_cumprod(device, rng):
-    data = rng.standard_normal((3, 4))
-    data[1, 2] = 0.0  # one zero: the product of the others, exactly, to second order
+    """Slices with 0, 1, 2 and 3 zeros (_zeros: rows 1-3; row 0 none), each zero's place
+    mattering for cumprod: twice differentiable in every case."""
+    data = _zeros(rng.standard_normal((4, 5)))
+    data[0, 4] = 0.0  # row 0: one zero at the end; row 3 gets a third zero
+    data[3, 3] = data[3, 4] = 0.0
+    data = np.concatenate([rng.standard_normal((1, 5)), data])  # and a row without one
     x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
-    assert mt.gradgradcheck(lambda x: x.prod(1), [x])
-    assert mt.gradgradcheck(lambda x: x.prod(), [x])
-    data[1, 2] = 0.7
-    x = mt.tensor(data, dtype="float64", device=device, requires_grad=True)
-    assert mt.gradgradcheck(lambda x: x.cumprod(1), [x])
+    for f in (lambda x: x.prod(1), lambda x: x.prod(0, keepdim=True), lambda x: x.prod(),
+              lambda x: x.cumprod(1), lambda x: x.cumprod(0)):
+        assert mt.gradgradcheck(f, [x])
+    for v in ([0.0, 0.0, 3.0], [2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 0.0], [2.0, 0.0, 3.0, 0.0, 4.0]):
+        x = mt.tensor(v, dtype="float64", device=device, requires_grad=True)
+        assert mt.gradgradcheck(lambda x: mt.prod(x), [x]) and mt.gradgradcheck(lambda x: mt.cumprod(x, 0), [x])
+
+
+@pytest.mark.parametrize("v", [[0.0, 0.0, 3.0], [2.0, 0.0, 3.0, 4.0], [2.0, 0.0, 3.0, 0.0, 4.0], [1.5, 2.0, -3.0]])
+def test_hessians_of_prod_and_cumprod_match_torch(device, v):
+    """The Hessians with zeros (prod of [0, 0, 3]: H[0][1] = 3; they were 0, and cumprod's
+    was not symmetric)."""
+    torch = pytest.importorskip("torch")
+    w = np.linspace(0.5, 1.5, len(v))  # cumprod: <w, cumprod(x)>, weights not all equal
+    for fm, ft in ((lambda x: mt.prod(x), lambda x: torch.prod(x)),
+                   (lambda x: (mt.cumprod(x, 0) * mt.tensor(w, device=device)).sum(),
+                    lambda x: (torch.cumprod(x, 0) * torch.tensor(w)).sum())):
+        x = mt.tensor(v, dtype="float64", device=device, requires_grad=True)
+        (g,) = mt.grad(fm(x), [x], create_graph=True)
+        hess = [mt.grad(g[i], [x], retain_graph=True)[0].tolist() for i in range(len(v))]
+        want = torch.autograd.functional.hessian(ft, torch.tensor(v, dtype=torch.float64))
+        np.testing.assert_allclose(hess, want.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_lerp_and_addcmul_match_torch_in_every_argument(device, rng):
@@ -179,3 +200,110 @@ def test_grad_fn_names_are_torchs(name, rng):
     out = CALLS[name][0](mt, mt.tensor(data, dtype="float64", requires_grad=True))
     outt = CALLS[name][0](torch, torch.tensor(data, requires_grad=True))
     assert out.grad_fn.name().lower() == outt.grad_fn.name().rstrip("0123456789").lower()
+
+
+def test_clamp_with_tensor_bounds_matches_torch(device):
+    """Tensor bounds broadcast; ties go to x (x = m = 2: x's gradient), min > max gives max,
+    through mt.* and the methods (they refused tensor bounds)."""
+    torch = pytest.importorskip("torch")
+    xv = np.array([[1.0, 2.0, 3.0, 2.5], [0.0, 4.0, 2.2, 1.9]])
+    lo, hi = np.array([2.0, 2.0, 2.0, 3.0]), np.array([[2.5], [2.2]])   # lo[3] > hi: the result is hi
+    calls = [lambda m, x, a, b: m.clamp(x, a, b), lambda m, x, a, b: m.clamp_min(x, a),
+             lambda m, x, a, b: m.clamp_max(x, b), lambda m, x, a, b: m.clip(x, max=b),
+             lambda m, x, a, b: x.clamp(a, b), lambda m, x, a, b: x.clamp_min(a),
+             lambda m, x, a, b: x.clamp_max(b), lambda m, x, a, b: x.clip(a, b),
+             lambda m, x, a, b: x.clamp(min=a)]
+    for f in calls:
+        res = []
+        for m, kw in ((mt, {"device": device}), (torch, {})):
+            ts = [m.tensor(v, dtype=m.float64, requires_grad=True, **kw) for v in (xv, lo, hi)]
+            out = f(m, *ts)
+            (out * m.tensor(np.arange(1.0, 9.0).reshape(2, 4), dtype=m.float64, **kw)).sum().backward()
+            res.append([out.tolist()] + [None if t.grad is None else t.grad.tolist() for t in ts])
+        assert res[0] == res[1]
+
+
+def test_clamp_with_tensor_bounds_gradcheck(device, rng):
+    x, lo, hi = (mt.tensor(v, dtype="float64", device=device, requires_grad=True)
+                 for v in (rng.standard_normal((3, 4)), rng.standard_normal(4) - 1.0, rng.standard_normal((3, 1)) + 1.0))
+    assert mt.gradcheck(lambda x, a, b: mt.clamp(x, a, b), [x, lo, hi])
+    assert mt.gradcheck(lambda x, a: x.clamp_min(a), [x, lo])
+    assert mt.gradgradcheck(lambda x, a, b: mt.clamp(x, a, b) ** 2, [x, lo, hi])
+
+
+def test_clamp_in_place_with_tensor_bounds(device):
+    x = mt.tensor([1.0, 5.0, 2.5], device=device)
+    assert x.clamp_(mt.tensor([2.0], device=device), 3.0) is x and x.tolist() == [2.0, 3.0, 2.5]
+    a = mt.tensor([1.0, 5.0], device=device, requires_grad=True)
+    m = mt.tensor([2.0, 2.0], device=device, requires_grad=True)
+    y = a * 1
+    y.clamp_(min=m)
+    y.sum().backward()
+    assert y.tolist() == [2.0, 5.0] and a.grad.tolist() == [0.0, 1.0] and m.grad.tolist() == [1.0, 0.0]
+    with pytest.raises(TypeError, match="min must be a number or a tensor"):
+        mt.clamp(x, min="1")
+
+
+def test_sign_of_nan_is_zero_as_torch(device):
+    torch = pytest.importorskip("torch")
+    v = [float("nan"), -0.0, 0.0, -2.5, float("inf"), float("-inf")]
+    for dt in ("float32", "float64"):
+        out = mt.tensor(v, dtype=dt, device=device).sign()
+        assert out.tolist() == torch.tensor(v, dtype=getattr(torch, dt)).sign().tolist() == [0, 0, 0, -1, 1, -1]
+        assert out.dtype == dt
+
+
+def test_prod_of_a_zero_dim_tensor_checks_its_dim(device):
+    x = mt.tensor(3.0, device=device)
+    assert float(x.prod(0)) == float(x.prod(-1, keepdim=True)) == 3.0
+    for d in (1, -2, 5):
+        with pytest.raises(ValueError, match=f"dim {d} is out of range"):
+            x.prod(d)
+
+
+def test_lerp_is_exact_at_weight_one_as_torch(device):
+    """torch computes end - (end - start)(1 - w) where |w| >= 0.5: lerp(1e16, 1, 1) is 1
+    (start + w (end - start) gave 0)."""
+    torch = pytest.importorskip("torch")
+    s, e, w = [1e16, -3.0, 2.0, 1e16], [1.0, 5.0, -1.0, 1.0], [1.0, 0.75, -0.6, 0.49]
+    for wt in (1.0, w):
+        res = []
+        for m, kw in ((mt, {"device": device}), (torch, {})):
+            a, b = (m.tensor(v, dtype=m.float64, requires_grad=True, **kw) for v in (s, e))
+            ww = m.tensor(wt, dtype=m.float64, requires_grad=True, **kw) if isinstance(wt, list) else wt
+            out = m.lerp(a, b, ww)
+            (out * m.tensor([1.0, 2.0, 3.0, 4.0], dtype=m.float64, **kw)).sum().backward()
+            res.append([out.tolist(), a.grad.tolist(), b.grad.tolist()] + ([ww.grad.tolist()] if isinstance(wt, list) else []))
+        # torch's CPU kernel fuses the multiply-add (FMA): a last-bit difference, not more
+        for got, want in zip(*res):
+            np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
+        assert res[0][0][0] == 1.0 and res[0][0][3] == res[1][0][3]
+
+
+def test_lerp_dtypes_as_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    ts = [mt.tensor(rng.standard_normal((2, 3)), dtype="float64", device=device, requires_grad=True)
+          for _ in range(3)]
+    assert mt.gradcheck(lambda a, b, w: mt.lerp(a, b, w * 0.5 + 0.5), ts)   # weights on both sides of 0.5
+    assert mt.gradgradcheck(lambda a, b, w: mt.lerp(a, b, w * 0.5 + 0.5) ** 2, ts)
+    assert mt.gradgradcheck(lambda a, b: mt.lerp(a, b, 0.75) ** 2, ts[:2])
+    for m in (mt, torch):
+        a, a64, i = m.ones(2), m.zeros(2, dtype=m.float64), m.tensor([1, 2])
+        assert m.lerp(a, m.zeros(2), m.tensor(0.25, dtype=m.float64)).dtype == m.float32  # a 0-d weight is cast
+        for bad in (lambda: m.lerp(a, m.zeros(2), m.tensor([0.3, 0.7], dtype=m.float64)),
+                    lambda: m.lerp(a, a64, 0.5), lambda: m.lerp(i, i, 0.5)):
+            with pytest.raises((TypeError, RuntimeError, NotImplementedError)):
+                bad()
+    with pytest.raises(TypeError, match="lerp: expected dtype float32 for weight but got float64"):
+        mt.lerp(mt.ones(2), mt.zeros(2), mt.tensor([0.3, 0.7], dtype="float64"))
+    with pytest.raises(TypeError, match="lerp: expected dtype float32 for end but got float64"):
+        mt.lerp(mt.ones(2), mt.zeros(2, dtype="float64"), 0.5)
+    with pytest.raises(TypeError, match="lerp: not defined for int64"):
+        mt.lerp(mt.tensor([1, 2]), mt.tensor([3, 4]), 0.5)
+
+
+def test_nan_to_num_with_nan_none_means_zero(device):
+    torch = pytest.importorskip("torch")
+    v = [float("nan"), float("inf"), -1.5]
+    out = mt.nan_to_num(mt.tensor(v, device=device), nan=None).tolist()
+    assert out == torch.nan_to_num(torch.tensor(v), nan=None).tolist() and out[0] == 0.0

@@ -139,11 +139,13 @@ def test_set_grad_enabled_as_function_and_context():
 
 def test_inference_mode_behaves_as_no_grad():
     x = mt.tensor([1.0], requires_grad=True)
+    assert not mt.is_inference_mode_enabled()
     with mt.inference_mode():
-        assert not (x * 2).requires_grad
+        assert not (x * 2).requires_grad and mt.is_inference_mode_enabled()
         with mt.inference_mode(False):
-            assert not mt.is_grad_enabled()   # False changes nothing, as torch
-    assert mt.is_grad_enabled()
+            assert mt.is_grad_enabled() and not mt.is_inference_mode_enabled()  # as torch
+        assert not mt.is_grad_enabled() and mt.is_inference_mode_enabled()
+    assert mt.is_grad_enabled() and not mt.is_inference_mode_enabled()
 
     @mt.inference_mode()
     def f(t):
@@ -158,3 +160,35 @@ def test_a_numpy_scalar_keeps_its_dtype_as_in_torch(value):
         t = make(value)
         assert t.shape == () and str(t.dtype) == str(ref(value).dtype).removeprefix("torch.")
         assert t.item() == value
+
+
+def test_grad_mode_decorators_match_torch():
+    """``@set_grad_enabled(False)`` and a bare ``@inference_mode``: the function runs in the
+    mode, the mode outside is left alone (it was left off for good, and the call raised)."""
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for m in (mt, torch):
+        @m.set_grad_enabled(False)
+        def off(t):
+            """doc"""
+            return (t * 2).requires_grad, m.is_grad_enabled()
+
+        @m.inference_mode
+        def inf(t):
+            return (t * 2).requires_grad, m.is_inference_mode_enabled()
+
+        outside = m.is_grad_enabled()
+        try:
+            m.set_grad_enabled(False)
+
+            @m.set_grad_enabled(True)
+            def on():
+                return m.is_grad_enabled()
+            inside_on, after = on(), m.is_grad_enabled()
+        finally:
+            m.set_grad_enabled(True)
+        x = m.tensor([1.0], requires_grad=True)
+        seen[m.__name__] = (outside, off(x), m.is_grad_enabled(), off.__name__, off.__doc__,
+                            inf(x), inf.__name__, inside_on, after, m.is_grad_enabled())
+    assert seen["minitf"] == seen["torch"]
+    assert seen["minitf"] == (True, (False, False), True, "off", "doc", (False, True), "inf", True, False, True)

@@ -104,3 +104,95 @@ def test_detach_in_place():
         assert y.detach_() is y and not y.requires_grad and y.grad_fn is None and y.is_leaf
         with pytest.raises(RuntimeError, match="detach views in-place"):
             x[0:1].detach_()
+
+
+def test_detach_in_place_keeps_earlier_consumers(device):
+    """torch changes only the tensor itself: ops recorded before detach_ keep their path
+    through it (dz/dx = 3 * 2 + 1), ops after see a constant."""
+    torch = pytest.importorskip("torch")
+    grads = []
+    for m, kw in ((mt, {"device": device}), (torch, {})):
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True, **kw)
+        y = x * 2
+        z = y * 3 + x
+        y.detach_()
+        w = z + y * 5                         # y is a constant here: no gradient through it
+        w.sum().backward()
+        grads.append(x.grad.tolist())
+        assert y.grad_fn is None and not y.requires_grad and y.is_leaf
+    assert grads[0] == grads[1] == [7.0, 7.0]
+
+
+def test_detach_in_place_after_an_op_saved_it(device):
+    """An op that saved y before detach_ (y * y) still differentiates through it: d(4x^2)/dx
+    = 8x (torch refuses this backward, "a saved tensor that has been detached in-place")."""
+    x = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True, device=device)
+    y = x * 2
+    z = y * y
+    y.detach_()
+    z.sum().backward()
+    assert x.grad.tolist() == [8.0, 16.0]
+
+
+def test_detach_in_place_then_changed_in_place_is_caught():
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y * y                                 # saves y
+    y.detach_()
+    with mt.no_grad():
+        y.mul_(2)                             # the same storage: z's saved input changed
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        z.sum().backward()
+
+
+def test_detach_in_place_refused_on_every_view():
+    torch = pytest.importorskip("torch")
+    for m in (mt, torch):
+        a = m.tensor([[1.0, 2.0], [3.0, 4.0]])   # a base not requiring grad: still refused, as torch
+        for view in (lambda: a[0:1], lambda: a.reshape(4), lambda: a.transpose(0, 1)):
+            with pytest.raises(RuntimeError, match="detach views in-place"):
+                view().detach_()
+        assert not a.detach().detach_().requires_grad   # detach() is not a view here, as torch
+
+
+def test_a_hook_changing_the_dtype_is_refused_as_torch(device):
+    torch = pytest.importorskip("torch")
+    for m, kw, match in ((mt, {"device": device}, "changed the type of value.*float32.*float64"),
+                         (torch, {}, "changed the type of value")):
+        x = m.ones(2, requires_grad=True, **kw)
+        y = x * 2
+        y.register_hook(lambda g: g.double())
+        with pytest.raises(RuntimeError, match=match):
+            y.sum().backward()
+
+
+def test_detach_in_place_then_changed_is_caught_by_create_graph(device):
+    """The general walk's check (create_graph reads every input) sees through detach_ too."""
+    for detach in (False, True):
+        x = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True, device=device)
+        y = x * 2
+        z = y.cumsum(0)                       # saves nothing for the plain backward
+        if detach:
+            y.detach_()
+        with mt.no_grad():
+            y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace"):
+            mt.grad(z.sum(), [x], create_graph=True)
+
+
+def test_detach_in_place_keeps_hooks_and_retained_grad_as_torch(device):
+    """Hooks registered on y, and y.retain_grad(), still act in the graph built before
+    y.detach_() (torch keeps them on the node): y.grad = 3 * 10, x.grad = 2 * that."""
+    torch = pytest.importorskip("torch")
+    res = []
+    for m, kw in ((mt, {"device": device}), (torch, {})):
+        log = []
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True, **kw)
+        y = x * 2
+        y.retain_grad()
+        y.register_hook(lambda g: log.append(g.tolist()) or g * 10)
+        z = y * 3
+        y.detach_()
+        z.sum().backward()
+        res.append((log, y.grad.tolist(), x.grad.tolist()))
+    assert res[0] == res[1] == ([[3.0, 3.0]], [30.0, 30.0], [60.0, 60.0])

@@ -17,39 +17,60 @@ def _int64_if_integer(x):
     return "int64" if x.dtype.kind in "iub" else None
 
 
+def _first_zero(xp, zero, axis):
+    """Where each slice (along ``axis``; None: the whole array) has its first zero."""
+    if axis is None:
+        return (zero & (xp.cumsum(zero.ravel()) == 1).reshape(zero.shape))
+    return zero & (xp.cumsum(zero, axis=axis) == 1)
+
+
+def _prod_others(xp, x, axes):
+    """prod_{j != i} x_j over the slice, for every i: p / x_i without zeros in the slice; with
+    one zero, the product of the others at the zero and 0 elsewhere; with two or more, 0."""
+    zero = x == 0
+    nonzero = xp.where(zero, x.dtype.type(1), x)
+    p = nonzero.prod(axis=axes, keepdims=True)   # the product of the nonzero elements
+    count = zero.sum(axis=axes, keepdims=True)
+    return xp.where(count == 0, p / nonzero, xp.where((count == 1) & zero, p, x.dtype.type(0)))
+
+
+def _at_first_zero(x: Tensor, first, axes):
+    """x_k, the value at each slice's first zero (0, its derivative 1), kept as a size-1 dim."""
+    from .shape import Where
+    return sum(Where.apply(x, as_tensor(0.0, x), cond=first), axes, keepdims=True)
+
+
 class Prod(Function):
     def forward(self, x, axis, keepdims):
         self.x, self.axis, self.keepdims = x, axis, keepdims
         return x.prod(axis=axis, keepdims=keepdims, dtype=_int64_if_integer(x))
 
-    def backward(self, g):
-        # d prod / dx_i = prod_{j != i} x_j: p / x_i without zeros in the slice; with one zero,
-        # the product of the others at the zero and 0 elsewhere; with two or more, 0 everywhere
+    def backward(self, g):  # d prod / dx_i = prod_{j != i} x_j
         xp = backend.get_array_module(g)
-        x, axes = self.x, None if self.axis is None else (self.axis,)
-        zero = x == 0
-        nonzero = xp.where(zero, x.dtype.type(1), x)
-        p = nonzero.prod(axis=axes, keepdims=True)   # the product of the nonzero elements
-        count = zero.sum(axis=axes, keepdims=True)
-        d = xp.where(count == 0, p / nonzero, xp.where((count == 1) & zero, p, x.dtype.type(0)))
-        return (expand_reduced(g, x.shape, axes, self.keepdims) * d,)
+        axes = None if self.axis is None else (self.axis,)
+        return (expand_reduced(g, self.x.shape, axes, self.keepdims) * _prod_others(xp, self.x, axes),)
 
     def backward_graph(self, g):
-        # the same in Tensor ops. With one zero x_k in the slice, prod_{j != i} x_j = x_k p / x_i
-        # off the zero: x_k enters as the sum of the zeros (0, with the right derivative), so
-        # second derivatives are exact there too; with two zeros or more they are taken as 0
+        # the same in Tensor ops, exact to second order whatever the zeros. Without a zero in the
+        # slice, p / x_i. With a first zero x_k: at k, the product of x' (x with x_k taken as the
+        # constant 1: it does not depend on x_k); elsewhere x_k * prod_{j != i, k} x_j, whose
+        # value is 0 and whose derivative in x_k is the product (taken as a constant: only third
+        # derivatives would need it differentiated)
         from .shape import Where
+        xp = backend.get_array_module(g.data)
         x, axes = self.inputs[0], None if self.axis is None else (self.axis,)
         zero = x.data == 0
-        one, nil = as_tensor(1.0, x), as_tensor(0.0, x)
-        nonzero = Where.apply(one, x, cond=zero)
-        p = Prod.apply(nonzero, axis=self.axis, keepdims=True)
+        first = _first_zero(xp, zero, self.axis)
+        one = as_tensor(1.0, x)
+        x1 = Where.apply(one, x, cond=first)                 # x', no longer zero at k
+        p = Prod.apply(x1, axis=self.axis, keepdims=True)
         if p.ndim < x.ndim:
             p = p.reshape((1,) * x.ndim)
+        others = Tensor._make(_prod_others(xp, x1.data, axes), None)
         count = zero.sum(axis=axes, keepdims=True)
-        zsum = sum(Where.apply(x, nil, cond=zero), axes, keepdims=True)
-        one_zero = Where.apply(p, zsum * p / nonzero, cond=zero)
-        d = Where.apply(p / nonzero, Where.apply(one_zero, nil, cond=count == 1), cond=count == 0)
+        nonzero = Where.apply(one, x, cond=zero)            # = x where p / x_i is used; never 0
+        d = Where.apply(p / nonzero, Where.apply(p, _at_first_zero(x, first, axes) * others, cond=first),
+                        cond=count == 0)
         return (expand_reduced(g, x.shape, axes, self.keepdims) * d,)
 
 
@@ -76,53 +97,61 @@ class Cumsum(Function):
         return (Cumsum.apply(g, axis=self.axis, reverse=not self.reverse),)
 
 
+def _cumprod_grad(xp, x, g, axis):
+    """sum_{j >= i} g_j d y_j / dx_i for y = cumprod(x), with d y_j / dx_i = prod_{m <= j,
+    m != i} x_m. Before the slice's first zero (x_i != 0) that is y_j / x_i; at the first zero
+    k it is the cumprod with x_k taken as 1; after it every term holds x_k = 0."""
+    zero = x == 0
+    zeros_so_far = xp.cumsum(zero, axis=axis)
+    before, first = zeros_so_far == 0, zero & (zeros_so_far == 1)
+    one = x.dtype.type(1)
+    a = _reverse_cumsum(xp, g * xp.cumprod(x, axis=axis), axis) / xp.where(before, x, one)
+    b = _reverse_cumsum(xp, g * xp.cumprod(xp.where(first, one, x), axis=axis), axis)
+    return xp.where(before, a, xp.where(first, b, x.dtype.type(0)))
+
+
 class Cumprod(Function):
     def forward(self, x, axis):
         xp = backend.get_array_module(x)
         self.x, self.axis = x, axis
-        self.y = xp.cumprod(x, axis=axis, dtype=_int64_if_integer(x))
-        return self.y
+        return xp.cumprod(x, axis=axis, dtype=_int64_if_integer(x))
 
     def backward(self, g):
-        # d y_j / dx_i = prod_{m <= j, m != i} x_m for j >= i. Before the slice's first zero
-        # (x_i != 0) that is y_j / x_i; at the first zero k it is the cumprod with x_k taken
-        # as 1; after it every term holds x_k = 0.
-        xp = backend.get_array_module(g)
-        x, y, axis = self.x, self.y, self.axis
-        zero = x == 0
-        zeros_so_far = xp.cumsum(zero, axis=axis)
-        before, first = zeros_so_far == 0, zero & (zeros_so_far == 1)
-        one = x.dtype.type(1)
-        a = _reverse_cumsum(xp, g * y, axis) / xp.where(before, x, one)
-        b = _reverse_cumsum(xp, g * xp.cumprod(xp.where(first, one, x), axis=axis), axis)
-        return (xp.where(before, a, xp.where(first, b, x.dtype.type(0))),)
+        return (_cumprod_grad(backend.get_array_module(g), self.x, g, self.axis),)
 
     def backward_graph(self, g):
-        # the same in Tensor ops: exact before and at each slice's first zero; after it the
-        # gradient is 0 and its own derivative (through the zero) is taken as 0
+        # the same in Tensor ops, exact to second order whatever the zeros: before and at each
+        # slice's first zero x_k as above (x_k replaced by the constant 1 at k: the gradient
+        # there does not depend on it); after it x_k * (the gradient of x' = x with x_k taken
+        # as 1), whose value is 0 and whose derivative in x_k is that gradient (taken as a
+        # constant: only third derivatives would need it differentiated)
         from .shape import Where
+        xp = backend.get_array_module(g.data)
         x, axis = self.inputs[0], self.axis
         zero = x.data == 0
-        zeros_so_far = backend.get_array_module(zero).cumsum(zero, axis=axis)
+        zeros_so_far = xp.cumsum(zero, axis=axis)
         before, first = zeros_so_far == 0, zero & (zeros_so_far == 1)
-        one, nil = as_tensor(1.0, x), as_tensor(0.0, x)
+        one = as_tensor(1.0, x)
+        x1 = Where.apply(one, x, cond=first)                 # x', no longer zero at k
         a = Cumsum.apply(g * Cumprod.apply(x, axis=axis), axis=axis, reverse=True) / Where.apply(x, one, cond=before)
-        b = Cumsum.apply(g * Cumprod.apply(Where.apply(one, x, cond=first), axis=axis), axis=axis, reverse=True)
-        return (Where.apply(a, Where.apply(b, nil, cond=first), cond=before),)
+        b = Cumsum.apply(g * Cumprod.apply(x1, axis=axis), axis=axis, reverse=True)
+        after = _at_first_zero(x, first, (axis,)) * Tensor._make(_cumprod_grad(xp, x1.data, g.data, axis), None)
+        return (Where.apply(a, Where.apply(b, after, cond=first), cond=before),)
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """The product over ``dim`` (one int; None: all elements, a 0-d tensor), as torch.prod.
 
     x: (d_0, ..., d_{n-1}) -> dim removed (kept as 1 with ``keepdim``); int64 for integer input.
-    The gradient handles zeros: the product of the other elements of the slice (twice
-    differentiable; with two zeros or more in a slice its derivative is taken as 0).
+    The gradient handles zeros: the product of the other elements of the slice, as torch
+    (twice differentiable whatever the zeros).
     """
     if dim is None:
         if keepdim:
             raise TypeError("prod: keepdim=True needs a dim")
         return Prod.apply(x, axis=None, keepdims=False)
-    return Prod.apply(x, axis=check_dim("prod", dim, x.ndim) if x.ndim else None, keepdims=bool(keepdim))
+    axis = check_dim("prod", dim, x.ndim)  # a 0-d tensor: dims 0 and -1 only, as torch
+    return Prod.apply(x, axis=axis if x.ndim else None, keepdims=bool(keepdim))
 
 
 def _scan(name, cls, x, dim):
@@ -140,8 +169,8 @@ def cumsum(x: Tensor, dim: int) -> Tensor:
 
 def cumprod(x: Tensor, dim: int) -> Tensor:
     """Running products along ``dim``: y_j = x_0 ... x_j, as torch.cumprod (int64 for integers).
-    The gradient handles zeros, as torch (its own derivative, create_graph=True, is taken as 0
-    after a slice's first zero). x: any shape -> the same shape."""
+    The gradient handles zeros, as torch (twice differentiable whatever the zeros).
+    x: any shape -> the same shape."""
     return _scan("cumprod", Cumprod, x, dim)
 
 

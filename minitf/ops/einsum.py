@@ -13,12 +13,12 @@ Size-1 dims broadcast against the same letter's size elsewhere, as torch's do.
 """
 from __future__ import annotations
 
-import string
-
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import check_same_dtype
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_letters
 
 
 def _parse(subscripts: str, shapes):
@@ -31,10 +31,10 @@ def _parse(subscripts: str, shapes):
     if len(ins) != len(shapes):
         raise ValueError(f"einsum: the equation names {len(ins)} operands, {len(shapes)} were given")
     used = set(c for c in eq if c.isalpha())
-    bad = set(eq) - set(string.ascii_letters) - set(",->.")
+    bad = set(eq) - set(_LETTERS) - set(",->.")
     if bad:
         raise ValueError(f"einsum: invalid characters {sorted(bad)} in {subscripts!r}")
-    free = [c for c in string.ascii_letters if c not in used]
+    free = [c for c in _LETTERS if c not in used]
     n_ell = 0
     for s, shape in zip(ins, shapes):
         letters = len(s.replace("...", ""))
@@ -148,4 +148,11 @@ def einsum(equation: str, *operands) -> Tensor:
     kinds = {t.dtype.kind == "f" for t in operands}
     if len(kinds) > 1:
         raise TypeError("einsum: operands mix floating and integer dtypes; convert them to one dtype")
-    return _einsum(equation, list(operands))
+    operands = list(operands)
+    if kinds == {False}:
+        # torch sums a letter found in one operand only (and not in the output) with torch.sum,
+        # which gives int64 for integers and bools; contractions keep the dtype ("ij,ij->": int32)
+        ins, out, _ = _parse(equation, [t.shape for t in operands])
+        if any(sum(c in s for s in ins) == 1 and c not in out for c in set("".join(ins))):
+            operands = [t.to(dtype="int64") for t in operands]
+    return _einsum(equation, operands)

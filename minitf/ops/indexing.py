@@ -84,13 +84,15 @@ def _src(name, x: Tensor, index: Tensor, src):
 
 def scatter(x: Tensor, dim: int, index: Tensor, src) -> Tensor:
     """A copy of ``x`` with out[index[i][j]][j] = src[i][j] (for dim 0), as torch.scatter
-    (out of place); ``src`` a tensor (its corner of index's shape is read) or a number.
+    (out of place); ``src`` a tensor of x's dtype (its corner of index's shape is read) or a number.
 
     Where ``index`` repeats a position, one of the values lands there (torch leaves which
     unspecified; here the last). Differentiable in x (0 where written) and src.
     """
     from .inplace import IndexPut
     full, _ = _along("scatter", x, dim, index)
+    if isinstance(src, Tensor) and src.dtype != x.dtype:  # torch refuses too (no silent cast)
+        raise TypeError(f"scatter: src is {src.dtype} but the tensor is {x.dtype}; they must match")
     return IndexPut.apply(x, _src("scatter", x, index, src), index=full)
 
 

@@ -226,9 +226,12 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     """In place: :func:`minitf.clamp`."""
     from .pointwise import clamp, check_clamp_bounds
     check_clamp_bounds(min, max)
-    if _needs_graph(x, None):
+    if _needs_graph(x, min) or _needs_graph(x, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max))
-    backend.get_array_module(x.data).clip(x.data, min, max, out=x.data)
+    new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
+    if new.dtype != x.dtype:
+        raise RuntimeError(f"clamp_: result type {new.dtype} can't be cast to the desired output type {x.dtype}")
+    _write(x, new, "clamp_")
     autograd.bump_version(x)
     return x
 

@@ -58,19 +58,24 @@ def flip(x: Tensor, dims) -> Tensor:
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
     """The elements shifted by ``shifts`` along ``dims``, wrapping round, as torch.roll; with
-    ``dims=None`` the flattened tensor is rolled and the shape restored. Ints or equal-length tuples."""
+    ``dims=None`` the flattened tensor is rolled and the shape restored. Ints or equal-length
+    tuples; a dim named twice is rolled by the sum of its shifts, as torch."""
     tup = not isinstance(shifts, (int, np.integer))
     shifts = tuple(int(s) for s in shifts) if tup else (int(shifts),)
     if dims is None:
         if len(shifts) != 1:
             raise ValueError(f"roll: with dims=None, shifts must be one int, got {shifts}")
         return Roll.apply(x.reshape(-1), shifts=shifts, axes=(0,)).reshape(x.shape)
-    axes = _dims("roll", dims, x.ndim)
-    if len(axes) != len(shifts):
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(dims) != len(shifts):
         raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    total = {}  # a dim named twice is rolled by the sum of its shifts, as torch
+    for d, s in zip(dims, shifts):
+        a = check_dim("roll", d, x.ndim)
+        total[a] = total.get(a, 0) + s
     if x.ndim == 0:
         return x * 1
-    return Roll.apply(x, shifts=shifts, axes=axes)
+    return Roll.apply(x, shifts=tuple(total.values()), axes=tuple(total))
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
@@ -82,16 +87,26 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
 
 
+def _int_arg(v, name: str) -> int:
+    """An int, or a 0-d integer tensor's value (read on the host, as torch's narrow)."""
+    if isinstance(v, Tensor):
+        if v.ndim or v.dtype.kind not in "iu":
+            raise TypeError(f"narrow: {name} must be an int or a 0-d integer tensor, got shape {v.shape}, "
+                            f"dtype {v.dtype}")
+        return int(v.item())
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+        raise TypeError(f"narrow: {name} must be an int, got {type(v).__name__}")
+    return int(v)
+
+
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """The view of ``length`` entries from ``start`` along ``dim`` (start may be negative), as
-    torch.narrow. x: (..., d, ...) -> (..., length, ...)."""
+    """The view of ``length`` entries from ``start`` along ``dim`` (start may be negative; an
+    int or a 0-d integer tensor, as length), as torch.narrow. x: (..., d, ...) -> (..., length, ...)."""
     if x.ndim == 0:
         raise ValueError("narrow: needs a tensor of at least 1 dim")
     d = check_dim("narrow", dim, x.ndim)
     n = x.shape[d]
-    for name, v in (("start", start), ("length", length)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-            raise TypeError(f"narrow: {name} must be an int, got {type(v).__name__}")
+    start, length = _int_arg(start, "start"), _int_arg(length, "length")
     if not -n <= start <= n:
         raise IndexError(f"narrow: start {start} is out of range [{-n}, {n}] for dim {dim} of size {n}")
     start = start % n if start < 0 else start
@@ -133,9 +148,8 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
         raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
     if dim is None:
         x, d = x.reshape(-1), 0
-    elif x.ndim == 0:
-        check_dim("repeat_interleave", dim, 0)
-        x, d = x.reshape(1), 0
+    elif x.ndim == 0:  # torch too: only dim=None flattens a 0-d tensor
+        raise IndexError(f"repeat_interleave: a 0-d tensor has no dim {dim}; pass dim=None")
     else:
         d = check_dim("repeat_interleave", dim, x.ndim)
     xp = backend.get_array_module(x.data)

@@ -41,6 +41,37 @@ class Clamp(Function):
         return (g * _const(self.inside, g),)
 
 
+class ClampTensor(Function):
+    """clamp with tensor bounds (``which``: the bounds given, "min" and/or "max"), broadcasting.
+    Gradients as torch's: x gets it where min <= x <= max (ties go to x), min where x < min
+    (and min < max), max where x > max or max < min (the result is max there)."""
+    saves_inputs = saves_output = False  # keeps masks of its own
+
+    def forward(self, x, *bounds, which):
+        xp = backend.get_array_module(x)
+        lo = bounds[0] if "min" in which else None
+        hi = bounds[-1] if "max" in which else None
+        out, inside, masks = x, True, []
+        if lo is not None:
+            out = xp.maximum(out, lo)
+            inside = inside & (x >= lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+            inside = inside & (x <= hi)
+        if lo is not None:
+            masks.append((x < lo) & (lo < hi) if hi is not None else x < lo)
+        if hi is not None:
+            masks.append((x > hi) | (hi < lo) if lo is not None else x > hi)
+        self.masks = [inside] + masks
+        return out
+
+    def backward(self, g):
+        return tuple(g * m for m in self.masks)
+
+    def backward_graph(self, g):  # the masks are piecewise constant
+        return tuple(g * _const(m, g) for m in self.masks)
+
+
 class Maximum(Function):
     """Elementwise maximum of two tensors, broadcasting, as ``torch.maximum``.
 
@@ -160,17 +191,24 @@ def check_clamp_bounds(min, max) -> None:
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     for name, v in (("min", min), ("max", max)):
-        if v is not None and not isinstance(v, (int, float)):
-            raise TypeError(f"clamp: {name} must be a number, got {type(v).__name__}")
+        if v is not None and (not isinstance(v, (int, float, Tensor)) or isinstance(v, bool)):
+            raise TypeError(f"clamp: {name} must be a number or a tensor, got {type(v).__name__}")
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Elementwise ``min(max(x, min), max)``; either bound may be None.
+    """Elementwise ``min(max(x, min), max)``; either bound may be None, a number or a tensor
+    (broadcasting with x; the result has the promoted dtype and shape, as torch's).
 
-    The gradient is 1 where min <= x <= max (bounds included, as PyTorch) and 0 outside.
+    The gradient is 1 where min <= x <= max (bounds included, as PyTorch) and 0 outside; a
+    tensor bound gets it where it is the result: min where x < min, max where x > max or
+    max < min (ties go to x, as torch's).
     """
     check_clamp_bounds(min, max)
-    return Clamp.apply(x, lo=min, hi=max)
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        return Clamp.apply(x, lo=min, hi=max)
+    which = tuple(n for n, v in (("min", min), ("max", max)) if v is not None)
+    bounds = [as_tensor(v, x) for v in (min, max) if v is not None]  # a number next to a tensor: a constant
+    return ClampTensor.apply(x, *bounds, which=which)
 
 
 def pow(a, b) -> Tensor:

@@ -99,6 +99,8 @@ class Step(Function):
             return x.copy()  # rounding an integer, or the sign of a bool: itself, as torch
         if self.kind == "round":
             return xp.round(x, decimals)
+        if self.kind == "sign":  # torch's sign(NaN) is 0 (NumPy's is NaN)
+            return xp.where(x != x, x.dtype.type(0), xp.sign(x))
         return getattr(xp, self.kind)(x)
 
     def backward(self, g):
@@ -182,7 +184,7 @@ def reciprocal(x: Tensor) -> Tensor:
 
 
 def sign(x: Tensor) -> Tensor:
-    """-1, 0 or 1 by the sign of x (NaN stays NaN); gradient 0."""
+    """-1, 0 or 1 by the sign of x (0 for NaN, as torch); gradient 0."""
     return Sign.apply(x)
 
 
@@ -217,20 +219,52 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
 
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
-    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest and
-    smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones."""
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+    """NaN -> ``nan`` (None: 0), +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest
+    and smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones."""
+    return NanToNum.apply(x, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+
+
+class Lerp(Function):
+    """start + weight (end - start), as torch's kernel: end - (end - start)(1 - weight) where
+    |weight| >= 0.5 (exact at weight 1)."""
+
+    def forward(self, start, end, weight):
+        xp = backend.get_array_module(start)
+        self.start, self.end, self.weight = start, end, weight
+        diff = end - start
+        return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+    def backward(self, g):  # d/dstart = 1 - w, d/dend = w, d/dw = end - start (each exact)
+        return g * (1 - self.weight), g * self.weight, g * (self.end - self.start)
+
+    def backward_graph(self, g):
+        start, end, weight = self.inputs
+        return g * (1.0 - weight), g * weight, g * (end - start)
 
 
 def lerp(start: Tensor, end, weight) -> Tensor:
-    """start + weight (end - start), broadcasting; ``weight`` a number or a tensor.
-    Differentiable in all three (built from sub, mul, add)."""
+    """start + weight (end - start), broadcasting; ``weight`` a number or a tensor. As torch:
+    computed as end - (end - start)(1 - weight) where |weight| >= 0.5 (exact at weight 1),
+    floating tensors of one dtype only (a 0-d ``weight`` tensor is cast to it).
+    Differentiable in all three."""
     start, end = binary_operands(start, end)
+    if start.dtype.kind != "f":
+        raise TypeError(f"lerp: not defined for {start.dtype} tensors (as torch); convert with x.float() first")
+    if end.dtype != start.dtype:
+        raise TypeError(f"lerp: expected dtype {start.dtype} for end but got {end.dtype}")
     if not isinstance(weight, Tensor):
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
             raise TypeError(f"lerp: weight must be a number or a tensor, got {type(weight).__name__}")
         weight = as_tensor(float(weight), start)
-    return start + weight * (end - start)
+    elif weight.dtype != start.dtype:
+        if weight.ndim or weight.dtype.kind != "f":
+            raise TypeError(f"lerp: expected dtype {start.dtype} for weight but got {weight.dtype}")
+        weight = weight.to(dtype=start.dtype)
+    try:
+        return Lerp.apply(start, end, weight)
+    except ValueError:
+        raise ValueError(f"lerp: shapes {start.shape}, {end.shape} and {weight.shape} cannot be "
+                         f"broadcast together") from None
 
 
 def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
