@@ -17,7 +17,6 @@ import warnings
 import numpy as np
 
 from .. import backend
-from .. import random as _random
 from ..autograd import bump_version
 from ..tensor import Tensor
 
@@ -34,7 +33,10 @@ def _fill(t: Tensor, host: np.ndarray, drawn: bool = True) -> Tensor:
 
 
 def _gen(generator):
-    return generator if generator is not None else _random.default_generator("cpu")
+    # the draws happen on the host, so a minitf Generator must be a CPU one (torch refuses
+    # a generator of another device too)
+    from ..generator import resolve
+    return resolve(generator, "cpu", "nn.init", where="the draws (made on the host)")
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:

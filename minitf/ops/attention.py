@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from .. import backend
-from .. import random as _random
 from ..autograd import Function
+from ..generator import resolve
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .rows import row_max, row_sum
@@ -281,7 +281,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
     if training and dropout_p > 0.0:
         if not dropout_p < 1.0:
             raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
-        gen = generator if generator is not None else _random.default_generator(q.device)
+        gen = resolve(generator, q.device, "scaled_dot_product_attention")
         shape = tuple(np.broadcast_shapes(q.shape[:-1], k.shape[:-2] + (1,))) + (k.shape[-2],)
         if mshape is not None:  # a mask with batch dims of its own widens the probabilities
             shape = tuple(np.broadcast_shapes(shape, mshape))
