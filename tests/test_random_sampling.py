@@ -57,12 +57,21 @@ def test_multinomial_without_replacement_is_successive_sampling(device):
 
 def test_multinomial_zero_weights_come_last_without_replacement_as_torch(device):
     torch = pytest.importorskip("torch")
-    w = [0.0, 1.0, 0.0, 2.0]
+    w = [0.0, 1.0, 0.0, 2.0, 0.0]
     for _ in range(20):
-        out = mt.multinomial(mt.tensor(w, device=device), 4).tolist()
-        ref = torch.multinomial(torch.tensor(w), 4).tolist()
+        out = mt.multinomial(mt.tensor(w, device=device), 5).tolist()
+        ref = torch.multinomial(torch.tensor(w), 5).tolist()
+        # the positive categories first; the zero-weight ones after, in an order neither promises
         assert sorted(out[:2]) == sorted(ref[:2]) == [1, 3]
-        assert out[2:] == ref[2:] == [2, 0]
+        assert sorted(out[2:]) == sorted(ref[2:]) == [0, 2, 4]
+
+
+def test_multinomial_checks_the_generator_before_reading_flags():
+    w = mt.tensor([[1.0, 2.0, 3.0]] * 4, device="fake")
+    with count_host_transfers() as n:
+        with pytest.raises(RuntimeError, match="multinomial: the generator is on 'cpu'"):
+            mt.multinomial(w, 2, generator=mt.Generator("cpu"))
+    assert n["to_host"] == 0
 
 
 def test_multinomial_shapes_and_unnormalised_rows(device):

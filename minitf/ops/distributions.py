@@ -41,7 +41,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     category is never drawn). Without, the draws are the ``num_samples`` largest of
     ``w / E`` (E exponential), which is successive weighted sampling without replacement;
     ``num_samples`` may exceed the number of positive weights, as in torch: the zero-weight
-    categories then follow all positive ones, by descending index (as torch 2.13's CPU).
+    categories then follow all positive ones, in an unspecified order (as in torch).
     """
     name = "multinomial"
     _check_tensor(input, name)
@@ -57,6 +57,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if not replacement and n > V:
         raise RuntimeError(f"{name}: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
                            f"({n} > {V})")
+    gen = _gen(generator, input.device, name)  # before the flags: a wrong generator costs no sync
     xp = backend.get_array_module(input.data)
     w = input.data.reshape(-1, V).astype(np.float64)
     B = w.shape[0]
@@ -68,12 +69,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError(f"{name}: probability tensor contains either inf, nan or element < 0")
     if empty:
         raise RuntimeError(f"{name}: invalid multinomial distribution (sum of probabilities <= 0)")
-    gen = _gen(generator, input.device, name)
     if replacement:
         idx = _with_replacement(xp, w, n, gen)
     else:
         q = gen.standard_exponential((B, V), dtype=np.float64)
-        # zero weights rank below every positive key, the larger index first (torch's order)
+        # zero weights rank below every positive key (their order among themselves is unspecified)
         keys = xp.where(w > 0, w / xp.maximum(q, np.finfo(np.float64).tiny),
                         -(V - xp.arange(V, dtype=np.float64)))
         idx = xp.argsort(-keys, axis=-1)[:, :n]
