@@ -201,8 +201,9 @@ def set_default_dtype(d) -> None:
 
     It applies where torch's does: ``tensor`` / ``as_tensor`` of Python floats, ``full`` with a
     float value, ``arange`` with a float argument, and ``zeros``, ``ones``, ``empty``, ``eye``,
-    ``rand``, ``randn``, ``linspace`` without a dtype. NumPy float arrays keep their dtype and
-    ``*_like`` functions take their input's.
+    ``rand``, ``randn``, ``linspace`` without a dtype, and the parameters of ``nn`` layers built
+    after it (read when a layer is built). NumPy float arrays keep their dtype and ``*_like``
+    functions take their input's.
     """
     global _default_dtype
     try:

@@ -20,7 +20,8 @@ from .. import functional as F
 from ..tensor import Tensor
 from . import init
 from .linear import Linear
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -88,7 +89,7 @@ class MultiheadAttention(Module):
         self.add_zero_attn = bool(add_zero_attn)
 
         def empty(*shape):
-            return Parameter(np.empty(shape, np.float32))
+            return empty_parameter(*shape)
         # registration order gives PyTorch's state-dict key order
         if self._qkv_same_embed_dim:
             self.in_proj_weight = init.xavier_uniform_(empty(3 * E, E))
