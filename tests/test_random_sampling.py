@@ -146,6 +146,36 @@ def test_bernoulli_refuses_probabilities_outside_0_1(device, p):
         mt.bernoulli(mt.tensor([1, 0], device=device))
 
 
+def test_bernoulli_of_probabilities_that_require_grad_has_a_zero_gradient_as_torch(device):
+    torch = pytest.importorskip("torch")
+    p = mt.tensor([0.2, 0.7, 1.0], dtype="float64", device=device, requires_grad=True)
+    out = mt.bernoulli(p)
+    tp = torch.tensor([0.2, 0.7, 1.0], dtype=torch.float64, requires_grad=True)
+    tout = torch.bernoulli(tp)
+    assert out.requires_grad == tout.requires_grad is True
+    (out * 3.0).sum().backward()
+    (tout * 3.0).sum().backward()
+    assert _np(p.grad).tolist() == tp.grad.tolist() == [0.0, 0.0, 0.0]
+    # differentiable twice (create_graph), still zero
+    (g,) = mt.grad((mt.bernoulli(p) * p).sum(), [p], create_graph=True)
+    (gg,) = mt.grad((g * g).sum(), [p])
+    assert set(_np(g).tolist()) <= {0.0, 1.0} and _np(gg).tolist() == [0.0, 0.0, 0.0]
+    assert not mt.bernoulli(p.detach()).requires_grad
+    assert not mt.bernoulli(p, 0.5).requires_grad  # a number p: input only gives the shape
+    with mt.no_grad():
+        assert not mt.bernoulli(p).requires_grad
+
+
+def test_bernoulli_checks_the_generator_before_reading_flags():
+    p = mt.full((4,), 0.5, device="fake")
+    with count_host_transfers() as n:
+        with pytest.raises(RuntimeError, match="bernoulli: the generator is on 'cpu'"):
+            mt.bernoulli(p, generator=mt.Generator("cpu"))
+        with pytest.raises(RuntimeError, match="bernoulli_: the generator is on 'cpu'"):
+            mt.zeros(4, device="fake").bernoulli_(p, generator=mt.Generator("cpu"))
+    assert n["to_host"] == 0
+
+
 # ------------------------------------------------------------------ in-place fills
 
 N = 40000

@@ -94,18 +94,40 @@ def _with_replacement(xp, w, n, gen):
     return xp.minimum(idx, last[:, None])
 
 
+class Bernoulli(autograd.Function):
+    """The draws of ``bernoulli(p)``: piecewise constant in ``p``, so a zero gradient (torch's
+    BernoulliBackward0; zeros, not None, so that ``p.grad`` becomes 0)."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, p, sample=None):
+        return sample
+
+    def backward(self, g):
+        return (backend.get_array_module(g).zeros_like(g),)
+
+    def backward_graph(self, g):
+        return (g * 0,)
+
+
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """0 or 1 per element, 1 with probability ``input`` (float, values in [0, 1]), or with
     probability ``p`` (a number; then ``input`` of any dtype only gives the shape); the same
-    shape and dtype. Not differentiable (torch's output has a zero gradient)."""
+    shape and dtype. Of probabilities ``input`` that require grad, the output requires grad
+    with a zero gradient, as torch's; with a number ``p`` it does not.
+
+    Checking that ``input`` holds probabilities reads one flag back from the device: one
+    synchronisation per call on a GPU (torch's CUDA kernel checks on the device, without one).
+    """
     name = "bernoulli"
     _check_tensor(input, name)
     if p is not None:
         out = Tensor._make(backend.get_array_module(input.data).zeros(input.shape, dtype=input.dtype), None)
         return bernoulli_(out, _number(p, name, "p"), generator=generator)
+    gen = _gen(generator, input.device, name)  # before the flag: a wrong generator costs no sync
     p = _probabilities(input, name)
-    u = _gen(generator, input.device, name).random(input.shape, dtype=np.float64)
-    return Tensor._make((u < p).astype(input.dtype), None)
+    u = gen.random(input.shape, dtype=np.float64)
+    return Bernoulli.apply(input, sample=(u < p).astype(input.dtype))
 
 
 def _probabilities(p: Tensor, name):
@@ -186,9 +208,12 @@ def exponential_(x: Tensor, lambd=1.0, *, generator=None) -> Tensor:
 
 def bernoulli_(x: Tensor, p=0.5, *, generator=None) -> Tensor:
     """In place: 1 with probability ``p`` (a number, or a float tensor broadcastable to ``x``'s
-    shape), else 0; any dtype."""
+    shape), else 0; any dtype. A tensor ``p`` is checked to hold probabilities by reading one
+    flag back from the device: one synchronisation per call on a GPU (torch's CUDA kernel
+    checks on the device, without one)."""
     name = "bernoulli_"
     _check_tensor(x, name)
+    gen = _gen(generator, x.device, name)  # before the flag: a wrong generator costs no sync
     if isinstance(p, Tensor):
         if p.device != x.device:
             raise backend.DeviceError(f"{name}: tensor on {x.device}, p on {p.device}")
@@ -202,7 +227,7 @@ def bernoulli_(x: Tensor, p=0.5, *, generator=None) -> Tensor:
         p = _number(p, name, "p")
         if not 0 <= p <= 1:
             raise RuntimeError(f"{name}: expects p to be in [0, 1], but got p={p}")
-    u = _gen(generator, x.device, name).random(x.shape, dtype=np.float64)
+    u = gen.random(x.shape, dtype=np.float64)
     return _write(x, (u < p).astype(x.dtype), name)
 
 
