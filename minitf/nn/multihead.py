@@ -80,8 +80,8 @@ class MultiheadAttention(Module):
         if E % self.num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({E}) must be divisible by num_heads "
                              f"({self.num_heads})")
-        if not (isinstance(dropout, numbers.Real) and 0.0 <= dropout < 1.0):
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout!r}")
+        if not (isinstance(dropout, numbers.Real) and 0.0 <= dropout <= 1.0):  # 1: all dropped, as torch
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout!r}")
         self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
