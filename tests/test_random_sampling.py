@@ -291,3 +291,27 @@ def test_random_fill_argument_errors(device):
         x.bernoulli_(mt.tensor([0.5, 0.5], device=device))
     with pytest.raises(RuntimeError, match=r"\[0, 1\]"):
         x.bernoulli_(mt.tensor([0.5, 2.0, 0.5], device=device))
+
+
+def test_fills_refuse_a_broadcast_view_before_drawing(device):
+    torch = pytest.importorskip("torch")
+    fills = {"normal_": lambda t: t.normal_(), "uniform_": lambda t: t.uniform_(),
+             "exponential_": lambda t: t.exponential_(), "bernoulli_": lambda t: t.bernoulli_(0.5),
+             "random_": lambda t: t.random_(3)}
+    for name, fill in fills.items():
+        with pytest.raises(RuntimeError):  # torch refuses too ("more than one element ... refers to ...")
+            fill(torch.zeros(3).expand(2, 3))
+        g = mt.Generator(device).manual_seed(1)
+        x = mt.broadcast_to(mt.zeros(3, device=device), (2, 3))
+        state = g.get_state().tolist() if device != "gpu" else None
+        with pytest.raises(RuntimeError, match=f"{name}: cannot write in place .* broadcast view"):
+            getattr(x, name)(*((0.5,) if name == "bernoulli_" else (3,) if name == "random_" else ()), generator=g)
+        if state is not None:
+            assert g.get_state().tolist() == state  # refused before anything was drawn
+    with pytest.raises(RuntimeError, match="nn.init: cannot write in place"):
+        mt.nn.init.normal_(mt.zeros(3, device=device).expand(2, 3))
+    # a view that does not repeat elements (a slice) is filled as before
+    base = mt.zeros(2, 3, device=device)
+    base[0].normal_()
+    assert _np(base)[0].all() and not _np(base)[1].any()
+    assert mt.zeros(2, 0, device=device).normal_().shape == (2, 0)  # NumPy gives it a zero stride: no element

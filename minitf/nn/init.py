@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import bump_version
+from ..ops._util import check_writable
 from ..tensor import Tensor
 
 
@@ -27,6 +28,7 @@ def _fill(t: Tensor, host: np.ndarray, drawn: bool = True) -> Tensor:
     if drawn and t.dtype.kind != "f":
         raise TypeError(f"nn.init: cannot fill a {t.dtype} tensor with draws from a distribution "
                         f"(it must be floating point, as in PyTorch)")
+    check_writable(t, "nn.init")
     t.data[...] = backend.to_device(host.astype(t.dtype), t.device)
     bump_version(t)
     return t

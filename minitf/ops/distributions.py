@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..tensor import Tensor
+from ._util import check_writable
 
 
 def _gen(generator, device, name):
@@ -174,6 +175,7 @@ def normal_(x: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     """In place: samples of N(mean, std**2) (float tensors)."""
     name = "normal_"
     _check_tensor(x, name)
+    check_writable(x, name)
     mean, std = _number(mean, name, "mean"), _number(std, name, "std")
     if not std >= 0:
         raise RuntimeError(f"{name}: expects std >= 0.0, but found std {std}")
@@ -186,6 +188,7 @@ def uniform_(x: Tensor, low=0.0, high=1.0, *, generator=None) -> Tensor:
     """In place: samples uniform in [low, high) (torch's ``from``, ``to``; float tensors)."""
     name = "uniform_"
     _check_tensor(x, name)
+    check_writable(x, name)
     low, high = _number(low, name, "from"), _number(high, name, "to")
     if not low <= high:
         raise RuntimeError(f"{name}: expects to return a [from, to) range, but found from={low} > to={high}")
@@ -198,6 +201,7 @@ def exponential_(x: Tensor, lambd=1.0, *, generator=None) -> Tensor:
     """In place: samples of the exponential distribution of rate ``lambd`` (float tensors)."""
     name = "exponential_"
     _check_tensor(x, name)
+    check_writable(x, name)
     lambd = _number(lambd, name, "lambd")
     if not lambd > 0:
         raise RuntimeError(f"{name}: expects lambda > 0.0, but found lambda={lambd}")
@@ -213,6 +217,7 @@ def bernoulli_(x: Tensor, p=0.5, *, generator=None) -> Tensor:
     checks on the device, without one)."""
     name = "bernoulli_"
     _check_tensor(x, name)
+    check_writable(x, name)
     gen = _gen(generator, x.device, name)  # before the flag: a wrong generator costs no sync
     if isinstance(p, Tensor):
         if p.device != x.device:
@@ -241,6 +246,7 @@ def random_(x: Tensor, low=0, high=None, *, generator=None) -> Tensor:
     (inclusive), as torch."""
     name = "random_"
     _check_tensor(x, name)
+    check_writable(x, name)
     for v, what in ((low, "from"), (high, "to")):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
             raise TypeError(f"{name}: {what} must be an integer, got {v!r}")
