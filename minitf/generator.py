@@ -74,14 +74,15 @@ class Generator:
         return f"<minitf.Generator device={self.device!r} initial_seed={self._initial_seed}>"
 
 
-def resolve(generator, device: str, name: str):
+def resolve(generator, device: str, name: str, where: str = "the tensor"):
     """What to draw from on ``device``: ``generator`` (a Generator of that device, or a NumPy /
-    backend generator, passed as it is) or, if None, the device's default generator."""
+    backend generator, passed as it is) or, if None, the device's default generator.
+    ``where`` names what is on ``device`` in the error for a Generator of another device."""
     if generator is None:
         return _random.default_generator(device)
     if isinstance(generator, Generator):
         if generator.device != device:
-            raise RuntimeError(f"{name}: the generator is on {generator.device!r} but the tensor on {device!r}; "
+            raise RuntimeError(f"{name}: the generator is on {generator.device!r} but {where} on {device!r}; "
                                f"make the generator with Generator(device={device!r})")
         return generator._gen
     return generator

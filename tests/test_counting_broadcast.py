@@ -108,6 +108,15 @@ def test_unique_errors(device):
         mt.unique(mt.ones((2, 0), device=device), dim=0)
     with pytest.raises((IndexError, ValueError)):
         mt.unique(mt.ones(3, device=device), dim=1)
+    # a 0-d tensor has no dim to take slices along: IndexError, as torch's
+    for dim in (0, -1):
+        with pytest.raises(IndexError):
+            torch.unique(torch.tensor(5), dim=dim)
+        with pytest.raises(IndexError, match="unique: dim .* the tensor has no dimensions"):
+            mt.unique(mt.tensor(5, device=device), dim=dim)
+        with pytest.raises(IndexError, match="no dimensions"):
+            mt.tensor(5, device=device).unique(dim=dim)
+    assert mt.unique(mt.tensor(5, device=device)).tolist() == [5]
 
 
 # ------------------------------------------------------------------ broadcasting and concat

@@ -62,6 +62,39 @@ def test_a_generator_of_another_device_is_refused(device):
         mt.zeros(2, device=device).normal_(generator=mt.Generator(other))
 
 
+def test_every_generator_user_refuses_a_generator_of_another_device(device):
+    other = "cpu" if device != "cpu" else "fake"
+    g = mt.Generator(other)
+    x = mt.rand(1, 2, 3, 4, device=device)
+    calls = {"dropout": lambda: F.dropout(x, 0.5, generator=g),
+             "scaled_dot_product_attention": lambda: F.scaled_dot_product_attention(x, x, x, dropout_p=0.5, generator=g),
+             "multi_head_self_attention": lambda: F.multi_head_self_attention(
+                 mt.rand(2, 3, 6, device=device), 2, dropout_p=0.5, generator=g),
+             "sample_logits": lambda: F.sample_logits(mt.rand(2, 5, device=device), generator=g)}
+    for name, call in calls.items():
+        # one error naming both devices (not a backend TypeError from mixing arrays)
+        with pytest.raises(RuntimeError, match=f"{name}: the generator is on '{other}' but the tensor on '{device}'"):
+            call()
+
+
+def test_host_draws_need_a_cpu_generator(device):
+    from minitf.utils.data import DataLoader, TensorDataset, random_split
+    fake = mt.Generator("fake")
+    with pytest.raises(RuntimeError, match="nn.init: the generator is on 'fake'.*Generator\\(device='cpu'\\)"):
+        mt.nn.init.normal_(mt.zeros(3, device=device), generator=fake)
+    with pytest.raises(RuntimeError, match="nn.init: the generator is on 'fake'"):
+        mt.nn.init.orthogonal_(mt.zeros(3, 3, device=device), generator=fake)
+    data = TensorDataset(mt.arange(4))
+    with pytest.raises(RuntimeError, match="random_split: the generator is on 'fake'"):
+        random_split(data, [2, 2], generator=fake)
+    with pytest.raises(RuntimeError, match="random_split: the generator is on 'fake'"):
+        list(DataLoader(data, shuffle=True, generator=fake))
+    # a CPU Generator fills a parameter on any device
+    w = mt.zeros(3, device=device)
+    mt.nn.init.uniform_(w, generator=mt.Generator("cpu"))
+    assert (_np(w) != 0).all()
+
+
 def test_every_generator_argument_takes_a_generator(device):
     def draws(seed):
         g = mt.Generator(device).manual_seed(seed)

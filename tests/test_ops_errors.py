@@ -156,8 +156,8 @@ def test_attention_bad_shapes(device):
             F.scaled_dot_product_attention(q, k, v, mask=idx(device, np.ones(mshape, bool)))
     with pytest.raises(TypeError, match="scaled_dot_product_attention.*boolean.*float.*int64"):
         F.scaled_dot_product_attention(q, k, v, mask=idx(device, np.ones((2, 3), np.int64)))  # float masks add
-    with pytest.raises(ValueError, match=r"dropout_p.*\[0, 1\)"):
-        F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    with pytest.raises(ValueError, match=r"dropout_p must be in \[0, 1\], got 1.5"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
 
 
 def test_misc_op_errors(device):

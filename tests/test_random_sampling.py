@@ -57,12 +57,21 @@ def test_multinomial_without_replacement_is_successive_sampling(device):
 
 def test_multinomial_zero_weights_come_last_without_replacement_as_torch(device):
     torch = pytest.importorskip("torch")
-    w = [0.0, 1.0, 0.0, 2.0]
+    w = [0.0, 1.0, 0.0, 2.0, 0.0]
     for _ in range(20):
-        out = mt.multinomial(mt.tensor(w, device=device), 4).tolist()
-        ref = torch.multinomial(torch.tensor(w), 4).tolist()
+        out = mt.multinomial(mt.tensor(w, device=device), 5).tolist()
+        ref = torch.multinomial(torch.tensor(w), 5).tolist()
+        # the positive categories first; the zero-weight ones after, in an order neither promises
         assert sorted(out[:2]) == sorted(ref[:2]) == [1, 3]
-        assert out[2:] == ref[2:] == [2, 0]
+        assert sorted(out[2:]) == sorted(ref[2:]) == [0, 2, 4]
+
+
+def test_multinomial_checks_the_generator_before_reading_flags():
+    w = mt.tensor([[1.0, 2.0, 3.0]] * 4, device="fake")
+    with count_host_transfers() as n:
+        with pytest.raises(RuntimeError, match="multinomial: the generator is on 'cpu'"):
+            mt.multinomial(w, 2, generator=mt.Generator("cpu"))
+    assert n["to_host"] == 0
 
 
 def test_multinomial_shapes_and_unnormalised_rows(device):
@@ -135,6 +144,36 @@ def test_bernoulli_refuses_probabilities_outside_0_1(device, p):
                        lambda: torch.bernoulli(torch.tensor(p)), RuntimeError)
     with pytest.raises(TypeError):
         mt.bernoulli(mt.tensor([1, 0], device=device))
+
+
+def test_bernoulli_of_probabilities_that_require_grad_has_a_zero_gradient_as_torch(device):
+    torch = pytest.importorskip("torch")
+    p = mt.tensor([0.2, 0.7, 1.0], dtype="float64", device=device, requires_grad=True)
+    out = mt.bernoulli(p)
+    tp = torch.tensor([0.2, 0.7, 1.0], dtype=torch.float64, requires_grad=True)
+    tout = torch.bernoulli(tp)
+    assert out.requires_grad == tout.requires_grad is True
+    (out * 3.0).sum().backward()
+    (tout * 3.0).sum().backward()
+    assert _np(p.grad).tolist() == tp.grad.tolist() == [0.0, 0.0, 0.0]
+    # differentiable twice (create_graph), still zero
+    (g,) = mt.grad((mt.bernoulli(p) * p).sum(), [p], create_graph=True)
+    (gg,) = mt.grad((g * g).sum(), [p])
+    assert set(_np(g).tolist()) <= {0.0, 1.0} and _np(gg).tolist() == [0.0, 0.0, 0.0]
+    assert not mt.bernoulli(p.detach()).requires_grad
+    assert not mt.bernoulli(p, 0.5).requires_grad  # a number p: input only gives the shape
+    with mt.no_grad():
+        assert not mt.bernoulli(p).requires_grad
+
+
+def test_bernoulli_checks_the_generator_before_reading_flags():
+    p = mt.full((4,), 0.5, device="fake")
+    with count_host_transfers() as n:
+        with pytest.raises(RuntimeError, match="bernoulli: the generator is on 'cpu'"):
+            mt.bernoulli(p, generator=mt.Generator("cpu"))
+        with pytest.raises(RuntimeError, match="bernoulli_: the generator is on 'cpu'"):
+            mt.zeros(4, device="fake").bernoulli_(p, generator=mt.Generator("cpu"))
+    assert n["to_host"] == 0
 
 
 # ------------------------------------------------------------------ in-place fills
@@ -252,3 +291,27 @@ def test_random_fill_argument_errors(device):
         x.bernoulli_(mt.tensor([0.5, 0.5], device=device))
     with pytest.raises(RuntimeError, match=r"\[0, 1\]"):
         x.bernoulli_(mt.tensor([0.5, 2.0, 0.5], device=device))
+
+
+def test_fills_refuse_a_broadcast_view_before_drawing(device):
+    torch = pytest.importorskip("torch")
+    fills = {"normal_": lambda t: t.normal_(), "uniform_": lambda t: t.uniform_(),
+             "exponential_": lambda t: t.exponential_(), "bernoulli_": lambda t: t.bernoulli_(0.5),
+             "random_": lambda t: t.random_(3)}
+    for name, fill in fills.items():
+        with pytest.raises(RuntimeError):  # torch refuses too ("more than one element ... refers to ...")
+            fill(torch.zeros(3).expand(2, 3))
+        g = mt.Generator(device).manual_seed(1)
+        x = mt.broadcast_to(mt.zeros(3, device=device), (2, 3))
+        state = g.get_state().tolist() if device != "gpu" else None
+        with pytest.raises(RuntimeError, match=f"{name}: cannot write in place .* broadcast view"):
+            getattr(x, name)(*((0.5,) if name == "bernoulli_" else (3,) if name == "random_" else ()), generator=g)
+        if state is not None:
+            assert g.get_state().tolist() == state  # refused before anything was drawn
+    with pytest.raises(RuntimeError, match="nn.init: cannot write in place"):
+        mt.nn.init.normal_(mt.zeros(3, device=device).expand(2, 3))
+    # a view that does not repeat elements (a slice) is filled as before
+    base = mt.zeros(2, 3, device=device)
+    base[0].normal_()
+    assert _np(base)[0].all() and not _np(base)[1].any()
+    assert mt.zeros(2, 0, device=device).normal_().shape == (2, 0)  # NumPy gives it a zero stride: no element

@@ -104,6 +104,11 @@ def test_linspace_matches_torch(device):
         assert out.dtype == mt.float32 and out.device == device
         np.testing.assert_allclose(out.numpy(), outt.numpy(), rtol=1e-6, atol=1e-7)
     assert mt.linspace(0, 1, 3, dtype=mt.float64).dtype == mt.float64
+    # float32 values are the float64 ones rounded (not torch's float32 arithmetic, which is off
+    # by up to an ulp of the largest end: 9.5e-7 here, as the docstring says)
+    out, outt = mt.linspace(-3.7, 11.3, 1001, device=device).numpy(), torch.linspace(-3.7, 11.3, 1001).numpy()
+    np.testing.assert_array_equal(out, np.linspace(-3.7, 11.3, 1001).astype(np.float32))
+    assert 0 < np.abs(out - outt).max() <= np.spacing(np.float32(11.3))
     with pytest.raises(ValueError, match="steps"):
         mt.linspace(0, 1, -1)
 

@@ -6,7 +6,8 @@ import numpy as np
 from .. import functional as F
 from ..ops.nn import _padding_index
 from . import init
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 
 class Embedding(Module):
@@ -30,7 +31,7 @@ class Embedding(Module):
         if padding_idx is not None:
             padding_idx = _padding_index("Embedding", padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx
-        self.weight = init.normal_(Parameter(np.empty((self.num_embeddings, self.embedding_dim), np.float32)))
+        self.weight = init.normal_(empty_parameter(self.num_embeddings, self.embedding_dim))
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
 

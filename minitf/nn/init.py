@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 
 from .. import backend
-from .. import random as _random
 from ..autograd import bump_version
+from ..ops._util import check_writable
 from ..tensor import Tensor
 
 
@@ -28,13 +28,17 @@ def _fill(t: Tensor, host: np.ndarray, drawn: bool = True) -> Tensor:
     if drawn and t.dtype.kind != "f":
         raise TypeError(f"nn.init: cannot fill a {t.dtype} tensor with draws from a distribution "
                         f"(it must be floating point, as in PyTorch)")
+    check_writable(t, "nn.init")
     t.data[...] = backend.to_device(host.astype(t.dtype), t.device)
     bump_version(t)
     return t
 
 
 def _gen(generator):
-    return generator if generator is not None else _random.default_generator("cpu")
+    # the draws happen on the host, so a minitf Generator must be a CPU one (torch refuses
+    # a generator of another device too)
+    from ..generator import resolve
+    return resolve(generator, "cpu", "nn.init", where="the draws (made on the host)")
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:

@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 
 class Linear(Module):
@@ -25,10 +26,10 @@ class Linear(Module):
                 raise ValueError(f"Linear: {name} must be an int >= 0, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
-        self.weight = init.uniform_(Parameter(np.empty((self.out_features, self.in_features), np.float32)),
+        self.weight = init.uniform_(empty_parameter(self.out_features, self.in_features),
                                     -bound, bound)
         if bias:
-            self.bias = init.uniform_(Parameter(np.empty(self.out_features, np.float32)), -bound, bound)
+            self.bias = init.uniform_(empty_parameter(self.out_features), -bound, bound)
         else:
             self.register_parameter("bias", None)
 

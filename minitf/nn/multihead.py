@@ -20,7 +20,8 @@ from .. import functional as F
 from ..tensor import Tensor
 from . import init
 from .linear import Linear
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -79,8 +80,8 @@ class MultiheadAttention(Module):
         if E % self.num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({E}) must be divisible by num_heads "
                              f"({self.num_heads})")
-        if not (isinstance(dropout, numbers.Real) and 0.0 <= dropout < 1.0):
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout!r}")
+        if not (isinstance(dropout, numbers.Real) and 0.0 <= dropout <= 1.0):  # 1: all dropped, as torch
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout!r}")
         self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
@@ -88,7 +89,7 @@ class MultiheadAttention(Module):
         self.add_zero_attn = bool(add_zero_attn)
 
         def empty(*shape):
-            return Parameter(np.empty(shape, np.float32))
+            return empty_parameter(*shape)
         # registration order gives PyTorch's state-dict key order
         if self._qkv_same_embed_dim:
             self.in_proj_weight = init.xavier_uniform_(empty(3 * E, E))

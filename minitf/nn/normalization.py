@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 
 class LayerNorm(Module):
@@ -38,11 +39,11 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         self.normalized_shape = shape          # always a tuple, as PyTorch stores it
         if self.elementwise_affine:
-            self.weight = init.ones_(Parameter(np.empty(shape, np.float32)))
+            self.weight = init.ones_(empty_parameter(*shape))
         else:
             self.register_parameter("weight", None)
         if self.elementwise_affine and bias:
-            self.bias = init.zeros_(Parameter(np.empty(shape, np.float32)))
+            self.bias = init.zeros_(empty_parameter(*shape))
         else:
             self.register_parameter("bias", None)
 
@@ -78,7 +79,7 @@ class RMSNorm(Module):
         self.normalized_shape, self.eps = shape, None if eps is None else float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         if self.elementwise_affine:
-            self.weight = init.ones_(Parameter(np.empty(shape, np.float32)))
+            self.weight = init.ones_(empty_parameter(*shape))
         else:
             self.register_parameter("weight", None)
         if device is not None or dtype is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..creation import get_default_dtype
 from ..tensor import Tensor
 
 
@@ -10,7 +11,8 @@ class Parameter(Tensor):
     """A Tensor that a Module owns as a learnable weight (requires grad by default).
 
     ``Parameter(data)`` takes a Tensor (its data is shared, not copied) or a
-    backend array; the data must be floating point.
+    backend array; the data must be floating point. Python data (a list, a float)
+    gets the default dtype (:func:`minitf.get_default_dtype`).
     """
 
     __slots__ = ()
@@ -19,13 +21,19 @@ class Parameter(Tensor):
         if isinstance(data, Tensor):
             data = data.data
         elif not hasattr(data, "dtype") or isinstance(data, np.generic):
-            data = np.asarray(data, dtype=np.float32)
+            data = np.asarray(data, dtype=get_default_dtype())
         if data.dtype.kind != "f":
             raise TypeError(f"Parameter: data must be floating point, got dtype {data.dtype}")
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def empty_parameter(*shape) -> Parameter:
+    """An uninitialised CPU Parameter of ``shape`` in the default dtype, read now (as torch's
+    layers take ``torch.get_default_dtype()`` when they are built), for an ``nn.init`` fill."""
+    return Parameter(np.empty(shape, get_default_dtype()))
 
 
 def _grad_array(p):

@@ -25,7 +25,8 @@ import minitf as _mt
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 
 def detach_state(state):
@@ -45,7 +46,7 @@ def _check_size(cls, name, n, low=1):
 
 def _uniform(shape, hidden):
     bound = 1.0 / math.sqrt(hidden)
-    return init.uniform_(Parameter(np.empty(shape, np.float32)), -bound, bound)
+    return init.uniform_(empty_parameter(*shape), -bound, bound)
 
 
 def _state_arg(cls, name, value, hx):

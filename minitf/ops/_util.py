@@ -200,3 +200,16 @@ def accepts_dim(fn):
             kwargs["keepdims"] = keepdim
         return fn(*args, **kwargs)
     return wrapper
+
+
+def check_writable(x: Tensor, name: str) -> None:
+    """Refuse an in-place fill of a tensor whose elements share memory (a broadcast view made by
+    ``expand`` / ``broadcast_to``: a zero stride) or of a read-only array, as torch refuses,
+    before anything is drawn (NumPy's own error, 'assignment destination is read-only', says
+    neither why nor what to do)."""
+    a = x.data
+    shared = a.size > 1 and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
+    if shared or not getattr(getattr(a, "flags", None), "writeable", True):
+        raise RuntimeError(f"{name}: cannot write in place to a tensor of shape {x.shape} whose elements "
+                           f"share memory (a broadcast view, from expand / broadcast_to) or that is read-only; "
+                           f"clone() it first")

@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from .. import backend
-from .. import random as _random
 from ..autograd import Function
+from ..generator import resolve
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .rows import row_max, row_sum
@@ -279,13 +279,16 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
                          + " do not broadcast (batch dims must broadcast; mask to (..., T_q, T_k))") from None
     keep = None
     if training and dropout_p > 0.0:
-        if not dropout_p < 1.0:
-            raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
-        gen = generator if generator is not None else _random.default_generator(q.device)
+        if not dropout_p <= 1.0:
+            raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {dropout_p}")
+        gen = resolve(generator, q.device, "scaled_dot_product_attention")
         shape = tuple(np.broadcast_shapes(q.shape[:-1], k.shape[:-2] + (1,))) + (k.shape[-2],)
         if mshape is not None:  # a mask with batch dims of its own widens the probabilities
             shape = tuple(np.broadcast_shapes(shape, mshape))
-        keep = (gen.random(shape, dtype=q.dtype) >= dropout_p) * q.dtype.type(1.0 / (1.0 - dropout_p))
+        if dropout_p == 1.0:  # everything dropped (zeros, and zero gradients), no 1/(1-p), as torch
+            keep = backend.get_array_module(q.data).zeros(shape, dtype=q.dtype)
+        else:
+            keep = (gen.random(shape, dtype=q.dtype) >= dropout_p) * q.dtype.type(1.0 / (1.0 - dropout_p))
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     return ScaledDotProductAttention.apply(q, k, v, *add_in, mask=m, causal=bool(causal or is_causal),
                                            scale=q.dtype.type(scale), keep=keep, add=add,

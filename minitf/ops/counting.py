@@ -78,7 +78,10 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
         rows = a.reshape(-1, 1)
     else:
         d = check_dim(name, dim, input.ndim)
-        a = xp.moveaxis(a, d, 0) if input.ndim else a.reshape(1)
+        if input.ndim == 0:  # no slices to compare, as torch (IndexError)
+            raise IndexError(f"{name}: dim {dim} was given but the tensor has no dimensions (0-d); "
+                             f"use dim=None for its one value")
+        a = xp.moveaxis(a, d, 0)
         if a.shape[0] and 0 in a.shape[1:]:
             raise RuntimeError(f"{name}: there are 0-sized dims besides dim {dim} (shape {input.shape}), "
                                f"so unique cannot be applied")
@@ -104,7 +107,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
         values = values.reshape(-1)
         inverse = inverse.reshape(input.shape)
     else:
-        values = xp.moveaxis(values.reshape((values.shape[0],) + a.shape[1:]), 0, d) if input.ndim else values.reshape(-1)
+        values = xp.moveaxis(values.reshape((values.shape[0],) + a.shape[1:]), 0, d)
     out = [Tensor._make(xp.ascontiguousarray(values), None)]
     if return_inverse:
         out.append(Tensor._make(inverse, None))

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..tensor import Tensor
+from ._util import check_writable
 
 
 def _gen(generator, device, name):
@@ -41,7 +42,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     category is never drawn). Without, the draws are the ``num_samples`` largest of
     ``w / E`` (E exponential), which is successive weighted sampling without replacement;
     ``num_samples`` may exceed the number of positive weights, as in torch: the zero-weight
-    categories then follow all positive ones, by descending index (as torch 2.13's CPU).
+    categories then follow all positive ones, in an unspecified order (as in torch).
     """
     name = "multinomial"
     _check_tensor(input, name)
@@ -57,6 +58,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if not replacement and n > V:
         raise RuntimeError(f"{name}: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
                            f"({n} > {V})")
+    gen = _gen(generator, input.device, name)  # before the flags: a wrong generator costs no sync
     xp = backend.get_array_module(input.data)
     w = input.data.reshape(-1, V).astype(np.float64)
     B = w.shape[0]
@@ -68,12 +70,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError(f"{name}: probability tensor contains either inf, nan or element < 0")
     if empty:
         raise RuntimeError(f"{name}: invalid multinomial distribution (sum of probabilities <= 0)")
-    gen = _gen(generator, input.device, name)
     if replacement:
         idx = _with_replacement(xp, w, n, gen)
     else:
         q = gen.standard_exponential((B, V), dtype=np.float64)
-        # zero weights rank below every positive key, the larger index first (torch's order)
+        # zero weights rank below every positive key (their order among themselves is unspecified)
         keys = xp.where(w > 0, w / xp.maximum(q, np.finfo(np.float64).tiny),
                         -(V - xp.arange(V, dtype=np.float64)))
         idx = xp.argsort(-keys, axis=-1)[:, :n]
@@ -94,18 +95,40 @@ def _with_replacement(xp, w, n, gen):
     return xp.minimum(idx, last[:, None])
 
 
+class Bernoulli(autograd.Function):
+    """The draws of ``bernoulli(p)``: piecewise constant in ``p``, so a zero gradient (torch's
+    BernoulliBackward0; zeros, not None, so that ``p.grad`` becomes 0)."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, p, sample=None):
+        return sample
+
+    def backward(self, g):
+        return (backend.get_array_module(g).zeros_like(g),)
+
+    def backward_graph(self, g):
+        return (g * 0,)
+
+
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """0 or 1 per element, 1 with probability ``input`` (float, values in [0, 1]), or with
     probability ``p`` (a number; then ``input`` of any dtype only gives the shape); the same
-    shape and dtype. Not differentiable (torch's output has a zero gradient)."""
+    shape and dtype. Of probabilities ``input`` that require grad, the output requires grad
+    with a zero gradient, as torch's; with a number ``p`` it does not.
+
+    Checking that ``input`` holds probabilities reads one flag back from the device: one
+    synchronisation per call on a GPU (torch's CUDA kernel checks on the device, without one).
+    """
     name = "bernoulli"
     _check_tensor(input, name)
     if p is not None:
         out = Tensor._make(backend.get_array_module(input.data).zeros(input.shape, dtype=input.dtype), None)
         return bernoulli_(out, _number(p, name, "p"), generator=generator)
+    gen = _gen(generator, input.device, name)  # before the flag: a wrong generator costs no sync
     p = _probabilities(input, name)
-    u = _gen(generator, input.device, name).random(input.shape, dtype=np.float64)
-    return Tensor._make((u < p).astype(input.dtype), None)
+    u = gen.random(input.shape, dtype=np.float64)
+    return Bernoulli.apply(input, sample=(u < p).astype(input.dtype))
 
 
 def _probabilities(p: Tensor, name):
@@ -152,6 +175,7 @@ def normal_(x: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     """In place: samples of N(mean, std**2) (float tensors)."""
     name = "normal_"
     _check_tensor(x, name)
+    check_writable(x, name)
     mean, std = _number(mean, name, "mean"), _number(std, name, "std")
     if not std >= 0:
         raise RuntimeError(f"{name}: expects std >= 0.0, but found std {std}")
@@ -164,6 +188,7 @@ def uniform_(x: Tensor, low=0.0, high=1.0, *, generator=None) -> Tensor:
     """In place: samples uniform in [low, high) (torch's ``from``, ``to``; float tensors)."""
     name = "uniform_"
     _check_tensor(x, name)
+    check_writable(x, name)
     low, high = _number(low, name, "from"), _number(high, name, "to")
     if not low <= high:
         raise RuntimeError(f"{name}: expects to return a [from, to) range, but found from={low} > to={high}")
@@ -176,6 +201,7 @@ def exponential_(x: Tensor, lambd=1.0, *, generator=None) -> Tensor:
     """In place: samples of the exponential distribution of rate ``lambd`` (float tensors)."""
     name = "exponential_"
     _check_tensor(x, name)
+    check_writable(x, name)
     lambd = _number(lambd, name, "lambd")
     if not lambd > 0:
         raise RuntimeError(f"{name}: expects lambda > 0.0, but found lambda={lambd}")
@@ -186,9 +212,13 @@ def exponential_(x: Tensor, lambd=1.0, *, generator=None) -> Tensor:
 
 def bernoulli_(x: Tensor, p=0.5, *, generator=None) -> Tensor:
     """In place: 1 with probability ``p`` (a number, or a float tensor broadcastable to ``x``'s
-    shape), else 0; any dtype."""
+    shape), else 0; any dtype. A tensor ``p`` is checked to hold probabilities by reading one
+    flag back from the device: one synchronisation per call on a GPU (torch's CUDA kernel
+    checks on the device, without one)."""
     name = "bernoulli_"
     _check_tensor(x, name)
+    check_writable(x, name)
+    gen = _gen(generator, x.device, name)  # before the flag: a wrong generator costs no sync
     if isinstance(p, Tensor):
         if p.device != x.device:
             raise backend.DeviceError(f"{name}: tensor on {x.device}, p on {p.device}")
@@ -202,7 +232,7 @@ def bernoulli_(x: Tensor, p=0.5, *, generator=None) -> Tensor:
         p = _number(p, name, "p")
         if not 0 <= p <= 1:
             raise RuntimeError(f"{name}: expects p to be in [0, 1], but got p={p}")
-    u = _gen(generator, x.device, name).random(x.shape, dtype=np.float64)
+    u = gen.random(x.shape, dtype=np.float64)
     return _write(x, (u < p).astype(x.dtype), name)
 
 
@@ -216,6 +246,7 @@ def random_(x: Tensor, low=0, high=None, *, generator=None) -> Tensor:
     (inclusive), as torch."""
     name = "random_"
     _check_tensor(x, name)
+    check_writable(x, name)
     for v, what in ((low, "from"), (high, "to")):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
             raise TypeError(f"{name}: {what} must be an integer, got {v!r}")

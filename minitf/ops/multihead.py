@@ -21,8 +21,8 @@ import math
 import numpy as np
 
 from .. import backend
-from .. import random as _random
 from ..autograd import Function, bump_version, is_grad_enabled
+from ..generator import resolve
 from ..tensor import Tensor
 from .attention import ScaledDotProductAttention
 
@@ -138,10 +138,14 @@ def multi_head_self_attention(qkv: Tensor, n_head: int, mask=None, causal: bool 
                              f"broadcast to (B, n_head, T, T) = {(B, n_head, T, T)}") from None
     keep = None
     if training and dropout_p > 0.0:
-        if not dropout_p < 1.0:
-            raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
-        gen = generator if generator is not None else _random.default_generator(qkv.device)
-        keep = (gen.random((B, n_head, T, T), dtype=qkv.dtype) >= dropout_p) * qkv.dtype.type(1.0 / (1.0 - dropout_p))
+        if not dropout_p <= 1.0:
+            raise ValueError(f"multi_head_self_attention: dropout_p must be in [0, 1], got {dropout_p}")
+        gen = resolve(generator, qkv.device, "multi_head_self_attention")
+        if dropout_p == 1.0:  # everything dropped (zeros, and zero gradients), no 1/(1-p), as torch
+            keep = backend.get_array_module(qkv.data).zeros((B, n_head, T, T), dtype=qkv.dtype)
+        else:
+            keep = ((gen.random((B, n_head, T, T), dtype=qkv.dtype) >= dropout_p)
+                    * qkv.dtype.type(1.0 / (1.0 - dropout_p)))
     scale = qkv.dtype.type(1.0 / math.sqrt(C3 // (3 * n_head)))
     return MultiHeadSelfAttention.apply(qkv, n_head=int(n_head), mask=m, causal=bool(causal),
                                         scale=scale, keep=keep)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .. import random as _random
 from ..autograd import Function
+from ..generator import resolve
 from ..tensor import Tensor
 from ._util import check_index_range, check_same_dtype
 from .rows import row_max, row_mean, row_sum
@@ -309,7 +309,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
         return x
     if p == 1.0:
         return Dropout.apply(x, keep=backend.get_array_module(x.data).zeros(x.shape, dtype=x.dtype))
-    gen = generator if generator is not None else _random.default_generator(x.device)
+    gen = resolve(generator, x.device, "dropout")
     keep = (gen.random(x.shape, dtype=x.dtype) >= p) * x.dtype.type(1.0 / (1.0 - p))
     return Dropout.apply(x, keep=keep)
 

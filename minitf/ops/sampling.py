@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .. import random as _random
+from ..generator import resolve
 from ..tensor import Tensor
 from ._util import remember_index_bounds
 
@@ -35,7 +35,7 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, top_k: int | None = 
         x = xp.where(x < kth, -np.inf, x)
     x = x - x.max(axis=-1, keepdims=True)
     cdf = xp.cumsum(xp.exp(x), axis=-1)
-    gen = generator if generator is not None else _random.default_generator(logits.device)
+    gen = resolve(generator, logits.device, "sample_logits")
     u = gen.random((x.shape[0], 1)) * cdf[:, -1:]
     # the first index whose cdf exceeds u: a zero-probability token is never chosen
     idx = (cdf <= u).sum(axis=-1)

@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 
-from .. import random as _random
 from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate"]
@@ -158,4 +157,6 @@ def _tensors_of(dataset):
 
 
 def _generator(generator):
-    return generator if generator is not None else _random.default_generator("cpu")
+    # shuffles are drawn on the host: a minitf Generator must be a CPU one
+    from ..generator import resolve
+    return resolve(generator, "cpu", "DataLoader / random_split", where="the shuffles (drawn on the host)")

@@ -106,3 +106,39 @@ def test_feedforward_forward_and_gradcheck(device, rng):
     exact = nn.FeedForward(4, d_ff=6, gelu_approximate="none").to(device=device, dtype="float64")
     exact.load_state_dict(ff.state_dict())
     assert exact.gelu.approximate == "none" and not np.allclose(exact(x).numpy(), ff(x).numpy(), rtol=1e-7)
+
+
+@pytest.fixture
+def float64_default():
+    mt.set_default_dtype("float64")
+    try:
+        yield
+    finally:
+        mt.set_default_dtype("float32")
+
+
+def test_layers_take_the_default_dtype_when_built(float64_default, device):
+    from minitf.models import GPT, CharRNN, GPTConfig
+    from minitf.models.charrnn import CharRNNConfig
+    x3 = mt.randn(2, 4, 3, dtype="float64", device=device)
+    x4 = mt.randn(2, 4, 4, dtype="float64", device=device)
+    ids = mt.tensor([[1, 2, 3, 0]], device=device)
+    cases = [(nn.Linear(3, 2), (x3,)), (nn.Embedding(5, 3), (ids,)), (nn.LayerNorm(4), (x4,)),
+             (nn.RMSNorm(4), (x4,)), (nn.FeedForward(4), (x4,)), (nn.CausalSelfAttention(4, 2), (x4,)),
+             (nn.TransformerBlock(4, 2), (x4,)), (nn.MultiheadAttention(4, 2), (x4, x4, x4)),
+             (nn.MultiheadAttention(4, 2, kdim=3, vdim=3, add_bias_kv=True), (x4, x3, x3)),
+             (nn.RNNCell(3, 4), (x3[0],)), (nn.LSTMCell(3, 4), (x3[0],)), (nn.GRUCell(3, 4), (x3[0],)),
+             (nn.RNN(3, 4, num_layers=2), (x3,)), (nn.LSTM(3, 4, bidirectional=True), (x3,)),
+             (nn.GRU(3, 4), (x3,)),
+             (GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=2, n_embd=4)), (ids,)),
+             (CharRNN(CharRNNConfig(vocab_size=5, n_embd=4)), (ids,))]
+    assert nn.Parameter([1.0]).dtype == mt.float64  # Python data: the default dtype, as a tensor's
+    for layer, args in cases:
+        name = type(layer).__name__
+        params = list(layer.parameters())
+        assert params and all(p.dtype == mt.float64 for p in params), name
+        out = layer.to(device)(*args)
+        out = out[0] if isinstance(out, tuple) else out
+        assert out.dtype == mt.float64, name
+    mt.set_default_dtype("float32")  # read at construction time: a new layer is float32 again
+    assert nn.Linear(3, 2).weight.dtype == mt.float32

@@ -430,8 +430,8 @@ def test_constructor_errors():
         nn.MultiheadAttention(4, 0)
     with pytest.raises(TypeError, match="kdim must be an int"):
         nn.MultiheadAttention(4, 2, kdim=2.5)
-    with pytest.raises(ValueError, match="dropout must be in"):
-        nn.MultiheadAttention(4, 2, dropout=1.0)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\]"):
+        nn.MultiheadAttention(4, 2, dropout=1.5)
 
 
 def test_forward_shape_errors():
@@ -465,3 +465,37 @@ def test_forward_shape_errors():
         shape = (L, L) if name == "attn_mask" else (N, L)
         with pytest.raises(mt.DeviceError, match=f"{name} on fake, query on cpu"):
             nn.MultiheadAttention(E, H).double()(x, x, x, **{name: mt.zeros(*shape, dtype="bool", device="fake")})
+
+
+def test_dropout_one_drops_everything_as_torch(device):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(4)
+    ref = torch.nn.MultiheadAttention(E, H, dropout=1.0, bias=True)
+    layer = nn.MultiheadAttention(E, H, dropout=1.0)
+    layer.load_state_dict(ref.state_dict())
+    with torch.no_grad():
+        ref.out_proj.bias.uniform_(-1, 1)
+    layer.out_proj.bias.data[...] = ref.out_proj.bias.detach().numpy()
+    layer = layer.double().to(device)
+    x = np.random.default_rng(5).standard_normal((3, 2, E))
+    for nw in (True, False):
+        xt = mt.tensor(x, device=device, requires_grad=True)
+        out, w = layer(xt, xt, xt, need_weights=nw)
+        out_t, _ = ref.double()(*[torch.tensor(x)] * 3, need_weights=nw)
+        # every attention probability dropped: the output is out_proj's bias, as torch's
+        np.testing.assert_allclose(to_numpy(out.data), out_t.detach().numpy(), atol=1e-12)
+        np.testing.assert_array_equal(to_numpy(out.data), np.broadcast_to(to_numpy(layer.out_proj.bias.data), x.shape))
+        assert w is None or not to_numpy(w.data).any()
+        out.sum().backward()
+        assert np.isfinite(to_numpy(xt.grad.data)).all() and not to_numpy(xt.grad.data).any()
+    # the functional ops, fused and not, also give zeros (no 1/(1-p) = inf)
+    q = mt.tensor(np.random.default_rng(6).standard_normal((1, 2, 3, 4)), device=device, requires_grad=True)
+    o = mt.functional.scaled_dot_product_attention(q, q, q, dropout_p=1.0)
+    o.sum().backward()
+    assert not to_numpy(o.data).any() and not to_numpy(q.grad.data).any()
+    qkv = mt.tensor(np.random.default_rng(7).standard_normal((2, 3, 12)), device=device, requires_grad=True)
+    o = mt.functional.multi_head_self_attention(qkv, 2, dropout_p=1.0)
+    o.sum().backward()
+    assert not to_numpy(o.data).any() and not to_numpy(qkv.grad.data).any()
+    with pytest.raises(ValueError, match=r"multi_head_self_attention: dropout_p must be in \[0, 1\], got 1.5"):
+        mt.functional.multi_head_self_attention(qkv, 2, dropout_p=1.5)
