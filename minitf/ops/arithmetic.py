@@ -9,6 +9,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, check_same_device, check_same_dtype
+from .promotion import promote_operands, result_type
 
 
 class Add(Function):
@@ -156,8 +157,10 @@ def _shape_error(name, a, b):
 
 
 def _broadcasting(cls, name):
+    true_division = name == "div"
+
     def op(a, b):
-        a, b = binary_operands(a, b)
+        a, b = promote_operands(a, b, true_division)
         try:
             return cls.apply(a, b)
         except ValueError as e:
@@ -165,7 +168,8 @@ def _broadcasting(cls, name):
                 raise _shape_error(name, a, b) from None
             raise
     op.__name__ = name
-    op.__doc__ = f"Elementwise ``{name}`` with NumPy broadcasting; gradients are summed back to each input's shape."
+    op.__doc__ = (f"Elementwise ``{name}`` with NumPy broadcasting; gradients are summed back to each input's "
+                  f"shape. Mixed dtypes promote by PyTorch's rules (:mod:`minitf.ops.promotion`).")
     return op
 
 
@@ -185,7 +189,8 @@ def pow(a, p) -> Tensor:
     if isinstance(p, Tensor) or not isinstance(a, Tensor):
         from .pointwise import pow as pow_tensor
         return pow_tensor(a, p)
-    return Pow.apply(a, p=p)
+    dtype = result_type(a, p)  # an integer tensor to a float power is float, as PyTorch
+    return Pow.apply(a if a.dtype == dtype else a.to(dtype=dtype), p=p)
 
 
 def matmul(a, b) -> Tensor:

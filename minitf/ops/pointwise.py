@@ -5,6 +5,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands
+from .promotion import promote_operands
 
 
 class Abs(Function):
@@ -114,15 +115,15 @@ class Minimum(Maximum):
 def maximum(a, b) -> Tensor:
     """Elementwise maximum of two tensors (broadcasting), as ``torch.maximum``; ``a.max(b)`` too.
 
-    Mixed dtypes promote as minitf's other binary ops, by NumPy's rules (float32 with a 0-d
-    float64 gives float64, where PyTorch keeps float32)."""
-    a, b = binary_operands(a, b)
+    Mixed dtypes promote as minitf's other binary ops, by PyTorch's rules (float32 with a 0-d
+    float64 stays float32, an integer tensor with a float32 one gives float32)."""
+    a, b = promote_operands(a, b)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise minimum of two tensors (broadcasting), as ``torch.minimum``; ``a.min(b)`` too."""
-    a, b = binary_operands(a, b)
+    a, b = promote_operands(a, b)
     return Minimum.apply(a, b)
 
 
@@ -213,7 +214,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
 
 def pow(a, b) -> Tensor:
     """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both)."""
-    a, b = binary_operands(a, b)
+    a, b = promote_operands(a, b)
     try:
         return PowTensor.apply(a, b)
     except ValueError:

@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
+from .promotion import promote_operands
 from ._util import as_tensor, check_same_device, inherit_index_bounds, share_storage
 from .inplace import Staged, take
 
@@ -352,7 +353,7 @@ def where(cond, a, b) -> Tensor:
     ref = a if isinstance(a, Tensor) else b
     if not isinstance(ref, Tensor):
         raise TypeError("where: at least one of a and b must be a tensor")
-    a, b = as_tensor(a, ref), as_tensor(b, ref)
+    a, b = promote_operands(a, b)  # PyTorch's promotion (minitf.ops.promotion)
     cond_data = cond.data if isinstance(cond, Tensor) else as_tensor(cond, ref).data
     if type(cond_data) is not type(ref.data):
         raise backend.DeviceError(f"where: condition on {backend.device_of(cond_data)}, values on {ref.device}")
