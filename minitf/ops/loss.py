@@ -36,6 +36,20 @@ from .nn import CrossEntropy, _stable_exp
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _check_broadcast(name, input, target):
+    """PyTorch's rule for the regression losses: shapes that only broadcast work, with a warning
+    (usually a mistake: (N, 1) against (N,) gives (N, N)); shapes that do not broadcast are an error."""
+    if target.shape == input.shape:
+        return
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{name}: input of shape {input.shape} and target of shape {target.shape} "
+                         f"do not broadcast") from None
+    warnings.warn(f"{name}: target shape {target.shape} differs from input shape {input.shape}; they are "
+                  f"broadcast, which is likely not what you want", UserWarning, stacklevel=3)
+
+
 def _check_reduction(name: str, reduction) -> str:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -242,14 +256,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("mse_loss", reduction)
     target = as_tensor(target, input)
-    if target.shape != input.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
-                             f"{target.shape} do not broadcast") from None
-        warnings.warn(f"mse_loss: target shape {target.shape} differs from input shape {input.shape}; "
-                      f"they are broadcast, which is likely not what you want", UserWarning, stacklevel=2)
+    _check_broadcast("mse_loss", input, target)
     d = sub(input, target)
     sq = mul(d, d)
     return sq if reduction == "none" else (mean(sq) if reduction == "mean" else sum(sq))

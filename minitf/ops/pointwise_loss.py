@@ -27,7 +27,7 @@ from ._util import as_tensor
 from .activation import Softplus
 from .arithmetic import div, mul
 from .elementwise import exp, log, sigmoid
-from .loss import _check_reduction
+from .loss import _check_broadcast, _check_reduction
 from .reduction import mean, sum
 from .shape import Where
 
@@ -56,20 +56,6 @@ def _operands(name, input, target, float_target=False):
     if type(target.data) is not type(input.data):
         raise backend.DeviceError(f"{name}: input on {input.device}, target on {target.device}")
     return input, target
-
-
-def _check_broadcast(name, input, target):
-    """PyTorch's rule for the regression losses: shapes that only broadcast work, with a warning
-    (usually a mistake: (N, 1) against (N,) gives (N, N)); shapes that do not broadcast are an error."""
-    if target.shape == input.shape:
-        return
-    try:
-        np.broadcast_shapes(input.shape, target.shape)
-    except ValueError:
-        raise ValueError(f"{name}: input of shape {input.shape} and target of shape {target.shape} "
-                         f"do not broadcast") from None
-    warnings.warn(f"{name}: target shape {target.shape} differs from input shape {input.shape}; they are "
-                  f"broadcast, which is likely not what you want", UserWarning, stacklevel=3)
 
 
 def _same_shape(name, input, target):
