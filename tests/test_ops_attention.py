@@ -183,15 +183,24 @@ def test_cached_multi_head_self_attention_equals_the_full_pass(device, steps):
 
 def test_cached_multi_head_self_attention_refuses_what_it_cannot_do():
     qkv = mt.zeros(1, 2, 12, requires_grad=True)
-    cache = mt.zeros(1, 2, 4, 2)
+    cache, other = mt.zeros(1, 2, 4, 2), mt.zeros(1, 2, 4, 2)
     with pytest.raises(RuntimeError, match="no_grad"):
-        F.cached_multi_head_self_attention(qkv, 2, cache, cache, 0)
+        F.cached_multi_head_self_attention(qkv, 2, cache, other, 0)
     with mt.no_grad():
         with pytest.raises(ValueError, match="too few"):
-            F.cached_multi_head_self_attention(qkv, 2, cache, cache, 3)
+            F.cached_multi_head_self_attention(qkv, 2, cache, other, 3)
         with pytest.raises(ValueError, match="k_cache must be"):
-            F.cached_multi_head_self_attention(qkv, 2, mt.zeros(1, 2, 4, 3), cache, 0)
+            F.cached_multi_head_self_attention(qkv, 2, mt.zeros(1, 2, 4, 3), other, 0)
         with pytest.raises(ValueError, match="start must be"):
-            F.cached_multi_head_self_attention(qkv, 2, cache, cache, -1)
+            F.cached_multi_head_self_attention(qkv, 2, cache, other, -1)
         with pytest.raises(ValueError, match="qkv must be"):
-            F.cached_multi_head_self_attention(qkv, 5, cache, cache, 0)
+            F.cached_multi_head_self_attention(qkv, 5, cache, other, 0)
+
+
+def test_cached_attention_refuses_one_buffer_twice_and_a_bad_head_count():
+    with mt.no_grad():
+        qkv, cache = mt.zeros(1, 1, 12), mt.zeros(1, 2, 4, 2)
+        with pytest.raises(ValueError, match="two buffers"):
+            F.cached_multi_head_self_attention(qkv, 2, cache, cache, 0)
+        with pytest.raises(ValueError, match="n_head must be"):
+            F.cached_multi_head_self_attention(qkv, 0, cache, mt.zeros(1, 2, 4, 2), 0)

@@ -115,3 +115,34 @@ def test_result_type_examples_of_the_module_docstring():
     assert result_type(f32, mt.tensor(1.0, dtype="float64")) == np.float32
     assert result_type(mt.tensor(np.array([1], np.int32)), 7) == np.int32
     assert result_type(mt.tensor([True]), 3) == np.int64
+
+
+def test_in_place_ops_refuse_a_result_type_that_does_not_fit(device):
+    # PyTorch: result type Long can't be cast to the desired output type Bool (it was True, silently)
+    b = mt.tensor([True, False], device=device)
+    for op in (lambda t: t.add_(1), lambda t: t.mul_(2)):
+        with pytest.raises(TypeError, match="can't be cast to the desired output type bool"):
+            op(b)
+    with pytest.raises(TypeError, match="can't be cast"):
+        mt.tensor([1, 2], device=device).add_(0.5)
+    f = mt.tensor([1.0, 2.0], device=device)
+    f.add_(1)
+    assert f.tolist() == [2.0, 3.0] and f.dtype == np.float32
+
+
+def test_integers_out_of_a_dtypes_range_wrap_around_as_in_torch(device):
+    u = mt.tensor(np.array([1, 2], np.uint8), device=device)
+    assert (u + -1).tolist() == [0, 1] and (u + 300).tolist() == [45, 46] and (u + 300).dtype == np.uint8
+    assert (mt.tensor(np.array([1], np.int8), device=device) + 1000).tolist() == [-23]
+    u.add_(-1)
+    assert u.tolist() == [0, 1]
+
+
+def test_a_power_given_as_a_host_array(device):
+    x = mt.tensor([1.0, 2.0], device=device)
+    if device == "cpu":
+        assert (x ** np.array([1.0, 2.0])).tolist() == [1.0, 4.0]
+        assert (mt.tensor([1, 2]) ** np.array([1, 2])).tolist() == [1, 4]
+    else:
+        with pytest.raises(mt.DeviceError, match="host numpy array"):
+            x ** np.array([1.0, 2.0])

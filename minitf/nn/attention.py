@@ -75,6 +75,9 @@ class KVCache:
         """Buffers (k, v), each (B, H, capacity, hd), with room for k_shape[2] more positions
         after the ``len(self)`` held (which move in once, from a concatenation or a smaller buffer)."""
         L0, L = len(self), len(self) + k_shape[2]
+        if L0 and tuple(self.k.shape[:2]) != tuple(k_shape[:2]):
+            raise ValueError(f"KVCache: it holds keys of batch and heads {tuple(self.k.shape[:2])}, the new ones "
+                             f"are {tuple(k_shape[:2])}: call reset() (or new_cache()) before another batch")
         buf = self._buf
         if buf is None or buf[0].shape[2] < L or buf[0].shape[:2] != tuple(k_shape[:2]) \
                 or buf[0].shape[3] != k_shape[3] or buf[0].dtype != dtype:

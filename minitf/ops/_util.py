@@ -8,6 +8,19 @@ from ..autograd import shared_counter
 from ..tensor import Tensor
 
 
+def scalar_tensor(x, dtype, like: Tensor) -> Tensor:
+    """The number ``x`` as a 0-d constant of ``dtype`` on ``like``'s device. An integer out of
+    an integer dtype's range wraps around, as in PyTorch (``uint8_tensor + 300``, ``- 1``)."""
+    if type(x) is not float and isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) \
+            and np.dtype(dtype).kind in "iu":
+        host = np.asarray(x if isinstance(x, np.integer) else np.int64(x)).astype(dtype)  # wraps
+    else:
+        host = np.asarray(x, dtype=dtype)
+    xp = backend.get_array_module(like.data)
+    # on a GPU, full() is a fill kernel queued on the device: no host copy, no synchronisation
+    return Tensor._make(host if xp is np else xp.full((), host.item(), dtype=dtype), None)
+
+
 def as_tensor(x, like: Tensor) -> Tensor:
     """Wrap a Python/NumPy scalar as a constant tensor on ``like``'s device and dtype.
 
@@ -18,9 +31,7 @@ def as_tensor(x, like: Tensor) -> Tensor:
         return x
     if isinstance(x, (int, float, bool, np.generic)):
         dtype = like.data.dtype if like.data.dtype.kind == "f" or not isinstance(x, float) else np.float32
-        xp = backend.get_array_module(like.data)
-        # on a GPU, full() is a fill kernel queued on the device: no host copy, no synchronisation
-        return Tensor._make(np.asarray(x, dtype=dtype) if xp is np else xp.full((), x, dtype=dtype), None)
+        return scalar_tensor(x, dtype, like)
     if isinstance(x, np.ndarray):
         if backend.device_of(like.data) != "cpu":
             raise backend.DeviceError(f"cannot mix a host numpy array (cpu) with a tensor on "

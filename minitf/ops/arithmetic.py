@@ -5,6 +5,8 @@ shape and the engine sums them back to each input's shape (``tensor.sum_to``).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -186,7 +188,7 @@ def neg(a: Tensor) -> Tensor:
 
 def pow(a, p) -> Tensor:
     """``a ** p``: a scalar exponent, or a tensor one (``x ** y``, ``2 ** x``: gradients to both)."""
-    if isinstance(p, Tensor) or not isinstance(a, Tensor):
+    if isinstance(p, (Tensor, np.ndarray)) or not isinstance(a, Tensor):
         from .pointwise import pow as pow_tensor
         return pow_tensor(a, p)
     dtype = result_type(a, p)  # an integer tensor to a float power is float, as PyTorch

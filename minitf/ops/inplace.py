@@ -21,6 +21,7 @@ import numpy as np
 from .. import autograd, backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .promotion import result_type
 from ._util import as_tensor
 
 
@@ -138,6 +139,11 @@ def _needs_graph(x: Tensor, v) -> bool:
 
 def _arith(name, array_op, graph_op):
     def op(x: Tensor, other, alpha=1) -> Tensor:
+        if not isinstance(other, (Tensor, np.ndarray)) and not (x.data.dtype.kind == "f" and type(other) in (int, float)):
+            # a number: PyTorch's result type must fit x (bool_tensor += 1 is an error, not True)
+            rt = result_type(x, other)
+            if not np.can_cast(rt, x.dtype, "same_kind"):
+                raise TypeError(f"{name}: result type {rt} can't be cast to the desired output type {x.dtype}")
         v = as_tensor(other, x)
         if alpha != 1:
             v = v * alpha

@@ -81,6 +81,11 @@ def cached_multi_head_self_attention(qkv: Tensor, n_head: int, k_cache: Tensor, 
         raise RuntimeError("cached_multi_head_self_attention writes the cache in place and has no "
                            "backward: call it under minitf.no_grad() (or on a tensor that does not "
                            "require grad)")
+    if not isinstance(n_head, (int, np.integer)) or isinstance(n_head, bool) or n_head < 1:
+        raise ValueError(f"cached_multi_head_self_attention: n_head must be an int >= 1, got {n_head!r}")
+    if k_cache is v_cache or k_cache.data is v_cache.data:
+        raise ValueError("cached_multi_head_self_attention: k_cache and v_cache must be two buffers, "
+                         "got the same one twice")
     if qkv.ndim != 3 or qkv.shape[-1] % 3 or (qkv.shape[-1] // 3) % n_head:
         raise ValueError(f"cached_multi_head_self_attention: qkv must be (B, T, 3C) with C divisible by "
                          f"n_head={n_head}, got shape {qkv.shape}")

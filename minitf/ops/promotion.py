@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
 from ..tensor import Tensor
+from ._util import as_tensor, scalar_tensor
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -85,28 +85,25 @@ def _as(x, dtype, like: Tensor) -> Tensor:
         # a recorded cast when a gradient must flow back; otherwise the array's own (also to
         # dtypes minitf does not name, such as int16 from int8 + uint8)
         return x.to(dtype=dtype) if x.requires_grad else Tensor._make(x.data.astype(dtype), None)
-    xp = backend.get_array_module(like.data)
-    # on a GPU, full() is a fill kernel queued on the device: no host copy, no synchronisation
-    return Tensor._make(np.asarray(x, dtype=dtype) if xp is np else xp.full((), x, dtype=dtype), None)
+    return scalar_tensor(x, dtype, like)
 
 
 def promote_operands(a, b, true_division: bool = False):
     """Both operands as Tensors of :func:`result_type` (``true_division``: bool and integer
     results become the default float dtype, as ``/`` in PyTorch). At least one is a Tensor."""
-    ta, tb = type(a) is Tensor, type(b) is Tensor
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)   # Parameters too
     if ta and tb:
         da, db = a.data.dtype, b.data.dtype
         if (da is db or da == db) and (not true_division or da.kind == "f"):
             return a, b                              # the common case: nothing to decide
     # a float tensor with a Python number keeps its dtype whatever the number (x * 0.5, 1 - x)
-    elif ta and type(b) in (int, float) and a.data.dtype.kind == "f":
+    if ta and type(b) in (int, float) and a.data.dtype.kind == "f":
         return a, _as(b, a.data.dtype, a)
-    elif tb and type(a) in (int, float) and b.data.dtype.kind == "f":
+    if tb and type(a) in (int, float) and b.data.dtype.kind == "f":
         return _as(a, b.data.dtype, b), b
     like = a if isinstance(a, Tensor) else b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         # a host array is a tensor on the CPU (as_tensor refuses it beside a device tensor)
-        from ._util import as_tensor
         a, b = (as_tensor(x, like) if isinstance(x, np.ndarray) else x for x in (a, b))
     dtype = result_type(a, b)
     if true_division and dtype.kind in "biu":

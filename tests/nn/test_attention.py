@@ -266,3 +266,14 @@ def test_multi_head_op_gradcheck_and_errors(device, rng):
     with pytest.raises(ValueError, match=r"key_padding_mask must be boolean \(B, t_k=4\)"):
         mt.functional.attention_mask(4, key_padding_mask=np.ones((2, 3), bool))
     assert mt.functional.attention_mask(4) is None      # plain causal: use causal=True instead
+
+
+def test_a_kv_cache_reused_for_another_batch_says_to_reset(device, rng, restore_rng):
+    attn = make_attn(device)
+    cache = attn.new_cache(8)
+    with mt.no_grad():
+        attn(randt(rng, 2, 3, 8, device=device, requires_grad=False), cache=cache)
+        with pytest.raises(ValueError, match="call reset"):
+            attn(randt(rng, 3, 1, 8, device=device, requires_grad=False), cache=cache)
+        cache.reset()
+        assert attn(randt(rng, 3, 1, 8, device=device, requires_grad=False), cache=cache).shape == (3, 1, 8)
