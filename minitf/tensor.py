@@ -242,13 +242,15 @@ class Tensor(TensorMethods):
         return _ops.contiguous(self)
 
     # ------------------------------------------------------------ autograd
-    def backward(self, grad=None, retain_graph=None, create_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
         ``grad`` is the gradient of some scalar with respect to ``self``; it may
         be omitted only when ``self`` has one element. ``create_graph=True`` records
         the backward pass (``.grad`` becomes a Tensor in the graph, differentiable
-        again); ``retain_graph`` defaults to ``create_graph``.
+        again); ``retain_graph`` defaults to ``create_graph``. ``inputs`` (a Tensor or
+        a sequence), as PyTorch's: only these accumulate, leaves or not; the others
+        are left alone, and an input the graph does not reach gets nothing.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
@@ -265,7 +267,31 @@ class Tensor(TensorMethods):
                 grad = backend.to_device(np.asarray(grad, dtype=self.data.dtype), self.device)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, output has shape {self.shape}")
+        if inputs is not None:
+            return self._backward_into(grad, retain_graph, create_graph, inputs)
         _engine._run_backward(self, grad, retain_graph, create_graph)
+
+    def _backward_into(self, grad, retain_graph, create_graph, inputs) -> None:
+        """``backward(inputs=...)``: the gradients of ``mt.grad``, added to each input's ``.grad``."""
+        from .backprop import grad as _grad
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("backward(): the inputs argument cannot be empty")
+        for k, t in enumerate(inputs):
+            if not isinstance(t, Tensor) or not t.requires_grad:
+                raise RuntimeError(f"backward(): inputs[{k}] does not require grad")
+        grads = _grad([self], inputs, [Tensor._make(grad, None)], retain_graph=retain_graph,
+                      create_graph=create_graph, allow_unused=True)
+        for t, g in zip(inputs, grads):
+            if g is None:
+                continue
+            if t._grad is None:
+                t._grad = g                      # mt.grad hands out buffers of their own
+            elif create_graph or t._grad._fn is not None:
+                t._grad = t._grad + g            # out of place under a graph, as backward() does
+            else:
+                t._grad.data += g.data
+                _engine.bump_version(t._grad)
 
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
                 "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
