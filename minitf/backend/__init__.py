@@ -41,8 +41,16 @@ class DeviceError(RuntimeError):
 
 
 def check_device(device) -> str:
-    """Normalise a device name (``"cpu"``, ``"gpu"``/``"cuda"``, ``"fake"``) or raise."""
-    name = _ALIASES.get(str(device).lower()) if isinstance(device, str) else None
+    """Normalise a device name (``"cpu"``, ``"gpu"``/``"cuda"``, ``"fake"``, with PyTorch's
+    ``":0"`` allowed) or raise."""
+    name = None
+    if isinstance(device, str):
+        base, sep, index = device.lower().partition(":")
+        name = _ALIASES.get(base)
+        if sep and name is not None and index != "0":
+            raise DeviceError(f"device {device!r}: minitf uses one device of each kind per process, index 0 "
+                              f"(pick the GPU with CUDA_VISIBLE_DEVICES; minitf.distributed gives each rank "
+                              f"its own)")
     if name is None:
         raise DeviceError(f"unknown device {device!r}: expected one of 'cpu', 'gpu' (alias 'cuda') or 'fake'")
     return name
@@ -50,7 +58,7 @@ def check_device(device) -> str:
 
 def is_device_name(name) -> bool:
     """Whether ``name`` names a device (``Tensor.to`` tells devices from dtypes by it)."""
-    return isinstance(name, str) and name.lower() in _ALIASES
+    return isinstance(name, str) and name.lower().partition(":")[0] in _ALIASES
 
 
 def _load_cupy():
