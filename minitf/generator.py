@@ -85,6 +85,9 @@ def resolve(generator, device: str, name: str, where: str = "the tensor"):
             raise RuntimeError(f"{name}: the generator is on {generator.device!r} but {where} on {device!r}; "
                                f"make the generator with Generator(device={device!r})")
         return generator._gen
+    if isinstance(generator, np.random.Generator) and device != "cpu":
+        raise backend.DeviceError(f"{name}: a NumPy Generator draws on the host (cpu) but {where} is on "
+                                  f"{device!r}; pass Generator(device={device!r}) instead")
     return generator
 
 

@@ -158,3 +158,10 @@ def test_unseeded_initial_seed_is_the_seed_in_use():
     a = _np(mt.rand(3))
     mt.manual_seed(mt.initial_seed())
     np.testing.assert_array_equal(_np(mt.rand(3)), a)
+
+
+def test_a_numpy_generator_with_a_device_tensor_gets_one_clear_error():
+    x = mt.rand(3, device="fake")
+    with pytest.raises(mt.DeviceError, match="NumPy Generator draws on the host"):
+        F.dropout(x, 0.5, generator=np.random.default_rng(0))
+    assert F.dropout(mt.rand(3), 0.5, generator=np.random.default_rng(0)).shape == (3,)  # on the CPU: fine
