@@ -192,7 +192,7 @@ def uniform_(x: Tensor, low=0.0, high=1.0, *, generator=None) -> Tensor:
     low, high = _number(low, name, "from"), _number(high, name, "to")
     if not low <= high:
         raise RuntimeError(f"{name}: expects to return a [from, to) range, but found from={low} > to={high}")
-    dt = _float_draw_dtype(x, name)
+    _float_draw_dtype(x, name)  # a floating tensor; the draws are float64, rounded once into x's dtype
     u = _gen(generator, x.device, name).random(x.shape, dtype=np.float64)
     return _write(x, (low + (high - low) * u).astype(x.dtype), name)
 
