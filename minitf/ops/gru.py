@@ -19,7 +19,7 @@ from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .elementwise import Sigmoid, sigmoid, tanh
-from .recurrent import _Sequence
+from .recurrent import _Sequence, _keep_previous
 from .shape import stack
 
 
@@ -45,10 +45,7 @@ class GRUCell(Function):
         out *= z
         out += n                                                  # (1 - z) n + z h
         self.r, self.z, self.n, self.hn, self.w, self.t, self.seq = r, z, n, hn, w, t, seq
-        if t is None:
-            self.h = h
-        elif seq.hprev is not None:
-            seq.hprev[:, t] = h
+        _keep_previous(self, h, t, seq)
         return out
 
     def backward(self, g):

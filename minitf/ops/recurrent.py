@@ -64,6 +64,15 @@ def _gate_columns(xp, H, dtype):
     return cols
 
 
+def _keep_previous(self, h, t, seq) -> None:
+    """Keep h_{t-1} for backward: on the cell when it runs alone (t is None), else in the
+    sequence's (B, T, H) record, which :func:`_finish` reads all at once for dW_hh."""
+    if t is None:
+        self.h = h
+    elif seq.hprev is not None:
+        seq.hprev[:, t] = h
+
+
 def _finish(self, dz, dh, h):
     """The gradients of xw, the previous state and W_hh, standalone or within a sequence."""
     if self.t is None:                           # standalone cell: dxw = dz, dW_hh = dz^T h
@@ -85,10 +94,7 @@ class RNNCell(Function):
         xp = backend.get_array_module(h)
         a = (xw if t is None else xw[:, t]) + h @ w.T
         self.y, self.w, self.t, self.seq = xp.tanh(a, out=a), w, t, seq
-        if t is None:
-            self.h = h
-        elif seq.hprev is not None:
-            seq.hprev[:, t] = h
+        _keep_previous(self, h, t, seq)
         return self.y
 
     def backward(self, g):
@@ -105,10 +111,7 @@ class ReLURNNCell(Function):
         xp = backend.get_array_module(h)
         a = (xw if t is None else xw[:, t]) + h @ w.T
         self.y, self.w, self.t, self.seq = xp.maximum(a, 0, out=a), w, t, seq
-        if t is None:
-            self.h = h
-        elif seq.hprev is not None:
-            seq.hprev[:, t] = h
+        _keep_previous(self, h, t, seq)
         return self.y
 
     def backward(self, g):
@@ -145,10 +148,7 @@ class LSTMCell(Function):
         tc = xp.tanh(out[1])
         xp.multiply(o, tc, out=out[0])                         # h_t = o tanh(c_t)
         self.act, self.th, self.c, self.tc, self.w, self.t, self.seq = act, th, c, tc, w, t, seq
-        if t is None:
-            self.h = h
-        elif seq.hprev is not None:
-            seq.hprev[:, t] = h
+        _keep_previous(self, h, t, seq)
         return out
 
     def backward(self, g):
