@@ -272,8 +272,9 @@ class Tensor(TensorMethods):
         _engine._run_backward(self, grad, retain_graph, create_graph)
 
     def _backward_into(self, grad, retain_graph, create_graph, inputs) -> None:
-        """``backward(inputs=...)``: the gradients of ``mt.grad``, added to each input's ``.grad``."""
-        from .backprop import grad as _grad
+        """``backward(inputs=...)``: the gradients of ``mt.grad``, added to each input's ``.grad``
+        by the engine's own rules (in place, or out of place under a graph)."""
+        from .backprop import _accumulate_leaf_graph, grad as _grad
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         if not inputs:
             raise RuntimeError("backward(): the inputs argument cannot be empty")
@@ -282,16 +283,15 @@ class Tensor(TensorMethods):
                 raise RuntimeError(f"backward(): inputs[{k}] does not require grad")
         grads = _grad([self], inputs, [Tensor._make(grad, None)], retain_graph=retain_graph,
                       create_graph=create_graph, allow_unused=True)
-        for t, g in zip(inputs, grads):
-            if g is None:
-                continue
-            if t._grad is None:
-                t._grad = g                      # mt.grad hands out buffers of their own
-            elif create_graph or t._grad._fn is not None:
-                t._grad = t._grad + g            # out of place under a graph, as backward() does
-            else:
-                t._grad.data += g.data
-                _engine.bump_version(t._grad)
+        reached = [(t, g) for t, g in zip(inputs, grads) if g is not None]
+        if create_graph:
+            for t, g in reached:
+                _accumulate_leaf_graph(t, g)
+            return
+        with _engine._Walk() as walk:  # .grad versions bumped as backward() bumps them
+            for t, g in reached:
+                _engine._accumulate_leaf(t, g.data, walk)
+
 
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
                 "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
