@@ -1,24 +1,19 @@
-"""minitf.ops.rows: the last-axis reductions against NumPy's, on views, odd sizes, NaN and inf."""
+"""minitf.ops.rows: the last-axis sums and means against NumPy's, on views and odd sizes."""
 import numpy as np
 import pytest
 
-from minitf.ops.rows import _EINSUM_MAX_ROW, row_max as _row_max, row_mean, row_sum as _row_sum
+from minitf.ops.rows import _EINSUM_MAX_ROW, row_mean, row_sum as _row_sum
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 37, 64, 255])
-def test_row_max_and_row_sum_match_numpy(k):
-    # row_max is a.max; row_sum sums each row on its own, on views too
+def test_row_sum_matches_numpy(k):
+    # row_sum sums each row on its own, on views too
     rng = np.random.default_rng(k)
     a = rng.standard_normal((3, 2, 7, k)).astype(np.float32)
-    a[0, 0, 0] = -np.inf                 # a fully masked row
-    a[1, 1, 2, k // 2] = np.nan          # NaN propagates, as in a.max
-    a[2, 0, 3, k - 1] = np.inf
     for arr in (a, a[:, :, 1:6, : max(1, k - 1)], a[..., ::-1]):
-        np.testing.assert_array_equal(_row_max(np, arr), arr.max(axis=-1, keepdims=True))
-        finite = np.where(np.isfinite(arr), arr, 0)
         # float32: einsum sums a row in order, NumPy pairwise; the two round differently
-        np.testing.assert_allclose(_row_sum(np, finite), finite.sum(axis=-1, keepdims=True), rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(_row_sum(np, finite, finite), (finite * finite).sum(axis=-1, keepdims=True),
+        np.testing.assert_allclose(_row_sum(np, arr), arr.sum(axis=-1, keepdims=True), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(_row_sum(np, arr, arr), (arr * arr).sum(axis=-1, keepdims=True),
                                    rtol=1e-5, atol=1e-5)
 
 

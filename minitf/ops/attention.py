@@ -17,7 +17,7 @@ from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
 from ._util import check_same_dtype
-from .rows import row_max, row_sum
+from .rows import row_sum
 
 _bias_cache: dict = {}
 
@@ -124,7 +124,7 @@ class ScaledDotProductAttention(Function):
                     ps += addb                                     # S + float mask (one chunk: see chunks)
                 if mask is not None:
                     ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
-                m = row_max(xp, ps)
+                m = ps.max(axis=-1, keepdims=True)
                 if guard:
                     m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
                 ps -= m
