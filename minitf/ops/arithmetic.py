@@ -162,7 +162,10 @@ def _broadcasting(cls, name):
     true_division = name == "div"
 
     def op(a, b):
-        a, b = promote_operands(a, b, true_division)
+        # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
+        if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
+                and (not true_division or a.data.dtype.kind == "f")):
+            a, b = promote_operands(a, b, true_division)
         try:
             return cls.apply(a, b)
         except ValueError as e:

@@ -98,9 +98,9 @@ def promote_operands(a, b, true_division: bool = False):
             return a, b                              # the common case: nothing to decide
     # a float tensor with a Python number keeps its dtype whatever the number (x * 0.5, 1 - x)
     if ta and type(b) in (int, float) and a.data.dtype.kind == "f":
-        return a, _as(b, a.data.dtype, a)
+        return a, scalar_tensor(b, a.data.dtype, a)
     if tb and type(a) in (int, float) and b.data.dtype.kind == "f":
-        return _as(a, b.data.dtype, b), b
+        return scalar_tensor(a, b.data.dtype, b), b
     like = a if isinstance(a, Tensor) else b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         # a host array is a tensor on the CPU (as_tensor refuses it beside a device tensor)
