@@ -463,3 +463,21 @@ def test_a_returned_gradient_of_another_dtype_is_refused():
     lin.register_full_backward_hook(lambda mod, gi, go: (gi[0].float(),))
     with pytest.raises(RuntimeError, match="changed the type of value"):
         lin(_t(mt, X)).sum().backward()
+
+
+def test_hooks_under_the_debug_tools_and_backward_inputs():
+    lin, log = _linear(mt), []
+    _recording(lin, log)
+    x = _t(mt, X)
+    with mt.detect_anomaly():
+        lin(x).sum().backward()
+    with mt.profile() as prof:
+        lin(x).sum().backward()
+    assert {"BackwardHookFunction", "BackwardHookBundle"} <= {s.name for s in prof.stats}
+    x.grad, lin.weight.grad = None, None
+    lin(x).sum().backward(inputs=[x])
+    assert x.grad is not None and lin.weight.grad is None
+    y = lin(x)
+    mt.grad(y.sum(), y)                             # the gradient of the output itself: no hook runs
+    assert [e[0] for e in log] == ["pre", "full"] * 3
+    assert "BackwardHookBundle" in mt.to_dot(lin(x).sum())

@@ -7,9 +7,11 @@ tensor standing for all of them; the tensors handed on (to ``forward``, or back 
 are one small identity node each (``BackwardHookFunction``, a view of its tensor) reading that
 placeholder:
 
-    x1 --\\                      /-- x1' --> forward --> y --> [bundle] --> y' --> caller
-          [bundle] --> (parts) -<
-    x2 --/                      \\-- x2' -->
+    x1 --\\                 /--> x1' --\\
+          [bundle] --> p --<            forward --> y --> [bundle] --> p --> y' --> caller
+    x2 --/                 \\--> x2' --/
+
+(p: the placeholder; every arrow a recorded edge, from input to output.)
 
 In backward each identity node hands its gradient to the placeholder as one entry of a
 :class:`_Parts` (the gradients of several tensors travelling together; the engine sums them
@@ -72,7 +74,7 @@ class BackwardHookFunction(Function):
     backward_graph = backward  # the identity: the same Tensor handed on, its graph kept
 
 
-class _Bundle(Function):
+class BackwardHookBundle(Function):
     """The tensors of one side of a hooked call, joined: backward runs that side's hooks."""
 
     saves_inputs = saves_output = False
@@ -95,7 +97,8 @@ def _node(cls, inputs, **attrs):
 def _wrap(tensors, run):
     """``tensors`` (each requires grad) through one bundle whose backward is ``run``."""
     first = tensors[0].data
-    bundle = Tensor._make(backend.get_array_module(first).empty((0,), first.dtype), _node(_Bundle, tensors, run=run))
+    placeholder = backend.get_array_module(first).empty((0,), first.dtype)  # on the tensors' device
+    bundle = Tensor._make(placeholder, _node(BackwardHookBundle, tensors, run=run))
     out = []
     for k, t in enumerate(tensors):
         v = Tensor._make(t.data, _node(BackwardHookFunction, (bundle,), k=k, n=len(tensors), shape=bundle.shape))
@@ -128,9 +131,8 @@ def _as_grad(value, like: Tensor, hook, what: str, create_graph: bool):
     return value if create_graph else value.data
 
 
-def _count_error(kind: str, got: int, expected: int) -> RuntimeError:  # torch's words
-    return RuntimeError(f"Backward {kind} returned an invalid number of {'grad_output' if 'pre' in kind else 'grad_input'}, "
-                        f"got {got}, but expected {expected}")
+def _count_error(kind: str, what: str, got: int, expected: int) -> RuntimeError:  # torch's words
+    return RuntimeError(f"Backward {kind} returned an invalid number of {what}, got {got}, but expected {expected}")
 
 
 class ModuleCall:
@@ -140,9 +142,10 @@ class ModuleCall:
     def __init__(self, module, hooks, pre_hooks):
         self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
         self.grad_outputs = None
-        self.inputs = None  # (position, Tensor or None): the tensor arguments; None: none requires grad
+        self.inputs = None  # (position, shape, dtype, array module) per tensor argument; None: none requires grad
         self.n_inputs = 0
         self.hooked_inputs = ()  # positions of the arguments that require grad (the input bundle's)
+        self.n_outputs, self.hooked_outputs = 1, ()  # the same for the output (a Tensor or a tuple)
 
     # ---------------------------------------------------------------- forward: wrapping
     def wrap_inputs(self, args: tuple) -> tuple:
@@ -193,7 +196,7 @@ class ModuleCall:
             if result is None:
                 continue
             if len(result) != len(go):
-                raise _count_error("pre hook", len(result), len(go))
+                raise _count_error("pre hook", "grad_output", len(result), len(go))
             go, last = result, hook
         self.grad_outputs = go
         if self.inputs is None:  # no argument requires grad: torch runs the full hooks now, on Nones
@@ -229,7 +232,7 @@ class ModuleCall:
                 if result is None:
                     continue
                 if len(result) != len(gi):
-                    raise _count_error("hook", len(result), len(gi))
+                    raise _count_error("hook", "grad_input", len(result), len(gi))
                 gi, last = result, hook
         return tuple(_as_grad(gi[i], t, last, f"grad_input[{i}]", create_graph)
                      for i, t in zip(self.hooked_inputs, fn.inputs))
