@@ -350,6 +350,7 @@ def test_hooked_module_passes_gradcheck():
     lin.register_full_backward_pre_hook(lambda mod, go: None)
     x = _t(mt, X)
     assert mt.gradcheck(lambda t: mt.tanh(lin(t)), [x])
+    assert mt.gradgradcheck(lambda t: mt.tanh(lin(t)), [x])   # second order through the hooked nodes
 
 
 def test_tuple_outputs_nested_and_named():
