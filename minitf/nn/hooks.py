@@ -1,5 +1,5 @@
-"""Forward hooks on modules, as PyTorch's: ``register_forward_pre_hook`` and
-``register_forward_hook`` return a :class:`RemovableHandle`; ``module(x)`` runs
+"""Hooks on modules, as PyTorch's: every ``register_*_hook`` method returns a
+:class:`RemovableHandle`; ``module(x)`` runs
 
     pre-hooks:  hook(module, args) -> None or new args   (with_kwargs: hook(module, args, kwargs)
                                                            -> None or (new args, new kwargs))
@@ -10,13 +10,19 @@
 in registration order (``prepend=True`` puts a hook first). A hook registered with
 ``always_call=True`` also runs when a pre-hook, forward or an earlier hook raises (the error is
 raised after).
-Backward hooks are not provided (they need the autograd engine's cooperation).
+
+Backward hooks (``register_full_backward_pre_hook``, ``register_full_backward_hook``) are set up
+here too, around forward: the tensor arguments are wrapped after the forward pre-hooks, the
+output after the forward hooks (what they see and return is what the backward hooks are about);
+the autograd side is :mod:`.backward_hooks`.
 """
 from __future__ import annotations
 
 import itertools
 import warnings
 from collections import OrderedDict
+
+from . import backward_hooks as _bw
 
 _ids = itertools.count()
 
@@ -40,6 +46,43 @@ class RemovableHandle:
         self.remove()
 
 
+class HookMethods:
+    """The hook registration methods of :class:`~minitf.nn.Module` (kept here, with the hooks)."""
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces the
+        positional arguments (a non-tuple is wrapped in one). ``with_kwargs``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``. Returns a
+        :class:`RemovableHandle`."""
+        return add_hook(self, "forward_pre_hook", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces the
+        output. ``with_kwargs``: ``hook(module, args, kwargs, output)``; ``always_call``: also when
+        forward raises (output None). Returns a :class:`RemovableHandle`."""
+        return add_hook(self, "forward_hook", hook, prepend, with_kwargs, always_call)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_output)`` once per backward through each call of the module,
+        when the gradients of its tensor outputs are complete: ``grad_output`` is a tuple with one
+        entry per output (a Tensor or a tuple's items; None for a non-Tensor or an output that
+        received no gradient). A non-None result (as many entries) replaces ``grad_output`` for
+        the module's own backward. The hooks of a call are those registered when it ran forward.
+        Returns a :class:`RemovableHandle`. See :mod:`minitf.nn.backward_hooks`."""
+        return add_hook(self, "backward_pre_hook", hook, prepend, False)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_input, grad_output)`` once per backward through each call of
+        the module, when the gradients of all its positional tensor arguments are complete:
+        ``grad_input`` has one entry per positional argument (zeros for a Tensor that received no
+        gradient or does not require grad, None for a non-Tensor; all None, with a warning, when
+        no argument requires grad: the hook then runs after the pre-hooks and must return None).
+        A non-None result (as many entries) replaces ``grad_input``: what flows on to the
+        arguments. Returns a :class:`RemovableHandle`. See :mod:`minitf.nn.backward_hooks`."""
+        return add_hook(self, "backward_hook", hook, prepend, False)
+
+
 def add_hook(module, kind: str, hook, prepend: bool, with_kwargs: bool, always_call: bool = False):
     if not callable(hook):
         raise TypeError(f"register_{kind}: the hook must be callable, got {type(hook).__name__}")
@@ -61,6 +104,10 @@ def call_with_hooks(module, args, kwargs):
     d = module.__dict__
     flags = d["_hook_flags"]
     output, called = None, set()
+    backward = None
+    if d["_backward_hooks"] or d["_backward_pre_hooks"]:  # as torch: the hooks as of this call
+        backward = _bw.ModuleCall(module, list(d["_backward_hooks"].values()),
+                                  list(d["_backward_pre_hooks"].values()))
     try:
         for hid, hook in list(d["_forward_pre_hooks"].items()):
             if flags[hid][0]:
@@ -74,6 +121,8 @@ def call_with_hooks(module, args, kwargs):
                 result = hook(module, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        if backward is not None:
+            args = backward.wrap_inputs(args)
         output = module.forward(*args, **kwargs)
         for hid, hook in list(d["_forward_hooks"].items()):
             if flags[hid][1]:
@@ -81,6 +130,8 @@ def call_with_hooks(module, args, kwargs):
             result = hook(module, args, kwargs, output) if flags[hid][0] else hook(module, args, output)
             if result is not None:
                 output = result
+        if backward is not None:
+            output = backward.wrap_outputs(output)
         return output
     except Exception:
         for hid, hook in list(d["_forward_hooks"].items()):

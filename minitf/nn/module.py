@@ -17,7 +17,7 @@ under both names in :meth:`Module.state_dict` but once in
 Buffers (``register_buffer``) are tensors a module keeps that are not learned
 (running statistics, masks): moved and cast by ``to()``, in the state dict
 unless registered with ``persistent=False``. The state-dict code is in
-:mod:`.state_dict`, forward hooks in :mod:`.hooks`.
+:mod:`.state_dict`, the hooks (forward and backward) in :mod:`.hooks`.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _is_dtype(x) -> bool:
     return True
 
 
-class Module:
+class Module(_hooks.HookMethods):
     """Base class of every layer and model.
 
     Subclasses call ``super().__init__()`` first, assign parameters and
@@ -64,6 +64,8 @@ class Module:
         d["_modules"] = OrderedDict()      # name -> Module
         d["_forward_pre_hooks"] = OrderedDict()   # handle id -> hook (see hooks.py)
         d["_forward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()  # register_full_backward_pre_hook
+        d["_backward_hooks"] = OrderedDict()      # register_full_backward_hook
         d["_hook_flags"] = {}              # handle id -> (with_kwargs, always_call)
         d["training"] = True
 
@@ -160,23 +162,9 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if d["_forward_pre_hooks"] or d["_forward_hooks"]:
+        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
             return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
-
-    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
-        """Call ``hook(module, args)`` before each forward; a non-None result replaces the
-        positional arguments (a non-tuple is wrapped in one). ``with_kwargs``:
-        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``. Returns a
-        :class:`~minitf.nn.hooks.RemovableHandle`."""
-        return _hooks.add_hook(self, "forward_pre_hook", hook, prepend, with_kwargs)
-
-    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False):
-        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces the
-        output. ``with_kwargs``: ``hook(module, args, kwargs, output)``; ``always_call``: also when
-        forward raises (output None). Returns a :class:`~minitf.nn.hooks.RemovableHandle`."""
-        return _hooks.add_hook(self, "forward_hook", hook, prepend, with_kwargs, always_call)
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = ""):
