@@ -427,3 +427,37 @@ def test_retained_and_create_graph_grads_are_new_tensors_as_pytorch(device):
                         q.grad.requires_grad, q.grad.tolist(), q.grad._version))
     assert results[0] == results[1]
     assert results[0][:3] == (False, [4.0, 8.0], [8.0, 16.0])
+
+
+@pytest.mark.parametrize("name, make", [
+    ("linear", lambda x, w: mt.nn.functional.linear(x, w)),
+    ("gelu", lambda x, w: mt.nn.functional.gelu(x @ w)),
+    ("gelu_tanh", lambda x, w: mt.nn.functional.gelu(x @ w, approximate="tanh")),
+    ("silu", lambda x, w: mt.nn.functional.silu(x @ w)),
+    ("layer_norm", lambda x, w: mt.nn.functional.layer_norm(x @ w, (3,))),
+    ("log_softmax", lambda x, w: mt.nn.functional.log_softmax(x @ w, dim=-1)),
+    ("embedding", lambda x, w: mt.nn.functional.embedding(mt.tensor([[0, 2, 1]], device=x.device), w)),
+    ("prod", lambda x, w: (x @ w).prod(dim=0)),
+    ("cumprod", lambda x, w: (x @ w).cumprod(dim=1)),
+    ("var", lambda x, w: (x @ w).var(dim=1)),
+    ("sdpa", lambda x, w: mt.nn.functional.scaled_dot_product_attention(x @ w, x @ w, x @ w, is_causal=True)),
+])
+def test_an_op_whose_backward_never_reads_its_output_allows_changing_the_output(device, rng, name, make):
+    """Ops that declare ``saves_output = False`` (their backward reads only inputs or arrays
+    they derived): an in-place change of the output after forward leaves the gradients of the
+    unchanged program; an op that does read its output (Exp, above) still refuses."""
+    x0, w0 = rng.standard_normal((2, 3)), rng.standard_normal((3, 3))
+    cotangent = {}
+
+    def grads(change):
+        x = mt.tensor(x0, device=device, requires_grad=True)
+        w = mt.tensor(w0, device=device, requires_grad=True)
+        y = make(x, w)
+        if change:
+            y.mul_(1.0)        # a recorded change that bumps the version, values unchanged
+        c = cotangent.setdefault("c", rng.standard_normal(y.shape))
+        (y * mt.tensor(c, device=device)).sum().backward()
+        return [host(t.grad) for t in (x, w) if t.grad is not None]
+
+    for a, b in zip(grads(False), grads(True)):
+        np.testing.assert_array_equal(a, b)

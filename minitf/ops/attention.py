@@ -83,6 +83,7 @@ def _block(a, rows, ndim, n):
 class ScaledDotProductAttention(Function):
     """``add`` (or an extra input, when it requires grad) is a float mask added to the scores;
     ``top_left`` aligns the causal mask as PyTorch's ``is_causal``."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, q, k, v, *add_in, mask, causal, scale, keep, add=None, top_left=False):
         xp = backend.get_array_module(q)

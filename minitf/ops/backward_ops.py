@@ -16,6 +16,8 @@ from ..tensor import Tensor
 
 
 class BroadcastTo(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, shape):
         return backend.get_array_module(x).broadcast_to(x, shape)
 
@@ -28,6 +30,7 @@ class BroadcastTo(Function):
 
 class Scatter(Function):
     """A zero array of ``shape`` with ``g`` put at ``index`` (added, for repeated advanced indices)."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, g, shape, index, advanced):
         from .inplace import Staged

@@ -41,6 +41,8 @@ def _at_first_zero(x: Tensor, first, axes):
 
 
 class Prod(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, axis, keepdims):
         self.x, self.axis, self.keepdims = x, axis, keepdims
         return x.prod(axis=axis, keepdims=keepdims, dtype=_int64_if_integer(x))
@@ -111,6 +113,8 @@ def _cumprod_grad(xp, x, g, axis):
 
 
 class Cumprod(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, axis):
         xp = backend.get_array_module(x)
         self.x, self.axis = x, axis

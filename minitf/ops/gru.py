@@ -32,6 +32,8 @@ class _GRUSequence(_Sequence):
 
 
 class GRUCell(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, xw, h, w, b, t, seq):
         xp = backend.get_array_module(h)
         H = h.shape[-1]

@@ -80,6 +80,7 @@ def _reduce_forward(xp, per_row, reduction, denom, lead):
 
 class WeightedCrossEntropy(Function):
     """loss_i = -sum_c A_ic log softmax(z_i)_c, reduced; see the module docstring."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, logits, *soft, coef, reduction, denom, lead, smoothing):
         xp = backend.get_array_module(logits)
@@ -200,6 +201,7 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
 
 class NLLLoss(Function):
     """loss_i = -w_{y_i} x_{i, y_i}, reduced; x: (N, C) log-probabilities."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, x, w_t, rows, t, reduction, denom, lead):
         xp = backend.get_array_module(x)

@@ -28,6 +28,8 @@ from .attention import ScaledDotProductAttention
 
 
 class MultiHeadSelfAttention(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, qkv, n_head, mask, causal, scale, keep):
         B, T, C3 = qkv.shape
         hd = C3 // (3 * n_head)

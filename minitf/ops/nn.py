@@ -48,6 +48,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, axis):
         xp = backend.get_array_module(x)
         shifted, e, s = _stable_exp(x, axis)
@@ -62,6 +64,7 @@ class LogSoftmax(Function):
 
 class CrossEntropy(Function):
     """Mean over non-ignored targets of -log softmax(logits)[target]; logits (N, V), targets (N,)."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, logits, targets, ignore_index):
         xp = backend.get_array_module(logits)
@@ -88,6 +91,7 @@ class CrossEntropy(Function):
 
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b over the last axis."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, x, *wb, eps, has_weight, has_bias):
         xp = backend.get_array_module(x)
@@ -150,6 +154,8 @@ class LayerNorm(Function):
 
 
 class Embedding(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, weight, idx, padding_idx=None):
         self.idx, self.shape, self.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
@@ -164,6 +170,8 @@ class Embedding(Function):
 
 
 class Dropout(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, keep):
         self.keep = keep
         return x * keep

@@ -20,6 +20,8 @@ _MODES = ("constant", "reflect", "replicate", "circular")
 
 
 class ConstantPad(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, widths, value):
         xp = backend.get_array_module(x)
         # cropping first (negative widths), then padding the rest
@@ -57,6 +59,8 @@ def _source_index(n: int, lo: int, hi: int, mode: str):
 
 
 class GatherPad(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, index):
         xp = backend.get_array_module(x)
         self.index, self.shape = index, x.shape

@@ -131,6 +131,8 @@ def _elman(name, nonlinearity):
 
 
 class LSTMCell(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, xw, s, w, t, seq):
         xp = backend.get_array_module(s)
         h, c = s[0], s[1]

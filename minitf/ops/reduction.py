@@ -50,6 +50,8 @@ class Mean(Function):
 
 
 class Var(Function):
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
+
     def forward(self, x, axis, keepdims, correction):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         n = x.size if axis is None else _count(x.shape, axis)

@@ -227,6 +227,7 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
 class Lerp(Function):
     """start + weight (end - start), as torch's kernel: end - (end - start)(1 - weight) where
     |weight| >= 0.5 (exact at weight 1)."""
+    saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, start, end, weight):
         xp = backend.get_array_module(start)
