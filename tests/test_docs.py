@@ -65,6 +65,17 @@ def test_index_lists_every_page_and_the_readme_links_it():
     assert "docs/index.md" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def test_index_says_which_runs_used_which_threads():
+    text = " ".join((ROOT / "docs" / "index.md").read_text(encoding="utf-8").split())
+    assert "committed timing runs of chapters 4 and 5 did" in text
+    for name in ("parallel_vs_rnn", "parallel_vs_rnn_batch1", "parallel_conditionals"):
+        m = _results(name)["machine"]
+        assert m["minitf_threads"] == 1 and "--clock cpu" in m["command"], name
+    two = re.search(r"two for ([^,]+), ([^ ]+) and ([^ ,]+),", text).groups()
+    for name in two:
+        assert _results(name.strip("`").removesuffix(".py"))["machine"]["minitf_threads"] == 2, name
+
+
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_pages_stand_alone(path):
     text = path.read_text(encoding="utf-8")
@@ -215,6 +226,8 @@ def test_conditionals_chapter_quotes_its_results():
         assert _close(speedup, r["speedup_cache_over_parallel"], 0.03) and _close(formula, r["formula_speedup"], 0.03)
     nm = res["no_mask"]
     text = (ROOT / "docs" / "conditionals.md").read_text(encoding="utf-8")
+    worst = max(max(a["max_abs_diff_logprob"].values()) for a in res["agreement"])
+    assert f"largest difference of any log-probability is {worst:.1e}" in " ".join(text.split())
     for v in (nm["masked"]["held_out_loss_nats"], nm["unmasked"]["held_out_loss_nats"]):
         assert f"{v:.4f}" in text
     assert f"{nm['unmasked']['total_probability']:.2f}" in text
@@ -322,6 +335,18 @@ def test_attention_maps_chapter_quotes_its_results():
     ck = res["checkpoint"]
     assert f"trained for its full {ck['iter']} iterations" in text
     assert f"validation loss of {ck['last_eval']['final_val_loss']:.2f}" in text
+
+
+def test_baby_run_speed_is_quoted_from_its_record():
+    """README and training.md: the recorded run's time and rate (attention_maps.json), and the 78 s
+    run's average rate, which includes its evaluations, kept apart from the steps-only rate."""
+    run = _results("attention_maps")["checkpoint"]["last_eval"]
+    tokens = 2000 * 12 * 64
+    for page in (ROOT / "README.md", ROOT / "docs" / "training.md"):
+        text = " ".join(page.read_text(encoding="utf-8").split())
+        assert f"{run['elapsed_s']:.1f} s, with {run['tokens_per_s']:,.0f} tokens/s over its last 250 steps" in text
+        assert f"about {round(tokens / 78, -2):,.0f} tokens/s" in text, page.name
+        assert "config/train_shakespeare_char.py --device=cpu" in text, page.name   # where the nanoGPT row came from
 
 
 def test_api_reference_lists_every_public_name():
