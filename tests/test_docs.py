@@ -349,6 +349,43 @@ def test_baby_run_speed_is_quoted_from_its_record():
         assert "config/train_shakespeare_char.py --device=cpu" in text, page.name   # where the nanoGPT row came from
 
 
+def test_distributed_chapter_quotes_its_recorded_run():
+    """Run 3 of docs/distributed.md against docs/results/dist_throughput.json: medians, per-round
+    figures, the allreduce per step and per buffer, the date, commit and loads."""
+    import statistics
+    res = _results("dist_throughput")
+    text = " ".join((ROOT / "docs" / "distributed.md").read_text(encoding="utf-8").split())
+    m = res["machine"]
+    assert f"({m['date_utc'][11:16]} UTC), the commit measured ({m['commit'][:7]})" in text
+    assert not m["uncommitted_changes"]
+    loads = [m["load_average_1_5_15min_before"][0]] + [r["load_average_1min_after"] for rs in res["train"].values()
+                                                       for r in rs]
+    assert f"run 3, load average {min(loads):.1f} to {max(loads):.1f} (recorded)" in text
+    med = {k: {q: statistics.median(r[q] for r in rs) for q in ("step_ms", "tokens_per_s", "allreduce_ms")}
+           for k, rs in res["train"].items()}
+    names = {"1 rank, 1 thread": "1 process, `OPENBLAS_NUM_THREADS=1`",
+             "2 ranks, 1 thread each": "2 ranks, `OPENBLAS_NUM_THREADS=1` each",
+             "1 rank, 2 threads": "1 process, `OPENBLAS_NUM_THREADS=2`"}
+    one = med["1 rank, 1 thread"]["tokens_per_s"]
+    for k, label in names.items():
+        rounds = ", ".join(f"{r['tokens_per_s']:,.0f}" for r in res["train"][k])
+        gain = f" ({med[k]['tokens_per_s'] / one:.2f}x)" if k.startswith("2 ranks") else ""
+        comm = f"{med[k]['allreduce_ms']:.1f} ms" if k.startswith("2 ranks") else "-"
+        row = f"| {label} | {med[k]['step_ms']:,.0f} ms | {med[k]['tokens_per_s']:,.0f}{gain} | {rounds} | {comm} |"
+        assert row in text, row
+    wins = [b["tokens_per_s"] > a["tokens_per_s"] for a, b in zip(res["train"]["1 rank, 1 thread"],
+                                                               res["train"]["2 ranks, 1 thread each"])]
+    assert all(wins) and "in every round of all three runs" in text
+    ar = {r["bytes"]: r["ms"] for r in res["allreduce"]["results"]}
+    cells = " | ".join(f"{ar[b]:.2g} ms" for b in (4, 2 ** 16, 2 ** 19, 2 ** 21, 2 ** 22, 2 ** 23, 2 ** 25))
+    assert f"| MPI_Allreduce, 2 ranks, run 3 (recorded) | {cells} |" in text, cells
+    bw = (2 ** 22 - 2 ** 19) / (ar[2 ** 22] - ar[2 ** 19]) / 1e6     # bytes per ms -> GB/s
+    assert f"({bw:.1f} GB/s in run 3)" in text
+    predicted = med["1 rank, 1 thread"]["step_ms"] / 2 + 0.34
+    assert f"run 3: {predicted:.0f} ms predicted from {med['1 rank, 1 thread']['step_ms']:.0f} ms, " \
+        f"{med['2 ranks, 1 thread each']['step_ms']:.0f} ms measured" in text
+
+
 def test_api_reference_lists_every_public_name():
     import importlib
     import pkgutil
