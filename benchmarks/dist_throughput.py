@@ -94,6 +94,25 @@ def worker_allreduce(args):
         print(json.dumps({"worker": "allreduce", "ranks": comm.size, "results": out}))
 
 
+def machine() -> dict:
+    """Where and when the driver ran: the record that goes into --json (the table is only as good as it)."""
+    import datetime
+    import platform
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                    text=True, cwd=ROOT).stdout.strip())
+    except OSError:
+        commit, dirty = None, None
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
+                if line.startswith("model name")), platform.processor()) if os.path.exists("/proc/cpuinfo") \
+        else platform.processor()
+    return {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]), "commit": commit,
+            "uncommitted_changes": dirty, "cpu": cpu, "usable_cores": len(os.sched_getaffinity(0)),
+            "platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__}
+
+
 def run_config(ranks, threads, worker_args):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), MINITF_NUM_THREADS=str(threads),
                PYTHONPATH=str(ROOT))
@@ -102,7 +121,7 @@ def run_config(ranks, threads, worker_args):
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     if r.returncode:
         sys.exit(f"{' '.join(cmd)} failed:\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return {**json.loads(r.stdout.strip().splitlines()[-1]), "load_average_1min_after": os.getloadavg()[0]}
 
 
 def main(argv=None):
@@ -121,6 +140,7 @@ def main(argv=None):
         return worker_allreduce(args)
 
     wargs = ["--worker", "train", "--preset", args.preset, "--iters", str(args.iters), "--warmup", str(args.warmup)]
+    record = {**machine(), "load_average_1_5_15min_before": list(os.getloadavg())}
     results = {name: [] for name, _, _ in CONFIGS}
     for _ in range(args.rounds):
         for name, ranks, threads in CONFIGS:
@@ -138,7 +158,7 @@ def main(argv=None):
     print("MPI_Allreduce, 2 ranks: " + ", ".join(f"{r['bytes']:,} B {r['ms']:.3f} ms" for r in ar["results"]))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"train": results, "allreduce": ar}, f, indent=1)
+            json.dump({"machine": record, "train": results, "allreduce": ar}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,30 @@
 """Time a transformer block against an RNN and an LSTM of the same size, as the sequence grows.
 
-    python examples/parallel_vs_rnn.py                  # N = 16 .. 1024 on the CPU (a few minutes)
+    python examples/parallel_vs_rnn.py                  # T = 16 .. 1024 on the CPU (about 10 s on 2 cores)
     python examples/parallel_vs_rnn.py --device gpu     # the same on a GPU (needs CuPy)
     python examples/parallel_vs_rnn.py --quick          # tiny sizes, seconds (what the tests run)
 
 The claim examined: a transformer processes every position of a sequence at
 once, while a recurrent net must walk it one step at a time. For each
-sequence length N the script runs forward and backward (a random cotangent on
+sequence length T the script runs forward and backward (a random cotangent on
 the output) through
 
 * one pre-norm transformer block (masked self-attention and a 4d feed-forward
   block) of width d,
-* a one-layer Elman RNN and a one-layer LSTM reading the same (B, N, d)
+* a one-layer Elman RNN and a one-layer LSTM reading the same (B, T, d)
   input, their hidden sizes chosen so that each has as many parameters as the
   block,
 
 and reports the sequential steps each needs (1 for the block: every position
-is in the same matrix products; N for the recurrent nets: h_t needs h_{t-1}),
+is in the same matrix products; T for the recurrent nets: h_t needs h_{t-1}),
 the FLOPs of forward and backward (2 per weight and token for each family,
-plus attention's own 4 B N^2 d forward, all times 3 with the backward), the
-median wall time over alternating rounds and the time per token, and the peak
-memory of one untimed run. The figure is time against N for the three.
+plus attention's own 4 B T^2 d forward for the full T x T scores, all times 3
+with the backward), the FLOPs the kernels actually perform (minitf's CPU
+kernel skips the keys a causal query may not see once T >= 128: see
+``attention_pairs``), the median time over alternating rounds and the time per
+token, the time of the block's attention op alone (timed in the same rounds),
+and the peak memory of one untimed run. The figure is time, time per token
+and achieved GFLOP/s against T for the three.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import math
 import numpy as np
 
 import minitf as mt
-from minitf import nn
+from minitf import functional as F, nn
 
 from _common import (write_outputs, add_common_args, check_device_arg, machine_info, output_paths,
                      peak_memory, print_table, pyplot, save_figure, set_threads, time_alternating)
@@ -57,17 +61,35 @@ def build(d: int, n_head: int, device: str, dtype: str) -> dict:
     return {k: m.to(device=device, dtype=dtype) for k, m in nets.items()}
 
 
-def flops(kind: str, B: int, N: int, d: int, hidden: int) -> dict:
+# minitf's causal attention on the CPU takes its queries in chunks of this many from T = 4 chunks up;
+# chunk [a, b) is multiplied with keys [0, b) only (minitf/ops/attention.py; a test checks the two agree)
+QUERY_CHUNK = 32
+
+
+def attention_pairs(T: int, device: str) -> int:
+    """The (query, key) pairs whose score, and whose share of P V and of the four backward
+    products, minitf computes for one head of one causal sequence of length T: all T^2 in one
+    call on a GPU or for T < 4 chunks; on the CPU beyond that, each chunk of QUERY_CHUNK queries
+    against the keys up to its last query, about T^2 / 2 + 16 T."""
+    if device == "gpu" or T < 4 * QUERY_CHUNK:
+        return T * T
+    return sum((min(a + QUERY_CHUNK, T) - a) * min(a + QUERY_CHUNK, T) for a in range(0, T, QUERY_CHUNK))
+
+
+def flops(kind: str, B: int, T: int, d: int, hidden: int, device: str = "cpu") -> dict:
     """Forward+backward FLOPs of the matrix products (backward = 2 x forward).
 
-    transformer: 2 B N (12 d^2) for the weights + 4 B N^2 d for QK^T and PV (the
-    full N x N scores, as minitf computes them); recurrent: 2 B N G (d h + h^2)."""
+    transformer: 2 B T (12 d^2) for the weights + 4 B T^2 d for QK^T and PV over the full
+    T x T scores ("attention", the textbook count), and 4 B d attention_pairs(T) for what the
+    kernel computes ("attention_performed"); recurrent: 2 B T G (d h + h^2)."""
     if kind == "transformer":
-        linear, attention = 2 * B * N * 12 * d * d, 4 * B * N * N * d
+        linear, attention = 2 * B * T * 12 * d * d, 4 * B * T * T * d
+        performed = 4 * B * d * attention_pairs(T, device)
     else:
         G = 1 if kind == "rnn" else 4
-        linear, attention = 2 * B * N * G * (d * hidden + hidden * hidden), 0
-    return {"linear": 3 * linear, "attention": 3 * attention, "total": 3 * (linear + attention)}
+        linear, attention, performed = 2 * B * T * G * (d * hidden + hidden * hidden), 0, 0
+    return {"linear": 3 * linear, "attention": 3 * attention, "total": 3 * (linear + attention),
+            "attention_performed": 3 * performed, "total_performed": 3 * (linear + performed)}
 
 
 def step_fn(net, x, g):
@@ -80,6 +102,19 @@ def step_fn(net, x, g):
     return step
 
 
+def attention_step_fn(B, T, d, n_head, device, dtype, rng):
+    """Forward and backward of the block's attention op alone (the masked softmax(Q K^T) V of
+    its heads, on a packed (B, T, 3d) q/k/v input), timed in the same rounds as the nets: what
+    part of the block's time the attention kernel takes."""
+    qkv = mt.tensor(rng.standard_normal((B, T, 3 * d)), dtype=dtype, device=device, requires_grad=True)
+    g = mt.tensor(rng.standard_normal((B, T, d)), dtype=dtype, device=device)
+
+    def step():
+        qkv.grad = None
+        (F.multi_head_self_attention(qkv, n_head, causal=True) * g).sum().backward()
+    return step
+
+
 def run(lengths, B, d, n_head, repeats, device, dtype="float32", measure_memory=True,
         min_time: float = 0.0, clock: str = "wall") -> dict:
     nets = build(d, n_head, device, dtype)
@@ -87,42 +122,50 @@ def run(lengths, B, d, n_head, repeats, device, dtype="float32", measure_memory=
     params = {k: nets[k].num_parameters() for k in MODELS}
     rng = np.random.default_rng(0)
     rows = []
-    for N in lengths:
-        x = mt.tensor(rng.standard_normal((B, N, d)), dtype=dtype, device=device)
-        fns = {k: step_fn(nets[k], x, mt.tensor(rng.standard_normal((B, N, hidden[k])), dtype=dtype,
+    for T in lengths:
+        x = mt.tensor(rng.standard_normal((B, T, d)), dtype=dtype, device=device)
+        fns = {k: step_fn(nets[k], x, mt.tensor(rng.standard_normal((B, T, hidden[k])), dtype=dtype,
                                                 device=device)) for k in MODELS}
+        fns["attention_op"] = attention_step_fn(B, T, d, n_head, device, dtype, rng)
         times = time_alternating(fns, repeats, device=device, warmup=1, min_time_s=min_time, clock=clock)
         for k in MODELS:
             t = times[k]["median_s"]
-            rows.append({"model": k, "N": N, "B": B, "sequential_steps": 1 if k == "transformer" else N,
-                         "flops": flops(k, B, N, d, hidden[k]), "median_s": t, "min_s": times[k]["min_s"],
+            f = flops(k, B, T, d, hidden[k], device)
+            rows.append({"model": k, "T": T, "B": B, "sequential_steps": 1 if k == "transformer" else T,
+                         "flops": f, "gflop_per_s_performed": f["total_performed"] / t / 1e9,
+                         "median_s": t, "min_s": times[k]["min_s"],
                          "wall_median_s": times[k]["wall_median_s"], "cpu_median_s": times[k]["cpu_median_s"],
                          "times_s": times[k]["times_s"], "cpu_times_s": times[k]["cpu_times_s"],
-                         "us_per_token": 1e6 * t / (B * N),
+                         "us_per_token": 1e6 * t / (B * T),
                          "peak_bytes": peak_memory(fns[k], device) if measure_memory else None})
-        print(f"  N={N:5d}  " + "  ".join(f"{k} {1e3 * times[k]['median_s']:8.2f} ms" for k in MODELS), flush=True)
+            if k == "transformer":  # the part of it that is the attention kernel, and that kernel's rate
+                a = times["attention_op"]
+                rows[-1]["attention_op"] = {"median_s": a["median_s"], "wall_median_s": a["wall_median_s"],
+                                            "cpu_median_s": a["cpu_median_s"],
+                                            "gflop_per_s_performed": f["attention_performed"] / a["median_s"] / 1e9}
+        print(f"  T={T:5d}  " + "  ".join(f"{k} {1e3 * times[k]['median_s']:8.2f} ms" for k in fns), flush=True)
     return {"d": d, "n_head": n_head, "B": B, "dtype": dtype, "min_repeats": repeats, "min_time_s": min_time, "clock": clock,
             "hidden": hidden,
             "params": params, "rows": rows, "crossings": crossings(rows)}
 
 
 def crossings(rows) -> dict:
-    """For each recurrent net: every N where its time curve meets the block's (log-log
+    """For each recurrent net: every T where its time curve meets the block's (log-log
     interpolation between measured lengths), and which is faster at each end of the range."""
     out = {}
-    tr = {r["N"]: r["median_s"] for r in rows if r["model"] == "transformer"}
-    Ns = sorted(tr)
+    tr = {r["T"]: r["median_s"] for r in rows if r["model"] == "transformer"}
+    Ts = sorted(tr)
     for k in ("rnn", "lstm"):
-        rec = {r["N"]: r["median_s"] for r in rows if r["model"] == k}
-        diff = [math.log(tr[n] / rec[n]) for n in Ns]  # > 0: the block is slower
+        rec = {r["T"]: r["median_s"] for r in rows if r["model"] == k}
+        diff = [math.log(tr[n] / rec[n]) for n in Ts]  # > 0: the block is slower
         cross = []
-        for i in range(len(Ns) - 1):
+        for i in range(len(Ts) - 1):
             if diff[i] * diff[i + 1] < 0:
-                a, b = math.log(Ns[i]), math.log(Ns[i + 1])
+                a, b = math.log(Ts[i]), math.log(Ts[i + 1])
                 cross.append(math.exp(a + diff[i] / (diff[i] - diff[i + 1]) * (b - a)))
-        out[k] = {"crossing_N": cross, "faster_at_shortest": "transformer" if diff[0] < 0 else k,
+        out[k] = {"crossing_T": cross, "faster_at_shortest": "transformer" if diff[0] < 0 else k,
                   "faster_at_longest": "transformer" if diff[-1] < 0 else k,
-                  "lengths_where_transformer_faster": [n for n, x in zip(Ns, diff) if x < 0]}
+                  "lengths_where_transformer_faster": [n for n, x in zip(Ts, diff) if x < 0]}
     return out
 
 
@@ -130,34 +173,46 @@ def draw(res, path, machine):
     plt = pyplot()
     if plt is None:
         return None
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.2))
     style = {"transformer": "o-", "rnn": "s-", "lstm": "^-"}
     for k in MODELS:
         rs = [r for r in res["rows"] if r["model"] == k]
-        Ns = [r["N"] for r in rs]
+        Ts = [r["T"] for r in rs]
         label = f"{k} ({res['params'][k]:,} params" + ("" if k == "transformer" else f", h={res['hidden'][k]}") + ")"
-        line, = a1.plot(Ns, [1e3 * r["median_s"] for r in rs], style[k], label=label)
-        a1.plot(Ns, [1e3 * r["min_s"] for r in rs], ":", color=line.get_color(), alpha=0.6, lw=1)
-        a2.plot(Ns, [r["us_per_token"] for r in rs], style[k], label=k)
-    for a in (a1, a2):
+        line, = a1.plot(Ts, [1e3 * r["median_s"] for r in rs], style[k], label=label)
+        a1.plot(Ts, [1e3 * r["min_s"] for r in rs], ":", color=line.get_color(), alpha=0.6, lw=1)
+        a2.plot(Ts, [r["us_per_token"] for r in rs], style[k], label=k)
+        a3.plot(Ts, [r["gflop_per_s_performed"] for r in rs], style[k], label=k)
+        if k == "transformer":
+            a1.plot(Ts, [1e3 * r["attention_op"]["median_s"] for r in rs], "x--", color=line.get_color(),
+                    label="of which the attention op")
+            a3.plot(Ts, [r["attention_op"]["gflop_per_s_performed"] for r in rs], "x--", color=line.get_color(),
+                    label="the block's attention op")
+    for a in (a1, a2, a3):
         a.set_xscale("log", base=2)
         a.set_yscale("log")
-        a.set_xlabel("sequence length N")
+        a.set_xlabel("sequence length T")
         a.grid(True, which="both", alpha=0.3)
     a1.set_ylabel(f"forward + backward, median ms of {res['clock']} time (dotted: fastest round)", fontsize=8)
     a2.set_ylabel("microseconds per token")
+    a3.set_ylabel("GFLOP/s of the products the kernels compute")
+    a3.set_yscale("linear")
+    a3.set_ylim(bottom=0)
+    a3.legend(fontsize=8)
     a1.set_title(f"batch {res['B']}, d={res['d']}, {res['dtype']}")
     where = machine.get("gpu", {}).get("name") if machine["device"] == "gpu" else \
         f"{machine['cpu']}, {machine['usable_cores']} cores, {machine['minitf_threads']} thread(s)"
     a2.set_title(f"{machine['device']}: {where}", fontsize=9)
+    a3.set_title("rate: FLOPs computed / median time", fontsize=9)
     a1.legend(fontsize=8)
+    fig.tight_layout()
     return save_figure(fig, path)
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p, NAME)
-    p.add_argument("--lengths", type=int, nargs="+", default=None, metavar="N",
+    p.add_argument("--lengths", type=int, nargs="+", default=None, metavar="T",
                    help="sequence lengths (default: 16 32 ... 1024; --quick: 8 16 32)")
     p.add_argument("--batch", type=int, default=None, help="sequences per batch (default: 8; --quick: 2)")
     p.add_argument("--d", type=int, default=None, help="width of the block (default: 64; --quick: 16)")
@@ -190,19 +245,22 @@ def main(argv=None) -> dict:
     res = run(lengths, B, d, args.heads, repeats, args.device, measure_memory=not args.no_memory,
               min_time=min_time, clock=args.clock)
     print()
-    print_table(["N", "model", "seq. steps", "GFLOP", "attention %", "median ms", "us/token", "peak MB"],
-                [[r["N"], r["model"], r["sequential_steps"], r["flops"]["total"] / 1e9,
-                  100 * r["flops"]["attention"] / r["flops"]["total"], 1e3 * r["median_s"], r["us_per_token"],
+    print_table(["T", "model", "seq. steps", "GFLOP (full T x T)", "GFLOP done", "attention % done", "median ms",
+                 "attention op ms", "GFLOP/s done", "us/token", "peak MB"],
+                [[r["T"], r["model"], r["sequential_steps"], r["flops"]["total"] / 1e9,
+                  r["flops"]["total_performed"] / 1e9,
+                  100 * r["flops"]["attention_performed"] / r["flops"]["total_performed"], 1e3 * r["median_s"],
+                  1e3 * r["attention_op"]["median_s"] if "attention_op" in r else "-", r["gflop_per_s_performed"], r["us_per_token"],
                   "-" if r["peak_bytes"] is None else r["peak_bytes"] / 2 ** 20] for r in res["rows"]])
     print("\nparameters: " + ", ".join(f"{k} {res['params'][k]:,}" for k in MODELS)
           + f" (hidden sizes: rnn {res['hidden']['rnn']}, lstm {res['hidden']['lstm']})")
     for k, c in res["crossings"].items():
-        if not c["crossing_N"]:
+        if not c["crossing_T"]:
             print(f"{k}: the curves do not cross in this range; faster throughout: {c['faster_at_shortest']}")
         else:
-            print(f"{k}: the curves cross near N = " + ", ".join(f"{x:.0f}" for x in c["crossing_N"])
-                  + f"; faster at the shortest N: {c['faster_at_shortest']}, at the longest: "
-                  f"{c['faster_at_longest']}; the block is faster at N = {c['lengths_where_transformer_faster']}")
+            print(f"{k}: the curves cross near T = " + ", ".join(f"{x:.0f}" for x in c["crossing_T"])
+                  + f"; faster at the shortest T: {c['faster_at_shortest']}, at the longest: "
+                  f"{c['faster_at_longest']}; the block is faster at T = {c['lengths_where_transformer_faster']}")
     results = {"experiment": NAME, "machine": machine, **res}
     write_outputs(results, json_path, fig_path, lambda path: draw(res, path, machine))
     return results

@@ -139,39 +139,67 @@ def run(configs, build_limit: int = BUILD_LIMIT) -> list[dict]:
     return rows
 
 
+def _label(ax, points, column, crowded, fontsize=7):
+    """Name scattered points without overlapping labels. Points that fall on one spot (within 3%
+    in x and y) share one label. The ``crowded(x, y)`` ones are named in a column at axes
+    fraction ``column`` = (x, top y, bottom y), in the order of their heights, each joined to its
+    point by a thin line; the others get their name beside them."""
+    groups = []
+    for x, y, name in sorted(points):
+        for g in groups:
+            if abs(x / g[0] - 1) < 0.03 and abs(y / g[1] - 1) < 0.03:
+                g[2].append(name)
+                break
+        else:
+            groups.append([x, y, [name]])
+    listed = sorted((g for g in groups if crowded(g[0], g[1])), key=lambda g: -g[1])
+    cx, top, bottom = column
+    for k, (x, y, names) in enumerate(listed):
+        ty = top - (top - bottom) * (k / max(1, len(listed) - 1))
+        ax.annotate(" / ".join(names), (x, y), xytext=(cx, ty), textcoords="axes fraction", fontsize=fontsize,
+                    va="center", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"})
+    for x, y, names in groups:
+        if not crowded(x, y):
+            ax.annotate(" / ".join(names), (x, y), fontsize=fontsize, textcoords="offset points", xytext=(5, -3))
+
+
 def draw(rows, path):
     plt = pyplot()
     if plt is None:
         return None
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.8))
     for bias, marker in ((True, "o"), (False, "s")):
         sel = [r for r in rows if r["bias"] == bias]
         a1.scatter([r["d"] for r in sel], [100 * r["relative_gap"] for r in sel], marker=marker,
                    label=f"bias={bias}")
-        for r in sel:
-            a1.annotate(r["name"], (r["d"], 100 * r["relative_gap"]), fontsize=7, xytext=(4, 2),
-                        textcoords="offset points")
     ds = [2 ** (k / 4) for k in range(20, 46)]
     a1.plot(ds, [100 * 13 / (12 * d) for d in ds], "k:", lw=1, label="13 / (12 d): biases and LayerNorms")
     a1.plot(ds, [100 * 2 / (12 * d) for d in ds], "k--", lw=1, label="2 / (12 d): LayerNorm weights only")
     a1.set_xscale("log")
     a1.set_yscale("log")
+    a1.set_xlim(right=20000)
+    _label(a1, [(r["d"], 100 * r["relative_gap"], r["name"]) for r in rows], column=(0.6, 0.92, 0.62),
+           crowded=lambda x, y: x >= 400)
     a1.set_xlabel("width d")
     a1.set_ylabel("exact / (12 n_layer d^2) - 1   (%)")
     a1.set_title("Non-embedding parameters against 12 n_layer d^2")
-    a1.legend(fontsize=8)
-    ratios = [2 ** (k / 2) for k in range(-12, 8)]
+    a1.legend(fontsize=8, loc="lower left")
+    ratios = [2 ** (k / 2) for k in range(-12, 11)]   # T / d from 1/64 to 32
     a2.plot(ratios, [100 * r / (6 + r) for r in ratios], "k-", lw=1, label="T / (6 d + T)")
-    for r in rows:
-        x = r["block_size"] / r["d"]
-        a2.scatter([x], [100 * r["compute_per_token"]["attention_share"]])
-        a2.annotate(r["name"], (x, 100 * r["compute_per_token"]["attention_share"]), fontsize=7,
-                    xytext=(4, -8), textcoords="offset points")
+    a2.scatter([r["block_size"] / r["d"] for r in rows], [100 * r["compute_per_token"]["attention_share"] for r in rows])
     a2.set_xscale("log")
+    # chapter 4's block: d = 64 reading T = 1024 tokens, T / d = 16
+    a2.scatter([16], [100 * 16 / 22], marker="*", s=90, color="C3", zorder=3,
+               label="d = 64, T = 1024 (chapter 4's block)")
+    a2.annotate(f"T/d = 16: {100 * 16 / 22:.0f}%", (16, 100 * 16 / 22), fontsize=7, textcoords="offset points",
+                xytext=(-6, 4), ha="right")
+    _label(a2, [(r["block_size"] / r["d"], 100 * r["compute_per_token"]["attention_share"], r["name"])
+                for r in rows], column=(0.03, 0.82, 0.45), crowded=lambda x, y: True)
     a2.set_xlabel("context / width   T / d")
     a2.set_ylabel("attention's share of training FLOPs (%)")
     a2.set_title("6 N + 12 n_layer T d: the share of the attention term")
-    a2.legend(fontsize=8)
+    a2.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
     return save_figure(fig, path)
 
 

@@ -65,6 +65,17 @@ def test_index_lists_every_page_and_the_readme_links_it():
     assert "docs/index.md" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def test_index_says_which_runs_used_which_threads():
+    text = " ".join((ROOT / "docs" / "index.md").read_text(encoding="utf-8").split())
+    assert "committed timing runs of chapters 4 and 5 did" in text
+    for name in ("parallel_vs_rnn", "parallel_vs_rnn_batch1", "parallel_conditionals"):
+        m = _results(name)["machine"]
+        assert m["minitf_threads"] == 1 and "--clock cpu" in m["command"], name
+    two = re.search(r"two for ([^,]+), ([^ ]+) and ([^ ,]+),", text).groups()
+    for name in two:
+        assert _results(name.strip("`").removesuffix(".py"))["machine"]["minitf_threads"] == 2, name
+
+
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_pages_stand_alone(path):
     text = path.read_text(encoding="utf-8")
@@ -94,25 +105,113 @@ def _results(name):
     return json.loads((ROOT / "docs" / "results" / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def _span(values, digits=1):
+    """ "lo to hi" of ``values``, rounded as the prose rounds them."""
+    return f"{min(values):.{digits}f} to {max(values):.{digits}f}"
+
+
 def test_parallelism_chapter_quotes_its_results():
-    res = _results("parallel_vs_rnn")
-    by = {(r["model"], r["N"]): r for r in res["rows"]}
-    rows = _table("parallelism.md")
-    assert len(rows) >= 4
-    for N, tr, rnn, lstm, tr_gf, rnn_gf, tr_mb, rnn_mb in rows:
-        N = int(N)
-        for quoted, model in ((tr, "transformer"), (rnn, "rnn"), (lstm, "lstm")):
-            assert _close(quoted, 1e3 * by[(model, N)]["median_s"]), (N, model)
-        assert _close(tr_gf, by[("transformer", N)]["flops"]["total"] / 1e9, 0.03)
-        assert _close(rnn_gf, by[("rnn", N)]["flops"]["total"] / 1e9, 0.03)
-        assert _close(tr_mb, by[("transformer", N)]["peak_bytes"] / 2 ** 20, 0.03)
-        assert _close(rnn_mb, by[("rnn", N)]["peak_bytes"] / 2 ** 20, 0.03)
+    """Chapter 4's two tables (batch 8 and batch 1) and the numbers its prose derives from them."""
     text = (ROOT / "docs" / "parallelism.md").read_text(encoding="utf-8")
-    for k, claim in (("rnn", "rnn_claim"), ("lstm", "lstm_claim")):
-        faster = res["crossings"][k]["lengths_where_transformer_faster"]
-        m = re.search(rf"<!-- {claim}: block faster at N = \[([\d, ]*)\] -->", text)
-        assert m, f"parallelism.md lost its {claim} marker"
-        assert [int(v) for v in m.group(1).split(",") if v.strip()] == faster, claim
+    flat = " ".join(text.split())
+    res, res1 = _results("parallel_vs_rnn"), _results("parallel_vs_rnn_batch1")
+    by = {(r["model"], r["T"]): r for r in res["rows"]}
+    by1 = {(r["model"], r["T"]): r for r in res1["rows"]}
+    ms = lambda r: 1e3 * r["median_s"]
+    rows = [r for r in _table("parallelism.md") if len(r) == 10]
+    assert len(rows) >= 4
+    for T, tr, att, rnn, lstm, tr_gf, tr_done, rnn_gf, tr_mb, rnn_mb in rows:
+        T = int(T)
+        for quoted, model in ((tr, "transformer"), (rnn, "rnn"), (lstm, "lstm")):
+            assert _close(quoted, ms(by[(model, T)])), (T, model)
+        assert _close(att, 1e3 * by[("transformer", T)]["attention_op"]["median_s"]), T
+        f = by[("transformer", T)]["flops"]
+        assert _close(tr_gf, f["total"] / 1e9, 0.03) and _close(tr_done, f["total_performed"] / 1e9, 0.03), T
+        assert _close(rnn_gf, by[("rnn", T)]["flops"]["total"] / 1e9, 0.03)
+        assert _close(tr_mb, by[("transformer", T)]["peak_bytes"] / 2 ** 20, 0.03)
+        assert _close(rnn_mb, by[("rnn", T)]["peak_bytes"] / 2 ** 20, 0.03)
+    rows1 = [r for r in _table("parallelism.md") if len(r) == 7]
+    assert len(rows1) >= 4
+    for T, tr, rnn, lstm, tr_r, rnn_r, lstm_r in rows1:
+        T = int(T)
+        for quoted, rate, model in ((tr, tr_r, "transformer"), (rnn, rnn_r, "rnn"), (lstm, lstm_r, "lstm")):
+            assert _close(quoted, ms(by1[(model, T)])), (T, model)
+            assert _close(rate, by1[(model, T)]["gflop_per_s_performed"], 0.03), (T, model)
+    for result, suffix in ((res, ""), (res1, "_batch1")):
+        for k in ("rnn", "lstm"):
+            faster = result["crossings"][k]["lengths_where_transformer_faster"]
+            m = re.search(rf"<!-- {k}_claim{suffix}: block faster at T = \[([\d, ]*)\] -->", text)
+            assert m, f"parallelism.md lost its {k}_claim{suffix} marker"
+            assert [int(v) for v in m.group(1).split(",") if v.strip()] == faster, (k, suffix)
+    # the prose, batch 8
+    Ts = sorted({r["T"] for r in res["rows"]})
+    t, r = by[("transformer", 1024)], by[("rnn", 1024)]
+    ratio = lambda T: by[("transformer", T)]["median_s"] / by[("rnn", T)]["median_s"]
+    assert f"factor of {ratio(16):.2f} at T = 16 and {ratio(1024):.2f} at T = 1024" in flat
+    assert f"cross near T = {res['crossings']['lstm']['crossing_T'][0]:.0f}" in flat
+    per_token = lambda m, b=by: [b[(m, T)]["us_per_token"] for T in Ts]
+    assert f"({_span(per_token('rnn'))} microseconds for the RNN and {_span(per_token('lstm'))} for the LSTM" in flat
+    short = [by[("transformer", T)]["us_per_token"] for T in Ts if T <= 128]
+    assert f"goes from {_span(short)} microseconds up to T = 128 to " + \
+        f"{by[('transformer', 256)]['us_per_token']:.1f} at T = 256, {by[('transformer', 512)]['us_per_token']:.1f} " \
+        f"at T = 512 and {t['us_per_token']:.1f} at T = 1024" in flat
+    f = t["flops"]
+    work = f["total_performed"] / r["flops"]["total"]
+    rate = r["gflop_per_s_performed"] / t["gflop_per_s_performed"]
+    assert f"does {f['total'] / r['flops']['total']:.1f} times the RNN's arithmetic" in flat
+    assert f"computes {f['total_performed'] / 1e9:.1f} of those {f['total'] / 1e9:.1f} GFLOP, {work:.2f} times" in flat
+    assert f"runs at {t['gflop_per_s_performed']:.0f} GFLOP/s of what it computes, the RNN at " \
+        f"{r['gflop_per_s_performed']:.0f}" in flat
+    assert f"costs {rate:.2f} times as much, and {work:.2f} x {rate:.2f} = {ratio(1024):.2f}" in flat
+    a = t["attention_op"]
+    rest = t["median_s"] - a["median_s"]
+    assert f"takes {1e3 * a['median_s']:.0f} ms, {100 * a['median_s'] / t['median_s']:.0f}% of the block's " \
+        f"{ms(t):.0f}, and runs at {a['gflop_per_s_performed']:.0f} GFLOP/s" in flat
+    assert f"{1e3 * rest:.0f} ms for {f['linear'] / 1e9:.1f} GFLOP) runs at {f['linear'] / rest / 1e9:.0f}" in flat
+    assert f"peaks at {t['peak_bytes'] / 2 ** 20:.0f} MiB against the RNN's {r['peak_bytes'] / 2 ** 20:.0f} MiB" in flat
+    # the fraction of the T x T pairs the chunked kernel computes
+    for T, pct in ((256, 56), (512, 53), (1024, 52)):
+        row = by[("transformer", T)]["flops"]
+        assert round(100 * row["attention_performed"] / row["attention"]) == pct and f"{pct}% at" in flat
+    assert f"({100 * f['attention'] / f['total']:.0f}% of the block's FLOPs at T = 1024)" in flat
+    # the shared machine: the load average and how far wall time strayed from CPU time
+    for result, words in ((res, "a load average of {:.1f} over the minute"), (res1, "shared machine (load average {:.1f})")):
+        assert words.format(result["machine"]["load_average_1_5_15min"][0]) in flat
+        assert "shared" in result["machine"]["note"] and result["clock"] == "cpu"
+    for result, words in ((res, "within {:.1f}% of the CPU time"), (res1, "within {:.1f}% of the CPU time at every T;")):
+        stray = max(abs(x["wall_median_s"] / x["cpu_median_s"] - 1) for x in result["rows"])
+        assert words.format(100 * stray) in flat, stray
+    # the prose, batch 1
+    ratio1 = lambda T, m="rnn": by1[("transformer", T)]["median_s"] / by1[(m, T)]["median_s"]
+    c = res1["crossings"]["rnn"]["crossing_T"]
+    assert f"cross near T = {c[0]:.0f} and T = {c[1]:.0f}" in flat
+    t1, r1 = by1[("transformer", 256)], by1[("rnn", 256)]
+    assert f"at T = 256 it takes {ratio1(256):.2f} of the RNN's time while computing " \
+        f"{t1['flops']['total_performed'] / r1['flops']['total']:.2f} times its FLOPs" in flat
+    lstm_gain = [1 / ratio1(T, "lstm") for T in Ts]
+    assert f"by {_span(lstm_gain)} times" in flat
+    rate1 = lambda m, b: [b[(m, T)]["gflop_per_s_performed"] for T in Ts]
+    assert f"RNN computes {_span(rate1('rnn', by1), 0)} GFLOP/s, against {_span(rate1('rnn', by), 0)} at batch 8" in flat
+    assert f"LSTM {min(rate1('lstm', by1)):.1f} to {max(rate1('lstm', by1)):.0f}, against " \
+        f"{_span(rate1('lstm', by), 0)}" in flat
+    long = [T for T in Ts if T >= 256]
+    assert f"reaches {_span([by1[('transformer', T)]['gflop_per_s_performed'] for T in long], 0)} GFLOP/s from " \
+        f"T = 256 on, as at batch 8 ({_span([by[('transformer', T)]['gflop_per_s_performed'] for T in long], 0)})" in flat
+    step1, step8 = (1e6 * b[("rnn", 1024)]["median_s"] / 1024 for b in (by1, by))
+    w = (step8 - step1) / 7
+    assert f"takes {step1:.1f} microseconds at batch 1 and {step8:.1f} at batch 8" in flat
+    assert f"give w = {w:.1f} and f = {step1 - w:.1f} microseconds: {100 * (step1 - w) / step1:.0f}% of" in flat
+    # rnn.md sums both runs up
+    rnn_md = " ".join((ROOT / "docs" / "rnn.md").read_text(encoding="utf-8").split())
+    assert not res["crossings"]["rnn"]["lengths_where_transformer_faster"]
+    assert "the RNN is faster than a transformer block of the same size at every length measured" in rnn_md
+    faster1 = res1["crossings"]["rnn"]["lengths_where_transformer_faster"]
+    assert f"the block is faster from T = {faster1[0]} to T = {faster1[-1]}." in rnn_md
+    # chapter 6 quotes the attention term of this run
+    pc = " ".join((ROOT / "docs" / "param_count.md").read_text(encoding="utf-8").split())
+    assert f"{100 * f['attention'] / f['total']:.0f}% of the block's FLOPs counted over the full T x T" in pc
+    assert f"{100 * f['attention_performed'] / f['total_performed']:.0f}% of what minitf's CPU kernel" in pc
+    assert f"took {100 * a['median_s'] / t['median_s']:.0f}% of the block's run time" in pc
 
 
 def test_conditionals_chapter_quotes_its_results():
@@ -127,6 +226,8 @@ def test_conditionals_chapter_quotes_its_results():
         assert _close(speedup, r["speedup_cache_over_parallel"], 0.03) and _close(formula, r["formula_speedup"], 0.03)
     nm = res["no_mask"]
     text = (ROOT / "docs" / "conditionals.md").read_text(encoding="utf-8")
+    worst = max(max(a["max_abs_diff_logprob"].values()) for a in res["agreement"])
+    assert f"largest difference of any log-probability is {worst:.1e}" in " ".join(text.split())
     for v in (nm["masked"]["held_out_loss_nats"], nm["unmasked"]["held_out_loss_nats"]):
         assert f"{v:.4f}" in text
     assert f"{nm['unmasked']['total_probability']:.2f}" in text
@@ -145,6 +246,18 @@ def test_param_count_chapter_quotes_its_results():
             assert _close(cells[6].rstrip("%"), 100 * r["relative_gap"], 0.01), name
             quoted += 1
     assert quoted == len(rows)
+    # the baby run's compute, and the rate of the recorded run (attention_maps.json) against it
+    text = " ".join((ROOT / "docs" / "param_count.md").read_text(encoding="utf-8").split())
+    n, (L, T, d, V), D = 4 * (12 * 128 ** 2 + 2 * 128) + 128, (4, 64, 128, 65), 2000 * 12 * 64
+    with_attention, head = (6 * n + 12 * L * T * d) * D, 6 * V * d * D
+    e = lambda x: f"{x:.2e}".replace("e+", "e")
+    assert f"That is {e(with_attention)} FLOPs with attention's term, {e(with_attention + head)} with" in text
+    run = _results("attention_maps")["checkpoint"]["last_eval"]
+    per_token = (with_attention + head) / D
+    assert f"trained at {run['tokens_per_s']:,.0f} tokens/s" in text and f"at {per_token / 1e6:.2f} MFLOP per" in text
+    assert f"that is {per_token * run['tokens_per_s'] / 1e9:.0f} GFLOP/s" in text
+    assert f"Its {run['elapsed_s']:.1f} s of steps and evaluations together average " \
+        f"{(with_attention + head) / run['elapsed_s'] / 1e9:.0f} GFLOP/s" in text
 
 
 def test_scaling_laws_chapter_quotes_its_results():
@@ -222,6 +335,55 @@ def test_attention_maps_chapter_quotes_its_results():
     ck = res["checkpoint"]
     assert f"trained for its full {ck['iter']} iterations" in text
     assert f"validation loss of {ck['last_eval']['final_val_loss']:.2f}" in text
+
+
+def test_baby_run_speed_is_quoted_from_its_record():
+    """README and training.md: the recorded run's time and rate (attention_maps.json), and the 78 s
+    run's average rate, which includes its evaluations, kept apart from the steps-only rate."""
+    run = _results("attention_maps")["checkpoint"]["last_eval"]
+    tokens = 2000 * 12 * 64
+    for page in (ROOT / "README.md", ROOT / "docs" / "training.md"):
+        text = " ".join(page.read_text(encoding="utf-8").split())
+        assert f"{run['elapsed_s']:.1f} s, with {run['tokens_per_s']:,.0f} tokens/s over its last 250 steps" in text
+        assert f"about {round(tokens / 78, -2):,.0f} tokens/s" in text, page.name
+        assert "config/train_shakespeare_char.py --device=cpu" in text, page.name   # where the nanoGPT row came from
+
+
+def test_distributed_chapter_quotes_its_recorded_run():
+    """Run 3 of docs/distributed.md against docs/results/dist_throughput.json: medians, per-round
+    figures, the allreduce per step and per buffer, the date, commit and loads."""
+    import statistics
+    res = _results("dist_throughput")
+    text = " ".join((ROOT / "docs" / "distributed.md").read_text(encoding="utf-8").split())
+    m = res["machine"]
+    assert f"({m['date_utc'][11:16]} UTC), the commit measured ({m['commit'][:7]})" in text
+    assert not m["uncommitted_changes"]
+    loads = [m["load_average_1_5_15min_before"][0]] + [r["load_average_1min_after"] for rs in res["train"].values()
+                                                       for r in rs]
+    assert f"run 3, load average {min(loads):.1f} to {max(loads):.1f} (recorded)" in text
+    med = {k: {q: statistics.median(r[q] for r in rs) for q in ("step_ms", "tokens_per_s", "allreduce_ms")}
+           for k, rs in res["train"].items()}
+    names = {"1 rank, 1 thread": "1 process, `OPENBLAS_NUM_THREADS=1`",
+             "2 ranks, 1 thread each": "2 ranks, `OPENBLAS_NUM_THREADS=1` each",
+             "1 rank, 2 threads": "1 process, `OPENBLAS_NUM_THREADS=2`"}
+    one = med["1 rank, 1 thread"]["tokens_per_s"]
+    for k, label in names.items():
+        rounds = ", ".join(f"{r['tokens_per_s']:,.0f}" for r in res["train"][k])
+        gain = f" ({med[k]['tokens_per_s'] / one:.2f}x)" if k.startswith("2 ranks") else ""
+        comm = f"{med[k]['allreduce_ms']:.1f} ms" if k.startswith("2 ranks") else "-"
+        row = f"| {label} | {med[k]['step_ms']:,.0f} ms | {med[k]['tokens_per_s']:,.0f}{gain} | {rounds} | {comm} |"
+        assert row in text, row
+    wins = [b["tokens_per_s"] > a["tokens_per_s"] for a, b in zip(res["train"]["1 rank, 1 thread"],
+                                                               res["train"]["2 ranks, 1 thread each"])]
+    assert all(wins) and "in every round of all three runs" in text
+    ar = {r["bytes"]: r["ms"] for r in res["allreduce"]["results"]}
+    cells = " | ".join(f"{ar[b]:.2g} ms" for b in (4, 2 ** 16, 2 ** 19, 2 ** 21, 2 ** 22, 2 ** 23, 2 ** 25))
+    assert f"| MPI_Allreduce, 2 ranks, run 3 (recorded) | {cells} |" in text, cells
+    bw = (2 ** 22 - 2 ** 19) / (ar[2 ** 22] - ar[2 ** 19]) / 1e6     # bytes per ms -> GB/s
+    assert f"({bw:.1f} GB/s in run 3)" in text
+    predicted = med["1 rank, 1 thread"]["step_ms"] / 2 + 0.34
+    assert f"run 3: {predicted:.0f} ms predicted from {med['1 rank, 1 thread']['step_ms']:.0f} ms, " \
+        f"{med['2 ranks, 1 thread each']['step_ms']:.0f} ms measured" in text
 
 
 def test_api_reference_lists_every_public_name():

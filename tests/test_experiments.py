@@ -66,17 +66,34 @@ def test_parallel_vs_rnn_quick(script):
     res = ex.main(["--quick", "--lengths", "8", "16", "--repeats", "1"])
     p = res["params"]
     assert abs(p["rnn"] / p["transformer"] - 1) < 0.05 and abs(p["lstm"] / p["transformer"] - 1) < 0.05
-    rows = {(r["model"], r["N"]): r for r in res["rows"]}
+    rows = {(r["model"], r["T"]): r for r in res["rows"]}
     for k in ex.MODELS:
         a, b = rows[(k, 8)], rows[(k, 16)]
         assert a["sequential_steps"] == (1 if k == "transformer" else 8)
         assert b["sequential_steps"] == (1 if k == "transformer" else 16)
         assert a["median_s"] > 0 and a["peak_bytes"] > 0
-        # recurrent FLOPs are linear in N; the block's attention term is quadratic
+        # recurrent FLOPs are linear in T; the block's attention term is quadratic
         assert b["flops"]["linear"] == 2 * a["flops"]["linear"]
         assert b["flops"]["attention"] == 4 * a["flops"]["attention"]
+        # below 4 query chunks the kernel computes the full T x T scores
+        assert b["flops"]["total_performed"] == b["flops"]["total"]
     assert rows[("rnn", 8)]["flops"]["attention"] == 0 < rows[("transformer", 8)]["flops"]["attention"]
     assert set(res["crossings"]) == {"rnn", "lstm"}
+
+
+def test_attention_pairs_are_the_kernels(script):
+    """The script's count of the (query, key) scores minitf computes follows the kernel's own chunks."""
+    from minitf.ops.attention import _QUERY_CHUNK, _query_chunks
+    ex = script("parallel_vs_rnn")
+    assert ex.QUERY_CHUNK == _QUERY_CHUNK
+    for T in (16, 64, 127, 128, 200, 256, 512, 1024):
+        kernel = sum((b - a) * nk for a, b, nk in _query_chunks(T, T, True))
+        assert ex.attention_pairs(T, "cpu") == kernel, T
+        assert ex.attention_pairs(T, "gpu") == T * T
+    # the fractions of the full T x T quoted in docs/parallelism.md: 56%, 53%, 52%
+    assert [round(100 * ex.attention_pairs(T, "cpu") / T ** 2) for T in (256, 512, 1024)] == [56, 53, 52]
+    f = ex.flops("transformer", 8, 1024, 64, 64)
+    assert f["total_performed"] < f["total"] and f["linear"] + f["attention_performed"] == f["total_performed"]
 
 
 def test_matched_hidden(script):
