@@ -191,11 +191,15 @@ def parse_arch(text: str):
                                          f"of n_head (e.g. 2:4:64)") from None
 
 
-def parse_archs(text: str):
+def parse_archs(text: str, least: int = 2, flag: str = "--sizes"):
     archs = [parse_arch(t) for t in text.split(",") if t.strip()]
-    if len(archs) < 2:
-        raise argparse.ArgumentTypeError("--sizes needs at least two sizes, e.g. 1:4:32,2:4:64")
+    if len(archs) < least:
+        raise argparse.ArgumentTypeError(f"{flag} needs at least {least} size(s), e.g. 1:4:32,2:4:64")
     return archs
+
+
+def parse_shapes(text: str):
+    return parse_archs(text, least=1, flag="--shapes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=parse_archs, default=None, metavar="L:H:C,...", help="the sweep's sizes")
     p.add_argument("--predict", type=parse_arch, default=None, metavar="L:H:C",
                    help="the larger model whose loss is predicted, then measured")
+    p.add_argument("--shapes", type=parse_shapes, default=None, metavar="L:H:C,...",
+                   help="also train these shapes (e.g. equal N, different depth and width) with the sweep's "
+                        "settings and seeds, and compare each with the fit at its N")
     p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per size (default 2; --quick: 1)")
     p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
     add_settings(p, SETTINGS)
@@ -255,12 +262,52 @@ def summarise(sweep, big, n_predict_nonemb, n_predict_total, resamples) -> dict:
     return {"fit": fit, "prediction": pred}
 
 
+def compare_shapes(shapes, sweep) -> list[dict]:
+    """Each extra shape's best losses (one per seed) against the sweep's fit at its own N.
+
+    The fit's value at a shape's N takes out the small differences of N between
+    shapes of "equal" size; what is left (measured minus fit) is what the shape
+    itself adds or removes, to be read against the seed-to-seed spread."""
+    n, loss = [r["n_params_non_embedding"] for r in sweep], [r["best_val_loss"] for r in sweep]
+    out = []
+    for arch in dict.fromkeys((r["n_layer"], r["n_head"], r["n_embd"]) for r in shapes):
+        runs = [r for r in shapes if (r["n_layer"], r["n_head"], r["n_embd"]) == arch]
+        fitted = float(fit_and_predict(n, loss, runs[0]["n_params_non_embedding"])[1])
+        measured = [r["best_val_loss"] for r in runs]
+        out.append({"n_layer": arch[0], "n_head": arch[1], "n_embd": arch[2],
+                    "n_params_non_embedding": runs[0]["n_params_non_embedding"], "width_over_depth": arch[2] / arch[0],
+                    "seeds": [r["seed"] for r in runs], "best_val_loss": measured, "mean": float(np.mean(measured)),
+                    "seed_spread": float(np.ptp(measured)), "fit": fitted,
+                    "residual": float(np.mean(measured)) - fitted})
+    return out
+
+
+def draw_shapes(ax, shapes) -> None:
+    """Each shape's best losses against its width over depth, with the fit's value at its N."""
+    for i, sh in enumerate(shapes):
+        x = sh["width_over_depth"]
+        ax.scatter([x] * len(sh["best_val_loss"]), sh["best_val_loss"], color=f"C{i}", zorder=3,
+                   label=f"{fmt_arch(sh)}: N = {sh['n_params_non_embedding']:,}")
+        ax.plot([x / 1.15, x * 1.15], [sh["fit"]] * 2, color="k", lw=2)
+    ax.plot([], [], color="k", lw=2, label="the L(N) fit at each one's N")
+    ax.set_xscale("log")
+    ax.set_xlabel("width over depth, n_embd / n_layer")
+    ax.set_ylabel("best validation loss (each seed)")
+    ax.set_title("shapes of (nearly) equal N, the sweep's settings")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower left")
+
+
 def draw(sweep, big, summary, path) -> Path | None:
     plt = pyplot()
     if plt is None:
         return None
     fit, pred = summary["fit"], summary["prediction"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    shapes = summary.get("shapes") or []
+    fig, axes = plt.subplots(1, 3 if shapes else 2, figsize=(18 if shapes else 12, 4.8))
+    ax, ax2 = axes[0], axes[1]
+    if shapes:
+        draw_shapes(axes[2], shapes)
     n = np.array([r["n_params_non_embedding"] for r in sweep], dtype=float)
     ax.scatter(n, [r["best_val_loss"] for r in sweep], color="C0", zorder=3, label="sweep: best val loss (each seed)")
     grid = np.geomspace(n.min() / 1.3, pred["n_params_non_embedding"] * 1.3, 100)
@@ -315,7 +362,7 @@ def run(args, log=print) -> dict:
     if n_seeds < 1 or args.bootstrap < 10:
         raise train.ConfigError("--seeds must be at least 1 and --bootstrap at least 10")
     seeds = [1337 + i for i in range(n_seeds)]
-    for arch in list(archs) + [big_arch]:
+    for arch in list(archs) + [big_arch] + list(args.shapes or []):
         run_config(arch, seeds[0], s, args.device, None)   # a bad setting fails now, before any training
     corpus = data.load_corpus(args.data, progress=False, log=log)
     vocab_size = len(data.CharVocab.from_text(corpus.text))
@@ -340,6 +387,8 @@ def run(args, log=print) -> dict:
     big, trained_big = get_runs([big_arch], seeds, s, args.device, corpus, cache, log)
     summary = summarise(sweep, big, n_big, n_big_total, args.bootstrap)
     summary["baselines"] = ngram_baselines(corpus.text, s["val_chars"])
+    shape_runs, trained_shapes = get_runs(args.shapes or [], seeds, s, args.device, corpus, cache, log)
+    summary["shapes"] = compare_shapes(shape_runs, sweep)
     wall = time.perf_counter() - t0
 
     rows = []
@@ -366,7 +415,13 @@ def run(args, log=print) -> dict:
     p = summary["prediction"]
     log(f"predicted {p['predicted_loss']:.4f}, measured " + ", ".join(f"{m:.4f}" for m in p["measured_loss"])
         + f" (mean {p['measured_mean']:.4f}): error {p['error']:+.4f} ({100 * p['relative_error']:+.1f}%)")
-    log(f"trained {trained + trained_big} run(s) now, {len(sweep) + len(big) - trained - trained_big} from the "
+    for sh in summary["shapes"]:
+        log(f"shape {fmt_arch(sh)} (N = {sh['n_params_non_embedding']:,}, d/n_layer {sh['width_over_depth']:.1f}): "
+            + " / ".join(f"{v:.4f}" for v in sh["best_val_loss"]) + f", mean {sh['mean']:.4f}, fit {sh['fit']:.4f}, "
+            f"measured - fit {sh['residual']:+.4f} (seed spread {sh['seed_spread']:.4f})")
+    trained += trained_shapes
+    n_runs = len(sweep) + len(big) + len(shape_runs)
+    log(f"trained {trained + trained_big} run(s) now, {n_runs - trained - trained_big} from the "
         f"cache in {cache}; {wall:.0f} s")
 
     results = {"experiment": NAME, "machine": machine_info(args.device, args.note), "corpus":
@@ -374,7 +429,7 @@ def run(args, log=print) -> dict:
                 "vocab_size": vocab_size},
                "settings": dict(s, tokens_per_run=tokens, min_lr=s["lr"] / 10, seeds=seeds, quick=q),
                "kaplan": {"alpha_N": KAPLAN_ALPHA_N, "N_c": KAPLAN_N_C},
-               "sweep": sweep, "predicted_model": big, "prediction_before_training": before["prediction"],
+               "sweep": sweep, "predicted_model": big, "shape_runs": shape_runs, "prediction_before_training": before["prediction"],
                **summary, "trained_now": trained + trained_big, "wall_seconds": wall}
     out, fig = output_paths(args, NAME)
     write_outputs(results, out, fig, lambda path: draw(sweep, big, summary, path), log)

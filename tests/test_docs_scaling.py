@@ -42,3 +42,33 @@ def test_data_scaling_after_the_best():
     assert f"no later evaluation is more than {rises[0]:.4f}, {rises[1]:.4f} and {rises[2]:.4f} above it" in text
     r = by_d[262_144]
     assert f"the last is {r['last_val_loss'] - r['best_val_loss']:.4f} above" in text
+
+
+def test_shapes_section_quotes_its_results():
+    """The equal-N table (each seed's best loss, the fit at N, mean minus fit) and the figures the
+    prose draws from it, against the "shapes" of scaling_laws.json."""
+    import re
+    res = _results("scaling_laws")
+    by = {(s["n_layer"], s["n_head"], s["n_embd"]): s for s in res["shapes"]}
+    rows = 0
+    for line in (ROOT / "docs" / "scaling_laws.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 6 and re.fullmatch(r"\d+ / \d+ / \d+", cells[0]):
+            sh = by[tuple(int(v) for v in cells[0].split(" / "))]
+            assert int(cells[1].replace(",", "")) == sh["n_params_non_embedding"]
+            assert cells[2] == f"{sh['width_over_depth']:.0f}"
+            assert cells[3] == " / ".join(f"{v:.4f}" for v in sh["best_val_loss"])
+            assert cells[4] == f"{sh['fit']:.4f}" and cells[5] == f"{sh['residual']:+.4f}"
+            rows += 1
+    assert rows == len(by) == 4
+    text = _text("scaling_laws.md")
+    deep, wide = by[(8, 4, 64)], by[(1, 4, 180)]
+    assert f"by {deep['mean'] - wide['mean']:.3f} nats ({100 * (deep['mean'] - wide['mean']) / deep['mean']:.0f}% of" in text
+    assert f"at most {max(s['seed_spread'] for s in by.values()):.3f} apart" in text
+    big = [r["best_val_loss"] for r in res["predicted_model"]]
+    assert f"comes within {wide['mean'] - sum(big) / len(big):.3f} of the 4 / 4 / 192" in text
+    runs = {}
+    for r in res["shape_runs"]:
+        runs.setdefault((r["n_layer"], r["n_embd"]), []).append({h["iter"]: h["val_loss"] for h in r["history"]})
+    gap = [sum(h[i] for h in runs[(8, 64)]) / 2 - sum(h[i] for h in runs[(1, 180)]) / 2 for i in (100, 500, 1000)]
+    assert f"{gap[0]:.2f} nats after 100 iterations, {gap[1]:.2f} after 500 and {gap[2]:.3f} at the end" in text

@@ -150,3 +150,27 @@ def test_attention_maps_bad_prompt(script, corpus, tmp_path, capsys):
     assert "--prompt" in capsys.readouterr().err
     assert am.main(["--out-dir", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_scaling_laws_shapes_are_read_against_the_fit(script, corpus, tmp_path, capsys):
+    sl = script("scaling_laws")
+    argv = ["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path / "cache"), "--out",
+            str(tmp_path / "r.json"), "--shapes", "2:2:12,1:2:16", "--seeds", "2"] + TINY
+    assert sl.main(argv) == 0
+    res = json.loads((tmp_path / "r.json").read_text())
+    # 1:2:16 is also a sweep size: the same configuration, so it comes from the cache, not trained twice
+    assert res["trained_now"] == (3 + 1 + 1) * 2 and len(res["shape_runs"]) == 4
+    n = [r["n_params_non_embedding"] for r in res["sweep"]]
+    loss = [r["best_val_loss"] for r in res["sweep"]]
+    for sh in res["shapes"]:
+        runs = [r for r in res["shape_runs"] if (r["n_layer"], r["n_embd"]) == (sh["n_layer"], sh["n_embd"])]
+        assert [r["seed"] for r in runs] == sh["seeds"] == [1337, 1338]
+        assert sh["best_val_loss"] == [r["best_val_loss"] for r in runs]
+        assert sh["fit"] == pytest.approx(float(sl.fit_and_predict(n, loss, sh["n_params_non_embedding"])[1]))
+        assert sh["residual"] == pytest.approx(np.mean(sh["best_val_loss"]) - sh["fit"])
+        assert sh["seed_spread"] == pytest.approx(abs(runs[0]["best_val_loss"] - runs[1]["best_val_loss"]))
+    same = next(sh for sh in res["shapes"] if sh["n_embd"] == 16)
+    assert same["best_val_loss"] == [r["best_val_loss"] for r in res["sweep"] if (r["n_layer"], r["n_embd"]) == (1, 16)]
+    with pytest.raises(SystemExit) as e:
+        sl.main(["--shapes", "2:3:64"])
+    assert e.value.code == 2 and "n_embd a multiple of n_head" in capsys.readouterr().err
