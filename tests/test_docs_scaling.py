@@ -72,3 +72,55 @@ def test_shapes_section_quotes_its_results():
         runs.setdefault((r["n_layer"], r["n_embd"]), []).append({h["iter"]: h["val_loss"] for h in r["history"]})
     gap = [sum(h[i] for h in runs[(8, 64)]) / 2 - sum(h[i] for h in runs[(1, 180)]) / 2 for i in (100, 500, 1000)]
     assert f"{gap[0]:.2f} nats after 100 iterations, {gap[1]:.2f} after 500 and {gap[2]:.3f} at the end" in text
+
+
+def _rows(page, ncells):
+    rows = []
+    for line in (ROOT / "docs" / page).read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == ncells and cells[0][:1].isdigit():
+            rows.append(cells)
+    return rows
+
+
+def test_batch_size_chapter_quotes_its_results():
+    """Chapter 8's three tables (the noise scale along the run, the loss per token and per step,
+    the critical-batch fits) and the numbers its prose draws from them, against batch_noise.json."""
+    res = _results("batch_noise")
+    noise = _rows("batch_size.md", 7)
+    assert [int(r[0]) for r in noise] == [n["iter"] for n in res["noise"]]
+    for row, n in zip(noise, res["noise"]):
+        lo, hi = n["B_simple_95"]
+        assert row[1:] == [f"{n['val_loss']:.4f}", f"{n['G2']:.4g}", f"{n['trace_sigma']:.4g}", f"{n['B_simple']:.1f}",
+                           f"{lo:.1f} to {hi:.1f}", f"{n['B_simple'] * res['settings']['block_size']:,.0f}"]
+    views = _rows("batch_size.md", 4)
+    tok, st = res["fixed_tokens"], res["fixed_steps"]
+    assert [int(r[0]) for r in views] == res["settings"]["batches"]
+    for b, a, c, t in views:
+        assert a == f"{tok['loss'][b]['val_loss']:.4f}" and c == f"{st['loss'][b]['val_loss']:.4f}"
+        assert int(t.replace(",", "")) == st["steps"] * int(b) * res["settings"]["block_size"]
+    text = _text("batch_size.md")
+    assert f"loss after {tok['tokens']:,} tokens" in text and f"loss after {st['steps']} steps" in text
+    gains = [st["loss"][str(a)]["val_loss"] - st["loss"][str(b)]["val_loss"] for a, b in ((4, 16), (16, 64), (64, 256))]
+    assert f"by {gains[0]:.3f} from 4 to 16 blocks, {gains[1]:.3f} from 16 to 64, and only {gains[2]:.3f}" in text
+    fits = _rows("batch_size.md", 6)
+    targets = [t for t in res["targets"] if "fit" in t]
+    assert len(fits) == len(targets) == 2
+    for row, t in zip(fits, targets):
+        steps = [f"{t['reached'][str(b)]['steps']:.0f}" if str(b) in t["reached"] else "-"
+                 for b in res["settings"]["batches"]]
+        f = t["fit"]
+        loo = f["B_crit_leave_one_out"]
+        assert row == [f"{t['val_loss']:.4f}", " / ".join(steps), f"{f['S_min']:.0f}", f"{f['B_crit']:.1f}",
+                       f"{min(loo):.1f} to {max(loo):.1f}", f"{t['B_simple']:.1f}"]
+    a, b = targets
+    T = res["settings"]["block_size"]
+    assert f"({a['fit']['B_crit'] * T:,.0f} to {b['fit']['B_crit'] * T:,.0f} tokens)" in text
+    assert (f"{a['B_simple'] / a['fit']['B_crit']:.1f} and {b['B_simple'] / b['fit']['B_crit']:.1f} times larger"
+            in text)
+    s = [a["reached"][str(x)]["steps"] for x in (4, 16, 64, 256)]
+    assert f"cuts the steps {s[0] / s[1]:.1f} times, from 16 only {s[1] / s[2]:.1f} times, from 64 {s[2] / s[3]:.1f}" in text
+    n512 = next(n for n in res["noise"] if n["iter"] == 512)
+    sq = [n512["G2"] + n512["trace_sigma"] / B for B in (4, 16, 64)]
+    assert f"is {sq[0]:.2f} for a batch of 4" in text and f"{sq[1]:.2f} for a batch of 16 and {sq[2]:.2f} for 64" in text
+    assert f"{sum(r['cpu_seconds'] for r in res['runs']):.0f} s of CPU time in all" in text
