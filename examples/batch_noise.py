@@ -42,7 +42,6 @@ from _common import (add_common_args, machine_info, output_paths, print_table, p
                      run_main, save_figure, save_results, write_outputs)
 from scaling_laws import FixedValLoss, parse_arch, run_key  # noqa: E402
 
-import minitf as mt  # noqa: E402
 from minitf import data, train  # noqa: E402
 from minitf import functional as F  # noqa: E402
 

@@ -34,8 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
-from _scaling import (add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402,F401
-                      ngram_baselines, resolve_settings)
+from _scaling import (add_settings, bootstrap_fit, compare_shapes, draw_shapes, fit_and_predict,  # noqa: E402,F401
+                      fit_power_law, ngram_baselines, parse_arch, parse_archs, parse_shapes, resolve_settings)
 
 import minitf as mt  # noqa: E402
 from minitf import data, models, train  # noqa: E402
@@ -180,28 +180,6 @@ def get_runs(archs, seeds, s, device, corpus, cache_dir: Path, log) -> tuple[lis
 
 
 # ---------------------------------------------------------------- the experiment
-def parse_arch(text: str):
-    try:
-        parts = tuple(int(v) for v in text.split(":"))
-        if len(parts) != 3 or min(parts) < 1 or parts[2] % parts[1]:
-            raise ValueError
-        return parts
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not n_layer:n_head:n_embd with n_embd a multiple "
-                                         f"of n_head (e.g. 2:4:64)") from None
-
-
-def parse_archs(text: str, least: int = 2, flag: str = "--sizes"):
-    archs = [parse_arch(t) for t in text.split(",") if t.strip()]
-    if len(archs) < least:
-        raise argparse.ArgumentTypeError(f"{flag} needs at least {least} size(s), e.g. 1:4:32,2:4:64")
-    return archs
-
-
-def parse_shapes(text: str):
-    return parse_archs(text, least=1, flag="--shapes")
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -260,42 +238,6 @@ def summarise(sweep, big, n_predict_nonemb, n_predict_total, resamples) -> dict:
         pred["error"] = pred["measured_mean"] - predicted
         pred["relative_error"] = pred["error"] / predicted
     return {"fit": fit, "prediction": pred}
-
-
-def compare_shapes(shapes, sweep) -> list[dict]:
-    """Each extra shape's best losses (one per seed) against the sweep's fit at its own N.
-
-    The fit's value at a shape's N takes out the small differences of N between
-    shapes of "equal" size; what is left (measured minus fit) is what the shape
-    itself adds or removes, to be read against the seed-to-seed spread."""
-    n, loss = [r["n_params_non_embedding"] for r in sweep], [r["best_val_loss"] for r in sweep]
-    out = []
-    for arch in dict.fromkeys((r["n_layer"], r["n_head"], r["n_embd"]) for r in shapes):
-        runs = [r for r in shapes if (r["n_layer"], r["n_head"], r["n_embd"]) == arch]
-        fitted = float(fit_and_predict(n, loss, runs[0]["n_params_non_embedding"])[1])
-        measured = [r["best_val_loss"] for r in runs]
-        out.append({"n_layer": arch[0], "n_head": arch[1], "n_embd": arch[2],
-                    "n_params_non_embedding": runs[0]["n_params_non_embedding"], "width_over_depth": arch[2] / arch[0],
-                    "seeds": [r["seed"] for r in runs], "best_val_loss": measured, "mean": float(np.mean(measured)),
-                    "seed_spread": float(np.ptp(measured)), "fit": fitted,
-                    "residual": float(np.mean(measured)) - fitted})
-    return out
-
-
-def draw_shapes(ax, shapes) -> None:
-    """Each shape's best losses against its width over depth, with the fit's value at its N."""
-    for i, sh in enumerate(shapes):
-        x = sh["width_over_depth"]
-        ax.scatter([x] * len(sh["best_val_loss"]), sh["best_val_loss"], color=f"C{i}", zorder=3,
-                   label=f"{fmt_arch(sh)}: N = {sh['n_params_non_embedding']:,}")
-        ax.plot([x / 1.15, x * 1.15], [sh["fit"]] * 2, color="k", lw=2)
-    ax.plot([], [], color="k", lw=2, label="the L(N) fit at each one's N")
-    ax.set_xscale("log")
-    ax.set_xlabel("width over depth, n_embd / n_layer")
-    ax.set_ylabel("best validation loss (each seed)")
-    ax.set_title("shapes of (nearly) equal N, the sweep's settings")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower left")
 
 
 def draw(sweep, big, summary, path) -> Path | None:

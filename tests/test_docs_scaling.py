@@ -4,7 +4,6 @@ ones a re-run of the scripts finds in its cache."""
 import json
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,3 +123,47 @@ def test_batch_size_chapter_quotes_its_results():
     sq = [n512["G2"] + n512["trace_sigma"] / B for B in (4, 16, 64)]
     assert f"is {sq[0]:.2f} for a batch of 4" in text and f"{sq[1]:.2f} for a batch of 16 and {sq[2]:.2f} for 64" in text
     assert f"{sum(r['cpu_seconds'] for r in res['runs']):.0f} s of CPU time in all" in text
+
+
+def test_compute_section_quotes_its_results():
+    """The L(C) table (every run's best loss, * on the envelope, C per token), the envelope's fit,
+    the fit without the longest budget and the fixed-D slopes, against compute_frontier.json."""
+    import re
+    res = _results("compute_frontier")
+    runs = {(r["n_layer"], r["n_embd"], r["max_iters"]): (i, r) for i, r in enumerate(res["runs"])}
+    budgets = res["settings"]["budgets"]
+    env = set(res["frontier"]["indices"])
+    rows = 0
+    for line in (ROOT / "docs" / "scaling_laws.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 7 and re.fullmatch(r"\d+ / \d+ / \d+", cells[0]):
+            n_layer, _, d = (int(v) for v in cells[0].split(" / "))
+            for cell, b in zip(cells[2:6], budgets):
+                i, r = runs[(n_layer, d, b)]
+                assert cell == f"{r['best_val_loss']:.4f}" + ("*" if i in env else ""), (cells[0], b)
+                assert r["best_iter"] == b                      # "every run's best was its last evaluation"
+            assert int(cells[1].replace(",", "")) == r["n_params_non_embedding"]
+            assert int(cells[6].replace(",", "")) == r["C"] / r["tokens"]
+            rows += 1
+    assert rows == 5 and len(runs) == 5 * len(budgets) == 20
+    text = _text("scaling_laws.md")
+    f = res["frontier"]
+    mantissa, exponent = f"{f['C_c']:.2e}".split("e")
+    assert f"L(C) = ({mantissa} x 10^{int(exponent)} / C)^{f['alpha_C']:.4f}" in text
+    lo, hi = f["bootstrap"]["alpha_95"]
+    assert f"alpha_C = {f['alpha_C']:.4f} +- {f['bootstrap']['alpha_std']:.4f} (bootstrap; 95%: {lo:.3f} to {hi:.3f})" in text
+    assert "eight points" in text and len(env) == 8 and f"({f['alpha_C_6ND']:.4f} with C = 6 N D alone)" in text
+    w = f["without_longest_budget"]
+    assert f"seven points and alpha_C = {w['alpha_C']:.4f} +- {w['bootstrap']['alpha_std']:.4f}" in text
+    assert len(w["indices"]) == 7
+    fd = res["fixed_D_fits"]
+    assert f"gives {fd['1000']['alpha_C']:.4f} where L(N) gives {fd['1000']['alpha_N']:.4f}" in text
+    assert f"of {fd['2000']['alpha_C']:.4f})" in text
+    assert ("is " + ", ".join(f"{fd[str(b)]['alpha_N']:.4f}" for b in budgets[:-1])
+            + f" and {fd[str(budgets[-1])]['alpha_N']:.4f} at the four budgets") in text
+    i, big = runs[(4, 128, 2000)]
+    assert f"({big['best_val_loss']:.4f} at {big['C'] / 1e13:.2f} x 10^13 FLOPs)" in text
+    sl = _results("scaling_laws")
+    r192 = next(r for r in sl["predicted_model"] if r["seed"] == 1337)
+    c192 = (6 * r192["n_params_non_embedding"] + 12 * r192["n_layer"] * 64 * r192["n_embd"]) * r192["tokens"]
+    assert f"({r192['best_val_loss']:.4f}, seed 1337, at {c192 / 1e13:.2f} x 10^13)" in text
