@@ -167,3 +167,9 @@ def test_compute_section_quotes_its_results():
     r192 = next(r for r in sl["predicted_model"] if r["seed"] == 1337)
     c192 = (6 * r192["n_params_non_embedding"] + 12 * r192["n_layer"] * 64 * r192["n_embd"]) * r192["tokens"]
     assert f"({r192['best_val_loss']:.4f}, seed 1337, at {c192 / 1e13:.2f} x 10^13)" in text
+
+
+def test_kaplan_bullet_quotes_the_fixed_d_slopes():
+    fd = _results("compute_frontier")["fixed_D_fits"]
+    assert (f"the slope is {fd['1000']['alpha_N']:.4f} at this budget and {fd['2000']['alpha_N']:.4f} with twice"
+            in _text("scaling_laws.md"))
