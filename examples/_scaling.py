@@ -1,6 +1,7 @@
-"""What the two scaling experiments share (examples/scaling_laws.py, L(N); examples/data_scaling.py,
-L(D)): the power-law fit in log-log space and its bootstrap, the counting baselines their losses
-are read against, and their flags for the training settings every run shares."""
+"""What the scaling experiments share (examples/scaling_laws.py, L(N) and shapes of equal N;
+examples/data_scaling.py, L(D); examples/compute_frontier.py, L(C)): the power-law fit in log-log
+space and its bootstrap, the counting baselines their losses are read against, the reading of
+other shapes against the fit, and their flags for the architecture and the training settings."""
 from __future__ import annotations
 
 import argparse
@@ -94,3 +95,63 @@ def resolve_settings(args, settings) -> dict:
     """Each setting's value: the flag if given, else its --quick or its normal default."""
     return {name: (getattr(args, name) if getattr(args, name) is not None else (quick if args.quick else default))
             for name, _, default, quick, _ in settings}
+
+
+# ---------------------------------------------------------------- shapes of equal N
+def compare_shapes(shapes, sweep) -> list[dict]:
+    """Each extra shape's best losses (one per seed) against the sweep's fit at its own N.
+
+    The fit's value at a shape's N takes out the small differences of N between
+    shapes of "equal" size; what is left (measured minus fit) is what the shape
+    itself adds or removes, to be read against the seed-to-seed spread."""
+    n, loss = [r["n_params_non_embedding"] for r in sweep], [r["best_val_loss"] for r in sweep]
+    out = []
+    for arch in dict.fromkeys((r["n_layer"], r["n_head"], r["n_embd"]) for r in shapes):
+        runs = [r for r in shapes if (r["n_layer"], r["n_head"], r["n_embd"]) == arch]
+        fitted = float(fit_and_predict(n, loss, runs[0]["n_params_non_embedding"])[1])
+        measured = [r["best_val_loss"] for r in runs]
+        out.append({"n_layer": arch[0], "n_head": arch[1], "n_embd": arch[2],
+                    "n_params_non_embedding": runs[0]["n_params_non_embedding"], "width_over_depth": arch[2] / arch[0],
+                    "seeds": [r["seed"] for r in runs], "best_val_loss": measured, "mean": float(np.mean(measured)),
+                    "seed_spread": float(np.ptp(measured)), "fit": fitted,
+                    "residual": float(np.mean(measured)) - fitted})
+    return out
+
+
+def draw_shapes(ax, shapes) -> None:
+    """Each shape's best losses against its width over depth, with the fit's value at its N."""
+    for i, sh in enumerate(shapes):
+        x = sh["width_over_depth"]
+        ax.scatter([x] * len(sh["best_val_loss"]), sh["best_val_loss"], color=f"C{i}", zorder=3,
+                   label=f"{sh['n_layer']}/{sh['n_head']}/{sh['n_embd']}: N = {sh['n_params_non_embedding']:,}")
+        ax.plot([x / 1.15, x * 1.15], [sh["fit"]] * 2, color="k", lw=2)
+    ax.plot([], [], color="k", lw=2, label="the L(N) fit at each one's N")
+    ax.set_xscale("log")
+    ax.set_xlabel("width over depth, n_embd / n_layer")
+    ax.set_ylabel("best validation loss (each seed)")
+    ax.set_title("shapes of (nearly) equal N, the sweep's settings")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower left")
+
+
+# ---------------------------------------------------------------- the architecture flags
+def parse_arch(text: str):
+    try:
+        parts = tuple(int(v) for v in text.split(":"))
+        if len(parts) != 3 or min(parts) < 1 or parts[2] % parts[1]:
+            raise ValueError
+        return parts
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not n_layer:n_head:n_embd with n_embd a multiple "
+                                         f"of n_head (e.g. 2:4:64)") from None
+
+
+def parse_archs(text: str, least: int = 2, flag: str = "--sizes"):
+    archs = [parse_arch(t) for t in text.split(",") if t.strip()]
+    if len(archs) < least:
+        raise argparse.ArgumentTypeError(f"{flag} needs at least {least} size(s), e.g. 1:4:32,2:4:64")
+    return archs
+
+
+def parse_shapes(text: str):
+    return parse_archs(text, least=1, flag="--shapes")

@@ -2,7 +2,7 @@
 fit L(N) = (N_c / N)^alpha_N in log-log space, predict a larger model's loss, then train it.
 
     python examples/scaling_laws.py                 # the default sweep (Tiny Shakespeare, CPU)
-    python examples/scaling_laws.py --quick         # tiny sizes, a couple of minutes
+    python examples/scaling_laws.py --quick         # tiny sizes, under half a minute
     python examples/scaling_laws.py --device gpu    # the same sweep on a GPU
 
 Every run gets the same number of training tokens D = max_iters x batch_size x
@@ -34,8 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
-from _scaling import (add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402,F401
-                      ngram_baselines, resolve_settings)
+from _scaling import (add_settings, bootstrap_fit, compare_shapes, draw_shapes, fit_and_predict,  # noqa: E402,F401
+                      fit_power_law, ngram_baselines, parse_arch, parse_archs, parse_shapes, resolve_settings)
 
 import minitf as mt  # noqa: E402
 from minitf import data, models, train  # noqa: E402
@@ -78,9 +78,12 @@ def run_config(arch, seed: int, s: dict, device: str, data_path) -> train.TrainC
 
 def run_key(cfg: train.TrainConfig, corpus_sha: str, val_chars: int) -> str:
     """A hash of everything that determines a run's result (not where it runs or is written)."""
+    # left out: where the run is written and shown, and how it is computed: the device (see the
+    # chapter) and checkpoint_blocks, whose recomputation gives the same numbers bit for bit
+    # (tests/test_recompute.py); a field added to TrainConfig later must not re-key old results
     fields = {k: v for k, v in dataclasses.asdict(cfg).items()
               if k not in ("out_dir", "data", "progress", "log_interval", "device", "sample_chars",
-                           "sample_temperature", "sample_top_k", "extra")}
+                           "sample_temperature", "sample_top_k", "extra", "checkpoint_blocks")}
     blob = json.dumps({"config": fields, "corpus": corpus_sha, "val_chars": val_chars, "v": CACHE_VERSION},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -177,24 +180,6 @@ def get_runs(archs, seeds, s, device, corpus, cache_dir: Path, log) -> tuple[lis
 
 
 # ---------------------------------------------------------------- the experiment
-def parse_arch(text: str):
-    try:
-        parts = tuple(int(v) for v in text.split(":"))
-        if len(parts) != 3 or min(parts) < 1 or parts[2] % parts[1]:
-            raise ValueError
-        return parts
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not n_layer:n_head:n_embd with n_embd a multiple "
-                                         f"of n_head (e.g. 2:4:64)") from None
-
-
-def parse_archs(text: str):
-    archs = [parse_arch(t) for t in text.split(",") if t.strip()]
-    if len(archs) < 2:
-        raise argparse.ArgumentTypeError("--sizes needs at least two sizes, e.g. 1:4:32,2:4:64")
-    return archs
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -213,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=parse_archs, default=None, metavar="L:H:C,...", help="the sweep's sizes")
     p.add_argument("--predict", type=parse_arch, default=None, metavar="L:H:C",
                    help="the larger model whose loss is predicted, then measured")
+    p.add_argument("--shapes", type=parse_shapes, default=None, metavar="L:H:C,...",
+                   help="also train these shapes (e.g. equal N, different depth and width) with the sweep's "
+                        "settings and seeds, and compare each with the fit at its N")
     p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per size (default 2; --quick: 1)")
     p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
     add_settings(p, SETTINGS)
@@ -257,7 +245,11 @@ def draw(sweep, big, summary, path) -> Path | None:
     if plt is None:
         return None
     fit, pred = summary["fit"], summary["prediction"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    shapes = summary.get("shapes") or []
+    fig, axes = plt.subplots(1, 3 if shapes else 2, figsize=(18 if shapes else 12, 4.8))
+    ax, ax2 = axes[0], axes[1]
+    if shapes:
+        draw_shapes(axes[2], shapes)
     n = np.array([r["n_params_non_embedding"] for r in sweep], dtype=float)
     ax.scatter(n, [r["best_val_loss"] for r in sweep], color="C0", zorder=3, label="sweep: best val loss (each seed)")
     grid = np.geomspace(n.min() / 1.3, pred["n_params_non_embedding"] * 1.3, 100)
@@ -312,7 +304,7 @@ def run(args, log=print) -> dict:
     if n_seeds < 1 or args.bootstrap < 10:
         raise train.ConfigError("--seeds must be at least 1 and --bootstrap at least 10")
     seeds = [1337 + i for i in range(n_seeds)]
-    for arch in list(archs) + [big_arch]:
+    for arch in list(archs) + [big_arch] + list(args.shapes or []):
         run_config(arch, seeds[0], s, args.device, None)   # a bad setting fails now, before any training
     corpus = data.load_corpus(args.data, progress=False, log=log)
     vocab_size = len(data.CharVocab.from_text(corpus.text))
@@ -337,6 +329,8 @@ def run(args, log=print) -> dict:
     big, trained_big = get_runs([big_arch], seeds, s, args.device, corpus, cache, log)
     summary = summarise(sweep, big, n_big, n_big_total, args.bootstrap)
     summary["baselines"] = ngram_baselines(corpus.text, s["val_chars"])
+    shape_runs, trained_shapes = get_runs(args.shapes or [], seeds, s, args.device, corpus, cache, log)
+    summary["shapes"] = compare_shapes(shape_runs, sweep)
     wall = time.perf_counter() - t0
 
     rows = []
@@ -363,7 +357,13 @@ def run(args, log=print) -> dict:
     p = summary["prediction"]
     log(f"predicted {p['predicted_loss']:.4f}, measured " + ", ".join(f"{m:.4f}" for m in p["measured_loss"])
         + f" (mean {p['measured_mean']:.4f}): error {p['error']:+.4f} ({100 * p['relative_error']:+.1f}%)")
-    log(f"trained {trained + trained_big} run(s) now, {len(sweep) + len(big) - trained - trained_big} from the "
+    for sh in summary["shapes"]:
+        log(f"shape {fmt_arch(sh)} (N = {sh['n_params_non_embedding']:,}, d/n_layer {sh['width_over_depth']:.1f}): "
+            + " / ".join(f"{v:.4f}" for v in sh["best_val_loss"]) + f", mean {sh['mean']:.4f}, fit {sh['fit']:.4f}, "
+            f"measured - fit {sh['residual']:+.4f} (seed spread {sh['seed_spread']:.4f})")
+    trained += trained_shapes
+    n_runs = len(sweep) + len(big) + len(shape_runs)
+    log(f"trained {trained + trained_big} run(s) now, {n_runs - trained - trained_big} from the "
         f"cache in {cache}; {wall:.0f} s")
 
     results = {"experiment": NAME, "machine": machine_info(args.device, args.note), "corpus":
@@ -371,7 +371,7 @@ def run(args, log=print) -> dict:
                 "vocab_size": vocab_size},
                "settings": dict(s, tokens_per_run=tokens, min_lr=s["lr"] / 10, seeds=seeds, quick=q),
                "kaplan": {"alpha_N": KAPLAN_ALPHA_N, "N_c": KAPLAN_N_C},
-               "sweep": sweep, "predicted_model": big, "prediction_before_training": before["prediction"],
+               "sweep": sweep, "predicted_model": big, "shape_runs": shape_runs, "prediction_before_training": before["prediction"],
                **summary, "trained_now": trained + trained_big, "wall_seconds": wall}
     out, fig = output_paths(args, NAME)
     write_outputs(results, out, fig, lambda path: draw(sweep, big, summary, path), log)

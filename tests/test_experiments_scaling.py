@@ -150,3 +150,59 @@ def test_attention_maps_bad_prompt(script, corpus, tmp_path, capsys):
     assert "--prompt" in capsys.readouterr().err
     assert am.main(["--out-dir", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_scaling_laws_shapes_are_read_against_the_fit(script, corpus, tmp_path, capsys):
+    sl = script("scaling_laws")
+    argv = ["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path / "cache"), "--out",
+            str(tmp_path / "r.json"), "--shapes", "2:2:12,1:2:16", "--seeds", "2"] + TINY
+    assert sl.main(argv) == 0
+    res = json.loads((tmp_path / "r.json").read_text())
+    # 1:2:16 is also a sweep size: the same configuration, so it comes from the cache, not trained twice
+    assert res["trained_now"] == (3 + 1 + 1) * 2 and len(res["shape_runs"]) == 4
+    n = [r["n_params_non_embedding"] for r in res["sweep"]]
+    loss = [r["best_val_loss"] for r in res["sweep"]]
+    for sh in res["shapes"]:
+        runs = [r for r in res["shape_runs"] if (r["n_layer"], r["n_embd"]) == (sh["n_layer"], sh["n_embd"])]
+        assert [r["seed"] for r in runs] == sh["seeds"] == [1337, 1338]
+        assert sh["best_val_loss"] == [r["best_val_loss"] for r in runs]
+        assert sh["fit"] == pytest.approx(float(sl.fit_and_predict(n, loss, sh["n_params_non_embedding"])[1]))
+        assert sh["residual"] == pytest.approx(np.mean(sh["best_val_loss"]) - sh["fit"])
+        assert sh["seed_spread"] == pytest.approx(abs(runs[0]["best_val_loss"] - runs[1]["best_val_loss"]))
+    same = next(sh for sh in res["shapes"] if sh["n_embd"] == 16)
+    assert same["best_val_loss"] == [r["best_val_loss"] for r in res["sweep"] if (r["n_layer"], r["n_embd"]) == (1, 16)]
+    with pytest.raises(SystemExit) as e:
+        sl.main(["--shapes", "2:3:64"])
+    assert e.value.code == 2 and "n_embd a multiple of n_head" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ L(C): the compute frontier
+def test_lower_envelope_and_flops(script):
+    cf = script("compute_frontier")
+    c = np.array([5.0, 1.0, 2.0, 3.0, 4.0])
+    loss = np.array([1.0, 3.0, 3.5, 2.0, 2.5])
+    assert cf.lower_envelope(c, loss) == [1, 3, 0]      # by C: 3.0, (3.5 beaten), 2.0, (2.5 beaten), 1.0
+    r = {"n_params_non_embedding": 1000, "n_layer": 2, "n_embd": 16, "config": {"block_size": 8}, "tokens": 50}
+    assert cf.train_flops(r) == (6 * 1000 + 12 * 2 * 8 * 16) * 50
+
+
+def test_compute_frontier_quick_run_shares_the_sweep_cache(script, corpus, tmp_path):
+    sl, cf = script("scaling_laws"), script("compute_frontier")
+    common = ["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path / "cache"), "--sizes", "1:2:8,1:2:16,2:2:16",
+              "--eval-interval", "2", "--val-chars", "256", "--block-size", "16", "--batch-size", "4",
+              "--warmup-iters", "2", "--lr", "3e-3"]
+    assert sl.main(common + ["--predict", "2:2:24", "--max-iters", "12", "--out", str(tmp_path / "s.json")]) == 0
+    assert cf.main(common + ["--budgets", "6,12", "--out", str(tmp_path / "f.json")]) == 0
+    res = json.loads((tmp_path / "f.json").read_text())
+    assert res["trained_now"] == 3 and len(res["runs"]) == 6      # the 12-iteration runs are the sweep's
+    sweep = json.loads((tmp_path / "s.json").read_text())["sweep"]
+    assert [r["best_val_loss"] for r in res["runs"] if r["max_iters"] == 12] == [r["best_val_loss"] for r in sweep]
+    for r in res["runs"]:
+        assert r["C"] == cf.train_flops(r) and r["lr_decay_iters"] == r["max_iters"]   # each its own schedule
+    c, loss = np.array([r["C"] for r in res["runs"]]), np.array([r["best_val_loss"] for r in res["runs"]])
+    f = res["frontier"]
+    assert f["indices"] == cf.lower_envelope(c, loss)
+    assert f["alpha_C"] == pytest.approx(cf.fit_power_law(c[f["indices"]], loss[f["indices"]])[0], rel=1e-12)
+    # one budget alone is the fixed-D sweep: its alpha_C is alpha_N's up to the attention term
+    one = res["fixed_D_fits"]["12"]
+    assert one["alpha_N"] == pytest.approx(json.loads((tmp_path / "s.json").read_text())["fit"]["alpha_N"], rel=1e-12)

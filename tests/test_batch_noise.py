@@ -1,0 +1,109 @@
+"""examples/batch_noise.py: McCandlish et al.'s noise-scale estimators on a problem whose gradient
+noise is known, the critical-batch fit, and a tiny run of the whole experiment."""
+import json
+import random
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    rng = random.Random(0)
+    words = "the king and queen of a far land went to sea with their son who was a fool".split()
+    text = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) + "." for _ in range(300))
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_estimators_invert_the_expected_squared_norms(script):
+    bn = script("batch_noise")
+    g2, trace = 0.7, 45.0
+    est = bn.noise_estimates(g2 + trace / 4, g2 + trace / 64, 4, 64)   # E|G_B|^2 = |G|^2 + tr(Sigma) / B
+    assert est["G2"] == pytest.approx(g2, rel=1e-12) and est["trace_sigma"] == pytest.approx(trace, rel=1e-12)
+    assert est["B_simple"] == pytest.approx(trace / g2, rel=1e-12)
+    with pytest.raises(ValueError, match="b_small < b_big"):
+        bn.noise_estimates(1.0, 1.0, 8, 8)
+
+
+def test_noise_scale_of_a_quadratic_with_known_noise(script):
+    """Loss per example 0.5 |theta - x|^2 with x ~ N(mu, diag(sigma^2)): an example's gradient is
+    theta - x, so G = theta - mu and tr(Sigma) = sum(sigma^2), which the estimates must recover."""
+    bn = script("batch_noise")
+    rng = np.random.default_rng(0)
+    P = 30
+    mu, sigma = rng.normal(0, 1, P), rng.uniform(0.5, 2.0, P)
+    theta = mu + rng.normal(0, 0.3, P)
+    g2, trace = float((theta - mu) @ (theta - mu)), float(sigma @ sigma)
+    est = bn.measure_noise(lambda x: theta - x.mean(0), lambda b: mu + sigma * rng.normal(0, 1, (b, P)),
+                           b_small=4, group=16, groups=400, resamples=300)
+    assert (est["b_small"], est["b_big"]) == (4, 64)
+    # 6400 small batches: the estimates' standard errors are about 2% (tr Sigma) and 4% (|G|^2)
+    assert est["trace_sigma"] == pytest.approx(trace, rel=0.08)
+    assert est["G2"] == pytest.approx(g2, rel=0.15)
+    lo, hi = est["B_simple_95"]
+    assert lo < trace / g2 < hi and hi / lo < 1.6
+    # a batch much larger than B_simple: its gradient is mostly signal; a batch of 1, mostly noise
+    assert trace / g2 > 4
+
+
+def test_critical_batch_fit_and_curve_reading(script):
+    bn = script("batch_noise")
+    b = np.array([4, 16, 64, 256])
+    f = bn.fit_critical_batch(b, 100 * (1 + 30 / b))
+    assert f["S_min"] == pytest.approx(100) and f["B_crit"] == pytest.approx(30) and f["E_min"] == pytest.approx(3000)
+    hist = [{"iter": 0, "val_loss": 4.0}, {"iter": 10, "val_loss": 3.0}, {"iter": 100, "val_loss": 2.0}]
+    assert bn.steps_to_reach(hist, 2.5) == pytest.approx(np.sqrt(10 * 100))   # halfway in log(step)
+    assert bn.steps_to_reach(hist, 3.5) == 10 and bn.steps_to_reach(hist, 1.9) is None
+    assert bn.loss_at(hist, np.sqrt(1000)) == pytest.approx(2.5) and bn.loss_at(hist, 200) is None
+
+
+def test_batch_noise_quick_run(script, corpus, tmp_path, capsys):
+    bn = script("batch_noise")
+    argv = ["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "r.json"),
+            "--max-steps", "32", "--groups", "4"]
+    assert bn.main(argv) == 0
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["trained_now"] == 6 and res["machine"]["blas"]
+    assert [n["iter"] for n in res["noise"]] == [0, 16]            # the noise iterations the run reaches
+    ref = next(r for r in res["runs"] if r["noise"])
+    assert (ref["batch"], ref["lr"]) == (8, 3e-3)
+    for n in res["noise"]:
+        h = next(h for h in ref["history"] if h["iter"] == n["iter"])
+        assert n["val_loss"] == h["val_loss"] and n["b_big"] == 8 and n["groups"] == 4
+        assert n["B_simple"] == pytest.approx(n["trace_sigma"] / n["G2"])
+    for r in res["runs"]:                                        # a constant learning rate after the warmup
+        assert all(h["lr"] == pytest.approx(r["lr"]) for h in r["history"] if h["iter"] >= r["warmup_iters"])
+    t = res["targets"][0]
+    assert t["val_loss"] == res["noise"][1]["val_loss"]
+    if "fit" in t:
+        fit = dict(t["fit"])
+        assert len(fit.pop("B_crit_leave_one_out")) == len(t["reached"])
+        assert fit == pytest.approx(bn.fit_critical_batch([int(b) for b in t["reached"]],
+                                                          [v["steps"] for v in t["reached"].values()]))
+    assert sl_equal(bn.main(argv), res, tmp_path)
+    assert bn.main(argv + ["--ref-batch", "5"]) == 2
+    assert "--ref-batch must be one of --batches" in capsys.readouterr().err
+
+
+def sl_equal(rc, res, tmp_path):
+    """A re-run trains nothing and gives the same analysis."""
+    again = json.loads((tmp_path / "r.json").read_text())
+    return rc == 0 and again["trained_now"] == 0 and again["targets"] == res["targets"] and again["noise"] == res["noise"]
+
+
+def test_measuring_the_noise_leaves_the_run_unchanged(script, corpus, tmp_path):
+    """The noise estimate's gradients and batches are its own: a run that measures it follows the
+    same trajectory as one that does not (which lets the cache serve one for the other)."""
+    bn = script("batch_noise")
+    from minitf import data
+    p = dict(bn.QUICK, max_steps=16, groups=3, val_chars=256)
+    text = data.load_corpus(str(corpus), progress=False, log=lambda line: None)
+    plain, _ = bn.get_run(p, 4, 1e-2, "cpu", text, tmp_path / "a", lambda line: None, noise=False)
+    measured, _ = bn.get_run(p, 4, 1e-2, "cpu", text, tmp_path / "b", lambda line: None, noise=True)
+    assert measured["noise"] and plain["noise"] is None
+    assert [h["val_loss"] for h in measured["history"]] == [h["val_loss"] for h in plain["history"]]
+    # and the cache gives the measured run where a plain one is asked for, without its noise
+    again, trained = bn.get_run(p, 4, 1e-2, "cpu", text, tmp_path / "b", lambda line: None, noise=False)
+    assert not trained and again["noise"] is None and again["history"] == measured["history"]

@@ -1,0 +1,175 @@
+"""More guards on chapter 7 (docs/scaling_laws.md) and the batch-size chapter: the numbers their
+prose quotes against the committed JSON in docs/results/, and the committed runs still being the
+ones a re-run of the scripts finds in its cache."""
+import json
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _results(name):
+    return json.loads((ROOT / "docs" / "results" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _text(page):
+    # one line per paragraph, so that a quoted phrase may be wrapped anywhere
+    return " ".join((ROOT / "docs" / page).read_text(encoding="utf-8").split())
+
+
+def test_committed_sweep_runs_are_what_a_rerun_looks_up(script):
+    """Every run in scaling_laws.json is stored under the key its configuration hashes to now:
+    a field added to TrainConfig since must not make a re-run train the whole sweep again."""
+    sl = script("scaling_laws")
+    res = _results("scaling_laws")
+    s = {k: res["settings"][k] for k, *_ in sl.SETTINGS}
+    for r in res["sweep"] + res["predicted_model"]:
+        cfg = sl.run_config((r["n_layer"], r["n_head"], r["n_embd"]), r["seed"], s, "cpu", None)
+        assert sl.run_key(cfg, res["corpus"]["sha256"], s["val_chars"]) == r["key"], (r["n_embd"], r["seed"])
+
+
+def test_data_scaling_after_the_best():
+    """'no later evaluation is more than 0.0001, 0.0082 and 0.0007 above it' for the three middle
+    prefixes, and the last evaluation of the 262,144 prefix 0.0051 above its best."""
+    ds = _results("data_scaling")
+    by_d = {r["train_chars"]: r for r in ds["runs"]}
+    text = _text("scaling_laws.md")
+    rises = []
+    for d in (131_072, 262_144, 524_288):
+        r = by_d[d]
+        rises.append(max(h["val_loss"] for h in r["history"] if h["iter"] > r["best_iter"]) - r["best_val_loss"])
+    assert f"no later evaluation is more than {rises[0]:.4f}, {rises[1]:.4f} and {rises[2]:.4f} above it" in text
+    r = by_d[262_144]
+    assert f"the last is {r['last_val_loss'] - r['best_val_loss']:.4f} above" in text
+
+
+def test_shapes_section_quotes_its_results():
+    """The equal-N table (each seed's best loss, the fit at N, mean minus fit) and the figures the
+    prose draws from it, against the "shapes" of scaling_laws.json."""
+    import re
+    res = _results("scaling_laws")
+    by = {(s["n_layer"], s["n_head"], s["n_embd"]): s for s in res["shapes"]}
+    rows = 0
+    for line in (ROOT / "docs" / "scaling_laws.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 6 and re.fullmatch(r"\d+ / \d+ / \d+", cells[0]):
+            sh = by[tuple(int(v) for v in cells[0].split(" / "))]
+            assert int(cells[1].replace(",", "")) == sh["n_params_non_embedding"]
+            assert cells[2] == f"{sh['width_over_depth']:.0f}"
+            assert cells[3] == " / ".join(f"{v:.4f}" for v in sh["best_val_loss"])
+            assert cells[4] == f"{sh['fit']:.4f}" and cells[5] == f"{sh['residual']:+.4f}"
+            rows += 1
+    assert rows == len(by) == 4
+    text = _text("scaling_laws.md")
+    deep, wide = by[(8, 4, 64)], by[(1, 4, 180)]
+    assert f"by {deep['mean'] - wide['mean']:.3f} nats ({100 * (deep['mean'] - wide['mean']) / deep['mean']:.0f}% of" in text
+    assert f"at most {max(s['seed_spread'] for s in by.values()):.3f} apart" in text
+    big = [r["best_val_loss"] for r in res["predicted_model"]]
+    assert f"comes within {wide['mean'] - sum(big) / len(big):.3f} of the 4 / 4 / 192" in text
+    runs = {}
+    for r in res["shape_runs"]:
+        runs.setdefault((r["n_layer"], r["n_embd"]), []).append({h["iter"]: h["val_loss"] for h in r["history"]})
+    gap = [sum(h[i] for h in runs[(8, 64)]) / 2 - sum(h[i] for h in runs[(1, 180)]) / 2 for i in (100, 500, 1000)]
+    assert f"{gap[0]:.2f} nats after 100 iterations, {gap[1]:.2f} after 500 and {gap[2]:.3f} at the end" in text
+
+
+def _rows(page, ncells):
+    rows = []
+    for line in (ROOT / "docs" / page).read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == ncells and cells[0][:1].isdigit():
+            rows.append(cells)
+    return rows
+
+
+def test_batch_size_chapter_quotes_its_results():
+    """Chapter 8's three tables (the noise scale along the run, the loss per token and per step,
+    the critical-batch fits) and the numbers its prose draws from them, against batch_noise.json."""
+    res = _results("batch_noise")
+    noise = _rows("batch_size.md", 7)
+    assert [int(r[0]) for r in noise] == [n["iter"] for n in res["noise"]]
+    for row, n in zip(noise, res["noise"]):
+        lo, hi = n["B_simple_95"]
+        assert row[1:] == [f"{n['val_loss']:.4f}", f"{n['G2']:.4g}", f"{n['trace_sigma']:.4g}", f"{n['B_simple']:.1f}",
+                           f"{lo:.1f} to {hi:.1f}", f"{n['B_simple'] * res['settings']['block_size']:,.0f}"]
+    views = _rows("batch_size.md", 4)
+    tok, st = res["fixed_tokens"], res["fixed_steps"]
+    assert [int(r[0]) for r in views] == res["settings"]["batches"]
+    for b, a, c, t in views:
+        assert a == f"{tok['loss'][b]['val_loss']:.4f}" and c == f"{st['loss'][b]['val_loss']:.4f}"
+        assert int(t.replace(",", "")) == st["steps"] * int(b) * res["settings"]["block_size"]
+    text = _text("batch_size.md")
+    assert f"loss after {tok['tokens']:,} tokens" in text and f"loss after {st['steps']} steps" in text
+    gains = [st["loss"][str(a)]["val_loss"] - st["loss"][str(b)]["val_loss"] for a, b in ((4, 16), (16, 64), (64, 256))]
+    assert f"by {gains[0]:.3f} from 4 to 16 blocks, {gains[1]:.3f} from 16 to 64, and only {gains[2]:.3f}" in text
+    fits = _rows("batch_size.md", 6)
+    targets = [t for t in res["targets"] if "fit" in t]
+    assert len(fits) == len(targets) == 2
+    for row, t in zip(fits, targets):
+        steps = [f"{t['reached'][str(b)]['steps']:.0f}" if str(b) in t["reached"] else "-"
+                 for b in res["settings"]["batches"]]
+        f = t["fit"]
+        loo = f["B_crit_leave_one_out"]
+        assert row == [f"{t['val_loss']:.4f}", " / ".join(steps), f"{f['S_min']:.0f}", f"{f['B_crit']:.1f}",
+                       f"{min(loo):.1f} to {max(loo):.1f}", f"{t['B_simple']:.1f}"]
+    a, b = targets
+    T = res["settings"]["block_size"]
+    assert f"({a['fit']['B_crit'] * T:,.0f} to {b['fit']['B_crit'] * T:,.0f} tokens)" in text
+    assert (f"{a['B_simple'] / a['fit']['B_crit']:.1f} and {b['B_simple'] / b['fit']['B_crit']:.1f} times larger"
+            in text)
+    s = [a["reached"][str(x)]["steps"] for x in (4, 16, 64, 256)]
+    assert f"cuts the steps {s[0] / s[1]:.1f} times, from 16 only {s[1] / s[2]:.1f} times, from 64 {s[2] / s[3]:.1f}" in text
+    n512 = next(n for n in res["noise"] if n["iter"] == 512)
+    sq = [n512["G2"] + n512["trace_sigma"] / B for B in (4, 16, 64)]
+    assert f"is {sq[0]:.2f} for a batch of 4" in text and f"{sq[1]:.2f} for a batch of 16 and {sq[2]:.2f} for 64" in text
+    assert f"{sum(r['cpu_seconds'] for r in res['runs']):.0f} s of CPU time in all" in text
+
+
+def test_compute_section_quotes_its_results():
+    """The L(C) table (every run's best loss, * on the envelope, C per token), the envelope's fit,
+    the fit without the longest budget and the fixed-D slopes, against compute_frontier.json."""
+    import re
+    res = _results("compute_frontier")
+    runs = {(r["n_layer"], r["n_embd"], r["max_iters"]): (i, r) for i, r in enumerate(res["runs"])}
+    budgets = res["settings"]["budgets"]
+    env = set(res["frontier"]["indices"])
+    rows = 0
+    for line in (ROOT / "docs" / "scaling_laws.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 7 and re.fullmatch(r"\d+ / \d+ / \d+", cells[0]):
+            n_layer, _, d = (int(v) for v in cells[0].split(" / "))
+            for cell, b in zip(cells[2:6], budgets):
+                i, r = runs[(n_layer, d, b)]
+                assert cell == f"{r['best_val_loss']:.4f}" + ("*" if i in env else ""), (cells[0], b)
+                assert r["best_iter"] == b                      # "every run's best was its last evaluation"
+            assert int(cells[1].replace(",", "")) == r["n_params_non_embedding"]
+            assert int(cells[6].replace(",", "")) == r["C"] / r["tokens"]
+            rows += 1
+    assert rows == 5 and len(runs) == 5 * len(budgets) == 20
+    text = _text("scaling_laws.md")
+    f = res["frontier"]
+    mantissa, exponent = f"{f['C_c']:.2e}".split("e")
+    assert f"L(C) = ({mantissa} x 10^{int(exponent)} / C)^{f['alpha_C']:.4f}" in text
+    lo, hi = f["bootstrap"]["alpha_95"]
+    assert f"alpha_C = {f['alpha_C']:.4f} +- {f['bootstrap']['alpha_std']:.4f} (bootstrap; 95%: {lo:.3f} to {hi:.3f})" in text
+    assert "eight points" in text and len(env) == 8 and f"({f['alpha_C_6ND']:.4f} with C = 6 N D alone)" in text
+    w = f["without_longest_budget"]
+    assert f"seven points and alpha_C = {w['alpha_C']:.4f} +- {w['bootstrap']['alpha_std']:.4f}" in text
+    assert len(w["indices"]) == 7
+    fd = res["fixed_D_fits"]
+    assert f"gives {fd['1000']['alpha_C']:.4f} where L(N) gives {fd['1000']['alpha_N']:.4f}" in text
+    assert f"of {fd['2000']['alpha_C']:.4f})" in text
+    assert ("is " + ", ".join(f"{fd[str(b)]['alpha_N']:.4f}" for b in budgets[:-1])
+            + f" and {fd[str(budgets[-1])]['alpha_N']:.4f} at the four budgets") in text
+    i, big = runs[(4, 128, 2000)]
+    assert f"({big['best_val_loss']:.4f} at {big['C'] / 1e13:.2f} x 10^13 FLOPs)" in text
+    sl = _results("scaling_laws")
+    r192 = next(r for r in sl["predicted_model"] if r["seed"] == 1337)
+    c192 = (6 * r192["n_params_non_embedding"] + 12 * r192["n_layer"] * 64 * r192["n_embd"]) * r192["tokens"]
+    assert f"({r192['best_val_loss']:.4f}, seed 1337, at {c192 / 1e13:.2f} x 10^13)" in text
+
+
+def test_kaplan_bullet_quotes_the_fixed_d_slopes():
+    fd = _results("compute_frontier")["fixed_D_fits"]
+    assert (f"the slope is {fd['1000']['alpha_N']:.4f} at this budget and {fd['2000']['alpha_N']:.4f} with twice"
+            in _text("scaling_laws.md"))
