@@ -12,7 +12,10 @@ from minitf import checkpoint, train
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Sample text from a trained character-level language model.")
-    p.add_argument("--out-dir", default="out/charlm", help="directory holding ckpt.npz (default: out/charlm)")
+    p.add_argument("--out-dir", default="out/charlm", help="the run directory (default: out/charlm)")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best",
+                   help="best: best.npz, the state of the eval with the lowest val loss (ckpt.npz when the run "
+                        "has no best.npz); last: ckpt.npz, the latest state (default: best)")
     p.add_argument("--num-chars", type=int, default=500, help="characters to generate (default 500)")
     p.add_argument("--temperature", type=float, default=0.8,
                    help="divide the logits by this: < 1 is more conservative, > 1 more random, 0 always takes "
@@ -30,7 +33,7 @@ def main(argv=None) -> int:
     if args.top_k < 0:
         p.error("--top-k must be >= 0")
     try:
-        model, vocab, meta = train.load_model(args.out_dir, device=args.device)
+        model, vocab, meta = train.load_model(args.out_dir, device=args.device, which=args.checkpoint)
         if args.seed is not None:
             mt.manual_seed(args.seed)
         text = train.generate_text(model, vocab, args.num_chars, temperature=args.temperature,
@@ -39,6 +42,9 @@ def main(argv=None) -> int:
     except (mt.DeviceError, checkpoint.CheckpointError, train.ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    best = meta.get("best") or {}
+    what = f", the best val loss {best['val_loss']:.4f}" if best.get("iter") == meta["iter"] else ""
+    print(f"sampled from {meta['checkpoint_path']} (iter {meta['iter']}{what})", file=sys.stderr)
     print(text)
     return 0
 

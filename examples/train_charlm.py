@@ -56,8 +56,9 @@ def _presets_text() -> str:
               "  ~/.cache/minitf; else it is downloaded and cached; offline (or MINITF_OFFLINE=1) with",
               "  nothing cached, a fallback corpus of Python standard-library sources is used.",
               "",
-              "writes to --out-dir: log.jsonl (one line per eval), ckpt.npz (every eval and the end),",
-              "  loss.png (with matplotlib), samples.txt. Sample more with examples/sample.py.",
+              "writes to --out-dir: log.jsonl (one line per eval), ckpt.npz (the latest state: every eval",
+              "  and the end; what --resume continues), best.npz (the eval with the lowest val loss so far:",
+              "  what examples/sample.py reads), loss.png (with matplotlib), samples.txt.",
               "  One run at a time per --out-dir (a second stops at once).",
               "",
               "exit status: 0 done; 2 a bad setting, data file, checkpoint or --out-dir (one line on",
@@ -288,8 +289,11 @@ def main(argv=None) -> int:
     if plotted is None:
         print("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
     if result.get("final_val_loss") is not None:
+        best = result.get("best")
         print(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
-              f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}")
+              f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}"
+              + (f" (the best val loss, {best['val_loss']:.4f} at iter {best['iter']}, in {result['best_checkpoint']})"
+                 if best else ""))
     return 0
 
 

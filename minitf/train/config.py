@@ -9,9 +9,10 @@ from pathlib import Path
 from .. import backend, checkpoint
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "ARCH_FIELDS", "make_config", "resume_config",
-           "build_model", "CHECKPOINT_NAME", "LOG_NAME"]
+           "build_model", "CHECKPOINT_NAME", "BEST_NAME", "LOG_NAME"]
 
-CHECKPOINT_NAME = "ckpt.npz"
+CHECKPOINT_NAME = "ckpt.npz"   # the latest state: what --resume continues, exactly
+BEST_NAME = "best.npz"         # the state of the eval with the lowest val loss so far: what sample.py reads
 LOG_NAME = "log.jsonl"
 
 PRESETS = {

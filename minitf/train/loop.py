@@ -29,7 +29,13 @@ from .sampling import generate_text
 from .steplog import StepLog, read_every
 from .strategy import SingleProcess
 
-__all__ = ["Trainer", "SingleProcess", "TrainingDiverged"]
+__all__ = ["Trainer", "SingleProcess", "TrainingDiverged", "VAL_RISE_WARNING"]
+
+# An eval whose val loss is this fraction above the best so far gets one warning: the run is getting
+# worse, not wobbling. 5% is 0.1 nats at the baby preset's 1.9, five times the spread of its 20-batch
+# estimate from seed to seed (about 0.02, docs/training.md), and larger than any rise between evals of
+# the runs in docs/ that kept improving.
+VAL_RISE_WARNING = 0.05
 
 
 class TrainingDiverged(RuntimeError):
@@ -47,6 +53,12 @@ class TrainingDiverged(RuntimeError):
 
 class Trainer:
     """One training run: ``Trainer(cfg).run()`` returns a summary dict.
+
+    Two checkpoints are kept in ``out_dir``: ``ckpt.npz``, the latest state, written at every eval (what
+    ``resume`` continues, exactly), and ``best.npz``, written (first, atomically) only at an eval whose
+    estimated val loss is the lowest of the run so far: a run that gets worse, even staying finite,
+    never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best is
+    warned about, once.
 
     Parameters
     ----------
@@ -113,6 +125,8 @@ class Trainer:
         self.optimizer = optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
         self.last_checkpoint_iter = None
+        self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
+        self._warned_val_rise = False
         self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
         self._warned_explosion = False
         self._write = self.log  # warnings during a run go above its progress bar
@@ -170,6 +184,15 @@ class Trainer:
         # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
         self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
         self.run_dir.write_log(self.records)
+        self.best = meta.get("best")
+        if self.best is None or not self.run_dir.best_path.is_file():
+            # a checkpoint from before best.npz existed (or one whose best.npz was removed): its own state,
+            # at its eval, is the best one known; save it, so that a worse continuation cannot replace it
+            last = meta.get("last_eval") or next((r for r in reversed(self.records) if r.get("iter") == self.iter
+                                                  and "val_loss" in r), None)
+            if last is not None and math.isfinite(last.get("val_loss", math.nan)):
+                self.best = {"iter": self.iter, "val_loss": float(last["val_loss"])}
+                self.save_checkpoint(last, best=True)
 
     # ------------------------------------------------------------ the run
     def lr_at(self, it: int) -> float:
@@ -319,10 +342,28 @@ class Trainer:
         rec["elapsed_s"] = round(self.elapsed_s, 3)
         self.records.append(rec)
         self.run_dir.append_log(rec)
+        improved = self.best is None or rec["val_loss"] < self.best["val_loss"]
+        if improved:
+            self.best = {"iter": it, "val_loss": rec["val_loss"]}
+            # best.npz first: killed between the two writes, ckpt.npz is the previous eval's, whose resume
+            # redoes this eval and finds it best again (same losses), so the two files never disagree
+            self.save_checkpoint(rec, best=True)
         self.save_checkpoint(rec)
+        if not improved:
+            self._warn_val_rise(rec)
         for cb in self.callbacks:
             cb(self, rec)
         return rec
+
+    def _warn_val_rise(self, rec: dict) -> None:
+        best = self.best
+        if self._warned_val_rise or rec["val_loss"] <= best["val_loss"] * (1 + VAL_RISE_WARNING):
+            return
+        self._warned_val_rise = True
+        self._write(f"warning: iter {rec['iter']}: the val loss {rec['val_loss']:.4f} is "
+                    f"{100 * (rec['val_loss'] / best['val_loss'] - 1):.0f}% above the best, {best['val_loss']:.4f} at "
+                    f"iter {best['iter']}, which stays in {self.run_dir.best_path} ({self.ckpt_path} holds the "
+                    f"latest state): the run is getting worse; a lower --lr (now {self.cfg.lr:g}) may help")
 
     def estimate_loss(self) -> dict:
         """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
@@ -339,9 +380,10 @@ class Trainer:
         return total / count, int(count)
 
     # ------------------------------------------------------------ outputs
-    def save_checkpoint(self, record: dict | None = None):
-        """Write the run's checkpoint (atomically); first checks the steps whose values are not read yet
-        (on a device, those since the last log point), so that no diverged step is saved."""
+    def save_checkpoint(self, record: dict | None = None, best: bool = False):
+        """Write the run's checkpoint, ``ckpt.npz`` (``best``: ``best.npz``), atomically; first checks the
+        steps whose values are not read yet (on a device, those since the last log point), so that no
+        diverged step is saved."""
         self._check(self._read_steps())
         cfg = self.cfg
         try:
@@ -353,15 +395,16 @@ class Trainer:
                 "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
                            "chars": len(self.corpus.text)},
                 "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
-                "last_eval": record}
+                "last_eval": record, "best": self.best}
         try:
-            self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)
+            path = self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta, best=best)
         except OutputError as e:
             kept = (f"the checkpoint of iter {self.last_checkpoint_iter} is intact" if self.last_checkpoint_iter
                     is not None else "no checkpoint was written")
             raise OutputError(f"{e}; {kept}") from None
-        self.last_checkpoint_iter = self.iter
-        return self.ckpt_path
+        if not best:
+            self.last_checkpoint_iter = self.iter
+        return path
 
     def sample(self, num_chars: int, temperature: float = 1.0, top_k: int | None = None, start: str = "\n") -> str:
         """``start`` followed by ``num_chars`` generated characters."""
@@ -379,7 +422,8 @@ class Trainer:
         final = next((r for r in reversed(self.records) if "final_val_loss" in r), None)
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
-                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path)}
+                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path),
+                "best": dict(self.best) if self.best else None, "best_checkpoint": str(self.run_dir.best_path)}
 
 
 def _all_finite(params) -> bool:
