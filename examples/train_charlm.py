@@ -148,10 +148,6 @@ def _schedule_note(cfg, given: bool) -> str:
     return line
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
-
-
 def _memory_hint(cfg, trainer=None) -> str:
     """Why a run probably ran out of memory, from an estimate of its parts (one sentence)."""
     if cfg is None:
@@ -165,19 +161,7 @@ def _memory_hint(cfg, trainer=None) -> str:
             chars = os.path.getsize(cfg.data) if cfg.data else 0
         except OSError:
             chars = 0
-    parts = train.memory_estimate(cfg, len(vocab) if vocab is not None else 256, chars)
-    B, T, C, L = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer
-    why = {"model": f"the model's parameters, gradients and AdamW state (n_embd {C:,}, n_layer {L:,}): use a "
-                    f"smaller --n-embd or --n-layer",
-           "activations": f"the activations of a batch (batch_size x block_size = {B:,} x {T:,}, x n_embd {C:,}): "
-                          f"use a smaller --batch-size or --block-size",
-           "attention": f"the attention scores (batch_size x n_head x block_size^2 = {B:,} x {cfg.n_head:,} x "
-                        f"{T:,}^2 per layer): use a smaller --block-size or --batch-size",
-           "data": f"the corpus ({chars:,} characters of {cfg.data or 'the default corpus'}): use a smaller --data "
-                   f"file"}
-    largest = max(parts, key=parts.get)
-    listed = ", ".join(f"{k} {_gib(v)}" for k, v in parts.items() if v)
-    return f"an estimated {_gib(sum(parts.values()))} ({listed}); the largest part is {why[largest]}"
+    return train.memory.describe_estimate(cfg, len(vocab) if vocab is not None else 256, chars)
 
 
 def _setup(args, comm, say, made):

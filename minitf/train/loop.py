@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend, checkpoint, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
-from . import evaluation
+from . import evaluation, memory
 from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
@@ -109,6 +109,8 @@ class Trainer:
         self.vocab = data.CharVocab.from_text(self.corpus.text)
         if ckpt is not None:
             self._check_compatible(ckpt)
+        # before the model, the ids and the first batch are allocated: a run that cannot fit is one error
+        memory.check_fits(cfg, len(self.vocab), len(self.corpus.text))
         ids = self.vocab.encode(self.corpus.text)
         train_ids, val_ids = data.split_ids(ids, 0.9)
         shard = self.strategy.batch_shard()
