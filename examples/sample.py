@@ -5,9 +5,13 @@
 import argparse
 import math
 import sys
+from pathlib import Path
 
 import minitf as mt
 from minitf import checkpoint, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -44,9 +48,10 @@ def main(argv=None) -> int:
         return 2
     best = meta.get("best") or {}
     what = f", the best val loss {best['val_loss']:.4f}" if best.get("iter") == meta["iter"] else ""
-    print(f"sampled from {meta['checkpoint_path']} (iter {meta['iter']}{what})", file=sys.stderr)
-    print(text)
-    return 0
+    out = PipeSafePrint()   # `sample.py | head`: a closed pipe ends quietly
+    out(f"sampled from {meta['checkpoint_path']} (iter {meta['iter']}{what})", file=sys.stderr)
+    out(text)
+    return SIGPIPE_STATUS if out.closed else 0
 
 
 if __name__ == "__main__":

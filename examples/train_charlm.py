@@ -15,6 +15,9 @@ from pathlib import Path
 import minitf as mt
 from minitf import checkpoint, data, distributed, train
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
     ("n_head", int, "attention heads (GPT only)"),
@@ -63,7 +66,8 @@ def _presets_text() -> str:
               "",
               "exit status: 0 done; 2 a bad setting, data file, checkpoint or --out-dir (one line on",
               "  stderr); 3 training diverged (a non-finite loss or gradient; the last good checkpoint",
-              "  is kept); 130 interrupted (the last checkpoint is kept)."]
+              "  is kept); 130 interrupted (Ctrl-C: ckpt.npz is saved at the step boundary first); 141 the",
+              "  output pipe closed (`| head`: saved the same way, no message)."]
     return "\n".join(lines)
 
 
@@ -164,7 +168,7 @@ def _memory_hint(cfg, trainer=None) -> str:
     return train.memory.describe_estimate(cfg, len(vocab) if vocab is not None else 256, chars)
 
 
-def _setup(args, comm, say, made):
+def _setup(args, comm, say, made, out=print):
     """The config and the trainer of this run (``say`` prints on rank 0 only); ``made`` gets each as it
     is made (what an out-of-memory message can tell from)."""
     settings = {name: getattr(args, name) for name, _, _ in HYPER}
@@ -197,7 +201,7 @@ def _setup(args, comm, say, made):
         cfg.progress = False    # one progress bar: rank 0's
     comm.bind_device(cfg.device)
     strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
-    trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy)
+    trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy, log=out)
     if strategy is not None:
         say(f"data parallel: {comm.size} processes, each computing {cfg.batch_size // comm.size} of the "
             f"{cfg.batch_size} blocks of every batch")
@@ -224,11 +228,13 @@ def main(argv=None) -> int:
     except distributed.DistributedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    say = print if comm.rank == 0 else (lambda *a, **k: None)
+    out = PipeSafePrint()   # `... | head`: a closed pipe ends the run quietly, at a step boundary, saved
+    say = out if comm.rank == 0 else (lambda *a, **k: None)
     error, made = None, {}
     with distributed.abort_on_error(comm):   # anything unexpected on one rank stops them all
         try:
-            cfg, trainer = _setup(args, comm, say, made)
+            cfg, trainer = _setup(args, comm, say, made, out)
+            out.on_close = lambda: trainer.request_stop("output closed")
         except SETUP_ERRORS as e:
             error = f"error: {e}"
         except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
@@ -238,6 +244,8 @@ def main(argv=None) -> int:
             if comm.size > 1:
                 comm.abort(130)
             return 130
+    if out.closed and error is None:   # closed while setting up: stop as soon as the run can save
+        trainer.request_stop("output closed")
     # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
     errors = [(r, e) for r, e in enumerate(comm.allgather(error)) if e]
     if errors:
@@ -255,11 +263,14 @@ def main(argv=None) -> int:
             return _fail(comm, f"error: {e}")
         except MemoryError as e:
             return _fail(comm, f"error: out of memory: {_memory_hint(cfg, trainer)} ({type(e).__name__}: {e})")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            if out.closed:   # the reader of our output went away (`| head`): end as quietly as it did
+                return SIGPIPE_STATUS
             where = trainer.last_checkpoint_iter
-            say(f"\ninterrupted. The last checkpoint (iter {where}) is in {args.out_dir}; "
-                f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
-                file=sys.stderr, flush=True)
+            at = f" at iter {e.iter}" if isinstance(e, train.TrainingInterrupted) else ""
+            saved = "saved at the interruption" if isinstance(e, train.TrainingInterrupted) and e.saved else "the last"
+            say(f"\ninterrupted{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
+                f"--resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.", file=sys.stderr)
             if comm.size > 1:
                 comm.abort(130)
             return 130
@@ -271,14 +282,14 @@ def main(argv=None) -> int:
         print(f"error: cannot write {Path(cfg.out_dir) / 'loss.png'}: {e.strerror or e}", file=sys.stderr)
         return 2
     if plotted is None:
-        print("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
+        out("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
     if result.get("final_val_loss") is not None:
         best = result.get("best")
-        print(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
-              f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}"
-              + (f" (the best val loss, {best['val_loss']:.4f} at iter {best['iter']}, in {result['best_checkpoint']})"
-                 if best else ""))
-    return 0
+        out(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
+            f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}"
+            + (f" (the best val loss, {best['val_loss']:.4f} at iter {best['iter']}, in {result['best_checkpoint']})"
+               if best else ""))
+    return SIGPIPE_STATUS if out.closed else 0
 
 
 if __name__ == "__main__":

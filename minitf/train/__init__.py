@@ -32,13 +32,13 @@ The package, one concept a module:
 """
 from .config import (ARCH_FIELDS, BEST_NAME, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
                      TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
-from .loop import SingleProcess, Trainer, TrainingDiverged  # noqa: F401
+from .loop import VAL_RISE_WARNING, SingleProcess, Trainer, TrainingDiverged, TrainingInterrupted  # noqa: F401
 from . import memory  # noqa: F401
 from .parallel import DataParallelStrategy  # noqa: F401
 from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
-           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged", "DataParallelStrategy",
+           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "DataParallelStrategy",
            "RunDir", "ReadOnlyRunDir", "OutputError", "RunLocked", "parameter_count", "memory_estimate",
            "CHECKPOINT_NAME", "BEST_NAME", "LOG_NAME"]
