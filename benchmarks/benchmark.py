@@ -411,7 +411,7 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="minitf alone, even if PyTorch is installed")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="threads of every library (default: the usable cores)")
-    ap.add_argument("--gemm-reps", type=int, default=3, help="timings of each GEMM shape (best kept)")
+    ap.add_argument("--gemm-reps", type=int, default=3, help="timings of each GEMM shape, the best kept (default 3)")
     ap.add_argument("--json", help="write every raw figure here")
     ap.add_argument("--worker", choices=["minitf", "pytorch"], help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -14,6 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
 
 
+MAX_CHARS = 10_000_000   # hours of generation on a CPU: more is a typo, not a sample
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Sample text from a trained character-level language model.")
     p.add_argument("--out-dir", default="out/charlm", help="the run directory (default: out/charlm)")
@@ -26,12 +29,17 @@ def main(argv=None) -> int:
                         "the likeliest character (greedy) (default 0.8)")
     p.add_argument("--top-k", type=int, default=200, help="sample among the k likeliest characters; 0: all (default 200)")
     p.add_argument("--start", default="\n", help="text to continue (default: a newline)")
-    p.add_argument("--seed", type=int, default=None, help="random seed, for a reproducible sample")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="random seed in [0, 2**63), for a reproducible sample (default: none, a different sample "
+                        "each time)")
     p.add_argument("--device", choices=["cpu", "gpu", "fake"], metavar="{cpu,gpu}", default=None,
                    help="where to run (default: where it was trained)")
     args = p.parse_args(argv)
-    if args.num_chars < 0:
-        p.error("--num-chars must be >= 0")
+    if not 0 <= args.num_chars <= MAX_CHARS:
+        p.error(f"--num-chars must be in [0, {MAX_CHARS:,}], got {args.num_chars:,} (characters are generated one "
+                f"at a time and held in memory until printed)")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        p.error(f"--seed must be in [0, 2**63), got {args.seed}")
     if not (math.isfinite(args.temperature) and args.temperature >= 0):
         p.error(f"--temperature must be a finite number >= 0 (0: greedy), got {args.temperature}")
     if args.top_k < 0:

@@ -131,3 +131,93 @@ def test_request_stop_saves_where_it_stops(corpus_file, tmp_path, env):
         trainer.run()
     assert (e.value.reason, e.value.iter, e.value.saved) == ("asked", 7, True)
     assert checkpoint.load_training(tmp_path / "run" / train.CHECKPOINT_NAME).meta["iter"] == 7
+
+
+# ---------------------------------------------------------------- settings that were silently ignored
+def test_gpt_only_flags_with_a_recurrent_model_are_errors(corpus_file, tmp_path, env, capsys):
+    for flag in (["--n-head", "4"], ["--checkpoint-blocks"]):
+        _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"),
+                                                "--model", "lstm", "--max-iters", "2", *flag], capsys, check=2)
+        assert f"{flag[0]} is a GPT setting: --model lstm" in one_line_error(err)
+
+
+def test_a_decay_shorter_than_the_warmup_is_an_error(corpus_file, tmp_path, env, capsys):
+    args = ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"), *TINY_FLAGS]   # warmup 5
+    _, _, err = main_of("train_charlm.py", [*args, "--max-iters", "10", "--lr-decay-iters", "0"], capsys, check=2)
+    assert "--lr-decay-iters 0 is below the warmup (5 iterations)" in one_line_error(err)
+    # a short run whose decay follows --max-iters is not an error (it gets a note about its warmup)
+    _, out, _ = main_of("train_charlm.py", [*args, "--max-iters", "3"], capsys, check=0)
+    assert "shorter than its warmup" in out
+
+
+def test_progress_and_eval_lines_of_an_iteration_show_the_same_lr(corpus_file, tmp_path, env, capsys):
+    _, out, _ = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"), *TINY_FLAGS,
+                                            "--max-iters", "20", "--eval-interval", "10", "--log-interval", "5"],
+                        capsys, check=0)
+    lr = {}
+    for line in out.splitlines():
+        if line.startswith("iter 10/20:") or line.startswith("iter 10:"):
+            lr[line.split(":")[0]] = line.split(", lr ")[1].split(",")[0]
+    assert len(lr) == 2 and lr["iter 10/20"] == lr["iter 10"], lr
+
+
+def test_sample_refuses_a_bad_seed_and_an_impossible_length(corpus_file, tmp_path, env, capsys):
+    out = tmp_path / "run"
+    train.Trainer(train.make_config(out_dir=str(out), data=str(corpus_file), max_iters=1, eval_interval=1,
+                                    n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_iters=1,
+                                    progress=False, sample_chars=0), log=lambda s: None).run()
+    for args, message in ((["--seed", "-1"], "--seed must be in [0, 2**63), got -1"),
+                          (["--num-chars", "100000000000"], "--num-chars must be in [0, 10,000,000]")):
+        with pytest.raises(SystemExit) as e:
+            main_of("sample.py", ["--out-dir", str(out), *args], capsys)
+        assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the benchmarks' command lines
+BENCHMARKS = ["benchmark.py", "checkpoint_memory.py", "dist_throughput.py", "engine_overhead.py", "gpu_check.py",
+              "profile_step.py", "race_pytorch.py"]
+
+
+def bench(script, *args):
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def options_without_help(help_text: str) -> list:
+    """The options of an argparse --help whose entry has no description."""
+    lines = help_text.split("options:", 1)[1].splitlines()
+    missing = []
+    for i, line in enumerate(lines):
+        if not line.startswith("  -"):
+            continue
+        described = "  " in line.strip() or (i + 1 < len(lines) and lines[i + 1].startswith(" " * 8)
+                                             and not lines[i + 1].lstrip().startswith("-"))
+        if not described and not line.strip().startswith("-h, --help"):
+            missing.append(line.strip())
+    return missing
+
+
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_every_benchmark_option_says_what_it_does(script):
+    p = bench(script, "--help")
+    if p.returncode and "No module named 'torch'" in p.stderr:
+        pytest.skip("needs torch")
+    assert p.returncode == 0, p.stderr
+    assert options_without_help(p.stdout) == []
+
+
+def test_benchmark_help_texts_are_whole():
+    assert "alternated round by round" in bench("engine_overhead.py", "--help").stdout   # not cut at "compared"
+    assert "--train-iters 4 \\\n" in bench("gpu_check.py", "--help").stdout            # the example's line break
+
+
+@pytest.mark.parametrize("script,args,message", [
+    ("checkpoint_memory.py", ["--n-head", "3"], "--n-embd (128) must be a multiple of --n-head (3)"),
+    ("checkpoint_memory.py", ["--iters", "0"], "--iters must be at least 1"),
+    ("dist_throughput.py", ["--preset", "foo"], "invalid choice: 'foo'"),
+    ("dist_throughput.py", ["--rounds", "0"], "--rounds must be at least 1"),
+    ("engine_overhead.py", ["--rounds", "0"], "--rounds must be at least 1"),
+])
+def test_a_bad_benchmark_setting_is_an_error_not_a_traceback(script, args, message):
+    p = bench(script, *args)
+    assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr

@@ -285,7 +285,8 @@ class Trainer:
                 if read:  # on a device the read waited for the queued steps: this rate is the true one
                     tps = read_tokens / read_time if read_time > 0 else 0.0
                     read_tokens, read_time = 0, 0.0
-                progress.update(self.iter, read[-1].loss if read else None, lr, tps)
+                # the lr at which training goes on from self.iter, as the eval line labelled with it shows
+                progress.update(self.iter, read[-1].loss if read else None, self.lr_at(self.iter), tps)
         finally:
             restore_sigint()
             progress.close()
