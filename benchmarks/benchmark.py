@@ -28,8 +28,10 @@ Rows, per library and the ratio minitf / PyTorch (times; tokens/s inverted):
   the small preset's width (6 layers, 6 heads, 384), batch 1, with and
   without the key/value cache, and the cache's speed-up.
 
-The BLAS libraries, their architecture and thread counts (threadpoolctl) are
-printed; ``--json`` writes every raw figure.
+The BLAS libraries, their architecture and thread counts are printed (they need
+threadpoolctl, in the ``bench`` extra: without it they are "unknown" and only the
+thread environment variables set for each worker limit BLAS); ``--json`` writes
+every raw figure.
 """
 from __future__ import annotations
 
@@ -77,6 +79,20 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+NO_THREADPOOLCTL = "threadpoolctl not installed (pip install -e \".[bench]\")"
+
+
+def blas_pools() -> list[dict]:
+    """threadpoolctl's view of the loaded BLAS and OpenMP pools; without threadpoolctl one entry
+    saying their library and threads are unknown (the --threads environment variables still apply)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"internal_api": "unknown", "version": None, "architecture": None, "num_threads": None,
+                 "threading_layer": None, "note": NO_THREADPOOLCTL}]
+    return threadpool_info()
+
+
 def maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
 
@@ -91,14 +107,13 @@ class MinitfWorker:
         mt.set_num_threads(threads)
 
     def info(self):
-        from threadpoolctl import threadpool_info
         try:
             from minitf.allocator import tune_host_allocator
             alloc = tune_host_allocator()   # what the first Module would do anyway
         except ImportError:                 # an older minitf
             alloc = "absent"
         return dict(blas=[{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
-                                                 "threading_layer")} for d in threadpool_info()],
+                                                 "threading_layer")} for d in blas_pools()],
                     numpy=np.__version__, minitf_threads=self.mt.num_threads(), allocator=alloc)
 
     def setup(self, preset, weights):
@@ -148,14 +163,13 @@ class TorchWorker:
         torch.set_num_threads(threads)
 
     def info(self):
-        from threadpoolctl import threadpool_info
         t = self.torch
         cfg = t.__config__.show()
         blas = [w.strip(",") for w in cfg.split() if w.startswith(("BLAS_INFO=", "LAPACK_INFO="))]
         blas += [line.strip(" -") for line in cfg.splitlines() if "MKL-DNN" in line or "oneDNN" in line][:1]
         return dict(torch=t.__version__, threads=t.get_num_threads(), config=blas,
                     threadpools=[{k: d.get(k) for k in ("internal_api", "version", "num_threads")}
-                                 for d in threadpool_info()])
+                                 for d in blas_pools()])
 
     def setup(self, preset, weights):
         torch = self.torch
@@ -397,7 +411,7 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="minitf alone, even if PyTorch is installed")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="threads of every library (default: the usable cores)")
-    ap.add_argument("--gemm-reps", type=int, default=3, help="timings of each GEMM shape (best kept)")
+    ap.add_argument("--gemm-reps", type=int, default=3, help="timings of each GEMM shape, the best kept (default 3)")
     ap.add_argument("--json", help="write every raw figure here")
     ap.add_argument("--worker", choices=["minitf", "pytorch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -429,6 +443,10 @@ def main():
     print(f"machine: {os.uname().machine}, {len(os.sched_getaffinity(0))} usable cores, "
           f"load average {load[0]:.1f} (1 min), threads per library {args.threads}")
     for d in info["minitf"]["blas"]:
+        if d["internal_api"] == "unknown":
+            print(f"minitf BLAS: unknown, threads not controlled beyond OPENBLAS/OMP/MKL_NUM_THREADS="
+                  f"{args.threads}: {NO_THREADPOOLCTL}; numpy {info['minitf']['numpy']}")
+            continue
         print(f"minitf BLAS: {d['internal_api']} {d['version']} ({d.get('architecture')}), "
               f"{d['num_threads']} threads, {d.get('threading_layer')}; numpy {info['minitf']['numpy']}")
     if "pytorch" in info:

@@ -57,15 +57,20 @@ def peak_bytes(model, x, y) -> int:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--block-size", type=int, default=512)
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--n-layer", type=int, default=4)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=128)
-    p.add_argument("--iters", type=int, default=3, help="timed steps per variant per round")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--block-size", type=int, default=512, help="context length T of the batch (default 512)")
+    p.add_argument("--batch-size", type=int, default=4, help="blocks B per batch (default 4)")
+    p.add_argument("--n-layer", type=int, default=4, help="transformer blocks (default 4)")
+    p.add_argument("--n-head", type=int, default=4, help="attention heads; must divide --n-embd (default 4)")
+    p.add_argument("--n-embd", type=int, default=128, help="embedding width C (default 128)")
+    p.add_argument("--iters", type=int, default=3, help="timed steps per variant per round (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the two variants (default 3)")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
+    for name in ("block_size", "batch_size", "n_layer", "n_head", "n_embd", "iters", "rounds"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.n_embd % args.n_head:
+        p.error(f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
 
     r = np.random.default_rng(0)
     x = mt.tensor(r.integers(0, 65, (args.batch_size, args.block_size)))

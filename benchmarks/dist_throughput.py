@@ -127,13 +127,20 @@ def run_config(ranks, threads, worker_args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", choices=["train", "allreduce"], help="run one measurement in this job")
-    p.add_argument("--preset", default="baby")
-    p.add_argument("--device", default="cpu", help="train worker: cpu or gpu (the driver's table is for cpu)")
-    p.add_argument("--iters", type=int, default=20, help="timed steps")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--preset", choices=["baby", "small"], default="baby",
+                   help="the training preset whose step is timed (default baby)")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                   help="train worker: cpu or gpu (the driver's table is for cpu; default cpu)")
+    p.add_argument("--iters", type=int, default=20, help="timed steps per configuration and round (default 20)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first, in each job (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the three configurations (default 3)")
     p.add_argument("--json", help="driver: also write every result here")
     args = p.parse_args(argv)
+    for name in ("iters", "rounds"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.warmup < 0:
+        p.error(f"--warmup must be >= 0, got {args.warmup}")
     if args.worker == "train":
         return worker_train(args)
     if args.worker == "allreduce":

@@ -70,9 +70,9 @@ def worker(kind: str, repeats: int, threads: int) -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))  # the first paragraph
     p.add_argument("--before", default="HEAD", help="git revision to compare against (default HEAD)")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds of the two versions (default 5)")
     p.add_argument("--threads", type=int, default=1, help="BLAS and minitf threads (default 1)")
     p.add_argument("--worker", choices=["chain", "gpt"], help=argparse.SUPPRESS)
     p.add_argument("--repeats", type=int, default=0, help=argparse.SUPPRESS)
@@ -80,6 +80,9 @@ def main(argv=None) -> int:
     if args.worker:
         print(worker(args.worker, args.repeats, args.threads))
         return 0
+    for name in ("rounds", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "before.tar"
         subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "minitf"], check=True)

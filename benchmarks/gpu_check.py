@@ -1,4 +1,4 @@
-"""The GPU check: everything worth knowing about ``--device gpu``, in one offline run.
+r"""The GPU check: everything worth knowing about ``--device gpu``, in one offline run.
 
     python benchmarks/gpu_check.py RESULTS_DIR                  # on a machine with an NVIDIA GPU
     python benchmarks/gpu_check.py RESULTS_DIR --device fake --preset baby --train-iters 4 \

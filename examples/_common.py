@@ -199,6 +199,45 @@ def write_outputs(results: dict, json_path, fig_path, draw, log=print) -> None:
             log(f"figure:  {fig_path}")
 
 
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for a program its closed pipe ended
+
+
+class PipeSafePrint:
+    """``print`` for a command line whose output may be a pipe that closes early (``... | head -2``).
+
+    Each line is flushed as it is printed, so a closed pipe shows at once. When it does
+    (BrokenPipeError), the stream is pointed at ``os.devnull`` (so that neither later lines nor
+    Python's flush at exit raise again), :attr:`closed` is set and ``on_close()`` is called: a
+    script then ends quietly, with :data:`SIGPIPE_STATUS`, as the standard Unix tools do.
+    """
+
+    def __init__(self, on_close=None):
+        self.closed = False
+        self.on_close = on_close
+
+    def __call__(self, *args, file=None, **kw):
+        file = sys.stdout if file is None else file
+        if self.closed:
+            return
+        try:
+            print(*args, file=file, **kw)
+            file.flush()
+        except BrokenPipeError:
+            self.close(file)
+
+    def close(self, file=None) -> None:
+        file = sys.stdout if file is None else file
+        self.closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, file.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a real file: nothing more goes there anyway
+            pass
+        if self.on_close is not None:
+            self.on_close()
+
+
 def fail(message: str) -> None:
     """A user's mistake: one line on stderr, exit status 2 (as argparse does), no traceback."""
     print(f"error: {message}", file=sys.stderr)

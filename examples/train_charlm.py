@@ -15,6 +15,9 @@ from pathlib import Path
 import minitf as mt
 from minitf import checkpoint, data, distributed, train
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
     ("n_head", int, "attention heads (GPT only)"),
@@ -56,13 +59,15 @@ def _presets_text() -> str:
               "  ~/.cache/minitf; else it is downloaded and cached; offline (or MINITF_OFFLINE=1) with",
               "  nothing cached, a fallback corpus of Python standard-library sources is used.",
               "",
-              "writes to --out-dir: log.jsonl (one line per eval), ckpt.npz (every eval and the end),",
-              "  loss.png (with matplotlib), samples.txt. Sample more with examples/sample.py.",
+              "writes to --out-dir: log.jsonl (one line per eval), ckpt.npz (the latest state: every eval",
+              "  and the end; what --resume continues), best.npz (the eval with the lowest val loss so far:",
+              "  what examples/sample.py reads), loss.png (with matplotlib), samples.txt.",
               "  One run at a time per --out-dir (a second stops at once).",
               "",
               "exit status: 0 done; 2 a bad setting, data file, checkpoint or --out-dir (one line on",
               "  stderr); 3 training diverged (a non-finite loss or gradient; the last good checkpoint",
-              "  is kept); 130 interrupted (the last checkpoint is kept)."]
+              "  is kept); 130 interrupted (Ctrl-C: ckpt.npz is saved at the step boundary first); 141 the",
+              "  output pipe closed (`| head`: saved the same way, no message)."]
     return "\n".join(lines)
 
 
@@ -147,10 +152,6 @@ def _schedule_note(cfg, given: bool) -> str:
     return line
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
-
-
 def _memory_hint(cfg, trainer=None) -> str:
     """Why a run probably ran out of memory, from an estimate of its parts (one sentence)."""
     if cfg is None:
@@ -164,22 +165,10 @@ def _memory_hint(cfg, trainer=None) -> str:
             chars = os.path.getsize(cfg.data) if cfg.data else 0
         except OSError:
             chars = 0
-    parts = train.memory_estimate(cfg, len(vocab) if vocab is not None else 256, chars)
-    B, T, C, L = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer
-    why = {"model": f"the model's parameters, gradients and AdamW state (n_embd {C:,}, n_layer {L:,}): use a "
-                    f"smaller --n-embd or --n-layer",
-           "activations": f"the activations of a batch (batch_size x block_size = {B:,} x {T:,}, x n_embd {C:,}): "
-                          f"use a smaller --batch-size or --block-size",
-           "attention": f"the attention scores (batch_size x n_head x block_size^2 = {B:,} x {cfg.n_head:,} x "
-                        f"{T:,}^2 per layer): use a smaller --block-size or --batch-size",
-           "data": f"the corpus ({chars:,} characters of {cfg.data or 'the default corpus'}): use a smaller --data "
-                   f"file"}
-    largest = max(parts, key=parts.get)
-    listed = ", ".join(f"{k} {_gib(v)}" for k, v in parts.items() if v)
-    return f"an estimated {_gib(sum(parts.values()))} ({listed}); the largest part is {why[largest]}"
+    return train.memory.describe_estimate(cfg, len(vocab) if vocab is not None else 256, chars)
 
 
-def _setup(args, comm, say, made):
+def _setup(args, comm, say, made, out=print):
     """The config and the trainer of this run (``say`` prints on rank 0 only); ``made`` gets each as it
     is made (what an out-of-memory message can tell from)."""
     settings = {name: getattr(args, name) for name, _, _ in HYPER}
@@ -207,12 +196,21 @@ def _setup(args, comm, say, made):
     else:
         cfg = train.make_config(args.preset, model=args.model or "gpt", device=args.device or "cpu",
                                 out_dir=args.out_dir, **settings)
+    if cfg.model != "gpt":   # flags of the GPT alone: an error rather than silently ignored
+        for flag, given in (("--n-head", args.n_head), ("--checkpoint-blocks", args.checkpoint_blocks)):
+            if given is not None:
+                raise train.ConfigError(f"{flag} is a GPT setting: --model {cfg.model} has no attention heads or "
+                                        f"blocks to recompute (leave {flag} out)")
+    if args.lr_decay_iters is not None and cfg.lr_decay_iters < cfg.warmup_iters:
+        raise train.ConfigError(f"--lr-decay-iters {cfg.lr_decay_iters} is below the warmup ({cfg.warmup_iters} "
+                                f"iterations): the cosine decay would end before the warmup does, and the lr drop "
+                                f"to --min-lr right after it; give at least --warmup-iters")
     made["cfg"] = cfg
     if comm.rank != 0:
         cfg.progress = False    # one progress bar: rank 0's
     comm.bind_device(cfg.device)
     strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
-    trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy)
+    trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy, log=out)
     if strategy is not None:
         say(f"data parallel: {comm.size} processes, each computing {cfg.batch_size // comm.size} of the "
             f"{cfg.batch_size} blocks of every batch")
@@ -239,11 +237,13 @@ def main(argv=None) -> int:
     except distributed.DistributedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    say = print if comm.rank == 0 else (lambda *a, **k: None)
+    out = PipeSafePrint()   # `... | head`: a closed pipe ends the run quietly, at a step boundary, saved
+    say = out if comm.rank == 0 else (lambda *a, **k: None)
     error, made = None, {}
     with distributed.abort_on_error(comm):   # anything unexpected on one rank stops them all
         try:
-            cfg, trainer = _setup(args, comm, say, made)
+            cfg, trainer = _setup(args, comm, say, made, out)
+            out.on_close = lambda: trainer.request_stop("output closed")
         except SETUP_ERRORS as e:
             error = f"error: {e}"
         except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
@@ -253,6 +253,8 @@ def main(argv=None) -> int:
             if comm.size > 1:
                 comm.abort(130)
             return 130
+    if out.closed and error is None:   # closed while setting up: stop as soon as the run can save
+        trainer.request_stop("output closed")
     # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
     errors = [(r, e) for r, e in enumerate(comm.allgather(error)) if e]
     if errors:
@@ -270,11 +272,14 @@ def main(argv=None) -> int:
             return _fail(comm, f"error: {e}")
         except MemoryError as e:
             return _fail(comm, f"error: out of memory: {_memory_hint(cfg, trainer)} ({type(e).__name__}: {e})")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            if out.closed:   # the reader of our output went away (`| head`): end as quietly as it did
+                return SIGPIPE_STATUS
             where = trainer.last_checkpoint_iter
-            say(f"\ninterrupted. The last checkpoint (iter {where}) is in {args.out_dir}; "
-                f"continue with: --resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.",
-                file=sys.stderr, flush=True)
+            at = f" at iter {e.iter}" if isinstance(e, train.TrainingInterrupted) else ""
+            saved = "saved at the interruption" if isinstance(e, train.TrainingInterrupted) and e.saved else "the last"
+            say(f"\ninterrupted{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
+                f"--resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.", file=sys.stderr)
             if comm.size > 1:
                 comm.abort(130)
             return 130
@@ -286,11 +291,14 @@ def main(argv=None) -> int:
         print(f"error: cannot write {Path(cfg.out_dir) / 'loss.png'}: {e.strerror or e}", file=sys.stderr)
         return 2
     if plotted is None:
-        print("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
+        out("note: matplotlib is not installed, so no loss.png (pip install -e \".[plot]\")")
     if result.get("final_val_loss") is not None:
-        print(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
-              f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}")
-    return 0
+        best = result.get("best")
+        out(f"done: {result['iter']} iterations in {result['elapsed_s']:.0f} s; "
+            f"final val loss {result['final_val_loss']:.4f}; outputs in {args.out_dir}"
+            + (f" (the best val loss, {best['val_loss']:.4f} at iter {best['iter']}, in {result['best_checkpoint']})"
+               if best else ""))
+    return SIGPIPE_STATUS if out.closed else 0
 
 
 if __name__ == "__main__":

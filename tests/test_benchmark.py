@@ -47,3 +47,26 @@ def test_profile_step_prints_the_per_op_table(capsys, monkeypatch):
     for op in ("Linear", "MultiHeadSelfAttention", "GELU", "LayerNorm"):
         assert op in out
     assert "outside the ops" in out and "1 baby steps (B = 12, T = 64)" in out
+
+
+def test_benchmark_runs_without_threadpoolctl(tmp_path):
+    """threadpoolctl is an extra (bench): without it the benchmark still runs, saying that the BLAS
+    and its threads are unknown, instead of its workers dying on the import."""
+    import json
+    import subprocess
+    import sys
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "threadpoolctl.py").write_text("raise ImportError('hidden by the test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shadow), ROOT]))
+    out = tmp_path / "b.json"
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "benchmark.py"), "--preset", "baby",
+                        "--steps", "1", "--warmup", "0", "--rounds", "1", "--no-torch", "--no-generation",
+                        "--gemm-reps", "1", "--threads", "1", "--json", str(out)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    assert "minitf BLAS: unknown" in p.stdout and "threadpoolctl not installed" in p.stdout
+    res = json.loads(out.read_text())
+    assert res["info"]["minitf"]["blas"][0]["internal_api"] == "unknown"
+    assert res["presets"]["baby"]["minitf"]["step_ms"] > 0

@@ -290,7 +290,8 @@ def test_truncated_checkpoint_is_rejected_cleanly(corpus_file, tmp_path, env, ca
     ck.write_bytes(raw[: len(raw) // 2])
     _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out)], capsys, check=2)
     assert err.startswith("error: ") and "corrupt or truncated" in err and str(ck) in err
-    _, _, err = main_of("sample.py", ["--out-dir", str(out)], capsys, check=2)
+    # sample.py reads best.npz by default: --checkpoint last reads the damaged file
+    _, _, err = main_of("sample.py", ["--out-dir", str(out), "--checkpoint", "last"], capsys, check=2)
     assert err.startswith("error: ") and "corrupt or truncated" in err
 
 

@@ -88,6 +88,14 @@ def gpu_info() -> dict:
             "cuda_runtime": rt.runtimeGetVersion(), "cupy": cupy.__version__}
 
 
+def gpu_free_memory() -> int:
+    """Bytes the current GPU can still give this process: the driver's free memory plus the blocks
+    CuPy's memory pool holds unused (raises DeviceError without a usable GPU)."""
+    cupy = backend._load_cupy()
+    free, _total = cupy.cuda.runtime.memGetInfo()
+    return int(free) + int(cupy.get_default_memory_pool().free_bytes())
+
+
 def gpu_pool_growth(fn) -> int:
     """Bytes by which CuPy's default memory pool grows while ``fn()`` runs: the pool keeps the
     blocks it hands out, so after emptying it first, its growth over the call is the call's peak."""

@@ -10,7 +10,7 @@ linear warmup then cosine decay of the learning rate, gradient clipping, and
 an estimate of the train and val losses over ``eval_iters`` random batches
 every ``eval_interval`` iterations. Each eval appends a line to
 ``<out_dir>/log.jsonl`` and writes the checkpoint ``<out_dir>/ckpt.npz``
-atomically; the end adds the exact loss over the whole validation split and
+atomically, and ``<out_dir>/best.npz`` too when its val loss is the lowest so far; the end adds the exact loss over the whole validation split and
 ``samples.txt``. (``examples/train_charlm.py`` draws ``loss.png`` from the log.)
 
 Resuming (``Trainer(resume_config(out_dir), resume=True)``) restores model,
@@ -25,18 +25,20 @@ The package, one concept a module:
   distributed run reduces gradients and lets only rank 0 write;
 - :mod:`.parallel`: :class:`DataParallelStrategy`, the seam's data-parallel side (MPI/NCCL ranks);
 - :mod:`.evaluation`: the loss estimate and the exact validation loss;
+- :mod:`.memory`: whether a run fits in the memory available, checked before it allocates;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;
 - :mod:`.rundir`: the run directory (checkpoint, log, sample, lock) and the checks of a checkpoint's metadata;
 - :mod:`.sampling`: :func:`load_model` and :func:`generate_text`.
 """
-from .config import (ARCH_FIELDS, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
+from .config import (ARCH_FIELDS, BEST_NAME, CHECKPOINT_NAME, LOG_NAME, PRESETS, RNN_ARCH, ConfigError,  # noqa: F401
                      TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
-from .loop import SingleProcess, Trainer, TrainingDiverged  # noqa: F401
+from .loop import VAL_RISE_WARNING, SingleProcess, Trainer, TrainingDiverged, TrainingInterrupted  # noqa: F401
+from . import memory  # noqa: F401
 from .parallel import DataParallelStrategy  # noqa: F401
 from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "make_config", "resume_config",
-           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged", "DataParallelStrategy",
+           "build_model", "load_model", "generate_text", "Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "DataParallelStrategy",
            "RunDir", "ReadOnlyRunDir", "OutputError", "RunLocked", "parameter_count", "memory_estimate",
-           "CHECKPOINT_NAME", "LOG_NAME"]
+           "CHECKPOINT_NAME", "BEST_NAME", "LOG_NAME"]

@@ -9,9 +9,10 @@ from pathlib import Path
 from .. import backend, checkpoint
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "ARCH_FIELDS", "make_config", "resume_config",
-           "build_model", "CHECKPOINT_NAME", "LOG_NAME"]
+           "build_model", "CHECKPOINT_NAME", "BEST_NAME", "LOG_NAME"]
 
-CHECKPOINT_NAME = "ckpt.npz"
+CHECKPOINT_NAME = "ckpt.npz"   # the latest state: what --resume continues, exactly
+BEST_NAME = "best.npz"         # the state of the eval with the lowest val loss so far: what sample.py reads
 LOG_NAME = "log.jsonl"
 
 PRESETS = {
@@ -238,12 +239,17 @@ def memory_estimate(cfg: TrainConfig, vocab_size: int, corpus_chars: int = 0) ->
     the forward pass of one batch keeps for backward (about 20 (B, T, C)
     arrays per GPT block, 10 per recurrent layer, 3 of the logits (B, T, V));
     attention: the scores and probabilities, B H T^2 per block (GPT);
-    data: the corpus as text and as int64 ids.
+    data: the corpus as text and as int64 ids. With ``checkpoint_blocks`` a GPT
+    keeps one (B, T, C) input per block and one block's activations and scores
+    at a time (recomputed in backward).
     """
     item = 4 if cfg.dtype == "float32" else 8
     B, T, C, L, V = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer, int(vocab_size)
-    per_layer = 20 if cfg.model == "gpt" else 10
+    gpt = cfg.model == "gpt"
+    per_layer = 20 if gpt else 10
+    kept = L + per_layer if gpt and cfg.checkpoint_blocks else per_layer * L   # (B, T, C) arrays held at once
+    scored = 1 if gpt and cfg.checkpoint_blocks else L                        # blocks whose scores are held
     return {"model": 4 * parameter_count(cfg, V) * item,
-            "activations": (per_layer * L * B * T * C + 3 * B * T * V) * item,
-            "attention": 2 * L * B * cfg.n_head * T * T * item if cfg.model == "gpt" else 0,
+            "activations": (kept * B * T * C + 3 * B * T * V) * item,
+            "attention": 2 * scored * B * cfg.n_head * T * T * item if gpt else 0,
             "data": 9 * int(corpus_chars)}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
+import threading
 import time
 
 import numpy as np
@@ -21,7 +23,7 @@ import numpy as np
 from .. import backend, checkpoint, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
-from . import evaluation
+from . import evaluation, memory
 from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
@@ -29,7 +31,13 @@ from .sampling import generate_text
 from .steplog import StepLog, read_every
 from .strategy import SingleProcess
 
-__all__ = ["Trainer", "SingleProcess", "TrainingDiverged"]
+__all__ = ["Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "VAL_RISE_WARNING"]
+
+# An eval whose val loss is this fraction above the best so far gets one warning: the run is getting
+# worse, not wobbling. 5% is 0.1 nats at the baby preset's 1.9, five times the spread of its 20-batch
+# estimate from seed to seed (about 0.02, docs/training.md), and larger than any rise between evals of
+# the runs in docs/ that kept improving.
+VAL_RISE_WARNING = 0.05
 
 
 class TrainingDiverged(RuntimeError):
@@ -45,8 +53,29 @@ class TrainingDiverged(RuntimeError):
         self.last_checkpoint_iter = last_checkpoint_iter
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """The run stopped at a step boundary when asked (Ctrl-C, or :meth:`Trainer.request_stop`), after
+    saving ``ckpt.npz`` there. Attributes: ``reason`` and ``iter`` (where the run stopped, and the
+    checkpoint's iteration unless saving was impossible: see ``saved``)."""
+
+    def __init__(self, reason: str, it: int, saved: bool):
+        super().__init__(reason)
+        self.reason, self.iter, self.saved = reason, it, saved
+
+
 class Trainer:
     """One training run: ``Trainer(cfg).run()`` returns a summary dict.
+
+    Two checkpoints are kept in ``out_dir``: ``ckpt.npz``, the latest state, written at every eval (what
+    ``resume`` continues, exactly), and ``best.npz``, written (first, atomically) only at an eval whose
+    estimated val loss is the lowest of the run so far: a run that gets worse, even staying finite,
+    never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best is
+    warned about, once.
+
+    Ctrl-C (SIGINT, in the main thread of a single-process run) does not cut a step in half: the step
+    under way finishes, ``ckpt.npz`` is saved at that step boundary, then :class:`TrainingInterrupted`
+    (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the uninterrupted run. A second
+    Ctrl-C stops at once, without saving. :meth:`request_stop` does the same from code.
 
     Parameters
     ----------
@@ -97,6 +126,8 @@ class Trainer:
         self.vocab = data.CharVocab.from_text(self.corpus.text)
         if ckpt is not None:
             self._check_compatible(ckpt)
+        # before the model, the ids and the first batch are allocated: a run that cannot fit is one error
+        memory.check_fits(cfg, len(self.vocab), len(self.corpus.text))
         ids = self.vocab.encode(self.corpus.text)
         train_ids, val_ids = data.split_ids(ids, 0.9)
         shard = self.strategy.batch_shard()
@@ -113,6 +144,9 @@ class Trainer:
         self.optimizer = optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
         self.last_checkpoint_iter = None
+        self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
+        self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
+        self._warned_val_rise = False
         self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
         self._warned_explosion = False
         self._write = self.log  # warnings during a run go above its progress bar
@@ -170,6 +204,15 @@ class Trainer:
         # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
         self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
         self.run_dir.write_log(self.records)
+        self.best = meta.get("best")
+        if self.best is None or not self.run_dir.best_path.is_file():
+            # a checkpoint from before best.npz existed (or one whose best.npz was removed): its own state,
+            # at its eval, is the best one known; save it, so that a worse continuation cannot replace it
+            last = meta.get("last_eval") or next((r for r in reversed(self.records) if r.get("iter") == self.iter
+                                                  and "val_loss" in r), None)
+            if last is not None and math.isfinite(last.get("val_loss", math.nan)):
+                self.best = {"iter": self.iter, "val_loss": float(last["val_loss"])}
+                self.save_checkpoint(last, best=True)
 
     # ------------------------------------------------------------ the run
     def lr_at(self, it: int) -> float:
@@ -204,6 +247,7 @@ class Trainer:
         tokens_per_iter = cfg.batch_size * cfg.block_size
         progress = Progress(cfg, self.iter, self.log)
         self._write = progress.write
+        restore_sigint = self._catch_sigint()
         window_tokens, window_time = 0, 0.0
         read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
         record = None
@@ -224,6 +268,8 @@ class Trainer:
                     window_tokens, window_time = 0, 0.0
                 if it >= cfg.max_iters:
                     break
+                if self._stop_reason is not None:
+                    self._stop()
                 t0 = time.perf_counter()
                 lr = self.lr_at(it)
                 with np.errstate(all="ignore"):  # overflows become non-finite values, which the guard reports
@@ -239,11 +285,42 @@ class Trainer:
                 if read:  # on a device the read waited for the queued steps: this rate is the true one
                     tps = read_tokens / read_time if read_time > 0 else 0.0
                     read_tokens, read_time = 0, 0.0
-                progress.update(self.iter, read[-1].loss if read else None, lr, tps)
+                # the lr at which training goes on from self.iter, as the eval line labelled with it shows
+                progress.update(self.iter, read[-1].loss if read else None, self.lr_at(self.iter), tps)
         finally:
+            restore_sigint()
             progress.close()
             self._write = self.log
         return self._finish(record)
+
+    # ------------------------------------------------------------ stopping early
+    def request_stop(self, reason: str = "interrupted") -> None:
+        """Stop at the next step boundary: save ``ckpt.npz`` there and raise :class:`TrainingInterrupted`."""
+        self._stop_reason = reason
+
+    def _catch_sigint(self):
+        """Make Ctrl-C a :meth:`request_stop` for the loop's duration; returns what undoes it. Only in the
+        main thread (where signals arrive), over Python's default handler (a program's own stays), and
+        in a single-process run (the ranks of a parallel one would not stop at the same step)."""
+        if (threading.current_thread() is not threading.main_thread() or self.strategy.batch_shard()[1] > 1
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            return lambda: None
+
+        def on_sigint(signum, frame):
+            if self._stop_reason is not None:   # a second Ctrl-C: now, without saving
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                raise KeyboardInterrupt
+            self.request_stop("interrupted")
+        signal.signal(signal.SIGINT, on_sigint)
+        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _stop(self) -> None:
+        """Save the checkpoint at this step boundary (unless it is already there) and raise."""
+        saved = self.iter == self.last_checkpoint_iter
+        if not saved and _all_finite(self.model.parameters()):  # never a non-finite state (the guard's rule)
+            self.save_checkpoint(None)
+            saved = True
+        raise TrainingInterrupted(self._stop_reason, self.iter, saved)
 
     def train_step(self, lr: float) -> list:
         """One optimizer step at learning rate ``lr`` on one training batch.
@@ -319,10 +396,28 @@ class Trainer:
         rec["elapsed_s"] = round(self.elapsed_s, 3)
         self.records.append(rec)
         self.run_dir.append_log(rec)
+        improved = self.best is None or rec["val_loss"] < self.best["val_loss"]
+        if improved:
+            self.best = {"iter": it, "val_loss": rec["val_loss"]}
+            # best.npz first: killed between the two writes, ckpt.npz is the previous eval's, whose resume
+            # redoes this eval and finds it best again (same losses), so the two files never disagree
+            self.save_checkpoint(rec, best=True)
         self.save_checkpoint(rec)
+        if not improved:
+            self._warn_val_rise(rec)
         for cb in self.callbacks:
             cb(self, rec)
         return rec
+
+    def _warn_val_rise(self, rec: dict) -> None:
+        best = self.best
+        if self._warned_val_rise or rec["val_loss"] <= best["val_loss"] * (1 + VAL_RISE_WARNING):
+            return
+        self._warned_val_rise = True
+        self._write(f"warning: iter {rec['iter']}: the val loss {rec['val_loss']:.4f} is "
+                    f"{100 * (rec['val_loss'] / best['val_loss'] - 1):.0f}% above the best, {best['val_loss']:.4f} at "
+                    f"iter {best['iter']}, which stays in {self.run_dir.best_path} ({self.ckpt_path} holds the "
+                    f"latest state): the run is getting worse; a lower --lr (now {self.cfg.lr:g}) may help")
 
     def estimate_loss(self) -> dict:
         """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
@@ -339,9 +434,10 @@ class Trainer:
         return total / count, int(count)
 
     # ------------------------------------------------------------ outputs
-    def save_checkpoint(self, record: dict | None = None):
-        """Write the run's checkpoint (atomically); first checks the steps whose values are not read yet
-        (on a device, those since the last log point), so that no diverged step is saved."""
+    def save_checkpoint(self, record: dict | None = None, best: bool = False):
+        """Write the run's checkpoint, ``ckpt.npz`` (``best``: ``best.npz``), atomically; first checks the
+        steps whose values are not read yet (on a device, those since the last log point), so that no
+        diverged step is saved."""
         self._check(self._read_steps())
         cfg = self.cfg
         try:
@@ -353,15 +449,16 @@ class Trainer:
                 "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
                            "chars": len(self.corpus.text)},
                 "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
-                "last_eval": record}
+                "last_eval": record, "best": self.best}
         try:
-            self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta)
+            path = self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta, best=best)
         except OutputError as e:
             kept = (f"the checkpoint of iter {self.last_checkpoint_iter} is intact" if self.last_checkpoint_iter
                     is not None else "no checkpoint was written")
             raise OutputError(f"{e}; {kept}") from None
-        self.last_checkpoint_iter = self.iter
-        return self.ckpt_path
+        if not best:
+            self.last_checkpoint_iter = self.iter
+        return path
 
     def sample(self, num_chars: int, temperature: float = 1.0, top_k: int | None = None, start: str = "\n") -> str:
         """``start`` followed by ``num_chars`` generated characters."""
@@ -379,7 +476,8 @@ class Trainer:
         final = next((r for r in reversed(self.records) if "final_val_loss" in r), None)
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
-                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path)}
+                "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path),
+                "best": dict(self.best) if self.best else None, "best_checkpoint": str(self.run_dir.best_path)}
 
 
 def _all_finite(params) -> bool:

@@ -1,4 +1,5 @@
-"""The run directory: ``ckpt.npz`` (atomic, via :mod:`minitf.checkpoint`), ``log.jsonl``, ``samples.txt``, ``.lock``.
+"""The run directory: ``ckpt.npz`` and ``best.npz`` (atomic, via :mod:`minitf.checkpoint`), ``log.jsonl``,
+``samples.txt``, ``.lock``.
 
 One :class:`RunDir` per run owns the paths and every write into the
 directory; the loop hands it records and state and never opens a file itself.
@@ -19,11 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 
 from .. import checkpoint
-from .config import CHECKPOINT_NAME, LOG_NAME, ConfigError, TrainConfig, memory_estimate, parameter_count
+from .config import BEST_NAME, CHECKPOINT_NAME, LOG_NAME, ConfigError, TrainConfig, memory_estimate, parameter_count
 
 __all__ = ["RunDir", "ReadOnlyRunDir", "OutputError", "RunLocked", "LOCK_NAME"]
 
@@ -43,11 +45,13 @@ def _cause(e: OSError) -> str:
 
 
 class RunDir:
-    """``<out_dir>``: its checkpoint, its eval log (one JSON line per eval), its sample and its lock."""
+    """``<out_dir>``: its checkpoints (the latest and the best), its eval log (one JSON line per eval),
+    its sample and its lock."""
 
     def __init__(self, out_dir):
         self.path = Path(out_dir)
         self.ckpt_path = self.path / CHECKPOINT_NAME
+        self.best_path = self.path / BEST_NAME
         self.log_path = self.path / LOG_NAME
         self.samples_path = self.path / "samples.txt"
         self.lock_path = self.path / LOCK_NAME
@@ -117,17 +121,22 @@ class RunDir:
             os.close(fd)  # closing the descriptor releases the OS lock
 
     # ------------------------------------------------------------ the checkpoint
-    def load_checkpoint(self) -> checkpoint.TrainingCheckpoint:
-        """The training checkpoint, its metadata checked (:class:`~minitf.checkpoint.CheckpointError` if bad)."""
-        ck = checkpoint.load_training(self.ckpt_path)
-        check_run_meta(ck, self.ckpt_path)
+    def load_checkpoint(self, best: bool = False) -> checkpoint.TrainingCheckpoint:
+        """The training checkpoint (``best``: ``best.npz``, else ``ckpt.npz``), its metadata checked
+        (:class:`~minitf.checkpoint.CheckpointError` if bad)."""
+        path = self.best_path if best else self.ckpt_path
+        ck = checkpoint.load_training(path)
+        check_run_meta(ck, path)
         return ck
 
-    def save_checkpoint(self, model_state: dict, optimizer_state: dict, meta: dict) -> Path:
+    def save_checkpoint(self, model_state: dict, optimizer_state: dict, meta: dict, best: bool = False) -> Path:
+        """Write ``ckpt.npz`` (``best``: ``best.npz``) atomically: the previous file stays whole until
+        the new one replaces it."""
+        path = self.best_path if best else self.ckpt_path
         try:
-            return checkpoint.save_training(self.ckpt_path, model_state, optimizer_state, meta)
+            return checkpoint.save_training(path, model_state, optimizer_state, meta)
         except OSError as e:
-            raise OutputError(f"cannot write the checkpoint {self.ckpt_path}: {_cause(e)}") from None
+            raise OutputError(f"cannot write the checkpoint {path}: {_cause(e)}") from None
 
     # ------------------------------------------------------------ the log and the sample
     def append_log(self, rec: dict) -> None:
@@ -183,8 +192,8 @@ class ReadOnlyRunDir(RunDir):
     def unlock(self) -> None:
         pass
 
-    def save_checkpoint(self, model_state, optimizer_state, meta) -> Path:
-        return self.ckpt_path
+    def save_checkpoint(self, model_state, optimizer_state, meta, best=False) -> Path:
+        return self.best_path if best else self.ckpt_path
 
     def append_log(self, rec) -> None:
         pass
@@ -240,6 +249,12 @@ def check_run_meta(ck: checkpoint.TrainingCheckpoint, path) -> None:
             backend.set_rng_state(gen, state)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             raise bad(entry, "is not the state of this run's random generator") from None
+    best = meta.get("best")
+    if best is not None and not (isinstance(best, dict) and isinstance(best.get("iter"), int)
+                                 and not isinstance(best["iter"], bool) and best["iter"] >= 0
+                                 and isinstance(best.get("val_loss"), (int, float))
+                                 and not isinstance(best["val_loss"], bool) and math.isfinite(best["val_loss"])):
+        raise bad("best", "must be null or a mapping with 'iter' (an integer >= 0) and 'val_loss' (a finite number)")
     held = sum(int(a.size) for a in ck.model_state.values())
     described = parameter_count(cfg, len(vocab))
     if described > held:  # the state dict may hold more (tied weights under both names), never less

@@ -9,10 +9,20 @@ from .config import TrainConfig, build_model
 __all__ = ["load_model", "generate_text"]
 
 
-def load_model(out_dir, device: str | None = None):
-    """The model saved in ``out_dir``'s checkpoint, ready to sample: ``(model, vocab, meta)``."""
+def load_model(out_dir, device: str | None = None, which: str = "last"):
+    """The model saved in ``out_dir``'s checkpoint, ready to sample: ``(model, vocab, meta)``.
+
+    ``which``: ``"last"`` reads ``ckpt.npz`` (the latest state), ``"best"`` reads ``best.npz`` (the
+    eval with the lowest val loss), or ``ckpt.npz`` when the run has no ``best.npz`` (one written
+    before it existed); ``meta["checkpoint_path"]`` says which file was read.
+    """
     from .rundir import RunDir
-    ck = RunDir(out_dir).load_checkpoint()  # config, vocabulary and sizes checked
+    if which not in ("last", "best"):
+        raise ValueError(f"which must be 'last' or 'best', got {which!r}")
+    run_dir = RunDir(out_dir)
+    best = which == "best" and run_dir.best_path.is_file()
+    ck = run_dir.load_checkpoint(best=best)  # config, vocabulary and sizes checked
+    ck.meta["checkpoint_path"] = str(run_dir.best_path if best else run_dir.ckpt_path)
     values = {k: v for k, v in ck.meta["config"].items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
     cfg = TrainConfig(**values)
     vocab = data.CharVocab.from_json(ck.meta["vocab"])

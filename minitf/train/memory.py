@@ -1,0 +1,119 @@
+"""Will a run fit? The memory it needs (an estimate, by part) against the memory this machine has free.
+
+:func:`check_fits` runs before a run allocates its model or its first batch: a ``--batch-size`` of
+10^8 is refused with one line (the estimate, by part, and what is available) instead of the
+operating system killing the process, or another one, when memory runs out. The estimate is
+:func:`~minitf.train.config.memory_estimate`'s; what is available:
+
+- on the CPU (and the fake GPU), ``MemAvailable`` of ``/proc/meminfo`` (what the kernel can give
+  without swapping), lowered to the room left under a cgroup's memory limit (a container's), else
+  ``os.sysconf``'s free physical pages; unknown (no check) where none of these exists;
+- on a GPU, the device's free memory plus what CuPy's pool holds unused (``backend.gpu_free_memory``).
+
+``MINITF_SKIP_MEMORY_CHECK=1`` turns the check off (for an estimate that is wrong for some model).
+"""
+from __future__ import annotations
+
+import os
+
+from .. import backend
+from .config import ConfigError, memory_estimate
+
+__all__ = ["available_memory", "check_fits", "describe_estimate", "gib"]
+
+
+def gib(n: int) -> str:
+    """``n`` bytes in MiB, GiB or TiB, three significant figures (whole numbers past 1,000)."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= size or unit == "MiB":
+            v = n / size
+            return f"{v:.3g} {unit}" if v < 1000 else f"{v:,.0f} {unit}"
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_room() -> int | None:
+    """Bytes left under this process's cgroup memory limit (v2, then v1); None without a limit."""
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file, encoding="ascii") as f:
+                limit = f.read().strip()
+            with open(usage_file, encoding="ascii") as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 2**60:  # v1 writes a huge number for "no limit"
+            return max(int(limit) - usage, 0)
+    return None
+
+
+def available_memory(device: str = "cpu") -> tuple[int | None, str]:
+    """``(bytes, where the figure comes from)``: the memory a run on ``device`` can still allocate,
+    or ``(None, why)`` when it cannot be known."""
+    if device == "gpu":
+        try:
+            return backend.gpu_free_memory(), "free memory of the GPU"
+        except Exception as e:  # a driver that cannot say: no check rather than a wrong one
+            return None, f"the GPU's free memory is unknown ({type(e).__name__})"
+    avail, source = _meminfo_available(), "MemAvailable in /proc/meminfo"
+    if avail is None:
+        try:
+            avail, source = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "free physical memory"
+        except (AttributeError, ValueError, OSError):
+            return None, "this system does not say how much memory is free"
+    room = _cgroup_room()
+    if room is not None and room < avail:
+        avail, source = room, "room under this container's cgroup memory limit"
+    return avail, source
+
+
+def describe_estimate(cfg, vocab_size: int, corpus_chars: int) -> str:
+    """'an estimated X (model ..., activations ...); the largest part is ...: use a smaller ...'"""
+    parts = memory_estimate(cfg, vocab_size, corpus_chars)
+    return (f"an estimated {gib(sum(parts.values()))} ({_listed(parts)}); the largest part is "
+            f"{_largest(cfg, parts, corpus_chars)}")
+
+
+def _listed(parts: dict) -> str:
+    return ", ".join(f"{k} {gib(v)}" for k, v in parts.items() if v)
+
+
+def _largest(cfg, parts: dict, corpus_chars: int) -> str:
+    """The largest part of ``parts``, what makes it large, and the settings that shrink it."""
+    B, T, C, L = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+    why = {"model": f"the model's parameters, gradients and AdamW state (n_embd {C:,}, n_layer {L:,}): use a "
+                    f"smaller --n-embd or --n-layer",
+           "activations": f"the activations of a batch (batch_size x block_size = {B:,} x {T:,}, x n_embd {C:,}): "
+                          f"use a smaller --batch-size or --block-size",
+           "attention": f"the attention scores (batch_size x n_head x block_size^2 = {B:,} x {cfg.n_head:,} x "
+                        f"{T:,}^2 per layer): use a smaller --block-size or --batch-size",
+           "data": f"the corpus ({corpus_chars:,} characters of {cfg.data or 'the default corpus'}): use a smaller "
+                   f"--data file"}
+    return why[max(parts, key=parts.get)]
+
+
+def check_fits(cfg, vocab_size: int, corpus_chars: int) -> None:
+    """Raise :class:`~minitf.train.config.ConfigError` ("out of memory: ...") when the run's estimate
+    exceeds the memory available on its device; nothing when it fits or the figure is unknown."""
+    if os.environ.get("MINITF_SKIP_MEMORY_CHECK", "") not in ("", "0"):
+        return
+    parts = memory_estimate(cfg, vocab_size, corpus_chars)
+    if cfg.device == "gpu":
+        parts = {k: v for k, v in parts.items() if k != "data"}  # the corpus stays on the host
+    avail, source = available_memory(cfg.device)
+    if avail is None or sum(parts.values()) <= avail:
+        return
+    raise ConfigError(f"out of memory: the run needs an estimated {gib(sum(parts.values()))} ({_listed(parts)}), "
+                      f"more than the {gib(avail)} available ({source}); the largest part is "
+                      f"{_largest(cfg, parts, corpus_chars)} (MINITF_SKIP_MEMORY_CHECK=1 skips this check)")
