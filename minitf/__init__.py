@@ -20,6 +20,7 @@ from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like, 
 from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
+from .backend import num_threads as get_num_threads  # noqa: F401  (torch's name)
 from .devices import device  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
 from .random import manual_seed, seed, initial_seed  # noqa: F401
