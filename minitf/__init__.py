@@ -37,7 +37,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
-    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed"):
+    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 
