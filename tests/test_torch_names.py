@@ -59,3 +59,21 @@ def test_cuda_names_exist_in_torch():
     for name in mt.cuda.__all__:
         assert callable(getattr(torch.cuda, name)), name
     assert isinstance(mt.cuda.is_available(), bool) and isinstance(torch.cuda.is_available(), bool)
+
+
+def test_utils_data_without_an_import_and_not_imported_eagerly():
+    assert _fresh("import sys, minitf; print('minitf.utils' in sys.modules, 'minitf.utils.data' in sys.modules)"
+                  ) == "False False"
+    assert _fresh("import minitf as mt; from minitf.utils.data import DataLoader; "
+                  "print(mt.utils.data.DataLoader is DataLoader)") == "True"
+    assert _fresh("import minitf as mt; print(mt.utils.data.DataLoader.__name__, "
+                  "len(list(mt.utils.data.DataLoader(mt.utils.data.TensorDataset(mt.arange(5)), batch_size=2))))"
+                  ) == "DataLoader 3"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        mt.utils.nope
+
+
+def test_utils_data_path_as_torch():
+    torch = pytest.importorskip("torch")
+    for name in mt.utils.data.__all__:
+        assert hasattr(torch.utils.data, name), name
