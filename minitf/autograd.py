@@ -369,3 +369,12 @@ def _graph_order(roots, stop=()):
 def _inputs_of(fn: Function) -> tuple:
     """``fn``'s inputs as its forward saw them (see ``_inputs_as_of``), cheaply in the common case."""
     return fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)
+
+
+def __getattr__(name):
+    # torch.autograd's functions, from the general walk (imported on first use: backprop imports
+    # this module)
+    if name in ("grad", "backward"):
+        from . import backprop
+        return getattr(backprop, name)
+    raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")

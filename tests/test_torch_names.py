@@ -3,6 +3,7 @@ mt.cuda.is_available, mt.utils.data without an import, mt.autograd.grad ..."""
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import minitf as mt
@@ -77,3 +78,62 @@ def test_utils_data_path_as_torch():
     torch = pytest.importorskip("torch")
     for name in mt.utils.data.__all__:
         assert hasattr(torch.utils.data, name), name
+
+
+# ----------------------------------------------------------------------------- mt.autograd.grad / backward
+def test_autograd_grad_is_mt_grad():
+    from minitf.autograd import grad
+    assert mt.autograd.grad is mt.grad is grad
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = mt.autograd.grad((x * x).sum(), x)
+    assert g.tolist() == [2.0, 4.0] and x.grad is None
+
+
+def test_autograd_backward_sums_over_tensors_in_one_pass(device):
+    x = mt.tensor([1.0, 2.0, 3.0], dtype=mt.float64, device=device, requires_grad=True)
+    h = x * x
+    a, b = h.sum(), (h * 2.0)
+    # one walk: h's graph is freed only after both, so no retain_graph is needed
+    mt.autograd.backward([a, b], [None, mt.tensor([1.0, 0.0, -1.0], dtype=mt.float64, device=device)])
+    # d/dx [sum x^2 + <(1, 0, -1), 2 x^2>] = 2x + 4x (1, 0, -1)
+    np.testing.assert_allclose(x.grad.numpy(), [2.0 + 4.0, 4.0, 6.0 - 12.0])
+    with pytest.raises(RuntimeError, match="freed|retain_graph"):
+        b.backward(mt.ones_like(b))
+
+
+def test_autograd_backward_single_tensor_inputs_and_create_graph(device):
+    x = mt.tensor([1.0, 2.0], dtype=mt.float64, device=device, requires_grad=True)
+    w = mt.tensor([3.0, 4.0], dtype=mt.float64, device=device, requires_grad=True)
+    mt.autograd.backward((x * w).sum(), inputs=[x])
+    assert x.grad.tolist() == [3.0, 4.0] and w.grad is None
+    x.grad = None
+    y = (x ** 3).sum()
+    z = x.sum()
+    mt.autograd.backward([y, z], inputs=[x], create_graph=True)
+    assert x.grad.tolist() == [3.0 + 1.0, 12.0 + 1.0] and x.grad.requires_grad
+    (hess,) = mt.grad(x.grad.sum(), x)
+    assert hess.tolist() == [6.0, 12.0]
+
+
+def test_autograd_backward_errors():
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="2 tensors but 1 grad_tensors"):
+        mt.autograd.backward([x.sum(), x.sum()], [None])
+    with pytest.raises(RuntimeError, match="output 1 does not require grad"):
+        mt.autograd.backward([x.sum(), mt.ones(1)])
+    with pytest.raises(RuntimeError, match="grad_tensors can be omitted only for one-element outputs"):
+        mt.autograd.backward([x.sum(), x * 2])
+    with pytest.raises(ValueError, match=r"grad_tensors\[1\] has shape"):
+        mt.autograd.backward([x.sum(), x * 2], [None, mt.ones(3)])
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        mt.autograd.nope
+
+
+def test_autograd_backward_matches_torch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 2))
+    v = np.random.default_rng(1).standard_normal((3, 2))
+    x, xt = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    mt.autograd.backward([(x.tanh() * x).sum(), x.exp()], [None, mt.tensor(v)])
+    torch.autograd.backward([(xt.tanh() * xt).sum(), xt.exp()], [None, torch.tensor(v)])
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-14)
