@@ -483,3 +483,13 @@ def test_amsgrad_and_maximize_match_torch(name, kw):
     np.testing.assert_allclose(opt.state_dict()["state"][0]["max_exp_avg_sq"] if kw.get("amsgrad") else 0,
                                opt_t.state_dict()["state"][0]["max_exp_avg_sq"].numpy() if kw.get("amsgrad") else 0,
                                rtol=1e-12)
+
+
+def test_a_state_dict_from_before_amsgrad_loads():
+    p = param([1.0, 2.0], "cpu")
+    opt = optim.Adam([p], lr=0.1, amsgrad=True)
+    sd = opt.state_dict()
+    for k in ("amsgrad", "maximize"):  # what a checkpoint written before these options holds
+        del sd["param_groups"][0][k]
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["amsgrad"] is True and opt.param_groups[0]["maximize"] is False
