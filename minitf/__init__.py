@@ -19,6 +19,7 @@ from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like, 
                        randint_like, linspace, randperm)
 from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
+from . import backend  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
 from .backend import num_threads as get_num_threads  # noqa: F401  (torch's name)
 from .devices import device  # noqa: F401
@@ -42,20 +43,52 @@ def __getattr__(name):
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 
 
-def save(obj, path):
+def save(obj, f):
     """Save a state dict, or any nesting of dicts/lists/tuples of tensors and scalars, without pickle.
 
-    The file is an ``.npz`` archive written atomically (see
-    :func:`minitf.checkpoint.save_object`); read it back with :func:`load`.
+    ``f``: a path (``str`` or ``os.PathLike``), written atomically as an ``.npz`` archive (see
+    :func:`minitf.checkpoint.save_object`), or a binary file object (``io.BytesIO``), written at its
+    position, as ``torch.save``. Read it back with :func:`load`.
     """
     from .checkpoint import save_object
-    return save_object(obj, path)
+    return save_object(obj, f)
 
 
-def load(path, device=None):
-    """What :func:`save` wrote; tensors come back as Tensors (on ``device`` if given). Never unpickles."""
-    from .checkpoint import load_object
-    return load_object(path, device=device)
+def load(f, map_location=None, *, weights_only=None, mmap=None, device=None):
+    """What :func:`save` wrote, from a path or a binary file object; tensors come back as Tensors. Never
+    unpickles: every load is what torch's ``weights_only=True`` allows, whatever ``weights_only`` says.
+
+    ``map_location`` as torch's: a device (``"cpu"``, ``mt.device("cuda")``, ...) for every tensor; a
+    dict of saved location -> device (minitf saves every tensor from the host, so its ``"cpu"``
+    entry, if any, applies); or a callable ``fn(tensor, "cpu")`` whose returned Tensor (None: the
+    tensor as loaded) takes each tensor's place. ``device`` is minitf's older spelling of a device.
+    """
+    from .checkpoint.objects import load_object
+    if mmap:
+        raise ValueError("load: mmap=True is not supported (minitf's archives are read into memory)")
+    import builtins  # (bool and int here are minitf's dtypes)
+    if weights_only is not None and not isinstance(weights_only, (builtins.bool, builtins.int)):
+        raise TypeError(f"load: weights_only must be a bool or None, got {type(weights_only).__name__}")
+    map_tensor = None
+    if map_location is not None:
+        if device is not None:
+            raise TypeError("load: give map_location or device, not both")
+        if isinstance(map_location, dict):
+            targets = {backend.check_device(k): v for k, v in map_location.items()}
+            device = targets.get("cpu")
+        elif callable(map_location) and not isinstance(map_location, str):
+            def map_tensor(t, fn=map_location):
+                out = fn(t, "cpu")
+                if out is None:
+                    return t
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"load: map_location returned {type(out).__name__}, not a Tensor or None")
+                return out
+        else:
+            device = map_location
+    if device is not None:
+        device = backend.check_device(device)
+    return load_object(f, device=device, map_tensor=map_tensor)
 
 
 from .functional import (exp, log, sqrt, tanh, sigmoid, relu, matmul, where, concatenate,  # noqa: E402,F401

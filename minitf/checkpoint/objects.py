@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -61,16 +62,20 @@ def save_object(obj, path) -> Path:
     return save(path, arrays, {"object": structure})
 
 
-def load_object(path, device: str | None = None):
+def load_object(path, device: str | None = None, map_tensor=None):
     """Read what :func:`save_object` wrote (``minitf.load``); never unpickles.
 
     Tensors come back as minitf Tensors and arrays as arrays, on ``device``
-    (``"cpu"``, ``"gpu"``, ``"fake"``) if given, else on the host. A file
-    that is not such an object, or whose structure is damaged, raises
-    :class:`CheckpointError` naming the problem.
+    (``"cpu"``, ``"gpu"``, ``"fake"``) if given, else on the host; ``map_tensor(t)``, if given,
+    is called with each tensor loaded and what it returns (a Tensor) takes its place. ``path``
+    is a path or a binary file object. A file that is not such an object, or whose structure is
+    damaged, raises :class:`CheckpointError` naming the problem.
     """
-    path = Path(path)
+    if not hasattr(path, "read") or isinstance(path, (str, os.PathLike)):
+        path = Path(path)
     arrays, meta = load(path)
+    if not isinstance(path, Path):
+        path = f"the {type(path).__name__}"
     if "object" not in meta:
         raise CheckpointError(f"{path} is a minitf checkpoint but holds no saved object (it was not written by "
                               f"minitf.save; a training checkpoint reads with checkpoint.load_training)")
@@ -100,6 +105,8 @@ def load_object(path, device: str | None = None):
                 if kind == "tensor":
                     grad = v.get("requires_grad", False) is True and arr.dtype.kind == "f"
                     arr = Tensor(arr, requires_grad=grad)
+                    if map_tensor is not None:
+                        arr = map_tensor(arr)
                 made[(kind, body)] = arr
             return made[(kind, body)]
         if kind == "float" and isinstance(body, str) and body in ("nan", "inf", "-inf"):
