@@ -11,10 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .devices import device as _device
 from .tensor_methods import TensorMethods
 
 
 _NDARRAY = np.ndarray  # looked up once: the check below is on every Tensor(array)
+# Tensor.device: one mt.device object per kind, made here once (not stored in each tensor)
+_DEVICES = {"cpu": _device("cpu"), "fake": _device("fake"), "gpu": _device("cuda", 0)}
+_DEVICE_OF_TYPE = {np.ndarray: _DEVICES["cpu"]}  # array type -> its device, learnt on first sight
+
+
+def _device_of(data):
+    dev = _DEVICE_OF_TYPE[type(data)] = _DEVICES[backend.device_of(data)]
+    return dev
 
 
 class Tensor(TensorMethods):
@@ -57,7 +66,9 @@ class Tensor(TensorMethods):
     shape = property(lambda self: tuple(self.data.shape))
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    device = property(lambda self: backend.device_of(self.data))
+    device = property(lambda self: _DEVICE_OF_TYPE.get(type(self.data)) or _device_of(self.data),
+                      doc="The device, an ``mt.device``: a ``str`` equal to its name (\"cpu\", \"fake\", \"gpu\"), "
+                          "with torch's ``.type`` (\"cuda\" for the GPU) and ``.index``.")
     is_leaf = property(lambda self: self._fn is None)
     grad_fn = property(lambda self: self._fn, doc="The Function that made this tensor (None for a leaf).")
     mT = property(lambda self: _ops.transpose(self, -2, -1), doc="The last two dims swapped.")
