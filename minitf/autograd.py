@@ -122,6 +122,14 @@ class Function:
         taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
         return False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # forward as a staticmethod (ctx, *args): torch.autograd.Function's style, a user's
+        # custom Function (minitf/custom_function.py); the ops here take (self, *arrays)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            from .custom_function import apply
+            cls.apply = classmethod(apply)
+
     @classmethod
     def backward_name(cls) -> str:
         return f"{cls.__name__}Backward"
