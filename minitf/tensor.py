@@ -15,14 +15,15 @@ from .devices import device as _device
 from .tensor_methods import TensorMethods
 
 
-_NDARRAY = np.ndarray  # looked up once: the check below is on every Tensor(array)
 # Tensor.device: one mt.device object per kind, made here once (not stored in each tensor)
 _DEVICES = {"cpu": _device("cpu"), "fake": _device("fake"), "gpu": _device("cuda", 0)}
 _DEVICE_OF_TYPE = {np.ndarray: _DEVICES["cpu"]}  # array type -> its device, learnt on first sight
 
 
 def _device_of(data):
-    dev = _DEVICE_OF_TYPE[type(data)] = _DEVICES[backend.device_of(data)]
+    dev = _DEVICES[backend.device_of(data)]
+    if not isinstance(data, np.generic):  # (Tensor(np.float64(1)) must keep making a 0-d array)
+        _DEVICE_OF_TYPE[type(data)] = dev
     return dev
 
 
@@ -43,7 +44,7 @@ class Tensor(TensorMethods):
     def __init__(self, data=None, *sizes, requires_grad: bool = False):
         # the library wraps a backend array as is (dtype kept, memory shared); anything else
         # is torch.Tensor's constructor: sizes, or data converted to the default float dtype
-        if type(data) is not _NDARRAY or sizes:
+        if type(data) not in _DEVICE_OF_TYPE or sizes:  # (the array types seen so far: NumPy's at first)
             data = _constructor_data(self, data, sizes)
         self.data = data
         self._grad = None
@@ -325,7 +326,7 @@ def _constructor_data(self, data, sizes):
         elif isinstance(data, np.generic):  # a NumPy scalar: a 0-d array of its dtype, as Tensor._make
             return np.asarray(data)
         elif hasattr(data, "shape") and hasattr(data, "dtype"):
-            backend.device_of(data)  # a device's array, or a TypeError naming its type
+            _device_of(data)  # a device's array (its type then known), or a TypeError naming its type
             return data
     if data is not None and (sizes or isinstance(data, (int, np.integer))) and not isinstance(data, bool):
         sizes = (data,) + sizes

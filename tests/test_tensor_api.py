@@ -438,3 +438,8 @@ def test_tensor_class_constructor_matches_torch():
         assert ours.tolist() == theirs.tolist()
     for args in [(2, 3), (), (0,), (4,)]:
         assert mt.Tensor(*args).shape == tuple(torch.Tensor(*args).shape)
+
+
+def test_tensor_class_of_a_numpy_scalar_is_a_0d_array():
+    t = mt.Tensor(np.float64(2.5))
+    assert isinstance(t.data, np.ndarray) and t.shape == () and t.dtype == mt.float64 and t.device == "cpu"
