@@ -74,8 +74,10 @@ def load(f, map_location=None, *, weights_only=None, mmap=None, device=None):
         if device is not None:
             raise TypeError("load: give map_location or device, not both")
         if isinstance(map_location, dict):
-            targets = {backend.check_device(k): v for k, v in map_location.items()}
-            device = targets.get("cpu")
+            # saved location -> device; minitf saves from the host, so only a "cpu" key can apply
+            # (others, "cuda:1" say, name locations no minitf file has: ignored, not refused)
+            device = next((v for k, v in map_location.items()
+                           if isinstance(k, str) and k.lower().partition(":")[0] == "cpu"), None)
         elif callable(map_location) and not isinstance(map_location, str):
             def map_tensor(t, fn=map_location):
                 out = fn(t, "cpu")

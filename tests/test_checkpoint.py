@@ -350,7 +350,8 @@ def test_save_and_load_take_path_like_objects(tmp_path):
 def test_load_map_location_forms(tmp_path):
     mt.save(_obj(), tmp_path / "o.npz")
     p = tmp_path / "o.npz"
-    for loc in ("cpu", mt.device("cpu"), "fake", mt.device("fake"), {"cuda:0": "cpu"}, {"cpu": "fake"}):
+    for loc in ("cpu", mt.device("cpu"), "fake", mt.device("fake"), {"cuda:0": "cpu"}, {"cpu": "fake"},
+                {"cuda:1": "fake"}):
         want = "fake" if loc in ("fake",) or loc == {"cpu": "fake"} else "cpu"
         _check_obj(mt.load(p, map_location=loc), device=want)
     seen = []
