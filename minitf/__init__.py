@@ -19,7 +19,6 @@ from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like, 
                        randint_like, linspace, randperm)
 from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
-from . import backend  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
 from .backend import num_threads as get_num_threads  # noqa: F401  (torch's name)
 from .devices import device  # noqa: F401
@@ -63,33 +62,8 @@ def load(f, map_location=None, *, weights_only=None, mmap=None, device=None):
     entry, if any, applies); or a callable ``fn(tensor, "cpu")`` whose returned Tensor (None: the
     tensor as loaded) takes each tensor's place. ``device`` is minitf's older spelling of a device.
     """
-    from .checkpoint.objects import load_object
-    if mmap:
-        raise ValueError("load: mmap=True is not supported (minitf's archives are read into memory)")
-    import builtins  # (bool and int here are minitf's dtypes)
-    if weights_only is not None and not isinstance(weights_only, (builtins.bool, builtins.int)):
-        raise TypeError(f"load: weights_only must be a bool or None, got {type(weights_only).__name__}")
-    map_tensor = None
-    if map_location is not None:
-        if device is not None:
-            raise TypeError("load: give map_location or device, not both")
-        if isinstance(map_location, dict):
-            # saved location -> device; minitf saves from the host, so only a "cpu" key can apply
-            # (others, "cuda:1" say, name locations no minitf file has: ignored, not refused)
-            device = next((v for k, v in map_location.items()
-                           if isinstance(k, str) and k.lower().partition(":")[0] == "cpu"), None)
-        elif callable(map_location) and not isinstance(map_location, str):
-            def map_tensor(t, fn=map_location):
-                out = fn(t, "cpu")
-                if out is None:
-                    return t
-                if not isinstance(out, Tensor):
-                    raise TypeError(f"load: map_location returned {type(out).__name__}, not a Tensor or None")
-                return out
-        else:
-            device = map_location
-    if device is not None:
-        device = backend.check_device(device)
+    from .checkpoint.objects import load_object, resolve_map_location
+    device, map_tensor = resolve_map_location(map_location, device, weights_only, mmap)
     return load_object(f, device=device, map_tensor=map_tensor)
 
 

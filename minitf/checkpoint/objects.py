@@ -11,7 +11,7 @@ from .. import backend
 from ..tensor import Tensor
 from .archive import CheckpointError, load, save
 
-__all__ = ["save_object", "load_object"]
+__all__ = ["save_object", "load_object", "resolve_map_location"]
 
 _MAX_DEPTH = 64  # a crafted structure cannot recurse deeper than this
 
@@ -126,3 +126,37 @@ def load_object(path, device: str | None = None, map_tensor=None):
             return out
         raise bad(where, f"has an unknown kind {kind[:20]!r}")
     return dec(meta["object"], "obj", 0)
+
+
+def resolve_map_location(map_location, device, weights_only, mmap):
+    """``minitf.load``'s torch arguments as ``(device, map_tensor)`` for :func:`load_object`.
+
+    ``map_location``: a device for every tensor; a dict of saved location -> device, of which only
+    a ``"cpu"`` key can apply (minitf saves every tensor from the host; "cuda:1" and the like name
+    locations no minitf file has, so they are ignored, not refused); or a callable
+    ``fn(tensor, "cpu")`` as torch's ``fn(storage, location)``, whose returned Tensor (None: the
+    tensor as loaded) takes each tensor's place. ``weights_only`` changes nothing: nothing is
+    ever unpickled. ``mmap=True`` is refused.
+    """
+    if mmap:
+        raise ValueError("load: mmap=True is not supported (minitf's archives are read into memory)")
+    if weights_only is not None and not isinstance(weights_only, (bool, int)):
+        raise TypeError(f"load: weights_only must be a bool or None, got {type(weights_only).__name__}")
+    map_tensor = None
+    if map_location is not None:
+        if device is not None:
+            raise TypeError("load: give map_location or device, not both")
+        if isinstance(map_location, dict):
+            device = next((v for k, v in map_location.items()
+                           if isinstance(k, str) and k.lower().partition(":")[0] == "cpu"), None)
+        elif callable(map_location) and not isinstance(map_location, str):
+            def map_tensor(t):
+                out = map_location(t, "cpu")
+                if out is None:
+                    return t
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"load: map_location returned {type(out).__name__}, not a Tensor or None")
+                return out
+        else:
+            device = map_location
+    return (None if device is None else backend.check_device(device)), map_tensor
