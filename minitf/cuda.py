@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from . import backend
 
-__all__ = ["is_available", "device_count", "current_device", "synchronize"]
+__all__ = ["is_available", "device_count", "current_device", "synchronize", "get_device_name", "manual_seed",
+           "manual_seed_all"]
 
 
 def is_available() -> bool:
@@ -35,3 +36,22 @@ def synchronize(device=None) -> None:
     if device is not None and device != 0:
         backend.check_device(device)
     backend.synchronize("gpu")
+
+
+def get_device_name(device=None) -> str:
+    """The GPU's name (CuPy's device properties); a ``DeviceError`` saying why where none is usable."""
+    if device is not None and device != 0:
+        backend.check_device(device)
+    return backend.gpu_info()["name"]
+
+
+def manual_seed(seed: int) -> None:
+    """Reseed the GPU's default generator only, as ``torch.cuda.manual_seed``; ignored where no GPU
+    is usable, as torch's. Its draws are then those ``mt.manual_seed(seed)`` gives the GPU."""
+    from . import random as _random
+    seed = _random.check_seed(seed, "cuda.manual_seed")
+    if backend.gpu_available():
+        _random.seed_generator("gpu", _random.device_seed(seed, "gpu"))
+
+
+manual_seed_all = manual_seed  # one GPU per process

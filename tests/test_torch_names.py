@@ -137,3 +137,29 @@ def test_autograd_backward_matches_torch():
     mt.autograd.backward([(x.tanh() * x).sum(), x.exp()], [None, mt.tensor(v)])
     torch.autograd.backward([(xt.tanh() * xt).sum(), xt.exp()], [None, torch.tensor(v)])
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-14)
+
+
+def test_cuda_manual_seed_reseeds_only_the_gpu_and_is_ignored_without_one(monkeypatch):
+    from minitf import random as _random
+    seen = []
+    monkeypatch.setattr(_random, "seed_generator", lambda dev, seed: seen.append((dev, seed)))
+    monkeypatch.setattr(backend, "gpu_available", lambda: False)
+    mt.manual_seed(3)
+    before = mt.rand(2).tolist()
+    mt.manual_seed(3)
+    mt.cuda.manual_seed(5)
+    mt.cuda.manual_seed_all(5)
+    assert seen == [] and mt.rand(2).tolist() == before  # nothing reseeded, the CPU stream untouched
+    monkeypatch.setattr(backend, "gpu_available", lambda: True)
+    mt.cuda.manual_seed(5)
+    assert seen == [("gpu", _random.device_seed(5, "gpu"))]  # the stream mt.manual_seed(5) gives the GPU
+    with pytest.raises(ValueError):
+        mt.cuda.manual_seed(2 ** 64)
+
+
+def test_cuda_device_name_says_why_without_a_gpu():
+    if backend.gpu_available():
+        assert isinstance(mt.cuda.get_device_name(), str) and mt.cuda.get_device_name(0)
+    else:
+        with pytest.raises(backend.DeviceError):
+            mt.cuda.get_device_name()
