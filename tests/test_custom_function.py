@@ -108,18 +108,25 @@ def test_wrong_gradients_and_outputs_are_errors_naming_the_function():
         def backward(ctx, grad):
             return grad
 
-    class TwoOutputs(mt.autograd.Function):
+    class NotATensor(mt.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            return x, x
+            return 3.0
+
+    class MixedDtypes(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x, x.double()
 
     x = mt.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="TooFewBackward returned an incorrect number of gradients"):
         TooFew.apply(x, 2.0).sum().backward()
     with pytest.raises(RuntimeError, match="BadShapeBackward returned an invalid gradient at index 0"):
         BadShape.apply(x).backward()
-    with pytest.raises(TypeError, match="must return one Tensor"):
-        TwoOutputs.apply(x)
+    with pytest.raises(TypeError, match="must return a Tensor or a tuple, got float"):
+        NotATensor.apply(x)
+    with pytest.raises(TypeError, match="several floating outputs of one dtype"):
+        MixedDtypes.apply(x)
     with pytest.raises(TypeError, match="save_for_backward can only save Tensors"):
         class SavesNumber(mt.autograd.Function):
             @staticmethod
@@ -161,3 +168,68 @@ def test_custom_function_matches_torch():
     (ht,) = torch.autograd.grad(gt.sum(), xt)
     np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-14)
     assert y.grad_fn.name() == "CubeBackward" and yt.grad_fn.name() == "TorchCubeBackward"  # class + "Backward"
+
+
+SEEN = {}  # what the backwards below were given for their integer and number outputs
+
+
+class SinCosArgmax(mt.autograd.Function):
+    """Several outputs: sin x, cos x (both differentiable), argmax (an integer) and a Python number."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.sin(), x.cos(), x.argmax(), 7
+
+    @staticmethod
+    def backward(ctx, g_sin, g_cos, g_idx, g_seven):
+        (x,) = ctx.saved_tensors
+        SEEN["minitf"] = (g_idx.tolist(), str(g_idx.dtype), g_seven)
+        return g_sin * x.cos() - g_cos * x.sin()
+
+
+def test_several_outputs_gradcheck_and_gradgradcheck(device):
+    x = _t(np.random.default_rng(3).standard_normal((2, 3)), device)
+    s, c, i, seven = SinCosArgmax.apply(x)
+    assert s.requires_grad and c.requires_grad and not i.requires_grad and seven == 7
+    assert s.shape == c.shape == (2, 3) and i.dtype == mt.int64 and s.device == device
+    np.testing.assert_allclose(c.numpy(), np.cos(x.numpy()))
+    assert mt.gradcheck(lambda t: SinCosArgmax.apply(t)[0] * 2 + SinCosArgmax.apply(t)[1] ** 2, [x])
+    assert mt.gradgradcheck(lambda t: SinCosArgmax.apply(t)[0] * SinCosArgmax.apply(t)[1], [x])
+
+
+def test_an_unused_output_gets_zeros_an_integer_one_zeros_a_number_none():
+    x = mt.tensor([0.5, 1.5], dtype=mt.float64, requires_grad=True)
+    s, c, i, _ = SinCosArgmax.apply(x)
+    s.sum().backward()  # cos x unused: its gradient is zeros, so x.grad = cos x
+    np.testing.assert_allclose(x.grad.numpy(), np.cos([0.5, 1.5]))
+    assert SEEN["minitf"] == (0, "int64", None)
+    assert s.grad_fn is not None and i.grad_fn is None
+
+
+def test_several_outputs_match_torch():
+    torch = pytest.importorskip("torch")
+    seen = {}
+
+    class TorchSinCos(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.sin(), x.cos(), x.argmax(), 7
+
+        @staticmethod
+        def backward(ctx, g_sin, g_cos, g_idx, g_seven):
+            (x,) = ctx.saved_tensors
+            seen["torch"] = (g_idx.tolist(), str(g_idx.dtype), g_seven)
+            return g_sin * x.cos() - g_cos * x.sin()
+
+    a = np.random.default_rng(4).standard_normal(4)
+    x, xt = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    s, c, i, n = SinCosArgmax.apply(x)
+    st, ct, it, nt = TorchSinCos.apply(xt)
+    assert (i.item(), n, i.requires_grad) == (it.item(), nt, it.requires_grad)
+    (3 * s + c * c).sum().backward()
+    (3 * st + ct * ct).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-14)
+    assert seen["torch"] == (0, "torch.int64", None)  # zeros of the integer output's shape and dtype
+    assert SEEN["minitf"] == (0, "int64", None)
