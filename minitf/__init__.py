@@ -20,6 +20,7 @@ from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like, 
 from .backprop import grad  # noqa: F401
 from .ops.recompute import recompute  # noqa: F401
 from .backend import DeviceError, gpu_available, set_num_threads, num_threads  # noqa: F401
+from .backend import num_threads as get_num_threads  # noqa: F401  (torch's name)
 from .devices import device  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
 from .random import manual_seed, seed, initial_seed  # noqa: F401
@@ -36,25 +37,34 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
-    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed"):
+    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 
 
-def save(obj, path):
+def save(obj, f):
     """Save a state dict, or any nesting of dicts/lists/tuples of tensors and scalars, without pickle.
 
-    The file is an ``.npz`` archive written atomically (see
-    :func:`minitf.checkpoint.save_object`); read it back with :func:`load`.
+    ``f``: a path (``str`` or ``os.PathLike``), written atomically as an ``.npz`` archive (see
+    :func:`minitf.checkpoint.save_object`), or a binary file object (``io.BytesIO``), written at its
+    position, as ``torch.save``. Read it back with :func:`load`.
     """
     from .checkpoint import save_object
-    return save_object(obj, path)
+    return save_object(obj, f)
 
 
-def load(path, device=None):
-    """What :func:`save` wrote; tensors come back as Tensors (on ``device`` if given). Never unpickles."""
-    from .checkpoint import load_object
-    return load_object(path, device=device)
+def load(f, map_location=None, *, weights_only=None, mmap=None, device=None):
+    """What :func:`save` wrote, from a path or a binary file object; tensors come back as Tensors. Never
+    unpickles: every load is what torch's ``weights_only=True`` allows, whatever ``weights_only`` says.
+
+    ``map_location`` as torch's: a device (``"cpu"``, ``mt.device("cuda")``, ...) for every tensor; a
+    dict of saved location -> device (minitf saves every tensor from the host, so its ``"cpu"``
+    entry, if any, applies); or a callable ``fn(tensor, "cpu")`` whose returned Tensor (None: the
+    tensor as loaded) takes each tensor's place. ``device`` is minitf's older spelling of a device.
+    """
+    from .checkpoint.objects import load_object, resolve_map_location
+    device, map_tensor = resolve_map_location(map_location, device, weights_only, mmap)
+    return load_object(f, device=device, map_tensor=map_tensor)
 
 
 from .functional import (exp, log, sqrt, tanh, sigmoid, relu, matmul, where, concatenate,  # noqa: E402,F401

@@ -122,6 +122,14 @@ class Function:
         taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
         return False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # forward as a staticmethod (ctx, *args): torch.autograd.Function's style, a user's
+        # custom Function (minitf/custom_function.py); the ops here take (self, *arrays)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            from .custom_function import apply
+            cls.apply = classmethod(apply)
+
     @classmethod
     def backward_name(cls) -> str:
         return f"{cls.__name__}Backward"
@@ -369,3 +377,12 @@ def _graph_order(roots, stop=()):
 def _inputs_of(fn: Function) -> tuple:
     """``fn``'s inputs as its forward saw them (see ``_inputs_as_of``), cheaply in the common case."""
     return fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)
+
+
+def __getattr__(name):
+    # torch.autograd's functions, from the general walk (imported on first use: backprop imports
+    # this module)
+    if name in ("grad", "backward"):
+        from . import backprop
+        return getattr(backprop, name)
+    raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")

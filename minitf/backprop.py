@@ -171,6 +171,67 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
     return captured
 
 
+def _seeds(name, outputs, grad_outputs, create_graph):
+    """d root / d output for each output: the cotangent given (a Tensor or array-like), or ones
+    for a one-element output; Tensors under create_graph, arrays otherwise."""
+    seeds, what = [], "grad_outputs" if name == "grad" else "grad_tensors"
+    for k, (o, u) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(o, Tensor) or not o.requires_grad:
+            raise RuntimeError(f"{name}: output {k} does not require grad (it does not depend on "
+                               f"any input that requires grad, or it was made under no_grad())")
+        if u is None:
+            if o.data.size != 1:
+                raise RuntimeError(f"{name}: output {k} has shape {o.shape}: {what} can be "
+                                   f"omitted only for one-element outputs")
+            u = Tensor._make(backend.get_array_module(o.data).ones(o.data.shape, dtype=o.data.dtype), None)
+        elif not isinstance(u, Tensor):
+            u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)
+        if u.shape != o.shape:
+            raise ValueError(f"{name}: {what}[{k}] has shape {u.shape}, output {k} has shape {o.shape}")
+        seeds.append(u if create_graph else u.data)
+    return seeds
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    """``torch.autograd.backward``: ``tensors[k].backward(grad_tensors[k])`` for all k in one pass.
+
+    ``tensors`` is a Tensor or a sequence; ``grad_tensors`` one gradient per tensor (None, or a
+    None entry: ones, for a one-element tensor). Each leaf's ``.grad`` gets the sum over the
+    tensors, walked once (so ``retain_graph=False`` frees a graph the tensors share only after
+    all of them). ``retain_graph``, ``create_graph`` and ``inputs`` as :meth:`Tensor.backward`.
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    grad_tensors = list(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(f"backward: {len(tensors)} tensors but {len(grad_tensors)} grad_tensors")
+    if not tensors:
+        raise RuntimeError("backward: no tensors given")
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return tensors[0].backward(grad_tensors[0], retain_graph=retain_graph, create_graph=create_graph,
+                                   inputs=inputs)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    if inputs is None:
+        _backward(tensors, _seeds("backward", tensors, grad_tensors, create_graph), create_graph=create_graph,
+                  retain_graph=retain_graph)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward(): the inputs argument cannot be empty")
+    # as Tensor.backward(inputs=): the gradients of grad(), added to each input's .grad
+    grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
+                 allow_unused=True)
+    reached = [(t, g) for t, g in zip(inputs, grads) if g is not None]
+    if create_graph:
+        for t, g in reached:
+            _accumulate_leaf_graph(t, g)
+        return
+    with _Walk() as walk:
+        for t, g in reached:
+            _accumulate_leaf(t, g.data, walk)
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
          allow_unused: bool = False):
     """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
@@ -194,21 +255,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     for k, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {k} does not require grad")
-    seeds = []
-    for k, (o, u) in enumerate(zip(outputs, grad_outputs)):
-        if not isinstance(o, Tensor) or not o.requires_grad:
-            raise RuntimeError(f"grad: output {k} does not require grad (it does not depend on "
-                               f"any input that requires grad, or it was made under no_grad())")
-        if u is None:
-            if o.data.size != 1:
-                raise RuntimeError(f"grad: output {k} has shape {o.shape}: grad_outputs can be "
-                                   f"omitted only for one-element outputs")
-            u = Tensor._make(backend.get_array_module(o.data).ones(o.data.shape, dtype=o.data.dtype), None)
-        elif not isinstance(u, Tensor):
-            u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)
-        if u.shape != o.shape:
-            raise ValueError(f"grad: grad_outputs[{k}] has shape {u.shape}, output {k} has shape {o.shape}")
-        seeds.append(u if create_graph else u.data)
+    seeds = _seeds("grad", outputs, grad_outputs, create_graph)
     captured = _backward(outputs, seeds, targets=inputs, create_graph=create_graph,
                          retain_graph=create_graph if retain_graph is None else retain_graph)
     result = []

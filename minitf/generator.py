@@ -78,6 +78,7 @@ def resolve(generator, device: str, name: str, where: str = "the tensor"):
     """What to draw from on ``device``: ``generator`` (a Generator of that device, or a NumPy /
     backend generator, passed as it is) or, if None, the device's default generator.
     ``where`` names what is on ``device`` in the error for a Generator of another device."""
+    device = str(device)  # a Tensor's mt.device: its name, in the messages below
     if generator is None:
         return _random.default_generator(device)
     if isinstance(generator, Generator):

@@ -11,7 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .devices import device as _device
 from .tensor_methods import TensorMethods
+
+
+# Tensor.device: one mt.device object per kind, made here once (not stored in each tensor)
+_DEVICES = {"cpu": _device("cpu"), "fake": _device("fake"), "gpu": _device("cuda", 0)}
+_DEVICE_OF_TYPE = {np.ndarray: _DEVICES["cpu"]}  # array type -> its device, learnt on first sight
+
+
+def _device_of(data):
+    dev = _DEVICES[backend.device_of(data)]
+    if not isinstance(data, np.generic):  # (Tensor(np.float64(1)) must keep making a 0-d array)
+        _DEVICE_OF_TYPE[type(data)] = dev
+    return dev
 
 
 class Tensor(TensorMethods):
@@ -28,7 +41,11 @@ class Tensor(TensorMethods):
                  "_bounds", "_grad_hooks", "_hooks_finalizer", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data, requires_grad: bool = False):
+    def __init__(self, data=None, *sizes, requires_grad: bool = False):
+        # the library wraps a backend array as is (dtype kept, memory shared); anything else
+        # is torch.Tensor's constructor: sizes, or data converted to the default float dtype
+        if type(data) not in _DEVICE_OF_TYPE or sizes:  # (the array types seen so far: NumPy's at first)
+            data = _constructor_data(self, data, sizes)
         self.data = data
         self._grad = None
         self._fn = None
@@ -50,7 +67,9 @@ class Tensor(TensorMethods):
     shape = property(lambda self: tuple(self.data.shape))
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    device = property(lambda self: backend.device_of(self.data))
+    device = property(lambda self: _DEVICE_OF_TYPE.get(type(self.data)) or _device_of(self.data),
+                      doc="The device, an ``mt.device``: a ``str`` equal to its name (\"cpu\", \"fake\", \"gpu\"), "
+                          "with torch's ``.type`` (\"cuda\" for the GPU) and ``.index``.")
     is_leaf = property(lambda self: self._fn is None)
     grad_fn = property(lambda self: self._fn, doc="The Function that made this tensor (None for a leaf).")
     mT = property(lambda self: _ops.transpose(self, -2, -1), doc="The last two dims swapped.")
@@ -293,6 +312,40 @@ class Tensor(TensorMethods):
                 _engine._accumulate_leaf(t, g.data, walk)
 
 
+def _constructor_data(self, data, sizes):
+    """The array of ``Tensor(data)`` / ``Tensor(*sizes)`` for what is not a NumPy array, as
+    ``torch.Tensor``: ``Tensor(2, 3)`` (uninitialised there, zeros here), ``Tensor()`` (shape
+    (0,)), ``Tensor([1, 2])`` (a copy in the default float dtype), ``Tensor(t)`` (t's data and
+    version counter, shared). A device array (fake, CuPy) is wrapped as is, as a NumPy one."""
+    if not sizes:
+        if data is None:
+            sizes = (0,)
+        elif isinstance(data, Tensor):
+            self._vc = _engine.shared_counter(data)
+            return data.data
+        elif isinstance(data, np.generic):  # a NumPy scalar: a 0-d array of its dtype, as Tensor._make
+            return np.asarray(data)
+        elif hasattr(data, "shape") and hasattr(data, "dtype"):
+            _device_of(data)  # a device's array (its type then known), or a TypeError naming its type
+            return data
+    if data is not None and (sizes or isinstance(data, (int, np.integer))) and not isinstance(data, bool):
+        sizes = (data,) + sizes
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes):
+            raise TypeError(f"Tensor(*sizes): sizes must be ints, got {sizes}; to build a tensor from "
+                            f"data use mt.tensor(data)")
+    if sizes:
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+        return np.zeros(tuple(int(n) for n in sizes), dtype=_creation.get_default_dtype())
+    if not isinstance(data, (list, tuple)):
+        raise TypeError(f"Tensor(data): data must be a sequence (a list or tuple) or sizes, got "
+                        f"{type(data).__name__}; mt.tensor(data) builds a tensor from a number too")
+    try:
+        return _creation.tensor(data, dtype=_creation.get_default_dtype()).data
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Tensor(data): cannot build a tensor from {data!r}: {e}") from None
+
+
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
                 "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
 
@@ -314,6 +367,7 @@ def _check_dtype(dtype):
 
 from . import autograd as _engine  # noqa: E402  (the engine needs Tensor defined above)
 from .creation import tensor  # noqa: E402,F401  (re-exported: minitf.tensor is this function)
+from . import creation as _creation  # noqa: E402
 from .autograd import Function, no_grad, is_grad_enabled, sum_to  # noqa: E402,F401  (re-exported)
 from . import ops as _ops  # noqa: E402  (ops need Function and Tensor defined above)
 from . import tensor_methods as _methods  # noqa: E402

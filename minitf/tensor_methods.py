@@ -118,9 +118,10 @@ class TensorMethods:
         """The ``p``-norm over ``dim`` (all by default); the 2-norm's gradient at 0 is 0."""
         return _ops.norm(self, p, dim, keepdim)
 
-    def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
-        """Variance over ``axis``, dividing by n - ``correction`` (1: unbiased, as PyTorch)."""
-        return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction)
+    def var(self, axis=None, keepdims=False, *, correction=None, unbiased=None, dim=None, keepdim=None):
+        """Variance over ``axis``, dividing by n - ``correction`` (1 by default: unbiased, as
+        PyTorch; ``unbiased=False`` is correction 0)."""
+        return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction, unbiased=unbiased)
 
     def reshape(self, *shape):
         """The same elements in a new shape, given as ints or one tuple (one entry may be -1)."""

@@ -302,3 +302,97 @@ def test_save_refuses_what_it_cannot_store_and_load_what_it_did_not_write(tmp_pa
     checkpoint.save(tmp_path / "deep.npz", {}, {"object": deep})
     with pytest.raises(CheckpointError, match="nested more than 64 levels"):
         mt.load(tmp_path / "deep.npz")
+
+
+# ---------------------------------------------------------------- torch.save / torch.load's forms
+def _obj():
+    return {"w": mt.tensor([[1.0, 2.0]], requires_grad=True), "step": 3, "names": ["a", "b"],
+            "ids": mt.tensor([4, 5])}
+
+
+def _check_obj(got, device="cpu"):
+    assert got["step"] == 3 and got["names"] == ["a", "b"]
+    assert got["w"].tolist() == [[1.0, 2.0]] and got["w"].requires_grad and got["w"].device == device
+    assert got["ids"].tolist() == [4, 5] and got["ids"].dtype == mt.int64 and got["ids"].device == device
+
+
+def test_save_and_load_a_binary_file_object(tmp_path):
+    import io
+    buf = io.BytesIO(b"prefix")
+    buf.seek(0, io.SEEK_END)
+    mt.save(_obj(), buf)               # written at the stream's position, as torch.save
+    buf.seek(len(b"prefix"))
+    _check_obj(mt.load(buf))           # read from its position
+    with open(tmp_path / "f.npz", "wb") as f:
+        mt.save(_obj(), f)
+    with open(tmp_path / "f.npz", "rb") as f:
+        _check_obj(mt.load(f))
+    _check_obj(mt.load(tmp_path / "f.npz"))  # the same bytes as a path gives
+    with pytest.raises(TypeError, match="binary mode"):
+        mt.save(_obj(), io.StringIO())
+    with pytest.raises(TypeError, match="binary mode"):
+        mt.load(io.StringIO("x"))
+    with pytest.raises(CheckpointError, match="the BytesIO is not a minitf checkpoint"):
+        mt.load(io.BytesIO(b"not an archive"))
+
+
+def test_save_and_load_take_path_like_objects(tmp_path):
+    import os
+
+    class Where(os.PathLike):
+        def __fspath__(self):
+            return str(tmp_path / "p.npz")
+    mt.save(_obj(), Where())
+    _check_obj(mt.load(Where()))
+    _check_obj(mt.load(str(tmp_path / "p.npz")))
+
+
+def test_load_map_location_forms(tmp_path):
+    mt.save(_obj(), tmp_path / "o.npz")
+    p = tmp_path / "o.npz"
+    for loc in ("cpu", mt.device("cpu"), "fake", mt.device("fake"), {"cuda:0": "cpu"}, {"cpu": "fake"},
+                {"cuda:1": "fake"}):
+        want = "fake" if loc in ("fake",) or loc == {"cpu": "fake"} else "cpu"
+        _check_obj(mt.load(p, map_location=loc), device=want)
+    seen = []
+    got = mt.load(p, map_location=lambda t, loc: seen.append(loc) or t.to("fake"))
+    _check_obj(got, device="fake")
+    assert seen == ["cpu", "cpu"]
+    _check_obj(mt.load(p, map_location=lambda storage, loc: storage))  # torch's idiom: left as loaded
+    _check_obj(mt.load(p, map_location=lambda storage, loc: None))
+    _check_obj(mt.load(p, weights_only=True))
+    _check_obj(mt.load(p, weights_only=False))   # nothing is ever unpickled either way
+    with pytest.raises(TypeError, match="returned int"):
+        mt.load(p, map_location=lambda t, loc: 3)
+    with pytest.raises(mt.DeviceError, match="unknown device 'tpu'"):
+        mt.load(p, map_location="tpu")
+    with pytest.raises(TypeError, match="map_location or device"):
+        mt.load(p, map_location="cpu", device="cpu")
+    with pytest.raises(ValueError, match="mmap"):
+        mt.load(p, mmap=True)
+
+
+def test_load_from_a_stream_never_unpickles(tmp_path, monkeypatch):
+    import io
+    import pickle
+    buf = io.BytesIO()
+    mt.save(_obj(), buf)
+
+    def refuse(*a, **k):
+        raise AssertionError("pickle used")
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    buf.seek(0)
+    _check_obj(mt.load(buf, weights_only=False))
+
+
+def test_load_and_save_keywords_are_torchs():
+    torch = pytest.importorskip("torch")
+    import inspect
+    theirs = inspect.signature(torch.load).parameters
+    ours = inspect.signature(mt.load).parameters
+    for name in ("map_location", "weights_only", "mmap"):
+        assert name in theirs and name in ours
+    assert list(ours)[:2] == list(theirs)[:2] == ["f", "map_location"]
+    assert list(inspect.signature(mt.save).parameters) == list(inspect.signature(torch.save).parameters)[:2]

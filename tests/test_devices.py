@@ -32,3 +32,23 @@ def test_torch_reads_the_same_type_and_index():
     for spec in ("cpu", "cuda", "cuda:0"):
         ours, theirs = mt.device(spec), torch.device(spec)
         assert (ours.type, ours.index) == (theirs.type, theirs.index)
+
+
+def test_tensor_device_is_a_device_object_equal_to_its_name(device):
+    import json
+    x = mt.zeros(2, device=device)
+    d = x.device
+    assert isinstance(d, mt.device) and isinstance(d, str) and d == device and str(d) == device
+    assert d.type == {"cpu": "cpu", "fake": "fake", "gpu": "cuda"}[device]
+    assert d in (device, "other") and {device: 1}[d] == 1 and {d: 1}[device] == 1 and hash(d) == hash(device)
+    assert f"{d}" == device and json.dumps({"d": d}) == f'{{"d": "{device}"}}'
+    assert mt.zeros(1, device=d).device == device and mt.ones(1).to(d).device == device
+    assert x.device is mt.zeros(3, device=device).device  # one object per kind, not one per tensor
+    assert repr(x).count("device=") == (0 if device == "cpu" else 1) and "device(type" not in repr(x)
+
+
+def test_tensor_device_repr_and_type_as_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = mt.zeros(1).device, torch.zeros(1).device
+    assert repr(ours) == repr(theirs) and ours.type == theirs.type and ours.index == theirs.index
+    assert repr(mt.device("cuda", 0)) == repr(torch.device("cuda", 0))

@@ -142,3 +142,36 @@ def test_mean_of_integers_is_refused_as_torch():
     with pytest.raises(TypeError, match="mean: the input must be floating point, got int64"):
         mt.tensor([1, 2]).mean()
     assert mt.tensor([1, 2]).float().mean().item() == 1.5
+
+
+# ----------------------------------------------------------------------------- var(unbiased=)
+@pytest.mark.parametrize("unbiased, correction", [(True, 1), (False, 0)])
+def test_var_takes_unbiased_as_std_does(device, unbiased, correction):
+    a = np.random.default_rng(3).standard_normal((3, 4))
+    x = mt.tensor(a, device=device)
+    for got in (x.var(1, unbiased=unbiased), mt.var(x, dim=1, unbiased=unbiased),
+                F.var(x, axis=1, keepdims=False, unbiased=unbiased)):
+        np.testing.assert_allclose(got.numpy(), a.var(1, ddof=correction), rtol=1e-12)
+    np.testing.assert_allclose(x.var(unbiased=unbiased).item(), a.var(ddof=correction), rtol=1e-12)
+    assert x.var(unbiased=unbiased, keepdim=True, dim=0).shape == (1, 4)
+    w = mt.tensor(a, device=device, requires_grad=True)
+    assert mt.gradcheck(lambda t: t.var(dim=1, unbiased=unbiased), [w])
+
+
+def test_var_refuses_both_correction_and_unbiased():
+    x = mt.ones(3)
+    with pytest.raises(ValueError, match="correction or unbiased"):
+        x.var(unbiased=False, correction=0)
+    with pytest.raises(ValueError, match="correction or unbiased"):
+        mt.var(x, unbiased=True, correction=1)
+
+
+def test_var_unbiased_matches_torch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(4).standard_normal((2, 5))
+    for unbiased in (True, False):
+        t = torch.tensor(a)
+        np.testing.assert_allclose(mt.tensor(a).var(dim=1, unbiased=unbiased).numpy(),
+                                   t.var(dim=1, unbiased=unbiased).numpy(), rtol=1e-14)
+        np.testing.assert_allclose(mt.var(mt.tensor(a), unbiased=unbiased).item(),
+                                   torch.var(t, unbiased=unbiased).item(), rtol=1e-14)

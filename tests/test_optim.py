@@ -180,7 +180,7 @@ def test_state_dict_is_a_host_copy_and_has_torch_layout(device):
     opt.step()
     sd = opt.state_dict()
     assert sd["param_groups"] == [{"lr": 0.1, "betas": [0.9, 0.99], "eps": 1e-8, "weight_decay": 0.01,
-                                   "params": [0]}]
+                                   "amsgrad": False, "maximize": False, "params": [0]}]
     assert sd["state"][0]["step"] == 1 and isinstance(sd["state"][0]["exp_avg"], np.ndarray)
     before = sd["state"][0]["exp_avg"].copy()
     opt.step()
@@ -379,8 +379,8 @@ def test_load_state_dict_rejects_an_incomplete_per_parameter_state(make, key):
         with pytest.raises(ValueError, match=f"optimizer state of parameter 1 lacks '{key}'"):
             fresh.load_state_dict(broken(lambda s: s.pop(key)))
     # (an empty state is a parameter not stepped yet, and loads)
-    with pytest.raises(ValueError, match="optimizer state of parameter 1 has unknown 'max_exp_avg_sq'"):
-        fresh.load_state_dict(broken(lambda s: s.update(max_exp_avg_sq=np.zeros(1))))
+    with pytest.raises(ValueError, match="optimizer state of parameter 1 has unknown 'not_a_buffer'"):
+        fresh.load_state_dict(broken(lambda s: s.update(not_a_buffer=np.zeros(1))))
     after = fresh.state_dict()        # nothing was changed (an Adagrad has a state from the start)
     assert after["param_groups"] == before["param_groups"] and after["state"].keys() == before["state"].keys()
     for i, s in before["state"].items():
@@ -418,3 +418,78 @@ def test_clip_grad_norm_float16_does_not_overflow_and_norm_zero_counts(device):
     assert optim.clip_grad_norm_(ps, float("inf"), norm_type=0).item() == nonzero
     with pytest.raises(ValueError, match="norm_type must be >= 0"):
         optim.clip_grad_norm_(ps, 1.0, norm_type=-1)
+
+
+# ----------------------------------------------------------------------------- amsgrad, maximize
+def _adam_run(opt_cls, device, steps=6, **kw):
+    p = param([0.5, -1.0, 2.0], device)
+    opt = opt_cls([p], lr=0.1, betas=(0.9, 0.5), **kw)
+    out = []
+    for k in range(steps):  # gradients that shrink, so v falls (b2 = 0.5) and amsgrad's max differs from v
+        set_grad(p, [(2.0 - 0.3 * k) * s for s in (1.0, -0.5, 0.25)])
+        opt.step()
+        out.append(host(p).copy())
+    return out, opt
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_amsgrad_divides_by_the_running_max_of_v(device, cls):
+    plain, _ = _adam_run(cls, device, amsgrad=False)
+    ams, opt = _adam_run(cls, device, amsgrad=True)
+    np.testing.assert_array_equal(plain[0], ams[0])  # step 1: v_max = v
+    assert not np.allclose(plain[-1], ams[-1])        # later v falls below its max
+    st = opt.state[id(opt.param_groups[0]["params"][0])]
+    assert (host_arr(st["max_exp_avg_sq"]) >= host_arr(st["exp_avg_sq"])).all()
+    assert (host_arr(st["max_exp_avg_sq"]) > host_arr(st["exp_avg_sq"])).any()
+    # a round trip through state_dict keeps the max: the next step matches the uninterrupted run's
+    sd = opt.state_dict()
+    assert "max_exp_avg_sq" in sd["state"][0] and sd["param_groups"][0]["amsgrad"] is True
+    p = opt.param_groups[0]["params"][0]
+    q = mt.tensor(host(p), device=device, requires_grad=True)
+    opt2 = cls([q], lr=0.1, betas=(0.9, 0.5), amsgrad=True)
+    opt2.load_state_dict(sd)
+    for t, o in ((p, opt), (q, opt2)):
+        set_grad(t, [0.1, 0.1, 0.1])
+        o.step()
+    np.testing.assert_array_equal(host(p), host(q))
+
+
+def host_arr(a):
+    return backend.to_numpy(a)
+
+
+def test_maximize_ascends(device):
+    up, _ = _adam_run(optim.Adam, device, steps=1, maximize=True)
+    down, _ = _adam_run(optim.Adam, device, steps=1)
+    np.testing.assert_allclose(up[0] - [0.5, -1.0, 2.0], -(down[0] - [0.5, -1.0, 2.0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+@pytest.mark.parametrize("kw", [dict(amsgrad=True), dict(amsgrad=True, weight_decay=0.1),
+                                dict(amsgrad=True, maximize=True), dict(maximize=True, weight_decay=0.05)])
+def test_amsgrad_and_maximize_match_torch(name, kw):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    w0 = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) * (3.0 - 0.5 * k) for k in range(5)]
+    p, pt = mt.tensor(w0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+    opt = getattr(optim, name)([p], lr=0.05, betas=(0.8, 0.9), **kw)
+    opt_t = getattr(torch.optim, name)([pt], lr=0.05, betas=(0.8, 0.9), **kw)
+    for g in grads:
+        p.grad, pt.grad = mt.tensor(g), torch.tensor(g)
+        opt.step()
+        opt_t.step()
+        np.testing.assert_allclose(p.numpy(), pt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(opt.state_dict()["state"][0]["max_exp_avg_sq"] if kw.get("amsgrad") else 0,
+                               opt_t.state_dict()["state"][0]["max_exp_avg_sq"].numpy() if kw.get("amsgrad") else 0,
+                               rtol=1e-12)
+
+
+def test_a_state_dict_from_before_amsgrad_loads():
+    p = param([1.0, 2.0], "cpu")
+    opt = optim.Adam([p], lr=0.1, amsgrad=True)
+    sd = opt.state_dict()
+    for k in ("amsgrad", "maximize"):  # what a checkpoint written before these options holds
+        del sd["param_groups"][0][k]
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["amsgrad"] is True and opt.param_groups[0]["maximize"] is False

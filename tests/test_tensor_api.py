@@ -393,3 +393,53 @@ def test_dim_keepdim_aliases_in_functional_and_the_namespace():
     assert mt.sum(x, dim=0).tolist() == [4.0, 7.0] and mt.mean(x, 1, keepdim=True).shape == (2, 1)
     with pytest.raises(TypeError, match="give dim or axis, not both"):
         F.sum(x, axis=0, dim=1)
+
+
+def test_tensor_class_constructor_follows_torch():
+    # mt.Tensor(...) as torch.Tensor(...): data in the default float dtype, or sizes
+    t = mt.Tensor([1, 2])
+    assert t.dtype == mt.float32 and t.tolist() == [1.0, 2.0] and isinstance(t.tolist()[0], float)
+    assert mt.Tensor(2, 3).shape == (2, 3) and mt.Tensor(2, 3).dtype == mt.float32
+    assert mt.Tensor().shape == (0,) and mt.Tensor(0).shape == (0,)
+    assert mt.Tensor((2, 3)).tolist() == [2.0, 3.0]  # a tuple is data, as torch's
+    assert mt.Tensor([[True], [False]]).dtype == mt.float32
+    src = mt.tensor([1.0, 2.0])
+    alias = mt.Tensor(src)  # shares data and version counter, as torch.Tensor(t)
+    src.add_(1.0)
+    assert alias.tolist() == [2.0, 3.0] and alias._version == src._version == 1
+    mt.set_default_dtype(mt.float64)
+    try:
+        assert mt.Tensor([1]).dtype == mt.float64 and mt.Tensor(1, 2).dtype == mt.float64
+    finally:
+        mt.set_default_dtype(mt.float32)
+
+
+def test_tensor_class_wraps_a_backend_array_as_is(device):
+    # the library's own use: an array of a device is wrapped with its dtype and memory
+    arr = backend.array_module(device).arange(3)
+    t = mt.Tensor(arr)
+    assert t.data is arr and t.dtype == mt.int64 and t.device == device
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((2.5,), TypeError, "must be a sequence"), (("ab",), TypeError, "must be a sequence"),
+    ((2, 2.0), TypeError, "sizes must be ints"), ((2, -1), RuntimeError, "negative dimension"),
+    ((["a"],), TypeError, "cannot build a tensor"), (([1], 2), TypeError, "sizes must be ints")])
+def test_tensor_class_constructor_errors_name_the_problem(args, error, match):
+    with pytest.raises(error, match=match):
+        mt.Tensor(*args)
+
+
+def test_tensor_class_constructor_matches_torch():
+    torch = pytest.importorskip("torch")
+    for args in [([1, 2],), ([[1, 2], [3, 4]],), ((2, 3),), ([True, False],), ([1.5, -2],)]:
+        ours, theirs = mt.Tensor(*args), torch.Tensor(*args)
+        assert ours.shape == tuple(theirs.shape) and str(theirs.dtype) == f"torch.{ours.dtype}"
+        assert ours.tolist() == theirs.tolist()
+    for args in [(2, 3), (), (0,), (4,)]:
+        assert mt.Tensor(*args).shape == tuple(torch.Tensor(*args).shape)
+
+
+def test_tensor_class_of_a_numpy_scalar_is_a_0d_array():
+    t = mt.Tensor(np.float64(2.5))
+    assert isinstance(t.data, np.ndarray) and t.shape == () and t.dtype == mt.float64 and t.device == "cpu"

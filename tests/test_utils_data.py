@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import minitf as mt
-from minitf.utils.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+from minitf.utils.data import (DataLoader, Dataset, Subset, TensorDataset, default_collate, default_convert,
+                               random_split)
 
 
 def data(device="cpu", n=10):
@@ -132,3 +133,85 @@ def test_collate_strings_namedtuples_and_transforming_subclasses_as_torch():
     X, Y = data(n=5)
     (xb, yb), = list(DataLoader(Doubled(X, Y), batch_size=5))
     np.testing.assert_array_equal(xb.numpy(), 2 * X.numpy())
+
+
+# ----------------------------------------------------------------------------- torch's full signature
+def test_dataloader_signature_is_torchs():
+    torch = pytest.importorskip("torch")
+    import inspect
+    ours = list(inspect.signature(DataLoader.__init__).parameters)
+    assert ours == list(inspect.signature(torch.utils.data.DataLoader.__init__).parameters)
+
+
+def _as_lists(batches):
+    return [[t.tolist() for t in b] for b in batches]
+
+
+def test_worker_and_memory_options_change_no_batch():
+    X, Y = data()
+    plain = _as_lists(DataLoader(TensorDataset(X, Y), batch_size=4))
+    calls = []
+    loader = DataLoader(TensorDataset(X, Y), batch_size=4, num_workers=2, pin_memory=True, timeout=5,
+                        worker_init_fn=calls.append, prefetch_factor=2, pin_memory_device="", in_order=True)
+    assert _as_lists(loader) == plain and _as_lists(loader) == plain and len(loader) == 3
+    assert calls == [0, 0]  # this process is the one worker, started at each iteration
+    persistent, calls[:] = DataLoader(TensorDataset(X, Y), batch_size=4, num_workers=1, persistent_workers=True,
+                                      worker_init_fn=calls.append), []
+    list(persistent), list(persistent)
+    assert calls == [0]
+    list(DataLoader(TensorDataset(X, Y), worker_init_fn=calls.append))  # no workers: torch never calls it
+    assert calls == [0]
+
+
+def test_sampler_batch_sampler_and_no_batching():
+    X, Y = data(n=5)
+    ds = TensorDataset(X, Y)
+    assert _as_lists(DataLoader(ds, batch_size=2, sampler=[4, 0, 2])) == [[[[8.0, 9.0], [0.0, 1.0]], [4, 0]],
+                                                                          [[[4.0, 5.0]], [2]]]
+    assert len(DataLoader(ds, batch_size=2, sampler=[4, 0, 2])) == 2
+    assert _as_lists(DataLoader(ds, batch_sampler=[[0, 1], [4]])) == [[[[0.0, 1.0], [2.0, 3.0]], [0, 1]],
+                                                                      [[[8.0, 9.0]], [4]]]
+    items = list(DataLoader(ds, batch_size=None))
+    assert len(items) == 5 and isinstance(items[0], list) and items[3][1].item() == 3 and items[3][0].shape == (2,)
+    assert len(DataLoader(ds, batch_size=None)) == 5
+
+
+def test_sampler_options_match_torch():
+    torch = pytest.importorskip("torch")
+    X, Y = data(n=7)
+    ours = TensorDataset(X, Y)
+    theirs = torch.utils.data.TensorDataset(torch.tensor(X.numpy()), torch.tensor(Y.numpy()))
+    for kw in [dict(batch_size=3, sampler=[6, 1, 1, 3]), dict(batch_sampler=[[0, 5], [2], [6, 3, 1]]),
+               dict(batch_size=None), dict(batch_size=None, sampler=[2, 0]), dict(batch_size=2, sampler=[3, 2, 1],
+                                                                                   drop_last=True),
+               dict(batch_size=3, num_workers=0, timeout=0)]:
+        a = list(DataLoader(ours, **kw))
+        b = list(torch.utils.data.DataLoader(theirs, **kw))
+        assert len(a) == len(b) == len(DataLoader(ours, **kw)) == len(torch.utils.data.DataLoader(theirs, **kw))
+        assert [[t.tolist() for t in x] for x in a] == [[t.tolist() for t in x] for x in b], kw
+        assert all(type(x) is type(y) for x, y in zip(a, b))
+
+
+BAD_OPTIONS = [dict(batch_size=None, drop_last=True), dict(sampler=[1], shuffle=True),
+               dict(batch_sampler=[[0]], batch_size=2), dict(batch_sampler=[[0]], shuffle=True),
+               dict(batch_sampler=[[0]], drop_last=True), dict(num_workers=-1), dict(prefetch_factor=2),
+               dict(persistent_workers=True), dict(timeout=-1)]
+
+
+@pytest.mark.parametrize("kw", BAD_OPTIONS)
+def test_dataloader_refuses_what_torch_refuses(kw):
+    X, Y = data(n=3)
+    with pytest.raises(ValueError, match="DataLoader: "):
+        DataLoader(TensorDataset(X, Y), **kw)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(3)), **kw)
+
+
+def test_default_convert_as_torch():
+    arr = np.arange(3)
+    out = default_convert((arr, 2.0, {"a": (arr,)}))
+    assert isinstance(out, list) and isinstance(out[0], mt.Tensor) and out[1] == 2.0
+    assert isinstance(out[2]["a"], list) and out[2]["a"][0].tolist() == [0, 1, 2]
+    arr[0] = 9
+    assert out[0].tolist() == [9, 1, 2]  # shares memory, as torch's

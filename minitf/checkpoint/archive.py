@@ -33,9 +33,13 @@ def _host(value) -> np.ndarray:
 def save(path, arrays: dict, meta: dict) -> Path:
     """Write ``arrays`` (name -> array or Tensor, on any device) and JSON ``meta`` atomically.
 
-    Returns the path written. ``meta`` must be JSON-serialisable.
+    Returns the path written. ``meta`` must be JSON-serialisable. ``path`` may also be a binary
+    file object (``io.BytesIO``, ``open(p, "wb")``): the archive is written to it at its position,
+    in one ``write`` (atomicity is then the caller's, as for any stream).
     """
-    path = Path(path)
+    stream = path if hasattr(path, "write") and not isinstance(path, (str, os.PathLike)) else None
+    if stream is None:
+        path = Path(path)
     host = {}
     for name, value in arrays.items():
         if not isinstance(name, str) or not name or name == _META:
@@ -48,6 +52,15 @@ def save(path, arrays: dict, meta: dict) -> Path:
                  "arrays": {k: [list(a.shape), a.dtype.str] for k, a in host.items()}}
     blob = json.dumps(full_meta, allow_nan=True).encode("utf-8")
     host[_META] = np.frombuffer(blob, dtype=np.uint8)
+    if stream is not None:
+        import io
+        buf = io.BytesIO()
+        np.savez(buf, **host)
+        try:
+            stream.write(buf.getvalue())
+        except TypeError:  # a text stream: bytes cannot go there
+            raise TypeError("save: the file object must be opened in binary mode ('wb'), got a text stream") from None
+        return stream
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path)
     try:
@@ -122,12 +135,12 @@ def load(path) -> tuple[dict, dict]:
     member's size is checked against the file's own size before anything
     is allocated.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
-    _check_archive(path)
+    path, source = _source(path)
+    _check_archive(source, path)
+    if not isinstance(source, Path):
+        source.seek(0)  # np.load reads from the position the check left
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with np.load(source, allow_pickle=False) as z:
             names = list(z.files)
             if _META not in names:
                 raise CheckpointError(f"{path} is not a minitf checkpoint (no {_META} entry)")
@@ -156,22 +169,44 @@ def load(path) -> tuple[dict, dict]:
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or the end record of an empty archive
 
 
-def _check_archive(path: Path) -> None:
+def _source(path):
+    """``(what messages call it, what NumPy reads)``: a path (which must be a file), or the bytes of a
+    binary file object read from its position to the end, as torch.load reads one."""
+    if hasattr(path, "read") and not isinstance(path, (str, os.PathLike)):
+        import io
+        blob = path.read()
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise TypeError(f"load: the file object must be opened in binary mode ('rb'); read() gave a "
+                            f"{type(blob).__name__}")
+        name = getattr(path, "name", None)
+        return (f"the file object {name!r}" if isinstance(name, str) else f"the {type(path).__name__}",
+                io.BytesIO(bytes(blob)))
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    return path, path
+
+
+def _check_archive(source, path) -> None:
     """Refuse, before NumPy reads it, a file that is not a plain archive of ``.npy`` members of sane sizes.
 
     ``np.load`` would advise ``allow_pickle=True`` for a non-archive, return
     raw bytes for a member that is not ``.npy``, and allocate whatever shape a
-    member's header claims; this names the entry instead.
+    member's header claims; this names the entry instead. ``source`` is a path or a BytesIO,
+    ``path`` what the messages call it.
     """
     import zipfile
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(4)
+    if isinstance(source, Path):
+        size = source.stat().st_size
+        with open(source, "rb") as f:
+            head = f.read(4)
+    else:
+        size, head = len(source.getbuffer()), source.getvalue()[:4]
     if head not in _ZIP_MAGIC:
         raise CheckpointError(f"{path} is not a minitf checkpoint (not a ZIP archive of arrays"
                               + (", the file is empty)" if not head else ")"))
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source) as zf:
             for info in zf.infolist():
                 name = info.filename
                 if not name.endswith(".npy"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from .. import backend
 from ..tensor import Tensor
 from .archive import CheckpointError, load, save
 
-__all__ = ["save_object", "load_object"]
+__all__ = ["save_object", "load_object", "resolve_map_location"]
 
 _MAX_DEPTH = 64  # a crafted structure cannot recurse deeper than this
 
@@ -61,16 +62,20 @@ def save_object(obj, path) -> Path:
     return save(path, arrays, {"object": structure})
 
 
-def load_object(path, device: str | None = None):
+def load_object(path, device: str | None = None, map_tensor=None):
     """Read what :func:`save_object` wrote (``minitf.load``); never unpickles.
 
     Tensors come back as minitf Tensors and arrays as arrays, on ``device``
-    (``"cpu"``, ``"gpu"``, ``"fake"``) if given, else on the host. A file
-    that is not such an object, or whose structure is damaged, raises
-    :class:`CheckpointError` naming the problem.
+    (``"cpu"``, ``"gpu"``, ``"fake"``) if given, else on the host; ``map_tensor(t)``, if given,
+    is called with each tensor loaded and what it returns (a Tensor) takes its place. ``path``
+    is a path or a binary file object. A file that is not such an object, or whose structure is
+    damaged, raises :class:`CheckpointError` naming the problem.
     """
-    path = Path(path)
+    if not hasattr(path, "read") or isinstance(path, (str, os.PathLike)):
+        path = Path(path)
     arrays, meta = load(path)
+    if not isinstance(path, Path):
+        path = f"the {type(path).__name__}"
     if "object" not in meta:
         raise CheckpointError(f"{path} is a minitf checkpoint but holds no saved object (it was not written by "
                               f"minitf.save; a training checkpoint reads with checkpoint.load_training)")
@@ -100,6 +105,8 @@ def load_object(path, device: str | None = None):
                 if kind == "tensor":
                     grad = v.get("requires_grad", False) is True and arr.dtype.kind == "f"
                     arr = Tensor(arr, requires_grad=grad)
+                    if map_tensor is not None:
+                        arr = map_tensor(arr)
                 made[(kind, body)] = arr
             return made[(kind, body)]
         if kind == "float" and isinstance(body, str) and body in ("nan", "inf", "-inf"):
@@ -119,3 +126,37 @@ def load_object(path, device: str | None = None):
             return out
         raise bad(where, f"has an unknown kind {kind[:20]!r}")
     return dec(meta["object"], "obj", 0)
+
+
+def resolve_map_location(map_location, device, weights_only, mmap):
+    """``minitf.load``'s torch arguments as ``(device, map_tensor)`` for :func:`load_object`.
+
+    ``map_location``: a device for every tensor; a dict of saved location -> device, of which only
+    a ``"cpu"`` key can apply (minitf saves every tensor from the host; "cuda:1" and the like name
+    locations no minitf file has, so they are ignored, not refused); or a callable
+    ``fn(tensor, "cpu")`` as torch's ``fn(storage, location)``, whose returned Tensor (None: the
+    tensor as loaded) takes each tensor's place. ``weights_only`` changes nothing: nothing is
+    ever unpickled. ``mmap=True`` is refused.
+    """
+    if mmap:
+        raise ValueError("load: mmap=True is not supported (minitf's archives are read into memory)")
+    if weights_only is not None and not isinstance(weights_only, (bool, int)):
+        raise TypeError(f"load: weights_only must be a bool or None, got {type(weights_only).__name__}")
+    map_tensor = None
+    if map_location is not None:
+        if device is not None:
+            raise TypeError("load: give map_location or device, not both")
+        if isinstance(map_location, dict):
+            device = next((v for k, v in map_location.items()
+                           if isinstance(k, str) and k.lower().partition(":")[0] == "cpu"), None)
+        elif callable(map_location) and not isinstance(map_location, str):
+            def map_tensor(t):
+                out = map_location(t, "cpu")
+                if out is None:
+                    return t
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"load: map_location returned {type(out).__name__}, not a Tensor or None")
+                return out
+        else:
+            device = map_location
+    return (None if device is None else backend.check_device(device)), map_tensor

@@ -339,6 +339,13 @@ class Module(_hooks.HookMethods):
         """Move every parameter, gradient and buffer to the host: ``to("cpu")``."""
         return self.to("cpu")
 
+    def cuda(self, device=None) -> "Module":
+        """Move every parameter, gradient and buffer to the GPU: ``to("gpu")`` (``device``: None, 0,
+        "cuda" or "gpu": minitf uses one GPU); a DeviceError says why where none is usable."""
+        if device not in (None, 0, "cuda", "gpu", "cuda:0"):
+            raise backend.DeviceError(f"cuda: minitf uses one GPU; got device={device!r} (expected None, 0 or 'cuda')")
+        return self.to("gpu")
+
     def half(self) -> "Module":
         """Cast every floating parameter, gradient and buffer to float16: ``to(dtype="float16")``."""
         return self.to(dtype="float16")

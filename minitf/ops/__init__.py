@@ -34,6 +34,25 @@ from .einsum import einsum  # noqa: F401
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
 sum, mean, var = (_accepts_dim(f) for f in (sum, mean, var))  # (max, min, amax...: their own, as torch's)
+
+
+def _accepts_unbiased(fn):
+    """Let ``var`` take torch's ``unbiased=`` (True: correction 1, False: 0), as ``std`` does."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, unbiased=None, **kwargs):
+        if unbiased is not None:
+            if kwargs.get("correction") is not None:
+                raise ValueError(f"{fn.__name__}: give correction or unbiased, not both")
+            kwargs["correction"] = 1 if unbiased else 0
+        elif "correction" in kwargs and kwargs["correction"] is None:  # torch's default spelled out
+            kwargs["correction"] = 1
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+var = _accepts_unbiased(var)
 concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
 cat = concatenate
 clip = clamp  # PyTorch's aliases

@@ -35,7 +35,7 @@ def as_tensor(x, like: Tensor) -> Tensor:
     if isinstance(x, np.ndarray):
         if backend.device_of(like.data) != "cpu":
             raise backend.DeviceError(f"cannot mix a host numpy array (cpu) with a tensor on "
-                                      f"{like.device}: build it with minitf.tensor(..., device={like.device!r})")
+                                      f"{like.device}: build it with minitf.tensor(..., device='{like.device}')")
         return Tensor._make(x, None)
     raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op")
 

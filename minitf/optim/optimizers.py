@@ -253,27 +253,36 @@ class Adam(Optimizer):
     With g = grad + weight_decay * p, at step t:
     m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
     p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+
+    ``amsgrad=True`` (Reddi et al., as torch's) divides by the running maximum of v instead
+    of v: v_max <- max(v_max, v), p <- p - lr m_hat / (sqrt(v_max / (1 - b2^t)) + eps).
+    ``maximize=True`` ascends: g is -grad.
     """
 
     _decoupled = False
-    state_keys = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array"}
+    state_keys = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array", "max_exp_avg_sq": "array"}
+    optional_state_keys = frozenset({"max_exp_avg_sq"})  # amsgrad's only
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
         betas = tuple(float(b) for b in betas)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"invalid betas {betas}: need two values in [0, 1)")
         if not eps >= 0.0:
             raise ValueError(f"invalid eps {eps}: must be >= 0")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=bool(amsgrad), maximize=bool(maximize)))
 
     def step(self) -> None:
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            amsgrad, maximize = group.get("amsgrad", False), group.get("maximize", False)
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 g = p.grad.data
+                if maximize:
+                    g = -g
                 data = p.data
                 xp = backend.get_array_module(data)
                 state = self.state.get(id(p))
@@ -296,6 +305,12 @@ class Adam(Optimizer):
                 v *= b2
                 v += tmp                             # v <- b2 v + (1 - b2) g^2
                 step_size = lr / (1 - b1 ** t)
+                if amsgrad:  # the running maximum of v (zeros at first, as torch's, also after loading a state without it)
+                    vmax = state.get("max_exp_avg_sq")
+                    if vmax is None:
+                        vmax = state["max_exp_avg_sq"] = xp.zeros_like(data)
+                    xp.maximum(vmax, v, out=vmax)
+                    v = vmax
                 xp.sqrt(v, out=tmp)
                 tmp /= math.sqrt(1 - b2 ** t)        # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t)
                 tmp += eps
@@ -317,8 +332,9 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize)
 
 
 def param_groups_for_weight_decay(named_params, weight_decay: float) -> list[dict]:

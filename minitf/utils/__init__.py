@@ -1,1 +1,12 @@
-"""Utilities under PyTorch's module paths: :mod:`minitf.utils.data` (``Dataset``, ``DataLoader``)."""
+"""Utilities under PyTorch's module paths: :mod:`minitf.utils.data` (``Dataset``, ``DataLoader``).
+
+``mt.utils.data.DataLoader`` works without importing ``minitf.utils.data`` first, as
+``torch.utils.data.DataLoader`` does; the submodule is imported on that first use.
+"""
+
+
+def __getattr__(name):
+    if name == "data":  # imported on first use, keeping `import minitf` light
+        import importlib
+        return importlib.import_module(".data", __name__)
+    raise AttributeError(f"module 'minitf.utils' has no attribute {name!r}")

@@ -9,7 +9,7 @@
 A :class:`DataLoader` draws its shuffles from ``generator`` (a
 ``numpy.random.Generator``) or else from minitf's CPU generator, so
 ``minitf.manual_seed`` makes them repeat. It batches in the main process
-(no workers). Batches of a :class:`TensorDataset` (or a :class:`Subset` of
+(``num_workers`` is accepted, but no worker processes are started). Batches of a :class:`TensorDataset` (or a :class:`Subset` of
 one) are gathered with one index per tensor; other datasets' items are put
 together by :func:`default_collate`, which stacks tensors, NumPy arrays and
 numbers and recurses into tuples, lists and dicts, as PyTorch's does.
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate", "default_convert"]
 
 
 class Dataset:
@@ -121,31 +121,120 @@ def default_collate(batch):
 
 class DataLoader:
     """Batches of ``dataset``: ``batch_size`` items each (the last one smaller unless
-    ``drop_last``), in order or reshuffled at every iteration with ``shuffle=True``."""
+    ``drop_last``), in order or reshuffled at every iteration with ``shuffle=True``.
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn=None, generator: np.random.Generator | None = None):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        self.dataset, self.batch_size = dataset, int(batch_size)
+    torch's signature, in its order. ``sampler`` (an iterable of indices, with a length) replaces
+    the order; ``batch_sampler`` (an iterable of lists of indices) replaces the batching too.
+    There are no worker processes: items are loaded in this process whatever ``num_workers``
+    says (the batches are those torch's workers give, in order); ``worker_init_fn(0)`` is called
+    here when ``num_workers > 0``, at each iteration (once, with ``persistent_workers``).
+    ``pin_memory``, ``timeout``, ``multiprocessing_context``, ``prefetch_factor``,
+    ``pin_memory_device`` and ``in_order`` are accepted and checked as torch checks them, and
+    change nothing (CPU batches need no pinning here).
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator: np.random.Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "", in_order: bool = True):
+        _check_loader_options(batch_size, shuffle, sampler, batch_sampler, num_workers, drop_last, timeout,
+                              prefetch_factor, persistent_workers)
+        self.dataset = dataset
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
         self.collate_fn, self.generator = collate_fn, generator
+        self.num_workers, self.pin_memory, self.timeout = int(num_workers), bool(pin_memory), timeout
+        self.worker_init_fn, self.persistent_workers = worker_init_fn, bool(persistent_workers)
+        self.multiprocessing_context, self.prefetch_factor = multiprocessing_context, prefetch_factor
+        self.pin_memory_device, self.in_order = pin_memory_device, in_order
+        self._workers_started = False
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def _batches(self):
+        """The index batches of one iteration (arrays or lists of ints)."""
+        if self.batch_sampler is not None:
+            yield from self.batch_sampler
+            return
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = _generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
+        step = self.batch_size
+        stop = len(order) - len(order) % step if self.drop_last else len(order)
+        for start in range(0, stop, step):
+            yield order[start:start + step]
+
     def __iter__(self):
-        n = len(self.dataset)
-        order = _generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
-        stop = n - n % self.batch_size if self.drop_last else n
+        if self.num_workers > 0 and self.worker_init_fn is not None and not (
+                self.persistent_workers and self._workers_started):
+            self.worker_init_fn(0)  # the one "worker" is this process
+        self._workers_started = True
+        if self.batch_size is None and self.batch_sampler is None:  # torch's automatic batching off: items as they are
+            fn = self.collate_fn or default_convert
+            order = (self.sampler if self.sampler is not None else
+                     _generator(self.generator).permutation(len(self.dataset)) if self.shuffle
+                     else range(len(self.dataset)))
+            for i in order:
+                yield fn(self.dataset[int(i)])
+            return
         gather = self.collate_fn is None and _tensors_of(self.dataset) is not None
-        for start in range(0, stop, self.batch_size):
-            idx = order[start:start + self.batch_size]
+        for idx in self._batches():
             if gather:  # one gather per tensor, not one item at a time; a list, as PyTorch's
-                yield list(self.dataset[idx])
+                yield list(self.dataset[np.asarray(idx, dtype=np.int64)])
             else:
                 yield (self.collate_fn or default_collate)([self.dataset[int(i)] for i in idx])
+
+
+def default_convert(item):
+    """What ``DataLoader(batch_size=None)`` yields for an item, as torch's: NumPy arrays become
+    tensors (sharing memory), tuples become lists, recursively into lists, tuples and dicts."""
+    if isinstance(item, np.ndarray):
+        from ..creation import from_numpy
+        try:
+            return from_numpy(item)
+        except TypeError:  # a dtype no tensor has (strings, objects): left as it is, as torch's
+            return item
+    if isinstance(item, dict):
+        return {k: default_convert(v) for k, v in item.items()}
+    if isinstance(item, tuple) and hasattr(item, "_fields"):  # a namedtuple keeps its type
+        return type(item)(*(default_convert(v) for v in item))
+    if isinstance(item, (tuple, list)):
+        return [default_convert(v) for v in item]
+    return item
+
+
+def _check_loader_options(batch_size, shuffle, sampler, batch_sampler, num_workers, drop_last, timeout,
+                          prefetch_factor, persistent_workers) -> None:
+    """torch's checks of DataLoader's arguments, with its messages' substance."""
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise ValueError(f"DataLoader: batch_size must be a positive int (or None), got {batch_size!r}")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+        raise ValueError(f"DataLoader: num_workers must be a non-negative int, got {num_workers!r}")
+    if not timeout >= 0:
+        raise ValueError(f"DataLoader: timeout must be non-negative, got {timeout!r}")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("DataLoader: prefetch_factor can only be given with num_workers > 0")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers needs num_workers > 0")
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
+    if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+        raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
+                         "and drop_last")
+    if batch_size is None and drop_last:
+        raise ValueError("DataLoader: batch_size=None (no automatic batching) is mutually exclusive with "
+                         "drop_last")
 
 
 def _tensors_of(dataset):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minitf as mt
-from minitf import nn
+from minitf import backend, nn
 
 
 class Stats(nn.Module):
@@ -288,3 +288,22 @@ def test_always_call_hooks_run_whatever_raises_as_torch(fail):
     assert ours == theirs
     if fail == "pre":
         assert ours[0] == [("a1", None, 1.0), ("a2", None, 1.0)]
+
+
+def test_module_cuda_moves_to_the_gpu_or_says_why_not():
+    m = Stats()
+    with pytest.raises(backend.DeviceError, match="one GPU"):
+        m.cuda(1)
+    if not backend.gpu_available():
+        with pytest.raises(backend.DeviceError, match="GPU|CuPy"):
+            m.cuda()
+        assert all(t.device == "cpu" for t in m.buffers() + m.parameters())  # nothing moved
+        return
+    assert m.cuda() is m and all(t.device == "gpu" for t in m.buffers() + m.parameters())
+    assert m.cpu() is m and all(t.device == "cpu" for t in m.buffers() + m.parameters())
+
+
+def test_module_cuda_and_cpu_exist_in_torch():
+    torch = pytest.importorskip("torch")
+    for name in ("cuda", "cpu"):
+        assert callable(getattr(torch.nn.Module, name)) and callable(getattr(mt.nn.Module, name))
