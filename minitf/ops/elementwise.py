@@ -95,10 +95,16 @@ class ReLU(Function):
     saves_inputs = saves_output = False  # keeps a mask of its own
 
     def forward(self, x):
-        self.positive = x > 0
-        return x * self.positive
+        # max(x, 0), not x * [x > 0]: that gives -inf * 0 = NaN. The maximum against a zeros array
+        # of x's own shape (reused as the output) takes NumPy's fast same-shape loop; against the
+        # scalar 0 it runs ~2x slower than the multiply it replaces. NaN stays NaN.
+        y = backend.get_array_module(x).zeros_like(x)
+        backend.get_array_module(x).maximum(x, y, out=y)
+        # [y != 0] = [not x <= 0]: 1 at a NaN input too, where PyTorch passes the gradient on
+        self.positive = y != 0
+        return y
 
-    def backward(self, g):  # d relu(x) = [x > 0]
+    def backward(self, g):  # d relu(x) = [x > 0] (and 1 at NaN, as PyTorch's threshold_backward)
         return (g * self.positive,)
 
     def backward_graph(self, g):  # the indicator is a constant: relu'' = 0 away from the kink
