@@ -91,19 +91,32 @@ class Neg(Function):
         return (-g,)
 
 
+def _power(a, e):
+    """``a ** e`` for a scalar ``e``, with PyTorch's rsqrt at e = -0.5 (so (-0)^-0.5 = -inf and
+    (-inf)^-0.5 = NaN, as torch; C's pow gives +inf and 0); NumPy already takes sqrt at 0.5."""
+    if e == -0.5:
+        return 1 / backend.get_array_module(a).sqrt(a)
+    return a ** e
+
+
 class Pow(Function):
     saves_output = False
 
     def forward(self, a, p):
         self.a, self.p = a, p
-        return a ** p
+        return _power(a, p)
 
-    def backward(self, g):  # d(a^p)/da = p a^(p-1)
-        return (g * (self.p * self.a ** (self.p - 1)),)
+    def backward(self, g):  # d(a^p)/da = p a^(p-1), and 0 for p = 0 (0^-1, NaN, inf: still 0, as PyTorch)
+        if self.p == 0:
+            return (backend.get_array_module(g).zeros_like(g),)
+        return (g * (self.p * _power(self.a, self.p - 1)),)
 
     def backward_graph(self, g):
         p = self.params["p"]
-        return (g * (p * self.inputs[0] ** (p - 1)),)
+        if p == 0:
+            return (Tensor._make(backend.get_array_module(g.data).zeros_like(g.data), None),)
+        a = self.inputs[0]
+        return (g * (p * (1 / a.sqrt() if p - 1 == -0.5 else a ** (p - 1))),)
 
 
 class MatMul(Function):
