@@ -233,8 +233,12 @@ def matmul(a, b) -> Tensor:
 
 
 def compare(a, b, op: str) -> Tensor:
-    """Elementwise comparison (``less``, ``equal``...): a boolean tensor outside the graph."""
-    a, b = binary_operands(a, b)
+    """Elementwise comparison (``less``, ``equal``...): a boolean tensor outside the graph.
+
+    Both sides are first cast to the promoted dtype, as PyTorch compares: ``bool_tensor == 2``
+    compares with 2 in int64 (False everywhere), not with ``bool(2)``; ``uint8_tensor < 300``
+    wraps the 300 into uint8, as torch does."""
+    a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
     check_same_device(op, [a, b])
     xp = backend.get_array_module(a.data)
     return Tensor._make(getattr(xp, op)(a.data, b.data), None)
