@@ -6,6 +6,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import check_floating, float_input
 from .erf import erfc as _erfc
 
 
@@ -69,8 +70,6 @@ class Tanh(Function):
 class Sigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
-        if x.dtype.kind != "f":  # integer input: a float result, as NumPy's exp would give
-            x = x.astype(xp.float64)
         # with e = exp(-|x|) in (0, 1]: sigma(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0. Neither
         # overflows, and neither subtracts (0.5 (1 + tanh(x/2)) cancels for x << 0: 1.7e-4 relative
         # error at x = -30 in float64, exactly 0 from -37), so the error is a few ulp down to the
@@ -206,27 +205,27 @@ def _tanh_arg(xp, xs, ts):
 
 def exp(x: Tensor) -> Tensor:
     """e^x, elementwise."""
-    return Exp.apply(x)
+    return Exp.apply(float_input(x))  # integer input: the default float dtype, as torch
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm, elementwise."""
-    return Log.apply(x)
+    return Log.apply(float_input(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root, elementwise."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(float_input(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
-    return Tanh.apply(x)
+    return Tanh.apply(float_input(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic function 1 / (1 + e^-x), elementwise, stable for large |x|."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(float_input(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -253,6 +252,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(x: Tensor) -> Tensor:
     """SiLU (swish): x sigmoid(x), elementwise, with the stable sigmoid. x: any shape -> the same shape."""
+    check_floating(x, "silu")
     return SiLU.apply(x)
 
 

@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
-from ._util import check_index_range, check_same_dtype
+from ._util import check_floating, check_index_range, check_same_dtype
 from .rows import row_mean, row_sum
 
 
@@ -195,6 +195,7 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1.
     """
+    check_floating(x, "softmax")
     return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
 
 
@@ -203,6 +204,7 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     x: any shape with a non-empty ``axis`` -> the same shape.
     """
+    check_floating(x, "log_softmax")
     return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis, dim))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands
+from ._util import as_tensor, binary_operands, float_input
 from .promotion import promote_operands
 
 
@@ -206,6 +206,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """
     check_clamp_bounds(min, max)
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        if isinstance(min, float) or isinstance(max, float):
+            x = float_input(x)  # an integer tensor with a float bound: the default float dtype, as torch
         return Clamp.apply(x, lo=min, hi=max)
     which = tuple(n for n, v in (("min", min), ("max", max)) if v is not None)
     bounds = [as_tensor(v, x) for v in (min, max) if v is not None]  # a number next to a tensor: a constant

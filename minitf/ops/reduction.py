@@ -9,7 +9,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import expand_reduced, normalize_axis
+from ._util import check_floating, expand_reduced, normalize_axis
 
 
 class Sum(Function):
@@ -114,4 +114,5 @@ def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Te
 
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
+    check_floating(x, "var")
     return Var.apply(x, axis=normalize_axis(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)

@@ -6,7 +6,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, expand_reduced, normalize_axis
+from ._util import as_tensor, check_floating, expand_reduced, normalize_axis
 from .elementwise import sqrt
 from .extrema import amax, amin
 from .pointwise import abs as _abs
@@ -121,6 +121,7 @@ def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased
     means correction 0 (PyTorch's older spelling)."""
     if correction is not None and unbiased is not None:
         raise ValueError("std: give correction or unbiased, not both")
+    check_floating(x, "std")
     c = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
     return Std.apply(x, axis=normalize_axis(dim, x.ndim, "std"), keepdims=keepdim, correction=c)
 
@@ -131,6 +132,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
     x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``).
     """
+    check_floating(x, "norm")
     if p == "fro" or p == 2:
         return Norm2.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim))
     if isinstance(p, str) or not isinstance(p, (int, float)):
