@@ -107,6 +107,11 @@ class Tensor(TensorMethods):
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):  # without it Python iterates by x[0], x[1], ... and a 0-d tensor gave []
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def _scalar(self, kind: str):
         if self.data.size != 1:
             raise TypeError(f"only one-element tensors can be converted to a Python {kind}, "

@@ -1,0 +1,71 @@
+"""Edge cases a fuzz against torch 2.13 found: any/all over dim=(), iterating a 0-d tensor,
+softmax / log_softmax / gather on 0-d inputs, where() of two numbers. Written values first
+(CI without torch checks them), then torch's where it is installed."""
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import functional as F
+from minitf.backend import to_numpy
+
+
+@pytest.mark.parametrize("name", ["any", "all"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_any_all_over_no_dims_reduce_nothing(device, name, keepdim):
+    x = mt.tensor([[1, 0], [0, 0]], device=device)
+    for out in (getattr(mt, name)(x, dim=(), keepdim=keepdim), getattr(x, name)(dim=[], keepdim=keepdim)):
+        assert out.dtype == mt.bool and to_numpy(out.data).tolist() == [[True, False], [False, False]]
+    assert getattr(mt, name)(x).item() is (name == "any")   # dim=None still reduces everything
+    assert x.sum(dim=()).item() == 1                       # sum's dim=() is every dim, as torch
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([[1, 0], [0, 0]])
+    assert getattr(t, name)(dim=(), keepdim=keepdim).tolist() == [[True, False], [False, False]]
+
+
+def test_iterating_a_0d_tensor_raises_as_torch():
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(mt.tensor(1.0))
+    rows = list(mt.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert [r.numpy().tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+    x = mt.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    sum(v * v for v in x).backward()   # the elements stay in the graph
+    assert x.grad.numpy().tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("name, value", [("softmax", 1.0), ("log_softmax", 0.0)])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_softmax_of_a_0d_tensor(device, name, value, dim):
+    x = mt.tensor(2.5, dtype="float64", device=device, requires_grad=True)
+    y = getattr(F, name)(x, dim=dim)
+    assert y.shape == () and y.item() == value
+    y.backward()
+    assert x.grad.item() == 0.0   # constant in x
+    assert mt.gradcheck(lambda x: getattr(F, name)(x, dim=dim) * x, [x])
+    with pytest.raises(ValueError, match="out of range"):
+        getattr(F, name)(x, dim=1)
+    torch = pytest.importorskip("torch")
+    assert getattr(torch, name)(torch.tensor(2.5, dtype=torch.float64), dim=dim).item() == value
+
+
+def test_gather_of_a_0d_tensor(device):
+    x = mt.tensor(2.5, dtype="float64", device=device, requires_grad=True)
+    y = mt.gather(x, 0, mt.tensor(0, device=device))
+    assert y.shape == () and y.item() == 2.5
+    y.backward()
+    assert x.grad.item() == 1.0
+    assert mt.gradcheck(lambda x: mt.gather(x, -1, mt.tensor(0, device=device)) * x, [x])
+    torch = pytest.importorskip("torch")
+    assert torch.gather(torch.tensor(2.5), 0, torch.tensor(0)).item() == 2.5
+
+
+@pytest.mark.parametrize("a, b, dtype", [(1.0, 0.0, "float32"), (1, 0, "int64"), (1, 0.5, "float32"), (True, False, "bool")])
+def test_where_of_two_numbers(device, a, b, dtype):
+    cond = mt.tensor([True, False, True], device=device)
+    out = mt.where(cond, a, b)
+    assert out.dtype == np.dtype(dtype) and out.device == cond.device
+    assert to_numpy(out.data).tolist() == [a, b, a]
+    with pytest.raises(TypeError, match="the condition or one of a and b must be a tensor"):
+        mt.where(True, a, b)
+    torch = pytest.importorskip("torch")
+    t = torch.where(torch.tensor([True, False, True]), a, b)
+    assert str(t.dtype) == f"torch.{dtype}" and t.tolist() == [a, b, a]
