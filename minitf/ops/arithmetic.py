@@ -174,7 +174,9 @@ def _shape_error(name, a, b):
 def _broadcasting(cls, name):
     true_division = name == "div"
 
-    def op(a, b):
+    def op(a, b, *, alpha=1):
+        if alpha != 1:  # torch.add(a, b, alpha=k) / torch.sub: a + k b
+            b = b * alpha
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
         if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
                 and (not true_division or a.data.dtype.kind == "f")):
@@ -187,7 +189,8 @@ def _broadcasting(cls, name):
             raise
     op.__name__ = name
     op.__doc__ = (f"Elementwise ``{name}`` with NumPy broadcasting; gradients are summed back to each input's "
-                  f"shape. Mixed dtypes promote by PyTorch's rules (:mod:`minitf.ops.promotion`).")
+                  f"shape. Mixed dtypes promote by PyTorch's rules (:mod:`minitf.ops.promotion`). ``alpha``: "
+                  f"b is multiplied by it first (torch's ``add``/``sub``).")
     return op
 
 
