@@ -69,3 +69,34 @@ def test_where_of_two_numbers(device, a, b, dtype):
     torch = pytest.importorskip("torch")
     t = torch.where(torch.tensor([True, False, True]), a, b)
     assert str(t.dtype) == f"torch.{dtype}" and t.tolist() == [a, b, a]
+
+
+def test_integer_tensor_to_negative_integer_tensor_powers(device):
+    # torch truncates toward 0: 1 for base 1, +-1 for base -1 by parity, 0 otherwise (0 ** -1 too);
+    # NumPy refuses, which surfaced as a misleading "cannot be broadcast" error
+    a = mt.tensor([0, 1, -1, -1, 2, -2, 3, 5], device=device)
+    b = mt.tensor([-1, -3, -3, -2, -1, -1, 0, 2], device=device)
+    expected = [0, 1, -1, 1, 0, 0, 1, 25]
+    out = a ** b
+    assert out.dtype == mt.int64 and to_numpy(out.data).tolist() == expected
+    assert to_numpy(mt.pow(2, mt.tensor([-1, 2], device=device)).data).tolist() == [0, 4]
+    u = mt.tensor(np.array([2, 3], np.uint8), device=device) ** mt.tensor([-1, 2], device=device)
+    assert to_numpy(u.data).tolist() == [0, 9]
+    with pytest.raises(ValueError, match=r"pow: shapes \(2,\) and \(3,\) cannot be broadcast"):
+        mt.tensor([1, 2], device=device) ** mt.tensor([-1, 2, 3], device=device)
+    torch = pytest.importorskip("torch")
+    assert (torch.tensor([0, 1, -1, -1, 2, -2, 3, 5]) ** torch.tensor([-1, -3, -3, -2, -1, -1, 0, 2])).tolist() == expected
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_with_another_dim_of_size_zero_is_empty(device, name):
+    for shape, dim, keepdim, out_shape in [((0, 3), 1, False, (0,)), ((3, 0, 2), 2, False, (3, 0)),
+                                           ((0, 3), 1, True, (0, 1)), ((0, 3), -1, False, (0,))]:
+        out = getattr(mt.zeros(*shape, device=device), name)(dim=dim, keepdim=keepdim)
+        assert out.shape == out_shape and out.dtype == mt.int64
+    with pytest.raises(ValueError, match=rf"{name}: dim 1 of shape \(3, 0\) is empty"):
+        getattr(mt.zeros(3, 0, device=device), name)(dim=1)
+    with pytest.raises(ValueError, match=rf"{name}: the tensor is empty; name a dim"):
+        getattr(mt.zeros(0, 3, device=device), name)()
+    torch = pytest.importorskip("torch")
+    assert tuple(getattr(torch.zeros(3, 0, 2), name)(dim=2).shape) == (3, 0)

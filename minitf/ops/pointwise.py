@@ -215,12 +215,29 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
 
 
 def pow(a, b) -> Tensor:
-    """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both)."""
+    """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both). Integer
+    tensors to negative integer tensor powers give torch's truncated values (2 ** -1 = 0)."""
     a, b = promote_operands(a, b)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        xp = backend.get_array_module(a.data)
+        if bool((b.data < 0).any()):  # NumPy refuses these; torch computes them (one device read)
+            try:
+                return Tensor._make(_integer_power(xp, a.data, b.data), None)
+            except ValueError:
+                raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
     try:
         return PowTensor.apply(a, b)
     except ValueError:
         raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _integer_power(xp, a, b):
+    """a ** b for integer arrays with some b < 0, as torch: a^b truncated toward 0 there, so 1 for
+    a = 1, +-1 for a = -1 (by b's parity) and 0 otherwise (0 ** -1 included)."""
+    neg = b < 0
+    pos = a ** xp.where(neg, 0, b)
+    special = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+    return xp.where(neg, special, pos).astype(pos.dtype, copy=False)
 
 
 def _tri(x: Tensor, diagonal: int, upper: bool) -> Tensor:
