@@ -100,3 +100,65 @@ def test_argmax_with_another_dim_of_size_zero_is_empty(device, name):
         getattr(mt.zeros(0, 3, device=device), name)()
     torch = pytest.importorskip("torch")
     assert tuple(getattr(torch.zeros(3, 0, 2), name)(dim=2).shape) == (3, 0)
+
+
+IN_PLACE_WRITES = {
+    "add_": lambda x: x.add_(1.0), "+=": lambda x: x.__iadd__(1.0), "mul_": lambda x: x.mul_(2.0),
+    "setitem": lambda x: x.__setitem__(0, 1.0), "fill_": lambda x: x.fill_(2.0), "zero_": lambda x: x.zero_(),
+    "copy_": lambda x: x.copy_(mt.ones(2, 3, device=x.device)), "clamp_": lambda x: x.clamp_(0.0, 1.0),
+    "masked_fill_": lambda x: x.masked_fill_(mt.ones(2, 3, device=x.device) > 0, 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE_WRITES))
+def test_writing_into_an_expanded_view_names_the_cause(device, name):
+    base = mt.zeros(1, 3, device=device)
+    x = base.expand(2, 3)
+    with pytest.raises(RuntimeError, match="expanded view .* more than one of its elements refers to a single "
+                                           "memory location.*clone\\(\\) it first"):
+        IN_PLACE_WRITES[name](x)
+    assert to_numpy(base.data).tolist() == [[0.0, 0.0, 0.0]]
+    y = x.clone()
+    IN_PLACE_WRITES[name](y)   # a clone is writable
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single"):
+        torch.zeros(1, 3).expand(2, 3).add_(1.0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_cross_entropy_probability_targets_give_the_weight_a_gradient(device, reduction, eps):
+    rng = np.random.default_rng(0)
+    x_np, p_np = rng.standard_normal((3, 4)), rng.random((3, 4))
+    p_np /= p_np.sum(1, keepdims=True)
+    w_np = np.array([0.5, 1.0, 2.0, 1.5])
+    x, p, w = (mt.tensor(a, dtype="float64", device=device, requires_grad=True) for a in (x_np, p_np, w_np))
+    loss = F.cross_entropy(x, p, weight=w, reduction=reduction, label_smoothing=eps)
+    loss.sum().backward()
+    # written out: per row -sum_c w_c q_c log_softmax(x)_c, q = (1 - eps) p + eps / C; mean over rows
+    logp = x_np - np.log(np.exp(x_np).sum(1, keepdims=True))
+    q = (1 - eps) * p_np + eps / 4
+    per_row = -(w_np * q * logp).sum(1)
+    expected = {"none": per_row, "sum": per_row.sum(), "mean": per_row.mean()}[reduction]
+    np.testing.assert_allclose(to_numpy(loss.data), expected, rtol=1e-12)
+    scale = 1 / 3 if reduction == "mean" else 1.0
+    np.testing.assert_allclose(to_numpy(w.grad.data), -(q * logp).sum(0) * scale, rtol=1e-12)
+    assert mt.gradcheck(lambda x, p, w: F.cross_entropy(x, p, weight=w, reduction=reduction, label_smoothing=eps),
+                        [x, p, w])
+    torch = pytest.importorskip("torch")
+    xt, pt, wt = (torch.tensor(a, requires_grad=True) for a in (x_np, p_np, w_np))
+    torch.nn.functional.cross_entropy(xt, pt, weight=wt, reduction=reduction, label_smoothing=eps).sum().backward()
+    np.testing.assert_allclose(to_numpy(w.grad.data), wt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(x.grad.data), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_cross_entropy_class_targets_refuse_a_weight_that_requires_grad(device):
+    x = mt.tensor(np.zeros((2, 3)), dtype="float64", device=device, requires_grad=True)
+    w = mt.tensor([1.0, 2.0, 3.0], dtype="float64", device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="with class-index targets the loss is not differentiable in the weight"):
+        F.cross_entropy(x, mt.tensor([0, 2], device=device), weight=w)
+    F.cross_entropy(x, mt.tensor([0, 2], device=device), weight=w.detach()).backward()   # detached: fine
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        torch.nn.functional.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 2]),
+                                          weight=torch.tensor([1.0, 2.0, 3.0], requires_grad=True))
