@@ -162,3 +162,31 @@ def test_cross_entropy_class_targets_refuse_a_weight_that_requires_grad(device):
     with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
         torch.nn.functional.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 2]),
                                           weight=torch.tensor([1.0, 2.0, 3.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_abs_and_elu_gradients_at_nan_as_torch(device, create_graph):
+    # torch: abs' = sgn(x), 0 at NaN; elu's backward takes the x > 0 branch (1) at NaN
+    x = mt.tensor([np.nan, -2.0, 0.0, 3.0], dtype="float64", device=device, requires_grad=True)
+    g = mt.tensor([5.0, 5.0, 5.0, 5.0], dtype="float64", device=device)
+    ga, = mt.grad(mt.abs(x), x, g, create_graph=create_graph)
+    np.testing.assert_array_equal(to_numpy(ga.data), [0.0, -5.0, 0.0, 5.0])
+    ge, = mt.grad(F.elu(x), x, g, create_graph=create_graph)
+    np.testing.assert_allclose(to_numpy(ge.data), [5.0, 5.0 * np.exp(-2.0), 5.0, 5.0], rtol=1e-15)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([np.nan, -2.0, 0.0, 3.0], dtype=torch.float64, requires_grad=True)
+    gt = torch.full((4,), 5.0, dtype=torch.float64)
+    np.testing.assert_array_equal(to_numpy(ga.data), torch.autograd.grad(t.abs(), t, gt)[0].numpy())
+    np.testing.assert_allclose(to_numpy(ge.data), torch.autograd.grad(torch.nn.functional.elu(t), t, gt)[0].numpy(),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["relu", "abs"])
+def test_relu_and_abs_refuse_bool_as_torch(device, name):
+    with pytest.raises(TypeError, match=f"{name}: not defined for bool tensors"):
+        getattr(mt, name)(mt.tensor([True, False], device=device))
+    assert to_numpy(getattr(mt, name)(mt.tensor([-2, 3], device=device)).data).tolist() == \
+        ([0, 3] if name == "relu" else [2, 3])
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        getattr(torch, name)(torch.tensor([True, False]))

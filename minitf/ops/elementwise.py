@@ -229,7 +229,9 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0), elementwise (gradient 0 at x = 0)."""
+    """max(x, 0), elementwise (gradient 0 at x = 0); bool refused, as torch."""
+    if x.dtype.kind == "b":
+        raise TypeError("relu: not defined for bool tensors (as torch); convert with x.int() first")
     return ReLU.apply(x)
 
 

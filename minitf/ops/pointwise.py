@@ -15,11 +15,15 @@ class Abs(Function):
         self.x = x
         return backend.get_array_module(x).abs(x)
 
-    def backward(self, g):  # d|x|/dx = sign(x), 0 at 0 (PyTorch's choice)
-        return (g * backend.get_array_module(g).sign(self.x),)
+    def backward(self, g):  # d|x|/dx = sign(x), 0 at 0 and at NaN (torch's sgn(NaN) = 0)
+        return (g * _sign(backend.get_array_module(g), self.x),)
 
     def backward_graph(self, g):  # sign(x) is piecewise constant: |x|'' = 0 away from 0
-        return (g * _const(backend.get_array_module(g.data).sign(self.inputs[0].data), g),)
+        return (g * _const(_sign(backend.get_array_module(g.data), self.inputs[0].data), g),)
+
+
+def _sign(xp, x):
+    return xp.where(x != x, x.dtype.type(0), xp.sign(x))
 
 
 class Clamp(Function):
@@ -184,7 +188,9 @@ def _const(mask, like: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:
-    """|x|, elementwise (gradient sign(x), 0 at 0)."""
+    """|x|, elementwise (gradient sign(x), 0 at 0 and at NaN, as torch); bool refused, as torch."""
+    if x.dtype.kind == "b":
+        raise TypeError("abs: not defined for bool tensors (as torch); convert with x.int() first")
     return Abs.apply(x)
 
 
