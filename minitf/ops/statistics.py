@@ -10,7 +10,7 @@ from ._util import as_tensor, check_floating, expand_reduced, normalize_axis
 from .elementwise import sqrt
 from .extrema import amax, amin
 from .pointwise import abs as _abs
-from .reduction import Var, sum as _sum, var
+from .reduction import Var, sum as _sum
 
 
 class Std(Function):
