@@ -82,6 +82,8 @@ def sum_to(grad, shape):
     """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting."""
     if grad.shape == shape:
         return grad
+    if grad.ndim < len(shape):  # shape has extra leading 1s (a (1, 3) value set into a (3,) slot): add them
+        grad = grad.reshape((1,) * (len(shape) - grad.ndim) + grad.shape)
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)

@@ -8,6 +8,8 @@ ops and runs backward is :mod:`minitf.autograd`.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import backend
@@ -37,7 +39,7 @@ class Tensor(TensorMethods):
     # _vc (version counter), _base (the tensor a view shares storage with) and _view_of
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None)
-    __slots__ = ("data", "_grad", "requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
+    __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
                  "_bounds", "_grad_hooks", "_hooks_finalizer", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
@@ -50,7 +52,7 @@ class Tensor(TensorMethods):
         self._grad = None
         self._fn = None
         self._retain = False
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -60,8 +62,18 @@ class Tensor(TensorMethods):
             data = np.asarray(data)
         t = Tensor.__new__(Tensor)
         t.data, t._grad, t._fn, t._retain = data, None, fn, False
-        t.requires_grad = fn is not None
+        t._requires_grad = fn is not None
         return t
+
+    def _set_requires_grad(self, flag) -> None:
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
+        self._requires_grad = bool(flag)
+
+    # a property so that ``x.requires_grad = True`` checks the dtype as requires_grad_() does (torch's
+    # RuntimeError text); the getter is a C attrgetter, so reading it stays as cheap as a slot
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether gradients flow to this tensor (settable on floating tensors).")
 
     # ------------------------------------------------------------ attributes
     shape = property(lambda self: tuple(self.data.shape))
@@ -114,6 +126,11 @@ class Tensor(TensorMethods):
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):  # without it Python iterates by x[0], x[1], ... and a 0-d tensor gave []
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def _scalar(self, kind: str):
         if self.data.size != 1:
             raise TypeError(f"only one-element tensors can be converted to a Python {kind}, "
@@ -153,11 +170,9 @@ class Tensor(TensorMethods):
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self."""
-        if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
         if not flag and self._fn is not None:
             raise RuntimeError("requires_grad_(False) is only for leaf tensors; use .detach()")
-        self.requires_grad = bool(flag)
+        self._set_requires_grad(flag)
         return self
 
     def retain_grad(self) -> "Tensor":
@@ -196,7 +211,7 @@ class Tensor(TensorMethods):
             self._prev = (_engine._epoch, old)
             from . import tensor_hooks
             tensor_hooks.move_to_detached(self, old)  # its hooks (and retained grad) still run, as torch
-        self._fn, self.requires_grad = None, False
+        self._fn, self._requires_grad = None, False
         return self
 
     def detach(self) -> "Tensor":

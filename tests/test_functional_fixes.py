@@ -1,6 +1,8 @@
 """Issue 7's numerical fixes and PyTorch spellings in minitf.functional: a stable
 sigmoid, var without degrees of freedom, softmax's dim=, checked against
 extended-precision references and (when installed) PyTorch in float64."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -63,14 +65,32 @@ def test_sigmoid_matches_torch():
 
 
 # ----------------------------------------------------------------------------- var
-@pytest.mark.parametrize("n, correction", [(1, 1), (2, 2), (2, 3), (3, 5)])
-def test_var_without_degrees_of_freedom_is_inf_or_nan_with_nan_gradient(device, n, correction):
+# x = 1.3 * (1, ..., n), correction, dim -> var's gradient (of the sum), as torch 2.13's var_backward:
+# 2 (x - mean) / (n - correction) along a dim, even for n - correction <= 0 (+-inf, NaN at the mean, for 0);
+# over every element (dim None) inf, NaN at the mean, for any n - correction <= 0
+_VAR_GRADS = {
+    (1, 1, None): [np.nan], (1, 1, 0): [np.nan],
+    (2, 2, 0): [-np.inf, np.inf], (2, 2, None): [np.inf, np.inf],
+    (2, 3, 0): [1.3, -1.3], (2, 3, None): [np.inf, np.inf],
+    (3, 5, 0): [1.3, 0.0, -1.3], (3, 5, None): [np.inf, np.nan, np.inf],
+}
+
+
+@pytest.mark.parametrize("n, correction, dim", sorted(_VAR_GRADS, key=str))
+def test_var_without_degrees_of_freedom_is_inf_or_nan_with_torchs_gradient(device, n, correction, dim):
     x = device_tensor(np.arange(1.0, n + 1.0) * 1.3, device)
-    v = F.var(x, correction=correction)
+    v = F.var(x, axis=dim, correction=correction)
     ss = ((x.numpy() - x.numpy().mean()) ** 2).sum()
     assert v.item() == np.inf if ss > 0 else np.isnan(v.item())  # sum / 0, as PyTorch
     v.backward()  # no ZeroDivisionError
-    assert np.isnan(grad_of(x)).all() and grad_of(x).shape == (n,)
+    np.testing.assert_allclose(grad_of(x), _VAR_GRADS[n, correction, dim], rtol=1e-15, atol=1e-15)
+    g2, = mt.grad(F.var(x, axis=dim, correction=correction), x, create_graph=True)  # the recorded backward
+    np.testing.assert_allclose(to_numpy(g2.data), _VAR_GRADS[n, correction, dim], rtol=1e-15, atol=1e-15)
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x.numpy(), requires_grad=True)
+    with pytest.warns(UserWarning):  # PyTorch warns about the missing degrees of freedom; we do not
+        torch.var(xt, dim=dim, correction=correction).backward()
+    np.testing.assert_allclose(grad_of(x), xt.grad.numpy(), rtol=1e-15, atol=1e-15)
 
 
 def test_var_single_element_as_pytorch(device):
@@ -84,6 +104,42 @@ def test_var_single_element_as_pytorch(device):
     vt.backward()
     assert np.isnan(v.item()) and np.isnan(vt.item())
     assert np.isnan(grad_of(x)).all() and np.isnan(xt.grad.numpy()).all()
+
+
+# rows [1, 2, 4], [3, 3, 3] (constant), [5, 5, 6]; std along dim 1 -> the gradient of its sum: 0 on the
+# constant row for every correction (sqrt' = inf times 2 (x - mean) = 0 gave NaN), torch's std_backward
+@pytest.mark.parametrize("correction", [0, 1, 2, 3, 5])
+def test_std_of_a_constant_slice_has_gradient_zero(device, correction):
+    a = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0], [5.0, 5.0, 6.0]])
+    x = device_tensor(a, device)
+    y = mt.std(x, dim=1, correction=correction)
+    y.sum().backward()
+    g = grad_of(x)
+    if correction < 3:
+        np.testing.assert_array_equal(g[1], [0.0, 0.0, 0.0])
+        xc = a - a.mean(1, keepdims=True)
+        with np.errstate(invalid="ignore"):  # 0 / 0 on the constant row, which is not compared
+            expected = xc / ((3 - correction) * np.sqrt((xc * xc).sum(1, keepdims=True) / (3 - correction)))
+        np.testing.assert_allclose(g[[0, 2]], expected[[0, 2]], rtol=1e-14)
+    else:  # std = inf or NaN (sum / 0): inf rows get 0 * 2 / (n - c) (x - mean), NaN rows NaN
+        assert np.isnan(g[1]).all()
+    g2, = mt.grad(mt.std(x, dim=1, correction=correction).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(to_numpy(g2.data), g)
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's degrees-of-freedom warning (c = 3, 5)
+        torch.std(xt, dim=1, correction=correction).sum().backward()
+    np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(xt.grad.numpy()))
+
+
+def test_std_of_one_element_with_correction_zero_has_gradient_zero(device):
+    x = device_tensor(np.array([2.5]), device)
+    y = x.std(correction=0)
+    y.backward()
+    assert y.item() == 0.0 and grad_of(x).tolist() == [0.0]
+    assert mt.gradgradcheck(lambda x: mt.std(x * x, dim=1, correction=0), [device_tensor(np.ones((2, 1)), device)])
 
 
 def test_var_along_an_axis_with_too_few_rows(device):

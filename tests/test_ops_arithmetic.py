@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import minitf as mt
 from minitf import functional as F
 from minitf.backend import to_numpy
 
@@ -65,13 +66,57 @@ def test_neg(device, data, shape):
 
 @settings(max_examples=25)
 @given(data=st.data(), shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
-       p=st.sampled_from([2, 3, -1, -2, 0.5, -1.5, 1.7, 0]))
+       p=st.sampled_from([2, 3, -1, -2, 0.5, -0.5, -1.5, 1.7, 0]))
 def test_pow_scalar_exponent(device, data, shape, p):
     a = away_from_zero(data.draw(floats(shape)), 0.5)
     if not float(p).is_integer():
         a = np.abs(a)  # a non-integer power of a negative base is not real
     check_op(lambda t: F.pow(t, p), lambda a: a ** p, [a], device)
     check_op(lambda t: t ** p, lambda a: a ** p, [a], device)
+
+
+_POW_AT = [0.0, -0.0, np.nan, 5e-324, 1.0, -1.0, np.inf, -np.inf]  # 5e-324: the smallest subnormal
+
+
+# the gradient of x ** p at _POW_AT, as torch 2.13 gives it: x ** 0 has gradient 0 everywhere (p a^(p-1)
+# gave 0 * 0^-1 = NaN at 0); x ** 0.5 is inf at +0 and -inf at -0 (torch's rsqrt for the -0.5 power)
+_POW_GRADS = {
+    0: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    1: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+    0.5: [np.inf, -np.inf, np.nan, 0.5 / np.sqrt(5e-324), 0.5, np.nan, 0.0, np.nan],
+    2: [0.0, -0.0, np.nan, 1e-323, 2.0, -2.0, np.inf, -np.inf],
+    -1: [-np.inf, -np.inf, np.nan, -np.inf, -1.0, -1.0, -0.0, -0.0],
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy warns of 0^-1 and sqrt(-1); the values are the test
+@pytest.mark.parametrize("p", sorted(_POW_GRADS))
+@pytest.mark.parametrize("form", ["operator", "function"])
+def test_pow_gradient_at_zero_nan_and_infinities(device, p, form):
+    x = device_tensor(np.array(_POW_AT), device)
+    y = x ** p if form == "operator" else F.pow(x, p)
+    y.backward(device_tensor(np.ones(len(_POW_AT)), device, requires_grad=False))
+    grad = to_numpy(x.grad.data)
+    np.testing.assert_array_equal(grad, np.array(_POW_GRADS[p]))
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(_POW_AT, dtype=torch.float64, requires_grad=True)
+    (t ** p).sum().backward()
+    np.testing.assert_array_equal(grad, t.grad.numpy())
+    np.testing.assert_array_equal(to_numpy(y.data), (t ** p).detach().numpy())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # sqrt(-inf) and 1/0 warn in NumPy
+def test_pow_minus_half_is_torchs_rsqrt(device):
+    # torch computes x ** -0.5 as rsqrt: -inf at -0 and NaN at -inf, where C's pow gives inf and 0
+    x = device_tensor(np.array([-0.0, -np.inf, 4.0]), device, requires_grad=False)
+    np.testing.assert_array_equal(to_numpy((x ** -0.5).data), [-np.inf, np.nan, 0.5])
+
+
+def test_pow_zero_second_derivative_is_zero(device):
+    x = device_tensor(np.array([0.0, 2.0, -3.0]), device)
+    g, = mt.grad((x ** 0).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(to_numpy(g.data), [0.0, 0.0, 0.0])
+    assert mt.gradgradcheck(lambda x: (x * x + 1.0) ** -0.5, [x])
 
 
 def _naive_matmul(a, b):

@@ -83,3 +83,22 @@ def test_gelu_saved_or_recomputed_tanh_give_the_same_bits(monkeypatch):
         grad = x.grad.data if isinstance(x.grad, mt.Tensor) else x.grad
         results.append((y.numpy().copy(), np.array(grad)))
     assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_at_infinities_and_nan(device, dtype):
+    # relu(-inf) = 0 (x * [x > 0] gave -inf * 0 = NaN); NaN stays NaN and, as PyTorch's
+    # threshold_backward ([x <= 0] ? 0 : g), passes the incoming gradient on
+    values = [-np.inf, np.inf, np.nan, -1.0, 0.0, 2.0]
+    x = mt.tensor(values, dtype=dtype, device=device, requires_grad=True)
+    y = F.relu(x)
+    y.backward(mt.tensor([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], dtype=dtype, device=device))
+    expected_y, expected_g = [0.0, np.inf, np.nan, 0.0, 0.0, 2.0], [0.0, 3.0, 4.0, 0.0, 0.0, 7.0]
+    np.testing.assert_array_equal(to_numpy(y.data), np.array(expected_y, dtype=dtype))
+    np.testing.assert_array_equal(to_numpy(x.grad.data), np.array(expected_g, dtype=dtype))
+    assert y.dtype == x.dtype
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    torch.relu(t).backward(torch.tensor([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], dtype=t.dtype))
+    np.testing.assert_array_equal(to_numpy(y.data), torch.relu(t).detach().numpy())
+    np.testing.assert_array_equal(to_numpy(x.grad.data), t.grad.numpy())

@@ -287,3 +287,38 @@ def test_roll_narrow_repeat_interleave_edge_cases_as_torch(device):
     assert got == r == [[3, 4, 0, 1, 2], [[1, 2, 0], [4, 5, 3]], [3, 4], [1, 2, 3]]
     with pytest.raises(TypeError, match="0-d integer tensor"):
         mt.narrow(mt.arange(5, device=device), 0, mt.tensor([1], device=device), 2)
+
+
+# (index, value shape): values with more leading size-1 dims than their slot, which the forward
+# broadcasts (as torch); the backward summed the value's gradient with grad.ndim < value.ndim
+SETITEM_LEADING_ONES = [(1, (1, 3)), (1, (1, 1, 3)), ((0, 0), (1,)), ((0, 0), (1, 1)), (slice(1, None), (1, 1, 3))]
+
+
+@pytest.mark.parametrize("index, vshape", SETITEM_LEADING_ONES)
+def test_setitem_value_with_extra_leading_ones_has_a_gradient(device, index, vshape):
+    a = mt.tensor(np.ones((2, 3)), dtype="float64", device=device, requires_grad=True)
+    v_np = (np.arange(float(np.prod(vshape))) + 2.0).reshape(vshape)
+    v = mt.tensor(v_np, dtype="float64", device=device, requires_grad=True)
+    b = a * 1
+    b[index] = v
+    (b * b).sum().backward()
+    slot = np.zeros((2, 3), dtype=bool)
+    slot[index] = True
+    np.testing.assert_array_equal(a.grad.numpy(), np.where(slot, 0.0, 2.0))  # overwritten: no gradient
+    # d sum(b^2) / dv = 2 v times the number of slot elements each value element fills
+    np.testing.assert_allclose(v.grad.numpy(), 2 * v_np * (slot.sum() // v_np.size))
+    assert mt.gradcheck(lambda a, v: _set(a, index, v) ** 2, [a, v])
+    torch = pytest.importorskip("torch")
+    at = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    vt = torch.tensor(v_np, requires_grad=True)
+    bt = at * 1
+    bt[index] = vt
+    (bt * bt).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy())
+    np.testing.assert_allclose(v.grad.numpy(), vt.grad.numpy())
+
+
+def _set(a, index, v):
+    b = a * 1
+    b[index] = v
+    return b

@@ -146,3 +146,35 @@ def test_a_power_given_as_a_host_array(device):
     else:
         with pytest.raises(mt.DeviceError, match="host numpy array"):
             x ** np.array([1.0, 2.0])
+
+
+# (dtype, values, op, number, torch 2.13's result): comparisons in the promoted dtype. A bool tensor
+# against an int compares in int64 (NumPy made the int a bool: [True, False] == 2 gave [True, False]);
+# uint8/int8 against an out-of-range int wrap it into their own dtype, as torch does (300 -> 44)
+COMPARISONS = [
+    ("bool", [True, False], "==", 2, [False, False]),
+    ("bool", [True, False], ">=", -1, [True, True]),
+    ("bool", [True, False], "!=", 2, [True, True]),
+    ("bool", [True, False], "<", 2, [True, True]),
+    ("bool", [True, False], "==", 1, [True, False]),
+    ("bool", [True, False], ">", 0.5, [True, False]),
+    ("uint8", [0, 44, 255], "<", 300, [True, False, False]),
+    ("uint8", [0, 44, 255], "==", -1, [False, False, True]),
+    ("uint8", [0, 44, 255], "<", 44.5, [True, True, False]),
+    ("int8", [-128, 44, 127], "==", 172, [False, False, False]),
+    ("int8", [-128, 44, 127], ">", -129, [False, False, False]),  # -129 wraps to 127
+    ("int32", [1, 2, 3], "==", 2 ** 32 + 2, [False, True, False]),
+]
+
+
+@pytest.mark.parametrize("dtype, values, op, number, expected", COMPARISONS)
+@pytest.mark.parametrize("reflected", [False, True])
+def test_comparisons_with_a_number_use_the_promoted_dtype(device, dtype, values, op, number, expected, reflected):
+    flipped = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+    expr = f"number {flipped[op]} t" if reflected else f"t {op} number"   # the same comparison either way
+    t = mt.tensor(np.array(values, dtype=dtype), device=device)
+    out = eval(expr)
+    assert out.dtype == mt.bool and to_numpy(out.data).tolist() == expected
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(np.array(values, dtype=dtype))
+    assert eval(expr).tolist() == expected

@@ -57,10 +57,24 @@ def test_no_grad_records_nothing():
 
 
 def test_integer_and_bool_tensors_cannot_require_grad():
-    with pytest.raises(TypeError, match="floating-point"):
+    message = "only Tensors of floating point dtype can require gradients"  # torch's words
+    with pytest.raises(TypeError, match=f"{message}, got dtype int64"):
         mt.tensor([1, 2], requires_grad=True)
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(TypeError, match=f"{message}, got dtype bool"):
         mt.tensor([True], requires_grad=True)
+    x = mt.tensor([1, 2])
+    with pytest.raises(TypeError, match=f"{message}, got dtype int64"):
+        x.requires_grad_()
+    with pytest.raises(TypeError, match=f"{message}, got dtype int64"):
+        x.requires_grad = True  # the attribute too, not only requires_grad_() (it was accepted)
+    assert x.requires_grad is False
+    x.requires_grad = False  # always allowed
+    f = mt.tensor([1.0])
+    f.requires_grad = True
+    assert f.requires_grad is True and f.is_leaf
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="only Tensors of floating point (and complex )?dtype can require gradients"):
+        torch.tensor([1, 2]).requires_grad = True   # torch's setter adds "and complex"; requires_grad_() does not
 
 
 def test_backward_on_non_scalar_needs_grad():

@@ -30,6 +30,8 @@ from .sorting import sort, argsort, topk  # noqa: F401
 from .layout import flip, roll, unbind, narrow, movedim, tile, repeat_interleave, diag  # noqa: F401
 from .matrix import mm, bmm, mv, dot, outer  # noqa: F401
 from .einsum import einsum  # noqa: F401
+from .bitwise import bitwise_and, bitwise_or, bitwise_xor, bitwise_not  # noqa: F401
+from .division import floor_divide, remainder, fmod  # noqa: F401
 
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)

@@ -47,6 +47,24 @@ def check_same_device(name: str, tensors) -> None:
             raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
 
 
+def float_input(x):
+    """``x`` as a floating tensor for an op whose values are floats (exp, log, sin, sigmoid, ...):
+    an integer or bool tensor becomes the default float dtype, as PyTorch's ``torch.exp`` of an
+    int64 tensor is float32 (float64 under ``set_default_dtype``), where NumPy would give float64
+    (float16 for bool and uint8). Integral tensors never require grad: the cast is a constant."""
+    if isinstance(x, Tensor) and x.data.dtype.kind in "biu":
+        from ..creation import get_default_dtype  # here: creation imports the ops package
+        return Tensor._make(x.data.astype(get_default_dtype()), None)
+    return x
+
+
+def check_floating(x, name: str) -> None:
+    """Refuse an integer or bool tensor where PyTorch refuses one (softmax, norm, std, ...)."""
+    if isinstance(x, Tensor) and x.dtype.kind not in "fc":
+        raise TypeError(f"{name}: the input must be floating point, got {x.dtype} (as PyTorch; "
+                        f"take x.float() or x.double() first)")
+
+
 def binary_operands(a, b):
     """Both operands as tensors; at least one of them already is one."""
     if isinstance(a, Tensor):

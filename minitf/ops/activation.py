@@ -68,15 +68,15 @@ class ELU(Function):
             neg = self.alpha * xp.expm1(xp.minimum(x, 0))   # expm1: no cancellation near 0
         return xp.where(x > 0, x, neg)
 
-    def backward(self, g):  # d/dx = 1 for x > 0, alpha exp(x) for x <= 0
+    def backward(self, g):  # d/dx = 1 for x > 0 (and NaN, as torch's elu_backward), alpha exp(x) for x <= 0
         xp = backend.get_array_module(g)
         with backend.quiet_underflow(xp):
             d = self.alpha * xp.exp(xp.minimum(self.x, 0))
-        return (g * xp.where(self.x > 0, 1, d).astype(g.dtype, copy=False),)
+        return (g * xp.where(self.x <= 0, d, 1).astype(g.dtype, copy=False),)
 
     def backward_graph(self, g):  # the same, exp taken of x only where x <= 0 (no overflow elsewhere)
         x = self.inputs[0]
-        pos = self.x > 0
+        pos = ~(self.x <= 0)   # NaN with the positive side, as backward
         xn = Where.apply(_const(backend.get_array_module(g.data).zeros((), dtype=x.dtype)), x, cond=pos)
         return (g * Where.apply(_one(x), exp(xn) * self.alpha, cond=pos),)
 

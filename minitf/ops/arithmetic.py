@@ -91,19 +91,32 @@ class Neg(Function):
         return (-g,)
 
 
+def _power(a, e):
+    """``a ** e`` for a scalar ``e``, with PyTorch's rsqrt at e = -0.5 (so (-0)^-0.5 = -inf and
+    (-inf)^-0.5 = NaN, as torch; C's pow gives +inf and 0); NumPy already takes sqrt at 0.5."""
+    if e == -0.5:
+        return 1 / backend.get_array_module(a).sqrt(a)
+    return a ** e
+
+
 class Pow(Function):
     saves_output = False
 
     def forward(self, a, p):
         self.a, self.p = a, p
-        return a ** p
+        return _power(a, p)
 
-    def backward(self, g):  # d(a^p)/da = p a^(p-1)
-        return (g * (self.p * self.a ** (self.p - 1)),)
+    def backward(self, g):  # d(a^p)/da = p a^(p-1), and 0 for p = 0 (0^-1, NaN, inf: still 0, as PyTorch)
+        if self.p == 0:
+            return (backend.get_array_module(g).zeros_like(g),)
+        return (g * (self.p * _power(self.a, self.p - 1)),)
 
     def backward_graph(self, g):
         p = self.params["p"]
-        return (g * (p * self.inputs[0] ** (p - 1)),)
+        if p == 0:
+            return (Tensor._make(backend.get_array_module(g.data).zeros_like(g.data), None),)
+        a = self.inputs[0]
+        return (g * (p * (1 / a.sqrt() if p - 1 == -0.5 else a ** (p - 1))),)
 
 
 class MatMul(Function):
@@ -161,7 +174,9 @@ def _shape_error(name, a, b):
 def _broadcasting(cls, name):
     true_division = name == "div"
 
-    def op(a, b):
+    def op(a, b, *, alpha=1):
+        if alpha != 1:  # torch.add(a, b, alpha=k) / torch.sub: a + k b
+            b = b * alpha
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
         if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
                 and (not true_division or a.data.dtype.kind == "f")):
@@ -174,7 +189,8 @@ def _broadcasting(cls, name):
             raise
     op.__name__ = name
     op.__doc__ = (f"Elementwise ``{name}`` with NumPy broadcasting; gradients are summed back to each input's "
-                  f"shape. Mixed dtypes promote by PyTorch's rules (:mod:`minitf.ops.promotion`).")
+                  f"shape. Mixed dtypes promote by PyTorch's rules (:mod:`minitf.ops.promotion`). ``alpha``: "
+                  f"b is multiplied by it first (torch's ``add``/``sub``).")
     return op
 
 
@@ -220,8 +236,12 @@ def matmul(a, b) -> Tensor:
 
 
 def compare(a, b, op: str) -> Tensor:
-    """Elementwise comparison (``less``, ``equal``...): a boolean tensor outside the graph."""
-    a, b = binary_operands(a, b)
+    """Elementwise comparison (``less``, ``equal``...): a boolean tensor outside the graph.
+
+    Both sides are first cast to the promoted dtype, as PyTorch compares: ``bool_tensor == 2``
+    compares with 2 in int64 (False everywhere), not with ``bool(2)``; ``uint8_tensor < 300``
+    wraps the 300 into uint8, as torch does."""
+    a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
     check_same_device(op, [a, b])
     xp = backend.get_array_module(a.data)
     return Tensor._make(getattr(xp, op)(a.data, b.data), None)

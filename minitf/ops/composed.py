@@ -60,16 +60,6 @@ def silu(x):
     return x * sigmoid(x)
 
 
-def var(x, axis, keepdims, correction):
-    xc = x - reduction.mean(x, axis, keepdims=True)
-    n = x.size if axis is None else reduction._count(x.shape, axis)
-    ss = reduction.sum(xc * xc, axis, keepdims)
-    denom = max(n - correction, 0)
-    if denom == 0:  # the fused value, sum / 0: inf, or NaN for 0/0 (the derivative is undefined there)
-        return ss * _const(backend.get_array_module(x.data).asarray(np.inf, dtype=x.dtype))
-    return ss / denom
-
-
 def _shift(x, axis):
     """x - max(x) along ``axis``, the max held constant (finite, for a fully masked row: 0)."""
     xp = backend.get_array_module(x.data)
@@ -230,7 +220,6 @@ COMPOSED = {
     elementwise.GELUErf: gelu_erf,
     elementwise.Sigmoid: sigmoid,
     elementwise.SiLU: silu,
-    reduction.Var: var,
     nn.Softmax: softmax,
     nn.LogSoftmax: log_softmax,
     nn.CrossEntropy: cross_entropy,

@@ -1,6 +1,6 @@
 """Products and scans under PyTorch's names: prod, cumsum, cumprod, logsumexp.
 
-Integer and bool inputs give int64 for prod / cumsum / cumprod and float32 for logsumexp,
+Integer and bool inputs give int64 for prod / cumsum / cumprod and the default float dtype for logsumexp,
 as torch. Zeros are handled in the gradients of prod and cumprod as torch does (the
 product of the other elements, not 0/0).
 """
@@ -10,7 +10,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from .reduction import sum
-from ._util import as_tensor, check_dim, expand_reduced, normalize_axis
+from ._util import as_tensor, check_dim, expand_reduced, float_input, normalize_axis
 
 
 def _int64_if_integer(x):
@@ -181,12 +181,11 @@ def cumprod(x: Tensor, dim: int) -> Tensor:
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim`` (an int or a tuple; () for all), stable, as torch.logsumexp.
 
-    x: (d_0, ..., d_{n-1}) -> the reduced dims removed (kept as 1 with ``keepdim``); float32
-    for integer input. The gradient is softmax(x) over the reduced dims.
+    x: (d_0, ..., d_{n-1}) -> the reduced dims removed (kept as 1 with ``keepdim``); the default
+    float dtype for integer input. The gradient is softmax(x) over the reduced dims.
     """
     from .elementwise import exp, log
-    if x.dtype.kind not in "fc":
-        x = x.to(dtype="float32")
+    x = float_input(x)
     axes = normalize_axis(dim, x.ndim, "logsumexp")
     xp = backend.get_array_module(x.data)
     # shift by the maximum (a constant: the value does not depend on it, so neither does the

@@ -197,9 +197,9 @@ def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None
 def _arg(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
     name = "argmax" if largest else "argmin"
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
-    if x.numel() == 0:
-        raise ValueError(f"{name}: the tensor is empty")
     a = x.data
+    if x.numel() == 0 and dim is None:
+        raise ValueError(f"{name}: the tensor is empty; name a dim to reduce")
     if dim is None:
         out = a.argmax() if largest else a.argmin()
         if keepdim:
@@ -209,6 +209,8 @@ def _arg(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
         out = backend.get_array_module(a).zeros((), dtype="int64")
     else:
         d = check_dim(name, dim, a.ndim)
+        if a.shape[d] == 0:  # another dim of size 0 is fine: an empty result, as torch
+            raise ValueError(f"{name}: dim {dim} of shape {x.shape} is empty")
         out = a.argmax(axis=d, keepdims=keepdim) if largest else a.argmin(axis=d, keepdims=keepdim)
     return Tensor._make(backend.get_array_module(a).asarray(out).astype("int64"), None)
 

@@ -62,6 +62,10 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     outside ``dim`` -> index's shape. Differentiable in x (repeated indices accumulate).
     """
     from .shape import GetItem
+    if x.ndim == 0 and isinstance(index, Tensor) and index.ndim == 0:  # torch: a 0-d x is one element along dim 0
+        if dim not in (0, -1):
+            raise ValueError(f"gather: dim {dim} is out of range for a 0-d tensor")
+        return gather(x.reshape(1), 0, index.reshape(1)).reshape(())
     full, _ = _along("gather", x, dim, index)
     return GetItem.apply(x, index=full, advanced=True)
 

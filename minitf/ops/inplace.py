@@ -133,12 +133,28 @@ def _check_value(x: Tensor, v: Tensor, op_name: str, cast: bool = False) -> None
         raise TypeError(f"{op_name}: result type {v.dtype} can't be cast to the desired output type {x.dtype}")
 
 
+def _check_writable(x: Tensor, op_name: str) -> None:
+    """Refuse a write into an expanded view (expand, broadcast_to: a stride 0 over a dim of size
+    > 1), where several elements are one memory location, as PyTorch refuses it. NumPy would
+    say only "read-only"; CuPy would write, each element racing the others."""
+    strides = x.data.strides
+    if 0 in strides and any(st == 0 and n > 1 for st, n in zip(strides, x.data.shape)):
+        raise RuntimeError(f"{op_name}: the tensor is an expanded view (expand, broadcast_to): more than one "
+                           f"of its elements refers to a single memory location, so an in-place write is "
+                           f"ambiguous (as PyTorch). clone() it first")
+    flags = getattr(x.data, "flags", None)
+    if flags is not None and not getattr(flags, "writeable", True):
+        raise RuntimeError(f"{op_name}: the tensor's array is read-only (a broadcast view, or NumPy memory "
+                           f"marked read-only): clone() it first")
+
+
 def _needs_graph(x: Tensor, v) -> bool:
     return autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad))
 
 
 def _arith(name, array_op, graph_op):
     def op(x: Tensor, other, alpha=1) -> Tensor:
+        _check_writable(x, name)
         if not isinstance(other, (Tensor, np.ndarray)) and not (x.data.dtype.kind == "f" and type(other) in (int, float)):
             # a number: PyTorch's result type must fit x (bool_tensor += 1 is an error, not True)
             rt = result_type(x, other)
@@ -180,6 +196,7 @@ div_ = _arith("div_", _idiv, lambda a, b: a / b)
 def setitem(x: Tensor, index, value) -> None:
     """``x[index] = value`` (value broadcast to the selection; boolean masks allowed)."""
     from .shape import index_data
+    _check_writable(x, "setitem")
     idx, advanced = index_data(index, x)
     view_of = getattr(value, "_view_of", None)
     if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
@@ -232,6 +249,7 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     """In place: :func:`minitf.clamp`."""
     from .pointwise import clamp, check_clamp_bounds
     check_clamp_bounds(min, max)
+    _check_writable(x, "clamp_")
     if _needs_graph(x, min) or _needs_graph(x, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
@@ -251,6 +269,7 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
                         f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_: only supports a 0-dimensional value tensor, got shape {value.shape}")
+    _check_writable(x, "masked_fill_")
     if np.broadcast_shapes(x.shape, mask.shape) != x.shape:
         raise RuntimeError(f"masked_fill_: mask of shape {mask.shape} cannot be broadcast to {x.shape}")
     v = as_tensor(value, x)

@@ -35,14 +35,17 @@ def isfinite(x: Tensor) -> Tensor:
 
 
 def _bool_reduce(x: Tensor, dim, keepdim, name: str) -> Tensor:
-    axes = normalize_axis(dim, x.ndim, name)
     a = x.data if x.dtype.kind == "b" else x.data != 0
+    if isinstance(dim, (tuple, list)) and not dim:  # torch's any/all over dim=() reduce nothing (sum's: all)
+        return Tensor._make(a.copy(), None)
+    axes = normalize_axis(dim, x.ndim, name)
     out = a.any(axis=axes, keepdims=bool(keepdim)) if name == "any" else a.all(axis=axes, keepdims=bool(keepdim))
     return Tensor._make(backend.get_array_module(a).asarray(out), None)
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Whether any element is nonzero, over ``dim`` (int, tuple, or None for all): bool.
+    """Whether any element is nonzero, over ``dim`` (int, tuple, or None for all; ``()`` reduces
+    nothing, as torch's any, unlike sum): bool.
     x: (d_0, ..., d_{n-1}) -> the reduced dims removed (kept as 1 with ``keepdim``)."""
     return _bool_reduce(x, dim, keepdim, "any")
 

@@ -128,6 +128,19 @@ def _check_indices(name, t, C, ignore_index, targets):
                       source=targets if isinstance(targets, Tensor) else None)
 
 
+def _soft_cross_entropy_weight_grad(flat, targets, weight, eps, reduction, lead):
+    """Probability targets with a weight that requires grad: -sum_c w_c q_c log_softmax(x)_c per row,
+    q = (1 - eps) t + eps / C, in recorded ops so that w (and t, and x) get their gradients, as torch."""
+    from .nn import log_softmax
+    C = flat.shape[-1]
+    q = targets.reshape((-1, C)).to(dtype=flat.dtype) * (1 - float(eps)) + float(eps) / C
+    per_row = -(weight.to(dtype=flat.dtype).reshape((1, C)) * q * log_softmax(flat, -1)).sum(-1)
+    if reduction == "none":
+        return per_row.reshape(lead)
+    total = per_row.sum()
+    return total if reduction == "sum" else total / flat.shape[0]   # mean: over rows, as torch for probabilities
+
+
 def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of ``targets`` under softmax(``logits``), as ``torch.nn.functional.cross_entropy``.
@@ -165,6 +178,9 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
                              f"{logits.shape}, got {tuple(t.shape)}")
         if ignore_index != -100:
             raise ValueError("cross_entropy: ignore_index is not supported for probability (float) targets")
+        if isinstance(weight, Tensor) and weight.requires_grad:  # torch differentiates the weight here
+            soft_t = targets if isinstance(targets, Tensor) else Tensor._make(t, None)
+            return _soft_cross_entropy_weight_grad(flat, soft_t, weight, eps, reduction, lead)
         t2 = t.reshape(-1, C).astype(logits.dtype, copy=False)
         w_row = xp.ones((1, C), dtype=logits.dtype) if w is None else w.reshape(1, C)
         coef = w_row * (t2 * (1 - eps) + eps / C)
@@ -180,6 +196,9 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
     if tuple(t.shape) != lead:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
                          f"{lead} (class indices) or {logits.shape} (probabilities), got {tuple(t.shape)}")
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise RuntimeError("cross_entropy: weight requires grad, but with class-index targets the loss is not "
+                           "differentiable in the weight (as PyTorch); pass weight.detach(), or probability targets")
     _check_indices("cross_entropy", t, C, ignore_index, targets)
     t1 = t.reshape(-1)
     if w is None and eps == 0 and reduction == "mean":  # the training loop's case: the fused fast path

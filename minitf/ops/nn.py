@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
-from ._util import check_index_range, check_same_dtype
+from ._util import check_floating, check_index_range, check_same_dtype
 from .rows import row_mean, row_sum
 
 
@@ -201,8 +201,13 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
 def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably (max subtracted).
 
-    x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1.
+    x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1
+    (a 0-d x is one slice of one element: 1, as torch).
     """
+    check_floating(x, "softmax")
+    if x.ndim == 0:  # torch: a 0-d tensor is one row of one element (softmax 1, log_softmax 0)
+        _one_axis("softmax", x.reshape(1), axis, dim)
+        return softmax(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
 
 
@@ -211,6 +216,10 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     x: any shape with a non-empty ``axis`` -> the same shape.
     """
+    check_floating(x, "log_softmax")
+    if x.ndim == 0:
+        _one_axis("log_softmax", x.reshape(1), axis, dim)
+        return log_softmax(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis, dim))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands
+from ._util import as_tensor, binary_operands, float_input
 from .promotion import promote_operands
 
 
@@ -15,11 +15,15 @@ class Abs(Function):
         self.x = x
         return backend.get_array_module(x).abs(x)
 
-    def backward(self, g):  # d|x|/dx = sign(x), 0 at 0 (PyTorch's choice)
-        return (g * backend.get_array_module(g).sign(self.x),)
+    def backward(self, g):  # d|x|/dx = sign(x), 0 at 0 and at NaN (torch's sgn(NaN) = 0)
+        return (g * _sign(backend.get_array_module(g), self.x),)
 
     def backward_graph(self, g):  # sign(x) is piecewise constant: |x|'' = 0 away from 0
-        return (g * _const(backend.get_array_module(g.data).sign(self.inputs[0].data), g),)
+        return (g * _const(_sign(backend.get_array_module(g.data), self.inputs[0].data), g),)
+
+
+def _sign(xp, x):
+    return xp.where(x != x, x.dtype.type(0), xp.sign(x))
 
 
 class Clamp(Function):
@@ -184,7 +188,9 @@ def _const(mask, like: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:
-    """|x|, elementwise (gradient sign(x), 0 at 0)."""
+    """|x|, elementwise (gradient sign(x), 0 at 0 and at NaN, as torch); bool refused, as torch."""
+    if x.dtype.kind == "b":
+        raise TypeError("abs: not defined for bool tensors (as torch); convert with x.int() first")
     return Abs.apply(x)
 
 
@@ -206,6 +212,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """
     check_clamp_bounds(min, max)
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        if isinstance(min, float) or isinstance(max, float):
+            x = float_input(x)  # an integer tensor with a float bound: the default float dtype, as torch
         return Clamp.apply(x, lo=min, hi=max)
     which = tuple(n for n, v in (("min", min), ("max", max)) if v is not None)
     bounds = [as_tensor(v, x) for v in (min, max) if v is not None]  # a number next to a tensor: a constant
@@ -213,12 +221,29 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
 
 
 def pow(a, b) -> Tensor:
-    """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both)."""
+    """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both). Integer
+    tensors to negative integer tensor powers give torch's truncated values (2 ** -1 = 0)."""
     a, b = promote_operands(a, b)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        xp = backend.get_array_module(a.data)
+        if bool((b.data < 0).any()):  # NumPy refuses these; torch computes them (one device read)
+            try:
+                return Tensor._make(_integer_power(xp, a.data, b.data), None)
+            except ValueError:
+                raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
     try:
         return PowTensor.apply(a, b)
     except ValueError:
         raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _integer_power(xp, a, b):
+    """a ** b for integer arrays with some b < 0, as torch: a^b truncated toward 0 there, so 1 for
+    a = 1, +-1 for a = -1 (by b's parity) and 0 otherwise (0 ** -1 included)."""
+    neg = b < 0
+    pos = a ** xp.where(neg, 0, b)
+    special = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+    return xp.where(neg, special, pos).astype(pos.dtype, copy=False)
 
 
 def _tri(x: Tensor, diagonal: int, upper: bool) -> Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import expand_reduced, normalize_axis
+from ._util import check_floating, expand_reduced, normalize_axis
 
 
 class Sum(Function):
@@ -56,19 +56,33 @@ class Var(Function):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         n = x.size if axis is None else _count(x.shape, axis)
         self.xc = x - x.mean(axis=axis, keepdims=True)
-        self.denom = builtins.max(n - correction, 0)
+        self.dof = n - correction  # may be 0 or negative: the value is then sum / 0, the gradient below
         ss = (self.xc * self.xc).sum(axis=axis, keepdims=keepdims)
-        if self.denom == 0:  # as PyTorch: sum / 0, inf (or NaN for 0/0), without NumPy's warning
+        if self.dof <= 0:  # as PyTorch: sum / max(n - correction, 0), inf (or NaN for 0/0), without NumPy's warning
             xp = backend.get_array_module(x)
             return xp.where(ss > 0, ss.dtype.type(float("inf")), ss.dtype.type(float("nan")))
-        return ss / self.denom
+        return ss / self.dof
 
-    def backward(self, g):  # d var / dx_i = 2 (x_i - mean) / (n - correction)
+    def backward(self, g):
+        # d var / dx_i = 2 (x_i - mean) / (n - correction), PyTorch's var_backward: n - correction as
+        # it is even where it is <= 0 (finite for a negative one, +-inf or NaN at the mean for 0),
+        # except over every element, where it is inf (NaN at the mean) for any n - correction <= 0
         g = expand_reduced(g, self.shape, self.axis, self.keepdims)
-        if self.denom == 0:  # no degrees of freedom left: the derivative is undefined, NaN as PyTorch
-            xp = backend.get_array_module(g)
-            return (xp.full(self.shape, float("nan"), dtype=self.xc.dtype),)
-        return (g * (2 / self.denom) * self.xc,)
+        if self.dof <= 0 and (self.axis is None or not self.shape):
+            return (g * _inf_or_nan_at_mean(self.xc),)
+        return (g * (2 / self.dof if self.dof else float("inf")) * self.xc,)
+
+    def backward_graph(self, g):  # the same in Tensor ops (read by Std's too)
+        x = self.inputs[0]
+        g = expand_reduced(g, self.shape, self.axis, self.keepdims)
+        if self.dof <= 0 and (self.axis is None or not self.shape):
+            return (g * Tensor._make(_inf_or_nan_at_mean(self.xc), None),)
+        return (g * (2 / self.dof if self.dof else float("inf")) * (x - mean(x, self.axis, keepdims=True)),)
+
+
+def _inf_or_nan_at_mean(xc):
+    xp = backend.get_array_module(xc)
+    return xp.where(xc == 0, xc.dtype.type(float("nan")), xc.dtype.type(float("inf")))
 
 
 def _count(shape, axes):
@@ -102,4 +116,5 @@ def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Te
 
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
+    check_floating(x, "var")
     return Var.apply(x, axis=normalize_axis(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)

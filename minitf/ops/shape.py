@@ -6,8 +6,8 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
-from .promotion import promote_operands
-from ._util import as_tensor, check_same_device, inherit_index_bounds, share_storage
+from .promotion import promote_operands, result_type
+from ._util import as_tensor, check_same_device, inherit_index_bounds, scalar_tensor, share_storage
 from .inplace import Staged, take
 
 
@@ -349,10 +349,16 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
 
 
 def where(cond, a, b) -> Tensor:
-    """Elementwise ``a`` where ``cond`` is true, else ``b`` (cond is not differentiated)."""
+    """Elementwise ``a`` where ``cond`` is true, else ``b`` (cond is not differentiated); ``a`` and
+    ``b`` may both be numbers (the result then has cond's shape and their promoted dtype)."""
     ref = a if isinstance(a, Tensor) else b
     if not isinstance(ref, Tensor):
-        raise TypeError("where: at least one of a and b must be a tensor")
+        if not isinstance(cond, Tensor):
+            raise TypeError("where: the condition or one of a and b must be a tensor")
+        # two numbers: 0-d constants of their promoted dtype (floats: the default one), as torch
+        dtype = result_type(a, b)
+        a, b = scalar_tensor(a, dtype, cond), scalar_tensor(b, dtype, cond)
+        ref = a
     a, b = promote_operands(a, b)  # PyTorch's promotion (minitf.ops.promotion)
     cond_data = cond.data if isinstance(cond, Tensor) else as_tensor(cond, ref).data
     if type(cond_data) is not type(ref.data):

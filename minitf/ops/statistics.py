@@ -6,11 +6,34 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, expand_reduced, normalize_axis
+from ._util import as_tensor, check_floating, expand_reduced, normalize_axis
 from .elementwise import sqrt
 from .extrema import amax, amin
 from .pointwise import abs as _abs
-from .reduction import sum as _sum, var
+from .reduction import Var, sum as _sum
+
+
+class Std(Function):
+    """sqrt(var) over some dims, with PyTorch's backward: 0 where the std is 0 (a constant slice,
+    or one element with correction 0), where sqrt' = inf times 2 (x - mean) = 0 made it NaN."""
+
+    def forward(self, x, axis, keepdims, correction):
+        self.y = backend.get_array_module(x).sqrt(Var.forward(self, x, axis, keepdims, correction))
+        return self.y
+
+    def backward(self, g):  # d std = d var / (2 std), taken as 0 where std = 0 (std_backward's masked_fill)
+        xp = backend.get_array_module(g)
+        return Var.backward(self, xp.where(self.y == 0, 0, g / (2 * self.y)).astype(g.dtype, copy=False))
+
+    def backward_graph(self, g):
+        # the same in Tensor ops; where std = 0 the divisor is replaced by 1 and the factor by a
+        # constant 0, so no inf enters the graph
+        from .shape import Where
+        x = self.inputs[0]
+        zero = self.y == 0
+        y = Std.apply(x, **self.params)
+        share = Where.apply(as_tensor(0.0, x), g / (2 * Where.apply(as_tensor(1.0, x), y, cond=zero)), cond=zero)
+        return Var.backward_graph(self, share)
 
 
 class Norm2(Function):
@@ -98,8 +121,9 @@ def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased
     means correction 0 (PyTorch's older spelling)."""
     if correction is not None and unbiased is not None:
         raise ValueError("std: give correction or unbiased, not both")
+    check_floating(x, "std")
     c = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
-    return sqrt(var(x, dim, keepdim, correction=c))
+    return Std.apply(x, axis=normalize_axis(dim, x.ndim, "std"), keepdims=keepdim, correction=c)
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
@@ -108,6 +132,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
     x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``).
     """
+    check_floating(x, "norm")
     if p == "fro" or p == 2:
         return Norm2.apply(x, axis=normalize_axis(dim, x.ndim, "norm"), keepdims=bool(keepdim))
     if isinstance(p, str) or not isinstance(p, (int, float)):

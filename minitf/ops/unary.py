@@ -3,19 +3,14 @@ reciprocal, the step functions (sign, floor, ceil, round, trunc: zero gradient, 
 nan_to_num, and lerp / addcmul built from the differentiable primitives.
 
 Dtypes as PyTorch: the transcendental ones (log1p, expm1, sin, cos, rsqrt, reciprocal) give
-float32 for integer or bool input; square, sign and the rounding functions keep the dtype.
+the default float dtype for integer or bool input; square, sign and the rounding functions keep the dtype.
 """
 from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands
-
-
-def _float_array(x):
-    """``x`` itself if floating, else as float32 (PyTorch's default dtype)."""
-    return x if x.dtype.kind in "fc" else x.astype("float32")
+from ._util import as_tensor, binary_operands, float_input
 
 
 def _const(a, like: Tensor) -> Tensor:
@@ -26,8 +21,7 @@ class _Elementwise(Function):
     """y = f(x) with dy/dx from ``slope(x, y)``; subclasses give ``f`` and ``slope`` on arrays
     (``xp`` their module) and, for create_graph, ``slope_graph`` in Tensor ops."""
 
-    def forward(self, x):
-        x = _float_array(x) if self.floating else x
+    def forward(self, x):  # integer input arrives cast (float_input) where the result is a float
         xp = backend.get_array_module(x)
         self.x = x
         self.y = self.f(xp, x)
@@ -38,8 +32,6 @@ class _Elementwise(Function):
 
     def backward_graph(self, g):
         return (g * self.slope_graph(self.inputs[0]),)
-
-    floating = True
 
 
 class Log1p(_Elementwise):
@@ -67,7 +59,6 @@ class Cos(_Elementwise):
 
 
 class Square(_Elementwise):
-    floating = False
     f = staticmethod(lambda xp, x: x * x)
     slope = staticmethod(lambda xp, x, y: 2 * x)           # d x^2 = 2 x
     slope_graph = staticmethod(lambda x: 2 * x)
@@ -150,22 +141,22 @@ class NanToNum(Function):
 
 def log1p(x: Tensor) -> Tensor:
     """log(1 + x), accurate for small x, elementwise."""
-    return Log1p.apply(x)
+    return Log1p.apply(float_input(x))
 
 
 def expm1(x: Tensor) -> Tensor:
     """e^x - 1, accurate for small x, elementwise."""
-    return Expm1.apply(x)
+    return Expm1.apply(float_input(x))
 
 
 def sin(x: Tensor) -> Tensor:
     """Sine, elementwise."""
-    return Sin.apply(x)
+    return Sin.apply(float_input(x))
 
 
 def cos(x: Tensor) -> Tensor:
     """Cosine, elementwise."""
-    return Cos.apply(x)
+    return Cos.apply(float_input(x))
 
 
 def square(x: Tensor) -> Tensor:
@@ -175,12 +166,12 @@ def square(x: Tensor) -> Tensor:
 
 def rsqrt(x: Tensor) -> Tensor:
     """1 / sqrt(x), elementwise."""
-    return Rsqrt.apply(x)
+    return Rsqrt.apply(float_input(x))
 
 
 def reciprocal(x: Tensor) -> Tensor:
-    """1 / x, elementwise (float32 for integer input, as torch)."""
-    return Reciprocal.apply(x)
+    """1 / x, elementwise (the default float dtype for integer input, as torch)."""
+    return Reciprocal.apply(float_input(x))
 
 
 def sign(x: Tensor) -> Tensor:
