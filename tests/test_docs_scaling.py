@@ -2,6 +2,7 @@
 prose quotes against the committed JSON in docs/results/, and the committed runs still being the
 ones a re-run of the scripts finds in its cache."""
 import json
+import math
 from pathlib import Path
 
 
@@ -123,6 +124,44 @@ def test_batch_size_chapter_quotes_its_results():
     sq = [n512["G2"] + n512["trace_sigma"] / B for B in (4, 16, 64)]
     assert f"is {sq[0]:.2f} for a batch of 4" in text and f"{sq[1]:.2f} for a batch of 16 and {sq[2]:.2f} for 64" in text
     assert f"{sum(r['cpu_seconds'] for r in res['runs']):.0f} s of CPU time in all" in text
+    by = {(r["batch"], r["lr"]): r for r in res["runs"]}
+    # the noise measurements: the reference run's, and the unused one on the batch-4 run at 1e-2, which
+    # the JSON drops but whose CPU time that run's cpu_seconds holds (beside the other batch-4 runs)
+    extra = by[(4, 1e-2)]["cpu_seconds"] - (by[(4, 1e-3)]["cpu_seconds"] + by[(4, 3e-3)]["cpu_seconds"]) / 2
+    noise_cpu = sum(n["cpu_seconds"] for n in res["noise"])
+    assert f"(about {noise_cpu + extra:.0f} s of it the ten noise measurements)" in text
+    assert (f"({by[(4, 1e-2)]['cpu_seconds']:.1f} s against {by[(4, 3e-3)]['cpu_seconds']:.1f} s for the other two"
+            in text) and abs(by[(4, 1e-3)]["cpu_seconds"] / by[(4, 3e-3)]["cpu_seconds"] - 1) < 0.01
+    # the per-token view at the runs' end, and the batch of 256's steps at the fixed token count
+    end = res["at_end"]
+    assert all(end[b]["tokens"] == res["settings"]["max_tokens"] and end[b]["lr"] == 3e-3 for b in ("16", "64", "256"))
+    assert end["4"]["tokens"] < res["settings"]["max_tokens"]
+    assert (f"{res['settings']['max_tokens']:,} tokens, which the batches of 16, 64 and 256 all reach, the losses are "
+            + f"{end['16']['val_loss']:.4f}, {end['64']['val_loss']:.4f} and {end['256']['val_loss']:.4f}") in text
+    r256 = next(r for r in res["runs"] if r["batch"] == 256)
+    assert (f"the batch of 256 has taken {tok['tokens'] // (256 * T)} steps, {r256['warmup_iters']} of them its warmup"
+            in text)
+    assert tok["loss"]["256"]["lr"] == 1e-2 and "for the batch of 256 is 10^-2" in text
+    # clipping: the factor by which a batch of 4's gradient is scaled at iteration 512
+    assert f"a norm of about {sq[0] ** 0.5:.1f}, so clipping scales its gradients by about {sq[0] ** -0.5:.2f}" in text
+    # how far below B_crit the batch of 4 is, and the examples it needs by the fits
+    assert f"only {a['fit']['B_crit'] / 4:.0f} to {b['fit']['B_crit'] / 4:.0f} times below it" in text
+    assert (f"it needs {1 + 4 / a['fit']['B_crit']:.2f} and {1 + 4 / b['fit']['B_crit']:.2f} times E_min" in text)
+    # CPU time per step and to each loss (computed by the script: per step, noise measurements out, x steps)
+    assert (f"{1e3 * by[(4, 3e-3)]['cpu_seconds'] / 1024:.1f} ms of CPU time per step at B = 4, "
+            f"{1e3 * by[(16, 3e-3)]['cpu_seconds'] / 1024:.1f} ms at 16") in text
+    c1 = [a["reached"][str(x)]["cpu_seconds"] for x in (4, 16, 64, 256)]
+    c2 = [b["reached"][str(x)]["cpu_seconds"] for x in (4, 16, 64)]
+    assert (f"is {c1[0]:.2f} s at B = 4, {c1[1]:.2f} s at 16, {c1[2]:.2f} s at 64 and {c1[3]:.2f} s at 256 to "
+            f"{a['val_loss']:.4f}, and {c2[0]:.2f} s, {c2[1]:.2f} s and {c2[2]:.2f} s at 4, 16 and 64 to "
+            f"{b['val_loss']:.4f}") in text
+    assert abs(c1[0] / c1[1] - 1) < 0.05 and f"16 is {100 * (1 - c2[1] / c2[0]):.0f}% cheaper" in text
+    same = {}
+    for (batch, lr), r in by.items():
+        if (batch, lr) != (4, 1e-2):        # its CPU time includes a noise measurement the JSON drops (see the text)
+            same.setdefault(batch, []).append(r["cpu_seconds"] - sum(n["cpu_seconds"] for n in r["noise"] or []))
+    spread = max(max(v) / min(v) - 1 for v in same.values())
+    assert f"within {math.ceil(100 * spread)}% of these" in text
 
 
 def test_compute_section_quotes_its_results():
