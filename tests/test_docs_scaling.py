@@ -71,6 +71,19 @@ def test_shapes_section_quotes_its_results():
     for r in res["shape_runs"]:
         runs.setdefault((r["n_layer"], r["n_embd"]), []).append({h["iter"]: h["val_loss"] for h in r["history"]})
     gap = [sum(h[i] for h in runs[(8, 64)]) / 2 - sum(h[i] for h in runs[(1, 180)]) / 2 for i in (100, 500, 1000)]
+    # the sweep's own largest seed spread as a second yardstick
+    sweep = {}
+    for r in res["sweep"]:
+        sweep.setdefault((r["n_layer"], r["n_head"], r["n_embd"]), []).append(r["best_val_loss"])
+    widest = max(sweep, key=lambda k: max(sweep[k]) - min(sweep[k]))
+    spread = max(sweep[widest]) - min(sweep[widest])
+    effect = deep["mean"] - wide["mean"]
+    word = {6: "six", 7: "seven", 8: "eight"}[round(effect / spread)]
+    assert (f"about {word} times the largest one of the "
+            f"sweep ({spread:.3f}, at {' / '.join(map(str, widest))})") in text
+    assert (f"a head is {wide['n_embd'] // wide['n_head']} wide at d = {wide['n_embd']} and "
+            f"{deep['n_embd'] // deep['n_head']} at d = {deep['n_embd']}") in text and wide["n_head"] == deep["n_head"]
+    assert "trained on 2026-12-01 between 14:25 and 14:35 UTC" in text and "14:25-14:35 UTC" in res["machine"]["note"]
     assert f"{gap[0]:.2f} nats after 100 iterations, {gap[1]:.2f} after 500 and {gap[2]:.3f} at the end" in text
 
 
@@ -196,7 +209,33 @@ def test_compute_section_quotes_its_results():
     assert f"seven points and alpha_C = {w['alpha_C']:.4f} +- {w['bootstrap']['alpha_std']:.4f}" in text
     assert len(w["indices"]) == 7
     fd = res["fixed_D_fits"]
-    assert f"gives {fd['1000']['alpha_C']:.4f} where L(N) gives {fd['1000']['alpha_N']:.4f}" in text
+    assert f"gives {fd['1000']['alpha_C']:.4f} where L(N) on the same five runs gives {fd['1000']['alpha_N']:.4f}" in text
+    fit = _results("scaling_laws")["fit"]
+    assert fd["1000"]["alpha_N"] == fit["per_seed"]["1337"]          # the first seed's L(N) fit, not both seeds'
+    assert f"(both seeds: {fit['alpha_N']:.4f})" in text
+    # the envelope: the smallest size at every budget, the others at the longest only
+    sizes = [(r["n_layer"], r["n_embd"], r["max_iters"]) for r in res["runs"]]
+    on = sorted(sizes[i] for i in env)
+    small = min(sizes)[:2]
+    assert [x for x in on if x[:2] == small] == [small + (b,) for b in budgets]
+    assert all(x[2] == budgets[-1] for x in on if x[:2] != small) and len(on) == 8
+    lo_b, hi_b = runs[small + (budgets[0],)][1], runs[small + (budgets[-1],)][1]
+    import math
+    ld = math.log(lo_b["best_val_loss"] / hi_b["best_val_loss"]) / math.log(hi_b["tokens"] / lo_b["tokens"])
+    assert (f"with one model's slope against data ({ld:.3f} for 1 / 4 / 32, from {lo_b['best_val_loss']:.4f} at "
+            f"{budgets[0]} iterations to {hi_b['best_val_loss']:.4f} at {budgets[-1]})") in text
+    assert f"fixed-D slope ({fd[str(budgets[-1])]['alpha_C']:.4f} across the 2000-iteration runs)" in text
+    w = res["settings"]["warmup_iters"]
+    assert (f"warms up for the same {w} iterations to the same peak learning rate, {100 * w / budgets[0]:.0f}% of a "
+            f"{budgets[0]}-iteration run and {100 * w / budgets[-1]:.1f}% of a {budgets[-1]}-iteration one") in text
+    assert all(r["config"]["warmup_iters"] == w and r["config"]["lr"] == res["settings"]["lr"] for r in res["runs"])
+    # the fixed-D slope dips from the first budget to the second, by more than the seeds' fits differ
+    a_n = [fd[str(b)]["alpha_N"] for b in budgets]
+    dip, seeds = a_n[0] - a_n[1], fit["per_seed"]
+    assert dip > abs(seeds["1337"] - seeds["1338"]) > 0
+    assert (f"it dips by {dip:.3f} from {budgets[0]} to {budgets[1]} iterations, more than the two seeds' fits differ "
+            f"at 1000, {seeds['1337']:.4f} against {seeds['1338']:.4f}") in text
+    assert "trained on 2026-12-01 between 14:44 and 15:06 UTC" in text and "14:44-15:06 UTC" in res["machine"]["note"]
     assert f"of {fd['2000']['alpha_C']:.4f})" in text
     assert ("is " + ", ".join(f"{fd[str(b)]['alpha_N']:.4f}" for b in budgets[:-1])
             + f" and {fd[str(budgets[-1])]['alpha_N']:.4f} at the four budgets") in text
