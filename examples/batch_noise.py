@@ -82,7 +82,9 @@ def get_run(p, batch, lr, device, corpus, cache: Path, log, noise: bool) -> tupl
         if (cache / f"{k}.json").is_file():
             log(f"cached: batch {batch}, lr {lr:g}")
             res = json.loads((cache / f"{k}.json").read_text(encoding="utf-8"))
-            return (res if noise else dict(res, noise=None)), False
+            # served as a plain run: its noise estimates go, but their CPU time, which its cpu_seconds holds, stays
+            return (res if noise else dict(res, noise=None, noise_cpu_seconds=sum(
+                n["cpu_seconds"] for n in res["noise"] or []))), False
     path = cache / f"{key}.json"
     log(f"training: batch {batch}, lr {lr:g}, {cfg.max_iters} steps" + (" (measuring the noise scale)" if noise else ""))
     cfg.out_dir = str(cache / key)
@@ -183,7 +185,8 @@ def analyse(runs, ref, p) -> dict:
 
 def cpu_per_step(run) -> float:
     """A run's CPU seconds per step, its noise measurements taken out; its evaluations stay in."""
-    return (run["cpu_seconds"] - sum(n["cpu_seconds"] for n in run["noise"] or [])) / run["steps"]
+    noise = run.get("noise_cpu_seconds") or sum(n["cpu_seconds"] for n in run["noise"] or [])
+    return (run["cpu_seconds"] - noise) / run["steps"]
 
 
 # ---------------------------------------------------------------- command line

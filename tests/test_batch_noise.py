@@ -123,3 +123,7 @@ def test_measuring_the_noise_leaves_the_run_unchanged(script, corpus, tmp_path):
     # and the cache gives the measured run where a plain one is asked for, without its noise
     again, trained = bn.get_run(p, 4, 1e-2, "cpu", text, tmp_path / "b", lambda line: None, noise=False)
     assert not trained and again["noise"] is None and again["history"] == measured["history"]
+    # its CPU time still holds the measurement: the served copy says how much, and the per-step cost drops it
+    spent = sum(n["cpu_seconds"] for n in measured["noise"])
+    assert spent > 0 and again["noise_cpu_seconds"] == pytest.approx(spent)
+    assert bn.cpu_per_step(again) == pytest.approx(bn.cpu_per_step(measured))
