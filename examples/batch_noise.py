@@ -3,6 +3,7 @@
 
     python examples/batch_noise.py            # 2/4/64 GPT on Tiny Shakespeare, batches 4 to 256
     python examples/batch_noise.py --quick    # tiny sizes, seconds (what the tests run)
+    python examples/batch_noise.py --from-json docs/results/batch_noise.json   # analyse and draw again, no training
 
 A batch of B examples gives the gradient G_B, an unbiased estimate of the true
 gradient G with covariance Sigma / B (Sigma: the covariance of one example's
@@ -40,10 +41,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
+from _noise import NoiseScale, measure_noise, noise_estimates  # noqa: E402,F401  (the estimators, re-exported)
 from scaling_laws import FixedValLoss, parse_arch, run_key  # noqa: E402
 
 from minitf import data, train  # noqa: E402
-from minitf import functional as F  # noqa: E402
 
 NAME = "batch_noise"
 CACHE_VERSION = 1
@@ -53,89 +54,6 @@ DEFAULTS = dict(arch=(2, 4, 64), batches=[4, 16, 64, 256], lrs=[1e-3, 3e-3, 1e-2
 QUICK = dict(arch=(1, 2, 16), batches=[2, 8, 32], lrs=[3e-3, 1e-2], block_size=16, max_steps=64,
              max_tokens=2 ** 13, warmup_iters=2, ref_batch=8, ref_lr=3e-3, noise_iters=[0, 16, 64],
              b_small=2, group=4, groups=8, val_chars=512, evals=16)
-
-
-# ---------------------------------------------------------------- the estimators
-def noise_estimates(sq_small: float, sq_big: float, b_small: int, b_big: int) -> dict:
-    """|G|^2, tr(Sigma) and B_simple from the mean squared norms of batch gradients at two sizes.
-
-    sq_small, sq_big: the mean of |G_B|^2 over batches of b_small and of b_big
-    examples. Both estimates are unbiased (E|G_B|^2 = |G|^2 + tr(Sigma) / B);
-    their ratio is B_simple, in examples.
-    """
-    if not 0 < b_small < b_big:
-        raise ValueError(f"need 0 < b_small < b_big, got {b_small} and {b_big}")
-    g2 = (b_big * sq_big - b_small * sq_small) / (b_big - b_small)
-    s = (sq_small - sq_big) / (1.0 / b_small - 1.0 / b_big)
-    return {"G2": float(g2), "trace_sigma": float(s), "B_simple": float(s / g2) if g2 > 0 else float("inf")}
-
-
-def measure_noise(grad, draw, b_small: int, group: int, groups: int, resamples: int = 1000, seed: int = 0) -> dict:
-    """The noise estimates from ``groups`` x ``group`` small-batch gradients.
-
-    ``grad(batch)`` returns the flat gradient (P,) of the mean loss over a batch;
-    ``draw(b)`` draws a batch of b examples. Each small gradient is of b_small
-    examples; the mean of a group of ``group`` of them is the gradient of a batch
-    of b_big = group x b_small examples, so the two sizes share their examples
-    and the big batches cost nothing more. The spread is a bootstrap over the groups.
-    """
-    small_sq, big_sq = np.empty((groups, group)), np.empty(groups)
-    for k in range(groups):
-        total = None
-        for j in range(group):
-            g = np.asarray(grad(draw(b_small)), dtype=np.float64)
-            small_sq[k, j] = g @ g
-            total = g.copy() if total is None else total + g
-        mean = total / group
-        big_sq[k] = mean @ mean
-    b_big = b_small * group
-    est = noise_estimates(small_sq.mean(), big_sq.mean(), b_small, b_big)
-    rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(resamples):
-        i = rng.integers(0, groups, groups)
-        boot.append(noise_estimates(small_sq[i].mean(), big_sq[i].mean(), b_small, b_big)["B_simple"])
-    boot = np.array(boot)
-    finite = boot[np.isfinite(boot) & (boot > 0)]
-    est.update(b_small=b_small, b_big=b_big, groups=groups, mean_sq_small=float(small_sq.mean()),
-               mean_sq_big=float(big_sq.mean()),
-               B_simple_95=[float(v) for v in np.percentile(finite, [2.5, 97.5])] if finite.size else None,
-               bootstrap_nonpositive_G2=int(boot.size - finite.size))
-    return est
-
-
-class NoiseScale:
-    """Trainer callback: B_simple at the evals of the iterations in ``iters``, on the model as it is.
-
-    The batches come from a generator of their own, seeded alike at every
-    measurement (the same examples each time): the run's own batches are not
-    disturbed, and two measurements differ by what the model learned."""
-
-    def __init__(self, iters, b_small: int, group: int, groups: int, evals: FixedValLoss):
-        self.iters, self.b_small, self.group, self.groups, self.evals = set(iters), b_small, group, groups, evals
-        self.points = []
-
-    def __call__(self, trainer, record):
-        if record["iter"] not in self.iters:
-            return
-        model, s = trainer.model, trainer.sampler
-        params = list(model.parameters())
-        sampler = data.BatchSampler(s.data["train"], s.data["val"], s.block_size, self.b_small, s.device, 12345)
-
-        def grad(batch):
-            for p in params:
-                p.grad = None
-            x, y = batch
-            F.cross_entropy(model(x), y).backward()
-            return np.concatenate([p.grad.numpy().ravel() for p in params])
-
-        t0 = time.process_time()
-        est = measure_noise(grad, lambda b: sampler.get_batch("train"), self.b_small, self.group, self.groups)
-        for p in params:
-            p.grad = None
-        est.update(iter=record["iter"], val_loss=self.evals.history[-1]["val_loss"],
-                   cpu_seconds=time.process_time() - t0)
-        self.points.append(est)
 
 
 # ---------------------------------------------------------------- the runs
@@ -164,7 +82,9 @@ def get_run(p, batch, lr, device, corpus, cache: Path, log, noise: bool) -> tupl
         if (cache / f"{k}.json").is_file():
             log(f"cached: batch {batch}, lr {lr:g}")
             res = json.loads((cache / f"{k}.json").read_text(encoding="utf-8"))
-            return (res if noise else dict(res, noise=None)), False
+            # served as a plain run: its noise estimates go, but their CPU time, which its cpu_seconds holds, stays
+            return (res if noise else dict(res, noise=None, noise_cpu_seconds=sum(
+                n["cpu_seconds"] for n in res["noise"] or []))), False
     path = cache / f"{key}.json"
     log(f"training: batch {batch}, lr {lr:g}, {cfg.max_iters} steps" + (" (measuring the noise scale)" if noise else ""))
     cfg.out_dir = str(cache / key)
@@ -231,7 +151,8 @@ def analyse(runs, ref, p) -> dict:
                 lr = min(reach, key=reach.get)
                 first = next(h["iter"] for h in by[(b, lr)]["history"] if h["iter"] > 0)
                 # reached by the first evaluation: the step count is only an upper bound
-                need[b] = {"steps": reach[lr], "lr": lr, "examples": reach[lr] * b, "at_first_eval": reach[lr] <= first}
+                need[b] = {"steps": reach[lr], "lr": lr, "examples": reach[lr] * b, "at_first_eval": reach[lr] <= first,
+                           "cpu_seconds": reach[lr] * cpu_per_step(by[(b, lr)])}
         t = {"iter": pt["iter"], "val_loss": pt["val_loss"], "B_simple": pt["B_simple"],
              "B_simple_95": pt["B_simple_95"], "reached": {str(b): v for b, v in need.items()}}
         if len(need) >= 3 and not any(v["at_first_eval"] for v in need.values()):
@@ -251,8 +172,21 @@ def analyse(runs, ref, p) -> dict:
                                                                              if v is not None)
         fixed_tokens[str(b)] = {"val_loss": lt[0], "lr": lt[1], "by_lr": {str(k): v for k, v in at_t.items()}}
         fixed_steps[str(b)] = {"val_loss": ls[0], "lr": ls[1], "by_lr": {str(k): v for k, v in at_s.items()}}
+    # each batch at its run's end, at the learning rate best there (the figure's loss-per-token curves)
+    at_end = {}
+    for b in batches:
+        end = {lr: by[(b, lr)]["history"][-1]["val_loss"] for lr in lrs}
+        lr = min(end, key=end.get)
+        at_end[str(b)] = {"steps": by[(b, lr)]["steps"], "tokens": by[(b, lr)]["steps"] * b * p["block_size"],
+                          "val_loss": end[lr], "lr": lr, "by_lr": {str(k): v for k, v in end.items()}}
     return {"targets": targets, "fixed_tokens": {"tokens": tokens, "loss": fixed_tokens},
-            "fixed_steps": {"steps": steps, "loss": fixed_steps}}
+            "fixed_steps": {"steps": steps, "loss": fixed_steps}, "at_end": at_end}
+
+
+def cpu_per_step(run) -> float:
+    """A run's CPU seconds per step, its noise measurements taken out; its evaluations stay in."""
+    noise = run.get("noise_cpu_seconds") or sum(n["cpu_seconds"] for n in run["noise"] or [])
+    return (run["cpu_seconds"] - noise) / run["steps"]
 
 
 # ---------------------------------------------------------------- command line
@@ -274,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_args(p, NAME)
     p.add_argument("--data", metavar="FILE", default=None, help="a UTF-8 text (default: Tiny Shakespeare)")
     p.add_argument("--cache-dir", metavar="DIR", default="out/batch_noise", help="finished runs (default: %(default)s)")
+    p.add_argument("--from-json", metavar="FILE.json", default=None,
+                   help="train nothing: analyse the runs recorded in a results JSON of this script again and "
+                        "redraw the figure (the JSON's settings and machine are kept)")
     p.add_argument("--arch", type=parse_arch, default=None, metavar="L:H:C", help="the model (default 2:4:64)")
     p.add_argument("--batches", type=parse_list(int), default=None, metavar="B,...", help="batch sizes (blocks)")
     p.add_argument("--lrs", type=parse_list(float), default=None, metavar="LR,...", help="constant learning rates")
@@ -303,7 +240,26 @@ def settings(args) -> dict:
     return p
 
 
+def reanalyse(args, log=print) -> dict:
+    """--from-json: the analysis and figure again from recorded runs (a newer analysis, no training)."""
+    path = Path(args.from_json)
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        runs, p = old["runs"], old["settings"]
+        ref = next(r for r in runs if r["noise"])
+    except (OSError, ValueError, KeyError, StopIteration, TypeError) as e:
+        raise train.ConfigError(f"--from-json {path}: not a results JSON of batch_noise.py ({e!r})") from None
+    now = machine_info(args.device, args.note)
+    results = dict(old, **analyse(runs, ref, p),
+                   reanalysed={"date_utc": now["date_utc"], "command": now["command"], "from": str(path)})
+    out, fig = output_paths(args, NAME)
+    write_outputs(results, out, fig, lambda where: draw(results, where), log)
+    return results
+
+
 def run(args, log=print) -> dict:
+    if args.from_json:
+        return reanalyse(args, log)
     require_device(args.device)
     p = settings(args)
     for b in p["batches"]:
@@ -374,7 +330,7 @@ def draw(res, path):
     T = res["settings"]["block_size"]
     batches = sorted({r["batch"] for r in res["runs"]})
     for k, b in enumerate(batches):
-        lr = res["fixed_tokens"]["loss"][str(b)]["lr"]
+        lr = res["at_end"][str(b)]["lr"]     # the rate best at the run's end
         r = next(r for r in res["runs"] if r["batch"] == b and r["lr"] == lr)
         h = [x for x in r["history"] if x["iter"] > 0]
         a2.plot([x["iter"] * b * T for x in h], [x["val_loss"] for x in h], color=f"C{k}", label=f"B = {b} (lr {lr:g})")
@@ -382,7 +338,7 @@ def draw(res, path):
     a2.set_xscale("log")
     a2.set_xlabel("training tokens")
     a2.set_ylabel("validation loss (fixed piece)")
-    a2.set_title("loss against tokens, each batch at its best lr")
+    a2.set_title("loss against tokens (each batch: lr best at its end)")
     a2.grid(alpha=0.3, which="both")
     a2.legend(fontsize=8)
     for k, t in enumerate(t for t in res["targets"] if "fit" in t):

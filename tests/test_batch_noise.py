@@ -83,6 +83,22 @@ def test_batch_noise_quick_run(script, corpus, tmp_path, capsys):
         assert fit == pytest.approx(bn.fit_critical_batch([int(b) for b in t["reached"]],
                                                           [v["steps"] for v in t["reached"].values()]))
     assert sl_equal(bn.main(argv), res, tmp_path)
+    # --from-json: the same analysis from the recorded runs, nothing trained, the settings and machine kept
+    again = tmp_path / "again.json"
+    assert bn.main(["--from-json", str(tmp_path / "r.json"), "--out", str(again), "--figure", str(tmp_path / "f.png")]) == 0
+    re_res, rec = json.loads(again.read_text()), json.loads((tmp_path / "r.json").read_text())
+    assert {k: re_res[k] for k in rec} == rec and re_res["reanalysed"]["from"] == str(tmp_path / "r.json")
+    for b, e in res["at_end"].items():                                # the best rate at each run's end
+        ends = {r["lr"]: r["history"][-1]["val_loss"] for r in res["runs"] if r["batch"] == int(b)}
+        assert e["lr"] == min(ends, key=ends.get) and e["val_loss"] == min(ends.values())
+    for t in res["targets"]:                                          # CPU time to a loss: per step x steps
+        for b, v in t["reached"].items():
+            r = next(r for r in res["runs"] if r["batch"] == int(b) and r["lr"] == v["lr"])
+            noise = sum(n["cpu_seconds"] for n in r["noise"] or [])
+            assert v["cpu_seconds"] == pytest.approx(v["steps"] * (r["cpu_seconds"] - noise) / r["steps"])
+    (tmp_path / "bad.json").write_text("{}")
+    assert bn.main(["--from-json", str(tmp_path / "bad.json"), "--out", str(again)]) == 2
+    assert "not a results JSON of batch_noise.py" in capsys.readouterr().err
     assert bn.main(argv + ["--ref-batch", "5"]) == 2
     assert "--ref-batch must be one of --batches" in capsys.readouterr().err
 
@@ -107,3 +123,7 @@ def test_measuring_the_noise_leaves_the_run_unchanged(script, corpus, tmp_path):
     # and the cache gives the measured run where a plain one is asked for, without its noise
     again, trained = bn.get_run(p, 4, 1e-2, "cpu", text, tmp_path / "b", lambda line: None, noise=False)
     assert not trained and again["noise"] is None and again["history"] == measured["history"]
+    # its CPU time still holds the measurement: the served copy says how much, and the per-step cost drops it
+    spent = sum(n["cpu_seconds"] for n in measured["noise"])
+    assert spent > 0 and again["noise_cpu_seconds"] == pytest.approx(spent)
+    assert bn.cpu_per_step(again) == pytest.approx(bn.cpu_per_step(measured))

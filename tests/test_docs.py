@@ -168,6 +168,13 @@ def test_parallelism_chapter_quotes_its_results():
     assert f"takes {1e3 * a['median_s']:.0f} ms, {100 * a['median_s'] / t['median_s']:.0f}% of the block's " \
         f"{ms(t):.0f}, and runs at {a['gflop_per_s_performed']:.0f} GFLOP/s" in flat
     assert f"{1e3 * rest:.0f} ms for {f['linear'] / 1e9:.1f} GFLOP) runs at {f['linear'] / rest / 1e9:.0f}" in flat
+    # one RNN step at batch 8 against the block's weight products on the same core: about three quarters
+    share = r["gflop_per_s_performed"] / (f["linear"] / rest / 1e9)
+    assert 0.7 < share < 0.8 and f"({r['gflop_per_s_performed']:.0f} GFLOP/s at T = 1024, against " \
+        f"{f['linear'] / rest / 1e9:.0f} for the block's weight products)" in flat
+    assert "about three quarters of what the core reaches on large products" in flat
+    assert "about three quarters of what the core reaches on large products" in " ".join(
+        (ROOT / "docs" / "rnn.md").read_text(encoding="utf-8").split())
     assert f"peaks at {t['peak_bytes'] / 2 ** 20:.0f} MiB against the RNN's {r['peak_bytes'] / 2 ** 20:.0f} MiB" in flat
     # the fraction of the T x T pairs the chunked kernel computes
     for T, pct in ((256, 56), (512, 53), (1024, 52)):

@@ -2,6 +2,7 @@
 prose quotes against the committed JSON in docs/results/, and the committed runs still being the
 ones a re-run of the scripts finds in its cache."""
 import json
+import math
 from pathlib import Path
 
 
@@ -70,6 +71,19 @@ def test_shapes_section_quotes_its_results():
     for r in res["shape_runs"]:
         runs.setdefault((r["n_layer"], r["n_embd"]), []).append({h["iter"]: h["val_loss"] for h in r["history"]})
     gap = [sum(h[i] for h in runs[(8, 64)]) / 2 - sum(h[i] for h in runs[(1, 180)]) / 2 for i in (100, 500, 1000)]
+    # the sweep's own largest seed spread as a second yardstick
+    sweep = {}
+    for r in res["sweep"]:
+        sweep.setdefault((r["n_layer"], r["n_head"], r["n_embd"]), []).append(r["best_val_loss"])
+    widest = max(sweep, key=lambda k: max(sweep[k]) - min(sweep[k]))
+    spread = max(sweep[widest]) - min(sweep[widest])
+    effect = deep["mean"] - wide["mean"]
+    word = {6: "six", 7: "seven", 8: "eight"}[round(effect / spread)]
+    assert (f"about {word} times the largest one of the "
+            f"sweep ({spread:.3f}, at {' / '.join(map(str, widest))})") in text
+    assert (f"a head is {wide['n_embd'] // wide['n_head']} wide at d = {wide['n_embd']} and "
+            f"{deep['n_embd'] // deep['n_head']} at d = {deep['n_embd']}") in text and wide["n_head"] == deep["n_head"]
+    assert "trained on 2026-12-01 between 14:25 and 14:35 UTC" in text and "14:25-14:35 UTC" in res["machine"]["note"]
     assert f"{gap[0]:.2f} nats after 100 iterations, {gap[1]:.2f} after 500 and {gap[2]:.3f} at the end" in text
 
 
@@ -123,6 +137,44 @@ def test_batch_size_chapter_quotes_its_results():
     sq = [n512["G2"] + n512["trace_sigma"] / B for B in (4, 16, 64)]
     assert f"is {sq[0]:.2f} for a batch of 4" in text and f"{sq[1]:.2f} for a batch of 16 and {sq[2]:.2f} for 64" in text
     assert f"{sum(r['cpu_seconds'] for r in res['runs']):.0f} s of CPU time in all" in text
+    by = {(r["batch"], r["lr"]): r for r in res["runs"]}
+    # the noise measurements: the reference run's, and the unused one on the batch-4 run at 1e-2, which
+    # the JSON drops but whose CPU time that run's cpu_seconds holds (beside the other batch-4 runs)
+    extra = by[(4, 1e-2)]["cpu_seconds"] - (by[(4, 1e-3)]["cpu_seconds"] + by[(4, 3e-3)]["cpu_seconds"]) / 2
+    noise_cpu = sum(n["cpu_seconds"] for n in res["noise"])
+    assert f"(about {noise_cpu + extra:.0f} s of it the ten noise measurements)" in text
+    assert (f"({by[(4, 1e-2)]['cpu_seconds']:.1f} s against {by[(4, 3e-3)]['cpu_seconds']:.1f} s for the other two"
+            in text) and abs(by[(4, 1e-3)]["cpu_seconds"] / by[(4, 3e-3)]["cpu_seconds"] - 1) < 0.01
+    # the per-token view at the runs' end, and the batch of 256's steps at the fixed token count
+    end = res["at_end"]
+    assert all(end[b]["tokens"] == res["settings"]["max_tokens"] and end[b]["lr"] == 3e-3 for b in ("16", "64", "256"))
+    assert end["4"]["tokens"] < res["settings"]["max_tokens"]
+    assert (f"{res['settings']['max_tokens']:,} tokens, which the batches of 16, 64 and 256 all reach, the losses are "
+            + f"{end['16']['val_loss']:.4f}, {end['64']['val_loss']:.4f} and {end['256']['val_loss']:.4f}") in text
+    r256 = next(r for r in res["runs"] if r["batch"] == 256)
+    assert (f"the batch of 256 has taken {tok['tokens'] // (256 * T)} steps, {r256['warmup_iters']} of them its warmup"
+            in text)
+    assert tok["loss"]["256"]["lr"] == 1e-2 and "for the batch of 256 is 10^-2" in text
+    # clipping: the factor by which a batch of 4's gradient is scaled at iteration 512
+    assert f"a norm of about {sq[0] ** 0.5:.1f}, so clipping scales its gradients by about {sq[0] ** -0.5:.2f}" in text
+    # how far below B_crit the batch of 4 is, and the examples it needs by the fits
+    assert f"only {a['fit']['B_crit'] / 4:.0f} to {b['fit']['B_crit'] / 4:.0f} times below it" in text
+    assert (f"it needs {1 + 4 / a['fit']['B_crit']:.2f} and {1 + 4 / b['fit']['B_crit']:.2f} times E_min" in text)
+    # CPU time per step and to each loss (computed by the script: per step, noise measurements out, x steps)
+    assert (f"{1e3 * by[(4, 3e-3)]['cpu_seconds'] / 1024:.1f} ms of CPU time per step at B = 4, "
+            f"{1e3 * by[(16, 3e-3)]['cpu_seconds'] / 1024:.1f} ms at 16") in text
+    c1 = [a["reached"][str(x)]["cpu_seconds"] for x in (4, 16, 64, 256)]
+    c2 = [b["reached"][str(x)]["cpu_seconds"] for x in (4, 16, 64)]
+    assert (f"is {c1[0]:.2f} s at B = 4, {c1[1]:.2f} s at 16, {c1[2]:.2f} s at 64 and {c1[3]:.2f} s at 256 to "
+            f"{a['val_loss']:.4f}, and {c2[0]:.2f} s, {c2[1]:.2f} s and {c2[2]:.2f} s at 4, 16 and 64 to "
+            f"{b['val_loss']:.4f}") in text
+    assert abs(c1[0] / c1[1] - 1) < 0.05 and f"16 is {100 * (1 - c2[1] / c2[0]):.0f}% cheaper" in text
+    same = {}
+    for (batch, lr), r in by.items():
+        if (batch, lr) != (4, 1e-2):        # its CPU time includes a noise measurement the JSON drops (see the text)
+            same.setdefault(batch, []).append(r["cpu_seconds"] - sum(n["cpu_seconds"] for n in r["noise"] or []))
+    spread = max(max(v) / min(v) - 1 for v in same.values())
+    assert f"within {math.ceil(100 * spread)}% of these" in text
 
 
 def test_compute_section_quotes_its_results():
@@ -157,7 +209,33 @@ def test_compute_section_quotes_its_results():
     assert f"seven points and alpha_C = {w['alpha_C']:.4f} +- {w['bootstrap']['alpha_std']:.4f}" in text
     assert len(w["indices"]) == 7
     fd = res["fixed_D_fits"]
-    assert f"gives {fd['1000']['alpha_C']:.4f} where L(N) gives {fd['1000']['alpha_N']:.4f}" in text
+    assert f"gives {fd['1000']['alpha_C']:.4f} where L(N) on the same five runs gives {fd['1000']['alpha_N']:.4f}" in text
+    fit = _results("scaling_laws")["fit"]
+    assert fd["1000"]["alpha_N"] == fit["per_seed"]["1337"]          # the first seed's L(N) fit, not both seeds'
+    assert f"(both seeds: {fit['alpha_N']:.4f})" in text
+    # the envelope: the smallest size at every budget, the others at the longest only
+    sizes = [(r["n_layer"], r["n_embd"], r["max_iters"]) for r in res["runs"]]
+    on = sorted(sizes[i] for i in env)
+    small = min(sizes)[:2]
+    assert [x for x in on if x[:2] == small] == [small + (b,) for b in budgets]
+    assert all(x[2] == budgets[-1] for x in on if x[:2] != small) and len(on) == 8
+    lo_b, hi_b = runs[small + (budgets[0],)][1], runs[small + (budgets[-1],)][1]
+    import math
+    ld = math.log(lo_b["best_val_loss"] / hi_b["best_val_loss"]) / math.log(hi_b["tokens"] / lo_b["tokens"])
+    assert (f"with one model's slope against data ({ld:.3f} for 1 / 4 / 32, from {lo_b['best_val_loss']:.4f} at "
+            f"{budgets[0]} iterations to {hi_b['best_val_loss']:.4f} at {budgets[-1]})") in text
+    assert f"fixed-D slope ({fd[str(budgets[-1])]['alpha_C']:.4f} across the 2000-iteration runs)" in text
+    w = res["settings"]["warmup_iters"]
+    assert (f"warms up for the same {w} iterations to the same peak learning rate, {100 * w / budgets[0]:.0f}% of a "
+            f"{budgets[0]}-iteration run and {100 * w / budgets[-1]:.1f}% of a {budgets[-1]}-iteration one") in text
+    assert all(r["config"]["warmup_iters"] == w and r["config"]["lr"] == res["settings"]["lr"] for r in res["runs"])
+    # the fixed-D slope dips from the first budget to the second, by more than the seeds' fits differ
+    a_n = [fd[str(b)]["alpha_N"] for b in budgets]
+    dip, seeds = a_n[0] - a_n[1], fit["per_seed"]
+    assert dip > abs(seeds["1337"] - seeds["1338"]) > 0
+    assert (f"it dips by {dip:.3f} from {budgets[0]} to {budgets[1]} iterations, more than the two seeds' fits differ "
+            f"at 1000, {seeds['1337']:.4f} against {seeds['1338']:.4f}") in text
+    assert "trained on 2026-12-01 between 14:44 and 15:06 UTC" in text and "14:44-15:06 UTC" in res["machine"]["note"]
     assert f"of {fd['2000']['alpha_C']:.4f})" in text
     assert ("is " + ", ".join(f"{fd[str(b)]['alpha_N']:.4f}" for b in budgets[:-1])
             + f" and {fd[str(budgets[-1])]['alpha_N']:.4f} at the four budgets") in text
