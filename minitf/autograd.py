@@ -158,7 +158,7 @@ class Function:
         out = fn.forward(*[t.data for t in inputs], **params)
         if _grad_enabled:
             for t in inputs:
-                if t.requires_grad:
+                if t._requires_grad:
                     fn.inputs = inputs
                     fn.freed = False
                     fn.params = params
@@ -192,7 +192,7 @@ def zero_grad_in_place(g: Tensor) -> None:
     """Zero a ``.grad`` in place (``zero_grad(set_to_none=False)``) as PyTorch does: detached
     from any graph first (a ``create_graph=True`` gradient), and its version bumped."""
     g._fn = None
-    g.requires_grad = False
+    g._requires_grad = False
     g.data[...] = 0
     bump_version(g)
 
@@ -343,7 +343,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
                 fn.freed = True
                 fn.__dict__.clear()  # drop the arrays forward saved
             for inp, ig in zip(inputs, in_grads):
-                if ig is None or not inp.requires_grad:
+                if ig is None or not inp._requires_grad:
                     continue
                 if ig.shape != inp.data.shape:
                     ig = sum_to(ig, inp.data.shape)

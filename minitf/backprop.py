@@ -159,7 +159,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved
         for inp, ig in zip(inputs, in_grads):
-            if ig is None or not inp.requires_grad:
+            if ig is None or not inp._requires_grad:
                 continue
             if needed is not None and id(inp) not in needed and id(inp) not in want:
                 continue

@@ -44,7 +44,7 @@ class Mul(Function):
     saves_output = False
 
     def saved_inputs(self, inputs):  # a's gradient reads b and b's reads a
-        return [k for k in (0, 1) if inputs[1 - k].requires_grad]
+        return [k for k in (0, 1) if inputs[1 - k]._requires_grad]
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -55,14 +55,14 @@ class Mul(Function):
 
     def backward_graph(self, g):
         a, b = self.inputs
-        return g * b if a.requires_grad else None, g * a if b.requires_grad else None
+        return g * b if a._requires_grad else None, g * a if b._requires_grad else None
 
 
 class Div(Function):
     saves_output = False
 
     def saved_inputs(self, inputs):  # both gradients read b; b's reads a
-        return [0, 1] if inputs[1].requires_grad else [1]
+        return [0, 1] if inputs[1]._requires_grad else [1]
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -75,7 +75,7 @@ class Div(Function):
     def backward_graph(self, g):
         a, b = self.inputs
         gb = g / b
-        return gb, -gb * a / b if b.requires_grad else None
+        return gb, -gb * a / b if b._requires_grad else None
 
 
 class Neg(Function):
@@ -125,7 +125,7 @@ class MatMul(Function):
     saves_output = False
 
     def saved_inputs(self, inputs):  # dA reads B and dB reads A
-        return [k for k in (0, 1) if inputs[1 - k].requires_grad]
+        return [k for k in (0, 1) if inputs[1 - k]._requires_grad]
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -156,11 +156,11 @@ class MatMul(Function):
         if b.ndim == 1:
             g = g.reshape(g.shape + (1,))
         ga = gb = None
-        if a.requires_grad:
+        if a._requires_grad:
             ga = g @ b2.transpose(-1, -2)
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
-        if b.requires_grad:
+        if b._requires_grad:
             gb = a2.transpose(-1, -2) @ g
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)

@@ -156,10 +156,10 @@ class PowTensor(Function):
         a, b = self.inputs
         one, zero = as_tensor(1.0, g), as_tensor(0.0, g)
         ga = gb = None
-        if a.requires_grad:
+        if a._requires_grad:
             b0 = b.data == 0
             ga = g * Where.apply(zero, b * Where.apply(one, a, cond=b0) ** (b - 1), cond=b0)
-        if b.requires_grad:
+        if b._requires_grad:
             a0 = (a.data == 0) & (b.data >= 0)
             a1 = Where.apply(one, a, cond=a0)
             gb = g * Where.apply(zero, a1 ** b * log(a1), cond=a0)
