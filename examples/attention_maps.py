@@ -169,8 +169,9 @@ def build_parser():
     add_common_args(p, NAME)
     p.add_argument("--out-dir", default="out/charlm", metavar="DIR",
                    help="the training run whose checkpoint to load (default: out/charlm)")
-    p.add_argument("--prompt", default=PROMPT, help="the text whose attention is drawn (at most block_size "
-                                                    "characters of the model's vocabulary)")
+    p.add_argument("--prompt", default=PROMPT,
+                   help="the text whose attention is drawn (default: two lines of Romeo and Juliet; "
+                        "at most block_size characters of the model's vocabulary)")
     p.add_argument("--data", metavar="FILE", default=None, help="--quick: the text to train the tiny model on")
     p.add_argument("--max-iters", type=int, default=150, metavar="N", help="--quick: training iterations (default 150)")
     return p

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", type=parse_budgets, default=None, metavar="I,I,...",
                    help="training iterations of each size's runs (default " + ",".join(map(str, BUDGETS)) + ")")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="seeds per run (default 1)")
-    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
+    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit, for its error bars (default 2000; at least 10)")
     add_settings(p, [x for x in SETTINGS if x[0] != "max_iters"])
     return p
 

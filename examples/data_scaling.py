@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=parse_sizes, default=None, metavar="D,...",
                    help="training characters of each run ('all': the whole training split)")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="seeds per size (default 1)")
-    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
+    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit, for its error bars (default 2000; at least 10)")
     add_settings(p, SETTINGS)
     return p
 

@@ -43,7 +43,8 @@ def transformer_block():
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Draw the docs' graph pictures.")
     p.add_argument("--out", default="docs/figures", help="output directory (default docs/figures)")
-    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"],
+                   help="image format Graphviz renders (default png)")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

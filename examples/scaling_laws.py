@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train these shapes (e.g. equal N, different depth and width) with the sweep's "
                         "settings and seeds, and compare each with the fit at its N")
     p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per size (default 2; --quick: 1)")
-    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit")
+    p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples of the fit, for its error bars (default 2000; at least 10)")
     add_settings(p, SETTINGS)
     return p
 
