@@ -461,3 +461,14 @@ def test_an_op_whose_backward_never_reads_its_output_allows_changing_the_output(
 
     for a, b in zip(grads(False), grads(True)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("fill_", lambda p: p.fill_(2.0)), ("zero_", lambda p: p.zero_()),
+    ("copy_", lambda p: p.copy_(mt.ones(3))), ("setitem", lambda p: p.__setitem__(0, 1.0)),
+])
+def test_an_inplace_error_names_the_method_the_user_called(name, call):
+    """fill_, zero_ and copy_ write through setitem; their errors say which of them it was."""
+    p = mt.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=rf"^{name}: a leaf Variable that requires grad"):
+        call(p)

@@ -193,23 +193,24 @@ mul_ = _arith("mul_", _imul, lambda a, b: a * b)
 div_ = _arith("div_", _idiv, lambda a, b: a / b)
 
 
-def setitem(x: Tensor, index, value) -> None:
-    """``x[index] = value`` (value broadcast to the selection; boolean masks allowed)."""
+def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
+    """``x[index] = value`` (value broadcast to the selection; boolean masks allowed). ``op_name``
+    is the name errors give (fill_, copy_ and zero_ write through here)."""
     from .shape import index_data
-    _check_writable(x, "setitem")
+    _check_writable(x, op_name)
     idx, advanced = index_data(index, x)
     view_of = getattr(value, "_view_of", None)
     if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
         return  # x[i] = x[i]: how Python ends `x[i] *= 2` once the view has changed in place
     v = as_tensor(value, x)
-    _check_value(x, v, "setitem", cast=True)
+    _check_value(x, v, op_name, cast=True)
     if _needs_graph(x, v):
-        _record(x, v, "setitem", lambda a, b: IndexPut.apply(a, b, index=idx))
+        _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
         return
     try:
         assign(x.data, idx, v.data)
     except (ValueError, IndexError) as e:
-        raise type(e)(f"setitem: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
+        raise type(e)(f"{op_name}: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
     autograd.bump_version(x)
 
 
@@ -224,13 +225,14 @@ def fill_(x: Tensor, value) -> Tensor:
     """In place: every element becomes ``value`` (a number or a one-element tensor)."""
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"fill_: only supports a 0-dimensional value tensor, got shape {value.shape}")
-    setitem(x, Ellipsis, value)
+    setitem(x, Ellipsis, value, "fill_")
     return x
 
 
 def zero_(x: Tensor) -> Tensor:
     """In place: every element becomes 0."""
-    return fill_(x, 0)
+    setitem(x, Ellipsis, 0, "zero_")
+    return x
 
 
 def copy_(x: Tensor, src: Tensor) -> Tensor:
@@ -241,7 +243,7 @@ def copy_(x: Tensor, src: Tensor) -> Tensor:
         src = src.to(x.device)  # differentiable; the dtype is cast on assignment
     if np.broadcast_shapes(x.shape, src.shape) != x.shape:
         raise RuntimeError(f"copy_: src of shape {src.shape} cannot be broadcast to {x.shape}")
-    setitem(x, Ellipsis, src)
+    setitem(x, Ellipsis, src, "copy_")
     return x
 
 
