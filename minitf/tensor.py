@@ -66,14 +66,18 @@ class Tensor(TensorMethods):
         return t
 
     def _set_requires_grad(self, flag) -> None:
+        if self._fn is not None:  # torch's rule: only a leaf's flag is the user's to set
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; to use a computed "
+                               "tensor in a subgraph that needs no gradient, take t.detach()")
         if flag and self.data.dtype.kind != "f":
             raise TypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
         self._requires_grad = bool(flag)
 
-    # a property so that ``x.requires_grad = True`` checks the dtype as requires_grad_() does (torch's
-    # RuntimeError text); the getter is a C attrgetter, so reading it stays as cheap as a slot
+    # a property so that ``x.requires_grad = ...`` checks what requires_grad_() does (a leaf, a
+    # floating dtype: torch's rules); the getter is a C attrgetter, nearly as cheap as a slot (the
+    # engine reads the slot itself)
     requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
-                             doc="Whether gradients flow to this tensor (settable on floating tensors).")
+                             doc="Whether gradients flow to this tensor (settable on floating leaf tensors).")
 
     # ------------------------------------------------------------ attributes
     shape = property(lambda self: tuple(self.data.shape))
@@ -169,9 +173,10 @@ class Tensor(TensorMethods):
         return f"tensor({arr}{extras})"
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
-        """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self."""
-        if not flag and self._fn is not None:
-            raise RuntimeError("requires_grad_(False) is only for leaf tensors; use .detach()")
+        """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self.
+        On a non-leaf (which requires grad), ``requires_grad_(True)`` does nothing, as torch's."""
+        if self._fn is not None and flag:
+            return self
         self._set_requires_grad(flag)
         return self
 

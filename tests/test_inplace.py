@@ -472,3 +472,22 @@ def test_an_inplace_error_names_the_method_the_user_called(name, call):
     p = mt.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match=rf"^{name}: a leaf Variable that requires grad"):
         call(p)
+
+
+def test_requires_grad_of_a_non_leaf_cannot_be_changed_as_in_torch():
+    """``y.requires_grad = False`` on a computed tensor used to cut the graph silently (x.grad
+    came out [2, 4], not [4, 8]); torch refuses it, and any assignment of the flag on a non-leaf."""
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    for flag in (False, True):
+        with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+            y.requires_grad = flag
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        y.requires_grad_(False)
+    assert y.requires_grad_(True) is y and y.requires_grad   # a no-op, as torch's
+    (y * x).sum().backward()
+    assert host(x.grad).tolist() == [4.0, 8.0]
+    with mt.no_grad():
+        z = x * 2                  # a no-grad result is a leaf: its flag can be set
+    z.requires_grad = True
+    assert z.requires_grad and z.is_leaf

@@ -86,7 +86,7 @@ def _record(x: Tensor, value, op_name: str, graph_op):
     if getattr(x, "_base", None) is not None:
         return _record_on_base(x, value, op_name, graph_op)
     old = Tensor._make(x.data.copy(), x._fn)  # the old value, a private copy for the ops that read it
-    old.requires_grad = x.requires_grad
+    old._requires_grad = x._requires_grad
     res = graph_op(old, value)
     _write(x, res.data, op_name)
     autograd.bump_version(x, recorded=True)
@@ -97,7 +97,7 @@ def _record(x: Tensor, value, op_name: str, graph_op):
     # ops recorded before this one keep x as an input; the engine finds the value they saw in _prev
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
-    x._fn, x.requires_grad = res._fn, res.requires_grad
+    x._fn, x._requires_grad = res._fn, res._requires_grad
     if x._fn is not None:
         x._fn._epoch = autograd._epoch  # what it saved was taken before the write, not changed since
     return x
@@ -115,7 +115,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
     new = graph_op(Tensor._make(x.data.copy(), x._fn) if x.requires_grad else x.detach().clone(), value)
     setitem(base, index, new)  # recorded on the base (and refused there if it is a leaf)
     fresh = getitem(base, index)
-    x._fn, x.requires_grad = fresh._fn, fresh.requires_grad
+    x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
     return x
 
 
