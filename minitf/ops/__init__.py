@@ -14,7 +14,7 @@ from .multihead import multi_head_self_attention, cached_multi_head_self_attenti
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
 from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
-from .inplace import masked_fill_  # noqa: F401
+from .inplace import masked_fill_, floor_divide_, remainder_, fmod_, bitwise_and_, bitwise_or_, bitwise_xor_, neg_  # noqa: F401
 from .pointwise import abs, clamp, tril, triu, allclose, maximum, minimum  # noqa: F401
 from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
 from .extrema import max, min, amax, amin, argmax, argmin  # noqa: F401

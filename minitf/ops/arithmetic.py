@@ -171,11 +171,22 @@ def _shape_error(name, a, b):
     return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
 
+def _check_alpha(name, a, b, alpha) -> None:
+    """torch's rules for ``alpha``: no fraction with integer operands, a bool only for bools."""
+    kinds = {t.dtype.kind for t in (a, b) if isinstance(t, Tensor)} or {"f"}
+    if isinstance(alpha, (bool, np.bool_)):
+        if kinds != {"b"}:
+            raise TypeError(f"{name}: a bool alpha is only for bool tensors (as torch)")
+    elif kinds <= set("biu") and isinstance(alpha, (float, np.floating)):
+        raise TypeError(f"{name}: for integral tensors alpha must not be a floating-point number (as torch), got {alpha}")
+
+
 def _broadcasting(cls, name):
     true_division = name == "div"
 
     def op(a, b, *, alpha=1):
-        if alpha != 1:  # torch.add(a, b, alpha=k) / torch.sub: a + k b
+        if type(alpha) is not int or alpha != 1:  # torch.add(a, b, alpha=k) / torch.sub: a + k b
+            _check_alpha(name, a, b, alpha)
             b = b * alpha
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
         if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
@@ -201,7 +212,10 @@ div = _broadcasting(Div, "div")
 
 
 def neg(a: Tensor) -> Tensor:
-    """``-a``."""
+    """``-a``; a bool tensor is refused, as torch (``~mask`` or logical_not inverts a mask)."""
+    if a.data.dtype.kind == "b":
+        raise TypeError("neg: negation of a bool tensor is not supported (as torch); to invert a mask "
+                        "use ~mask or mask.logical_not()")
     return Neg.apply(a)
 
 

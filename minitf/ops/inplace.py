@@ -21,6 +21,8 @@ import numpy as np
 from .. import autograd, backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .bitwise import bitwise_and, bitwise_or, bitwise_xor
+from .division import floor_divide, remainder, fmod
 from .promotion import result_type
 from ._util import as_tensor
 
@@ -191,6 +193,42 @@ add_ = _arith("add_", _iadd, lambda a, b: a + b)
 sub_ = _arith("sub_", _isub, lambda a, b: a - b)
 mul_ = _arith("mul_", _imul, lambda a, b: a * b)
 div_ = _arith("div_", _idiv, lambda a, b: a / b)
+
+
+def _from_out_of_place(name: str, out_of_place):
+    """``x.<name>(other)``: ``out_of_place(x, other)`` written back into x, recorded when a
+    gradient flows, with torch's checks (the result must keep x's shape, and its type must
+    cast to x's: ``int_tensor.remainder_(2.5)`` is an error, not a truncation)."""
+    def op(x: Tensor, other) -> Tensor:
+        _check_writable(x, name)
+        v = other if isinstance(other, Tensor) else as_tensor(other, x) if isinstance(other, np.ndarray) else other
+        if isinstance(v, Tensor):
+            _check_value(x, v, name, cast=True)
+        if _needs_graph(x, v):
+            return _record(x, v, name, out_of_place)
+        r = out_of_place(x, v)
+        if not np.can_cast(r.dtype, x.dtype, "same_kind"):
+            raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output type {x.dtype}")
+        _write(x, r.data, name)
+        autograd.bump_version(x)
+        return x
+    op.__name__ = name
+    op.__doc__ = f"In place: PyTorch's ``Tensor.{name}``, the result of ``{name[:-1]}`` written into x."
+    return op
+
+
+floor_divide_ = _from_out_of_place("floor_divide_", floor_divide)
+remainder_ = _from_out_of_place("remainder_", remainder)
+fmod_ = _from_out_of_place("fmod_", fmod)
+bitwise_and_ = _from_out_of_place("bitwise_and_", bitwise_and)
+bitwise_or_ = _from_out_of_place("bitwise_or_", bitwise_or)
+bitwise_xor_ = _from_out_of_place("bitwise_xor_", bitwise_xor)
+_neg_ = _from_out_of_place("neg_", lambda a, _: -a)
+
+
+def neg_(x: Tensor) -> Tensor:
+    """In place: ``x = -x``, PyTorch's ``Tensor.neg_``."""
+    return _neg_(x, None)
 
 
 def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
