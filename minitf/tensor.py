@@ -343,7 +343,9 @@ def _constructor_data(self, data, sizes):
         elif isinstance(data, Tensor):
             self._vc = _engine.shared_counter(data)
             return data.data
-        elif isinstance(data, np.generic):  # a NumPy scalar: a 0-d array of its dtype, as Tensor._make
+        elif isinstance(data, np.integer):
+            pass  # a size, as torch's Tensor(np.int64(3)): three elements
+        elif isinstance(data, np.generic):  # a NumPy float or bool: a 0-d array of its dtype, as Tensor._make
             return np.asarray(data)
         elif hasattr(data, "shape") and hasattr(data, "dtype"):
             _device_of(data)  # a device's array (its type then known), or a TypeError naming its type

@@ -402,6 +402,7 @@ def test_tensor_class_constructor_follows_torch():
     assert mt.Tensor(2, 3).shape == (2, 3) and mt.Tensor(2, 3).dtype == mt.float32
     assert mt.Tensor().shape == (0,) and mt.Tensor(0).shape == (0,)
     assert mt.Tensor((2, 3)).tolist() == [2.0, 3.0]  # a tuple is data, as torch's
+    assert mt.Tensor(np.int64(3)).shape == (3,) and mt.Tensor(np.int64(2), 3).shape == (2, 3)  # NumPy ints: sizes
     assert mt.Tensor([[True], [False]]).dtype == mt.float32
     src = mt.tensor([1.0, 2.0])
     alias = mt.Tensor(src)  # shares data and version counter, as torch.Tensor(t)
@@ -443,3 +444,12 @@ def test_tensor_class_constructor_matches_torch():
 def test_tensor_class_of_a_numpy_scalar_is_a_0d_array():
     t = mt.Tensor(np.float64(2.5))
     assert isinstance(t.data, np.ndarray) and t.shape == () and t.dtype == mt.float64 and t.device == "cpu"
+
+
+@pytest.mark.parametrize("call", [lambda x: x.sum(True), lambda x: x.std(False), lambda x: x.var(True),
+                                  lambda x: x.mean(1.5), lambda x: x.amax((0, False))])
+def test_a_reduction_refuses_a_dim_that_is_not_an_int(call):
+    """x.std(False) is torch's std(unbiased=False); read as dim 0 it gave another statistic."""
+    x = mt.tensor([[1.0, 2.0, 4.0], [0.0, 3.0, 9.0]])
+    with pytest.raises(TypeError, match="dim must be an int or a tuple of ints"):
+        call(x)

@@ -79,12 +79,16 @@ def normalize_axis(axis, ndim: int, name: str = "reduction"):
     is the total; NumPy would reduce nothing). ``name`` (the op) starts the error message."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     if not axes:
         return None
     n = max(ndim, 1)  # PyTorch: a 0-d tensor has one dim for this purpose, so 0 and -1 name it
     out = []
     for a in axes:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            # x.std(False) is torch's std(unbiased=False), not a dim: refused rather than read as dim 0
+            raise TypeError(f"{name}: dim must be an int or a tuple of ints, got {type(a).__name__} "
+                            f"{a!r}" + (" (unbiased= and keepdim= are keywords)" if isinstance(a, (bool, np.bool_)) else ""))
         if not -n <= a < n:
             raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % n)
