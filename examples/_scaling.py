@@ -135,6 +135,21 @@ def draw_shapes(ax, shapes) -> None:
 
 
 # ---------------------------------------------------------------- the architecture flags
+def log_log_axes(ax, xlabel: str, title: str) -> None:
+    """The scaling figures' axes: log-log, the loss ticks as plain numbers (1.90, not 1.9 x 10^0),
+    labels, a grid on the minor ticks too, and the legend."""
+    from matplotlib.ticker import FormatStrFormatter
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("best validation loss (nats per character)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+
+
 def parse_arch(text: str):
     try:
         parts = tuple(int(v) for v in text.split(":"))

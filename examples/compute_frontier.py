@@ -26,7 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_common_args, machine_info, output_paths, print_table, pyplot, require_device  # noqa: E402
 from _common import run_main, save_figure, write_outputs  # noqa: E402
-from _scaling import add_settings, bootstrap_fit, fit_and_predict, fit_power_law, resolve_settings  # noqa: E402
+from _scaling import (add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
+                      log_log_axes, resolve_settings)
 from scaling_laws import QUICK_SWEEP, SETTINGS, SWEEP, fmt_arch, get_runs, parse_archs, run_config  # noqa: E402
 
 from minitf import data, train  # noqa: E402
@@ -180,16 +181,8 @@ def draw(runs, c, loss, frontier, path):
     grid = np.geomspace(c.min() / 1.3, c.max() * 1.3, 50)
     ax.plot(grid, fit_and_predict(c[env], loss[env], grid)[1], "k--", lw=1,
             label=f"fit: $\\alpha_C$ = {frontier['alpha_C']:.3f} $\\pm$ {frontier['bootstrap']['alpha_std']:.3f}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    from matplotlib.ticker import FormatStrFormatter
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
-    ax.set_xlabel("training compute C = (6N + 12 n_layer T d) D  (FLOPs)")
-    ax.set_ylabel("best validation loss (nats per character)")
-    ax.set_title("L(C): each size at several token budgets (one cosine schedule per run)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    log_log_axes(ax, "training compute C = (6N + 12 n_layer T d) D  (FLOPs)",
+                 "L(C): each size at several token budgets (one cosine schedule per run)")
     return save_figure(fig, path)
 
 

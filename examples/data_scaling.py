@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
-from _scaling import (add_settings, bootstrap_fit, fit_and_predict, fit_power_law,  # noqa: E402
+from _scaling import (add_settings, bootstrap_fit, fit_and_predict, log_log_axes, fit_power_law,  # noqa: E402
                       ngram_baselines, resolve_settings)
 from scaling_laws import CACHE_VERSION, param_counts, parse_arch, run_config, run_key, train_one  # noqa: E402
 
@@ -145,16 +145,7 @@ def draw(runs, fit, baselines, path) -> Path | None:
                 label=f"fit without the whole split: $\\alpha_D$ = {w['alpha_D']:.3f}")
     if baselines:
         ax.axhline(baselines["bigram"], color="gray", ls="--", lw=1, label=f"bigram counts: {baselines['bigram']:.3f}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    from matplotlib.ticker import FormatStrFormatter
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
-    ax.set_xlabel("training characters D")
-    ax.set_ylabel("best validation loss (nats per character)")
-    ax.set_title(f"L(D) at fixed N = {runs[0]['n_params_non_embedding']:,}")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    log_log_axes(ax, "training characters D", f"L(D) at fixed N = {runs[0]['n_params_non_embedding']:,}")
     first = min(r["seed"] for r in runs)
     for i, r in enumerate(sorted((r for r in runs if r["seed"] == first), key=lambda r: r["train_chars"])):
         h = r["history"][1:]   # iteration 0 is the untrained model

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
                      run_main, save_figure, save_results, write_outputs)
-from _scaling import (add_settings, bootstrap_fit, compare_shapes, draw_shapes, fit_and_predict,  # noqa: E402,F401
+from _scaling import (add_settings, bootstrap_fit, compare_shapes, draw_shapes, fit_and_predict, log_log_axes,  # noqa: E402,F401
                       fit_power_law, ngram_baselines, parse_arch, parse_archs, parse_shapes, resolve_settings)
 
 import minitf as mt  # noqa: E402
@@ -267,16 +267,7 @@ def draw(sweep, big, summary, path) -> Path | None:
     if base:
         ax.axhline(base["bigram"], color="gray", ls="--", lw=1,
                    label=f"bigram counts (previous character only): {base['bigram']:.3f}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    from matplotlib.ticker import FormatStrFormatter   # plain numbers on the log axis, not 2 x 10^0
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
-    ax.set_xlabel("non-embedding parameters N")
-    ax.set_ylabel("best validation loss (nats per character)")
-    ax.set_title("L(N) at a fixed budget of tokens")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    log_log_axes(ax, "non-embedding parameters N", "L(N) at a fixed budget of tokens")
     first_seed = min(r["seed"] for r in sweep)
     runs = [r for r in sweep + big if r["seed"] == first_seed]
     for i, r in enumerate(sorted(runs, key=lambda r: r["n_params_non_embedding"])):

@@ -192,6 +192,18 @@ def _seeds(name, outputs, grad_outputs, create_graph):
     return seeds
 
 
+
+def _paired(tensors, grads, name: str, what: str, grads_name: str) -> tuple[list, list]:
+    """``tensors`` (one Tensor or a sequence) and their cotangents as two lists of one length
+    (None or one Tensor stands for every tensor's, as torch's)."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grads is None or isinstance(grads, Tensor):
+        grads = [grads] * len(tensors) if grads is None else [grads]
+    grads = list(grads)
+    if len(grads) != len(tensors):
+        raise ValueError(f"{name}: {len(tensors)} {what} but {len(grads)} {grads_name}")
+    return tensors, grads
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
     """``torch.autograd.backward``: ``tensors[k].backward(grad_tensors[k])`` for all k in one pass.
 
@@ -200,12 +212,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     tensors, walked once (so ``retain_graph=False`` frees a graph the tensors share only after
     all of them). ``retain_graph``, ``create_graph`` and ``inputs`` as :meth:`Tensor.backward`.
     """
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if grad_tensors is None or isinstance(grad_tensors, Tensor):
-        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
-    grad_tensors = list(grad_tensors)
-    if len(grad_tensors) != len(tensors):
-        raise ValueError(f"backward: {len(tensors)} tensors but {len(grad_tensors)} grad_tensors")
+    tensors, grad_tensors = _paired(tensors, grad_tensors, "backward", "tensors", "grad_tensors")
     if not tensors:
         raise RuntimeError("backward: no tensors given")
     if len(tensors) == 1 and isinstance(tensors[0], Tensor):
@@ -245,13 +252,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     ``create_graph``. An input the outputs do not depend on is an error, or None with
     ``allow_unused=True``.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    outputs, grad_outputs = _paired(outputs, grad_outputs, "grad", "outputs", "grad_outputs")
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     for k, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {k} does not require grad")

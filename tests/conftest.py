@@ -59,6 +59,19 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A small text file (about 15 kB of a few words' sentences) for runs that train a tiny model:
+    tests never need the real corpus."""
+    import random
+    rng = random.Random(0)
+    words = "the king and queen of a far land went to sea with their son who was a fool".split()
+    text = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) + "." for _ in range(300))
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _no_leaked_state():
     """Fail a test that leaves graph recording switched off."""

@@ -1,20 +1,9 @@
 """examples/batch_noise.py: McCandlish et al.'s noise-scale estimators on a problem whose gradient
 noise is known, the critical-batch fit, and a tiny run of the whole experiment."""
 import json
-import random
 
 import numpy as np
 import pytest
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    rng = random.Random(0)
-    words = "the king and queen of a far land went to sea with their son who was a fool".split()
-    text = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) + "." for _ in range(300))
-    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_estimators_invert_the_expected_squared_norms(script):

@@ -7,7 +7,6 @@ import pytest
 
 from minitf import train
 
-from .test_experiments_scaling import corpus  # noqa: F401  (the tiny corpus of experiments 4-5)
 
 
 @pytest.fixture(scope="module")

@@ -1,22 +1,11 @@
 """Experiments 4 and 5 (examples/scaling_laws.py, examples/attention_maps.py) on tiny sizes:
 the fit, the cache, best-of-run losses, the schedule, and heads described from their weights."""
 import json
-import random
 
 import numpy as np
 import pytest
 
 import minitf as mt
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    rng = random.Random(0)
-    words = "the king and queen of a far land went to sea with their son who was a fool".split()
-    text = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) + "." for _ in range(300))
-    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 TINY = ["--sizes", "1:2:8,1:2:16,2:2:16", "--predict", "2:2:24", "--max-iters", "12", "--eval-interval", "4",
