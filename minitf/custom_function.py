@@ -23,8 +23,8 @@ input's shape or broadcastable to it from the input's shape (then summed down to
 ``ctx.saved_tensors`` gives the inputs as passed and, for a saved output, the output ``apply``
 returned (so that a backward in Tensor ops differentiates again under ``create_graph=True``
 through it too), and refuses a tensor changed in place since forward ended;
-``ctx.needs_input_grad``, ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads`` and
-:func:`once_differentiable` as torch's. ``forward`` may return a tuple: ``backward`` then takes
+``ctx.needs_input_grad``, ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads``,
+``ctx.mark_dirty`` (not on views) and :func:`once_differentiable` as torch's. ``forward`` may return a tuple: ``backward`` then takes
 one gradient per output (zeros for an output that got none, for an integer one or a
 non-differentiable one, or None with ``set_materialize_grads(False)``; None for a non-Tensor);
 minitf needs the differentiable outputs to share one floating dtype and device.
@@ -46,6 +46,7 @@ class FunctionCtx:
         self._to_save = ()
         self._saved = ()
         self._non_differentiable = ()
+        self._dirty = ()
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors) -> None:
@@ -67,10 +68,9 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors) -> None:
-        raise NotImplementedError(
-            "ctx.mark_dirty: minitf's custom Functions cannot change an input in place in forward; "
-            "return a new tensor (forward out of place) and, if the caller needs it, let it write the "
-            "result back with x.copy_(out), which autograd records")
+        """These inputs were changed in place by forward, which returns them: each becomes that output
+        (its grad_fn this Function's node, its version bumped), as torch's."""
+        self._dirty = tuple(tensors)
 
     def _finish(self, inputs, outputs, results) -> None:
         """End of forward: each saved tensor with its version; a saved output of forward stands for the
@@ -78,7 +78,8 @@ class FunctionCtx:
         saved = []
         for t in self._to_save:
             k = next((k for k, o in enumerate(outputs) if o is t and results[k] is not None), None)
-            if any(t is a for a in inputs):  # an input returned as is stays the input, as torch's
+            if any(t is a for a in inputs) and not any(t is d for d in self._dirty):
+                # an input returned as is stays the input, as torch's (a dirty one is the output)
                 k = None
             if t is None:
                 saved.append((None, None, None))
@@ -269,6 +270,42 @@ def _is_float(t) -> bool:
     return isinstance(t, Tensor) and t.dtype.kind == "f"
 
 
+def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
+    """``ctx.mark_dirty``: bump each dirty input's version and, when recording, stand a Tensor for its
+    value before forward (``_prev``, as the recorded in-place ops): ``{id(input): that Tensor}``."""
+    found = {}
+    for t in ctx._dirty:
+        if not any(t is a for a in tensors):
+            continue  # torch warns and ignores a tensor that is not an input
+        if not any(t is o for o in outs):
+            raise RuntimeError(f"{cls.__name__}: some elements marked as dirty during the forward method were "
+                               f"not returned as output; the inputs that are modified in place must all be "
+                               f"outputs of the Function")
+        if record and t._fn is None and t.requires_grad:
+            raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad has been used in an in-place "
+                               f"operation (mark_dirty)")
+        if record and getattr(t, "_base", None) is not None:
+            raise NotImplementedError(f"{cls.__name__}: mark_dirty on a view is not supported; pass a tensor "
+                                      f"of its own storage (clone() it first)")
+        _engine.bump_version(t, recorded=record)
+        if record:
+            # its value before forward is gone (forward wrote over it): the earlier ops that saved it see
+            # the change through the one version counter, the others reach its earlier graph through `old`
+            old = Tensor._make(t.data, t._fn)
+            old._requires_grad = t._requires_grad
+            old._vc = _engine.shared_counter(t)
+            old._prev = getattr(t, "_prev", None)
+            t._prev = (_engine._epoch, old)
+            found[id(t)] = old
+    return found
+
+
+def _become(t: Tensor, result: Tensor) -> Tensor:
+    """A dirty input ``t`` takes the recorded output's place (torch returns the input itself)."""
+    t._fn, t._requires_grad = result._fn, True
+    return t
+
+
 def _node_types(cls):
     """The node classes of ``cls``, made once: grad_fn is <CubeBackward>, as torch names it."""
     types = cls.__dict__.get("_minitf_node")
@@ -298,14 +335,19 @@ def apply(cls, *args, **kwargs):
     # the outputs that get a gradient: floating ones not marked non-differentiable
     diff = [_is_float(o) and not any(o is t for t in ctx._non_differentiable) for o in outs]
     tensors = [args[k] for k in positions]
-    if not tensors or not any(diff) or not _engine.is_grad_enabled() or not any(needs):
+    record = bool(tensors) and any(diff) and _engine.is_grad_enabled() and any(needs)
+    dirty = _dirty_inputs(cls, ctx, tensors, outs, record)
+    if not record:
         ctx._finish(args, outs, [None] * len(outs))
         return tuple(outs) if several else out  # nothing to record (an integer output has no gradient)
     node, unpack = _node_types(cls)
     params = dict(user=cls, ctx=ctx, positions=positions, nargs=len(args), unpack_type=unpack)
+    if dirty:
+        tensors = [dirty.get(id(t), t) for t in tensors]  # the node's input: each dirty one's value before
     if not several:
         result = node.apply(*tensors, out=out.data, outputs=None, **params)
         result._vc = _engine.shared_counter(out)  # the same storage as forward's result: one version counter
+        result = _become(out, result) if dirty else result
         ctx._finish(args, outs, [result])
         return result
     floats = [o for o, d in zip(outs, diff) if d]
@@ -330,6 +372,8 @@ def apply(cls, *args, **kwargs):
         if kind == "float":
             r = unpack.apply(packed, out=o.data, lo=a, hi=b, k=k, node=fn)
             r._vc = _engine.shared_counter(o)
+            if id(o) in dirty:
+                r = _become(o, r)
             results.append(r)
         else:
             results.append(None)

@@ -632,13 +632,68 @@ def test_once_differentiable_matches_torch():
     assert mine == theirs
 
 
-def test_mark_dirty_is_refused_naming_the_alternative():
-    class Doubles(mt.autograd.Function):
+def _doubles(lib, saves):
+    class Doubles(lib.autograd.Function):
+        """x *= 2 in place, marked dirty: the input itself is returned as the output."""
+
         @staticmethod
         def forward(ctx, x):
             x.mul_(2)
             ctx.mark_dirty(x)
+            if saves:
+                ctx.save_for_backward(x)
             return x
 
-    with pytest.raises(NotImplementedError, match=r"mark_dirty.*copy_"):
-        Doubles.apply(mt.ones(2, requires_grad=True) * 1)
+        @staticmethod
+        def backward(ctx, g):
+            if saves:
+                (y,) = ctx.saved_tensors
+                return g * y / y * 2
+            return g * 2
+    return Doubles
+
+
+def _dirty_run(lib, x, saves):
+    h = x * 1
+    y = _doubles(lib, saves).apply(h)
+    got = (y is h, y.grad_fn.name(), h._version, h.tolist())
+    (h * h).sum().backward()
+    return got, x.grad.tolist()
+
+
+def test_mark_dirty(device):
+    for saves in (False, True):
+        x = _t([1.0, -2.0], device)
+        (same, name, version, values), grad = _dirty_run(mt, x, saves)
+        assert same and name == "DoublesBackward" and version == 2 and values == [2.0, -4.0]
+        assert grad == [8.0, -16.0]  # d/dx (2x)^2
+    fn = _doubles(mt, True)
+    xr = _t([0.3, -1.1, 2.0], device)
+    assert mt.gradcheck(lambda t: fn.apply(t * 1) ** 2, [xr]) and mt.gradgradcheck(lambda t: fn.apply(t * 1) ** 2, [xr])
+    h = xr * 1
+    z = h * h  # saved h before forward changed it: refused at backward, as torch
+    fn.apply(h)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        fn.apply(_t([1.0], device))
+    plain = mt.ones(2, device=device)
+    assert fn.apply(plain) is plain and plain.tolist() == [2.0, 2.0] and not plain.requires_grad
+
+    class NotReturned(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x * 1
+
+    with pytest.raises(RuntimeError, match="marked as dirty .* not returned as output"):
+        NotReturned.apply(xr * 1)
+
+
+def test_mark_dirty_matches_torch():
+    torch = pytest.importorskip("torch")
+    for saves in (False, True):
+        mine = _dirty_run(mt, mt.tensor([1.0, -2.0], dtype=mt.float64, requires_grad=True), saves)
+        theirs = _dirty_run(torch, torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True), saves)
+        assert mine == theirs
