@@ -387,4 +387,7 @@ def __getattr__(name):
     if name in ("grad", "backward"):
         from . import backprop
         return getattr(backprop, name)
+    if name == "function":  # torch.autograd.function: once_differentiable and the custom Functions' ctx
+        from . import custom_function
+        return custom_function
     raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")

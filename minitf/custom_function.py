@@ -18,14 +18,21 @@ A subclass of :class:`minitf.autograd.Function` whose ``forward`` is a ``staticm
 of these (the engine's own ops define ``forward(self, *arrays)`` on arrays instead): its
 ``apply`` runs ``forward`` under ``no_grad()`` and records one node whose backward calls the
 user's ``backward`` with Tensors. As in torch: ``backward`` returns as many values as
-``forward`` took arguments (None for a non-Tensor one or one needing no gradient);
-``ctx.saved_tensors`` refuses a tensor changed in place since it was saved; ``ctx.needs_input_grad``
-says which arguments need a gradient; written in Tensor ops, ``backward`` is differentiated
-again under ``create_graph=True``. ``forward`` may return a tuple: ``backward`` then takes one
-gradient per output (zeros for an output that got none, or for an integer one; None for a
-non-Tensor), as torch's; minitf needs the floating outputs to share one dtype and device.
+``forward`` took arguments (None for a non-Tensor one or one needing no gradient), each of the
+input's shape or broadcastable to it from the input's shape (then summed down to it);
+``ctx.saved_tensors`` gives the inputs as passed and, for a saved output, the output ``apply``
+returned (so that a backward in Tensor ops differentiates again under ``create_graph=True``
+through it too), and refuses a tensor changed in place since forward ended;
+``ctx.needs_input_grad``, ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads``,
+``ctx.mark_dirty`` (not on views) and :func:`once_differentiable` as torch's. ``forward`` may return a tuple: ``backward`` then takes
+one gradient per output (zeros for an output that got none, for an integer one or a
+non-differentiable one, or None with ``set_materialize_grads(False)``; None for a non-Tensor);
+minitf needs the differentiable outputs to share one floating dtype and device.
 """
 from __future__ import annotations
+
+import functools
+import weakref
 
 from . import autograd as _engine, backend
 from .tensor import Tensor
@@ -36,62 +43,124 @@ class FunctionCtx:
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
+        self._to_save = ()
         self._saved = ()
+        self._non_differentiable = ()
+        self._dirty = ()
+        self.materialize_grads = True
 
     def save_for_backward(self, *tensors) -> None:
-        """Keep these tensors (or None) for ``backward``, with their versions, checked when read."""
+        """Keep these tensors (or None) for ``backward``; their versions are taken when forward
+        returns (as torch's), and checked when read."""
         for k, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save Tensors or None, got {type(t).__name__} "
                                 f"at position {k} (keep other values as attributes of ctx)")
-        self._saved = tuple((t, None if t is None else t._version) for t in tensors)
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """These outputs of forward get no gradient: they do not require grad, and backward is
+        given zeros for them (None with ``set_materialize_grads(False)``), as torch's."""
+        self._non_differentiable = tuple(tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """``False``: backward gets None, not zeros, for an output that got no gradient."""
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors) -> None:
+        """These inputs were changed in place by forward, which returns them: each becomes that output
+        (its grad_fn this Function's node, its version bumped), as torch's."""
+        self._dirty = tuple(tensors)
+
+    def _finish(self, inputs, outputs, results) -> None:
+        """End of forward: each saved tensor with its version; a saved output of forward stands for the
+        Tensor ``apply`` returned for it (``results``, held weakly: the node holds ctx), as torch's."""
+        saved = []
+        for t in self._to_save:
+            k = next((k for k, o in enumerate(outputs) if o is t and results[k] is not None), None)
+            if any(t is a for a in inputs) and not any(t is d for d in self._dirty):
+                # an input returned as is stays the input, as torch's (a dirty one is the output)
+                k = None
+            if t is None:
+                saved.append((None, None, None))
+            elif k is None:  # an input as passed (graph-carrying), or a tensor forward made
+                saved.append((t, t._version, None))
+            else:
+                saved.append((weakref.ref(results[k]), t._version, (k, t)))
+        self._saved = tuple(saved)
+        self._to_save = ()
 
     @property
     def saved_tensors(self) -> tuple:
         """What :meth:`save_for_backward` kept; an error if one was changed in place since."""
-        for k, (t, version) in enumerate(self._saved):
+        out = []
+        for k, (t, version, output) in enumerate(self._saved):
+            if output is not None:
+                ref, (i, plain) = t, output
+                t = ref()
+                if t is None:  # the Tensor apply returned is gone: rebuilt on the node, as torch unpacks
+                    t = self._rebuild(i, plain)
             if t is not None and t._version != version:
                 raise RuntimeError(f"one of the variables needed for gradient computation has been modified "
                                    f"by an inplace operation: saved tensor {k} of shape {t.shape} is at version "
                                    f"{t._version}; expected version {version} instead")
-        return tuple(t for t, _ in self._saved)
+            out.append(t)
+        return tuple(out)
 
-    def mark_non_differentiable(self, *tensors) -> None:
-        """Accepted for torch's code; minitf's output is always differentiable (its gradient may be ignored)."""
+    def _rebuild(self, i, plain) -> Tensor:
+        node = getattr(self, "_running", None)  # set while the node's backward runs
+        if node is None:
+            return plain
+        if node.outputs is None:
+            t = Tensor._make(plain.data, node)
+        else:
+            packed = self._packed()
+            unpack = node.unpack_type
+            t = unpack.apply(packed, out=plain.data, lo=node.outputs[i][2], hi=node.outputs[i][3], k=i, node=node)
+        t._vc = _engine.shared_counter(plain)
+        return t
 
 
 class _UserNode(_engine.Function):
     """The engine node of one call of a custom Function: backward hands over to the user's.
 
-    Its output is forward's one floating output, or, for several, all of them flattened and
-    concatenated (the engine's nodes have one output); each output is then a reshaped slice of it,
-    so the gradients of all of them reach this node as one array, cut up again for the user."""
+    Its output is forward's one differentiable output, or, for several, a packed tensor of all
+    their sizes (the engine's nodes have one output): each output is then an :class:`_Unpack` of
+    it, whose backward puts the output's gradient at its place in the packed gradient."""
 
     saves_inputs = False   # the user's saved tensors are checked by ctx.saved_tensors instead
     saves_output = False
 
-    def forward(self, *arrays, out, user, ctx, positions, nargs, outputs):
+    def forward(self, *arrays, out, user, ctx, positions, nargs, outputs, unpack_type):
         self.user, self.ctx, self.positions, self.nargs, self.outputs = user, ctx, positions, nargs, outputs
+        self.unpack_type = unpack_type
+        self.got = set()  # the outputs whose gradient reached this backward (filled by _Unpack)
         return out
 
     def _output_grads(self, g, slice_):
-        """One gradient per output of forward: the floating ones' slices of ``g`` (the packed gradient),
-        zeros for the other Tensors (torch's for a non-differentiable output), None for non-Tensors."""
+        """One gradient per output of forward: the differentiable ones' slices of ``g`` (the packed
+        gradient), zeros (or None, without materialized grads) for those that got none and for the
+        other Tensors, None for non-Tensors."""
         if self.outputs is None:
             return (g,)
+        got, self.got = self.got, set()
         grads = []
-        for kind, shape, lo, hi, dtype in self.outputs:
-            if kind == "float":
+        for k, (kind, shape, lo, hi, dtype) in enumerate(self.outputs):
+            if kind == "float" and k in got:
                 grads.append(slice_(g, lo, hi, shape))
-            elif kind == "tensor":
+            elif kind == "other" or not self.ctx.materialize_grads:
+                grads.append(None)
+            else:
                 xp = backend.get_array_module(g.data)
                 grads.append(Tensor._make(xp.zeros(shape, dtype=dtype), None))
-            else:
-                grads.append(None)
         return tuple(grads)
 
     def _user_grads(self, gs) -> tuple:
-        grads = self.user.backward(self.ctx, *gs)
+        self.ctx._running = self
+        try:
+            grads = self.user.backward(self.ctx, *gs)
+        finally:
+            self.ctx._running = None
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != self.nargs:
             raise RuntimeError(f"function {self.user.__name__}Backward returned an incorrect number of gradients "
@@ -103,8 +172,9 @@ class _UserNode(_engine.Function):
                 if not isinstance(gk, Tensor):
                     raise TypeError(f"{self.user.__name__}.backward: gradient {k} is a {type(gk).__name__}, "
                                     f"not a Tensor or None")
-                if gk.shape != inp.shape:
-                    raise RuntimeError(f"function {self.user.__name__}Backward returned an invalid gradient at "
+                # torch's rule: a gradient the input's shape expands to is summed down to it (the engine's sum_to)
+                if gk.shape != inp.shape and not _expands_to(inp.shape, gk.shape):
+                    raise RuntimeError(f"Function {self.user.__name__}Backward returned an invalid gradient at "
                                        f"index {k} - got {list(gk.shape)} but expected shape compatible with "
                                        f"{list(inp.shape)}")
             out.append(gk)
@@ -124,8 +194,126 @@ class _UserNode(_engine.Function):
             return self._user_grads(gs)
 
 
+class _Unpack(_engine.Function):
+    """Output ``k`` of a custom Function with several: forward's own array (not a view of the
+    packed tensor, so it can be changed in place as torch's); its gradient goes to ``[lo:hi]`` of
+    the packed gradient. Subclassed per custom Function, so that its name is ``FnBackward``."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, packed, out, lo, hi, k, node):
+        self.size, self.lo, self.hi, self.k = packed.shape[0], lo, hi, k
+        self.node = weakref.ref(node)
+        return out
+
+    def _note(self):
+        node = self.node()
+        if node is not None:
+            node.got.add(self.k)
+
+    def backward(self, g):
+        self._note()
+        gp = backend.get_array_module(g).zeros(self.size, dtype=g.dtype)
+        gp[self.lo:self.hi] = g.reshape(-1)
+        return (gp,)
+
+    def backward_graph(self, g):
+        from . import ops
+        from .ops.backward_ops import scatter
+        self._note()
+        return (scatter(ops.reshape(g, (-1,)), (self.size,), slice(self.lo, self.hi), False),)
+
+
+class _DelayedError(_engine.Function):
+    """Stands for a gradient made by a :func:`once_differentiable` backward: differentiating it raises."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+    backward_graph = backward
+
+
+def once_differentiable(backward):
+    """Decorator for a custom Function's ``backward`` (``torch.autograd.function.once_differentiable``):
+    it runs without recording, so it may use any code; with ``create_graph=True`` its gradients are
+    marked, and differentiating them again raises an error instead of giving a wrong zero."""
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with _engine.no_grad():
+            out = backward(ctx, *grads)
+        if not _engine.is_grad_enabled() or not any(isinstance(g, Tensor) and g.requires_grad for g in grads):
+            return out
+
+        def mark(t):
+            if not isinstance(t, Tensor):
+                return t
+            leaf = Tensor._make(t.data, None)
+            leaf._requires_grad = True
+            return _DelayedError.apply(leaf)
+        return tuple(mark(t) for t in out) if isinstance(out, tuple) else mark(out)
+    return wrapper
+
+
+def _expands_to(shape, target) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` (torch's ``is_expandable_to``)."""
+    if len(shape) > len(target):
+        return False
+    return all(n == m or n == 1 for n, m in zip(reversed(shape), reversed(target)))
+
+
 def _is_float(t) -> bool:
     return isinstance(t, Tensor) and t.dtype.kind == "f"
+
+
+def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
+    """``ctx.mark_dirty``: bump each dirty input's version and, when recording, stand a Tensor for its
+    value before forward (``_prev``, as the recorded in-place ops): ``{id(input): that Tensor}``."""
+    found = {}
+    for t in ctx._dirty:
+        if not any(t is a for a in tensors):
+            continue  # torch warns and ignores a tensor that is not an input
+        if not any(t is o for o in outs):
+            raise RuntimeError(f"{cls.__name__}: some elements marked as dirty during the forward method were "
+                               f"not returned as output; the inputs that are modified in place must all be "
+                               f"outputs of the Function")
+        if record and t._fn is None and t.requires_grad:
+            raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad has been used in an in-place "
+                               f"operation (mark_dirty)")
+        if record and getattr(t, "_base", None) is not None:
+            raise NotImplementedError(f"{cls.__name__}: mark_dirty on a view is not supported; pass a tensor "
+                                      f"of its own storage (clone() it first)")
+        _engine.bump_version(t, recorded=record)
+        if record:
+            # its value before forward is gone (forward wrote over it): the earlier ops that saved it see
+            # the change through the one version counter, the others reach its earlier graph through `old`
+            old = Tensor._make(t.data, t._fn)
+            old._requires_grad = t._requires_grad
+            old._vc = _engine.shared_counter(t)
+            old._prev = getattr(t, "_prev", None)
+            t._prev = (_engine._epoch, old)
+            found[id(t)] = old
+    return found
+
+
+def _become(t: Tensor, result: Tensor) -> Tensor:
+    """A dirty input ``t`` takes the recorded output's place (torch returns the input itself)."""
+    t._fn, t._requires_grad = result._fn, True
+    return t
+
+
+def _node_types(cls):
+    """The node classes of ``cls``, made once: grad_fn is <CubeBackward>, as torch names it."""
+    types = cls.__dict__.get("_minitf_node")
+    if types is None:
+        types = (type(cls.__name__, (_UserNode,), {"__module__": cls.__module__}),
+                 type(cls.__name__, (_Unpack,), {"__module__": cls.__module__}))
+        type.__setattr__(cls, "_minitf_node", types)
+    return types
 
 
 def apply(cls, *args, **kwargs):
@@ -141,32 +329,54 @@ def apply(cls, *args, **kwargs):
     outs = tuple(out) if several else (out,)
     if not several and not isinstance(out, Tensor):
         raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple, got {type(out).__name__}")
+    for t in ctx._non_differentiable:
+        if not any(t is o for o in outs):
+            raise ValueError(f"{cls.__name__}: mark_non_differentiable was given a tensor that forward did not return")
+    # the outputs that get a gradient: floating ones not marked non-differentiable
+    diff = [_is_float(o) and not any(o is t for t in ctx._non_differentiable) for o in outs]
     tensors = [args[k] for k in positions]
-    floats = [o for o in outs if _is_float(o)]
-    if not tensors or not floats or not _engine.is_grad_enabled() or not any(needs):
+    record = bool(tensors) and any(diff) and _engine.is_grad_enabled() and any(needs)
+    dirty = _dirty_inputs(cls, ctx, tensors, outs, record)
+    if not record:
+        ctx._finish(args, outs, [None] * len(outs))
         return tuple(outs) if several else out  # nothing to record (an integer output has no gradient)
-    node = cls.__dict__.get("_minitf_node")
-    if node is None:  # one node class per custom Function: grad_fn is <CubeBackward>, as torch names it
-        node = type(cls.__name__, (_UserNode,), {"__module__": cls.__module__})
-        type.__setattr__(cls, "_minitf_node", node)
-    params = dict(user=cls, ctx=ctx, positions=positions, nargs=len(args))
+    node, unpack = _node_types(cls)
+    params = dict(user=cls, ctx=ctx, positions=positions, nargs=len(args), unpack_type=unpack)
+    if dirty:
+        tensors = [dirty.get(id(t), t) for t in tensors]  # the node's input: each dirty one's value before
     if not several:
         result = node.apply(*tensors, out=out.data, outputs=None, **params)
         result._vc = _engine.shared_counter(out)  # the same storage as forward's result: one version counter
+        result = _become(out, result) if dirty else result
+        ctx._finish(args, outs, [result])
         return result
+    floats = [o for o, d in zip(outs, diff) if d]
     if len({(o.dtype, o.device) for o in floats}) > 1:
-        raise TypeError(f"{cls.__name__}.forward: minitf records several floating outputs of one dtype and device, "
-                        f"got {sorted({f'{o.dtype} on {o.device}' for o in floats})}")
+        raise TypeError(f"{cls.__name__}.forward: minitf records several floating outputs of one dtype and "
+                        f"device, got {sorted({f'{o.dtype} on {o.device}' for o in floats})}")
     layout, lo = [], 0
-    for o in outs:
-        if _is_float(o):
+    for o, d in zip(outs, diff):
+        if d:
             layout.append(("float", o.shape, lo, lo + o.numel(), o.dtype))
             lo += o.numel()
         else:
             layout.append(("tensor" if isinstance(o, Tensor) else "other", getattr(o, "shape", None), 0, 0,
                            getattr(o, "dtype", None)))
     xp = backend.get_array_module(floats[0].data)
-    packed = node.apply(*tensors, out=xp.concatenate([o.data.reshape(-1) for o in floats]), outputs=layout, **params)
-    from . import ops
-    return tuple(ops.reshape(ops.narrow(packed, 0, lo, hi - lo), shape) if kind == "float" else o
-                 for (kind, shape, lo, hi, _), o in zip(layout, outs))
+    # the packed output's values are never read (its backward and the outputs' use only shapes): no copy
+    packed = node.apply(*tensors, out=xp.broadcast_to(xp.zeros((), dtype=floats[0].dtype), (lo,)),
+                        outputs=layout, **params)
+    fn = packed.grad_fn
+    results = []
+    for k, ((kind, _, a, b, _), o) in enumerate(zip(layout, outs)):
+        if kind == "float":
+            r = unpack.apply(packed, out=o.data, lo=a, hi=b, k=k, node=fn)
+            r._vc = _engine.shared_counter(o)
+            if id(o) in dirty:
+                r = _become(o, r)
+            results.append(r)
+        else:
+            results.append(None)
+    ctx._packed = weakref.ref(packed)
+    ctx._finish(args, outs, results)
+    return tuple(o if r is None else r for o, r in zip(outs, results))
