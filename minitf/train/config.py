@@ -253,3 +253,27 @@ def memory_estimate(cfg: TrainConfig, vocab_size: int, corpus_chars: int = 0) ->
             "activations": (kept * B * T * C + 3 * B * T * V) * item,
             "attention": 2 * scored * B * cfg.n_head * T * T * item if gpt else 0,
             "data": 9 * int(corpus_chars)}
+
+
+# the exact validation pass evaluates this many blocks per call at most: fewer, larger calls are faster
+EVAL_BATCH_MAX = 16
+# a pass of batches under this size is never cut down: it is within the slack of the interpreter's
+# baseline (what a run holds before its model, measured at 82 MiB), and tiny models keep their speed
+EVAL_BATCH_FREE_BYTES = 16 * 2**20
+
+
+def eval_batch_size(cfg: TrainConfig, vocab_size: int) -> int:
+    """Blocks per batch of the exact validation pass (no gradients): up to :data:`EVAL_BATCH_MAX`, but
+    never more than fit in what :func:`memory_estimate` counts for a training batch (its activations and
+    attention scores, or :data:`EVAL_BATCH_FREE_BYTES` if more), so that the pass at the end of a run
+    needs no memory the check did not count.
+
+    A no-grad forward holds one layer's arrays at a time: per block about 8 (T, C) arrays, the scores
+    and probabilities of one layer (2 H T^2, GPT) and 3 (T, V) arrays of the logits and their softmax.
+    """
+    item = 4 if cfg.dtype == "float32" else 8
+    T, C, V = cfg.block_size, cfg.n_embd, int(vocab_size)
+    per_block = (8 * T * C + 3 * T * V + (2 * cfg.n_head * T * T if cfg.model == "gpt" else 0)) * item
+    parts = memory_estimate(cfg, V)
+    room = max(parts["activations"] + parts["attention"], EVAL_BATCH_FREE_BYTES)
+    return max(cfg.batch_size, min(EVAL_BATCH_MAX, room // per_block))

@@ -24,7 +24,7 @@ from .. import backend, checkpoint, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
 from . import evaluation, memory
-from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
+from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
 from .sampling import generate_text
@@ -389,9 +389,6 @@ class Trainer:
         rec = {"iter": it, "train_loss": losses["train"], "val_loss": losses["val"],
                "val_bpc": losses["val"] / math.log(2), "lr": self.lr_at(it),
                "tokens_per_s": tokens_per_s, "elapsed_s": None}
-        if final:
-            exact, n = self.exact_val_loss()
-            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n)
         self.elapsed_s += time.perf_counter() - t0
         rec["elapsed_s"] = round(self.elapsed_s, 3)
         self.records.append(rec)
@@ -402,7 +399,16 @@ class Trainer:
             # best.npz first: killed between the two writes, ckpt.npz is the previous eval's, whose resume
             # redoes this eval and finds it best again (same losses), so the two files never disagree
             self.save_checkpoint(rec, best=True)
+        # saved before the exact pass of the end too: a run killed or out of memory there loses no training
         self.save_checkpoint(rec)
+        if final:
+            t0 = time.perf_counter()
+            exact, n = self.exact_val_loss()
+            self.elapsed_s += time.perf_counter() - t0
+            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
+                       elapsed_s=round(self.elapsed_s, 3))
+            self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
+            self.save_checkpoint(rec)
         if not improved:
             self._warn_val_rise(rec)
         for cb in self.callbacks:
@@ -428,7 +434,8 @@ class Trainer:
 
     def exact_val_loss(self) -> tuple[float, int]:
         """Mean loss over every target of the validation split (non-overlapping blocks): (loss, count)."""
-        sums = evaluation.val_loss_sums(self.model, self.sampler, max(self.cfg.batch_size, 16),
+        # at most as many blocks at once as the memory check counted for a training batch
+        sums = evaluation.val_loss_sums(self.model, self.sampler, eval_batch_size(self.cfg, len(self.vocab)),
                                         self.strategy.batch_shard())
         total, count = self.strategy.reduce_sum(sums)
         return total / count, int(count)
