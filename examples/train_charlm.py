@@ -66,8 +66,9 @@ def _presets_text() -> str:
               "",
               "exit status: 0 done; 2 a bad setting, data file, checkpoint or --out-dir (one line on",
               "  stderr); 3 training diverged (a non-finite loss or gradient; the last good checkpoint",
-              "  is kept); 130 interrupted (Ctrl-C: ckpt.npz is saved at the step boundary first); 141 the",
-              "  output pipe closed (`| head`: saved the same way, no message)."]
+              "  is kept); 130 interrupted (Ctrl-C: ckpt.npz is saved at the step boundary first); 143",
+              "  terminated (SIGTERM: saved the same way); 141 the output pipe closed (`| head`: saved the",
+              "  same way, no message). Under mpiexec these keep the last eval's checkpoint instead."]
     return "\n".join(lines)
 
 
@@ -276,13 +277,16 @@ def main(argv=None) -> int:
             if out.closed:   # the reader of our output went away (`| head`): end as quietly as it did
                 return SIGPIPE_STATUS
             where = trainer.last_checkpoint_iter
-            at = f" at iter {e.iter}" if isinstance(e, train.TrainingInterrupted) else ""
-            saved = "saved at the interruption" if isinstance(e, train.TrainingInterrupted) and e.saved else "the last"
-            say(f"\ninterrupted{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
-                f"--resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.", file=sys.stderr)
+            stopped = isinstance(e, train.TrainingInterrupted)
+            what = e.reason if stopped and e.reason == "terminated" else "interrupted"
+            at = f" at iter {e.iter}" if stopped else ""
+            saved = "saved at the interruption" if stopped and e.saved else "the last"
+            say(f"\n{what}{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
+                f"--resume --out-dir {args.out_dir}" if where is not None else f"\n{what}.", file=sys.stderr)
+            code = train.stopping.exit_status(e)   # 130 for Ctrl-C, 143 for SIGTERM
             if comm.size > 1:
-                comm.abort(130)
-            return 130
+                comm.abort(code)
+            return code
     if comm.rank != 0:
         return 0
     try:

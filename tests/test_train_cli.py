@@ -99,6 +99,8 @@ def test_ctrl_c_saves_at_a_step_boundary_and_resumes_exactly(corpus_file, tmp_pa
         if line.startswith("iter 15/"):
             break
     proc.send_signal(signal.SIGINT)
+    first = proc.stderr.readline()   # said at once, before the step ends
+    assert first == "stopping after this step (saving ckpt.npz); press Ctrl-C again to abort without saving\n"
     rest, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     at = checkpoint.load_training(cut / train.CHECKPOINT_NAME).meta["iter"]
@@ -131,6 +133,46 @@ def test_request_stop_saves_where_it_stops(corpus_file, tmp_path, env):
         trainer.run()
     assert (e.value.reason, e.value.iter, e.value.saved) == ("asked", 7, True)
     assert checkpoint.load_training(tmp_path / "run" / train.CHECKPOINT_NAME).meta["iter"] == 7
+
+
+def test_sigterm_saves_at_a_step_boundary_and_exits_143(corpus_file, tmp_path, env):
+    """A scheduler's SIGTERM (preemption, time limit, `kill`) was the default kill (status -15): all
+    since the last eval lost. It is a Ctrl-C now: saved at the step boundary, exit 128 + 15."""
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / "train_charlm.py"), "--data", str(corpus_file),
+                             *TINY_FLAGS, "--eval-interval", "1000", "--log-interval", "1", "--max-iters", "100000",
+                             "--out-dir", str(cut)], env={**env, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("iter 15/"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    at = checkpoint.load_training(cut / train.CHECKPOINT_NAME).meta["iter"]
+    assert 15 <= at < 1000
+    assert err.startswith("terminated (SIGTERM): stopping after this step (saving ckpt.npz)\n")
+    assert f"terminated at iter {at}. The checkpoint (saved at the interruption, iter {at})" in err
+    assert "Traceback" not in err
+
+
+def test_a_stop_during_the_final_eval_stops_after_it_saved(corpus_file, tmp_path, env):
+    """A Ctrl-C during the last eval (its exact pass can be long) was swallowed: the run ended with
+    status 0 and its sample. It stops after the eval now, with the eval's checkpoint saved."""
+    from .test_train import cfg
+    trainer = None
+
+    def log(line):
+        if line.startswith("iter 12: train loss"):   # the final eval's line: the eval is done
+            trainer.request_stop("asked")
+    trainer = train.Trainer(cfg(corpus_file, tmp_path / "run", max_iters=12, eval_interval=10), log=log)
+    with pytest.raises(train.TrainingInterrupted) as e:
+        trainer.run()
+    assert (e.value.reason, e.value.iter, e.value.saved, e.value.signum) == ("asked", 12, True, None)
+    ck = checkpoint.load_training(tmp_path / "run" / train.CHECKPOINT_NAME)
+    assert ck.meta["iter"] == 12 and "final_val_loss" in ck.meta["last_eval"]
+    assert not (tmp_path / "run" / "samples.txt").exists()
+    assert train.stopping.exit_status(e.value) == 130
 
 
 # ---------------------------------------------------------------- settings that were silently ignored

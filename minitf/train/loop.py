@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import signal
-import threading
 import time
 
 import numpy as np
@@ -29,6 +27,7 @@ from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
 from .sampling import generate_text
 from .steplog import StepLog, read_every
+from .stopping import StopSignals, TrainingInterrupted
 from .strategy import SingleProcess
 
 __all__ = ["Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "VAL_RISE_WARNING"]
@@ -53,16 +52,6 @@ class TrainingDiverged(RuntimeError):
         self.last_checkpoint_iter = last_checkpoint_iter
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """The run stopped at a step boundary when asked (Ctrl-C, or :meth:`Trainer.request_stop`), after
-    saving ``ckpt.npz`` there. Attributes: ``reason`` and ``iter`` (where the run stopped, and the
-    checkpoint's iteration unless saving was impossible: see ``saved``)."""
-
-    def __init__(self, reason: str, it: int, saved: bool):
-        super().__init__(reason)
-        self.reason, self.iter, self.saved = reason, it, saved
-
-
 class Trainer:
     """One training run: ``Trainer(cfg).run()`` returns a summary dict.
 
@@ -72,10 +61,11 @@ class Trainer:
     never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best is
     warned about, once.
 
-    Ctrl-C (SIGINT, in the main thread of a single-process run) does not cut a step in half: the step
-    under way finishes, ``ckpt.npz`` is saved at that step boundary, then :class:`TrainingInterrupted`
-    (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the uninterrupted run. A second
-    Ctrl-C stops at once, without saving. :meth:`request_stop` does the same from code.
+    Ctrl-C (SIGINT) and SIGTERM, in the main thread of a single-process run, do not cut a step in half:
+    the step (or eval) under way finishes, ``ckpt.npz`` is saved at that step boundary, then
+    :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the
+    uninterrupted run. A second signal stops at once, without saving (:mod:`minitf.train.stopping`).
+    :meth:`request_stop` does the same from code.
 
     Parameters
     ----------
@@ -146,6 +136,7 @@ class Trainer:
         self.last_checkpoint_iter = None
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
+        self._stop_signum = None
         self._warned_val_rise = False
         self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
         self._warned_explosion = False
@@ -247,7 +238,7 @@ class Trainer:
         tokens_per_iter = cfg.batch_size * cfg.block_size
         progress = Progress(cfg, self.iter, self.log)
         self._write = progress.write
-        restore_sigint = self._catch_sigint()
+        signals = StopSignals(self.request_stop, enabled=self.strategy.batch_shard()[1] == 1).__enter__()
         window_tokens, window_time = 0, 0.0
         read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
         record = None
@@ -266,10 +257,10 @@ class Trainer:
                     record = self._eval(it, tps, final=it >= cfg.max_iters)
                     progress.write(eval_line(record))
                     window_tokens, window_time = 0, 0.0
+                if self._stop_reason is not None:   # also after the final eval, which ckpt.npz holds
+                    self._stop()
                 if it >= cfg.max_iters:
                     break
-                if self._stop_reason is not None:
-                    self._stop()
                 t0 = time.perf_counter()
                 lr = self.lr_at(it)
                 with np.errstate(all="ignore"):  # overflows become non-finite values, which the guard reports
@@ -288,31 +279,16 @@ class Trainer:
                 # the lr at which training goes on from self.iter, as the eval line labelled with it shows
                 progress.update(self.iter, read[-1].loss if read else None, self.lr_at(self.iter), tps)
         finally:
-            restore_sigint()
+            signals.__exit__()
             progress.close()
             self._write = self.log
         return self._finish(record)
 
     # ------------------------------------------------------------ stopping early
-    def request_stop(self, reason: str = "interrupted") -> None:
-        """Stop at the next step boundary: save ``ckpt.npz`` there and raise :class:`TrainingInterrupted`."""
-        self._stop_reason = reason
-
-    def _catch_sigint(self):
-        """Make Ctrl-C a :meth:`request_stop` for the loop's duration; returns what undoes it. Only in the
-        main thread (where signals arrive), over Python's default handler (a program's own stays), and
-        in a single-process run (the ranks of a parallel one would not stop at the same step)."""
-        if (threading.current_thread() is not threading.main_thread() or self.strategy.batch_shard()[1] > 1
-                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-            return lambda: None
-
-        def on_sigint(signum, frame):
-            if self._stop_reason is not None:   # a second Ctrl-C: now, without saving
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                raise KeyboardInterrupt
-            self.request_stop("interrupted")
-        signal.signal(signal.SIGINT, on_sigint)
-        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+    def request_stop(self, reason: str = "interrupted", signum: int | None = None) -> None:
+        """Stop at the next step boundary: save ``ckpt.npz`` there and raise :class:`TrainingInterrupted`
+        (``signum``: the signal that asked, which sets the exit status of the example)."""
+        self._stop_reason, self._stop_signum = reason, signum
 
     def _stop(self) -> None:
         """Save the checkpoint at this step boundary (unless it is already there) and raise."""
@@ -320,7 +296,7 @@ class Trainer:
         if not saved and _all_finite(self.model.parameters()):  # never a non-finite state (the guard's rule)
             self.save_checkpoint(None)
             saved = True
-        raise TrainingInterrupted(self._stop_reason, self.iter, saved)
+        raise TrainingInterrupted(self._stop_reason, self.iter, saved, self._stop_signum)
 
     def train_step(self, lr: float) -> list:
         """One optimizer step at learning rate ``lr`` on one training batch.
