@@ -32,7 +32,8 @@ def test_a_batch_that_cannot_fit_is_refused_before_allocating(corpus_file, tmp_p
     line = one_line_error(err)
     assert line.startswith("error: out of memory: the run needs an estimated ")
     assert "more than the 64 MiB available (as the test says)" in line
-    assert "the activations of a batch (batch_size x block_size = 20,000 x 16" in line and "--batch-size" in line
+    assert ("the activations a batch keeps for backward (batch_size x block_size x n_embd = 20,000 x 16 x 16"
+            in line and "use a smaller --batch-size" in line)
     assert not out.exists()  # refused before anything was written
     monkeypatch.setenv("MINITF_SKIP_MEMORY_CHECK", "1")
     train.memory.check_fits(train.make_config(batch_size=20000, block_size=16, n_layer=1, n_head=2, n_embd=16),
