@@ -35,7 +35,7 @@ from .config import (ARCH_FIELDS, BEST_NAME, CHECKPOINT_NAME, LOG_NAME, PRESETS,
                      TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
 from .loop import VAL_RISE_WARNING, SingleProcess, Trainer, TrainingDiverged  # noqa: F401
 from .stopping import TrainingInterrupted  # noqa: F401
-from . import memory, stopping  # noqa: F401
+from . import best, memory, stopping  # noqa: F401
 from .parallel import DataParallelStrategy  # noqa: F401
 from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401

@@ -22,6 +22,7 @@ from .. import backend, checkpoint, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
 from . import evaluation, memory
+from .best import VAL_RISE_WARNING, resumed_best, val_rise_warning
 from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
@@ -31,13 +32,6 @@ from .stopping import StopSignals, TrainingInterrupted
 from .strategy import SingleProcess
 
 __all__ = ["Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "VAL_RISE_WARNING"]
-
-# An eval whose val loss is this fraction above the best so far gets one warning: the run is getting
-# worse, not wobbling. 5% is 0.1 nats at the baby preset's 1.9, five times the spread of its 20-batch
-# estimate from seed to seed (about 0.02, docs/training.md), and larger than any rise between evals of
-# the runs in docs/ that kept improving.
-VAL_RISE_WARNING = 0.05
-
 
 class TrainingDiverged(RuntimeError):
     """The loss, the gradient norm or the parameters stopped being finite; the last checkpoint is kept.
@@ -58,8 +52,8 @@ class Trainer:
     Two checkpoints are kept in ``out_dir``: ``ckpt.npz``, the latest state, written at every eval (what
     ``resume`` continues, exactly), and ``best.npz``, written (first, atomically) only at an eval whose
     estimated val loss is the lowest of the run so far: a run that gets worse, even staying finite,
-    never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best is
-    warned about, once.
+    never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best (more
+    with few ``eval_iters``: :func:`~minitf.train.best.val_rise_threshold`) is warned about, once.
 
     Ctrl-C (SIGINT) and SIGTERM, in the main thread of a single-process run, do not cut a step in half:
     the step (or eval) under way finishes, ``ckpt.npz`` is saved at that step boundary, then
@@ -195,8 +189,16 @@ class Trainer:
         # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
         self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
         self.run_dir.write_log(self.records)
-        self.best = meta.get("best")
-        if self.best is None or not self.run_dir.best_path.is_file():
+        in_best_file = None
+        if self.run_dir.best_path.is_file():
+            try:
+                best_ck = self.run_dir.load_checkpoint(best=True)
+                in_best_file = best_ck.meta.get("best")
+            except checkpoint.CheckpointError:   # unreadable: replaced below by this checkpoint's state
+                pass
+        # killed between writing best.npz and ckpt.npz, the two disagree: the lower is best.npz's
+        self.best = resumed_best(meta.get("best"), in_best_file)
+        if self.best is None or in_best_file is None:
             # a checkpoint from before best.npz existed (or one whose best.npz was removed): its own state,
             # at its eval, is the best one known; save it, so that a worse continuation cannot replace it
             last = meta.get("last_eval") or next((r for r in reversed(self.records) if r.get("iter") == self.iter
@@ -256,6 +258,7 @@ class Trainer:
                     tps = window_tokens / window_time if window_tokens and window_time > 0 else None
                     record = self._eval(it, tps, final=it >= cfg.max_iters)
                     progress.write(eval_line(record))
+                    self._warn_val_rise(record)   # after the eval line it is about
                     window_tokens, window_time = 0, 0.0
                 if self._stop_reason is not None:   # also after the final eval, which ckpt.npz holds
                     self._stop()
@@ -385,21 +388,18 @@ class Trainer:
                        elapsed_s=round(self.elapsed_s, 3))
             self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
             self.save_checkpoint(rec)
-        if not improved:
-            self._warn_val_rise(rec)
         for cb in self.callbacks:
             cb(self, rec)
         return rec
 
     def _warn_val_rise(self, rec: dict) -> None:
-        best = self.best
-        if self._warned_val_rise or rec["val_loss"] <= best["val_loss"] * (1 + VAL_RISE_WARNING):
+        """Warn once when eval ``rec`` is well above the best (:func:`minitf.train.best.val_rise_warning`)."""
+        if self._warned_val_rise or self.best is None or self.best["iter"] == rec["iter"]:
             return
-        self._warned_val_rise = True
-        self._write(f"warning: iter {rec['iter']}: the val loss {rec['val_loss']:.4f} is "
-                    f"{100 * (rec['val_loss'] / best['val_loss'] - 1):.0f}% above the best, {best['val_loss']:.4f} at "
-                    f"iter {best['iter']}, which stays in {self.run_dir.best_path} ({self.ckpt_path} holds the "
-                    f"latest state): the run is getting worse; a lower --lr (now {self.cfg.lr:g}) may help")
+        line = val_rise_warning(rec, self.best, self.cfg.eval_iters, self.run_dir.best_path, self.ckpt_path)
+        if line is not None:
+            self._warned_val_rise = True
+            self._write(line)
 
     def estimate_loss(self) -> dict:
         """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
