@@ -12,11 +12,15 @@ import os
 import sys
 from pathlib import Path
 
-import minitf as mt
-from minitf import checkpoint, data, distributed, train
+try:
+    import minitf as mt
+    from minitf import checkpoint, data, distributed, train
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+except KeyboardInterrupt:   # Ctrl-C while importing (the first few tenths of a second): quietly, as later
+    print("\ninterrupted.", file=sys.stderr)
+    sys.exit(130)
 
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
@@ -198,14 +202,15 @@ def _setup(args, comm, say, made, out=print):
         cfg = train.make_config(args.preset, model=args.model or "gpt", device=args.device or "cpu",
                                 out_dir=args.out_dir, **settings)
     if cfg.model != "gpt":   # flags of the GPT alone: an error rather than silently ignored
-        for flag, given in (("--n-head", args.n_head), ("--checkpoint-blocks", args.checkpoint_blocks)):
+        # --no-checkpoint-blocks asks for what a recurrent model does anyway: accepted
+        for flag, given in (("--n-head", args.n_head), ("--checkpoint-blocks", args.checkpoint_blocks or None)):
             if given is not None:
                 raise train.ConfigError(f"{flag} is a GPT setting: --model {cfg.model} has no attention heads or "
                                         f"blocks to recompute (leave {flag} out)")
     if args.lr_decay_iters is not None and cfg.lr_decay_iters < cfg.warmup_iters:
         raise train.ConfigError(f"--lr-decay-iters {cfg.lr_decay_iters} is below the warmup ({cfg.warmup_iters} "
-                                f"iterations): the cosine decay would end before the warmup does, and the lr drop "
-                                f"to --min-lr right after it; give at least --warmup-iters")
+                                f"iterations): the cosine decay would end before the warmup does, and the lr would "
+                                f"drop to --min-lr right after it; give at least --warmup-iters")
     made["cfg"] = cfg
     if comm.rank != 0:
         cfg.progress = False    # one progress bar: rank 0's

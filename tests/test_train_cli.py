@@ -182,12 +182,38 @@ def test_gpt_only_flags_with_a_recurrent_model_are_errors(corpus_file, tmp_path,
         _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"),
                                                 "--model", "lstm", "--max-iters", "2", *flag], capsys, check=2)
         assert f"{flag[0]} is a GPT setting: --model lstm" in one_line_error(err)
+    # --no-checkpoint-blocks asks for what an LSTM does anyway (the review's was refused naming
+    # --checkpoint-blocks): a no-op, accepted
+    main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "n"), "--model", "lstm",
+                                "--n-layer", "1", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+                                "--eval-iters", "1", "--sample-chars", "0", "--no-progress", "--max-iters", "2",
+                                "--no-checkpoint-blocks"], capsys, check=0)
+
+
+def test_ctrl_c_while_importing_is_quiet(monkeypatch, capsys):
+    """A Ctrl-C in the first tenths of a second (the imports) gave a traceback and status -2."""
+    import builtins
+    import runpy
+
+    from .test_train import ROOT
+    real = builtins.__import__
+
+    def interrupted(name, *a, **k):
+        if name == "minitf":
+            raise KeyboardInterrupt
+        return real(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(ROOT / "examples" / "train_charlm.py"), run_name="__main__")
+    assert e.value.code == 130 and capsys.readouterr().err == "\ninterrupted.\n"
 
 
 def test_a_decay_shorter_than_the_warmup_is_an_error(corpus_file, tmp_path, env, capsys):
     args = ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"), *TINY_FLAGS]   # warmup 5
     _, _, err = main_of("train_charlm.py", [*args, "--max-iters", "10", "--lr-decay-iters", "0"], capsys, check=2)
-    assert "--lr-decay-iters 0 is below the warmup (5 iterations)" in one_line_error(err)
+    line = one_line_error(err)
+    assert "--lr-decay-iters 0 is below the warmup (5 iterations)" in line
+    assert "and the lr would drop to --min-lr right after it" in line
     # a short run whose decay follows --max-iters is not an error (it gets a note about its warmup)
     _, out, _ = main_of("train_charlm.py", [*args, "--max-iters", "3"], capsys, check=0)
     assert "shorter than its warmup" in out
