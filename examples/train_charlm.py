@@ -12,15 +12,30 @@ import os
 import sys
 from pathlib import Path
 
+_TERMINATED = []   # SIGTERM while importing (the first few tenths of a second)
+
+
+def _terminated_while_importing(signum, frame):
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
+import signal  # noqa: E402
+
+# run as a program: SIGTERM ends the imports as Ctrl-C does (restored to what it was after them)
+_SIGTERM_BEFORE = signal.signal(signal.SIGTERM, _terminated_while_importing) if __name__ == "__main__" else None
 try:
     import minitf as mt
     from minitf import checkpoint, data, distributed, train
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
-except KeyboardInterrupt:   # Ctrl-C while importing (the first few tenths of a second): quietly, as later
-    print("\ninterrupted.", file=sys.stderr)
-    sys.exit(130)
+except KeyboardInterrupt:   # Ctrl-C or SIGTERM while importing: quietly, as later
+    print("\nterminated." if _TERMINATED else "\ninterrupted.", file=sys.stderr)
+    sys.exit(143 if _TERMINATED else 130)
+finally:
+    if _SIGTERM_BEFORE is not None:
+        signal.signal(signal.SIGTERM, _SIGTERM_BEFORE)
 
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
@@ -246,7 +261,9 @@ def main(argv=None) -> int:
     out = PipeSafePrint()   # `... | head`: a closed pipe ends the run quietly, at a step boundary, saved
     say = out if comm.rank == 0 else (lambda *a, **k: None)
     error, made = None, {}
-    with distributed.abort_on_error(comm):   # anything unexpected on one rank stops them all
+    # anything unexpected on one rank stops them all; SIGTERM while setting up (reading the corpus, loading
+    # a checkpoint) ends the run as a Ctrl-C there does, with nothing to save yet
+    with distributed.abort_on_error(comm), train.stopping.sigterm_raises():
         try:
             cfg, trainer = _setup(args, comm, say, made, out)
             out.on_close = lambda: trainer.request_stop("output closed")
@@ -254,11 +271,12 @@ def main(argv=None) -> int:
             error = f"error: {e}"
         except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
             error = f"error: out of memory: {_memory_hint(made.get('cfg'))} ({type(e).__name__}: {e})"
-        except KeyboardInterrupt:
-            print("\ninterrupted.", file=sys.stderr)
+        except KeyboardInterrupt as e:
+            code = train.stopping.exit_status(e)   # 130, or 143 for SIGTERM
+            print("\nterminated." if code == 143 else "\ninterrupted.", file=sys.stderr)
             if comm.size > 1:
-                comm.abort(130)
-            return 130
+                comm.abort(code)
+            return code
     if out.closed and error is None:   # closed while setting up: stop as soon as the run can save
         trainer.request_stop("output closed")
     # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
@@ -294,6 +312,18 @@ def main(argv=None) -> int:
             return code
     if comm.rank != 0:
         return 0
+    try:
+        with train.stopping.sigterm_raises():
+            return _report(result, cfg, args, out)
+    except KeyboardInterrupt as e:   # while plotting: the run is done and saved
+        code = train.stopping.exit_status(e)
+        print(f"\n{'terminated' if code == 143 else 'interrupted'} after the run finished (its checkpoints are "
+              f"in {args.out_dir})", file=sys.stderr)
+        return code
+
+
+def _report(result, cfg, args, out) -> int:
+    """The plot and the last line of a finished run; its exit status."""
     try:
         plotted = plot_losses(result["records"], Path(cfg.out_dir) / "loss.png")
     except OSError as e:

@@ -157,6 +157,21 @@ def test_sigterm_saves_at_a_step_boundary_and_exits_143(corpus_file, tmp_path, e
     assert "Traceback" not in err
 
 
+def test_sigterm_while_setting_up_is_143_without_a_traceback(corpus_file, tmp_path, env, capsys, monkeypatch):
+    """Before the loop (the corpus read, a checkpoint loaded) SIGTERM had its default: status -15."""
+    from minitf import data
+    real = data.load_corpus
+
+    def load_corpus(*a, **k):
+        os.kill(os.getpid(), signal.SIGTERM)   # arrives here, in the main thread, as a scheduler's would
+        return real(*a, **k)
+    monkeypatch.setattr(data, "load_corpus", load_corpus)
+    _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"),
+                                            *TINY_FLAGS, "--max-iters", "2"], capsys, check=143)
+    assert err == "\nterminated.\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # the default is back
+
+
 def test_a_stop_during_the_final_eval_stops_after_it_saved(corpus_file, tmp_path, env):
     """A Ctrl-C during the last eval (its exact pass can be long) was swallowed: the run ended with
     status 0 and its sample. It stops after the eval now, with the eval's checkpoint saved."""

@@ -11,12 +11,13 @@ a second SIGTERM ends the process as SIGTERM does by default; neither saves.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 
-__all__ = ["TrainingInterrupted", "StopSignals", "exit_status"]
+__all__ = ["TrainingInterrupted", "Terminated", "StopSignals", "sigterm_raises", "exit_status"]
 
 # what each signal is called in a request's reason and in the messages
 REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
@@ -31,6 +32,30 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, reason: str, it: int, saved: bool, signum: int | None = None):
         super().__init__(reason)
         self.reason, self.iter, self.saved, self.signum = reason, it, saved, signum
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside the training loop (while a run sets up: nothing to save yet), raised by
+    :func:`sigterm_raises` as Ctrl-C raises ``KeyboardInterrupt`` there."""
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """Within the block, SIGTERM raises :class:`Terminated` (where the default handler is in place, in
+    the main thread): a program ends by its ``except KeyboardInterrupt`` path, with status 143."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a second one ends the process at once
+        raise Terminated("terminated")
+    signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def exit_status(e: BaseException) -> int:
