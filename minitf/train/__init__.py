@@ -26,6 +26,8 @@ The package, one concept a module:
 - :mod:`.parallel`: :class:`DataParallelStrategy`, the seam's data-parallel side (MPI/NCCL ranks);
 - :mod:`.evaluation`: the loss estimate and the exact validation loss;
 - :mod:`.stopping`: Ctrl-C and SIGTERM: stop at a step boundary, saved;
+- :mod:`.best`: which eval ``best.npz`` holds, and the warning for a run that gets worse;
+- :mod:`.resume`: whether a checkpoint fits a run, and loading it into the trainer;
 - :mod:`.memory`: whether a run fits in the memory available, checked before it allocates;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;
 - :mod:`.rundir`: the run directory (checkpoint, log, sample, lock) and the checks of a checkpoint's metadata;

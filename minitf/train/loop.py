@@ -18,12 +18,13 @@ import time
 
 import numpy as np
 
-from .. import backend, checkpoint, data, optim
+from .. import backend, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
 from . import evaluation, memory
-from .best import VAL_RISE_WARNING, resumed_best, val_rise_warning
-from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
+from . import resume as resume_run
+from .best import VAL_RISE_WARNING, val_rise_warning
+from .config import ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
 from .sampling import generate_text
@@ -109,7 +110,7 @@ class Trainer:
         self.corpus = corpus or data.load_corpus(cfg.data, progress=cfg.progress, log=self.log)
         self.vocab = data.CharVocab.from_text(self.corpus.text)
         if ckpt is not None:
-            self._check_compatible(ckpt)
+            resume_run.check_compatible(self, ckpt)
         # before the model, the ids and the first batch are allocated: a run that cannot fit is one error
         memory.check_fits(cfg, len(self.vocab), len(self.corpus.text))
         ids = self.vocab.encode(self.corpus.text)
@@ -137,75 +138,10 @@ class Trainer:
         self._write = self.log  # warnings during a run go above its progress bar
         self.steps = StepLog(read_every(cfg))  # each step's loss and norm, read at once on the CPU
         if ckpt is not None:
-            self._restore(ckpt)
+            resume_run.restore(self, ckpt)
         else:
             self.run_dir.write_log([])
         self._resumed_at = self.iter if ckpt is not None else None
-
-    # ------------------------------------------------------------ resume
-    def _check_compatible(self, ckpt) -> None:
-        meta = ckpt.meta
-        saved = meta.get("vocab")
-        if saved != self.vocab.chars:
-            # counts, not the characters: an error never echoes a file's contents
-            extra = len(set(self.vocab.chars) - set(saved))
-            lost = len(set(saved) - set(self.vocab.chars))
-            raise checkpoint.CheckpointError(
-                f"checkpoint {self.ckpt_path} is incompatible with this corpus ({self.corpus.source}): its "
-                f"vocabulary has {len(saved)} characters, the corpus has {len(self.vocab)} ({extra} not in the "
-                f"checkpoint's, {lost} of the checkpoint's missing). Resume with the same --data.")
-        for k in ARCH_FIELDS:
-            if meta["config"].get(k) != getattr(self.cfg, k):
-                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} is incompatible: it has {k} = "
-                                                 f"{meta['config'].get(k)!r}, this run has {getattr(self.cfg, k)!r}")
-        saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-        if saved_corpus.get("sha256") not in (None, self.corpus.sha256):
-            self.log(f"note: the corpus ({self.corpus.source}) differs from the one the checkpoint was trained on "
-                     f"(same vocabulary), continuing")
-
-    def _restore(self, ckpt) -> None:
-        from ..nn import StateDictError
-        try:
-            self.model.load_state_dict(ckpt.model_state, strict=True)
-        except (StateDictError, ValueError, TypeError) as e:
-            raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} does not fit the model: {e}") from None
-        try:
-            self.optimizer.load_state_dict(ckpt.optimizer_state)
-        except (ValueError, KeyError, TypeError) as e:
-            raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: optimizer state does not fit: {e}") from None
-        meta = ckpt.meta
-        self.iter, self.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
-        for entry, st, restore in (("rng.batch", meta["rng"]["batch"], self.sampler.set_state),
-                                   ("rng.minitf", self.strategy.own_rng_state(meta["rng"]),
-                                    lambda st: mt_random.set_rng_state(st, self.cfg.device))):
-            if st is None or (entry == "rng.minitf" and meta["config"].get("device") != self.cfg.device):
-                continue
-            try:
-                restore(st)
-            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
-                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: entry {entry!r} is not the state "
-                                                 f"of this run's random generator") from None
-        self.last_checkpoint_iter = self.iter
-        # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
-        self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
-        self.run_dir.write_log(self.records)
-        in_best_file = None
-        if self.run_dir.best_path.is_file():
-            try:
-                best_ck = self.run_dir.load_checkpoint(best=True)
-                in_best_file = best_ck.meta.get("best")
-            except checkpoint.CheckpointError:   # unreadable: replaced below by this checkpoint's state
-                pass
-        # killed between writing best.npz and ckpt.npz, the two disagree: the lower is best.npz's
-        self.best = resumed_best(meta.get("best"), in_best_file)
-        if self.best is None or in_best_file is None:
-            # a checkpoint from before best.npz existed (or one whose best.npz was removed): its own state,
-            # at its eval, is the best one known; save it, so that a worse continuation cannot replace it
-            last = meta.get("last_eval") or next((r for r in reversed(self.records) if r.get("iter") == self.iter
-                                                  and "val_loss" in r), None)
-            if last is not None and math.isfinite(last.get("val_loss", math.nan)):
-                self.best = {"iter": self.iter, "val_loss": float(last["val_loss"])}
-                self.save_checkpoint(last, best=True)
 
     # ------------------------------------------------------------ the run
     def lr_at(self, it: int) -> float:
