@@ -12,11 +12,30 @@ import os
 import sys
 from pathlib import Path
 
-import minitf as mt
-from minitf import checkpoint, data, distributed, train
+_TERMINATED = []   # SIGTERM while importing (the first few tenths of a second)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+
+def _terminated_while_importing(signum, frame):
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
+import signal  # noqa: E402
+
+# run as a program: SIGTERM ends the imports as Ctrl-C does (restored to what it was after them)
+_SIGTERM_BEFORE = signal.signal(signal.SIGTERM, _terminated_while_importing) if __name__ == "__main__" else None
+try:
+    import minitf as mt
+    from minitf import checkpoint, data, distributed, train
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+except KeyboardInterrupt:   # Ctrl-C or SIGTERM while importing: quietly, as later
+    print("\nterminated." if _TERMINATED else "\ninterrupted.", file=sys.stderr)
+    sys.exit(143 if _TERMINATED else 130)
+finally:
+    if _SIGTERM_BEFORE is not None:
+        signal.signal(signal.SIGTERM, _SIGTERM_BEFORE)
 
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
@@ -66,8 +85,9 @@ def _presets_text() -> str:
               "",
               "exit status: 0 done; 2 a bad setting, data file, checkpoint or --out-dir (one line on",
               "  stderr); 3 training diverged (a non-finite loss or gradient; the last good checkpoint",
-              "  is kept); 130 interrupted (Ctrl-C: ckpt.npz is saved at the step boundary first); 141 the",
-              "  output pipe closed (`| head`: saved the same way, no message)."]
+              "  is kept); 130 interrupted (Ctrl-C: ckpt.npz is saved at the step boundary first); 143",
+              "  terminated (SIGTERM: saved the same way); 141 the output pipe closed (`| head`: saved the",
+              "  same way, no message). Under mpiexec these keep the last eval's checkpoint instead."]
     return "\n".join(lines)
 
 
@@ -197,14 +217,15 @@ def _setup(args, comm, say, made, out=print):
         cfg = train.make_config(args.preset, model=args.model or "gpt", device=args.device or "cpu",
                                 out_dir=args.out_dir, **settings)
     if cfg.model != "gpt":   # flags of the GPT alone: an error rather than silently ignored
-        for flag, given in (("--n-head", args.n_head), ("--checkpoint-blocks", args.checkpoint_blocks)):
+        # --no-checkpoint-blocks asks for what a recurrent model does anyway: accepted
+        for flag, given in (("--n-head", args.n_head), ("--checkpoint-blocks", args.checkpoint_blocks or None)):
             if given is not None:
                 raise train.ConfigError(f"{flag} is a GPT setting: --model {cfg.model} has no attention heads or "
                                         f"blocks to recompute (leave {flag} out)")
     if args.lr_decay_iters is not None and cfg.lr_decay_iters < cfg.warmup_iters:
         raise train.ConfigError(f"--lr-decay-iters {cfg.lr_decay_iters} is below the warmup ({cfg.warmup_iters} "
-                                f"iterations): the cosine decay would end before the warmup does, and the lr drop "
-                                f"to --min-lr right after it; give at least --warmup-iters")
+                                f"iterations): the cosine decay would end before the warmup does, and the lr would "
+                                f"drop to --min-lr right after it; give at least --warmup-iters")
     made["cfg"] = cfg
     if comm.rank != 0:
         cfg.progress = False    # one progress bar: rank 0's
@@ -240,7 +261,9 @@ def main(argv=None) -> int:
     out = PipeSafePrint()   # `... | head`: a closed pipe ends the run quietly, at a step boundary, saved
     say = out if comm.rank == 0 else (lambda *a, **k: None)
     error, made = None, {}
-    with distributed.abort_on_error(comm):   # anything unexpected on one rank stops them all
+    # anything unexpected on one rank stops them all; SIGTERM while setting up (reading the corpus, loading
+    # a checkpoint) ends the run as a Ctrl-C there does, with nothing to save yet
+    with distributed.abort_on_error(comm), train.stopping.sigterm_raises():
         try:
             cfg, trainer = _setup(args, comm, say, made, out)
             out.on_close = lambda: trainer.request_stop("output closed")
@@ -248,11 +271,12 @@ def main(argv=None) -> int:
             error = f"error: {e}"
         except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
             error = f"error: out of memory: {_memory_hint(made.get('cfg'))} ({type(e).__name__}: {e})"
-        except KeyboardInterrupt:
-            print("\ninterrupted.", file=sys.stderr)
+        except KeyboardInterrupt as e:
+            code = train.stopping.exit_status(e)   # 130, or 143 for SIGTERM
+            print("\nterminated." if code == 143 else "\ninterrupted.", file=sys.stderr)
             if comm.size > 1:
-                comm.abort(130)
-            return 130
+                comm.abort(code)
+            return code
     if out.closed and error is None:   # closed while setting up: stop as soon as the run can save
         trainer.request_stop("output closed")
     # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
@@ -276,15 +300,30 @@ def main(argv=None) -> int:
             if out.closed:   # the reader of our output went away (`| head`): end as quietly as it did
                 return SIGPIPE_STATUS
             where = trainer.last_checkpoint_iter
-            at = f" at iter {e.iter}" if isinstance(e, train.TrainingInterrupted) else ""
-            saved = "saved at the interruption" if isinstance(e, train.TrainingInterrupted) and e.saved else "the last"
-            say(f"\ninterrupted{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
-                f"--resume --out-dir {args.out_dir}" if where is not None else "\ninterrupted.", file=sys.stderr)
+            stopped = isinstance(e, train.TrainingInterrupted)
+            what = e.reason if stopped and e.reason == "terminated" else "interrupted"
+            at = f" at iter {e.iter}" if stopped else ""
+            saved = "saved at the interruption" if stopped and e.saved else "the last"
+            say(f"\n{what}{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
+                f"--resume --out-dir {args.out_dir}" if where is not None else f"\n{what}.", file=sys.stderr)
+            code = train.stopping.exit_status(e)   # 130 for Ctrl-C, 143 for SIGTERM
             if comm.size > 1:
-                comm.abort(130)
-            return 130
+                comm.abort(code)
+            return code
     if comm.rank != 0:
         return 0
+    try:
+        with train.stopping.sigterm_raises():
+            return _report(result, cfg, args, out)
+    except KeyboardInterrupt as e:   # while plotting: the run is done and saved
+        code = train.stopping.exit_status(e)
+        print(f"\n{'terminated' if code == 143 else 'interrupted'} after the run finished (its checkpoints are "
+              f"in {args.out_dir})", file=sys.stderr)
+        return code
+
+
+def _report(result, cfg, args, out) -> int:
+    """The plot and the last line of a finished run; its exit status."""
     try:
         plotted = plot_losses(result["records"], Path(cfg.out_dir) / "loss.png")
     except OSError as e:

@@ -90,3 +90,48 @@ def test_resuming_a_checkpoint_without_best_saves_its_state_first(corpus_file, t
         np.testing.assert_array_equal(best.model_state[k], v)
     assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["iter"] == 40
     assert sum(line.startswith("warning: iter 30: the val loss") for line in lines) == 1
+
+
+def test_resume_takes_the_lower_best_when_a_kill_left_the_two_files_apart(corpus_file, tmp_path, env):
+    """Killed between writing best.npz and ckpt.npz: best.npz holds iter 20's state (1.5), ckpt.npz iter 10
+    and its record of the best (2.0 at 10). A resume whose estimates differ (another --eval-iters) and
+    gives 1.8 at 20 must not replace the 1.5 state with a worse one."""
+    out = tmp_path / "run"
+
+    class Killed(Exception):
+        pass
+
+    class KilledBetweenTheWrites(scripted({0: 3.0, 10: 2.0, 20: 1.5})):
+        def save_checkpoint(self, record=None, best=False):
+            path = super().save_checkpoint(record, best)
+            if best and self.iter == 20:
+                raise Killed
+            return path
+    with pytest.raises(Killed):
+        KilledBetweenTheWrites(cfg(corpus_file, out, max_iters=40, sample_chars=0), log=lambda *a: None).run()
+    assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["best"] == {"iter": 10, "val_loss": 2.0}
+    held = arrays(out / train.BEST_NAME)
+    c = train.resume_config(str(out), max_iters=40)
+    result = scripted({20: 1.8, 30: 1.7, 40: 1.75})(c, resume=True, log=lambda *a: None).run()
+    best = checkpoint.load_training(out / train.BEST_NAME)
+    assert best.meta["best"] == result["best"] == {"iter": 20, "val_loss": 1.5}
+    for k, v in held.items():
+        np.testing.assert_array_equal(best.model_state[k], v)
+
+
+def test_the_val_rise_warning_names_the_lr_in_use_scales_with_eval_iters_and_follows_its_eval(
+        corpus_file, tmp_path, env):
+    """The review: past the decay the warning advised 'a lower --lr (now 1e+08)' where min_lr was in use;
+    at --eval-iters 4 a 7% rise is noise (the estimate's spread is sqrt(5) times the 20-batch one's);
+    and the warning came before the eval line it is about."""
+    lines = []
+    c = cfg(corpus_file, tmp_path / "run", max_iters=40, lr_decay_iters=20, eval_iters=4, sample_chars=0)
+    scripted({0: 3.0, 10: 2.0, 20: 2.15, 30: 2.5, 40: 2.6})(c, log=lines.append).run()
+    assert train.best.val_rise_threshold(4) == pytest.approx(0.05 * 5 ** 0.5)
+    assert train.best.val_rise_threshold(20) == train.best.val_rise_threshold(200) == 0.05
+    warnings = [i for i, line in enumerate(lines) if line.startswith("warning: ")]
+    assert len(warnings) == 1, lines   # 2.15 (7.5% above) is within the noise of 4 batches
+    w = lines[warnings[0]]
+    assert w.startswith("warning: iter 30: the val loss 2.5000 is 25% above")
+    assert f"than the {c.min_lr:.3g} it trains with now" in w and f"{c.lr:g}" not in w
+    assert lines[warnings[0] - 1].startswith("iter 30: train loss")   # right after its eval's line

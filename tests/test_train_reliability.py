@@ -355,7 +355,9 @@ def test_bad_sampling_flags_and_greedy_decoding(good_run, env, capsys):
 @pytest.mark.parametrize("flags,names", [
     (["BIG"], "--data"),  # a tiny model on a 2 MB corpus: the corpus is the largest part
     (["--n-embd", "4096", "--n-layer", "8", "--n-head", "8"], "--n-embd or --n-layer"),
-    (["--batch-size", "4096", "--n-embd", "256"], "--batch-size or --block-size"),
+    (["--batch-size", "4096", "--n-embd", "256"], "use a smaller --batch-size, --block-size"),
+    # the review's --n-layer 100000 was blamed on the batch: the depth is what is out of the ordinary
+    (["--n-layer", "100000"], "for each of n_layer 100,000 layers): use a smaller --n-layer, --batch-size"),
     (["--block-size", "1024"], "the attention scores"),
 ])
 def test_out_of_memory_names_the_setting_that_is_too_large(flags, names, corpus_file, tmp_path, env, monkeypatch,

@@ -232,24 +232,76 @@ def parameter_count(cfg: TrainConfig, vocab_size: int) -> int:
     return V * C + L * gates * 2 * (C * C + C) + C * V + V
 
 
-def memory_estimate(cfg: TrainConfig, vocab_size: int, corpus_chars: int = 0) -> dict:
-    """Rough bytes a training run needs, by cause: ``{"model", "activations", "attention", "data"}``.
+# what a training process holds before its model and batches (the interpreter, NumPy, minitf, the
+# imports of the example): 82 MiB of peak RSS for a run of a model of 8 parameters (measured; see
+# memory_estimate). Already resident when the memory check runs, so that it does not count it.
+BASELINE_BYTES = 82 * 2**20
 
-    model: parameters, gradients and AdamW's two buffers; activations: what
-    the forward pass of one batch keeps for backward (about 20 (B, T, C)
-    arrays per GPT block, 10 per recurrent layer, 3 of the logits (B, T, V));
-    attention: the scores and probabilities, B H T^2 per block (GPT);
-    data: the corpus as text and as int64 ids. With ``checkpoint_blocks`` a GPT
-    keeps one (B, T, C) input per block and one block's activations and scores
-    at a time (recomputed in backward).
+# (B, T, C) arrays that one block keeps for backward, and B H T^2 arrays of its attention, measured
+# (peak RSS at --max-iters 2 minus the baseline; the table in docs/training.md): the fused attention
+# keeps its probabilities, its backward one more at a time; dropout adds its masks and masked copies
+GPT_KEPT, GPT_KEPT_DROPOUT = 24, 2
+GPT_SCORES, GPT_SCORES_DROPOUT = 1.5, 1.0
+# with checkpoint_blocks: the block recomputed in backward holds its activations and its gradients'
+# temporaries, 16 (B, T, C) arrays more than it keeps in an ordinary forward (measured, small preset)
+RECOMPUTE_EXTRA = 16
+RNN_KEPT = {"lstm": 16, "rnn": 6}   # (B, T, C) arrays per recurrent layer (measured; the RNN has 1 gate, not 4)
+LOGITS_KEPT = 4    # (B, T, V): the logits, their log-softmax, its gradient and the gradient of the logits
+
+
+def memory_estimate(cfg: TrainConfig, vocab_size: int, corpus_chars: int = 0) -> dict:
+    """Bytes a training run needs, by cause: ``{"baseline", "model", "activations", "logits", "attention",
+    "data"}``.
+
+    baseline: the interpreter and the libraries (:data:`BASELINE_BYTES`); model: parameters, gradients
+    and AdamW's two buffers (4 x params, exact); activations: the (B, T, C) arrays the forward pass of
+    one batch keeps for backward, :data:`GPT_KEPT` per GPT block (+ :data:`GPT_KEPT_DROPOUT` with
+    dropout), :data:`RNN_KEPT` per recurrent layer; logits: :data:`LOGITS_KEPT` (B, T, V) arrays;
+    attention: :data:`GPT_SCORES` B H T^2 arrays per block (+ :data:`GPT_SCORES_DROPOUT` with dropout);
+    data: the corpus as text and as int64 ids. With ``checkpoint_blocks`` a GPT keeps one (B, T, C)
+    input per block, and one block's activations (plus :data:`RECOMPUTE_EXTRA`) and scores at a time.
+
+    The constants are measured (peak RSS of ``--max-iters 2`` runs, float32 and float64, with and
+    without dropout and checkpointing: docs/training.md has the table); the estimate is within about
+    15% of those, and meant to err high rather than low.
     """
     item = 4 if cfg.dtype == "float32" else 8
     B, T, C, L, V = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer, int(vocab_size)
     gpt = cfg.model == "gpt"
-    per_layer = 20 if gpt else 10
-    kept = L + per_layer if gpt and cfg.checkpoint_blocks else per_layer * L   # (B, T, C) arrays held at once
-    scored = 1 if gpt and cfg.checkpoint_blocks else L                        # blocks whose scores are held
-    return {"model": 4 * parameter_count(cfg, V) * item,
-            "activations": (kept * B * T * C + 3 * B * T * V) * item,
-            "attention": 2 * scored * B * cfg.n_head * T * T * item if gpt else 0,
+    dropout = cfg.dropout > 0
+    per_layer = GPT_KEPT + GPT_KEPT_DROPOUT * dropout if gpt else RNN_KEPT.get(cfg.model, RNN_KEPT["lstm"])
+    scores = GPT_SCORES + GPT_SCORES_DROPOUT * dropout
+    if gpt and cfg.checkpoint_blocks:
+        kept, scored = L + per_layer + RECOMPUTE_EXTRA, 1   # (B, T, C) arrays held at once; blocks' scores
+    else:
+        kept, scored = per_layer * L, L
+    return {"baseline": BASELINE_BYTES,
+            "model": 4 * parameter_count(cfg, V) * item,
+            "activations": kept * B * T * C * item,
+            "logits": LOGITS_KEPT * B * T * V * item,
+            "attention": int(scores * scored * B * cfg.n_head * T * T * item) if gpt else 0,
             "data": 9 * int(corpus_chars)}
+
+
+# the exact validation pass evaluates this many blocks per call at most: fewer, larger calls are faster
+EVAL_BATCH_MAX = 16
+# a pass of batches under this size is never cut down: it is within the slack of the interpreter's
+# baseline (what a run holds before its model, measured at 82 MiB), and tiny models keep their speed
+EVAL_BATCH_FREE_BYTES = 16 * 2**20
+
+
+def eval_batch_size(cfg: TrainConfig, vocab_size: int) -> int:
+    """Blocks per batch of the exact validation pass (no gradients): up to :data:`EVAL_BATCH_MAX`, but
+    never more than fit in what :func:`memory_estimate` counts for a training batch (its activations and
+    attention scores, or :data:`EVAL_BATCH_FREE_BYTES` if more), so that the pass at the end of a run
+    needs no memory the check did not count.
+
+    A no-grad forward holds one layer's arrays at a time: per block about 8 (T, C) arrays, the scores
+    and probabilities of one layer (2 H T^2, GPT) and 3 (T, V) arrays of the logits and their softmax.
+    """
+    item = 4 if cfg.dtype == "float32" else 8
+    T, C, V = cfg.block_size, cfg.n_embd, int(vocab_size)
+    per_block = (8 * T * C + 3 * T * V + (2 * cfg.n_head * T * T if cfg.model == "gpt" else 0)) * item
+    parts = memory_estimate(cfg, V)
+    room = max(parts["activations"] + parts["logits"] + parts["attention"], EVAL_BATCH_FREE_BYTES)
+    return max(cfg.batch_size, min(EVAL_BATCH_MAX, room // per_block))

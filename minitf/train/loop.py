@@ -14,31 +14,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import signal
-import threading
 import time
 
 import numpy as np
 
-from .. import backend, checkpoint, data, optim
+from .. import backend, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
 from . import evaluation, memory
-from .config import ARCH_FIELDS, ConfigError, TrainConfig, build_model, config_dict
+from . import resume as resume_run
+from .best import VAL_RISE_WARNING, val_rise_warning
+from .config import ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
 from .sampling import generate_text
 from .steplog import StepLog, read_every
+from .stopping import StopSignals, TrainingInterrupted
 from .strategy import SingleProcess
 
 __all__ = ["Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "VAL_RISE_WARNING"]
-
-# An eval whose val loss is this fraction above the best so far gets one warning: the run is getting
-# worse, not wobbling. 5% is 0.1 nats at the baby preset's 1.9, five times the spread of its 20-batch
-# estimate from seed to seed (about 0.02, docs/training.md), and larger than any rise between evals of
-# the runs in docs/ that kept improving.
-VAL_RISE_WARNING = 0.05
-
 
 class TrainingDiverged(RuntimeError):
     """The loss, the gradient norm or the parameters stopped being finite; the last checkpoint is kept.
@@ -53,29 +47,20 @@ class TrainingDiverged(RuntimeError):
         self.last_checkpoint_iter = last_checkpoint_iter
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """The run stopped at a step boundary when asked (Ctrl-C, or :meth:`Trainer.request_stop`), after
-    saving ``ckpt.npz`` there. Attributes: ``reason`` and ``iter`` (where the run stopped, and the
-    checkpoint's iteration unless saving was impossible: see ``saved``)."""
-
-    def __init__(self, reason: str, it: int, saved: bool):
-        super().__init__(reason)
-        self.reason, self.iter, self.saved = reason, it, saved
-
-
 class Trainer:
     """One training run: ``Trainer(cfg).run()`` returns a summary dict.
 
     Two checkpoints are kept in ``out_dir``: ``ckpt.npz``, the latest state, written at every eval (what
     ``resume`` continues, exactly), and ``best.npz``, written (first, atomically) only at an eval whose
     estimated val loss is the lowest of the run so far: a run that gets worse, even staying finite,
-    never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best is
-    warned about, once.
+    never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best (more
+    with few ``eval_iters``: :func:`~minitf.train.best.val_rise_threshold`) is warned about, once.
 
-    Ctrl-C (SIGINT, in the main thread of a single-process run) does not cut a step in half: the step
-    under way finishes, ``ckpt.npz`` is saved at that step boundary, then :class:`TrainingInterrupted`
-    (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the uninterrupted run. A second
-    Ctrl-C stops at once, without saving. :meth:`request_stop` does the same from code.
+    Ctrl-C (SIGINT) and SIGTERM, in the main thread of a single-process run, do not cut a step in half:
+    the step (or eval) under way finishes, ``ckpt.npz`` is saved at that step boundary, then
+    :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the
+    uninterrupted run. A second signal stops at once, without saving (:mod:`minitf.train.stopping`).
+    :meth:`request_stop` does the same from code.
 
     Parameters
     ----------
@@ -125,7 +110,7 @@ class Trainer:
         self.corpus = corpus or data.load_corpus(cfg.data, progress=cfg.progress, log=self.log)
         self.vocab = data.CharVocab.from_text(self.corpus.text)
         if ckpt is not None:
-            self._check_compatible(ckpt)
+            resume_run.check_compatible(self, ckpt)
         # before the model, the ids and the first batch are allocated: a run that cannot fit is one error
         memory.check_fits(cfg, len(self.vocab), len(self.corpus.text))
         ids = self.vocab.encode(self.corpus.text)
@@ -146,73 +131,17 @@ class Trainer:
         self.last_checkpoint_iter = None
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
+        self._stop_signum = None
         self._warned_val_rise = False
         self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
         self._warned_explosion = False
         self._write = self.log  # warnings during a run go above its progress bar
         self.steps = StepLog(read_every(cfg))  # each step's loss and norm, read at once on the CPU
         if ckpt is not None:
-            self._restore(ckpt)
+            resume_run.restore(self, ckpt)
         else:
             self.run_dir.write_log([])
         self._resumed_at = self.iter if ckpt is not None else None
-
-    # ------------------------------------------------------------ resume
-    def _check_compatible(self, ckpt) -> None:
-        meta = ckpt.meta
-        saved = meta.get("vocab")
-        if saved != self.vocab.chars:
-            # counts, not the characters: an error never echoes a file's contents
-            extra = len(set(self.vocab.chars) - set(saved))
-            lost = len(set(saved) - set(self.vocab.chars))
-            raise checkpoint.CheckpointError(
-                f"checkpoint {self.ckpt_path} is incompatible with this corpus ({self.corpus.source}): its "
-                f"vocabulary has {len(saved)} characters, the corpus has {len(self.vocab)} ({extra} not in the "
-                f"checkpoint's, {lost} of the checkpoint's missing). Resume with the same --data.")
-        for k in ARCH_FIELDS:
-            if meta["config"].get(k) != getattr(self.cfg, k):
-                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} is incompatible: it has {k} = "
-                                                 f"{meta['config'].get(k)!r}, this run has {getattr(self.cfg, k)!r}")
-        saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-        if saved_corpus.get("sha256") not in (None, self.corpus.sha256):
-            self.log(f"note: the corpus ({self.corpus.source}) differs from the one the checkpoint was trained on "
-                     f"(same vocabulary), continuing")
-
-    def _restore(self, ckpt) -> None:
-        from ..nn import StateDictError
-        try:
-            self.model.load_state_dict(ckpt.model_state, strict=True)
-        except (StateDictError, ValueError, TypeError) as e:
-            raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path} does not fit the model: {e}") from None
-        try:
-            self.optimizer.load_state_dict(ckpt.optimizer_state)
-        except (ValueError, KeyError, TypeError) as e:
-            raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: optimizer state does not fit: {e}") from None
-        meta = ckpt.meta
-        self.iter, self.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
-        for entry, st, restore in (("rng.batch", meta["rng"]["batch"], self.sampler.set_state),
-                                   ("rng.minitf", self.strategy.own_rng_state(meta["rng"]),
-                                    lambda st: mt_random.set_rng_state(st, self.cfg.device))):
-            if st is None or (entry == "rng.minitf" and meta["config"].get("device") != self.cfg.device):
-                continue
-            try:
-                restore(st)
-            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
-                raise checkpoint.CheckpointError(f"checkpoint {self.ckpt_path}: entry {entry!r} is not the state "
-                                                 f"of this run's random generator") from None
-        self.last_checkpoint_iter = self.iter
-        # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
-        self.records = [r for r in self.run_dir.read_log() if r.get("iter", 0) <= self.iter]
-        self.run_dir.write_log(self.records)
-        self.best = meta.get("best")
-        if self.best is None or not self.run_dir.best_path.is_file():
-            # a checkpoint from before best.npz existed (or one whose best.npz was removed): its own state,
-            # at its eval, is the best one known; save it, so that a worse continuation cannot replace it
-            last = meta.get("last_eval") or next((r for r in reversed(self.records) if r.get("iter") == self.iter
-                                                  and "val_loss" in r), None)
-            if last is not None and math.isfinite(last.get("val_loss", math.nan)):
-                self.best = {"iter": self.iter, "val_loss": float(last["val_loss"])}
-                self.save_checkpoint(last, best=True)
 
     # ------------------------------------------------------------ the run
     def lr_at(self, it: int) -> float:
@@ -247,7 +176,7 @@ class Trainer:
         tokens_per_iter = cfg.batch_size * cfg.block_size
         progress = Progress(cfg, self.iter, self.log)
         self._write = progress.write
-        restore_sigint = self._catch_sigint()
+        signals = StopSignals(self.request_stop, enabled=self.strategy.batch_shard()[1] == 1).__enter__()
         window_tokens, window_time = 0, 0.0
         read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
         record = None
@@ -265,11 +194,12 @@ class Trainer:
                     tps = window_tokens / window_time if window_tokens and window_time > 0 else None
                     record = self._eval(it, tps, final=it >= cfg.max_iters)
                     progress.write(eval_line(record))
+                    self._warn_val_rise(record)   # after the eval line it is about
                     window_tokens, window_time = 0, 0.0
+                if self._stop_reason is not None:   # also after the final eval, which ckpt.npz holds
+                    self._stop()
                 if it >= cfg.max_iters:
                     break
-                if self._stop_reason is not None:
-                    self._stop()
                 t0 = time.perf_counter()
                 lr = self.lr_at(it)
                 with np.errstate(all="ignore"):  # overflows become non-finite values, which the guard reports
@@ -288,31 +218,16 @@ class Trainer:
                 # the lr at which training goes on from self.iter, as the eval line labelled with it shows
                 progress.update(self.iter, read[-1].loss if read else None, self.lr_at(self.iter), tps)
         finally:
-            restore_sigint()
+            signals.__exit__()
             progress.close()
             self._write = self.log
         return self._finish(record)
 
     # ------------------------------------------------------------ stopping early
-    def request_stop(self, reason: str = "interrupted") -> None:
-        """Stop at the next step boundary: save ``ckpt.npz`` there and raise :class:`TrainingInterrupted`."""
-        self._stop_reason = reason
-
-    def _catch_sigint(self):
-        """Make Ctrl-C a :meth:`request_stop` for the loop's duration; returns what undoes it. Only in the
-        main thread (where signals arrive), over Python's default handler (a program's own stays), and
-        in a single-process run (the ranks of a parallel one would not stop at the same step)."""
-        if (threading.current_thread() is not threading.main_thread() or self.strategy.batch_shard()[1] > 1
-                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-            return lambda: None
-
-        def on_sigint(signum, frame):
-            if self._stop_reason is not None:   # a second Ctrl-C: now, without saving
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                raise KeyboardInterrupt
-            self.request_stop("interrupted")
-        signal.signal(signal.SIGINT, on_sigint)
-        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+    def request_stop(self, reason: str = "interrupted", signum: int | None = None) -> None:
+        """Stop at the next step boundary: save ``ckpt.npz`` there and raise :class:`TrainingInterrupted`
+        (``signum``: the signal that asked, which sets the exit status of the example)."""
+        self._stop_reason, self._stop_signum = reason, signum
 
     def _stop(self) -> None:
         """Save the checkpoint at this step boundary (unless it is already there) and raise."""
@@ -320,7 +235,7 @@ class Trainer:
         if not saved and _all_finite(self.model.parameters()):  # never a non-finite state (the guard's rule)
             self.save_checkpoint(None)
             saved = True
-        raise TrainingInterrupted(self._stop_reason, self.iter, saved)
+        raise TrainingInterrupted(self._stop_reason, self.iter, saved, self._stop_signum)
 
     def train_step(self, lr: float) -> list:
         """One optimizer step at learning rate ``lr`` on one training batch.
@@ -389,9 +304,6 @@ class Trainer:
         rec = {"iter": it, "train_loss": losses["train"], "val_loss": losses["val"],
                "val_bpc": losses["val"] / math.log(2), "lr": self.lr_at(it),
                "tokens_per_s": tokens_per_s, "elapsed_s": None}
-        if final:
-            exact, n = self.exact_val_loss()
-            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n)
         self.elapsed_s += time.perf_counter() - t0
         rec["elapsed_s"] = round(self.elapsed_s, 3)
         self.records.append(rec)
@@ -402,22 +314,28 @@ class Trainer:
             # best.npz first: killed between the two writes, ckpt.npz is the previous eval's, whose resume
             # redoes this eval and finds it best again (same losses), so the two files never disagree
             self.save_checkpoint(rec, best=True)
+        # saved before the exact pass of the end too: a run killed or out of memory there loses no training
         self.save_checkpoint(rec)
-        if not improved:
-            self._warn_val_rise(rec)
+        if final:
+            t0 = time.perf_counter()
+            exact, n = self.exact_val_loss()
+            self.elapsed_s += time.perf_counter() - t0
+            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
+                       elapsed_s=round(self.elapsed_s, 3))
+            self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
+            self.save_checkpoint(rec)
         for cb in self.callbacks:
             cb(self, rec)
         return rec
 
     def _warn_val_rise(self, rec: dict) -> None:
-        best = self.best
-        if self._warned_val_rise or rec["val_loss"] <= best["val_loss"] * (1 + VAL_RISE_WARNING):
+        """Warn once when eval ``rec`` is well above the best (:func:`minitf.train.best.val_rise_warning`)."""
+        if self._warned_val_rise or self.best is None or self.best["iter"] == rec["iter"]:
             return
-        self._warned_val_rise = True
-        self._write(f"warning: iter {rec['iter']}: the val loss {rec['val_loss']:.4f} is "
-                    f"{100 * (rec['val_loss'] / best['val_loss'] - 1):.0f}% above the best, {best['val_loss']:.4f} at "
-                    f"iter {best['iter']}, which stays in {self.run_dir.best_path} ({self.ckpt_path} holds the "
-                    f"latest state): the run is getting worse; a lower --lr (now {self.cfg.lr:g}) may help")
+        line = val_rise_warning(rec, self.best, self.cfg.eval_iters, self.run_dir.best_path, self.ckpt_path)
+        if line is not None:
+            self._warned_val_rise = True
+            self._write(line)
 
     def estimate_loss(self) -> dict:
         """Mean loss over ``eval_iters`` random batches of each split (nanoGPT's estimate)."""
@@ -428,7 +346,8 @@ class Trainer:
 
     def exact_val_loss(self) -> tuple[float, int]:
         """Mean loss over every target of the validation split (non-overlapping blocks): (loss, count)."""
-        sums = evaluation.val_loss_sums(self.model, self.sampler, max(self.cfg.batch_size, 16),
+        # at most as many blocks at once as the memory check counted for a training batch
+        sums = evaluation.val_loss_sums(self.model, self.sampler, eval_batch_size(self.cfg, len(self.vocab)),
                                         self.strategy.batch_shard())
         total, count = self.strategy.reduce_sum(sums)
         return total / count, int(count)

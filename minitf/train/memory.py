@@ -92,15 +92,25 @@ def _listed(parts: dict) -> str:
 def _largest(cfg, parts: dict, corpus_chars: int) -> str:
     """The largest part of ``parts``, what makes it large, and the settings that shrink it."""
     B, T, C, L = cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+    gpt = cfg.model == "gpt"
+    # a part grows with several settings: the one far past its presets' (n_layer 100000) comes first
+    layers_first = L > 64
+    act_flags = "--n-layer, --batch-size or --block-size" if layers_first else "--batch-size, --block-size or --n-layer"
+    if gpt and not cfg.checkpoint_blocks:
+        act_flags += ", or --checkpoint-blocks"
     why = {"model": f"the model's parameters, gradients and AdamW state (n_embd {C:,}, n_layer {L:,}): use a "
-                    f"smaller --n-embd or --n-layer",
-           "activations": f"the activations of a batch (batch_size x block_size = {B:,} x {T:,}, x n_embd {C:,}): "
-                          f"use a smaller --batch-size or --block-size",
+                    f"smaller {'--n-layer or --n-embd' if layers_first else '--n-embd or --n-layer'}",
+           "activations": f"the activations a batch keeps for backward (batch_size x block_size x n_embd = {B:,} x "
+                          f"{T:,} x {C:,}, for each of n_layer {L:,} layers): use a smaller {act_flags}",
+           "logits": f"the logits of a batch (batch_size x block_size x vocabulary = {B:,} x {T:,} x the corpus's "
+                     f"characters): use a smaller --batch-size or --block-size",
            "attention": f"the attention scores (batch_size x n_head x block_size^2 = {B:,} x {cfg.n_head:,} x "
-                        f"{T:,}^2 per layer): use a smaller --block-size or --batch-size",
+                        f"{T:,}^2, {'one block at a time' if cfg.checkpoint_blocks else f'for each of n_layer {L:,} blocks'}): use a smaller --block-size, --batch-size"
+                        f"{', --n-layer' if not cfg.checkpoint_blocks else ''} or --n-head",
            "data": f"the corpus ({corpus_chars:,} characters of {cfg.data or 'the default corpus'}): use a smaller "
                    f"--data file"}
-    return why[max(parts, key=parts.get)]
+    largest = max((k for k in parts if k != "baseline"), key=parts.get)   # the baseline is no setting's
+    return why[largest]
 
 
 def check_fits(cfg, vocab_size: int, corpus_chars: int) -> None:
@@ -108,9 +118,10 @@ def check_fits(cfg, vocab_size: int, corpus_chars: int) -> None:
     exceeds the memory available on its device; nothing when it fits or the figure is unknown."""
     if os.environ.get("MINITF_SKIP_MEMORY_CHECK", "") not in ("", "0"):
         return
-    parts = memory_estimate(cfg, vocab_size, corpus_chars)
-    if cfg.device == "gpu":
-        parts = {k: v for k, v in parts.items() if k != "data"}  # the corpus stays on the host
+    # the baseline is resident already (this process holds it), so that what is available is the room
+    # beyond it; the corpus stays on the host of a GPU run. Refused only when the rest exceeds the room
+    parts = {k: v for k, v in memory_estimate(cfg, vocab_size, corpus_chars).items()
+             if k != "baseline" and not (cfg.device == "gpu" and k == "data")}
     avail, source = available_memory(cfg.device)
     if avail is None or sum(parts.values()) <= avail:
         return

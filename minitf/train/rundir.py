@@ -261,7 +261,7 @@ def check_run_meta(ck: checkpoint.TrainingCheckpoint, path) -> None:
         raise bad("config", f"describes a model of {described:,} parameters (n_layer {cfg.n_layer}, n_embd "
                             f"{cfg.n_embd}, block_size {cfg.block_size}, vocabulary {len(vocab)}), but the archive "
                             f"holds {held:,}")
-    batch_bytes = sum(v for k, v in memory_estimate(cfg, len(vocab)).items() if k in ("activations", "attention"))
+    batch_bytes = sum(v for k, v in memory_estimate(cfg, len(vocab)).items() if k in ("activations", "logits", "attention"))
     if batch_bytes > MAX_BATCH_BYTES:  # no run that wrote a checkpoint ever held such a batch
         raise bad("config", f"describes batches of {batch_bytes / 2**40:,.0f} TiB (batch_size {cfg.batch_size}, "
                             f"block_size {cfg.block_size}): not a run that could have written it")

@@ -1,0 +1,83 @@
+"""Resuming a run: whether a checkpoint fits the run (:func:`check_compatible`) and loading it into the
+trainer (:func:`restore`): weights, optimizer state, iteration, both random generators, the log up to
+the checkpoint, and which eval ``best.npz`` holds (:func:`~minitf.train.best.resumed_best`).
+"""
+from __future__ import annotations
+
+import math
+
+from .. import checkpoint
+from .. import random as mt_random
+from .best import resumed_best
+from .config import ARCH_FIELDS
+
+__all__ = ["check_compatible", "restore"]
+
+
+def check_compatible(trainer, ckpt) -> None:
+    """Raise :class:`~minitf.checkpoint.CheckpointError` unless ``ckpt`` can continue in ``trainer``'s run
+    (the same vocabulary and architecture); a note when only the corpus's text differs."""
+    meta = ckpt.meta
+    saved = meta.get("vocab")
+    if saved != trainer.vocab.chars:
+        # counts, not the characters: an error never echoes a file's contents
+        extra = len(set(trainer.vocab.chars) - set(saved))
+        lost = len(set(saved) - set(trainer.vocab.chars))
+        raise checkpoint.CheckpointError(
+            f"checkpoint {trainer.ckpt_path} is incompatible with this corpus ({trainer.corpus.source}): its "
+            f"vocabulary has {len(saved)} characters, the corpus has {len(trainer.vocab)} ({extra} not in the "
+            f"checkpoint's, {lost} of the checkpoint's missing). Resume with the same --data.")
+    for k in ARCH_FIELDS:
+        if meta["config"].get(k) != getattr(trainer.cfg, k):
+            raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path} is incompatible: it has {k} = "
+                                             f"{meta['config'].get(k)!r}, this run has {getattr(trainer.cfg, k)!r}")
+    saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
+    if saved_corpus.get("sha256") not in (None, trainer.corpus.sha256):
+        trainer.log(f"note: the corpus ({trainer.corpus.source}) differs from the one the checkpoint was trained on "
+                    f"(same vocabulary), continuing")
+
+
+def restore(trainer, ckpt) -> None:
+    """Load ``ckpt`` into ``trainer``: weights, optimizer state, iteration, random generators, log, best."""
+    from ..nn import StateDictError
+    try:
+        trainer.model.load_state_dict(ckpt.model_state, strict=True)
+    except (StateDictError, ValueError, TypeError) as e:
+        raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path} does not fit the model: {e}") from None
+    try:
+        trainer.optimizer.load_state_dict(ckpt.optimizer_state)
+    except (ValueError, KeyError, TypeError) as e:
+        raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path}: optimizer state does not fit: {e}") from None
+    meta = ckpt.meta
+    trainer.iter, trainer.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
+    for entry, st, restore in (("rng.batch", meta["rng"]["batch"], trainer.sampler.set_state),
+                               ("rng.minitf", trainer.strategy.own_rng_state(meta["rng"]),
+                                lambda st: mt_random.set_rng_state(st, trainer.cfg.device))):
+        if st is None or (entry == "rng.minitf" and meta["config"].get("device") != trainer.cfg.device):
+            continue
+        try:
+            restore(st)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path}: entry {entry!r} is not the state "
+                                             f"of this run's random generator") from None
+    trainer.last_checkpoint_iter = trainer.iter
+    # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
+    trainer.records = [r for r in trainer.run_dir.read_log() if r.get("iter", 0) <= trainer.iter]
+    trainer.run_dir.write_log(trainer.records)
+    in_best_file = None
+    if trainer.run_dir.best_path.is_file():
+        try:
+            best_ck = trainer.run_dir.load_checkpoint(best=True)
+            in_best_file = best_ck.meta.get("best")
+        except checkpoint.CheckpointError:   # unreadable: replaced below by this checkpoint's state
+            pass
+    # killed between writing best.npz and ckpt.npz, the two disagree: the lower is best.npz's
+    trainer.best = resumed_best(meta.get("best"), in_best_file)
+    if trainer.best is None or in_best_file is None:
+        # a checkpoint from before best.npz existed (or one whose best.npz was removed): its own state,
+        # at its eval, is the best one known; save it, so that a worse continuation cannot replace it
+        last = meta.get("last_eval") or next((r for r in reversed(trainer.records) if r.get("iter") == trainer.iter
+                                              and "val_loss" in r), None)
+        if last is not None and math.isfinite(last.get("val_loss", math.nan)):
+            trainer.best = {"iter": trainer.iter, "val_loss": float(last["val_loss"])}
+            trainer.save_checkpoint(last, best=True)

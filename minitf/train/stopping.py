@@ -1,0 +1,118 @@
+"""Stopping a run when asked: Ctrl-C (SIGINT), SIGTERM (a scheduler's preemption, ``kill``), or code.
+
+A stop asked for never cuts a step in half: :class:`StopSignals` turns the signal into a request, the
+training loop finishes the step (or eval) under way, saves ``ckpt.npz`` at that step boundary, and
+raises :class:`TrainingInterrupted`. What PyTorch Lightning and Keras' preemption handlers do with
+SIGTERM: a cluster that sends it before killing gets a checkpoint at the latest step instead of the
+last eval's.
+
+A second signal of the same kind does not wait: a second Ctrl-C raises ``KeyboardInterrupt`` at once,
+a second SIGTERM ends the process as SIGTERM does by default; neither saves.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+__all__ = ["TrainingInterrupted", "Terminated", "StopSignals", "sigterm_raises", "exit_status"]
+
+# what each signal is called in a request's reason and in the messages
+REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """The run stopped at a step boundary when asked (Ctrl-C, SIGTERM, or :meth:`Trainer.request_stop`),
+    after saving ``ckpt.npz`` there. Attributes: ``reason``, ``iter`` (where the run stopped, and the
+    checkpoint's iteration unless saving was impossible: see ``saved``) and ``signum`` (the signal that
+    asked, or None)."""
+
+    def __init__(self, reason: str, it: int, saved: bool, signum: int | None = None):
+        super().__init__(reason)
+        self.reason, self.iter, self.saved, self.signum = reason, it, saved, signum
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside the training loop (while a run sets up: nothing to save yet), raised by
+    :func:`sigterm_raises` as Ctrl-C raises ``KeyboardInterrupt`` there."""
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """Within the block, SIGTERM raises :class:`Terminated` (where the default handler is in place, in
+    the main thread): a program ends by its ``except KeyboardInterrupt`` path, with status 143."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a second one ends the process at once
+        raise Terminated("terminated")
+    signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def exit_status(e: BaseException) -> int:
+    """The exit status of a run ended by ``e``, as the shell gives for a signal: 128 + its number (130
+    for Ctrl-C, 143 for SIGTERM); 130 for a stop asked for by code or a plain ``KeyboardInterrupt``."""
+    signum = getattr(e, "signum", None)
+    return 128 + int(signum) if signum else 128 + int(signal.SIGINT)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, at once (a signal handler's: nothing to raise if stderr is gone)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+class StopSignals:
+    """Make SIGINT and SIGTERM ask ``request_stop(reason)`` while in a ``with`` block; ``signum`` is the
+    first one received (or None).
+
+    Installed only where it can work and is wanted: in the main thread (where Python runs handlers),
+    over the default handlers (a program's own stay), and when ``enabled`` (a data-parallel run's ranks
+    would not stop at the same step: they keep the defaults).
+    """
+
+    def __init__(self, request_stop, enabled: bool = True):
+        self.request_stop, self.signum = request_stop, None
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self._installed = []
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+        for signum, default in defaults.items():
+            if signal.getsignal(signum) is default:
+                signal.signal(signum, self._handle)
+                self._installed.append((signum, default))
+        return self
+
+    def __exit__(self, *exc):
+        for signum, default in self._installed:
+            signal.signal(signum, default)
+        self._installed = []
+        return False
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:   # a second signal: now, without saving
+            self.__exit__()
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signum)   # the default action: the process ends as the signal ends it
+            return
+        self.signum = signum
+        if signum == signal.SIGINT:
+            _say("stopping after this step (saving ckpt.npz); press Ctrl-C again to abort without saving")
+        else:
+            _say("terminated (SIGTERM): stopping after this step (saving ckpt.npz)")
+        self.request_stop(REASONS.get(signum, "interrupted"), signum)
