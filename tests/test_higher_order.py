@@ -421,3 +421,28 @@ def test_third_derivative_through_indexing_and_reductions(device):
     np.testing.assert_allclose(g1.numpy(), counts * 4 * x.numpy() ** 3 / 3)
     np.testing.assert_allclose(g2.numpy(), counts * 12 * x.numpy() ** 2 / 3)
     np.testing.assert_allclose(g3.numpy(), counts * 24 * x.numpy() / 3)
+
+
+@pytest.mark.parametrize("name", ["relu", "abs"])
+def test_second_grad_through_relu_and_abs_alone_is_zero_as_torch(device, name):
+    """relu' and |x|' are piecewise constant, but torch records them on x: grad of the first
+    gradient w.r.t. x is zeros, where minitf used to raise that the gradient does not require grad."""
+    x = mt.tensor([-1.5, 2.0, 0.5], device=device, dtype=mt.float64, requires_grad=True)
+    f = getattr(mt, name)
+    (g,) = mt.grad(f(x).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = mt.grad(g.sum(), x)
+    assert backend.to_numpy(h.data).tolist() == [0.0, 0.0, 0.0]
+    (g2,) = mt.grad((f(x) * x).sum(), x, create_graph=True)      # d/dx (f'(x) x + f(x)) = 2 f'(x)
+    (h2,) = mt.grad(g2.sum(), x)
+    expected = [0.0, 2.0, 2.0] if name == "relu" else [-2.0, 2.0, 2.0]
+    assert backend.to_numpy(h2.data).tolist() == expected
+
+
+def test_second_grad_through_relu_and_abs_matches_torch():
+    torch = pytest.importorskip("torch")
+    for name in ("relu", "abs"):
+        x = torch.tensor([-1.5, 2.0, 0.5], dtype=torch.float64, requires_grad=True)
+        (g,) = torch.autograd.grad(getattr(torch, name)(x).sum(), x, create_graph=True)
+        h = torch.autograd.grad(g.sum(), x)[0] + torch.zeros(3, dtype=torch.float64)  # (torch's zeros: no storage)
+        assert g.requires_grad and h.tolist() == [0.0, 0.0, 0.0]

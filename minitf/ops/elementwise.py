@@ -107,7 +107,27 @@ class ReLU(Function):
         return (g * self.positive,)
 
     def backward_graph(self, g):  # the indicator is a constant: relu'' = 0 away from the kink
-        return (g * Tensor._make(self.positive.astype(g.dtype), None),)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.positive.astype(g.dtype)),)
+
+
+class PiecewiseConstantScale(Function):
+    """``g * m`` where ``m`` is a piecewise-constant function of ``x`` (relu's mask, abs's sign): the
+    first derivative of relu and abs under ``create_graph``. Its derivative is ``m`` for g and 0 for
+    x, and it is recorded on x, so a second ``grad`` w.r.t. x gives zeros, as torch's (whose
+    relu/abs double backward reads x), not an error that the gradient does not require grad."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, g, x, m):
+        self.m, self.x_shape = m, x.shape
+        return g * m
+
+    def backward(self, gg):
+        return gg * self.m, backend.get_array_module(gg).zeros(self.x_shape, dtype=gg.dtype)
+
+    def backward_graph(self, gg):
+        m = Tensor._make(self.m, None)
+        return gg * m, Tensor._make(backend.get_array_module(gg.data).zeros(self.x_shape, dtype=gg.dtype), None)
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)

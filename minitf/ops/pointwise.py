@@ -19,7 +19,9 @@ class Abs(Function):
         return (g * _sign(backend.get_array_module(g), self.x),)
 
     def backward_graph(self, g):  # sign(x) is piecewise constant: |x|'' = 0 away from 0
-        return (g * _const(_sign(backend.get_array_module(g.data), self.inputs[0].data), g),)
+        from .elementwise import PiecewiseConstantScale
+        x = self.inputs[0]
+        return (PiecewiseConstantScale.apply(g, x, m=_sign(backend.get_array_module(g.data), x.data).astype(g.dtype)),)
 
 
 def _sign(xp, x):
