@@ -390,4 +390,7 @@ def __getattr__(name):
     if name == "function":  # torch.autograd.function: once_differentiable and the custom Functions' ctx
         from . import custom_function
         return custom_function
+    if name == "detect_anomaly":  # torch.autograd.detect_anomaly, as mt.detect_anomaly
+        from .anomaly import detect_anomaly
+        return detect_anomaly
     raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")

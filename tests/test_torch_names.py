@@ -84,6 +84,7 @@ def test_utils_data_path_as_torch():
 def test_autograd_grad_is_mt_grad():
     from minitf.autograd import grad
     assert mt.autograd.grad is mt.grad is grad
+    assert mt.autograd.detect_anomaly is mt.detect_anomaly   # torch.autograd.detect_anomaly
     x = mt.tensor([1.0, 2.0], requires_grad=True)
     (g,) = mt.autograd.grad((x * x).sum(), x)
     assert g.tolist() == [2.0, 4.0] and x.grad is None
