@@ -177,6 +177,8 @@ class _UserNode(_engine.Function):
                     raise RuntimeError(f"Function {self.user.__name__}Backward returned an invalid gradient at "
                                        f"index {k} - got {list(gk.shape)} but expected shape compatible with "
                                        f"{list(inp.shape)}")
+                if gk.dtype != inp.dtype and inp.dtype.kind == "f":
+                    gk = gk.to(dtype=inp.dtype)   # torch casts a gradient to its input's dtype
             out.append(gk)
         return tuple(out)
 

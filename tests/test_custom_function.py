@@ -697,3 +697,23 @@ def test_mark_dirty_matches_torch():
         mine = _dirty_run(mt, mt.tensor([1.0, -2.0], dtype=mt.float64, requires_grad=True), saves)
         theirs = _dirty_run(torch, torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True), saves)
         assert mine == theirs
+
+
+class HalfPrecisionGrad(mt.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * 2).float()   # a float32 gradient for a float64 input
+
+
+def test_a_gradient_of_another_dtype_is_cast_to_the_inputs_as_torch(device):
+    x = mt.tensor([1.0, 2.0], dtype=mt.float64, device=device, requires_grad=True)
+    y = x * 1
+    y.retain_grad()                                           # what flows on from the custom node
+    HalfPrecisionGrad.apply(y).sum().backward()
+    assert y.grad.dtype == x.grad.dtype == mt.float64 and x.grad.tolist() == [2.0, 2.0]
+    (g,) = mt.grad(HalfPrecisionGrad.apply(x * 1).sum(), x, create_graph=True)
+    assert g.dtype == mt.float64
