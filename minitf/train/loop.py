@@ -24,6 +24,7 @@ from ..ops import cross_entropy
 from . import evaluation, memory
 from . import resume as resume_run
 from .best import VAL_RISE_WARNING, val_rise_warning
+from .divergence import TrainingDiverged, all_finite, diverged, explosion_warning
 from .config import ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
 from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
@@ -33,19 +34,6 @@ from .stopping import StopSignals, TrainingInterrupted
 from .strategy import SingleProcess
 
 __all__ = ["Trainer", "SingleProcess", "TrainingDiverged", "TrainingInterrupted", "VAL_RISE_WARNING"]
-
-class TrainingDiverged(RuntimeError):
-    """The loss, the gradient norm or the parameters stopped being finite; the last checkpoint is kept.
-
-    Attributes: ``iter`` (the iteration), ``quantity`` (what was not finite),
-    ``value`` and ``last_checkpoint_iter``.
-    """
-
-    def __init__(self, message, it, quantity, value, last_checkpoint_iter):
-        super().__init__(message)
-        self.iter, self.quantity, self.value = it, quantity, value
-        self.last_checkpoint_iter = last_checkpoint_iter
-
 
 class Trainer:
     """One training run: ``Trainer(cfg).run()`` returns a summary dict.
@@ -232,7 +220,7 @@ class Trainer:
     def _stop(self) -> None:
         """Save the checkpoint at this step boundary (unless it is already there) and raise."""
         saved = self.iter == self.last_checkpoint_iter
-        if not saved and _all_finite(self.model.parameters()):  # never a non-finite state (the guard's rule)
+        if not saved and all_finite(self.model.parameters()):  # never a non-finite state (the guard's rule)
             self.save_checkpoint(None)
             saved = True
         raise TrainingInterrupted(self._stop_reason, self.iter, saved, self._stop_signum)
@@ -277,20 +265,16 @@ class Trainer:
                 if not math.isfinite(value):
                     self.optimizer.zero_grad()
                     raise self._diverged(quantity, value, s.lr, s.iter)
-            if not self._warned_explosion and s.loss > 2 * self._uniform_loss + 1:
-                self._warned_explosion = True
-                self._write(f"warning: iter {s.iter}: the training loss {s.loss:.4g} is far above "
-                            f"{self._uniform_loss:.3f}, the loss of guessing uniformly (ln {len(self.vocab)}): "
-                            f"training is unstable; a lower --lr (now {self.cfg.lr:g}) may help")
+            if not self._warned_explosion:
+                line = explosion_warning(s.iter, s.loss, self._uniform_loss, len(self.vocab), self.cfg.lr)
+                if line is not None:
+                    self._warned_explosion = True
+                    self._write(line)
         return steps
 
     def _diverged(self, quantity: str, value, lr: float, it: int | None = None) -> TrainingDiverged:
-        it = self.iter if it is None else it
-        where = (f"the last checkpoint, {self.ckpt_path} (iter {self.last_checkpoint_iter}), is kept as it was"
-                 if self.last_checkpoint_iter is not None else "no checkpoint was written")
-        return TrainingDiverged(f"training diverged at iter {it}: the {quantity} is {value} (lr {lr:.3g}); "
-                                f"{where}; a lower --lr or --grad-clip may help", it, quantity, value,
-                                self.last_checkpoint_iter)
+        return diverged(quantity, value, lr, self.iter if it is None else it, self.ckpt_path,
+                        self.last_checkpoint_iter)
 
     def _eval(self, it: int, tokens_per_s, final: bool) -> dict:
         t0 = time.perf_counter()
@@ -299,7 +283,7 @@ class Trainer:
         for split in ("train", "val"):
             if not math.isfinite(losses[split]):
                 raise self._diverged(f"estimated {split} loss", losses[split], self.lr_at(it))
-        if not _all_finite(self.model.parameters()):
+        if not all_finite(self.model.parameters()):
             raise self._diverged("parameters' value", "not finite", self.lr_at(it))
         rec = {"iter": it, "train_loss": losses["train"], "val_loss": losses["val"],
                "val_bpc": losses["val"] / math.log(2), "lr": self.lr_at(it),
@@ -397,12 +381,4 @@ class Trainer:
                 "final_val_loss": final["final_val_loss"] if final else None,
                 "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path),
                 "best": dict(self.best) if self.best else None, "best_checkpoint": str(self.run_dir.best_path)}
-
-
-def _all_finite(params) -> bool:
-    for p in params:
-        xp = backend.get_array_module(p.data)
-        if not bool(xp.isfinite(p.data).all()):
-            return False
-    return True
 
