@@ -90,3 +90,11 @@ def test_errors(device):
             mt.logical_and(x, mt.tensor(DATA))
         with pytest.raises(mt.DeviceError, match="different devices"):
             mt.isclose(x, mt.tensor(DATA))
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or"])
+def test_binary_ops_without_gradient_name_a_shape_mismatch(device, name):
+    a = mt.tensor([1, 0], device=device)
+    b = mt.tensor([1, 1, 0], device=device)
+    with pytest.raises(ValueError, match=rf"^{name}: shapes \(2,\) and \(3,\) cannot be broadcast together"):
+        getattr(mt, name)(a, b)

@@ -47,6 +47,17 @@ def check_same_device(name: str, tensors) -> None:
             raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
 
 
+def elementwise_outside_graph(name: str, a: Tensor, b: Tensor) -> Tensor:
+    """``xp.<name>(a, b)`` for an op with no gradient (logical_*, bitwise_*), broadcasting: one
+    device, and a mismatch of shapes named as the other binary ops name it."""
+    check_same_device(name, [a, b])
+    xp = backend.get_array_module(a.data)
+    try:
+        return Tensor._make(getattr(xp, name)(a.data, b.data), None)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
 def float_input(x):
     """``x`` as a floating tensor for an op whose values are floats (exp, log, sin, sigmoid, ...):
     an integer or bool tensor becomes the default float dtype, as PyTorch's ``torch.exp`` of an

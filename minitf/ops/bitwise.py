@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor
-from ._util import check_same_device
+from ._util import elementwise_outside_graph
 from .promotion import promote_operands
 
 
@@ -18,12 +18,7 @@ def _integral(name: str, *tensors) -> None:
 def _bitwise(a, b, name: str) -> Tensor:
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
     _integral(name, a, b)
-    check_same_device(name, [a, b])
-    xp = backend.get_array_module(a.data)
-    try:
-        return Tensor._make(getattr(xp, name)(a.data, b.data), None)
-    except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+    return elementwise_outside_graph(name, a, b)
 
 
 def bitwise_and(a, b) -> Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor
-from ._util import binary_operands, check_same_device, normalize_axis
+from ._util import binary_operands, check_same_device, elementwise_outside_graph, normalize_axis
 from .arithmetic import compare
 
 
@@ -64,10 +64,7 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
 
 
 def _logical(a, b, name: str) -> Tensor:
-    a, b = binary_operands(a, b)
-    check_same_device(name, [a, b])
-    xp = backend.get_array_module(a.data)
-    return Tensor._make(getattr(xp, name)(a.data, b.data), None)
+    return elementwise_outside_graph(name, *binary_operands(a, b))
 
 
 def logical_and(a, b) -> Tensor:
