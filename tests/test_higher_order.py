@@ -446,3 +446,14 @@ def test_second_grad_through_relu_and_abs_matches_torch():
         (g,) = torch.autograd.grad(getattr(torch, name)(x).sum(), x, create_graph=True)
         h = torch.autograd.grad(g.sum(), x)[0] + torch.zeros(3, dtype=torch.float64)  # (torch's zeros: no storage)
         assert g.requires_grad and h.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_piecewise_constant_scale_gradchecks(device):
+    """The op behind relu' and |x|' under create_graph: d/dg = m, d/dx = 0, to second order."""
+    from minitf.ops.elementwise import PiecewiseConstantScale
+    rng = np.random.default_rng(5)
+    m = backend.array_module(device).asarray(np.sign(rng.standard_normal((3, 4))))
+    g, x = (mt.tensor(rng.standard_normal((3, 4)), dtype=mt.float64, device=device, requires_grad=True)
+            for _ in range(2))
+    fn = lambda g, x: PiecewiseConstantScale.apply(g, x, m=m)    # noqa: E731
+    assert mt.gradcheck(fn, (g, x)) and mt.gradgradcheck(fn, (g, x))
