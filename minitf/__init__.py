@@ -30,6 +30,10 @@ from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 from .profiler import profile  # noqa: F401
 from .dot import to_dot, draw_graph  # noqa: F401
 from . import functional  # noqa: F401
+from .backend import silence_fp_warnings_from_minitf as _silence
+
+_silence()   # inf and NaN results are silent, as in PyTorch (a warnings filter: free per op)
+del _silence
 
 __version__ = "0.1.0"
 

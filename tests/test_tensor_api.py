@@ -170,20 +170,19 @@ def test_tensor_exponent_gradient_reaches_both_operands(device, rng):
 def test_gradients_at_the_kinks_follow_pytorch():
     torch = pytest.importorskip("torch")
     a = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
-    # (op, its torch twin, the NumPy warning its forward gives on the CPU or None)
-    cases = [(lambda x: x.clamp(0.0, 1.0), lambda x: x.clamp(0.0, 1.0), None),   # bounds pass the gradient
-             (lambda x: x.abs(), lambda x: x.abs(), None),                         # 0 at 0
-             (lambda x: (x * 0).norm(), lambda x: (x * 0).norm(), None),           # 2-norm at 0: 0, not NaN
-             (lambda x: (x * 0) ** x, lambda x: (x * 0) ** x, "divide by zero"),   # 0 ** y: d/dy is 0 for y >= 0
-             (lambda x: x.max(0).values, lambda x: x.max(0).values, None)]
-    for op, top, forward_warning in cases:
+    cases = [(lambda x: x.clamp(0.0, 1.0), lambda x: x.clamp(0.0, 1.0)),   # bounds pass the gradient
+             (lambda x: x.abs(), lambda x: x.abs()),                         # 0 at 0
+             (lambda x: (x * 0).norm(), lambda x: (x * 0).norm()),           # 2-norm at 0: 0, not NaN
+             (lambda x: (x * 0) ** x, lambda x: (x * 0) ** x),               # 0 ** y: d/dy is 0 for y >= 0
+             (lambda x: x.max(0).values, lambda x: x.max(0).values)]
+    for op, top in cases:
         x = mt.tensor(a, dtype="float64", requires_grad=True)
         xt = torch.tensor(a, requires_grad=True)
-        # a forward op that makes an inf warns as NumPy does (0 ** -1; PyTorch and CuPy are silent)
-        with pytest.warns(RuntimeWarning, match=forward_warning) if forward_warning else warnings.catch_warnings():
-            warnings.simplefilter("always" if forward_warning else "error")
+        with warnings.catch_warnings():   # 0 ** -1 = inf on purpose, even under -W error::RuntimeWarning
+            warnings.simplefilter("ignore", RuntimeWarning)
             y = op(x)
-        with warnings.catch_warnings():  # backward never warns: its infs and NaNs (inf * 0) are PyTorch's values
+        # backward never warns, even under an "error" filter: its infs and NaNs (inf * 0) are PyTorch's values
+        with warnings.catch_warnings():
             warnings.simplefilter("error")
             y.sum().backward()
         top(xt).sum().backward()
@@ -453,3 +452,34 @@ def test_a_reduction_refuses_a_dim_that_is_not_an_int(call):
     x = mt.tensor([[1.0, 2.0, 4.0], [0.0, 3.0, 9.0]])
     with pytest.raises(TypeError, match="dim must be an int or a tuple of ints"):
         call(x)
+
+
+
+def test_forward_infs_and_nans_are_silent_as_in_pytorch_unless_a_user_filter_asks(device):
+    # pytest restores the filters it started with around collection and each test, so the filter
+    # that `import minitf` appends is installed here by hand, in a filter list of its own
+    x = mt.tensor([0.0, 1.0, -1.0], dtype="float64", device=device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()                  # Python's default action ("default") for the rest
+        mt.backend.silence_fp_warnings_from_minitf()
+        results = [mt.log(x), x / 0, x ** -1, mt.sqrt(x), mt.exp(x * 1000)]
+        assert not caught, [str(w.message) for w in caught]
+        np.log(np.zeros(1))                       # the user's own NumPy code still warns as NumPy does
+        warnings.warn("a RuntimeWarning of the user's own", RuntimeWarning)
+        assert len(caught) == 2
+        warnings.simplefilter("error", RuntimeWarning)   # a user's filter comes first: -W error still finds them
+        with pytest.raises(RuntimeWarning, match="divide by zero"):
+            mt.log(x)
+    assert np.isneginf(results[0].numpy()[0]) and np.isnan(results[0].numpy()[2])
+    assert np.isposinf(results[4].numpy()[1])
+
+
+def test_import_minitf_installs_the_silencing_filter_and_W_error_still_wins():
+    import subprocess
+    import sys
+    code = "import minitf as mt; print(mt.log(mt.zeros(1)).item())"
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert quiet.stdout.strip() == "-inf" and "RuntimeWarning" not in quiet.stderr, quiet.stderr
+    loud = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                          capture_output=True, text=True)
+    assert loud.returncode != 0 and "divide by zero encountered in log" in loud.stderr

@@ -171,7 +171,8 @@ def synchronize(device: str) -> None:
 
 
 # The rest of the backend, by concept; each module reads the names above through this package when called.
-from .kernels import native_special, quiet_fp_warnings, quiet_underflow, scatter_add  # noqa: E402
+from .kernels import (native_special, quiet_fp_warnings, quiet_underflow, scatter_add,  # noqa: E402
+                      silence_fp_warnings_from_minitf)
 from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads  # noqa: E402
 from .rng import copy_rng, default_rng, draw_seed, rng_state, set_rng_state  # noqa: E402
 from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nccl_unique_id, select_gpu  # noqa: E402

@@ -57,6 +57,26 @@ def quiet_underflow(xp):
     return np.errstate(under="ignore")
 
 
+# NumPy's floating-point warnings ("divide by zero encountered in log"), as their messages read
+FP_WARNING_MESSAGE = r"(divide by zero|invalid value|overflow|underflow) encountered"
+
+
+def silence_fp_warnings_from_minitf() -> None:
+    """Make NumPy's floating-point warnings raised inside minitf's own code silent, as PyTorch's
+    and CuPy's inf and NaN results are: ``mt.log(mt.zeros(1))`` is ``-inf``, quietly.
+
+    A warnings filter, not an ``np.errstate`` around every op (a microsecond each): it costs
+    nothing per op. It is *appended* to the filter list, so every filter the user sets comes
+    before it and wins: ``python -W error::RuntimeWarning`` (or ``warnings.simplefilter("error")``,
+    or pytest's ``-W``) still turns them into errors, to find where a NaN was born; so does
+    ``np.errstate(all="raise")`` (NumPy raises then, without a warning). Only warnings whose
+    message is NumPy's and whose frame is in minitf are matched: a user's own NumPy code
+    and minitf's deliberate warnings are untouched."""
+    import warnings
+    warnings.filterwarnings("ignore", message=FP_WARNING_MESSAGE, category=RuntimeWarning,
+                            module=r"minitf(\.|\Z)", append=True)
+
+
 def quiet_fp_warnings():
     """A context in which NumPy's floating-point *warnings* (divide by zero, overflow, invalid
     value) are not given; a category set to anything but "warn" (``np.errstate(all="raise")``
