@@ -71,7 +71,9 @@ def test_shapes_section_quotes_its_results():
             f"interval ({lo:.4f} to {hi:.4f})") in text
     assert f"{-fam['residual']:.3f} of {-pred['error']:.3f} nats" in text
     assert f"The other half, {fam['residual'] - pred['error']:.3f}, comes with the wider shape" in text
-    assert f"Two seeds, {fam['seed_spread']:.3f} apart" in text and "16:49-17:16 UTC" in res["machine"]["note"]
+    assert f"Two seeds, {fam['seed_spread']:.3f} apart" in text
+    assert (f"by {-by[(2, 4, 128)]['residual']:.3f} nats at d / n_layer = 64 and {-by[(1, 4, 180)]['residual']:.3f} "
+            f"at 180") in text and "16:49-17:16 UTC" in res["machine"]["note"]
     deep, wide = by[(8, 4, 64)], by[(1, 4, 180)]
     assert f"by {deep['mean'] - wide['mean']:.3f} nats ({100 * (deep['mean'] - wide['mean']) / deep['mean']:.0f}% of" in text
     assert f"at most {max(s['seed_spread'] for s in by.values()):.3f} apart" in text
@@ -204,6 +206,7 @@ def test_batch_size_chapter_quotes_its_results():
             f"64 to {b['val_loss']:.4f}") in text
     assert (f"the batch of 4 is {100 * (1 - s1['4'] / s1['16']):.0f}% cheaper than 16 to the first loss" in text
             and f"(16 cheaper by {100 * (1 - s2['16'] / s2['4']):.0f}%," in text)
+    assert f"cost {s1['64'] / s1['4']:.1f} and {s1['256'] / s1['4']:.0f} times the batch of 4's" in text
     assert f"{er[4]['cpu_seconds']:.2f} s against its first training's {by[(4, 3e-3)]['cpu_seconds']:.2f} s" in text
     same = {}
     for (batch, lr), r in by.items():
