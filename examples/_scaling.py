@@ -129,7 +129,7 @@ def draw_shapes(ax, shapes) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("width over depth, n_embd / n_layer")
     ax.set_ylabel("best validation loss (each seed)")
-    ax.set_title("shapes of (nearly) equal N, the sweep's settings")
+    ax.set_title("other shapes against the fit at their N, the sweep's settings")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower left")
 

@@ -116,3 +116,28 @@ def test_measuring_the_noise_leaves_the_run_unchanged(script, corpus, tmp_path):
     spent = sum(n["cpu_seconds"] for n in measured["noise"])
     assert spent > 0 and again["noise_cpu_seconds"] == pytest.approx(spent)
     assert bn.cpu_per_step(again) == pytest.approx(bn.cpu_per_step(measured))
+
+
+def test_eval_cpu_script_splits_the_runs_cpu_time(script, corpus, tmp_path):
+    """examples/batch_noise_eval_cpu.py trains batch_noise.py's runs again, the same losses as
+    batch_noise.py's own, and counts its evaluations' CPU time apart from the steps'."""
+    bn, ev = script("batch_noise"), script("batch_noise_eval_cpu")
+    common = ["--quick", "--data", str(corpus), "--max-steps", "32", "--groups", "4", "--batches", "2,8"]
+    assert bn.main(common + ["--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "bn.json")]) == 0
+    committed = json.loads((tmp_path / "bn.json").read_text())
+    lr = next(iter(committed["targets"][-1]["reached"].values()))["lr"]   # a rate some target was reached at
+    assert ev.main(common + ["--lr", str(lr), "--committed", str(tmp_path / "bn.json"),
+                             "--out", str(tmp_path / "ev.json")]) == 0
+    res = json.loads((tmp_path / "ev.json").read_text())
+    assert [r["batch"] for r in res["runs"]] == [2, 8]
+    for r in res["runs"]:
+        assert r["same_losses_as_committed"] is True
+        assert 0 < r["eval_cpu_seconds"] < r["cpu_seconds"]
+        assert abs(r["step_cpu_ms"] - 1e3 * (r["cpu_seconds"] - r["eval_cpu_seconds"]) / r["steps"]) < 1e-9
+    for t in res["targets"]:
+        src = next(c for c in committed["targets"] if c["iter"] == t["iter"])
+        for b, s in t["step_cpu_seconds"].items():
+            step = next(r["step_cpu_ms"] for r in res["runs"] if r["batch"] == int(b))
+            assert src["reached"][b]["lr"] == lr and abs(s - src["reached"][b]["steps"] * step / 1e3) < 1e-9
+    assert res["targets"]
+    assert ev.train.Trainer._eval.__name__ == "_eval"             # the clock is removed again

@@ -62,7 +62,11 @@ def test_index_lists_every_page_and_the_readme_links_it():
     for page in (ROOT / "docs").glob("*.md"):
         if page.name != "index.md":
             assert page.name in linked, f"docs/index.md does not list {page.name}"
-    assert "docs/index.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/index.md" in readme
+    in_readme = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme))
+    for page in (ROOT / "docs").glob("*.md"):
+        assert page.name in in_readme, f"README.md's Documentation section does not link docs/{page.name}"
 
 
 def test_index_says_which_runs_used_which_threads():
@@ -155,6 +159,8 @@ def test_parallelism_chapter_quotes_its_results():
     assert f"goes from {_span(short)} microseconds up to T = 128 to " + \
         f"{by[('transformer', 256)]['us_per_token']:.1f} at T = 256, {by[('transformer', 512)]['us_per_token']:.1f} " \
         f"at T = 512 and {t['us_per_token']:.1f} at T = 1024" in flat
+    rise = t["us_per_token"] / by[("transformer", 64)]["us_per_token"]
+    assert f"per token it rises {rise:.1f} times from T = 64 to T = 1024" in flat
     f = t["flops"]
     work = f["total_performed"] / r["flops"]["total"]
     rate = r["gflop_per_s_performed"] / t["gflop_per_s_performed"]

@@ -60,8 +60,20 @@ def test_shapes_section_quotes_its_results():
             assert cells[3] == " / ".join(f"{v:.4f}" for v in sh["best_val_loss"])
             assert cells[4] == f"{sh['fit']:.4f}" and cells[5] == f"{sh['residual']:+.4f}"
             rows += 1
-    assert rows == len(by) == 4
+    assert rows == len(by) == 5          # the four of equal N, and the on-family check at the predicted N
     text = _text("scaling_laws.md")
+    # the on-family model at the predicted model's N: how much of the prediction's miss is size, how much shape
+    fam, pred = by[(5, 4, 172)], res["prediction"]
+    lo, hi = pred["predicted_95"]
+    assert abs(fam["n_params_non_embedding"] / pred["n_params_non_embedding"] - 1) < 0.005
+    assert fam["mean"] < lo and pred["error"] < fam["residual"] < 0
+    assert (f"Its mean, {fam['mean']:.4f}, is {-fam['residual']:.3f} below the fit and still below the ten points' "
+            f"interval ({lo:.4f} to {hi:.4f})") in text
+    assert f"{-fam['residual']:.3f} of {-pred['error']:.3f} nats" in text
+    assert f"The other half, {fam['residual'] - pred['error']:.3f}, comes with the wider shape" in text
+    assert f"Two seeds, {fam['seed_spread']:.3f} apart" in text
+    assert (f"by {-by[(2, 4, 128)]['residual']:.3f} nats at d / n_layer = 64 and {-by[(1, 4, 180)]['residual']:.3f} "
+            f"at 180") in text and "16:49-17:16 UTC" in res["machine"]["note"]
     deep, wide = by[(8, 4, 64)], by[(1, 4, 180)]
     assert f"by {deep['mean'] - wide['mean']:.3f} nats ({100 * (deep['mean'] - wide['mean']) / deep['mean']:.0f}% of" in text
     assert f"at most {max(s['seed_spread'] for s in by.values()):.3f} apart" in text
@@ -161,14 +173,41 @@ def test_batch_size_chapter_quotes_its_results():
     assert f"only {a['fit']['B_crit'] / 4:.0f} to {b['fit']['B_crit'] / 4:.0f} times below it" in text
     assert (f"it needs {1 + 4 / a['fit']['B_crit']:.2f} and {1 + 4 / b['fit']['B_crit']:.2f} times E_min" in text)
     # CPU time per step and to each loss (computed by the script: per step, noise measurements out, x steps)
-    assert (f"{1e3 * by[(4, 3e-3)]['cpu_seconds'] / 1024:.1f} ms of CPU time per step at B = 4, "
+    assert (f"evaluations included, are {1e3 * by[(4, 3e-3)]['cpu_seconds'] / 1024:.1f} ms at B = 4 and "
             f"{1e3 * by[(16, 3e-3)]['cpu_seconds'] / 1024:.1f} ms at 16") in text
     c1 = [a["reached"][str(x)]["cpu_seconds"] for x in (4, 16, 64, 256)]
     c2 = [b["reached"][str(x)]["cpu_seconds"] for x in (4, 16, 64)]
     assert (f"is {c1[0]:.2f} s at B = 4, {c1[1]:.2f} s at 16, {c1[2]:.2f} s at 64 and {c1[3]:.2f} s at 256 to "
             f"{a['val_loss']:.4f}, and {c2[0]:.2f} s, {c2[1]:.2f} s and {c2[2]:.2f} s at 4, 16 and 64 to "
             f"{b['val_loss']:.4f}") in text
-    assert abs(c1[0] / c1[1] - 1) < 0.05 and f"16 is {100 * (1 - c2[1] / c2[0]):.0f}% cheaper" in text
+    assert abs(c1[0] / c1[1] - 1) < 0.05
+    ref = by[(16, 1e-3)]
+    assert f"noise measurement, {sum(n['cpu_seconds'] for n in ref['noise']):.1f} of its {ref['cpu_seconds']:.1f} s" in text
+    assert f"whose {by[(4, 1e-2)]['cpu_seconds']:.1f} s also hold" in text and "noise_cpu_seconds" not in by[(4, 1e-2)]
+    # the bump of the batch of 256's curve in the figure's middle panel
+    h = {e["iter"]: e["val_loss"] for e in by[(256, 3e-3)]["history"]}
+    assert h[12] > h[10] > h[14] and by[(256, 3e-3)]["warmup_iters"] == 10
+    assert f"from {h[10]:.3f} at step 10 to {h[12]:.3f} at step 12" in text
+    # the same runs again with their evaluations timed apart (examples/batch_noise_eval_cpu.py)
+    ev = _results("batch_noise_eval_cpu")
+    er = {r["batch"]: r for r in ev["runs"]}
+    assert all(r["same_losses_as_committed"] and r["lr"] == 3e-3 for r in ev["runs"]) and sorted(er) == [4, 16, 64, 256]
+    share = lambda b: f"{er[b]['eval_cpu_seconds']:.2f} of {er[b]['cpu_seconds']:.2f} s"
+    assert (f"{er[4]['eval_cpu_seconds']:.2f} s of the batch-4 run's {er[4]['cpu_seconds']:.2f} s "
+            f"({100 * er[4]['eval_cpu_seconds'] / er[4]['cpu_seconds']:.0f}%), {share(16)} at 16 "
+            f"({100 * er[16]['eval_cpu_seconds'] / er[16]['cpu_seconds']:.0f}%), {share(64)} at 64 "
+            f"({100 * er[64]['eval_cpu_seconds'] / er[64]['cpu_seconds']:.0f}%) and {share(256)} at 256 "
+            f"({100 * er[256]['eval_cpu_seconds'] / er[256]['cpu_seconds']:.0f}%)") in text
+    assert (f"steps alone take {er[4]['step_cpu_ms']:.2f} ms at B = 4, {er[16]['step_cpu_ms']:.2f} ms at 16, "
+            f"{er[64]['step_cpu_ms']:.1f} ms at 64 and {er[256]['step_cpu_ms']:.0f} ms at 256") in text
+    s1, s2 = (next(t["step_cpu_seconds"] for t in ev["targets"] if t["iter"] == i) for i in (128, 512))
+    assert (f"that is {s1['4']:.2f} s at B = 4, {s1['16']:.2f} s at 16, {s1['64']:.2f} s at 64 and {s1['256']:.2f} s "
+            f"at 256 to {a['val_loss']:.4f}, and {s2['4']:.2f} s, {s2['16']:.2f} s and {s2['64']:.2f} s at 4, 16 and "
+            f"64 to {b['val_loss']:.4f}") in text
+    assert (f"the batch of 4 is {100 * (1 - s1['4'] / s1['16']):.0f}% cheaper than 16 to the first loss" in text
+            and f"(16 cheaper by {100 * (1 - s2['16'] / s2['4']):.0f}%," in text)
+    assert f"cost {s1['64'] / s1['4']:.1f} and {s1['256'] / s1['4']:.0f} times the batch of 4's" in text
+    assert f"{er[4]['cpu_seconds']:.2f} s against its first training's {by[(4, 3e-3)]['cpu_seconds']:.2f} s" in text
     same = {}
     for (batch, lr), r in by.items():
         if (batch, lr) != (4, 1e-2):        # its CPU time includes a noise measurement the JSON drops (see the text)
@@ -251,3 +290,32 @@ def test_kaplan_bullet_quotes_the_fixed_d_slopes():
     fd = _results("compute_frontier")["fixed_D_fits"]
     assert (f"the slope is {fd['1000']['alpha_N']:.4f} at this budget and {fd['2000']['alpha_N']:.4f} with twice"
             in _text("scaling_laws.md"))
+
+
+def test_returns_per_doubling_are_quoted_from_the_sweep():
+    """'the returns *rise*': the loss gained per doubling of N between neighbouring sizes (means of
+    the seeds), the fitted law's own shrinking gains, the sweep's shapes, and the characters per
+    parameter of the compute section."""
+    res = _results("scaling_laws")
+    by = {}
+    for r in res["sweep"] + res["predicted_model"]:
+        by.setdefault(r["n_params_non_embedding"], []).append(r["best_val_loss"])
+    ns = sorted(by)
+    mean = [sum(by[n]) / len(by[n]) for n in ns]
+    gain = [(mean[i] - mean[i + 1]) / math.log2(ns[i + 1] / ns[i]) for i in range(len(ns) - 1)]
+    text = _text("scaling_laws.md")
+    assert (f"is {gain[0]:.3f}, {gain[1]:.3f}, {gain[2]:.3f} and {gain[3]:.3f} nats, and {gain[4]:.3f} "
+            f"from 4 / 4 / 128 to the predicted model") in text
+    assert gain[-1] > gain[0]
+    a = res["fit"]["alpha_N"]
+    fit = lambda n: (res["fit"]["N_c"] / n) ** a
+    assert (f"{fit(ns[0]) * (1 - 2 ** -a):.3f} nats at the smallest model's fitted loss and "
+            f"{fit(ns[-1]) * (1 - 2 ** -a):.3f} at the largest's, {100 * (1 - 2 ** -a):.0f}% less") in text
+    shapes = [r["n_embd"] / r["n_layer"] for r in res["sweep"]]
+    big = res["predicted_model"][0]
+    assert (f"has d / n_layer = {big['n_embd'] / big['n_layer']:.0f}, wider than any of the sweep's five "
+            f"({min(shapes):.0f} to {max(shapes):.0f})") in text
+    cf = {(r["n_layer"], r["n_embd"], r["max_iters"]): r for r in _results("compute_frontier")["runs"]}
+    per = lambda L, d: [cf[(L, d, it)]["tokens"] / cf[(L, d, it)]["n_params_non_embedding"] for it in (250, 2000)]
+    (a88, b88), (a128, b128) = per(3, 88), per(4, 128)
+    assert f"read {a88:.1f} to {b88:.1f} (3 / 4 / 88) and {a128:.1f} to {b128:.1f} (4 / 4 / 128) characters" in text
