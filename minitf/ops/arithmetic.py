@@ -116,7 +116,9 @@ class Pow(Function):
         if p == 0:
             return (Tensor._make(backend.get_array_module(g.data).zeros_like(g.data), None),)
         a = self.inputs[0]
-        return (g * (p * (1 / a.sqrt() if p - 1 == -0.5 else a ** (p - 1))),)
+        # a ** -0.5 is Pow's rsqrt (not 1 / sqrt(a) composed): its own derivative -0.5 a^-1.5 then gives
+        # torch's sqrt'' = -inf at -0 (the composition's (-1/s^2)(0.5/s) gave +inf)
+        return (g * (p * Pow.apply(a, p=p - 1)),)
 
 
 class MatMul(Function):
