@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_dim
 from .arithmetic import mul
@@ -20,7 +21,7 @@ def _check_float(name: str, x: Tensor) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be floating point, got dtype {x.dtype}")
+        raise DtypeNotImplemented(f"{name}: input must be floating point, got dtype {x.dtype}")
 
 
 def _no_inplace(name: str, inplace) -> None:

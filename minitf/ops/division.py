@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
+from ._util import require_tensor
 from .promotion import promote_operands
 
 
@@ -78,7 +80,7 @@ class Fmod(Function):
 def _divide(cls, name: str, a, b) -> Tensor:
     a, b = promote_operands(a, b)
     if a.dtype.kind == "b":
-        raise TypeError(f"{name}: not defined for bool tensors (as torch); convert with x.int() first")
+        raise DtypeNotImplemented(f"{name}: not defined for bool tensors (as torch); convert with x.int() first")
     if a.dtype.kind in "iu" and bool((b.data == 0).any()):
         raise IntegerDivisionByZero(f"{name}: integer division by zero ({a.dtype} operands, as torch "
                                     f"refuses); floating-point operands give inf or nan")
@@ -102,5 +104,6 @@ def remainder(a, b) -> Tensor:
 
 def fmod(a, b) -> Tensor:
     """a - b trunc(a / b): the sign of ``a``, as C's fmod and torch.fmod. Gradients: 1 for a,
-    -trunc(a / b) for b."""
+    -trunc(a / b) for b. ``a`` must be a Tensor (torch.fmod takes no number there)."""
+    require_tensor("fmod", a, "input")
     return _divide(Fmod, "fmod", a, b)

@@ -5,6 +5,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import check_floating, float_input
 from .erf import erfc as _erfc
@@ -252,7 +253,7 @@ def sigmoid(x: Tensor) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """max(x, 0), elementwise (gradient 0 at x = 0); bool refused, as torch."""
     if x.dtype.kind == "b":
-        raise TypeError("relu: not defined for bool tensors (as torch); convert with x.int() first")
+        raise DtypeError("relu: not defined for bool tensors (as torch); convert with x.int() first")
     return ReLU.apply(x)
 
 
