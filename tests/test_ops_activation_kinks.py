@@ -35,6 +35,11 @@ KINKS = {
     "maximum_tie": (lambda x: mt.maximum(x, x * 0), ("maximum_tie", {}), [0.0, -0.0, NAN]),
     "sqrt": (mt.sqrt, ("sqrt", {}), [0.0, -0.0]),
     "pow_half": (lambda x: x ** 0.5, ("pow", {"exponent": 0.5}), [0.0, -0.0]),
+    "l1_loss": (lambda x: F.l1_loss(x, x.detach() * 0 + 1, reduction="none"), ("l1_loss", {}), [1.0, 0.0, NAN]),
+    "smooth_l1_loss": (lambda x: F.smooth_l1_loss(x, x.detach() * 0, reduction="none", beta=0.5),
+                       ("smooth_l1_loss", {"beta": 0.5}), [0.5, -0.5, 0.0, NAN]),
+    "huber_loss": (lambda x: F.huber_loss(x, x.detach() * 0, reduction="none", delta=2.0),
+                   ("huber_loss", {"delta": 2.0}), [2.0, -2.0, 0.0, NAN]),
 }
 
 
@@ -50,6 +55,9 @@ def _derivatives(grad, x, y):
 def _torch_op(torch, name, kw):
     if name == "maximum_tie":
         return lambda t: torch.maximum(t, t * 0)
+    if name.endswith("_loss"):   # against a constant target: 1 for l1 (its kink at x = 1), 0 otherwise
+        target = 1.0 if name == "l1_loss" else 0.0
+        return lambda t: getattr(torch.nn.functional, name)(t, t.detach() * 0 + target, reduction="none", **kw)
     if name in ("abs", "clamp", "sqrt", "pow"):
         return lambda t: getattr(torch, name)(t, **kw)
     return lambda t: getattr(torch.nn.functional, name)(t, **kw)
@@ -101,6 +109,22 @@ def test_leaky_relu_second_derivative_is_zero_not_an_error(device):
     np.testing.assert_array_equal(g.numpy(), [0.2, 0.2, 0.2, 1.0, 0.2])
     gg, = mt.grad(g.sum(), x)
     np.testing.assert_array_equal(gg.numpy(), np.zeros(5))
+
+
+def test_l1_loss_second_derivative_is_zero_for_input_and_target(device):
+    """|x - t|' = sign(x - t) is recorded on both (as torch's, whose abs double backward reads x - t):
+    a second grad w.r.t. either gives zeros, not 'does not require grad'."""
+    x = mt.tensor([0.0, 1.0, -2.0], dtype=mt.float64, device=device, requires_grad=True)
+    t = mt.tensor([0.0, 3.0, -5.0], dtype=mt.float64, device=device, requires_grad=True)
+    gx, gt = mt.grad(F.l1_loss(x, t, reduction="sum"), [x, t], create_graph=True)
+    np.testing.assert_array_equal(gx.numpy(), [0.0, -1.0, 1.0])
+    np.testing.assert_array_equal(gt.numpy(), [0.0, 1.0, -1.0])
+    for g in (gx, gt):
+        hx, ht = mt.grad(g.sum(), [x, t], retain_graph=True)
+        np.testing.assert_array_equal(hx.numpy(), np.zeros(3))
+        np.testing.assert_array_equal(ht.numpy(), np.zeros(3))
+    xs, ts = device_tensor(np.array([0.3, -1.2, 2.5]), device), device_tensor(np.array([1.0, 0.4, -0.5]), device)
+    assert mt.gradgradcheck(lambda a, b: F.l1_loss(a, b, reduction="none") * a, [xs, ts], rtol=RTOL, atol=ATOL)
 
 
 def test_softplus_at_the_threshold_first_derivative_sigma_second_zero(device):
