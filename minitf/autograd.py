@@ -34,6 +34,7 @@ from . import tensor_hooks  # Tensor.register_hook: while any is set, backward()
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
+_current_walk = None  # the backward pass under way (a _Walk), None outside one
 # The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
 # because apply and backward test it on every call (one test of an empty tuple when none is on).
 _hooks: tuple = ()
@@ -271,18 +272,23 @@ class _Walk:
     once, as PyTorch's AccumulateGrad runs once per leaf and backward. The epoch advances
     then, not per addition (mid-walk, it would send every later op through the version
     checks: +24% on a chain of small ops), so an op of this same walk that saved a ``.grad``
-    added into before its turn is not caught (PyTorch would raise); later backwards are."""
+    added into before its turn is not caught (PyTorch would raise); later backwards are.
+    ``_current_walk`` is the innermost walk under way: a node tells a gradient noted in this
+    pass from one left by an earlier pass that failed midway."""
 
-    __slots__ = ("made", "changed", "_quiet")
+    __slots__ = ("made", "changed", "_quiet", "_outer")
 
     def __enter__(self):
+        global _current_walk
         self.made, self.changed = set(), {}
         self._quiet = backend.quiet_fp_warnings()
         self._quiet.__enter__()
+        self._outer, _current_walk = _current_walk, self
         return self
 
     def __exit__(self, *exc):
-        global _epoch
+        global _epoch, _current_walk
+        _current_walk = self._outer
         self._quiet.__exit__(*exc)
         if self.changed:
             _epoch += 1

@@ -24,7 +24,8 @@ input's shape or broadcastable to it from the input's shape (then summed down to
 returned (so that a backward in Tensor ops differentiates again under ``create_graph=True``
 through it too), and refuses a tensor changed in place since forward ended;
 ``ctx.needs_input_grad``, ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads``,
-``ctx.mark_dirty`` (not on views) and :func:`once_differentiable` as torch's. ``forward`` may return a tuple: ``backward`` then takes
+``ctx.mark_dirty`` (not on views; a tensor that is not an input: torch's warning) and
+:func:`once_differentiable` as torch's. ``forward`` may return a tuple: ``backward`` then takes
 one gradient per output (zeros for an output that got none, for an integer one or a
 non-differentiable one, or None with ``set_materialize_grads(False)``; None for a non-Tensor);
 minitf needs the differentiable outputs to share one floating dtype and device.
@@ -32,6 +33,7 @@ minitf needs the differentiable outputs to share one floating dtype and device.
 from __future__ import annotations
 
 import functools
+import warnings
 import weakref
 
 from . import autograd as _engine, backend
@@ -116,7 +118,7 @@ class FunctionCtx:
         else:
             packed = self._packed()
             unpack = node.unpack_type
-            t = unpack.apply(packed, out=plain.data, lo=node.outputs[i][2], hi=node.outputs[i][3], k=i, node=node)
+            t = unpack.apply(packed, out=plain.data, k=i, node=node)
         t._vc = _engine.shared_counter(plain)
         return t
 
@@ -124,9 +126,11 @@ class FunctionCtx:
 class _UserNode(_engine.Function):
     """The engine node of one call of a custom Function: backward hands over to the user's.
 
-    Its output is forward's one differentiable output, or, for several, a packed tensor of all
-    their sizes (the engine's nodes have one output): each output is then an :class:`_Unpack` of
-    it, whose backward puts the output's gradient at its place in the packed gradient."""
+    Its output is forward's one differentiable output, or, for several, a 0-d token (the engine's
+    nodes have one output): each output is then an :class:`_Unpack` of it, whose backward notes
+    the output's gradient here (``pending``) and sends the token a 0-d zero, so that this node's
+    backward runs after them. No gradient buffer the size of all outputs is made: only zeros for
+    an output that got no gradient, and none with ``set_materialize_grads(False)``."""
 
     saves_inputs = False   # the user's saved tensors are checked by ctx.saved_tensors instead
     saves_output = False
@@ -134,20 +138,23 @@ class _UserNode(_engine.Function):
     def forward(self, *arrays, out, user, ctx, positions, nargs, outputs, unpack_type):
         self.user, self.ctx, self.positions, self.nargs, self.outputs = user, ctx, positions, nargs, outputs
         self.unpack_type = unpack_type
-        self.got = set()  # the outputs whose gradient reached this backward (filled by _Unpack)
+        self.pending = {}  # output k -> (the backward pass, its gradient), noted by its _Unpack
         return out
 
-    def _output_grads(self, g, slice_):
-        """One gradient per output of forward: the differentiable ones' slices of ``g`` (the packed
-        gradient), zeros (or None, without materialized grads) for those that got none and for the
-        other Tensors, None for non-Tensors."""
+    def _output_grads(self, g):
+        """One gradient per output of forward: those noted in this backward pass, zeros (or None,
+        without materialized grads) for those that got none (a gradient noted by an earlier pass that
+        failed before reaching this node is not this pass's) and for the other Tensors, None for
+        non-Tensors."""
         if self.outputs is None:
             return (g,)
-        got, self.got = self.got, set()
+        pending, self.pending = self.pending, {}
+        walk = _engine._current_walk
         grads = []
-        for k, (kind, shape, lo, hi, dtype) in enumerate(self.outputs):
-            if kind == "float" and k in got:
-                grads.append(slice_(g, lo, hi, shape))
+        for k, (kind, shape, dtype) in enumerate(self.outputs):
+            noted = pending.get(k)
+            if noted is not None and noted[0] is walk:
+                grads.append(noted[1])
             elif kind == "other" or not self.ctx.materialize_grads:
                 grads.append(None)
             else:
@@ -184,46 +191,37 @@ class _UserNode(_engine.Function):
 
     def backward(self, g):
         with _engine.no_grad():
-            gs = self._output_grads(Tensor._make(g, None),
-                                    lambda t, lo, hi, shape: Tensor._make(t.data[lo:hi].reshape(shape), None))
-            grads = self._user_grads(gs)
+            grads = self._user_grads(self._output_grads(Tensor._make(g, None)))
         return tuple(None if t is None else t.data for t in grads)
 
     def backward_graph(self, g):
-        from . import ops
         with _engine.enable_grad():  # the user's backward, recorded: differentiable again
-            gs = self._output_grads(g, lambda t, lo, hi, shape: ops.reshape(ops.narrow(t, 0, lo, hi - lo), shape))
-            return self._user_grads(gs)
+            return self._user_grads(self._output_grads(g))
 
 
 class _Unpack(_engine.Function):
-    """Output ``k`` of a custom Function with several: forward's own array (not a view of the
-    packed tensor, so it can be changed in place as torch's); its gradient goes to ``[lo:hi]`` of
-    the packed gradient. Subclassed per custom Function, so that its name is ``FnBackward``."""
+    """Output ``k`` of a custom Function with several: forward's own array (so it can be changed in
+    place as torch's), recorded on the node's 0-d token. Its backward notes its gradient on the node
+    and gives the token a 0-d zero. Subclassed per custom Function, so that its name is ``FnBackward``."""
 
     saves_inputs = saves_output = False
 
-    def forward(self, packed, out, lo, hi, k, node):
-        self.size, self.lo, self.hi, self.k = packed.shape[0], lo, hi, k
-        self.node = weakref.ref(node)
+    def forward(self, token, out, k, node):
+        self.k, self.node = k, weakref.ref(node)
         return out
 
-    def _note(self):
+    def _note(self, g):
         node = self.node()
         if node is not None:
-            node.got.add(self.k)
+            node.pending[self.k] = (_engine._current_walk, g)
 
     def backward(self, g):
-        self._note()
-        gp = backend.get_array_module(g).zeros(self.size, dtype=g.dtype)
-        gp[self.lo:self.hi] = g.reshape(-1)
-        return (gp,)
+        self._note(Tensor._make(g, None))
+        return (backend.get_array_module(g).zeros((), dtype=g.dtype),)
 
     def backward_graph(self, g):
-        from . import ops
-        from .ops.backward_ops import scatter
-        self._note()
-        return (scatter(ops.reshape(g, (-1,)), (self.size,), slice(self.lo, self.hi), False),)
+        self._note(g)
+        return (Tensor._make(backend.get_array_module(g.data).zeros((), dtype=g.dtype), None),)
 
 
 class _DelayedError(_engine.Function):
@@ -277,12 +275,16 @@ def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
     value before forward (``_prev``, as the recorded in-place ops): ``{id(input): that Tensor}``."""
     found = {}
     for t in ctx._dirty:
-        if not any(t is a for a in tensors):
-            continue  # torch warns and ignores a tensor that is not an input
-        if not any(t is o for o in outs):
+        if not any(t is o for o in outs):   # any dirty tensor, an input or not, recorded or not (torch's)
             raise RuntimeError(f"{cls.__name__}: some elements marked as dirty during the forward method were "
                                f"not returned as output; the inputs that are modified in place must all be "
                                f"outputs of the Function")
+        if not any(t is a for a in tensors):
+            if record:   # torch warns (when it records) and takes it as an ordinary output
+                warnings.warn(f"{cls.__name__}: ctx.mark_dirty() received a tensor that was not an input; only "
+                              f"input Tensors that have been mutated should be passed to ctx.mark_dirty() "
+                              f"(it is taken as an ordinary output)", UserWarning, stacklevel=4)
+            continue
         if record and t._fn is None and t.requires_grad:
             raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad has been used in an in-place "
                                f"operation (mark_dirty)")
@@ -356,23 +358,16 @@ def apply(cls, *args, **kwargs):
     if len({(o.dtype, o.device) for o in floats}) > 1:
         raise TypeError(f"{cls.__name__}.forward: minitf records several floating outputs of one dtype and "
                         f"device, got {sorted({f'{o.dtype} on {o.device}' for o in floats})}")
-    layout, lo = [], 0
-    for o, d in zip(outs, diff):
-        if d:
-            layout.append(("float", o.shape, lo, lo + o.numel(), o.dtype))
-            lo += o.numel()
-        else:
-            layout.append(("tensor" if isinstance(o, Tensor) else "other", getattr(o, "shape", None), 0, 0,
-                           getattr(o, "dtype", None)))
+    layout = [("float" if d else "tensor" if isinstance(o, Tensor) else "other", getattr(o, "shape", None),
+               getattr(o, "dtype", None)) for o, d in zip(outs, diff)]
     xp = backend.get_array_module(floats[0].data)
-    # the packed output's values are never read (its backward and the outputs' use only shapes): no copy
-    packed = node.apply(*tensors, out=xp.broadcast_to(xp.zeros((), dtype=floats[0].dtype), (lo,)),
-                        outputs=layout, **params)
+    # the node's output is a 0-d token: the outputs' gradients reach the node by their _Unpack's notes
+    packed = node.apply(*tensors, out=xp.zeros((), dtype=floats[0].dtype), outputs=layout, **params)
     fn = packed.grad_fn
     results = []
-    for k, ((kind, _, a, b, _), o) in enumerate(zip(layout, outs)):
+    for k, ((kind, _, _), o) in enumerate(zip(layout, outs)):
         if kind == "float":
-            r = unpack.apply(packed, out=o.data, lo=a, hi=b, k=k, node=fn)
+            r = unpack.apply(packed, out=o.data, k=k, node=fn)
             r._vc = _engine.shared_counter(o)
             if id(o) in dirty:
                 r = _become(o, r)

@@ -51,6 +51,8 @@ class TensorMethods:
     def mul(self, other): return _ops.mul(self, other)
     def div(self, other): return _ops.div(self, other)
     def neg(self): return _ops.neg(self)
+    def positive(self): return _ops.positive(self)
+    def __pos__(self): return _ops.positive(self)
     def floor_divide(self, other): return _ops.floor_divide(self, other)
     def remainder(self, other): return _ops.remainder(self, other)
     def fmod(self, other): return _ops.fmod(self, other)

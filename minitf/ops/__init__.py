@@ -1,6 +1,6 @@
 """The differentiable op library. Each op is a Function subclass (forward and
 backward side by side) plus a plain function that checks its arguments."""
-from .arithmetic import add, sub, mul, div, neg, pow, matmul, compare  # noqa: F401
+from .arithmetic import add, sub, mul, div, neg, positive, pow, matmul, compare  # noqa: F401
 from .elementwise import exp, log, sqrt, tanh, sigmoid, relu, gelu, silu  # noqa: F401
 from .reduction import sum, mean, var  # noqa: F401
 from .shape import (reshape, permute, swapaxes, transpose, getitem, concatenate, cat,  # noqa: F401

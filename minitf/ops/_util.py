@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import shared_counter
+from ..errors import DtypeError
 from ..tensor import Tensor
 
 
@@ -69,10 +70,18 @@ def float_input(x):
     return x
 
 
+def require_tensor(name: str, x, arg: str = "other") -> None:
+    """Refuse a Python number where torch's signature takes only a Tensor (torch.maximum(x, 3),
+    torch.logical_and(x, 1), torch.fmod(3, x), torch.eq(3, x)): torch's TypeError, not a silent
+    extension that code written for minitf would then not run on torch."""
+    if isinstance(x, (bool, int, float, complex, np.generic)):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(x).__name__} (as torch)")
+
+
 def check_floating(x, name: str) -> None:
     """Refuse an integer or bool tensor where PyTorch refuses one (softmax, norm, std, ...)."""
     if isinstance(x, Tensor) and x.dtype.kind not in "fc":
-        raise TypeError(f"{name}: the input must be floating point, got {x.dtype} (as PyTorch; "
+        raise DtypeError(f"{name}: the input must be floating point, got {x.dtype} (as PyTorch; "
                         f"take x.float() or x.double() first)")
 
 
@@ -139,7 +148,7 @@ def check_same_dtype(name: str, **tensors) -> None:
     for k, t in items[1:]:
         if t.dtype != items[0][1].dtype:
             k0, t0 = items[0]
-            raise TypeError(f"{name}: {k0} is {t0.dtype} but {k} is {t.dtype}; they must have the same dtype "
+            raise DtypeError(f"{name}: {k0} is {t0.dtype} but {k} is {t.dtype}; they must have the same dtype "
                             f"(convert the input with x.to(dtype=...) or the model with model.to(dtype=...))")
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_dim
 from .arithmetic import mul
-from .elementwise import exp, sigmoid
+from .elementwise import PiecewiseConstantScale, exp, sigmoid
 from .shape import Where, split
 
 
@@ -20,7 +21,7 @@ def _check_float(name: str, x: Tensor) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be floating point, got dtype {x.dtype}")
+        raise DtypeNotImplemented(f"{name}: input must be floating point, got dtype {x.dtype}")
 
 
 def _no_inplace(name: str, inplace) -> None:
@@ -54,8 +55,8 @@ class LeakyReLU(Function):
     def backward(self, g):  # d/dx = 1 for x > 0, negative_slope for x <= 0 (PyTorch's choice at 0)
         return (g * self.scale,)
 
-    def backward_graph(self, g):  # the slope is piecewise constant: leaky_relu'' = 0 away from 0
-        return (g * _const(self.scale),)
+    def backward_graph(self, g):  # the slope is piecewise constant: leaky_relu'' = 0 (recorded on x, as torch's)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.scale),)
 
 
 class ELU(Function):
@@ -66,7 +67,7 @@ class ELU(Function):
         self.x, self.alpha = x, x.dtype.type(alpha)
         with backend.quiet_underflow(xp):
             neg = self.alpha * xp.expm1(xp.minimum(x, 0))   # expm1: no cancellation near 0
-        return xp.where(x > 0, x, neg)
+        return xp.where(x < 0, neg, x)   # +-0 (and NaN) come back as they are, signed, as torch's
 
     def backward(self, g):  # d/dx = 1 for x > 0 (and NaN, as torch's elu_backward), alpha exp(x) for x <= 0
         xp = backend.get_array_module(g)
@@ -74,10 +75,13 @@ class ELU(Function):
             d = self.alpha * xp.exp(xp.minimum(self.x, 0))
         return (g * xp.where(self.x <= 0, d, 1).astype(g.dtype, copy=False),)
 
-    def backward_graph(self, g):  # the same, exp taken of x only where x <= 0 (no overflow elsewhere)
+    def backward_graph(self, g):
+        # The same values, exp taken of x only where x < 0 (no overflow elsewhere). elu'' = alpha exp(x)
+        # for x < 0 only: at x = 0 exactly, elu' = alpha exp(0) but elu'' = 0 (torch's elu_double_backward
+        # masks with x < 0 where elu_backward takes x <= 0), so x enters exp only where x < 0.
         x = self.inputs[0]
         pos = ~(self.x <= 0)   # NaN with the positive side, as backward
-        xn = Where.apply(_const(backend.get_array_module(g.data).zeros((), dtype=x.dtype)), x, cond=pos)
+        xn = Where.apply(_const(backend.get_array_module(g.data).zeros((), dtype=x.dtype)), x, cond=~(self.x < 0))
         return (g * Where.apply(_one(x), exp(xn) * self.alpha, cond=pos),)
 
 
@@ -90,6 +94,7 @@ class Softplus(Function):
         z = x * beta
         e = _exp_neg_abs(xp, z)
         self.linear, self.beta = z > threshold, beta   # PyTorch returns x itself above the threshold
+        self.threshold = z.dtype.type(threshold)
         self.sig = xp.maximum(z >= 0, e) / (1 + e)   # sigma(beta x): numerator 1 or e, stable for both signs
         y = (xp.maximum(z, 0) + xp.log1p(e)) / beta
         return xp.where(self.linear, x, y)
@@ -99,8 +104,13 @@ class Softplus(Function):
         return (g * xp.where(self.linear, 1, self.sig).astype(g.dtype, copy=False),)
 
     def backward_graph(self, g):
+        # softplus'' = beta sigma'(beta x) below the threshold only: at beta x = threshold exactly
+        # softplus' is still sigma(beta x) (torch's softplus_backward: linear above, >) but softplus''
+        # is 0 (softplus_double_backward masks with beta x < threshold), so there sigma reads a constant.
         x = self.inputs[0]
-        return (g * Where.apply(_one(x), sigmoid(x * self.beta), cond=self.linear),)
+        z = x * self.beta
+        z = Where.apply(_const(z.data), z, cond=z.data == self.threshold)
+        return (g * Where.apply(_one(x), sigmoid(z), cond=self.linear),)
 
 
 class LogSigmoid(Function):

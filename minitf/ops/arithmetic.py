@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, check_same_device, check_same_dtype
 from .promotion import promote_operands, result_type
@@ -116,7 +117,9 @@ class Pow(Function):
         if p == 0:
             return (Tensor._make(backend.get_array_module(g.data).zeros_like(g.data), None),)
         a = self.inputs[0]
-        return (g * (p * (1 / a.sqrt() if p - 1 == -0.5 else a ** (p - 1))),)
+        # a ** -0.5 is Pow's rsqrt (not 1 / sqrt(a) composed): its own derivative -0.5 a^-1.5 then gives
+        # torch's sqrt'' = -inf at -0 (the composition's (-1/s^2)(0.5/s) gave +inf)
+        return (g * (p * Pow.apply(a, p=p - 1)),)
 
 
 class MatMul(Function):
@@ -176,22 +179,45 @@ def _check_alpha(name, a, b, alpha) -> None:
     kinds = {t.dtype.kind for t in (a, b) if isinstance(t, Tensor)} or {"f"}
     if isinstance(alpha, (bool, np.bool_)):
         if kinds != {"b"}:
-            raise TypeError(f"{name}: a bool alpha is only for bool tensors (as torch)")
+            raise DtypeError(f"{name}: a bool alpha is only for bool tensors (as torch)")
     elif kinds <= set("biu") and isinstance(alpha, (float, np.floating)):
-        raise TypeError(f"{name}: for integral tensors alpha must not be a floating-point number (as torch), got {alpha}")
+        raise DtypeError(f"{name}: for integral tensors alpha must not be a floating-point number (as torch), got {alpha}")
+
+
+def _is_bool(x) -> bool:
+    return x.data.dtype.kind == "b" if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
+
+
+def check_bool_subtraction(name: str, a, b) -> None:
+    """torch refuses a subtraction with a bool operand (a bool tensor, or a Python bool), whatever
+    the other: a RuntimeError, naming what to use instead."""
+    ba, bb = _is_bool(a), _is_bool(b)
+    if ba and bb:
+        raise DtypeError(f"{name}: subtraction, the `-` operator, with two bool tensors is not supported "
+                         f"(as torch); use the `^` or logical_xor() operator instead")
+    if ba or bb:
+        raise DtypeError(f"{name}: subtraction, the `-` operator, with a bool tensor is not supported (as torch); "
+                         f"to invert a mask use the `~` or logical_not() operator, or convert it with .int() first")
 
 
 def _broadcasting(cls, name):
     true_division = name == "div"
+    refuse_bools = name == "sub"
 
     def op(a, b, *, alpha=1):
         if type(alpha) is not int or alpha != 1:  # torch.add(a, b, alpha=k) / torch.sub: a + k b
+            if refuse_bools:
+                check_bool_subtraction(name, a, b)
             _check_alpha(name, a, b, alpha)
             b = b * alpha
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
         if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
                 and (not true_division or a.data.dtype.kind == "f")):
+            if refuse_bools:
+                check_bool_subtraction(name, a, b)
             a, b = promote_operands(a, b, true_division)
+        elif refuse_bools and a.data.dtype.kind == "b":   # the fast path's one extra test, for sub only
+            check_bool_subtraction(name, a, b)
         try:
             return cls.apply(a, b)
         except ValueError as e:
@@ -211,10 +237,17 @@ mul = _broadcasting(Mul, "mul")
 div = _broadcasting(Div, "div")
 
 
+def positive(a: Tensor) -> Tensor:
+    """``+a``: ``a`` itself, as ``torch.positive``; a bool tensor is refused, as torch."""
+    if a.data.dtype.kind == "b":
+        raise DtypeError("positive: the `+` operator on a bool tensor is not supported (as torch)")
+    return a
+
+
 def neg(a: Tensor) -> Tensor:
     """``-a``; a bool tensor is refused, as torch (``~mask`` or logical_not inverts a mask)."""
     if a.data.dtype.kind == "b":
-        raise TypeError("neg: negation of a bool tensor is not supported (as torch); to invert a mask "
+        raise DtypeError("neg: negation of a bool tensor is not supported (as torch); to invert a mask "
                         "use ~mask or mask.logical_not()")
     return Neg.apply(a)
 
@@ -225,6 +258,9 @@ def pow(a, p) -> Tensor:
         from .pointwise import pow as pow_tensor
         return pow_tensor(a, p)
     dtype = result_type(a, p)  # an integer tensor to a float power is float, as PyTorch
+    if dtype.kind == "b":   # bool ** True is the mask, bool ** False all True (as torch; NumPy gives int8)
+        xp = backend.get_array_module(a.data)
+        return Tensor._make(a.data.copy() if p else xp.ones_like(a.data), None)
     return Pow.apply(a if a.dtype == dtype else a.to(dtype=dtype), p=p)
 
 
@@ -261,4 +297,4 @@ def compare(a, b, op: str) -> Tensor:
     return Tensor._make(getattr(xp, op)(a.data, b.data), None)
 
 
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "compare", "as_tensor"]
+__all__ = ["add", "sub", "mul", "div", "neg", "positive", "pow", "matmul", "compare", "as_tensor"]

@@ -4,6 +4,7 @@ is int64), floating tensors refused. Outside the graph: they have no gradient.""
 from __future__ import annotations
 
 from .. import backend
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import elementwise_outside_graph
 from .promotion import promote_operands
@@ -12,7 +13,7 @@ from .promotion import promote_operands
 def _integral(name: str, *tensors) -> None:
     for t in tensors:
         if t.dtype.kind not in "biu":
-            raise TypeError(f"{name}: defined for bool and integer tensors only (as torch), got {t.dtype}")
+            raise DtypeNotImplemented(f"{name}: defined for bool and integer tensors only (as torch), got {t.dtype}")
 
 
 def _bitwise(a, b, name: str) -> Tensor:

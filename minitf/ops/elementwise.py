@@ -5,6 +5,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import check_floating, float_input
 from .erf import erfc as _erfc
@@ -111,23 +112,26 @@ class ReLU(Function):
 
 
 class PiecewiseConstantScale(Function):
-    """``g * m`` where ``m`` is a piecewise-constant function of ``x`` (relu's mask, abs's sign): the
-    first derivative of relu and abs under ``create_graph``. Its derivative is ``m`` for g and 0 for
-    x, and it is recorded on x, so a second ``grad`` w.r.t. x gives zeros, as torch's (whose
-    relu/abs double backward reads x), not an error that the gradient does not require grad."""
+    """``g * m`` where ``m`` is a piecewise-constant function of ``xs`` (relu's mask, abs's sign, the
+    sign of l1_loss's input - target): their first derivative under ``create_graph``. Its derivative
+    is ``m`` for g and 0 for each x, and it is recorded on the xs, so a second ``grad`` w.r.t. one
+    gives zeros, as torch's (whose double backwards read x), not an error that the gradient does
+    not require grad."""
 
     saves_inputs = saves_output = False
 
-    def forward(self, g, x, m):
-        self.m, self.x_shape = m, x.shape
+    def forward(self, g, *xs, m):
+        self.m, self.x_shapes = m, [x.shape for x in xs]
         return g * m
 
     def backward(self, gg):
-        return gg * self.m, backend.get_array_module(gg).zeros(self.x_shape, dtype=gg.dtype)
+        xp = backend.get_array_module(gg)
+        return (gg * self.m, *(xp.zeros(s, dtype=gg.dtype) for s in self.x_shapes))
 
     def backward_graph(self, gg):
-        m = Tensor._make(self.m, None)
-        return gg * m, Tensor._make(backend.get_array_module(gg.data).zeros(self.x_shape, dtype=gg.dtype), None)
+        xp = backend.get_array_module(gg.data)
+        return (gg * Tensor._make(self.m, None),
+                *(Tensor._make(xp.zeros(s, dtype=gg.dtype), None) for s in self.x_shapes))
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -252,7 +256,7 @@ def sigmoid(x: Tensor) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """max(x, 0), elementwise (gradient 0 at x = 0); bool refused, as torch."""
     if x.dtype.kind == "b":
-        raise TypeError("relu: not defined for bool tensors (as torch); convert with x.int() first")
+        raise DtypeError("relu: not defined for bool tensors (as torch); convert with x.int() first")
     return ReLU.apply(x)
 
 

@@ -20,10 +20,12 @@ import numpy as np
 
 from .. import autograd, backend
 from ..autograd import Function
+from ..errors import DtypeError
 from ..tensor import Tensor
 from .bitwise import bitwise_and, bitwise_or, bitwise_xor
 from .division import floor_divide, remainder, fmod
-from .promotion import result_type
+from .arithmetic import check_bool_subtraction
+from .promotion import can_cast, result_type
 from ._util import as_tensor
 
 
@@ -128,11 +130,16 @@ def _write(x: Tensor, new, op_name: str) -> None:
     x.data[...] = new
 
 
-def _check_value(x: Tensor, v: Tensor, op_name: str, cast: bool = False) -> None:
+def _check_value(x: Tensor, v: Tensor, op_name: str) -> None:
     if type(v.data) is not type(x.data):
         raise backend.DeviceError(f"{op_name}: tensor on {x.device}, value on {v.device}")
-    if not cast and not np.can_cast(v.dtype, x.dtype, "same_kind"):
-        raise TypeError(f"{op_name}: result type {v.dtype} can't be cast to the desired output type {x.dtype}")
+
+
+def _check_cast(name: str, rt, x: Tensor) -> None:
+    """torch's rule for the result of an in-place op: it must cast to x's dtype (torch.can_cast)."""
+    if not can_cast(rt, x.dtype):
+        raise DtypeError(f"{name}: result type {np.dtype(rt)} can't be cast to the desired output type {x.dtype} "
+                         f"(as torch); use the out-of-place op, or convert x first")
 
 
 def _check_writable(x: Tensor, op_name: str) -> None:
@@ -155,17 +162,32 @@ def _needs_graph(x: Tensor, v) -> bool:
 
 
 def _arith(name, array_op, graph_op):
+    subtraction, true_division = name == "sub_", name == "div_"
+
     def op(x: Tensor, other, alpha=1) -> Tensor:
         _check_writable(x, name)
-        if not isinstance(other, (Tensor, np.ndarray)) and not (x.data.dtype.kind == "f" and type(other) in (int, float)):
-            # a number: PyTorch's result type must fit x (bool_tensor += 1 is an error, not True)
-            rt = result_type(x, other)
-            if not np.can_cast(rt, x.dtype, "same_kind"):
-                raise TypeError(f"{name}: result type {rt} can't be cast to the desired output type {x.dtype}")
+        if subtraction and (x.data.dtype.kind == "b" or isinstance(other, (bool, np.bool_))
+                            or isinstance(other, Tensor) and other.data.dtype.kind == "b"):
+            check_bool_subtraction(name, x, other)
+        xd = x.data.dtype
+        if isinstance(other, Tensor):   # one dtype fits, but an integer quotient is a float
+            fast = other.data.dtype == xd and (xd.kind == "f" or not true_division)
+        else:                           # a float tensor with a Python number keeps its dtype
+            fast = xd.kind == "f" and type(other) in (int, float)
+        if not fast:   # PyTorch's result type must fit x (bool_tensor += 1, int_tensor /= 2 are errors)
+            rt = result_type(x, as_tensor(other, x) if isinstance(other, np.ndarray) else other)
+            if true_division and rt.kind in "biu":
+                from ..creation import get_default_dtype
+                rt = get_default_dtype()
+            _check_cast(name, rt, x)
         v = as_tensor(other, x)
         if alpha != 1:
             v = v * alpha
         _check_value(x, v, name)
+        if not fast and xd.kind in "biu" and v.data.dtype != xd:
+            # an integer result into a narrower integer dtype wraps, as torch's (uint8 += int64):
+            # the sum, difference or product modulo 2^bits is that of the operands cast first
+            v = Tensor._make(v.data.astype(x.data.dtype), None)
         if _needs_graph(x, v):
             return _record(x, v, name, graph_op)
         try:
@@ -203,12 +225,11 @@ def _from_out_of_place(name: str, out_of_place):
         _check_writable(x, name)
         v = other if isinstance(other, Tensor) else as_tensor(other, x) if isinstance(other, np.ndarray) else other
         if isinstance(v, Tensor):
-            _check_value(x, v, name, cast=True)
+            _check_value(x, v, name)
         if _needs_graph(x, v):
             return _record(x, v, name, out_of_place)
         r = out_of_place(x, v)
-        if not np.can_cast(r.dtype, x.dtype, "same_kind"):
-            raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output type {x.dtype}")
+        _check_cast(name, r.dtype, x)
         _write(x, r.data, name)
         autograd.bump_version(x)
         return x
@@ -241,7 +262,7 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
     if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
         return  # x[i] = x[i]: how Python ends `x[i] *= 2` once the view has changed in place
     v = as_tensor(value, x)
-    _check_value(x, v, op_name, cast=True)
+    _check_value(x, v, op_name)
     if _needs_graph(x, v):
         _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
         return
@@ -293,8 +314,7 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     if _needs_graph(x, min) or _needs_graph(x, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
-    if new.dtype != x.dtype:
-        raise RuntimeError(f"clamp_: result type {new.dtype} can't be cast to the desired output type {x.dtype}")
+    _check_cast("clamp_", new.dtype, x)
     _write(x, new, "clamp_")
     autograd.bump_version(x)
     return x
@@ -313,8 +333,8 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
     if np.broadcast_shapes(x.shape, mask.shape) != x.shape:
         raise RuntimeError(f"masked_fill_: mask of shape {mask.shape} cannot be broadcast to {x.shape}")
     v = as_tensor(value, x)
-    _check_value(x, mask, "masked_fill_", cast=True)
-    _check_value(x, v, "masked_fill_", cast=True)
+    _check_value(x, mask, "masked_fill_")
+    _check_value(x, v, "masked_fill_")
     if _needs_graph(x, v):
         return _record(x, v, "masked_fill_", lambda a, b: masked_fill(a, mask, b))
     backend.get_array_module(x.data).copyto(x.data, v.data, casting="unsafe", where=mask.data)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor
-from ._util import binary_operands, check_same_device, elementwise_outside_graph, normalize_axis
+from ._util import binary_operands, check_same_device, elementwise_outside_graph, normalize_axis, require_tensor
 from .arithmetic import compare
 
 
@@ -64,6 +64,8 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
 
 
 def _logical(a, b, name: str) -> Tensor:
+    require_tensor(name, a, "input")   # tensors only, as torch's
+    require_tensor(name, b)
     return elementwise_outside_graph(name, *binary_operands(a, b))
 
 
@@ -89,31 +91,37 @@ def logical_not(x: Tensor) -> Tensor:
 
 def eq(a, b) -> Tensor:
     """a == b elementwise, broadcasting: bool."""
+    require_tensor("eq", a, "input")   # a number only on the right, as torch's (3 < x is x > 3)
     return compare(a, b, "equal")
 
 
 def ne(a, b) -> Tensor:
     """a != b elementwise: bool."""
+    require_tensor("ne", a, "input")
     return compare(a, b, "not_equal")
 
 
 def lt(a, b) -> Tensor:
     """a < b elementwise: bool."""
+    require_tensor("lt", a, "input")
     return compare(a, b, "less")
 
 
 def le(a, b) -> Tensor:
     """a <= b elementwise: bool."""
+    require_tensor("le", a, "input")
     return compare(a, b, "less_equal")
 
 
 def gt(a, b) -> Tensor:
     """a > b elementwise: bool."""
+    require_tensor("gt", a, "input")
     return compare(a, b, "greater")
 
 
 def ge(a, b) -> Tensor:
     """a >= b elementwise: bool."""
+    require_tensor("ge", a, "input")
     return compare(a, b, "greater_equal")
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, float_input
-from .promotion import promote_operands
+from ._util import as_tensor, binary_operands, float_input, require_tensor
+from .promotion import cast_operand, promote_operands, result_type
 
 
 class Abs(Function):
@@ -122,13 +123,18 @@ def maximum(a, b) -> Tensor:
     """Elementwise maximum of two tensors (broadcasting), as ``torch.maximum``; ``a.max(b)`` too.
 
     Mixed dtypes promote as minitf's other binary ops, by PyTorch's rules (float32 with a 0-d
-    float64 stays float32, an integer tensor with a float32 one gives float32)."""
+    float64 stays float32, an integer tensor with a float32 one gives float32). A Python number
+    is refused, as torch (``clamp_min(x, 3)`` takes one)."""
+    require_tensor("maximum", a, "input")
+    require_tensor("maximum", b)
     a, b = promote_operands(a, b)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise minimum of two tensors (broadcasting), as ``torch.minimum``; ``a.min(b)`` too."""
+    require_tensor("minimum", a, "input")
+    require_tensor("minimum", b)
     a, b = promote_operands(a, b)
     return Minimum.apply(a, b)
 
@@ -192,7 +198,7 @@ def _const(mask, like: Tensor) -> Tensor:
 def abs(x: Tensor) -> Tensor:
     """|x|, elementwise (gradient sign(x), 0 at 0 and at NaN, as torch); bool refused, as torch."""
     if x.dtype.kind == "b":
-        raise TypeError("abs: not defined for bool tensors (as torch); convert with x.int() first")
+        raise DtypeNotImplemented("abs: not defined for bool tensors (as torch); convert with x.int() first")
     return Abs.apply(x)
 
 
@@ -218,7 +224,10 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
             x = float_input(x)  # an integer tensor with a float bound: the default float dtype, as torch
         return Clamp.apply(x, lo=min, hi=max)
     which = tuple(n for n, v in (("min", min), ("max", max)) if v is not None)
-    bounds = [as_tensor(v, x) for v in (min, max) if v is not None]  # a number next to a tensor: a constant
+    given = [v for v in (min, max) if v is not None]
+    dtype = result_type(x, *given)   # torch's (an int64 x with a 0-d float32 bound: float32, not NumPy's float64)
+    x = cast_operand(x, dtype, x)
+    bounds = [cast_operand(v, dtype, x) for v in given]  # a number next to a tensor: a constant
     return ClampTensor.apply(x, *bounds, which=which)
 
 
@@ -226,6 +235,9 @@ def pow(a, b) -> Tensor:
     """``a ** b`` with NumPy broadcasting; either may be a tensor (gradients flow to both). Integer
     tensors to negative integer tensor powers give torch's truncated values (2 ** -1 = 0)."""
     a, b = promote_operands(a, b)
+    if a.dtype.kind == "b":   # both bool (one bool with a number is the mask, in arithmetic.pow)
+        raise DtypeNotImplemented("pow: not defined for a bool tensor to a bool power (as torch); convert one "
+                                  "with .int() first")
     if a.dtype.kind in "iu" and b.dtype.kind in "iu":
         xp = backend.get_array_module(a.data)
         if bool((b.data < 0).any()):  # NumPy refuses these; torch computes them (one device read)

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from ._util import as_tensor
 from .activation import Softplus
 from .arithmetic import div, mul
-from .elementwise import exp, log, sigmoid
+from .elementwise import PiecewiseConstantScale, exp, log, sigmoid
 from .loss import _check_broadcast, _check_reduction
 from .reduction import mean, sum
 from .shape import Where
@@ -101,15 +101,16 @@ class L1(Function):
 
     def forward(self, x, t):
         d = x - t
-        self.sign = backend.get_array_module(d).sign(d)
-        return d * self.sign
+        self.sign = sign = backend.get_array_module(d).sign(d)
+        sign[d != d] = 0   # NaN: gradient 0, as torch's sgn (the loss is NaN either way)
+        return d * sign
 
     def backward(self, g):  # dl/dx = sign(d) (0 at d = 0), dl/dt = -sign(d)
         gx = g * self.sign
         return gx, -gx
 
-    def backward_graph(self, g):  # sign(d) is piecewise constant: l1'' = 0 away from d = 0
-        gx = g * _const(self.sign)
+    def backward_graph(self, g):  # sign(d) is piecewise constant: l1'' = 0, recorded on x and t (torch's)
+        gx = PiecewiseConstantScale.apply(g, *self.inputs, m=self.sign)
         return gx, -gx
 
 

@@ -37,6 +37,15 @@ def promote_types(a, b) -> np.dtype:
     return np.promote_types(a, b)
 
 
+def can_cast(from_, to) -> bool:
+    """``torch.can_cast``: whether an in-place op may write a result of dtype ``from_`` into a tensor
+    of dtype ``to``. Only a cast to a lower category is refused (a float into an integer or bool
+    tensor, an integer into a bool one); within a category anything goes (int64 into uint8 wraps,
+    float64 into float32 rounds), where NumPy's "same_kind" also refuses a signed into an unsigned."""
+    cf, ct = _CATEGORY[np.dtype(from_).kind], _CATEGORY[np.dtype(to).kind]
+    return cf <= ct
+
+
 def _number_dtype(x) -> np.dtype:
     """A Python (or NumPy) number, as PyTorch wraps it: bool, int64 or the default float dtype."""
     if isinstance(x, (bool, np.bool_)):
@@ -86,6 +95,9 @@ def _as(x, dtype, like: Tensor) -> Tensor:
         # dtypes minitf does not name, such as int16 from int8 + uint8)
         return x.to(dtype=dtype) if x.requires_grad else Tensor._make(x.data.astype(dtype), None)
     return scalar_tensor(x, dtype, like)
+
+
+cast_operand = _as
 
 
 def promote_operands(a, b, true_division: bool = False):

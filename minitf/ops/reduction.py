@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import check_floating, expand_reduced, normalize_axis
 
@@ -106,7 +107,7 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
     if x.dtype.kind not in "fc":
-        raise TypeError(f"mean: the input must be floating point, got {x.dtype} (as PyTorch; "
+        raise DtypeError(f"mean: the input must be floating point, got {x.dtype} (as PyTorch; "
                         f"take x.float().mean() or x.double().mean())")
     return Mean.apply(x, axis=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
 

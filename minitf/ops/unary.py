@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, float_input
 
@@ -181,7 +182,7 @@ def sign(x: Tensor) -> Tensor:
 
 def _rounding(x: Tensor, kind: str, **params) -> Tensor:
     if x.dtype.kind == "b":
-        raise TypeError(f"{kind}: not defined for bool tensors (as torch); convert with x.int() first")
+        raise DtypeNotImplemented(f"{kind}: not defined for bool tensors (as torch); convert with x.int() first")
     return _STEPS[kind].apply(x, **params)
 
 
