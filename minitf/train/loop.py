@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
-from . import evaluation, memory
+from . import completion, evaluation, memory
 from . import resume as resume_run
 from .best import VAL_RISE_WARNING, val_rise_warning
 from .divergence import TrainingDiverged, all_finite, diverged, explosion_warning
@@ -118,6 +118,7 @@ class Trainer:
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
         self.last_checkpoint_iter = None
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
+        self.last_eval = None  # the record of the eval ckpt.npz was last saved at (resume: the checkpoint's)
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
         self._stop_signum = None
         self._warned_val_rise = False
@@ -155,9 +156,7 @@ class Trainer:
                                  self.iter if self._resumed_at is not None else None):
             self.log(line)
         if self._resumed_at is not None and self.iter >= cfg.max_iters:
-            self.log(f"the checkpoint is at iter {self.iter}, already at max_iters {cfg.max_iters}: "
-                     f"nothing to train (pass a larger --max-iters to train further)")
-            return self._finish(None)
+            return completion.complete(self)
         for note in short_run_notes(cfg, self.iter):
             self.log(note)
         self.strategy.prepare(self.model)
@@ -301,16 +300,20 @@ class Trainer:
         # saved before the exact pass of the end too: a run killed or out of memory there loses no training
         self.save_checkpoint(rec)
         if final:
-            t0 = time.perf_counter()
-            exact, n = self.exact_val_loss()
-            self.elapsed_s += time.perf_counter() - t0
-            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
-                       elapsed_s=round(self.elapsed_s, 3))
-            self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
-            self.save_checkpoint(rec)
+            self._exact_pass(rec)
         for cb in self.callbacks:
             cb(self, rec)
         return rec
+
+    def _exact_pass(self, rec: dict) -> None:
+        """The end's exact validation loss, added to the final eval ``rec``, its log line and ``ckpt.npz``."""
+        t0 = time.perf_counter()
+        exact, n = self.exact_val_loss()
+        self.elapsed_s += time.perf_counter() - t0
+        rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
+                   elapsed_s=round(self.elapsed_s, 3))
+        self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
+        self.save_checkpoint(rec)
 
     def _warn_val_rise(self, rec: dict) -> None:
         """Warn once when eval ``rec`` is well above the best (:func:`minitf.train.best.val_rise_warning`)."""
@@ -376,7 +379,8 @@ class Trainer:
             path = self.run_dir.write_sample(sample)
             self.log(f"sample ({cfg.sample_chars} characters, temperature {cfg.sample_temperature}, "
                      f"top_k {cfg.sample_top_k}), also in {path}:\n{sample}")
-        final = next((r for r in reversed(self.records) if "final_val_loss" in r), None)
+        final = record if record and "final_val_loss" in record else \
+            next((r for r in reversed(self.records) if "final_val_loss" in r), None)
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
                 "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path),

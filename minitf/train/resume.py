@@ -61,6 +61,7 @@ def restore(trainer, ckpt) -> None:
             raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path}: entry {entry!r} is not the state "
                                              f"of this run's random generator") from None
     trainer.last_checkpoint_iter = trainer.iter
+    trainer.last_eval = meta.get("last_eval")   # what completion.what_is_left reads (checked there)
     # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
     trainer.records = [r for r in trainer.run_dir.read_log() if r.get("iter", 0) <= trainer.iter]
     trainer.run_dir.write_log(trainer.records)

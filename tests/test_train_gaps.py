@@ -1,0 +1,128 @@
+"""The training job's remaining gaps: a resume after a kill during the final exact pass, temporaries
+left by a kill mid-save, signals before training starts, and what a user's mistakes with the run
+directory give. Corpora are made here (see test_train.py); nothing needs the network.
+
+A kill at a chosen moment is made deterministic by running the script in a child Python whose
+function at that moment is replaced by one that SIGKILLs its own process (no sleeps).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from minitf import checkpoint, train
+
+from .test_train import ROOT, TINY_FLAGS, cfg, corpus_file, env, main_of, mpl_dir, quiet  # noqa: F401  (fixtures)
+
+SCRIPT = str(ROOT / "examples" / "train_charlm.py")
+
+
+def killed_at(target: str, args, env, when: str = "True"):
+    """Run train_charlm.py's main with ``target`` ("module:function") replaced by a SIGKILL of the
+    process whenever ``when`` (an expression of ``args`` and ``kwargs``) holds; the CompletedProcess."""
+    module, name = target.split(":")
+    code = (f"import os, signal, sys, runpy, importlib\n"
+            f"mod = importlib.import_module({module!r})\n"
+            f"real = getattr(mod, {name!r})\n"
+            f"def hooked(*args, **kwargs):\n"
+            f"    if {when}:\n"
+            f"        os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"    return real(*args, **kwargs)\n"
+            f"setattr(mod, {name!r}, hooked)\n"
+            f"sys.exit(runpy.run_path({SCRIPT!r})['main'](sys.argv[1:]))\n")
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def last_record(out):
+    return json.loads((out / train.LOG_NAME).read_text().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- 1. the final exact pass
+def test_a_kill_during_the_final_exact_pass_is_completed_on_resume(corpus_file, tmp_path, env, capsys):
+    """An OOM-kill or kill -9 during the exact pass left ckpt.npz at max_iters without the exact loss,
+    and --resume said 'nothing to train': that run's exact loss was never computed."""
+    args = ["--data", str(corpus_file), *TINY_FLAGS, "--max-iters", "10", "--eval-interval", "5"]
+    cut, full = tmp_path / "cut", tmp_path / "full"
+    p = killed_at("minitf.train.evaluation:val_loss_sums", [*args, "--out-dir", str(cut)], env)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    ck = checkpoint.load_training(cut / train.CHECKPOINT_NAME)
+    assert ck.meta["iter"] == 10 and "final_val_loss" not in ck.meta["last_eval"]   # saved before the pass
+    main_of("train_charlm.py", [*args, "--out-dir", str(full)], capsys, check=0)
+
+    _, out, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(cut), "--no-progress"], capsys, check=0)
+    assert ("the checkpoint is at iter 10, at max_iters 10: training is done, but its final exact validation pass "
+            "did not finish") in out and "computing it now" in out
+    want = last_record(full)["final_val_loss"]
+    got = last_record(cut)
+    assert got["iter"] == 10 and got["final_val_loss"] == want and got["final_val_tokens"] > 0
+    assert checkpoint.load_training(cut / train.CHECKPOINT_NAME).meta["last_eval"]["final_val_loss"] == want
+    assert [r["iter"] for r in map(json.loads, (cut / train.LOG_NAME).read_text().splitlines())] == [0, 5, 10]
+    assert f"final val loss {want:.4f}" in out and (cut / "samples.txt").read_text() == \
+        (full / "samples.txt").read_text()
+
+    # now truly finished: a resume says so, with the loss, and rewrites no checkpoint
+    before = (cut / train.CHECKPOINT_NAME).read_bytes()
+    _, out, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(cut), "--no-progress"], capsys, check=0)
+    assert (f"the run is finished: trained to iter 10 (max_iters 10), final val loss {want:.4f}" in out
+            and "nothing to train (pass a larger --max-iters to train further)" in out), out
+    assert "computing" not in out and (cut / train.CHECKPOINT_NAME).read_bytes() == before
+
+
+def test_a_checkpoint_between_evals_resumed_at_its_iteration_is_evaluated(corpus_file, tmp_path, env):
+    """A run stopped between evals, resumed with --max-iters at (or below) its iteration: no eval of that
+    state existed; it gets the final eval there, estimate and exact pass."""
+    out = tmp_path / "run"
+    trainer = None
+
+    def log(line):
+        if line.startswith("iter 7/"):
+            trainer.request_stop("asked")
+    trainer = train.Trainer(cfg(corpus_file, out, max_iters=40, eval_interval=100, log_interval=1, sample_chars=0),
+                            log=log)
+    with pytest.raises(train.TrainingInterrupted):
+        trainer.run()
+    assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["last_eval"] is None
+    lines = []
+    result = train.Trainer(train.resume_config(out, max_iters=5), resume=True, log=lines.append).run()
+    assert any("the checkpoint is at iter 7, past max_iters 5, saved between evals" in x for x in lines), lines
+    assert any(x.startswith("iter 7: train loss") for x in lines)
+    rec = last_record(out)
+    assert rec["iter"] == 7 and rec["final_val_loss"] == result["final_val_loss"] is not None
+    assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["last_eval"]["final_val_loss"] == \
+        rec["final_val_loss"]
+
+
+def test_a_stop_asked_during_the_completed_pass_waits_for_it(corpus_file, tmp_path, env, monkeypatch):
+    """Ctrl-C while the resume computes the exact pass: the pass ends, is saved, then the run stops."""
+    out = tmp_path / "run"
+    real = train.evaluation.val_loss_sums
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt   # a second Ctrl-C there: out at once, unsaved
+    monkeypatch.setattr(train.evaluation, "val_loss_sums", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train.Trainer(cfg(corpus_file, out, max_iters=5, eval_interval=5, sample_chars=0), log=quiet).run()
+    monkeypatch.setattr(train.evaluation, "val_loss_sums", real)
+    trainer = None
+
+    def log(line):
+        if "computing it now" in line:
+            trainer.request_stop("asked")
+    trainer = train.Trainer(train.resume_config(out), resume=True, log=log)
+    with pytest.raises(train.TrainingInterrupted) as e:
+        trainer.run()
+    assert (e.value.iter, e.value.saved) == (5, True)
+    assert "final_val_loss" in checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["last_eval"]
+
+
+@pytest.mark.parametrize("last_eval", [None, "x", {"iter": "5"}, {"iter": 5, "val_loss": "nan"},
+                                       {"iter": 5, "val_loss": 2.0, "train_loss": 2.0, "final_val_loss": None}])
+def test_what_is_left_reads_a_crafted_record_as_no_eval(last_eval):
+    assert train.completion.what_is_left(last_eval, 5) in ("eval", "exact")
+    assert train.completion.what_is_left({"iter": 5, "val_loss": 2.0, "train_loss": 2.1, "final_val_loss": 1.9},
+                                         5) == "finished"
+    assert train.completion.what_is_left({"iter": 4, "val_loss": 2.0, "train_loss": 2.1, "final_val_loss": 1.9},
+                                         5) == "eval"
