@@ -126,3 +126,44 @@ def test_what_is_left_reads_a_crafted_record_as_no_eval(last_eval):
                                          5) == "finished"
     assert train.completion.what_is_left({"iter": 4, "val_loss": 2.0, "train_loss": 2.1, "final_val_loss": 1.9},
                                          5) == "eval"
+
+
+# ---------------------------------------------------------------- 2. temporaries left by a kill mid-save
+def test_temporaries_a_kill_left_mid_save_are_removed_at_start_and_never_read(corpus_file, tmp_path, env, capsys):
+    """kill -9 between writing ckpt.npz's temporary and renaming it left the temporary until the next
+    save; now a run removes its own at start (under its lock), and nothing else."""
+    args = ["--data", str(corpus_file), *TINY_FLAGS, "--max-iters", "10", "--eval-interval", "5"]
+    out = tmp_path / "run"
+    # the second save of ckpt.npz (iter 5): its temporary is whole, the rename never comes
+    p = killed_at("os:replace", [*args, "--out-dir", str(out)], env,
+                  when="'.ckpt.npz.' in str(args[0]) and os.path.exists(os.path.join(os.path.dirname(str(args[0])), "
+                       "'ckpt.npz'))")
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    left = sorted(out.glob(".ckpt.npz.*.tmp"))
+    assert len(left) == 1 and checkpoint.load_training(left[0]).meta["iter"] == 5   # a whole archive
+    assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["iter"] == 0  # the previous one, intact
+    (out / ".best.npz.0000abcd.tmp").write_bytes(b"half a best")
+    (out / "log.jsonl.tmp").write_text('{"iter": 0')
+    others = [".ckpt.npz.notmine.tmp", ".ckpt.npz.12345678.tmp.keep", "x.ckpt.npz.12345678.tmp",
+              ".other.npz.12345678.tmp", "ckpt.npz.12345678.tmp", ".ckpt.npz.ABCDEFGH.tmp"]
+    for name in others:
+        (out / name).write_text("not the run's")
+    (out / ".ckpt.npz.abcdefgh.tmp").mkdir()   # its pattern, but a directory: not a file the run wrote
+
+    # not a checkpoint: a directory holding only a temporary has none to resume
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    os.link(left[0], alone / left[0].name)
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(alone)], capsys, check=2)
+    assert f"no checkpoint to resume from at {alone / train.CHECKPOINT_NAME}" in err
+
+    _, stdout, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--no-progress"], capsys, check=0)
+    for name in (left[0].name, ".best.npz.0000abcd.tmp", "log.jsonl.tmp"):
+        assert f"note: removed {out / name}, left by a run killed while writing it" in stdout
+        assert not (out / name).exists()
+    assert all((out / name).read_text() == "not the run's" for name in others)
+    assert (out / ".ckpt.npz.abcdefgh.tmp").is_dir()
+    assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["iter"] == 10
+    # a fresh run over a directory holding only temporaries is not refused (there is no checkpoint)
+    main_of("train_charlm.py", [*args, "--max-iters", "2", "--out-dir", str(alone)], capsys, check=0)
+    assert not (alone / left[0].name).exists()

@@ -90,6 +90,8 @@ class Trainer:
             raise
 
     def _setup(self, cfg, resume, corpus, overwrite) -> None:
+        for stale in self.run_dir.remove_stale_temporaries():   # under the lock: no live writer's
+            self.log(f"note: removed {stale}, left by a run killed while writing it")
         if not resume and self.run_dir.has_checkpoint() and not overwrite:
             raise ConfigError(f"{self.out_dir} already holds a checkpoint: pass --resume to continue it, "
                               f"--overwrite to start afresh over it, or another --out-dir")
