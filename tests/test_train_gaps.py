@@ -167,3 +167,94 @@ def test_temporaries_a_kill_left_mid_save_are_removed_at_start_and_never_read(co
     # a fresh run over a directory holding only temporaries is not refused (there is no checkpoint)
     main_of("train_charlm.py", [*args, "--max-iters", "2", "--out-dir", str(alone)], capsys, check=0)
     assert not (alone / left[0].name).exists()
+
+
+# ---------------------------------------------------------------- 3. signals before training starts
+NOT_STARTED = "before training started: nothing was saved, since nothing had started"
+
+# a child that runs the script as a program and signals itself when the script imports argparse (its
+# first import after its first lines, before minitf and the rest): deterministic, no sleeps
+SIGNAL_ON_IMPORT = """
+import os, runpy, signal, sys
+SIG = getattr(signal, sys.argv[1])
+class Hook:
+    def find_spec(self, name, path=None, target=None):
+        if name == "argparse":   # the script's first import after its handler
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), SIG)
+        return None
+sys.meta_path.insert(0, Hook())
+script = sys.argv[2]
+sys.argv = [script, *sys.argv[3:]]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("sig,code,what", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)")])
+def test_a_signal_while_the_script_imports_is_one_line(sig, code, what, corpus_file, tmp_path, env):
+    """SIGTERM there was the default kill (no output) when it came before the old handler's line."""
+    out = tmp_path / "o"
+    p = subprocess.run([sys.executable, "-c", SIGNAL_ON_IMPORT, sig, SCRIPT, "--data", str(corpus_file),
+                        "--out-dir", str(out), *TINY_FLAGS, "--max-iters", "2"], env=env, capture_output=True,
+                       text=True, timeout=120,
+                       # a shell's background job inherits SIGINT ignored: give the child Python's default
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert p.returncode == code, p.stderr
+    assert p.stderr == f"\n{what} {NOT_STARTED}\n" and p.stdout == ""
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_setting_up_saves_nothing_and_says_so(signum, corpus_file, tmp_path, env, capsys,
+                                                             monkeypatch):
+    """While the corpus is read: nothing was saved; on --resume, the checkpoint is as it was."""
+    from minitf import data
+    real = data.load_corpus
+    run = tmp_path / "run"
+    main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(run), *TINY_FLAGS, "--max-iters", "2"],
+            capsys, check=0)
+    before = (run / train.CHECKPOINT_NAME).read_bytes()
+
+    def load_corpus(*a, **k):
+        os.kill(os.getpid(), signum)   # arrives in the main thread, as a terminal's or a scheduler's would
+        return real(*a, **k)
+    monkeypatch.setattr(data, "load_corpus", load_corpus)
+    code, what = (130, "interrupted") if signum == signal.SIGINT else (143, "terminated (SIGTERM)")
+    fresh = tmp_path / "fresh"
+    _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(fresh), *TINY_FLAGS,
+                                            "--max-iters", "2"], capsys, check=code)
+    assert err == f"\n{what} {NOT_STARTED}\n" and not fresh.exists()
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(run), "--max-iters", "4"], capsys,
+                        check=code)
+    assert err.strip() == f"{what} before training resumed: nothing was saved; the checkpoint in {run} is as it was"
+    assert (run / train.CHECKPOINT_NAME).read_bytes() == before
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # the default is back
+
+
+def test_a_ctrl_c_before_the_loop_begins_is_not_started(corpus_file, tmp_path, env, capsys, monkeypatch):
+    """The trainer is built but its loop (and its stop handlers) not begun: the same line."""
+    def header(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train.loop, "header_lines", header)
+    _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"),
+                                            *TINY_FLAGS, "--max-iters", "2"], capsys, check=130)
+    assert err == f"\ninterrupted {NOT_STARTED}\n"
+    assert not (tmp_path / "o" / train.CHECKPOINT_NAME).exists()
+
+
+def test_stop_signals_take_over_from_raise_terminated_and_give_it_back():
+    before = signal.signal(signal.SIGTERM, train.stopping.raise_terminated)
+    try:
+        with train.stopping.sigterm_raises():   # a program's own handler: left alone
+            assert signal.getsignal(signal.SIGTERM) is train.stopping.raise_terminated
+        stops = []
+        with train.stopping.StopSignals(lambda reason, signum: stops.append(reason)) as s:
+            assert signal.getsignal(signal.SIGTERM) == s._handle
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert stops == ["terminated"]
+        assert signal.getsignal(signal.SIGTERM) is train.stopping.raise_terminated
+        with pytest.raises(train.stopping.Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # a second one would end the process
+    finally:
+        signal.signal(signal.SIGTERM, before)

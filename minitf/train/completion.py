@@ -66,6 +66,7 @@ def complete(trainer) -> dict:
     trainer.log(unfinished_line(left, trainer.iter, trainer.cfg.max_iters))
     # a Ctrl-C or SIGTERM during the pass stops after it, saved, as at a normal end
     signals = StopSignals(trainer.request_stop, enabled=trainer.strategy.batch_shard()[1] == 1).__enter__()
+    trainer.started = True
     try:
         if left == "exact":
             rec = dict(trainer.last_eval)

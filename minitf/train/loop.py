@@ -120,6 +120,7 @@ class Trainer:
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
         self.last_checkpoint_iter = None
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
+        self.started = False  # the training loop has begun (with its stop handlers)
         self.last_eval = None  # the record of the eval ckpt.npz was last saved at (resume: the checkpoint's)
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
         self._stop_signum = None
@@ -166,6 +167,7 @@ class Trainer:
         progress = Progress(cfg, self.iter, self.log)
         self._write = progress.write
         signals = StopSignals(self.request_stop, enabled=self.strategy.batch_shard()[1] == 1).__enter__()
+        self.started = True
         window_tokens, window_time = 0, 0.0
         read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
         record = None
