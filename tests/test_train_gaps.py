@@ -258,3 +258,122 @@ def test_stop_signals_take_over_from_raise_terminated_and_give_it_back():
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # a second one would end the process
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+# ---------------------------------------------------------------- 4. a user's mistakes with the run directory
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture
+def finished(corpus_file, tmp_path, env, capsys):
+    """A finished run of 10 iterations (evals at 0, 5 and 10) and the arguments that made it."""
+    args = ["--data", str(corpus_file), *TINY_FLAGS, "--max-iters", "10", "--eval-interval", "5"]
+    out = tmp_path / "run"
+    main_of("train_charlm.py", [*args, "--out-dir", str(out)], capsys, check=0)
+    return out, args
+
+
+def contents(out):
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+
+def test_a_damaged_best_npz_on_resume_is_one_line_and_changes_nothing(finished, tmp_path, capsys):
+    """It was replaced by ckpt.npz's state without a word (and a best.npz of another run kept its record,
+    so the resumed run's better evals would not have been saved as best)."""
+    out, args = finished
+    best = out / train.BEST_NAME
+    good = best.read_bytes()
+    best.write_bytes(good[: len(good) // 2])
+    before = contents(out)
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20"], capsys, check=2)
+    line = one_line_error(err)
+    assert f"checkpoint {best} is corrupt or truncated" in line
+    assert "ckpt.npz is intact and nothing was changed: move best.npz away and --resume again" in line
+    assert contents(out) == before
+    # another run's best.npz (another architecture)
+    other = tmp_path / "other"
+    main_of("train_charlm.py", [*args, "--n-layer", "2", "--out-dir", str(other)], capsys, check=0)
+    best.write_bytes((other / train.BEST_NAME).read_bytes())
+    before = contents(out)
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20"], capsys, check=2)
+    assert f"{best} is not of this run: it has n_layer = 2, ckpt.npz has 1" in one_line_error(err)
+    assert contents(out) == before
+    best.unlink()   # what the line says to do: the resume then goes on
+    main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20"], capsys, check=0)
+    assert checkpoint.load_training(best).meta["config"]["n_layer"] == 1
+
+
+def test_a_damaged_ckpt_npz_on_resume_says_what_to_do(finished, capsys):
+    out, args = finished
+    ck = out / train.CHECKPOINT_NAME
+    ck.write_bytes(ck.read_bytes()[:2000])
+    best_iter = checkpoint.load_training(out / train.BEST_NAME).meta["iter"]
+    before = contents(out)
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out)], capsys, check=2)
+    line = one_line_error(err)
+    assert f"checkpoint {ck} is corrupt or truncated" in line
+    assert (f"nothing was changed: best.npz (iter {best_iter}) loads: copy it over ckpt.npz to resume from there, "
+            f"or start afresh with --overwrite") in line
+    assert contents(out) == before
+    (out / train.BEST_NAME).unlink()
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out)], capsys, check=2)
+    assert "nothing was changed: start afresh with --overwrite, or use another --out-dir" in one_line_error(err)
+
+
+def test_best_npz_alone_is_not_overwritten_by_a_new_run(finished, capsys):
+    """A directory holding best.npz but no ckpt.npz: a new run started there and its first eval replaced
+    the best state without a word."""
+    out, args = finished
+    (out / train.CHECKPOINT_NAME).unlink()
+    good = (out / train.BEST_NAME).read_bytes()
+    _, _, err = main_of("train_charlm.py", [*args, "--out-dir", str(out)], capsys, check=2)
+    assert (f"{out} holds best.npz (a run's best state; no ckpt.npz): copy it to ckpt.npz and pass --resume to "
+            f"continue from it, --overwrite to start afresh over it") in one_line_error(err)
+    assert (out / train.BEST_NAME).read_bytes() == good
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out)], capsys, check=2)
+    assert (f"no checkpoint to resume from at {out / train.CHECKPOINT_NAME} (run without --resume to start "
+            f"training); {out / train.BEST_NAME} exists: copy it to ckpt.npz to resume from it") in one_line_error(err)
+    main_of("train_charlm.py", [*args, "--out-dir", str(out), "--overwrite"], capsys, check=0)
+
+
+def test_a_full_disk_during_a_write_keeps_the_previous_checkpoint(corpus_file, tmp_path, env, monkeypatch, capsys):
+    """The archive's write itself fails (ENOSPC from write(), not fsync): one line, ckpt.npz of the
+    previous eval loads, no temporary is left."""
+    import errno
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def fdopen(fd, *a, **k):
+        f = real_fdopen(fd, *a, **k)
+        name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+        # ckpt.npz's temporaries after the first (iter 0's) save
+        return Full(f) if name.startswith(".ckpt.npz.") and (tmp_path / "run" / train.CHECKPOINT_NAME).exists() else f
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    out = tmp_path / "run"
+    _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(out), *TINY_FLAGS,
+                                            "--max-iters", "10", "--eval-interval", "5"], capsys, check=2)
+    line = one_line_error(err)
+    assert line == (f"error: cannot write the checkpoint {out / train.CHECKPOINT_NAME}: No space left on device; "
+                    f"the checkpoint of iter 0 is intact")
+    monkeypatch.undo()
+    assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["iter"] == 0
+    assert not list(out.glob(".*.tmp"))
+    main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--no-progress"], capsys, check=0)

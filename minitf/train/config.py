@@ -4,9 +4,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .. import backend, checkpoint
+from .. import backend
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "ARCH_FIELDS", "make_config", "resume_config",
            "build_model", "CHECKPOINT_NAME", "BEST_NAME", "LOG_NAME"]
@@ -173,12 +172,9 @@ def resume_config(out_dir, **overrides) -> TrainConfig:
     ``max_iters`` is (unlike :func:`make_config`, where the decay follows
     ``max_iters``), so past it the learning rate stays at ``min_lr``.
     """
+    from .resume import load_to_resume
     from .rundir import RunDir
-    path = Path(out_dir) / CHECKPOINT_NAME
-    if not path.is_file():
-        raise checkpoint.CheckpointError(f"--resume: no checkpoint to resume from at {path} "
-                                         f"(run without --resume to start training)")
-    saved = RunDir(out_dir).load_checkpoint().meta["config"]  # checked: a mapping of valid settings
+    saved = load_to_resume(RunDir(out_dir)).meta["config"]  # checked: a mapping of valid settings
     overrides = {k: v for k, v in overrides.items() if v is not None}
     for k in ARCH_FIELDS:
         if k in overrides and overrides[k] != saved.get(k):

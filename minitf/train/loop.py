@@ -92,10 +92,9 @@ class Trainer:
     def _setup(self, cfg, resume, corpus, overwrite) -> None:
         for stale in self.run_dir.remove_stale_temporaries():   # under the lock: no live writer's
             self.log(f"note: removed {stale}, left by a run killed while writing it")
-        if not resume and self.run_dir.has_checkpoint() and not overwrite:
-            raise ConfigError(f"{self.out_dir} already holds a checkpoint: pass --resume to continue it, "
-                              f"--overwrite to start afresh over it, or another --out-dir")
-        ckpt = self.run_dir.load_checkpoint() if resume else None
+        if not resume and not overwrite:
+            self.run_dir.refuse_to_overwrite()
+        ckpt = resume_run.load_to_resume(self.run_dir) if resume else None
 
         self.corpus = corpus or data.load_corpus(cfg.data, progress=cfg.progress, log=self.log)
         self.vocab = data.CharVocab.from_text(self.corpus.text)

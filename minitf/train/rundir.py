@@ -60,6 +60,17 @@ class RunDir:
     def has_checkpoint(self) -> bool:
         return self.ckpt_path.exists()
 
+    def refuse_to_overwrite(self) -> None:
+        """A :class:`~minitf.train.ConfigError` if a new run here would overwrite a checkpoint (``ckpt.npz``,
+        or ``best.npz`` alone: a run's best state, which the new run's first eval would replace)."""
+        if self.has_checkpoint():
+            raise ConfigError(f"{self.path} already holds a checkpoint: pass --resume to continue it, "
+                              f"--overwrite to start afresh over it, or another --out-dir")
+        if self.best_path.exists():
+            raise ConfigError(f"{self.path} holds {self.best_path.name} (a run's best state; no "
+                              f"{self.ckpt_path.name}): copy it to {self.ckpt_path.name} and pass --resume to "
+                              f"continue from it, --overwrite to start afresh over it, or another --out-dir")
+
     def make(self) -> None:
         """Create the directory (and its parents), or raise :class:`OutputError` saying why not."""
         if self.path.exists() and not self.path.is_dir():
