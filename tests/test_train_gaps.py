@@ -293,6 +293,9 @@ def test_a_damaged_best_npz_on_resume_is_one_line_and_changes_nothing(finished, 
     assert f"checkpoint {best} is corrupt or truncated" in line
     assert "ckpt.npz is intact and nothing was changed: move best.npz away and --resume again" in line
     assert contents(out) == before
+    _, _, err = main_of("sample.py", ["--out-dir", str(out)], capsys, check=2)   # it reads best.npz
+    assert (f"checkpoint {best} is corrupt or truncated" in one_line_error(err)
+            and err.strip().endswith(f"; --checkpoint last samples from {out / train.CHECKPOINT_NAME} instead"))
     # another run's best.npz (another architecture)
     other = tmp_path / "other"
     main_of("train_charlm.py", [*args, "--n-layer", "2", "--out-dir", str(other)], capsys, check=0)
@@ -337,6 +340,10 @@ def test_best_npz_alone_is_not_overwritten_by_a_new_run(finished, capsys):
     assert (f"no checkpoint to resume from at {out / train.CHECKPOINT_NAME} (run without --resume to start "
             f"training); {out / train.BEST_NAME} exists: copy it to ckpt.npz to resume from it") in one_line_error(err)
     main_of("train_charlm.py", [*args, "--out-dir", str(out), "--overwrite"], capsys, check=0)
+    (out / train.CHECKPOINT_NAME).unlink()
+    (out / train.CHECKPOINT_NAME).mkdir()   # not "no checkpoint" (a new run says there is one)
+    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out)], capsys, check=2)
+    assert f"--resume: {out / train.CHECKPOINT_NAME} is not a file (a directory?)" in one_line_error(err)
 
 
 def test_a_full_disk_during_a_write_keeps_the_previous_checkpoint(corpus_file, tmp_path, env, monkeypatch, capsys):

@@ -29,6 +29,9 @@ def _best_advice(run_dir) -> str:
 def load_to_resume(run_dir):
     """``run_dir``'s ``ckpt.npz``, checked, for a resume; a :class:`~minitf.checkpoint.CheckpointError`
     that also says what to do when it is missing or cannot be used (nothing is changed)."""
+    if run_dir.ckpt_path.exists() and not run_dir.ckpt_path.is_file():
+        raise checkpoint.CheckpointError(f"--resume: {run_dir.ckpt_path} is not a file (a directory?), so not a "
+                                         f"checkpoint: move it away, then resume or start afresh")
     if not run_dir.ckpt_path.is_file():
         hint = (f"; {run_dir.best_path} exists: copy it to {run_dir.ckpt_path.name} to resume from it"
                 if run_dir.best_path.is_file() else "")
