@@ -322,7 +322,10 @@ def main(argv=None) -> int:
             what = "terminated" if code == 143 else "interrupted"
             at = f" at iter {e.iter}" if stopped else ""
             saved = "saved at the interruption" if stopped and e.saved else "the last"
-            if not trainer.started:   # still printing the header: the loop had not begun
+            if trainer.finished:   # while sampling: training and the final eval are saved
+                say(f"\n{what} while sampling, after the run finished: nothing is lost, its checkpoints are in "
+                    f"{args.out_dir} (--resume --out-dir {args.out_dir} writes the sample)", file=sys.stderr)
+            elif not trainer.started:   # still printing the header: the loop had not begun
                 say(_not_started_line(code, args.out_dir if args.resume else None), file=sys.stderr)
             elif where is None:
                 say(f"\n{what} before the first checkpoint was written: nothing was saved", file=sys.stderr)

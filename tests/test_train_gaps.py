@@ -384,3 +384,27 @@ def test_a_full_disk_during_a_write_keeps_the_previous_checkpoint(corpus_file, t
     assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["iter"] == 0
     assert not list(out.glob(".*.tmp"))
     main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--no-progress"], capsys, check=0)
+
+
+@pytest.mark.parametrize("sig,code,what", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_a_signal_while_sampling_says_the_run_is_finished(sig, code, what, corpus_file, tmp_path, env, capsys):
+    """After the final eval, while the sample is drawn: SIGTERM was the default kill (-15, no output)
+    and Ctrl-C said to continue with --resume, as if training were unfinished."""
+    out = tmp_path / "run"
+    args = ["--data", str(corpus_file), *TINY_FLAGS, "--max-iters", "10", "--eval-interval", "5"]
+    main_of("train_charlm.py", [*args, "--out-dir", str(tmp_path / "first")], capsys, check=0)
+    args += ["--out-dir", str(out)]
+    code_line = (f"import os, signal, sys, runpy\nimport minitf.train.loop as L\nreal = L.generate_text\n"
+                 f"def hooked(*a, **k):\n    os.kill(os.getpid(), signal.{sig})\n    return real(*a, **k)\n"
+                 f"L.generate_text = hooked\nsys.argv = [{SCRIPT!r}, *sys.argv[1:]]\n"
+                 f"runpy.run_path({SCRIPT!r}, run_name='__main__')\n")
+    p = subprocess.run([sys.executable, "-c", code_line, *args], env=env, capture_output=True, text=True, timeout=300,
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert p.returncode == code, p.stderr
+    assert p.stderr.strip() == (f"{what} while sampling, after the run finished: nothing is lost, its checkpoints "
+                                f"are in {out} (--resume --out-dir {out} writes the sample)")
+    assert "final_val_loss" in checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["last_eval"]
+    assert not (out / "samples.txt").exists()
+    _, stdout, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--no-progress"], capsys, check=0)
+    assert "the run is finished" in stdout
+    assert (out / "samples.txt").read_text() == (tmp_path / "first" / "samples.txt").read_text()

@@ -120,6 +120,7 @@ class Trainer:
         self.last_checkpoint_iter = None
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
         self.started = False  # the training loop has begun (with its stop handlers)
+        self.finished = False  # training and the final eval are done and saved: what is left is the sample
         self.last_eval = None  # the record of the eval ckpt.npz was last saved at (resume: the checkpoint's)
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
         self._stop_signum = None
@@ -375,6 +376,7 @@ class Trainer:
 
     def _finish(self, record) -> dict:
         cfg = self.cfg
+        self.finished = True
         sample = None
         if cfg.sample_chars > 0 and self.strategy.is_main:  # the other ranks of a parallel run write no sample
             start = "\n" if "\n" in self.vocab.stoi else self.corpus.text[0]
