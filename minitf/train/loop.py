@@ -48,7 +48,8 @@ class Trainer:
     the step (or eval) under way finishes, ``ckpt.npz`` is saved at that step boundary, then
     :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the
     uninterrupted run. A second signal stops at once, without saving (:mod:`minitf.train.stopping`).
-    :meth:`request_stop` does the same from code.
+    :meth:`request_stop` does the same from code. A resume with nothing left to train says the run is
+    finished, or completes the final eval its end did not (:mod:`minitf.train.completion`).
 
     Parameters
     ----------
@@ -121,7 +122,7 @@ class Trainer:
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
         self.started = False  # the training loop has begun (with its stop handlers)
         self.finished = False  # training and the final eval are done and saved: what is left is the sample
-        self.last_eval = None  # the record of the eval ckpt.npz was last saved at (resume: the checkpoint's)
+        self.last_eval = None  # on resume, the checkpoint's record of its last eval (completion reads it)
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
         self._stop_signum = None
         self._warned_val_rise = False
