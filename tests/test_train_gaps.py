@@ -408,3 +408,13 @@ def test_a_signal_while_sampling_says_the_run_is_finished(sig, code, what, corpu
     _, stdout, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--no-progress"], capsys, check=0)
     assert "the run is finished" in stdout
     assert (out / "samples.txt").read_text() == (tmp_path / "first" / "samples.txt").read_text()
+
+
+def test_an_empty_out_dir_is_refused(corpus_file, tmp_path, env, capsys, monkeypatch):
+    """`--out-dir "$UNSET"` wrote the checkpoints, log and plot into the current directory."""
+    monkeypatch.chdir(tmp_path)   # where it would write
+    for out in ("", "  "):
+        _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), *TINY_FLAGS, "--max-iters", "2",
+                                                "--out-dir", out], capsys, check=2)
+        assert "out_dir is empty: an empty --out-dir would write into the current directory" in one_line_error(err)
+    assert not list(tmp_path.glob("*.npz")) and not (tmp_path / train.LOG_NAME).exists()

@@ -88,6 +88,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.seed < 2 ** 63:
             raise ConfigError(f"seed must be in [0, 2**63), got {self.seed}")
+        if not str(self.out_dir).strip():   # `--out-dir "$UNSET"`: Path("") is the current directory
+            raise ConfigError("out_dir is empty: an empty --out-dir would write into the current directory "
+                              "(pass --out-dir . for that)")
         if self.model == "gpt":
             if self.n_head < 1:
                 raise ConfigError(f"n_head must be at least 1, got {self.n_head}")
