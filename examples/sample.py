@@ -52,7 +52,12 @@ def main(argv=None) -> int:
                                    top_k=args.top_k or None, start=args.start,
                                    device=args.device or meta["config"]["device"])
     except (mt.DeviceError, checkpoint.CheckpointError, train.ConfigError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        run_dir = train.RunDir(args.out_dir)
+        hint = ""
+        if (isinstance(e, checkpoint.CheckpointError) and args.checkpoint == "best" and str(run_dir.best_path) in str(e)
+                and run_dir.ckpt_path.is_file()):
+            hint = f"; --checkpoint last samples from {run_dir.ckpt_path} instead"
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     best = meta.get("best") or {}
     what = f", the best val loss {best['val_loss']:.4f}" if best.get("iter") == meta["iter"] else ""

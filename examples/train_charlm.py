@@ -7,35 +7,52 @@
                                          # (its saved lr schedule is kept: add --lr-decay-iters 3000 to stretch it)
     mpiexec -n 2 python examples/train_charlm.py         # one model on 2 processes (pip install -e ".[dist]")
 """
-import argparse
-import os
+import signal
 import sys
-from pathlib import Path
 
-_TERMINATED = []   # SIGTERM while importing (the first few tenths of a second)
+_TERMINATED = []   # SIGTERM before the training loop's handlers exist: while starting up
 
 
-def _terminated_while_importing(signum, frame):
+def _terminated_while_starting(signum, frame):
     _TERMINATED.append(signum)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a second one ends the process at once
     raise KeyboardInterrupt
 
 
-import signal  # noqa: E402
+NOT_STARTED = "nothing was saved, since nothing had started"
 
-# run as a program: SIGTERM ends the imports as Ctrl-C does (restored to what it was after them)
-_SIGTERM_BEFORE = signal.signal(signal.SIGTERM, _terminated_while_importing) if __name__ == "__main__" else None
+
+def _not_started_line(code: int, resume_dir=None) -> str:
+    """The line of a run stopped (Ctrl-C: 130, SIGTERM: 143) before its training started."""
+    what = "terminated (SIGTERM)" if code == 143 else "interrupted"
+    if resume_dir is not None:
+        return f"\n{what} before training resumed: nothing was saved; the checkpoint in {resume_dir} is as it was"
+    return f"\n{what} before training started: {NOT_STARTED}"
+
+
+# run as a program: from here on SIGTERM ends the start-up as Ctrl-C does (Python's own SIGINT handler
+# is in place from before the script runs), before the heavy imports; a signal that comes before this
+# line (while the interpreter itself starts) cannot be handled by the script: docs/training.md
+_SIGTERM_BEFORE = signal.signal(signal.SIGTERM, _terminated_while_starting) if __name__ == "__main__" else None
 try:
+    import argparse
+    import os
+    from pathlib import Path
+
     import minitf as mt
     from minitf import checkpoint, data, distributed, train
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
+    if __name__ == "__main__":
+        # the rest of the program: SIGTERM raises as Ctrl-C does (the training loop's StopSignals takes
+        # over from it, and saves at a step boundary), so that every stop ends by one of main's lines
+        signal.signal(signal.SIGTERM, train.stopping.raise_terminated)
 except KeyboardInterrupt:   # Ctrl-C or SIGTERM while importing: quietly, as later
-    print("\nterminated." if _TERMINATED else "\ninterrupted.", file=sys.stderr)
-    sys.exit(143 if _TERMINATED else 130)
-finally:
     if _SIGTERM_BEFORE is not None:
-        signal.signal(signal.SIGTERM, _SIGTERM_BEFORE)
+        signal.signal(signal.SIGTERM, _SIGTERM_BEFORE)   # as it was (for a caller that runs this in-process)
+    print(_not_started_line(143 if _TERMINATED else 130), file=sys.stderr)
+    sys.exit(143 if _TERMINATED else 130)
 
 HYPER = [  # flag, type, help
     ("n_layer", int, "transformer blocks (GPT) or stacked recurrent layers (rnn/lstm)"),
@@ -273,7 +290,7 @@ def main(argv=None) -> int:
             error = f"error: out of memory: {_memory_hint(made.get('cfg'))} ({type(e).__name__}: {e})"
         except KeyboardInterrupt as e:
             code = train.stopping.exit_status(e)   # 130, or 143 for SIGTERM
-            print("\nterminated." if code == 143 else "\ninterrupted.", file=sys.stderr)
+            print(_not_started_line(code, args.out_dir if args.resume else None), file=sys.stderr)
             if comm.size > 1:
                 comm.abort(code)
             return code
@@ -301,12 +318,20 @@ def main(argv=None) -> int:
                 return SIGPIPE_STATUS
             where = trainer.last_checkpoint_iter
             stopped = isinstance(e, train.TrainingInterrupted)
-            what = e.reason if stopped and e.reason == "terminated" else "interrupted"
+            code = train.stopping.exit_status(e)   # 130 for Ctrl-C, 143 for SIGTERM
+            what = "terminated" if code == 143 else "interrupted"
             at = f" at iter {e.iter}" if stopped else ""
             saved = "saved at the interruption" if stopped and e.saved else "the last"
-            say(f"\n{what}{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
-                f"--resume --out-dir {args.out_dir}" if where is not None else f"\n{what}.", file=sys.stderr)
-            code = train.stopping.exit_status(e)   # 130 for Ctrl-C, 143 for SIGTERM
+            if trainer.finished:   # while sampling: training and the final eval are saved
+                say(f"\n{what} while sampling, after the run finished: nothing is lost, its checkpoints are in "
+                    f"{args.out_dir} (--resume --out-dir {args.out_dir} writes the sample)", file=sys.stderr)
+            elif not trainer.started:   # still printing the header: the loop had not begun
+                say(_not_started_line(code, args.out_dir if args.resume else None), file=sys.stderr)
+            elif where is None:
+                say(f"\n{what} before the first checkpoint was written: nothing was saved", file=sys.stderr)
+            else:
+                say(f"\n{what}{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
+                    f"--resume --out-dir {args.out_dir}", file=sys.stderr)
             if comm.size > 1:
                 comm.abort(code)
             return code
@@ -340,5 +365,16 @@ def _report(result, cfg, args, out) -> int:
     return SIGPIPE_STATUS if out.closed else 0
 
 
+def _main_guarded() -> int:
+    """main() as a program: a Ctrl-C or SIGTERM in what main does before it sets up (reading the flags,
+    starting MPI) ends as the later ones do, with one line."""
+    try:
+        return main()
+    except KeyboardInterrupt as e:
+        code = train.stopping.exit_status(e)
+        print(_not_started_line(code), file=sys.stderr)
+        return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_guarded())

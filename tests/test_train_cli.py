@@ -168,7 +168,7 @@ def test_sigterm_while_setting_up_is_143_without_a_traceback(corpus_file, tmp_pa
     monkeypatch.setattr(data, "load_corpus", load_corpus)
     _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(tmp_path / "o"),
                                             *TINY_FLAGS, "--max-iters", "2"], capsys, check=143)
-    assert err == "\nterminated.\n"
+    assert err == "\nterminated (SIGTERM) before training started: nothing was saved, since nothing had started\n"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # the default is back
 
 
@@ -220,7 +220,9 @@ def test_ctrl_c_while_importing_is_quiet(monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", interrupted)
     with pytest.raises(SystemExit) as e:
         runpy.run_path(str(ROOT / "examples" / "train_charlm.py"), run_name="__main__")
-    assert e.value.code == 130 and capsys.readouterr().err == "\ninterrupted.\n"
+    assert e.value.code == 130 and capsys.readouterr().err == \
+        "\ninterrupted before training started: nothing was saved, since nothing had started\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # the script's start-up handler is gone
 
 
 def test_a_decay_shorter_than_the_warmup_is_an_error(corpus_file, tmp_path, env, capsys):

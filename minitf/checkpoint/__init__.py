@@ -12,7 +12,10 @@ old file (``os.replace``, atomic on POSIX and Windows) and fsyncs the
 directory: a process killed at any moment leaves either the previous
 checkpoint or the new one, never a mixture. A writer killed mid-write leaves
 its temporary file behind; the next successful save of the same checkpoint
-removes such leftovers (one checkpoint file has one writer at a time).
+removes such leftovers (one checkpoint file has one writer at a time), as does
+:func:`remove_stale_temporaries` (which a training run calls at its start,
+under its directory's lock). A temporary is never read as a checkpoint: its
+name is not the checkpoint's.
 
 :func:`load` raises :class:`CheckpointError` naming the problem for a
 missing, truncated, corrupt or foreign file, never a bare traceback.
@@ -28,9 +31,9 @@ strings, bools and None, as ``torch.save`` does for state dicts but without
 pickle: each tensor or array is a member ``obj/<n>``, the nesting is JSON in
 the metadata.
 """
-from .archive import FORMAT, VERSION, CheckpointError, load, save  # noqa: F401
+from .archive import FORMAT, VERSION, CheckpointError, load, remove_stale_temporaries, save  # noqa: F401
 from .objects import load_object, save_object  # noqa: F401
 from .training import TrainingCheckpoint, load_training, save_training  # noqa: F401
 
 __all__ = ["CheckpointError", "save", "load", "save_training", "load_training", "TrainingCheckpoint",
-           "save_object", "load_object", "FORMAT", "VERSION"]
+           "save_object", "load_object", "remove_stale_temporaries", "FORMAT", "VERSION"]

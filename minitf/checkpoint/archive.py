@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 
-__all__ = ["CheckpointError", "save", "load", "FORMAT", "VERSION"]
+__all__ = ["CheckpointError", "save", "load", "remove_stale_temporaries", "FORMAT", "VERSION"]
 
 FORMAT = "minitf-checkpoint"
 VERSION = 1
@@ -76,7 +76,7 @@ def save(path, arrays: dict, meta: dict) -> Path:
             pass
         raise
     _fsync_dir(path.parent)
-    _remove_stale_temporaries(path)
+    remove_stale_temporaries(path)
     return path
 
 
@@ -99,19 +99,30 @@ def _create_temporary(path: Path):
     raise FileExistsError(f"could not create a temporary file for {path}")
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete what writers of ``path`` killed mid-save left behind (only names of its own pattern)."""
+def remove_stale_temporaries(path) -> list:
+    """Delete the temporary files that writers of ``path`` killed mid-save left behind: only names of
+    :func:`save`'s own pattern for it (``.<name>.<8 characters>.tmp``) that are plain files, never
+    another file. Returns the paths removed.
+
+    Call it only where no other process is saving ``path`` (a run holding its directory's lock): a
+    live writer's temporary looks the same as a dead one's.
+    """
+    path = Path(path)
     pattern = _temporary_name_pattern(path)
     try:
         names = os.listdir(path.parent)
     except OSError:
-        return
-    for name in names:
-        if pattern.fullmatch(name):
+        return []
+    removed = []
+    for name in sorted(names):
+        stale = path.parent / name
+        if pattern.fullmatch(name) and stale.is_file() and not stale.is_symlink():
             try:
-                os.unlink(path.parent / name)
+                os.unlink(stale)
+                removed.append(stale)
             except OSError:
                 pass
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -28,6 +28,7 @@ The package, one concept a module:
 - :mod:`.stopping`: Ctrl-C and SIGTERM: stop at a step boundary, saved;
 - :mod:`.best`: which eval ``best.npz`` holds, and the warning for a run that gets worse;
 - :mod:`.resume`: whether a checkpoint fits a run, and loading it into the trainer;
+- :mod:`.completion`: a resume with nothing to train: finished, or its final eval to complete;
 - :mod:`.memory`: whether a run fits in the memory available, checked before it allocates;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;
 - :mod:`.rundir`: the run directory (checkpoint, log, sample, lock) and the checks of a checkpoint's metadata;
@@ -37,7 +38,7 @@ from .config import (ARCH_FIELDS, BEST_NAME, CHECKPOINT_NAME, LOG_NAME, PRESETS,
                      TrainConfig, build_model, make_config, memory_estimate, parameter_count, resume_config)
 from .loop import VAL_RISE_WARNING, SingleProcess, Trainer, TrainingDiverged  # noqa: F401
 from .stopping import TrainingInterrupted  # noqa: F401
-from . import best, memory, stopping  # noqa: F401
+from . import best, completion, memory, stopping  # noqa: F401
 from .parallel import DataParallelStrategy  # noqa: F401
 from .rundir import OutputError, ReadOnlyRunDir, RunDir, RunLocked  # noqa: F401
 from .sampling import generate_text, load_model  # noqa: F401

@@ -4,9 +4,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .. import backend, checkpoint
+from .. import backend
 
 __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "ARCH_FIELDS", "make_config", "resume_config",
            "build_model", "CHECKPOINT_NAME", "BEST_NAME", "LOG_NAME"]
@@ -89,6 +88,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.seed < 2 ** 63:
             raise ConfigError(f"seed must be in [0, 2**63), got {self.seed}")
+        if not str(self.out_dir).strip():   # `--out-dir "$UNSET"`: Path("") is the current directory
+            raise ConfigError("out_dir is empty: an empty --out-dir would write into the current directory "
+                              "(pass --out-dir . for that)")
         if self.model == "gpt":
             if self.n_head < 1:
                 raise ConfigError(f"n_head must be at least 1, got {self.n_head}")
@@ -173,12 +175,9 @@ def resume_config(out_dir, **overrides) -> TrainConfig:
     ``max_iters`` is (unlike :func:`make_config`, where the decay follows
     ``max_iters``), so past it the learning rate stays at ``min_lr``.
     """
+    from .resume import load_to_resume
     from .rundir import RunDir
-    path = Path(out_dir) / CHECKPOINT_NAME
-    if not path.is_file():
-        raise checkpoint.CheckpointError(f"--resume: no checkpoint to resume from at {path} "
-                                         f"(run without --resume to start training)")
-    saved = RunDir(out_dir).load_checkpoint().meta["config"]  # checked: a mapping of valid settings
+    saved = load_to_resume(RunDir(out_dir)).meta["config"]  # checked: a mapping of valid settings
     overrides = {k: v for k, v in overrides.items() if v is not None}
     for k in ARCH_FIELDS:
         if k in overrides and overrides[k] != saved.get(k):

@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend, data, optim
 from .. import random as mt_random
 from ..ops import cross_entropy
-from . import evaluation, memory
+from . import completion, evaluation, memory
 from . import resume as resume_run
 from .best import VAL_RISE_WARNING, val_rise_warning
 from .divergence import TrainingDiverged, all_finite, diverged, explosion_warning
@@ -48,7 +48,8 @@ class Trainer:
     the step (or eval) under way finishes, ``ckpt.npz`` is saved at that step boundary, then
     :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the
     uninterrupted run. A second signal stops at once, without saving (:mod:`minitf.train.stopping`).
-    :meth:`request_stop` does the same from code.
+    :meth:`request_stop` does the same from code. A resume with nothing left to train says the run is
+    finished, or completes the final eval its end did not (:mod:`minitf.train.completion`).
 
     Parameters
     ----------
@@ -90,10 +91,11 @@ class Trainer:
             raise
 
     def _setup(self, cfg, resume, corpus, overwrite) -> None:
-        if not resume and self.run_dir.has_checkpoint() and not overwrite:
-            raise ConfigError(f"{self.out_dir} already holds a checkpoint: pass --resume to continue it, "
-                              f"--overwrite to start afresh over it, or another --out-dir")
-        ckpt = self.run_dir.load_checkpoint() if resume else None
+        for stale in self.run_dir.remove_stale_temporaries():   # under the lock: no live writer's
+            self.log(f"note: removed {stale}, left by a run killed while writing it")
+        if not resume and not overwrite:
+            self.run_dir.refuse_to_overwrite()
+        ckpt = resume_run.load_to_resume(self.run_dir) if resume else None
 
         self.corpus = corpus or data.load_corpus(cfg.data, progress=cfg.progress, log=self.log)
         self.vocab = data.CharVocab.from_text(self.corpus.text)
@@ -118,6 +120,9 @@ class Trainer:
         self.iter, self.elapsed_s, self.records = 0, 0.0, []
         self.last_checkpoint_iter = None
         self.best = None  # {"iter", "val_loss"} of the eval saved in best.npz
+        self.started = False  # the training loop has begun (with its stop handlers)
+        self.finished = False  # training and the final eval are done and saved: what is left is the sample
+        self.last_eval = None  # on resume, the checkpoint's record of its last eval (completion reads it)
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
         self._stop_signum = None
         self._warned_val_rise = False
@@ -155,9 +160,7 @@ class Trainer:
                                  self.iter if self._resumed_at is not None else None):
             self.log(line)
         if self._resumed_at is not None and self.iter >= cfg.max_iters:
-            self.log(f"the checkpoint is at iter {self.iter}, already at max_iters {cfg.max_iters}: "
-                     f"nothing to train (pass a larger --max-iters to train further)")
-            return self._finish(None)
+            return completion.complete(self)
         for note in short_run_notes(cfg, self.iter):
             self.log(note)
         self.strategy.prepare(self.model)
@@ -165,6 +168,7 @@ class Trainer:
         progress = Progress(cfg, self.iter, self.log)
         self._write = progress.write
         signals = StopSignals(self.request_stop, enabled=self.strategy.batch_shard()[1] == 1).__enter__()
+        self.started = True
         window_tokens, window_time = 0, 0.0
         read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
         record = None
@@ -301,16 +305,20 @@ class Trainer:
         # saved before the exact pass of the end too: a run killed or out of memory there loses no training
         self.save_checkpoint(rec)
         if final:
-            t0 = time.perf_counter()
-            exact, n = self.exact_val_loss()
-            self.elapsed_s += time.perf_counter() - t0
-            rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
-                       elapsed_s=round(self.elapsed_s, 3))
-            self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
-            self.save_checkpoint(rec)
+            self._exact_pass(rec)
         for cb in self.callbacks:
             cb(self, rec)
         return rec
+
+    def _exact_pass(self, rec: dict) -> None:
+        """The end's exact validation loss, added to the final eval ``rec``, its log line and ``ckpt.npz``."""
+        t0 = time.perf_counter()
+        exact, n = self.exact_val_loss()
+        self.elapsed_s += time.perf_counter() - t0
+        rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
+                   elapsed_s=round(self.elapsed_s, 3))
+        self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
+        self.save_checkpoint(rec)
 
     def _warn_val_rise(self, rec: dict) -> None:
         """Warn once when eval ``rec`` is well above the best (:func:`minitf.train.best.val_rise_warning`)."""
@@ -369,6 +377,7 @@ class Trainer:
 
     def _finish(self, record) -> dict:
         cfg = self.cfg
+        self.finished = True
         sample = None
         if cfg.sample_chars > 0 and self.strategy.is_main:  # the other ranks of a parallel run write no sample
             start = "\n" if "\n" in self.vocab.stoi else self.corpus.text[0]
@@ -376,7 +385,8 @@ class Trainer:
             path = self.run_dir.write_sample(sample)
             self.log(f"sample ({cfg.sample_chars} characters, temperature {cfg.sample_temperature}, "
                      f"top_k {cfg.sample_top_k}), also in {path}:\n{sample}")
-        final = next((r for r in reversed(self.records) if "final_val_loss" in r), None)
+        final = record if record and "final_val_loss" in record else \
+            next((r for r in reversed(self.records) if "final_val_loss" in r), None)
         return {"iter": self.iter, "records": list(self.records), "sample": sample,
                 "final_val_loss": final["final_val_loss"] if final else None,
                 "elapsed_s": self.elapsed_s, "checkpoint": str(self.ckpt_path),

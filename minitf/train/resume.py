@@ -11,7 +11,36 @@ from .. import random as mt_random
 from .best import resumed_best
 from .config import ARCH_FIELDS
 
-__all__ = ["check_compatible", "restore"]
+__all__ = ["load_to_resume", "check_compatible", "restore"]
+
+
+def _best_advice(run_dir) -> str:
+    """What a user can do when ``ckpt.npz`` cannot be resumed: from ``best.npz`` if it loads, or afresh."""
+    if run_dir.best_path.is_file():
+        try:
+            it = run_dir.load_checkpoint(best=True).meta["iter"]
+            return (f"{run_dir.best_path.name} (iter {it}) loads: copy it over {run_dir.ckpt_path.name} to resume "
+                    f"from there, or start afresh with --overwrite")
+        except checkpoint.CheckpointError:
+            pass
+    return "start afresh with --overwrite, or use another --out-dir"
+
+
+def load_to_resume(run_dir):
+    """``run_dir``'s ``ckpt.npz``, checked, for a resume; a :class:`~minitf.checkpoint.CheckpointError`
+    that also says what to do when it is missing or cannot be used (nothing is changed)."""
+    if run_dir.ckpt_path.exists() and not run_dir.ckpt_path.is_file():
+        raise checkpoint.CheckpointError(f"--resume: {run_dir.ckpt_path} is not a file (a directory?), so not a "
+                                         f"checkpoint: move it away, then resume or start afresh")
+    if not run_dir.ckpt_path.is_file():
+        hint = (f"; {run_dir.best_path} exists: copy it to {run_dir.ckpt_path.name} to resume from it"
+                if run_dir.best_path.is_file() else "")
+        raise checkpoint.CheckpointError(f"--resume: no checkpoint to resume from at {run_dir.ckpt_path} (run "
+                                         f"without --resume to start training){hint}")
+    try:
+        return run_dir.load_checkpoint()
+    except checkpoint.CheckpointError as e:
+        raise checkpoint.CheckpointError(f"{e}; nothing was changed: {_best_advice(run_dir)}") from None
 
 
 def check_compatible(trainer, ckpt) -> None:
@@ -40,6 +69,9 @@ def check_compatible(trainer, ckpt) -> None:
 def restore(trainer, ckpt) -> None:
     """Load ``ckpt`` into ``trainer``: weights, optimizer state, iteration, random generators, log, best."""
     from ..nn import StateDictError
+    meta = ckpt.meta
+    # best.npz first: an error there changes nothing (not even the log)
+    in_best_file = _best_of(trainer, meta).meta.get("best") if trainer.run_dir.best_path.is_file() else None
     try:
         trainer.model.load_state_dict(ckpt.model_state, strict=True)
     except (StateDictError, ValueError, TypeError) as e:
@@ -48,7 +80,6 @@ def restore(trainer, ckpt) -> None:
         trainer.optimizer.load_state_dict(ckpt.optimizer_state)
     except (ValueError, KeyError, TypeError) as e:
         raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path}: optimizer state does not fit: {e}") from None
-    meta = ckpt.meta
     trainer.iter, trainer.elapsed_s = int(meta["iter"]), float(meta.get("elapsed_s", 0.0))
     for entry, st, restore in (("rng.batch", meta["rng"]["batch"], trainer.sampler.set_state),
                                ("rng.minitf", trainer.strategy.own_rng_state(meta["rng"]),
@@ -61,16 +92,10 @@ def restore(trainer, ckpt) -> None:
             raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path}: entry {entry!r} is not the state "
                                              f"of this run's random generator") from None
     trainer.last_checkpoint_iter = trainer.iter
+    trainer.last_eval = meta.get("last_eval")   # what completion.what_is_left reads (checked there)
     # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
     trainer.records = [r for r in trainer.run_dir.read_log() if r.get("iter", 0) <= trainer.iter]
     trainer.run_dir.write_log(trainer.records)
-    in_best_file = None
-    if trainer.run_dir.best_path.is_file():
-        try:
-            best_ck = trainer.run_dir.load_checkpoint(best=True)
-            in_best_file = best_ck.meta.get("best")
-        except checkpoint.CheckpointError:   # unreadable: replaced below by this checkpoint's state
-            pass
     # killed between writing best.npz and ckpt.npz, the two disagree: the lower is best.npz's
     trainer.best = resumed_best(meta.get("best"), in_best_file)
     if trainer.best is None or in_best_file is None:
@@ -81,3 +106,27 @@ def restore(trainer, ckpt) -> None:
         if last is not None and math.isfinite(last.get("val_loss", math.nan)):
             trainer.best = {"iter": trainer.iter, "val_loss": float(last["val_loss"])}
             trainer.save_checkpoint(last, best=True)
+
+
+def _best_of(trainer, meta):
+    """``best.npz``, which must load and be of the run ``ckpt.npz`` (``meta``) continues: a corrupt one,
+    or one of another architecture or vocabulary, would be replaced without a word (or its record keep
+    every later eval from being saved as best), so it is one error saying what to do."""
+    run_dir = trainer.run_dir
+    fix = (f"{run_dir.ckpt_path.name} is intact and nothing was changed: move {run_dir.best_path.name} away and "
+           f"--resume again (the resumed run then starts its best from {run_dir.ckpt_path.name}'s state)")
+    try:
+        best_ck = run_dir.load_checkpoint(best=True)
+    except checkpoint.CheckpointError as e:
+        raise checkpoint.CheckpointError(f"{e}; {fix}") from None
+    theirs = best_ck.meta
+    for k in ARCH_FIELDS:
+        if theirs["config"].get(k) != meta["config"].get(k):
+            raise checkpoint.CheckpointError(
+                f"{run_dir.best_path} is not of this run: it has {k} = {theirs['config'].get(k)!r}, "
+                f"{run_dir.ckpt_path.name} has {meta['config'].get(k)!r}; {fix}")
+    if theirs.get("vocab") != meta.get("vocab"):
+        raise checkpoint.CheckpointError(
+            f"{run_dir.best_path} is not of this run: its vocabulary ({len(theirs['vocab'])} characters) is not "
+            f"{run_dir.ckpt_path.name}'s ({len(meta['vocab'])}); {fix}")
+    return best_ck

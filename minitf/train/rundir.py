@@ -60,6 +60,17 @@ class RunDir:
     def has_checkpoint(self) -> bool:
         return self.ckpt_path.exists()
 
+    def refuse_to_overwrite(self) -> None:
+        """A :class:`~minitf.train.ConfigError` if a new run here would overwrite a checkpoint (``ckpt.npz``,
+        or ``best.npz`` alone: a run's best state, which the new run's first eval would replace)."""
+        if self.has_checkpoint():
+            raise ConfigError(f"{self.path} already holds a checkpoint: pass --resume to continue it, "
+                              f"--overwrite to start afresh over it, or another --out-dir")
+        if self.best_path.exists():
+            raise ConfigError(f"{self.path} holds {self.best_path.name} (a run's best state; no "
+                              f"{self.ckpt_path.name}): copy it to {self.ckpt_path.name} and pass --resume to "
+                              f"continue from it, --overwrite to start afresh over it, or another --out-dir")
+
     def make(self) -> None:
         """Create the directory (and its parents), or raise :class:`OutputError` saying why not."""
         if self.path.exists() and not self.path.is_dir():
@@ -121,6 +132,21 @@ class RunDir:
             os.close(fd)  # closing the descriptor releases the OS lock
 
     # ------------------------------------------------------------ the checkpoint
+    def remove_stale_temporaries(self) -> list:
+        """Delete what a run killed while writing left behind: the temporaries of ``ckpt.npz`` and
+        ``best.npz`` (:func:`minitf.checkpoint.remove_stale_temporaries`: their own pattern only) and
+        the log's. Call it holding the lock (no live writer). Returns the paths removed."""
+        removed = [*checkpoint.remove_stale_temporaries(self.ckpt_path),
+                   *checkpoint.remove_stale_temporaries(self.best_path)]
+        log_tmp = self._log_tmp()
+        if log_tmp.is_file() and not log_tmp.is_symlink():
+            try:
+                log_tmp.unlink()
+                removed.append(log_tmp)
+            except OSError:
+                pass
+        return removed
+
     def load_checkpoint(self, best: bool = False) -> checkpoint.TrainingCheckpoint:
         """The training checkpoint (``best``: ``best.npz``, else ``ckpt.npz``), its metadata checked
         (:class:`~minitf.checkpoint.CheckpointError` if bad)."""
@@ -162,7 +188,7 @@ class RunDir:
     def write_log(self, records) -> None:
         """Replace the log with ``records``, atomically."""
         self.make()
-        tmp = self.log_path.with_suffix(".jsonl.tmp")
+        tmp = self._log_tmp()
         try:
             with open(tmp, "w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r) + "\n" for r in records)
@@ -171,6 +197,9 @@ class RunDir:
             os.replace(tmp, self.log_path)
         except OSError as e:
             raise OutputError(f"cannot write the log {self.log_path}: {_cause(e)}") from None
+
+    def _log_tmp(self) -> Path:
+        return self.log_path.with_name(self.log_path.name + ".tmp")   # log.jsonl.tmp, as before
 
     def write_sample(self, text: str) -> Path:
         try:
@@ -197,6 +226,9 @@ class ReadOnlyRunDir(RunDir):
 
     def append_log(self, rec) -> None:
         pass
+
+    def remove_stale_temporaries(self) -> list:
+        return []
 
     def write_log(self, records) -> None:
         pass

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 
-__all__ = ["TrainingInterrupted", "Terminated", "StopSignals", "sigterm_raises", "exit_status"]
+__all__ = ["TrainingInterrupted", "Terminated", "StopSignals", "sigterm_raises", "raise_terminated", "exit_status"]
 
 # what each signal is called in a request's reason and in the messages
 REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
@@ -40,17 +40,21 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
 
+def raise_terminated(signum, frame):
+    """A SIGTERM handler that raises :class:`Terminated`, as Ctrl-C raises ``KeyboardInterrupt``: what a
+    program installs for the time outside the training loop (:class:`StopSignals` takes over from it
+    in the loop and puts it back after). A second SIGTERM ends the process at once."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Terminated("terminated")
+
+
 @contextlib.contextmanager
 def sigterm_raises():
     """Within the block, SIGTERM raises :class:`Terminated` (where the default handler is in place, in
     the main thread): a program ends by its ``except KeyboardInterrupt`` path, with status 143."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
+        yield   # another thread, or a handler of the program's own (raise_terminated included) already
         return
-
-    def raise_terminated(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a second one ends the process at once
-        raise Terminated("terminated")
     signal.signal(signal.SIGTERM, raise_terminated)
     try:
         yield
@@ -78,8 +82,9 @@ class StopSignals:
     first one received (or None).
 
     Installed only where it can work and is wanted: in the main thread (where Python runs handlers),
-    over the default handlers (a program's own stay), and when ``enabled`` (a data-parallel run's ranks
-    would not stop at the same step: they keep the defaults).
+    over the default handlers and :func:`raise_terminated` (a program's own stay), and when ``enabled``
+    (a data-parallel run's ranks would not stop at the same step: they keep what they had). The
+    handlers found are put back at the end.
     """
 
     def __init__(self, request_stop, enabled: bool = True):
@@ -90,11 +95,12 @@ class StopSignals:
     def __enter__(self):
         if not self.enabled:
             return self
-        defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-        for signum, default in defaults.items():
-            if signal.getsignal(signum) is default:
+        replaceable = {signal.SIGINT: (signal.default_int_handler,), signal.SIGTERM: (signal.SIG_DFL, raise_terminated)}
+        for signum, handlers in replaceable.items():
+            found = signal.getsignal(signum)
+            if any(found is h for h in handlers):
                 signal.signal(signum, self._handle)
-                self._installed.append((signum, default))
+                self._installed.append((signum, found))
         return self
 
     def __exit__(self, *exc):
@@ -108,6 +114,7 @@ class StopSignals:
             self.__exit__()
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
+            signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)   # the default action: the process ends as the signal ends it
             return
         self.signum = signum
