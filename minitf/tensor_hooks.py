@@ -1,58 +1,86 @@
-"""Gradient hooks on tensors (``Tensor.register_hook``, as torch's).
+"""Gradient hooks on tensors, as torch's: ``Tensor.register_hook`` and
+``Tensor.register_post_accumulate_grad_hook``.
 
-A hook is called with the gradient of a tensor once it is complete (summed over every
-use of the tensor) and may return a replacement; a leaf's ``.grad`` and a non-leaf's
-retained grad receive what the hooks return. The backward walk of
-:mod:`minitf.backprop` calls :func:`run`; while any tensor has a hook, ``backward()``
-takes that walk (``active``), since the plain loop of :mod:`minitf.autograd` adds each
-contribution to a leaf's ``.grad`` as it arrives.
+A gradient hook (``register_hook``) is called with the gradient of a tensor once it is
+complete (summed over every use of the tensor) and may return a replacement; a leaf's
+``.grad`` and a non-leaf's retained grad receive what the hooks return. A
+post-accumulate-grad hook is called with the leaf itself, during the backward pass, as
+soon as the leaf's ``.grad`` holds its final value for that pass (every use accumulated):
+what data parallelism needs to send a gradient while the rest of backward still runs.
+
+The backward walk of :mod:`minitf.backprop` calls :func:`run` and :func:`run_post`;
+while any tensor has a hook of either kind, ``backward()`` takes that walk
+(``active``), since the plain loop of :mod:`minitf.autograd` adds each contribution to a
+leaf's ``.grad`` as it arrives and never asks whether it was the last.
 """
 from __future__ import annotations
 
 import weakref
 
-active = 0  # the number of live tensors with at least one hook
+active = 0  # the number of live hook lists (a tensor's register_hook ones, a leaf's post-accumulate ones)
+posted = 0  # the number of live leaves with post-accumulate-grad hooks (the walk counts their uses only then)
+
+# the two kinds: (the Tensor slot holding the list, the slot holding its finalizer)
+_PRE, _POST = ("_grad_hooks", "_hooks_finalizer"), ("_post_hooks", "_post_finalizer")
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns: ``remove()`` takes the hook off (torch's handle)."""
+    """What the ``register_*hook`` methods return: ``remove()`` takes the hook off (torch's handle)."""
 
-    def __init__(self, tensor, hook):
-        self._tensor, self._hook = weakref.ref(tensor), hook
+    def __init__(self, tensor, hook, kind=_PRE):
+        self._tensor, self._hook, self._kind = weakref.ref(tensor), hook, kind
 
     def remove(self) -> None:
         t = self._tensor()
-        hooks = None if t is None else getattr(t, "_grad_hooks", None)
+        hooks = None if t is None else getattr(t, self._kind[0], None)
         if hooks and self._hook in hooks:
             hooks.remove(self._hook)
             if not hooks:
-                _release(t)
+                _release(t, self._kind)
 
 
-def _forget() -> None:  # the tensor with hooks was freed
-    global active
+def _forget(post: bool) -> None:  # a hook list is gone: its tensor was freed, or its last hook removed
+    global active, posted
     active -= 1
+    posted -= post
 
 
-def _release(t) -> None:
-    t._grad_hooks = None
-    t._hooks_finalizer.detach()
-    _forget()
+def _release(t, kind=_PRE) -> None:
+    setattr(t, kind[0], None)
+    getattr(t, kind[1]).detach()
+    _forget(kind is _POST)
+
+
+def _add(t, hook, kind) -> RemovableHandle:
+    global active, posted
+    hooks = getattr(t, kind[0], None)
+    if not hooks:
+        setattr(t, kind[0], [])
+        hooks = getattr(t, kind[0])
+        setattr(t, kind[1], weakref.finalize(t, _forget, kind is _POST))
+        active += 1
+        posted += kind is _POST
+    hooks.append(hook)
+    return RemovableHandle(t, hook, kind)
+
+
+def _check(t, hook, name) -> None:
+    if not callable(hook):   # torch finds out only when backward calls it
+        raise TypeError(f"{name}: the hook must be callable, got {type(hook).__name__}")
+    if not t.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
 
 
 def register(t, hook) -> RemovableHandle:
-    global active
-    if not callable(hook):
-        raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
-    if not t.requires_grad:
-        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-    hooks = getattr(t, "_grad_hooks", None)
-    if not hooks:
-        t._grad_hooks = hooks = []
-        t._hooks_finalizer = weakref.finalize(t, _forget)
-        active += 1
-    hooks.append(hook)
-    return RemovableHandle(t, hook)
+    _check(t, hook, "register_hook")
+    return _add(t, hook, _PRE)
+
+
+def register_post(t, hook) -> RemovableHandle:
+    _check(t, hook, "register_post_accumulate_grad_hook")
+    if t._fn is not None:   # torch's message: a non-leaf has no .grad to accumulate into
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    return _add(t, hook, _POST)
 
 
 def run(t, g, create_graph: bool):
@@ -72,6 +100,47 @@ def run(t, g, create_graph: bool):
                                f"{t.dtype} on {t.device}, got {out.dtype} on {out.device})")
         g = out if create_graph else out.data
     return g
+
+
+def run_post(t) -> None:
+    """The post-accumulate-grad hooks of leaf ``t``, in order, each called with ``t``."""
+    for hook in list(t._post_hooks or ()):
+        if hook(t) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")   # torch's words
+
+
+class PostCounts:
+    """The leaves with post-accumulate-grad hooks in one backward pass, and how many gradient
+    contributions each is still to receive: ``arrived(t)`` after each addition into ``t.grad``
+    runs ``t``'s hooks when it was the last, and :meth:`finish` those of the leaves that got
+    something but fewer than counted (an op returned no gradient for some input)."""
+
+    def __init__(self, edges):
+        """``edges``: the tensors that feed a gradient into something, once per use (a root, each
+        input of each op in the walk)."""
+        self.left = {}
+        for t in edges:
+            if t._fn is None and getattr(t, "_post_hooks", None):
+                entry = self.left.get(id(t))
+                if entry is None:
+                    self.left[id(t)] = [t, 1, False]
+                else:
+                    entry[1] += 1
+
+    def arrived(self, t) -> None:
+        entry = self.left.get(id(t))
+        if entry is not None:
+            entry[1] -= 1
+            entry[2] = True
+            if entry[1] <= 0:
+                del self.left[id(t)]
+                run_post(t)
+
+    def finish(self) -> None:
+        for t, _, touched in list(self.left.values()):
+            if touched:
+                run_post(t)
+        self.left.clear()
 
 
 def move_to_detached(t, node) -> None:
