@@ -15,10 +15,12 @@ leaf's ``.grad`` as it arrives and never asks whether it was the last.
 """
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 active = 0  # the number of live hook lists (a tensor's register_hook ones, a leaf's post-accumulate ones)
 posted = 0  # the number of live leaves with post-accumulate-grad hooks (the walk counts their uses only then)
+held = 0    # inside holding(): backward passes run no post-accumulate-grad hooks
 
 # the two kinds: (the Tensor slot holding the list, the slot holding its finalizer)
 _PRE, _POST = ("_grad_hooks", "_hooks_finalizer"), ("_post_hooks", "_post_finalizer")
@@ -107,6 +109,19 @@ def run_post(t) -> None:
     for hook in list(t._post_hooks or ()):
         if hook(t) is not None:
             raise RuntimeError("Tensor post accumulate grad hooks should return None.")   # torch's words
+
+
+@contextlib.contextmanager
+def holding():
+    """No post-accumulate-grad hooks in the backward passes inside: for a backward nested in an
+    op's backward (``recompute``), whose leaves' gradients are the op's, handed to the outer pass,
+    which accumulates them and runs the hooks then."""
+    global held
+    held += 1
+    try:
+        yield
+    finally:
+        held -= 1
 
 
 class PostCounts:

@@ -188,3 +188,19 @@ def test_errors_as_torch():
         h.remove()
     with pytest.raises(TypeError, match="register_post_accumulate_grad_hook: the hook must be callable"):
         mt.ones(2, requires_grad=True).register_post_accumulate_grad_hook(3)   # torch: only at backward
+
+
+def test_once_per_pass_through_a_recomputed_block():
+    """recompute's backward runs a backward of its own, whose parameter gradients are the node's
+    and accumulated by the outer pass: the hooks run there, once, with the final gradient."""
+    w = mt.tensor(W, dtype=mt.float64, requires_grad=True)
+    x = mt.tensor(X, dtype=mt.float64, requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
+    y = mt.recompute(lambda a: (a @ w).tanh(), x, params=[w])   # (3, 3)
+    ((y @ w.T).sum() + (w * w).sum()).backward()                 # two more uses outside
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], w.grad.numpy())
+    ref = mt.tensor(W, dtype=mt.float64, requires_grad=True)
+    (((x @ ref).tanh() @ ref.T).sum() + (ref * ref).sum()).backward()
+    np.testing.assert_allclose(seen[0], ref.grad.numpy(), rtol=1e-14)
