@@ -203,8 +203,13 @@ class DataParallel:
                                f"accumulating passes but the last under no_sync()")
         self._reported.add(id(p))
         self._ready[i] += 1
+        started = self._next
         while self._next < len(self.buckets) and self._ready[self._next] == self._hooked[self._next]:
             self._start_next()
+        if started and self._next == started:
+            # nothing started now: a test moves the collectives in flight on (MPICH advances them only
+            # inside MPI calls, and backward makes none), at each parameter backward finishes
+            self._started[started - 1].test()
 
     @contextlib.contextmanager
     def no_sync(self):

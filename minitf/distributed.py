@@ -177,7 +177,8 @@ class MPICommunicator:
         current stream as the blocking one is (the host never waits for NCCL): later kernels
         run after it, so ``wait()`` has nothing left to do, and the device does not overlap it
         with the backward kernels queued after it (that would take a second stream)."""
-        return Request(buf, self._arrays(buf).iallreduce_(buf))
+        pending = self._arrays(buf).iallreduce_(buf)
+        return Request(buf) if pending is None else Request(buf, *pending)
 
     def broadcast_(self, buf, root: int = 0):
         """Overwrite ``buf`` with root's, in place; returns it."""
@@ -205,12 +206,18 @@ class MPICommunicator:
 
 class Request:
     """A collective in flight (what ``iallreduce_`` returns): ``wait()`` returns its buffer once
-    the collective is done. ``finish``: what completes it (None: nothing left to do)."""
+    the collective is done; ``test()`` says whether it is, without waiting. ``finish``: what
+    completes it (None: nothing left to do); ``poll``: what tells whether it could."""
 
-    __slots__ = ("buf", "_finish")
+    __slots__ = ("buf", "_finish", "_poll")
 
-    def __init__(self, buf, finish=None):
-        self.buf, self._finish = buf, finish
+    def __init__(self, buf, finish=None, poll=None):
+        self.buf, self._finish, self._poll = buf, finish, poll
+
+    def test(self) -> bool:
+        """True once ``wait()`` would not block. Under MPI a call of it also moves every pending
+        collective of the process on (MPICH progresses them only inside MPI calls)."""
+        return self._finish is None or self._poll is None or bool(self._poll())
 
     def wait(self):
         if self._finish is not None:
@@ -232,7 +239,8 @@ class _HostCollectives:
             buf[...] = backend.to_device(host, backend.device_of(buf))
 
     def iallreduce_(self, buf):
-        """Start the allreduce; returns what finishes it (waits, then copies a staged buffer back)."""
+        """Start the allreduce; returns what finishes it (waits, then copies a staged buffer back)
+        and what tests it."""
         host = backend.to_numpy(buf) if self.staged else buf
         request = self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
 
@@ -240,7 +248,7 @@ class _HostCollectives:
             request.Wait()
             if self.staged:
                 buf[...] = backend.to_device(host, backend.device_of(buf))
-        return finish
+        return finish, request.Test
 
     def broadcast_(self, buf, root: int) -> None:
         host = backend.to_numpy(buf) if self.staged else buf

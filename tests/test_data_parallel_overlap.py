@@ -173,3 +173,28 @@ def test_the_first_bucket_is_small_with_the_default_size_as_ddp():
     explicit = dist.DataParallel(params, Recorder({}), bucket_bytes=2**20 + 1, overlap=True)
     assert [len(b.slots) for b in explicit.buckets] == [2, 2, 2]     # a size given is every bucket's
     explicit.remove_hooks()
+
+
+def test_requests_and_the_progress_pokes_during_backward():
+    buf = np.ones(3)
+    assert dist.SingleProcess().iallreduce_(buf).test() and dist.SingleProcess().iallreduce_(buf).wait() is buf
+    polls, done = [], []
+    r = dist.Request(buf, lambda: done.append(1), lambda: polls.append(1) or False)
+    assert r.test() is False and polls == [1] and not done
+    assert r.wait() is buf and done == [1] and r.test()      # finished: no more polling
+    assert polls == [1]
+
+    class Polled(Recorder):
+        def iallreduce_(self, buf):
+            self.log.append(("start", buf.size))
+            return dist.Request(buf, lambda: buf.__imul__(2), lambda: self.log.append(("poll",)) or False)
+
+    P = _params("cpu")
+    del P["unused"]
+    comm = Polled(P)
+    dp = dist.DataParallel(list(P.values()), comm, bucket_bytes=100, overlap=True)
+    _loss(P, 0, 0).backward()
+    kinds = [e[0] for e in comm.log]
+    assert kinds[0] == "start" and "poll" in kinds     # in flight while backward went on: moved on by tests
+    dp.average_gradients()
+    dp.remove_hooks()
