@@ -252,7 +252,7 @@ def _accumulate_inputs(inputs, grads, create_graph: bool) -> None:
             for t, g in reached:
                 _accumulate_leaf(t, g.data, walk)
     for t, _ in reached:
-        if t._fn is None and getattr(t, "_post_hooks", None):
+        if t._fn is None and tensor_hooks.post_hooks(t):
             tensor_hooks.run_post(t)
 
 

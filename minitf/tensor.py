@@ -40,7 +40,7 @@ class Tensor(TensorMethods):
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None)
     __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
-                 "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "_post_finalizer", "__weakref__")
+                 "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data=None, *sizes, requires_grad: bool = False):

@@ -18,52 +18,65 @@ from __future__ import annotations
 import contextlib
 import weakref
 
-active = 0  # the number of live hook lists (a tensor's register_hook ones, a leaf's post-accumulate ones)
+active = 0  # the number of live tensors with hooks of a kind (counted once per kind)
 posted = 0  # the number of live leaves with post-accumulate-grad hooks (the walk counts their uses only then)
 held = 0    # inside holding(): backward passes run no post-accumulate-grad hooks
-
-# the two kinds: (the Tensor slot holding the list, the slot holding its finalizer)
-_PRE, _POST = ("_grad_hooks", "_hooks_finalizer"), ("_post_hooks", "_post_finalizer")
 
 
 class RemovableHandle:
     """What the ``register_*hook`` methods return: ``remove()`` takes the hook off (torch's handle)."""
 
-    def __init__(self, tensor, hook, kind=_PRE):
-        self._tensor, self._hook, self._kind = weakref.ref(tensor), hook, kind
+    def __init__(self, tensor, hook, post: bool = False):
+        self._tensor, self._hook, self._post = weakref.ref(tensor), hook, post
 
     def remove(self) -> None:
         t = self._tensor()
-        hooks = None if t is None else getattr(t, self._kind[0], None)
+        if t is None:
+            return
+        hooks = post_hooks(t) if self._post else getattr(t, "_grad_hooks", None)
         if hooks and self._hook in hooks:
             hooks.remove(self._hook)
             if not hooks:
-                _release(t, self._kind)
+                if self._post:
+                    t._post_hooks.finalizer.detach()
+                    t._post_hooks = None
+                    _drop_post()
+                else:
+                    _release(t)
 
 
-def _forget(post: bool) -> None:  # a hook list is gone: its tensor was freed, or its last hook removed
+def _forget() -> None:  # the tensor with hooks was freed
+    global active
+    active -= 1
+
+
+def _release(t) -> None:
+    t._grad_hooks = None
+    t._hooks_finalizer.detach()
+    _forget()
+
+
+def _drop_post() -> None:  # a leaf's last post-accumulate-grad hook is gone, or the leaf itself
     global active, posted
     active -= 1
-    posted -= post
+    posted -= 1
 
 
-def _release(t, kind=_PRE) -> None:
-    setattr(t, kind[0], None)
-    getattr(t, kind[1]).detach()
-    _forget(kind is _POST)
+class _PostHooks:
+    """A leaf's post-accumulate-grad hooks and the finalizer that uncounts them when the leaf is
+    freed: one Tensor slot (``_post_hooks``) for both. A Tensor asks for 8 bytes more (144 with
+    the GC header) and still gets a 144-byte block from Python's allocator, as before."""
+
+    __slots__ = ("hooks", "finalizer")
+
+    def __init__(self, t):
+        self.hooks, self.finalizer = [], weakref.finalize(t, _drop_post)
 
 
-def _add(t, hook, kind) -> RemovableHandle:
-    global active, posted
-    hooks = getattr(t, kind[0], None)
-    if not hooks:
-        setattr(t, kind[0], [])
-        hooks = getattr(t, kind[0])
-        setattr(t, kind[1], weakref.finalize(t, _forget, kind is _POST))
-        active += 1
-        posted += kind is _POST
-    hooks.append(hook)
-    return RemovableHandle(t, hook, kind)
+def post_hooks(t):
+    """The post-accumulate-grad hooks of ``t`` (a list), or None."""
+    entry = getattr(t, "_post_hooks", None)
+    return None if entry is None else entry.hooks
 
 
 def _check(t, hook, name) -> None:
@@ -74,15 +87,29 @@ def _check(t, hook, name) -> None:
 
 
 def register(t, hook) -> RemovableHandle:
+    global active
     _check(t, hook, "register_hook")
-    return _add(t, hook, _PRE)
+    hooks = getattr(t, "_grad_hooks", None)
+    if not hooks:
+        t._grad_hooks = hooks = []
+        t._hooks_finalizer = weakref.finalize(t, _forget)
+        active += 1
+    hooks.append(hook)
+    return RemovableHandle(t, hook)
 
 
 def register_post(t, hook) -> RemovableHandle:
+    global active, posted
     _check(t, hook, "register_post_accumulate_grad_hook")
     if t._fn is not None:   # torch's message: a non-leaf has no .grad to accumulate into
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-    return _add(t, hook, _POST)
+    entry = getattr(t, "_post_hooks", None)
+    if entry is None:
+        entry = t._post_hooks = _PostHooks(t)
+        active += 1
+        posted += 1
+    entry.hooks.append(hook)
+    return RemovableHandle(t, hook, post=True)
 
 
 def run(t, g, create_graph: bool):
@@ -106,7 +133,7 @@ def run(t, g, create_graph: bool):
 
 def run_post(t) -> None:
     """The post-accumulate-grad hooks of leaf ``t``, in order, each called with ``t``."""
-    for hook in list(t._post_hooks or ()):
+    for hook in list(post_hooks(t) or ()):
         if hook(t) is not None:
             raise RuntimeError("Tensor post accumulate grad hooks should return None.")   # torch's words
 
@@ -135,7 +162,7 @@ class PostCounts:
         input of each op in the walk)."""
         self.left = {}
         for t in edges:
-            if t._fn is None and getattr(t, "_post_hooks", None):
+            if t._fn is None and getattr(t, "_post_hooks", None) is not None:
                 entry = self.left.get(id(t))
                 if entry is None:
                     self.left[id(t)] = [t, 1, False]
