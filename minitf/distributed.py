@@ -8,8 +8,10 @@ gradients of its share of the global batch, the gradients are summed over the
 ranks with an allreduce and divided by the number of ranks, and every rank
 applies the same optimizer step to the same averaged gradient, so the replicas
 stay equal without ever being sent again. The gradients travel in a few large
-flat buffers (:class:`DataParallel`'s buckets), not one message per parameter:
-each collective costs a latency, whatever its size.
+flat buffers (:class:`DataParallel`'s buckets, in :mod:`minitf.data_parallel`),
+not one message per parameter: each collective costs a latency, whatever its
+size. ``iallreduce_`` starts one without waiting (:class:`Request`), which
+lets ``DataParallel(overlap=True)`` send buckets while backward still runs.
 
 This module and :mod:`minitf.backend` are the only ones that know MPI and
 NCCL. ``mpi4py`` is imported only when the process was started by ``mpiexec``
