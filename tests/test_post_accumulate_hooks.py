@@ -204,3 +204,16 @@ def test_once_per_pass_through_a_recomputed_block():
     ref = mt.tensor(W, dtype=mt.float64, requires_grad=True)
     (((x @ ref).tanh() @ ref.T).sum() + (ref * ref).sum()).backward()
     np.testing.assert_allclose(seen[0], ref.grad.numpy(), rtol=1e-14)
+
+
+def test_two_backward_calls_accumulate_before_the_hook():
+    """Without torch: the second pass's hook sees .grad with both passes in it, once per pass."""
+    w = mt.tensor(W, dtype=mt.float64, requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
+    (w * w).sum().backward()          # 2w
+    (w * 3 + w).sum().backward()      # + 4, from two uses
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[0], 2 * W)
+    np.testing.assert_array_equal(seen[1], 2 * W + 4)
+    np.testing.assert_array_equal(w.grad.numpy(), seen[1])
