@@ -5,6 +5,7 @@
     mpiexec -n 2 python benchmarks/dist_throughput.py --worker train      # one configuration by hand
     mpiexec -n 2 python benchmarks/dist_throughput.py --worker allreduce  # MPI allreduce time vs size
     python benchmarks/dist_throughput.py --worker train --preset small --device gpu   # T_c on one GPU
+    python benchmarks/dist_throughput.py --overlap --bucket-mib 1   # 2 ranks: blocking vs overlapped average
 
 The driver starts each configuration as its own job, alternating them in
 rounds (a machine busy with other work then slows all of them alike):
@@ -12,6 +13,15 @@ rounds (a machine busy with other work then slows all of them alike):
 * ``1 rank, 1 thread``:  ``OPENBLAS_NUM_THREADS=1 MINITF_NUM_THREADS=1 python ...``
 * ``2 ranks, 1 thread each``: the same under ``mpiexec -n 2``
 * ``1 rank, 2 threads``: ``OPENBLAS_NUM_THREADS=2 MINITF_NUM_THREADS=2 python ...``
+
+With ``--overlap`` the driver alternates 2-rank jobs instead: the blocking
+gradient average, the overlapped one (``DataParallel(overlap=True)``: each
+bucket's allreduce starts during backward), and the overlapped one with MPICH's
+asynchronous progress thread (``MPIR_CVAR_ASYNC_PROGRESS=1``: without it MPICH
+moves a nonblocking collective on only inside MPI calls). ``--bucket-mib`` sets
+the bucket size of every job (default: the library's, 25 MiB, with the
+overlapped mode's first bucket of 1 MiB); there the ``allreduce ms`` column is
+the time the step spent starting the collectives and waiting for them.
 
 A ``train`` worker runs the training loop's step (forward, backward, the
 gradient average, clipping, AdamW) on Tiny Shakespeare batches (or a made-up
@@ -38,6 +48,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = [("1 rank, 1 thread", 1, 1), ("2 ranks, 1 thread each", 2, 1), ("1 rank, 2 threads", 1, 2)]
+OVERLAP_CONFIGS = [("2 ranks, blocking", 2, 1, [], {}), ("2 ranks, overlapped", 2, 1, ["--overlap"], {}),
+                   ("2 ranks, overlapped, async progress", 2, 1, ["--overlap"], {"MPIR_CVAR_ASYNC_PROGRESS": "1"})]
 
 
 def worker_train(args):
@@ -50,7 +62,10 @@ def worker_train(args):
     comm.bind_device(args.device)
     cfg = train.make_config(args.preset, device=args.device, out_dir=f"/tmp/minitf-dist-bench-{os.getpid()}", progress=False,
                             sample_chars=0)
-    strategy = train.DataParallelStrategy(comm, time_comm=True) if comm.size > 1 else None  # timed on a GPU too
+    strategy = None
+    if comm.size > 1:   # timed on a GPU too
+        bucket = distributed.DEFAULT_BUCKET_BYTES if args.bucket_mib is None else int(args.bucket_mib * 2**20)
+        strategy = train.DataParallelStrategy(comm, bucket_bytes=bucket, time_comm=True, overlap=args.overlap)
     trainer = train.Trainer(cfg, corpus=corpus, log=lambda *a: None, overwrite=True, strategy=strategy)
     trainer.strategy.prepare(trainer.model)
     for _ in range(args.warmup):
@@ -67,7 +82,8 @@ def worker_train(args):
     times = comm.allgather(times)
     step = statistics.median(max(ts) for ts in zip(*times))   # the slowest rank sets the pace
     if comm.rank == 0:
-        print(json.dumps({"worker": "train", "preset": args.preset, "ranks": comm.size,
+        print(json.dumps({"worker": "train", "preset": args.preset, "ranks": comm.size, "overlap": args.overlap,
+                          "async_progress": os.environ.get("MPIR_CVAR_ASYNC_PROGRESS") == "1",
                           "threads": os.environ.get("OPENBLAS_NUM_THREADS"), "step_ms": 1e3 * step,
                           "tokens_per_s": cfg.batch_size * cfg.block_size / step,
                           "allreduce_ms": 1e3 * allreduce,
@@ -113,9 +129,9 @@ def machine() -> dict:
             "platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__}
 
 
-def run_config(ranks, threads, worker_args):
+def run_config(ranks, threads, worker_args, env_extra=None):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), MINITF_NUM_THREADS=str(threads),
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT), **(env_extra or {}))
     mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
     cmd = ([mpiexec, "-n", str(ranks)] if ranks > 1 else []) + [sys.executable, __file__, *worker_args]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
@@ -135,34 +151,51 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first, in each job (default 3)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the three configurations (default 3)")
     p.add_argument("--json", help="driver: also write every result here")
+    p.add_argument("--overlap", action="store_true",
+                   help="driver: alternate 2-rank jobs, blocking vs overlapped gradient average (see above); "
+                        "train worker: the overlapped one")
+    p.add_argument("--bucket-mib", type=float, default=None, metavar="X",
+                   help="gradient bucket size in MiB (default: the library's, 25)")
     args = p.parse_args(argv)
     for name in ("iters", "rounds"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.warmup < 0:
         p.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.bucket_mib is not None and args.bucket_mib <= 0:
+        p.error(f"--bucket-mib must be positive, got {args.bucket_mib}")
     if args.worker == "train":
         return worker_train(args)
     if args.worker == "allreduce":
         return worker_allreduce(args)
 
     wargs = ["--worker", "train", "--preset", args.preset, "--iters", str(args.iters), "--warmup", str(args.warmup)]
+    if args.bucket_mib is not None:
+        wargs += ["--bucket-mib", str(args.bucket_mib)]
+    # (name, ranks, threads, extra worker arguments, extra environment)
+    configs = OVERLAP_CONFIGS if args.overlap else [(n, r, t, [], {}) for n, r, t in CONFIGS]
     record = {**machine(), "load_average_1_5_15min_before": list(os.getloadavg())}
-    results = {name: [] for name, _, _ in CONFIGS}
+    results = {c[0]: [] for c in configs}
     for _ in range(args.rounds):
-        for name, ranks, threads in CONFIGS:
-            results[name].append(run_config(ranks, threads, wargs))
-    ar = run_config(2, 1, ["--worker", "allreduce"])
+        for name, ranks, threads, extra, env in configs:
+            results[name].append(run_config(ranks, threads, wargs + extra, env))
+    ar = None if args.overlap else run_config(2, 1, ["--worker", "allreduce"])
     print(f"preset {args.preset}: {args.rounds} rounds x {args.iters} steps; median over rounds")
-    print(f"{'configuration':26s}{'step ms':>9s}{'tokens/s':>10s}{'allreduce ms':>14s}   per round (tokens/s)")
-    for name, _, _ in CONFIGS:
+    width = max(len(c[0]) for c in configs) + 2
+    print(f"{'configuration':{width}s}{'step ms':>9s}{'tokens/s':>10s}{'allreduce ms':>14s}   per round (tokens/s)")
+    for name, *_ in configs:
         rs = results[name]
         med = lambda k: statistics.median(r[k] for r in rs)  # noqa: E731
-        print(f"{name:26s}{med('step_ms'):9.1f}{med('tokens_per_s'):10,.0f}{med('allreduce_ms'):14.2f}   "
+        print(f"{name:{width}s}{med('step_ms'):9.1f}{med('tokens_per_s'):10,.0f}{med('allreduce_ms'):14.2f}   "
               + ", ".join(f"{r['tokens_per_s']:,.0f}" for r in rs))
-    print(f"gradients {results[CONFIGS[1][0]][0]['grad_mib']:.2f} MiB in "
-          f"{results[CONFIGS[1][0]][0]['buckets']} bucket(s)")
-    print("MPI_Allreduce, 2 ranks: " + ", ".join(f"{r['bytes']:,} B {r['ms']:.3f} ms" for r in ar["results"]))
+    for name, ranks, *_ in configs:
+        if ranks > 1:
+            print(f"{name}: gradients {results[name][0]['grad_mib']:.2f} MiB in {results[name][0]['buckets']} "
+                  f"bucket(s)")
+    print("load average 1 min after each job: " + ", ".join(f"{r['load_average_1min_after']:.1f}"
+                                                         for rs in zip(*results.values()) for r in rs))
+    if ar is not None:
+        print("MPI_Allreduce, 2 ranks: " + ", ".join(f"{r['bytes']:,} B {r['ms']:.3f} ms" for r in ar["results"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": record, "train": results, "allreduce": ar}, f, indent=1)

@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint-blocks", action=argparse.BooleanOptionalAction, default=None,
                    help="GPT: recompute each block's activations during backward instead of keeping them "
                         "(less memory, about a third more compute; default: off)")
+    p.add_argument("--overlap-comm", action="store_true",
+                   help="under mpiexec: start each bucket's gradient allreduce during backward, as soon as its "
+                        "gradients are final (PyTorch DDP's overlap; see docs/distributed.md)")
     return p
 
 
@@ -247,11 +250,14 @@ def _setup(args, comm, say, made, out=print):
     if comm.rank != 0:
         cfg.progress = False    # one progress bar: rank 0's
     comm.bind_device(cfg.device)
-    strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
+    strategy = train.DataParallelStrategy(comm, overlap=args.overlap_comm) if comm.size > 1 else None
+    if args.overlap_comm and strategy is None:
+        say("note: --overlap-comm ignored: one process has no gradients to send (start it with mpiexec -n N)")
     trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy, log=out)
     if strategy is not None:
         say(f"data parallel: {comm.size} processes, each computing {cfg.batch_size // comm.size} of the "
-            f"{cfg.batch_size} blocks of every batch")
+            f"{cfg.batch_size} blocks of every batch" + (", gradients sent during backward" if args.overlap_comm
+                                                         else ""))
     return cfg, trainer
 
 

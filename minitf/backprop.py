@@ -108,6 +108,9 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         retained = _accumulate_retained
     grads, captured, pending = {}, {}, {}
     hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
+    post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
+    if want is None and tensor_hooks.posted and not tensor_hooks.held:
+        post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])
 
     def deliver(t, g, hooked=False):
         """Hand ``g`` to tensor ``t``: into the walk, or to a leaf/target at the end of it."""
@@ -119,6 +122,8 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             pending[id(t)] = (t, g if prev is None else prev[1] + g)
         elif want is None:
             accumulate(t, g)
+            if post is not None:
+                post.arrived(t)  # its hooks run if that was its last use in this pass
         elif id(t) in want:
             prev = captured.get(id(t))
             captured[id(t)] = g if prev is None else prev + g
@@ -168,6 +173,8 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             deliver(inp, ig)
     for t, g in pending.values():
         deliver(t, tensor_hooks.run(t, g, create_graph), hooked=True)
+    if post is not None:
+        post.finish()
     return captured
 
 
@@ -229,14 +236,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     # as Tensor.backward(inputs=): the gradients of grad(), added to each input's .grad
     grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
                  allow_unused=True)
+    _accumulate_inputs(inputs, grads, create_graph)
+
+
+def _accumulate_inputs(inputs, grads, create_graph: bool) -> None:
+    """``backward(inputs=...)``: each input's gradient from :func:`grad` (None: not reached) added
+    to its ``.grad`` by the engine's own rules (in place, or out of place under a graph), then
+    the post-accumulate-grad hooks of the hooked leaves among them."""
     reached = [(t, g) for t, g in zip(inputs, grads) if g is not None]
     if create_graph:
         for t, g in reached:
             _accumulate_leaf_graph(t, g)
-        return
-    with _Walk() as walk:
-        for t, g in reached:
-            _accumulate_leaf(t, g.data, walk)
+    else:
+        with _Walk() as walk:  # .grad versions bumped as backward() bumps them
+            for t, g in reached:
+                _accumulate_leaf(t, g.data, walk)
+    for t, _ in reached:
+        if t._fn is None and tensor_hooks.post_hooks(t):
+            tensor_hooks.run_post(t)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,

@@ -8,8 +8,10 @@ gradients of its share of the global batch, the gradients are summed over the
 ranks with an allreduce and divided by the number of ranks, and every rank
 applies the same optimizer step to the same averaged gradient, so the replicas
 stay equal without ever being sent again. The gradients travel in a few large
-flat buffers (:class:`DataParallel`'s buckets), not one message per parameter:
-each collective costs a latency, whatever its size.
+flat buffers (:class:`DataParallel`'s buckets, in :mod:`minitf.data_parallel`),
+not one message per parameter: each collective costs a latency, whatever its
+size. ``iallreduce_`` starts one without waiting (:class:`Request`), which
+lets ``DataParallel(overlap=True)`` send buckets while backward still runs.
 
 This module and :mod:`minitf.backend` are the only ones that know MPI and
 NCCL. ``mpi4py`` is imported only when the process was started by ``mpiexec``
@@ -34,22 +36,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 import traceback
 
 import numpy as np
 
 from . import backend
-from .autograd import bump_version
-from .tensor import Tensor
 
 __all__ = ["DistributedError", "INSTALL_HINT", "launched_world_size", "init", "world", "SingleProcess",
-           "MPICommunicator", "DataParallel", "abort_on_error", "grad_array", "set_grad_array"]
+           "MPICommunicator", "Request", "DataParallel", "abort_on_error", "grad_array", "set_grad_array"]
 
 INSTALL_HINT = 'pip install -e ".[dist]"'
 # what the launchers tell their processes: MPICH/Hydra and Intel MPI, Open MPI, MVAPICH
 _SIZE_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
-DEFAULT_BUCKET_BYTES = 25 * 2**20   # PyTorch DDP's default bucket size
 
 _world = None   # the communicator of this process, once init() has run
 
@@ -113,6 +111,9 @@ class SingleProcess:
     def allreduce_(self, buf):
         return buf
 
+    def iallreduce_(self, buf) -> "Request":
+        return Request(buf)
+
     def broadcast_(self, buf, root: int = 0):
         return buf
 
@@ -171,6 +172,16 @@ class MPICommunicator:
         self._arrays(buf).allreduce_(buf)
         return buf
 
+    def iallreduce_(self, buf) -> "Request":
+        """Start summing ``buf`` over the ranks in place (``MPI_Iallreduce``); ``buf`` is the
+        collective's until the returned :class:`Request`'s ``wait()``. Every rank starts its
+        nonblocking collectives in the same order. On a GPU, NCCL's allreduce is queued on the
+        current stream as the blocking one is (the host never waits for NCCL): later kernels
+        run after it, so ``wait()`` has nothing left to do, and the device does not overlap it
+        with the backward kernels queued after it (that would take a second stream)."""
+        pending = self._arrays(buf).iallreduce_(buf)
+        return Request(buf) if pending is None else Request(buf, *pending)
+
     def broadcast_(self, buf, root: int = 0):
         """Overwrite ``buf`` with root's, in place; returns it."""
         self._arrays(buf).broadcast_(buf, root)
@@ -195,6 +206,28 @@ class MPICommunicator:
         self.comm.Abort(code)
 
 
+class Request:
+    """A collective in flight (what ``iallreduce_`` returns): ``wait()`` returns its buffer once
+    the collective is done; ``test()`` says whether it is, without waiting. ``finish``: what
+    completes it (None: nothing left to do); ``poll``: what tells whether it could."""
+
+    __slots__ = ("buf", "_finish", "_poll")
+
+    def __init__(self, buf, finish=None, poll=None):
+        self.buf, self._finish, self._poll = buf, finish, poll
+
+    def test(self) -> bool:
+        """True once ``wait()`` would not block. Under MPI a call of it also moves every pending
+        collective of the process on (MPICH progresses them only inside MPI calls)."""
+        return self._finish is None or self._poll is None or bool(self._poll())
+
+    def wait(self):
+        if self._finish is not None:
+            finish, self._finish = self._finish, None
+            finish()
+        return self.buf
+
+
 class _HostCollectives:
     """Allreduce and broadcast of host buffers over MPI; ``staged``: device buffers copied through the host."""
 
@@ -207,134 +240,23 @@ class _HostCollectives:
         if self.staged:
             buf[...] = backend.to_device(host, backend.device_of(buf))
 
+    def iallreduce_(self, buf):
+        """Start the allreduce; returns what finishes it (waits, then copies a staged buffer back)
+        and what tests it."""
+        host = backend.to_numpy(buf) if self.staged else buf
+        request = self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+
+        def finish():
+            request.Wait()
+            if self.staged:
+                buf[...] = backend.to_device(host, backend.device_of(buf))
+        return finish, request.Test
+
     def broadcast_(self, buf, root: int) -> None:
         host = backend.to_numpy(buf) if self.staged else buf
         self.comm.Bcast(host, root=root)
         if self.staged:
             buf[...] = backend.to_device(host, backend.device_of(buf))
-
-
-# ---------------------------------------------------------------- gradients
-def grad_array(p):
-    """The gradient array of a parameter (None if it has none): the one place that knows what ``.grad`` holds."""
-    return None if p.grad is None else p.grad.data
-
-
-def set_grad_array(p, array) -> None:
-    """Give parameter ``p`` the gradient array ``array`` (into its ``.grad`` Tensor, made if it has none)."""
-    if p.grad is None:
-        p.grad = Tensor(array)
-    else:
-        p.grad.data = array
-
-
-class DataParallel:
-    """Keeps the replicas of ``parameters`` equal on every rank of ``comm``.
-
-    :meth:`broadcast_parameters` copies rank 0's values to every rank (call it
-    once, before training); :meth:`average_gradients` replaces every gradient
-    by its mean over the ranks (call it after ``backward()``, before clipping
-    and the optimizer step). Parameters are packed, in order, into flat
-    buffers of one dtype and device of at most ``bucket_bytes`` each (a
-    parameter larger than that gets a bucket of its own), so a model makes one
-    collective per bucket, not one per parameter. A parameter without a
-    gradient contributes zeros and receives the mean like the others: every
-    rank must take part in every collective, whatever its own graph reached.
-
-    ``comm_s`` accumulates the seconds spent in the gradients' collectives, ``steps``
-    the calls. On a GPU timing them needs the device synchronised before and after
-    each one, a host wait inside every step, so there it is done only with
-    ``time_comm=True`` (None, the default: time where it costs nothing, on the CPU).
-    """
-
-    def __init__(self, parameters, comm=None, bucket_bytes: int = DEFAULT_BUCKET_BYTES,
-                 time_comm: bool | None = None):
-        self.time_comm = time_comm
-        self.comm = comm if comm is not None else world()
-        seen, self.params = set(), []
-        for p in parameters:
-            if id(p) not in seen:        # a tied weight is one parameter
-                seen.add(id(p))
-                self.params.append(p)
-        self.buckets = _make_buckets(self.params, int(bucket_bytes))
-        self._flat = [None] * len(self.buckets)
-        self.comm_s, self.steps = 0.0, 0
-
-    def _buffer(self, i: int):
-        if self._flat[i] is None:
-            b = self.buckets[i]
-            self._flat[i] = backend.array_module(b.device).empty(b.numel, dtype=b.dtype)
-        return self._flat[i]
-
-    def broadcast_parameters(self, root: int = 0) -> None:
-        """Every rank's parameter values become ``root``'s (in place)."""
-        if self.comm.size == 1:
-            return
-        for i, b in enumerate(self.buckets):
-            flat = self._buffer(i)
-            for p, lo, hi in b.slots:
-                flat[lo:hi] = p.data.reshape(-1)
-            self.comm.broadcast_(flat, root)
-            for p, lo, hi in b.slots:
-                p.data[...] = flat[lo:hi].reshape(p.data.shape)
-
-    def average_gradients(self) -> None:
-        """Every gradient becomes its mean over the ranks (in place)."""
-        if self.comm.size == 1:
-            return
-        scale = 1.0 / self.comm.size
-        for i, b in enumerate(self.buckets):
-            flat = self._buffer(i)
-            for p, lo, hi in b.slots:
-                g = grad_array(p)
-                if g is None:
-                    flat[lo:hi] = 0
-                else:
-                    flat[lo:hi] = g.reshape(-1)
-            timed = self.time_comm if self.time_comm is not None else b.device == "cpu"
-            if timed:
-                backend.synchronize(b.device)   # the copies are queued GPU work, not communication
-                t0 = time.perf_counter()
-            self.comm.allreduce_(flat)
-            if timed:
-                backend.synchronize(b.device)
-                self.comm_s += time.perf_counter() - t0
-            flat *= scale
-            for p, lo, hi in b.slots:
-                g = grad_array(p)
-                if g is None:
-                    set_grad_array(p, flat[lo:hi].reshape(p.data.shape).copy())
-                else:
-                    g[...] = flat[lo:hi].reshape(g.shape)
-                    bump_version(p.grad)   # an in-place change of .grad, as clip_grad_norm_'s
-        self.steps += 1
-
-
-class _Bucket:
-    """Parameters sharing one flat buffer: ``slots`` are (parameter, start, stop) in it."""
-
-    __slots__ = ("device", "dtype", "slots", "numel")
-
-    def __init__(self, device, dtype):
-        self.device, self.dtype, self.slots, self.numel = device, dtype, [], 0
-
-    @property
-    def nbytes(self) -> int:
-        return self.numel * self.dtype.itemsize
-
-
-def _make_buckets(params, bucket_bytes: int) -> list:
-    """Group parameters, in order, into buckets of one (device, dtype) holding at most ``bucket_bytes``."""
-    buckets, open_ = [], {}
-    for p in params:
-        key = (p.device, p.data.dtype)
-        b = open_.get(key)
-        if b is None or (b.slots and b.nbytes + p.data.nbytes > bucket_bytes):
-            b = open_[key] = _Bucket(*key)
-            buckets.append(b)
-        b.slots.append((p, b.numel, b.numel + p.data.size))
-        b.numel += p.data.size
-    return buckets
 
 
 # ---------------------------------------------------------------- errors
@@ -368,3 +290,8 @@ def abort_on_error(comm=None, stream=None):
         print(f"rank {comm.rank} of {comm.size}: {text}", file=out, end="", flush=True)
         comm.abort(130 if isinstance(e, KeyboardInterrupt) else 1)
         raise
+
+
+# DataParallel and the gradient helpers live in their own module; they are this one's names too
+from .data_parallel import (DEFAULT_BUCKET_BYTES, DEFAULT_FIRST_BUCKET_BYTES, DataParallel,  # noqa: E402,F401
+                            _make_buckets, grad_array, set_grad_array)

@@ -40,7 +40,7 @@ class Tensor(TensorMethods):
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None)
     __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
-                 "_bounds", "_grad_hooks", "_hooks_finalizer", "__weakref__")
+                 "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data=None, *sizes, requires_grad: bool = False):
@@ -200,6 +200,13 @@ class Tensor(TensorMethods):
         from . import tensor_hooks
         return tensor_hooks.register(self, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` in every backward pass once this leaf's ``.grad`` has received its
+        last contribution of the pass (all uses summed in), as torch's; ``hook`` returns None.
+        Leaves only. Returns a handle whose ``remove()`` takes it off."""
+        from . import tensor_hooks
+        return tensor_hooks.register_post(self, hook)
+
     def detach_(self) -> "Tensor":
         """Cut this tensor from the graph in place: it becomes a leaf not requiring grad (torch's).
         Ops recorded before keep their path through it; refused on a view (slice, reshape, ...)."""
@@ -313,7 +320,7 @@ class Tensor(TensorMethods):
     def _backward_into(self, grad, retain_graph, create_graph, inputs) -> None:
         """``backward(inputs=...)``: the gradients of ``mt.grad``, added to each input's ``.grad``
         by the engine's own rules (in place, or out of place under a graph)."""
-        from .backprop import _accumulate_leaf_graph, grad as _grad
+        from .backprop import _accumulate_inputs, grad as _grad
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         if not inputs:
             raise RuntimeError("backward(): the inputs argument cannot be empty")
@@ -322,14 +329,7 @@ class Tensor(TensorMethods):
                 raise RuntimeError(f"backward(): inputs[{k}] does not require grad")
         grads = _grad([self], inputs, [Tensor._make(grad, None)], retain_graph=retain_graph,
                       create_graph=create_graph, allow_unused=True)
-        reached = [(t, g) for t, g in zip(inputs, grads) if g is not None]
-        if create_graph:
-            for t, g in reached:
-                _accumulate_leaf_graph(t, g)
-            return
-        with _engine._Walk() as walk:  # .grad versions bumped as backward() bumps them
-            for t, g in reached:
-                _engine._accumulate_leaf(t, g.data, walk)
+        _accumulate_inputs(inputs, grads, create_graph)
 
 
 def _constructor_data(self, data, sizes):

@@ -1,32 +1,48 @@
-"""Gradient hooks on tensors (``Tensor.register_hook``, as torch's).
+"""Gradient hooks on tensors, as torch's: ``Tensor.register_hook`` and
+``Tensor.register_post_accumulate_grad_hook``.
 
-A hook is called with the gradient of a tensor once it is complete (summed over every
-use of the tensor) and may return a replacement; a leaf's ``.grad`` and a non-leaf's
-retained grad receive what the hooks return. The backward walk of
-:mod:`minitf.backprop` calls :func:`run`; while any tensor has a hook, ``backward()``
-takes that walk (``active``), since the plain loop of :mod:`minitf.autograd` adds each
-contribution to a leaf's ``.grad`` as it arrives.
+A gradient hook (``register_hook``) is called with the gradient of a tensor once it is
+complete (summed over every use of the tensor) and may return a replacement; a leaf's
+``.grad`` and a non-leaf's retained grad receive what the hooks return. A
+post-accumulate-grad hook is called with the leaf itself, during the backward pass, as
+soon as the leaf's ``.grad`` holds its final value for that pass (every use accumulated):
+what data parallelism needs to send a gradient while the rest of backward still runs.
+
+The backward walk of :mod:`minitf.backprop` calls :func:`run` and :func:`run_post`;
+while any tensor has a hook of either kind, ``backward()`` takes that walk
+(``active``), since the plain loop of :mod:`minitf.autograd` adds each contribution to a
+leaf's ``.grad`` as it arrives and never asks whether it was the last.
 """
 from __future__ import annotations
 
+import contextlib
 import weakref
 
-active = 0  # the number of live tensors with at least one hook
+active = 0  # the number of live tensors with hooks of a kind (counted once per kind)
+posted = 0  # the number of live leaves with post-accumulate-grad hooks (the walk counts their uses only then)
+held = 0    # inside holding(): backward passes run no post-accumulate-grad hooks
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns: ``remove()`` takes the hook off (torch's handle)."""
+    """What the ``register_*hook`` methods return: ``remove()`` takes the hook off (torch's handle)."""
 
-    def __init__(self, tensor, hook):
-        self._tensor, self._hook = weakref.ref(tensor), hook
+    def __init__(self, tensor, hook, post: bool = False):
+        self._tensor, self._hook, self._post = weakref.ref(tensor), hook, post
 
     def remove(self) -> None:
         t = self._tensor()
-        hooks = None if t is None else getattr(t, "_grad_hooks", None)
+        if t is None:
+            return
+        hooks = post_hooks(t) if self._post else getattr(t, "_grad_hooks", None)
         if hooks and self._hook in hooks:
             hooks.remove(self._hook)
             if not hooks:
-                _release(t)
+                if self._post:
+                    t._post_hooks.finalizer.detach()
+                    t._post_hooks = None
+                    _drop_post()
+                else:
+                    _release(t)
 
 
 def _forget() -> None:  # the tensor with hooks was freed
@@ -40,12 +56,39 @@ def _release(t) -> None:
     _forget()
 
 
-def register(t, hook) -> RemovableHandle:
-    global active
-    if not callable(hook):
-        raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
+def _drop_post() -> None:  # a leaf's last post-accumulate-grad hook is gone, or the leaf itself
+    global active, posted
+    active -= 1
+    posted -= 1
+
+
+class _PostHooks:
+    """A leaf's post-accumulate-grad hooks and the finalizer that uncounts them when the leaf is
+    freed: one Tensor slot (``_post_hooks``) for both. A Tensor asks for 8 bytes more (144 with
+    the GC header) and still gets a 144-byte block from Python's allocator, as before."""
+
+    __slots__ = ("hooks", "finalizer")
+
+    def __init__(self, t):
+        self.hooks, self.finalizer = [], weakref.finalize(t, _drop_post)
+
+
+def post_hooks(t):
+    """The post-accumulate-grad hooks of ``t`` (a list), or None."""
+    entry = getattr(t, "_post_hooks", None)
+    return None if entry is None else entry.hooks
+
+
+def _check(t, hook, name) -> None:
+    if not callable(hook):   # torch finds out only when backward calls it
+        raise TypeError(f"{name}: the hook must be callable, got {type(hook).__name__}")
     if not t.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+
+
+def register(t, hook) -> RemovableHandle:
+    global active
+    _check(t, hook, "register_hook")
     hooks = getattr(t, "_grad_hooks", None)
     if not hooks:
         t._grad_hooks = hooks = []
@@ -53,6 +96,20 @@ def register(t, hook) -> RemovableHandle:
         active += 1
     hooks.append(hook)
     return RemovableHandle(t, hook)
+
+
+def register_post(t, hook) -> RemovableHandle:
+    global active, posted
+    _check(t, hook, "register_post_accumulate_grad_hook")
+    if t._fn is not None:   # torch's message: a non-leaf has no .grad to accumulate into
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    entry = getattr(t, "_post_hooks", None)
+    if entry is None:
+        entry = t._post_hooks = _PostHooks(t)
+        active += 1
+        posted += 1
+    entry.hooks.append(hook)
+    return RemovableHandle(t, hook, post=True)
 
 
 def run(t, g, create_graph: bool):
@@ -72,6 +129,60 @@ def run(t, g, create_graph: bool):
                                f"{t.dtype} on {t.device}, got {out.dtype} on {out.device})")
         g = out if create_graph else out.data
     return g
+
+
+def run_post(t) -> None:
+    """The post-accumulate-grad hooks of leaf ``t``, in order, each called with ``t``."""
+    for hook in list(post_hooks(t) or ()):
+        if hook(t) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")   # torch's words
+
+
+@contextlib.contextmanager
+def holding():
+    """No post-accumulate-grad hooks in the backward passes inside: for a backward nested in an
+    op's backward (``recompute``), whose leaves' gradients are the op's, handed to the outer pass,
+    which accumulates them and runs the hooks then."""
+    global held
+    held += 1
+    try:
+        yield
+    finally:
+        held -= 1
+
+
+class PostCounts:
+    """The leaves with post-accumulate-grad hooks in one backward pass, and how many gradient
+    contributions each is still to receive: ``arrived(t)`` after each addition into ``t.grad``
+    runs ``t``'s hooks when it was the last, and :meth:`finish` those of the leaves that got
+    something but fewer than counted (an op returned no gradient for some input)."""
+
+    def __init__(self, edges):
+        """``edges``: the tensors that feed a gradient into something, once per use (a root, each
+        input of each op in the walk)."""
+        self.left = {}
+        for t in edges:
+            if t._fn is None and getattr(t, "_post_hooks", None) is not None:
+                entry = self.left.get(id(t))
+                if entry is None:
+                    self.left[id(t)] = [t, 1, False]
+                else:
+                    entry[1] += 1
+
+    def arrived(self, t) -> None:
+        entry = self.left.get(id(t))
+        if entry is not None:
+            entry[1] -= 1
+            entry[2] = True
+            if entry[1] <= 0:
+                del self.left[id(t)]
+                run_post(t)
+
+    def finish(self) -> None:
+        for t, _, touched in list(self.left.values()):
+            if touched:
+                run_post(t)
+        self.left.clear()
 
 
 def move_to_detached(t, node) -> None:

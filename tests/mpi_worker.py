@@ -1,11 +1,16 @@
 """Run by tests/test_distributed_mpi.py under ``mpiexec -n N`` (and once without it, as the reference).
 
     python tests/mpi_worker.py train OUT_DIR DEVICE MAX_ITERS [resume] [dropout]
+    python tests/mpi_worker.py overlap DEVICE
     python tests/mpi_worker.py raise
     python tests/mpi_worker.py die
 
 ``train``: a tiny GPT on a corpus made here, through the library (Trainer with
-the data-parallel strategy when there is more than one rank). ``raise``: rank 1
+the data-parallel strategy when there is more than one rank; ``overlap``: its
+overlapped mode, with small buckets). ``overlap``: the gradients of a small
+model with a tied weight, a parameter no rank uses and one only rank 0 uses,
+averaged by blocking and by overlapped DataParallel; prints the largest
+difference. ``raise``: rank 1
 raises while rank 0 waits in a collective; the job must end, not hang. ``die``:
 rank 1 is killed (SIGKILL), the same.
 """
@@ -26,9 +31,11 @@ def corpus():
     return data.Corpus(text, "words", "made by tests/mpi_worker.py")
 
 
-def run_train(out_dir, device, max_iters, resume, dropout):
+def run_train(out_dir, device, max_iters, resume, dropout, overlap=False):
     comm = distributed.init()
-    strategy = train.DataParallelStrategy(comm) if comm.size > 1 else None
+    strategy = None
+    if comm.size > 1:   # small buckets: the tiny model's gradients travel in several
+        strategy = train.DataParallelStrategy(comm, bucket_bytes=4096, overlap=overlap)
     if resume:
         cfg = train.resume_config(out_dir, max_iters=max_iters)
     else:
@@ -37,6 +44,46 @@ def run_train(out_dir, device, max_iters, resume, dropout):
     with distributed.abort_on_error(comm):
         train.Trainer(cfg, resume=resume, overwrite=not resume, corpus=corpus(), log=lambda *a: None,
                       strategy=strategy).run()
+
+
+def run_overlap(device):
+    import json
+    import minitf as mt
+    comm = distributed.init()
+    rank = comm.rank
+
+    def loss(P, step):
+        idx = mt.tensor(np.random.default_rng(100 + 10 * rank + step).integers(0, 6, 5), device=device)
+        h = (P["emb"][idx] @ P["w1"] + P["b1"]).tanh()
+        if rank == 0:
+            h = h * P["rank0"]
+        logits = (h @ P["w2"]) @ P["emb"].T              # emb tied: the lookup and the output
+        return (logits * logits).mean()
+
+    grads = {}
+    for overlap in (False, True):
+        rng = np.random.default_rng(0)
+        P = {k: mt.tensor(rng.standard_normal(s), dtype=mt.float64, device=device, requires_grad=True)
+             for k, s in (("unused", (3,)), ("emb", (6, 4)), ("w1", (4, 4)), ("b1", (4,)), ("rank0", (4,)),
+                          ("w2", (4, 4)))}
+        dp = distributed.DataParallel(list(P.values()) + [P["emb"]], comm, bucket_bytes=100, overlap=overlap)
+        out = []
+        for step in range(3):
+            loss(P, step).backward()
+            dp.average_gradients()
+            out.append({k: None if p.grad is None else p.grad.numpy().copy() for k, p in P.items()})
+            for p in P.values():
+                p.grad = None
+        grads[overlap] = out, len(dp.buckets)
+    (blocking, nb), (overlapped, no) = grads[False], grads[True]
+    diff = max(float(np.abs(a[k] - b[k]).max()) for a, b in zip(blocking, overlapped) for k in a)
+    every = comm.allgather([overlapped[-1][k].tolist() for k in sorted(overlapped[-1])])
+    reports = comm.allgather({"rank": rank, "max_diff": diff, "buckets": [nb, no],
+                              "ranks_agree": all(e == every[0] for e in every),
+                              "unused_zero": bool((overlapped[0]["unused"] == 0).all()),
+                              "rank0_nonzero": bool(np.abs(overlapped[0]["rank0"]).max() > 0)})
+    if rank == 0:   # one writer: the ranks' lines would interleave
+        print(json.dumps(reports), flush=True)
 
 
 def run_die():
@@ -58,7 +105,10 @@ def run_raise():
 
 if __name__ == "__main__":
     if sys.argv[1] == "train":
-        run_train(sys.argv[2], sys.argv[3], int(sys.argv[4]), "resume" in sys.argv[5:], "dropout" in sys.argv[5:])
+        run_train(sys.argv[2], sys.argv[3], int(sys.argv[4]), "resume" in sys.argv[5:], "dropout" in sys.argv[5:],
+                  "overlap" in sys.argv[5:])
+    elif sys.argv[1] == "overlap":
+        run_overlap(sys.argv[2])
     elif sys.argv[1] == "die":
         run_die()
     else:

@@ -287,9 +287,11 @@ def test_nccl_layer_passes_the_buffer_dtype_op_and_stream(monkeypatch):
     ops = backend.NcclCollectives(4, 3, ("uid",))
     ops.allreduce_(_StandInArray(1000, np.float32))
     ops.broadcast_(_StandInArray(10, np.float64), root=0)
+    assert ops.iallreduce_(_StandInArray(8, np.float16)) is None       # queued as the blocking one: nothing to wait
     assert calls == [("init", 4, ("uid",), 3),
                      ("allReduce", 0xBEEF, 0xBEEF, 1000, 7, 0, 42),     # in place, float32, sum, current stream
-                     ("bcast", 0xBEEF, 10, 8, 0, 42)]
+                     ("bcast", 0xBEEF, 10, 8, 0, 42),
+                     ("allReduce", 0xBEEF, 0xBEEF, 8, 6, 0, 42)]
     with pytest.raises(TypeError, match="contiguous"):
         ops.allreduce_(_StandInArray(4, np.float32, contiguous=False))
     with pytest.raises(TypeError, match="unsupported dtype"):

@@ -399,6 +399,27 @@ def test_distributed_chapter_quotes_its_recorded_run():
         f"{med['2 ranks, 1 thread each']['step_ms']:.0f} ms measured" in text
 
 
+def test_distributed_chapter_quotes_its_overlap_runs():
+    """The blocking-vs-overlapped table of docs/distributed.md against docs/results/dist_overlap_*.json."""
+    import statistics
+    text = " ".join((ROOT / "docs" / "distributed.md").read_text(encoding="utf-8").split())
+    for name, label in (("default", "default buckets"), ("1mib", "1 MiB buckets")):
+        res = _results(f"dist_overlap_{name}")
+        m = res["machine"]
+        assert not m["uncommitted_changes"] and m["commit"][:7] in text and m["date_utc"][:10] in text
+        loads = [m["load_average_1_5_15min_before"][0]] + [r["load_average_1min_after"]
+                                                           for rs in res["train"].values() for r in rs]
+        assert f"*{label}, {m['date_utc'][11:16]} UTC, load average {min(loads):.1f} to {max(loads):.1f} " \
+               f"(recorded)*" in text, label
+        base = statistics.median(r["tokens_per_s"] for r in res["train"]["2 ranks, blocking"])
+        for k, rs in res["train"].items():
+            med = {q: statistics.median(r[q] for r in rs) for q in ("step_ms", "tokens_per_s", "allreduce_ms")}
+            rounds = ", ".join(f"{r['tokens_per_s']:,.0f}" for r in rs)
+            row = (f"| {k} | {rs[0]['buckets']} | {med['step_ms']:,.0f} ms | {med['tokens_per_s']:,.0f} "
+                   f"({med['tokens_per_s'] / base:.2f}x) | {rounds} | {med['allreduce_ms']:.1f} ms |")
+            assert row in text, row
+
+
 def test_api_reference_lists_every_public_name():
     import importlib
     import pkgutil

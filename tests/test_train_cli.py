@@ -302,6 +302,7 @@ def test_benchmark_help_texts_are_whole():
     ("checkpoint_memory.py", ["--iters", "0"], "--iters must be at least 1"),
     ("dist_throughput.py", ["--preset", "foo"], "invalid choice: 'foo'"),
     ("dist_throughput.py", ["--rounds", "0"], "--rounds must be at least 1"),
+    ("dist_throughput.py", ["--overlap", "--bucket-mib", "0"], "--bucket-mib must be positive, got 0.0"),
     ("engine_overhead.py", ["--rounds", "0"], "--rounds must be at least 1"),
 ])
 def test_a_bad_benchmark_setting_is_an_error_not_a_traceback(script, args, message):

@@ -70,6 +70,12 @@ class NcclCollectives:
         ptr, count, kind, stream = self._args(buf)
         self.comm.allReduce(ptr, ptr, count, kind, self._nccl.NCCL_SUM, stream)
 
+    def iallreduce_(self, buf):
+        """The allreduce, queued: NCCL never makes the host wait, and the stream runs every later
+        kernel after it, so there is nothing to finish (None)."""
+        self.allreduce_(buf)
+        return None
+
     def broadcast_(self, buf, root: int) -> None:
         ptr, count, kind, stream = self._args(buf)
         self.comm.bcast(ptr, count, kind, int(root), stream)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from .. import autograd as _autograd
 from .. import backprop as _backprop
 from .. import random as _random
+from .. import tensor_hooks
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
 
@@ -44,7 +45,8 @@ class Recompute(Function):
             with self.rng.replay(), enable_grad():
                 out = self.fn(*args)
             if out.requires_grad:
-                out.backward(g)
+                with tensor_hooks.holding():  # the parameters' hooks run when the outer pass accumulates
+                    out.backward(g)
             grads = [None if t.grad is None else t.grad.data
                      for t in [a for a in args if isinstance(a, Tensor)] + list(params)]
         finally:

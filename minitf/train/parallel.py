@@ -33,19 +33,25 @@ class DataParallelStrategy(SingleProcess):
     :class:`minitf.distributed.DataParallel`). After a run, ``reducer.comm_s /
     reducer.steps`` is the mean time of one step's gradient allreduce: measured on
     the CPU, and on a GPU only with ``time_comm=True`` (each timing waits for the
-    device inside the step; otherwise ``comm_s`` stays 0 there).
+    device inside the step; otherwise ``comm_s`` stays 0 there). ``overlap=True``
+    starts each bucket's allreduce during backward (DataParallel's overlapped mode);
+    the step's ``reduce_gradients`` then waits for them.
     """
 
-    def __init__(self, comm, bucket_bytes: int = distributed.DEFAULT_BUCKET_BYTES, time_comm: bool | None = None):
+    def __init__(self, comm, bucket_bytes: int = distributed.DEFAULT_BUCKET_BYTES, time_comm: bool | None = None,
+                 overlap: bool = False):
         self.comm = comm
         self.rank, self.world_size = comm.rank, comm.size
         self.bucket_bytes = bucket_bytes
         self.time_comm = time_comm
+        self.overlap = overlap
         self.reducer = None
 
     def prepare(self, model) -> None:
+        if self.reducer is not None:   # a second prepare (a new model): the old one's hooks go
+            self.reducer.remove_hooks()
         self.reducer = distributed.DataParallel(model.parameters(), self.comm, self.bucket_bytes,
-                                                time_comm=self.time_comm)
+                                                time_comm=self.time_comm, overlap=self.overlap)
         # a fresh model is already equal on every rank (same seed), a resumed one too (same checkpoint):
         # the broadcast makes it so whatever happened, e.g. a different BLAS on one node
         self.reducer.broadcast_parameters()

@@ -1,0 +1,200 @@
+"""DataParallel(overlap=True) without MPI: the buckets' allreduces start from the parameters'
+post-accumulate-grad hooks during backward, in bucket order (reverse parameter order), and the
+result is bit for bit the blocking average_gradients(), with a tied weight, a parameter no rank
+uses and one only rank 0 uses, gradient accumulation under no_sync(). Ranks are threads (the
+collectives of tests/test_distributed.py); the same on real MPI ranks is tests/test_distributed_mpi.py."""
+import gc
+
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf import backend, distributed as dist, tensor_hooks
+
+from .test_distributed import ThreadComm, ThreadWorld, _run_ranks
+
+
+class DeferredComm(ThreadComm):
+    """The nonblocking allreduce as an MPI rank sees it: the sum lands only at wait()."""
+
+    def iallreduce_(self, buf):
+        self.world.calls.append(("start", self.rank, buf.size))
+        return dist.Request(buf, lambda: self.allreduce_(buf))
+
+
+class EagerComm(ThreadComm):
+    """The sum made at the start (inside backward, where the hooks call it): a rank waits there
+    for the others, as a blocking collective would."""
+
+    def iallreduce_(self, buf):
+        return dist.Request(self.allreduce_(buf))
+
+
+def _params(device, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = {"unused": (3,), "emb": (6, 4), "w1": (4, 4), "b1": (4,), "rank0": (4,), "w2": (4, 4)}
+    return {k: mt.tensor(rng.standard_normal(s), dtype=mt.float64, device=device, requires_grad=True)
+            for k, s in shapes.items()}
+
+
+def _loss(P, rank, seed):
+    """emb is tied (the lookup and the output projection); "unused" takes no part; "rank0" only on rank 0."""
+    idx = mt.tensor(np.random.default_rng(100 + 10 * rank + seed).integers(0, 6, 5), device=P["emb"].device)
+    h = (P["emb"][idx] @ P["w1"] + P["b1"]).tanh()
+    if rank == 0:
+        h = h * P["rank0"]
+    logits = (h @ P["w2"]) @ P["emb"].T
+    return (logits * logits).mean()
+
+
+def _grads(P):
+    return {k: None if p.grad is None else backend.to_numpy(p.grad.data).copy() for k, p in P.items()}
+
+
+@pytest.mark.parametrize("comm_type", [DeferredComm, EagerComm])
+@pytest.mark.parametrize("size", [2, 3])
+def test_overlapped_equals_blocking(device, comm_type, size):
+    world = ThreadWorld(size)
+
+    def rank(r):
+        out = {}
+        for overlap in (False, True):
+            P = _params(device)
+            dp = dist.DataParallel(list(P.values()) + [P["emb"]], comm_type(world, r), bucket_bytes=100,
+                                   overlap=overlap)
+            grads = []
+            _loss(P, r, 0).backward()
+            dp.average_gradients()
+            grads.append(_grads(P))
+            with dp.no_sync():                      # two passes accumulate, the second one syncs
+                _loss(P, r, 1).backward()
+            _loss(P, r, 2).backward()
+            dp.average_gradients()
+            grads.append(_grads(P))
+            out[overlap] = grads, len(dp.buckets), dp.steps
+            dp.remove_hooks()
+        return out
+
+    results = _run_ranks(size, rank)
+    for r in range(size):
+        blocking, overlapped = results[r][False], results[r][True]
+        assert blocking[1:] == overlapped[1:] and blocking[1] > 2 and blocking[2] == 2
+        for gb, go in zip(blocking[0], overlapped[0]):
+            assert gb.keys() == go.keys()
+            for k in gb:
+                np.testing.assert_array_equal(gb[k], go[k], err_msg=k)   # the same arithmetic
+        np.testing.assert_array_equal(blocking[0][0]["unused"], 0)       # zeros from every rank
+        assert np.abs(blocking[0][0]["rank0"]).max() > 0
+        for step in range(2):                                             # the ranks agree
+            for k in blocking[0][step]:
+                np.testing.assert_array_equal(results[0][True][0][step][k], overlapped[0][step][k])
+
+
+class Recorder(dist.SingleProcess):
+    """Two ranks with the same gradients: the sum is twice this one's. Notes what each start saw."""
+
+    size = 2
+
+    def __init__(self, P):
+        self.P, self.log = P, []
+
+    def allreduce_(self, buf):
+        self.log.append(("blocking", buf.size))
+        buf *= 2
+        return buf
+
+    def iallreduce_(self, buf):
+        self.log.append(("start", buf.size, self.P["emb"].grad is None))
+
+        def finish():
+            self.log.append(("wait", buf.size))
+            buf[...] *= 2
+        return dist.Request(buf, finish)
+
+
+def test_buckets_start_during_backward_in_reverse_parameter_order(device):
+    P = _params(device)
+    del P["unused"]                                 # every bucket can become ready
+    comm = Recorder(P)
+    dp = dist.DataParallel(list(P.values()), comm, bucket_bytes=100, overlap=True)
+    sizes = [b.numel for b in dp.buckets]
+    assert [p for p, _, _ in dp.buckets[0].slots][0] is P["w2"]          # the last parameter first
+    assert [p for p, _, _ in dp.buckets[-1].slots][-1] is P["emb"]
+    _loss(P, 1, 0).backward()                       # rank 1's graph: "rank0" gets no gradient
+    starts = [e for e in comm.log if e[0] == "start"]
+    assert starts and starts[0] == ("start", sizes[0], True)   # sent while emb's gradient was still to come
+    assert len(starts) < len(sizes)                 # the bucket holding "rank0" waits, and those after it
+    before = {k: p.grad.numpy().copy() for k, p in P.items() if p.grad is not None}
+    assert "rank0" not in before
+    dp.average_gradients()
+    assert [e[1] for e in comm.log if e[0] == "start"] == sizes      # all, in bucket order
+    assert [e[1] for e in comm.log if e[0] == "wait"] == sizes
+    assert not any(e[0] == "blocking" for e in comm.log)
+    for k, g in before.items():
+        np.testing.assert_array_equal(P[k].grad.numpy(), g)   # the mean of two equal gradients
+    np.testing.assert_array_equal(P["rank0"].grad.numpy(), 0)
+    assert dp.steps == 1 and dp.comm_s >= 0
+    dp.remove_hooks()
+
+
+def test_a_second_backward_without_no_sync_is_refused():
+    P = _params("cpu")
+    dp = dist.DataParallel(list(P.values()), Recorder(P), bucket_bytes=100, overlap=True)
+    _loss(P, 0, 0).backward()
+    with pytest.raises(RuntimeError, match="twice before average_gradients.*no_sync"):
+        _loss(P, 0, 1).backward()
+    dp.remove_hooks()
+
+
+def test_hooks_only_where_they_act_and_removed():
+    gc.collect()
+    active = tensor_hooks.active
+    P = _params("cpu")
+    frozen = mt.tensor(np.ones(3))                  # requires no grad: no hook, zeros sent
+    dist.DataParallel(list(P.values()), dist.SingleProcess(), overlap=True)   # one rank: nothing to do
+    assert tensor_hooks.active == active
+    dp = dist.DataParallel(list(P.values()) + [frozen], Recorder(P), overlap=True)
+    assert tensor_hooks.active == active + len(P)   # one hook per parameter that gets a gradient
+    dp.remove_hooks()
+    assert tensor_hooks.active == active
+    _loss(P, 0, 0).backward()
+    dp.average_gradients()                          # without hooks: every bucket started at the wait
+    np.testing.assert_array_equal(frozen.grad.numpy(), 0)
+
+
+def test_the_first_bucket_is_small_with_the_default_size_as_ddp():
+    params = [mt.zeros(2**17, dtype=mt.float32, requires_grad=True) for _ in range(6)]   # 512 KiB each
+    blocking = dist.DataParallel(params, Recorder({}), overlap=False)
+    overlapped = dist.DataParallel(params, Recorder({}), overlap=True)
+    assert [len(b.slots) for b in blocking.buckets] == [6]
+    assert [len(b.slots) for b in overlapped.buckets] == [2, 4]      # 1 MiB first, then up to 25 MiB
+    assert overlapped.buckets[0].slots[0][0] is params[-1]
+    overlapped.remove_hooks()
+    explicit = dist.DataParallel(params, Recorder({}), bucket_bytes=2**20 + 1, overlap=True)
+    assert [len(b.slots) for b in explicit.buckets] == [2, 2, 2]     # a size given is every bucket's
+    explicit.remove_hooks()
+
+
+def test_requests_and_the_progress_pokes_during_backward():
+    buf = np.ones(3)
+    assert dist.SingleProcess().iallreduce_(buf).test() and dist.SingleProcess().iallreduce_(buf).wait() is buf
+    polls, done = [], []
+    r = dist.Request(buf, lambda: done.append(1), lambda: polls.append(1) or False)
+    assert r.test() is False and polls == [1] and not done
+    assert r.wait() is buf and done == [1] and r.test()      # finished: no more polling
+    assert polls == [1]
+
+    class Polled(Recorder):
+        def iallreduce_(self, buf):
+            self.log.append(("start", buf.size))
+            return dist.Request(buf, lambda: buf.__imul__(2), lambda: self.log.append(("poll",)) or False)
+
+    P = _params("cpu")
+    del P["unused"]
+    comm = Polled(P)
+    dp = dist.DataParallel(list(P.values()), comm, bucket_bytes=100, overlap=True)
+    _loss(P, 0, 0).backward()
+    kinds = [e[0] for e in comm.log]
+    assert kinds[0] == "start" and "poll" in kinds     # in flight while backward went on: moved on by tests
+    dp.average_gradients()
+    dp.remove_hooks()
