@@ -105,4 +105,5 @@ from .functional import cat as concat  # noqa: E402,F401
 from .ops import (add, sub, mul, div, neg, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
+from .ops.activation import relu_  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401

@@ -10,8 +10,9 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import check_dim
+from ._util import check_dim, check_floating
 from .arithmetic import mul
+from . import elementwise as _elementwise
 from .elementwise import exp, sigmoid
 from .shape import Where, split
 
@@ -23,10 +24,18 @@ def _check_float(name: str, x: Tensor) -> None:
         raise TypeError(f"{name}: input must be floating point, got dtype {x.dtype}")
 
 
-def _no_inplace(name: str, inplace) -> None:
-    if inplace:
-        raise NotImplementedError(f"{name}: inplace=True is not supported (minitf computes activations out of "
-                                  f"place); use inplace=False, the default")
+def in_place(name: str, out_of_place):
+    """``name(x, *args)``: ``out_of_place(x, *args)`` written back into x, as torch's ``F.relu_``:
+    with inplace.py's rules (recorded when a gradient flows, so the backward is the out-of-place
+    op's; a leaf that requires grad or an expanded view refused; x's version bumped)."""
+    from .inplace import _from_out_of_place
+
+    def op(x: Tensor, *args) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        return _from_out_of_place(name, lambda a, _: out_of_place(a, *args))(x, None)
+    op.__name__ = name
+    return op
 
 
 def _const(a) -> Tensor:
@@ -123,7 +132,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """x for x > 0, negative_slope * x otherwise, elementwise, as ``torch.nn.functional.leaky_relu``.
     input: any shape -> the same shape."""
     _check_float("leaky_relu", input)
-    _no_inplace("leaky_relu", inplace)
+    if inplace:
+        return leaky_relu_(input, negative_slope)
     return LeakyReLU.apply(input, slope=float(negative_slope))
 
 
@@ -131,8 +141,42 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (exp(x) - 1) otherwise, elementwise, as ``torch.nn.functional.elu``.
     input: any shape -> the same shape."""
     _check_float("elu", input)
-    _no_inplace("elu", inplace)
+    if inplace:
+        return elu_(input, alpha)
     return ELU.apply(input, alpha=float(alpha))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0), as ``torch.nn.functional.relu``: ``inplace=True`` writes it into ``input``
+    (:func:`relu_`). input: any shape -> the same shape."""
+    return relu_(input) if inplace else _elementwise.relu(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x sigmoid(x), as ``torch.nn.functional.silu``; ``inplace=True`` writes it into ``input``."""
+    if inplace:
+        check_floating(input, "silu")
+        return _silu_(input)
+    return _elementwise.silu(input)
+
+
+relu_ = in_place("relu_", _elementwise.relu)
+relu_.__doc__ = "max(x, 0) written into x, as ``torch.relu_`` / ``F.relu_`` (differentiable, as out of place)."
+_leaky_relu_ = in_place("leaky_relu_", lambda a, slope: LeakyReLU.apply(a, slope=slope))
+_elu_ = in_place("elu_", lambda a, alpha: ELU.apply(a, alpha=alpha))
+_silu_ = in_place("silu_", _elementwise.silu)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``leaky_relu`` written into ``input``, as ``F.leaky_relu_``."""
+    _check_float("leaky_relu_", input)
+    return _leaky_relu_(input, float(negative_slope))
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``elu`` written into ``input``, as ``F.elu_``."""
+    _check_float("elu_", input)
+    return _elu_(input, float(alpha))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

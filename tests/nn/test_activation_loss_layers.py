@@ -82,8 +82,6 @@ def test_bad_arguments_raise_at_construction():
                         (lambda: nn.Softplus(beta=0), "Softplus: beta must be non-zero")]:
         with pytest.raises(ValueError, match=match):
             make()
-    with pytest.raises(NotImplementedError, match="LeakyReLU: inplace=True"):
-        nn.LeakyReLU(inplace=True)
 
 
 def test_reprs_show_the_arguments():
