@@ -1,6 +1,8 @@
 """Activation layers (parameter-free wrappers of the elementwise ops), and CosineSimilarity."""
 from __future__ import annotations
 
+import warnings
+
 from .. import functional as F
 from .module import Module
 
@@ -62,15 +64,24 @@ class SiLU(_InPlace):
         return F.silu(x, inplace=self.inplace)
 
 
-class Softmax(Module):
-    """softmax along ``dim``, as ``torch.nn.Softmax(dim)``."""
+def _implicit_dim(x) -> int:
+    """torch's dim for a softmax given none (a deprecated choice it warns about): 0 for 0-, 1- and
+    3-D inputs, else 1."""
+    warnings.warn("Implicit dimension choice for softmax has been deprecated. Change the call to include "
+                  "dim=X as an argument.", UserWarning, stacklevel=4)
+    return 0 if x.ndim in (0, 1, 3) else 1
 
-    def __init__(self, dim: int = -1):
+
+class Softmax(Module):
+    """softmax along ``dim``, as ``torch.nn.Softmax(dim=None)``: without ``dim``, torch's implicit
+    choice (dim 0 for 0-, 1- and 3-D inputs, else 1) with its deprecation warning."""
+
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, dim=self.dim)
+        return F.softmax(x, dim=_implicit_dim(x) if self.dim is None else self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -80,7 +91,7 @@ class LogSoftmax(Softmax):
     """log softmax along ``dim``, as ``torch.nn.LogSoftmax(dim)``."""
 
     def forward(self, x):
-        return F.log_softmax(x, dim=self.dim)
+        return F.log_softmax(x, dim=_implicit_dim(x) if self.dim is None else self.dim)
 
 
 class LeakyReLU(_InPlace):

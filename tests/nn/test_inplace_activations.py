@@ -87,3 +87,24 @@ def test_reprs_match_torch():
                  lambda n: n.LeakyReLU(0.2, True), lambda n: n.ELU(inplace=True), lambda n: n.SiLU(True),
                  lambda n: n.Dropout(0.1), lambda n: n.Dropout(0.3, inplace=True)):
         assert repr(make(nn)) == repr(make(torch.nn))
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 3, 4), (2, 3, 2, 2)])
+def test_softmax_without_dim_warns_and_picks_torch_s_dim(shape):
+    x = mt.tensor(np.arange(np.prod(shape), dtype=np.float64).reshape(shape) / 7)
+    implicit = 0 if len(shape) in (1, 3) else 1
+    for module, fn in ((nn.Softmax(), F.softmax), (nn.LogSoftmax(), F.log_softmax)):
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            y = module(x)
+        np.testing.assert_allclose(y.numpy(), fn(x, dim=implicit).numpy())
+    assert repr(nn.Softmax()) == "Softmax(dim=None)" and repr(nn.LogSoftmax(dim=1)) == "LogSoftmax(dim=1)"
+
+
+def test_softmax_without_dim_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    with pytest.warns(UserWarning):
+        ours = nn.Softmax()(mt.tensor(x)).numpy()
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.Softmax()(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
