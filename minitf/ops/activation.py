@@ -7,6 +7,8 @@ overflows from z = 89 in float32 and loses everything below z = -37).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -65,6 +67,21 @@ class LeakyReLU(Function):
 
     def backward_graph(self, g):  # the slope is piecewise constant: leaky_relu'' = 0 away from 0
         return (g * _const(self.scale),)
+
+
+class ReLU6(Function):
+    saves_inputs = saves_output = False  # keeps its pass-through mask
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.mask = ((x > 0) & (x < 6)).astype(x.dtype)
+        return xp.clip(x, 0, 6).astype(x.dtype, copy=False)
+
+    def backward(self, g):  # d/dx min(max(x, 0), 6) = 1 on (0, 6), 0 elsewhere (torch's hardtanh at the kinks)
+        return (g * self.mask,)
+
+    def backward_graph(self, g):  # piecewise linear: relu6'' = 0 away from the kinks
+        return (g * _const(self.mask),)
 
 
 class ELU(Function):
@@ -146,6 +163,42 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return ELU.apply(input, alpha=float(alpha))
 
 
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6), as ``torch.nn.functional.relu6`` (gradient 0 at 0 and 6, as torch's);
+    ``inplace=True`` writes it into ``input``. input: any shape -> the same shape."""
+    _check_float("relu6", input)
+    return _relu6_(input) if inplace else ReLU6.apply(input)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1,
+                   generator=None) -> Tensor:
+    """A sample from the Gumbel-softmax (concrete) distribution, as ``torch.nn.functional.gumbel_softmax``:
+    softmax((logits + g) / tau) along ``dim``, g = -log(-log(u)) standard Gumbel noise drawn from
+    the device's generator (or ``generator``). ``hard=True``: the one-hot of its argmax in the
+    forward pass, the soft sample's gradient in the backward (straight-through:
+    y_hard - y_soft.detach() + y_soft). ``eps`` is accepted for torch's signature and unused, as
+    torch's. logits: (..., n, ...) -> the same shape; differentiable in ``logits``."""
+    from ..generator import resolve
+    from .nn import softmax
+    _check_float("gumbel_softmax", logits)
+    if not tau > 0:
+        raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
+    xp = backend.get_array_module(logits.data)
+    gen = resolve(generator, logits.device, "gumbel_softmax")
+    tiny = np.finfo(logits.dtype).tiny
+    u = gen.random(logits.shape, dtype=logits.dtype)
+    with backend.quiet_underflow(xp):
+        gumbels = -xp.log(-xp.log(xp.maximum(u, tiny)))   # u = 0 would give -inf noise; torch's exponential_ never does
+    y = softmax((logits + _const(gumbels.astype(logits.dtype, copy=False))) / float(tau), dim=dim)
+    if not hard:
+        return y
+    axis = check_dim("gumbel_softmax", dim, y.ndim)
+    index = xp.expand_dims(xp.argmax(y.data, axis=axis), axis)
+    positions = xp.arange(y.shape[axis]).reshape([-1 if d == axis else 1 for d in range(y.ndim)])
+    one_hot = (positions == index).astype(y.dtype)
+    return _const(one_hot) - y.detach() + y
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0), as ``torch.nn.functional.relu``: ``inplace=True`` writes it into ``input``
     (:func:`relu_`). input: any shape -> the same shape."""
@@ -165,6 +218,7 @@ relu_.__doc__ = "max(x, 0) written into x, as ``torch.relu_`` / ``F.relu_`` (dif
 _leaky_relu_ = in_place("leaky_relu_", lambda a, slope: LeakyReLU.apply(a, slope=slope))
 _elu_ = in_place("elu_", lambda a, alpha: ELU.apply(a, alpha=alpha))
 _silu_ = in_place("silu_", _elementwise.silu)
+_relu6_ = in_place("relu6_", lambda a: ReLU6.apply(a))
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
