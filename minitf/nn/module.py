@@ -392,9 +392,18 @@ class Module(_hooks.HookMethods):
         return ""
 
     def __repr__(self):
-        lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ("\n  " + "\n  ".join(lines) + "\n)" if lines else ")")
+        # torch's layout: a one-line extra_repr and no children stay on one line; otherwise every
+        # extra_repr line and "(name): child" goes on its own line, indented two more spaces
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
+        lines = extra_lines + child_lines
+        head = type(self).__name__ + "("
+        if not lines:
+            return head + ")"
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
 # the containers live in container.py (a concept of their own); still importable from here

@@ -87,7 +87,7 @@ def test_bad_arguments_raise_at_construction():
 def test_reprs_show_the_arguments():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert repr(nn.SmoothL1Loss(beta=0.5)) == "SmoothL1Loss(reduction='mean', beta=0.5)"
+        assert repr(nn.SmoothL1Loss(beta=0.5)) == "SmoothL1Loss()"      # torch prints no loss arguments
         assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
         assert repr(nn.CosineSimilarity()) == "CosineSimilarity(dim=1, eps=1e-08)"
 
