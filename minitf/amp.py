@@ -107,7 +107,7 @@ class GradScaler:
         if st["stage"] == "stepped":
             raise RuntimeError("unscale_() is being called after step().")
         inv = 1.0 / self._scale   # a power of two for the default factors: exact in every dtype
-        flags = []                # one device-side flag per gradient: a single read in step()
+        flags = {}                # device -> one flag per gradient, read back in one transfer per device
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -116,8 +116,8 @@ class GradScaler:
                 xp = backend.get_array_module(g)
                 xp.multiply(g, inv, out=g)
                 bump_version(p.grad)
-                flags.append(xp.isfinite(g).all())
-        st["found_inf"] = bool(flags) and not all(bool(f) for f in flags)
+                flags.setdefault(p.grad.device, []).append(xp.isfinite(g).all())
+        st["found_inf"] = any(min(backend.to_host_floats(f)) == 0 for f in flags.values())
         st["stage"] = "unscaled"
 
     def step(self, optimizer, *args, **kwargs):

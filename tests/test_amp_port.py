@@ -172,3 +172,24 @@ def test_pin_memory_and_non_blocking_are_accepted(device):
     assert x.pin_memory() is x and not x.is_pinned()
     y = x.pin_memory().to(device, non_blocking=True)
     assert y.device == device and y.numpy().tolist() == [0.0, 1.0, 2.0]
+
+
+def test_grad_scaler_on_a_device_reads_back_once_per_unscale(device):
+    from minitf.fakedevice import count_host_transfers
+    ps = [nn.Parameter(mt.tensor([1.0, -2.0], device=device)), nn.Parameter(mt.tensor([0.5], device=device))]
+    opt = optim.SGD(ps, lr=0.1)
+    s = mt.amp.GradScaler("cpu", init_scale=4.0)
+    for forced_inf in (False, True):
+        opt.zero_grad()
+        s.scale((ps[0] * 3).sum() + ps[1].sum()).backward()
+        if forced_inf:
+            ps[1].grad.data[...] = float("inf")
+        before = [p.numpy().copy() for p in ps]
+        with count_host_transfers() as n:
+            s.unscale_(opt)
+        assert n["to_host"] == (1 if device == "fake" else 0)     # one flag read for all gradients
+        s.step(opt)
+        s.update()
+        moved = [not np.array_equal(b, p.numpy()) for b, p in zip(before, ps)]
+        assert moved == ([False, False] if forced_inf else [True, True])
+    assert s.get_scale() == 2.0
