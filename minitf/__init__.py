@@ -13,6 +13,7 @@ from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_l
                        full_like, empty, eye, arange, rand, randn, randint)
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
                      half, float, double, int, long)
+from .unsupported_dtypes import bfloat16  # noqa: F401  (named only: NumPy has no bfloat16)
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from .grad_modes import set_grad_enabled, inference_mode, is_inference_mode_enabled  # noqa: F401
 from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like,  # noqa: F401
@@ -41,9 +42,24 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
-    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils"):
+    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
+                "amp", "backends"):
         return importlib.import_module(f".{name}", __name__)
+    if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
+        return getattr(importlib.import_module(".amp", __name__), name)
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
+
+
+def compile(model=None, **kwargs):
+    """``torch.compile``'s signature, returning ``model`` unchanged: minitf has no compiler (every op
+    runs eagerly, as written). Without ``model`` (``@mt.compile(mode=...)``), a decorator that
+    returns the function unchanged. The keywords (``mode``, ``fullgraph``, ``backend``, ...) are
+    accepted and ignored."""
+    if model is None:
+        return lambda fn: fn
+    if not callable(model):
+        raise TypeError(f"compile: expected a Module or a function, got {type(model).__name__}")
+    return model
 
 
 def save(obj, f):
@@ -89,4 +105,5 @@ from .functional import cat as concat  # noqa: E402,F401
 from .ops import (add, sub, mul, div, neg, positive, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
+from .ops.activation import relu_  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401

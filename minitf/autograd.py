@@ -399,4 +399,14 @@ def __getattr__(name):
     if name == "detect_anomaly":  # torch.autograd.detect_anomaly, as mt.detect_anomaly
         from .anomaly import detect_anomaly
         return detect_anomaly
+    if name in ("gradcheck", "gradgradcheck"):  # torch.autograd.gradcheck: mt.gradcheck itself
+        import importlib   # the module: minitf.gradcheck is rebound to the function in the package
+        return getattr(importlib.import_module(".gradcheck", __package__), name)
     raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")
+
+
+# torch.autograd.functional (jacobian, hessian): a small module of functions only, registered
+# under this module's name too, so that `from minitf.autograd.functional import jacobian` works
+import sys as _sys  # noqa: E402
+from . import autograd_functional as functional  # noqa: E402,F401
+_sys.modules[__name__ + ".functional"] = functional

@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import backend
 
 __all__ = ["is_available", "device_count", "current_device", "synchronize", "get_device_name", "manual_seed",
-           "manual_seed_all"]
+           "manual_seed_all", "is_bf16_supported"]  # and amp, a namespace made on first use
 
 
 def is_available() -> bool:
@@ -55,3 +55,32 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed  # one GPU per process
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: NumPy and CuPy have no bfloat16 type (see ``mt.bfloat16``), whatever the GPU."""
+    return False
+
+
+def __getattr__(name):
+    # mt.cuda.amp: torch's older spelling of mt.amp's scaler and autocast, imported on first use
+    if name == "amp":
+        from . import amp as _amp
+        import types
+        import warnings
+
+        def GradScaler(init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                       enabled=True):
+            """``torch.cuda.amp.GradScaler(...)``: ``mt.amp.GradScaler("cuda", ...)`` (deprecated, as torch's)."""
+            warnings.warn("`mt.cuda.amp.GradScaler(args...)` is deprecated. Please use "
+                          "`mt.amp.GradScaler('cuda', args...)` instead.", FutureWarning, stacklevel=2)
+            return _amp.GradScaler("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+        def autocast(enabled=True, dtype=None, cache_enabled=True):
+            """``torch.cuda.amp.autocast(...)``: ``mt.amp.autocast("cuda", ...)``."""
+            return _amp.autocast("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+        ns = types.SimpleNamespace(GradScaler=GradScaler, autocast=autocast)
+        globals()["amp"] = ns
+        return ns
+    raise AttributeError(f"module 'minitf.cuda' has no attribute {name!r}")

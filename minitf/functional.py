@@ -20,6 +20,9 @@ from .ops import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .ops import sample_logits  # noqa: F401
 from .ops import nll_loss, mse_loss, silu, one_hot, pad, maximum, minimum  # noqa: F401
 from .ops.activation import leaky_relu, elu, softplus, logsigmoid, glu  # noqa: F401
+# torch's F.relu / F.silu take inplace= (mt.relu, torch.relu do not); the in-place forms, as F's
+from .ops.activation import relu, silu, relu_, leaky_relu_, elu_  # noqa: F401,F811
+from .ops.activation import relu6, gumbel_softmax  # noqa: F401
 from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy,  # noqa: F401
                                  binary_cross_entropy_with_logits, kl_div)
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
@@ -34,7 +37,7 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "multi_head_self_attention", "cached_multi_head_self_attention", "attention_mask",
            "rnn_cell", "lstm_cell", "rnn_sequence", "lstm_sequence", "sample_logits",
            "nll_loss", "mse_loss", "silu", "one_hot", "pad", "maximum", "minimum",
-           "leaky_relu", "elu", "softplus", "logsigmoid", "glu",
+           "leaky_relu", "elu", "softplus", "logsigmoid", "glu", "relu_", "leaky_relu_", "elu_", "relu6", "gumbel_softmax",
            "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm",
            "gru_cell", "gru_sequence"]

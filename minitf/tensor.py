@@ -246,9 +246,11 @@ class Tensor(TensorMethods):
         """Nested Python lists of the elements (a host copy)."""
         return self.numpy().tolist()
 
-    def to(self, *args, device=None, dtype=None) -> "Tensor":
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> "Tensor":
         """Copy to another device and/or dtype, as PyTorch: ``to(mt.float64)``, ``to("cpu")``,
-        ``to("cpu", mt.float64)``, ``to(other_tensor)`` or by keyword. Differentiable."""
+        ``to("cpu", mt.float64)``, ``to(other_tensor)`` or by keyword. Differentiable.
+        ``non_blocking`` is accepted and ignored (minitf's copies between devices complete
+        before ``to`` returns)."""
         from .ops import _util as _ops_util, shape as _shape
         for a in args:
             if isinstance(a, Tensor):
@@ -269,6 +271,14 @@ class Tensor(TensorMethods):
 
     def cpu(self):
         return self.to("cpu")
+
+    def pin_memory(self) -> "Tensor":
+        """Self: minitf has no page-locked host memory (``to("gpu")`` copies from ordinary memory),
+        so ``x.pin_memory().to(dev, non_blocking=True)`` runs as ``x.to(dev)``."""
+        return self
+
+    def is_pinned(self) -> bool:
+        return False
 
     def float(self):
         return self.to(dtype=np.float32)

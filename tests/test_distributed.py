@@ -48,7 +48,7 @@ def test_missing_mpi4py_names_the_install_command(fresh_world, monkeypatch, how)
 def test_buckets_cover_every_parameter_once_within_the_cap():
     mt.manual_seed(0)
     model = nn.ModuleList([nn.Linear(8, 16), nn.Linear(16, 4), nn.Linear(4, 4)])
-    params = model.parameters()
+    params = list(model.parameters())
     cap = 16 * 8 * 4                                    # bytes of the largest weight
     buckets = dist._make_buckets(params, cap)
     slots = [s for b in buckets for s in b.slots]
@@ -138,7 +138,7 @@ def test_data_parallel_reduces_the_device_buffers(device, restore_rng):
 
     def rank(r):
         model = models[r]
-        params = model.parameters()
+        params = list(model.parameters())
         dp = dist.DataParallel(params, ThreadComm(world, r), bucket_bytes=40 * 8)
         dp.broadcast_parameters()
         for p, q in zip(params, ref.parameters()):

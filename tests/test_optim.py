@@ -78,7 +78,7 @@ def test_adamw_decay_is_decoupled_from_the_moments(device):
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
     opt.step()
     np.testing.assert_array_equal(host(p), np.array([2.0, -4.0]) * (1 - 0.1 * 0.5))
-    np.testing.assert_array_equal(backend.to_numpy(opt.state[id(p)]["exp_avg"]), [0.0, 0.0])
+    np.testing.assert_array_equal(opt.state[p]["exp_avg"].numpy(), [0.0, 0.0])
     # ... while Adam's L2 term goes through the moments and moves p by lr * sign(p)
     q = param([2.0, -4.0], device)
     set_grad(q, [0.0, 0.0])
@@ -134,7 +134,7 @@ def test_params_without_grad_are_skipped(device):
     set_grad(a, [1.0])
     opt = optim.AdamW([a, b])
     opt.step()
-    assert host(b).tolist() == [2.0] and id(b) not in opt.state
+    assert host(b).tolist() == [2.0] and b not in opt.state
     assert host(a)[0] != 1.0
 
 
@@ -181,10 +181,14 @@ def test_state_dict_is_a_host_copy_and_has_torch_layout(device):
     sd = opt.state_dict()
     assert sd["param_groups"] == [{"lr": 0.1, "betas": [0.9, 0.99], "eps": 1e-8, "weight_decay": 0.01,
                                    "amsgrad": False, "maximize": False, "params": [0]}]
-    assert sd["state"][0]["step"] == 1 and isinstance(sd["state"][0]["exp_avg"], np.ndarray)
-    before = sd["state"][0]["exp_avg"].copy()
+    step, exp_avg = sd["state"][0]["step"], sd["state"][0]["exp_avg"]
+    # torch's types: Tensors, the step a 0-d float32 one; here host copies (torch's are the state's own)
+    assert isinstance(step, mt.Tensor) and step.shape == () and step.dtype == mt.float32 and step.item() == 1.0
+    assert isinstance(exp_avg, mt.Tensor) and exp_avg.device == "cpu" and exp_avg.shape == (2,)
+    before = exp_avg.numpy().copy()
     opt.step()
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"], before)
+    np.testing.assert_array_equal(exp_avg.numpy(), before)
+    assert opt.state[p]["step"].item() == 2.0 and opt.state[p]["exp_avg"].device == device
 
 
 def test_load_state_dict_restores_hyper_parameters_and_rejects_mismatches():
@@ -438,7 +442,7 @@ def test_amsgrad_divides_by_the_running_max_of_v(device, cls):
     ams, opt = _adam_run(cls, device, amsgrad=True)
     np.testing.assert_array_equal(plain[0], ams[0])  # step 1: v_max = v
     assert not np.allclose(plain[-1], ams[-1])        # later v falls below its max
-    st = opt.state[id(opt.param_groups[0]["params"][0])]
+    st = opt.state[opt.param_groups[0]["params"][0]]
     assert (host_arr(st["max_exp_avg_sq"]) >= host_arr(st["exp_avg_sq"])).all()
     assert (host_arr(st["max_exp_avg_sq"]) > host_arr(st["exp_avg_sq"])).any()
     # a round trip through state_dict keeps the max: the next step matches the uninterrupted run's
@@ -455,7 +459,7 @@ def test_amsgrad_divides_by_the_running_max_of_v(device, cls):
 
 
 def host_arr(a):
-    return backend.to_numpy(a)
+    return a.numpy() if isinstance(a, mt.Tensor) else backend.to_numpy(a)
 
 
 def test_maximize_ascends(device):

@@ -21,6 +21,11 @@ class TrainingCheckpoint:
 
 
 def _jsonable(v):
+    if hasattr(v, "shape") and tuple(v.shape) == ():
+        # a 0-d state (the optimizers' step counts, 0-d Tensors as torch's): the number, an int
+        # when it is one, so the metadata reads as minitf's checkpoints always have ("step": 5)
+        v = v.item()
+        return int(v) if isinstance(v, float) and v.is_integer() else v
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, (tuple, list)):
@@ -34,7 +39,7 @@ def save_training(path, model_state: dict, optimizer_state: dict, meta: dict) ->
     scalars = {}
     for idx, s in optimizer_state["state"].items():
         for k, v in s.items():
-            if hasattr(v, "shape") and not isinstance(v, np.generic):
+            if hasattr(v, "shape") and not isinstance(v, np.generic) and tuple(v.shape) != ():
                 arrays[f"optim/{idx}/{k}"] = v
             else:
                 scalars.setdefault(str(idx), {})[k] = _jsonable(v)
@@ -76,6 +81,7 @@ def load_training(path) -> TrainingCheckpoint:
             raise bad(f"optimizer.param_groups[{i}]", "must be a mapping with 'params', a list of integers")
         for k, v in g.items():
             ok = (k == "params" or (k == "name" and isinstance(v, str)) or isinstance(v, bool) or v is None
+                  or (k == "param_names" and isinstance(v, list) and all(isinstance(n, str) for n in v))
                   or _finite(v) or (isinstance(v, list) and all(map(_finite, v))))
             if not ok:
                 raise bad(f"optimizer.param_groups[{i}].{k}", f"must be a finite number, got {_short(v)}")

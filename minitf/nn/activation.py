@@ -1,6 +1,8 @@
 """Activation layers (parameter-free wrappers of the elementwise ops), and CosineSimilarity."""
 from __future__ import annotations
 
+import warnings
+
 from .. import functional as F
 from .module import Module
 
@@ -22,11 +24,23 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class ReLU(Module):
-    """max(x, 0)."""
+class _InPlace(Module):
+    """An activation with torch's ``inplace`` flag: ``inplace=True`` writes the result into the
+    input (``F.relu_`` and the like: differentiable, refused on a leaf that requires grad)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InPlace):
+    """max(x, 0), as ``torch.nn.ReLU(inplace=False)``."""
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
 
 
 class Tanh(Module):
@@ -43,22 +57,31 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
-class SiLU(Module):
-    """x sigmoid(x) (swish)."""
+class SiLU(_InPlace):
+    """x sigmoid(x) (swish), as ``torch.nn.SiLU(inplace=False)``."""
 
     def forward(self, x):
-        return F.silu(x)
+        return F.silu(x, inplace=self.inplace)
+
+
+def _implicit_dim(x) -> int:
+    """torch's dim for a softmax given none (a deprecated choice it warns about): 0 for 0-, 1- and
+    3-D inputs, else 1."""
+    warnings.warn("Implicit dimension choice for softmax has been deprecated. Change the call to include "
+                  "dim=X as an argument.", UserWarning, stacklevel=4)
+    return 0 if x.ndim in (0, 1, 3) else 1
 
 
 class Softmax(Module):
-    """softmax along ``dim``, as ``torch.nn.Softmax(dim)``."""
+    """softmax along ``dim``, as ``torch.nn.Softmax(dim=None)``: without ``dim``, torch's implicit
+    choice (dim 0 for 0-, 1- and 3-D inputs, else 1) with its deprecation warning."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, dim=self.dim)
+        return F.softmax(x, dim=_implicit_dim(x) if self.dim is None else self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -68,41 +91,35 @@ class LogSoftmax(Softmax):
     """log softmax along ``dim``, as ``torch.nn.LogSoftmax(dim)``."""
 
     def forward(self, x):
-        return F.log_softmax(x, dim=self.dim)
+        return F.log_softmax(x, dim=_implicit_dim(x) if self.dim is None else self.dim)
 
 
-class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise, as ``torch.nn.LeakyReLU`` (``inplace=True`` is refused)."""
+class LeakyReLU(_InPlace):
+    """x for x > 0, negative_slope * x otherwise, as ``torch.nn.LeakyReLU(negative_slope, inplace)``."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
-        super().__init__()
-        if inplace:
-            raise NotImplementedError("LeakyReLU: inplace=True is not supported (minitf computes activations "
-                                      "out of place); use inplace=False, the default")
-        self.negative_slope, self.inplace = float(negative_slope), False
+        super().__init__(inplace)
+        self.negative_slope = float(negative_slope)
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
-class ELU(Module):
-    """x for x > 0, alpha (exp(x) - 1) otherwise, as ``torch.nn.ELU`` (``inplace=True`` is refused)."""
+class ELU(_InPlace):
+    """x for x > 0, alpha (exp(x) - 1) otherwise, as ``torch.nn.ELU(alpha, inplace)``."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
-        super().__init__()
-        if inplace:
-            raise NotImplementedError("ELU: inplace=True is not supported (minitf computes activations "
-                                      "out of place); use inplace=False, the default")
-        self.alpha, self.inplace = float(alpha), False
+        super().__init__(inplace)
+        self.alpha = float(alpha)
 
     def forward(self, x):
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softplus(Module):

@@ -48,6 +48,21 @@ class ModuleList(_Positional):
             raise IndexError(f"ModuleList index {i} out of range for length {len(items)}")
         return items[i]
 
+    def __repr__(self):
+        """torch's: a run of neighbours that print alike is one line, ``(0-11): 12 x Block(...)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        runs = []   # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ")
+                 for a, b, r in runs]
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """An ordered mapping name -> module (``transformer.wte``, ``transformer.h``...)."""

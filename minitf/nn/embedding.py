@@ -7,7 +7,7 @@ from .. import functional as F
 from ..ops.nn import _padding_index
 from . import init
 from .module import Module
-from .parameter import empty_parameter
+from .parameter import Parameter, empty_parameter
 
 
 class Embedding(Module):
@@ -34,6 +34,30 @@ class Embedding(Module):
         self.weight = init.normal_(empty_parameter(self.num_embeddings, self.embedding_dim))
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> "Embedding":
+        """An Embedding whose weight is ``embeddings`` (num_embeddings, embedding_dim), as torch's:
+        the Parameter shares its data (no copy), a ``padding_idx`` row keeps its given values (and
+        gets no gradient), ``freeze=True`` makes the weight not require grad. ``max_norm``,
+        ``scale_grad_by_freq`` and ``sparse`` are not supported by minitf's Embedding: refused."""
+        from ..tensor import Tensor
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding.from_pretrained: max_norm, scale_grad_by_freq and sparse are not "
+                                      "supported by minitf's Embedding")
+        if not isinstance(embeddings, Tensor):
+            raise TypeError(f"Embedding.from_pretrained: embeddings must be a Tensor, got {type(embeddings).__name__}")
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-dimensional "
+                             f"(num_embeddings, embedding_dim), got shape {embeddings.shape}")
+        rows, cols = embeddings.shape
+        emb = cls.__new__(cls)
+        Module.__init__(emb)
+        emb.num_embeddings, emb.embedding_dim = rows, cols
+        emb.padding_idx = None if padding_idx is None else _padding_index("Embedding", padding_idx, rows)
+        emb.weight = Parameter(embeddings.detach(), requires_grad=not freeze)
+        return emb
 
     def forward(self, idx):
         return F.embedding(idx, self.weight, padding_idx=self.padding_idx)

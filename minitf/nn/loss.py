@@ -6,7 +6,8 @@ with PyTorch's names and arguments.
 
 Class weights (``weight``, ``pos_weight``) are buffers, as PyTorch's: in the
 state dict under those names, moved by ``to()``; they also follow the input's
-device and dtype at each call when the two differ.
+device and dtype at each call when the two differ. They print as torch's, without their
+arguments (``CrossEntropyLoss()``): read them from the attributes (``reduction``, ...).
 """
 from __future__ import annotations
 
@@ -42,8 +43,6 @@ class MSELoss(Module):
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}"
 
 
 class CrossEntropyLoss(Module):
@@ -70,9 +69,6 @@ class CrossEntropyLoss(Module):
                                ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
 
-    def extra_repr(self):
-        return (f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
-                f"label_smoothing={self.label_smoothing}" + ("" if self.weight is None else ", weight=(...)"))
 
 
 class NLLLoss(Module):
@@ -90,8 +86,6 @@ class NLLLoss(Module):
         return F.nll_loss(input, target, weight=_weight_like(self.weight, input),
                           ignore_index=self.ignore_index, reduction=self.reduction)
 
-    def extra_repr(self):
-        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
 
 
 def _check_reduction(name, reduction, allowed=("mean", "sum", "none")):
@@ -112,8 +106,6 @@ class _Loss(Module):
         reduction = legacy_reduction(name, size_average, reduce, reduction)
         self.reduction = _check_reduction(name, reduction, self._reductions)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}"
 
 
 class L1Loss(_Loss):
@@ -135,8 +127,6 @@ class SmoothL1Loss(_Loss):
     def forward(self, input, target):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, beta={self.beta}"
 
 
 class HuberLoss(_Loss):
@@ -151,8 +141,6 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, delta={self.delta}"
 
 
 class BCELoss(_Loss):
@@ -167,8 +155,6 @@ class BCELoss(_Loss):
         return F.binary_cross_entropy(input, target, weight=_weight_like(self.weight, input),
                                       reduction=self.reduction)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}" + ("" if self.weight is None else ", weight=(...)")
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -185,8 +171,6 @@ class BCEWithLogitsLoss(_Loss):
                                                   reduction=self.reduction,
                                                   pos_weight=_weight_like(self.pos_weight, input))
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}" + ("" if self.pos_weight is None else ", pos_weight=(...)")
 
 
 class KLDivLoss(_Loss):
@@ -202,5 +186,3 @@ class KLDivLoss(_Loss):
     def forward(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, log_target={self.log_target}"

@@ -204,33 +204,39 @@ class Module(_hooks.HookMethods):
             children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
             stack.extend(reversed(children))
 
-    def named_parameters(self, prefix: str = ""):
-        """Yield (dotted name, Parameter); a tied parameter only under its first name."""
-        seen = set()
-        for name, p in self._all_named_parameters():
-            if id(p) not in seen:
-                seen.add(id(p))
-                yield (f"{prefix}.{name}" if prefix else name), p
-
-    def parameters(self):
-        """Every distinct Parameter, in registration order."""
-        return [p for _, p in self.named_parameters()]
-
-    def named_buffers(self, prefix: str = "", recurse: bool = True):
-        """Yield (dotted name, buffer) for every buffer that is not None (a shared one once);
-        ``recurse=False``: this module's own only. Non-persistent buffers are included."""
+    def _named_members(self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool):
+        """(dotted name, tensor) from each module's ``registry`` dict (``_parameters`` or ``_buffers``),
+        None entries skipped; ``remove_duplicate``: a shared tensor only under its first name."""
         seen = set()
         mods = self._named_modules_all() if recurse else [("", self)]
         for mname, m in mods:
-            for bname, b in m._buffers.items():
-                if b is not None and id(b) not in seen:
-                    seen.add(id(b))
-                    name = f"{mname}.{bname}" if mname else bname
-                    yield (f"{prefix}.{name}" if prefix else name), b
+            for name, t in getattr(m, registry).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                name = f"{mname}.{name}" if mname else name
+                yield (f"{prefix}.{name}" if prefix else name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """Yield (dotted name, Parameter), as PyTorch's: ``prefix`` goes before every name,
+        ``recurse=False`` gives this module's own parameters only, and a tied parameter comes
+        only under its first name unless ``remove_duplicate=False``."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True):
+        """A generator of every distinct Parameter, in registration order (as PyTorch's: take
+        ``list(...)`` to count or index them; ``next(model.parameters())`` gives the first)."""
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """Yield (dotted name, buffer) for every buffer that is not None (a shared one once unless
+        ``remove_duplicate=False``); ``recurse=False``: this module's own only. Non-persistent
+        buffers are included."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True):
-        """Every distinct buffer (see :meth:`named_buffers`), as a list."""
-        return [b for _, b in self.named_buffers(recurse=recurse)]
+        """A generator of every distinct buffer (see :meth:`named_buffers`), as PyTorch's."""
+        return (b for _, b in self.named_buffers(recurse=recurse))
 
     def get_submodule(self, target: str) -> "Module":
         """The sub-module at dotted path ``target`` ("" is self), as PyTorch's."""
@@ -386,9 +392,18 @@ class Module(_hooks.HookMethods):
         return ""
 
     def __repr__(self):
-        lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ("\n  " + "\n  ".join(lines) + "\n)" if lines else ")")
+        # torch's layout: a one-line extra_repr and no children stay on one line; otherwise every
+        # extra_repr line and "(name): child" goes on its own line, indented two more spaces
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
+        lines = extra_lines + child_lines
+        head = type(self).__name__ + "("
+        if not lines:
+            return head + ")"
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
 # the containers live in container.py (a concept of their own); still importable from here

@@ -72,12 +72,7 @@ class ParameterList(Module):
         return iter(list(self._parameters.values()))
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
-                         for k, p in self._parameters.items())
-
-    def __repr__(self):
-        body = self.extra_repr()
-        return f"ParameterList(\n  {body.replace(chr(10), chr(10) + '  ')}\n)" if body else "ParameterList()"
+        return _parameter_lines(self._parameters)
 
 
 class ParameterDict(Module):
@@ -160,9 +155,14 @@ class ParameterDict(Module):
             self[pair[0]] = pair[1]
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
-                         for k, p in self._parameters.items())
+        return _parameter_lines(self._parameters)
 
-    def __repr__(self):
-        body = self.extra_repr()
-        return f"ParameterDict(\n  {body.replace(chr(10), chr(10) + '  ')}\n)" if body else "ParameterDict()"
+
+def _parameter_lines(params) -> str:
+    """torch's extra_repr of ParameterList/ParameterDict: one "  (k): Parameter containing: [dtype of
+    size AxB]" line per entry (the device named off the host), which Module.__repr__ indents."""
+    lines = []
+    for k, p in params.items():
+        where = "" if p.device == "cpu" else f" ({p.device})"
+        lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}{where}]")
+    return "\n".join(lines)

@@ -21,7 +21,22 @@ class StateDictError(RuntimeError):
     """load_state_dict() found missing, unexpected or mis-shaped keys (all listed)."""
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns, as torch's: a (missing_keys, unexpected_keys) namedtuple
+    printed ``_IncompatibleKeys(missing_keys=[...], unexpected_keys=[...])``, or
+    ``<All keys matched successfully>`` when both are empty."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys   # minitf's earlier name
 
 
 def named_state(module):

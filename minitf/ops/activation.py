@@ -7,12 +7,15 @@ overflows from z = 89 in float32 and loses everything below z = -37).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
-from ._util import check_dim
+from ._util import check_dim, check_floating
 from .arithmetic import mul
+from . import elementwise as _elementwise
 from .elementwise import PiecewiseConstantScale, exp, sigmoid
 from .shape import Where, split
 
@@ -24,10 +27,18 @@ def _check_float(name: str, x: Tensor) -> None:
         raise DtypeNotImplemented(f"{name}: input must be floating point, got dtype {x.dtype}")
 
 
-def _no_inplace(name: str, inplace) -> None:
-    if inplace:
-        raise NotImplementedError(f"{name}: inplace=True is not supported (minitf computes activations out of "
-                                  f"place); use inplace=False, the default")
+def in_place(name: str, out_of_place):
+    """``name(x, *args)``: ``out_of_place(x, *args)`` written back into x, as torch's ``F.relu_``:
+    with inplace.py's rules (recorded when a gradient flows, so the backward is the out-of-place
+    op's; a leaf that requires grad or an expanded view refused; x's version bumped)."""
+    from .inplace import _from_out_of_place
+
+    def op(x: Tensor, *args) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        return _from_out_of_place(name, lambda a, _: out_of_place(a, *args))(x, None)
+    op.__name__ = name
+    return op
 
 
 def _const(a) -> Tensor:
@@ -57,6 +68,21 @@ class LeakyReLU(Function):
 
     def backward_graph(self, g):  # the slope is piecewise constant: leaky_relu'' = 0 (recorded on x, as torch's)
         return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.scale),)
+
+
+class ReLU6(Function):
+    saves_inputs = saves_output = False  # keeps its pass-through mask
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.mask = ((x > 0) & (x < 6)).astype(x.dtype)
+        return xp.clip(x, 0, 6).astype(x.dtype, copy=False)
+
+    def backward(self, g):  # d/dx min(max(x, 0), 6) = 1 on (0, 6), 0 elsewhere (torch's hardtanh at the kinks)
+        return (g * self.mask,)
+
+    def backward_graph(self, g):  # piecewise linear: relu6'' = 0 away from the kinks
+        return (g * _const(self.mask),)
 
 
 class ELU(Function):
@@ -133,7 +159,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """x for x > 0, negative_slope * x otherwise, elementwise, as ``torch.nn.functional.leaky_relu``.
     input: any shape -> the same shape."""
     _check_float("leaky_relu", input)
-    _no_inplace("leaky_relu", inplace)
+    if inplace:
+        return leaky_relu_(input, negative_slope)
     return LeakyReLU.apply(input, slope=float(negative_slope))
 
 
@@ -141,8 +168,79 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (exp(x) - 1) otherwise, elementwise, as ``torch.nn.functional.elu``.
     input: any shape -> the same shape."""
     _check_float("elu", input)
-    _no_inplace("elu", inplace)
+    if inplace:
+        return elu_(input, alpha)
     return ELU.apply(input, alpha=float(alpha))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6), as ``torch.nn.functional.relu6`` (gradient 0 at 0 and 6, as torch's);
+    ``inplace=True`` writes it into ``input``. input: any shape -> the same shape."""
+    _check_float("relu6", input)
+    return _relu6_(input) if inplace else ReLU6.apply(input)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1,
+                   generator=None) -> Tensor:
+    """A sample from the Gumbel-softmax (concrete) distribution, as ``torch.nn.functional.gumbel_softmax``:
+    softmax((logits + g) / tau) along ``dim``, g = -log(-log(u)) standard Gumbel noise drawn from
+    the device's generator (or ``generator``). ``hard=True``: the one-hot of its argmax in the
+    forward pass, the soft sample's gradient in the backward (straight-through:
+    y_hard - y_soft.detach() + y_soft). ``eps`` is accepted for torch's signature and unused, as
+    torch's. logits: (..., n, ...) -> the same shape; differentiable in ``logits``."""
+    from ..generator import resolve
+    from .nn import softmax
+    _check_float("gumbel_softmax", logits)
+    if not tau > 0:
+        raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
+    xp = backend.get_array_module(logits.data)
+    gen = resolve(generator, logits.device, "gumbel_softmax")
+    tiny = np.finfo(logits.dtype).tiny
+    u = gen.random(logits.shape, dtype=logits.dtype)
+    with backend.quiet_underflow(xp):
+        gumbels = -xp.log(-xp.log(xp.maximum(u, tiny)))   # u = 0 would give -inf noise; torch's exponential_ never does
+    y = softmax((logits + _const(gumbels.astype(logits.dtype, copy=False))) / float(tau), dim=dim)
+    if not hard:
+        return y
+    axis = check_dim("gumbel_softmax", dim, y.ndim)
+    index = xp.expand_dims(xp.argmax(y.data, axis=axis), axis)
+    positions = xp.arange(y.shape[axis]).reshape([-1 if d == axis else 1 for d in range(y.ndim)])
+    one_hot = (positions == index).astype(y.dtype)
+    return _const(one_hot) - y.detach() + y
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0), as ``torch.nn.functional.relu``: ``inplace=True`` writes it into ``input``
+    (:func:`relu_`). input: any shape -> the same shape."""
+    return relu_(input) if inplace else _elementwise.relu(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x sigmoid(x), as ``torch.nn.functional.silu``; ``inplace=True`` writes it into ``input``."""
+    if inplace:
+        check_floating(input, "silu")
+        return _silu_(input)
+    return _elementwise.silu(input)
+
+
+relu_ = in_place("relu_", _elementwise.relu)
+relu_.__doc__ = "max(x, 0) written into x, as ``torch.relu_`` / ``F.relu_`` (differentiable, as out of place)."
+_leaky_relu_ = in_place("leaky_relu_", lambda a, slope: LeakyReLU.apply(a, slope=slope))
+_elu_ = in_place("elu_", lambda a, alpha: ELU.apply(a, alpha=alpha))
+_silu_ = in_place("silu_", _elementwise.silu)
+_relu6_ = in_place("relu6_", lambda a: ReLU6.apply(a))
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``leaky_relu`` written into ``input``, as ``F.leaky_relu_``."""
+    _check_float("leaky_relu_", input)
+    return _leaky_relu_(input, float(negative_slope))
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``elu`` written into ``input``, as ``F.elu_``."""
+    _check_float("elu_", input)
+    return _elu_(input, float(alpha))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

@@ -313,17 +313,21 @@ def _padding_index(name: str, padding_idx, V: int) -> int:
     return int(padding_idx) % V
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, generator=None) -> Tensor:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by 1/(1-p).
 
     Identity when ``training`` is False or ``p`` is 0. Draws from ``generator``
     or the device's default one (``minitf.manual_seed`` makes it reproducible).
     ``p = 1`` zeroes everything (and the gradient), as PyTorch does, with no 1/(1-p).
+    ``inplace=True`` (torch's fourth argument) writes the result into ``x``, the same draws.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if inplace:
+        from .activation import in_place
+        return in_place("dropout_", lambda a: dropout(a, p, training, generator=generator))(x)
     if p == 1.0:
         return Dropout.apply(x, keep=backend.get_array_module(x.data).zeros(x.shape, dtype=x.dtype))
     gen = resolve(generator, x.device, "dropout")

@@ -3,13 +3,13 @@
 PyTorch's names, signatures, defaults and update rules (``torch.optim.RMSprop``,
 ``torch.optim.Adagrad``). As the optimizers of :mod:`minitf.optim.optimizers`,
 each step works in place on the backend arrays of the parameters, on their
-device, reading nothing back to the host; the step counts are host ints.
+device, reading nothing back to the host; the step counts are 0-d host tensors, as torch's.
 """
 from __future__ import annotations
 
 from .. import backend
 from ..autograd import bump_version
-from .optimizers import Optimizer
+from .optimizers import Optimizer, bump_step, step_tensor, zeros_state
 
 
 def _non_negative(name: str, what: str, value) -> None:
@@ -44,7 +44,9 @@ class RMSprop(Optimizer):
         for what in ("eps", "momentum", "alpha"):
             _non_negative("RMSprop", what, group[what])
 
-    def step(self) -> None:
+    def step(self, closure=None):
+        """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
+        loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             wd, mom, centered = group["weight_decay"], group["momentum"], group["centered"]
@@ -53,23 +55,23 @@ class RMSprop(Optimizer):
                     continue
                 g, data = p.grad.data, p.data
                 xp = backend.get_array_module(data)
-                state = self.state.get(id(p))
-                if state is None:
-                    state = self.state[id(p)] = {"step": 0, "square_avg": xp.zeros_like(data)}
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = {"step": step_tensor(), "square_avg": zeros_state(p)}
                 if mom > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = xp.zeros_like(data)
+                    state["momentum_buffer"] = zeros_state(p)
                 if centered and "grad_avg" not in state:
-                    state["grad_avg"] = xp.zeros_like(data)
-                state["step"] += 1
+                    state["grad_avg"] = zeros_state(p)
+                t = bump_step(state)
                 if wd != 0:
                     g = g + wd * data
-                v = state["square_avg"]
+                v = state["square_avg"].data
                 tmp = xp.multiply(g, g)
                 tmp *= 1 - alpha
                 v *= alpha
                 v += tmp                               # v <- alpha v + (1 - alpha) g^2
                 if centered:
-                    m = state["grad_avg"]
+                    m = state["grad_avg"].data
                     xp.subtract(g, m, out=tmp)
                     tmp *= 1 - alpha
                     m += tmp                           # m <- m + (1 - alpha) (g - m), PyTorch's lerp
@@ -81,7 +83,7 @@ class RMSprop(Optimizer):
                 tmp += eps
                 xp.divide(g, tmp, out=tmp)             # g / (sqrt(v [- m^2]) + eps)
                 if mom > 0:
-                    buf = state["momentum_buffer"]
+                    buf = state["momentum_buffer"].data
                     buf *= mom
                     buf += tmp
                     xp.multiply(buf, lr, out=tmp)
@@ -89,6 +91,7 @@ class RMSprop(Optimizer):
                     tmp *= lr
                 data -= tmp
                 bump_version(p)
+        return loss
 
 
 class Adagrad(Optimizer):
@@ -124,12 +127,12 @@ class Adagrad(Optimizer):
             self._init_state(p, new)
 
     def _init_state(self, p, group) -> dict:
-        xp = backend.get_array_module(p.data)
-        state = self.state[id(p)] = {"step": 0,
-                                     "sum": xp.full_like(p.data, group["initial_accumulator_value"])}
+        state = self.state[p] = {"step": step_tensor(), "sum": zeros_state(p, group["initial_accumulator_value"])}
         return state
 
-    def step(self) -> None:
+    def step(self, closure=None):
+        """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
+        loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
             for p in group["params"]:
@@ -137,12 +140,12 @@ class Adagrad(Optimizer):
                     continue
                 g, data = p.grad.data, p.data
                 xp = backend.get_array_module(data)
-                state = self.state.get(id(p)) or self._init_state(p, group)  # a state loaded empty
-                state["step"] += 1
+                state = self.state.get(p) or self._init_state(p, group)  # a state loaded empty
+                t = bump_step(state)
                 if wd != 0:
                     g = g + wd * data
-                clr = lr / (1 + (state["step"] - 1) * lr_decay)
-                s = state["sum"]
+                clr = lr / (1 + (t - 1) * lr_decay)
+                s = state["sum"].data
                 tmp = xp.multiply(g, g)
                 s += tmp                               # s <- s + g^2
                 xp.sqrt(s, out=tmp)
@@ -151,3 +154,4 @@ class Adagrad(Optimizer):
                 tmp *= clr
                 data -= tmp                            # p <- p - clr g / (sqrt(s) + eps)
                 bump_version(p)
+        return loss

@@ -1,11 +1,12 @@
 """The optimizers: SGD, Adam and AdamW (PyTorch's names, signatures and update rules).
 
-Every update works in place on the backend arrays (``p.data``, ``p.grad.data``)
-with the array module of the parameter (NumPy, CuPy or the fake device), so a
-step records no graph and allocates only a few temporaries. ``state_dict()``
-snapshots the hyper-parameters and the per-parameter state (step counts,
-moment buffers) as host NumPy copies; ``load_state_dict()`` restores them bit
-for bit, so a resumed run continues exactly as an uninterrupted one.
+Every update works in place on the backend arrays (``p.data``, ``p.grad.data``,
+the ``.data`` of the state's Tensors) with the array module of the parameter
+(NumPy, CuPy or the fake device), so a step records no graph and allocates only
+a few temporaries. The state is torch's: ``opt.state[p]`` holds Tensors, the step
+count a 0-d host tensor. ``state_dict()`` snapshots the hyper-parameters and the
+per-parameter state as host copies; ``load_state_dict()`` restores them bit for
+bit, so a resumed run continues exactly as an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -13,9 +14,63 @@ import math
 
 import numpy as np
 
+from collections import defaultdict
+
 from .. import allocator, backend
-from ..autograd import bump_version, zero_grad_in_place
+from ..autograd import bump_version, enable_grad, zero_grad_in_place
 from ..tensor import Tensor
+
+
+def step_tensor(count: int = 0) -> Tensor:
+    """A step count as torch keeps it: a 0-d host tensor of the default float dtype (float32
+    unless changed; exact up to 2**24 steps). The optimizers add to its array in place."""
+    from ..creation import get_default_dtype
+    return Tensor._make(np.array(count, dtype=get_default_dtype()), None)
+
+
+def bump_step(state: dict) -> int:
+    """Add one to ``state["step"]`` (a 0-d host tensor) in place; the new count as an int.
+    An item read and write: a third of the cost of ``+= 1`` on a 0-d array (a ufunc call)."""
+    count = state["step"].data
+    t = int(count.item()) + 1
+    count[()] = t
+    return t
+
+
+def zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
+    """A state buffer of ``p``'s shape, dtype and device (moments, sums), as a Tensor."""
+    xp = backend.get_array_module(p.data)
+    return Tensor._make(xp.full_like(p.data, fill) if fill else xp.zeros_like(p.data), None)
+
+
+def _host_array(v):
+    """A saved buffer as a host array: a Tensor, an array of any device, or a torch tensor."""
+    if isinstance(v, Tensor):
+        v = v.data
+    try:
+        backend.device_of(v)
+    except TypeError:   # not a minitf array: a torch tensor (detached and copied to the host first)
+        if callable(getattr(v, "numpy", None)):
+            v = v.detach().cpu().numpy() if hasattr(v, "detach") else v.numpy()
+    return backend.to_numpy(v)
+
+
+def _host_copy(v) -> Tensor:
+    return Tensor._make(np.array(_host_array(v), copy=True), None)
+
+
+def _count(v, k, idx) -> int:
+    """A saved step count: an int, an integral float, or a 0-d tensor/array of one, >= 0."""
+    if hasattr(v, "shape"):
+        host = _host_array(v)
+        v = host.item() if host.shape == () else v
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an int >= 0, got {v!r}")
+    return v
 
 
 class Optimizer:
@@ -40,7 +95,9 @@ class Optimizer:
         allocator.tune_host_allocator()  # once: reuse freed step buffers (see minitf/allocator.py)
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
-        self.state: dict[int, dict] = {}  # id(param) -> its state (a Tensor's == is elementwise)
+        # param -> its state, as torch's (a Tensor hashes by identity; its == is elementwise but a
+        # dict never needs it: distinct live tensors have distinct hashes)
+        self.state: defaultdict = defaultdict(dict)
         if isinstance(params, Tensor):
             raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor: "
                             "wrap it in a list")
@@ -55,11 +112,20 @@ class Optimizer:
             raise ValueError("optimizer got an empty parameter list")
 
     def add_param_group(self, group: dict) -> None:
-        """Add a group (a dict with ``"params"`` and optional hyper-parameters)."""
+        """Add a group (a dict with ``"params"`` and optional hyper-parameters). ``"params"`` may be
+        tensors or (name, tensor) pairs (``model.named_parameters()``, as torch 2.13 takes): the
+        names go to the group's ``"param_names"``."""
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"a parameter group must be a dict with a 'params' key, got {type(group).__name__}")
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
+        named = bool(params) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params)
+        names = [n for n, _ in params] if named else None
+        if named:
+            params = [p for _, p in params]
+        if self.param_groups and named != ("param_names" in self.param_groups[0]):
+            raise ValueError("all optimizer param groups should be with/without names. cannot add param group "
+                             f"{'with' if named else 'without'} names to the optimizer")
         unique, seen = [], set()
         for p in params:  # a tied weight listed twice is one parameter, updated once
             if not isinstance(p, Tensor):
@@ -71,17 +137,24 @@ class Optimizer:
             if id(p) not in seen:
                 seen.add(id(p))
                 unique.append(p)
+        if names is not None and len(unique) != len(names):  # a tied weight: its first name
+            first = {}
+            for n, p in zip(names, params):
+                first.setdefault(id(p), n)
+            names = [first[id(p)] for p in unique]
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         if existing & seen:
             raise ValueError("some parameters appear in more than one parameter group")
         new = dict(self.defaults)
-        new.update({k: v for k, v in group.items() if k != "params"})
+        new.update({k: v for k, v in group.items() if k not in ("params", "param_names")})
         unknown = set(new) - set(self.defaults) - {"initial_lr", "name"}
         if unknown:
             raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for {type(self).__name__}; "
                              f"expected some of {sorted(self.defaults)}")
         self._check_hyper(new)
         new["params"] = unique
+        if names is not None:
+            new["param_names"] = names
         self.param_groups.append(new)
 
     def _check_hyper(self, group: dict) -> None:
@@ -101,25 +174,33 @@ class Optimizer:
             elif p.grad is not None:
                 zero_grad_in_place(p.grad)
 
-    def step(self) -> None:  # pragma: no cover - abstract
+    def step(self, closure=None):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @staticmethod
+    def _evaluate(closure):
+        """torch's closure protocol: ``closure()`` (which re-evaluates the loss and calls backward)
+        runs with gradients enabled before the update; its loss is what ``step`` returns."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
-        """A snapshot: ``{"state": {index: {name: ndarray | number}}, "param_groups": [...]}``.
+        """A snapshot: ``{"state": {index: {name: Tensor | number}}, "param_groups": [...]}``.
 
         Parameters are named by their position across the groups (0, 1, ...),
-        as PyTorch does; arrays are host NumPy copies, safe to keep while
-        training goes on.
+        as PyTorch does; the state's tensors are host copies (torch's hold the
+        tensors themselves), safe to keep while training goes on.
         """
         state, groups, index = {}, [], 0
         for g in self.param_groups:
             ids = []
             for p in g["params"]:
-                s = self.state.get(id(p))
+                s = self.state.get(p)
                 if s:
-                    state[index] = {k: (np.array(backend.to_numpy(v), copy=True) if hasattr(v, "shape") else v)
-                                    for k, v in s.items()}
+                    state[index] = {k: (_host_copy(v) if hasattr(v, "shape") else v) for k, v in s.items()}
                 ids.append(index)
                 index += 1
             groups.append({**{k: (list(v) if isinstance(v, tuple) else v)
@@ -135,7 +216,10 @@ class Optimizer:
         keeps (Adam: ``step``, ``exp_avg``, ``exp_avg_sq``; those in
         ``optional_state_keys`` may be absent), buffers of the parameter's
         shape: anything else is a ValueError naming the parameter's index and
-        the entry, raised before anything is changed.
+        the entry, raised before anything is changed. Buffers may be Tensors,
+        arrays of any device, or torch tensors (anything with ``.numpy()``); a
+        step count an int (minitf before 0.1's Tensor states), an integral
+        float, or a 0-d tensor (torch's).
         """
         try:
             groups, state = state_dict["param_groups"], state_dict["state"]
@@ -159,32 +243,31 @@ class Optimizer:
                 self._check_state_keys(idx, s)
                 restored = {}
                 for k, v in s.items():
+                    kind = (self.state_keys or {}).get(k)
+                    if kind == "count":
+                        restored[k] = step_tensor(_count(v, k, idx))
+                        continue
                     if isinstance(v, np.generic):
                         v = v.item()
-                    kind = (self.state_keys or {}).get(k)
-                    if kind == "count" and (hasattr(v, "shape") or isinstance(v, bool) or not isinstance(v, int)
-                                            or v < 0):
-                        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an int >= 0, "
-                                         f"got {v!r}")
                     if kind == "array" and not hasattr(v, "shape"):
                         raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an array of the "
                                          f"parameter's shape {p.shape}, got {type(v).__name__}")
                     if hasattr(v, "shape"):
-                        host = backend.to_numpy(v)
+                        host = _host_array(v)
                         if tuple(host.shape) != p.shape:
                             raise ValueError(f"optimizer state {k!r} of parameter {idx} has shape "
                                              f"{tuple(host.shape)}, the parameter has shape {p.shape}")
                         xp = backend.get_array_module(p.data)
                         arr = np.array(host, dtype=p.data.dtype, copy=True)
-                        restored[k] = arr if xp is np else xp.asarray(arr)
+                        restored[k] = Tensor._make(arr if xp is np else xp.asarray(arr), None)
                     else:
                         restored[k] = v
-                new_state[id(p)] = restored
+                new_state[p] = restored
         for saved, mine in zip(groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
                     mine[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
-        self.state = new_state
+        self.state = defaultdict(dict, new_state)
 
     def _check_state_keys(self, idx, s: dict) -> None:
         if self.state_keys is None:
@@ -224,7 +307,9 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def step(self) -> None:
+    def step(self, closure=None):
+        """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
+        loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
@@ -235,16 +320,19 @@ class SGD(Optimizer):
                 if wd != 0:
                     g = g + wd * p.data
                 if mom != 0:
-                    state = self.state.setdefault(id(p), {})
+                    state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = g.copy()
+                        buf = g.copy()
+                        state["momentum_buffer"] = Tensor._make(buf, None)
                     else:
+                        buf = buf.data
                         buf *= mom
                         buf += (1 - damp) * g if damp else g
                     g = g + mom * buf if nesterov else buf
                 p.data -= lr * g
                 bump_version(p)  # an in-place change, as PyTorch counts it: a graph that saved p sees it
+        return loss
 
 
 class Adam(Optimizer):
@@ -273,7 +361,9 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=bool(amsgrad), maximize=bool(maximize)))
 
-    def step(self) -> None:
+    def step(self, closure=None):
+        """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
+        loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             amsgrad, maximize = group.get("amsgrad", False), group.get("maximize", False)
@@ -285,18 +375,17 @@ class Adam(Optimizer):
                     g = -g
                 data = p.data
                 xp = backend.get_array_module(data)
-                state = self.state.get(id(p))
-                if state is None:
-                    state = self.state[id(p)] = {"step": 0, "exp_avg": xp.zeros_like(data),
-                                                 "exp_avg_sq": xp.zeros_like(data)}
-                state["step"] += 1
-                t = state["step"]
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = {"step": step_tensor(), "exp_avg": zeros_state(p),
+                                             "exp_avg_sq": zeros_state(p)}
+                t = bump_step(state)
                 if wd != 0:
                     if self._decoupled:
                         data *= 1 - lr * wd          # AdamW: p <- p (1 - lr wd), apart from the gradient
                     else:
                         g = g + wd * data            # Adam: L2 in the gradient
-                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
                 tmp = xp.multiply(g, 1 - b1)         # one scratch array serves every temporary
                 m *= b1
                 m += tmp                             # m <- b1 m + (1 - b1) g
@@ -306,9 +395,9 @@ class Adam(Optimizer):
                 v += tmp                             # v <- b2 v + (1 - b2) g^2
                 step_size = lr / (1 - b1 ** t)
                 if amsgrad:  # the running maximum of v (zeros at first, as torch's, also after loading a state without it)
-                    vmax = state.get("max_exp_avg_sq")
-                    if vmax is None:
-                        vmax = state["max_exp_avg_sq"] = xp.zeros_like(data)
+                    if "max_exp_avg_sq" not in state:
+                        state["max_exp_avg_sq"] = zeros_state(p)
+                    vmax = state["max_exp_avg_sq"].data
                     xp.maximum(vmax, v, out=vmax)
                     v = vmax
                 xp.sqrt(v, out=tmp)
@@ -318,6 +407,7 @@ class Adam(Optimizer):
                 tmp *= step_size
                 data -= tmp                          # p <- p - lr m_hat / (sqrt(v_hat) + eps)
                 bump_version(p)
+        return loss
 
 
 class AdamW(Adam):

@@ -20,7 +20,7 @@ def test_whole_language_model_gradcheck(cell, restore_rng):
     model = tiny_rnn(cell)
     rng = np.random.default_rng(0)
     idx, targets = mt.tensor(rng.integers(0, 6, (2, 5))), mt.tensor(rng.integers(0, 6, (2, 5)))
-    params = model.parameters()
+    params = list(model.parameters())
     assert len(params) == len(model.state_dict())
     assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx), targets), params, max_elements=64)
 

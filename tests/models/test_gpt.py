@@ -113,7 +113,7 @@ def test_whole_gpt_gradcheck(restore_rng):
     rng = np.random.default_rng(0)
     idx = mt.tensor(rng.integers(0, 7, (2, 6)))
     targets = mt.tensor(rng.integers(0, 7, (2, 6)))
-    params = model.parameters()
+    params = list(model.parameters())
     assert len(params) == len(model.state_dict()) - 1  # every parameter, the tied one once
     # tensors above 64 elements are checked along random directions (gradcheck's max_elements)
     assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx), targets), params, max_elements=64)

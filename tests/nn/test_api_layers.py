@@ -68,7 +68,7 @@ def test_sequential_from_an_ordered_dict_and_append():
 def test_identity_returns_its_input_and_takes_any_arguments():
     x = mt.ones(2, 3, requires_grad=True)
     ident = nn.Identity(54, unused="argument")
-    assert ident(x) is x and ident.parameters() == []
+    assert ident(x) is x and list(ident.parameters()) == []
 
 
 # --------------------------------------------------------------------------- LayerNorm

@@ -82,7 +82,7 @@ def test_parameter_dict_operations():
     p = pd.pop("w")
     assert isinstance(p, nn.Parameter) and list(pd.state_dict()) == ["b"] and not hasattr(pd, "w")
     pd.clear()
-    assert len(pd) == 0 and pd.parameters() == []
+    assert len(pd) == 0 and list(pd.parameters()) == []
     with pytest.raises(KeyError, match="contain no '.'"):
         pd["a.b"] = mt.ones(1)
     with pytest.raises(KeyError, match="would hide the ParameterDict attribute"):

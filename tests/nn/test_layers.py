@@ -33,7 +33,7 @@ def test_linear_layout_forward_and_gradcheck(device, rng):
                                rtol=1e-12)
     assert gradcheck_module(layer, [x])
     no_bias = nn.Linear(5, 3, bias=False).to(device=device, dtype="float64")
-    assert no_bias.bias is None and len(no_bias.parameters()) == 1
+    assert no_bias.bias is None and len(list(no_bias.parameters())) == 1
     assert gradcheck_module(no_bias, [x])
     with pytest.raises(ValueError, match="does not fit weight"):
         layer(randt(rng, 2, 4, device=device))

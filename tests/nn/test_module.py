@@ -43,7 +43,7 @@ def test_registration_order_and_dotted_names():
     assert [(k, v.shape) for k, v in m.state_dict().items()] == EXPECTED
     named = [k for k, _ in m.named_parameters()]
     assert named == [k for k, _ in EXPECTED[:-1]]          # the tied head only under its first name
-    assert len(m.parameters()) == 7
+    assert len(list(m.parameters())) == 7
     assert [k for k, _ in m.named_modules()][:4] == ["", "emb", "body", "body.0"]
 
 

@@ -25,7 +25,7 @@ def model_with_grads(device="cpu", dtype="float32"):
 
 def test_double_and_float_cast_in_place_keeping_the_parameters(device, restore_rng):
     model = model_with_grads(device)
-    params = model.parameters()
+    params = list(model.parameters())
     values = [p.numpy().astype(np.float64) for p in params]
     opt = optim.SGD(params, lr=0.1)                       # built before the cast
     assert model.double() is model

@@ -47,9 +47,9 @@ def test_buffers_names_and_state_dict_as_torch():
     assert [n for n, _ in m.named_buffers()] == [n for n, _ in tm.named_buffers()] == [
         "running_mean", "steps", "scratch", "inner.0.mask"]
     assert [n for n, _ in m.named_buffers(recurse=False)] == ["running_mean", "steps", "scratch"]
-    assert len(m.buffers()) == 4 and all(not b.requires_grad for b in m.buffers())
+    assert len(list(m.buffers())) == 4 and all(not b.requires_grad for b in m.buffers())
     assert "scratch" not in m.state_dict() and "absent" not in m.state_dict()
-    assert len(m.parameters()) == 4       # buffers are not parameters
+    assert len(list(m.parameters())) == 4       # buffers are not parameters
     keep = m.running_mean
     m.load_state_dict(tm.state_dict())
     assert m.running_mean is keep         # loaded in place
@@ -97,7 +97,7 @@ def test_to_moves_buffers_and_casts_only_floating_ones():
     assert m.steps.device == "fake" and m.steps.dtype == np.int64
     assert m.scratch.device == "fake" and m.inner[0].mask.dtype == np.float64
     m.cpu()
-    assert all(t.device == "cpu" for t in m.buffers() + m.parameters())
+    assert all(t.device == "cpu" for t in [*m.buffers(), *m.parameters()])
     m.half()
     assert m.lin.weight.dtype == np.float16 and m.running_mean.dtype == np.float16 and m.steps.dtype == np.int64
 
@@ -297,10 +297,10 @@ def test_module_cuda_moves_to_the_gpu_or_says_why_not():
     if not backend.gpu_available():
         with pytest.raises(backend.DeviceError, match="GPU|CuPy"):
             m.cuda()
-        assert all(t.device == "cpu" for t in m.buffers() + m.parameters())  # nothing moved
+        assert all(t.device == "cpu" for t in [*m.buffers(), *m.parameters()])  # nothing moved
         return
-    assert m.cuda() is m and all(t.device == "gpu" for t in m.buffers() + m.parameters())
-    assert m.cpu() is m and all(t.device == "cpu" for t in m.buffers() + m.parameters())
+    assert m.cuda() is m and all(t.device == "gpu" for t in [*m.buffers(), *m.parameters()])
+    assert m.cpu() is m and all(t.device == "cpu" for t in [*m.buffers(), *m.parameters()])
 
 
 def test_module_cuda_and_cpu_exist_in_torch():

@@ -398,7 +398,7 @@ def test_gradcheck_unbatched_self_attention_with_float_mask(device):
     rng = np.random.default_rng(12)
     x = mt.tensor(rng.standard_normal((L, E)), device=device, requires_grad=True)
     am = mt.tensor(rng.standard_normal((H, L, L)), device=device, requires_grad=True)
-    assert mt.gradcheck(lambda x, am, *ps: layer(x, x, x, attn_mask=am), [x, am] + layer.parameters(),
+    assert mt.gradcheck(lambda x, am, *ps: layer(x, x, x, attn_mask=am), [x, am] + list(layer.parameters()),
                         rtol=1e-6, atol=1e-8)
 
 

@@ -2,9 +2,46 @@
 from __future__ import annotations
 
 import copy
+import functools
 import types
+import warnings
 
 from ..optimizers import Optimizer
+
+def _track_step_called(optimizer: Optimizer) -> None:
+    """Wrap ``optimizer.step`` (once) so that it notes it ran, as torch's schedulers do: the first
+    ``scheduler.step()`` warns if ``optimizer.step()`` never did (see ``_check_step_order``)."""
+    step = optimizer.step
+    if getattr(step, "_wrapped_by_lr_sched", False):
+        return
+
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):
+        optimizer._opt_called = True
+        return step(*args, **kwargs)
+    wrapper._wrapped_by_lr_sched = True
+    optimizer.step = wrapper
+
+
+def _check_step_order(scheduler) -> None:
+    """torch's warnings for a first ``scheduler.step()`` before any ``optimizer.step()``, which
+    skips the schedule's first value (or for an ``optimizer.step`` replaced since)."""
+    if scheduler._step_count != 1:
+        return
+    opt = scheduler.optimizer
+    if not getattr(opt.step, "_wrapped_by_lr_sched", False):
+        warnings.warn("Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+                      "initialization. Please, make sure to call `optimizer.step()` before "
+                      "`lr_scheduler.step()`. See more details at "
+                      "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate", UserWarning,
+                      stacklevel=3)
+    elif not getattr(opt, "_opt_called", False):
+        warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+                      "later, you should call them in the opposite order: `optimizer.step()` before "
+                      "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+                      "value of the learning rate schedule. See more details at "
+                      "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate", UserWarning,
+                      stacklevel=3)
 
 
 def _check_optimizer(scheduler, optimizer) -> None:
@@ -56,6 +93,7 @@ class LRScheduler:
                                f"with last_epoch={last_epoch}")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = int(last_epoch)
+        _track_step_called(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -68,7 +106,9 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self) -> None:
-        """Move to the next epoch (or iteration) and set every group's lr for it."""
+        """Move to the next epoch (or iteration) and set every group's lr for it. The first call
+        before any ``optimizer.step()`` warns, as torch's."""
+        _check_step_order(self)
         self._step_count += 1
         self._update_lr()
 

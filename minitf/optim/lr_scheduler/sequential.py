@@ -5,7 +5,7 @@ import bisect
 import copy
 
 from ..optimizers import Optimizer
-from .base import LRScheduler, _check_optimizer
+from .base import LRScheduler, _check_optimizer, _check_step_order
 from .plateau import ReduceLROnPlateau
 
 
@@ -63,6 +63,8 @@ class SequentialLR(LRScheduler):
         idx = bisect.bisect_right(self._milestones, self.last_epoch)
         sched = self._schedulers[idx]
         if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            _check_step_order(sched)   # torch's step(0): its first step, checked and counted
+            sched._step_count += 1
             sched._update_lr(0)
         else:
             sched.step()

@@ -8,13 +8,15 @@ and the conversion between parameters and one flat vector.
 """
 from __future__ import annotations
 
-from ..autograd import bump_version
-from ..ops import concatenate
-from ..optim import clip_grad_norm_  # noqa: F401
-from ..optim.clip import clip_grad_value_  # noqa: F401
-from ..tensor import Tensor
+from ...autograd import bump_version
+from ...ops import concatenate
+from ...optim import clip_grad_norm_  # noqa: F401
+from ...optim.clip import clip_grad_value_  # noqa: F401
+from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+from . import rnn  # noqa: F401,E402  (nn.utils.rnn.pad_sequence)
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
 
 
 def _one_device(params, name: str) -> list:
