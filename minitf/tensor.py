@@ -155,6 +155,13 @@ class Tensor(TensorMethods):
     def __int__(self):
         return int(self._scalar("int"))
 
+    def __index__(self):
+        # torch's rule: an integer (or bool) tensor of one element is an index, so that
+        # range(t), [10, 20][t] and x[t0:t1] work; a float or many elements refuse
+        if self.data.size != 1 or self.data.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data.item())
+
     def __format__(self, spec):
         # f"{loss:.4f}" formats a 0-d tensor's value, as PyTorch's; others take only the empty spec
         if self.ndim == 0:
