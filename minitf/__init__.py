@@ -30,6 +30,7 @@ from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 from .profiler import profile  # noqa: F401
 from .dot import to_dot, draw_graph  # noqa: F401
 from . import functional  # noqa: F401
+from . import errors  # noqa: F401  (error classes deriving from minitf's former and torch's classes)
 from .backend import silence_fp_warnings_from_minitf as _silence
 
 _silence()   # inf and NaN results are silent, as in PyTorch (a warnings filter: free per op)

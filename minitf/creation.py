@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ArgumentError
 from . import backend
 from .ops._util import note_host_index_bounds
 from .tensor import Tensor, _check_dtype, _DTYPE_NAMES
@@ -213,7 +214,7 @@ def arange(*args, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else _default_dtype
     if len(args) == 3 and args[2] == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ArgumentError("arange: step must be nonzero")
     xp = backend.array_module(backend.check_device(device))
     return _make(xp.arange(*args, dtype=_dtype(dtype)), requires_grad)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import backend
 from .devices import device as _device
+from .errors import DtypeError, ScalarConversionError
 from .tensor_methods import TensorMethods
 
 
@@ -70,7 +71,7 @@ class Tensor(TensorMethods):
             raise RuntimeError("you can only change requires_grad flags of leaf variables; to use a computed "
                                "tensor in a subgraph that needs no gradient, take t.detach()")
         if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
+            raise DtypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
         self._requires_grad = bool(flag)
 
     # a property so that ``x.requires_grad = ...`` checks what requires_grad_() does (a leaf, a
@@ -137,7 +138,7 @@ class Tensor(TensorMethods):
 
     def _scalar(self, kind: str):
         if self.data.size != 1:
-            raise TypeError(f"only one-element tensors can be converted to a Python {kind}, "
+            raise ScalarConversionError(f"only one-element tensors can be converted to a Python {kind}, "
                             f"this one has shape {self.shape}")
         return self.data.item()
 
@@ -239,7 +240,7 @@ class Tensor(TensorMethods):
     def item(self):
         """The single element as a Python number (synchronises with a GPU)."""
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ScalarConversionError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DimError, broadcast_error
 from .. import backend
 from ..autograd import shared_counter
 from ..tensor import Tensor
@@ -55,7 +56,7 @@ def elementwise_outside_graph(name: str, a: Tensor, b: Tensor) -> Tensor:
     try:
         return Tensor._make(getattr(xp, name)(a.data, b.data), None)
     except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise broadcast_error(name, a.shape, b.shape) from None
 
 
 def float_input(x):
@@ -101,7 +102,7 @@ def normalize_axis(axis, ndim: int, name: str = "reduction"):
             raise TypeError(f"{name}: dim must be an int or a tuple of ints, got {type(a).__name__} "
                             f"{a!r}" + (" (unbiased= and keepdim= are keywords)" if isinstance(a, (bool, np.bool_)) else ""))
         if not -n <= a < n:
-            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise DimError(f"{name}: axis {a} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
         out.append(int(a) % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: axis {axis} names a dim more than once")
@@ -226,7 +227,7 @@ def check_dim(name: str, dim, ndim: int) -> int:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}")
     if not -n <= dim < n:
-        raise ValueError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
+        raise DimError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
     return int(dim) % n
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ArgumentError, ShapeError, broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -168,7 +169,7 @@ class MatMul(Function):
 
 
 def _shape_error(name, a, b):
-    return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+    return broadcast_error(name, a.shape, b.shape)
 
 
 def _check_alpha(name, a, b, alpha) -> None:
@@ -225,6 +226,9 @@ def pow(a, p) -> Tensor:
         from .pointwise import pow as pow_tensor
         return pow_tensor(a, p)
     dtype = result_type(a, p)  # an integer tensor to a float power is float, as PyTorch
+    if dtype.kind in "iu" and isinstance(p, (int, np.integer)) and p < 0:  # (NumPy's ValueError, torch's RuntimeError)
+        raise ArgumentError(f"Integers to negative integer powers are not allowed: pow of a {a.dtype} tensor to {p} "
+                            f"(take x.float() ** {p}, or an integer tensor exponent for torch's truncated values)")
     return Pow.apply(a if a.dtype == dtype else a.to(dtype=dtype), p=p)
 
 
@@ -236,17 +240,17 @@ def matmul(a, b) -> Tensor:
     """
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.dtype.kind == "f" and b.dtype.kind == "f":  # one dtype, as PyTorch (see check_same_dtype)
         check_same_dtype("matmul", a=a, b=b)
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
-        raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({ka} != {kb})")
+        raise ShapeError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({ka} != {kb})")
     try:
         return MatMul.apply(a, b)
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
+        raise ShapeError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
 
 
 def compare(a, b, op: str) -> Tensor:
@@ -258,7 +262,10 @@ def compare(a, b, op: str) -> Tensor:
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
     check_same_device(op, [a, b])
     xp = backend.get_array_module(a.data)
-    return Tensor._make(getattr(xp, op)(a.data, b.data), None)
+    try:
+        return Tensor._make(getattr(xp, op)(a.data, b.data), None)
+    except ValueError:
+        raise broadcast_error(op, a.shape, b.shape) from None
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "compare", "as_tensor"]

@@ -7,6 +7,7 @@ a warning: the check reads one flag back from a GPU, a synchronisation).
 """
 from __future__ import annotations
 
+from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -69,7 +70,7 @@ def _divide(cls, name: str, a, b) -> Tensor:
     try:
         return cls.apply(a, b)
     except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise broadcast_error(name, a.shape, b.shape) from None
 
 
 def floor_divide(a, b) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DimError
 from .. import backend
 from ..autograd import Function
 from ..generator import resolve
@@ -188,7 +189,7 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
         axis = dim
     axis = -1 if axis is None else axis
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < max(x.ndim, 1):
-        raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
+        raise DimError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
     axis = int(axis) % max(x.ndim, 1)
     if x.ndim == 0:
         raise ValueError(f"{name}: needs at least one dimension, got a 0-d tensor")

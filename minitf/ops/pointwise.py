@@ -1,6 +1,7 @@
 """More elementwise ops: abs, clamp, a tensor exponent (``x ** y``, ``2 ** x``), tril/triu masks."""
 from __future__ import annotations
 
+from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -124,13 +125,19 @@ def maximum(a, b) -> Tensor:
     Mixed dtypes promote as minitf's other binary ops, by PyTorch's rules (float32 with a 0-d
     float64 stays float32, an integer tensor with a float32 one gives float32)."""
     a, b = promote_operands(a, b)
-    return Maximum.apply(a, b)
+    try:
+        return Maximum.apply(a, b)
+    except ValueError:
+        raise broadcast_error("maximum", a.shape, b.shape) from None
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise minimum of two tensors (broadcasting), as ``torch.minimum``; ``a.min(b)`` too."""
     a, b = promote_operands(a, b)
-    return Minimum.apply(a, b)
+    try:
+        return Minimum.apply(a, b)
+    except ValueError:
+        raise broadcast_error("minimum", a.shape, b.shape) from None
 
 
 class PowTensor(Function):
@@ -232,11 +239,11 @@ def pow(a, b) -> Tensor:
             try:
                 return Tensor._make(_integer_power(xp, a.data, b.data), None)
             except ValueError:
-                raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+                raise broadcast_error("pow", a.shape, b.shape) from None
     try:
         return PowTensor.apply(a, b)
     except ValueError:
-        raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise broadcast_error("pow", a.shape, b.shape) from None
 
 
 def _integer_power(xp, a, b):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DimError, DtypeError, ShapeError, broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
@@ -158,7 +159,7 @@ def reshape(x: Tensor, shape) -> Tensor:
     try:
         out = share_storage(Reshape.apply(x, shape=shape), x)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into shape {shape}") from None
     inherit_index_bounds(out, x)  # the same values: the same known range (integer ids only have one)
     return out
@@ -171,7 +172,7 @@ def permute(x: Tensor, axes) -> Tensor:
         raise ValueError(f"permute: {axes} names {len(axes)} dims, the tensor of shape {x.shape} has {x.ndim}")
     for a in axes:  # PyTorch's rule: each dim in [-ndim, ndim), negative ones counting from the end
         if not -x.ndim <= a < x.ndim:
-            raise ValueError(f"permute: dim {a} is out of range [{-x.ndim}, {x.ndim - 1}] for shape {x.shape}")
+            raise DimError(f"permute: dim {a} is out of range [{-x.ndim}, {x.ndim - 1}] for shape {x.shape}")
     norm = tuple(int(a) % x.ndim for a in axes)
     if len(set(norm)) != len(norm):
         raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape} "
@@ -182,7 +183,7 @@ def permute(x: Tensor, axes) -> Tensor:
 def _check_axis(name, axis, ndim, shape):
     """``axis`` in [-ndim, ndim) as a non-negative int, or a ValueError naming the op."""
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range [{-ndim}, {ndim}) for input of shape {shape}")
+        raise DimError(f"{name}: axis {axis} is out of range [{-ndim}, {ndim}) for input of shape {shape}")
     return int(axis) % ndim
 
 
@@ -299,7 +300,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     ax = _check_axis("concatenate", axis, ref.ndim, ref.shape)
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != ax):
-            raise ValueError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
+            raise ShapeError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
     out = Concatenate.apply(*tensors, axis=ax)
     inherit_index_bounds(out, *tensors)
     return out
@@ -319,7 +320,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
     check_same_device("stack", tensors)
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
+            raise ShapeError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
     return Stack.apply(*tensors, axis=_check_axis("stack", axis, tensors[0].ndim + 1, tensors[0].shape))
 
 
@@ -339,7 +340,7 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
-            raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, axis {axis} has size {n}")
+            raise ShapeError(f"split: sections {sizes} add up to {sum(sizes)}, axis {axis} has size {n}")
     lead = (slice(None),) * (axis % x.ndim)
     out, start = [], 0
     for s in sizes:
@@ -364,12 +365,11 @@ def where(cond, a, b) -> Tensor:
     if type(cond_data) is not type(ref.data):
         raise backend.DeviceError(f"where: condition on {backend.device_of(cond_data)}, values on {ref.device}")
     if cond_data.dtype.kind != "b":
-        raise TypeError(f"where: the condition must be boolean, got {cond_data.dtype}")
+        raise DtypeError(f"where: the condition must be boolean, got {cond_data.dtype}")
     try:
         return Where.apply(a, b, cond=cond_data)
     except ValueError:
-        raise ValueError(f"where: shapes {tuple(cond_data.shape)}, {a.shape} and {b.shape} "
-                         f"cannot be broadcast together") from None
+        raise broadcast_error("where", cond_data.shape, a.shape, b.shape) from None
 
 
 def masked_fill(x: Tensor, mask, value: float) -> Tensor:

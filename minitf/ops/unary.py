@@ -7,6 +7,7 @@ the default float dtype for integer or bool input; square, sign and the rounding
 """
 from __future__ import annotations
 
+from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -255,8 +256,7 @@ def lerp(start: Tensor, end, weight) -> Tensor:
     try:
         return Lerp.apply(start, end, weight)
     except ValueError:
-        raise ValueError(f"lerp: shapes {start.shape}, {end.shape} and {weight.shape} cannot be "
-                         f"broadcast together") from None
+        raise broadcast_error("lerp", start.shape, end.shape, weight.shape) from None
 
 
 def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
