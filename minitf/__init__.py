@@ -87,7 +87,7 @@ from .ops import (gather, scatter, scatter_add, index_select, masked_select, non
                   argsort, topk, flip, roll, unbind, narrow, movedim, moveaxis, swapaxes, swapdims,
                   tile, repeat_interleave, diag, mm, bmm, mv, dot, outer, einsum)
 from .functional import cat as concat  # noqa: E402,F401
-from .ops import (add, sub, mul, div, neg, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
+from .ops import (add, sub, mul, div, true_divide, neg, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401

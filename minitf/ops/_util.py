@@ -231,9 +231,24 @@ def check_dim(name: str, dim, ndim: int) -> int:
     return int(dim) % n
 
 
-def accepts_dim(fn):
-    """Let ``fn(x, axis=, keepdims=)`` also take PyTorch's ``dim=`` / ``keepdim=``."""
+def cast_input(x, dtype):
+    """``x`` cast to ``dtype`` first, as torch's ``dtype=`` of sum, mean, prod, cumsum and
+    softmax (differentiable: the gradient comes back in x's dtype); ``x`` itself for None."""
+    return x if dtype is None else x.to(dtype=dtype)
+
+
+def accepts_dim(fn, *, dtype: bool = False):
+    """Let ``fn(x, axis=, keepdims=)`` also take PyTorch's ``dim=`` / ``keepdim=`` (and, with
+    ``dtype=True``, torch's ``dtype=``: the input cast first)."""
     import functools
+
+    if dtype:
+        plain = accepts_dim(fn)
+
+        @functools.wraps(fn)
+        def with_dtype(x, *args, dtype=None, **kwargs):
+            return plain(x if dtype is None else cast_input(x, dtype), *args, **kwargs)
+        return with_dtype
 
     @functools.wraps(fn)
     def wrapper(*args, dim=None, keepdim=None, **kwargs):

@@ -10,7 +10,7 @@ from .. import backend
 from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
-from ._util import check_floating, check_index_range, check_same_dtype
+from ._util import cast_input, check_floating, check_index_range, check_same_dtype
 from .rows import row_mean, row_sum
 
 
@@ -199,12 +199,13 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
     return axis
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably (max subtracted).
 
     x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1
-    (a 0-d x is one slice of one element: 1, as torch).
+    (a 0-d x is one slice of one element: 1, as torch). ``dtype``: x cast to it first, as torch.
     """
+    x = cast_input(x, dtype)
     check_floating(x, "softmax")
     if x.ndim == 0:  # torch: a 0-d tensor is one row of one element (softmax 1, log_softmax 0)
         _one_axis("softmax", x.reshape(1), axis, dim)
@@ -212,11 +213,12 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
     """x_i - log sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably.
 
-    x: any shape with a non-empty ``axis`` -> the same shape.
+    x: any shape with a non-empty ``axis`` -> the same shape. ``dtype``: x cast to it first.
     """
+    x = cast_input(x, dtype)
     check_floating(x, "log_softmax")
     if x.ndim == 0:
         _one_axis("log_softmax", x.reshape(1), axis, dim)

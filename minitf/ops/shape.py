@@ -349,9 +349,15 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     return out
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond, a=None, b=None) -> Tensor:
     """Elementwise ``a`` where ``cond`` is true, else ``b`` (cond is not differentiated); ``a`` and
-    ``b`` may both be numbers (the result then has cond's shape and their promoted dtype)."""
+    ``b`` may both be numbers (the result then has cond's shape and their promoted dtype).
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as torch."""
+    if a is None or b is None:
+        if a is None and b is None:
+            from .indexing import nonzero
+            return nonzero(cond, as_tuple=True)
+        raise TypeError("where: give both a and b (or neither: where(cond) is nonzero(cond, as_tuple=True))")
     ref = a if isinstance(a, Tensor) else b
     if not isinstance(ref, Tensor):
         if not isinstance(cond, Tensor):
