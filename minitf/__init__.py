@@ -91,3 +91,4 @@ from .ops import (add, sub, mul, div, true_divide, neg, bitwise_and, bitwise_or,
                   floor_divide, remainder, fmod)
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401
+from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # noqa: E402,F401

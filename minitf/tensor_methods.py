@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .tensor_inplace import InPlaceMethods
 
 _ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
 
 
-class TensorMethods:
-    """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own)."""
+class TensorMethods(InPlaceMethods):
+    """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own); more
+    in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`."""
 
     __slots__ = ()  # Tensor's own __slots__ stay the only storage: no per-instance __dict__
 

@@ -63,4 +63,7 @@ cat = concatenate
 clip = clamp  # PyTorch's aliases
 swapdims = swapaxes
 moveaxis = movedim
+from .index_ops import index_add, index_copy, index_fill, scatter_reduce  # noqa: F401,E402
+from .unary import addcdiv  # noqa: F401,E402
+from . import inplace_methods  # noqa: F401,E402  (exp_, lerp_, index_add_, t_, ...: the Tensor methods)
 from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

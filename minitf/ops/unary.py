@@ -267,6 +267,14 @@ def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
     return x + (prod if value == 1 else value * prod)
 
 
+def addcdiv(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """x + value * tensor1 / tensor2, broadcasting (as torch.addcdiv). Differentiable in the three."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"addcdiv: value must be a number, got {type(value).__name__}")
+    quot = tensor1 / tensor2
+    return x + (quot if value == 1 else value * quot)
+
+
 def clamp_min(x: Tensor, min) -> Tensor:
     """``clamp(x, min=min)``, as torch.clamp_min."""
     from .pointwise import clamp
