@@ -111,8 +111,14 @@ class Tensor(TensorMethods):
 
     @property
     def grad(self):
-        """The accumulated gradient: a Tensor like this one, or None (PyTorch's ``.grad``)."""
-        return self._grad
+        """The accumulated gradient: a Tensor like this one, or None (PyTorch's ``.grad``). Read
+        on a non-leaf that does not retain its gradient, it warns, as torch's (backward never
+        fills it: ``retain_grad()`` does). minitf's own code reads ``_grad``."""
+        g = self._grad
+        if g is None and self._fn is not None and not self._retain:
+            import warnings
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -338,6 +344,12 @@ class Tensor(TensorMethods):
         with _engine._Walk() as walk:  # .grad versions bumped as backward() bumps them
             for t, g in reached:
                 _engine._accumulate_leaf(t, g.data, walk)
+
+
+_NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                  "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+                  "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+                  "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
 
 
 def _constructor_data(self, data, sizes):

@@ -37,7 +37,7 @@ class Recompute(Function):
         params = self.params
         # the parameters' gradients so far are put aside: what the recomputed graph gives them is this
         # node's gradient for them, which the engine then accumulates as for any input
-        saved = [p.grad for p in params]
+        saved = [p._grad for p in params]
         for p in params:
             p.grad = None
         try:
@@ -45,7 +45,7 @@ class Recompute(Function):
                 out = self.fn(*args)
             if out.requires_grad:
                 out.backward(g)
-            grads = [None if t.grad is None else t.grad.data
+            grads = [None if t._grad is None else t._grad.data
                      for t in [a for a in args if isinstance(a, Tensor)] + list(params)]
         finally:
             for p, s in zip(params, saved):

@@ -1,6 +1,8 @@
 """Shape and selection: reshape, permute, getitem, concatenate, stack, split, where, dtype/device moves."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..errors import DimError, DtypeError, ShapeError, broadcast_error
@@ -211,6 +213,9 @@ def index_data(index, x: Tensor):
     out, advanced, has_int = [], False, False
     xp = backend.get_array_module(x.data)
     for it in items:
+        if type(it) is slice and it.step is not None and operator.index(it.step) <= 0:
+            raise ValueError(f"step must be greater than zero (got the slice {it} of a tensor, as torch "
+                             f"refuses it; x.flip(dim) reverses)")
         if isinstance(it, Tensor):
             if it.device != x.device:
                 raise backend.DeviceError(f"getitem: index on {it.device}, tensor on {x.device}")
