@@ -12,7 +12,8 @@ from .tensor import Tensor  # noqa: F401
 from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,  # noqa: F401
                        full_like, empty, eye, arange, rand, randn, randint)
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
-                     half, float, double, int, long)
+                     half, float, double, int, long, int8, int16, short, finfo, iinfo)
+from .size import Size  # noqa: F401
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from .grad_modes import set_grad_enabled, inference_mode, is_inference_mode_enabled  # noqa: F401
 from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like,  # noqa: F401
@@ -42,7 +43,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
-    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils"):
+    if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils", "linalg"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
 
@@ -92,3 +93,14 @@ from .ops import (add, sub, mul, div, true_divide, neg, bitwise_and, bitwise_or,
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401
 from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # noqa: E402,F401
+from .ops.distributions import normal  # noqa: E402,F401
+from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
+                            erf, logit, atan2, arctan2, hypot)
+from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median  # noqa: E402,F401
+from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
+                              triu_indices, tril_indices, isin, searchsorted)
+
+
+def is_floating_point(x) -> bool:
+    """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
+    return x.is_floating_point()

@@ -15,6 +15,7 @@ import numpy as np
 from . import backend
 from .devices import device as _device
 from .errors import DtypeError, ScalarConversionError
+from .size import Size as _Size
 from .tensor_methods import TensorMethods
 
 
@@ -98,8 +99,8 @@ class Tensor(TensorMethods):
         return 0 if vc is None else vc[0]
 
     def size(self, dim=None):
-        """The shape (``torch.Size``-like tuple), or the length of dim ``dim``."""
-        return self.shape if dim is None else self.shape[_ops.check_dim("size", dim, self.ndim)]
+        """The shape as an ``mt.Size`` (a tuple with ``numel()``), or the length of dim ``dim``."""
+        return _Size(self.data.shape) if dim is None else self.shape[_ops.check_dim("size", dim, self.ndim)]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -389,7 +390,8 @@ def _constructor_data(self, data, sizes):
 
 
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
-                "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
+                "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+                "bool": np.bool_, "uint8": np.uint8}
 
 
 def _check_dtype(dtype):

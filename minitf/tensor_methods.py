@@ -11,13 +11,15 @@ import numpy as np
 
 from . import backend
 from .tensor_inplace import InPlaceMethods
+from .tensor_more import MoreMethods
 
 _ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
 
 
-class TensorMethods(InPlaceMethods):
+class TensorMethods(InPlaceMethods, MoreMethods):
     """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own); more
-    in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`."""
+    in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`, more math and type
+    queries from :class:`minitf.tensor_more.MoreMethods`."""
 
     __slots__ = ()  # Tensor's own __slots__ stay the only storage: no per-instance __dict__
 
