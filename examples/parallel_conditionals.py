@@ -57,7 +57,7 @@ def by_cache(model, x):
 
 def in_parallel(model, x):
     """One masked pass over x_0 .. x_{n-1}: row i of the logits is p(x_{i+1} | x_0 .. x_i)."""
-    return F.log_softmax(model(x[:, :-1])).numpy()
+    return F.log_softmax(model(x[:, :-1]), dim=-1).numpy()
 
 
 WAYS = {"prefixes": by_prefixes, "cache": by_cache, "parallel": in_parallel}
@@ -185,7 +185,7 @@ def total_probability(model, causal, V, n, device) -> float:
     seqs = np.array(list(itertools.product(range(V), repeat=n)))                 # (V^n, n)
     x = np.concatenate([np.zeros((len(seqs), 1), seqs.dtype), seqs], axis=1)   # x_0 = 0
     with mt.no_grad():
-        lp = F.log_softmax(_forward(model, mt.tensor(x[:, :-1], device=device), causal)).numpy()
+        lp = F.log_softmax(_forward(model, mt.tensor(x[:, :-1], device=device), causal), dim=-1).numpy()
     model.to(dtype="float32")
     return float(np.exp(np.take_along_axis(lp, seqs[..., None], -1)[..., 0].sum(1)).sum())
 

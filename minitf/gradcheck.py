@@ -150,7 +150,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
     -------
     >>> import minitf as mt
     >>> x = mt.tensor([[0.1, -0.4, 2.0]], dtype="float64", requires_grad=True)
-    >>> mt.gradcheck(lambda x: mt.functional.softmax(x), [x])
+    >>> mt.gradcheck(lambda x: mt.functional.softmax(x, dim=-1), [x])
     True
     """
     for i, analytic, numeric, elementwise, shape in _gradient_pairs(
@@ -204,7 +204,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
     -------
     >>> import minitf as mt
     >>> x = mt.tensor([[0.1, -0.4, 2.0]], dtype="float64", requires_grad=True)
-    >>> mt.gradgradcheck(lambda x: mt.functional.softmax(x), [x])
+    >>> mt.gradgradcheck(lambda x: mt.functional.softmax(x, dim=-1), [x])
     True
     """
     from .autograd import enable_grad

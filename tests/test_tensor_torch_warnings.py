@@ -51,3 +51,27 @@ def test_torch_refuses_a_negative_step():
     torch = pytest.importorskip("torch")
     with pytest.raises(ValueError, match="step must be greater than zero"):
         torch.arange(3)[::-1]
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape, torch_dim", [((), 0), ((4,), 0), ((2, 3), 1), ((2, 3, 4), 0), ((2, 3, 4, 5), 1)])
+def test_softmax_without_dim_warns_and_takes_torchs_dim(fn, shape, torch_dim):
+    x = mt.tensor(np.random.default_rng(0).standard_normal(shape))
+    f = getattr(mt.functional, fn)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {fn} has been deprecated"):
+        out = f(x)
+    np.testing.assert_allclose(out.numpy(), f(x, dim=torch_dim).numpy(), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f(x, dim=-1), f(x, -1), getattr(x, fn)()  # a dim given (the method's default, -1): silent
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+def test_implicit_softmax_dim_is_torchs(shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal(shape)
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.functional.softmax(torch.tensor(x)).numpy()
+    with pytest.warns(UserWarning):
+        ours = mt.functional.softmax(mt.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
