@@ -45,14 +45,14 @@ METHODS = ("prefixes", "cache", "parallel")
 def by_prefixes(model, x):
     """x: (b, n + 1) -> log-probabilities (b, n, V): pass i sees x_0 .. x_{i-1} and predicts x_i."""
     n = x.shape[1] - 1
-    return np.stack([F.log_softmax(model(x[:, :i])[:, -1]).numpy() for i in range(1, n + 1)], axis=1)
+    return np.stack([F.log_softmax(model(x[:, :i])[:, -1], dim=-1).numpy() for i in range(1, n + 1)], axis=1)
 
 
 def by_cache(model, x):
     """Incremental decoding: one token per pass, earlier keys and values from the cache."""
     cache = model.new_cache()
     n = x.shape[1] - 1
-    return np.stack([F.log_softmax(model(x[:, i:i + 1], cache=cache)[:, -1]).numpy() for i in range(n)], axis=1)
+    return np.stack([F.log_softmax(model(x[:, i:i + 1], cache=cache)[:, -1], dim=-1).numpy() for i in range(n)], axis=1)
 
 
 def in_parallel(model, x):

@@ -96,7 +96,7 @@ from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # n
 from .ops.distributions import normal  # noqa: E402,F401
 from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
                             erf, logit, atan2, arctan2, hypot)
-from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median  # noqa: E402,F401
+from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile  # noqa: E402,F401
 from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
                               triu_indices, tril_indices, isin, searchsorted)
 

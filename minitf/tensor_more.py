@@ -51,6 +51,8 @@ class MoreMethods:
     def nansum(self, dim=None, keepdim=False): return _red().nansum(self, dim, keepdim)
     def nanmean(self, dim=None, keepdim=False): return _red().nanmean(self, dim, keepdim)
     def median(self, dim=None, keepdim=False): return _red().median(self, dim, keepdim)
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _red().quantile(self, q, dim, keepdim, interpolation=interpolation)
 
     def diagonal(self, offset=0, dim1=0, dim2=1): return _shp().diagonal(self, offset, dim1, dim2)
     def trace(self): return _shp().trace(self)

@@ -26,6 +26,11 @@ CALLS = {  # name -> (call on mt or torch, differentiable)
     "std_mean": (lambda m, x: m.std_mean(x, 0, correction=0)[0] * m.std_mean(x, 0)[1], True),
     "median": (lambda m, x: m.median(x), True),
     "median(1)": (lambda m, x: m.median(x, 1).values, True),
+    "quantile": (lambda m, x: m.quantile(x, 0.3), True),
+    "quantile dim keepdim": (lambda m, x: x.quantile(0.6, 1, True), True),
+    "quantile tensor q": (lambda m, x: m.quantile(x, m.tensor([0.25, 0.9], dtype=x.dtype, device=x.device), 0), True),
+    "quantile midpoint": (lambda m, x: m.quantile(x, 0.5, 1, interpolation="midpoint"), True),
+    "quantile nearest": (lambda m, x: m.quantile(x, 0.7, 1, interpolation="nearest"), True),
     "hstack": (lambda m, x: m.hstack([x, x * 2]), True),
     "vstack": (lambda m, x: m.vstack([x[0], x]), True),
     "diagonal": (lambda m, x: m.diagonal(x, 1), True),
@@ -111,3 +116,10 @@ def test_normal_draws():
 def test_linalg_refuses_matrix_norms():
     with pytest.raises(NotImplementedError, match="matrix norm"):
         mt.linalg.norm(mt.ones(2, 2), "nuc")
+
+
+def test_quantile_refuses_what_torch_refuses():
+    with pytest.raises(RuntimeError, match="in the range"):
+        mt.quantile(mt.ones(3), 1.5)
+    with pytest.raises(ValueError, match="interpolation"):
+        mt.quantile(mt.ones(3), 0.5, interpolation="cubic")

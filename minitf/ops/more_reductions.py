@@ -1,5 +1,6 @@
 """More of torch's reductions, composed of differentiable ops: nansum, nanmean, var_mean,
-std_mean, median (the lower median, as torch; through sort, so differentiable)."""
+std_mean, median (the lower median, as torch) and quantile (both through sort, so
+differentiable)."""
 from __future__ import annotations
 
 from collections import namedtuple
@@ -56,3 +57,55 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
     if not keepdim:
         v, i = v.squeeze(d), i.squeeze(d)
     return median_return(v, i)
+
+
+def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+    """The ``q``-quantiles (a number or a 1-D tensor in [0, 1]) over ``dim`` (None: all
+    elements), as torch.quantile: between the two nearest sorted values by ``interpolation``
+    ("linear", "lower", "higher", "nearest", "midpoint"). A tensor ``q`` puts its dim first.
+    Differentiable in x (through sort)."""
+    import math
+    from .sorting import sort
+    from .indexing import index_select
+    from ..creation import tensor
+    if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise ValueError(f"quantile: interpolation must be linear, lower, higher, nearest or midpoint, "
+                         f"got {interpolation!r}")
+    qs = [float(v) for v in (q.reshape(-1).tolist() if isinstance(q, Tensor) else [q])]
+    if any(not 0.0 <= v <= 1.0 for v in qs):
+        raise RuntimeError(f"quantile() q values must be in the range [0, 1], got {qs}")
+    if dim is None:
+        src, d = x.reshape(-1), 0
+    else:
+        src, d = x, check_dim("quantile", dim, x.ndim)
+    n = src.shape[d]
+    if n == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    values, _ = sort(src, d)
+    pos = [v * (n - 1) for v in qs]
+    lo = [int(math.floor(p)) for p in pos]
+    hi = [min(i + 1, n - 1) if p > i else i for p, i in zip(pos, lo)]
+    frac = [p - i for p, i in zip(pos, lo)]
+    if interpolation == "lower":
+        hi, frac = lo, [0.0] * len(lo)
+    elif interpolation == "higher":
+        lo, frac = hi, [0.0] * len(lo)
+    elif interpolation == "nearest":  # torch rounds half to even, as Python's round
+        lo = hi = [int(round(p)) for p in pos]
+        frac = [0.0] * len(lo)
+    elif interpolation == "midpoint":
+        frac = [0.5 if h != i else 0.0 for h, i in zip(hi, lo)]
+    dev = x.device
+    v_lo = index_select(values, d, tensor(lo, device=dev))
+    v_hi = index_select(values, d, tensor(hi, device=dev))
+    shape = [1] * values.ndim
+    shape[d] = len(qs)
+    w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
+    out = v_lo + w * (v_hi - v_lo)  # (..., len(q), ...) along d
+    if keepdim and dim is None:
+        out = out.reshape((len(qs),) + (1,) * x.ndim)
+        return out if isinstance(q, Tensor) else out.reshape((1,) * x.ndim)
+    if isinstance(q, Tensor):
+        out = out.movedim(d, 0)
+        return out.unsqueeze(d + 1) if keepdim else out
+    return out if keepdim else out.squeeze(d)
