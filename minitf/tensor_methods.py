@@ -94,7 +94,8 @@ class TensorMethods(InPlaceMethods, MoreMethods):
     def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
     def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
     def mul_(self, o): return _ops.mul_(self, o)
-    def div_(self, o): return _ops.div_(self, o)
+    def div_(self, o, *, rounding_mode=None):
+        return _ops.div_(self, o) if rounding_mode is None else _ops.inplace_methods.div_rounded_(self, o, rounding_mode=rounding_mode)
     def neg_(self): return _ops.neg_(self)
     def zero_(self): return _ops.zero_(self)
     def fill_(self, value): return _ops.fill_(self, value)

@@ -100,3 +100,20 @@ def test_where_with_the_condition_alone_is_nonzero_as_tuple(device):
     assert [t.tolist() for t in F.where(cond > 0)] == [[0, 1], [1, 0]]
     with pytest.raises(TypeError, match="give both a and b"):
         mt.where(cond > 0, mt.ones(2, 2))
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_div_in_place_with_a_rounding_mode_as_torch(mode, device):
+    torch = pytest.importorskip("torch")
+    for dtype in ("float32", "int64"):
+        a = np.array(A).astype(dtype)
+        x = mt.tensor(a, device=device)
+        v = x._version
+        assert x.div_(mt.tensor(np.array(B).astype(dtype), device=device), rounding_mode=mode) is x
+        assert x._version == v + 1
+        expected = torch.tensor(a).div_(torch.tensor(np.array(B).astype(dtype)), rounding_mode=mode)
+        np.testing.assert_array_equal(x.cpu().numpy(), expected.numpy())
+    a = mt.ones(2, requires_grad=True)
+    y = a * 3.0
+    y.div_(2.0, rounding_mode=mode).sum().backward()  # recorded: gradient 0, as torch
+    assert y.tolist() == [1.0, 1.0] and a.grad.tolist() == [0.0, 0.0]

@@ -77,7 +77,7 @@ def reshaping(name: str, op):
 # the methods, one line each from their out-of-place ops (imported at the end: the ops import
 # minitf.ops.inplace, which this module imports)
 from . import arithmetic as _a, elementwise as _e, index_ops as _ix, indexing as _ig  # noqa: E402
-from . import shape as _s, unary as _u, views as _v  # noqa: E402
+from . import div_modes as _dm, shape as _s, unary as _u, views as _v  # noqa: E402
 from .pointwise import abs as _abs  # noqa: E402
 
 exp_, log_, sqrt_ = from_op("exp_", _e.exp), from_op("log_", _e.log), from_op("sqrt_", _e.sqrt)
@@ -86,6 +86,7 @@ pow_ = from_op("pow_", _a.pow)
 floor_, ceil_, trunc_ = from_op("floor_", _u.floor), from_op("ceil_", _u.ceil), from_op("trunc_", _u.trunc)
 round_, sign_ = from_op("round_", _u.round), from_op("sign_", _u.sign)
 lerp_, addcmul_, addcdiv_ = from_op("lerp_", _u.lerp), from_op("addcmul_", _u.addcmul), from_op("addcdiv_", _u.addcdiv)
+div_rounded_ = from_op("div_", _dm.div)  # div_(other, rounding_mode=...): plain div_ is ops.inplace's
 index_add_, index_copy_ = from_op("index_add_", _ix.index_add), from_op("index_copy_", _ix.index_copy)
 index_fill_ = from_op("index_fill_", _ix.index_fill)
 scatter_, scatter_add_ = from_op("scatter_", _ig.scatter), from_op("scatter_add_", _ig.scatter_add)
