@@ -114,7 +114,7 @@ def test_result_type_must_cast():
         mt.tensor([1, 2]).exp_()
 
 
-@pytest.mark.parametrize("reduce", ["sum", "mean"])
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin"])
 @pytest.mark.parametrize("include_self", [True, False])
 def test_scatter_reduce_as_torch(reduce, include_self, device):
     torch = pytest.importorskip("torch")
@@ -138,8 +138,8 @@ def test_scatter_reduce_as_torch(reduce, include_self, device):
 def test_scatter_reduce_integer_mean_rounds_down_and_unknown_names_refuse():
     out = mt.tensor([1, 2]).scatter_reduce(0, mt.tensor([0, 0]), mt.tensor([2, 2]), "mean")
     assert out.tolist() == [1, 2]
-    with pytest.raises(NotImplementedError, match="amax"):
-        mt.ones(2).scatter_reduce(0, mt.tensor([0]), mt.ones(1), "amax")
+    with pytest.raises(NotImplementedError, match="prod"):
+        mt.ones(2).scatter_reduce(0, mt.tensor([0]), mt.ones(1), "prod")
     with pytest.raises(RuntimeError, match="must be one of"):
         mt.ones(2).scatter_reduce(0, mt.tensor([0]), mt.ones(1), "max")
 
@@ -153,3 +153,22 @@ def test_index_ops_out_of_place_and_their_errors():
         x.index_copy(0, mt.tensor([0]), mt.ones(2, 3))
     with pytest.raises(IndexError, match="out of range"):
         x.index_add(1, mt.tensor([3]), mt.ones(2, 1))
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_extremes_share_the_gradient_among_ties_as_torch(reduce, include_self, device):
+    torch = pytest.importorskip("torch")
+    x, src, idx, g = [1.0, 5.0, 0.0], [5.0, 2.0, 5.0, -1.0], [1, 1, 1, 0], [1.0, 2.0, 3.0]
+    a, s = mt.tensor(x, device=device, requires_grad=True), mt.tensor(src, device=device, requires_grad=True)
+    at, st = torch.tensor(x, requires_grad=True), torch.tensor(src, requires_grad=True)
+    out = a.scatter_reduce(0, mt.tensor(idx, device=device), s, reduce, include_self=include_self)
+    outt = at.scatter_reduce(0, torch.tensor(idx), st, reduce, include_self=include_self)
+    out.backward(mt.tensor(g, device=device))
+    outt.backward(torch.tensor(g))
+    assert out.tolist() == outt.tolist()
+    np.testing.assert_allclose(a.grad.cpu().numpy(), at.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s.grad.cpu().numpy(), st.grad.numpy(), rtol=1e-6)
+    ints = mt.tensor([1, 5, 0]).scatter_reduce(0, mt.tensor(idx), mt.tensor([5, 2, 7, -1]), reduce, include_self=include_self)
+    assert ints.tolist() == torch.tensor([1, 5, 0]).scatter_reduce(0, torch.tensor(idx), torch.tensor([5, 2, 7, -1]), reduce,
+                                                                   include_self=include_self).tolist()

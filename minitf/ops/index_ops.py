@@ -9,7 +9,10 @@ dims (``along_index``), so repeated indices accumulate (index_add) or one of the
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
+from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from ._util import as_tensor, check_dim, check_index_range
@@ -85,18 +88,51 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value) -> Tensor:
     return IndexPut.apply(x, v, index=full if x.ndim else ())
 
 
-_REDUCTIONS = ("sum", "mean")
+_REDUCTIONS = ("sum", "mean", "amax", "amin")
+
+
+class ScatterExtreme(Function):
+    """out = x (or, without include_self, the identity where an index lands), then each
+    position the max (min) of it and the src values scattered there. Gradient as torch's:
+    shared evenly by every element equal to the result (x's own counted in the share even
+    without include_self, which then gets none of it)."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, x, src, index, kind, include_self, hit):
+        xp = backend.get_array_module(x)
+        out = x.copy()
+        if not include_self:
+            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
+            out[hit] = info.min if kind == "max" else info.max
+        backend.scatter_extreme(out, index, src, kind)
+        self_is = (x == out).astype(x.dtype)
+        src_is = (src == out[index]).astype(x.dtype)
+        count = self_is.copy()
+        backend.scatter_add(count, index, src_is)
+        self.index = index
+        self.w_self = (self_is if include_self else xp.where(hit, 0, self_is).astype(x.dtype)) / count
+        self.w_src, self.count = src_is, count
+        return out
+
+    def backward(self, g):  # d/dx: g / N where x is the result; d/dsrc: (g / N)[index] where src is
+        return g * self.w_self, (g / self.count)[self.index] * self.w_src
+
+    def backward_graph(self, g):
+        from .shape import GetItem
+        c = lambda a: Tensor._make(a, None)  # noqa: E731  (constants: masks and counts)
+        return g * c(self.w_self), GetItem.apply(g / c(self.count), index=self.index, advanced=True) * c(self.w_src)
 
 
 def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     """``x`` with src's values reduced into it at ``index`` along ``dim`` (positions as
-    :func:`minitf.scatter`), as torch.scatter_reduce; ``reduce`` "sum" or "mean" (the mean
-    counts x's value when ``include_self``; an integer mean rounds down, as torch). Positions no
-    index names keep x's value. Differentiable in x and src. torch's "prod", "amax" and "amin"
-    are not implemented (a clear error)."""
+    :func:`minitf.scatter`), as torch.scatter_reduce; ``reduce`` "sum", "mean" (counting x's
+    value when ``include_self``; an integer mean rounds down, as torch), "amax" or "amin" (the
+    gradient shared by the elements equal to the result, as torch). Positions no index names
+    keep x's value. Differentiable in x and src. torch's "prod" is not implemented (a clear error)."""
     if reduce not in _REDUCTIONS:
-        if reduce in ("prod", "amax", "amin"):
+        if reduce == "prod":
             raise NotImplementedError(f"scatter_reduce: reduce={reduce!r} is not implemented in minitf "
                                       f"(only {', '.join(_REDUCTIONS)})")
         raise RuntimeError(f"scatter_reduce: reduce argument must be one of sum, prod, mean, amax, amin, "
@@ -110,6 +146,8 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     xp = backend.get_array_module(x.data)
     hit = xp.zeros(x.shape, dtype=bool)
     hit[full] = True  # the positions some index names
+    if reduce in ("amax", "amin"):
+        return ScatterExtreme.apply(x, src, index=full, kind=reduce[1:], include_self=bool(include_self), hit=hit)
     base = x if include_self else x * Tensor._make((~hit).astype(x.dtype), None)
     total = ScatterAdd.apply(base, src, index=full)
     if reduce == "sum":
