@@ -45,19 +45,19 @@ METHODS = ("prefixes", "cache", "parallel")
 def by_prefixes(model, x):
     """x: (b, n + 1) -> log-probabilities (b, n, V): pass i sees x_0 .. x_{i-1} and predicts x_i."""
     n = x.shape[1] - 1
-    return np.stack([F.log_softmax(model(x[:, :i])[:, -1]).numpy() for i in range(1, n + 1)], axis=1)
+    return np.stack([F.log_softmax(model(x[:, :i])[:, -1], dim=-1).numpy() for i in range(1, n + 1)], axis=1)
 
 
 def by_cache(model, x):
     """Incremental decoding: one token per pass, earlier keys and values from the cache."""
     cache = model.new_cache()
     n = x.shape[1] - 1
-    return np.stack([F.log_softmax(model(x[:, i:i + 1], cache=cache)[:, -1]).numpy() for i in range(n)], axis=1)
+    return np.stack([F.log_softmax(model(x[:, i:i + 1], cache=cache)[:, -1], dim=-1).numpy() for i in range(n)], axis=1)
 
 
 def in_parallel(model, x):
     """One masked pass over x_0 .. x_{n-1}: row i of the logits is p(x_{i+1} | x_0 .. x_i)."""
-    return F.log_softmax(model(x[:, :-1])).numpy()
+    return F.log_softmax(model(x[:, :-1]), dim=-1).numpy()
 
 
 WAYS = {"prefixes": by_prefixes, "cache": by_cache, "parallel": in_parallel}
@@ -185,7 +185,7 @@ def total_probability(model, causal, V, n, device) -> float:
     seqs = np.array(list(itertools.product(range(V), repeat=n)))                 # (V^n, n)
     x = np.concatenate([np.zeros((len(seqs), 1), seqs.dtype), seqs], axis=1)   # x_0 = 0
     with mt.no_grad():
-        lp = F.log_softmax(_forward(model, mt.tensor(x[:, :-1], device=device), causal)).numpy()
+        lp = F.log_softmax(_forward(model, mt.tensor(x[:, :-1], device=device), causal), dim=-1).numpy()
     model.to(dtype="float32")
     return float(np.exp(np.take_along_axis(lp, seqs[..., None], -1)[..., 0].sum(1)).sum())
 

@@ -12,8 +12,9 @@ from .tensor import Tensor  # noqa: F401
 from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,  # noqa: F401
                        full_like, empty, eye, arange, rand, randn, randint)
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
-                     half, float, double, int, long)
+                     half, float, double, int, long, int8, int16, short, finfo, iinfo)
 from .unsupported_dtypes import bfloat16  # noqa: F401  (named only: NumPy has no bfloat16)
+from .size import Size  # noqa: F401
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from .grad_modes import set_grad_enabled, inference_mode, is_inference_mode_enabled  # noqa: F401
 from .creation import (as_tensor, is_tensor, empty_like, rand_like, randn_like,  # noqa: F401
@@ -31,6 +32,7 @@ from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 from .profiler import profile  # noqa: F401
 from .dot import to_dot, draw_graph  # noqa: F401
 from . import functional  # noqa: F401
+from . import errors  # noqa: F401  (error classes deriving from minitf's former and torch's classes)
 from .backend import silence_fp_warnings_from_minitf as _silence
 
 _silence()   # inf and NaN results are silent, as in PyTorch (a warnings filter: free per op)
@@ -43,7 +45,7 @@ def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
-                "amp", "backends"):
+                "amp", "backends", "linalg"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
         return getattr(importlib.import_module(".amp", __name__), name)
@@ -102,8 +104,20 @@ from .ops import (gather, scatter, scatter_add, index_select, masked_select, non
                   argsort, topk, flip, roll, unbind, narrow, movedim, moveaxis, swapaxes, swapdims,
                   tile, repeat_interleave, diag, mm, bmm, mv, dot, outer, einsum)
 from .functional import cat as concat  # noqa: E402,F401
-from .ops import (add, sub, mul, div, neg, positive, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
+from .ops import (add, sub, mul, div, true_divide, neg, positive, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.activation import relu_  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401
+from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # noqa: E402,F401
+from .ops.distributions import normal  # noqa: E402,F401
+from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
+                            erf, logit, atan2, arctan2, hypot)
+from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile  # noqa: E402,F401
+from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
+                              triu_indices, tril_indices, isin, searchsorted)
+
+
+def is_floating_point(x) -> bool:
+    """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
+    return x.is_floating_point()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ArgumentError
 from . import backend
 from .ops._util import note_host_index_bounds
-from .tensor import Tensor, _check_dtype
+from .tensor import Tensor, _check_dtype, _DTYPE_NAMES
+
+_DTYPE_TYPES = frozenset(_DTYPE_NAMES.values())
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
@@ -36,15 +39,15 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
             arr = arr.copy()
     else:
         host = np.asarray(data)
+        if host.dtype.kind == "O" or host.dtype == np.uint64 and _has_python_int(data):
+            if dtype is None or dtype.kind != "f":  # torch's ValueError, where NumPy's cast would wrap
+                raise ValueError("Overflow when unpacking long long: tensor(): a Python int in the data is "
+                                 "outside int64's range [-2**63, 2**63) (give dtype=float64 to keep it approximately)")
+            host = np.asarray(data, dtype=np.float64)
         if dtype is None:
-            if host.dtype.kind == "f":
-                dtype = _default_dtype
-            elif host.dtype.kind in "iu":
-                dtype = np.int64
-            elif host.dtype.kind == "b":
-                dtype = np.bool_
-            else:
-                raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
+            dtype = _inferred_dtype(data, host)
+        elif host.dtype.kind in "iuf" and dtype.kind in "iu" and host.size:
+            _check_fits(host, dtype)
         host = host.astype(dtype, copy=False)
         arr = host if xp is np else xp.asarray(host)
     out = Tensor(arr, requires_grad=requires_grad)
@@ -56,6 +59,74 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     elif isinstance(data, np.ndarray) and data.dtype == arr.dtype:
         note_host_index_bounds(out, data)
     return out
+
+
+def _inferred_dtype(data, host):
+    """The dtype of ``tensor(data)`` for Python data, by torch's rule: the promotion of every
+    element's own type, where a Python float counts as the default dtype, an int as int64 and
+    a bool as bool, and a Tensor, NumPy scalar or array inside counts as its dtype (so a list of
+    float64 0-d tensors or NumPy floats stays float64, NumPy int32 arrays stay int32). Unlike
+    NumPy's promotion, a float with an integer is that float (float16 with int64: float16)."""
+    kind = host.dtype.kind
+    if kind in "biu":  # NumPy's promotion of these is torch's (a Python int counts as int64): no walk
+        return host.dtype if host.dtype.type in _DTYPE_TYPES else np.dtype(np.int64)
+    if kind != "f":
+        raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
+    floats, ints, kinds = [], [], set()
+    _element_dtypes(data, floats, ints, kinds)
+    if not floats:  # Python floats only (or tensor([])): the default dtype
+        return _default_dtype
+    return np.result_type(*floats, *([_default_dtype] if "f" in kinds else []))
+
+
+_PY_KINDS = {float: "f", int: "i", bool: "b"}
+
+
+def _element_dtypes(seq, floats, ints, kinds) -> None:
+    """Collect the dtypes of ``seq``'s typed elements (floats and ints apart; the integers
+    never decide a float result) and the kinds of its Python numbers, recursing into nested lists; one C-speed pass per level (``set(map(type))``)."""
+    if not isinstance(seq, (list, tuple)):
+        seq = (seq,)
+    for tp in set(map(type, seq)):
+        kind = _PY_KINDS.get(tp)
+        if kind is not None:
+            kinds.add(kind)
+        elif tp is list or tp is tuple:
+            for sub in seq:
+                if type(sub) is tp:
+                    _element_dtypes(sub, floats, ints, kinds)
+        else:
+            for v in seq:
+                if type(v) is tp:
+                    dt = getattr(v, "dtype", None)
+                    if dt is None:
+                        kinds.add(np.asarray(v).dtype.kind)  # another number type (a subclass of float...)
+                    elif dt.kind == "f":
+                        floats.append(dt)
+                    elif dt.kind in "iu":
+                        ints.append(dt)
+                    else:
+                        kinds.add(dt.kind)
+
+
+def _has_python_int(data) -> bool:
+    """Whether the nested lists ``data`` hold a Python int (NumPy makes uint64 of one above 2**63)."""
+    if isinstance(data, (list, tuple)):
+        return any(_has_python_int(v) for v in data)
+    return type(data) is int
+
+
+def _check_fits(host, dtype) -> None:
+    """torch's check of Python numbers given an integer dtype: every value must be finite and in
+    range (for an unsigned dtype, negatives down to -max wrap, as torch lets them), else a
+    RuntimeError, where NumPy's cast would wrap silently (``tensor([300], dtype=uint8)``)."""
+    info = np.iinfo(dtype)
+    lo = -int(info.max) if info.min == 0 else int(info.min)
+    vmin, vmax = host.min(), host.max()
+    if host.dtype.kind == "f" and not (np.isfinite(vmin) and np.isfinite(vmax)) \
+            or vmin < lo or vmax > int(info.max):
+        raise RuntimeError(f"value cannot be converted to type {np.dtype(dtype)} without overflow: tensor() "
+                           f"got values in [{vmin}, {vmax}], {np.dtype(dtype)} holds [{info.min}, {info.max}]")
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -143,7 +214,7 @@ def arange(*args, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else _default_dtype
     if len(args) == 3 and args[2] == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ArgumentError("arange: step must be nonzero")
     xp = backend.array_module(backend.check_device(device))
     return _make(xp.arange(*args, dtype=_dtype(dtype)), requires_grad)
 

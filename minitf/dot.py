@@ -95,8 +95,8 @@ def to_dot(tensor: Tensor, params=None, show_values: bool = False, show_grad: bo
         label.append(f"{t.shape} {t.dtype}")
         if show_values:
             label.append("data " + _values(t.data, max_elements))
-        if show_grad and t.grad is not None:
-            label.append("grad " + _values(t.grad.data, max_elements))
+        if show_grad and t._grad is not None:
+            label.append("grad " + _values(t._grad.data, max_elements))
         color = ("#b7e4c7" if t is tensor else "#cfe2ff" if t._fn is None and t.requires_grad
                  else "#e9ecef" if t._fn is None else "white")
         lines.append(f'  {tid} [label={_quote(chr(10).join(label))}, shape=ellipse, style=filled, '

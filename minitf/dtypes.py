@@ -12,3 +12,26 @@ int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool = np.dtype(np.bool_)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+
+
+def finfo(dtype=None):
+    """The limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``, ``bits``,
+    ``resolution``), as torch.finfo; the default float dtype when none is given. NumPy's
+    ``np.finfo``, whose fields have torch's names."""
+    from .creation import get_default_dtype
+    from .tensor import _check_dtype
+    dt = get_default_dtype() if dtype is None else _check_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"finfo: expected a floating point dtype, got {dt} (iinfo takes integer ones)")
+    return np.finfo(dt)
+
+
+def iinfo(dtype):
+    """The limits of an integer dtype (``min``, ``max``, ``bits``), as torch.iinfo (NumPy's ``np.iinfo``)."""
+    from .tensor import _check_dtype
+    dt = _check_dtype(dtype)
+    if dt.kind not in "iu":
+        raise TypeError(f"iinfo: expected an integer dtype, got {dt} (finfo takes floating ones)")
+    return np.iinfo(dt)

@@ -1,18 +1,49 @@
-"""The exceptions an op raises for a dtype it refuses, of torch's classes.
+"""minitf's error classes: each derives from the class minitf raised before and from the one
+PyTorch raises for the same mistake, so that both ``except ValueError:`` (minitf's code and
+tests) and a port's ``except RuntimeError:`` / ``except IndexError:`` catch it, while the
+message stays minitf's own (it names the op and the shapes).
 
-torch raises a RuntimeError where an op refuses a dtype (``bool_tensor - 1``, ``-mask``,
-``int_tensor += 0.5``) and a NotImplementedError (itself a RuntimeError) where it has no kernel
-for it (``bool_tensor ** bool_tensor``, ``float_tensor & 1``, ``abs`` of a bool). minitf raises
-the same classes; both are TypeErrors too, what minitf raised for these before (and what NumPy
-raises), so ``except TypeError`` keeps working.
+    >>> import minitf as mt
+    >>> try:
+    ...     mt.ones(2) + mt.ones(3)
+    ... except RuntimeError as e:        # torch's class; ValueError catches it too
+    ...     print(type(e).__name__)
+    ShapeError
+
+No imports: the Tensor module and every op module import this one.
 """
 
-__all__ = ["DtypeError", "DtypeNotImplemented"]
+
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit together: broadcasting, matmul and linear, view/reshape sizes,
+    cat/stack, split sizes, expand (torch: RuntimeError)."""
 
 
-class DtypeError(RuntimeError, TypeError):
-    """An op refuses an operand's dtype (torch: RuntimeError)."""
+class DimError(ValueError, IndexError):
+    """A dim out of range for the tensor's number of dims (torch: IndexError)."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """A value torch refuses with a RuntimeError: arange's step 0, an integer to a negative
+    integer power."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """A dtype an op refuses (torch: RuntimeError): requires_grad on an integer tensor, a mask
+    that is not bool, ``bool_tensor - 1``, ``-mask``, ``int_tensor += 0.5``."""
 
 
 class DtypeNotImplemented(NotImplementedError, DtypeError):
-    """An op is not defined for a dtype (torch: NotImplementedError, '"abs_cpu" not implemented for 'Bool'')."""
+    """An op with no kernel for a dtype (torch: NotImplementedError, itself a RuntimeError:
+    '"abs_cpu" not implemented for 'Bool''): ``bool_tensor ** bool_tensor``, ``float_tensor & 1``."""
+
+
+class ScalarConversionError(TypeError, ValueError, RuntimeError):
+    """A tensor of several elements where one number is needed: ``item()``, ``bool(t)``
+    (torch: RuntimeError), ``float(t)``, ``int(t)`` (torch: ValueError)."""
+
+
+def broadcast_error(name: str, *shapes) -> ShapeError:
+    """The error for shapes that do not broadcast, naming the op and every shape."""
+    listed = ", ".join(str(tuple(s)) for s in shapes[:-1]) + f" and {tuple(shapes[-1])}"
+    return ShapeError(f"{name}: shapes {listed} cannot be broadcast together")

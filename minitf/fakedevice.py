@@ -284,6 +284,16 @@ class _FakeNamespace:
         """In-place ``target[index] += values`` with repeats accumulating (``cupyx.scatter_add``)."""
         np.add.at(_unwrap(target), _unwrap(index), _unwrap(values))
 
+    @staticmethod
+    def scatter_max(target, index, values):
+        """``cupyx.scatter_max``: in place, every repeated index taking part."""
+        np.maximum.at(_unwrap(target), _unwrap(index), _unwrap(values))
+
+    @staticmethod
+    def scatter_min(target, index, values):
+        """``cupyx.scatter_min``."""
+        np.minimum.at(_unwrap(target), _unwrap(index), _unwrap(values))
+
     def __getattr__(self, name):
         attr = getattr(np, name)
         if isinstance(attr, np.ufunc):

@@ -6,7 +6,7 @@
     >>> import minitf as mt
     >>> from minitf import functional as F
     >>> x = mt.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
-    >>> F.softmax(x).sum().backward()
+    >>> F.softmax(x, dim=-1).sum().backward()
 """
 from .ops import (add, sub, mul, div, neg, pow, matmul,  # noqa: F401
                   exp, log, sqrt, tanh, sigmoid, relu, gelu,

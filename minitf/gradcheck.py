@@ -44,7 +44,7 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
                             f"(build inputs with dtype='float64')")
     rng = np.random.default_rng(seed)
 
-    saved = {i: inputs[i].grad for i in checked}  # put back afterwards: the check leaves no trace
+    saved = {i: inputs[i]._grad for i in checked}  # put back afterwards: the check leaves no trace
     try:
         for i in checked:
             inputs[i].grad = None
@@ -68,7 +68,7 @@ def _analytic(fn, inputs, checked, rng):
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
     # other leaves that fn reaches (a weight it closes over) get their .grad back too
     others = {id(t): t for o, _ in live for t in _leaves(o) if all(t is not inputs[i] for i in checked)}
-    kept = {k: t.grad for k, t in others.items()}
+    kept = {k: t._grad for k, t in others.items()}
     try:
         for t in others.values():
             t.grad = None  # backward accumulates in place: let it write into a fresh buffer
@@ -77,7 +77,7 @@ def _analytic(fn, inputs, checked, rng):
     finally:
         for k, t in others.items():
             t.grad = kept[k]
-    analytic = {i: (backend.to_numpy(inputs[i].grad.data).astype(np.float64) if inputs[i].grad is not None
+    analytic = {i: (backend.to_numpy(inputs[i]._grad.data).astype(np.float64) if inputs[i]._grad is not None
                     else np.zeros(inputs[i].shape)) for i in checked}
     return analytic, cotangents
 
@@ -150,7 +150,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
     -------
     >>> import minitf as mt
     >>> x = mt.tensor([[0.1, -0.4, 2.0]], dtype="float64", requires_grad=True)
-    >>> mt.gradcheck(lambda x: mt.functional.softmax(x), [x])
+    >>> mt.gradcheck(lambda x: mt.functional.softmax(x, dim=-1), [x])
     True
     """
     for i, analytic, numeric, elementwise, shape in _gradient_pairs(
@@ -204,7 +204,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
     -------
     >>> import minitf as mt
     >>> x = mt.tensor([[0.1, -0.4, 2.0]], dtype="float64", requires_grad=True)
-    >>> mt.gradgradcheck(lambda x: mt.functional.softmax(x), [x])
+    >>> mt.gradgradcheck(lambda x: mt.functional.softmax(x, dim=-1), [x])
     True
     """
     from .autograd import enable_grad

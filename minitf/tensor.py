@@ -14,6 +14,8 @@ import numpy as np
 
 from . import backend
 from .devices import device as _device
+from .errors import DtypeError, ScalarConversionError
+from .size import Size as _Size
 from .tensor_methods import TensorMethods
 
 
@@ -70,7 +72,7 @@ class Tensor(TensorMethods):
             raise RuntimeError("you can only change requires_grad flags of leaf variables; to use a computed "
                                "tensor in a subgraph that needs no gradient, take t.detach()")
         if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
+            raise DtypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
         self._requires_grad = bool(flag)
 
     # a property so that ``x.requires_grad = ...`` checks what requires_grad_() does (a leaf, a
@@ -97,8 +99,8 @@ class Tensor(TensorMethods):
         return 0 if vc is None else vc[0]
 
     def size(self, dim=None):
-        """The shape (``torch.Size``-like tuple), or the length of dim ``dim``."""
-        return self.shape if dim is None else self.shape[_ops.check_dim("size", dim, self.ndim)]
+        """The shape as an ``mt.Size`` (a tuple with ``numel()``), or the length of dim ``dim``."""
+        return _Size(self.data.shape) if dim is None else self.shape[_ops.check_dim("size", dim, self.ndim)]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -110,8 +112,14 @@ class Tensor(TensorMethods):
 
     @property
     def grad(self):
-        """The accumulated gradient: a Tensor like this one, or None (PyTorch's ``.grad``)."""
-        return self._grad
+        """The accumulated gradient: a Tensor like this one, or None (PyTorch's ``.grad``). Read
+        on a non-leaf that does not retain its gradient, it warns, as torch's (backward never
+        fills it: ``retain_grad()`` does). minitf's own code reads ``_grad``."""
+        g = self._grad
+        if g is None and self._fn is not None and not self._retain:
+            import warnings
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -137,7 +145,7 @@ class Tensor(TensorMethods):
 
     def _scalar(self, kind: str):
         if self.data.size != 1:
-            raise TypeError(f"only one-element tensors can be converted to a Python {kind}, "
+            raise ScalarConversionError(f"only one-element tensors can be converted to a Python {kind}, "
                             f"this one has shape {self.shape}")
         return self.data.item()
 
@@ -154,6 +162,13 @@ class Tensor(TensorMethods):
 
     def __int__(self):
         return int(self._scalar("int"))
+
+    def __index__(self):
+        # torch's rule: an integer (or bool) tensor of one element is an index, so that
+        # range(t), [10, 20][t] and x[t0:t1] work; a float or many elements refuse
+        if self.data.size != 1 or self.data.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data.item())
 
     def __format__(self, spec):
         # f"{loss:.4f}" formats a 0-d tensor's value, as PyTorch's; others take only the empty spec
@@ -239,7 +254,7 @@ class Tensor(TensorMethods):
     def item(self):
         """The single element as a Python number (synchronises with a GPU)."""
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ScalarConversionError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
@@ -342,6 +357,12 @@ class Tensor(TensorMethods):
         _accumulate_inputs(inputs, grads, create_graph)
 
 
+_NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                  "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+                  "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+                  "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+
 def _constructor_data(self, data, sizes):
     """The array of ``Tensor(data)`` / ``Tensor(*sizes)`` for what is not a NumPy array, as
     ``torch.Tensor``: ``Tensor(2, 3)`` (uninitialised there, zeros here), ``Tensor()`` (shape
@@ -379,7 +400,8 @@ def _constructor_data(self, data, sizes):
 
 
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
-                "int32": np.int32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
+                "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+                "bool": np.bool_, "uint8": np.uint8}
 
 
 def _check_dtype(dtype):

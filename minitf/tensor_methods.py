@@ -10,12 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .tensor_inplace import InPlaceMethods
+from .tensor_more import MoreMethods
 
 _ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
 
 
-class TensorMethods:
-    """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own)."""
+class TensorMethods(InPlaceMethods, MoreMethods):
+    """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own); more
+    in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`, more math and type
+    queries from :class:`minitf.tensor_more.MoreMethods`."""
 
     __slots__ = ()  # Tensor's own __slots__ stay the only storage: no per-instance __dict__
 
@@ -26,8 +30,8 @@ class TensorMethods:
     def __rsub__(self, o): return _ops.sub(o, self)
     def __mul__(self, o): return _ops.mul(self, o)
     def __rmul__(self, o): return _ops.mul(o, self)
-    def __truediv__(self, o): return _ops.div(self, o)
-    def __rtruediv__(self, o): return _ops.div(o, self)
+    def __truediv__(self, o): return _ops.true_divide(self, o)
+    def __rtruediv__(self, o): return _ops.true_divide(o, self)
     def __pow__(self, p): return _ops.pow(self, p)
     def __rpow__(self, b): return _ops.pow(b, self)
     def __abs__(self): return _ops.abs(self)
@@ -49,7 +53,8 @@ class TensorMethods:
     def add(self, other, *, alpha=1): return _ops.add(self, other, alpha=alpha)
     def sub(self, other, *, alpha=1): return _ops.sub(self, other, alpha=alpha)
     def mul(self, other): return _ops.mul(self, other)
-    def div(self, other): return _ops.div(self, other)
+    def div(self, other, *, rounding_mode=None): return _ops.div(self, other, rounding_mode=rounding_mode)
+    def true_divide(self, other): return _ops.true_divide(self, other)
     def neg(self): return _ops.neg(self)
     def positive(self): return _ops.positive(self)
     def __pos__(self): return _ops.positive(self)
@@ -91,7 +96,8 @@ class TensorMethods:
     def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
     def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
     def mul_(self, o): return _ops.mul_(self, o)
-    def div_(self, o): return _ops.div_(self, o)
+    def div_(self, o, *, rounding_mode=None):
+        return _ops.div_(self, o) if rounding_mode is None else _ops.inplace_methods.div_rounded_(self, o, rounding_mode=rounding_mode)
     def neg_(self): return _ops.neg_(self)
     def zero_(self): return _ops.zero_(self)
     def fill_(self, value): return _ops.fill_(self, value)
@@ -119,13 +125,14 @@ class TensorMethods:
     def bernoulli(self, p=None, *, generator=None): return _dist().bernoulli(self, p, generator=generator)
 
     # ------------------------------------------------------------ methods (PyTorch names)
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Sum over ``axis`` (int, tuple or None = all; PyTorch: ``dim``/``keepdim``)."""
-        return _ops.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """Sum over ``axis`` (int, tuple or None = all; PyTorch: ``dim``/``keepdim``); ``dtype``:
+        cast first, as torch."""
+        return _ops.sum(self if dtype is None else self.to(dtype=dtype), _pick(axis, dim), _pick(keepdims, keepdim))
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Mean over ``axis`` (int, tuple or None = all)."""
-        return _ops.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """Mean over ``axis`` (int, tuple or None = all); ``dtype``: cast first."""
+        return _ops.mean(self if dtype is None else self.to(dtype=dtype), _pick(axis, dim), _pick(keepdims, keepdim))
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """``max()``: the maximum (gradient shared between ties); ``max(dim)``: a
@@ -185,13 +192,13 @@ class TensorMethods:
     def tanh(self): return _ops.tanh(self)
     def sigmoid(self): return _ops.sigmoid(self)
     def relu(self): return _ops.relu(self)
-    def softmax(self, axis=-1, *, dim=None):
+    def softmax(self, axis=-1, *, dim=None, dtype=None):
         """Softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.softmax`."""
-        return _ops.softmax(self, _pick(axis, dim))
+        return _ops.softmax(self, _pick(axis, dim), dtype=dtype)
 
-    def log_softmax(self, axis=-1, *, dim=None):
+    def log_softmax(self, axis=-1, *, dim=None, dtype=None):
         """Log-softmax along ``axis`` (PyTorch: ``dim``); see :func:`minitf.functional.log_softmax`."""
-        return _ops.log_softmax(self, _pick(axis, dim))
+        return _ops.log_softmax(self, _pick(axis, dim), dtype=dtype)
 
     def masked_fill(self, mask, value):
         """``value`` where the boolean ``mask`` (broadcastable to this shape) is true, else self."""
@@ -241,9 +248,9 @@ class TensorMethods:
     def lerp(self, end, weight): return _ops.lerp(self, end, weight)
     def addcmul(self, tensor1, tensor2, *, value=1): return _ops.addcmul(self, tensor1, tensor2, value=value)
     def logsumexp(self, dim, keepdim=False): return _ops.logsumexp(self, dim, keepdim)
-    def prod(self, dim=None, keepdim=False): return _ops.prod(self, dim, keepdim)
-    def cumsum(self, dim): return _ops.cumsum(self, dim)
-    def cumprod(self, dim): return _ops.cumprod(self, dim)
+    def prod(self, dim=None, keepdim=False, *, dtype=None): return _ops.prod(self, dim, keepdim, dtype=dtype)
+    def cumsum(self, dim, *, dtype=None): return _ops.cumsum(self, dim, dtype=dtype)
+    def cumprod(self, dim, *, dtype=None): return _ops.cumprod(self, dim, dtype=dtype)
 
     # ------------------------------------------------------------ indexing, order, layout, products
     def gather(self, dim, index): return _ops.gather(self, dim, index)

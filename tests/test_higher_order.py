@@ -62,8 +62,8 @@ EXTRA = {
         x * w, mt.tensor([3, -100, 1], device=d), weight=mt.tensor([0.5, 1.0, 2.0, 1.5], dtype="float64", device=d)),
     "cross_entropy_smoothing_none": lambda x, w, b, d: F.cross_entropy(
         x * w, mt.tensor([3, 0, 1], device=d), label_smoothing=0.2, reduction="none"),
-    "cross_entropy_soft": lambda x, w, b, d: F.cross_entropy(x * w, F.softmax(x * b), label_smoothing=0.1),
-    "nll_loss": lambda x, w, b, d: F.nll_loss(F.log_softmax(x * w), mt.tensor([3, -100, 1], device=d), reduction="sum"),
+    "cross_entropy_soft": lambda x, w, b, d: F.cross_entropy(x * w, F.softmax(x * b, dim=-1), label_smoothing=0.1),
+    "nll_loss": lambda x, w, b, d: F.nll_loss(F.log_softmax(x * w, dim=-1), mt.tensor([3, -100, 1], device=d), reduction="sum"),
     "mse_loss": lambda x, w, b, d: F.mse_loss(x * w, x * b),
     "layer_norm_2d": lambda x, w, b, d: F.layer_norm(x[None], (3, 4), x * w, x + b),
     "gelu_tail": lambda x, w, b, d: F.gelu(x * 6.0) * w,
@@ -141,10 +141,10 @@ FUSED = {
     "WeightedCrossEntropy-all_ignored": lambda x, w, b, d: F.cross_entropy(
         x, mt.tensor([-100, -100, -100], device=d), weight=mt.tensor([0.5, 1.0, 2.0, 1.5], dtype="float64", device=d)),
     "WeightedCrossEntropy-soft": lambda x, w, b, d: F.cross_entropy(
-        x, F.softmax(x * w + b), weight=mt.tensor([0.5, 1.0, 2.0, 1.5], dtype="float64", device=d),
+        x, F.softmax(x * w + b, dim=-1), weight=mt.tensor([0.5, 1.0, 2.0, 1.5], dtype="float64", device=d),
         label_smoothing=0.2),
     "NLLLoss": lambda x, w, b, d: F.nll_loss(
-        F.log_softmax(x), mt.tensor([3, -100, 1], device=d), weight=mt.tensor([0.5, 1.0, 2.0, 1.5], dtype="float64", device=d)),
+        F.log_softmax(x, dim=-1), mt.tensor([3, -100, 1], device=d), weight=mt.tensor([0.5, 1.0, 2.0, 1.5], dtype="float64", device=d)),
     "NLLLoss-none": lambda x, w, b, d: F.nll_loss(x, mt.tensor([3, 0, 1], device=d), reduction="none"),
     "Embedding-padding": lambda x, w, b, d: F.embedding(mt.tensor([[2, 1], [0, 1]], device=d), x, padding_idx=1),
     "ScaledDotProductAttention-float_mask": lambda x, w, b, d: F.scaled_dot_product_attention(
@@ -156,7 +156,7 @@ FUSED = {
         x[:2], x * w, x + b, is_causal=True),
     "ReLURNNCell": lambda x, w, b, d: F.rnn_cell(x, x * w, F.stack([w, b, w * b, b - w]) * 0.5, nonlinearity="relu"),
     "Softmax": lambda x, w, b, d: F.softmax(x, axis=0),
-    "LogSoftmax": lambda x, w, b, d: F.log_softmax(x),
+    "LogSoftmax": lambda x, w, b, d: F.log_softmax(x, dim=-1),
     "CrossEntropy": lambda x, w, b, d: F.cross_entropy(x, mt.tensor([3, -100, 1], device=d)),
     "LayerNorm": lambda x, w, b, d: F.layer_norm(x, w, b),
     "Embedding": lambda x, w, b, d: F.embedding(mt.tensor([[2, 2], [0, 1]], device=d), x),
@@ -329,7 +329,7 @@ def test_grad_matches_torch_autograd_grad():
     a = rng.standard_normal((3, 4))
     x = mt.tensor(a, dtype="float64", requires_grad=True)
     xt = torch.tensor(a, requires_grad=True)
-    g, = mt.grad((F.softmax(x) * x).sum(), x, create_graph=True)
+    g, = mt.grad((F.softmax(x, dim=-1) * x).sum(), x, create_graph=True)
     h, = mt.grad((g * g).sum(), x)
     gt, = torch.autograd.grad((torch.softmax(xt, -1) * xt).sum(), xt, create_graph=True)
     ht, = torch.autograd.grad((gt * gt).sum(), xt)

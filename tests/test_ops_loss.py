@@ -157,7 +157,7 @@ def test_nll_loss_gradcheck_and_torch(device, weighted, reduction):
     f = lambda x: F.nll_loss(x, t, weight=weight, reduction=reduction)  # noqa: E731
     assert mt.gradcheck(f, [x], rtol=RTOL, atol=ATOL)
     # nll_loss of log_softmax is cross_entropy
-    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x), t, weight=weight, reduction=reduction).numpy(),
+    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, dim=-1), t, weight=weight, reduction=reduction).numpy(),
                                F.cross_entropy(x, t, weight=weight, reduction=reduction).numpy(),
                                rtol=1e-13, atol=1e-15)
     torch = pytest.importorskip("torch")

@@ -43,7 +43,7 @@ OPS = {
     "split": lambda x, w, b, d: F.split(x, [1, 3], axis=1)[1],
     "where": lambda x, w, b, d: F.where(x > 0, x, w),
     "masked_fill": lambda x, w, b, d: F.masked_fill(x, x < 0, 0.5),
-    "softmax": lambda x, w, b, d: F.softmax(x),
+    "softmax": lambda x, w, b, d: F.softmax(x, dim=-1),
     "log_softmax": lambda x, w, b, d: F.log_softmax(x, axis=0),
     "cross_entropy": lambda x, w, b, d: F.cross_entropy(x, mt.tensor([3, 0, 1], device=d)),
     "layer_norm": lambda x, w, b, d: F.layer_norm(x, w, b),

@@ -48,10 +48,17 @@ def test_permute_and_transpose(device, data, shape):
 @settings(max_examples=25)
 @given(data=st.data(), shape=shapes(min_dims=1, max_dims=3))
 def test_getitem_basic(device, data, shape):
-    # ints (negative too), slices with steps, Ellipsis and None
-    index = data.draw(hnp.basic_indices(shape, allow_newaxis=True))
+    # ints (negative too), slices with positive steps (a negative one is refused, as torch:
+    # tests/test_tensor_torch_warnings.py), Ellipsis and None
+    index = _positive_steps(data.draw(hnp.basic_indices(shape, allow_newaxis=True)))
     a = data.draw(floats(shape))
     check_op(lambda t: t[index], lambda a: np.asarray(a[index]), [a], device)
+
+
+def _positive_steps(index):
+    def fix(it):
+        return slice(it.start, it.stop, -it.step) if isinstance(it, slice) and it.step is not None and it.step < 0 else it
+    return tuple(fix(it) for it in index) if isinstance(index, tuple) else fix(index)
 
 
 @settings(max_examples=25)
@@ -72,7 +79,7 @@ def test_getitem_slice_with_integer_array(device, data, rows, cols):
     idx = np.asarray(data.draw(st.lists(st.integers(-cols, cols - 1), min_size=1, max_size=6)))
     a = data.draw(floats((rows, cols)))
     check_op(lambda t: t[1:, mt.tensor(idx, device=device)], lambda a: a[1:, idx], [a], device)
-    check_op(lambda t: t[mt.tensor(idx % rows, device=device), ::-1], lambda a: a[idx % rows, ::-1], [a], device)
+    check_op(lambda t: t[mt.tensor(idx % rows, device=device), ::2], lambda a: a[idx % rows, ::2], [a], device)
 
 
 def test_getitem_repeated_indices_accumulate(device):

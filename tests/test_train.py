@@ -159,7 +159,7 @@ def test_final_val_loss_is_exact_over_the_whole_split(corpus_file, tmp_path, env
         for s in range(0, len(val) - 1, T):
             x, y = val[s:s + T], val[s + 1:s + T + 1]
             x = x[:len(y)]
-            logp = mt.log_softmax(trainer.model(mt.tensor(x[None]))).numpy()[0]
+            logp = mt.log_softmax(trainer.model(mt.tensor(x[None])), dim=-1).numpy()[0]
             nll -= logp[np.arange(len(y)), y].astype(np.float64).sum()
             n += len(y)
     assert n == len(val) - 1

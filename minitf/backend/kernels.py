@@ -34,6 +34,19 @@ def scatter_add(target, index, values) -> None:
         xp.scatter_add(target, index, values)
 
 
+def scatter_extreme(target, index, values, kind: str) -> None:
+    """In place ``target[index] = max(target[index], values)`` (``kind`` "max", or "min"), every
+    repeated index taking part: NumPy's ``np.maximum.at``, CuPy's ``cupyx.scatter_max``."""
+    xp = backend.get_array_module(target)
+    if xp is np:
+        (np.maximum if kind == "max" else np.minimum).at(target, index, values)
+    elif xp is backend._cupy:
+        import cupyx
+        (cupyx.scatter_max if kind == "max" else cupyx.scatter_min)(target, index, values)
+    else:
+        getattr(xp, "scatter_" + kind)(target, index, values)
+
+
 def native_special(xp, name: str):
     """The array module's own elementwise special function ``name`` ("erf", "erfc"), or None.
 

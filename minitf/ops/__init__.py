@@ -1,6 +1,8 @@
 """The differentiable op library. Each op is a Function subclass (forward and
 backward side by side) plus a plain function that checks its arguments."""
-from .arithmetic import add, sub, mul, div, neg, positive, pow, matmul, compare  # noqa: F401
+from .arithmetic import add, sub, mul, neg, positive, pow, matmul, compare  # noqa: F401
+from .arithmetic import div as true_divide  # noqa: F401  (the operator /; torch's name too)
+from .div_modes import div  # noqa: F401  (torch.div: rounding_mode=)
 from .elementwise import exp, log, sqrt, tanh, sigmoid, relu, gelu, silu  # noqa: F401
 from .reduction import sum, mean, var  # noqa: F401
 from .shape import (reshape, permute, swapaxes, transpose, getitem, concatenate, cat,  # noqa: F401
@@ -35,7 +37,8 @@ from .division import floor_divide, remainder, fmod  # noqa: F401
 
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
-sum, mean, var = (_accepts_dim(f) for f in (sum, mean, var))  # (max, min, amax...: their own, as torch's)
+sum, mean = (_accepts_dim(f, dtype=True) for f in (sum, mean))  # (and torch's dtype=)
+var = _accepts_dim(var)  # (max, min, amax...: their own, as torch's)
 
 
 def _accepts_unbiased(fn):
@@ -60,4 +63,7 @@ cat = concatenate
 clip = clamp  # PyTorch's aliases
 swapdims = swapaxes
 moveaxis = movedim
+from .index_ops import index_add, index_copy, index_fill, scatter_reduce  # noqa: F401,E402
+from .unary import addcdiv  # noqa: F401,E402
+from . import inplace_methods  # noqa: F401,E402  (exp_, lerp_, index_add_, t_, ...: the Tensor methods)
 from . import composed as _composed  # noqa: F401,E402  (gives the fused ops their differentiable backward)

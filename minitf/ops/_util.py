@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DimError, broadcast_error
 from .. import backend
 from ..autograd import shared_counter
 from ..errors import DtypeError
@@ -56,7 +57,7 @@ def elementwise_outside_graph(name: str, a: Tensor, b: Tensor) -> Tensor:
     try:
         return Tensor._make(getattr(xp, name)(a.data, b.data), None)
     except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise broadcast_error(name, a.shape, b.shape) from None
 
 
 def float_input(x):
@@ -110,7 +111,7 @@ def normalize_axis(axis, ndim: int, name: str = "reduction"):
             raise TypeError(f"{name}: dim must be an int or a tuple of ints, got {type(a).__name__} "
                             f"{a!r}" + (" (unbiased= and keepdim= are keywords)" if isinstance(a, (bool, np.bool_)) else ""))
         if not -n <= a < n:
-            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise DimError(f"{name}: axis {a} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
         out.append(int(a) % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: axis {axis} names a dim more than once")
@@ -235,13 +236,28 @@ def check_dim(name: str, dim, ndim: int) -> int:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}")
     if not -n <= dim < n:
-        raise ValueError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
+        raise DimError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")
     return int(dim) % n
 
 
-def accepts_dim(fn):
-    """Let ``fn(x, axis=, keepdims=)`` also take PyTorch's ``dim=`` / ``keepdim=``."""
+def cast_input(x, dtype):
+    """``x`` cast to ``dtype`` first, as torch's ``dtype=`` of sum, mean, prod, cumsum and
+    softmax (differentiable: the gradient comes back in x's dtype); ``x`` itself for None."""
+    return x if dtype is None else x.to(dtype=dtype)
+
+
+def accepts_dim(fn, *, dtype: bool = False):
+    """Let ``fn(x, axis=, keepdims=)`` also take PyTorch's ``dim=`` / ``keepdim=`` (and, with
+    ``dtype=True``, torch's ``dtype=``: the input cast first)."""
     import functools
+
+    if dtype:
+        plain = accepts_dim(fn)
+
+        @functools.wraps(fn)
+        def with_dtype(x, *args, dtype=None, **kwargs):
+            return plain(x if dtype is None else cast_input(x, dtype), *args, **kwargs)
+        return with_dtype
 
     @functools.wraps(fn)
     def wrapper(*args, dim=None, keepdim=None, **kwargs):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import DtypeError
+from ..errors import ArgumentError, DtypeError, ShapeError, broadcast_error
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, check_same_device, check_same_dtype
 from .promotion import promote_operands, result_type
@@ -171,7 +171,7 @@ class MatMul(Function):
 
 
 def _shape_error(name, a, b):
-    return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+    return broadcast_error(name, a.shape, b.shape)
 
 
 def _check_alpha(name, a, b, alpha) -> None:
@@ -261,6 +261,9 @@ def pow(a, p) -> Tensor:
     if dtype.kind == "b":   # bool ** True is the mask, bool ** False all True (as torch; NumPy gives int8)
         xp = backend.get_array_module(a.data)
         return Tensor._make(a.data.copy() if p else xp.ones_like(a.data), None)
+    if dtype.kind in "iu" and isinstance(p, (int, np.integer)) and p < 0:  # (NumPy's ValueError, torch's RuntimeError)
+        raise ArgumentError(f"Integers to negative integer powers are not allowed: pow of a {a.dtype} tensor to {p} "
+                            f"(take x.float() ** {p}, or an integer tensor exponent for torch's truncated values)")
     return Pow.apply(a if a.dtype == dtype else a.to(dtype=dtype), p=p)
 
 
@@ -272,17 +275,17 @@ def matmul(a, b) -> Tensor:
     """
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.dtype.kind == "f" and b.dtype.kind == "f":  # one dtype, as PyTorch (see check_same_dtype)
         check_same_dtype("matmul", a=a, b=b)
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
-        raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({ka} != {kb})")
+        raise ShapeError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({ka} != {kb})")
     try:
         return MatMul.apply(a, b)
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
+        raise ShapeError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
 
 
 def compare(a, b, op: str) -> Tensor:
@@ -294,7 +297,10 @@ def compare(a, b, op: str) -> Tensor:
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
     check_same_device(op, [a, b])
     xp = backend.get_array_module(a.data)
-    return Tensor._make(getattr(xp, op)(a.data, b.data), None)
+    try:
+        return Tensor._make(getattr(xp, op)(a.data, b.data), None)
+    except ValueError:
+        raise broadcast_error(op, a.shape, b.shape) from None
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "positive", "pow", "matmul", "compare", "as_tensor"]

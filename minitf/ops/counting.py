@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import broadcast_error
 from .. import backend
 from ..tensor import Tensor
 from ._util import check_dim
@@ -131,6 +132,5 @@ def broadcast_tensors(*tensors):
     try:
         shape = np.broadcast_shapes(*(t.shape for t in tensors))
     except ValueError:
-        raise RuntimeError("broadcast_tensors: shapes " + ", ".join(str(t.shape) for t in tensors)
-                           + " cannot be broadcast together") from None
+        raise broadcast_error("broadcast_tensors", *(t.shape for t in tensors)) from None
     return tuple(expand(t, shape) for t in tensors)

@@ -10,7 +10,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from .reduction import sum
-from ._util import as_tensor, check_dim, expand_reduced, float_input, normalize_axis
+from ._util import as_tensor, cast_input, check_dim, expand_reduced, float_input, normalize_axis
 
 
 def _int64_if_integer(x):
@@ -143,13 +143,14 @@ class Cumprod(Function):
         return (Where.apply(a, Where.apply(b, after, cond=first), cond=before),)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The product over ``dim`` (one int; None: all elements, a 0-d tensor), as torch.prod.
 
     x: (d_0, ..., d_{n-1}) -> dim removed (kept as 1 with ``keepdim``); int64 for integer input.
     The gradient handles zeros: the product of the other elements of the slice, as torch
-    (twice differentiable whatever the zeros).
+    (twice differentiable whatever the zeros). ``dtype``: x cast to it first, as torch.
     """
+    x = cast_input(x, dtype)
     if dim is None:
         if keepdim:
             raise TypeError("prod: keepdim=True needs a dim")
@@ -165,17 +166,17 @@ def _scan(name, cls, x, dim):
     return cls.apply(x, axis=check_dim(name, dim, x.ndim))
 
 
-def cumsum(x: Tensor, dim: int) -> Tensor:
-    """Running sums along ``dim``: y_j = x_0 + ... + x_j, as torch.cumsum (int64 for integers).
-    x: any shape -> the same shape."""
-    return _scan("cumsum", Cumsum, x, dim)
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sums along ``dim``: y_j = x_0 + ... + x_j, as torch.cumsum (int64 for integers;
+    ``dtype``: x cast to it first). x: any shape -> the same shape."""
+    return _scan("cumsum", Cumsum, cast_input(x, dtype), dim)
 
 
-def cumprod(x: Tensor, dim: int) -> Tensor:
+def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running products along ``dim``: y_j = x_0 ... x_j, as torch.cumprod (int64 for integers).
     The gradient handles zeros, as torch (twice differentiable whatever the zeros).
-    x: any shape -> the same shape."""
-    return _scan("cumprod", Cumprod, x, dim)
+    x: any shape -> the same shape (``dtype``: x cast to it first)."""
+    return _scan("cumprod", Cumprod, cast_input(x, dtype), dim)
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:

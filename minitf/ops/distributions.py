@@ -271,3 +271,26 @@ def random_(x: Tensor, low=0, high=None, *, generator=None) -> Tensor:
         raise RuntimeError(f"{name}: expects 'from' to be less than 'to', but got from={low} > {top}")
     k = _gen(generator, x.device, name).integers(low, top, size=x.shape, dtype=np.int64, endpoint=True)
     return _write(x, k.astype(dt), name)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Normal draws, as torch.normal: ``normal(mean, std)`` with tensor mean and/or std (the
+    broadcast shape, their dtype and device; differentiable in both: mean + std z), or
+    ``normal(mean, std, size)`` with numbers (``dtype``, ``device``, ``requires_grad`` as randn)."""
+    from ..creation import randn
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise TypeError("normal: size= goes with a number mean and std, not tensors")
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(tuple(getattr(mean, "shape", ())), tuple(getattr(std, "shape", ())))
+        z = randn(shape, dtype=ref.dtype if ref.dtype.kind == "f" else None, device=ref.device, generator=generator)
+        return mean + std * z
+    if size is None:
+        raise TypeError("normal(mean, std, size): size is needed when mean and std are numbers")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    z = randn(*(size if isinstance(size, (tuple, list)) else (size,)), dtype=dtype,
+              device="cpu" if device is None else device, generator=generator)
+    z.data *= std
+    z.data += mean
+    return z.requires_grad_(requires_grad)

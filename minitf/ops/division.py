@@ -13,6 +13,7 @@ gives the exact C fmod at every size.)
 """
 from __future__ import annotations
 
+from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..errors import DtypeNotImplemented
@@ -87,7 +88,7 @@ def _divide(cls, name: str, a, b) -> Tensor:
     try:
         return cls.apply(a, b)
     except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise broadcast_error(name, a.shape, b.shape) from None
 
 
 def floor_divide(a, b) -> Tensor:

@@ -8,6 +8,7 @@ negative indices here); the check reads their minimum and maximum from the devic
 """
 from __future__ import annotations
 
+from ..errors import DimError, DtypeError
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -64,7 +65,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     from .shape import GetItem
     if x.ndim == 0 and isinstance(index, Tensor) and index.ndim == 0:  # torch: a 0-d x is one element along dim 0
         if dim not in (0, -1):
-            raise ValueError(f"gather: dim {dim} is out of range for a 0-d tensor")
+            raise DimError(f"gather: dim {dim} is out of range for a 0-d tensor")
         return gather(x.reshape(1), 0, index.reshape(1)).reshape(())
     full, _ = _along("gather", x, dim, index)
     return GetItem.apply(x, index=full, advanced=True)
@@ -156,7 +157,7 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     from .backward_ops import broadcast_to
     from .shape import getitem
     if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
-        raise TypeError(f"masked_select: mask must be a bool tensor, got "
+        raise DtypeError(f"masked_select: mask must be a bool tensor, got "
                         f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
     if mask.device != x.device:
         raise backend.DeviceError(f"masked_select: mask on {mask.device}, tensor on {x.device}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DtypeError, ShapeError
 from .. import autograd, backend
 from ..autograd import Function
 from ..errors import DtypeError
@@ -269,7 +270,8 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
     try:
         assign(x.data, idx, v.data)
     except (ValueError, IndexError) as e:
-        raise type(e)(f"{op_name}: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
+        cls = ShapeError if isinstance(e, ValueError) else type(e)  # (a shape mismatch: torch's RuntimeError)
+        raise cls(f"{op_name}: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
     autograd.bump_version(x)
 
 
@@ -300,8 +302,12 @@ def copy_(x: Tensor, src: Tensor) -> Tensor:
         raise TypeError(f"copy_: src must be a Tensor, got {type(src).__name__}")
     if src.device != x.device:
         src = src.to(x.device)  # differentiable; the dtype is cast on assignment
-    if np.broadcast_shapes(x.shape, src.shape) != x.shape:
-        raise RuntimeError(f"copy_: src of shape {src.shape} cannot be broadcast to {x.shape}")
+    try:
+        fits = np.broadcast_shapes(x.shape, src.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"copy_: src of shape {src.shape} cannot be broadcast to {x.shape}")
     setitem(x, Ellipsis, src, "copy_")
     return x
 
@@ -325,7 +331,7 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
     to x's shape) is true, as torch's ``Tensor.masked_fill_``; recorded like the other in-place ops."""
     from .shape import masked_fill
     if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
-        raise TypeError(f"masked_fill_: mask must be a bool tensor, got "
+        raise DtypeError(f"masked_fill_: mask must be a bool tensor, got "
                         f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_: only supports a 0-dimensional value tensor, got shape {value.shape}")

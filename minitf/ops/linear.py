@@ -1,6 +1,7 @@
 """The affine map of a Linear layer, fused: y = x W^T + b."""
 from __future__ import annotations
 
+from ..errors import ShapeError
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import check_same_dtype
@@ -34,7 +35,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     check_same_dtype("linear", input=x, weight=weight, bias=bias)
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
                          f"(expected (..., {weight.shape[-1] if weight.ndim else '?'}))")
     if bias is not None:
         if bias.shape != (weight.shape[0],):

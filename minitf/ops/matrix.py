@@ -3,6 +3,7 @@ requires (no broadcasting) and then is :func:`~minitf.ops.arithmetic.matmul` or 
 so the gradients are those ops'."""
 from __future__ import annotations
 
+from ..errors import ShapeError
 from ..tensor import Tensor
 from .arithmetic import matmul
 
@@ -39,7 +40,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     """The inner product of two 1-D tensors of one length: a 0-d tensor, as torch.dot."""
     _ranks("dot", a, b, 1, 1)
     if a.shape != b.shape:
-        raise ValueError(f"dot: the vectors have different lengths: {a.shape[0]} and {b.shape[0]}")
+        raise ShapeError(f"dot: the vectors have different lengths: {a.shape[0]} and {b.shape[0]}")
     return matmul(a, b)
 
 

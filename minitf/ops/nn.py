@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DimError
 from .. import backend
 from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
-from ._util import check_floating, check_index_range, check_same_dtype
+from ._util import cast_input, check_floating, check_index_range, check_same_dtype
 from .rows import row_mean, row_sum
 
 
@@ -180,6 +181,15 @@ class Dropout(Function):
         return (g * self.keep,)
 
 
+def _implicit_dim(name: str, ndim: int) -> int:
+    """torch's dim for a softmax called without one (0 for 0-, 1- and 3-d input, else 1), with
+    its deprecation warning: the last dim only for 1-d and 2-d input, so name it."""
+    import warnings
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                  f"dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
 def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
     """The one axis of a row-wise op, given as NumPy's ``axis`` or PyTorch's ``dim`` (not both)."""
     if dim is not None:
@@ -188,7 +198,7 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
         axis = dim
     axis = -1 if axis is None else axis
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < max(x.ndim, 1):
-        raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
+        raise DimError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
     axis = int(axis) % max(x.ndim, 1)
     if x.ndim == 0:
         raise ValueError(f"{name}: needs at least one dimension, got a 0-d tensor")
@@ -198,12 +208,15 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
     return axis
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype=None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably (max subtracted).
 
     x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1
-    (a 0-d x is one slice of one element: 1, as torch).
+    (a 0-d x is one slice of one element: 1, as torch). ``dtype``: x cast to it first, as torch.
     """
+    x = cast_input(x, dtype)
+    if axis is None and dim is None:
+        axis = _implicit_dim("softmax", x.ndim)
     check_floating(x, "softmax")
     if x.ndim == 0:  # torch: a 0-d tensor is one row of one element (softmax 1, log_softmax 0)
         _one_axis("softmax", x.reshape(1), axis, dim)
@@ -211,11 +224,14 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype=None) -> Tensor:
     """x_i - log sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably.
 
-    x: any shape with a non-empty ``axis`` -> the same shape.
+    x: any shape with a non-empty ``axis`` -> the same shape. ``dtype``: x cast to it first.
     """
+    x = cast_input(x, dtype)
+    if axis is None and dim is None:
+        axis = _implicit_dim("log_softmax", x.ndim)
     check_floating(x, "log_softmax")
     if x.ndim == 0:
         _one_axis("log_softmax", x.reshape(1), axis, dim)

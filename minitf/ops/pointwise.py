@@ -1,6 +1,7 @@
 """More elementwise ops: abs, clamp, a tensor exponent (``x ** y``, ``2 ** x``), tril/triu masks."""
 from __future__ import annotations
 
+from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..errors import DtypeNotImplemented
@@ -128,7 +129,10 @@ def maximum(a, b) -> Tensor:
     require_tensor("maximum", a, "input")
     require_tensor("maximum", b)
     a, b = promote_operands(a, b)
-    return Maximum.apply(a, b)
+    try:
+        return Maximum.apply(a, b)
+    except ValueError:
+        raise broadcast_error("maximum", a.shape, b.shape) from None
 
 
 def minimum(a, b) -> Tensor:
@@ -136,7 +140,10 @@ def minimum(a, b) -> Tensor:
     require_tensor("minimum", a, "input")
     require_tensor("minimum", b)
     a, b = promote_operands(a, b)
-    return Minimum.apply(a, b)
+    try:
+        return Minimum.apply(a, b)
+    except ValueError:
+        raise broadcast_error("minimum", a.shape, b.shape) from None
 
 
 class PowTensor(Function):
@@ -244,11 +251,11 @@ def pow(a, b) -> Tensor:
             try:
                 return Tensor._make(_integer_power(xp, a.data, b.data), None)
             except ValueError:
-                raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+                raise broadcast_error("pow", a.shape, b.shape) from None
     try:
         return PowTensor.apply(a, b)
     except ValueError:
-        raise ValueError(f"pow: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise broadcast_error("pow", a.shape, b.shape) from None
 
 
 def _integer_power(xp, a, b):

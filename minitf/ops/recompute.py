@@ -38,7 +38,7 @@ class Recompute(Function):
         params = self.params
         # the parameters' gradients so far are put aside: what the recomputed graph gives them is this
         # node's gradient for them, which the engine then accumulates as for any input
-        saved = [p.grad for p in params]
+        saved = [p._grad for p in params]
         for p in params:
             p.grad = None
         try:
@@ -47,7 +47,7 @@ class Recompute(Function):
             if out.requires_grad:
                 with tensor_hooks.holding():  # the parameters' hooks run when the outer pass accumulates
                     out.backward(g)
-            grads = [None if t.grad is None else t.grad.data
+            grads = [None if t._grad is None else t._grad.data
                      for t in [a for a in args if isinstance(a, Tensor)] + list(params)]
         finally:
             for p, s in zip(params, saved):

@@ -1,8 +1,11 @@
 """Shape and selection: reshape, permute, getitem, concatenate, stack, split, where, dtype/device moves."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
+from ..errors import DimError, DtypeError, ShapeError, broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
@@ -158,7 +161,7 @@ def reshape(x: Tensor, shape) -> Tensor:
     try:
         out = share_storage(Reshape.apply(x, shape=shape), x)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into shape {shape}") from None
     inherit_index_bounds(out, x)  # the same values: the same known range (integer ids only have one)
     return out
@@ -171,7 +174,7 @@ def permute(x: Tensor, axes) -> Tensor:
         raise ValueError(f"permute: {axes} names {len(axes)} dims, the tensor of shape {x.shape} has {x.ndim}")
     for a in axes:  # PyTorch's rule: each dim in [-ndim, ndim), negative ones counting from the end
         if not -x.ndim <= a < x.ndim:
-            raise ValueError(f"permute: dim {a} is out of range [{-x.ndim}, {x.ndim - 1}] for shape {x.shape}")
+            raise DimError(f"permute: dim {a} is out of range [{-x.ndim}, {x.ndim - 1}] for shape {x.shape}")
     norm = tuple(int(a) % x.ndim for a in axes)
     if len(set(norm)) != len(norm):
         raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape} "
@@ -182,7 +185,7 @@ def permute(x: Tensor, axes) -> Tensor:
 def _check_axis(name, axis, ndim, shape):
     """``axis`` in [-ndim, ndim) as a non-negative int, or a ValueError naming the op."""
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range [{-ndim}, {ndim}) for input of shape {shape}")
+        raise DimError(f"{name}: axis {axis} is out of range [{-ndim}, {ndim}) for input of shape {shape}")
     return int(axis) % ndim
 
 
@@ -210,6 +213,9 @@ def index_data(index, x: Tensor):
     out, advanced, has_int = [], False, False
     xp = backend.get_array_module(x.data)
     for it in items:
+        if type(it) is slice and it.step is not None and operator.index(it.step) <= 0:
+            raise ValueError(f"step must be greater than zero (got the slice {it} of a tensor, as torch "
+                             f"refuses it; x.flip(dim) reverses)")
         if isinstance(it, Tensor):
             if it.device != x.device:
                 raise backend.DeviceError(f"getitem: index on {it.device}, tensor on {x.device}")
@@ -299,7 +305,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     ax = _check_axis("concatenate", axis, ref.ndim, ref.shape)
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != ax):
-            raise ValueError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
+            raise ShapeError(f"concatenate: shapes {ref.shape} and {t.shape} differ outside axis {axis}")
     out = Concatenate.apply(*tensors, axis=ax)
     inherit_index_bounds(out, *tensors)
     return out
@@ -319,7 +325,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
     check_same_device("stack", tensors)
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
+            raise ShapeError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
     return Stack.apply(*tensors, axis=_check_axis("stack", axis, tensors[0].ndim + 1, tensors[0].shape))
 
 
@@ -339,7 +345,7 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
-            raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, axis {axis} has size {n}")
+            raise ShapeError(f"split: sections {sizes} add up to {sum(sizes)}, axis {axis} has size {n}")
     lead = (slice(None),) * (axis % x.ndim)
     out, start = [], 0
     for s in sizes:
@@ -348,9 +354,15 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     return out
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond, a=None, b=None) -> Tensor:
     """Elementwise ``a`` where ``cond`` is true, else ``b`` (cond is not differentiated); ``a`` and
-    ``b`` may both be numbers (the result then has cond's shape and their promoted dtype)."""
+    ``b`` may both be numbers (the result then has cond's shape and their promoted dtype).
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as torch."""
+    if a is None or b is None:
+        if a is None and b is None:
+            from .indexing import nonzero
+            return nonzero(cond, as_tuple=True)
+        raise TypeError("where: give both a and b (or neither: where(cond) is nonzero(cond, as_tuple=True))")
     ref = a if isinstance(a, Tensor) else b
     if not isinstance(ref, Tensor):
         if not isinstance(cond, Tensor):
@@ -364,12 +376,11 @@ def where(cond, a, b) -> Tensor:
     if type(cond_data) is not type(ref.data):
         raise backend.DeviceError(f"where: condition on {backend.device_of(cond_data)}, values on {ref.device}")
     if cond_data.dtype.kind != "b":
-        raise TypeError(f"where: the condition must be boolean, got {cond_data.dtype}")
+        raise DtypeError(f"where: the condition must be boolean, got {cond_data.dtype}")
     try:
         return Where.apply(a, b, cond=cond_data)
     except ValueError:
-        raise ValueError(f"where: shapes {tuple(cond_data.shape)}, {a.shape} and {b.shape} "
-                         f"cannot be broadcast together") from None
+        raise broadcast_error("where", cond_data.shape, a.shape, b.shape) from None
 
 
 def masked_fill(x: Tensor, mask, value: float) -> Tensor:

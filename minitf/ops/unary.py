@@ -7,6 +7,7 @@ the default float dtype for integer or bool input; square, sign and the rounding
 """
 from __future__ import annotations
 
+from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..errors import DtypeNotImplemented
@@ -256,8 +257,7 @@ def lerp(start: Tensor, end, weight) -> Tensor:
     try:
         return Lerp.apply(start, end, weight)
     except ValueError:
-        raise ValueError(f"lerp: shapes {start.shape}, {end.shape} and {weight.shape} cannot be "
-                         f"broadcast together") from None
+        raise broadcast_error("lerp", start.shape, end.shape, weight.shape) from None
 
 
 def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
@@ -266,6 +266,14 @@ def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
         raise TypeError(f"addcmul: value must be a number, got {type(value).__name__}")
     prod = tensor1 * tensor2 if isinstance(tensor1, Tensor) else tensor2 * tensor1
     return x + (prod if value == 1 else value * prod)
+
+
+def addcdiv(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """x + value * tensor1 / tensor2, broadcasting (as torch.addcdiv). Differentiable in the three."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"addcdiv: value must be a number, got {type(value).__name__}")
+    quot = tensor1 / tensor2
+    return x + (quot if value == 1 else value * quot)
 
 
 def clamp_min(x: Tensor, min) -> Tensor:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..errors import ShapeError
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -134,7 +135,7 @@ def expand(x: Tensor, sizes) -> Tensor:
                 raise ValueError(f"expand: -1 is not allowed for the new leading dim {i}")
             n = own
         if own is not None and own != 1 and own != n:
-            raise ValueError(f"expand: the size of dim {i} ({own}) must match {n} or be 1 (shape {x.shape})")
+            raise ShapeError(f"expand: the size of dim {i} ({own}) must match {n} or be 1 (shape {x.shape})")
         shape.append(n)
     out = Expand.apply(x, shape=tuple(shape))
     return share_storage(out, x)

@@ -121,7 +121,7 @@ def test_whole_gpt_gradcheck(restore_rng):
 
 def log_probs(logits, tokens):
     """log p(tokens[t] | ...) read from logits (T, V) rows, in float64 NumPy."""
-    lp = F.log_softmax(logits).numpy()
+    lp = F.log_softmax(logits, dim=-1).numpy()
     return lp[np.arange(len(tokens)), tokens]
 
 

@@ -25,7 +25,7 @@ def test_modules_equal_the_functions(device):
     np.testing.assert_array_equal(crit(z, t).numpy(),
                                   F.cross_entropy(z, t, weight=wt, label_smoothing=0.1, reduction="sum").numpy())
     np.testing.assert_array_equal(nn.CrossEntropyLoss()(z, t).numpy(), F.cross_entropy(z, t).numpy())
-    lp = F.log_softmax(z)
+    lp = F.log_softmax(z, dim=-1)
     np.testing.assert_array_equal(nn.NLLLoss(weight=w, reduction="none")(lp, t).numpy(),
                                   F.nll_loss(lp, t, weight=wt, reduction="none").numpy())
     y = device_tensor(rng.standard_normal((5, 4)), device)

@@ -1,0 +1,112 @@
+"""More of torch's elementwise math, each with its derivative beside it: log2, log10, exp2,
+sinh, cosh, tan, asin, atan, erf, logit, and the binary atan2, hypot.
+
+Integer and bool inputs give the default float dtype, as torch (:func:`float_input`). Each
+unary op is a :class:`Function` made by :func:`_unary` from the array function ``f``, its
+derivative on arrays ``df(xp, x, y)`` (y the output) and the same derivative on Tensors
+``dft(x, y)`` (for ``create_graph``: differentiable again).
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..autograd import Function
+from ..errors import broadcast_error
+from ..tensor import Tensor
+from . import elementwise as _e, unary as _u
+from ._util import float_input
+from .erf import erf as _erf_array
+from .promotion import promote_operands
+
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
+
+def _unary(name, f, df, dft):
+    class Op(Function):
+        def forward(self, x):
+            self.x = x
+            self.y = f(backend.get_array_module(x), x)
+            return self.y
+
+        def backward(self, g):
+            return (g * df(backend.get_array_module(g), self.x, self.y),)
+
+        def backward_graph(self, g):
+            (x,) = self.inputs
+            return (g * dft(x, f_tensor(x)),)
+
+    Op.__name__ = Op.__qualname__ = name.capitalize()
+
+    def f_tensor(x: Tensor) -> Tensor:
+        """The op on a Tensor (``x``: any shape -> the same shape; gradients flow)."""
+        return Op.apply(float_input(x))
+    f_tensor.__name__ = name
+    return f_tensor
+
+
+# d/dx log2 x = 1 / (x ln 2);  d/dx log10 x = 1 / (x ln 10);  d/dx 2^x = 2^x ln 2
+log2 = _unary("log2", lambda xp, x: xp.log2(x), lambda xp, x, y: 1 / (x * LN2), lambda x, y: 1 / (x * LN2))
+log10 = _unary("log10", lambda xp, x: xp.log10(x), lambda xp, x, y: 1 / (x * LN10), lambda x, y: 1 / (x * LN10))
+exp2 = _unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, x, y: y * LN2, lambda x, y: y * LN2)
+# d sinh = cosh;  d cosh = sinh;  d tan = 1 / cos^2;  d asin = 1 / sqrt(1 - x^2);  d atan = 1 / (1 + x^2)
+sinh = _unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, x, y: xp.cosh(x), lambda x, y: cosh(x))
+cosh = _unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, x, y: xp.sinh(x), lambda x, y: sinh(x))
+tan = _unary("tan", lambda xp, x: xp.tan(x), lambda xp, x, y: 1 / xp.cos(x) ** 2, lambda x, y: 1 / _u.cos(x) ** 2)
+asin = _unary("asin", lambda xp, x: xp.arcsin(x), lambda xp, x, y: 1 / xp.sqrt(1 - x * x),
+              lambda x, y: 1 / _e.sqrt(1 - x * x))
+atan = _unary("atan", lambda xp, x: xp.arctan(x), lambda xp, x, y: 1 / (1 + x * x), lambda x, y: 1 / (1 + x * x))
+# d erf = 2 / sqrt(pi) exp(-x^2)
+_C = 2 / math.sqrt(math.pi)
+erf = _unary("erf", lambda xp, x: _erf_array(x), lambda xp, x, y: _C * xp.exp(-x * x),
+             lambda x, y: _C * _e.exp(-x * x))
+arcsin, arctan = asin, atan  # torch's aliases
+
+
+def logit(x: Tensor, eps=None) -> Tensor:
+    """log(x / (1 - x)), as torch.logit; ``eps``: x clamped to [eps, 1 - eps] first (the
+    gradient then 0 outside, as torch's clamp). x: any shape -> the same shape."""
+    from .pointwise import clamp
+    x = float_input(x)
+    if eps is not None:
+        x = clamp(x, eps, 1 - eps)
+    return _e.log(x) - _u.log1p(-x)
+
+
+class Atan2(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return backend.get_array_module(a).arctan2(a, b)
+
+    def backward(self, g):  # d/da atan2(a, b) = b / (a^2 + b^2);  d/db = -a / (a^2 + b^2)
+        r = self.a * self.a + self.b * self.b
+        return g * self.b / r, -g * self.a / r
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        r = a * a + b * b
+        return g * b / r, -g * a / r
+
+
+def _floats(name, a, b):
+    a, b = promote_operands(a, b)
+    return float_input(a), float_input(b)
+
+
+def atan2(a, b) -> Tensor:
+    """The angle of the point (b, a), elementwise with broadcasting, as torch.atan2 (arctan2)."""
+    a, b = _floats("atan2", a, b)
+    try:
+        return Atan2.apply(a, b)
+    except ValueError:
+        raise broadcast_error("atan2", a.shape, b.shape) from None
+
+
+def hypot(a, b) -> Tensor:
+    """sqrt(a^2 + b^2) elementwise with broadcasting, as torch.hypot (the gradient a / hypot,
+    b / hypot: NaN at (0, 0), as torch's)."""
+    a, b = _floats("hypot", a, b)
+    return _e.sqrt(a * a + b * b)
+
+
+arctan2 = atan2

@@ -1,0 +1,111 @@
+"""More of torch's reductions, composed of differentiable ops: nansum, nanmean, var_mean,
+std_mean, median (the lower median, as torch) and quantile (both through sort, so
+differentiable)."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ..tensor import Tensor
+from ._util import check_dim
+
+median_return = namedtuple("median", ["values", "indices"])  # torch.return_types.median
+
+
+def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The sum with NaNs counted as 0, as torch.nansum (their gradient is 0)."""
+    from . import logical, shape, reduction
+    return reduction.sum(shape.where(logical.isnan(x), 0.0, x), dim, keepdim)
+
+
+def nanmean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The mean of the non-NaN elements, as torch.nanmean (all NaN: NaN)."""
+    from . import logical, reduction
+    kept = logical.logical_not(logical.isnan(x)).to(dtype=x.dtype)
+    return nansum(x, dim, keepdim) / reduction.sum(kept, dim, keepdim)
+
+
+def var_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = False, unbiased=None):
+    """``(var, mean)`` over ``dim``, as torch.var_mean (``correction`` 1 by default)."""
+    from . import var, mean
+    return var(x, dim, keepdim, correction=correction, unbiased=unbiased), mean(x, dim, keepdim)
+
+
+def std_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = False, unbiased=None):
+    """``(std, mean)`` over ``dim``, as torch.std_mean."""
+    from . import std, mean
+    return std(x, dim, keepdim, correction=correction, unbiased=unbiased), mean(x, dim, keepdim)
+
+
+def median(x: Tensor, dim=None, keepdim: bool = False):
+    """``median(x)``: the lower median of all elements (of two middle ones, the smaller), as
+    torch; ``median(x, dim)``: a ``(values, indices)`` namedtuple along ``dim``. The gradient
+    goes to the element chosen (through :func:`sort`)."""
+    from .sorting import sort
+    from .layout import narrow
+    if dim is None:
+        flat = x.reshape(-1)
+        if flat.shape[0] == 0:
+            raise RuntimeError("median() of an empty tensor")
+        values, _ = sort(flat)
+        return values[(flat.shape[0] - 1) // 2]
+    d = check_dim("median", dim, x.ndim)
+    if x.ndim == 0:
+        return median_return(x, x.new_zeros((), dtype="int64"))
+    values, indices = sort(x, d)
+    k = (x.shape[d] - 1) // 2
+    v, i = narrow(values, d, k, 1), narrow(indices, d, k, 1)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return median_return(v, i)
+
+
+def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+    """The ``q``-quantiles (a number or a 1-D tensor in [0, 1]) over ``dim`` (None: all
+    elements), as torch.quantile: between the two nearest sorted values by ``interpolation``
+    ("linear", "lower", "higher", "nearest", "midpoint"). A tensor ``q`` puts its dim first.
+    Differentiable in x (through sort)."""
+    import math
+    from .sorting import sort
+    from .indexing import index_select
+    from ..creation import tensor
+    if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise ValueError(f"quantile: interpolation must be linear, lower, higher, nearest or midpoint, "
+                         f"got {interpolation!r}")
+    qs = [float(v) for v in (q.reshape(-1).tolist() if isinstance(q, Tensor) else [q])]
+    if any(not 0.0 <= v <= 1.0 for v in qs):
+        raise RuntimeError(f"quantile() q values must be in the range [0, 1], got {qs}")
+    if dim is None:
+        src, d = x.reshape(-1), 0
+    else:
+        src, d = x, check_dim("quantile", dim, x.ndim)
+    n = src.shape[d]
+    if n == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    values, _ = sort(src, d)
+    pos = [v * (n - 1) for v in qs]
+    lo = [int(math.floor(p)) for p in pos]
+    hi = [min(i + 1, n - 1) if p > i else i for p, i in zip(pos, lo)]
+    frac = [p - i for p, i in zip(pos, lo)]
+    if interpolation == "lower":
+        hi, frac = lo, [0.0] * len(lo)
+    elif interpolation == "higher":
+        lo, frac = hi, [0.0] * len(lo)
+    elif interpolation == "nearest":  # torch rounds half to even, as Python's round
+        lo = hi = [int(round(p)) for p in pos]
+        frac = [0.0] * len(lo)
+    elif interpolation == "midpoint":
+        frac = [0.5 if h != i else 0.0 for h, i in zip(hi, lo)]
+    dev = x.device
+    v_lo = index_select(values, d, tensor(lo, device=dev))
+    v_hi = index_select(values, d, tensor(hi, device=dev))
+    shape = [1] * values.ndim
+    shape[d] = len(qs)
+    w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
+    out = v_lo + w * (v_hi - v_lo)  # (..., len(q), ...) along d
+    if keepdim and dim is None:
+        out = out.reshape((len(qs),) + (1,) * x.ndim)
+        return out if isinstance(q, Tensor) else out.reshape((1,) * x.ndim)
+    if isinstance(q, Tensor):
+        out = out.movedim(d, 0)
+        return out.unsqueeze(d + 1) if keepdim else out
+    return out if keepdim else out.squeeze(d)

@@ -1,0 +1,144 @@
+"""More of torch's shape and index helpers, composed of differentiable ops where values flow:
+hstack, vstack, diagonal, trace, tensordot, diff, meshgrid; and integer helpers (no
+gradient): triu_indices, tril_indices, isin, searchsorted."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+from ._util import check_dim
+
+
+def hstack(tensors) -> Tensor:
+    """Join along dim 1 (dim 0 for 1-D tensors), as torch.hstack."""
+    from .shape import concatenate
+    tensors = list(tensors)
+    return concatenate(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Join along dim 0, 1-D tensors first made rows (1, n), as torch.vstack."""
+    from .shape import concatenate
+    return concatenate([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the (dim1, dim2) planes, as the last dim (torch.diagonal); ``offset``
+    > 0 above the main diagonal. x: (..., n, m, ...) -> (..., k). Differentiable."""
+    from .layout import movedim
+    d1, d2 = check_dim("diagonal", dim1, x.ndim), check_dim("diagonal", dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 cannot be the same dim ({dim1})")
+    y = movedim(x, (d1, d2), (-2, -1))
+    n, m = y.shape[-2], y.shape[-1]
+    start_r, start_c = (0, offset) if offset >= 0 else (-offset, 0)
+    k = max(0, min(n - start_r, m - start_c))
+    xp = backend.get_array_module(x.data)
+    rows, cols = xp.arange(start_r, start_r + k), xp.arange(start_c, start_c + k)
+    return y[(Ellipsis, Tensor._make(rows, None), Tensor._make(cols, None))]
+
+
+def trace(x: Tensor) -> Tensor:
+    """The sum of the main diagonal of a 2-D tensor, as torch.trace."""
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got a tensor of shape {x.shape}")
+    return diagonal(x).sum()
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Sum over the last ``dims`` dims of ``a`` and the first of ``b`` (an int), or over the
+    pairs ``dims = (dims_a, dims_b)``, as torch.tensordot. Differentiable (a matmul)."""
+    from .arithmetic import matmul
+    if isinstance(dims, int):
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    da = [check_dim("tensordot", d, a.ndim) for d in da]
+    db = [check_dim("tensordot", d, b.ndim) for d in db]
+    if len(da) != len(db) or any(a.shape[i] != b.shape[j] for i, j in zip(da, db)):
+        raise RuntimeError(f"tensordot: contracted dims {da} of {a.shape} and {db} of {b.shape} do not match")
+    free_a = [i for i in range(a.ndim) if i not in da]
+    free_b = [j for j in range(b.ndim) if j not in db]
+    k = int(np.prod([a.shape[i] for i in da]))
+    am = a.permute(free_a + da).reshape(-1, k)
+    bm = b.permute(db + free_b).reshape(k, -1)
+    return matmul(am, bm).reshape(tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b))
+
+
+def diff(x: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``prepend``/``append`` joined first), as
+    torch.diff. Differentiable."""
+    from .layout import narrow
+    from .shape import concatenate
+    d = check_dim("diff", dim, x.ndim)
+    parts = [t for t in (prepend, x, append) if t is not None]
+    y = concatenate(parts, d) if len(parts) > 1 else x
+    for _ in range(n):
+        m = y.shape[d]
+        if m == 0:
+            break
+        y = narrow(y, d, 1, m - 1) - narrow(y, d, 0, m - 1)
+    return y
+
+
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids from 1-D tensors, as torch.meshgrid (``indexing`` "ij", torch's
+    default, or "xy"). A tuple of expanded (read-only) views; differentiable."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = list(tensors)
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.numel() for t in ts)
+    out = [t.reshape((1,) * i + (-1,) + (1,) * (len(ts) - i - 1)).expand(shape) for i, t in enumerate(ts)]
+    if swap:  # "xy" is "ij" of the first two swapped, the first two outputs swapped back
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
+def _tri_indices(name, fn, row, col, offset, dtype, device):
+    from ..creation import tensor
+    r, c = fn(row, offset, col)
+    return tensor(np.stack([r, c]).astype(np.int64), dtype=dtype or "int64", device=device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device="cpu") -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a row x col matrix, as torch."""
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device="cpu") -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row x col matrix, as torch."""
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
+    """Whether each element is among ``test_elements`` (bool, elements' shape), as torch.isin."""
+    from ._util import as_tensor
+    e = elements if isinstance(elements, Tensor) else as_tensor(elements, test_elements)
+    t = test_elements if isinstance(test_elements, Tensor) else as_tensor(test_elements, e)
+    xp = backend.get_array_module(e.data)
+    return Tensor._make(xp.isin(e.data, t.data, invert=invert), None)
+
+
+def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side=None, out_int32=False) -> Tensor:
+    """Where ``values`` would go in the (last-dim) sorted ``sorted_sequence`` to keep it sorted,
+    as torch.searchsorted (``right``/``side="right"``: after equal entries). int64 (or int32)."""
+    from ._util import as_tensor
+    v = values if isinstance(values, Tensor) else as_tensor(values, sorted_sequence)
+    which = "right" if right or side == "right" else "left"
+    xp = backend.get_array_module(sorted_sequence.data)
+    s = sorted_sequence.data
+    if s.ndim <= 1:
+        out = xp.searchsorted(s, v.data, side=which)
+    else:
+        if s.shape[:-1] != v.shape[:-1]:
+            raise RuntimeError(f"searchsorted: boundaries {s.shape} and values {v.shape} differ outside the last dim")
+        flat_s, flat_v = s.reshape(-1, s.shape[-1]), v.data.reshape(-1, v.shape[-1])
+        out = xp.stack([xp.searchsorted(flat_s[i], flat_v[i], side=which) for i in range(flat_s.shape[0])])
+        out = out.reshape(v.shape)
+    return Tensor._make(out.astype(np.int32 if out_int32 else np.int64), None)

@@ -1,0 +1,56 @@
+"""More of torch's in-place ``_`` methods of :class:`minitf.tensor.Tensor`, one line each,
+delegating to :mod:`minitf.ops.inplace_methods` (the rules: :mod:`minitf.ops.inplace`).
+
+A mixin of :class:`minitf.tensor_methods.TensorMethods`, so that module stays one screenful
+per concept; ``_m`` is bound on first use (the ops need Tensor, defined after this module).
+"""
+from __future__ import annotations
+
+
+def _m():
+    from .ops import inplace_methods
+    return inplace_methods
+
+
+class InPlaceMethods:
+    """Elementwise, index and shape-changing in-place methods (no state of their own)."""
+
+    __slots__ = ()
+
+    def exp_(self): return _m().exp_(self)
+    def log_(self): return _m().log_(self)
+    def sqrt_(self): return _m().sqrt_(self)
+    def abs_(self): return _m().abs_(self)
+    def sigmoid_(self): return _m().sigmoid_(self)
+    def tanh_(self): return _m().tanh_(self)
+    def pow_(self, exponent): return _m().pow_(self, exponent)
+    def clip_(self, min=None, max=None): return self.clamp_(min, max)
+    def floor_(self): return _m().floor_(self)
+    def ceil_(self): return _m().ceil_(self)
+    def round_(self, *, decimals=0): return _m().round_(self, decimals=decimals)
+    def trunc_(self): return _m().trunc_(self)
+    def sign_(self): return _m().sign_(self)
+    def lerp_(self, end, weight): return _m().lerp_(self, end, weight)
+    def addcmul_(self, tensor1, tensor2, *, value=1): return _m().addcmul_(self, tensor1, tensor2, value=value)
+    def addcdiv_(self, tensor1, tensor2, *, value=1): return _m().addcdiv_(self, tensor1, tensor2, value=value)
+    def unsqueeze_(self, dim): return _m().unsqueeze_(self, dim)
+    def squeeze_(self, dim=None): return _m().squeeze_(self, dim)
+    def t_(self): return _m().t_(self)
+    def transpose_(self, dim0, dim1): return _m().transpose_(self, dim0, dim1)
+
+    # ------------------------------------------------------------ index writes (minitf.ops.index_ops)
+    def index_add_(self, dim, index, source, *, alpha=1): return _m().index_add_(self, dim, index, source, alpha=alpha)
+    def index_copy_(self, dim, index, source): return _m().index_copy_(self, dim, index, source)
+    def index_fill_(self, dim, index, value): return _m().index_fill_(self, dim, index, value)
+    def scatter_(self, dim, index, src=None, *, value=None):
+        return _m().scatter_(self, dim, index, value if src is None else src)
+    def scatter_add_(self, dim, index, src): return _m().scatter_add_(self, dim, index, src)
+
+    # out of place, with the in-place ones' arguments
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _m()._ix.index_add(self, dim, index, source, alpha=alpha)
+    def index_copy(self, dim, index, source): return _m()._ix.index_copy(self, dim, index, source)
+    def index_fill(self, dim, index, value): return _m()._ix.index_fill(self, dim, index, value)
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _m()._ix.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+    def addcdiv(self, tensor1, tensor2, *, value=1): return _m()._u.addcdiv(self, tensor1, tensor2, value=value)

@@ -1,0 +1,77 @@
+"""More of torch's Tensor methods, one line each, delegating to the ops of
+:mod:`minitf.ops.more_math`, :mod:`~minitf.ops.more_reductions` and
+:mod:`~minitf.ops.more_shapes`, and torch's ``type()`` / ``is_floating_point()``.
+
+A mixin of :class:`minitf.tensor_methods.TensorMethods` (as :mod:`minitf.tensor_inplace`);
+the ops are imported on first use (they need Tensor, defined after this module).
+"""
+from __future__ import annotations
+
+# torch's legacy type names (x.type()); "torch.cuda." ones on a GPU
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+               "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _math():
+    from .ops import more_math
+    return more_math
+
+
+def _red():
+    from .ops import more_reductions
+    return more_reductions
+
+
+def _shp():
+    from .ops import more_shapes
+    return more_shapes
+
+
+class MoreMethods:
+    """Math, reductions, shapes and type queries (no state of their own)."""
+
+    __slots__ = ()
+
+    def log2(self): return _math().log2(self)
+    def log10(self): return _math().log10(self)
+    def exp2(self): return _math().exp2(self)
+    def sinh(self): return _math().sinh(self)
+    def cosh(self): return _math().cosh(self)
+    def tan(self): return _math().tan(self)
+    def asin(self): return _math().asin(self)
+    def atan(self): return _math().atan(self)
+    arcsin, arctan = asin, atan
+    def erf(self): return _math().erf(self)
+    def logit(self, eps=None): return _math().logit(self, eps)
+    def atan2(self, other): return _math().atan2(self, other)
+    arctan2 = atan2
+    def hypot(self, other): return _math().hypot(self, other)
+
+    def nansum(self, dim=None, keepdim=False): return _red().nansum(self, dim, keepdim)
+    def nanmean(self, dim=None, keepdim=False): return _red().nanmean(self, dim, keepdim)
+    def median(self, dim=None, keepdim=False): return _red().median(self, dim, keepdim)
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _red().quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1): return _shp().diagonal(self, offset, dim1, dim2)
+    def trace(self): return _shp().trace(self)
+    def diff(self, n=1, dim=-1, prepend=None, append=None): return _shp().diff(self, n, dim, prepend, append)
+    def isin(self, test_elements, *, invert=False): return _shp().isin(self, test_elements, invert=invert)
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating one (float16/32/64), as torch."""
+        return self.data.dtype.kind == "f"
+
+    def type(self, dtype=None):
+        """``type()``: torch's type name ('torch.FloatTensor', 'torch.cuda.LongTensor' on a GPU...);
+        ``type(dtype)``: ``to(dtype)`` (a dtype, or one of those names)."""
+        if dtype is None:
+            return ("torch.cuda." if self.device != "cpu" else "torch.") + _TYPE_NAMES[str(self.data.dtype)]
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            by_name = {v: k for k, v in _TYPE_NAMES.items()}
+            name = dtype.rsplit(".", 1)[-1]
+            if name not in by_name:
+                raise TypeError(f"type: unknown type name {dtype!r}")
+            dtype = by_name[name]
+        return self.to(dtype=dtype)
