@@ -49,7 +49,7 @@ class Tensor(TensorMethods):
         # the library wraps a backend array as is (dtype kept, memory shared); anything else
         # is torch.Tensor's constructor: sizes, or data converted to the default float dtype
         if type(data) not in _DEVICE_OF_TYPE or sizes:  # (the array types seen so far: NumPy's at first)
-            data = _constructor_data(self, data, sizes)
+            data = _constructor.constructor_data(self, data, sizes)
         self.data = data
         self._grad = None
         self._fn = None
@@ -363,42 +363,6 @@ _NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is 
                   "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
 
 
-def _constructor_data(self, data, sizes):
-    """The array of ``Tensor(data)`` / ``Tensor(*sizes)`` for what is not a NumPy array, as
-    ``torch.Tensor``: ``Tensor(2, 3)`` (uninitialised there, zeros here), ``Tensor()`` (shape
-    (0,)), ``Tensor([1, 2])`` (a copy in the default float dtype), ``Tensor(t)`` (t's data and
-    version counter, shared). A device array (fake, CuPy) is wrapped as is, as a NumPy one."""
-    if not sizes:
-        if data is None:
-            sizes = (0,)
-        elif isinstance(data, Tensor):
-            self._vc = _engine.shared_counter(data)
-            return data.data
-        elif isinstance(data, np.integer):
-            pass  # a size, as torch's Tensor(np.int64(3)): three elements
-        elif isinstance(data, np.generic):  # a NumPy float or bool: a 0-d array of its dtype, as Tensor._make
-            return np.asarray(data)
-        elif hasattr(data, "shape") and hasattr(data, "dtype"):
-            _device_of(data)  # a device's array (its type then known), or a TypeError naming its type
-            return data
-    if data is not None and (sizes or isinstance(data, (int, np.integer))) and not isinstance(data, bool):
-        sizes = (data,) + sizes
-        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes):
-            raise TypeError(f"Tensor(*sizes): sizes must be ints, got {sizes}; to build a tensor from "
-                            f"data use mt.tensor(data)")
-    if sizes:
-        if any(n < 0 for n in sizes):
-            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
-        return np.zeros(tuple(int(n) for n in sizes), dtype=_creation.get_default_dtype())
-    if not isinstance(data, (list, tuple)):
-        raise TypeError(f"Tensor(data): data must be a sequence (a list or tuple) or sizes, got "
-                        f"{type(data).__name__}; mt.tensor(data) builds a tensor from a number too")
-    try:
-        return _creation.tensor(data, dtype=_creation.get_default_dtype()).data
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"Tensor(data): cannot build a tensor from {data!r}: {e}") from None
-
-
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
                 "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
                 "bool": np.bool_, "uint8": np.uint8}
@@ -425,4 +389,5 @@ from . import creation as _creation  # noqa: E402
 from .autograd import Function, no_grad, is_grad_enabled, sum_to  # noqa: E402,F401  (re-exported)
 from . import ops as _ops  # noqa: E402  (ops need Function and Tensor defined above)
 from . import tensor_methods as _methods  # noqa: E402
+from . import tensor_constructor as _constructor  # noqa: E402
 _methods._ops = _ops  # the mixin's methods delegate to the ops, imported only now (they need Tensor)

@@ -39,6 +39,7 @@ def test_lambda_lr_follows_pytorch():
     assert seen == want
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")  # a schedule alone, no training: torch's order warning is meant
 def test_lambda_lr_resumes_from_its_state_dict():
     opt = two_groups()
     sched = optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 ** e)
@@ -152,6 +153,7 @@ def test_schedules_resume_from_last_epoch_as_pytorch(name):
     assert _run(mt, RESUMED[name], last_epoch=True) == pytest.approx(want, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")  # a schedule alone, no training: torch's order warning is meant
 def test_scheduler_state_round_trips_and_bad_values_are_refused():
     opt = two_groups()
     sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)

@@ -185,6 +185,7 @@ class Warmup:
         return min(1.0, (epoch + 1) / self.n)
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")  # a schedule alone, no training: torch's order warning is meant
 def test_lambda_state_keeps_callable_objects_and_skips_functions(tmp_path):
     torch = pytest.importorskip("torch")
     opt = make_opt(mt)
@@ -203,6 +204,7 @@ def test_lambda_state_keeps_callable_objects_and_skips_functions(tmp_path):
     assert mult.state_dict()["lr_lambdas"] == [{"n": 3}, {"n": 3}]
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")  # a schedule alone, no training: torch's order warning is meant
 def test_bad_arguments_are_refused():
     ls = optim.lr_scheduler
     opt = make_opt(mt)

@@ -28,6 +28,7 @@ KINKS = {
                                 [1.5, 1.5 - 1e-9]),
     "softplus_negative_beta": (lambda x: F.softplus(x, -2.0, 3.0),
                                ("softplus", {"beta": -2.0, "threshold": 3.0}), [-1.5, 0.0]),
+    "relu6": (F.relu6, ("relu6", {}), [0.0, -0.0, 6.0, NAN]),
     "gelu_tanh": (lambda x: F.gelu(x, "tanh"), ("gelu", {"approximate": "tanh"}), [0.0, -0.0]),
     "gelu": (F.gelu, ("gelu", {}), [0.0, -0.0]),
     "abs": (mt.abs, ("abs", {}), [0.0, -0.0, NAN]),
@@ -109,6 +110,14 @@ def test_leaky_relu_second_derivative_is_zero_not_an_error(device):
     np.testing.assert_array_equal(g.numpy(), [0.2, 0.2, 0.2, 1.0, 0.2])
     gg, = mt.grad(g.sum(), x)
     np.testing.assert_array_equal(gg.numpy(), np.zeros(5))
+
+
+def test_relu6_second_derivative_is_zero_not_an_error(device):
+    x = mt.tensor([-1.0, 0.5, 3.0, 7.0], dtype=mt.float64, device=device, requires_grad=True)
+    g, = mt.grad(F.relu6(x).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 1.0, 1.0, 0.0])
+    gg, = mt.grad(g.sum(), x)
+    np.testing.assert_array_equal(gg.numpy(), np.zeros(4))
 
 
 def test_l1_loss_second_derivative_is_zero_for_input_and_target(device):

@@ -75,14 +75,15 @@ class ReLU6(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        self.mask = ((x > 0) & (x < 6)).astype(x.dtype)
+        self.mask = ~((x <= 0) | (x >= 6))   # 1 on (0, 6) and at NaN, as torch's hardtanh backward
+        self.mask = self.mask.astype(x.dtype)
         return xp.clip(x, 0, 6).astype(x.dtype, copy=False)
 
     def backward(self, g):  # d/dx min(max(x, 0), 6) = 1 on (0, 6), 0 elsewhere (torch's hardtanh at the kinks)
         return (g * self.mask,)
 
-    def backward_graph(self, g):  # piecewise linear: relu6'' = 0 away from the kinks
-        return (g * _const(self.mask),)
+    def backward_graph(self, g):  # the slope is piecewise constant: relu6'' = 0 (recorded on x, as torch's)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.mask),)
 
 
 class ELU(Function):
