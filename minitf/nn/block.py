@@ -12,6 +12,12 @@ from .module import Module
 from .normalization import LayerNorm
 
 
+# the sub-modules' types (ln_1, attn, its c_attn, c_proj, resid_dropout, ln_2, mlp, its c_fc, gelu,
+# c_proj, dropout) whose computation the fused step reproduces; a subclass may compute otherwise
+_FUSED_TYPES = (LayerNorm, CausalSelfAttention, Linear, Linear, Dropout, LayerNorm, FeedForward, Linear, GELU,
+                Linear, Dropout)
+
+
 def _no_hooks(m) -> bool:
     d = m.__dict__
     return not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
@@ -75,14 +81,13 @@ class TransformerBlock(Module):
             return False
         mods = (ln_1, attn, attn.c_attn, attn.c_proj, attn.resid_dropout, ln_2, mlp, mlp.c_fc, mlp.gelu,
                 mlp.c_proj, mlp.dropout)
-        if tuple(map(type, mods[2:5])) != (Linear, Linear, Dropout) \
-                or tuple(map(type, mods[7:])) != (Linear, GELU, Linear, Dropout):
+        if tuple(map(type, mods)) != _FUSED_TYPES or not all(map(_no_hooks, mods)):
             return False
         if self.training and (attn.dropout > 0 or attn.resid_dropout.p > 0 or mlp.dropout.p > 0):
             return False
         return (len(ln_1.normalized_shape) == 1 and len(ln_2.normalized_shape) == 1 and attn.window is None
                 and not attn.keep_attention and x.ndim == 3 and x.shape[-1] == attn.n_embd
-                and cache.writes_in_place(x.requires_grad, None) and all(map(_no_hooks, mods)))
+                and cache.writes_in_place(x.requires_grad, None))
 
     def _fused_step(self, x, cache):
         attn, mlp = self.attn, self.mlp

@@ -112,6 +112,9 @@ _NAMES = ("ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", 
           "mlp.c_proj.weight", "mlp.c_proj.bias")
 
 
+_REQUIRED = (2, 4, 8, 10)   # the four Linear weights; LayerNorm weights and every bias may be None
+
+
 def _expected_shapes(C, d_ff):
     return ((C,), (C,), (3 * C, C), (3 * C,), (C, C), (C,), (C,), (C,), (d_ff, C), (d_ff,), (C, d_ff), (C,))
 
@@ -160,16 +163,17 @@ def transformer_block_step(x: Tensor, k_cache: Tensor, v_cache: Tensor, start: i
     B, T, C = x.shape
     if params[8] is None or params[8].ndim != 2:
         raise ValueError("transformer_block_step: mlp.c_fc.weight must be a (d_ff, C) Tensor")
-    for name, p, shape in zip(_NAMES, params, _expected_shapes(C, params[8].shape[0])):
+    dt, kind = x.data.dtype, type(x.data)
+    # one pass, in the per-token loop of generation: only what a wrong argument would break
+    for i, (p, shape) in enumerate(zip(params, _expected_shapes(C, params[8].shape[0]))):
         if p is None:
-            if name.endswith("c_attn.weight") or name.endswith("c_proj.weight"):
-                raise ValueError(f"transformer_block_step: {name} is required")
-            continue
-        if p.shape != shape or p.dtype != x.dtype:
-            raise ValueError(f"transformer_block_step: {name} must be {x.dtype} {shape} for x {x.shape}, "
+            if i in _REQUIRED:
+                raise ValueError(f"transformer_block_step: {_NAMES[i]} is required")
+        elif p.data.shape != shape or p.data.dtype != dt or type(p.data) is not kind:
+            if type(p.data) is not kind:
+                raise backend.DeviceError(f"transformer_block_step: {_NAMES[i]} on {p.device}, x on {x.device}")
+            raise ValueError(f"transformer_block_step: {_NAMES[i]} must be {x.dtype} {shape} for x {x.shape}, "
                              f"got {p.dtype} {p.shape}")
-        if type(p.data) is not type(x.data):
-            raise backend.DeviceError(f"transformer_block_step: {name} on {p.device}, x on {x.device}")
     if k_cache is v_cache or k_cache.data is v_cache.data:
         raise ValueError("transformer_block_step: k_cache and v_cache must be two buffers, got the same one twice")
     for name, c in (("k_cache", k_cache), ("v_cache", v_cache)):
