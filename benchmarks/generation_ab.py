@@ -10,7 +10,7 @@ alternate which side goes first, so a burst of load on a shared machine hits bot
 per side: median wall seconds and tokens/s, and the worker's CPU seconds (user + system, from
 /proc) for each generation: on a busy machine the CPU time moves less than the wall time
 (though multi-threaded BLAS spinning on a crowded machine inflates it too). Prints a table
-and one JSON line.
+and one JSON line; each measurement as it comes, on stderr.
 """
 from __future__ import annotations
 
@@ -99,6 +99,8 @@ def main(argv=None) -> int:
                         ans = sides[s]("generate", use_cache=mode == "cache")
                         res[s, mode, "wall"].append(ans["seconds"])
                         res[s, mode, "cpu"].append(ans["cpu"])
+                        print(f"round {r} {s:6} {mode:7}: {ans['seconds']:7.3f} s wall, {ans['cpu']:6.2f} s CPU, "
+                              f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
         finally:
             for side in sides.values():
                 side.close()

@@ -38,7 +38,7 @@ class TransformerBlock(Module):
 
     With a ``cache`` and grad disabled, a pre-norm block runs its step as one op,
     :func:`~minitf.functional.transformer_block_step` (the same arithmetic, about ten op and
-    module calls fewer per token: generation's per-token cost is mostly such calls). Only
+    module calls fewer per block and token, each with its checks and bookkeeping). Only
     then: with grad enabled the layers' ops record the graph the step needs to be
     differentiated; with a hook on any of the block's sub-modules, that hook must see its
     module called; with dropout active (training mode, p > 0) the layers draw the masks;
@@ -87,6 +87,7 @@ class TransformerBlock(Module):
             return False
         return (len(ln_1.normalized_shape) == 1 and len(ln_2.normalized_shape) == 1 and attn.window is None
                 and not attn.keep_attention and x.ndim == 3 and x.shape[-1] == attn.n_embd
+                and x.dtype == attn.c_attn.weight.dtype      # else the layers' own dtype error
                 and cache.writes_in_place(x.requires_grad, None))
 
     def _fused_step(self, x, cache):

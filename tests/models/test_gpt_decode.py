@@ -151,3 +151,11 @@ def test_post_norm_and_windowed_blocks_keep_the_layers(fused_calls, restore_rng)
             steps = np.concatenate([block(x[:, t:t + 1], cache=cache).numpy() for t in range(4)], axis=1)
             np.testing.assert_allclose(steps, block(x).numpy(), **TOL["float64"])
     assert fused_calls == []
+
+
+def test_a_wrong_dtype_still_gets_the_layers_error(fused_calls, restore_rng):
+    model = gpt(dtype="float32")
+    x = mt.tensor(np.zeros((1, 1, 8)))                              # float64 into a float32 block
+    with mt.no_grad(), pytest.raises(TypeError, match="layer_norm: input is float64 but weight is float32"):
+        model.transformer.h[0](x, cache=model.transformer.h[0].new_cache(4))
+    assert fused_calls == []
