@@ -16,6 +16,7 @@ from .ops import (add, sub, mul, div, neg, pow, matmul,  # noqa: F401
                   softmax, log_softmax, cross_entropy, layer_norm, embedding, dropout,
                   scaled_dot_product_attention, causal_mask, linear)
 from .ops import multi_head_self_attention, cached_multi_head_self_attention, attention_mask  # noqa: F401
+from .ops import transformer_block_step  # noqa: F401
 from .ops import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .ops import sample_logits  # noqa: F401
 from .ops import nll_loss, mse_loss, silu, one_hot, pad, maximum, minimum  # noqa: F401
@@ -35,6 +36,7 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "softmax", "log_softmax", "cross_entropy", "layer_norm", "embedding", "dropout",
            "scaled_dot_product_attention", "causal_mask", "linear",
            "multi_head_self_attention", "cached_multi_head_self_attention", "attention_mask",
+           "transformer_block_step",
            "rnn_cell", "lstm_cell", "rnn_sequence", "lstm_sequence", "sample_logits",
            "nll_loss", "mse_loss", "silu", "one_hot", "pad", "maximum", "minimum",
            "leaky_relu", "elu", "softplus", "logsigmoid", "glu", "relu_", "leaky_relu_", "elu_", "relu6", "gumbel_softmax",

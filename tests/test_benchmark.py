@@ -70,3 +70,13 @@ def test_benchmark_runs_without_threadpoolctl(tmp_path):
     res = json.loads(out.read_text())
     assert res["info"]["minitf"]["blas"][0]["internal_api"] == "unknown"
     assert res["presets"]["baby"]["minitf"]["step_ms"] > 0
+
+
+def test_generation_ab_refuses_a_bad_count_in_one_line():
+    """benchmarks/generation_ab.py (docs/performance.md's before/after generation figures): a bad
+    --rounds is one usage line and exit 2, before any worker starts."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "generation_ab.py"), "--rounds", "0"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "--rounds must be at least 1, got 0" in out.stderr.splitlines()[-1]

@@ -450,3 +450,23 @@ def test_autograd_chapter_shows_the_engine_tools():
     text = (ROOT / "docs" / "autograd.md").read_text(encoding="utf-8")
     for figure in ("figures/expression.png", "figures/transformer_block.png"):
         assert figure in text and (ROOT / "docs" / figure).is_file(), figure
+
+
+def test_performance_fused_step_table_is_the_committed_run():
+    """docs/performance.md's one-thread generation table (the fused decoding step against 3ddca85)
+    quotes docs/results/generation_ab_fused_step.json, written by benchmarks/generation_ab.py."""
+    r = _results("generation_ab_fused_step")
+    text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    block = text[text.index("| one thread, medians of 3 rounds"):]
+    rows = {}
+    for line in block.splitlines()[2:8]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = [c.rstrip("x") for c in cells[1:]]
+    keys = {"generation, cache: tokens/s": "cache_tok_s", "generation, cache: CPU s": "cache_cpu_s",
+            "generation, no cache: tokens/s": "nocache_tok_s", "generation, no cache: CPU s": "nocache_cpu_s",
+            "the cache's speed-up (wall)": "speedup", "the cache's speed-up (CPU time)": "cpu_ratio"}
+    assert sorted(rows) == sorted(keys) and r["threads"] == 1 and r["before_rev"] == "3ddca85"
+    for label, key in keys.items():
+        for quoted, side in zip(rows[label], ("before", "after")):
+            half_ulp = 0.5 * 10 ** -len(quoted.split(".")[1])       # the quoted figure, rounded as printed
+            assert abs(float(quoted) - r[side][key]) <= half_ulp + 1e-9, (label, side, quoted, r[side][key])

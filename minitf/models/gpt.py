@@ -221,17 +221,25 @@ class GPT(nn.Module):
         sliding cache would be wrong: the last block_size tokens are
         recomputed (the cached and uncached paths give the same tokens).
         Uses the mode the model is in (call ``eval()`` to switch dropout off).
+
+        With the cache, in eval mode (or without dropout) and with no hook on a block's
+        sub-modules, each block's step is one op (:func:`~minitf.functional.transformer_block_step`,
+        see :class:`~minitf.nn.TransformerBlock`), and the sampled tokens are joined once at
+        the end rather than concatenated onto the sequence at every step.
         """
         out = self._as_idx(idx)
         if out.shape[1] == 0:
             raise ValueError("GPT.generate: idx needs at least one token to condition on")
         bs = self.config.block_size
         cache = self.new_cache() if use_cache else None
+        new, step_in = [], out   # tokens sampled since `out` was last joined; what the cache sees next
         for _ in range(int(max_new_tokens)):
-            if cache is not None and out.shape[1] <= bs:
-                logits = self(out[:, cache[0].pos:], cache=cache)
+            if cache is not None and out.shape[1] + len(new) <= bs:
+                logits = self(step_in, cache=cache)          # the prompt, then only the newest token
             else:
+                if new:
+                    out, new = F.cat([out] + new, axis=1), []
                 logits = self(out[:, -bs:])
-            nxt = F.sample_logits(logits[:, -1], temperature, top_k)
-            out = F.cat([out, nxt.reshape(-1, 1)], axis=1)
-        return out
+            step_in = F.sample_logits(logits[:, -1], temperature, top_k).reshape(-1, 1)
+            new.append(step_in)
+        return F.cat([out] + new, axis=1) if new else out

@@ -89,6 +89,11 @@ class KVCache:
             buf = self._buf = new
         return buf
 
+    def reserve_tensors(self, k_shape, like: Tensor):
+        """:meth:`reserve` for new keys of ``like``'s dtype and device, the buffers as Tensors."""
+        k, v = self.reserve(k_shape, like.dtype, backend.get_array_module(like.data))
+        return Tensor._make(k, None), Tensor._make(v, None)
+
     def advance(self, T: int) -> None:
         """After T new positions were written into the buffers: k, v become views of the filled part."""
         self.pos += T
@@ -174,9 +179,8 @@ class CausalSelfAttention(Module):
         H = self.n_head
         if p == 0.0 and not self.keep_attention and cache.writes_in_place(qkv.requires_grad, padding_mask):
             # generation: write the new keys/values, attend, merge, all in one op
-            k_buf, v_buf = cache.reserve((B, H, T, self.n_embd // H), qkv.dtype, backend.get_array_module(qkv.data))
-            y = F.cached_multi_head_self_attention(qkv, H, Tensor._make(k_buf, None), Tensor._make(v_buf, None),
-                                                   len(cache))
+            k_buf, v_buf = cache.reserve_tensors((B, H, T, self.n_embd // H), qkv)
+            y = F.cached_multi_head_self_attention(qkv, H, k_buf, v_buf, len(cache))
             cache.advance(T)
             return y
         heads = qkv.reshape(B, T, 3, H, self.n_embd // H).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)

@@ -13,6 +13,7 @@ from .loss import cross_entropy, nll_loss, mse_loss  # noqa: F401
 from .linear import linear  # noqa: F401
 from .attention import scaled_dot_product_attention, causal_mask  # noqa: F401
 from .multihead import multi_head_self_attention, cached_multi_head_self_attention, attention_mask  # noqa: F401
+from .decode import transformer_block_step  # noqa: F401
 from .recurrent import rnn_cell, lstm_cell, rnn_sequence, lstm_sequence  # noqa: F401
 from .sampling import sample_logits  # noqa: F401
 from .inplace import add_, sub_, mul_, div_, fill_, zero_, copy_, clamp_, setitem, index_put  # noqa: F401
