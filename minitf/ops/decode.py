@@ -28,7 +28,7 @@ from ..autograd import bump_version, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import _SQRT1_2, _tanh_arg
 from .erf import erfc as _erfc
-from .multihead import _cached_attention
+from .multihead import _cached_attention, check_kv_cache
 from .rows import row_mean, row_sum
 
 
@@ -174,17 +174,7 @@ def transformer_block_step(x: Tensor, k_cache: Tensor, v_cache: Tensor, start: i
                 raise backend.DeviceError(f"transformer_block_step: {_NAMES[i]} on {p.device}, x on {x.device}")
             raise ValueError(f"transformer_block_step: {_NAMES[i]} must be {x.dtype} {shape} for x {x.shape}, "
                              f"got {p.dtype} {p.shape}")
-    if k_cache is v_cache or k_cache.data is v_cache.data:
-        raise ValueError("transformer_block_step: k_cache and v_cache must be two buffers, got the same one twice")
-    for name, c in (("k_cache", k_cache), ("v_cache", v_cache)):
-        if c.ndim != 4 or c.shape[:2] != (B, n_head) or c.shape[3] != C // n_head or c.dtype != x.dtype:
-            raise ValueError(f"transformer_block_step: {name} must be {x.dtype} (B, n_head, L, hd) = "
-                             f"({B}, {n_head}, L, {C // n_head}), got {c.dtype} {c.shape}")
-        if start + T > c.shape[2]:
-            raise ValueError(f"transformer_block_step: {name} holds {c.shape[2]} positions, too few for "
-                             f"{T} new tokens after {start}")
-        if type(c.data) is not type(x.data):
-            raise backend.DeviceError(f"transformer_block_step: {name} on {c.device}, x on {x.device}")
+    check_kv_cache("transformer_block_step", k_cache, v_cache, x, "x", B, n_head, C // n_head, start, T)
     xp = backend.get_array_module(x.data)
     arrays = tuple(None if p is None else p.data for p in params)
     out = block_step_arrays(xp, x.data, k_cache.data, v_cache.data, int(start), int(n_head), arrays,

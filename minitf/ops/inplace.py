@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DtypeError, ShapeError
 from .. import autograd, backend
 from ..autograd import Function
-from ..errors import DtypeError
+from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from .bitwise import bitwise_and, bitwise_or, bitwise_xor
 from .division import floor_divide, remainder, fmod
@@ -131,6 +130,13 @@ def _write(x: Tensor, new, op_name: str) -> None:
     x.data[...] = new
 
 
+def _write_back(x: Tensor, new, op_name: str) -> Tensor:
+    """An in-place op's end outside the graph: the result written into x, x's version bumped."""
+    _write(x, new, op_name)
+    autograd.bump_version(x)
+    return x
+
+
 def _check_value(x: Tensor, v: Tensor, op_name: str) -> None:
     if type(v.data) is not type(x.data):
         raise backend.DeviceError(f"{op_name}: tensor on {x.device}, value on {v.device}")
@@ -231,9 +237,7 @@ def _from_out_of_place(name: str, out_of_place):
             return _record(x, v, name, out_of_place)
         r = out_of_place(x, v)
         _check_cast(name, r.dtype, x)
-        _write(x, r.data, name)
-        autograd.bump_version(x)
-        return x
+        return _write_back(x, r.data, name)
     op.__name__ = name
     op.__doc__ = f"In place: PyTorch's ``Tensor.{name}``, the result of ``{name[:-1]}`` written into x."
     return op
@@ -321,9 +325,7 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
     _check_cast("clamp_", new.dtype, x)
-    _write(x, new, "clamp_")
-    autograd.bump_version(x)
-    return x
+    return _write_back(x, new, "clamp_")
 
 
 def masked_fill_(x: Tensor, mask, value) -> Tensor:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import autograd
 from ..tensor import Tensor
-from .inplace import _check_cast, _check_value, _check_writable, _record, _write
+from .inplace import _check_cast, _check_value, _check_writable, _record, _write_back
 
 
 def from_op(name: str, op):
@@ -26,9 +26,7 @@ def from_op(name: str, op):
         if autograd._grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)):
             return _record(x, None, name, lambda a, _: _cast_checked(name, op(a, *args, **kwargs), x))
         r = _cast_checked(name, op(x, *args, **kwargs), x)
-        _write(x, r.data, name)
-        autograd.bump_version(x)
-        return x
+        return _write_back(x, r.data, name)
     inplace.__name__ = name
     inplace.__doc__ = f"In place: PyTorch's ``Tensor.{name}``, the result of ``{name[:-1]}`` written into x."
     return inplace

@@ -64,6 +64,22 @@ def _cached_attention(qkv, k_cache, v_cache, n_head, start, scale):
     return o.transpose(0, 2, 1, 3).reshape(B, T, n_head * hd)
 
 
+def check_kv_cache(op: str, k_cache, v_cache, x, x_name: str, B: int, n_head: int, hd: int,
+                   start: int, T: int) -> None:
+    """The checks of a key/value cache pair for T new tokens after ``start``: two buffers, each
+    (B, n_head, L, hd) of x's dtype and device with L >= start + T; one clear error otherwise."""
+    if k_cache is v_cache or k_cache.data is v_cache.data:
+        raise ValueError(f"{op}: k_cache and v_cache must be two buffers, got the same one twice")
+    for name, c in (("k_cache", k_cache), ("v_cache", v_cache)):
+        if c.ndim != 4 or c.shape[:2] != (B, n_head) or c.shape[3] != hd or c.dtype != x.dtype:
+            raise ValueError(f"{op}: {name} must be {x.dtype} (B, n_head, L, hd) = ({B}, {n_head}, L, {hd}), "
+                             f"got {c.dtype} {c.shape}")
+        if start + T > c.shape[2]:
+            raise ValueError(f"{op}: {name} holds {c.shape[2]} positions, too few for {T} new tokens after {start}")
+        if type(c.data) is not type(x.data):
+            raise backend.DeviceError(f"{op}: {name} on {c.device}, {x_name} on {x.device}")
+
+
 def cached_multi_head_self_attention(qkv: Tensor, n_head: int, k_cache: Tensor, v_cache: Tensor,
                                      start: int) -> Tensor:
     """Causal multi-head self-attention of new tokens over a key/value cache, written in place.
@@ -85,9 +101,6 @@ def cached_multi_head_self_attention(qkv: Tensor, n_head: int, k_cache: Tensor, 
                            "require grad)")
     if not isinstance(n_head, (int, np.integer)) or isinstance(n_head, bool) or n_head < 1:
         raise ValueError(f"cached_multi_head_self_attention: n_head must be an int >= 1, got {n_head!r}")
-    if k_cache is v_cache or k_cache.data is v_cache.data:
-        raise ValueError("cached_multi_head_self_attention: k_cache and v_cache must be two buffers, "
-                         "got the same one twice")
     if qkv.ndim != 3 or qkv.shape[-1] % 3 or (qkv.shape[-1] // 3) % n_head:
         raise ValueError(f"cached_multi_head_self_attention: qkv must be (B, T, 3C) with C divisible by "
                          f"n_head={n_head}, got shape {qkv.shape}")
@@ -95,15 +108,7 @@ def cached_multi_head_self_attention(qkv: Tensor, n_head: int, k_cache: Tensor, 
         raise ValueError(f"cached_multi_head_self_attention: start must be an int >= 0, got {start!r}")
     B, T, C3 = qkv.shape
     hd = C3 // (3 * n_head)
-    for name, c in (("k_cache", k_cache), ("v_cache", v_cache)):
-        if c.ndim != 4 or c.shape[:2] != (B, n_head) or c.shape[3] != hd or c.dtype != qkv.dtype:
-            raise ValueError(f"cached_multi_head_self_attention: {name} must be {qkv.dtype} "
-                             f"(B, n_head, L, hd) = ({B}, {n_head}, L, {hd}), got {c.dtype} {c.shape}")
-        if start + T > c.shape[2]:
-            raise ValueError(f"cached_multi_head_self_attention: {name} holds {c.shape[2]} positions, "
-                             f"too few for {T} new tokens after {start}")
-        if type(c.data) is not type(qkv.data):
-            raise backend.DeviceError(f"cached_multi_head_self_attention: {name} on {c.device}, qkv on {qkv.device}")
+    check_kv_cache("cached_multi_head_self_attention", k_cache, v_cache, qkv, "qkv", B, n_head, hd, start, T)
     scale = qkv.dtype.type(1.0 / math.sqrt(hd))
     # not a recorded Function: nothing here is differentiated (the buffers change in place)
     out = _cached_attention(qkv.data, k_cache.data, v_cache.data, int(n_head), int(start), scale)

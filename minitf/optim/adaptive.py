@@ -62,7 +62,7 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = zeros_state(p)
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = zeros_state(p)
-                t = bump_step(state)
+                bump_step(state)   # RMSprop counts its steps (torch keeps "step") but does not use them
                 if wd != 0:
                     g = g + wd * data
                 v = state["square_avg"].data
