@@ -103,8 +103,12 @@ class ScatterExtreme(Function):
         xp = backend.get_array_module(x)
         out = x.copy()
         if not include_self:
-            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
-            out[hit] = info.min if kind == "max" else info.max
+            # the reduction's identity: -inf / +inf for floats (so all -inf sources give -inf, as torch)
+            if x.dtype.kind == "f":
+                out[hit] = -np.inf if kind == "max" else np.inf
+            else:
+                info = np.iinfo(x.dtype)
+                out[hit] = info.min if kind == "max" else info.max
         backend.scatter_extreme(out, index, src, kind)
         self_is = (x == out).astype(x.dtype)
         src_is = (src == out[index]).astype(x.dtype)
@@ -148,7 +152,9 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     hit[full] = True  # the positions some index names
     if reduce in ("amax", "amin"):
         return ScatterExtreme.apply(x, src, index=full, kind=reduce[1:], include_self=bool(include_self), hit=hit)
-    base = x if include_self else x * Tensor._make((~hit).astype(x.dtype), None)
+    # x's values dropped where an index hits: a where (x * 0 is NaN at inf and -0. at negatives)
+    from .shape import where
+    base = x if include_self else where(Tensor._make(hit, None), 0, x)
     total = ScatterAdd.apply(base, src, index=full)
     if reduce == "sum":
         return total

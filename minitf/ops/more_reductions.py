@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from .. import backend
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import check_dim
 
@@ -12,14 +14,20 @@ median_return = namedtuple("median", ["values", "indices"])  # torch.return_type
 
 
 def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """The sum with NaNs counted as 0, as torch.nansum (their gradient is 0)."""
+    """The sum with NaNs counted as 0, as torch.nansum (their gradient is 0); integer and bool
+    tensors (no NaN) sum to int64, as torch.sum."""
     from . import logical, shape, reduction
+    if x.dtype.kind not in "fc":
+        return reduction.sum(x, dim, keepdim)
     return reduction.sum(shape.where(logical.isnan(x), 0.0, x), dim, keepdim)
 
 
 def nanmean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """The mean of the non-NaN elements, as torch.nanmean (all NaN: NaN)."""
+    """The mean of the non-NaN elements, as torch.nanmean (all NaN: NaN); floating ``x`` only,
+    as torch."""
     from . import logical, reduction
+    if x.dtype.kind not in "fc":
+        raise DtypeError(f"nanmean(): expected input to have floating point dtype but got {x.dtype}")
     kept = logical.logical_not(logical.isnan(x)).to(dtype=x.dtype)
     return nansum(x, dim, keepdim) / reduction.sum(kept, dim, keepdim)
 
@@ -38,25 +46,38 @@ def std_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = False, unb
 
 def median(x: Tensor, dim=None, keepdim: bool = False):
     """``median(x)``: the lower median of all elements (of two middle ones, the smaller), as
-    torch; ``median(x, dim)``: a ``(values, indices)`` namedtuple along ``dim``. The gradient
-    goes to the element chosen (through :func:`sort`)."""
+    torch; ``median(x, dim)``: a ``(values, indices)`` namedtuple along ``dim``. A slice
+    holding NaN gives NaN (its first NaN's index), as torch. The gradient goes to the element
+    chosen (through :func:`sort`)."""
     from .sorting import sort
-    from .layout import narrow
+    from .indexing import gather
     if dim is None:
         flat = x.reshape(-1)
         if flat.shape[0] == 0:
             raise RuntimeError("median() of an empty tensor")
         values, _ = sort(flat)
-        return values[(flat.shape[0] - 1) // 2]
+        return values[int(_median_position(flat.data, 0))]
     d = check_dim("median", dim, x.ndim)
     if x.ndim == 0:
         return median_return(x, x.new_zeros((), dtype="int64"))
     values, indices = sort(x, d)
-    k = (x.shape[d] - 1) // 2
-    v, i = narrow(values, d, k, 1), narrow(indices, d, k, 1)
+    # NaN sorts last, the first NaN (lowest index: sort is stable) at n - (number of NaNs)
+    k = Tensor._make(backend.get_array_module(x.data).expand_dims(_median_position(x.data, d), d), None)
+    v, i = gather(values, d, k), gather(indices, d, k)
     if not keepdim:
         v, i = v.squeeze(d), i.squeeze(d)
     return median_return(v, i)
+
+
+def _median_position(a, d: int):
+    """The sorted position of the median along ``d`` of array ``a`` (int64, ``a`` reduced over
+    ``d``): the lower middle one, or the first NaN where the slice has NaN (torch's rule)."""
+    xp = backend.get_array_module(a)
+    n = a.shape[d]
+    if a.dtype.kind not in "fc":
+        return xp.full(a.shape[:d] + a.shape[d + 1:], (n - 1) // 2, dtype="int64")
+    nans = xp.isnan(a).sum(axis=d).astype("int64")
+    return xp.where(nans > 0, n - nans, (n - 1) // 2).astype("int64")
 
 
 def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
@@ -67,6 +88,8 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
     import math
     from .sorting import sort
     from .indexing import index_select
+    from . import logical
+    from .shape import where
     from ..creation import tensor
     if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
         raise ValueError(f"quantile: interpolation must be linear, lower, higher, nearest or midpoint, "
@@ -74,7 +97,11 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
     qs = [float(v) for v in (q.reshape(-1).tolist() if isinstance(q, Tensor) else [q])]
     if any(not 0.0 <= v <= 1.0 for v in qs):
         raise RuntimeError(f"quantile() q values must be in the range [0, 1], got {qs}")
-    if dim is None:
+    q_dim = isinstance(q, Tensor) and q.ndim > 0  # a 1-D q puts its dim first; a 0-d q is a number
+    scalar = x.ndim == 0  # a 0-d x (dim None, 0 or -1): x itself, q's shape (torch)
+    if dim is None or scalar:
+        if scalar and dim is not None:
+            check_dim("quantile", dim, 1)
         src, d = x.reshape(-1), 0
     else:
         src, d = x, check_dim("quantile", dim, x.ndim)
@@ -97,15 +124,24 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
         frac = [0.5 if h != i else 0.0 for h, i in zip(hi, lo)]
     dev = x.device
     v_lo = index_select(values, d, tensor(lo, device=dev))
-    v_hi = index_select(values, d, tensor(hi, device=dev))
-    shape = [1] * values.ndim
-    shape[d] = len(qs)
-    w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
-    out = v_lo + w * (v_hi - v_lo)  # (..., len(q), ...) along d
+    if interpolation in ("lower", "higher", "nearest"):  # the sorted value itself, as torch (inf stays inf)
+        out = v_lo
+    else:  # torch's lerp: from the nearer end (so -inf..0 at w = 0.9 is -inf, not -inf + inf)
+        v_hi = index_select(values, d, tensor(hi, device=dev))
+        shape = [1] * values.ndim
+        shape[d] = len(qs)
+        w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
+        near_lo = tensor([f < 0.5 for f in frac], device=dev).reshape(shape)
+        out = where(near_lo, v_lo + w * (v_hi - v_lo), v_hi - (v_hi - v_lo) * (1 - w))  # (..., len(q), ...)
+    if x.dtype.kind in "fc":  # a slice holding NaN gives NaN, as torch
+        has_nan = logical.isnan(src).any(d, keepdim=True)
+        out = where(has_nan, float("nan"), out)
+    if scalar:
+        return out.reshape((len(qs),) if q_dim else ())
     if keepdim and dim is None:
         out = out.reshape((len(qs),) + (1,) * x.ndim)
-        return out if isinstance(q, Tensor) else out.reshape((1,) * x.ndim)
-    if isinstance(q, Tensor):
+        return out if q_dim else out.reshape((1,) * x.ndim)
+    if q_dim:
         out = out.movedim(d, 0)
         return out.unsqueeze(d + 1) if keepdim else out
     return out if keepdim else out.squeeze(d)

@@ -1,0 +1,231 @@
+"""Fixes from the torch fuzz review of the new tensor-level API (NaN/inf in median, quantile,
+scatter_reduce, hypot, atan2; diagonal as a view; promotion and shapes of cat/stack, nansum,
+quantile's 0-d q; crashes on 0-d inputs, bool diff, int relu6, bare no_grad): each value
+asserted without torch, and against torch where it is installed; float64 gradchecks."""
+import math
+
+import numpy as np
+import pytest
+
+import minitf as mt
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _np(t):
+    return np.asarray(t.to("cpu").numpy() if hasattr(t, "numpy") else t)
+
+
+# ---- median / quantile with NaN and inf
+
+
+def test_median_of_a_slice_with_nan_is_nan_at_its_first_nan(device):
+    x = mt.tensor([[1.0, NAN, 3.0, NAN], [4.0, 1.0, 2.0, 3.0]], dtype=mt.float64, device=device)
+    m = mt.median(x, 1)
+    np.testing.assert_array_equal(_np(m.values), [NAN, 2.0])
+    np.testing.assert_array_equal(_np(m.indices), [1, 2])
+    assert math.isnan(mt.median(x).item())
+    assert mt.median(x[1]).item() == 2.0
+
+
+def test_quantile_of_a_slice_with_nan_is_nan(device):
+    x = mt.tensor([[1.0, NAN, 3.0], [4.0, 1.0, 2.0]], dtype=mt.float64, device=device)
+    q = mt.quantile(x, mt.tensor([0.2, 0.5], dtype=mt.float64, device=device), dim=1)
+    np.testing.assert_allclose(_np(q), [[NAN, 1.4], [NAN, 2.0]])
+    assert math.isnan(mt.quantile(x, 0.5).item())
+
+
+@pytest.mark.parametrize("interp", ["lower", "higher", "nearest"])
+def test_quantile_keeps_inf_at_a_rounded_position(interp, device):
+    x = mt.tensor([1.0, 2.0, INF], dtype=mt.float64, device=device)
+    assert mt.quantile(x, 1.0, interpolation=interp).item() == INF
+
+
+def test_quantile_lerps_from_the_nearer_end_as_torch(device):
+    # sorted [-inf, 0, 0, inf]: q = 0.3 sits at 0.9 of the way from -inf to 0: -inf (not -inf + inf)
+    x = mt.tensor([INF, -INF, 0.0, -0.0], dtype=mt.float64, device=device)
+    assert mt.quantile(x, 0.3).item() == -INF
+    assert mt.quantile(x, 0.3, interpolation="midpoint").item() == -INF
+
+
+def test_quantile_of_0d_and_0d_q(device):
+    x = mt.tensor(2.5, dtype=mt.float64, device=device)
+    for dim in (None, 0, -1):
+        out = mt.quantile(x, 0.3, dim=dim)
+        assert out.shape == () and out.item() == 2.5
+    assert mt.quantile(x, mt.tensor([0.3, 0.4], device=device)).shape == (2,)
+    with pytest.raises(IndexError):
+        mt.quantile(x, 0.3, dim=1)
+    y = mt.tensor([1.0, 2.0, 4.0], dtype=mt.float64, device=device)
+    out = mt.quantile(y, mt.tensor(0.5, dtype=mt.float64, device=device))
+    assert out.shape == () and out.item() == 2.0
+
+
+def test_quantile_and_median_gradcheck(device):
+    x = mt.tensor([[0.3, -1.2, 2.0, 0.7], [1.5, 0.1, -0.4, 0.9]], dtype=mt.float64, device=device,
+                  requires_grad=True)
+    for interp in ("linear", "lower", "higher", "nearest", "midpoint"):
+        assert mt.gradcheck(lambda a: mt.quantile(a, mt.tensor([0.3, 0.8], dtype=mt.float64, device=device),
+                                                  1, interpolation=interp), [x])
+    assert mt.gradcheck(lambda a: mt.median(a, 1).values, [x])
+    assert mt.gradcheck(lambda a: mt.median(a), [x])
+
+
+def test_median_quantile_nan_inf_against_torch():
+    torch = pytest.importorskip("torch")
+    rows = [[1.0, NAN, 3.0, NAN], [4.0, 1.0, 2.0, 3.0], [INF, -INF, 0.0, -0.0], [1.0, 2.0, INF, INF],
+            [-INF, -INF, 3.0, 1.0]]
+    x, t = mt.tensor(rows, dtype=mt.float64), torch.tensor(rows, dtype=torch.float64)
+    m, tm = mt.median(x, 1), torch.median(t, 1)
+    np.testing.assert_array_equal(_np(m.values), tm.values.numpy())
+    np.testing.assert_array_equal(_np(m.indices), tm.indices.numpy())
+    for q in (0.0, 0.3, 0.5, 2 / 3, 1.0):
+        for interp in ("linear", "lower", "higher", "nearest", "midpoint"):
+            np.testing.assert_array_equal(_np(mt.quantile(x, q, 1, interpolation=interp)),
+                                          torch.quantile(t, q, 1, interpolation=interp).numpy(), err_msg=f"{q} {interp}")
+    z = torch.quantile(torch.tensor(2.5, dtype=torch.float64), 0.3, dim=0)
+    assert mt.quantile(mt.tensor(2.5, dtype=mt.float64), 0.3, dim=0).shape == tuple(z.shape)
+
+
+# ---- scatter_reduce with include_self=False and inf/nan in x
+
+
+def _scatter_cases(m, dev=None):
+    kw = {"device": dev} if dev else {}
+    f64 = m.float64
+    x = m.tensor([[INF, 1.0, -2.0, NAN]], dtype=f64, **kw)
+    i0, i2, i3 = (m.tensor([[k]], **kw) for k in (0, 2, 3))
+    s = lambda v: m.tensor([[v]], dtype=f64, **kw)  # noqa: E731
+    return [x.scatter_reduce(1, i0, s(2.0), "sum", include_self=False),
+            x.scatter_reduce(1, i3, s(2.0), "mean", include_self=False),
+            x.scatter_reduce(1, i2, s(3.0), "sum", include_self=False),
+            x.scatter_reduce(1, i0, s(-INF), "amax", include_self=False),
+            x.scatter_reduce(1, i0, s(INF), "amin", include_self=False)]
+
+
+def test_scatter_reduce_without_self_drops_inf_nan_and_keeps_infinite_extremes(device):
+    out = [_np(t) for t in _scatter_cases(mt, device)]
+    np.testing.assert_array_equal(out[0], [[2.0, 1.0, -2.0, NAN]])
+    np.testing.assert_array_equal(out[1], [[INF, 1.0, -2.0, 2.0]])
+    np.testing.assert_array_equal(out[2], [[INF, 1.0, 3.0, NAN]])
+    np.testing.assert_array_equal(out[3], [[-INF, 1.0, -2.0, NAN]])
+    np.testing.assert_array_equal(out[4], [[INF, 1.0, -2.0, NAN]])
+    # a dropped negative gives +0., not -0. (x * 0)
+    z = mt.tensor([[-2.0, 1.0]], dtype=mt.float64, device=device).scatter_reduce(
+        1, mt.tensor([[0]], device=device), mt.tensor([[0.0]], dtype=mt.float64, device=device), "sum",
+        include_self=False)
+    assert not np.signbit(_np(z)[0, 0])
+
+
+def test_scatter_reduce_without_self_gradcheck(device):
+    x = mt.tensor([[0.3, 1.0, -2.0], [0.5, -0.7, 1.1]], dtype=mt.float64, device=device, requires_grad=True)
+    src = mt.tensor([[0.9, -0.2], [0.4, 2.0]], dtype=mt.float64, device=device, requires_grad=True)
+    idx = mt.tensor([[0, 2], [1, 1]], device=device)
+    for red in ("sum", "mean", "amax", "amin"):
+        assert mt.gradcheck(lambda a, b: a.scatter_reduce(1, idx, b, red, include_self=False), [x, src])
+
+
+def test_scatter_reduce_inf_nan_against_torch():
+    torch = pytest.importorskip("torch")
+    for a, b in zip(_scatter_cases(mt), _scatter_cases(torch)):
+        np.testing.assert_array_equal(_np(a), b.numpy())
+        np.testing.assert_array_equal(np.signbit(_np(a)), np.signbit(b.numpy()))
+
+
+# ---- hypot and atan2 at the edges
+
+
+def test_hypot_does_not_overflow_and_keeps_inf(device):
+    big = mt.tensor([1e200, 3.0, INF, NAN], dtype=mt.float64, device=device)
+    other = mt.tensor([1e200, 4.0, NAN, INF], dtype=mt.float64, device=device)
+    np.testing.assert_allclose(_np(mt.hypot(big, other)), [math.sqrt(2) * 1e200, 5.0, INF, INF], rtol=1e-15)
+    f = mt.tensor([1e20], device=device)
+    np.testing.assert_allclose(_np(mt.hypot(f, f)), [math.sqrt(2) * 1e20], rtol=1e-6)
+    a = mt.tensor([1e200, 1e-200], dtype=mt.float64, device=device, requires_grad=True)
+    mt.hypot(a, a).sum().backward()
+    np.testing.assert_allclose(_np(a.grad), [2 / math.sqrt(2)] * 2, rtol=1e-15)  # a / hypot twice, finite
+
+
+def test_atan2_gradient_is_zero_at_the_origin_and_finite_at_extremes(device):
+    a = mt.tensor([0.0, 1e200, 1e-200, 3.0], dtype=mt.float64, device=device, requires_grad=True)
+    b = mt.tensor([0.0, 1e200, 1e-200, 4.0], dtype=mt.float64, device=device, requires_grad=True)
+    mt.atan2(a, b).sum().backward()
+    # d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2); 0 at (0, 0)
+    np.testing.assert_allclose(_np(a.grad), [0.0, 5e-201, 5e199, 0.16], rtol=1e-14)
+    np.testing.assert_allclose(_np(b.grad), [0.0, -5e-201, -5e199, -0.12], rtol=1e-14)
+    # second order through the origin's mask is finite too
+    a2 = mt.tensor([0.0, 1.0], dtype=mt.float64, device=device, requires_grad=True)
+    b2 = mt.tensor([0.0, 2.0], dtype=mt.float64, device=device)
+    (g,) = mt.autograd.grad(mt.atan2(a2, b2).sum(), [a2], create_graph=True)
+    np.testing.assert_allclose(_np(g), [0.0, 0.4])
+
+
+def test_hypot_atan2_gradcheck(device):
+    a = mt.tensor([[0.3, -1.2], [2.0, 0.7]], dtype=mt.float64, device=device, requires_grad=True)
+    b = mt.tensor([[1.5, 0.1], [-0.4, 0.9]], dtype=mt.float64, device=device, requires_grad=True)
+    assert mt.gradcheck(mt.hypot, [a, b])
+    assert mt.gradcheck(mt.atan2, [a, b])
+    assert mt.gradgradcheck(mt.hypot, [a, b])
+    assert mt.gradgradcheck(mt.atan2, [a, b])
+
+
+def test_hypot_atan2_edges_against_torch():
+    torch = pytest.importorskip("torch")
+    av, bv = [0.0, 1e200, 3.0, INF, INF], [0.0, 1e200, 4.0, NAN, 1.0]
+    for m, a, b in ((mt, mt.tensor(av, dtype=mt.float64), mt.tensor(bv, dtype=mt.float64)),
+                    (torch, torch.tensor(av, dtype=torch.float64), torch.tensor(bv, dtype=torch.float64))):
+        out = _np(m.hypot(a, b)) if m is mt else m.hypot(a, b).numpy()
+        if m is mt:
+            ours = out
+        else:
+            np.testing.assert_array_equal(ours, out)
+    x, y = torch.zeros(1, dtype=torch.float64, requires_grad=True), torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    torch.atan2(x, y).sum().backward()
+    p, q = (mt.zeros(1, dtype=mt.float64, requires_grad=True) for _ in range(2))
+    mt.atan2(p, q).sum().backward()
+    assert _np(p.grad).tolist() == x.grad.tolist() and abs(_np(q.grad)).tolist() == abs(y.grad).tolist()
+
+
+# ---- dtypes: nansum / nanmean of integers, cat/stack of mixed dtypes
+
+
+def test_nansum_of_ints_is_int64_and_nanmean_refuses_them(device):
+    out = mt.nansum(mt.tensor([1, 2, 3], dtype=mt.int32, device=device))
+    assert out.dtype == mt.int64 and out.item() == 6
+    b = mt.nansum(mt.tensor([[True, False], [True, True]], device=device), 1, True)
+    assert b.dtype == mt.int64 and _np(b).tolist() == [[1], [2]]
+    with pytest.raises(RuntimeError, match="floating point"):
+        mt.nanmean(mt.tensor([1, 2], device=device))
+    with pytest.raises(RuntimeError, match="floating point"):
+        mt.tensor([True], device=device).nanmean()
+
+
+@pytest.mark.parametrize("join", ["cat", "stack", "hstack", "vstack"])
+def test_joins_promote_as_torch(join, device):
+    f32 = mt.ones(2, device=device, requires_grad=True)
+    i32 = mt.tensor([3, 4], dtype=mt.int32, device=device)
+    out = getattr(mt, join)([f32, i32])
+    assert out.dtype == mt.float32
+    assert sorted(_np(out).reshape(-1).tolist()) == [1.0, 1.0, 3.0, 4.0]
+    out.sum().backward()
+    assert f32.grad.dtype == mt.float32 and _np(f32.grad).tolist() == [1.0, 1.0]
+    assert getattr(mt, join)([i32, mt.tensor([True, False], device=device)]).dtype == mt.int32
+    assert getattr(mt, join)([f32, mt.ones(2, dtype=mt.float64, device=device)]).dtype == mt.float64
+
+
+def test_join_promotion_gradcheck(device):
+    a = mt.tensor([0.3, -1.2], dtype=mt.float64, device=device, requires_grad=True)
+    i = mt.tensor([1, 2], dtype=mt.int32, device=device)
+    assert mt.gradcheck(lambda x: mt.cat([x, i]) * mt.cat([i, x]), [a])
+
+
+def test_dtypes_against_torch():
+    torch = pytest.importorskip("torch")
+    assert str(mt.nansum(mt.tensor([1, 2])).dtype) == str(torch.nansum(torch.tensor([1, 2])).dtype).split(".")[1]
+    for join in ("cat", "stack", "hstack", "vstack"):
+        for da, db in (("float32", "int32"), ("int32", "bool"), ("float32", "float64"), ("uint8", "int8")):
+            ours = getattr(mt, join)([mt.ones(2, dtype=getattr(mt, da)), mt.zeros(2, dtype=getattr(mt, db))])
+            theirs = getattr(torch, join)([torch.ones(2, dtype=getattr(torch, da)), torch.zeros(2, dtype=getattr(torch, db))])
+            assert str(ours.dtype) == str(theirs.dtype).split(".")[1], (join, da, db)
+    with pytest.raises(RuntimeError):
+        torch.nanmean(torch.tensor([1]))
