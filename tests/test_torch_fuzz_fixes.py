@@ -229,3 +229,152 @@ def test_dtypes_against_torch():
             assert str(ours.dtype) == str(theirs.dtype).split(".")[1], (join, da, db)
     with pytest.raises(RuntimeError):
         torch.nanmean(torch.tensor([1]))
+
+
+# ---- diagonal is a view
+
+
+def test_diagonal_writes_reach_the_base_and_share_its_version(device):
+    a = mt.zeros(3, 3, device=device)
+    d = a.diagonal()
+    d.fill_(1.0)
+    assert a.sum().item() == 3.0 and _np(a).tolist() == np.eye(3).tolist()
+    assert a._version == d._version == 1
+    a.add_(1.0)  # and the other way: the base's writes show in the view
+    assert _np(d).tolist() == [2.0, 2.0, 2.0] and d._version == 2
+    b = mt.zeros(2, 3, 4, device=device)
+    b.diagonal(1, 0, 2).add_(mt.tensor([[1.0, 2.0]] * 3, device=device))
+    expect = np.zeros((2, 3, 4))
+    expect[0, :, 1], expect[1, :, 2] = 1.0, 2.0
+    np.testing.assert_array_equal(_np(b), expect)
+
+
+def test_diagonal_in_place_is_recorded_for_autograd(device):
+    w = mt.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=mt.float64, device=device, requires_grad=True)
+    y = w * 1
+    y.diagonal().mul_(3.0)
+    y.sum().backward()
+    assert _np(w.grad).tolist() == [[3.0, 1.0], [1.0, 3.0]]
+    with pytest.raises(RuntimeError, match="leaf"):
+        w.diagonal().add_(1.0)
+    with mt.no_grad():
+        w.diagonal().add_(1.0)
+    assert _np(w).tolist() == [[2.0, 2.0], [3.0, 5.0]]
+    y = w * 1
+    d = y.diagonal()
+    z = (d * d).sum()
+    y.diagonal().fill_(0.0)  # d * d saved d: its backward must refuse the changed value
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
+
+
+def test_diagonal_gradcheck(device):
+    x = mt.tensor(np.arange(24.0).reshape(2, 3, 4) / 7, dtype=mt.float64, device=device, requires_grad=True)
+    assert mt.gradcheck(lambda a: a.diagonal(1, 0, 2), [x])
+    assert mt.gradgradcheck(lambda a: a.diagonal(-1, 2, 1) ** 2, [x])
+
+    def through_view(a):
+        y = a * 1
+        y.diagonal().mul_(a.diagonal())
+        return y * y
+    m = mt.tensor(np.arange(12.0).reshape(3, 4) / 5, dtype=mt.float64, device=device, requires_grad=True)
+    assert mt.gradcheck(through_view, [m])
+
+
+def test_diagonal_view_against_torch():
+    torch = pytest.importorskip("torch")
+    base = np.arange(9.0).reshape(3, 3) / 4
+    out = []
+    for m in (mt, torch):
+        w = m.tensor(base, dtype=m.float64, requires_grad=True)
+        y = w * 1
+        y.diagonal(1).add_(w.diagonal(1) ** 2)
+        (y * y).sum().backward()
+        out.append((_np(y.detach()) if m is mt else y.detach().numpy(), _np(w.grad) if m is mt else w.grad.numpy()))
+    np.testing.assert_allclose(out[0][0], out[1][0])
+    np.testing.assert_allclose(out[0][1], out[1][1])
+
+
+# ---- shapes and crashes: tensors inside tensor(), 0-d joins, diff, relu6 of ints, isin, no_grad
+
+
+def test_tensor_of_a_list_of_tensors_reads_each_as_a_number(device):
+    a, b = mt.tensor(1.0, device=device), mt.tensor(2.0, dtype=mt.float64, device=device)
+    t = mt.tensor([a, b])
+    assert t.shape == (2,) and t.dtype == mt.float64 and _np(t).tolist() == [1.0, 2.0]
+    one = mt.tensor([mt.tensor([1.0], device=device), mt.tensor([2.0], device=device)])
+    assert one.shape == (2,) and one.dtype == mt.float32
+    assert mt.tensor([[mt.tensor(1, device=device)], [mt.tensor(2, device=device)]]).shape == (2, 1)
+    assert mt.tensor([mt.tensor(1, device=device), 2.5]).dtype == mt.float32
+    with pytest.raises(ValueError, match="only one element tensors"):
+        mt.tensor([mt.tensor([1.0, 2.0], device=device)])
+    assert mt.tensor([np.array([1.0, 2.0]), np.array([3.0, 4.0])]).shape == (2, 2)  # arrays stay sequences
+
+
+def test_joins_and_diff_edges(device):
+    h = mt.hstack([mt.tensor(1.0, device=device), mt.tensor(2.0, device=device)])
+    assert h.shape == (2,) and _np(h).tolist() == [1.0, 2.0]
+    assert mt.hstack([mt.tensor(1.0, device=device), mt.tensor([2.0, 3.0], device=device)]).shape == (3,)
+    assert mt.vstack([mt.tensor(1.0, device=device), mt.tensor(2.0, device=device)]).shape == (2, 1)
+    x = mt.tensor([1.0, 4.0], device=device)
+    same = mt.diff(x, n=0, prepend=mt.tensor([5.0], device=device))
+    assert _np(same).tolist() == [1.0, 4.0]
+    b = mt.diff(mt.tensor([[True, False, False, True]], device=device))
+    assert b.dtype == mt.bool and _np(b).tolist() == [[True, False, True]]
+    assert _np(mt.diff(mt.tensor([True, False, False], device=device), n=2)).tolist() == [True]
+
+
+def test_relu6_of_integers_clamps_in_their_dtype(device):
+    F = mt.nn.functional
+    t = mt.tensor([-1, 3, 9], dtype=mt.int32, device=device)
+    out = F.relu6(t)
+    assert out.dtype == mt.int32 and _np(out).tolist() == [0, 3, 6]
+    u = F.relu6(mt.tensor([1, 9], dtype=mt.uint8, device=device))
+    assert u.dtype == mt.uint8 and _np(u).tolist() == [1, 6]
+    F.relu6(t, inplace=True)
+    assert _np(t).tolist() == [0, 3, 6] and t._version == 1
+    with pytest.raises(RuntimeError, match="bool"):
+        F.relu6(mt.tensor([True], device=device))
+
+
+def test_isin_across_devices_is_a_device_error():
+    with pytest.raises(mt.DeviceError, match="isin: tensors on different devices"):
+        mt.isin(mt.tensor([1, 2], device="fake"), mt.tensor([1]))
+    assert _np(mt.isin(mt.tensor([1, 2], device="fake"), mt.tensor([2], device="fake"))).tolist() == [False, True]
+
+
+def test_bare_no_grad_and_enable_grad_decorators():
+    x = mt.ones(2, requires_grad=True)
+
+    @mt.no_grad
+    def off(a):
+        """doc"""
+        return a * 2
+
+    @mt.enable_grad
+    def on(a):
+        return a * 2
+    assert not off(x).requires_grad and off.__name__ == "off" and off.__doc__ == "doc"
+    with mt.no_grad():
+        assert on(x).requires_grad
+    assert mt.is_grad_enabled()
+    with pytest.raises(TypeError, match="one function to decorate"):
+        mt.no_grad(3)
+
+
+def test_edges_against_torch():
+    torch = pytest.importorskip("torch")
+    assert tuple(torch.tensor([torch.tensor([1.0]), torch.tensor([2.0])]).shape) == \
+        mt.tensor([mt.tensor([1.0]), mt.tensor([2.0])]).shape
+    pairs = [(lambda m: m.hstack([m.tensor(1.0), m.tensor(2.0)])),
+             (lambda m: m.diff(m.tensor([1.0, 4.0]), n=0, prepend=m.tensor([5.0]))),
+             (lambda m: m.diff(m.tensor([[True, False, False, True]]))),
+             (lambda m: m.nn.functional.relu6(m.tensor([-1, 3, 9], dtype=m.int32)))]
+    for f in pairs:
+        ours, theirs = f(mt), f(torch)
+        assert _np(ours).tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).split(".")[1]
+
+    @torch.no_grad
+    def off(a):
+        return a * 2
+    assert not off(torch.ones(1, requires_grad=True)).requires_grad
