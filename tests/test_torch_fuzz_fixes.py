@@ -378,3 +378,109 @@ def test_edges_against_torch():
     def off(a):
         return a * 2
     assert not off(torch.ones(1, requires_grad=True)).requires_grad
+
+
+# ---- names: nanquantile, Tensor.divide, nn.ReLU6
+
+
+def test_nanquantile_leaves_nan_out_of_each_slice(device):
+    x = mt.tensor([[1.0, NAN, 3.0, 2.0], [NAN, NAN, NAN, NAN], [4.0, 0.0, 2.0, 8.0]], dtype=mt.float64,
+                  device=device)
+    out = mt.nanquantile(x, 0.5, dim=1)  # the medians of [1, 2, 3], nothing, [0, 2, 4, 8]
+    np.testing.assert_array_equal(_np(out), [2.0, NAN, 3.0])
+    low = x.nanquantile(mt.tensor([0.25, 1.0], dtype=mt.float64, device=device), 1, True, interpolation="lower")
+    assert low.shape == (2, 3, 1)
+    np.testing.assert_array_equal(_np(low)[:, :, 0], [[1.0, NAN, 0.0], [3.0, NAN, 8.0]])
+    assert mt.nanquantile(x, 0.5).item() == 2.0  # the non-NaN values sorted [0, 1, 2, 2, 3, 4, 8]: position 3
+
+
+def test_nanquantile_gradcheck(device):
+    x = mt.tensor([[0.3, NAN, 2.0, 0.7], [1.5, 0.1, -0.4, 0.9]], dtype=mt.float64, device=device, requires_grad=True)
+    for interp in ("linear", "lower", "midpoint"):
+        assert mt.gradcheck(lambda a: mt.nanquantile(a, mt.tensor([0.3, 0.8], dtype=mt.float64, device=device), 1,
+                                                     interpolation=interp), [x])
+
+
+def test_divide_and_relu6_module(device):
+    a = mt.tensor([7.0, -7.0], device=device)
+    assert _np(a.divide(2)).tolist() == [3.5, -3.5]
+    assert _np(a.divide(2, rounding_mode="floor")).tolist() == [3.0, -4.0]
+    assert _np(mt.divide(a, 2, rounding_mode="trunc")).tolist() == [3.0, -3.0]
+    m = mt.nn.ReLU6()
+    assert repr(m) == "ReLU6()" and repr(mt.nn.ReLU6(inplace=True)) == "ReLU6(inplace=True)"
+    x = mt.tensor([-1.0, 3.0, 9.0], device=device)
+    assert _np(m(x)).tolist() == [0.0, 3.0, 6.0]
+    mt.nn.ReLU6(inplace=True)(x)
+    assert _np(x).tolist() == [0.0, 3.0, 6.0]
+
+
+def test_nanquantile_against_torch():
+    torch = pytest.importorskip("torch")
+    rows = [[1.0, NAN, 3.0, NAN, 2.0], [4.0, 1.0, 2.0, 3.0, 0.5], [NAN] * 5, [INF, -INF, 0.0, NAN, -0.0],
+            [1.0, 2.0, INF, INF, NAN]]
+    x, t = mt.tensor(rows, dtype=mt.float64), torch.tensor(rows, dtype=torch.float64)
+    for q in (0.0, 0.3, 0.5, 2 / 3, 1.0, [0.1, 0.9]):
+        qm = mt.tensor(q, dtype=mt.float64) if isinstance(q, list) else q
+        qt = torch.tensor(q, dtype=torch.float64) if isinstance(q, list) else q
+        for interp in ("linear", "lower", "higher", "nearest", "midpoint"):
+            for dim in (None, 0, -1):
+                for keep in (False, True):
+                    for f in ("quantile", "nanquantile"):
+                        ours = getattr(mt, f)(x, qm, dim, keep, interpolation=interp)
+                        theirs = getattr(torch, f)(t, qt, dim, keep, interpolation=interp)
+                        assert ours.shape == tuple(theirs.shape)
+                        np.testing.assert_array_equal(_np(ours), theirs.numpy(), err_msg=f"{f} {q} {interp} {dim}")
+    a = torch.tensor([7.0, -7.0])
+    assert mt.tensor([7.0, -7.0]).divide(2, rounding_mode="floor").tolist() == a.divide(2, rounding_mode="floor").tolist()
+    assert repr(mt.nn.ReLU6(inplace=True)) == repr(torch.nn.ReLU6(inplace=True))
+
+
+# ---- error classes: torch's (RuntimeError, NotImplementedError), minitf's earlier ones kept
+
+
+ERRORS = {  # name -> (call on mt or torch, torch's class, the class minitf raised before)
+    "index_add dtype": (lambda m: m.zeros(3).index_add(0, m.tensor([1]), m.ones(1, dtype=m.float64)),
+                        RuntimeError, TypeError),
+    "index_copy dtype": (lambda m: m.zeros(3).index_copy(0, m.tensor([1]), m.ones(1, dtype=m.float64)),
+                         RuntimeError, TypeError),
+    "scatter dtype": (lambda m: m.zeros(3).scatter(0, m.tensor([1]), m.ones(1, dtype=m.float64)),
+                      RuntimeError, TypeError),
+    "scatter_add dtype": (lambda m: m.zeros(3).scatter_add(0, m.tensor([1]), m.ones(1, dtype=m.float64)),
+                          RuntimeError, TypeError),
+    "scatter_reduce dtype": (lambda m: m.zeros(3).scatter_reduce(0, m.tensor([1]), m.ones(1, dtype=m.float64), "sum"),
+                             RuntimeError, TypeError),
+    "scatter_reduce range": (lambda m: m.zeros(3).scatter_reduce(0, m.tensor([5]), m.ones(1), "sum"),
+                             RuntimeError, IndexError),
+    "gather range": (lambda m: m.zeros(3).gather(0, m.tensor([5])), RuntimeError, IndexError),
+    "index_add range": (lambda m: m.zeros(3).index_add(0, m.tensor([5]), m.ones(1)), IndexError, IndexError),
+    "lerp int": (lambda m: m.lerp(m.tensor([1]), m.tensor([2]), 0.5), NotImplementedError, TypeError),
+    "round int decimals": (lambda m: m.tensor([1]).round(decimals=1), NotImplementedError, TypeError),
+    "div int by 0": (lambda m: m.div(m.tensor([1]), 0, rounding_mode="floor"), RuntimeError, ZeroDivisionError),
+    "div bool floor": (lambda m: m.div(m.tensor([True]), m.tensor([True]), rounding_mode="floor"),
+                       NotImplementedError, TypeError),
+    "vector_norm inf empty": (lambda m: m.linalg.vector_norm(m.zeros(0, 3), float("inf")), RuntimeError, ValueError),
+    "index_fill 2-D index": (lambda m: m.zeros(3).index_fill(0, m.tensor([[0]]), 1.0), RuntimeError, ValueError),
+    "diff 0-d": (lambda m: m.diff(m.tensor(1.0)), RuntimeError, ValueError),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_error_classes(name):
+    call, torch_class, old_class = ERRORS[name]
+    with pytest.raises(torch_class) as e:
+        call(mt)
+    assert isinstance(e.value, old_class)  # what minitf code and tests caught before still catches it
+    assert str(e.value)
+
+
+def test_vector_norm_inf_of_an_empty_dim_that_is_not_reduced_is_fine(device):
+    out = mt.linalg.vector_norm(mt.zeros(0, 3, device=device), float("inf"), dim=1)
+    assert out.shape == (0,)
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_error_classes_against_torch(name):
+    torch = pytest.importorskip("torch")
+    call, torch_class, _ = ERRORS[name]
+    with pytest.raises(torch_class):
+        call(torch)

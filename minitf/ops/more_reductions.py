@@ -84,30 +84,62 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
     """The ``q``-quantiles (a number or a 1-D tensor in [0, 1]) over ``dim`` (None: all
     elements), as torch.quantile: between the two nearest sorted values by ``interpolation``
     ("linear", "lower", "higher", "nearest", "midpoint"). A tensor ``q`` puts its dim first.
-    Differentiable in x (through sort)."""
+    A slice holding NaN gives NaN. Differentiable in x (through sort)."""
+    return _quantile("quantile", x, q, dim, keepdim, interpolation, skip_nan=False)
+
+
+def nanquantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+    """:func:`quantile` of each slice's non-NaN values (a slice of NaNs only: NaN), as
+    torch.nanquantile. Differentiable in x (through sort)."""
+    return _quantile("nanquantile", x, q, dim, keepdim, interpolation, skip_nan=True)
+
+
+def _positions(xp, src, d, qs, interpolation):
+    """nanquantile's sorted positions per slice, (lo, hi, frac) arrays of shape (..., len(q), ...)
+    along ``d``, from each slice's count k of non-NaN values (NaN sorts last), and k."""
+    k = (~xp.isnan(src)).sum(axis=d, keepdims=True)
+    shape = [1] * src.ndim
+    shape[d] = len(qs)
+    pos = xp.asarray(qs, dtype="float64").reshape(shape) * xp.maximum(k - 1, 0)
+    lo = xp.floor(pos)
+    hi = xp.where(pos > lo, xp.minimum(lo + 1, xp.maximum(k - 1, 0)), lo)
+    frac = pos - lo
+    if interpolation == "lower":
+        hi, frac = lo, xp.zeros_like(pos)
+    elif interpolation == "higher":
+        lo, frac = hi, xp.zeros_like(pos)
+    elif interpolation == "nearest":  # half to even, as torch
+        lo = hi = xp.round(pos)
+        frac = xp.zeros_like(pos)
+    elif interpolation == "midpoint":
+        frac = xp.where(hi != lo, 0.5, 0.0)
+    return lo.astype("int64"), hi.astype("int64"), frac, k
+
+
+def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool) -> Tensor:
     import math
     from .sorting import sort
-    from .indexing import index_select
+    from .indexing import gather, index_select
     from . import logical
     from .shape import where
     from ..creation import tensor
     if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
-        raise ValueError(f"quantile: interpolation must be linear, lower, higher, nearest or midpoint, "
+        raise ValueError(f"{name}: interpolation must be linear, lower, higher, nearest or midpoint, "
                          f"got {interpolation!r}")
     qs = [float(v) for v in (q.reshape(-1).tolist() if isinstance(q, Tensor) else [q])]
     if any(not 0.0 <= v <= 1.0 for v in qs):
-        raise RuntimeError(f"quantile() q values must be in the range [0, 1], got {qs}")
+        raise RuntimeError(f"{name}() q values must be in the range [0, 1], got {qs}")
     q_dim = isinstance(q, Tensor) and q.ndim > 0  # a 1-D q puts its dim first; a 0-d q is a number
     scalar = x.ndim == 0  # a 0-d x (dim None, 0 or -1): x itself, q's shape (torch)
     if dim is None or scalar:
         if scalar and dim is not None:
-            check_dim("quantile", dim, 1)
+            check_dim(name, dim, 1)
         src, d = x.reshape(-1), 0
     else:
-        src, d = x, check_dim("quantile", dim, x.ndim)
+        src, d = x, check_dim(name, dim, x.ndim)
     n = src.shape[d]
     if n == 0:
-        raise RuntimeError("quantile() input tensor must be non-empty")
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
     values, _ = sort(src, d)
     pos = [v * (n - 1) for v in qs]
     lo = [int(math.floor(p)) for p in pos]
@@ -123,17 +155,28 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
     elif interpolation == "midpoint":
         frac = [0.5 if h != i else 0.0 for h, i in zip(hi, lo)]
     dev = x.device
-    v_lo = index_select(values, d, tensor(lo, device=dev))
+    shape = [1] * values.ndim
+    shape[d] = len(qs)
+    if skip_nan:  # positions differ per slice: gathered
+        xp = backend.get_array_module(src.data)
+        lo_a, hi_a, frac_a, k = _positions(xp, src.data, d, qs, interpolation)
+        full = tuple(values.shape[:d]) + (len(qs),) + tuple(values.shape[d + 1:])
+        take = lambda i: gather(values, d, Tensor._make(xp.broadcast_to(i, full).copy(), None))  # noqa: E731
+        v_lo, v_hi = take(lo_a), take(hi_a)
+        w = Tensor._make(frac_a.astype(x.dtype), None)
+        near_lo = Tensor._make(frac_a < 0.5, None)
+    else:
+        v_lo = index_select(values, d, tensor(lo, device=dev))
+        v_hi = index_select(values, d, tensor(hi, device=dev))
+        w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
+        near_lo = tensor([f < 0.5 for f in frac], device=dev).reshape(shape)
     if interpolation in ("lower", "higher", "nearest"):  # the sorted value itself, as torch (inf stays inf)
         out = v_lo
     else:  # torch's lerp: from the nearer end (so -inf..0 at w = 0.9 is -inf, not -inf + inf)
-        v_hi = index_select(values, d, tensor(hi, device=dev))
-        shape = [1] * values.ndim
-        shape[d] = len(qs)
-        w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
-        near_lo = tensor([f < 0.5 for f in frac], device=dev).reshape(shape)
         out = where(near_lo, v_lo + w * (v_hi - v_lo), v_hi - (v_hi - v_lo) * (1 - w))  # (..., len(q), ...)
-    if x.dtype.kind in "fc":  # a slice holding NaN gives NaN, as torch
+    if skip_nan:  # a slice of NaNs only gives NaN
+        out = where(Tensor._make(xp.broadcast_to(k == 0, out.shape), None), float("nan"), out)
+    elif x.dtype.kind in "fc":  # a slice holding NaN gives NaN, as torch
         has_nan = logical.isnan(src).any(d, keepdim=True)
         out = where(has_nan, float("nan"), out)
     if scalar:

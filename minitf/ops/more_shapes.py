@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..errors import ShapeError
 from ..tensor import Tensor
 from ._util import check_dim, share_storage
 
@@ -142,6 +143,8 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Ten
     joined (torch's). Differentiable."""
     from .layout import narrow
     from .shape import concatenate
+    if x.ndim == 0:
+        raise ShapeError("diff expects input to be at least one-dimensional (a 0-d tensor)")
     d = check_dim("diff", dim, x.ndim)
     if n == 0:
         return x
