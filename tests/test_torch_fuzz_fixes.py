@@ -53,7 +53,7 @@ def test_quantile_of_0d_and_0d_q(device):
     for dim in (None, 0, -1):
         out = mt.quantile(x, 0.3, dim=dim)
         assert out.shape == () and out.item() == 2.5
-    assert mt.quantile(x, mt.tensor([0.3, 0.4], device=device)).shape == (2,)
+    assert mt.quantile(x, mt.tensor([0.3, 0.4], dtype=mt.float64, device=device)).shape == (2,)
     with pytest.raises(IndexError):
         mt.quantile(x, 0.3, dim=1)
     y = mt.tensor([1.0, 2.0, 4.0], dtype=mt.float64, device=device)
@@ -461,6 +461,17 @@ ERRORS = {  # name -> (call on mt or torch, torch's class, the class minitf rais
     "vector_norm inf empty": (lambda m: m.linalg.vector_norm(m.zeros(0, 3), float("inf")), RuntimeError, ValueError),
     "index_fill 2-D index": (lambda m: m.zeros(3).index_fill(0, m.tensor([[0]]), 1.0), RuntimeError, ValueError),
     "diff 0-d": (lambda m: m.diff(m.tensor(1.0)), RuntimeError, ValueError),
+    "quantile int": (lambda m: m.quantile(m.tensor([1, 2]), 0.5), RuntimeError, TypeError),
+    "nanquantile bool": (lambda m: m.nanquantile(m.tensor([True]), 0.5), RuntimeError, TypeError),
+    "quantile q dtype": (lambda m: m.quantile(m.ones(2, dtype=m.float64), m.tensor([0.5])), RuntimeError, TypeError),
+    "quantile empty": (lambda m: m.quantile(m.zeros(2, 0), 0.5, dim=0), RuntimeError, RuntimeError),
+    "median bool": (lambda m: m.median(m.tensor([True, False])), NotImplementedError, TypeError),
+    "trace bool": (lambda m: m.trace(m.eye(2, dtype=m.bool)), NotImplementedError, TypeError),
+    "hypot int": (lambda m: m.hypot(m.tensor([1]), m.tensor([2])), NotImplementedError, TypeError),
+    "tril_indices negative": (lambda m: m.tril_indices(-1, 3), RuntimeError, ValueError),
+    "triu_indices negative": (lambda m: m.triu_indices(3, -1), RuntimeError, ValueError),
+    "searchsorted right and side": (lambda m: m.searchsorted(m.tensor([1, 2]), m.tensor([1]), right=True, side="left"),
+                                    RuntimeError, ValueError),
 }
 
 
@@ -471,6 +482,17 @@ def test_error_classes(name):
         call(mt)
     assert isinstance(e.value, old_class)  # what minitf code and tests caught before still catches it
     assert str(e.value)
+
+
+def test_median_of_empty_floats_is_nan_and_of_ints_works(device):
+    assert math.isnan(mt.median(mt.zeros(0, device=device)).item())
+    assert mt.median(mt.tensor([3, 1, 2], device=device)).item() == 2
+
+
+def test_median_of_empty_against_torch():
+    torch = pytest.importorskip("torch")
+    assert math.isnan(torch.median(torch.zeros(0)).item()) and math.isnan(mt.median(mt.zeros(0)).item())
+    assert torch.median(torch.tensor([3, 1, 2])).item() == mt.median(mt.tensor([3, 1, 2])).item()
 
 
 def test_vector_norm_inf_of_an_empty_dim_that_is_not_reduced_is_fine(device):

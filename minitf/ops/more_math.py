@@ -12,7 +12,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
-from ..errors import broadcast_error
+from ..errors import DtypeNotImplemented, broadcast_error
 from ..tensor import Tensor
 from . import elementwise as _e, unary as _u
 from ._util import float_input
@@ -132,7 +132,12 @@ def atan2(a, b) -> Tensor:
 
 def hypot(a, b) -> Tensor:
     """sqrt(a^2 + b^2) elementwise with broadcasting, as torch.hypot, without overflow (the
-    gradient a / hypot, b / hypot: NaN at (0, 0), as torch's)."""
+    gradient a / hypot, b / hypot: NaN at (0, 0), as torch's). Integer tensors are refused, as
+    torch's."""
+    for t in (a, b):
+        if isinstance(t, Tensor) and t.dtype.kind in "biu":
+            raise DtypeNotImplemented(f"hypot: not implemented for {t.dtype} tensors (as torch); convert with "
+                                      f"x.float() first")
     a, b = _floats("hypot", a, b)
     try:
         return Hypot.apply(a, b)

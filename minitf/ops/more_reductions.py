@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import backend
-from ..errors import DtypeError
+from ..errors import DtypeError, DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_dim
 
@@ -51,9 +51,13 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
     chosen (through :func:`sort`)."""
     from .sorting import sort
     from .indexing import gather
+    if x.dtype.kind == "b":
+        raise DtypeNotImplemented("median: not implemented for bool tensors (as torch)")
     if dim is None:
         flat = x.reshape(-1)
         if flat.shape[0] == 0:
+            if x.dtype.kind == "f":  # torch's NaN
+                return flat.sum() * float("nan")
             raise RuntimeError("median() of an empty tensor")
         values, _ = sort(flat)
         return values[int(_median_position(flat.data, 0))]
@@ -126,6 +130,12 @@ def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_n
     if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
         raise ValueError(f"{name}: interpolation must be linear, lower, higher, nearest or midpoint, "
                          f"got {interpolation!r}")
+    if x.dtype.kind != "f":
+        raise DtypeError(f"{name}() input tensor must be either float or double dtype, got {x.dtype} (as torch)")
+    if isinstance(q, Tensor) and q.dtype != x.dtype:
+        raise DtypeError(f"{name}() q tensor must be same dtype as the input tensor ({q.dtype} and {x.dtype})")
+    if x.numel() == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
     qs = [float(v) for v in (q.reshape(-1).tolist() if isinstance(q, Tensor) else [q])]
     if any(not 0.0 <= v <= 1.0 for v in qs):
         raise RuntimeError(f"{name}() q values must be in the range [0, 1], got {qs}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ShapeError
+from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_dim, share_storage
 
@@ -114,6 +114,8 @@ def trace(x: Tensor) -> Tensor:
     """The sum of the main diagonal of a 2-D tensor, as torch.trace."""
     if x.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, got a tensor of shape {x.shape}")
+    if x.dtype.kind == "b":
+        raise DtypeNotImplemented("trace: not implemented for bool tensors (as torch)")
     return diagonal(x).sum()
 
 
@@ -179,6 +181,9 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
 def _tri_indices(name, fn, row, col, offset, dtype, device):
     from ..creation import tensor
+    for what, n in (("row", row), ("col", col)):
+        if n < 0:
+            raise ArgumentError(f"{name}: {what} must be non-negative, got {n}")
     r, c = fn(row, offset, col)
     return tensor(np.stack([r, c]).astype(np.int64), dtype=dtype or "int64", device=device)
 
@@ -209,6 +214,11 @@ def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side=N
     as torch.searchsorted (``right``/``side="right"``: after equal entries). int64 (or int32)."""
     from ._util import as_tensor
     v = values if isinstance(values, Tensor) else as_tensor(values, sorted_sequence)
+    if side not in (None, "left", "right"):
+        raise ArgumentError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if right and side == "left":
+        raise ArgumentError("searchsorted: side and right can't be set to opposites, got side='left' "
+                            "while right=True")
     which = "right" if right or side == "right" else "left"
     xp = backend.get_array_module(sorted_sequence.data)
     s = sorted_sequence.data
