@@ -98,6 +98,25 @@ def nanquantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation:
     return _quantile("nanquantile", x, q, dim, keepdim, interpolation, skip_nan=True)
 
 
+def _fixed_positions(n: int, qs, interpolation: str):
+    """quantile's sorted positions (lo, hi, frac: lists, one per q) in a slice of n values."""
+    import math
+    pos = [v * (n - 1) for v in qs]
+    lo = [int(math.floor(p)) for p in pos]
+    hi = [min(i + 1, n - 1) if p > i else i for p, i in zip(pos, lo)]
+    frac = [p - i for p, i in zip(pos, lo)]
+    if interpolation == "lower":
+        hi, frac = lo, [0.0] * len(lo)
+    elif interpolation == "higher":
+        lo, frac = hi, [0.0] * len(lo)
+    elif interpolation == "nearest":  # torch rounds half to even, as Python's round
+        lo = hi = [int(round(p)) for p in pos]
+        frac = [0.0] * len(lo)
+    elif interpolation == "midpoint":
+        frac = [0.5 if h != i else 0.0 for h, i in zip(hi, lo)]
+    return lo, hi, frac
+
+
 def _positions(xp, src, d, qs, interpolation):
     """nanquantile's sorted positions per slice, (lo, hi, frac) arrays of shape (..., len(q), ...)
     along ``d``, from each slice's count k of non-NaN values (NaN sorts last), and k."""
@@ -121,7 +140,6 @@ def _positions(xp, src, d, qs, interpolation):
 
 
 def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool) -> Tensor:
-    import math
     from .sorting import sort
     from .indexing import gather, index_select
     from . import logical
@@ -147,23 +165,7 @@ def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_n
         src, d = x.reshape(-1), 0
     else:
         src, d = x, check_dim(name, dim, x.ndim)
-    n = src.shape[d]
-    if n == 0:
-        raise RuntimeError(f"{name}() input tensor must be non-empty")
     values, _ = sort(src, d)
-    pos = [v * (n - 1) for v in qs]
-    lo = [int(math.floor(p)) for p in pos]
-    hi = [min(i + 1, n - 1) if p > i else i for p, i in zip(pos, lo)]
-    frac = [p - i for p, i in zip(pos, lo)]
-    if interpolation == "lower":
-        hi, frac = lo, [0.0] * len(lo)
-    elif interpolation == "higher":
-        lo, frac = hi, [0.0] * len(lo)
-    elif interpolation == "nearest":  # torch rounds half to even, as Python's round
-        lo = hi = [int(round(p)) for p in pos]
-        frac = [0.0] * len(lo)
-    elif interpolation == "midpoint":
-        frac = [0.5 if h != i else 0.0 for h, i in zip(hi, lo)]
     dev = x.device
     shape = [1] * values.ndim
     shape[d] = len(qs)
@@ -175,7 +177,8 @@ def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_n
         v_lo, v_hi = take(lo_a), take(hi_a)
         w = Tensor._make(frac_a.astype(x.dtype), None)
         near_lo = Tensor._make(frac_a < 0.5, None)
-    else:
+    else:  # the same positions in every slice
+        lo, hi, frac = _fixed_positions(src.shape[d], qs, interpolation)
         v_lo = index_select(values, d, tensor(lo, device=dev))
         v_hi = index_select(values, d, tensor(hi, device=dev))
         w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
@@ -186,7 +189,7 @@ def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_n
         out = where(near_lo, v_lo + w * (v_hi - v_lo), v_hi - (v_hi - v_lo) * (1 - w))  # (..., len(q), ...)
     if skip_nan:  # a slice of NaNs only gives NaN
         out = where(Tensor._make(xp.broadcast_to(k == 0, out.shape), None), float("nan"), out)
-    elif x.dtype.kind in "fc":  # a slice holding NaN gives NaN, as torch
+    else:  # a slice holding NaN gives NaN, as torch
         has_nan = logical.isnan(src).any(d, keepdim=True)
         out = where(has_nan, float("nan"), out)
     if scalar:
