@@ -506,3 +506,50 @@ def test_error_classes_against_torch(name):
     call, torch_class, _ = ERRORS[name]
     with pytest.raises(torch_class):
         call(torch)
+
+
+# ---- the math ops in place
+
+
+INPLACE_MATH = ["log2_", "log10_", "exp2_", "sinh_", "cosh_", "tan_", "asin_", "atan_", "erf_", "logit_",
+                "arcsin_", "arctan_", "atan2_", "hypot_", "arctan2_"]
+BASE = np.array([[0.3, 0.6], [0.45, 0.2]])
+
+
+def _inplace_call(m, t, name):
+    other = m.tensor(BASE[::-1].copy(), dtype=m.float64, device=t.device) if name in ("atan2_", "hypot_", "arctan2_") \
+        else None
+    return getattr(t, name)(*([other] if other is not None else []))
+
+
+@pytest.mark.parametrize("name", INPLACE_MATH)
+def test_inplace_math_writes_the_out_of_place_result(name, device):
+    x = mt.tensor(BASE, dtype=mt.float64, device=device)
+    expect = _np(getattr(mt, name[:-1])(x, *([mt.tensor(BASE[::-1].copy(), dtype=mt.float64, device=device)]
+                                          if name in ("atan2_", "hypot_", "arctan2_") else [])))
+    assert _inplace_call(mt, x, name) is x and x._version == 1
+    np.testing.assert_array_equal(_np(x), expect)
+    with pytest.raises(RuntimeError, match="can't be cast|not implemented"):  # hypot refuses ints itself
+        _inplace_call(mt, mt.tensor([[1, 2], [3, 4]], device=device), name)
+
+
+@pytest.mark.parametrize("name", ["log2_", "asin_", "atan2_", "hypot_"])
+def test_inplace_math_gradcheck(name, device):
+    x = mt.tensor(BASE, dtype=mt.float64, device=device, requires_grad=True)
+
+    def f(a):
+        y = a * 1
+        _inplace_call(mt, y, name)
+        return y
+    assert mt.gradcheck(f, [x])
+    with pytest.raises(RuntimeError, match="leaf"):
+        _inplace_call(mt, x, name)
+
+
+@pytest.mark.parametrize("name", INPLACE_MATH)
+def test_inplace_math_against_torch(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = mt.tensor(BASE, dtype=mt.float64), torch.tensor(BASE, dtype=torch.float64)
+    _inplace_call(mt, ours, name)
+    _inplace_call(torch, theirs, name)
+    np.testing.assert_allclose(_np(ours), theirs.numpy(), rtol=1e-12)
