@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import backend
-from ..errors import DtypeError, DtypeNotImplemented
+from ..errors import ArgumentError, DtypeError, DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_dim
 
@@ -51,6 +51,8 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
     chosen (through :func:`sort`)."""
     from .sorting import sort
     from .indexing import gather
+    if dim is not None:
+        check_dim("median", dim, x.ndim)  # before the dtype, as torch
     if x.dtype.kind == "b":
         raise DtypeNotImplemented("median: not implemented for bool tensors (as torch)")
     if dim is None:
@@ -150,6 +152,8 @@ def _quantile(name, x: Tensor, q, dim, keepdim: bool, interpolation: str, skip_n
                          f"got {interpolation!r}")
     if x.dtype.kind != "f":
         raise DtypeError(f"{name}() input tensor must be either float or double dtype, got {x.dtype} (as torch)")
+    if isinstance(q, Tensor) and q.ndim > 1:
+        raise ArgumentError(f"{name}() q must be a scalar or 1D tensor, got shape {q.shape}")
     if isinstance(q, Tensor) and q.dtype != x.dtype:
         raise DtypeError(f"{name}() q tensor must be same dtype as the input tensor ({q.dtype} and {x.dtype})")
     if x.numel() == 0:
