@@ -106,6 +106,7 @@ from .ops import (gather, scatter, scatter_add, index_select, masked_select, non
 from .functional import cat as concat  # noqa: E402,F401
 from .ops import (add, sub, mul, div, true_divide, neg, positive, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
+from .ops import div as divide  # noqa: E402,F401  (torch's alias)
 from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.activation import relu_  # noqa: E402,F401
 from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401
@@ -113,7 +114,7 @@ from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # n
 from .ops.distributions import normal  # noqa: E402,F401
 from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
                             erf, logit, atan2, arctan2, hypot)
-from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile  # noqa: E402,F401
+from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile, nanquantile  # noqa: E402,F401
 from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
                               triu_indices, tril_indices, isin, searchsorted)
 

@@ -41,7 +41,19 @@ _hooks: tuple = ()
 
 
 class no_grad:
-    """Context manager (and decorator) that turns graph recording off."""
+    """Context manager (and decorator) that turns graph recording off: ``with no_grad():``,
+    ``@no_grad()`` and the bare ``@no_grad``, as torch 2.x (``enable_grad`` likewise)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or one function to decorate; "
+                            f"got {type(orig_func).__name__}")
+        return super().__new__(cls)(orig_func)  # the bare decorator: the wrapped function
+
+    def __init__(self, orig_func=None):
+        pass
 
     def __enter__(self):
         global _grad_enabled

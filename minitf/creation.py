@@ -38,7 +38,13 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
         elif arr is data:  # never share memory with the caller's array (from_numpy does)
             arr = arr.copy()
     else:
-        host = np.asarray(data)
+        try:
+            host = np.asarray(data)
+        except TypeError:  # a device's tensor inside the list (NumPy cannot read a fake or CuPy array)
+            host = None
+        if host is None or host.ndim > _list_depth(data):  # a tensor inside: torch reads it as a number
+            data = _tensors_as_scalars(data)
+            host = np.asarray(data)
         if host.dtype.kind == "O" or host.dtype == np.uint64 and _has_python_int(data):
             if dtype is None or dtype.kind != "f":  # torch's ValueError, where NumPy's cast would wrap
                 raise ValueError("Overflow when unpacking long long: tensor(): a Python int in the data is "
@@ -59,6 +65,28 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     elif isinstance(data, np.ndarray) and data.dtype == arr.dtype:
         note_host_index_bounds(out, data)
     return out
+
+
+def _list_depth(data) -> int:
+    """How deep the lists (tuples) of ``data`` nest, along the first elements."""
+    depth = 0
+    while isinstance(data, (list, tuple)) and data:
+        data, depth = data[0], depth + 1
+    return depth + (isinstance(data, (list, tuple)))
+
+
+def _tensors_as_scalars(data):
+    """``data`` with each Tensor in its lists as a NumPy scalar of its dtype: torch reads a tensor
+    inside a list as one number (``tensor([tensor([1.]), tensor([2.])])`` has shape (2,)), and
+    refuses one of more elements with its ValueError."""
+    if isinstance(data, Tensor):
+        if data.data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(tensor(): a tensor of shape {data.shape} inside the data)")
+        return backend.to_numpy(data.data).reshape(())[()]
+    if isinstance(data, (list, tuple)):
+        return [_tensors_as_scalars(d) for d in data]
+    return data
 
 
 def _inferred_dtype(data, host):

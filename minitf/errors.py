@@ -43,6 +43,12 @@ class ScalarConversionError(TypeError, ValueError, RuntimeError):
     (torch: RuntimeError), ``float(t)``, ``int(t)`` (torch: ValueError)."""
 
 
+class IndexRangeError(IndexError, RuntimeError):
+    """An index out of a dim's range where torch raises a RuntimeError (gather, scatter,
+    scatter_add, scatter_reduce: 'index 5 is out of bounds for dimension 0 with size 3');
+    index_select and index_add raise torch's IndexError, a plain IndexError here too."""
+
+
 def broadcast_error(name: str, *shapes) -> ShapeError:
     """The error for shapes that do not broadcast, naming the op and every shape."""
     listed = ", ".join(str(tuple(s)) for s in shapes[:-1]) + f" and {tuple(shapes[-1])}"

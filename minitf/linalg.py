@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .errors import ArgumentError
 from .ops.statistics import norm as _norm
 from .ops._util import cast_input
 
@@ -12,6 +13,11 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (int, tuple or None: every element), as
     torch.linalg.vector_norm: ord 2 (default), 1, inf, -inf, 0 or any other number; ``dtype``:
     x cast first. Differentiable (the 2-norm's gradient at 0 is 0)."""
+    if ord in (math.inf, -math.inf):
+        dims = range(x.ndim) if dim is None else ([dim] if isinstance(dim, int) else dim)
+        if x.numel() == 0 and (dim is None or any(x.shape[d] == 0 for d in dims)):
+            raise ArgumentError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor (shape "
+                                f"{x.shape}) because the operation does not have an identity (as torch)")
     return _norm(cast_input(x, dtype), ord, dim, keepdim)
 
 

@@ -54,6 +54,7 @@ class TensorMethods(InPlaceMethods, MoreMethods):
     def sub(self, other, *, alpha=1): return _ops.sub(self, other, alpha=alpha)
     def mul(self, other): return _ops.mul(self, other)
     def div(self, other, *, rounding_mode=None): return _ops.div(self, other, rounding_mode=rounding_mode)
+    def divide(self, other, *, rounding_mode=None): return _ops.div(self, other, rounding_mode=rounding_mode)
     def true_divide(self, other): return _ops.true_divide(self, other)
     def neg(self): return _ops.neg(self)
     def positive(self): return _ops.positive(self)

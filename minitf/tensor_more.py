@@ -54,6 +54,9 @@ class MoreMethods:
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return _red().quantile(self, q, dim, keepdim, interpolation=interpolation)
 
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _red().nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
     def diagonal(self, offset=0, dim1=0, dim2=1): return _shp().diagonal(self, offset, dim1, dim2)
     def trace(self): return _shp().trace(self)
     def diff(self, n=1, dim=-1, prepend=None, append=None): return _shp().diff(self, n, dim, prepend, append)

@@ -47,6 +47,19 @@ def scatter_extreme(target, index, values, kind: str) -> None:
         getattr(xp, "scatter_" + kind)(target, index, values)
 
 
+def diagonal_view(a, offset: int, axis1: int, axis2: int):
+    """The (axis1, axis2) diagonal of array ``a`` as the last dim, a view of a's memory that
+    writes go through (torch.diagonal's). NumPy returns it read-only (kept for backward
+    compatibility; the memory is a's): it is made writable here when ``a`` is. CuPy's is
+    writable already (its arrays have no such flag)."""
+    xp = backend.get_array_module(a)
+    v = xp.diagonal(a, offset, axis1, axis2)
+    flags = getattr(v, "flags", None)
+    if flags is not None and getattr(flags, "writeable", True) is False and a.flags.writeable:
+        v.flags.writeable = True
+    return v
+
+
 def native_special(xp, name: str):
     """The array module's own elementwise special function ``name`` ("erf", "erfc"), or None.
 

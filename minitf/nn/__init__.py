@@ -12,7 +12,7 @@ from .normalization import LayerNorm, RMSNorm  # noqa: F401
 from .parameter_containers import ParameterList, ParameterDict  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .dropout import Dropout  # noqa: F401
-from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
+from .activation import GELU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .multihead import MultiheadAttention  # noqa: F401
@@ -28,7 +28,7 @@ from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
 __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", "IncompatibleKeys", "init",
-           "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax",
+           "Linear", "Embedding", "LayerNorm", "Dropout", "GELU", "ReLU", "ReLU6", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax",
            "CausalSelfAttention", "KVCache", "MultiheadAttention", "FeedForward", "TransformerBlock",
            "RNNCell", "LSTMCell", "RNN", "LSTM", "detach_state",
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",

@@ -43,6 +43,13 @@ class ReLU(_InPlace):
         return F.relu(x, inplace=self.inplace)
 
 
+class ReLU6(_InPlace):
+    """min(max(x, 0), 6), as ``torch.nn.ReLU6(inplace=False)`` (over ``F.relu6``)."""
+
+    def forward(self, x):
+        return F.relu6(x, inplace=self.inplace)
+
+
 class Tanh(Module):
     """tanh(x)."""
 

@@ -176,8 +176,14 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), as ``torch.nn.functional.relu6`` (gradient 0 at 0 and 6, as torch's);
-    ``inplace=True`` writes it into ``input``. input: any shape -> the same shape."""
-    _check_float("relu6", input)
+    ``inplace=True`` writes it into ``input``. Integer tensors are clamped in their dtype, as
+    torch's hardtanh (bool refused, as torch). input: any shape -> the same shape."""
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        pass  # torch clamps integers too (no gradient to worry about)
+    elif isinstance(input, Tensor) and input.dtype.kind == "b":
+        raise DtypeNotImplemented("relu6: bool inputs are not supported (as torch's hardtanh)")
+    else:
+        _check_float("relu6", input)
     return _relu6_(input) if inplace else ReLU6.apply(input)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ArgumentError, broadcast_error
+from ..errors import ArgumentError, DtypeNotImplemented, broadcast_error
 from ..tensor import Tensor
+from .division import IntegerDivisionByZero
 from .promotion import promote_operands
 
 
@@ -42,7 +43,8 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
                             f"{rounding_mode!r}")
     a, b = promote_operands(a, b)
     if a.dtype.kind == "b":
-        raise TypeError("div: a rounding mode is not defined for bool tensors (as torch); convert with x.int() first")
+        raise DtypeNotImplemented("div: a rounding mode is not defined for bool tensors (as torch); convert with "
+                                  "x.int() first")
     if a.dtype.kind in "iu":
         return _integer_div(a, b, rounding_mode)
     try:
@@ -54,7 +56,7 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
 def _integer_div(a: Tensor, b: Tensor, mode: str) -> Tensor:
     xp = backend.get_array_module(a.data)
     if bool((b.data == 0).any()):  # NumPy gives 0 with a warning; torch raises (one device read)
-        raise ZeroDivisionError("div: integer division by zero")
+        raise IntegerDivisionByZero("div: integer division by zero")  # a RuntimeError too, as torch's
     try:
         q = xp.floor_divide(a.data, b.data)
     except ValueError:

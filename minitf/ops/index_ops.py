@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from ._util import as_tensor, check_dim, check_index_range
 from .indexing import ScatterAdd, _along, _index_array, _src, along_index
@@ -24,7 +24,7 @@ def _spread(name: str, x: Tensor, dim: int, index: Tensor, shape=None):
     the other dims: its shape is x's with ``len(index)`` at ``dim`` (or ``shape``)."""
     idx = _index_array(name, index, x)
     if idx.ndim > 1:
-        raise ValueError(f"{name}: index must be 1-D (or 0-d), got shape {tuple(idx.shape)}")
+        raise ShapeError(f"{name}: index must be 1-D (or 0-d), got shape {tuple(idx.shape)}")
     d = check_dim(name, dim, x.ndim)
     idx = idx.reshape(-1)
     n = x.shape[d] if x.ndim else 1
@@ -43,7 +43,7 @@ def _source(name: str, x: Tensor, dim: int, index: Tensor, source: Tensor) -> Te
     if source.device != x.device:
         raise backend.DeviceError(f"{name}: source on {source.device}, tensor on {x.device}")
     if source.dtype != x.dtype:  # torch refuses a mix too
-        raise TypeError(f"{name}: source is {source.dtype} but the tensor is {x.dtype}; they must match")
+        raise DtypeError(f"{name}: source is {source.dtype} but the tensor is {x.dtype}; they must match")
     d = check_dim(name, dim, x.ndim)
     k = index.numel()
     want = x.shape[:d] + (k,) + x.shape[d + 1:] if x.ndim else ((k,) if source.ndim else ())
@@ -103,8 +103,12 @@ class ScatterExtreme(Function):
         xp = backend.get_array_module(x)
         out = x.copy()
         if not include_self:
-            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
-            out[hit] = info.min if kind == "max" else info.max
+            # the reduction's identity: -inf / +inf for floats (so all -inf sources give -inf, as torch)
+            if x.dtype.kind == "f":
+                out[hit] = -np.inf if kind == "max" else np.inf
+            else:
+                info = np.iinfo(x.dtype)
+                out[hit] = info.min if kind == "max" else info.max
         backend.scatter_extreme(out, index, src, kind)
         self_is = (x == out).astype(x.dtype)
         src_is = (src == out[index]).astype(x.dtype)
@@ -142,13 +146,15 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     full, _ = _along("scatter_reduce", x, dim, index)
     src = _src("scatter_reduce", x, index, src)
     if src.dtype != x.dtype:
-        raise TypeError(f"scatter_reduce: src is {src.dtype} but the tensor is {x.dtype}; they must match")
+        raise DtypeError(f"scatter_reduce: src is {src.dtype} but the tensor is {x.dtype}; they must match")
     xp = backend.get_array_module(x.data)
     hit = xp.zeros(x.shape, dtype=bool)
     hit[full] = True  # the positions some index names
     if reduce in ("amax", "amin"):
         return ScatterExtreme.apply(x, src, index=full, kind=reduce[1:], include_self=bool(include_self), hit=hit)
-    base = x if include_self else x * Tensor._make((~hit).astype(x.dtype), None)
+    # x's values dropped where an index hits: a where (x * 0 is NaN at inf and -0. at negatives)
+    from .shape import where
+    base = x if include_self else where(Tensor._make(hit, None), 0, x)
     total = ScatterAdd.apply(base, src, index=full)
     if reduce == "sum":
         return total

@@ -8,7 +8,7 @@ negative indices here); the check reads their minimum and maximum from the devic
 """
 from __future__ import annotations
 
-from ..errors import DimError, DtypeError
+from ..errors import DimError, DtypeError, IndexRangeError
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -38,7 +38,10 @@ def _along(name: str, x: Tensor, dim: int, index: Tensor):
         if i != d and m > n:
             raise ValueError(f"{name}: index shape {tuple(idx.shape)} is larger than the tensor's "
                              f"{x.shape} in dim {i} (only dim {d} may be)")
-    check_index_range(name, "index", idx, x.shape[d], source=index)
+    try:
+        check_index_range(name, "index", idx, x.shape[d], source=index)
+    except IndexError as e:  # torch's RuntimeError for these ops (an IndexError still)
+        raise IndexRangeError(str(e)) from None
     return along_index(idx, d), d
 
 
@@ -97,7 +100,7 @@ def scatter(x: Tensor, dim: int, index: Tensor, src) -> Tensor:
     from .inplace import IndexPut
     full, _ = _along("scatter", x, dim, index)
     if isinstance(src, Tensor) and src.dtype != x.dtype:  # torch refuses too (no silent cast)
-        raise TypeError(f"scatter: src is {src.dtype} but the tensor is {x.dtype}; they must match")
+        raise DtypeError(f"scatter: src is {src.dtype} but the tensor is {x.dtype}; they must match")
     return IndexPut.apply(x, _src("scatter", x, index, src), index=full)
 
 
@@ -128,7 +131,7 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
     src = _src("scatter_add", x, index, src)
     if src.dtype != x.dtype:
-        raise TypeError(f"scatter_add: src is {src.dtype} but the tensor is {x.dtype}; they must match")
+        raise DtypeError(f"scatter_add: src is {src.dtype} but the tensor is {x.dtype}; they must match")
     return ScatterAdd.apply(x, src, index=full)
 
 

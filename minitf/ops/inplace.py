@@ -117,8 +117,12 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
     base, index = view_of
     from .shape import getitem
     new = graph_op(Tensor._make(x.data.copy(), x._fn) if x.requires_grad else x.detach().clone(), value)
-    setitem(base, index, new)  # recorded on the base (and refused there if it is a leaf)
-    fresh = getitem(base, index)
+    if hasattr(index, "write"):  # a view no basic index names (diagonal): its own write and read
+        index.write(base, new, op_name)
+        fresh = index.read(base)
+    else:
+        setitem(base, index, new)  # recorded on the base (and refused there if it is a leaf)
+        fresh = getitem(base, index)
     x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
     return x
 

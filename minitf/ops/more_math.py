@@ -12,7 +12,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
-from ..errors import broadcast_error
+from ..errors import DtypeNotImplemented, broadcast_error
 from ..tensor import Tensor
 from . import elementwise as _e, unary as _u
 from ._util import float_input
@@ -74,18 +74,46 @@ def logit(x: Tensor, eps=None) -> Tensor:
 
 
 class Atan2(Function):
+    """d/da atan2(a, b) = b / (a^2 + b^2), d/db = -a / (a^2 + b^2), computed as (b / h) / h with
+    h = hypot(a, b) (a^2 + b^2 overflows past 1e154 and underflows below 1e-154), and 0 at
+    (0, 0), as torch (the angle of a zero vector must not give a NaN step)."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return backend.get_array_module(a).arctan2(a, b)
 
-    def backward(self, g):  # d/da atan2(a, b) = b / (a^2 + b^2);  d/db = -a / (a^2 + b^2)
-        r = self.a * self.a + self.b * self.b
-        return g * self.b / r, -g * self.a / r
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        h = xp.hypot(self.a, self.b)
+        zero = h == 0
+        h = xp.where(zero, 1, h)
+        return xp.where(zero, 0, g * (self.b / h) / h), xp.where(zero, 0, -g * (self.a / h) / h)
+
+    def backward_graph(self, g):
+        from .shape import where
+        a, b = self.inputs
+        h = hypot(a, b)
+        zero = h.detach() == 0
+        h = where(zero, 1.0, h)
+        return where(zero, 0.0, g * (b / h) / h), where(zero, 0.0, -g * (a / h) / h)
+
+
+class Hypot(Function):
+    """sqrt(a^2 + b^2) by the backend's hypot (no overflow at 1e200, inf with NaN is inf, as
+    torch); d/da = a / hypot, d/db = b / hypot (NaN at (0, 0), as torch's)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = backend.get_array_module(a).hypot(a, b)
+        return self.y
+
+    def backward(self, g):
+        return g * (self.a / self.y), g * (self.b / self.y)
 
     def backward_graph(self, g):
         a, b = self.inputs
-        r = a * a + b * b
-        return g * b / r, -g * a / r
+        y = hypot(a, b)
+        return g * (a / y), g * (b / y)
 
 
 def _floats(name, a, b):
@@ -103,10 +131,18 @@ def atan2(a, b) -> Tensor:
 
 
 def hypot(a, b) -> Tensor:
-    """sqrt(a^2 + b^2) elementwise with broadcasting, as torch.hypot (the gradient a / hypot,
-    b / hypot: NaN at (0, 0), as torch's)."""
+    """sqrt(a^2 + b^2) elementwise with broadcasting, as torch.hypot, without overflow (the
+    gradient a / hypot, b / hypot: NaN at (0, 0), as torch's). Integer tensors are refused, as
+    torch's."""
+    for t in (a, b):
+        if isinstance(t, Tensor) and t.dtype.kind in "biu":
+            raise DtypeNotImplemented(f"hypot: not implemented for {t.dtype} tensors (as torch); convert with "
+                                      f"x.float() first")
     a, b = _floats("hypot", a, b)
-    return _e.sqrt(a * a + b * b)
+    try:
+        return Hypot.apply(a, b)
+    except ValueError:
+        raise broadcast_error("hypot", a.shape, b.shape) from None
 
 
 arctan2 = atan2

@@ -9,7 +9,7 @@ from ..errors import DimError, DtypeError, ShapeError, broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
-from .promotion import promote_operands, result_type
+from .promotion import promote_operands, promote_types, result_type
 from ._util import as_tensor, check_same_device, inherit_index_bounds, scalar_tensor, share_storage
 from .inplace import Staged, take
 
@@ -301,6 +301,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     check_same_device("concatenate", tensors)
+    tensors = _promoted(tensors)
     ref = tensors[0]
     ax = _check_axis("concatenate", axis, ref.ndim, ref.shape)
     for t in tensors[1:]:
@@ -314,6 +315,17 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 cat = concatenate
 
 
+def _promoted(tensors):
+    """The tensors cast to their common dtype by torch's promotion (float32 with int32 is
+    float32, not NumPy's float64), as torch.cat/stack do; the casts are differentiable."""
+    dtype = tensors[0].dtype
+    if all(t.dtype == dtype for t in tensors):
+        return tensors
+    for t in tensors[1:]:
+        dtype = promote_types(dtype, t.dtype)
+    return [astype(t, dtype) for t in tensors]
+
+
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis.
 
@@ -323,6 +335,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     check_same_device("stack", tensors)
+    tensors = _promoted(tensors)
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ShapeError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")

@@ -207,7 +207,7 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
     if not isinstance(decimals, int) or isinstance(decimals, bool):
         raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
     if decimals and x.dtype.kind not in "fc":
-        raise TypeError(f"round: decimals is only for floating tensors, got dtype {x.dtype}")
+        raise DtypeNotImplemented(f"round: decimals is only for floating tensors, got dtype {x.dtype}")
     return _rounding(x, "round", decimals=decimals)
 
 
@@ -243,7 +243,8 @@ def lerp(start: Tensor, end, weight) -> Tensor:
     Differentiable in all three."""
     start, end = binary_operands(start, end)
     if start.dtype.kind != "f":
-        raise TypeError(f"lerp: not defined for {start.dtype} tensors (as torch); convert with x.float() first")
+        raise DtypeNotImplemented(f"lerp: not defined for {start.dtype} tensors (as torch); convert with x.float() "
+                                  f"first")
     if end.dtype != start.dtype:
         raise TypeError(f"lerp: expected dtype {start.dtype} for end but got {end.dtype}")
     if not isinstance(weight, Tensor):
