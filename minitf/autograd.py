@@ -109,6 +109,9 @@ class Function:
 
     __slots__ = ("inputs", "freed", "_epoch", "__dict__")
     backward_graph = None
+    # (leaf, gradient) pairs a backward sets for the general walk to deliver beyond the inputs'
+    # (recompute: the leaves its function closes over); None for every other op
+    extra_grads = None
 
     # What backward reads, for the version check: an op whose backward uses only shapes, or
     # arrays it derived itself, sets these False; the default (True) is the safe one.

@@ -35,9 +35,13 @@ class Recompute(Function):
     def backward(self, g):
         args = [Tensor(a.data, requires_grad=a.requires_grad) if isinstance(a, Tensor) else a
                 for a in self.args]
+        own = [a for a in args if isinstance(a, Tensor)] + list(self.params)
+        if tensor_hooks.active:
+            return self._backward_collecting(g, args, own)
+        # no hooks anywhere: the parameters' gradients so far are put aside, what the recomputed
+        # graph gives them is this node's gradient for them, which the engine then accumulates as
+        # for any input; a tensor fn closes over accumulates its gradient here
         params = self.params
-        # the parameters' gradients so far are put aside: what the recomputed graph gives them is this
-        # node's gradient for them, which the engine then accumulates as for any input
         saved = [p._grad for p in params]
         for p in params:
             p.grad = None
@@ -45,15 +49,28 @@ class Recompute(Function):
             with self.rng.replay(), enable_grad():
                 out = self.fn(*args)
             if out.requires_grad:
-                with tensor_hooks.holding():  # the parameters' hooks run when the outer pass accumulates
-                    out.backward(g)
-            grads = [None if t._grad is None else t._grad.data
-                     for t in [a for a in args if isinstance(a, Tensor)] + list(params)]
+                out.backward(g)
+            grads = [None if t._grad is None else t._grad.data for t in own]
         finally:
             for p, s in zip(params, saved):
                 p.grad = s
         return tuple(grads)
 
+    def _backward_collecting(self, g, args, own):
+        """The backward while some tensor has hooks: the recomputed graph's leaves keep their
+        gradients out of ``.grad`` and their hooks unrun (``collect``), so the outer pass, which
+        accumulates this node's gradients, runs each hook once on the whole gradient, as torch's
+        ``checkpoint(use_reentrant=False)``; the leaves fn closes over (not in ``params``) go
+        back to it as ``extra_grads``, delivered there as the inputs' gradients are."""
+        collected = {}
+        with self.rng.replay(), enable_grad():
+            out = self.fn(*args)
+        if out.requires_grad:
+            _backprop._backward([out], [g], collect=collected)
+        grads = tuple(None if id(t) not in collected else collected.pop(id(t))[1] for t in own)
+        if collected:
+            self.extra_grads = [(t, ig) for t, ig in collected.values() if t._requires_grad]
+        return grads
 
     def backward_graph(self, g):
         """The recorded backward (``create_graph=True``): run ``fn`` again on the inputs themselves,
