@@ -98,7 +98,10 @@ def recompute(fn, *inputs, params=None) -> Tensor:
     params : sequence of Tensor, optional
         The tensors ``fn`` uses without taking them as inputs, which need
         gradients. Default: ``fn.parameters()`` when ``fn`` has that method
-        (a Module), else none. Any other tensor ``fn`` reads must not require grad.
+        (a Module), else none. A leaf tensor ``fn`` reads from elsewhere (a closure)
+        still gets its gradient, and its hooks run once, as with torch's
+        ``checkpoint(use_reentrant=False)``; one used outside ``fn`` too belongs in
+        ``params`` (else its post-accumulate-grad hook may run before this share arrives).
 
     Returns
     -------
