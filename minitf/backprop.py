@@ -91,6 +91,7 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
     ``recompute``'s, whose leaves' gradients are that node's, handed to the outer pass.
     """
     with _Walk() as walk:  # no NumPy warnings for inf/NaN gradients; .grad versions bumped at the end
+        walk.general = True
         return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from .. import autograd as _autograd
 from .. import backprop as _backprop
 from .. import random as _random
-from .. import tensor_hooks
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
 
@@ -36,11 +35,12 @@ class Recompute(Function):
         args = [Tensor(a.data, requires_grad=a.requires_grad) if isinstance(a, Tensor) else a
                 for a in self.args]
         own = [a for a in args if isinstance(a, Tensor)] + list(self.params)
-        if tensor_hooks.active:
+        walk = _autograd._current_walk
+        if walk is not None and walk.general:   # hooks are set, or grad() asks for chosen tensors
             return self._backward_collecting(g, args, own)
-        # no hooks anywhere: the parameters' gradients so far are put aside, what the recomputed
-        # graph gives them is this node's gradient for them, which the engine then accumulates as
-        # for any input; a tensor fn closes over accumulates its gradient here
+        # the plain loop (no hooks anywhere): the parameters' gradients so far are put aside, what
+        # the recomputed graph gives them is this node's gradient for them, which the engine then
+        # accumulates as for any input; a tensor fn closes over accumulates its gradient here
         params = self.params
         saved = [p._grad for p in params]
         for p in params:
@@ -57,7 +57,8 @@ class Recompute(Function):
         return tuple(grads)
 
     def _backward_collecting(self, g, args, own):
-        """The backward while some tensor has hooks: the recomputed graph's leaves keep their
+        """The backward under the general walk (some tensor has hooks, or ``grad()``): the
+        recomputed graph's leaves keep their
         gradients out of ``.grad`` and their hooks unrun (``collect``), so the outer pass, which
         accumulates this node's gradients, runs each hook once on the whole gradient, as torch's
         ``checkpoint(use_reentrant=False)``; the leaves fn closes over (not in ``params``) go
@@ -102,6 +103,8 @@ def recompute(fn, *inputs, params=None) -> Tensor:
         still gets its gradient, and its hooks run once, as with torch's
         ``checkpoint(use_reentrant=False)``; one used outside ``fn`` too belongs in
         ``params`` (else its post-accumulate-grad hook may run before this share arrives).
+        A non-leaf tensor that ``fn`` reads from elsewhere must not require grad:
+        pass it among ``inputs``.
 
     Returns
     -------
