@@ -114,7 +114,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
     grads, captured, pending = {}, {}, {}
     hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
-    if want is None and collect is None and tensor_hooks.posted and not tensor_hooks.held:
+    if want is None and collect is None and tensor_hooks.posted:
         post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])
 
     def deliver(t, g, hooked=False):

@@ -15,12 +15,10 @@ leaf's ``.grad`` as it arrives and never asks whether it was the last.
 """
 from __future__ import annotations
 
-import contextlib
 import weakref
 
 active = 0  # the number of live tensors with hooks of a kind (counted once per kind)
 posted = 0  # the number of live leaves with post-accumulate-grad hooks (the walk counts their uses only then)
-held = 0    # inside holding(): backward passes run no post-accumulate-grad hooks
 
 
 class RemovableHandle:
@@ -136,19 +134,6 @@ def run_post(t) -> None:
     for hook in list(post_hooks(t) or ()):
         if hook(t) is not None:
             raise RuntimeError("Tensor post accumulate grad hooks should return None.")   # torch's words
-
-
-@contextlib.contextmanager
-def holding():
-    """No post-accumulate-grad hooks in the backward passes inside: for a backward nested in an
-    op's backward (``recompute``), whose leaves' gradients are the op's, handed to the outer pass,
-    which accumulates them and runs the hooks then."""
-    global held
-    held += 1
-    try:
-        yield
-    finally:
-        held -= 1
 
 
 class PostCounts:
