@@ -230,7 +230,6 @@ def _setup(args, comm, say, made, out=print):
                 f"(saved in the checkpoint); pass --data to choose another")
         if args.preset:
             say(f"note: --preset {args.preset} ignored on --resume (the saved settings are used)")
-        say(_schedule_note(cfg, given=args.lr_decay_iters is not None))
         if not args.no_progress:
             cfg.progress = True
     else:
@@ -254,6 +253,8 @@ def _setup(args, comm, say, made, out=print):
     if args.overlap_comm and strategy is None:
         say("note: --overlap-comm ignored: one process has no gradients to send (start it with mpiexec -n N)")
     trainer = train.Trainer(cfg, resume=args.resume, overwrite=args.overwrite, strategy=strategy, log=out)
+    if args.resume:   # only now: a locked directory or a damaged checkpoint is refused before this line
+        say(_schedule_note(cfg, given=args.lr_decay_iters is not None))
     if strategy is not None:
         say(f"data parallel: {comm.size} processes, each computing {cfg.batch_size // comm.size} of the "
             f"{cfg.batch_size} blocks of every batch" + (", gradients sent during backward" if args.overlap_comm

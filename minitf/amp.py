@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Iterable
+
+import numpy as np
 
 from . import backend
 from .autograd import bump_version
@@ -75,6 +78,7 @@ class GradScaler:
             if isinstance(growth_interval, bool) or not isinstance(growth_interval, int) or growth_interval <= 0:
                 raise ValueError(f"GradScaler: growth_interval must be an int > 0, got {growth_interval!r}")
         self._scale = float(init_scale)
+        self._scaled = False   # torch makes its scale tensor at the first scale(): before it, step/update refuse
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
         self._growth_interval, self._growth_tracker = growth_interval, 0
         self._per_optimizer: dict[int, dict] = {}   # id(optimizer) -> {"stage", "found_inf"} until update()
@@ -84,18 +88,25 @@ class GradScaler:
 
     # ------------------------------------------------------------ the recipe
     def scale(self, outputs):
-        """``outputs`` times the scale (a Tensor, or lists/tuples of them); unchanged when disabled."""
+        """``outputs`` times the scale (a Tensor, or lists/tuples/iterables of them); unchanged when disabled."""
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
+            self._scaled = True
             return outputs * self._scale
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)
-        raise TypeError(f"GradScaler.scale: outputs must be a Tensor or a list/tuple of them, "
-                        f"got {type(outputs).__name__}")
+        if isinstance(outputs, Iterable):   # torch: any other iterable gives a lazy map
+            return map(self.scale, outputs)
+        raise ValueError("outputs must be a Tensor or an iterable of Tensors")   # torch's words
+
+    def _check_scaled(self, funcname: str) -> None:
+        if not self._scaled:   # torch's AssertionError and words
+            raise AssertionError(f"Attempted {funcname} but _scale is None.  This may indicate your script did "
+                                 f"not use scaler.scale(loss or outputs) earlier in the iteration.")
 
     def _state(self, optimizer) -> dict:
-        return self._per_optimizer.setdefault(id(optimizer), {"stage": "ready", "found_inf": False})
+        return self._per_optimizer.setdefault(id(optimizer), {"stage": "ready", "found_inf": False, "checked": False})
 
     def unscale_(self, optimizer) -> None:
         """Divide ``optimizer``'s gradients by the scale in place; note any inf/NaN."""
@@ -106,18 +117,21 @@ class GradScaler:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
         if st["stage"] == "stepped":
             raise RuntimeError("unscale_() is being called after step().")
+        if not self._scaled:
+            raise AssertionError("_scale is None in unscale_")
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if any(g.data.dtype == np.float16 for g in grads):   # torch refuses before unscaling any
+            raise ValueError("Attempting to unscale FP16 gradients.")
         inv = 1.0 / self._scale   # a power of two for the default factors: exact in every dtype
         flags = {}                # device -> one flag per gradient, read back in one transfer per device
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                xp = backend.get_array_module(g)
-                xp.multiply(g, inv, out=g)
-                bump_version(p.grad)
-                flags.setdefault(p.grad.device, []).append(xp.isfinite(g).all())
+        for grad in grads:
+            g = grad.data
+            xp = backend.get_array_module(g)
+            xp.multiply(g, inv, out=g)
+            bump_version(grad)
+            flags.setdefault(grad.device, []).append(xp.isfinite(g).all())
         st["found_inf"] = any(min(backend.to_host_floats(f)) == 0 for f in flags.values())
+        st["checked"] = bool(flags)   # torch's found_inf_per_device: one entry per device with a gradient
         st["stage"] = "unscaled"
 
     def step(self, optimizer, *args, **kwargs):
@@ -126,11 +140,14 @@ class GradScaler:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs or args:
             raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
+        self._check_scaled("step")
         st = self._state(optimizer)
         if st["stage"] == "stepped":
             raise RuntimeError("step() has already been called since the last update().")
         if st["stage"] == "ready":
             self.unscale_(optimizer)
+        if not st["checked"]:   # no gradient at all (no backward since scale()): torch's assertion
+            raise AssertionError("No inf checks were recorded for this optimizer.")
         st["stage"] = "stepped"
         return None if st["found_inf"] else optimizer.step()
 
@@ -138,11 +155,12 @@ class GradScaler:
         """Adjust the scale for the next iteration (see the class docstring)."""
         if not self._enabled:
             return
+        self._check_scaled("update")
         if new_scale is not None:
             self._scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
         else:
-            if not self._per_optimizer:
-                raise RuntimeError("No inf checks were recorded prior to update.")
+            if not any(st["checked"] for st in self._per_optimizer.values()):   # torch's AssertionError
+                raise AssertionError("No inf checks were recorded prior to update.")
             if any(st["found_inf"] for st in self._per_optimizer.values()):
                 self._scale *= self._backoff_factor
                 self._growth_tracker = 0

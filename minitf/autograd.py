@@ -121,6 +121,9 @@ class Function:
 
     __slots__ = ("inputs", "freed", "_epoch", "__dict__")
     backward_graph = None
+    # (leaf, gradient) pairs a backward sets for the general walk to deliver beyond the inputs'
+    # (recompute: the leaves its function closes over); None for every other op
+    extra_grads = None
 
     # What backward reads, for the version check: an op whose backward uses only shapes, or
     # arrays it derived itself, sets these False; the default (True) is the safe one.
@@ -286,13 +289,15 @@ class _Walk:
     checks: +24% on a chain of small ops), so an op of this same walk that saved a ``.grad``
     added into before its turn is not caught (PyTorch would raise); later backwards are.
     ``_current_walk`` is the innermost walk under way: a node tells a gradient noted in this
-    pass from one left by an earlier pass that failed midway."""
+    pass from one left by an earlier pass that failed midway; ``recompute`` whether the pass
+    under way is the general walk (``general``)."""
 
-    __slots__ = ("made", "changed", "_quiet", "_outer")
+    __slots__ = ("made", "changed", "_quiet", "_outer", "general")
 
     def __enter__(self):
         global _current_walk
         self.made, self.changed = set(), {}
+        self.general = False  # set by the general walk (minitf/backprop.py), which delivers extra_grads
         self._quiet = backend.quiet_fp_warnings()
         self._quiet.__enter__()
         self._outer, _current_walk = _current_walk, self

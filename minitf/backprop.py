@@ -75,7 +75,8 @@ def _call_backward(fn, g, create_graph: bool, inputs):
         fn.inputs = current
 
 
-def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=False, retain_graph=False):
+def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=False, retain_graph=False,
+              collect=None):
     """Propagate ``seeds`` (d out / d root, one per root) back through the graph.
 
     Without ``targets`` the leaves accumulate into ``.grad`` (``backward()``). With
@@ -85,12 +86,16 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
     independent variables (a local vector-Jacobian product: gradients do not flow through
     one target into another). With ``create_graph`` the gradients are Tensors and every
     op's ``backward_graph`` runs with recording on, so the result can be differentiated.
+    ``collect`` (a dict, without ``targets``): every leaf's gradient goes there instead, keyed
+    by ``id`` as ``(leaf, gradient)``, and no leaf's hooks run: the backward nested in
+    ``recompute``'s, whose leaves' gradients are that node's, handed to the outer pass.
     """
     with _Walk() as walk:  # no NumPy warnings for inf/NaN gradients; .grad versions bumped at the end
-        return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk)
+        walk.general = True
+        return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect)
 
 
-def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk):
+def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect=None):
     want = None if targets is None else {id(t) for t in targets}
     stop = want if stop_at_targets else ()
     order = _graph_order(roots, stop)
@@ -109,7 +114,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
     grads, captured, pending = {}, {}, {}
     hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
-    if want is None and tensor_hooks.posted and not tensor_hooks.held:
+    if want is None and collect is None and tensor_hooks.posted:
         post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])
 
     def deliver(t, g, hooked=False):
@@ -117,6 +122,9 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         if t._fn is not None and id(t) not in stop:
             prev = grads.get(id(t))
             grads[id(t)] = g if prev is None else prev + g
+        elif collect is not None:
+            prev = collect.get(id(t))
+            collect[id(t)] = (t, g if prev is None else prev[1] + g)
         elif not hooked and getattr(t, "_grad_hooks", None) and (want is None or id(t) in want):
             prev = pending.get(id(t))  # a leaf's hooks see its whole gradient: summed, run at the end
             pending[id(t)] = (t, g if prev is None else prev[1] + g)
@@ -160,6 +168,13 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                 h.on_backward(fn, g, in_grads, seconds)
         else:
             in_grads = _call_backward(fn, g, create_graph, inputs)
+        extra = fn.extra_grads  # recompute: leaves its fn read without taking them as inputs
+        if extra is not None:
+            fn.extra_grads = None
+            for inp, ig in extra:
+                if want is None and post is not None:
+                    post.expect(inp)  # not among the edges counted: one more use
+                deliver(inp, ig)
         if not retain_graph:
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved

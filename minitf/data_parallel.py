@@ -16,6 +16,13 @@ first, so the first bucket is the first ready. Buckets start in their order on e
 (MPI matches collectives by the order they are called in, and a rank whose graph skipped a
 parameter must not start its buckets in another order), so a ready bucket behind one that is
 not waits for it.
+
+A parameter that does not require grad is in no bucket (as DDP's): its ``.grad`` is left as
+it is (None), so an optimizer does not move it. The buckets (and, with ``overlap``, the hooks)
+are built again when the set of parameters that require grad changes (gradual unfreezing):
+``average_gradients()`` checks the set at each call, and averages the gradients of the
+parameters unfrozen since the last call in one more blocking collective after the buckets
+(the hooks did not know them). ``requires_grad`` must change alike on every rank.
 """
 from __future__ import annotations
 
@@ -58,6 +65,8 @@ class DataParallel:
     collective per bucket, not one per parameter. A parameter without a
     gradient contributes zeros and receives the mean like the others: every
     rank must take part in every collective, whatever its own graph reached.
+    A parameter that does not require grad is in no bucket and keeps ``.grad``
+    None; the buckets follow ``requires_grad`` changes (see the module's text).
 
     ``overlap=True`` starts each bucket's allreduce during ``backward()``, as
     soon as its gradients are final (see the module's text); ``average_gradients()``
@@ -84,21 +93,33 @@ class DataParallel:
             if id(p) not in seen:        # a tied weight is one parameter
                 seen.add(id(p))
                 self.params.append(p)
-        first = DEFAULT_FIRST_BUCKET_BYTES if self.overlap and bucket_bytes == DEFAULT_BUCKET_BYTES else None
-        self.buckets = _make_buckets(self.params[::-1], int(bucket_bytes), first)
-        self._flat = [None] * len(self.buckets)
+        self.bucket_bytes = int(bucket_bytes)
         self.comm_s, self.steps = 0.0, 0
         self._handles, self._syncing = [], True
+        self._hooks_on = self.overlap and self.comm.size > 1
+        self._build()
+
+    def _trainable(self) -> list:
+        return [p for p in self.params if p.requires_grad]
+
+    def _build(self) -> None:
+        """Buckets (and hooks) for the parameters that require grad now."""
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        trainable = self._trainable()
+        self._members = [id(p) for p in trainable]
+        first = DEFAULT_FIRST_BUCKET_BYTES if self.overlap and self.bucket_bytes == DEFAULT_BUCKET_BYTES else None
+        self.buckets = _make_buckets(trainable[::-1], self.bucket_bytes, first)
+        self._flat = [None] * len(self.buckets)
         self._hooked = [-1] * len(self.buckets)   # per bucket: its parameters that report (-1: none does)
         self._reset()
-        if self.overlap and self.comm.size > 1:
+        if self._hooks_on:
             where = {id(p): i for i, b in enumerate(self.buckets) for p, _, _ in b.slots}
-            self._hooked = [0] * len(self.buckets)   # all but the frozen ones (no gradient, no hook)
-            for p in self.params:
-                if p.requires_grad:
-                    self._hooked[where[id(p)]] += 1
-                    self._handles.append(p.register_post_accumulate_grad_hook(
-                        lambda p, i=where[id(p)]: self._on_ready(p, i)))
+            self._hooked = [len(b.slots) for b in self.buckets]
+            for p in trainable:
+                self._handles.append(p.register_post_accumulate_grad_hook(
+                    lambda p, i=where[id(p)]: self._on_ready(p, i)))
 
     def _reset(self) -> None:
         self._ready = [0] * len(self.buckets)     # per bucket: its parameters final in this step
@@ -112,6 +133,19 @@ class DataParallel:
             self._flat[i] = backend.array_module(b.device).empty(b.numel, dtype=b.dtype)
         return self._flat[i]
 
+    def _rebuild_if_changed(self) -> None:
+        """The set of parameters that require grad changed since the buckets were made:
+        average the gradients of those that joined it (no bucket had them), then build anew."""
+        if [id(p) for p in self._trainable()] == self._members:
+            return
+        old = set(self._members)
+        joined = [p for p in self._trainable() if id(p) not in old]
+        for b in _make_buckets(joined[::-1], self.bucket_bytes):
+            flat = backend.array_module(b.device).empty(b.numel, dtype=b.dtype)
+            self._reduce_bucket(b, flat, start=False)
+            self._unpack_into(b, flat)
+        self._build()
+
     def _timed(self, b) -> bool:
         return self.time_comm if self.time_comm is not None else b.device == "cpu"
 
@@ -119,28 +153,32 @@ class DataParallel:
         """Every rank's parameter values become ``root``'s (in place)."""
         if self.comm.size == 1:
             return
-        for i, b in enumerate(self.buckets):
-            flat = self._buffer(i)
+        for b in _make_buckets(self.params[::-1], self.bucket_bytes):   # every parameter, frozen too
+            flat = backend.array_module(b.device).empty(b.numel, dtype=b.dtype)
             for p, lo, hi in b.slots:
                 flat[lo:hi] = p.data.reshape(-1)
             self.comm.broadcast_(flat, root)
             for p, lo, hi in b.slots:
                 p.data[...] = flat[lo:hi].reshape(p.data.shape)
 
-    def _pack(self, i: int):
-        flat = self._buffer(i)
-        for p, lo, hi in self.buckets[i].slots:
+    @staticmethod
+    def _pack(b, flat):
+        for p, lo, hi in b.slots:
             g = grad_array(p)
-            if g is None:
+            if g is None or not p.requires_grad:   # frozen since the buckets were made: zeros, as unused
                 flat[lo:hi] = 0
             else:
                 flat[lo:hi] = g.reshape(-1)
         return flat
 
     def _unpack(self, i: int) -> None:
-        flat = self._flat[i]
+        self._unpack_into(self.buckets[i], self._flat[i])
+
+    def _unpack_into(self, b, flat) -> None:
         flat *= 1.0 / self.comm.size
-        for p, lo, hi in self.buckets[i].slots:
+        for p, lo, hi in b.slots:
+            if not p.requires_grad:   # frozen since the buckets were made: its .grad is left alone
+                continue
             g = grad_array(p)
             if g is None:
                 set_grad_array(p, flat[lo:hi].reshape(p.data.shape).copy())
@@ -150,8 +188,10 @@ class DataParallel:
 
     def _collective(self, i: int, start: bool):
         """Bucket ``i``'s allreduce: blocking, or (``start``) begun, returning its request."""
-        b = self.buckets[i]
-        flat = self._pack(i)
+        return self._reduce_bucket(self.buckets[i], self._buffer(i), start)
+
+    def _reduce_bucket(self, b, flat, start: bool):
+        flat = self._pack(b, flat)
         timed = self._timed(b)
         if timed:
             backend.synchronize(b.device)   # the copies are queued GPU work, not communication
@@ -168,6 +208,7 @@ class DataParallel:
         if self.comm.size == 1:
             return
         if not self.overlap:
+            self._rebuild_if_changed()
             for i in range(len(self.buckets)):
                 self._collective(i, start=False)
                 self._unpack(i)
@@ -187,6 +228,7 @@ class DataParallel:
                 self._unpack(i)
         finally:
             self._reset()
+        self._rebuild_if_changed()   # after the buckets backward started with the old ones
         self.steps += 1
 
     def _start_next(self) -> None:
@@ -228,6 +270,7 @@ class DataParallel:
         for h in self._handles:
             h.remove()
         self._handles.clear()
+        self._hooks_on = False
         self._hooked = [-1] * len(self.buckets)   # never all ready: every bucket starts at the wait
 
 

@@ -15,12 +15,10 @@ leaf's ``.grad`` as it arrives and never asks whether it was the last.
 """
 from __future__ import annotations
 
-import contextlib
 import weakref
 
 active = 0  # the number of live tensors with hooks of a kind (counted once per kind)
 posted = 0  # the number of live leaves with post-accumulate-grad hooks (the walk counts their uses only then)
-held = 0    # inside holding(): backward passes run no post-accumulate-grad hooks
 
 
 class RemovableHandle:
@@ -138,19 +136,6 @@ def run_post(t) -> None:
             raise RuntimeError("Tensor post accumulate grad hooks should return None.")   # torch's words
 
 
-@contextlib.contextmanager
-def holding():
-    """No post-accumulate-grad hooks in the backward passes inside: for a backward nested in an
-    op's backward (``recompute``), whose leaves' gradients are the op's, handed to the outer pass,
-    which accumulates them and runs the hooks then."""
-    global held
-    held += 1
-    try:
-        yield
-    finally:
-        held -= 1
-
-
 class PostCounts:
     """The leaves with post-accumulate-grad hooks in one backward pass, and how many gradient
     contributions each is still to receive: ``arrived(t)`` after each addition into ``t.grad``
@@ -177,6 +162,16 @@ class PostCounts:
             if entry[1] <= 0:
                 del self.left[id(t)]
                 run_post(t)
+
+    def expect(self, t) -> None:
+        """One more contribution is on its way to ``t`` than the edges showed (a leaf that
+        ``recompute``'s function closes over, found only when its backward ran)."""
+        if t._fn is None and getattr(t, "_post_hooks", None) is not None:
+            entry = self.left.get(id(t))
+            if entry is None:
+                self.left[id(t)] = [t, 1, False]
+            else:
+                entry[1] += 1
 
     def finish(self) -> None:
         for t, _, touched in list(self.left.values()):

@@ -86,6 +86,40 @@ def run_overlap(device):
         print(json.dumps(reports), flush=True)
 
 
+def run_freeze(device):
+    """Freezing and unfreezing around DataParallel, blocking and overlapped, 1-element buckets:
+    per step, each parameter's gradient (None stays None) and whether AdamW moved the weights."""
+    import json
+    import minitf as mt
+    comm = distributed.init()
+    rank = comm.rank
+    out = {}
+    for overlap in (False, True):
+        rng = np.random.default_rng(0)
+        P = {k: mt.tensor(rng.standard_normal(s), dtype=mt.float64, device=device, requires_grad=True)
+             for k, s in (("a", (3, 3)), ("b", (3,)), ("c", (3, 3)))}
+        P["a"].requires_grad_(False)                       # frozen at wrap time
+        dp = distributed.DataParallel(list(P.values()), comm, bucket_bytes=1, overlap=overlap)
+        opt = mt.optim.AdamW(list(P.values()), lr=0.1, weight_decay=0.1)
+        steps = []
+        for step, change in enumerate([None, ("a", True), ("c", False), ("c", True)]):
+            if change is not None:                         # gradual unfreezing, and a freeze
+                P[change[0]].requires_grad_(change[1])
+            before = {k: p.numpy().copy() for k, p in P.items()}
+            x = mt.tensor(np.random.default_rng(10 * rank + step).standard_normal((2, 3)), device=device)
+            (((x @ P["a"] + P["b"]).tanh() @ P["c"]) ** 2).sum().backward()
+            dp.average_gradients()
+            opt.step()
+            steps.append({k: [None if p.grad is None else p.grad.numpy().tolist(),
+                              bool((p.numpy() != before[k]).any())] for k, p in P.items()})
+            opt.zero_grad()
+        out[overlap] = steps
+    every = comm.allgather(out[True])
+    if rank == 0:
+        print(json.dumps({"blocking": out[False], "overlap": out[True],
+                          "ranks_agree": all(e == every[0] for e in every)}), flush=True)
+
+
 def run_die():
     import os
     import signal
@@ -109,6 +143,8 @@ if __name__ == "__main__":
                   "overlap" in sys.argv[5:])
     elif sys.argv[1] == "overlap":
         run_overlap(sys.argv[2])
+    elif sys.argv[1] == "freeze":
+        run_freeze(sys.argv[2])
     elif sys.argv[1] == "die":
         run_die()
     else:

@@ -103,6 +103,65 @@ def test_grad_scaler_misuse_raises_as_torch():
         mt.amp.GradScaler("tpu")
 
 
+def _scaler_misuses(lib):
+    """Each misuse torch refuses, on a fresh scaler and a Linear(2, 1): (name, exception type, message)."""
+    def setup(half=False):
+        m = lib.nn.Linear(2, 1)
+        if half:
+            m = m.half()
+        return m, lib.optim.SGD(m.parameters(), lr=0.1), lib.amp.GradScaler("cpu")
+
+    def step_unscaled():
+        m, o, s = setup()
+        s.step(o)
+
+    def step_without_backward():
+        m, o, s = setup()
+        s.scale(m(lib.ones(1, 2)).sum())
+        s.step(o)
+
+    def fp16():
+        m, o, s = setup(half=True)
+        s.scale(m(lib.ones(1, 2, dtype=lib.float16)).sum()).backward()
+        s.step(o)
+
+    def update_first():
+        lib.amp.GradScaler("cpu").update()
+
+    def update_without_step():
+        m, o, s = setup()
+        s.scale(m(lib.ones(1, 2)).sum())
+        s.update()
+
+    def scale_a_float():
+        lib.amp.GradScaler("cpu").scale(3.0)
+
+    out = []
+    for f in (step_unscaled, step_without_backward, fp16, update_first, update_without_step, scale_a_float):
+        try:
+            f()
+            out.append((f.__name__, None, None))
+        except Exception as e:  # noqa: BLE001 - the type is what is compared
+            out.append((f.__name__, type(e).__name__, str(e)))
+    return out
+
+
+def test_grad_scaler_misuse_errors_are_torchs():
+    """step() before any scale(), or after a scale() with no backward, returned None silently; FP16
+    gradients were unscaled; update() first raised a RuntimeError; scale(3.0) a TypeError: each
+    is now torch's exception with torch's words."""
+    got = _scaler_misuses(mt)
+    assert all(kind is not None for _, kind, _ in got), got
+    assert dict((n, k) for n, k, _ in got) == {"step_unscaled": "AssertionError", "step_without_backward": "AssertionError",
+                                              "fp16": "ValueError", "update_first": "AssertionError",
+                                              "update_without_step": "AssertionError", "scale_a_float": "ValueError"}
+    assert "Attempted step but _scale is None" in got[0][2] and got[2][2] == "Attempting to unscale FP16 gradients."
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # torch's note that CPU float16 is slow
+        assert got == _scaler_misuses(torch)
+
+
 def test_autocast_never_casts_and_warns_as_torch_on_cpu():
     x = mt.ones(2, 2)
     with pytest.warns(UserWarning, match="target dtype is not supported. Disabling"):

@@ -150,7 +150,7 @@ def test_hooks_only_where_they_act_and_removed():
     gc.collect()
     active = tensor_hooks.active
     P = _params("cpu")
-    frozen = mt.tensor(np.ones(3))                  # requires no grad: no hook, zeros sent
+    frozen = mt.tensor(np.ones(3))                  # requires no grad: no hook, in no bucket
     dist.DataParallel(list(P.values()), dist.SingleProcess(), overlap=True)   # one rank: nothing to do
     assert tensor_hooks.active == active
     dp = dist.DataParallel(list(P.values()) + [frozen], Recorder(P), overlap=True)
@@ -159,7 +159,8 @@ def test_hooks_only_where_they_act_and_removed():
     assert tensor_hooks.active == active
     _loss(P, 0, 0).backward()
     dp.average_gradients()                          # without hooks: every bucket started at the wait
-    np.testing.assert_array_equal(frozen.grad.numpy(), 0)
+    assert frozen.grad is None                      # as DDP: no gradient for it, so no optimizer moves it
+    assert P["w1"].grad is not None
 
 
 def test_the_first_bucket_is_small_with_the_default_size_as_ddp():
@@ -198,3 +199,48 @@ def test_requests_and_the_progress_pokes_during_backward():
     assert kinds[0] == "start" and "poll" in kinds     # in flight while backward went on: moved on by tests
     dp.average_gradients()
     dp.remove_hooks()
+
+
+@pytest.mark.parametrize("comm_type", [DeferredComm, EagerComm])
+def test_frozen_then_unfrozen_parameters_without_mpi(comm_type):
+    """Threads for ranks: a parameter frozen at wrap time keeps .grad None in both modes; unfrozen
+    later it gets the rank mean in both (overlapped, its bucket had started with zeros in it);
+    frozen again, its .grad is left as it was. Blocking and overlapped agree bit for bit."""
+    world = ThreadWorld(2)
+
+    def rank(r):
+        out = {}
+        for overlap in (False, True):
+            P = _params("cpu")
+            P["w1"].requires_grad_(False)
+            dp = dist.DataParallel(list(P.values()), comm_type(world, r), bucket_bytes=1, overlap=overlap)
+            steps = []
+            for step, change in enumerate([None, ("w1", True), ("w2", False)]):
+                if change is not None:
+                    P[change[0]].requires_grad_(change[1])
+                for p in P.values():
+                    p.grad = None
+                _loss(P, r, step).backward()
+                dp.average_gradients()
+                steps.append(_grads(P))
+            out[overlap] = steps
+            dp.remove_hooks()
+        return out
+
+    results = _run_ranks(2, rank)
+    for r in range(2):
+        for overlap in (False, True):
+            steps = results[r][overlap]
+            assert steps[0]["w1"] is None and steps[2]["w2"] is None
+            assert np.abs(steps[1]["w1"]).max() > 0
+            for step in range(3):
+                for k, g in steps[step].items():   # the rank mean: the same on both ranks
+                    other = results[1 - r][overlap][step][k]
+                    assert (g is None) == (other is None)
+                    if g is not None:
+                        np.testing.assert_array_equal(g, other, err_msg=k)
+        for sb, so in zip(results[r][False], results[r][True]):
+            for k in sb:
+                assert (sb[k] is None) == (so[k] is None)
+                if sb[k] is not None:
+                    np.testing.assert_array_equal(sb[k], so[k], err_msg=k)

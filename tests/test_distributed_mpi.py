@@ -103,6 +103,32 @@ def test_overlapped_average_is_the_blocking_one(n, device):
         assert e["ranks_agree"] and e["unused_zero"] and e["rank0_nonzero"]
 
 
+@pytest.mark.parametrize("device", ["cpu", "fake"])
+def test_frozen_and_unfrozen_parameters_as_ddp(device):
+    """A parameter that does not require grad gets no gradient (it had zeros, and AdamW's decay
+    moved it), in both modes; one unfrozen after wrapping gets the rank mean in both (the
+    overlapped mode gave it zeros: its bucket started before backward reached it); frozen again
+    and unfrozen, the same. Each step's gradients: blocking == overlapped, on every rank."""
+    r = _run(2, WORKER, "freeze", device, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout.strip().splitlines()[-1])
+    assert rep["ranks_agree"]
+    for mode in ("blocking", "overlap"):
+        steps = rep[mode]
+        assert steps[0]["a"] == [None, False]                      # frozen: no .grad, not moved
+        assert steps[2]["c"] == [None, False]
+        for step, trained in enumerate([("b", "c"), ("a", "b", "c"), ("a", "b"), ("a", "b", "c")]):
+            for k in trained:
+                g, moved = steps[step][k]
+                assert moved and np.abs(np.array(g)).max() > 0, (mode, step, k)
+    for sb, so in zip(rep["blocking"], rep["overlap"]):
+        for k in sb:
+            if sb[k][0] is None:
+                assert so[k][0] is None
+            else:
+                np.testing.assert_array_equal(sb[k][0], so[k][0], err_msg=k)
+
+
 def test_overlapped_training_is_the_blocking_one(tmp_path):
     """The training job's data-parallel strategy with overlap=True takes the same steps."""
     for name, extra in (("blocking", ()), ("overlap", ("overlap",))):

@@ -217,3 +217,54 @@ def test_two_backward_calls_accumulate_before_the_hook():
     np.testing.assert_array_equal(seen[0], 2 * W)
     np.testing.assert_array_equal(seen[1], 2 * W + 4)
     np.testing.assert_array_equal(w.grad.numpy(), seen[1])
+
+
+def _recompute_hook_run(m, closed):
+    """A parameter with a doubling gradient hook, and a leaf W, through a recomputed call (torch:
+    checkpoint(use_reentrant=False)): W is a parameter of the call, or read from its closure
+    (``closed``) and also used outside it. The log holds what each hook saw, in order."""
+    log = []
+    w = m.tensor(W, dtype=m.float64, requires_grad=True)
+    v = m.tensor(X.T.copy(), dtype=m.float64, requires_grad=True)   # (2, 3), read from the closure
+    x = m.tensor(X, dtype=m.float64, requires_grad=True)
+    w.register_hook(lambda g: g * 2)
+    w.register_hook(lambda g: log.append(("w pre", g.sum().item())))
+    v.register_hook(lambda g: log.append(("v pre", g.sum().item())))
+    v.register_post_accumulate_grad_hook(lambda p: log.append(("v post", p.grad.sum().item())))
+    w.register_post_accumulate_grad_hook(lambda p: log.append(("w post", p.grad.sum().item())))
+    f = lambda a: ((a @ w).tanh() @ v.T).tanh() if closed else (a @ w).tanh()
+    if m is mt:
+        y = mt.recompute(f, x, params=[w])
+    else:
+        import torch.utils.checkpoint as cp
+        y = cp.checkpoint(f, x, use_reentrant=False)
+    (y.sum() + (v * v).sum()).backward()
+    return log, w.grad.numpy(), v.grad.numpy()
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_recomputed_hooks_run_once_as_torch(closed):
+    """A gradient hook on a recomputed call's parameter ran twice (the nested backward, then the
+    outer accumulation): it runs once, on the whole gradient; a leaf the function closes over gets
+    its post-accumulate-grad hook once, after its last use (it never ran)."""
+    torch = pytest.importorskip("torch")
+    got, ref = _recompute_hook_run(mt, closed), _recompute_hook_run(torch, closed)
+    got_log, ref_log = sorted(got[0]), sorted(ref[0])   # each hook's calls; the order across tensors is the engine's
+    assert [k for k, _ in got_log] == [k for k, _ in ref_log]
+    np.testing.assert_allclose([v for _, v in got_log], [v for _, v in ref_log], rtol=1e-12)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-12)
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-12)
+
+
+def test_recomputed_hooks_run_once_without_torch():
+    """Without torch: the doubling hook is applied once (the plain run's gradient, doubled); the
+    closed-over leaf's post hook runs once with its final .grad, which equals the plain run's."""
+    log, wg, vg = _recompute_hook_run(mt, True)
+    w = mt.tensor(W, dtype=mt.float64, requires_grad=True)
+    v = mt.tensor(X.T.copy(), dtype=mt.float64, requires_grad=True)
+    x = mt.tensor(X, dtype=mt.float64)
+    (((x @ w).tanh() @ v.T).tanh().sum() + (v * v).sum()).backward()
+    np.testing.assert_allclose(wg, 2 * w.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(vg, v.grad.numpy(), rtol=1e-14)
+    assert [k for k, _ in log].count("w pre") == 1 and [k for k, _ in log].count("v post") == 1
+    assert dict(log)["v post"] == pytest.approx(float(vg.sum()), rel=1e-14)

@@ -198,3 +198,34 @@ def test_recompute_supports_higher_order_gradients(rng):
         second.append(mt.grad(g.sum(), [x])[0].numpy())
     np.testing.assert_allclose(second[1], second[0], rtol=1e-12, atol=1e-14)
     assert mt.gradgradcheck(lambda x: mt.recompute(f, x), [x])
+
+
+def _grad_through_closure(lib):
+    """autograd.grad through a recomputed function that reads a leaf W from its closure."""
+    W = lib.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=lib.float64, requires_grad=True)
+    x = lib.tensor([[1.0, -2.0]], dtype=lib.float64, requires_grad=True)
+    f = lambda a: (a @ W).tanh()
+    if lib is mt:
+        y = mt.recompute(f, x)
+    else:
+        import torch.utils.checkpoint as cp
+        y = cp.checkpoint(f, x, use_reentrant=False)
+    gx, gw = lib.autograd.grad((y * y).sum(), [x, W], allow_unused=True)
+    return gx.numpy(), None if gw is None else gw.numpy(), W.grad
+
+
+def test_grad_through_a_closure_leaf_returns_it_and_leaves_grad_alone():
+    """grad() through recompute gave None for a leaf fn closes over and put its gradient into .grad
+    (the nested backward accumulated it there): now it is returned, as torch's, and .grad stays None."""
+    gx, gw, wgrad = _grad_through_closure(mt)
+    assert wgrad is None and gw is not None
+    W = mt.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=mt.float64, requires_grad=True)
+    x = mt.tensor([[1.0, -2.0]], dtype=mt.float64, requires_grad=True)
+    ref = mt.autograd.grad(((x @ W).tanh() ** 2).sum(), [x, W])
+    np.testing.assert_allclose(gx, ref[0].numpy(), rtol=1e-14)
+    np.testing.assert_allclose(gw, ref[1].numpy(), rtol=1e-14)
+    torch = pytest.importorskip("torch")
+    tx, tw, twgrad = _grad_through_closure(torch)
+    assert twgrad is None
+    np.testing.assert_allclose(gx, tx, rtol=1e-12)
+    np.testing.assert_allclose(gw, tw, rtol=1e-12)

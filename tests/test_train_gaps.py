@@ -288,7 +288,8 @@ def test_a_damaged_best_npz_on_resume_is_one_line_and_changes_nothing(finished, 
     good = best.read_bytes()
     best.write_bytes(good[: len(good) // 2])
     before = contents(out)
-    _, _, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20"], capsys, check=2)
+    _, said, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20"], capsys, check=2)
+    assert "learning-rate schedule" not in said   # it read as if the resume had begun: printed once it has
     line = one_line_error(err)
     assert f"checkpoint {best} is corrupt or truncated" in line
     assert "ckpt.npz is intact and nothing was changed: move best.npz away and --resume again" in line
@@ -307,6 +308,28 @@ def test_a_damaged_best_npz_on_resume_is_one_line_and_changes_nothing(finished, 
     best.unlink()   # what the line says to do: the resume then goes on
     main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "20"], capsys, check=0)
     assert checkpoint.load_training(best).meta["config"]["n_layer"] == 1
+
+
+def test_resume_of_a_locked_directory_is_one_line_before_any_other(finished, env, capsys):
+    """The lock held by another live run: the one error line, and no schedule line before it (it
+    read as if the resume had begun); once the lock is free, the resume prints the schedule."""
+    out, _ = finished
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from minitf.train import RunDir; RunDir(sys.argv[1]).lock(); "
+                               "print('locked', flush=True); time.sleep(60)", str(out)],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        _, said, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "12"],
+                               capsys, check=2)
+        assert f"another run (pid {holder.pid}) is using {out}" in one_line_error(err)
+        assert "learning-rate schedule" not in said
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    _, said, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "12"], capsys, check=0)
+    assert "learning-rate schedule" in said
 
 
 def test_a_damaged_ckpt_npz_on_resume_says_what_to_do(finished, capsys):

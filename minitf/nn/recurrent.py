@@ -271,8 +271,8 @@ class RNN(Module):
         return self._output(out, unbatched), (h.reshape(*h.shape[0:1], *h.shape[2:]) if unbatched else h)
 
     def extra_repr(self):
-        opts = {"num_layers": (self.num_layers, 1), "nonlinearity": (self.nonlinearity, "tanh"),
-                "bias": (self.bias, True), "batch_first": (self.batch_first, False),
+        # torch's RNNBase.extra_repr: no nonlinearity (its cells show it; the module's repr does not)
+        opts = {"num_layers": (self.num_layers, 1), "bias": (self.bias, True), "batch_first": (self.batch_first, False),
                 "dropout": (self.dropout, 0.0), "bidirectional": (self.bidirectional, False)}
         return ", ".join([f"{self.input_size}, {self.hidden_size}"] +
                          [f"{k}={v!r}" for k, (v, default) in opts.items() if v != default])

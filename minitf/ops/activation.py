@@ -27,16 +27,22 @@ def _check_float(name: str, x: Tensor) -> None:
         raise DtypeNotImplemented(f"{name}: input must be floating point, got dtype {x.dtype}")
 
 
-def in_place(name: str, out_of_place):
+def in_place(name: str, out_of_place, saves_result: bool = False):
     """``name(x, *args)``: ``out_of_place(x, *args)`` written back into x, as torch's ``F.relu_``:
     with inplace.py's rules (recorded when a gradient flows, so the backward is the out-of-place
-    op's; a leaf that requires grad or an expanded view refused; x's version bumped)."""
+    op's; a leaf that requires grad or an expanded view refused; x's version bumped).
+    ``saves_result``: torch's backward of this in-place op reads its result, x itself (relu_,
+    leaky_relu_, elu_), so a later in-place change of x is an error at backward, as there, even
+    though the node here kept arrays of its own and could still compute it."""
     from .inplace import _from_out_of_place
 
     def op(x: Tensor, *args) -> Tensor:
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
-        return _from_out_of_place(name, lambda a, _: out_of_place(a, *args))(x, None)
+        out = _from_out_of_place(name, lambda a, _: out_of_place(a, *args))(x, None)
+        if saves_result and out._fn is not None and getattr(out, "_base", None) is None:
+            out._fn.saves_output = True   # this node's output is x now: the engine's version check sees x's changes
+        return out
     op.__name__ = name
     return op
 
@@ -230,10 +236,10 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _elementwise.silu(input)
 
 
-relu_ = in_place("relu_", _elementwise.relu)
+relu_ = in_place("relu_", _elementwise.relu, saves_result=True)
 relu_.__doc__ = "max(x, 0) written into x, as ``torch.relu_`` / ``F.relu_`` (differentiable, as out of place)."
-_leaky_relu_ = in_place("leaky_relu_", lambda a, slope: LeakyReLU.apply(a, slope=slope))
-_elu_ = in_place("elu_", lambda a, alpha: ELU.apply(a, alpha=alpha))
+_leaky_relu_ = in_place("leaky_relu_", lambda a, slope: LeakyReLU.apply(a, slope=slope), saves_result=True)
+_elu_ = in_place("elu_", lambda a, alpha: ELU.apply(a, alpha=alpha), saves_result=True)
 _silu_ = in_place("silu_", _elementwise.silu)
 _relu6_ = in_place("relu6_", lambda a: ReLU6.apply(a))
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from .. import autograd as _autograd
 from .. import backprop as _backprop
 from .. import random as _random
-from .. import tensor_hooks
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
 
@@ -35,9 +34,14 @@ class Recompute(Function):
     def backward(self, g):
         args = [Tensor(a.data, requires_grad=a.requires_grad) if isinstance(a, Tensor) else a
                 for a in self.args]
+        own = [a for a in args if isinstance(a, Tensor)] + list(self.params)
+        walk = _autograd._current_walk
+        if walk is not None and walk.general:   # hooks are set, or grad() asks for chosen tensors
+            return self._backward_collecting(g, args, own)
+        # the plain loop (no hooks anywhere): the parameters' gradients so far are put aside, what
+        # the recomputed graph gives them is this node's gradient for them, which the engine then
+        # accumulates as for any input; a tensor fn closes over accumulates its gradient here
         params = self.params
-        # the parameters' gradients so far are put aside: what the recomputed graph gives them is this
-        # node's gradient for them, which the engine then accumulates as for any input
         saved = [p._grad for p in params]
         for p in params:
             p.grad = None
@@ -45,15 +49,29 @@ class Recompute(Function):
             with self.rng.replay(), enable_grad():
                 out = self.fn(*args)
             if out.requires_grad:
-                with tensor_hooks.holding():  # the parameters' hooks run when the outer pass accumulates
-                    out.backward(g)
-            grads = [None if t._grad is None else t._grad.data
-                     for t in [a for a in args if isinstance(a, Tensor)] + list(params)]
+                out.backward(g)
+            grads = [None if t._grad is None else t._grad.data for t in own]
         finally:
             for p, s in zip(params, saved):
                 p.grad = s
         return tuple(grads)
 
+    def _backward_collecting(self, g, args, own):
+        """The backward under the general walk (some tensor has hooks, or ``grad()``): the
+        recomputed graph's leaves keep their
+        gradients out of ``.grad`` and their hooks unrun (``collect``), so the outer pass, which
+        accumulates this node's gradients, runs each hook once on the whole gradient, as torch's
+        ``checkpoint(use_reentrant=False)``; the leaves fn closes over (not in ``params``) go
+        back to it as ``extra_grads``, delivered there as the inputs' gradients are."""
+        collected = {}
+        with self.rng.replay(), enable_grad():
+            out = self.fn(*args)
+        if out.requires_grad:
+            _backprop._backward([out], [g], collect=collected)
+        grads = tuple(None if id(t) not in collected else collected.pop(id(t))[1] for t in own)
+        if collected:
+            self.extra_grads = [(t, ig) for t, ig in collected.values() if t._requires_grad]
+        return grads
 
     def backward_graph(self, g):
         """The recorded backward (``create_graph=True``): run ``fn`` again on the inputs themselves,
@@ -81,7 +99,12 @@ def recompute(fn, *inputs, params=None) -> Tensor:
     params : sequence of Tensor, optional
         The tensors ``fn`` uses without taking them as inputs, which need
         gradients. Default: ``fn.parameters()`` when ``fn`` has that method
-        (a Module), else none. Any other tensor ``fn`` reads must not require grad.
+        (a Module), else none. A leaf tensor ``fn`` reads from elsewhere (a closure)
+        still gets its gradient, and its hooks run once, as with torch's
+        ``checkpoint(use_reentrant=False)``; one used outside ``fn`` too belongs in
+        ``params`` (else its post-accumulate-grad hook may run before this share arrives).
+        A non-leaf tensor that ``fn`` reads from elsewhere must not require grad:
+        pass it among ``inputs``.
 
     Returns
     -------

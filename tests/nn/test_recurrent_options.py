@@ -244,4 +244,14 @@ def test_recurrent_option_errors():
         rnn(mt.zeros(5, 4))
     with pytest.raises(TypeError):
         nn.LSTM(3, 4, nonlinearity="relu")                 # an LSTM has no nonlinearity, as in PyTorch
-    assert "bidirectional=True" in repr(bi) and "nonlinearity='relu'" in repr(nn.RNN(3, 4, nonlinearity="relu"))
+    assert "bidirectional=True" in repr(bi)
+
+
+def test_rnn_repr_is_torchs():
+    """torch's RNN repr leaves the nonlinearity out (its RNNCell's shows it): string for string."""
+    torch = pytest.importorskip("torch")
+    for kw in ({}, {"nonlinearity": "relu"}, {"nonlinearity": "relu", "num_layers": 2, "bias": False},
+               {"batch_first": True, "bidirectional": True, "dropout": 0.5, "num_layers": 2}):
+        assert repr(nn.RNN(3, 4, **kw)) == repr(torch.nn.RNN(3, 4, **kw)), kw
+    for kw in ({}, {"nonlinearity": "relu", "bias": False}):
+        assert repr(nn.RNNCell(3, 4, **kw)) == repr(torch.nn.RNNCell(3, 4, **kw)), kw
