@@ -147,12 +147,7 @@ class PostCounts:
         input of each op in the walk)."""
         self.left = {}
         for t in edges:
-            if t._fn is None and getattr(t, "_post_hooks", None) is not None:
-                entry = self.left.get(id(t))
-                if entry is None:
-                    self.left[id(t)] = [t, 1, False]
-                else:
-                    entry[1] += 1
+            self.expect(t)
 
     def arrived(self, t) -> None:
         entry = self.left.get(id(t))

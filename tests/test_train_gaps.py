@@ -15,6 +15,7 @@ import pytest
 
 from minitf import checkpoint, train
 
+from .test_train_reliability import lock_held_by_another_process
 from .test_train import ROOT, TINY_FLAGS, cfg, corpus_file, env, main_of, mpl_dir, quiet  # noqa: F401  (fixtures)
 
 SCRIPT = str(ROOT / "examples" / "train_charlm.py")
@@ -314,20 +315,11 @@ def test_resume_of_a_locked_directory_is_one_line_before_any_other(finished, env
     """The lock held by another live run: the one error line, and no schedule line before it (it
     read as if the resume had begun); once the lock is free, the resume prints the schedule."""
     out, _ = finished
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time; from minitf.train import RunDir; RunDir(sys.argv[1]).lock(); "
-                               "print('locked', flush=True); time.sleep(60)", str(out)],
-                              env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(out, env) as holder:
         _, said, err = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "12"],
                                capsys, check=2)
         assert f"another run (pid {holder.pid}) is using {out}" in one_line_error(err)
         assert "learning-rate schedule" not in said
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
     _, said, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(out), "--max-iters", "12"], capsys, check=0)
     assert "learning-rate schedule" in said
 

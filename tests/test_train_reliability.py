@@ -4,6 +4,7 @@ Each test names the item of the issue it covers. Runs are tiny (one GPT block of
 corpus of a few thousand words written here); the CLI runs in-process through main(), except
 the one test that needs a second live process to hold the lock.
 """
+import contextlib
 import errno
 import json
 import math
@@ -110,21 +111,28 @@ def test_a_second_run_on_the_same_directory_stops_at_once(corpus_file, tmp_path,
     train.Trainer(train.resume_config(out, max_iters=40), resume=True, log=quiet).run()
 
 
-def test_the_lock_of_another_live_process_names_its_pid(corpus_file, tmp_path, env, capsys):
-    out = tmp_path / "run"
+@contextlib.contextmanager
+def lock_held_by_another_process(out, env):
+    """A live process holding ``out``'s run lock, SIGKILLed (the lock never released) at the end."""
     holder = subprocess.Popen([sys.executable, "-c",
                                "import sys, time; from minitf.train import RunDir; RunDir(sys.argv[1]).lock(); "
                                "print('locked', flush=True); time.sleep(60)", str(out)],
                               env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(out), *TINY_FLAGS],
-                            capsys, check=2)
-        assert f"another run (pid {holder.pid}) is using {out}" in one_line_error(err)
+        yield holder
     finally:
         holder.kill()
         holder.wait()
         holder.stdout.close()
+
+
+def test_the_lock_of_another_live_process_names_its_pid(corpus_file, tmp_path, env, capsys):
+    out = tmp_path / "run"
+    with lock_held_by_another_process(out, env) as holder:
+        _, _, err = main_of("train_charlm.py", ["--data", str(corpus_file), "--out-dir", str(out), *TINY_FLAGS],
+                            capsys, check=2)
+        assert f"another run (pid {holder.pid}) is using {out}" in one_line_error(err)
     # the holder died without releasing: the OS dropped its lock, the stale file is taken over
     assert (out / train.rundir.LOCK_NAME).read_text().strip() == str(holder.pid)
     t = train.Trainer(cfg(corpus_file, out, max_iters=2, sample_chars=0), log=quiet)
