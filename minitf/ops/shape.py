@@ -346,7 +346,7 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     """Split into chunks along ``axis``: of size ``split_size_or_sections`` (an int, the
     last chunk may be smaller), or of the listed sizes (which must add up), as PyTorch.
 
-    x: (..., n, ...) -> a list of (..., n_i, ...) with sum n_i = n along ``axis``.
+    x: (..., n, ...) -> a tuple of (..., n_i, ...) with sum n_i = n along ``axis`` (torch's tuple).
     """
     axis = _check_axis("split", axis, x.ndim, x.shape)
     n = x.shape[axis]
@@ -364,7 +364,7 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     for s in sizes:
         out.append(getitem(x, lead + (slice(start, start + s),)))
         start += s
-    return out
+    return tuple(out)
 
 
 def where(cond, a=None, b=None) -> Tensor:
