@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import bump_version
-from .optimizers import Optimizer, bump_step, step_tensor, zeros_state
+from .optimizer import Optimizer, bump_step, step_tensor, zeros_state
 
 
 def _non_negative(name: str, what: str, value) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .optimizers import Optimizer
+from .optimizer import Optimizer
 
 
 def cosine_with_warmup(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_iters: int) -> float:

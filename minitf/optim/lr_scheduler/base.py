@@ -6,7 +6,7 @@ import functools
 import types
 import warnings
 
-from ..optimizers import Optimizer
+from ..optimizer import Optimizer
 
 def _track_step_called(optimizer: Optimizer) -> None:
     """Wrap ``optimizer.step`` (once) so that it notes it ran, as torch's schedulers do: the first

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 
-from ..optimizers import Optimizer
+from ..optimizer import Optimizer
 from .base import LRScheduler, _current, _LambdaScheduler, _whole
 
 

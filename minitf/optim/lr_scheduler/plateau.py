@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..optimizers import Optimizer
+from ..optimizer import Optimizer
 from .base import LRScheduler, _check_optimizer
 
 

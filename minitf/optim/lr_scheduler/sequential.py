@@ -4,7 +4,7 @@ from __future__ import annotations
 import bisect
 import copy
 
-from ..optimizers import Optimizer
+from ..optimizer import Optimizer
 from .base import LRScheduler, _check_optimizer, _check_step_order
 from .plateau import ReduceLROnPlateau
 

@@ -1,0 +1,285 @@
+"""The optimizer base class (PyTorch's ``torch.optim.Optimizer``: param groups, state keyed
+by the parameter, ``zero_grad``, ``step(closure)``, ``state_dict`` / ``load_state_dict``,
+``add_param_group``) and the state helpers the optimizers share.
+
+The state is torch's: ``opt.state[p]`` holds Tensors, the step count a 0-d host tensor.
+``state_dict()`` snapshots the hyper-parameters and the per-parameter state as host copies;
+``load_state_dict()`` restores them bit for bit, so a resumed run continues exactly as an
+uninterrupted one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from collections import defaultdict
+
+from .. import allocator, backend
+from ..autograd import enable_grad, zero_grad_in_place
+from ..tensor import Tensor
+
+
+def step_tensor(count: int = 0) -> Tensor:
+    """A step count as torch keeps it: a 0-d host tensor of the default float dtype (float32
+    unless changed; exact up to 2**24 steps). The optimizers add to its array in place."""
+    from ..creation import get_default_dtype
+    return Tensor._make(np.array(count, dtype=get_default_dtype()), None)
+
+
+def bump_step(state: dict) -> int:
+    """Add one to ``state["step"]`` (a 0-d host tensor) in place; the new count as an int.
+    An item read and write: a third of the cost of ``+= 1`` on a 0-d array (a ufunc call)."""
+    count = state["step"].data
+    t = int(count.item()) + 1
+    count[()] = t
+    return t
+
+
+def zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
+    """A state buffer of ``p``'s shape, dtype and device (moments, sums), as a Tensor."""
+    xp = backend.get_array_module(p.data)
+    return Tensor._make(xp.full_like(p.data, fill) if fill else xp.zeros_like(p.data), None)
+
+
+def _host_array(v):
+    """A saved buffer as a host array: a Tensor, an array of any device, or a torch tensor."""
+    if isinstance(v, Tensor):
+        v = v.data
+    try:
+        backend.device_of(v)
+    except TypeError:   # not a minitf array: a torch tensor (detached and copied to the host first)
+        if callable(getattr(v, "numpy", None)):
+            v = v.detach().cpu().numpy() if hasattr(v, "detach") else v.numpy()
+    return backend.to_numpy(v)
+
+
+def _host_copy(v) -> Tensor:
+    return Tensor._make(np.array(_host_array(v), copy=True), None)
+
+
+def _count(v, k, idx) -> int:
+    """A saved step count: an int, an integral float, or a 0-d tensor/array of one, >= 0."""
+    if hasattr(v, "shape"):
+        host = _host_array(v)
+        v = host.item() if host.shape == () else v
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an int >= 0, got {v!r}")
+    return v
+
+
+class Optimizer:
+    """Base class: parameter groups, ``zero_grad``, ``state_dict`` / ``load_state_dict``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or iterable of dict
+        The tensors to optimise, or parameter groups: dicts with a ``"params"``
+        list and any hyper-parameter overriding ``defaults`` for that group.
+    defaults : dict
+        Hyper-parameters of every group that does not set its own.
+    """
+
+    # the per-parameter state a subclass keeps: name -> "array" (the parameter's shape) or "count"
+    # (an int >= 0); load_state_dict checks a restored state against it (None: no check)
+    state_keys: dict | None = None
+    # the entries of state_keys a state may lack (made when first needed, e.g. RMSprop's momentum_buffer)
+    optional_state_keys: frozenset = frozenset()
+
+    def __init__(self, params, defaults: dict):
+        allocator.tune_host_allocator()  # once: reuse freed step buffers (see minitf/allocator.py)
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        # param -> its state, as torch's (a Tensor hashes by identity; its == is elementwise but a
+        # dict never needs it: distinct live tensors have distinct hashes)
+        self.state: defaultdict = defaultdict(dict)
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor: "
+                            "wrap it in a list")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+        if not any(g["params"] for g in self.param_groups):
+            raise ValueError("optimizer got an empty parameter list")
+
+    def add_param_group(self, group: dict) -> None:
+        """Add a group (a dict with ``"params"`` and optional hyper-parameters). ``"params"`` may be
+        tensors or (name, tensor) pairs (``model.named_parameters()``, as torch 2.13 takes): the
+        names go to the group's ``"param_names"``."""
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"a parameter group must be a dict with a 'params' key, got {type(group).__name__}")
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        named = bool(params) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params)
+        names = [n for n, _ in params] if named else None
+        if named:
+            params = [p for _, p in params]
+        if self.param_groups and named != ("param_names" in self.param_groups[0]):
+            raise ValueError("all optimizer param groups should be with/without names. cannot add param group "
+                             f"{'with' if named else 'without'} names to the optimizer")
+        unique, seen = [], set()
+        for p in params:  # a tied weight listed twice is one parameter, updated once
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if p.data.dtype.kind != "f":
+                raise TypeError(f"optimizer can only optimize floating-point tensors, got dtype {p.dtype}")
+            if not p.is_leaf:
+                raise ValueError("optimizer can only optimize leaf tensors (parameters), not results of ops")
+            if id(p) not in seen:
+                seen.add(id(p))
+                unique.append(p)
+        if names is not None and len(unique) != len(names):  # a tied weight: its first name
+            first = {}
+            for n, p in zip(names, params):
+                first.setdefault(id(p), n)
+            names = [first[id(p)] for p in unique]
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if existing & seen:
+            raise ValueError("some parameters appear in more than one parameter group")
+        new = dict(self.defaults)
+        new.update({k: v for k, v in group.items() if k not in ("params", "param_names")})
+        unknown = set(new) - set(self.defaults) - {"initial_lr", "name"}
+        if unknown:
+            raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for {type(self).__name__}; "
+                             f"expected some of {sorted(self.defaults)}")
+        self._check_hyper(new)
+        new["params"] = unique
+        if names is not None:
+            new["param_names"] = names
+        self.param_groups.append(new)
+
+    def _check_hyper(self, group: dict) -> None:
+        if not group["lr"] >= 0.0:
+            raise ValueError(f"invalid learning rate {group['lr']}: must be >= 0")
+        if not group.get("weight_decay", 0.0) >= 0.0:
+            raise ValueError(f"invalid weight_decay {group['weight_decay']}: must be >= 0")
+
+    def _params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient (``None``, or zeros in place)."""
+        for p in self._params():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                zero_grad_in_place(p.grad)
+
+    def step(self, closure=None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _evaluate(closure):
+        """torch's closure protocol: ``closure()`` (which re-evaluates the loss and calls backward)
+        runs with gradients enabled before the update; its loss is what ``step`` returns."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """A snapshot: ``{"state": {index: {name: Tensor | number}}, "param_groups": [...]}``.
+
+        Parameters are named by their position across the groups (0, 1, ...),
+        as PyTorch does; the state's tensors are host copies (torch's hold the
+        tensors themselves), safe to keep while training goes on.
+        """
+        state, groups, index = {}, [], 0
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                s = self.state.get(p)
+                if s:
+                    state[index] = {k: (_host_copy(v) if hasattr(v, "shape") else v) for k, v in s.items()}
+                ids.append(index)
+                index += 1
+            groups.append({**{k: (list(v) if isinstance(v, tuple) else v)
+                              for k, v in g.items() if k != "params"}, "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a :meth:`state_dict` snapshot (hyper-parameters and buffers).
+
+        The groups must hold as many parameters as when it was taken, with
+        the same shapes; buffers move to each parameter's device and dtype.
+        Each parameter's state must have exactly the entries this optimizer
+        keeps (Adam: ``step``, ``exp_avg``, ``exp_avg_sq``; those in
+        ``optional_state_keys`` may be absent), buffers of the parameter's
+        shape: anything else is a ValueError naming the parameter's index and
+        the entry, raised before anything is changed. Buffers may be Tensors,
+        arrays of any device, or torch tensors (anything with ``.numpy()``); a
+        step count an int (minitf before 0.1's Tensor states), an integral
+        float, or a 0-d tensor (torch's).
+        """
+        try:
+            groups, state = state_dict["param_groups"], state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError("not an optimizer state dict: expected keys 'state' and 'param_groups'") from None
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"optimizer state has {len(groups)} parameter group(s), "
+                             f"this optimizer has {len(self.param_groups)}")
+        for i, (saved, mine) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(mine["params"]):
+                raise ValueError(f"parameter group {i}: optimizer state has {len(saved['params'])} "
+                                 f"parameters, this optimizer has {len(mine['params'])}")
+        new_state = {}
+        for saved, mine in zip(groups, self.param_groups):
+            for idx, p in zip(saved["params"], mine["params"]):
+                s = state.get(idx, state.get(str(idx)))
+                if not s:
+                    continue
+                if not isinstance(s, dict):
+                    raise ValueError(f"optimizer state of parameter {idx} is a {type(s).__name__}, not a dict")
+                self._check_state_keys(idx, s)
+                restored = {}
+                for k, v in s.items():
+                    kind = (self.state_keys or {}).get(k)
+                    if kind == "count":
+                        restored[k] = step_tensor(_count(v, k, idx))
+                        continue
+                    if isinstance(v, np.generic):
+                        v = v.item()
+                    if kind == "array" and not hasattr(v, "shape"):
+                        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be an array of the "
+                                         f"parameter's shape {p.shape}, got {type(v).__name__}")
+                    if hasattr(v, "shape"):
+                        host = _host_array(v)
+                        if tuple(host.shape) != p.shape:
+                            raise ValueError(f"optimizer state {k!r} of parameter {idx} has shape "
+                                             f"{tuple(host.shape)}, the parameter has shape {p.shape}")
+                        xp = backend.get_array_module(p.data)
+                        arr = np.array(host, dtype=p.data.dtype, copy=True)
+                        restored[k] = Tensor._make(arr if xp is np else xp.asarray(arr), None)
+                    else:
+                        restored[k] = v
+                new_state[p] = restored
+        for saved, mine in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    mine[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
+        self.state = defaultdict(dict, new_state)
+
+    def _check_state_keys(self, idx, s: dict) -> None:
+        if self.state_keys is None:
+            return
+        missing = [k for k in self.state_keys if k not in s and k not in self.optional_state_keys]
+        unknown = [k for k in s if k not in self.state_keys]
+        if missing or unknown:
+            problems = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + \
+                       ([f"has unknown {', '.join(map(repr, unknown))}"] if unknown else [])
+            raise ValueError(f"optimizer state of parameter {idx} {' and '.join(problems)} (a "
+                             f"{type(self).__name__} state holds {', '.join(map(repr, self.state_keys))})")
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            hp = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
+            lines.append(f"  group {i}: {len(g['params'])} params, {hp}")
+        return "\n".join(lines + [")"])
