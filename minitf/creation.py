@@ -4,9 +4,11 @@
 unless a dtype is given; integers are int64)."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
-from .errors import ArgumentError
+from .errors import ArgumentError, ArgumentTypeError
 from . import backend
 from .ops._util import note_host_index_bounds
 from .tensor import Tensor, _check_dtype, _DTYPE_NAMES
@@ -168,10 +170,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _shape(shape, name):
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     shape = tuple(shape)
+    sizes = []
     for n in shape:
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{name}: sizes must be non-negative integers, got {shape}")
-    return tuple(int(n) for n in shape)
+        try:    # an int, a NumPy integer or a one-element integer tensor (its __index__), as torch
+            sizes.append(operator.index(n))
+        except TypeError:
+            sizes.append(None)
+        if sizes[-1] is None:   # torch: TypeError (minitf's ValueError kept as a base)
+            raise ArgumentTypeError(f"{name}: sizes must be non-negative integers, got {shape}")
+        if sizes[-1] < 0:       # torch: RuntimeError
+            raise ArgumentError(f"{name}: sizes must be non-negative integers, got {shape}")
+    return tuple(sizes)
 
 
 def _make(array, requires_grad):

@@ -43,6 +43,11 @@ class ScalarConversionError(TypeError, ValueError, RuntimeError):
     (torch: RuntimeError), ``float(t)``, ``int(t)`` (torch: ValueError)."""
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of a type torch refuses with a TypeError where minitf raised ValueError: a
+    size that is not an integer (``zeros(2.0)``)."""
+
+
 class IndexRangeError(IndexError, RuntimeError):
     """An index out of a dim's range where torch raises a RuntimeError (gather, scatter,
     scatter_add, scatter_reduce: 'index 5 is out of bounds for dimension 0 with size 3');

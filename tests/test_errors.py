@@ -3,7 +3,8 @@ import pytest
 
 import minitf as mt
 from minitf import functional as F
-from minitf.errors import ArgumentError, DimError, DtypeError, ScalarConversionError, ShapeError
+from minitf.errors import (ArgumentError, ArgumentTypeError, DimError, DtypeError, ScalarConversionError,
+                           ShapeError)
 
 T = mt.tensor
 CASES = [  # (what, the call, minitf's class, torch's class, the base minitf raised before)
@@ -37,6 +38,15 @@ CASES = [  # (what, the call, minitf's class, torch's class, the base minitf rai
     ("requires_grad_ int", lambda: mt.ones(2, dtype=mt.int64).requires_grad_(), DtypeError, RuntimeError, TypeError),
     ("masked_fill int mask", lambda: mt.ones(2).masked_fill(T([1, 0]), 0.0), DtypeError, RuntimeError, TypeError),
     ("masked_fill_ int mask", lambda: mt.ones(2).masked_fill_(T([1, 0]), 0.0), DtypeError, RuntimeError, TypeError),
+    ("permute length", lambda: mt.ones(2, 3).permute(0), ShapeError, RuntimeError, ValueError),
+    ("stack of none", lambda: mt.stack([]), ArgumentError, RuntimeError, ValueError),
+    ("negative size", lambda: mt.zeros(-1), ArgumentError, RuntimeError, ValueError),
+    ("float size", lambda: mt.randn(2.0), ArgumentTypeError, TypeError, ValueError),
+    ("lstm h0 shape", lambda: mt.nn.LSTM(3, 4)(mt.ones(5, 2, 3), (mt.zeros(1, 3, 4), mt.zeros(1, 3, 4))),
+     ShapeError, RuntimeError, ValueError),
+    ("sdpa mask and causal", lambda: F.scaled_dot_product_attention(
+        mt.ones(1, 4, 8), mt.ones(1, 4, 8), mt.ones(1, 4, 8), attn_mask=mt.ones(4, 4, dtype=mt.bool), is_causal=True),
+     ArgumentError, RuntimeError, ValueError),
 ]
 
 
@@ -71,7 +81,21 @@ TORCH_CASES = {  # the same mistakes under torch: the class asserted above is to
     "sum dim": (lambda t: t.ones(2).sum(dim=1), IndexError),
     "requires_grad_ int": (lambda t: t.ones(2, dtype=t.int64).requires_grad_(), RuntimeError),
     "masked_fill int mask": (lambda t: t.ones(2).masked_fill(t.tensor([1, 0]), 0.0), RuntimeError),
+    "permute length": (lambda t: t.ones(2, 3).permute(0), RuntimeError),
+    "stack of none": (lambda t: t.stack([]), RuntimeError),
+    "negative size": (lambda t: t.zeros(-1), RuntimeError),
+    "float size": (lambda t: t.randn(2.0), TypeError),
+    "lstm h0 shape": (lambda t: t.nn.LSTM(3, 4)(t.ones(5, 2, 3), (t.zeros(1, 3, 4), t.zeros(1, 3, 4))), RuntimeError),
+    "sdpa mask and causal": (lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.ones(1, 4, 8), t.ones(1, 4, 8), t.ones(1, 4, 8), attn_mask=t.ones(4, 4, dtype=t.bool), is_causal=True),
+        RuntimeError),
 }
+
+
+def test_a_size_can_be_a_one_element_integer_tensor_as_in_torch():
+    assert mt.ones(mt.tensor(2)).shape == (2,) and mt.zeros((mt.tensor(2), 3)).shape == (2, 3)
+    with pytest.raises(ArgumentTypeError):
+        mt.zeros(mt.tensor(2.0))
 
 
 @pytest.mark.parametrize("what", sorted(TORCH_CASES))

@@ -23,6 +23,7 @@ import numpy as np
 import minitf as _mt
 
 from .. import functional as F
+from ..errors import ShapeError
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -229,7 +230,7 @@ class RNN(Module):
         want, text = ((L, self.hidden_size), f"({rows}, H)") if unbatched else \
             ((L, B, self.hidden_size), f"({rows}, B, H)")
         if s.shape != want:
-            raise ValueError(f"{type(self).__name__}: {name} must have shape {text} = {want}"
+            raise ShapeError(f"{type(self).__name__}: {name} must have shape {text} = {want}"
                              f"{' for unbatched input' if unbatched else ''}, got {s.shape}")
         return s.reshape(L, 1, self.hidden_size) if unbatched else s
 

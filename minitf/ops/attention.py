@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..generator import resolve
+from ..errors import ArgumentError
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .rows import row_sum
@@ -246,7 +247,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
         raise ValueError("scaled_dot_product_attention: is_causal (top-left aligned) and causal (bottom-right "
                          "aligned) both set; pass one")
     if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: attn_mask and is_causal=True both set (as PyTorch, "
+        raise ArgumentError("scaled_dot_product_attention: attn_mask and is_causal=True both set (as PyTorch, "
                          "pass one: build the causal part into the mask)")
     if causal and q.shape[-2] > k.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: causal needs T_q <= T_k, got q {q.shape}, k {k.shape}"

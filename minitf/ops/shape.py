@@ -5,7 +5,7 @@ import operator
 
 import numpy as np
 
-from ..errors import DimError, DtypeError, ShapeError, broadcast_error
+from ..errors import ArgumentError, DimError, DtypeError, ShapeError, broadcast_error
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, _check_dtype
@@ -171,7 +171,7 @@ def permute(x: Tensor, axes) -> Tensor:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
     axes = tuple(axes)
     if len(axes) != x.ndim:
-        raise ValueError(f"permute: {axes} names {len(axes)} dims, the tensor of shape {x.shape} has {x.ndim}")
+        raise ShapeError(f"permute: {axes} names {len(axes)} dims, the tensor of shape {x.shape} has {x.ndim}")
     for a in axes:  # PyTorch's rule: each dim in [-ndim, ndim), negative ones counting from the end
         if not -x.ndim <= a < x.ndim:
             raise DimError(f"permute: dim {a} is out of range [{-x.ndim}, {x.ndim - 1}] for shape {x.shape}")
@@ -299,7 +299,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     """
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
+        raise ValueError("concatenate: needs at least one tensor")  # torch's class too
     check_same_device("concatenate", tensors)
     tensors = _promoted(tensors)
     ref = tensors[0]
@@ -333,7 +333,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
     """
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: needs at least one tensor")
+        raise ArgumentError("stack: needs at least one tensor")
     check_same_device("stack", tensors)
     tensors = _promoted(tensors)
     for t in tensors[1:]:
