@@ -234,7 +234,10 @@ def test_constructor_errors():
 def test_tied_parameter_is_updated_once():
     p = param([1.0], "cpu")
     set_grad(p, [1.0])
-    optim.SGD([p, p], lr=0.5).step()
+    with pytest.warns(UserWarning, match="duplicate parameters") as said:   # torch's warning, at the caller
+        opt = optim.SGD([p, p], lr=0.5)
+    assert said[0].filename == __file__
+    opt.step()
     assert host(p).tolist() == [0.5]
 
 

@@ -9,6 +9,8 @@ uninterrupted one.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from collections import defaultdict
@@ -134,6 +136,10 @@ class Optimizer:
             if id(p) not in seen:
                 seen.add(id(p))
                 unique.append(p)
+        if len(unique) != len(params):   # torch's warning; minitf updates such a parameter once
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this "
+                          "will cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=4)   # the line that built the optimizer
         if names is not None and len(unique) != len(names):  # a tied weight: its first name
             first = {}
             for n, p in zip(names, params):
