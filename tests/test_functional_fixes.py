@@ -68,6 +68,10 @@ def test_sigmoid_matches_torch():
 # x = 1.3 * (1, ..., n), correction, dim -> var's gradient (of the sum), as torch 2.13's var_backward:
 # 2 (x - mean) / (n - correction) along a dim, even for n - correction <= 0 (+-inf, NaN at the mean, for 0);
 # over every element (dim None) inf, NaN at the mean, for any n - correction <= 0
+
+# torch's "degrees of freedom is <= 0" warning: these cases are about the values, the warning's own test is below
+NO_DOF_WARNING = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning")
+
 _VAR_GRADS = {
     (1, 1, None): [np.nan], (1, 1, 0): [np.nan],
     (2, 2, 0): [-np.inf, np.inf], (2, 2, None): [np.inf, np.inf],
@@ -76,6 +80,7 @@ _VAR_GRADS = {
 }
 
 
+@NO_DOF_WARNING
 @pytest.mark.parametrize("n, correction, dim", sorted(_VAR_GRADS, key=str))
 def test_var_without_degrees_of_freedom_is_inf_or_nan_with_torchs_gradient(device, n, correction, dim):
     x = device_tensor(np.arange(1.0, n + 1.0) * 1.3, device)
@@ -93,6 +98,7 @@ def test_var_without_degrees_of_freedom_is_inf_or_nan_with_torchs_gradient(devic
     np.testing.assert_allclose(grad_of(x), xt.grad.numpy(), rtol=1e-15, atol=1e-15)
 
 
+@NO_DOF_WARNING
 def test_var_single_element_as_pytorch(device):
     torch = pytest.importorskip("torch")
     x = mt.tensor([1.3], dtype="float64", device=device, requires_grad=True)
@@ -108,6 +114,7 @@ def test_var_single_element_as_pytorch(device):
 
 # rows [1, 2, 4], [3, 3, 3] (constant), [5, 5, 6]; std along dim 1 -> the gradient of its sum: 0 on the
 # constant row for every correction (sqrt' = inf times 2 (x - mean) = 0 gave NaN), torch's std_backward
+@NO_DOF_WARNING
 @pytest.mark.parametrize("correction", [0, 1, 2, 3, 5])
 def test_std_of_a_constant_slice_has_gradient_zero(device, correction):
     a = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0], [5.0, 5.0, 6.0]])
@@ -142,6 +149,7 @@ def test_std_of_one_element_with_correction_zero_has_gradient_zero(device):
     assert mt.gradgradcheck(lambda x: mt.std(x * x, dim=1, correction=0), [device_tensor(np.ones((2, 1)), device)])
 
 
+@NO_DOF_WARNING
 def test_var_along_an_axis_with_too_few_rows(device):
     x = device_tensor(np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]]), device)
     v = F.var(x, axis=1, correction=3).numpy()
@@ -255,3 +263,15 @@ def test_layer_norm_matches_torch():
     np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-13)
     for p, pt in zip(ours, theirs):
         np.testing.assert_allclose(grad_of(p), pt.grad.numpy(), rtol=1e-11, atol=1e-12)
+
+
+def test_no_degrees_of_freedom_warns_as_torch_at_the_users_line(device):
+    x = device_tensor(np.ones((2, 1)), device)
+    for call, name in ((lambda: x.std(dim=1), "std"), (lambda: x.var(dim=1), "var"), (lambda: mt.std(x, 1), "std"),
+                       (lambda: x.var(correction=2), "var"), (lambda: mt.std_mean(x, 1), "std")):
+        with pytest.warns(UserWarning, match=r"\(\): degrees of freedom is <= 0") as said:
+            call()
+        assert said[0].filename == __file__ and str(said[0].message).startswith(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.std(dim=0), x.var(), mt.var(x, 0, correction=1)   # n - correction >= 1: silent

@@ -1,12 +1,15 @@
 """Small helpers shared by the op modules."""
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 import numpy as np
 
-from ..errors import DimError, broadcast_error
 from .. import backend
 from ..autograd import shared_counter
-from ..errors import DtypeError
+from ..errors import DimError, DtypeError, broadcast_error
 from ..tensor import Tensor
 
 
@@ -282,3 +285,23 @@ def check_writable(x: Tensor, name: str) -> None:
         raise RuntimeError(f"{name}: cannot write in place to a tensor of shape {x.shape} whose elements "
                            f"share memory (a broadcast view, from expand / broadcast_to) or that is read-only; "
                            f"clone() it first")
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn_at_user_line(message: str, category=UserWarning) -> None:
+    """``warnings.warn`` attributed to the innermost frame outside minitf (the user's line, however
+    many of minitf's wrappers and methods lie between), as torch's C++ warnings point there."""
+    f, level = sys._getframe(0), 1   # stacklevel 1 is this frame; each minitf frame above adds one
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE):
+        f, level = f.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def warn_if_no_degrees_of_freedom(name: str, x: Tensor, axis, correction) -> None:
+    """torch's warning for a variance with n - correction <= 0 (the value is then inf or NaN)."""
+    n = x.data.size if axis is None else int(np.prod([x.shape[a] for a in axis], dtype=np.int64))
+    if n - correction <= 0:
+        warn_at_user_line(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                          f"reduction factor (input numel divided by output numel).")

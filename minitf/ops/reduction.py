@@ -10,7 +10,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import DtypeError
 from ..tensor import Tensor
-from ._util import check_floating, expand_reduced, normalize_axis
+from ._util import check_floating, expand_reduced, normalize_axis, warn_if_no_degrees_of_freedom
 
 
 class Sum(Function):
@@ -118,4 +118,6 @@ def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Te
     x: (d_0, ..., d_{n-1}) -> the reduced axes removed (or kept as 1 with ``keepdims``).
     """
     check_floating(x, "var")
-    return Var.apply(x, axis=normalize_axis(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)
+    axis = normalize_axis(axis, x.ndim, "var")
+    warn_if_no_degrees_of_freedom("var", x, axis, correction)
+    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)

@@ -6,7 +6,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, check_floating, expand_reduced, normalize_axis
+from ._util import as_tensor, check_floating, expand_reduced, normalize_axis, warn_if_no_degrees_of_freedom
 from .elementwise import sqrt
 from .extrema import amax, amin
 from .pointwise import abs as _abs
@@ -123,7 +123,9 @@ def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased
         raise ValueError("std: give correction or unbiased, not both")
     check_floating(x, "std")
     c = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
-    return Std.apply(x, axis=normalize_axis(dim, x.ndim, "std"), keepdims=keepdim, correction=c)
+    axis = normalize_axis(dim, x.ndim, "std")
+    warn_if_no_degrees_of_freedom("std", x, axis, c)
+    return Std.apply(x, axis=axis, keepdims=keepdim, correction=c)
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
