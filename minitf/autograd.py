@@ -26,8 +26,6 @@ methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 """
 from __future__ import annotations
 
-import functools
-
 from . import backend, debughooks
 from .tensor import Tensor
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
@@ -38,53 +36,6 @@ _current_walk = None  # the backward pass under way (a _Walk), None outside one
 # The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
 # because apply and backward test it on every call (one test of an empty tuple when none is on).
 _hooks: tuple = ()
-
-
-class no_grad:
-    """Context manager (and decorator) that turns graph recording off: ``with no_grad():``,
-    ``@no_grad()`` and the bare ``@no_grad``, as torch 2.x (``enable_grad`` likewise)."""
-
-    def __new__(cls, orig_func=None):
-        if orig_func is None:
-            return super().__new__(cls)
-        if not callable(orig_func):
-            raise TypeError(f"{cls.__name__}() takes no arguments, or one function to decorate; "
-                            f"got {type(orig_func).__name__}")
-        return super().__new__(cls)(orig_func)  # the bare decorator: the wrapped function
-
-    def __init__(self, orig_func=None):
-        pass
-
-    def __enter__(self):
-        global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, False
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
-
-    def __call__(self, fn):
-        @functools.wraps(fn)  # keeps the signature for help() and inspect
-        def wrapper(*args, **kwargs):
-            with no_grad():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """Context manager (and decorator) that turns graph recording on, even inside ``no_grad()``
-    (``torch.enable_grad``)."""
-
-    def __enter__(self):
-        global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, True
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with enable_grad():
-                return fn(*args, **kwargs)
-        return wrapper
 
 
 def is_grad_enabled() -> bool:
@@ -427,3 +378,6 @@ def __getattr__(name):
 import sys as _sys  # noqa: E402
 from . import autograd_functional as functional  # noqa: E402,F401
 _sys.modules[__name__ + ".functional"] = functional
+
+
+from .grad_modes import enable_grad, no_grad  # noqa: E402,F401  (defined there, re-exported: the engine's names)

@@ -1,10 +1,57 @@
-"""``set_grad_enabled`` and ``inference_mode``, PyTorch's other two grad-mode switches, on
-top of the engine's :class:`~minitf.autograd.no_grad` and :class:`~minitf.autograd.enable_grad`."""
+"""The grad-mode switches: ``no_grad`` and ``enable_grad`` (the engine reads the mode they set,
+``autograd._grad_enabled``, on every op; both are re-exported by :mod:`minitf.autograd`), and
+``set_grad_enabled`` and ``inference_mode``, PyTorch's other two, on top of them."""
 from __future__ import annotations
 
 import functools
 
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from . import autograd as _engine
+from .autograd import is_grad_enabled
+
+class no_grad:
+    """Context manager (and decorator) that turns graph recording off: ``with no_grad():``,
+    ``@no_grad()`` and the bare ``@no_grad``, as torch 2.x (``enable_grad`` likewise)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or one function to decorate; "
+                            f"got {type(orig_func).__name__}")
+        return super().__new__(cls)(orig_func)  # the bare decorator: the wrapped function
+
+    def __init__(self, orig_func=None):
+        pass
+
+    def __enter__(self):
+        self._prev, _engine._grad_enabled = _engine._grad_enabled, False
+
+    def __exit__(self, *exc):
+        _engine._grad_enabled = self._prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)  # keeps the signature for help() and inspect
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager (and decorator) that turns graph recording on, even inside ``no_grad()``
+    (``torch.enable_grad``)."""
+
+    def __enter__(self):
+        self._prev, _engine._grad_enabled = _engine._grad_enabled, True
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with enable_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
 
 _inference = False  # inside inference_mode(True) (is_inference_mode_enabled)
 
