@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, ShapeError, broadcast_error
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, check_same_device, check_same_dtype
+from ._util import as_tensor, binary_operands, check_same_dtype, elementwise_outside_graph
 from .promotion import promote_operands, result_type
 
 
@@ -295,12 +295,7 @@ def compare(a, b, op: str) -> Tensor:
     compares with 2 in int64 (False everywhere), not with ``bool(2)``; ``uint8_tensor < 300``
     wraps the 300 into uint8, as torch does."""
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
-    check_same_device(op, [a, b])
-    xp = backend.get_array_module(a.data)
-    try:
-        return Tensor._make(getattr(xp, op)(a.data, b.data), None)
-    except ValueError:
-        raise broadcast_error(op, a.shape, b.shape) from None
+    return elementwise_outside_graph(op, a, b)
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "positive", "pow", "matmul", "compare", "as_tensor"]
