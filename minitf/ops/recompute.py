@@ -35,7 +35,7 @@ class Recompute(Function):
         args = [Tensor(a.data, requires_grad=a.requires_grad) if isinstance(a, Tensor) else a
                 for a in self.args]
         own = [a for a in args if isinstance(a, Tensor)] + list(self.params)
-        walk = _autograd._current_walk
+        walk = _autograd.current_walk()
         if walk is not None and walk.general:   # hooks are set, or grad() asks for chosen tensors
             return self._backward_collecting(g, args, own)
         # the plain loop (no hooks anywhere): the parameters' gradients so far are put aside, what
