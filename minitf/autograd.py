@@ -45,6 +45,9 @@ def current_walk():
 # The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
 # because apply and backward test it on every call (one test of an empty tuple when none is on).
 _hooks: tuple = ()
+# recompute's record of the tensors requiring grad its function reads while recording is off (a list,
+# set by minitf/ops/recompute.py around that run; None otherwise: one test per op without grad)
+_reads = None
 
 
 def is_grad_enabled() -> bool:
@@ -140,6 +143,8 @@ class Function:
                     fn.params = params
                     fn._epoch = _epoch
                     return Tensor._make(out, fn)
+        elif _reads is not None:   # recompute's first, unrecorded run: which tensors needing grad fn reads
+            _reads.extend(t for t in inputs if t._requires_grad)
         return Tensor._make(out, None)
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
