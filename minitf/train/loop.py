@@ -64,7 +64,9 @@ class Trainer:
     callbacks : list of callables
         Each called as ``cb(trainer, record)`` after every eval's checkpoint.
     overwrite : bool
-        Start afresh even if ``out_dir`` holds a checkpoint (otherwise an error).
+        Start afresh even if ``out_dir`` holds a run (otherwise an error). That run's files stay
+        untouched until this run's first checkpoint (its eval at iteration 0), which replaces
+        them: a run stopped before then leaves the old one as it was.
     strategy : SingleProcess, optional
         How the run is spread over processes (see the module docstring).
 
