@@ -125,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "never interrupted); settings given on the command line override the saved ones, "
                         "except the architecture; --seed is ignored, and the saved learning-rate schedule is "
                         "kept unless --lr-decay-iters is given")
-    p.add_argument("--overwrite", action="store_true", help="start afresh even if --out-dir holds a checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh even if --out-dir holds a run; that run's files (ckpt.npz, best.npz, "
+                        "log.jsonl, samples.txt, loss.png) stay untouched until the new run writes its first "
+                        "checkpoint (its eval at iteration 0), then are replaced: stopped before that, the old "
+                        "run is left as it was")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed of a new run (default 1337; ignored on --resume, which restores the saved "
                         "random generators)")

@@ -26,16 +26,28 @@ methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 """
 from __future__ import annotations
 
+import threading
+
 from . import backend, debughooks
 from .tensor import Tensor
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
-_current_walk = None  # the backward pass under way (a _Walk), None outside one
+# the backward pass under way in each thread (a _Walk, None outside one): per thread, as PyTorch's
+# engine runs a backward per thread (DataParallel's tests run ranks as threads, each its own pass)
+_walks = threading.local()
+
+
+def current_walk():
+    """The innermost backward pass (a ``_Walk``) under way in this thread, or None."""
+    return getattr(_walks, "walk", None)
 # The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
 # because apply and backward test it on every call (one test of an empty tuple when none is on).
 _hooks: tuple = ()
+# recompute's record of the tensors requiring grad its function reads while recording is off (a list,
+# set by minitf/ops/recompute.py around that run; None otherwise: one test per op without grad)
+_reads = None
 
 
 def is_grad_enabled() -> bool:
@@ -131,6 +143,8 @@ class Function:
                     fn.params = params
                     fn._epoch = _epoch
                     return Tensor._make(out, fn)
+        elif _reads is not None:   # recompute's first, unrecorded run: which tensors needing grad fn reads
+            _reads.extend(t for t in inputs if t._requires_grad)
         return Tensor._make(out, None)
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
@@ -239,24 +253,25 @@ class _Walk:
     then, not per addition (mid-walk, it would send every later op through the version
     checks: +24% on a chain of small ops), so an op of this same walk that saved a ``.grad``
     added into before its turn is not caught (PyTorch would raise); later backwards are.
-    ``_current_walk`` is the innermost walk under way: a node tells a gradient noted in this
+    ``current_walk()`` is the innermost walk under way: a node tells a gradient noted in this
     pass from one left by an earlier pass that failed midway; ``recompute`` whether the pass
-    under way is the general walk (``general``)."""
+    under way is the general walk (``general``); ``failed``, once it has ended, whether by an error
+    (what lets DataParallel's hooks tell a pass that raised midway from one that completed)."""
 
-    __slots__ = ("made", "changed", "_quiet", "_outer", "general")
+    __slots__ = ("made", "changed", "_quiet", "_outer", "general", "failed")
 
     def __enter__(self):
-        global _current_walk
-        self.made, self.changed = set(), {}
+        self.made, self.changed, self.failed = set(), {}, False
         self.general = False  # set by the general walk (minitf/backprop.py), which delivers extra_grads
         self._quiet = backend.quiet_fp_warnings()
         self._quiet.__enter__()
-        self._outer, _current_walk = _current_walk, self
+        self._outer, _walks.walk = current_walk(), self
         return self
 
     def __exit__(self, *exc):
-        global _epoch, _current_walk
-        _current_walk = self._outer
+        global _epoch
+        _walks.walk = self._outer
+        self.failed = exc[0] is not None
         self._quiet.__exit__(*exc)
         if self.changed:
             _epoch += 1
@@ -264,6 +279,14 @@ class _Walk:
                 vc = shared_counter(tg)
                 vc[0] += 1
                 vc[1] = _epoch
+
+
+def outermost_walk():
+    """The backward pass under way (the outermost walk: a recompute's nested one is part of it), or None."""
+    w = current_walk()
+    while w is not None and w._outer is not None:
+        w = w._outer
+    return w
 
 
 def _accumulate_leaf(t: Tensor, g, walk: _Walk) -> None:

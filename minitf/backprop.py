@@ -76,7 +76,7 @@ def _call_backward(fn, g, create_graph: bool, inputs):
 
 
 def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=False, retain_graph=False,
-              collect=None):
+              collect=None, stop_at=()):
     """Propagate ``seeds`` (d out / d root, one per root) back through the graph.
 
     Without ``targets`` the leaves accumulate into ``.grad`` (``backward()``). With
@@ -89,15 +89,19 @@ def _backward(roots, seeds, targets=None, stop_at_targets=False, create_graph=Fa
     ``collect`` (a dict, without ``targets``): every leaf's gradient goes there instead, keyed
     by ``id`` as ``(leaf, gradient)``, and no leaf's hooks run: the backward nested in
     ``recompute``'s, whose leaves' gradients are that node's, handed to the outer pass.
+    ``stop_at`` (ids, with ``collect``): non-leaf tensors walked no further, their gradients
+    collected as a leaf's (the outer graph's tensors a recomputed function closes over).
     """
     with _Walk() as walk:  # no NumPy warnings for inf/NaN gradients; .grad versions bumped at the end
         walk.general = True
-        return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect)
+        return _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect,
+                          stop_at)
 
 
-def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect=None):
+def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_graph, walk, collect=None,
+               stop_at=()):
     want = None if targets is None else {id(t) for t in targets}
-    stop = want if stop_at_targets else ()
+    stop = want if stop_at_targets else stop_at
     order = _graph_order(roots, stop)
     needed = None
     if want is not None:  # the tensors from which some target is reachable

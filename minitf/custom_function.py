@@ -149,7 +149,7 @@ class _UserNode(_engine.Function):
         if self.outputs is None:
             return (g,)
         pending, self.pending = self.pending, {}
-        walk = _engine._current_walk
+        walk = _engine.current_walk()
         grads = []
         for k, (kind, shape, dtype) in enumerate(self.outputs):
             noted = pending.get(k)
@@ -213,7 +213,7 @@ class _Unpack(_engine.Function):
     def _note(self, g):
         node = self.node()
         if node is not None:
-            node.pending[self.k] = (_engine._current_walk, g)
+            node.pending[self.k] = (_engine.current_walk(), g)
 
     def backward(self, g):
         self._note(Tensor._make(g, None))

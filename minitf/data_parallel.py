@@ -23,6 +23,11 @@ are built again when the set of parameters that require grad changes (gradual un
 ``average_gradients()`` checks the set at each call, and averages the gradients of the
 parameters unfrozen since the last call in one more blocking collective after the buckets
 (the hooks did not know them). ``requires_grad`` must change alike on every rank.
+
+A backward that raises midway (a hook's error, a shape error deep in the graph) leaves some
+buckets counted ready and some collectives started; the next backward (or ``average_gradients()``)
+sees that the pass which made that state ended by an error, waits for those collectives, drops
+their sums and starts clean, so the next step averages its own gradients only.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ import contextlib
 import time
 
 from . import backend
-from .autograd import bump_version
+from .autograd import bump_version, outermost_walk
 from .tensor import Tensor
 
 __all__ = ["DataParallel", "grad_array", "set_grad_array", "DEFAULT_BUCKET_BYTES"]
@@ -126,6 +131,22 @@ class DataParallel:
         self._reported = set()                     # their ids
         self._started = [None] * len(self.buckets)  # per bucket: its collective in flight
         self._next = 0                              # the next bucket to start
+        self._walk = None                           # the backward pass whose hooks made this state
+
+    def _discard_failed_pass(self) -> None:
+        """Forget what a backward that raised midway left (buckets counted ready, collectives
+        started): the next pass starts clean instead of finding its parameters reported twice or its
+        buckets sent with half a step's gradients. The collectives in flight are waited for and their
+        sums dropped: every rank whose pass failed alike started the same ones (a collective needs
+        every rank, however its pass ended)."""
+        started = self._started
+        self._reset()
+        for req in started:
+            if req is not None:
+                req.wait()
+
+    def _failed_pass_left(self) -> bool:
+        return self._walk is not None and self._walk is not outermost_walk() and self._walk.failed
 
     def _buffer(self, i: int):
         if self._flat[i] is None:
@@ -214,6 +235,8 @@ class DataParallel:
                 self._unpack(i)
             self.steps += 1
             return
+        if self._failed_pass_left():   # the backward since the last call raised: its buckets are stale
+            self._discard_failed_pass()
         while self._next < len(self.buckets):   # not started by backward: a gradient missing, or none ran
             self._start_next()
         try:
@@ -239,6 +262,10 @@ class DataParallel:
         """``p``'s gradient is final in this backward (its post-accumulate-grad hook)."""
         if not self._syncing:
             return
+        if self._failed_pass_left():
+            self._discard_failed_pass()
+        if self._walk is None:
+            self._walk = outermost_walk()
         if id(p) in self._reported:
             raise RuntimeError(f"DataParallel(overlap=True): a parameter of shape {p.shape} got its gradient "
                                f"twice before average_gradients() (two backward passes?): run the "

@@ -244,3 +244,60 @@ def test_frozen_then_unfrozen_parameters_without_mpi(comm_type):
                 assert (sb[k] is None) == (so[k] is None)
                 if sb[k] is not None:
                     np.testing.assert_array_equal(sb[k], so[k], err_msg=k)
+
+
+@pytest.mark.parametrize("comm_type", [DeferredComm, EagerComm])
+def test_a_backward_that_raises_midway_leaves_no_state_for_the_next_step(device, comm_type):
+    """A hook raises after the last layers' buckets started: the next, clean step averages its own
+    gradients, as the blocking mode does, on every rank (ranks are threads: both raise alike)."""
+    world = ThreadWorld(2)
+
+    def rank(r):
+        out = {}
+        for overlap in (False, True):
+            P = _params(device)
+            del P["unused"]
+            dp = dist.DataParallel(list(P.values()), comm_type(world, r), bucket_bytes=100, overlap=overlap)
+            if overlap:
+                h = (P["emb"][mt.tensor([0, 1], device=device)] @ P["w1"]).tanh()
+                h.register_hook(lambda g: (_ for _ in ()).throw(ValueError("a hook failed")))
+                loss = ((h @ P["w2"]) ** 2).mean()
+                with pytest.raises(ValueError, match="a hook failed"):
+                    loss.backward()                  # w2's gradient is in; w1's and emb's never come
+                assert P["w2"].grad is not None and P["w1"].grad is None
+                assert any(s is not None for s in dp._started)   # w2's bucket was sent
+                for p in P.values():
+                    p.grad = None                    # the user's zero_grad before the next step
+            _loss(P, r, 0).backward()
+            dp.average_gradients()
+            out[overlap] = _grads(P)
+            dp.remove_hooks()
+        return out
+
+    results = _run_ranks(2, rank)
+    for r in range(2):
+        blocking, overlapped = results[r][False], results[r][True]
+        for k in blocking:
+            np.testing.assert_array_equal(overlapped[k], blocking[k], err_msg=k)
+        np.testing.assert_array_equal(results[r][True]["w1"], results[0][True]["w1"])
+
+
+def test_a_failed_backward_then_average_gradients_alone_starts_clean():
+    P = _params("cpu")
+    del P["unused"]
+    comm = Recorder(P)
+    dp = dist.DataParallel(list(P.values()), comm, bucket_bytes=100, overlap=True)
+    h = (P["emb"][mt.tensor([0, 1])] @ P["w1"]).tanh()
+    h.register_hook(lambda g: (_ for _ in ()).throw(ValueError("a hook failed")))
+    with pytest.raises(ValueError):
+        ((h @ P["w2"]) ** 2).mean().backward()
+    started = sum(e[0] == "start" for e in comm.log)
+    assert started >= 1
+    for p in P.values():
+        p.grad = None
+    _loss(P, 0, 0).backward()     # a clean pass: none of its parameters counts as reported twice
+    dp.average_gradients()
+    assert sum(e[0] == "start" for e in comm.log) == started + len(dp.buckets)
+    assert sum(e[0] == "wait" for e in comm.log) == started + len(dp.buckets)   # the stale ones waited for
+    assert dp.steps == 1
+    dp.remove_hooks()

@@ -12,6 +12,8 @@ As in PyTorch, sequences are time-major, (T, B, C), unless ``batch_first=True``;
 a 2-D input (T, C) is one unbatched sequence. ``bidirectional=True`` adds a
 second set of weights per layer (``weight_ih_l{k}_reverse``, ...) that reads
 the sequence from the end; both directions' outputs are concatenated, (..., 2 H).
+A :class:`~minitf.nn.utils.rnn.PackedSequence` input gives a packed output and the final
+states at each sequence's own last step, as PyTorch's (:mod:`minitf.nn.packed_rnn`).
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 from . import init
 from .module import Module
+from .packed_rnn import packed_forward
 from .parameter import empty_parameter
+from .utils.rnn import PackedSequence
 
 
 def detach_state(state):
@@ -240,6 +244,10 @@ class RNN(Module):
     def _sequence(self, xw, s0, w_hh, b_hh, reverse):
         return F.rnn_sequence(xw, s0, w_hh, self.nonlinearity, reverse=reverse)
 
+    def _step(self, xw, s, w_hh, b_hh):
+        """One step of the running rows of a packed batch (:mod:`minitf.nn.packed_rnn`)."""
+        return F.rnn_cell(xw, s, w_hh, self.nonlinearity)
+
     def _run_layers(self, x, initial):
         """Layer by layer (each direction: project the whole input, then the sequential recurrence)."""
         finals, D = [], self.num_directions
@@ -263,6 +271,8 @@ class RNN(Module):
 
     def forward(self, x, h0=None, *, hx=None):
         h0 = _state_arg(type(self).__name__, "h0", h0, hx)
+        if isinstance(x, PackedSequence):   # outputs packed, h_n at each sequence's last step
+            return packed_forward(self, x, h0)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
         if h0 is not None:
@@ -298,8 +308,13 @@ class LSTM(RNN):
     def _sequence(self, xw, s0, w_hh, b_hh, reverse):
         return F.lstm_sequence(xw, s0, w_hh, reverse=reverse)
 
+    def _step(self, xw, s, w_hh, b_hh):
+        return F.lstm_cell(xw, s, w_hh)
+
     def forward(self, x, state=None, *, hx=None):
         state = _state_arg("LSTM", "state", state, hx)
+        if isinstance(x, PackedSequence):
+            return packed_forward(self, x, state)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
         initial = None
@@ -333,3 +348,6 @@ class GRU(RNN):
 
     def _sequence(self, xw, s0, w_hh, b_hh, reverse):
         return F.gru_sequence(xw, s0, w_hh, b_hh, reverse=reverse)
+
+    def _step(self, xw, s, w_hh, b_hh):
+        return F.gru_cell(xw, s, w_hh, b_hh)

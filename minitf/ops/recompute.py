@@ -34,13 +34,13 @@ class Recompute(Function):
     def backward(self, g):
         args = [Tensor(a.data, requires_grad=a.requires_grad) if isinstance(a, Tensor) else a
                 for a in self.args]
-        own = [a for a in args if isinstance(a, Tensor)] + list(self.params)
-        walk = _autograd._current_walk
-        if walk is not None and walk.general:   # hooks are set, or grad() asks for chosen tensors
-            return self._backward_collecting(g, args, own)
-        # the plain loop (no hooks anywhere): the parameters' gradients so far are put aside, what
-        # the recomputed graph gives them is this node's gradient for them, which the engine then
-        # accumulates as for any input; a tensor fn closes over accumulates its gradient here
+        own = [a for a in args if isinstance(a, Tensor)] + list(self.params) + list(self.captured)
+        walk = _autograd.current_walk()
+        if self.captured or (walk is not None and walk.general):   # hooks, grad(), or a closure
+            return self._backward_collecting(g, args, own, walk)
+        # the plain loop (no hooks anywhere, nothing closed over): the parameters' gradients so far
+        # are put aside, what the recomputed graph gives them is this node's gradient for them,
+        # which the engine then accumulates as for any input
         params = self.params
         saved = [p._grad for p in params]
         for p in params:
@@ -56,21 +56,27 @@ class Recompute(Function):
                 p.grad = s
         return tuple(grads)
 
-    def _backward_collecting(self, g, args, own):
-        """The backward under the general walk (some tensor has hooks, or ``grad()``): the
-        recomputed graph's leaves keep their
-        gradients out of ``.grad`` and their hooks unrun (``collect``), so the outer pass, which
-        accumulates this node's gradients, runs each hook once on the whole gradient, as torch's
-        ``checkpoint(use_reentrant=False)``; the leaves fn closes over (not in ``params``) go
-        back to it as ``extra_grads``, delivered there as the inputs' gradients are."""
+    def _backward_collecting(self, g, args, own, walk):
+        """The backward through the general walk (some tensor has hooks, ``grad()``, or ``fn`` closes
+        over tensors requiring grad): the recomputed graph's leaves keep their gradients out of
+        ``.grad`` and their hooks unrun (``collect``), and it stops at the closed-over non-leaves
+        (``stop_at``: their graph is the outer pass's to walk, once); this node returns them all
+        as its inputs' gradients, so the outer pass accumulates each and runs each hook once, on
+        the whole gradient, as torch's ``checkpoint(use_reentrant=False)``. A leaf ``fn`` read that
+        the first run did not see (read by an op outside ``Function.apply``) goes back to the outer
+        pass as ``extra_grads``, or straight into its ``.grad`` under the plain loop."""
         collected = {}
         with self.rng.replay(), enable_grad():
             out = self.fn(*args)
         if out.requires_grad:
-            _backprop._backward([out], [g], collect=collected)
+            _backprop._backward([out], [g], collect=collected,
+                                stop_at={id(t) for t in self.captured if t._fn is not None})
         grads = tuple(None if id(t) not in collected else collected.pop(id(t))[1] for t in own)
-        if collected:
-            self.extra_grads = [(t, ig) for t, ig in collected.values() if t._requires_grad]
+        unseen = [(t, ig) for t, ig in collected.values() if t._requires_grad]
+        if unseen and walk is not None and walk.general:
+            self.extra_grads = unseen
+        for t, ig in (unseen if walk is not None and not walk.general else ()):
+            _autograd._accumulate_leaf(t, ig, walk)
         return grads
 
     def backward_graph(self, g):
@@ -80,8 +86,9 @@ class Recompute(Function):
         with self.rng.replay(), enable_grad():
             out = self.fn(*self.args)
         need = [t for t in self.inputs if t.requires_grad]
-        got = dict(zip(map(id, need), _backprop.grad(out, need, grad_outputs=g, create_graph=True,
-                                                      allow_unused=True))) if need else {}
+        # stopping at the inputs: a closed-over non-leaf's own graph is the outer pass's to walk
+        got = _backprop._backward([out], [g], targets=need, stop_at_targets=True, create_graph=True,
+                                  retain_graph=True) if need else {}
         return tuple(got.get(id(t)) for t in self.inputs)
 
 
@@ -99,12 +106,12 @@ def recompute(fn, *inputs, params=None) -> Tensor:
     params : sequence of Tensor, optional
         The tensors ``fn`` uses without taking them as inputs, which need
         gradients. Default: ``fn.parameters()`` when ``fn`` has that method
-        (a Module), else none. A leaf tensor ``fn`` reads from elsewhere (a closure)
-        still gets its gradient, and its hooks run once, as with torch's
-        ``checkpoint(use_reentrant=False)``; one used outside ``fn`` too belongs in
-        ``params`` (else its post-accumulate-grad hook may run before this share arrives).
-        A non-leaf tensor that ``fn`` reads from elsewhere must not require grad:
-        pass it among ``inputs``.
+        (a Module), else none. A tensor requiring grad that ``fn`` reads from
+        elsewhere (a closure), leaf or not, is found during the first run and
+        becomes one more input of the node: its gradient reaches the outer graph
+        once, through it, its hooks run once on its whole gradient (also when it
+        is used outside ``fn`` too), and a non-leaf's own graph is walked by the
+        outer pass only, as with torch's ``checkpoint(use_reentrant=False)``.
 
     Returns
     -------
@@ -130,11 +137,20 @@ def recompute(fn, *inputs, params=None) -> Tensor:
         return fn(*inputs)
     device = (tensors or params)[0].device
     rng = _random.ReplayableRNG(device)
-    with rng.first(), no_grad():
-        out = fn(*inputs)
+    outer_reads, _autograd._reads = _autograd._reads, []
+    try:
+        with rng.first(), no_grad():
+            out = fn(*inputs)
+    finally:
+        reads, _autograd._reads = _autograd._reads, outer_reads
+        if outer_reads is not None:   # a recompute inside another's first run: what it read, the outer read
+            outer_reads.extend(reads)
     if not isinstance(out, Tensor):
         raise TypeError(f"recompute: fn must return one Tensor, got {type(out).__name__}")
+    # the tensors requiring grad fn read from elsewhere (a closure): inputs of the node too, so that
+    # their gradient reaches the outer graph through it, counted as one more use
+    captured = [t for t in reads if id(t) not in seen and not seen.add(id(t))]
     node = Recompute()
-    node.fn, node.args, node.params, node.rng = fn, inputs, params, rng
-    node.inputs, node.freed, node._epoch = tuple(tensors + params), False, _autograd._epoch
+    node.fn, node.args, node.params, node.rng, node.captured = fn, inputs, params, rng, captured
+    node.inputs, node.freed, node._epoch = tuple(tensors + params + captured), False, _autograd._epoch
     return Tensor._make(out.data, node)

@@ -28,6 +28,7 @@ The package, one concept a module:
 - :mod:`.stopping`: Ctrl-C and SIGTERM: stop at a step boundary, saved;
 - :mod:`.best`: which eval ``best.npz`` holds, and the warning for a run that gets worse;
 - :mod:`.resume`: whether a checkpoint fits a run, and loading it into the trainer;
+- :mod:`.history`: the eval history each checkpoint keeps, which rebuilds a lost log on resume;
 - :mod:`.completion`: a resume with nothing to train: finished, or its final eval to complete;
 - :mod:`.memory`: whether a run fits in the memory available, checked before it allocates;
 - :mod:`.progress`: the header, the eval lines, the progress bar or lines;

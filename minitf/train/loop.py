@@ -24,6 +24,7 @@ from ..ops import cross_entropy
 from . import completion, evaluation, memory
 from . import resume as resume_run
 from .best import VAL_RISE_WARNING, val_rise_warning
+from .history import log_write_failed
 from .divergence import TrainingDiverged, all_finite, diverged, explosion_warning
 from .config import ConfigError, TrainConfig, build_model, config_dict, eval_batch_size
 from .progress import Progress, eval_line, header_lines, short_run_notes
@@ -63,7 +64,9 @@ class Trainer:
     callbacks : list of callables
         Each called as ``cb(trainer, record)`` after every eval's checkpoint.
     overwrite : bool
-        Start afresh even if ``out_dir`` holds a checkpoint (otherwise an error).
+        Start afresh even if ``out_dir`` holds a run (otherwise an error). That run's files stay
+        untouched until this run's first checkpoint (its eval at iteration 0), which replaces
+        them: a run stopped before then leaves the old one as it was.
     strategy : SingleProcess, optional
         How the run is spread over processes (see the module docstring).
 
@@ -130,10 +133,12 @@ class Trainer:
         self._warned_explosion = False
         self._write = self.log  # warnings during a run go above its progress bar
         self.steps = StepLog(read_every(cfg))  # each step's loss and norm, read at once on the CPU
+        # --overwrite leaves the run already here whole until this one's first checkpoint (see _eval)
+        self._replace_previous = overwrite and ckpt is None and bool(self.run_dir.previous_run())
         if ckpt is not None:
             resume_run.restore(self, ckpt)
-        else:
-            self.run_dir.write_log([])
+        elif not self._replace_previous:
+            self.write_log()
         self._resumed_at = self.iter if ckpt is not None else None
 
     # ------------------------------------------------------------ the run
@@ -295,7 +300,14 @@ class Trainer:
         self.elapsed_s += time.perf_counter() - t0
         rec["elapsed_s"] = round(self.elapsed_s, 3)
         self.records.append(rec)
-        self.run_dir.append_log(rec)
+        if self._replace_previous:
+            # an --overwrite's first checkpoint: the earlier run goes now, not at the start, so that a
+            # run stopped before this point (Ctrl-C, a crash, a bad setting) leaves it as it was
+            self.run_dir.remove_previous_run()
+            self._replace_previous = False
+            self.write_log()
+        else:
+            self.write_log(rec)
         improved = self.best is None or rec["val_loss"] < self.best["val_loss"]
         if improved:
             self.best = {"iter": it, "val_loss": rec["val_loss"]}
@@ -317,7 +329,7 @@ class Trainer:
         self.elapsed_s += time.perf_counter() - t0
         rec.update(final_val_loss=exact, final_val_bpc=exact / math.log(2), final_val_tokens=n,
                    elapsed_s=round(self.elapsed_s, 3))
-        self.run_dir.write_log(self.records)   # the eval's line, now with the exact loss
+        self.write_log()   # the eval's line, now with the exact loss
         self.save_checkpoint(rec)
 
     def _warn_val_rise(self, rec: dict) -> None:
@@ -345,6 +357,17 @@ class Trainer:
         return total / count, int(count)
 
     # ------------------------------------------------------------ outputs
+    def write_log(self, rec: dict | None = None) -> None:
+        """Append ``rec`` to ``log.jsonl``, or (None) rewrite it from ``self.records``; a failure is one
+        :class:`OutputError` that also says which checkpoints are intact."""
+        try:
+            if rec is None:
+                self.run_dir.write_log(self.records)
+            else:
+                self.run_dir.append_log(rec)
+        except OutputError as e:
+            raise log_write_failed(e, self.run_dir, self.last_checkpoint_iter, self.best) from None
+
     def save_checkpoint(self, record: dict | None = None, best: bool = False):
         """Write the run's checkpoint, ``ckpt.npz`` (``best``: ``best.npz``), atomically; first checks the
         steps whose values are not read yet (on a device, those since the last log point), so that no
@@ -360,7 +383,7 @@ class Trainer:
                 "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
                            "chars": len(self.corpus.text)},
                 "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
-                "last_eval": record, "best": self.best}
+                "last_eval": record, "best": self.best, "history": self.records}
         try:
             path = self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta, best=best)
         except OutputError as e:

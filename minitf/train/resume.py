@@ -10,6 +10,7 @@ from .. import checkpoint
 from .. import random as mt_random
 from .best import resumed_best
 from .config import ARCH_FIELDS
+from .history import resumed_records
 
 __all__ = ["load_to_resume", "check_compatible", "restore"]
 
@@ -93,9 +94,13 @@ def restore(trainer, ckpt) -> None:
                                              f"of this run's random generator") from None
     trainer.last_checkpoint_iter = trainer.iter
     trainer.last_eval = meta.get("last_eval")   # what completion.what_is_left reads (checked there)
-    # the log keeps the evals up to the checkpoint; later lines (written before a crash) go
-    trainer.records = [r for r in trainer.run_dir.read_log() if r.get("iter", 0) <= trainer.iter]
-    trainer.run_dir.write_log(trainer.records)
+    # the log keeps the evals up to the checkpoint (later lines, written before a crash, go); one that
+    # was lost or cut short is rebuilt from the checkpoint's history
+    run_dir = trainer.run_dir
+    trainer.records, note = resumed_records(run_dir.read_log(), run_dir.log_path.is_file(), meta, run_dir.log_path,
+                                            run_dir.ckpt_path)
+    if note is not None:
+        trainer.log(note)
     # killed between writing best.npz and ckpt.npz, the two disagree: the lower is best.npz's
     trainer.best = resumed_best(meta.get("best"), in_best_file)
     if trainer.best is None or in_best_file is None:
@@ -106,6 +111,7 @@ def restore(trainer, ckpt) -> None:
         if last is not None and math.isfinite(last.get("val_loss", math.nan)):
             trainer.best = {"iter": trainer.iter, "val_loss": float(last["val_loss"])}
             trainer.save_checkpoint(last, best=True)
+    trainer.write_log()   # last: a failure names both checkpoints, intact
 
 
 def _best_of(trainer, meta):

@@ -54,6 +54,7 @@ class RunDir:
         self.best_path = self.path / BEST_NAME
         self.log_path = self.path / LOG_NAME
         self.samples_path = self.path / "samples.txt"
+        self.plot_path = self.path / "loss.png"   # drawn by examples/train_charlm.py from the log
         self.lock_path = self.path / LOCK_NAME
         self._lock_fd = None
 
@@ -70,6 +71,22 @@ class RunDir:
             raise ConfigError(f"{self.path} holds {self.best_path.name} (a run's best state; no "
                               f"{self.ckpt_path.name}): copy it to {self.ckpt_path.name} and pass --resume to "
                               f"continue from it, --overwrite to start afresh over it, or another --out-dir")
+
+    def previous_run(self) -> list:
+        """The files of a run already in the directory (checkpoints, log, sample, plot) that exist."""
+        return [p for p in (self.ckpt_path, self.best_path, self.log_path, self.samples_path, self.plot_path)
+                if p.exists()]
+
+    def remove_previous_run(self) -> None:
+        """Remove an earlier run's checkpoints, sample and plot (``--overwrite``, at the new run's first
+        checkpoint; its log is then replaced by :meth:`write_log`). ``best.npz`` goes first: stopped
+        between the two, ``ckpt.npz`` still resumes the old run (whose best is then its state)."""
+        for p in (self.best_path, self.ckpt_path, self.samples_path, self.plot_path):
+            try:
+                if p.is_file() or p.is_symlink():
+                    p.unlink()
+            except OSError as e:
+                raise OutputError(f"--overwrite: cannot remove the previous run's {p}: {_cause(e)}") from None
 
     def make(self) -> None:
         """Create the directory (and its parents), or raise :class:`OutputError` saying why not."""
@@ -230,6 +247,9 @@ class ReadOnlyRunDir(RunDir):
     def remove_stale_temporaries(self) -> list:
         return []
 
+    def remove_previous_run(self) -> None:
+        pass
+
     def write_log(self, records) -> None:
         pass
 
@@ -287,6 +307,10 @@ def check_run_meta(ck: checkpoint.TrainingCheckpoint, path) -> None:
                                  and isinstance(best.get("val_loss"), (int, float))
                                  and not isinstance(best["val_loss"], bool) and math.isfinite(best["val_loss"])):
         raise bad("best", "must be null or a mapping with 'iter' (an integer >= 0) and 'val_loss' (a finite number)")
+    from .history import check_history   # here: history.py imports this module
+    why = check_history(meta.get("history"), meta["iter"])
+    if why is not None:
+        raise bad("history", why)
     held = sum(int(a.size) for a in ck.model_state.values())
     described = parameter_count(cfg, len(vocab))
     if described > held:  # the state dict may hold more (tied weights under both names), never less
