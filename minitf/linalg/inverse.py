@@ -274,20 +274,21 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     as torch.linalg.lstsq: a tuple (solution, residuals, rank, singular_values).
 
     A: (..., m, n), B: (..., m, k) -> solution (..., n, k) = pinv(A) B (rtol = ``rcond``, by
-    default eps max(m, n)), differentiable through :func:`pinv`. As torch's default CPU driver
-    ("gelsy"): residuals and singular_values are empty, rank is an int64 (...) tensor; with
-    ``driver="gelsd"``/``"gelss"`` singular_values are A's and residuals, for m > n and full-rank
-    A, the squared column norms of A X - B (...,  k)."""
+    default eps max(m, n)), differentiable through :func:`pinv`; B (..., m) is a batch of vectors
+    when it has one dim fewer than A (torch's rule). The other fields as torch's for each
+    ``driver``: "gelsy" (default) an int64 rank (...), residuals and singular_values empty;
+    "gelsd"/"gelss" also A's singular values and, for m > n and full-rank A, the residuals
+    sum((A X - B)^2) over m, (..., k); "gels" the residuals for m > n, rank empty."""
     check_matrix("lstsq", A, square=False)
     check_float("lstsq", B)
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise ArgumentError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), "
                             f"got {driver}")
-    vector = B.ndim == 1
+    vector = B.ndim == A.ndim - 1      # torch's rule: a batch of vectors (..., m)
     Bm = B.unsqueeze(-1) if vector else B
-    if Bm.shape[-2] != A.shape[-2]:
-        raise ShapeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), got {A.shape[-2]} "
-                         f"and {Bm.shape[-2]}")
+    if Bm.ndim < 2 or Bm.shape[-2] != A.shape[-2]:
+        raise ShapeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), got {A.shape} "
+                         f"and {B.shape}")
     X = LinalgPinv.apply(A, None, rcond, False) @ Bm
     xp = backend.get_array_module(A.data)
     s = backend.linalg_op("svd", A.data, compute_uv=False)
@@ -295,11 +296,14 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     rank = const((s > tol).sum(-1).astype(np.int64))
     empty = const(xp.zeros((0,), dtype=A.dtype))
     residuals, values = empty, empty
+    m, n = A.shape[-2:]
+    if driver == "gels":   # QR, which assumes full rank: no rank, residuals whenever m > n
+        rank = const(xp.zeros((0,), dtype=np.int64))
     if driver in ("gelsd", "gelss"):
         values = const(s)
-        m, n = A.shape[-2:]
-        if m > n and bool(xp.all(rank.data == n)):
-            residuals = ((A @ X - Bm) ** 2).sum(-2)
+    full = driver == "gels" or (driver in ("gelsd", "gelss") and bool(xp.all(rank.data == n)))
+    if m > n and full:
+        residuals = ((A @ X - Bm) ** 2).sum(-2)
     return _LstsqResult(X.squeeze(-1) if vector else X, residuals, rank, values)
 
 

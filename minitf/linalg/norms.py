@@ -93,12 +93,12 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     if ord == "fro":
         return _norm(A, 2, (d0, d1), keepdim)
     M = A.movedim((d0, d1), (-2, -1))
-    if ord in ("nuc", 2, -2):
-        s = svdvals(M)
-        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+    # the max of no (non-negative) values is 0 for torch, as their sum is; their min is an error
+    vals = svdvals(M) if ord in ("nuc", 2, -2) else M.abs().sum(-2 if ord in (1, -1) else -1)
+    if ord == "nuc" or (ord > 0 and vals.shape[-1] == 0):
+        out = vals.sum(-1)
     else:
-        sums = M.abs().sum(-2 if ord in (1, -1) else -1)
-        out = sums.amax(-1) if ord > 0 else sums.amin(-1)
+        out = vals.amax(-1) if ord > 0 else vals.amin(-1)
     if keepdim:
         for d in sorted((d0, d1)):
             out = out.unsqueeze(d)
