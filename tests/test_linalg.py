@@ -299,6 +299,9 @@ def test_products_match_torch(device):
     ms = [rng.standard_normal(s) for s in [(3,), (3, 4), (4, 2), (2,)]]
     compare_with_torch(lambda *t: LA.multi_dot(t), lambda *t: torch.linalg.multi_dot(t), ms)
     compare_with_torch(lambda *t: LA.multi_dot(t[1:3]), lambda *t: torch.linalg.multi_dot(t[1:3]), ms, grad=[1, 2])
+    chain = [rng.standard_normal(s) for s in [(10, 2), (2, 8), (8, 1), (1, 6), (6,)]]   # the order matters for cost
+    compare_with_torch(lambda *t: LA.multi_dot(t), lambda *t: torch.linalg.multi_dot(t), chain)
+    assert LA.products._chain_order([10, 2, 8, 1])[0][2] == 0      # 10x2 (2x8 8x1): 16 + 20, not 160 + 80
     compare_with_torch(lambda u: LA.diagonal(u, offset=1), lambda u: torch.linalg.diagonal(u, offset=1), [a])
     check(LA.cross, [a, b], device)
     with pytest.warns(UserWarning, match="without specifying the dim"):
@@ -370,7 +373,8 @@ def test_singular_and_non_pd_errors_are_torchs(device, case):
 
 
 @pytest.mark.parametrize("case", ["nonsquare", "vector", "int", "solve_shape", "norm_ord", "qr_mode", "uplo",
-                                  "cross_len", "norm_1d"])
+                                  "cross_len", "norm_1d", "multi_dot_one", "multi_dot_3d", "multi_dot_mid",
+                                  "multi_dot_sizes"])
 def test_argument_errors_are_torchs(case):
     fns = {"nonsquare": (lambda m, a: m.linalg.inv(a), [np.ones((2, 3))]),
            "vector": (lambda m, a: m.linalg.svd(a), [np.ones(3)]),
@@ -380,7 +384,11 @@ def test_argument_errors_are_torchs(case):
            "qr_mode": (lambda m, a: m.linalg.qr(a, mode="x"), [np.eye(3)]),
            "uplo": (lambda m, a: m.linalg.eigh(a, UPLO="X"), [np.eye(3)]),
            "cross_len": (lambda m, a: m.linalg.cross(a, a), [np.ones(4)]),
-           "norm_1d": (lambda m, a: m.linalg.matrix_norm(a), [np.ones(3)])}
+           "norm_1d": (lambda m, a: m.linalg.matrix_norm(a), [np.ones(3)]),
+           "multi_dot_one": (lambda m, a: m.linalg.multi_dot([a]), [np.ones(3)]),
+           "multi_dot_3d": (lambda m, a: m.linalg.multi_dot([a, a[0]]), [np.ones((2, 2, 2))]),
+           "multi_dot_mid": (lambda m, a: m.linalg.multi_dot([a, a[0], a]), [np.ones((2, 2))]),
+           "multi_dot_sizes": (lambda m, a: m.linalg.multi_dot([a, a]), [np.ones((2, 3))])}
     fn, arrays = fns[case]
     expected = _torch_error(fn, *arrays)
     with pytest.raises(RuntimeError) as info:
@@ -415,3 +423,19 @@ def test_solve_refuses_mixed_dtypes_as_torch():
         torch.linalg.solve(torch.eye(2), torch.ones(2, dtype=torch.float64))
     with pytest.raises(RuntimeError, match="same dtype"):
         LA.solve(mt.eye(2), mt.ones(2, dtype="float64"))
+
+
+def test_forward_and_backward_stay_on_the_fake_device():
+    # no host round trip (a GPU sync) in the kernels or gradients; det's backward reads one flag
+    # (whether every det is non-zero) to choose A^-T or the SVD for its cofactor matrix
+    from minitf.fakedevice import count_host_transfers
+    A, S = well((2, 3, 3), seed=21), spd((2, 3, 3), seed=21)
+    cases = [(LA.inv, A, 0), (lambda t: LA.solve(t, t), A, 0), (LA.cholesky, S, 0), (lambda t: LA.eigh(t)[1].abs(), S, 0),
+             (lambda t: LA.svd(t)[0].abs(), A, 0), (lambda t: LA.qr(t)[0], A, 0), (lambda t: LA.slogdet(t)[1], A, 0),
+             (LA.pinv, A, 0), (lambda t: LA.matrix_norm(t, 2), A, 0), (lambda t: LA.vector_norm(t, -1), A, 0),
+             (LA.det, A, 1)]
+    for fn, a, allowed in cases:
+        x = device_tensor(a, "fake")
+        with count_host_transfers() as n:
+            fn(x).sum().backward()
+        assert n["to_host"] == allowed and n["to_device"] == 0

@@ -62,7 +62,8 @@ def _cofactor(A: Tensor, d: Tensor) -> Tensor:
 
 
 class LinalgDet(Function):
-    """d = det(A); dA = g C, C = det(A) A^-T the cofactor matrix."""
+    """d = det(A); dA = g C, C = det(A) A^-T the cofactor matrix (backward reads one flag from the
+    device: whether every d is non-zero, to take A^-T or the SVD)."""
 
     @staticmethod
     def forward(ctx, A):

@@ -50,21 +50,51 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 def multi_dot(tensors) -> Tensor:
     """The product of a chain of matrices, as torch.linalg.multi_dot: the first may be a 1-D
     row vector and the last a 1-D column vector (their dim is dropped from the result). The
-    products are taken left to right (torch picks the cheapest order; the value is the same up
-    to rounding). tensors: [(a?, n0), (n0, n1), ..., (n_{k-1}, b?)] -> (a?, b?)."""
+    products are taken in the order of fewest multiplications (the matrix-chain dynamic
+    programme, as torch). tensors: [(a?, n0), (n0, n1), ..., (n_{k-1}, b?)] -> (a?, b?)."""
     tensors = list(tensors)
     if len(tensors) < 2:
         raise ShapeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
     for i, t in enumerate(tensors):
-        ok = t.ndim == 2 or (t.ndim == 1 and i in (0, len(tensors) - 1))
-        if not ok:
-            where = "first and last" if t.ndim == 1 else "all"
-            raise ShapeError(f"multi_dot(): tensor {i} must be 2D (1D allowed for the {where} tensors) but got "
-                             f"{t.ndim}D")
-    out = tensors[0]
-    for t in tensors[1:]:
-        out = out @ t
-    return out
+        end = {0: "first", len(tensors) - 1: "last"}.get(i)
+        if end is not None and t.ndim not in (1, 2):
+            raise ShapeError(f"multi_dot(): the {end} tensor must be 1D or 2D but got {t.ndim}D")
+        if end is None and t.ndim != 2:
+            raise ShapeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    first, last = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    mats = [t.unsqueeze(0) if first and i == 0 else t for i, t in enumerate(tensors)]
+    mats[-1] = mats[-1].unsqueeze(-1) if last else mats[-1]
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise ShapeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(tensors[i].shape)} and "
+                             f"{list(tensors[i + 1].shape)} cannot be multiplied")
+    dims = [mats[0].shape[0]] + [m.shape[1] for m in mats]
+    split = _chain_order(dims)
+
+    def product(i, j):   # mats[i] ... mats[j], split where it costs least
+        if i == j:
+            return mats[i]
+        k = split[i][j]
+        return product(i, k) @ product(k + 1, j)
+
+    out = product(0, len(mats) - 1)
+    if first:
+        out = out.squeeze(0)
+    return out.squeeze(-1) if last else out
+
+
+def _chain_order(dims):
+    """split[i][j]: where to split the product of matrices i..j (matrix k is dims[k] x dims[k+1])
+    for the fewest scalar multiplications."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = min((cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
+                                          for k in range(i, j))
+    return split
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
