@@ -49,7 +49,16 @@ def __getattr__(name):
         return importlib.import_module(f".{name}", __name__)
     if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
         return getattr(importlib.import_module(".amp", __name__), name)
+    if name in _LINALG_ALIASES:   # torch's top-level linalg names, from mt.linalg (imported on first use)
+        module, attr = _LINALG_ALIASES[name]
+        return getattr(importlib.import_module(f".linalg.{module}", __name__), attr)
     raise AttributeError(f"module 'minitf' has no attribute {name!r}")
+
+
+# linalg: torch's top-level aliases of torch.linalg's functions (name -> module of mt.linalg, function)
+_LINALG_ALIASES = {"inverse": ("inverse", "inv"), "det": ("inverse", "det"), "logdet": ("inverse", "logdet"),
+                   "slogdet": ("inverse", "slogdet"), "pinverse": ("inverse", "pinverse"),
+                   "matrix_power": ("inverse", "matrix_power"), "cross": ("products", "torch_cross")}
 
 
 def compile(model=None, **kwargs):

@@ -58,3 +58,8 @@ def broadcast_error(name: str, *shapes) -> ShapeError:
     """The error for shapes that do not broadcast, naming the op and every shape."""
     listed = ", ".join(str(tuple(s)) for s in shapes[:-1]) + f" and {tuple(shapes[-1])}"
     return ShapeError(f"{name}: shapes {listed} cannot be broadcast together")
+
+
+class LinAlgError(ValueError, RuntimeError):
+    """A matrix a linalg op cannot factor: singular in inv or solve, not positive-definite in
+    cholesky (torch: ``torch.linalg.LinAlgError``, a RuntimeError)."""

@@ -257,11 +257,28 @@ class _FakeUfunc:
         return attr
 
 
+class _FakeLinalg:
+    """``cupy.linalg``: NumPy's, on device arrays; its result tuples (NumPy's named ones) come
+    back as plain tuples of device arrays, as CuPy's."""
+
+    def __getattr__(self, name):
+        attr = getattr(np.linalg, name)
+        if isinstance(attr, type):
+            return attr  # LinAlgError
+
+        def fn(*a, **k):
+            out = _counted(attr, a, k)
+            return tuple(_wrap(v) for v in out) if isinstance(out, tuple) else out
+        fn.__name__ = name
+        return fn
+
+
 class _FakeNamespace:
     """The array module of the fake device, used as ``xp`` (like ``cupy``)."""
 
     ndarray = FakeDeviceArray
     random = _FakeRandom()
+    linalg = _FakeLinalg()
     __name__ = "minitf.fakedevice.fake_xp"
 
     @staticmethod

@@ -1,6 +1,8 @@
 """More of torch's Tensor methods, one line each, delegating to the ops of
 :mod:`minitf.ops.more_math`, :mod:`~minitf.ops.more_reductions` and
-:mod:`~minitf.ops.more_shapes`, and torch's ``type()`` / ``is_floating_point()``.
+:mod:`~minitf.ops.more_shapes`, torch's ``type()`` / ``is_floating_point()``, and the Tensor
+methods of :mod:`minitf.linalg` (``inverse``, ``det``, ``logdet``, ``slogdet``, ``pinverse``,
+``matrix_power``, ``cross``).
 
 A mixin of :class:`minitf.tensor_methods.TensorMethods` (as :mod:`minitf.tensor_inplace`);
 the ops are imported on first use (they need Tensor, defined after this module).
@@ -26,6 +28,11 @@ def _red():
 def _shp():
     from .ops import more_shapes
     return more_shapes
+
+
+def _inv():
+    from .linalg import inverse
+    return inverse
 
 
 class MoreMethods:
@@ -61,6 +68,17 @@ class MoreMethods:
     def trace(self): return _shp().trace(self)
     def diff(self, n=1, dim=-1, prepend=None, append=None): return _shp().diff(self, n, dim, prepend, append)
     def isin(self, test_elements, *, invert=False): return _shp().isin(self, test_elements, invert=invert)
+
+    # linalg: torch's Tensor methods of torch.linalg's functions (minitf/linalg)
+    def inverse(self): return _inv().inv(self)
+    def det(self): return _inv().det(self)
+    def logdet(self): return _inv().logdet(self)
+    def slogdet(self): return _inv().slogdet(self)
+    def pinverse(self, rcond=1e-15): return _inv().pinverse(self, rcond)
+    def matrix_power(self, n): return _inv().matrix_power(self, n)
+    def cross(self, other, dim=None):
+        from .linalg.products import torch_cross
+        return torch_cross(self, other, dim)
 
     def is_floating_point(self) -> bool:
         """Whether the dtype is a floating one (float16/32/64), as torch."""

@@ -19,7 +19,8 @@ here (``backend.scatter_add``, ``from minitf.backend import to_numpy``):
   (scatter-add, special functions, floating-point error signalling);
 * :mod:`.threads` -- the CPU thread pool that row-wise kernels split over;
 * :mod:`.rng`     -- random generators of every device, their state and copies;
-* :mod:`.gpu`     -- what only a GPU has: choosing one, NCCL, its facts and memory pool.
+* :mod:`.gpu`     -- what only a GPU has: choosing one, NCCL, its facts and memory pool;
+* :mod:`.linalg`  -- ``xp.linalg`` for :mod:`minitf.linalg`, failures raised alike on every device.
 
 The CuPy state (``_cupy``, ``_gpu_error``) lives here, in one place: the other
 modules read it as ``backend._cupy`` when called, never a copy taken at import,
@@ -176,6 +177,7 @@ from .kernels import (diagonal_view, native_special, quiet_fp_warnings, quiet_un
 from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads  # noqa: E402
 from .rng import copy_rng, default_rng, draw_seed, rng_state, set_rng_state  # noqa: E402
 from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nccl_unique_id, select_gpu  # noqa: E402
+from .linalg import linalg_op  # noqa: E402  (torch.linalg's kernels: xp.linalg with uniform errors)
 
 __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_available", "gpu_unavailable_reason",
            "array_module", "device_of", "get_array_module", "to_device", "to_numpy", "to_host_floats",
@@ -183,4 +185,5 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "scatter_add", "scatter_extreme", "diagonal_view", "native_special", "quiet_underflow", "quiet_fp_warnings",
            "num_threads", "set_num_threads", "chunk_elements", "parallel_rows",
            "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed",
-           "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth"]
+           "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",
+           "linalg_op"]

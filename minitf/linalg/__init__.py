@@ -1,0 +1,16 @@
+"""``mt.linalg``: torch.linalg's everyday functions, batched over leading dims ``(..., m, n)``
+and differentiable by their closed-form gradients, by concept:
+
+* :mod:`.inverse`: inv, det, slogdet, solve, solve_triangular, matrix_power, pinv, lstsq;
+* :mod:`.decompositions`: cholesky, qr, eigh, eigvalsh, svd, svdvals;
+* :mod:`.norms`: vector_norm, matrix_norm, norm, matrix_rank;
+* :mod:`.products`: cross, vecdot, multi_dot, diagonal.
+
+Kernels are ``xp.linalg``'s through :func:`minitf.backend.linalg_op`; a singular or
+non-positive-definite matrix raises :class:`minitf.errors.LinAlgError` with torch's message.
+"""
+from .inverse import det, inv, lstsq, matrix_power, pinv, slogdet, solve, solve_triangular  # noqa: F401
+from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals  # noqa: F401
+from .norms import matrix_norm, matrix_rank, norm, vector_norm  # noqa: F401
+from .products import cross, diagonal, multi_dot, vecdot  # noqa: F401
+from ..errors import LinAlgError  # noqa: F401  (torch.linalg.LinAlgError)

@@ -1,0 +1,81 @@
+"""What the linalg modules share: argument checks with torch's messages, constants, the
+kernel call that turns a failed factorisation into torch's error, and small Tensor helpers."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..errors import DtypeError, LinAlgError, ShapeError
+from ..tensor import Tensor
+
+
+def check_matrix(name: str, A, square: bool = True, what: str = "A") -> None:
+    """A float tensor of at least 2 dims (square ones if ``square``), or torch's error."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.{name}: expected a Tensor, got {type(A).__name__}")
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.{name}: The input tensor {what} must have at least 2 dimensions.")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"linalg.{name}: {what} must be batches of square matrices, but they are "
+                         f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    check_float(name, A)
+
+
+def check_float(name: str, A) -> None:
+    if A.dtype.kind != "f":
+        raise DtypeError(f"linalg.{name}: Expected a floating point tensor as input. Got {A.dtype}")
+
+
+def const(a) -> Tensor:
+    """An array as a Tensor outside the graph."""
+    return Tensor._make(a, None)
+
+
+def eye(n: int, like: Tensor) -> Tensor:
+    xp = backend.get_array_module(like.data)
+    return const(xp.eye(n, dtype=like.dtype))
+
+
+def diag_embed(v: Tensor) -> Tensor:
+    """v: (..., n) -> (..., n, n) with v on the diagonal (differentiable)."""
+    return v.unsqueeze(-1) * eye(v.shape[-1], v)
+
+
+def call(name: str, op: str, *arrays, **kwargs):
+    """``xp.linalg.<op>`` on the arrays; a singular or non-positive-definite matrix raises
+    :class:`~minitf.errors.LinAlgError` with torch's message (which matrix of the batch, which
+    diagonal element or leading minor), found again on the host: the error path only."""
+    try:
+        return backend.linalg_op(op, *arrays, checked=True, **kwargs)
+    except np.linalg.LinAlgError:
+        pass
+    a = backend.to_numpy(arrays[0])
+    flat = a.reshape((-1,) + a.shape[-2:])
+    prefix = ""
+    for b, m in enumerate(flat):
+        try:
+            (np.linalg.cholesky if op == "cholesky" else np.linalg.inv)(m)
+        except np.linalg.LinAlgError:
+            prefix = f"(Batch element {b}): " if a.ndim > 2 else ""
+            break
+    else:
+        m = flat[0]
+    n = m.shape[-1]
+    if op == "cholesky":   # potrf stops at the first leading minor that is not positive
+        k = next((k for k in range(1, n + 1) if not _factors(m[:k, :k])), n)
+        raise LinAlgError(f"{name}: {prefix}The factorization could not be completed because the input is not "
+                          f"positive-definite (the leading minor of order {k} is not positive-definite).") from None
+    if op == "solve":
+        raise LinAlgError(f"torch.{name}: {prefix}The solver failed because the input matrix is singular.") from None
+    # getrf's first zero pivot: the first column in the span of the ones before it
+    k = next((k for k in range(1, n + 1) if np.linalg.matrix_rank(m[:, :k]) < k), n)
+    raise LinAlgError(f"{name}: {prefix}The diagonal element {k} is zero, the inversion could not be completed "
+                      f"because the input matrix is singular.") from None
+
+
+def _factors(m) -> bool:
+    try:
+        np.linalg.cholesky(m)
+        return True
+    except np.linalg.LinAlgError:
+        return False
