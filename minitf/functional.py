@@ -29,6 +29,8 @@ from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cro
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
 from .ops.rms_norm import rms_norm  # noqa: F401
 from .ops.gru import gru_cell, gru_sequence  # noqa: F401
+# normalisation over batch / channel dims and the margin, ranking and likelihood losses
+from .ops.batch_norm import batch_norm, instance_norm, group_norm, local_response_norm  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -42,4 +44,6 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "leaky_relu", "elu", "softplus", "logsigmoid", "glu", "relu_", "leaky_relu_", "elu_", "relu6", "gumbel_softmax",
            "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm",
-           "gru_cell", "gru_sequence"]
+           "gru_cell", "gru_sequence",
+           # normalisation over batch / channel dims and the margin, ranking and likelihood losses
+           "batch_norm", "instance_norm", "group_norm", "local_response_norm"]
