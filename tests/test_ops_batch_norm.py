@@ -37,6 +37,19 @@ def test_batch_norm_training_gradcheck(device, shape, affine):
                         rtol=RTOL, atol=ATOL)
 
 
+def test_batch_norm_training_is_one_fused_node():
+    """The closed-form backward: one ChannelNorm node between the input and the output (no graph
+    through mean and var)."""
+    from minitf.ops.batch_norm import ChannelNorm
+    x = mt.tensor(np.random.default_rng(21).standard_normal((4, 3, 2)), dtype="float32", requires_grad=True)
+    y = F.batch_norm(x, None, None, mt.ones(3, requires_grad=True), mt.zeros(3, requires_grad=True), training=True)
+    node = y.grad_fn
+    while not isinstance(node, ChannelNorm):   # only reshapes around it
+        assert type(node).__name__ == "Reshape"
+        (node,) = [t.grad_fn for t in node.inputs if t.grad_fn is not None]
+    assert all(t.grad_fn is None or type(t.grad_fn).__name__ == "Reshape" for t in node.inputs)
+
+
 def test_batch_norm_gradgradcheck(device):
     rng = np.random.default_rng(1)
     x = device_tensor(rng.standard_normal((3, 2, 4)), device)

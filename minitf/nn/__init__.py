@@ -27,9 +27,10 @@ from .loss import L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, K
 # normalisation over batch / channel dims and the margin, ranking and likelihood losses
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d  # noqa: F401
 from .batchnorm import InstanceNorm3d, GroupNorm, LocalResponseNorm  # noqa: F401
-from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,  # noqa: F401
-                          MultiLabelMarginLoss, MultiMarginLoss, CosineEmbeddingLoss, TripletMarginLoss,
-                          PoissonNLLLoss, GaussianNLLLoss, PairwiseDistance)
+from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,  # noqa: F401
+                          MultiLabelSoftMarginLoss, MultiLabelMarginLoss, MultiMarginLoss,
+                          CosineEmbeddingLoss, TripletMarginLoss, PoissonNLLLoss, GaussianNLLLoss,
+                          PairwiseDistance)
 from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 

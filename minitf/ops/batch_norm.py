@@ -36,33 +36,51 @@ from .reduction import mean
 
 
 class ChannelNorm(Function):
-    """y = (x - mu) r w + b for x: (A, C, L), the per-c statistics ``mean``, ``rstd`` (1, C, 1) given
-    (computed from x with ``eps``); w, b: (C, 1) or absent."""
+    """y = (x - mu) r w + b for x: (A, C, L), statistics per c over the axes 0 and 2; w, b: (C, 1) or
+    absent. The batch mean and biased variance (C,) are left in ``stats`` (a dict) for the running ones."""
 
     saves_inputs = saves_output = False   # keeps xhat, r and w itself
 
-    def forward(self, x, *wb, mean, rstd, eps, has_weight, has_bias):   # eps: for backward_graph
-        self.xhat = xhat = (x - mean) * rstd
-        self.rstd = rstd
+    def forward(self, x, *wb, eps, has_weight, has_bias, stats):
+        xp = backend.get_array_module(x)
+        C, M = x.shape[1], x.shape[0] * x.shape[2]
+        if M:
+            mu = xp.einsum("acl->c", x) / M
+            xhat = x - mu[:, None]
+            var = xp.einsum("acl,acl->c", xhat, xhat) / M     # one pass, no (x - mu)^2 temporary
+        else:   # an empty batch: no statistics (the running ones are left alone)
+            mu, var, xhat = xp.zeros(C, dtype=x.dtype), xp.ones(C, dtype=x.dtype), x.copy()
+        rstd = (1 / xp.sqrt(var + x.dtype.type(eps)))[:, None]
+        xhat *= rstd
+        stats["mean"], stats["var"] = mu, var
+        self.xhat, self.rstd, self.M = xhat, rstd, M
         self.w = wb[0] if has_weight else None
         self.has_weight, self.has_bias = has_weight, has_bias
-        y = xhat if self.w is None else xhat * self.w
-        return y + wb[-1] if has_bias else y
+        if self.w is None:
+            return xhat + wb[-1] if has_bias else xhat.copy()   # (a copy: xhat is kept for backward)
+        y = xhat * self.w
+        if has_bias:
+            y += wb[-1]
+        return y
 
     def backward(self, g):
-        # dxhat = g w;  dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat)); dw = sum g xhat; db = sum g
-        xhat = self.xhat
-        dxhat = g if self.w is None else g * self.w
-        if g.size:
-            dx = self.rstd * (dxhat - dxhat.mean(axis=(0, 2), keepdims=True)
-                              - xhat * (dxhat * xhat).mean(axis=(0, 2), keepdims=True))
-        else:    # an empty batch (no means of nothing)
-            dx = dxhat
+        # dxhat = g w;  dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat));  dw = sum g xhat; db = sum g
+        # (means and sums over the axes 0 and 2). With w: mean(dxhat) = w db / M, mean(dxhat xhat) = w dw / M,
+        # so dx = k (g - db / M - xhat dw / M) with k = r w, from two reductions and no (A, C, L) temporary
+        # beyond dx and one product
+        xp = backend.get_array_module(g)
+        xhat, M = self.xhat, max(self.M, 1)
+        db = xp.einsum("acl->c", g)[:, None]
+        dw = xp.einsum("acl,acl->c", g, xhat)[:, None]
+        k = self.rstd if self.w is None else self.rstd * self.w
+        dx = g * k
+        dx -= k * db / M
+        dx -= xhat * (k * dw / M)
         grads = [dx]
         if self.has_weight:
-            grads.append((g * xhat).sum(axis=(0, 2))[:, None])
+            grads.append(dw)
         if self.has_bias:
-            grads.append(g.sum(axis=(0, 2))[:, None])
+            grads.append(db)
         return tuple(grads)
 
     def backward_graph(self, g):
@@ -70,7 +88,7 @@ class ChannelNorm(Function):
         return vjp(_channel_norm_composed, self, g)
 
 
-def _channel_norm_composed(x, *wb, mean, rstd, eps, has_weight, has_bias):
+def _channel_norm_composed(x, *wb, eps, has_weight, has_bias, stats):
     """The forward in primitive ops, the statistics recomputed (so differentiated) from x."""
     xc = x - _mean02(x)
     y = xc / sqrt(_mean02(xc * xc) + eps)
@@ -83,28 +101,13 @@ def _mean02(x):
     return mean(mean(x, 2, keepdims=True), 0, keepdims=True)
 
 
-def _stats(x, eps):
-    """Per-c mean (1, C, 1), biased var (1, C, 1) and 1 / sqrt(var + eps) of x: (A, C, L)."""
-    xp = backend.get_array_module(x)
-    with np.errstate(invalid="ignore", divide="ignore"):   # an empty batch: NaN stats, never used
-        if x.size:
-            mu = x.mean(axis=(0, 2), keepdims=True)
-            xc = x - mu
-            var = (xc * xc).mean(axis=(0, 2), keepdims=True)
-        else:
-            mu = xp.zeros((1, x.shape[1], 1), dtype=x.dtype)
-            var = xp.ones_like(mu)
-        rstd = 1 / xp.sqrt(var + x.dtype.type(eps))
-    return mu, var, rstd
-
-
 def _normalize(x3: Tensor, weight, bias, eps: float) -> tuple[Tensor, object, object]:
     """ChannelNorm of x3: (A, C, L) with its own statistics; returns y and the (C,) mean and biased var."""
-    mu, var, rstd = _stats(x3.data, eps)
     wb = [p.reshape((-1, 1)) for p in (weight, bias) if p is not None]
-    y = ChannelNorm.apply(x3, *wb, mean=mu, rstd=rstd, eps=float(eps), has_weight=weight is not None,
-                          has_bias=bias is not None)
-    return y, mu.reshape(-1), var.reshape(-1)
+    stats = {}
+    y = ChannelNorm.apply(x3, *wb, eps=float(eps), has_weight=weight is not None, has_bias=bias is not None,
+                          stats=stats)
+    return y, stats["mean"], stats["var"]
 
 
 def _affine_eval(x3: Tensor, running_mean: Tensor, running_var: Tensor, weight, bias, eps) -> Tensor:
