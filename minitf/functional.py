@@ -33,7 +33,8 @@ from .ops.gru import gru_cell, gru_sequence  # noqa: F401
 from .ops.batch_norm import batch_norm, instance_norm, group_norm, local_response_norm  # noqa: F401
 from .ops.margin_loss import (margin_ranking_loss, hinge_embedding_loss, soft_margin_loss,  # noqa: F401
                               multilabel_soft_margin_loss, multilabel_margin_loss, multi_margin_loss,
-                              cosine_embedding_loss, pairwise_distance, triplet_margin_loss)
+                              cosine_embedding_loss, pairwise_distance, triplet_margin_loss,
+                              triplet_margin_with_distance_loss)
 from .ops.likelihood_loss import poisson_nll_loss, gaussian_nll_loss  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
@@ -53,4 +54,4 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "batch_norm", "instance_norm", "group_norm", "local_response_norm",
            "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
            "multilabel_margin_loss", "multi_margin_loss", "cosine_embedding_loss", "pairwise_distance",
-           "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"]
+           "triplet_margin_loss", "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss"]

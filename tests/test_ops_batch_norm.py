@@ -158,6 +158,10 @@ def test_batch_norm_errors():
         F.batch_norm(mt.ones(4, 3, dtype="int64"), None, None, training=True)
     with pytest.raises(mt.backend.DeviceError):
         F.batch_norm(x, z.to("fake"), o.to("fake"), training=True)
+    with pytest.raises(ValueError, match="batch_norm: momentum must be a finite number"):
+        F.batch_norm(x, z, o, training=True, momentum=None)
+    with pytest.raises(ValueError, match="group_norm: eps must be a finite number >= 0"):
+        F.group_norm(x, 3, eps=-1.0)
 
 
 # --------------------------------------------------------------------------- instance_norm

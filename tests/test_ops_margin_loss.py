@@ -165,6 +165,27 @@ def test_pairwise_distance_gradcheck(device):
     assert mt.gradgradcheck(lambda x, y: F.pairwise_distance(x, y), [a, b], rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("custom", [False, True])
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_triplet_margin_with_distance_loss_matches_torch(custom, swap, reduction):
+    torch = pytest.importorskip("torch")
+    arrays = [R.standard_normal((N, C)) for _ in range(3)]
+
+    def call(lib, a, p, n):
+        d = (lambda x, y: 1.0 - lib.cosine_similarity(x, y)) if custom else None
+        return lib.triplet_margin_with_distance_loss(a, p, n, distance_function=d, margin=0.7, swap=swap,
+                                                     reduction=reduction)
+
+    compare_with_torch(lambda *t: call(F, *t), lambda *t: call(torch.nn.functional, *t), arrays)
+    ours = nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)
+    ref = torch.nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)
+    assert repr(ours) == repr(ref)
+    compare_with_torch(ours, ref, arrays)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_with_distance_loss(*[mt.tensor(a) for a in arrays], margin=0.0)
+
+
 def test_poisson_full_target_gradient_is_finite_at_zero_counts():
     # torch's is NaN where t = 0 (its masked Stirling term still takes log(0) in backward); minitf's
     # Stirling term never sees t <= 1, so the gradient there is the loss's: -x (log_input)

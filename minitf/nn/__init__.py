@@ -29,8 +29,8 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, In
 from .batchnorm import InstanceNorm3d, GroupNorm, LocalResponseNorm  # noqa: F401
 from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,  # noqa: F401
                           MultiLabelSoftMarginLoss, MultiLabelMarginLoss, MultiMarginLoss,
-                          CosineEmbeddingLoss, TripletMarginLoss, PoissonNLLLoss, GaussianNLLLoss,
-                          PairwiseDistance)
+                          CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
+                          PoissonNLLLoss, GaussianNLLLoss, PairwiseDistance)
 from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
@@ -47,4 +47,4 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "GroupNorm", "LocalResponseNorm",
            "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
            "MultiLabelMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
-           "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"]
+           "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"]

@@ -102,6 +102,25 @@ class TripletMarginLoss(_Loss):
                                      swap=self.swap, reduction=self.reduction)
 
 
+class TripletMarginWithDistanceLoss(_Loss):
+    """``F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function, margin, swap,
+    reduction)``, as ``torch.nn.TripletMarginWithDistanceLoss``; without ``distance_function`` a
+    ``PairwiseDistance()`` sub-module (printed, as torch's)."""
+
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        if not float(margin) > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: margin must be greater than 0, got {margin}")
+        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
+        self.margin, self.swap = float(margin), bool(swap)
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
+
+
 class PoissonNLLLoss(_Loss):
     """``F.poisson_nll_loss(input, target, log_input, full, eps, reduction)``: any shape."""
 

@@ -131,6 +131,12 @@ def _update_running(running: Tensor, stat, momentum: float) -> None:
     autograd.bump_version(running)
 
 
+def _check_number(name, what, v, lo=0.0):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not (
+            math.isfinite(v) and v >= lo):
+        raise ValueError(f"{name}: {what} must be a finite number >= {lo:g}, got {v!r}")
+
+
 def _check_input(name, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
@@ -179,8 +185,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         _check_vector(name, what, t, C, input)
     check_same_dtype(name, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
                      bias=bias)
-    if not (math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"{name}: eps must be a non-negative number, got {eps}")
+    _check_number(name, "eps", eps)
+    _check_number(name, "momentum", momentum)
     x3 = _as_ncl(input)
     if not training:
         if running_mean is None:
@@ -221,6 +227,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         _check_vector(name, what, t, C, input)
     check_same_dtype(name, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
                      bias=bias)
+    _check_number(name, "eps", eps)
+    _check_number(name, "momentum", momentum)
     x3 = _as_ncl(input)
     L = x3.shape[2]
     if not use_input_stats:
@@ -264,6 +272,7 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     for what, t in (("weight", weight), ("bias", bias)):
         _check_vector(name, what, t, C, input)
     check_same_dtype(name, input=input, weight=weight, bias=bias)
+    _check_number(name, "eps", eps)
     G = int(num_groups)
     x3 = input.reshape((1, N * G, (C // G) * math.prod(input.shape[2:])))
     y, _, _ = _normalize(x3, None, None, eps)

@@ -266,12 +266,33 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
         raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
     anchor, positive = _operands(name, anchor, positive)
     _, negative = _operands(name, anchor, negative)
+    return _triplet(name, anchor, positive, negative, lambda x, y: pairwise_distance(x, y, p, eps),
+                    margin, swap, reduction)
+
+
+def _triplet(name, anchor, positive, negative, distance, margin, swap, reduction):
+    if not all(isinstance(t, Tensor) for t in (anchor, positive, negative)):
+        raise TypeError(f"{name}: anchor, positive and negative must be Tensors")
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise ShapeError(f"{name}: the anchor, positive, and negative tensors are expected to have the same "
                          f"number of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, "
                          f"and negative {negative.ndim}D inputs")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
     if swap:
-        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+        d_neg = minimum(d_neg, distance(positive, negative))
     return _reduce(clamp(float(margin) + d_pos - d_neg, min=0.0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *, distance_function=None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with any distance ``d(x1, x2) -> (N,)`` (default
+    :func:`pairwise_distance`), as ``torch.nn.functional.triplet_margin_with_distance_loss``;
+    ``swap=True`` uses min(d(a, n), d(p, n)). anchor, positive, negative: (N, D), or what d takes.
+    """
+    name = "triplet_margin_with_distance_loss"
+    _check_reduction(name, reduction)
+    if not float(margin) > 0:
+        raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
+    return _triplet(name, anchor, positive, negative, distance_function or pairwise_distance, margin, swap,
+                    reduction)
