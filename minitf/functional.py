@@ -29,6 +29,13 @@ from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cro
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
 from .ops.rms_norm import rms_norm  # noqa: F401
 from .ops.gru import gru_cell, gru_sequence  # noqa: F401
+# normalisation over batch / channel dims and the margin, ranking and likelihood losses
+from .ops.batch_norm import batch_norm, instance_norm, group_norm, local_response_norm  # noqa: F401
+from .ops.margin_loss import (margin_ranking_loss, hinge_embedding_loss, soft_margin_loss,  # noqa: F401
+                              multilabel_soft_margin_loss, multilabel_margin_loss, multi_margin_loss,
+                              cosine_embedding_loss, pairwise_distance, triplet_margin_loss,
+                              triplet_margin_with_distance_loss)
+from .ops.likelihood_loss import poisson_nll_loss, gaussian_nll_loss  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -42,4 +49,9 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "leaky_relu", "elu", "softplus", "logsigmoid", "glu", "relu_", "leaky_relu_", "elu_", "relu6", "gumbel_softmax",
            "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm",
-           "gru_cell", "gru_sequence"]
+           "gru_cell", "gru_sequence",
+           # normalisation over batch / channel dims and the margin, ranking and likelihood losses
+           "batch_norm", "instance_norm", "group_norm", "local_response_norm",
+           "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+           "multilabel_margin_loss", "multi_margin_loss", "cosine_embedding_loss", "pairwise_distance",
+           "triplet_margin_loss", "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss"]

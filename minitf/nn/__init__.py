@@ -24,6 +24,13 @@ from .container import Sequential  # noqa: F401
 from .linear import Identity  # noqa: F401
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
 from .loss import L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss  # noqa: F401
+# normalisation over batch / channel dims and the margin, ranking and likelihood losses
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d  # noqa: F401
+from .batchnorm import InstanceNorm3d, GroupNorm, LocalResponseNorm  # noqa: F401
+from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,  # noqa: F401
+                          MultiLabelSoftMarginLoss, MultiLabelMarginLoss, MultiMarginLoss,
+                          CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
+                          PoissonNLLLoss, GaussianNLLLoss, PairwiseDistance)
 from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
@@ -34,4 +41,10 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",
            "LeakyReLU", "ELU", "Softplus", "LogSigmoid", "GLU", "CosineSimilarity",
            "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
-           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU"]
+           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU",
+           # normalisation over batch / channel dims and the margin, ranking and likelihood losses
+           "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "GroupNorm", "LocalResponseNorm",
+           "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
+           "MultiLabelMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+           "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"]
