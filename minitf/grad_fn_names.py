@@ -5,10 +5,10 @@ torch names each backward node after its kernel and overload (``MulBackward0``,
 named after the op (``Mul``, ``Linear``); :func:`node_name` gives torch's name for one
 recorded node: the table below where torch's kernel has another name, the overload picked
 from the inputs' shapes (which the node keeps after backward) or from the reduced dims
-(kept in a slot for that reason), and ``<Class>Backward0`` for every other op of
-:mod:`minitf.ops`. Where torch's name depends on arguments minitf does not keep (``x[0]``
-is ``SelectBackward0``, ``x[1:]`` ``SliceBackward0``), the class name is kept
-(``GetItemBackward0``). A Function that is not one of minitf's ops (a user's custom
+or the index of ``x[...]`` (kept in slots for that reason), and ``<Class>Backward0`` for every other op of
+:mod:`minitf.ops`. Where torch's name depends on arguments minitf does not keep
+(``x.transpose(0, 1)`` is ``TransposeBackward0``, ``x.permute(1, 0)`` ``PermuteBackward0``:
+minitf's one Permute), minitf's op gives the name. A Function that is not one of minitf's ops (a user's custom
 Function, the hooks of nn) is ``<Class>Backward``, as torch names custom Functions.
 
 Only ever computed when asked for (a repr, ``name()``, an error message): never on the
@@ -59,6 +59,8 @@ def node_name(fn) -> str:
     if kind in ("Sum", "Mean", "Prod"):
         # sum() and sum(dim) are two of torch's overloads (SumBackward0 / SumBackward1)
         return f"{kind}Backward{0 if getattr(fn, 'axis', None) is None else 1}"
+    if kind == "GetItem":
+        return _getitem_name(getattr(fn, "index", None))
     if kind == "MatMul" and inputs is not None:
         return _MATMUL.get((inputs[0].ndim, inputs[1].ndim), "UnsafeViewBackward0")
     if kind == "Linear" and inputs is not None:
@@ -67,3 +69,18 @@ def node_name(fn) -> str:
             return "AddmmBackward0" if len(inputs) == 3 else "MmBackward0"
         return "ViewBackward0" if len(inputs) == 3 else "UnsafeViewBackward0"
     return class_name(cls)
+
+
+def _getitem_name(index) -> str:
+    """torch's node for ``x[key]``: basic indexing applies select (an int), slice, unsqueeze
+    (None) dim by dim, so the last of them names the node; any array in the key is advanced
+    indexing (IndexBackward0); ``x[...]`` alone an alias."""
+    import numpy as np
+    key = index if isinstance(index, tuple) else (index,)
+    key = [k for k in key if k is not Ellipsis]
+    if not key:
+        return "AliasBackward0"
+    if not all(k is None or isinstance(k, (int, np.integer, slice)) for k in key):
+        return "IndexBackward0"
+    last = key[-1]
+    return "SliceBackward0" if isinstance(last, slice) else "UnsqueezeBackward0" if last is None else "SelectBackward0"

@@ -187,6 +187,17 @@ def test_grad_fn_names_are_torchs():
     assert y.grad_fn.name() == "MeanBackward0" and y.grad_fn.inputs[0].grad_fn.name() == "SumBackward1"
 
 
+@pytest.mark.parametrize("key", ["0", "1:", "0, 1:", ":, 0", "None", "...", ":", "i", "0, i", "i, 1:", "..., 0",
+                                 "0, 1", "x > 0.5", "0, None", ":, :, 1:3", "-1", "1:, 0", "..., None", "0, ..."])
+def test_indexing_node_names_are_torchs(key):
+    x, xt = _pair(np.linspace(0, 1, 60).reshape(3, 4, 5), "float64", requires_grad=True)
+    i, it = mt.tensor([0, 2]), torch.tensor([0, 2])  # noqa: F841  (read by eval)
+    ours, theirs = eval(f"x[{key}]"), eval(f"xt[{key.replace('x', 'xt').replace('i', 'it')}]")
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    ours.sum().backward()  # the name outlives the arrays backward frees
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+
+
 def test_custom_function_names_have_no_overload_number():
     class Cube(mt.autograd.Function):
         @staticmethod
