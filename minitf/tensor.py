@@ -159,7 +159,7 @@ class Tensor(TensorMethods):
         return a.__array__() if type(a) is not np.ndarray else a
 
     def __float__(self):
-        if self._requires_grad and not _scalar_warning_given[0]:
+        if self._requires_grad and not _scalar_warning_given[0] and _engine._grad_enabled:
             _warn_scalar_of_graph()
         return float(self._scalar("float"))
 
@@ -360,8 +360,9 @@ _NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is 
                   "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
 
 
-# float(t) of a tensor that requires grad: torch's warning, given once per process as torch's
-# TORCH_WARN_ONCE (int(t), bool(t), t.item() and f"{t:.4f}" do not warn, in torch either);
+# float(t) of a tensor that requires grad, with gradients enabled: torch's warning, given once per
+# process as torch's TORCH_WARN_ONCE (int(t), bool(t), t.item(), f"{t:.4f}" and float(t) under
+# no_grad() do not warn, in torch either);
 # a list, so that tests can reset it
 _scalar_warning_given = [False]
 

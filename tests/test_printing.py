@@ -225,6 +225,10 @@ def test_float_of_a_tensor_requiring_grad_warns_once_as_torchs(monkeypatch):
         assert int(s) == 3 and s.item() == 3.5 and bool(s) and f"{s:.1f}" == "3.5"   # these never warn
         assert not caught
         assert float(x[0].detach()) == 1.5 and not caught
+        with mt.no_grad():
+            assert float(s) == 3.5 and not caught   # torch checks grad mode too
+        with mt.inference_mode():
+            assert float(s) == 3.5 and not caught
         assert float(s) == 3.5
         assert float(s) == 3.5   # once per process, as torch's TORCH_WARN_ONCE
     assert len(caught) == 1 and caught[0].category is UserWarning and caught[0].filename == __file__
