@@ -31,6 +31,8 @@ from .creation import get_default_dtype, set_default_dtype  # noqa: F401
 from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 from .profiler import profile  # noqa: F401
 from .dot import to_dot, draw_graph  # noqa: F401
+# printing (torch's tensor repr and its options)
+from .printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
 from . import functional  # noqa: F401
 from . import errors  # noqa: F401  (error classes deriving from minitf's former and torch's classes)
 from .backend import silence_fp_warnings_from_minitf as _silence

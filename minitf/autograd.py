@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 
-from . import backend, debughooks
+from . import backend, debughooks, grad_fn_names
 from .tensor import Tensor
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
 
@@ -113,13 +113,15 @@ class Function:
 
     @classmethod
     def backward_name(cls) -> str:
-        return f"{cls.__name__}Backward"
+        """torch's name of this op's nodes where it does not depend on the inputs (``MulBackward0``)."""
+        return grad_fn_names.class_name(cls)
 
-    def __repr__(self):
-        return f"<{self.backward_name()}>"
+    def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...>
+        return f"<{self.name()} object at {id(self):#x}>"
 
-    def name(self) -> str:  # PyTorch's grad_fn.name()
-        return self.backward_name()
+    def name(self) -> str:
+        """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""
+        return grad_fn_names.node_name(self)
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
@@ -197,16 +199,16 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
     culprit = None
     if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
         raise RuntimeError(
-            f"a view made by {fn.backward_name()} (shape {out.shape}) was used after its base was "
+            f"a view made by {fn.name()} (shape {out.shape}) was used after its base was "
             f"modified by an in-place operation that autograd recorded; take the view after the "
             f"in-place change, or change the base out of place")
     if fn.saves_output and _changed_since(out, fn._epoch):
-        culprit = f"output 0 of {fn.backward_name()}"
+        culprit = f"output 0 of {fn.name()}"
     else:
         for k in fn.saved_inputs(inputs):
             inp = inputs[k]
             if _changed_since(inp, fn._epoch):
-                culprit = f"input {k} of {fn.backward_name()}"
+                culprit = f"input {k} of {fn.name()}"
                 t = inp
                 break
     if culprit is None:
@@ -215,7 +217,7 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
     raise RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
-        f"changed after {fn.backward_name()} saved it. Change it out of place, or clone() it first")
+        f"changed after {fn.name()} saved it. Change it out of place, or clone() it first")
 
 
 def _freed_error() -> RuntimeError:

@@ -53,7 +53,7 @@ def _check_graph_inputs(fn: Function, inputs) -> None:
         if (now is then or then.data is now.data) and _changed_since(now, fn._epoch):
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: the input {k} of {fn.backward_name()} (a tensor of shape {now.shape}), now at "
+                f"operation: the input {k} of {fn.name()} (a tensor of shape {now.shape}), now at "
                 f"version {now._version}, was changed after the op ran, and create_graph=True records "
                 f"the backward from its value. Change it out of place, or clone() it first")
 

@@ -13,6 +13,7 @@ import operator
 import numpy as np
 
 from . import backend
+from . import printing as _printing
 from .devices import device as _device
 from .errors import DtypeError, ScalarConversionError
 from .size import Size as _Size
@@ -158,6 +159,8 @@ class Tensor(TensorMethods):
         return a.__array__() if type(a) is not np.ndarray else a
 
     def __float__(self):
+        if self._requires_grad and not _scalar_warning_given[0] and _engine._grad_enabled:
+            _warn_scalar_of_graph()
         return float(self._scalar("float"))
 
     def __int__(self):
@@ -177,15 +180,9 @@ class Tensor(TensorMethods):
         return object.__format__(self, spec)
 
     def __repr__(self):
-        arr = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ", prefix="tensor(")
-        extras = "" if self.device == "cpu" else f", device='{self.device}'"
-        if self.dtype != np.float32 and self.dtype.kind == "f":
-            extras += f", dtype={self.dtype}"
-        if self._fn is not None:
-            extras += f", grad_fn={self._fn!r}"
-        elif self.requires_grad:
-            extras += ", requires_grad=True"
-        return f"tensor({arr}{extras})"
+        # torch's layout: 4 decimals, scientific notation when the range needs it, summarised
+        # past 1000 elements, then device / dtype / grad_fn suffixes (minitf/printing.py)
+        return _printing.tensor_repr(self)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self.
@@ -361,6 +358,20 @@ _NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is 
                   "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
                   "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
                   "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+
+# float(t) of a tensor that requires grad, with gradients enabled: torch's warning, given once per
+# process as torch's TORCH_WARN_ONCE (int(t), bool(t), t.item(), f"{t:.4f}" and float(t) under
+# no_grad() do not warn, in torch either);
+# a list, so that tests can reset it
+_scalar_warning_given = [False]
+
+
+def _warn_scalar_of_graph() -> None:
+    import warnings
+    _scalar_warning_given[0] = True
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                  "Consider using tensor.detach() first.", UserWarning, stacklevel=3)
 
 
 _DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,

@@ -64,7 +64,7 @@ def test_create_graph_refuses_an_input_changed_in_place_unrecorded():
     y = F.exp(x).sum()
     with mt.no_grad():
         x.add_(1.0)
-    with pytest.raises(RuntimeError, match="input 0 of ExpBackward .* create_graph=True"):
+    with pytest.raises(RuntimeError, match="input 0 of ExpBackward0 .* create_graph=True"):
         mt.grad(y, x, create_graph=True)
     g, = mt.grad(y, x)
     np.testing.assert_allclose(g.numpy(), np.exp([0.5, 1.0]), rtol=1e-13)

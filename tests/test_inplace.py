@@ -165,7 +165,7 @@ def test_a_view_taken_before_a_recorded_change_of_its_base_is_refused_in_backwar
     row = y[0]
     y.mul_(2.0)
     assert row.tolist() == [2.0, 4.0]  # the memory is shared, as in PyTorch
-    with pytest.raises(RuntimeError, match="view made by GetItemBackward.*base was modified"):
+    with pytest.raises(RuntimeError, match="view made by SelectBackward0.*base was modified"):
         row.sum().backward()
 
 

@@ -187,7 +187,7 @@ def test_errors_name_the_problem():
 def test_zero_dim_scans_and_products(device):
     x = mt.tensor(3.0, device=device, requires_grad=True)
     y = x.cumsum(0) * x.cumprod(-1) * x.prod(0)
-    assert y.shape == () and float(y) == 27.0
+    assert y.shape == () and y.item() == 27.0  # (float(y) warns: y requires grad)
     y.backward()
     assert float(x.grad) == 27.0
 
@@ -199,7 +199,7 @@ def test_grad_fn_names_are_torchs(name, rng):
     data = _input(name, rng)
     out = CALLS[name][0](mt, mt.tensor(data, dtype="float64", requires_grad=True))
     outt = CALLS[name][0](torch, torch.tensor(data, requires_grad=True))
-    assert out.grad_fn.name().lower() == outt.grad_fn.name().rstrip("0123456789").lower()
+    assert out.grad_fn.name() == outt.grad_fn.name()  # the overload number too (ProdBackward1: prod(dim))
 
 
 def test_clamp_with_tensor_bounds_matches_torch(device):

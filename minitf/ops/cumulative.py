@@ -41,6 +41,7 @@ def _at_first_zero(x: Tensor, first, axes):
 
 
 class Prod(Function):
+    __slots__ = ("axis",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, x, axis, keepdims):

@@ -14,6 +14,7 @@ from ._util import check_floating, expand_reduced, normalize_axis, warn_if_no_de
 
 
 class Sum(Function):
+    __slots__ = ("axis",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
 
     def forward(self, x, axis, keepdims):
@@ -32,6 +33,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    __slots__ = ("axis",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
 
     def forward(self, x, axis, keepdims):

@@ -51,6 +51,7 @@ class Permute(Function):
 
 
 class GetItem(Function):
+    __slots__ = ("index",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
     is_view = True
 

@@ -20,7 +20,10 @@ from .adaptive import RMSprop, Adagrad  # noqa: F401
 from .clip import clip_grad_norm_  # noqa: F401
 from .schedule import cosine_with_warmup, CosineWarmupLR  # noqa: F401
 from . import lr_scheduler  # noqa: F401
+# quasi-Newton (step(closure) evaluates several times)
+from .lbfgs import LBFGS  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_",
            "param_groups_for_weight_decay",
-           "cosine_with_warmup", "CosineWarmupLR"]
+           "cosine_with_warmup", "CosineWarmupLR",
+           "LBFGS"]

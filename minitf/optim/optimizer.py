@@ -284,8 +284,8 @@ class Optimizer:
                              f"{type(self).__name__} state holds {', '.join(map(repr, self.state_keys))})")
 
     def __repr__(self):
-        lines = [f"{type(self).__name__} ("]
+        # torch's layout: each group's hyper-parameters (minitf's own set), sorted, one a line
+        text = f"{type(self).__name__} ("
         for i, g in enumerate(self.param_groups):
-            hp = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
-            lines.append(f"  group {i}: {len(g['params'])} params, {hp}")
-        return "\n".join(lines + [")"])
+            text += f"\nParameter Group {i}\n" + "".join(f"    {k}: {g[k]}\n" for k in sorted(g) if k != "params")
+        return text + ")"

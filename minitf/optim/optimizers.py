@@ -26,8 +26,8 @@ class SGD(Optimizer):
 
     state_keys = {"momentum_buffer": "array"}
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False):  # (torch's int zeros: its repr shows them)
         if momentum < 0.0:
             raise ValueError(f"invalid momentum {momentum}: must be >= 0")
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -80,7 +80,7 @@ class Adam(Optimizer):
     optional_state_keys = frozenset({"max_exp_avg_sq"})  # amsgrad's only
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
         betas = tuple(float(b) for b in betas)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"invalid betas {betas}: need two values in [0, 1)")

@@ -129,6 +129,12 @@ class LRScheduler:
         """The lr of each group as the last ``step()`` (or the constructor) set it."""
         return list(self._last_lr)
 
+    def __repr__(self):
+        # torch's (object's default) repr under the public path: <minitf.optim.lr_scheduler.StepLR object at 0x...>
+        mod = type(self).__module__
+        mod = "minitf.optim.lr_scheduler" if mod.startswith("minitf.optim.lr_scheduler") else mod
+        return f"<{mod}.{type(self).__qualname__} object at {id(self):#x}>"
+
     def state_dict(self) -> dict:
         """Everything but the optimizer (and functions, which cannot be saved as data), as copies.
 
