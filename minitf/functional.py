@@ -29,6 +29,10 @@ from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cro
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
 from .ops.rms_norm import rms_norm  # noqa: F401
 from .ops.gru import gru_cell, gru_sequence  # noqa: F401
+# more activations: piecewise-linear (torch's gradient at each kink) and smooth ones
+from .ops.piecewise_activations import (hardtanh, hardtanh_, hardsigmoid, hardswish, threshold,  # noqa: F401
+                                        threshold_, hardshrink, softshrink, rrelu, rrelu_, prelu)
+from .ops.smooth_activations import selu, selu_, celu, celu_, mish, softsign, tanhshrink, softmin  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -42,4 +46,7 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "leaky_relu", "elu", "softplus", "logsigmoid", "glu", "relu_", "leaky_relu_", "elu_", "relu6", "gumbel_softmax",
            "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "normalize", "cosine_similarity", "rms_norm",
-           "gru_cell", "gru_sequence"]
+           "gru_cell", "gru_sequence",
+           "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "threshold", "threshold_", "hardshrink",
+           "softshrink", "rrelu", "rrelu_", "prelu", "selu", "selu_", "celu", "celu_", "mish", "softsign",
+           "tanhshrink", "softmin"]

@@ -14,6 +14,8 @@ from .flatten import Flatten, Unflatten  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .activation import GELU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
+from .activation_more import (Hardtanh, Hardswish, Hardsigmoid, Mish, SELU, CELU, RReLU, Threshold,  # noqa: F401
+                              PReLU, Softsign, Tanhshrink, Softshrink, Hardshrink, Softmin, Softmax2d)
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .multihead import MultiheadAttention  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
@@ -34,4 +36,6 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Sequential", "Identity", "MSELoss", "CrossEntropyLoss", "NLLLoss", "utils", "functional",
            "LeakyReLU", "ELU", "Softplus", "LogSigmoid", "GLU", "CosineSimilarity",
            "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
-           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU"]
+           "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU",
+           "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU", "RReLU", "Threshold", "PReLU",
+           "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Softmin", "Softmax2d"]
