@@ -33,6 +33,7 @@ from .ops.gru import gru_cell, gru_sequence  # noqa: F401
 from .ops.piecewise_activations import (hardtanh, hardtanh_, hardsigmoid, hardswish, threshold,  # noqa: F401
                                         threshold_, hardshrink, softshrink, rrelu, rrelu_, prelu)
 from .ops.smooth_activations import selu, selu_, celu, celu_, mish, softsign, tanhshrink, softmin  # noqa: F401
+from .ops.interpolate import interpolate  # noqa: F401  (resampling: nearest, linear, bilinear, bicubic, ...)
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -49,4 +50,5 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "gru_cell", "gru_sequence",
            "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "threshold", "threshold_", "hardshrink",
            "softshrink", "rrelu", "rrelu_", "prelu", "selu", "selu_", "celu", "celu_", "mish", "softsign",
-           "tanhshrink", "softmin"]
+           "tanhshrink", "softmin",
+           "interpolate"]

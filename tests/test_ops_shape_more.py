@@ -156,6 +156,11 @@ def test_int_inputs_keep_their_dtype(device):
         ours, theirs = fn(mt.tensor(x, device=device)), tfn(torch.tensor(x))
         assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    b = x % 3 == 0
+    for k in (0, 4):   # a copy in bool, not a bool times 1
+        ours, theirs = mt.rot90(mt.tensor(b, device=device), k), torch.rot90(torch.tensor(b), k)
+        assert ours.dtype == np.bool_ and theirs.dtype == torch.bool
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 def test_unfold_is_a_view_and_overlapping_gradients_add_up(device):

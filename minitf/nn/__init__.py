@@ -16,6 +16,7 @@ from .activation import GELU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, T
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
 from .activation_more import (Hardtanh, Hardswish, Hardsigmoid, Mish, SELU, CELU, RReLU, Threshold,  # noqa: F401
                               PReLU, Softsign, Tanhshrink, Softshrink, Hardshrink, Softmin, Softmax2d)
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .multihead import MultiheadAttention  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
@@ -38,4 +39,5 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
            "ParameterList", "ParameterDict", "Flatten", "Unflatten", "RMSNorm", "GRUCell", "GRU",
            "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU", "RReLU", "Threshold", "PReLU",
-           "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Softmin", "Softmax2d"]
+           "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Softmin", "Softmax2d",
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]

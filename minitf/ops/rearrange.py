@@ -31,7 +31,8 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         raise ArgumentError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
     k = int(k) % 4
     if k == 0:
-        return input * 1   # a copy, as torch's
+        from .views import clone
+        return clone(input)   # a copy, as torch's
     if k == 2:
         return flip(input, (d0, d1))
     return swapaxes(flip(input, d1 if k == 1 else d0), d0, d1)
