@@ -31,11 +31,11 @@ class EmbedAt(Function):
         return EmbedAt.apply(g, zeros, index=self.index), getitem(g, self.index)
 
 
-def _checked_src(input, src, slice_shape):
+def _checked_src(name, input, src, slice_shape):
     from .casting import astype
     if not isinstance(src, Tensor):
-        raise TypeError(f"src must be a Tensor, got {type(src).__name__}")
-    check_same_device("scatter", [input, src])
+        raise TypeError(f"{name}: src must be a Tensor, got {type(src).__name__}")
+    check_same_device(name, [input, src])
     if tuple(src.shape) != tuple(slice_shape):
         raise ShapeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
                          f"slice size = {list(slice_shape)}")
@@ -51,7 +51,7 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
                          f"dimension {d}")
     where = (slice(None),) * d + (int(index) % n,)
-    src = _checked_src(input, src, input.shape[:d] + input.shape[d + 1:])
+    src = _checked_src("select_scatter", input, src, input.shape[:d] + input.shape[d + 1:])
     return EmbedAt.apply(input, src, index=where)
 
 
@@ -63,7 +63,7 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None
         raise ArgumentError("slice step must be positive")
     s = slice(start, end, step)
     count = len(range(*s.indices(input.shape[d])))
-    src = _checked_src(input, src, input.shape[:d] + (count,) + input.shape[d + 1:])
+    src = _checked_src("slice_scatter", input, src, input.shape[:d] + (count,) + input.shape[d + 1:])
     return EmbedAt.apply(input, src, index=(slice(None),) * d + (s,))
 
 
@@ -75,5 +75,5 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
     if d1 == d2:
         raise ArgumentError(f"diagonal_scatter: dim1 and dim2 cannot be the same dim ({dim1})")
     args = (int(offset), d1, d2)
-    src = _checked_src(input, src, backend.diagonal_view(input.data, *args).shape)
+    src = _checked_src("diagonal_scatter", input, src, backend.diagonal_view(input.data, *args).shape)
     return DiagonalScatter.apply(input, src, args=args)
