@@ -129,6 +129,13 @@ from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, qu
 from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
                               triu_indices, tril_indices, isin, searchsorted)
 
+# torch's shape and index helpers: splits, stacks, rotations, picks, out-of-place view writes
+from .ops.split_stack import (tensor_split, hsplit, vsplit, dsplit, dstack, column_stack, row_stack,  # noqa: E402,F401
+                              atleast_1d, atleast_2d, atleast_3d, block_diag)
+from .ops.rearrange import (rot90, fliplr, flipud, unflatten, ravel, narrow_copy, take,  # noqa: E402,F401
+                            take_along_dim, cartesian_prod, combinations)
+from .ops.embed import select_scatter, slice_scatter, diagonal_scatter  # noqa: E402,F401
+
 
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""

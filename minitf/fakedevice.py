@@ -311,6 +311,12 @@ class _FakeNamespace:
         """``cupyx.scatter_min``."""
         np.minimum.at(_unwrap(target), _unwrap(index), _unwrap(values))
 
+    @staticmethod
+    def as_strided(x, shape, strides):
+        """``cupy.lib.stride_tricks.as_strided``: a view of x's device memory."""
+        ops[0] += 1
+        return FakeDeviceArray(np.lib.stride_tricks.as_strided(_unwrap(x), shape, strides))
+
     def __getattr__(self, name):
         attr = getattr(np, name)
         if isinstance(attr, np.ufunc):

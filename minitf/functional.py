@@ -36,6 +36,11 @@ from .ops.margin_loss import (margin_ranking_loss, hinge_embedding_loss, soft_ma
                               cosine_embedding_loss, pairwise_distance, triplet_margin_loss,
                               triplet_margin_with_distance_loss)
 from .ops.likelihood_loss import poisson_nll_loss, gaussian_nll_loss  # noqa: F401
+# more activations: piecewise-linear (torch's gradient at each kink) and smooth ones
+from .ops.piecewise_activations import (hardtanh, hardtanh_, hardsigmoid, hardswish, threshold,  # noqa: F401
+                                        threshold_, hardshrink, softshrink, rrelu, rrelu_, prelu)
+from .ops.smooth_activations import selu, selu_, celu, celu_, mish, softsign, tanhshrink, softmin  # noqa: F401
+from .ops.interpolate import interpolate  # noqa: F401  (resampling: nearest, linear, bilinear, bicubic, ...)
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -54,4 +59,8 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "batch_norm", "instance_norm", "group_norm", "local_response_norm",
            "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
            "multilabel_margin_loss", "multi_margin_loss", "cosine_embedding_loss", "pairwise_distance",
-           "triplet_margin_loss", "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss"]
+           "triplet_margin_loss", "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss",
+           "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "threshold", "threshold_", "hardshrink",
+           "softshrink", "rrelu", "rrelu_", "prelu", "selu", "selu_", "celu", "celu_", "mish", "softsign",
+           "tanhshrink", "softmin",
+           "interpolate"]

@@ -33,6 +33,10 @@ def _shp():
 def _inv():
     from .linalg import inverse
     return inverse
+def _ops(name):
+    """The op module ``minitf.ops.<name>``, imported on first use."""
+    import importlib
+    return importlib.import_module(f".ops.{name}", __package__)
 
 
 class MoreMethods:
@@ -79,6 +83,25 @@ class MoreMethods:
     def cross(self, other, dim=None):
         from .linalg.products import torch_cross
         return torch_cross(self, other, dim)
+    # torch's shape and index helpers (minitf.ops.split_stack, .rearrange, .strided, .embed)
+    def tensor_split(self, indices_or_sections, dim=0): return _ops("split_stack").tensor_split(self, indices_or_sections, dim)
+    def hsplit(self, indices_or_sections): return _ops("split_stack").hsplit(self, indices_or_sections)
+    def vsplit(self, indices_or_sections): return _ops("split_stack").vsplit(self, indices_or_sections)
+    def dsplit(self, indices_or_sections): return _ops("split_stack").dsplit(self, indices_or_sections)
+    def rot90(self, k=1, dims=(0, 1)): return _ops("rearrange").rot90(self, k, dims)
+    def fliplr(self): return _ops("rearrange").fliplr(self)
+    def flipud(self): return _ops("rearrange").flipud(self)
+    def unflatten(self, dim, sizes): return _ops("rearrange").unflatten(self, dim, sizes)
+    def ravel(self): return _ops("rearrange").ravel(self)
+    def narrow_copy(self, dim, start, length): return _ops("rearrange").narrow_copy(self, dim, start, length)
+    def take(self, index): return _ops("rearrange").take(self, index)
+    def take_along_dim(self, indices, dim=None): return _ops("rearrange").take_along_dim(self, indices, dim)
+    def unfold(self, dimension, size, step): return _ops("strided").unfold(self, dimension, size, step)
+    def select_scatter(self, src, dim, index): return _ops("embed").select_scatter(self, src, dim, index)
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        return _ops("embed").slice_scatter(self, src, dim, start, end, step)
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        return _ops("embed").diagonal_scatter(self, src, offset, dim1, dim2)
 
     def is_floating_point(self) -> bool:
         """Whether the dtype is a floating one (float16/32/64), as torch."""

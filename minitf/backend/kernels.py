@@ -60,6 +60,22 @@ def diagonal_view(a, offset: int, axis1: int, axis2: int):
     return v
 
 
+def window_view(a, axis: int, size: int, step: int):
+    """The windows of ``size`` elements every ``step`` along ``axis`` as a new last dim, a view of
+    a's memory (torch's ``Tensor.unfold``): (..., n, ...) -> (..., (n - size) // step + 1, ..., size).
+    NumPy and CuPy both spell it ``lib.stride_tricks.as_strided`` (CuPy without ``writeable``:
+    its arrays have no such flag); windows may overlap, so writes into it are the caller's care."""
+    xp = backend.get_array_module(a)
+    count = (a.shape[axis] - size) // step + 1
+    shape = a.shape[:axis] + (count,) + a.shape[axis + 1:] + (size,)
+    strides = a.strides[:axis] + (a.strides[axis] * step,) + a.strides[axis + 1:] + (a.strides[axis],)
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
+    if xp is backend._cupy:
+        return xp.lib.stride_tricks.as_strided(a, shape, strides)
+    return xp.as_strided(a, shape, strides)
+
+
 def native_special(xp, name: str):
     """The array module's own elementwise special function ``name`` ("erf", "erfc"), or None.
 

@@ -14,6 +14,9 @@ from .flatten import Flatten, Unflatten  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .activation import GELU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
+from .activation_more import (Hardtanh, Hardswish, Hardsigmoid, Mish, SELU, CELU, RReLU, Threshold,  # noqa: F401
+                              PReLU, Softsign, Tanhshrink, Softshrink, Hardshrink, Softmin, Softmax2d)
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .multihead import MultiheadAttention  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
@@ -47,4 +50,7 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "GroupNorm", "LocalResponseNorm",
            "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
            "MultiLabelMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
-           "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"]
+           "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance",
+           "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU", "RReLU", "Threshold", "PReLU",
+           "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Softmin", "Softmax2d",
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]

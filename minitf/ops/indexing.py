@@ -1,7 +1,7 @@
 """Index-driven selection under PyTorch's names: gather, scatter (out of place), scatter_add,
 index_select, masked_select, nonzero.
 
-gather and index_select are advanced-index reads (:class:`~minitf.ops.shape.GetItem`, whose
+gather and index_select are advanced-index reads (:class:`~minitf.ops.subscript.GetItem`, whose
 backward scatter-adds: repeated indices accumulate); scatter writes with
 :class:`~minitf.ops.inplace.IndexPut`. Indices must lie in [0, size) (torch's rule: no
 negative indices here); the check reads their minimum and maximum from the device once.
