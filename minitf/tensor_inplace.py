@@ -55,8 +55,8 @@ class InPlaceMethods:
     def index_add_(self, dim, index, source, *, alpha=1): return _m().index_add_(self, dim, index, source, alpha=alpha)
     def index_copy_(self, dim, index, source): return _m().index_copy_(self, dim, index, source)
     def index_fill_(self, dim, index, value): return _m().index_fill_(self, dim, index, value)
-    def scatter_(self, dim, index, src=None, *, value=None):
-        return _m().scatter_(self, dim, index, value if src is None else src)
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _m().scatter_(self, dim, index, value if src is None else src, reduce=reduce)
     def scatter_add_(self, dim, index, src): return _m().scatter_add_(self, dim, index, src)
 
     # out of place, with the in-place ones' arguments

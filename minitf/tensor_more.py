@@ -28,6 +28,11 @@ def _shp():
     return more_shapes
 
 
+def _mops(name):   # the math ops' modules (minitf/ops/special.py ...), imported on first use
+    import importlib
+    return importlib.import_module(f".ops.{name}", __package__)
+
+
 class MoreMethods:
     """Math, reductions, shapes and type queries (no state of their own)."""
 
@@ -47,6 +52,43 @@ class MoreMethods:
     def atan2(self, other): return _math().atan2(self, other)
     arctan2 = atan2
     def hypot(self, other): return _math().hypot(self, other)
+
+    # math ops (minitf/ops/special.py, binary_math.py, scan.py, products.py, binning.py)
+    def acos(self): return _mops("special").acos(self)
+    def acosh(self): return _mops("special").acosh(self)
+    def asinh(self): return _mops("special").asinh(self)
+    def atanh(self): return _mops("special").atanh(self)
+    arccos, arccosh, arcsinh, arctanh = acos, acosh, asinh, atanh
+    def erfc(self): return _mops("special").erfc(self)
+    def erfinv(self): return _mops("special").erfinv(self)
+    def sgn(self): return _mops("special").sgn(self)
+    def signbit(self): return _mops("special").signbit(self)
+    def frac(self): return _mops("special").frac(self)
+    def deg2rad(self): return _mops("special").deg2rad(self)
+    def rad2deg(self): return _mops("special").rad2deg(self)
+    def sinc(self): return _mops("special").sinc(self)
+    def xlogy(self, other): return _mops("binary_math").xlogy(self, other)
+    def logaddexp(self, other): return _mops("binary_math").logaddexp(self, other)
+    def logaddexp2(self, other): return _mops("binary_math").logaddexp2(self, other)
+    def float_power(self, exponent): return _mops("binary_math").float_power(self, exponent)
+    def copysign(self, other): return _mops("binary_math").copysign(self, other)
+    def heaviside(self, values): return _mops("binary_math").heaviside(self, values)
+    def nextafter(self, other): return _mops("binary_math").nextafter(self, other)
+    def ldexp(self, other): return _mops("binary_math").ldexp(self, other)
+    def fmax(self, other): return _mops("binary_math").fmax(self, other)
+    def fmin(self, other): return _mops("binary_math").fmin(self, other)
+    def cummax(self, dim): return _mops("scan").cummax(self, dim)
+    def cummin(self, dim): return _mops("scan").cummin(self, dim)
+    def logcumsumexp(self, dim): return _mops("scan").logcumsumexp(self, dim)
+    def kron(self, other): return _mops("products").kron(self, other)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return _mops("products").addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv(self, mat, vec, *, beta=1, alpha=1): return _mops("products").addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addr(self, vec1, vec2, *, beta=1, alpha=1): return _mops("products").addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _mops("products").baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _mops("products").addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def histc(self, bins=100, min=0, max=0): return _mops("binning").histc(self, bins, min, max)
 
     def nansum(self, dim=None, keepdim=False): return _red().nansum(self, dim, keepdim)
     def nanmean(self, dim=None, keepdim=False): return _red().nanmean(self, dim, keepdim)

@@ -176,6 +176,8 @@ from .kernels import (diagonal_view, native_special, quiet_fp_warnings, quiet_un
 from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads  # noqa: E402
 from .rng import copy_rng, default_rng, draw_seed, rng_state, set_rng_state  # noqa: E402
 from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nccl_unique_id, select_gpu  # noqa: E402
+# scans and a scattered product (cummax, logcumsumexp, scatter_reduce prod): NumPy's ufunc methods, built elsewhere
+from .scans import accumulate, scatter_multiply  # noqa: E402
 
 __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_available", "gpu_unavailable_reason",
            "array_module", "device_of", "get_array_module", "to_device", "to_numpy", "to_host_floats",
@@ -184,3 +186,4 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "num_threads", "set_num_threads", "chunk_elements", "parallel_rows",
            "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed",
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth"]
+__all__ += ["accumulate", "scatter_multiply"]  # (scans)
