@@ -81,9 +81,12 @@ class MoreMethods:
     def cummin(self, dim): return _mops("scan").cummin(self, dim)
     def logcumsumexp(self, dim): return _mops("scan").logcumsumexp(self, dim)
     def kron(self, other): return _mops("products").kron(self, other)
-    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return _mops("products").addmm(self, mat1, mat2, beta=beta, alpha=alpha)
-    def addmv(self, mat, vec, *, beta=1, alpha=1): return _mops("products").addmv(self, mat, vec, beta=beta, alpha=alpha)
-    def addr(self, vec1, vec2, *, beta=1, alpha=1): return _mops("products").addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _mops("products").addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _mops("products").addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _mops("products").addr(self, vec1, vec2, beta=beta, alpha=alpha)
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return _mops("products").baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):

@@ -91,3 +91,16 @@ def test_the_device_path_agrees_with_numpys(device):
         assert out.indices.tolist() == ref.indices.tolist() and out.values.device == x.device
     np.testing.assert_allclose(mt.logcumsumexp(x, 1).numpy(), mt.logcumsumexp(host, 1).numpy(), rtol=1e-14)
     np.testing.assert_allclose(mt.logcumsumexp(x, 0).numpy(), mt.logcumsumexp(host, 0).numpy(), rtol=1e-14)
+
+
+def test_device_scans_take_log_steps_not_one_per_element():
+    from minitf.fakedevice import count_device_ops
+    counts = []
+    for n in (64, 4096):
+        x = mt.tensor(np.random.default_rng(3).standard_normal((2, n)), device="fake")
+        with count_device_ops() as ops:
+            mt.cummax(x, 1)
+            mt.logcumsumexp(x, 1)
+        counts.append(ops["ops"])
+    # 64x the length: 6 more doubling steps each (a handful of array ops a step), never 64x the ops
+    assert counts[1] < counts[0] + 6 * 2 * 12, counts

@@ -230,3 +230,39 @@ def test_special_namespace_is_torchs():
                                torch.special.logsumexp(torch.tensor(x), 0).item(), rtol=1e-14)
     np.testing.assert_allclose(mt.special.softmax(mt.tensor(x), 0).numpy(),
                                torch.special.softmax(torch.tensor(x), 0).numpy(), rtol=1e-14)
+
+
+METHODS = {  # Tensor method -> (arguments after self, built from a (2, 3) float64 x)
+    "acos": (), "arccos": (), "acosh": (), "arccosh": (), "asinh": (), "arcsinh": (), "atanh": (),
+    "arctanh": (), "erfc": (), "erfinv": (), "sgn": (), "signbit": (), "frac": (), "deg2rad": (), "rad2deg": (),
+    "sinc": (), "xlogy": ("y",), "logaddexp": ("y",), "logaddexp2": ("y",), "float_power": ("y",),
+    "copysign": ("y",), "heaviside": ("y",), "nextafter": ("y",), "ldexp": ("y",), "fmax": ("y",), "fmin": ("y",),
+    "cummax": (1,), "cummin": (0,), "logcumsumexp": (1,), "kron": ("y",), "addmm": ("m", "n"), "addmv": ("m", "v"),
+    "addr": ("v2", "v"), "baddbmm": ("b1", "b2"), "addbmm": ("b1", "b2"), "histc": (4,),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_tensor_methods_are_torchs_and_the_functions(name):
+    torch = pytest.importorskip("torch")
+    r = np.random.default_rng(3)
+    x = r.uniform(0.1, 0.9, (2, 3))
+    if name in ("acosh", "arccosh"):
+        x = x + 1
+    arrays = {"y": r.uniform(0.1, 0.9, (2, 3)), "m": r.standard_normal((2, 4)), "n": r.standard_normal((4, 3)),
+              "v": r.standard_normal(3), "v2": r.standard_normal(2), "b1": r.standard_normal((2, 2, 4)),
+              "b2": r.standard_normal((2, 4, 3))}
+    if name in ("addmv", "addr"):
+        x = x[:, 0] if name == "addmv" else x
+    if name in ("addmv",):
+        arrays["m"] = r.standard_normal((2, 3))
+
+    def args(m):
+        return [m.tensor(arrays[a]) if isinstance(a, str) else a for a in METHODS[name]]
+    ours = getattr(mt.tensor(x), name)(*args(mt))
+    theirs = getattr(torch.tensor(x), name)(*args(torch))
+    if isinstance(ours, tuple):
+        ours, theirs = ours[0], theirs[0]
+    np.testing.assert_allclose(ours.numpy().astype(float), theirs.numpy().astype(float), rtol=1e-12, atol=1e-14)
+    function = getattr(mt, name)(mt.tensor(x), *args(mt))
+    np.testing.assert_array_equal((function[0] if isinstance(function, tuple) else function).numpy(), ours.numpy())

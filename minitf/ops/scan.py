@@ -61,13 +61,22 @@ class CumExtreme(Function):
         return (ScatterAdd.apply(zeros, g, index=along_index(self.indices, self.axis)),)
 
 
+class Cummax(CumExtreme):
+    pass
+
+
+class Cummin(CumExtreme):
+    pass
+
+
 def _extreme(name, x, dim, kind, result):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     axis = check_dim(name, dim, x.ndim)
     t = x.reshape(1) if x.ndim == 0 else x
     v, idx = _running_extreme(t.data, axis, kind)
-    values, indices = CumExtreme.apply(t, axis=axis, values=v, indices=idx), Tensor._make(idx, None)
+    op = Cummax if kind == "max" else Cummin          # (named as torch's grad_fn)
+    values, indices = op.apply(t, axis=axis, values=v, indices=idx), Tensor._make(idx, None)
     if x.ndim == 0:
         values, indices = values.reshape(()), indices.reshape(())
     return result(values, indices)
@@ -87,9 +96,6 @@ def cummin(x: Tensor, dim: int):
     return _extreme("cummin", x, dim, "min", cummin_return)
 
 
-_LOWEST = {np.dtype(t): np.finfo(t).min for t in ("float16", "float32", "float64")}
-
-
 def _reverse_lcse(xp, a, axis):
     return xp.flip(backend.accumulate("logaddexp", xp.flip(a, axis), axis), axis)
 
@@ -106,7 +112,7 @@ class LogCumSumExp(Function):
 
     def backward(self, g):
         xp = backend.get_array_module(g)
-        low = g.dtype.type(_LOWEST[g.dtype])
+        low = np.finfo(g.dtype).min
         with backend.quiet_underflow(xp):
             log_abs = xp.log(xp.abs(g))
             pos = xp.where(g > 0, log_abs, low)
@@ -121,7 +127,7 @@ class LogCumSumExp(Function):
         from .shape import where
         x, axis = self.inputs[0], self.axis
         y = LogCumSumExp.apply(x, axis=axis)
-        low = float(_LOWEST[g.dtype])
+        low = float(np.finfo(g.dtype).min)
         # the masks are constants; log|g| is differentiable in g where g != 0 (the branch taken)
         safe = where(Tensor._make(g.data == 0, None), 1.0, g)
         log_abs = log(abs(safe))
