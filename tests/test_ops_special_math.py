@@ -266,3 +266,42 @@ def test_tensor_methods_are_torchs_and_the_functions(name):
     np.testing.assert_allclose(ours.numpy().astype(float), theirs.numpy().astype(float), rtol=1e-12, atol=1e-14)
     function = getattr(mt, name)(mt.tensor(x), *args(mt))
     np.testing.assert_array_equal((function[0] if isinstance(function, tuple) else function).numpy(), ours.numpy())
+
+
+INPLACE = {  # method -> (arguments, the input's values)
+    "acos_": ((), X), "arccos_": ((), X), "acosh_": ((), [[1.5, 2.0]]), "arccosh_": ((), [[1.5]]),
+    "asinh_": ((), X), "arcsinh_": ((), X), "atanh_": ((), X), "arctanh_": ((), X), "erfc_": ((), X),
+    "erfinv_": ((), X), "sgn_": ((), X), "frac_": ((), X), "deg2rad_": ((), X), "rad2deg_": ((), X),
+    "sinc_": ((), X), "xlogy_": (("y",), X), "copysign_": (("y",), X), "heaviside_": (("y",), X),
+    "nextafter_": (("y",), X), "ldexp_": (("y",), X), "float_power_": (("y",), X),
+    "addmm_": (("m", "n"), X), "addmv_": (("m", "v"), [0.5, -1.0]), "addr_": (("v2", "v"), X),
+    "baddbmm_": (("b1", "b2"), [X, X]), "addbmm_": (("b1", "b2"), X),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_math_as_torch(name, device):
+    torch = pytest.importorskip("torch")
+    extra, values = INPLACE[name]
+    a = np.array(values, dtype=np.float64)
+    r = np.random.default_rng(4)
+    n_rows, n_cols = (a.shape[-2], a.shape[-1]) if a.ndim > 1 else (a.shape[0], 3)
+    arrays = {"y": np.round(r.standard_normal(a.shape) * 2), "m": r.standard_normal((n_rows, 3)),
+              "n": r.standard_normal((3, n_cols)), "v": r.standard_normal(3 if a.ndim == 1 else n_cols),
+              "v2": r.standard_normal(n_rows), "b1": r.standard_normal((2, n_rows, 4)),
+              "b2": r.standard_normal((2, 4, n_cols))}
+    ours = mt.tensor(a, device=device)
+    out = getattr(ours, name)(*[mt.tensor(arrays[k], device=device) for k in extra])
+    theirs = torch.tensor(a)
+    getattr(theirs, name)(*[torch.tensor(arrays[k]) for k in extra])
+    assert out is ours
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+def test_inplace_math_refusals_and_gradients_as_torch():
+    with pytest.raises(mt.errors.DtypeError, match="float_power_"):
+        mt.ones(2).float_power_(2)
+    with pytest.raises(mt.errors.DtypeError, match="can't be cast"):
+        mt.tensor([1, 2]).acos_()
+    x = mt.tensor([0.2, 0.5], dtype=mt.float64, requires_grad=True)
+    assert mt.gradcheck(lambda t: (t * 1).acos_(), [x]) and mt.gradcheck(lambda t: (t * 1).sinc_(), [x])
