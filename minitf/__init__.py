@@ -47,7 +47,7 @@ def __getattr__(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
-                "amp", "backends", "linalg"):
+                "amp", "backends", "linalg", "special"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
         return getattr(importlib.import_module(".amp", __name__), name)
@@ -140,3 +140,13 @@ from .ops.embed import select_scatter, slice_scatter, diagonal_scatter  # noqa: 
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
     return x.is_floating_point()
+# math ops (acos ... fmin, the scans, the fused products, distances, binning): minitf/ops/special.py,
+# binary_math.py, scan.py, products.py, distance.py, binning.py; torch.special's names in minitf/special.py
+from .ops.special import (acos, arccos, acosh, arccosh, asinh, arcsinh, atanh, arctanh, erfc, erfinv,  # noqa: E402,F401
+                          sgn, signbit, frac, deg2rad, rad2deg, sinc)
+from .ops.binary_math import (xlogy, logaddexp, logaddexp2, float_power, copysign, heaviside,  # noqa: E402,F401
+                              nextafter, ldexp, fmax, fmin)
+from .ops.scan import cummax, cummin, logcumsumexp  # noqa: E402,F401
+from .ops.products import kron, addmm, addmv, addr, baddbmm, addbmm  # noqa: E402,F401
+from .ops.distance import cdist, pdist  # noqa: E402,F401
+from .ops.binning import histc, bucketize  # noqa: E402,F401

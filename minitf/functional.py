@@ -41,6 +41,7 @@ from .ops.piecewise_activations import (hardtanh, hardtanh_, hardsigmoid, hardsw
                                         threshold_, hardshrink, softshrink, rrelu, rrelu_, prelu)
 from .ops.smooth_activations import selu, selu_, celu, celu_, mish, softsign, tanhshrink, softmin  # noqa: F401
 from .ops.interpolate import interpolate  # noqa: F401  (resampling: nearest, linear, bilinear, bicubic, ...)
+from .ops.distance import pdist  # noqa: F401  (math ops: torch's F.pdist)
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -64,3 +65,4 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "softshrink", "rrelu", "rrelu_", "prelu", "selu", "selu_", "celu", "celu_", "mish", "softsign",
            "tanhshrink", "softmin",
            "interpolate"]
+__all__ += ["pdist"]  # (math ops)

@@ -12,6 +12,11 @@ def _m():
     return inplace_methods
 
 
+def _mi():
+    from .ops import inplace_math
+    return inplace_math
+
+
 class InPlaceMethods:
     """Elementwise, index and shape-changing in-place methods (no state of their own)."""
 
@@ -55,9 +60,36 @@ class InPlaceMethods:
     def index_add_(self, dim, index, source, *, alpha=1): return _m().index_add_(self, dim, index, source, alpha=alpha)
     def index_copy_(self, dim, index, source): return _m().index_copy_(self, dim, index, source)
     def index_fill_(self, dim, index, value): return _m().index_fill_(self, dim, index, value)
-    def scatter_(self, dim, index, src=None, *, value=None):
-        return _m().scatter_(self, dim, index, value if src is None else src)
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _m().scatter_(self, dim, index, value if src is None else src, reduce=reduce)
     def scatter_add_(self, dim, index, src): return _m().scatter_add_(self, dim, index, src)
+
+    # math ops in place (minitf/ops/inplace_math.py)
+    def acos_(self): return _mi().acos_(self)
+    def acosh_(self): return _mi().acosh_(self)
+    def asinh_(self): return _mi().asinh_(self)
+    def atanh_(self): return _mi().atanh_(self)
+    arccos_, arccosh_, arcsinh_, arctanh_ = acos_, acosh_, asinh_, atanh_
+    def erfc_(self): return _mi().erfc_(self)
+    def erfinv_(self): return _mi().erfinv_(self)
+    def sgn_(self): return _mi().sgn_(self)
+    def frac_(self): return _mi().frac_(self)
+    def deg2rad_(self): return _mi().deg2rad_(self)
+    def rad2deg_(self): return _mi().rad2deg_(self)
+    def sinc_(self): return _mi().sinc_(self)
+    def xlogy_(self, other): return _mi().xlogy_(self, other)
+    def float_power_(self, exponent): return _mi().float_power_(self, exponent)
+    def copysign_(self, other): return _mi().copysign_(self, other)
+    def heaviside_(self, values): return _mi().heaviside_(self, values)
+    def nextafter_(self, other): return _mi().nextafter_(self, other)
+    def ldexp_(self, other): return _mi().ldexp_(self, other)
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1): return _mi().addmm_(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv_(self, mat, vec, *, beta=1, alpha=1): return _mi().addmv_(self, mat, vec, beta=beta, alpha=alpha)
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1): return _mi().addr_(self, vec1, vec2, beta=beta, alpha=alpha)
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _mi().baddbmm_(self, batch1, batch2, beta=beta, alpha=alpha)
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _mi().addbmm_(self, batch1, batch2, beta=beta, alpha=alpha)
 
     # out of place, with the in-place ones' arguments
     def index_add(self, dim, index, source, *, alpha=1):

@@ -255,8 +255,8 @@ class TensorMethods(InPlaceMethods, MoreMethods):
 
     # ------------------------------------------------------------ indexing, order, layout, products
     def gather(self, dim, index): return _ops.gather(self, dim, index)
-    def scatter(self, dim, index, src=None, *, value=None):
-        return _ops.scatter(self, dim, index, value if src is None else src)
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _ops.scatter(self, dim, index, value if src is None else src, reduce=reduce)
     def scatter_add(self, dim, index, src): return _ops.scatter_add(self, dim, index, src)
     def index_select(self, dim, index): return _ops.index_select(self, dim, index)
     def masked_select(self, mask): return _ops.masked_select(self, mask)

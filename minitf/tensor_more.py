@@ -33,10 +33,13 @@ def _shp():
 def _inv():
     from .linalg import inverse
     return inverse
+
+
 def _ops(name):
     """The op module ``minitf.ops.<name>``, imported on first use."""
     import importlib
     return importlib.import_module(f".ops.{name}", __package__)
+
 
 
 class MoreMethods:
@@ -58,6 +61,46 @@ class MoreMethods:
     def atan2(self, other): return _math().atan2(self, other)
     arctan2 = atan2
     def hypot(self, other): return _math().hypot(self, other)
+
+    # math ops (minitf/ops/special.py, binary_math.py, scan.py, products.py, binning.py)
+    def acos(self): return _ops("special").acos(self)
+    def acosh(self): return _ops("special").acosh(self)
+    def asinh(self): return _ops("special").asinh(self)
+    def atanh(self): return _ops("special").atanh(self)
+    arccos, arccosh, arcsinh, arctanh = acos, acosh, asinh, atanh
+    def erfc(self): return _ops("special").erfc(self)
+    def erfinv(self): return _ops("special").erfinv(self)
+    def sgn(self): return _ops("special").sgn(self)
+    def signbit(self): return _ops("special").signbit(self)
+    def frac(self): return _ops("special").frac(self)
+    def deg2rad(self): return _ops("special").deg2rad(self)
+    def rad2deg(self): return _ops("special").rad2deg(self)
+    def sinc(self): return _ops("special").sinc(self)
+    def xlogy(self, other): return _ops("binary_math").xlogy(self, other)
+    def logaddexp(self, other): return _ops("binary_math").logaddexp(self, other)
+    def logaddexp2(self, other): return _ops("binary_math").logaddexp2(self, other)
+    def float_power(self, exponent): return _ops("binary_math").float_power(self, exponent)
+    def copysign(self, other): return _ops("binary_math").copysign(self, other)
+    def heaviside(self, values): return _ops("binary_math").heaviside(self, values)
+    def nextafter(self, other): return _ops("binary_math").nextafter(self, other)
+    def ldexp(self, other): return _ops("binary_math").ldexp(self, other)
+    def fmax(self, other): return _ops("binary_math").fmax(self, other)
+    def fmin(self, other): return _ops("binary_math").fmin(self, other)
+    def cummax(self, dim): return _ops("scan").cummax(self, dim)
+    def cummin(self, dim): return _ops("scan").cummin(self, dim)
+    def logcumsumexp(self, dim): return _ops("scan").logcumsumexp(self, dim)
+    def kron(self, other): return _ops("products").kron(self, other)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _ops("products").addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _ops("products").addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _ops("products").addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops("products").baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops("products").addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def histc(self, bins=100, min=0, max=0): return _ops("binning").histc(self, bins, min, max)
 
     def nansum(self, dim=None, keepdim=False): return _red().nansum(self, dim, keepdim)
     def nanmean(self, dim=None, keepdim=False): return _red().nanmean(self, dim, keepdim)

@@ -179,6 +179,8 @@ from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads
 from .rng import copy_rng, default_rng, draw_seed, rng_state, set_rng_state  # noqa: E402
 from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nccl_unique_id, select_gpu  # noqa: E402
 from .linalg import linalg_op  # noqa: E402  (torch.linalg's kernels: xp.linalg with uniform errors)
+# scans and a scattered product (cummax, logcumsumexp, scatter_reduce prod): NumPy's ufunc methods, built elsewhere
+from .scans import accumulate, scatter_multiply  # noqa: E402
 
 __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_available", "gpu_unavailable_reason",
            "array_module", "device_of", "get_array_module", "to_device", "to_numpy", "to_host_floats",
@@ -189,3 +191,4 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed",
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",
            "linalg_op"]
+__all__ += ["accumulate", "scatter_multiply"]  # (scans)

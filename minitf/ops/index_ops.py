@@ -134,11 +134,9 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     :func:`minitf.scatter`), as torch.scatter_reduce; ``reduce`` "sum", "mean" (counting x's
     value when ``include_self``; an integer mean rounds down, as torch), "amax" or "amin" (the
     gradient shared by the elements equal to the result, as torch). Positions no index names
-    keep x's value. Differentiable in x and src. torch's "prod" is not implemented (a clear error)."""
-    if reduce not in _REDUCTIONS:
-        if reduce == "prod":
-            raise NotImplementedError(f"scatter_reduce: reduce={reduce!r} is not implemented in minitf "
-                                      f"(only {', '.join(_REDUCTIONS)})")
+    keep x's value; "prod" (x's value counted with ``include_self``; the gradient with zeros as
+    torch's, see :mod:`minitf.ops.scatter_prod`). Differentiable in x and src."""
+    if reduce not in _REDUCTIONS and reduce != "prod":
         raise RuntimeError(f"scatter_reduce: reduce argument must be one of sum, prod, mean, amax, amin, "
                            f"got {reduce!r}")
     if not isinstance(src, Tensor):
@@ -150,6 +148,9 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     xp = backend.get_array_module(x.data)
     hit = xp.zeros(x.shape, dtype=bool)
     hit[full] = True  # the positions some index names
+    if reduce == "prod":  # (minitf.ops.scatter_prod: the product and torch's gradient with zeros)
+        from .scatter_prod import scatter_prod
+        return scatter_prod(x, src, full, include_self, hit)
     if reduce in ("amax", "amin"):
         return ScatterExtreme.apply(x, src, index=full, kind=reduce[1:], include_self=bool(include_self), hit=hit)
     # x's values dropped where an index hits: a where (x * 0 is NaN at inf and -0. at negatives)

@@ -90,13 +90,17 @@ def _src(name, x: Tensor, index: Tensor, src):
     return src[tuple(slice(0, m) for m in index.shape)]
 
 
-def scatter(x: Tensor, dim: int, index: Tensor, src) -> Tensor:
+def scatter(x: Tensor, dim: int, index: Tensor, src, *, reduce=None) -> Tensor:
     """A copy of ``x`` with out[index[i][j]][j] = src[i][j] (for dim 0), as torch.scatter
     (out of place); ``src`` a tensor of x's dtype (its corner of index's shape is read) or a number.
 
     Where ``index`` repeats a position, one of the values lands there (torch leaves which
-    unspecified; here the last). Differentiable in x (0 where written) and src.
+    unspecified; here the last). Differentiable in x (0 where written) and src. ``reduce``
+    "add" or "multiply": torch's older accumulating forms (:mod:`minitf.ops.scatter_prod`).
     """
+    if reduce is not None:
+        from .scatter_prod import scatter_with_reduce
+        return scatter_with_reduce(x, dim, index, src, reduce)
     from .inplace import IndexPut
     full, _ = _along("scatter", x, dim, index)
     if isinstance(src, Tensor) and src.dtype != x.dtype:  # torch refuses too (no silent cast)

@@ -209,10 +209,16 @@ def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
     return Tensor._make(xp.isin(e.data, t.data, invert=invert), None)
 
 
-def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side=None, out_int32=False) -> Tensor:
+def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side=None, out_int32=False,
+                 sorter=None) -> Tensor:
     """Where ``values`` would go in the (last-dim) sorted ``sorted_sequence`` to keep it sorted,
-    as torch.searchsorted (``right``/``side="right"``: after equal entries). int64 (or int32)."""
+    as torch.searchsorted (``right``/``side="right"``: after equal entries). int64 (or int32).
+    ``sorter``: int64 indices that sort an unsorted ``sorted_sequence`` along its last dim
+    (argsort's), of its shape, as torch's."""
     from ._util import as_tensor
+    if sorter is not None:
+        from .binning import apply_sorter
+        sorted_sequence = apply_sorter(sorted_sequence, sorter)
     v = values if isinstance(values, Tensor) else as_tensor(values, sorted_sequence)
     if side not in (None, "left", "right"):
         raise ArgumentError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
