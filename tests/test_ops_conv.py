@@ -200,7 +200,9 @@ def test_unfold_fold_on_the_device(device):
 
 
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(2, 1)),
-                                    dict(kernel_size=3, stride=2, padding=1)])
+                                    dict(kernel_size=3, stride=2, padding=1),
+                                    dict(kernel_size=2, stride=2),      # disjoint windows: col2im is a strided write
+                                    dict(kernel_size=(2, 1), stride=(3, 2), padding=1)])   # disjoint, rows left over
 def test_unfold_and_fold_match_torch_and_gradcheck(kwargs):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((2, 3, 6, 5))
@@ -261,3 +263,23 @@ def test_error_classes_are_torchs():
             theirs()
         with pytest.raises(RuntimeError):
             ours()
+
+
+def test_no_loop_over_batch_or_channels_and_no_host_copies():
+    """On the fake device the number of array operations of a forward and backward does not grow
+    with the batch, the channels or the image size (no Python loop over them), and no array crosses
+    to or from the host: on a GPU each would be a kernel launch, or a synchronising copy."""
+    from minitf.fakedevice import count_device_ops, count_host_transfers
+
+    def step(n, c, h):
+        x = mt.tensor(rng.standard_normal((n, c, h, h)), device="fake", requires_grad=True)
+        w = mt.tensor(rng.standard_normal((4, c // 2, 3, 3)), device="fake", requires_grad=True)
+        with count_device_ops() as ops, count_host_transfers() as moved:
+            y = F.conv2d(x, w, stride=2, padding=1, groups=2)
+            z = F.max_pool2d(y, 2, return_indices=True)[0] + F.avg_pool2d(y, 2, ceil_mode=True)
+            z = F.adaptive_avg_pool2d(z, 1) + F.unfold(z, 1).sum()
+            z.sum().backward()
+        assert moved == {"to_host": 0, "to_device": 0}
+        return ops["ops"]
+
+    assert step(1, 2, 8) == step(8, 6, 16)

@@ -23,7 +23,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from .windows import col2im, crop_array, im2col, ntuple, pad_array, span, window_index
+from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords
 
 
 def _geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, half_of):
@@ -130,18 +130,18 @@ class Pick(Function):
         return (PickAdjoint.apply(g, arg=p["arg"], geom=p["geom"], spatial=self.spatial),)
 
 
-def _divisor(spatial, geom, count_include_pad, divisor_override):
-    """The divisor of each output of an average pool, a host array (*Out): torch's rule, per dim
-    (a window's size clipped to the padded input, or to the input without count_include_pad)."""
+def _divisor(xp, spatial, geom, count_include_pad, divisor_override, dtype):
+    """The divisor of each output of an average pool, (*Out), built on the device: torch's rule, per
+    dim (a window's size clipped to the padded input, or to the input without count_include_pad)."""
     kernel, stride, _, pads, out = geom
     if divisor_override is not None:
-        return np.full(out, float(divisor_override))
-    div = np.ones(())
-    for n, k, s, (p, _), o in zip(spatial, kernel, stride, pads, out):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
-        size = end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
-        div = np.multiply.outer(div, size)
+        return xp.full(out, float(divisor_override), dtype=dtype)
+    div = xp.ones((), dtype=dtype)
+    for i, (n, k, s, (p, _), o) in enumerate(zip(spatial, kernel, stride, pads, out)):
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, n + p)
+        size = end - start if count_include_pad else xp.minimum(end, n) - xp.maximum(start, 0)
+        div = div * size.reshape((-1,) + (1,) * (len(out) - 1 - i)).astype(dtype)
     return div
 
 
@@ -199,10 +199,10 @@ def _max_pool(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, retur
         kernel, _, _, pads, out = geom
         arg = fn.arg if fn is not None else _windows(xb.data, geom, -np.inf if x.dtype.kind == "f"
                                                      else np.iinfo(x.dtype).min).argmax(axis=-1)
-        table = _unpadded_index(xb.shape[2:], geom)
         xp = backend.get_array_module(xb.data)
+        table = _unpadded_index(xp, xb.shape[2:], geom)
         where = xp.arange(math.prod(out)).reshape(out) * math.prod(kernel) + arg
-        idx = backend.to_device(table, xb.device)[where]
+        idx = table[where]
         indices = Tensor._make(idx, None)
         if unbatched:
             indices = indices.reshape(indices.shape[1:])
@@ -211,13 +211,11 @@ def _max_pool(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, retur
     return (y, indices) if return_indices else y
 
 
-def _unpadded_index(spatial, geom):
+def _unpadded_index(xp, spatial, geom):
     """For each (output position, window element): its flat index into the unpadded (*S), (P * KK,)."""
     kernel, stride, dilation, pads, out = geom
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))
-    flat = window_index(padded, kernel, stride, dilation, out).reshape(-1)
-    coords = np.unravel_index(flat, padded)
-    return np.ravel_multi_index(tuple(c - lo for c, (lo, _) in zip(coords, pads)), spatial, mode="clip")
+    flat = flat_index(window_coords(xp, kernel, stride, dilation, out), spatial, [lo for lo, _ in pads])
+    return xp.broadcast_to(flat, tuple(out) + tuple(kernel)).reshape(-1)
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -251,8 +249,8 @@ def _avg_pool(op, d, x, kernel_size, stride, padding, ceil_mode, count_include_p
                                          or isinstance(divisor_override, bool) or divisor_override == 0):
         raise ArgumentError(f"{op}: divisor must be a nonzero int, got {divisor_override!r}")
     geom = _geometry(op, d, xb, kernel_size, stride, padding, 1, ceil_mode, "kernel size")
-    div = backend.to_device(_divisor(xb.shape[2:], geom, count_include_pad, divisor_override).astype(x.dtype),
-                            x.device)
+    div = _divisor(backend.get_array_module(xb.data), xb.shape[2:], geom, count_include_pad, divisor_override,
+                   x.dtype)
     y = AvgPool.apply(xb, geom=geom, div=div)
     return y.reshape(y.shape[1:]) if unbatched else y
 
@@ -278,13 +276,13 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                      divisor_override)
 
 
-def _averaging_matrix(n: int, o: int, dtype) -> np.ndarray:
+def _averaging_matrix(xp, n: int, o: int, dtype):
     """(o, n): row i averages the inputs [floor(i n / o), ceil((i + 1) n / o)), torch's adaptive windows."""
-    i = np.arange(o)
+    i = xp.arange(o)
     start, end = (i * n) // o, -((-(i + 1) * n) // o)
-    j = np.arange(n)
+    j = xp.arange(n)
     inside = (j >= start[:, None]) & (j < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
+    return inside.astype(dtype) / (end - start)[:, None].astype(dtype)
 
 
 def _adaptive_avg(op, d, x, output_size):
@@ -307,7 +305,7 @@ def _adaptive_avg(op, d, x, output_size):
             raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
         if o == n:
             continue
-        a = Tensor._make(backend.to_device(_averaging_matrix(n, int(o), x.dtype), x.device), None)
+        a = Tensor._make(_averaging_matrix(backend.get_array_module(x.data), n, int(o), x.dtype), None)
         if k == d - 1:   # the last dim: y (..., n) @ a^T (n, o)
             y = matmul(y, a.transpose(0, 1))
         else:            # dim -2 (2-D pooling's H): a (o, n) @ y (..., n, W)

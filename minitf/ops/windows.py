@@ -85,24 +85,51 @@ def im2col(xpad, kernel, stride, dilation, out):
     return v[(Ellipsis,) + index]
 
 
-def window_index(padded, kernel, stride, dilation, out) -> np.ndarray:
-    """The flat position in ``padded`` (row-major) of window element (o, k), as a host array
-    ``(P, KK)``, P = prod(Out), KK = prod(K)."""
+def window_coords(xp, kernel, stride, dilation, out) -> list:
+    """Per spatial dim i, the padded coordinate o_i * s_i + k_i * dil_i of window element (o, k), as an
+    array of ``xp`` broadcastable to (*Out, *K): built on the device, no host copy."""
     d = len(kernel)
-    flat = np.zeros(tuple(out) + tuple(kernel), dtype=np.int64)
-    for i in range(d):  # a loop over the (one or two) spatial dims, building a small index table
-        pos = (np.arange(out[i]) * stride[i]).reshape((1,) * i + (-1,) + (1,) * (2 * d - 1 - i))
-        tap = (np.arange(kernel[i]) * dilation[i]).reshape((1,) * (d + i) + (-1,) + (1,) * (d - 1 - i))
-        flat = flat + (pos + tap) * int(np.prod(padded[i + 1:], dtype=np.int64))
-    return flat.reshape(math.prod(out), math.prod(kernel))
+    coords = []
+    for i in range(d):  # a loop over the (one or two) spatial dims
+        pos = (xp.arange(out[i]) * stride[i]).reshape((1,) * i + (-1,) + (1,) * (2 * d - 1 - i))
+        tap = (xp.arange(kernel[i]) * dilation[i]).reshape((1,) * (d + i) + (-1,) + (1,) * (d - 1 - i))
+        coords.append(pos + tap)
+    return coords
+
+
+def flat_index(coords, shape, origin=None):
+    """Row-major flat index into ``shape`` of the coordinates ``coords`` (less ``origin``)."""
+    flat = 0
+    for i, c in enumerate(coords):
+        flat = flat + (c - (origin[i] if origin else 0)) * math.prod(shape[i + 1:])
+    return flat
+
+
+def _col2im_disjoint(xp, vals, n, c, padded, kernel, stride, dilation, out):
+    """col2im where no two windows overlap (stride >= span in every dim, e.g. a 2x2 pool of stride 2):
+    each input position receives at most one value, so it is a strided write, not a scatter-add."""
+    d = len(kernel)
+    v = vals.reshape(tuple(out) + tuple(kernel) + (n, c))
+    v = v.transpose((2 * d, 2 * d + 1) + tuple(a for i in range(d) for a in (i, d + i)))   # (N, C, O0, K0, O1, K1)
+    acc = xp.zeros((n, c) + tuple(a for o, st in zip(out, stride) for a in (o, st)), dtype=vals.dtype)
+    acc[(Ellipsis,) + tuple(a for k, dl in zip(kernel, dilation) for a in (slice(None), slice(0, k * dl, dl)))] = v
+    acc = acc.reshape((n, c) + tuple(o * st for o, st in zip(out, stride)))
+    if acc.shape[2:] == tuple(padded):
+        return acc
+    res = xp.zeros((n, c) + tuple(padded), dtype=vals.dtype)
+    common = (Ellipsis,) + tuple(slice(0, min(o * st, m)) for o, st, m in zip(out, stride, padded))
+    res[common] = acc[common]
+    return res
 
 
 def col2im(vals, n: int, c: int, padded, kernel, stride, dilation, out):
     """The adjoint of :func:`im2col`: ``vals: (P, KK, N, C)`` (any strides) summed back into
     ``(N, C, *padded)``, each value added at the position its window element was read from."""
     xp = backend.get_array_module(vals)
-    index = backend.to_device(window_index(padded, kernel, stride, dilation, out).reshape(-1),
-                              backend.device_of(vals))
+    if all(st >= w for st, w in zip(stride, span(kernel, dilation))):
+        return _col2im_disjoint(xp, vals, n, c, padded, kernel, stride, dilation, out)
+    index = xp.broadcast_to(flat_index(window_coords(xp, kernel, stride, dilation, out), padded),
+                            tuple(out) + tuple(kernel)).reshape(-1)
     acc = xp.zeros((math.prod(padded), n * c), dtype=vals.dtype)
     backend.scatter_add(acc, index, vals.reshape(index.shape[0], n * c))
     return xp.ascontiguousarray(acc.T).reshape((n, c) + tuple(padded))
