@@ -136,11 +136,33 @@ def test_adaptive_avg_pool_gradgradcheck():
     assert mt.gradgradcheck(lambda x: F.adaptive_avg_pool2d(x, (2, 3)), [x])
 
 
+@pytest.mark.parametrize("d, shape, size", [(2, (2, 3, 7, 6), (3, 4)), (2, (3, 5, 4), (7, None)), (2, (2, 2, 6, 6), 1),
+                                            (1, (2, 3, 10), 4), (1, (1, 1, 5), 3), (1, (2, 1, 3), 5), (1, (3, 8), 3)])
+def test_adaptive_max_pool_matches_torch_with_ties_and_indices(d, shape, size):
+    torch = pytest.importorskip("torch")
+    x = rng.integers(0, 3, shape).astype(np.float64)     # many ties: the first maximum of each window
+    ours, theirs = ((F.adaptive_max_pool1d, torch.nn.functional.adaptive_max_pool1d) if d == 1
+                    else (F.adaptive_max_pool2d, torch.nn.functional.adaptive_max_pool2d))
+    compare_with_torch(lambda x: ours(x, size), lambda x: theirs(x, size), [x])
+    idx = ours(mt.tensor(x), size, return_indices=True)[1]
+    assert idx.dtype == np.int64
+    np.testing.assert_array_equal(idx.numpy(), theirs(torch.tensor(x), size, return_indices=True)[1].numpy())
+
+
+def test_adaptive_max_pool_gradcheck_and_gradgradcheck():
+    x = mt.tensor(_distinct((1, 3, 5, 7)), requires_grad=True)
+    assert mt.gradcheck(lambda x: F.adaptive_max_pool2d(x, (3, 4)), [x])
+    assert mt.gradgradcheck(lambda x: F.adaptive_max_pool2d(x, (3, 4)), [x])
+    x1 = mt.tensor(_distinct((2, 2, 7)), requires_grad=True)
+    assert mt.gradcheck(lambda x: F.adaptive_max_pool1d(x, 3), [x1])
+
+
 def test_pools_on_the_device_match_cpu(device):
     x = _distinct((2, 3, 6, 5))
     calls = [lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
              lambda x: F.adaptive_avg_pool2d(x, (4, 2)), lambda x: F.max_pool1d(x[:, 0], 2),
-             lambda x: F.avg_pool1d(x[:, 0], 2, padding=1), lambda x: F.adaptive_avg_pool1d(x[:, 0], 3)]
+             lambda x: F.avg_pool1d(x[:, 0], 2, padding=1), lambda x: F.adaptive_avg_pool1d(x[:, 0], 3),
+             lambda x: F.adaptive_max_pool2d(x, (4, 2)), lambda x: F.adaptive_max_pool1d(x[:, 0], 3)]
     for call in calls:
         results = []
         for dev in ("cpu", device):
@@ -173,6 +195,8 @@ def test_max_pool_of_integers_keeps_the_dtype():
     (lambda: F.avg_pool2d(mt.tensor(np.ones((1, 1, 4, 4), dtype=np.int64)), 2), DtypeError, "int64"),
     (lambda: F.adaptive_avg_pool2d(mt.ones(2, 3), 2), ShapeError, "3D or 4D"),
     (lambda: F.adaptive_avg_pool2d(mt.ones(1, 2, 3), (1, 2, 3)), ArgumentError, "tuple of 2"),
+    (lambda: F.adaptive_max_pool2d(mt.ones(1, 2, 3), (0, 2)), ArgumentError, "positive"),
+    (lambda: F.adaptive_max_pool1d(mt.ones(2, 2, 3, 3), 2), ShapeError, "2D or 3D"),
 ])
 def test_bad_arguments_raise(call, cls, match):
     with pytest.raises(cls, match=match):

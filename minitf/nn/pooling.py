@@ -1,4 +1,5 @@
-"""Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d (no parameters).
+"""Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d
+(no parameters).
 
     pool = nn.MaxPool2d(2)        # x: (N, C, H, W) -> (N, C, H // 2, W // 2)
 """
@@ -95,3 +96,25 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
 
     def forward(self, x):
         return P.adaptive_avg_pool2d(x, self.output_size)
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max pooling to a fixed length, as ``torch.nn.AdaptiveMaxPool1d``: x (N, C, L) -> (N, C, output_size)
+    (and the indices into L with return_indices)."""
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x):
+        return P.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
+    """Max pooling to a fixed size, as ``torch.nn.AdaptiveMaxPool2d``: x (N, C, H, W) -> (N, C, *output_size)."""
+
+    def forward(self, x):
+        return P.adaptive_max_pool2d(x, self.output_size, self.return_indices)

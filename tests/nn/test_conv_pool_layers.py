@@ -37,6 +37,8 @@ LAYERS = [  # (constructor text, input shape): each built by minitf's nn and tor
     ("AdaptiveAvgPool2d((2, None))", (2, 3, 5, 4)),
     ("AdaptiveAvgPool2d(3)", (2, 3, 7, 5)),
     ("AdaptiveAvgPool1d(4)", (2, 3, 10)),
+    ("AdaptiveMaxPool2d((3, None))", (2, 3, 5, 4)),
+    ("AdaptiveMaxPool1d(4)", (2, 3, 10)),
 ]
 
 
