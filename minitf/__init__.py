@@ -119,7 +119,8 @@ from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, 
                               triu_indices, tril_indices, isin, searchsorted)
 # convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...)
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
-from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: E402,F401
+from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d  # noqa: E402,F401
+from .ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: E402,F401
 
 
 def is_floating_point(x) -> bool:

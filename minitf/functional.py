@@ -29,10 +29,11 @@ from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cro
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
 from .ops.rms_norm import rms_norm  # noqa: F401
 from .ops.gru import gru_cell, gru_sequence  # noqa: F401
-# convolution and pooling (ops/conv.py, ops/pooling.py, ops/fold.py)
+# convolution and pooling (ops/conv.py, ops/pooling.py, ops/adaptive_pooling.py, ops/fold.py)
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
-from .ops.pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
-                          adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d)
+from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d, avg_pool2d  # noqa: F401
+from .ops.adaptive_pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
+                                   adaptive_max_pool1d, adaptive_max_pool2d)
 from .ops.fold import unfold, fold  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",

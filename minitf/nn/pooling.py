@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from ..ops import pooling as P
+from ..ops import adaptive_pooling as A, pooling as P
 from .module import Module
 
 
@@ -84,7 +84,7 @@ class AdaptiveAvgPool1d(Module):
         self.output_size = output_size
 
     def forward(self, x):
-        return P.adaptive_avg_pool1d(x, self.output_size)
+        return A.adaptive_avg_pool1d(x, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -95,7 +95,7 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
     (an int, or a pair whose None keeps that input size)."""
 
     def forward(self, x):
-        return P.adaptive_avg_pool2d(x, self.output_size)
+        return A.adaptive_avg_pool2d(x, self.output_size)
 
 
 class AdaptiveMaxPool1d(Module):
@@ -107,7 +107,7 @@ class AdaptiveMaxPool1d(Module):
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, x):
-        return P.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+        return A.adaptive_max_pool1d(x, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -117,4 +117,4 @@ class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
     """Max pooling to a fixed size, as ``torch.nn.AdaptiveMaxPool2d``: x (N, C, H, W) -> (N, C, *output_size)."""
 
     def forward(self, x):
-        return P.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+        return A.adaptive_max_pool2d(x, self.output_size, self.return_indices)
