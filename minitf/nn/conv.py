@@ -35,7 +35,7 @@ class _ConvNd(Module):
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", output_padding=0):
+                 bias=True, padding_mode="zeros", output_padding=0, device=None, dtype=None):
         super().__init__()
         cls, d = type(self).__name__, self._d
         self.in_channels = _positive_int(cls, "in_channels", in_channels)
@@ -75,6 +75,8 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None or dtype is not None:   # torch's factory arguments, as to()
+            self.to(device, dtype)
 
     def reset_parameters(self) -> None:
         """torch's: weight ~ kaiming_uniform_(a=sqrt(5)); bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
@@ -115,9 +117,9 @@ class _ConvNd(Module):
 
 class _Conv(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros"):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode)
+                         padding_mode, 0, device, dtype)
 
     def forward(self, x):
         conv = conv1d if self._d == 1 else conv2d
@@ -149,9 +151,10 @@ class _ConvTranspose(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros"):
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding)
+                         padding_mode, output_padding, device, dtype)
 
     def forward(self, x, output_size=None):
         """x: (N, C_in, *S) -> (N, C_out, *S_out); ``output_size`` picks among the sizes a strided

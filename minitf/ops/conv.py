@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
@@ -195,15 +197,16 @@ def _check_tensors(op, d, x, weight, bias, transposed=False):
 
 
 def _check_groups(op, groups):
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ArgumentError(f"{op}: non-positive groups is not supported, got {groups!r}")
+    return int(groups)
 
 
 def _conv(op, d, x, weight, bias, stride, padding, dilation, groups):
     _check_tensors(op, d, x, weight, bias)
     stride = ntuple(stride, d, op, "stride", 1)
     dilation = ntuple(dilation, d, op, "dilation", 1)
-    _check_groups(op, groups)
+    groups = _check_groups(op, groups)
     kernel = weight.shape[2:]
     if isinstance(padding, str):
         if padding == "valid":
@@ -265,7 +268,7 @@ def _conv_transpose(op, d, x, weight, bias, stride, padding, output_padding, gro
     dilation = ntuple(dilation, d, op, "dilation", 1)
     padding = ntuple(padding, d, op, "padding", 0)
     output_padding = ntuple(output_padding, d, op, "output_padding", 0)
-    _check_groups(op, groups)
+    groups = _check_groups(op, groups)
     if any(op_ >= max(s, dl) for op_, s, dl in zip(output_padding, stride, dilation)):
         raise ArgumentError(f"{op}: output padding must be smaller than either stride or dilation, got "
                             f"output_padding={output_padding}, stride={stride}, dilation={dilation}")

@@ -135,6 +135,16 @@ def test_bad_layer_arguments(call, match):
         call()
 
 
+def test_device_and_dtype_arguments(device):
+    conv = nn.Conv2d(2, 3, 2, device=device, dtype="float64")
+    t = nn.ConvTranspose1d(2, 3, 2, dtype="float64")
+    assert conv.weight.device == conv.bias.device == mt.device(device)
+    assert conv.weight.dtype == t.weight.dtype == np.float64
+    y = conv(mt.tensor(rng.standard_normal((1, 2, 3, 3)), device=device))
+    assert y.shape == (1, 3, 2, 2) and F.conv2d(mt.ones(1, 2, 3, 3, dtype="float64"), conv.weight.cpu(),
+                                                 groups=np.int64(1)).shape == (1, 3, 2, 2)
+
+
 def test_wrong_channel_count_names_it():
     with pytest.raises(RuntimeError, match="to have 3 channels, but got 2"):
         nn.Conv2d(3, 4, 2)(mt.ones(1, 2, 5, 5))
