@@ -22,6 +22,8 @@ MAX2D_GRID = [
     dict(kernel_size=2, stride=3, ceil_mode=True),
     dict(kernel_size=(1, 2), dilation=(1, 3), ceil_mode=True),
 ]
+EMPTY_BATCH = [(F.max_pool2d, "max_pool2d", dict(kernel_size=2)), (F.avg_pool2d, "avg_pool2d", dict(kernel_size=3, padding=1)),
+               (F.max_pool1d, "max_pool1d", dict(kernel_size=2)), (F.avg_pool1d, "avg_pool1d", dict(kernel_size=2))]
 AVG2D_GRID = [
     dict(kernel_size=2),
     dict(kernel_size=3, stride=2, padding=1),
@@ -67,6 +69,14 @@ def test_max_pool1d_matches_torch_and_gradchecks(kwargs):
     compare_with_torch(lambda x: F.max_pool1d(x[0], **kwargs), lambda x: torch.nn.functional.max_pool1d(x[0], **kwargs),
                        [x])   # unbatched (C, L)
     assert mt.gradcheck(lambda x: F.max_pool1d(x, **kwargs), [mt.tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize("ours, name, kwargs", EMPTY_BATCH)
+def test_pools_of_an_empty_batch_match_torch(ours, name, kwargs):
+    torch = pytest.importorskip("torch")
+    shape = (0, 2, 5, 5) if name.endswith("2d") else (0, 2, 5)
+    compare_with_torch(lambda x: ours(x, **kwargs), lambda x: getattr(torch.nn.functional, name)(x, **kwargs),
+                       [np.zeros(shape)])
 
 
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
@@ -117,7 +127,7 @@ def test_avg_pool_gradgradcheck():
 
 @pytest.mark.parametrize("shape, size", [((2, 3, 7, 6), (3, 4)), ((2, 3, 7, 6), 1), ((2, 3, 5, 4), (None, 3)),
                                          ((3, 5, 4), (7, 2)),   # unbatched, a size larger than the input
-                                         ((2, 3, 6, 6), 6)])
+                                         ((2, 3, 6, 6), 6), ((0, 2, 4, 4), 3)])
 def test_adaptive_avg_pool2d_matches_torch(shape, size):
     torch = pytest.importorskip("torch")
     compare_with_torch(lambda x: F.adaptive_avg_pool2d(x, size),
@@ -137,7 +147,8 @@ def test_adaptive_avg_pool_gradgradcheck():
 
 
 @pytest.mark.parametrize("d, shape, size", [(2, (2, 3, 7, 6), (3, 4)), (2, (3, 5, 4), (7, None)), (2, (2, 2, 6, 6), 1),
-                                            (1, (2, 3, 10), 4), (1, (1, 1, 5), 3), (1, (2, 1, 3), 5), (1, (3, 8), 3)])
+                                            (1, (2, 3, 10), 4), (1, (1, 1, 5), 3), (1, (2, 1, 3), 5), (1, (3, 8), 3),
+                                            (2, (0, 2, 4, 4), 2)])   # an empty batch
 def test_adaptive_max_pool_matches_torch_with_ties_and_indices(d, shape, size):
     torch = pytest.importorskip("torch")
     x = rng.integers(0, 3, shape).astype(np.float64)     # many ties: the first maximum of each window

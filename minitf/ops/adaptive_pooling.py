@@ -119,7 +119,7 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     arg = v.argmax(axis=-1)                                              # the first of equal maxima
     idx = xp.take_along_axis(xp.broadcast_to(flat, v.shape), arg[..., None], axis=-1)[..., 0]   # (*lead, *O)
     # the values are x read at idx: an indexing op, whose backward adds g at idx (first maxima)
-    y = GetItem.apply(xs, index=along_index(idx.reshape(lead + (-1,)), len(lead)), advanced=True)
+    y = GetItem.apply(xs, index=along_index(idx.reshape(lead + (math.prod(sizes),)), len(lead)), advanced=True)
     y = y.reshape(lead + sizes)
     return (y, Tensor._make(idx, None)) if return_indices else y
 
