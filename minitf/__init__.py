@@ -128,6 +128,10 @@ from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcs
 from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile, nanquantile  # noqa: E402,F401
 from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
                               triu_indices, tril_indices, isin, searchsorted)
+# convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...)
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d  # noqa: E402,F401
+from .ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: E402,F401
 
 # torch's shape and index helpers: splits, stacks, rotations, picks, out-of-place view writes
 from .ops.split_stack import (tensor_split, hsplit, vsplit, dsplit, dstack, column_stack, row_stack,  # noqa: E402,F401

@@ -42,6 +42,12 @@ from .ops.piecewise_activations import (hardtanh, hardtanh_, hardsigmoid, hardsw
 from .ops.smooth_activations import selu, selu_, celu, celu_, mish, softsign, tanhshrink, softmin  # noqa: F401
 from .ops.interpolate import interpolate  # noqa: F401  (resampling: nearest, linear, bilinear, bicubic, ...)
 from .ops.distance import pdist  # noqa: F401  (math ops: torch's F.pdist)
+# convolution and pooling (ops/conv.py, ops/pooling.py, ops/adaptive_pooling.py, ops/fold.py)
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
+from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d, avg_pool2d  # noqa: F401
+from .ops.adaptive_pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
+                                   adaptive_max_pool1d, adaptive_max_pool2d)
+from .ops.fold import unfold, fold  # noqa: F401
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
@@ -66,3 +72,7 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sq
            "tanhshrink", "softmin",
            "interpolate"]
 __all__ += ["pdist"]  # (math ops)
+__all__ += [  # convolution and pooling
+           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "unfold", "fold"]

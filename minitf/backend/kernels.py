@@ -47,6 +47,18 @@ def scatter_extreme(target, index, values, kind: str) -> None:
         getattr(xp, "scatter_" + kind)(target, index, values)
 
 
+def sliding_window_view(a, window_shape, axis):
+    """A read-only view of every window of ``window_shape`` sliding along ``axis`` of ``a``
+    (its window dims appended last): NumPy's ``numpy.lib.stride_tricks.sliding_window_view``,
+    CuPy's ``cupy.lib.stride_tricks.sliding_window_view`` (same signature; CuPy does not support
+    ``writeable=True``, which minitf never asks for). The fake device dispatches NumPy's.
+    a: (..., n, ...) -> (..., n - w + 1, ..., w)."""
+    xp = backend.get_array_module(a)
+    if xp is backend._cupy and xp is not None:
+        return xp.lib.stride_tricks.sliding_window_view(a, window_shape, axis=axis)
+    return np.lib.stride_tricks.sliding_window_view(a, window_shape, axis=axis)
+
+
 def diagonal_view(a, offset: int, axis1: int, axis2: int):
     """The (axis1, axis2) diagonal of array ``a`` as the last dim, a view of a's memory that
     writes go through (torch.diagonal's). NumPy returns it read-only (kept for backward

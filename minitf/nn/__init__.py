@@ -34,6 +34,10 @@ from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,
                           MultiLabelSoftMarginLoss, MultiLabelMarginLoss, MultiMarginLoss,
                           CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
                           PoissonNLLLoss, GaussianNLLLoss, PairwiseDistance)
+# convolution and pooling layers
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d  # noqa: F401
+from .pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: F401
 from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
@@ -53,4 +57,7 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance",
            "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU", "RReLU", "Threshold", "PReLU",
            "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Softmin", "Softmax2d",
-           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           # convolution and pooling
+           "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
+           "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]

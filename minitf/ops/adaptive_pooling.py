@@ -1,0 +1,143 @@
+"""Adaptive pooling: ``adaptive_avg_pool1d``/``2d`` and ``adaptive_max_pool1d``/``2d``, as torch's.
+
+The output size is given and the windows follow from it: along a dim of size S pooled to O,
+output i covers ``[floor(i S / O), ceil((i + 1) S / O))`` (windows may overlap, or repeat
+when O > S).
+
+* average: a product with a small (O, S) averaging matrix per dim, done with minitf's matmul,
+  whose gradient (and second gradient) it inherits;
+* max: each window read through an index table (rows padded by repeating their last position,
+  which changes neither the max nor the first argmax), then x taken at the first argmax with
+  minitf's indexing op, whose backward adds g there (twice differentiable too).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
+from ..tensor import Tensor
+
+
+def _averaging_matrix(xp, n: int, o: int, dtype):
+    """(o, n): row i averages the inputs [floor(i n / o), ceil((i + 1) n / o)), torch's adaptive windows."""
+    i = xp.arange(o)
+    start, end = (i * n) // o, -((-(i + 1) * n) // o)
+    j = xp.arange(n)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return inside.astype(dtype) / (end - start)[:, None].astype(dtype)
+
+
+def _adaptive_avg(op, d, x, output_size):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim not in (d + 1, d + 2):
+        raise ShapeError(f"{op}: expected {d + 1}D or {d + 2}D input, but got input of size "
+                         f"[{', '.join(map(str, x.shape))}]")
+    if x.dtype.kind != "f":
+        raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input; take x.float() first")
+    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != d:
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    from .arithmetic import matmul
+    y = x
+    for k, (n, o) in enumerate(zip(x.shape[-d:], sizes)):
+        o = n if o is None else o
+        if not isinstance(o, (int, np.integer)) or isinstance(o, bool) or o < 0:
+            raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
+        if o == n:
+            continue
+        a = Tensor._make(_averaging_matrix(backend.get_array_module(x.data), n, int(o), x.dtype), None)
+        if k == d - 1:   # the last dim: y (..., n) @ a^T (n, o)
+            y = matmul(y, a.transpose(0, 1))
+        else:            # dim -2 (2-D pooling's H): a (o, n) @ y (..., n, W)
+            y = matmul(a, y)
+    return y if y is not x else x * 1   # a new tensor even when nothing is pooled, as torch's
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a given length, as ``torch.nn.functional.adaptive_avg_pool1d``.
+
+    input: (N, C, L) or (C, L) -> (N, C, output_size); output i averages the window
+    [floor(i L / out), ceil((i + 1) L / out)).
+    """
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a given size, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    input: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out); output_size: an int, or a pair
+    whose None entries keep the input's size. Windows per dim as :func:`adaptive_avg_pool1d`.
+    """
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def _adaptive_window_index(xp, n: int, o: int):
+    """(o, kmax) input positions of torch's adaptive windows [floor(i n / o), ceil((i + 1) n / o)), each row
+    padded by repeating its last position (a repeat changes neither the max nor the first argmax)."""
+    i = xp.arange(o)
+    start, end = (i * n) // o, -((-(i + 1) * n) // o)
+    kmax = -(-n // o) + (1 if n % o else 0) if o else 0   # the longest window
+    return xp.minimum(start[:, None] + xp.arange(kmax)[None, :], end[:, None] - 1)
+
+
+def _adaptive_max(op, d, x, output_size, return_indices):
+    from .indexing import along_index
+    from .shape import GetItem
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim not in (d + 1, d + 2):
+        raise ShapeError(f"{op}: expected {d + 1}D or {d + 2}D input, but got input of size "
+                         f"[{', '.join(map(str, x.shape))}]")
+    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != d:
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    spatial = x.shape[-d:]
+    sizes = tuple(n if o is None else o for n, o in zip(spatial, sizes))
+    if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o > 0 for o in sizes) \
+            or any(n == 0 for n in spatial):
+        raise ArgumentError(f"{op}: output_size must be positive ints (or None) of a non-empty input, got "
+                            f"{output_size!r} for input size {tuple(x.shape)}")
+    xp = backend.get_array_module(x.data)
+    # per dim the window positions (O_i, k_i), combined into flat positions (*O, *k) of the input's (*S)
+    rows = [_adaptive_window_index(xp, n, int(o)) for n, o in zip(spatial, sizes)]
+    flat = 0
+    for i, r in enumerate(rows):
+        shape = [1] * (2 * d)
+        shape[i], shape[d + i] = r.shape
+        flat = flat + r.reshape(shape) * math.prod(spatial[i + 1:])
+    lead = x.shape[:-d]
+    kk = math.prod(r.shape[1] for r in rows)
+    flat = flat.reshape(sizes + (kk,))                                   # (*O, KK)
+    xs = x.reshape(lead + (math.prod(spatial),))
+    v = xs.data[..., flat]                                               # (*lead, *O, KK), a copy
+    arg = v.argmax(axis=-1)                                              # the first of equal maxima
+    idx = xp.take_along_axis(xp.broadcast_to(flat, v.shape), arg[..., None], axis=-1)[..., 0]   # (*lead, *O)
+    # the values are x read at idx: an indexing op, whose backward adds g at idx (first maxima)
+    y = GetItem.apply(xs, index=along_index(idx.reshape(lead + (math.prod(sizes),)), len(lead)), advanced=True)
+    y = y.reshape(lead + sizes)
+    return (y, Tensor._make(idx, None)) if return_indices else y
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a given length, as ``torch.nn.functional.adaptive_max_pool1d``.
+
+    input: (N, C, L) or (C, L) -> (N, C, output_size); output i is the max of the window
+    [floor(i L / out), ceil((i + 1) L / out)); return_indices: also each maximum's index into L.
+    The gradient goes to the first maximum of each window, as torch's.
+    """
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a given size, as ``torch.nn.functional.adaptive_max_pool2d``.
+
+    input: (N, C, H, W) or (C, H, W) -> (N, C, *output_size) (a None keeps that input size);
+    windows per dim as :func:`adaptive_max_pool1d`; indices are flat into (H, W).
+    """
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)

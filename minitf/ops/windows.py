@@ -1,0 +1,135 @@
+"""The array kernels under convolution and pooling: im2col through a strided window view, its
+adjoint col2im, and the argument checks the conv, pool and fold ops share.
+
+With ``d`` spatial dims (1 for conv1d, 2 for conv2d), an input ``x: (N, C, *S)`` zero-padded
+to ``(N, C, *Sp)``, a kernel ``K`` with stride ``s`` and dilation ``dil`` (span
+``dil * (K - 1) + 1``), the windows are
+
+    cols[n, c, o..., k...] = xpad[n, c, o * s + k * dil ...],    o < Out = (Sp - span) // s + 1
+
+a view of ``xpad``'s memory (no copy) made by ``backend.sliding_window_view``. A convolution
+is then one matmul over (C/groups, K) per group; a pool a reduction over the window dims.
+
+col2im is the adjoint: every window element is added back to the input position it was read
+from (overlapping windows accumulate). It is one ``backend.scatter_add`` of (P*KK) rows of
+N*C values, indexed by the flat padded position of each (output position, kernel offset).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..errors import ArgumentError, ShapeError
+
+
+def ntuple(value, n: int, op: str, name: str, minimum: int = 0) -> tuple:
+    """An int or a sequence of ``n`` ints as an ``n``-tuple (torch's ``_pair``), each >= minimum."""
+    vals = (value,) * n if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    try:
+        vals = tuple(vals)
+    except TypeError:
+        vals = None
+    if vals is None or len(vals) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                                 for v in vals):
+        raise ArgumentError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in vals):
+        what = {0: "negative", 1: "non-positive"}.get(minimum, f"below {minimum}")
+        raise ArgumentError(f"{op}: {what} {name} is not supported, got {value!r}")
+    return tuple(int(v) for v in vals)
+
+
+def span(kernel, dilation) -> tuple:
+    """How many input positions one window covers along each dim: dil * (k - 1) + 1."""
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+
+
+def out_size(op: str, spatial, pads, kernel, stride, dilation) -> tuple:
+    """Number of windows along each dim, or torch's error for a kernel larger than the padded input."""
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))
+    spans = span(kernel, dilation)
+    if any(p < w for p, w in zip(padded, spans)):
+        raise ShapeError(f"{op}: calculated padded input size per channel: {' x '.join(map(str, padded))}; "
+                         f"kernel size (dilated): {' x '.join(map(str, spans))}; the kernel can't be greater "
+                         f"than the padded input")
+    return tuple((p - w) // s + 1 for p, w, s in zip(padded, spans, stride))
+
+
+def pad_array(x, pads, value=0.0):
+    """``x: (N, C, *S)`` with ``pads[i] = (lo, hi)`` (>= 0) of ``value`` around spatial dim i."""
+    if all(lo == hi == 0 for lo, hi in pads):
+        return x
+    xp = backend.get_array_module(x)
+    lead = x.shape[:x.ndim - len(pads)]
+    out = xp.full(lead + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[len(lead):], pads)), value, dtype=x.dtype)
+    out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[len(lead):], pads))] = x
+    return out
+
+
+def crop_array(x, pads, spatial):
+    """The inverse of :func:`pad_array`: ``x: (N, C, *Sp) -> (N, C, *spatial)``."""
+    if all(lo == 0 for lo, _ in pads) and x.shape[x.ndim - len(pads):] == tuple(spatial):
+        return x
+    xp = backend.get_array_module(x)
+    return xp.ascontiguousarray(x[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, pads))])
+
+
+def im2col(xpad, kernel, stride, dilation, out):
+    """Every window of ``xpad: (N, C, *Sp)`` as a view ``(N, C, *Out, *K)`` (no copy)."""
+    d = len(kernel)
+    axes = tuple(range(xpad.ndim - d, xpad.ndim))
+    v = backend.sliding_window_view(xpad, span(kernel, dilation), axes)  # (N, C, *(Sp - span + 1), *span)
+    index = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
+    index += tuple(slice(None, None, dl) for dl in dilation)
+    return v[(Ellipsis,) + index]
+
+
+def window_coords(xp, kernel, stride, dilation, out) -> list:
+    """Per spatial dim i, the padded coordinate o_i * s_i + k_i * dil_i of window element (o, k), as an
+    array of ``xp`` broadcastable to (*Out, *K): built on the device, no host copy."""
+    d = len(kernel)
+    coords = []
+    for i in range(d):  # a loop over the (one or two) spatial dims
+        pos = (xp.arange(out[i]) * stride[i]).reshape((1,) * i + (-1,) + (1,) * (2 * d - 1 - i))
+        tap = (xp.arange(kernel[i]) * dilation[i]).reshape((1,) * (d + i) + (-1,) + (1,) * (d - 1 - i))
+        coords.append(pos + tap)
+    return coords
+
+
+def flat_index(coords, shape, origin=None):
+    """Row-major flat index into ``shape`` of the coordinates ``coords`` (less ``origin``)."""
+    flat = 0
+    for i, c in enumerate(coords):
+        flat = flat + (c - (origin[i] if origin else 0)) * math.prod(shape[i + 1:])
+    return flat
+
+
+def _col2im_disjoint(xp, vals, n, c, padded, kernel, stride, dilation, out):
+    """col2im where no two windows overlap (stride >= span in every dim, e.g. a 2x2 pool of stride 2):
+    each input position receives at most one value, so it is a strided write, not a scatter-add."""
+    d = len(kernel)
+    v = vals.reshape(tuple(out) + tuple(kernel) + (n, c))
+    v = v.transpose((2 * d, 2 * d + 1) + tuple(a for i in range(d) for a in (i, d + i)))   # (N, C, O0, K0, O1, K1)
+    acc = xp.zeros((n, c) + tuple(a for o, st in zip(out, stride) for a in (o, st)), dtype=vals.dtype)
+    acc[(Ellipsis,) + tuple(a for k, dl in zip(kernel, dilation) for a in (slice(None), slice(0, k * dl, dl)))] = v
+    acc = acc.reshape((n, c) + tuple(o * st for o, st in zip(out, stride)))
+    if acc.shape[2:] == tuple(padded):
+        return acc
+    res = xp.zeros((n, c) + tuple(padded), dtype=vals.dtype)
+    common = (Ellipsis,) + tuple(slice(0, min(o * st, m)) for o, st, m in zip(out, stride, padded))
+    res[common] = acc[common]
+    return res
+
+
+def col2im(vals, n: int, c: int, padded, kernel, stride, dilation, out):
+    """The adjoint of :func:`im2col`: ``vals: (P, KK, N, C)`` (any strides) summed back into
+    ``(N, C, *padded)``, each value added at the position its window element was read from."""
+    xp = backend.get_array_module(vals)
+    if all(st >= w for st, w in zip(stride, span(kernel, dilation))):
+        return _col2im_disjoint(xp, vals, n, c, padded, kernel, stride, dilation, out)
+    index = xp.broadcast_to(flat_index(window_coords(xp, kernel, stride, dilation, out), padded),
+                            tuple(out) + tuple(kernel)).reshape(-1)
+    acc = xp.zeros((math.prod(padded), n * c), dtype=vals.dtype)
+    backend.scatter_add(acc, index, vals.reshape(index.shape[0], n * c))
+    return xp.ascontiguousarray(acc.T).reshape((n, c) + tuple(padded))
