@@ -115,6 +115,28 @@ def quiet_underflow(xp):
 FP_WARNING_MESSAGE = r"(divide by zero|invalid value|overflow|underflow) encountered"
 
 
+def reduce_sum(x, axis, keepdims: bool, dtype=None):
+    """``x.sum(axis, keepdims, dtype)``; on NumPy through ``np.add.reduce`` itself, the C call that
+    ``ndarray.sum`` reaches through ``numpy._core._methods``: the same result, but a floating-point
+    warning (inf + -inf) is then raised from minitf's frame, where
+    :func:`silence_fp_warnings_from_minitf` silences it, not from NumPy's, where it cannot
+    without silencing the user's own ``np.sum``. CuPy never warns."""
+    if type(x) is np.ndarray:
+        return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
+    return x.sum(axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def reduce_mean(x, axis, keepdims: bool):
+    """``x.mean(axis, keepdims)`` (see :func:`reduce_sum`): NumPy's mean of float32/float64 is
+    its sum divided by the count in the same dtype, so the result is bit for bit the same, and
+    an empty slice gives NaN as torch's, without NumPy's "Mean of empty slice" warning. Other
+    dtypes (float16 accumulates in float32) keep ``x.mean``."""
+    if type(x) is np.ndarray and x.dtype in (np.float32, np.float64):
+        count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+        return np.true_divide(np.add.reduce(x, axis=axis, keepdims=keepdims), x.dtype.type(count))
+    return x.mean(axis=axis, keepdims=keepdims)
+
+
 def silence_fp_warnings_from_minitf() -> None:
     """Make NumPy's floating-point warnings raised inside minitf's own code silent, as PyTorch's
     and CuPy's inf and NaN results are: ``mt.log(mt.zeros(1))`` is ``-inf``, quietly.

@@ -20,8 +20,8 @@ class Sum(Function):
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         if x.dtype.kind in "biu":  # PyTorch sums bool and every integer type in int64 (NumPy: uint8 -> uint64)
-            return x.sum(axis=axis, keepdims=keepdims, dtype=np.int64)
-        return x.sum(axis=axis, keepdims=keepdims)
+            return backend.reduce_sum(x, axis, keepdims, dtype=np.int64)
+        return backend.reduce_sum(x, axis, keepdims)
 
     def backward(self, g):  # each input element contributes once: broadcast g back
         xp = backend.get_array_module(g)
@@ -38,7 +38,7 @@ class Mean(Function):
 
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = x.mean(axis=axis, keepdims=keepdims)
+        out = backend.reduce_mean(x, axis, keepdims)
         self.count = x.size // builtins.max(out.size, 1) if x.size else 1
         return out
 
