@@ -20,7 +20,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from .windows import col2im, crop_array, flat_index, ntuple, pad_array, span, window_coords, window_reads
+from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords, window_reads
 
 
 def _geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, half_of):
@@ -87,18 +87,24 @@ def _window_argmax(x, m, geom):
     """The row-major kernel offset of each window's first maximum (ndarray.argmax's choice: the first
     of equal maxima, the first NaN where there is one), ``(N, C, *Out)`` int8 (int32 past 127 offsets),
     from the max ``m``: offsets visited last to first, each one equal to the max (or NaN) taking the
-    place. In arithmetic on the hit masks (``arg -= (arg - k) * hit``), not ``where``: NumPy's where
-    with a data-dependent mask is some 50x slower than these elementwise passes."""
+    place. The windows are copied once as (KK, N, C, *Out), so that the six passes per offset run on
+    contiguous slabs (twice as fast as on the strided views), and work in arithmetic on the hit
+    masks (``arg -= (arg - k) * hit``), not ``where``: NumPy's where with a data-dependent mask is
+    some 50x slower than these passes."""
     xp = backend.get_array_module(x)
-    kernel = geom[0]
-    reads = list(window_reads(_padded(x, geom, _fill(x.dtype)), *geom[:3], geom[4]))
-    small = np.int8 if math.prod(kernel) <= 127 else np.int32   # kept until backward: the smallest that holds KK
+    kernel, d = geom[0], len(geom[0])
+    kk = math.prod(kernel)
+    v = im2col(_padded(x, geom, _fill(x.dtype)), kernel, geom[1], geom[2], geom[4])       # (N, C, *Out, *K)
+    slabs = xp.ascontiguousarray(v.transpose(tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2 + d))))
+    slabs = slabs.reshape((kk,) + m.shape)
+    small = np.int8 if kk <= 127 else np.int32   # kept until backward: the smallest that holds KK
     arg = xp.zeros(m.shape, dtype=small)
-    for k, v in reversed(reads):
+    for k in reversed(range(kk)):   # KK passes, whatever the batch, channels and image size
+        v = slabs[k]
         hit = v == m
         if x.dtype.kind == "f":
             hit |= v != v   # NaN: then the window's max is NaN too
-        arg -= (arg - small(_flat(k, kernel))) * hit
+        arg -= (arg - small(k)) * hit
     return arg
 
 
