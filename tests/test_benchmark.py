@@ -80,3 +80,22 @@ def test_generation_ab_refuses_a_bad_count_in_one_line():
     out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "generation_ab.py"), "--rounds", "0"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "--rounds must be at least 1, got 0" in out.stderr.splitlines()[-1]
+
+
+def test_conv_bench_prints_its_table(tmp_path):
+    """benchmarks/conv_bench.py (the source of docs/performance.md's convolution table) runs its
+    workers and prints a row per chosen case, with --json holding the raw times."""
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / "conv.json"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "conv_bench.py"), "--no-torch", "--case",
+                        "tiny CNN", "--case", "avg_pool2d", "--rounds", "1", "--reps", "1", "--warmup", "0",
+                        "--json", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "tiny CNN step" in r.stdout and "avg_pool2d 2" in r.stdout and "max_pool2d" not in r.stdout
+    data = json.loads(out.read_text())
+    assert set(data["median_ms"]) == {"tiny CNN step (8,1,8,8), the test's", "avg_pool2d 2 (32,64,32,32)"}
+    bad = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "conv_bench.py"), "--case", "nothing"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no case matches" in bad.stderr

@@ -160,6 +160,36 @@ def test_conv_transpose1d_matches_torch_and_gradgradchecks():
     assert mt.gradgradcheck(lambda x, w: F.conv_transpose1d(x, w, *args), ts)
 
 
+# stride 1 with 32+ input channels per group: the input gradient (and conv_transpose) is computed
+# as a convolution of the padded gradient with the flipped kernel, not by col2im (minitf/ops/conv.py)
+WIDE_STRIDE1 = [
+    dict(padding=1),
+    dict(padding=(0, 3), dilation=(1, 2)),   # a pad beyond span - 1: a crop of the result
+    dict(padding=2, dilation=2, groups=2),
+]
+
+
+@pytest.mark.parametrize("kwargs", WIDE_STRIDE1)
+def test_wide_stride1_conv_gradients_match_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    g = kwargs.get("groups", 1)
+    x = rng.standard_normal((2, 32 * g, 5, 6))
+    w = rng.standard_normal((3 * g, 32, 3, 2))
+    compare_with_torch(lambda x, w: F.conv2d(x, w, **kwargs), lambda x, w: torch.nn.functional.conv2d(x, w, **kwargs),
+                       [x, w])
+
+
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(padding=1, dilation=2, output_padding=1),
+                                    dict(padding=0, groups=2)])
+def test_wide_stride1_conv_transpose_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    g = kwargs.get("groups", 1)
+    x = rng.standard_normal((2, 3 * g, 4, 5))
+    w = rng.standard_normal((3 * g, 32, 3, 3))
+    compare_with_torch(lambda x, w: F.conv_transpose2d(x, w, **kwargs),
+                       lambda x, w: torch.nn.functional.conv_transpose2d(x, w, **kwargs), [x, w])
+
+
 def test_conv_transpose_is_the_conv_input_gradient():
     x = mt.tensor(rng.standard_normal((2, 4, 7, 6)), requires_grad=True)
     w = mt.tensor(rng.standard_normal((6, 2, 3, 2)))

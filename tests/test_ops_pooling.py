@@ -90,6 +90,33 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
     assert grad_of(x2)[0, 0].tolist() == [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
 
 
+def test_max_pool_gradient_goes_to_the_first_nan_of_a_window():
+    """A window holding NaN has NaN for its max (as torch) and its gradient on the window's first NaN
+    (ndarray.argmax's choice, which the offset loop of minitf/ops/pooling.py keeps)."""
+    x = mt.tensor([[[1.0, np.nan, 5.0, np.nan, 2.0, 7.0]]], requires_grad=True)
+    y, idx = F.max_pool1d(x, 3, stride=3, return_indices=True)
+    y.sum().backward()
+    assert np.isnan(y.numpy()[0, 0, 0]) and np.isnan(y.numpy()[0, 0, 1])
+    assert idx.tolist() == [[[1, 3]]]
+    assert grad_of(x).tolist() == [[[0.0, 1.0, 0.0, 1.0, 0.0, 0.0]]]
+
+
+def test_max_pool_output_may_change_in_place_but_not_its_input():
+    """As torch: backward reads the pool's input (for the argmax) but not its output, so a ReLU in
+    place after the pool is fine, and a change of the input in place is caught."""
+    x = mt.tensor(rng.standard_normal((1, 2, 4, 4)), requires_grad=True)
+    y = F.max_pool2d(x * 1, 2)
+    expected = (y.numpy() > 0).astype(float)
+    F.relu(y, inplace=True).sum().backward()
+    up = np.kron(expected, np.ones((2, 2)))
+    assert grad_of(x).sum() == expected.sum() and (grad_of(x) <= up).all()
+    z = x * 1
+    y = F.max_pool2d(z, 2)
+    z.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
 def test_max_pool_ties_match_torch():
     torch = pytest.importorskip("torch")
     x = rng.integers(0, 3, (2, 2, 6, 6)).astype(np.float64)   # many ties

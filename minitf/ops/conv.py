@@ -4,14 +4,14 @@ With groups ``G``, input ``x: (N, C, *S)``, weight ``w: (O, C/G, *K)``, the outp
 
     y[n, g*O/G + o, p...] = sum_{c, k} xpad[n, g*C/G + c, p * s + k * dil ...] w[g*O/G + o, c, k...]  (+ b)
 
-computed as im2col (:mod:`minitf.ops.windows`: a window view, copied once into a
-``(G, N*P, C/G*KK)`` matrix) times the weight ``(G, C/G*KK, O/G)``: one batched matmul per call.
+computed as the weight ``(G, O/G, C/G*KK)`` times im2col (:mod:`minitf.ops.windows`: a window
+view, copied once into a ``(G, C/G*KK, N*P)`` matrix): one sgemm per group, over the whole batch.
 
 The three bilinear maps below are each other's derivatives, so every backward is one of them
 (and is recorded, for ``create_graph=True``):
 
 * ``Conv(x, w)``          -- the convolution;
-* ``ConvTranspose(u, w)`` -- its adjoint in x, d<u, Conv(x, w)>/dx: the matmul ``u w`` then
+* ``ConvTranspose(u, w)`` -- its adjoint in x, d<u, Conv(x, w)>/dx: the matmul ``w^T u`` then
   col2im (this is ``conv_transpose``);
 * ``ConvWeight(x, u)``    -- its adjoint in w, d<u, Conv(x, w)>/dw: ``u^T cols(x)``.
 """
@@ -26,70 +26,106 @@ from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_same_dtype
-from .windows import col2im, crop_array, im2col, ntuple, out_size, pad_array, span
+from .windows import col2im, im2col, ntuple, out_size, pad_array, span
 
 
 def _cols(x, kernel, stride, dilation, groups, pads, out):
-    """im2col of ``x: (N, C, *S)`` as the matrix ``(G, N*P, C/G*KK)`` (a copy)."""
+    """im2col of ``x: (N, C, *S)`` as the matrix ``(G, C/G*KK, N*P)``: the window view copied once.
+    Row (c, k) holds channel c at window element k over every (n, output position); the copy's
+    inner dim runs along the image's rows (runs of contiguous reads at stride 1), which is why the
+    matrix is this one and not its transpose (N*P, C/G*KK), whose inner dim of KK strided reads
+    copies some 6x slower."""
+    xp = backend.get_array_module(x)
     n, c, d = x.shape[0], x.shape[1], len(kernel)
     v = im2col(pad_array(x, pads), kernel, stride, dilation, out)              # (N, C, *Out, *K)
     v = v.reshape((n, groups, c // groups) + tuple(out) + tuple(kernel))
-    v = v.transpose((1, 0) + tuple(range(3, 3 + d)) + (2,) + tuple(range(3 + d, 3 + 2 * d)))
-    return v.reshape(groups, n * math.prod(out), (c // groups) * math.prod(kernel))
+    v = v.transpose((1, 2) + tuple(range(3 + d, 3 + 2 * d)) + (0,) + tuple(range(3, 3 + d)))  # (G, C/G, *K, N, *Out)
+    return xp.ascontiguousarray(v).reshape(groups, (c // groups) * math.prod(kernel), n * math.prod(out))
 
 
 def _grad_matrix(u, groups):
-    """``u: (N, O, *Out)`` as the matrix ``(G, N*P, O/G)`` the matmuls take."""
+    """``u: (N, O, *Out)`` as the C-ordered matrix ``(G, O/G, N*P)`` the matmuls take (a copy the
+    size of u: a matmul of the transposed view would not be one BLAS call)."""
+    xp = backend.get_array_module(u)
     n, o = u.shape[:2]
     p = math.prod(u.shape[2:])
-    return u.reshape(n, groups, o // groups, p).transpose(1, 0, 3, 2).reshape(groups, n * p, o // groups)
+    ut = xp.ascontiguousarray(u.reshape(n, o, p).transpose(1, 0, 2))
+    return ut.reshape(groups, o // groups, n * p)
 
 
-def conv_array(x, w, stride, dilation, groups, pads, out=None):
-    """y = Conv(x, w) on arrays: ``x: (N, C, *S), w: (O, C/G, *K) -> (N, O, *Out)``; also the cols."""
-    kernel, d = w.shape[2:], w.ndim - 2
+def _weight_matrix(w, groups):
+    """``w: (O, C/G, *K)`` as ``(G, O/G, C/G*KK)`` (a view)."""
+    return w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
+
+
+def conv_array(x, w, stride, dilation, groups, pads, out=None, cols=None):
+    """y = Conv(x, w) on arrays: ``x: (N, C, *S), w: (O, C/G, *K) -> (N, O, *Out)``; also x's cols
+    (or ``cols``, given: the matrix :func:`_cols` made of x before). One matmul
+    ``(G, O/G, C/G*KK) @ (G, C/G*KK, N*P)``: one sgemm per group."""
+    kernel = w.shape[2:]
     if out is None:
         out = out_size("conv", x.shape[2:], pads, kernel, stride, dilation)
     xp = backend.get_array_module(x)
-    cols = _cols(x, kernel, stride, dilation, groups, pads, out)
-    o = w.shape[0]
-    y = xp.matmul(cols, w.reshape(groups, o // groups, -1).transpose(0, 2, 1))  # (G, N*P, O/G)
-    y = y.reshape((groups, x.shape[0]) + tuple(out) + (o // groups,))
-    y = y.transpose((1, 0, 2 + d) + tuple(range(2, 2 + d)))
-    return xp.ascontiguousarray(y).reshape((x.shape[0], o) + tuple(out)), cols
+    if cols is None:
+        cols = _cols(x, kernel, stride, dilation, groups, pads, out)
+    y = xp.matmul(_weight_matrix(w, groups), cols)                          # (G, O/G, N*P)
+    o, n = w.shape[0], x.shape[0]
+    y = y.reshape(o, n, math.prod(out)).transpose(1, 0, 2)                  # (N, O, P), a view
+    return xp.ascontiguousarray(y).reshape((n, o) + tuple(out)), cols
 
 
-def conv_transpose_array(u, w, stride, dilation, groups, pads, spatial):
+def conv_transpose_array(u, w, stride, dilation, groups, pads, spatial, um=None):
     """dx = ConvTranspose(u, w): ``u: (N, O, *Out), w: (O, C/G, *K) -> (N, C, *spatial)``:
-    dcols = u w (the gradient of every window element), summed back by col2im."""
+    dcols = w^T u (the gradient of every window element, one matmul), summed back by col2im
+    (KK strided adds). At stride 1 with many channels it is a convolution instead (below). ``um``: u as
+    :func:`_grad_matrix` made it, if at hand."""
     xp = backend.get_array_module(u)
     n, out, kernel = u.shape[0], u.shape[2:], w.shape[2:]
     o, cg = w.shape[:2]
+    if all(st == 1 for st in stride) and cg >= 32:
+        # measured (one thread): as a convolution it is 20-25% faster at 64 and 128 channels; below
+        # 32 its matmul's few rows (C/G of them) run BLAS slowly, and col2im was 30% faster at 16
+        return _conv_transpose_stride1(u, w, dilation, groups, pads, spatial)
     padded = tuple(m + lo + hi for m, (lo, hi) in zip(spatial, pads))
-    if all(st == 1 for st in stride):
-        # stride 1: dx is u (padded by span - 1) correlated with the flipped kernel, channels swapped
-        # within each group: an im2col and a matmul again, no scatter-add
-        spans = span(kernel, dilation)
-        wt = w.reshape((groups, o // groups, cg) + kernel).swapaxes(1, 2)
-        wt = wt[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)].reshape((groups * cg, o // groups) + kernel)
-        dx = conv_array(u, wt, stride, dilation, groups, tuple((w_ - 1, w_ - 1) for w_ in spans))[0]
-        if dx.shape[2:] != padded:   # output_padding (below the dilation): rows no window reads
-            dx = pad_array(dx, tuple((0, m - r) for m, r in zip(padded, dx.shape[2:])))
-        return crop_array(dx, pads, spatial)
-    dcols = xp.matmul(_grad_matrix(u, groups), w.reshape(groups, o // groups, -1))  # (G, N*P, C/G*KK)
-    vals = dcols.reshape(groups, n, math.prod(out), cg, math.prod(kernel)).transpose(2, 4, 1, 0, 3)
-    dx = col2im(vals, n, groups * cg, padded, kernel, stride, dilation, out)
-    return crop_array(dx, pads, spatial)
+    if um is None:
+        um = _grad_matrix(u, groups)
+    dcols = xp.matmul(_weight_matrix(w, groups).transpose(0, 2, 1), um)              # (G, C/G*KK, N*P)
+    dcols = dcols.reshape((groups * cg,) + tuple(kernel) + (n,) + tuple(out))        # (C, *K, N, *Out)
+    acc = col2im(xp, lambda k: dcols[(slice(None),) + k], (groups * cg, n), padded, kernel, stride, dilation,
+                 out, dcols.dtype)                                                  # (C, N, *padded)
+    crop = tuple(slice(lo, lo + m) for m, (lo, _) in zip(spatial, pads))
+    return xp.ascontiguousarray(acc[(slice(None), slice(None)) + crop].swapaxes(0, 1))
 
 
-def conv_weight_array(cols, u, groups, weight_shape):
-    """dw = ConvWeight(x, u) from x's cols ``(G, N*P, C/G*KK)`` and ``u: (N, O, *Out)``: u^T cols."""
-    xp = backend.get_array_module(u)
-    n, o = u.shape[:2]
-    p = math.prod(u.shape[2:])
-    # u as a C-ordered (G, O/G, N*P): NumPy's batched matmul of a transposed view skips BLAS (50x slower)
-    ut = u.reshape(n, groups, o // groups, p).transpose(1, 2, 0, 3).reshape(groups, o // groups, n * p)
-    return xp.matmul(ut, cols).reshape(weight_shape)
+def _conv_transpose_stride1(u, w, dilation, groups, pads, spatial):
+    """ConvTranspose at stride 1: u, zero-padded by span - 1 less the forward's padding on each side,
+    correlated with the flipped kernel, channels swapped within each group: an im2col copy and a
+    matmul, as the forward (the KK adds of col2im run along rows only W long, each a separate
+    inner loop of NumPy's: some 5x slower than this copy). A pad below 0 (padding > span - 1:
+    windows that read nothing but padding) is a crop of the result."""
+    o, cg = w.shape[:2]
+    kernel = w.shape[2:]
+    wt = w.reshape((groups, o // groups, cg) + kernel).swapaxes(1, 2)
+    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)].reshape((groups * cg, o // groups) + kernel)
+    left = tuple(w_ - 1 - lo for w_, (lo, _) in zip(span(kernel, dilation), pads))
+    # the right pad that makes the output max(0, -left) + spatial long (output_padding included)
+    right = tuple(m + w_ - 1 - n - lft for m, w_, n, lft in zip(spatial, span(kernel, dilation), u.shape[2:], left))
+    ones = (1,) * len(kernel)
+    dx = conv_array(u, wt, ones, dilation, groups, tuple((max(lft, 0), max(r, 0)) for lft, r in zip(left, right)))[0]
+    if any(lft < 0 or r < 0 for lft, r in zip(left, right)):
+        xp = backend.get_array_module(dx)
+        dx = xp.ascontiguousarray(dx[(Ellipsis,) + tuple(slice(max(-lft, 0), max(-lft, 0) + m)
+                                                          for lft, m in zip(left, spatial))])
+    return dx
+
+
+def conv_weight_array(cols, u, groups, weight_shape, um=None):
+    """dw = ConvWeight(x, u) from x's cols ``(G, C/G*KK, N*P)`` and ``u: (N, O, *Out)``: u cols^T, one
+    matmul (BLAS takes the transposed cols as they are). ``um``: u as :func:`_grad_matrix` made it."""
+    xp = backend.get_array_module(cols)
+    if um is None:
+        um = _grad_matrix(u, groups)
+    return xp.matmul(um, cols.transpose(0, 2, 1)).reshape(weight_shape)
 
 
 def _bias_grad(g):
@@ -115,9 +151,10 @@ class Conv(Function):
 
     def backward(self, g):  # dx = ConvTranspose(g, w); dw = ConvWeight(x, g); db = sum of g over (N, *Out)
         p = self.params
+        gm = _grad_matrix(g, p["groups"])   # shared by both products
         dx = conv_transpose_array(g, self.w, p["stride"], p["dilation"], p["groups"], p["pads"],
-                                  self.spatial) if _wants(self, 0) else None
-        dw = conv_weight_array(self.cols, g, p["groups"], self.w.shape) if _wants(self, 1) else None
+                                  self.spatial, um=gm) if _wants(self, 0) else None
+        dw = conv_weight_array(self.cols, g, p["groups"], self.w.shape, um=gm) if _wants(self, 1) else None
         return (dx, dw, _bias_grad(g)) if len(self.inputs) == 3 else (dx, dw)
 
     def backward_graph(self, g):
@@ -162,7 +199,7 @@ class ConvWeight(Function):
         p = self.params
         args = (p["stride"], p["dilation"], p["groups"], p["pads"])
         dx = conv_transpose_array(self.u, gw, *args, self.x.shape[2:]) if _wants(self, 0) else None
-        du = conv_array(self.x, gw, *args, self.u.shape[2:])[0] if _wants(self, 1) else None
+        du = conv_array(self.x, gw, *args, self.u.shape[2:], cols=self.cols)[0] if _wants(self, 1) else None
         return dx, du
 
     def backward_graph(self, gw):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -28,8 +29,10 @@ def _fold_array(cols, geom, spatial):
     n, kk = cols.shape[0], math.prod(kernel)
     c = cols.shape[1] // kk
     padded = tuple(m + lo + hi for m, (lo, hi) in zip(spatial, pads))
-    vals = cols.reshape(n, c, kk, math.prod(out)).transpose(3, 2, 0, 1)   # (P, KK, N, C)
-    return crop_array(col2im(vals, n, c, padded, kernel, stride, dilation, out), pads, spatial)
+    vals = cols.reshape((n, c) + tuple(kernel) + tuple(out))               # (N, C, *K, *Out), a view
+    acc = col2im(backend.get_array_module(cols), lambda k: vals[(slice(None), slice(None)) + k], (n, c), padded,
+                 kernel, stride, dilation, out, cols.dtype)
+    return crop_array(acc, pads, spatial)
 
 
 class Unfold(Function):

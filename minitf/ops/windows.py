@@ -1,5 +1,5 @@
-"""The array kernels under convolution and pooling: im2col through a strided window view, its
-adjoint col2im, and the argument checks the conv, pool and fold ops share.
+"""The array kernels under convolution and pooling: the window view (im2col), its adjoint
+col2im, and the argument checks the conv, pool and fold ops share.
 
 With ``d`` spatial dims (1 for conv1d, 2 for conv2d), an input ``x: (N, C, *S)`` zero-padded
 to ``(N, C, *Sp)``, a kernel ``K`` with stride ``s`` and dilation ``dil`` (span
@@ -7,15 +7,20 @@ to ``(N, C, *Sp)``, a kernel ``K`` with stride ``s`` and dilation ``dil`` (span
 
     cols[n, c, o..., k...] = xpad[n, c, o * s + k * dil ...],    o < Out = (Sp - span) // s + 1
 
-a view of ``xpad``'s memory (no copy) made by ``backend.sliding_window_view``. A convolution
-is then one matmul over (C/groups, K) per group; a pool a reduction over the window dims.
+a view of ``xpad``'s memory (no copy) made by ``backend.sliding_window_view``. Seen from one
+kernel offset ``k``, ``cols[..., k]`` is the strided slice ``xpad[..., k * dil :: s]`` (Out
+elements per dim): :func:`window_slices`. A convolution copies the view once into a matrix
+and takes one matmul (:mod:`minitf.ops.conv`); a pool reduces over the KK offsets, one
+whole-array op per offset on those slices (no copy of the windows).
 
 col2im is the adjoint: every window element is added back to the input position it was read
-from (overlapping windows accumulate). It is one ``backend.scatter_add`` of (P*KK) rows of
-N*C values, indexed by the flat padded position of each (output position, kernel offset).
+from (overlapping windows accumulate): a loop over the KK kernel offsets, each adding an
+(…, *Out) array into the strided slice it was read from (as fast CPU convolutions do), never a
+loop over positions, so its number of array ops depends on the kernel size alone.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -85,6 +90,43 @@ def im2col(xpad, kernel, stride, dilation, out):
     return v[(Ellipsis,) + index]
 
 
+def offsets(kernel):
+    """Every kernel offset ``k`` (a d-tuple), row-major: the order of the window dims ``(*K)``."""
+    return itertools.product(*(range(k) for k in kernel))
+
+
+def window_slices(k, stride, dilation, out) -> tuple:
+    """The slices of the padded spatial dims ``(*Sp)`` holding window element ``k`` of every window:
+    ``xpad[..., k * dil + o * s]`` for ``o < Out``, per dim."""
+    return tuple(slice(ki * dl, ki * dl + (o - 1) * s + 1 if o else ki * dl, s)
+                 for ki, s, dl, o in zip(k, stride, dilation, out))
+
+
+def window_reads(xpad, kernel, stride, dilation, out):
+    """Per kernel offset ``k`` (row-major), ``(k, view)``: the view ``(..., *Out)`` of ``xpad: (..., *Sp)``
+    at window element k of every window (``im2col(xpad)[..., k]``, without the window dims)."""
+    for k in offsets(kernel):
+        yield k, xpad[(Ellipsis,) + window_slices(k, stride, dilation, out)]
+
+
+def col2im(xp, piece, lead, padded, kernel, stride, dilation, out, dtype):
+    """The adjoint of :func:`window_reads`: ``acc: (*lead, *padded)``, zero but for
+    ``acc[..., window_slices(k)] += piece(k)`` for each kernel offset k; ``piece(k)``: an array
+    broadcastable to ``(*lead, *Out)``, the gradient of window element k of every window.
+    Where windows do not overlap (stride >= span in every dim, e.g. a 2x2 pool of stride 2) each
+    input position receives at most one value: a strided write, not an add."""
+    acc = xp.zeros(tuple(lead) + tuple(padded), dtype=dtype)
+    disjoint = all(st >= w for st, w in zip(stride, span(kernel, dilation)))
+    for k in offsets(kernel):   # KK whole-array ops, whatever the batch, channels and image size
+        index = (Ellipsis,) + window_slices(k, stride, dilation, out)
+        if disjoint:
+            acc[index] = piece(k)
+        else:
+            view = acc[index]
+            view += piece(k)     # in place through the view: no write-back copy
+    return acc
+
+
 def window_coords(xp, kernel, stride, dilation, out) -> list:
     """Per spatial dim i, the padded coordinate o_i * s_i + k_i * dil_i of window element (o, k), as an
     array of ``xp`` broadcastable to (*Out, *K): built on the device, no host copy."""
@@ -103,33 +145,3 @@ def flat_index(coords, shape, origin=None):
     for i, c in enumerate(coords):
         flat = flat + (c - (origin[i] if origin else 0)) * math.prod(shape[i + 1:])
     return flat
-
-
-def _col2im_disjoint(xp, vals, n, c, padded, kernel, stride, dilation, out):
-    """col2im where no two windows overlap (stride >= span in every dim, e.g. a 2x2 pool of stride 2):
-    each input position receives at most one value, so it is a strided write, not a scatter-add."""
-    d = len(kernel)
-    v = vals.reshape(tuple(out) + tuple(kernel) + (n, c))
-    v = v.transpose((2 * d, 2 * d + 1) + tuple(a for i in range(d) for a in (i, d + i)))   # (N, C, O0, K0, O1, K1)
-    acc = xp.zeros((n, c) + tuple(a for o, st in zip(out, stride) for a in (o, st)), dtype=vals.dtype)
-    acc[(Ellipsis,) + tuple(a for k, dl in zip(kernel, dilation) for a in (slice(None), slice(0, k * dl, dl)))] = v
-    acc = acc.reshape((n, c) + tuple(o * st for o, st in zip(out, stride)))
-    if acc.shape[2:] == tuple(padded):
-        return acc
-    res = xp.zeros((n, c) + tuple(padded), dtype=vals.dtype)
-    common = (Ellipsis,) + tuple(slice(0, min(o * st, m)) for o, st, m in zip(out, stride, padded))
-    res[common] = acc[common]
-    return res
-
-
-def col2im(vals, n: int, c: int, padded, kernel, stride, dilation, out):
-    """The adjoint of :func:`im2col`: ``vals: (P, KK, N, C)`` (any strides) summed back into
-    ``(N, C, *padded)``, each value added at the position its window element was read from."""
-    xp = backend.get_array_module(vals)
-    if all(st >= w for st, w in zip(stride, span(kernel, dilation))):
-        return _col2im_disjoint(xp, vals, n, c, padded, kernel, stride, dilation, out)
-    index = xp.broadcast_to(flat_index(window_coords(xp, kernel, stride, dilation, out), padded),
-                            tuple(out) + tuple(kernel)).reshape(-1)
-    acc = xp.zeros((math.prod(padded), n * c), dtype=vals.dtype)
-    backend.scatter_add(acc, index, vals.reshape(index.shape[0], n * c))
-    return xp.ascontiguousarray(acc.T).reshape((n, c) + tuple(padded))
