@@ -9,8 +9,9 @@ from ..errors import DtypeError, LinAlgError, ShapeError
 from ..tensor import Tensor
 
 
-def check_matrix(name: str, A, square: bool = True, what: str = "A") -> None:
-    """A float tensor of at least 2 dims (square ones if ``square``), or torch's error."""
+def check_matrix(name: str, A, square: bool = True, what: str = "A", floating: bool = True) -> None:
+    """A float tensor (any dtype unless ``floating``) of at least 2 dims (square ones if
+    ``square``), or torch's error."""
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.{name}: expected a Tensor, got {type(A).__name__}")
     if A.ndim < 2:
@@ -18,7 +19,8 @@ def check_matrix(name: str, A, square: bool = True, what: str = "A") -> None:
     if square and A.shape[-1] != A.shape[-2]:
         raise ShapeError(f"linalg.{name}: {what} must be batches of square matrices, but they are "
                          f"{A.shape[-2]} by {A.shape[-1]} matrices")
-    check_float(name, A)
+    if floating:
+        check_float(name, A)
 
 
 def check_float(name: str, A) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._common import call, check_float, check_matrix, const, eye
 
@@ -197,11 +197,20 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """A^n for an integer n, as torch.linalg.matrix_power: repeated squaring with matmul
-    (n < 0: of inv(A); n = 0: the identity, whose gradient is zero). A: (..., m, m) -> (..., m, m)."""
-    check_matrix("matrix_power", A)
+    (n < 0: of inv(A); n = 0: the identity, whose gradient is zero). A: (..., m, m) -> (..., m, m).
+    Integer matrices too for n >= 0 (bool ones for n <= 1), as torch."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
+    if n < 0 or (isinstance(A, Tensor) and A.dtype.kind == "f"):
+        check_matrix("matrix_power", A)
+    else:
+        check_matrix("matrix_power", A, floating=False)
+        if A.dtype == np.bool_ and n > 1:   # torch's matmul has no bool kernel
+            raise DtypeNotImplemented("linalg.matrix_power: not implemented for bool tensors with n > 1 (as torch)")
     if n == 0:
+        if A.dtype.kind != "f":
+            xp = backend.get_array_module(A.data)
+            return const(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
         return A * 0 + eye(A.shape[-1], A)
     base = inv(A) if n < 0 else A
     n, out = abs(int(n)), None

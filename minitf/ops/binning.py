@@ -46,8 +46,12 @@ def histc(x: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     t = x.dtype.type
     lo_t, hi_t = t(lo), t(hi)
     inside = (a >= lo_t) & (a <= hi_t)          # False for NaN
-    pos = ((a - lo_t) * t(bins) / (hi_t - lo_t))
-    pos = xp.where(inside, pos, t(0)).astype(np.int64)
+    if hi_t - lo_t == 0:
+        # a range widened by 1 that the dtype cannot tell apart (a value near 1e17 or beyond):
+        # its one value is the centre of [v - 1, v + 1], bin bins // 2, where torch puts it
+        pos = xp.full(a.shape, bins // 2, dtype=np.int64)
+    else:
+        pos = xp.where(inside, (a - lo_t) * t(bins) / (hi_t - lo_t), t(0)).astype(np.int64)
     pos = xp.where(inside, xp.minimum(pos, bins - 1), bins)   # outside: one extra bin, dropped below
     counts = xp.bincount(pos, minlength=bins + 1)[:bins]
     return Tensor._make(counts.astype(x.dtype), None)
@@ -66,11 +70,35 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool
     check_same_device("bucketize", [v, boundaries])
     xp = backend.get_array_module(v.data)
     # a value v's bucket with right=False is the number of boundaries < v: searchsorted's left side
-    out = xp.searchsorted(boundaries.data, v.data, side="right" if right else "left")
+    out = sorted_search(xp, boundaries.data, v.data, "right" if right else "left")
     return Tensor._make(xp.asarray(out).astype(np.int32 if out_int32 else np.int64), None)
 
 
-__all__ = ["histc", "bucketize", "apply_sorter"]
+__all__ = ["histc", "bucketize", "apply_sorter", "sorted_search"]
+
+
+def sorted_search(xp, s, v, side: str):
+    """torch.searchsorted's kernel on arrays: s (L,) or (..., L) sorted along its last dim, v any
+    shape for a 1-D s, else (..., K) with s's leading dims -> v's shape, the positions (int64).
+
+    torch's binary search itself, every value at once: L.bit_length() halving steps of gathers
+    and wheres, so no loop over rows or values, and torch's answers also where s holds NaNs (no
+    entry of them is >= a value, so where a search lands depends on the midpoints it visits).
+    "left": the first i with s[i] >= v; "right": the first with s[i] > v."""
+    L = s.shape[-1] if s.ndim else 0
+    if s.ndim == 0:
+        return xp.searchsorted(s, v, side=side)   # NumPy's and CuPy's error for a 0-d sequence
+    start = xp.zeros(v.shape, dtype=np.int64)
+    end = xp.full(v.shape, L, dtype=np.int64)
+    for _ in range(L.bit_length()):
+        mid = (start + end) // 2
+        probe = xp.minimum(mid, L - 1)
+        mid_val = s[probe] if s.ndim == 1 else xp.take_along_axis(s, probe, axis=-1)
+        go_right = ~(mid_val > v) if side == "right" else ~(mid_val >= v)
+        active = start < end
+        start = xp.where(active & go_right, mid + 1, start)
+        end = xp.where(active & ~go_right, mid, end)
+    return start
 
 
 def apply_sorter(sequence: Tensor, sorter: Tensor) -> Tensor:

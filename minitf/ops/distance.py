@@ -191,9 +191,13 @@ def pdist(x: Tensor, p: float = 2.0) -> Tensor:
         raise DtypeError(f"pdist only supports floating-point dtypes, got: {x.dtype}")
     p = _check_p("pdist", p)
     n = x.shape[0]
-    from ..creation import tensor
+    from ._util import remember_index_bounds
     from .indexing import index_select
-    i, j = (tensor(k, device=x.device) for k in np.triu_indices(n, 1))
+    xp = backend.get_array_module(x.data)
+    # the pair indices built on x's device (no host -> device copy per call), in [0, n) by
+    # construction, so index_select need not read their range back
+    i, j = (remember_index_bounds(Tensor._make(k.astype(np.int64), None), 0, max(n - 1, 0))
+            for k in xp.triu_indices(n, 1))
     # the pairs' differences only (not the N x N of cdist(x, x)): x[i] and x[j] as batches of one row
     rows = lambda k: index_select(x, 0, k).unsqueeze(-2)  # noqa: E731
     d = CdistDirect.apply(rows(i), rows(j), p=p)

@@ -63,14 +63,41 @@ erf = _unary("erf", lambda xp, x: _erf_array(x), lambda xp, x, y: _C * xp.exp(-x
 arcsin, arctan = asin, atan  # torch's aliases
 
 
+class Logit(Function):
+    """y = log(z) - log1p(-z), z = x (or x clamped to [eps, 1 - eps]); torch's gradient
+    dx = g / (x (1 - x)), NaN where x is outside [0, 1] without eps (y is NaN there), 0 where x
+    is outside [eps, 1 - eps] with it (the clamp's flat parts)."""
+
+    def forward(self, x, eps=None):
+        xp = backend.get_array_module(x)
+        self.x, self.eps = x, eps
+        z = x if eps is None else xp.clip(x, x.dtype.type(eps), x.dtype.type(1 - eps))
+        return xp.log(z) - xp.log1p(-z)
+
+    def _outside(self, x):
+        if self.eps is None:
+            return (x < 0) | (x > 1), math.nan
+        return (x < self.eps) | (x > 1 - self.eps), 0.0
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        x = self.x
+        out, fill = self._outside(x)
+        # + 0 turns x (1 - x) = -0 (at x = -0) into +0, so the slope there is +inf, as torch's
+        return (xp.where(out, x.dtype.type(fill), g / (x * (1 - x) + 0)),)
+
+    def backward_graph(self, g):
+        from .shape import where
+        x = self.inputs[0]
+        out, fill = self._outside(x.data)
+        return (where(Tensor._make(out, None), fill, g / (x * (1 - x) + 0.0)),)
+
+
 def logit(x: Tensor, eps=None) -> Tensor:
-    """log(x / (1 - x)), as torch.logit; ``eps``: x clamped to [eps, 1 - eps] first (the
-    gradient then 0 outside, as torch's clamp). x: any shape -> the same shape."""
-    from .pointwise import clamp
-    x = float_input(x)
-    if eps is not None:
-        x = clamp(x, eps, 1 - eps)
-    return _e.log(x) - _u.log1p(-x)
+    """log(x / (1 - x)), as torch.logit; ``eps``: x clamped to [eps, 1 - eps] first. x: any shape
+    -> the same shape. Gradient 1 / (x (1 - x)) as torch's: NaN outside [0, 1] without eps, 0
+    outside [eps, 1 - eps] with it."""
+    return Logit.apply(float_input(x), eps=None if eps is None else float(eps))
 
 
 class Atan2(Function):

@@ -228,12 +228,8 @@ def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side=N
     which = "right" if right or side == "right" else "left"
     xp = backend.get_array_module(sorted_sequence.data)
     s = sorted_sequence.data
-    if s.ndim <= 1:
-        out = xp.searchsorted(s, v.data, side=which)
-    else:
-        if s.shape[:-1] != v.shape[:-1]:
-            raise RuntimeError(f"searchsorted: boundaries {s.shape} and values {v.shape} differ outside the last dim")
-        flat_s, flat_v = s.reshape(-1, s.shape[-1]), v.data.reshape(-1, v.shape[-1])
-        out = xp.stack([xp.searchsorted(flat_s[i], flat_v[i], side=which) for i in range(flat_s.shape[0])])
-        out = out.reshape(v.shape)
+    if s.ndim > 1 and s.shape[:-1] != v.shape[:-1]:
+        raise RuntimeError(f"searchsorted: boundaries {s.shape} and values {v.shape} differ outside the last dim")
+    from .binning import sorted_search
+    out = sorted_search(xp, s, v.data, which)
     return Tensor._make(out.astype(np.int32 if out_int32 else np.int64), None)

@@ -6,13 +6,14 @@ As torch (and BLAS): a ``beta`` of 0 ignores ``input`` (NaN and inf in it do not
 result; its gradient is 0), and an ``alpha`` of 0 ignores the product likewise in addmm, addmv
 and addbmm (torch's addr and baddbmm multiply it by 0, so an inf there gives NaN: as torch). Every tensor
 must have one dtype (torch's rule: no promotion); for integer tensors a float alpha or beta
-is cast to the integer type first, as torch's kernel does.
+is cast to the integer type first, as torch's kernel does (addr refuses it, as torch's); bool
+tensors only in addr (torch's BLAS-backed kernels have none).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DtypeError, ShapeError
+from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import scalar_tensor
 from .matrix import bmm, mm, mv, outer
@@ -32,11 +33,13 @@ def _scaled(t: Tensor, c):
     return t if c == 1 else t * c
 
 
-def _tensors(name, **named):
+def _tensors(name, bool_ok=False, **named):
     first_k, first = next(iter(named.items()))
     for k, t in named.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}(): argument '{k}' must be Tensor, not {type(t).__name__}")
+    if first.dtype == np.bool_ and not bool_ok:   # torch's BLAS-backed kernels have no bool version
+        raise DtypeNotImplemented(f"{name}: not implemented for bool tensors (as torch); convert with .int() first")
     for k, t in named.items():
         if t.dtype != first.dtype:
             raise DtypeError(f"{name}: {first_k} and {k} must have the same dtype, but got {first.dtype} and "
@@ -89,7 +92,12 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2), as torch.addr. vec1: (n,), vec2: (m,), input:
     broadcastable to (n, m) -> (n, m). Differentiable in the three."""
-    _tensors("addr", input=input, vec1=vec1, vec2=vec2)
+    _tensors("addr", bool_ok=True, input=input, vec1=vec1, vec2=vec2)
+    if input.dtype.kind in "iub":   # torch's addr refuses to cast a float scale (addmm casts it)
+        for k, c in (("beta", beta), ("alpha", alpha)):
+            if isinstance(c, (float, np.floating)):
+                raise ArgumentError(f"addr: For integral input tensors, argument {k} must not be a floating point "
+                                    f"number.")
     _check_ndim("addr", "vec1", vec1, 1)
     _check_ndim("addr", "vec2", vec2, 1)
     return _combine("addr", input, outer(vec1, vec2), beta, alpha, blas_alpha=False)

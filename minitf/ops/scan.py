@@ -105,12 +105,14 @@ class LogCumSumExp(Function):
     g_j e^{x_i - y_j}, formed as torch's: the positive and negative parts of g each through a
     reversed logcumsumexp of log|g| - y (log 0 taken as the dtype's lowest float), then e^(. + x)."""
 
-    def forward(self, x, axis):
-        self.x, self.axis = x, axis
+    def forward(self, x, axis, zero_d=False):
+        self.x, self.axis, self.zero_d = x, axis, zero_d
         self.y = backend.accumulate("logaddexp", x, axis)
         return self.y
 
     def backward(self, g):
+        if self.zero_d:   # y = x: torch's gradient g, also at +-inf, NaN
+            return (g,)
         xp = backend.get_array_module(g)
         low = np.finfo(g.dtype).min
         with backend.quiet_underflow(xp):
@@ -126,6 +128,8 @@ class LogCumSumExp(Function):
         from .pointwise import abs
         from .shape import where
         x, axis = self.inputs[0], self.axis
+        if self.zero_d:
+            return (g,)
         y = LogCumSumExp.apply(x, axis=axis)
         low = float(np.finfo(g.dtype).min)
         # the masks are constants; log|g| is differentiable in g where g != 0 (the branch taken)
@@ -150,5 +154,5 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
                                   f"with x.float() first")
     axis = check_dim("logcumsumexp", dim, x.ndim)
     if x.ndim == 0:
-        return LogCumSumExp.apply(x.reshape(1), axis=0).reshape(())
+        return LogCumSumExp.apply(x.reshape(1), axis=0, zero_d=True).reshape(())
     return LogCumSumExp.apply(x, axis=axis)

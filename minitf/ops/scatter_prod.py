@@ -95,5 +95,6 @@ def scatter_with_reduce(x: Tensor, dim: int, index: Tensor, src, reduce: str) ->
         warn_at_user_line("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed "
                           "in a future PyTorch release. Use torch.scatter_reduce instead for more reduction options.")
     else:
-        src = _src("scatter", x, index, src).expand(index.shape)
+        # a number is cast to x's dtype first (2.7 into an int64 x adds 2), as torch's
+        src = _src("scatter", x, index, src).to(x.dtype).expand(index.shape)
     return scatter_reduce(x, dim, index, src, "sum" if reduce == "add" else "prod", include_self=True)
