@@ -165,13 +165,17 @@ class FakeDeviceArray:
         self._a[_unwrap(index)] = _unwrap(value)
 
     # --- NumPy protocols: dispatch to this device, refusing host arrays
+    # (each under np.errstate(all="ignore"): CuPy never signals a floating-point error, so inf and
+    # NaN come quietly here too, whatever NumPy function or method makes them)
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         ops[0] += 1
-        return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **_unwrap_kwargs(kwargs)))
+        with np.errstate(all="ignore"):
+            return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **_unwrap_kwargs(kwargs)))
 
     def __array_function__(self, func, types, args, kwargs):
         ops[0] += 1
-        return _wrap(func(*_unwrap(args), **_unwrap_kwargs(kwargs)))
+        with np.errstate(all="ignore"):
+            return _wrap(func(*_unwrap(args), **_unwrap_kwargs(kwargs)))
 
     # any other ndarray method or attribute (sum, reshape, T, astype, ...)
     def __getattr__(self, name):
@@ -186,7 +190,8 @@ class FakeDeviceArray:
 def _counted(fn, args, kwargs):
     """``fn`` run on the unwrapped arguments, its result on the device: one device operation."""
     ops[0] += 1
-    return _wrap(fn(*_unwrap(args), **_unwrap_kwargs(kwargs)))
+    with np.errstate(all="ignore"):   # CuPy never signals (see __array_ufunc__)
+        return _wrap(fn(*_unwrap(args), **_unwrap_kwargs(kwargs)))
 
 
 def _binary(ufunc, reflected=False):

@@ -475,7 +475,10 @@ def test_forward_infs_and_nans_are_silent_as_in_pytorch_unless_a_user_filter_ask
         warnings.warn("a RuntimeWarning of the user's own", RuntimeWarning)
         assert len(caught) == 2
         warnings.simplefilter("error", RuntimeWarning)   # a user's filter comes first: -W error still finds them
-        with pytest.raises(RuntimeWarning, match="divide by zero"):
+        if device == "cpu":   # (the fake device, as CuPy, never signals)
+            with pytest.raises(RuntimeWarning, match="divide by zero"):
+                mt.log(x)
+        else:
             mt.log(x)
     assert np.isneginf(results[0].numpy()[0]) and np.isnan(results[0].numpy()[2])
     assert np.isposinf(results[4].numpy()[1])
