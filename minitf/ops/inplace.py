@@ -158,7 +158,8 @@ def _check_writable(x: Tensor, op_name: str) -> None:
     > 1), where several elements are one memory location, as PyTorch refuses it. NumPy would
     say only "read-only"; CuPy would write, each element racing the others."""
     strides = x.data.strides
-    if 0 in strides and any(st == 0 and n > 1 for st, n in zip(strides, x.data.shape)):
+    # (an empty array may have stride 0, NumPy's for x * 1 of shape (0, 1, 4): nothing to write)
+    if 0 in strides and x.data.size and any(st == 0 and n > 1 for st, n in zip(strides, x.data.shape)):
         raise RuntimeError(f"{op_name}: the tensor is an expanded view (expand, broadcast_to): more than one "
                            f"of its elements refers to a single memory location, so an in-place write is "
                            f"ambiguous (as PyTorch). clone() it first")

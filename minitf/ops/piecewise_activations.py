@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
+from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from .activation import _check_float, in_place
 from .elementwise import PiecewiseConstantScale
@@ -37,6 +37,10 @@ class PiecewiseLinear(Function):
 
 def _c(x, v):
     return x.dtype.type(v)
+
+
+def _one_like(x: Tensor) -> Tensor:
+    return Tensor._make(backend.get_array_module(x.data).ones((), dtype=x.dtype), None)
 
 
 def _check_number_input(name, x):
@@ -130,6 +134,8 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 def _threshold(x: Tensor, threshold, value) -> Tensor:
     xp = backend.get_array_module(x.data)
     a = x.data
+    if a.dtype.kind in "iu":   # torch casts the numbers to the tensor's dtype first (-0.5 -> 0)
+        threshold = _c(a, threshold)
     below = a <= threshold   # NaN is not: it passes through, gradient 1 (torch's)
     out = xp.where(below, _c(a, value), a).astype(a.dtype, copy=False)
     if a.dtype.kind != "f":
@@ -235,8 +241,11 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if n != 1 and n != channels:
         raise ShapeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} "
                          f"and channel size = {channels}.")
+    if weight.dtype != input.dtype:
+        raise DtypeError(f"prelu: Type promoting not supported. Got {input.dtype} and {weight.dtype}")
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
-    return where(input > 0, input, w * input)
+    # x times its slope (1 or w): d/dx is g or w g, never 0 * w (NaN for a NaN or inf slope)
+    return input * where(input > 0, _one_like(input), w)
 
 
 _hardsigmoid_ = in_place("hardsigmoid_", _hardsigmoid)

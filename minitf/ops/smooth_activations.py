@@ -98,7 +98,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _mish_(input) if inplace else _mish(input)
 
 
-_mish_ = in_place("mish_", _mish)
+# on a private copy: the composite's inner ops save their input, which in_place's record of the
+# old value would otherwise count as changed by the write (a version error at backward)
+_mish_ = in_place("mish_", lambda x: _mish(x.clone() if x.requires_grad else x))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -111,8 +113,12 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def tanhshrink(input: Tensor) -> Tensor:
-    """x - tanh(x), as ``torch.nn.functional.tanhshrink``. input: any shape -> the same."""
+    """x - tanh(x), as ``torch.nn.functional.tanhshrink`` (integers give the default float dtype,
+    as torch's tanh; bool is refused, as torch's subtraction). input: any shape -> the same."""
     from .elementwise import tanh
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        from ..creation import get_default_dtype
+        input = input.to(dtype=get_default_dtype())
     _check_float("tanhshrink", input)
     return input - tanh(input)
 
@@ -122,11 +128,12 @@ def softmin(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor
     implicit choice (dim 0 for 0-, 1- and 3-D inputs, else 1) with its deprecation warning.
     input: any shape -> the same."""
     from .nn import softmax
-    from ._util import cast_input, warn_at_user_line
+    from ._util import warn_at_user_line
     if dim is None:
         warn_at_user_line("Implicit dimension choice for softmin has been deprecated. Change the call to "
                           "include dim=X as an argument.")
         dim = 0 if input.ndim in (0, 1, 3) else 1
-    x = cast_input(input, dtype)
-    return softmax(-x, dim=dim)
+    # negated before the cast, as torch's (-input).softmax(dim, dtype=dtype): a bool input is
+    # refused by the negation
+    return softmax(-input, dim=dim, dtype=dtype)
 
