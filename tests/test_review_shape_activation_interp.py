@@ -164,3 +164,10 @@ def test_interpolate_area_gradcheck_on_every_device(device):
     assert y.device == device and y.shape == (1, 2, 3, 6)
     assert mt.gradcheck(lambda t: F.interpolate(t, size=(3, 6), mode="area"), [x], rtol=RTOL, atol=ATOL)
     assert mt.gradgradcheck(lambda t: F.interpolate(t, size=(2, 3), mode="area") ** 2, [x], rtol=RTOL, atol=ATOL)
+
+
+def test_interpolate_to_the_same_size_gives_a_new_tensor():
+    x = mt.tensor(np.ones((1, 1, 3)), requires_grad=True)
+    for kw in ({"size": 3, "mode": "linear"}, {"scale_factor": 1.3, "mode": "linear"}):
+        y = F.interpolate(x, **kw)
+        assert y is not x and y.grad_fn.name() == "UpsampleLinear1DBackward0"

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented
+from ..grad_fn_names import named
 from ..tensor import Tensor
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
@@ -122,6 +123,15 @@ def _area(x: Tensor, sizes) -> Tensor:
     return y if y is not x else x * 1   # a new tensor, as torch's
 
 
+def _node_name(mode, k) -> str:
+    """torch's grad_fn name of the resampling (its kernel per mode and rank)."""
+    if mode == "area":   # adaptive_avg_pool: 1-D is a 2-D pool of an unsqueezed input, then squeezed
+        return "SqueezeBackward1" if k == 1 else f"AdaptiveAvgPool{k}DBackward0"
+    kernel = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
+              "bicubic": "Bicubic", "trilinear": "Trilinear"}[mode]
+    return f"Upsample{kernel}{k}DBackward0"
+
+
 def _per_dim(value, k):
     """A value for each of the k spatial dims: a sequence of k, or one repeated; None if the lengths differ."""
     if isinstance(value, (list, tuple)):
@@ -197,7 +207,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                             + (") and output (" if k == 1 else ") output (")   # torch's words, "and" in 1-D only
                             + ", ".join(f"{a}: {n}" for a, n in zip(names, sizes)) + ")")
     if mode == "area":
-        return _area(input, sizes)
+        return named(_area(input, sizes), _node_name(mode, k), input)
     corners = bool(align_corners)
     calc = np.float32 if input.dtype == np.float16 else input.dtype   # torch's opmath type for half
     out = input
@@ -216,4 +226,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             taps, weights = _linear_taps(n_in, n_out, s, corners, calc)
         weights = [w if w is None else w.astype(input.dtype) for w in weights]
         out = _resample_dim(out, 2 + i, taps, weights)
-    return out
+    if out is input:   # every dim copied: still a new tensor, as torch's
+        from .views import clone
+        out = clone(input)
+    return named(out, _node_name(mode, k), input)

@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from ..tensor import Tensor
+from ..grad_fn_names import named
 from ._util import check_dim
 
 
@@ -32,10 +33,10 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     k = int(k) % 4
     if k == 0:
         from .views import clone
-        return clone(input)   # a copy, as torch's
+        return named(clone(input), "Rot90Backward0", input)   # a copy, as torch's
     if k == 2:
-        return flip(input, (d0, d1))
-    return swapaxes(flip(input, d1 if k == 1 else d0), d0, d1)
+        return named(flip(input, (d0, d1)), "Rot90Backward0", input)
+    return named(swapaxes(flip(input, d1 if k == 1 else d0), d0, d1), "Rot90Backward0", input)
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -115,8 +116,8 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         if bad is not None:
             raise IndexRangeError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     if index.ndim == 0:  # a 0-d index would be a basic (view) index; take copies, as torch's
-        return reshape(getitem(reshape(input, (-1,)), reshape(index, (1,))), ())
-    return getitem(reshape(input, (-1,)), index)
+        return named(reshape(getitem(reshape(input, (-1,)), reshape(index, (1,))), ()), "TakeBackward0", input)
+    return named(getitem(reshape(input, (-1,)), index), "TakeBackward0", input)
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
@@ -150,7 +151,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     n = input.shape[d]
     indices = Tensor._make(xp.where(indices.data < 0, indices.data + n, indices.data), None)
     ix = indices if indices.shape == i_shape else broadcast_to(indices, i_shape)
-    return gather(x, d, ix)
+    return gather(x, d, ix)   # GatherBackward0, as torch's
 
 
 def cartesian_prod(*tensors) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..grad_fn_names import named
 from ..tensor import Tensor
 from .activation import _check_float, _const, in_place
 
@@ -51,7 +52,8 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale (x for x > 0, alpha (exp(x) - 1) otherwise), torch's constants alpha = 1.6732...,
     scale = 1.0507..., as ``torch.nn.functional.selu``. input: any shape -> the same."""
     _check_float("selu", input)
-    return selu_(input) if inplace else ScaledELU.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
+    return selu_(input) if inplace else named(ScaledELU.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+                                              "EluBackward0", input)   # torch's selu is an elu kernel
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -62,12 +64,15 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise ZeroDivisionError("ZeroDivisionError: alpha cannot be 0 for CELU")   # torch's words
     if inplace:
         return celu_(input, alpha)
-    return ScaledELU.apply(input, alpha=float(alpha), scale=1.0, input_scale=1.0 / float(alpha))
+    return named(ScaledELU.apply(input, alpha=float(alpha), scale=1.0, input_scale=1.0 / float(alpha)), "CeluBackward0",
+                 input)
 
 
-_selu_ = in_place("selu_", lambda a: ScaledELU.apply(a, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+_selu_ = in_place("selu_", lambda a: named(ScaledELU.apply(a, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+                                           "EluBackward0", a),
                   saves_result=True)
-_celu_ = in_place("celu_", lambda a, alpha: ScaledELU.apply(a, alpha=alpha, scale=1.0, input_scale=1.0 / alpha),
+_celu_ = in_place("celu_", lambda a, alpha: named(ScaledELU.apply(a, alpha=alpha, scale=1.0, input_scale=1.0 / alpha),
+                                                  "CeluBackward0", a),
                   saves_result=True)
 
 
@@ -88,7 +93,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def _mish(x: Tensor) -> Tensor:
     from .activation import softplus
     from .elementwise import tanh
-    return x * tanh(softplus(x))
+    return named(x * tanh(softplus(x)), "MishBackward0", x)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -151,4 +151,5 @@ def block_diag(*tensors) -> Tensor:
     for b, c in zip(blocks, cols):
         rows.append(pad(b, (before, total - before - c)))   # zeros left and right of the block
         before += c
-    return concatenate(rows, 0)
+    from ..grad_fn_names import named
+    return named(concatenate(rows, 0), "BlockDiagBackward0", *tensors)
