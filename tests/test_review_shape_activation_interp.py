@@ -171,3 +171,12 @@ def test_interpolate_to_the_same_size_gives_a_new_tensor():
     for kw in ({"size": 3, "mode": "linear"}, {"scale_factor": 1.3, "mode": "linear"}):
         y = F.interpolate(x, **kw)
         assert y is not x and y.grad_fn.name() == "UpsampleLinear1DBackward0"
+
+
+@pytest.mark.parametrize("expr", ["Softplus(2, 10)", "ELU(2)", "LeakyReLU(1)", "Softplus(beta=0.5)", "ELU(alpha=0.5)"])
+def test_activation_modules_keep_int_arguments_in_their_repr_as_torchs(expr):
+    torch = pytest.importorskip("torch")
+    ours, theirs = eval("mt.nn." + expr), eval("torch.nn." + expr)
+    assert repr(ours) == repr(theirs)
+    a = np.linspace(-3, 30, 12)
+    np.testing.assert_allclose(ours(mt.tensor(a)).numpy(), theirs(torch.tensor(a)).numpy(), rtol=1e-12)
