@@ -82,7 +82,9 @@ class Function:
     fused ops, whose differentiable backward is built from primitive ops).
     """
 
-    __slots__ = ("inputs", "freed", "_epoch", "__dict__")
+    # _torch_name: the node name an op gave its node where one class serves several of torch's
+    # kernels (grad_fn_names.named); a slot, as __dict__ is freed after backward
+    __slots__ = ("inputs", "freed", "_epoch", "_torch_name", "__dict__")
     backward_graph = None
     # (leaf, gradient) pairs a backward sets for the general walk to deliver beyond the inputs'
     # (recompute: the leaves its function closes over); None for every other op

@@ -53,6 +53,9 @@ def class_name(cls) -> str:
 
 def node_name(fn) -> str:
     """torch's name for the recorded node ``fn`` (``grad_fn.name()``)."""
+    given = getattr(fn, "_torch_name", None)
+    if given is not None:
+        return given
     cls = type(fn)
     kind = cls.__name__ if cls.__module__.startswith("minitf.ops") else None
     inputs = getattr(fn, "inputs", None)
@@ -69,6 +72,39 @@ def node_name(fn) -> str:
             return "AddmmBackward0" if len(inputs) == 3 else "MmBackward0"
         return "ViewBackward0" if len(inputs) == 3 else "UnsafeViewBackward0"
     return class_name(cls)
+
+
+def named(out, name: str, *inputs):
+    """``out`` (a Tensor, or a tuple / list of them), its node named ``name`` where the op that
+    made it is one of several torch kernels minitf computes with one class (``x.transpose`` and
+    ``x.permute`` are both minitf's Permute). A node that is one of ``inputs``' own (an op that
+    handed an input back) keeps its name."""
+    if isinstance(out, (tuple, list)):
+        for o in out:
+            named(o, name, *inputs)
+        return out
+    fn = getattr(out, "_fn", None)
+    if fn is not None and all(fn is not getattr(i, "_fn", None) for i in inputs):
+        fn._torch_name = name
+    return out
+
+
+def getitem_key_name(key):
+    """torch's node for ``x[key]``, from the key as given, or None where :func:`_getitem_name`
+    decides: in a tuple key torch skips a full slice (``x[1, :]`` is a select, ``x[:, :]`` an
+    alias), a lone slice it always applies (``x[:]`` is a slice)."""
+    import numpy as np
+    if not isinstance(key, tuple):
+        return None
+    rest = [k for k in key if k is not Ellipsis
+            and not (isinstance(k, slice) and k.start in (None, 0) and k.stop is None and k.step in (None, 1))]
+    if not rest:
+        return "AliasBackward0"
+    if not all(k is None or isinstance(k, (int, np.integer, slice)) or isinstance(k, bool) for k in rest):
+        return None
+    if any(isinstance(k, bool) for k in rest):
+        return None
+    return _getitem_name(tuple(rest))
 
 
 def _getitem_name(index) -> str:

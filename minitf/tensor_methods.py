@@ -16,6 +16,11 @@ from .tensor_more import MoreMethods
 _ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
 
 
+
+def _named(out, name, x):
+    from .grad_fn_names import named
+    return named(out, name, x)
+
 class TensorMethods(InPlaceMethods, MoreMethods):
     """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own); more
     in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`, more math and type
@@ -27,13 +32,13 @@ class TensorMethods(InPlaceMethods, MoreMethods):
     def __add__(self, o): return _ops.add(self, o)
     def __radd__(self, o): return _ops.add(o, self)
     def __sub__(self, o): return _ops.sub(self, o)
-    def __rsub__(self, o): return _ops.sub(o, self)
+    def __rsub__(self, o): return _named(_ops.sub(o, self), "RsubBackward1", self)   # torch's rsub(Tensor, Scalar)
     def __mul__(self, o): return _ops.mul(self, o)
     def __rmul__(self, o): return _ops.mul(o, self)
     def __truediv__(self, o): return _ops.true_divide(self, o)
     def __rtruediv__(self, o): return _ops.true_divide(o, self)
     def __pow__(self, p): return _ops.pow(self, p)
-    def __rpow__(self, b): return _ops.pow(b, self)
+    def __rpow__(self, b): return _named(_ops.pow(b, self), "PowBackward2", self)    # torch's pow(Scalar, Tensor)
     def __abs__(self): return _ops.abs(self)
     def __matmul__(self, o): return _ops.matmul(self, o)
     def __rmatmul__(self, o): return _ops.matmul(o, self)

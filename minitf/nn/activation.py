@@ -106,7 +106,8 @@ class LeakyReLU(_InPlace):
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__(inplace)
-        self.negative_slope = float(negative_slope)
+        float(negative_slope)   # a number, kept as given (torch's repr prints an int as an int)
+        self.negative_slope = negative_slope
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope, inplace=self.inplace)
@@ -120,7 +121,8 @@ class ELU(_InPlace):
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__(inplace)
-        self.alpha = float(alpha)
+        float(alpha)   # a number, kept as given (torch's repr prints an int as an int)
+        self.alpha = alpha
 
     def forward(self, x):
         return F.elu(x, self.alpha, inplace=self.inplace)
@@ -136,7 +138,8 @@ class Softplus(Module):
         super().__init__()
         if float(beta) == 0:
             raise ValueError("Softplus: beta must be non-zero (the result divides by it)")
-        self.beta, self.threshold = float(beta), float(threshold)
+        float(threshold)   # (a number: torch keeps both as given, so an int prints as an int)
+        self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)

@@ -70,8 +70,9 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         if dim not in (0, -1):
             raise DimError(f"gather: dim {dim} is out of range for a 0-d tensor")
         return gather(x.reshape(1), 0, index.reshape(1)).reshape(())
+    from ..grad_fn_names import named
     full, _ = _along("gather", x, dim, index)
-    return GetItem.apply(x, index=full, advanced=True)
+    return named(GetItem.apply(x, index=full, advanced=True), "GatherBackward0", x)
 
 
 def _src(name, x: Tensor, index: Tensor, src):
@@ -152,7 +153,9 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
         return GetItem.apply(x.reshape(1), index=idx.reshape(-1), advanced=True).reshape(())
     d = check_dim("index_select", dim, x.ndim)
     check_index_range("index_select", "index", idx, x.shape[d], source=index)
-    return GetItem.apply(x, index=(slice(None),) * d + (idx.reshape(-1),), advanced=True)
+    from ..grad_fn_names import named
+    return named(GetItem.apply(x, index=(slice(None),) * d + (idx.reshape(-1),), advanced=True),
+                 "IndexSelectBackward0", x)
 
 
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:

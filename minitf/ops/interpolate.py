@@ -1,5 +1,6 @@
 """``F.interpolate``: resampling of the spatial dims of (N, C, L), (N, C, H, W) and (N, C, D, H, W)
-inputs, as torch's, for the modes nearest, nearest-exact, linear, bilinear, trilinear, bicubic.
+inputs, as torch's, for the modes nearest, nearest-exact, linear, bilinear, trilinear, bicubic
+and area (adaptive average pooling to the output size, as torch's).
 
 Every mode is separable: along each spatial dim in turn, the output is a weighted sum of a few
 gathers of the input along that dim (``out[..., j, ...] = sum_k w_k[j] x[..., i_k[j], ...]``; 1
@@ -17,9 +18,10 @@ import numpy as np
 
 from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented
+from ..grad_fn_names import named
 from ..tensor import Tensor
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic")
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
 _LINEAR_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
 _CUBIC_A = -0.75   # torch's (and OpenCV's) cubic convolution coefficient
 _DIM_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -38,7 +40,7 @@ def _source_scale(n_in, n_out, scale, align_corners, dtype):
 def _nearest_taps(n_in, n_out, scale, exact):
     """torch's nearest_idx: floorf(j * s) (exact: floorf((j + 0.5) * s)) in float32, s = 1 / scale_factor
     (or n_in / n_out) rounded to float32, clamped to n_in - 1."""
-    j = np.arange(n_out)   # (no identity shortcut for n_out == n_in: with a scale_factor torch's kernel has none)
+    j = np.arange(n_out)
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
     jf = j.astype(np.float32)   # torch's floorf: the product rounded to float32 first
     src = np.floor((jf + np.float32(0.5)) * s) if exact else np.floor(jf * s)
@@ -91,6 +93,45 @@ def _resample_dim(x: Tensor, d: int, taps, weights) -> Tensor:
     return out
 
 
+def _area(x: Tensor, sizes) -> Tensor:
+    """torch's mode "area": adaptive average pooling to ``sizes``, torch's windows
+    [floor(i n / o), ceil((i + 1) n / o)) along each changed dim. A window's elements are gathered
+    (at most ceil(n / o) + 1 of them), the padding masked out with where (not multiplied by 0,
+    which would spread a NaN or inf to every window, as an averaging matmul does), summed and
+    divided by the window's length. x: (N, C, *spatial) -> (N, C, *sizes)."""
+    from .selection import where
+    from .subscript import GetItem
+    xp = backend.get_array_module(x.data)
+    y = x
+    for d, (n, o) in enumerate(zip(x.shape[2:], sizes), start=2):
+        if n == o:
+            continue
+        i = np.arange(o)
+        start, end = (i * n) // o, -((-(i + 1) * n) // o)
+        width = int((end - start).max()) if o else 1
+        idx = start[:, None] + np.arange(width)                      # (o, width)
+        inside = idx < end[:, None]
+        idx = np.minimum(idx, n - 1)
+        rest = (1,) * (y.ndim - d - 1)
+        part = GetItem.apply(y, index=(slice(None),) * d + (xp.asarray(idx) if xp is not np else idx,),
+                             advanced=True)                            # (..., o, width, ...)
+        mask = inside.reshape((o, width) + rest)
+        count = (end - start).astype(x.dtype).reshape((o,) + rest)
+        zero = Tensor._make(xp.zeros((), dtype=x.dtype), None)
+        part = where(Tensor._make(mask if xp is np else xp.asarray(mask), None), part, zero)
+        y = part.sum(d + 1) / Tensor._make(count if xp is np else xp.asarray(count), None)
+    return y if y is not x else x * 1   # a new tensor, as torch's
+
+
+def _node_name(mode, k) -> str:
+    """torch's grad_fn name of the resampling (its kernel per mode and rank)."""
+    if mode == "area":   # adaptive_avg_pool: 1-D is a 2-D pool of an unsqueezed input, then squeezed
+        return "SqueezeBackward1" if k == 1 else f"AdaptiveAvgPool{k}DBackward0"
+    kernel = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
+              "bicubic": "Bicubic", "trilinear": "Trilinear"}[mode]
+    return f"Upsample{kernel}{k}DBackward0"
+
+
 def _per_dim(value, k):
     """A value for each of the k spatial dims: a sequence of k, or one repeated; None if the lengths differ."""
     if isinstance(value, (list, tuple)):
@@ -113,10 +154,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """Resample the spatial dims, as ``torch.nn.functional.interpolate``.
 
     input: (N, C, L) for "nearest", "nearest-exact", "linear"; (N, C, H, W) for those two and
-    "bilinear", "bicubic"; (N, C, D, H, W) for those two and "trilinear". Give exactly one of
+    "bilinear", "bicubic"; (N, C, D, H, W) for those two and "trilinear"; "area" (adaptive
+    average pooling to the output size) for all three. Give exactly one of
     ``size`` (an int, or one per spatial dim) and ``scale_factor`` (a float, or one per dim; the
     output size is floor(n * scale_factor), and the source coordinates step by 1 / scale_factor,
-    as torch's, unless ``recompute_scale_factor=True``, which steps by n / out).
+    as torch's, unless ``recompute_scale_factor=True``, which steps by n / out; "area" always
+    recomputes, as torch's).
     ``align_corners`` (linear modes only): True maps the corner pixels' centres onto each other,
     False (the default) the corners of the pixel grid. -> (N, C, out_1, ..., out_k), the input's
     float dtype. Differentiable (in every order). ``antialias=True`` is not supported.
@@ -153,20 +196,28 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             raise _spatial_error("scale_factor", input, tuple(scale_factor))
         scales = [float(s) for s in scales]
         sizes = [int(math.floor(n * s)) for n, s in zip(spatial, scales)]
-        if recompute_scale_factor:
-            scales = [None] * k   # the coordinates then step by n / out, as torch's
+        if recompute_scale_factor or mode == "area":
+            scales = [None] * k   # the coordinates then step by n / out, as torch's (area: always)
     else:
         raise ValueError("either size or scale_factor should be defined")
-    if any(n <= 0 for n in spatial) or any(s <= 0 for s in sizes):
+    if any(n <= 0 for n in spatial) or any(s <= 0 for s in sizes) and mode != "area":   # (area: adaptive pooling's 0 allowed)
         names = _DIM_NAMES[k]
         raise ArgumentError("Input and output sizes should be greater than 0, but got input ("
                             + ", ".join(f"{a}: {n}" for a, n in zip(names, spatial))
                             + (") and output (" if k == 1 else ") output (")   # torch's words, "and" in 1-D only
                             + ", ".join(f"{a}: {n}" for a, n in zip(names, sizes)) + ")")
+    if mode == "area":
+        return named(_area(input, sizes), _node_name(mode, k), input)
     corners = bool(align_corners)
     calc = np.float32 if input.dtype == np.float16 else input.dtype   # torch's opmath type for half
     out = input
     for i, (n_in, n_out, s) in enumerate(zip(spatial, sizes, scales)):
+        if n_in == n_out and (mode in ("linear", "bilinear", "trilinear") or mode == "nearest" and k == 2):
+            # torch's CPU kernels copy a dim whose size is unchanged, even where a scale_factor
+            # (say 1.3 on 3 pixels, floor(3.9) = 3) would move the source points (checked on
+            # torch 2.13: the linear modes and 2-D nearest do; 1-D/3-D nearest, nearest-exact
+            # and bicubic follow the formula)
+            continue
         if mode in ("nearest", "nearest-exact"):
             taps, weights = _nearest_taps(n_in, n_out, s, mode == "nearest-exact")
         elif mode == "bicubic":
@@ -175,4 +226,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             taps, weights = _linear_taps(n_in, n_out, s, corners, calc)
         weights = [w if w is None else w.astype(input.dtype) for w in weights]
         out = _resample_dim(out, 2 + i, taps, weights)
-    return out
+    if out is input:   # every dim copied: still a new tensor, as torch's
+        from .views import clone
+        out = clone(input)
+    return named(out, _node_name(mode, k), input)

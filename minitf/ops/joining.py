@@ -124,4 +124,6 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
     for s in sizes:
         out.append(getitem(x, lead + (slice(start, start + s),)))
         start += s
-    return tuple(out)
+    from ..grad_fn_names import named   # torch's split(int) / split(sizes) kernels
+    return named(tuple(out), "SplitBackward0" if isinstance(split_size_or_sections, (int, np.integer))
+                 else "SplitWithSizesBackward0", x)

@@ -280,4 +280,6 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     _check_broadcast("mse_loss", input, target)
     d = sub(input, target)
     sq = mul(d, d)
-    return sq if reduction == "none" else (mean(sq) if reduction == "mean" else sum(sq))
+    from ..grad_fn_names import named
+    return named(sq if reduction == "none" else (mean(sq) if reduction == "mean" else sum(sq)), "MseLossBackward0",
+                 input, target if isinstance(target, Tensor) else input)

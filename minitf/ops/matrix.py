@@ -27,7 +27,8 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     _ranks("bmm", a, b, 3, 3)
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"bmm: batch sizes differ: shapes {a.shape} and {b.shape}")
-    return matmul(a, b)
+    from ..grad_fn_names import named
+    return named(matmul(a, b), "BmmBackward0", a, b)
 
 
 def mv(a: Tensor, v: Tensor) -> Tensor:

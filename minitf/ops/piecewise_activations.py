@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
+from ..grad_fn_names import named
+from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from .activation import _check_float, in_place
 from .elementwise import PiecewiseConstantScale
@@ -39,6 +40,10 @@ def _c(x, v):
     return x.dtype.type(v)
 
 
+def _one_like(x: Tensor) -> Tensor:
+    return Tensor._make(backend.get_array_module(x.data).ones((), dtype=x.dtype), None)
+
+
 def _check_number_input(name, x):
     """Floats, or integers (clamped in their dtype, no gradient), as torch's hardtanh/threshold."""
     if isinstance(x, Tensor) and x.dtype.kind in "iu":
@@ -55,7 +60,7 @@ def _hardtanh(x: Tensor, lo, hi) -> Tensor:
     if a.dtype.kind != "f":
         return Tensor._make(value, None)
     slope = (~((a <= lo) | (a >= hi))).astype(a.dtype)   # 1 on (lo, hi) and at NaN, 0 at the bounds (torch's)
-    return PiecewiseLinear.apply(x, value=value, slope=slope)
+    return named(PiecewiseLinear.apply(x, value=value, slope=slope), "HardtanhBackward0", x)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -87,7 +92,7 @@ def _hardsigmoid(x: Tensor) -> Tensor:
     # 1/6 on (-3, 3), 0 at the ends and at NaN; torch's kernel spells 1/6 as a float32 constant
     # (0.1666666716...) in every dtype, so float64's slope is that value too
     slope = ((a > -3) & (a < 3)).astype(a.dtype) * a.dtype.type(np.float32(1.0) / np.float32(6.0))
-    return PiecewiseLinear.apply(x, value=value, slope=slope)
+    return named(PiecewiseLinear.apply(x, value=value, slope=slope), "HardsigmoidBackward0", x)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -130,11 +135,13 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 def _threshold(x: Tensor, threshold, value) -> Tensor:
     xp = backend.get_array_module(x.data)
     a = x.data
+    if a.dtype.kind in "iu":   # torch casts the numbers to the tensor's dtype first (-0.5 -> 0)
+        threshold = _c(a, threshold)
     below = a <= threshold   # NaN is not: it passes through, gradient 1 (torch's)
     out = xp.where(below, _c(a, value), a).astype(a.dtype, copy=False)
     if a.dtype.kind != "f":
         return Tensor._make(out, None)
-    return PiecewiseLinear.apply(x, value=out, slope=(~below).astype(a.dtype))
+    return named(PiecewiseLinear.apply(x, value=out, slope=(~below).astype(a.dtype)), "ThresholdBackward0", x)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -161,7 +168,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     a = input.data
     keep = ~((a >= -lambd) & (a <= lambd))
     value = xp.where(keep, a, _c(a, 0)).astype(a.dtype, copy=False)
-    return PiecewiseLinear.apply(input, value=value, slope=keep.astype(a.dtype))
+    return named(PiecewiseLinear.apply(input, value=value, slope=keep.astype(a.dtype)), "HardshrinkBackward0", input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -178,20 +185,20 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     # lambd = 0) and NaN; its vectorised float32 kernel gives -0 at x = -lambd itself
     value = (a - xp.clip(a, -lam, lam)).astype(a.dtype, copy=False)
     slope = (~((a >= -lam) & (a <= lam))).astype(a.dtype)
-    return PiecewiseLinear.apply(input, value=value, slope=slope)
+    return named(PiecewiseLinear.apply(input, value=value, slope=slope), "SoftshrinkBackward0", input)
 
 
 def _rrelu(x: Tensor, lower, upper, training, generator) -> Tensor:
     from .activation import LeakyReLU
     if not training:   # eval: the mean slope, leaky_relu's (x > 0: 1, else (lower + upper) / 2)
-        return LeakyReLU.apply(x, slope=(float(lower) + float(upper)) / 2)
+        return named(LeakyReLU.apply(x, slope=(float(lower) + float(upper)) / 2), "RreluWithNoiseBackward0", x)
     from ..generator import resolve
     gen = resolve(generator, x.device, "rrelu")
     a = x.data
     xp = backend.get_array_module(a)
     r = _c(a, lower) + _c(a, upper - lower) * gen.random(a.shape, dtype=a.dtype)
     slope = xp.where(a <= 0, r, _c(a, 1)).astype(a.dtype, copy=False)   # x <= 0 (zeros too) draws a slope, as torch's
-    return PiecewiseLinear.apply(x, value=a * slope, slope=slope)
+    return named(PiecewiseLinear.apply(x, value=a * slope, slope=slope), "RreluWithNoiseBackward0", x)
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -235,8 +242,11 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if n != 1 and n != channels:
         raise ShapeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} "
                          f"and channel size = {channels}.")
+    if weight.dtype != input.dtype:
+        raise DtypeError(f"prelu: Type promoting not supported. Got {input.dtype} and {weight.dtype}")
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
-    return where(input > 0, input, w * input)
+    # x times its slope (1 or w): d/dx is g or w g, never 0 * w (NaN for a NaN or inf slope)
+    return named(input * where(input > 0, _one_like(input), w), "PreluKernelBackward0", input, weight)
 
 
 _hardsigmoid_ = in_place("hardsigmoid_", _hardsigmoid)

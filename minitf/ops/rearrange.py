@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from ..tensor import Tensor
+from ..grad_fn_names import named
 from ._util import check_dim
 
 
@@ -32,10 +33,10 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     k = int(k) % 4
     if k == 0:
         from .views import clone
-        return clone(input)   # a copy, as torch's
+        return named(clone(input), "Rot90Backward0", input)   # a copy, as torch's
     if k == 2:
-        return flip(input, (d0, d1))
-    return swapaxes(flip(input, d1 if k == 1 else d0), d0, d1)
+        return named(flip(input, (d0, d1)), "Rot90Backward0", input)
+    return named(swapaxes(flip(input, d1 if k == 1 else d0), d0, d1), "Rot90Backward0", input)
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -114,13 +115,17 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         bad = lo if lo < -n else hi if hi >= n else None
         if bad is not None:
             raise IndexRangeError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
-    return getitem(reshape(input, (-1,)), index)
+    if index.ndim == 0:  # a 0-d index would be a basic (view) index; take copies, as torch's
+        return named(reshape(getitem(reshape(input, (-1,)), reshape(index, (1,))), ()), "TakeBackward0", input)
+    return named(getitem(reshape(input, (-1,)), index), "TakeBackward0", input)
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     """Values of ``input`` at ``indices`` (int64) along ``dim``, as torch.take_along_dim: the two
     broadcast against each other outside ``dim``, then ``gather``. ``dim=None``: of the
-    flattened input, by the flattened indices ((n,) out)."""
+    flattened input, by the flattened indices ((n,) out). With ``dim``, a negative index counts
+    from the end of ``dim`` (torch's wrap, once; then gather's range check); without, it is out
+    of range, as torch's."""
     from .counting import broadcast_to
     from .indexing import gather
     from .shape import reshape
@@ -142,8 +147,11 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     x_shape = common[:d] + (input.shape[d],) + common[d + 1:]
     i_shape = common[:d] + (indices.shape[d],) + common[d + 1:]
     x = input if input.shape == x_shape else broadcast_to(input, x_shape)
+    xp = backend.get_array_module(indices.data)
+    n = input.shape[d]
+    indices = Tensor._make(xp.where(indices.data < 0, indices.data + n, indices.data), None)
     ix = indices if indices.shape == i_shape else broadcast_to(indices, i_shape)
-    return gather(x, d, ix)
+    return gather(x, d, ix)   # GatherBackward0, as torch's
 
 
 def cartesian_prod(*tensors) -> Tensor:
@@ -174,8 +182,8 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
         raise TypeError(f"combinations: r must be an int, got {type(r).__name__}")
     if r < 0:
         raise ArgumentError(f"Expect a non-negative number, but got {r}")
-    if r == 0:
-        return getitem(input, slice(0, 0))
+    if r == 0:  # torch's empty result records no graph
+        return Tensor._make(input.data[:0].copy(), None)
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     xp = backend.get_array_module(input.data)

@@ -57,4 +57,5 @@ def where(cond, a=None, b=None) -> Tensor:
 
 def masked_fill(x: Tensor, mask, value: float) -> Tensor:
     """``x`` with ``value`` wherever ``mask`` (boolean, broadcastable) is true."""
-    return where(mask, as_tensor(value, x), x)
+    from ..grad_fn_names import named
+    return named(where(mask, as_tensor(value, x), x), "MaskedFillBackward0", x)

@@ -66,6 +66,9 @@ def reshape(x: Tensor, shape) -> Tensor:
         raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into shape {shape}") from None
     inherit_index_bounds(out, x)  # the same values: the same known range (integer ids only have one)
+    if out is not x and getattr(out, "_base", None) is None and out._fn is not None and x.numel():
+        from ..grad_fn_names import named   # a layout no view gives: torch's clone + _unsafe_view
+        named(out, "UnsafeViewBackward0", x)
     return out
 
 
@@ -89,7 +92,8 @@ def swapaxes(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dim0, dim1 = (_check_axis("transpose", d, x.ndim, x.shape) for d in (dim0, dim1))
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return share_storage(Permute.apply(x, axes=tuple(axes)), x)
+    from ..grad_fn_names import named
+    return named(share_storage(Permute.apply(x, axes=tuple(axes)), x), "TransposeBackward0", x)
 
 
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ..grad_fn_names import named
 from ..tensor import Tensor
 from .activation import _check_float, _const, in_place
 
@@ -51,7 +52,8 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale (x for x > 0, alpha (exp(x) - 1) otherwise), torch's constants alpha = 1.6732...,
     scale = 1.0507..., as ``torch.nn.functional.selu``. input: any shape -> the same."""
     _check_float("selu", input)
-    return selu_(input) if inplace else ScaledELU.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
+    return selu_(input) if inplace else named(ScaledELU.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+                                              "EluBackward0", input)   # torch's selu is an elu kernel
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -62,12 +64,15 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise ZeroDivisionError("ZeroDivisionError: alpha cannot be 0 for CELU")   # torch's words
     if inplace:
         return celu_(input, alpha)
-    return ScaledELU.apply(input, alpha=float(alpha), scale=1.0, input_scale=1.0 / float(alpha))
+    return named(ScaledELU.apply(input, alpha=float(alpha), scale=1.0, input_scale=1.0 / float(alpha)), "CeluBackward0",
+                 input)
 
 
-_selu_ = in_place("selu_", lambda a: ScaledELU.apply(a, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+_selu_ = in_place("selu_", lambda a: named(ScaledELU.apply(a, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+                                           "EluBackward0", a),
                   saves_result=True)
-_celu_ = in_place("celu_", lambda a, alpha: ScaledELU.apply(a, alpha=alpha, scale=1.0, input_scale=1.0 / alpha),
+_celu_ = in_place("celu_", lambda a, alpha: named(ScaledELU.apply(a, alpha=alpha, scale=1.0, input_scale=1.0 / alpha),
+                                                  "CeluBackward0", a),
                   saves_result=True)
 
 
@@ -88,7 +93,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def _mish(x: Tensor) -> Tensor:
     from .activation import softplus
     from .elementwise import tanh
-    return x * tanh(softplus(x))
+    return named(x * tanh(softplus(x)), "MishBackward0", x)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -98,7 +103,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _mish_(input) if inplace else _mish(input)
 
 
-_mish_ = in_place("mish_", _mish)
+# on a private copy: the composite's inner ops save their input, which in_place's record of the
+# old value would otherwise count as changed by the write (a version error at backward)
+_mish_ = in_place("mish_", lambda x: _mish(x.clone() if x.requires_grad else x))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -111,8 +118,12 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def tanhshrink(input: Tensor) -> Tensor:
-    """x - tanh(x), as ``torch.nn.functional.tanhshrink``. input: any shape -> the same."""
+    """x - tanh(x), as ``torch.nn.functional.tanhshrink`` (integers give the default float dtype,
+    as torch's tanh; bool is refused, as torch's subtraction). input: any shape -> the same."""
     from .elementwise import tanh
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        from ..creation import get_default_dtype
+        input = input.to(dtype=get_default_dtype())
     _check_float("tanhshrink", input)
     return input - tanh(input)
 
@@ -122,11 +133,12 @@ def softmin(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor
     implicit choice (dim 0 for 0-, 1- and 3-D inputs, else 1) with its deprecation warning.
     input: any shape -> the same."""
     from .nn import softmax
-    from ._util import cast_input, warn_at_user_line
+    from ._util import warn_at_user_line
     if dim is None:
         warn_at_user_line("Implicit dimension choice for softmin has been deprecated. Change the call to "
                           "include dim=X as an argument.")
         dim = 0 if input.ndim in (0, 1, 3) else 1
-    x = cast_input(input, dtype)
-    return softmax(-x, dim=dim)
+    # negated before the cast, as torch's (-input).softmax(dim, dtype=dtype): a bool input is
+    # refused by the negation
+    return softmax(-input, dim=dim, dtype=dtype)
 

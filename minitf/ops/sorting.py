@@ -88,4 +88,5 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     if idx is None:  # a 0-d tensor: itself
         return topk_return(*sort(x))
     idx = idx[(slice(None),) * d + (slice(0, k),)]
-    return topk_return(_values(x, d, idx), Tensor._make(idx, None))
+    from ..grad_fn_names import named
+    return topk_return(named(_values(x, d, idx), "TopkBackward0", x), Tensor._make(idx, None))

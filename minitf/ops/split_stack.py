@@ -129,8 +129,10 @@ def block_diag(*tensors) -> Tensor:
     0-d -> (1, 1), (n,) -> (1, n), (r_i, c_i) blocks -> (sum r_i, sum c_i), the dtypes promoted.
     No tensor: a (1, 0) float tensor, as torch's. Differentiable (each block padded with zeros)."""
     from ..creation import zeros
-    from .joining import _promoted, concatenate
+    from .casting import astype
+    from .joining import concatenate
     from .padding import pad
+    from .promotion import result_type
     from ._util import check_same_device
     if not tensors:
         return zeros((1, 0))
@@ -140,10 +142,14 @@ def block_diag(*tensors) -> Tensor:
                              f"{t.ndim} dimensions")
     check_same_device("block_diag", tensors)
     blocks = [t.reshape(1, 1) if t.ndim == 0 else t.reshape(1, -1) if t.ndim == 1 else t for t in tensors]
-    blocks = _promoted(blocks)
+    # torch's result_type over the inputs: a 0-d block's dtype counts only if of a higher
+    # category (int32 with a 0-d int64 is int32), as in elementwise ops
+    dtype = result_type(*tensors)
+    blocks = [b if b.dtype == dtype else astype(b, dtype) for b in blocks]
     cols = [b.shape[1] for b in blocks]
     total, before, rows = sum(cols), 0, []
     for b, c in zip(blocks, cols):
         rows.append(pad(b, (before, total - before - c)))   # zeros left and right of the block
         before += c
-    return concatenate(rows, 0)
+    from ..grad_fn_names import named
+    return named(concatenate(rows, 0), "BlockDiagBackward0", *tensors)

@@ -68,6 +68,6 @@ def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise ShapeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if step <= 0:
         raise ArgumentError(f"step is {step} but must be > 0")
-    if x.ndim == 0:   # torch: a 0-d tensor's one window, (1,)
-        return x.reshape(1)
+    if x.ndim == 0:   # torch: a 0-d tensor's one window, (1,); size 0 gives no element, (0,)
+        return x.reshape(1) if size else x.reshape(1)[:0]
     return share_storage(Unfold.apply(x, axis=d, size=int(size), step=int(step)), x)

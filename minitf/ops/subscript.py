@@ -110,6 +110,7 @@ def getitem(x: Tensor, index) -> Tensor:
     A boolean mask (``x[x > 0]``, ``x[:, keep]``) selects where it is true, a copy, as in
     PyTorch (on a GPU its size is read from the device: one synchronisation).
     """
+    key = index
     index, advanced = index_data(index, x)
     if advanced and not _has_integer_array(index):
         advanced = False  # masks only: no element is read twice, so backward assigns, no scatter-add
@@ -117,6 +118,11 @@ def getitem(x: Tensor, index) -> Tensor:
         out = GetItem.apply(x, index=index, advanced=advanced)
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+    if isinstance(key, tuple) and out._fn is not None:
+        from ..grad_fn_names import getitem_key_name
+        name = getitem_key_name(key)
+        if name is not None:
+            out._fn._torch_name = name
     if not advanced:
         out = share_storage(out, x)
         if getattr(out, "_base", None) is not None:

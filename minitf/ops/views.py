@@ -94,8 +94,9 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
     x: (d_0, ..., d_{n-1}) -> (d_0, ..., 1, ..., d_{n-1}).
     """
+    from ..grad_fn_names import named
     d = check_dim("unsqueeze", dim, x.ndim + 1)
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+    return named(reshape(x, x.shape[:d] + (1,) + x.shape[d:]), "UnsqueezeBackward0", x)
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
@@ -105,7 +106,9 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     else:
         dims = {check_dim("squeeze", d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         dims = {d for d in dims if x.ndim and x.shape[d] == 1}  # PyTorch leaves other sizes alone
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in dims))
+    from ..grad_fn_names import named
+    overload = 0 if dim is None else 2 if isinstance(dim, (tuple, list)) else 1   # torch's squeeze(), (dim), (dims)
+    return named(reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in dims)), f"SqueezeBackward{overload}", x)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -168,7 +171,8 @@ def t(x: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims (0-d and 1-d come back as they are)."""
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor of at most 2 dims, got shape {x.shape}; use transpose or mT")
-    return reshape(x, x.shape) if x.ndim < 2 else swapaxes(x, 0, 1)
+    from ..grad_fn_names import named
+    return reshape(x, x.shape) if x.ndim < 2 else named(swapaxes(x, 0, 1), "TBackward0", x)
 
 
 def numel(x: Tensor) -> int:

@@ -24,7 +24,7 @@ from ...errors import ArgumentError, ShapeError
 from ...tensor import Tensor
 
 __all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
-           "invert_permutation"]
+           "invert_permutation", "unpad_sequence", "unpack_sequence"]
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -210,3 +210,24 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
         raise RuntimeError("received an empty list of sequences")
     lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list:
+    """The sequences of a padded batch, as ``torch.nn.utils.rnn.unpad_sequence``: padded (T, B, *)
+    (``batch_first``: (B, T, *)) and ``lengths`` (B,) -> a list of B tensors (L_i, *), slices of
+    the batch (differentiable). Unlike torch's, the input is not transposed in place."""
+    if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
+        raise ShapeError("unpad_sequence: padded_sequences must be a Tensor (T, B, *) or (B, T, *)")
+    longest = padded_sequences.shape[1 if batch_first else 0]
+    batch = padded_sequences.shape[0 if batch_first else 1]
+    arr = _lengths(lengths, batch, longest)
+    if batch_first:
+        return [padded_sequences[b, :int(n)] for b, n in enumerate(arr)]
+    return [padded_sequences[:int(n), b] for b, n in enumerate(arr)]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list:
+    """The sequences of a PackedSequence, in their original order, as
+    ``torch.nn.utils.rnn.unpack_sequence``: a list of B tensors (L_i, *)."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
