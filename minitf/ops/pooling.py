@@ -23,22 +23,24 @@ from ..tensor import Tensor
 from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords
 
 
-def _geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, half_of):
+def _geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode):
     """(kernel, stride, dilation, pads, out) of a pool over the last ``d`` dims of ``x``, with
-    torch's checks. ``half_of``: what the padding may be at most half of ("kernel size" or the
-    "effective kernel size", the dilated span)."""
+    torch's checks: the padding at most half the kernel size (the undilated one, as torch's
+    shape check: with dilation a window may then cover only padding, whose max is -inf)."""
     kernel = ntuple(kernel_size, d, op, "kernel_size", 1)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
         else ntuple(stride, d, op, "stride", 1)
     padding = ntuple(padding, d, op, "padding", 0)
     dilation = ntuple(dilation, d, op, "dilation", 1)
     spans = span(kernel, dilation)
-    limit = spans if half_of == "effective kernel size" else kernel
-    for p, w in zip(padding, limit):
-        if 2 * p > w:
-            raise ArgumentError(f"{op}: pad should be at most half of {half_of}, but got pad={p} and "
-                                f"kernel_size={w}")
+    for p, k in zip(padding, kernel):
+        if 2 * p > k:
+            raise ArgumentError(f"{op}: pad should be at most half of kernel size, but got pad={p} and "
+                                f"kernel_size={k}")
     spatial = x.shape[-d:]
+    if any(n == 0 for n in x.shape[1:]):   # torch's: only the batch dim may be empty
+        raise ShapeError(f"{op}: expected input with non-zero sizes except for an optional batch dim, but got "
+                         f"input of size [{', '.join(map(str, x.shape))}]")
     out = []
     for n, w, s, p in zip(spatial, spans, stride, padding):
         o = (n + 2 * p - w + (s - 1 if ceil_mode else 0)) // s + 1
@@ -69,13 +71,48 @@ def _windows(x, geom, fill=0.0):
     return v.reshape(x.shape[:2] + out + (math.prod(kernel),))
 
 
+def window_argmax(v):
+    """torch's CPU max-pool choice over the last axis of ``v: (..., KK)``: the first maximum, or the
+    last NaN where there is one (its kernels test ``val > max || isnan(val)`` in order)."""
+    xp = backend.get_array_module(v)
+    arg = v.argmax(axis=-1)                    # the first maximum (NumPy: the first NaN)
+    if v.dtype.kind == "f":
+        nan = xp.isnan(v)
+        last_nan = v.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        arg = xp.where(nan.any(axis=-1), last_nan, arg)
+    return arg
+
+
+def _valid_elements(xp, spatial, geom):
+    """(*Out, KK) bools: which window elements lie in the input, not in its padding."""
+    kernel, stride, dilation, pads, out = geom
+    inside = True
+    for c, n, (lo, _) in zip(window_coords(xp, kernel, stride, dilation, out), spatial, pads):
+        inside = inside & (c >= lo) & (c < lo + n)
+    return inside.reshape(tuple(out) + (math.prod(kernel),))
+
+
+def _max_pool_argmax(x, geom, v):
+    """The window element of each output that max pooling picks, (N, C, *Out): torch's rule
+    (:func:`window_argmax`) among the input's elements, never the -inf padding (a window whose
+    input elements are all -inf picks its first input element, as torch's)."""
+    xp = backend.get_array_module(v)
+    arg = window_argmax(v)
+    if all(lo == hi == 0 for lo, hi in geom[3]):
+        return arg
+    valid = _valid_elements(xp, x.shape[2:], geom)                      # (*Out, KK)
+    first = valid.argmax(axis=-1)                                       # the first input element
+    on_pad = ~xp.take_along_axis(xp.broadcast_to(valid, v.shape), arg[..., None], axis=-1)[..., 0]
+    return xp.where(on_pad, first, arg)
+
+
 class MaxPool(Function):
     saves_inputs = saves_output = False   # backward reads only the argmax it keeps
 
     def forward(self, x, geom):
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         v = _windows(x, geom, fill)
-        self.arg, self.spatial = v.argmax(axis=-1), x.shape[2:]   # argmax: the first of equal maxima
+        self.arg, self.spatial = _max_pool_argmax(x, geom, v), x.shape[2:]
         return v.max(axis=-1)
 
     def backward(self, g):  # dx[window element at argmax] += g: the first maximum of each window
@@ -189,13 +226,13 @@ def _batched(op, d, x):
 def _max_pool(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     unbatched = x.ndim == d + 1 if isinstance(x, Tensor) else False
     xb = _batched(op, d, x)
-    geom = _geometry(op, d, xb, kernel_size, stride, padding, dilation, ceil_mode, "effective kernel size")
+    geom = _geometry(op, d, xb, kernel_size, stride, padding, dilation, ceil_mode)
     y = MaxPool.apply(xb, geom=geom)
     fn = y._fn
     if return_indices:  # the flat index into the input's (*S), torch's: from the window element's position
         kernel, _, _, pads, out = geom
-        arg = fn.arg if fn is not None else _windows(xb.data, geom, -np.inf if x.dtype.kind == "f"
-                                                     else np.iinfo(x.dtype).min).argmax(axis=-1)
+        arg = fn.arg if fn is not None else _max_pool_argmax(
+            xb.data, geom, _windows(xb.data, geom, -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min))
         xp = backend.get_array_module(xb.data)
         table = _unpadded_index(xp, xb.shape[2:], geom)
         where = xp.arange(math.prod(out)).reshape(out) * math.prod(kernel) + arg
@@ -245,7 +282,7 @@ def _avg_pool(op, d, x, kernel_size, stride, padding, ceil_mode, count_include_p
     if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
                                          or isinstance(divisor_override, bool) or divisor_override == 0):
         raise ArgumentError(f"{op}: divisor must be a nonzero int, got {divisor_override!r}")
-    geom = _geometry(op, d, xb, kernel_size, stride, padding, 1, ceil_mode, "kernel size")
+    geom = _geometry(op, d, xb, kernel_size, stride, padding, 1, ceil_mode)
     div = _divisor(backend.get_array_module(xb.data), xb.shape[2:], geom, count_include_pad, divisor_override,
                    x.dtype)
     y = AvgPool.apply(xb, geom=geom, div=div)
