@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minitf as mt
-from minitf import functional as F
+from minitf import functional as F, nn
 from minitf.errors import ArgumentError, ShapeError
 
 from .test_functional_fixes import grad_of
@@ -97,3 +97,31 @@ def test_max_pool_of_minus_inf_never_picks_the_padding(device):
     np.testing.assert_array_equal(grad_of(x), [[[2.0, 1.0, 1.0]]])
     y2, idx2 = F.max_pool2d(mt.full((1, 1, 2, 2), -INF, device=device), 2, stride=1, padding=1, return_indices=True)
     assert idx2.tolist() == [[[[0, 0, 1], [0, 0, 1], [2, 2, 3]]]]
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: F.batch_norm(x, None, None, training=True),
+    lambda x: F.batch_norm(x, mt.zeros(3, dtype="float64"), mt.ones(3, dtype="float64"), training=False),
+    lambda x: F.instance_norm(x),
+    lambda x: F.group_norm(x, 3),
+    lambda x: F.max_pool2d(x[0], 2),
+    lambda x: F.avg_pool2d(x[0], 2),
+    lambda x: F.adaptive_max_pool2d(x, 3),
+    lambda x: F.conv2d(x[0], mt.ones(2, 3, 2, 2, dtype="float64")),
+    lambda x: F.unfold(x[0], 2),
+])
+def test_results_of_conv_pool_and_norm_take_in_place_ops_as_torch(op):
+    # they were reshape views of the op's intermediate, which minitf cannot change in place
+    # (found porting a CNN tutorial: nn.ReLU(inplace=True) after nn.BatchNorm2d)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 4))
+    cot = None
+    grads = []
+    for inplace in (False, True):
+        xt = mt.tensor(x, requires_grad=True)
+        y = op(xt)
+        y = nn.ReLU(inplace=inplace)(y)
+        cot = rng.standard_normal(y.shape) if cot is None else cot
+        (y * mt.tensor(cot)).sum().backward()
+        grads.append(grad_of(xt))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-14)

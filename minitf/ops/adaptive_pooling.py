@@ -21,6 +21,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
+from ._util import as_result
 
 
 def _check_nonempty(op, x, first):
@@ -133,7 +134,7 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     idx = xp.take_along_axis(xp.broadcast_to(flat, v.shape), arg[..., None], axis=-1)[..., 0]   # (*lead, *O)
     # the values are x read at idx: an indexing op, whose backward adds g at idx (first maxima)
     y = GetItem.apply(xs, index=along_index(idx.reshape(lead + (math.prod(sizes),)), len(lead)), advanced=True)
-    y = y.reshape(lead + sizes)
+    y = as_result(y, lead + sizes)
     return (y, Tensor._make(idx, None)) if return_indices else y
 
 

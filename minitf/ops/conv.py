@@ -26,6 +26,7 @@ from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_same_dtype
+from ._util import as_result
 from .windows import col2im, crop_array, im2col, ntuple, out_size, pad_array, span
 
 
@@ -236,7 +237,7 @@ def _conv(op, d, x, weight, bias, stride, padding, dilation, groups):
     out_size(op, x.shape[2:], pads, kernel, stride, dilation)  # the kernel must fit the padded input
     args = (x, weight) if bias is None else (x, weight, bias)
     y = Conv.apply(*args, stride=stride, dilation=dilation, groups=groups, pads=pads)
-    return y.reshape(y.shape[1:]) if unbatched else y
+    return as_result(y, y.shape[1:]) if unbatched else y
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -292,7 +293,7 @@ def _conv_transpose(op, d, x, weight, bias, stride, padding, output_padding, gro
     args = (x, weight) if bias is None else (x, weight, bias)
     y = ConvTranspose.apply(*args, stride=stride, dilation=dilation, groups=groups,
                             pads=tuple((p, p) for p in padding), spatial=spatial)
-    return y.reshape(y.shape[1:]) if unbatched else y
+    return as_result(y, y.shape[1:]) if unbatched else y
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..errors import IndexRangeError, ShapeError
+from ..autograd import is_grad_enabled
+from ..errors import ArgumentError, IndexRangeError, ShapeError
 from ..tensor import Tensor
 from .activation import Softplus, logsigmoid
 
@@ -195,6 +196,9 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
         h = h * h
     coef = (xp.arange(C) != t[:, None]).astype(x.dtype)                             # i != y
     if weight is not None:
+        if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+            raise ArgumentError(f"{name}: not differentiable with respect to weight (as torch's); pass "
+                                f"weight.detach() or call it under no_grad")
         _, w = _operands(name, input, weight)
         if w.ndim != 1 or w.shape[0] != C:
             raise ShapeError(f"{name}: weight must be one-dimensional with {C} elements, got shape {w.shape}")

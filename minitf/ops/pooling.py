@@ -20,6 +20,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
+from ._util import as_result
 from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords
 
 
@@ -241,7 +242,7 @@ def _max_pool(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, retur
         if unbatched:
             indices = indices.reshape(indices.shape[1:])
     if unbatched:
-        y = y.reshape(y.shape[1:])
+        y = as_result(y, y.shape[1:])
     return (y, indices) if return_indices else y
 
 
@@ -286,7 +287,7 @@ def _avg_pool(op, d, x, kernel_size, stride, padding, ceil_mode, count_include_p
     div = _divisor(backend.get_array_module(xb.data), xb.shape[2:], geom, count_include_pad, divisor_override,
                    x.dtype)
     y = AvgPool.apply(xb, geom=geom, div=div)
-    return y.reshape(y.shape[1:]) if unbatched else y
+    return as_result(y, y.shape[1:]) if unbatched else y
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
