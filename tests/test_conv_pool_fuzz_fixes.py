@@ -125,3 +125,30 @@ def test_results_of_conv_pool_and_norm_take_in_place_ops_as_torch(op):
         (y * mt.tensor(cot)).sum().backward()
         grads.append(grad_of(xt))
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: F.conv1d(mt.ones(2, 3, 0), mt.ones(3, 3, 3), padding=2), "only zero batch or zero channel"),
+    (lambda: F.conv2d(mt.ones(1, 6, 8, 0), mt.ones(6, 3, 4, 1), padding=(1, 2), groups=2), "only zero batch"),
+    (lambda: F.conv_transpose1d(mt.ones(2, 4, 0), mt.ones(4, 1, 3), groups=2), "only zero batch"),
+    (lambda: F.conv1d(mt.ones(2, 3, 5), mt.ones(0, 3, 2)), "at least 1 at dimension 0"),
+    (lambda: F.conv_transpose1d(mt.ones(1, 0, 2), mt.ones(0, 1, 4), groups=2), "at least 2 at dimension 0"),
+])
+def test_conv_of_an_empty_spatial_dim_or_no_filters_raises_as_torch(call, match):
+    with pytest.raises(ShapeError, match=match):
+        call()
+
+
+def test_conv_of_an_empty_batch_with_an_empty_spatial_dim_still_works():
+    assert F.conv1d(mt.ones(0, 3, 0), mt.ones(2, 3, 1), padding=1).shape == (0, 2, 2)
+
+
+def test_conv_transpose_of_an_empty_input_has_a_gradient(device):
+    # the weight gradient's conv of the (narrower than the kernel) output found no window
+    x = mt.tensor(np.ones((0, 6, 0)), device=device, requires_grad=True)
+    w = mt.tensor(np.ones((6, 3, 4)), device=device, requires_grad=True)
+    y = F.conv_transpose1d(x, w, None, 2, 0, 1, 2)
+    assert y.shape == (0, 6, 3)
+    y.sum().backward()
+    assert grad_of(x).shape == (0, 6, 0)
+    np.testing.assert_array_equal(grad_of(w), np.zeros((6, 3, 4)))

@@ -5,7 +5,7 @@ Max and average pooling read the same windows as a convolution (:mod:`minitf.ops
 a strided view of the padded input, ``(N, C, *Out, *K)``) and reduce over the window dims.
 Their backwards put each output's gradient back on the window elements (col2im): all of it
 on the first maximum of the window for max pooling (torch's CPU kernel, which keeps the
-first of equal values), ``g / divisor`` on every element for average pooling.
+first of equal values, or the last NaN), ``g / divisor`` on every element for average pooling.
 
 Each forward has its adjoint as a second Function, and each backward is the other's
 forward, so both are differentiable twice (``create_graph=True``).
@@ -259,7 +259,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
     input: (N, C, L) or (C, L) -> (N, C, L_out), L_out = (L + 2 padding - dilation (k - 1) - 1) // stride + 1
     (rounded up with ceil_mode). stride defaults to kernel_size; padding (with -inf) at most half
-    the dilated kernel. return_indices: also each maximum's index into L (int64). The gradient goes
+    kernel_size. return_indices: also each maximum's index into L (int64). The gradient goes
     to the first maximum of each window.
     """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)

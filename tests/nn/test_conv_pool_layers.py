@@ -89,6 +89,15 @@ def test_conv_transpose_output_size_as_torchs():
         ours(mt.tensor(x), output_size=(11, 11))
 
 
+def test_conv_transpose_output_size_range_ignores_the_dilation_as_torchs():
+    # torch's module allows sizes up to stride - 1 above the least (found by a fuzz against torch)
+    layer = nn.ConvTranspose1d(1, 1, 2, stride=1, dilation=3)
+    x = mt.ones(1, 1, 4)
+    assert layer(x, output_size=[7]).shape == (1, 1, 7)
+    with pytest.raises(ValueError, match=r"valid sizes range from \(7,\) to \(7,\)"):
+        layer(x, output_size=[8])
+
+
 @pytest.mark.parametrize("layer", [nn.Conv2d(6, 4, (3, 2), groups=2), nn.Conv1d(5, 3, 4), nn.ConvTranspose2d(4, 6, 3)])
 def test_init_is_torchs_bound(layer):
     """kaiming_uniform(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the bias the same bound."""
