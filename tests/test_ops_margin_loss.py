@@ -317,3 +317,17 @@ def test_multi_margin_loss_refuses_a_weight_that_requires_grad_as_torch():
         expected = F.multi_margin_loss(x, t, weight=w.detach())
         np.testing.assert_allclose(F.multi_margin_loss(x, t, weight=w).numpy(), expected.numpy())
     assert F.multi_margin_loss(x, t, weight=w.detach()).shape == ()
+
+
+def test_soft_margin_loss_computes_in_the_input_dtype_as_torch():
+    # a float64 target with a float32 input gave float64 (torch: float32; found by a fuzz against torch)
+    x = mt.tensor(np.array([0.3, -1.2, 2.0], dtype=np.float32))
+    y = mt.tensor(np.array([1.0, -1.0, -1.0]))
+    for reduction in ("mean", "none"):
+        assert F.soft_margin_loss(x, y, reduction=reduction).dtype == np.float32
+
+
+def test_multi_margin_loss_weight_of_another_dtype_raises_as_torch():
+    from minitf.errors import DtypeError
+    with pytest.raises(DtypeError, match="float32 but weight is float64"):
+        F.multi_margin_loss(mt.randn(3, 4), mt.tensor([0, 1, 2]), weight=mt.ones(4, dtype="float64"))
