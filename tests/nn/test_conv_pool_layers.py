@@ -190,3 +190,17 @@ def test_tiny_cnn_trains_as_torchs():
     assert losses[0] != losses[-1]   # it did train
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_fold_and_unfold_modules_as_torchs():
+    # torch.nn has them; minitf.nn lacked them (found by a module-level comparison with torch)
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 4, 5))
+    for ctor in ("Unfold(2, padding=1)", "Unfold((2, 3), dilation=(1, 2), stride=2)"):
+        ours, theirs = eval("nn." + ctor), eval("torch.nn." + ctor)
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(mt.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+    cols = rng.standard_normal((2, 12, 12))
+    ours, theirs = nn.Fold((4, 5), 2), torch.nn.Fold((4, 5), 2)
+    assert repr(ours) == repr(theirs)
+    np.testing.assert_allclose(ours(mt.tensor(cols)).numpy(), theirs(torch.tensor(cols)).numpy())
