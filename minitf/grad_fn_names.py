@@ -30,6 +30,8 @@ _RENAMED = {
     "WeightedCrossEntropy": "NllLossBackward0", "NLLLoss": "NllLossBackward0", "Dropout": "MulBackward0",
     "ConstantPad": "ConstantPadNdBackward0", "SmoothL1": "SmoothL1LossBackward0", "RoundedDiv": "DivBackward2",
     "Recompute": "RecomputeBackward",  # torch's checkpoint shows the recomputed ops; minitf's one node
+    # conv/pool/norm results: the reshape of an op's intermediate that is not a view (ops/_util.as_result)
+    "OpResult": "ViewBackward0",
 }
 
 # torch's matmul kernel by the (ndim of a, ndim of b): mm, mv, dot; 1-d @ 2-d squeezes an mm;

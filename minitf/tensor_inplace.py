@@ -12,6 +12,11 @@ def _m():
     return inplace_methods
 
 
+def _activation():
+    from .ops import activation
+    return activation
+
+
 def _mi():
     from .ops import inplace_math
     return inplace_math
@@ -55,6 +60,8 @@ class InPlaceMethods:
     def squeeze_(self, dim=None): return _m().squeeze_(self, dim)
     def t_(self): return _m().t_(self)
     def transpose_(self, dim0, dim1): return _m().transpose_(self, dim0, dim1)
+    # torch's Tensor.relu_ (minitf.relu_ had no method; found porting a CNN tutorial)
+    def relu_(self): return _activation().relu_(self)
 
     # ------------------------------------------------------------ index writes (minitf.ops.index_ops)
     def index_add_(self, dim, index, source, *, alpha=1): return _m().index_add_(self, dim, index, source, alpha=alpha)

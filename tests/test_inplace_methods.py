@@ -172,3 +172,11 @@ def test_scatter_reduce_extremes_share_the_gradient_among_ties_as_torch(reduce, 
     ints = mt.tensor([1, 5, 0]).scatter_reduce(0, mt.tensor(idx), mt.tensor([5, 2, 7, -1]), reduce, include_self=include_self)
     assert ints.tolist() == torch.tensor([1, 5, 0]).scatter_reduce(0, torch.tensor(idx), torch.tensor([5, 2, 7, -1]), reduce,
                                                                    include_self=include_self).tolist()
+
+
+def test_tensor_relu_method_in_place_as_torch():
+    x = mt.tensor([-1.0, 2.0, -3.0], requires_grad=True)
+    y = x * 2
+    assert y.relu_() is y and y.tolist() == [0.0, 4.0, 0.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 2.0, 0.0]

@@ -10,6 +10,7 @@ import pytest
 import minitf as mt
 from minitf import functional as F
 from minitf import nn
+from minitf.errors import ArgumentError
 
 from .conftest import ATOL, RTOL, device_tensor
 from .torch_compare import compare_with_torch
@@ -304,3 +305,29 @@ def test_cross_entropy_options_match_torch(target, weighted, smoothing, ignore_i
 
     compare_with_torch(lambda a, b, c: call(F, a, b, c), lambda a, b, c: call(torch.nn.functional, a, b, c),
                        [x, w, t], grad=[0])
+
+
+def test_multi_margin_loss_refuses_a_weight_that_requires_grad_as_torch():
+    # torch: "not differentiable with respect to argument 'weight'" (found by a fuzz against torch)
+    x, t = mt.randn(3, 4), mt.tensor([0, 1, 2])
+    w = mt.rand(4, requires_grad=True)
+    with pytest.raises(ArgumentError, match="not differentiable with respect to weight"):
+        F.multi_margin_loss(x, t, weight=w)
+    with mt.no_grad():
+        expected = F.multi_margin_loss(x, t, weight=w.detach())
+        np.testing.assert_allclose(F.multi_margin_loss(x, t, weight=w).numpy(), expected.numpy())
+    assert F.multi_margin_loss(x, t, weight=w.detach()).shape == ()
+
+
+def test_soft_margin_loss_computes_in_the_input_dtype_as_torch():
+    # a float64 target with a float32 input gave float64 (torch: float32; found by a fuzz against torch)
+    x = mt.tensor(np.array([0.3, -1.2, 2.0], dtype=np.float32))
+    y = mt.tensor(np.array([1.0, -1.0, -1.0]))
+    for reduction in ("mean", "none"):
+        assert F.soft_margin_loss(x, y, reduction=reduction).dtype == np.float32
+
+
+def test_multi_margin_loss_weight_of_another_dtype_raises_as_torch():
+    from minitf.errors import DtypeError
+    with pytest.raises(DtypeError, match="float32 but weight is float64"):
+        F.multi_margin_loss(mt.randn(3, 4), mt.tensor([0, 1, 2]), weight=mt.ones(4, dtype="float64"))

@@ -38,6 +38,7 @@ from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d  # noqa: F401
 from .pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: F401
+from .fold import Fold, Unfold  # noqa: F401  (fold/unfold modules, from the conv review)
 from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
@@ -60,4 +61,6 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
            # convolution and pooling
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
-           "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+           # fold/unfold modules (the conv review)
+           "Fold", "Unfold"]

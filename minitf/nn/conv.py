@@ -165,11 +165,12 @@ class _ConvTranspose(_ConvNd):
             least = [(n - 1) * s - 2 * p + w for n, s, p, w in
                      zip(x.shape[-self._d:], self.stride, self.padding, span(self.kernel_size, self.dilation))]
             output_padding = tuple(int(o) - m for o, m in zip(sizes, least))
-            if len(sizes) != self._d or any(not 0 <= q < max(s, dl) for q, s, dl in
-                                            zip(output_padding, self.stride, self.dilation)):
+            # torch's range: up to stride - 1 more than the least size (the dilation does not widen it,
+            # though F.conv_transpose*d takes an output_padding below the dilation)
+            if len(sizes) != self._d or any(not 0 <= q < s for q, s in zip(output_padding, self.stride)):
                 raise ValueError(f"{type(self).__name__}: requested an output size of {tuple(output_size)}, but "
                                  f"valid sizes range from {tuple(least)} to "
-                                 f"{tuple(m + max(s, dl) - 1 for m, s, dl in zip(least, self.stride, self.dilation))}")
+                                 f"{tuple(m + s - 1 for m, s in zip(least, self.stride))}")
         conv = conv_transpose1d if self._d == 1 else conv_transpose2d
         return conv(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
                     self.dilation)

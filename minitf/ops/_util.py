@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd import shared_counter
+from ..autograd import Function, shared_counter
 from ..errors import DimError, DtypeError, broadcast_error
 from ..tensor import Tensor
 
@@ -231,6 +231,29 @@ def share_storage(out: Tensor, base: Tensor) -> Tensor:
     root = getattr(base, "_base", None)
     out._base = base if root is None else root
     return out
+
+
+class OpResult(Function):
+    """y = x.reshape(shape) as an op of its own, not a view: see :func:`as_result`."""
+    saves_inputs = saves_output = False
+
+    def forward(self, x, shape, copy):
+        self.in_shape = x.shape
+        return x.reshape(shape).copy() if copy else x.reshape(shape)
+
+    def backward(self, g):  # a reshape's gradient: g reshaped back
+        return (g.reshape(self.in_shape),)
+
+    def backward_graph(self, g):
+        return (g.reshape(self.in_shape),)
+
+
+def as_result(y: Tensor, shape) -> Tensor:
+    """``y.reshape(shape)`` for an op's intermediate ``y`` that no one else holds, as the new
+    tensor torch's op returns rather than a view: an in-place op on it (a ``ReLU(inplace=True)``
+    after a BatchNorm2d, an unbatched conv) is then recorded as on any result. The memory is y's
+    unless the op that made y reads its output in backward (then a copy: a write must not reach it)."""
+    return OpResult.apply(y, shape=tuple(shape), copy=y._fn is not None and y._fn.saves_output)
 
 
 def check_dim(name: str, dim, ndim: int) -> int:

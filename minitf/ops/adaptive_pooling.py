@@ -4,8 +4,10 @@ The output size is given and the windows follow from it: along a dim of size S p
 output i covers ``[floor(i S / O), ceil((i + 1) S / O))`` (windows may overlap, or repeat
 when O > S).
 
-* average: a product with a small (O, S) averaging matrix per dim, done with minitf's matmul,
-  whose gradient (and second gradient) it inherits;
+* average: one dim at a time; where O divides S the windows are S / O contiguous blocks (a
+  reshape and a mean), else each window is read through the index table below, the padding
+  repeats masked out with a where (not multiplied by 0: an inf or NaN must stay in its own
+  windows, as torch's), summed and divided by its length; recorded ops, differentiable twice;
 * max: each window read through an index table (rows padded by repeating their last position,
   which changes neither the max nor the first argmax), then x taken at the first argmax with
   minitf's indexing op, whose backward adds g there (twice differentiable too).
@@ -19,15 +21,15 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
+from ._util import as_result
 
 
-def _averaging_matrix(xp, n: int, o: int, dtype):
-    """(o, n): row i averages the inputs [floor(i n / o), ceil((i + 1) n / o)), torch's adaptive windows."""
-    i = xp.arange(o)
-    start, end = (i * n) // o, -((-(i + 1) * n) // o)
-    j = xp.arange(n)
-    inside = (j >= start[:, None]) & (j < end[:, None])
-    return inside.astype(dtype) / (end - start)[:, None].astype(dtype)
+def _check_nonempty(op, x, first):
+    """torch's error for an empty dim among ``x``'s dims from ``first`` on."""
+    for i in range(first, x.ndim):
+        if x.shape[i] == 0:
+            raise ShapeError(f"{op}: expected input to have non-zero size for non-batch dimensions, but input has "
+                             f"sizes [{', '.join(map(str, x.shape))}] with dimension {i} being empty")
 
 
 def _adaptive_avg(op, d, x, output_size):
@@ -38,23 +40,35 @@ def _adaptive_avg(op, d, x, output_size):
                          f"[{', '.join(map(str, x.shape))}]")
     if x.dtype.kind != "f":
         raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input; take x.float() first")
+    _check_nonempty(op, x, x.ndim - d)   # torch's adaptive_avg_pool: the pooled dims
     sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
         else tuple(output_size)
     if len(sizes) != d:
         raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
-    from .arithmetic import matmul
+    from .reduction import mean, sum
+    from .selection import Where
+    from .shape import GetItem
+    xp = backend.get_array_module(x.data)
     y = x
     for k, (n, o) in enumerate(zip(x.shape[-d:], sizes)):
         o = n if o is None else o
         if not isinstance(o, (int, np.integer)) or isinstance(o, bool) or o < 0:
             raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
+        o, axis = int(o), x.ndim - d + k
         if o == n:
             continue
-        a = Tensor._make(_averaging_matrix(backend.get_array_module(x.data), n, int(o), x.dtype), None)
-        if k == d - 1:   # the last dim: y (..., n) @ a^T (n, o)
-            y = matmul(y, a.transpose(0, 1))
-        else:            # dim -2 (2-D pooling's H): a (o, n) @ y (..., n, W)
-            y = matmul(a, y)
+        before, after = y.shape[:axis], y.shape[axis + 1:]
+        if o and n % o == 0:   # contiguous blocks of n / o: no gather
+            y = mean(y.reshape(before + (o, n // o) + after), axis + 1)
+            continue
+        idx = _adaptive_window_index(xp, n, o)                               # (o, kmax)
+        i = xp.arange(o)
+        length = -((-(i + 1) * n) // o) - (i * n) // o                       # each window's size
+        v = GetItem.apply(y, index=(slice(None),) * axis + (idx.reshape(-1),), advanced=True)
+        v = v.reshape(before + idx.shape + after)
+        inside = (xp.arange(idx.shape[1]) < length[:, None]).reshape(idx.shape + (1,) * len(after))
+        v = Where.apply(v, Tensor._make(xp.zeros((), dtype=x.dtype), None), cond=inside)
+        y = sum(v, axis + 1) / Tensor._make(length.astype(x.dtype).reshape((o,) + (1,) * len(after)), None)
     return y if y is not x else x * 1   # a new tensor even when nothing is pooled, as torch's
 
 
@@ -81,12 +95,13 @@ def _adaptive_window_index(xp, n: int, o: int):
     padded by repeating its last position (a repeat changes neither the max nor the first argmax)."""
     i = xp.arange(o)
     start, end = (i * n) // o, -((-(i + 1) * n) // o)
-    kmax = -(-n // o) + (1 if n % o else 0) if o else 0   # the longest window
+    kmax = -(-n // o) + (1 if n % o else 0) if o else 1   # the longest window (o = 0: no rows, width 1)
     return xp.minimum(start[:, None] + xp.arange(kmax)[None, :], end[:, None] - 1)
 
 
 def _adaptive_max(op, d, x, output_size, return_indices):
     from .indexing import along_index
+    from .pooling import window_argmax
     from .shape import GetItem
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
@@ -97,12 +112,11 @@ def _adaptive_max(op, d, x, output_size, return_indices):
         else tuple(output_size)
     if len(sizes) != d:
         raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    _check_nonempty(op, x, 1)   # torch's adaptive_max_pool: every dim but the first (even unbatched)
     spatial = x.shape[-d:]
     sizes = tuple(n if o is None else o for n, o in zip(spatial, sizes))
-    if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o > 0 for o in sizes) \
-            or any(n == 0 for n in spatial):
-        raise ArgumentError(f"{op}: output_size must be positive ints (or None) of a non-empty input, got "
-                            f"{output_size!r} for input size {tuple(x.shape)}")
+    if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 0 for o in sizes):
+        raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
     xp = backend.get_array_module(x.data)
     # per dim the window positions (O_i, k_i), combined into flat positions (*O, *k) of the input's (*S)
     rows = [_adaptive_window_index(xp, n, int(o)) for n, o in zip(spatial, sizes)]
@@ -116,11 +130,11 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     flat = flat.reshape(sizes + (kk,))                                   # (*O, KK)
     xs = x.reshape(lead + (math.prod(spatial),))
     v = xs.data[..., flat]                                               # (*lead, *O, KK), a copy
-    arg = v.argmax(axis=-1)                                              # the first of equal maxima
+    arg = window_argmax(v)                                               # torch's: first max, last NaN
     idx = xp.take_along_axis(xp.broadcast_to(flat, v.shape), arg[..., None], axis=-1)[..., 0]   # (*lead, *O)
     # the values are x read at idx: an indexing op, whose backward adds g at idx (first maxima)
     y = GetItem.apply(xs, index=along_index(idx.reshape(lead + (math.prod(sizes),)), len(lead)), advanced=True)
-    y = y.reshape(lead + sizes)
+    y = as_result(y, lead + sizes)
     return (y, Tensor._make(idx, None)) if return_indices else y
 
 

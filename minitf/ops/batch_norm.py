@@ -31,6 +31,7 @@ from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from ._util import check_same_dtype
+from ._util import as_result
 from .elementwise import sqrt
 from .reduction import mean
 
@@ -192,7 +193,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running_mean is None:
             raise ValueError(f"{name}: running_mean and running_var must be given in evaluation mode "
                              f"(training=False)")
-        return _affine_eval(x3, running_mean, running_var, weight, bias, eps).reshape(input.shape)
+        return as_result(_affine_eval(x3, running_mean, running_var, weight, bias, eps), input.shape)
     M = x3.shape[0] * x3.shape[2]
     if M == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
@@ -200,7 +201,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if running_mean is not None and M:
         _update_running(running_mean, mu, momentum)
         _update_running(running_var, var * (M / (M - 1)), momentum)
-    return y.reshape(input.shape)
+    return as_result(y, input.shape)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -234,7 +235,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if not use_input_stats:
         if running_mean is None:
             raise ValueError(f"{name}: running_mean and running_var must be given with use_input_stats=False")
-        return _affine_eval(x3, running_mean, running_var, weight, bias, eps).reshape(input.shape)
+        return as_result(_affine_eval(x3, running_mean, running_var, weight, bias, eps), input.shape)
     if L == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
     y, mu, var = _normalize(x3.reshape((1, N * C, L)), None, None, eps)
@@ -242,7 +243,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if running_mean is not None and N:
         _update_running(running_mean, mu.reshape(N, C).mean(axis=0), momentum)
         _update_running(running_var, (var * (L / (L - 1))).reshape(N, C).mean(axis=0), momentum)
-    return y.reshape(input.shape)
+    return as_result(y, input.shape)
 
 
 def _affine(y3: Tensor, weight, bias) -> Tensor:
@@ -269,6 +270,9 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     if C % num_groups:
         raise ShapeError(f"{name}: expected the number of channels to be divisible by num_groups, but got "
                          f"input of shape {input.shape} and num_groups={num_groups}")
+    if (N * C // num_groups) * math.prod(input.shape[2:]) == 1:   # torch's F.group_norm (_verify_batch_size)
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{[N * C // num_groups, int(num_groups)] + list(input.shape[2:])}")
     for what, t in (("weight", weight), ("bias", bias)):
         _check_vector(name, what, t, C, input)
     check_same_dtype(name, input=input, weight=weight, bias=bias)
@@ -276,7 +280,7 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     G = int(num_groups)
     x3 = input.reshape((1, N * G, (C // G) * math.prod(input.shape[2:])))
     y, _, _ = _normalize(x3, None, None, eps)
-    return _affine(_as_ncl(y.reshape(input.shape)), weight, bias).reshape(input.shape)
+    return as_result(_affine(_as_ncl(y.reshape(input.shape)), weight, bias), input.shape)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,

@@ -26,6 +26,7 @@ from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_same_dtype
+from ._util import as_result
 from .windows import col2im, im2col, ntuple, out_size, pad_array, span
 
 
@@ -239,6 +240,16 @@ def _check_groups(op, groups):
     return int(groups)
 
 
+def _check_sizes(op, x, weight, groups):
+    """torch's: at least ``groups`` filters, and no empty spatial dim unless the batch or channels are."""
+    if weight.shape[0] < groups:
+        raise ShapeError(f"{op}: given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+                         f"but got weight of size {_shape(weight)} instead")
+    if x.shape[0] and x.shape[1] and 0 in x.shape[2:]:
+        raise ShapeError(f"{op}: only zero batch or zero channel inputs are supported, but got input of size "
+                         f"{_shape(x)}")
+
+
 def _conv(op, d, x, weight, bias, stride, padding, dilation, groups):
     _check_tensors(op, d, x, weight, bias)
     stride = ntuple(stride, d, op, "stride", 1)
@@ -258,6 +269,7 @@ def _conv(op, d, x, weight, bias, stride, padding, dilation, groups):
     else:
         pads = tuple((p, p) for p in ntuple(padding, d, op, "padding", 0))
     o, cg = weight.shape[:2]
+    _check_sizes(op, x if x.ndim == d + 2 else x.reshape((1,) + x.shape), weight, groups)
     if o % groups:
         raise ShapeError(f"{op}: given groups={groups}, expected weight to be divisible by {groups} at "
                          f"dimension 0, but got weight of size {_shape(weight)} instead")
@@ -273,7 +285,7 @@ def _conv(op, d, x, weight, bias, stride, padding, dilation, groups):
     out_size(op, x.shape[2:], pads, kernel, stride, dilation)  # the kernel must fit the padded input
     args = (x, weight) if bias is None else (x, weight, bias)
     y = Conv.apply(*args, stride=stride, dilation=dilation, groups=groups, pads=pads)
-    return y.reshape(y.shape[1:]) if unbatched else y
+    return as_result(y, y.shape[1:]) if unbatched else y
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -313,6 +325,7 @@ def _conv_transpose(op, d, x, weight, bias, stride, padding, output_padding, gro
     unbatched = x.ndim == d + 1
     if unbatched:
         x = x.reshape((1,) + x.shape)
+    _check_sizes(op, x, weight, groups)
     if x.shape[1] != c_in:
         raise ShapeError(f"{op}: given transposed=1, weight of size {_shape(weight)}, expected input{_shape(x)} "
                          f"to have {c_in} channels, but got {x.shape[1]} channels instead")
@@ -329,7 +342,7 @@ def _conv_transpose(op, d, x, weight, bias, stride, padding, output_padding, gro
     args = (x, weight) if bias is None else (x, weight, bias)
     y = ConvTranspose.apply(*args, stride=stride, dilation=dilation, groups=groups,
                             pads=tuple((p, p) for p in padding), spatial=spatial)
-    return y.reshape(y.shape[1:]) if unbatched else y
+    return as_result(y, y.shape[1:]) if unbatched else y
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

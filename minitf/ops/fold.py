@@ -14,6 +14,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
+from ._util import as_result
 from .windows import col2im, crop_array, im2col, ntuple, out_size, pad_array
 
 
@@ -83,7 +84,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         raise ShapeError(f"unfold: expected 3D (unbatched) or 4D (batched) input, got input of shape {input.shape}")
     x = input.reshape((1,) + input.shape) if input.ndim == 3 else input
     y = Unfold.apply(x, geom=_geometry("unfold", x.shape[2:], kernel_size, dilation, padding, stride))
-    return y.reshape(y.shape[1:]) if input.ndim == 3 else y
+    return as_result(y, y.shape[1:]) if input.ndim == 3 else y
 
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -109,5 +110,5 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                          f"dimension 2 to match the calculated number of sliding blocks "
                          f"{' * '.join(map(str, geom[4]))} = {math.prod(geom[4])}, but got {cols.shape[2]}")
     y = Fold.apply(cols, geom=geom, spatial=spatial)
-    return y.reshape(y.shape[1:]) if input.ndim == 2 else y
+    return as_result(y, y.shape[1:]) if input.ndim == 2 else y
 

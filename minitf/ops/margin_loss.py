@@ -23,8 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..errors import IndexRangeError, ShapeError
+from ..autograd import is_grad_enabled
+from ..errors import ArgumentError, IndexRangeError, ShapeError
 from ..tensor import Tensor
+from ._util import check_same_dtype
 from .activation import Softplus, logsigmoid
 
 from .elementwise import relu, sqrt
@@ -110,6 +112,9 @@ def soft_margin_loss(input: Tensor, target, size_average=None, reduce=None, redu
     name = "soft_margin_loss"
     reduction = _reduction(name, size_average, reduce, reduction)
     input, target = _operands(name, input, target)
+    if target.dtype != input.dtype:   # torch's kernel computes in the input's dtype
+        target = Tensor._make(target.data.astype(input.dtype), None) if not target.requires_grad \
+            else target.to(input.dtype)
     return _reduce(Softplus.apply(-target * input, beta=1.0, threshold=_INF), reduction)
 
 
@@ -195,7 +200,11 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
         h = h * h
     coef = (xp.arange(C) != t[:, None]).astype(x.dtype)                             # i != y
     if weight is not None:
+        if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+            raise ArgumentError(f"{name}: not differentiable with respect to weight (as torch's); pass "
+                                f"weight.detach() or call it under no_grad")
         _, w = _operands(name, input, weight)
+        check_same_dtype(name, input=input, weight=w)   # torch's kernel: "expected scalar type ..."
         if w.ndim != 1 or w.shape[0] != C:
             raise ShapeError(f"{name}: weight must be one-dimensional with {C} elements, got shape {w.shape}")
         coef = coef * w.data[t][:, None]   # w_y, a constant (torch does not differentiate the weight)

@@ -5,7 +5,7 @@ Max and average pooling read the same windows as a convolution (:mod:`minitf.ops
 a strided view of the padded input, ``(N, C, *Out, *K)``) and reduce over the window dims.
 Their backwards put each output's gradient back on the window elements (col2im): all of it
 on the first maximum of the window for max pooling (torch's CPU kernel, which keeps the
-first of equal values), ``g / divisor`` on every element for average pooling.
+first of equal values, or the last NaN), ``g / divisor`` on every element for average pooling.
 
 Each forward has its adjoint as a second Function, and each backward is the other's
 forward, so both are differentiable twice (``create_graph=True``).
@@ -20,25 +20,28 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
+from ._util import as_result
 from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords, window_reads
 
 
-def _geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, half_of):
+def _geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode):
     """(kernel, stride, dilation, pads, out) of a pool over the last ``d`` dims of ``x``, with
-    torch's checks. ``half_of``: what the padding may be at most half of ("kernel size" or the
-    "effective kernel size", the dilated span)."""
+    torch's checks: the padding at most half the kernel size (the undilated one, as torch's
+    shape check: with dilation a window may then cover only padding, whose max is -inf)."""
     kernel = ntuple(kernel_size, d, op, "kernel_size", 1)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
         else ntuple(stride, d, op, "stride", 1)
     padding = ntuple(padding, d, op, "padding", 0)
     dilation = ntuple(dilation, d, op, "dilation", 1)
     spans = span(kernel, dilation)
-    limit = spans if half_of == "effective kernel size" else kernel
-    for p, w in zip(padding, limit):
-        if 2 * p > w:
-            raise ArgumentError(f"{op}: pad should be at most half of {half_of}, but got pad={p} and "
-                                f"kernel_size={w}")
+    for p, k in zip(padding, kernel):
+        if 2 * p > k:
+            raise ArgumentError(f"{op}: pad should be at most half of kernel size, but got pad={p} and "
+                                f"kernel_size={k}")
     spatial = x.shape[-d:]
+    if any(n == 0 for n in x.shape[1:]):   # torch's: only the batch dim may be empty
+        raise ShapeError(f"{op}: expected input with non-zero sizes except for an optional batch dim, but got "
+                         f"input of size [{', '.join(map(str, x.shape))}]")
     out = []
     for n, w, s, p in zip(spatial, spans, stride, padding):
         o = (n + 2 * p - w + (s - 1 if ceil_mode else 0)) // s + 1
@@ -84,32 +87,60 @@ def _window_max(x, geom):
 
 
 def _window_argmax(x, m, geom):
-    """The row-major kernel offset of each window's first maximum (ndarray.argmax's choice: the first
-    of equal maxima, the first NaN where there is one), ``(N, C, *Out)`` int8 (int32 past 127 offsets),
-    from the max ``m``: offsets visited last to first, each one equal to the max (or NaN) taking the
-    place. The windows are copied once as (KK, N, C, *Out), so that the six passes per offset run on
-    contiguous slabs (twice as fast as on the strided views), and work in arithmetic on the hit
-    masks (``arg -= (arg - k) * hit``), not ``where``: NumPy's where with a data-dependent mask is
-    some 50x slower than these passes."""
+    """The row-major kernel offset that max pooling picks in each window, ``(N, C, *Out)`` int8
+    (int32 past 127 offsets), from the max ``m``: torch's CPU rule, the first maximum among the
+    input's elements (never the -inf padding: a window whose input elements are all -inf picks
+    its first input element), or the last NaN where there is one. Offsets are visited last to
+    first for the maxima (the first one found last wins) and first to last for the NaNs (a window
+    with a NaN has NaN as its max, so no offset equals it: the two never compete). The windows are
+    copied once as (KK, N, C, *Out), so that the passes per offset run on contiguous slabs (twice
+    as fast as on the strided views), and work in arithmetic on the hit masks
+    (``arg -= (arg - k) * hit``), not ``where``: NumPy's where with a data-dependent mask is some
+    50x slower than these passes."""
     xp = backend.get_array_module(x)
     kernel, d = geom[0], len(geom[0])
     kk = math.prod(kernel)
     v = im2col(_padded(x, geom, _fill(x.dtype)), kernel, geom[1], geom[2], geom[4])       # (N, C, *Out, *K)
     slabs = xp.ascontiguousarray(v.transpose(tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2 + d))))
     slabs = slabs.reshape((kk,) + m.shape)
+    padded = any(lo or hi for lo, hi in geom[3])
+    valid = _valid_elements(xp, x.shape[2:], geom) if padded else None     # (*Out, KK)
     small = np.int8 if kk <= 127 else np.int32   # kept until backward: the smallest that holds KK
     arg = xp.zeros(m.shape, dtype=small)
     for k in reversed(range(kk)):   # KK passes, whatever the batch, channels and image size
-        v = slabs[k]
-        hit = v == m
-        if x.dtype.kind == "f":
-            hit |= v != v   # NaN: then the window's max is NaN too
+        hit = slabs[k] == m
+        if padded:
+            hit &= valid[..., k]
         arg -= (arg - small(k)) * hit
+    if x.dtype.kind == "f":
+        for k in range(kk):         # the last NaN of a window wins
+            arg -= (arg - small(k)) * (slabs[k] != slabs[k])
     return arg
 
 
 def _flat(k, kernel):
     return sum(ki * math.prod(kernel[i + 1:]) for i, ki in enumerate(k))
+
+
+def window_argmax(v):
+    """torch's CPU max-pool choice over the last axis of ``v: (..., KK)``: the first maximum, or the
+    last NaN where there is one (its kernels test ``val > max || isnan(val)`` in order)."""
+    xp = backend.get_array_module(v)
+    arg = v.argmax(axis=-1)                    # the first maximum (NumPy: the first NaN)
+    if v.dtype.kind == "f":
+        nan = xp.isnan(v)
+        last_nan = v.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        arg = xp.where(nan.any(axis=-1), last_nan, arg)
+    return arg
+
+
+def _valid_elements(xp, spatial, geom):
+    """(*Out, KK) bools: which window elements lie in the input, not in its padding."""
+    kernel, stride, dilation, pads, out = geom
+    inside = True
+    for c, n, (lo, _) in zip(window_coords(xp, kernel, stride, dilation, out), spatial, pads):
+        inside = inside & (c >= lo) & (c < lo + n)
+    return inside.reshape(tuple(out) + (math.prod(kernel),))
 
 
 class MaxPool(Function):
@@ -261,7 +292,7 @@ def _batched(op, d, x):
 def _max_pool(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     unbatched = x.ndim == d + 1 if isinstance(x, Tensor) else False
     xb = _batched(op, d, x)
-    geom = _geometry(op, d, xb, kernel_size, stride, padding, dilation, ceil_mode, "effective kernel size")
+    geom = _geometry(op, d, xb, kernel_size, stride, padding, dilation, ceil_mode)
     y = MaxPool.apply(xb, geom=geom)
     fn = y._fn
     if return_indices:  # the flat index into the input's (*S), torch's: from the window element's position
@@ -275,7 +306,7 @@ def _max_pool(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, retur
         if unbatched:
             indices = indices.reshape(indices.shape[1:])
     if unbatched:
-        y = y.reshape(y.shape[1:])
+        y = as_result(y, y.shape[1:])
     return (y, indices) if return_indices else y
 
 
@@ -292,7 +323,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
     input: (N, C, L) or (C, L) -> (N, C, L_out), L_out = (L + 2 padding - dilation (k - 1) - 1) // stride + 1
     (rounded up with ceil_mode). stride defaults to kernel_size; padding (with -inf) at most half
-    the dilated kernel. return_indices: also each maximum's index into L (int64). The gradient goes
+    kernel_size. return_indices: also each maximum's index into L (int64). The gradient goes
     to the first maximum of each window.
     """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
@@ -316,11 +347,11 @@ def _avg_pool(op, d, x, kernel_size, stride, padding, ceil_mode, count_include_p
     if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
                                          or isinstance(divisor_override, bool) or divisor_override == 0):
         raise ArgumentError(f"{op}: divisor must be a nonzero int, got {divisor_override!r}")
-    geom = _geometry(op, d, xb, kernel_size, stride, padding, 1, ceil_mode, "kernel size")
+    geom = _geometry(op, d, xb, kernel_size, stride, padding, 1, ceil_mode)
     div = _divisor(backend.get_array_module(xb.data), xb.shape[2:], geom, count_include_pad, divisor_override,
                    x.dtype)
     y = AvgPool.apply(xb, geom=geom, div=div)
-    return y.reshape(y.shape[1:]) if unbatched else y
+    return as_result(y, y.shape[1:]) if unbatched else y
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,

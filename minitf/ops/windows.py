@@ -83,6 +83,8 @@ def crop_array(x, pads, spatial):
 def im2col(xpad, kernel, stride, dilation, out):
     """Every window of ``xpad: (N, C, *Sp)`` as a view ``(N, C, *Out, *K)`` (no copy)."""
     d = len(kernel)
+    if 0 in tuple(out):   # no window (an empty input's gradient may be narrower than the kernel)
+        return backend.get_array_module(xpad).zeros(xpad.shape[:-d] + tuple(out) + tuple(kernel), dtype=xpad.dtype)
     axes = tuple(range(xpad.ndim - d, xpad.ndim))
     v = backend.sliding_window_view(xpad, span(kernel, dilation), axes)  # (N, C, *(Sp - span + 1), *span)
     index = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))

@@ -89,6 +89,15 @@ def test_conv_transpose_output_size_as_torchs():
         ours(mt.tensor(x), output_size=(11, 11))
 
 
+def test_conv_transpose_output_size_range_ignores_the_dilation_as_torchs():
+    # torch's module allows sizes up to stride - 1 above the least (found by a fuzz against torch)
+    layer = nn.ConvTranspose1d(1, 1, 2, stride=1, dilation=3)
+    x = mt.ones(1, 1, 4)
+    assert layer(x, output_size=[7]).shape == (1, 1, 7)
+    with pytest.raises(ValueError, match=r"valid sizes range from \(7,\) to \(7,\)"):
+        layer(x, output_size=[8])
+
+
 @pytest.mark.parametrize("layer", [nn.Conv2d(6, 4, (3, 2), groups=2), nn.Conv1d(5, 3, 4), nn.ConvTranspose2d(4, 6, 3)])
 def test_init_is_torchs_bound(layer):
     """kaiming_uniform(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the bias the same bound."""
@@ -181,3 +190,17 @@ def test_tiny_cnn_trains_as_torchs():
     assert losses[0] != losses[-1]   # it did train
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_fold_and_unfold_modules_as_torchs():
+    # torch.nn has them; minitf.nn lacked them (found by a module-level comparison with torch)
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 4, 5))
+    for ctor in ("Unfold(2, padding=1)", "Unfold((2, 3), dilation=(1, 2), stride=2)"):
+        ours, theirs = eval("nn." + ctor), eval("torch.nn." + ctor)
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(mt.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+    cols = rng.standard_normal((2, 12, 12))
+    ours, theirs = nn.Fold((4, 5), 2), torch.nn.Fold((4, 5), 2)
+    assert repr(ours) == repr(theirs)
+    np.testing.assert_allclose(ours(mt.tensor(cols)).numpy(), theirs(torch.tensor(cols)).numpy())
