@@ -26,9 +26,9 @@ methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 """
 from __future__ import annotations
 
-import threading
+from _thread import _local as _thread_local  # threading.local itself, without importing threading
 
-from . import backend, debughooks, grad_fn_names
+from . import backend, debughooks
 from .tensor import Tensor
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
 
@@ -36,7 +36,7 @@ _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
 # the backward pass under way in each thread (a _Walk, None outside one): per thread, as PyTorch's
 # engine runs a backward per thread (DataParallel's tests run ranks as threads, each its own pass)
-_walks = threading.local()
+_walks = _thread_local()
 
 
 def current_walk():
@@ -114,14 +114,16 @@ class Function:
     @classmethod
     def backward_name(cls) -> str:
         """torch's name of this op's nodes where it does not depend on the inputs (``MulBackward0``)."""
-        return grad_fn_names.class_name(cls)
+        from .grad_fn_names import class_name   # (imported when a name is first asked for)
+        return class_name(cls)
 
     def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...>
         return f"<{self.name()} object at {id(self):#x}>"
 
     def name(self) -> str:
         """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""
-        return grad_fn_names.node_name(self)
+        from .grad_fn_names import node_name
+        return node_name(self)
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":

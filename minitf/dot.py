@@ -16,9 +16,7 @@ saved arrays (the structure stays), so gradients can be shown.
 """
 from __future__ import annotations
 
-import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -117,6 +115,8 @@ def draw_graph(tensor: Tensor, path, params=None, **options) -> Path:
     .png, .svg, .pdf). Needs the ``graphviz`` package (``pip install minitf[viz]``) and the
     Graphviz ``dot`` program; without them the DOT text is written to ``path`` with the
     suffix .dot, a warning says how to render it, and that path is returned."""
+    import shutil   # (imported here: only drawing needs them)
+    from pathlib import Path
     path = Path(path)
     text = to_dot(tensor, params, **options)
     fmt = path.suffix.lstrip(".").lower() or "png"

@@ -13,7 +13,6 @@ import operator
 import numpy as np
 
 from . import backend
-from . import printing as _printing
 from .devices import device as _device
 from .errors import DtypeError, ScalarConversionError
 from .size import Size as _Size
@@ -181,8 +180,10 @@ class Tensor(TensorMethods):
 
     def __repr__(self):
         # torch's layout: 4 decimals, scientific notation when the range needs it, summarised
-        # past 1000 elements, then device / dtype / grad_fn suffixes (minitf/printing.py)
-        return _printing.tensor_repr(self)
+        # past 1000 elements, then device / dtype / grad_fn suffixes (minitf/printing.py, imported
+        # by the first repr: `import minitf` stays light)
+        from .printing import tensor_repr
+        return tensor_repr(self)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self.

@@ -29,7 +29,6 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 from . import init
 from .module import Module
-from .packed_rnn import packed_forward
 from .parameter import empty_parameter
 from .utils.rnn import PackedSequence
 
@@ -272,6 +271,7 @@ class RNN(Module):
     def forward(self, x, h0=None, *, hx=None):
         h0 = _state_arg(type(self).__name__, "h0", h0, hx)
         if isinstance(x, PackedSequence):   # outputs packed, h_n at each sequence's last step
+            from .packed_rnn import packed_forward   # (imported by the first packed input)
             return packed_forward(self, x, h0)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
@@ -314,6 +314,7 @@ class LSTM(RNN):
     def forward(self, x, state=None, *, hx=None):
         state = _state_arg("LSTM", "state", state, hx)
         if isinstance(x, PackedSequence):
+            from .packed_rnn import packed_forward
             return packed_forward(self, x, state)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
