@@ -96,6 +96,14 @@ def binary_operands(a, b):
     return as_tensor(a, b), b
 
 
+def broadcasts_to(shape, target) -> bool:
+    """Whether ``shape`` broadcasts to exactly ``target`` (an in-place op's output, addmm's input)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def normalize_axis(axis, ndim: int, name: str = "reduction"):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None (every dim).
 

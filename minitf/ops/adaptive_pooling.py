@@ -30,6 +30,15 @@ def _averaging_matrix(xp, n: int, o: int, dtype):
     return inside.astype(dtype) / (end - start)[:, None].astype(dtype)
 
 
+def _output_sizes(op, d, output_size) -> tuple:
+    """torch's output_size: one int (or None: the input's size) for every spatial dim, or d of them."""
+    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != d:
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    return sizes
+
+
 def _adaptive_avg(op, d, x, output_size):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
@@ -38,10 +47,7 @@ def _adaptive_avg(op, d, x, output_size):
                          f"[{', '.join(map(str, x.shape))}]")
     if x.dtype.kind != "f":
         raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input; take x.float() first")
-    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
-        else tuple(output_size)
-    if len(sizes) != d:
-        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    sizes = _output_sizes(op, d, output_size)
     from .arithmetic import matmul
     y = x
     for k, (n, o) in enumerate(zip(x.shape[-d:], sizes)):
@@ -93,10 +99,7 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{op}: expected {d + 1}D or {d + 2}D input, but got input of size "
                          f"[{', '.join(map(str, x.shape))}]")
-    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
-        else tuple(output_size)
-    if len(sizes) != d:
-        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    sizes = _output_sizes(op, d, output_size)
     spatial = x.shape[-d:]
     sizes = tuple(n if o is None else o for n, o in zip(spatial, sizes))
     if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o > 0 for o in sizes) \

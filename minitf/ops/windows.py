@@ -7,7 +7,7 @@ to ``(N, C, *Sp)``, a kernel ``K`` with stride ``s`` and dilation ``dil`` (span
 
     cols[n, c, o..., k...] = xpad[n, c, o * s + k * dil ...],    o < Out = (Sp - span) // s + 1
 
-a view of ``xpad``'s memory (no copy) made by ``backend.sliding_window_view``. A convolution
+a view of ``xpad``'s memory (no copy) made by ``backend.window_view``. A convolution
 is then one matmul over (C/groups, K) per group; a pool a reduction over the window dims.
 
 col2im is the adjoint: every window element is added back to the input position it was read
@@ -79,9 +79,8 @@ def im2col(xpad, kernel, stride, dilation, out):
     """Every window of ``xpad: (N, C, *Sp)`` as a view ``(N, C, *Out, *K)`` (no copy)."""
     d = len(kernel)
     axes = tuple(range(xpad.ndim - d, xpad.ndim))
-    v = backend.sliding_window_view(xpad, span(kernel, dilation), axes)  # (N, C, *(Sp - span + 1), *span)
-    index = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
-    index += tuple(slice(None, None, dl) for dl in dilation)
+    v = backend.window_view(xpad, axes, span(kernel, dilation), stride, writeable=False)  # (N, C, *Out', *span)
+    index = tuple(slice(0, o) for o in out) + tuple(slice(None, None, dl) for dl in dilation)
     return v[(Ellipsis,) + index]
 
 
