@@ -31,6 +31,8 @@ from _thread import _local as _thread_local  # threading.local itself, without i
 from . import backend, debughooks
 from .tensor import Tensor
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
+# the checks backward makes of the version counters (re-exported: backprop's general walk uses them too)
+from .version_checks import _changed_since, _check_versions, _freed_error  # noqa: F401
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
@@ -189,44 +191,6 @@ def shared_counter(t: Tensor) -> list:
     if vc is None:
         vc = t._vc = [0, 0, 0]
     return vc
-
-
-def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
-    vc = getattr(t, "_vc", None)
-    return vc is not None and vc[slot] > epoch
-
-
-def _check_versions(out: Tensor, fn: Function, inputs) -> None:
-    """Raise if a tensor that ``fn`` saved for backward was changed in place after its forward."""
-    culprit = None
-    if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
-        raise RuntimeError(
-            f"a view made by {fn.name()} (shape {out.shape}) was used after its base was "
-            f"modified by an in-place operation that autograd recorded; take the view after the "
-            f"in-place change, or change the base out of place")
-    if fn.saves_output and _changed_since(out, fn._epoch):
-        culprit = f"output 0 of {fn.name()}"
-    else:
-        for k in fn.saved_inputs(inputs):
-            inp = inputs[k]
-            if _changed_since(inp, fn._epoch):
-                culprit = f"input {k} of {fn.name()}"
-                t = inp
-                break
-    if culprit is None:
-        return
-    t = out if culprit.startswith("output") else t
-    raise RuntimeError(
-        f"one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
-        f"changed after {fn.name()} saved it. Change it out of place, or clone() it first")
-
-
-def _freed_error() -> RuntimeError:
-    """PyTorch's error for a second backward through a graph whose saved arrays were freed."""
-    return RuntimeError("trying to backward through the graph a second time (or directly access saved "
-                        "tensors after they have already been freed): pass retain_graph=True to the "
-                        "first backward() if you need to call it twice")
 
 
 def _topological_order(root: Tensor):
