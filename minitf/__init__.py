@@ -116,16 +116,10 @@ from .functional import cat as concat  # noqa: E402,F401
 from .ops import (add, sub, mul, div, true_divide, neg, positive, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
 from .ops import div as divide  # noqa: E402,F401  (torch's alias)
-from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.activation import relu_  # noqa: E402,F401
-from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401
 from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # noqa: E402,F401
-from .ops.distributions import normal  # noqa: E402,F401
 from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
                             erf, logit, atan2, arctan2, hypot)
-from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile, nanquantile  # noqa: E402,F401
-from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
-                              triu_indices, tril_indices, isin, searchsorted)
 
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
@@ -138,6 +132,12 @@ _LAZY_GROUPS = {
     ".printing": ("set_printoptions", "get_printoptions", "printoptions"),
     # the profiler
     ".profiler": ("profile",),
+    # sampling, counting, the robust reductions and the shape helpers that few programs use
+    ".ops.distributions": ("multinomial", "bernoulli", "normal"),
+    ".ops.counting": ("bincount", "unique", "broadcast_to", "broadcast_tensors"),
+    ".ops.more_reductions": ("nansum", "nanmean", "var_mean", "std_mean", "median", "quantile", "nanquantile"),
+    ".ops.more_shapes": ("hstack", "vstack", "diagonal", "trace", "tensordot", "diff", "meshgrid",
+                         "triu_indices", "tril_indices", "isin", "searchsorted"),
     # convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...)
     ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"),
     ".ops.pooling": ("max_pool1d", "max_pool2d", "avg_pool1d"),
