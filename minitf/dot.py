@@ -17,11 +17,15 @@ saved arrays (the structure stays), so gradients can be shown.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import autograd, backend
 from .tensor import Tensor
+
+if TYPE_CHECKING:   # (the annotation only: draw_graph imports pathlib when it runs)
+    from pathlib import Path
 
 
 def _names(params) -> dict:

@@ -65,7 +65,7 @@ def _run(module, packed, initial):
     """Every layer over the packed data; ``initial``: None or (L D, *state) in sorted batch order."""
     sizes = [int(n) for n in backend.to_numpy(packed.batch_sizes.data)]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
-    x, D, B, H = packed.data, module.num_directions, sizes[0], module.hidden_size
+    x, B, H = packed.data, sizes[0], module.hidden_size
     if x.ndim != 2 or x.shape[1] != module.input_size:
         raise ValueError(f"{type(module).__name__}: expected packed data (N, {module.input_size}), got {x.shape}")
     state_shape = (B, H) if module.gates != 4 else (2, B, H)
