@@ -19,6 +19,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
+from ._util import is_int
 
 
 def _averaging_matrix(xp, n: int, o: int, dtype):
@@ -52,7 +53,7 @@ def _adaptive_avg(op, d, x, output_size):
     y = x
     for k, (n, o) in enumerate(zip(x.shape[-d:], sizes)):
         o = n if o is None else o
-        if not isinstance(o, (int, np.integer)) or isinstance(o, bool) or o < 0:
+        if not is_int(o) or o < 0:
             raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
         if o == n:
             continue
@@ -102,7 +103,7 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     sizes = _output_sizes(op, d, output_size)
     spatial = x.shape[-d:]
     sizes = tuple(n if o is None else o for n, o in zip(spatial, sizes))
-    if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o > 0 for o in sizes) \
+    if not all(is_int(o) and o > 0 for o in sizes) \
             or any(n == 0 for n in spatial):
         raise ArgumentError(f"{op}: output_size must be positive ints (or None) of a non-empty input, got "
                             f"{output_size!r} for input size {tuple(x.shape)}")

@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import backend
 from ..errors import ArgumentError, ShapeError
+from ._util import is_int
 
 
 def ntuple(value, n: int, op: str, name: str, minimum: int = 0) -> tuple:
     """An int or a sequence of ``n`` ints as an ``n``-tuple (torch's ``_pair``), each >= minimum."""
-    vals = (value,) * n if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    vals = (value,) * n if is_int(value) else value
     try:
         vals = tuple(vals)
     except TypeError:
         vals = None
-    if vals is None or len(vals) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                                 for v in vals):
+    if vals is None or len(vals) != n or not all(is_int(v) for v in vals):
         raise ArgumentError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     if any(v < minimum for v in vals):
         what = {0: "negative", 1: "non-positive"}.get(minimum, f"below {minimum}")
