@@ -29,10 +29,8 @@ from .random import manual_seed, seed, initial_seed  # noqa: F401
 from .generator import Generator, get_rng_state, set_rng_state  # noqa: F401
 from .creation import get_default_dtype, set_default_dtype  # noqa: F401
 from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
-from .profiler import profile  # noqa: F401
+# (imported here, before the op mt.dot below takes the name the submodule minitf.dot would bind)
 from .dot import to_dot, draw_graph  # noqa: F401
-# printing (torch's tensor repr and its options)
-from .printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
 from . import functional  # noqa: F401
 from . import errors  # noqa: F401  (error classes deriving from minitf's former and torch's classes)
 from .backend import silence_fp_warnings_from_minitf as _silence
@@ -43,11 +41,11 @@ del _silence
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
+def _lazy_submodule(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
-                "amp", "backends", "linalg", "special"):
+                "amp", "backends", "linalg", "special", "printing", "profiler"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
         return getattr(importlib.import_module(".amp", __name__), name)
@@ -118,39 +116,49 @@ from .functional import cat as concat  # noqa: E402,F401
 from .ops import (add, sub, mul, div, true_divide, neg, positive, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,  # noqa: E402,F401
                   floor_divide, remainder, fmod)
 from .ops import div as divide  # noqa: E402,F401  (torch's alias)
-from .ops.distributions import multinomial, bernoulli  # noqa: E402,F401
 from .ops.activation import relu_  # noqa: E402,F401
-from .ops.counting import bincount, unique, broadcast_to, broadcast_tensors  # noqa: E402,F401
 from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # noqa: E402,F401
-from .ops.distributions import normal  # noqa: E402,F401
 from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
                             erf, logit, atan2, arctan2, hypot)
-from .ops.more_reductions import nansum, nanmean, var_mean, std_mean, median, quantile, nanquantile  # noqa: E402,F401
-from .ops.more_shapes import (hstack, vstack, diagonal, trace, tensordot, diff, meshgrid,  # noqa: E402,F401
-                              triu_indices, tril_indices, isin, searchsorted)
-# convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...)
-from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
-from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d  # noqa: E402,F401
-from .ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: E402,F401
-
-# torch's shape and index helpers: splits, stacks, rotations, picks, out-of-place view writes
-from .ops.split_stack import (tensor_split, hsplit, vsplit, dsplit, dstack, column_stack, row_stack,  # noqa: E402,F401
-                              atleast_1d, atleast_2d, atleast_3d, block_diag)
-from .ops.rearrange import (rot90, fliplr, flipud, unflatten, ravel, narrow_copy, take,  # noqa: E402,F401
-                            take_along_dim, cartesian_prod, combinations)
-from .ops.embed import select_scatter, slice_scatter, diagonal_scatter  # noqa: E402,F401
-
 
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
     return x.is_floating_point()
-# math ops (acos ... fmin, the scans, the fused products, distances, binning): minitf/ops/special.py,
-# binary_math.py, scan.py, products.py, distance.py, binning.py; torch.special's names in minitf/special.py
-from .ops.special import (acos, arccos, acosh, arccosh, asinh, arcsinh, atanh, arctanh, erfc, erfinv,  # noqa: E402,F401
-                          sgn, signbit, frac, deg2rad, rad2deg, sinc)
-from .ops.binary_math import (xlogy, logaddexp, logaddexp2, float_power, copysign, heaviside,  # noqa: E402,F401
-                              nextafter, ldexp, fmax, fmin)
-from .ops.scan import cummax, cummin, logcumsumexp  # noqa: E402,F401
-from .ops.products import kron, addmm, addmv, addr, baddbmm, addbmm  # noqa: E402,F401
-from .ops.distance import cdist, pdist  # noqa: E402,F401
-from .ops.binning import histc, bucketize  # noqa: E402,F401
+
+
+# The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
+_LAZY_GROUPS = {
+    # printing (torch's tensor repr and its options; also imported by the first repr)
+    ".printing": ("set_printoptions", "get_printoptions", "printoptions"),
+    # the profiler
+    ".profiler": ("profile",),
+    # sampling, counting, the robust reductions and the shape helpers that few programs use
+    ".ops.distributions": ("multinomial", "bernoulli", "normal"),
+    ".ops.counting": ("bincount", "unique", "broadcast_to", "broadcast_tensors"),
+    ".ops.more_reductions": ("nansum", "nanmean", "var_mean", "std_mean", "median", "quantile", "nanquantile"),
+    ".ops.more_shapes": ("hstack", "vstack", "diagonal", "trace", "tensordot", "diff", "meshgrid",
+                         "triu_indices", "tril_indices", "isin", "searchsorted"),
+    # convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...)
+    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"),
+    ".ops.pooling": ("max_pool1d", "max_pool2d", "avg_pool1d"),
+    ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_max_pool1d"),
+    # torch's shape and index helpers: splits, stacks, rotations, picks, out-of-place view writes
+    ".ops.split_stack": ("tensor_split", "hsplit", "vsplit", "dsplit", "dstack", "column_stack", "row_stack",
+                         "atleast_1d", "atleast_2d", "atleast_3d", "block_diag"),
+    ".ops.rearrange": ("rot90", "fliplr", "flipud", "unflatten", "ravel", "narrow_copy", "take",
+                       "take_along_dim", "cartesian_prod", "combinations"),
+    ".ops.embed": ("select_scatter", "slice_scatter", "diagonal_scatter"),
+    # math ops (acos ... fmin, the scans, the fused products, distances, binning): minitf/ops/special.py,
+    # binary_math.py, scan.py, products.py, distance.py, binning.py; torch.special's names in minitf/special.py
+    ".ops.special": ("acos", "arccos", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "erfc",
+                     "erfinv", "sgn", "signbit", "frac", "deg2rad", "rad2deg", "sinc"),
+    ".ops.binary_math": ("xlogy", "logaddexp", "logaddexp2", "float_power", "copysign", "heaviside",
+                         "nextafter", "ldexp", "fmax", "fmin"),
+    ".ops.scan": ("cummax", "cummin", "logcumsumexp"),
+    ".ops.products": ("kron", "addmm", "addmv", "addr", "baddbmm", "addbmm"),
+    ".ops.distance": ("cdist", "pdist"),
+    ".ops.binning": ("histc", "bucketize"),
+}
+from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
+                                                             for name in names}, fallback=_lazy_submodule)

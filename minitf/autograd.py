@@ -26,17 +26,19 @@ methods) lives in :mod:`minitf.tensor`; this module is only the engine.
 """
 from __future__ import annotations
 
-import threading
+from _thread import _local as _thread_local  # threading.local itself, without importing threading
 
-from . import backend, debughooks, grad_fn_names
+from . import backend, debughooks
 from .tensor import Tensor
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
+# the checks backward makes of the version counters (re-exported: backprop's general walk uses them too)
+from .version_checks import _changed_since, _check_versions, _freed_error  # noqa: F401
 
 _grad_enabled = True
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
 # the backward pass under way in each thread (a _Walk, None outside one): per thread, as PyTorch's
 # engine runs a backward per thread (DataParallel's tests run ranks as threads, each its own pass)
-_walks = threading.local()
+_walks = _thread_local()
 
 
 def current_walk():
@@ -116,14 +118,16 @@ class Function:
     @classmethod
     def backward_name(cls) -> str:
         """torch's name of this op's nodes where it does not depend on the inputs (``MulBackward0``)."""
-        return grad_fn_names.class_name(cls)
+        from .grad_fn_names import class_name   # (imported when a name is first asked for)
+        return class_name(cls)
 
     def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...>
         return f"<{self.name()} object at {id(self):#x}>"
 
     def name(self) -> str:
         """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""
-        return grad_fn_names.node_name(self)
+        from .grad_fn_names import node_name
+        return node_name(self)
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
@@ -189,44 +193,6 @@ def shared_counter(t: Tensor) -> list:
     if vc is None:
         vc = t._vc = [0, 0, 0]
     return vc
-
-
-def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
-    vc = getattr(t, "_vc", None)
-    return vc is not None and vc[slot] > epoch
-
-
-def _check_versions(out: Tensor, fn: Function, inputs) -> None:
-    """Raise if a tensor that ``fn`` saved for backward was changed in place after its forward."""
-    culprit = None
-    if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
-        raise RuntimeError(
-            f"a view made by {fn.name()} (shape {out.shape}) was used after its base was "
-            f"modified by an in-place operation that autograd recorded; take the view after the "
-            f"in-place change, or change the base out of place")
-    if fn.saves_output and _changed_since(out, fn._epoch):
-        culprit = f"output 0 of {fn.name()}"
-    else:
-        for k in fn.saved_inputs(inputs):
-            inp = inputs[k]
-            if _changed_since(inp, fn._epoch):
-                culprit = f"input {k} of {fn.name()}"
-                t = inp
-                break
-    if culprit is None:
-        return
-    t = out if culprit.startswith("output") else t
-    raise RuntimeError(
-        f"one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
-        f"changed after {fn.name()} saved it. Change it out of place, or clone() it first")
-
-
-def _freed_error() -> RuntimeError:
-    """PyTorch's error for a second backward through a graph whose saved arrays were freed."""
-    return RuntimeError("trying to backward through the graph a second time (or directly access saved "
-                        "tensors after they have already been freed): pass retain_graph=True to the "
-                        "first backward() if you need to call it twice")
 
 
 def _topological_order(root: Tensor):

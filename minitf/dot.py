@@ -16,14 +16,16 @@ saved arrays (the structure stays), so gradients can be shown.
 """
 from __future__ import annotations
 
-import shutil
 import warnings
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import autograd, backend
 from .tensor import Tensor
+
+if TYPE_CHECKING:   # (the annotation only: draw_graph imports pathlib when it runs)
+    from pathlib import Path
 
 
 def _names(params) -> dict:
@@ -117,6 +119,8 @@ def draw_graph(tensor: Tensor, path, params=None, **options) -> Path:
     .png, .svg, .pdf). Needs the ``graphviz`` package (``pip install minitf[viz]``) and the
     Graphviz ``dot`` program; without them the DOT text is written to ``path`` with the
     suffix .dot, a warning says how to render it, and that path is returned."""
+    import shutil   # (imported here: only drawing needs them)
+    from pathlib import Path
     path = Path(path)
     text = to_dot(tensor, params, **options)
     fmt = path.suffix.lstrip(".").lower() or "png"

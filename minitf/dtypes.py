@@ -35,3 +35,24 @@ def iinfo(dtype):
     if dt.kind not in "iu":
         raise TypeError(f"iinfo: expected an integer dtype, got {dt} (finfo takes floating ones)")
     return np.iinfo(dt)
+
+
+# the dtypes a tensor may have, by name (the names that dtype= arguments accept)
+_DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
+                "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+                "bool": np.bool_, "uint8": np.uint8}
+
+
+def _check_dtype(dtype):
+    """Normalise a dtype given as a NumPy dtype or a name; raise for anything unknown."""
+    if isinstance(dtype, str):
+        if dtype not in _DTYPE_NAMES:
+            raise TypeError(f"unknown dtype {dtype!r}: expected one of {sorted(_DTYPE_NAMES)}")
+        return np.dtype(_DTYPE_NAMES[dtype])
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}") from None
+    if dt.type not in _DTYPE_NAMES.values():
+        raise TypeError(f"unsupported dtype {dt}: expected one of {sorted(_DTYPE_NAMES)}")
+    return dt

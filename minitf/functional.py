@@ -29,26 +29,6 @@ from .ops.pointwise_loss import (l1_loss, smooth_l1_loss, huber_loss, binary_cro
 from .ops.similarity import normalize, cosine_similarity  # noqa: F401
 from .ops.rms_norm import rms_norm  # noqa: F401
 from .ops.gru import gru_cell, gru_sequence  # noqa: F401
-# normalisation over batch / channel dims and the margin, ranking and likelihood losses
-from .ops.batch_norm import batch_norm, instance_norm, group_norm, local_response_norm  # noqa: F401
-from .ops.margin_loss import (margin_ranking_loss, hinge_embedding_loss, soft_margin_loss,  # noqa: F401
-                              multilabel_soft_margin_loss, multilabel_margin_loss, multi_margin_loss,
-                              cosine_embedding_loss, pairwise_distance, triplet_margin_loss,
-                              triplet_margin_with_distance_loss)
-from .ops.likelihood_loss import poisson_nll_loss, gaussian_nll_loss  # noqa: F401
-# more activations: piecewise-linear (torch's gradient at each kink) and smooth ones
-from .ops.piecewise_activations import (hardtanh, hardtanh_, hardsigmoid, hardswish, threshold,  # noqa: F401
-                                        threshold_, hardshrink, softshrink, rrelu, rrelu_, prelu)
-from .ops.smooth_activations import selu, selu_, celu, celu_, mish, softsign, tanhshrink, softmin  # noqa: F401
-from .ops.interpolate import interpolate  # noqa: F401  (resampling: nearest, linear, bilinear, bicubic, ...)
-from .ops.distance import pdist  # noqa: F401  (math ops: torch's F.pdist)
-# convolution and pooling (ops/conv.py, ops/pooling.py, ops/adaptive_pooling.py, ops/fold.py)
-from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
-from .ops.pooling import max_pool1d, max_pool2d, avg_pool1d, avg_pool2d  # noqa: F401
-from .ops.adaptive_pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
-                                   adaptive_max_pool1d, adaptive_max_pool2d)
-from .ops.fold import unfold, fold  # noqa: F401
-
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "sum", "mean", "var", "max", "min", "amax", "amin", "reshape", "permute",
            "transpose", "getitem", "concatenate", "cat", "stack", "split", "where", "masked_fill",
@@ -76,3 +56,29 @@ __all__ += [  # convolution and pooling
            "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d", "unfold", "fold"]
+
+# The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
+_LAZY_GROUPS = {
+    # normalisation over batch / channel dims and the margin, ranking and likelihood losses
+    ".ops.batch_norm": ("batch_norm", "instance_norm", "group_norm", "local_response_norm"),
+    ".ops.margin_loss": ("margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
+                         "multilabel_soft_margin_loss", "multilabel_margin_loss", "multi_margin_loss",
+                         "cosine_embedding_loss", "pairwise_distance", "triplet_margin_loss",
+                         "triplet_margin_with_distance_loss"),
+    ".ops.likelihood_loss": ("poisson_nll_loss", "gaussian_nll_loss"),
+    # more activations: piecewise-linear (torch's gradient at each kink) and smooth ones
+    ".ops.piecewise_activations": ("hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "threshold",
+                                   "threshold_", "hardshrink", "softshrink", "rrelu", "rrelu_", "prelu"),
+    ".ops.smooth_activations": ("selu", "selu_", "celu", "celu_", "mish", "softsign", "tanhshrink", "softmin"),
+    ".ops.interpolate": ("interpolate",),   # (resampling: nearest, linear, bilinear, bicubic, ...)
+    ".ops.distance": ("pdist",),   # (math ops: torch's F.pdist)
+    # convolution and pooling (ops/conv.py, ops/pooling.py, ops/adaptive_pooling.py, ops/fold.py)
+    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"),
+    ".ops.pooling": ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"),
+    ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+                              "adaptive_max_pool2d"),
+    ".ops.fold": ("unfold", "fold"),
+}
+from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
+                                                             for name in names})

@@ -13,8 +13,8 @@ import operator
 import numpy as np
 
 from . import backend
-from . import printing as _printing
 from .devices import device as _device
+from .dtypes import _DTYPE_NAMES, _check_dtype  # noqa: F401  (re-exported: creation, casting, nn use them)
 from .errors import DtypeError, ScalarConversionError
 from .size import Size as _Size
 from .tensor_methods import TensorMethods
@@ -181,8 +181,10 @@ class Tensor(TensorMethods):
 
     def __repr__(self):
         # torch's layout: 4 decimals, scientific notation when the range needs it, summarised
-        # past 1000 elements, then device / dtype / grad_fn suffixes (minitf/printing.py)
-        return _printing.tensor_repr(self)
+        # past 1000 elements, then device / dtype / grad_fn suffixes (minitf/printing.py, imported
+        # by the first repr: `import minitf` stays light)
+        from .printing import tensor_repr
+        return tensor_repr(self)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         """Mark this leaf as requiring (or not) gradients; floating dtypes only. Returns self.
@@ -372,26 +374,6 @@ def _warn_scalar_of_graph() -> None:
     _scalar_warning_given[0] = True
     warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
                   "Consider using tensor.detach() first.", UserWarning, stacklevel=3)
-
-
-_DTYPE_NAMES = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
-                "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
-                "bool": np.bool_, "uint8": np.uint8}
-
-
-def _check_dtype(dtype):
-    """Normalise a dtype given as a NumPy dtype or a name; raise for anything unknown."""
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_NAMES:
-            raise TypeError(f"unknown dtype {dtype!r}: expected one of {sorted(_DTYPE_NAMES)}")
-        return np.dtype(_DTYPE_NAMES[dtype])
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}") from None
-    if dt.type not in _DTYPE_NAMES.values():
-        raise TypeError(f"unsupported dtype {dt}: expected one of {sorted(_DTYPE_NAMES)}")
-    return dt
 
 
 from . import autograd as _engine  # noqa: E402  (the engine needs Tensor defined above)

@@ -174,21 +174,23 @@ def synchronize(device: str) -> None:
 # The rest of the backend, by concept; each module reads the names above through this package when called.
 from .kernels import (diagonal_view, native_special, quiet_fp_warnings, quiet_underflow, scatter_add, scatter_extreme,  # noqa: E402
                       silence_fp_warnings_from_minitf)
-from .kernels import window_view  # noqa: E402  (Tensor.unfold's strided view)
+from .kernels import window_view  # noqa: E402  (Tensor.unfold's strided view; convolution and pooling windows)
 from .kernels import reduce_sum, reduce_mean  # noqa: E402  (sum and mean whose fp warnings minitf's filter sees)
-from .kernels import sliding_window_view  # noqa: E402  (convolution and pooling windows)
 from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads  # noqa: E402
 from .rng import copy_rng, default_rng, draw_seed, rng_state, set_rng_state  # noqa: E402
 from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nccl_unique_id, select_gpu  # noqa: E402
-from .linalg import linalg_op  # noqa: E402  (torch.linalg's kernels: xp.linalg with uniform errors)
-# scans and a scattered product (cummax, logcumsumexp, scatter_reduce prod): NumPy's ufunc methods, built elsewhere
-from .scans import accumulate, scatter_multiply  # noqa: E402
+# imported on first use (minitf/_lazy.py), with the ops that need them:
+# torch.linalg's kernels (xp.linalg with uniform errors); scans and a scattered product (cummax,
+# logcumsumexp, scatter_reduce prod): NumPy's ufunc methods, built elsewhere
+from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {"linalg_op": ".linalg", "accumulate": ".scans",
+                                                             "scatter_multiply": ".scans"})
 
 __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_available", "gpu_unavailable_reason",
            "array_module", "device_of", "get_array_module", "to_device", "to_numpy", "to_host_floats",
            "synchronize",
            "scatter_add", "scatter_extreme", "diagonal_view", "native_special", "quiet_underflow", "quiet_fp_warnings",
-           "window_view", "sliding_window_view", "reduce_sum", "reduce_mean",
+           "window_view", "reduce_sum", "reduce_mean",
            "num_threads", "set_num_threads", "chunk_elements", "parallel_rows",
            "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed",
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",

@@ -47,18 +47,6 @@ def scatter_extreme(target, index, values, kind: str) -> None:
         getattr(xp, "scatter_" + kind)(target, index, values)
 
 
-def sliding_window_view(a, window_shape, axis):
-    """A read-only view of every window of ``window_shape`` sliding along ``axis`` of ``a``
-    (its window dims appended last): NumPy's ``numpy.lib.stride_tricks.sliding_window_view``,
-    CuPy's ``cupy.lib.stride_tricks.sliding_window_view`` (same signature; CuPy does not support
-    ``writeable=True``, which minitf never asks for). The fake device dispatches NumPy's.
-    a: (..., n, ...) -> (..., n - w + 1, ..., w)."""
-    xp = backend.get_array_module(a)
-    if xp is backend._cupy and xp is not None:
-        return xp.lib.stride_tricks.sliding_window_view(a, window_shape, axis=axis)
-    return np.lib.stride_tricks.sliding_window_view(a, window_shape, axis=axis)
-
-
 def diagonal_view(a, offset: int, axis1: int, axis2: int):
     """The (axis1, axis2) diagonal of array ``a`` as the last dim, a view of a's memory that
     writes go through (torch.diagonal's). NumPy returns it read-only (kept for backward
@@ -72,17 +60,24 @@ def diagonal_view(a, offset: int, axis1: int, axis2: int):
     return v
 
 
-def window_view(a, axis: int, size: int, step: int):
+def window_view(a, axis, size, step=1, *, writeable: bool = True):
     """The windows of ``size`` elements every ``step`` along ``axis`` as a new last dim, a view of
-    a's memory (torch's ``Tensor.unfold``): (..., n, ...) -> (..., (n - size) // step + 1, ..., size).
-    NumPy and CuPy both spell it ``lib.stride_tricks.as_strided`` (CuPy without ``writeable``:
-    its arrays have no such flag); windows may overlap, so writes into it are the caller's care."""
+    a's memory: (..., n, ...) -> (..., (n - size) // step + 1, ..., size). ``axis``, ``size`` and
+    ``step`` may be tuples (one entry per axis, the window dims appended in that order): torch's
+    ``Tensor.unfold`` takes one axis, convolution and pooling (ops/windows.py) the spatial ones.
+    NumPy and CuPy both spell it ``lib.stride_tricks.as_strided`` (CuPy without ``writeable``: its
+    arrays have no such flag); ``writeable=False`` gives NumPy a read-only view (as
+    ``sliding_window_view``'s), for callers that only read; windows may overlap, so writes into a
+    writable one are the caller's care."""
     xp = backend.get_array_module(a)
-    count = (a.shape[axis] - size) // step + 1
-    shape = a.shape[:axis] + (count,) + a.shape[axis + 1:] + (size,)
-    strides = a.strides[:axis] + (a.strides[axis] * step,) + a.strides[axis + 1:] + (a.strides[axis],)
+    axes, sizes, steps = ((v,) if isinstance(v, int) else tuple(v) for v in (axis, size, step))
+    steps = steps * len(axes) if len(steps) == 1 else steps
+    shape, strides = list(a.shape), list(a.strides)
+    for ax, sz, st in zip(axes, sizes, steps):
+        shape[ax], strides[ax] = (a.shape[ax] - sz) // st + 1, a.strides[ax] * st
+    shape, strides = tuple(shape) + sizes, tuple(strides) + tuple(a.strides[ax] for ax in axes)
     if xp is np:
-        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
+        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=writeable and a.flags.writeable)
     if xp is backend._cupy:
         return xp.lib.stride_tricks.as_strided(a, shape, strides)
     return xp.as_strided(a, shape, strides)

@@ -14,9 +14,6 @@ from .flatten import Flatten, Unflatten  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .activation import GELU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from .activation import ELU, GLU, LeakyReLU, LogSigmoid, Softplus, CosineSimilarity  # noqa: F401
-from .activation_more import (Hardtanh, Hardswish, Hardsigmoid, Mish, SELU, CELU, RReLU, Threshold,  # noqa: F401
-                              PReLU, Softsign, Tanhshrink, Softshrink, Hardshrink, Softmin, Softmax2d)
-from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d  # noqa: F401
 from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .multihead import MultiheadAttention  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
@@ -27,18 +24,6 @@ from .container import Sequential  # noqa: F401
 from .linear import Identity  # noqa: F401
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
 from .loss import L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss  # noqa: F401
-# normalisation over batch / channel dims and the margin, ranking and likelihood losses
-from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d  # noqa: F401
-from .batchnorm import InstanceNorm3d, GroupNorm, LocalResponseNorm  # noqa: F401
-from .margin_loss import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,  # noqa: F401
-                          MultiLabelSoftMarginLoss, MultiLabelMarginLoss, MultiMarginLoss,
-                          CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
-                          PoissonNLLLoss, GaussianNLLLoss, PairwiseDistance)
-# convolution and pooling layers
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
-from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d  # noqa: F401
-from .pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: F401
-from .fold import Fold, Unfold  # noqa: F401  (fold/unfold modules, from the conv review)
 from . import utils  # noqa: F401
 from . import functional  # noqa: F401  (minitf.functional itself, under PyTorch's path)
 
@@ -64,3 +49,25 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            # fold/unfold modules (the conv review)
            "Fold", "Unfold"]
+
+# The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
+_LAZY_GROUPS = {
+    # more activations (piecewise-linear and smooth ones) and resampling
+    ".activation_more": ("Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU", "RReLU", "Threshold",
+                         "PReLU", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Softmin", "Softmax2d"),
+    ".upsampling": ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"),
+    # normalisation over batch / channel dims and the margin, ranking and likelihood losses
+    ".batchnorm": ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
+                   "InstanceNorm3d", "GroupNorm", "LocalResponseNorm"),
+    ".margin_loss": ("MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
+                     "MultiLabelMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+                     "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"),
+    # convolution and pooling layers
+    ".conv": ("Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"),
+    ".pooling": ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+                 "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"),
+    ".fold": ("Fold", "Unfold"),   # fold/unfold modules (the conv review)
+}
+from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
+                                                             for name in names})

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import functional as F
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops._util import is_int
 from ..ops.windows import ntuple, span
 from . import init
 from .module import Module
@@ -25,7 +24,7 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _positive_int(cls: str, name: str, n) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+    if not is_int(n) or n <= 0:
         raise ValueError(f"{cls}: {name} must be a positive int, got {n!r}")
     return int(n)
 

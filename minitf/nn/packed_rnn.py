@@ -65,24 +65,15 @@ def _run(module, packed, initial):
     """Every layer over the packed data; ``initial``: None or (L D, *state) in sorted batch order."""
     sizes = [int(n) for n in backend.to_numpy(packed.batch_sizes.data)]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
-    x, D, B, H = packed.data, module.num_directions, sizes[0], module.hidden_size
+    x, B, H = packed.data, sizes[0], module.hidden_size
     if x.ndim != 2 or x.shape[1] != module.input_size:
         raise ValueError(f"{type(module).__name__}: expected packed data (N, {module.input_size}), got {x.shape}")
     state_shape = (B, H) if module.gates != 4 else (2, B, H)
-    finals = []
-    for k in range(module.num_layers):
-        outs = []
-        for d, sfx in enumerate(("", "_reverse")[:D]):
-            w_ih, w_hh, b_ih, b_hh = module._layer_params(k, sfx)
-            s0 = _mt.zeros(*state_shape, dtype=x.dtype, device=x.device) if initial is None else initial[k * D + d]
-            out, s = _direction(module, module._project(x, w_ih, b_ih, b_hh), s0, w_hh, b_hh, sizes, offsets,
-                                reverse=d == 1)
-            outs.append(out)
-            finals.append(s)
-        x = outs[0] if D == 1 else F.cat(outs, axis=-1)
-        if module.dropout and module.training and k < module.num_layers - 1:
-            x = F.dropout(x, module.dropout)
-    return x, finals
+
+    def direction(projected, s0, w_hh, b_hh, reverse):   # one direction of one layer, over the packed steps
+        s0 = _mt.zeros(*state_shape, dtype=x.dtype, device=x.device) if s0 is None else s0
+        return _direction(module, projected, s0, w_hh, b_hh, sizes, offsets, reverse=reverse)
+    return module._run_layers(x, initial, direction)
 
 
 def packed_forward(module, packed: PackedSequence, state):

@@ -29,7 +29,6 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 from . import init
 from .module import Module
-from .packed_rnn import packed_forward
 from .parameter import empty_parameter
 from .utils.rnn import PackedSequence
 
@@ -248,15 +247,18 @@ class RNN(Module):
         """One step of the running rows of a packed batch (:mod:`minitf.nn.packed_rnn`)."""
         return F.rnn_cell(xw, s, w_hh, self.nonlinearity)
 
-    def _run_layers(self, x, initial):
-        """Layer by layer (each direction: project the whole input, then the sequential recurrence)."""
+    def _run_layers(self, x, initial, direction=None):
+        """Layer by layer (each direction: project the whole input, then the sequential recurrence
+        ``direction(projected, state0 or None, w_hh, b_hh, reverse)``: ``self._sequence``, or
+        packed_rnn's over packed steps)."""
+        direction = direction or self._sequence
         finals, D = [], self.num_directions
         for k in range(self.num_layers):
             outs = []
             for d, sfx in enumerate(("", "_reverse")[:D]):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(k, sfx)
-                out, s = self._sequence(self._project(x, w_ih, b_ih, b_hh),
-                                        None if initial is None else initial[k * D + d], w_hh, b_hh, d == 1)
+                out, s = direction(self._project(x, w_ih, b_ih, b_hh),
+                                   None if initial is None else initial[k * D + d], w_hh, b_hh, d == 1)
                 outs.append(out)
                 finals.append(s)
             x = outs[0] if D == 1 else F.cat(outs, axis=-1)
@@ -272,6 +274,7 @@ class RNN(Module):
     def forward(self, x, h0=None, *, hx=None):
         h0 = _state_arg(type(self).__name__, "h0", h0, hx)
         if isinstance(x, PackedSequence):   # outputs packed, h_n at each sequence's last step
+            from .packed_rnn import packed_forward   # (imported by the first packed input)
             return packed_forward(self, x, h0)
         unbatched = x.ndim == 2
         x = self._batch_major(x)
@@ -314,6 +317,7 @@ class LSTM(RNN):
     def forward(self, x, state=None, *, hx=None):
         state = _state_arg("LSTM", "state", state, hx)
         if isinstance(x, PackedSequence):
+            from .packed_rnn import packed_forward
             return packed_forward(self, x, state)
         unbatched = x.ndim == 2
         x = self._batch_major(x)

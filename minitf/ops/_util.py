@@ -96,6 +96,19 @@ def binary_operands(a, b):
     return as_tensor(a, b), b
 
 
+def is_int(value) -> bool:
+    """Whether ``value`` is an integer argument as torch takes one: a Python or NumPy int, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def broadcasts_to(shape, target) -> bool:
+    """Whether ``shape`` broadcasts to exactly ``target`` (an in-place op's output, addmm's input)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def normalize_axis(axis, ndim: int, name: str = "reduction"):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, or None (every dim).
 

@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import as_result
+from ._util import as_result, is_int
 
 
 def _check_nonempty(op, x, first):
@@ -30,6 +30,15 @@ def _check_nonempty(op, x, first):
         if x.shape[i] == 0:
             raise ShapeError(f"{op}: expected input to have non-zero size for non-batch dimensions, but input has "
                              f"sizes [{', '.join(map(str, x.shape))}] with dimension {i} being empty")
+
+
+def _output_sizes(op, d, output_size) -> tuple:
+    """torch's output_size: one int (or None: the input's size) for every spatial dim, or d of them."""
+    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != d:
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    return sizes
 
 
 def _adaptive_avg(op, d, x, output_size):
@@ -41,10 +50,7 @@ def _adaptive_avg(op, d, x, output_size):
     if x.dtype.kind != "f":
         raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input; take x.float() first")
     _check_nonempty(op, x, x.ndim - d)   # torch's adaptive_avg_pool: the pooled dims
-    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
-        else tuple(output_size)
-    if len(sizes) != d:
-        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    sizes = _output_sizes(op, d, output_size)
     from .reduction import mean, sum
     from .selection import Where
     from .shape import GetItem
@@ -52,7 +58,7 @@ def _adaptive_avg(op, d, x, output_size):
     y = x
     for k, (n, o) in enumerate(zip(x.shape[-d:], sizes)):
         o = n if o is None else o
-        if not isinstance(o, (int, np.integer)) or isinstance(o, bool) or o < 0:
+        if not is_int(o) or o < 0:
             raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
         o, axis = int(o), x.ndim - d + k
         if o == n:
@@ -108,14 +114,11 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{op}: expected {d + 1}D or {d + 2}D input, but got input of size "
                          f"[{', '.join(map(str, x.shape))}]")
-    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) or output_size is None \
-        else tuple(output_size)
-    if len(sizes) != d:
-        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {d}, got {output_size!r}")
+    sizes = _output_sizes(op, d, output_size)
     _check_nonempty(op, x, 1)   # torch's adaptive_max_pool: every dim but the first (even unbatched)
     spatial = x.shape[-d:]
     sizes = tuple(n if o is None else o for n, o in zip(spatial, sizes))
-    if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 0 for o in sizes):
+    if not all(is_int(o) and o >= 0 for o in sizes):
         raise ArgumentError(f"{op}: output_size must be ints >= 0 (or None), got {output_size!r}")
     xp = backend.get_array_module(x.data)
     # per dim the window positions (O_i, k_i), combined into flat positions (*O, *k) of the input's (*S)

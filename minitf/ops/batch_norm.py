@@ -162,6 +162,20 @@ def _as_ncl(input: Tensor) -> Tensor:
     return input.reshape((N, C, math.prod(input.shape[2:])))
 
 
+def _check_stats_arguments(name, input, running_mean, running_var, weight, bias, eps, momentum) -> None:
+    """batch_norm's and instance_norm's checks of their (C,) vectors, dtypes and numbers."""
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{name}: running_mean and running_var must either both be None or neither be None")
+    C = input.shape[1]
+    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        _check_vector(name, what, t, C, input)
+    check_same_dtype(name, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
+                     bias=bias)
+    _check_number(name, "eps", eps)
+    _check_number(name, "momentum", momentum)
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over the batch and spatial dims, per channel, as
@@ -178,16 +192,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     _check_input(name, input)
     if input.ndim < 2:
         raise ShapeError(f"{name}: input must be (N, C, *) with at least 2 dims, got shape {input.shape}")
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{name}: running_mean and running_var must either both be None or neither be None")
-    C = input.shape[1]
-    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):
-        _check_vector(name, what, t, C, input)
-    check_same_dtype(name, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
-                     bias=bias)
-    _check_number(name, "eps", eps)
-    _check_number(name, "momentum", momentum)
+    _check_stats_arguments(name, input, running_mean, running_var, weight, bias, eps, momentum)
     x3 = _as_ncl(input)
     if not training:
         if running_mean is None:
@@ -220,16 +225,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if input.ndim < 3:
         raise ShapeError(f"{name}: input must be (N, C, *) with at least one spatial dim, got shape "
                          f"{input.shape}")
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{name}: running_mean and running_var must either both be None or neither be None")
+    _check_stats_arguments(name, input, running_mean, running_var, weight, bias, eps, momentum)
     N, C = input.shape[:2]
-    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):
-        _check_vector(name, what, t, C, input)
-    check_same_dtype(name, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
-                     bias=bias)
-    _check_number(name, "eps", eps)
-    _check_number(name, "momentum", momentum)
     x3 = _as_ncl(input)
     L = x3.shape[2]
     if not use_input_stats:

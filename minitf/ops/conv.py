@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import check_same_dtype
-from ._util import as_result
+from ._util import as_result, check_same_dtype, is_int
 from .windows import col2im, im2col, ntuple, out_size, pad_array, span
 
 
@@ -235,7 +232,7 @@ def _check_tensors(op, d, x, weight, bias, transposed=False):
 
 
 def _check_groups(op, groups):
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ArgumentError(f"{op}: non-positive groups is not supported, got {groups!r}")
     return int(groups)
 

@@ -26,7 +26,7 @@ from .bitwise import bitwise_and, bitwise_or, bitwise_xor
 from .division import floor_divide, remainder, fmod
 from .arithmetic import check_bool_subtraction
 from .promotion import can_cast, result_type
-from ._util import as_tensor
+from ._util import as_tensor, broadcasts_to
 
 
 class IndexPut(Function):
@@ -202,11 +202,7 @@ def _arith(name, array_op, graph_op):
             v = Tensor._make(v.data.astype(x.data.dtype), None)
         if _needs_graph(x, v):
             return _record(x, v, name, graph_op)
-        try:
-            fits = np.broadcast_shapes(x.shape, v.shape) == x.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not broadcasts_to(v.shape, x.shape):
             raise RuntimeError(f"{name}: output with shape {x.shape} doesn't match the broadcast shape "
                                f"of {x.shape} and {v.shape}")
         array_op(x.data, v.data)

@@ -12,7 +12,6 @@ Python loop over pixels, and every order of derivative is there.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented
 from ..grad_fn_names import named
 from ..tensor import Tensor
+from ._util import is_int
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
 _LINEAR_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
@@ -187,7 +187,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         sizes = _per_dim(size, k)
         if sizes is None:
             raise _spatial_error("size", input, tuple(size))
-        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes):
+        if not all(is_int(s) for s in sizes):
             raise TypeError(f"interpolate: size must be an int or a sequence of ints, got {size!r}")
         sizes, scales = [int(s) for s in sizes], [None] * k
     elif scale_factor is not None:

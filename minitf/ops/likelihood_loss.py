@@ -16,8 +16,8 @@ from .. import backend
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .elementwise import exp, log
-from .margin_loss import _const, _reduction
-from .pointwise_loss import _operands, _reduce
+from .margin_loss import _reduction
+from .pointwise_loss import _const, _operands, _reduce
 from .shape import Where
 
 

@@ -33,7 +33,7 @@ from .elementwise import relu, sqrt
 from .indexing import gather
 from .loss import _check_reduction
 from .pointwise import clamp, minimum
-from .pointwise_loss import _operands, _reduce, legacy_reduction
+from .pointwise_loss import _const, _operands, _reduce, legacy_reduction
 from .reduction import sum
 from .shape import Where
 from .statistics import norm
@@ -47,10 +47,6 @@ def _reduction(name, size_average, reduce, reduction):
 
 def _zero(like: Tensor) -> Tensor:
     return Tensor._make(backend.get_array_module(like.data).zeros((), dtype=like.dtype), None)
-
-
-def _const(a) -> Tensor:
-    return Tensor._make(a, None)
 
 
 def _int_target(name, target, like: Tensor, shape):

@@ -20,7 +20,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import as_result
+from ._util import as_result, is_int
 from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords, window_reads
 
 
@@ -344,8 +344,7 @@ def _avg_pool(op, d, x, kernel_size, stride, padding, ceil_mode, count_include_p
     xb = _batched(op, d, x)
     if x.dtype.kind != "f":
         raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input in minitf; take x.float() first")
-    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
-                                         or isinstance(divisor_override, bool) or divisor_override == 0):
+    if divisor_override is not None and (not is_int(divisor_override) or divisor_override == 0):
         raise ArgumentError(f"{op}: divisor must be a nonzero int, got {divisor_override!r}")
     geom = _geometry(op, d, xb, kernel_size, stride, padding, 1, ceil_mode)
     div = _divisor(backend.get_array_module(xb.data), xb.shape[2:], geom, count_include_pad, divisor_override,

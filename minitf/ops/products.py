@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import scalar_tensor
+from ._util import broadcasts_to, scalar_tensor
 from .matrix import bmm, mm, mv, outer
 
 
@@ -49,11 +49,7 @@ def _tensors(name, bool_ok=False, **named):
 def _combine(name, input: Tensor, prod: Tensor, beta, alpha, blas_alpha: bool = True) -> Tensor:
     beta = _scalar(name, "beta", beta, input.dtype)
     alpha = _scalar(name, "alpha", alpha, input.dtype)
-    try:
-        ok = np.broadcast_shapes(input.shape, prod.shape) == prod.shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(input.shape, prod.shape):
         raise ShapeError(f"{name}: input of shape {input.shape} does not broadcast to the product's shape "
                          f"{prod.shape}")
     # alpha = 0 drops the product in torch's BLAS-backed addmm, addmv, addbmm, not in addr, baddbmm

@@ -7,7 +7,7 @@ to ``(N, C, *Sp)``, a kernel ``K`` with stride ``s`` and dilation ``dil`` (span
 
     cols[n, c, o..., k...] = xpad[n, c, o * s + k * dil ...],    o < Out = (Sp - span) // s + 1
 
-a view of ``xpad``'s memory (no copy) made by ``backend.sliding_window_view``. Seen from one
+a view of ``xpad``'s memory (no copy) made by ``backend.window_view``. Seen from one
 kernel offset ``k``, ``cols[..., k]`` is the strided slice ``xpad[..., k * dil :: s]`` (Out
 elements per dim): :func:`window_slices`. A convolution copies the view once into a matrix
 and takes one matmul (:mod:`minitf.ops.conv`); a pool reduces over the KK offsets, one
@@ -23,21 +23,19 @@ from __future__ import annotations
 import itertools
 import math
 
-import numpy as np
-
 from .. import backend
 from ..errors import ArgumentError, ShapeError
+from ._util import is_int
 
 
 def ntuple(value, n: int, op: str, name: str, minimum: int = 0) -> tuple:
     """An int or a sequence of ``n`` ints as an ``n``-tuple (torch's ``_pair``), each >= minimum."""
-    vals = (value,) * n if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    vals = (value,) * n if is_int(value) else value
     try:
         vals = tuple(vals)
     except TypeError:
         vals = None
-    if vals is None or len(vals) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                                 for v in vals):
+    if vals is None or len(vals) != n or not all(is_int(v) for v in vals):
         raise ArgumentError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     if any(v < minimum for v in vals):
         what = {0: "negative", 1: "non-positive"}.get(minimum, f"below {minimum}")
@@ -86,9 +84,8 @@ def im2col(xpad, kernel, stride, dilation, out):
     if 0 in tuple(out):   # no window (an empty input's gradient may be narrower than the kernel)
         return backend.get_array_module(xpad).zeros(xpad.shape[:-d] + tuple(out) + tuple(kernel), dtype=xpad.dtype)
     axes = tuple(range(xpad.ndim - d, xpad.ndim))
-    v = backend.sliding_window_view(xpad, span(kernel, dilation), axes)  # (N, C, *(Sp - span + 1), *span)
-    index = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
-    index += tuple(slice(None, None, dl) for dl in dilation)
+    v = backend.window_view(xpad, axes, span(kernel, dilation), stride, writeable=False)  # (N, C, *Out', *span)
+    index = tuple(slice(0, o) for o in out) + tuple(slice(None, None, dl) for dl in dilation)
     return v[(Ellipsis,) + index]
 
 

@@ -20,10 +20,12 @@ from .adaptive import RMSprop, Adagrad  # noqa: F401
 from .clip import clip_grad_norm_  # noqa: F401
 from .schedule import cosine_with_warmup, CosineWarmupLR  # noqa: F401
 from . import lr_scheduler  # noqa: F401
-# quasi-Newton (step(closure) evaluates several times)
-from .lbfgs import LBFGS  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_",
            "param_groups_for_weight_decay",
            "cosine_with_warmup", "CosineWarmupLR",
            "LBFGS"]
+
+# quasi-Newton (step(closure) evaluates several times): minitf/optim/lbfgs.py, imported on first use
+from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {"LBFGS": ".lbfgs"})

@@ -1,0 +1,51 @@
+"""In-place safety: the checks backward makes of the version counters (see :mod:`minitf.autograd`).
+
+A recorded Function notes the epoch of its forward; an in-place change bumps the storage's counter
+``t._vc`` ([count, epoch of the last change, epoch of the last recorded change]). Backward calls
+:func:`_check_versions` only once some in-place change happened since the forward; it raises,
+naming the op, when a saved input or output (or a view's base) changed after it was saved.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # (annotations only: the engine and the Tensor import this module)
+    from .autograd import Function
+    from .tensor import Tensor
+
+def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
+    vc = getattr(t, "_vc", None)
+    return vc is not None and vc[slot] > epoch
+
+
+def _check_versions(out: Tensor, fn: Function, inputs) -> None:
+    """Raise if a tensor that ``fn`` saved for backward was changed in place after its forward."""
+    culprit = None
+    if fn.is_view and _changed_since(out, fn._epoch, 2) and not fn.view_matches(inputs[0].data, out.data):
+        raise RuntimeError(
+            f"a view made by {fn.name()} (shape {out.shape}) was used after its base was "
+            f"modified by an in-place operation that autograd recorded; take the view after the "
+            f"in-place change, or change the base out of place")
+    if fn.saves_output and _changed_since(out, fn._epoch):
+        culprit = f"output 0 of {fn.name()}"
+    else:
+        for k in fn.saved_inputs(inputs):
+            inp = inputs[k]
+            if _changed_since(inp, fn._epoch):
+                culprit = f"input {k} of {fn.name()}"
+                t = inp
+                break
+    if culprit is None:
+        return
+    t = out if culprit.startswith("output") else t
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
+        f"changed after {fn.name()} saved it. Change it out of place, or clone() it first")
+
+
+def _freed_error() -> RuntimeError:
+    """PyTorch's error for a second backward through a graph whose saved arrays were freed."""
+    return RuntimeError("trying to backward through the graph a second time (or directly access saved "
+                        "tensors after they have already been freed): pass retain_graph=True to the "
+                        "first backward() if you need to call it twice")

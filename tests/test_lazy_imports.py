@@ -1,0 +1,97 @@
+"""`import minitf` stays light: the optional groups (convolution, the margin losses, printing, ...) are
+imported on first use (minitf/_lazy.py), and every public name still resolves."""
+import subprocess
+import sys
+
+import pytest
+
+import minitf as mt
+from minitf import functional as F
+from minitf import nn, optim
+
+from .test_train import ROOT
+
+# the modules `import minitf` must not import (each is loaded by the first use of one of its names)
+LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.ops.conv", "minitf.ops.pooling",
+        "minitf.ops.adaptive_pooling", "minitf.ops.fold", "minitf.ops.windows", "minitf.ops.batch_norm",
+        "minitf.ops.margin_loss", "minitf.ops.likelihood_loss", "minitf.ops.interpolate",
+        "minitf.ops.piecewise_activations", "minitf.ops.smooth_activations", "minitf.ops.special",
+        "minitf.ops.binary_math", "minitf.ops.scan", "minitf.ops.products", "minitf.ops.distance",
+        "minitf.ops.binning", "minitf.ops.split_stack", "minitf.ops.rearrange", "minitf.ops.embed",
+        "minitf.special", "minitf.linalg", "minitf.nn", "minitf.optim", "minitf.optim.lbfgs", "minitf.nn.packed_rnn",
+        "minitf.backend.scans", "minitf.backend.linalg", "minitf.ops.distributions", "minitf.ops.counting",
+        "minitf.ops.more_reductions", "minitf.ops.more_shapes",
+        "shutil", "pathlib", "threading", "dataclasses"]
+# and `from minitf import nn, optim` not these
+LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",
+           "minitf.nn.activation_more", "minitf.nn.upsampling", "minitf.nn.packed_rnn", "minitf.optim.lbfgs",
+           "minitf.ops.conv", "minitf.ops.batch_norm", "minitf.ops.interpolate"]
+
+
+def imported_after(statement: str) -> set:
+    code = f"import sys\n{statement}\nprint(' '.join(sorted(sys.modules)))"
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return set(p.stdout.split())
+
+
+def test_import_minitf_does_not_import_the_optional_groups():
+    loaded = imported_after("import minitf")
+    assert "minitf.ops" in loaded and "minitf.functional" in loaded   # (the check sees minitf's modules)
+    assert sorted(set(LAZY) & loaded) == []
+
+
+def test_import_nn_and_optim_do_not_import_their_optional_groups():
+    loaded = imported_after("from minitf import nn, optim")
+    assert "minitf.nn.linear" in loaded and "minitf.optim.optimizers" in loaded
+    assert sorted(set(LAZY_NN) & loaded) == []
+
+
+def test_first_use_imports_the_group_and_a_repr_imports_printing():
+    loaded = imported_after("import minitf as mt\nmt.conv2d\nrepr(mt.zeros(2))")
+    assert {"minitf.ops.conv", "minitf.printing"} <= loaded and "minitf.ops.batch_norm" not in loaded
+
+
+@pytest.mark.parametrize("module", [F, nn, optim], ids=["functional", "nn", "optim"])
+def test_every_name_in_all_resolves_and_is_in_dir(module):
+    names = module.__all__
+    for name in names:
+        assert getattr(module, name) is not None, name
+    assert set(names) <= set(dir(module))
+
+
+def test_the_lazy_names_of_minitf_resolve_and_are_in_dir():
+    lazy = [name for names in mt._LAZY_GROUPS.values() for name in names]
+    assert "conv2d" in lazy and "set_printoptions" in lazy
+    for name in lazy:
+        assert callable(getattr(mt, name)), name
+    assert set(lazy) <= set(dir(mt))
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        mt.no_such_name
+
+
+def test_star_imports_give_the_lazy_names():
+    namespace = {}
+    exec("from minitf.nn.functional import *", namespace)
+    assert namespace["conv2d"] is F.conv2d and namespace["interpolate"] is F.interpolate
+    assert set(F.__all__) <= set(namespace)
+    namespace = {}
+    exec("from minitf.nn import *", namespace)
+    assert namespace["Conv2d"] is nn.Conv2d and set(nn.__all__) <= set(namespace)
+
+
+def test_each_lazy_table_matches_all():
+    # the names imported on first use are public: each module's __all__ lists them (star imports see them)
+    for module in (F, nn):
+        lazy = {name for names in module._LAZY_GROUPS.values() for name in names}
+        assert lazy <= set(module.__all__), sorted(lazy - set(module.__all__))
+    assert "LBFGS" in optim.__all__
+
+
+def test_tensor_methods_of_lazy_groups_import_on_first_call():
+    code = ("import minitf as mt\nx = mt.tensor([[0.5, -0.25], [0.125, 1.0]])\n"
+            "print(x.acos().shape, x.cummax(0).values.shape, x.kron(x).shape, x.xlogy(x).shape,"
+            " x.histc(4).shape, x.rot90().shape, len(x.tensor_split(2)), x)")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("(2, 2) (2, 2) (4, 4) (2, 2) (4,) (2, 2) 2 tensor([[")
