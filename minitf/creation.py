@@ -12,6 +12,7 @@ from .errors import ArgumentError, ArgumentTypeError
 from . import backend
 from .ops._util import note_host_index_bounds
 from .tensor import Tensor, _check_dtype, _DTYPE_NAMES
+from .ops._util import is_int
 
 _DTYPE_TYPES = frozenset(_DTYPE_NAMES.values())
 
@@ -379,7 +380,7 @@ def linspace(start, end, steps: int, dtype=None, device="cpu", requires_grad=Fal
     exact. torch computes in the output dtype (a float32 step, from the start for the first half
     and from the end for the second, in SIMD-width chunks), so float32 values may differ from
     torch's by an ulp or so (up to 9.5e-7 at ``linspace(-3.7, 11.3, 1001)``)."""
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
+    if not is_int(steps) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     dt = _dtype(dtype)
     xp = backend.array_module(backend.check_device(device))
@@ -390,7 +391,7 @@ def linspace(start, end, steps: int, dtype=None, device="cpu", requires_grad=Fal
 def randperm(n: int, dtype=None, device="cpu", generator=None) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype``), from the device's default
     generator: the order of uniform draws (ties have probability ~n^2 / 2^53)."""
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+    if not is_int(n) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     device = backend.check_device(device)
     keys = _generator(generator, device, "randperm").random((int(n),), dtype=np.float64)

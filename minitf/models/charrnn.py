@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 import minitf as _mt
 
 from .. import functional as F
 from .. import nn
 from ..tensor import Tensor, no_grad
+from ..ops._util import is_int
 
 
 @dataclass
@@ -25,7 +25,7 @@ class CharRNNConfig:
     def __post_init__(self):
         for name in ("vocab_size", "n_embd", "n_layer"):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            if not is_int(v) or v < 1:
                 raise ValueError(f"CharRNNConfig: {name} must be a positive int, got {v!r}")
         if self.cell not in ("lstm", "rnn"):
             raise ValueError(f"CharRNNConfig: cell must be 'lstm' or 'rnn', got {self.cell!r}")

@@ -15,13 +15,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 import minitf as _mt
 
 from .. import functional as F
 from .. import nn
 from ..tensor import Tensor, no_grad
+from ..ops._util import is_int
 
 
 @dataclass
@@ -50,7 +50,7 @@ class GPTConfig:
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            if not is_int(v) or v < 1:
                 raise ValueError(f"GPTConfig: {name} must be a positive int, got {v!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")

@@ -1,13 +1,13 @@
 """Embedding: a lookup table of learned vectors."""
 from __future__ import annotations
 
-import numpy as np
 
 from .. import functional as F
 from ..ops.nn import _padding_index
 from . import init
 from .module import Module
 from .parameter import Parameter, empty_parameter
+from ..ops._util import is_int
 
 
 class Embedding(Module):
@@ -25,7 +25,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
         for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            if not is_int(n) or n < 1:
                 raise ValueError(f"Embedding: {name} must be an int >= 1, got {n!r}")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from .. import functional as F
 from . import init
 from .module import Module
 from .parameter import empty_parameter
+from ..ops._util import is_int
 
 
 class Linear(Module):
@@ -22,7 +22,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
         for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            if not is_int(n) or n < 0:
                 raise ValueError(f"Linear: {name} must be an int >= 0, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0

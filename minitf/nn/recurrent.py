@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
 
 import minitf as _mt
 
@@ -31,6 +30,7 @@ from . import init
 from .module import Module
 from .parameter import empty_parameter
 from .utils.rnn import PackedSequence
+from ..ops._util import is_int
 
 
 def detach_state(state):
@@ -41,7 +41,7 @@ def detach_state(state):
 
 
 def _check_size(cls, name, n, low=1):
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+    if not is_int(n):
         raise TypeError(f"{cls}: {name} must be an int, got {type(n).__name__} {n!r}")
     if n < low:
         raise ValueError(f"{cls}: {name} must be >= {low}, got {n}")

@@ -272,7 +272,7 @@ def as_result(y: Tensor, shape) -> Tensor:
 def check_dim(name: str, dim, ndim: int) -> int:
     """One dim in PyTorch's range [-ndim, ndim) (a 0-d tensor accepts 0 and -1), non-negative."""
     n = max(ndim, 1)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+    if not is_int(dim):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}")
     if not -n <= dim < n:
         raise DimError(f"{name}: dim {dim} is out of range [{-n}, {n - 1}] for a tensor with {ndim} dimensions")

@@ -31,6 +31,7 @@ from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from ._util import check_same_dtype
+from ._util import is_int
 from ._util import as_result
 from .elementwise import sqrt
 from .reduction import mean
@@ -261,7 +262,7 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     _check_input(name, input)
     if input.ndim < 2:
         raise ShapeError(f"{name}: input must be (N, C, *) with at least 2 dims, got shape {input.shape}")
-    if not isinstance(num_groups, (int, np.integer)) or isinstance(num_groups, bool) or num_groups < 1:
+    if not is_int(num_groups) or num_groups < 1:
         raise ValueError(f"{name}: num_groups must be a positive int, got {num_groups!r}")
     N, C = input.shape[:2]
     if C % num_groups:
@@ -295,7 +296,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     _check_input(name, input)
     if input.ndim < 3:
         raise ShapeError(f"{name}: expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+    if not is_int(size) or size < 1:
         raise ValueError(f"{name}: size must be a positive int, got {size!r}")
     if input.numel() == 0:
         return input * 1

@@ -30,6 +30,7 @@ from .elementwise import _SQRT1_2, _tanh_arg
 from .erf import erfc as _erfc
 from .multihead import _cached_attention, check_kv_cache
 from .rows import row_mean, row_sum
+from ._util import is_int
 
 
 def _layer_norm(xp, x, w, b, eps):
@@ -153,7 +154,7 @@ def transformer_block_step(x: Tensor, k_cache: Tensor, v_cache: Tensor, start: i
     if gelu_approximate not in ("tanh", "none"):
         raise ValueError(f"transformer_block_step: gelu_approximate must be 'tanh' or 'none', "
                          f"got {gelu_approximate!r}")
-    if not isinstance(n_head, (int, np.integer)) or isinstance(n_head, bool) or n_head < 1:
+    if not is_int(n_head) or n_head < 1:
         raise ValueError(f"transformer_block_step: n_head must be an int >= 1, got {n_head!r}")
     if not (isinstance(start, (int, np.integer)) and not isinstance(start, bool) and start >= 0):
         raise ValueError(f"transformer_block_step: start must be an int >= 0, got {start!r}")

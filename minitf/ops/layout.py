@@ -9,6 +9,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import check_dim
+from ._util import is_int
 
 
 def _dims(name: str, dims, ndim: int) -> tuple:
@@ -94,7 +95,7 @@ def _int_arg(v, name: str) -> int:
             raise TypeError(f"narrow: {name} must be an int or a 0-d integer tensor, got shape {v.shape}, "
                             f"dtype {v.dtype}")
         return int(v.item())
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+    if not is_int(v):
         raise TypeError(f"narrow: {name} must be an int, got {type(v).__name__}")
     return int(v)
 
@@ -141,7 +142,7 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
     """Each entry repeated ``repeats`` times in place along ``dim`` (of the flattened tensor if
     None), as torch.repeat_interleave with an int: [a, b] -> [a, a, b, b]."""
     from .shape import GetItem
-    if not isinstance(repeats, (int, np.integer)) or isinstance(repeats, bool):
+    if not is_int(repeats):
         raise TypeError(f"repeat_interleave: repeats must be an int here (tensor repeats are not "
                         f"supported), got {type(repeats).__name__}")
     if repeats < 0:
@@ -162,7 +163,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     its diagonal k as a 1-D tensor, as torch.diag. Differentiable."""
     from .inplace import IndexPut
     from .shape import GetItem
-    if not isinstance(diagonal, (int, np.integer)) or isinstance(diagonal, bool):
+    if not is_int(diagonal):
         raise TypeError(f"diag: diagonal must be an int, got {type(diagonal).__name__}")
     k = int(diagonal)
     xp = backend.get_array_module(x.data)

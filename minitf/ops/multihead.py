@@ -25,6 +25,7 @@ from ..autograd import Function, bump_version, is_grad_enabled
 from ..generator import resolve
 from ..tensor import Tensor
 from .attention import ScaledDotProductAttention
+from ._util import is_int
 
 
 class MultiHeadSelfAttention(Function):
@@ -99,7 +100,7 @@ def cached_multi_head_self_attention(qkv: Tensor, n_head: int, k_cache: Tensor, 
         raise RuntimeError("cached_multi_head_self_attention writes the cache in place and has no "
                            "backward: call it under minitf.no_grad() (or on a tensor that does not "
                            "require grad)")
-    if not isinstance(n_head, (int, np.integer)) or isinstance(n_head, bool) or n_head < 1:
+    if not is_int(n_head) or n_head < 1:
         raise ValueError(f"cached_multi_head_self_attention: n_head must be an int >= 1, got {n_head!r}")
     if qkv.ndim != 3 or qkv.shape[-1] % 3 or (qkv.shape[-1] // 3) % n_head:
         raise ValueError(f"cached_multi_head_self_attention: qkv must be (B, T, 3C) with C divisible by "

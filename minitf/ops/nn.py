@@ -11,6 +11,7 @@ from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
 from ._util import cast_input, check_floating, check_index_range, check_same_dtype
+from ._util import is_int
 from .rows import row_mean, row_sum
 
 
@@ -197,7 +198,7 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
             raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; pass one of them")
         axis = dim
     axis = -1 if axis is None else axis
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -x.ndim <= axis < max(x.ndim, 1):
+    if not is_int(axis) or not -x.ndim <= axis < max(x.ndim, 1):
         raise DimError(f"{name}: axis {axis!r} is out of range for a tensor of shape {x.shape}")
     axis = int(axis) % max(x.ndim, 1)
     if x.ndim == 0:
@@ -321,7 +322,7 @@ def embedding(idx, weight: Tensor, padding_idx: int | None = None) -> Tensor:
 
 def _padding_index(name: str, padding_idx, V: int) -> int:
     """``padding_idx`` in [-V, V) as a row number in [0, V)."""
-    if not isinstance(padding_idx, (int, np.integer)) or isinstance(padding_idx, bool):
+    if not is_int(padding_idx):
         raise TypeError(f"{name}: padding_idx must be an int or None, got {type(padding_idx).__name__}")
     if not -V <= padding_idx < V:
         raise ValueError(f"{name}: padding_idx {padding_idx} is out of range for {V} embeddings "
@@ -362,7 +363,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     t = tensor.data if isinstance(tensor, Tensor) else backend.to_device(np.asarray(tensor), "cpu")
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: class indices must be integers, got {t.dtype}")
-    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < -1:
+    if not is_int(num_classes) or num_classes < -1:
         raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got {num_classes!r}")
     xp = backend.get_array_module(t)
     lo, hi = (int(t.min()), int(t.max())) if t.size else (0, -1)

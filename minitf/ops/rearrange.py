@@ -15,6 +15,7 @@ from ..errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from ..tensor import Tensor
 from ..grad_fn_names import named
 from ._util import check_dim
+from ._util import is_int
 
 
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
@@ -178,7 +179,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     from .shape import getitem
     if input.ndim != 1:
         raise ShapeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
-    if not isinstance(r, (int, np.integer)) or isinstance(r, bool):
+    if not is_int(r):
         raise TypeError(f"combinations: r must be an int, got {type(r).__name__}")
     if r < 0:
         raise ArgumentError(f"Expect a non-negative number, but got {r}")
