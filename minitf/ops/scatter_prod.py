@@ -92,8 +92,8 @@ def scatter_with_reduce(x: Tensor, dim: int, index: Tensor, src, reduce: str) ->
     if reduce not in ("add", "multiply"):
         raise ArgumentError(f"reduce argument must be either add or multiply, got {reduce!r}")
     if isinstance(src, Tensor):
-        warn_at_user_line("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed "
-                          "in a future PyTorch release. Use torch.scatter_reduce instead for more reduction options.")
+        warn_at_user_line("The reduce argument of scatter with Tensor src is deprecated (as in torch, which will "
+                          "remove it): use scatter_reduce instead, which has more reduction options.")
     else:
         # a number is cast to x's dtype first (2.7 into an int64 x adds 2), as torch's
         src = _src("scatter", x, index, src).to(x.dtype).expand(index.shape)
