@@ -331,3 +331,32 @@ def test_multi_margin_loss_weight_of_another_dtype_raises_as_torch():
     from minitf.errors import DtypeError
     with pytest.raises(DtypeError, match="float32 but weight is float64"):
         F.multi_margin_loss(mt.randn(3, 4), mt.tensor([0, 1, 2]), weight=mt.ones(4, dtype="float64"))
+
+
+def test_multilabel_margin_memory_follows_the_target_slots_not_the_class_pairs():
+    """The pairs are (N, K, C) over the K target slots: at C = 2000 with two targets per row,
+    a (N, C, C) intermediate would take N * 32 MB in float64."""
+    import tracemalloc
+    n, c = 4, 2000
+    x = mt.tensor(R.standard_normal((n, c)), requires_grad=True)
+    t = np.full((n, c), -1)
+    t[:, :2] = R.integers(0, c, (n, 2))
+    tracemalloc.start()
+    F.multilabel_margin_loss(x, t).backward()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * n * c * 8 * 4, peak          # a few (N, K, C) arrays, far below N C C
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_multilabel_margin_random_targets_match_torch(seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    n, c = 6, 9
+    x = rng.standard_normal((n, c))
+    t = rng.integers(-1, c, (n, c))              # ragged rows, repeats, a -1 anywhere
+    ours = mt.tensor(x, requires_grad=True)
+    F.multilabel_margin_loss(ours, t, reduction="sum").backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.multilabel_margin_loss(theirs, torch.tensor(t), reduction="sum").backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)

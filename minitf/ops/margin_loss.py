@@ -153,15 +153,22 @@ def multilabel_margin_loss(input: Tensor, target, size_average=None, reduce=None
     t = t.reshape(x.shape)
     N, C = x.shape
     xp = backend.get_array_module(x.data)
+    valid = xp.cumsum(t == -1, axis=1) == 0                              # before each row's first -1
+    K = 0                                                                # the longest row of targets
     if t.size:
-        lo, hi = (int(v) for v in backend.to_numpy(xp.stack([t.min(), t.max()])))   # one device read
+        lo, hi, K = (int(v) for v in backend.to_numpy(xp.stack([t.min(), t.max(), valid.sum(axis=1).max()])))
         if lo < -1 or hi >= C:
             raise IndexRangeError(f"{name}: target values must be class indices in [0, {C}) or -1 (the end "
                                   f"of a row's targets), got values in [{lo}, {hi}]")
-    valid = xp.cumsum(t == -1, axis=1) == 0                              # before each row's first -1
-    counts = ((t[:, :, None] == xp.arange(C)) & valid[:, :, None]).sum(axis=1)   # (N, C): times listed
-    pair_w = (counts[:, :, None] * (counts == 0)[:, None, :]).astype(x.dtype)      # j a target, i not
-    z = 1.0 - x.unsqueeze(2) + x.unsqueeze(1)                                       # z[n, j, i]
+    # Pairs (j, i) as (N, K, C) over each row's K target slots, not (N, C, C) over all class pairs:
+    # the memory is N K C, and a class listed twice has two slots, so it counts twice (torch's rule).
+    slot_ok = valid[:, :K]
+    slots = xp.where(slot_ok, t[:, :K], 0)
+    is_target = xp.zeros((N, C + 1), dtype=bool)                          # column C takes the unused slots
+    is_target[xp.arange(N)[:, None], xp.where(slot_ok, slots, C)] = True
+    pair_w = (slot_ok[:, :, None] & ~is_target[:, None, :C]).astype(x.dtype)     # j a target slot, i not
+    x_j = gather(x, 1, _const(slots.astype(np.int64)))                               # (N, K)
+    z = 1.0 - x_j.unsqueeze(2) + x.unsqueeze(1)                                     # z[n, k, i]
     loss = sum(relu(z) * _const(pair_w), (1, 2)) / C
     return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction)
 
