@@ -294,7 +294,7 @@ def main(argv=None) -> int:
     with distributed.abort_on_error(comm), train.stopping.sigterm_raises():
         try:
             cfg, trainer = _setup(args, comm, say, made, out)
-            out.on_close = lambda: trainer.request_stop("output closed")
+            out.on_close = lambda: trainer.request_stop("output closed", SIGPIPE_STATUS - 128)
         except SETUP_ERRORS as e:
             error = f"error: {e}"
         except MemoryError as e:  # NumPy's "Unable to allocate ...", CuPy's OutOfMemoryError
@@ -306,7 +306,7 @@ def main(argv=None) -> int:
                 comm.abort(code)
             return code
     if out.closed and error is None:   # closed while setting up: stop as soon as the run can save
-        trainer.request_stop("output closed")
+        trainer.request_stop("output closed", SIGPIPE_STATUS - 128)
     # every rank has set up or failed (no collective yet): agree, so that one line is printed and all exit
     errors = [(r, e) for r, e in enumerate(comm.allgather(error)) if e]
     if errors:
@@ -343,7 +343,9 @@ def main(argv=None) -> int:
             else:
                 say(f"\n{what}{at}. The checkpoint ({saved}, iter {where}) is in {args.out_dir}; continue with: "
                     f"--resume --out-dir {args.out_dir}", file=sys.stderr)
-            if comm.size > 1:
+            # a TrainingInterrupted stops every rank at the same step, saved: each ends with its status;
+            # any other KeyboardInterrupt (a second signal) reached this rank alone, and ends them all
+            if comm.size > 1 and not stopped:
                 comm.abort(code)
             return code
     if comm.rank != 0:

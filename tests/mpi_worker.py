@@ -3,6 +3,7 @@
     python tests/mpi_worker.py train OUT_DIR DEVICE MAX_ITERS [resume] [dropout]
     python tests/mpi_worker.py overlap DEVICE
     python tests/mpi_worker.py raise
+    python tests/mpi_worker.py sigterm OUT_DIR DEVICE AT
     python tests/mpi_worker.py die
 
 ``train``: a tiny GPT on a corpus made here, through the library (Trainer with
@@ -12,7 +13,8 @@ model with a tied weight, a parameter no rank uses and one only rank 0 uses,
 averaged by blocking and by overlapped DataParallel; prints the largest
 difference. ``raise``: rank 1
 raises while rank 0 waits in a collective; the job must end, not hang. ``die``:
-rank 1 is killed (SIGKILL), the same.
+rank 1 is killed (SIGKILL), the same. ``sigterm``: rank 1 alone gets SIGTERM during
+step AT of a run to iter 8 that evaluates at 0 and 8 only; each rank prints, as JSON, where it stopped.
 """
 import sys
 
@@ -137,6 +139,30 @@ def run_raise():
         comm.sum_floats([1.0])       # rank 0 waits here for a partner that never comes
 
 
+def run_sigterm(out_dir, device, at):
+    import json
+    import os
+    import signal
+    comm = distributed.init()
+    cfg = train.make_config("baby", device=device, out_dir=out_dir, max_iters=8, eval_interval=8, **TINY)
+    trainer = train.Trainer(cfg, overwrite=True, corpus=corpus(), log=lambda *a: None,
+                            strategy=train.DataParallelStrategy(comm, bucket_bytes=4096))
+    step = trainer.train_step
+
+    def train_step(lr):
+        if comm.rank == 1 and trainer.iter == at:
+            os.kill(os.getpid(), signal.SIGTERM)     # a signal to one rank only, in the middle of a step
+        return step(lr)
+
+    trainer.train_step = train_step
+    try:
+        trainer.run()
+        print(json.dumps({"rank": comm.rank, "finished": True}), flush=True)
+    except train.TrainingInterrupted as e:
+        print(json.dumps({"rank": comm.rank, "iter": e.iter, "saved": e.saved, "reason": e.reason,
+                          "status": train.stopping.exit_status(e)}), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "train":
         run_train(sys.argv[2], sys.argv[3], int(sys.argv[4]), "resume" in sys.argv[5:], "dropout" in sys.argv[5:],
@@ -145,6 +171,8 @@ if __name__ == "__main__":
         run_overlap(sys.argv[2])
     elif sys.argv[1] == "freeze":
         run_freeze(sys.argv[2])
+    elif sys.argv[1] == "sigterm":
+        run_sigterm(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1] == "die":
         run_die()
     else:

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -153,6 +154,55 @@ def test_a_rank_that_is_killed_stops_the_job():
     r = _run(2, WORKER, "die", timeout=60)
     assert time.monotonic() - t0 < 60
     assert r.returncode != 0
+
+
+@pytest.mark.parametrize("device", ["cpu", "fake"])
+def test_sigterm_to_one_rank_stops_all_at_one_step_saved(tmp_path, device):
+    """SIGTERM to rank 1 alone, in step 2: every rank stops after that step, ckpt.npz holds iter 3
+    (no eval there), and resuming gives the run that was never stopped, bit for bit."""
+    stopped, straight = tmp_path / "stopped", tmp_path / "straight"
+    r = _run(2, WORKER, "sigterm", stopped, device, 2)
+    assert r.returncode == 0, r.stderr
+    ranks = sorted((json.loads(line) for line in r.stdout.splitlines()), key=lambda d: d["rank"])
+    assert ranks == [{"rank": 0, "iter": 3, "saved": True, "reason": "terminated (on another rank)", "status": 143},
+                     {"rank": 1, "iter": 3, "saved": True, "reason": "terminated", "status": 143}]
+    assert _state(stopped)[1]["iter"] == 3
+    r = _run(2, WORKER, "train", stopped, device, 8, "resume")
+    assert r.returncode == 0, r.stderr
+    r = _run(2, WORKER, "sigterm", straight, device, -1)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["finished"] for line in r.stdout.splitlines()] == [True, True]
+    (sa, ma), (sb, mb) = _state(stopped), _state(straight)
+    assert ma["iter"] == mb["iter"] == 8
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+def test_cli_sigterm_to_mpiexec_saves_the_step_once(tmp_path):
+    """mpiexec forwards SIGTERM to every rank: one line says the run stops, all ranks stop at one step,
+    ckpt.npz is saved there (no eval falls on it), and the status is 143."""
+    text = tmp_path / "t.txt"
+    text.write_text("to be or not to be, that is the question\n" * 200)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", MINITF_NUM_THREADS="1", MINITF_OFFLINE="1")
+    cmd = [MPIEXEC, "-n", "2", sys.executable, str(ROOT / "examples" / "train_charlm.py"), "--data", str(text),
+           "--out-dir", str(tmp_path / "o"), "--max-iters", "1000000", "--eval-interval", "1000000",
+           "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16", "--batch-size", "4",
+           "--eval-iters", "1", "--sample-chars", "0", "--no-progress", "--log-interval", "20"]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        for line in p.stdout:          # training has started: past the first eval's checkpoint
+            if line.startswith("iter 40/"):
+                break
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 143, err
+    lines = err.strip().splitlines()
+    assert lines.count("terminated (SIGTERM): stopping after this step (saving ckpt.npz)") == 1, err
+    it = int(lines[-1].split("terminated at iter ")[1].split(".")[0])
+    assert 40 < it and f"(saved at the interruption, iter {it})" in lines[-1], err
+    assert checkpoint.load_training(tmp_path / "o" / "ckpt.npz").meta["iter"] == it
 
 
 def test_cli_batch_that_does_not_divide(tmp_path):

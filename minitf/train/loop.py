@@ -31,7 +31,7 @@ from .progress import Progress, eval_line, header_lines, short_run_notes
 from .rundir import OutputError
 from .sampling import generate_text
 from .steplog import StepLog, read_every
-from .stopping import StopSignals, TrainingInterrupted
+from .stopping import StopSignals, TrainingInterrupted, agreed_stop, stop_votes
 from .strategy import SingleProcess
 from .trainer_eval import EvalMethods  # the evals: estimate, exact pass, their records and checkpoints
 
@@ -46,11 +46,13 @@ class Trainer(EvalMethods):
     never overwrites its best state. An eval more than :data:`VAL_RISE_WARNING` above the best (more
     with few ``eval_iters``: :func:`~minitf.train.best.val_rise_threshold`) is warned about, once.
 
-    Ctrl-C (SIGINT) and SIGTERM, in the main thread of a single-process run, do not cut a step in half:
-    the step (or eval) under way finishes, ``ckpt.npz`` is saved at that step boundary, then
+    Ctrl-C (SIGINT) and SIGTERM, in the main thread, do not cut a step in half: the step (or eval)
+    under way finishes, ``ckpt.npz`` is saved at that step boundary, then
     :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) is raised; resuming continues exactly as the
     uninterrupted run. A second signal stops at once, without saving (:mod:`minitf.train.stopping`).
-    :meth:`request_stop` does the same from code. A resume with nothing left to train says the run is
+    :meth:`request_stop` does the same from code. In a data-parallel run a signal to any rank stops
+    every rank at the same step boundary: the next one whose values are read (every step on the CPU,
+    at log points on a device), as the ranks learn of it in the allreduce of the steps' losses. A resume with nothing left to train says the run is
     finished, or completes the final eval its end did not (:mod:`minitf.train.completion`).
 
     Parameters
@@ -129,6 +131,7 @@ class Trainer(EvalMethods):
         self.last_eval = None  # on resume, the checkpoint's record of its last eval (completion reads it)
         self._stop_reason = None  # set by request_stop (Ctrl-C): the loop stops at the next step boundary
         self._stop_signum = None
+        self._stop_asked = None  # a data-parallel rank's (reason, signum), until the ranks agree (_read_steps)
         self._warned_val_rise = False
         self._uniform_loss = math.log(len(self.vocab))  # the loss of guessing uniformly
         self._warned_explosion = False
@@ -173,7 +176,7 @@ class Trainer(EvalMethods):
         tokens_per_iter = cfg.batch_size * cfg.block_size
         progress = Progress(cfg, self.iter, self.log)
         self._write = progress.write
-        signals = StopSignals(self.request_stop, enabled=self.strategy.batch_shard()[1] == 1).__enter__()
+        signals = StopSignals(self.request_stop, announce=self.strategy.is_main).__enter__()
         self.started = True
         window_tokens, window_time = 0, 0.0
         read_tokens, read_time = 0, 0.0  # since the last read of the steps' values
@@ -224,8 +227,12 @@ class Trainer(EvalMethods):
     # ------------------------------------------------------------ stopping early
     def request_stop(self, reason: str = "interrupted", signum: int | None = None) -> None:
         """Stop at the next step boundary: save ``ckpt.npz`` there and raise :class:`TrainingInterrupted`
-        (``signum``: the signal that asked, which sets the exit status of the example)."""
-        self._stop_reason, self._stop_signum = reason, signum
+        (``signum``: the signal that asked, which sets the exit status of the example). In a data-parallel
+        run the ranks first agree on the boundary (:meth:`_read_steps`)."""
+        if self.strategy.batch_shard()[1] > 1:
+            self._stop_asked = self._stop_asked or (reason, signum)
+        else:
+            self._stop_reason, self._stop_signum = reason, signum
 
     def _stop(self) -> None:
         """Save the checkpoint at this step boundary (unless it is already there) and raise."""
@@ -265,7 +272,20 @@ class Trainer(EvalMethods):
         return read
 
     def _read_steps(self) -> list:
-        return self.steps.read(self.strategy.reduce_means)
+        if self.strategy.batch_shard()[1] == 1:
+            return self.steps.read(self.strategy.reduce_means)
+        return self.steps.read(self._mean_losses_and_agree_on_stop)
+
+    def _mean_losses_and_agree_on_stop(self, losses) -> list:
+        """The ranks' mean losses; the stop votes ride in the same allreduce, so that every rank sees
+        the same sums and, if any rank was asked to stop, all stop at this step boundary."""
+        votes = stop_votes(self._stop_asked)
+        sums = self.strategy.reduce_sum([*losses, *votes])
+        n = len(losses)
+        agreed = agreed_stop(sums[n:], self._stop_asked)
+        if agreed is not None and self._stop_reason is None:
+            self._stop_reason, self._stop_signum = agreed
+        return [s / self.strategy.batch_shard()[1] for s in sums[:n]]
 
     def _check(self, steps: list) -> list:
         """The divergence guard over read steps (raises :class:`TrainingDiverged`), and the

@@ -83,12 +83,13 @@ class StopSignals:
 
     Installed only where it can work and is wanted: in the main thread (where Python runs handlers),
     over the default handlers and :func:`raise_terminated` (a program's own stay), and when ``enabled``
-    (a data-parallel run's ranks would not stop at the same step: they keep what they had). The
-    handlers found are put back at the end.
+    (where nothing can make the ranks of a data-parallel run agree on a step, as in the final eval of
+    a resume: they keep what they had). ``announce``: print the line that says the run stops (False on
+    all ranks but the first). The handlers found are put back at the end.
     """
 
-    def __init__(self, request_stop, enabled: bool = True):
-        self.request_stop, self.signum = request_stop, None
+    def __init__(self, request_stop, enabled: bool = True, announce: bool = True):
+        self.request_stop, self.signum, self.announce = request_stop, None, announce
         self.enabled = enabled and threading.current_thread() is threading.main_thread()
         self._installed = []
 
@@ -118,8 +119,41 @@ class StopSignals:
             os.kill(os.getpid(), signum)   # the default action: the process ends as the signal ends it
             return
         self.signum = signum
-        if signum == signal.SIGINT:
+        if not self.announce:   # another rank of a data-parallel run says it (mpiexec signals every rank)
+            pass
+        elif signum == signal.SIGINT:
             _say("stopping after this step (saving ckpt.npz); press Ctrl-C again to abort without saving")
         else:
             _say("terminated (SIGTERM): stopping after this step (saving ckpt.npz)")
         self.request_stop(REASONS.get(signum, "interrupted"), signum)
+
+
+# A data-parallel run's ranks each get a signal at their own moment (mpiexec forwards one to every
+# rank, a scheduler may signal one process): each rank only *asks*, and the asks travel in the
+# allreduce that already averages the steps' losses (no extra message), so every rank learns at
+# the same read that some rank asked, and all stop at that step boundary together.
+_SIGPIPE = getattr(signal, "SIGPIPE", 13)   # a closed output ("... | head"), asked for by the example
+_VOTES = ((signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (_SIGPIPE, "output closed"),
+          (None, "stopped"))
+
+
+def stop_votes(asked) -> list:
+    """One rank's vote: ``asked`` is None or the (reason, signum) it was asked with; a count per
+    kind of ask (SIGTERM, SIGINT, SIGPIPE, anything else) to be summed over the ranks."""
+    if asked is None:
+        return [0.0] * len(_VOTES)
+    kinds = [s for s, _ in _VOTES]
+    i = kinds.index(asked[1]) if asked[1] in kinds[:-1] else len(_VOTES) - 1
+    return [1.0 if j == i else 0.0 for j in range(len(_VOTES))]
+
+
+def agreed_stop(votes, asked):
+    """The (reason, signum) a rank stops with, given the summed ``votes`` of all ranks (None: no
+    rank asked): its own ask if it had one, else the first kind the others had, in the order SIGTERM,
+    SIGINT, SIGPIPE, code (so that every rank ends with the same exit status where one kind was asked)."""
+    if not any(votes):
+        return None
+    if asked is not None:
+        return asked
+    signum, reason = next(k for k, v in zip(_VOTES, votes) if v)
+    return f"{reason} (on another rank)", signum
