@@ -179,7 +179,8 @@ class RNN(Module):
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 _proj_size: int = 0):
         super().__init__()
         name = type(self).__name__
         if nonlinearity not in ("tanh", "relu"):
@@ -196,17 +197,21 @@ class RNN(Module):
         self.nonlinearity = nonlinearity
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional = bool(bidirectional)
+        self.proj_size = _proj_size   # the LSTM's h size when projected (checked there), else 0
         D = 2 if self.bidirectional else 1
         G, H = self.gates * self.hidden_size, self.hidden_size
+        R = self.proj_size or H       # the size of h, which the next step and the next layer read
         for k in range(self.num_layers):
             for sfx in ("", "_reverse")[:D]:
-                setattr(self, f"weight_ih_l{k}{sfx}", _uniform((G, self.input_size if k == 0 else D * H), H))
-                setattr(self, f"weight_hh_l{k}{sfx}", _uniform((G, H), H))
+                setattr(self, f"weight_ih_l{k}{sfx}", _uniform((G, self.input_size if k == 0 else D * R), H))
+                setattr(self, f"weight_hh_l{k}{sfx}", _uniform((G, R), H))
                 for pname in (f"bias_ih_l{k}{sfx}", f"bias_hh_l{k}{sfx}"):
                     if bias:
                         setattr(self, pname, _uniform((G,), H))
                     else:
                         self.register_parameter(pname, None)
+                if self.proj_size:   # after the biases, as in torch's parameter order
+                    setattr(self, f"weight_hr_l{k}{sfx}", _uniform((self.proj_size, H), H))
 
     @property
     def num_directions(self) -> int:
@@ -226,16 +231,17 @@ class RNN(Module):
             return x.reshape(1, *x.shape)
         return x if self.batch_first else x.permute(1, 0, 2)
 
-    def _check_state(self, name, s, B, unbatched):
-        """A given state as (num_layers * D, B, H)."""
+    def _check_state(self, name, s, B, unbatched, size=None):
+        """A given state as (num_layers * D, B, size), size H unless given (the projected h's P)."""
         L = self.num_layers * self.num_directions
         rows = "num_layers" if self.num_directions == 1 else "num_layers * 2"
-        want, text = ((L, self.hidden_size), f"({rows}, H)") if unbatched else \
-            ((L, B, self.hidden_size), f"({rows}, B, H)")
+        size, letter = (self.hidden_size, "H") if size is None else (size, "proj_size")
+        want, text = ((L, size), f"({rows}, {letter})") if unbatched else \
+            ((L, B, size), f"({rows}, B, {letter})")
         if s.shape != want:
             raise ShapeError(f"{type(self).__name__}: {name} must have shape {text} = {want}"
                              f"{' for unbatched input' if unbatched else ''}, got {s.shape}")
-        return s.reshape(L, 1, self.hidden_size) if unbatched else s
+        return s.reshape(L, 1, size) if unbatched else s
 
     def _project(self, x, w_ih, b_ih, b_hh):
         return _input_projection(x, w_ih, b_ih, b_hh)
@@ -288,7 +294,8 @@ class RNN(Module):
         # torch's RNNBase.extra_repr: no nonlinearity (its cells show it; the module's repr does not)
         opts = {"num_layers": (self.num_layers, 1), "bias": (self.bias, True), "batch_first": (self.batch_first, False),
                 "dropout": (self.dropout, 0.0), "bidirectional": (self.bidirectional, False)}
-        return ", ".join([f"{self.input_size}, {self.hidden_size}"] +
+        head = f"{self.input_size}, {self.hidden_size}" + (f", proj_size={self.proj_size}" if self.proj_size else "")
+        return ", ".join([head] +
                          [f"{k}={v!r}" for k, (v, default) in opts.items() if v != default])
 
 
@@ -300,16 +307,61 @@ class LSTM(RNN):
     (h0, c0), each (num_layers * D, B, H) (unbatched (num_layers * D, H)),
     or None (zeros), D = 2 if ``bidirectional`` else 1. Returns (output
     (T, B, D H) or (B, T, D H) or (T, D H), (h_n, c_n) shaped as h0).
+
+    ``proj_size`` P > 0 (PyTorch's LSTM with projections): each step's h = (o * tanh(c)) W_hr^T
+    is (B, P), with ``weight_hr_l{k}`` (P, H) and ``weight_hh_l{k}`` (4 H, P); the output is
+    (..., D P), h0 and h_n (num_layers * D, B, P), c0 and c_n stay (num_layers * D, B, H). Its
+    steps are composed ops (a graph node per operation, not the fused cell) and it does not take
+    a PackedSequence.
     """
 
     gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
-        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0):
+        if not is_int(proj_size):
+            raise TypeError(f"LSTM: proj_size must be an int, got {type(proj_size).__name__} {proj_size!r}")
+        if proj_size < 0:
+            raise ValueError(f"LSTM: proj_size must be >= 0 (0: no projection), got {proj_size}")
+        if proj_size and is_int(hidden_size) and proj_size >= hidden_size:
+            raise ValueError(f"LSTM: proj_size must be smaller than hidden_size, got {proj_size} >= {hidden_size}")
+        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
+                         _proj_size=int(proj_size))
+
+    def _layer_params(self, k, sfx=""):
+        w_ih, w_hh, b_ih, b_hh = super()._layer_params(k, sfx)
+        if self.proj_size:   # the step needs W_hr too: it travels with W_hh
+            w_hh = (w_hh, self.__dict__[f"weight_hr_l{k}{sfx}"])
+        return w_ih, w_hh, b_ih, b_hh
 
     def _sequence(self, xw, s0, w_hh, b_hh, reverse):
+        if self.proj_size:
+            return self._projected_sequence(xw, s0, w_hh, reverse)
         return F.lstm_sequence(xw, s0, w_hh, reverse=reverse)
+
+    def _projected_sequence(self, xw, s0, weights, reverse):
+        """The projected LSTM over xw (B, T, 4 H) from s0 = [h | c] (B, P + H) or None (zeros):
+        (outputs h_t (B, T, P), the final [h | c])."""
+        B, T = xw.shape[0], xw.shape[1]
+        if T == 0:
+            raise ValueError("LSTM: recurrent sequence of length 0: there is nothing to run")
+        s = _mt.zeros(B, self.proj_size + self.hidden_size, dtype=xw.dtype, device=xw.device) if s0 is None else s0
+        outs = [None] * T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            s = self._projected_step(xw[:, t], s, weights)
+            outs[t] = s[:, :self.proj_size]
+        return F.stack(outs, axis=1), s
+
+    def _projected_step(self, xw_t, s, weights):
+        """One projected step: z = xw_t + h W_hh^T = [z_i | z_f | z_g | z_o]; c' = sigmoid(z_f) c +
+        sigmoid(z_i) tanh(z_g); h' = (sigmoid(z_o) tanh(c')) W_hr^T. s, result: [h | c] (B, P + H)."""
+        w_hh, w_hr = weights
+        P = self.proj_size
+        h, c = s[:, :P], s[:, P:]
+        z_i, z_f, z_g, z_o = (xw_t + F.linear(h, w_hh)).chunk(4, -1)
+        c = z_f.sigmoid() * c + z_i.sigmoid() * z_g.tanh()
+        h = F.linear(z_o.sigmoid() * c.tanh(), w_hr)
+        return F.cat([h, c], axis=-1)
 
     def _step(self, xw, s, w_hh, b_hh):
         return F.lstm_cell(xw, s, w_hh)
@@ -317,6 +369,9 @@ class LSTM(RNN):
     def forward(self, x, state=None, *, hx=None):
         state = _state_arg("LSTM", "state", state, hx)
         if isinstance(x, PackedSequence):
+            if self.proj_size:
+                raise NotImplementedError("LSTM: proj_size > 0 does not take a PackedSequence here; pad it "
+                                          "(nn.utils.rnn.pad_packed_sequence) and pass the padded batch")
             from .packed_rnn import packed_forward
             return packed_forward(self, x, state)
         unbatched = x.ndim == 2
@@ -325,9 +380,18 @@ class LSTM(RNN):
         if state is not None:
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError("LSTM: state must be a pair (h0, c0)")
-            state = [self._check_state(name, s, x.shape[0], unbatched) for name, s in zip(("h0", "c0"), state)]
-            initial = F.stack(state, axis=1)                   # (L D, 2, B, H): [h; c] of layer k, direction d
+            sizes = (self.proj_size or None, None)
+            state = [self._check_state(name, s, x.shape[0], unbatched, size)
+                     for name, s, size in zip(("h0", "c0"), state, sizes)]
+            # (L D, 2, B, H): [h; c] of layer k, direction d; projected: (L D, B, P + H), [h | c]
+            initial = F.cat(state, axis=-1) if self.proj_size else F.stack(state, axis=1)
         out, finals = self._run_layers(x, initial)
+        if self.proj_size:
+            hc = F.stack(finals, axis=0)                       # (L D, B, P + H)
+            h, c = hc[..., :self.proj_size], hc[..., self.proj_size:]
+            if unbatched:
+                h, c = h.reshape(h.shape[0], h.shape[2]), c.reshape(c.shape[0], c.shape[2])
+            return self._output(out, unbatched), (h, c)
         hc = F.stack(finals, axis=1)                           # (2, L D, B, H)
         if unbatched:
             hc = hc.reshape(2, hc.shape[1], self.hidden_size)
