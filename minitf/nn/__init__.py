@@ -18,8 +18,8 @@ from .attention import CausalSelfAttention, KVCache  # noqa: F401
 from .multihead import MultiheadAttention  # noqa: F401
 from .feedforward import FeedForward  # noqa: F401
 from .block import TransformerBlock  # noqa: F401
-from .recurrent import RNNCell, LSTMCell, RNN, LSTM, detach_state  # noqa: F401
-from .recurrent import GRUCell, GRU  # noqa: F401
+from .rnn_cells import RNNCell, LSTMCell, GRUCell, detach_state  # noqa: F401
+from .recurrent import RNN, LSTM, GRU  # noqa: F401
 from .container import Sequential  # noqa: F401
 from .linear import Identity  # noqa: F401
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss  # noqa: F401
