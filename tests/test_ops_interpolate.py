@@ -139,11 +139,6 @@ def test_errors_as_torch(case):
         assert mine == torchs   # the same words
 
 
-def test_antialias_is_refused():
-    with pytest.raises(NotImplementedError, match="antialias"):
-        F.interpolate(mt.zeros(1, 1, 4, 4), size=2, mode="bilinear", antialias=True)
-
-
 def test_upsample_layers_reprs_and_outputs_match_torch(device):
     torch = pytest.importorskip("torch")
     host = np.random.default_rng(4).standard_normal((2, 3, 4, 5))

@@ -123,8 +123,10 @@ def _area(x: Tensor, sizes) -> Tensor:
     return y if y is not x else x * 1   # a new tensor, as torch's
 
 
-def _node_name(mode, k) -> str:
+def _node_name(mode, k, antialias=False) -> str:
     """torch's grad_fn name of the resampling (its kernel per mode and rank)."""
+    if antialias:
+        return f"Upsample{mode.capitalize()}2DAaBackward0"
     if mode == "area":   # adaptive_avg_pool: 1-D is a 2-D pool of an unsqueezed input, then squeezed
         return "SqueezeBackward1" if k == 1 else f"AdaptiveAvgPool{k}DBackward0"
     kernel = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
@@ -162,11 +164,23 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     recomputes, as torch's).
     ``align_corners`` (linear modes only): True maps the corner pixels' centres onto each other,
     False (the default) the corners of the pixel grid. -> (N, C, out_1, ..., out_k), the input's
-    float dtype. Differentiable (in every order). ``antialias=True`` is not supported.
+    float dtype. Differentiable (in every order).
+    ``antialias=True`` (modes "bilinear", "bicubic" and "lanczos", (N, C, H, W) only; lanczos
+    needs it) averages over all the input pixels an output pixel covers when downsampling, as
+    torch's and PIL's resize (:mod:`minitf.ops.interpolate_aa`).
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
-    if mode not in MODES or not 3 <= input.ndim <= 5:
+    if antialias or mode == "lanczos":
+        from .interpolate_aa import AA_MODES
+        if mode == "lanczos" and not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+        if mode not in AA_MODES or input.ndim != 4:
+            raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires "
+                             "a 4-D tensor as input")
+        if mode == "lanczos" and align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+    if mode not in MODES + ("lanczos",) or not 3 <= input.ndim <= 5:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
                                   f"the modes: nearest | linear | bilinear | bicubic | trilinear | nearest-exact "
                                   f"(got {mode})")
@@ -175,8 +189,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                          "linear | bilinear | bicubic | trilinear")
     if mode in _LINEAR_RANK and input.ndim != _LINEAR_RANK[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR_RANK[mode]}D input")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported in minitf")
     if input.dtype.kind != "f":
         raise DtypeNotImplemented(f"interpolate: not implemented for {input.dtype} inputs (as torch's)")
     if size is not None and scale_factor is not None:
@@ -212,6 +224,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     calc = np.float32 if input.dtype == np.float16 else input.dtype   # torch's opmath type for half
     out = input
     for i, (n_in, n_out, s) in enumerate(zip(spatial, sizes, scales)):
+        if antialias and n_in == n_out:
+            continue   # torch's antialiased kernels copy an unchanged dim too, whatever the scale_factor
+        if antialias:
+            from .interpolate_aa import aa_taps
+            taps, weights = aa_taps(n_in, n_out, s, corners, mode, calc)
+            weights = [w.astype(input.dtype) for w in weights]
+            out = _resample_dim(out, 2 + i, taps, weights)
+            continue
         if n_in == n_out and (mode in ("linear", "bilinear", "trilinear") or mode == "nearest" and k == 2):
             # torch's CPU kernels copy a dim whose size is unchanged, even where a scale_factor
             # (say 1.3 on 3 pixels, floor(3.9) = 3) would move the source points (checked on
@@ -229,4 +249,4 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if out is input:   # every dim copied: still a new tensor, as torch's
         from .views import clone
         out = clone(input)
-    return named(out, _node_name(mode, k), input)
+    return named(out, _node_name(mode, k, antialias), input)
