@@ -3,7 +3,7 @@ nn.TransformerEncoder / Decoder, and nn.Transformer, with torch's names, state-d
 
     post-norm (norm_first=False):  x = norm1(x + SA(x));        x = norm2(x + FF(x))
     pre-norm  (norm_first=True):   x = x + SA(norm1(x));        x = x + FF(norm2(x))
-    FF(x) = dropout2(linear2(dropout(activation(linear1(x)))))
+    FF(x) = dropout2(linear2(dropout(activation(linear1(x)))))   (dropout3 in the decoder layer)
 
 (the decoder layer adds cross-attention MHA(x, memory) between the two, with norm2, and its
 feed-forward uses norm3 / dropout3). Built on nn.MultiheadAttention, LayerNorm, Linear and
@@ -59,11 +59,6 @@ def _check_layer_args(name, d_model, nhead, dim_feedforward, dropout):
         raise ArgumentError(f"{name}: dropout must be in [0, 1], got {dropout!r}")
 
 
-def _feed_forward(layer, x):
-    """linear2(dropout(activation(linear1(x)))): (..., d_model) -> (..., d_model)."""
-    return layer.linear2(layer.dropout(layer.activation(layer.linear1(x))))
-
-
 def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """The causal mask, (sz, sz): -inf above the diagonal (a query may not see later keys), 0 on and
     below it; float32 by default, as torch's."""
@@ -97,7 +92,39 @@ def _seq_len(x, batch_first):
     return x.shape[0] if x.ndim == 2 else x.shape[1 if batch_first else 0]
 
 
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share: their sub-modules, built in torch's order
+    (so the state-dict keys are torch's), the self-attention block and the feed-forward block."""
+
+    def _build(self, attention, n_norms, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+               batch_first, norm_first, bias, device, dtype):
+        _check_layer_args(type(self).__name__, d_model, nhead, dim_feedforward, dropout)
+        for name in attention:
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = bool(norm_first)
+        for i in range(1, n_norms + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        for i in range(1, n_norms + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self._ff_dropout = f"dropout{n_norms}"
+        self.activation = _activation_fn(activation)
+        if device is not None or dtype is not None:
+            self.to(device, dtype)
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                             need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(out)
+
+    def _ff_block(self, x):
+        """dropout_last(linear2(dropout(activation(linear1(x))))): (..., d_model) -> (..., d_model)."""
+        return getattr(self, self._ff_dropout)(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention then a feed-forward network, each with a residual and a LayerNorm, as
     ``torch.nn.TransformerEncoderLayer`` (same sub-modules, so a torch state dict loads strict).
 
@@ -117,36 +144,19 @@ class TransformerEncoderLayer(Module):
                  activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
-        _check_layer_args(type(self).__name__, d_model, nhead, dim_feedforward, dropout)
-        # registration order gives torch's state-dict key order
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = _activation_fn(activation)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                             need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(out)
+        self._build(("self_attn",), 2, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                    batch_first, norm_first, bias, device, dtype)
 
     def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False) -> Tensor:
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self.dropout2(_feed_forward(self, self.norm2(x)))
+            return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self.dropout2(_feed_forward(self, x)))
+        return self.norm2(x + self._ff_block(x))
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, cross-attention to ``memory``, then a feed-forward network, each with a
     residual and a LayerNorm, as ``torch.nn.TransformerDecoderLayer`` (same sub-modules and keys).
 
@@ -165,28 +175,8 @@ class TransformerDecoderLayer(Module):
                  activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
-        _check_layer_args(type(self).__name__, d_model, nhead, dim_feedforward, dropout)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation_fn(activation)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                             need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(out)
+        self._build(("self_attn", "multihead_attn"), 3, d_model, nhead, dim_feedforward, dropout, activation,
+                    layer_norm_eps, batch_first, norm_first, bias, device, dtype)
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal):
         out = self.multihead_attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -199,10 +189,10 @@ class TransformerDecoderLayer(Module):
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
             x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask, memory_is_causal)
-            return x + self.dropout3(_feed_forward(self, self.norm3(x)))
+            return x + self._ff_block(self.norm3(x))
         x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
-        return self.norm3(x + self.dropout3(_feed_forward(self, x)))
+        return self.norm3(x + self._ff_block(x))
 
 
 def _clones(layer, num_layers, owner):
