@@ -51,7 +51,7 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Fold", "Unfold",
            # transformer layers (torch's encoder/decoder stacks), bilinear, CTC
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder",
-           "Transformer"]
+           "Transformer", "Bilinear", "CTCLoss", "AdaptiveLogSoftmaxWithLoss"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -73,6 +73,9 @@ _LAZY_GROUPS = {
     # transformer layers (torch's encoder/decoder stacks), bilinear, CTC
     ".transformer": ("TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
                      "TransformerDecoder", "Transformer"),
+    ".bilinear": ("Bilinear",),
+    ".ctc_loss": ("CTCLoss",),
+    ".adaptive": ("AdaptiveLogSoftmaxWithLoss",),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
