@@ -158,6 +158,9 @@ _LAZY_GROUPS = {
     ".ops.products": ("kron", "addmm", "addmv", "addr", "baddbmm", "addbmm"),
     ".ops.distance": ("cdist", "pdist"),
     ".ops.binning": ("histc", "bucketize"),
+    # transformer layers, bilinear, CTC: torch's top-level names
+    ".ops.bilinear": ("bilinear",),
+    ".ops.ctc": ("ctc_loss",),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

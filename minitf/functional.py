@@ -56,6 +56,7 @@ __all__ += [  # convolution and pooling
            "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d", "unfold", "fold"]
+__all__ += ["bilinear", "ctc_loss"]  # transformer layers, bilinear, CTC
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -78,6 +79,9 @@ _LAZY_GROUPS = {
     ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
                               "adaptive_max_pool2d"),
     ".ops.fold": ("unfold", "fold"),
+    # transformer layers, bilinear, CTC
+    ".ops.bilinear": ("bilinear",),
+    ".ops.ctc": ("ctc_loss",),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

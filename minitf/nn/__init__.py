@@ -48,7 +48,10 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
            "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            # fold/unfold modules (the conv review)
-           "Fold", "Unfold"]
+           "Fold", "Unfold",
+           # transformer layers (torch's encoder/decoder stacks), bilinear, CTC
+           "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder",
+           "Transformer", "Bilinear", "CTCLoss", "AdaptiveLogSoftmaxWithLoss"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -67,6 +70,12 @@ _LAZY_GROUPS = {
     ".pooling": ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
                  "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"),
     ".fold": ("Fold", "Unfold"),   # fold/unfold modules (the conv review)
+    # transformer layers (torch's encoder/decoder stacks), bilinear, CTC
+    ".transformer": ("TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+                     "TransformerDecoder", "Transformer"),
+    ".bilinear": ("Bilinear",),
+    ".ctc_loss": ("CTCLoss",),
+    ".adaptive": ("AdaptiveLogSoftmaxWithLoss",),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
