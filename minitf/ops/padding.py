@@ -51,8 +51,9 @@ def _source_index(n: int, lo: int, hi: int, mode: str):
     j = np.arange(-lo, n + hi)
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
-    if mode == "circular":
-        return j % n
+    if mode == "circular":   # torch's: crop the negative amounts first, then wrap around what is left
+        c0, m = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        return (np.arange(-max(lo, 0), m + max(hi, 0)) % m + c0) if m > 0 else np.zeros(0, dtype=np.int64)
     period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ..., the edge not repeated
     j = np.abs(j) % period if period else np.zeros_like(j)
     return np.where(j >= n, period - j, j)
@@ -121,11 +122,16 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     for axis, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
         if lo == hi == 0:
             continue
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative padding {pad!r} is only for mode='constant'")
-        limit = n - 1 if mode == "reflect" else n
-        if mode != "replicate" and max(lo, hi) > limit or n == 0:
-            raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) needs dimension {axis} (size {n}) to be "
+        if lo + n + hi < 0:   # negative amounts crop (torch's, in every mode), the output at least empty
+            raise ValueError(f"pad: cropping dimension {axis} of size {n} by {max(-lo, 0)} and {max(-hi, 0)} "
+                             f"leaves a negative size")
+        # circular wraps around what is left after cropping (torch reads overlapping memory, or gives
+        # sizes that are no wrap of anything, when an amount exceeds that: an error here instead)
+        left = n - max(-lo, 0) - max(-hi, 0) if mode == "circular" else n
+        limit = n - 1 if mode == "reflect" else left
+        if mode != "replicate" and max(lo, hi) > limit or left <= 0 < max(lo, hi) or n == 0:
+            raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) needs dimension {axis} (size {left}"
+                             f"{' after cropping' if left != n else ''}) to be "
                              f"{'larger than' if mode == 'reflect' else 'at least'} each amount")
         index.append((axis, backend.to_device(_source_index(n, lo, hi, mode), x.device)))
     if not index:
