@@ -81,13 +81,16 @@ def test_max_unpool_gradcheck_on_device(device):
     v = device_tensor(rng.standard_normal(i.shape), device)
     out = F.max_unpool2d(v, i, 2, 1)
     assert out.device == device and out.shape == (2, 2, 5, 4)
-    # a value written twice at one position: the two are equal after a max pool; here gradients only
-    fn = (lambda t: F.max_unpool2d(t, i, 2, 1) * 1.0)
+    # with repeated indices (overlapping windows) each input reads the output's gradient at its
+    # index, as torch's: dv[n, c, p] = g[n, c].flat[i[n, c, p]]
+    g = rng.standard_normal((2, 2, 5, 4))
+    out.backward(device_tensor(g, device, requires_grad=False))
+    want = np.take_along_axis(g.reshape(2, 2, -1), i.numpy().reshape(2, 2, -1), axis=2).reshape(i.shape)
+    np.testing.assert_array_equal(grad_of(v), want)
     _, iu = F.max_pool1d(device_tensor(a[0], device, requires_grad=False), 2, return_indices=True)   # distinct
     v1 = device_tensor(rng.standard_normal(iu.shape), device)
     assert mt.gradcheck(lambda t: F.max_unpool1d(t, iu, 2), [v1], rtol=RTOL, atol=ATOL)
     assert mt.gradgradcheck(lambda t: F.max_unpool1d(t, iu, 2), [v1], rtol=RTOL, atol=ATOL)
-    assert fn(v).shape == (2, 2, 5, 4)
 
 
 def test_max_unpool_errors_as_torch():
