@@ -2,8 +2,8 @@
 
     pad = (left_{-1}, right_{-1}, left_{-2}, right_{-2}, ...)
 
-``mode="constant"`` fills with ``value`` (negative amounts crop, as in
-PyTorch); ``"reflect"``, ``"replicate"`` and ``"circular"`` copy elements of
+``mode="constant"`` fills with ``value`` (negative amounts crop, in every
+mode, as in PyTorch); ``"reflect"``, ``"replicate"`` and ``"circular"`` copy elements of
 the input, so each output element is some input element: the forward is a
 gather along each padded axis and the backward scatter-adds the gradient back
 (an input element copied k times receives the sum of its k gradients).
@@ -95,10 +95,11 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     pad: an even-length tuple of ints (left, right) per dimension, starting at
     the last: ``(1, 2)`` pads the last axis with 1 before and 2 after;
     ``(1, 2, 3, 4)`` also the second-to-last with 3 and 4. At most
-    ``2 * x.ndim`` entries. mode: 'constant' (fill with ``value``; negative
-    amounts crop), 'reflect' (mirror without repeating the edge; each amount
-    < that dimension's size), 'replicate' (repeat the edge) or 'circular'
-    (wrap around; each amount <= the size). Differentiable in ``x``.
+    ``2 * x.ndim`` entries. mode: 'constant' (fill with ``value``), 'reflect'
+    (mirror without repeating the edge; each amount < that dimension's size),
+    'replicate' (repeat the edge) or 'circular' (wrap around; each amount <=
+    the size left after cropping). Negative amounts crop, in every mode, as
+    torch's (circular crops first, then wraps). Differentiable in ``x``.
     x: (..., d) -> (..., left + d + right).
     """
     if mode not in _MODES:
