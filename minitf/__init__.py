@@ -161,6 +161,10 @@ _LAZY_GROUPS = {
     # transformer layers, bilinear, CTC: torch's top-level names
     ".ops.bilinear": ("bilinear",),
     ".ops.ctc": ("ctc_loss",),
+    # padding, pixel and feature ops under torch's top-level names (torch.pixel_shuffle, torch.alpha_dropout, ...)
+    ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
+    ".ops.feature_dropout": ("alpha_dropout", "feature_alpha_dropout", "feature_dropout"),
+    ".ops.unpool": ("max_pool1d_with_indices",),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

@@ -57,6 +57,11 @@ __all__ += [  # convolution and pooling
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d", "unfold", "fold"]
 __all__ += ["bilinear", "ctc_loss"]  # transformer layers, bilinear, CTC
+__all__ += [  # padding, pixel and feature ops
+           "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
+           "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+           "max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
+           "lp_pool1d", "lp_pool2d", "embedding_bag"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -82,6 +87,12 @@ _LAZY_GROUPS = {
     # transformer layers, bilinear, CTC
     ".ops.bilinear": ("bilinear",),
     ".ops.ctc": ("ctc_loss",),
+    # padding, pixel and feature ops (ops/pixel.py, ops/feature_dropout.py, ops/unpool.py)
+    ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
+    ".ops.feature_dropout": ("dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"),
+    ".ops.unpool": ("max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
+                    "lp_pool1d", "lp_pool2d"),
+    ".ops.embedding_bag": ("embedding_bag",),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

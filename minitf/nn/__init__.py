@@ -51,7 +51,15 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Fold", "Unfold",
            # transformer layers (torch's encoder/decoder stacks), bilinear, CTC
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder",
-           "Transformer", "Bilinear", "CTCLoss", "AdaptiveLogSoftmaxWithLoss"]
+           "Transformer", "Bilinear", "CTCLoss", "AdaptiveLogSoftmaxWithLoss",
+           # padding, pixel and feature modules (padding layers, pixel/channel shuffles, channel and alpha
+           # dropout, max unpooling, LP pooling)
+           "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+           "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+           "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+           "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
+           "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+           "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "EmbeddingBag"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -76,6 +84,14 @@ _LAZY_GROUPS = {
     ".bilinear": ("Bilinear",),
     ".ctc_loss": ("CTCLoss",),
     ".adaptive": ("AdaptiveLogSoftmaxWithLoss",),
+    # padding, pixel and feature modules
+    ".padding": ("ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+                 "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+                 "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d"),
+    ".pixelshuffle": ("PixelShuffle", "PixelUnshuffle", "ChannelShuffle"),
+    ".dropout": ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"),
+    ".unpool": ("MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"),
+    ".embedding_bag": ("EmbeddingBag",),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

@@ -2,8 +2,8 @@
 
     pad = (left_{-1}, right_{-1}, left_{-2}, right_{-2}, ...)
 
-``mode="constant"`` fills with ``value`` (negative amounts crop, as in
-PyTorch); ``"reflect"``, ``"replicate"`` and ``"circular"`` copy elements of
+``mode="constant"`` fills with ``value`` (negative amounts crop, in every
+mode, as in PyTorch); ``"reflect"``, ``"replicate"`` and ``"circular"`` copy elements of
 the input, so each output element is some input element: the forward is a
 gather along each padded axis and the backward scatter-adds the gradient back
 (an input element copied k times receives the sum of its k gradients).
@@ -51,8 +51,9 @@ def _source_index(n: int, lo: int, hi: int, mode: str):
     j = np.arange(-lo, n + hi)
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
-    if mode == "circular":
-        return j % n
+    if mode == "circular":   # torch's: crop the negative amounts first, then wrap around what is left
+        c0, m = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        return (np.arange(-max(lo, 0), m + max(hi, 0)) % m + c0) if m > 0 else np.zeros(0, dtype=np.int64)
     period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ..., the edge not repeated
     j = np.abs(j) % period if period else np.zeros_like(j)
     return np.where(j >= n, period - j, j)
@@ -94,10 +95,11 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     pad: an even-length tuple of ints (left, right) per dimension, starting at
     the last: ``(1, 2)`` pads the last axis with 1 before and 2 after;
     ``(1, 2, 3, 4)`` also the second-to-last with 3 and 4. At most
-    ``2 * x.ndim`` entries. mode: 'constant' (fill with ``value``; negative
-    amounts crop), 'reflect' (mirror without repeating the edge; each amount
-    < that dimension's size), 'replicate' (repeat the edge) or 'circular'
-    (wrap around; each amount <= the size). Differentiable in ``x``.
+    ``2 * x.ndim`` entries. mode: 'constant' (fill with ``value``), 'reflect'
+    (mirror without repeating the edge; each amount < that dimension's size),
+    'replicate' (repeat the edge) or 'circular' (wrap around; each amount <=
+    the size left after cropping). Negative amounts crop, in every mode, as
+    torch's (circular crops first, then wraps). Differentiable in ``x``.
     x: (..., d) -> (..., left + d + right).
     """
     if mode not in _MODES:
@@ -121,11 +123,16 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     for axis, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
         if lo == hi == 0:
             continue
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative padding {pad!r} is only for mode='constant'")
-        limit = n - 1 if mode == "reflect" else n
-        if mode != "replicate" and max(lo, hi) > limit or n == 0:
-            raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) needs dimension {axis} (size {n}) to be "
+        if lo + n + hi < 0:   # negative amounts crop (torch's, in every mode), the output at least empty
+            raise ValueError(f"pad: cropping dimension {axis} of size {n} by {max(-lo, 0)} and {max(-hi, 0)} "
+                             f"leaves a negative size")
+        # circular wraps around what is left after cropping (torch reads overlapping memory, or gives
+        # sizes that are no wrap of anything, when an amount exceeds that: an error here instead)
+        left = n - max(-lo, 0) - max(-hi, 0) if mode == "circular" else n
+        limit = n - 1 if mode == "reflect" else left
+        if mode != "replicate" and max(lo, hi) > limit or left <= 0 < max(lo, hi) or n == 0:
+            raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) needs dimension {axis} (size {left}"
+                             f"{' after cropping' if left != n else ''}) to be "
                              f"{'larger than' if mode == 'reflect' else 'at least'} each amount")
         index.append((axis, backend.to_device(_source_index(n, lo, hi, mode), x.device)))
     if not index:
