@@ -125,7 +125,7 @@ from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcs
 from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subtract, gt as greater,  # noqa: E402,F401
                   ge as greater_equal, lt as less, le as less_equal, ne as not_equal, trunc as fix,
                   outer as ger, dot as vdot, nonzero as argwhere, layer_norm)
-from .ops.promotion import can_cast, result_type  # noqa: E402,F401
+from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
 
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
@@ -176,7 +176,10 @@ _TENSOR_API_GROUPS = {
                              "batch_norm", "instance_norm", "embedding", "dropout", "dropout_", "kl_div",
                              "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
                              "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "rnn_tanh_cell",
-                             "rnn_relu_cell", "lstm_cell", "gru_cell"),
+                             "rnn_relu_cell", "lstm_cell", "gru_cell", "alias_copy", "detach_copy", "diagonal_copy",
+                             "expand_copy", "permute_copy", "select_copy", "split_copy", "split_with_sizes_copy",
+                             "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
+                             "unsqueeze_copy", "view_copy", "broadcast_shapes"),
     ".ops.inplace_family": ("log1p_", "expm1_", "sin_", "cos_", "square_", "rsqrt_", "reciprocal_", "nan_to_num_",
                             "clamp_min_", "clamp_max_"),
     ".ops.inplace_methods": ("exp_", "log_", "sqrt_", "sigmoid_", "tanh_", "abs_", "floor_", "ceil_", "trunc_",

@@ -158,6 +158,24 @@ class APIMethods:
             raise ShapeError(f"sum_to_size: size {list(size)} is not expandable to size {list(self.shape)}")
         return sum_to(self, size)
 
+    def fill_diagonal_(self, fill_value, wrap: bool = False):
+        """In place: ``fill_value`` on the main diagonal (x[i, i, ..., i]), as torch; x: (n, m), or
+        (n, n, ..., n) for more dims. ``wrap=True`` (a tall matrix): the diagonal starts again every
+        m + 1 rows, as NumPy's fill_diagonal. Recorded as ``x[index] = fill_value``."""
+        import numpy as np
+        from .errors import ShapeError
+        from .ops import setitem
+        if self.ndim < 2:
+            raise ShapeError("fill_diagonal_: dimensions must larger than 1")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise ShapeError("fill_diagonal_: all dimensions of input must be of equal length")
+        n, m = self.shape[0], self.shape[-1]
+        step = sum(int(np.prod(self.shape[k + 1:])) for k in range(self.ndim))   # one step along every dim
+        end = self.numel() if wrap or self.ndim > 2 else min(n, m) * m
+        index = np.unravel_index(np.arange(0, end, step), self.shape)
+        setitem(self, tuple(index), fill_value, "fill_diagonal_")
+        return self
+
     def index_put(self, indices, values, accumulate: bool = False):
         """x with ``values`` written at ``x[indices]`` (a tuple of index tensors, one per leading dim),
         out of place; ``accumulate=True`` adds them (repeated indices add up), as torch."""

@@ -295,3 +295,63 @@ def test_numpy_of_a_tensor_that_requires_grad_is_kept_as_documented():
     assert x.numpy().tolist() == [1.0]
     with pytest.raises(RuntimeError, match="requires grad"):
         torch.tensor([1.0], requires_grad=True).numpy()
+
+
+@pytest.mark.parametrize("name, args", [("alias_copy", ()), ("detach_copy", ()), ("diagonal_copy", (0, 0, 1)),
+                                        ("expand_copy", ((2, 3, 4),)), ("permute_copy", ((1, 0),)),
+                                        ("select_copy", (1, -1)), ("split_copy", (2, 1)),
+                                        ("split_with_sizes_copy", ([1, 3], 1)), ("squeeze_copy", ()),
+                                        ("t_copy", ()), ("transpose_copy", (0, 1)), ("unbind_copy", (1,)),
+                                        ("unfold_copy", (1, 2, 1)), ("unsqueeze_copy", (0,)),
+                                        ("view_copy", ((4, 3),))])
+def test_copy_functions_match_torch_and_own_their_memory(name, args):
+    leaf_m, leaf_t = mt.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
+    rm, rt = getattr(mt, name)(leaf_m, *args), getattr(torch, name)(leaf_t, *args)
+    _same(rm, rt)
+    outs = rm if isinstance(rm, (tuple, list)) else [rm]
+    assert all(not np.shares_memory(o.data, leaf_m.data) for o in outs)
+    if name != "detach_copy":
+        sum(o.sum() * (i + 1) for i, o in enumerate(outs)).backward()
+        sum(o.sum() * (i + 1) for i, o in enumerate(rt if isinstance(rt, (tuple, list)) else [rt])).backward()
+        _same(leaf_m.grad, leaf_t.grad)
+
+
+def test_fill_gradient_goes_to_the_value_as_torch(device):
+    x = mt.tensor(A, device=device, requires_grad=True)
+    v = mt.tensor(2.0, dtype=mt.float64, device=device, requires_grad=True)
+    tx, tv = torch.tensor(A, requires_grad=True), torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    r, rt = mt.fill(x, v), torch.fill(tx, tv)
+    assert r.device == x.device
+    r.sum().backward()
+    rt.sum().backward()
+    _same(x.grad.cpu(), tx.grad)
+    _same(v.grad.cpu(), tv.grad)
+    assert mt.fill(mt.tensor([1, 2]), 2.7).tolist() == torch.fill(torch.tensor([1, 2]), 2.7).tolist()
+
+
+def test_index_put_gradcheck_on_both_devices(device):
+    x = mt.tensor(RNG.standard_normal((4, 3)), dtype=mt.float64, device=device, requires_grad=True)
+    v = mt.tensor(RNG.standard_normal(3), dtype=mt.float64, device=device, requires_grad=True)
+    idx = (mt.tensor([0, 2, 0], device=device), mt.tensor([1, 1, 1], device=device))
+    assert mt.gradcheck(lambda a, b: mt.index_put(a, idx, b, accumulate=True), (x, v))
+    assert mt.gradgradcheck(lambda a, b: mt.index_put(a, idx, b, accumulate=True) ** 2, (x, v))
+
+
+def test_fill_diagonal_and_broadcast_shapes_match_torch():
+    for shape, wrap in [((3, 3), False), ((7, 3), True), ((7, 3), False), ((3, 5), False), ((2, 2, 2), False)]:
+        m, t = mt.zeros(shape), torch.zeros(shape)
+        assert m.fill_diagonal_(5.0, wrap=wrap) is m
+        _same(m, t.fill_diagonal_(5.0, wrap=wrap))
+    leaf_m, leaf_t = mt.zeros((3, 3), requires_grad=True), torch.zeros((3, 3), requires_grad=True)
+    (leaf_m * 1).fill_diagonal_(2.0).sum().backward()
+    (leaf_t * 1).fill_diagonal_(2.0).sum().backward()
+    _same(leaf_m.grad, leaf_t.grad)
+    with pytest.raises(mt.errors.ShapeError, match="equal length"):
+        mt.zeros((2, 3, 2)).fill_diagonal_(1.0)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        leaf_m.fill_diagonal_(1.0)
+    assert mt.broadcast_shapes((2, 1), (3,)) == torch.broadcast_shapes((2, 1), (3,)) == (2, 3)
+    assert isinstance(mt.broadcast_shapes(4, (1,)), mt.Size)
+    with pytest.raises(mt.errors.ShapeError, match="do not broadcast"):
+        mt.broadcast_shapes((2,), (3,))
+    assert mt.promote_types(mt.int32, mt.float16) == mt.float16 and mt.promote_types(mt.uint8, mt.int8) == mt.int16

@@ -54,6 +54,18 @@ def fill(input: Tensor, value) -> Tensor:
 msort = Tensor.msort
 
 
+def broadcast_shapes(*shapes):
+    """The shape that ``shapes`` broadcast to, as a ``Size`` (torch's RuntimeError where they don't)."""
+    import numpy as np
+    from ..errors import ShapeError
+    from ..size import Size
+    try:
+        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+    except ValueError:
+        raise ShapeError(f"broadcast_shapes: the shapes {[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]}"
+                         f" do not broadcast") from None
+
+
 def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``, as ``torch.rsub`` (``sub`` with its operands swapped)."""
     from .arithmetic import sub
@@ -64,6 +76,25 @@ def constant_pad_nd(input: Tensor, pad, value=0) -> Tensor:
     """``F.pad(input, pad, 'constant', value)``, as ``torch.constant_pad_nd``."""
     from .padding import pad as _pad
     return _pad(input, list(pad), "constant", value)
+
+
+# ---------------------------------------------------------------- torch's *_copy functions: the view, copied
+def _copy_of(name: str, view):
+    def copy(input: Tensor, *args, **kwargs):
+        out = view(input, *args, **kwargs)
+        return type(out)(o.clone() for o in out) if isinstance(out, (tuple, list)) else out.clone()
+    copy.__name__ = name
+    copy.__doc__ = (f"``torch.{name}``: what ``Tensor.{name[:-5]}`` gives, in memory of its own "
+                    f"(a differentiable copy, never a view).")
+    return copy
+
+
+_VIEWS = {"alias": lambda x: x, "detach": Tensor.detach, "diagonal": Tensor.diagonal, "expand": Tensor.expand,
+          "permute": Tensor.permute, "select": Tensor.select, "split": Tensor.split,
+          "split_with_sizes": Tensor.split, "squeeze": Tensor.squeeze, "t": Tensor.t, "transpose": Tensor.transpose,
+          "unbind": Tensor.unbind, "unfold": Tensor.unfold, "unsqueeze": Tensor.unsqueeze, "view": Tensor.view}
+COPIES = {name + "_copy": _copy_of(name + "_copy", view) for name, view in _VIEWS.items()}
+globals().update(COPIES)   # alias_copy ... view_copy
 
 
 # ---------------------------------------------------------------- norms and dropout, torch's argument orders
