@@ -168,7 +168,7 @@ _LAZY_GROUPS = {
 # tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
 _TENSOR_API_GROUPS = {
     ".ops.torch_functions": ("is_nonzero", "is_same_size", "is_signed", "is_complex", "is_inference", "is_neg",
-                             "is_conj", "resolve_neg", "resolve_conj", "get_device", "select", "sum_to_size",
+                             "is_conj", "resolve_neg", "resolve_conj", "get_device", "select",
                              "adjoint", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes",
                              "unsafe_chunk", "detach", "detach_", "masked_fill", "index_put", "index_put_", "fill",
                              "fill_", "zero_", "clamp_", "clip_", "neg_", "negative_", "fix_", "arccos_", "arccosh_",

@@ -150,7 +150,7 @@ def test_top_level_in_place_and_tensor_functions_match_torch():
     _same(mt.split_with_sizes(m, [2, 2], 1), torch.split_with_sizes(t, [2, 2], 1))
     _same(mt.masked_fill(m, m > 0, 0.0), torch.masked_fill(t, t > 0, 0.0))
     _same(mt.constant_pad_nd(m, [1, 2], 3.0), torch.constant_pad_nd(t, [1, 2], 3.0))
-    _same(mt.sum_to_size(m, 1, 4), t.sum_to_size(1, 4))
+    _same(m.sum_to_size(1, 4), t.sum_to_size(1, 4))
     with pytest.raises(mt.errors.ShapeError, match="not expandable"):
         m.sum_to_size(2, 4)
     with pytest.raises(IndexError, match="out of range"):
@@ -355,3 +355,12 @@ def test_fill_diagonal_and_broadcast_shapes_match_torch():
     with pytest.raises(mt.errors.ShapeError, match="do not broadcast"):
         mt.broadcast_shapes((2,), (3,))
     assert mt.promote_types(mt.int32, mt.float16) == mt.float16 and mt.promote_types(mt.uint8, mt.int8) == mt.int16
+
+
+def test_every_name_of_the_group_is_torch_s():
+    from minitf.tensor_api import APIMethods
+    methods = set(METHOD_ALIASES) | set(FUNCTIONS) | {n for n in vars(APIMethods) if not n.startswith("_")}
+    assert sorted(n for n in methods if not hasattr(torch.Tensor, n)) == []
+    top = {n for names in mt._TENSOR_API_GROUPS.values() for n in names}
+    assert sorted(n for n in top if not hasattr(torch, n)) == []
+    assert all(callable(getattr(mt, n)) for n in top)

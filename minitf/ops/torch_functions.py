@@ -28,7 +28,7 @@ is_nonzero, is_same_size, is_signed, is_complex = (Tensor.is_nonzero, Tensor.is_
                                                    Tensor.is_complex)
 is_inference, is_neg, is_conj, resolve_neg, resolve_conj = (Tensor.is_inference, Tensor.is_neg, Tensor.is_conj,
                                                             Tensor.resolve_neg, Tensor.resolve_conj)
-get_device, select, sum_to_size, adjoint = Tensor.get_device, Tensor.select, Tensor.sum_to_size, Tensor.adjoint
+get_device, select, adjoint = Tensor.get_device, Tensor.select, Tensor.adjoint
 split_with_sizes = unsafe_split = unsafe_split_with_sizes = Tensor.split_with_sizes
 unsafe_chunk, detach, detach_ = Tensor.unsafe_chunk, Tensor.detach, Tensor.detach_
 masked_fill, index_put, index_put_ = Tensor.masked_fill, Tensor.index_put, Tensor.index_put_
