@@ -121,6 +121,12 @@ from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # n
 from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
                             erf, logit, atan2, arctan2, hypot)
 
+# tensor API group: torch's other names for these ops (one function, two names; minitf/tensor_api.py)
+from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subtract, gt as greater,  # noqa: E402,F401
+                  ge as greater_equal, lt as less, le as less_equal, ne as not_equal, trunc as fix,
+                  outer as ger, dot as vdot, nonzero as argwhere, layer_norm)
+from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
+
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
     return x.is_floating_point()
@@ -166,6 +172,36 @@ _LAZY_GROUPS = {
     ".ops.feature_dropout": ("alpha_dropout", "feature_alpha_dropout", "feature_dropout"),
     ".ops.unpool": ("max_pool1d_with_indices",),
 }
+# tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
+_TENSOR_API_GROUPS = {
+    ".ops.torch_functions": ("is_nonzero", "is_same_size", "is_signed", "is_complex", "is_inference", "is_neg",
+                             "is_conj", "resolve_neg", "resolve_conj", "get_device", "select",
+                             "adjoint", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes",
+                             "unsafe_chunk", "detach", "detach_", "masked_fill", "index_put", "index_put_", "fill",
+                             "fill_", "zero_", "clamp_", "clip_", "neg_", "negative_", "fix_", "arccos_", "arccosh_",
+                             "arcsin_", "arcsinh_", "arctan_", "arctanh_", "msort", "rsub", "constant_pad_nd",
+                             "batch_norm", "instance_norm", "embedding", "dropout", "dropout_", "kl_div",
+                             "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
+                             "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "rnn_tanh_cell",
+                             "rnn_relu_cell", "lstm_cell", "gru_cell", "alias_copy", "detach_copy", "diagonal_copy",
+                             "expand_copy", "permute_copy", "select_copy", "split_copy", "split_with_sizes_copy",
+                             "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
+                             "unsqueeze_copy", "view_copy", "broadcast_shapes"),
+    ".ops.inplace_family": ("log1p_", "expm1_", "sin_", "cos_", "square_", "rsqrt_", "reciprocal_", "nan_to_num_",
+                            "clamp_min_", "clamp_max_"),
+    ".ops.inplace_methods": ("exp_", "log_", "sqrt_", "sigmoid_", "tanh_", "abs_", "floor_", "ceil_", "trunc_",
+                             "round_", "log2_", "log10_", "exp2_", "sinh_", "cosh_", "tan_", "asin_", "atan_",
+                             "erf_", "logit_"),
+    ".ops.inplace_math": ("acos_", "acosh_", "asinh_", "atanh_", "erfc_", "frac_", "deg2rad_", "rad2deg_", "sinc_",
+                          "xlogy_", "ldexp_", "addmv_"),
+    ".ops.smooth_activations": ("celu", "selu", "celu_", "selu_"),
+    ".ops.piecewise_activations": ("threshold", "threshold_", "rrelu", "rrelu_", "prelu", "hardshrink"),
+    ".ops.similarity": ("cosine_similarity",),
+    ".ops.margin_loss": ("pairwise_distance",),
+    ".ops.rms_norm": ("rms_norm",),
+    ".ops.batch_norm": ("group_norm",),
+}
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
-__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
-                                                             for name in names}, fallback=_lazy_submodule)
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for groups in (_LAZY_GROUPS, _TENSOR_API_GROUPS)
+                                                             for module, names in groups.items() for name in names},
+                                        fallback=_lazy_submodule)

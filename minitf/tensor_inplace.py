@@ -34,7 +34,6 @@ class InPlaceMethods:
     def sigmoid_(self): return _m().sigmoid_(self)
     def tanh_(self): return _m().tanh_(self)
     def pow_(self, exponent): return _m().pow_(self, exponent)
-    def clip_(self, min=None, max=None): return self.clamp_(min, max)
     def floor_(self): return _m().floor_(self)
     def ceil_(self): return _m().ceil_(self)
     def round_(self, *, decimals=0): return _m().round_(self, decimals=decimals)

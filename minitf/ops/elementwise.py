@@ -97,9 +97,10 @@ class ReLU(Function):
     def forward(self, x):
         # max(x, 0), not x * [x > 0]: that gives -inf * 0 = NaN. The maximum against a zeros array
         # of x's own shape (reused as the output) takes NumPy's fast same-shape loop; against the
-        # scalar 0 it runs ~2x slower than the multiply it replaces. NaN stays NaN.
+        # scalar 0 it runs ~2x slower than the multiply it replaces. NaN stays NaN. The zeros go
+        # first: of two equal operands NumPy's maximum returns the second, so relu(-0.) is -0., as torch's
         y = backend.get_array_module(x).zeros_like(x)
-        backend.get_array_module(x).maximum(x, y, out=y)
+        backend.get_array_module(x).maximum(y, x, out=y)
         # [y != 0] = [not x <= 0]: 1 at a NaN input too, where PyTorch passes the gradient on
         self.positive = y != 0
         return y

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import backend
+from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_dim
@@ -47,8 +48,9 @@ def std_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = False, unb
 def median(x: Tensor, dim=None, keepdim: bool = False):
     """``median(x)``: the lower median of all elements (of two middle ones, the smaller), as
     torch; ``median(x, dim)``: a ``(values, indices)`` namedtuple along ``dim``. A slice
-    holding NaN gives NaN (its first NaN's index), as torch. The gradient goes to the element
-    chosen (through :func:`sort`)."""
+    holding NaN gives NaN (its first NaN's index), as torch. The gradient of ``median(x)`` is
+    shared evenly by the elements equal to the median (torch's evenly_distribute_backward); that
+    of ``median(x, dim)`` goes to the element of the index returned (through :func:`sort`)."""
     from .sorting import sort
     from .indexing import gather
     if dim is not None:
@@ -61,8 +63,8 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
             if x.dtype.kind == "f":  # torch's NaN
                 return flat.sum() * float("nan")
             raise RuntimeError("median() of an empty tensor")
-        values, _ = sort(flat)
-        return values[int(_median_position(flat.data, 0))]
+        values, _ = sort(flat.detach())
+        return Median.apply(x, m=values.data[int(_median_position(flat.data, 0))])
     d = check_dim("median", dim, x.ndim)
     if x.ndim == 0:
         return median_return(x, x.new_zeros((), dtype="int64"))
@@ -73,6 +75,24 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
     if not keepdim:
         v, i = v.squeeze(d), i.squeeze(d)
     return median_return(v, i)
+
+
+class Median(Function):
+    """``m``, the median of every element of x (found by :func:`median`): a 0-d tensor."""
+
+    saves_inputs = False   # the mask of ties is computed in forward
+
+    def forward(self, x, m):
+        xp = backend.get_array_module(x)
+        ties = (x == m) | (xp.isnan(x) & xp.isnan(m))
+        self.share = ties / max(int(ties.sum()), 1)   # d median / dx: 1/k at the k ties, 0 elsewhere
+        return xp.asarray(m, dtype=x.dtype).reshape(())
+
+    def backward(self, g):
+        return (g * self.share.astype(g.dtype),)
+
+    def backward_graph(self, g):   # linear in g: the same constant share, recorded
+        return (g * Tensor._make(self.share.astype(g.dtype), None),)
 
 
 def _median_position(a, d: int):

@@ -203,16 +203,13 @@ def _one_axis(name: str, x: Tensor, axis, dim=None) -> int:
     axis = int(axis) % max(x.ndim, 1)
     if x.ndim == 0:
         raise ValueError(f"{name}: needs at least one dimension, got a 0-d tensor")
-    if x.shape[axis] == 0:
-        raise ValueError(f"{name}: dimension {axis} of the input {x.shape} has size 0: there is "
-                         f"nothing to normalise over")
     return axis
 
 
 def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype=None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably (max subtracted).
 
-    x: any shape (..., n, ...) with n > 0 -> the same shape; each slice along ``axis`` sums to 1
+    x: any shape (..., n, ...) -> the same shape (empty where n = 0, as torch); each slice along ``axis`` sums to 1
     (a 0-d x is one slice of one element: 1, as torch). ``dtype``: x cast to it first, as torch.
     """
     x = cast_input(x, dtype)
@@ -222,13 +219,16 @@ def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype
     if x.ndim == 0:  # torch: a 0-d tensor is one row of one element (softmax 1, log_softmax 0)
         _one_axis("softmax", x.reshape(1), axis, dim)
         return softmax(x.reshape(1), 0).reshape(())
-    return Softmax.apply(x, axis=_one_axis("softmax", x, axis, dim))
+    axis = _one_axis("softmax", x, axis, dim)
+    if x.data.size == 0:   # an empty dim (or another one) has no slice to normalise: an empty result, as torch
+        return x * 0
+    return Softmax.apply(x, axis=axis)
 
 
 def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype=None) -> Tensor:
     """x_i - log sum_j exp(x_j) along ``axis`` (PyTorch: ``dim``), computed stably.
 
-    x: any shape with a non-empty ``axis`` -> the same shape. ``dtype``: x cast to it first.
+    x: any shape -> the same shape (empty where ``axis`` has size 0, as torch). ``dtype``: x cast to it first.
     """
     x = cast_input(x, dtype)
     if axis is None and dim is None:
@@ -237,7 +237,10 @@ def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, d
     if x.ndim == 0:
         _one_axis("log_softmax", x.reshape(1), axis, dim)
         return log_softmax(x.reshape(1), 0).reshape(())
-    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, axis, dim))
+    axis = _one_axis("log_softmax", x, axis, dim)
+    if x.data.size == 0:   # as softmax
+        return x * 0
+    return LogSoftmax.apply(x, axis=axis)
 
 
 class _LastDim:
