@@ -28,7 +28,7 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad
            "cosine_with_warmup", "CosineWarmupLR",
            "LBFGS",
            # optimizers and schedulers group (round 3): Adadelta eager (adaptive.py); the rest lazy
-           "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"]
+           "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "swa_utils"]
 
 # quasi-Newton (step(closure) evaluates several times): minitf/optim/lbfgs.py, imported on first use
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402

@@ -13,7 +13,7 @@ import math
 
 from .. import backend
 from ..autograd import bump_version
-from .optimizer import Optimizer, bump_step, check_betas, step_tensor, zeros_state
+from .optimizer import Optimizer, check_betas, step_tensor, zeros_state
 
 
 class _AdamLike(Optimizer):
@@ -24,17 +24,6 @@ class _AdamLike(Optimizer):
         group["betas"] = check_betas(group["betas"])
         if not group["eps"] >= 0.0:
             raise ValueError(f"{type(self).__name__}: invalid eps {group['eps']}: must be >= 0")
-
-    def _gradient(self, group: dict, p, decoupled: bool):
-        """g = -grad if maximize else grad, with weight decay: L2 in g, or (``decoupled``) p <- p (1 - lr wd)."""
-        g = -p.grad.data if group["maximize"] else p.grad.data
-        wd = group["weight_decay"]
-        if wd != 0:
-            if decoupled:
-                p.data *= 1 - group["lr"] * wd
-            else:
-                g = g + wd * p.data
-        return g
 
     @staticmethod
     def _first_moment(xp, m, g, b1):
@@ -68,31 +57,27 @@ class Adamax(_AdamLike):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       maximize=bool(maximize)))
 
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "exp_avg": zeros_state(p), "exp_inf": zeros_state(p)}
+
     def step(self, closure=None):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
+        for group, p, state, t in self._with_grad(self._new_state):
             lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = backend.get_array_module(p.data)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": step_tensor(), "exp_avg": zeros_state(p),
-                                             "exp_inf": zeros_state(p)}
-                t = bump_step(state)
-                g = self._gradient(group, p, decoupled=False)
-                m, u = state["exp_avg"].data, state["exp_inf"].data
-                tmp = self._first_moment(xp, m, g, b1)
-                xp.abs(g, out=tmp)
-                tmp += eps
-                u *= b2
-                xp.maximum(u, tmp, out=u)              # u <- max(b2 u, |g| + eps)
-                xp.divide(m, u, out=tmp)
-                tmp *= lr / (1 - b1 ** t)
-                p.data -= tmp
-                bump_version(p)
+            xp = backend.get_array_module(p.data)
+            g = self._gradient(group, p, decoupled=False)
+            m, u = state["exp_avg"].data, state["exp_inf"].data
+            tmp = self._first_moment(xp, m, g, b1)
+            xp.abs(g, out=tmp)
+            tmp += eps
+            u *= b2
+            xp.maximum(u, tmp, out=u)              # u <- max(b2 u, |g| + eps)
+            xp.divide(m, u, out=tmp)
+            tmp *= lr / (1 - b1 ** t)
+            p.data -= tmp
+            bump_version(p)
         return loss
 
 
@@ -120,38 +105,35 @@ class NAdam(_AdamLike):
         if not group["momentum_decay"] >= 0.0:
             raise ValueError(f"NAdam: invalid momentum_decay {group['momentum_decay']}: must be >= 0")
 
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "mu_product": step_tensor(1.0),
+                "exp_avg": zeros_state(p), "exp_avg_sq": zeros_state(p)}
+
     def step(self, closure=None):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
+        for group, p, state, t in self._with_grad(self._new_state):
             lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = backend.get_array_module(p.data)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": step_tensor(), "mu_product": step_tensor(1.0),
-                                             "exp_avg": zeros_state(p), "exp_avg_sq": zeros_state(p)}
-                t = bump_step(state)
-                g = self._gradient(group, p, decoupled=group["decoupled_weight_decay"])
-                mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-                mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-                prod = state["mu_product"].data
-                prod *= mu                             # P_t, kept in the default dtype as torch's
-                prod = float(prod)
-                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-                tmp = self._first_moment(xp, m, g, b1)
-                self._second_moment(xp, v, g, b2, tmp)
-                xp.sqrt(v, out=tmp)
-                tmp /= math.sqrt(1 - b2 ** t)
-                tmp += eps                             # D = sqrt(v / (1 - b2^t)) + eps
-                data = p.data
-                data -= xp.divide(g, tmp) * (lr * (1.0 - mu) / (1.0 - prod))
-                xp.divide(m, tmp, out=tmp)
-                tmp *= lr * mu_next / (1.0 - prod * mu_next)
-                data -= tmp
-                bump_version(p)
+            xp = backend.get_array_module(p.data)
+            g = self._gradient(group, p, decoupled=group["decoupled_weight_decay"])
+            mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+            mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+            prod = state["mu_product"].data
+            prod *= mu                             # P_t, kept in the default dtype as torch's
+            prod = float(prod)
+            m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+            tmp = self._first_moment(xp, m, g, b1)
+            self._second_moment(xp, v, g, b2, tmp)
+            xp.sqrt(v, out=tmp)
+            tmp /= math.sqrt(1 - b2 ** t)
+            tmp += eps                             # D = sqrt(v / (1 - b2^t)) + eps
+            data = p.data
+            data -= xp.divide(g, tmp) * (lr * (1.0 - mu) / (1.0 - prod))
+            xp.divide(m, tmp, out=tmp)
+            tmp *= lr * mu_next / (1.0 - prod * mu_next)
+            data -= tmp
+            bump_version(p)
         return loss
 
 
@@ -174,35 +156,32 @@ class RAdam(_AdamLike):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=bool(decoupled_weight_decay), maximize=bool(maximize)))
 
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "exp_avg": zeros_state(p),
+                "exp_avg_sq": zeros_state(p)}
+
     def step(self, closure=None):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
+        for group, p, state, t in self._with_grad(self._new_state):
             lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = backend.get_array_module(p.data)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": step_tensor(), "exp_avg": zeros_state(p),
-                                             "exp_avg_sq": zeros_state(p)}
-                t = bump_step(state)
-                g = self._gradient(group, p, decoupled=group["decoupled_weight_decay"])
-                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-                tmp = self._first_moment(xp, m, g, b1)
-                self._second_moment(xp, v, g, b2, tmp)
-                bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
-                rho_inf = 2 / (1 - b2) - 1
-                rho_t = rho_inf - 2 * t * b2 ** t / bc2
-                if rho_t > 5.0:
-                    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                    xp.sqrt(v, out=tmp)
-                    tmp += eps
-                    xp.divide(m, tmp, out=tmp)
-                    tmp *= lr * rect * math.sqrt(bc2) / bc1
-                else:   # the variance estimate is too young: momentum alone
-                    xp.multiply(m, lr / bc1, out=tmp)
-                p.data -= tmp
-                bump_version(p)
+            xp = backend.get_array_module(p.data)
+            g = self._gradient(group, p, decoupled=group["decoupled_weight_decay"])
+            m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+            tmp = self._first_moment(xp, m, g, b1)
+            self._second_moment(xp, v, g, b2, tmp)
+            bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+            rho_inf = 2 / (1 - b2) - 1
+            rho_t = rho_inf - 2 * t * b2 ** t / bc2
+            if rho_t > 5.0:
+                rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+                xp.sqrt(v, out=tmp)
+                tmp += eps
+                xp.divide(m, tmp, out=tmp)
+                tmp *= lr * rect * math.sqrt(bc2) / bc1
+            else:   # the variance estimate is too young: momentum alone
+                xp.multiply(m, lr / bc1, out=tmp)
+            p.data -= tmp
+            bump_version(p)
         return loss

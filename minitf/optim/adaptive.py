@@ -181,41 +181,34 @@ class Adadelta(Optimizer):
             raise ValueError(f"Adadelta: invalid rho {group['rho']}: must be in [0, 1]")
         _non_negative("Adadelta", "eps", group["eps"])
 
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "square_avg": zeros_state(p),
+                "acc_delta": zeros_state(p)}
+
     def step(self, closure=None):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g, data = p.grad.data, p.data
-                if group["maximize"]:
-                    g = -g
-                xp = backend.get_array_module(data)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": step_tensor(), "square_avg": zeros_state(p),
-                                             "acc_delta": zeros_state(p)}
-                bump_step(state)   # counted, as torch's, not used
-                if wd != 0:
-                    g = g + wd * data
-                v, u = state["square_avg"].data, state["acc_delta"].data
-                tmp = xp.multiply(g, g)
-                tmp *= 1 - rho
-                v *= rho
-                v += tmp                               # v <- rho v + (1 - rho) g^2
-                d = xp.add(u, eps)
-                xp.sqrt(d, out=d)
-                xp.add(v, eps, out=tmp)
-                xp.sqrt(tmp, out=tmp)
-                d /= tmp
-                d *= g                                 # d = sqrt(u + eps) / sqrt(v + eps) g
-                xp.multiply(d, d, out=tmp)
-                tmp *= 1 - rho
-                u *= rho
-                u += tmp                               # u <- rho u + (1 - rho) d^2
-                d *= lr
-                data -= d
-                bump_version(p)
+        for group, p, state, _ in self._with_grad(self._new_state):   # (the step is counted, as torch's, not used)
+            lr, rho, eps = group["lr"], group["rho"], group["eps"]
+            g, data = self._gradient(group, p), p.data   # (-grad when maximize, + weight_decay p)
+            xp = backend.get_array_module(data)
+            v, u = state["square_avg"].data, state["acc_delta"].data
+            tmp = xp.multiply(g, g)
+            tmp *= 1 - rho
+            v *= rho
+            v += tmp                               # v <- rho v + (1 - rho) g^2
+            d = xp.add(u, eps)
+            xp.sqrt(d, out=d)
+            xp.add(v, eps, out=tmp)
+            xp.sqrt(tmp, out=tmp)
+            d /= tmp
+            d *= g                                 # d = sqrt(u + eps) / sqrt(v + eps) g
+            xp.multiply(d, d, out=tmp)
+            tmp *= 1 - rho
+            u *= rho
+            u += tmp                               # u <- rho u + (1 - rho) d^2
+            d *= lr
+            data -= d
+            bump_version(p)
         return loss

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import bump_version
-from .optimizer import Optimizer, bump_step, step_tensor, zeros_state
+from .optimizer import Optimizer, step_tensor, zeros_state
 
 
 class ASGD(Optimizer):
@@ -28,36 +28,29 @@ class ASGD(Optimizer):
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                                       maximize=bool(maximize)))
 
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "eta": step_tensor(group["lr"]),
+                "mu": step_tensor(1.0), "ax": zeros_state(p)}
+
     def step(self, closure=None):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            lr, lambd, alpha, t0, wd = group["lr"], group["lambd"], group["alpha"], group["t0"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g, data = p.grad.data, p.data
-                if group["maximize"]:
-                    g = -g
-                xp = backend.get_array_module(data)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": step_tensor(), "eta": step_tensor(lr), "mu": step_tensor(1.0),
-                                             "ax": zeros_state(p)}
-                t = bump_step(state)
-                if wd != 0:
-                    g = g + wd * data
-                eta, mu = float(state["eta"].data), float(state["mu"].data)
-                data *= 1 - lambd * eta
-                data -= xp.multiply(g, eta)              # p <- p (1 - lambd eta) - eta g
-                ax = state["ax"].data
-                if mu != 1:
-                    tmp = xp.subtract(data, ax)
-                    tmp *= mu
-                    ax += tmp                            # a <- a + mu (p - a)
-                else:
-                    ax[...] = data
-                state["eta"].data[()] = lr / ((1 + lambd * lr * t) ** alpha)
-                state["mu"].data[()] = 1 / max(1, t - t0)
-                bump_version(p)
+        for group, p, state, t in self._with_grad(self._new_state):
+            lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
+            g, data = self._gradient(group, p), p.data   # (-grad when maximize, + weight_decay p)
+            xp = backend.get_array_module(data)
+            eta, mu = float(state["eta"].data), float(state["mu"].data)
+            data *= 1 - lambd * eta
+            data -= xp.multiply(g, eta)              # p <- p (1 - lambd eta) - eta g
+            ax = state["ax"].data
+            if mu != 1:
+                tmp = xp.subtract(data, ax)
+                tmp *= mu
+                ax += tmp                            # a <- a + mu (p - a)
+            else:
+                ax[...] = data
+            state["eta"].data[()] = lr / ((1 + lambd * lr * t) ** alpha)
+            state["mu"].data[()] = 1 / max(1, t - t0)
+            bump_version(p)
         return loss

@@ -201,6 +201,32 @@ class Optimizer:
     def step(self, closure=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _with_grad(self, init):
+        """``(group, p, state, t)`` for each parameter with a gradient, group by group: its state made
+        by ``init(p, group)`` the first time (or after an empty one was loaded), its step count
+        bumped (``t``: the new count)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = init(p, group)
+                yield group, p, state, bump_step(state)
+
+    @staticmethod
+    def _gradient(group: dict, p, decoupled: bool = False):
+        """The direction of descent: g = -grad if the group's ``maximize`` else grad (the array), with
+        its ``weight_decay``: L2 in g, or (``decoupled``) p <- p (1 - lr wd) in place."""
+        g = -p.grad.data if group.get("maximize") else p.grad.data
+        wd = group.get("weight_decay", 0)
+        if wd != 0:
+            if decoupled:
+                p.data *= 1 - group["lr"] * wd
+            else:
+                g = g + wd * p.data
+        return g
+
     @staticmethod
     def _evaluate(closure):
         """torch's closure protocol: ``closure()`` (which re-evaluates the loss and calls backward)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import bump_version
-from .optimizer import Optimizer, bump_step, step_tensor, zeros_state
+from .optimizer import Optimizer, step_tensor, zeros_state
 
 
 class Rprop(Optimizer):
@@ -37,31 +37,28 @@ class Rprop(Optimizer):
             # torch does not check; a minimum above the maximum would clamp every step to the maximum
             raise ValueError(f"Rprop: invalid step_sizes {tuple(sizes)}: need 0 <= step_sizes[0] <= step_sizes[1]")
 
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "prev": zeros_state(p),
+                "step_size": zeros_state(p, group["lr"])}
+
     def step(self, closure=None):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
+        for group, p, state, _ in self._with_grad(self._new_state):
             (eta_minus, eta_plus), (s_min, s_max) = group["etas"], group["step_sizes"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = -p.grad.data if group["maximize"] else p.grad.data
-                xp = backend.get_array_module(p.data)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": step_tensor(), "prev": zeros_state(p),
-                                             "step_size": zeros_state(p, group["lr"])}
-                bump_step(state)
-                prev, size = state["prev"].data, state["step_size"].data
-                agree = xp.multiply(g, prev)
-                flipped = agree < 0
-                factor = xp.where(agree > 0, eta_plus, xp.where(flipped, eta_minus, 1.0)).astype(size.dtype)
-                size *= factor
-                xp.clip(size, s_min, s_max, out=size)
-                g = xp.where(flipped, 0, g).astype(size.dtype)   # a sign change: no move, and forget g
-                xp.sign(g, out=agree)
-                agree *= size
-                p.data -= agree                          # p <- p - sign(g) s
-                prev[...] = g
-                bump_version(p)
+            g = -p.grad.data if group["maximize"] else p.grad.data
+            xp = backend.get_array_module(p.data)
+            prev, size = state["prev"].data, state["step_size"].data
+            agree = xp.multiply(g, prev)
+            flipped = agree < 0
+            factor = xp.where(agree > 0, eta_plus, xp.where(flipped, eta_minus, 1.0)).astype(size.dtype)
+            size *= factor
+            xp.clip(size, s_min, s_max, out=size)
+            g = xp.where(flipped, 0, g).astype(size.dtype)   # a sign change: no move, and forget g
+            xp.sign(g, out=agree)
+            agree *= size
+            p.data -= agree                          # p <- p - sign(g) s
+            prev[...] = g
+            bump_version(p)
         return loss
