@@ -25,7 +25,9 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",
            "minitf.nn.activation_more", "minitf.nn.upsampling", "minitf.nn.packed_rnn", "minitf.optim.lbfgs",
-           "minitf.ops.conv", "minitf.ops.batch_norm", "minitf.ops.interpolate"]
+           "minitf.ops.conv", "minitf.ops.batch_norm", "minitf.ops.interpolate",
+           # optimizers and schedulers group (round 3)
+           "minitf.optim.adam_variants", "minitf.optim.rprop", "minitf.optim.asgd", "minitf.optim.swa_utils"]
 
 
 def imported_after(statement: str) -> set:

@@ -1,4 +1,4 @@
-"""Optimizers with a per-coordinate step size from past squared gradients: RMSprop and Adagrad.
+"""Optimizers with a per-coordinate step size from past squared gradients: RMSprop, Adagrad, Adadelta.
 
 PyTorch's names, signatures, defaults and update rules (``torch.optim.RMSprop``,
 ``torch.optim.Adagrad``). As the optimizers of :mod:`minitf.optim.optimizers`,
@@ -154,4 +154,61 @@ class Adagrad(Optimizer):
                 tmp *= clr
                 data -= tmp                            # p <- p - clr g / (sqrt(s) + eps)
                 bump_version(p)
+        return loss
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler), as ``torch.optim.Adadelta``.
+
+    With g = grad + weight_decay * p (g = -grad first when ``maximize``):
+    v <- rho v + (1 - rho) g^2, d = sqrt(u + eps) / sqrt(v + eps) * g,
+    u <- rho u + (1 - rho) d^2, p <- p - lr d. The step size needs no tuning
+    (the default lr is 1.0, a plain multiplier of d).
+
+    Per-parameter state, as PyTorch names it: ``step``, ``square_avg`` (v) and
+    ``acc_delta`` (u), made at the parameter's first step.
+    """
+
+    state_keys = {"step": "count", "square_avg": "array", "acc_delta": "array"}
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
+                 *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=bool(maximize)))
+
+    def _check_hyper(self, group: dict) -> None:
+        super()._check_hyper(group)
+        if not 0.0 <= group["rho"] <= 1.0:
+            raise ValueError(f"Adadelta: invalid rho {group['rho']}: must be in [0, 1]")
+        _non_negative("Adadelta", "eps", group["eps"])
+
+    def _new_state(self, p, group) -> dict:
+        """A parameter's state at its first step, with torch's entry names."""
+        return {"step": step_tensor(), "square_avg": zeros_state(p),
+                "acc_delta": zeros_state(p)}
+
+    def step(self, closure=None):
+        """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
+        loss = self._evaluate(closure)
+        for group, p, state, _ in self._with_grad(self._new_state):   # (the step is counted, as torch's, not used)
+            lr, rho, eps = group["lr"], group["rho"], group["eps"]
+            g, data = self._gradient(group, p), p.data   # (-grad when maximize, + weight_decay p)
+            xp = backend.get_array_module(data)
+            v, u = state["square_avg"].data, state["acc_delta"].data
+            tmp = xp.multiply(g, g)
+            tmp *= 1 - rho
+            v *= rho
+            v += tmp                               # v <- rho v + (1 - rho) g^2
+            d = xp.add(u, eps)
+            xp.sqrt(d, out=d)
+            xp.add(v, eps, out=tmp)
+            xp.sqrt(tmp, out=tmp)
+            d /= tmp
+            d *= g                                 # d = sqrt(u + eps) / sqrt(v + eps) g
+            xp.multiply(d, d, out=tmp)
+            tmp *= 1 - rho
+            u *= rho
+            u += tmp                               # u <- rho u + (1 - rho) d^2
+            d *= lr
+            data -= d
+            bump_version(p)
         return loss

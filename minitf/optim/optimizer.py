@@ -20,11 +20,20 @@ from ..autograd import enable_grad, zero_grad_in_place
 from ..tensor import Tensor
 
 
-def step_tensor(count: int = 0) -> Tensor:
-    """A step count as torch keeps it: a 0-d host tensor of the default float dtype (float32
-    unless changed; exact up to 2**24 steps). The optimizers add to its array in place."""
+def step_tensor(count: float = 0) -> Tensor:
+    """A step count (or another per-parameter scalar: NAdam's ``mu_product``, ASGD's ``eta`` and
+    ``mu``) as torch keeps it: a 0-d host tensor of the default float dtype (float32 unless
+    changed; a count is exact up to 2**24 steps). The optimizers change its array in place."""
     from ..creation import get_default_dtype
     return Tensor._make(np.array(count, dtype=get_default_dtype()), None)
+
+
+def check_betas(betas) -> tuple:
+    """``betas`` as a tuple of two floats in [0, 1) (Adam's family), else a ValueError."""
+    betas = tuple(float(b) for b in betas)
+    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"invalid betas {betas}: need two values in [0, 1)")
+    return betas
 
 
 def bump_step(state: dict) -> int:
@@ -58,6 +67,18 @@ def _host_copy(v) -> Tensor:
     return Tensor._make(np.array(_host_array(v), copy=True), None)
 
 
+def _scalar(v, k, idx) -> float:
+    """A saved per-parameter scalar: a number or a 0-d tensor/array of one."""
+    if hasattr(v, "shape"):
+        host = _host_array(v)
+        if host.shape != ():
+            raise ValueError(f"optimizer state {k!r} of parameter {idx} must be a number, got shape {host.shape}")
+        v = host.item()
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.generic)):
+        raise ValueError(f"optimizer state {k!r} of parameter {idx} must be a number, got {type(v).__name__}")
+    return float(v)
+
+
 def _count(v, k, idx) -> int:
     """A saved step count: an int, an integral float, or a 0-d tensor/array of one, >= 0."""
     if hasattr(v, "shape"):
@@ -84,8 +105,8 @@ class Optimizer:
         Hyper-parameters of every group that does not set its own.
     """
 
-    # the per-parameter state a subclass keeps: name -> "array" (the parameter's shape) or "count"
-    # (an int >= 0); load_state_dict checks a restored state against it (None: no check)
+    # the per-parameter state a subclass keeps: name -> "array" (the parameter's shape), "count"
+    # (an int >= 0) or "scalar" (a number, kept as a 0-d host tensor); load_state_dict checks a restored state against it (None: no check)
     state_keys: dict | None = None
     # the entries of state_keys a state may lack (made when first needed, e.g. RMSprop's momentum_buffer)
     optional_state_keys: frozenset = frozenset()
@@ -180,6 +201,32 @@ class Optimizer:
     def step(self, closure=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _with_grad(self, init):
+        """``(group, p, state, t)`` for each parameter with a gradient, group by group: its state made
+        by ``init(p, group)`` the first time (or after an empty one was loaded), its step count
+        bumped (``t``: the new count)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = init(p, group)
+                yield group, p, state, bump_step(state)
+
+    @staticmethod
+    def _gradient(group: dict, p, decoupled: bool = False):
+        """The direction of descent: g = -grad if the group's ``maximize`` else grad (the array), with
+        its ``weight_decay``: L2 in g, or (``decoupled``) p <- p (1 - lr wd) in place."""
+        g = -p.grad.data if group.get("maximize") else p.grad.data
+        wd = group.get("weight_decay", 0)
+        if wd != 0:
+            if decoupled:
+                p.data *= 1 - group["lr"] * wd
+            else:
+                g = g + wd * p.data
+        return g
+
     @staticmethod
     def _evaluate(closure):
         """torch's closure protocol: ``closure()`` (which re-evaluates the loss and calls backward)
@@ -247,8 +294,8 @@ class Optimizer:
                 restored = {}
                 for k, v in s.items():
                     kind = (self.state_keys or {}).get(k)
-                    if kind == "count":
-                        restored[k] = step_tensor(_count(v, k, idx))
+                    if kind in ("count", "scalar"):
+                        restored[k] = step_tensor(_count(v, k, idx) if kind == "count" else _scalar(v, k, idx))
                         continue
                     if isinstance(v, np.generic):
                         v = v.item()

@@ -13,7 +13,7 @@ import math
 from .. import backend
 from ..autograd import bump_version
 from ..tensor import Tensor
-from .optimizer import Optimizer, bump_step, step_tensor, zeros_state  # noqa: F401  (re-exported)
+from .optimizer import Optimizer, bump_step, check_betas, step_tensor, zeros_state  # noqa: F401  (re-exported)
 
 
 class SGD(Optimizer):
@@ -81,9 +81,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
-        betas = tuple(float(b) for b in betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"invalid betas {betas}: need two values in [0, 1)")
+        betas = check_betas(betas)
         if not eps >= 0.0:
             raise ValueError(f"invalid eps {eps}: must be >= 0")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

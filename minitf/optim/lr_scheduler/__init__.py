@@ -16,8 +16,9 @@ cosine decay, :func:`minitf.optim.cosine_with_warmup`) is the one defined in
 
 One concept per module: the base class (``base.py``), the schedules with a
 closed form in the epoch (``chainable.py``), the cycling ones
-(``cyclic.py``: OneCycleLR, CosineAnnealingWarmRestarts), the metric-driven
-one (``plateau.py``) and the sequencing of others (``sequential.py``).
+(``cyclic.py``: OneCycleLR, CyclicLR, CosineAnnealingWarmRestarts), the metric-driven
+one (``plateau.py``) and the sequencing and chaining of others (``sequential.py``:
+SequentialLR, ChainedScheduler).
 Every ``state_dict()`` is plain data (numbers, strings, lists, dicts), which
 ``minitf.save`` stores without pickle; ``load_state_dict`` then resumes the
 schedule exactly.
@@ -29,7 +30,13 @@ from .chainable import (LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, Constan
 from .cyclic import OneCycleLR, CosineAnnealingWarmRestarts  # noqa: F401
 from .plateau import ReduceLROnPlateau  # noqa: F401
 from .sequential import SequentialLR  # noqa: F401
+# optimizers and schedulers group (round 3)
+from .chainable import PolynomialLR  # noqa: F401
+from .cyclic import CyclicLR  # noqa: F401
+from .sequential import ChainedScheduler  # noqa: F401
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "ExponentialLR",
            "CosineAnnealingLR", "LinearLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
-           "ReduceLROnPlateau", "CosineWarmupLR", "cosine_with_warmup"]
+           "ReduceLROnPlateau", "CosineWarmupLR", "cosine_with_warmup",
+           # optimizers and schedulers group (round 3)
+           "PolynomialLR", "CyclicLR", "ChainedScheduler"]

@@ -1,5 +1,5 @@
 """The schedules with a closed form in the epoch: LambdaLR, MultiplicativeLR, StepLR, MultiStepLR,
-ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR (PyTorch's names, signatures and rules)."""
+ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR, PolynomialLR (PyTorch's names, signatures and rules)."""
 from __future__ import annotations
 
 import bisect
@@ -155,3 +155,25 @@ class CosineAnnealingLR(LRScheduler):
         lo = self.eta_min
         return [lo + (base - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power, as PyTorch's
+    ``PolynomialLR`` (chainable: each step multiplies by the ratio of consecutive factors; zero
+    from ``total_iters`` on). ``total_iters`` >= 1 (torch takes 0 too, then its closed form divides by it)."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        self.total_iters = _whole("PolynomialLR", "total_iters", total_iters, 1)
+        self.power = float(power)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _current(self)
+        e, n = self.last_epoch, self.total_iters
+        ratio = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [lr * ratio for lr in _current(self)]
+
+    def _get_closed_form_lr(self):
+        f = (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+        return [base * f for base in self.base_lrs]

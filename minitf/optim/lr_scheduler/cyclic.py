@@ -1,7 +1,10 @@
-"""Schedules that cycle: OneCycleLR (with its momentum cycle) and CosineAnnealingWarmRestarts (SGDR)."""
+"""Schedules that cycle: OneCycleLR and CyclicLR (with their momentum cycles) and
+CosineAnnealingWarmRestarts (SGDR)."""
 from __future__ import annotations
 
+import copy
 import math
+import types
 
 from ..optimizer import Optimizer
 from .base import LRScheduler, _check_optimizer, _per_group
@@ -11,7 +14,25 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-class OneCycleLR(LRScheduler):
+class _MomentumCycle(LRScheduler):
+    """Shared by OneCycleLR and CyclicLR: the momentum they move against the lr (SGD's and
+    RMSprop's ``momentum``, the first beta of Adam's family)."""
+
+    def _check_momentum(self, optimizer: Optimizer) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError(f"{type(self).__name__}: cycle_momentum needs an optimizer with a momentum or betas "
+                             f"(SGD, RMSprop, Adam, AdamW, ...), got {type(optimizer).__name__}; pass "
+                             f"cycle_momentum=False")
+        self.use_beta1 = "betas" in optimizer.defaults
+
+    def _set_momentum(self, group: dict, value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
+class OneCycleLR(_MomentumCycle):
     """The 1cycle policy (Smith & Topin), as ``torch.optim.lr_scheduler.OneCycleLR``; step once per batch.
 
     The lr rises from ``max_lr / div_factor`` to ``max_lr`` over the first
@@ -78,11 +99,7 @@ class OneCycleLR(LRScheduler):
                 g["min_lr"] = g["initial_lr"] / final_div_factor
         self.cycle_momentum = bool(cycle_momentum)
         if self.cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"OneCycleLR: cycle_momentum needs an optimizer with a momentum or betas "
-                                 f"(SGD, RMSprop, Adam, AdamW), got {type(optimizer).__name__}; pass "
-                                 f"cycle_momentum=False")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._check_momentum(optimizer)
             tops = _per_group("OneCycleLR", "max_momentum", optimizer, max_momentum)
             bases = _per_group("OneCycleLR", "base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
@@ -90,12 +107,6 @@ class OneCycleLR(LRScheduler):
                     self._set_momentum(g, top)
                     g["max_momentum"], g["base_momentum"] = top, base
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict, value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":
@@ -124,6 +135,108 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+
+class CyclicLR(_MomentumCycle):
+    """The cyclical learning rate policy (Smith), as ``torch.optim.lr_scheduler.CyclicLR``; step once per batch.
+
+    The lr goes from ``base_lr`` up to ``max_lr`` over ``step_size_up`` steps and back
+    over ``step_size_down`` (default: as up), the height scaled by ``scale_fn``:
+    ``"triangular"`` 1, ``"triangular2"`` halved each cycle, ``"exp_range"``
+    gamma ** step; or a ``scale_fn(x)`` of your own, of the cycle number
+    (``scale_mode="cycle"``) or the step (``"iterations"``). With
+    ``cycle_momentum`` (the default) the momentum goes the other way, from
+    ``max_momentum`` down to ``base_momentum`` (SGD's and RMSprop's ``momentum``,
+    Adam's first beta). ``base_lr``, ``max_lr`` and the momenta take one value
+    or one per group; building it sets each group's lr to its ``base_lr`` (and
+    adds ``max_momentum``, ``base_momentum``, as torch). ``state_dict()`` holds
+    ``scale_fn`` as torch's: ``None`` for a function or lambda, the ``__dict__``
+    of a callable object.
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0, scale_fn=None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum=0.8, max_momentum=0.9,
+                 last_epoch: int = -1):
+        _check_optimizer(self, optimizer)
+        self.optimizer = optimizer
+        base_lrs = _per_group("CyclicLR", "base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for g, lr in zip(optimizer.param_groups, base_lrs):
+                g["lr"] = lr
+        self.max_lrs = _per_group("CyclicLR", "max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if not (up > 0 and down >= 0):   # torch divides by zero on a cycle without its rising half
+            raise ValueError(f"CyclicLR: step_size_up must be > 0 and step_size_down >= 0, got "
+                             f"{step_size_up} and {step_size_down}")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give "
+                             f"scale_fn), got {mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be callable (x -> factor), got {type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom, self.scale_mode = scale_fn, scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            self._check_momentum(optimizer)
+            self.base_momentums = _per_group("CyclicLR", "base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("CyclicLR", "max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for g, top, base in zip(optimizer.param_groups, self.max_momentums, self.base_momentums):
+                    self._set_momentum(g, top)
+                    g["max_momentum"], g["base_momentum"] = top, base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self) -> None:
+        # the built-in modes fix their scale_mode, as torch's (a custom scale_fn keeps the one given)
+        if self._scale_fn_custom is None and self.mode in ("triangular", "triangular2"):
+            self.scale_mode = "cycle"
+        elif self._scale_fn_custom is None:
+            self.scale_mode = "iterations"
+
+    def scale_fn(self, x) -> float:
+        """The height's factor at cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle        # where in the cycle, in [0, 1)
+        rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * rise * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for g, base, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(g, top - (top - base) * rise * scale)
+        return lrs
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (None if fn is None or isinstance(fn, types.FunctionType)
+                                     else copy.deepcopy(fn.__dict__))
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        attrs = state.pop("_scale_fn_custom", None)
+        state.pop("_scale_fn_ref", None)
+        super().load_state_dict(state)
+        if attrs is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(copy.deepcopy(attrs))
+        self._init_scale_fn()
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):

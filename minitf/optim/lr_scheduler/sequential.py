@@ -1,4 +1,5 @@
-"""SequentialLR: one schedule after another, switching at milestones (PyTorch's rules)."""
+"""SequentialLR (one schedule after another, switching at milestones) and ChainedScheduler (several
+at once, their factors multiplied), with PyTorch's rules."""
 from __future__ import annotations
 
 import bisect
@@ -9,7 +10,40 @@ from .base import LRScheduler, _check_optimizer, _check_step_order
 from .plateau import ReduceLROnPlateau
 
 
-class SequentialLR(LRScheduler):
+class _Nesting(LRScheduler):
+    """Shared by SequentialLR and ChainedScheduler: ``state_dict()`` nests each scheduler's own
+    under ``"_schedulers"``, as torch's."""
+
+    def _check_schedulers(self, schedulers: list, optimizer, verb: str) -> None:
+        """Each of ``schedulers`` a minitf LRScheduler (not ReduceLROnPlateau) driving ``optimizer``."""
+        name = type(self).__name__
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"{name}: scheduler {i} is a ReduceLROnPlateau, whose step() needs the "
+                                 f"metric; it cannot be {verb}")
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"{name}: scheduler {i} is a {type(s).__name__}, not a minitf LRScheduler")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{name}: scheduler {i} ({type(s).__name__}) drives another optimizer; "
+                                 f"all must drive the one given")
+
+    def state_dict(self) -> dict:
+        state = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")})
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        nested = state.pop("_schedulers", None)
+        if not isinstance(nested, list) or len(nested) != len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected the states of "
+                             f"{len(self._schedulers)} schedulers under '_schedulers'")
+        super().load_state_dict(state)
+        for s, sd in zip(self._schedulers, nested):
+            s.load_state_dict(sd)
+
+
+class SequentialLR(_Nesting):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]``, ..., as
     ``torch.optim.lr_scheduler.SequentialLR`` (a warmup then a decay, say).
 
@@ -26,15 +60,7 @@ class SequentialLR(LRScheduler):
         schedulers, milestones = list(schedulers), list(milestones)
         if not schedulers:
             raise ValueError("SequentialLR: expected at least one scheduler, got none")
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, whose step() needs the "
-                                 f"metric; it cannot be sequenced")
-            if not isinstance(s, LRScheduler):
-                raise TypeError(f"SequentialLR: scheduler {i} is a {type(s).__name__}, not a minitf LRScheduler")
-            if s.optimizer is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {i} ({type(s).__name__}) drives another optimizer; "
-                                 f"all must drive the one given")
+        self._check_schedulers(schedulers, optimizer, "sequenced")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones (one fewer than the "
                              f"{len(schedulers)} schedulers), got {len(milestones)}")
@@ -70,17 +96,26 @@ class SequentialLR(LRScheduler):
             sched.step()
         self._last_lr = sched.get_last_lr()
 
-    def state_dict(self) -> dict:
-        state = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")})
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        nested = state.pop("_schedulers", None)
-        if not isinstance(nested, list) or len(nested) != len(self._schedulers):
-            raise ValueError(f"SequentialLR.load_state_dict: expected the states of {len(self._schedulers)} "
-                             f"schedulers under '_schedulers'")
-        super().load_state_dict(state)
-        for s, sd in zip(self._schedulers, nested):
-            s.load_state_dict(sd)
+class ChainedScheduler(_Nesting):
+    """Step several schedulers at once, as ``torch.optim.lr_scheduler.ChainedScheduler``: each
+    ``step()`` steps every one in order, so chainable schedules compose (their factors multiply:
+    a ConstantLR warmup over an ExponentialLR decay, say). All drive one optimizer (``optimizer``,
+    default the first scheduler's); building it changes no lr (each scheduler has made its own
+    first step). ``state_dict()`` nests theirs.
+    """
+
+    def __init__(self, schedulers, optimizer: Optimizer | None = None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, got none")
+        optimizer = optimizer if optimizer is not None else getattr(schedulers[0], "optimizer", None)
+        _check_optimizer(self, optimizer)
+        self._check_schedulers(schedulers, optimizer, "chained")
+        self._schedulers, self.optimizer = schedulers, optimizer
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def step(self) -> None:
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
