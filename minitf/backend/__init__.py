@@ -43,7 +43,10 @@ class DeviceError(RuntimeError):
 
 def check_device(device) -> str:
     """Normalise a device name (``"cpu"``, ``"gpu"``/``"cuda"``, ``"fake"``, with PyTorch's
-    ``":0"`` allowed) or raise."""
+    ``":0"`` allowed) or raise. None is the default device, the CPU, as torch's ``device=None``
+    (minitf has no ``set_default_device``)."""
+    if device is None:
+        return "cpu"
     name = None
     if isinstance(device, str):
         base, sep, index = device.lower().partition(":")

@@ -111,7 +111,7 @@ class AveragedModel(Module):
         if device is not None:
             self.module = self.module.to(device)
         from ..creation import tensor
-        self.register_buffer("n_averaged", tensor(0, dtype="int64", device=device or "cpu"))   # (cpu if None, as torch)
+        self.register_buffer("n_averaged", tensor(0, dtype="int64", device=device))   # (cpu if None, as torch)
         self.avg_fn, self.multi_avg_fn, self.use_buffers = avg_fn, multi_avg_fn, bool(use_buffers)
 
     def forward(self, *args, **kwargs):
