@@ -56,6 +56,10 @@ __all__ += [  # convolution and pooling
            "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d", "unfold", "fold"]
+__all__ += [  # 3-d convolution and pooling, and torch's *_with_indices names
+           "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+           "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -72,11 +76,16 @@ _LAZY_GROUPS = {
     ".ops.smooth_activations": ("selu", "selu_", "celu", "celu_", "mish", "softsign", "tanhshrink", "softmin"),
     ".ops.interpolate": ("interpolate",),   # (resampling: nearest, linear, bilinear, bicubic, ...)
     ".ops.distance": ("pdist",),   # (math ops: torch's F.pdist)
-    # convolution and pooling (ops/conv.py, ops/pooling.py, ops/adaptive_pooling.py, ops/fold.py)
-    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"),
-    ".ops.pooling": ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"),
+    # convolution and pooling (ops/conv.py, pooling.py, avg_pooling.py, adaptive_pooling.py, fold.py), with the
+    # 3-d convolution and pooling group's 3-d ops and torch's *_with_indices names
+    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "conv3d", "conv_transpose3d"),
+    ".ops.pooling": ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+                     "max_pool3d_with_indices"),
+    ".ops.avg_pooling": ("avg_pool1d", "avg_pool2d", "avg_pool3d"),
     ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-                              "adaptive_max_pool2d"),
+                              "adaptive_max_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+                              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+                              "adaptive_max_pool3d_with_indices"),
     ".ops.fold": ("unfold", "fold"),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402

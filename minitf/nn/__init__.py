@@ -48,7 +48,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
            "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            # fold/unfold modules (the conv review)
-           "Fold", "Unfold"]
+           "Fold", "Unfold",
+           # 3-d convolution and pooling
+           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -63,9 +65,11 @@ _LAZY_GROUPS = {
                      "MultiLabelMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
                      "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"),
     # convolution and pooling layers
-    ".conv": ("Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"),
+    ".conv": ("Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+              "Conv3d", "ConvTranspose3d"),   # (3-d convolution and pooling)
     ".pooling": ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-                 "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"),
+                 "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+                 "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"),   # (3-d convolution and pooling)
     ".fold": ("Fold", "Unfold"),   # fold/unfold modules (the conv review)
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
