@@ -143,6 +143,7 @@ _LAZY_GROUPS = {
     ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "conv3d", "conv_transpose3d"),
     ".ops.pooling": ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices"),
     ".ops.avg_pooling": ("avg_pool1d",),
+    ".ops.convolution": ("convolution",),
     ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_max_pool1d"),
     # torch's shape and index helpers: splits, stacks, rotations, picks, out-of-place view writes
     ".ops.split_stack": ("tensor_split", "hsplit", "vsplit", "dsplit", "dstack", "column_stack", "row_stack",

@@ -1,6 +1,6 @@
 """conv3d and conv_transpose3d (minitf/ops/conv.py, the same code as the 1-d and 2-d convolutions):
-float64 finite differences, values and gradients against torch over a grid of edge cases, the
-fake device, torch's top-level names, and torch's errors for bad arguments."""
+float64 finite differences, values and gradients against torch over a grid of edge cases, torch's
+top-level names, and torch's errors for bad arguments (the fake device: test_ops_conv.py)."""
 import numpy as np
 import pytest
 
@@ -64,18 +64,13 @@ def test_conv3d_edge_shapes_match_torch(shape, kernel, kwargs):
                        [rng.standard_normal(shape), rng.standard_normal(kernel)])
 
 
-def test_conv3d_non_contiguous_input_and_float32_match_torch():
+def test_conv3d_non_contiguous_input_matches_torch():   # (float32: test_ops_conv.py)
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((2, 4, 3, 5, 6))
     w = rng.standard_normal((2, 3, 2, 2, 2))
     compare_with_torch(lambda x, w: F.conv3d(x.permute(0, 2, 1, 3, 4)[..., ::2], w, padding=1),
                        lambda x, w: torch.nn.functional.conv3d(x.permute(0, 2, 1, 3, 4)[..., ::2], w, padding=1),
                        [x, w])
-    x32, w32 = x.astype(np.float32), w[:, :1].astype(np.float32).repeat(4, 1)
-    y = F.conv3d(mt.tensor(x32), mt.tensor(w32), stride=2, padding=1)
-    assert y.dtype == np.float32
-    np.testing.assert_allclose(y.numpy(), torch.nn.functional.conv3d(torch.tensor(x32), torch.tensor(w32), stride=2,
-                                                                     padding=1).numpy(), rtol=1e-5, atol=1e-5)
 
 
 # (C_in, C_out / groups, kernel, stride, padding, output_padding, groups, dilation) on inputs (2, C_in, 3, 2, 3)
@@ -122,18 +117,7 @@ def test_conv_transpose3d_gradgradcheck_and_is_the_conv_input_gradient():
     np.testing.assert_allclose(back.numpy(), grad_of(xs), rtol=1e-12, atol=1e-12)
 
 
-def test_conv3d_on_the_device_matches_cpu(device):
-    x, w, b = rng.standard_normal((2, 4, 4, 3, 5)), rng.standard_normal((6, 2, 3, 2, 2)), rng.standard_normal(6)
-    results = []
-    for dev in ("cpu", device):
-        ts = [mt.tensor(a, device=dev, requires_grad=True) for a in (x, w, b)]
-        y = F.conv3d(*ts, stride=(2, 1, 1), padding=1, dilation=(1, 1, 2), groups=2)
-        z = F.conv_transpose3d(y, ts[1], stride=(2, 1, 1), padding=1, groups=2, dilation=(1, 1, 2))
-        (z * z).sum().backward()
-        assert y.device == z.device == ts[0].grad.device == mt.device(dev)
-        results.append([mt.backend.to_numpy(t.data) for t in (y, z)] + [grad_of(t) for t in ts])
-    for a, b_ in zip(*results):
-        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+# conv3d and conv_transpose3d on the fake device: test_ops_conv.py's device test, parametrised by dims
 
 
 def test_torch_top_level_names_are_the_functional_ones():
@@ -143,6 +127,52 @@ def test_torch_top_level_names_are_the_functional_ones():
     x, w = rng.standard_normal((1, 2, 3, 3, 3)), rng.standard_normal((2, 1, 2, 2, 2))
     compare_with_torch(lambda x, w: mt.conv3d(x, w, None, 1, 1, 1, 2),
                        lambda x, w: torch.conv3d(x, w, None, 1, 1, 1, 2), [x, w])
+
+
+@pytest.mark.parametrize("d, transposed, stride, padding, dilation, output_padding, groups", [
+    (1, False, [2], [1], [1], [0], 1),
+    (2, False, [2, 1], [0], [2, 1], [0, 0], 2),
+    (3, False, [1], [1, 0, 1], [1], [0], 1),
+    (1, True, [2], [1], [1], [1], 2),
+    (2, True, [2, 1], [1, 0], [1], [1, 0], 1),
+    (3, True, [2, 1, 2], [0], [1, 1, 2], [1, 0, 1], 2),
+])
+def test_convolution_matches_torch(d, transposed, stride, padding, dilation, output_padding, groups):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 4) + (4, 3, 5)[:d])
+    w = rng.standard_normal((4, 3 if transposed else 4 // groups) + (2, 3, 2)[:d])
+    b = rng.standard_normal(3 * groups if transposed else 4)
+    args = (stride, padding, dilation, transposed, output_padding, groups)
+    compare_with_torch(lambda x, w, b: mt.convolution(x, w, b, *args), lambda x, w, b: torch.convolution(x, w, b, *args),
+                       [x, w, b])
+    assert mt.gradcheck(lambda x, w: mt.convolution(x, w, None, *args), [mt.tensor(a, requires_grad=True)
+                                                                         for a in (x[:1], w)])
+
+
+@pytest.mark.parametrize("call, cls, match", [
+    (lambda: mt.convolution(_x(1, 2, 5, 5), _x(3, 2, 3, 3), None, 1, [0], [1], False, [0], 1), TypeError,
+     "must be tuple of ints"),
+    (lambda: mt.convolution(_x(1, 2, 5, 5), _x(3, 2, 3, 3), None, [1, 1, 1], [0], [1], False, [0], 1),
+     ArgumentError, "a list of 2 values"),
+    (lambda: mt.convolution(_x(1, 2, 5, 5), _x(3, 2, 3, 3), None, [2], [0], [1], False, [1, 0], 1),
+     ArgumentError, "output_padding is not supported for non-transposed"),   # torch's forward ignores it, its
+    # backward raises this (test_convolution_output_padding_of_a_plain_conv_is_torchs_backward_error)
+    (lambda: mt.convolution(_x(2, 5, 5), _x(3, 2, 3, 3), None, [1], [0], [1], False, [0], 1), ShapeError,
+     "4-dimensional input for 4-dimensional weight"),
+    (lambda: mt.convolution(_x(1, 2, 5, 5, 5, 5), _x(3, 2, 3, 3, 3, 3), None, [1], [0], [1], False, [0], 1),
+     ShapeError, "5-dimensional weight"),
+])
+def test_convolution_bad_arguments_as_torchs(call, cls, match):
+    with pytest.raises(cls, match=match):
+        call()
+
+
+def test_convolution_output_padding_of_a_plain_conv_is_torchs_backward_error():
+    torch = pytest.importorskip("torch")
+    x = torch.ones(1, 2, 5, 5, requires_grad=True)
+    y = torch.convolution(x, torch.ones(3, 2, 3, 3), None, [2], [0], [1], False, [1, 0], 1)
+    with pytest.raises(RuntimeError, match="output_padding is not supported for non-transposed convolutions"):
+        y.sum().backward()
 
 
 def _x(*shape):

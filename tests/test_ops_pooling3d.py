@@ -1,7 +1,7 @@
 """The 3-d pools (max_pool3d, avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d; the same code as
 the 1-d and 2-d ones) and torch's *_with_indices names: values, indices and gradients against torch
 over edge-case grids (ties, NaN, ceil_mode at the border, stride > kernel, the kernel as large as
-the input), float64 finite differences, the fake device, errors."""
+the input), float64 finite differences, errors (the fake device: test_ops_pooling.py)."""
 import numpy as np
 import pytest
 
@@ -150,24 +150,7 @@ def test_torch_top_level_names():
     np.testing.assert_array_equal(i.numpy(), it.numpy())
 
 
-def test_3d_pools_on_the_device_match_cpu(device):
-    x = _distinct((2, 2, 4, 5, 3))
-    calls = [lambda x: F.max_pool3d(x, 3, 2, 1, ceil_mode=True), lambda x: F.avg_pool3d(x, 3, 2, 1, ceil_mode=True),
-             lambda x: F.adaptive_avg_pool3d(x, (3, 2, 2)), lambda x: F.adaptive_max_pool3d(x, (3, 2, 2)),
-             lambda x: F.max_pool3d_with_indices(x, 2)[0]]
-    for call in calls:
-        results = []
-        for dev in ("cpu", device):
-            t = mt.tensor(x, device=dev, requires_grad=True)
-            y = call(t)
-            (y * y).sum().backward()
-            assert y.device == t.grad.device == mt.device(dev)
-            results.append((mt.backend.to_numpy(y.data), grad_of(t)))
-        for a, b in zip(*results):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
-    for idx in (F.max_pool3d(mt.tensor(x, device=device), 2, return_indices=True)[1],
-                F.adaptive_max_pool3d_with_indices(mt.tensor(x, device=device), 2)[1]):
-        assert idx.device == mt.device(device) and idx.dtype == np.int64
+# the 3-d pools on the fake device: in test_ops_pooling.py's device test, with the 1-d and 2-d ones
 
 
 @pytest.mark.parametrize("call, cls, match", [
