@@ -144,9 +144,12 @@ _LAZY_GROUPS = {
     ".ops.more_reductions": ("nansum", "nanmean", "var_mean", "std_mean", "median", "quantile", "nanquantile"),
     ".ops.more_shapes": ("hstack", "vstack", "diagonal", "trace", "tensordot", "diff", "meshgrid",
                          "triu_indices", "tril_indices", "isin", "searchsorted"),
-    # convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...)
-    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"),
-    ".ops.pooling": ("max_pool1d", "max_pool2d", "avg_pool1d"),
+    # convolution and pooling under torch's top-level names (torch.conv2d, torch.max_pool2d, ...), with the
+    # 3-d convolution and pooling group's conv3d, conv_transpose3d, max_pool3d, max_pool1d_with_indices
+    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "conv3d", "conv_transpose3d"),
+    ".ops.pooling": ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices"),
+    ".ops.avg_pooling": ("avg_pool1d",),
+    ".ops.convolution": ("convolution",),
     ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_max_pool1d"),
     # torch's shape and index helpers: splits, stacks, rotations, picks, out-of-place view writes
     ".ops.split_stack": ("tensor_split", "hsplit", "vsplit", "dsplit", "dstack", "column_stack", "row_stack",
@@ -170,7 +173,6 @@ _LAZY_GROUPS = {
     # padding, pixel and feature ops under torch's top-level names (torch.pixel_shuffle, torch.alpha_dropout, ...)
     ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
     ".ops.feature_dropout": ("alpha_dropout", "feature_alpha_dropout", "feature_dropout"),
-    ".ops.unpool": ("max_pool1d_with_indices",),
 }
 # tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
 _TENSOR_API_GROUPS = {

@@ -60,8 +60,12 @@ __all__ += ["bilinear", "ctc_loss"]  # transformer layers, bilinear, CTC
 __all__ += [  # padding, pixel and feature ops
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
            "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-           "max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
+           "max_unpool1d", "max_unpool2d",
            "lp_pool1d", "lp_pool2d", "embedding_bag"]
+__all__ += [  # 3-d convolution and pooling, and torch's *_with_indices names
+           "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+           "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -78,11 +82,16 @@ _LAZY_GROUPS = {
     ".ops.smooth_activations": ("selu", "selu_", "celu", "celu_", "mish", "softsign", "tanhshrink", "softmin"),
     ".ops.interpolate": ("interpolate",),   # (resampling: nearest, linear, bilinear, bicubic, ...)
     ".ops.distance": ("pdist",),   # (math ops: torch's F.pdist)
-    # convolution and pooling (ops/conv.py, ops/pooling.py, ops/adaptive_pooling.py, ops/fold.py)
-    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"),
-    ".ops.pooling": ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"),
+    # convolution and pooling (ops/conv.py, pooling.py, avg_pooling.py, adaptive_pooling.py, fold.py), with the
+    # 3-d convolution and pooling group's 3-d ops and torch's *_with_indices names
+    ".ops.conv": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "conv3d", "conv_transpose3d"),
+    ".ops.pooling": ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+                     "max_pool3d_with_indices"),
+    ".ops.avg_pooling": ("avg_pool1d", "avg_pool2d", "avg_pool3d"),
     ".ops.adaptive_pooling": ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-                              "adaptive_max_pool2d"),
+                              "adaptive_max_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+                              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+                              "adaptive_max_pool3d_with_indices"),
     ".ops.fold": ("unfold", "fold"),
     # transformer layers, bilinear, CTC
     ".ops.bilinear": ("bilinear",),
@@ -90,7 +99,7 @@ _LAZY_GROUPS = {
     # padding, pixel and feature ops (ops/pixel.py, ops/feature_dropout.py, ops/unpool.py)
     ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
     ".ops.feature_dropout": ("dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"),
-    ".ops.unpool": ("max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
+    ".ops.unpool": ("max_unpool1d", "max_unpool2d",
                     "lp_pool1d", "lp_pool2d"),
     ".ops.embedding_bag": ("embedding_bag",),
 }

@@ -114,14 +114,16 @@ def test_conv2d_non_contiguous_input_matches_torch():
                        [x, w])
 
 
-def test_conv2d_float32_matches_torch():
+@pytest.mark.parametrize("d", [2, 3])
+def test_conv_float32_matches_torch(d):
     torch = pytest.importorskip("torch")
-    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    y = F.conv2d(mt.tensor(x), mt.tensor(w), stride=2, padding=1)
+    x = rng.standard_normal((2, 3) + (6,) * d).astype(np.float32)
+    w = rng.standard_normal((4, 3) + (3,) * d).astype(np.float32)
+    ours, theirs = getattr(F, f"conv{d}d"), getattr(torch.nn.functional, f"conv{d}d")
+    y = ours(mt.tensor(x), mt.tensor(w), stride=2, padding=1)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.numpy(), torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), stride=2,
-                                                                     padding=1).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.numpy(), theirs(torch.tensor(x), torch.tensor(w), stride=2, padding=1).numpy(),
+                               rtol=1e-5, atol=1e-5)
 
 
 # (C_in, C_out / groups, kernel, stride, padding, output_padding, groups, dilation)
@@ -201,13 +203,17 @@ def test_conv_transpose_is_the_conv_input_gradient():
     np.testing.assert_allclose(back.numpy(), grad_of(x), rtol=1e-12, atol=1e-12)
 
 
-def test_conv_on_the_fake_device_matches_cpu(device):
-    x, w, b = rng.standard_normal((2, 4, 5, 6)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+@pytest.mark.parametrize("d", [2, 3])
+def test_conv_on_the_fake_device_matches_cpu(device, d):
+    x, w, b = rng.standard_normal((2, 4, 5, 6, 3)[:2 + d]), rng.standard_normal((6, 2, 3, 2, 2)[:2 + d]), \
+        rng.standard_normal(6)
+    conv, conv_t = (F.conv2d, F.conv_transpose2d) if d == 2 else (F.conv3d, F.conv_transpose3d)
+    stride, dilation = (2, 1, 1)[:d], (1, 2, 1)[:d]
     results = []
     for dev in ("cpu", device):
         ts = [mt.tensor(a, device=dev, requires_grad=True) for a in (x, w, b)]
-        y = F.conv2d(*ts, stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
-        z = F.conv_transpose2d(y, ts[1], stride=(2, 1), padding=1, groups=2, dilation=(1, 2))
+        y = conv(*ts, stride=stride, padding=1, dilation=dilation, groups=2)
+        z = conv_t(y, ts[1], stride=stride, padding=1, groups=2, dilation=dilation)
         (z * z).sum().backward()
         assert y.device == ts[0].grad.device == mt.device(dev)
         results.append([mt.backend.to_numpy(t.data) for t in (y, z)] + [grad_of(t) for t in ts])

@@ -207,7 +207,12 @@ def test_pools_on_the_device_match_cpu(device):
     calls = [lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
              lambda x: F.adaptive_avg_pool2d(x, (4, 2)), lambda x: F.max_pool1d(x[:, 0], 2),
              lambda x: F.avg_pool1d(x[:, 0], 2, padding=1), lambda x: F.adaptive_avg_pool1d(x[:, 0], 3),
-             lambda x: F.adaptive_max_pool2d(x, (4, 2)), lambda x: F.adaptive_max_pool1d(x[:, 0], 3)]
+             lambda x: F.adaptive_max_pool2d(x, (4, 2)), lambda x: F.adaptive_max_pool1d(x[:, 0], 3),
+             # 3-d convolution and pooling: (N, C, D, H, W) = (2, 1, 3, 6, 5)
+             lambda x: F.max_pool3d(x[:, None], 3, 2, 1, ceil_mode=True),
+             lambda x: F.avg_pool3d(x[:, None], 2, 1, 1, ceil_mode=True, count_include_pad=False),
+             lambda x: F.adaptive_avg_pool3d(x[:, None], (2, 4, 2)), lambda x: F.adaptive_max_pool3d(x[:, None], (2, 4, 2)),
+             lambda x: F.max_pool3d_with_indices(x[:, None], 2)[0]]
     for call in calls:
         results = []
         for dev in ("cpu", device):
@@ -218,8 +223,10 @@ def test_pools_on_the_device_match_cpu(device):
             results.append((mt.backend.to_numpy(y.data), grad_of(t)))
         for a, b in zip(*results):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
-    y, idx = F.max_pool2d(mt.tensor(x, device=device), 2, return_indices=True)
-    assert idx.device == mt.device(device) and idx.dtype == np.int64
+    for idx in (F.max_pool2d(mt.tensor(x, device=device), 2, return_indices=True)[1],
+                F.max_pool3d(mt.tensor(x[:, None], device=device), 2, return_indices=True)[1],
+                F.adaptive_max_pool3d_with_indices(mt.tensor(x[:, None], device=device), 2)[1]):
+        assert idx.device == mt.device(device) and idx.dtype == np.int64
 
 
 def test_max_pool_of_integers_keeps_the_dtype():

@@ -59,7 +59,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
            "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
-           "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "EmbeddingBag"]
+           "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "EmbeddingBag",
+           # 3-d convolution and pooling
+           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -74,9 +76,11 @@ _LAZY_GROUPS = {
                      "MultiLabelMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
                      "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "PairwiseDistance"),
     # convolution and pooling layers
-    ".conv": ("Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"),
+    ".conv": ("Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+              "Conv3d", "ConvTranspose3d"),   # (3-d convolution and pooling)
     ".pooling": ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-                 "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"),
+                 "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+                 "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"),   # (3-d convolution and pooling)
     ".fold": ("Fold", "Unfold"),   # fold/unfold modules (the conv review)
     # transformer layers (torch's encoder/decoder stacks), bilinear, CTC
     ".transformer": ("TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",

@@ -1,4 +1,5 @@
-"""Convolution layers, as PyTorch's: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d.
+"""Convolution layers, as PyTorch's: Conv1d/2d/3d, ConvTranspose1d/2d/3d (one class each for every number
+of spatial dims; the public classes set it).
 
     conv = nn.Conv2d(3, 16, kernel_size=3, padding=1)   # weight (16, 3, 3, 3), bias (16,)
     y = conv(x)                                          # x: (N, 3, H, W) -> (N, 16, H, W)
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from ..ops._util import is_int
 from ..ops.windows import ntuple, span
 from . import init
@@ -21,6 +22,8 @@ from .module import Module
 from .parameter import empty_parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_CONV = {1: conv1d, 2: conv2d, 3: conv3d}                                   # by number of spatial dims
+_CONV_TRANSPOSE = {1: conv_transpose1d, 2: conv_transpose2d, 3: conv_transpose3d}
 
 
 def _positive_int(cls: str, name: str, n) -> int:
@@ -121,7 +124,7 @@ class _Conv(_ConvNd):
                          padding_mode, 0, device, dtype)
 
     def forward(self, x):
-        conv = conv1d if self._d == 1 else conv2d
+        conv = _CONV[self._d]
         if self.padding_mode != "zeros":
             return conv(F.pad(x, self._pad_tuple(), mode=self.padding_mode), self.weight, self.bias,
                         self.stride, 0, self.dilation, self.groups)
@@ -144,6 +147,16 @@ class Conv2d(_Conv):
     an int or a pair; padding also 'valid' or 'same'; padding_mode as :class:`Conv1d`.
     """
     _d = 2
+
+
+class Conv3d(_Conv):
+    """3-D convolution, as ``torch.nn.Conv3d``: x (N, C_in, D, H, W) or (C_in, D, H, W)
+    -> (N, C_out, D_out, H_out, W_out).
+
+    weight: (C_out, C_in / groups, kD, kH, kW), bias: (C_out,). kernel_size, stride, padding, dilation:
+    an int or a triple; padding also 'valid' or 'same'; padding_mode as :class:`Conv1d`.
+    """
+    _d = 3
 
 
 class _ConvTranspose(_ConvNd):
@@ -170,7 +183,7 @@ class _ConvTranspose(_ConvNd):
                 raise ValueError(f"{type(self).__name__}: requested an output size of {tuple(output_size)}, but "
                                  f"valid sizes range from {tuple(least)} to "
                                  f"{tuple(m + s - 1 for m, s in zip(least, self.stride))}")
-        conv = conv_transpose1d if self._d == 1 else conv_transpose2d
+        conv = _CONV_TRANSPOSE[self._d]
         return conv(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
                     self.dilation)
 
@@ -186,3 +199,9 @@ class ConvTranspose2d(_ConvTranspose):
     """2-D transposed convolution, as ``torch.nn.ConvTranspose2d``: x (N, C_in, H, W) -> (N, C_out, H_out, W_out),
     per dim as :class:`ConvTranspose1d`. weight: (C_in, C_out / groups, kH, kW), bias: (C_out,)."""
     _d = 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution, as ``torch.nn.ConvTranspose3d``: x (N, C_in, D, H, W) -> (N, C_out, D_out,
+    H_out, W_out), per dim as :class:`ConvTranspose1d`. weight: (C_in, C_out / groups, kD, kH, kW), bias: (C_out,)."""
+    _d = 3

@@ -1,11 +1,11 @@
-"""Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d
-(no parameters).
+"""Pooling layers, as PyTorch's: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
+AdaptiveMaxPool1d/2d/3d (no parameters).
 
     pool = nn.MaxPool2d(2)        # x: (N, C, H, W) -> (N, C, H // 2, W // 2)
 """
 from __future__ import annotations
 
-from ..ops import adaptive_pooling as A, pooling as P
+from ..ops import adaptive_pooling as A, avg_pooling as V, pooling as P
 from .module import Module
 
 
@@ -39,6 +39,11 @@ class MaxPool2d(_MaxPoolNd):
     _pool = staticmethod(P.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling, as ``torch.nn.MaxPool3d``: x (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out)."""
+    _pool = staticmethod(P.max_pool3d)
+
+
 class AvgPool1d(Module):
     """1-D average pooling, as ``torch.nn.AvgPool1d``: x (N, C, L) or (C, L) -> (N, C, L_out) (see F.avg_pool1d)."""
 
@@ -51,14 +56,14 @@ class AvgPool1d(Module):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x):
-        return P.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return V.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
-    """2-D average pooling, as ``torch.nn.AvgPool2d``: x (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out)."""
+class _AvgPoolNd(Module):
+    _pool = None
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override=None):
@@ -69,52 +74,81 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        return P.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
+        return type(self)._pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool1d(Module):
-    """Average pooling to a fixed length, as ``torch.nn.AdaptiveAvgPool1d``: x (N, C, L) -> (N, C, output_size)."""
+class AvgPool2d(_AvgPoolNd):
+    """2-D average pooling, as ``torch.nn.AvgPool2d``: x (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out)."""
+    _pool = staticmethod(V.avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """3-D average pooling, as ``torch.nn.AvgPool3d``: x (N, C, D, H, W) or (C, D, H, W)
+    -> (N, C, D_out, H_out, W_out)."""
+    _pool = staticmethod(V.avg_pool3d)
+
+
+class _AdaptiveAvgPoolNd(Module):
+    _pool = None
 
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x):
-        return A.adaptive_avg_pool1d(x, self.output_size)
+        return type(self)._pool(x, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Average pooling to a fixed length, as ``torch.nn.AdaptiveAvgPool1d``: x (N, C, L) -> (N, C, output_size)."""
+    _pool = staticmethod(A.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Average pooling to a fixed size, as ``torch.nn.AdaptiveAvgPool2d``: x (N, C, H, W) -> (N, C, *output_size)
     (an int, or a pair whose None keeps that input size)."""
-
-    def forward(self, x):
-        return A.adaptive_avg_pool2d(x, self.output_size)
+    _pool = staticmethod(A.adaptive_avg_pool2d)
 
 
-class AdaptiveMaxPool1d(Module):
-    """Max pooling to a fixed length, as ``torch.nn.AdaptiveMaxPool1d``: x (N, C, L) -> (N, C, output_size)
-    (and the indices into L with return_indices)."""
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Average pooling to a fixed size, as ``torch.nn.AdaptiveAvgPool3d``: x (N, C, D, H, W) -> (N, C, *output_size)
+    (an int, or a triple whose None entries keep those input sizes)."""
+    _pool = staticmethod(A.adaptive_avg_pool3d)
+
+
+class _AdaptiveMaxPoolNd(Module):
+    _pool = None
 
     def __init__(self, output_size, return_indices: bool = False):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, x):
-        return A.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+        return type(self)._pool(x, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
-    """Max pooling to a fixed size, as ``torch.nn.AdaptiveMaxPool2d``: x (N, C, H, W) -> (N, C, *output_size)."""
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed length, as ``torch.nn.AdaptiveMaxPool1d``: x (N, C, L) -> (N, C, output_size)
+    (and the indices into L with return_indices)."""
+    _pool = staticmethod(A.adaptive_max_pool1d)
 
-    def forward(self, x):
-        return A.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed size, as ``torch.nn.AdaptiveMaxPool2d``: x (N, C, H, W) -> (N, C, *output_size)."""
+    _pool = staticmethod(A.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed size, as ``torch.nn.AdaptiveMaxPool3d``: x (N, C, D, H, W) -> (N, C, *output_size)
+    (and the indices flat into (D, H, W) with return_indices)."""
+    _pool = staticmethod(A.adaptive_max_pool3d)

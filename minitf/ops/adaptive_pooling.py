@@ -1,4 +1,5 @@
-"""Adaptive pooling: ``adaptive_avg_pool1d``/``2d`` and ``adaptive_max_pool1d``/``2d``, as torch's.
+"""Adaptive pooling: ``adaptive_avg_pool1d``/``2d``/``3d`` and ``adaptive_max_pool1d``/``2d``/``3d`` (and
+their ``*_with_indices`` names), as torch's; one implementation for every number of spatial dims.
 
 The output size is given and the windows follow from it: along a dim of size S pooled to O,
 output i covers ``[floor(i S / O), ceil((i + 1) S / O))`` (windows may overlap, or repeat
@@ -96,6 +97,15 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a given size, as ``torch.nn.functional.adaptive_avg_pool3d``.
+
+    input: (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out); output_size: an int, or a
+    triple whose None entries keep the input's size. Windows per dim as :func:`adaptive_avg_pool1d`.
+    """
+    return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
+
+
 def _adaptive_window_index(xp, n: int, o: int):
     """(o, kmax) input positions of torch's adaptive windows [floor(i n / o), ceil((i + 1) n / o)), each row
     padded by repeating its last position (a repeat changes neither the max nor the first argmax)."""
@@ -158,3 +168,29 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     windows per dim as :func:`adaptive_max_pool1d`; indices are flat into (H, W).
     """
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a given size, as ``torch.nn.functional.adaptive_max_pool3d``.
+
+    input: (N, C, D, H, W) or (C, D, H, W) -> (N, C, *output_size) (a None keeps that input size);
+    windows per dim as :func:`adaptive_max_pool1d`; indices are flat into (D, H, W).
+    """
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+# torch's *_with_indices names: the pool with return_indices=True, whatever return_indices says (as torch's)
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """(output, indices) of :func:`adaptive_max_pool1d`: input (N, C, L) -> both (N, C, output_size)."""
+    return _adaptive_max("adaptive_max_pool1d_with_indices", 1, input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """(output, indices) of :func:`adaptive_max_pool2d`: input (N, C, H, W) -> both (N, C, *output_size)."""
+    return _adaptive_max("adaptive_max_pool2d_with_indices", 2, input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """(output, indices) of :func:`adaptive_max_pool3d`: input (N, C, D, H, W) -> both (N, C, *output_size)."""
+    return _adaptive_max("adaptive_max_pool3d_with_indices", 3, input, output_size, True)

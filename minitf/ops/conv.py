@@ -1,4 +1,5 @@
-"""Convolutions: ``conv1d``, ``conv2d`` and their adjoints ``conv_transpose1d``/``2d``, as torch's.
+"""Convolutions: ``conv1d``/``2d``/``3d`` and their adjoints ``conv_transpose1d``/``2d``/``3d``, as torch's
+(one implementation for every number of spatial dims; the public functions differ only in it).
 
 With groups ``G``, input ``x: (N, C, *S)``, weight ``w: (O, C/G, *K)``, the output is
 
@@ -308,6 +309,17 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-D cross-correlation, as ``torch.nn.functional.conv3d``.
+
+    input: (N, C_in, D, H, W) or unbatched (C_in, D, H, W); weight: (C_out, C_in / groups, kD, kH, kW);
+    bias: (C_out,) -> (N, C_out, D_out, H_out, W_out), per dim as :func:`conv2d`. stride, padding,
+    dilation: an int or a triple; padding also 'valid' or 'same' (stride 1).
+    """
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transpose(op, d, x, weight, bias, stride, padding, output_padding, groups, dilation):
     _check_tensors(op, d, x, weight, bias)
     stride = ntuple(stride, d, op, "stride", 1)
@@ -362,4 +374,15 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     H_out = (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1.
     """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution (the gradient of conv3d in its input), as torch's.
+
+    input: (N, C_in, D, H, W) or (C_in, D, H, W); weight: (C_in, C_out / groups, kD, kH, kW);
+    bias: (C_out,) -> (N, C_out, D_out, H_out, W_out), per dim as :func:`conv_transpose2d`.
+    """
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
                            groups, dilation)

@@ -1,5 +1,5 @@
-"""The inverse and the power-average of max pooling, as torch's: ``max_unpool1d``/``2d``, ``lp_pool1d``/``2d``,
-and ``max_pool1d``/``2d_with_indices`` (``max_pool*d(..., return_indices=True)`` under torch's names).
+"""The inverse and the power-average of max pooling, as torch's: ``max_unpool1d``/``2d``, ``lp_pool1d``/``2d``
+(torch's ``max_pool*d_with_indices`` names are in :mod:`minitf.ops.pooling`).
 
 Max unpooling puts each input value at its index into a zero output of the pooled input's size:
 ``out[n, c, indices[n, c, p]] = input[n, c, p]`` over the flattened spatial dims. Its backward
@@ -21,7 +21,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError, ShapeError
 from ..tensor import Tensor
-from . import pooling
+from . import avg_pooling, pooling
 from .selection import where
 from .windows import ntuple
 
@@ -163,7 +163,7 @@ def _lp_pool(op, d, x, norm_type, kernel_size, stride, ceil_mode):
     if norm_type == -math.inf:
         return -pool(-x.abs(), kernel_size, stride, 0, 1, ceil_mode)
     kernel = ntuple(kernel_size, d, op, "kernel_size", 1)
-    avg = pooling.avg_pool1d if d == 1 else pooling.avg_pool2d
+    avg = avg_pooling.avg_pool1d if d == 1 else avg_pooling.avg_pool2d
     s = avg(x.pow(norm_type), kernel, stride, 0, ceil_mode)
     # sign(s) relu(|s|) is s, but with relu's zero gradient where s = 0: torch's formula, kept whole.
     # relu as a where: torch's relu backward gives 0 at 0 even for the infinite cotangent that
@@ -189,17 +189,3 @@ def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: boo
     input: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out), per dim as :func:`lp_pool1d`.
     """
     return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
-
-
-def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-                            return_indices: bool = False):
-    """:func:`max_pool1d` with ``return_indices=True``, under torch's name: (values, indices), each
-    (N, C, L_out). ``return_indices`` is accepted and ignored, as torch's."""
-    return pooling.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-                            return_indices: bool = False):
-    """:func:`max_pool2d` with ``return_indices=True``, under torch's name: (values, indices), each
-    (N, C, H_out, W_out). ``return_indices`` is accepted and ignored, as torch's."""
-    return pooling.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)

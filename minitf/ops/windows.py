@@ -1,7 +1,7 @@
 """The array kernels under convolution and pooling: the window view (im2col), its adjoint
 col2im, and the argument checks the conv, pool and fold ops share.
 
-With ``d`` spatial dims (1 for conv1d, 2 for conv2d), an input ``x: (N, C, *S)`` zero-padded
+With ``d`` spatial dims (1 for conv1d, 2 for conv2d, 3 for conv3d), an input ``x: (N, C, *S)`` zero-padded
 to ``(N, C, *Sp)``, a kernel ``K`` with stride ``s`` and dilation ``dil`` (span
 ``dil * (K - 1) + 1``), the windows are
 
@@ -131,7 +131,7 @@ def window_coords(xp, kernel, stride, dilation, out) -> list:
     array of ``xp`` broadcastable to (*Out, *K): built on the device, no host copy."""
     d = len(kernel)
     coords = []
-    for i in range(d):  # a loop over the (one or two) spatial dims
+    for i in range(d):  # a loop over the (one to three) spatial dims
         pos = (xp.arange(out[i]) * stride[i]).reshape((1,) * i + (-1,) + (1,) * (2 * d - 1 - i))
         tap = (xp.arange(kernel[i]) * dilation[i]).reshape((1,) * (d + i) + (-1,) + (1,) * (d - 1 - i))
         coords.append(pos + tap)

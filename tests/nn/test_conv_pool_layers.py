@@ -39,6 +39,21 @@ LAYERS = [  # (constructor text, input shape): each built by minitf's nn and tor
     ("AdaptiveAvgPool1d(4)", (2, 3, 10)),
     ("AdaptiveMaxPool2d((3, None))", (2, 3, 5, 4)),
     ("AdaptiveMaxPool1d(4)", (2, 3, 10)),
+    # 3-d convolution and pooling
+    ("Conv3d(2, 3, (2, 3, 1), stride=(2, 1, 3), padding=(1, 0, 1), bias=False)", (2, 2, 4, 5, 4)),
+    ("Conv3d(4, 6, 2, dilation=(1, 2, 1), groups=2)", (2, 4, 3, 5, 3)),
+    ("Conv3d(2, 3, (2, 3, 2), padding='same', padding_mode='reflect')", (2, 2, 3, 4, 4)),
+    ("Conv3d(2, 3, 3, padding=(0, 1, 2), padding_mode='circular')", (1, 2, 3, 4, 3)),
+    ("Conv3d(2, 3, 2, padding=1, padding_mode='replicate', stride=2)", (2, 4, 3, 3)),   # unbatched
+    ("ConvTranspose3d(2, 3, 2, stride=2, output_padding=(1, 0, 1))", (2, 2, 2, 3, 2)),
+    ("ConvTranspose3d(4, 2, (2, 1, 2), stride=(2, 1, 1), padding=(1, 0, 0), groups=2, dilation=(1, 1, 2))",
+     (1, 4, 3, 2, 3)),
+    ("MaxPool3d(2)", (2, 2, 4, 5, 3)),
+    ("MaxPool3d(3, stride=2, padding=1, ceil_mode=True, dilation=(1, 1, 1))", (2, 4, 5, 4)),
+    ("AvgPool3d((2, 3, 2), padding=1, count_include_pad=False)", (2, 2, 4, 5, 3)),
+    ("AvgPool3d(2, stride=1, divisor_override=3, ceil_mode=True)", (1, 2, 3, 3, 4)),
+    ("AdaptiveAvgPool3d((2, None, 3))", (2, 2, 4, 5, 4)),
+    ("AdaptiveMaxPool3d(2)", (2, 2, 4, 5, 3)),
 ]
 
 
@@ -98,7 +113,8 @@ def test_conv_transpose_output_size_range_ignores_the_dilation_as_torchs():
         layer(x, output_size=[8])
 
 
-@pytest.mark.parametrize("layer", [nn.Conv2d(6, 4, (3, 2), groups=2), nn.Conv1d(5, 3, 4), nn.ConvTranspose2d(4, 6, 3)])
+@pytest.mark.parametrize("layer", [nn.Conv2d(6, 4, (3, 2), groups=2), nn.Conv1d(5, 3, 4), nn.ConvTranspose2d(4, 6, 3),
+                                   nn.Conv3d(4, 8, (3, 2, 2), groups=2), nn.ConvTranspose3d(4, 6, (2, 3, 2))])
 def test_init_is_torchs_bound(layer):
     """kaiming_uniform(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the bias the same bound."""
     w = layer.weight.numpy()
@@ -112,7 +128,9 @@ def test_init_is_torchs_bound(layer):
 def test_layers_gradcheck():
     for layer, shape in [(nn.Conv2d(4, 2, 2, stride=2, padding=1, groups=2), (2, 4, 4, 5)),
                          (nn.Conv1d(2, 3, 3, padding="same", padding_mode="circular"), (2, 2, 6)),
-                         (nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=1), (2, 2, 4))]:
+                         (nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=1), (2, 2, 4)),
+                         (nn.Conv3d(2, 2, 2, padding="same", padding_mode="reflect", groups=2), (1, 2, 3, 3, 3)),
+                         (nn.ConvTranspose3d(2, 2, 2, stride=2, output_padding=(0, 1, 0)), (1, 2, 2, 2, 2))]:
         layer = layer.double()
         assert gradcheck_module(layer, [mt.tensor(rng.standard_normal(shape), requires_grad=True)])
 
@@ -138,10 +156,36 @@ def test_layers_on_the_device(device):
     (lambda: nn.ConvTranspose2d(3, 4, 2, padding_mode="reflect"), "zeros"),
     (lambda: nn.Conv2d(0, 4, 2), "in_channels"),
     (lambda: nn.Conv2d(3, 4, (2, 2, 2)), "kernel_size"),
+    (lambda: nn.Conv3d(3, 4, (2, 2)), "kernel_size"),
+    (lambda: nn.Conv3d(3, 4, 2, stride=(1, 2, 1), padding="same"), "strided"),
+    (lambda: nn.ConvTranspose3d(3, 4, 2, padding_mode="circular"), "zeros"),
 ])
 def test_bad_layer_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_3d_layers_on_the_device(device):
+    x = rng.standard_normal((2, 2, 4, 4, 4))
+    model = nn.Sequential(nn.Conv3d(2, 4, 3, padding=1, padding_mode="replicate"), nn.ReLU(), nn.MaxPool3d(2),
+                          nn.AvgPool3d(1), nn.ConvTranspose3d(4, 2, 2, stride=2), nn.AdaptiveAvgPool3d(2),
+                          nn.AdaptiveMaxPool3d(1)).double()
+    ref = model(mt.tensor(x)).numpy()
+    model.to(device)
+    y = model(mt.tensor(x, device=device))
+    y.sum().backward()
+    assert y.device == model[0].weight.grad.device == model[4].weight.grad.device == mt.device(device)
+    np.testing.assert_allclose(mt.backend.to_numpy(y.data), ref, rtol=1e-12)
+
+
+def test_conv_transpose3d_output_size_as_torchs():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _pair("ConvTranspose3d(2, 3, 3, stride=(2, 1, 3))")
+    x = rng.standard_normal((1, 2, 3, 2, 2))
+    for size in ((7, 4, 6), (8, 4, 8), (1, 3, 8, 4, 7)):
+        assert ours(mt.tensor(x), output_size=size).shape == tuple(theirs(torch.tensor(x), output_size=size).shape)
+    with pytest.raises(ValueError, match="valid sizes range"):
+        ours(mt.tensor(x), output_size=(7, 5, 6))
 
 
 def test_device_and_dtype_arguments(device):
