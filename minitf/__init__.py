@@ -121,6 +121,11 @@ from .ops import index_add, index_copy, index_fill, scatter_reduce, addcdiv  # n
 from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcsin, arctan,  # noqa: E402,F401
                             erf, logit, atan2, arctan2, hypot)
 
+# statistics, reductions and misc torch functions: aliases of existing functions (one function, two names)
+from .ops import dot as vdot, outer as ger  # noqa: E402,F401  (torch.vdot of real tensors is dot; ger: outer's older name)
+from .ops.promotion import result_type, promote_types, can_cast  # noqa: E402,F401  (torch's dtype rules)
+
+
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
     return x.is_floating_point()
@@ -158,6 +163,17 @@ _LAZY_GROUPS = {
     ".ops.products": ("kron", "addmm", "addmv", "addr", "baddbmm", "addbmm"),
     ".ops.distance": ("cdist", "pdist"),
     ".ops.binning": ("histc", "bucketize"),
+    # statistics, reductions and misc torch functions (order_stats.py, covariance.py, histogram.py,
+    # integrate.py, number_parts.py, diag_build.py, shape_rules.py; minitf/creation_more.py, signal_windows.py)
+    ".ops.order_stats": ("kthvalue", "mode", "nanmedian", "aminmax", "msort", "unique_consecutive"),
+    ".ops.covariance": ("cov", "corrcoef", "dist", "renorm", "inner", "chain_matmul"),
+    ".ops.histogram": ("histogram",),
+    ".ops.integrate": ("trapezoid", "trapz", "cumulative_trapezoid"),
+    ".ops.number_parts": ("frexp", "gcd", "lcm", "isposinf", "isneginf", "isreal"),
+    ".ops.diag_build": ("diag_embed", "diagflat", "vander", "unravel_index"),
+    ".ops.shape_rules": ("broadcast_shapes",),
+    ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided"),
+    ".signal_windows": ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
