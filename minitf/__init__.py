@@ -167,7 +167,7 @@ _LAZY_GROUPS = {
     # integrate.py, number_parts.py, diag_build.py, shape_rules.py; minitf/creation_more.py, signal_windows.py)
     ".ops.order_stats": ("kthvalue", "mode", "nanmedian", "aminmax", "msort", "unique_consecutive"),
     ".ops.covariance": ("cov", "corrcoef", "dist", "renorm", "inner", "chain_matmul"),
-    ".ops.histogram": ("histogram",),
+    ".ops.histogram": ("histogram", "histogramdd"),
     ".ops.integrate": ("trapezoid", "trapz", "cumulative_trapezoid"),
     ".ops.number_parts": ("frexp", "gcd", "lcm", "isposinf", "isneginf", "isreal"),
     ".ops.diag_build": ("diag_embed", "diagflat", "vander", "unravel_index"),

@@ -303,3 +303,28 @@ def test_histogram_edges_and_errors():
         mt.histogram(mt.tensor([1.0]), mt.tensor([1.0, 2.0], dtype=mt.float64))
     with pytest.raises(mt.errors.ShapeError, match="same shape"):
         mt.histogram(mt.tensor([1.0, 2.0]), 2, weight=mt.ones(3))
+
+
+def test_histogramdd_as_torch(device):
+    torch = pytest.importorskip("torch")
+    pts = np.concatenate([rng.standard_normal((60, 3)), [[0.0, 0.0, 0.0], [np.nan, 0.0, 1.0]]])
+    w = rng.random(len(pts))
+    edges = [np.array([-2.0, 0.0, 0.5, 3.0]), np.array([-1.0, 1.0]), np.array([-3.0, -1.0, 0.0, 1.0, 3.0])]
+    for kw in (dict(bins=[4, 5, 6], range=[-2.0, 2.0, -1.0, 1.0, -3.0, 3.0]), dict(bins=3, range=[0.0, 1.0] * 3),
+               dict(bins="edges"), dict(bins="edges", weight=True, density=True), dict(bins=2, range=[0.0, 0.0] * 3)):
+        tk, mk = dict(kw), dict(kw)
+        if kw["bins"] == "edges":
+            tk["bins"], mk["bins"] = [torch.tensor(e) for e in edges], [mt.tensor(e, device=device) for e in edges]
+        if "weight" in kw:
+            tk["weight"], mk["weight"] = torch.tensor(w), mt.tensor(w, device=device)
+        ours, theirs = mt.histogramdd(mt.tensor(pts, device=device), **mk), torch.histogramdd(torch.tensor(pts), **tk)
+        np.testing.assert_allclose(ours.hist.numpy(), theirs.hist.numpy(), rtol=1e-12)
+        assert len(ours.bin_edges) == len(theirs.bin_edges) == 3
+        for o, t in zip(ours.bin_edges, theirs.bin_edges):
+            np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=0, atol=1e-14)
+    finite = pts[:60].reshape(2, 30, 3)   # batched points (..., D), the data's own ranges
+    ours, theirs = mt.histogramdd(mt.tensor(finite, device=device), bins=[4, 5, 6]), torch.histogramdd(
+        torch.tensor(finite), bins=[4, 5, 6])
+    np.testing.assert_array_equal(ours.hist.numpy(), theirs.hist.numpy())
+    with pytest.raises(mt.errors.ShapeError, match="innermost dimension"):
+        mt.histogramdd(mt.tensor(pts), bins=[2])

@@ -1,5 +1,6 @@
-"""torch.histogram: counts (or weights) of a tensor's elements in bins given by their number
-(equal bins over a range) or their edges. Outside the graph: torch has no derivative for it.
+"""torch.histogram and torch.histogramdd: counts (or weights) of a tensor's elements (of its
+points, in D dims) in bins given by their number (equal bins over a range) or their edges.
+Outside the graph: torch has no derivative for them.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ._util import check_same_device, is_int
 from .binning import sorted_search
 
 histogram_return = namedtuple("histogram", ["hist", "bin_edges"])   # torch.return_types.histogram
+histogramdd_return = namedtuple("histogramdd", ["hist", "bin_edges"])
 
 
 def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = None, density: bool = False):
@@ -50,7 +52,6 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
         edges = _linspace(xp, *_outer_edges(xp, a, range), int(bins) + 1, input.dtype)
     else:
         raise TypeError(f"histogram(): argument 'bins' must be int or Tensor, not {type(bins).__name__}")
-    n_bins = max(edges.shape[0] - 1, 0)
     w = None
     if weight is not None:
         if not isinstance(weight, Tensor) or weight.shape != input.shape:
@@ -59,20 +60,89 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
                              f"{list(getattr(weight, 'shape', ()))}")
         check_same_device("histogram", [input, weight])
         w = weight.data.reshape(-1).astype(input.dtype, copy=False)
-    if n_bins == 0:
-        hist = xp.zeros((0,), dtype=input.dtype)
-    else:
-        pos = sorted_search(xp, edges, a, "right") - 1           # edges[pos] <= v < edges[pos + 1]
-        pos = xp.where(a == edges[-1], n_bins - 1, pos)          # the last edge: the last bin
-        inside = (pos >= 0) & (pos < n_bins) & (a <= edges[-1])   # (NaN: searchsorted puts it past the end)
-        pos = xp.where(inside, pos, n_bins)                      # outside: one extra bin, dropped below
-        counts = xp.bincount(pos, weights=None if w is None else w, minlength=n_bins + 1)[:n_bins]
-        hist = counts.astype(input.dtype)
+    hist = _count(xp, [_bin_of(xp, a, edges)], [max(edges.shape[0] - 1, 0)], w, input.dtype)
     if density:
-        widths = edges[1:] - edges[:-1]
-        hist = hist / (hist.sum() * widths)
+        hist = hist / (hist.sum() * (edges[1:] - edges[:-1]))
     return histogram_return(Tensor._make(hist.astype(input.dtype, copy=False), None),
                             Tensor._make(xp.asarray(edges).copy(), None))
+
+
+def _bin_of(xp, a, edges):
+    """The bin of each value of ``a`` among the increasing ``edges`` (int64): i with edges[i] <= v
+    < edges[i + 1], the last bin holding v = edges[-1]; -1 outside (and for NaN)."""
+    n_bins = edges.shape[0] - 1
+    if n_bins <= 0:
+        return xp.full(a.shape, -1, dtype=np.int64)
+    pos = sorted_search(xp, edges, a, "right") - 1           # edges[pos] <= v < edges[pos + 1]
+    pos = xp.where(a == edges[-1], n_bins - 1, pos)          # the last edge: the last bin
+    inside = (pos >= 0) & (pos < n_bins) & (a <= edges[-1])   # (NaN: searchsorted puts it past the end)
+    return xp.where(inside, pos, -1)
+
+
+def _count(xp, positions, n_bins, w, dtype):
+    """The (weighted) counts in the grid of ``n_bins`` bins per dim, from each dim's bin of each
+    point (-1: the point is left out): one bincount over the row-major flat bin."""
+    total = int(np.prod(n_bins, dtype=np.int64))
+    flat = xp.zeros(positions[0].shape, dtype=np.int64) if positions else None
+    outside = xp.zeros(positions[0].shape, dtype=bool)
+    for pos, n in zip(positions, n_bins):   # a loop over the (few) dims, not the data
+        flat = flat * n + pos
+        outside |= pos < 0
+    flat = xp.where(outside, total, flat)   # left out: one extra bin, dropped below
+    counts = xp.bincount(flat, weights=w, minlength=total + 1)[:total]
+    return counts.astype(dtype).reshape(tuple(n_bins))
+
+
+def histogramdd(input: Tensor, bins=10, *, range=None, weight: Tensor | None = None, density: bool = False):
+    """``(hist, bin_edges)`` of points in D dims, as torch.histogramdd: input (..., D), each row a
+    point -> hist (B_0, ..., B_{D-1}) and a tuple of D edge tensors (B_d + 1,).
+
+    bins: an int (for every dim), D ints, or D 1-D tensors of increasing edges. range: None (each
+    dim's data [min, max], widened by 0.5 each way when equal) or 2D floats [lo_0, hi_0, lo_1,
+    ...]. weight: input.shape[:-1]; density divides by the total and each bin's volume. The bin
+    rule per dim is :func:`histogram`'s. Outside the graph."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"histogramdd(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise DtypeNotImplemented(f"histogramdd: not implemented for {input.dtype} tensors (floating only, as torch)")
+    if input.ndim < 1:
+        raise ShapeError("histogramdd: input tensor should have at least 1 dimension, but got 0")
+    xp = backend.get_array_module(input.data)
+    D = input.shape[-1]
+    pts = input.data.reshape(-1, D)
+    per_dim = [bins] * D if is_int(bins) else list(bins)
+    if len(per_dim) != D:
+        raise ShapeError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
+    if range is not None and len(range) != 2 * D:
+        raise ShapeError(f"histogramdd: for {D} dims, range should have {2 * D} elements, but got {len(range)}")
+    all_edges = []
+    for d, b in enumerate(per_dim):
+        if isinstance(b, Tensor):
+            if b.ndim != 1 or b.dtype != input.dtype:
+                raise ShapeError(f"histogramdd: bins tensor {d} should be 1-D of the input's dtype {input.dtype}")
+            all_edges.append(b.data)
+        elif is_int(b) and b > 0:
+            lim = None if range is None else range[2 * d: 2 * d + 2]
+            all_edges.append(_linspace(xp, *_outer_edges(xp, pts[:, d], lim), int(b) + 1, input.dtype))
+        else:
+            raise ArgumentError(f"torch.histogramdd(): bins must be > 0, but got {b} for dimension {d}")
+    w = None
+    if weight is not None:
+        if not isinstance(weight, Tensor) or weight.shape != input.shape[:-1]:
+            raise ShapeError(f"histogramdd: weight should have the shape of the input without its last dim "
+                             f"{list(input.shape[:-1])}, got {list(getattr(weight, 'shape', ()))}")
+        w = weight.data.reshape(-1).astype(input.dtype, copy=False)
+    n_bins = [e.shape[0] - 1 for e in all_edges]
+    hist = _count(xp, [_bin_of(xp, pts[:, d], e) for d, e in enumerate(all_edges)], n_bins, w, input.dtype)
+    if density:
+        volume = xp.ones((), dtype=input.dtype)
+        for d, e in enumerate(all_edges):   # the outer product of the widths, one dim at a time
+            shape = [1] * D
+            shape[d] = n_bins[d]
+            volume = volume * (e[1:] - e[:-1]).reshape(shape)
+        hist = hist / (hist.sum() * volume)
+    return histogramdd_return(Tensor._make(hist.astype(input.dtype, copy=False), None),
+                              tuple(Tensor._make(xp.asarray(e).copy(), None) for e in all_edges))
 
 
 def _linspace(xp, lo: float, hi: float, steps: int, dtype):
@@ -103,4 +173,4 @@ def _outer_edges(xp, a, range):
     return lo, hi
 
 
-__all__ = ["histogram"]
+__all__ = ["histogram", "histogramdd"]
