@@ -127,6 +127,7 @@ from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subt
                   outer as ger, dot as vdot, nonzero as argwhere, layer_norm)
 from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
 
+
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
     return x.is_floating_point()
@@ -173,6 +174,17 @@ _LAZY_GROUPS = {
     # padding, pixel and feature ops under torch's top-level names (torch.pixel_shuffle, torch.alpha_dropout, ...)
     ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
     ".ops.feature_dropout": ("alpha_dropout", "feature_alpha_dropout", "feature_dropout"),
+    # statistics, reductions and misc torch functions (order_stats.py, covariance.py, histogram.py,
+    # integrate.py, number_parts.py, diag_build.py, shape_rules.py; minitf/creation_more.py, signal_windows.py)
+    ".ops.order_stats": ("kthvalue", "mode", "nanmedian", "aminmax", "msort", "unique_consecutive"),
+    ".ops.covariance": ("cov", "corrcoef", "dist", "renorm", "inner", "chain_matmul"),
+    ".ops.histogram": ("histogram", "histogramdd"),
+    ".ops.integrate": ("trapezoid", "trapz", "cumulative_trapezoid"),
+    ".ops.number_parts": ("frexp", "gcd", "lcm", "isposinf", "isneginf", "isreal"),
+    ".ops.diag_build": ("diag_embed", "diagflat", "vander", "unravel_index"),
+    ".ops.shape_rules": ("broadcast_shapes",),
+    ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided"),
+    ".signal_windows": ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"),
 }
 # tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
 _TENSOR_API_GROUPS = {
@@ -181,14 +193,14 @@ _TENSOR_API_GROUPS = {
                              "adjoint", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes",
                              "unsafe_chunk", "detach", "detach_", "masked_fill", "index_put", "index_put_", "fill",
                              "fill_", "zero_", "clamp_", "clip_", "neg_", "negative_", "fix_", "arccos_", "arccosh_",
-                             "arcsin_", "arcsinh_", "arctan_", "arctanh_", "msort", "rsub", "constant_pad_nd",
+                             "arcsin_", "arcsinh_", "arctan_", "arctanh_", "rsub", "constant_pad_nd",
                              "batch_norm", "instance_norm", "embedding", "dropout", "dropout_", "kl_div",
                              "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
                              "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "rnn_tanh_cell",
                              "rnn_relu_cell", "lstm_cell", "gru_cell", "alias_copy", "detach_copy", "diagonal_copy",
                              "expand_copy", "permute_copy", "select_copy", "split_copy", "split_with_sizes_copy",
                              "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
-                             "unsqueeze_copy", "view_copy", "broadcast_shapes"),
+                             "unsqueeze_copy", "view_copy"),
     ".ops.inplace_family": ("log1p_", "expm1_", "sin_", "cos_", "square_", "rsqrt_", "reciprocal_", "nan_to_num_",
                             "clamp_min_", "clamp_max_"),
     ".ops.inplace_methods": ("exp_", "log_", "sqrt_", "sigmoid_", "tanh_", "abs_", "floor_", "ceil_", "trunc_",

@@ -117,10 +117,6 @@ class APIMethods:
         """``x.adjoint()``: ``x.mH``."""
         return self.mH
 
-    def msort(self):
-        """``sort(dim=0).values``. x: (n, ...) -> (n, ...)."""
-        return self.sort(dim=0).values
-
     def hardshrink(self, lambd=0.5):
         from .ops.piecewise_activations import hardshrink
         return hardshrink(self, lambd)

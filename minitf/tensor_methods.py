@@ -13,6 +13,7 @@ from . import backend
 from .tensor_inplace import InPlaceMethods
 from .tensor_more import MoreMethods
 from .tensor_api import APIMethods  # tensor API group: type/layout queries (aliases: tensor_api.install)
+from .tensor_stats import StatsMethods   # statistics, reductions and misc torch functions
 
 _ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
 
@@ -22,7 +23,7 @@ def _named(out, name, x):
     from .grad_fn_names import named
     return named(out, name, x)
 
-class TensorMethods(InPlaceMethods, MoreMethods, APIMethods):
+class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods):
     """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own); more
     in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`, more math and type
     queries from :class:`minitf.tensor_more.MoreMethods`."""

@@ -60,6 +60,24 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return Tensor._make(counts, None)
 
 
+def slice_rows(name: str, input: Tensor, dim):
+    """(xp, a, rows, d) for unique and unique_consecutive: ``a`` the input's array with ``dim``
+    moved first (dim None: flattened), ``rows`` it as (n, rest), one row per value or slice, d
+    the dim made non-negative (None for dim None)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+    xp = backend.get_array_module(input.data)
+    a = input.data
+    if dim is None:
+        return xp, a.reshape(-1), a.reshape(-1, 1), None
+    d = check_dim(name, dim, input.ndim)
+    if input.ndim == 0:  # no slices to compare, as torch (IndexError)
+        raise IndexError(f"{name}: dim {dim} was given but the tensor has no dimensions (0-d); "
+                         f"use dim=None for its one value")
+    a = xp.moveaxis(a, d, 0)
+    return xp, a, a.reshape(a.shape[0], int(np.prod(a.shape[1:], dtype=np.int64))), d
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim: int | None = None):
     """The distinct values of ``input``, in ascending order (also with ``sorted=False``, as
@@ -71,22 +89,10 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     ``inverse`` / ``counts`` (int64) where asked for.
     """
     name = "unique"
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
-    xp = backend.get_array_module(input.data)
-    a = input.data
-    if dim is None:
-        rows = a.reshape(-1, 1)
-    else:
-        d = check_dim(name, dim, input.ndim)
-        if input.ndim == 0:  # no slices to compare, as torch (IndexError)
-            raise IndexError(f"{name}: dim {dim} was given but the tensor has no dimensions (0-d); "
-                             f"use dim=None for its one value")
-        a = xp.moveaxis(a, d, 0)
-        if a.shape[0] and 0 in a.shape[1:]:
-            raise RuntimeError(f"{name}: there are 0-sized dims besides dim {dim} (shape {input.shape}), "
-                               f"so unique cannot be applied")
-        rows = a.reshape(a.shape[0], -1)
+    xp, a, rows, d = slice_rows(name, input, dim)
+    if dim is not None and a.shape[0] and 0 in a.shape[1:]:
+        raise RuntimeError(f"{name}: there are 0-sized dims besides dim {dim} (shape {input.shape}), "
+                           f"so unique cannot be applied")
     n = rows.shape[0]
     if n == 0:
         values = rows[:0]

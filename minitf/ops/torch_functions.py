@@ -51,21 +51,6 @@ def fill(input: Tensor, value) -> Tensor:
     return out if out.dtype == input.dtype else out.to(dtype=input.dtype)
 
 
-msort = Tensor.msort
-
-
-def broadcast_shapes(*shapes):
-    """The shape that ``shapes`` broadcast to, as a ``Size`` (torch's RuntimeError where they don't)."""
-    import numpy as np
-    from ..errors import ShapeError
-    from ..size import Size
-    try:
-        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
-    except ValueError:
-        raise ShapeError(f"broadcast_shapes: the shapes {[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]}"
-                         f" do not broadcast") from None
-
-
 def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``, as ``torch.rsub`` (``sub`` with its operands swapped)."""
     from .arithmetic import sub
