@@ -25,6 +25,15 @@ from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate", "default_convert"]
 
+# samplers and dataset combinators (group: utilities a PyTorch user reaches for)
+from .data_sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler,  # noqa: E402,F401
+                           SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
+from .data_datasets import (ChainDataset, ConcatDataset, IterableDataset, StackDataset,  # noqa: E402,F401
+                            get_worker_info)
+__all__ += ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+            "BatchSampler", "DistributedSampler", "IterableDataset", "ConcatDataset", "ChainDataset",
+            "StackDataset", "get_worker_info"]
+
 
 class Dataset:
     """Base class of map-style datasets: define ``__getitem__(i)`` and ``__len__()``."""
@@ -34,6 +43,10 @@ class Dataset:
 
     def __len__(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def __add__(self, other):
+        """``a + b``: a :class:`ConcatDataset` of the two."""
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -138,6 +151,11 @@ class DataLoader:
                  drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
                  generator: np.random.Generator | None = None, *, prefetch_factor: int | None = None,
                  persistent_workers: bool = False, pin_memory_device: str = "", in_order: bool = True):
+        if isinstance(dataset, IterableDataset):   # a stream: its own order, no sampler
+            for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                                     f"but got {name}={value!r}")
         _check_loader_options(batch_size, shuffle, sampler, batch_sampler, num_workers, drop_last, timeout,
                               prefetch_factor, persistent_workers)
         self.dataset = dataset
@@ -152,12 +170,32 @@ class DataLoader:
         self._workers_started = False
 
     def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):   # as torch: from the stream's length, if it has one
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _stream(self):
+        """The batches of an IterableDataset: its items in order, ``batch_size`` at a time."""
+        fn = self.collate_fn or (default_convert if self.batch_size is None else default_collate)
+        if self.batch_size is None:
+            yield from (fn(item) for item in self.dataset)
+            return
+        batch = []
+        for item in self.dataset:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield fn(batch)
 
     def _batches(self):
         """The index batches of one iteration (arrays or lists of ints)."""
@@ -179,6 +217,9 @@ class DataLoader:
                 self.persistent_workers and self._workers_started):
             self.worker_init_fn(0)  # the one "worker" is this process
         self._workers_started = True
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._stream()
+            return
         if self.batch_size is None and self.batch_sampler is None:  # torch's automatic batching off: items as they are
             fn = self.collate_fn or default_convert
             order = (self.sampler if self.sampler is not None else
