@@ -14,7 +14,8 @@ averaged by blocking and by overlapped DataParallel; prints the largest
 difference. ``raise``: rank 1
 raises while rank 0 waits in a collective; the job must end, not hang. ``die``:
 rank 1 is killed (SIGKILL), the same. ``sigterm``: rank 1 alone gets SIGTERM during
-step AT of a run to iter 8 that evaluates at 0 and 8 only; each rank prints, as JSON, where it stopped.
+step AT of a run to iter 8 that evaluates at 0 and 8 only; each rank writes OUT_DIR.rank<R>.json, where
+it stopped.
 """
 import sys
 
@@ -157,10 +158,13 @@ def run_sigterm(out_dir, device, at):
     trainer.train_step = train_step
     try:
         trainer.run()
-        print(json.dumps({"rank": comm.rank, "finished": True}), flush=True)
+        result = {"rank": comm.rank, "finished": True}
     except train.TrainingInterrupted as e:
-        print(json.dumps({"rank": comm.rank, "iter": e.iter, "saved": e.saved, "reason": e.reason,
-                          "status": train.stopping.exit_status(e)}), flush=True)
+        result = {"rank": comm.rank, "iter": e.iter, "saved": e.saved, "reason": e.reason,
+                  "status": train.stopping.exit_status(e)}
+    # a file per rank, not stdout, where mpiexec could interleave the two ranks' lines
+    with open(f"{out_dir}.rank{comm.rank}.json", "w") as f:
+        json.dump(result, f)
 
 
 if __name__ == "__main__":

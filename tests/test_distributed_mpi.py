@@ -163,7 +163,7 @@ def test_sigterm_to_one_rank_stops_all_at_one_step_saved(tmp_path, device):
     stopped, straight = tmp_path / "stopped", tmp_path / "straight"
     r = _run(2, WORKER, "sigterm", stopped, device, 2)
     assert r.returncode == 0, r.stderr
-    ranks = sorted((json.loads(line) for line in r.stdout.splitlines()), key=lambda d: d["rank"])
+    ranks = [json.loads(Path(f"{stopped}.rank{k}.json").read_text()) for k in range(2)]
     assert ranks == [{"rank": 0, "iter": 3, "saved": True, "reason": "terminated (on another rank)", "status": 143},
                      {"rank": 1, "iter": 3, "saved": True, "reason": "terminated", "status": 143}]
     assert _state(stopped)[1]["iter"] == 3
@@ -171,7 +171,7 @@ def test_sigterm_to_one_rank_stops_all_at_one_step_saved(tmp_path, device):
     assert r.returncode == 0, r.stderr
     r = _run(2, WORKER, "sigterm", straight, device, -1)
     assert r.returncode == 0, r.stderr
-    assert [json.loads(line)["finished"] for line in r.stdout.splitlines()] == [True, True]
+    assert [json.loads(Path(f"{straight}.rank{k}.json").read_text())["finished"] for k in range(2)] == [True, True]
     (sa, ma), (sb, mb) = _state(stopped), _state(straight)
     assert ma["iter"] == mb["iter"] == 8
     for k in sa:
