@@ -59,6 +59,10 @@ def _lazy_submodule(name):
 _LINALG_ALIASES = {"inverse": ("inverse", "inv"), "det": ("inverse", "det"), "logdet": ("inverse", "logdet"),
                    "slogdet": ("inverse", "slogdet"), "pinverse": ("inverse", "pinverse"),
                    "matrix_power": ("inverse", "matrix_power"), "cross": ("products", "torch_cross")}
+# special functions and linalg gaps: torch's older top-level linalg names (minitf/linalg/legacy.py)
+_LINALG_ALIASES.update({name: ("legacy", name) for name in ("matrix_exp", "lu", "lu_unpack", "lu_solve",
+                                                           "cholesky_solve", "cholesky_inverse",
+                                                           "triangular_solve", "vander")})
 
 
 def compile(model=None, **kwargs):
@@ -158,6 +162,12 @@ _LAZY_GROUPS = {
     ".ops.products": ("kron", "addmm", "addmv", "addr", "baddbmm", "addbmm"),
     ".ops.distance": ("cdist", "pdist"),
     ".ops.binning": ("histc", "bucketize"),
+    # special functions and linalg gaps: torch's top-level gamma/Bessel names (minitf/ops/gamma_fns.py,
+    # bessel_ndtr.py, incomplete_gamma.py, inplace_special.py)
+    ".ops.gamma_fns": ("lgamma", "digamma", "polygamma", "mvlgamma"),
+    ".ops.bessel_ndtr": ("i0",),
+    ".ops.incomplete_gamma": ("igamma", "igammac"),
+    ".ops.inplace_special": ("i0_",),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
