@@ -164,6 +164,12 @@ def test_cond_matches_torch(p):
             mt.linalg.cond(_T(wide), p)
 
 
+def test_linalg_matmul_is_matmul():
+    a, b = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 5))
+    assert mt.linalg.matmul is mt.matmul
+    np.testing.assert_allclose(mt.linalg.matmul(_T(a), _T(b)).data, a @ b)
+
+
 def test_cond_refuses_unknown_norms():
     with pytest.raises(ArgumentError, match="invalid norm type: 3"):
         mt.linalg.cond(_T(np.eye(2)), 3)

@@ -19,5 +19,6 @@ from .products import cross, diagonal, multi_dot, vecdot  # noqa: F401
 # special functions and linalg gaps
 from .matrix_exp import matrix_exp  # noqa: F401
 from .lu import lu, lu_factor, lu_factor_ex, lu_solve, lu_unpack  # noqa: F401
+from ..functional import matmul  # noqa: F401  (torch.linalg.matmul: torch.matmul under linalg's name)
 from .extras import cholesky_ex, cond, householder_product, inv_ex, solve_ex, tensorinv, tensorsolve, vander  # noqa: F401
 from ..errors import LinAlgError  # noqa: F401  (torch.linalg.LinAlgError)
