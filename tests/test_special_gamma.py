@@ -229,3 +229,24 @@ def test_top_level_names_methods_and_inplace():
     assert mt.special.psi is mt.special.digamma and mt.special.gammaln is mt.lgamma
     with pytest.raises(Exception, match="float|dtype|cast"):   # a float result into an integer tensor
         mt.tensor([1, 2]).lgamma_()
+
+
+def test_native_special_is_none_for_a_name_cupy_lacks(monkeypatch):
+    """On CuPy, a special function that its cupyx.scipy.special lacks falls back to minitf's kernel
+    (None here) instead of an AttributeError (a stand-in module plays CuPy)."""
+    import sys
+    import types
+
+    from minitf import backend
+    fake_xp = types.SimpleNamespace()
+    special = types.ModuleType("cupyx.scipy.special")
+    special.gammaln = lambda x: "native"
+    scipy = types.ModuleType("cupyx.scipy")
+    scipy.special = special
+    cupyx = types.ModuleType("cupyx")
+    cupyx.scipy = scipy
+    for name, module in (("cupyx", cupyx), ("cupyx.scipy", scipy), ("cupyx.scipy.special", special)):
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(backend, "_cupy", fake_xp)
+    assert backend.native_special(fake_xp, "gammaln")(1.0) == "native"
+    assert backend.native_special(fake_xp, "log_ndtr") is None
