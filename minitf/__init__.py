@@ -59,6 +59,10 @@ def _lazy_submodule(name):
 _LINALG_ALIASES = {"inverse": ("inverse", "inv"), "det": ("inverse", "det"), "logdet": ("inverse", "logdet"),
                    "slogdet": ("inverse", "slogdet"), "pinverse": ("inverse", "pinverse"),
                    "matrix_power": ("inverse", "matrix_power"), "cross": ("products", "torch_cross")}
+# special functions and linalg gaps: torch's older top-level linalg names (minitf/linalg/legacy.py)
+_LINALG_ALIASES.update({name: ("legacy", name) for name in ("matrix_exp", "lu", "lu_unpack", "lu_solve",
+                                                           "cholesky_solve", "cholesky_inverse",
+                                                           "triangular_solve")})
 
 
 def compile(model=None, **kwargs):
@@ -185,6 +189,12 @@ _LAZY_GROUPS = {
     ".ops.shape_rules": ("broadcast_shapes",),
     ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided"),
     ".signal_windows": ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"),
+    # special functions and linalg gaps: torch's top-level gamma/Bessel names (minitf/ops/gamma_fns.py,
+    # bessel_ndtr.py, incomplete_gamma.py, inplace_special.py)
+    ".ops.gamma_fns": ("lgamma", "digamma", "polygamma", "mvlgamma"),
+    ".ops.bessel_ndtr": ("i0",),
+    ".ops.incomplete_gamma": ("igamma", "igammac"),
+    ".ops.inplace_special": ("i0_",),
 }
 # tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
 _TENSOR_API_GROUPS = {

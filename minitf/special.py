@@ -3,7 +3,10 @@
 same name elsewhere in minitf (same dtypes, same gradients):
 
 erf, erfc, erfinv, expit (the logistic sigmoid), logit, xlogy, xlog1py, log1p, expm1, exp2,
-logsumexp, sinc, entr (-x log x), ndtr (the standard normal CDF), softmax, log_softmax, round.
+logsumexp, sinc, entr (-x log x), ndtr (the standard normal CDF), softmax, log_softmax, round;
+the gamma family (gammaln, digamma/psi, polygamma, multigammaln, zeta, gammainc, gammaincc) and
+i0, i0e, i1, i1e, erfcx, log_ndtr, ndtri (minitf/ops/gamma_fns.py, bessel_ndtr.py,
+incomplete_gamma.py: NumPy kernels with their measured accuracy in each module's docstring).
 """
 from __future__ import annotations
 
@@ -17,6 +20,11 @@ from .ops.nn import log_softmax, softmax  # noqa: F401
 from .ops.special import entr, erfc, erfinv, sinc  # noqa: F401
 from .ops.unary import expm1, log1p, round  # noqa: F401
 
+# special functions and linalg gaps: the gamma family, Bessel I0/I1, erfcx and the normal helpers
+from .ops.gamma_fns import digamma, gammaln, multigammaln, polygamma, psi, zeta  # noqa: F401,E402
+from .ops.bessel_ndtr import erfcx, i0, i0e, i1, i1e, log_ndtr, ndtri  # noqa: F401,E402
+from .ops.incomplete_gamma import gammainc, gammaincc  # noqa: F401,E402
+
 _SQRT1_2 = 1 / math.sqrt(2.0)
 
 
@@ -29,3 +37,5 @@ def ndtr(x):
 
 __all__ = ["erf", "erfc", "erfinv", "expit", "logit", "xlogy", "xlog1py", "log1p", "expm1", "exp2", "logsumexp",
            "sinc", "entr", "ndtr", "softmax", "log_softmax", "round"]
+__all__ += ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "zeta", "gammainc", "gammaincc",
+            "i0", "i0e", "i1", "i1e", "erfcx", "log_ndtr", "ndtri"]  # (special functions and linalg gaps)

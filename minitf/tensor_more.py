@@ -35,6 +35,12 @@ def _inv():
     return inverse
 
 
+def _linalg(name):
+    """The module ``minitf.linalg.<name>``, imported on first use."""
+    import importlib
+    return importlib.import_module(f".linalg.{name}", __package__)
+
+
 def _ops(name):
     """The op module ``minitf.ops.<name>``, imported on first use."""
     import importlib
@@ -126,6 +132,29 @@ class MoreMethods:
     def cross(self, other, dim=None):
         from .linalg.products import torch_cross
         return torch_cross(self, other, dim)
+    # special functions and linalg gaps (minitf/ops/gamma_fns.py, bessel_ndtr.py, incomplete_gamma.py,
+    # inplace_special.py; minitf/linalg/matrix_exp.py, lu.py, legacy.py)
+    def lgamma(self): return _ops("gamma_fns").lgamma(self)
+    def digamma(self): return _ops("gamma_fns").digamma(self)
+    def polygamma(self, n): return _ops("gamma_fns").polygamma(n, self)
+    def mvlgamma(self, p): return _ops("gamma_fns").mvlgamma(self, p)
+    def i0(self): return _ops("bessel_ndtr").i0(self)
+    def igamma(self, other): return _ops("incomplete_gamma").igamma(self, other)
+    def igammac(self, other): return _ops("incomplete_gamma").igammac(self, other)
+    def lgamma_(self): return _ops("inplace_special").lgamma_(self)
+    def digamma_(self): return _ops("inplace_special").digamma_(self)
+    def polygamma_(self, n): return _ops("inplace_special").polygamma_(self, n)
+    def mvlgamma_(self, p): return _ops("inplace_special").mvlgamma_(self, p)
+    def i0_(self): return _ops("inplace_special").i0_(self)
+    def igamma_(self, other): return _ops("inplace_special").igamma_(self, other)
+    def igammac_(self, other): return _ops("inplace_special").igammac_(self, other)
+    def matrix_exp(self): return _linalg("matrix_exp").matrix_exp(self)
+    def lu(self, pivot=True, get_infos=False): return _linalg("legacy").lu(self, pivot, get_infos)
+    def lu_solve(self, LU_data, LU_pivots): return _linalg("legacy").lu_solve(self, LU_data, LU_pivots)
+    def cholesky_solve(self, input2, upper=False): return _linalg("legacy").cholesky_solve(self, input2, upper)
+    def cholesky_inverse(self, upper=False): return _linalg("legacy").cholesky_inverse(self, upper)
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return _linalg("legacy").triangular_solve(self, A, upper, transpose, unitriangular)
     # torch's shape and index helpers (minitf.ops.split_stack, .rearrange, .strided, .embed)
     def tensor_split(self, indices_or_sections, dim=0): return _ops("split_stack").tensor_split(self, indices_or_sections, dim)
     def hsplit(self, indices_or_sections): return _ops("split_stack").hsplit(self, indices_or_sections)

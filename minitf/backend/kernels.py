@@ -84,13 +84,16 @@ def window_view(a, axis, size, step=1, *, writeable: bool = True):
 
 
 def native_special(xp, name: str):
-    """The array module's own elementwise special function ``name`` ("erf", "erfc"), or None.
+    """The array module's own elementwise special function ``name`` ("erf", "erfc", "gammaln",
+    "log_ndtr", ...), or None.
 
-    NumPy has none (and minitf does not depend on SciPy): :mod:`minitf.ops.erf`
-    evaluates them there. CuPy has them, in ``cupyx.scipy.special``."""
+    NumPy has none (and minitf does not depend on SciPy): :mod:`minitf.ops.erf`, ``gamma_fns``,
+    ``bessel_ndtr`` and ``incomplete_gamma`` evaluate them there. CuPy has them, in
+    ``cupyx.scipy.special``; one that a CuPy version lacks is None too (minitf's own kernel,
+    written in the array module's functions, then runs on the device)."""
     if xp is backend._cupy and xp is not None:
         import cupyx.scipy.special
-        return getattr(cupyx.scipy.special, name)
+        return getattr(cupyx.scipy.special, name, None)
     return None
 
 
