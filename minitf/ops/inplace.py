@@ -115,6 +115,9 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         raise RuntimeError(f"{op_name}: in-place change of a reshaped, permuted or expanded view that autograd "
                            f"would have to record: not supported. Change the base, or use an out-of-place op")
     base, index = view_of
+    if base._fn is None and base.requires_grad:   # torch's words for a view of such a leaf
+        raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                           f"operation (change it under minitf.no_grad(), as an optimizer step does)")
     from .shape import getitem
     new = graph_op(Tensor._make(x.data.copy(), x._fn) if x.requires_grad else x.detach().clone(), value)
     if hasattr(index, "write"):  # a view no basic index names (diagonal): its own write and read
