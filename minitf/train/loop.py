@@ -278,14 +278,13 @@ class Trainer(EvalMethods):
 
     def _mean_losses_and_agree_on_stop(self, losses) -> list:
         """The ranks' mean losses; the stop votes ride in the same allreduce, so that every rank sees
-        the same sums and, if any rank was asked to stop, all stop at this step boundary."""
-        votes = stop_votes(self._stop_asked)
-        sums = self.strategy.reduce_sum([*losses, *votes])
+        the same means and, if any rank was asked to stop, all stop at this step boundary."""
         n = len(losses)
-        agreed = agreed_stop(sums[n:], self._stop_asked)
+        means = self.strategy.reduce_means([*losses, *stop_votes(self._stop_asked)])
+        agreed = agreed_stop(means[n:], self._stop_asked)
         if agreed is not None and self._stop_reason is None:
             self._stop_reason, self._stop_signum = agreed
-        return [s / self.strategy.batch_shard()[1] for s in sums[:n]]
+        return means[:n]
 
     def _check(self, steps: list) -> list:
         """The divergence guard over read steps (raises :class:`TrainingDiverged`), and the

@@ -139,7 +139,7 @@ _VOTES = ((signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (_SIGP
 
 def stop_votes(asked) -> list:
     """One rank's vote: ``asked`` is None or the (reason, signum) it was asked with; a count per
-    kind of ask (SIGTERM, SIGINT, SIGPIPE, anything else) to be summed over the ranks."""
+    kind of ask (SIGTERM, SIGINT, SIGPIPE, anything else) to be summed or averaged over the ranks."""
     if asked is None:
         return [0.0] * len(_VOTES)
     kinds = [s for s, _ in _VOTES]
@@ -148,8 +148,8 @@ def stop_votes(asked) -> list:
 
 
 def agreed_stop(votes, asked):
-    """The (reason, signum) a rank stops with, given the summed ``votes`` of all ranks (None: no
-    rank asked): its own ask if it had one, else the first kind the others had, in the order SIGTERM,
+    """The (reason, signum) a rank stops with, given the ``votes`` of all ranks summed or averaged
+    (only which are non-zero matters; None: no rank asked): its own ask if it had one, else the first kind the others had, in the order SIGTERM,
     SIGINT, SIGPIPE, code (so that every rank ends with the same exit status where one kind was asked)."""
     if not any(votes):
         return None
