@@ -20,6 +20,7 @@ from ..errors import ArgumentError, DtypeNotImplemented
 from ..grad_fn_names import named
 from ..tensor import Tensor
 from ._util import is_int
+from .interpolate_aa import AA_MODES, aa_taps
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
 _LINEAR_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
@@ -172,7 +173,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
     if antialias or mode == "lanczos":
-        from .interpolate_aa import AA_MODES
         if mode == "lanczos" and not antialias:
             raise ValueError("Lanczos mode requires antialias=True")
         if mode not in AA_MODES or input.ndim != 4:
@@ -224,21 +224,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     calc = np.float32 if input.dtype == np.float16 else input.dtype   # torch's opmath type for half
     out = input
     for i, (n_in, n_out, s) in enumerate(zip(spatial, sizes, scales)):
-        if antialias and n_in == n_out:
-            continue   # torch's antialiased kernels copy an unchanged dim too, whatever the scale_factor
-        if antialias:
-            from .interpolate_aa import aa_taps
-            taps, weights = aa_taps(n_in, n_out, s, corners, mode, calc)
-            weights = [w.astype(input.dtype) for w in weights]
-            out = _resample_dim(out, 2 + i, taps, weights)
-            continue
-        if n_in == n_out and (mode in ("linear", "bilinear", "trilinear") or mode == "nearest" and k == 2):
+        copies_unchanged = antialias or mode in ("linear", "bilinear", "trilinear") or mode == "nearest" and k == 2
+        if n_in == n_out and copies_unchanged:
             # torch's CPU kernels copy a dim whose size is unchanged, even where a scale_factor
             # (say 1.3 on 3 pixels, floor(3.9) = 3) would move the source points (checked on
-            # torch 2.13: the linear modes and 2-D nearest do; 1-D/3-D nearest, nearest-exact
-            # and bicubic follow the formula)
+            # torch 2.13: the antialiased and linear modes and 2-D nearest do; 1-D/3-D nearest,
+            # nearest-exact and bicubic follow the formula)
             continue
-        if mode in ("nearest", "nearest-exact"):
+        if antialias:
+            taps, weights = aa_taps(n_in, n_out, s, corners, mode, calc)
+        elif mode in ("nearest", "nearest-exact"):
             taps, weights = _nearest_taps(n_in, n_out, s, mode == "nearest-exact")
         elif mode == "bicubic":
             taps, weights = _cubic_taps(n_in, n_out, s, corners, calc)
