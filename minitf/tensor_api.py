@@ -31,7 +31,7 @@ def install(cls) -> None:
     for name, fn in FUNCTIONS.items():
         setattr(cls, name, fn)          # Tensor.cos_ is minitf.cos_ (x is the first argument)
     for alias, target in METHOD_ALIASES.items():
-        setattr(cls, alias, cls.__dict__.get(target) or _find(cls, target))
+        setattr(cls, alias, _find(cls, target))   # the class itself first, then its bases
 
 
 def _find(cls, name):
