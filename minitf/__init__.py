@@ -45,8 +45,10 @@ def _lazy_submodule(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
-                "amp", "backends", "linalg", "special", "printing", "profiler"):
+                "amp", "backends", "linalg", "special", "printing", "profiler", "func"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "vmap":   # torch.vmap is torch.func.vmap
+        return importlib.import_module(".func", __name__).vmap
     if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
         return getattr(importlib.import_module(".amp", __name__), name)
     if name in _LINALG_ALIASES:   # torch's top-level linalg names, from mt.linalg (imported on first use)

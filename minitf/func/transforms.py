@@ -1,0 +1,334 @@
+"""torch.func's gradient transforms on minitf's reverse mode: ``grad``, ``grad_and_value``, ``vjp``,
+``jvp``, ``linearize``, ``jacrev``, ``jacfwd`` and ``hessian``.
+
+Each transform runs ``f`` once with its inputs replaced by new graph nodes (a *level*) and
+differentiates with :func:`minitf.grad` with respect to those nodes only:
+
+- an input that already requires grad becomes ``x.view_as(x)``, a node of its own that stays
+  connected to the caller's graph, so ``grad(grad(f))`` and an outer ``backward()`` see through
+  the transform; an input that does not becomes a fresh leaf;
+- the gradients are recorded (``create_graph``) whenever grad mode is on outside, so a result
+  can be differentiated again; a result whose graph reaches nothing but the level's fresh leaves
+  is handed back detached, as torch.func's are;
+- ``f`` runs with grad mode on (torch.func ignores an outer ``no_grad``).
+
+Forward-mode products (``jvp``, ``linearize``, ``jacfwd``) come from reverse mode by the
+double-vjp identity: with u a dummy cotangent, g(u) = J^T u is linear in u, so
+d<g(u), t>/du = J t. It costs two backward passes and needs every op's backward to be
+differentiable (an op without one raises, never a wrong zero).
+"""
+from __future__ import annotations
+
+from .pytree import tree_flatten, tree_unflatten
+
+__all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian"]
+
+
+class _Level:
+    """The inputs of one transform call as nodes to differentiate with respect to (see the
+    module's docstring). ``inputs``: one per leaf of ``leaves``, in order."""
+
+    def __init__(self, leaves, fname: str):
+        from ..autograd import is_grad_enabled
+        from ..tensor import Tensor
+        self.outer = is_grad_enabled()   # the caller records: results keep their graph
+        self.fresh, self.inputs = set(), []
+        for x in leaves:
+            if not isinstance(x, Tensor):
+                raise ValueError(f"{fname}: the values passed to a transform must be Tensors, got {type(x).__name__}")
+            if not x.is_floating_point():
+                raise RuntimeError(f"{fname}: only Tensors of floating point dtype can require gradients, "
+                                   f"got {x.dtype}")
+            if self.outer and x.requires_grad:
+                w = x.view_as(x)
+            else:
+                w = x.detach().requires_grad_(True)
+                self.fresh.add(id(w))
+            self.inputs.append(w)
+
+    def vjp(self, outs, cotangents, create_graph: bool):
+        """sum_k <cotangent_k, d out_k / d input> for every input (zeros where unused)."""
+        from ..backprop import grad as _grad
+        from ..creation import zeros_like
+        pairs = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
+        gs = _grad([o for o, _ in pairs], self.inputs, [c for _, c in pairs], retain_graph=True,
+                   create_graph=create_graph, allow_unused=True) if pairs else [None] * len(self.inputs)
+        return [zeros_like(x) if g is None else g for x, g in zip(self.inputs, gs)]
+
+    def release(self, value):
+        """``value`` as the caller gets it: detached unless its graph reaches a tensor requiring
+        grad from outside this level (``value`` may be anything: only a Tensor is changed)."""
+        from ..autograd import _graph_order
+        from ..tensor import Tensor
+        if not isinstance(value, Tensor) or not value.requires_grad:
+            return value
+        if self.outer:
+            if value._fn is None:
+                if id(value) not in self.fresh:
+                    return value
+            else:
+                for node in _graph_order([value]):
+                    if any(i._fn is None and i._requires_grad and id(i) not in self.fresh for i in node._fn.inputs):
+                        return value
+        return value.detach()
+
+
+def _argnums(argnums, nargs: int, fname: str):
+    """``(positions, single)``: ``argnums`` (an int or a tuple of ints) checked against ``nargs``."""
+    single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    nums = (argnums,) if single else argnums
+    if not isinstance(nums, tuple) or not nums or not all(isinstance(a, int) and not isinstance(a, bool)
+                                                          for a in nums):
+        raise RuntimeError(f"{fname}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise RuntimeError(f"{fname}: got argnum={a}, but only {nargs} positional inputs")
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise RuntimeError(f"{fname}: argnums must be unique, got {argnums!r}")
+    return nums, single
+
+
+def _enter(args, nums, fname: str):
+    """``(level, new_args, specs)``: the arguments at ``nums`` (pytrees) replaced by a level's nodes."""
+    flat = [tree_flatten(args[a]) for a in nums]
+    level = _Level([x for leaves, _ in flat for x in leaves], fname)
+    new_args, pos = list(args), 0
+    for a, (leaves, spec) in zip(nums, flat):
+        new_args[a] = tree_unflatten(level.inputs[pos:pos + len(leaves)], spec)
+        pos += len(leaves)
+    return level, new_args, [spec for _, spec in flat]
+
+
+def _regroup(values, specs, single: bool):
+    """Per-leaf ``values`` back into the argnums' structures (one, or a tuple of them)."""
+    out, pos = [], 0
+    for spec in specs:
+        out.append(tree_unflatten(values[pos:pos + spec.num_leaves], spec))
+        pos += spec.num_leaves
+    return out[0] if single else tuple(out)
+
+
+def _split_aux(out, has_aux: bool, fname: str):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise RuntimeError(f"{fname}: with has_aux=True the function must return a tuple (output, aux)")
+    return out
+
+
+def _tensors(tree, fname: str, what: str = "outputs"):
+    from ..tensor import Tensor
+    leaves, spec = tree_flatten(tree)
+    for x in leaves:
+        if not isinstance(x, Tensor):
+            raise RuntimeError(f"{fname}: expected the function's {what} to be Tensors (or pytrees of them), "
+                               f"got {type(x).__name__}")
+    return leaves, spec
+
+
+def _run(func, args, kwargs):
+    from ..grad_modes import enable_grad
+    with enable_grad():
+        return func(*args, **kwargs)
+
+
+def grad_and_value(func, argnums=0, has_aux: bool = False):
+    """``f -> (x -> (df/dx, f(x)))``, as ``torch.func.grad_and_value``.
+
+    ``func`` returns a 0-dim Tensor (with ``has_aux``: a tuple ``(output, aux)``); the gradient
+    has the structure of the argument at ``argnums`` (a tuple of them for a tuple ``argnums``).
+    The arguments differentiated may be pytrees (tuples, lists, dicts) of floating tensors.
+    Returns ``(grads, value)`` or, with ``has_aux``, ``(grads, (value, aux))``.
+    """
+    fname = "grad_and_value(f)(*args)"
+
+    def wrapper(*args, **kwargs):
+        nums, single = _argnums(argnums, len(args), fname)
+        level, new_args, specs = _enter(args, nums, fname)
+        out, aux = _split_aux(_run(func, new_args, kwargs), has_aux, fname)
+        from ..tensor import Tensor
+        if not isinstance(out, Tensor):
+            raise RuntimeError(f"{fname}: expected f(*args) to return a Tensor, got {type(out).__name__}")
+        if out.ndim != 0:
+            raise RuntimeError(f"{fname}: expected f(*args) to return a scalar (0-dim) Tensor, got one with "
+                               f"{out.ndim} dims; use vjp or jacrev for a non-scalar output")
+        from ..creation import ones_like
+        gs = [level.release(g) for g in level.vjp([out], [ones_like(out)], create_graph=level.outer)]
+        grads, value = _regroup(gs, specs, single), level.release(out)
+        if has_aux:
+            return grads, (value, _release_all(level, aux))
+        return grads, value
+    return wrapper
+
+
+def _release_all(level, tree):
+    leaves, spec = tree_flatten(tree)
+    return tree_unflatten([level.release(x) for x in leaves], spec)
+
+
+def grad(func, argnums=0, has_aux: bool = False):
+    """``f -> (x -> df/dx)``, as ``torch.func.grad``: the gradient of a scalar function with
+    respect to the argument(s) at ``argnums``, which have the same structure as those arguments.
+
+    Composes: ``grad(grad(f))(x)`` is f''(x) for a scalar x; ``vmap(grad(f))`` gives per-sample
+    gradients. With ``has_aux=True``, ``func`` returns ``(output, aux)`` and this returns
+    ``(grads, aux)``. Example::
+
+        mt.func.grad(lambda x: (x ** 3).sum())(mt.tensor([1., 2.]))    # tensor([ 3., 12.])
+    """
+    g_and_v = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        grads, value = g_and_v(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+    return wrapper
+
+
+def vjp(func, *primals, has_aux: bool = False):
+    """``(output, vjp_fn)``, as ``torch.func.vjp``: ``func(*primals)`` and a function mapping
+    cotangents (the output's structure and shapes) to the vector-Jacobian products, one per
+    primal (a tuple, each with its primal's structure). ``vjp_fn`` may be called many times.
+    With ``has_aux``, ``func`` returns ``(output, aux)`` and this returns ``(output, vjp_fn, aux)``.
+    """
+    fname = "vjp(f, *primals)"
+    level, new_args, specs = _enter(primals, tuple(range(len(primals))), fname)
+    out, aux = _split_aux(_run(func, new_args, {}), has_aux, fname)
+    outs, out_spec = _tensors(out, fname)
+
+    def vjp_fn(cotangents):
+        from ..autograd import is_grad_enabled
+        cots, spec = _tensors(cotangents, "vjp_fn", "cotangents")
+        if spec != out_spec:
+            raise RuntimeError(f"vjp_fn: expected the cotangents to have the structure of the function's "
+                               f"outputs: cotangents {spec!r}, outputs {out_spec!r}")
+        for k, (o, c) in enumerate(zip(outs, cots)):
+            if tuple(o.shape) != tuple(c.shape):
+                raise RuntimeError(f"vjp_fn: cotangent {k} has shape {tuple(c.shape)} but the output has "
+                                   f"shape {tuple(o.shape)}")
+        gs = level.vjp(outs, cots, create_graph=level.outer and is_grad_enabled())
+        return _regroup([level.release(g) for g in gs], specs, single=False)
+
+    value = tree_unflatten([level.release(o) for o in outs], out_spec)
+    return (value, vjp_fn, _release_all(level, aux)) if has_aux else (value, vjp_fn)
+
+
+def _linearized(func, primals, fname: str, has_aux: bool):
+    """``(level, outs, out_spec, aux, jvp_of)``: ``func`` run once; ``jvp_of(tangent leaves)`` gives
+    the Jacobian-vector products of every output by the double-vjp identity."""
+    from ..backprop import grad as _grad
+    from ..creation import zeros_like
+    if not isinstance(primals, tuple):
+        raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
+    nums = tuple(range(len(primals)))
+    level, new_args, _ = _enter(primals, nums, fname)
+    out, aux = _split_aux(_run(func, new_args, {}), has_aux, fname)
+    outs, out_spec = _tensors(out, fname)
+    dummies = [zeros_like(o).requires_grad_(True) for o in outs]   # u: the dummy cotangents
+    g_of_u = level.vjp(outs, dummies, create_graph=True)           # J^T u, linear in u
+
+    def jvp_of(tangents):
+        total = None
+        for g, t in zip(g_of_u, tangents):
+            if g.requires_grad:
+                term = (g * t).sum()
+                total = term if total is None else total + term
+        if total is None:   # no output depends on any input
+            return [zeros_like(o) for o in outs]
+        js = _grad(total, dummies, retain_graph=True, create_graph=level.outer, allow_unused=True)
+        return [zeros_like(o) if j is None else level.release(j) for o, j in zip(outs, js)]
+    return level, outs, out_spec, aux, jvp_of
+
+
+def _check_tangents(tangents, primals, fname: str):
+    if not isinstance(tangents, tuple):
+        raise RuntimeError(f"{fname}: expected tangents to be a tuple (one per primal)")
+    p_leaves, p_spec = tree_flatten(primals)
+    t_leaves, t_spec = _tensors(tangents, fname, "tangents")
+    if p_spec != t_spec:
+        raise RuntimeError(f"{fname}: expected the tangents to have the structure of the primals: "
+                           f"tangents {t_spec!r}, primals {p_spec!r}")
+    for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+        if tuple(p.shape) != tuple(t.shape):
+            raise RuntimeError(f"{fname}: tangent {k} has shape {tuple(t.shape)} but its primal has shape "
+                               f"{tuple(p.shape)}")
+    return t_leaves
+
+
+def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
+    """``(output, jvp_out)``, as ``torch.func.jvp``: ``func(*primals)`` and the Jacobian-vector
+    product J t (the output's structure). ``primals`` and ``tangents``: tuples of the same
+    structure and shapes. With ``has_aux``: ``(output, jvp_out, aux)``. Computed from reverse
+    mode by the double-vjp identity (the module's docstring), not by dual numbers."""
+    fname = "jvp(f, primals, tangents)"
+    if not isinstance(primals, tuple):
+        raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
+    t_leaves = _check_tangents(tangents, primals, fname)
+    level, outs, out_spec, aux, jvp_of = _linearized(func, primals, fname, has_aux)
+    value = tree_unflatten([level.release(o) for o in outs], out_spec)
+    j = tree_unflatten(jvp_of(t_leaves), out_spec)
+    return (value, j, _release_all(level, aux)) if has_aux else (value, j)
+
+
+def linearize(func, *primals):
+    """``(output, jvp_fn)``, as ``torch.func.linearize``: ``func(*primals)`` and a function of the
+    tangents (``jvp_fn(*tangents)``) giving J t, reusing the one recorded pass for every call."""
+    fname = "linearize(f, *primals)"
+    level, outs, out_spec, _, jvp_of = _linearized(func, primals, fname, has_aux=False)
+
+    def jvp_fn(*tangents):
+        return tree_unflatten(jvp_of(_check_tangents(tangents, primals, "jvp_fn")), out_spec)
+    return tree_unflatten([level.release(o) for o in outs], out_spec), jvp_fn
+
+
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _preallocate_and_copy: bool = False):
+    """``f -> (x -> J)``, as ``torch.func.jacrev``: for an output of shape O and an input of shape
+    I, the Jacobian of shape O + I, in the output's structure with, at each output, the argnums'
+    structure. One backward pass per output element (``chunk_size`` is accepted; it only groups
+    those passes in torch). With ``has_aux``: ``(jacobian, aux)``."""
+    fname = "jacrev(f)(*args)"
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"{fname}: chunk_size must be a positive int or None, got {chunk_size!r}")
+
+    def wrapper(*args, **kwargs):
+        from .. import backend, ops
+        from ..tensor import Tensor
+        nums, single = _argnums(argnums, len(args), fname)
+        level, new_args, specs = _enter(args, nums, fname)
+        out, aux = _split_aux(_run(func, new_args, kwargs), has_aux, fname)
+        outs, out_spec = _tensors(out, fname)
+        per_output = []
+        for o in outs:
+            rows = [[] for _ in level.inputs]
+            xp = backend.get_array_module(o.data)
+            for e in range(o.numel()):   # one backward per output element: row e of the Jacobian
+                seed = xp.zeros(o.numel(), dtype=o.dtype)
+                seed[e] = 1
+                for r, g in zip(rows, level.vjp([o], [Tensor._make(seed.reshape(o.shape), None)],
+                                                create_graph=level.outer)):
+                    r.append(g)
+            from ..creation import zeros
+            jac = [level.release(ops.stack(r, 0).reshape(tuple(o.shape) + tuple(x.shape))) if r else
+                   zeros(tuple(o.shape) + tuple(x.shape), dtype=x.dtype, device=x.device)
+                   for r, x in zip(rows, level.inputs)]
+            per_output.append(_regroup(jac, specs, single))
+        result = tree_unflatten(per_output, out_spec)
+        return (result, _release_all(level, aux)) if has_aux else result
+    return wrapper
+
+
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+    """``f -> (x -> J)``, as ``torch.func.jacfwd``: the same Jacobian as :func:`jacrev` (shape
+    O + I, the same structure). torch builds it from one forward-mode pass per input element;
+    minitf has reverse mode only, so this computes it as :func:`jacrev` does, one backward pass
+    per output element (the values agree to rounding). ``randomness`` is accepted for torch's
+    signature ("error", "different" or "same")."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+def hessian(func, argnums=0):
+    """``f -> (x -> H)``, as ``torch.func.hessian``: the Jacobian of the gradient of a scalar
+    function, shape I + I for one input (``jacfwd(jacrev(func, argnums), argnums)``)."""
+    return jacfwd(jacrev(func, argnums), argnums)

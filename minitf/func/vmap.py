@@ -1,0 +1,165 @@
+"""``vmap``, as ``torch.func.vmap`` / ``torch.vmap``: a function of one example made a function of
+a batch.
+
+    per_sample = mt.vmap(f)(xs)          # xs: (B, ...);  per_sample[b] == f(xs[b])
+    mt.vmap(f, in_dims=(0, None))(xs, w)  # w is shared by every example
+
+minitf's vmap runs ``f`` once per example on ``x.select(dim, b)`` and stacks the results along
+``out_dims``: the values and gradients are torch's, and it composes with the other transforms
+(``vmap(grad(f))`` gives per-example gradients), but the speed is that of a Python loop over the
+batch, not of one batched kernel. It is a tool for per-example quantities in teaching and tests,
+not for a model's hot path. Because ``f`` really runs on each example, what torch's batching
+refuses inside ``f`` (``.item()``, data-dependent ``if``) works here.
+
+``randomness`` as torch's: "error" (the default) raises at any draw from a default generator
+inside ``f``; "different" lets each example draw in turn; "same" gives every example the same
+draws (each device an input is on, and the CPU, gets one seed drawn from its default generator
+per call, and every example restarts from it).
+"""
+from __future__ import annotations
+
+import functools
+
+from .pytree import broadcast_prefix, tree_flatten, tree_unflatten
+
+__all__ = ["vmap"]
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+class _NoDraws:
+    """Stands in for the default generators while ``randomness="error"``: any use raises."""
+
+    def __getattr__(self, name):
+        raise RuntimeError("vmap: called a random operation while in randomness error mode; pass "
+                           "randomness='same' or 'different' to vmap, or draw outside the vmapped function")
+
+
+class _Generators:
+    """The default generators of the devices during one example (see ``randomness``)."""
+
+    def __init__(self, randomness: str, devices):
+        from .. import backend
+        from .. import random as _random
+        self.mode, self._random = randomness, _random
+        self.devices = backend.DEVICES if randomness == "error" else sorted(devices | {"cpu"})
+        if randomness == "same":
+            self.seeds = {d: backend.draw_seed(_random.default_generator(d)) for d in self.devices}
+
+    def __enter__(self):
+        from .. import backend
+        gens = self._random._generators
+        self.saved = {d: gens.get(d) for d in self.devices}
+        if self.mode == "error":
+            for d in self.devices:
+                gens[d] = _NoDraws()
+        elif self.mode == "same":
+            for d in self.devices:
+                gens[d] = backend.default_rng(d, self.seeds[d])
+        return self
+
+    def __exit__(self, *exc):
+        if self.mode == "different":
+            return
+        gens = self._random._generators
+        for d, g in self.saved.items():
+            if g is None:
+                gens.pop(d, None)
+            else:
+                gens[d] = g
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
+    """``func`` mapped over a dim of its inputs, as ``torch.func.vmap``.
+
+    ``in_dims``: an int (every positional argument mapped over that dim) or a tuple with one entry
+    per argument, each an int, None (not mapped: passed whole to every call) or, for a pytree
+    argument, a matching structure of them. ``out_dims``: where the batch dim goes in each output
+    (an int, or a structure matching the outputs; None: the output of the first example, not
+    stacked). Keyword arguments are passed unmapped. Every mapped input must have the same size B
+    in its mapped dim; the result has B at ``out_dims``. ``chunk_size`` is accepted (the
+    examples run one at a time anyway). See the module docstring for how it runs and ``randomness``.
+    """
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(f"vmap: randomness must be one of {_RANDOMNESS}, got {randomness!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size must be a positive int or None, got {chunk_size!r}")
+    name = getattr(func, "__name__", type(func).__name__)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from ..tensor import Tensor
+        where = f"vmap({name}, in_dims={in_dims!r}, ...)(<inputs>)"
+        if not (isinstance(in_dims, int) or isinstance(in_dims, tuple)):
+            raise ValueError(f"{where}: expected in_dims to be an int or a (possibly nested) tuple matching the "
+                             f"structure of the inputs, got {type(in_dims).__name__}")
+        if isinstance(in_dims, tuple) and len(in_dims) != len(args):
+            raise ValueError(f"{where}: in_dims has {len(in_dims)} entries but {len(args)} positional inputs "
+                             f"were given")
+        leaves, spec = tree_flatten(args)
+        dims = broadcast_prefix(in_dims, args, "in_dims", ValueError)
+        size, devices, norm = None, set(), []
+        for x, d in zip(leaves, dims):
+            if d is None:
+                norm.append(None)
+                continue
+            if not isinstance(d, int) or isinstance(d, bool):
+                raise ValueError(f"{where}: in_dims entries must be int or None, got {d!r}")
+            if not isinstance(x, Tensor):
+                raise ValueError(f"{where}: got in_dim={d} for an input of type {type(x).__name__}; only Tensors "
+                                 f"can be mapped over (use None as its in_dim)")
+            if not -x.ndim <= d < max(x.ndim, 0) or x.ndim == 0:
+                raise ValueError(f"{where}: got in_dim={d} for an input with {x.ndim} dims; expected "
+                                 f"{-x.ndim} <= in_dim < {x.ndim}")
+            d %= x.ndim
+            if size is not None and x.shape[d] != size:
+                raise ValueError(f"{where}: expected every mapped input to have the same size in its mapped dim, "
+                                 f"got sizes {size} and {x.shape[d]}")
+            size = x.shape[d]
+            devices.add(str(x.device))
+            norm.append(d)
+        if size is None:
+            raise ValueError(f"{where}: at least one input must be mapped over (in_dims were all None)")
+        gens = _Generators(randomness, devices)
+        results, out_spec = [], None
+        for b in range(max(size, 1)):   # size 0: one call on empty stand-ins gives the outputs' shapes
+            example = [x if d is None else (x.select(d, b) if size else _stand_in(x, d)) for x, d in zip(leaves, norm)]
+            with gens:
+                out = func(*tree_unflatten(example, spec), **kwargs)
+            outs, s = tree_flatten(out)
+            if out_spec is not None and s != out_spec:
+                raise RuntimeError(f"{where}: the function returned outputs of structure {s!r} for example {b} "
+                                   f"but {out_spec!r} before")
+            out_spec = s
+            results.append(outs)
+        odims = broadcast_prefix(out_dims, tree_unflatten(results[0], out_spec), "out_dims", ValueError)
+        stacked = [_stack([r[k] for r in results], od, size, name) for k, od in enumerate(odims)]
+        return tree_unflatten(stacked, out_spec)
+    return wrapper
+
+
+def _stand_in(x, d):
+    """An example of ``x`` mapped over dim ``d`` when the batch is empty: zeros of the slice's shape."""
+    from ..creation import zeros
+    return zeros(x.shape[:d] + x.shape[d + 1:], dtype=x.dtype, device=x.device)
+
+
+def _stack(values, od, size: int, name: str):
+    """The per-example ``values`` of one output stacked at dim ``od`` (None: the first)."""
+    from .. import ops
+    from ..creation import zeros
+    from ..errors import DimError
+    from ..tensor import Tensor
+    if od is None:
+        return values[0]
+    first = values[0]
+    if not isinstance(first, Tensor):
+        raise ValueError(f"vmap({name}, ...): {name} must return only Tensors where out_dims is not None, "
+                         f"got {type(first).__name__}; set out_dims to None for that output")
+    if not isinstance(od, int) or not -(first.ndim + 1) <= od <= first.ndim:
+        raise DimError(f"vmap({name}, ...): out_dims {od!r} is out of range for an output with {first.ndim} dims "
+                       f"(expected an int in [{-(first.ndim + 1)}, {first.ndim}])")
+    if size == 0:
+        od %= first.ndim + 1
+        return zeros(first.shape[:od] + (0,) + first.shape[od:], dtype=first.dtype, device=first.device)
+    return ops.stack(values, od)
