@@ -20,7 +20,7 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.ops.binning", "minitf.ops.split_stack", "minitf.ops.rearrange", "minitf.ops.embed",
         "minitf.special", "minitf.linalg", "minitf.nn", "minitf.optim", "minitf.optim.lbfgs", "minitf.nn.packed_rnn",
         "minitf.backend.scans", "minitf.backend.linalg", "minitf.ops.distributions", "minitf.ops.counting",
-        "minitf.ops.more_reductions", "minitf.ops.more_shapes",
+        "minitf.ops.more_reductions", "minitf.ops.more_shapes", "minitf.func",
         "shutil", "pathlib", "threading", "dataclasses"]
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",
@@ -99,3 +99,22 @@ def test_tensor_methods_of_lazy_groups_import_on_first_call():
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("(2, 2) (2, 2) (4, 4) (2, 2) (4,) (2, 2) 2 tensor([[")
+
+
+def _table_names(*tables):
+    return [name for table in tables for names in table.values() for name in names]
+
+
+def test_no_name_is_in_two_lazy_tables_nor_shadowed_by_an_eager_one():
+    # two groups giving the same name (two helpers' copies of one function) would leave one of them dead,
+    # and so would a lazy entry for a name the package already imports eagerly
+    import minitf
+    for module, names in [(minitf, _table_names(mt._LAZY_GROUPS, mt._TENSOR_API_GROUPS) + list(mt._LINALG_ALIASES)),
+                          (F, _table_names(F._LAZY_GROUPS)), (nn, _table_names(nn._LAZY_GROUPS))]:
+        twice = sorted({n for n in names if names.count(n) > 1})
+        assert twice == [], (module.__name__, twice)
+        code = f"import {module.__name__} as m\nprint(' '.join(sorted(vars(m))))"
+        p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        shadowed = sorted(set(names) & set(p.stdout.split()))
+        assert shadowed == [], (module.__name__, shadowed)
