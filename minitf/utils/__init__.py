@@ -1,4 +1,5 @@
-"""Utilities under PyTorch's module paths: :mod:`minitf.utils.data` (``Dataset``, ``DataLoader``).
+"""Utilities under PyTorch's module paths: :mod:`minitf.utils.data` (``Dataset``, ``DataLoader``) and
+:mod:`minitf.utils.checkpoint` (gradient checkpointing).
 
 ``mt.utils.data.DataLoader`` works without importing ``minitf.utils.data`` first, as
 ``torch.utils.data.DataLoader`` does; the submodule is imported on that first use.
@@ -6,7 +7,7 @@
 
 
 def __getattr__(name):
-    if name == "data":  # imported on first use, keeping `import minitf` light
+    if name in ("data", "checkpoint"):  # imported on first use, keeping `import minitf` light
         import importlib
-        return importlib.import_module(".data", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minitf.utils' has no attribute {name!r}")
