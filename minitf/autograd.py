@@ -86,7 +86,7 @@ class Function:
 
     # _torch_name: the node name an op gave its node where one class serves several of torch's
     # kernels (grad_fn_names.named); a slot, as __dict__ is freed after backward
-    __slots__ = ("inputs", "freed", "_epoch", "_torch_name", "__dict__")
+    __slots__ = ("inputs", "freed", "_epoch", "_torch_name", "__dict__", "__weakref__")
     backward_graph = None
     # (leaf, gradient) pairs a backward sets for the general walk to deliver beyond the inputs'
     # (recompute: the leaves its function closes over); None for every other op
@@ -128,6 +128,28 @@ class Function:
         """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""
         from .grad_fn_names import node_name
         return node_name(self)
+
+    # torch's Node API (minitf/graph_nodes.py): the graph's edges, a per-node dict, and node hooks
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, 0), ...)`` per input: the node that made it, a leaf's AccumulateGrad, or None."""
+        from .graph_nodes import next_functions
+        return next_functions(self)
+
+    @property
+    def metadata(self) -> dict:
+        """A dict of this node's own, for the user's notes (torch's ``grad_fn.metadata``)."""
+        return self.__dict__.setdefault("_metadata", {})
+
+    def register_hook(self, hook):
+        """``hook(grad_inputs, grad_outputs)`` after this node's backward; may return new grad_inputs."""
+        from .graph_nodes import register_node_hook
+        return register_node_hook(self, hook, pre=False)
+
+    def register_prehook(self, hook):
+        """``hook(grad_outputs)`` before this node's backward; may return new grad_outputs."""
+        from .graph_nodes import register_node_hook
+        return register_node_hook(self, hook, pre=True)
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd as _ag
-from . import backend, tensor_hooks
+from . import backend, graph_nodes, tensor_hooks
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
                        _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
 from .debughooks import clock
@@ -164,6 +164,9 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                 _check_graph_inputs(fn, inputs)
         if fn.freed:
             raise _freed_error()
+        node_hooks = "_node_hooks_finalizer" in fn.__dict__   # grad_fn.register_(pre)hook
+        if node_hooks:
+            g = graph_nodes.run_prehooks(fn, g, create_graph)
         if hooks:
             start = clock(hooks, inputs)
             in_grads = _call_backward(fn, g, create_graph, inputs)
@@ -172,6 +175,12 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                 h.on_backward(fn, g, in_grads, seconds)
         else:
             in_grads = _call_backward(fn, g, create_graph, inputs)
+        if node_hooks:   # the hooks see one gradient per input, shaped as the input (None: needs none)
+            in_grads = graph_nodes.run_hooks(fn, [
+                None if ig is None or not inp._requires_grad else
+                ig if tuple(ig.shape) == inp.shape else
+                (_sum_to_tensor(ig, inp.shape) if create_graph else sum_to(ig, inp.data.shape))
+                for inp, ig in zip(inputs, in_grads)], g, create_graph)
         extra = fn.extra_grads  # recompute: leaves its fn read without taking them as inputs
         if extra is not None:
             fn.extra_grads = None
