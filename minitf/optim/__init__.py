@@ -28,7 +28,9 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad
            "cosine_with_warmup", "CosineWarmupLR",
            "LBFGS",
            # optimizers and schedulers group (round 3): Adadelta eager (adaptive.py); the rest lazy
-           "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "swa_utils"]
+           "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "swa_utils",
+           # Muon (orthogonalised momentum for weight matrices), imported on first use
+           "Muon"]
 
 # quasi-Newton (step(closure) evaluates several times): minitf/optim/lbfgs.py, imported on first use
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
@@ -48,6 +50,8 @@ __getattr__, _lazy_dir = _lazy_attributes(__name__, globals(), {
     # optimizers and schedulers group (round 3): Adam's relatives, Rprop, ASGD, imported on first use
     "Adamax": ".adam_variants", "NAdam": ".adam_variants", "RAdam": ".adam_variants",
     "Rprop": ".rprop", "ASGD": ".asgd",
+    # Muon: minitf/optim/muon.py
+    "Muon": ".muon",
 }, fallback=_submodule)
 
 
