@@ -207,6 +207,13 @@ def test_legacy_weight_norm_matches_torch_and_warns():
         for k, v in t.state_dict().items():
             np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=1e-12, err_msg=k)
         compare_steps(torch, m, t, np.random.default_rng(8).standard_normal((4, 5)))
+        t2 = torch.nn.Linear(5, 3).double()   # minitf's state dict loads into torch's module
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            torch.nn.utils.weight_norm(t2, dim=dim)
+        t2.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+        x = np.random.default_rng(8).standard_normal((2, 5))
+        np.testing.assert_allclose(t2(torch.tensor(x)).detach().numpy(), m(mt.tensor(x)).numpy(), rtol=1e-12)
         with pytest.raises(RuntimeError, match="two weight_norm hooks"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
@@ -266,3 +273,31 @@ def test_legacy_hooks_gradcheck_float64(device):
     m.eval()
     assert gradcheck_module(m, [x])
     assert m.weight_u.device == device
+
+
+@pytest.mark.parametrize("kind", ["weight_norm", "spectral_norm", "matrix_exp", "cayley", "householder"])
+def test_second_order_through_the_parametrisations(device, kind):
+    # every parametrisation is built from differentiable ops: its backward is differentiable too
+    m = nn.Linear(3, 3).to(device, "float64")
+    if kind == "weight_norm":
+        PZ.weight_norm(m)
+    elif kind == "spectral_norm":
+        PZ.spectral_norm(m).eval()
+    else:
+        PZ.orthogonal(m, orthogonal_map=kind, use_trivialization=kind == "cayley")
+    if kind == "householder":   # away from int()'s steps at the diagonal (see the gradcheck above)
+        m.parametrizations.weight.original.data[(range(3), range(3))] *= 1.5
+    x = mt.tensor(np.random.default_rng(11).standard_normal((2, 3)), device=device, requires_grad=True)
+    assert mt.gradgradcheck(lambda x, *ps: m(x), [x] + list(m.parameters()))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 4)])
+def test_orthogonal_with_base_on_the_device(device, shape):
+    # the trivialisation's start (QR, random completion, -I) made on the weight's device
+    m = nn.Module()
+    m.weight = nn.Parameter(mt.tensor(np.random.default_rng(12).standard_normal(shape), device=device))
+    PZ.orthogonal(m)
+    q = m.weight.numpy()
+    assert m.parametrizations.weight[0].base.device == device and m.weight.device == device
+    gram = q.swapaxes(-1, -2) @ q if shape[-2] >= shape[-1] else q @ q.swapaxes(-1, -2)
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(min(shape[-2:])), gram.shape), atol=1e-10)

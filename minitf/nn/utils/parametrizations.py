@@ -248,11 +248,10 @@ class _Orthogonal(Module):
             extra = randn(*q.shape[:-2], n, n - k, dtype=q.dtype, device=q.device)
             q = _make_orthogonal(concatenate([q, extra], dim=-1))
         self.base = q
-        neg_id = zeros_like(q_init)
-        m = min(q_init.shape[-2], q_init.shape[-1])
-        idx = np.arange(m)
-        neg_id.data[..., idx, idx] = -1.0
-        return neg_id
+        neg_id = np.zeros(q_init.shape, dtype=q_init.dtype)   # -I (..., rows, cols), made on the host
+        idx = np.arange(min(q_init.shape[-2:]))
+        neg_id[..., idx, idx] = -1.0
+        return Tensor(backend.to_device(neg_id, q_init.device))
 
 
 def _householder_reflectors(q: Tensor) -> Tensor:
