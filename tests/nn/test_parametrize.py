@@ -252,3 +252,16 @@ def test_gradcheck_through_parametrisations_float64(device):
     P.register_parametrization(m2, "weight", Split())
     assert gradcheck_module(m2, [x])
     assert m2.weight.device == device
+
+
+def test_imported_on_first_use_and_the_function_names_stay_functions():
+    import subprocess
+    import sys
+    code = ("import sys, minitf; from minitf import nn\n"
+            "mods = ('parametrize', 'parametrizations', 'weight_norm_hook', 'spectral_norm_hook')\n"
+            "assert not [m for m in mods if 'minitf.nn.utils.' + m in sys.modules]\n"
+            "import minitf.nn.utils.parametrizations\n"   # (it imports weight_norm_hook)
+            "assert callable(nn.utils.weight_norm) and callable(nn.utils.spectral_norm)\n"
+            "assert nn.utils.parametrize.is_parametrized(nn.Linear(1, 1)) is False\n"
+            "assert 'parametrize' in dir(nn.utils)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
