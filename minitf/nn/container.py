@@ -52,7 +52,7 @@ class ModuleList(_Positional):
         """torch's: a run of neighbours that print alike is one line, ``(0-11): 12 x Block(...)``."""
         reprs = [repr(m) for m in self]
         if not reprs:
-            return "ModuleList()"
+            return type(self).__name__ + "()"
         runs = []   # [first index, last index, repr]
         for i, r in enumerate(reprs):
             if runs and runs[-1][2] == r:
@@ -61,7 +61,7 @@ class ModuleList(_Positional):
                 runs.append([i, i, r])
         lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ")
                  for a, b, r in runs]
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

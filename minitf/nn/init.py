@@ -5,7 +5,9 @@ float64, and are then cast and copied to the parameter's device: the same
 seed gives the same weights on every device and dtype (not torch's weights:
 the generators differ, the distributions are the same). The scale rules
 (:func:`calculate_gain`, the fans of :func:`_calculate_fan_in_and_fan_out`)
-are PyTorch's exactly. ``eye_`` and ``dirac_`` are not provided.
+are PyTorch's exactly. ``eye_``, ``dirac_`` (identity-preserving, no draws) and
+``sparse_`` are here too, and the deprecated names without the underscore
+(``normal``, ``xavier_uniform``, ...), which warn as torch's do.
 
     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5))   # weight: (out, in[, k...])
 """
@@ -222,3 +224,75 @@ def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(t, (q * gain).reshape(t.shape))
+
+
+# ---------------------------------------------------------------- identities, sparse, deprecated names
+def eye_(t: Tensor) -> Tensor:
+    """Fill the 2-d ``t``: (rows, cols) with the identity (ones on the main diagonal), as PyTorch's:
+    a Linear keeps as many of its inputs as it can."""
+    if t.ndim != 2:
+        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {t.shape}")
+    return _fill(t, np.eye(*t.shape), drawn=False)
+
+
+def dirac_(t: Tensor, groups: int = 1) -> Tensor:
+    """Fill a convolution weight ``t``: (out, in, *kernel), 1 to 3 kernel dims, with the Dirac delta.
+
+    Within each of ``groups`` blocks of out / groups output channels, channel d
+    gets a 1 at input channel d and the kernel's centre (index k // 2), for d <
+    min(out / groups, in): the convolution passes those channels through unchanged.
+    """
+    if t.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape {t.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"dirac_: groups must be a positive int, got {groups!r}")
+    if t.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 ({t.shape[0]}) must be divisible by groups ({groups})")
+    per_group = t.shape[0] // groups
+    d = np.arange(min(per_group, t.shape[1]))
+    out = (np.arange(groups)[:, None] * per_group + d).ravel()
+    host = np.zeros(t.shape)
+    host[(out, np.tile(d, groups)) + tuple(k // 2 for k in t.shape[2:])] = 1
+    return _fill(t, host, drawn=False)
+
+
+def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill the 2-d ``t``: (rows, cols) with N(0, std^2) draws and then zero ceil(sparsity * rows)
+    random entries of each column (Martens 2010), as PyTorch's."""
+    if t.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {t.shape}")
+    rows, cols = t.shape
+    n_zeros = math.ceil(sparsity * rows)
+    gen = _gen(generator)
+    host = std * gen.standard_normal((rows, cols))
+    # a random permutation of the rows per column, all at once: the first n_zeros of each are zeroed
+    zero_rows = gen.random((rows, cols)).argsort(axis=0)[:n_zeros]
+    host[zero_rows, np.arange(cols)] = 0.0
+    return _fill(t, host)
+
+
+def _deprecated(fn):
+    new = fn.__name__
+    old = new[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new}`.", FutureWarning,
+                      stacklevel=2)
+        return fn(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    deprecated_init.__doc__ = f"Deprecated name of :func:`{new}` (warns, as torch's ``nn.init.{old}``)."
+    return deprecated_init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

@@ -1,7 +1,10 @@
-"""Gradient clipping by the joint norm of all gradients (PyTorch's ``clip_grad_norm_``)."""
+"""Gradient clipping, as ``torch.nn.utils.clip_grad``: by the joint norm of all gradients
+(``clip_grad_norm_`` = ``get_total_norm`` + ``clip_grads_with_norm_``, torch 2.13's split) or by value."""
 from __future__ import annotations
 
 import math
+import types
+import warnings
 
 import numpy as np
 
@@ -10,34 +13,29 @@ from ..autograd import bump_version
 from ..tensor import Tensor
 
 
-def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
-    """Scale gradients in place so that their joint norm is at most ``max_norm``.
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """The joint ``norm_type``-norm of ``tensors`` (usually gradients), as if concatenated into one
+    vector, as ``torch.nn.utils.get_total_norm``: a 0-d float64 tensor on their device (0 for none).
 
-    The norm is taken over all gradients together, as if concatenated into one
-    vector; they are multiplied by min(1, max_norm / (norm + 1e-6)) (a NaN norm
-    makes them NaN, as in PyTorch). Returns the total norm before clipping as
-    a 0-d float64 tensor on the gradients' device, as PyTorch returns a tensor:
-    ``.item()`` or ``float()`` reads it. Parameters without a gradient are
-    skipped; ``max_norm=inf`` measures without clipping. Each gradient's version
-    (``_version``) goes up by one, as in PyTorch, which scales them all in place.
-
-    On a GPU nothing here waits for the device (the scale factor is computed
-    there), unless ``error_if_nonfinite`` asks for the norm to be checked on
-    the host.
+    tensors: a Tensor or an iterable of them, any shapes. ``norm_type``: any
+    number >= 0 or inf; 0 counts the non-zero entries of all of them (PyTorch's
+    0-norm of the per-tensor norms counts the tensors that have one instead).
+    ``error_if_nonfinite``: a NaN or inf norm raises (this reads the norm on the
+    host); otherwise nothing waits for the device. ``foreach`` is accepted for
+    PyTorch's signature and ignored (there is one implementation).
     """
-    _check_max_norm(max_norm)
-    if isinstance(params, Tensor):
-        params = [params]
-    tensors = [p.grad for p in params if p.grad is not None]
-    grads = [t.data for t in tensors]
-    if not grads:
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"get_total_norm: expected Tensors, got {type(t).__name__}")
+    if not tensors:
         return Tensor(np.zeros((), np.float64))
     norm_type = float(norm_type)
     if not norm_type >= 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be >= 0 (or inf), got {norm_type}")
-    # every per-gradient norm stays on the device, accumulated there in float64 in the order
-    # of the parameters: one host transfer for the total at most, not one per parameter (on a
+        raise ValueError(f"get_total_norm: norm_type must be >= 0 (or inf), got {norm_type}")
+    grads = [t.data for t in tensors]
+    # every per-tensor norm stays on the device, accumulated there in float64 in the order
+    # of the tensors: one host transfer for the total at most, not one per tensor (on a
     # GPU each transfer waits for all queued work)
     xp = backend.get_array_module(grads[0])
     acc = None
@@ -45,10 +43,10 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
         if g.dtype.itemsize < 4:  # float16: its sum of squares overflows at 65504; sum in float32
             g = g.astype(np.float32)
         if math.isinf(norm_type):
-            part = xp.abs(g).max().astype(np.float64)
+            part = xp.abs(g).max().astype(np.float64) if g.size else xp.zeros((), np.float64)
             acc = part if acc is None else xp.maximum(acc, part)
         else:
-            if norm_type == 0.0:   # the number of non-zero entries, as PyTorch's 0-"norm"
+            if norm_type == 0.0:   # the number of non-zero entries
                 part = (g != 0).sum().astype(np.float64)
             elif norm_type == 2.0:
                 flat = g.reshape(-1)
@@ -60,11 +58,75 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0,
     if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}; "
                            f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
+    return Tensor(total)
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
+    """Scale every gradient in place by min(1, max_norm / (total_norm + 1e-6)), as
+    ``torch.nn.utils.clip_grads_with_norm_`` (the second half of :func:`clip_grad_norm_`).
+
+    ``total_norm``: a 0-d Tensor (e.g. from :func:`get_total_norm`, possibly
+    reduced across processes first) or a number; a NaN one makes the gradients
+    NaN, as in PyTorch. Parameters without a gradient are skipped; each gradient's
+    version goes up by one. ``max_norm=inf`` leaves the values as they are.
+    """
+    _check_max_norm(max_norm)
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    tensors = [p.grad for p in params if p.grad is not None]
+    if not tensors:
+        return
+    grads = [t.data for t in tensors]
+    xp = backend.get_array_module(grads[0])
+    if isinstance(total_norm, Tensor):
+        total = backend.to_device(total_norm.data, tensors[0].device)
+    elif isinstance(total_norm, (int, float, np.integer, np.floating)) and not isinstance(total_norm, bool):
+        total = xp.asarray(float(total_norm))
+    else:
+        raise TypeError(f"clip_grads_with_norm_: total_norm must be a Tensor or a number, "
+                        f"got {type(total_norm).__name__}")
+    if total.ndim != 0 and total.size != 1:
+        raise ValueError(f"clip_grads_with_norm_: total_norm must hold one number, got shape {total.shape}")
     if not math.isinf(max_norm):
-        _scale(grads, max_norm, total, xp)
+        _scale(grads, max_norm, total.reshape(()).astype(np.float64), xp)
     for t in tensors:  # PyTorch multiplies every gradient in place, by 1.0 too: one version each
         bump_version(t)
-    return Tensor(total)
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """Scale gradients in place so that their joint norm is at most ``max_norm``.
+
+    As PyTorch's: :func:`get_total_norm` of the gradients, then
+    :func:`clip_grads_with_norm_`, which multiplies them by
+    min(1, max_norm / (norm + 1e-6)) (a NaN norm makes them NaN). Returns the
+    total norm before clipping as a 0-d float64 tensor on the gradients' device
+    (PyTorch's is in the gradients' dtype): ``.item()`` or ``float()`` reads it.
+    Parameters without a gradient are skipped; ``max_norm=inf`` measures without
+    clipping. Each gradient's version (``_version``) goes up by one, as in
+    PyTorch, which scales them all in place. An empty generator warns, as PyTorch.
+
+    On a GPU nothing here waits for the device (the scale factor is computed
+    there), unless ``error_if_nonfinite`` asks for the norm to be checked on
+    the host.
+    """
+    _check_max_norm(max_norm)
+    if isinstance(parameters, Tensor):
+        params = [parameters]
+    else:
+        params = list(parameters)
+        if isinstance(parameters, types.GeneratorType) and not params:
+            warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=2)
+    total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """Deprecated name of :func:`clip_grad_norm_` (warns, as torch 2.13's ``nn.utils.clip_grad_norm``)."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def _scale(grads, max_norm, total, xp) -> None:

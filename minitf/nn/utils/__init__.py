@@ -5,6 +5,9 @@ and the conversion between parameters and one flat vector.
     nn.utils.clip_grad_value_(model.parameters(), 0.5)
     vec = nn.utils.parameters_to_vector(model.parameters())      # (sum of numels,)
     nn.utils.vector_to_parameters(vec, model.parameters())
+
+Parametrisations (``parametrize``, ``parametrizations``) and the hooks-based
+``weight_norm`` / ``spectral_norm`` are imported on first use.
 """
 from __future__ import annotations
 
@@ -12,11 +15,36 @@ from ...autograd import bump_version
 from ...ops import concatenate
 from ...optim import clip_grad_norm_  # noqa: F401
 from ...optim.clip import clip_grad_value_  # noqa: F401
+from ...optim.clip import clip_grad_norm, clip_grads_with_norm_, get_total_norm  # noqa: F401  (torch 2.13's split)
 from ...tensor import Tensor
 
 from . import rnn  # noqa: F401,E402  (nn.utils.rnn.pad_sequence)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
+           # parametrisations, weight/spectral norm and torch 2.13's clipping split
+           "clip_grad_norm", "clip_grads_with_norm_", "get_total_norm", "clip_grad",
+           "parametrize", "parametrizations", "weight_norm", "remove_weight_norm", "spectral_norm",
+           "remove_spectral_norm"]
+
+# parametrisations and weight/spectral norm: imported on first use (minitf/_lazy.py)
+_LAZY = {"weight_norm": ".weight_norm_hook", "remove_weight_norm": ".weight_norm_hook",
+         "spectral_norm": ".spectral_norm_hook", "remove_spectral_norm": ".spectral_norm_hook"}
+_SUBMODULES = ("parametrize", "parametrizations", "clip_grad")
+
+
+def _submodule(name):
+    if name not in _SUBMODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return importlib.import_module(f"{__name__}.{name}")   # (the import binds it in this package too)
+
+
+from ..._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+__getattr__, _dir = _lazy_attributes(__name__, globals(), _LAZY, fallback=_submodule)
+
+
+def __dir__():
+    return sorted(set(_dir()) | set(_SUBMODULES))
 
 
 def _one_device(params, name: str) -> list:
