@@ -29,8 +29,9 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad
            "LBFGS",
            # optimizers and schedulers group (round 3): Adadelta eager (adaptive.py); the rest lazy
            "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "swa_utils",
-           # Muon (orthogonalised momentum for weight matrices), imported on first use
-           "Muon"]
+           # Muon (orthogonalised momentum for weight matrices) and Adafactor (factored second moments),
+           # imported on first use
+           "Muon", "Adafactor"]
 
 # quasi-Newton (step(closure) evaluates several times): minitf/optim/lbfgs.py, imported on first use
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
@@ -50,8 +51,8 @@ __getattr__, _lazy_dir = _lazy_attributes(__name__, globals(), {
     # optimizers and schedulers group (round 3): Adam's relatives, Rprop, ASGD, imported on first use
     "Adamax": ".adam_variants", "NAdam": ".adam_variants", "RAdam": ".adam_variants",
     "Rprop": ".rprop", "ASGD": ".asgd",
-    # Muon: minitf/optim/muon.py
-    "Muon": ".muon",
+    # Muon and Adafactor: minitf/optim/muon.py, adafactor.py
+    "Muon": ".muon", "Adafactor": ".adafactor",
 }, fallback=_submodule)
 
 

@@ -304,9 +304,11 @@ class Optimizer:
                                          f"parameter's shape {p.shape}, got {type(v).__name__}")
                     if hasattr(v, "shape"):
                         host = _host_array(v)
-                        if tuple(host.shape) != p.shape:
+                        want = self._state_shape(k, p)
+                        if tuple(host.shape) != want:
                             raise ValueError(f"optimizer state {k!r} of parameter {idx} has shape "
-                                             f"{tuple(host.shape)}, the parameter has shape {p.shape}")
+                                             f"{tuple(host.shape)}, expected {want} (the parameter has shape "
+                                             f"{p.shape})")
                         xp = backend.get_array_module(p.data)
                         arr = np.array(host, dtype=p.data.dtype, copy=True)
                         restored[k] = Tensor._make(arr if xp is np else xp.asarray(arr), None)
@@ -318,6 +320,11 @@ class Optimizer:
                 if k != "params":
                     mine[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
         self.state = defaultdict(dict, new_state)
+
+    @staticmethod
+    def _state_shape(key: str, p) -> tuple:
+        """The shape of state buffer ``key`` of parameter ``p``: ``p``'s own (Adafactor's factors differ)."""
+        return tuple(p.shape)
 
     def _check_state_keys(self, idx, s: dict) -> None:
         if self.state_keys is None:
