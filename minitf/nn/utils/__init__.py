@@ -15,8 +15,15 @@ from ...optim.clip import clip_grad_value_  # noqa: F401
 from ...tensor import Tensor
 
 from . import rnn  # noqa: F401,E402  (nn.utils.rnn.pad_sequence)
+# module machinery: stateless calls, skip_init, conv/linear + batch-norm fusion
+from . import stateless, fusion  # noqa: F401,E402
+from .init import skip_init  # noqa: F401,E402
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: F401,E402
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
+           # module machinery
+           "stateless", "fusion", "skip_init", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights"]
 
 
 def _one_device(params, name: str) -> list:
