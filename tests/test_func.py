@@ -201,3 +201,28 @@ def test_against_torch():
     per = vmap(grad(f_mt), in_dims=(0, None))(_t(np.stack([a, 2 * a])), _t(b))
     per_t = tf.vmap(tf.grad(f_t), in_dims=(0, None))(torch.tensor(np.stack([a, 2 * a])), B)
     np.testing.assert_allclose(per.numpy(), per_t.numpy(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # torch.func's own use of torch.jit
+def test_per_example_gradients_of_a_module_match_torch():
+    torch = pytest.importorskip("torch")
+    from minitf import nn
+    from minitf.func import functional_call
+    rng = np.random.default_rng(2)
+    w, b = rng.standard_normal((2, 3)), rng.standard_normal(2)
+    xs, ys = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    model = nn.Linear(3, 2).double()
+    params = {"weight": _t(w), "bias": _t(b)}
+
+    def loss(p, x, y):
+        return ((functional_call(model, p, (x,)).tanh() - y) ** 2).sum()
+    ours = vmap(grad(loss), in_dims=(None, 0, 0))(params, _t(xs), _t(ys))
+    tmodel = torch.nn.Linear(3, 2).double()
+    tparams = {"weight": torch.tensor(w), "bias": torch.tensor(b)}
+
+    def tloss(p, x, y):
+        return ((torch.func.functional_call(tmodel, p, (x,)).tanh() - y) ** 2).sum()
+    theirs = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))(tparams, torch.tensor(xs), torch.tensor(ys))
+    for k in ("weight", "bias"):
+        assert tuple(ours[k].shape) == (4,) + params[k].shape
+        np.testing.assert_allclose(ours[k].numpy(), theirs[k].numpy(), rtol=1e-12)

@@ -5,6 +5,7 @@
     y = layer(x)                     # x: (..., 4) -> (..., 3)
 """
 from .module import Module, ModuleList, ModuleDict, Parameter, StateDictError, IncompatibleKeys  # noqa: F401
+from .parameter import Buffer  # noqa: F401  (module machinery: torch 2.13's buffer marker)
 from . import init  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .embedding import Embedding  # noqa: F401
@@ -61,7 +62,11 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "EmbeddingBag",
            # 3-d convolution and pooling
-           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
+           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
+           # module machinery: the buffer marker, uninitialised parameters and the lazy layers
+           "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyConv1d", "LazyConv2d",
+           "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
+           "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -96,6 +101,11 @@ _LAZY_GROUPS = {
     ".dropout": ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"),
     ".unpool": ("MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"),
     ".embedding_bag": ("EmbeddingBag",),
+    # module machinery: uninitialised parameters and the lazy layers
+    ".lazy": ("UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+              "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
+              "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+              "LazyInstanceNorm3d"),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

@@ -32,7 +32,9 @@ class _NormBase(Module):
                  track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
         name = type(self).__name__
-        self.num_features = _positive_int(name, "num_features", num_features)
+        # (a Lazy* class builds itself with num_features=0, set at its first call: minitf/nn/lazy.py)
+        lazy = num_features == 0 and getattr(self, "_lazy_zero_ok", False)
+        self.num_features = 0 if lazy else _positive_int(name, "num_features", num_features)
         if not float(eps) >= 0:
             raise ValueError(f"{name}: eps must be a non-negative number, got {eps}")
         if momentum is not None and not 0 <= float(momentum) <= 1:
@@ -58,6 +60,20 @@ class _NormBase(Module):
         self.reset_parameters()
         if device is not None or dtype is not None:
             self.to(device, dtype)
+
+    # torch's version 2 added num_batches_tracked: a state dict of version 1 (or one without
+    # metadata) that lacks it loads with the current count kept, as torch's _NormBase does
+    _version = 2
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        version = local_metadata.get("version")
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked is not None
+                               else tensor(0, dtype="int64"))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def reset_running_stats(self) -> None:
         """running_mean = 0, running_var = 1, num_batches_tracked = 0 (in place)."""

@@ -8,6 +8,7 @@ from .attention import CausalSelfAttention, KVCache
 from .dropout import Dropout
 from .feedforward import FeedForward
 from .linear import Linear
+from . import module_hooks as _global_hooks
 from .module import Module
 from .normalization import LayerNorm
 
@@ -21,7 +22,7 @@ _FUSED_TYPES = (LayerNorm, CausalSelfAttention, Linear, Linear, Dropout, LayerNo
 def _no_hooks(m) -> bool:
     d = m.__dict__
     return not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
-                or d["_backward_pre_hooks"])
+                or d["_backward_pre_hooks"] or _global_hooks.ACTIVE)
 
 
 class TransformerBlock(Module):

@@ -40,7 +40,9 @@ class _ConvNd(Module):
                  bias=True, padding_mode="zeros", output_padding=0, device=None, dtype=None):
         super().__init__()
         cls, d = type(self).__name__, self._d
-        self.in_channels = _positive_int(cls, "in_channels", in_channels)
+        # (a Lazy* class builds itself with in_channels=0, set at its first call: minitf/nn/lazy.py)
+        lazy = in_channels == 0 and getattr(self, "_lazy_zero_ok", False)
+        self.in_channels = 0 if lazy else _positive_int(cls, "in_channels", in_channels)
         self.out_channels = _positive_int(cls, "out_channels", out_channels)
         self.groups = _positive_int(cls, "groups", groups)
         if self.in_channels % self.groups:

@@ -80,7 +80,27 @@ class HookMethods:
         no argument requires grad: the hook then runs after the pre-hooks and must return None).
         A non-None result (as many entries) replaces ``grad_input``: what flows on to the
         arguments. Returns a :class:`RemovableHandle`. See :mod:`minitf.nn.backward_hooks`."""
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = True
         return add_hook(self, "backward_hook", hook, prepend, False)
+
+    def register_backward_hook(self, hook):
+        """torch's legacy backward hook, deprecated there: ``hook(module, grad_input, grad_output)``.
+        torch gives it the gradients of the last autograd node of forward (which depend on how
+        forward is written, and warns when they are incomplete); minitf gives it those of
+        :meth:`register_full_backward_hook` (the module's inputs and outputs), and warns at
+        registration that the full hook is the one to use. Mixing both kinds on one module is a
+        RuntimeError, as in torch."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        warnings.warn("register_backward_hook is deprecated (torch's legacy hook, whose arguments depend on the "
+                      "last node of forward); minitf calls it as register_full_backward_hook: use that",
+                      FutureWarning, stacklevel=2)
+        self.__dict__["_is_full_backward_hook"] = False
+        return add_hook(self, "backward_hook", hook, False, False)
 
 
 def add_hook(module, kind: str, hook, prepend: bool, with_kwargs: bool, always_call: bool = False):
@@ -103,13 +123,20 @@ def call_with_hooks(module, args, kwargs):
     so far: None when forward did not return), and then the error is raised."""
     d = module.__dict__
     flags = d["_hook_flags"]
+    pre_hooks, post_hooks = list(d["_forward_pre_hooks"].items()), list(d["_forward_hooks"].items())
+    bw_hooks, bw_pre_hooks = list(d["_backward_hooks"].values()), list(d["_backward_pre_hooks"].values())
+    if _global.ACTIVE:   # the global hooks (module_hooks.py) run before the module's own
+        pre_hooks = list(_global.forward_pre_hooks.items()) + pre_hooks
+        post_hooks = list(_global.forward_hooks.items()) + post_hooks
+        bw_hooks = list(_global.backward_hooks.values()) + bw_hooks
+        bw_pre_hooks = list(_global.backward_pre_hooks.values()) + bw_pre_hooks
+        flags = {**_global.hook_flags, **flags}
     output, called = None, set()
     backward = None
-    if d["_backward_hooks"] or d["_backward_pre_hooks"]:  # as torch: the hooks as of this call
-        backward = _bw.ModuleCall(module, list(d["_backward_hooks"].values()),
-                                  list(d["_backward_pre_hooks"].values()))
+    if bw_hooks or bw_pre_hooks:  # as torch: the hooks as of this call
+        backward = _bw.ModuleCall(module, bw_hooks, bw_pre_hooks)
     try:
-        for hid, hook in list(d["_forward_pre_hooks"].items()):
+        for hid, hook in pre_hooks:
             if flags[hid][0]:
                 result = hook(module, args, kwargs)
                 if result is not None:
@@ -124,7 +151,7 @@ def call_with_hooks(module, args, kwargs):
         if backward is not None:
             args = backward.wrap_inputs(args)
         output = module.forward(*args, **kwargs)
-        for hid, hook in list(d["_forward_hooks"].items()):
+        for hid, hook in post_hooks:
             if flags[hid][1]:
                 called.add(hid)   # marked before it runs: one that raises is not run again below
             result = hook(module, args, kwargs, output) if flags[hid][0] else hook(module, args, output)
@@ -134,7 +161,7 @@ def call_with_hooks(module, args, kwargs):
             output = backward.wrap_outputs(output)
         return output
     except Exception:
-        for hid, hook in list(d["_forward_hooks"].items()):
+        for hid, hook in post_hooks:
             if flags[hid][1] and hid not in called:
                 try:
                     result = hook(module, args, kwargs, output) if flags[hid][0] else hook(module, args, output)
@@ -145,3 +172,6 @@ def call_with_hooks(module, args, kwargs):
                                   f"silenced, as another error was raised in the call", UserWarning,
                                   stacklevel=3)
         raise
+
+
+from . import module_hooks as _global  # noqa: E402  (after RemovableHandle, which it imports)

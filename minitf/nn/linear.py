@@ -25,13 +25,19 @@ class Linear(Module):
             if not is_int(n) or n < 0:
                 raise ValueError(f"Linear: {name} must be an int >= 0, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
-        self.weight = init.uniform_(empty_parameter(self.out_features, self.in_features),
-                                    -bound, bound)
+        self.weight = empty_parameter(self.out_features, self.in_features)
         if bias:
-            self.bias = init.uniform_(empty_parameter(self.out_features), -bound, bound)
+            self.bias = empty_parameter(self.out_features)
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)), in place."""
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)

@@ -28,13 +28,16 @@ from .. import allocator as _allocator
 from ..autograd import zero_grad_in_place
 from ..tensor import Tensor
 from . import hooks as _hooks
+from .module_hooks import ACTIVE as _GLOBAL_HOOKS  # noqa: F401  (and torch's global hook registration:)
+from .module_hooks import (register_module_forward_hook, register_module_forward_pre_hook,  # noqa: F401
+                           register_module_full_backward_hook, register_module_full_backward_pre_hook)
 from . import state_dict as _state
 from .module_to import DeviceDtypeMethods  # Module.to and its casts
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 from .state_dict import IncompatibleKeys, StateDictError  # noqa: F401  (importable from here, as before)
 
 
-class Module(_hooks.HookMethods, DeviceDtypeMethods):
+class Module(_hooks.HookMethods, DeviceDtypeMethods, _state.StateDictMethods):
     """Base class of every layer and model.
 
     Subclasses call ``super().__init__()`` first, assign parameters and
@@ -53,6 +56,10 @@ class Module(_hooks.HookMethods, DeviceDtypeMethods):
         d["_backward_pre_hooks"] = OrderedDict()  # register_full_backward_pre_hook
         d["_backward_hooks"] = OrderedDict()      # register_full_backward_hook
         d["_hook_flags"] = {}              # handle id -> (with_kwargs, always_call)
+        d["_state_dict_pre_hooks"] = OrderedDict()        # the state-dict hooks (see state_dict.py)
+        d["_state_dict_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
         d["training"] = True
 
     # ------------------------------------------------------------ registration
@@ -69,6 +76,9 @@ class Module(_hooks.HookMethods, DeviceDtypeMethods):
             params.pop(name, None)
             self._drop_buffer(name)
             modules[name] = value
+        elif isinstance(value, Buffer):    # torch 2.13's marker: register it, with its persistent flag
+            self.register_buffer(name, value, value.persistent)
+            return
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r} of "
@@ -148,7 +158,8 @@ class Module(_hooks.HookMethods, DeviceDtypeMethods):
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
+        if (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]
+                or _GLOBAL_HOOKS):   # (the global hooks of module_hooks.py)
             return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -235,6 +246,22 @@ class Module(_hooks.HookMethods, DeviceDtypeMethods):
             m = child
         return m
 
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at dotted path ``target``, as torch's: the parent must exist; an existing
+        attribute there must be a Module (AttributeError otherwise); ``strict=True``: only replace
+        an existing sub-module. ValueError for an empty target or a non-Module."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target`` (``"encoder.0.weight"``), as PyTorch's."""
         path, _, name = target.rpartition(".")
@@ -296,28 +323,11 @@ class Module(_hooks.HookMethods, DeviceDtypeMethods):
             fn(m)
         return self
 
-    # ------------------------------------------------------------ state dicts
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
-        """Ordered name -> Tensor, detached and sharing data: each module's parameters, then its
-        persistent buffers, module by module (PyTorch's order). A tied parameter appears under
-        each of its names."""
-        return _state.state_dict(self)
-
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the existing parameters and persistent buffers.
-
-        A value may be a Tensor, an array of any minitf device, or any
-        array-like: an object with a ``.numpy()`` method (a PyTorch tensor, on
-        any device: it is detached and copied to the host first, without minitf
-        importing torch) or ``__array__``, or nested lists.
-        Values are moved to each tensor's device and cast to its dtype;
-        parameters and buffers keep their identity (optimizers holding them see
-        the new values). Everything is checked before anything is copied: with
-        ``strict=True`` missing or unexpected keys raise :class:`StateDictError`
-        listing all of them; a shape mismatch always raises. Returns the
-        (missing_keys, unexpected_keys) found.
-        """
-        return _state.load_state_dict(self, state_dict, strict)
+    def compile(self, *args, **kwargs) -> None:
+        """torch's in-place ``module.compile()``: minitf has no compiler (see :func:`minitf.compile`),
+        so the module stays as it is; the arguments are accepted and ignored, and the result is
+        None, as torch's."""
+        return None
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:

@@ -1,8 +1,11 @@
-"""``Module.to`` and its shorthands (``cpu``, ``cuda``, ``half``, ``double``, ``float``): moving and
-casting every parameter, gradient and buffer in place, a mixin of :class:`minitf.nn.Module`."""
+"""``Module.to`` and its shorthands (``cpu``, ``cuda``, ``half``, ``double``, ``float``, ``bfloat16``,
+``type``), ``to_empty`` and ``share_memory``: moving and casting every parameter, gradient and buffer
+in place, a mixin of :class:`minitf.nn.Module`."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .. import backend
 from ..dtypes import _check_dtype
@@ -82,3 +85,53 @@ class DeviceDtypeMethods:
     def float(self) -> "Module":
         """Cast every floating parameter, gradient and buffer to float32 in place: ``to(dtype="float32")``."""
         return self.to(dtype="float32")
+
+    # torch's remaining device / dtype methods
+    def bfloat16(self) -> "Module":
+        """torch's cast to bfloat16: minitf has no such dtype (NumPy lacks it), so this raises
+        NotImplementedError saying so (``half()`` is the 16-bit cast minitf has)."""
+        from ..unsupported_dtypes import bfloat16
+        return self.to(dtype=bfloat16)
+
+    def type(self, dst_type) -> "Module":
+        """Cast every parameter, gradient and buffer to ``dst_type`` (a dtype or its name), as
+        torch's: buffers of any dtype too (an int64 counter included), unlike :meth:`to`.
+        Parameters must stay floating point (TypeError otherwise)."""
+        dtype = _check_dtype(dst_type)
+        if dtype.kind == "f":
+            self.to(dtype=dtype)     # parameters, gradients, floating buffers
+        elif next(self.parameters(), None) is not None:
+            raise TypeError(f"Module.type: parameters must stay floating point, got dtype {dtype}")
+        for b in self.buffers():
+            if b.dtype != dtype:
+                b.data = b.data.astype(dtype)
+        return self
+
+    def to_empty(self, *, device, recurse: bool = True) -> "Module":
+        """Give every parameter and buffer (with ``recurse=False``: this module's own only) new,
+        uninitialised storage of the same shape and dtype on ``device``, as torch's (the values
+        are to be filled, e.g. by ``load_state_dict`` or ``reset_parameters``). The Parameter
+        objects stay the same; gradients get new storage too."""
+        device = backend.check_device(device)
+
+        def empty_like(a):
+            return backend.to_device(np.empty(a.shape, a.dtype), device)
+
+        for p in self.parameters(recurse=recurse):
+            p.data = empty_like(p.data)
+            g = _grad_array(p)
+            if g is not None:
+                _set_grad_array(p, empty_like(g))
+        for b in self.buffers(recurse=recurse):
+            b.data = empty_like(b.data)
+        return self
+
+    def share_memory(self) -> "Module":
+        """torch moves every storage to shared memory for ``torch.multiprocessing``; minitf has no
+        multiprocessing tensors, so there is nothing to move: returns the module (as torch's, a
+        GPU tensor is left as it is). An uninitialised parameter refuses, as torch's."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            if getattr(t, "_is_uninitialized", False):
+                raise RuntimeError("Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+                                   "initialize the parameters before calling `module.share_memory()`.")
+        return self

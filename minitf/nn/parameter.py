@@ -1,4 +1,5 @@
-"""Parameter: the Tensor a Module learns, and the two gradient helpers ``Module.to`` uses."""
+"""Parameter: the Tensor a Module learns; Buffer, torch's marker of a buffer; and the two gradient
+helpers ``Module.to`` uses."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,6 +29,28 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """A Tensor that, assigned to a Module attribute, is registered as a buffer (torch 2.13's
+    ``nn.Buffer``): ``self.mask = nn.Buffer(t, persistent=False)`` is
+    ``self.register_buffer("mask", t, persistent=False)``. ``Buffer(data)`` shares ``data``'s
+    storage (a Tensor or a backend array; None: an empty float tensor) and its requires_grad;
+    the module keeps the Buffer object itself.
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent: bool = True):
+        requires_grad = False
+        if data is None:
+            data = np.empty(0, get_default_dtype())
+        elif isinstance(data, Tensor):
+            data, requires_grad = data.data, data.requires_grad
+        elif not hasattr(data, "dtype") or isinstance(data, np.generic):
+            raise TypeError(f"Buffer: data must be a Tensor, got {type(data).__name__}")
+        super().__init__(data, requires_grad=requires_grad)
+        self.persistent = bool(persistent)
 
 
 def empty_parameter(*shape) -> Parameter:

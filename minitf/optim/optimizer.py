@@ -18,6 +18,7 @@ from collections import defaultdict
 from .. import allocator, backend
 from ..autograd import enable_grad, zero_grad_in_place
 from ..tensor import Tensor
+from .optimizer_hooks import OptimizerHookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: F401
 
 
 def step_tensor(count: float = 0) -> Tensor:
@@ -93,7 +94,7 @@ def _count(v, k, idx) -> int:
     return v
 
 
-class Optimizer:
+class Optimizer(OptimizerHookMethods):
     """Base class: parameter groups, ``zero_grad``, ``state_dict`` / ``load_state_dict``.
 
     Parameters

@@ -19,12 +19,19 @@ from ...optim.clip import clip_grad_norm, clip_grads_with_norm_, get_total_norm 
 from ...tensor import Tensor
 
 from . import rnn  # noqa: F401,E402  (nn.utils.rnn.pad_sequence)
+# module machinery: stateless calls, skip_init, conv/linear + batch-norm fusion
+from . import stateless, fusion  # noqa: F401,E402
+from .init import skip_init  # noqa: F401,E402
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: F401,E402
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
            # parametrisations, weight/spectral norm and torch 2.13's clipping split
            "clip_grad_norm", "clip_grads_with_norm_", "get_total_norm", "clip_grad",
            "parametrize", "parametrizations", "weight_norm", "remove_weight_norm", "spectral_norm",
-           "remove_spectral_norm"]
+           "remove_spectral_norm",
+           # module machinery
+           "stateless", "fusion", "skip_init", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights"]
 
 # parametrisations and weight/spectral norm: imported on first use (minitf/_lazy.py)
 _LAZY = {"weight_norm": ".weight_norm_hook", "remove_weight_norm": ".weight_norm_hook",
