@@ -101,6 +101,11 @@ def test_as_strided_in_a_graph_and_scatter_gradcheck(device):
     t = mt.tensor(np.random.default_rng(5).standard_normal(8), dtype="float64", device=device, requires_grad=True)
     src = mt.tensor(np.random.default_rng(6).standard_normal(3), dtype="float64", device=device, requires_grad=True)
     assert mt.gradcheck(lambda u, v: mt.as_strided_scatter(u, v, (3,), (2,), 1), (t, src))
+    m = mt.tensor(np.random.default_rng(7).standard_normal(12), dtype="float64", device=device, requires_grad=True)
+    s2 = mt.tensor(np.random.default_rng(8).standard_normal((2, 2)), dtype="float64", device=device,
+                   requires_grad=True)
+    assert mt.gradgradcheck(lambda u, v: mt.as_strided_scatter(u.reshape(3, 4).t(), v, (2, 2), (1, 3), 2) ** 2,
+                            (m, s2))
     y = t * 2
     y.as_strided_((2, 2), (1, 1), 1)   # recorded: places 1, 2, 2, 3 of y, so of t (times 2)
     y.sum().backward()

@@ -205,14 +205,22 @@ def as_strided_scatter(x: Tensor, src: Tensor, size, stride, storage_offset=None
 
 
 class AsStridedScatter(Function):
+    """out = x with src at the places ``geometry`` names in x's storage laid out as ``xgeo`` (x's own
+    by default; the backward passes it, its gradient being laid out as x was)."""
     saves_inputs = saves_output = False
 
-    def forward(self, x, src, geometry):
-        self.src_geo, self.geo = Geometry.of(x), geometry
+    def forward(self, x, src, geometry, xgeo=None):
+        self.src_geo, self.geo = Geometry.of(x) if xgeo is None else xgeo, geometry
         return _scatter(x, src, self.src_geo, geometry)
 
     def backward(self, g):  # dx: g where no src element landed; dsrc: g read at the written places
         return _scatter(g, None, self.src_geo, self.geo, fill=True), _move(g, self.src_geo, self.geo, False, False)
+
+    def backward_graph(self, g):  # linear in g: the same scatter (of zeros) and move, as recorded ops
+        from ..creation import zeros
+        zero = zeros(self.geo[0], dtype=g.dtype, device=g.device)
+        return (AsStridedScatter.apply(g, zero, geometry=self.geo, xgeo=self.src_geo),
+                Move.apply(g, src=self.src_geo, dst=self.geo, src_count=False, dst_count=False))
 
 
 def _scatter(x, src, xgeo: Geometry, geo: Geometry, fill: bool = False):
