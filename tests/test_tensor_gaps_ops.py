@@ -311,3 +311,12 @@ def test_apply_map_map2_as_torch():
         mt.zeros(2, requires_grad=True).apply_(lambda v: v)
     with pytest.raises(mt.DeviceError, match="only implemented on CPU"):
         mt.zeros(2, device="fake").apply_(lambda v: v)
+
+
+def test_index_put_and_put_leave_the_ops_index_put_function_bound():
+    # a submodule minitf/ops/index_put.py, once imported (by Tensor.index_put), rebound
+    # mt.ops.index_put, the function, to the module
+    mt.zeros(3, 2).index_put((mt.tensor([0]),), mt.tensor(1.0), accumulate=True)
+    mt.zeros(3).put(mt.tensor([0]), mt.tensor([1.0]), accumulate=True)
+    mt.zeros(3).put_(mt.tensor([0]), mt.tensor([1.0]))
+    assert callable(mt.ops.index_put)

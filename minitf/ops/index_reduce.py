@@ -2,7 +2,7 @@
 
 ``index_reduce`` is :func:`minitf.scatter_reduce` with the 1-D index spread over the source's
 other dims (one function: its values and gradients are scatter_reduce's); ``put`` is
-:func:`minitf.index_put` on x seen as 1-D. ``masked_scatter`` is an op of its own: the i-th true
+``index_put`` (``index_add`` with ``accumulate``) on x seen as 1-D. ``masked_scatter`` is an op of its own: the i-th true
 place of the mask (in row-major order) takes the source's i-th element. ``nonzero_static`` is
 :func:`minitf.nonzero` cut or padded to a fixed number of rows; ``segment_reduce`` is scatter_reduce
 over consecutive segments.
@@ -185,17 +185,22 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> T
     """x with ``x.view(-1)[index] = source`` (``+=`` with every repeat counted, ``accumulate``),
     out of place, as torch.put. x: any shape -> x's shape; index: int64, any shape, in
     [-numel, numel); source: index's number of elements, x's dtype. Differentiable in x and source."""
-    from .index_put import index_put
     idx = _flat_index("put", x, index, source)
-    return index_put(x.reshape(-1), (idx,), source.reshape(-1), accumulate).reshape(x.shape)
+    return _put(x, idx, source, accumulate)
+
+
+def _put(x, idx, source, accumulate):
+    from .index_ops import index_add
+    from .inplace import index_put
+    flat, src = x.reshape(-1), source.reshape(-1)
+    out = index_add(flat, 0, idx, src) if accumulate else index_put(flat, (idx,), src)
+    return out.reshape(x.shape)
 
 
 def put_(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
     """In place: :func:`put` written into x."""
     idx = _flat_index("put_", x, index, source)
-    from .index_put import index_put
-    return _inplace("put_", lambda a: index_put(a.reshape(-1), (idx,), source.reshape(-1), accumulate)
-                    .reshape(a.shape))(x)
+    return _inplace("put_", lambda a: _put(a, idx, source, accumulate))(x)
 
 
 def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
