@@ -227,7 +227,26 @@ _TENSOR_API_GROUPS = {
     ".ops.rms_norm": ("rms_norm",),
     ".ops.batch_norm": ("group_norm",),
 }
+# tensor gaps group: as_strided, index_reduce/masked_scatter/put, shifts, real-tensor complex parts, torch's older
+# decompositions, global settings (minitf/ops/as_strided.py, index_reduce.py, shifts.py, complex_parts.py,
+# minitf/linalg/legacy_decomp.py, minitf/settings.py, minitf/tensor_storage.py)
+_TENSOR_GAPS_GROUPS = {
+    ".ops.as_strided": ("as_strided", "as_strided_", "as_strided_scatter"),
+    ".ops.index_reduce": ("index_reduce", "masked_scatter", "put", "nonzero_static", "segment_reduce"),
+    ".ops.shifts": ("bitwise_left_shift", "bitwise_right_shift", "gcd_", "lcm_"),
+    ".ops.complex_parts": ("real", "imag", "conj", "conj_physical", "conj_physical_", "angle", "view_as_real",
+                           "view_as_complex"),
+    ".tensor_storage": ("resize_as_",),
+    ".linalg.legacy_decomp": ("svd", "qr", "cholesky", "lstsq", "matrix_rank", "svd_lowrank", "pca_lowrank",
+                              "frobenius_norm", "nuclear_norm", "norm_except_dim"),
+    ".settings": ("set_default_device", "get_default_device", "use_deterministic_algorithms",
+                  "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+                  "set_deterministic_debug_mode", "get_deterministic_debug_mode", "set_float32_matmul_precision",
+                  "get_float32_matmul_precision", "typename", "is_storage", "set_anomaly_enabled",
+                  "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "from_dlpack", "to_dlpack"),
+}
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
-__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for groups in (_LAZY_GROUPS, _TENSOR_API_GROUPS)
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for groups in (_LAZY_GROUPS, _TENSOR_API_GROUPS,
+                                                                                          _TENSOR_GAPS_GROUPS)
                                                              for module, names in groups.items() for name in names},
                                         fallback=_lazy_submodule)

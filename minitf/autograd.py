@@ -382,6 +382,9 @@ def __getattr__(name):
     if name == "detect_anomaly":  # torch.autograd.detect_anomaly, as mt.detect_anomaly
         from .anomaly import detect_anomaly
         return detect_anomaly
+    if name == "set_detect_anomaly":  # tensor gaps group: torch.autograd.set_detect_anomaly
+        from .settings import set_detect_anomaly
+        return set_detect_anomaly
     if name in ("set_grad_enabled", "inference_mode"):  # torch.autograd's names of mt's grad modes
         from . import grad_modes
         return getattr(grad_modes, name)

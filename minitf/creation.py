@@ -17,7 +17,16 @@ from .ops._util import is_int
 _DTYPE_TYPES = frozenset(_DTYPE_NAMES.values())
 
 
-def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+# set_default_device's device (minitf/settings.py), where a factory is given none: None is the CPU
+_default_device = None
+
+
+def resolve_device(device) -> str:
+    """A factory's device: ``device``, or the default device (torch.set_default_device's) when None."""
+    return backend.check_device(_default_device if device is None else device)
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Build a Tensor from a Python number, nested list, NumPy array or Tensor (always a copy).
 
     Floating data defaults to the default dtype (:func:`get_default_dtype`; NumPy arrays
@@ -26,7 +35,7 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     ``torch.tensor`` is; the Tensor class lives in the module ``minitf.tensor``
     (``from minitf.tensor import Tensor``), the engine in ``minitf.autograd``.
     """
-    device = backend.check_device(device)
+    device = resolve_device(device)
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
@@ -188,25 +197,25 @@ def _make(array, requires_grad):
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of zeros; ``size`` as ints or one tuple (the default float dtype unless ``dtype``)."""
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(resolve_device(device))
     return _make(xp.zeros(_shape(size, "zeros"), dtype=_dtype(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of ones."""
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(resolve_device(device))
     return _make(xp.ones(_shape(size, "ones"), dtype=_dtype(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows it (bool, int64, the default
     float dtype) unless given."""
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
                  np.int64 if isinstance(fill_value, (int, np.integer)) else _default_dtype)
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(resolve_device(device))
     return _make(xp.full(_shape((size,), "full"), fill_value, dtype=_dtype(dtype)), requires_grad)
 
 
@@ -232,19 +241,19 @@ def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=Fals
     return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def empty(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor whose values are not meaningful (zeros here; PyTorch leaves memory as it was)."""
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The (n, m) identity matrix (m = n by default)."""
     n, m = _shape((n, n if m is None else m), "eye")
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(resolve_device(device))
     return _make(xp.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
-def arange(*args, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def arange(*args, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``arange(end)``, ``arange(start, end[, step])``: int64 when every argument is an
     integer, else the default float dtype (PyTorch's defaults)."""
     if not 1 <= len(args) <= 3:
@@ -253,7 +262,7 @@ def arange(*args, dtype=None, device="cpu", requires_grad=False) -> Tensor:
         dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else _default_dtype
     if len(args) == 3 and args[2] == 0:
         raise ArgumentError("arange: step must be nonzero")
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(resolve_device(device))
     return _make(xp.arange(*args, dtype=_dtype(dtype)), requires_grad)
 
 
@@ -262,25 +271,25 @@ def _generator(generator, device, name="rand"):
     return resolve(generator, device, name)
 
 
-def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None) -> Tensor:
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Uniform samples in [0, 1) from the device's default generator (see ``manual_seed``)."""
     dt = _dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"rand: needs a floating dtype, got {dt}")
-    data = _generator(generator, backend.check_device(device)).random(_shape(size, "rand"), dtype=dt)
+    data = _generator(generator, resolve_device(device)).random(_shape(size, "rand"), dtype=dt)
     return _make(data, requires_grad)
 
 
-def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None) -> Tensor:
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Standard normal samples from the device's default generator (see ``manual_seed``)."""
     dt = _dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"randn: needs a floating dtype, got {dt}")
-    data = _generator(generator, backend.check_device(device), "randn").standard_normal(_shape(size, "randn"), dtype=dt)
+    data = _generator(generator, resolve_device(device), "randn").standard_normal(_shape(size, "randn"), dtype=dt)
     return _make(data, requires_grad)
 
 
-def randint(*args, size=None, dtype=None, device="cpu", generator=None) -> Tensor:
+def randint(*args, size=None, dtype=None, device=None, generator=None) -> Tensor:
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
     (int64 unless ``dtype``), as PyTorch."""
     if size is None and args and isinstance(args[-1], (tuple, list)):
@@ -291,7 +300,7 @@ def randint(*args, size=None, dtype=None, device="cpu", generator=None) -> Tenso
     if not high > low:
         raise ValueError(f"randint: need low < high, got low={low}, high={high}")
     dt = _dtype(np.int64 if dtype is None else dtype)
-    data = _generator(generator, backend.check_device(device), "randint").integers(
+    data = _generator(generator, resolve_device(device), "randint").integers(
         int(low), int(high), size=_shape((size,), "randint"), dtype=np.int64)
     return _make(data if dt == np.int64 else data.astype(dt), False)
 
@@ -335,10 +344,10 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     :func:`from_numpy`); anything else is copied as by :func:`tensor`."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    if (isinstance(data, np.ndarray) and backend.check_device(device or "cpu") == "cpu"
+    if (isinstance(data, np.ndarray) and resolve_device(device) == "cpu"
             and (dtype is None or _check_dtype(dtype) == data.dtype)):
         return from_numpy(data)
-    return tensor(data, dtype=dtype, device=device or "cpu")
+    return tensor(data, dtype=dtype, device=device)
 
 
 def is_tensor(obj) -> bool:
@@ -372,7 +381,7 @@ def randint_like(x: Tensor, *args, dtype=None, device=None, generator=None) -> T
     return randint(*args, x.shape, dtype=dtype, device=device, generator=generator)
 
 
-def linspace(start, end, steps: int, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (the default
     float dtype unless ``dtype``), as torch.linspace.
 
@@ -383,17 +392,17 @@ def linspace(start, end, steps: int, dtype=None, device="cpu", requires_grad=Fal
     if not is_int(steps) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     dt = _dtype(dtype)
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(resolve_device(device))
     # in float64, then cast: not torch's float32 arithmetic (see the docstring), but no drift
     return _make(xp.linspace(float(start), float(end), int(steps), dtype=np.float64).astype(dt), requires_grad)
 
 
-def randperm(n: int, dtype=None, device="cpu", generator=None) -> Tensor:
+def randperm(n: int, dtype=None, device=None, generator=None) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype``), from the device's default
     generator: the order of uniform draws (ties have probability ~n^2 / 2^53)."""
     if not is_int(n) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
-    device = backend.check_device(device)
+    device = resolve_device(device)
     keys = _generator(generator, device, "randperm").random((int(n),), dtype=np.float64)
     xp = backend.array_module(device)
     return _make(xp.argsort(keys).astype(_dtype(np.int64 if dtype is None else dtype)), False)

@@ -9,13 +9,13 @@ import math
 import numpy as np
 
 from . import backend
-from .creation import _dtype, _make, _shape, from_numpy, tensor
+from .creation import _dtype, _make, _shape, from_numpy, tensor, resolve_device as _resolve_device
 from .errors import ArgumentError
 from .ops._util import is_int, warn_at_user_line
 from .tensor import Tensor
 
 
-def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device="cpu",
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """``steps`` values base ** t for t evenly spaced from ``start`` to ``end`` inclusive, as
     torch.logspace: (steps,), the default float dtype unless ``dtype`` (an integer dtype takes
@@ -23,12 +23,12 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device="cpu
     if not is_int(steps) or steps < 0:
         raise ArgumentError(f"logspace: number of steps must be non-negative, got {steps!r}")
     dt = _dtype(dtype)
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(_resolve_device(device))
     t = xp.linspace(float(start), float(end), int(steps), dtype=np.float64)
     return _make((float(base) ** t).astype(dt), requires_grad)
 
 
-def range(start=0, end=None, step=1, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+def range(start=0, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """torch.range: start, start + step, ... up to ``end`` INCLUSIVE (floor((end - start) / step)
     + 1 values), of the default float dtype whatever the arguments' types unless ``dtype``.
     Deprecated in torch 2.13 (it warns the same here): use :func:`minitf.arange`, whose end is
@@ -45,11 +45,11 @@ def range(start=0, end=None, step=1, dtype=None, device="cpu", requires_grad: bo
     if (end - start) * step < 0:
         raise ArgumentError("range: upper bound and lower bound inconsistent with step sign")
     n = int(math.floor((end - start) / step)) + 1
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(_resolve_device(device))
     return _make((start + xp.arange(n, dtype=np.float64) * step).astype(_dtype(dtype)), requires_grad)
 
 
-def scalar_tensor(s, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+def scalar_tensor(s, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The number ``s`` as a 0-d tensor of the default float dtype (unless ``dtype``: torch's
     default whatever ``s``'s type), as torch.scalar_tensor."""
     if isinstance(s, Tensor):
@@ -81,7 +81,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None) -> T
         obj = np.frombuffer(obj, dtype=_dtype(dtype) if dtype is not None else np.uint8)
         dtype = None
     if isinstance(obj, np.ndarray):
-        dev = backend.check_device(device or "cpu")
+        dev = _resolve_device(device)
         shares = dev == "cpu" and (dtype is None or _dtype(dtype) == obj.dtype) and obj.flags.writeable
         if copy is False and not shares:
             raise ValueError(f"asarray: can't alias a numpy {obj.dtype} array into dtype {dtype} on {dev} "
@@ -91,7 +91,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None) -> T
             return out.requires_grad_(True) if requires_grad else out
     elif copy is False:
         raise ValueError(f"asarray: a {type(obj).__name__} cannot be shared (copy=False)")
-    return tensor(obj, dtype=dtype, device=device or "cpu", requires_grad=bool(requires_grad))
+    return tensor(obj, dtype=dtype, device=device, requires_grad=bool(requires_grad))
 
 
 def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
@@ -119,19 +119,20 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad
     return out.requires_grad_(True) if requires_grad else out
 
 
-def empty_strided(size, stride, *, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
-    """A tensor of ``size`` whose values are not meaningful (zeros), as torch.empty_strided.
-    ``stride`` (one int per dim) is checked but not honoured: minitf's tensors own contiguous
-    arrays, so ``stride()`` reports the contiguous layout (torch's would be ``stride``); only code
-    that reads strides back can see the difference."""
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` with element strides ``stride`` whose values are not meaningful (zeros),
+    as torch.empty_strided: a view (``as_strided``) of a new storage just large enough
+    (``1 + sum((n - 1) * s)`` elements), so ``stride()`` reads ``stride`` back."""
     size = _shape((size,), "empty_strided")
     stride = tuple(stride)
     if len(stride) != len(size):
         raise ArgumentError(f"empty_strided: mismatch in length of strides ({len(stride)}) and shape ({len(size)})")
     if any(not is_int(s) or s < 0 for s in stride):
         raise ArgumentError(f"empty_strided: strides must be non-negative integers, got {stride}")
-    xp = backend.array_module(backend.check_device(device))
-    return _make(xp.zeros(size, dtype=_dtype(dtype)), requires_grad)
+    xp = backend.array_module(_resolve_device(device))
+    from .backend import storage
+    need = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    return _make(storage.view(xp.zeros(max(need, 1), dtype=_dtype(dtype)), size, stride, 0), requires_grad)
 
 
 __all__ = ["logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided"]

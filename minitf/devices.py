@@ -41,3 +41,18 @@ class device(str):
         return f"device(type={self.type!r}" + ("" if self._index is None else f", index={self._index}") + ")"
 
     __hash__ = str.__hash__
+
+    # ``with mt.device("fake"):`` makes it the factories' default device for the block, as torch's
+    # (minitf.settings.set_default_device); blocks nest
+    def __enter__(self):
+        from . import creation
+        _previous.append(creation._default_device)
+        creation._default_device = str(self)
+        return self
+
+    def __exit__(self, *exc):
+        from . import creation
+        creation._default_device = _previous.pop()
+
+
+_previous = []   # the default devices that the open ``with device(...)`` blocks replaced

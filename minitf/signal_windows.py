@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from . import backend
-from .creation import _dtype, _make
+from .creation import _dtype, _make, resolve_device as _resolve_device
 from .errors import ArgumentError, DtypeError
 from .ops._util import is_int
 
@@ -35,7 +35,7 @@ def _window(name: str, window_length, periodic, dtype, device, requires_grad, va
     dt = _dtype(dtype)
     if np.dtype(dt).kind != "f":
         raise DtypeError(f"{name} expects floating point dtypes, got: {np.dtype(dt)}")
-    xp = backend.array_module(backend.check_device(device))
+    xp = backend.array_module(_resolve_device(device))
     if window_length <= 1:
         return _make(xp.ones((window_length,), dtype=dt), requires_grad)
     L = window_length + 1 if periodic else window_length
@@ -44,20 +44,20 @@ def _window(name: str, window_length, periodic, dtype, device, requires_grad, va
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-                   dtype=None, device="cpu", requires_grad: bool = False):
+                   dtype=None, device=None, requires_grad: bool = False):
     """torch.hamming_window: alpha - beta cos(2 pi n / (L - 1)), (window_length,)."""
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
                    lambda xp, n, L: alpha - beta * xp.cos(n * (2 * math.pi / (L - 1))))
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype=None, device="cpu",
+def hann_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
                 requires_grad: bool = False):
     """torch.hann_window: 0.5 - 0.5 cos(2 pi n / (L - 1)) (sin^2(pi n / (L - 1))), (window_length,)."""
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
                    lambda xp, n, L: 0.5 - 0.5 * xp.cos(n * (2 * math.pi / (L - 1))))
 
 
-def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, device="cpu",
+def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
                     requires_grad: bool = False):
     """torch.blackman_window: 0.42 - 0.5 cos(2 pi n / (L - 1)) + 0.08 cos(4 pi n / (L - 1))."""
     def values(xp, n, L):
@@ -66,7 +66,7 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, de
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad, values)
 
 
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, device="cpu",
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
                     requires_grad: bool = False):
     """torch.bartlett_window, the triangle: 1 - |2 n / (L - 1) - 1|, (window_length,)."""
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
@@ -74,7 +74,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, de
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype=None,
-                  device="cpu", requires_grad: bool = False):
+                  device=None, requires_grad: bool = False):
     """torch.kaiser_window: I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta), a = (L - 1) / 2;
     I0 the modified Bessel function of order 0 (the array module's ``i0``)."""
     def values(xp, n, L):

@@ -175,10 +175,10 @@ class APIMethods:
     def index_put(self, indices, values, accumulate: bool = False):
         """x with ``values`` written at ``x[indices]`` (a tuple of index tensors, one per leading dim),
         out of place; ``accumulate=True`` adds them (repeated indices add up), as torch."""
-        from .ops.index_put import index_put
+        from .ops.index_put_indices import index_put
         return index_put(self, indices, values, accumulate)
 
     def index_put_(self, indices, values, accumulate: bool = False):
         """In place: :meth:`index_put` written into x."""
-        from .ops.index_put import index_put_
+        from .ops.index_put_indices import index_put_
         return index_put_(self, indices, values, accumulate)

@@ -14,6 +14,7 @@ from .tensor_inplace import InPlaceMethods
 from .tensor_more import MoreMethods
 from .tensor_api import APIMethods  # tensor API group: type/layout queries (aliases: tensor_api.install)
 from .tensor_stats import StatsMethods   # statistics, reductions and misc torch functions
+from .tensor_storage import StorageMethods   # tensor gaps group: as_strided, resize_, new, shifts, index_reduce...
 
 _ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import
 
@@ -23,7 +24,7 @@ def _named(out, name, x):
     from .grad_fn_names import named
     return named(out, name, x)
 
-class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods):
+class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods, StorageMethods):
     """The delegating methods of :class:`~minitf.tensor.Tensor` (no state of its own); more
     in-place ones come from :class:`minitf.tensor_inplace.InPlaceMethods`, more math and type
     queries from :class:`minitf.tensor_more.MoreMethods`."""

@@ -1,7 +1,10 @@
 """torch's ``index_put`` / ``index_put_``: ``x[indices] = values`` (or ``+=`` with
 ``accumulate=True``, where a repeated index adds every value, unlike ``x[i] += v``), over the
 existing ops: the write is :func:`minitf.ops.inplace.index_put`, the sum
-:func:`minitf.ops.index_ops.index_add` over the indexed dims flattened into one."""
+:func:`minitf.ops.index_ops.index_add` over the indexed dims flattened into one.
+
+(Not named ``index_put.py``: importing a submodule of that name would rebind ``minitf.ops.index_put``,
+the function, to the module.)"""
 from __future__ import annotations
 
 from .. import backend
