@@ -20,7 +20,7 @@ def lazy_attributes(package: str, namespace: dict, table: dict, fallback=None):
     """``(__getattr__, __dir__)`` for the module ``package`` whose globals are ``namespace``.
 
     ``table``: name -> module path (relative to ``package``'s own package when it starts with a
-    dot) or (module path, attribute). ``fallback(name)``: called for names not in the table (the
+    dot) or (module path, attribute), (module path, None) for the module itself. ``fallback(name)``: called for names not in the table (the
     package's other lazy attributes); without one, an unknown name raises AttributeError.
     """
     anchor = package if namespace.get("__path__") is not None else package.rpartition(".")[0]
@@ -32,7 +32,8 @@ def lazy_attributes(package: str, namespace: dict, table: dict, fallback=None):
                 return fallback(name)
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, attr = spec if isinstance(spec, tuple) else (spec, name)
-        value = getattr(importlib.import_module(module, anchor), attr)
+        value = importlib.import_module(module, anchor)
+        value = value if attr is None else getattr(value, attr)   # (module, None): the module itself
         namespace[name] = value   # (later look-ups find it in the globals: __getattr__ is not called again)
         return value
 

@@ -248,12 +248,14 @@ class _Walk:
     ``current_walk()`` is the innermost walk under way: a node tells a gradient noted in this
     pass from one left by an earlier pass that failed midway; ``recompute`` whether the pass
     under way is the general walk (``general``); ``failed``, once it has ended, whether by an error
-    (what lets DataParallel's hooks tell a pass that raised midway from one that completed)."""
+    (what lets DataParallel's hooks tell a pass that raised midway from one that completed);
+    ``callbacks``: what :func:`queue_callback` asked to run once the outermost pass completes
+    (None when nothing was asked: one test at the end of each pass)."""
 
-    __slots__ = ("made", "changed", "_quiet", "_outer", "general", "failed")
+    __slots__ = ("made", "changed", "_quiet", "_outer", "general", "failed", "callbacks")
 
     def __enter__(self):
-        self.made, self.changed, self.failed = set(), {}, False
+        self.made, self.changed, self.failed, self.callbacks = set(), {}, False, None
         self.general = False  # set by the general walk (minitf/backprop.py), which delivers extra_grads
         self._quiet = backend.quiet_fp_warnings()
         self._quiet.__enter__()
@@ -271,6 +273,23 @@ class _Walk:
                 vc = shared_counter(tg)
                 vc[0] += 1
                 vc[1] = _epoch
+        if self.callbacks and exc[0] is None:  # queue_callback's, of a pass that completed
+            for callback in self.callbacks:
+                callback()
+
+
+def queue_callback(callback) -> None:
+    """Call ``callback()`` once the backward pass under way has finished (torch's
+    ``Variable._execution_engine.queue_callback``): after its last gradient is accumulated
+    and before ``backward()`` returns, in the order queued; not at all if the pass raises.
+    Called from inside the pass (a hook); a nested pass (a recompute's) queues on the outer one.
+    What DistributedDataParallel's wait for its buckets runs as."""
+    walk = outermost_walk()
+    if walk is None:
+        raise RuntimeError("queue_callback: final callbacks can only be installed during a backward pass")
+    if walk.callbacks is None:
+        walk.callbacks = []
+    walk.callbacks.append(callback)
 
 
 def outermost_walk():

@@ -89,7 +89,7 @@ class DataParallel:
     """
 
     def __init__(self, parameters, comm=None, bucket_bytes: int = DEFAULT_BUCKET_BYTES,
-                 time_comm: bool | None = None, overlap: bool = False):
+                 time_comm: bool | None = None, overlap: bool = False, hooks_in_one_process: bool = False):
         from .distributed import world
         self.time_comm, self.overlap = time_comm, bool(overlap)
         self.comm = comm if comm is not None else world()
@@ -101,7 +101,9 @@ class DataParallel:
         self.bucket_bytes = int(bucket_bytes)
         self.comm_s, self.steps = 0.0, 0
         self._handles, self._syncing = [], True
-        self._hooks_on = self.overlap and self.comm.size > 1
+        # hooks_in_one_process: the hooks note the gradients of each pass even where there is nothing to
+        # send (DistributedDataParallel's unused-parameter check behaves in one process as under mpiexec)
+        self._hooks_on = self.overlap and (self.comm.size > 1 or hooks_in_one_process)
         self._build()
 
     def _trainable(self) -> list:
@@ -227,6 +229,7 @@ class DataParallel:
         """Every gradient becomes its mean over the ranks (in place); with ``overlap``, the
         buckets backward started are waited for and the others started first."""
         if self.comm.size == 1:
+            self._reset()   # (the one-process hooks' notes of this pass)
             return
         if not self.overlap:
             self._rebuild_if_changed()
@@ -272,6 +275,8 @@ class DataParallel:
                                f"accumulating passes but the last under no_sync()")
         self._reported.add(id(p))
         self._ready[i] += 1
+        if self.comm.size == 1:
+            return
         started = self._next
         while self._next < len(self.buckets) and self._ready[self._next] == self._hooked[self._next]:
             self._start_next()
@@ -279,6 +284,11 @@ class DataParallel:
             # nothing started now: a test moves the collectives in flight on (MPICH advances them only
             # inside MPI calls, and backward makes none), at each parameter backward finishes
             self._started[started - 1].test()
+
+    def missing_gradients(self) -> list:
+        """With the hooks on: the bucketed parameters that require grad whose gradient the backward
+        passes since the last ``average_gradients()`` did not reach (outside ``no_sync``), in bucket order."""
+        return [p for b in self.buckets for p, _, _ in b.slots if id(p) not in self._reported and p.requires_grad]
 
     @contextlib.contextmanager
     def no_sync(self):

@@ -30,6 +30,11 @@ Where the arrays are reduced depends on the device:
 
 A rank that raises must not leave the others waiting in a collective for
 ever: :func:`abort_on_error` prints the rank's error and aborts the whole job.
+
+torch.distributed's functions (``init_process_group``, ``all_reduce``, ``all_gather``, ...,
+in :mod:`minitf.distributed_api`) are this module's names too; they run on the
+communicator's collectives (``allreduce_`` with an ``op``, ``reduce_``, ``allgather_``,
+``reduce_scatter_``, ``gather_``, ``scatter_``).
 """
 from __future__ import annotations
 
@@ -52,8 +57,7 @@ _SIZE_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 _world = None   # the communicator of this process, once init() has run
 
 
-class DistributedError(RuntimeError):
-    """Distributed training cannot start (no mpi4py, a bad setting...); the message says why."""
+from .errors import DistributedError  # noqa: E402  (there: minitf.distributed_api imports it too)
 
 
 def launched_world_size() -> int:
@@ -108,14 +112,30 @@ class SingleProcess:
     def bind_device(self, device: str) -> None:
         pass
 
-    def allreduce_(self, buf):
+    def allreduce_(self, buf, op: str = "sum"):
         return buf
 
-    def iallreduce_(self, buf) -> "Request":
+    def iallreduce_(self, buf, op: str = "sum") -> "Request":
         return Request(buf)
 
     def broadcast_(self, buf, root: int = 0):
         return buf
+
+    def reduce_(self, buf, root: int = 0, op: str = "sum"):
+        return buf
+
+    def allgather_(self, send, recv):
+        recv[...] = send.reshape(recv.shape)
+        return recv
+
+    def reduce_scatter_(self, send, recv, op: str = "sum"):
+        return self.allgather_(send, recv)
+
+    def gather_(self, send, recv, root: int = 0):
+        return self.allgather_(send, recv)
+
+    def scatter_(self, send, recv, root: int = 0):
+        return self.allgather_(send, recv)
 
     def sum_floats(self, values) -> list:
         return [float(v) for v in values]
@@ -167,25 +187,53 @@ class MPICommunicator:
             self._collectives[device] = ops
         return ops
 
-    def allreduce_(self, buf):
-        """Sum the flat array ``buf`` over the ranks, in place; returns it."""
-        self._arrays(buf).allreduce_(buf)
+    def allreduce_(self, buf, op: str = "sum"):
+        """Sum the flat array ``buf`` over the ranks, in place; returns it. ``op``: "sum", "prod",
+        "max", "min" (and on the host "band", "bor", "bxor"), MPI's and NCCL's reductions."""
+        self._arrays(buf).allreduce_(buf, op)
         return buf
 
-    def iallreduce_(self, buf) -> "Request":
+    def iallreduce_(self, buf, op: str = "sum") -> "Request":
         """Start summing ``buf`` over the ranks in place (``MPI_Iallreduce``); ``buf`` is the
         collective's until the returned :class:`Request`'s ``wait()``. Every rank starts its
         nonblocking collectives in the same order. On a GPU, NCCL's allreduce is queued on the
         current stream as the blocking one is (the host never waits for NCCL): later kernels
         run after it, so ``wait()`` has nothing left to do, and the device does not overlap it
         with the backward kernels queued after it (that would take a second stream)."""
-        pending = self._arrays(buf).iallreduce_(buf)
+        pending = self._arrays(buf).iallreduce_(buf, op)
         return Request(buf) if pending is None else Request(buf, *pending)
 
     def broadcast_(self, buf, root: int = 0):
         """Overwrite ``buf`` with root's, in place; returns it."""
         self._arrays(buf).broadcast_(buf, root)
         return buf
+
+    # The other collectives of torch.distributed (minitf/distributed_api.py), on contiguous arrays of
+    # one device: ``recv`` is preallocated, of ``size`` times ``send``'s elements where it gathers.
+    def reduce_(self, buf, root: int = 0, op: str = "sum"):
+        """Reduce ``buf`` over the ranks into root's ``buf`` (the others' are left as they are)."""
+        self._arrays(buf).reduce_(buf, root, op)
+        return buf
+
+    def allgather_(self, send, recv):
+        """Every rank's ``send``, in rank order, into every rank's ``recv``."""
+        self._arrays(send).allgather_(send, recv)
+        return recv
+
+    def reduce_scatter_(self, send, recv, op: str = "sum"):
+        """``send`` (``size`` equal blocks) reduced over the ranks; rank r's ``recv`` gets block r."""
+        self._arrays(send).reduce_scatter_(send, recv, op)
+        return recv
+
+    def gather_(self, send, recv, root: int = 0):
+        """Every rank's ``send``, in rank order, into root's ``recv`` (None on the other ranks)."""
+        self._arrays(send).gather_(send, recv, root)
+        return recv
+
+    def scatter_(self, send, recv, root: int = 0):
+        """Block r of root's ``send`` (None on the other ranks) into rank r's ``recv``."""
+        self._arrays(recv).scatter_(send, recv, root)
+        return recv
 
     def sum_floats(self, values) -> list:
         """Element-wise sum over the ranks of a few Python floats (in float64)."""
@@ -229,34 +277,69 @@ class Request:
 
 
 class _HostCollectives:
-    """Allreduce and broadcast of host buffers over MPI; ``staged``: device buffers copied through the host."""
+    """MPI's collectives on host buffers; ``staged``: device buffers copied through the host."""
 
     def __init__(self, comm, MPI, staged: bool):
         self.comm, self.MPI, self.staged = comm, MPI, staged
+        self.ops = {"sum": MPI.SUM, "prod": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN,
+                    "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR}
 
-    def allreduce_(self, buf) -> None:
-        host = backend.to_numpy(buf) if self.staged else buf
-        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
-        if self.staged:
-            buf[...] = backend.to_device(host, backend.device_of(buf))
+    def _host(self, buf):
+        return None if buf is None else (backend.to_numpy(buf) if self.staged else buf)
 
-    def iallreduce_(self, buf):
+    def _back(self, host, buf) -> None:
+        """A staged buffer's result, from the host to the device."""
+        if self.staged and buf is not None:
+            buf[...] = backend.to_device(host, backend.device_of(buf)).reshape(buf.shape)
+
+    def allreduce_(self, buf, op: str = "sum") -> None:
+        host = self._host(buf)
+        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.ops[op])
+        self._back(host, buf)
+
+    def iallreduce_(self, buf, op: str = "sum"):
         """Start the allreduce; returns what finishes it (waits, then copies a staged buffer back)
         and what tests it."""
-        host = backend.to_numpy(buf) if self.staged else buf
-        request = self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+        host = self._host(buf)
+        request = self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.ops[op])
 
         def finish():
             request.Wait()
-            if self.staged:
-                buf[...] = backend.to_device(host, backend.device_of(buf))
+            self._back(host, buf)
         return finish, request.Test
 
     def broadcast_(self, buf, root: int) -> None:
-        host = backend.to_numpy(buf) if self.staged else buf
+        host = self._host(buf)
         self.comm.Bcast(host, root=root)
-        if self.staged:
-            buf[...] = backend.to_device(host, backend.device_of(buf))
+        self._back(host, buf)
+
+    def reduce_(self, buf, root: int, op: str) -> None:
+        host = self._host(buf)
+        if self.comm.Get_rank() == root:
+            self.comm.Reduce(self.MPI.IN_PLACE, host, op=self.ops[op], root=root)
+            self._back(host, buf)
+        else:
+            self.comm.Reduce(host, None, op=self.ops[op], root=root)
+
+    def allgather_(self, send, recv) -> None:
+        host = self._host(recv)
+        self.comm.Allgather(self._host(send), host)
+        self._back(host, recv)
+
+    def reduce_scatter_(self, send, recv, op: str) -> None:
+        host = self._host(recv)
+        self.comm.Reduce_scatter_block(self._host(send), host, op=self.ops[op])
+        self._back(host, recv)
+
+    def gather_(self, send, recv, root: int) -> None:
+        host = self._host(recv)
+        self.comm.Gather(self._host(send), host, root=root)
+        self._back(host, recv)
+
+    def scatter_(self, send, recv, root: int) -> None:
+        host = self._host(recv)
+        self.comm.Scatter(self._host(send), host, root=root)
+        self._back(host, recv)
 
 
 # ---------------------------------------------------------------- errors
@@ -295,3 +378,8 @@ def abort_on_error(comm=None, stream=None):
 # DataParallel and the gradient helpers live in their own module; they are this one's names too
 from .data_parallel import (DEFAULT_BUCKET_BYTES, DEFAULT_FIRST_BUCKET_BYTES, DataParallel,  # noqa: E402,F401
                             _make_buckets, grad_array, set_grad_array)
+
+# torch.distributed's functions (init_process_group, all_reduce, ...): minitf.distributed's names too
+from .distributed_api import *  # noqa: E402,F401,F403
+from .distributed_api import __all__ as _api_names  # noqa: E402
+__all__ += _api_names

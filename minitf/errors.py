@@ -63,3 +63,8 @@ def broadcast_error(name: str, *shapes) -> ShapeError:
 class LinAlgError(ValueError, RuntimeError):
     """A matrix a linalg op cannot factor: singular in inv or solve, not positive-definite in
     cholesky (torch: ``torch.linalg.LinAlgError``, a RuntimeError)."""
+
+
+# distributed training (minitf.distributed's, defined here so that its modules can import it in any order)
+class DistributedError(RuntimeError):
+    """Distributed training cannot start (no mpi4py, a bad setting...); the message says why."""

@@ -42,20 +42,22 @@ def nccl_unique_id():
 
 
 class NcclCollectives:
-    """Allreduce (sum) and broadcast of flat CuPy arrays over NCCL, on the current stream.
+    """The collectives of flat CuPy arrays over NCCL, on the current stream.
 
     ``size`` ranks, this one being ``rank``, join the communicator named by
     ``unique_id`` (from :func:`nccl_unique_id` on one rank). The buffers must be
     contiguous CuPy arrays on this rank's GPU; NCCL reduces in place, device to
-    device, without going through the host.
+    device, without going through the host. ``op``: "sum", "prod", "max", "min"
+    (NCCL has no bitwise reductions).
     """
 
     def __init__(self, size: int, rank: int, unique_id):
         nccl = self._nccl = _nccl()
+        self.size, self.rank = int(size), int(rank)
         self._types = {np.dtype(np.float16): nccl.NCCL_FLOAT16, np.dtype(np.float32): nccl.NCCL_FLOAT32,
                        np.dtype(np.float64): nccl.NCCL_FLOAT64, np.dtype(np.int32): nccl.NCCL_INT32,
                        np.dtype(np.int64): nccl.NCCL_INT64}
-        self.comm = nccl.NcclCommunicator(int(size), unique_id, int(rank))
+        self.comm = nccl.NcclCommunicator(self.size, unique_id, self.rank)
 
     def _args(self, buf):
         if not (isinstance(buf, backend._cupy.ndarray) and buf.flags.c_contiguous):
@@ -66,19 +68,49 @@ class NcclCollectives:
             raise TypeError(f"NCCL: unsupported dtype {buf.dtype}") from None
         return buf.data.ptr, buf.size, kind, backend._cupy.cuda.get_current_stream().ptr
 
-    def allreduce_(self, buf) -> None:
-        ptr, count, kind, stream = self._args(buf)
-        self.comm.allReduce(ptr, ptr, count, kind, self._nccl.NCCL_SUM, stream)
+    def _op(self, op: str) -> int:
+        code = getattr(self._nccl, f"NCCL_{op.upper()}", None) if op in ("sum", "prod", "max", "min") else None
+        if code is None:
+            raise TypeError(f"NCCL has no reduction {op!r} (it has sum, prod, max and min)")
+        return code
 
-    def iallreduce_(self, buf):
+    def allreduce_(self, buf, op: str = "sum") -> None:
+        ptr, count, kind, stream = self._args(buf)
+        self.comm.allReduce(ptr, ptr, count, kind, self._op(op), stream)
+
+    def iallreduce_(self, buf, op: str = "sum"):
         """The allreduce, queued: NCCL never makes the host wait, and the stream runs every later
         kernel after it, so there is nothing to finish (None)."""
-        self.allreduce_(buf)
+        self.allreduce_(buf, op)
         return None
 
     def broadcast_(self, buf, root: int) -> None:
         ptr, count, kind, stream = self._args(buf)
         self.comm.bcast(ptr, count, kind, int(root), stream)
+
+    def reduce_(self, buf, root: int, op: str) -> None:
+        ptr, count, kind, stream = self._args(buf)
+        self.comm.reduce(ptr, ptr, count, kind, self._op(op), int(root), stream)
+
+    def allgather_(self, send, recv) -> None:
+        ptr, count, kind, stream = self._args(send)
+        self.comm.allGather(ptr, self._args(recv)[0], count, kind, stream)
+
+    def reduce_scatter_(self, send, recv, op: str) -> None:
+        ptr, count, kind, stream = self._args(recv)
+        self.comm.reduceScatter(self._args(send)[0], ptr, count, kind, self._op(op), stream)
+
+    # NCCL has no gather or scatter: an allgather (the other ranks drop it) and a broadcast of the whole
+    def gather_(self, send, recv, root: int) -> None:
+        if recv is None:
+            recv = backend._cupy.empty(send.size * self.size, dtype=send.dtype)
+        self.allgather_(send, recv)
+
+    def scatter_(self, send, recv, root: int) -> None:
+        if send is None:
+            send = backend._cupy.empty(recv.size * self.size, dtype=recv.dtype)
+        self.broadcast_(send, root)
+        recv[...] = send.reshape(-1)[self.rank * recv.size:(self.rank + 1) * recv.size].reshape(recv.shape)
 
 
 # ---------------------------------------------------------------- GPU facts, for records and benchmarks

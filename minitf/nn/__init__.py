@@ -66,7 +66,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            # module machinery: the buffer marker, uninitialised parameters and the lazy layers
            "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyConv1d", "LazyConv2d",
            "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
-           "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
+           "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+           # data parallelism (torch.nn.parallel: DistributedDataParallel; nn.DataParallel)
+           "DataParallel", "parallel"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -106,7 +108,10 @@ _LAZY_GROUPS = {
               "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
               "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
               "LazyInstanceNorm3d"),
+    # data parallelism (torch.nn.parallel: DistributedDataParallel; nn.DataParallel)
+    ".parallel": ("DataParallel",),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
-__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
-                                                             for name in names})
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {**{name: module for module, names in _LAZY_GROUPS.items()
+                                                                for name in names},
+                                                             "parallel": (".parallel", None)})  # nn.parallel itself
