@@ -40,3 +40,21 @@ def test_nan_to_num_takes_numbers_and_plain_0d_tensors_as_torch(kw, device):
     got = mt.nan_to_num(mt.tensor(x, device=device), **{k: conv[v](mt) if v in conv else v for k, v in kw.items()})
     want = torch.nan_to_num(torch.tensor(x), **{k: conv[v](torch) if v in conv else v for k, v in kw.items()})
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_optim_never_imports_nn_swa_utils_included():
+    # (review of round 3: swa_utils imported minitf.nn at its top, against ARCHITECTURE.md's layer
+    # order; AveragedModel and update_bn live in minitf/nn/averaged.py, handed on when asked for)
+    import subprocess
+    import sys
+    code = ("import sys\nimport minitf.optim, minitf.optim.swa_utils as su\nsu.SWALR, su.get_ema_multi_avg_fn\n"
+            "print(' '.join(m for m in sys.modules if m.startswith('minitf.nn')))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == []
+    from minitf.nn.averaged import AveragedModel, update_bn
+    from minitf.optim import swa_utils
+    from minitf.optim.swa_utils import AveragedModel as A2, update_bn as u2
+    assert (A2, u2) == (AveragedModel, update_bn) and {"AveragedModel", "update_bn"} <= set(dir(swa_utils))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        swa_utils.nothing
