@@ -58,3 +58,26 @@ def test_optim_never_imports_nn_swa_utils_included():
     assert (A2, u2) == (AveragedModel, update_bn) and {"AveragedModel", "update_bn"} <= set(dir(swa_utils))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         swa_utils.nothing
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_relu_backward_is_zero_where_x_le_0_even_for_an_inf_gradient(dtype, device):
+    # (review of round 3: g * mask gave inf * 0 = NaN there; torch's threshold_backward gives 0)
+    torch = pytest.importorskip("torch")
+    xs = [-1.0, 0.0, -0.0, 2.0, float("nan"), float("inf"), -float("inf"), -3.0]
+    gs = [float("inf"), -float("inf"), float("nan"), float("inf"), 3.0, float("nan"), 5.0, -float("inf")]
+    x = mt.tensor(xs, dtype=dtype, requires_grad=True, device=device)
+    mt.relu(x).backward(mt.tensor(gs, dtype=dtype, device=device))
+    tx = torch.tensor(xs, dtype=getattr(torch, dtype), requires_grad=True)
+    torch.relu(tx).backward(torch.tensor(gs, dtype=getattr(torch, dtype)))
+    assert x.grad.dtype == x.dtype
+    np.testing.assert_array_equal(mt.backend.to_numpy(x.grad.data), tx.grad.numpy())
+    # the mask through a strided gradient and nn.ReLU(inplace=True), and the second derivative
+    w = mt.tensor(np.linspace(-1, 1, 12).reshape(3, 4), dtype=dtype, requires_grad=True, device=device)
+    y = mt.nn.ReLU(inplace=True)(w * 1.0)
+    g = mt.tensor(np.full((4, 3), np.inf), dtype=dtype, device=device).T
+    y.backward(g)
+    np.testing.assert_array_equal(mt.backend.to_numpy(w.grad.data), np.where(np.linspace(-1, 1, 12).reshape(3, 4) > 0, np.inf, 0))
+    x = mt.tensor([-1.0, 2.0], dtype="float64", requires_grad=True, device=device)
+    (gx,) = mt.autograd.grad(mt.relu(x).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(mt.backend.to_numpy(gx.data), [0.0, 1.0])
