@@ -81,3 +81,22 @@ def test_relu_backward_is_zero_where_x_le_0_even_for_an_inf_gradient(dtype, devi
     x = mt.tensor([-1.0, 2.0], dtype="float64", requires_grad=True, device=device)
     (gx,) = mt.autograd.grad(mt.relu(x).sum(), x, create_graph=True)
     np.testing.assert_array_equal(mt.backend.to_numpy(gx.data), [0.0, 1.0])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+                                  "RAdam", "Rprop", "ASGD"])
+def test_optimizers_step_a_0d_parameter_as_torch(name, device):
+    # (a learnable scalar: the scratch array of a 0-d gradient came back as a NumPy scalar, and
+    # the next ufunc's out= refused it: "return arrays must be of ArrayType")
+    torch = pytest.importorskip("torch")
+    kw = dict(lr=0.1, **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {}))
+    got = []
+    for lib, dev in ((mt, device), (torch, "cpu")):
+        p = lib.tensor(1.5, requires_grad=True, dtype=lib.float64, device=dev)
+        opt = getattr(lib.optim, name)([p], **kw)
+        for _ in range(4):
+            opt.zero_grad()
+            (p * p * p).backward()
+            opt.step()
+        got.append(float(p.detach().cpu().numpy() if lib is torch else mt.backend.to_numpy(p.data)))
+    assert got[0] == pytest.approx(got[1], rel=1e-12)
