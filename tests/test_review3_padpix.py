@@ -62,3 +62,10 @@ def test_3d_layers_unbatched_as_torch_and_on_device(device):
 def test_lp_pool_refuses_integers_under_its_own_name():
     with pytest.raises(DtypeNotImplemented, match="lp_pool2d"):
         mt.nn.functional.lp_pool2d(mt.zeros(1, 2, 4, 4, dtype=mt.int64), 2, 2)
+
+
+def test_conv_refusal_of_integers_does_not_claim_torch_refuses():
+    # torch 2.13's CPU convolves int64; the message said "(as torch)"
+    torch.nn.functional.conv3d(torch.ones((1, 2, 3, 3, 3), dtype=torch.long), torch.ones((1, 2, 2, 2, 2), dtype=torch.long))
+    with pytest.raises(DtypeNotImplemented, match="in minitf .torch's CPU takes integers"):
+        mt.nn.functional.conv3d(mt.ones(1, 2, 3, 3, 3, dtype=mt.int64), mt.ones(1, 2, 2, 2, 2, dtype=mt.int64))
