@@ -121,3 +121,18 @@ def test_gcd_lcm_renorm_in_place_as_torch():
     (x * mt.tensor(w0)).sum().backward()
     (tx * torch.tensor(w0)).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-15)   # (entries near 1e-8: cancellation)
+
+
+def test_random_sampler_over_an_empty_dataset_is_refused_as_torch():
+    # (the default num_samples, 0, was not checked: iterating divided by zero; with replacement
+    # it gave an empty epoch where torch refuses)
+    torch = pytest.importorskip("torch")
+    from minitf.utils.data import RandomSampler
+    for kw in ({}, {"replacement": True}):
+        with pytest.raises(ValueError) as te:
+            torch.utils.data.RandomSampler([], **kw)
+        with pytest.raises(ValueError) as me:
+            RandomSampler([], **kw)
+        assert str(me.value) == "RandomSampler: " + str(te.value)
+    with pytest.raises(ValueError, match="empty data source"):
+        list(RandomSampler([], num_samples=3))
