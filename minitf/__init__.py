@@ -214,7 +214,7 @@ _TENSOR_API_GROUPS = {
                              "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
                              "unsqueeze_copy", "view_copy"),
     ".ops.inplace_family": ("log1p_", "expm1_", "sin_", "cos_", "square_", "rsqrt_", "reciprocal_", "nan_to_num_",
-                            "clamp_min_", "clamp_max_"),
+                            "clamp_min_", "clamp_max_", "gcd_", "lcm_"),
     ".ops.inplace_methods": ("exp_", "log_", "sqrt_", "sigmoid_", "tanh_", "abs_", "floor_", "ceil_", "trunc_",
                              "round_", "log2_", "log10_", "exp2_", "sinh_", "cosh_", "tan_", "asin_", "atan_",
                              "erf_", "logit_"),

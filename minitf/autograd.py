@@ -184,14 +184,17 @@ class Function:
         raise NotImplementedError
 
 
-def bump_version(t: Tensor, recorded: bool = False) -> None:
+def bump_version(t: Tensor, recorded: bool = False, advance: bool = True) -> None:
     """Record an in-place change of ``t`` (and of every view sharing its storage).
 
     ``recorded``: the change was recorded in the graph (``t`` got a new grad_fn), so views
     taken of ``t`` before it no longer describe their values through their own grad_fn.
+    ``advance=False``: the caller advanced the epoch before recording the change's ops (their
+    epoch is that of the change: minitf/ops/inplace.py's _record).
     """
     global _epoch
-    _epoch += 1
+    if advance:
+        _epoch += 1
     vc = shared_counter(t)
     vc[0] += 1
     vc[1] = _epoch

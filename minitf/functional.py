@@ -61,7 +61,8 @@ __all__ += [  # padding, pixel and feature ops
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
            "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
            "max_unpool1d", "max_unpool2d",
-           "lp_pool1d", "lp_pool2d", "embedding_bag"]
+           "lp_pool1d", "lp_pool2d", "embedding_bag",
+           "max_unpool3d", "lp_pool3d"]   # (the review of round 3: torch's 3-d ones)
 __all__ += [  # 3-d convolution and pooling, and torch's *_with_indices names
            "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
@@ -100,7 +101,7 @@ _LAZY_GROUPS = {
     ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
     ".ops.feature_dropout": ("dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"),
     ".ops.unpool": ("max_unpool1d", "max_unpool2d",
-                    "lp_pool1d", "lp_pool2d"),
+                    "lp_pool1d", "lp_pool2d", "max_unpool3d", "lp_pool3d"),
     ".ops.embedding_bag": ("embedding_bag",),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402

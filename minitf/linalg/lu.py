@@ -13,7 +13,16 @@ G_L, G_U the gradients of their free parts:
 
     G_A = P L^-T (tril_-1(L^T G_L) + triu(G_U U^T)) U^-T
 
-written in minitf ops (differentiable again). Non-square LU has no gradient here (torch has one).
+written in minitf ops (differentiable again). Rectangular A (torch differentiates it too, for
+full-rank A), k = min(m, n):
+
+* wide (m < n), U = [U1 U2] with U1 (m, m): X = tril_-1(L^T G_L - G_U U^T) U1^-T, then
+  G_A = P L^-T [X + triu(G_U1), G_U2];
+* tall (m > n), L = [L1; L2] with L1 (n, n): Y = L1^-T triu(G_U U^T - L^T G_L), then
+  G_A = P [Y + tril_-1(G_L1); G_L2] U^-T.
+
+Both reduce to the square formula at m = n (the free parts of G_U U^T and L^T G_L split
+between the triangles).
 """
 from __future__ import annotations
 
@@ -90,18 +99,26 @@ class LinalgLUFactor(Function):
 
     @staticmethod
     def backward(ctx, G, g_piv=None, g_info=None):
-        from .inverse import solve
+        from .inverse import solve, solve_triangular
+        from ..ops import cat
         LU, piv = ctx.saved_tensors
         if G is None:
             return None
         m, n = LU.shape[-2:]
-        if m != n:
-            raise NotImplementedError("linalg.lu_factor: the gradient of a non-square LU is not implemented in "
-                                      "minitf (torch has one)")
         L, U = _unpack(LU)
-        inner = (L.mT @ G.tril(-1)).tril(-1) + (G.triu() @ U.mT).triu()
-        X = solve(U, solve(L.mT, inner).mT).mT                    # L^-T inner U^-T
-        return const(_permutation(piv.data, m, LU.dtype)) @ X
+        P = const(_permutation(piv.data, m, LU.dtype))
+        if m == n:
+            inner = (L.mT @ G.tril(-1)).tril(-1) + (G.triu() @ U.mT).triu()
+            return P @ solve(U, solve(L.mT, inner).mT).mT                # P L^-T inner U^-T
+        GL, GU = G[..., :, :min(m, n)].tril(-1), G[..., :min(m, n), :].triu()   # the free parts
+        if m < n:   # wide: L (m, m), U = [U1 U2]
+            X = solve_triangular(U[..., :, :m].mT, (L.mT @ GL - GU @ U.mT).tril(-1), upper=False, left=False)
+            X = cat([X + GU[..., :, :m], GU[..., :, m:]], dim=-1)
+            return P @ solve_triangular(L.mT, X, upper=True, unitriangular=True)
+        # tall: L = [L1; L2], U (n, n)
+        Y = solve_triangular(L[..., :n, :].mT, (GU @ U.mT - L.mT @ GL).triu(), upper=True, unitriangular=True)
+        Y = cat([Y + GL[..., :n, :], GL[..., n:, :]], dim=-2)
+        return P @ solve_triangular(U.mT, Y, upper=False, left=False)
 
 
 def _check_pivot(name: str, pivot) -> None:
@@ -154,7 +171,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True):
     """(LU, pivots) of A, as torch.linalg.lu_factor: :func:`lu_factor_ex` that raises
     :class:`~minitf.errors.LinAlgError` where U has a zero on its diagonal (torch's message).
     A: (..., m, n) -> LU (..., m, n), pivots (..., min(m, n)) int32 (1-based). Differentiable
-    for square A (the gradient in the module docstring)."""
+    (the gradient in the module docstring; for rectangular A where it has full rank, as torch's)."""
     check_matrix("lu_factor", A, square=False)
     _check_pivot("lu_factor", pivot)
     LU, piv, info = LinalgLUFactor.apply(A)
@@ -183,7 +200,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
 def lu(A: Tensor, *, pivot: bool = True):
     """(P, L, U) with A = P L U, as torch.linalg.lu: P (..., m, m), L (..., m, k) unit lower,
     U (..., k, n) upper, k = min(m, n). A singular A is fine (U has a zero on its diagonal).
-    Differentiable for square A."""
+    Differentiable (rectangular A too, where it has full rank)."""
     check_matrix("lu", A, square=False)
     _check_pivot("lu", pivot)
     LU, piv, _ = LinalgLUFactor.apply(A)

@@ -61,6 +61,7 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "EmbeddingBag",
+           "MaxUnpool3d", "LPPool3d",   # (the review of round 3: torch's 3-d ones)
            # 3-d convolution and pooling
            "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
            # module machinery: the buffer marker, uninitialised parameters and the lazy layers
@@ -101,7 +102,7 @@ _LAZY_GROUPS = {
                  "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d"),
     ".pixelshuffle": ("PixelShuffle", "PixelUnshuffle", "ChannelShuffle"),
     ".dropout": ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"),
-    ".unpool": ("MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"),
+    ".unpool": ("MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "MaxUnpool3d", "LPPool3d"),
     ".embedding_bag": ("EmbeddingBag",),
     # module machinery: uninitialised parameters and the lazy layers
     ".lazy": ("UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",

@@ -19,7 +19,7 @@ import numpy as np
 import minitf as _mt
 
 from .. import functional as F
-from ..errors import ArgumentError, IndexRangeError, ShapeError
+from ..errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from ..ops._util import is_int
 from ..tensor import Tensor
 from .container import Sequential
@@ -76,6 +76,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         batched = input.ndim == 2
         if not isinstance(target, Tensor):
             target = _mt.tensor(target, device=input.device)
+        if np.dtype(target.dtype).kind not in "iu":   # torch's gather refuses them; astype truncated them
+            raise DtypeError(f"AdaptiveLogSoftmaxWithLoss: target must hold integer class indices (int32/int64), "
+                             f"got {target.dtype}")
         if target.ndim != (1 if batched else 0) or (batched and target.shape[0] != input.shape[0]):
             raise ShapeError(f"AdaptiveLogSoftmaxWithLoss: input {input.shape} and target {target.shape} should have "
                              f"the same size in the batch dimension (target (N,), or 0-d for a 1-D input)")

@@ -25,9 +25,11 @@ class Bilinear(Module):
                         ("out_features", out_features)):
             if not is_int(n) or n < 0:
                 raise ValueError(f"Bilinear: {name} must be an int >= 0, got {n!r}")
+        if in1_features == 0:   # torch's (its init bound is 1/sqrt(in1_features))
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
         self.in1_features, self.in2_features = int(in1_features), int(in2_features)
         self.out_features = int(out_features)
-        bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features else 0.0
+        bound = 1.0 / math.sqrt(self.in1_features)
         self.weight = init.uniform_(empty_parameter(self.out_features, self.in1_features, self.in2_features),
                                     -bound, bound)
         if bias:

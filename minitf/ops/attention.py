@@ -139,7 +139,10 @@ class ScaledDotProductAttention(Function):
                     xp.multiply(ps, kpb[..., a:b, :nk], out=pds)
                 xp.matmul(pds, vs, out=outs)                       # O = Pd V
 
-        self._run(xp, kernel, lead, q, k, v, t_q * t_k)
+        if t_k:
+            self._run(xp, kernel, lead, q, k, v, t_q * t_k)
+        else:   # no keys at all: every query attends to nothing, O = 0, as a fully masked row (torch's)
+            out[...] = 0
         self.q, self.k, self.v, self.p, self.pd, self.keep, self.scale = q, k, v, p, pd, keep, scale
         self.chunks = chunks
         return out

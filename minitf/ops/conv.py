@@ -222,8 +222,9 @@ def _check_tensors(op, d, x, weight, bias, transposed=False):
     if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"{op}: bias must be a Tensor or None, got {type(bias).__name__}")
     if x.dtype.kind != "f":
-        raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input (as torch); take x.float() or "
-                                  f"x.double() first")
+        # (torch 2.13's CPU convolves int64 tensors; its CUDA kernels do not, nor does minitf)
+        raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input in minitf (torch's CPU takes "
+                                  f"integers, its GPU does not); take x.float() or x.double() first")
     check_same_dtype(op, input=x, weight=weight, bias=bias)
     if weight.ndim != d + 2:
         raise ShapeError(f"{op}: expected a {d + 2}-dimensional weight, got weight of size {_shape(weight)}")

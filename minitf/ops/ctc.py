@@ -39,6 +39,8 @@ def _lse3(xp, a, b, c):
 
 def _shift(xp, a, k, fill):
     """a shifted by k positions along the last axis (k > 0: towards higher s), filled with ``fill``."""
+    if abs(k) >= a.shape[-1]:   # (L = 1: every target empty) nothing of a is left
+        return xp.full(a.shape, fill, dtype=a.dtype)
     pad = xp.full(a.shape[:-1] + (abs(k),), fill, dtype=a.dtype)
     return xp.concatenate([pad, a[..., :-k]], -1) if k > 0 else xp.concatenate([a[..., -k:], pad], -1)
 

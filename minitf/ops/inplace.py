@@ -91,9 +91,13 @@ def _record(x: Tensor, value, op_name: str, graph_op):
         return _record_on_base(x, value, op_name, graph_op)
     old = Tensor._make(x.data.copy(), x._fn)  # the old value, a private copy for the ops that read it
     old._requires_grad = x._requires_grad
-    res = graph_op(old, value)
+    # the epoch of the change first: every op graph_op records (there may be several: a cast after
+    # the op, lerp's three) notes it, so none is taken for a reader of x's overwritten array, as
+    # the ops recorded before are (only the last one's epoch was set after: the others raised)
+    autograd._epoch += 1
+    res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
     _write(x, res.data, op_name)
-    autograd.bump_version(x, recorded=True)
+    autograd.bump_version(x, recorded=True, advance=False)
     # ops that saved x's array before the write now reach it through `old` (old took x's grad_fn):
     # old carries the counter as it is now, so they see the change, and later changes of x,
     # which never touch old's private copy, leave it alone
@@ -102,8 +106,6 @@ def _record(x: Tensor, value, op_name: str, graph_op):
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
-    if x._fn is not None:
-        x._fn._epoch = autograd._epoch  # what it saved was taken before the write, not changed since
     return x
 
 
@@ -119,13 +121,29 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used in an in-place "
                            f"operation (change it under minitf.no_grad(), as an optimizer step does)")
     from .shape import getitem
-    new = graph_op(Tensor._make(x.data.copy(), x._fn) if x.requires_grad else x.detach().clone(), value)
+    recorded = autograd.shared_counter(x)[2]   # the epoch of the last recorded change, as of now
+    if x.requires_grad:
+        prior = Tensor._make(x.data.copy(), x._fn)   # x as it was: its value and its grad_fn
+        prior._requires_grad = True
+        before = prior.clone()   # what graph_op reads (the ops it records save this, never changed)
+    else:
+        before = x.detach().clone()
+    new = graph_op(before, value)
     if hasattr(index, "write"):  # a view no basic index names (diagonal): its own write and read
         index.write(base, new, op_name)
         fresh = index.read(base)
     else:
         setitem(base, index, new)  # recorded on the base (and refused there if it is a leaf)
         fresh = getitem(base, index)
+    if x.requires_grad:
+        # ops recorded before (a view of x: v = x[1:3]) keep x as an input: they find it as it
+        # was in _prev, as after _record (without it, v's grad_fn would lead to x's new one, a
+        # cycle: v.exp_() on such a view gave a zero gradient). Its counter flags the ops that
+        # saved x's array (now overwritten), not the view relation its grad_fn describes
+        vc = autograd.shared_counter(x)
+        prior._vc = [vc[0], vc[1], recorded]
+        prior._prev = getattr(x, "_prev", None)
+        x._prev = (autograd._epoch, prior)
     x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
     return x
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
-from . import bitwise as _bw, cumulative as _c, index_ops as _ix, logical as _l, pointwise as _p, unary as _u
+from . import bitwise as _bw, covariance as _cov, cumulative as _c, index_ops as _ix, logical as _l
+from . import number_parts as _n, pointwise as _p, unary as _u
 from .inplace_methods import from_op
 from .selection import where
 
@@ -23,6 +24,8 @@ _TABLE = {
     _c: ("cumsum", "cumprod"),
     _bw: ("bitwise_not",),
     _ix: ("scatter_reduce",),
+    _n: ("gcd", "lcm"),   # (the review of round 3: torch's Tensor.gcd_ / lcm_ / renorm_)
+    _cov: ("renorm",),
 }
 # comparisons: their bool result is written as x's dtype (1 / 0 in a float x), recorded with a zero gradient
 _PREDICATES = {_l: ("eq", "ne", "lt", "le", "gt", "ge")}

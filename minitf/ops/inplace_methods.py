@@ -24,7 +24,10 @@ def from_op(name: str, op):
         for t in tensors:
             _check_value(x, t, name)  # one device
         if autograd._grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)):
-            return _record(x, None, name, lambda a, _: _cast_checked(name, op(a, *args, **kwargs), x))
+            # x itself among the arguments (x.atan2_(x)) is its old value there, as the first one
+            a_args = lambda a: [a if t is x else t for t in args]  # noqa: E731
+            a_kw = lambda a: {k: a if t is x else t for k, t in kwargs.items()}  # noqa: E731
+            return _record(x, None, name, lambda a, _: _cast_checked(name, op(a, *a_args(a), **a_kw(a)), x))
         r = _cast_checked(name, op(x, *args, **kwargs), x)
         return _write_back(x, r.data, name)
     inplace.__name__ = name

@@ -7,10 +7,12 @@ the default float dtype for integer or bool input; square, sign and the rounding
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import broadcast_error
 from .. import backend
 from ..autograd import Function
-from ..errors import DtypeNotImplemented
+from ..errors import ArgumentTypeError, DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, float_input
 
@@ -213,8 +215,23 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     """NaN -> ``nan`` (None: 0), +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest
-    and smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones."""
+    and smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones.
+    Each value is a number (or None), as torch's: a tensor is refused, except a 0-d one that
+    requires no grad (torch's argument parser reads that as its number)."""
+    nan, posinf, neginf = (_float_arg(v, n) for v, n in ((nan, "nan"), (posinf, "posinf"), (neginf, "neginf")))
     return NanToNum.apply(x, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+
+
+def _float_arg(v, name: str):
+    """torch's parsing of a ``float`` argument of nan_to_num: None, a real number, or a 0-d
+    tensor not requiring grad (its value); anything else is torch's TypeError."""
+    if v is None or isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return None if v is None else float(v)
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.requires_grad and v.dtype.kind != "c":
+        return float(v.item())
+    kind = type(v).__name__ if isinstance(v, Tensor) or type(v).__module__ == "builtins" else \
+        f"{type(v).__module__}.{type(v).__name__}"
+    raise ArgumentTypeError(f"nan_to_num(): argument '{name}' must be float, not {kind}")
 
 
 class Lerp(Function):

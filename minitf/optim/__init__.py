@@ -38,8 +38,8 @@ from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 
 
 def _submodule(name):
-    """``optim.swa_utils`` (torch's module of weight averaging, which builds on nn.Module): imported on
-    first use, so that ``minitf.optim`` itself never imports minitf.nn."""
+    """``optim.swa_utils`` (torch's module of weight averaging): imported on first use, as the lazy
+    optimizers are (its AveragedModel and update_bn are minitf.nn's, handed on when asked for)."""
     if name == "swa_utils":
         import importlib
         return importlib.import_module(".swa_utils", __name__)

@@ -28,7 +28,7 @@ class _AdamLike(Optimizer):
     @staticmethod
     def _first_moment(xp, m, g, b1):
         """m <- b1 m + (1 - b1) g in place; returns a scratch array of g's shape."""
-        tmp = xp.multiply(g, 1 - b1)
+        tmp = xp.multiply(g, 1 - b1, out=xp.empty_like(g))   # (out=: a 0-d g would give a NumPy scalar)
         m *= b1
         m += tmp
         return tmp

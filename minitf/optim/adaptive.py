@@ -66,7 +66,7 @@ class RMSprop(Optimizer):
                 if wd != 0:
                     g = g + wd * data
                 v = state["square_avg"].data
-                tmp = xp.multiply(g, g)
+                tmp = xp.multiply(g, g, out=xp.empty_like(g))   # (out=: a 0-d g gives a NumPy scalar)
                 tmp *= 1 - alpha
                 v *= alpha
                 v += tmp                               # v <- alpha v + (1 - alpha) g^2
@@ -146,7 +146,7 @@ class Adagrad(Optimizer):
                     g = g + wd * data
                 clr = lr / (1 + (t - 1) * lr_decay)
                 s = state["sum"].data
-                tmp = xp.multiply(g, g)
+                tmp = xp.multiply(g, g, out=xp.empty_like(g))   # (out=: a 0-d g gives a NumPy scalar)
                 s += tmp                               # s <- s + g^2
                 xp.sqrt(s, out=tmp)
                 tmp += eps
@@ -194,11 +194,11 @@ class Adadelta(Optimizer):
             g, data = self._gradient(group, p), p.data   # (-grad when maximize, + weight_decay p)
             xp = backend.get_array_module(data)
             v, u = state["square_avg"].data, state["acc_delta"].data
-            tmp = xp.multiply(g, g)
+            tmp = xp.multiply(g, g, out=xp.empty_like(g))   # (out=: a 0-d g gives a NumPy scalar)
             tmp *= 1 - rho
             v *= rho
             v += tmp                               # v <- rho v + (1 - rho) g^2
-            d = xp.add(u, eps)
+            d = xp.add(u, eps, out=xp.empty_like(u))
             xp.sqrt(d, out=d)
             xp.add(v, eps, out=tmp)
             xp.sqrt(tmp, out=tmp)

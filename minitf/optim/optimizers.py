@@ -112,7 +112,8 @@ class Adam(Optimizer):
                     else:
                         g = g + wd * data            # Adam: L2 in the gradient
                 m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-                tmp = xp.multiply(g, 1 - b1)         # one scratch array serves every temporary
+                # one scratch array serves every temporary (out=: a 0-d g would give a NumPy scalar)
+                tmp = xp.multiply(g, 1 - b1, out=xp.empty_like(g))
                 m *= b1
                 m += tmp                             # m <- b1 m + (1 - b1) g
                 xp.multiply(g, g, out=tmp)

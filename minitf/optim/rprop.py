@@ -50,7 +50,7 @@ class Rprop(Optimizer):
             g = -p.grad.data if group["maximize"] else p.grad.data
             xp = backend.get_array_module(p.data)
             prev, size = state["prev"].data, state["step_size"].data
-            agree = xp.multiply(g, prev)
+            agree = xp.multiply(g, prev, out=xp.empty_like(prev))   # (out=: a 0-d p would give a NumPy scalar)
             flipped = agree < 0
             factor = xp.where(agree > 0, eta_plus, xp.where(flipped, eta_minus, 1.0)).astype(size.dtype)
             size *= factor

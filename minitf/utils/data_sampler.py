@@ -71,8 +71,9 @@ class RandomSampler(Sampler):
         self.data_source, self.generator = data_source, generator
         self.replacement = _bool(replacement, "replacement", "RandomSampler")
         self._num_samples = num_samples
-        if num_samples is not None:
-            _positive_int(num_samples, "num_samples", "RandomSampler")
+        # (torch's check, of the default too: an empty data source is refused here, not by a
+        # division by zero at the first iteration)
+        _positive_int(self.num_samples if num_samples is None else num_samples, "num_samples", "RandomSampler")
 
     @property
     def num_samples(self) -> int:
@@ -80,6 +81,8 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n, k, rng = len(self.data_source), self.num_samples, _rng(self.generator)
+        if n == 0:   # (num_samples given for an empty data source: torch divides by zero)
+            raise ValueError(f"RandomSampler: cannot draw {k} samples from an empty data source")
         if self.replacement:
             yield from (int(i) for i in rng.integers(0, n, size=k))
             return
