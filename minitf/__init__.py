@@ -233,7 +233,7 @@ _TENSOR_API_GROUPS = {
 _TENSOR_GAPS_GROUPS = {
     ".ops.as_strided": ("as_strided", "as_strided_", "as_strided_scatter"),
     ".ops.index_reduce": ("index_reduce", "masked_scatter", "put", "nonzero_static", "segment_reduce"),
-    ".ops.shifts": ("bitwise_left_shift", "bitwise_right_shift", "gcd_", "lcm_"),
+    ".ops.shifts": ("bitwise_left_shift", "bitwise_right_shift"),
     ".ops.complex_parts": ("real", "imag", "conj", "conj_physical", "conj_physical_", "angle", "view_as_real",
                            "view_as_complex"),
     ".tensor_storage": ("resize_as_",),

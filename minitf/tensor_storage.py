@@ -168,9 +168,6 @@ class StorageMethods:
     __irshift__ = bitwise_right_shift_
     def __rlshift__(self, other): return _op("shifts").bitwise_left_shift(other, self)
     def __rrshift__(self, other): return _op("shifts").bitwise_right_shift(other, self)
-    def gcd_(self, other): return _op("shifts").gcd_(self, other)
-    def lcm_(self, other): return _op("shifts").lcm_(self, other)
-    def renorm_(self, p, dim, maxnorm): return _op("shifts").renorm_(self, p, dim, maxnorm)
 
     # ------------------------------------------------------------ index writes (ops/index_reduce.py)
     def index_reduce(self, dim, index, source, reduce, *, include_self=True):

@@ -1,5 +1,6 @@
 """torch's bit shifts (``bitwise_left_shift``, ``bitwise_right_shift``, the operators ``<<`` and
-``>>`` and their in-place forms) and the in-place ``gcd_``, ``lcm_`` and ``renorm_``.
+``>>`` and their in-place forms). (``gcd_``, ``lcm_`` and ``renorm_`` are in-place forms of
+:mod:`minitf.ops.inplace_family`'s table.)
 
 A shift is defined for every count, as torch's: after PyTorch's type promotion (``int8 << 2`` is
 int8, ``uint8 << int64_tensor`` int64), a count below 0 or of at least the dtype's bit width
@@ -58,25 +59,7 @@ def _lazy_inplace(name, fn):
     return op
 
 
-def _gcd(a, b):
-    from .number_parts import gcd
-    return gcd(a, b)
-
-
-def _lcm(a, b):
-    from .number_parts import lcm
-    return lcm(a, b)
-
-
 bitwise_left_shift_ = _lazy_inplace("bitwise_left_shift_", bitwise_left_shift)
 bitwise_right_shift_ = _lazy_inplace("bitwise_right_shift_", bitwise_right_shift)
-gcd_ = _lazy_inplace("gcd_", _gcd)
-lcm_ = _lazy_inplace("lcm_", _lcm)
 
-
-def renorm_(x: Tensor, p, dim: int, maxnorm) -> Tensor:
-    """In place: :func:`minitf.renorm` written into x. x: (..., n, ...)."""
-    from .covariance import renorm
-    from .inplace_methods import from_op
-    return from_op("renorm_", lambda a: renorm(a, p, dim, maxnorm))(x)
 
