@@ -61,7 +61,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "EmbeddingBag",
            # 3-d convolution and pooling
-           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
+           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
+           # vision layers: fractional max pooling, 3-d max unpooling and LP pooling
+           "FractionalMaxPool2d", "FractionalMaxPool3d", "MaxUnpool3d", "LPPool3d"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -96,7 +98,10 @@ _LAZY_GROUPS = {
     ".dropout": ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"),
     ".unpool": ("MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"),
     ".embedding_bag": ("EmbeddingBag",),
+    # vision layers: fractional max pooling, 3-d max unpooling and LP pooling
+    ".fractional_pooling": ("FractionalMaxPool2d", "FractionalMaxPool3d"),
 }
+_LAZY_GROUPS[".unpool"] += ("MaxUnpool3d", "LPPool3d")   # (vision layers)
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()
                                                              for name in names})

@@ -1,4 +1,4 @@
-"""``MaxUnpool1d``/``2d`` and ``LPPool1d``/``2d``: the layers of :mod:`minitf.ops.unpool`, as torch's."""
+"""``MaxUnpool1d``/``2d``/``3d`` and ``LPPool1d``/``2d``/``3d``: the layers of :mod:`minitf.ops.unpool`, as torch's."""
 from __future__ import annotations
 
 from ..ops import unpool
@@ -18,7 +18,7 @@ class _MaxUnpoolNd(Module):
         self.padding = ntuple(padding, self.d, name, "padding", 0)
 
     def forward(self, input, indices, output_size=None):
-        fn = unpool.max_unpool1d if self.d == 1 else unpool.max_unpool2d
+        fn = (unpool.max_unpool1d, unpool.max_unpool2d, unpool.max_unpool3d)[self.d - 1]
         return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self):
@@ -36,6 +36,11 @@ class MaxUnpool2d(_MaxUnpoolNd):
     d = 2
 
 
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool3d: (input, indices) (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out)."""
+    d = 3
+
+
 class _LPPoolNd(Module):
     d = 1
 
@@ -44,7 +49,7 @@ class _LPPoolNd(Module):
         self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
 
     def forward(self, input):
-        fn = unpool.lp_pool1d if self.d == 1 else unpool.lp_pool2d
+        fn = (unpool.lp_pool1d, unpool.lp_pool2d, unpool.lp_pool3d)[self.d - 1]
         return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self):
@@ -60,3 +65,8 @@ class LPPool1d(_LPPoolNd):
 class LPPool2d(_LPPoolNd):
     """Power-average pooling: x: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out)."""
     d = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling: x: (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out)."""
+    d = 3

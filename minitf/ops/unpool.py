@@ -1,4 +1,5 @@
-"""The inverse and the power-average of max pooling, as torch's: ``max_unpool1d``/``2d``, ``lp_pool1d``/``2d``
+"""The inverse and the power-average of max pooling, as torch's: ``max_unpool1d``/``2d``/``3d``,
+``lp_pool1d``/``2d``/``3d``
 (torch's ``max_pool*d_with_indices`` names are in :mod:`minitf.ops.pooling`).
 
 Max unpooling puts each input value at its index into a zero output of the pooled input's size:
@@ -152,18 +153,27 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """The partial inverse of :func:`max_pool3d`, as ``torch.nn.functional.max_unpool3d``.
+
+    input, indices: (N, C, D, H, W) or (C, D, H, W), flat indices (d H_out + h) W_out + w into
+    (D_out, H_out, W_out) -> (N, C, D_out, H_out, W_out), per dim as :func:`max_unpool1d`.
+    """
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
+
+
 def _lp_pool(op, d, x, norm_type, kernel_size, stride, ceil_mode):
     if not isinstance(norm_type, (int, float)) or isinstance(norm_type, bool):
         raise ArgumentError(f"{op}: norm_type must be a number, got {norm_type!r}")
     if norm_type == 0:
         raise ArgumentError(f"{op}: norm_type must be nonzero (the result is a 1/norm_type power)")
-    pool = pooling.max_pool1d if d == 1 else pooling.max_pool2d
+    pool = (pooling.max_pool1d, pooling.max_pool2d, pooling.max_pool3d)[d - 1]
     if norm_type == math.inf:
         return pool(x.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -math.inf:
         return -pool(-x.abs(), kernel_size, stride, 0, 1, ceil_mode)
     kernel = ntuple(kernel_size, d, op, "kernel_size", 1)
-    avg = avg_pooling.avg_pool1d if d == 1 else avg_pooling.avg_pool2d
+    avg = (avg_pooling.avg_pool1d, avg_pooling.avg_pool2d, avg_pooling.avg_pool3d)[d - 1]
     s = avg(x.pow(norm_type), kernel, stride, 0, ceil_mode)
     # sign(s) relu(|s|) is s, but with relu's zero gradient where s = 0: torch's formula, kept whole.
     # relu as a where: torch's relu backward gives 0 at 0 even for the infinite cotangent that
@@ -189,3 +199,11 @@ def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: boo
     input: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out), per dim as :func:`lp_pool1d`.
     """
     return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling, as ``torch.nn.functional.lp_pool3d``.
+
+    input: (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out), per dim as :func:`lp_pool1d`.
+    """
+    return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
