@@ -69,7 +69,7 @@ __all__ += [  # 3-d convolution and pooling, and torch's *_with_indices names
 __all__ += [  # vision ops: sampling grids, fractional max pooling, 3-d unpooling / LP pooling, upsample aliases
            "affine_grid", "grid_sample", "fractional_max_pool2d", "fractional_max_pool3d",
            "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices", "max_unpool3d", "lp_pool3d",
-           "upsample", "upsample_nearest", "upsample_bilinear"]
+           "upsample", "upsample_nearest", "upsample_bilinear", "multi_head_attention_forward"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -112,6 +112,7 @@ _LAZY_GROUPS = {
     ".ops.fractional_pooling": ("fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
                                 "fractional_max_pool3d_with_indices"),
     ".ops.upsample": ("upsample", "upsample_nearest", "upsample_bilinear"),
+    ".ops.multihead_forward": ("multi_head_attention_forward",),   # (nn.MultiheadAttention's forward)
 }
 _LAZY_GROUPS[".ops.unpool"] += ("max_unpool3d", "lp_pool3d")   # (vision ops)
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
