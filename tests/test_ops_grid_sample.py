@@ -142,9 +142,10 @@ def test_grid_sample_on_the_device(device):
             xt = mt.tensor(xa, device=dev, requires_grad=True)
             gt = mt.tensor(ga, device=dev, requires_grad=True)
             y = F.grid_sample(xt, gt, mode, "reflection", False)
-            (y * y).sum().backward()
-            assert y.device == xt.grad.device == gt.grad.device == mt.device(dev)
-            results.append([y.numpy(), grad_of(xt), grad_of(gt)])
+            dx, dg = mt.autograd.grad((y * y).sum(), [xt, gt], create_graph=True)   # and a second order
+            (dx.sum() + (dg * dg).sum()).backward()
+            assert y.device == xt.grad.device == gt.grad.device == dg.device == mt.device(dev)
+            results.append([y.numpy(), dx.numpy(), dg.numpy(), grad_of(xt), grad_of(gt)])
         for a, b in zip(*results):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -239,3 +240,30 @@ def test_affine_grid_on_the_device_and_errors(device):
         F.affine_grid(t2, (2, 1, 0, 3), align_corners=False)
     with pytest.raises(ShapeError, match="asks for 3 grids"):
         F.affine_grid(t2, (3, 1, 2, 3), align_corners=False)
+
+
+@pytest.mark.parametrize("mode,padding,align", [("bilinear", "zeros", False), ("bilinear", "reflection", True),
+                                                ("bicubic", "border", False), ("bicubic", "reflection", True),
+                                                ("nearest", "zeros", True), ("bilinear-3d", "border", True),
+                                                ("bilinear-3d", "reflection", False)])
+def test_grid_sample_gradgradcheck_and_double_backward_as_torchs(mode, padding, align):
+    """The recorded backward (the composed forward's vector-Jacobian product) against finite
+    differences, and torch's double backward (2-d) for the second derivatives in x and grid."""
+    torch = pytest.importorskip("torch")
+    spatial = (3, 4, 3) if mode == "bilinear-3d" else (3, 4)
+    out = (2, 3) if len(spatial) == 2 else (2, 1, 3)
+    m = mode.split("-")[0]
+    x, g = rng.standard_normal((1, 2) + spatial), _off_kink_grid(1, out, spatial, align)   # small: seconds
+    xs = [mt.tensor(x, requires_grad=True), mt.tensor(g, requires_grad=True)]
+    assert mt.gradgradcheck(lambda x, g: F.grid_sample(x, g, m, padding, align), xs)
+    if m == "nearest" or len(spatial) == 3:
+        return
+    u, vx, vg = rng.standard_normal((1, 2) + out), rng.standard_normal(x.shape), rng.standard_normal(g.shape)
+    ts = [torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)]
+    gx, gg = torch.autograd.grad(torch.nn.functional.grid_sample(*ts, m, padding, align), ts, torch.tensor(u),
+                                 create_graph=True)
+    want = torch.autograd.grad((gx * torch.tensor(vx)).sum() + (gg * torch.tensor(vg)).sum(), ts)
+    ax, ag = mt.autograd.grad(F.grid_sample(*xs, m, padding, align), xs, mt.tensor(u), create_graph=True)
+    got = mt.autograd.grad((ax * mt.tensor(vx)).sum() + (ag * mt.tensor(vg)).sum(), xs)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)

@@ -19,7 +19,9 @@ The backward is torch's:
            unnormalising scale s times the clip's gradient (0 outside (0, size - 1), so 0 ON
            the border too, as torch's) and the reflection's sign. Nearest mode's grid gradient
            is 0. The gradient is one-sided at the kinks (integer ix, the borders).
-Not differentiable twice (torch's 2-d double backward is not reproduced).
+The backward that ``create_graph=True`` records is the vector-Jacobian product of the same forward
+in primitive ops (:func:`_grid_sample_composed`: GetItem gathers, the weights as arithmetic on the
+grid), so every order of derivative is there.
 """
 from __future__ import annotations
 
@@ -95,9 +97,9 @@ def _unnormalize(coord, size, align, t):
     return (coord + t(1)) * s - t(0.5), s
 
 
-def _cubic(xp, t, tx):
-    """The four cubic-convolution weights of the taps at -1, 0, 1, 2 from a point tx in [0, 1),
-    and their derivatives in tx."""
+def _cubic(xp, t, tx, derivs=True):
+    """The four cubic-convolution weights of the taps at -1, 0, 1, 2 from a point tx in [0, 1)
+    (an array, or a Tensor for the composed forward), and their derivatives in tx (``derivs``)."""
     a = t(_CUBIC_A)
 
     def near(u):      # |u| <= 1
@@ -112,15 +114,19 @@ def _cubic(xp, t, tx):
     def far_d(u):
         return (3 * a * u - 10 * a) * u + 8 * a
     w = [far(tx + 1), near(tx), near(1 - tx), far(2 - tx)]
-    dw = [far_d(tx + 1), near_d(tx), -near_d(1 - tx), -far_d(2 - tx)]
-    return w, dw
+    if not derivs:
+        return w, None
+    return w, [far_d(tx + 1), near_d(tx), -near_d(1 - tx), -far_d(2 - tx)]
 
 
-def _taps(xp, grid, spatial, mode, padding, align, need_grad):
+def _taps(xp, grid, spatial, mode, padding, align, need_grad, grid_t=None):
     """The pixels each grid point reads: (flat, weight, dweight, mult) with flat (K, N, P) indices
     into the (flattened) spatial dims, weight (K, N, P) (0 for a tap outside the input),
     dweight[k] (K, N, P) = d weight / d ix_k (None for nearest mode) and mult[k] (N, P) = d ix_k /
-    d grid[..., k], for the spatial dims k (in the input's order: D, H, W). grid: (N, P, d)."""
+    d grid[..., k], for the spatial dims k (in the input's order: D, H, W). grid: (N, P, d).
+    ``grid_t``: the grid as a Tensor (N, P, d): the weights are then a list of K Tensors of it
+    (the composed forward), each coordinate's fraction ``grid * mult + constant``, exact where
+    the padding is linear (everywhere but its kinks)."""
     t = grid.dtype.type
     d = len(spatial)
     strides = [math.prod(spatial[k + 1:]) for k in range(d)]
@@ -143,12 +149,16 @@ def _taps(xp, grid, spatial, mode, padding, align, need_grad):
         return flat[None], inside[None].astype(grid.dtype), None, mults
     lows = [xp.floor(ix) for ix in coords]
     fracs = [ix - lo for ix, lo in zip(coords, lows)]
+    if grid_t is not None:   # the same fractions, as functions of the grid tensor
+        cols = [grid[..., d - 1 - k] for k in range(d)]
+        fracs = [grid_t[..., d - 1 - k] * _constant(xp, m, t) + _constant(xp, f - m * c, t)
+                 for k, (f, m, c) in enumerate(zip(fracs, mults, cols))]
     if mode == "bilinear":
         offsets = (0, 1)
-        per = [([t(1) - f, f], [-xp.ones_like(f), xp.ones_like(f)]) for f in fracs]
+        per = [([t(1) - f, f], None if grid_t is not None else [-xp.ones_like(f), xp.ones_like(f)]) for f in fracs]
     else:
         offsets = (-1, 0, 1, 2)
-        per = [_cubic(xp, t, f) for f in fracs]
+        per = [_cubic(xp, t, f, grid_t is None) for f in fracs]
     flats, weights, dweights = [], [], [[] for _ in range(d)]
     for combo in itertools.product(range(len(offsets)), repeat=d):
         flat, inside, w = 0, True, 1
@@ -162,7 +172,7 @@ def _taps(xp, grid, spatial, mode, padding, align, need_grad):
             w = w * per[k][0][j]
         flats.append(flat)
         mask = inside.astype(grid.dtype)
-        weights.append(w * mask)
+        weights.append(w * (mask if grid_t is None else _constant(xp, mask, t)))
         if need_grad:
             for k in range(d):   # d w / d ix_k: the other dims' weights times this dim's derivative
                 dw = mask
@@ -170,7 +180,29 @@ def _taps(xp, grid, spatial, mode, padding, align, need_grad):
                     dw = dw * (per[m][1][j] if m == k else per[m][0][j])
                 dweights[k].append(dw)
     dweights = [xp.stack(dw) for dw in dweights] if need_grad else None
-    return xp.stack(flats), xp.stack(weights), dweights, mults
+    return xp.stack(flats), weights if grid_t is not None else xp.stack(weights), dweights, mults
+
+
+def _constant(xp, a, t):
+    """An array (or a number) as a Tensor outside the graph."""
+    return Tensor._make(xp.asarray(a, dtype=np.dtype(t)), None)
+
+
+def _grid_sample_composed(x, grid, mode, padding, align):
+    """The forward in primitive ops (the gathers of GetItem, the weights as arithmetic on the grid):
+    the backward that ``create_graph=True`` records (x: (N, C, *S), grid: (N, *Out, d))."""
+    from .shape import GetItem, stack
+    xp = backend.get_array_module(x.data)
+    N, C, spatial, out = x.shape[0], x.shape[1], x.shape[2:], grid.shape[1:-1]
+    S, P, d = math.prod(spatial), math.prod(out), len(spatial)
+    g2 = grid.reshape(N, P, d)
+    flat, w, _, _ = _taps(xp, g2.data, spatial, mode, padding, align, False, grid_t=g2)
+    w = stack(w) if isinstance(w, list) else _constant(xp, w, grid.dtype.type)     # (K, N, P)
+    rows = (xp.arange(N).reshape(1, N, 1) * S + flat).reshape(-1)
+    xt = x.reshape(N, C, S).permute(0, 2, 1).reshape(N * S, C)
+    vals = GetItem.apply(xt, index=(rows,), advanced=True).reshape(w.shape + (C,))
+    y = (vals * w.reshape(w.shape + (1,))).sum(0)                                 # (N, P, C)
+    return y.permute(0, 2, 1).reshape((N, C) + tuple(out))
 
 
 class GridSample(Function):
@@ -214,6 +246,13 @@ class GridSample(Function):
                 gv = (xt[rows].reshape(w.shape + (C,)) * gt).sum(axis=-1)       # (K, N, P): value . g
                 parts = [(gv * dw[k]).sum(axis=0) * mult[k] for k in range(d)]  # for D, H, W
                 dgrid = xp.stack(parts[::-1], axis=-1).reshape(grid.shape)       # back to (x, y[, z])
+        return dx, dgrid
+
+    def backward_graph(self, g):
+        from .composed import vjp   # (composed imports most op modules: imported when first needed)
+        dx, dgrid = vjp(_grid_sample_composed, self, g)
+        if dgrid is None and self.inputs[1].requires_grad:   # nearest mode: the plain backward's zeros
+            dgrid = _constant(backend.get_array_module(g.data), self.inputs[1].data * 0, g.dtype.type)
         return dx, dgrid
 
 
@@ -262,7 +301,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     ``padding_mode``: "zeros" (0 outside the input), "border" (the edge pixel) or "reflection";
     ``align_corners``: True puts -1 and 1 on the corner pixels' centres, False (the default,
     with torch's warning when not given) on the image's edges. Differentiable in input and grid
-    (once; nearest mode's grid gradient is 0).
+    (in every order; nearest mode's grid gradient is 0).
     """
     _check(input, grid, mode, padding_mode)
     if align_corners is None:
