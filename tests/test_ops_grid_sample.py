@@ -218,6 +218,7 @@ def test_affine_grid_then_grid_sample_is_a_spatial_transformer_as_torchs():
 def test_affine_grid_on_the_device_and_errors(device):
     theta = mt.tensor(rng.standard_normal((2, 3, 4)), device=device, requires_grad=True)
     grid = F.affine_grid(theta, (2, 1, 2, 3, 4), align_corners=False)
+    assert grid.grad_fn.name() == "AffineGridGeneratorBackward0"   # torch's node name
     grid.sum().backward()
     assert grid.shape == (2, 2, 3, 4, 3) and grid.device == theta.grad.device == mt.device(device)
     cpu = mt.tensor(theta.numpy(), requires_grad=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import ShapeError
+from ..grad_fn_names import named
 from ..tensor import Tensor
 from .grid_sample import ALIGN_WARNING
 
@@ -78,4 +79,4 @@ def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
     base_t = Tensor._make(base if xp is np else xp.asarray(base), None)
     d = len(spatial)
     grid = base_t @ theta.transpose(1, 2)                        # (P, d+1) @ (N, d+1, d) -> (N, P, d)
-    return grid.reshape(tuple(size[:1]) + tuple(spatial) + (d,))
+    return named(grid.reshape(tuple(size[:1]) + tuple(spatial) + (d,)), "AffineGridGeneratorBackward0", theta)
