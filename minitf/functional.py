@@ -67,6 +67,10 @@ __all__ += [  # 3-d convolution and pooling, and torch's *_with_indices names
            "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
+__all__ += [  # vision ops: sampling grids, fractional max pooling, 3-d unpooling / LP pooling, upsample aliases
+           "affine_grid", "grid_sample", "fractional_max_pool2d", "fractional_max_pool3d",
+           "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
+           "upsample", "upsample_nearest", "upsample_bilinear", "multi_head_attention_forward"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -103,6 +107,13 @@ _LAZY_GROUPS = {
     ".ops.unpool": ("max_unpool1d", "max_unpool2d",
                     "lp_pool1d", "lp_pool2d", "max_unpool3d", "lp_pool3d"),
     ".ops.embedding_bag": ("embedding_bag",),
+    # vision ops: sampling grids, fractional max pooling, 3-d unpooling / LP pooling, upsample aliases
+    ".ops.grid_sample": ("grid_sample",),
+    ".ops.affine_grid": ("affine_grid",),
+    ".ops.fractional_pooling": ("fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+                                "fractional_max_pool3d_with_indices"),
+    ".ops.upsample": ("upsample", "upsample_nearest", "upsample_bilinear"),
+    ".ops.multihead_forward": ("multi_head_attention_forward",),   # (nn.MultiheadAttention's forward)
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

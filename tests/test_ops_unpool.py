@@ -41,7 +41,10 @@ def test_with_indices_names_are_return_indices_true():
 UNPOOL = [  # (d, input shape, kernel, stride, padding, output_size)
     (2, (2, 3, 6, 4), 2, None, 0, None), (2, (2, 3, 6, 4), 2, None, 0, (7, 5)), (2, (3, 5, 5), 3, 2, 1, None),
     (2, (1, 2, 5, 5), (2, 3), (1, 2), (1, 1), (1, 2, 5, 6)), (1, (2, 3, 9), 3, 2, 1, None), (1, (3, 8), 2, None, 0, [9]),
-    (1, (2, 1, 7), 3, 3, 0, None), (2, (0, 2, 4, 4), 2, None, 0, None)]
+    (1, (2, 1, 7), 3, 3, 0, None), (2, (0, 2, 4, 4), 2, None, 0, None),
+    # 3-d (the same code): unbatched, uneven kernel / stride / padding, an output_size past the default
+    (3, (2, 2, 4, 6, 4), 2, None, 0, (1, 2, 5, 7, 5)), (3, (2, 5, 4, 5), (2, 3, 2), (1, 2, 2), (1, 1, 0), (5, 4, 5)),
+    (3, (1, 1, 1, 2, 3), 1, None, 0, None)]
 
 
 @pytest.mark.parametrize("d, shape, k, s, p, size", UNPOOL)
@@ -114,7 +117,9 @@ def test_max_unpool_errors_as_torch():
 
 LP = [(1, (2, 3, 7), 2.0, 2, None, False), (1, (3, 8), 3.0, 3, 2, True), (1, (2, 2, 6), 1.5, 2, 1, False),
       (2, (2, 2, 5, 6), 2.0, 2, None, False), (2, (2, 5, 5), 1.0, (2, 3), (1, 2), True), (2, (1, 2, 4, 4), 3.0, 2, 1, False),
-      (2, (1, 1, 4, 6), math.inf, 2, None, False), (1, (1, 2, 6), -math.inf, 3, 1, False)]
+      (2, (1, 1, 4, 6), math.inf, 2, None, False), (1, (1, 2, 6), -math.inf, 3, 1, False),
+      (3, (2, 2, 4, 5, 4), 2.0, 2, None, False), (3, (2, 5, 4, 5), 1.5, (2, 3, 2), (1, 2, 1), True),
+      (3, (1, 1, 3, 4, 4), math.inf, 2, None, False)]
 
 
 @pytest.mark.parametrize("d, shape, p, k, s, ceil", LP)
@@ -155,3 +160,30 @@ def test_lp_pool_gradcheck_on_device(device, d, p):
     np.testing.assert_allclose(layer(x).numpy(), fn(x).numpy())
     with pytest.raises(ArgumentError, match="nonzero"):
         F.lp_pool1d(x if d == 1 else x[0], 0, 2)
+
+
+def test_unpool3d_and_lp_pool3d_gradcheck_layers_and_errors(device):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((1, 2, 4, 4, 4))
+    _, i = F.max_pool3d(device_tensor(a, device, requires_grad=False), 2, return_indices=True)
+    v = device_tensor(rng.standard_normal(i.shape), device)
+    assert F.max_unpool3d(v, i, 2).device == device
+    assert mt.gradcheck(lambda t: F.max_unpool3d(t, i, 2), [v], rtol=RTOL, atol=ATOL)
+    assert mt.gradgradcheck(lambda t: F.max_unpool3d(t, i, 2), [v], rtol=RTOL, atol=ATOL)
+    x = device_tensor(np.abs(a) + 0.5, device)
+    assert mt.gradcheck(lambda t: F.lp_pool3d(t, 2.5, 2, 1), [x], rtol=RTOL, atol=ATOL)
+    assert mt.gradgradcheck(lambda t: F.lp_pool3d(t, 3, (2, 1, 2)), [x], rtol=RTOL, atol=ATOL)
+    for layer, ref in [(nn.MaxUnpool3d(2), torch.nn.MaxUnpool3d(2)),
+                       (nn.MaxUnpool3d((2, 1, 2), 1, (1, 0, 0)), torch.nn.MaxUnpool3d((2, 1, 2), 1, (1, 0, 0))),
+                       (nn.LPPool3d(2, 3), torch.nn.LPPool3d(2, 3))]:
+        assert repr(layer) == repr(ref)
+    np.testing.assert_allclose(nn.LPPool3d(2, 2)(x).numpy(), F.lp_pool3d(x, 2, 2).numpy())
+    y, i = F.max_pool3d(mt.tensor(a), 2, return_indices=True)
+    assert (nn.MaxUnpool3d(2)(y, i, output_size=(5, 5, 4)).numpy() != 0).sum() == y.numel()
+    with pytest.raises(ShapeError, match="4d or 5d input, but got a tensor with 3 dimensions"):
+        F.max_unpool3d(y[0, 0], i[0, 0], 2)
+    with pytest.raises(IndexRangeError, match="output volumes are of size 4x4x4"):
+        F.max_unpool3d(y, i + 100, 2)
+    with pytest.raises(ArgumentError, match="containing 3 or 5 elements"):
+        F.max_unpool3d(y, i, 2, output_size=(4, 4))

@@ -69,7 +69,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
            "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
            # data parallelism (torch.nn.parallel: DistributedDataParallel; nn.DataParallel)
-           "DataParallel", "parallel"]
+           "DataParallel", "parallel",
+           # vision layers: fractional max pooling (3-d max unpooling and LP pooling: above)
+           "FractionalMaxPool2d", "FractionalMaxPool3d"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -111,6 +113,8 @@ _LAZY_GROUPS = {
               "LazyInstanceNorm3d"),
     # data parallelism (torch.nn.parallel: DistributedDataParallel; nn.DataParallel)
     ".parallel": ("DataParallel",),
+    # vision layers: fractional max pooling, 3-d max unpooling and LP pooling
+    ".fractional_pooling": ("FractionalMaxPool2d", "FractionalMaxPool3d"),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {**{name: module for module, names in _LAZY_GROUPS.items()
