@@ -26,8 +26,8 @@ from .ops.bessel_ndtr import erfcx, i0, i0e, i1, i1e, log_ndtr, ndtri  # noqa: F
 from .ops.incomplete_gamma import gammainc, gammaincc  # noqa: F401,E402
 # Bessel, Airy and orthogonal polynomials group (minitf/ops/bessel_jy.py, bessel_k.py, airy.py, orthopoly.py)
 from .ops.bessel_jy import bessel_j0, bessel_j1, bessel_y0, bessel_y1, spherical_bessel_j0  # noqa: F401,E402
-from .ops.bessel_k import (modified_bessel_i0, modified_bessel_i1, modified_bessel_k0, modified_bessel_k1,  # noqa: F401,E402
-                           scaled_modified_bessel_k0, scaled_modified_bessel_k1)
+from .ops.bessel_k import (modified_bessel_i0, modified_bessel_i1, modified_bessel_k0,  # noqa: F401,E402
+                           modified_bessel_k1, scaled_modified_bessel_k0, scaled_modified_bessel_k1)
 from .ops.airy import airy_ai  # noqa: F401,E402
 from .ops.orthopoly import (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v,  # noqa: F401,E402
                             chebyshev_polynomial_w, shifted_chebyshev_polynomial_t, shifted_chebyshev_polynomial_u,

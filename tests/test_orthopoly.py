@@ -55,7 +55,8 @@ def test_dtypes_broadcasting_and_errors(device):
     x = mt.tensor([[0.5], [1.5]], device=device)                       # float32 (2, 1)
     out = f(x, mt.tensor([1, 2, 3], device=device))
     assert out.shape == (2, 3) and out.dtype == mt.float32 and out.device == device
-    np.testing.assert_allclose(out.numpy(), tf(torch.tensor([[0.5], [1.5]]), torch.tensor([1, 2, 3])).numpy(), rtol=1e-6)
+    want = tf(torch.tensor([[0.5], [1.5]]), torch.tensor([1, 2, 3])).numpy()
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
     assert f(mt.tensor([2, 3], device=device), 3).dtype == mt.float32           # ints: the default float
     assert f(mt.tensor([2.0], dtype=mt.float32, device=device), mt.tensor([3.0], dtype=mt.float64,
                                                                           device=device)).dtype == mt.float64

@@ -8,7 +8,8 @@ import minitf as mt
 
 RNG = np.random.default_rng(3)
 # (0, 10) densely, plus the neighbourhoods of the zeros 1 and 2 where |lgamma| ~ 1e-8
-GRID = np.concatenate([RNG.uniform(0.0, 10.0, 4000), 1 + RNG.uniform(-1e-3, 1e-3, 200), 2 + RNG.uniform(-1e-3, 1e-3, 200),
+GRID = np.concatenate([RNG.uniform(0.0, 10.0, 4000), 1 + RNG.uniform(-1e-3, 1e-3, 200),
+                       2 + RNG.uniform(-1e-3, 1e-3, 200),
                        10 ** RNG.uniform(-300, 2.5, 500)])
 
 

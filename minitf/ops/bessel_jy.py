@@ -134,7 +134,8 @@ def _jy64(xp, x, which):
         if nu == 1:   # Y1 ~ -2/(pi x): -inf once that overflows (the clip to 1e-300 above hides it)
             out = xp.where((y > 0) & (y < 1e-300), -_2_PI / xp.where(y > 0, y, 1.0), out)
         else:
-            out = xp.where((y > 0) & (y < 1e-300), _2_PI * (xp.log(xp.where(y > 0, y, 1.0)) - math.log(2) + _EULER), out)
+            log_y = xp.log(xp.where(y > 0, y, 1.0))
+            out = xp.where((y > 0) & (y < 1e-300), _2_PI * (log_y - math.log(2) + _EULER), out)
     return xp.where(xp.isnan(x), x, out)
 
 

@@ -90,7 +90,8 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise DtypeNotImplemented(f'"poisson" not implemented for {input.dtype} tensors (as torch); pass a float tensor')
+        raise DtypeNotImplemented(f'"poisson" not implemented for {input.dtype} tensors (as torch); '
+                                  f'pass a float tensor')
     gen = _gen(generator, input.device, name)
     xp = backend.get_array_module(input.data)
     rates = input.data
