@@ -159,3 +159,21 @@ def test_poisson_moments_gradient_and_errors(device):
     with pytest.raises(NotImplementedError, match="not implemented for int64"):
         mt.poisson(mt.tensor([1, 2], device=device))
     assert mt.poisson(mt.zeros(0, 3, device=device)).shape == (0, 3)
+
+
+def test_draw_counts_without_the_generator_method():
+    # a generator lacking poisson/binomial (as a CuPy Generator may): drawn on the host from a seed drawn from it
+    from minitf import backend
+
+    class OnlyIntegers:
+        def __init__(self, seed):
+            self._g = np.random.default_rng(seed)
+
+        def integers(self, *args, **kwargs):
+            return self._g.integers(*args, **kwargs)
+
+    a = backend.draw_counts(OnlyIntegers(5), "poisson", np.full(1000, 3.0))
+    b = backend.draw_counts(OnlyIntegers(5), "binomial", np.full(1000, 10), np.full(1000, 0.5))
+    assert a.shape == b.shape == (1000,) and abs(a.mean() - 3.0) < 5 * np.sqrt(3 / 1000)   # 5 sd of the mean
+    assert abs(b.mean() - 5.0) < 5 * np.sqrt(2.5 / 1000)
+    np.testing.assert_array_equal(a, backend.draw_counts(OnlyIntegers(5), "poisson", np.full(1000, 3.0)))

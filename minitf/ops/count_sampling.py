@@ -93,7 +93,6 @@ def poisson(input: Tensor, generator=None) -> Tensor:
         raise DtypeNotImplemented(f'"poisson" not implemented for {input.dtype} tensors (as torch); '
                                   f'pass a float tensor')
     gen = _gen(generator, input.device, name)
-    xp = backend.get_array_module(input.data)
     rates = input.data
     if rates.size:
         lo = bool(~(rates >= 0).all())   # NaN fails it too
