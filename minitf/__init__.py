@@ -197,6 +197,9 @@ _LAZY_GROUPS = {
     ".ops.bessel_ndtr": ("i0",),
     ".ops.incomplete_gamma": ("igamma", "igammac"),
     ".ops.inplace_special": ("i0_",),
+    # Bessel, Airy and orthogonal polynomials group: torch.gradient and the count samplers
+    ".ops.numeric_gradient": ("gradient",),
+    ".ops.count_sampling": ("binomial", "poisson"),
 }
 # tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
 _TENSOR_API_GROUPS = {

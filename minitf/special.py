@@ -24,6 +24,15 @@ from .ops.unary import expm1, log1p, round  # noqa: F401
 from .ops.gamma_fns import digamma, gammaln, multigammaln, polygamma, psi, zeta  # noqa: F401,E402
 from .ops.bessel_ndtr import erfcx, i0, i0e, i1, i1e, log_ndtr, ndtri  # noqa: F401,E402
 from .ops.incomplete_gamma import gammainc, gammaincc  # noqa: F401,E402
+# Bessel, Airy and orthogonal polynomials group (minitf/ops/bessel_jy.py, bessel_k.py, airy.py, orthopoly.py)
+from .ops.bessel_jy import bessel_j0, bessel_j1, bessel_y0, bessel_y1, spherical_bessel_j0  # noqa: F401,E402
+from .ops.bessel_k import (modified_bessel_i0, modified_bessel_i1, modified_bessel_k0,  # noqa: F401,E402
+                           modified_bessel_k1, scaled_modified_bessel_k0, scaled_modified_bessel_k1)
+from .ops.airy import airy_ai  # noqa: F401,E402
+from .ops.orthopoly import (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v,  # noqa: F401,E402
+                            chebyshev_polynomial_w, shifted_chebyshev_polynomial_t, shifted_chebyshev_polynomial_u,
+                            shifted_chebyshev_polynomial_v, shifted_chebyshev_polynomial_w, hermite_polynomial_h,
+                            hermite_polynomial_he, laguerre_polynomial_l, legendre_polynomial_p)
 
 _SQRT1_2 = 1 / math.sqrt(2.0)
 
@@ -39,3 +48,10 @@ __all__ = ["erf", "erfc", "erfinv", "expit", "logit", "xlogy", "xlog1py", "log1p
            "sinc", "entr", "ndtr", "softmax", "log_softmax", "round"]
 __all__ += ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "zeta", "gammainc", "gammaincc",
             "i0", "i0e", "i1", "i1e", "erfcx", "log_ndtr", "ndtri"]  # (special functions and linalg gaps)
+# (Bessel, Airy and orthogonal polynomials group)
+__all__ += ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "spherical_bessel_j0", "modified_bessel_i0",
+            "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+            "scaled_modified_bessel_k1", "airy_ai", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
+            "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+            "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]

@@ -180,7 +180,7 @@ from .kernels import (diagonal_view, native_special, quiet_fp_warnings, quiet_un
 from .kernels import window_view  # noqa: E402  (Tensor.unfold's strided view; convolution and pooling windows)
 from .kernels import reduce_sum, reduce_mean  # noqa: E402  (sum and mean whose fp warnings minitf's filter sees)
 from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads  # noqa: E402
-from .rng import copy_rng, default_rng, draw_seed, rng_state, set_rng_state  # noqa: E402
+from .rng import copy_rng, default_rng, draw_counts, draw_seed, rng_state, set_rng_state  # noqa: E402
 from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nccl_unique_id, select_gpu  # noqa: E402
 # imported on first use (minitf/_lazy.py), with the ops that need them:
 # torch.linalg's kernels (xp.linalg with uniform errors); scans and a scattered product (cummax,
@@ -195,7 +195,7 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "scatter_add", "scatter_extreme", "diagonal_view", "native_special", "quiet_underflow", "quiet_fp_warnings",
            "window_view", "reduce_sum", "reduce_mean",
            "num_threads", "set_num_threads", "chunk_elements", "parallel_rows",
-           "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed",
+           "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed", "draw_counts",
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",
            "linalg_op"]
 __all__ += ["accumulate", "scatter_multiply"]  # (scans)

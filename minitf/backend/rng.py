@@ -51,3 +51,17 @@ def copy_rng(generator):
 def draw_seed(generator) -> int:
     """One non-negative integer seed drawn from a generator (of any device)."""
     return int(backend.to_numpy(generator.integers(0, 2**62, size=1))[0])
+
+
+def draw_counts(generator, kind: str, *params):
+    """``generator.binomial(n, p)`` or ``generator.poisson(lam)`` (``kind``) with array parameters of
+    one device, drawn on that device. A generator without the method (a CuPy version whose
+    ``cupy.random.Generator`` lacks it) draws on the host instead, from a seed drawn from it, and the
+    result moves back: the one difference between the array modules here."""
+    method = getattr(generator, kind, None)
+    if method is not None:
+        return method(*params)
+    import numpy as np
+    host = np.random.default_rng(draw_seed(generator))
+    out = getattr(host, kind)(*(backend.to_numpy(p) for p in params))
+    return backend.get_array_module(params[0]).asarray(out)
