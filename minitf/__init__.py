@@ -45,7 +45,8 @@ def _lazy_submodule(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
-                "amp", "backends", "linalg", "special", "printing", "profiler"):
+                "amp", "backends", "linalg", "special", "printing", "profiler",
+                "distributions"):   # (distributions group, round 4)
         return importlib.import_module(f".{name}", __name__)
     if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
         return getattr(importlib.import_module(".amp", __name__), name)

@@ -63,3 +63,9 @@ def broadcast_error(name: str, *shapes) -> ShapeError:
 class LinAlgError(ValueError, RuntimeError):
     """A matrix a linalg op cannot factor: singular in inv or solve, not positive-definite in
     cholesky (torch: ``torch.linalg.LinAlgError``, a RuntimeError)."""
+
+
+# distributions group (round 4)
+class ConstraintError(ValueError):
+    """A distribution's parameter outside its constraint, a value outside its support, or an
+    impossible parametrisation (both ``probs`` and ``logits``) (torch: ValueError)."""
