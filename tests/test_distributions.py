@@ -270,8 +270,8 @@ def test_rsample_is_differentiable_and_sample_is_not():
         mt.manual_seed(5)
         return D.MultivariateNormal(loc, scale_tril=L, validate_args=False).rsample((3,))
     assert mt.gradcheck(mvn, [mvn_loc, tril])
-    for cls in (D.Gamma, D.Beta, D.Dirichlet, D.StudentT):
-        assert cls.has_rsample is False
+    for cls in (D.Bernoulli, D.Categorical, D.Poisson, D.Binomial, D.Geometric, D.OneHotCategorical):
+        assert cls.has_rsample is False   # (discrete: no reparameterisation, as torch)
 
 
 def test_manual_seed_makes_draws_reproducible():

@@ -21,7 +21,7 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.special", "minitf.linalg", "minitf.nn", "minitf.optim", "minitf.optim.lbfgs", "minitf.nn.packed_rnn",
         "minitf.backend.scans", "minitf.backend.linalg", "minitf.ops.distributions", "minitf.ops.counting",
         "minitf.ops.more_reductions", "minitf.ops.more_shapes",
-        "minitf.distributions",   # (distributions group, round 4)
+        "minitf.distributions", "minitf.ops.gamma_sampling",   # (distributions group, round 4)
         "shutil", "pathlib", "threading", "dataclasses"]
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",

@@ -1,10 +1,11 @@
 """Distributions drawn from Gamma variates: Gamma, Beta, Dirichlet, StudentT.
 
 Their densities, entropies and moments are composed of lgamma / digamma / xlogy and so are
-differentiable in every parameter. Their draws are not reparameterised: torch's ``rsample`` for
-these needs the implicit derivative of a Gamma draw with respect to its concentration, which
-minitf does not have, so ``has_rsample`` is False and ``rsample`` raises NotImplementedError
-(``sample`` works).
+differentiable in every parameter. ``rsample`` is too: a Gamma draw's gradient in its
+concentration is the implicit one, dx/da = -(dP/da) / f (:mod:`minitf.ops.gamma_sampling`, as
+torch's); Dirichlet and Beta normalise such Gamma draws (torch differentiates the Dirichlet draw
+through its Beta marginals instead: another valid reparameterisation, so per-draw gradients
+differ while their expectation is the same), StudentT divides a Normal by sqrt(chi2 / df).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from numbers import Number
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all, clamp_probs, finfo, standard_gamma, standard_normal
+from .utils import broadcast_all, clamp_probs, finfo, rsample_standard_gamma, standard_normal
 
 __all__ = ["Beta", "Dirichlet", "Gamma", "StudentT"]
 
@@ -28,6 +29,7 @@ class Gamma(Distribution):
     """Gamma(concentration a, rate r): ``log_prob(x) = a log r + (a - 1) log x - r x - lgamma(a)``."""
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -49,9 +51,9 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        return (standard_gamma(self.concentration, shape) / self.rate.detach()).clamp(min=float(finfo(self.rate).tiny))
+        return (rsample_standard_gamma(self.concentration, shape) / self.rate).clamp(min=float(finfo(self.rate).tiny))
 
     def log_prob(self, value):
         mt = _f()
@@ -75,6 +77,7 @@ class Dirichlet(Distribution):
     """Dirichlet(concentration (*batch, K)) on the simplex: events are (K,) vectors summing to 1."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.ndim < 1:
@@ -111,8 +114,8 @@ class Dirichlet(Distribution):
         a0 = a.sum(-1, keepdim=True)
         return a * (a0 - a) / (a0.pow(2) * (a0 + 1))
 
-    def sample(self, sample_shape=()):
-        g = standard_gamma(self.concentration, self._extended_shape(sample_shape))
+    def rsample(self, sample_shape=()):
+        g = rsample_standard_gamma(self.concentration, self._extended_shape(sample_shape))
         return clamp_probs(g / g.sum(-1, keepdim=True))
 
     def log_prob(self, value):
@@ -134,6 +137,7 @@ class Beta(Distribution):
     """Beta(concentration1 a, concentration0 b) on [0, 1]: a Dirichlet over (x, 1 - x)."""
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         mt = _f()
@@ -170,8 +174,8 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=()):
-        return self._dirichlet.sample(sample_shape)[..., 0]
+    def rsample(self, sample_shape=()):
+        return self._dirichlet.rsample(sample_shape)[..., 0]
 
     def log_prob(self, value):
         mt = _f()
@@ -187,6 +191,7 @@ class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, shifted by loc and scaled by scale."""
     arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
+    has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
@@ -211,12 +216,12 @@ class StudentT(Distribution):
         finite = self.scale.pow(2) * df / (df - 2).clamp(min=1e-30)
         return mt.where(df > 2, finite, mt.where(df > 1, math.inf, math.nan))
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         # X / sqrt(Z / df), X ~ N(0, 1), Z ~ chi2(df) = 2 Gamma(df / 2)
         shape = self._extended_shape(sample_shape)
         x = standard_normal(shape, self.df)
-        z = 2 * standard_gamma(self.df.detach() * 0.5, shape)
-        return self.loc.detach() + self.scale.detach() * x * (z / self.df.detach()).rsqrt()
+        z = 2 * rsample_standard_gamma(0.5 * self.df, shape)
+        return self.loc + self.scale * x * (z / self.df).rsqrt()
 
     def log_prob(self, value):
         mt = _f()

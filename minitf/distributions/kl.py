@@ -313,6 +313,66 @@ def _kl_bernoulli_poisson(p, q):
     return -p.entropy() - (p.probs * q.rate.log() - q.rate)
 
 
+def _beta_moments(p):
+    """E x, E x^2, E log x, E log(1 - x) of a Beta(a, b)."""
+    mt = _mt()
+    a, b = p.concentration1, p.concentration0
+    total = a + b
+    return (a / total, a * (a + 1) / (total * (total + 1)), mt.digamma(a) - mt.digamma(total),
+            mt.digamma(b) - mt.digamma(total))
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    ex, ex2, _, _ = _beta_moments(p)
+    return -p.entropy() + _normal_cross(p, q, ex, ex2)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    ex, _, _, _ = _beta_moments(p)
+    return -p.entropy() - q.rate.log() + q.rate * ex
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    ex, _, elogx, _ = _beta_moments(p)
+    return -p.entropy() + _gamma_cross(q, ex, elogx)
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    return _mt().where((q.low > 0) | (q.high < 1), math.inf, result)
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    mt = _mt()
+    h, lo, a, b = p.high, p.low, q.concentration1, q.concentration0
+    width = h - lo
+    # E_U[log x] and E_U[log(1 - x)]: (y log y) differences over the interval, minus 1
+    elogx = (mt.xlogy(h, h) - mt.xlogy(lo, lo)) / width - 1
+    elog1mx = (mt.xlogy(1 - lo, 1 - lo) - mt.xlogy(1 - h, 1 - h)) / width - 1
+    log_beta = mt.lgamma(a) + mt.lgamma(b) - mt.lgamma(a + b)
+    result = -width.log() - (a - 1) * elogx - (b - 1) * elog1mx + log_beta
+    return mt.where((lo < 0) | (h > 1), math.inf, result)
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    a, r, mu, beta = p.concentration, p.rate, q.loc, q.scale
+    # E exp(-x / beta) over Gamma(a, r) = (1 + 1 / (beta r))^-a
+    e_exp = (mu / beta).exp() * (1 + (beta * r).reciprocal()).pow(-a)
+    return -p.entropy() + beta.log() + (a / r - mu) / beta + e_exp
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    mean = p.loc + p.scale * euler_constant
+    return -p.entropy() + _normal_cross(p, q, mean, p.variance + mean.pow(2))
+
+
 def _infinite(p_param):
     def fn(p, q):
         return _inf_like(getattr(p, p_param))

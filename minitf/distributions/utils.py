@@ -112,6 +112,14 @@ def standard_gamma(concentration: Tensor, shape) -> Tensor:
     return _wrap(draws, concentration).clamp(min=float(finfo(concentration).tiny))
 
 
+def rsample_standard_gamma(concentration: Tensor, shape) -> Tensor:
+    """Gamma(concentration, 1) draws of ``shape``, differentiable in concentration through the
+    implicit reparameterisation gradient (:mod:`minitf.ops.gamma_sampling`)."""
+    from ..ops.gamma_sampling import implicit_gamma
+    draws = standard_gamma(concentration.detach(), shape)
+    return implicit_gamma(concentration.expand(tuple(shape)), draws)
+
+
 def poisson(rate: Tensor, shape) -> Tensor:
     xp = backend.get_array_module(rate.data)
     lam = xp.broadcast_to(rate.data.astype(np.float64), tuple(shape))
