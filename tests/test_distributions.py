@@ -35,7 +35,7 @@ SPECS = [
     ("exponential-zero", "Exponential", dict(rate=POS(3)), np.array([0.0, 1.0, 3.0]), ["log_prob", "cdf"]),
     ("laplace", "Laplace", dict(loc=REAL(3), scale=POS(3)), REAL(3), CONT + ["icdf"]),
     ("cauchy", "Cauchy", dict(loc=REAL(3), scale=POS(3)), REAL(3), ["log_prob", "cdf", "entropy", "mode", "icdf"]),
-    ("gumbel", "Gumbel", dict(loc=REAL(3), scale=POS(3)), REAL(3), CONT),
+    ("gumbel", "Gumbel", dict(loc=REAL(3), scale=POS(3)), REAL(3), CONT + ["icdf"]),
     ("gamma", "Gamma", dict(concentration=POS(2, 3), rate=POS(3)), POS(2, 3), ["log_prob", "entropy", "mean",
                                                                                "variance", "mode"]),
     ("gamma-small", "Gamma", dict(concentration=np.array([0.3, 1.0, 4.0]), rate=POS(3)), POS(3),
@@ -129,7 +129,7 @@ def test_against_torch_values_and_gradients(spec):
         dt, pts = build(TD, name, params)
         v = _icdf_value(D) if method == "icdf" else _value(D, value, name)
         vt = _icdf_value(TD) if method == "icdf" else _value(TD, value, name)
-        if method == "icdf" and name in ("Normal", "Laplace", "Exponential", "Cauchy", "LogNormal"):
+        if method == "icdf" and name in ("Normal", "Laplace", "Exponential", "Cauchy", "LogNormal", "Gumbel"):
             shape = d.batch_shape
             q = np.broadcast_to(np.array([0.1, 0.5, 0.8])[:shape[-1]] if shape else 0.3, shape).copy()
             v, vt = mt.tensor(q, dtype="float64"), torch.tensor(q)
@@ -280,3 +280,18 @@ def test_manual_seed_makes_draws_reproducible():
     a = d.sample((5,)).numpy()
     mt.manual_seed(7)
     assert np.array_equal(a, d.sample((5,)).numpy())
+
+
+def test_gamma_cdf_against_torch_and_its_concentration_gradient_raises_as_torchs():
+    a, r, x = np.array([0.5, 2.0, 7.0]), np.array([1.0, 0.5, 3.0]), np.array([0.3, 4.0, 2.0])
+    rate = mt.tensor(r, dtype="float64", requires_grad=True)
+    ratet = torch.tensor(r, requires_grad=True)
+    y = D.Gamma(mt.tensor(a, dtype="float64"), rate).cdf(mt.tensor(x, dtype="float64"))
+    yt = TD.Gamma(torch.tensor(a), ratet).cdf(torch.tensor(x))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-9)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(rate.grad.numpy(), ratet.grad.numpy(), rtol=1e-9)
+    conc = mt.tensor(a, dtype="float64", requires_grad=True)
+    with pytest.raises(NotImplementedError):
+        D.Gamma(conc, 1.0).cdf(mt.tensor(x, dtype="float64")).sum().backward()
