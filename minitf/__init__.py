@@ -45,7 +45,8 @@ def _lazy_submodule(name):
     # nn, optim, models... are imported on first use, keeping `import minitf` light
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
-                "amp", "backends", "linalg", "special", "printing", "profiler", "func", "testing"):
+                "amp", "backends", "linalg", "special", "printing", "profiler", "func", "testing",
+                "distributions"):
         return importlib.import_module(f".{name}", __name__)
     if name == "vmap":   # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap

@@ -68,3 +68,9 @@ class LinAlgError(ValueError, RuntimeError):
 # distributed training (minitf.distributed's, defined here so that its modules can import it in any order)
 class DistributedError(RuntimeError):
     """Distributed training cannot start (no mpi4py, a bad setting...); the message says why."""
+
+
+# distributions group (round 4)
+class ConstraintError(ValueError):
+    """A distribution's parameter outside its constraint, a value outside its support, or an
+    impossible parametrisation (both ``probs`` and ``logits``) (torch: ValueError)."""

@@ -20,7 +20,8 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.ops.binning", "minitf.ops.split_stack", "minitf.ops.rearrange", "minitf.ops.embed",
         "minitf.special", "minitf.linalg", "minitf.nn", "minitf.optim", "minitf.optim.lbfgs", "minitf.nn.packed_rnn",
         "minitf.backend.scans", "minitf.backend.linalg", "minitf.ops.distributions", "minitf.ops.counting",
-        "minitf.ops.more_reductions", "minitf.ops.more_shapes", "minitf.func",
+        "minitf.ops.more_reductions", "minitf.ops.more_shapes", "minitf.func", "minitf.testing",
+        "minitf.distributions", "minitf.ops.gamma_sampling",   # (distributions group, round 4)
         "shutil", "pathlib", "threading", "dataclasses"]
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",

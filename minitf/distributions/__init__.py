@@ -1,0 +1,37 @@
+"""``mt.distributions``: torch.distributions' core for minitf tensors (imported on first use).
+
+Distributions with torch's API (``batch_shape``, ``event_shape``, ``sample``, ``rsample``,
+``log_prob``, ``entropy``, ``cdf``/``icdf``, ``mean``/``mode``/``variance``, ``expand``,
+``support``, argument validation on by default), grouped by concept:
+
+* :mod:`.continuous`: Normal, Uniform, Exponential, Laplace, Cauchy, Gumbel;
+* :mod:`.discrete`: Bernoulli, Geometric, Poisson, Binomial; :mod:`.categorical`: Categorical, OneHotCategorical;
+* :mod:`.gamma_family`: Gamma, Beta, Dirichlet, StudentT (no ``rsample``: see there);
+* :mod:`.transformed` and :mod:`.transforms`: Independent, TransformedDistribution, LogNormal and
+  the Exp, Affine, Sigmoid, Tanh and Compose transforms;
+* :mod:`.relaxed`: RelaxedBernoulli, RelaxedOneHotCategorical (and their logit-scale bases);
+* :mod:`.multivariate_normal`; :mod:`.kl`: ``kl_divergence`` and ``register_kl``;
+* :mod:`.constraints`: the sets parameters and values live in.
+
+Draws come from minitf's generators (``mt.manual_seed`` makes them reproducible).
+"""
+from . import constraints, transforms  # noqa: F401
+from .distribution import Distribution  # noqa: F401
+from .continuous import Cauchy, Exponential, Gumbel, Laplace, Normal, Uniform  # noqa: F401
+from .discrete import Bernoulli, Binomial, Geometric, Poisson  # noqa: F401
+from .categorical import Categorical, OneHotCategorical  # noqa: F401
+from .gamma_family import Beta, Dirichlet, Gamma, StudentT  # noqa: F401
+from .transformed import Independent, LogNormal, TransformedDistribution  # noqa: F401
+from .multivariate_normal import MultivariateNormal  # noqa: F401
+from .kl import kl_divergence, register_kl  # noqa: F401
+from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
+                      RelaxedOneHotCategorical)
+from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,  # noqa: F401
+                         TanhTransform, Transform)
+
+__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "ComposeTransform",
+           "Dirichlet", "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "Gamma",
+           "Geometric", "Gumbel", "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli",
+           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "RelaxedBernoulli",
+           "RelaxedOneHotCategorical", "SigmoidTransform", "StudentT", "TanhTransform", "Transform",
+           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms"]

@@ -1,0 +1,315 @@
+"""Bijective transforms for :class:`TransformedDistribution` (torch.distributions.transforms' names):
+``ExpTransform``, ``AffineTransform``, ``SigmoidTransform``, ``TanhTransform``, ``ComposeTransform``.
+
+``t(x)`` maps the domain to the codomain, ``t.inv(y)`` back, and ``t.log_abs_det_jacobian(x, y)``
+is ``log |dy/dx|`` summed over the transform's event dims: ``x: (*batch, *event)`` -> ``(*batch,)``.
+All are elementwise (``event_dim`` 0) unless an AffineTransform is given ``event_dim``.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Number
+
+from . import constraints
+from .utils import clamp_probs, sum_rightmost
+
+__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform",
+           "Transform", "identity_transform"]
+
+
+def _softplus(x):
+    from ..nn import functional as F
+    return F.softplus(x)
+
+
+class Transform:
+    """A differentiable bijection with a computable log-Jacobian; subclasses define ``_call``,
+    ``_inverse`` and ``log_abs_det_jacobian``."""
+    bijective = False
+    sign = 1
+    domain = constraints.real
+    codomain = constraints.real
+
+    @property
+    def event_dim(self) -> int:
+        if self.domain.event_dim == self.codomain.event_dim:
+            return self.domain.event_dim
+        raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+
+    @property
+    def inv(self) -> "Transform":
+        return _InverseTransform(self)
+
+    def __call__(self, x):
+        return self._call(x)
+
+    def _call(self, x):
+        raise NotImplementedError
+
+    def _inv_call(self, y):
+        return self._inverse(y)
+
+    def _inverse(self, y):
+        raise NotImplementedError(f"{type(self).__name__} has no inverse")
+
+    def log_abs_det_jacobian(self, x, y):
+        raise NotImplementedError
+
+    def forward_shape(self, shape):
+        return shape
+
+    def inverse_shape(self, shape):
+        return shape
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return type(self).__name__ + "()"
+
+
+class _InverseTransform(Transform):
+    """``t.inv``: the inverse of a transform (its domain and codomain swapped)."""
+
+    def __init__(self, transform: Transform):
+        self._inv = transform
+
+    @property
+    def domain(self):
+        return self._inv.codomain
+
+    @property
+    def codomain(self):
+        return self._inv.domain
+
+    @property
+    def bijective(self):
+        return self._inv.bijective
+
+    @property
+    def sign(self):
+        return self._inv.sign
+
+    @property
+    def inv(self):
+        return self._inv
+
+    def __eq__(self, other):
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
+
+    __hash__ = object.__hash__
+
+    def __call__(self, x):
+        return self._inv._inv_call(x)
+
+    def log_abs_det_jacobian(self, x, y):
+        return -self._inv.log_abs_det_jacobian(y, x)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._inv!r})"
+
+
+class ComposeTransform(Transform):
+    """``parts`` applied in order: ``ComposeTransform([f, g])(x) = g(f(x))``."""
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+
+    def __eq__(self, other):
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    __hash__ = object.__hash__
+
+    @property
+    def domain(self):
+        if not self.parts:
+            return constraints.real
+        domain = self.parts[0].domain
+        # the event dim is the largest one any part needs, counted at the input
+        event_dim = self.parts[-1].codomain.event_dim
+        for part in reversed(self.parts):
+            event_dim += part.domain.event_dim - part.codomain.event_dim
+            event_dim = max(event_dim, part.domain.event_dim)
+        if event_dim > domain.event_dim:
+            domain = constraints.independent(domain, event_dim - domain.event_dim)
+        return domain
+
+    @property
+    def codomain(self):
+        if not self.parts:
+            return constraints.real
+        codomain = self.parts[-1].codomain
+        event_dim = self.parts[0].domain.event_dim
+        for part in self.parts:
+            event_dim += part.codomain.event_dim - part.domain.event_dim
+            event_dim = max(event_dim, part.codomain.event_dim)
+        if event_dim > codomain.event_dim:
+            codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
+        return codomain
+
+    @property
+    def bijective(self):
+        return all(p.bijective for p in self.parts)
+
+    @property
+    def sign(self):
+        sign = 1
+        for p in self.parts:
+            sign = sign * p.sign
+        return sign
+
+    @property
+    def inv(self):
+        return ComposeTransform([p.inv for p in reversed(self.parts)])
+
+    def __call__(self, x):
+        for part in self.parts:
+            x = part(x)
+        return x
+
+    def log_abs_det_jacobian(self, x, y):
+        if not self.parts:
+            return x * 0
+        terms, event_dim = [], self.domain.event_dim
+        for part in self.parts:
+            y_part = part(x)
+            terms.append(sum_rightmost(part.log_abs_det_jacobian(x, y_part), event_dim - part.domain.event_dim))
+            x = y_part
+            event_dim += part.codomain.event_dim - part.domain.event_dim
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        return total
+
+    def __repr__(self):
+        return f"{type(self).__name__}(\n    " + ",\n    ".join(repr(p) for p in self.parts) + "\n)"
+
+
+identity_transform = ComposeTransform([])
+
+
+class ExpTransform(Transform):
+    """y = exp(x); log|dy/dx| = x."""
+    domain, codomain, bijective, sign = constraints.real, constraints.positive, True, 1
+
+    def __eq__(self, other):
+        return isinstance(other, ExpTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        return x.exp()
+
+    def _inverse(self, y):
+        return y.log()
+
+    def log_abs_det_jacobian(self, x, y):
+        return x
+
+
+class SigmoidTransform(Transform):
+    """y = sigmoid(x) (clamped into (0, 1)); log|dy/dx| = -softplus(-x) - softplus(x)."""
+    domain, codomain, bijective, sign = constraints.real, constraints.unit_interval, True, 1
+
+    def __eq__(self, other):
+        return isinstance(other, SigmoidTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        return clamp_probs(x.sigmoid())
+
+    def _inverse(self, y):
+        y = clamp_probs(y)
+        return y.log() - (-y).log1p()
+
+    def log_abs_det_jacobian(self, x, y):
+        return -_softplus(-x) - _softplus(x)
+
+
+class TanhTransform(Transform):
+    """y = tanh(x); log|dy/dx| = 2 (log 2 - x - softplus(-2x)), the stable form of log(1 - tanh(x)**2)."""
+    domain, codomain, bijective, sign = constraints.real, constraints.interval(-1.0, 1.0), True, 1
+
+    def __eq__(self, other):
+        return isinstance(other, TanhTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        return x.tanh()
+
+    def _inverse(self, y):
+        return y.atanh()
+
+    def log_abs_det_jacobian(self, x, y):
+        return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
+
+
+class AffineTransform(Transform):
+    """y = loc + scale x (loc, scale: numbers or tensors broadcasting with x); log|dy/dx| = log|scale|,
+    summed over the ``event_dim`` rightmost dims."""
+    bijective = True
+
+    def __init__(self, loc, scale, event_dim: int = 0):
+        self.loc, self.scale, self._event_dim = loc, scale, int(event_dim)
+
+    @property
+    def event_dim(self):
+        return self._event_dim
+
+    @property
+    def domain(self):
+        return constraints.real if self._event_dim == 0 else constraints.independent(constraints.real, self._event_dim)
+
+    codomain = domain
+
+    def __eq__(self, other):
+        if not isinstance(other, AffineTransform):
+            return False
+        same = []
+        for a, b in ((self.loc, other.loc), (self.scale, other.scale)):
+            if isinstance(a, Number) and isinstance(b, Number):
+                same.append(a == b)
+            elif isinstance(a, Number) or isinstance(b, Number):
+                same.append(False)
+            else:
+                same.append(a.shape == b.shape and bool((a == b).all()))
+        return all(same) and self._event_dim == other._event_dim
+
+    __hash__ = object.__hash__
+
+    @property
+    def sign(self):
+        if isinstance(self.scale, Number):
+            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
+        return self.scale.sign()
+
+    def _call(self, x):
+        return self.loc + self.scale * x
+
+    def _inverse(self, y):
+        return (y - self.loc) / self.scale
+
+    def log_abs_det_jacobian(self, x, y):
+        from .. import full
+        if isinstance(self.scale, Number):
+            result = full(x.shape, math.log(abs(self.scale)), dtype=x.dtype, device=x.device)
+        else:
+            result = self.scale.abs().log().expand(_broadcast(x.shape, self.scale.shape))
+        return sum_rightmost(result, self._event_dim)
+
+    def forward_shape(self, shape):
+        return _broadcast(shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ()))
+
+    inverse_shape = forward_shape
+
+
+def _broadcast(*shapes):
+    from .. import broadcast_shapes
+    return tuple(broadcast_shapes(*shapes))
