@@ -42,3 +42,16 @@ def test_deepcopied_load_pre_hook_gets_the_copy():
     c = copy.deepcopy(m)
     c.load_state_dict(m.state_dict())
     assert seen == [c]
+
+
+def test_tied_parameter_with_nan_reloads_and_copies_are_compared():
+    # np.array_equal without equal_nan refused a model's own state dict with a NaN in a tied weight
+    lin = nn.Linear(2, 2, bias=False)
+    s = nn.Sequential(lin, lin)
+    lin.weight.data[0, 0] = float("nan")
+    s.load_state_dict(s.state_dict())
+    copies = {k: v.clone() for k, v in s.state_dict().items()}   # distinct arrays, equal values
+    s.load_state_dict(copies)
+    copies["1.weight"] = mt.zeros(2, 2)
+    with pytest.raises(nn.StateDictError, match="tied parameters 0.weight and 1.weight"):
+        s.load_state_dict(copies)
