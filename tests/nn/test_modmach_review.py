@@ -80,3 +80,14 @@ def test_functional_call_on_a_parametrized_name():
     ratio = out.numpy()[0] / np.array([3.0, 7.0])   # x W^T / sigma, sigma from the stale u, v of eval mode
     assert ratio[0] == pytest.approx(ratio[1]) and ratio[0] != pytest.approx(1.0)
     assert mt.equal(m.parametrizations.weight.original, original)
+
+
+def test_buffer_onto_a_parameter_or_submodule_name_is_a_type_error():
+    torch = pytest.importorskip("torch")
+    for lib, N in ((mt, nn), (torch, torch.nn)):
+        m = N.Sequential(N.Linear(2, 2))
+        with pytest.raises(TypeError):
+            m[0].weight = N.Buffer(lib.zeros(2, 2))
+        with pytest.raises(TypeError):
+            setattr(m, "0", N.Buffer(lib.zeros(2)))
+        assert isinstance(m[0].weight, N.Parameter) and isinstance(m[0], N.Linear)
