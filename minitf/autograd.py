@@ -277,17 +277,24 @@ class _Walk:
                 vc[0] += 1
                 vc[1] = _epoch
         if self.callbacks and exc[0] is None:  # queue_callback's, of a pass that completed
-            for callback in self.callbacks:
-                callback()
+            # a callback may queue another, run after it (torch's): the list grows as it is read
+            prev, _walks.finishing = getattr(_walks, "finishing", None), self
+            try:
+                for callback in self.callbacks:
+                    callback()
+            finally:
+                _walks.finishing = prev
 
 
 def queue_callback(callback) -> None:
     """Call ``callback()`` once the backward pass under way has finished (torch's
     ``Variable._execution_engine.queue_callback``): after its last gradient is accumulated
     and before ``backward()`` returns, in the order queued; not at all if the pass raises.
-    Called from inside the pass (a hook); a nested pass (a recompute's) queues on the outer one.
-    What DistributedDataParallel's wait for its buckets runs as."""
-    walk = outermost_walk()
+    Called from inside the pass (a hook) or from a callback (run after it). A nested pass (a
+    recompute's, or an ``mt.grad`` inside a hook) queues on the outermost one, where torch's
+    reentrant pass runs its own at its end: so DistributedDataParallel's wait, which this is,
+    comes once, after the whole backward."""
+    walk = outermost_walk() or getattr(_walks, "finishing", None)
     if walk is None:
         raise RuntimeError("queue_callback: final callbacks can only be installed during a backward pass")
     if walk.callbacks is None:

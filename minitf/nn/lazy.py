@@ -135,11 +135,14 @@ class LazyModuleMixin:
 
     def _lazy_load_hook(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                         error_msgs):
-        """Materialise each placeholder with the shape of the value loaded into it."""
+        """Materialise each placeholder with the shape of the value loaded into it (inside
+        load_state_dict, once every check passed: a failed load leaves the placeholders)."""
+        from .state_dict import _record
         for name, t in list(self._parameters.items()) + list(self._buffers.items()):
             key = prefix + name
             if key in state_dict and is_lazy(t) and not is_lazy(state_dict[key]):
-                t.materialize(tuple(state_dict[key].shape))
+                shape = tuple(state_dict[key].shape)
+                _record(key, None, None, lambda t=t, shape=shape: t.materialize(shape), local_metadata)
 
     def _placeholders(self, bias: bool, device, dtype) -> None:
         self.weight = UninitializedParameter(device=device, dtype=dtype)

@@ -77,6 +77,9 @@ class Module(_hooks.HookMethods, DeviceDtypeMethods, _state.StateDictMethods):
             self._drop_buffer(name)
             modules[name] = value
         elif isinstance(value, Buffer):    # torch 2.13's marker: register it, with its persistent flag
+            if name in params or name in modules:   # torch's TypeError, as for any tensor there
+                raise TypeError(f"cannot assign a Buffer to {'parameter' if name in params else 'sub-module'} "
+                                f"{name!r} of {type(self).__name__} (delete it first)")
             self.register_buffer(name, value, value.persistent)
             return
         elif name in buffers:

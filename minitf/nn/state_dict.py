@@ -23,6 +23,7 @@ then have copied some).
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
@@ -176,8 +177,10 @@ def load_from_state_dict(module, state_dict, prefix, local_metadata, strict, mis
     if strict:
         for key in state_dict:
             if key.startswith(prefix) and key != extra_key:
-                first = key[len(prefix):].split(".", 1)[0]
-                if first not in module._modules and first not in local:
+                # torch's rule: a dotted rest must start with a child's name ("w.foo" of a
+                # parameter w is unexpected), an undotted one must be an entry ("lin" alone too)
+                first, dot, _ = key[len(prefix):].partition(".")
+                if (first not in module._modules) if dot else (first not in local):
                     unexpected_keys.append(key)
 
 
@@ -189,7 +192,9 @@ def _check_tied(pending):
             continue
         if id(param) in first:
             k0, a0 = first[id(param)]
-            if not np.array_equal(backend.to_numpy(a0), backend.to_numpy(a)):
+            # the same array (a model's own state dict) needs no look, nor a device-to-host copy; a
+            # NaN equals itself here: a diverged model's checkpoint must load back
+            if a0 is not a and not np.array_equal(backend.to_numpy(a0), backend.to_numpy(a), equal_nan=True):
                 return [f"tied parameters {k0} and {key} are one parameter but were given different values"]
         else:
             first[id(param)] = (key, a)
@@ -382,7 +387,8 @@ class StateDictMethods:
         """torch's private form: without ``with_module`` the hook is called without the module."""
         if not callable(hook):
             raise TypeError(f"load_state_dict_pre_hook: the hook must be callable, got {type(hook).__name__}")
-        call = (lambda *a: hook(self, *a)) if with_module else hook
+        # a partial, not a lambda: deepcopy(module) copies it with the module, as torch's _WrappedHook
+        call = functools.partial(hook, self) if with_module else hook
         return _new_hook(self, "_load_state_dict_pre_hooks", call)
 
     def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:

@@ -70,13 +70,15 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
     NaN, as in PyTorch. Parameters without a gradient are skipped; each gradient's
     version goes up by one. ``max_norm=inf`` leaves the values as they are.
     """
-    _check_max_norm(max_norm)
+    if not isinstance(max_norm, Tensor):
+        _check_max_norm(max_norm)
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     tensors = [p.grad for p in params if p.grad is not None]
     if not tensors:
         return
     grads = [t.data for t in tensors]
     xp = backend.get_array_module(grads[0])
+    max_norm = _max_norm_value(max_norm, xp)
     if isinstance(total_norm, Tensor):
         total = backend.to_device(total_norm.data, tensors[0].device)
     elif isinstance(total_norm, (int, float, np.integer, np.floating)) and not isinstance(total_norm, bool):
@@ -86,7 +88,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
                         f"got {type(total_norm).__name__}")
     if total.ndim != 0 and total.size != 1:
         raise ValueError(f"clip_grads_with_norm_: total_norm must hold one number, got shape {total.shape}")
-    if not math.isinf(max_norm):
+    if not (isinstance(max_norm, float) and math.isinf(max_norm)):
         _scale(grads, max_norm, total.reshape(()).astype(np.float64), xp)
     for t in tensors:  # PyTorch multiplies every gradient in place, by 1.0 too: one version each
         bump_version(t)
@@ -109,7 +111,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     there), unless ``error_if_nonfinite`` asks for the norm to be checked on
     the host.
     """
-    _check_max_norm(max_norm)
+    if not isinstance(max_norm, Tensor):
+        _check_max_norm(max_norm)
     if isinstance(parameters, Tensor):
         params = [parameters]
     else:
@@ -142,6 +145,21 @@ def _scale(grads, max_norm, total, xp) -> None:
             coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
             for g in grads:
                 g *= coef.astype(g.dtype)
+
+
+def _max_norm_value(max_norm, xp):
+    """max_norm as a float, or (a one-element Tensor on the gradients' device) a 0-d float64 device
+    array: torch takes a Tensor max_norm too; reading a device one would wait for the device, so
+    it is used as it is, unchecked."""
+    if isinstance(max_norm, Tensor):
+        if max_norm.numel() != 1:
+            raise ValueError(f"clip_grad_norm_: max_norm must hold one number, got shape {max_norm.shape}")
+        a = max_norm.data.reshape(())
+        if xp is not np and backend.get_array_module(a) is xp:
+            return a.astype(np.float64)
+        max_norm = float(backend.to_numpy(a))
+    _check_max_norm(max_norm)
+    return float(max_norm)
 
 
 def _check_max_norm(max_norm) -> None:

@@ -81,6 +81,13 @@ def _swap(module, path: str, value):
         m = child
     d = m.__dict__
     registry = d["_parameters"] if name in d["_parameters"] else d["_buffers"] if name in d["_buffers"] else None
+    prop = type(m).__dict__.get(name)
+    if registry is None and isinstance(prop, property):
+        # a parametrised name: its class is this module's own (nn.utils.parametrize), so for the call
+        # the property gives the value itself, the parametrisation off (torch's documented rule);
+        # assigning through it would call right_inverse and change the original
+        setattr(type(m), name, property(lambda self: value, doc=prop.__doc__))
+        return lambda: setattr(type(m), name, prop)
     old = d.get(name, _ABSENT)
     old_entry = registry[name] if registry is not None else None
     if registry is not None:
