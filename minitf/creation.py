@@ -5,7 +5,7 @@ unless a dtype is given; integers are int64)."""
 from __future__ import annotations
 
 import operator
-import threading
+import _thread   # threading.local is _thread._local (threading itself stays out of `import minitf`)
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .ops._util import is_int
 _DTYPE_TYPES = frozenset(_DTYPE_NAMES.values())
 
 
-class _Defaults(threading.local):
+class _Defaults(_thread._local):
     """set_default_device's device (minitf/settings.py), where a factory is given none (None: the
     CPU), and the ones the open ``with mt.device(...)`` blocks replaced: per thread, as torch's."""
     device = None
