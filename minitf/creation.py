@@ -5,6 +5,7 @@ unless a dtype is given; integers are int64)."""
 from __future__ import annotations
 
 import operator
+import _thread   # threading.local is _thread._local (threading itself stays out of `import minitf`)
 
 import numpy as np
 
@@ -17,13 +18,21 @@ from .ops._util import is_int
 _DTYPE_TYPES = frozenset(_DTYPE_NAMES.values())
 
 
-# set_default_device's device (minitf/settings.py), where a factory is given none: None is the CPU
-_default_device = None
+class _Defaults(_thread._local):
+    """set_default_device's device (minitf/settings.py), where a factory is given none (None: the
+    CPU), and the ones the open ``with mt.device(...)`` blocks replaced: per thread, as torch's."""
+    device = None
+
+    def __init__(self):
+        self.previous = []
+
+
+defaults = _Defaults()
 
 
 def resolve_device(device) -> str:
     """A factory's device: ``device``, or the default device (torch.set_default_device's) when None."""
-    return backend.check_device(_default_device if device is None else device)
+    return backend.check_device(defaults.device if device is None else device)
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

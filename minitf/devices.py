@@ -43,16 +43,13 @@ class device(str):
     __hash__ = str.__hash__
 
     # ``with mt.device("fake"):`` makes it the factories' default device for the block, as torch's
-    # (minitf.settings.set_default_device); blocks nest
+    # (minitf.settings.set_default_device); blocks nest, and are the current thread's, as torch's
     def __enter__(self):
-        from . import creation
-        _previous.append(creation._default_device)
-        creation._default_device = str(self)
+        from .creation import defaults
+        defaults.previous.append(defaults.device)
+        defaults.device = str(self)
         return self
 
     def __exit__(self, *exc):
-        from . import creation
-        creation._default_device = _previous.pop()
-
-
-_previous = []   # the default devices that the open ``with device(...)`` blocks replaced
+        from .creation import defaults
+        defaults.device = defaults.previous.pop()

@@ -9,7 +9,8 @@
 
 ``next_functions`` has one ``(node, 0)`` pair per input of the op: the node that made the input,
 a leaf's ``AccumulateGrad`` (whose ``variable`` is the leaf), or None for an input that needs
-no gradient; the 0 is the output's index (every minitf op has one output). Walking it from a
+no gradient; the 0 is the output's index (every minitf op has one output; output k of a
+custom Function with several is ``(its Function's node, k)``, as torch's). Walking it from a
 loss visits the whole graph, as ``mt.to_dot`` draws it.
 
 A node hook sees the gradients at one op during backward: a prehook ``hook(grad_outputs)`` before
@@ -71,13 +72,27 @@ def _node_of(t):
     return node
 
 
+def _edge(t) -> tuple:
+    """``(node, output index)`` of the input ``t``: output k of a custom Function with several
+    outputs is made by an unpacking node of the engine's; torch shows the Function's node and k."""
+    from .custom_function import _Unpack
+    fn = t._fn
+    if isinstance(fn, _Unpack) and fn.node() is not None:
+        return fn.node(), fn.k
+    return _node_of(t), 0
+
+
 def next_functions(fn) -> tuple:
-    """``((node, 0), ...)``, one per input of ``fn`` (see the module docstring)."""
+    """``((node, index), ...)``, one per input of ``fn`` (see the module docstring)."""
     from .autograd import _inputs_as_of
+    from .custom_function import _Unpack
+    if isinstance(fn, _Unpack):   # an output of a multi-output custom Function: its node's edges
+        node = fn.node()
+        return () if node is None else next_functions(node)
     inputs = getattr(fn, "inputs", None)
     if inputs is None:   # freed by a backward without retain_graph: torch keeps the edges, minitf not
         return ()
-    return tuple((_node_of(t), 0) for t in _inputs_as_of(fn))
+    return tuple(_edge(t) for t in _inputs_as_of(fn))
 
 
 class _NodeHandle:

@@ -22,14 +22,16 @@ from .devices import device as _device
 
 
 def set_default_device(device) -> None:
-    """The device factories use when given ``device=None`` (None: back to the CPU), as torch's.
-    ``*_like`` factories keep their input's device; ``from_numpy`` is always on the CPU."""
-    creation._default_device = None if device is None else backend.check_device(device)
+    """The device factories use when given ``device=None`` (None: back to the CPU), as torch's:
+    for the calling thread only (another thread keeps its own, the CPU at first). ``*_like``
+    factories keep their input's device; ``from_numpy`` is always on the CPU. Layers build their
+    parameters on the CPU whatever it says (a kept difference: move the module with ``.to``)."""
+    creation.defaults.device = None if device is None else backend.check_device(device)
 
 
 def get_default_device() -> _device:
     """The factories' default device, an ``mt.device`` (``device(type='cpu')`` unless set)."""
-    return _device(creation._default_device or "cpu")
+    return _device(creation.defaults.device or "cpu")
 
 
 # ------------------------------------------------------------------ determinism, matmul precision

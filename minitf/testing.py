@@ -63,8 +63,11 @@ def _compare_arrays(a, e, rtol, atol, equal_nan, exact: bool, what: str):
         return values.ravel()[k].item(), idx
     (ad, ai), (rd, ri) = worst(diff), worst(rel)
     kind = "equal" if exact else "close"
-    if a.ndim == 0 and what == "Scalars":
-        lines = [f"Expected {e.item()} but got {a.item()}.", f"Absolute difference: {ad}" +
+    if a.ndim == 0:   # a 0-d tensor is reported as a scalar, as torch's (in Python numbers)
+        what, av, ev = "Scalars", a64.item(), e64.item()
+        ad = abs(av - ev)
+        rd = float("inf") if ev == 0 else ad / abs(ev)
+        lines = [f"Expected {ev} but got {av}.", f"Absolute difference: {ad}" +
                  ("" if exact else f" (up to {atol} allowed)"), f"Relative difference: {rd}" +
                  ("" if exact else f" (up to {rtol} allowed)")]
     else:
@@ -78,6 +81,8 @@ def _pair(actual, expected, rtol, atol, equal_nan, check_device, check_dtype):
     from . import backend
     from .tensor import Tensor
     scalar = (bool, int, float)
+    if actual is None and expected is None:   # torch's NonePair: two Nones are equal
+        return
     if isinstance(actual, Tensor) and isinstance(expected, Tensor):
         if tuple(actual.shape) != tuple(expected.shape):
             raise _Mismatch(f"The values for attribute 'shape' do not match: {actual.shape} != {expected.shape}.")
@@ -164,8 +169,10 @@ def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol=None, 
 def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool = False,
                 noncontiguous: bool = False, exclude_zero: bool = False, memory_format=None):
     """A random tensor for tests, as ``torch.testing.make_tensor``: values uniform in [low, high)
-    (default [-9, 9] for floats, [-9, 10) for signed integers, [0, 10) for unsigned ones), random
-    bools for bool; drawn from ``device``'s default generator (``mt.manual_seed`` repeats them).
+    (default [-9, 9] for floats, [-9, 10) for signed integers, [0, 10) for unsigned ones, [0, 2)
+    for bool; a fractional integer bound is rounded up, the interval clamped to the dtype's range
+    and refused where empty, NaN or outside it, as torch's); drawn from ``device``'s default
+    generator (``mt.manual_seed`` repeats them).
 
     ``shape``: ints or one sequence. ``noncontiguous=True`` returns a non-contiguous view with the
     same values' distribution; ``exclude_zero=True`` replaces zeros (by 1 for integers, by the
@@ -179,24 +186,46 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool 
         shape = tuple(shape[0])
     shape = tuple(int(s) for s in shape)
     dt = _check_dtype(dtype)
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"make_tensor: low ({low}) must be at most high ({high})")
+    if requires_grad and dt.kind in "biu":
+        raise ValueError(f"make_tensor: requires_grad=True is not supported for boolean and integral dtypes, "
+                         f"but got dtype={dt.name}")
     gen, xp = default_generator(str(device)), backend.array_module(str(device))
     full = shape[:-1] + (2 * shape[-1],) if noncontiguous and shape and np.prod(shape) > 1 else shape
     if dt.kind == "b":
-        data = gen.random(full) < 0.5
+        lo, hi = _low_high(low, high, 0, 2, 0, 2, dt)
+        data = gen.integers(lo, hi, size=full).astype(bool)
     elif dt.kind in "iu":
         info = np.iinfo(dt)
-        lo = max(info.min, int(np.ceil(low)) if low is not None else (0 if dt.kind == "u" else -9))
-        hi = min(info.max, int(np.floor(high)) if high is not None else 10)
-        data = gen.integers(lo, max(hi, lo + 1), size=full).astype(dt)
+        # torch's bounds: the highest exclusive is max + 1 except for int64, whose randint cannot
+        lo, hi = _low_high(low, high, info.min, info.max + (dt != np.int64), -9, 10, dt)
+        data = gen.integers(lo, hi, size=full, dtype=np.int64 if dt != np.uint64 else np.uint64).astype(dt)
     else:
-        lo = -9.0 if low is None else float(low)
-        hi = 9.0 if high is None else float(high)
-        data = (lo + (hi - lo) * gen.random(full)).astype(dt)
+        info = np.finfo(dt)
+        lo, hi = _low_high(low, high, float(info.min), float(info.max), -9.0, 9.0, dt)
+        # half the range drawn and doubled, so that hi - lo cannot overflow (torch's _uniform_random_)
+        data = (2 * (lo / 2 + (hi / 2 - lo / 2) * gen.random(full))).astype(dt)
     if exclude_zero:
         data = xp.where(data == 0, np.finfo(dt).tiny if dt.kind == "f" else 1, data).astype(dt)
     if full != shape:
-        data = data[..., ::2]   # every other element of a doubled last dim: a strided view
+        data = data[..., 1::2]   # every other element of a doubled last dim, offset by one: a strided view
     out = Tensor._make(data, None)
     return out.requires_grad_(True) if requires_grad else out
+
+
+def _low_high(low, high, lowest, highest_exclusive, default_low, default_high, dt):
+    """make_tensor's ``(low, high)`` as torch's: the defaults filled in, NaN and empty or out-of-range
+    intervals refused, clamped to the dtype's range; integers ``(ceil(low), ceil(high))`` for an
+    exclusive upper bound (low == high is a constant for floats, deprecated in torch)."""
+    import math
+    low = default_low if low is None else low
+    high = default_high if high is None else high
+    if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        raise ValueError(f"make_tensor: low and high cannot be NaN, but got low={low} and high={high}")
+    if not (low == high and dt.kind == "f"):
+        if low >= high:
+            raise ValueError(f"make_tensor: low must be less than high, but got {low} >= {high}")
+        if high < lowest or low >= highest_exclusive:
+            raise ValueError(f"make_tensor: the value interval specified by low and high is [{low}, {high}), "
+                             f"but {dt.name} only supports [{lowest}, {highest_exclusive})")
+    low, high = min(max(low, lowest), highest_exclusive), min(max(high, lowest), highest_exclusive)
+    return (math.ceil(low), math.ceil(high)) if dt.kind in "biu" else (float(low), float(high))

@@ -226,3 +226,15 @@ def test_per_example_gradients_of_a_module_match_torch():
     for k in ("weight", "bias"):
         assert tuple(ours[k].shape) == (4,) + params[k].shape
         np.testing.assert_allclose(ours[k].numpy(), theirs[k].numpy(), rtol=1e-12)
+
+
+def test_vmap_out_dims_none_refuses_a_batched_output(device):
+    # torch raises where an output at out_dims=None depends on the batch; minitf returned example 0's
+    x = mt.tensor(np.arange(12.0).reshape(3, 4), device=device)
+    w = mt.tensor(np.ones(2), device=device)
+    with pytest.raises(ValueError, match="can not return a BatchedTensor when out_dim is None"):
+        mt.vmap(lambda a: (a, a.sum()), out_dims=(0, None))(x)
+    out, shared = mt.vmap(lambda a, v: (a * 2, v + 1), in_dims=(0, None), out_dims=(0, None))(x, w)
+    assert out.shape == (3, 4) and shared.shape == (2,) and (shared.numpy() == 2).all()
+    nan = mt.tensor(np.array([np.nan, 1.0]), device=device)   # the same value (NaN included) in every example
+    assert mt.vmap(lambda a, v: v * 1, in_dims=(0, None), out_dims=None)(x, nan).shape == (2,)

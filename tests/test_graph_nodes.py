@@ -105,3 +105,26 @@ def test_errors():
     z.backward()
     with pytest.raises(RuntimeError, match="already run"):
         z.grad_fn.register_hook(lambda gi, go: None)
+
+
+def test_next_functions_of_a_multi_output_custom_function():
+    # output k of a custom Function with several outputs is (the Function's node, k), as torch's; the
+    # engine's unpacking nodes showed through (TwoBackward -> TwoBackward -> the leaves, index 0 twice)
+    class Two(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * 2, y * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a * 2, b * 3
+
+    x = mt.tensor(np.ones(3), requires_grad=True)
+    w = mt.tensor(np.ones(3))
+    a, b = Two.apply(x, w)
+    edges = (a + b).grad_fn.next_functions
+    assert [k for _, k in edges] == [0, 1] and edges[0][0] is edges[1][0]
+    assert edges[0][0].name() == "TwoBackward"
+    for out in (a, b):
+        (leaf, k0), (none, k1) = out.grad_fn.next_functions   # the Function's own edges
+        assert isinstance(leaf, AccumulateGrad) and leaf.variable is x and none is None and k0 == k1 == 0

@@ -209,3 +209,30 @@ def test_svd_and_pca_lowrank(device):
     x = mt.tensor(low, requires_grad=True)
     mt.svd_lowrank(x, q=2)[1].sum().backward()   # differentiable through qr and svd
     assert x.grad.shape == low.shape and np.isfinite(x.grad.numpy()).all()
+
+
+def test_default_device_is_per_thread_and_restored_after_an_error(restore_settings):
+    # as torch's (a threading.local): another thread keeps the CPU, whatever this one set
+    import threading
+    seen = []
+
+    def factory():
+        seen.append(str(mt.zeros(1).device))
+        with mt.device("fake"):   # a block in the other thread leaves this thread's default alone
+            seen.append(str(mt.zeros(1).device))
+            barrier.wait()
+            barrier.wait()
+    barrier = threading.Barrier(2)
+    mt.set_default_device("fake")
+    worker = threading.Thread(target=factory)
+    worker.start()
+    barrier.wait()
+    mt.set_default_device("cpu")
+    inside = str(mt.zeros(1).device)   # while the other thread is inside its block
+    barrier.wait()
+    worker.join()
+    assert seen == ["cpu", "fake"] and inside == "cpu"
+    with pytest.raises(KeyError):
+        with mt.device("fake"):
+            raise KeyError("x")
+    assert mt.zeros(1).device == "cpu" and mt.get_default_device() == "cpu"

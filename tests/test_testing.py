@@ -84,3 +84,34 @@ def test_make_tensor(device):
     assert_close(a, make_tensor(5, dtype=mt.float64, device=device), rtol=0.0, atol=0.0)
     b = make_tensor(1000, dtype=mt.bool, device=device).numpy()
     assert 300 < b.sum() < 700
+
+
+def test_zero_dim_tensors_none_and_report_as_torch():
+    # a 0-d tensor's mismatch is reported as torch's scalar report; two Nones are equal (torch's NonePair)
+    torch = pytest.importorskip("torch")
+    for a, e in [(1.0, 1.1), (np.float32(1.0), np.float32(1.5)), (np.int64(3), np.int64(4))]:
+        ours = _outcome(assert_close, mt.tensor(np.asarray(a)), mt.tensor(np.asarray(e)))
+        theirs = _outcome(torch.testing.assert_close, torch.tensor(np.asarray(a)), torch.tensor(np.asarray(e)))
+        assert ours == theirs, (ours, theirs)
+    assert _outcome(assert_close, None, None) is None
+    assert _outcome(assert_close, [None, mt.ones(1)], [None, mt.ones(1)]) is None
+    assert _outcome(assert_close, {"a": None}, {"a": None}) is None
+
+
+def test_make_tensor_ranges_as_torch(device):
+    mt.manual_seed(0)
+    # a fractional integer high is rounded up (torch ceils both bounds): 5 is drawn from [0, 5.5)
+    assert set(np.unique(make_tensor(2000, dtype=mt.int64, device=device, low=0, high=5.5).numpy())) == set(range(6))
+    assert make_tensor(100, dtype=mt.bool, device=device, low=1).numpy().all()   # bool honours [low, high)
+    assert set(np.unique(make_tensor(500, dtype=mt.uint8, device=device).numpy())) == set(range(10))
+    big = make_tensor(100, dtype=mt.float64, device=device, low=-1.7e308, high=1.7e308).numpy()
+    assert np.isfinite(big).all() and big.min() < -1e307 and big.max() > 1e307   # hi - lo overflowed to inf
+    assert (make_tensor(3, dtype=mt.float32, device=device, low=2, high=2).numpy() == 2).all()
+    nc = make_tensor(3, 4, dtype=mt.int32, device=device, noncontiguous=True)
+    assert not nc.is_contiguous() and nc.shape == (3, 4)
+    for kw, match in [(dict(dtype=mt.int64, low=3, high=3), "low must be less than high"),
+                      (dict(dtype=mt.uint8, low=300, high=400), "uint8 only supports"),
+                      (dict(dtype=mt.float32, low=float("nan")), "cannot be NaN"),
+                      (dict(dtype=mt.int64, requires_grad=True), "requires_grad=True is not supported")]:
+        with pytest.raises(ValueError, match=match):
+            make_tensor(3, device=device, **kw)

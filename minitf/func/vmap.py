@@ -75,8 +75,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     ``in_dims``: an int (every positional argument mapped over that dim) or a tuple with one entry
     per argument, each an int, None (not mapped: passed whole to every call) or, for a pytree
     argument, a matching structure of them. ``out_dims``: where the batch dim goes in each output
-    (an int, or a structure matching the outputs; None: the output of the first example, not
-    stacked). Keyword arguments are passed unmapped. Every mapped input must have the same size B
+    (an int, or a structure matching the outputs; None: an output that is the same for every
+    example, returned once, not stacked; one that differs raises, as torch's batched output does). Keyword arguments are passed unmapped. Every mapped input must have the same size B
     in its mapped dim; the result has B at ``out_dims``. ``chunk_size`` is accepted (the
     examples run one at a time anyway). See the module docstring for how it runs and ``randomness``.
     """
@@ -150,9 +150,12 @@ def _stack(values, od, size: int, name: str):
     from ..creation import zeros
     from ..errors import DimError
     from ..tensor import Tensor
-    if od is None:
-        return values[0]
     first = values[0]
+    if od is None:   # torch refuses a batched output here: one that differs between the examples
+        if isinstance(first, Tensor) and any(v is not first and not _same(v, first) for v in values[1:]):
+            raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None "
+                             f"(this output differs between the examples)")
+        return first
     if not isinstance(first, Tensor):
         raise ValueError(f"vmap({name}, ...): {name} must return only Tensors where out_dims is not None, "
                          f"got {type(first).__name__}; set out_dims to None for that output")
@@ -163,3 +166,12 @@ def _stack(values, od, size: int, name: str):
         od %= first.ndim + 1
         return zeros(first.shape[:od] + (0,) + first.shape[od:], dtype=first.dtype, device=first.device)
     return ops.stack(values, od)
+
+
+def _same(a, b) -> bool:
+    """Whether tensors ``a`` and ``b`` hold the same values (shape, dtype and elements; NaN equals NaN)."""
+    from .. import backend
+    if not hasattr(b, "shape") or tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+        return False
+    xp = backend.get_array_module(a.data)
+    return bool(xp.array_equal(a.data, b.data, equal_nan=a.is_floating_point()))

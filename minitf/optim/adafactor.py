@@ -3,12 +3,12 @@
 
 For a parameter with two or more dims, shape (..., R, C), the second moment is not kept
 whole (R C numbers) but as its row means r (..., R, 1) and column means c (..., 1, C)
-(R + C numbers): at step t, with beta_t = 1 - t^``beta2_decay``,
+(R + C numbers): at step t, with w_t = t^``beta2_decay`` (1 - beta2_t in torch's docs),
 
-    r <- r + beta_t (mean_C(g^2) - r),   c <- c + beta_t (mean_R(g^2) - c),
+    r <- r + w_t (mean_C(g^2) - r),   c <- c + w_t (mean_R(g^2) - c),
     v = r c / max(mean_R(r), eps1)           (the rank-1 estimate of E[g^2])
 
-and a vector keeps v <- v + beta_t (g^2 - v) whole. The step is
+and a vector keeps v <- v + w_t (g^2 - v) whole. The step is
 u = g / sqrt(max(v, eps1^2)), clipped to RMS ``d`` (u / max(1, rms(u) / d)), scaled by
 alpha = max(eps2, rms(p)) min(lr, 1 / sqrt(t)): p <- p (1 - lr wd) - alpha u. No first
 moment at all: the state of a (R, C) matrix is R + C + 1 numbers.
