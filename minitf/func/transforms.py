@@ -198,14 +198,7 @@ def vjp(func, *primals, has_aux: bool = False):
 
     def vjp_fn(cotangents):
         from ..autograd import is_grad_enabled
-        cots, spec = _tensors(cotangents, "vjp_fn", "cotangents")
-        if spec != out_spec:
-            raise RuntimeError(f"vjp_fn: expected the cotangents to have the structure of the function's "
-                               f"outputs: cotangents {spec!r}, outputs {out_spec!r}")
-        for k, (o, c) in enumerate(zip(outs, cots)):
-            if tuple(o.shape) != tuple(c.shape):
-                raise RuntimeError(f"vjp_fn: cotangent {k} has shape {tuple(c.shape)} but the output has "
-                                   f"shape {tuple(o.shape)}")
+        cots = _matching(cotangents, outs, out_spec, "vjp_fn", "cotangent", "output")
         gs = level.vjp(outs, cots, create_graph=level.outer and is_grad_enabled())
         return _regroup([level.release(g) for g in gs], specs, single=False)
 
@@ -240,19 +233,25 @@ def _linearized(func, primals, fname: str, has_aux: bool):
     return level, outs, out_spec, aux, jvp_of
 
 
+def _matching(values, like, like_spec, fname: str, what: str, like_what: str):
+    """The leaves of ``values`` (Tensors), checked to have the structure ``like_spec`` and the shapes of
+    the tensors ``like`` (the vjp's cotangents against the outputs, the jvp's tangents against the primals)."""
+    leaves, spec = _tensors(values, fname, what + "s")
+    if spec != like_spec:
+        raise RuntimeError(f"{fname}: expected the {what}s to have the structure of the {like_what}s: "
+                           f"{what}s {spec!r}, {like_what}s {like_spec!r}")
+    for k, (v, x) in enumerate(zip(leaves, like)):
+        if tuple(v.shape) != tuple(x.shape):
+            raise RuntimeError(f"{fname}: {what} {k} has shape {tuple(v.shape)} but its {like_what} has shape "
+                               f"{tuple(x.shape)}")
+    return leaves
+
+
 def _check_tangents(tangents, primals, fname: str):
     if not isinstance(tangents, tuple):
         raise RuntimeError(f"{fname}: expected tangents to be a tuple (one per primal)")
     p_leaves, p_spec = tree_flatten(primals)
-    t_leaves, t_spec = _tensors(tangents, fname, "tangents")
-    if p_spec != t_spec:
-        raise RuntimeError(f"{fname}: expected the tangents to have the structure of the primals: "
-                           f"tangents {t_spec!r}, primals {p_spec!r}")
-    for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
-        if tuple(p.shape) != tuple(t.shape):
-            raise RuntimeError(f"{fname}: tangent {k} has shape {tuple(t.shape)} but its primal has shape "
-                               f"{tuple(p.shape)}")
-    return t_leaves
+    return _matching(tangents, p_leaves, p_spec, fname, "tangent", "primal")
 
 
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
