@@ -15,7 +15,7 @@ from numbers import Number
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all, clamp_probs, finfo, rsample_standard_gamma, standard_normal
+from .utils import broadcast_all, clamp_unit, finfo, rsample_standard_gamma, standard_normal
 
 __all__ = ["Beta", "Dirichlet", "Gamma", "StudentT"]
 
@@ -116,7 +116,8 @@ class Dirichlet(Distribution):
 
     def rsample(self, sample_shape=()):
         g = rsample_standard_gamma(self.concentration, self._extended_shape(sample_shape))
-        return clamp_probs(g / g.sum(-1, keepdim=True))
+        # into [tiny, 1 - eps] as torch's sampler: for small concentrations many draws lie below eps
+        return clamp_unit(g / g.sum(-1, keepdim=True))
 
     def log_prob(self, value):
         mt = _f()

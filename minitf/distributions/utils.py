@@ -45,6 +45,13 @@ def clamp_probs(probs: Tensor) -> Tensor:
     return probs.clamp(min=eps, max=1 - eps)
 
 
+def clamp_unit(x: Tensor) -> Tensor:
+    """x clamped into [tiny, 1 - eps] of its dtype: torch's range for sigmoids and Dirichlet draws,
+    which keeps values down to 1e-308 (float64) that clamp_probs would raise to eps (2.2e-16)."""
+    fi = finfo(x)
+    return x.clamp(min=float(fi.tiny), max=1 - float(fi.eps))
+
+
 def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     """Log-odds ``log p - log(1 - p)`` (binary) or log-probabilities ``log p`` (categorical)."""
     p = clamp_probs(probs)
