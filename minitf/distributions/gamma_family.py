@@ -100,9 +100,9 @@ class Dirichlet(Distribution):
         a = self.concentration
         am1 = (a - 1).clamp(min=0)
         total = am1.sum(-1, keepdim=True)
-        # (a zero total, where every concentration is below 1, is replaced below: 0/0 would make
-        # the gradient NaN)
-        mode = am1 / mt.where(total == 0, 1.0, total)
+        # a zero total (every concentration <= 1) is NaN, as torch's 0/0, and the vertex below where
+        # every one is < 1; divided by 1 there first, as 0/0 would make the gradient NaN
+        mode = mt.where(total == 0, math.nan, am1 / mt.where(total == 0, 1.0, total))
         # every concentration below 1: the density is unbounded at every vertex; torch answers the
         # first one (the argmax of its 0/0 = NaN row), and so does minitf
         vertex = F.one_hot(mt.zeros(a.shape[:-1], dtype="int64", device=a.device), a.shape[-1]).to(mode.dtype)
