@@ -196,3 +196,9 @@ def test_binomial_refuses_infinite_and_int64_overflowing_counts(device):
         with pytest.raises(ArgumentError, match="counts of"):
             mt.binomial(mt.tensor([2.0, bad], device=device), mt.tensor([0.5, 0.5], device=device))
     assert mt.binomial(mt.tensor([1e10], device=device), mt.tensor([0.0], device=device)).tolist() == [0.0]
+
+
+def test_gradient_refuses_bool_input():
+    # torch raises (bool subtraction); minitf silently differentiated it as float
+    with pytest.raises(DtypeError, match="bool input"):
+        mt.gradient(mt.tensor([True, False, True]))

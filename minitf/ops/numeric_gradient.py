@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DtypeError, ShapeError
 from ..tensor import Tensor
 from ._util import check_dim, float_input
 
@@ -102,6 +102,9 @@ def gradient(input: Tensor, *, spacing=None, dim=None, edge_order: int = 1):
     """
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"gradient(): input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind == "b":   # torch refuses too (its differences subtract bool tensors)
+        raise DtypeError("gradient(): bool input is not supported (torch refuses subtracting bool tensors); "
+                         "convert it first, e.g. input.float()")
     if edge_order not in (1, 2) or isinstance(edge_order, bool):
         raise ArgumentError("torch.gradient only supports edge_order=1 and edge_order=2.")
     given_dim = dim is not None
