@@ -202,3 +202,11 @@ def test_gradient_refuses_bool_input():
     # torch raises (bool subtraction); minitf silently differentiated it as float
     with pytest.raises(DtypeError, match="bool input"):
         mt.gradient(mt.tensor([True, False, True]))
+
+
+def test_gradient_at_repeated_coordinates_is_torchs_nan():
+    torch = pytest.importorskip("torch")
+    f, c = np.array([0.0, 1.0, 4.0, 9.0, 16.0, 25.0]), np.array([0.0, 1.0, 1.0, 3.0, 4.0, 5.0])
+    (ours,) = mt.gradient(mt.tensor(f), spacing=[mt.tensor(c)])
+    (theirs,) = torch.gradient(torch.tensor(f), spacing=[torch.tensor(c)])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, equal_nan=True)   # NaN at 1, 2 (was inf)

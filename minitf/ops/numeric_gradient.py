@@ -41,8 +41,9 @@ def _coordinates(f, d, c, edge_order):
     dx = _part(c, d, 1, 0) - _part(c, d, 0, -1)                  # (n - 1) steps
     if c.shape[d] > 2:
         hl, hr = _part(dx, d, 0, -1), _part(dx, d, 1, 0)
-        inner = (hl * hl * _part(f, d, 2, 0) - hr * hr * _part(f, d, 0, -2)
-                 + (hr * hr - hl * hl) * _part(f, d, 1, -1)) / (hl * hr * (hl + hr))
+        # torch's coefficients of f_(i-1), f_i, f_(i+1) (so a repeated coordinate gives its NaN, not inf)
+        inner = (-hr / (hl * (hl + hr)) * _part(f, d, 0, -2) + (hr - hl) / (hl * hr) * _part(f, d, 1, -1)
+                 + hl / (hr * (hl + hr)) * _part(f, d, 2, 0))
     else:
         inner = _part(f, d, 1, 1) * 0.0                          # (no interior: an empty slice)
     if edge_order == 1:
