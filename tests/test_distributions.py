@@ -295,3 +295,17 @@ def test_gamma_cdf_against_torch_and_its_concentration_gradient_raises_as_torchs
     conc = mt.tensor(a, dtype="float64", requires_grad=True)
     with pytest.raises(NotImplementedError):
         D.Gamma(conc, 1.0).cdf(mt.tensor(x, dtype="float64")).sum().backward()
+
+
+def test_dirichlet_and_beta_mode_where_no_concentration_exceeds_one(device):
+    # every concentration <= 1 with one equal to 1: torch's mode is 0/0 = NaN; minitf answered 0
+    # (a point off the simplex); all < 1 is the first vertex, as torch's
+    a = mt.tensor([[1.0, 0.5, 1.0], [0.5, 0.5, 0.5], [2.0, 0.5, 3.0]], dtype="float64", device=device,
+                  requires_grad=True)
+    mode = D.Dirichlet(a).mode
+    assert np.isnan(mode.numpy()[0]).all()
+    np.testing.assert_allclose(mode.numpy()[1:], [[1.0, 0.0, 0.0], [1 / 3, 0.0, 2 / 3]])
+    mode.nan_to_num(0.0).sum().backward()
+    assert np.isfinite(a.grad.numpy()).all()
+    b = D.Beta(mt.tensor([1.0, 0.5, 2.0], device=device), mt.tensor([1.0, 0.5, 0.5], device=device)).mode.numpy()
+    assert np.isnan(b[0]) and b[1:].tolist() == [1.0, 1.0]

@@ -201,3 +201,24 @@ def test_log_prob_entropy_kl_on_device(device):
     mvn = D.MultivariateNormal(mt.zeros(2, device=device), scale_tril=mt.eye(2, device=device))
     assert mvn.log_prob(mt.zeros(3, 2, device=device)).device == device
     assert D.Dirichlet(mt.ones(3, device=device)).log_prob(mt.ones(3, device=device) / 3).device == device
+
+
+def test_count_draws_go_through_backend_draw_counts(monkeypatch):
+    # Poisson / Binomial sample() called generator.poisson / .binomial directly: a generator without
+    # them (a CuPy Generator may lack them) failed instead of drawing on the host as torch.poisson does
+    from minitf.distributions import utils
+
+    class OnlyBasics:
+        def __init__(self):
+            self._g = np.random.default_rng(7)
+
+        def integers(self, *args, **kwargs):
+            return self._g.integers(*args, **kwargs)
+
+    monkeypatch.setattr(utils, "_generator", lambda like: OnlyBasics())
+    x = D.Poisson(mt.tensor([3.0, 30.0])).sample((2000,)).numpy()
+    k = D.Binomial(mt.tensor([10.0, 4.0]), probs=mt.tensor([0.5, 0.25])).sample((2000,)).numpy()
+    assert x.shape == k.shape == (2000, 2) and x.dtype == k.dtype == np.float32
+    np.testing.assert_allclose(x.mean(0), [3.0, 30.0], atol=5 * np.sqrt(30 / 2000))   # 5 sd of the mean
+    np.testing.assert_allclose(k.mean(0), [5.0, 1.0], atol=5 * np.sqrt(2.5 / 2000))
+    assert D.Poisson(mt.tensor(2.0)).sample().shape == ()

@@ -101,3 +101,15 @@ def test_create_graph_records_the_gradient_and_a_second_derivative_raises():
     # torch: "the derivative for '_standard_gamma_grad' is not implemented"
     with pytest.raises(NotImplementedError, match="_standard_gamma_grad"):
         g.sum().backward()
+
+
+def test_implicit_gradient_for_large_concentrations():
+    # the difference step was 1e-3 alpha, far past the sqrt(alpha) scale on which P(alpha, x) moves:
+    # 6e-4 relative error at alpha = 1e4 and 6e-2 at 1e5; torch's large-alpha expansion is good to
+    # 6e-6 / 2e-7 there (against mpmath), so rtol 2e-5 / 1e-6 leaves room for both kernels' error
+    torch = pytest.importorskip("torch")
+    for alpha, rtol in ((1e4, 2e-5), (1e5, 1e-6)):
+        x = alpha + np.sqrt(alpha) * np.array([-4.0, -1.0, 0.0, 0.5, 2.0, 4.0])
+        a = np.full_like(x, alpha)
+        theirs = torch._standard_gamma_grad(torch.tensor(a), torch.tensor(x)).numpy()
+        np.testing.assert_allclose(standard_gamma_grad(a, x), theirs, rtol=rtol)

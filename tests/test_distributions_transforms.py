@@ -130,3 +130,18 @@ def test_relaxed_rsample_shapes_support_and_gradients(device):
     assert np.mean((draws < 0.01) | (draws > 0.99)) > 0.9
     # 0.3 with 5 standard errors (sqrt(0.21 / 4000) = 0.0072) plus the relaxation's spread
     assert abs(np.mean(draws > 0.5) - 0.3) < 0.05
+
+
+def test_sigmoid_transform_and_dirichlet_draws_keep_values_below_eps(device):
+    # torch clamps sigmoids and Dirichlet draws into [tiny, 1 - eps]; minitf clamped to [eps, 1 - eps],
+    # so sigmoid's inverse stopped at -36 and a third of Dirichlet(0.01, 0.01)'s draws were raised to eps
+    t = D.SigmoidTransform()
+    x = mt.tensor([-40.0, -1.0, 30.0], dtype="float64", device=device)
+    np.testing.assert_allclose(t.inv(t(x)).numpy()[:2], [-40.0, -1.0], rtol=1e-9)
+    assert float(t(mt.tensor([-800.0], dtype="float64", device=device)).item()) == np.finfo(np.float64).tiny
+    mt.manual_seed(0)
+    s = D.Dirichlet(mt.tensor([0.01, 0.01], dtype="float64", device=device)).sample((4000,)).numpy()
+    # P(min coordinate < 1e-20) is about 0.6 for Dirichlet(0.01, 0.01); none could be under eps before
+    assert (s < 1e-20).mean() > 0.3 and s.min() >= np.finfo(np.float64).tiny
+    s32 = D.Beta(mt.tensor([0.01], device=device), mt.tensor([0.01], device=device)).sample((4000,)).numpy()
+    assert s32.dtype == np.float32 and s32.min() < 1e-10 and s32.max() <= 1 - np.finfo(np.float32).eps

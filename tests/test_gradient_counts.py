@@ -2,6 +2,8 @@
 spacing, dims, edge orders, errors), its gradients (gradcheck / gradgradcheck, and against torch), and
 the count samplers binomial / poisson (minitf/ops/count_sampling.py): shapes, dtypes, moments with a
 fixed seed, gradients and errors as torch's, the fake device."""
+import math
+
 import numpy as np
 import pytest
 
@@ -177,3 +179,34 @@ def test_draw_counts_without_the_generator_method():
     assert a.shape == b.shape == (1000,) and abs(a.mean() - 3.0) < 5 * np.sqrt(3 / 1000)   # 5 sd of the mean
     assert abs(b.mean() - 5.0) < 5 * np.sqrt(2.5 / 1000)
     np.testing.assert_array_equal(a, backend.draw_counts(OnlyIntegers(5), "poisson", np.full(1000, 3.0)))
+
+
+def test_poisson_and_binomial_of_0d_tensors(device):
+    # NumPy answers 0-d parameters with a Python int: poisson raised AttributeError ('int' has no astype)
+    mt.manual_seed(0)
+    p = mt.poisson(mt.tensor(3.0, device=device))
+    b = mt.binomial(mt.tensor(4.0, device=device), mt.tensor(0.5, device=device))
+    assert p.shape == b.shape == () and p.device == b.device == device
+    assert float(p.item()) >= 0 and 0 <= float(b.item()) <= 4
+
+
+def test_binomial_refuses_infinite_and_int64_overflowing_counts(device):
+    # inf or >= 2**63 became INT64_MIN for NumPy's sampler, which raised a bare ValueError("n < 0")
+    for bad in (math.inf, 1e19):
+        with pytest.raises(ArgumentError, match="counts of"):
+            mt.binomial(mt.tensor([2.0, bad], device=device), mt.tensor([0.5, 0.5], device=device))
+    assert mt.binomial(mt.tensor([1e10], device=device), mt.tensor([0.0], device=device)).tolist() == [0.0]
+
+
+def test_gradient_refuses_bool_input():
+    # torch raises (bool subtraction); minitf silently differentiated it as float
+    with pytest.raises(DtypeError, match="bool input"):
+        mt.gradient(mt.tensor([True, False, True]))
+
+
+def test_gradient_at_repeated_coordinates_is_torchs_nan():
+    torch = pytest.importorskip("torch")
+    f, c = np.array([0.0, 1.0, 4.0, 9.0, 16.0, 25.0]), np.array([0.0, 1.0, 1.0, 3.0, 4.0, 5.0])
+    (ours,) = mt.gradient(mt.tensor(f), spacing=[mt.tensor(c)])
+    (theirs,) = torch.gradient(torch.tensor(f), spacing=[torch.tensor(c)])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, equal_nan=True)   # NaN at 1, 2 (was inf)

@@ -58,10 +58,12 @@ def draw_counts(generator, kind: str, *params):
     one device, drawn on that device. A generator without the method (a CuPy version whose
     ``cupy.random.Generator`` lacks it) draws on the host instead, from a seed drawn from it, and the
     result moves back: the one difference between the array modules here."""
+    xp = backend.get_array_module(params[0])
     method = getattr(generator, kind, None)
     if method is not None:
-        return method(*params)
+        # asarray: NumPy answers 0-d parameters with a Python int, not an array
+        return xp.asarray(method(*params))
     import numpy as np
     host = np.random.default_rng(draw_seed(generator))
     out = getattr(host, kind)(*(backend.to_numpy(p) for p in params))
-    return backend.get_array_module(params[0]).asarray(out)
+    return xp.asarray(out)

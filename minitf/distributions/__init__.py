@@ -6,7 +6,7 @@ Distributions with torch's API (``batch_shape``, ``event_shape``, ``sample``, ``
 
 * :mod:`.continuous`: Normal, Uniform, Exponential, Laplace, Cauchy, Gumbel;
 * :mod:`.discrete`: Bernoulli, Geometric, Poisson, Binomial; :mod:`.categorical`: Categorical, OneHotCategorical;
-* :mod:`.gamma_family`: Gamma, Beta, Dirichlet, StudentT (no ``rsample``: see there);
+* :mod:`.gamma_family`: Gamma, Beta, Dirichlet, StudentT (``rsample`` by implicit Gamma gradients);
 * :mod:`.transformed` and :mod:`.transforms`: Independent, TransformedDistribution, LogNormal and
   the Exp, Affine, Sigmoid, Tanh and Compose transforms;
 * :mod:`.relaxed`: RelaxedBernoulli, RelaxedOneHotCategorical (and their logit-scale bases);

@@ -15,7 +15,7 @@ from numbers import Number
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all, clamp_probs, finfo, rsample_standard_gamma, standard_normal
+from .utils import broadcast_all, clamp_unit, finfo, rsample_standard_gamma, standard_normal
 
 __all__ = ["Beta", "Dirichlet", "Gamma", "StudentT"]
 
@@ -100,9 +100,9 @@ class Dirichlet(Distribution):
         a = self.concentration
         am1 = (a - 1).clamp(min=0)
         total = am1.sum(-1, keepdim=True)
-        # (a zero total, where every concentration is below 1, is replaced below: 0/0 would make
-        # the gradient NaN)
-        mode = am1 / mt.where(total == 0, 1.0, total)
+        # a zero total (every concentration <= 1) is NaN, as torch's 0/0, and the vertex below where
+        # every one is < 1; divided by 1 there first, as 0/0 would make the gradient NaN
+        mode = mt.where(total == 0, math.nan, am1 / mt.where(total == 0, 1.0, total))
         # every concentration below 1: the density is unbounded at every vertex; torch answers the
         # first one (the argmax of its 0/0 = NaN row), and so does minitf
         vertex = F.one_hot(mt.zeros(a.shape[:-1], dtype="int64", device=a.device), a.shape[-1]).to(mode.dtype)
@@ -116,7 +116,8 @@ class Dirichlet(Distribution):
 
     def rsample(self, sample_shape=()):
         g = rsample_standard_gamma(self.concentration, self._extended_shape(sample_shape))
-        return clamp_probs(g / g.sum(-1, keepdim=True))
+        # into [tiny, 1 - eps] as torch's sampler: for small concentrations many draws lie below eps
+        return clamp_unit(g / g.sum(-1, keepdim=True))
 
     def log_prob(self, value):
         mt = _f()

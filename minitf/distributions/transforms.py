@@ -11,7 +11,7 @@ import math
 from numbers import Number
 
 from . import constraints
-from .utils import clamp_probs, sum_rightmost
+from .utils import clamp_unit, sum_rightmost
 
 __all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform",
            "Transform", "identity_transform"]
@@ -213,7 +213,7 @@ class ExpTransform(Transform):
 
 
 class SigmoidTransform(Transform):
-    """y = sigmoid(x) (clamped into (0, 1)); log|dy/dx| = -softplus(-x) - softplus(x)."""
+    """y = sigmoid(x) (clamped into [tiny, 1 - eps], as torch); log|dy/dx| = -softplus(-x) - softplus(x)."""
     domain, codomain, bijective, sign = constraints.real, constraints.unit_interval, True, 1
 
     def __eq__(self, other):
@@ -222,10 +222,10 @@ class SigmoidTransform(Transform):
     __hash__ = object.__hash__
 
     def _call(self, x):
-        return clamp_probs(x.sigmoid())
+        return clamp_unit(x.sigmoid())
 
     def _inverse(self, y):
-        y = clamp_probs(y)
+        y = clamp_unit(y)
         return y.log() - (-y).log1p()
 
     def log_abs_det_jacobian(self, x, y):

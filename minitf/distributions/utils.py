@@ -45,6 +45,13 @@ def clamp_probs(probs: Tensor) -> Tensor:
     return probs.clamp(min=eps, max=1 - eps)
 
 
+def clamp_unit(x: Tensor) -> Tensor:
+    """x clamped into [tiny, 1 - eps] of its dtype: torch's range for sigmoids and Dirichlet draws,
+    which keeps values down to 1e-308 (float64) that clamp_probs would raise to eps (2.2e-16)."""
+    fi = finfo(x)
+    return x.clamp(min=float(fi.tiny), max=1 - float(fi.eps))
+
+
 def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     """Log-odds ``log p - log(1 - p)`` (binary) or log-probabilities ``log p`` (categorical)."""
     p = clamp_probs(probs)
@@ -121,16 +128,19 @@ def rsample_standard_gamma(concentration: Tensor, shape) -> Tensor:
 
 
 def poisson(rate: Tensor, shape) -> Tensor:
+    """Poisson(rate) draws, rate broadcast to ``shape``, through backend.draw_counts (a generator
+    without ``poisson`` draws on the host), in rate's dtype."""
     xp = backend.get_array_module(rate.data)
     lam = xp.broadcast_to(rate.data.astype(np.float64), tuple(shape))
-    return _wrap(_generator(rate).poisson(lam, size=tuple(shape)), rate)
+    return _wrap(backend.draw_counts(_generator(rate), "poisson", lam), rate)
 
 
 def binomial(total_count: Tensor, probs: Tensor, shape) -> Tensor:
+    """Binomial(total_count, probs) draws broadcast to ``shape``, through backend.draw_counts."""
     xp = backend.get_array_module(probs.data)
     n = xp.broadcast_to(total_count.data.astype(np.int64), tuple(shape))
     p = xp.broadcast_to(probs.data.astype(np.float64), tuple(shape))
-    return _wrap(_generator(probs).binomial(n, p, size=tuple(shape)), probs)
+    return _wrap(backend.draw_counts(_generator(probs), "binomial", n, p), probs)
 
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)

@@ -15,6 +15,7 @@ from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, broadcast_error
 from ..tensor import Tensor
 
+_COUNT_MAX = 2.0 ** 63  # binomial's counts are int64 for NumPy: inf or more overflowed to INT64_MIN ("n < 0")
 _POISSON_MAX = 1e18   # NumPy refuses larger rates; torch returns garbage there (-9.2e18 at 1e20)
 
 
@@ -51,7 +52,8 @@ class _Poisson(Function):
 def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     """Draws from Binomial(count, prob) elementwise, as torch.binomial.
 
-    count: float (...), the number of trials (truncated; below 0 counts as 0); prob: the same
+    count: float (...), the number of trials (truncated; below 0 counts as 0; 2**63 or more, inf
+    included, raises ArgumentError); prob: the same
     float dtype, broadcastable to count's shape (clipped to [0, 1], as torch's sampler does).
     Returns count's shape and dtype; NaN where count or prob is NaN (torch's sampler does not
     return there). No gradient: backward raises NotImplementedError, as torch's.
@@ -73,6 +75,9 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     gen = _gen(generator, count.device, name)
     xp = backend.get_array_module(count.data)
     c, p = count.data, xp.broadcast_to(prob.data, count.shape)
+    if c.size and bool((c >= _COUNT_MAX).any()):   # inf too (NaN is NaN below)
+        raise ArgumentError(f"{name}: counts of {_COUNT_MAX:g} or more are not supported (NumPy's sampler takes "
+                            f"int64 counts; torch's does not return at inf)")
     bad = xp.isnan(c) | xp.isnan(p)
     n = xp.where(bad | (c < 0), 0, xp.floor(xp.where(bad, 0, c))).astype(np.int64)
     draws = backend.draw_counts(gen, "binomial", n, xp.clip(xp.where(bad, 0, p), 0, 1).astype(np.float64))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DtypeError, ShapeError
 from ..tensor import Tensor
 from ._util import check_dim, float_input
 
@@ -41,8 +41,9 @@ def _coordinates(f, d, c, edge_order):
     dx = _part(c, d, 1, 0) - _part(c, d, 0, -1)                  # (n - 1) steps
     if c.shape[d] > 2:
         hl, hr = _part(dx, d, 0, -1), _part(dx, d, 1, 0)
-        inner = (hl * hl * _part(f, d, 2, 0) - hr * hr * _part(f, d, 0, -2)
-                 + (hr * hr - hl * hl) * _part(f, d, 1, -1)) / (hl * hr * (hl + hr))
+        # torch's coefficients of f_(i-1), f_i, f_(i+1) (so a repeated coordinate gives its NaN, not inf)
+        inner = (-hr / (hl * (hl + hr)) * _part(f, d, 0, -2) + (hr - hl) / (hl * hr) * _part(f, d, 1, -1)
+                 + hl / (hr * (hl + hr)) * _part(f, d, 2, 0))
     else:
         inner = _part(f, d, 1, 1) * 0.0                          # (no interior: an empty slice)
     if edge_order == 1:
@@ -102,6 +103,9 @@ def gradient(input: Tensor, *, spacing=None, dim=None, edge_order: int = 1):
     """
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"gradient(): input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind == "b":   # torch refuses too (its differences subtract bool tensors)
+        raise DtypeError("gradient(): bool input is not supported (torch refuses subtracting bool tensors); "
+                         "convert it first, e.g. input.float()")
     if edge_order not in (1, 2) or isinstance(edge_order, bool):
         raise ArgumentError("torch.gradient only supports edge_order=1 and edge_order=2.")
     given_dim = dim is not None
