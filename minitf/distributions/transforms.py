@@ -193,14 +193,18 @@ class ComposeTransform(Transform):
 identity_transform = ComposeTransform([])
 
 
-class ExpTransform(Transform):
-    """y = exp(x); log|dy/dx| = x."""
-    domain, codomain, bijective, sign = constraints.real, constraints.positive, True, 1
+class _Parameterless(Transform):
+    """A transform without parameters: every instance of the class is the same map (equal, as torch's)."""
 
     def __eq__(self, other):
-        return isinstance(other, ExpTransform)
+        return isinstance(other, type(self))
 
     __hash__ = object.__hash__
+
+
+class ExpTransform(_Parameterless):
+    """y = exp(x); log|dy/dx| = x."""
+    domain, codomain, bijective, sign = constraints.real, constraints.positive, True, 1
 
     def _call(self, x):
         return x.exp()
@@ -212,14 +216,9 @@ class ExpTransform(Transform):
         return x
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_Parameterless):
     """y = sigmoid(x) (clamped into [tiny, 1 - eps], as torch); log|dy/dx| = -softplus(-x) - softplus(x)."""
     domain, codomain, bijective, sign = constraints.real, constraints.unit_interval, True, 1
-
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return clamp_unit(x.sigmoid())
@@ -232,14 +231,9 @@ class SigmoidTransform(Transform):
         return -_softplus(-x) - _softplus(x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_Parameterless):
     """y = tanh(x); log|dy/dx| = 2 (log 2 - x - softplus(-2x)), the stable form of log(1 - tanh(x)**2)."""
     domain, codomain, bijective, sign = constraints.real, constraints.interval(-1.0, 1.0), True, 1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tanh()
