@@ -30,6 +30,7 @@ from _thread import _local as _thread_local  # threading.local itself, without i
 
 from . import backend, debughooks
 from .tensor import Tensor
+from .graph_nodes import NodeAPI  # torch's Node API on every node: next_functions, metadata, node hooks
 from . import tensor_hooks  # Tensor.register_hook: while any is set, backward() takes the general walk
 # the checks backward makes of the version counters (re-exported: backprop's general walk uses them too)
 from .version_checks import _changed_since, _check_versions, _freed_error  # noqa: F401
@@ -69,7 +70,7 @@ def sum_to(grad, shape):
     return grad.reshape(shape) if lead else grad
 
 
-class Function:
+class Function(NodeAPI):
     """One recorded op. Subclasses define ``forward(*arrays, **params) -> array``
     and ``backward(grad_out) -> tuple of grads`` (one per input, None allowed).
 
@@ -128,28 +129,6 @@ class Function:
         """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""
         from .grad_fn_names import node_name
         return node_name(self)
-
-    # torch's Node API (minitf/graph_nodes.py): the graph's edges, a per-node dict, and node hooks
-    @property
-    def next_functions(self) -> tuple:
-        """``((node, 0), ...)`` per input: the node that made it, a leaf's AccumulateGrad, or None."""
-        from .graph_nodes import next_functions
-        return next_functions(self)
-
-    @property
-    def metadata(self) -> dict:
-        """A dict of this node's own, for the user's notes (torch's ``grad_fn.metadata``)."""
-        return self.__dict__.setdefault("_metadata", {})
-
-    def register_hook(self, hook):
-        """``hook(grad_inputs, grad_outputs)`` after this node's backward; may return new grad_inputs."""
-        from .graph_nodes import register_node_hook
-        return register_node_hook(self, hook, pre=False)
-
-    def register_prehook(self, hook):
-        """``hook(grad_outputs)`` before this node's backward; may return new grad_outputs."""
-        from .graph_nodes import register_node_hook
-        return register_node_hook(self, hook, pre=True)
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":

@@ -24,7 +24,7 @@ import weakref
 
 from . import tensor_hooks
 
-__all__ = ["AccumulateGrad", "next_functions", "register_node_hook", "run_prehooks", "run_hooks"]
+__all__ = ["NodeAPI", "AccumulateGrad", "next_functions", "register_node_hook", "run_prehooks", "run_hooks"]
 
 # id(leaf) -> its AccumulateGrad, while the leaf lives (a Tensor's == is elementwise: no WeakKeyDictionary)
 _accumulators: dict = {}
@@ -168,3 +168,28 @@ def run_hooks(fn, in_grads, g, create_graph: bool):
         ins = tuple(_as_tensor(x, create_graph) for x in in_grads)
         in_grads = _replaced(hook(ins, (_as_tensor(g, create_graph),)), tuple(in_grads), "hook", create_graph)
     return in_grads
+
+
+class NodeAPI:
+    """torch's Node API, a base of :class:`minitf.autograd.Function`: the graph's edges, a per-node
+    dict and node hooks (see the module docstring)."""
+
+    __slots__ = ()
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, 0), ...)`` per input: the node that made it, a leaf's AccumulateGrad, or None."""
+        return next_functions(self)
+
+    @property
+    def metadata(self) -> dict:
+        """A dict of this node's own, for the user's notes (torch's ``grad_fn.metadata``)."""
+        return self.__dict__.setdefault("_metadata", {})
+
+    def register_hook(self, hook):
+        """``hook(grad_inputs, grad_outputs)`` after this node's backward; may return new grad_inputs."""
+        return register_node_hook(self, hook, pre=False)
+
+    def register_prehook(self, hook):
+        """``hook(grad_outputs)`` before this node's backward; may return new grad_outputs."""
+        return register_node_hook(self, hook, pre=True)
