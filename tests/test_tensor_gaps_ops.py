@@ -320,3 +320,18 @@ def test_index_put_and_put_leave_the_ops_index_put_function_bound():
     mt.zeros(3).put(mt.tensor([0]), mt.tensor([1.0]), accumulate=True)
     mt.zeros(3).put_(mt.tensor([0]), mt.tensor([1.0]))
     assert callable(mt.ops.index_put)
+
+
+def test_random_fills_take_0d_tensors_as_numbers_as_torch():
+    # torch takes a 0-d tensor (float, int or bool) that needs no grad wherever a fill wants a number
+    for fill, args in [("normal_", (0.5, 2.0)), ("uniform_", (-1.0, 3.0)), ("exponential_", (2.0,)),
+                       ("cauchy_", (1.0, 0.5)), ("log_normal_", (0.0, 0.5)), ("geometric_", (0.3,))]:
+        mt.manual_seed(5)
+        with_numbers = getattr(mt.zeros(50, dtype=mt.float64), fill)(*args).numpy()
+        mt.manual_seed(5)
+        with_tensors = getattr(mt.zeros(50, dtype=mt.float64), fill)(*[mt.tensor(a) for a in args]).numpy()
+        np.testing.assert_array_equal(with_numbers, with_tensors)
+    with pytest.raises(TypeError, match="0-d tensor"):
+        mt.zeros(3).cauchy_(mt.tensor([1.0]))
+    with pytest.raises(TypeError, match="requires grad"):
+        mt.zeros(3).normal_(mt.tensor(0.0, requires_grad=True))

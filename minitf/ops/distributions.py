@@ -166,7 +166,14 @@ def _float_draw_dtype(x: Tensor, name: str):
 
 
 def _number(v, name, what):
-    if isinstance(v, Tensor) or isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+    """``v`` as a float: a number, or a 0-d tensor that does not require grad (torch takes those too;
+    one read of its value, from a GPU a sync)."""
+    if isinstance(v, Tensor):
+        if v.ndim == 0 and not v.requires_grad:
+            return float(v.item())
+        raise TypeError(f"{name}: {what} must be a number or a 0-d tensor that does not require grad, got a "
+                        f"Tensor of shape {tuple(v.shape)}{' that requires grad' if v.requires_grad else ''}")
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name}: {what} must be a number, got {type(v).__name__}")
     return float(v)
 
