@@ -21,6 +21,14 @@ from .tensor import Tensor
 
 
 
+def _shaped_as(ig, inp: Tensor, create_graph: bool):
+    """An op's gradient for input ``inp`` summed to ``inp``'s shape (undoing broadcasting): a recorded
+    sum under ``create_graph`` (``ig`` a Tensor), else on the array."""
+    if tuple(ig.shape) == inp.shape:
+        return ig
+    return _sum_to_tensor(ig, inp.shape) if create_graph else sum_to(ig, inp.data.shape)
+
+
 def _sum_to_tensor(g: Tensor, shape) -> Tensor:
     """``sum_to`` in recorded Tensor ops (create_graph)."""
     from . import ops
@@ -177,9 +185,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             in_grads = _call_backward(fn, g, create_graph, inputs)
         if node_hooks:   # the hooks see one gradient per input, shaped as the input (None: needs none)
             in_grads = graph_nodes.run_hooks(fn, [
-                None if ig is None or not inp._requires_grad else
-                ig if tuple(ig.shape) == inp.shape else
-                (_sum_to_tensor(ig, inp.shape) if create_graph else sum_to(ig, inp.data.shape))
+                None if ig is None or not inp._requires_grad else _shaped_as(ig, inp, create_graph)
                 for inp, ig in zip(inputs, in_grads)], g, create_graph)
         extra = fn.extra_grads  # recompute: leaves its fn read without taking them as inputs
         if extra is not None:
@@ -196,9 +202,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                 continue
             if needed is not None and id(inp) not in needed and id(inp) not in want:
                 continue
-            if tuple(ig.shape) != inp.shape:
-                ig = _sum_to_tensor(ig, inp.shape) if create_graph else sum_to(ig, inp.data.shape)
-            deliver(inp, ig)
+            deliver(inp, _shaped_as(ig, inp, create_graph))
     for t, g in pending.values():
         deliver(t, tensor_hooks.run(t, g, create_graph), hooked=True)
     if post is not None:
