@@ -76,3 +76,13 @@ def test_errors():
         optim.Muon([mt.ones(2, 2, requires_grad=True)], momentum=-1)
     with pytest.raises(ValueError, match="ns_steps"):
         optim.Muon([mt.ones(2, 2, requires_grad=True)], ns_steps=100)
+
+
+def test_add_param_group_takes_a_generator_and_refuses_non_matrices_whole():
+    a, b = mt.ones(2, 3, requires_grad=True), mt.ones(3, 2, requires_grad=True)
+    opt = optim.Muon([a])
+    opt.add_param_group({"params": (p for p in [b])})   # a generator, read once
+    assert len(opt.param_groups[-1]["params"]) == 1 and opt.param_groups[-1]["params"][0] is b
+    with pytest.raises(ValueError, match="2D parameters"):
+        opt.add_param_group({"params": [mt.ones(4, requires_grad=True)]})
+    assert len(opt.param_groups) == 2   # the refused group is not left behind

@@ -30,11 +30,6 @@ from .optimizer import Optimizer, zeros_state
 __all__ = ["Muon"]
 
 
-def _tensor_class():
-    from ..tensor import Tensor
-    return Tensor
-
-
 def orthogonalize(xp, m, coefficients, steps: int, eps: float):
     """The Newton-Schulz iterate of the matrix ``m`` (R, C): its singular values pushed towards 1."""
     a, b, c = coefficients
@@ -78,13 +73,12 @@ class Muon(Optimizer):
             raise ValueError(f"Muon: ns_steps must be an int in [0, 100), got {group['ns_steps']!r}")
 
     def add_param_group(self, group: dict) -> None:
-        params = group.get("params") if isinstance(group, dict) else None
-        for p in ([params] if isinstance(params, _tensor_class()) else list(params or ())):
-            p = p[1] if isinstance(p, tuple) else p
-            if getattr(p, "ndim", 2) != 2:
+        super().add_param_group(group)   # (its normalised params: tensors, (name, tensor) pairs, a generator)
+        for p in self.param_groups[-1]["params"]:
+            if p.ndim != 2:
+                self.param_groups.pop()
                 raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: "
                                  f"{tuple(p.shape)}")
-        super().add_param_group(group)
 
     @staticmethod
     def _adjusted_lr(lr: float, how, shape) -> float:
