@@ -41,26 +41,24 @@ class _Generators:
     def __init__(self, randomness: str, devices):
         from .. import backend
         from .. import random as _random
-        self.mode, self._random = randomness, _random
-        self.devices = backend.DEVICES if randomness == "error" else sorted(devices | {"cpu"})
-        if randomness == "same":
-            self.seeds = {d: backend.draw_seed(_random.default_generator(d)) for d in self.devices}
+        self._random = _random
+        if randomness == "error":      # every device's generator refuses to draw
+            self.devices, self._stand_in = backend.DEVICES, lambda d: _NoDraws()
+        elif randomness == "same":     # each example restarts from one seed per device
+            self.devices = sorted(devices | {"cpu"})
+            seeds = {d: backend.draw_seed(_random.default_generator(d)) for d in self.devices}
+            self._stand_in = lambda d: backend.default_rng(d, seeds[d])
+        else:                          # "different": the generators are left as they are
+            self.devices = ()
 
     def __enter__(self):
-        from .. import backend
         gens = self._random._generators
         self.saved = {d: gens.get(d) for d in self.devices}
-        if self.mode == "error":
-            for d in self.devices:
-                gens[d] = _NoDraws()
-        elif self.mode == "same":
-            for d in self.devices:
-                gens[d] = backend.default_rng(d, self.seeds[d])
+        for d in self.devices:
+            gens[d] = self._stand_in(d)
         return self
 
     def __exit__(self, *exc):
-        if self.mode == "different":
-            return
         gens = self._random._generators
         for d, g in self.saved.items():
             if g is None:
