@@ -16,6 +16,7 @@ from . import autograd as _ag
 from . import backend, graph_nodes, tensor_hooks
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
                        _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
+from .autograd_graph import GradientEdge, edge_tensor
 from .debughooks import clock
 from .tensor import Tensor
 
@@ -302,7 +303,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     ``allow_unused=True``.
     """
     outputs, grad_outputs = _paired(outputs, grad_outputs, "grad", "outputs", "grad_outputs")
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [inputs] if isinstance(inputs, (Tensor, GradientEdge)) else list(inputs)
+    inputs = [edge_tensor(t) if isinstance(t, GradientEdge) else t for t in inputs]   # get_gradient_edge's
     for k, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {k} does not require grad")
