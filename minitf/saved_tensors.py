@@ -14,7 +14,8 @@ the Function's array attributes (one level into tuples and lists of arrays) and 
 
 * an attribute that is an input's array, for an input backward reads (``saved_inputs``, what
   the version check uses: ``a * b`` with only ``b`` requiring grad saves ``b`` alone, as torch's
-  ``MulBackward0``), is packed as that input Tensor; an input backward does not read stays;
+  ``MulBackward0``), is packed as that input Tensor; an input backward does not read stays, and
+  so does a 0-d constant (``x * 1.5``'s number, a tensor here: torch keeps numbers unpacked);
 * one that is the output's array (``saves_output``) is packed as the output Tensor, the one the
   op returns (torch's hook gets the output itself too);
 * any other array (``xhat``, a mask, GELU's ``tanh``) is packed as a Tensor that needs no grad.
@@ -194,7 +195,9 @@ def _pack_op(fn: Function, out: Tensor, pack_hook, unpack_hook) -> list:
         for k, t in enumerate(inputs):
             if t.data is a and k not in claimed:
                 claimed.add(k)
-                return _Packed(t, pack_hook, unpack_hook) if k in read else a
+                # a number operand (x * 1.5) is a 0-d constant here: kept, as torch keeps the number
+                number = a.ndim == 0 and not t._requires_grad
+                return _Packed(t, pack_hook, unpack_hook) if k in read and not number else a
         if a is out.data:
             return _Packed(out, pack_hook, unpack_hook) if fn.saves_output else a
         return _Packed(Tensor._make(a, None), pack_hook, unpack_hook)
