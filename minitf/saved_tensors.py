@@ -55,6 +55,8 @@ import weakref
 import numpy as np
 
 from . import autograd as _ag, backend, debughooks, graph_nodes
+from . import saved_tensors_release as release
+from .backend import storage
 from .autograd import Function
 from .tensor import Tensor
 
@@ -89,6 +91,7 @@ class saved_tensors_hooks:
         _stack.pop()
         if not _stack:
             debughooks.pop(_WATCH)
+            release.sweep()   # the forward's locals are gone: free what only the graph's packs hold
 
 
 class save_on_cpu(saved_tensors_hooks):
@@ -142,12 +145,14 @@ def _is_array(v) -> bool:
 class _Packed:
     """One saved array's packed value, with the hook that unpacks it and what it must come back as."""
 
-    __slots__ = ("value", "unpack_hook", "shape", "device")
+    __slots__ = ("value", "unpack_hook", "shape", "device", "index", "reshape")
 
-    def __init__(self, t: Tensor, pack_hook, unpack_hook):
+    def __init__(self, t: Tensor, pack_hook, unpack_hook, index=None, reshape=None):
         with _ag.no_grad():   # torch runs both hooks without recording
             self.value = pack_hook(t)
         self.unpack_hook, self.shape, self.device = unpack_hook, t.shape, t.device
+        self.index = index   # the op's input it is, if it is one (its array may be released meanwhile)
+        self.reshape = reshape   # the shape the op kept it at, if it kept a reshaped view of that input
 
     def unpack(self) -> Tensor:
         with _ag.no_grad():
@@ -184,37 +189,54 @@ class _Watch:
 _WATCH = _Watch()
 
 
+def _reshape_of(a, b) -> bool:
+    """Whether array ``a`` is ``b`` reshaped (a view of the same elements in the same order)."""
+    return (a.size == b.size and a.dtype == b.dtype and a.size > 0 and a.flags.c_contiguous
+            and b.flags.c_contiguous and storage.data_ptr(a) == storage.data_ptr(b))
+
+
 def _pack_op(fn: Function, out: Tensor, pack_hook, unpack_hook) -> list:
-    """Pack ``fn``'s saved arrays (see the module docstring) and remove them from ``fn``:
-    ``[(attribute, container type or None, [a _Packed or a value kept as is, ...]), ...]``."""
+    """Pack ``fn``'s saved arrays (see the module docstring) and remove them from ``fn`` (and from the
+    Functions it keeps as attributes, as attention keeps its kernel's): ``[(the dict they were in,
+    attribute, container type or None, [a _Packed or a value kept as is, ...]), ...]``."""
     inputs = fn.inputs
     read = set(fn.saved_inputs(inputs))
     claimed = set()   # inputs already matched to an attribute (x * x: a and b are input 0 and 1)
 
     def pack_one(a):
         for k, t in enumerate(inputs):
-            if t.data is a and k not in claimed:
+            if k in claimed:
+                continue
+            same = t.data is a
+            if same or (a.ndim and t.data.ndim and _reshape_of(a, t.data)):   # Linear keeps x.reshape(-1, C)
                 claimed.add(k)
                 # a number operand (x * 1.5) is a 0-d constant here: kept, as torch keeps the number
                 number = a.ndim == 0 and not t._requires_grad
-                return _Packed(t, pack_hook, unpack_hook) if k in read and not number else a
+                if k not in read or number:
+                    return a
+                release.note(t, fn)
+                return _Packed(t, pack_hook, unpack_hook, k, None if same else a.shape)
         if a is out.data:
             return _Packed(out, pack_hook, unpack_hook) if fn.saves_output else a
         return _Packed(Tensor._make(a, None), pack_hook, unpack_hook)
 
-    d, saved = fn.__dict__, []
-    for key, value in list(d.items()):
-        if key == "params" or key.startswith("_"):
-            continue
-        if _is_array(value):
-            container, items = None, [pack_one(value)]
-        elif type(value) in (tuple, list) and value and all(_is_array(v) for v in value):
-            container, items = type(value), [pack_one(v) for v in value]
-        else:
-            continue
-        if any(type(v) is _Packed for v in items):
-            saved.append((key, container, items))
-            del d[key]
+    saved, seen, owners = [], {id(fn)}, [fn.__dict__]
+    for d in owners:
+        for key, value in list(d.items()):
+            if key == "params" or key.startswith("_"):
+                continue
+            if _is_array(value):
+                container, items = None, [pack_one(value)]
+            elif type(value) in (tuple, list) and value and all(_is_array(v) for v in value):
+                container, items = type(value), [pack_one(v) for v in value]
+            else:
+                if isinstance(value, Function) and id(value) not in seen:   # a kernel object the op runs
+                    seen.add(id(value))
+                    owners.append(value.__dict__)
+                continue
+            if any(type(v) is _Packed for v in items):
+                saved.append((d, key, container, items))
+                del d[key]
     return saved
 
 
@@ -227,9 +249,16 @@ class _Restore:
     def __call__(self, grad_outputs):
         fn = self.fn()
         d = fn.__dict__
-        for key, container, items in d["_saved_packed"]:
-            values = [v.unpack().data if type(v) is _Packed else v for v in items]
-            d[key] = values[0] if container is None else container(values)
+        for owner, key, container, items in d["_saved_packed"]:
+            values = [_unpacked(fn, v) if type(v) is _Packed else v for v in items]
+            owner[key] = values[0] if container is None else container(values)
+
+
+def _unpacked(fn, v: _Packed):
+    data = v.unpack().data
+    if v.index is not None:   # an input whose own array the graph may have released: back now
+        release.restore(fn.inputs[v.index], data)
+    return data if v.reshape is None else data.reshape(v.reshape)
 
 
 class _Release:
@@ -240,9 +269,8 @@ class _Release:
 
     def __call__(self, grad_inputs, grad_outputs):
         fn = self.fn()
-        d = fn.__dict__
-        for key, _, _ in d.get("_saved_packed", ()):
-            d.pop(key, None)
+        for owner, key, _, _ in fn.__dict__.get("_saved_packed", ()):
+            owner.pop(key, None)
 
 
 def _weak(fn):

@@ -142,11 +142,11 @@ def test_save_on_cpu_moves_saved_arrays_to_the_host_and_back():
             y = F.gelu(ln(x), approximate="tanh")
     node = y.grad_fn
     packed = node.__dict__["_saved_packed"]
-    hosts = [v.value[1] for _, _, items in packed for v in items]
-    assert hosts and all(t.device == "cpu" and v.value[0] == "fake"
-                         for t, (_, _, items) in zip(hosts, packed) for v in items)
+    values = [v.value for _, _, _, items in packed for v in items]
+    assert values and all(device == "fake" and t.device == "cpu" for device, t in values)
+    hosts = [t for _, t in values]
     # the op's own copies are gone from the device: GELU's attributes are the packed ones, removed
-    assert not any(k in node.__dict__ for k, _, _ in packed)
+    assert not any(k in node.__dict__ for _, k, _, _ in packed)
     with fakedevice.count_host_transfers() as bwd:
         y.sum().backward()
     assert fwd["to_host"] >= len(hosts) and bwd["to_device"] >= len(hosts)
