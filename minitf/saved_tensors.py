@@ -18,7 +18,11 @@ the Function's array attributes (one level into tuples and lists of arrays) and 
   so does a 0-d constant (``x * 1.5``'s number, a tensor here: torch keeps numbers unpacked);
 * one that is the output's array (``saves_output``) is packed as the output Tensor, the one the
   op returns (torch's hook gets the output itself too);
+* an attribute that is an input's array reshaped (``Linear``'s ``x.reshape(-1, C)``) is packed as
+  that input, and reshaped again when unpacked;
 * any other array (``xhat``, a mask, GELU's ``tanh``) is packed as a Tensor that needs no grad.
+
+Functions an op keeps as attributes (attention's kernel) are looked into the same way.
 
 The packed value replaces the attribute, which is removed, so the Function no longer holds the
 array. Before the op's backward runs, a node prehook (:mod:`minitf.graph_nodes`: such a node
@@ -28,12 +32,13 @@ pass unpacks again next time, as torch's); without ``retain_graph`` the node is 
 Custom Functions' ``ctx.save_for_backward`` tensors are packed when forward ends and unpacked
 on every read of ``ctx.saved_tensors`` (torch's counts). Both hooks run under ``no_grad()``.
 
-What it frees. minitf's graph is made of the tensors themselves (``fn.inputs``), so an input
-or output an op saves stays alive, with its device array, as long as the graph holds that
-tensor: packing it frees nothing (``save_on_cpu`` then costs a host copy and frees no device
-memory for it). What packing frees is what ops derive for backward and keep nowhere else, and
-the tensors a custom Function saves that are neither its inputs nor its outputs: on the fake
-device a GPT block's forward holds about a fifth less device memory under ``save_on_cpu``
+What it frees. minitf's graph is made of the tensors themselves (``fn.inputs``), so an input an
+op saves would stay alive, array and all, as long as the graph holds the tensor. So a non-leaf
+tensor that only the graph's packing ops hold has its array released once they have all
+packed it, and put back at the first unpack (:mod:`minitf.saved_tensors_release`): as torch
+frees a saved tensor nobody else holds. What stays is what some op takes without saving it (the
+residual stream, read by additions) and what the user still holds. On the fake device a GPT
+block's graph holds 75% less device memory under ``save_on_cpu``
 (``benchmarks/saved_tensors_memory.py``; docs/autograd.md has the figures).
 
 Double backward. An unpacked value for a custom Function's saved input or output that is not

@@ -293,3 +293,62 @@ def test_graph_module_paths():
     assert issubclass(save_on_cpu, saved_tensors_hooks)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         graph.nope
+
+
+def _released(t) -> bool:
+    from minitf import saved_tensors_release
+    return saved_tensors_release._released.get(id(t)) is t.data
+
+
+def test_save_on_cpu_frees_the_device_arrays_only_the_graph_holds():
+    import gc
+    import weakref
+
+    from minitf import tensor_hooks
+    active = tensor_hooks.active
+    rng = np.random.default_rng(4)
+    xs, ws = rng.standard_normal((4, 8)), rng.standard_normal((8, 8))
+
+    def run(offload):
+        x = mt.tensor(xs, device="fake", requires_grad=True)
+        w = mt.tensor(ws, device="fake", requires_grad=True)
+        with graph.save_on_cpu() if offload else graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            kept = (x @ w).tanh()             # the user keeps it: left alone
+            h = (kept @ w).exp()              # saved by exp (its output) and by the matmul below
+            ref = weakref.ref(h)
+            y = ((h @ w) * 1.5).sum()
+            del h
+        h = ref()
+        if offload:   # only the graph holds h: its array is a stand-in now, kept's is not
+            assert _released(h) and not _released(kept) and not _released(x)
+            assert all(s == 0 for s in h.data._a.strides)
+        np.testing.assert_allclose(kept.numpy(), np.tanh(xs @ ws), rtol=1e-12)
+        y.backward()
+        if offload:   # the first unpack put it back
+            assert not _released(h)
+            np.testing.assert_allclose(h.numpy(), np.exp(np.tanh(xs @ ws) @ ws), rtol=1e-12)
+        return x.grad.numpy(), w.grad.numpy()
+    for got, want in zip(run(True), run(False)):
+        np.testing.assert_array_equal(got, want)
+    gc.collect()
+    assert tensor_hooks.active == active   # the packed nodes' hooks are gone with their graphs
+
+
+def test_a_long_forward_frees_its_activations_as_it_goes():
+    import weakref
+    rng = np.random.default_rng(5)
+    xs, ws = rng.standard_normal((2, 4)), rng.standard_normal((4, 4))
+
+    def run(offload):
+        x = mt.tensor(xs, device="fake", requires_grad=True)
+        w = mt.tensor(ws, device="fake", requires_grad=True)
+        with graph.save_on_cpu() if offload else graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            h = x @ w
+            first = weakref.ref(h)
+            for _ in range(80):   # more tensors noted than one sweep waits for
+                h = (h @ w).tanh()
+            assert _released(first()) == offload   # before the context ends
+        h.sum().backward()
+        return x.grad.numpy(), w.grad.numpy()
+    for got, want in zip(run(True), run(False)):
+        np.testing.assert_array_equal(got, want)
