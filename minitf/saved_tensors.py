@@ -255,8 +255,20 @@ class _Restore:
         fn = self.fn()
         d = fn.__dict__
         for owner, key, container, items in d["_saved_packed"]:
+            if key not in owner:   # (one read before, by unpack_attribute, is there already)
+                values = [_unpacked(fn, v) if type(v) is _Packed else v for v in items]
+                owner[key] = values[0] if container is None else container(values)
+
+
+def unpack_attribute(fn, name: str):
+    """``(True, value)`` for a packed attribute ``name`` of ``fn`` read outside its backward: unpacked
+    and put back on ``fn`` (until its backward has run); ``(False, None)`` if ``fn`` packed none such."""
+    for owner, key, container, items in fn.__dict__["_saved_packed"]:
+        if key == name and owner is fn.__dict__:
             values = [_unpacked(fn, v) if type(v) is _Packed else v for v in items]
-            owner[key] = values[0] if container is None else container(values)
+            owner[key] = value = values[0] if container is None else container(values)
+            return True, value
+    return False, None
 
 
 def _unpacked(fn, v: _Packed):

@@ -352,3 +352,21 @@ def test_a_long_forward_frees_its_activations_as_it_goes():
         return x.grad.numpy(), w.grad.numpy()
     for got, want in zip(run(True), run(False)):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_packed_value_read_outside_backward_is_unpacked():
+    # max pooling's return_indices reads what the op kept right after forward
+    rng = np.random.default_rng(6)
+    xs = rng.standard_normal((1, 2, 4, 4))
+    outs = []
+    for hooks in (graph.save_on_cpu(), graph.saved_tensors_hooks(lambda t: t, lambda t: t)):
+        x = mt.tensor(xs, device="fake", requires_grad=True)
+        with hooks:
+            y, idx = F.max_pool2d(x, 2, return_indices=True)
+        (y * y).sum().backward()
+        outs.append((idx.numpy(), x.grad.numpy()))
+    for got, want in zip(*outs):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(AttributeError, match="'MaxPool' object has no attribute 'nope'"):
+        with graph.save_on_cpu():
+            F.max_pool2d(mt.tensor(xs, requires_grad=True), 2).grad_fn.nope
