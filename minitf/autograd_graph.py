@@ -21,8 +21,9 @@ import abc
 import weakref
 from typing import NamedTuple
 
+_SAVED = ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks")   # minitf/saved_tensors.py's
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version", "register_multi_grad_hook",
-           "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+           *_SAVED]
 
 
 class Node(abc.ABC):
@@ -139,37 +140,37 @@ def register_multi_grad_hook(tensors, fn, *, mode: str = "all") -> _MultiHandle:
     tensors = tuple(tensors)
     passes: dict = {}   # id(backward pass) -> (the pass, its state): per pass, as torch's graph task
 
-    def state_of(walk, new):
+    def state(new):
+        """This pass's state (made by ``new()`` on its first gradient) and whether it was just made."""
+        walk = _ag.outermost_walk()
         entry = passes.get(id(walk))
-        if entry is None or entry[0] is not walk:
-            entry = passes[id(walk)] = (walk, new())
-            _ag.queue_callback(lambda: finish(passes.pop(id(walk))[1]))
-            return entry[1], True
-        return entry[1], False
+        if entry is not None and entry[0] is walk:
+            return entry[1], False
+        value = new()
+        passes[id(walk)] = (walk, value)
+        _ag.queue_callback(lambda: end(passes.pop(id(walk))[1]))
+        return value, True
+
+    def end(value):
+        if mode == "all":
+            fn(value)
 
     if mode == "all":
-        def finish(grads):
-            fn(grads)
-
         def inner(idx):
             def hook(grad):
-                grads, _ = state_of(_ag.outermost_walk(), lambda: [None] * len(tensors))
+                grads, _ = state(lambda: [None] * len(tensors))
                 grads[idx] = grad
             return hook
         return _MultiHandle(t.register_hook(inner(i)) for i, t in enumerate(tensors))
 
-    def finish(_):
-        pass
-
     def first(grad):
-        _, new = state_of(_ag.outermost_walk(), lambda: None)
-        if new:
+        if state(lambda: None)[1]:
             fn(grad)
     return _MultiHandle(t.register_hook(first) for t in tensors if t.requires_grad)
 
 
 def __getattr__(name):
-    if name in ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"):
+    if name in _SAVED:
         from . import saved_tensors
         return getattr(saved_tensors, name)
     raise AttributeError(f"module 'minitf.autograd.graph' has no attribute {name!r}")

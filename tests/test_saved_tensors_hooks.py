@@ -70,6 +70,16 @@ def test_pack_and_unpack_are_called_as_torchs():
         np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-12)
 
 
+def test_an_output_its_op_saves_is_packed_as_the_tensor_returned():
+    torch = pytest.importorskip("torch")
+    for lib in (mt, torch):
+        got = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: got.append(t) or t.detach(), lambda t: t):
+            y = x.exp()
+        assert len(got) == 1 and got[0] is y
+
+
 def test_nothing_is_packed_without_a_graph_and_nested_hooks_use_the_innermost():
     torch = pytest.importorskip("torch")
 
@@ -300,6 +310,13 @@ def _released(t) -> bool:
     return saved_tensors_release._released.get(id(t)) is t.data
 
 
+def _fake_pair(xs, ws, offload):
+    """x and w on the fake device, and the hooks: save_on_cpu, or identity hooks that keep every tensor."""
+    x = mt.tensor(xs, device="fake", requires_grad=True)
+    w = mt.tensor(ws, device="fake", requires_grad=True)
+    return x, w, graph.save_on_cpu() if offload else graph.saved_tensors_hooks(lambda t: t, lambda t: t)
+
+
 def test_save_on_cpu_frees_the_device_arrays_only_the_graph_holds():
     import gc
     import weakref
@@ -310,9 +327,8 @@ def test_save_on_cpu_frees_the_device_arrays_only_the_graph_holds():
     xs, ws = rng.standard_normal((4, 8)), rng.standard_normal((8, 8))
 
     def run(offload):
-        x = mt.tensor(xs, device="fake", requires_grad=True)
-        w = mt.tensor(ws, device="fake", requires_grad=True)
-        with graph.save_on_cpu() if offload else graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        x, w, hooks = _fake_pair(xs, ws, offload)
+        with hooks:
             kept = (x @ w).tanh()             # the user keeps it: left alone
             h = (kept @ w).exp()              # saved by exp (its output) and by the matmul below
             ref = weakref.ref(h)
@@ -340,9 +356,8 @@ def test_a_long_forward_frees_its_activations_as_it_goes():
     xs, ws = rng.standard_normal((2, 4)), rng.standard_normal((4, 4))
 
     def run(offload):
-        x = mt.tensor(xs, device="fake", requires_grad=True)
-        w = mt.tensor(ws, device="fake", requires_grad=True)
-        with graph.save_on_cpu() if offload else graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        x, w, hooks = _fake_pair(xs, ws, offload)
+        with hooks:
             h = x @ w
             first = weakref.ref(h)
             for _ in range(80):   # more tensors noted than one sweep waits for
