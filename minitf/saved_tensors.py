@@ -186,6 +186,7 @@ class _Watch:
             fn.__dict__["_saved_packed"] = packed
             graph_nodes.register_node_hook(fn, _Restore(fn), pre=True)
             graph_nodes.register_node_hook(fn, _Release(fn), pre=False)
+            release.maybe_sweep()
 
     def on_backward(self, fn, grad_out, grads_in, seconds) -> None:
         pass

@@ -34,6 +34,10 @@ def note(t, fn) -> None:
     if t._fn is None or t._fn.is_view:
         return
     _noted.append((weakref.ref(t), weakref.ref(fn)))
+
+
+def maybe_sweep() -> None:
+    """:func:`sweep` if the tensors noted have doubled since the last one (after an op is packed)."""
     if len(_noted) >= _next_sweep[0]:
         sweep()
 
