@@ -196,6 +196,8 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                     post.expect(inp)  # not among the edges counted: one more use
                 deliver(inp, ig)
         if not retain_graph:
+            if node_hooks:   # hooks of a freed node never run again: uncounted now, not when it dies
+                graph_nodes._release(fn)
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved
         for inp, ig in zip(inputs, in_grads):
