@@ -385,3 +385,15 @@ def test_a_packed_value_read_outside_backward_is_unpacked():
     with pytest.raises(AttributeError, match="'MaxPool' object has no attribute 'nope'"):
         with graph.save_on_cpu():
             F.max_pool2d(mt.tensor(xs, requires_grad=True), 2).grad_fn.nope
+
+
+def test_a_packed_graph_takes_the_general_walk_only_until_its_backward_has_run():
+    from minitf import tensor_hooks
+    active = tensor_hooks.active
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    with graph.saved_tensors_hooks(lambda t: t.detach(), lambda t: t):
+        y = (x * x).exp().sum()
+    assert tensor_hooks.active == active + 2   # the two packing nodes' unpack hooks
+    y.backward()
+    assert tensor_hooks.active == active       # freed by backward, though y still holds them
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.0, 2.0]) * np.exp([1.0, 4.0]), rtol=1e-12)
