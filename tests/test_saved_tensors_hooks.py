@@ -390,7 +390,7 @@ def test_a_packed_value_read_outside_backward_is_unpacked():
 def test_a_packed_graph_takes_the_general_walk_only_until_its_backward_has_run():
     from minitf import tensor_hooks
     active = tensor_hooks.active
-    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    x = mt.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
     with graph.saved_tensors_hooks(lambda t: t.detach(), lambda t: t):
         y = (x * x).exp().sum()
     assert tensor_hooks.active == active + 2   # the two packing nodes' unpack hooks
