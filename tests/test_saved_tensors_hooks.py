@@ -10,6 +10,8 @@ from minitf import fakedevice
 from minitf import functional as F
 from minitf.autograd import graph
 
+from .test_custom_function import SqSavesOutput   # x^2, saving its input and its output
+
 
 def _logging(lib, log):
     """pack / unpack hooks that note (event, shape, requires_grad of what was packed)."""
@@ -218,24 +220,11 @@ def test_custom_function_saved_tensors_are_packed_once_and_unpacked_on_every_rea
         np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)
 
 
-class _Square(mt.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = x * x
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        return 2 * g * x
-
-
 def test_custom_function_double_backward_and_save_on_cpu(device):
     def second(hooks):
         x = mt.tensor([1.0, -2.0, 0.5], dtype="float64", device=device, requires_grad=True)
         with hooks:
-            y = (_Square.apply(x) * x).sum()   # x^3
+            y = (SqSavesOutput.apply(x) * x).sum()   # x^3
         (g,) = mt.autograd.grad(y, x, create_graph=True)   # 3 x^2, through the unpacked x
         (gg,) = mt.autograd.grad(g.sum(), x)               # 6 x
         return g.numpy(), gg.numpy()
@@ -249,7 +238,7 @@ def test_custom_function_double_backward_and_save_on_cpu(device):
 def test_a_saved_tensor_changed_in_place_is_still_refused():
     x = mt.tensor([1.0, 2.0], requires_grad=True)
     with graph.saved_tensors_hooks(lambda t: t.detach(), lambda t: t):
-        y = _Square.apply(x * 1)
+        y = SqSavesOutput.apply(x * 1)
         z = (x * 1).exp()
     with mt.no_grad():
         x.mul_(2)   # not what either saved: fine
