@@ -193,14 +193,3 @@ class NodeAPI:
     def register_prehook(self, hook):
         """``hook(grad_outputs)`` before this node's backward; may return new grad_outputs."""
         return register_node_hook(self, hook, pre=True)
-
-    def __getattr__(self, name):
-        # (called only for an attribute not found) a saved value a saved-tensor hook packed and took off
-        # the node (minitf.saved_tensors), read outside backward (max pooling's indices): unpacked, as
-        # torch unpacks on a read of grad_fn._saved_self
-        if "_saved_packed" in self.__dict__:
-            from .saved_tensors import unpack_attribute
-            found, value = unpack_attribute(self, name)
-            if found:
-                return value
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")

@@ -186,6 +186,7 @@ class _Watch:
             fn.__dict__["_saved_packed"] = packed
             graph_nodes.register_node_hook(fn, _Restore(fn), pre=True)
             graph_nodes.register_node_hook(fn, _Release(fn), pre=False)
+            fn.__class__ = _packed_type(type(fn))
             release.maybe_sweep()
 
     def on_backward(self, fn, grad_out, grads_in, seconds) -> None:
@@ -261,10 +262,34 @@ class _Restore:
                 owner[key] = values[0] if container is None else container(values)
 
 
+_packed_types: dict = {}   # an op's class -> its packed twin
+
+
+def _packed_type(cls):
+    """``cls`` with a ``__getattr__`` that unpacks a packed attribute read outside backward (max pooling's
+    ``return_indices`` reads what the op kept right after forward), as torch unpacks on a read of
+    ``grad_fn._saved_self``. A packed node takes this class (same name, module and layout): the
+    ops' own classes have no ``__getattr__``, which would slow every attribute read on the
+    default path (CPython specialises attribute reads only without one)."""
+    twin = _packed_types.get(cls)
+    if twin is None:
+        twin = _packed_types[cls] = type(cls.__name__, (cls,), {
+            "__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__getattr__": _unpack_on_read})
+    return twin
+
+
+def _unpack_on_read(fn, name: str):
+    found, value = unpack_attribute(fn, name)
+    if found:
+        return value
+    raise AttributeError(f"'{type(fn).__name__}' object has no attribute '{name}'")
+
+
 def unpack_attribute(fn, name: str):
     """``(True, value)`` for a packed attribute ``name`` of ``fn`` read outside its backward: unpacked
     and put back on ``fn`` (until its backward has run); ``(False, None)`` if ``fn`` packed none such."""
-    for owner, key, container, items in fn.__dict__["_saved_packed"]:
+    for owner, key, container, items in fn.__dict__.get("_saved_packed", ()):
         if key == name and owner is fn.__dict__:
             values = [_unpacked(fn, v) if type(v) is _Packed else v for v in items]
             owner[key] = value = values[0] if container is None else container(values)
