@@ -132,11 +132,9 @@ def _lgamma64(xp, x):
     low = _lgamma_near2(xp, z) - xp.log1p(z) - xp.where(upper_half, 0.0, xp.log(xp.where(upper_half, 1.0, wl)))
     out = xp.where(w >= 10, big, xp.where(w >= 1.5, mid, low))
     out = xp.where(neg, math.log(math.pi) - xp.log(_sin_pi_abs(xp, x)) - out, out)
-    dist = xp.abs(x - xp.round(x))   # (exact) from the nearest pole
-    up = neg & (dist > 0) & ((x > -_NEG_UP) | ((x > -_NEG_UP_POLES) & (dist < 0.01)))
-    if bool(up.any()):   # (only those entries pay for it: positive inputs are the usual ones)
-        out[up] = _lgamma_neg_up(xp, x[up])
-    return xp.where(xp.isnan(x), x, xp.where(x == -np.inf, np.inf, out))
+    out = xp.where(xp.isnan(x), x, xp.where(x == -np.inf, np.inf, out))
+    _patch_neg_up(xp, x, out)
+    return out
 
 
 # -_NEG_UP < x < 0 goes up by the recurrence instead of the reflection, whose two terms there are up to
@@ -156,6 +154,15 @@ def _two_prod(xp, a, b):
     ah, bh = sa - (sa - a), sb - (sb - b)
     al, bl = a - ah, b - bh
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _patch_neg_up(xp, x, out) -> None:
+    """Overwrite ``out`` (lgamma of the float64 ``x``, any method) with :func:`_lgamma_neg_up` where x is
+    in its range; only those entries pay for it (positive inputs are the usual ones)."""
+    dist = xp.abs(x - xp.round(x))   # (exact) from the nearest pole
+    up = (x < 0) & (dist > 0) & ((x > -_NEG_UP) | ((x > -_NEG_UP_POLES) & (dist < 0.01)))
+    if bool(up.any()):
+        out[up] = _lgamma_neg_up(xp, x[up]).astype(out.dtype, copy=False)
 
 
 def _lgamma_neg_up(xp, x):
@@ -235,7 +242,19 @@ def _polygamma64(xp, x, n):
     return sign * float(math.factorial(n)) * _zeta64(xp, x, xp.asarray(float(n + 1)))
 
 
-_lgamma_array = in_float64("gammaln", _lgamma64)
+def _lgamma_array(xp, x):
+    """lgamma in x's dtype: CuPy's gammaln where it has one, whose x < 0 is the reflection (cephes'),
+    with the entries that :func:`_patch_neg_up` covers recomputed; else :func:`_lgamma64`."""
+    native = backend.native_special(xp, "gammaln")
+    if native is None:
+        with backend.quiet_fp_warnings():
+            return _lgamma64(xp, x.astype(np.float64)).astype(x.dtype, copy=False)
+    out = native(x)
+    with backend.quiet_fp_warnings():
+        _patch_neg_up(xp, x.astype(np.float64), out)
+    return out
+
+
 _digamma_array = in_float64("digamma", _digamma64)
 _polygamma_array = in_float64("polygamma", _polygamma64)
 
