@@ -227,18 +227,25 @@ def test_legacy_weight_norm_matches_torch_and_warns():
             nn.utils.remove_weight_norm(m)
 
 
+def _spectral_pair(torch, case, seed, **kw):
+    """(minitf module, torch module, input) with the hooks-based spectral_norm: a ConvTranspose2d for
+    ``case`` "convT", else a Linear(5, 3)."""
+    if case == "convT":
+        m, t = _conv_pair(torch, transposed=True)
+        x = np.random.default_rng(seed).standard_normal((2, 3, 4, 4))
+    else:
+        m, t = _linear_pair(torch, 5, 3)
+        x = np.random.default_rng(seed).standard_normal((4, 5))
+    nn.utils.spectral_norm(m, **kw)
+    torch.nn.utils.spectral_norm(t, **kw)
+    return m, t, x
+
+
 @pytest.mark.parametrize("case", ["linear", "convT", "iters2"])
 def test_legacy_spectral_norm_matches_torch(case):
     torch = pytest.importorskip("torch")
     kw = {"n_power_iterations": 2} if case == "iters2" else {}
-    if case == "convT":
-        m, t = _conv_pair(torch, transposed=True)
-        x = np.random.default_rng(9).standard_normal((2, 3, 4, 4))
-    else:
-        m, t = _linear_pair(torch, 5, 3)
-        x = np.random.default_rng(9).standard_normal((4, 5))
-    nn.utils.spectral_norm(m, **kw)
-    torch.nn.utils.spectral_norm(t, **kw)
+    m, t, x = _spectral_pair(torch, case, 9, **kw)
     assert list(m.state_dict()) == list(t.state_dict())
     assert [k for k in m.state_dict() if "weight" in k] == ["weight_orig", "weight_u", "weight_v"]
     _copy_state(torch, t, m)
@@ -375,22 +382,13 @@ def _pre_1_1(torch, sd, weight):
 @pytest.mark.parametrize("case", ["linear", "convT"])
 def test_legacy_spectral_norm_converts_a_pre_1_1_state_dict_as_torch(case):
     torch = pytest.importorskip("torch")
-    if case == "convT":
-        m, t = _conv_pair(torch, transposed=True)
-        x = np.random.default_rng(12).standard_normal((2, 3, 4, 4))
-    else:
-        m, t = _linear_pair(torch, 5, 3)
-        x = np.random.default_rng(12).standard_normal((4, 5))
-    nn.utils.spectral_norm(m)
-    torch.nn.utils.spectral_norm(t)
+    m, t, x = _spectral_pair(torch, case, 12)
     _copy_state(torch, t, m)
     t(torch.tensor(x)), m(mt.tensor(x))   # one training step: u, v and the weight as a checkpoint has them
     sd = m.state_dict()
     assert sd._metadata[""] == t.state_dict()._metadata[""] == {"version": 1, "spectral_norm": {"weight.version": 1}}
     old = _pre_1_1(torch, sd, m.weight.numpy())
-    m2, t2 = _conv_pair(torch, transposed=True) if case == "convT" else _linear_pair(torch, 5, 3)
-    nn.utils.spectral_norm(m2)
-    torch.nn.utils.spectral_norm(t2)
+    m2, t2, _ = _spectral_pair(torch, case, 12)
     assert not m2.load_state_dict(old).missing_keys   # no metadata: the old format
     t2.load_state_dict(dict(old))
     np.testing.assert_allclose(m2.weight_v.numpy(), t2.weight_v.numpy(), rtol=1e-9, atol=1e-12)
