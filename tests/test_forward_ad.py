@@ -1,0 +1,347 @@
+"""Forward-mode AD (minitf.autograd.forward_ad): tangents against torch's forward AD and against
+minitf.func.jvp (reverse mode, the double-vjp identity) for every op of the op tables, the
+level rules, views and in-place changes of duals, custom Functions' jvp."""
+import numpy as np
+import pytest
+
+import minitf as mt
+import minitf.autograd.forward_ad as fwAD
+from minitf import functional as F
+from minitf.backend import to_numpy
+
+from .conftest import device_tensor
+from .test_higher_order import ALL
+
+
+def _tangent(y):
+    return to_numpy(fwAD.unpack_dual(y).tangent.data)
+
+
+def _forward(f, primals, tangents):
+    with fwAD.dual_level():
+        out = f(*[fwAD.make_dual(p, t) for p, t in zip(primals, tangents)])
+        return to_numpy(out.data), _tangent(out)
+
+
+@pytest.mark.parametrize("no_grad", [False, True], ids=["grad", "no_grad"])
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_op_tangent_equals_func_jvp(device, name, no_grad):
+    # two derivations of J t: op by op (forward AD) and from the whole recorded graph (func.jvp)
+    rng = np.random.default_rng(0)
+    primals = [device_tensor(rng.standard_normal(s), device, requires_grad=False) for s in ((3, 4), (4,), (4,))]
+    tangents = [device_tensor(rng.standard_normal(p.shape), device, requires_grad=False) for p in primals]
+
+    def f(x, w, b):
+        return ALL[name](x, w, b, device)
+
+    if no_grad:
+        with mt.no_grad():
+            value, tangent = _forward(f, primals, tangents)
+    else:
+        value, tangent = _forward(f, primals, tangents)
+    ref_value, ref_tangent = mt.func.jvp(f, tuple(primals), tuple(tangents))
+    np.testing.assert_allclose(value, to_numpy(ref_value.data), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(tangent, to_numpy(ref_tangent.data), rtol=1e-12, atol=1e-12)
+
+
+# minitf function, torch function (same arguments)
+TORCH_OPS = {
+    "mul_add": (lambda x, w: x * w + x, lambda x, w: x * w + x),
+    "div_pow": (lambda x, w: x / (w * w + 1.0) + x ** 3, lambda x, w: x / (w * w + 1.0) + x ** 3),
+    "matmul": (lambda x, w: x @ w, lambda x, w: x @ w),
+    "exp_log": (lambda x, w: F.exp(x) + F.log(w * w + 0.5), None),
+    "tanh_sigmoid": (lambda x, w: F.tanh(x) * F.sigmoid(w), None),
+    "gelu": (lambda x, w: F.gelu(x * w), lambda x, w: __import__("torch").nn.functional.gelu(x * w)),
+    "softmax": (lambda x, w: F.softmax(x * w, dim=-1), lambda x, w: (x * w).softmax(-1)),
+    "log_softmax": (lambda x, w: F.log_softmax(x, dim=0), lambda x, w: x.log_softmax(0)),
+    "layer_norm": (lambda x, w: F.layer_norm(x, (4,), w, w + 1.0),
+                   lambda x, w: __import__("torch").nn.functional.layer_norm(x, (4,), w, w + 1.0)),
+    "sum_mean": (lambda x, w: x.sum(0) * w.mean(), lambda x, w: x.sum(0) * w.mean()),
+    "views": (lambda x, w: x.T.reshape(2, 6)[1, 2:] * 2.0, lambda x, w: x.T.reshape(2, 6)[1, 2:] * 2.0),
+    "cat_where": (lambda x, w: mt.cat([mt.where(x > 0, x, w), x]), None),
+    "amax_relu": (lambda x, w: F.amax(F.relu(x * w), axis=1), lambda x, w: (x * w).relu().amax(1)),
+}
+
+
+def _torch_forward(ft, primals, tangents):
+    import torch
+    import torch.autograd.forward_ad as tfw
+    with tfw.dual_level():
+        out = ft(*[tfw.make_dual(torch.tensor(to_numpy(p.data)), torch.tensor(to_numpy(t.data)))
+                   for p, t in zip(primals, tangents)])
+        return tfw.unpack_dual(out).tangent.numpy()
+
+
+_TORCH_EQUIV = {"exp_log": lambda x, w: x.exp() + (w * w + 0.5).log(),
+                "tanh_sigmoid": lambda x, w: x.tanh() * w.sigmoid(),
+                "cat_where": lambda x, w: __import__("torch").cat([__import__("torch").where(x > 0, x, w), x])}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_OPS))
+def test_tangents_equal_torch_forward_ad(name):
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    primals = [mt.tensor(rng.standard_normal((3, 4))), mt.tensor(rng.standard_normal(4))]
+    tangents = [mt.tensor(rng.standard_normal(p.shape)) for p in primals]
+    f, ft = TORCH_OPS[name]
+    _, got = _forward(f, primals, tangents)
+    want = _torch_forward(ft or _TORCH_EQUIV[name], primals, tangents)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+def _mlp_and_block(torch_mode):
+    """(f, params as float64 arrays): an MLP, then a LayerNorm + causal self-attention block, in
+    minitf or torch (the same code on both)."""
+    if torch_mode:
+        import torch
+        nnF, sdpa = torch.nn.functional, torch.nn.functional.scaled_dot_product_attention
+    else:
+        nnF, sdpa = F, F.scaled_dot_product_attention
+
+    def f(x, w1, b1, w2, g, bb, wq):
+        h = nnF.linear(nnF.gelu(nnF.linear(x, w1, b1)), w2)      # (2, 5, 8)
+        n = nnF.layer_norm(h, (8,), g, bb)
+        q, k, v = (n @ wq).split(8, dim=-1) if torch_mode else (n @ wq).split(8, -1)
+        a = sdpa(q, k, v, is_causal=True)
+        return (h + a).tanh() if torch_mode else F.tanh(h + a)
+    return f
+
+
+def test_mlp_and_attention_block_tangents_equal_torch_and_func_jvp():
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    rng = np.random.default_rng(2)
+    shapes = [(2, 5, 6), (16, 6), (16,), (8, 16), (8,), (8,), (8, 24)]
+    arrays = [rng.standard_normal(s) * 0.5 for s in shapes]
+    tarrays = [rng.standard_normal(s) for s in shapes]
+    primals = [mt.tensor(a) for a in arrays]
+    tangents = [mt.tensor(a) for a in tarrays]
+    f = _mlp_and_block(False)
+    _, got = _forward(f, primals, tangents)
+    with tfw.dual_level():
+        out = _mlp_and_block(True)(*[tfw.make_dual(torch.tensor(a), torch.tensor(t)) for a, t in zip(arrays, tarrays)])
+        want = tfw.unpack_dual(out).tangent.numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    _, ref = mt.func.jvp(f, tuple(primals), tuple(tangents))
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- levels and duals
+def test_levels_follow_torch_rules():
+    x, t = mt.tensor([1.0, 2.0]), mt.tensor([0.5, -1.0])
+    with pytest.raises(RuntimeError, match="no level exists"):
+        fwAD.make_dual(x, t)
+    with pytest.raises(RuntimeError, match="no forward AD level is open"):
+        fwAD.exit_dual_level()
+    with fwAD.dual_level() as level:
+        assert level == 0
+        with pytest.raises(RuntimeError, match="Nested forward mode AD is not supported"):
+            fwAD.enter_dual_level()
+        with pytest.raises(RuntimeError, match="not the last one"):
+            fwAD.exit_dual_level(level=3)
+        d = fwAD.make_dual(x, t)
+        unpacked = fwAD.unpack_dual(d)
+        assert isinstance(unpacked, fwAD.UnpackedDualTensor) and unpacked._fields == ("primal", "tangent")
+        assert unpacked.tangent is t and unpacked.primal is not x
+        assert fwAD.unpack_dual(unpacked.primal).tangent is None   # the primal is a view without it
+        assert fwAD.unpack_dual(x).tangent is None                  # make_dual made a new tensor
+        assert fwAD.unpack_dual(d.detach()).tangent is None         # detach drops the tangent (torch)
+        assert fwAD.unpack_dual(d, level=0).tangent is t
+        with pytest.raises(RuntimeError, match="already has a forward gradient"):
+            fwAD.make_dual(d, t)
+        with pytest.raises(RuntimeError, match="different size"):
+            fwAD.make_dual(x, mt.tensor([1.0, 2.0, 3.0]))
+        with pytest.raises(ValueError, match="floating point"):
+            fwAD.make_dual(mt.tensor([1, 2]), t)
+        with pytest.raises(ValueError, match="tangent to be floating point"):
+            fwAD.make_dual(x, mt.tensor([1, 2]))
+        with pytest.raises(TypeError, match="must be Tensor"):
+            fwAD.unpack_dual(3.0)
+        assert fwAD.unpack_dual(d > 0).tangent is None and fwAD.unpack_dual(d.argmax()).tangent is None
+    assert fwAD.unpack_dual(d).tangent is None   # the level's tangents went with it
+    level = fwAD.enter_dual_level()              # a new level after the exit: 0 again
+    assert level == 0 and fwAD.unpack_dual(d).tangent is None
+    fwAD.exit_dual_level(level=0)
+
+    @fwAD.dual_level()
+    def decorated(p):
+        return _tangent(fwAD.make_dual(p, t) * 3.0)
+    np.testing.assert_allclose(decorated(x), 3 * t.numpy())
+
+
+def test_tangents_under_no_grad_and_differentiable_under_grad():
+    x = mt.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
+    t = mt.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    with fwAD.dual_level():
+        with mt.no_grad():
+            y = F.exp(fwAD.make_dual(x, t)) * 2.0
+            assert not y.requires_grad
+            np.testing.assert_allclose(_tangent(y), 2 * np.exp(x.detach().numpy()) * t.detach().numpy())
+        y = (fwAD.make_dual(x, t) * fwAD.make_dual(x, t)).sum()   # sum x^2: tangent 2 x t
+        yt = fwAD.unpack_dual(y).tangent
+        assert y.requires_grad and yt.requires_grad
+        yt.backward()   # d(2 x t)/dx = 2 t, d/dt = 2 x
+    np.testing.assert_allclose(x.grad.numpy(), 2 * t.detach().numpy())
+    np.testing.assert_allclose(t.grad.numpy(), 2 * x.detach().numpy())
+
+
+def test_forward_over_reverse_hessian_vector_product():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a, v = rng.standard_normal(5), rng.standard_normal(5)
+    x = mt.tensor(a, requires_grad=True)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, mt.tensor(v))
+        g, = mt.grad((F.tanh(d) ** 3).sum(), d, create_graph=True)
+        hv = _tangent(g)
+    xt = torch.tensor(a, requires_grad=True)
+    gt, = torch.autograd.grad((xt.tanh() ** 3).sum(), xt, create_graph=True)
+    ht, = torch.autograd.grad(gt, xt, torch.tensor(v))
+    np.testing.assert_allclose(hv, ht.numpy(), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- views and in place
+def test_views_share_the_tangent_and_in_place_ops_update_it():
+    x, t = mt.tensor([0.0, 1.0, 2.0, 3.0]), mt.tensor([1.0, 1.0, 1.0, 1.0])
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x.clone(), t)
+        v = d[1:]
+        assert np.shares_memory(fwAD.unpack_dual(v).tangent.data, t.data)
+        d.mul_(2.0)                                            # (torch's: the tangent doubles in place)
+        assert fwAD.unpack_dual(d).tangent.tolist() == [2.0] * 4 and t.tolist() == [2.0] * 4
+        assert fwAD.unpack_dual(v).tangent.tolist() == [2.0] * 3
+        y = mt.zeros(4)
+        y[1:3].copy_(d[:2])                                    # a view of a tensor without tangent
+        assert fwAD.unpack_dual(y).tangent.tolist() == [0.0, 2.0, 2.0, 0.0]
+        z = mt.zeros(4)
+        zv = z[2:]
+        z.copy_(d)                                             # a view taken before the base got its tangent
+        assert fwAD.unpack_dual(zv).tangent.tolist() == [2.0, 2.0]
+        w = mt.zeros(4)
+        w.add_(1.0)
+        assert fwAD.unpack_dual(w).tangent is None
+        e = fwAD.make_dual(mt.ones(2), mt.full((2,), 3.0))
+        e.zero_()
+        assert fwAD.unpack_dual(e).tangent.tolist() == [0.0, 0.0]
+
+
+def test_in_place_ops_match_torch_with_and_without_grad():
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    rng = np.random.default_rng(4)
+    a, b, ta, tb = (rng.standard_normal(4) for _ in range(4))
+
+    def body(x, y):
+        h = x * 1.0
+        h.mul_(y)
+        h[1:3] += y[:2] ** 2
+        h.exp_()
+        h.clamp_(-2.0, 3.0)
+        return h
+
+    for grad_on in (True, False):
+        with fwAD.dual_level():
+            xs = [fwAD.make_dual(mt.tensor(a, requires_grad=grad_on) * 1.0, mt.tensor(ta)),
+                  fwAD.make_dual(mt.tensor(b), mt.tensor(tb))]
+            got = _tangent(body(*xs))
+        with tfw.dual_level():
+            xs = [tfw.make_dual(torch.tensor(a, requires_grad=grad_on) * 1.0, torch.tensor(ta)),
+                  tfw.make_dual(torch.tensor(b), torch.tensor(tb))]
+            want = tfw.unpack_dual(body(*xs)).tangent.detach().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- custom Functions
+class Cube(mt.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        assert fwAD.unpack_dual(x).tangent is None   # forward sees the primals, as torch's
+        ctx.save_for_forward(x)
+        ctx.scale = scale
+        return scale * x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        raise AssertionError("not used")
+
+    @staticmethod
+    def jvp(ctx, tx, tscale):
+        (x,) = ctx.saved_tensors
+        assert tscale is None
+        return 3 * ctx.scale * x ** 2 * tx
+
+
+def test_custom_function_jvp_and_its_errors():
+    x, t = mt.tensor([1.0, -2.0], dtype="float64"), mt.tensor([0.5, 1.0], dtype="float64")
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        np.testing.assert_allclose(_tangent(Cube.apply(d, 2.0)), 6 * x.numpy() ** 2 * t.numpy())
+        with mt.no_grad():
+            np.testing.assert_allclose(_tangent(Cube.apply(d, 2.0) + 1.0), 6 * x.numpy() ** 2 * t.numpy())
+
+        class NoJvp(mt.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+        with pytest.raises(NotImplementedError, match="must implement the jvp function"):
+            NoJvp.apply(d)
+        assert NoJvp.apply(x) is not None   # no dual argument: no jvp needed
+
+        class Two(mt.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                return a * b, a + b
+
+            @staticmethod
+            def jvp(ctx, ta, tb):
+                assert tb.tolist() == [0.0, 0.0]   # an argument without tangent: zeros, as torch's
+                return ta * 2, ta + tb
+
+            @staticmethod
+            def backward(ctx, g1, g2):
+                return g1, g2
+        p, q = Two.apply(d, mt.ones(2, dtype="float64"))
+        assert _tangent(p).tolist() == (2 * t).tolist() and _tangent(q).tolist() == t.tolist()
+
+        class Wrong(NoJvp):
+            @staticmethod
+            def jvp(ctx, ta):
+                return ta, ta
+        with pytest.raises(RuntimeError, match="invalid number of forward gradients"):
+            Wrong.apply(d)
+
+        class WrongShape(NoJvp):
+            @staticmethod
+            def jvp(ctx, ta):
+                return ta[:1]
+        with pytest.raises(RuntimeError, match="different size"):
+            WrongShape.apply(d)
+
+        class SavesNumber(NoJvp):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.save_for_forward(3)
+                return a
+
+            @staticmethod
+            def jvp(ctx, ta):
+                return ta
+        with pytest.raises(TypeError, match="save_for_forward expects all arguments to be tensors"):
+            SavesNumber.apply(d)
+
+
+def test_op_without_a_rule_or_differentiable_backward_is_named():
+    class Square(mt.autograd.Function):   # an engine op (array forward) without backward_graph
+        def forward(self, a):
+            return a * a
+
+        def backward(self, g):
+            return (g,)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(mt.tensor([1.0]), mt.tensor([1.0]))
+        with pytest.raises(RuntimeError, match="the op Square has no forward-mode rule"):
+            Square.apply(d)
