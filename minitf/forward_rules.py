@@ -8,6 +8,8 @@ Otherwise its output's tangent J t comes from
   joins, casts, index writes): the op applied to the tangents (zeros for an input without one),
   so a view's tangent is the same view of its base's tangent, sharing its memory, as torch's;
 - a sum of one op call per input, for the multilinear ops (mul, matmul, einsum, linear);
+- a written rule from the output, for the common nonlinear ones (exp, log, sqrt, tanh, sigmoid,
+  div, pow, softmax, log_softmax);
 - else the double-vjp identity on that one node: with u a cotangent, ``backward_graph(u)`` is
   J^T u, linear in u, and d<J^T u, t>/du = J t. The op runs once, on fresh leaves over its
   inputs' arrays, so its node exists even under ``no_grad()`` (and a random op's draw is the
@@ -31,6 +33,18 @@ _LINEAR = [("arithmetic", "Add"), ("arithmetic", "Sub"), ("arithmetic", "Neg"), 
            ("reduction", "Mean"), ("inplace", "IndexPut"), ("_util", "OpResult"), ("layout", "Flip"),
            ("layout", "Roll")]
 _MULTILINEAR = [("arithmetic", "Mul"), ("arithmetic", "MatMul"), ("einsum", "Einsum")]
+# (module, name) -> rule(inputs, tangents, params, out) of the common nonlinear ops: J t from the output
+_NONLINEAR = {
+    ("elementwise", "Exp"): lambda xs, ts, p, y: ts[0] * y,
+    ("elementwise", "Log"): lambda xs, ts, p, y: ts[0] / xs[0],
+    ("elementwise", "Sqrt"): lambda xs, ts, p, y: ts[0] / (2 * y),
+    ("elementwise", "Tanh"): lambda xs, ts, p, y: ts[0] * (1 - y * y),
+    ("elementwise", "Sigmoid"): lambda xs, ts, p, y: ts[0] * (y * (1 - y)),
+    ("arithmetic", "Pow"): lambda xs, ts, p, y: _pow_rule(xs[0], ts[0], p["p"]),
+    ("arithmetic", "Div"): lambda xs, ts, p, y: _div_rule(xs[1], ts, y),
+    ("nn", "Softmax"): lambda xs, ts, p, y: y * (ts[0] - (y * ts[0]).sum(dim=p["axis"], keepdim=True)),
+    ("nn", "LogSoftmax"): lambda xs, ts, p, y: ts[0] - (y.exp() * ts[0]).sum(dim=p["axis"], keepdim=True),
+}
 _rules = None   # cls -> rule, built at the first op on a dual
 
 
@@ -39,10 +53,14 @@ def _rule_table() -> dict:
     if _rules is None:
         import importlib
         table = {}
+        def cls_of(mod, name):
+            return getattr(importlib.import_module(f"minitf.ops.{mod}"), name)
         for names, rule in ((_LINEAR, _linear), (_MULTILINEAR, _multilinear)):
             for mod, name in names:
-                table[getattr(importlib.import_module(f"minitf.ops.{mod}"), name)] = rule
-        table[importlib.import_module("minitf.ops.linear").Linear] = _linear_layer
+                table[cls_of(mod, name)] = lambda cls, xs, ts, p, y, rule=rule: rule(cls, xs, ts, p)
+        for (mod, name), rule in _NONLINEAR.items():
+            table[cls_of(mod, name)] = lambda cls, xs, ts, p, y, rule=rule: rule(xs, ts, p, y)
+        table[cls_of("linear", "Linear")] = lambda cls, xs, ts, p, y: _linear_layer(cls, xs, ts, p)
         _rules = table
     return _rules
 
@@ -74,6 +92,20 @@ def _linear_layer(cls, inputs, tangents, params):   # x W^T + b: bilinear in (x,
     total = _multilinear(cls, inputs[:2], tangents[:2], params)
     if len(inputs) == 3 and tangents[2] is not None:
         total = tangents[2] if total is None else total + tangents[2]
+    return total
+
+
+def _pow_rule(a, t, p):   # d a^p = p a^(p-1) da (0 for p = 0, as the op's backward)
+    from .ops.arithmetic import Pow
+    return _zeros(a) if p == 0 else t * (p * Pow.apply(a, p=p - 1))
+
+
+def _div_rule(b, ts, y):   # d(a/b) = da/b - (a/b) db/b
+    ta, tb = ts
+    total = None if ta is None else ta / b
+    if tb is not None:
+        term = -(y / b) * tb
+        total = term if total is None else total + term
     return total
 
 
@@ -138,7 +170,7 @@ class ForwardHook:
             out, tangent = _by_double_vjp(cls, inputs, tangents, params)
         else:
             out = cls.apply(*inputs, **params)
-            tangent = rule(cls, inputs, tangents, params) if _is_float(out) else None
+            tangent = rule(cls, inputs, tangents, params, out) if _is_float(out) else None
         if tangent is not None:
             lv.set(out, tangent)
         return out
