@@ -266,6 +266,8 @@ def custom_apply(cls, args, run):
     if not any(t is not None for t in tangents):
         return run(cls, args)
     jvp = getattr(cls, "jvp", None)
+    if jvp is None and cls.__module__.startswith("minitf."):   # minitf's own (linalg): from its backward
+        return _custom_by_double_vjp(cls, args, tangents, lv)
     if jvp is None:
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
                                   "with forward mode AD.")
@@ -295,3 +297,24 @@ def custom_apply(cls, args, run):
                                f"the given forward gradient is of size {list(t.shape)}.")
         lv.set(o, t)
     return result
+
+
+def _custom_by_double_vjp(cls, args, tangents, lv):
+    """A custom Function of minitf's own without ``jvp`` (linalg's): J t by the double-vjp identity
+    through its (differentiable) backward, i.e. :func:`minitf.func.jvp` of the call."""
+    from .func import jvp
+    at = [k for k, a in enumerate(args) if isinstance(a, Tensor) and _is_float(a)]
+
+    def call(*floats):
+        full = list(args)
+        for k, f in zip(at, floats):
+            full[k] = f
+        return cls.apply(*full)
+    ts = tuple(tangents[k] if tangents[k] is not None else _zeros(args[k]) for k in at)
+    with forward_ad._paused(lv):
+        value, out_t = jvp(call, tuple(args[k] for k in at), ts)
+    several = isinstance(value, tuple)
+    for o, t in zip(value if several else (value,), out_t if several else (out_t,)):
+        if isinstance(o, Tensor) and _is_float(o):
+            lv.set(o, t)
+    return value
