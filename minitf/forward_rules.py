@@ -243,6 +243,14 @@ def alias(x, fresh) -> None:
         lv.set(x, t)
 
 
+def reshape_tangent(x, view) -> None:
+    """x changed its shape in place (``unsqueeze_``, ``t_``): its tangent becomes ``view(tangent)``."""
+    lv = forward_ad._active()
+    t = lv.tangent_of(x)
+    with forward_ad._paused(lv):
+        lv.set(x, view(t))
+
+
 def tangent_change(x, value, op_name: str, graph_op):
     """An in-place change that no graph records (``no_grad()``, or nothing requires grad) but a
     tangent reaches: the new value and tangent from ``graph_op(old, value)``; x keeps its grad_fn."""

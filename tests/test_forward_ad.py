@@ -261,6 +261,9 @@ def test_views_share_the_tangent_and_in_place_ops_update_it():
         e = fwAD.make_dual(mt.ones(2), mt.full((2,), 3.0))
         e.zero_()
         assert fwAD.unpack_dual(e).tangent.tolist() == [0.0, 0.0]
+        m = fwAD.make_dual(mt.ones(2, 3), mt.arange(6.0).reshape(2, 3))
+        m.t_()                                                 # a shape change in place: the tangent follows
+        assert m.shape == (3, 2) and fwAD.unpack_dual(m).tangent.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
 
 
 def test_in_place_ops_match_torch_with_and_without_grad():

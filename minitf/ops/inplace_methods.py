@@ -68,6 +68,9 @@ def reshaping(name: str, op):
             autograd.bump_version(x)
         if getattr(x, "_view_of", None) is not None:
             x._view_of = None  # the index it was taken with no longer names x's elements
+        if autograd._hooks and _tangent_flows(x):   # forward AD: the tangent takes the same view of itself
+            from ..forward_rules import reshape_tangent
+            reshape_tangent(x, lambda t: op(t, *args))
         return x
     inplace.__name__ = name
     inplace.__doc__ = f"In place: PyTorch's ``Tensor.{name}`` (x's shape changes, its memory is kept)."
