@@ -16,7 +16,7 @@ Otherwise its output's tangent J t comes from
   one the output got); an op without a differentiable backward raises, never a silent zero.
 
 The tangents are Tensor ops, recorded when grad mode is on (so a tangent can be
-differentiated); those of the double-vjp rule are differentiable in the tangents only.
+differentiated, in the primals and the tangents).
 In-place changes of duals: :func:`carry`, :func:`take` and :func:`tangent_change`, called by
 :mod:`minitf.ops.inplace`; custom Functions' ``jvp``: :func:`custom_apply`.
 """
@@ -120,8 +120,11 @@ def _by_double_vjp(cls, inputs, tangents, params):
     outer = autograd._grad_enabled
     leaves = []
     for x in inputs:
-        s = Tensor._make(x.data, None)
-        s._requires_grad = _is_float(x)
+        if outer and x._requires_grad:   # a node of its own on x: the tangent stays differentiable in x
+            s = x.view_as(x)
+        else:
+            s = Tensor._make(x.data, None)
+            s._requires_grad = _is_float(x)
         leaves.append(s)
     with enable_grad():
         y = cls.apply(*leaves, **params)
@@ -136,7 +139,7 @@ def _by_double_vjp(cls, inputs, tangents, params):
                     term = (g * t).sum()   # g may have the broadcast shape: the sum is <sum_to(g), t>
                     total = term if total is None else total + term
             if total is not None:
-                create = outer and any(t is not None and t.requires_grad for t in tangents)
+                create = outer and any(t is not None and t.requires_grad for t in list(tangents) + list(inputs))
                 tangent, = grad(total, u, retain_graph=True, create_graph=create, allow_unused=True)
         if tangent is None:
             tangent = _zeros(y)
@@ -196,7 +199,9 @@ def carry(x, old) -> None:
     lv = forward_ad._active()
     t = None if lv is None else lv.tangent_of(x)
     if t is not None:
-        lv.set(old, t)
+        # a recorded tangent is about to be written over in place (take): the ops graph_op records
+        # save a copy, which the write leaves alone (a plain one is read before the write: shared)
+        lv.set(old, t.clone() if t._requires_grad else t)
 
 
 def _ensure(lv, x):
@@ -229,10 +234,13 @@ def take(x, res) -> None:
         rt = _zeros(res)
     xt = _ensure(lv, x)
     flags = getattr(xt.data, "flags", None)
-    if flags is not None and not getattr(flags, "writeable", True):   # an expanded tangent: a new one
-        lv.set(x, Tensor._make(rt.data.astype(xt.dtype, copy=True), None))
+    if (flags is not None and not getattr(flags, "writeable", True) or 0 in xt.data.strides
+            or xt._fn is None and xt._requires_grad):
+        # an expanded tangent (no memory of its own to write), or the caller's leaf requiring grad
+        # (an in-place change of it would be refused): x takes the new tangent itself
+        lv.set(x, rt if rt.dtype == xt.dtype else rt.to(dtype=xt.dtype))
         return
-    xt.data[...] = rt.data
+    xt.copy_(rt)   # an in-place op of its own: recorded when the tangents are, version bumped
 
 
 def alias(x, fresh) -> None:

@@ -61,25 +61,40 @@ MORE = {
 }
 
 
-@pytest.mark.parametrize("no_grad", [False, True], ids=["grad", "no_grad"])
+def _grads(y, wrt, c):
+    if not y.requires_grad:   # (a tangent independent of the primals: a linear or piecewise-linear op)
+        return [np.zeros(x.shape) for x in wrt]
+    gs = mt.grad((y * c).sum(), wrt, retain_graph=True, allow_unused=True)
+    return [np.zeros(x.shape) if g is None else to_numpy(g.data) for g, x in zip(gs, wrt)]
+
+
+@pytest.mark.parametrize("mode", ["grad", "no_grad", "recorded"])
 @pytest.mark.parametrize("name", sorted({**ALL, **MORE}))
-def test_every_op_tangent_equals_func_jvp(device, name, no_grad):
-    # two derivations of J t: op by op (forward AD) and from the whole recorded graph (func.jvp)
+def test_every_op_tangent_equals_func_jvp(device, name, mode):
+    # two derivations of J t: op by op (forward AD) and from the whole recorded graph (func.jvp);
+    # "recorded": the primals require grad, and the graphs of the output and of its tangent give
+    # the gradients reverse mode gives without forward AD (the node forward AD records is the op's)
     rng = np.random.default_rng(0)
-    primals = [device_tensor(rng.standard_normal(s), device, requires_grad=False) for s in ((3, 4), (4,), (4,))]
+    recorded = mode == "recorded"
+    primals = [device_tensor(rng.standard_normal(s), device, requires_grad=recorded) for s in ((3, 4), (4,), (4,))]
     tangents = [device_tensor(rng.standard_normal(p.shape), device, requires_grad=False) for p in primals]
 
     def f(x, w, b):
         return {**ALL, **MORE}[name](x, w, b, device)
 
-    if no_grad:
-        with mt.no_grad():
-            value, tangent = _forward(f, primals, tangents)
-    else:
-        value, tangent = _forward(f, primals, tangents)
+    with fwAD.dual_level():
+        with mt.set_grad_enabled(mode != "no_grad"):
+            out = f(*[fwAD.make_dual(p, t) for p, t in zip(primals, tangents)])
+        tangent = fwAD.unpack_dual(out).tangent
     ref_value, ref_tangent = mt.func.jvp(f, tuple(primals), tuple(tangents))
-    np.testing.assert_allclose(value, to_numpy(ref_value.data), rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(tangent, to_numpy(ref_tangent.data), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(out.data), to_numpy(ref_value.data), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(to_numpy(tangent.data), to_numpy(ref_tangent.data), rtol=1e-12, atol=1e-12)
+    assert out.requires_grad == recorded and (recorded or not tangent.requires_grad)
+    if recorded:
+        c = device_tensor(rng.standard_normal(out.shape), out.device, requires_grad=False)
+        for got, want in zip(_grads(out, primals, c) + _grads(tangent, primals, c),
+                             _grads(ref_value, primals, c) + _grads(ref_tangent, primals, c)):
+            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
 
 
 # minitf function, torch function (same arguments)

@@ -105,9 +105,6 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
         carry(x, old)
     res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
     _write(x, res.data, op_name)
-    if autograd._hooks:
-        from ..forward_rules import take
-        take(x, res)
     autograd.bump_version(x, recorded=True, advance=False)
     # ops that saved x's array before the write now reach it through `old` (old took x's grad_fn):
     # old carries the counter as it is now, so they see the change, and later changes of x,
@@ -117,6 +114,9 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
+    if autograd._hooks:   # (last: the tangent's own in-place change advances the epoch)
+        from ..forward_rules import take
+        take(x, res)
     return x
 
 
