@@ -45,12 +45,9 @@ def ms(fn, repeats=7):
 
 
 def forward_jacobian(f, x):
-    cols = []
+    basis = mt.eye(x.numel(), dtype=x.dtype)   # tangent i: the i-th unit vector
     with fwAD.dual_level():
-        for i in range(x.numel()):
-            e = mt.zeros(x.shape, dtype=x.dtype)
-            e[i] = 1.0
-            cols.append(fwAD.unpack_dual(f(fwAD.make_dual(x, e))).tangent)
+        cols = [fwAD.unpack_dual(f(fwAD.make_dual(x, basis[i]))).tangent for i in range(x.numel())]
     return mt.stack(cols, -1)
 
 
