@@ -57,6 +57,9 @@ MORE = {
     "kl_huber_bce": lambda x, w, b, d: F.kl_div(F.log_softmax(x, dim=1), F.softmax(x * w, dim=1), reduction="batchmean")
         + F.huber_loss(x, x * w + b) + F.binary_cross_entropy_with_logits(x, F.sigmoid(x * w)),
     "tensordot_outer": lambda x, w, b, d: mt.tensordot(x, x * w, dims=([1], [1])).sum(0) + mt.outer(w, b)[:3, 0],
+    "promotion": lambda x, w, b, d: x.to(dtype=mt.float32) * w + F.soft_margin_loss(w, b.to(dtype=mt.float32)),
+    "gru_sequence": lambda x, w, b, d: F.gru_sequence(F.concatenate([x, x * w, x + b], 1).reshape(2, 3, 6), None,
+                                                      F.stack([w[:2], b[:2], w[2:]] * 2) * 0.5, b[:3].repeat(2))[0],
     "norms": lambda x, w, b, d: mt.linalg.norm(x * w) * mt.linalg.vector_norm(b, ord=3),
 }
 
@@ -401,3 +404,14 @@ def test_op_without_a_rule_or_differentiable_backward_is_named():
         d = fwAD.make_dual(mt.tensor([1.0]), mt.tensor([1.0]))
         with pytest.raises(RuntimeError, match="the op Square has no forward-mode rule"):
             Square.apply(d)
+
+
+def test_forward_ad_with_the_profiler_and_anomaly_mode_on():
+    # the debug tools see the ops forward AD runs (their outputs, with tangents), and backward still runs
+    x = mt.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
+    with mt.profile() as prof, mt.detect_anomaly(), fwAD.dual_level():
+        y = F.exp(fwAD.make_dual(x, mt.tensor([1.0, 0.0], dtype="float64"))).sum()
+        np.testing.assert_allclose(_tangent(y), np.exp(0.5))
+        y.backward()
+    assert "Exp" in prof.table()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(x.detach().numpy()))
