@@ -29,6 +29,8 @@ array. Before the op's backward runs, a node prehook (:mod:`minitf.graph_nodes`:
 sends ``backward()`` to the general walk, as any hooked node does) calls ``unpack_hook`` on each
 and puts the arrays back; after it, a node hook removes them again (a ``retain_graph=True``
 pass unpacks again next time, as torch's); without ``retain_graph`` the node is freed as usual.
+A packed attribute read outside backward (max pooling's ``return_indices``) is unpacked then,
+through the ``__getattr__`` of a twin class the packed node takes (:func:`_packed_type`).
 Custom Functions' ``ctx.save_for_backward`` tensors are packed when forward ends and unpacked
 on every read of ``ctx.saved_tensors`` (torch's counts). Both hooks run under ``no_grad()``.
 
