@@ -71,7 +71,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            # data parallelism (torch.nn.parallel: DistributedDataParallel; nn.DataParallel)
            "DataParallel", "parallel",
            # vision layers: fractional max pooling (3-d max unpooling and LP pooling: above)
-           "FractionalMaxPool2d", "FractionalMaxPool3d"]
+           "FractionalMaxPool2d", "FractionalMaxPool3d",
+           # the fused linear head + cross-entropy (torch 2.13)
+           "LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -115,6 +117,9 @@ _LAZY_GROUPS = {
     ".parallel": ("DataParallel",),
     # vision layers: fractional max pooling, 3-d max unpooling and LP pooling
     ".fractional_pooling": ("FractionalMaxPool2d", "FractionalMaxPool3d"),
+    # the fused linear head + cross-entropy, and its chunking options
+    ".linear_cross_entropy": ("LinearCrossEntropyLoss",),
+    ".linear_cross_entropy_options": ("LinearCrossEntropyOptions",),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {**{name: module for module, names in _LAZY_GROUPS.items()
