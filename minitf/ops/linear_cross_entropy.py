@@ -106,8 +106,7 @@ class LinearCrossEntropy(Function):
         x, w, b = self.arrays
         N, D = x.shape[0], self.D
         dx = xp.empty_like(x) if need[0] else None
-        dw = xp.zeros_like(w) if need[1] else None
-        db = xp.zeros_like(b) if need[2] else None
+        dw = db = None   # the first chunk's products, then the later ones added in
         dt = xp.empty_like(self.t) if need[3] else None
         losses = []
         for lo in range(0, N, self.chunk):
@@ -122,11 +121,14 @@ class LinearCrossEntropy(Function):
                 dt[lo * D:hi * D] = dlogp
             dz = _rows_layout(dz, hi - lo, D)
             if dx is not None:
-                dx[lo:hi] = dz @ w
-            if dw is not None:
-                dw += dz.T @ x[lo:hi]
-            if db is not None:
-                db += dz.sum(axis=0)
+                xp.matmul(dz, w, out=dx[lo:hi])
+            if need[1]:
+                dw = dz.T @ x[lo:hi] if dw is None else xp.add(dw, dz.T @ x[lo:hi], out=dw)
+            if need[2]:
+                db = dz.sum(axis=0) if db is None else xp.add(db, dz.sum(axis=0), out=db)
+        if N == 0:   # no chunk ran: zero gradients
+            dw = xp.zeros_like(w) if need[1] else None
+            db = xp.zeros_like(b) if need[2] else None
         return losses, dx, dw, db, dt
 
     def _chunk(self, xp, z, lo, hi, gl, need_t):
@@ -171,11 +173,11 @@ class LinearCrossEntropy(Function):
             a_all = a_y + u * (C if cw is None else cw.sum())
         if gl is None:
             return loss, None, None
-        dz = e / s * a_all[:, None]
-        dz[rows, safe] -= a_y
+        dz = e   # (in place: e is not needed again) gl (p sum_c A - A)
+        dz *= a_all[:, None] * gl / s
+        dz[rows, safe] -= a_y * gl[:, 0]
         if eps:
-            dz -= u[:, None] * (1 if cw is None else cw)
-        dz *= gl
+            dz -= (u[:, None] * gl) * (1 if cw is None else cw)
         return loss, dz, None
 
     def backward(self, g):
