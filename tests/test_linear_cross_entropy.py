@@ -114,11 +114,23 @@ def test_double_backward_through_the_composition():
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
+def test_second_backward_needs_allow_retain_graph_as_torchs():
+    """mean/sum scale the forward's gradients in place: a second backward raises, as torch's chunked
+    op, unless allow_retain_graph=True; 'none' recomputes them, so it always may."""
+    x, W, _, t, _ = _case(6, 9, (), False, None)
+    xs, Ws = (mt.tensor(a, requires_grad=True) for a in (x, W))
+    loss = F.linear_cross_entropy(xs, Ws, mt.tensor(t), options=Opt(batch_chunk_size=4))
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="allow_retain_graph=True"):
+        loss.backward()
+
+
 def test_retain_graph_backward_twice_and_float32():
     x, W, _, t, _ = _case(6, 9, (), False, None)
-    for reduction in ("mean", "none"):
+    for reduction, retain in (("mean", True), ("none", False)):
         xs, Ws = (mt.tensor(a.astype(np.float32), requires_grad=True) for a in (x, W))
-        loss = F.linear_cross_entropy(xs, Ws, mt.tensor(t), options=Opt(batch_chunk_size=4), reduction=reduction)
+        loss = F.linear_cross_entropy(xs, Ws, mt.tensor(t), options=Opt(batch_chunk_size=4, allow_retain_graph=retain),
+                                      reduction=reduction)
         assert loss.dtype == mt.float32
         loss.sum().backward(retain_graph=True)
         first = to_numpy(Ws.grad.data).copy()

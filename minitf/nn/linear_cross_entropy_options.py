@@ -13,8 +13,10 @@ torch 2.13's; how the chunk size follows from them:
 
 ``acc_policy`` is accepted and checked as torch's; minitf's chunked op has one policy (it
 computes each chunk in ``acc_dtype``, or the input's dtype, and accumulates the weight's
-gradient across chunks in that dtype). ``allow_retain_graph`` is accepted too: minitf's
-backward never consumes what the forward kept, so a second backward works either way.
+gradient across chunks in that dtype). ``allow_retain_graph`` is torch's: with a 'mean' or
+'sum' reduction the backward scales the gradients the forward made in place, so a second
+backward (``retain_graph=True``) raises RuntimeError unless it is True (then it scales
+copies: one more gradient-sized allocation); 'none' recomputes and allows it always.
 """
 from __future__ import annotations
 

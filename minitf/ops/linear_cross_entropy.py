@@ -14,7 +14,9 @@ where A_ic is the weight of log p_ic in the loss (:mod:`minitf.ops.loss`'s notat
 targets, class weights, label smoothing, ignored rows). With a scalar reduction the
 upstream gradient is one number, known up to that factor: dx, dW and db are made
 during the forward (the same three products as linear + cross_entropy, no
-recomputation) and backward only scales them. With ``reduction="none"`` each row has
+recomputation) and backward only scales them, in place as torch's chunked op does (a
+second backward then raises, unless ``allow_retain_graph=True``, which scales copies).
+With ``reduction="none"`` each row has
 its own factor: backward makes each chunk's logits again. Either way no (N, C) array
 exists. ``create_graph=True`` differentiates the unchunked composition instead
 (:func:`_reference`), which holds all the logits, as higher-order gradients need.
@@ -64,7 +66,7 @@ class LinearCrossEntropy(Function):
         return () if self.grads is not None else range(len(inputs))
 
     def forward(self, x, w, *rest, has_bias, soft, t, cw, eps, ignore_index, reduction, chunk, D, lead,
-                need, acc):
+                need, acc, retain):
         xp = backend.get_array_module(x)
         self.dtypes = [a.dtype for a in (x, w, *rest)]
         if acc is not None:
@@ -72,6 +74,7 @@ class LinearCrossEntropy(Function):
                                                                                 for a in rest]
         b = rest[0] if has_bias else None
         self.arrays, self.grads, self.need, self.has_bias, self.t_shape = (x, w, b), None, need, has_bias, t.shape
+        self.retain = retain
         N, C = x.shape[0], w.shape[0] // D
         if soft:   # probabilities (N, C, D) as positions (N D, C); the mean is over positions
             t = t.astype(x.dtype, copy=False)
@@ -183,7 +186,15 @@ class LinearCrossEntropy(Function):
     def backward(self, g):
         xp = backend.get_array_module(g)
         if self.grads is not None:
-            dx, dw, db, dt = (None if d is None else d * g for d in self.grads)
+            if self.grads == "consumed":
+                raise RuntimeError("linear_cross_entropy: a second backward through the chunked op, whose first "
+                                   "backward consumed the gradients it made in the forward; pass "
+                                   "LinearCrossEntropyOptions(allow_retain_graph=True) to keep them")
+            if self.retain:
+                dx, dw, db, dt = (None if d is None else d * g for d in self.grads)
+            else:   # scaled in place, torch's default: no second gradient-sized copy
+                dx, dw, db, dt = (None if d is None else xp.multiply(d, g, out=d) for d in self.grads)
+                self.grads = "consumed"
         else:   # reduction "none": each position's factor is g's, the logits made again
             gl = g.reshape(-1).astype(self.arrays[0].dtype, copy=False)
             D = self.D
@@ -221,7 +232,8 @@ def _composed(x, w, b, target, weight, *, soft, ignore_index, reduction, eps, D,
     return out.reshape(lead) if reduction == "none" else out
 
 
-def _reference(x, w, *rest, has_bias, soft, t, cw, eps, ignore_index, reduction, chunk, D, lead, need, acc):
+def _reference(x, w, *rest, has_bias, soft, t, cw, eps, ignore_index, reduction, chunk, D, lead, need, acc,
+               retain):
     """The chunked op's function, unchunked (its ``backward_graph``): the same inputs and parameters."""
     b = rest[0] if has_bias else None
     target = rest[-1] if need[3] else Tensor._make(t, None)
@@ -323,4 +335,4 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target, *, linear
     return LinearCrossEntropy.apply(*inputs, has_bias=b2 is not None, soft=soft, t=t, cw=cw, eps=eps,
                                     ignore_index=ii, reduction=reduction,
                                     chunk=options.chunk_rows(N, H, C * D), D=D, lead=lead, need=need,
-                                    acc=None if acc == input.dtype else acc)
+                                    acc=None if acc == input.dtype else acc, retain=options.allow_retain_graph)
