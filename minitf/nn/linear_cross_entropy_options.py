@@ -8,8 +8,12 @@ torch 2.13's; how the chunk size follows from them:
 - ``batch_chunk_size`` given: that many rows (at most N);
 - ``chunking_method="aspect_ratio"``: the chunk whose (chunk, C) logits take about the
   memory of the (N, in_features) input, rounded up to a power of two; ``"aspect_ratio:k"``
-  divides that by k; ``"auto"`` is ``"aspect_ratio:2"`` (torch's choice outside its
-  per-device table, which lists only float16/bfloat16 kinds).
+  divides that by k (torch's rule);
+- ``"auto"``: ``"aspect_ratio:2"`` (torch's pick outside its per-device table, which lists
+  only float16/bfloat16), but at least 64 rows (or N): every chunk adds a (C, in_features)
+  product into the weight's gradient, and with GPT-2's vocabulary the aspect rule gives
+  one row per chunk, 10x slower than the unchunked head on the CPU, where 64 rows were
+  faster than it (benchmarks/linear_cross_entropy.py; docs/performance.md).
 
 ``acc_policy`` is accepted and checked as torch's; minitf's chunked op has one policy (it
 computes each chunk in ``acc_dtype``, or the input's dtype, and accumulates the weight's
@@ -28,6 +32,7 @@ __all__ = ["LinearCrossEntropyOptions"]
 
 _POLICIES = ("accurate", "balanced", "compact", "auto")
 _AUTO_METHOD = "aspect_ratio:2"
+_AUTO_MIN_ROWS = 64   # "auto"'s floor on the CPU-measured cost of many small chunks (module docstring)
 
 
 def _method_factor(method: str) -> int | None:
@@ -81,15 +86,24 @@ class LinearCrossEntropyOptions:
         """The rows per chunk for an (num_rows, in_features) input and num_classes logits per row."""
         method = self.chunking_method
         if method == "auto":
-            method = None if self.batch_chunk_size is not None else _AUTO_METHOD
+            if self.batch_chunk_size is not None:
+                method = None
+            else:
+                return max(min(_AUTO_MIN_ROWS, num_rows), self.chunk_rows_by(_AUTO_METHOD, num_rows, in_features,
+                                                                          num_classes))
         if method is None:
             return max(1, min(self.batch_chunk_size or num_rows, num_rows))
-        # rows whose logits match the input in size, rounded up to a power of two, divided by k
-        per_row = -(-num_classes // max(in_features, 1))
-        target = -(-num_rows // per_row)
-        rows = max(1, min((1 << (target - 1).bit_length()) // _method_factor(method), num_rows))
+        rows = self.chunk_rows_by(method, num_rows, in_features, num_classes)
         if self.batch_chunk_size is not None and self.batch_chunk_size != rows:
             raise ValueError(f"linear_cross_entropy: batch_chunk_size (={self.batch_chunk_size}) and "
                              f"chunking_method ({method!r}) give different chunk sizes "
                              f"({self.batch_chunk_size} vs {rows}); pass only one")
         return rows
+
+    @staticmethod
+    def chunk_rows_by(method: str, num_rows: int, in_features: int, num_classes: int) -> int:
+        """torch's "aspect_ratio[:k]" rule: the rows per chunk (at least 1, at most num_rows)."""
+        # rows whose logits match the input in size, rounded up to a power of two, divided by k
+        per_row = -(-num_classes // max(in_features, 1))
+        target = -(-num_rows // per_row)
+        return max(1, min((1 << (target - 1).bit_length()) // _method_factor(method), num_rows))
