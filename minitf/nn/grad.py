@@ -35,47 +35,33 @@ def _vjp(conv, x, w, grad_output, wrt, kw):
     return g
 
 
-def _input_grad(conv, input_size, weight, grad_output, kw):
-    x = zeros(tuple(input_size), dtype=weight.dtype, device=weight.device, requires_grad=True)
-    return _vjp(conv, x, weight, grad_output, x, kw)
+_SHAPES = {1: ("L", "k"), 2: ("H, W", "kH, kW"), 3: ("D, H, W", "kD, kH, kW")}
 
 
-def _weight_grad(conv, input, weight_size, grad_output, kw):
-    w = zeros(tuple(weight_size), dtype=input.dtype, device=input.device, requires_grad=True)
-    return _vjp(conv, input, w, grad_output, w, kw)
+def _pair(dim: int):
+    """conv{dim}d_input and conv{dim}d_weight, on F.conv{dim}d."""
+    conv = getattr(F, f"conv{dim}d")
+    spatial, kernel = _SHAPES[dim]
+
+    def conv_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+        x = zeros(tuple(input_size), dtype=weight.dtype, device=weight.device, requires_grad=True)
+        return _vjp(conv, x, weight, grad_output, x,
+                    dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
+
+    def conv_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+        w = zeros(tuple(weight_size), dtype=input.dtype, device=input.device, requires_grad=True)
+        return _vjp(conv, input, w, grad_output, w,
+                    dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
+
+    conv_input.__name__ = conv_input.__qualname__ = f"conv{dim}d_input"
+    conv_input.__doc__ = (f"d <grad_output, conv{dim}d(x, weight)> / dx for x of ``input_size`` "
+                          f"(N, C_in, {spatial}): that shape, as ``torch.nn.grad.conv{dim}d_input``.")
+    conv_weight.__name__ = conv_weight.__qualname__ = f"conv{dim}d_weight"
+    conv_weight.__doc__ = (f"d <grad_output, conv{dim}d(input, w)> / dw for w of ``weight_size`` "
+                           f"(C_out, C_in / groups, {kernel}), as ``torch.nn.grad.conv{dim}d_weight``.")
+    return conv_input, conv_weight
 
 
-def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """d <grad_output, conv1d(x, weight)> / dx for x of ``input_size`` (N, C_in, L): (N, C_in, L)."""
-    return _input_grad(F.conv1d, input_size, weight, grad_output,
-                       dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
-
-
-def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """d <grad_output, conv1d(input, w)> / dw for w of ``weight_size`` (C_out, C_in / groups, k)."""
-    return _weight_grad(F.conv1d, input, weight_size, grad_output,
-                        dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
-
-
-def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """d <grad_output, conv2d(x, weight)> / dx for x of ``input_size`` (N, C_in, H, W)."""
-    return _input_grad(F.conv2d, input_size, weight, grad_output,
-                       dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
-
-
-def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """d <grad_output, conv2d(input, w)> / dw for w of ``weight_size`` (C_out, C_in / groups, kH, kW)."""
-    return _weight_grad(F.conv2d, input, weight_size, grad_output,
-                        dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
-
-
-def conv3d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """d <grad_output, conv3d(x, weight)> / dx for x of ``input_size`` (N, C_in, D, H, W)."""
-    return _input_grad(F.conv3d, input_size, weight, grad_output,
-                       dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
-
-
-def conv3d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """d <grad_output, conv3d(input, w)> / dw for w of ``weight_size`` (C_out, C_in / groups, kD, kH, kW)."""
-    return _weight_grad(F.conv3d, input, weight_size, grad_output,
-                        dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
+conv1d_input, conv1d_weight = _pair(1)
+conv2d_input, conv2d_weight = _pair(2)
+conv3d_input, conv3d_weight = _pair(3)
