@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
-                     run_main, save_figure, save_results, write_outputs)
+                     make_dir, run_main, save_figure, save_results, write_outputs)
 from _noise import NoiseScale, measure_noise, noise_estimates  # noqa: E402,F401  (the estimators, re-exported)
 from scaling_laws import FixedValLoss, parse_arch, run_key  # noqa: E402
 
@@ -269,7 +269,7 @@ def run(args, log=print) -> dict:
     p["noise_iters"] = [i for i in p["noise_iters"] if i <= ref_steps.max_iters and i % ref_steps.eval_interval == 0]
     corpus = data.load_corpus(args.data, progress=False, log=log)
     cache = Path(args.cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
+    make_dir(cache, "--cache-dir ")
     t0 = time.perf_counter()
     runs, trained = [], 0
     for b in p["batches"]:
