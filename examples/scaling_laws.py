@@ -291,7 +291,7 @@ def run(args, log=print) -> dict:
     s = resolve_settings(args, SETTINGS)
     archs = args.sizes or (QUICK_SWEEP if q else SWEEP)
     big_arch = args.predict or (QUICK_PREDICT if q else PREDICT)
-    n_seeds = args.seeds or (1 if q else 2)
+    n_seeds = args.seeds if args.seeds is not None else (1 if q else 2)   # --seeds 0 is refused, not the default
     if n_seeds < 1 or args.bootstrap < 10:
         raise train.ConfigError("--seeds must be at least 1 and --bootstrap at least 10")
     seeds = [1337 + i for i in range(n_seeds)]

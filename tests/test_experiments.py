@@ -133,6 +133,10 @@ def test_bad_flags_are_one_line_errors(script, capsys):
     with pytest.raises(SystemExit) as e:
         ex.main(["--quick", "--d", "15"])
     assert e.value.code == 2 and "not divisible" in capsys.readouterr().err
+    for flag in ("--batch", "--d", "--repeats", "--heads"):   # a 0 is refused, never taken for the default
+        with pytest.raises(SystemExit) as e:
+            ex.main(["--quick", flag, "0"])
+        assert e.value.code == 2 and f"{flag} must be positive, got 0" in capsys.readouterr().err
 
 
 def test_figures_are_drawn_or_explained(script, tmp_path, capsys, monkeypatch):
