@@ -67,6 +67,14 @@ def check_compatible(trainer, ckpt) -> None:
                     f"(same vocabulary), continuing")
 
 
+def model_does_not_fit(path, e: Exception) -> checkpoint.CheckpointError:
+    """The error of a checkpoint whose weights ``load_state_dict`` refused (``e``), on one line: its
+    list of mismatches, one per line as torch's, joined after the heading."""
+    head, *problems = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+    return checkpoint.CheckpointError(f"checkpoint {path} does not fit the model: "
+                                      + " ".join([head, "; ".join(problems)] if problems else [head]))
+
+
 def restore(trainer, ckpt) -> None:
     """Load ``ckpt`` into ``trainer``: weights, optimizer state, iteration, random generators, log, best."""
     from ..nn import StateDictError
@@ -76,7 +84,7 @@ def restore(trainer, ckpt) -> None:
     try:
         trainer.model.load_state_dict(ckpt.model_state, strict=True)
     except (StateDictError, ValueError, TypeError) as e:
-        raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path} does not fit the model: {e}") from None
+        raise model_does_not_fit(trainer.ckpt_path, e) from None
     try:
         trainer.optimizer.load_state_dict(ckpt.optimizer_state)
     except (ValueError, KeyError, TypeError) as e:
