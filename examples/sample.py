@@ -9,12 +9,10 @@ from pathlib import Path
 
 import minitf as mt
 from minitf import checkpoint, train
+from minitf.train.config import MAX_SAMPLE_CHARS as MAX_CHARS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
-
-
-MAX_CHARS = 10_000_000   # hours of generation on a CPU: more is a typo, not a sample
 
 
 def main(argv=None) -> int:

@@ -360,6 +360,8 @@ BAD_TRAIN_FLAGS = [
     (["--n-head", "0"], "n_head must be at least 1, got 0"), (["--log-interval", "-2"], "log_interval must be >= 0"),
     (["--dropout", "nan"], "dropout must be a finite"), (["--beta2", "inf"], "beta2 must be a finite"),
     (["--model", "lstm", "--bias"], "bias is a GPT setting"), (["--resume", "--overwrite"], "pass one of them"),
+    # sample.py's bound on --num-chars, refused before training rather than met (for hours) after it
+    (["--sample-chars", "10000000000"], "sample_chars must be at most 10,000,000, got 10,000,000,000"),
 ]
 
 
