@@ -45,7 +45,9 @@ def transformer_block():
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Draw the docs' graph pictures.")
-    p.add_argument("--out", default="docs/figures", help="output directory (default docs/figures)")
+    # the repository's docs/figures wherever the script is run from, as the experiments' outputs
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "figures"),
+                   help="output directory (default: the repository's docs/figures)")
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"],
                    help="image format Graphviz renders (default png)")
     args = p.parse_args(argv)

@@ -179,3 +179,20 @@ def test_unwritable_outputs_are_one_line_exit_2(script, tmp_path, capsys):
         assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
         assert needle in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_draw_graphs_writes_into_the_repository_docs_by_default(script, tmp_path, monkeypatch):
+    """Run from another folder, the default --out is still the repository's docs/figures (as every
+    experiment's default outputs), not a docs/figures made in the current directory."""
+    dg = script("draw_graphs")
+    monkeypatch.chdir(tmp_path)
+    asked = []
+
+    def record(path, flag=""):
+        asked.append(str(path))
+        raise SystemExit(0)   # no drawing: where it would go is the point
+    monkeypatch.setattr(dg, "make_dir", record)
+    with pytest.raises(SystemExit):
+        dg.main([])
+    assert asked == [str(dg.Path(dg.__file__).resolve().parent.parent / "docs" / "figures")]
+    assert not (tmp_path / "docs").exists()
