@@ -31,9 +31,12 @@ class _Level:
     def __init__(self, leaves, fname: str):
         from ..autograd import is_grad_enabled
         from ..tensor import Tensor
+        from .batching import BatchedTensor, Unbatchable
         self.outer = is_grad_enabled()   # the caller records: results keep their graph
         self.fresh, self.inputs = set(), []
         for x in leaves:
+            if type(x) is BatchedTensor:   # inside vmap's batched run: vmap falls back to its loop
+                raise Unbatchable(f"{fname} inside vmap: differentiated per example, in vmap's loop")
             if not isinstance(x, Tensor):
                 raise ValueError(f"{fname}: the values passed to a transform must be Tensors, got {type(x).__name__}")
             if not x.is_floating_point():

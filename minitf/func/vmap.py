@@ -35,6 +35,14 @@ class _NoDraws:
                            "randomness='same' or 'different' to vmap, or draw outside the vmapped function")
 
 
+class _NoBatchedDraws:
+    """The default generators during a batched run: a draw there is made by the loop instead."""
+
+    def __getattr__(self, name):
+        from .batching import Unbatchable
+        raise Unbatchable("vmap: a random draw in the batched run")
+
+
 class _Generators:
     """The default generators of the devices during one example (see ``randomness``)."""
 
@@ -44,6 +52,8 @@ class _Generators:
         self._random = _random
         if randomness == "error":      # every device's generator refuses to draw
             self.devices, self._stand_in = backend.DEVICES, lambda d: _NoDraws()
+        elif randomness == "batched":  # the batched run: any draw sends vmap to the loop (which decides)
+            self.devices, self._stand_in = backend.DEVICES, lambda d: _NoBatchedDraws()
         elif randomness == "same":     # each example restarts from one seed per device
             self.devices = sorted(devices | {"cpu"})
             seeds = {d: backend.draw_seed(_random.default_generator(d)) for d in self.devices}
@@ -118,6 +128,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             norm.append(d)
         if size is None:
             raise ValueError(f"{where}: at least one input must be mapped over (in_dims were all None)")
+        if size and _BATCHING:
+            try:
+                return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices)
+            except Exception as e:   # an op without a batching rule (or an error the loop raises as its own)
+                global last_fallback
+                last_fallback = e
         gens = _Generators(randomness, devices)
         results, out_spec = [], None
         for b in range(max(size, 1)):   # size 0: one call on empty stand-ins gives the outputs' shapes
@@ -134,6 +150,71 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         stacked = [_stack([r[k] for r in results], od, size, name) for k, od in enumerate(odims)]
         return tree_unflatten(stacked, out_spec)
     return wrapper
+
+
+_BATCHING = True       # False: always the loop (the tests compare the two)
+last_fallback = None   # why the latest batched run gave way to the loop (for tests and debugging)
+_active: list = []   # the levels (nesting depths) of the batched vmap runs under way
+_hook = None
+
+
+def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
+    """``func`` run once on BatchedTensors (see :mod:`minitf.func.batching`), its outputs
+    unwrapped at ``out_dims``. Raises (Unbatchable, or whatever ``func`` raised) where the loop
+    must decide instead."""
+    from .. import debughooks
+    from .batching import BatchedTensor, BatchingHook
+    global _hook
+    level = len(_active) + 1
+    example = []
+    for x, d in zip(leaves, norm):
+        if d is None:
+            example.append(x)
+        elif type(x) is BatchedTensor:   # batched by an outer vmap: this level's dim after its own
+            k = len(x._levels)
+            example.append(BatchedTensor(x._value.movedim(k + d, k), x._levels + (level,)))
+        else:
+            example.append(BatchedTensor(x if d == 0 else x.movedim(d, 0), (level,)))
+    if _hook is None:
+        _hook = BatchingHook()
+    outermost = not _active
+    _active.append(level)
+    if outermost:
+        debughooks.push(_hook)
+    try:
+        with _Generators("batched", devices):
+            out = func(*tree_unflatten(example, spec), **kwargs)
+        outs, out_spec = tree_flatten(out)
+        odims = broadcast_prefix(out_dims, out, "out_dims", ValueError)
+        results = [_unbatch(o, od, level, size) for o, od in zip(outs, odims)]
+    finally:
+        _active.pop()
+        if outermost:
+            debughooks.pop(_hook)
+    return tree_unflatten(results, out_spec)
+
+
+def _unbatch(o, od, level: int, size: int):
+    """One output of the batched run with this ``level``'s dim moved to ``od`` (an output that
+    does not depend on the mapped inputs: repeated ``size`` times, as the loop's stack)."""
+    from .. import ops
+    from ..tensor import Tensor
+    from .batching import BatchedTensor, Unbatchable, _Meta
+    if od is None:
+        if type(o) is BatchedTensor and level in o._levels:   # the loop says whether the examples differ
+            raise Unbatchable("vmap: a batched output with out_dims None")
+        return o
+    if not isinstance(o, Tensor) or isinstance(od, bool) or not isinstance(od, int) \
+            or not -(o.ndim + 1) <= od <= o.ndim or (type(o) is Tensor and type(o.data) is _Meta):
+        raise Unbatchable("vmap: an output the loop must judge")
+    od %= o.ndim + 1
+    if type(o) is not BatchedTensor:
+        return ops.stack([o] * size, od)
+    if level not in o._levels:   # batched by an outer level only
+        return o.unsqueeze(od).expand(o.shape[:od] + (size,) + o.shape[od:]).clone()
+    k = len(o._levels)   # this level is the innermost of o's: its dim is the last batch dim
+    v = o._value.movedim(k - 1, k - 1 + od)
+    return BatchedTensor(v, o._levels[:-1]) if k > 1 else v
 
 
 def _stand_in(x, d):
