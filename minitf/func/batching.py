@@ -273,6 +273,7 @@ def _matmul(a, b):
     """NumPy's matmul per example: a 1-D batched operand made a row (a) or a column (b) first,
     and that dim dropped from the result."""
     from .. import ops
+    bvec = isinstance(b, Tensor) and b.ndim == 1
     row = type(a) is BatchedTensor and a.ndim == 1
     col = type(b) is BatchedTensor and b.ndim == 1
     if not all(isinstance(o, Tensor) and o.ndim for o in (a, b)):
@@ -284,10 +285,10 @@ def _matmul(a, b):
     n = max(o.ndim for o in (a, b) if type(o) is BatchedTensor or o.ndim > 1)
     (va, vb), levels = _aligned((a, b), n)
     out = ops.matmul(va, vb)
-    if row:
-        out = out.squeeze(-2)
     if col:
         out = out.squeeze(-1)
+    if row:   # the row's dim: before b's columns, or last where b is an unbatched vector
+        out = out.squeeze(-1 if bvec else -2)
     return BatchedTensor(out, levels)
 
 
