@@ -91,6 +91,7 @@ class BatchedTensor(Tensor):
     outputs."""
 
     __slots__ = ("_value", "_levels")
+    _vmap_batched = True   # (what an op with a function-level rule looks for: see cross_entropy)
 
     def __init__(self, value: Tensor, levels: tuple):
         self._value, self._levels = value, levels
@@ -302,6 +303,23 @@ def _same(cls, inputs, params):
     return x._wrap(cls.apply(x._value, *inputs[1:], **params))
 
 
+def _with_parameters(cls, inputs, params):
+    """linear / layer_norm: :func:`_same`, or where a weight or bias is batched (per-example
+    gradients through ``functional_call``) the op composed of batched matmul / elementwise ops."""
+    if not any(type(t) is BatchedTensor for t in inputs[1:]):
+        return _same(cls, inputs, params)
+    x, *wb = inputs
+    if cls.__name__ == "Linear":
+        y = _matmul(x, wb[0].mT)
+        return y if len(wb) == 1 else _binary("add", y, wb[1])
+    y = BatchingHook().on_apply(cls, (x,), dict(params, has_weight=False, has_bias=False))
+    if type(y) is not BatchedTensor:
+        y = BatchedTensor(y, ())
+    if params["has_weight"]:
+        y = _binary("mul", y, wb.pop(0))
+    return _binary("add", y, wb[0]) if params["has_bias"] else y
+
+
 def _broadcast(cls, inputs, params):
     values, levels = _aligned(inputs)
     return BatchedTensor(cls.apply(*values, **params), levels)
@@ -317,22 +335,25 @@ def _reduce(cls, inputs, params):
     """sum / mean / var: ``axis`` None (every dim of the example) or a sorted tuple, shifted."""
     x = inputs[0]
     k, n, axis = len(x._levels), x.ndim, params["axis"]
-    if n == 0:
-        raise Unbatchable("vmap: a reduction of a 0-d batched tensor")
+    if n == 0:   # the sum or mean of one number is that number (var's is not: the loop's NaN)
+        if cls.__name__ == "Var" or x.dtype.kind != "f":
+            raise Unbatchable("vmap: var, or an integer sum, of a 0-d batched tensor")
+        return x._wrap(x._value.clone())
     axis = tuple(range(k, k + n)) if axis is None else tuple(a + k for a in axis)
     return x._wrap(cls.apply(x._value, **dict(params, axis=axis)))
 
 
-def _join(cls, inputs, params):
-    """cat / stack: every operand given every batch dim in full (an unbatched one repeated)."""
-    batched = [t for t in inputs if type(t) is BatchedTensor]
-    levels = tuple(sorted({lv for t in batched for lv in t._levels}))
+def _full(operands):
+    """``(values, levels)``: every operand's value with the batch dims of every level among them,
+    in full (an unbatched operand, or one lacking a level, repeated along it)."""
+    levels = tuple(sorted({lv for t in operands if type(t) is BatchedTensor for lv in t._levels}))
     sizes = {}
-    for t in batched:
-        sizes.update(zip(t._levels, t._value.shape[:len(t._levels)]))
+    for t in operands:
+        if type(t) is BatchedTensor:
+            sizes.update(zip(t._levels, t._value.shape[:len(t._levels)]))
     lead = tuple(sizes[lv] for lv in levels)
     values = []
-    for t in inputs:
+    for t in operands:
         if type(t) is not BatchedTensor:
             t = BatchedTensor(t, ())
         v = t._value
@@ -341,7 +362,36 @@ def _join(cls, inputs, params):
             v = v.reshape(tuple(next(it) if lv in t._levels else 1 for lv in levels) + tuple(t.shape))
             v = v.expand(lead + tuple(t.shape))
         values.append(v)
+    return values, levels
+
+
+def _join(cls, inputs, params):
+    """cat / stack: every operand given every batch dim in full (an unbatched one repeated)."""
+    values, levels = _full(inputs)
     return BatchedTensor(cls.apply(*values, **dict(params, axis=params["axis"] + len(levels))), levels)
+
+
+def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """``F.cross_entropy`` of each example of a batched run (class-index targets): the examples'
+    rows as one call with ``reduction="none"``, then each example's sum or mean (over its
+    non-ignored targets). Weighted means and probability targets: Unbatchable (the loop)."""
+    from ..ops.loss import cross_entropy as plain
+    if type(weight) is BatchedTensor or not isinstance(targets, Tensor) or targets.dtype.kind not in "iu" \
+            or (weight is not None and reduction == "mean") or logits.ndim == 0 or targets.shape != logits.shape[:-1]:
+        raise Unbatchable("vmap: cross_entropy without a batching rule for these arguments")
+    (z, t), levels = _full((logits, targets))
+    k, C = len(levels), logits.shape[-1]
+    per = plain(z.reshape(-1, C), t.reshape(-1), weight, ignore_index, "none", label_smoothing)
+    per = per.reshape(tuple(z.shape[:-1]))
+    if reduction != "none":
+        axes = tuple(range(k, per.ndim))
+        total = per.sum(axes) if axes else per
+        if reduction == "mean":   # over the example's non-ignored targets (0/0: NaN, as torch)
+            valid = (t != ignore_index).to(dtype=per.dtype)
+            total = total / (valid.sum(axes) if axes else valid)
+        per = total
+    return BatchedTensor(per, levels)
 
 
 def _matmul_rule(cls, inputs, params):
@@ -365,7 +415,8 @@ def _rule_table() -> dict:
                 ("elementwise", "Exp Log Sqrt Tanh Sigmoid ReLU GELU GELUErf SiLU", _same),
                 ("arithmetic", "Neg Pow", _same), ("unary", "Sin Cos Rsqrt Reciprocal", _same),
                 ("pointwise", "Abs Clamp", _same), ("views", "Clone Contiguous", _same),
-                ("casting", "AsType", _same), ("linear", "Linear", _same), ("nn", "LayerNorm", _same),
+                ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
+                ("nn", "LayerNorm", _with_parameters),
                 ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor", _broadcast),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),
                 ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule)):

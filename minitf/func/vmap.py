@@ -154,7 +154,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
 _BATCHING = True       # False: always the loop (the tests compare the two)
 last_fallback = None   # why the latest batched run gave way to the loop (for tests and debugging)
-_active: list = []   # the levels (nesting depths) of the batched vmap runs under way
+_active: list = []   # (level, batch size) of each batched vmap run under way (level: the nesting depth)
 _hook = None
 
 
@@ -178,7 +178,7 @@ def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
     if _hook is None:
         _hook = BatchingHook()
     outermost = not _active
-    _active.append(level)
+    _active.append((level, size))
     if outermost:
         debughooks.push(_hook)
     try:
