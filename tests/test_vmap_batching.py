@@ -113,9 +113,8 @@ def test_broadcasting_pads_the_example_not_the_batch(monkeypatch):
 
 
 def test_both_operands_batched(monkeypatch):
-    check(lambda M, F: lambda x, y: (x @ y.mT, x * y[0], x[0] @ y[1], M.cat([x, y], 1), F.linear(x, y)),
-          [_arr(B, 3, 4), _arr(3, B, 4)], monkeypatch, in_dims=(0, 1), batched=False)   # linear: a batched weight
-    check(lambda M, F: lambda x, y: (x @ y.mT, x * y[0], x[0] @ y[1], M.cat([x, y], 1)),
+    check(lambda M, F: lambda x, y: (x @ y.mT, x * y[0], x[0] @ y[1], M.cat([x, y], 1), F.linear(x, y, y[0, :3]),
+                                     F.layer_norm(x, (4,), y[0], y[1]), F.layer_norm(x, (4,), y[0])),
           [_arr(B, 3, 4), _arr(3, B, 4)], monkeypatch, in_dims=(0, 1))
 
 
@@ -205,11 +204,61 @@ def test_gradients_through_the_batched_run():
     np.testing.assert_allclose(g.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_per_example_gradients_stay_right():
-    # vmap(grad(f)): the gradient is taken per example (the loop) and equals torch's
+def test_per_example_gradients_of_a_linear_model_run_batched():
     loss = lambda M: lambda w, x, y: (M.tanh(x @ w) - y) ** 2   # noqa: E731
     w, xs, ys = _arr(3), _arr(B, 3), _arr(B)
-    ours = vmap(grad(loss(mt)), in_dims=(None, 0, 0))(*[mt.tensor(a, dtype="float64") for a in (w, xs, ys)])
+    calls = [0]
+
+    def counted(*a):
+        calls[0] += 1
+        return loss(mt)(*a)
+    ours = vmap(grad(counted), in_dims=(None, 0, 0))(*[mt.tensor(a, dtype="float64") for a in (w, xs, ys)])
+    assert calls[0] == 1, V.last_fallback
     theirs = torch.func.vmap(torch.func.grad(loss(torch)), in_dims=(None, 0, 0))(
         *[torch.tensor(a) for a in (w, xs, ys)])
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_per_example_gradients_of_an_mlp_through_functional_call(reduction, monkeypatch):
+    from minitf.func import functional_call
+    model = mt.nn.Sequential(mt.nn.Linear(3, 8), mt.nn.GELU(), mt.nn.LayerNorm(8), mt.nn.Linear(8, 2)).double()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    xs, ys = _arr(B, 5, 3), _arr(B, 5, 2)
+    cs = rng.integers(0, 2, (B, 5))
+    cs[1, 2] = -100   # an ignored target: that example's mean is over 4 of its 5
+    calls = [0]
+
+    def loss(p, x, c, y):
+        calls[0] += 1
+        out = functional_call(model, p, (x,))
+        return F.cross_entropy(out, c, reduction=reduction, label_smoothing=0.1).sum() + F.mse_loss(out, y)
+    args = (params, mt.tensor(xs), mt.tensor(cs), mt.tensor(ys))
+    ours = vmap(grad(loss), in_dims=(None, 0, 0, 0))(*args)
+    assert calls[0] == 1, V.last_fallback
+    loop = _loop(grad(loss), (None, 0, 0, 0), 0, args, monkeypatch)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.GELU(), torch.nn.LayerNorm(8),
+                                 torch.nn.Linear(8, 2)).double()
+    tparams = {k: torch.tensor(v.numpy()) for k, v in params.items()}
+
+    def tloss(p, x, c, y):
+        out = torch.func.functional_call(tmodel, p, (x,))
+        return TF.cross_entropy(out, c, reduction=reduction, label_smoothing=0.1).sum() + TF.mse_loss(out, y)
+    theirs = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0, 0))(
+        tparams, torch.tensor(xs), torch.tensor(cs), torch.tensor(ys))
+    for k in params:
+        assert tuple(ours[k].shape) == (B,) + tuple(params[k].shape)
+        np.testing.assert_allclose(ours[k].numpy(), loop[k].numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours[k].numpy(), theirs[k].numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_transforms_that_stay_in_the_loop():
+    # grad inside nested vmaps, and a vmapped grad of a function that also reads .item(): the loop, right
+    xs = mt.tensor(_arr(3, B, 2), dtype="float64")
+    f = lambda x: (x ** 3).sum()   # noqa: E731
+    ours = vmap(vmap(grad(f)))(xs)
+    np.testing.assert_allclose(ours.numpy(), 3 * xs.numpy() ** 2, rtol=1e-12)
+    assert isinstance(V.last_fallback, Unbatchable)
+    g = vmap(grad(lambda x: f(x) * (2.0 if x.sum().item() > 0 else 1.0)))(xs[0])
+    scale = np.where(xs[0].numpy().sum(-1) > 0, 2.0, 1.0)[:, None]
+    np.testing.assert_allclose(g.numpy(), 3 * xs[0].numpy() ** 2 * scale, rtol=1e-12)
