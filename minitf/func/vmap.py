@@ -4,12 +4,29 @@ a batch.
     per_sample = mt.vmap(f)(xs)          # xs: (B, ...);  per_sample[b] == f(xs[b])
     mt.vmap(f, in_dims=(0, None))(xs, w)  # w is shared by every example
 
-minitf's vmap runs ``f`` once per example on ``x.select(dim, b)`` and stacks the results along
-``out_dims``: the values and gradients are torch's, and it composes with the other transforms
-(``vmap(grad(f))`` gives per-example gradients), but the speed is that of a Python loop over the
-batch, not of one batched kernel. It is a tool for per-example quantities in teaching and tests,
-not for a model's hot path. Because ``f`` really runs on each example, what torch's batching
-refuses inside ``f`` (``.item()``, data-dependent ``if``) works here.
+Two ways to run, tried in this order:
+
+1. **Batched** (as torch.func.vmap): ``f`` runs once, on stand-ins for the mapped inputs that
+   carry the batch dim through each op by a batching rule (:mod:`minitf.func.batching`): one
+   GEMM for the batch instead of B small ones. Nested vmaps stack their batch dims in front;
+   ``vmap(grad(f))`` takes one backward pass of the batch (one node per example, so the
+   examples' gradients never mix). Ops with a rule: elementwise math and activations (with
+   broadcasting against unbatched tensors), matmul / ``@`` / linear, sum / mean / var (dim,
+   keepdim), softmax / log_softmax / layer_norm, cross_entropy (class indices), cat / stack,
+   the view methods (``reshape``/``view``, ``transpose``, ``permute``, ``unsqueeze``,
+   ``squeeze``, ``flatten``, ``expand``, ``movedim``, ``mT``) and basic indexing (ints, slices,
+   None, ``...``).
+2. **The loop**, when the batched run meets anything else (an op without a rule, the function
+   forms of the views such as ``mt.reshape(x, s)``, comparisons, ``.item()``, a data-dependent
+   ``if``, a random draw, a gradient transform inside nested vmaps): the batched run is
+   abandoned and ``f`` runs once per example on ``x.select(dim, b)``, the results stacked along
+   ``out_dims``. So the results are always the loop's; only the speed differs, and ``f`` may
+   have run once, partly, before the loop (a side effect in ``f`` can happen twice). Because
+   the loop really runs each example, what torch's batching refuses inside ``f`` (``.item()``,
+   data-dependent ``if``) works here.
+
+``last_fallback`` (this module's, ``sys.modules["minitf.func.vmap"]``) holds the reason the
+latest batched run gave way to the loop.
 
 ``randomness`` as torch's: "error" (the default) raises at any draw from a default generator
 inside ``f``; "different" lets each example draw in turn; "same" gives every example the same
@@ -85,8 +102,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     argument, a matching structure of them. ``out_dims``: where the batch dim goes in each output
     (an int, or a structure matching the outputs; None: an output that is the same for every
     example, returned once, not stacked; one that differs raises, as torch's batched output does). Keyword arguments are passed unmapped. Every mapped input must have the same size B
-    in its mapped dim; the result has B at ``out_dims``. ``chunk_size`` is accepted (the
-    examples run one at a time anyway). See the module docstring for how it runs and ``randomness``.
+    in its mapped dim; the result has B at ``out_dims``. ``chunk_size`` is accepted (the batch
+    runs whole, or one example at a time). See the module docstring for how it runs (batched, or
+    the loop) and ``randomness``.
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"vmap: randomness must be one of {_RANDOMNESS}, got {randomness!r}")
