@@ -72,7 +72,7 @@ UNARY = {
                                           x.mean(dim=1, keepdim=True), x.var(dim=-1), x.mean()),
     "views": lambda M, F: lambda x: (x.reshape(-1), x.view(2, -1), x.transpose(0, -1), x.permute(2, 0, 1),
                                      x.unsqueeze(-1), x.unsqueeze(0).squeeze(0), x.flatten(), x.flatten(1),
-                                     x.mT, x.unsqueeze(1).expand(-1, 5, -1, -1), x.movedim(0, -1)),
+                                     x.mT, x.unsqueeze(1).expand(-1, 5, -1, -1), x.movedim(0, -1), x[0].T),
     "indexing": lambda M, F: lambda x: (x[1:, None, ::2], x[..., 0], x[0], x[:, -1]),
     "cat_stack": lambda M, F: lambda x: (M.cat([x, x * 2], dim=-1), M.stack([x, -x], dim=1),
                                          M.stack([x, x], dim=-1)),
@@ -161,6 +161,20 @@ def test_an_op_without_a_rule_falls_back_to_the_loop(monkeypatch):
     ref = [x * 2 if x.sum() > 0 else x - 1 for x in xs.numpy()]
     np.testing.assert_allclose(out.numpy(), np.stack(ref), rtol=1e-12)
     assert isinstance(V.last_fallback, Unbatchable)
+
+
+def test_random_draws_run_in_the_loop():
+    # an explicit generator draws per example in the loop: each example its own noise, as torch's
+    xs = mt.zeros(B, 3, dtype="float64")
+    g = mt.Generator().manual_seed(0)
+    out = vmap(lambda x: x + mt.randn(3, generator=g, dtype="float64"))(xs).numpy()
+    assert isinstance(V.last_fallback, Unbatchable) and not np.allclose(out[0], out[1])
+    g.manual_seed(0)
+    np.testing.assert_array_equal(out, np.stack([mt.randn(3, generator=g, dtype="float64").numpy()
+                                                 for _ in range(B)]))
+    mt.manual_seed(0)
+    same = vmap(lambda x: x + mt.rand(3, dtype="float64"), randomness="same")(xs).numpy()
+    assert (same == same[0]).all()
 
 
 def test_the_errors_are_the_loops(monkeypatch):

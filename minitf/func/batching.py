@@ -172,6 +172,10 @@ class BatchedTensor(Tensor):
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     @property
+    def T(self):
+        return self.permute(tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
     def mT(self):
         return self.transpose(-2, -1)
 

@@ -66,7 +66,7 @@ class _Generators:
     def __init__(self, randomness: str, devices):
         from .. import backend
         from .. import random as _random
-        self._random = _random
+        self._random, self.randomness = _random, randomness
         if randomness == "error":      # every device's generator refuses to draw
             self.devices, self._stand_in = backend.DEVICES, lambda d: _NoDraws()
         elif randomness == "batched":  # the batched run: any draw sends vmap to the loop (which decides)
@@ -80,6 +80,9 @@ class _Generators:
 
     def __enter__(self):
         gens = self._random._generators
+        if self.randomness == "batched":   # explicit generators refuse too (see minitf.generator.resolve)
+            from .batching import Unbatchable
+            self.refused, self._random.draws_refused = self._random.draws_refused, Unbatchable
         self.saved = {d: gens.get(d) for d in self.devices}
         for d in self.devices:
             gens[d] = self._stand_in(d)
@@ -87,6 +90,8 @@ class _Generators:
 
     def __exit__(self, *exc):
         gens = self._random._generators
+        if self.randomness == "batched":
+            self._random.draws_refused = self.refused
         for d, g in self.saved.items():
             if g is None:
                 gens.pop(d, None)
