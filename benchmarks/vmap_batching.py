@@ -78,11 +78,8 @@ def main() -> None:
     if a.worker:
         print(worker(a.worker[0], a.worker[1], a.batch, a.repeats))
         return
-    try:
-        import torch  # noqa: F401
-        variants = ("batched", "loop", "torch")
-    except ImportError:
-        variants = ("batched", "loop")
+    import importlib.util
+    variants = ("batched", "loop") + (("torch",) if importlib.util.find_spec("torch") else ())
     n = str(a.threads)   # NumPy's BLAS reads its thread count at start-up: set in the workers' environment
     env = dict(os.environ, PYTHONPATH=str(ROOT), BENCH_THREADS=n, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n,
                MKL_NUM_THREADS=n)
