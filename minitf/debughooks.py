@@ -11,6 +11,10 @@ The registered hooks are a tuple, ``minitf.autograd._hooks``: it stays in the en
 tests it on every ``Function.apply`` and ``backward()``; with none registered that test of
 an empty tuple is all the hooks cost. This module replaces the tuple (never mutates it), so a
 walk that read it keeps the hooks it started with.
+
+A hook with a ``run_op(cls, inputs, params)`` method runs the op itself, in place of
+``cls.apply(*inputs, **params)`` (forward-mode AD, :mod:`minitf.forward_rules`: it needs the
+op's parameters and node to give the output its tangent); the other hooks see its output.
 """
 from __future__ import annotations
 
@@ -53,7 +57,8 @@ def apply_hooked(cls, inputs, params):
     hooks, autograd._hooks = autograd._hooks, ()  # the op itself runs unhooked: nothing is counted twice
     try:
         start = clock(hooks, inputs)
-        out = cls.apply(*inputs, **params)
+        run = next((h.run_op for h in hooks if hasattr(h, "run_op")), None)
+        out = cls.apply(*inputs, **params) if run is None else run(cls, inputs, params)
         seconds = clock(hooks, inputs) - start
     finally:
         autograd._hooks = hooks
