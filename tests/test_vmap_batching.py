@@ -9,7 +9,7 @@ import pytest
 import minitf as mt
 import minitf.nn.functional as F
 from minitf.errors import ShapeError
-from minitf.func import grad, vmap
+from minitf.func import grad, hessian, jacfwd, jacrev, jvp, vjp, vmap
 from minitf.func.batching import Unbatchable
 
 torch = pytest.importorskip("torch")
@@ -276,3 +276,22 @@ def test_gradient_transforms_that_stay_in_the_loop():
     g = vmap(grad(lambda x: f(x) * (2.0 if x.sum().item() > 0 else 1.0)))(xs[0])
     scale = np.where(xs[0].numpy().sum(-1) > 0, 2.0, 1.0)[:, None]
     np.testing.assert_allclose(g.numpy(), 3 * xs[0].numpy() ** 2 * scale, rtol=1e-12)
+
+
+TRANSFORMS = {   # name: (function of one example, number of mapped inputs)
+    "jvp": (lambda x, t: jvp(lambda y: mt.tanh(y) * y.sum(), (x,), (t,))[1], 2),
+    "vjp": (lambda x, t: vjp(lambda y: mt.tanh(y) * y.sum(), x)[1](t)[0], 2),
+    "jacrev": (lambda x: jacrev(lambda y: mt.tanh(y) * y.sum())(x), 1),
+    "jacfwd": (lambda x: jacfwd(lambda y: mt.tanh(y) * y.sum())(x), 1),
+    "hessian": (lambda x: hessian(lambda y: (y ** 3).sum())(x), 1),
+    "grad_grad": (lambda x: grad(lambda y: grad(lambda z: (z ** 3).sum() * z[0])(y).sum())(x), 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_every_transform_under_vmap_equals_the_loop(name, monkeypatch):
+    f, n = TRANSFORMS[name]
+    args = [mt.tensor(_arr(B, 3), dtype="float64") for _ in range(n)]
+    ours = vmap(f)(*args)
+    loop = _loop(f, 0, 0, args, monkeypatch)
+    np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
