@@ -116,6 +116,9 @@ def test_both_operands_batched(monkeypatch):
     check(lambda M, F: lambda x, y: (x @ y.mT, x * y[0], x[0] @ y[1], M.cat([x, y], 1), F.linear(x, y, y[0, :3]),
                                      F.layer_norm(x, (4,), y[0], y[1]), F.layer_norm(x, (4,), y[0])),
           [_arr(B, 3, 4), _arr(3, B, 4)], monkeypatch, in_dims=(0, 1))
+    # an unbatched input with batched parameters
+    check(lambda M, F: lambda w, x: (F.linear(x, w, w[:, 0]), F.layer_norm(x, (4,), w[0], w[1])),
+          [_arr(B, 3, 4), _arr(2, 4)], monkeypatch, in_dims=(0, None))
 
 
 def test_nested_vmap(monkeypatch):

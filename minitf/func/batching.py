@@ -316,9 +316,8 @@ def _with_parameters(cls, inputs, params):
     if cls.__name__ == "Linear":
         y = _matmul(x, wb[0].mT)
         return y if len(wb) == 1 else _binary("add", y, wb[1])
-    y = BatchingHook().on_apply(cls, (x,), dict(params, has_weight=False, has_bias=False))
-    if type(y) is not BatchedTensor:
-        y = BatchedTensor(y, ())
+    plain = dict(params, has_weight=False, has_bias=False)   # normalised only, then scaled and shifted
+    y = _same(cls, (x,), plain) if type(x) is BatchedTensor else cls.apply(x, **plain)
     if params["has_weight"]:
         y = _binary("mul", y, wb.pop(0))
     return _binary("add", y, wb[0]) if params["has_bias"] else y
