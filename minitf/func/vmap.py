@@ -156,7 +156,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
                 return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices)
             except Exception as e:   # an op without a batching rule (or an error the loop raises as its own)
                 global last_fallback
-                last_fallback = e
+                last_fallback = e.with_traceback(None)   # (its frames would keep f's tensors alive)
         gens = _Generators(randomness, devices)
         results, out_spec = [], None
         for b in range(max(size, 1)):   # size 0: one call on empty stand-ins gives the outputs' shapes
