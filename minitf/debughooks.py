@@ -45,7 +45,15 @@ def clock(hooks, tensors) -> float:
 
 
 def apply_hooked(cls, inputs, params):
-    """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``)."""
+    """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``). A hook
+    with ``on_apply`` (vmap's batching, :mod:`minitf.func.batching`) may compute the op instead:
+    it returns the result, or NotImplemented to let the op run."""
+    for h in autograd._hooks:
+        on_apply = getattr(h, "on_apply", None)
+        if on_apply is not None:
+            out = on_apply(cls, inputs, params)
+            if out is not NotImplemented:
+                return out
     hooks, autograd._hooks = autograd._hooks, ()  # the op itself runs unhooked: nothing is counted twice
     try:
         start = clock(hooks, inputs)
