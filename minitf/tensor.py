@@ -72,8 +72,9 @@ class Tensor(TensorMethods):
         if self._fn is not None:  # torch's rule: only a leaf's flag is the user's to set
             raise RuntimeError("you can only change requires_grad flags of leaf variables; to use a computed "
                                "tensor in a subgraph that needs no gradient, take t.detach()")
-        if flag and self.data.dtype.kind != "f":
-            raise DtypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
+        if flag and self.data.dtype.kind not in "fc":
+            raise DtypeError(f"only Tensors of floating point and complex dtype can require gradients, got dtype "
+                             f"{self.data.dtype}")
         self._requires_grad = bool(flag)
 
     # a property so that ``x.requires_grad = ...`` checks what requires_grad_() does (a leaf, a
@@ -330,6 +331,8 @@ class Tensor(TensorMethods):
             if self.data.size != 1:
                 raise RuntimeError(f"backward() without a grad argument needs a scalar output; "
                                    f"this tensor has shape {self.shape}: pass grad= of that shape")
+            if self.data.dtype.kind == "c":   # torch's rule: a loss is real (take .abs(), .real, ...)
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             grad = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad

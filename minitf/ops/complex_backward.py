@@ -1,0 +1,114 @@
+"""The complex forms of real ops whose backward changes for complex input (mul, div, matmul, pow,
+exp, abs, casts): the same forward, and torch's gradient, the conjugate Wirtinger derivative.
+
+For a real loss L of a complex z = x + iy, torch's ``z.grad`` is dL/dx + i dL/dy. Through a
+holomorphic f (w = f(z)) that is ``conj(f'(z)) * w.grad``: the conjugate of what the real backward
+multiplies by (``g * conj(b)`` for ``a * b``). :mod:`minitf.complex_guard` sends an op with a
+complex input here; real tensors never reach these classes.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import backend
+from .arithmetic import Div, MatMul, Mul, Pow, _power
+from .casting import AsType, astype
+from .elementwise import Exp, exp
+from .pointwise import Abs
+
+
+def _conj(a):
+    return backend.get_array_module(a).conj(a)
+
+
+def _conj_t(t):
+    from .complex_parts import conj
+    return conj(t)
+
+
+class ComplexMul(Mul):
+    def forward(self, a, b):
+        self.a, self.b = _conj(a), _conj(b)   # backward multiplies by the conjugates
+        return a * b
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return (g * _conj_t(b) if a._requires_grad else None, g * _conj_t(a) if b._requires_grad else None)
+
+
+class ComplexDiv(Div):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, conjugated
+        ga = g / _conj(self.b)
+        return ga, -ga * _conj(self.a / self.b)
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        ga = g / _conj_t(b)
+        return ga, -ga * _conj_t(a / b) if b._requires_grad else None
+
+
+class ComplexMatMul(MatMul):
+    backward_graph = None   # (create_graph through a complex matmul: not written)
+
+    def forward(self, a, b):
+        self.a, self.b = _conj(a), _conj(b)   # dA = G B^H, dB = A^H G: the real backward on conjugates
+        return a @ b
+
+
+class ComplexPow(Pow):
+    backward_graph = None
+
+    def backward(self, g):  # conj(p a^(p-1)) g
+        if self.p == 0:
+            return (backend.get_array_module(g).zeros_like(g),)
+        return (g * _conj(self.p * _power(self.a, self.p - 1)),)
+
+
+class ComplexExp(Exp):
+    def backward(self, g):
+        return (g * _conj(self.y),)
+
+    def backward_graph(self, g):
+        return (g * _conj_t(exp(self.inputs[0])),)
+
+
+class ComplexAbs(Abs):
+    """|z| (a real tensor); its gradient g z / |z| (0 at z = 0, as torch's sgn)."""
+
+    backward_graph = None
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        r = xp.abs(self.x)
+        return (g * (self.x / xp.where(r == 0, 1, r)),)
+
+
+_DISCARD = "Casting complex values to real discards the imaginary part"
+
+
+class ComplexAsType(AsType):
+    """A cast into or out of a complex dtype: the gradient of a real input is the real part."""
+
+    def forward(self, x, dtype):
+        self.in_dtype = x.dtype
+        if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            warnings.warn(_DISCARD, UserWarning, stacklevel=4)   # torch's warning; NumPy's would be a ComplexWarning
+            x = x.real
+        return x.astype(dtype)
+
+    def backward(self, g):
+        if g.dtype.kind == "c" and self.in_dtype.kind != "c":
+            g = g.real
+        return (g.astype(self.in_dtype),)
+
+    def backward_graph(self, g):
+        if g.dtype.kind == "c" and self.in_dtype.kind != "c":
+            from .complex_parts import real
+            g = real(g)
+        return (astype(g, self.in_dtype),)
