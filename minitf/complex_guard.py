@@ -38,10 +38,9 @@ def _load_routes() -> dict:
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
             backward_ops.Scatter]
     routes = {cls: cls for cls in same}
-    routes.update({arithmetic.Mul: complex_backward.ComplexMul, arithmetic.Div: complex_backward.ComplexDiv,
-                   arithmetic.MatMul: complex_backward.ComplexMatMul, arithmetic.Pow: complex_backward.ComplexPow,
-                   elementwise.Exp: complex_backward.ComplexExp, pointwise.Abs: complex_backward.ComplexAbs,
-                   casting.AsType: complex_backward.ComplexAsType})
+    cb = complex_backward
+    routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
+                   elementwise.Exp: cb.Exp, pointwise.Abs: cb.Abs, casting.AsType: cb.AsType})
     return routes
 
 

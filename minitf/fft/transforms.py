@@ -42,6 +42,7 @@ class C2C(Function):
     backward_graph = None
 
     def forward(self, x, sizes, axes, norm, inverse):
+        self._torch_name = "FftC2CBackward0"
         self.in_sizes = tuple(x.shape[a] for a in axes)
         return backend.fft_op("ifftn" if inverse else "fftn", x, x.dtype, s=sizes, axes=axes, norm=norm)
 
@@ -58,6 +59,7 @@ class R2C(Function):
     backward_graph = None
 
     def forward(self, x, sizes, axes, norm):
+        self._torch_name = "FftR2CBackward0"
         self.in_sizes, self.dt = tuple(x.shape[a] for a in axes), x.dtype
         return backend.fft_op("rfftn", x, _complex_of(x.dtype), s=sizes, axes=axes, norm=norm)
 
@@ -75,6 +77,7 @@ class C2R(Function):
     backward_graph = None
 
     def forward(self, x, sizes, axes, norm):
+        self._torch_name = "FftC2RBackward0"
         self.in_sizes, self.dt = tuple(x.shape[a] for a in axes), x.dtype
         return backend.fft_op("irfftn", x, np.dtype(x.dtype.char.lower()), s=sizes, axes=axes, norm=norm)
 

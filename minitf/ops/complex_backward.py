@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 
 from .. import backend
-from .arithmetic import Div, MatMul, Mul, Pow, _power
-from .casting import AsType, astype
-from .elementwise import Exp, exp
-from .pointwise import Abs
+from . import arithmetic as _arithmetic, casting as _casting, elementwise as _elementwise, pointwise as _pointwise
+from .arithmetic import _power
+from .casting import astype
+from .elementwise import exp
 
 
 def _conj(a):
@@ -28,7 +28,7 @@ def _conj_t(t):
     return conj(t)
 
 
-class ComplexMul(Mul):
+class Mul(_arithmetic.Mul):
     def forward(self, a, b):
         self.a, self.b = _conj(a), _conj(b)   # backward multiplies by the conjugates
         return a * b
@@ -38,7 +38,7 @@ class ComplexMul(Mul):
         return (g * _conj_t(b) if a._requires_grad else None, g * _conj_t(a) if b._requires_grad else None)
 
 
-class ComplexDiv(Div):
+class Div(_arithmetic.Div):
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -53,7 +53,7 @@ class ComplexDiv(Div):
         return ga, -ga * _conj_t(a / b) if b._requires_grad else None
 
 
-class ComplexMatMul(MatMul):
+class MatMul(_arithmetic.MatMul):
     backward_graph = None   # (create_graph through a complex matmul: not written)
 
     def forward(self, a, b):
@@ -61,7 +61,7 @@ class ComplexMatMul(MatMul):
         return a @ b
 
 
-class ComplexPow(Pow):
+class Pow(_arithmetic.Pow):
     backward_graph = None
 
     def backward(self, g):  # conj(p a^(p-1)) g
@@ -70,7 +70,7 @@ class ComplexPow(Pow):
         return (g * _conj(self.p * _power(self.a, self.p - 1)),)
 
 
-class ComplexExp(Exp):
+class Exp(_elementwise.Exp):
     def backward(self, g):
         return (g * _conj(self.y),)
 
@@ -78,7 +78,7 @@ class ComplexExp(Exp):
         return (g * _conj_t(exp(self.inputs[0])),)
 
 
-class ComplexAbs(Abs):
+class Abs(_pointwise.Abs):
     """|z| (a real tensor); its gradient g z / |z| (0 at z = 0, as torch's sgn)."""
 
     backward_graph = None
@@ -92,7 +92,7 @@ class ComplexAbs(Abs):
 _DISCARD = "Casting complex values to real discards the imaginary part"
 
 
-class ComplexAsType(AsType):
+class AsType(_casting.AsType):
     """A cast into or out of a complex dtype: the gradient of a real input is the real part."""
 
     def forward(self, x, dtype):

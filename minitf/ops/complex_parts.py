@@ -148,6 +148,7 @@ class ComplexAngle(Function):
     backward_graph = None
 
     def forward(self, z):
+        self._torch_name = "AngleBackward0"
         self.z = z
         return _xp(z).angle(z)
 

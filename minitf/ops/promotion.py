@@ -67,6 +67,10 @@ def _combine(higher, lower):
     is of a higher category. None stands for no operand of that rank."""
     if higher is None:
         return lower
+    if lower is not None and lower.kind == "c" and higher.kind != "c":
+        # a complex of lower rank: the complex of higher's precision when higher is a float (float32 * 1j
+        # is complex64 whatever the default dtype), else the complex itself
+        return np.result_type(higher, np.complex64) if higher.kind == "f" else lower
     if lower is None or higher.kind in "fc":
         return higher
     if higher.kind == "b" or lower.kind in "fc":
