@@ -9,12 +9,7 @@ from minitf import complex_guard
 from minitf.errors import DtypeError, DtypeNotImplemented
 
 
-@pytest.fixture(autouse=True)
-def _disarm():
-    """A complex tensor arms the guard for the process; the other test files run without it."""
-    yield
-    if complex_guard.armed:
-        complex_guard.disarm()
+pytestmark = pytest.mark.usefixtures("complex_isolated")   # (tests/conftest.py)
 
 
 def _c(rng, *shape, device="cpu", grad=True):

@@ -4,15 +4,10 @@ import numpy as np
 import pytest
 
 import minitf as mt
-from minitf import complex_guard
 from minitf.errors import DtypeError
 
 
-@pytest.fixture(autouse=True)
-def _disarm():
-    yield
-    if complex_guard.armed:
-        complex_guard.disarm()
+pytestmark = pytest.mark.usefixtures("complex_isolated")   # (tests/conftest.py)
 
 
 def _data(rng, shape, complex_):
