@@ -236,7 +236,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
     live = [k for k, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
     if not live:
         raise GradcheckError("gradgradcheck: the output does not depend on any input that requires grad")
-    cotangents = [Tensor(backend.to_device(rng.standard_normal(outputs[k].shape), outputs[k].device),
+    cotangents = [Tensor(backend.to_device(_draw(rng, outputs[k].shape, outputs[k].dtype), outputs[k].device),
                          requires_grad=True) for k in live]
     n = len(inputs)
     _same_first_gradient(fn, inputs, checked, live, cotangents, atol, rtol)
@@ -249,7 +249,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
                       create_graph=True, allow_unused=True)
         # an input fn does not use has gradient 0 (a constant)
         return tuple(g if g is not None else Tensor._make(
-            backend.get_array_module(xs[i].data).zeros(xs[i].shape), None) for g, i in zip(gs, checked))
+            backend.get_array_module(xs[i].data).zeros(xs[i].shape, dtype=xs[i].dtype), None) for g, i in zip(gs, checked))
 
     return gradcheck(first_gradient, inputs + cotangents, eps=eps, atol=atol, rtol=rtol,
                      max_elements=max_elements, num_directions=num_directions, seed=seed)

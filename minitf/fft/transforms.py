@@ -10,7 +10,8 @@ sizes (the adjoint of padding to ``s`` is cutting, and of cutting, padding with 
 * irfft reads the one-sided half of a Hermitian spectrum (the imaginary parts of bin 0 and, for
   an even n, bin n/2 are ignored): its adjoint is rfft of the gradient with the bins that stand
   for two (1 .. n - (n//2 + 1)) doubled, torch's rule, which is the exact derivative.
-Second derivatives through these ops are not written (create_graph=True refuses them).
+Each backward is written twice, on arrays and in recorded ops (create_graph=True), the cuts and
+pads there being the op :class:`Resize`.
 """
 from __future__ import annotations
 
@@ -36,10 +37,37 @@ def _resize(a, axes, sizes):
     return out
 
 
+class Resize(Function):
+    """x cut or zero-padded to ``sizes`` along ``axes``, as an op: its adjoint is the resize back."""
+
+    saves_inputs = saves_output = False
+    takes_complex = True
+
+    def forward(self, x, axes, sizes):
+        self.in_sizes = tuple(x.shape[a] for a in axes)
+        return _resize(x, axes, sizes)
+
+    def backward(self, g):
+        return (_resize(g, self.params["axes"], self.in_sizes),)
+
+    def backward_graph(self, g):
+        return (resized(g, self.params["axes"], self.in_sizes),)
+
+
+def resized(t, axes, sizes):
+    """The Tensor ``t`` resized (:class:`Resize`), or t itself when it has those sizes already."""
+    if all(t.shape[a] == n for a, n in zip(axes, sizes)):
+        return t
+    return Resize.apply(t, axes=tuple(axes), sizes=tuple(sizes))
+
+
+def _sizes(t, axes):
+    return tuple(t.shape[a] for a in axes)
+
+
 class C2C(Function):
     saves_inputs = saves_output = False
     takes_complex = True
-    backward_graph = None
 
     def forward(self, x, sizes, axes, norm, inverse):
         self._torch_name = "FftC2CBackward0"
@@ -52,11 +80,15 @@ class C2C(Function):
         gx = backend.fft_op("fftn" if inverse else "ifftn", g, g.dtype, axes=axes, norm=DUAL[norm])
         return (_resize(gx, axes, self.in_sizes),)
 
+    def backward_graph(self, g):
+        p = self.params
+        gx = C2C.apply(g, sizes=_sizes(g, p["axes"]), axes=p["axes"], norm=DUAL[p["norm"]], inverse=not p["inverse"])
+        return (resized(gx, p["axes"], self.in_sizes),)
+
 
 class R2C(Function):
     saves_inputs = saves_output = False
     takes_complex = True
-    backward_graph = None
 
     def forward(self, x, sizes, axes, norm):
         self._torch_name = "FftR2CBackward0"
@@ -70,11 +102,18 @@ class R2C(Function):
         gx = backend.get_array_module(g).real(backend.fft_op("ifftn", full, g.dtype, axes=axes, norm=DUAL[p["norm"]]))
         return (_resize(gx, axes, self.in_sizes).astype(self.dt),)
 
+    def backward_graph(self, g):
+        from ..ops.complex_parts import real
+        p = self.params
+        axes = p["axes"]
+        full = resized(g, axes[-1:], p["sizes"][-1:])
+        gx = real(C2C.apply(full, sizes=_sizes(full, axes), axes=axes, norm=DUAL[p["norm"]], inverse=True))
+        return (resized(gx, axes, self.in_sizes),)
+
 
 class C2R(Function):
     saves_inputs = saves_output = False
     takes_complex = True
-    backward_graph = None
 
     def forward(self, x, sizes, axes, norm):
         self._torch_name = "FftC2RBackward0"
@@ -85,12 +124,27 @@ class C2R(Function):
         p = self.params
         axes, n = p["axes"], p["sizes"][-1]
         gi = backend.fft_op("rfftn", g, self.dt, axes=axes, norm=DUAL[p["norm"]])
-        doubled = n - (n // 2 + 1)
-        if doubled > 0:
-            index = [slice(None)] * gi.ndim
-            index[axes[-1]] = slice(1, 1 + doubled)
-            gi[tuple(index)] *= 2
+        gi *= _pair_weights(backend.get_array_module(g), gi.ndim, axes[-1], n, g.dtype)
         return (_resize(gi, axes, self.in_sizes),)
+
+    def backward_graph(self, g):
+        from ..tensor import Tensor
+        p = self.params
+        axes, n = p["axes"], p["sizes"][-1]
+        gi = R2C.apply(g, sizes=_sizes(g, axes), axes=axes, norm=DUAL[p["norm"]])
+        weights = Tensor._make(_pair_weights(backend.get_array_module(g.data), g.ndim, axes[-1], n, g.dtype), None)
+        return (resized(gi * weights, axes, self.in_sizes),)
+
+
+def _pair_weights(xp, ndim, axis, n, dtype):
+    """(1, .., n // 2 + 1, .., 1) along ``axis``: 2 for the bins that stand for a conjugate pair in a
+    signal of n points (1 .. n - (n // 2 + 1)), 1 for bin 0 and, n even, bin n / 2."""
+    m = n // 2 + 1
+    w = xp.ones(m, dtype=dtype)   # made on the device: no host copy
+    w[1:1 + n - m] = 2
+    shape = [1] * ndim
+    shape[axis] = m
+    return w.reshape(tuple(shape))
 
 
 def _as_complex(x):

@@ -29,6 +29,8 @@ def _conj_t(t):
 
 
 class Mul(_arithmetic.Mul):
+    takes_complex = True
+
     def forward(self, a, b):
         self.a, self.b = _conj(a), _conj(b)   # backward multiplies by the conjugates
         return a * b
@@ -39,6 +41,8 @@ class Mul(_arithmetic.Mul):
 
 
 class Div(_arithmetic.Div):
+    takes_complex = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -54,23 +58,35 @@ class Div(_arithmetic.Div):
 
 
 class MatMul(_arithmetic.MatMul):
-    backward_graph = None   # (create_graph through a complex matmul: not written)
+    takes_complex = True
 
     def forward(self, a, b):
         self.a, self.b = _conj(a), _conj(b)   # dA = G B^H, dB = A^H G: the real backward on conjugates
         return a @ b
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return _arithmetic.matmul_grads(g, _conj_t(a), _conj_t(b), a._requires_grad, b._requires_grad)
+
 
 class Pow(_arithmetic.Pow):
-    backward_graph = None
+    takes_complex = True
 
     def backward(self, g):  # conj(p a^(p-1)) g
         if self.p == 0:
             return (backend.get_array_module(g).zeros_like(g),)
         return (g * _conj(self.p * _power(self.a, self.p - 1)),)
 
+    def backward_graph(self, g):
+        p = self.params["p"]
+        if p == 0:
+            return super().backward_graph(g)
+        return (g * _conj_t(p * Pow.apply(self.inputs[0], p=p - 1)),)
+
 
 class Exp(_elementwise.Exp):
+    takes_complex = True
+
     def backward(self, g):
         return (g * _conj(self.y),)
 
@@ -81,12 +97,21 @@ class Exp(_elementwise.Exp):
 class Abs(_pointwise.Abs):
     """|z| (a real tensor); its gradient g z / |z| (0 at z = 0, as torch's sgn)."""
 
-    backward_graph = None
+    takes_complex = True
 
     def backward(self, g):
         xp = backend.get_array_module(g)
         r = xp.abs(self.x)
         return (g * (self.x / xp.where(r == 0, 1, r)),)
+
+    def backward_graph(self, g):
+        z = self.inputs[0]
+        return (g * (z / nonzero(Abs.apply(z))),)
+
+
+def nonzero(r):
+    """The real tensor r with its zeros replaced by ones (a divisor; the mask is a constant)."""
+    return r + (r == 0).to(r.dtype)
 
 
 _DISCARD = "Casting complex values to real discards the imaginary part"
@@ -94,6 +119,8 @@ _DISCARD = "Casting complex values to real discards the imaginary part"
 
 class AsType(_casting.AsType):
     """A cast into or out of a complex dtype: the gradient of a real input is the real part."""
+
+    takes_complex = True
 
     def forward(self, x, dtype):
         self.in_dtype = x.dtype

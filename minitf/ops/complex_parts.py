@@ -145,7 +145,6 @@ class ComplexAngle(Function):
 
     saves_output = False
     takes_complex = True
-    backward_graph = None
 
     def forward(self, z):
         self._torch_name = "AngleBackward0"
@@ -156,6 +155,11 @@ class ComplexAngle(Function):
         xp, z = _xp(g), self.z
         r2 = (z * xp.conj(z)).real
         return (g * (1j * z / xp.where(r2 == 0, 1, r2)),)
+
+    def backward_graph(self, g):
+        from .complex_backward import nonzero
+        z = self.inputs[0]
+        return (g * (z * 1j / nonzero(real(z) ** 2 + imag(z) ** 2)),)
 
 
 def angle(x: Tensor) -> Tensor:
@@ -261,7 +265,6 @@ def complex(real: Tensor, imag: Tensor) -> Tensor:
 class Polar(Function):
     saves_output = False
     takes_complex = True
-    backward_graph = None
 
     def forward(self, r, theta):
         xp = _xp(r)
@@ -274,6 +277,11 @@ class Polar(Function):
         g_abs = xp.real(xp.conj(self.e) * g)
         g_angle = xp.real(xp.conj(1j * self.r * self.e) * g)
         return g_abs.astype(self.dt), g_angle.astype(self.dt)
+
+    def backward_graph(self, g):
+        r, theta = self.inputs
+        e = Polar.apply(Tensor._make(_xp(r.data).ones_like(r.data), None), theta)
+        return real(conj(e) * g), real(conj(Polar.apply(r, theta) * 1j) * g)
 
 
 def polar(abs: Tensor, angle: Tensor) -> Tensor:
