@@ -227,3 +227,35 @@ def test_real_programs_never_pay_for_the_guard():
     assert autograd._hooks == ()
     mt.tensor([1j])
     assert complex_guard.armed and autograd._hooks != ()
+
+
+def test_in_place_arithmetic_and_assert_close_on_complex_tensors(rng):
+    torch = pytest.importorskip("torch")
+    host = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    z, zt = mt.tensor(host, requires_grad=True), torch.tensor(host, requires_grad=True)
+    for lib, x in ((mt, z), (torch, zt)):
+        w = x * 1
+        w.mul_(lib.tensor([2j, 1, 1 - 1j], dtype=x.dtype))
+        w.add_(1j)
+        w.exp_()
+        w.abs().sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=1e-12)
+    with pytest.raises(DtypeError, match="can't be cast"):
+        mt.ones(2).add_(1j)
+    # assert_close: |actual - expected| within the float dtype's tolerances, torch's decisions
+    for shift in (1e-3, 1e-9, 1e-6j):
+        for dt in ("complex64", "complex128"):
+            a, e = mt.tensor(host, dtype=dt), mt.tensor(host + shift, dtype=dt)
+            at, et = torch.tensor(host, dtype=getattr(torch, dt)), torch.tensor(host + shift, dtype=getattr(torch, dt))
+            try:
+                torch.testing.assert_close(at, et)
+                theirs = True
+            except AssertionError:
+                theirs = False
+            try:
+                mt.testing.assert_close(a, e)
+                ours = True
+            except AssertionError as err:
+                ours = False
+                assert "Tensor-likes are not close!" in str(err)
+            assert ours == theirs, (shift, dt)
