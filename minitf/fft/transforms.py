@@ -86,14 +86,20 @@ class C2C(Function):
         return (resized(gx, p["axes"], self.in_sizes),)
 
 
-class R2C(Function):
+class _RealTransform(Function):
+    """rfftn (R2C) or irfftn (C2R): ``kernel`` of xp.fft, its result dtype from the input's."""
+
     saves_inputs = saves_output = False
     takes_complex = True
 
     def forward(self, x, sizes, axes, norm):
-        self._torch_name = "FftR2CBackward0"
+        self._torch_name = self.torch_name
         self.in_sizes, self.dt = tuple(x.shape[a] for a in axes), x.dtype
-        return backend.fft_op("rfftn", x, _complex_of(x.dtype), s=sizes, axes=axes, norm=norm)
+        return backend.fft_op(self.kernel, x, self.result_dtype(x.dtype), s=sizes, axes=axes, norm=norm)
+
+
+class R2C(_RealTransform):
+    kernel, torch_name, result_dtype = "rfftn", "FftR2CBackward0", staticmethod(_complex_of)
 
     def backward(self, g):  # zero-fill the bins rfft dropped, transform back, keep the real part
         p = self.params
@@ -111,14 +117,9 @@ class R2C(Function):
         return (resized(gx, axes, self.in_sizes),)
 
 
-class C2R(Function):
-    saves_inputs = saves_output = False
-    takes_complex = True
-
-    def forward(self, x, sizes, axes, norm):
-        self._torch_name = "FftC2RBackward0"
-        self.in_sizes, self.dt = tuple(x.shape[a] for a in axes), x.dtype
-        return backend.fft_op("irfftn", x, np.dtype(x.dtype.char.lower()), s=sizes, axes=axes, norm=norm)
+class C2R(_RealTransform):
+    kernel, torch_name = "irfftn", "FftC2RBackward0"
+    result_dtype = staticmethod(lambda dt: np.dtype(dt.char.lower()))   # complex64 -> float32
 
     def backward(self, g):  # rfft of g, the bins that stand for a conjugate pair doubled (torch's rule)
         p = self.params
