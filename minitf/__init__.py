@@ -132,8 +132,9 @@ from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcs
 # tensor API group: torch's other names for these ops (one function, two names; minitf/tensor_api.py)
 from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subtract, gt as greater,  # noqa: E402,F401
                   ge as greater_equal, lt as less, le as less_equal, ne as not_equal, trunc as fix,
-                  outer as ger, dot as vdot, nonzero as argwhere, layer_norm)
+                  outer as ger, nonzero as argwhere, layer_norm)
 from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
+from .ops.matrix import vdot  # noqa: E402,F401  (dot of the conjugate of a: dot itself for real tensors)
 
 
 def is_floating_point(x) -> bool:

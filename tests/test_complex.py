@@ -121,12 +121,21 @@ CASES = {
     "shapes": (lambda m, a: a.reshape(4, 3).transpose(0, 1)[1:, ::2], "C"),
     "cat_stack": (lambda m, a, b: m.stack([m.cat([a, b]), m.cat([b, a])]), "cc"),
     "cast_in": (lambda m, a: a.to(m.complex128) * (1 - 2j), "r"),
+    # the products and shape functions built on those ops
+    "dot_vdot_outer": (lambda m, a, b: m.outer(a, b).sum(0) + m.dot(a, b) + m.vdot(a, b) + a.vdot(b), "cc"),
+    "mv_mm_bmm": (lambda m, a, b, v: m.mv(a, v) + m.mm(a, b).sum(1) + m.bmm(a[None], b[None])[0, :, 0], "CDv"),
+    "kron_tensordot_inner": (lambda m, a, b: m.kron(a, b)[:3] + m.tensordot(a, b, 1) + m.inner(a, b), "cc"),
+    "conjugate_transposes": (lambda m, a: a.H @ a + a.mH @ a + a.adjoint() @ a, "C"),
+    "split_and_rearrange": (lambda m, a: m.cat([*m.chunk(a.flatten(), 2), a.narrow(0, 0, 1).flatten(),
+                                                m.movedim(a, 0, 1).flatten(), m.tile(a, (2,)).flatten(),
+                                                a.repeat_interleave(2).flatten(), *m.unbind(a)]), "C"),
+    "rsub_addcmul": (lambda m, a, b: m.rsub(a, b) + m.addcmul(a, a, b, value=0.5), "cc"),
 }
 
 
 def _inputs(rng, kinds, device):
-    shapes = {"c": (3,), "r": (3,), "R": (3,), "C": (3, 4), "D": (4, 2), "P": (3, 2)}
-    xs = [(_c if k in "cCD" else _r)(rng, *shapes[k], device=device, grad=k != "R") for k in kinds]
+    shapes = {"c": (3,), "r": (3,), "R": (3,), "C": (3, 4), "D": (4, 2), "P": (3, 2), "v": (4,)}
+    xs = [(_c if k in "cCDv" else _r)(rng, *shapes[k], device=device, grad=k != "R") for k in kinds]
     return [mt.tensor(np.abs(x.numpy()) + 0.1, device=device, requires_grad=True) if k == "R" else x
             for k, x in zip(kinds, xs)]
 
