@@ -124,7 +124,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             _accumulate_leaf(t, g, walk)
         retained = _accumulate_retained
     grads, captured, pending = {}, {}, {}
-    hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
+    hooks = _ag._watchers  # read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
     if want is None and collect is None and tensor_hooks.posted:
         post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])

@@ -8,8 +8,10 @@ is on). ``synchronize = True`` asks for device synchronisation around every timi
 op's seconds are its own and not those of the work queued before it.
 
 The registered hooks are a tuple, ``minitf.autograd._hooks``: it stays in the engine, which
-tests it on every ``Function.apply`` and ``backward()``; with none registered that test of
-an empty tuple is all the hooks cost. This module replaces the tuple (never mutates it), so a
+tests it on every ``Function.apply``, and those that watch (``autograd._watchers``) on every
+``backward()``; with none registered that test of an empty tuple is all the hooks cost. A hook
+with ``watches = False`` and a ``route(cls, inputs, params)`` method only chooses the class each
+op runs with (the complex guard, :mod:`minitf.complex_guard`): no timing, no general walk. This module replaces the tuple (never mutates it), so a
 walk that read it keeps the hooks it started with.
 """
 from __future__ import annotations
@@ -21,12 +23,18 @@ from . import autograd, backend
 
 def push(hook) -> None:
     """Register ``hook`` (a debug tool entering its context)."""
-    autograd._hooks = autograd._hooks + (hook,)
+    _set(autograd._hooks + (hook,))
 
 
 def pop(hook) -> None:
     """Unregister ``hook`` (a debug tool leaving its context, even by an error)."""
-    autograd._hooks = tuple(h for h in autograd._hooks if h is not hook)
+    _set(tuple(h for h in autograd._hooks if h is not hook))
+
+
+def _set(hooks) -> None:
+    # a hook with ``watches = False`` only routes ops (the complex guard): it is not timed or shown
+    autograd._hooks = hooks
+    autograd._watchers = tuple(h for h in hooks if getattr(h, "watches", True))
 
 
 def clock(hooks, tensors) -> float:
@@ -44,17 +52,21 @@ def apply_hooked(cls, inputs, params):
     """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``). A hook
     with a ``route(cls, inputs, params)`` method chooses the class that runs (or refuses the op):
     the complex guard (minitf/complex_guard.py)."""
-    for h in autograd._hooks:
+    hooks = autograd._hooks
+    for h in hooks:
         route = getattr(h, "route", None)
         if route is not None:
             cls = route(cls, inputs, params)
-    hooks, autograd._hooks = autograd._hooks, ()  # the op itself runs unhooked: nothing is counted twice
+    watchers = autograd._watchers
+    autograd._hooks = ()  # the op itself runs unhooked: nothing is counted twice
     try:
-        start = clock(hooks, inputs)
+        if not watchers:   # route-only hooks: nothing to time or show
+            return cls.apply(*inputs, **params)
+        start = clock(watchers, inputs)
         out = cls.apply(*inputs, **params)
-        seconds = clock(hooks, inputs) - start
+        seconds = clock(watchers, inputs) - start
     finally:
         autograd._hooks = hooks
-    for h in hooks:
+    for h in watchers:
         h.on_forward(cls, inputs, out, seconds)
     return out
