@@ -18,8 +18,9 @@ program on every op, so the test is made only once a complex dtype has appeared:
   never a result with a silently wrong gradient.
 
 Until then real programs pay nothing (the engine's test of an empty hook tuple); after, each op's
-forward pays the route (a chain of 100 small real ops, forward and backward: 1.1 ms unarmed), and
-backward keeps its fast walk (the guard times and shows nothing: ``watches = False``). Ops that compute outside the graph without a Function
+forward pays the route, about 0.6 us (a chain of 200 small real ops, forward and backward: 1.00 ms
+unarmed, 1.13 ms armed, best of 40), and backward keeps its fast walk (the guard times and shows
+nothing: ``watches = False``). Ops that compute outside the graph without a Function
 (comparisons, argmax, a few no-grad shortcuts) are not seen by the guard: their values are
 NumPy's for complex input.
 """
