@@ -222,6 +222,9 @@ def _seeds(name, outputs, grad_outputs, create_graph):
             if o.data.size != 1:
                 raise RuntimeError(f"{name}: output {k} has shape {o.shape}: {what} can be "
                                    f"omitted only for one-element outputs")
+            if o.data.dtype.kind == "c":   # (torch's rule: a loss is real)
+                raise RuntimeError(f"{name}: grad can be implicitly created only for real scalar outputs "
+                                   f"(output {k} is {o.dtype})")
             u = Tensor._make(backend.get_array_module(o.data).ones(o.data.shape, dtype=o.data.dtype), None)
         elif not isinstance(u, Tensor):
             u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)

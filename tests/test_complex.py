@@ -177,6 +177,23 @@ def test_complex_loss_needs_an_explicit_gradient():
     z = mt.tensor([1 + 1j], requires_grad=True)
     with pytest.raises(RuntimeError, match="real scalar outputs"):
         (z * z).sum().backward()
+    with pytest.raises(RuntimeError, match="real scalar outputs"):
+        mt.grad((z * z).sum(), [z])
+    (g,) = mt.grad((z * z).sum(), [z], grad_outputs=[mt.tensor(1 + 0j)])
+    np.testing.assert_allclose(g.numpy(), np.conj(2 * z.detach().numpy()))
+
+
+def test_gradient_descent_on_a_complex_leaf_and_in_place_abs_refused():
+    z = mt.tensor([1 + 2j, -0.5j], requires_grad=True)
+    for _ in range(50):   # minimise |z - (1 - 1j)|^2: z.grad points uphill in both parts
+        loss = ((z - (1 - 1j)).abs() ** 2).sum()
+        loss.backward()
+        with mt.no_grad():
+            z -= 0.1 * z.grad
+        z.grad = None
+    np.testing.assert_allclose(z.detach().numpy(), [1 - 1j, 1 - 1j], atol=1e-4)
+    with pytest.raises(DtypeError, match="In-place abs is not supported for complex"):
+        mt.tensor([1j]).abs_()
 
 
 def test_gradcheck_sees_a_wrong_complex_gradient(rng):
