@@ -410,6 +410,9 @@ def __getattr__(name):
 import sys as _sys  # noqa: E402
 from . import autograd_functional as functional  # noqa: E402,F401
 _sys.modules[__name__ + ".functional"] = functional
+# torch.autograd.forward_ad (dual tensors), likewise: `import minitf.autograd.forward_ad as fwAD`
+from . import forward_ad  # noqa: E402,F401  (a light module: its rules load with the first dual level)
+_sys.modules[__name__ + ".forward_ad"] = forward_ad
 
 
 from .grad_modes import enable_grad, no_grad  # noqa: E402,F401  (defined there, re-exported: the engine's names)

@@ -50,6 +50,8 @@ class FunctionCtx:
         self._non_differentiable = ()
         self._dirty = ()
         self.materialize_grads = True
+        self._for_forward = ()   # save_for_forward's tensors: what saved_tensors gives inside jvp
+        self._in_jvp = False
 
     def save_for_backward(self, *tensors) -> None:
         """Keep these tensors (or None) for ``backward``; their versions are taken when forward
@@ -59,6 +61,15 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward can only save Tensors or None, got {type(t).__name__} "
                                 f"at position {k} (keep other values as attributes of ctx)")
         self._to_save = tensors
+
+    def save_for_forward(self, *tensors) -> None:
+        """Keep these tensors (or None) for ``jvp`` (forward-mode AD, :mod:`minitf.forward_ad`):
+        inside it ``ctx.saved_tensors`` gives them, as torch's."""
+        for k, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_forward expects all arguments to be tensors, got {type(t).__name__} "
+                                f"at position {k} (keep other values as attributes of ctx)")
+        self._for_forward = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
         """These outputs of forward get no gradient: they do not require grad, and backward is
@@ -94,7 +105,10 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        """What :meth:`save_for_backward` kept; an error if one was changed in place since."""
+        """What :meth:`save_for_backward` kept; an error if one was changed in place since (inside
+        ``jvp``: what :meth:`save_for_forward` kept)."""
+        if self._in_jvp:
+            return tuple(self._for_forward)
         out = []
         for k, (t, version, output) in enumerate(self._saved):
             if output is not None:
@@ -321,12 +335,23 @@ def _node_types(cls):
 
 
 def apply(cls, *args, **kwargs):
-    """``cls.apply(*args)``: ``cls.forward(ctx, *args)`` under no_grad, recorded as one node."""
+    """``cls.apply(*args)``: ``cls.forward(ctx, *args)`` under no_grad, recorded as one node (with a
+    dual level open and a dual argument, the outputs' tangents from ``cls.jvp``: :mod:`minitf.forward_rules`)."""
     if kwargs:
         raise TypeError(f"{cls.__name__}.apply takes positional arguments only, as torch's")
+    if _engine._hooks:
+        from .forward_rules import custom_apply
+        return custom_apply(cls, args, _apply)
+    return _apply(cls, args)
+
+
+def _apply(cls, args, keep=None):
+    """:func:`apply` itself; ``keep``: a list that gets the call's ctx (for ``jvp``)."""
     positions = tuple(k for k, a in enumerate(args) if isinstance(a, Tensor))
     needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     ctx = FunctionCtx(needs)
+    if keep is not None:
+        keep.append(ctx)
     with _engine.no_grad():
         out = cls.forward(ctx, *args)
     several = isinstance(out, (tuple, list))

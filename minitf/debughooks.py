@@ -11,8 +11,13 @@ The registered hooks are a tuple, ``minitf.autograd._hooks``: it stays in the en
 tests it on every ``Function.apply``, and those that watch (``autograd._watchers``) on every
 ``backward()``; with none registered that test of an empty tuple is all the hooks cost. A hook
 with ``watches = False`` and a ``route(cls, inputs, params)`` method only chooses the class each
-op runs with (the complex guard, :mod:`minitf.complex_guard`): no timing, no general walk. This module replaces the tuple (never mutates it), so a
-walk that read it keeps the hooks it started with.
+op runs with (the complex guard, :mod:`minitf.complex_guard`): no timing, no general walk. This
+module replaces the tuples (never mutates them), so a walk that read one keeps the hooks it
+started with.
+
+A hook with a ``run_op(cls, inputs, params)`` method runs the op itself, in place of
+``cls.apply(*inputs, **params)`` (forward-mode AD, :mod:`minitf.forward_rules`: it needs the
+op's parameters and node to give the output its tangent); the other hooks see its output.
 """
 from __future__ import annotations
 
@@ -63,7 +68,8 @@ def apply_hooked(cls, inputs, params):
         if not watchers:   # route-only hooks: nothing to time or show
             return cls.apply(*inputs, **params)
         start = clock(watchers, inputs)
-        out = cls.apply(*inputs, **params)
+        run = next((h.run_op for h in watchers if hasattr(h, "run_op")), None)
+        out = cls.apply(*inputs, **params) if run is None else run(cls, inputs, params)
         seconds = clock(watchers, inputs) - start
     finally:
         autograd._hooks = hooks

@@ -25,7 +25,7 @@ def set_default_device(device) -> None:
     """The device factories use when given ``device=None`` (None: back to the CPU), as torch's:
     for the calling thread only (another thread keeps its own, the CPU at first). ``*_like``
     factories keep their input's device; ``from_numpy`` is always on the CPU. Layers build their
-    parameters on the CPU whatever it says (a kept difference: move the module with ``.to``)."""
+    parameters and buffers on it too (``nn.Linear(2, 3)`` is then there), as torch's."""
     creation.defaults.device = None if device is None else backend.check_device(device)
 
 

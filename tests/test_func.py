@@ -55,6 +55,18 @@ def test_jvp_and_vjp_are_the_jacobian_times_a_random_vector(device):
         np.testing.assert_allclose(lin(_t(t, device)).numpy(), J @ t, rtol=1e-8)
 
 
+def test_jvp_and_linearize_under_no_grad_are_not_zeros():
+    # torch.func ignores an outer no_grad; minitf's J^T u was once left unrecorded there, so J t was 0
+    rng = np.random.default_rng(1)
+    J, t = _numeric_jacobian(_np_f, X), rng.standard_normal(3)
+    with mt.no_grad():
+        _, j = jvp(_f, (_t(X),), (_t(t),))
+        _, lin = linearize(_f, _t(X))
+        jl = lin(_t(t))
+    np.testing.assert_allclose(j.numpy(), J @ t, rtol=1e-8)
+    np.testing.assert_allclose(jl.numpy(), J @ t, rtol=1e-8)
+
+
 def test_hessian_and_nested_grad():
     f = lambda x: (x.sin() * x ** 2).sum()   # noqa: E731
     x = np.array(X)

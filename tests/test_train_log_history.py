@@ -169,3 +169,52 @@ def test_overwrite_replaces_the_old_run_at_its_first_checkpoint(corpus_file, tmp
     assert [r["iter"] for r in seen["log"]] == [0] and seen["ckpt"] == 0
     assert [r["iter"] for r in log_of(out)] == [0, 10]
     assert checkpoint.load_training(out / train.CHECKPOINT_NAME).meta["config"]["seed"] == 7
+
+
+# ---------------------------------------------------------------- (d) a long run's checkpoints
+def test_checkpoint_history_keeps_the_latest_and_thins_the_rest_evenly():
+    recs = [{"iter": i, "train_loss": 1.0, "val_loss": 1.0} for i in range(0, 1000, 10)]
+    assert train.history.checkpoint_history(recs[:12], cap=12) == recs[:12]
+    for n, cap in ((13, 12), (100, 12), (100, 11), (100, 2), (57, 20)):
+        kept = train.history.checkpoint_history(recs[:n], cap=cap)
+        iters = [r["iter"] for r in kept]
+        assert len(kept) == cap and iters == sorted(set(iters)), (n, cap)
+        assert kept[-(cap // 2):] == recs[n - cap // 2:n] and kept[0] == recs[0]
+        # the earlier ones evenly spaced: gaps (in evals) differ by at most one
+        idx = [i // 10 for i in iters[:cap - cap // 2]]
+        gaps = {b - a for a, b in zip(idx, idx[1:])}
+        assert not gaps or max(gaps) - min(gaps) <= 1, (n, cap, gaps)
+
+
+def test_a_long_runs_checkpoint_stays_the_same_size(corpus_file, tmp_path, env, monkeypatch):
+    # an eval at every iteration, the history capped at 6 (the real cap, 500, the same way)
+    monkeypatch.setattr(train.history, "HISTORY_CAP", 6)
+    out, sizes, lens = tmp_path / "run", [], []
+
+    def measure(trainer, rec):
+        path = out / train.CHECKPOINT_NAME
+        sizes.append(path.stat().st_size)
+        lens.append(len(checkpoint.load_training(path).meta["history"]))
+    kw = dict(max_iters=24, eval_interval=1, eval_iters=1, lr_decay_iters=24, sample_chars=0)
+    full = train.Trainer(cfg(corpus_file, out, **kw), log=quiet, callbacks=[measure]).run()
+    assert lens == [min(i + 1, 6) for i in range(25)]
+    # flat past the cap (the last eval adds the exact pass's loss): the spread, a few bytes of float and
+    # iteration text over 18 evals, is less than one record, where each eval added ~200 bytes before
+    assert max(sizes[6:-1]) - min(sizes[6:-1]) < 200, sizes
+    ck = checkpoint.load_training(out / train.CHECKPOINT_NAME)
+    assert ck.meta["history"] == train.history.checkpoint_history(full["records"]) != full["records"]
+    assert log_of(out) == full["records"] and len(full["records"]) == 25   # the log keeps every eval
+    # a resume with the log intact: no note, the whole log kept, bit-exact with the uninterrupted run
+    part = tmp_path / "part"
+    train.Trainer(cfg(corpus_file, part, **{**kw, "max_iters": 15}), log=quiet).run()
+    lines = []
+    done = train.Trainer(train.resume_config(part, max_iters=24), resume=True, log=lines.append).run()
+    assert not [x for x in lines if x.startswith("note: ") and "rebuilt" in x]
+    assert losses(log_of(part)) == losses(done["records"]) == losses(full["records"])
+    # a lost log comes back as the checkpoint holds it, and the note says it is thinned
+    (out / train.LOG_NAME).unlink()
+    lines = []
+    train.Trainer(train.resume_config(out, max_iters=25), resume=True, log=lines.append).run()
+    note = [x for x in lines if "rebuilt" in x]
+    assert len(note) == 1 and "keeps at most 6: the latest 3, and the earlier ones thinned evenly" in note[0]
+    assert log_of(out)[:6] == ck.meta["history"] and [r["iter"] for r in log_of(out)][6:] == [25]

@@ -217,15 +217,18 @@ def _linearized(func, primals, fname: str, has_aux: bool):
     level, new_args, _ = _enter(primals, nums, fname)
     out, aux = _split_aux(_run(func, new_args, {}), has_aux, fname)
     outs, out_spec = _tensors(out, fname)
+    from ..grad_modes import enable_grad
     dummies = [zeros_like(o).requires_grad_(True) for o in outs]   # u: the dummy cotangents
-    g_of_u = level.vjp(outs, dummies, create_graph=True)           # J^T u, linear in u
+    with enable_grad():   # (recorded under an outer no_grad too: torch.func ignores it, and without
+        g_of_u = level.vjp(outs, dummies, create_graph=True)       # it J^T u was a constant: J t zeros)
 
     def jvp_of(tangents):
         total = None
-        for g, t in zip(g_of_u, tangents):
-            if g.requires_grad:
-                term = (g * t).sum()
-                total = term if total is None else total + term
+        with enable_grad():
+            for g, t in zip(g_of_u, tangents):
+                if g.requires_grad:
+                    term = (g * t).sum()
+                    total = term if total is None else total + term
         if total is None:   # no output depends on any input
             return [zeros_like(o) for o in outs]
         js = _grad(total, dummies, retain_graph=True, create_graph=level.outer, allow_unused=True)

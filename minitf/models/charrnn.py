@@ -40,19 +40,21 @@ class CharRNN(nn.Module):
     final state, detached: :func:`minitf.nn.detach_state`) the sequence
     continues where that chunk stopped (truncated BPTT); ``return_state=True``
     returns (logits, final state). The state is an (n_layer, B, C) tensor for
-    the RNN, an (h, c) pair of them for the LSTM.
+    the RNN, an (h, c) pair of them for the LSTM. ``device`` / ``dtype`` (keywords): where and in
+    what the parameters are made (None: the default device and dtype), as torch's layers.
     """
 
-    def __init__(self, config: CharRNNConfig):
+    def __init__(self, config: CharRNNConfig, *, device=None, dtype=None):
         super().__init__()
         if not isinstance(config, CharRNNConfig):
             raise TypeError(f"CharRNN expects a CharRNNConfig, got {type(config).__name__}")
         self.config = c = config
-        self.wte = nn.Embedding(c.vocab_size, c.n_embd)
+        factory = {"device": device, "dtype": dtype}
+        self.wte = nn.Embedding(c.vocab_size, c.n_embd, **factory)
         rnn = nn.LSTM if c.cell == "lstm" else nn.RNN
-        self.rnn = rnn(c.n_embd, c.n_embd, num_layers=c.n_layer, dropout=c.dropout, batch_first=True)
+        self.rnn = rnn(c.n_embd, c.n_embd, num_layers=c.n_layer, dropout=c.dropout, batch_first=True, **factory)
         self.drop = nn.Dropout(c.dropout)
-        self.lm_head = nn.Linear(c.n_embd, c.vocab_size)
+        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, **factory)
 
     def _as_idx(self, idx) -> Tensor:
         if not isinstance(idx, Tensor):

@@ -81,24 +81,26 @@ class GPT(nn.Module):
     ``F.cross_entropy(logits, targets)``. Initialised as GPT-2: weights
     N(0, 0.02), residual projections (``attn.c_proj``, ``mlp.c_proj``)
     N(0, 0.02 / sqrt(2 n_layer)), biases 0, LayerNorms 1 and 0; drawn from
-    minitf's seeded generator (``minitf.manual_seed``).
+    minitf's seeded generator (``minitf.manual_seed``). ``device`` / ``dtype`` (keywords): where
+    and in what the parameters are made (None: the default device and dtype), as torch's layers.
     """
 
-    def __init__(self, config: GPTConfig):
+    def __init__(self, config: GPTConfig, *, device=None, dtype=None):
         super().__init__()
         if not isinstance(config, GPTConfig):
             raise TypeError(f"GPT expects a GPTConfig, got {type(config).__name__}")
         self.config = c = config
+        factory = {"device": device, "dtype": dtype}
         self.transformer = nn.ModuleDict(
-            wte=nn.Embedding(c.vocab_size, c.n_embd),
-            wpe=nn.Embedding(c.block_size, c.n_embd),
+            wte=nn.Embedding(c.vocab_size, c.n_embd, **factory),
+            wpe=nn.Embedding(c.block_size, c.n_embd, **factory),
             drop=nn.Dropout(c.dropout),
             h=nn.ModuleList(nn.TransformerBlock(c.n_embd, c.n_head, dropout=c.dropout, bias=c.bias,
-                                                gelu_approximate=c.gelu_approximate)
+                                                gelu_approximate=c.gelu_approximate, **factory)
                             for _ in range(c.n_layer)),
-            ln_f=nn.LayerNorm(c.n_embd, bias=c.bias),
+            ln_f=nn.LayerNorm(c.n_embd, bias=c.bias, **factory),
         )
-        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False, **factory)
         self.lm_head.weight = self.transformer.wte.weight  # weight tying: one Parameter, two names
         self._init_weights()
 
@@ -166,7 +168,7 @@ class GPT(nn.Module):
         names = {f.name for f in dataclasses.fields(GPTConfig)}
         # nanoGPT's MLP is nn.GELU(): the exact erf form, unless the checkpoint says otherwise
         config = {"gelu_approximate": "none", **{k: v for k, v in args.items() if k in names}}
-        model = cls(GPTConfig(**config)).to(device=device, dtype=dtype)
+        model = cls(GPTConfig(**config), device=device, dtype=dtype)
         model.load_nanogpt_state_dict(state)
         return model
 

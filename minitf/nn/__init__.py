@@ -6,6 +6,7 @@
 """
 from .module import Module, ModuleList, ModuleDict, Parameter, StateDictError, IncompatibleKeys  # noqa: F401
 from .parameter import Buffer  # noqa: F401  (module machinery: torch 2.13's buffer marker)
+from .parameter import factory_kwargs  # noqa: F401  (torch.nn.factory_kwargs: a layer's device= / dtype=)
 from . import init  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .embedding import Embedding  # noqa: F401
@@ -71,7 +72,9 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            # data parallelism (torch.nn.parallel: DistributedDataParallel; nn.DataParallel)
            "DataParallel", "parallel",
            # vision layers: fractional max pooling (3-d max unpooling and LP pooling: above)
-           "FractionalMaxPool2d", "FractionalMaxPool3d"]
+           "FractionalMaxPool2d", "FractionalMaxPool3d",
+           # the factory arguments (device=, dtype=) of a layer, checked and merged as torch's
+           "factory_kwargs"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {

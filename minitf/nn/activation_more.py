@@ -6,7 +6,8 @@ from __future__ import annotations
 from .. import functional as F
 from .activation import _InPlace
 from .module import Module
-from .parameter import Parameter
+from . import init as _init   # (PReLU's argument `init` is torch's name)
+from .parameter import empty_parameter
 
 
 def _tail(inplace):
@@ -109,14 +110,13 @@ class Threshold(_InPlace):
 class PReLU(Module):
     """x for x > 0, a x otherwise with a learnt slope a, as ``torch.nn.PReLU(num_parameters=1,
     init=0.25, device=None, dtype=None)``: ``weight`` (num_parameters,), one slope for all, or one
-    per channel (dim 1 of the input, which must then have that many). x: (N, C, ...) -> the same."""
+    per channel (dim 1 of the input, which must then have that many), made on ``device`` in ``dtype``
+    (None: the default device and dtype). x: (N, C, ...) -> the same."""
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
-        from ..creation import full
         super().__init__()
         self.num_parameters, self.init = int(num_parameters), init
-        self.weight = Parameter(full((self.num_parameters,), float(init), dtype=dtype or "float32",
-                                     device=device or "cpu"))
+        self.weight = _init.constant_(empty_parameter(self.num_parameters, device=device, dtype=dtype), float(init))
 
     def forward(self, x):
         return F.prelu(x, self.weight)

@@ -36,7 +36,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     forward(input, target): input (N, in_features) or (in_features,), target (N,) or () class
     indices -> ``(output, loss)``: output (N,) (or 0-d) the log-probability of each target,
     loss the mean of -output. ``log_prob(input)``: (N, n_classes) log-probabilities of every
-    class. ``predict(input)``: (N,) the most probable class.
+    class. ``predict(input)``: (N,) the most probable class. ``device`` / ``dtype``: where and in
+    what the parameters are made (None: the default device and dtype).
     """
 
     def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0,
@@ -57,14 +58,14 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         self.shortlist_size = self.cutoffs[0]
         self.n_clusters = len(self.cutoffs) - 1
         self.head_size = self.shortlist_size + self.n_clusters
-        self.head = Linear(self.in_features, self.head_size, bias=self.head_bias)
+        factory = {"device": device, "dtype": dtype}
+        self.head = Linear(self.in_features, self.head_size, bias=self.head_bias, **factory)
         self.tail = ModuleList()
         for i in range(self.n_clusters):
             hsz = int(self.in_features // (self.div_value ** (i + 1)))
             osz = self.cutoffs[i + 1] - self.cutoffs[i]
-            self.tail.append(Sequential(Linear(self.in_features, hsz, bias=False), Linear(hsz, osz, bias=False)))
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
+            self.tail.append(Sequential(Linear(self.in_features, hsz, bias=False, **factory),
+                                        Linear(hsz, osz, bias=False, **factory)))
 
     def _check_input(self, input):
         if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.shape[-1] != self.in_features:

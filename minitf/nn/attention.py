@@ -127,13 +127,14 @@ class CausalSelfAttention(Module):
     row i the weights query i gives every key (0 where masked; before dropout),
     recorded without a graph. They come from the same attention op with the
     identity as values (P I = P), so they are exactly the weights the output used.
+    ``device`` / ``dtype`` (keywords): where and in what the parameters are made, as torch's layers.
     """
 
     keep_attention = False   # class default: the normal forward pays one attribute lookup, nothing more
     attention = None
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
-                 window: int | None = None):
+                 window: int | None = None, *, device=None, dtype=None):
         super().__init__()
         for name, n in (("n_embd", n_embd), ("n_head", n_head)):
             if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
@@ -144,8 +145,8 @@ class CausalSelfAttention(Module):
             raise ValueError(f"CausalSelfAttention: window must be a positive int or None, got {window}")
         self.n_embd, self.n_head, self.dropout = int(n_embd), int(n_head), float(dropout)
         self.window = None if window is None else int(window)
-        self.c_attn = Linear(n_embd, 3 * n_embd, bias=bias)
-        self.c_proj = Linear(n_embd, n_embd, bias=bias)
+        self.c_attn = Linear(n_embd, 3 * n_embd, bias=bias, device=device, dtype=dtype)
+        self.c_proj = Linear(n_embd, n_embd, bias=bias, device=device, dtype=dtype)
         self.resid_dropout = Dropout(dropout)
 
     def new_cache(self, capacity: int | None = None) -> KVCache:

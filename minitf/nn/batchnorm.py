@@ -6,6 +6,10 @@ BatchNorm* keep ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batch
 In training mode each call normalises with the batch's statistics and updates the running ones
 (momentum 0.1; ``momentum=None``: the cumulative average, 1 / num_batches_tracked); in evaluation
 mode (``eval()``) it normalises with the running ones.
+
+Every layer here but LocalResponseNorm takes torch's ``device`` / ``dtype``: where the parameters and
+buffers are made (None: the default device) and the dtype of the floating ones (None: the default
+dtype; ``num_batches_tracked`` stays int64, as torch's).
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from .. import functional as F
 from ..creation import ones, tensor, zeros
 from . import init
 from .module import Module
-from .parameter import empty_parameter
+from .parameter import empty_parameter, parameter_dtype
 
 
 def _positive_int(name, what, n):
@@ -42,24 +46,22 @@ class _NormBase(Module):
         self.eps, self.momentum = float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if self.affine:
-            self.weight = empty_parameter(num_features)
+            self.weight = empty_parameter(num_features, device=device, dtype=dtype)
             if bias:
-                self.bias = empty_parameter(num_features)
+                self.bias = empty_parameter(num_features, device=device, dtype=dtype)
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features))
-            self.register_buffer("running_var", ones(num_features))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype="int64"))
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=parameter_dtype(dtype)))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=parameter_dtype(dtype)))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype="int64", device=device))
         else:
             for b in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(b, None)
         self.reset_parameters()
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     # torch's version 2 added num_batches_tracked: a state dict of version 1 (or one without
     # metadata) that lacks it loads with the current count kept, as torch's _NormBase does
@@ -197,16 +199,14 @@ class GroupNorm(Module):
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, float(eps), bool(affine)
         if self.affine:
-            self.weight = init.ones_(empty_parameter(num_channels))
+            self.weight = init.ones_(empty_parameter(num_channels, device=device, dtype=dtype))
             if bias:
-                self.bias = init.zeros_(empty_parameter(num_channels))
+                self.bias = init.zeros_(empty_parameter(num_channels, device=device, dtype=dtype))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     def reset_parameters(self) -> None:
         if self.affine:

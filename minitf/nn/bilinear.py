@@ -14,7 +14,8 @@ class Bilinear(Module):
     """y[..., o] = x1[..., :] weight[o] x2[..., :] + bias[o], as ``torch.nn.Bilinear``.
 
     Parameters: ``weight`` (out_features, in1_features, in2_features), ``bias`` (out_features,)
-    or None; both U(-1/sqrt(in1_features), 1/sqrt(in1_features)), as torch's.
+    or None; both U(-1/sqrt(in1_features), 1/sqrt(in1_features)), as torch's, made on ``device`` in
+    ``dtype`` (None: the default device and dtype).
     forward(input1, input2): (..., in1_features), (..., in2_features) -> (..., out_features).
     """
 
@@ -30,14 +31,13 @@ class Bilinear(Module):
         self.in1_features, self.in2_features = int(in1_features), int(in2_features)
         self.out_features = int(out_features)
         bound = 1.0 / math.sqrt(self.in1_features)
-        self.weight = init.uniform_(empty_parameter(self.out_features, self.in1_features, self.in2_features),
+        self.weight = init.uniform_(empty_parameter(self.out_features, self.in1_features, self.in2_features,
+                                                    device=device, dtype=dtype),
                                     -bound, bound)
         if bias:
-            self.bias = init.uniform_(empty_parameter(self.out_features), -bound, bound)
+            self.bias = init.uniform_(empty_parameter(self.out_features, device=device, dtype=dtype), -bound, bound)
         else:
             self.register_parameter("bias", None)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     def forward(self, input1, input2):
         return F.bilinear(input1, input2, self.weight, self.bias)

@@ -36,6 +36,7 @@ class TransformerBlock(Module):
     x: (B, T, C) -> (B, T, C). ``bias`` switches the biases of every Linear and
     LayerNorm together; ``gelu_approximate`` picks the FFN's GELU ("tanh" or
     "none", see :class:`FeedForward`). Names as nanoGPT: ``ln_1``, ``attn``, ``ln_2``, ``mlp``.
+    ``device`` / ``dtype`` (keywords): where and in what the parameters are made, as torch's layers.
 
     With a ``cache`` and grad disabled, a pre-norm block runs its step as one op,
     :func:`~minitf.functional.transformer_block_step` (the same arithmetic, about ten op and
@@ -52,13 +53,15 @@ class TransformerBlock(Module):
 
     def __init__(self, n_embd: int, n_head: int, d_ff: int | None = None, dropout: float = 0.0,
                  bias: bool = True, norm_first: bool = True, window: int | None = None, eps: float = 1e-5,
-                 gelu_approximate: str = "tanh"):
+                 gelu_approximate: str = "tanh", *, device=None, dtype=None):
         super().__init__()
+        factory = {"device": device, "dtype": dtype}
         self.norm_first = bool(norm_first)
-        self.ln_1 = LayerNorm(n_embd, eps=eps, bias=bias)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout=dropout, bias=bias, window=window)
-        self.ln_2 = LayerNorm(n_embd, eps=eps, bias=bias)
-        self.mlp = FeedForward(n_embd, d_ff, dropout=dropout, bias=bias, gelu_approximate=gelu_approximate)
+        self.ln_1 = LayerNorm(n_embd, eps=eps, bias=bias, **factory)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout=dropout, bias=bias, window=window, **factory)
+        self.ln_2 = LayerNorm(n_embd, eps=eps, bias=bias, **factory)
+        self.mlp = FeedForward(n_embd, d_ff, dropout=dropout, bias=bias, gelu_approximate=gelu_approximate,
+                               **factory)
 
     def new_cache(self, capacity: int | None = None) -> KVCache:
         return self.attn.new_cache(capacity)

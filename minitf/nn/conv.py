@@ -7,7 +7,8 @@ of spatial dims; the public classes set it).
 Parameters are named ``weight`` and ``bias`` with torch's shapes, so a torch state dict loads.
 They are initialised as torch's: weight ~ kaiming_uniform(a=sqrt(5)), that is
 U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size), and
-the bias from the same bound.
+the bias from the same bound. ``device`` / ``dtype``: where and in what they are made (None: the
+default device and dtype), as torch's.
 """
 from __future__ import annotations
 
@@ -73,14 +74,12 @@ class _ConvNd(Module):
             shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
         else:
             shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self.weight = empty_parameter(*shape)
+        self.weight = empty_parameter(*shape, device=device, dtype=dtype)
         if bias:
-            self.bias = empty_parameter(self.out_channels)
+            self.bias = empty_parameter(self.out_channels, device=device, dtype=dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
-        if device is not None or dtype is not None:   # torch's factory arguments, as to()
-            self.to(device, dtype)
 
     def reset_parameters(self) -> None:
         """torch's: weight ~ kaiming_uniform_(a=sqrt(5)); bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""

@@ -19,10 +19,12 @@ class Embedding(Module):
 
     ``padding_idx`` (as PyTorch's; negative counts from the end): that row
     starts at zero and receives no gradient, so it stays what it is set to
-    (a padding token looks up a constant vector).
+    (a padding token looks up a constant vector). ``device`` / ``dtype`` (keywords): where and in
+    what the weight is made (None: the default device and dtype), as torch's.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *, device=None,
+                 dtype=None):
         super().__init__()
         for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not is_int(n) or n < 1:
@@ -31,7 +33,8 @@ class Embedding(Module):
         if padding_idx is not None:
             padding_idx = _padding_index("Embedding", padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx
-        self.weight = init.normal_(empty_parameter(self.num_embeddings, self.embedding_dim))
+        self.weight = init.normal_(empty_parameter(self.num_embeddings, self.embedding_dim,
+                                                     device=device, dtype=dtype))
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
 

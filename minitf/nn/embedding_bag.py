@@ -14,12 +14,13 @@ class EmbeddingBag(Module):
     :func:`minitf.functional.embedding_bag`: input (B, N), or (M,) with offsets (B,) -> (B, embedding_dim).
 
     ``max_norm``, ``scale_grad_by_freq`` and ``sparse=True`` are not supported (an error at forward,
-    as the functional's).
+    as the functional's). ``device`` / ``dtype``: where and in what the weight is made (None: the
+    default device and dtype; a given ``_weight`` is used as it is).
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm=None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False, _weight=None,
-                 include_last_offset: bool = False, padding_idx=None):
+                 include_last_offset: bool = False, padding_idx=None, device=None, dtype=None):
         super().__init__()
         for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not is_int(n) or n < 1:
@@ -29,7 +30,8 @@ class EmbeddingBag(Module):
         self.padding_idx = None if padding_idx is None else _padding_index("EmbeddingBag", padding_idx,
                                                                            self.num_embeddings)
         if _weight is None:
-            self.weight = init.normal_(empty_parameter(self.num_embeddings, self.embedding_dim))
+            self.weight = init.normal_(empty_parameter(self.num_embeddings, self.embedding_dim, device=device,
+                                                         dtype=dtype))
             if self.padding_idx is not None:
                 self.weight.data[self.padding_idx] = 0
         else:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..creation import get_default_dtype, tensor
+from ..creation import get_default_dtype, resolve_device, tensor
 from ..dtypes import _check_dtype
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -49,10 +49,10 @@ _NO_SHAPE = ("Can't access the shape of an uninitialized parameter or buffer. Th
 
 
 def _placeholder(device, dtype):
-    """The empty (0,) array an uninitialised tensor holds: it carries the dtype and device."""
+    """The empty (0,) array an uninitialised tensor holds: it carries the dtype and device (None:
+    the default device, as a factory's)."""
     dtype = get_default_dtype() if dtype is None else _check_dtype(dtype)
-    a = np.empty(0, dtype)
-    return a if device is None else backend.to_device(a, backend.check_device(device))
+    return backend.array_module(resolve_device(device)).empty(0, dtype)
 
 
 class _UninitializedMixin:
@@ -95,7 +95,7 @@ class _UninitializedMixin:
 
 class UninitializedParameter(_UninitializedMixin, Parameter):
     """A Parameter whose shape is not known yet (torch's): ``materialize(shape)`` makes it a
-    Parameter. ``device`` / ``dtype``: those it will have (default: the CPU, the default dtype)."""
+    Parameter. ``device`` / ``dtype``: those it will have (default: the default device and dtype)."""
 
     __slots__ = ()
     cls_to_become = Parameter
@@ -228,21 +228,22 @@ class _LazyConvMixin(LazyModuleMixin):
         self.reset_parameters()
 
 
-def _lazy_conv(base, doc):
-    # torch's signatures: (out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-    # device, dtype) and, transposed, (out_channels, kernel_size, stride, padding, output_padding, groups,
-    # bias, dilation, padding_mode, device, dtype): the ordinary class's without in_channels
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, *args, **kwargs):
-        names = (("output_padding", "groups", "bias", "dilation", "padding_mode") if base._transposed
-                 else ("dilation", "groups", "bias", "padding_mode"))
-        if len(args) > len(names) + 2:
-            raise TypeError(f"Lazy{base.__name__}: too many positional arguments")
-        for name, value in zip(names + ("device", "dtype"), args):
-            if name in kwargs:
-                raise TypeError(f"Lazy{base.__name__}: got multiple values for argument {name!r}")
-            kwargs[name] = value
-        _LazyConvMixin.__init__(self, out_channels, kernel_size, stride, padding, **kwargs)
+# torch's signatures: the ordinary class's without in_channels
+def _lazy_conv_init(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                    padding_mode="zeros", device=None, dtype=None):
+    _LazyConvMixin.__init__(self, out_channels, kernel_size, stride, padding, dilation=dilation, groups=groups,
+                            bias=bias, padding_mode=padding_mode, device=device, dtype=dtype)
 
+
+def _lazy_conv_transpose_init(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                              bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+    _LazyConvMixin.__init__(self, out_channels, kernel_size, stride, padding, output_padding=output_padding,
+                            groups=groups, bias=bias, dilation=dilation, padding_mode=padding_mode, device=device,
+                            dtype=dtype)
+
+
+def _lazy_conv(base, doc):
+    __init__ = _lazy_conv_transpose_init if base._transposed else _lazy_conv_init
     return type("Lazy" + base.__name__, (_LazyConvMixin, base),
                 {"__init__": __init__, "cls_to_become": base, "__doc__": doc, "__module__": __name__})
 
@@ -269,8 +270,7 @@ class _LazyNormMixin(LazyModuleMixin):
         if self.track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
-            count = tensor(0, dtype="int64")
-            self.num_batches_tracked = count if device is None else count.to(device)
+            self.num_batches_tracked = tensor(0, dtype="int64", device=device)
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:
         """num_features from the channel dim of x: (N, C, *) (or, instance norms, unbatched (C, *))."""

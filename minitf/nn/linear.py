@@ -16,18 +16,19 @@ class Linear(Module):
 
     Parameters: ``weight`` (out_features, in_features), ``bias`` (out_features,)
     or None. x: (..., in_features) -> (..., out_features). Initialised as
-    PyTorch does: U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    PyTorch does: U(-1/sqrt(in_features), 1/sqrt(in_features)). ``device`` / ``dtype``: where
+    and in what the parameters are made (None: the default device and dtype), as torch's.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
         for name, n in (("in_features", in_features), ("out_features", out_features)):
             if not is_int(n) or n < 0:
                 raise ValueError(f"Linear: {name} must be an int >= 0, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = empty_parameter(self.out_features, self.in_features)
+        self.weight = empty_parameter(self.out_features, self.in_features, device=device, dtype=dtype)
         if bias:
-            self.bias = empty_parameter(self.out_features)
+            self.bias = empty_parameter(self.out_features, device=device, dtype=dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .. import backend
 from ..dtypes import _check_dtype
 from .parameter import _grad_array, _set_grad_array
@@ -111,11 +109,12 @@ class DeviceDtypeMethods:
         """Give every parameter and buffer (with ``recurse=False``: this module's own only) new,
         uninitialised storage of the same shape and dtype on ``device``, as torch's (the values
         are to be filled, e.g. by ``load_state_dict`` or ``reset_parameters``). The Parameter
-        objects stay the same; gradients get new storage too."""
-        device = backend.check_device(device)
+        objects stay the same; gradients get new storage too. ``device=None`` keeps each tensor on its
+        own device (torch's ``empty_like`` with no device; not the default device)."""
+        device = None if device is None else backend.check_device(device)
 
         def empty_like(a):
-            return backend.to_device(np.empty(a.shape, a.dtype), device)
+            return backend.array_module(device or backend.device_of(a)).empty(a.shape, a.dtype)
 
         for p in self.parameters(recurse=recurse):
             p.data = empty_like(p.data)

@@ -41,7 +41,8 @@ class MultiheadAttention(Module):
     ``bias_k``, ``bias_v`` (1, 1, E) with ``add_bias_kv`` (a learned key/value appended to every
     sequence). ``add_zero_attn`` appends an all-zero key and value after them. Initialised as
     PyTorch: Xavier-uniform projections, zero biases, Xavier-normal bias_k / bias_v,
-    ``out_proj.weight`` as a Linear's. ``device`` / ``dtype`` as ``to()``.
+    ``out_proj.weight`` as a Linear's. ``device`` / ``dtype``: where and in what the parameters are
+    made (None: the default device and dtype).
 
     forward(query, key, value): query (L, N, E), key (S, N, kdim), value (S, N, vdim), or
     (N, L, E) ... with ``batch_first=True``, or unbatched (L, E), (S, kdim), (S, vdim). Returns
@@ -85,7 +86,7 @@ class MultiheadAttention(Module):
         self.add_zero_attn = bool(add_zero_attn)
 
         def empty(*shape):
-            return empty_parameter(*shape)
+            return empty_parameter(*shape, device=device, dtype=dtype)
         # registration order gives PyTorch's state-dict key order
         if self._qkv_same_embed_dim:
             self.in_proj_weight = init.xavier_uniform_(empty(3 * E, E))
@@ -106,11 +107,9 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("bias_k", None)
             self.register_parameter("bias_v", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, device=device, dtype=dtype)
         if bias:
             init.zeros_(self.out_proj.bias)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,

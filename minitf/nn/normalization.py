@@ -20,10 +20,12 @@ class LayerNorm(Module):
     starts at 1, the bias at 0. ``elementwise_affine=False`` has neither;
     ``bias=False`` keeps the weight and drops the bias (as GPT configs with
     ``bias=False`` do). Several axes are flattened into one around the fused
-    op, so the statistics cover all of them.
+    op, so the statistics cover all of them. ``device`` / ``dtype``: where and in what the
+    parameters are made (None: the default device and dtype), as torch's.
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
         if not isinstance(shape, (tuple, list)) or not all(
@@ -39,11 +41,11 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         self.normalized_shape = shape          # always a tuple, as PyTorch stores it
         if self.elementwise_affine:
-            self.weight = init.ones_(empty_parameter(*shape))
+            self.weight = init.ones_(empty_parameter(*shape, device=device, dtype=dtype))
         else:
             self.register_parameter("weight", None)
         if self.elementwise_affine and bias:
-            self.bias = init.zeros_(empty_parameter(*shape))
+            self.bias = init.zeros_(empty_parameter(*shape, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
 
@@ -66,7 +68,8 @@ class RMSNorm(Module):
     """y = x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims, as
     ``torch.nn.RMSNorm`` (2.4+): ``eps=None`` means ``finfo(x.dtype).eps`` at each call; the
     weight (shape ``normalized_shape``) starts at 1; ``elementwise_affine=False`` has none.
-    x: (..., *normalized_shape) -> the same shape. ``device`` / ``dtype`` as ``to()``.
+    x: (..., *normalized_shape) -> the same shape. ``device`` / ``dtype``: where and in what the weight
+    is made (None: the default device and dtype).
     """
 
     def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True,
@@ -79,11 +82,9 @@ class RMSNorm(Module):
         self.normalized_shape, self.eps = shape, None if eps is None else float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         if self.elementwise_affine:
-            self.weight = init.ones_(empty_parameter(*shape))
+            self.weight = init.ones_(empty_parameter(*shape, device=device, dtype=dtype))
         else:
             self.register_parameter("weight", None)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     def forward(self, x):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)

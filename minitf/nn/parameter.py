@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..creation import get_default_dtype
+from .. import backend
+from ..creation import get_default_dtype, resolve_device
+from ..dtypes import _check_dtype
 from ..tensor import Tensor
 
 
@@ -53,10 +55,42 @@ class Buffer(Tensor):
         self.persistent = bool(persistent)
 
 
-def empty_parameter(*shape) -> Parameter:
-    """An uninitialised CPU Parameter of ``shape`` in the default dtype, read now (as torch's
-    layers take ``torch.get_default_dtype()`` when they are built), for an ``nn.init`` fill."""
-    return Parameter(np.empty(shape, get_default_dtype()))
+def factory_kwargs(kwargs) -> dict:
+    """torch's ``nn.factory_kwargs``: ``kwargs`` (a dict or None) checked and put in the form a
+    factory takes (``mt.empty(3, **nn.factory_kwargs(kwargs))``). The keys it knows are
+    ``device``, ``dtype`` and ``memory_format``; a ``factory_kwargs`` dict inside it is merged in
+    (for a module whose own signature already uses one of those names). Any other key, or a key
+    given both ways, is a TypeError, as torch's."""
+    if kwargs is None:
+        return {}
+    simple = {"device", "dtype", "memory_format"}
+    unexpected = set(kwargs) - simple - {"factory_kwargs"}
+    if unexpected:
+        raise TypeError(f"unexpected kwargs {unexpected}")
+    out = {k: kwargs[k] for k in simple if k in kwargs}
+    for k, v in (kwargs.get("factory_kwargs") or {}).items():
+        if k in out:
+            raise TypeError(f"{k} specified twice, in **kwargs and in factory_kwargs")
+        out[k] = v
+    return out
+
+
+def empty_parameter(*shape, device=None, dtype=None) -> Parameter:
+    """An uninitialised Parameter of ``shape``, for an ``nn.init`` fill: a layer's factory
+    arguments, as torch's. ``device`` None: the default device (``mt.set_default_device``,
+    ``with mt.device(...)``; the CPU unless set); ``dtype`` None: the default dtype, read now (as
+    torch's layers take ``torch.get_default_dtype()`` when they are built). A dtype that is not
+    floating point is a TypeError (a parameter learns)."""
+    return Parameter(backend.array_module(resolve_device(device)).empty(shape, parameter_dtype(dtype)))
+
+
+def parameter_dtype(dtype) -> np.dtype:
+    """A layer's ``dtype`` argument as the dtype of its parameters and floating buffers: the default
+    dtype for None, else ``dtype``, which must be floating point (TypeError)."""
+    dtype = get_default_dtype() if dtype is None else _check_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"a layer's parameters must be floating point, got dtype={dtype}")
+    return dtype
 
 
 def _grad_array(p):

@@ -40,14 +40,15 @@ class RNN(Module):
     Returns (output (T, B, D H) or (B, T, D H) or (T, D H), h_n shaped as
     h0); pass h_n (detached, see :func:`detach_state`) as the next chunk's h0
     to carry the state across chunks. ``dropout`` applies to the outputs of
-    every layer but the last, in training. Arguments in PyTorch's order.
+    every layer but the last, in training. Arguments in PyTorch's order; ``device`` / ``dtype``:
+    where and in what the parameters are made (None: the default device and dtype).
     """
 
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 _proj_size: int = 0):
+                 _proj_size: int = 0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         if nonlinearity not in ("tanh", "relu"):
@@ -70,15 +71,16 @@ class RNN(Module):
         R = self.proj_size or H       # the size of h, which the next step and the next layer read
         for k in range(self.num_layers):
             for sfx in ("", "_reverse")[:D]:
-                setattr(self, f"weight_ih_l{k}{sfx}", _uniform((G, self.input_size if k == 0 else D * R), H))
-                setattr(self, f"weight_hh_l{k}{sfx}", _uniform((G, R), H))
+                setattr(self, f"weight_ih_l{k}{sfx}", _uniform((G, self.input_size if k == 0 else D * R), H,
+                                                               device, dtype))
+                setattr(self, f"weight_hh_l{k}{sfx}", _uniform((G, R), H, device, dtype))
                 for pname in (f"bias_ih_l{k}{sfx}", f"bias_hh_l{k}{sfx}"):
                     if bias:
-                        setattr(self, pname, _uniform((G,), H))
+                        setattr(self, pname, _uniform((G,), H, device, dtype))
                     else:
                         self.register_parameter(pname, None)
                 if self.proj_size:   # after the biases, as in torch's parameter order
-                    setattr(self, f"weight_hr_l{k}{sfx}", _uniform((self.proj_size, H), H))
+                    setattr(self, f"weight_hr_l{k}{sfx}", _uniform((self.proj_size, H), H, device, dtype))
 
     @property
     def num_directions(self) -> int:
@@ -185,7 +187,8 @@ class LSTM(RNN):
     gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0):
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
         if not is_int(proj_size):
             raise TypeError(f"LSTM: proj_size must be an int, got {type(proj_size).__name__} {proj_size!r}")
         if proj_size < 0:
@@ -193,7 +196,7 @@ class LSTM(RNN):
         if proj_size and is_int(hidden_size) and proj_size >= hidden_size:
             raise ValueError(f"LSTM: proj_size must be smaller than hidden_size, got {proj_size} >= {hidden_size}")
         super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
-                         _proj_size=int(proj_size))
+                         _proj_size=int(proj_size), device=device, dtype=dtype)
 
     def _layer_params(self, k, sfx=""):
         w_ih, w_hh, b_ih, b_hh = super()._layer_params(k, sfx)
@@ -275,8 +278,10 @@ class GRU(RNN):
     gates = 3
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
-        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
 
     def _project(self, x, w_ih, b_ih, b_hh):
         return F.linear(x, w_ih, b_ih)                      # b_hh enters each step (inside r's product)

@@ -4,6 +4,8 @@ with them (size checks, PyTorch's U(-1/sqrt(H), 1/sqrt(H)) init, the input proje
 
 Parameter names and shapes follow PyTorch: ``weight_ih`` (G H, in), ``weight_hh`` (G H, H),
 ``bias_ih``, ``bias_hh`` (G H,), G = 1 (RNN), 4 (LSTM, gates i, f, g, o) or 3 (GRU, gates r, z, n).
+Every cell and sequence layer takes torch's ``device`` / ``dtype``: where and in what its
+parameters are made (None: the default device and dtype).
 """
 from __future__ import annotations
 
@@ -33,9 +35,9 @@ def _check_size(cls, name, n, low=1):
     return int(n)
 
 
-def _uniform(shape, hidden):
+def _uniform(shape, hidden, device=None, dtype=None):
     bound = 1.0 / math.sqrt(hidden)
-    return init.uniform_(empty_parameter(*shape), -bound, bound)
+    return init.uniform_(empty_parameter(*shape, device=device, dtype=dtype), -bound, bound)
 
 
 def _state_arg(cls, name, value, hx):
@@ -61,7 +63,8 @@ class RNNCell(Module):
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         self.input_size = _check_size(name, "input_size", input_size)
@@ -70,11 +73,11 @@ class RNNCell(Module):
             raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity, self.bias = nonlinearity, bool(bias)
         G, H = self.gates * self.hidden_size, self.hidden_size
-        self.weight_ih = _uniform((G, self.input_size), H)
-        self.weight_hh = _uniform((G, H), H)
+        self.weight_ih = _uniform((G, self.input_size), H, device, dtype)
+        self.weight_hh = _uniform((G, H), H, device, dtype)
         for name in ("bias_ih", "bias_hh"):
             if bias:
-                setattr(self, name, _uniform((G,), H))
+                setattr(self, name, _uniform((G,), H, device, dtype))
             else:
                 self.register_parameter(name, None)
 
@@ -114,8 +117,8 @@ class LSTMCell(RNNCell):
 
     gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__(input_size, hidden_size, bias)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, "tanh", device, dtype)
 
     def forward(self, x, state=None, *, hx=None):
         state = _state_arg("LSTMCell", "state", state, hx)
@@ -136,8 +139,8 @@ class GRUCell(RNNCell):
 
     gates = 3
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__(input_size, hidden_size, bias)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, "tanh", device, dtype)
 
     def forward(self, x, h=None, *, hx=None):
         h = _state_arg("GRUCell", "h", h, hx)

@@ -7,7 +7,9 @@ nn.TransformerEncoder / Decoder, and nn.Transformer, with torch's names, state-d
 
 (the decoder layer adds cross-attention MHA(x, memory) between the two, with norm2, and its
 feed-forward uses norm3 / dropout3). Built on nn.MultiheadAttention, LayerNorm, Linear and
-Dropout: these layers hold no numeric code of their own.
+Dropout: these layers hold no numeric code of their own. ``device`` / ``dtype`` (torch's factory
+arguments) reach every sub-layer they build: their parameters are made there (None: the default
+device and dtype); a ``custom_encoder`` / ``custom_decoder`` is kept as it is, as torch's.
 
 torch's inference fast paths (``torch._transformer_encoder_layer_fwd`` and nested tensors,
 taken under ``no_grad`` in eval mode) are not a concept here: ``enable_nested_tensor`` and
@@ -99,20 +101,20 @@ class _TransformerLayer(Module):
     def _build(self, attention, n_norms, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                batch_first, norm_first, bias, device, dtype):
         _check_layer_args(type(self).__name__, d_model, nhead, dim_feedforward, dropout)
+        factory = {"device": device, "dtype": dtype}
         for name in attention:
-            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first))
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                                   **factory))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory)
         self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory)
         self.norm_first = bool(norm_first)
         for i in range(1, n_norms + 1):
-            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory))
         for i in range(1, n_norms + 1):
             setattr(self, f"dropout{i}", Dropout(dropout))
         self._ff_dropout = f"dropout{n_norms}"
         self.activation = _activation_fn(activation)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
         out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -282,23 +284,23 @@ class Transformer(Module):
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
         layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
-                      norm_first, bias)
+                      norm_first, bias, device, dtype)
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
             self.encoder = TransformerEncoder(TransformerEncoderLayer(*layer_args), num_encoder_layers,
-                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device,
+                                                        dtype=dtype))
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             self.decoder = TransformerDecoder(TransformerDecoderLayer(*layer_args), num_decoder_layers,
-                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device,
+                                                        dtype=dtype))
         for p in self.parameters():
             if p.ndim > 1:
                 init.xavier_uniform_(p)
         self.d_model, self.nhead, self.batch_first = d_model, nhead, bool(batch_first)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
 
     generate_square_subsequent_mask = staticmethod(generate_square_subsequent_mask)
 

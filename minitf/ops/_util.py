@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .. import backend
+from .. import autograd as _engine
 from ..autograd import Function, shared_counter
 from ..errors import DimError, DtypeError, broadcast_error
 from ..tensor import Tensor
@@ -64,6 +65,17 @@ def elementwise_outside_graph(name: str, a: Tensor, b: Tensor) -> Tensor:
         return Tensor._make(getattr(xp, name)(a.data, b.data), None)
     except ValueError:
         raise broadcast_error(name, a.shape, b.shape) from None
+
+
+def differentiable(t) -> bool:
+    """Whether an op must take the Tensor ``t`` as an input rather than a constant: a gradient flows
+    through it, or (a dual level open: :mod:`minitf.forward_ad`) it carries a tangent."""
+    if t.requires_grad:
+        return True
+    if not _engine._hooks:
+        return False
+    from ..forward_rules import flows
+    return flows(t)
 
 
 def float_input(x):

@@ -17,7 +17,7 @@ from ..autograd import Function
 from ..generator import resolve
 from ..errors import ArgumentError
 from ..tensor import Tensor
-from ._util import check_same_dtype
+from ._util import check_same_dtype, differentiable
 from .rows import row_sum
 
 _bias_cache: dict = {}
@@ -265,7 +265,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
         if a.dtype.kind == "b":
             m = a
         elif a.dtype.kind == "f":
-            if isinstance(attn_mask, Tensor) and attn_mask.requires_grad:
+            if isinstance(attn_mask, Tensor) and differentiable(attn_mask):   # (or a dual: forward AD)
                 add_in = (attn_mask if attn_mask.dtype == q.dtype else attn_mask.to(dtype=q.dtype),)
             else:
                 add = a.astype(q.dtype, copy=False)

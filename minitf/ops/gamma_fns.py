@@ -6,7 +6,10 @@ here, in float64 (float32/16 inputs are computed in float64 and rounded once):
 
 * lgamma: Stirling's series (8 Bernoulli terms) at x >= 10; below, the recurrence moves x into
   [1.5, 2.5) (downward, adding log((x-1)...(x-k)), or one or two steps up), where the Taylor series
-  of lgamma(2 + z) takes over; x < 0 by the reflection lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x).
+  of lgamma(2 + z) takes over; -10 < x < 0 (and x within 0.01 of a pole above -20) up by the
+  recurrence to (0, 1), the product of the steps a double-double; the other x < 0 by the reflection
+  lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x) (sin's argument reduced exactly), whose two
+  terms do not nearly cancel there.
 * digamma: the asymptotic series at w >= 10 with psi(x) = psi(x + k) - sum 1/(x + j);
   x < 0 by psi(x) = psi(1 - x) - pi / tan(pi x).
 * zeta(s, q) = sum_k (q + k)^-s by Euler-Maclaurin: at least 9 terms (until q + k >= 9),
@@ -16,8 +19,9 @@ here, in float64 (float32/16 inputs are computed in float64 and rounded once):
 Measured in float64 against torch 2.13 and mpmath (tests/test_special_gamma.py's grids:
 1e-300 .. 1e300 and negative non-integers; lgamma in tests/test_special_lgamma.py):
 lgamma relative error <= 6e-16 for x > 0 (torch's, the C library's: 2.2e-16; minitf's was 5e-14
-before the series at 2 replaced a shift up to 10, whose log(prod) ~ 14 cancelled), 2.2e-15 for x < 0
-where |lgamma| > 0.1 (the reflection's subtraction; torch 1.9e-16), absolute 3e-16 near the zeros. digamma:
+before the series at 2 replaced a shift up to 10, whose log(prod) ~ 14 cancelled), 9.1e-16 for x < 0
+where |lgamma| > 0.1 (torch 2.0e-16; the reflection alone, used for every x < 0 before: 6.4e-15 on
+(-10, -1), 1.2e-14 at -15 - 1e-12), absolute 1.5e-16 near the zeros (before: 1e-15). digamma:
 relative <= 4e-15, absolute <= 7e-16 near its root 1.4616... polygamma(1, x) is good to 7e-16
 (torch's trigamma to 5e-10 only), polygamma(n >= 2) and zeta to 1e-14. On CuPy,
 ``cupyx.scipy.special``'s gammaln, digamma, polygamma and zeta are used
@@ -128,7 +132,64 @@ def _lgamma64(xp, x):
     low = _lgamma_near2(xp, z) - xp.log1p(z) - xp.where(upper_half, 0.0, xp.log(xp.where(upper_half, 1.0, wl)))
     out = xp.where(w >= 10, big, xp.where(w >= 1.5, mid, low))
     out = xp.where(neg, math.log(math.pi) - xp.log(_sin_pi_abs(xp, x)) - out, out)
-    return xp.where(xp.isnan(x), x, xp.where(x == -np.inf, np.inf, out))
+    out = xp.where(xp.isnan(x), x, xp.where(x == -np.inf, np.inf, out))
+    _patch_neg_up(xp, x, out)
+    return out
+
+
+# -_NEG_UP < x < 0 goes up by the recurrence instead of the reflection, whose two terms there are up to
+# ~15 each (lgamma(1 - x) ~ 12.8 at x = -9) for a result near 0 around every pole: 6e-15 relative;
+# so does x within 0.01 of a pole above -_NEG_UP_POLES: log(pi / |sin(pi x)|) ~ lgamma(1 - x) where
+# |x - round(x)| ~ 1 / |x|!, still a float64 for |x| < 18 (1.2e-14 at -15 - 1e-12); farther than 0.01
+# from a pole, |lgamma(x)| > 0.69 lgamma(1 - x) for x <= -10: the reflection loses < 1.5x there
+_NEG_UP = 10.0
+_NEG_UP_POLES = 20.0
+_SPLIT = 134217729.0   # 2^27 + 1: Veltkamp's split of a float64 into two 26-bit halves
+
+
+def _two_prod(xp, a, b):
+    """(p, e) with p = fl(a b) and p + e = a b exactly (Dekker; NumPy has no fma). |a|, |b| < 2^996."""
+    p = a * b
+    sa, sb = _SPLIT * a, _SPLIT * b
+    ah, bh = sa - (sa - a), sb - (sb - b)
+    al, bl = a - ah, b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _patch_neg_up(xp, x, out) -> None:
+    """Overwrite ``out`` (lgamma of the float64 ``x``, any method) with :func:`_lgamma_neg_up` where x is
+    in its range; only those entries pay for it (positive inputs are the usual ones)."""
+    dist = xp.abs(x - xp.round(x))   # (exact) from the nearest pole
+    up = (x < 0) & (dist > 0) & ((x > -_NEG_UP) | ((x > -_NEG_UP_POLES) & (dist < 0.01)))
+    if bool(up.any()):
+        out[up] = _lgamma_neg_up(xp, x[up]).astype(out.dtype, copy=False)
+
+
+def _lgamma_neg_up(xp, x):
+    """log|Gamma(x)| for -_NEG_UP_POLES < x < 0, x not an integer (1-d, every entry such): lgamma(x) = lgamma(f) - log|x (x + 1) ... (x + n - 1)|, f = x + n in (0, 1).
+
+    Every factor x + j is exact (it is no larger than |x| and a multiple of its ulp), and so is
+    g = x + n - 1 in (-1, 0), the last one; lgamma(f) = lgamma(2 + z) - log1p(z) with z = g
+    (f >= 1/2), or z = f = 1 + g (exact: Sterbenz) minus log f (f < 1/2, f joins the product). The
+    product is kept as a double-double (hi + lo), so log|prod| = log|hi| + lo / hi is rounded once,
+    or, when |hi| is near 1 and the result may be small, log1p of (hi - 1) + lo (hi - 1 exact)."""
+    xs = x
+    steps = xp.floor(-xs)                 # n - 1
+    g = xs + steps
+    small_f = g < -0.5
+    z = xp.where(small_f, g + 1, g)
+    hi, lo = xs, xp.zeros_like(xs)
+    for j in range(1, int(steps.max()) + 2):  # times x + j while j <= n - 1, then f if f < 1/2
+        factor = xp.where(j <= steps, xs + j, xp.where((j == steps + 1) & small_f, z, 1.0))
+        p, e = _two_prod(xp, hi, factor)
+        e = e + lo * factor
+        hi = p + e
+        lo = e - (hi - p)
+    near_one = (xp.abs(hi) > 0.5) & (xp.abs(hi) < 2.0)
+    mag = xp.abs(hi)
+    log_prod = xp.where(near_one, xp.log1p((mag - 1) + xp.where(hi < 0, -lo, lo)),
+                        xp.log(mag) + lo / hi)
+    return _lgamma_near2(xp, z) - xp.log1p(z) - log_prod
 
 
 def _digamma64(xp, x):
@@ -181,7 +242,19 @@ def _polygamma64(xp, x, n):
     return sign * float(math.factorial(n)) * _zeta64(xp, x, xp.asarray(float(n + 1)))
 
 
-_lgamma_array = in_float64("gammaln", _lgamma64)
+def _lgamma_array(xp, x):
+    """lgamma in x's dtype: CuPy's gammaln where it has one, whose x < 0 is the reflection (cephes'),
+    with the entries that :func:`_patch_neg_up` covers recomputed; else :func:`_lgamma64`."""
+    native = backend.native_special(xp, "gammaln")
+    if native is None:
+        with backend.quiet_fp_warnings():
+            return _lgamma64(xp, x.astype(np.float64)).astype(x.dtype, copy=False)
+    out = native(x)
+    with backend.quiet_fp_warnings():
+        _patch_neg_up(xp, x.astype(np.float64), out)
+    return out
+
+
 _digamma_array = in_float64("digamma", _digamma64)
 _polygamma_array = in_float64("polygamma", _polygamma64)
 

@@ -82,8 +82,13 @@ def index_put(x: Tensor, index, value) -> Tensor:
     return IndexPut.apply(x, v, index=idx)
 
 
-def _record(x: Tensor, value, op_name: str, graph_op):
-    """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value."""
+def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
+    """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value.
+    ``reads``: the tensors graph_op reads besides x (``(value,)`` unless given)."""
+    if autograd._hooks and not (autograd._grad_enabled and (x._requires_grad or any(
+            isinstance(t, Tensor) and t._requires_grad for t in ((value,) if reads is None else reads)))):
+        from ..forward_rules import tangent_change   # here for a dual's tangent only (forward AD)
+        return tangent_change(x, value, op_name, graph_op)
     if x._fn is None and x.requires_grad:
         raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
                            f"operation (change it under minitf.no_grad(), as an optimizer step does)")
@@ -95,6 +100,9 @@ def _record(x: Tensor, value, op_name: str, graph_op):
     # the op, lerp's three) notes it, so none is taken for a reader of x's overwritten array, as
     # the ops recorded before are (only the last one's epoch was set after: the others raised)
     autograd._epoch += 1
+    if autograd._hooks:   # forward AD: the old value carries x's tangent into graph_op
+        from ..forward_rules import carry
+        carry(x, old)
     res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
     _write(x, res.data, op_name)
     autograd.bump_version(x, recorded=True, advance=False)
@@ -106,6 +114,9 @@ def _record(x: Tensor, value, op_name: str, graph_op):
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
+    if autograd._hooks:   # (last: the tangent's own in-place change advances the epoch)
+        from ..forward_rules import take
+        take(x, res)
     return x
 
 
@@ -128,6 +139,9 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         before = prior.clone()   # what graph_op reads (the ops it records save this, never changed)
     else:
         before = x.detach().clone()
+    if autograd._hooks:
+        from ..forward_rules import carry
+        carry(x, before)
     new = graph_op(before, value)
     if hasattr(index, "write"):  # a view no basic index names (diagonal): its own write and read
         index.write(base, new, op_name)
@@ -145,6 +159,9 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         prior._prev = getattr(x, "_prev", None)
         x._prev = (autograd._epoch, prior)
     x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
+    if autograd._hooks:
+        from ..forward_rules import alias
+        alias(x, fresh)
     return x
 
 
@@ -190,8 +207,16 @@ def _check_writable(x: Tensor, op_name: str) -> None:
                            f"marked read-only): clone() it first")
 
 
-def _needs_graph(x: Tensor, v) -> bool:
-    return autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad))
+def _needs_graph(x: Tensor, v, *more) -> bool:
+    """Whether the change goes through :func:`_record`: a gradient flows, or (a dual level open) a tangent."""
+    if autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
+        return True
+    return bool(autograd._hooks) and _tangent_flows(x, v, *more)
+
+
+def _tangent_flows(x: Tensor, *values) -> bool:
+    from ..forward_rules import flows
+    return flows(x, *values)
 
 
 def _arith(name, array_op, graph_op):
@@ -344,7 +369,7 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     check_clamp_bounds(min, max)
     _check_writable(x, "clamp_")
     if _needs_graph(x, min) or _needs_graph(x, max):
-        return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max))
+        return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max), reads=(min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
     _check_cast("clamp_", new.dtype, x)
     return _write_back(x, new, "clamp_")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import autograd
 from ..tensor import Tensor
-from .inplace import _check_cast, _check_value, _check_writable, _record, _write_back
+from .inplace import _check_cast, _check_value, _check_writable, _record, _tangent_flows, _write_back
 
 
 def from_op(name: str, op):
@@ -23,11 +23,13 @@ def from_op(name: str, op):
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         for t in tensors:
             _check_value(x, t, name)  # one device
-        if autograd._grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)):
+        if autograd._grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)) or (
+                autograd._hooks and _tangent_flows(x, *tensors)):   # (forward AD: a dual's tangent)
             # x itself among the arguments (x.atan2_(x)) is its old value there, as the first one
             a_args = lambda a: [a if t is x else t for t in args]  # noqa: E731
             a_kw = lambda a: {k: a if t is x else t for k, t in kwargs.items()}  # noqa: E731
-            return _record(x, None, name, lambda a, _: _cast_checked(name, op(a, *a_args(a), **a_kw(a)), x))
+            return _record(x, None, name, lambda a, _: _cast_checked(name, op(a, *a_args(a), **a_kw(a)), x),
+                           reads=tensors)
         r = _cast_checked(name, op(x, *args, **kwargs), x)
         return _write_back(x, r.data, name)
     inplace.__name__ = name
@@ -66,6 +68,9 @@ def reshaping(name: str, op):
             autograd.bump_version(x)
         if getattr(x, "_view_of", None) is not None:
             x._view_of = None  # the index it was taken with no longer names x's elements
+        if autograd._hooks and _tangent_flows(x):   # forward AD: the tangent takes the same view of itself
+            from ..forward_rules import reshape_tangent
+            reshape_tangent(x, lambda t: op(t, *args))
         return x
     inplace.__name__ = name
     inplace.__doc__ = f"In place: PyTorch's ``Tensor.{name}`` (x's shape changes, its memory is kept)."

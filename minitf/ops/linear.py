@@ -1,6 +1,8 @@
 """The affine map of a Linear layer, fused: y = x W^T + b."""
 from __future__ import annotations
 
+from math import prod
+
 from ..errors import ShapeError
 from ..autograd import Function
 from ..tensor import Tensor
@@ -11,16 +13,17 @@ class Linear(Function):
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, x, w, *b):
-        # one 2-D GEMM over all leading dims (faster than a batched matmul)
-        self.x2 = x.reshape(-1, x.shape[-1])
+        # one 2-D GEMM over all leading dims (faster than a batched matmul); the row count is
+        # given, not -1, which NumPy cannot infer when a dimension is 0 (in_features or out_features)
         self.w, self.lead = w, x.shape[:-1]
+        self.x2 = x.reshape(prod(self.lead), x.shape[-1])
         y = self.x2 @ w.T
         if b:
             y += b[0]
         return y.reshape(self.lead + (w.shape[0],))
 
     def backward(self, g):  # dx = G W;  dW = G^T x;  db = sum of G over rows
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(prod(self.lead), g.shape[-1])
         dx = (g2 @ self.w).reshape(self.lead + (self.w.shape[1],))
         dw = g2.T @ self.x2
         return (dx, dw, g2.sum(axis=0)) if len(self.inputs) == 3 else (dx, dw)

@@ -29,7 +29,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ..errors import DtypeNotImplemented
-from ._util import as_tensor, check_index_range
+from ._util import as_tensor, check_index_range, differentiable
 from .arithmetic import mul, sub
 from .reduction import mean, sum
 from .nn import CrossEntropy, _stable_exp
@@ -179,14 +179,14 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
                              f"{logits.shape}, got {tuple(t.shape)}")
         if ignore_index != -100:
             raise ValueError("cross_entropy: ignore_index is not supported for probability (float) targets")
-        if isinstance(weight, Tensor) and weight.requires_grad:  # torch differentiates the weight here
+        if isinstance(weight, Tensor) and differentiable(weight):  # torch differentiates the weight here
             soft_t = targets if isinstance(targets, Tensor) else Tensor._make(t, None)
             return _soft_cross_entropy_weight_grad(flat, soft_t, weight, eps, reduction, lead)
         t2 = t.reshape(-1, C).astype(logits.dtype, copy=False)
         w_row = xp.ones((1, C), dtype=logits.dtype) if w is None else w.reshape(1, C)
         coef = w_row * (t2 * (1 - eps) + eps / C)
         soft = ()
-        if isinstance(targets, Tensor) and targets.requires_grad:
+        if isinstance(targets, Tensor) and differentiable(targets):
             soft = (targets if targets.ndim == 2 else targets.reshape((-1, C)), Tensor._make(w_row, None))
         return WeightedCrossEntropy.apply(flat, *soft, coef=coef, reduction=reduction,
                                           denom=flat.shape[0], lead=lead, smoothing=float(eps))

@@ -26,7 +26,7 @@ from .. import backend
 from ..autograd import is_grad_enabled
 from ..errors import ArgumentError, IndexRangeError, ShapeError
 from ..tensor import Tensor
-from ._util import check_same_dtype
+from ._util import check_same_dtype, differentiable
 from .activation import Softplus, logsigmoid
 
 from .elementwise import relu, sqrt
@@ -109,7 +109,7 @@ def soft_margin_loss(input: Tensor, target, size_average=None, reduce=None, redu
     reduction = _reduction(name, size_average, reduce, reduction)
     input, target = _operands(name, input, target)
     if target.dtype != input.dtype:   # torch's kernel computes in the input's dtype
-        target = Tensor._make(target.data.astype(input.dtype), None) if not target.requires_grad \
+        target = Tensor._make(target.data.astype(input.dtype), None) if not differentiable(target) \
             else target.to(input.dtype)
     return _reduce(Softplus.apply(-target * input, beta=1.0, threshold=_INF), reduction)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from ._util import as_tensor, scalar_tensor
+from ._util import as_tensor, differentiable, scalar_tensor
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -99,9 +99,9 @@ def _as(x, dtype, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         if x.dtype == dtype:
             return x
-        # a recorded cast when a gradient must flow back; otherwise the array's own (also to
+        # a recorded cast when a gradient (or a dual's tangent) must flow; otherwise the array's own (also to
         # dtypes minitf does not name, such as int16 from int8 + uint8)
-        return x.to(dtype=dtype) if x.requires_grad else Tensor._make(x.data.astype(dtype), None)
+        return x.to(dtype=dtype) if differentiable(x) else Tensor._make(x.data.astype(dtype), None)
     return scalar_tensor(x, dtype, like)
 
 

@@ -15,9 +15,12 @@ from ..tensor import Tensor
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The joint ``norm_type``-norm of ``tensors`` (usually gradients), as if concatenated into one
-    vector, as ``torch.nn.utils.get_total_norm``: a 0-d float64 tensor on their device (0 for none).
+    vector, as ``torch.nn.utils.get_total_norm``: a 0-d float64 tensor on the first tensor's device
+    (0 for none).
 
-    tensors: a Tensor or an iterable of them, any shapes. ``norm_type``: any
+    tensors: a Tensor or an iterable of them, any shapes, on any devices (each
+    device's part is reduced there, then moved to the first tensor's device, as
+    PyTorch groups them). ``norm_type``: any
     number >= 0 or inf; 0 counts the non-zero entries of all of them (PyTorch's
     0-norm of the per-tensor norms counts the tensors that have one instead).
     ``error_if_nonfinite``: a NaN or inf norm raises (this reads the norm on the
@@ -33,10 +36,30 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if not norm_type >= 0:
         raise ValueError(f"get_total_norm: norm_type must be >= 0 (or inf), got {norm_type}")
-    grads = [t.data for t in tensors]
-    # every per-tensor norm stays on the device, accumulated there in float64 in the order
-    # of the tensors: one host transfer for the total at most, not one per tensor (on a
-    # GPU each transfer waits for all queued work)
+    # tensors on several devices (as torch): one partial sum (or max) per device, computed there,
+    # then the partials combined on the first tensor's device, where the result lives
+    by_device: dict = {}
+    for t in tensors:
+        by_device.setdefault(backend.device_of(t.data), []).append(t.data)
+    first = backend.device_of(tensors[0].data)
+    partials = [backend.to_device(_partial_norm(grads, norm_type), first) for grads in by_device.values()]
+    xp = backend.get_array_module(partials[0])
+    acc = partials[0]
+    for part in partials[1:]:
+        acc = xp.maximum(acc, part) if math.isinf(norm_type) else acc + part
+    total = xp.asarray(acc if math.isinf(norm_type) or norm_type == 0.0 else acc ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(float(total)):
+        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}; "
+                           f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
+    return Tensor(total)
+
+
+def _partial_norm(grads, norm_type: float):
+    """The sum of |g|^p over the arrays of one device (their max for inf, the count of non-zeros for
+    0), a 0-d float64 array there."""
+    # every per-tensor part stays on the device, accumulated there in float64 in the order of
+    # the tensors: one host transfer for the total at most, not one per tensor (on a GPU each
+    # transfer waits for all queued work)
     xp = backend.get_array_module(grads[0])
     acc = None
     for g in grads:
@@ -54,11 +77,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
             else:
                 part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
             acc = part if acc is None else acc + part
-    total = xp.asarray(acc if math.isinf(norm_type) or norm_type == 0.0 else acc ** (1.0 / norm_type))
-    if error_if_nonfinite and not math.isfinite(float(total)):
-        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}; "
-                           f"cannot clip (pass error_if_nonfinite=False to clip anyway)")
-    return Tensor(total)
+    return acc
 
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
@@ -89,7 +108,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
     if total.ndim != 0 and total.size != 1:
         raise ValueError(f"clip_grads_with_norm_: total_norm must hold one number, got shape {total.shape}")
     if not (isinstance(max_norm, float) and math.isinf(max_norm)):
-        _scale(grads, max_norm, total.reshape(()).astype(np.float64), xp)
+        _scale(grads, max_norm, total.reshape(()).astype(np.float64), xp, backend.device_of(grads[0]))
     for t in tensors:  # PyTorch multiplies every gradient in place, by 1.0 too: one version each
         bump_version(t)
 
@@ -101,7 +120,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     As PyTorch's: :func:`get_total_norm` of the gradients, then
     :func:`clip_grads_with_norm_`, which multiplies them by
     min(1, max_norm / (norm + 1e-6)) (a NaN norm makes them NaN). Returns the
-    total norm before clipping as a 0-d float64 tensor on the gradients' device
+    total norm before clipping as a 0-d float64 tensor on the first gradient's device
     (PyTorch's is in the gradients' dtype): ``.item()`` or ``float()`` reads it.
     Parameters without a gradient are skipped; ``max_norm=inf`` measures without
     clipping. Each gradient's version (``_version``) goes up by one, as in
@@ -132,7 +151,9 @@ def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def _scale(grads, max_norm, total, xp) -> None:
+def _scale(grads, max_norm, total, xp, first: str) -> None:
+    """grads *= min(1, max_norm / (total + 1e-6)); xp, total (and a device max_norm): the first
+    gradient's device ``first``; gradients on other devices get the factor moved to theirs."""
     # an inf gradient times 0 (the factor for an inf norm) is NaN: PyTorch's value, given without
     # NumPy's warning (one context a call)
     with backend.quiet_fp_warnings():
@@ -142,9 +163,12 @@ def _scale(grads, max_norm, total, xp) -> None:
                 for g in grads:
                     g *= g.dtype.type(coef)
         else:  # on a device, min(1, factor) is multiplied in without reading it (x 1.0 is exact)
-            coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+            coefs = {first: xp.minimum(max_norm / (total + 1e-6), 1.0)}
             for g in grads:
-                g *= coef.astype(g.dtype)
+                where = backend.device_of(g)
+                if where not in coefs:   # (one transfer per other device)
+                    coefs[where] = backend.to_device(coefs[first], where)
+                g *= coefs[where].astype(g.dtype)
 
 
 def _max_norm_value(max_norm, xp):

@@ -4,9 +4,12 @@ leaves intact (:func:`log_write_failed`).
 
 The log is the user's view of a run (``loss.png`` is drawn from it) but not the run's state: a log
 lost on a full disk, a stray ``rm`` or an editor must not lose the curve of a run whose checkpoints
-are whole. Each checkpoint's metadata therefore holds ``history``, the records of every eval up to
-its iteration (a few hundred bytes an eval). A checkpoint written before that entry existed cannot
-rebuild what its log lost: the resume then says which evals are gone.
+are whole. Each checkpoint's metadata therefore holds ``history``, the records of the evals up to
+its iteration (about 200 bytes an eval): all of them up to ``HISTORY_CAP``, beyond that the latest
+half of the cap in full and the earlier evals thinned evenly (:func:`checkpoint_history`), so that
+a checkpoint stays the same size however long the run, and the curve a rebuilt log draws keeps its
+shape. A checkpoint written before that entry existed cannot rebuild what its log lost: the resume
+then says which evals are gone.
 """
 from __future__ import annotations
 
@@ -14,7 +17,28 @@ import math
 
 from .rundir import OutputError
 
-__all__ = ["check_history", "resumed_records", "log_write_failed"]
+__all__ = ["HISTORY_CAP", "checkpoint_history", "check_history", "resumed_records", "log_write_failed"]
+
+# the most eval records a checkpoint keeps (~100 kB): every eval of a run of 500; a plot of the curve
+# needs no more, and each checkpoint rewrites them all, so an unbounded list made a long run's saves
+# grow without end (2000 evals: 0.4 MB a checkpoint, written twice at each improving eval)
+HISTORY_CAP = 500
+
+
+def checkpoint_history(records: list, cap: int | None = None) -> list:
+    """The eval records a checkpoint keeps of ``records`` (the run's, in order): all of them if there
+    are at most ``cap`` (default :data:`HISTORY_CAP`); else the last ``cap // 2`` and ``cap - cap // 2``
+    spread evenly over the earlier ones, the first eval included: ``cap`` records, a function of
+    ``records`` alone (a resume compares it with the log's)."""
+    cap = HISTORY_CAP if cap is None else cap
+    n = len(records)
+    if n <= cap:
+        return list(records)
+    tail = cap // 2
+    older, m = n - tail, cap - tail
+    # index floor(i (older - 1) / (m - 1) + 1/2) in integers: strictly increasing, as older > m
+    picks = [(2 * i * (older - 1) + (m - 1)) // (2 * (m - 1)) for i in range(m)] if m > 1 else [0]
+    return [records[i] for i in picks] + list(records[older:])
 
 
 def check_history(history, it: int):
@@ -44,22 +68,28 @@ def resumed_records(log_records: list, log_exists: bool, meta: dict, log_path, c
 
     The log's lines past the checkpoint (written before a crash) are dropped. A checkpoint with a
     ``history`` is the truth up to its iteration: a log that differs from it (missing, cut short,
-    edited) is rewritten from it. An older checkpoint keeps only its last eval: the log's earlier
+    edited; a long run's log is compared through :func:`checkpoint_history`) is rewritten from it,
+    thinned if the history is. An older checkpoint keeps only its last eval: the log's earlier
     evals, if gone, are lost, and the note says so.
     """
     it = int(meta["iter"])
     kept = [r for r in log_records if isinstance(r.get("iter", 0), int) and r.get("iter", 0) <= it]
     history = meta.get("history")
     if history is not None:
-        if kept == history:
-            return list(history), None
+        if kept == history or checkpoint_history(kept) == history:
+            return kept, None
         if not history:
             return [], None   # a checkpoint saved before its first eval: nothing to rebuild
         how = ("is missing" if not log_exists else
                f"held {sum(r in history for r in kept)} of the {len(history)} evals up to iter {it} (it was cut "
                f"short or edited)")
-        return list(history), (f"note: {log_path} {how}: rebuilt from {ckpt_path.name}'s record of the run's "
-                               f"{len(history)} evals (iters {history[0]['iter']}-{history[-1]['iter']})")
+        span = f"iters {history[0]['iter']}-{history[-1]['iter']}"
+        if len(history) < HISTORY_CAP:
+            what = f"the run's {len(history)} evals ({span})"
+        else:   # (at the cap: possibly thinned; the note says what a checkpoint keeps)
+            what = (f"the run's evals ({span}; it keeps at most {HISTORY_CAP}: the latest {HISTORY_CAP // 2}, "
+                    f"and the earlier ones thinned evenly)")
+        return list(history), f"note: {log_path} {how}: rebuilt from {ckpt_path.name}'s record of {what}"
     last = meta.get("last_eval")
     if not (isinstance(last, dict) and isinstance(last.get("iter"), int)) or \
             any(r.get("iter") == last["iter"] for r in kept):

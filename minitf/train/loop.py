@@ -24,7 +24,7 @@ from ..ops import cross_entropy
 from . import completion, memory
 from . import resume as resume_run
 from .best import VAL_RISE_WARNING
-from .history import log_write_failed
+from .history import checkpoint_history, log_write_failed
 from .divergence import TrainingDiverged, all_finite, diverged, explosion_warning
 from .config import ConfigError, TrainConfig, build_model, config_dict
 from .progress import Progress, eval_line, header_lines, short_run_notes
@@ -332,7 +332,7 @@ class Trainer(EvalMethods):
                 "corpus": {"name": self.corpus.name, "source": self.corpus.source, "sha256": self.corpus.sha256,
                            "chars": len(self.corpus.text)},
                 "rng": {"batch": self.sampler.state(), **self.strategy.rng_states(minitf_rng)},
-                "last_eval": record, "best": self.best, "history": self.records}
+                "last_eval": record, "best": self.best, "history": checkpoint_history(self.records)}
         try:
             path = self.run_dir.save_checkpoint(self.model.state_dict(), self.optimizer.state_dict(), meta, best=best)
         except OutputError as e:

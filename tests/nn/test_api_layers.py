@@ -223,3 +223,18 @@ def test_new_activation_modules_gradcheck(device, name, args):
     """float64 central differences with a random cotangent, on the CPU and the fake device."""
     x = mt.tensor(np.random.default_rng(2).standard_normal((3, 4)), device=device, requires_grad=True)
     assert gradcheck_module(getattr(nn, name)(*args), [x])
+
+
+@pytest.mark.parametrize("n_in,n_out", [(0, 3), (8, 0), (0, 0)])
+def test_linear_with_an_empty_side_runs_forward_and_backward_as_torch(n_in, n_out, device):
+    # a 0-wide input or output (an adaptive softmax's empty tail cluster): torch gives a (B, n_out)
+    # output, and gradients of zeros (the weight's, the bias's = the sum of the output gradient)
+    layer = nn.Linear(n_in, n_out, dtype=mt.float64, device=device)
+    x = mt.randn(2, 3, n_in, dtype=mt.float64, device=device, requires_grad=True)
+    y = layer(x)
+    assert y.shape == (2, 3, n_out)
+    np.testing.assert_array_equal(y.numpy(), np.broadcast_to(layer.bias.numpy(), (2, 3, n_out)))
+    (y * 2).sum().backward()
+    assert x.grad.shape == x.shape and not x.grad.numpy().any()
+    assert layer.weight.grad.shape == (n_out, n_in)
+    np.testing.assert_array_equal(layer.bias.grad.numpy(), np.full(n_out, 12.0))

@@ -115,3 +115,57 @@ def test_clip_grad_norm_warns_on_an_empty_generator_as_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.utils.clip_grad_norm_([], 1.0)   # an empty list does not warn (torch's neither)
+
+
+def _other(device):
+    return "fake" if device == "cpu" else "cpu"
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 0.5, float("inf")])
+def test_norms_and_clipping_of_gradients_on_two_devices_match_torch(device, norm_type):
+    # torch groups the gradients by device, reduces each group there and combines the partial
+    # norms on the first gradient's device: no error, the result on that device
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    hosts = [3.0 * rng.standard_normal(s) for s in ((3, 4), (5,), (2, 1, 3), (6,))]
+    where = [device, _other(device), device, _other(device)]
+    for foreach in (None, True, False):
+        ps = []
+        for h, d in zip(hosts, where):
+            p = mt.tensor(np.zeros(h.shape), device=d, requires_grad=True)
+            p.grad = mt.tensor(h, device=d)
+            ps.append(p)
+        tps = [torch.zeros(h.shape, dtype=torch.float64, requires_grad=True) for h in hosts]
+        for tp, h in zip(tps, hosts):
+            tp.grad = torch.tensor(h, dtype=torch.float64)
+        total = nn.utils.get_total_norm([p.grad for p in ps], norm_type, foreach=foreach)
+        want = torch.nn.utils.get_total_norm([tp.grad for tp in tps], norm_type, foreach=foreach)
+        assert total.device == device and total.ndim == 0
+        assert total.item() == pytest.approx(want.item(), rel=1e-12)
+        got = nn.utils.clip_grad_norm_(ps, 1.0, norm_type, foreach=foreach)
+        want = torch.nn.utils.clip_grad_norm_(tps, 1.0, norm_type, foreach=foreach)
+        assert got.device == device and got.item() == pytest.approx(want.item(), rel=1e-12)
+        for p, tp, d in zip(ps, tps, where):
+            assert p.grad.device == d
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12)
+
+
+def test_nonfinite_gradients_on_a_second_device_as_torch(device):
+    torch = pytest.importorskip("torch")
+    ps, tps = [], []
+    for d, h in ((device, [1.0, 2.0]), (_other(device), [np.inf, 1.0])):
+        p = mt.tensor(np.zeros(2), device=d, requires_grad=True)
+        p.grad = mt.tensor(h, device=d, dtype="float64")
+        ps.append(p)
+        tp = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        tp.grad = torch.tensor(h, dtype=torch.float64)
+        tps.append(tp)
+    with pytest.raises(RuntimeError, match="total norm"):
+        nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        torch.nn.utils.clip_grad_norm_(tps, 1.0, error_if_nonfinite=True)
+    got = nn.utils.clip_grad_norm_(ps, 1.0)
+    want = torch.nn.utils.clip_grad_norm_(tps, 1.0)
+    assert got.device == device and math.isinf(got.item()) and math.isinf(want.item())
+    for p, tp in zip(ps, tps):   # x 0: the finite entries become 0, the inf one NaN
+        np.testing.assert_array_equal(p.grad.numpy(), tp.grad.numpy())

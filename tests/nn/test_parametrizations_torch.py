@@ -227,18 +227,25 @@ def test_legacy_weight_norm_matches_torch_and_warns():
             nn.utils.remove_weight_norm(m)
 
 
+def _spectral_pair(torch, case, seed, **kw):
+    """(minitf module, torch module, input) with the hooks-based spectral_norm: a ConvTranspose2d for
+    ``case`` "convT", else a Linear(5, 3)."""
+    if case == "convT":
+        m, t = _conv_pair(torch, transposed=True)
+        x = np.random.default_rng(seed).standard_normal((2, 3, 4, 4))
+    else:
+        m, t = _linear_pair(torch, 5, 3)
+        x = np.random.default_rng(seed).standard_normal((4, 5))
+    nn.utils.spectral_norm(m, **kw)
+    torch.nn.utils.spectral_norm(t, **kw)
+    return m, t, x
+
+
 @pytest.mark.parametrize("case", ["linear", "convT", "iters2"])
 def test_legacy_spectral_norm_matches_torch(case):
     torch = pytest.importorskip("torch")
     kw = {"n_power_iterations": 2} if case == "iters2" else {}
-    if case == "convT":
-        m, t = _conv_pair(torch, transposed=True)
-        x = np.random.default_rng(9).standard_normal((2, 3, 4, 4))
-    else:
-        m, t = _linear_pair(torch, 5, 3)
-        x = np.random.default_rng(9).standard_normal((4, 5))
-    nn.utils.spectral_norm(m, **kw)
-    torch.nn.utils.spectral_norm(t, **kw)
+    m, t, x = _spectral_pair(torch, case, 9, **kw)
     assert list(m.state_dict()) == list(t.state_dict())
     assert [k for k in m.state_dict() if "weight" in k] == ["weight_orig", "weight_u", "weight_v"]
     _copy_state(torch, t, m)
@@ -324,3 +331,83 @@ def test_householder_without_trivialisation_starts_and_assigns_as_torch(shape):
         t.weight = torch.tensor(q)
     same()
     np.testing.assert_allclose(m.weight.numpy(), q, atol=1e-12)
+
+
+# ------------------------------------------------------------------ legacy state dicts
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_loads_the_hooks_based_state_dict_as_torch(dim):
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        old = nn.Sequential(nn.Linear(5, 3).to(dtype="float64"))
+        nn.utils.weight_norm(old[0], dim=dim)
+        t_old = torch.nn.Sequential(torch.nn.Linear(5, 3).double())
+        torch.nn.utils.weight_norm(t_old[0], dim=dim)
+    sd = old.state_dict()
+    assert list(sd) == ["0.bias", "0.weight_g", "0.weight_v"]
+    t_old.load_state_dict({k: torch.tensor(v.numpy()) for k, v in sd.items()})
+    new = nn.Sequential(nn.Linear(5, 3).to(dtype="float64"))
+    PZ.weight_norm(new[0], dim=dim)
+    t_new = torch.nn.Sequential(torch.nn.Linear(5, 3).double())
+    torch.nn.utils.parametrizations.weight_norm(t_new[0], dim=dim)
+    r, tr = new.load_state_dict(sd), t_new.load_state_dict(t_old.state_dict())
+    assert (r.missing_keys, r.unexpected_keys) == (tr.missing_keys, tr.unexpected_keys) == ([], [])
+    assert list(sd) == ["0.bias", "0.weight_g", "0.weight_v"]   # the caller's dict is left alone
+    np.testing.assert_array_equal(new.state_dict()["0.parametrizations.weight.original1"].numpy(),
+                                  sd["0.weight_v"].numpy())
+    x = np.random.default_rng(11).standard_normal((2, 5))
+    np.testing.assert_allclose(new(mt.tensor(x)).numpy(), t_new(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(new(mt.tensor(x)).numpy(), old(mt.tensor(x)).numpy(), rtol=1e-12)
+    # torch's legacy dict, into a deep copy (the hook travels with the module)
+    import copy
+    c = copy.deepcopy(new)
+    c.load_state_dict({k: v.detach() for k, v in t_old.state_dict().items()})
+    np.testing.assert_allclose(c(mt.tensor(x)).numpy(), t_new(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    # one legacy key alone is not renamed: the same missing / unexpected keys as torch's
+    part = {k: v for k, v in sd.items() if k != "0.weight_v"}
+    r = new.load_state_dict(part, strict=False)
+    tr = t_new.load_state_dict({k: torch.tensor(v.numpy()) for k, v in part.items()}, strict=False)
+    assert (r.missing_keys, r.unexpected_keys) == (tr.missing_keys, tr.unexpected_keys)
+    with pytest.raises(RuntimeError, match="0.weight_g"):
+        new.load_state_dict(part)
+
+
+def _pre_1_1(torch, sd, weight):
+    """A hooks-based spectral_norm state dict as torch before 1.1 saved it: W / sigma, no v."""
+    old = {k: torch.tensor(v.numpy()) for k, v in sd.items() if k != "weight_v"}
+    old["weight"] = torch.tensor(weight)
+    return old
+
+
+@pytest.mark.parametrize("case", ["linear", "convT"])
+def test_legacy_spectral_norm_converts_a_pre_1_1_state_dict_as_torch(case):
+    torch = pytest.importorskip("torch")
+    m, t, x = _spectral_pair(torch, case, 12)
+    _copy_state(torch, t, m)
+    t(torch.tensor(x)), m(mt.tensor(x))   # one training step: u, v and the weight as a checkpoint has them
+    sd = m.state_dict()
+    assert sd._metadata[""] == t.state_dict()._metadata[""] == {"version": 1, "spectral_norm": {"weight.version": 1}}
+    old = _pre_1_1(torch, sd, m.weight.numpy())
+    m2, t2, _ = _spectral_pair(torch, case, 12)
+    assert not m2.load_state_dict(old).missing_keys   # no metadata: the old format
+    t2.load_state_dict(dict(old))
+    np.testing.assert_allclose(m2.weight_v.numpy(), t2.weight_v.numpy(), rtol=1e-9, atol=1e-12)
+    m2.eval(), t2.eval(), m.eval()
+    np.testing.assert_allclose(m2(mt.tensor(x)).numpy(), t2(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(m2(mt.tensor(x)).numpy(), m(mt.tensor(x)).numpy(), rtol=1e-10)
+    # an old dict without u: missing keys as torch's; the metadata of version 1: no conversion
+    no_u = {k: v for k, v in old.items() if k != "weight_u"}
+    r, tr = m2.load_state_dict(no_u, strict=False), t2.load_state_dict(dict(no_u), strict=False)
+    assert (sorted(r.missing_keys), r.unexpected_keys) == (sorted(tr.missing_keys), tr.unexpected_keys)
+    with pytest.raises(RuntimeError, match="weight_v"):
+        m2.load_state_dict(_with_metadata(old, sd._metadata))
+    nn.utils.remove_spectral_norm(m2)
+    torch.nn.utils.remove_spectral_norm(t2)
+    assert m2.state_dict()._metadata == t2.state_dict()._metadata
+
+
+def _with_metadata(d, metadata):
+    from collections import OrderedDict
+    out = OrderedDict(d)
+    out._metadata = metadata
+    return out

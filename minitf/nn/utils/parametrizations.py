@@ -8,6 +8,8 @@ spectral_norm and orthogonal, each a small Module registered with
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ... import backend
@@ -49,12 +51,23 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     ``norm_except_dim(w, 2, dim)``, e.g. (out, 1) for a Linear's (out, in) weight
     and dim=0; ``original1`` is v: w's shape. They are new Parameters: build the
     optimizer after this call. ``dim=None``: one norm over the whole weight.
-    Loading a state dict with the legacy keys ``<name>_g`` / ``<name>_v`` (of
-    :func:`minitf.nn.utils.weight_norm`) is not converted, unlike PyTorch
-    (which does it with a load-state-dict pre-hook).
+    A state dict with the keys of the hooks-based :func:`minitf.nn.utils.weight_norm`
+    (``<name>_g``, ``<name>_v``) loads into the module: a load-state-dict pre-hook
+    renames them to ``original0`` / ``original1``, as PyTorch's.
     """
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    # a partial of a module-level function: the module still pickles and deep-copies
+    module._register_load_state_dict_pre_hook(functools.partial(_weight_norm_compat_hook, name))
     return module
+
+
+def _weight_norm_compat_hook(name, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                             error_msgs) -> None:
+    # the legacy pair is renamed only when both keys are there (one alone: missing + unexpected keys)
+    g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+    if g_key in state_dict and v_key in state_dict:
+        state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+        state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
 
 
 # ------------------------------------------------------------------ spectral norm

@@ -8,9 +8,16 @@ Before each forward, ``module.<name>`` is recomputed as ``<name>_orig / sigma``,
 sigma = u . W v, after ``n_power_iterations`` power-method steps on the buffers
 ``<name>_u`` (rows,) and ``<name>_v`` (cols,) in training mode (v first, then u:
 this version's order) and none in eval mode.
+
+The state dict's metadata records ``{"spectral_norm": {"<name>.version": 1}}``, as torch's; a
+state dict without it that holds ``<name>`` (W / sigma) instead of ``<name>_v`` (torch before
+1.1) is converted on load: v is solved from W_orig v ~ u and scaled so that u . W_orig v = sigma.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ... import backend
 from ...grad_modes import no_grad
 from ...ops.similarity import normalize
 from ...ops._util import check_dim
@@ -24,6 +31,8 @@ __all__ = ["SpectralNorm", "spectral_norm", "remove_spectral_norm"]
 
 class SpectralNorm:
     """The forward pre-hook of :func:`spectral_norm`."""
+
+    _version = 1   # 1: <name>_v in the state dict (torch 1.1 on); None: <name> instead
 
     def __init__(self, name: str = "weight", n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12):
         _check_iterations(n_power_iterations)
@@ -47,6 +56,13 @@ class SpectralNorm:
             weight = self.compute_weight(module, do_power_iteration=False)
         for suffix in ("", "_u", "_v", "_orig"):
             delattr(module, self.name + suffix)
+        # the state-dict hooks for this name go too, as torch's
+        for k, (hook, _) in list(module._state_dict_hooks.items()):
+            if isinstance(hook, _StateDictVersion) and hook.name == self.name:
+                del module._state_dict_hooks[k]
+        for k, hook in list(module._load_state_dict_pre_hooks.items()):
+            if isinstance(hook, _LoadPreV1) and hook.name == self.name:
+                del module._load_state_dict_pre_hooks[k]
         module.register_parameter(self.name, Parameter(weight.detach()))
 
     def __call__(self, module, inputs) -> None:
@@ -73,7 +89,55 @@ class SpectralNorm:
         module.register_buffer(name + "_u", u)
         module.register_buffer(name + "_v", v)
         module.register_forward_pre_hook(fn)
+        module._register_state_dict_hook(_StateDictVersion(fn.name, fn._version))
+        module._register_load_state_dict_pre_hook(_LoadPreV1(fn.name, fn.dim))
         return fn
+
+
+class _StateDictVersion:
+    """state_dict hook: the format version in the module's metadata, as torch's."""
+
+    def __init__(self, name: str, version: int):
+        self.name, self.version = name, version
+
+    def __call__(self, module, state_dict, prefix, local_metadata) -> None:
+        versions = local_metadata.setdefault("spectral_norm", {})
+        key = self.name + ".version"
+        if key in versions:
+            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {key}")
+        versions[key] = self.version
+
+
+class _LoadPreV1:
+    """load_state_dict pre-hook: converts a state dict of version None (``<name>``, no ``<name>_v``)."""
+
+    def __init__(self, name: str, dim: int):
+        self.name, self.dim = name, dim
+
+    def __call__(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs) -> None:
+        version = local_metadata.get("spectral_norm", {}).get(self.name + ".version")
+        if version is not None and version >= 1:
+            return
+        key = prefix + self.name
+        if version is None and key not in state_dict and all(key + s in state_dict for s in ("_orig", "_u", "_v")):
+            return   # today's keys without the metadata (a dict built by hand): taken as they are
+        absent = [key + s for s in ("_orig", "", "_u") if key + s not in state_dict]
+        if absent:
+            if strict:
+                missing_keys.extend(absent)
+            return
+        from ..state_dict import _as_array
+        orig = _as_array(state_dict[key + "_orig"], key + "_orig")
+        weight = backend.to_numpy(_as_array(state_dict.pop(key), key)).astype(np.float64)
+        u = backend.to_numpy(_as_array(state_dict[key + "_u"], key + "_u")).astype(np.float64)
+        w_orig = backend.to_numpy(orig).astype(np.float64)
+        sigma = (w_orig / weight).mean()
+        mat = np.moveaxis(w_orig, self.dim, 0).reshape(w_orig.shape[self.dim], -1)
+        # least squares for W v = u (pinv: W^T W may be singular), then u . W v = sigma
+        v = np.linalg.pinv(mat.T @ mat) @ mat.T @ u
+        v *= sigma / (u @ (mat @ v))
+        state_dict[key + "_v"] = v.astype(orig.dtype)
 
 
 def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
@@ -84,8 +148,8 @@ def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps
     ``<name>_u``: (rows,) and ``<name>_v``: (cols,) hold the power method's
     vectors (random unit vectors at first, no iteration yet, as torch); the
     matrix has ``dim`` (default 0, 1 for a ConvTranspose) as its rows.
-    Unlike PyTorch, loading a state dict saved before torch 1.1 (with ``weight``
-    and without ``weight_v``) is not converted. Returns ``module``.
+    A state dict saved before torch 1.1 (``weight`` instead of ``weight_v``, no
+    version in its metadata) is converted on load, as PyTorch's. Returns ``module``.
     """
     if dim is None:
         dim = _default_dim(module)
