@@ -288,3 +288,14 @@ def test_in_place_arithmetic_and_assert_close_on_complex_tensors(rng):
                 ours = False
                 assert "Tensor-likes are not close!" in str(err)
             assert ours == theirs, (shift, dt)
+
+
+def test_forward_mode_through_complex_ops_as_torch(rng):
+    """jvp of real functions that pass through complex values (forward AD: minitf/forward_ad.py)."""
+    torch = pytest.importorskip("torch")
+    x, t = rng.standard_normal(4), rng.standard_normal(4)
+    for f in (lambda m, x: (x.to(m.complex128) * (1 + 2j)).exp().abs(), lambda m, x: m.fft.rfft(x * x).angle(),
+              lambda m, x: m.view_as_real(m.polar(x * x + 1, x)), lambda m, x: m.fft.irfft(m.fft.fft(x)[:3])):
+        ours = mt.func.jvp(lambda v: f(mt, v), (mt.tensor(x),), (mt.tensor(t),))[1]
+        theirs = torch.func.jvp(lambda v: f(torch, v), (torch.tensor(x),), (torch.tensor(t),))[1]
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
