@@ -4,7 +4,9 @@ exp, abs, casts): the same forward, and torch's gradient, the conjugate Wirtinge
 For a real loss L of a complex z = x + iy, torch's ``z.grad`` is dL/dx + i dL/dy. Through a
 holomorphic f (w = f(z)) that is ``conj(f'(z)) * w.grad``: the conjugate of what the real backward
 multiplies by (``g * conj(b)`` for ``a * b``). :mod:`minitf.complex_guard` sends an op with a
-complex input here; real tensors never reach these classes.
+complex input here; real tensors never reach these classes. Each keeps its real op's class name,
+so that its nodes have torch's names (``MulBackward0``); each backward is also written in recorded
+ops (``backward_graph``), so second derivatives and forward mode go through them too.
 """
 from __future__ import annotations
 
