@@ -173,6 +173,18 @@ def test_cast_to_real_warns_and_keeps_the_real_part_of_the_gradient(rng):
     np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy())
 
 
+def test_save_and_load_keep_complex_tensors_and_arm_the_guard(tmp_path):
+    z = mt.tensor([1 + 2j, -3j], dtype=mt.complex128, requires_grad=True)
+    mt.save({"z": z, "w": z.detach().to(mt.complex64)}, tmp_path / "c.npz")
+    complex_guard.disarm()
+    back = mt.load(tmp_path / "c.npz")
+    assert complex_guard.armed   # a loaded complex tensor is checked as a made one
+    assert back["z"].dtype == mt.complex128 and back["z"].requires_grad and back["w"].dtype == mt.complex64
+    np.testing.assert_array_equal(back["z"].detach().numpy(), z.detach().numpy())
+    with pytest.raises(DtypeNotImplemented, match="tanh"):
+        mt.tanh(back["z"])
+
+
 def test_complex_loss_needs_an_explicit_gradient():
     z = mt.tensor([1 + 1j], requires_grad=True)
     with pytest.raises(RuntimeError, match="real scalar outputs"):
