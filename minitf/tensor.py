@@ -51,6 +51,8 @@ class Tensor(TensorMethods):
         # is torch.Tensor's constructor: sizes, or data converted to the default float dtype
         if type(data) not in _DEVICE_OF_TYPE or sizes:  # (the array types seen so far: NumPy's at first)
             data = _constructor.constructor_data(self, data, sizes)
+        if data.dtype.kind == "c":   # a complex tensor: from now on ops check their inputs (minitf/complex_guard.py)
+            _check_dtype(data.dtype)
         self.data = data
         self._grad = None
         self._fn = None

@@ -55,8 +55,6 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
             _check_fits(host, dtype)
         host = host.astype(dtype, copy=False)
         arr = host if xp is np else xp.asarray(host)
-    if arr.dtype.kind == "c":   # a complex tensor: from now on ops check their inputs (complex_guard)
-        _check_dtype(arr.dtype)
     out = Tensor(arr, requires_grad=requires_grad)
     # integers from the host on a device: their range is known without asking the device, so
     # embedding and cross_entropy check it without a synchronisation (not after a cast on the

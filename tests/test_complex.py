@@ -267,7 +267,12 @@ def test_real_programs_never_pay_for_the_guard():
     y.backward()
     assert autograd._hooks == ()
     mt.tensor([1j])
-    assert complex_guard.armed and autograd._hooks != ()
+    assert complex_guard.armed and autograd._hooks != () and autograd._watchers == ()
+    for make in (lambda: mt.Tensor(np.array([1j])), lambda: mt.from_numpy(np.array([1j])),
+                 lambda: mt.zeros(1, dtype="complex64"), lambda: mt.ones(2).to(mt.cfloat)):
+        complex_guard.disarm()
+        make()
+        assert complex_guard.armed   # every way of making a complex tensor arms the check
 
 
 def test_in_place_arithmetic_and_assert_close_on_complex_tensors(rng):
