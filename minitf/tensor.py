@@ -75,8 +75,8 @@ class Tensor(TensorMethods):
             raise RuntimeError("you can only change requires_grad flags of leaf variables; to use a computed "
                                "tensor in a subgraph that needs no gradient, take t.detach()")
         if flag and self.data.dtype.kind not in "fc":
-            raise DtypeError(f"only Tensors of floating point and complex dtype can require gradients, got dtype "
-                             f"{self.data.dtype}")
+            # (torch's words, though complex dtypes may too)
+            raise DtypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
         self._requires_grad = bool(flag)
 
     # a property so that ``x.requires_grad = ...`` checks what requires_grad_() does (a leaf, a
