@@ -27,7 +27,9 @@ from .backend import num_threads as get_num_threads  # noqa: F401  (torch's name
 from .devices import device  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, max_relative_error  # noqa: F401
 from .random import manual_seed, seed, initial_seed  # noqa: F401
-from .generator import Generator, get_rng_state, set_rng_state  # noqa: F401
+from .generator import Generator, default_generator, get_rng_state, set_rng_state  # noqa: F401
+from math import e, inf, nan, pi  # noqa: F401,E402  (torch's constants: plain floats, as torch's)
+newaxis = None   # torch.newaxis, as NumPy's: x[:, mt.newaxis] inserts a dimension
 from .creation import get_default_dtype, set_default_dtype  # noqa: F401
 from .anomaly import detect_anomaly, AnomalyError  # noqa: F401
 # (imported here, before the op mt.dot below takes the name the submodule minitf.dot would bind)
@@ -51,7 +53,7 @@ def _lazy_submodule(name):
         return importlib.import_module(f".{name}", __name__)
     if name == "vmap":   # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
-    if name in ("autocast", "is_autocast_enabled"):   # torch.autocast is torch.amp.autocast
+    if name in ("autocast", "is_autocast_enabled", "GradScaler"):   # torch.autocast is torch.amp.autocast, ...
         return getattr(importlib.import_module(".amp", __name__), name)
     if name in _LINALG_ALIASES:   # torch's top-level linalg names, from mt.linalg (imported on first use)
         module, attr = _LINALG_ALIASES[name]
@@ -192,7 +194,8 @@ _LAZY_GROUPS = {
     ".ops.number_parts": ("frexp", "gcd", "lcm", "isposinf", "isneginf", "isreal"),
     ".ops.diag_build": ("diag_embed", "diagflat", "vander", "unravel_index"),
     ".ops.shape_rules": ("broadcast_shapes",),
-    ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided"),
+    ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided",
+                       "empty_permuted"),
     ".signal_windows": ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"),
     # special functions and linalg gaps: torch's top-level gamma/Bessel names (minitf/ops/gamma_fns.py,
     # bessel_ndtr.py, incomplete_gamma.py, inplace_special.py)
@@ -203,6 +206,8 @@ _LAZY_GROUPS = {
     # Bessel, Airy and orthogonal polynomials group: torch.gradient and the count samplers
     ".ops.numeric_gradient": ("gradient",),
     ".ops.count_sampling": ("binomial", "poisson"),
+    # torch's native_* forms: the result and the kept statistics or mask, as tuples
+    ".ops.native_norms": ("native_layer_norm", "native_batch_norm", "native_group_norm", "native_dropout"),
 }
 # tensor API group: torch's top-level names of F's ops and Tensor methods, and the in-place forms
 _TENSOR_API_GROUPS = {

@@ -410,6 +410,10 @@ def __getattr__(name):
 import sys as _sys  # noqa: E402
 from . import autograd_functional as functional  # noqa: E402,F401
 _sys.modules[__name__ + ".functional"] = functional
+# torch.autograd.graph (Node, GradientEdge, the saved-tensor hooks...): registered the same way; its
+# saved-tensor part (minitf/saved_tensors.py) is imported on first use
+from . import autograd_graph as graph  # noqa: E402,F401
+_sys.modules[__name__ + ".graph"] = graph
 # torch.autograd.forward_ad (dual tensors), likewise: `import minitf.autograd.forward_ad as fwAD`
 from . import forward_ad  # noqa: E402,F401  (a light module: its rules load with the first dual level)
 _sys.modules[__name__ + ".forward_ad"] = forward_ad

@@ -16,6 +16,7 @@ from . import autograd as _ag
 from . import backend, graph_nodes, tensor_hooks
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
                        _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
+from .autograd_graph import GradientEdge, edge_tensor
 from .debughooks import clock
 from .tensor import Tensor
 
@@ -195,6 +196,8 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                     post.expect(inp)  # not among the edges counted: one more use
                 deliver(inp, ig)
         if not retain_graph:
+            if node_hooks:   # hooks of a freed node never run again: uncounted now, not when it dies
+                graph_nodes._release(fn)
             fn.freed = True
             fn.__dict__.clear()  # drop the arrays forward saved
         for inp, ig in zip(inputs, in_grads):
@@ -305,7 +308,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     ``allow_unused=True``.
     """
     outputs, grad_outputs = _paired(outputs, grad_outputs, "grad", "outputs", "grad_outputs")
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [inputs] if isinstance(inputs, (Tensor, GradientEdge)) else list(inputs)
+    inputs = [edge_tensor(t) if isinstance(t, GradientEdge) else t for t in inputs]   # get_gradient_edge's
     for k, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {k} does not require grad")

@@ -4,6 +4,7 @@ Their values are computed as :mod:`minitf.creation`'s are (in float64, then cast
 """
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -135,4 +136,19 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool 
     return _make(storage.view(xp.zeros(max(need, 1), dtype=_dtype(dtype)), size, stride, 0), requires_grad)
 
 
-__all__ = ["logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided"]
+def empty_permuted(size, physical_layout, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size`` whose memory holds its dims in the order ``physical_layout``
+    (outermost first), as torch.empty_permuted: ``empty_permuted((N, C, H, W), (0, 2, 3, 1))`` is
+    channels-last, strides (H W C, 1, W C, C). Values not meaningful (zeros)."""
+    size = _shape((size,), "empty_permuted")
+    layout = tuple(physical_layout)
+    if not all(is_int(d) for d in layout) or sorted(layout) != list(builtins.range(len(size))):
+        raise ArgumentError(f"empty_permuted: physical_layout must be a permutation of the {len(size)} dims, "
+                            f"got {layout}")
+    stride, step = [0] * len(size), 1
+    for d in reversed(layout):   # the last dim of the layout is the innermost
+        stride[d], step = step, step * max(size[d], 1)
+    return empty_strided(size, stride, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+__all__ = ["logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided", "empty_permuted"]

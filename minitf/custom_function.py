@@ -102,6 +102,11 @@ class FunctionCtx:
                 saved.append((weakref.ref(results[k]), t._version, (k, t)))
         self._saved = tuple(saved)
         self._to_save = ()
+        if _engine._hooks and any(r is not None for r in results):   # a recorded call: saved_tensors_hooks?
+            from . import saved_tensors
+            hooks = saved_tensors.current()
+            if hooks is not None:
+                self._saved = saved_tensors.pack_saved(self._saved, inputs, hooks)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -111,15 +116,16 @@ class FunctionCtx:
             return tuple(self._for_forward)
         out = []
         for k, (t, version, output) in enumerate(self._saved):
+            if t is not None and output is None and not isinstance(t, Tensor):  # packed: saved_tensors_hooks
+                out.append(t.unpack(self, k, version, _modified_error))
+                continue
             if output is not None:
                 ref, (i, plain) = t, output
                 t = ref()
                 if t is None:  # the Tensor apply returned is gone: rebuilt on the node, as torch unpacks
                     t = self._rebuild(i, plain)
             if t is not None and t._version != version:
-                raise RuntimeError(f"one of the variables needed for gradient computation has been modified "
-                                   f"by an inplace operation: saved tensor {k} of shape {t.shape} is at version "
-                                   f"{t._version}; expected version {version} instead")
+                raise _modified_error(k, t, version)
             out.append(t)
         return tuple(out)
 
@@ -135,6 +141,12 @@ class FunctionCtx:
             t = unpack.apply(packed, out=plain.data, k=i, node=node)
         t._vc = _engine.shared_counter(plain)
         return t
+
+
+def _modified_error(k: int, t: Tensor, version: int) -> RuntimeError:
+    return RuntimeError(f"one of the variables needed for gradient computation has been modified by an inplace "
+                        f"operation: saved tensor {k} of shape {t.shape} is at version {t._version}; expected "
+                        f"version {version} instead")
 
 
 class _UserNode(_engine.Function):

@@ -71,6 +71,7 @@ __all__ += [  # vision ops: sampling grids, fractional max pooling, 3-d unpoolin
            "affine_grid", "grid_sample", "fractional_max_pool2d", "fractional_max_pool3d",
            "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
            "upsample", "upsample_nearest", "upsample_bilinear", "multi_head_attention_forward"]
+__all__ += ["linear_cross_entropy"]   # the fused linear head + cross-entropy (torch 2.13)
 
 # The optional groups, imported on first use (minitf/_lazy.py): `import minitf` loads none of them
 _LAZY_GROUPS = {
@@ -114,6 +115,7 @@ _LAZY_GROUPS = {
                                 "fractional_max_pool3d_with_indices"),
     ".ops.upsample": ("upsample", "upsample_nearest", "upsample_bilinear"),
     ".ops.multihead_forward": ("multi_head_attention_forward",),   # (nn.MultiheadAttention's forward)
+    ".ops.linear_cross_entropy": ("linear_cross_entropy",),   # (chunked over the rows with options)
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for module, names in _LAZY_GROUPS.items()

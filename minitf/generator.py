@@ -74,6 +74,39 @@ class Generator:
         return f"<minitf.Generator device={self.device!r} initial_seed={self._initial_seed}>"
 
 
+class _DefaultGenerator(Generator):
+    """``minitf.default_generator``: the CPU default generator as a Generator object, as
+    ``torch.default_generator``. It holds no generator of its own: each draw, state and seed
+    goes to the CPU default generator as it is then (after ``manual_seed`` too)."""
+
+    def __init__(self):
+        self.device = "cpu"
+        self._seeded = None   # (the generator its own manual_seed made, that seed)
+
+    @property
+    def _gen(self):
+        return _random.default_generator("cpu")
+
+    def manual_seed(self, seed) -> "Generator":
+        """Reseed the CPU default generator only (other devices' are left alone); returns self."""
+        seed = _random.check_seed(seed, "default_generator.manual_seed")
+        _random.seed_generator("cpu", _random.device_seed(seed, "cpu"))
+        self._seeded = (self._gen, seed)
+        return self
+
+    def initial_seed(self) -> int:
+        """The seed the CPU default generator was last seeded with (here, or by ``manual_seed``)."""
+        if self._seeded is not None and self._seeded[0] is self._gen:
+            return self._seeded[1]
+        return _random.initial_seed()
+
+    def __repr__(self):
+        return f"<minitf.default_generator device='cpu' initial_seed={self.initial_seed()}>"
+
+
+default_generator = _DefaultGenerator()
+
+
 def resolve(generator, device: str, name: str, where: str = "the tensor"):
     """What to draw from on ``device``: ``generator`` (a Generator of that device, or a NumPy /
     backend generator, passed as it is) or, if None, the device's default generator.

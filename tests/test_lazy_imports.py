@@ -23,13 +23,16 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.ops.more_reductions", "minitf.ops.more_shapes", "minitf.func", "minitf.testing",
         "minitf.distributions", "minitf.ops.gamma_sampling",   # (distributions group, round 4)
         "minitf.fft", "minitf.backend.fft", "minitf.complex_guard", "minitf.ops.complex_backward",   # (complex, round 6)
+        "minitf.saved_tensors", "minitf.saved_tensors_release",   # autograd.graph's saved-tensor hooks (round 6)
+        "minitf.ops.linear_cross_entropy",
         "shutil", "pathlib", "threading", "dataclasses"]
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",
            "minitf.nn.activation_more", "minitf.nn.upsampling", "minitf.nn.packed_rnn", "minitf.optim.lbfgs",
            "minitf.ops.conv", "minitf.ops.batch_norm", "minitf.ops.interpolate",
            # optimizers and schedulers group (round 3)
-           "minitf.optim.adam_variants", "minitf.optim.rprop", "minitf.optim.asgd", "minitf.optim.swa_utils"]
+           "minitf.optim.adam_variants", "minitf.optim.rprop", "minitf.optim.asgd", "minitf.optim.swa_utils",
+           "minitf.nn.linear_cross_entropy", "minitf.nn.linear_cross_entropy_options"]
 
 
 def imported_after(statement: str) -> set:

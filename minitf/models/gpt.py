@@ -190,6 +190,26 @@ class GPT(nn.Module):
         With ``cache`` (from :meth:`new_cache`) idx holds only the new tokens;
         they are placed after the cached ones and their keys/values appended.
         """
+        return self.lm_head(self.features(idx, cache))
+
+    def loss(self, idx, targets, options=None) -> Tensor:
+        """The mean cross-entropy of targets (B, T) given idx (B, T): a 0-d tensor.
+
+        ``options=None``: ``F.cross_entropy(self(idx), targets)``, the training loop's loss.
+        A :class:`~minitf.nn.LinearCrossEntropyOptions`: the head and the loss as one chunked
+        op (:func:`~minitf.functional.linear_cross_entropy`), which never holds the (B T, V)
+        logits nor their gradient; the same value and gradients to rounding. It reads
+        ``lm_head.weight`` directly: hooks on ``lm_head`` do not run on that path.
+        """
+        if options is None:
+            return F.cross_entropy(self(idx), targets)
+        h = self.features(idx)
+        t = targets if isinstance(targets, Tensor) else _mt.tensor(targets, device=h.device)
+        return F.linear_cross_entropy(h.reshape((-1, h.shape[-1])), self.lm_head.weight, t.reshape(-1),
+                                      options=options)
+
+    def features(self, idx, cache: list | None = None) -> Tensor:
+        """idx: (B, T) -> the final LayerNorm's output (B, T, n_embd), what ``lm_head`` maps to logits."""
         idx = self._as_idx(idx)
         T = idx.shape[1]
         start = 0 if cache is None else cache[0].pos
@@ -207,7 +227,7 @@ class GPT(nn.Module):
         else:
             for block, c in zip(tr.h, cache):
                 x = block(x, cache=c)
-        return self.lm_head(tr.ln_f(x))
+        return tr.ln_f(x)
 
     @no_grad()
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,

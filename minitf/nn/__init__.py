@@ -74,7 +74,11 @@ __all__ = ["Module", "ModuleList", "ModuleDict", "Parameter", "StateDictError", 
            # vision layers: fractional max pooling (3-d max unpooling and LP pooling: above)
            "FractionalMaxPool2d", "FractionalMaxPool3d",
            # the factory arguments (device=, dtype=) of a layer, checked and merged as torch's
-           "factory_kwargs"]
+           "factory_kwargs",
+           # the fused linear head + cross-entropy (torch 2.13)
+           "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
+           # torch.nn.grad: a convolution's input and weight gradients
+           "grad"]
 
 # The optional groups, imported on first use (minitf/_lazy.py): `from minitf import nn` loads none of them
 _LAZY_GROUPS = {
@@ -118,8 +122,12 @@ _LAZY_GROUPS = {
     ".parallel": ("DataParallel",),
     # vision layers: fractional max pooling, 3-d max unpooling and LP pooling
     ".fractional_pooling": ("FractionalMaxPool2d", "FractionalMaxPool3d"),
+    # the fused linear head + cross-entropy, and its chunking options
+    ".linear_cross_entropy": ("LinearCrossEntropyLoss",),
+    ".linear_cross_entropy_options": ("LinearCrossEntropyOptions",),
 }
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {**{name: module for module, names in _LAZY_GROUPS.items()
                                                                 for name in names},
-                                                             "parallel": (".parallel", None)})  # nn.parallel itself
+                                                             "parallel": (".parallel", None),  # nn.parallel itself
+                                                             "grad": (".grad", None)})   # nn.grad itself

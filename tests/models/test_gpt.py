@@ -119,6 +119,25 @@ def test_whole_gpt_gradcheck(restore_rng):
     assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx), targets), params, max_elements=64)
 
 
+def test_loss_chunked_head_equals_logits_and_cross_entropy(device, restore_rng):
+    """GPT.loss with LinearCrossEntropyOptions: the tied head and the loss as one chunked op,
+    the same loss and parameter gradients (float64) as cross_entropy(model(idx), targets)."""
+    model = tiny_gpt(device)
+    rng = np.random.default_rng(1)
+    idx = mt.tensor(rng.integers(0, 7, (3, 5)), device=device)
+    targets = mt.tensor(rng.integers(0, 7, (3, 5)), device=device)
+    res = []
+    for options in (None, nn.LinearCrossEntropyOptions(batch_chunk_size=4)):
+        model.zero_grad()
+        loss = model.loss(idx, targets, options=options)
+        loss.backward()
+        res.append([loss.item()] + [p.grad.numpy().copy() for p in model.parameters()])
+    direct = F.cross_entropy(model(idx), targets)
+    assert res[0][0] == direct.item()   # options=None is exactly the training loop's loss
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def log_probs(logits, tokens):
     """log p(tokens[t] | ...) read from logits (T, V) rows, in float64 NumPy."""
     lp = F.log_softmax(logits, dim=-1).numpy()

@@ -22,6 +22,7 @@ def _idx(high, *shape):
 # this is all of them): constructor arguments and the inputs of one forward
 LAYERS = {
     "Linear": ((3, 4), {}, [_x(2, 3)]),
+    "LinearCrossEntropyLoss": ((3, 4), {"bias": True}, [_x(2, 3), _idx(4, 2)]),
     "Bilinear": ((3, 2, 4), {}, [_x(2, 3), _x(2, 2)]),
     "Embedding": ((5, 3), {"padding_idx": 1}, [_idx(5, 2, 3)]),
     "EmbeddingBag": ((5, 3), {"mode": "sum"}, [_idx(5, 2, 3)]),
