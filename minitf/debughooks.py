@@ -56,12 +56,20 @@ def clock(hooks, tensors) -> float:
 def apply_hooked(cls, inputs, params):
     """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``). A hook
     with a ``route(cls, inputs, params)`` method chooses the class that runs (or refuses the op):
-    the complex guard (minitf/complex_guard.py)."""
+    the complex guard (minitf/complex_guard.py), first; then a hook with ``on_apply`` (vmap's
+    batching, :mod:`minitf.func.batching`) may compute the op instead: it returns the result, or
+    NotImplemented to let the op run."""
     hooks = autograd._hooks
     for h in hooks:
         route = getattr(h, "route", None)
         if route is not None:
             cls = route(cls, inputs, params)
+    for h in hooks:
+        on_apply = getattr(h, "on_apply", None)
+        if on_apply is not None:
+            out = on_apply(cls, inputs, params)
+            if out is not NotImplemented:
+                return out
     watchers = autograd._watchers
     autograd._hooks = ()  # the op itself runs unhooked: nothing is counted twice
     try:

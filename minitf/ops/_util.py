@@ -52,7 +52,8 @@ def as_tensor(x, like: Tensor) -> Tensor:
 def check_same_device(name: str, tensors) -> None:
     """Raise DeviceError naming both devices if the tensors do not all live on one."""
     for t in tensors[1:]:
-        if type(t.data) is not type(tensors[0].data):
+        if type(t.data) is not type(tensors[0].data) and t.device != tensors[0].device:  # (vmap's batched
+            # tensors have a stand-in array type on the device of their values)
             raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
 
 

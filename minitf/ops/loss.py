@@ -158,6 +158,9 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
     ignored the mean is NaN (0/0) and the gradient is exactly zero.
     """
     _check_reduction("cross_entropy", reduction)
+    if getattr(logits, "_vmap_batched", False) or getattr(targets, "_vmap_batched", False):
+        from ..func.batching import cross_entropy as per_example   # inside vmap's batched run
+        return per_example(logits, targets, weight, ignore_index, reduction, label_smoothing)
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class dimension (..., C), got a 0-d tensor")
     if not 0.0 <= float(label_smoothing) <= 1.0:
