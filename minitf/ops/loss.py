@@ -28,6 +28,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from ..errors import DtypeNotImplemented
 from ._util import as_tensor, check_index_range, differentiable
 from .arithmetic import mul, sub
 from .reduction import mean, sum
@@ -280,6 +281,9 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("mse_loss", reduction)
     target = as_tensor(target, input)
+    if "c" in (input.data.dtype.kind, target.data.dtype.kind):   # (sub and mul take complex: refused here, as torch)
+        raise DtypeNotImplemented("mse_loss: not implemented for complex tensors (as torch); compare "
+                                  "view_as_real(input) with view_as_real(target)")
     _check_broadcast("mse_loss", input, target)
     d = sub(input, target)
     sq = mul(d, d)
