@@ -156,8 +156,24 @@ def make_dual(tensor, tangent, *, level=None):
                            "level 0 is not supported.")
     with _paused(lv):
         out = tensor.view_as(tensor)
+        tangent = _laid_out_as(tensor, tangent)
     lv.set(out, tangent)
     return out
+
+
+def _laid_out_as(primal, tangent):
+    """``tangent``, or a copy of it (a recorded op) dense in the primal's order of strides, as
+    torch's make_dual copies a tangent whose layout differs: a view's tangent must be a view of the
+    dual's (``x.view(6)`` of a transposed or expanded tangent would be a copy, so an in-place op
+    on the view left the dual's tangent as it was)."""
+    strides = primal.data.strides
+    order = sorted(range(primal.ndim), key=lambda d: -strides[d])   # stable: ties keep their order
+    moved = tangent.permute(order) if order != list(range(primal.ndim)) else tangent
+    flags = getattr(tangent.data, "flags", None)
+    if moved.is_contiguous() and (flags is None or getattr(flags, "writeable", True)):
+        return tangent
+    back = sorted(range(len(order)), key=order.__getitem__)
+    return moved.contiguous().permute(back) if moved is not tangent else tangent.clone()
 
 
 def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:
