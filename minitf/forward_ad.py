@@ -75,9 +75,13 @@ _current = None   # the open level (one at most), or None
 
 
 def _active():
-    """The open level when its tangents are live (not paused), else None."""
+    """The open level when its tangents are live (not paused, and not under ``inference_mode()``,
+    which turns forward AD off as torch's does), else None."""
     lv = _current
-    return lv if lv is not None and not lv.paused else None
+    if lv is None or lv.paused:
+        return None
+    from . import grad_modes
+    return None if grad_modes._inference else lv
 
 
 def enter_dual_level() -> int:
@@ -154,6 +158,8 @@ def make_dual(tensor, tangent, *, level=None):
     if lv.tangent_of(tensor) is not None:
         raise RuntimeError("Making a dual Tensor based on a Tensor that already has a forward gradient at the same "
                            "level 0 is not supported.")
+    if _active() is None:   # under inference_mode(): a plain view, as torch's
+        return tensor.view_as(tensor)
     with _paused(lv):
         out = tensor.view_as(tensor)
         tangent = _laid_out_as(tensor, tangent)

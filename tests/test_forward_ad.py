@@ -438,3 +438,21 @@ def test_make_dual_lays_the_tangent_out_as_the_primal_so_views_share_it():
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b)
 
+
+def test_inference_mode_turns_forward_ad_off_as_torch():
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    results = []
+    for lib, fw in ((mt, fwAD), (torch, tfw)):
+        with fw.dual_level():
+            x = fw.make_dual(lib.zeros(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64))
+            with lib.inference_mode():
+                seen = fw.unpack_dual(x).tangent
+                y = x.exp() * 2
+                x.mul_(2.0)                                  # the tangent is not changed
+                z = fw.make_dual(lib.zeros(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64))
+                with lib.inference_mode(False):
+                    u = x * 3
+            results.append([seen, fw.unpack_dual(y).tangent, fw.unpack_dual(z).tangent,
+                            fw.unpack_dual(x).tangent.tolist(), fw.unpack_dual(u).tangent.tolist()])
+    assert results[0] == results[1]
