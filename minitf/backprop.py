@@ -268,20 +268,33 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         _backward(tensors, _seeds("backward", tensors, grad_tensors, create_graph), create_graph=create_graph,
                   retain_graph=retain_graph)
         return
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if not inputs:
-        raise RuntimeError("backward(): the inputs argument cannot be empty")
+    inputs, into = backward_inputs(inputs)
     # as Tensor.backward(inputs=): the gradients of grad(), added to each input's .grad
     grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
                  allow_unused=True)
-    _accumulate_inputs(inputs, grads, create_graph)
+    _accumulate_inputs(inputs, grads, create_graph, into)
 
 
-def _accumulate_inputs(inputs, grads, create_graph: bool) -> None:
+def backward_inputs(inputs):
+    """``backward(inputs=...)``'s tensors (a Tensor, a GradientEdge or a sequence of them) and, for
+    each, whether its ``.grad`` gets the gradient: an edge stands for its tensor, and as torch's,
+    a leaf's edge accumulates into the leaf's ``.grad``, a non-leaf's into nothing."""
+    inputs = [inputs] if isinstance(inputs, (Tensor, GradientEdge)) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward(): the inputs argument cannot be empty")
+    tensors = [edge_tensor(t) if isinstance(t, GradientEdge) else t for t in inputs]
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"backward(): inputs[{k}] does not require grad")
+    return tensors, [not isinstance(e, GradientEdge) or t._fn is None for e, t in zip(inputs, tensors)]
+
+
+def _accumulate_inputs(inputs, grads, create_graph: bool, into=None) -> None:
     """``backward(inputs=...)``: each input's gradient from :func:`grad` (None: not reached) added
     to its ``.grad`` by the engine's own rules (in place, or out of place under a graph), then
-    the post-accumulate-grad hooks of the hooked leaves among them."""
-    reached = [(t, g) for t, g in zip(inputs, grads) if g is not None]
+    the post-accumulate-grad hooks of the hooked leaves among them; ``into``: which inputs get it
+    (all by default)."""
+    reached = [(t, g) for k, (t, g) in enumerate(zip(inputs, grads)) if g is not None and (into is None or into[k])]
     if create_graph:
         for t, g in reached:
             _accumulate_leaf_graph(t, g)

@@ -75,9 +75,13 @@ _current = None   # the open level (one at most), or None
 
 
 def _active():
-    """The open level when its tangents are live (not paused), else None."""
+    """The open level when its tangents are live (not paused, and not under ``inference_mode()``,
+    which turns forward AD off as torch's does), else None."""
     lv = _current
-    return lv if lv is not None and not lv.paused else None
+    if lv is None or lv.paused:
+        return None
+    from . import grad_modes
+    return None if grad_modes._inference else lv
 
 
 def enter_dual_level() -> int:
@@ -154,10 +158,28 @@ def make_dual(tensor, tangent, *, level=None):
     if lv.tangent_of(tensor) is not None:
         raise RuntimeError("Making a dual Tensor based on a Tensor that already has a forward gradient at the same "
                            "level 0 is not supported.")
+    if _active() is None:   # under inference_mode(): a plain view, as torch's
+        return tensor.view_as(tensor)
     with _paused(lv):
         out = tensor.view_as(tensor)
+        tangent = _laid_out_as(tensor, tangent)
     lv.set(out, tangent)
     return out
+
+
+def _laid_out_as(primal, tangent):
+    """``tangent``, or a copy of it (a recorded op) dense in the primal's order of strides, as
+    torch's make_dual copies a tangent whose layout differs: a view's tangent must be a view of the
+    dual's (``x.view(6)`` of a transposed or expanded tangent would be a copy, so an in-place op
+    on the view left the dual's tangent as it was)."""
+    strides = primal.data.strides
+    order = sorted(range(primal.ndim), key=lambda d: -strides[d])   # stable: ties keep their order
+    moved = tangent.permute(order) if order != list(range(primal.ndim)) else tangent
+    flags = getattr(tangent.data, "flags", None)
+    if moved.is_contiguous() and (flags is None or getattr(flags, "writeable", True)):
+        return tangent
+    back = sorted(range(len(order)), key=order.__getitem__)
+    return moved.contiguous().permute(back) if moved is not tangent else tangent.clone()
 
 
 def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:

@@ -165,7 +165,7 @@ class ForwardHook:
 
     def run_op(self, cls, inputs, params):
         lv = self.level
-        tangents = None if lv.paused else [lv.tangent_of(t) for t in inputs]
+        tangents = None if forward_ad._active() is None else [lv.tangent_of(t) for t in inputs]
         if tangents is None or all(t is None for t in tangents):
             return cls.apply(*inputs, **params)
         rule = _rule_table().get(cls)

@@ -6,9 +6,9 @@ reads it packed it with a saved-tensor hook (:mod:`minitf.saved_tensors`). Torch
 only the packed values, and a tensor no one else holds is freed. This module does the same for
 minitf's: a non-leaf tensor whose only references are the ``inputs`` of live ops that each
 packed every occurrence of it (``sys.getrefcount`` says so: a user's variable, a view, a
-``_prev`` or any other holder is one reference more, and the tensor is left alone) gets, in
-place of its array, a zero-stride broadcast of one zero of its dtype on its device (no memory;
-the shape, dtype and device backward reads from it stay right). The first of those ops to run
+``_prev`` or any other holder is one reference more; a tensor with a weak reference is left
+alone too) gets, in place of its array, a zero-stride broadcast of one zero of its dtype on its
+device (no memory; the shape, dtype and device backward reads from it stay right). The first of those ops to run
 its backward puts the unpacked array back (:func:`restore`), before anything reads its values:
 an op's consumers run their backward before it, and each of them unpacks it first.
 
@@ -33,7 +33,13 @@ def note(t, fn) -> None:
     output (whose backward's version check may compare its array with its base's)."""
     if t._fn is None or t._fn.is_view:
         return
-    _noted.append((weakref.ref(t), weakref.ref(fn)))
+    # a weakref with a callback is an object of its own (a plain one is shared with any other
+    # plain weakref.ref(t)), so sweep can tell its own weak references from anyone else's
+    _noted.append((weakref.ref(t, _ignore), weakref.ref(fn)))
+
+
+def _ignore(ref) -> None:
+    pass
 
 
 def maybe_sweep() -> None:
@@ -56,26 +62,31 @@ def _fully_packed(t, fn) -> int:
 
 def sweep() -> None:
     """Release every noted tensor that only packing ops hold (see the module docstring)."""
-    by_tensor: dict = {}
-    for tref, fref in _noted:
-        by_tensor.setdefault(id(tref), (tref, []))[1].append(fref)
+    by_tensor: dict = {}   # id of a live tensor -> the (tensor's weakref, op's weakref) noted for it
+    for pair in _noted:
+        t = pair[0]()
+        if t is not None:
+            by_tensor.setdefault(id(t), []).append(pair)
+        del t
     _noted.clear()
-    for tref, frefs in by_tensor.values():
-        t = tref()
+    for pairs in by_tensor.values():
+        t = pairs[0][0]()
         if t is None or id(t) in _released:
             continue
         expected, ok = 0, True
-        for fref in {id(f): f for f in frefs}.values():
+        for fref in {id(f): f for _, f in pairs}.values():
             n = _fully_packed(t, fref())
             if n == 0:
                 ok = False
                 break
             expected += n
-        # the references: `expected` from those ops' inputs, one from the name t, one from the call
-        if ok and sys.getrefcount(t) == expected + 2:
+        # the references: `expected` from those ops' inputs, one from the name t, one from the call;
+        # and no weak reference but the notes' (a weakref's holder would find the tensor alive and
+        # zero, where torch's, freed, would be gone: a WeakValueDictionary cache, a hook's weakref)
+        if ok and sys.getrefcount(t) == expected + 2 and weakref.getweakrefcount(t) == len(pairs):
             _release(t)
         elif ok:   # held elsewhere for now (a local of the forward under way): try again next time
-            _noted.extend((tref, f) for f in frefs)
+            _noted.extend(pairs)
         del t
     _next_sweep[0] = max(64, 2 * len(_noted))
 

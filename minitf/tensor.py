@@ -349,16 +349,11 @@ class Tensor(TensorMethods):
     def _backward_into(self, grad, retain_graph, create_graph, inputs) -> None:
         """``backward(inputs=...)``: the gradients of ``mt.grad``, added to each input's ``.grad``
         by the engine's own rules (in place, or out of place under a graph)."""
-        from .backprop import _accumulate_inputs, grad as _grad
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        if not inputs:
-            raise RuntimeError("backward(): the inputs argument cannot be empty")
-        for k, t in enumerate(inputs):
-            if not isinstance(t, Tensor) or not t.requires_grad:
-                raise RuntimeError(f"backward(): inputs[{k}] does not require grad")
+        from .backprop import _accumulate_inputs, backward_inputs, grad as _grad
+        inputs, into = backward_inputs(inputs)   # (a GradientEdge stands for its tensor)
         grads = _grad([self], inputs, [Tensor._make(grad, None)], retain_graph=retain_graph,
                       create_graph=create_graph, allow_unused=True)
-        _accumulate_inputs(inputs, grads, create_graph)
+        _accumulate_inputs(inputs, grads, create_graph, into)
 
 
 _NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

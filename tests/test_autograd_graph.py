@@ -45,6 +45,26 @@ def test_gradient_edges_stand_for_their_tensors_in_grad():
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+def _backward_into_edges(lib):
+    w = lib.tensor([1.0, 2.0], requires_grad=True)
+    v = lib.tensor([3.0, 4.0], requires_grad=True)
+    z = w * v
+    G = lib.autograd.graph
+    out = (z * 3).sum()
+    out.backward(inputs=G.get_gradient_edge(w), retain_graph=True)        # a leaf's edge: into w.grad
+    lib.autograd.backward([out, z.sum()], inputs=[G.get_gradient_edge(v), G.get_gradient_edge(z)],
+                          retain_graph=True)                              # a non-leaf's: into nothing
+    return [w.grad.tolist(), v.grad.tolist(), z.grad is None]
+
+
+def test_backward_takes_gradient_edges_as_inputs():
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (torch's warning on reading a non-leaf's .grad)
+        assert _backward_into_edges(mt) == _backward_into_edges(torch)
+
+
 def test_a_custom_functions_outputs_have_their_output_nr():
     from .test_custom_function import Two   # (x * 2, x * 3)
     x = mt.tensor([1.0, 2.0], requires_grad=True)

@@ -415,3 +415,44 @@ def test_forward_ad_with_the_profiler_and_anomaly_mode_on():
         y.backward()
     assert "Exp" in prof.table()
     np.testing.assert_allclose(x.grad.numpy(), np.exp(x.detach().numpy()))
+
+
+def test_make_dual_lays_the_tangent_out_as_the_primal_so_views_share_it():
+    # a transposed or expanded tangent: torch's make_dual copies it into the primal's layout, so
+    # x.view(6) has a view of x's tangent and an in-place op on it changes x's tangent too
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    t_np = np.arange(6.0).reshape(3, 2)
+    results = []
+    for lib, fw in ((mt, fwAD), (torch, tfw)):
+        with fw.dual_level():
+            x = fw.make_dual(lib.zeros(2, 3, dtype=lib.float64) + 1, lib.tensor(t_np).t())
+            x.view(6).mul_(2.0)
+            e = fw.make_dual(lib.ones(2, 3, dtype=lib.float64), lib.arange(3.0, dtype=lib.float64).expand(2, 3))
+            e[0].mul_(3.0)
+            w = lib.tensor(t_np, requires_grad=True)
+            g = fw.make_dual(lib.ones(2, 3, dtype=lib.float64), w.t())
+            (fw.unpack_dual(g * 2).tangent ** 2).sum().backward()   # the layout copy is recorded
+            results.append([np.asarray(fw.unpack_dual(x).tangent.tolist()),
+                            np.asarray(fw.unpack_dual(e).tangent.tolist()), np.asarray(w.grad.tolist())])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b)
+
+
+def test_inference_mode_turns_forward_ad_off_as_torch():
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    results = []
+    for lib, fw in ((mt, fwAD), (torch, tfw)):
+        with fw.dual_level():
+            x = fw.make_dual(lib.zeros(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64))
+            with lib.inference_mode():
+                seen = fw.unpack_dual(x).tangent
+                y = x.exp() * 2
+                x.mul_(2.0)                                  # the tangent is not changed
+                z = fw.make_dual(lib.zeros(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64))
+                with lib.inference_mode(False):
+                    u = x * 3
+            results.append([seen, fw.unpack_dual(y).tangent, fw.unpack_dual(z).tangent,
+                            fw.unpack_dual(x).tangent.tolist(), fw.unpack_dual(u).tangent.tolist()])
+    assert results[0] == results[1]

@@ -306,9 +306,16 @@ def _fake_pair(xs, ws, offload):
     return x, w, graph.save_on_cpu() if offload else graph.saved_tensors_hooks(lambda t: t, lambda t: t)
 
 
+def _input_of(t, steps):
+    """The tensor ``steps`` ops up ``t``'s graph, through each op's first input (found through the
+    graph: a weak reference would keep it from being released)."""
+    for _ in range(steps):
+        t = t._fn.inputs[0]
+    return t
+
+
 def test_save_on_cpu_frees_the_device_arrays_only_the_graph_holds():
     import gc
-    import weakref
 
     from minitf import tensor_hooks
     active = tensor_hooks.active
@@ -320,10 +327,9 @@ def test_save_on_cpu_frees_the_device_arrays_only_the_graph_holds():
         with hooks:
             kept = (x @ w).tanh()             # the user keeps it: left alone
             h = (kept @ w).exp()              # saved by exp (its output) and by the matmul below
-            ref = weakref.ref(h)
             y = ((h @ w) * 1.5).sum()
             del h
-        h = ref()
+        h = _input_of(y, 3)
         if offload:   # only the graph holds h: its array is a stand-in now, kept's is not
             assert _released(h) and not _released(kept) and not _released(x)
             assert all(s == 0 for s in h.data._a.strides)
@@ -340,7 +346,6 @@ def test_save_on_cpu_frees_the_device_arrays_only_the_graph_holds():
 
 
 def test_a_long_forward_frees_its_activations_as_it_goes():
-    import weakref
     rng = np.random.default_rng(5)
     xs, ws = rng.standard_normal((2, 4)), rng.standard_normal((4, 4))
 
@@ -348,14 +353,32 @@ def test_a_long_forward_frees_its_activations_as_it_goes():
         x, w, hooks = _fake_pair(xs, ws, offload)
         with hooks:
             h = x @ w
-            first = weakref.ref(h)
             for _ in range(80):   # more tensors noted than one sweep waits for
                 h = (h @ w).tanh()
-            assert _released(first()) == offload   # before the context ends
+            assert _released(_input_of(h, 160)) == offload   # the first one, before the context ends
         h.sum().backward()
         return x.grad.numpy(), w.grad.numpy()
     for got, want in zip(run(True), run(False)):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_tensor_with_a_weak_reference_keeps_its_values():
+    # a weakref's holder (a WeakValueDictionary cache, a forward hook's weakref) finds the tensor
+    # alive: it must not read the stand-in's zeros (torch's would be gone: the weakref dead)
+    import weakref
+    rng = np.random.default_rng(6)
+    xs, ws = rng.standard_normal((4, 8)), rng.standard_normal((8, 8))
+    x, w, hooks = _fake_pair(xs, ws, True)
+    with hooks:
+        h = (x @ w).exp()
+        ref = weakref.ref(h)
+        y = ((h @ w) * 1.5).sum()
+        del h
+    np.testing.assert_allclose(ref().numpy(), np.exp(xs @ ws), rtol=1e-12)
+    y.backward()
+    x0, w0 = mt.tensor(xs, requires_grad=True), mt.tensor(ws, requires_grad=True)
+    ((((x0 @ w0).exp() @ w0) * 1.5).sum()).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), w0.grad.numpy())
 
 
 def test_a_packed_value_read_outside_backward_is_unpacked():
