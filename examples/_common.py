@@ -14,6 +14,7 @@ It uses only minitf's public API.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -128,13 +129,34 @@ def _plain(x):
     return x
 
 
-def save_results(path, results: dict) -> Path:
-    """Write ``results`` as indented JSON to ``path`` (folders made as needed); returns the path."""
+def make_dir(path, flag: str = "", writing=None) -> Path:
+    """Create the folder ``path`` and its parents, or exit 2 with one line naming it and the cause
+    (``flag``, e.g. ``"--cache-dir "``, says which setting chose it; ``writing``, the file it is for)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f"cannot write {writing}: " if writing is not None else ""
+    if path.exists() and not path.is_dir():
+        fail(f"{prefix}{flag}{path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"{prefix}cannot create the folder {flag}{path}: {e.strerror or e}")
+    return path
+
+
+def save_results(path, results: dict) -> Path:
+    """Write ``results`` as indented JSON to ``path`` (folders made as needed); returns the path.
+    A path that cannot be written ends the script with one line and exit status 2."""
+    path = Path(path)
+    text = json.dumps(_plain(results), indent=1) + "\n"
+    make_dir(path.parent, writing=path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_plain(results), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a file
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)  # a reader never sees half a file
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {e.strerror or e}")
     return path
 
 
@@ -151,11 +173,15 @@ def pyplot():
 
 def save_figure(fig, path, dpi: int = 120) -> Path:
     """Save a matplotlib figure as PNG to ``path`` (folders made as needed) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     import matplotlib.pyplot as plt
-    plt.close(fig)
+    path = Path(path)
+    try:
+        make_dir(path.parent, writing=path)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror or e}")
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -8,7 +8,7 @@ import argparse
 
 import numpy as np
 
-from minitf import data
+from minitf import data, train
 
 
 def fit_power_law(n, loss) -> tuple[float, float]:
@@ -92,9 +92,15 @@ def add_settings(p: argparse.ArgumentParser, settings) -> None:
 
 
 def resolve_settings(args, settings) -> dict:
-    """Each setting's value: the flag if given, else its --quick or its normal default."""
-    return {name: (getattr(args, name) if getattr(args, name) is not None else (quick if args.quick else default))
-            for name, _, default, quick, _ in settings}
+    """Each setting's value: the flag if given, else its --quick or its normal default. A count below its
+    least meaningful value (0 iterations, 0 validation characters...) is a ConfigError naming the flag."""
+    s = {name: (getattr(args, name) if getattr(args, name) is not None else (quick if args.quick else default))
+         for name, _, default, quick, _ in settings}
+    for name, typ, *_ in settings:
+        least = 0 if name == "warmup_iters" else 1   # no warmup is a schedule; no training is no experiment
+        if typ is int and s[name] < least:
+            raise train.ConfigError(f"--{name.replace('_', '-')} must be at least {least}, got {s[name]}")
+    return s
 
 
 # ---------------------------------------------------------------- shapes of equal N

@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
-                     run_main, save_figure, save_results, write_outputs)
+                     make_dir, run_main, save_figure, save_results, write_outputs)
 from _noise import NoiseScale, measure_noise, noise_estimates  # noqa: E402,F401  (the estimators, re-exported)
 from scaling_laws import FixedValLoss, parse_arch, run_key  # noqa: E402
 
@@ -183,6 +183,21 @@ def analyse(runs, ref, p) -> dict:
             "fixed_steps": {"steps": steps, "loss": fixed_steps}, "at_end": at_end}
 
 
+def check_budget(p: dict, device: str) -> None:
+    """Refuse, before any training, budgets too small for :func:`analyse` to compare the batches: it reads
+    every run at the tokens and at the steps all runs reach, which must not come before a run's first
+    evaluation (a ConfigError naming the batch)."""
+    runs = {b: run_config(p, b, p["lrs"][0], device) for b in p["batches"]}
+    tokens, steps = min(c.max_iters * b for b, c in runs.items()), min(c.max_iters for c in runs.values())
+    for b, c in runs.items():
+        first = min(c.eval_interval, c.max_iters)
+        if tokens / b < first or steps < first:
+            raise train.ConfigError(
+                f"--max-tokens {p['max_tokens']:,} and --max-steps {p['max_steps']:,} are too small to compare the "
+                f"batches: all runs reach {tokens * p['block_size']:,} tokens and {steps} step(s), which batch {b} "
+                f"passes at step {min(tokens / b, steps):.3g}, before its first evaluation (step {first}); raise them")
+
+
 def cpu_per_step(run) -> float:
     """A run's CPU seconds per step, its noise measurements taken out; its evaluations stay in."""
     noise = run.get("noise_cpu_seconds") or sum(n["cpu_seconds"] for n in run["noise"] or [])
@@ -233,6 +248,9 @@ def settings(args) -> dict:
               "group", "groups"):
         if getattr(args, k) is not None:
             p[k] = getattr(args, k)
+    for k in ("max_steps", "max_tokens", "block_size", "b_small"):   # each a count or a size: 0 means nothing
+        if p[k] < 1:
+            raise train.ConfigError(f"--{k.replace('_', '-')} must be at least 1, got {p[k]}")
     if p["group"] < 2 or p["groups"] < 2:
         raise train.ConfigError("--group and --groups must be at least 2")
     if p["ref_batch"] not in p["batches"] or p["ref_lr"] not in p["lrs"]:
@@ -265,11 +283,12 @@ def run(args, log=print) -> dict:
     for b in p["batches"]:
         for lr in p["lrs"]:
             run_config(p, b, lr, args.device)   # a bad setting fails now, before any training
+    check_budget(p, args.device)
     ref_steps = run_config(p, p["ref_batch"], p["ref_lr"], args.device)
     p["noise_iters"] = [i for i in p["noise_iters"] if i <= ref_steps.max_iters and i % ref_steps.eval_interval == 0]
     corpus = data.load_corpus(args.data, progress=False, log=log)
     cache = Path(args.cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
+    make_dir(cache, "--cache-dir ")
     t0 = time.perf_counter()
     runs, trained = [], 0
     for b in p["batches"]:

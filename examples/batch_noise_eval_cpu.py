@@ -71,8 +71,12 @@ def run(args, log=print) -> dict:
     root = Path(__file__).resolve().parent.parent
     committed_path = Path(args.committed) if args.committed else (None if args.quick else
                                                                   root / "docs" / "results" / "batch_noise.json")
-    committed = json.loads(committed_path.read_text(encoding="utf-8")) if committed_path else None
-    by = {(r["batch"], r["lr"]): r for r in committed["runs"]} if committed else {}
+    try:
+        committed = json.loads(committed_path.read_text(encoding="utf-8")) if committed_path else None
+        by = {(r["batch"], r["lr"]): r for r in committed["runs"]} if committed else {}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise train.ConfigError(f"--committed {committed_path}: not a results JSON of batch_noise.py "
+                                f"({type(e).__name__}: {e})") from None
     rows = []
     for b in p["batches"]:
         with EvalClock() as clock, tempfile.TemporaryDirectory() as tmp:

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
-                     run_main, save_figure, save_results, write_outputs)
+                     make_dir, run_main, save_figure, save_results, write_outputs)
 from _scaling import (add_settings, bootstrap_fit, fit_and_predict, log_log_axes, fit_power_law,  # noqa: E402
                       ngram_baselines, resolve_settings)
 from scaling_laws import CACHE_VERSION, param_counts, parse_arch, run_config, run_key, train_one  # noqa: E402
@@ -83,7 +83,7 @@ def get_runs(arch, sizes, seeds, s, device, corpus, cache_dir: Path, log) -> tup
     n_train = len(data.split_ids(vocab.encode(corpus.text), 0.9)[0])
     tokens = s["max_iters"] * s["batch_size"] * s["block_size"]
     out, trained = [], 0
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(cache_dir, "--cache-dir ")
     for d_chars in sizes:
         D = n_train if d_chars == 0 else d_chars
         for seed in seeds:

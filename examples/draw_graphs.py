@@ -16,6 +16,9 @@ import minitf as mt
 from minitf import functional as F
 from minitf import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import fail, make_dir  # noqa: E402
+
 
 def expression():
     """L = tanh(a * b + c) * d, after backward: values and gradients in every label."""
@@ -42,15 +45,19 @@ def transformer_block():
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Draw the docs' graph pictures.")
-    p.add_argument("--out", default="docs/figures", help="output directory (default docs/figures)")
+    # the repository's docs/figures wherever the script is run from, as the experiments' outputs
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "figures"),
+                   help="output directory (default: the repository's docs/figures)")
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"],
                    help="image format Graphviz renders (default png)")
     args = p.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dir(args.out, "--out ")
     for name, make in (("expression", expression), ("transformer_block", transformer_block)):
         tensor, options = make()
-        (out / f"{name}.dot").write_text(mt.to_dot(tensor, **options), encoding="utf-8")
+        try:
+            (out / f"{name}.dot").write_text(mt.to_dot(tensor, **options), encoding="utf-8")
+        except OSError as e:
+            fail(f"cannot write {out / f'{name}.dot'}: {e.strerror or e}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             path = mt.draw_graph(tensor, out / f"{name}.{args.format}", **options)

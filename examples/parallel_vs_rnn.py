@@ -224,9 +224,11 @@ def main(argv=None) -> dict:
     p.add_argument("--no-memory", action="store_true", help="skip the (untimed) peak-memory runs")
     args = p.parse_args(argv)
     q = args.quick
-    lengths = args.lengths or ([8, 16, 32] if q else [16, 32, 64, 128, 256, 512, 1024])
-    B, d = args.batch or (2 if q else 8), args.d or (16 if q else 64)
-    repeats = args.repeats or (3 if q else 7)
+    # `is None`, not `or`: a 0 given (--batch 0) is refused below rather than taken for the default
+    lengths = args.lengths if args.lengths is not None else ([8, 16, 32] if q else [16, 32, 64, 128, 256, 512, 1024])
+    B = args.batch if args.batch is not None else (2 if q else 8)
+    d = args.d if args.d is not None else (16 if q else 64)
+    repeats = args.repeats if args.repeats is not None else (3 if q else 7)
     for name, v in (("--batch", B), ("--d", d), ("--repeats", repeats), ("--heads", args.heads)):
         if v < 1:
             p.error(f"{name} must be positive, got {v}")

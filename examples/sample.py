@@ -9,12 +9,10 @@ from pathlib import Path
 
 import minitf as mt
 from minitf import checkpoint, train
+from minitf.train.config import MAX_SAMPLE_CHARS as MAX_CHARS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SIGPIPE_STATUS, PipeSafePrint  # noqa: E402
-
-
-MAX_CHARS = 10_000_000   # hours of generation on a CPU: more is a typo, not a sample
 
 
 def main(argv=None) -> int:
@@ -57,6 +55,8 @@ def main(argv=None) -> int:
         if (isinstance(e, checkpoint.CheckpointError) and args.checkpoint == "best" and str(run_dir.best_path) in str(e)
                 and run_dir.ckpt_path.is_file()):
             hint = f"; --checkpoint last samples from {run_dir.ckpt_path} instead"
+        elif isinstance(e, checkpoint.CheckpointError) and not (run_dir.ckpt_path.exists() or run_dir.best_path.exists()):
+            hint = f"; train a model there first: python examples/train_charlm.py --out-dir {args.out_dir}"
         print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     best = meta.get("best") or {}

@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_common_args, machine_info, output_paths, print_table, pyplot, require_device,  # noqa: E402
-                     run_main, save_figure, save_results, write_outputs)
+                     make_dir, run_main, save_figure, save_results, write_outputs)
 from _scaling import (add_settings, bootstrap_fit, compare_shapes, draw_shapes, fit_and_predict, log_log_axes,  # noqa: E402,F401
                       fit_power_law, ngram_baselines, parse_arch, parse_archs, parse_shapes, resolve_settings)
 
@@ -154,7 +154,7 @@ def get_runs(archs, seeds, s, device, corpus, cache_dir: Path, log) -> tuple[lis
     vocab_size = len(data.CharVocab.from_text(corpus.text))
     tokens = s["max_iters"] * s["batch_size"] * s["block_size"]
     out, trained = [], 0
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(cache_dir, "--cache-dir ")
     for arch, seed in itertools.product(archs, seeds):
         cfg = run_config(arch, seed, s, device, None)
         key = run_key(cfg, corpus.sha256, s["val_chars"])
@@ -291,7 +291,7 @@ def run(args, log=print) -> dict:
     s = resolve_settings(args, SETTINGS)
     archs = args.sizes or (QUICK_SWEEP if q else SWEEP)
     big_arch = args.predict or (QUICK_PREDICT if q else PREDICT)
-    n_seeds = args.seeds or (1 if q else 2)
+    n_seeds = args.seeds if args.seeds is not None else (1 if q else 2)   # --seeds 0 is refused, not the default
     if n_seeds < 1 or args.bootstrap < 10:
         raise train.ConfigError("--seeds must be at least 1 and --bootstrap at least 10")
     seeds = [1337 + i for i in range(n_seeds)]

@@ -12,7 +12,8 @@ from .tensor import Tensor  # noqa: F401
 from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,  # noqa: F401
                        full_like, empty, eye, arange, rand, randn, randint)
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
-                     half, float, double, int, long, int8, int16, short, finfo, iinfo)
+                     half, float, double, int, long, int8, int16, short, finfo, iinfo,
+                     complex64, complex128, cfloat, cdouble)
 from .unsupported_dtypes import bfloat16  # noqa: F401  (named only: NumPy has no bfloat16)
 from .size import Size  # noqa: F401
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
@@ -48,7 +49,7 @@ def _lazy_submodule(name):
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
                 "amp", "backends", "linalg", "special", "printing", "profiler", "func", "testing",
-                "distributions"):
+                "distributions", "fft"):
         return importlib.import_module(f".{name}", __name__)
     if name == "vmap":   # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
@@ -133,8 +134,9 @@ from .ops.more_math import (log2, log10, exp2, sinh, cosh, tan, asin, atan, arcs
 # tensor API group: torch's other names for these ops (one function, two names; minitf/tensor_api.py)
 from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subtract, gt as greater,  # noqa: E402,F401
                   ge as greater_equal, lt as less, le as less_equal, ne as not_equal, trunc as fix,
-                  outer as ger, dot as vdot, nonzero as argwhere, layer_norm)
+                  outer as ger, nonzero as argwhere, layer_norm)
 from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
+from .ops.matrix import vdot  # noqa: E402,F401  (dot of the conjugate of a: dot itself for real tensors)
 
 
 def is_floating_point(x) -> bool:
@@ -244,7 +246,7 @@ _TENSOR_GAPS_GROUPS = {
     ".ops.index_reduce": ("index_reduce", "masked_scatter", "put", "nonzero_static", "segment_reduce"),
     ".ops.shifts": ("bitwise_left_shift", "bitwise_right_shift"),
     ".ops.complex_parts": ("real", "imag", "conj", "conj_physical", "conj_physical_", "angle", "view_as_real",
-                           "view_as_complex"),
+                           "view_as_complex", "complex", "polar"),
     ".tensor_storage": ("resize_as_",),
     ".linalg.legacy_decomp": ("svd", "qr", "cholesky", "lstsq", "matrix_rank", "svd_lowrank", "pca_lowrank",
                               "frobenius_norm", "nuclear_norm", "norm_except_dim"),

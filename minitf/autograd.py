@@ -48,6 +48,9 @@ def current_walk():
 # The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
 # because apply and backward test it on every call (one test of an empty tuple when none is on).
 _hooks: tuple = ()
+# those of them that watch the ops (all but route-only hooks such as the complex guard): backward() takes the
+# general walk, which times and shows each backward, only while one is registered
+_watchers: tuple = ()
 # recompute's record of the tensors requiring grad its function reads while recording is off (a list,
 # set by minitf/ops/recompute.py around that run; None otherwise: one test per op without grad)
 _reads = None
@@ -312,7 +315,7 @@ def _accumulate_retained(t: Tensor, g) -> None:
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
-    if create_graph or _hooks or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
+    if create_graph or _watchers or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
         from .backprop import _backward
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)

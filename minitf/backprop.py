@@ -125,7 +125,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             _accumulate_leaf(t, g, walk)
         retained = _accumulate_retained
     grads, captured, pending = {}, {}, {}
-    hooks = _ag._hooks  # read at call time: detect_anomaly/profile replace the tuple
+    hooks = _ag._watchers  # read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
     if want is None and collect is None and tensor_hooks.posted:
         post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])
@@ -225,6 +225,9 @@ def _seeds(name, outputs, grad_outputs, create_graph):
             if o.data.size != 1:
                 raise RuntimeError(f"{name}: output {k} has shape {o.shape}: {what} can be "
                                    f"omitted only for one-element outputs")
+            if o.data.dtype.kind == "c":   # (torch's rule: a loss is real)
+                raise RuntimeError(f"{name}: grad can be implicitly created only for real scalar outputs "
+                                   f"(output {k} is {o.dtype})")
             u = Tensor._make(backend.get_array_module(o.data).ones(o.data.shape, dtype=o.data.dtype), None)
         elif not isinstance(u, Tensor):
             u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)

@@ -46,6 +46,7 @@ TINYSHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/maste
 TINYSHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 TINYSHAKESPEARE_FILE = "tinyshakespeare.txt"
 FALLBACK_CHARS = 2_000_000  # size of the standard-library fallback corpus
+MAX_STREAM_BYTES = 1 << 30  # read from what is not a regular file (a pipe, a device): /dev/zero never ends
 
 
 class DataError(ValueError):
@@ -78,10 +79,15 @@ def read_text(path) -> str:
         raise DataError(f"data file not found: {path}")
     if path.is_dir():
         raise DataError(f"data path is a directory, not a text file: {path}")
+    regular = path.is_file()   # a regular file's size is known (the memory check weighs it); a stream's is not
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read() if regular else f.read(MAX_STREAM_BYTES + 1)
     except OSError as e:
         raise DataError(f"cannot read data file {path}: {e.strerror or e}") from None
+    if len(raw) > MAX_STREAM_BYTES and not regular:
+        raise DataError(f"data path {path} is not a regular file and gave more than {MAX_STREAM_BYTES >> 30} GiB "
+                        f"without ending (a device such as /dev/zero?): save the text to a file and pass that")
     if not raw:
         raise DataError(f"data file is empty: {path}")
     try:

@@ -8,9 +8,12 @@ is on). ``synchronize = True`` asks for device synchronisation around every timi
 op's seconds are its own and not those of the work queued before it.
 
 The registered hooks are a tuple, ``minitf.autograd._hooks``: it stays in the engine, which
-tests it on every ``Function.apply`` and ``backward()``; with none registered that test of
-an empty tuple is all the hooks cost. This module replaces the tuple (never mutates it), so a
-walk that read it keeps the hooks it started with.
+tests it on every ``Function.apply``, and those that watch (``autograd._watchers``) on every
+``backward()``; with none registered that test of an empty tuple is all the hooks cost. A hook
+with ``watches = False`` and a ``route(cls, inputs, params)`` method only chooses the class each
+op runs with (the complex guard, :mod:`minitf.complex_guard`): no timing, no general walk. This
+module replaces the tuples (never mutates them), so a walk that read one keeps the hooks it
+started with.
 
 A hook with a ``run_op(cls, inputs, params)`` method runs the op itself, in place of
 ``cls.apply(*inputs, **params)`` (forward-mode AD, :mod:`minitf.forward_rules`: it needs the
@@ -25,12 +28,18 @@ from . import autograd, backend
 
 def push(hook) -> None:
     """Register ``hook`` (a debug tool entering its context)."""
-    autograd._hooks = autograd._hooks + (hook,)
+    _set(autograd._hooks + (hook,))
 
 
 def pop(hook) -> None:
     """Unregister ``hook`` (a debug tool leaving its context, even by an error)."""
-    autograd._hooks = tuple(h for h in autograd._hooks if h is not hook)
+    _set(tuple(h for h in autograd._hooks if h is not hook))
+
+
+def _set(hooks) -> None:
+    # a hook with ``watches = False`` only routes ops (the complex guard): it is not timed or shown
+    autograd._hooks = hooks
+    autograd._watchers = tuple(h for h in hooks if getattr(h, "watches", True))
 
 
 def clock(hooks, tensors) -> float:
@@ -45,15 +54,33 @@ def clock(hooks, tensors) -> float:
 
 
 def apply_hooked(cls, inputs, params):
-    """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``)."""
-    hooks, autograd._hooks = autograd._hooks, ()  # the op itself runs unhooked: nothing is counted twice
+    """``cls.apply(*inputs, **params)`` timed, then shown to every hook (``on_forward``). A hook
+    with a ``route(cls, inputs, params)`` method chooses the class that runs (or refuses the op):
+    the complex guard (minitf/complex_guard.py), first; then a hook with ``on_apply`` (vmap's
+    batching, :mod:`minitf.func.batching`) may compute the op instead: it returns the result, or
+    NotImplemented to let the op run."""
+    hooks = autograd._hooks
+    for h in hooks:
+        route = getattr(h, "route", None)
+        if route is not None:
+            cls = route(cls, inputs, params)
+    for h in hooks:
+        on_apply = getattr(h, "on_apply", None)
+        if on_apply is not None:
+            out = on_apply(cls, inputs, params)
+            if out is not NotImplemented:
+                return out
+    watchers = autograd._watchers
+    autograd._hooks = ()  # the op itself runs unhooked: nothing is counted twice
     try:
-        start = clock(hooks, inputs)
-        run = next((h.run_op for h in hooks if hasattr(h, "run_op")), None)
+        if not watchers:   # route-only hooks: nothing to time or show
+            return cls.apply(*inputs, **params)
+        start = clock(watchers, inputs)
+        run = next((h.run_op for h in watchers if hasattr(h, "run_op")), None)
         out = cls.apply(*inputs, **params) if run is None else run(cls, inputs, params)
-        seconds = clock(hooks, inputs) - start
+        seconds = clock(watchers, inputs) - start
     finally:
         autograd._hooks = hooks
-    for h in hooks:
+    for h in watchers:
         h.on_forward(cls, inputs, out, seconds)
     return out

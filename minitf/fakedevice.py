@@ -278,12 +278,25 @@ class _FakeLinalg:
         return fn
 
 
+class _FakeFFT:
+    """``cupy.fft``: NumPy's transforms, on device arrays (frequencies made on the device)."""
+
+    def __getattr__(self, name):
+        attr = getattr(np.fft, name)
+
+        def fn(*a, **k):
+            return _counted(attr, a, k)
+        fn.__name__ = name
+        return fn
+
+
 class _FakeNamespace:
     """The array module of the fake device, used as ``xp`` (like ``cupy``)."""
 
     ndarray = FakeDeviceArray
     random = _FakeRandom()
     linalg = _FakeLinalg()
+    fft = _FakeFFT()
     __name__ = "minitf.fakedevice.fake_xp"
 
     @staticmethod

@@ -10,6 +10,11 @@ exactly what ``f(x).backward(u)`` computes, and central differences estimate it:
 A random ``u`` matters: contracting with a plain ``sum`` would make a softmax
 (rows sum to 1) or a LayerNorm (rows sum to 0) pass whatever its backward does.
 Everything runs in float64; central differences have error O(eps^2).
+
+Complex inputs and outputs (complex128) follow torch's convention (docs/autograd.md): with a
+complex cotangent u, ``L = Re <u, f(x)> = sum Re(conj(u) f(x))``, and the gradient of a complex
+input is dL/d(re x) + i dL/d(im x), each part estimated by its own central difference (a step of
+eps, then of i eps).
 """
 from __future__ import annotations
 
@@ -29,7 +34,14 @@ def _as_tuple(out):
 
 def _contract(outputs, cotangents) -> float:
     """L = sum_k <u_k, out_k>, in float64 on the host."""
-    return float(sum(np.vdot(u, backend.to_numpy(o.data)) for o, u in zip(outputs, cotangents)))
+    return float(sum(np.vdot(u, backend.to_numpy(o.data)).real for o, u in zip(outputs, cotangents)))
+
+
+def _draw(rng, shape, dtype):
+    """A standard normal array of ``shape``: complex (both parts drawn) for a complex dtype."""
+    if np.dtype(dtype).kind == "c":
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
 
 
 def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
@@ -39,9 +51,9 @@ def _gradient_pairs(fn, inputs, eps, max_elements, num_directions, seed):
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
     for i in checked:
-        if inputs[i].dtype != np.float64:
+        if inputs[i].dtype not in (np.float64, np.complex128):
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
-                            f"(build inputs with dtype='float64')")
+                            f"or complex128 (build inputs with dtype='float64')")
     rng = np.random.default_rng(seed)
 
     saved = {i: inputs[i]._grad for i in checked}  # put back afterwards: the check leaves no trace
@@ -62,7 +74,7 @@ def _analytic(fn, inputs, checked, rng):
         if not isinstance(o, Tensor):
             raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors; "
                             f"output {k} is a {type(o).__name__}")
-    cotangents = [rng.standard_normal(o.shape) for o in outputs]
+    cotangents = [_draw(rng, o.shape, o.dtype) for o in outputs]
     live = [(o, u) for o, u in zip(outputs, cotangents) if o.requires_grad]
     if not live:
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
@@ -77,8 +89,8 @@ def _analytic(fn, inputs, checked, rng):
     finally:
         for k, t in others.items():
             t.grad = kept[k]
-    analytic = {i: (backend.to_numpy(inputs[i]._grad.data).astype(np.float64) if inputs[i]._grad is not None
-                    else np.zeros(inputs[i].shape)) for i in checked}
+    analytic = {i: (backend.to_numpy(inputs[i]._grad.data).astype(inputs[i].dtype) if inputs[i]._grad is not None
+                    else np.zeros(inputs[i].shape, dtype=inputs[i].dtype)) for i in checked}
     return analytic, cotangents
 
 
@@ -105,18 +117,20 @@ def _numeric_pairs(fn, inputs, checked, analytic, cotangents, eps, max_elements,
 
     for i in checked:
         shape, size = inputs[i].shape, inputs[i].numel()
+        steps = (1, 1j) if inputs[i].dtype.kind == "c" else (1,)   # a complex input: each part on its own
         if size <= max_elements:
-            numeric = np.empty(size)
+            numeric = np.zeros(size, dtype=inputs[i].dtype)
             for j in range(size):
-                e = np.zeros(size)
-                e[j] = eps
-                e = e.reshape(shape)
-                numeric[j] = (loss_at(i, e) - loss_at(i, -e)) / (2 * eps)
+                for step in steps:
+                    e = np.zeros(size, dtype=inputs[i].dtype)
+                    e[j] = eps * step
+                    e = e.reshape(shape)
+                    numeric[j] += step * (loss_at(i, e) - loss_at(i, -e)) / (2 * eps)
             yield i, analytic[i].reshape(-1), numeric, True, shape
         else:
-            dirs = rng.standard_normal((num_directions,) + tuple(shape))
-            dirs /= np.sqrt((dirs.reshape(num_directions, -1) ** 2).sum(1)).reshape((-1,) + (1,) * len(shape))
-            a = np.array([np.vdot(d, analytic[i]) for d in dirs])
+            dirs = _draw(rng, (num_directions,) + tuple(shape), inputs[i].dtype)
+            dirs /= np.sqrt((np.abs(dirs.reshape(num_directions, -1)) ** 2).sum(1)).reshape((-1,) + (1,) * len(shape))
+            a = np.array([np.vdot(d, analytic[i]).real for d in dirs])
             n = np.array([(loss_at(i, eps * d) - loss_at(i, -eps * d)) / (2 * eps) for d in dirs])
             yield i, a, n, False, shape
 
@@ -170,9 +184,13 @@ def _compare(i, analytic, numeric, atol, rtol, elementwise, shape):
              else f"random direction {worst} (input has {int(np.prod(shape))} elements)")
     raise GradcheckError(
         f"gradcheck failed for input {i} (shape {tuple(shape)}) at {where}: "
-        f"analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g}, "
+        f"analytic {_number(analytic[worst])}, numeric {_number(numeric[worst])}, "
         f"abs error {err[worst]:.3g}, relative error {rel[worst]:.3g} "
         f"({int(bad.sum())} of {bad.size} checks failed; atol={atol}, rtol={rtol})")
+
+
+def _number(v) -> str:
+    return f"{complex(v):.10g}" if np.iscomplexobj(v) else f"{v:.10g}"
 
 
 def max_relative_error(fn, inputs, eps: float = 1e-6, max_elements: int = 256,
@@ -218,7 +236,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
     live = [k for k, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
     if not live:
         raise GradcheckError("gradgradcheck: the output does not depend on any input that requires grad")
-    cotangents = [Tensor(backend.to_device(rng.standard_normal(outputs[k].shape), outputs[k].device),
+    cotangents = [Tensor(backend.to_device(_draw(rng, outputs[k].shape, outputs[k].dtype), outputs[k].device),
                          requires_grad=True) for k in live]
     n = len(inputs)
     _same_first_gradient(fn, inputs, checked, live, cotangents, atol, rtol)
@@ -231,7 +249,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
                       create_graph=True, allow_unused=True)
         # an input fn does not use has gradient 0 (a constant)
         return tuple(g if g is not None else Tensor._make(
-            backend.get_array_module(xs[i].data).zeros(xs[i].shape), None) for g, i in zip(gs, checked))
+            backend.get_array_module(xs[i].data).zeros(xs[i].shape, dtype=xs[i].dtype), None) for g, i in zip(gs, checked))
 
     return gradcheck(first_gradient, inputs + cotangents, eps=eps, atol=atol, rtol=rtol,
                      max_elements=max_elements, num_directions=num_directions, seed=seed)

@@ -122,6 +122,20 @@ class _Formatter:
         return s.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """torch's complex layout: the real parts in a format of their own, right-aligned, then the
+    imaginary parts in theirs, always signed, with a ``j`` (``1.5000+2.0000j``, ``1.+2.j``)."""
+
+    def __init__(self, values: np.ndarray):
+        self.re, self.im = _Formatter(values.real), _Formatter(values.imag)
+        self.width = self.re.width + self.im.width + 2
+
+    def format(self, v) -> str:
+        v = complex(v)
+        imag = (self.im.format(v.imag) + "j").lstrip()
+        return self.re.format(v.real) + (imag if imag[0] in "+-" else "+" + imag)
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     """The elements a summarised print shows: each dim cut to its first and last ``edgeitems``."""
     e = _opts["edgeitems"]
@@ -166,7 +180,8 @@ def _body(a: np.ndarray, indent: int) -> str:
     if a.size == 0:
         return "[]"
     summarize = a.size > _opts["threshold"]
-    fmt = _Formatter(_summarized(a) if summarize else a)
+    shown = _summarized(a) if summarize else a
+    fmt = _ComplexFormatter(shown) if a.dtype.kind == "c" else _Formatter(shown)
     return _nested(a, indent, summarize, fmt)
 
 
@@ -200,6 +215,8 @@ def tensor_repr(t) -> str:
     if dev != "cpu":
         suffixes.append(f"device='{'cuda:' + str(dev.index or 0) if dev.type == 'cuda' else dev.type}'")
     default = np.dtype(get_default_dtype())
+    if a.dtype.kind == "c":   # the default float dtype's complex one goes unnamed, as torch
+        default = np.result_type(default, np.complex64)
     if a.size == 0:
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")

@@ -14,6 +14,7 @@ from . import backend
 
 _seed = None
 _generators: dict = {}
+draws_refused = None   # an exception class while vmap's batched run is on: a draw from any generator raises it
 
 
 def check_seed(seed, name: str = "manual_seed") -> int:

@@ -51,6 +51,8 @@ class Tensor(TensorMethods):
         # is torch.Tensor's constructor: sizes, or data converted to the default float dtype
         if type(data) not in _DEVICE_OF_TYPE or sizes:  # (the array types seen so far: NumPy's at first)
             data = _constructor.constructor_data(self, data, sizes)
+        if data.dtype.kind == "c":   # a complex tensor: from now on ops check their inputs (minitf/complex_guard.py)
+            _check_dtype(data.dtype)
         self.data = data
         self._grad = None
         self._fn = None
@@ -72,7 +74,8 @@ class Tensor(TensorMethods):
         if self._fn is not None:  # torch's rule: only a leaf's flag is the user's to set
             raise RuntimeError("you can only change requires_grad flags of leaf variables; to use a computed "
                                "tensor in a subgraph that needs no gradient, take t.detach()")
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.data.dtype.kind not in "fc":
+            # (torch's words, though complex dtypes may too)
             raise DtypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype}")
         self._requires_grad = bool(flag)
 
@@ -331,6 +334,8 @@ class Tensor(TensorMethods):
             if self.data.size != 1:
                 raise RuntimeError(f"backward() without a gradient argument needs a scalar output; "
                                    f"this tensor has shape {self.shape}: pass gradient= of that shape")
+            if self.data.dtype.kind == "c":   # torch's rule: a loss is real (take .abs(), .real, ...)
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             grad = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad

@@ -19,7 +19,7 @@ METHOD_ALIASES = {
     "not_equal": "ne", "not_equal_": "ne_", "swapaxes_": "transpose_", "swapdims_": "transpose_",
     "ndimension": "dim", "split_with_sizes": "split", "unsafe_split": "split",
     "unsafe_split_with_sizes": "split", "unsafe_chunk": "chunk", "argwhere": "nonzero",
-    "ger": "outer", "vdot": "dot", "adjoint": "_adjoint",
+    "ger": "outer", "adjoint": "_adjoint",
 }
 
 _DIM_ORDER_HELP = "dim_order: the tensor's strides don't give one order of its dims"
@@ -105,13 +105,14 @@ class APIMethods:
 
     @property
     def H(self):
-        """The conjugate transpose of a matrix: its transpose (real dtypes). x: (m, n) -> (n, m); 0-d as is."""
+        """The conjugate transpose of a matrix (its transpose for a real dtype). x: (m, n) -> (n, m); 0-d as is."""
         if self.ndim not in (0, 2):
             from .errors import DimError
             raise DimError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
-        return self if self.ndim == 0 else self.transpose(0, 1)
+        return self.conj() if self.ndim == 0 else self.transpose(0, 1).conj()
 
-    mH = property(lambda self: self.mT, doc="The last two dims swapped (conjugated: real dtypes). x: (..., m, n) -> (..., n, m).")
+    mH = property(lambda self: self.mT.conj(),
+                  doc="The last two dims swapped and conjugated (a real dtype: swapped only). x: (..., m, n) -> (..., n, m).")
 
     def _adjoint(self):
         """``x.adjoint()``: ``x.mH``."""

@@ -97,10 +97,12 @@ def _inferred_dtype(data, host):
     kind = host.dtype.kind
     if kind in "biu":  # NumPy's promotion of these is torch's (a Python int counts as int64): no walk
         return host.dtype if host.dtype.type in _DTYPE_TYPES else np.dtype(np.int64)
-    if kind != "f":
+    if kind not in "fc":
         raise TypeError(f"cannot build a tensor from data of dtype {host.dtype}")
     floats, ints, kinds = [], [], set()
     _element_dtypes(data, floats, ints, kinds)
+    if kind == "c":   # a Python complex counts as the default dtype's complex one (complex64 for float32)
+        return np.result_type(np.complex64, _creation._default_dtype, *floats)
     if not floats:  # Python floats only (or tensor([])): the default dtype
         return _creation._default_dtype
     return np.result_type(*floats, *([_creation._default_dtype] if "f" in kinds else []))
@@ -128,7 +130,7 @@ def _element_dtypes(seq, floats, ints, kinds) -> None:
                     dt = getattr(v, "dtype", None)
                     if dt is None:
                         kinds.add(np.asarray(v).dtype.kind)  # another number type (a subclass of float...)
-                    elif dt.kind == "f":
+                    elif dt.kind in "fc":
                         floats.append(dt)
                     elif dt.kind in "iu":
                         ints.append(dt)

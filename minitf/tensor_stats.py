@@ -31,7 +31,7 @@ class StatsMethods:
     def dist(self, other, p=2): return _ops("covariance").dist(self, other, p)
     def renorm(self, p, dim, maxnorm): return _ops("covariance").renorm(self, p, dim, maxnorm)
     def inner(self, other): return _ops("covariance").inner(self, other)
-    def vdot(self, other): return self.dot(other)     # torch.vdot of real tensors is dot
+    def vdot(self, other): return _ops("matrix").vdot(self, other)   # dot of conj(self): dot for real tensors
     def ger(self, vec2): return self.outer(vec2)      # torch's older name of outer
     def histogram(self, bins=100, *, range=None, weight=None, density=False):
         return _ops("histogram").histogram(self, bins, range=range, weight=weight, density=density)

@@ -10,6 +10,7 @@ A mixin of :class:`minitf.tensor_methods.TensorMethods` (no state of its own).
 from __future__ import annotations
 
 import importlib
+import numpy as _np
 
 from . import backend
 from .errors import ArgumentError, ShapeError
@@ -148,14 +149,17 @@ class StorageMethods:
         """In place: ``self[i] = callable(self[i], x[i], y[i])``, x and y broadcast to self's shape (CPU)."""
         return _per_element(self, "map2_", callable, (x, y))
 
-    # ------------------------------------------------------------ real tensors as complex ones (ops/complex_parts.py)
-    real = property(lambda self: self, doc="The real part: the tensor itself (real dtypes), as torch.")
+    # ------------------------------------------------------------ complex parts (ops/complex_parts.py)
+    real = property(lambda self: self if self.data.dtype.kind != "c" else _op("complex_parts").real(self),
+                    doc="The real part: the tensor itself for a real dtype, as torch; a complex tensor's real part.")
     imag = property(lambda self: _op("complex_parts").imag(self),
-                    doc="The imaginary part: torch's error for a real tensor (minitf has no complex dtypes).")
-    def conj(self): return self
-    def conj_physical(self): return self
-    def conj_physical_(self): return self
+                    doc="The imaginary part of a complex tensor; torch's error for a real tensor.")
+    def conj(self): return self if self.data.dtype.kind != "c" else _op("complex_parts").conj(self)
+    conj_physical = conj
+    def conj_physical_(self): return _op("complex_parts").conj_physical_(self)
     def angle(self): return _op("complex_parts").angle(self)
+    def cfloat(self): return self.to(_np.complex64)
+    def cdouble(self): return self.to(_np.complex128)
 
     # ------------------------------------------------------------ bit shifts (ops/shifts.py)
     def bitwise_left_shift(self, other): return _op("shifts").bitwise_left_shift(self, other)

@@ -18,7 +18,7 @@ __all__ = ["assert_close", "make_tensor"]
 
 # torch's default (rtol, atol) per dtype; integers and bools are compared exactly
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
-               "float64": (1e-7, 1e-7)}
+               "float64": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7)}
 
 
 def _tolerances(*dtypes):
@@ -32,7 +32,7 @@ class _Mismatch(AssertionError):
 
 def _compare_arrays(a, e, rtol, atol, equal_nan, exact: bool, what: str):
     """Raise _Mismatch with torch's report where ``a`` and ``e`` (same shape) are not close."""
-    floating = a.dtype.kind == "f" or e.dtype.kind == "f"
+    floating = a.dtype.kind in "fc" or e.dtype.kind in "fc"   # (complex: |a - e|, as torch's isclose)
     if floating:
         wide = np.result_type(a.dtype, e.dtype, np.float16)   # the inputs' own precision, as torch reports it
         a64, e64 = a.astype(wide), e.astype(wide)

@@ -55,6 +55,16 @@ def script():
 
 
 @pytest.fixture
+def complex_isolated():
+    """For tests that make complex tensors: the complex guard they arm (minitf/complex_guard.py, for the
+    rest of the process) is taken off afterwards, so other test files run as real programs do."""
+    yield
+    from minitf import complex_guard
+    if complex_guard.armed:
+        complex_guard.disarm()
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 

@@ -92,6 +92,25 @@ def test_batch_noise_quick_run(script, corpus, tmp_path, capsys):
     assert "--ref-batch must be one of --batches" in capsys.readouterr().err
 
 
+def test_budgets_and_sizes_that_cannot_run_are_one_line_errors(script, corpus, tmp_path, capsys):
+    """Zero sizes, a budget too small to compare the batches (the analysis read no run's loss), and a
+    --committed file that is not batch_noise.py's: one error line, exit status 2, before any training."""
+    bn, ev = script("batch_noise"), script("batch_noise_eval_cpu")
+    argv = ["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path / "c")]
+    for extra, needle in ((["--max-tokens", "0"], "--max-tokens must be at least 1, got 0"),
+                          (["--b-small", "0"], "--b-small must be at least 1"),
+                          (["--block-size", "0"], "--block-size must be at least 1"),
+                          (["--max-steps", "0"], "--max-steps must be at least 1"),
+                          (["--max-tokens", "1"], "too small to compare the batches")):
+        assert bn.main(argv + extra) == 2, extra
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and needle in err and err.count("\n") == 1, err
+    assert ev.main(argv + ["--committed", str(tmp_path / "none.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --committed {tmp_path / 'none.json'}: not a results JSON") and err.count("\n") == 1
+    assert not (tmp_path / "c").exists()   # nothing was trained
+
+
 def sl_equal(rc, res, tmp_path):
     """A re-run trains nothing and gives the same analysis."""
     again = json.loads((tmp_path / "r.json").read_text())

@@ -1,6 +1,8 @@
 """Corpus lookup, vocabulary, splits and batches; never the network."""
 import hashlib
 import http.client
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -38,6 +40,24 @@ def test_read_text_errors_name_the_problem(tmp_path):
         data.read_text(write(tmp_path / "latin.txt", b"abc\xff\xfe", mode="b"))
     assert data.read_text(write(tmp_path / "bom.txt", "\ufeffhello")) == "hello"
     assert data.read_text(write(tmp_path / "u.txt", "héllo ✓\n")) == "héllo ✓\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero") or not hasattr(os, "mkfifo"), reason="needs /dev/zero and FIFOs")
+def test_a_stream_that_never_ends_is_refused_and_a_pipe_is_read(tmp_path, monkeypatch):
+    """--data /dev/zero read until memory ran out (the OOM killer ended the run): what is not a regular
+    file is read up to data.MAX_STREAM_BYTES, then refused with one line; a pipe that ends is read whole."""
+    monkeypatch.setattr(data, "MAX_STREAM_BYTES", 1 << 16)
+    with pytest.raises(data.DataError, match="/dev/zero is not a regular file and gave more than"):
+        data.read_text("/dev/zero")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    text = "to be or not to be\n" * 100
+    writer = threading.Thread(target=fifo.write_text, args=(text,), kwargs={"encoding": "utf-8"})
+    writer.start()
+    try:
+        assert data.read_text(fifo) == text
+    finally:
+        writer.join()
 
 
 def test_explicit_path_wins(isolated):

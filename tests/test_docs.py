@@ -88,6 +88,47 @@ def test_pages_stand_alone(path):
         assert (path.parent / fig).exists(), f"{path.name} shows {fig}, which is not committed"
 
 
+def _anchors(page: Path) -> set:
+    """The #fragments GitHub gives the headings of ``page``: lower case, punctuation dropped, spaces as -."""
+    heads = re.findall(r"^#+\s+(.+?)\s*$", re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in heads}
+
+
+def broken_links(page: Path, root: Path = ROOT) -> list:
+    """Relative links of ``page`` to a file that is missing or a heading that is not there, and
+    repository files it names (``examples/x.py``, ``docs/results/y.json``...) that do not exist."""
+    text = page.read_text(encoding="utf-8")
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)   # a link in a code block is not a link
+    bad = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+        if re.match(r"[a-z]+:", target):
+            continue   # http(s), mailto: not checked offline
+        file, _, fragment = target.partition("#")
+        dest = (page.parent / file) if file else page
+        if not dest.exists():
+            bad.append(target)
+        elif fragment and dest.suffix == ".md" and fragment not in _anchors(dest):
+            bad.append(target)
+    for path in re.findall(r"(?<![\w/.])((?:docs|examples|benchmarks|minitf|tests)/[\w./-]*\.[a-z]+)\b", text):
+        if "*" not in path and not (root / path).exists():
+            bad.append(path)
+    return bad
+
+
+def test_the_link_checker_finds_what_is_broken(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "b.md").write_text("# B page\n## A section\n", encoding="utf-8")
+    page = tmp_path / "docs" / "a.md"
+    page.write_text("[ok](b.md#a-section) [gone](c.md) [anchor](b.md#no-such) [self](#b)\n"
+                    "see `docs/b.md` and `examples/missing.py`\n```bash\n[not](a/link.md)\n```\n", encoding="utf-8")
+    assert broken_links(page, tmp_path) == ["c.md", "b.md#no-such", "#b", "examples/missing.py"]
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_links_and_named_paths_resolve(path):
+    assert broken_links(path) == [], f"{path.name} links to or names what is not there"
+
+
 # ------------------------------------------------------------------ quoted numbers against the committed results
 # The measured chapters quote tables from docs/results/*.json. Re-running an experiment rewrites
 # the JSON and the figure, not the prose: these checks fail until the quoted numbers are updated.

@@ -1,4 +1,5 @@
 """The experiment scripts of examples/ in their --quick mode: they run, and their results say what they claim."""
+import importlib.util
 import json
 import math
 
@@ -132,6 +133,10 @@ def test_bad_flags_are_one_line_errors(script, capsys):
     with pytest.raises(SystemExit) as e:
         ex.main(["--quick", "--d", "15"])
     assert e.value.code == 2 and "not divisible" in capsys.readouterr().err
+    for flag in ("--batch", "--d", "--repeats", "--heads"):   # a 0 is refused, never taken for the default
+        with pytest.raises(SystemExit) as e:
+            ex.main(["--quick", flag, "0"])
+        assert e.value.code == 2 and f"{flag} must be positive, got 0" in capsys.readouterr().err
 
 
 def test_figures_are_drawn_or_explained(script, tmp_path, capsys, monkeypatch):
@@ -153,3 +158,41 @@ def test_unusable_gpu_is_one_line_exit_2(script, capsys):
         ex.main(["--quick", "--device", "gpu"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.startswith("error: --device gpu:") and err.count("\n") == 1
+
+
+def test_unwritable_outputs_are_one_line_exit_2(script, tmp_path, capsys):
+    """--out, --figure, --cache-dir and draw_graphs' --out that cannot be written: one line naming the
+    path and the cause, exit status 2, no traceback and no temporary left behind."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    pc = script("param_count")
+    cases = [(lambda: pc.main(["--quick", "--out", str(blocker / "r.json")]), f"cannot write {blocker / 'r.json'}"),
+             (lambda: pc.main(["--quick", "--out", str(tmp_path)]), f"cannot write {tmp_path}: Is a directory"),
+             (lambda: script("_common").make_dir(blocker / "cache", "--cache-dir "), "--cache-dir"),
+             (lambda: script("draw_graphs").main(["--out", str(blocker)]), f"--out {blocker} exists and is not a folder")]
+    if importlib.util.find_spec("matplotlib"):   # without it no figure is drawn, nor written
+        cases.append((lambda: pc.main(["--quick", "--figure", str(blocker / "f.png")]), f"cannot write {blocker / 'f.png'}"))
+    for call, needle in cases:
+        with pytest.raises(SystemExit) as e:
+            call()
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+        assert needle in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_draw_graphs_writes_into_the_repository_docs_by_default(script, tmp_path, monkeypatch):
+    """Run from another folder, the default --out is still the repository's docs/figures (as every
+    experiment's default outputs), not a docs/figures made in the current directory."""
+    dg = script("draw_graphs")
+    monkeypatch.chdir(tmp_path)
+    asked = []
+
+    def record(path, flag=""):
+        asked.append(str(path))
+        raise SystemExit(0)   # no drawing: where it would go is the point
+    monkeypatch.setattr(dg, "make_dir", record)
+    with pytest.raises(SystemExit):
+        dg.main([])
+    assert asked == [str(dg.Path(dg.__file__).resolve().parent.parent / "docs" / "figures")]
+    assert not (tmp_path / "docs").exists()

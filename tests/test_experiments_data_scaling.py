@@ -66,6 +66,9 @@ def test_bad_sizes_are_one_line(ds, corpus, tmp_path, capsys):
     assert ds.main(["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path), "--sizes",
                     f"100,{10 ** 7}"]) == 2
     assert "training split" in capsys.readouterr().err
+    for flag in ("--max-iters", "--val-chars"):   # no training, no validation: refused, not divided by
+        assert ds.main(["--quick", "--data", str(corpus), "--cache-dir", str(tmp_path), flag, "0"]) == 2
+        assert f"error: {flag} must be at least 1, got 0" in capsys.readouterr().err
     import minitf as mt
     if not mt.gpu_available():
         assert ds.main(["--quick", "--device", "gpu", "--cache-dir", str(tmp_path)]) == 2

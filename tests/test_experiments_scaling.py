@@ -84,6 +84,10 @@ def test_scaling_laws_bad_input_is_one_error(script, corpus, tmp_path, capsys):
     assert e.value.code == 2 and "n_embd a multiple of n_head" in capsys.readouterr().err
     assert sl.main(["--quick", "--data", str(tmp_path / "missing.txt"), "--cache-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+    assert sl.main(["--quick", "--seeds", "0", "--cache-dir", str(tmp_path)]) == 2   # not the default seed count
+    assert "--seeds must be at least 1" in capsys.readouterr().err
+    assert sl.main(["--quick", "--max-iters", "0", "--cache-dir", str(tmp_path)]) == 2   # untrained runs: no fit
+    assert "error: --max-iters must be at least 1, got 0" in capsys.readouterr().err
     if not mt.gpu_available():
         for script_main in (sl.main, script("attention_maps").main):
             assert script_main(["--quick", "--device", "gpu"]) == 2

@@ -272,8 +272,8 @@ def test_complex_parts_of_real_tensors_match_torch(device):
         x.imag
     with pytest.raises(DtypeError, match="view_as_real is only supported for complex tensors"):
         mt.view_as_real(x)
-    with pytest.raises(DtypeError, match="no complex dtypes"):
-        mt.view_as_complex(mt.zeros(3, 2))
+    with pytest.raises(RuntimeError, match="last dimension of size 2"):   # (complex tensors: tests/test_complex.py)
+        mt.view_as_complex(mt.zeros(3))
     t = mt.tensor([-1.5, 2.0, 0.5], dtype="float64", device=device, requires_grad=True)
     assert mt.gradcheck(mt.angle, (t,))
     mt.angle(t).sum().backward()

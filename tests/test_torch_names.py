@@ -164,3 +164,17 @@ def test_cuda_device_name_says_why_without_a_gpu():
     else:
         with pytest.raises(backend.DeviceError):
             mt.cuda.get_device_name()
+
+
+def test_set_num_threads_bounds_numpys_blas_as_torchs_bounds_its_own(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return {d["num_threads"] for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("no BLAS that threadpoolctl can see")
+    mt.set_num_threads(1)
+    assert blas_threads() == {1}
+    mt.set_num_threads(3)
+    assert blas_threads() == {3}

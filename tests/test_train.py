@@ -304,6 +304,8 @@ def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
     with pytest.raises(CheckpointError, match=f"vocabulary has {n} characters, the corpus has {n + 3} "
                                               f"\\(3 not in the checkpoint's, 0 of the checkpoint's missing\\)"):
         train.Trainer(train.resume_config(out, data=str(other)), resume=True, log=quiet)
+    with pytest.raises(CheckpointError, match=f"It was trained on {corpus_file}: resume with the same --data"):
+        train.Trainer(train.resume_config(out, data=str(other)), resume=True, log=quiet)
     with pytest.raises(train.ConfigError, match="n_embd"):
         train.resume_config(out, n_embd=32)
     # shapes that do not fit the model: rewrite the checkpoint with a wrong-shaped array
@@ -313,10 +315,31 @@ def test_incompatible_checkpoint_names_the_problem(corpus_file, tmp_path, env):
     checkpoint.save_training(out / train.CHECKPOINT_NAME, ck.model_state, ck.optimizer_state,
                              {k: v for k, v in ck.meta.items() if k not in ("arrays", "format", "version",
                                                                           "model_keys", "optimizer")})
-    with pytest.raises(CheckpointError, match=f"(?s)does not fit the model.*size mismatch for {name}"):
+    with pytest.raises(CheckpointError, match=f"does not fit the model: .*: size mismatch for {name}") as e:
         train.Trainer(train.resume_config(out), resume=True, log=quiet)
+    assert "\n" not in str(e.value)   # the CLI's error is one line: torch's list of mismatches joined
+    with pytest.raises(CheckpointError, match=f"checkpoint {out / train.CHECKPOINT_NAME} does not fit the model: "
+                                              f".*: size mismatch for {name}") as e:
+        train.load_model(out, which="last")   # sampling names the file it read, as the resume does
+    assert "\n" not in str(e.value)
     with pytest.raises(CheckpointError, match="no checkpoint to resume"):
         train.resume_config(tmp_path / "empty")
+
+
+def test_resuming_a_default_corpus_run_without_it_says_where_it_was_trained(tmp_path, env, monkeypatch):
+    """A run on the default corpus (found through $MINITF_DATA) resumed in a shell without it reads the
+    fallback corpus: the error names the text the run was trained on and how to point at it."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "tinyshakespeare.txt").write_text(make_text(), encoding="utf-8")
+    monkeypatch.setenv("MINITF_DATA", str(folder))
+    out = tmp_path / "run"
+    settings = {**TINY, "max_iters": 1, "eval_interval": 1, "progress": False, "sample_chars": 0}
+    train.Trainer(train.make_config("baby", out_dir=str(out), **settings), log=quiet).run()
+    monkeypatch.delenv("MINITF_DATA")
+    with pytest.raises(CheckpointError, match=f"It was trained on {folder / 'tinyshakespeare.txt'}: resume with "
+                                              f"--data pointing at that text \\(or \\$MINITF_DATA at its folder\\)"):
+        train.Trainer(train.resume_config(out), resume=True, log=quiet)
 
 
 def rewrite_checkpoint(out, change):

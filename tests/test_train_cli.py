@@ -257,6 +257,10 @@ def test_sample_refuses_a_bad_seed_and_an_impossible_length(corpus_file, tmp_pat
         with pytest.raises(SystemExit) as e:
             main_of("sample.py", ["--out-dir", str(out), *args], capsys)
         assert e.value.code == 2 and message in capsys.readouterr().err
+    # a directory with no run (sample.py before any training): says how to make one
+    _, _, err = main_of("sample.py", ["--out-dir", str(tmp_path / "none")], capsys, check=2)
+    assert err == (f"error: no checkpoint at {tmp_path / 'none' / train.CHECKPOINT_NAME}; train a model there first: "
+                   f"python examples/train_charlm.py --out-dir {tmp_path / 'none'}\n")
 
 
 # ---------------------------------------------------------------- the benchmarks' command lines

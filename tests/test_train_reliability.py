@@ -253,6 +253,31 @@ def test_crafted_checkpoint_metadata_is_one_error_naming_the_entry(good_run, tmp
             assert f"entry {entry}" in m and str(out) in m and len(m) < 400, (i, entry, m)
 
 
+def test_non_finite_weights_in_a_checkpoint_are_refused_on_load(good_run, tmp_path, env, capsys):
+    """A run never saves a NaN or inf weight, so a checkpoint holding one was altered: resuming it would
+    "diverge" at once and blame the learning rate, sampling it would print garbage. Both refuse it,
+    naming the array; an inf in the optimizer's state (a finite run can overflow exp_avg_sq) still loads."""
+    ck = checkpoint.load_training(good_run / train.CHECKPOINT_NAME)
+    name = next(k for k in ck.model_state if k.endswith("mlp.c_fc.weight"))
+    for bad in (np.nan, np.inf):
+        out = tmp_path / f"w{bad}"
+        weights = {k: v.copy() for k, v in ck.model_state.items()}
+        weights[name][0, 0] = bad
+        checkpoint.save_training(out / train.CHECKPOINT_NAME, weights, ck.optimizer_state, _meta_of(ck))
+        with pytest.raises(CheckpointError, match=f"entry 'model/{name}' holds NaN or infinite weights"):
+            train.load_model(out)
+        for script, argv in (("train_charlm.py", ["--resume", "--out-dir", str(out)]),
+                             ("sample.py", ["--out-dir", str(out)])):
+            _, _, err = main_of(script, argv, capsys, check=2)
+            assert f"'model/{name}' holds NaN or infinite weights" in one_line_error(err)
+    out = tmp_path / "opt_inf"
+    state = {"state": {i: dict(s) for i, s in ck.optimizer_state["state"].items()},
+             "param_groups": ck.optimizer_state["param_groups"]}
+    state["state"][0]["exp_avg_sq"] = np.full_like(state["state"][0]["exp_avg_sq"], np.inf)
+    checkpoint.save_training(out / train.CHECKPOINT_NAME, ck.model_state, state, _meta_of(ck))
+    train.load_model(out)
+
+
 def test_an_extra_member_or_a_non_archive_is_one_clear_error(good_run, tmp_path, env, capsys):
     raw = (good_run / train.CHECKPOINT_NAME).read_bytes()
     cases = {"extra": "entry 'notes.txt' is not an array", "text": "not a ZIP archive",
@@ -335,6 +360,8 @@ BAD_TRAIN_FLAGS = [
     (["--n-head", "0"], "n_head must be at least 1, got 0"), (["--log-interval", "-2"], "log_interval must be >= 0"),
     (["--dropout", "nan"], "dropout must be a finite"), (["--beta2", "inf"], "beta2 must be a finite"),
     (["--model", "lstm", "--bias"], "bias is a GPT setting"), (["--resume", "--overwrite"], "pass one of them"),
+    # sample.py's bound on --num-chars, refused before training rather than met (for hours) after it
+    (["--sample-chars", "10000000000"], "sample_chars must be at most 10,000,000, got 10,000,000,000"),
 ]
 
 

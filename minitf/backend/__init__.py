@@ -20,7 +20,8 @@ here (``backend.scatter_add``, ``from minitf.backend import to_numpy``):
 * :mod:`.threads` -- the CPU thread pool that row-wise kernels split over;
 * :mod:`.rng`     -- random generators of every device, their state and copies;
 * :mod:`.gpu`     -- what only a GPU has: choosing one, NCCL, its facts and memory pool;
-* :mod:`.linalg`  -- ``xp.linalg`` for :mod:`minitf.linalg`, failures raised alike on every device.
+* :mod:`.linalg`  -- ``xp.linalg`` for :mod:`minitf.linalg`, failures raised alike on every device;
+* :mod:`.fft`     -- ``xp.fft`` for :mod:`minitf.fft`, results in torch's dtypes on every device.
 
 The CuPy state (``_cupy``, ``_gpu_error``) lives here, in one place: the other
 modules read it as ``backend._cupy`` when called, never a copy taken at import,
@@ -187,7 +188,8 @@ from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nc
 # logcumsumexp, scatter_reduce prod): NumPy's ufunc methods, built elsewhere
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {"linalg_op": ".linalg", "accumulate": ".scans",
-                                                             "scatter_multiply": ".scans"})
+                                                             "scatter_multiply": ".scans", "fft_op": ".fft",
+                                                             "frequencies": ".fft"})
 
 __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_available", "gpu_unavailable_reason",
            "array_module", "device_of", "get_array_module", "to_device", "to_numpy", "to_host_floats",
@@ -199,3 +201,4 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",
            "linalg_op"]
 __all__ += ["accumulate", "scatter_multiply"]  # (scans)
+__all__ += ["fft_op", "frequencies"]  # (fft)

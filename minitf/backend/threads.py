@@ -36,14 +36,25 @@ def num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for CPU kernels (default: ``MINITF_NUM_THREADS`` or the usable cores).
 
-    NumPy's BLAS keeps its own setting (``OPENBLAS_NUM_THREADS``)."""
-    global _threads, _pool
+    As ``torch.set_num_threads`` bounds its BLAS too, so does this NumPy's BLAS (OpenBLAS's
+    matrix products) where threadpoolctl is installed (the ``bench`` extra); without it the
+    BLAS keeps its own setting (``OPENBLAS_NUM_THREADS``)."""
+    global _threads, _pool, _blas_limits
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
     _threads = n
     if _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
+    try:   # imported here, on the call: `import minitf` stays free of it
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    # the controller is kept so that the limit holds (and the first call's can restore the original)
+    _blas_limits = threadpool_limits(limits=n, user_api="blas")
+
+
+_blas_limits = None   # threadpoolctl's controller of the BLAS limit set_num_threads set last
 
 
 def chunk_elements(xp, n: int, cpu_chunk: int) -> int:

@@ -103,7 +103,10 @@ def load_object(path, device: str | None = None, map_tensor=None):
                 if device not in (None, "cpu"):
                     arr = backend.to_device(arr, device)
                 if kind == "tensor":
-                    grad = v.get("requires_grad", False) is True and arr.dtype.kind == "f"
+                    if arr.dtype.kind == "c":   # a complex tensor: from now on ops check their inputs
+                        from ..complex_guard import arm
+                        arm()
+                    grad = v.get("requires_grad", False) is True and arr.dtype.kind in "fc"
                     arr = Tensor(arr, requires_grad=grad)
                     if map_tensor is not None:
                         arr = map_tensor(arr)

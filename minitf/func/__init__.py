@@ -7,7 +7,8 @@
 - gradients: :func:`grad`, :func:`grad_and_value`, :func:`vjp`, :func:`jacrev`, :func:`hessian`;
 - forward-mode products: :func:`jvp`, :func:`linearize`, :func:`jacfwd`, computed from reverse
   mode by the double-vjp identity (see :mod:`minitf.func.transforms`);
-- batching: :func:`vmap`, a loop over the examples (see :mod:`minitf.func.vmap`);
+- batching: :func:`vmap`, one batched run where every op has a batching rule, else a loop over
+  the examples (see :mod:`minitf.func.vmap`);
 - modules as functions: :func:`functional_call` (a module called with other parameters and
   buffers; :mod:`minitf.nn.utils.stateless`, imported on first use), so that
   ``grad(lambda p: loss(functional_call(model, p, (x,))))(params)`` differentiates a model.

@@ -26,42 +26,82 @@ __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfw
 
 class _Level:
     """The inputs of one transform call as nodes to differentiate with respect to (see the
-    module's docstring). ``inputs``: one per leaf of ``leaves``, in order."""
+    module's docstring). ``inputs``: one per leaf of ``leaves``, in order.
+
+    Inside vmap's batched run (:mod:`minitf.func.batching`) each input is one node per example:
+    a BatchedTensor whose value (B, ...) is the node (an unbatched input repeated B times), so
+    one backward pass of the batch gives every example's own gradient (the examples never mix).
+    """
 
     def __init__(self, leaves, fname: str):
         from ..autograd import is_grad_enabled
         from ..tensor import Tensor
+        from .batching import BatchedTensor, Unbatchable
+        from .vmap import _active
         self.outer = is_grad_enabled()   # the caller records: results keep their graph
-        self.fresh, self.inputs = set(), []
+        self.fresh, self.inputs, self.nodes = set(), [], []
+        self.batch = _active[-1] if _active else None   # (level, batch size) of a batched vmap run
+        if self.batch is not None and len(_active) > 1:
+            raise Unbatchable(f"{fname} inside nested vmaps: differentiated in vmap's loop")
         for x in leaves:
             if not isinstance(x, Tensor):
                 raise ValueError(f"{fname}: the values passed to a transform must be Tensors, got {type(x).__name__}")
             if not x.is_floating_point():
                 raise RuntimeError(f"{fname}: only Tensors of floating point dtype can require gradients, "
                                    f"got {x.dtype}")
+            if self.batch is not None:   # one node per example
+                if type(x) is BatchedTensor:
+                    x = x._value
+                else:
+                    x = x.unsqueeze(0).expand((self.batch[1],) + tuple(x.shape))
             if self.outer and x.requires_grad:
                 w = x.view_as(x)
             else:
                 w = x.detach().requires_grad_(True)
                 self.fresh.add(id(w))
-            self.inputs.append(w)
+            self.nodes.append(w)
+            self.inputs.append(w if self.batch is None else BatchedTensor(w, (self.batch[0],)))
 
     def vjp(self, outs, cotangents, create_graph: bool):
         """sum_k <cotangent_k, d out_k / d input> for every input (zeros where unused)."""
         from ..backprop import grad as _grad
         from ..creation import zeros_like
         pairs = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
-        gs = _grad([o for o, _ in pairs], self.inputs, [c for _, c in pairs], retain_graph=True,
-                   create_graph=create_graph, allow_unused=True) if pairs else [None] * len(self.inputs)
-        return [zeros_like(x) if g is None else g for x, g in zip(self.inputs, gs)]
+        if self.batch is not None:
+            pairs = self._batched(pairs)
+        gs = _grad([o for o, _ in pairs], self.nodes, [c for _, c in pairs], retain_graph=True,
+                   create_graph=create_graph, allow_unused=True) if pairs else [None] * len(self.nodes)
+        gs = [zeros_like(x) if g is None else g for x, g in zip(self.nodes, gs)]
+        if self.batch is not None:
+            from .batching import BatchedTensor
+            gs = [BatchedTensor(g, (self.batch[0],)) for g in gs]
+        return gs
+
+    def _batched(self, pairs):
+        """The (output, cotangent) pairs of a batched run as their values, (B, ...) each."""
+        from .batching import BatchedTensor, Unbatchable
+        level = (self.batch[0],)
+        out = []
+        for o, c in pairs:
+            if type(o) is not BatchedTensor:   # not computed from the per-example nodes: no gradient
+                continue
+            if o._levels != level or (type(c) is BatchedTensor and c._levels != level):
+                raise Unbatchable("vmap: a gradient of another vmap level's output")
+            v = o._value
+            out.append((v, c._value if type(c) is BatchedTensor else c.unsqueeze(0).expand(tuple(v.shape))))
+        return out
 
     def release(self, value):
         """``value`` as the caller gets it: detached unless its graph reaches a tensor requiring
         grad from outside this level (``value`` may be anything: only a Tensor is changed)."""
         from ..autograd import _graph_order
         from ..tensor import Tensor
+        from .batching import BatchedTensor
         if not isinstance(value, Tensor) or not value.requires_grad:
             return value
+        if type(value) is BatchedTensor:
+            inner = self.release(value._value)
+            return value if inner is value._value else BatchedTensor(inner, value._levels)
         if self.outer:
             if value._fn is None:
                 if id(value) not in self.fresh:

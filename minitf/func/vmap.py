@@ -4,12 +4,29 @@ a batch.
     per_sample = mt.vmap(f)(xs)          # xs: (B, ...);  per_sample[b] == f(xs[b])
     mt.vmap(f, in_dims=(0, None))(xs, w)  # w is shared by every example
 
-minitf's vmap runs ``f`` once per example on ``x.select(dim, b)`` and stacks the results along
-``out_dims``: the values and gradients are torch's, and it composes with the other transforms
-(``vmap(grad(f))`` gives per-example gradients), but the speed is that of a Python loop over the
-batch, not of one batched kernel. It is a tool for per-example quantities in teaching and tests,
-not for a model's hot path. Because ``f`` really runs on each example, what torch's batching
-refuses inside ``f`` (``.item()``, data-dependent ``if``) works here.
+Two ways to run, tried in this order:
+
+1. **Batched** (as torch.func.vmap): ``f`` runs once, on stand-ins for the mapped inputs that
+   carry the batch dim through each op by a batching rule (:mod:`minitf.func.batching`): one
+   GEMM for the batch instead of B small ones. Nested vmaps stack their batch dims in front;
+   ``vmap(grad(f))`` takes one backward pass of the batch (one node per example, so the
+   examples' gradients never mix). Ops with a rule: elementwise math and activations (with
+   broadcasting against unbatched tensors), matmul / ``@`` / linear, sum / mean / var (dim,
+   keepdim), softmax / log_softmax / layer_norm, cross_entropy (class indices), cat / stack,
+   the view methods (``reshape``/``view``, ``transpose``, ``permute``, ``unsqueeze``,
+   ``squeeze``, ``flatten``, ``expand``, ``movedim``, ``mT``) and basic indexing (ints, slices,
+   None, ``...``).
+2. **The loop**, when the batched run meets anything else (an op without a rule, the function
+   forms of the views such as ``mt.reshape(x, s)``, comparisons, ``.item()``, a data-dependent
+   ``if``, a random draw, a gradient transform inside nested vmaps): the batched run is
+   abandoned and ``f`` runs once per example on ``x.select(dim, b)``, the results stacked along
+   ``out_dims``. So the results are always the loop's; only the speed differs, and ``f`` may
+   have run once, partly, before the loop (a side effect in ``f`` can happen twice). Because
+   the loop really runs each example, what torch's batching refuses inside ``f`` (``.item()``,
+   data-dependent ``if``) works here.
+
+``last_fallback`` (this module's, ``sys.modules["minitf.func.vmap"]``) holds the reason the
+latest batched run gave way to the loop.
 
 ``randomness`` as torch's: "error" (the default) raises at any draw from a default generator
 inside ``f``; "different" lets each example draw in turn; "same" gives every example the same
@@ -35,15 +52,25 @@ class _NoDraws:
                            "randomness='same' or 'different' to vmap, or draw outside the vmapped function")
 
 
+class _NoBatchedDraws:
+    """The default generators during a batched run: a draw there is made by the loop instead."""
+
+    def __getattr__(self, name):
+        from .batching import Unbatchable
+        raise Unbatchable("vmap: a random draw in the batched run")
+
+
 class _Generators:
     """The default generators of the devices during one example (see ``randomness``)."""
 
     def __init__(self, randomness: str, devices):
         from .. import backend
         from .. import random as _random
-        self._random = _random
+        self._random, self.randomness = _random, randomness
         if randomness == "error":      # every device's generator refuses to draw
             self.devices, self._stand_in = backend.DEVICES, lambda d: _NoDraws()
+        elif randomness == "batched":  # the batched run: any draw sends vmap to the loop (which decides)
+            self.devices, self._stand_in = backend.DEVICES, lambda d: _NoBatchedDraws()
         elif randomness == "same":     # each example restarts from one seed per device
             self.devices = sorted(devices | {"cpu"})
             seeds = {d: backend.draw_seed(_random.default_generator(d)) for d in self.devices}
@@ -53,6 +80,9 @@ class _Generators:
 
     def __enter__(self):
         gens = self._random._generators
+        if self.randomness == "batched":   # explicit generators refuse too (see minitf.generator.resolve)
+            from .batching import Unbatchable
+            self.refused, self._random.draws_refused = self._random.draws_refused, Unbatchable
         self.saved = {d: gens.get(d) for d in self.devices}
         for d in self.devices:
             gens[d] = self._stand_in(d)
@@ -60,6 +90,8 @@ class _Generators:
 
     def __exit__(self, *exc):
         gens = self._random._generators
+        if self.randomness == "batched":
+            self._random.draws_refused = self.refused
         for d, g in self.saved.items():
             if g is None:
                 gens.pop(d, None)
@@ -75,8 +107,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     argument, a matching structure of them. ``out_dims``: where the batch dim goes in each output
     (an int, or a structure matching the outputs; None: an output that is the same for every
     example, returned once, not stacked; one that differs raises, as torch's batched output does). Keyword arguments are passed unmapped. Every mapped input must have the same size B
-    in its mapped dim; the result has B at ``out_dims``. ``chunk_size`` is accepted (the
-    examples run one at a time anyway). See the module docstring for how it runs and ``randomness``.
+    in its mapped dim; the result has B at ``out_dims``. ``chunk_size`` is accepted (the batch
+    runs whole, or one example at a time). See the module docstring for how it runs (batched, or
+    the loop) and ``randomness``.
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"vmap: randomness must be one of {_RANDOMNESS}, got {randomness!r}")
@@ -118,6 +151,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             norm.append(d)
         if size is None:
             raise ValueError(f"{where}: at least one input must be mapped over (in_dims were all None)")
+        if size and _BATCHING:
+            try:
+                return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices)
+            except Exception as e:   # an op without a batching rule (or an error the loop raises as its own)
+                global last_fallback
+                last_fallback = e.with_traceback(None)   # (its frames would keep f's tensors alive)
         gens = _Generators(randomness, devices)
         results, out_spec = [], None
         for b in range(max(size, 1)):   # size 0: one call on empty stand-ins gives the outputs' shapes
@@ -134,6 +173,71 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         stacked = [_stack([r[k] for r in results], od, size, name) for k, od in enumerate(odims)]
         return tree_unflatten(stacked, out_spec)
     return wrapper
+
+
+_BATCHING = True       # False: always the loop (the tests compare the two)
+last_fallback = None   # why the latest batched run gave way to the loop (for tests and debugging)
+_active: list = []   # (level, batch size) of each batched vmap run under way (level: the nesting depth)
+_hook = None
+
+
+def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
+    """``func`` run once on BatchedTensors (see :mod:`minitf.func.batching`), its outputs
+    unwrapped at ``out_dims``. Raises (Unbatchable, or whatever ``func`` raised) where the loop
+    must decide instead."""
+    from .. import debughooks
+    from .batching import BatchedTensor, BatchingHook
+    global _hook
+    level = len(_active) + 1
+    example = []
+    for x, d in zip(leaves, norm):
+        if d is None:
+            example.append(x)
+        elif type(x) is BatchedTensor:   # batched by an outer vmap: this level's dim after its own
+            k = len(x._levels)
+            example.append(BatchedTensor(x._value.movedim(k + d, k), x._levels + (level,)))
+        else:
+            example.append(BatchedTensor(x if d == 0 else x.movedim(d, 0), (level,)))
+    if _hook is None:
+        _hook = BatchingHook()
+    outermost = not _active
+    _active.append((level, size))
+    if outermost:
+        debughooks.push(_hook)
+    try:
+        with _Generators("batched", devices):
+            out = func(*tree_unflatten(example, spec), **kwargs)
+        outs, out_spec = tree_flatten(out)
+        odims = broadcast_prefix(out_dims, out, "out_dims", ValueError)
+        results = [_unbatch(o, od, level, size) for o, od in zip(outs, odims)]
+    finally:
+        _active.pop()
+        if outermost:
+            debughooks.pop(_hook)
+    return tree_unflatten(results, out_spec)
+
+
+def _unbatch(o, od, level: int, size: int):
+    """One output of the batched run with this ``level``'s dim moved to ``od`` (an output that
+    does not depend on the mapped inputs: repeated ``size`` times, as the loop's stack)."""
+    from .. import ops
+    from ..tensor import Tensor
+    from .batching import BatchedTensor, Unbatchable, _Meta
+    if od is None:
+        if type(o) is BatchedTensor and level in o._levels:   # the loop says whether the examples differ
+            raise Unbatchable("vmap: a batched output with out_dims None")
+        return o
+    if not isinstance(o, Tensor) or isinstance(od, bool) or not isinstance(od, int) \
+            or not -(o.ndim + 1) <= od <= o.ndim or (type(o) is Tensor and type(o.data) is _Meta):
+        raise Unbatchable("vmap: an output the loop must judge")
+    od %= o.ndim + 1
+    if type(o) is not BatchedTensor:
+        return ops.stack([o] * size, od)
+    if level not in o._levels:   # batched by an outer level only
+        return o.unsqueeze(od).expand(o.shape[:od] + (size,) + o.shape[od:]).clone()
+    k = len(o._levels)   # this level is the innermost of o's: its dim is the last batch dim
+    v = o._value.movedim(k - 1, k - 1 + od)
+    return BatchedTensor(v, o._levels[:-1]) if k > 1 else v
 
 
 def _stand_in(x, d):

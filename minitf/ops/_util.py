@@ -38,6 +38,9 @@ def as_tensor(x, like: Tensor) -> Tensor:
     if isinstance(x, (int, float, bool, np.generic)):
         dtype = like.data.dtype if like.data.dtype.kind == "f" or not isinstance(x, float) else np.float32
         return scalar_tensor(x, dtype, like)
+    if isinstance(x, complex):   # a complex tensor's dtype, else the default float dtype's complex one
+        from .promotion import result_type
+        return scalar_tensor(x, result_type(like, x), like)
     if isinstance(x, np.ndarray):
         if backend.device_of(like.data) != "cpu":
             raise backend.DeviceError(f"cannot mix a host numpy array (cpu) with a tensor on "
@@ -49,7 +52,8 @@ def as_tensor(x, like: Tensor) -> Tensor:
 def check_same_device(name: str, tensors) -> None:
     """Raise DeviceError naming both devices if the tensors do not all live on one."""
     for t in tensors[1:]:
-        if type(t.data) is not type(tensors[0].data):
+        if type(t.data) is not type(tensors[0].data) and t.device != tensors[0].device:  # (vmap's batched
+            # tensors have a stand-in array type on the device of their values)
             raise backend.DeviceError(f"{name}: tensors on different devices: {tensors[0].device} and {t.device}")
 
 

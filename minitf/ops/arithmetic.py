@@ -152,22 +152,28 @@ class MatMul(Function):
 
     def backward_graph(self, g):  # the same, in Tensor ops
         a, b = self.inputs
-        a2 = a.reshape(1, -1) if a.ndim == 1 else a
-        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        return matmul_grads(g, a, b, a._requires_grad, b._requires_grad)
+
+
+def matmul_grads(g, a, b, need_a: bool, need_b: bool):
+    """MatMul's backward in Tensor ops, recorded: (g B^T, A^T g) on 1-D-promoted operands (a complex
+    matmul passes the conjugates of its operands)."""
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    if a.ndim == 1:
+        g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if b.ndim > 1 else g.reshape(1, 1)
+    if b.ndim == 1:
+        g = g.reshape(g.shape + (1,))
+    ga = gb = None
+    if need_a:
+        ga = g @ b2.transpose(-1, -2)
         if a.ndim == 1:
-            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if b.ndim > 1 else g.reshape(1, 1)
+            ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
+    if need_b:
+        gb = a2.transpose(-1, -2) @ g
         if b.ndim == 1:
-            g = g.reshape(g.shape + (1,))
-        ga = gb = None
-        if a._requires_grad:
-            ga = g @ b2.transpose(-1, -2)
-            if a.ndim == 1:
-                ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
-        if b._requires_grad:
-            gb = a2.transpose(-1, -2) @ g
-            if b.ndim == 1:
-                gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
-        return ga, gb
+            gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
+    return ga, gb
 
 
 def _shape_error(name, a, b):

@@ -35,10 +35,10 @@ class ToDevice(Function):
 
 
 def astype(x: Tensor, dtype) -> Tensor:
-    """Cast to another dtype (differentiable between floating dtypes)."""
+    """Cast to another dtype (differentiable between floating and complex dtypes)."""
     dtype = _check_dtype(dtype)
     if x.dtype == dtype:
         return x
-    if x.requires_grad and dtype.kind != "f":
+    if x.requires_grad and dtype.kind not in "fc":
         return Tensor._make(x.data.astype(dtype), None)
     return AsType.apply(x, dtype=dtype)

@@ -85,7 +85,16 @@ from . import div_modes as _dm, shape as _s, unary as _u, views as _v  # noqa: E
 from .pointwise import abs as _abs  # noqa: E402
 
 exp_, log_, sqrt_ = from_op("exp_", _e.exp), from_op("log_", _e.log), from_op("sqrt_", _e.sqrt)
-sigmoid_, tanh_, abs_ = from_op("sigmoid_", _e.sigmoid), from_op("tanh_", _e.tanh), from_op("abs_", _abs)
+sigmoid_, tanh_ = from_op("sigmoid_", _e.sigmoid), from_op("tanh_", _e.tanh)
+_abs_written = from_op("abs_", _abs)
+
+
+def abs_(x: Tensor) -> Tensor:
+    """In place: |x| written into x; refused for a complex x, as torch (|z| is real)."""
+    if x.data.dtype.kind == "c":
+        from ..errors import DtypeError
+        raise DtypeError("abs_: In-place abs is not supported for complex tensors (as torch); use abs(x)")
+    return _abs_written(x)
 pow_ = from_op("pow_", _a.pow)
 floor_, ceil_, trunc_ = from_op("floor_", _u.floor), from_op("ceil_", _u.ceil), from_op("trunc_", _u.trunc)
 round_, sign_ = from_op("round_", _u.round), from_op("sign_", _u.sign)

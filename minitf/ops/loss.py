@@ -28,6 +28,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from ..errors import DtypeNotImplemented
 from ._util import as_tensor, check_index_range, differentiable
 from .arithmetic import mul, sub
 from .reduction import mean, sum
@@ -157,6 +158,9 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
     ignored the mean is NaN (0/0) and the gradient is exactly zero.
     """
     _check_reduction("cross_entropy", reduction)
+    if getattr(logits, "_vmap_batched", False) or getattr(targets, "_vmap_batched", False):
+        from ..func.batching import cross_entropy as per_example   # inside vmap's batched run
+        return per_example(logits, targets, weight, ignore_index, reduction, label_smoothing)
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class dimension (..., C), got a 0-d tensor")
     if not 0.0 <= float(label_smoothing) <= 1.0:
@@ -277,6 +281,9 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("mse_loss", reduction)
     target = as_tensor(target, input)
+    if "c" in (input.data.dtype.kind, target.data.dtype.kind):   # (sub and mul take complex: refused here, as torch)
+        raise DtypeNotImplemented("mse_loss: not implemented for complex tensors (as torch); compare "
+                                  "view_as_real(input) with view_as_real(target)")
     _check_broadcast("mse_loss", input, target)
     d = sub(input, target)
     sq = mul(d, d)

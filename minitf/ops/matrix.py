@@ -45,6 +45,12 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+def vdot(a: Tensor, b: Tensor) -> Tensor:
+    """sum(conj(a) * b) of two 1-D tensors of one length: a 0-d tensor, as torch.vdot (``dot`` for real ones)."""
+    from .complex_parts import conj
+    return dot(conj(a), b)
+
+
 def outer(a: Tensor, b: Tensor) -> Tensor:
     """The outer product of two 1-D tensors: a (n,), b (m,) -> (n, m), out[i, j] = a[i] b[j]."""
     _ranks("outer", a, b, 1, 1)

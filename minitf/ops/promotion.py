@@ -32,9 +32,9 @@ def promote_types(a, b) -> np.dtype:
     category NumPy's promotion (which agrees there: int8 and uint8 give int16)."""
     a, b = np.dtype(a), np.dtype(b)
     ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    if ca != cb:
+    if ca != cb and (ca < 2 or cb < 2):
         return a if ca > cb else b
-    return np.promote_types(a, b)
+    return np.promote_types(a, b)   # (float64 with complex64: complex128, as torch)
 
 
 def can_cast(from_, to) -> bool:
@@ -55,6 +55,10 @@ def _number_dtype(x) -> np.dtype:
     if isinstance(x, (float, np.floating)):
         from ..creation import get_default_dtype  # here: creation imports the ops package
         return get_default_dtype()
+    if isinstance(x, (complex, np.complexfloating)):   # the default float dtype's complex one, as torch
+        from ..creation import get_default_dtype
+        from ..dtypes import _check_dtype
+        return _check_dtype(np.result_type(np.complex64, get_default_dtype()))
     raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op")
 
 
@@ -63,6 +67,10 @@ def _combine(higher, lower):
     is of a higher category. None stands for no operand of that rank."""
     if higher is None:
         return lower
+    if lower is not None and lower.kind == "c" and higher.kind != "c":
+        # a complex of lower rank: the complex of higher's precision when higher is a float (float32 * 1j
+        # is complex64 whatever the default dtype), else the complex itself
+        return np.result_type(higher, np.complex64) if higher.kind == "f" else lower
     if lower is None or higher.kind in "fc":
         return higher
     if higher.kind == "b" or lower.kind in "fc":

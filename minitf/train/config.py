@@ -13,6 +13,7 @@ __all__ = ["TrainConfig", "ConfigError", "PRESETS", "RNN_ARCH", "ARCH_FIELDS", "
 CHECKPOINT_NAME = "ckpt.npz"   # the latest state: what --resume continues, exactly
 BEST_NAME = "best.npz"         # the state of the eval with the lowest val loss so far: what sample.py reads
 LOG_NAME = "log.jsonl"
+MAX_SAMPLE_CHARS = 10_000_000   # hours of generation on a CPU: more is a typo, not a sample
 
 PRESETS = {
     # nanoGPT's CPU recipe for shakespeare_char ("baby GPT")
@@ -86,6 +87,9 @@ class TrainConfig:
         for name in ("max_iters", "warmup_iters", "lr_decay_iters", "log_interval", "sample_chars"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.sample_chars > MAX_SAMPLE_CHARS:   # found before training, not after it
+            raise ConfigError(f"sample_chars must be at most {MAX_SAMPLE_CHARS:,}, got {self.sample_chars:,} (characters "
+                              f"are generated one at a time at the end of the run)")
         if not 0 <= self.seed < 2 ** 63:
             raise ConfigError(f"seed must be in [0, 2**63), got {self.seed}")
         if not str(self.out_dir).strip():   # `--out-dir "$UNSET"`: Path("") is the current directory

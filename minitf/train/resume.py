@@ -49,22 +49,36 @@ def check_compatible(trainer, ckpt) -> None:
     (the same vocabulary and architecture); a note when only the corpus's text differs."""
     meta = ckpt.meta
     saved = meta.get("vocab")
+    saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
     if saved != trainer.vocab.chars:
         # counts, not the characters: an error never echoes a file's contents
         extra = len(set(trainer.vocab.chars) - set(saved))
         lost = len(set(saved) - set(trainer.vocab.chars))
+        source = saved_corpus.get("source")
+        # a run on the default corpus resumed where that is not found (no $MINITF_DATA) reads the fallback
+        advice = ("resume with --data pointing at that text (or $MINITF_DATA at its folder)" if trainer.cfg.data is None
+                  else "resume with the same --data")
         raise checkpoint.CheckpointError(
             f"checkpoint {trainer.ckpt_path} is incompatible with this corpus ({trainer.corpus.source}): its "
             f"vocabulary has {len(saved)} characters, the corpus has {len(trainer.vocab)} ({extra} not in the "
-            f"checkpoint's, {lost} of the checkpoint's missing). Resume with the same --data.")
+            f"checkpoint's, {lost} of the checkpoint's missing). "
+            + (f"It was trained on {source}: {advice}." if isinstance(source, str) and source
+               else advice[0].upper() + advice[1:] + "."))
     for k in ARCH_FIELDS:
         if meta["config"].get(k) != getattr(trainer.cfg, k):
             raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path} is incompatible: it has {k} = "
                                              f"{meta['config'].get(k)!r}, this run has {getattr(trainer.cfg, k)!r}")
-    saved_corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
     if saved_corpus.get("sha256") not in (None, trainer.corpus.sha256):
         trainer.log(f"note: the corpus ({trainer.corpus.source}) differs from the one the checkpoint was trained on "
                     f"(same vocabulary), continuing")
+
+
+def model_does_not_fit(path, e: Exception) -> checkpoint.CheckpointError:
+    """The error of a checkpoint whose weights ``load_state_dict`` refused (``e``), on one line: its
+    list of mismatches, one per line as torch's, joined after the heading."""
+    head, *problems = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+    return checkpoint.CheckpointError(f"checkpoint {path} does not fit the model: "
+                                      + " ".join([head, "; ".join(problems)] if problems else [head]))
 
 
 def restore(trainer, ckpt) -> None:
@@ -76,7 +90,7 @@ def restore(trainer, ckpt) -> None:
     try:
         trainer.model.load_state_dict(ckpt.model_state, strict=True)
     except (StateDictError, ValueError, TypeError) as e:
-        raise checkpoint.CheckpointError(f"checkpoint {trainer.ckpt_path} does not fit the model: {e}") from None
+        raise model_does_not_fit(trainer.ckpt_path, e) from None
     try:
         trainer.optimizer.load_state_dict(ckpt.optimizer_state)
     except (ValueError, KeyError, TypeError) as e:

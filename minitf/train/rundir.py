@@ -311,6 +311,13 @@ def check_run_meta(ck: checkpoint.TrainingCheckpoint, path) -> None:
     why = check_history(meta.get("history"), meta["iter"])
     if why is not None:
         raise bad("history", why)
+    # the divergence guard never saves non-finite weights (minitf.train.divergence): a file holding them was
+    # altered, and resumed it would only "diverge" at once, blamed on the learning rate (the optimizer's
+    # state is not checked: a finite run can overflow exp_avg_sq to inf without harm)
+    for name, a in ck.model_state.items():
+        if np.issubdtype(a.dtype, np.inexact) and not np.isfinite(a).all():
+            raise bad(f"model/{name}", "holds NaN or infinite weights, which no run saves (training stops at the "
+                                       "first one): the file was altered")
     held = sum(int(a.size) for a in ck.model_state.values())
     described = parameter_count(cfg, len(vocab))
     if described > held:  # the state dict may hold more (tied weights under both names), never less

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from .. import backend, checkpoint, data
+from .. import backend, data
 from ..tensor import Tensor, no_grad
 from .config import TrainConfig, build_model
 
@@ -36,7 +36,8 @@ def load_model(out_dir, device: str | None = None, which: str = "last"):
     try:
         model.load_state_dict(ck.model_state, strict=True)
     except (StateDictError, ValueError, TypeError) as e:
-        raise checkpoint.CheckpointError(f"checkpoint in {out_dir} does not fit its model: {e}") from None
+        from .resume import model_does_not_fit
+        raise model_does_not_fit(ck.meta["checkpoint_path"], e) from None
     model.eval()
     return model, vocab, ck.meta
 
