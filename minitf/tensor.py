@@ -315,10 +315,10 @@ class Tensor(TensorMethods):
         return _ops.contiguous(self)
 
     # ------------------------------------------------------------ autograd
-    def backward(self, grad=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
-        ``grad`` is the gradient of some scalar with respect to ``self``; it may
+        ``gradient`` (torch's name) is the gradient of some scalar with respect to ``self``; it may
         be omitted only when ``self`` has one element. ``create_graph=True`` records
         the backward pass (``.grad`` becomes a Tensor in the graph, differentiable
         again); ``retain_graph`` defaults to ``create_graph``. ``inputs`` (a Tensor or
@@ -329,10 +329,11 @@ class Tensor(TensorMethods):
             raise RuntimeError("backward() on a tensor that does not require grad "
                                "(no input required grad, or it was made under no_grad())")
         xp = backend.get_array_module(self.data)
+        grad = gradient
         if grad is None:
             if self.data.size != 1:
-                raise RuntimeError(f"backward() without a grad argument needs a scalar output; "
-                                   f"this tensor has shape {self.shape}: pass grad= of that shape")
+                raise RuntimeError(f"backward() without a gradient argument needs a scalar output; "
+                                   f"this tensor has shape {self.shape}: pass gradient= of that shape")
             if self.data.dtype.kind == "c":   # torch's rule: a loss is real (take .abs(), .real, ...)
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             grad = xp.ones(self.data.shape, dtype=self.data.dtype)
@@ -341,7 +342,7 @@ class Tensor(TensorMethods):
             if not hasattr(grad, "shape") or type(grad) is not type(self.data):
                 grad = backend.to_device(np.asarray(grad, dtype=self.data.dtype), self.device)
             if tuple(grad.shape) != self.shape:
-                raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, output has shape {self.shape}")
+                raise ValueError(f"backward(): gradient has shape {tuple(grad.shape)}, output has shape {self.shape}")
         if inputs is not None:
             return self._backward_into(grad, retain_graph, create_graph, inputs)
         _engine._run_backward(self, grad, retain_graph, create_graph)

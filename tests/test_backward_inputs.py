@@ -41,3 +41,15 @@ def test_backward_inputs_errors():
         (x * 2).sum().backward(inputs=[])
     with pytest.raises(RuntimeError, match=r"inputs\[0\] does not require grad"):
         (x * 2).sum().backward(inputs=[mt.tensor([1.0])])
+
+
+def test_backward_takes_torchs_gradient_keyword():
+    torch = pytest.importorskip("torch")
+    import inspect
+    ours = list(inspect.signature(mt.Tensor.backward).parameters)
+    assert ours == list(inspect.signature(torch.Tensor.backward).parameters)
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).backward(gradient=mt.tensor([3.0, 5.0]))
+    xt = torch.tensor([1.0, 2.0], requires_grad=True)
+    (xt * xt).backward(gradient=torch.tensor([3.0, 5.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())

@@ -202,8 +202,8 @@ def test_module_matches_torchs_layout_and_values():
     torch = pytest.importorskip("torch")
     tm = torch.nn.LinearCrossEntropyLoss(H, C, out_features=(3,), bias=True, dtype=torch.float64,
                                          weight=torch.rand(C, dtype=torch.float64), label_smoothing=0.1)
-    m = nn.LinearCrossEntropyLoss(H, C, out_features=(3,), bias=True, dtype=mt.float64, weight=mt.ones(C),
-                                  label_smoothing=0.1, options=Opt(batch_chunk_size=2))
+    m = nn.LinearCrossEntropyLoss(H, C, out_features=(3,), bias=True, dtype=mt.float64,
+                                  weight=mt.ones(C, dtype=mt.float64), label_smoothing=0.1, options=Opt(batch_chunk_size=2))
     assert sorted(m.state_dict()) == sorted(tm.state_dict())
     m.load_state_dict({k: mt.tensor(v.numpy()) for k, v in tm.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((4, H))
@@ -216,3 +216,22 @@ def test_module_matches_torchs_layout_and_values():
     np.testing.assert_allclose(to_numpy(m.linear.weight.grad.data), tm.linear.weight.grad.numpy(), rtol=1e-10,
                                atol=1e-12)
     assert repr(m).splitlines()[1].split("options=")[0] == repr(tm).splitlines()[1].split("options=")[0]
+
+
+def test_module_builds_its_head_as_a_linear_and_checks_as_torchs():
+    torch = pytest.importorskip("torch")
+    # the head is drawn in its own dtype (a Linear's weights under the same seed), not in the default
+    # dtype and cast; the class weight buffer keeps its dtype, as torch's
+    mt.manual_seed(0)
+    m = nn.LinearCrossEntropyLoss(H, C, bias=True, dtype=mt.float64, weight=mt.ones(C))
+    mt.manual_seed(0)
+    lin = nn.Linear(H, C, dtype=mt.float64)
+    np.testing.assert_array_equal(m.linear.weight.numpy(), lin.weight.numpy())
+    tm = torch.nn.LinearCrossEntropyLoss(H, C, dtype=torch.float64, weight=torch.ones(C))
+    assert m.weight.dtype == np.float32 and tm.weight.dtype == torch.float32
+    for kw in ({"weight": (C + 1,)}, {"label_smoothing": 1.5}):
+        args = {k: torch.ones(v) if k == "weight" else v for k, v in kw.items()}
+        with pytest.raises(RuntimeError):
+            torch.nn.LinearCrossEntropyLoss(H, C, **args)
+        with pytest.raises(RuntimeError):
+            nn.LinearCrossEntropyLoss(H, C, **{k: mt.ones(v) if k == "weight" else v for k, v in kw.items()})

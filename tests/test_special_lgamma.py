@@ -132,3 +132,12 @@ def test_lgamma_with_a_native_gammaln_recomputes_the_negative_range(monkeypatch)
     mine = (x > -10) | ((x > -20) & (dist < 0.01))
     np.testing.assert_array_equal(got[mine], own[mine])
     np.testing.assert_array_equal(got[~mine], torch.lgamma(torch.tensor(x[~mine])).numpy())
+
+
+def test_lgamma_huge_negative_integers_are_poles_as_torchs(device):
+    torch = pytest.importorskip("torch")
+    # every float64 beyond 2^52 is an integer, a pole: inf (the reflection gave inf - inf = NaN there)
+    vals = [-1e308, -1.7e308, -2.0 ** 60, -1e20, -3.0, -np.inf, np.nan, -0.0]
+    got = mt.lgamma(mt.tensor(vals, dtype=mt.float64, device=device)).numpy()
+    want = torch.lgamma(torch.tensor(vals, dtype=torch.float64)).numpy()
+    np.testing.assert_array_equal(got, want)

@@ -24,16 +24,16 @@ from ..ops._util import check_writable
 from ..tensor import Tensor
 
 
-def _fill(t: Tensor, host: np.ndarray, drawn: bool = True) -> Tensor:
-    """Copy ``host`` into ``t`` in place; a graph that saved ``t`` then refuses to use it (version).
-    ``drawn``: random draws, which need a floating-point ``t`` (zeros, ones, constants do not)."""
-    if drawn and t.dtype.kind != "f":
-        raise TypeError(f"nn.init: cannot fill a {t.dtype} tensor with draws from a distribution "
+def _fill(tensor: Tensor, host: np.ndarray, drawn: bool = True) -> Tensor:
+    """Copy ``host`` into ``tensor`` in place; a graph that saved ``tensor`` then refuses to use it (version).
+    ``drawn``: random draws, which need a floating-point ``tensor`` (zeros, ones, constants do not)."""
+    if drawn and tensor.dtype.kind != "f":
+        raise TypeError(f"nn.init: cannot fill a {tensor.dtype} tensor with draws from a distribution "
                         f"(it must be floating point, as in PyTorch)")
-    check_writable(t, "nn.init")
-    t.data[...] = backend.to_device(host.astype(t.dtype), t.device)
-    bump_version(t)
-    return t
+    check_writable(tensor, "nn.init")
+    tensor.data[...] = backend.to_device(host.astype(tensor.dtype), tensor.device)
+    bump_version(tensor)
+    return tensor
 
 
 def _gen(generator):
@@ -43,27 +43,27 @@ def _gen(generator):
     return resolve(generator, "cpu", "nn.init", where="the draws (made on the host)")
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    """Fill ``t`` with samples of N(mean, std^2)."""
-    return _fill(t, mean + std * _gen(generator).standard_normal(t.shape))
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+    """Fill ``tensor`` with samples of N(mean, std^2)."""
+    return _fill(tensor, mean + std * _gen(generator).standard_normal(tensor.shape))
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    """Fill ``t`` with samples of U(a, b)."""
-    return _fill(t, a + (b - a) * _gen(generator).random(t.shape))
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    """Fill ``tensor`` with samples of U(a, b)."""
+    return _fill(tensor, a + (b - a) * _gen(generator).random(tensor.shape))
 
 
-def zeros_(t: Tensor) -> Tensor:
-    return _fill(t, np.zeros(t.shape), drawn=False)
+def zeros_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, np.zeros(tensor.shape), drawn=False)
 
 
-def ones_(t: Tensor) -> Tensor:
-    return _fill(t, np.ones(t.shape), drawn=False)
+def ones_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, np.ones(tensor.shape), drawn=False)
 
 
-def constant_(t: Tensor, val: float) -> Tensor:
-    """Fill ``t`` with ``val``."""
-    return _fill(t, np.full(t.shape, val), drawn=False)
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill ``tensor`` with ``val``."""
+    return _fill(tensor, np.full(tensor.shape, val), drawn=False)
 
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -96,74 +96,74 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """PyTorch's fans of a weight ``(out, in, *kernel)``: (in * prod(kernel), out * prod(kernel))."""
-    if t.ndim < 2:
+    if tensor.ndim < 2:
         raise ValueError(f"fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions "
-                         f"(shape {t.shape})")
-    receptive = math.prod(t.shape[2:])
-    return t.shape[1] * receptive, t.shape[0] * receptive
+                         f"(shape {tensor.shape})")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def _fan(t: Tensor, mode: str) -> int:
+def _fan(tensor: Tensor, mode: str) -> int:
     mode = mode.lower() if isinstance(mode, str) else mode
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode {mode!r} not supported: use 'fan_in' or 'fan_out'")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot uniform: U(-bound, bound), bound = gain sqrt(6 / (fan_in + fan_out)); ``t``: (out, in, ...)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
-    if t.numel() == 0:
-        return t
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Glorot uniform: U(-bound, bound), bound = gain sqrt(6 / (fan_in + fan_out)); ``tensor``: (out, in, ...)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if tensor.numel() == 0:
+        return tensor
     bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return uniform_(t, -bound, bound, generator)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot normal: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)); ``t``: (out, in, ...)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
-    if t.numel() == 0:
-        return t
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Glorot normal: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)); ``tensor``: (out, in, ...)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if tensor.numel() == 0:
+        return tensor
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
-def _kaiming_std(t: Tensor, a, mode, nonlinearity):
-    if 0 in t.shape:
+def _kaiming_std(tensor: Tensor, a, mode, nonlinearity):
+    if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
-    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                      generator=None) -> Tensor:
     """He uniform: U(-bound, bound), bound = sqrt(3) gain / sqrt(fan), gain = ``calculate_gain(nonlinearity, a)``
-    and fan the ``mode`` fan of ``t``: (out, in, ...). ``nn.Linear``'s default is ``a=sqrt(5)``."""
-    std = _kaiming_std(t, a, mode, nonlinearity)
+    and fan the ``mode`` fan of ``tensor``: (out, in, ...). ``nn.Linear``'s default is ``a=sqrt(5)``."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
-        return t
+        return tensor
     bound = math.sqrt(3.0) * std
-    return uniform_(t, -bound, bound, generator)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     generator=None) -> Tensor:
     """He normal: N(0, std^2), std = gain / sqrt(fan) (as :func:`kaiming_uniform_`)."""
-    std = _kaiming_std(t, a, mode, nonlinearity)
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
-        return t
-    return normal_(t, 0.0, std, generator)
+        return tensor
+    return normal_(tensor, 0.0, std, generator)
 
 
 def _norm_cdf(x: float) -> float:
     return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
-def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
-    """Fill ``t`` with N(mean, std^2) truncated to [a, b] (the bounds are absolute values, as in PyTorch).
+    """Fill ``tensor`` with N(mean, std^2) truncated to [a, b] (the bounds are absolute values, as in PyTorch).
 
     Exact rejection sampling, as PyTorch's: normal draws kept inside [a, b]
     when that holds more than 30% of the mass, otherwise uniform draws on
@@ -178,7 +178,7 @@ def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
-    gen, n = _gen(generator), int(np.prod(t.shape))
+    gen, n = _gen(generator), int(np.prod(tensor.shape))
     mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
     if mass > 0.3:
         out = mean + std * gen.standard_normal(n)
@@ -200,22 +200,22 @@ def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.
             idx = np.flatnonzero(pending)
             out[idx[keep]] = cand[keep]
             pending[idx[keep]] = False
-    return _fill(t, out.reshape(t.shape))
+    return _fill(tensor, out.reshape(tensor.shape))
 
 
-def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix times ``gain``, uniform over such matrices, as PyTorch's.
 
-    ``t``: (rows, ...) is seen as (rows, cols = numel / rows); its rows (if
+    ``tensor``: (rows, ...) is seen as (rows, cols = numel / rows); its rows (if
     rows <= cols) or columns are orthonormal: the Q of the QR decomposition of
     a standard normal matrix, its columns' signs set by diag(R).
     """
-    if t.ndim < 2:
-        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {t.shape}")
-    if t.numel() == 0:
-        return t
-    rows = t.shape[0]
-    cols = t.numel() // rows
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
     flat = _gen(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -223,52 +223,52 @@ def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     q *= np.sign(np.diag(r))   # makes Q uniform (Haar), as PyTorch does after Mezzadri
     if rows < cols:
         q = q.T
-    return _fill(t, (q * gain).reshape(t.shape))
+    return _fill(tensor, (q * gain).reshape(tensor.shape))
 
 
 # ---------------------------------------------------------------- identities, sparse, deprecated names
-def eye_(t: Tensor) -> Tensor:
-    """Fill the 2-d ``t``: (rows, cols) with the identity (ones on the main diagonal), as PyTorch's:
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill the 2-d ``tensor``: (rows, cols) with the identity (ones on the main diagonal), as PyTorch's:
     a Linear keeps as many of its inputs as it can."""
-    if t.ndim != 2:
-        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {t.shape}")
-    return _fill(t, np.eye(*t.shape), drawn=False)
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape), drawn=False)
 
 
-def dirac_(t: Tensor, groups: int = 1) -> Tensor:
-    """Fill a convolution weight ``t``: (out, in, *kernel), 1 to 3 kernel dims, with the Dirac delta.
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a convolution weight ``tensor``: (out, in, *kernel), 1 to 3 kernel dims, with the Dirac delta.
 
     Within each of ``groups`` blocks of out / groups output channels, channel d
     gets a 1 at input channel d and the kernel's centre (index k // 2), for d <
     min(out / groups, in): the convolution passes those channels through unchanged.
     """
-    if t.ndim not in (3, 4, 5):
-        raise ValueError(f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape {t.shape}")
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape {tensor.shape}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"dirac_: groups must be a positive int, got {groups!r}")
-    if t.shape[0] % groups:
-        raise ValueError(f"dirac_: dim 0 ({t.shape[0]}) must be divisible by groups ({groups})")
-    per_group = t.shape[0] // groups
-    d = np.arange(min(per_group, t.shape[1]))
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 ({tensor.shape[0]}) must be divisible by groups ({groups})")
+    per_group = tensor.shape[0] // groups
+    d = np.arange(min(per_group, tensor.shape[1]))
     out = (np.arange(groups)[:, None] * per_group + d).ravel()
-    host = np.zeros(t.shape)
-    host[(out, np.tile(d, groups)) + tuple(k // 2 for k in t.shape[2:])] = 1
-    return _fill(t, host, drawn=False)
+    host = np.zeros(tensor.shape)
+    host[(out, np.tile(d, groups)) + tuple(k // 2 for k in tensor.shape[2:])] = 1
+    return _fill(tensor, host, drawn=False)
 
 
-def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
-    """Fill the 2-d ``t``: (rows, cols) with N(0, std^2) draws and then zero ceil(sparsity * rows)
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill the 2-d ``tensor``: (rows, cols) with N(0, std^2) draws and then zero ceil(sparsity * rows)
     random entries of each column (Martens 2010), as PyTorch's."""
-    if t.ndim != 2:
-        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {t.shape}")
-    rows, cols = t.shape
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {tensor.shape}")
+    rows, cols = tensor.shape
     n_zeros = math.ceil(sparsity * rows)
     gen = _gen(generator)
     host = std * gen.standard_normal((rows, cols))
     # a random permutation of the rows per column, all at once: the first n_zeros of each are zeroed
     zero_rows = gen.random((rows, cols)).argsort(axis=0)[:n_zeros]
     host[zero_rows, np.arange(cols)] = 0.0
-    return _fill(t, host)
+    return _fill(tensor, host)
 
 
 def _deprecated(fn):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ShapeError
 from ..ops._util import is_int
 from .linear import Linear
 from .linear_cross_entropy_options import LinearCrossEntropyOptions
@@ -47,11 +47,17 @@ class LinearCrossEntropyLoss(Module):
                             f"got {type(options).__name__}")
         self.num_classes, self.out_features = int(num_classes), tuple(int(d) for d in out_features)
         self.reduction, self.ignore_index = reduction, None if ignore_index is None else int(ignore_index)
+        if weight is not None and tuple(weight.shape) != (self.num_classes,):   # torch checks both here
+            raise ShapeError(f"LinearCrossEntropyLoss: expected weight shape to be ({self.num_classes},), "
+                             f"got {tuple(weight.shape)}")
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ArgumentError(f"LinearCrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.label_smoothing, self.options = float(label_smoothing), options
         self.register_buffer("weight", _weight(weight))
-        self.linear = Linear(in_features, self.num_classes * math.prod(self.out_features), bias=bias)
-        if device is not None or dtype is not None:
-            self.to(device, dtype)
+        # the head drawn on its device in its dtype, as every layer (not drawn in the default dtype and
+        # cast); the class weight stays as given, as torch's
+        self.linear = Linear(in_features, self.num_classes * math.prod(self.out_features), bias=bias,
+                             device=device, dtype=dtype)
 
     def forward(self, input, target):
         lin = self.linear

@@ -7,6 +7,7 @@ import numpy as np
 from .. import backend
 from ..creation import get_default_dtype, resolve_device
 from ..dtypes import _check_dtype
+from ..errors import DtypeError
 from ..tensor import Tensor
 
 
@@ -25,8 +26,9 @@ class Parameter(Tensor):
             data = data.data
         elif not hasattr(data, "dtype") or isinstance(data, np.generic):
             data = np.asarray(data, dtype=get_default_dtype())
-        if data.dtype.kind != "f":
-            raise TypeError(f"Parameter: data must be floating point, got dtype {data.dtype}")
+        if requires_grad and data.dtype.kind != "f":
+            # torch's class (RuntimeError, from requires_grad); without grad any dtype, as torch's
+            raise DtypeError(f"Parameter: only floating point data can require gradients, got dtype {data.dtype}")
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -80,16 +82,17 @@ def empty_parameter(*shape, device=None, dtype=None) -> Parameter:
     arguments, as torch's. ``device`` None: the default device (``mt.set_default_device``,
     ``with mt.device(...)``; the CPU unless set); ``dtype`` None: the default dtype, read now (as
     torch's layers take ``torch.get_default_dtype()`` when they are built). A dtype that is not
-    floating point is a TypeError (a parameter learns)."""
+    floating point is a DtypeError (a TypeError, and torch's RuntimeError: a parameter learns)."""
     return Parameter(backend.array_module(resolve_device(device)).empty(shape, parameter_dtype(dtype)))
 
 
 def parameter_dtype(dtype) -> np.dtype:
     """A layer's ``dtype`` argument as the dtype of its parameters and floating buffers: the default
-    dtype for None, else ``dtype``, which must be floating point (TypeError)."""
+    dtype for None, else ``dtype``, which must be floating point (DtypeError: TypeError, and the
+    RuntimeError torch's layers raise)."""
     dtype = get_default_dtype() if dtype is None else _check_dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"a layer's parameters must be floating point, got dtype={dtype}")
+        raise DtypeError(f"a layer's parameters must be floating point, got dtype={dtype}")
     return dtype
 
 

@@ -132,7 +132,9 @@ def _lgamma64(xp, x):
     low = _lgamma_near2(xp, z) - xp.log1p(z) - xp.where(upper_half, 0.0, xp.log(xp.where(upper_half, 1.0, wl)))
     out = xp.where(w >= 10, big, xp.where(w >= 1.5, mid, low))
     out = xp.where(neg, math.log(math.pi) - xp.log(_sin_pi_abs(xp, x)) - out, out)
-    out = xp.where(xp.isnan(x), x, xp.where(x == -np.inf, np.inf, out))
+    # the poles: inf, as torch; a huge one (|x| ~ 1e308) is inf - inf in the reflection above
+    out = xp.where(neg & (x == xp.round(x)), np.inf, out)
+    out = xp.where(xp.isnan(x), x, out)
     _patch_neg_up(xp, x, out)
     return out
 

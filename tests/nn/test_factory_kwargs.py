@@ -230,3 +230,17 @@ def test_to_empty_keeps_or_moves_the_storage(device):
     m.to_empty(device="cpu")
     assert all(t.device == "cpu" for t in list(m.parameters()) + list(m.buffers()))
     assert m[1].num_batches_tracked.dtype == np.int64 and m[0].weight.shape == (3, 2)
+
+
+def test_integer_dtype_refused_with_torchs_error_class():
+    torch = pytest.importorskip("torch")
+    for make in (lambda m, t: m.Linear(2, 3, dtype=t.int64), lambda m, t: m.Embedding(4, 2, dtype=t.int32),
+                 lambda m, t: m.Parameter(t.tensor([1, 2]))):
+        with pytest.raises(RuntimeError):
+            make(torch.nn, torch)
+        with pytest.raises(RuntimeError, match="floating point"):
+            make(nn, mt)
+    # without grad a Parameter holds any dtype, as torch's
+    p = nn.Parameter(mt.tensor([1, 2]), requires_grad=False)
+    assert p.dtype == np.int64 and not p.requires_grad
+    assert torch.nn.Parameter(torch.tensor([1, 2]), requires_grad=False).dtype == torch.int64

@@ -229,3 +229,16 @@ def test_random_initialisers_refuse_integer_tensors_and_constant_ones_fill_them(
             fill(t)
     assert nn.init.constant_(t, 7).numpy().tolist() == [[7] * 3] * 2
     assert nn.init.ones_(t).numpy().sum() == 6 and nn.init.zeros_(t).numpy().sum() == 0
+
+
+def test_init_functions_take_torchs_parameter_names():
+    torch = pytest.importorskip("torch")
+    import inspect
+    names = ["uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+             "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_"]
+    for name in names:
+        ours = list(inspect.signature(getattr(mt.nn.init, name)).parameters)
+        assert ours == list(inspect.signature(getattr(torch.nn.init, name)).parameters), name
+    w = mt.empty(3, 4)
+    mt.nn.init.normal_(tensor=w, std=0.02)   # a port's keyword call
+    assert float(w.abs().max()) < 0.2
