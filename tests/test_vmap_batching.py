@@ -44,7 +44,7 @@ def check(make, arrays, monkeypatch, in_dims=0, out_dims=0, batched=True):
     def counted(*a):
         calls[0] += 1
         return f(*a)
-    args = [mt.tensor(a, dtype="float64") for a in arrays]
+    args = [mt.tensor(a, dtype="float64" if a.dtype.kind == "f" else None) for a in arrays]
     V.last_fallback = None
     ours = vmap(counted, in_dims, out_dims)(*args)
     if batched:
@@ -56,6 +56,11 @@ def check(make, arrays, monkeypatch, in_dims=0, out_dims=0, batched=True):
     theirs = torch.func.vmap(make(torch, TF), in_dims, out_dims)(*[torch.tensor(a) for a in arrays])
     for o, lp, t in zip(_leaves(ours), _leaves(loop), _leaves(theirs), strict=True):
         assert type(o) is mt.Tensor and tuple(o.shape) == tuple(t.shape) == tuple(lp.shape)
+        assert (o.dtype == mt.bool) == (t.dtype == torch.bool) == (lp.dtype == mt.bool)
+        if o.dtype == mt.bool:   # comparisons: exactly the loop's and torch's
+            np.testing.assert_array_equal(o.numpy(), lp.numpy())
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
+            continue
         np.testing.assert_allclose(o.numpy(), lp.numpy(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
     return ours
@@ -298,3 +303,105 @@ def test_every_transform_under_vmap_equals_the_loop(name, monkeypatch):
     ours = vmap(f)(*args)
     loop = _loop(f, 0, 0, args, monkeypatch)
     np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- function-level rules (batching_fns)
+PAIRS = {   # x (B, 2, 3, 4) batched, y (2, 3, 4) unbatched unless in_dims say so
+    "view_functions": lambda M, F: lambda x, y: (
+        M.reshape(x, (-1,)), M.reshape(x, (6, 4)), M.transpose(x, 0, -1), M.permute(x, (2, 0, 1)),
+        M.flatten(x), M.flatten(x, 1), M.flatten(x, -2, -1), M.squeeze(M.unsqueeze(x, 0), 0), M.unsqueeze(x, -1),
+        M.squeeze(x[:1]), M.nn.Flatten()(x), M.nn.Flatten(0, 1)(x) + y.flatten(0, 1)),
+    "comparisons": lambda M, F: lambda x, y: (
+        x < 0, x >= y, y > x, x != x * 2, x == x, M.eq(x, x[0]), M.lt(x, 0.5), M.gt(y, x), M.le(x, y),
+        M.ge(x, 0.0), M.ne(y, x)),
+    "where": lambda M, F: lambda x, y: (
+        M.where(x > 0, x, y), M.where(y > 0, x, -x), M.where(x > y, 1.0, 0.0), M.where(y < 0, y, x[0]),
+        x.where(x < y, y), M.where(x > 0, y, 2.0)),
+    "masked_fill": lambda M, F: lambda x, y: (
+        x.masked_fill(x > 0, 0.5), y.masked_fill(x > 0, -1.0), x.masked_fill(y < 0, 2.0),
+        M.masked_fill(x, x[0] < 0, -3.0) if M is mt else x.masked_fill(x[0] < 0, -3.0)),
+    "clamp_tensor_bounds": lambda M, F: lambda x, y: (
+        M.clamp(x, min=y, max=y + 1), x.clamp(max=y * 0.5), y.clamp(min=x), x.clamp(min=x[0], max=x[1]),
+        # a number next to a tensor bound (minitf takes it; torch wants both tensors)
+        x.clamp(min=x[0], max=0.3 if M is mt else M.full_like(x[0], 0.3)),
+        M.clamp(x, min=-0.2 if M is mt else M.full_like(y, -0.2), max=y.abs())),
+    "cat_negative_dims": lambda M, F: lambda x, y: (M.cat([x, y], dim=-1), M.cat([y, x, x], dim=-2),
+                                                    M.stack([x, y], dim=-3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_function_rules(name, monkeypatch):
+    check(PAIRS[name], [_arr(B, 2, 3, 4), _arr(2, 3, 4)], monkeypatch, in_dims=(0, None))
+    check(PAIRS[name], [_arr(2, B, 3, 4), _arr(2, 3, 4, B)], monkeypatch, in_dims=(1, -1))   # both batched
+
+
+def test_embedding_with_batched_indices_or_a_batched_table(monkeypatch):
+    V_, C = 6, 3
+    idx, table = rng.integers(0, V_, (B, 2, 5)), _arr(V_, C)
+    check(lambda M, F: lambda i, w: (F.embedding(i, w), F.embedding(i[0], w, padding_idx=1)), [idx, table],
+          monkeypatch, in_dims=(0, None))
+    # per-example tables (B, V, C): with the indices batched and not
+    tables = _arr(B, V_, C)
+    check(lambda M, F: lambda i, w: F.embedding(i, w) * 2, [idx, tables], monkeypatch, in_dims=(0, 0))
+    check(lambda M, F: lambda i, w: F.embedding(i, w), [idx[0], tables], monkeypatch, in_dims=(None, 0))
+    check(lambda M, F: lambda i, w: F.embedding(i, w), [idx, np.moveaxis(tables, 0, 2)], monkeypatch, in_dims=(0, 2))
+    # a padding row with a batched table: the loop (right, just not batched)
+    check(lambda M, F: lambda i, w: F.embedding(i, w, padding_idx=0), [idx, tables], monkeypatch, batched=False)
+
+
+def test_embedding_with_a_batched_table_refuses_an_index_past_the_example():
+    # an index of V would read the next example's table from the stacked one: refused, as the loop
+    idx = mt.tensor([[0, 3], [1, 2]])
+    with pytest.raises(IndexError):
+        vmap(F.embedding)(idx, mt.tensor(_arr(2, 3, 2)))
+
+
+def test_per_example_gradients_through_embedding_where_and_masked_fill(monkeypatch):
+    V_, C = 5, 3
+
+    def make(M, F):
+        def loss(w, i, x):
+            e = F.embedding(i, w)                                   # (T, C)
+            e = M.where(e > 0, e, 0.1 * e).masked_fill(x < -1.0, 0.0)
+            return (M.clamp(e, min=x - 1, max=x + 1) * x).sum()
+        return loss
+    w, idx, xs = _arr(V_, C), rng.integers(0, V_, (B, 4)), _arr(B, 4, C)
+    calls = [0]
+
+    def counted(*a):
+        calls[0] += 1
+        return make(mt, F)(*a)
+    args = (mt.tensor(w), mt.tensor(idx), mt.tensor(xs))
+    ours = vmap(grad(counted), in_dims=(None, 0, 0))(*args)
+    assert calls[0] == 1, V.last_fallback
+    loop = _loop(grad(make(mt, F)), (None, 0, 0), 0, args, monkeypatch)
+    theirs = torch.func.vmap(torch.func.grad(make(torch, TF)), in_dims=(None, 0, 0))(
+        torch.tensor(w), torch.tensor(idx), torch.tensor(xs))
+    np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+ATTENTION = {   # q, k, v: (B, H, T, D) batched, one example (H, T, D)
+    "plain": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+    "causal_scaled": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                                                    scale=0.3),
+    "bool_mask": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=k[..., :1].mT > -1.0),
+    "float_mask": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=q @ k.mT * 0.1),
+    "softmax_pieces": lambda M, F: lambda q, k, v: F.softmax(
+        (q @ k.mT / 2.0).masked_fill(M.ones(5, 5, dtype=M.bool).triu(1), float("-inf")), dim=-1) @ v,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTION))
+def test_attention(name, monkeypatch):
+    q, k, v = _arr(B, 2, 5, 4), _arr(B, 2, 5, 4), _arr(B, 2, 5, 3)
+    check(ATTENTION[name], [q, k, v], monkeypatch)
+    check(ATTENTION[name], [q, k[0], v[0]], monkeypatch, in_dims=(0, None, None))   # a shared key/value
+    check(ATTENTION[name], [q[0, 0], k, v], monkeypatch, in_dims=(None, 0, 0))
+
+
+def test_attention_dropout_stays_in_the_loop():
+    q = mt.tensor(_arr(B, 3, 4), dtype="float64")
+    out = vmap(lambda a: F.scaled_dot_product_attention(a, a, a, dropout_p=0.5), randomness="different")(q)
+    assert isinstance(V.last_fallback, Unbatchable) and tuple(out.shape) == (B, 3, 4)

@@ -420,7 +420,7 @@ def _rule_table() -> dict:
                 ("pointwise", "Abs Clamp", _same), ("views", "Clone Contiguous", _same),
                 ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
                 ("nn", "LayerNorm", _with_parameters),
-                ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor", _broadcast),
+                ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),
                 ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule)):
             table.update(dict.fromkeys(classes(module, names), rule))

@@ -1,0 +1,77 @@
+"""Function-level batching rules for :func:`minitf.func.vmap` (see :mod:`minitf.func.batching`).
+
+Some ops read their operands' storage before they reach ``Function.apply`` (comparisons, the
+condition of ``where``, embedding's indices, the view wrappers' storage sharing), so the debug
+hook never sees them. Their public functions look for ``_vmap_batched`` on their operands (one
+attribute read, False on every ordinary Tensor) and hand a batched call here: each rule lines
+the operands' batch dims up (:func:`~minitf.func.batching._aligned` / ``_full``), runs the
+ordinary op once on the values and wraps the result. Arguments a rule does not cover raise
+:class:`~minitf.func.batching.Unbatchable`, so vmap loops over the examples instead.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .batching import BatchedTensor, Unbatchable, _aligned, _full
+
+
+def compare(a, b, op: str):
+    """``a <op> b`` per example (``less``, ``equal``, ...): a batched bool tensor."""
+    from ..ops.arithmetic import compare as plain
+    (va, vb), levels = _aligned((a, b))
+    return BatchedTensor(plain(va, vb, op), levels)
+
+
+def where(cond, a, b):
+    """``where(cond, a, b)`` per example: any of the three batched (numbers are left to where)."""
+    from ..ops.selection import where as plain
+    (vc, va, vb), levels = _aligned((cond, a, b))
+    return BatchedTensor(plain(vc, va, vb), levels)
+
+
+def masked_fill(x, mask, value):
+    """``x.masked_fill(mask, value)`` per example: ``where(mask, value, x)`` (x, mask or a 0-d
+    tensor value batched), the number made a constant of the example's dtype as the op makes it."""
+    from ..ops._util import as_tensor
+    return where(mask, as_tensor(value, x._value if type(x) is BatchedTensor else x), x)
+
+
+def embedding(idx, weight, padding_idx):
+    """``F.embedding(idx, weight)`` per example. Batched indices with an ordinary table: one
+    lookup of every example's indices. A batched table (per-example weights, as from
+    ``functional_call``): the examples' tables stacked into one of B*V rows and each example's
+    indices offset by its b*V, after checking them against V (so an index out of one example's
+    table is refused as the loop refuses it, not read from the next example's)."""
+    from ..ops.nn import embedding as plain
+    from ..ops._util import check_index_range
+    if type(weight) is not BatchedTensor:
+        if type(idx) is not BatchedTensor:
+            raise Unbatchable("vmap: embedding of a batched argument other than idx or weight")
+        return idx._wrap(plain(idx._value, weight, padding_idx))
+    if padding_idx is not None or weight.ndim != 2 or not hasattr(idx, "dtype") or idx.dtype.kind not in "iu":
+        raise Unbatchable("vmap: embedding with a batched table and these arguments")
+    if not isinstance(idx, Tensor):
+        raise Unbatchable("vmap: embedding with host indices and a batched table")
+    (vi, vw), levels = _full((idx, weight))
+    k = len(levels)
+    lead = tuple(vw.shape[:k])
+    n, (V, C) = 1, weight.shape
+    for s in lead:
+        n *= s
+    check_index_range("embedding", "index", vi.data, V)
+    from ..creation import arange
+    offsets = (arange(n, device=vi.device, dtype=vi.dtype) * V).reshape(lead + (1,) * (vi.ndim - k))
+    return BatchedTensor(plain(vi + offsets, vw.reshape((n * V, C))), levels)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask, kwargs):
+    """``F.scaled_dot_product_attention`` per example: q, k, v and a tensor mask with their batch
+    dims in front, each padded to the operands' dims (the op broadcasts its leading dims). With
+    dropout on (a random draw) it is Unbatchable, so vmap's randomness modes apply in the loop."""
+    from ..ops.attention import scaled_dot_product_attention as plain
+    if kwargs.get("dropout_p", 0.0) and kwargs.get("training", True):
+        raise Unbatchable("vmap: attention dropout (a random draw) in the batched run")
+    operands = (q, k, v) if attn_mask is None else (q, k, v, attn_mask)
+    values, levels = _aligned(operands)
+    if attn_mask is not None and type(attn_mask) is not BatchedTensor and attn_mask.ndim >= values[0].ndim:
+        raise Unbatchable("vmap: an unbatched mask with as many dims as the batched queries")
+    return BatchedTensor(plain(*values[:3], values[3] if attn_mask is not None else None, **kwargs), levels)
