@@ -405,3 +405,46 @@ def test_attention_dropout_stays_in_the_loop():
     q = mt.tensor(_arr(B, 3, 4), dtype="float64")
     out = vmap(lambda a: F.scaled_dot_product_attention(a, a, a, dropout_p=0.5), randomness="different")(q)
     assert isinstance(V.last_fallback, Unbatchable) and tuple(out.shape) == (B, 3, 4)
+
+
+def test_advanced_indexing(monkeypatch):
+    x, j = _arr(B, 3, 4), rng.integers(0, 3, (B, 2, 4))   # j: gather indices along dim 0 of an example
+    cols, rows = np.array([3, 0, 3]), rng.integers(0, 4, (B, 5))
+    # the index unbatched (a closure or in_dims None), the tensor batched
+    check(lambda M, F: lambda x, j: (M.gather(x, 0, j), x.gather(-1, j[:, :3].mT), M.index_select(x, 1, j[0, :1]),
+                                     x.index_select(-2, j[1, :2]), x[j[0, 0]], x[:, j[0, 0]], x[..., j[0]],
+                                     x[j[0], j[1]]),
+          [x, j[0]], monkeypatch, in_dims=(0, None))
+    # the index batched: the tensor batched too, or not
+    for in_dims, arrays in (((0, 0), [x, j]), ((None, 0), [x[0], j])):
+        check(lambda M, F: lambda x, j: (M.gather(x, 0, j), x.gather(1, j[:, :3].mT)), arrays, monkeypatch,
+              in_dims=in_dims)
+    check(lambda M, F: lambda x, r: (M.index_select(x, 1, r), x.index_select(-1, r[:2])), [x, rows], monkeypatch,
+          in_dims=(0, 0))
+    check(lambda M, F: lambda x, r: M.index_select(x, 0, r[:2]), [x[0], rows % 3], monkeypatch, in_dims=(None, 0))
+    # x[idx] with a batched idx (an example's rows of x), x batched or not
+    check(lambda M, F: lambda x, r: (x[r], x[r[:2]], x[r[0]], x.T[r]), [x, rows % 3], monkeypatch, in_dims=(0, 0))
+    check(lambda M, F: lambda x, r: x[r.reshape(1, 5)], [x[0], rows % 3], monkeypatch, in_dims=(None, 0))
+    # index arrays apart (NumPy puts their dims first), a negative batched index: the loop, still right
+    check(lambda M, F: lambda x: x[M.tensor([0, 2]), :, M.tensor([1, 3])] if M is mt
+          else x[torch.tensor([0, 2]), :, torch.tensor([1, 3])], [_arr(B, 3, 2, 4)], monkeypatch, batched=False)
+    check(lambda M, F: lambda x, c: x[c], [x, np.stack([cols % 3 - 3] * B)], monkeypatch, batched=False)
+
+
+def test_per_example_gradients_through_gather_and_index_select(monkeypatch):
+    def make(M, F):
+        return lambda w, j, r: (M.gather(w, 1, j) ** 2).sum() + (w.index_select(0, r) * w[r]).sum()
+    w, j, r = _arr(3, 4), rng.integers(0, 4, (B, 3, 2)), rng.integers(0, 3, (B, 5))
+    calls = [0]
+
+    def counted(*a):
+        calls[0] += 1
+        return make(mt, F)(*a)
+    args = (mt.tensor(w), mt.tensor(j), mt.tensor(r))
+    ours = vmap(grad(counted), in_dims=(None, 0, 0))(*args)
+    assert calls[0] == 1, V.last_fallback
+    loop = _loop(grad(make(mt, F)), (None, 0, 0), 0, args, monkeypatch)
+    theirs = torch.func.vmap(torch.func.grad(make(torch, TF)), in_dims=(None, 0, 0))(
+        torch.tensor(w), torch.tensor(j), torch.tensor(r))
+    np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)

@@ -218,9 +218,23 @@ class BatchedTensor(Tensor):
 
     def __getitem__(self, index):
         items = index if isinstance(index, tuple) else (index,)
-        if not all(it is None or it is Ellipsis or type(it) in (int, slice) for it in items):
-            raise Unbatchable("vmap: only basic indexing (ints, slices, None, ...) has a batching rule")
-        return self._wrap(self._value[(slice(None),) * len(self._levels) + items])
+        if all(it is None or it is Ellipsis or type(it) in (int, slice) for it in items):
+            return self._wrap(self._value[(slice(None),) * len(self._levels) + items])
+        if type(index) is BatchedTensor:
+            from .batching_fns import getitem
+            return getitem(self, index)
+        if any(type(it) is BatchedTensor for it in items):
+            raise Unbatchable("vmap: indexing with batched index tensors in a tuple has no batching rule")
+        # unbatched index tensors / lists: the ordinary index arrays, then GetItem's rule
+        from ..ops.subscript import GetItem, Staged, index_data
+        index, advanced = index_data(index, self._value)
+        items = index.second if isinstance(index, Staged) else index if isinstance(index, tuple) else (index,)
+        if any(hasattr(it, "dtype") and it.dtype.kind == "b" for it in items):
+            raise Unbatchable("vmap: a boolean mask's selection (its size depends on the values)")
+        if not advanced:   # 0-d index tensors: integers, so basic indexing
+            return self[tuple(items)] if all(type(it) in (int, slice) or it is None or it is Ellipsis
+                                             for it in items) else _refuse("an index of this kind")
+        return _getitem(GetItem, (self,), {"index": index, "advanced": True})
 
     # ------------------------------------------------------------ arithmetic operators
     def __add__(self, o): return _binary("add", self, o)
@@ -236,6 +250,10 @@ class BatchedTensor(Tensor):
     def __matmul__(self, o): return _matmul(self, o)
     def __rmatmul__(self, o): return _matmul(o, self)
     def __neg__(self): return self._wrap(-self._value)
+
+
+def _refuse(what: str):
+    raise Unbatchable(f"vmap: {what} has no batching rule")
 
 
 def _pad(v, k: int, n: int):
@@ -397,6 +415,21 @@ def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduct
     return BatchedTensor(per, levels)
 
 
+def _getitem(cls, inputs, params):
+    """GetItem with index arrays (gather, index_select, ``x[idx]``; the index unbatched): the
+    batch dims' full slices put in front. NumPy moves the dims of index arrays that are not next
+    to each other to the front of the result (before the batch dims too), so such an index, and
+    minitf's two-step :class:`Staged` one (ints mixed with arrays), are Unbatchable."""
+    from ..ops.subscript import Staged
+    x, index = inputs[0], params["index"]
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = [i for i, it in enumerate(items) if hasattr(it, "ndim") or isinstance(it, int)]
+    if type(x) is not BatchedTensor or isinstance(index, Staged) or len(inputs) != 1 \
+            or (arrays and len(arrays) != arrays[-1] - arrays[0] + 1):
+        raise Unbatchable("vmap: an index whose arrays are not next to each other")
+    return x._wrap(cls.apply(x._value, **dict(params, index=(slice(None),) * len(x._levels) + items)))
+
+
 def _matmul_rule(cls, inputs, params):
     return _matmul(*inputs)
 
@@ -422,7 +455,8 @@ def _rule_table() -> dict:
                 ("nn", "LayerNorm", _with_parameters),
                 ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),
-                ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule)):
+                ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule),
+                ("subscript", "GetItem", _getitem)):
             table.update(dict.fromkeys(classes(module, names), rule))
         _RULES.update(table)
     return _RULES

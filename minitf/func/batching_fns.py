@@ -11,7 +11,7 @@ ordinary op once on the values and wraps the result. Arguments a rule does not c
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .batching import BatchedTensor, Unbatchable, _aligned, _full
+from .batching import BatchedTensor, Unbatchable, _aligned, _full, _norm
 
 
 def compare(a, b, op: str):
@@ -75,3 +75,32 @@ def scaled_dot_product_attention(q, k, v, attn_mask, kwargs):
     if attn_mask is not None and type(attn_mask) is not BatchedTensor and attn_mask.ndim >= values[0].ndim:
         raise Unbatchable("vmap: an unbatched mask with as many dims as the batched queries")
     return BatchedTensor(plain(*values[:3], values[3] if attn_mask is not None else None, **kwargs), levels)
+
+
+def gather(x, dim, index):
+    """``gather(x, dim, index)`` per example with a batched index: x and the index given every
+    batch dim in full (x repeated where unbatched), then one gather along ``dim`` past them."""
+    from ..ops.indexing import gather as plain
+    if x.ndim == 0 or index.ndim != x.ndim:
+        raise Unbatchable("vmap: gather of these shapes (the loop's checks)")
+    (vx, vi), levels = _full((x, index))
+    return BatchedTensor(plain(vx, _norm(dim, x.ndim) + len(levels), vi), levels)
+
+
+def index_select(x, dim, index):
+    """``index_select(x, dim, index)`` per example with a batched 1-D index: a gather whose index
+    is the example's positions along ``dim``, the same at every other position."""
+    if x.ndim == 0 or index.ndim != 1 or index.dtype.kind not in "iu":
+        raise Unbatchable("vmap: index_select of these shapes (the loop's checks)")
+    d = _norm(dim, x.ndim)
+    shape = x.shape[:d] + index.shape + x.shape[d + 1:]
+    return gather(x, d, index.reshape((1,) * d + index.shape + (1,) * (x.ndim - d - 1)).expand(shape))
+
+
+def getitem(x, index):
+    """``x[idx]`` per example with a batched integer tensor ``idx`` (rows of x's dim 0): an
+    index_select of the flattened indices, shaped ``idx.shape + x.shape[1:]``. A negative index
+    (which index_select refuses) sends vmap to the loop, where it counts from the end."""
+    if type(index) is not BatchedTensor or index.dtype.kind not in "iu" or not isinstance(x, Tensor) or x.ndim == 0:
+        raise Unbatchable("vmap: indexing with a batched index of this kind")
+    return index_select(x, 0, index.reshape(-1)).reshape(index.shape + x.shape[1:])
