@@ -448,3 +448,26 @@ def test_per_example_gradients_through_gather_and_index_select(monkeypatch):
         torch.tensor(w), torch.tensor(j), torch.tensor(r))
     np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_function_rules_on_the_devices_and_nested(device):
+    # a small transformer-block piece: embedding of per-example tables, masked attention, a gather
+    idx, tables, j = rng.integers(0, 6, (B, 3, 5)), _arr(B, 3, 6, 4), rng.integers(0, 5, (B, 3, 2, 4))
+
+    def make(M, F):
+        def block(i, w, j):
+            e = F.embedding(i, w)                                       # (5, 4)
+            a = F.scaled_dot_product_attention(e, e, e, attn_mask=e[:, :1] > e[:, 1:2].mT)
+            return M.gather(M.where(a > 0, a, e), 0, j).clamp(min=e[:2] * 0.5)
+        return block
+    calls = [0]
+
+    def counted(*a):
+        calls[0] += 1
+        return make(mt, F)(*a)
+    args = [mt.tensor(a, device=device, dtype="float64" if a.dtype.kind == "f" else None) for a in (idx, tables, j)]
+    ours = vmap(vmap(counted))(*args)                                     # (B, 3, 2, 4): two levels
+    assert calls[0] == 1, V.last_fallback
+    assert ours.device == device
+    theirs = torch.func.vmap(torch.func.vmap(make(torch, TF)))(*[torch.tensor(a) for a in (idx, tables, j)])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)

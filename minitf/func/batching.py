@@ -11,7 +11,7 @@ padding the batched one's example dims with 1s), runs the ordinary op once on th
 wraps the result. The ops run on ordinary Tensors, so the graph is ordinary: gradients flow
 through a vmapped function as through the loop.
 
-Two ways in, both checked by type, never guessed:
+Three ways in, each checked by type, never guessed:
 
 - the ops that reach ``Function.apply`` with a BatchedTensor among their inputs are caught
   there through the debug-hook mechanism (:mod:`minitf.debughooks`, ``on_apply``): a hook is
@@ -20,7 +20,11 @@ Two ways in, both checked by type, never guessed:
 - the view and indexing methods (``reshape``/``view``, ``transpose``, ``permute``,
   ``unsqueeze``, ``squeeze``, ``flatten``, ``expand``, ``mT``, ``[...]``) and the arithmetic
   operators are methods of BatchedTensor (their functions' wrappers read storage a BatchedTensor
-  has not got).
+  has not got);
+- the ops whose functions read storage before ``Function.apply`` (comparisons, ``where``,
+  ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
+  functions) look for ``_vmap_batched`` on their operands and call their rule in
+  :mod:`minitf.func.batching_fns`.
 
 Anything else raises :class:`Unbatchable`: the BatchedTensor's ``.data`` is a :class:`_Meta`,
 which answers ``shape``/``dtype``/``ndim``/``size`` (so the ops' argument checks see one
@@ -91,7 +95,7 @@ class BatchedTensor(Tensor):
     outputs."""
 
     __slots__ = ("_value", "_levels")
-    _vmap_batched = True   # (what an op with a function-level rule looks for: see cross_entropy)
+    _vmap_batched = True   # (what an op with a function-level rule looks for: see batching_fns)
 
     def __init__(self, value: Tensor, levels: tuple):
         self._value, self._levels = value, levels
@@ -390,29 +394,6 @@ def _join(cls, inputs, params):
     """cat / stack: every operand given every batch dim in full (an unbatched one repeated)."""
     values, levels = _full(inputs)
     return BatchedTensor(cls.apply(*values, **dict(params, axis=params["axis"] + len(levels))), levels)
-
-
-def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0):
-    """``F.cross_entropy`` of each example of a batched run (class-index targets): the examples'
-    rows as one call with ``reduction="none"``, then each example's sum or mean (over its
-    non-ignored targets). Weighted means and probability targets: Unbatchable (the loop)."""
-    from ..ops.loss import cross_entropy as plain
-    if type(weight) is BatchedTensor or not isinstance(targets, Tensor) or targets.dtype.kind not in "iu" \
-            or (weight is not None and reduction == "mean") or logits.ndim == 0 or targets.shape != logits.shape[:-1]:
-        raise Unbatchable("vmap: cross_entropy without a batching rule for these arguments")
-    (z, t), levels = _full((logits, targets))
-    k, C = len(levels), logits.shape[-1]
-    per = plain(z.reshape(-1, C), t.reshape(-1), weight, ignore_index, "none", label_smoothing)
-    per = per.reshape(tuple(z.shape[:-1]))
-    if reduction != "none":
-        axes = tuple(range(k, per.ndim))
-        total = per.sum(axes) if axes else per
-        if reduction == "mean":   # over the example's non-ignored targets (0/0: NaN, as torch)
-            valid = (t != ignore_index).to(dtype=per.dtype)
-            total = total / (valid.sum(axes) if axes else valid)
-        per = total
-    return BatchedTensor(per, levels)
 
 
 def _getitem(cls, inputs, params):

@@ -104,3 +104,26 @@ def getitem(x, index):
     if type(index) is not BatchedTensor or index.dtype.kind not in "iu" or not isinstance(x, Tensor) or x.ndim == 0:
         raise Unbatchable("vmap: indexing with a batched index of this kind")
     return index_select(x, 0, index.reshape(-1)).reshape(index.shape + x.shape[1:])
+
+
+def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """``F.cross_entropy`` of each example of a batched run (class-index targets): the examples'
+    rows as one call with ``reduction="none"``, then each example's sum or mean (over its
+    non-ignored targets). Weighted means and probability targets: Unbatchable (the loop)."""
+    from ..ops.loss import cross_entropy as plain
+    if type(weight) is BatchedTensor or not isinstance(targets, Tensor) or targets.dtype.kind not in "iu" \
+            or (weight is not None and reduction == "mean") or logits.ndim == 0 or targets.shape != logits.shape[:-1]:
+        raise Unbatchable("vmap: cross_entropy without a batching rule for these arguments")
+    (z, t), levels = _full((logits, targets))
+    k, C = len(levels), logits.shape[-1]
+    per = plain(z.reshape(-1, C), t.reshape(-1), weight, ignore_index, "none", label_smoothing)
+    per = per.reshape(tuple(z.shape[:-1]))
+    if reduction != "none":
+        axes = tuple(range(k, per.ndim))
+        total = per.sum(axes) if axes else per
+        if reduction == "mean":   # over the example's non-ignored targets (0/0: NaN, as torch)
+            valid = (t != ignore_index).to(dtype=per.dtype)
+            total = total / (valid.sum(axes) if axes else valid)
+        per = total
+    return BatchedTensor(per, levels)
