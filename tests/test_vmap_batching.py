@@ -366,27 +366,16 @@ def test_per_example_gradients_through_embedding_where_and_masked_fill(monkeypat
             e = M.where(e > 0, e, 0.1 * e).masked_fill(x < -1.0, 0.0)
             return (M.clamp(e, min=x - 1, max=x + 1) * x).sum()
         return loss
-    w, idx, xs = _arr(V_, C), rng.integers(0, V_, (B, 4)), _arr(B, 4, C)
-    calls = [0]
-
-    def counted(*a):
-        calls[0] += 1
-        return make(mt, F)(*a)
-    args = (mt.tensor(w), mt.tensor(idx), mt.tensor(xs))
-    ours = vmap(grad(counted), in_dims=(None, 0, 0))(*args)
-    assert calls[0] == 1, V.last_fallback
-    loop = _loop(grad(make(mt, F)), (None, 0, 0), 0, args, monkeypatch)
-    theirs = torch.func.vmap(torch.func.grad(make(torch, TF)), in_dims=(None, 0, 0))(
-        torch.tensor(w), torch.tensor(idx), torch.tensor(xs))
-    np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
-
+    check(lambda M, F: (grad if M is mt else torch.func.grad)(make(M, F)),
+          [_arr(V_, C), rng.integers(0, V_, (B, 4)), _arr(B, 4, C)], monkeypatch, in_dims=(None, 0, 0))
 
 ATTENTION = {   # q, k, v: (B, H, T, D) batched, one example (H, T, D)
     "plain": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
     "causal_scaled": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True,
                                                                                     scale=0.3),
     "bool_mask": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=k[..., :1].mT > -1.0),
+    "shared_mask_more_dims": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(
+        q, k, v, attn_mask=M.tensor(np.arange(75).reshape(3, 1, 5, 5) % 4 != 1)),
     "float_mask": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=q @ k.mT * 0.1),
     "softmax_pieces": lambda M, F: lambda q, k, v: F.softmax(
         (q @ k.mT / 2.0).masked_fill(M.ones(5, 5, dtype=M.bool).triu(1), float("-inf")), dim=-1) @ v,
@@ -434,21 +423,8 @@ def test_advanced_indexing(monkeypatch):
 def test_per_example_gradients_through_gather_and_index_select(monkeypatch):
     def make(M, F):
         return lambda w, j, r: (M.gather(w, 1, j) ** 2).sum() + (w.index_select(0, r) * w[r]).sum()
-    w, j, r = _arr(3, 4), rng.integers(0, 4, (B, 3, 2)), rng.integers(0, 3, (B, 5))
-    calls = [0]
-
-    def counted(*a):
-        calls[0] += 1
-        return make(mt, F)(*a)
-    args = (mt.tensor(w), mt.tensor(j), mt.tensor(r))
-    ours = vmap(grad(counted), in_dims=(None, 0, 0))(*args)
-    assert calls[0] == 1, V.last_fallback
-    loop = _loop(grad(make(mt, F)), (None, 0, 0), 0, args, monkeypatch)
-    theirs = torch.func.vmap(torch.func.grad(make(torch, TF)), in_dims=(None, 0, 0))(
-        torch.tensor(w), torch.tensor(j), torch.tensor(r))
-    np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
-
+    check(lambda M, F: (grad if M is mt else torch.func.grad)(make(M, F)),
+          [_arr(3, 4), rng.integers(0, 4, (B, 3, 2)), rng.integers(0, 3, (B, 5))], monkeypatch, in_dims=(None, 0, 0))
 
 def test_function_rules_on_the_devices_and_nested(device):
     # a small transformer-block piece: embedding of per-example tables, masked attention, a gather

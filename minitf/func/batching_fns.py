@@ -71,9 +71,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask, kwargs):
     if kwargs.get("dropout_p", 0.0) and kwargs.get("training", True):
         raise Unbatchable("vmap: attention dropout (a random draw) in the batched run")
     operands = (q, k, v) if attn_mask is None else (q, k, v, attn_mask)
-    values, levels = _aligned(operands)
-    if attn_mask is not None and type(attn_mask) is not BatchedTensor and attn_mask.ndim >= values[0].ndim:
-        raise Unbatchable("vmap: an unbatched mask with as many dims as the batched queries")
+    values, levels = _aligned(operands)   # (an unbatched mask of more dims: the examples padded to them)
     return BatchedTensor(plain(*values[:3], values[3] if attn_mask is not None else None, **kwargs), levels)
 
 
