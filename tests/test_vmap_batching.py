@@ -78,6 +78,8 @@ UNARY = {
     "views": lambda M, F: lambda x: (x.reshape(-1), x.view(2, -1), x.transpose(0, -1), x.permute(2, 0, 1),
                                      x.unsqueeze(-1), x.unsqueeze(0).squeeze(0), x.flatten(), x.flatten(1),
                                      x.mT, x.unsqueeze(1).expand(-1, 5, -1, -1), x.movedim(0, -1), x[0].T),
+    "split_tri": lambda M, F: lambda x: (M.split(x, [1, 3], dim=-1), x.split(1, dim=0), x.chunk(2, 1),
+                                         M.tril(x, -1), x.triu(1), x.transpose(0, 1).contiguous()),
     "indexing": lambda M, F: lambda x: (x[1:, None, ::2], x[..., 0], x[0], x[:, -1]),
     "cat_stack": lambda M, F: lambda x: (M.cat([x, x * 2], dim=-1), M.stack([x, -x], dim=1),
                                          M.stack([x, x], dim=-1)),
@@ -447,3 +449,37 @@ def test_function_rules_on_the_devices_and_nested(device):
     assert ours.device == device
     theirs = torch.func.vmap(torch.func.vmap(make(torch, TF)))(*[torch.tensor(a) for a in (idx, tables, j)])
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_transformer_block(monkeypatch):
+    # GPT-style: layer_norm, a fused qkv projection split into heads, causal attention, the heads
+    # merged back with transpose().contiguous().view(), an MLP; the weights unbatched (closures)
+    T, C, H = 5, 8, 2
+    ws = [_arr(3 * C, C) * 0.3, _arr(C, C) * 0.3, _arr(16, C) * 0.3, _arr(C, 16) * 0.3]
+
+    def make(M, F):
+        wq, wo, w1, w2 = [M.tensor(w) for w in ws]
+
+        def block(x):                                                   # (T, C)
+            h = F.layer_norm(x, (C,))
+            q, k, v = F.linear(h, wq).split(C, dim=-1)
+            q, k, v = (M.transpose(t.view(T, H, C // H), 0, 1) for t in (q, k, v))   # (H, T, C/H)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + F.linear(a.transpose(0, 1).contiguous().view(T, C), wo)
+            scores = (q @ k.mT).tril().masked_fill(M.ones(T, T, dtype=M.bool).triu(1), 0.0)
+            return x + F.linear(F.gelu(F.linear(F.layer_norm(x, (C,)), w1)), w2), M.chunk(scores, 2, dim=-1)
+        return block
+    check(make, [_arr(B, T, C)], monkeypatch)
+
+
+def test_nn_transformer_encoder_layer_runs_batched(monkeypatch):
+    layer = mt.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
+    xs = mt.tensor(_arr(B, 3, 5, 8))
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        return layer(x)
+    ours = vmap(f)(xs)
+    assert calls[0] == 1, V.last_fallback
+    np.testing.assert_allclose(ours.numpy(), _loop(layer, 0, 0, (xs,), monkeypatch).numpy(), rtol=1e-12, atol=1e-12)

@@ -18,12 +18,13 @@ Three ways in, each checked by type, never guessed:
   registered only while a batched run is on, so the engine's path is unchanged otherwise. The
   op's class picks its rule (:data:`_RULES` below);
 - the view and indexing methods (``reshape``/``view``, ``transpose``, ``permute``,
-  ``unsqueeze``, ``squeeze``, ``flatten``, ``expand``, ``mT``, ``[...]``) and the arithmetic
+  ``unsqueeze``, ``squeeze``, ``flatten``, ``expand``, ``mT``, ``split``, ``contiguous``,
+  ``[...]``) and the arithmetic
   operators are methods of BatchedTensor (their functions' wrappers read storage a BatchedTensor
   has not got);
 - the ops whose functions read storage before ``Function.apply`` (comparisons, ``where``,
   ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
-  functions) look for ``_vmap_batched`` on their operands and call their rule in
+  functions and ``split``) look for ``_vmap_batched`` on their operands and call their rule in
   :mod:`minitf.func.batching_fns`.
 
 Anything else raises :class:`Unbatchable`: the BatchedTensor's ``.data`` is a :class:`_Meta`,
@@ -211,6 +212,14 @@ class BatchedTensor(Tensor):
         for m in shape[s:e + 1]:
             middle *= m
         return self.reshape(shape[:s] + (middle,) + shape[e + 1:])
+
+    def split(self, split_size_or_sections, dim=0, *, axis=None):
+        dim = dim if axis is None else axis
+        k = len(self._levels)
+        return tuple(self._wrap(p) for p in self._value.split(split_size_or_sections, _norm(dim, self.ndim) + k))
+
+    def contiguous(self):
+        return self._wrap(self._value.contiguous())
 
     def expand(self, *sizes):
         sizes, k = _dims(sizes), len(self._levels)
@@ -431,7 +440,7 @@ def _rule_table() -> dict:
         for module, names, rule in (
                 ("elementwise", "Exp Log Sqrt Tanh Sigmoid ReLU GELU GELUErf SiLU", _same),
                 ("arithmetic", "Neg Pow", _same), ("unary", "Sin Cos Rsqrt Reciprocal", _same),
-                ("pointwise", "Abs Clamp", _same), ("views", "Clone Contiguous", _same),
+                ("pointwise", "Abs Clamp TriMask", _same), ("views", "Clone Contiguous", _same),
                 ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
                 ("nn", "LayerNorm", _with_parameters),
                 ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
