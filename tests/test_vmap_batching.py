@@ -316,6 +316,10 @@ PAIRS = {   # x (B, 2, 3, 4) batched, y (2, 3, 4) unbatched unless in_dims say s
     "comparisons": lambda M, F: lambda x, y: (
         x < 0, x >= y, y > x, x != x * 2, x == x, M.eq(x, x[0]), M.lt(x, 0.5), M.gt(y, x), M.le(x, y),
         M.ge(x, 0.0), M.ne(y, x)),
+    "logical": lambda M, F: lambda x, y: (
+        M.logical_and(x > 0, y < 0.5), M.logical_or(y > 0, x > 0), M.logical_xor(x > y, x < 0),
+        M.logical_not(x > 0), (x > 0) & (y > 0), (y > 0) | (x < 0), M.isnan(M.log(x)), (x / 0).isfinite(),
+        M.isinf(x / (x.abs() > 0.5))),
     "where": lambda M, F: lambda x, y: (
         M.where(x > 0, x, y), M.where(y > 0, x, -x), M.where(x > y, 1.0, 0.0), M.where(y < 0, y, x[0]),
         x.where(x < y, y), M.where(x > 0, y, 2.0)),

@@ -22,7 +22,8 @@ Three ways in, each checked by type, never guessed:
   ``[...]``) and the arithmetic
   operators are methods of BatchedTensor (their functions' wrappers read storage a BatchedTensor
   has not got);
-- the ops whose functions read storage before ``Function.apply`` (comparisons, ``where``,
+- the ops whose functions read storage before ``Function.apply`` (comparisons, the logical
+  and bitwise ops, isnan and the like, ``where``,
   ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
   functions and ``split``) look for ``_vmap_batched`` on their operands and call their rule in
   :mod:`minitf.func.batching_fns`.

@@ -14,11 +14,15 @@ from ..tensor import Tensor
 from .batching import BatchedTensor, Unbatchable, _aligned, _full, _norm
 
 
-def compare(a, b, op: str):
-    """``a <op> b`` per example (``less``, ``equal``, ...): a batched bool tensor."""
-    from ..ops.arithmetic import compare as plain
+def outside_graph(name: str, a, b, op=None):
+    """A comparison (``op``: ops.arithmetic.compare, given the operands as they came, numbers
+    too), or a logical_* / bitwise_* op on promoted tensors (``op`` None), per example: a
+    batched tensor (bool for the comparisons)."""
     (va, vb), levels = _aligned((a, b))
-    return BatchedTensor(plain(va, vb, op), levels)
+    if op is not None:
+        return BatchedTensor(op(va, vb, name), levels)
+    from ..ops._util import elementwise_outside_graph as plain
+    return BatchedTensor(plain(name, va, vb), levels)
 
 
 def where(cond, a, b):
