@@ -21,8 +21,9 @@ Until then real programs pay nothing (the engine's test of an empty hook tuple);
 forward pays the route, about 0.6 us (a chain of 200 small real ops, forward and backward: 1.00 ms
 unarmed, 1.13 ms armed, best of 40), and backward keeps its fast walk (the guard times and shows
 nothing: ``watches = False``). Ops that compute outside the graph without a Function
-(comparisons, argmax, a few no-grad shortcuts) are not seen by the guard: their values are
-NumPy's for complex input.
+(comparisons, sort, argmax, unique ...) are not seen by the guard: each calls :func:`refuse`
+behind a test of :data:`armed` (a module attribute read: free for real programs), so that they
+refuse complex input as torch does rather than give NumPy's lexicographic order.
 """
 from __future__ import annotations
 
@@ -75,6 +76,14 @@ class _Guard:
                 f"cat/stack and torch.fft: see docs/api.md, 'Complex numbers')")
         return target
 
+
+
+def refuse(name: str, *tensors, why: str = "complex numbers have no order") -> None:
+    """Raise torch's refusal if any of ``tensors`` (Tensors or arrays) is complex: for the ops
+    outside the graph (``<``, sort, argmax ...). Callers test ``armed`` first."""
+    for t in tensors:
+        if getattr(getattr(t, "dtype", None), "kind", "") == "c":
+            raise DtypeNotImplemented(f"{name}: not implemented for complex tensors ({why}), as torch")
 
 
 def _op_name(cls) -> str:

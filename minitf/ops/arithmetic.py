@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, complex_guard as _cg
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, ShapeError, broadcast_error
 from ..tensor import Tensor
@@ -301,7 +301,12 @@ def compare(a, b, op: str) -> Tensor:
     compares with 2 in int64 (False everywhere), not with ``bool(2)``; ``uint8_tensor < 300``
     wraps the 300 into uint8, as torch does."""
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
+    if _cg.armed and op not in ("equal", "not_equal"):   # == and != hold for complex numbers; < does not
+        _cg.refuse(_COMPARE_NAMES[op], a)
     return elementwise_outside_graph(op, a, b)
+
+
+_COMPARE_NAMES = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge"}
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "positive", "pow", "matmul", "compare", "as_tensor"]

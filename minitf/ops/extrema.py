@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import backend
+from .. import backend, complex_guard as _cg
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import check_dim, expand_reduced, normalize_axis
@@ -198,6 +198,8 @@ def _arg(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
     name = "argmax" if largest else "argmin"
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
     a = x.data
+    if _cg.armed:
+        _cg.refuse(name, a)
     if x.numel() == 0 and dim is None:
         raise ValueError(f"{name}: the tensor is empty; name a dim to reduce")
     if dim is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import backend
+from .. import backend, complex_guard as _cg
 from ..tensor import Tensor
 from ._util import check_dim
 
@@ -42,6 +42,8 @@ def stable_order(a, axis: int, descending: bool):
 
 
 def _order(name: str, x: Tensor, dim: int, descending: bool):
+    if _cg.armed:
+        _cg.refuse(name, x)
     if x.ndim == 0:
         check_dim(name, dim, 0)
         return None, 0
