@@ -35,20 +35,21 @@ _routes = None   # op class -> the class that runs it on complex input (itself w
 
 def _load_routes() -> dict:
     from .ops import arithmetic, reduction, shape, views, backward_ops, joining, casting, complex_backward
-    from .ops import _util, subscript, elementwise, pointwise, layout, selection
+    from .ops import _util, subscript, elementwise, pointwise, layout, selection, cumulative
     same = [arithmetic.Add, arithmetic.Sub, arithmetic.Neg, reduction.Sum, reduction.Mean, shape.Reshape,
             shape.Permute, layout.Roll, layout.Flip, subscript.GetItem, joining.Concatenate, joining.Stack, views.Clone, views.Contiguous,
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
-            backward_ops.Scatter, selection.Where]
+            backward_ops.Scatter, selection.Where, cumulative.Cumsum]
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
                    elementwise.Exp: cb.Exp, pointwise.Abs: cb.Abs, casting.AsType: cb.AsType})
-    from .ops import unary, complex_math as cm
+    from .ops import unary, statistics, complex_math as cm
     routes.update({elementwise.Log: cm.Log, elementwise.Sqrt: cm.Sqrt, elementwise.Tanh: cm.Tanh,
                    elementwise.Sigmoid: cm.Sigmoid, unary.Sin: cm.Sin, unary.Cos: cm.Cos, unary.Square: cm.Square,
                    unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
-                   unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor})
+                   unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
+                   cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2})
     return routes
 
 

@@ -1,5 +1,6 @@
 """The complex forms of the holomorphic elementwise functions (sqrt, log, sin, cos, tanh, sigmoid,
-reciprocal, rsqrt, square, log1p, expm1) and of ``a ** b`` with a tensor exponent.
+reciprocal, rsqrt, square, log1p, expm1), of ``a ** b`` with a tensor exponent, of prod and cumprod,
+and of the 2-norm (a real result).
 
 For a holomorphic w = f(z), torch's gradient is ``g * conj(f'(z))`` (the conjugate Wirtinger
 derivative: :mod:`minitf.ops.complex_backward`). Each class here keeps its real op's class name (its
@@ -9,7 +10,7 @@ node's name, ``SqrtBackward0``) and its ``f`` / ``slope`` / ``slope_graph``, and
 from __future__ import annotations
 
 from .. import backend
-from . import elementwise as _e, pointwise as _p, unary as _u
+from . import cumulative as _cu, elementwise as _e, pointwise as _p, statistics as _st, unary as _u
 from .complex_backward import _conj, _conj_t
 
 
@@ -98,3 +99,52 @@ class PowTensor(_p.PowTensor):
             gb = g * _conj_t(Where.apply(zero, a1 ** b * log(a1), cond=a0))
         return ga, gb
 
+
+
+class _Conjugated:
+    """The complex form of an op whose real backward is ``g * J(x)`` with J holomorphic in x (prod,
+    cumprod: products of the other elements): the conjugate Wirtinger backward ``g * conj(J)`` is
+    ``conj(real backward of conj(g))``, so the real backward (its zero handling included) is reused."""
+
+    takes_complex = True
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return tuple(None if d is None else xp.conj(d) for d in super().backward(xp.conj(g)))
+
+    def backward_graph(self, g):
+        return tuple(None if d is None else _conj_t(d) for d in super().backward_graph(_conj_t(g)))
+
+
+class Prod(_Conjugated, _cu.Prod):
+    __slots__ = ()
+
+
+class Cumprod(_Conjugated, _cu.Cumprod):
+    pass
+
+
+class Norm2(_st.Norm2):
+    """sqrt(sum |x|^2) over some dims of a complex x: a real result, gradient g x / ||x|| (0 where
+    ||x|| = 0, as the real form), which the real backward computes as written."""
+
+    takes_complex = True
+
+    def forward(self, x, axis, keepdims):
+        xp = backend.get_array_module(x)
+        self.x, self.shape, self.axis, self.keepdims = x, x.shape, axis, keepdims
+        self.n = xp.sqrt((x.real * x.real + x.imag * x.imag).sum(axis=axis, keepdims=True))
+        return self.n if keepdims else self.n.reshape(
+            () if axis is None else tuple(d for i, d in enumerate(x.shape) if i not in axis))
+
+    def backward_graph(self, g):   # the real form's, with |x|^2 = Re(x conj(x)) for x * x
+        from .complex_parts import real
+        from .selection import Where
+        from .reduction import sum as _sum
+        from ._util import as_tensor, expand_reduced
+        x = self.inputs[0]
+        zero = self.n == 0
+        sq = _sum(real(x * _conj_t(x)), self.axis, keepdims=True)
+        ss = Where.apply(as_tensor(1.0, sq), sq, cond=zero)
+        share = Where.apply(as_tensor(0.0, x), x / _e.sqrt(ss), cond=zero)
+        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
