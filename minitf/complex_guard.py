@@ -22,7 +22,8 @@ forward pays the route, about 0.6 us (a chain of 200 small real ops, forward and
 unarmed, 1.13 ms armed, best of 40), and backward keeps its fast walk (the guard times and shows
 nothing: ``watches = False``). Ops that compute outside the graph without a Function
 (comparisons, sort, argmax, unique ...) are not seen by the guard: each calls :func:`refuse`
-behind a test of :data:`armed` (a module attribute read: free for real programs), so that they
+(through ``ops._util.refuse_complex``) behind a test of the engine's hook tuple, empty until this
+guard is armed (one attribute read for real programs, and no import of this module), so that they
 refuse complex input as torch does rather than give NumPy's lexicographic order.
 """
 from __future__ import annotations
