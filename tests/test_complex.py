@@ -143,9 +143,15 @@ def _inputs(rng, kinds, device):
 def test_gradients_match_torch_and_central_differences(name, device, rng):
     torch = pytest.importorskip("torch")
     fn, kinds = CASES[name]
-    inputs = _inputs(rng, kinds, device)
+    check_against_torch(torch, fn, _inputs(rng, kinds, device), device)
+
+
+def check_against_torch(torch, fn, inputs, device, square=True):
+    """fn(mt, *inputs)'s value, dtype and gradients as torch's fn(torch, ...) (complex128), then
+    gradcheck, and on the CPU gradgradcheck (of fn's square with ``square``)."""
     expected, grads, u = _torch_grads(torch, fn, inputs)
     out = fn(mt, *inputs)
+    assert str(out.dtype) == str(torch.from_numpy(expected).dtype).split(".")[1]
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
     out.backward(mt.tensor(u, device=device, dtype=out.dtype))
     for x, g in zip(inputs, grads):
@@ -156,7 +162,7 @@ def test_gradients_match_torch_and_central_differences(name, device, rng):
     assert mt.gradcheck(lambda *xs: fn(mt, *xs), inputs)
     if device == "cpu":   # second derivatives (create_graph=True), of the square so that linear ops' are not all
         # zero; their recorded ops are the device-tested ones above, so the CPU alone checks them
-        assert mt.gradgradcheck(lambda *xs: fn(mt, *xs) ** 2, inputs)
+        assert mt.gradgradcheck(lambda *xs: fn(mt, *xs) ** (2 if square else 1), inputs)
 
 
 def test_cast_to_real_warns_and_keeps_the_real_part_of_the_gradient(rng):
