@@ -51,6 +51,9 @@ def _load_routes() -> dict:
                    unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
                    unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
                    cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2})
+    from .ops import more_math as mm
+    routes.update({f.function: cm.conjugated(f.function) for f in (mm.log2, mm.log10, mm.exp2, mm.sinh, mm.cosh,
+                                                                   mm.tan, mm.asin, mm.atan)})
     return routes
 
 

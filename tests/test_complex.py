@@ -186,8 +186,8 @@ def test_save_and_load_keep_complex_tensors_and_arm_the_guard(tmp_path):
     assert complex_guard.armed   # a loaded complex tensor is checked as a made one
     assert back["z"].dtype == mt.complex128 and back["z"].requires_grad and back["w"].dtype == mt.complex64
     np.testing.assert_array_equal(back["z"].detach().numpy(), z.detach().numpy())
-    with pytest.raises(DtypeNotImplemented, match="asin"):
-        mt.asin(back["z"])
+    with pytest.raises(DtypeNotImplemented, match="acos"):
+        mt.acos(back["z"])
 
 
 def test_complex_loss_needs_an_explicit_gradient():
@@ -235,7 +235,7 @@ def test_gradcheck_sees_a_wrong_complex_gradient(rng):
 # ------------------------------------------------------------------ refusals
 
 @pytest.mark.parametrize("name,fn", [
-    ("asin", lambda z: mt.asin(z)), ("sinh", lambda z: mt.sinh(z)), ("log2", lambda z: mt.log2(z)),
+    ("acos", lambda z: mt.acos(z)), ("asinh", lambda z: mt.asinh(z)), ("atanh", lambda z: mt.atanh(z)),
     ("sign", lambda z: mt.sgn(z)), ("relu", lambda z: mt.functional.relu(z)),
     ("softmax", lambda z: mt.functional.softmax(z, -1)), ("logcumsumexp", lambda z: z.logcumsumexp(0)),
     ("var", lambda z: z.var()), ("max", lambda z: z.max()),

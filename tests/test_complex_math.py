@@ -1,4 +1,4 @@
-"""The complex forms of the common elementwise functions, pow with a tensor exponent, prod, cumsum,
+"""The complex forms of the common elementwise functions (sqrt ... tanh, log2 ... atan), pow with a tensor exponent, prod, cumsum,
 cumprod, the 2-norm, where / masked_fill / the in-place fills and the complex draws: values and
 gradients against torch in complex128, and mt.gradcheck (central differences on both parts)."""
 import numpy as np
@@ -24,6 +24,9 @@ CASES = {   # name: (fn(module, *inputs), input shapes)
     "sigmoid": (lambda m, z: m.sigmoid(z), [(5,)]), "reciprocal": (lambda m, z: m.reciprocal(z), [(5,)]),
     "rsqrt": (lambda m, z: m.rsqrt(z), [(5,)]), "square": (lambda m, z: m.square(z), [(5,)]),
     "log1p_expm1": (lambda m, z: m.log1p(z) + m.expm1(z), [(5,)]),
+    "log2_log10_exp2": (lambda m, z: m.log2(z) + m.log10(z) * 2 + m.exp2(z), [(5,)]),
+    "sinh_cosh_tan": (lambda m, z: m.sinh(z) + m.cosh(z) * 2 + m.tan(z), [(5,)]),
+    "asin_atan": (lambda m, z: m.asin(z) + m.atan(z) * 2 + m.arcsin(z), [(5,)]),
     "methods": (lambda m, z: z.sqrt() + z.log() + z.tanh() + z.sigmoid() + z.reciprocal() + z.rsqrt(), [(5,)]),
     "pow_complex_number": (lambda m, z: z ** (0.5 - 1.5j), [(5,)]),
     "pow_real_tensor_to_complex": (lambda m, a, z: (a.abs() + 0.5) ** z, [(5, "real"), (5,)]),

@@ -1,5 +1,5 @@
 """The complex forms of the holomorphic elementwise functions (sqrt, log, sin, cos, tanh, sigmoid,
-reciprocal, rsqrt, square, log1p, expm1), of ``a ** b`` with a tensor exponent, of prod and cumprod,
+reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan), of ``a ** b`` with a tensor exponent, of prod and cumprod,
 and of the 2-norm (a real result).
 
 For a holomorphic w = f(z), torch's gradient is ``g * conj(f'(z))`` (the conjugate Wirtinger
@@ -114,6 +114,12 @@ class _Conjugated:
 
     def backward_graph(self, g):
         return tuple(None if d is None else _conj_t(d) for d in super().backward_graph(_conj_t(g)))
+
+
+def conjugated(real_cls):
+    """The complex form of an op whose real backward is g * (a holomorphic derivative), by
+    :class:`_Conjugated` (more_math's log2, sinh, tan, asin ...): its class name kept."""
+    return type(real_cls.__name__, (_Conjugated, real_cls), {"__module__": __name__, "__qualname__": real_cls.__name__})
 
 
 class Prod(_Conjugated, _cu.Prod):
