@@ -97,3 +97,17 @@ def test_complex_draws(dtype, device):
 def test_still_refused(name, fn, rng):
     with pytest.raises(DtypeNotImplemented, match=name):
         fn(_c(rng, 3))
+
+
+def test_forward_mode_through_the_complex_forms_as_torch(rng):
+    """jvp of real functions that pass through them (forward AD reads their recorded backwards)."""
+    torch = pytest.importorskip("torch")
+    x, t = rng.standard_normal(4), rng.standard_normal(4)
+    for f in (lambda m, x: (x.to(m.complex128) * (1 + 2j)).sqrt().tanh().abs(),
+              lambda m, x: m.log((x * (1 - 1j)).sigmoid() + m.sin(x * 1j)).angle(),
+              lambda m, x: m.view_as_real(m.cumsum((x * 1j + 1).reciprocal().rsqrt(), 0).prod(0, keepdim=True)),
+              lambda m, x: m.linalg.vector_norm(m.asin(x * 1j + 0.5) ** (x * 1j)),
+              lambda m, x: m.view_as_real(m.where(x > 0, m.log2(x * 1j + 2), m.tan(x + 0.5j)))):
+        ours = mt.func.jvp(lambda v: f(mt, v), (mt.tensor(x),), (mt.tensor(t),))[1]
+        theirs = torch.func.jvp(lambda v: f(torch, v), (torch.tensor(x),), (torch.tensor(t),))[1]
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
