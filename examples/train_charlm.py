@@ -73,7 +73,7 @@ HYPER = [  # flag, type, help
     ("dropout", float, "dropout probability"),
     ("eval_interval", int, "iterations between evals (each writes the log and the checkpoint)"),
     ("eval_iters", int, "batches per split in each eval's loss estimate"),
-    ("log_interval", int, "iterations between progress lines (default: --eval-interval / 5); on a GPU also how often the loss is read back"),
+    ("log_interval", int, "iterations between progress lines (0, the default: --eval-interval / 5); on a GPU also how often the loss is read back"),
 ]
 
 

@@ -12,8 +12,9 @@ program on every op, so the test is made only once a complex dtype has appeared:
 * no complex input: the op runs as always (a real-to-complex cast is sent to its complex form);
 * a complex input to an op whose backward holds for complex numbers as written (add, sum,
   reshape, indexing, cat ...): it runs as always;
-* a complex input to an op with a complex form (mul, div, matmul, exp, pow, abs, casts): that
-  form runs (:mod:`minitf.ops.complex_backward`), the same forward with the conjugates in backward;
+* a complex input to an op with a complex form (mul, div, matmul, exp, pow, abs, casts; sqrt, log,
+  sin, tanh ..., prod, the 2-norm): that form runs (:mod:`minitf.ops.complex_backward`,
+  :mod:`minitf.ops.complex_math`), the same forward with the conjugates in backward;
 * a complex input to any other op: :class:`~minitf.errors.DtypeNotImplemented` naming the op,
   never a result with a silently wrong gradient.
 
@@ -21,8 +22,10 @@ Until then real programs pay nothing (the engine's test of an empty hook tuple);
 forward pays the route, about 0.6 us (a chain of 200 small real ops, forward and backward: 1.00 ms
 unarmed, 1.13 ms armed, best of 40), and backward keeps its fast walk (the guard times and shows
 nothing: ``watches = False``). Ops that compute outside the graph without a Function
-(comparisons, argmax, a few no-grad shortcuts) are not seen by the guard: their values are
-NumPy's for complex input.
+(comparisons, sort, argmax, unique ...) are not seen by the guard: each calls :func:`refuse`
+(through ``ops._util.refuse_complex``) behind a test of the engine's hook tuple, empty until this
+guard is armed (one attribute read for real programs, and no import of this module), so that they
+refuse complex input as torch does rather than give NumPy's lexicographic order.
 """
 from __future__ import annotations
 
@@ -34,15 +37,24 @@ _routes = None   # op class -> the class that runs it on complex input (itself w
 
 def _load_routes() -> dict:
     from .ops import arithmetic, reduction, shape, views, backward_ops, joining, casting, complex_backward
-    from .ops import _util, subscript, elementwise, pointwise, layout
+    from .ops import _util, subscript, elementwise, pointwise, layout, selection, cumulative
     same = [arithmetic.Add, arithmetic.Sub, arithmetic.Neg, reduction.Sum, reduction.Mean, shape.Reshape,
             shape.Permute, layout.Roll, layout.Flip, subscript.GetItem, joining.Concatenate, joining.Stack, views.Clone, views.Contiguous,
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
-            backward_ops.Scatter]
+            backward_ops.Scatter, selection.Where, cumulative.Cumsum]
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
                    elementwise.Exp: cb.Exp, pointwise.Abs: cb.Abs, casting.AsType: cb.AsType})
+    from .ops import unary, statistics, complex_math as cm
+    routes.update({elementwise.Log: cm.Log, elementwise.Sqrt: cm.Sqrt, elementwise.Tanh: cm.Tanh,
+                   elementwise.Sigmoid: cm.Sigmoid, unary.Sin: cm.Sin, unary.Cos: cm.Cos, unary.Square: cm.Square,
+                   unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
+                   unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
+                   cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2})
+    from .ops import more_math as mm
+    routes.update({f.function: cm.conjugated(f.function) for f in (mm.log2, mm.log10, mm.exp2, mm.sinh, mm.cosh,
+                                                                   mm.tan, mm.asin, mm.atan)})
     return routes
 
 
@@ -71,10 +83,19 @@ class _Guard:
         if target is None:
             raise DtypeNotImplemented(
                 f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "
-                f"covers arithmetic, matmul, exp, abs, angle, reductions by sum/mean, shapes, indexing, "
-                f"cat/stack and torch.fft: see docs/api.md, 'Complex numbers')")
+                f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
+                f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
+                f"see docs/api.md, 'Complex numbers')")
         return target
 
+
+
+def refuse(name: str, *tensors, why: str = "complex numbers have no order") -> None:
+    """Raise torch's refusal if any of ``tensors`` (Tensors or arrays) is complex: for the ops
+    outside the graph (``<``, sort, argmax ...). Callers test ``armed`` first."""
+    for t in tensors:
+        if getattr(getattr(t, "dtype", None), "kind", "") == "c":
+            raise DtypeNotImplemented(f"{name}: not implemented for complex tensors ({why}), as torch")
 
 
 def _op_name(cls) -> str:

@@ -137,21 +137,39 @@ def _generator(generator, device, name="rand"):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Uniform samples in [0, 1) from the device's default generator (see ``manual_seed``)."""
+    """Uniform samples in [0, 1) from the device's default generator (see ``manual_seed``); a
+    complex dtype draws both parts so, as torch. size (d_0, ...) -> a tensor of that shape."""
     dt = _dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"rand: needs a floating dtype, got {dt}")
-    data = _generator(generator, resolve_device(device)).random(_shape(size, "rand"), dtype=dt)
-    return _make(data, requires_grad)
+    if dt.kind not in "fc":
+        raise TypeError(f"rand: needs a floating or complex dtype, got {dt}")
+    shape, part = _shape(size, "rand"), _part_dtype(dt)
+    data = _generator(generator, resolve_device(device)).random(shape + (2,) * (dt.kind == "c"), dtype=part)
+    return _make(_as_complex(data, dt, shape), requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Standard normal samples from the device's default generator (see ``manual_seed``)."""
+    """Standard normal samples from the device's default generator (see ``manual_seed``); a
+    complex dtype has unit variance, its parts each N(0, 1/2), as torch. size (d_0, ...) -> that shape."""
     dt = _dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"randn: needs a floating dtype, got {dt}")
-    data = _generator(generator, resolve_device(device), "randn").standard_normal(_shape(size, "randn"), dtype=dt)
-    return _make(data, requires_grad)
+    if dt.kind not in "fc":
+        raise TypeError(f"randn: needs a floating or complex dtype, got {dt}")
+    shape, part = _shape(size, "randn"), _part_dtype(dt)
+    data = _generator(generator, resolve_device(device), "randn").standard_normal(
+        shape + (2,) * (dt.kind == "c"), dtype=part)
+    if dt.kind == "c":
+        data *= part.type(np.sqrt(0.5))
+    return _make(_as_complex(data, dt, shape), requires_grad)
+
+
+def _part_dtype(dt: np.dtype) -> np.dtype:
+    """The float dtype a draw of ``dt`` is made in: its parts' for a complex dtype."""
+    return np.dtype(np.float32 if dt == np.complex64 else np.float64) if dt.kind == "c" else dt
+
+
+def _as_complex(data, dt: np.dtype, shape: tuple):
+    """A float draw of shape + (2,) as the complex array of ``shape`` (real, imaginary interleaved,
+    torch's layout); a real draw as it is."""
+    return data.view(dt).reshape(shape) if dt.kind == "c" else data
 
 
 def randint(*args, size=None, dtype=None, device=None, generator=None) -> Tensor:

@@ -391,8 +391,8 @@ def _pick(numpy_name, torch_name):
 
 
 def _known(o) -> bool:
-    """An operand the tensor ops take: a Tensor, a Python or NumPy number, a list, an array."""
-    if isinstance(o, (TensorMethods, int, float, np.generic, np.ndarray, list, tuple)):
+    """An operand the tensor ops take: a Tensor, a Python (complex too) or NumPy number, a list, an array."""
+    if isinstance(o, (TensorMethods, int, float, complex, np.generic, np.ndarray, list, tuple)):
         return True
     try:
         backend.device_of(o)  # a raw device array

@@ -69,6 +69,9 @@ def test_a_kill_during_the_final_exact_pass_is_completed_on_resume(corpus_file, 
     _, out, _ = main_of("train_charlm.py", ["--resume", "--out-dir", str(cut), "--no-progress"], capsys, check=0)
     assert (f"the run is finished: trained to iter 10 (max_iters 10), final val loss {want:.4f}" in out
             and "nothing to train (pass a larger --max-iters to train further)" in out), out
+    # and its header does not announce a run "to iter 10" from iter 10
+    assert "resuming at iter 10, at or past --max-iters 10: nothing left to train" in out, out
+    assert "to iter 10:" not in out, out
     assert "computing" not in out and (cut / train.CHECKPOINT_NAME).read_bytes() == before
 
 

@@ -71,6 +71,15 @@ def elementwise_outside_graph(name: str, a: Tensor, b: Tensor) -> Tensor:
         raise broadcast_error(name, a.shape, b.shape) from None
 
 
+def refuse_complex(name: str, *tensors, why: str = "complex numbers have no order") -> None:
+    """The complex guard's refusal (:func:`minitf.complex_guard.refuse`) for an op outside the graph
+    (``<``, sort, argmax ...) given a complex tensor. Callers test ``_engine._hooks`` first: empty
+    until a complex dtype appears (or a debug tool is on), so real programs pay one attribute read."""
+    from .. import complex_guard
+    if complex_guard.armed:
+        complex_guard.refuse(name, *tensors, why=why)
+
+
 def differentiable(t) -> bool:
     """Whether an op must take the Tensor ``t`` as an input rather than a constant: a gradient flows
     through it, or (a dual level open: :mod:`minitf.forward_ad`) it carries a tangent."""

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, ShapeError, broadcast_error
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, check_same_dtype, elementwise_outside_graph
+from ._util import as_tensor, binary_operands, check_same_dtype, elementwise_outside_graph, refuse_complex
 from .promotion import promote_operands, result_type
 
 
@@ -304,7 +304,12 @@ def compare(a, b, op: str) -> Tensor:
         from ..func.batching_fns import outside_graph   # rule, before a number is made a tensor like a
         return outside_graph(op, a, b, compare)
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
+    if _engine._hooks and op not in ("equal", "not_equal"):   # == and != hold for complex numbers; < does not
+        refuse_complex(_COMPARE_NAMES[op], a)
     return elementwise_outside_graph(op, a, b)
+
+
+_COMPARE_NAMES = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge"}
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "positive", "pow", "matmul", "compare", "as_tensor"]

@@ -274,6 +274,9 @@ def heaviside(x: Tensor, values: Tensor) -> Tensor:
                          f"{values.dtype}), as torch")
     from ._util import check_same_device
     check_same_device("heaviside", [x, values])
+    if x.dtype.kind == "c":
+        from ..complex_guard import refuse
+        refuse("heaviside", x)
     xp = backend.get_array_module(x.data)
     a = x.data
     try:

@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import autograd as _engine, backend
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import as_tensor, check_same_device
+from ._util import as_tensor, check_same_device, refuse_complex
 
 
 def histc(x: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
@@ -68,6 +68,8 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool
         raise ShapeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     v = input if isinstance(input, Tensor) else as_tensor(input, boundaries)
     check_same_device("bucketize", [v, boundaries])
+    if _engine._hooks:
+        refuse_complex("bucketize", v, boundaries)
     xp = backend.get_array_module(v.data)
     # a value v's bucket with right=False is the number of boundaries < v: searchsorted's left side
     out = sorted_search(xp, boundaries.data, v.data, "right" if right else "left")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import broadcast_error
-from .. import backend
+from .. import autograd as _engine, backend
 from ..tensor import Tensor
-from ._util import check_dim
+from ._util import check_dim, refuse_complex
 from .views import expand
 
 
@@ -66,6 +66,8 @@ def slice_rows(name: str, input: Tensor, dim):
     the dim made non-negative (None for dim None)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+    if _engine._hooks:
+        refuse_complex(name, input)
     xp = backend.get_array_module(input.data)
     a = input.data
     if dim is None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import backend
+from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import check_dim, expand_reduced, normalize_axis
+from ._util import check_dim, expand_reduced, normalize_axis, refuse_complex
 
 # PyTorch's torch.return_types.max / .min: a namedtuple of (values, indices)
 max_return = namedtuple("max", ["values", "indices"])
@@ -198,6 +198,8 @@ def _arg(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
     name = "argmax" if largest else "argmin"
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
     a = x.data
+    if _engine._hooks:
+        refuse_complex(name, a)
     if x.numel() == 0 and dim is None:
         raise ValueError(f"{name}: the tensor is empty; name a dim to reduce")
     if dim is None:

@@ -18,6 +18,9 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """The sum with NaNs counted as 0, as torch.nansum (their gradient is 0); integer and bool
     tensors (no NaN) sum to int64, as torch.sum."""
     from . import logical, shape, reduction
+    if x.dtype.kind == "c":
+        from ..complex_guard import refuse
+        refuse("nansum", x, why="torch's CPU kernel has none")
     if x.dtype.kind not in "fc":
         return reduction.sum(x, dim, keepdim)
     return reduction.sum(shape.where(logical.isnan(x), 0.0, x), dim, keepdim)

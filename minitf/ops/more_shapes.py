@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import check_dim, share_storage
+from ._util import check_dim, share_storage, refuse_complex
 
 
 def hstack(tensors) -> Tensor:
@@ -205,6 +205,8 @@ def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
     e = elements if isinstance(elements, Tensor) else as_tensor(elements, test_elements)
     t = test_elements if isinstance(test_elements, Tensor) else as_tensor(test_elements, e)
     check_same_device("isin", [e, t])
+    if _engine._hooks:   # (torch's isin sorts: no complex)
+        refuse_complex("isin", e, t)
     xp = backend.get_array_module(e.data)
     return Tensor._make(xp.isin(e.data, t.data, invert=invert), None)
 
@@ -226,6 +228,8 @@ def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side=N
         raise ArgumentError("searchsorted: side and right can't be set to opposites, got side='left' "
                             "while right=True")
     which = "right" if right or side == "right" else "left"
+    if _engine._hooks:
+        refuse_complex("searchsorted", sorted_sequence, v)
     xp = backend.get_array_module(sorted_sequence.data)
     s = sorted_sequence.data
     if s.ndim > 1 and s.shape[:-1] != v.shape[:-1]:

@@ -56,10 +56,17 @@ def lcm(input: Tensor, other: Tensor) -> Tensor:
     return Tensor._make(xp.lcm(a, b), None)
 
 
+def _refuse_complex(name: str, x: Tensor) -> None:
+    from ..complex_guard import refuse
+    refuse(name, x, why="an infinity has no sign in the complex plane")
+
+
 def isposinf(input: Tensor) -> Tensor:
     """Whether each element is +inf (bool, input's shape), as torch.isposinf."""
     x = _tensor("isposinf", input)
     xp = backend.get_array_module(x.data)
+    if x.dtype.kind == "c":
+        _refuse_complex("isposinf", x)
     if x.dtype.kind != "f":
         return Tensor._make(xp.zeros(x.shape, dtype=bool), None)
     return Tensor._make(x.data == xp.inf, None)
@@ -69,6 +76,8 @@ def isneginf(input: Tensor) -> Tensor:
     """Whether each element is -inf (bool, input's shape), as torch.isneginf."""
     x = _tensor("isneginf", input)
     xp = backend.get_array_module(x.data)
+    if x.dtype.kind == "c":
+        _refuse_complex("isneginf", x)
     if x.dtype.kind != "f":
         return Tensor._make(xp.zeros(x.shape, dtype=bool), None)
     return Tensor._make(x.data == -xp.inf, None)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import backend
+from .. import autograd as _engine, backend
 from ..errors import DtypeNotImplemented, IndexRangeError
 from ..tensor import Tensor
-from ._util import check_dim, is_int
+from ._util import check_dim, is_int, refuse_complex
 
 kthvalue_return = namedtuple("kthvalue", ["values", "indices"])   # torch.return_types.kthvalue
 mode_return = namedtuple("mode", ["values", "indices"])
@@ -60,6 +60,8 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
                               f"(k = {k}, size {n})")
     if x.ndim == 0:
         return kthvalue_return(x * 1, x.new_zeros((), dtype="int64"))
+    if _engine._hooks:   # (after the 0-d case: torch returns a complex 0-d tensor itself)
+        refuse_complex("kthvalue", x)
     xp = backend.get_array_module(x.data)
     pos = xp.full(x.shape[:d] + x.shape[d + 1:], k - 1, dtype="int64")
     return kthvalue_return(*_pick(x, d, pos, keepdim, "kthvalue"))
@@ -101,6 +103,8 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     if x.ndim == 0:
         return mode_return(x * 1, x.new_zeros((), dtype="int64"))
     _reduction_dim("mode", x, dim)
+    if _engine._hooks:
+        refuse_complex("mode", x)
     xp = backend.get_array_module(x.data)
     from .sorting import stable_order
     order = xp.moveaxis(stable_order(x.data, d, False), d, -1)       # (M..., n)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import backend
+from .. import autograd as _engine, backend
 from ..tensor import Tensor
-from ._util import check_dim
+from ._util import check_dim, refuse_complex
 
 sort_return = namedtuple("sort", ["values", "indices"])
 topk_return = namedtuple("topk", ["values", "indices"])
@@ -42,6 +42,8 @@ def stable_order(a, axis: int, descending: bool):
 
 
 def _order(name: str, x: Tensor, dim: int, descending: bool):
+    if _engine._hooks:
+        refuse_complex(name, x)
     if x.ndim == 0:
         check_dim(name, dim, 0)
         return None, 0

@@ -152,6 +152,9 @@ def signbit(x: Tensor) -> Tensor:
         return Tensor._make(xp.signbit(a), None)
     if a.dtype.kind == "b":
         return Tensor._make(xp.zeros(a.shape, dtype=bool), None)
+    if a.dtype.kind == "c":
+        from ..complex_guard import refuse
+        refuse("signbit", a, why="a complex number has no sign bit")
     return Tensor._make(a < 0, None)
 
 

@@ -41,14 +41,18 @@ def header_lines(cfg, corpus, vocab, sampler, model, out_dir, resumed_at) -> lis
             else f"{c.model.upper()} n_layer {c.n_layer}, hidden {c.n_embd}")
     bias = f"bias {c.bias}" if c.model == "gpt" else "biases in every layer"
     start = f"resuming at iter {resumed_at}" if resumed_at is not None else "training"
+    if resumed_at is not None and resumed_at >= c.max_iters:   # not "resuming at iter 8 to iter 2"
+        plan = f"{start}, at or past --max-iters {c.max_iters}: nothing left to train; writing to {out_dir}"
+    else:
+        plan = (f"{start} to iter {c.max_iters}: batch {c.batch_size}, lr {c.lr:g} -> {c.min_lr:g} "
+                f"(warmup {c.warmup_iters}, decay to {c.lr_decay_iters}), weight decay {c.weight_decay}, "
+                f"grad clip {c.grad_clip}; eval every {c.eval_interval} over {c.eval_iters} batches; "
+                f"writing to {out_dir}")
     return [f"corpus: {corpus.source}: {len(corpus.text):,} characters, vocabulary {len(vocab)}, "
             f"train {n_train:,} / val {n_val:,}",
             f"model: {arch}, block {c.block_size}, {bias}, dropout {c.dropout}: "
             f"{model.num_parameters():,} parameters, {c.dtype} on {c.device}",
-            f"{start} to iter {c.max_iters}: batch {c.batch_size}, lr {c.lr:g} -> {c.min_lr:g} "
-            f"(warmup {c.warmup_iters}, decay to {c.lr_decay_iters}), weight decay {c.weight_decay}, "
-            f"grad clip {c.grad_clip}; eval every {c.eval_interval} over {c.eval_iters} batches; "
-            f"writing to {out_dir}"]
+            plan]
 
 
 def short_run_notes(cfg, start: int) -> list[str]:

@@ -1,0 +1,156 @@
+"""The complex forms of the holomorphic elementwise functions (sqrt, log, sin, cos, tanh, sigmoid,
+reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan), of ``a ** b`` with a tensor exponent, of prod and cumprod,
+and of the 2-norm (a real result).
+
+For a holomorphic w = f(z), torch's gradient is ``g * conj(f'(z))`` (the conjugate Wirtinger
+derivative: :mod:`minitf.ops.complex_backward`). Each class here keeps its real op's class name (its
+node's name, ``SqrtBackward0``) and its ``f`` / ``slope`` / ``slope_graph``, and conjugates the slope.
+:mod:`minitf.complex_guard` sends an op with a complex input here; real tensors never reach these.
+"""
+from __future__ import annotations
+
+from .. import backend
+from . import cumulative as _cu, elementwise as _e, pointwise as _p, statistics as _st, unary as _u
+from .complex_backward import _conj, _conj_t
+
+
+class _Holomorphic:
+    """The complex form of an elementwise y = f(x): saves x and y, backward ``g * conj(f'(x))``."""
+
+    takes_complex = True
+    saves_inputs = saves_output = True
+
+    def forward(self, x):
+        self.x = x
+        self.y = self.f(backend.get_array_module(x), x)
+        return self.y
+
+    def backward(self, g):
+        return (g * _conj(self.slope(backend.get_array_module(g), self.x, self.y)),)
+
+    def backward_graph(self, g):
+        return (g * _conj_t(self.slope_graph(self.inputs[0])),)
+
+
+def _same(real_cls):
+    """The complex form of one of unary.py's ``_Elementwise`` functions (its f and slopes hold as written)."""
+    return type(real_cls.__name__, (_Holomorphic, real_cls), {"__module__": __name__, "__qualname__": real_cls.__name__})
+
+
+Sin, Cos, Square, Rsqrt, Reciprocal, Log1p, Expm1 = (_same(c) for c in (_u.Sin, _u.Cos, _u.Square, _u.Rsqrt,
+                                                                       _u.Reciprocal, _u.Log1p, _u.Expm1))
+
+
+class Log(_Holomorphic, _e.Log):
+    f = staticmethod(lambda xp, x: xp.log(x))        # the principal branch (arg in (-pi, pi]), as torch
+    slope = staticmethod(lambda xp, x, y: 1 / x)
+    slope_graph = staticmethod(lambda x: 1 / x)
+
+
+class Sqrt(_Holomorphic, _e.Sqrt):
+    f = staticmethod(lambda xp, x: xp.sqrt(x))       # the principal root (real part >= 0)
+    slope = staticmethod(lambda xp, x, y: 1 / (2 * y))
+    slope_graph = staticmethod(lambda x: 1 / (2 * _e.sqrt(x)))
+
+
+class Tanh(_Holomorphic, _e.Tanh):
+    f = staticmethod(lambda xp, x: xp.tanh(x))
+    slope = staticmethod(lambda xp, x, y: 1 - y * y)
+    slope_graph = staticmethod(lambda x: 1 - _e.tanh(x) ** 2)
+
+
+class Sigmoid(_Holomorphic, _e.Sigmoid):
+    # (the real form's sign split needs an order; the plain formula is torch's for complex input)
+    f = staticmethod(lambda xp, x: 1 / (1 + xp.exp(-x)))
+    slope = staticmethod(lambda xp, x, y: y * (1 - y))
+
+    @staticmethod
+    def slope_graph(x):
+        s = _e.sigmoid(x)
+        return s * (1 - s)
+
+
+class PowTensor(_p.PowTensor):
+    """``a ** b`` with a tensor exponent, one of them complex: gradients ``g conj(b a^(b-1))`` and
+    ``g conj(a^b log a)``, each 0 where the real form's is (b = 0; a = 0 with Re b >= 0, as torch)."""
+
+    takes_complex = True
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        a, b = self.a, self.b
+        ga = g * _conj(xp.where(b == 0, 0, b * a ** (b - 1)))
+        gb = g * _conj(xp.where((a == 0) & (b.real >= 0), 0, self.y * xp.log(a)))
+        return ga, gb   # (both complex: pow promotes a real operand first, by a cast with its own gradient)
+
+    def backward_graph(self, g):
+        from .elementwise import log
+        from .selection import Where
+        from ._util import as_tensor
+        a, b = self.inputs
+        one, zero = as_tensor(1.0, g), as_tensor(0.0, g)
+        ga = gb = None
+        if a._requires_grad:
+            b0 = b.data == 0
+            ga = g * _conj_t(Where.apply(zero, b * Where.apply(one, a, cond=b0) ** (b - 1), cond=b0))
+        if b._requires_grad:
+            a0 = (a.data == 0) & (b.data.real >= 0)
+            a1 = Where.apply(one, a, cond=a0)
+            gb = g * _conj_t(Where.apply(zero, a1 ** b * log(a1), cond=a0))
+        return ga, gb
+
+
+
+class _Conjugated:
+    """The complex form of an op whose real backward is ``g * J(x)`` with J holomorphic in x (prod,
+    cumprod: products of the other elements): the conjugate Wirtinger backward ``g * conj(J)`` is
+    ``conj(real backward of conj(g))``, so the real backward (its zero handling included) is reused."""
+
+    takes_complex = True
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return tuple(None if d is None else xp.conj(d) for d in super().backward(xp.conj(g)))
+
+    def backward_graph(self, g):
+        return tuple(None if d is None else _conj_t(d) for d in super().backward_graph(_conj_t(g)))
+
+
+def conjugated(real_cls):
+    """The complex form of an op whose real backward is g * (a holomorphic derivative), by
+    :class:`_Conjugated` (more_math's log2, sinh, tan, asin ...): its class name kept."""
+    return type(real_cls.__name__, (_Conjugated, real_cls), {"__module__": __name__, "__qualname__": real_cls.__name__})
+
+
+class Prod(_Conjugated, _cu.Prod):
+    __slots__ = ()
+
+
+class Cumprod(_Conjugated, _cu.Cumprod):
+    pass
+
+
+class Norm2(_st.Norm2):
+    """sqrt(sum |x|^2) over some dims of a complex x: a real result, gradient g x / ||x|| (0 where
+    ||x|| = 0, as the real form), which the real backward computes as written."""
+
+    takes_complex = True
+
+    def forward(self, x, axis, keepdims):
+        xp = backend.get_array_module(x)
+        self.x, self.shape, self.axis, self.keepdims = x, x.shape, axis, keepdims
+        self.n = xp.sqrt((x.real * x.real + x.imag * x.imag).sum(axis=axis, keepdims=True))
+        return self.n if keepdims else self.n.reshape(
+            () if axis is None else tuple(d for i, d in enumerate(x.shape) if i not in axis))
+
+    def backward_graph(self, g):   # the real form's, with |x|^2 = Re(x conj(x)) for x * x
+        from .complex_parts import real
+        from .selection import Where
+        from .reduction import sum as _sum
+        from ._util import as_tensor, expand_reduced
+        x = self.inputs[0]
+        zero = self.n == 0
+        sq = _sum(real(x * _conj_t(x)), self.axis, keepdims=True)
+        ss = Where.apply(as_tensor(1.0, sq), sq, cond=zero)
+        share = Where.apply(as_tensor(0.0, x), x / _e.sqrt(ss), cond=zero)
+        return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
