@@ -40,7 +40,8 @@ def masked_fill(x, mask, value):
 
 
 def embedding(idx, weight, padding_idx):
-    """``F.embedding(idx, weight)`` per example. Batched indices with an ordinary table: one
+    """``F.embedding(idx, weight)`` per example, idx (...) and weight (V, C) -> (..., C).
+    Batched indices with an ordinary table: one
     lookup of every example's indices. A batched table (per-example weights, as from
     ``functional_call``): the examples' tables stacked into one of B*V rows and each example's
     indices offset by its b*V, after checking them against V (so an index out of one example's
