@@ -45,6 +45,10 @@ class Tensor(TensorMethods):
     __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
                  "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+    # True on vmap's BatchedTensor (minitf/func/batching.py): the ops that read storage before
+    # Function.apply ask for it and hand a batched call to its rule (a class attribute, so that
+    # the ordinary tensor's answer is one plain read)
+    _vmap_batched = False
 
     def __init__(self, data=None, *sizes, requires_grad: bool = False):
         # the library wraps a backend array as is (dtype kept, memory shared); anything else

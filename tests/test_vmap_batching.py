@@ -44,7 +44,7 @@ def check(make, arrays, monkeypatch, in_dims=0, out_dims=0, batched=True):
     def counted(*a):
         calls[0] += 1
         return f(*a)
-    args = [mt.tensor(a, dtype="float64") for a in arrays]
+    args = [mt.tensor(a, dtype="float64" if a.dtype.kind == "f" else None) for a in arrays]
     V.last_fallback = None
     ours = vmap(counted, in_dims, out_dims)(*args)
     if batched:
@@ -56,6 +56,11 @@ def check(make, arrays, monkeypatch, in_dims=0, out_dims=0, batched=True):
     theirs = torch.func.vmap(make(torch, TF), in_dims, out_dims)(*[torch.tensor(a) for a in arrays])
     for o, lp, t in zip(_leaves(ours), _leaves(loop), _leaves(theirs), strict=True):
         assert type(o) is mt.Tensor and tuple(o.shape) == tuple(t.shape) == tuple(lp.shape)
+        assert (o.dtype == mt.bool) == (t.dtype == torch.bool) == (lp.dtype == mt.bool)
+        if o.dtype == mt.bool:   # comparisons: exactly the loop's and torch's
+            np.testing.assert_array_equal(o.numpy(), lp.numpy())
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
+            continue
         np.testing.assert_allclose(o.numpy(), lp.numpy(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
     return ours
@@ -73,6 +78,8 @@ UNARY = {
     "views": lambda M, F: lambda x: (x.reshape(-1), x.view(2, -1), x.transpose(0, -1), x.permute(2, 0, 1),
                                      x.unsqueeze(-1), x.unsqueeze(0).squeeze(0), x.flatten(), x.flatten(1),
                                      x.mT, x.unsqueeze(1).expand(-1, 5, -1, -1), x.movedim(0, -1), x[0].T),
+    "split_tri": lambda M, F: lambda x: (M.split(x, [1, 3], dim=-1), x.split(1, dim=0), x.chunk(2, 1),
+                                         M.tril(x, -1), x.triu(1), x.transpose(0, 1).contiguous()),
     "indexing": lambda M, F: lambda x: (x[1:, None, ::2], x[..., 0], x[0], x[:, -1]),
     "cat_stack": lambda M, F: lambda x: (M.cat([x, x * 2], dim=-1), M.stack([x, -x], dim=1),
                                          M.stack([x, x], dim=-1)),
@@ -298,3 +305,185 @@ def test_every_transform_under_vmap_equals_the_loop(name, monkeypatch):
     ours = vmap(f)(*args)
     loop = _loop(f, 0, 0, args, monkeypatch)
     np.testing.assert_allclose(ours.numpy(), loop.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- function-level rules (batching_fns)
+PAIRS = {   # x (B, 2, 3, 4) batched, y (2, 3, 4) unbatched unless in_dims say so
+    "view_functions": lambda M, F: lambda x, y: (
+        M.reshape(x, (-1,)), M.reshape(x, (6, 4)), M.transpose(x, 0, -1), M.permute(x, (2, 0, 1)),
+        M.flatten(x), M.flatten(x, 1), M.flatten(x, -2, -1), M.squeeze(M.unsqueeze(x, 0), 0), M.unsqueeze(x, -1),
+        M.squeeze(x[:1]), M.nn.Flatten()(x), M.nn.Flatten(0, 1)(x) + y.flatten(0, 1)),
+    "comparisons": lambda M, F: lambda x, y: (
+        x < 0, x >= y, y > x, x != x * 2, x == x, M.eq(x, x[0]), M.lt(x, 0.5), M.gt(y, x), M.le(x, y),
+        M.ge(x, 0.0), M.ne(y, x)),
+    "logical": lambda M, F: lambda x, y: (
+        M.logical_and(x > 0, y < 0.5), M.logical_or(y > 0, x > 0), M.logical_xor(x > y, x < 0),
+        M.logical_not(x > 0), (x > 0) & (y > 0), (y > 0) | (x < 0), M.isnan(M.log(x)), (x / 0).isfinite(),
+        M.isinf(x / (x.abs() > 0.5))),
+    "where": lambda M, F: lambda x, y: (
+        M.where(x > 0, x, y), M.where(y > 0, x, -x), M.where(x > y, 1.0, 0.0), M.where(y < 0, y, x[0]),
+        x.where(x < y, y), M.where(x > 0, y, 2.0)),
+    "masked_fill": lambda M, F: lambda x, y: (
+        x.masked_fill(x > 0, 0.5), y.masked_fill(x > 0, -1.0), x.masked_fill(y < 0, 2.0),
+        M.masked_fill(x, x[0] < 0, -3.0) if M is mt else x.masked_fill(x[0] < 0, -3.0)),
+    "clamp_tensor_bounds": lambda M, F: lambda x, y: (
+        M.clamp(x, min=y, max=y + 1), x.clamp(max=y * 0.5), y.clamp(min=x), x.clamp(min=x[0], max=x[1]),
+        # a number next to a tensor bound (minitf takes it; torch wants both tensors)
+        x.clamp(min=x[0], max=0.3 if M is mt else M.full_like(x[0], 0.3)),
+        M.clamp(x, min=-0.2 if M is mt else M.full_like(y, -0.2), max=y.abs())),
+    "cat_negative_dims": lambda M, F: lambda x, y: (M.cat([x, y], dim=-1), M.cat([y, x, x], dim=-2),
+                                                    M.stack([x, y], dim=-3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_function_rules(name, monkeypatch):
+    check(PAIRS[name], [_arr(B, 2, 3, 4), _arr(2, 3, 4)], monkeypatch, in_dims=(0, None))
+    check(PAIRS[name], [_arr(2, B, 3, 4), _arr(2, 3, 4, B)], monkeypatch, in_dims=(1, -1))   # both batched
+
+
+def test_embedding_with_batched_indices_or_a_batched_table(monkeypatch):
+    V_, C = 6, 3
+    idx, table = rng.integers(0, V_, (B, 2, 5)), _arr(V_, C)
+    check(lambda M, F: lambda i, w: (F.embedding(i, w), F.embedding(i[0], w, padding_idx=1)), [idx, table],
+          monkeypatch, in_dims=(0, None))
+    # per-example tables (B, V, C): with the indices batched and not
+    tables = _arr(B, V_, C)
+    check(lambda M, F: lambda i, w: F.embedding(i, w) * 2, [idx, tables], monkeypatch, in_dims=(0, 0))
+    check(lambda M, F: lambda i, w: F.embedding(i, w), [idx[0], tables], monkeypatch, in_dims=(None, 0))
+    check(lambda M, F: lambda i, w: F.embedding(i, w), [idx, np.moveaxis(tables, 0, 2)], monkeypatch, in_dims=(0, 2))
+    # a padding row with a batched table: the loop (right, just not batched)
+    check(lambda M, F: lambda i, w: F.embedding(i, w, padding_idx=0), [idx, tables], monkeypatch, batched=False)
+
+
+def test_embedding_with_a_batched_table_refuses_an_index_past_the_example():
+    # an index of V would read the next example's table from the stacked one: refused, as the loop
+    idx = mt.tensor([[0, 3], [1, 2]])
+    with pytest.raises(IndexError):
+        vmap(F.embedding)(idx, mt.tensor(_arr(2, 3, 2)))
+
+
+def test_per_example_gradients_through_embedding_where_and_masked_fill(monkeypatch):
+    V_, C = 5, 3
+
+    def make(M, F):
+        def loss(w, i, x):
+            e = F.embedding(i, w)                                   # (T, C)
+            e = M.where(e > 0, e, 0.1 * e).masked_fill(x < -1.0, 0.0)
+            return (M.clamp(e, min=x - 1, max=x + 1) * x).sum()
+        return loss
+    check(lambda M, F: (grad if M is mt else torch.func.grad)(make(M, F)),
+          [_arr(V_, C), rng.integers(0, V_, (B, 4)), _arr(B, 4, C)], monkeypatch, in_dims=(None, 0, 0))
+
+ATTENTION = {   # q, k, v: (B, H, T, D) batched, one example (H, T, D)
+    "plain": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+    "causal_scaled": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                                                    scale=0.3),
+    "bool_mask": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=k[..., :1].mT > -1.0),
+    "shared_mask_more_dims": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(
+        q, k, v, attn_mask=M.tensor(np.arange(75).reshape(3, 1, 5, 5) % 4 != 1)),
+    "float_mask": lambda M, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=q @ k.mT * 0.1),
+    "softmax_pieces": lambda M, F: lambda q, k, v: F.softmax(
+        (q @ k.mT / 2.0).masked_fill(M.ones(5, 5, dtype=M.bool).triu(1), float("-inf")), dim=-1) @ v,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTION))
+def test_attention(name, monkeypatch):
+    q, k, v = _arr(B, 2, 5, 4), _arr(B, 2, 5, 4), _arr(B, 2, 5, 3)
+    check(ATTENTION[name], [q, k, v], monkeypatch)
+    check(ATTENTION[name], [q, k[0], v[0]], monkeypatch, in_dims=(0, None, None))   # a shared key/value
+    check(ATTENTION[name], [q[0, 0], k, v], monkeypatch, in_dims=(None, 0, 0))
+
+
+def test_attention_dropout_stays_in_the_loop():
+    q = mt.tensor(_arr(B, 3, 4), dtype="float64")
+    out = vmap(lambda a: F.scaled_dot_product_attention(a, a, a, dropout_p=0.5), randomness="different")(q)
+    assert isinstance(V.last_fallback, Unbatchable) and tuple(out.shape) == (B, 3, 4)
+
+
+def test_advanced_indexing(monkeypatch):
+    x, j = _arr(B, 3, 4), rng.integers(0, 3, (B, 2, 4))   # j: gather indices along dim 0 of an example
+    cols, rows = np.array([3, 0, 3]), rng.integers(0, 4, (B, 5))
+    # the index unbatched (a closure or in_dims None), the tensor batched
+    check(lambda M, F: lambda x, j: (M.gather(x, 0, j), x.gather(-1, j[:, :3].mT), M.index_select(x, 1, j[0, :1]),
+                                     x.index_select(-2, j[1, :2]), x[j[0, 0]], x[:, j[0, 0]], x[..., j[0]],
+                                     x[j[0], j[1]]),
+          [x, j[0]], monkeypatch, in_dims=(0, None))
+    # the index batched: the tensor batched too, or not
+    for in_dims, arrays in (((0, 0), [x, j]), ((None, 0), [x[0], j])):
+        check(lambda M, F: lambda x, j: (M.gather(x, 0, j), x.gather(1, j[:, :3].mT)), arrays, monkeypatch,
+              in_dims=in_dims)
+    check(lambda M, F: lambda x, r: (M.index_select(x, 1, r), x.index_select(-1, r[:2])), [x, rows], monkeypatch,
+          in_dims=(0, 0))
+    check(lambda M, F: lambda x, r: M.index_select(x, 0, r[:2]), [x[0], rows % 3], monkeypatch, in_dims=(None, 0))
+    # x[idx] with a batched idx (an example's rows of x), x batched or not
+    check(lambda M, F: lambda x, r: (x[r], x[r[:2]], x[r[0]], x.T[r]), [x, rows % 3], monkeypatch, in_dims=(0, 0))
+    check(lambda M, F: lambda x, r: x[r.reshape(1, 5)], [x[0], rows % 3], monkeypatch, in_dims=(None, 0))
+    # index arrays apart (NumPy puts their dims first), a negative batched index: the loop, still right
+    check(lambda M, F: lambda x: x[M.tensor([0, 2]), :, M.tensor([1, 3])] if M is mt
+          else x[torch.tensor([0, 2]), :, torch.tensor([1, 3])], [_arr(B, 3, 2, 4)], monkeypatch, batched=False)
+    check(lambda M, F: lambda x, c: x[c], [x, np.stack([cols % 3 - 3] * B)], monkeypatch, batched=False)
+
+
+def test_per_example_gradients_through_gather_and_index_select(monkeypatch):
+    def make(M, F):
+        return lambda w, j, r: (M.gather(w, 1, j) ** 2).sum() + (w.index_select(0, r) * w[r]).sum()
+    check(lambda M, F: (grad if M is mt else torch.func.grad)(make(M, F)),
+          [_arr(3, 4), rng.integers(0, 4, (B, 3, 2)), rng.integers(0, 3, (B, 5))], monkeypatch, in_dims=(None, 0, 0))
+
+def test_function_rules_on_the_devices_and_nested(device):
+    # a small transformer-block piece: embedding of per-example tables, masked attention, a gather
+    idx, tables, j = rng.integers(0, 6, (B, 3, 5)), _arr(B, 3, 6, 4), rng.integers(0, 5, (B, 3, 2, 4))
+
+    def make(M, F):
+        def block(i, w, j):
+            e = F.embedding(i, w)                                       # (5, 4)
+            a = F.scaled_dot_product_attention(e, e, e, attn_mask=e[:, :1] > e[:, 1:2].mT)
+            return M.gather(M.where(a > 0, a, e), 0, j).clamp(min=e[:2] * 0.5)
+        return block
+    calls = [0]
+
+    def counted(*a):
+        calls[0] += 1
+        return make(mt, F)(*a)
+    args = [mt.tensor(a, device=device, dtype="float64" if a.dtype.kind == "f" else None) for a in (idx, tables, j)]
+    ours = vmap(vmap(counted))(*args)                                     # (B, 3, 2, 4): two levels
+    assert calls[0] == 1, V.last_fallback
+    assert ours.device == device
+    theirs = torch.func.vmap(torch.func.vmap(make(torch, TF)))(*[torch.tensor(a) for a in (idx, tables, j)])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_transformer_block(monkeypatch):
+    # GPT-style: layer_norm, a fused qkv projection split into heads, causal attention, the heads
+    # merged back with transpose().contiguous().view(), an MLP; the weights unbatched (closures)
+    T, C, H = 5, 8, 2
+    ws = [_arr(3 * C, C) * 0.3, _arr(C, C) * 0.3, _arr(16, C) * 0.3, _arr(C, 16) * 0.3]
+
+    def make(M, F):
+        wq, wo, w1, w2 = [M.tensor(w) for w in ws]
+
+        def block(x):                                                   # (T, C)
+            h = F.layer_norm(x, (C,))
+            q, k, v = F.linear(h, wq).split(C, dim=-1)
+            q, k, v = (M.transpose(t.view(T, H, C // H), 0, 1) for t in (q, k, v))   # (H, T, C/H)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + F.linear(a.transpose(0, 1).contiguous().view(T, C), wo)
+            scores = (q @ k.mT).tril().masked_fill(M.ones(T, T, dtype=M.bool).triu(1), 0.0)
+            return x + F.linear(F.gelu(F.linear(F.layer_norm(x, (C,)), w1)), w2), M.chunk(scores, 2, dim=-1)
+        return block
+    check(make, [_arr(B, T, C)], monkeypatch)
+
+
+def test_nn_transformer_encoder_layer_runs_batched(monkeypatch):
+    layer = mt.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
+    xs = mt.tensor(_arr(B, 3, 5, 8))
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        return layer(x)
+    ours = vmap(f)(xs)
+    assert calls[0] == 1, V.last_fallback
+    np.testing.assert_allclose(ours.numpy(), _loop(layer, 0, 0, (xs,), monkeypatch).numpy(), rtol=1e-12, atol=1e-12)

@@ -11,16 +11,22 @@ padding the batched one's example dims with 1s), runs the ordinary op once on th
 wraps the result. The ops run on ordinary Tensors, so the graph is ordinary: gradients flow
 through a vmapped function as through the loop.
 
-Two ways in, both checked by type, never guessed:
+Three ways in, each checked by type, never guessed:
 
 - the ops that reach ``Function.apply`` with a BatchedTensor among their inputs are caught
   there through the debug-hook mechanism (:mod:`minitf.debughooks`, ``on_apply``): a hook is
   registered only while a batched run is on, so the engine's path is unchanged otherwise. The
   op's class picks its rule (:data:`_RULES` below);
 - the view and indexing methods (``reshape``/``view``, ``transpose``, ``permute``,
-  ``unsqueeze``, ``squeeze``, ``flatten``, ``expand``, ``mT``, ``[...]``) and the arithmetic
+  ``unsqueeze``, ``squeeze``, ``flatten``, ``expand``, ``mT``, ``split``, ``contiguous``,
+  ``[...]``) and the arithmetic
   operators are methods of BatchedTensor (their functions' wrappers read storage a BatchedTensor
-  has not got).
+  has not got);
+- the ops whose functions read storage before ``Function.apply`` (comparisons, the logical
+  and bitwise ops, isnan and the like, ``where``,
+  ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
+  functions and ``split``) look for ``_vmap_batched`` on their operands and call their rule in
+  :mod:`minitf.func.batching_fns`.
 
 Anything else raises :class:`Unbatchable`: the BatchedTensor's ``.data`` is a :class:`_Meta`,
 which answers ``shape``/``dtype``/``ndim``/``size`` (so the ops' argument checks see one
@@ -91,7 +97,7 @@ class BatchedTensor(Tensor):
     outputs."""
 
     __slots__ = ("_value", "_levels")
-    _vmap_batched = True   # (what an op with a function-level rule looks for: see cross_entropy)
+    _vmap_batched = True   # (what an op with a function-level rule looks for: see batching_fns)
 
     def __init__(self, value: Tensor, levels: tuple):
         self._value, self._levels = value, levels
@@ -208,6 +214,14 @@ class BatchedTensor(Tensor):
             middle *= m
         return self.reshape(shape[:s] + (middle,) + shape[e + 1:])
 
+    def split(self, split_size_or_sections, dim=0, *, axis=None):
+        dim = dim if axis is None else axis
+        k = len(self._levels)
+        return tuple(self._wrap(p) for p in self._value.split(split_size_or_sections, _norm(dim, self.ndim) + k))
+
+    def contiguous(self):
+        return self._wrap(self._value.contiguous())
+
     def expand(self, *sizes):
         sizes, k = _dims(sizes), len(self._levels)
         v = _pad(self._value, k, len(sizes))
@@ -218,9 +232,23 @@ class BatchedTensor(Tensor):
 
     def __getitem__(self, index):
         items = index if isinstance(index, tuple) else (index,)
-        if not all(it is None or it is Ellipsis or type(it) in (int, slice) for it in items):
-            raise Unbatchable("vmap: only basic indexing (ints, slices, None, ...) has a batching rule")
-        return self._wrap(self._value[(slice(None),) * len(self._levels) + items])
+        if all(it is None or it is Ellipsis or type(it) in (int, slice) for it in items):
+            return self._wrap(self._value[(slice(None),) * len(self._levels) + items])
+        if type(index) is BatchedTensor:
+            from .batching_fns import getitem
+            return getitem(self, index)
+        if any(type(it) is BatchedTensor for it in items):
+            raise Unbatchable("vmap: indexing with batched index tensors in a tuple has no batching rule")
+        # unbatched index tensors / lists: the ordinary index arrays, then GetItem's rule
+        from ..ops.subscript import GetItem, Staged, index_data
+        index, advanced = index_data(index, self._value)
+        items = index.second if isinstance(index, Staged) else index if isinstance(index, tuple) else (index,)
+        if any(hasattr(it, "dtype") and it.dtype.kind == "b" for it in items):
+            raise Unbatchable("vmap: a boolean mask's selection (its size depends on the values)")
+        if not advanced:   # 0-d index tensors: integers, so basic indexing
+            return self[tuple(items)] if all(type(it) in (int, slice) or it is None or it is Ellipsis
+                                             for it in items) else _refuse("an index of this kind")
+        return _getitem(GetItem, (self,), {"index": index, "advanced": True})
 
     # ------------------------------------------------------------ arithmetic operators
     def __add__(self, o): return _binary("add", self, o)
@@ -236,6 +264,10 @@ class BatchedTensor(Tensor):
     def __matmul__(self, o): return _matmul(self, o)
     def __rmatmul__(self, o): return _matmul(o, self)
     def __neg__(self): return self._wrap(-self._value)
+
+
+def _refuse(what: str):
+    raise Unbatchable(f"vmap: {what} has no batching rule")
 
 
 def _pad(v, k: int, n: int):
@@ -374,27 +406,19 @@ def _join(cls, inputs, params):
     return BatchedTensor(cls.apply(*values, **dict(params, axis=params["axis"] + len(levels))), levels)
 
 
-def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0):
-    """``F.cross_entropy`` of each example of a batched run (class-index targets): the examples'
-    rows as one call with ``reduction="none"``, then each example's sum or mean (over its
-    non-ignored targets). Weighted means and probability targets: Unbatchable (the loop)."""
-    from ..ops.loss import cross_entropy as plain
-    if type(weight) is BatchedTensor or not isinstance(targets, Tensor) or targets.dtype.kind not in "iu" \
-            or (weight is not None and reduction == "mean") or logits.ndim == 0 or targets.shape != logits.shape[:-1]:
-        raise Unbatchable("vmap: cross_entropy without a batching rule for these arguments")
-    (z, t), levels = _full((logits, targets))
-    k, C = len(levels), logits.shape[-1]
-    per = plain(z.reshape(-1, C), t.reshape(-1), weight, ignore_index, "none", label_smoothing)
-    per = per.reshape(tuple(z.shape[:-1]))
-    if reduction != "none":
-        axes = tuple(range(k, per.ndim))
-        total = per.sum(axes) if axes else per
-        if reduction == "mean":   # over the example's non-ignored targets (0/0: NaN, as torch)
-            valid = (t != ignore_index).to(dtype=per.dtype)
-            total = total / (valid.sum(axes) if axes else valid)
-        per = total
-    return BatchedTensor(per, levels)
+def _getitem(cls, inputs, params):
+    """GetItem with index arrays (gather, index_select, ``x[idx]``; the index unbatched): the
+    batch dims' full slices put in front. NumPy moves the dims of index arrays that are not next
+    to each other to the front of the result (before the batch dims too), so such an index, and
+    minitf's two-step :class:`Staged` one (ints mixed with arrays), are Unbatchable."""
+    from ..ops.subscript import Staged
+    x, index = inputs[0], params["index"]
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = [i for i, it in enumerate(items) if hasattr(it, "ndim") or isinstance(it, int)]
+    if type(x) is not BatchedTensor or isinstance(index, Staged) or len(inputs) != 1 \
+            or (arrays and len(arrays) != arrays[-1] - arrays[0] + 1):
+        raise Unbatchable("vmap: an index whose arrays are not next to each other")
+    return x._wrap(cls.apply(x._value, **dict(params, index=(slice(None),) * len(x._levels) + items)))
 
 
 def _matmul_rule(cls, inputs, params):
@@ -417,12 +441,13 @@ def _rule_table() -> dict:
         for module, names, rule in (
                 ("elementwise", "Exp Log Sqrt Tanh Sigmoid ReLU GELU GELUErf SiLU", _same),
                 ("arithmetic", "Neg Pow", _same), ("unary", "Sin Cos Rsqrt Reciprocal", _same),
-                ("pointwise", "Abs Clamp", _same), ("views", "Clone Contiguous", _same),
+                ("pointwise", "Abs Clamp TriMask", _same), ("views", "Clone Contiguous", _same),
                 ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
                 ("nn", "LayerNorm", _with_parameters),
-                ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor", _broadcast),
+                ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),
-                ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule)):
+                ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule),
+                ("subscript", "GetItem", _getitem)):
             table.update(dict.fromkeys(classes(module, names), rule))
         _RULES.update(table)
     return _RULES

@@ -60,6 +60,9 @@ def check_same_device(name: str, tensors) -> None:
 def elementwise_outside_graph(name: str, a: Tensor, b: Tensor) -> Tensor:
     """``xp.<name>(a, b)`` for an op with no gradient (logical_*, bitwise_*), broadcasting: one
     device, and a mismatch of shapes named as the other binary ops name it."""
+    if a._vmap_batched or b._vmap_batched:   # inside vmap (comparisons too): the batching rule
+        from ..func.batching_fns import outside_graph
+        return outside_graph(name, a, b)
     check_same_device(name, [a, b])
     xp = backend.get_array_module(a.data)
     try:

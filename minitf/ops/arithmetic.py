@@ -300,6 +300,9 @@ def compare(a, b, op: str) -> Tensor:
     Both sides are first cast to the promoted dtype, as PyTorch compares: ``bool_tensor == 2``
     compares with 2 in int64 (False everywhere), not with ``bool(2)``; ``uint8_tensor < 300``
     wraps the 300 into uint8, as torch does."""
+    if getattr(a, "_vmap_batched", False) or getattr(b, "_vmap_batched", False):   # inside vmap: the
+        from ..func.batching_fns import outside_graph   # rule, before a number is made a tensor like a
+        return outside_graph(op, a, b, compare)
     a, b = promote_operands(a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b)
     if _engine._hooks and op not in ("equal", "not_equal"):   # == and != hold for complex numbers; < does not
         refuse_complex(_COMPARE_NAMES[op], a)

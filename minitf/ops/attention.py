@@ -255,6 +255,10 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
     if causal and q.shape[-2] > k.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: causal needs T_q <= T_k, got q {q.shape}, k {k.shape}"
                          f" (is_causal=True aligns the mask at the top left instead)")
+    if any(getattr(t, "_vmap_batched", False) for t in (q, k, v, attn_mask)):   # inside vmap
+        from ..func.batching_fns import scaled_dot_product_attention as batched
+        return batched(q, k, v, attn_mask, dict(dropout_p=dropout_p, is_causal=is_causal, scale=scale,
+                                                causal=causal, training=training, generator=generator))
     m = add = None
     add_in = ()
     if attn_mask is not None:

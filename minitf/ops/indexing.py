@@ -66,6 +66,9 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     outside ``dim`` -> index's shape. Differentiable in x (repeated indices accumulate).
     """
     from .shape import GetItem
+    if getattr(index, "_vmap_batched", False):   # inside vmap, a batched index
+        from ..func.batching_fns import gather as batched
+        return batched(x, dim, index)
     if x.ndim == 0 and isinstance(index, Tensor) and index.ndim == 0:  # torch: a 0-d x is one element along dim 0
         if dim not in (0, -1):
             raise DimError(f"gather: dim {dim} is out of range for a 0-d tensor")
@@ -144,6 +147,9 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``x`` at the positions ``index`` (1-D integers) along ``dim``, as
     torch.index_select. x: (..., d, ...) -> (..., len(index), ...). Differentiable in x."""
     from .shape import GetItem
+    if getattr(index, "_vmap_batched", False):   # inside vmap, a batched index
+        from ..func.batching_fns import index_select as batched
+        return batched(x, dim, index)
     idx = _index_array("index_select", index, x)
     if idx.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D (or 0-d), got shape {tuple(idx.shape)}")

@@ -108,6 +108,8 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
 
     x: (..., n, ...) -> a tuple of (..., n_i, ...) with sum n_i = n along ``axis`` (torch's tuple).
     """
+    if getattr(x, "_vmap_batched", False):   # inside vmap: the batched tensor's own split
+        return x.split(split_size_or_sections, axis)
     axis = _check_axis("split", axis, x.ndim, x.shape)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):

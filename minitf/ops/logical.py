@@ -13,6 +13,8 @@ from .arithmetic import compare
 
 
 def _predicate(x: Tensor, name: str) -> Tensor:
+    if x._vmap_batched:   # inside vmap: elementwise on the batch's values
+        return x._wrap(_predicate(x._value, name))
     xp = backend.get_array_module(x.data)
     if x.dtype.kind not in "fc":  # integers and bools are never NaN or infinite
         return Tensor._make(xp.full(x.data.shape, name == "isfinite", dtype=bool), None)
@@ -86,6 +88,8 @@ def logical_xor(a, b) -> Tensor:
 
 def logical_not(x: Tensor) -> Tensor:
     """Elementwise not x (zero is false): bool."""
+    if x._vmap_batched:
+        return x._wrap(logical_not(x._value))
     return Tensor._make(backend.get_array_module(x.data).logical_not(x.data), None)
 
 

@@ -159,7 +159,7 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
     """
     _check_reduction("cross_entropy", reduction)
     if getattr(logits, "_vmap_batched", False) or getattr(targets, "_vmap_batched", False):
-        from ..func.batching import cross_entropy as per_example   # inside vmap's batched run
+        from ..func.batching_fns import cross_entropy as per_example   # inside vmap's batched run
         return per_example(logits, targets, weight, ignore_index, reduction, label_smoothing)
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class dimension (..., C), got a 0-d tensor")

@@ -307,6 +307,9 @@ def embedding(idx, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     ``padding_idx`` (in [-V, V), negative counts from the end), as PyTorch's:
     that row receives no gradient.
     """
+    if getattr(idx, "_vmap_batched", False) or getattr(weight, "_vmap_batched", False):   # inside vmap
+        from ..func.batching_fns import embedding as batched
+        return batched(idx, weight, padding_idx)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a (V, C) table, got shape {weight.shape}")
     i = idx.data if isinstance(idx, Tensor) else idx

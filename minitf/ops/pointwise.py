@@ -234,7 +234,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     given = [v for v in (min, max) if v is not None]
     dtype = result_type(x, *given)   # torch's (an int64 x with a 0-d float32 bound: float32, not NumPy's float64)
     x = cast_operand(x, dtype, x)
-    bounds = [cast_operand(v, dtype, x) for v in given]  # a number next to a tensor: a constant
+    like = x._value if getattr(x, "_vmap_batched", False) else x   # (inside vmap: a batched x's device)
+    bounds = [cast_operand(v, dtype, like) for v in given]  # a number next to a tensor: a constant
     return ClampTensor.apply(x, *bounds, which=which)
 
 

@@ -35,6 +35,10 @@ def where(cond, a=None, b=None) -> Tensor:
             from .indexing import nonzero
             return nonzero(cond, as_tuple=True)
         raise TypeError("where: give both a and b (or neither: where(cond) is nonzero(cond, as_tuple=True))")
+    if getattr(cond, "_vmap_batched", False) or getattr(a, "_vmap_batched", False) \
+            or getattr(b, "_vmap_batched", False):   # inside vmap: the batching rule
+        from ..func.batching_fns import where as batched
+        return batched(cond, a, b)
     ref = a if isinstance(a, Tensor) else b
     if not isinstance(ref, Tensor):
         if not isinstance(cond, Tensor):
@@ -57,5 +61,9 @@ def where(cond, a=None, b=None) -> Tensor:
 
 def masked_fill(x: Tensor, mask, value: float) -> Tensor:
     """``x`` with ``value`` wherever ``mask`` (boolean, broadcastable) is true."""
+    if getattr(x, "_vmap_batched", False) or getattr(mask, "_vmap_batched", False) \
+            or getattr(value, "_vmap_batched", False):
+        from ..func.batching_fns import masked_fill as batched
+        return batched(x, mask, value)
     from ..grad_fn_names import named
     return named(where(mask, as_tensor(value, x), x), "MaskedFillBackward0", x)

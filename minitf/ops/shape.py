@@ -59,6 +59,8 @@ class Permute(Function):
 
 def reshape(x: Tensor, shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
+    if getattr(x, "_vmap_batched", False):   # inside vmap: the batched tensor's own view
+        return x.reshape(shape)
     shape = tuple(int(n) for n in shape)
     try:
         out = share_storage(Reshape.apply(x, shape=shape), x)
@@ -74,6 +76,8 @@ def reshape(x: Tensor, shape) -> Tensor:
 
 def permute(x: Tensor, axes) -> Tensor:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    if getattr(x, "_vmap_batched", False):
+        return x.permute(tuple(axes))
     axes = tuple(axes)
     if len(axes) != x.ndim:
         raise ShapeError(f"permute: {axes} names {len(axes)} dims, the tensor of shape {x.shape} has {x.ndim}")
@@ -89,6 +93,8 @@ def permute(x: Tensor, axes) -> Tensor:
 
 def swapaxes(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+    if getattr(x, "_vmap_batched", False):
+        return x.transpose(dim0, dim1)
     dim0, dim1 = (_check_axis("transpose", d, x.ndim, x.shape) for d in (dim0, dim1))
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]

@@ -110,6 +110,9 @@ def getitem(x: Tensor, index) -> Tensor:
     A boolean mask (``x[x > 0]``, ``x[:, keep]``) selects where it is true, a copy, as in
     PyTorch (on a GPU its size is read from the device: one synchronisation).
     """
+    if getattr(index, "_vmap_batched", False):   # inside vmap: x[idx] with a batched idx
+        from ..func.batching_fns import getitem as batched
+        return batched(x, index)
     key = index
     index, advanced = index_data(index, x)
     if advanced and not _has_integer_array(index):

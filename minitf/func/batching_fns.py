@@ -1,0 +1,132 @@
+"""Function-level batching rules for :func:`minitf.func.vmap` (see :mod:`minitf.func.batching`).
+
+Some ops read their operands' storage before they reach ``Function.apply`` (comparisons, the
+condition of ``where``, embedding's indices, the view wrappers' storage sharing), so the debug
+hook never sees them. Their public functions look for ``_vmap_batched`` on their operands (one
+attribute read, False on every ordinary Tensor) and hand a batched call here: each rule lines
+the operands' batch dims up (:func:`~minitf.func.batching._aligned` / ``_full``), runs the
+ordinary op once on the values and wraps the result. Arguments a rule does not cover raise
+:class:`~minitf.func.batching.Unbatchable`, so vmap loops over the examples instead.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .batching import BatchedTensor, Unbatchable, _aligned, _full, _norm
+
+
+def outside_graph(name: str, a, b, op=None):
+    """A comparison (``op``: ops.arithmetic.compare, given the operands as they came, numbers
+    too), or a logical_* / bitwise_* op on promoted tensors (``op`` None), per example: a
+    batched tensor (bool for the comparisons)."""
+    (va, vb), levels = _aligned((a, b))
+    if op is not None:
+        return BatchedTensor(op(va, vb, name), levels)
+    from ..ops._util import elementwise_outside_graph as plain
+    return BatchedTensor(plain(name, va, vb), levels)
+
+
+def where(cond, a, b):
+    """``where(cond, a, b)`` per example: any of the three batched (numbers are left to where)."""
+    from ..ops.selection import where as plain
+    (vc, va, vb), levels = _aligned((cond, a, b))
+    return BatchedTensor(plain(vc, va, vb), levels)
+
+
+def masked_fill(x, mask, value):
+    """``x.masked_fill(mask, value)`` per example: ``where(mask, value, x)`` (x, mask or a 0-d
+    tensor value batched), the number made a constant of the example's dtype as the op makes it."""
+    from ..ops._util import as_tensor
+    return where(mask, as_tensor(value, x._value if type(x) is BatchedTensor else x), x)
+
+
+def embedding(idx, weight, padding_idx):
+    """``F.embedding(idx, weight)`` per example, idx (...) and weight (V, C) -> (..., C).
+    Batched indices with an ordinary table: one
+    lookup of every example's indices. A batched table (per-example weights, as from
+    ``functional_call``): the examples' tables stacked into one of B*V rows and each example's
+    indices offset by its b*V, after checking them against V (so an index out of one example's
+    table is refused as the loop refuses it, not read from the next example's)."""
+    from ..ops.nn import embedding as plain
+    from ..ops._util import check_index_range
+    if type(weight) is not BatchedTensor:
+        if type(idx) is not BatchedTensor:
+            raise Unbatchable("vmap: embedding of a batched argument other than idx or weight")
+        return idx._wrap(plain(idx._value, weight, padding_idx))
+    if padding_idx is not None or weight.ndim != 2 or not hasattr(idx, "dtype") or idx.dtype.kind not in "iu":
+        raise Unbatchable("vmap: embedding with a batched table and these arguments")
+    if not isinstance(idx, Tensor):
+        raise Unbatchable("vmap: embedding with host indices and a batched table")
+    (vi, vw), levels = _full((idx, weight))
+    k = len(levels)
+    lead = tuple(vw.shape[:k])
+    n, (V, C) = 1, weight.shape
+    for s in lead:
+        n *= s
+    check_index_range("embedding", "index", vi.data, V)
+    from ..creation import arange
+    offsets = (arange(n, device=vi.device, dtype=vi.dtype) * V).reshape(lead + (1,) * (vi.ndim - k))
+    return BatchedTensor(plain(vi + offsets, vw.reshape((n * V, C))), levels)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask, kwargs):
+    """``F.scaled_dot_product_attention`` per example: q, k, v and a tensor mask with their batch
+    dims in front, each padded to the operands' dims (the op broadcasts its leading dims). With
+    dropout on (a random draw) it is Unbatchable, so vmap's randomness modes apply in the loop."""
+    from ..ops.attention import scaled_dot_product_attention as plain
+    if kwargs.get("dropout_p", 0.0) and kwargs.get("training", True):
+        raise Unbatchable("vmap: attention dropout (a random draw) in the batched run")
+    operands = (q, k, v) if attn_mask is None else (q, k, v, attn_mask)
+    values, levels = _aligned(operands)   # (an unbatched mask of more dims: the examples padded to them)
+    return BatchedTensor(plain(*values[:3], values[3] if attn_mask is not None else None, **kwargs), levels)
+
+
+def gather(x, dim, index):
+    """``gather(x, dim, index)`` per example with a batched index: x and the index given every
+    batch dim in full (x repeated where unbatched), then one gather along ``dim`` past them."""
+    from ..ops.indexing import gather as plain
+    if x.ndim == 0 or index.ndim != x.ndim:
+        raise Unbatchable("vmap: gather of these shapes (the loop's checks)")
+    (vx, vi), levels = _full((x, index))
+    return BatchedTensor(plain(vx, _norm(dim, x.ndim) + len(levels), vi), levels)
+
+
+def index_select(x, dim, index):
+    """``index_select(x, dim, index)`` per example with a batched 1-D index: a gather whose index
+    is the example's positions along ``dim``, the same at every other position."""
+    if x.ndim == 0 or index.ndim != 1 or index.dtype.kind not in "iu":
+        raise Unbatchable("vmap: index_select of these shapes (the loop's checks)")
+    d = _norm(dim, x.ndim)
+    shape = x.shape[:d] + index.shape + x.shape[d + 1:]
+    return gather(x, d, index.reshape((1,) * d + index.shape + (1,) * (x.ndim - d - 1)).expand(shape))
+
+
+def getitem(x, index):
+    """``x[idx]`` per example with a batched integer tensor ``idx`` (rows of x's dim 0): an
+    index_select of the flattened indices, shaped ``idx.shape + x.shape[1:]``. A negative index
+    (which index_select refuses) sends vmap to the loop, where it counts from the end."""
+    if type(index) is not BatchedTensor or index.dtype.kind not in "iu" or not isinstance(x, Tensor) or x.ndim == 0:
+        raise Unbatchable("vmap: indexing with a batched index of this kind")
+    return index_select(x, 0, index.reshape(-1)).reshape(index.shape + x.shape[1:])
+
+
+def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """``F.cross_entropy`` of each example of a batched run (class-index targets): the examples'
+    rows as one call with ``reduction="none"``, then each example's sum or mean (over its
+    non-ignored targets). Weighted means and probability targets: Unbatchable (the loop)."""
+    from ..ops.loss import cross_entropy as plain
+    if type(weight) is BatchedTensor or not isinstance(targets, Tensor) or targets.dtype.kind not in "iu" \
+            or (weight is not None and reduction == "mean") or logits.ndim == 0 or targets.shape != logits.shape[:-1]:
+        raise Unbatchable("vmap: cross_entropy without a batching rule for these arguments")
+    (z, t), levels = _full((logits, targets))
+    k, C = len(levels), logits.shape[-1]
+    per = plain(z.reshape(-1, C), t.reshape(-1), weight, ignore_index, "none", label_smoothing)
+    per = per.reshape(tuple(z.shape[:-1]))
+    if reduction != "none":
+        axes = tuple(range(k, per.ndim))
+        total = per.sum(axes) if axes else per
+        if reduction == "mean":   # over the example's non-ignored targets (0/0: NaN, as torch)
+            valid = (t != ignore_index).to(dtype=per.dtype)
+            total = total / (valid.sum(axes) if axes else valid)
+        per = total
+    return BatchedTensor(per, levels)
