@@ -14,9 +14,10 @@ import json
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from engine_overhead import checkout_minitf   # the script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGES = {"(-10,0)": (-10.0, 0.0), "(-20,0)": (-20.0, 0.0), "(-10,10)": (-10.0, 10.0), "(0,20)": (0.0, 20.0)}
@@ -63,11 +64,7 @@ def main() -> None:
         return
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "before.tar"
-        subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "minitf"], check=True)
-        with tarfile.open(archive) as tf:
-            tf.extractall(Path(tmp) / "before")
-        sides = {"before": str(Path(tmp) / "before"), "after": str(ROOT)}
+        sides = {"before": checkout_minitf(args.before, tmp), "after": str(ROOT)}
         for r in range(args.rounds):
             for side in (("before", "after") if r % 2 == 0 else ("after", "before")):
                 cmd = [sys.executable, __file__, "--worker", "--repeats", str(args.repeats)]
