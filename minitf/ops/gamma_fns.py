@@ -165,12 +165,14 @@ def _lgamma64_general(xp, x):
     prod = xp.ones_like(wm)
     for j in range(1, 9):
         prod = xp.where(k >= j, prod * (wm - j), prod)
-    mid = _lgamma_near2(xp, wm - k - 2) + xp.log(prod)
     # w < 1.5: lgamma(w) = lgamma(2 + z) - log1p(z) with z = w - 1 (exact) at w >= 1/2, z = w below
     wl = xp.minimum(w, 1.5)
     upper_half = wl >= 0.5
-    z = xp.where(upper_half, wl - 1, wl)
-    low = _lgamma_near2(xp, z) - xp.log1p(z) - xp.where(upper_half, 0.0, xp.log(xp.where(upper_half, 1.0, wl)))
+    z_low = xp.where(upper_half, wl - 1, wl)
+    # one series at 2 for both ranges, on the z each entry needs
+    near2 = _lgamma_near2(xp, xp.where(w >= 1.5, wm - k - 2, z_low))
+    mid = near2 + xp.log(prod)
+    low = near2 - xp.log1p(z_low) - xp.where(upper_half, 0.0, xp.log(xp.where(upper_half, 1.0, wl)))
     out = xp.where(w >= 10, big, xp.where(w >= 1.5, mid, low))
     out = xp.where(neg, math.log(math.pi) - xp.log(_sin_pi_abs(xp, x)) - out, out)
     # the poles: inf, as torch; a huge one (|x| ~ 1e308) is inf - inf in the reflection above
