@@ -257,8 +257,10 @@ def _lgamma_neg_up(xp, x, max_steps):
     else:   # a fixed number of steps, times 1 (exactly the identity) where an entry is done
         hi, lo = xs, xp.zeros_like(xs)
         for j in range(1, max_steps + 2):  # times x + j while j <= n - 1, then f if f < 1/2
-            factor = xp.where(j <= steps, xs + j, xp.where((j == steps + 1) & small_f, z, 1.0))
-            hi, lo = _dd_times(xp, hi, lo, factor)
+            # x + j (exact) is <= g < 0 for j <= n - 1, f = z at j = n, >= 1 beyond: below 1/2
+            # exactly where it is a factor
+            factor = xs + j
+            hi, lo = _dd_times(xp, hi, lo, xp.where(factor < 0.5, factor, 1.0))
     near_one = (xp.abs(hi) > 0.5) & (xp.abs(hi) < 2.0)
     mag = xp.abs(hi)
     log_prod = xp.where(near_one, xp.log1p((mag - 1) + xp.where(hi < 0, -lo, lo)),
