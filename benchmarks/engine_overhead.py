@@ -69,6 +69,15 @@ def worker(kind: str, repeats: int, threads: int) -> float:
     return statistics.median(times)
 
 
+def checkout_minitf(revision: str, tmp: str) -> str:
+    """A folder under ``tmp`` holding the minitf package as of git ``revision`` (for PYTHONPATH)."""
+    archive = Path(tmp) / "before.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), revision, "minitf"], check=True)
+    with tarfile.open(archive) as tf:
+        tf.extractall(Path(tmp) / "before")
+    return str(Path(tmp) / "before")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))  # the first paragraph
     p.add_argument("--before", default="HEAD", help="git revision to compare against (default HEAD)")
@@ -84,11 +93,7 @@ def main(argv=None) -> int:
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "before.tar"
-        subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "minitf"], check=True)
-        with tarfile.open(archive) as tf:
-            tf.extractall(Path(tmp) / "before")
-        sides = {"before": str(Path(tmp) / "before"), "after": str(ROOT)}
+        sides = {"before": checkout_minitf(args.before, tmp), "after": str(ROOT)}
         results = {(s, k): [] for s in sides for k in ("chain", "gpt")}
         for r in range(args.rounds):
             for side in (("before", "after") if r % 2 == 0 else ("after", "before")):
