@@ -136,19 +136,10 @@ class MatMul(Function):
 
     def backward(self, g):  # dA = G B^T, dB = A^T G (on 1-D-promoted operands)
         a, b = self.a, self.b
-        a2 = a.reshape(1, -1) if a.ndim == 1 else a
-        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if b.ndim > 1 else g.reshape(1, 1)
-        if b.ndim == 1:
-            g = g.reshape(g.shape + (1,))
+        g, a2, b2 = _promote_1d(g, a, b)
         ga = g @ b2.swapaxes(-1, -2)
         gb = a2.swapaxes(-1, -2) @ g
-        if a.ndim == 1:  # drop the promoted row, after summing any batch dims
-            ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
-        if b.ndim == 1:
-            gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
-        return ga, gb
+        return (_unpromote(ga, a) if a.ndim == 1 else ga), (_unpromote(gb, b) if b.ndim == 1 else gb)
 
     def backward_graph(self, g):  # the same, in Tensor ops
         a, b = self.inputs
@@ -158,22 +149,34 @@ class MatMul(Function):
 def matmul_grads(g, a, b, need_a: bool, need_b: bool):
     """MatMul's backward in Tensor ops, recorded: (g B^T, A^T g) on 1-D-promoted operands (a complex
     matmul passes the conjugates of its operands)."""
+    g, a2, b2 = _promote_1d(g, a, b)
+    ga = gb = None
+    if need_a:
+        ga = g @ b2.transpose(-1, -2)
+        if a.ndim == 1:
+            ga = _unpromote(ga, a)
+    if need_b:
+        gb = a2.transpose(-1, -2) @ g
+        if b.ndim == 1:
+            gb = _unpromote(gb, b)
+    return ga, gb
+
+
+def _promote_1d(g, a, b):
+    """(g, a2, b2): a matmul's 1-D operands made 2-D as matmul treats them (a as a row, b as a
+    column) and its output gradient g given the dims they add; arrays or Tensors alike."""
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     if a.ndim == 1:
         g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if b.ndim > 1 else g.reshape(1, 1)
     if b.ndim == 1:
         g = g.reshape(g.shape + (1,))
-    ga = gb = None
-    if need_a:
-        ga = g @ b2.transpose(-1, -2)
-        if a.ndim == 1:
-            ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga.reshape(a.shape)
-    if need_b:
-        gb = a2.transpose(-1, -2) @ g
-        if b.ndim == 1:
-            gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb.reshape(b.shape)
-    return ga, gb
+    return g, a2, b2
+
+
+def _unpromote(grad, operand):
+    """The gradient of a promoted 1-D operand back to its shape, summed over any batch dims."""
+    return grad.reshape(-1, operand.shape[0]).sum(axis=0) if grad.ndim > 2 else grad.reshape(operand.shape)
 
 
 def _shape_error(name, a, b):
