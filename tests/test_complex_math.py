@@ -41,6 +41,8 @@ CASES = {   # name: (fn(module, *inputs), input shapes)
     "norm": (lambda m, z: m.norm(z) + z.norm(dim=0).sum(), [(3, 4)]),
     "where": (lambda m, a, b: m.where(a.real > 0, a, b), [(5,), (5,)]),
     "masked_fill": (lambda m, z: z.masked_fill(z.imag > 0, 1 - 2j), [(5,)]),
+    # not holomorphic: its gradient is not g * conj(f'(z)); times z, so its second derivative is not 0
+    "sgn": (lambda m, z: m.sgn(z) * z + z.sgn(), [(5,)]),
 }
 
 
@@ -111,3 +113,21 @@ def test_forward_mode_through_the_complex_forms_as_torch(rng):
         ours = mt.func.jvp(lambda v: f(mt, v), (mt.tensor(x),), (mt.tensor(t),))[1]
         theirs = torch.func.jvp(lambda v: f(torch, v), (torch.tensor(x),), (torch.tensor(t),))[1]
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_sgn_at_zero_is_zero_with_a_zero_gradient_and_sign_refuses_complex_as_torch(device):
+    torch = pytest.importorskip("torch")
+    z = mt.tensor(np.array([0j, 3 - 4j]), device=device, requires_grad=True)
+    s = mt.sgn(z)
+    s.backward(mt.tensor(np.array([1 + 1j, 1j]), device=device))
+    zt = torch.tensor([0j, 3 - 4j], dtype=torch.complex128, requires_grad=True)
+    st = torch.sgn(zt)
+    st.backward(torch.tensor([1 + 1j, 1j], dtype=torch.complex128))
+    assert s.numpy()[0] == 0 and z.grad.numpy()[0] == 0
+    np.testing.assert_allclose(s.detach().numpy(), st.detach().numpy(), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=1e-15, atol=0)
+    assert str(s.grad_fn.name()) == str(torch.sgn(zt).grad_fn.name())
+    with pytest.raises(RuntimeError):
+        torch.sign(zt)
+    with pytest.raises(DtypeNotImplemented):
+        mt.sign(z)

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .. import backend
+from ..autograd import Function
 from . import arithmetic as _arithmetic, casting as _casting, elementwise as _elementwise, pointwise as _pointwise
 from .arithmetic import _power
 from .casting import astype
@@ -141,3 +142,30 @@ class AsType(_casting.AsType):
             from .complex_parts import real
             g = real(g)
         return (astype(g, self.in_dtype),)
+
+
+class Sgn(Function):
+    """torch.sgn of a complex z: z / |z| (0 at z = 0). Not holomorphic: its gradient is g's part
+    across the unit direction s, over |z|: (g - s Re(conj(s) g)) / |z| (0 at z = 0, as torch's)."""
+
+    takes_complex = True
+    saves_output = False
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.x, r = x, xp.abs(x)
+        return xp.where(r == 0, 0, x / xp.where(r == 0, 1, r))
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        r = xp.abs(self.x)
+        safe = xp.where(r == 0, 1, r)
+        s = self.x / safe
+        return (xp.where(r == 0, 0, (g - s * (xp.conj(s) * g).real) / safe),)
+
+    def backward_graph(self, g):
+        from .complex_parts import conj, real
+        z = self.inputs[0]
+        r = Abs.apply(z)
+        s = Sgn.apply(z)
+        return ((g - s * real(conj(s) * g)) / nonzero(r) * (r != 0).to(r.dtype),)

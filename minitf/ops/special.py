@@ -139,7 +139,11 @@ def frac(x: Tensor) -> Tensor:
 
 def sgn(x: Tensor) -> Tensor:
     """torch.sgn: for real tensors the same as :func:`minitf.sign` (-1, 0 or 1; 0 for NaN; the
-    dtype kept; gradient 0). x: any shape -> the same shape."""
+    dtype kept; gradient 0); for complex ones z / |z| (0 at 0), with torch's gradient.
+    x: any shape -> the same shape."""
+    if isinstance(x, Tensor) and x.dtype.kind == "c":
+        from .complex_backward import Sgn
+        return Sgn.apply(x)
     return _u.sign(x)
 
 
