@@ -11,7 +11,7 @@ ordinary op once on the values and wraps the result. Arguments a rule does not c
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .batching import BatchedTensor, Unbatchable, _aligned, _full, _norm
+from .batched_tensor import BatchedTensor, Unbatchable, _aligned, _full, _norm
 
 
 def outside_graph(name: str, a, b, op=None):

@@ -222,7 +222,7 @@ def _unbatch(o, od, level: int, size: int):
     does not depend on the mapped inputs: repeated ``size`` times, as the loop's stack)."""
     from .. import ops
     from ..tensor import Tensor
-    from .batching import BatchedTensor, Unbatchable, _Meta
+    from .batched_tensor import BatchedTensor, Unbatchable, _Meta
     if od is None:
         if type(o) is BatchedTensor and level in o._levels:   # the loop says whether the examples differ
             raise Unbatchable("vmap: a batched output with out_dims None")
