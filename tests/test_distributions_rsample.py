@@ -5,7 +5,7 @@ import pytest
 
 import minitf as mt
 from minitf.ops.gamma_sampling import implicit_gamma, standard_gamma_grad
-from minitf.ops.gamma_fns import _lgamma64
+from minitf.ops.lgamma_kernel import _lgamma64
 from minitf.ops.incomplete_gamma import _gammainc64
 
 D = mt.distributions

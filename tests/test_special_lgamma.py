@@ -1,4 +1,4 @@
-"""lgamma's accuracy (minitf/ops/gamma_fns.py): relative error against torch 2.13 (the C library's
+"""lgamma's accuracy (minitf/ops/lgamma_kernel.py): relative error against torch 2.13 (the C library's
 lgamma, 2.2e-16) and against mpmath where it is installed, on grids where lgamma is small (near its
 zeros at 1 and 2 and on (0.5, 10)), which the former shift-up-to-10 recurrence got to 5e-14 only."""
 import functools

@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from .gamma_fns import _lgamma64
+from .lgamma_kernel import _lgamma64
 from .incomplete_gamma import _gammainc64
 
 __all__ = ["standard_gamma_grad", "implicit_gamma"]

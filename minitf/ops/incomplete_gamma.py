@@ -29,7 +29,8 @@ from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor
 from ._util import float_input
-from .gamma_fns import _lgamma64, lgamma
+from .gamma_fns import lgamma
+from .lgamma_kernel import _lgamma64
 
 _EPS = 4.5e-16   # two ulps of 1: |delta - 1| of a converged step is 0 or one ulp, never below
 _TINY = 1e-300
