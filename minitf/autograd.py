@@ -381,42 +381,9 @@ def _inputs_of(fn: Function) -> tuple:
     return fn.inputs if fn._epoch == _epoch else _inputs_as_of(fn)
 
 
-def __getattr__(name):
-    # torch.autograd's functions, from the general walk (imported on first use: backprop imports
-    # this module)
-    if name in ("grad", "backward"):
-        from . import backprop
-        return getattr(backprop, name)
-    if name == "function":  # torch.autograd.function: once_differentiable and the custom Functions' ctx
-        from . import custom_function
-        return custom_function
-    if name == "detect_anomaly":  # torch.autograd.detect_anomaly, as mt.detect_anomaly
-        from .anomaly import detect_anomaly
-        return detect_anomaly
-    if name == "set_detect_anomaly":  # tensor gaps group: torch.autograd.set_detect_anomaly
-        from .settings import set_detect_anomaly
-        return set_detect_anomaly
-    if name in ("set_grad_enabled", "inference_mode"):  # torch.autograd's names of mt's grad modes
-        from . import grad_modes
-        return getattr(grad_modes, name)
-    if name in ("gradcheck", "gradgradcheck"):  # torch.autograd.gradcheck: mt.gradcheck itself
-        import importlib   # the module: minitf.gradcheck is rebound to the function in the package
-        return getattr(importlib.import_module(".gradcheck", __package__), name)
-    raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")
-
-
-# torch.autograd.functional (jacobian, hessian): a small module of functions only, registered
-# under this module's name too, so that `from minitf.autograd.functional import jacobian` works
-import sys as _sys  # noqa: E402
-from . import autograd_functional as functional  # noqa: E402,F401
-_sys.modules[__name__ + ".functional"] = functional
-# torch.autograd.graph (Node, GradientEdge, the saved-tensor hooks...): registered the same way; its
-# saved-tensor part (minitf/saved_tensors.py) is imported on first use
-from . import autograd_graph as graph  # noqa: E402,F401
-_sys.modules[__name__ + ".graph"] = graph
-# torch.autograd.forward_ad (dual tensors), likewise: `import minitf.autograd.forward_ad as fwAD`
-from . import forward_ad  # noqa: E402,F401  (a light module: its rules load with the first dual level)
-_sys.modules[__name__ + ".forward_ad"] = forward_ad
+# torch.autograd's namespace beyond the engine: its functions (grad, backward, gradcheck...) looked
+# up on first use, and its submodules functional, graph and forward_ad (minitf/autograd_namespace.py)
+from .autograd_namespace import __getattr__, functional, graph, forward_ad  # noqa: E402,F401
 
 
 from .grad_modes import enable_grad, no_grad  # noqa: E402,F401  (defined there, re-exported: the engine's names)
