@@ -42,6 +42,8 @@ def _load_routes() -> dict:
             shape.Permute, layout.Roll, layout.Flip, subscript.GetItem, joining.Concatenate, joining.Stack, views.Clone, views.Contiguous,
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
             backward_ops.Scatter, selection.Where, cumulative.Cumsum]
+    from .ops import more_shapes
+    same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask]   # (linalg's: linear masks)
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
