@@ -17,6 +17,7 @@ non-positive-definite matrix raises :class:`minitf.errors.LinAlgError` with torc
 from .inverse import det, inv, lstsq, matrix_power, pinv, slogdet, solve, solve_triangular  # noqa: F401
 from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals  # noqa: F401
 from .eig import eig, eigvals  # noqa: F401
+from .ldl import ldl_factor, ldl_factor_ex, ldl_solve  # noqa: F401
 from .norms import matrix_norm, matrix_rank, norm, vector_norm  # noqa: F401
 from .products import cross, diagonal, multi_dot, vecdot  # noqa: F401
 # special functions and linalg gaps

@@ -206,8 +206,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i column i of A below
     the diagonal and 1 on it (the Q of a geqrf factorisation), as torch.linalg.householder_product.
     A: (..., m, n), m >= n; tau: (..., k), k <= n -> (..., m, n). Built from minitf ops, so
-    differentiable in A and tau (one rank-1 update per reflector, applied right to left)."""
-    check_matrix("householder_product", A, square=False)
+    differentiable in A and tau (one rank-1 update per reflector, applied right to left). Complex
+    A and tau: H_i = I - tau_i v_i v_i^H, as torch."""
+    check_matrix("householder_product", A, square=False, complex_ok=True)
     m, n = A.shape[-2:]
     if m < n:
         raise ShapeError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to "
@@ -224,7 +225,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     for i in reversed(range(tau.shape[-1])):
         below = const((rows > i).astype(A.dtype))
         v = A[..., :, i] * below + const((rows == i).astype(A.dtype))      # (..., m)
-        w = (v.unsqueeze(-1) * Q).sum(-2)                                   # v^T Q: (..., n)
+        w = (v.conj().unsqueeze(-1) * Q).sum(-2)                            # v^H Q: (..., n)
         Q = Q - tau[..., i, None, None] * v.unsqueeze(-1) * w.unsqueeze(-2)
     return Q
 __all__ = ["inv_ex", "solve_ex", "cholesky_ex", "cond", "tensorinv", "tensorsolve", "vander", "householder_product"]
