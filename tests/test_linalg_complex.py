@@ -181,6 +181,22 @@ def test_matrix_exp_products_householder(device):
     against_torch(LA.householder_product, torch.linalg.householder_product, [A, tau], device)
 
 
+def test_compositions_tensorinv_tensorsolve_multi_dot_matrix_rank(device):
+    torch = pytest.importorskip("torch")
+    against_torch(lambda a: LA.tensorinv(a, ind=1), lambda a: torch.linalg.tensorinv(a, ind=1),
+                  [cmat((4, 2, 2), shift=False)], device)
+    against_torch(LA.tensorsolve, torch.linalg.tensorsolve, [cmat((2, 3, 6), shift=False), cmat((2, 3), seed=1)],
+                  device)
+    against_torch(lambda a, b, c: LA.multi_dot([a, b, c]), lambda a, b, c: torch.linalg.multi_dot([a, b, c]),
+                  [cmat((3,), shift=False), cmat((3, 4), seed=1), cmat((4, 2), seed=2)], device)
+    A = cmat((2, 4, 4), shift=False)
+    A[1, :, 3] = A[1, :, 0] * 1j
+    for hermitian in (False, True):
+        M = A + np.swapaxes(A.conj(), -1, -2) if hermitian else A
+        assert (LA.matrix_rank(mt.tensor(M, device=device), hermitian=hermitian).tolist()
+                == torch.linalg.matrix_rank(torch.tensor(M), hermitian=hermitian).tolist())
+
+
 def test_phase_dependent_losses_raise_torch_errors(device):
     torch = pytest.importorskip("torch")
     X = cmat((3, 3), shift=False)
