@@ -82,6 +82,11 @@ class _Guard:
         if _routes is None:
             _routes = _load_routes()
         target = _routes.get(cls)
+        if target is None and any(c.__name__ in ("_UserNode", "_Unpack") for c in cls.__mro__[1:]):
+            raise DtypeNotImplemented(
+                f"{_op_name(cls)}: complex input to a custom autograd.Function: set takes_complex = True on the "
+                f"class once its backward gives torch's gradient (the conjugate Wirtinger derivative: "
+                f"docs/autograd.md, 'Complex gradients')")
         if target is None:
             raise DtypeNotImplemented(
                 f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "

@@ -197,6 +197,19 @@ def test_compositions_tensorinv_tensorsolve_multi_dot_matrix_rank(device):
                 == torch.linalg.matrix_rank(torch.tensor(M), hermitian=hermitian).tolist())
 
 
+SECOND = {"inv": LA.inv, "det": LA.det, "slogdet": lambda a: tuple(LA.slogdet(a)),
+          "cholesky": lambda x: LA.cholesky(herm(x)), "eigvals": LA.eigvals, "svdvals": LA.svdvals,
+          "qr": lambda a: tuple(LA.qr(a)), "matrix_exp": LA.matrix_exp, "pinv": LA.pinv,
+          "eigvalsh": lambda x: LA.eigvalsh(x + x.mH)}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND))
+def test_second_derivatives(device, name):
+    """The backwards are written in minitf ops: complex gradgradcheck through them."""
+    x = mt.tensor(cmat((3, 3), shift=name in ("inv", "det", "slogdet")), device=device, requires_grad=True)
+    assert mt.gradgradcheck(SECOND[name], [x], rtol=RTOL, atol=ATOL)
+
+
 def test_phase_dependent_losses_raise_torch_errors(device):
     torch = pytest.importorskip("torch")
     X = cmat((3, 3), shift=False)

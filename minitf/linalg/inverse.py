@@ -104,18 +104,16 @@ class LinalgSlogdet(Function):
     @staticmethod
     def forward(ctx, A):
         sign, lad = backend.linalg_op("slogdet", A.data)
-        ctx.save_for_backward(A)
         ctx.complex = is_complex(A)
-        if ctx.complex:
-            lad = lad.astype(A.dtype)
-            ctx.sign = const(sign)
-        return const(sign), const(lad)
+        sign, lad = const(sign), const(lad.astype(A.dtype) if ctx.complex else lad)
+        ctx.save_for_backward(A, sign)
+        return sign, lad
 
     @staticmethod
     def backward(ctx, g_sign, g_lad):
-        (A,) = ctx.saved_tensors
+        A, sign = ctx.saved_tensors
         if ctx.complex:
-            g_lad = g_lad.real - 1j * (g_sign.conj() * ctx.sign).imag
+            g_lad = g_lad.real - 1j * (g_sign.conj() * sign).imag
         return g_lad.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
 
 
