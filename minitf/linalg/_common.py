@@ -32,6 +32,16 @@ def check_float(name: str, A, complex_ok: bool = False) -> None:
         raise DtypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}")
 
 
+def first_failure(info):
+    """(prefix, k) for the first non-zero entry k of a LAPACK ``info`` array (...), prefix naming
+    its batch element for a batch ("(Batch element 3): ", torch's), or None where all are 0."""
+    flat = backend.to_numpy(info).reshape(-1)
+    bad = np.flatnonzero(flat)
+    if not bad.size:
+        return None
+    return (f"(Batch element {bad[0]}): " if info.ndim else ""), int(flat[bad[0]])
+
+
 def const(a) -> Tensor:
     """An array as a Tensor outside the graph."""
     return Tensor._make(a, None)

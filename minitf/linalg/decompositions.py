@@ -25,7 +25,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor
-from ._common import call, check_matrix, const, diag_embed, eye, is_complex
+from ._common import call, check_matrix, const, diag_embed, is_complex
 
 
 def _right_solve(B: Tensor, R: Tensor) -> Tensor:
@@ -105,7 +105,7 @@ class LinalgQR(Function):
         if m >= n:
             return _qr_tall(Q, R, gQ, gR), None
         from ..ops import cat
-        U, V = R[..., :, :m], R[..., :, m:]
+        U = R[..., :, :m]
         gU, gV = gR[..., :, :m], gR[..., :, m:]
         Y = A[..., :, m:]
         gX = _qr_tall(Q, U, gQ + Y @ gV.mH, gU)

@@ -18,7 +18,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, LinAlgError, ShapeError
 from ..tensor import Tensor
-from ._common import check_matrix, const, eye
+from ._common import check_matrix, const, eye, first_failure
 from .decompositions import _Pair
 
 
@@ -64,11 +64,10 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
 
 
 def _raise_inv(name, info):
-    flat = backend.to_numpy(info).reshape(-1)
-    bad = np.flatnonzero(flat)
-    if bad.size:
-        prefix = f"(Batch element {bad[0]}): " if info.ndim else ""
-        raise LinAlgError(f"{name}: {prefix}The diagonal element {int(flat[bad[0]])} is zero, the inversion could "
+    failed = first_failure(info)
+    if failed:
+        prefix, k = failed
+        raise LinAlgError(f"{name}: {prefix}The diagonal element {k} is zero, the inversion could "
                           f"not be completed because the input matrix is singular.")
 
 

@@ -26,7 +26,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, LinAlgError, ShapeError
 from ..tensor import Tensor
-from ._common import check_float, check_matrix, const
+from ._common import check_float, check_matrix, const, first_failure
 from .decompositions import _Pair
 
 _ALPHA = (1 + math.sqrt(17)) / 8   # Bunch-Kaufman's threshold
@@ -232,11 +232,9 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
 
 
 def _raise_singular(name, info):
-    flat = backend.to_numpy(info).reshape(-1)
-    bad = np.flatnonzero(flat)
-    if bad.size:
-        prefix = f"(Batch element {bad[0]}): " if info.ndim else ""
-        k = int(flat[bad[0]])
+    failed = first_failure(info)
+    if failed:
+        prefix, k = failed
         raise LinAlgError(f"{name}: {prefix}The factorization could not be completed because the input is singular: "
                           f"the diagonal block D[{k},{k}] is zero.")
 

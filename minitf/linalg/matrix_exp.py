@@ -16,8 +16,6 @@ complex A (exp is holomorphic) the gradient is L(A^H, G), torch's conjugate Wirt
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import backend

@@ -18,7 +18,6 @@ from ..errors import ArgumentError
 from ..ops import check_dim
 from ..ops._util import cast_input
 from ..ops.statistics import norm as _norm
-from ..tensor import Tensor
 from ._common import check_matrix, const
 
 
