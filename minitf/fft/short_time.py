@@ -60,11 +60,12 @@ def _padded_window(name, window, n_fft, win_length, like: Tensor, message: str):
     elif window.device != like.device:
         raise backend.DeviceError(f"{name} input and window must be on the same device but got self on "
                                   f"{like.device} and window on {window.device}")
-    left = (n_fft - win_length) // 2
-    if left == 0 and win_length == n_fft:
+    if win_length == n_fft:
         return window
-    zeros = (creation.zeros(k, dtype=window.dtype, device=window.device) for k in (left, n_fft - win_length - left))
-    return F.cat([next(zeros), window, next(zeros)])
+    left = (n_fft - win_length) // 2
+    right = n_fft - win_length - left
+    return F.cat([creation.zeros(left, dtype=window.dtype, device=window.device), window,
+                  creation.zeros(right, dtype=window.dtype, device=window.device)])
 
 
 def _frame_index(n_frames: int, n_fft: int, hop: int, device):
