@@ -36,12 +36,15 @@ def _real_dtype(t):
 
 
 def _lengths(name, n_fft, hop_length, win_length):
-    """(hop_length, win_length) with torch's defaults: n_fft // 4 and n_fft."""
+    """(hop_length, win_length) with torch's defaults, n_fft // 4 and n_fft; 0 < win_length <= n_fft."""
     for arg, v in (("n_fft", n_fft), ("hop_length", hop_length), ("win_length", win_length)):
         if v is not None and not is_int(v):
             raise TypeError(f"{name}(): argument '{arg}' must be int, not {type(v).__name__}")
     hop = n_fft // 4 if hop_length is None else int(hop_length)
-    return hop, n_fft if win_length is None else int(win_length)
+    win_length = n_fft if win_length is None else int(win_length)
+    if not 0 < win_length <= n_fft:
+        raise ArgumentError(f"{name}: expected 0 < win_length <= n_fft, but got win_length={win_length}")
+    return hop, win_length
 
 
 def _padded_window(name, window, n_fft, win_length, like: Tensor, message: str):
@@ -108,8 +111,6 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     hop, win_length = _lengths("stft", n_fft, hop_length, win_length)
     if hop <= 0:
         raise ArgumentError(f"stft: expected hop_length > 0, but got hop_length={hop}")
-    if not 0 < win_length <= n_fft:
-        raise ArgumentError(f"stft: expected 0 < win_length <= n_fft, but got win_length={win_length}")
     if isinstance(window, Tensor) and tuple(window.shape) != (win_length,):
         raise ShapeError(f"stft: expected a 1D window tensor of size equal to win_length={win_length}, but got "
                          f"window with size {list(window.shape)}")
@@ -195,8 +196,6 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     if input.numel() == 0:
         raise ShapeError("istft: input tensor cannot be empty.")
     hop, win_length = _lengths("istft", n_fft, hop_length, win_length)
-    if not 0 < win_length <= n_fft:
-        raise ArgumentError(f"istft: expected 0 < win_length <= n_fft, but got win_length={win_length}")
     if not 0 < hop <= win_length:
         raise ArgumentError(f"istft: expected 0 < hop_length <= win_length, but got hop_length={hop}")
     if isinstance(window, Tensor) and tuple(window.shape) != (win_length,):

@@ -15,7 +15,8 @@ then cast (torch computes in the output dtype: float32 values can differ by an u
 gives an empty window; M = 1 ``[1.]`` (an exponential with its own ``center``: that one value). A
 window is a leaf (``requires_grad=True`` makes one that requires grad; torch's is the output of
 its last op). torch's ``layout`` is not taken (minitf has one layout). The errors are torch's
-ValueErrors (``errors.ArgumentError``).
+ValueErrors (``errors.ArgumentError``), naming the function called (torch's name general_cosine
+for hann, hamming ...).
 """
 from __future__ import annotations
 
@@ -57,10 +58,8 @@ def _window(M, sym, dt, device, requires_grad, values, ones_at_one=True):
     return fill(xp, M, M + 1 if not sym and M > 1 else M, dt, requires_grad, values)
 
 
-def general_cosine(M, *, a, sym=True, dtype=None, device=None, requires_grad=False):
-    """The general cosine window (M,): sum_i (-1)^i a_i cos(2 pi i n / (L - 1)) over the
-    coefficients ``a`` (an iterable of numbers, not empty)."""
-    dt = _checked("general_cosine", M, dtype)
+def _cosine_window(name, M, a, sym, dtype, device, requires_grad):
+    dt = _checked(name, M, dtype)
     if M <= 1:   # (torch looks at the coefficients only for two or more points)
         return _window(M, sym, dt, device, requires_grad, None)
     if not isinstance(a, Iterable):
@@ -71,31 +70,35 @@ def general_cosine(M, *, a, sym=True, dtype=None, device=None, requires_grad=Fal
     return _window(M, sym, dt, device, requires_grad, cosine_sum(coeffs))
 
 
+def general_cosine(M, *, a, sym=True, dtype=None, device=None, requires_grad=False):
+    """The general cosine window (M,): sum_i (-1)^i a_i cos(2 pi i n / (L - 1)) over the
+    coefficients ``a`` (an iterable of numbers, not empty)."""
+    return _cosine_window("general_cosine", M, a, sym, dtype, device, requires_grad)
+
+
 def general_hamming(M, *, alpha=0.54, sym=True, dtype=None, device=None, requires_grad=False):
     """The generalized Hamming window (M,): alpha - (1 - alpha) cos(2 pi n / (L - 1))."""
-    return general_cosine(M, a=(alpha, 1.0 - alpha), sym=sym, dtype=dtype, device=device,
-                          requires_grad=requires_grad)
+    return _cosine_window("general_hamming", M, (alpha, 1.0 - alpha), sym, dtype, device, requires_grad)
 
 
 def hamming(M, *, sym=True, dtype=None, device=None, requires_grad=False):
-    """The Hamming window (M,): general_hamming with alpha = 0.54."""
-    return general_hamming(M, sym=sym, dtype=dtype, device=device, requires_grad=requires_grad)
+    """The Hamming window (M,): 0.54 - 0.46 cos(2 pi n / (L - 1))."""
+    return _cosine_window("hamming", M, (0.54, 0.46), sym, dtype, device, requires_grad)
 
 
 def hann(M, *, sym=True, dtype=None, device=None, requires_grad=False):
     """The Hann window (M,): 0.5 - 0.5 cos(2 pi n / (L - 1))."""
-    return general_hamming(M, alpha=0.5, sym=sym, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _cosine_window("hann", M, (0.5, 0.5), sym, dtype, device, requires_grad)
 
 
 def blackman(M, *, sym=True, dtype=None, device=None, requires_grad=False):
     """The Blackman window (M,): 0.42 - 0.5 cos(2 pi n / (L - 1)) + 0.08 cos(4 pi n / (L - 1))."""
-    _checked("blackman", M, dtype)
-    return general_cosine(M, a=(0.42, 0.5, 0.08), sym=sym, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _cosine_window("blackman", M, (0.42, 0.5, 0.08), sym, dtype, device, requires_grad)
 
 
 def nuttall(M, *, sym=True, dtype=None, device=None, requires_grad=False):
     """Nuttall's minimum 4-term Blackman-Harris window (M,), torch's coefficients."""
-    return general_cosine(M, a=_NUTTALL, sym=sym, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _cosine_window("nuttall", M, _NUTTALL, sym, dtype, device, requires_grad)
 
 
 def bartlett(M, *, sym=True, dtype=None, device=None, requires_grad=False):
