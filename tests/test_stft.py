@@ -89,6 +89,26 @@ def test_istft_values_and_gradients_as_torch(case, device, rng):
     _close(win.grad, wt.grad)
 
 
+@pytest.mark.parametrize("count, size, hop", [(3, 10, 1), (7, 8, 2), (9, 8, 3), (4, 5, 5), (1, 4, 2)])
+def test_frames_and_overlap_add_are_each_others_adjoint(count, size, hop, device, rng):
+    from minitf.fft.framing import Frames, OverlapAdd
+    length = size + hop * (count - 1) + 2   # (two samples no frame reaches)
+    frames = mt.tensor(_signal(rng, (2, count, size), True), device=device, requires_grad=True)
+    signal = mt.tensor(_signal(rng, (2, length)), device=device, requires_grad=True)
+    out = OverlapAdd.apply(frames, hop=hop, length=length)
+    expected = np.zeros((2, length), dtype=complex)
+    for t in range(count):   # the definition, one frame at a time
+        expected[:, t * hop:t * hop + size] += frames.detach().numpy()[:, t]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-14, atol=1e-14)
+    cut = Frames.apply(signal, size=size, hop=hop, count=count)
+    np.testing.assert_array_equal(cut.numpy()[:, -1], signal.detach().numpy()[:, (count - 1) * hop:][:, :size])
+    # <overlap_add(f), s> = <f, frames(s)>, and the gradients of both by central differences
+    lhs = (out.detach().numpy() * signal.detach().numpy()).sum()
+    np.testing.assert_allclose(lhs, (frames.detach().numpy() * cut.detach().numpy()).sum(), rtol=1e-12)
+    assert mt.gradcheck(lambda f: OverlapAdd.apply(f, hop=hop, length=length), [frames])
+    assert mt.gradgradcheck(lambda s: Frames.apply(s * s, size=size, hop=hop, count=count), [signal])
+
+
 def test_gradcheck_through_stft_and_istft(rng):
     # central differences on both parts of a complex input, and in the window
     x = mt.tensor(_signal(rng, (2, 14)), requires_grad=True)

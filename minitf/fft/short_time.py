@@ -3,15 +3,16 @@ overlap-add, built of differentiable ops (so their gradients, in the signal and 
 are those ops' own, to any order).
 
 stft: the signal (B?, L), padded by n_fft // 2 on both sides when ``center`` (``pad_mode``), is
-cut into frames of n_fft samples every ``hop_length`` (one gather of the padded signal, whose
-backward scatter-adds: an overlap-add), each multiplied by the window (win_length samples,
+cut into frames of n_fft samples every ``hop_length`` (:class:`~minitf.fft.framing.Frames`,
+whose backward is an overlap-add), each multiplied by the window (win_length samples,
 zero-padded on both sides to n_fft) and transformed (``rfft``, one-sided, for a real signal and
 window; ``fft`` otherwise): (B?, N, T), N = n_fft // 2 + 1 or n_fft.
 
 istft: each frame transformed back (``irfft`` / ``ifft``), multiplied by the window again and
-overlap-added (a scatter-add, whose backward gathers), then divided by the envelope, the
-overlap-added squared window: the least-squares inverse of stft (Griffin and Lim, 1984). The
-envelope must not vanish inside the output (the NOLA condition), else the error torch gives.
+overlap-added (:class:`~minitf.fft.framing.OverlapAdd`, whose backward cuts frames), then
+divided by the envelope, the overlap-added squared window: the least-squares inverse of stft
+(Griffin and Lim, 1984). The envelope must not vanish inside the output (the NOLA condition),
+else the error torch gives.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .. import backend
 from ..errors import ArgumentError, DtypeError, ShapeError
 from ..ops._util import is_int
 from ..tensor import Tensor
+from .framing import Frames, OverlapAdd
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -69,12 +71,6 @@ def _padded_window(name, window, n_fft, win_length, like: Tensor, message: str):
     right = n_fft - win_length - left
     return F.cat([creation.zeros(left, dtype=window.dtype, device=window.device), window,
                   creation.zeros(right, dtype=window.dtype, device=window.device)])
-
-
-def _frame_index(n_frames: int, n_fft: int, hop: int, device):
-    """(T, n_fft) int64 on ``device``: frame t reads samples t * hop ... t * hop + n_fft - 1."""
-    idx = np.arange(n_frames, dtype=np.int64)[:, None] * hop + np.arange(n_fft, dtype=np.int64)
-    return backend.to_device(idx, device)
 
 
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect",
@@ -131,7 +127,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     elif not 0 < n_fft <= length:
         raise ArgumentError(f"stft: expected 0 < n_fft <= {length} (the{' padded' if center else ''} signal's "
                             f"length), but got n_fft={n_fft}")
-    frames = x[..., Tensor._make(_frame_index(1 + (x.shape[-1] - n_fft) // hop, n_fft, hop, x.device), None)]
+    frames = Frames.apply(x, size=n_fft, hop=hop, count=1 + (x.shape[-1] - n_fft) // hop)   # (B?, T, n_fft)
     w = _padded_window("stft", window, n_fft, win_length, input, ",which is known to cause spectral leakage. "
                        "Other windows such as mt.hann_window or mt.hamming_window are recommended to reduce "
                        "spectral leakage.")
@@ -159,15 +155,6 @@ def _center_pad(x, p, mode):
         raise ShapeError(f"stft: Padding size should be less than the corresponding input dimension, but got: "
                          f"padding ({p}, {p}) for a signal of {n} samples ({mode} padding by n_fft // 2)")
     return pad(x, (p, p), mode) if p else x
-
-
-def _overlap_add(frames, hop: int):
-    """(..., T, n) frames summed into (..., n + hop (T - 1)), frame t at t * hop (a scatter-add, whose
-    backward gathers the frames back)."""
-    from ..ops.backward_ops import scatter
-    T, n = frames.shape[-2:]
-    idx = _frame_index(T, n, hop, frames.device)
-    return scatter(frames, tuple(frames.shape[:-2]) + (n + hop * (T - 1),), (Ellipsis, idx), True)
 
 
 def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, normalized=False,
@@ -221,12 +208,12 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
                        "to make the inversion lossless.")
     if w is not None:
         frames = frames * w
-    y = _overlap_add(frames, hop)
+    full = n_fft + hop * (n_frames - 1)
+    y = OverlapAdd.apply(frames, hop=hop, length=full)
     from .. import creation
     squares = (creation.ones(n_fft, dtype=_real_dtype(frames), device=frames.device) if w is None
                else w * w)   # (a complex window's square, not |w|^2, as torch)
-    envelope = _overlap_add(squares.expand(n_frames, n_fft), hop)
-    full = n_fft + hop * (n_frames - 1)
+    envelope = OverlapAdd.apply(squares.expand(n_frames, n_fft), hop=hop, length=full)
     start = n_fft // 2 if center else 0
     end = start + int(length) if length is not None else full - n_fft // 2 if center else full
     end = min(end, full)
