@@ -143,14 +143,29 @@ def test_round_trip_batched_float32_and_the_tensor_methods(rng, device):
     np.testing.assert_array_equal(legacy.numpy(), mt.view_as_real(spec).numpy())
 
 
-def test_warnings_as_torch(rng):
-    x = mt.tensor(_signal(rng, (20,)))
-    with pytest.warns(UserWarning, match="A window was not provided"):
-        spec = mt.stft(x, 8, return_complex=True)
-    with pytest.warns(UserWarning, match="A window was not provided"):
-        mt.istft(spec, 8)
+def test_no_window_is_a_rectangle_with_torchs_warning(rng):
+    torch = pytest.importorskip("torch")
+    host = _signal(rng, (2, 20))
+    x = mt.tensor(host)
+    for win_length in (None, 5):   # (5: ones zero-padded to n_fft)
+        with pytest.warns(UserWarning, match="A window was not provided"):
+            spec = mt.stft(x, 8, 2, win_length, return_complex=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = torch.stft(torch.tensor(host), 8, 2, win_length, return_complex=True)
+            back = torch.istft(expected, 8, 2, win_length)
+        _close(spec, expected)
+        with pytest.warns(UserWarning, match="A window was not provided"):
+            _close(mt.istft(spec, 8, 2, win_length), back)
+
+def test_a_long_length_zero_pads_with_torchs_warning(rng):
+    spec = mt.stft(mt.tensor(_signal(rng, (20,))), 8, window=mt.ones(8, dtype=mt.float64), return_complex=True)
+    ones = mt.ones(8, dtype=mt.float64)
     with pytest.warns(UserWarning, match="shorter than the length parameter"):
-        assert mt.istft(spec, 8, window=mt.ones(8, dtype=mt.float64), length=30).shape == (30,)
+        out = mt.istft(spec, 8, window=ones, length=30)
+    full = mt.istft(spec, 8, window=ones)   # (T - 1) hop_length = 20 samples
+    assert out.shape == (30,) and full.shape == (20,)
+    np.testing.assert_array_equal(out.numpy(), np.concatenate([full.numpy(), np.zeros(10)]))
 
 
 @pytest.mark.parametrize("call, message", [
