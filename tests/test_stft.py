@@ -218,3 +218,7 @@ def test_other_argument_errors():
         mt.stft(x, 8, window=mt.ones(8, device="fake"), return_complex=True)
     with pytest.raises(TypeError, match="argument 'window' must be Tensor"):
         mt.stft(x, 8, window=[1.0] * 8, return_complex=True)
+    with pytest.raises(RuntimeError, match="expected n_fft > 0, but got n_fft=0"):   # (torch: "0 < n_fft < 20")
+        mt.stft(x, 0, window=mt.ones(0), return_complex=True)
+    with pytest.raises(TypeError, match="argument 'n_fft' must be int"):
+        mt.istft(mt.zeros(5, 3, dtype=mt.complex64), 8.0)

@@ -37,11 +37,21 @@ def _real_dtype(t):
     return np.dtype(t.data.dtype.char.lower())   # complex128 -> float64, float32 -> float32
 
 
-def _lengths(name, n_fft, hop_length, win_length):
-    """(hop_length, win_length) with torch's defaults, n_fft // 4 and n_fft; 0 < win_length <= n_fft."""
+def _arguments(name, input, n_fft, hop_length, win_length, window):
+    """(hop_length, win_length) with torch's defaults, n_fft // 4 and n_fft, after the checks of the
+    arguments' types, 0 < win_length <= n_fft and the window's device."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if window is not None and not isinstance(window, Tensor):
+        raise TypeError(f"{name}(): argument 'window' must be Tensor, not {type(window).__name__}")
+    if window is not None and window.device != input.device:
+        raise backend.DeviceError(f"{name} input and window must be on the same device but got self on "
+                                  f"{input.device} and window on {window.device}")
     for arg, v in (("n_fft", n_fft), ("hop_length", hop_length), ("win_length", win_length)):
-        if v is not None and not is_int(v):
+        if (v is not None or arg == "n_fft") and not is_int(v):
             raise TypeError(f"{name}(): argument '{arg}' must be int, not {type(v).__name__}")
+    if n_fft <= 0:
+        raise ArgumentError(f"{name}: expected n_fft > 0, but got n_fft={n_fft}")
     hop = n_fft // 4 if hop_length is None else int(hop_length)
     win_length = n_fft if win_length is None else int(win_length)
     if not 0 < win_length <= n_fft:
@@ -49,22 +59,16 @@ def _lengths(name, n_fft, hop_length, win_length):
     return hop, win_length
 
 
-def _padded_window(name, window, n_fft, win_length, like: Tensor, message: str):
+def _padded_window(window, n_fft, win_length, like: Tensor, message: str):
     """The window (win_length,) zero-padded on both sides (left: (n_fft - win_length) // 2) to (n_fft,),
     differentiable in it; None for no window of n_fft points (ones: nothing to multiply by)."""
     from .. import creation, functional as F
     if window is None:
-        warnings.warn(f"A window was not provided. A rectangular window will be applied{message}To suppress this "
-                      f"warning and use a rectangular window, explicitly set `window=mt.ones(n_fft, device=<device>)`.",
+        warnings.warn(f"A window was not provided: {message} (window=mt.ones(n_fft) says so and silences this)",
                       UserWarning, stacklevel=3)
         if win_length == n_fft:
             return None
         window = creation.ones(win_length, dtype=_real_dtype(like), device=like.device)
-    elif not isinstance(window, Tensor):
-        raise TypeError(f"{name}(): argument 'window' must be Tensor, not {type(window).__name__}")
-    elif window.device != like.device:
-        raise backend.DeviceError(f"{name} input and window must be on the same device but got self on "
-                                  f"{like.device} and window on {window.device}")
     if win_length == n_fft:
         return window
     left = (n_fft - win_length) // 2
@@ -90,8 +94,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     """
     from ..functional import pad
     from .transforms import fft, rfft
-    if not isinstance(input, Tensor):
-        raise TypeError(f"stft(): argument 'input' must be Tensor, not {type(input).__name__}")
+    hop, win_length = _arguments("stft", input, n_fft, hop_length, win_length, window)
     if center and align_to_window is not None:
         raise ArgumentError("stft align_to_window should only be set when center = false")
     if input.data.dtype.kind not in "fc":
@@ -101,10 +104,9 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     any_complex = _complex(input) or (isinstance(window, Tensor) and _complex(window))
     if return_complex is None:
         if not any_complex:
-            raise ArgumentError("stft requires the return_complex parameter be given for real inputs, and will "
-                                "further require that return_complex=True in a future PyTorch release.")
+            raise ArgumentError("stft requires the return_complex parameter be given for real inputs (True: a "
+                                "complex spectrum; False, the (..., 2) real layout, is deprecated)")
         return_complex = True
-    hop, win_length = _lengths("stft", n_fft, hop_length, win_length)
     if hop <= 0:
         raise ArgumentError(f"stft: expected hop_length > 0, but got hop_length={hop}")
     if isinstance(window, Tensor) and tuple(window.shape) != (win_length,):
@@ -128,19 +130,16 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         raise ArgumentError(f"stft: expected 0 < n_fft <= {length} (the{' padded' if center else ''} signal's "
                             f"length), but got n_fft={n_fft}")
     frames = Frames.apply(x, size=n_fft, hop=hop, count=1 + (x.shape[-1] - n_fft) // hop)   # (B?, T, n_fft)
-    w = _padded_window("stft", window, n_fft, win_length, input, ",which is known to cause spectral leakage. "
-                       "Other windows such as mt.hann_window or mt.hamming_window are recommended to reduce "
-                       "spectral leakage.")
+    w = _padded_window(window, n_fft, win_length, input, "stft applies a rectangular one, whose frames' edges "
+                       "leak energy between frequency bins; a tapered window (mt.hann_window(n_fft)) leaks less")
     if w is not None:
         frames = frames * w
     norm = "ortho" if normalized else "backward"
     spec = (rfft(frames, dim=-1, norm=norm) if onesided else fft(frames, dim=-1, norm=norm)).transpose(-1, -2)
     if return_complex:
         return spec
-    warnings.warn("stft with return_complex=False is deprecated. In a future pytorch release, stft will return "
-                  "complex tensors for all inputs, and return_complex=False will raise an error. Note: you can "
-                  "still call mt.view_as_real on the complex output to recover the old return format.",
-                  UserWarning, stacklevel=2)
+    warnings.warn("stft with return_complex=False is deprecated, as in torch: return_complex=True gives the complex "
+                  "spectrum, and mt.view_as_real of it this (..., 2) real layout", UserWarning, stacklevel=2)
     from ..ops.complex_parts import view_as_real
     return view_as_real(spec)
 
@@ -172,17 +171,15 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     """
     from ..functional import pad
     from .transforms import ifft, irfft
-    if not isinstance(input, Tensor):
-        raise TypeError(f"istft(): argument 'input' must be Tensor, not {type(input).__name__}")
+    hop, win_length = _arguments("istft", input, n_fft, hop_length, win_length, window)
     if not _complex(input):
-        raise DtypeError("istft requires a complex-valued input tensor matching the output from stft with "
-                         "return_complex=True.")
+        raise DtypeError(f"istft requires a complex-valued input tensor (stft's output with return_complex=True), "
+                         f"got {input.dtype}")
     if input.ndim not in (2, 3):
         raise ShapeError(f"istft: expected a tensor with 2 or 3 dimensions, (N, T) or (B, N, T), but got "
                          f"{input.ndim}")
     if input.numel() == 0:
         raise ShapeError("istft: input tensor cannot be empty.")
-    hop, win_length = _lengths("istft", n_fft, hop_length, win_length)
     if not 0 < hop <= win_length:
         raise ArgumentError(f"istft: expected 0 < hop_length <= win_length, but got hop_length={hop}")
     if isinstance(window, Tensor) and tuple(window.shape) != (win_length,):
@@ -204,8 +201,8 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         frames = ifft(spec, n=n_fft, dim=-1, norm=norm)
     else:   # a two-sided spectrum read as one-sided (its other bins ignored), as torch
         frames = irfft(spec if onesided else spec[..., :n_fft // 2 + 1], n=n_fft, dim=-1, norm=norm)
-    w = _padded_window("istft", window, n_fft, win_length, frames, ".Please provide the same window used by stft "
-                       "to make the inversion lossless.")
+    w = _padded_window(window, n_fft, win_length, frames, "istft assumes a rectangular one; the inverse is "
+                       "exact only with the window stft used")
     if w is not None:
         frames = frames * w
     full = n_fft + hop * (n_frames - 1)
@@ -226,7 +223,8 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
                                 f"hop_length and center)")
     y = y / envelope
     if length is not None and y.shape[-1] < length:
-        warnings.warn("The length of signal is shorter than the length parameter. Result is being padded with zeros "
-                      "in the tail. Please check your center and hop_length settings.", UserWarning, stacklevel=2)
+        warnings.warn(f"istft: the signal ({y.shape[-1]} samples) is shorter than the length parameter ({length}): "
+                      f"zeros are added at its end (are center and hop_length those of the stft?)", UserWarning,
+                      stacklevel=2)
         y = pad(y, (0, int(length) - y.shape[-1]))
     return y
