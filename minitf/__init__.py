@@ -49,7 +49,7 @@ def _lazy_submodule(name):
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
                 "amp", "backends", "linalg", "special", "printing", "profiler", "func", "testing",
-                "distributions", "fft"):
+                "distributions", "fft", "signal"):
         return importlib.import_module(f".{name}", __name__)
     if name == "vmap":   # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
@@ -197,6 +197,8 @@ _LAZY_GROUPS = {
     ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided",
                        "empty_permuted"),
     ".signal_windows": ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"),
+    # spectral group: the short-time Fourier transform (minitf/fft/short_time.py)
+    ".fft.short_time": ("stft", "istft"),
     # special functions and linalg gaps: torch's top-level gamma/Bessel names (minitf/ops/gamma_fns.py,
     # bessel_ndtr.py, incomplete_gamma.py, inplace_special.py)
     ".ops.gamma_fns": ("lgamma", "digamma", "polygamma", "mvlgamma"),

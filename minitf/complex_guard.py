@@ -37,11 +37,12 @@ _routes = None   # op class -> the class that runs it on complex input (itself w
 
 def _load_routes() -> dict:
     from .ops import arithmetic, reduction, shape, views, backward_ops, joining, casting, complex_backward
-    from .ops import _util, subscript, elementwise, pointwise, layout, selection, cumulative
+    from .ops import _util, subscript, elementwise, pointwise, layout, selection, cumulative, padding
     same = [arithmetic.Add, arithmetic.Sub, arithmetic.Neg, reduction.Sum, reduction.Mean, shape.Reshape,
             shape.Permute, layout.Roll, layout.Flip, subscript.GetItem, joining.Concatenate, joining.Stack, views.Clone, views.Contiguous,
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
-            backward_ops.Scatter, selection.Where, cumulative.Cumsum]
+            backward_ops.Scatter, selection.Where, cumulative.Cumsum,
+            padding.ConstantPad, padding.GatherPad]   # (copies: their backward scatter-adds, no conjugate)
     from .ops import more_shapes
     same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask]   # (linalg's: linear masks)
     routes = {cls: cls for cls in same}

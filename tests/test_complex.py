@@ -129,6 +129,9 @@ CASES = {
                                                 m.movedim(a, 0, 1).flatten(), m.tile(a, (2,)).flatten(),
                                                 a.repeat_interleave(2).flatten(), *m.unbind(a)]), "C"),
     "rsub_addcmul": (lambda m, a, b: m.rsub(a, b) + m.addcmul(a, a, b, value=0.5), "cc"),
+    "pad": (lambda m, a: m.cat([m.nn.functional.pad(a, (1, 2), mode=mode).flatten()
+                                for mode in ("reflect", "replicate", "circular")]
+                               + [m.nn.functional.pad(a, (1, 1, 2, 0)).flatten()]), "C"),
 }
 
 

@@ -26,6 +26,7 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.ops.complex_math",
         "minitf.saved_tensors", "minitf.saved_tensors_release",   # autograd.graph's saved-tensor hooks (round 6)
         "minitf.ops.linear_cross_entropy",
+        "minitf.signal", "minitf.signal.windows", "minitf.fft.short_time",   # (spectral group, round 7)
         "shutil", "pathlib", "threading", "dataclasses"]
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",
