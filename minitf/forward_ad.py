@@ -37,6 +37,7 @@ class _Level:
     def __init__(self):
         self.store = {}     # id(tensor) -> (weakref to it, its tangent)
         self.paused = 0     # > 0 while minitf runs code whose ops must not see tangents (a custom forward)
+        self.dropped_complex = False   # an op on duals gave a complex output, which gets no tangent
         from .forward_rules import ForwardHook
         self.hook = ForwardHook(self)
 

@@ -22,7 +22,7 @@ In-place changes of duals: :func:`carry`, :func:`take` and :func:`tangent_change
 """
 from __future__ import annotations
 
-from . import forward_ad
+from . import forward_ad, forward_fused
 from .tensor import Tensor
 
 # op classes (module, name) whose tangent is the op applied to the tangents, and the multilinear ones
@@ -31,7 +31,7 @@ _LINEAR = [("arithmetic", "Add"), ("arithmetic", "Sub"), ("arithmetic", "Neg"), 
            ("selection", "Where"), ("casting", "AsType"), ("casting", "ToDevice"), ("views", "Clone"),
            ("views", "Contiguous"), ("views", "Expand"), ("views", "Repeat"), ("reduction", "Sum"),
            ("reduction", "Mean"), ("inplace", "IndexPut"), ("_util", "OpResult"), ("layout", "Flip"),
-           ("layout", "Roll")]
+           ("layout", "Roll"), ("nn", "Dropout"), ("nn", "Embedding"), ("loss", "NLLLoss"), ("pointwise", "TriMask")]
 _MULTILINEAR = [("arithmetic", "Mul"), ("arithmetic", "MatMul"), ("einsum", "Einsum")]
 # (module, name) -> rule(inputs, tangents, params, out) of the common nonlinear ops: J t from the output
 _NONLINEAR = {
@@ -45,7 +45,18 @@ _NONLINEAR = {
     ("nn", "Softmax"): lambda xs, ts, p, y: y * (ts[0] - (y * ts[0]).sum(dim=p["axis"], keepdim=True)),
     ("nn", "LogSoftmax"): lambda xs, ts, p, y: ts[0] - (y.exp() * ts[0]).sum(dim=p["axis"], keepdim=True),
 }
+# (module, name) -> name of the rule in minitf.forward_fused of the fused ops: J t from the op's node
+_FUSED = {("elementwise", n): "elementwise" for n in ("ReLU", "GELU", "GELUErf", "SiLU")}
+_FUSED.update({("activation", n): "elementwise" for n in ("LeakyReLU", "ReLU6", "ELU", "Softplus", "LogSigmoid")})
+_FUSED.update({("piecewise_activations", "PiecewiseLinear"): "elementwise", ("pointwise", "Abs"): "elementwise",
+               ("piecewise_activations", "Hardswish"): "elementwise", ("pointwise", "Clamp"): "elementwise",
+               ("smooth_activations", "ScaledELU"): "elementwise", ("nn", "LayerNorm"): "layer_norm",
+               ("rms_norm", "RMSNorm"): "rms_norm", ("batch_norm", "ChannelNorm"): "channel_norm",
+               ("nn", "CrossEntropy"): "scalar_output", ("loss", "WeightedCrossEntropy"): "weighted_cross_entropy",
+               ("attention", "ScaledDotProductAttention"): "attention",
+               ("multihead", "MultiHeadSelfAttention"): "multi_head_attention"})
 _rules = None   # cls -> rule, built at the first op on a dual
+_fused = None   # cls -> rule(node, inputs, tangents, params, recorded) of minitf.forward_fused
 
 
 def _rule_table() -> dict:
@@ -61,8 +72,26 @@ def _rule_table() -> dict:
         for (mod, name), rule in _NONLINEAR.items():
             table[cls_of(mod, name)] = lambda cls, xs, ts, p, y, rule=rule: rule(xs, ts, p, y)
         table[cls_of("linear", "Linear")] = lambda cls, xs, ts, p, y: _linear_layer(cls, xs, ts, p)
+        for name in ("Conv", "ConvTranspose"):
+            table[cls_of("conv", name)] = lambda cls, xs, ts, p, y: forward_fused.bilinear_channels(cls, xs, ts, p)
         _rules = table
     return _rules
+
+
+def _fused_rule(cls):
+    """The node rule of ``cls`` (:mod:`minitf.forward_fused`), or None: the listed fused ops and
+    every one-input elementwise op of minitf.ops.unary's family (sin, rsqrt, log1p, ...)."""
+    global _fused
+    if _fused is None:
+        import importlib
+        _fused = {getattr(importlib.import_module(f"minitf.ops.{mod}"), name): getattr(forward_fused, rule)
+                  for (mod, name), rule in _FUSED.items()}
+    rule = _fused.get(cls, False)
+    if rule is False:
+        from .ops.unary import _Elementwise, Step
+        rule = forward_fused.elementwise if issubclass(cls, (_Elementwise, Step)) else None
+        _fused[cls] = rule
+    return rule
 
 
 def _is_float(t) -> bool:
@@ -169,12 +198,23 @@ class ForwardHook:
         if tangents is None or all(t is None for t in tangents):
             return cls.apply(*inputs, **params)
         rule = _rule_table().get(cls)
-        if rule is None:
-            out, tangent = _by_double_vjp(cls, inputs, tangents, params)
-        else:
+        # (the node rules read J t off real ops' backward: a complex op's, J^T in Wirtinger's sense, is not J)
+        fused = None if rule is not None or any(x.data.dtype.kind == "c" for x in inputs) else _fused_rule(cls)
+        if rule is not None:
             out = cls.apply(*inputs, **params)
             tangent = rule(cls, inputs, tangents, params, out) if _is_float(out) else None
+        elif fused is not None:
+            out, fn, recorded = forward_fused.run_keeping(cls, inputs, params)
+            tangent = fused(fn, inputs, tangents, params, recorded) if _is_float(out) else None
+            if tangent is NotImplemented:
+                out, tangent = _by_double_vjp(cls, inputs, tangents, params)
+        else:
+            out, tangent = _by_double_vjp(cls, inputs, tangents, params)
+        if out.data.dtype.kind == "c":   # no complex tangents: func.jvp sees this and takes reverse mode
+            lv.dropped_complex = True
         if tangent is not None:
+            if tangent.shape != out.shape:   # a term that broadcasts (a lone bias's): the output's shape
+                tangent = tangent.expand(*out.shape)
             lv.set(out, tangent)
         return out
 

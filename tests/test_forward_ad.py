@@ -1,5 +1,5 @@
 """Forward-mode AD (minitf.autograd.forward_ad): tangents against torch's forward AD and against
-minitf.func.jvp (reverse mode, the double-vjp identity) for every op of the op tables, the
+the double-vjp identity of reverse mode (func.transforms.jvp_by_double_vjp) for every op of the op tables, the
 level rules, views and in-place changes of duals, custom Functions' jvp."""
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ import minitf as mt
 import minitf.autograd.forward_ad as fwAD
 from minitf import functional as F
 from minitf.backend import to_numpy
+from minitf.func.transforms import jvp_by_double_vjp   # reverse mode: the independent derivation
 
 from .conftest import device_tensor
 from .test_higher_order import ALL
@@ -77,6 +78,8 @@ def test_every_op_tangent_equals_func_jvp(device, name, mode):
     # two derivations of J t: op by op (forward AD) and from the whole recorded graph (func.jvp);
     # "recorded": the primals require grad, and the graphs of the output and of its tangent give
     # the gradients reverse mode gives without forward AD (the node forward AD records is the op's)
+    if name == "embedding_padding":   # torch's tangent passes the padding row's (its gradient does not):
+        pytest.skip("checked against torch in tests/test_forward_fused.py")   # the double vjp gives 0 there
     rng = np.random.default_rng(0)
     recorded = mode == "recorded"
     primals = [device_tensor(rng.standard_normal(s), device, requires_grad=recorded) for s in ((3, 4), (4,), (4,))]
@@ -89,7 +92,7 @@ def test_every_op_tangent_equals_func_jvp(device, name, mode):
         with mt.set_grad_enabled(mode != "no_grad"):
             out = f(*[fwAD.make_dual(p, t) for p, t in zip(primals, tangents)])
         tangent = fwAD.unpack_dual(out).tangent
-    ref_value, ref_tangent = mt.func.jvp(f, tuple(primals), tuple(tangents))
+    ref_value, ref_tangent = jvp_by_double_vjp(f, tuple(primals), tuple(tangents))
     np.testing.assert_allclose(to_numpy(out.data), to_numpy(ref_value.data), rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(to_numpy(tangent.data), to_numpy(ref_tangent.data), rtol=1e-12, atol=1e-12)
     assert out.requires_grad == recorded and (recorded or not tangent.requires_grad)
@@ -178,7 +181,7 @@ def test_mlp_and_attention_block_tangents_equal_torch_and_func_jvp():
         out = _mlp_and_block(True)(*[tfw.make_dual(torch.tensor(a), torch.tensor(t)) for a, t in zip(arrays, tarrays)])
         want = tfw.unpack_dual(out).tangent.numpy()
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    _, ref = mt.func.jvp(f, tuple(primals), tuple(tangents))
+    _, ref = jvp_by_double_vjp(f, tuple(primals), tuple(tangents))
     np.testing.assert_allclose(got, ref.numpy(), rtol=1e-12, atol=1e-12)
 
 

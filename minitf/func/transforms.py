@@ -59,6 +59,7 @@ class _Level:
             else:
                 w = x.detach().requires_grad_(True)
                 self.fresh.add(id(w))
+                _keep_tangent(x, w)   # (inside an open dual level: hessian = jacfwd(jacrev(f)))
             self.nodes.append(w)
             self.inputs.append(w if self.batch is None else BatchedTensor(w, (self.batch[0],)))
 
@@ -69,6 +70,8 @@ class _Level:
         pairs = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
         if self.batch is not None:
             pairs = self._batched(pairs)
+        from .. import forward_ad   # tangents flow through a backward only where its ops are recorded
+        create_graph = create_graph or forward_ad._active() is not None
         gs = _grad([o for o, _ in pairs], self.nodes, [c for _, c in pairs], retain_graph=True,
                    create_graph=create_graph, allow_unused=True) if pairs else [None] * len(self.nodes)
         gs = [zeros_like(x) if g is None else g for x, g in zip(self.nodes, gs)]
@@ -110,7 +113,22 @@ class _Level:
                 for node in _graph_order([value]):
                     if any(i._fn is None and i._requires_grad and id(i) not in self.fresh for i in node._fn.inputs):
                         return value
-        return value.detach()
+        out = value.detach()
+        tangent = _keep_tangent(value, out)
+        if tangent is not None:   # the tangent, released as well
+            from .. import forward_ad
+            forward_ad._current.set(out, self.release(tangent))
+        return out
+
+
+def _keep_tangent(x, w):
+    """``w`` (a detached ``x``) gets ``x``'s tangent where a dual level is open; returns it (or None)."""
+    from .. import forward_ad
+    lv = forward_ad._active()
+    t = None if lv is None else lv.tangent_of(x)
+    if t is not None:
+        lv.set(w, t)
+    return t
 
 
 def _argnums(argnums, nargs: int, fname: str):
@@ -300,16 +318,33 @@ def _check_tangents(tangents, primals, fname: str):
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
     """``(output, jvp_out)``, as ``torch.func.jvp``: ``func(*primals)`` and the Jacobian-vector
     product J t (the output's structure). ``primals`` and ``tangents``: tuples of the same
-    structure and shapes. With ``has_aux``: ``(output, jvp_out, aux)``. Computed from reverse
-    mode by the double-vjp identity (the module's docstring), not by dual numbers."""
+    structure and shapes. With ``has_aux``: ``(output, jvp_out, aux)``. One pass of ``func`` on
+    dual tensors (forward-mode AD, :mod:`minitf.func.forward_transforms`); inside an open dual
+    level, a vmap's batched run or inference mode, by the double-vjp identity (the module's
+    docstring) instead: the same values."""
     fname = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
     t_leaves = _check_tangents(tangents, primals, fname)
+    from . import forward_transforms
+    result = forward_transforms.jvp(func, primals, t_leaves, has_aux, fname) if forward_transforms.usable() else None
+    if result is not None:
+        return result
+    return _jvp_by_double_vjp(func, primals, t_leaves, has_aux, fname)
+
+
+def _jvp_by_double_vjp(func, primals, t_leaves, has_aux: bool, fname: str):
     level, outs, out_spec, aux, jvp_of = _linearized(func, primals, fname, has_aux)
     value = tree_unflatten([level.release(o) for o in outs], out_spec)
     j = tree_unflatten(jvp_of(t_leaves), out_spec)
     return (value, j, _release_all(level, aux)) if has_aux else (value, j)
+
+
+def jvp_by_double_vjp(func, primals, tangents, *, has_aux: bool = False):
+    """:func:`jvp` by the double-vjp identity whatever the context (reverse mode only): the
+    independent derivation the forward-mode tests compare with."""
+    fname = "jvp(f, primals, tangents)"
+    return _jvp_by_double_vjp(func, primals, _check_tangents(tangents, primals, fname), has_aux, fname)
 
 
 def linearize(func, *primals):
@@ -361,13 +396,25 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
 
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """``f -> (x -> J)``, as ``torch.func.jacfwd``: the same Jacobian as :func:`jacrev` (shape
-    O + I, the same structure). torch builds it from one forward-mode pass per input element;
-    minitf has reverse mode only, so this computes it as :func:`jacrev` does, one backward pass
-    per output element (the values agree to rounding). ``randomness`` is accepted for torch's
-    signature ("error", "different" or "same")."""
+    O + I, the same structure), from one forward-mode pass per input element (a column each,
+    :mod:`minitf.func.forward_transforms`). Inside an open dual level (``jacfwd(jacfwd(f))``),
+    a vmap's batched run or inference mode it is computed as :func:`jacrev` does, one backward
+    pass per output element (the values agree to rounding). ``randomness`` is accepted for
+    torch's signature ("error", "different" or "same")."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
-    return jacrev(func, argnums, has_aux=has_aux)
+    fname = "jacfwd(f)(*args)"
+    reverse = jacrev(func, argnums, has_aux=has_aux)
+
+    def wrapper(*args, **kwargs):
+        from . import forward_transforms
+        if forward_transforms.usable():
+            nums, single = _argnums(argnums, len(args), fname)
+            result = forward_transforms.jacfwd(func, nums, single, has_aux, args, kwargs, fname)
+            if result is not None:
+                return result
+        return reverse(*args, **kwargs)
+    return wrapper
 
 
 def hessian(func, argnums=0):
