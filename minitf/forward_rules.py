@@ -10,6 +10,7 @@ Otherwise its output's tangent J t comes from
 - a sum of one op call per input, for the multilinear ops (mul, matmul, einsum, linear);
 - a written rule from the output, for the common nonlinear ones (exp, log, sqrt, tanh, sigmoid,
   div, pow, softmax, log_softmax);
+- a rule written from the op's node for the fused ones (:mod:`minitf.forward_fused`);
 - else the double-vjp identity on that one node: with u a cotangent, ``backward_graph(u)`` is
   J^T u, linear in u, and d<J^T u, t>/du = J t. The op runs once, on fresh leaves over its
   inputs' arrays, so its node exists even under ``no_grad()`` (and a random op's draw is the

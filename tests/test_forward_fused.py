@@ -192,9 +192,10 @@ def test_func_jvp_jacfwd_hessian_on_forward_ad_equal_torch_func():
     for o, t in zip(jo, jt):
         assert tuple(o.shape) == tuple(t.shape)
         np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-13)
-    ho = mt.func.hessian(lambda x: f(mt, x, mt.tensor(b))[0].sum())(mt.tensor(a))
     ht = torch.func.hessian(lambda x: f(torch, x, torch.tensor(b))[0].sum())(torch.tensor(a))
-    np.testing.assert_allclose(ho.numpy(), ht.numpy(), rtol=1e-10, atol=1e-12)
+    for hess in (mt.func.hessian, lambda g: mt.func.jacfwd(mt.func.jacrev(g))):   # reverse and forward over reverse
+        ho = hess(lambda x: f(mt, x, mt.tensor(b))[0].sum())(mt.tensor(a))
+        np.testing.assert_allclose(ho.numpy(), ht.numpy(), rtol=1e-10, atol=1e-12)
     # differentiable where the primal requires grad (forward AD records the tangents), as torch.func's
     x = mt.tensor(a, requires_grad=True)
     _, j = mt.func.jvp(lambda v: F.gelu(v).sum(), (x,), (mt.tensor(ta),))

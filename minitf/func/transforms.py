@@ -12,10 +12,12 @@ differentiates with :func:`minitf.grad` with respect to those nodes only:
   is handed back detached, as torch.func's are;
 - ``f`` runs with grad mode on (torch.func ignores an outer ``no_grad``).
 
-Forward-mode products (``jvp``, ``linearize``, ``jacfwd``) come from reverse mode by the
-double-vjp identity: with u a dummy cotangent, g(u) = J^T u is linear in u, so
-d<g(u), t>/du = J t. It costs two backward passes and needs every op's backward to be
-differentiable (an op without one raises, never a wrong zero).
+``jvp`` and ``jacfwd`` run forward-mode AD (:mod:`minitf.func.forward_transforms`); where
+it cannot run (an open dual level, a vmap's batched run, inference mode, complex values) and
+in ``linearize``, forward-mode products come from reverse mode by the double-vjp identity:
+with u a dummy cotangent, g(u) = J^T u is linear in u, so d<g(u), t>/du = J t. It costs two
+backward passes and needs every op's backward to be differentiable (an op without one
+raises, never a wrong zero).
 """
 from __future__ import annotations
 
@@ -419,5 +421,8 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
 
 def hessian(func, argnums=0):
     """``f -> (x -> H)``, as ``torch.func.hessian``: the Jacobian of the gradient of a scalar
-    function, shape I + I for one input (``jacfwd(jacrev(func, argnums), argnums)``)."""
-    return jacfwd(jacrev(func, argnums), argnums)
+    function, shape I + I for one input. torch takes ``jacfwd(jacrev(func))``; here reverse over
+    reverse, ``jacrev(jacrev(func))``, the same values: forward over reverse (one pass of forward
+    AD through a recorded backward per input element) measured 2x slower
+    (benchmarks/forward_ad_cost.py --transforms)."""
+    return jacrev(jacrev(func, argnums), argnums)
