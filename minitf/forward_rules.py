@@ -246,7 +246,8 @@ def carry(x, old) -> None:
 
 
 def _ensure(lv, x):
-    """x's tangent, made zeros where it has none (for a view, in its base's tangent)."""
+    """x's tangent, made zeros where it has none (for a view, in its base's tangent: x's tangent is
+    then the same view of it, so that writing it gives the base's tangent its elements, as torch's)."""
     t = lv.tangent_of(x)
     if t is not None:
         return t
@@ -254,12 +255,32 @@ def _ensure(lv, x):
     if view_of is not None:
         _ensure(lv, view_of[0])
         return lv.tangent_of(x)
-    if getattr(x, "_base", None) is not None:
-        raise NotImplementedError("forward AD: an in-place op would give a tangent to a reshaped, permuted or "
-                                  "expanded view whose base has none; make the base a dual tensor first")
+    base = getattr(x, "_base", None)
+    if base is not None:   # a reshaped or permuted view: the base gets zeros laid out as itself, x their view
+        if lv.own_tangent(base) is None:
+            from . import backend   # (zeros_like keeps a dense array's strides: x's place in it is the same)
+            lv.set(base, Tensor._make(backend.get_array_module(base.data).zeros_like(base.data), None))
+        t = lv.tangent_of(x)
+        if t is None:
+            raise NotImplementedError("forward AD: an in-place op would give a tangent to a view whose base's "
+                                      "tangent is laid out otherwise than the base (or whose memory has gaps); "
+                                      "make the base a dual tensor first")
+        return t
     t = _zeros(x)
     lv.set(x, t)
     return t
+
+
+def strided_view_of_tangent(x, base, base_tangent):
+    """``x`` (a view of ``base``: a reshape, permute, transpose ...) as the view of ``base_tangent``
+    at x's place in base's memory, or None where the tangent is laid out otherwise than base."""
+    from .backend import storage
+    a, b, t = x.data, base.data, base_tangent.data
+    if a.dtype != b.dtype or t.dtype != b.dtype or t.strides != b.strides or t.shape != b.shape:
+        return None
+    item = a.itemsize
+    offset = storage.geometry(a)[0] - storage.geometry(b)[0] + storage.geometry(t)[0]
+    return Tensor._make(storage.view(t, a.shape, [s // item for s in a.strides], offset), None)
 
 
 def take(x, res) -> None:

@@ -313,6 +313,42 @@ def test_in_place_ops_match_torch_with_and_without_grad():
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_in_place_write_into_a_reshaped_or_permuted_view_as_torch(device):
+    # the base gets a tangent laid out as itself: the view's tangent is the one written, the
+    # base's holds it at the view's place, and views taken before (of any kind) see it
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    rng = np.random.default_rng(5)
+    t6, t32, tb = rng.standard_normal(6), rng.standard_normal((3, 2)), rng.standard_normal((4, 6))
+
+    def body(lib, fw, mk):
+        out = []
+        x = mk(np.zeros((2, 3)))
+        w, r = x.view(6), x[1]
+        v = x.t()
+        v.copy_(fw.make_dual(mk(np.ones((3, 2))), mk(t32)))              # a transposed view
+        out += [x, v, w, r]
+        y = mk(np.zeros((2, 3)))
+        y.reshape(6).add_(fw.make_dual(mk(np.ones(6)), mk(t6)))           # a reshaped view, then
+        y.permute(1, 0).mul_(fw.make_dual(mk(np.full((3, 2), 2.0)), mk(t32)))   # a permuted one
+        out.append(y)
+        z = mk(np.ones((4, 6)))
+        zz = z[::2, 1:4].t()                                              # a permuted view of a slice
+        zz.mul_(fw.make_dual(mk(np.full((3, 2), 3.0)), mk(t32)))
+        out += [z, zz]
+        q = fw.make_dual(mk(np.ones((4, 6))), mk(tb))
+        q.t()[1:3].zero_()                                                # the base is a dual already
+        out.append(q)
+        return [np.asarray(fw.unpack_dual(o).tangent.tolist()) for o in out]
+
+    with fwAD.dual_level():
+        got = body(mt, fwAD, lambda a: device_tensor(a, device, requires_grad=False))
+    with tfw.dual_level():
+        want = body(torch, tfw, lambda a: torch.tensor(a))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-15)
+
+
 # --------------------------------------------------------------------------- custom Functions
 class Cube(mt.autograd.Function):
     @staticmethod
