@@ -6,10 +6,12 @@ attention's probabilities P). Its tangent is written here from those, in a few T
 rather than by the double-vjp identity (:func:`minitf.forward_rules._by_double_vjp`: the op
 again on fresh leaves and two recorded backward passes through its composition). The op runs
 once, with its node kept (:func:`run_keeping`), and a rule ``rule(fn, inputs, tangents,
-params)`` gives J t:
+params, out, recorded)`` gives J t (or NotImplemented: the double-vjp identity after all):
 
-- an elementwise op (diagonal Jacobian, so J = J^T): its backward applied to the tangent;
+- an elementwise op (diagonal Jacobian, so J = J^T): its backward applied to the tangent
+  (of several inputs: sum_k backward(ones)_k t_k);
 - an op with a 0-d output (a reduced loss): J t = sum_k <d out / d input_k, t_k>, one backward;
+  a reduction over some axes (amax, var, std, norm): the same per slice;
 - the normalisations (layer_norm, rms_norm, batch/group/instance norm): with xhat and r = 1/std
   of the statistics' axes, d xhat = r (t - mean(t) - xhat mean(t xhat)) and
   d y = d xhat w + xhat dw + db;
@@ -67,12 +69,33 @@ def _vjp(fn, seed, inputs, tangents):
     return [None if g is None else _const(g) for g in fn.backward(seed.data)]
 
 
-def elementwise(fn, inputs, tangents, params, recorded):
+def elementwise(fn, inputs, tangents, params, out, recorded):
     """A one-input elementwise op: J is diagonal, so J t is the backward applied to t."""
     return _vjp(fn, tangents[0], inputs, tangents)[0]
 
 
-def scalar_output(fn, inputs, tangents, params, recorded):
+def elementwise_several(fn, inputs, tangents, params, out, recorded):
+    """An elementwise op of several inputs of the output's shape (binary_cross_entropy_with_logits):
+    each input's Jacobian is diagonal, so J t = sum_k backward(ones)_k t_k."""
+    shape = fn.inputs[0].shape
+    if any(x.shape != shape for x in inputs):
+        return NotImplemented
+    total = None
+    for g, t in zip(_vjp(fn, _ones(inputs[0], shape), inputs, tangents), tangents):
+        if g is not None and t is not None:
+            total = _add(total, g * t)
+    return total
+
+
+def reduction(fn, inputs, tangents, params, out, recorded):
+    """A reduction over ``axis`` (amax, max, var, std, the 2-norm, max(dim)): each output element
+    depends on its own slice only, so J t = sum over the slice of backward(ones) t."""
+    from .ops.reduction import sum as _sum
+    g = _vjp(fn, _ones(out, out.shape), inputs, tangents)[0]
+    return _sum(g * tangents[0], params["axis"], keepdims=params.get("keepdims", params.get("keepdim")))
+
+
+def scalar_output(fn, inputs, tangents, params, out, recorded):
     """An op with a 0-d output (a reduced loss): J t = sum_k <grad_k, t_k>, grad = backward(1)."""
     total = None
     for g, t in zip(_vjp(fn, _ones(inputs[0], ()), inputs, tangents), tangents):
@@ -86,12 +109,12 @@ def _ones(like, shape):
     return _const(backend.get_array_module(like.data).ones(shape, dtype=like.dtype))
 
 
-def weighted_cross_entropy(fn, inputs, tangents, params, recorded):
+def weighted_cross_entropy(fn, inputs, tangents, params, out, recorded):
     """cross_entropy with class weights, smoothing or probability targets: reduced, a 0-d output;
     with reduction='none' loss_i depends on row i of the logits only, so J t = rowsum(backward(ones) t)
     (NotImplemented, so the double-vjp identity, where the probability targets carry a tangent too)."""
     if params["reduction"] != "none":
-        return scalar_output(fn, inputs, tangents, params, recorded)
+        return scalar_output(fn, inputs, tangents, params, out, recorded)
     if any(t is not None for t in tangents[1:]):
         return NotImplemented
     g = _vjp(fn, _ones(inputs[0], params["lead"]), inputs, tangents)[0]
@@ -131,7 +154,7 @@ def _split_wb(inputs, tangents, has_weight, has_bias):
 
 
 def _norm(axes_of, centred, saved):
-    def rule(fn, inputs, tangents, params, recorded):
+    def rule(fn, inputs, tangents, params, out, recorded):
         x = inputs[0]
         axes = axes_of(x)
         has_weight = params.get("has_weight", len(inputs) > 1)
@@ -184,7 +207,7 @@ def _probs(fn, q, k, add, params, recorded):
                            add=params.get("add"), top_left=params.get("top_left", False))
 
 
-def attention(fn, inputs, tangents, params, recorded):
+def attention(fn, inputs, tangents, params, out, recorded):
     q, k, v = inputs[:3]
     add = inputs[3] if len(inputs) > 3 else None
     keep = None if params["keep"] is None else _const(params["keep"])
@@ -193,7 +216,7 @@ def attention(fn, inputs, tangents, params, recorded):
                               tangents[3] if len(tangents) > 3 else None)
 
 
-def multi_head_attention(fn, inputs, tangents, params, recorded):
+def multi_head_attention(fn, inputs, tangents, params, out, recorded):
     """Self-attention on qkv (B, T, 3C): the heads are views of qkv, as its composition's."""
     qkv, tqkv = inputs[0], tangents[0]
     B, T, C3 = qkv.shape

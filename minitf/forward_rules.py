@@ -32,7 +32,8 @@ _LINEAR = [("arithmetic", "Add"), ("arithmetic", "Sub"), ("arithmetic", "Neg"), 
            ("selection", "Where"), ("casting", "AsType"), ("casting", "ToDevice"), ("views", "Clone"),
            ("views", "Contiguous"), ("views", "Expand"), ("views", "Repeat"), ("reduction", "Sum"),
            ("reduction", "Mean"), ("inplace", "IndexPut"), ("_util", "OpResult"), ("layout", "Flip"),
-           ("layout", "Roll"), ("nn", "Dropout"), ("nn", "Embedding"), ("loss", "NLLLoss"), ("pointwise", "TriMask")]
+           ("layout", "Roll"), ("nn", "Dropout"), ("nn", "Embedding"), ("loss", "NLLLoss"), ("pointwise", "TriMask"),
+           ("avg_pooling", "AvgPool"), ("cumulative", "Cumsum"), ("padding", "GatherPad")]
 _MULTILINEAR = [("arithmetic", "Mul"), ("arithmetic", "MatMul"), ("einsum", "Einsum")]
 # (module, name) -> rule(inputs, tangents, params, out) of the common nonlinear ops: J t from the output
 _NONLINEAR = {
@@ -55,9 +56,13 @@ _FUSED.update({("piecewise_activations", "PiecewiseLinear"): "elementwise", ("po
                ("rms_norm", "RMSNorm"): "rms_norm", ("batch_norm", "ChannelNorm"): "channel_norm",
                ("nn", "CrossEntropy"): "scalar_output", ("loss", "WeightedCrossEntropy"): "weighted_cross_entropy",
                ("attention", "ScaledDotProductAttention"): "attention",
-               ("multihead", "MultiHeadSelfAttention"): "multi_head_attention"})
+               ("multihead", "MultiHeadSelfAttention"): "multi_head_attention",
+               ("pointwise_loss", "BinaryCrossEntropyWithLogits"): "elementwise_several"})
+_FUSED.update({("extrema", n): "reduction" for n in ("Amax", "Amin", "Max", "Min", "MaxDim", "MinDim")})
+_FUSED.update({("reduction", "Var"): "reduction", ("statistics", "Std"): "reduction",
+               ("statistics", "Norm2"): "reduction"})
 _rules = None   # cls -> rule, built at the first op on a dual
-_fused = None   # cls -> rule(node, inputs, tangents, params, recorded) of minitf.forward_fused
+_fused = None   # cls -> rule(node, inputs, tangents, params, out, recorded) of minitf.forward_fused
 
 
 def _rule_table() -> dict:
@@ -73,6 +78,8 @@ def _rule_table() -> dict:
         for (mod, name), rule in _NONLINEAR.items():
             table[cls_of(mod, name)] = lambda cls, xs, ts, p, y, rule=rule: rule(xs, ts, p, y)
         table[cls_of("linear", "Linear")] = lambda cls, xs, ts, p, y: _linear_layer(cls, xs, ts, p)
+        # a constant pad is linear in x once its fill is 0 (the fill's derivative)
+        table[cls_of("padding", "ConstantPad")] = lambda cls, xs, ts, p, y: cls.apply(ts[0], **{**p, "value": 0.0})
         for name in ("Conv", "ConvTranspose"):
             table[cls_of("conv", name)] = lambda cls, xs, ts, p, y: forward_fused.bilinear_channels(cls, xs, ts, p)
         _rules = table
@@ -81,16 +88,15 @@ def _rule_table() -> dict:
 
 def _fused_rule(cls):
     """The node rule of ``cls`` (:mod:`minitf.forward_fused`), or None: the listed fused ops and
-    every one-input elementwise op of minitf.ops.unary's family (sin, rsqrt, log1p, ...)."""
+    every op marked ``forward_elementwise`` (one input, a diagonal Jacobian: sin, rsqrt, erf ...)."""
     global _fused
     if _fused is None:
         import importlib
         _fused = {getattr(importlib.import_module(f"minitf.ops.{mod}"), name): getattr(forward_fused, rule)
                   for (mod, name), rule in _FUSED.items()}
     rule = _fused.get(cls, False)
-    if rule is False:
-        from .ops.unary import _Elementwise, Step
-        rule = forward_fused.elementwise if issubclass(cls, (_Elementwise, Step)) else None
+    if rule is False:   # (minitf.ops.unary's, special's and more_math's one-input ops say so)
+        rule = forward_fused.elementwise if getattr(cls, "forward_elementwise", False) else None
         _fused[cls] = rule
     return rule
 
@@ -206,7 +212,7 @@ class ForwardHook:
             tangent = rule(cls, inputs, tangents, params, out) if _is_float(out) else None
         elif fused is not None:
             out, fn, recorded = forward_fused.run_keeping(cls, inputs, params)
-            tangent = fused(fn, inputs, tangents, params, recorded) if _is_float(out) else None
+            tangent = fused(fn, inputs, tangents, params, out, recorded) if _is_float(out) else None
             if tangent is NotImplemented:
                 out, tangent = _by_double_vjp(cls, inputs, tangents, params)
         else:

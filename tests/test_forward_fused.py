@@ -75,6 +75,22 @@ CASES = {
     "conv_transpose2d": ([(1, 2, 3, 3), (2, 3, 2, 2), (3,)], lambda L, x, w, b: _nnF(L).conv_transpose2d(x, w, b, stride=2)),
     "linear_bias_only": ([(3,)], lambda L, b: _nnF(L).linear(L.ones(2, 4, dtype=L.float64),
                                                              L.ones(3, 4, dtype=L.float64), b)),
+    "erf_log2_sinh": ([(3, 4)], lambda L, x: L.erf(x) + L.log2(x * x + 1) + L.sinh(x) + L.floor(x)),
+    "avg_pool_cumsum": ([(1, 2, 6)], lambda L, x: _nnF(L).avg_pool1d(x, 2).sum(-1, keepdim=True) + L.cumsum(x, -1)),
+    "pad_constant_reflect": ([(1, 2, 4)], lambda L, x: _nnF(L).pad(x, (1, 2), value=3.0).sum(-1, keepdim=True)
+                             + _nnF(L).pad(x, (2, 1), mode="reflect")[..., :4] + _nnF(L).pad(x, (1, 0), mode="replicate")[..., 1:]),
+    "bce_with_logits": ([(3, 4), (3, 4)], lambda L, x, t: _nnF(L).binary_cross_entropy_with_logits(
+        x, _nnF(L).sigmoid(t), pos_weight=L.tensor([1.0, 2.0, 0.5, 3.0], dtype=L.float64))),
+    "bce_with_logits_none": ([(3, 4)], lambda L, x: _nnF(L).binary_cross_entropy_with_logits(
+        x, L.ones(3, 4, dtype=L.float64) * 0.3, reduction="none")),
+    # ties (the rounded values): the tangent is shared equally between the tied elements, as torch's
+    "amax_amin_ties": ([(3, 4)], lambda L, x: L.amax(x.round(), 1) + L.amin(x.round(), (0, 1)) + x.round().max()
+                       + x.min()),
+    "max_min_dim": ([(3, 4)], lambda L, x: x.max(1).values + x.min(0, keepdim=True).values.sum()),
+    "var_std": ([(3, 4)], lambda L, x: x.var(1) + x.std(0, correction=0).sum() + L.var(x, (0, 1))),
+    "std_norm_zero": ([(3, 4)], lambda L, x: (x * L.tensor([0.0, 1.0, 1.0, 1.0], dtype=L.float64)).std(0)   # (a slice of zeros)
+                      + L.linalg.vector_norm(x * L.tensor([0.0, 1.0, 1.0, 1.0], dtype=L.float64), dim=0)),
+    "norm": ([(3, 4)], lambda L, x: L.linalg.vector_norm(x, dim=1) + L.linalg.vector_norm(x)),
 }
 # the double-vjp fallback differs from torch here on purpose (torch's tangent passes the padding row)
 NOT_FALLBACK = {"embedding_padding"}
