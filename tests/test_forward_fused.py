@@ -219,3 +219,24 @@ def test_func_jvp_jacfwd_hessian_on_forward_ad_equal_torch_func():
     xt = torch.tensor(a, requires_grad=True)
     torch.func.jvp(lambda v: torch.nn.functional.gelu(v).sum(), (xt,), (torch.tensor(ta),))[1].backward()
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_func_jvp_and_linearize_with_complex_primals_as_torch_func():
+    # reverse mode (forward AD carries no complex tangents), the pairing Re sum(conj(g) t): holomorphic,
+    # non-holomorphic, real-valued and complex-to-real functions, a real and a complex primal together
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    z, tz = (rng.standard_normal(3) + 1j * rng.standard_normal(3) for _ in range(2))
+    x, tx = rng.standard_normal(3), rng.standard_normal(3)
+    fns = [lambda L, z, x: z * z.exp() + x, lambda L, z, x: z.abs() * x, lambda L, z, x: z.conj() * z * x,
+           lambda L, z, x: (z.real * z + z.imag) * x.tanh(), lambda L, z, x: ((z * x).abs() ** 2).sum()]
+    for f in fns:
+        ours = mt.func.jvp(lambda a, b: f(mt, a, b), (mt.tensor(z), mt.tensor(x)), (mt.tensor(tz), mt.tensor(tx)))
+        theirs = torch.func.jvp(lambda a, b: f(torch, a, b), (torch.tensor(z), torch.tensor(x)),
+                                (torch.tensor(tz), torch.tensor(tx)))
+        for o, t in zip(ours, theirs):
+            np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-13)
+        _, lin = mt.func.linearize(lambda a, b: f(mt, a, b), mt.tensor(z), mt.tensor(x))
+        np.testing.assert_allclose(lin(mt.tensor(tz), mt.tensor(tx)).numpy(), theirs[1].numpy(), rtol=1e-12, atol=1e-13)
+    with pytest.raises(RuntimeError, match="both must be real or both complex"):
+        mt.func.jvp(lambda a: a * 2, (mt.tensor(x),), (mt.tensor(tz),))

@@ -35,7 +35,7 @@ class _Level:
     one backward pass of the batch gives every example's own gradient (the examples never mix).
     """
 
-    def __init__(self, leaves, fname: str):
+    def __init__(self, leaves, fname: str, allow_complex: bool = False):
         from ..autograd import is_grad_enabled
         from ..tensor import Tensor
         from .batching import BatchedTensor, Unbatchable
@@ -48,7 +48,7 @@ class _Level:
         for x in leaves:
             if not isinstance(x, Tensor):
                 raise ValueError(f"{fname}: the values passed to a transform must be Tensors, got {type(x).__name__}")
-            if not x.is_floating_point():
+            if not (x.is_floating_point() or allow_complex and x.is_complex()):
                 raise RuntimeError(f"{fname}: only Tensors of floating point dtype can require gradients, "
                                    f"got {x.dtype}")
             if self.batch is not None:   # one node per example
@@ -149,10 +149,10 @@ def _argnums(argnums, nargs: int, fname: str):
     return nums, single
 
 
-def _enter(args, nums, fname: str):
+def _enter(args, nums, fname: str, allow_complex: bool = False):
     """``(level, new_args, specs)``: the arguments at ``nums`` (pytrees) replaced by a level's nodes."""
     flat = [tree_flatten(args[a]) for a in nums]
-    level = _Level([x for leaves, _ in flat for x in leaves], fname)
+    level = _Level([x for leaves, _ in flat for x in leaves], fname, allow_complex)
     new_args, pos = list(args), 0
     for a, (leaves, spec) in zip(nums, flat):
         new_args[a] = tree_unflatten(level.inputs[pos:pos + len(leaves)], spec)
@@ -274,7 +274,7 @@ def _linearized(func, primals, fname: str, has_aux: bool):
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
     nums = tuple(range(len(primals)))
-    level, new_args, _ = _enter(primals, nums, fname)
+    level, new_args, _ = _enter(primals, nums, fname, allow_complex=True)
     out, aux = _split_aux(_run(func, new_args, {}), has_aux, fname)
     outs, out_spec = _tensors(out, fname)
     from ..grad_modes import enable_grad
@@ -287,13 +287,22 @@ def _linearized(func, primals, fname: str, has_aux: bool):
         with enable_grad():
             for g, t in zip(g_of_u, tangents):
                 if g.requires_grad:
-                    term = (g * t).sum()
+                    term = _pairing(g, t)
                     total = term if total is None else total + term
         if total is None:   # no output depends on any input
             return [zeros_like(o) for o in outs]
         js = _grad(total, dummies, retain_graph=True, create_graph=level.outer, allow_unused=True)
         return [zeros_like(o) if j is None else level.release(j) for o, j in zip(outs, js)]
     return level, outs, out_spec, aux, jvp_of
+
+
+def _pairing(g, t):
+    """Re <g, t> = Re sum(conj(g) t), the real inner product the vjp is the adjoint for (torch's
+    conjugate Wirtinger convention): its gradient in the cotangent u of g = J^T u is J t, for
+    complex primals, outputs or both (for real ones, the sum of g t)."""
+    if g.is_complex() or t.is_complex():
+        return (g.conj() * t).real.sum()
+    return (g * t).sum()
 
 
 def _matching(values, like, like_spec, fname: str, what: str, like_what: str):
@@ -307,6 +316,9 @@ def _matching(values, like, like_spec, fname: str, what: str, like_what: str):
         if tuple(v.shape) != tuple(x.shape):
             raise RuntimeError(f"{fname}: {what} {k} has shape {tuple(v.shape)} but its {like_what} has shape "
                                f"{tuple(x.shape)}")
+        if v.is_complex() != x.is_complex():   # (torch takes a complex tangent of a real primal as its extension)
+            raise RuntimeError(f"{fname}: {what} {k} is {v.dtype} but its {like_what} is {x.dtype}: both must be "
+                               f"real or both complex")
     return leaves
 
 
@@ -320,16 +332,19 @@ def _check_tangents(tangents, primals, fname: str):
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
     """``(output, jvp_out)``, as ``torch.func.jvp``: ``func(*primals)`` and the Jacobian-vector
     product J t (the output's structure). ``primals`` and ``tangents``: tuples of the same
-    structure and shapes. With ``has_aux``: ``(output, jvp_out, aux)``. One pass of ``func`` on
-    dual tensors (forward-mode AD, :mod:`minitf.func.forward_transforms`); inside an open dual
-    level, a vmap's batched run or inference mode, by the double-vjp identity (the module's
+    structure and shapes (a complex primal's tangent complex, a real one's real). With
+    ``has_aux``: ``(output, jvp_out, aux)``. One pass of ``func`` on dual tensors (forward-mode
+    AD, :mod:`minitf.func.forward_transforms`); inside an open dual level, a vmap's batched run
+    or inference mode, and for complex primals, by the double-vjp identity (the module's
     docstring) instead: the same values."""
     fname = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
     t_leaves = _check_tangents(tangents, primals, fname)
-    from . import forward_transforms
-    result = forward_transforms.jvp(func, primals, t_leaves, has_aux, fname) if forward_transforms.usable() else None
+    from . import forward_transforms   # (forward AD carries no complex tangents: complex primals by reverse mode)
+    result = None
+    if forward_transforms.usable() and not any(t.is_complex() for t in t_leaves):
+        result = forward_transforms.jvp(func, primals, t_leaves, has_aux, fname)
     if result is not None:
         return result
     return _jvp_by_double_vjp(func, primals, t_leaves, has_aux, fname)
