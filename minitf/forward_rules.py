@@ -10,7 +10,10 @@ Otherwise its output's tangent J t comes from
 - a sum of one op call per input, for the multilinear ops (mul, matmul, einsum, linear);
 - a written rule from the output, for the common nonlinear ones (exp, log, sqrt, tanh, sigmoid,
   div, pow, softmax, log_softmax);
-- a rule written from the op's node for the fused ones (:mod:`minitf.forward_fused`);
+- a rule written from the op's node for the fused ones (:mod:`minitf.forward_fused`), or for
+  the others with a composition in primitive ops (the RNN, LSTM and GRU cells,
+  cosine_similarity) that composition
+  run on the duals;
 - else the double-vjp identity on that one node: with u a cotangent, ``backward_graph(u)`` is
   J^T u, linear in u, and d<J^T u, t>/du = J t. The op runs once, on fresh leaves over its
   inputs' arrays, so its node exists even under ``no_grad()`` (and a random op's draw is the
@@ -69,6 +72,7 @@ def _rule_table() -> dict:
     global _rules
     if _rules is None:
         import importlib
+        importlib.import_module("minitf.ops.composed")   # (it gives the fused ops their ``composed``)
         table = {}
         def cls_of(mod, name):
             return getattr(importlib.import_module(f"minitf.ops.{mod}"), name)
@@ -99,6 +103,11 @@ def _fused_rule(cls):
         rule = forward_fused.elementwise if getattr(cls, "forward_elementwise", False) else None
         _fused[cls] = rule
     return rule
+
+
+def _composed_of(cls):
+    """The fused op's composition in primitive ops (``cls.composed``), or None."""
+    return getattr(cls, "composed", None)
 
 
 def _is_float(t) -> bool:
@@ -215,6 +224,9 @@ class ForwardHook:
             tangent = fused(fn, inputs, tangents, params, out, recorded) if _is_float(out) else None
             if tangent is NotImplemented:
                 out, tangent = _by_double_vjp(cls, inputs, tangents, params)
+        elif _composed_of(cls) is not None and _is_float(inputs[0]):
+            out = cls.apply(*inputs, **params)
+            tangent = self._through_composition(cls, inputs, params) if _is_float(out) else None
         else:
             out, tangent = _by_double_vjp(cls, inputs, tangents, params)
         if out.data.dtype.kind == "c":   # no complex tangents: func.jvp sees this and takes reverse mode
@@ -224,6 +236,20 @@ class ForwardHook:
                 tangent = tangent.expand(*out.shape)
             lv.set(out, tangent)
         return out
+
+
+    def _through_composition(self, cls, inputs, params):
+        """J t of a fused op without a written rule that has a composition in primitive ops
+        (:mod:`minitf.ops.composed`; the RNN, LSTM and GRU cells, cosine_similarity): the
+        composition run on the duals with this hook on, so each of its ops carries the tangent
+        (one pass, not the double vjp's three); its value is dropped, the fused op's kept."""
+        from . import autograd
+        hooks = autograd._hooks
+        autograd._hooks = (self,)   # (only forward AD's: the debug tools saw the fused op itself)
+        try:
+            return self.level.tangent_of(_composed_of(cls)(*inputs, **params))
+        finally:
+            autograd._hooks = hooks
 
 
 def view_of_tangent(base_tangent, index):

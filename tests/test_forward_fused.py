@@ -91,7 +91,27 @@ CASES = {
     "std_norm_zero": ([(3, 4)], lambda L, x: (x * L.tensor([0.0, 1.0, 1.0, 1.0], dtype=L.float64)).std(0)   # (a slice of zeros)
                       + L.linalg.vector_norm(x * L.tensor([0.0, 1.0, 1.0, 1.0], dtype=L.float64), dim=0)),
     "norm": ([(3, 4)], lambda L, x: L.linalg.vector_norm(x, dim=1) + L.linalg.vector_norm(x)),
+    "cosine_similarity": ([(3, 4), (4,)], lambda L, x, y: _nnF(L).cosine_similarity(x, y[None], dim=1)),
+    # the recurrent cells: through their composition in primitive ops (weights (4 H, 3) etc. as duals)
+    "lstm_cell": ([(2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,)], lambda L, x, h, c, wi, wh, b: _cell(
+        L, "lstm", x, (h, c), wi, wh, b)),
+    "gru_cell": ([(2, 3), (2, 4), (12, 3), (12, 4), (12,)], lambda L, x, h, wi, wh, b: _cell(L, "gru", x, h, wi, wh, b)),
+    "rnn_tanh_relu_cells": ([(2, 3), (2, 4), (4, 3), (4, 4), (4,)], lambda L, x, h, wi, wh, b: _cell(
+        L, "rnn_tanh", x, h, wi, wh, b) + _cell(L, "rnn_relu", x, h, wi, wh, b)),
 }
+
+
+def _cell(L, kind, x, h, wi, wh, b):
+    """One step of torch's cell ``kind`` (torch.lstm_cell's arguments), as a module with these weights."""
+    if not isinstance(L, _OnDevice):
+        out = getattr(L, kind + "_cell")(x, h, wi, wh, b, b * 0.5)
+        return L.cat(out, -1) if kind == "lstm" else out
+    cls = {"lstm": mt.nn.LSTMCell, "gru": mt.nn.GRUCell, "rnn_tanh": mt.nn.RNNCell, "rnn_relu": mt.nn.RNNCell}[kind]
+    extra = {"nonlinearity": "relu"} if kind == "rnn_relu" else {}
+    cell = cls(3, 4, dtype=mt.float64, device=L.device, **extra)
+    params = {"weight_ih": wi, "weight_hh": wh, "bias_ih": b, "bias_hh": b * 0.5}
+    out = mt.func.functional_call(cell, params, (x, h))
+    return mt.cat(out, -1) if kind == "lstm" else out
 # the double-vjp fallback differs from torch here on purpose (torch's tangent passes the padding row)
 NOT_FALLBACK = {"embedding_padding"}
 
@@ -137,6 +157,7 @@ def test_written_rules_equal_the_double_vjp_fallback(device, name, mode, monkeyp
     assert seen == ([] if name != "cross_entropy_soft_none" else ["WeightedCrossEntropy"])
     monkeypatch.setattr(forward_rules, "_fused_rule", lambda cls: None)
     monkeypatch.setattr(forward_rules, "_rule_table", lambda: {})   # every op by the double vjp
+    monkeypatch.setattr(forward_rules, "_composed_of", lambda cls: None)
     want = _minitf_tangent(name, arrays, tarrays, device, mode)
     np.testing.assert_allclose(to_numpy(got[1].data), to_numpy(want[1].data), rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(to_numpy(got[2].data), to_numpy(want[2].data), rtol=1e-11, atol=1e-12)
