@@ -6,8 +6,9 @@ Jacobian-vector product and of a whole Jacobian, both ways.
 f: R^n -> R^m is a 3-layer tanh MLP (hidden 64) on a batch of one. Forward AD
 (``minitf.autograd.forward_ad``) gives J t in one forward pass that carries tangents: a
 full Jacobian takes n passes. Reverse mode gives u^T J in one forward and one backward: a
-full Jacobian takes m backward passes (``jacrev``). ``func.jvp`` gets J t from reverse mode
-by the double-vjp identity (a forward and two backward passes).
+full Jacobian takes m backward passes (``jacrev``). ``func.jvp`` is forward AD with the
+transform's bookkeeping (before this round: the double-vjp identity, a forward and two
+backward passes).
 
 ``--transforms``: ``func.jvp`` (now one forward-AD pass) against its former route, the double
 vjp (``func.transforms.jvp_by_double_vjp``), on the MLP and on a GPT block (B=4, T=32, C=64,
