@@ -56,14 +56,14 @@ class _Level:
         if view_of is not None:
             bt = self.tangent_of(view_of[0])
             if bt is not None:
-                from .forward_rules import view_of_tangent
+                from .forward_inplace import view_of_tangent
                 tangent = view_of_tangent(bt, view_of[1])
                 self.set(t, tangent)
                 return tangent
         elif getattr(t, "_base", None) is not None:   # a reshaped, permuted ... view: its place in memory
             bt = self.own_tangent(t._base)
             if bt is not None:
-                from .forward_rules import strided_view_of_tangent
+                from .forward_inplace import strided_view_of_tangent
                 tangent = strided_view_of_tangent(t, t._base, bt)
                 if tangent is not None:
                     self.set(t, tangent)
