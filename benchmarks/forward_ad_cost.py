@@ -11,7 +11,7 @@ transform's bookkeeping (before this round: the double-vjp identity, a forward a
 backward passes).
 
 ``--transforms``: ``func.jvp`` (now one forward-AD pass) against its former route, the double
-vjp (``func.transforms.jvp_by_double_vjp``), on the MLP and on a GPT block (B=4, T=32, C=64,
+vjp (``func.reverse_jvp.jvp_by_double_vjp``), on the MLP and on a GPT block (B=4, T=32, C=64,
 4 heads, float64); ``func.jacfwd`` (n forward-AD passes) against its former route, jacrev's
 m backward passes, and ``func.hessian`` (jacfwd(jacrev)) against the former jacrev(jacrev).
 Prints a table of milliseconds (median of 7 runs) and one JSON line.
@@ -69,7 +69,7 @@ def block_f(B=4, T=32, C=64, H=4, seed=0):
 
 
 def transforms():
-    from minitf.func.transforms import jvp_by_double_vjp
+    from minitf.func.reverse_jvp import jvp_by_double_vjp
     rows = []
     f = mlp(64, 64)
     x = mt.tensor(np.random.default_rng(1).standard_normal((8, 64)))

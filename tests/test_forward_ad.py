@@ -1,5 +1,5 @@
 """Forward-mode AD (minitf.autograd.forward_ad): tangents against torch's forward AD and against
-the double-vjp identity of reverse mode (func.transforms.jvp_by_double_vjp) for every op of the op tables, the
+the double-vjp identity of reverse mode (func.reverse_jvp.jvp_by_double_vjp) for every op of the op tables, the
 level rules, views and in-place changes of duals, custom Functions' jvp."""
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ import minitf as mt
 import minitf.autograd.forward_ad as fwAD
 from minitf import functional as F
 from minitf.backend import to_numpy
-from minitf.func.transforms import jvp_by_double_vjp   # reverse mode: the independent derivation
+from minitf.func.reverse_jvp import jvp_by_double_vjp   # reverse mode: the independent derivation
 
 from .conftest import device_tensor
 from .test_higher_order import ALL

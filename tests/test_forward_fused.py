@@ -184,7 +184,7 @@ def test_written_rules_equal_torch_forward_ad(name):
 
 def test_gpt_forward_needs_no_fallback_and_matches_func_jvp_by_double_vjp(monkeypatch):
     # a GPT (dropout on, both GELUs) with every parameter a dual: no op reaches the double vjp
-    from minitf.func.transforms import jvp_by_double_vjp
+    from minitf.func.reverse_jvp import jvp_by_double_vjp
     from minitf.models.gpt import GPT, GPTConfig
     seen = []
     real = forward_rules._by_double_vjp
