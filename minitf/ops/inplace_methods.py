@@ -69,7 +69,7 @@ def reshaping(name: str, op):
         if getattr(x, "_view_of", None) is not None:
             x._view_of = None  # the index it was taken with no longer names x's elements
         if autograd._hooks and _tangent_flows(x):   # forward AD: the tangent takes the same view of itself
-            from ..forward_rules import reshape_tangent
+            from ..forward_inplace import reshape_tangent
             reshape_tangent(x, lambda t: op(t, *args))
         return x
     inplace.__name__ = name
