@@ -131,10 +131,13 @@ def test_outside_and_nested_as_torchs():
                 with G.allow_mutation_on_saved_tensors():
                     pass
         with G.allow_mutation_on_saved_tensors() as ctx:   # usable again after the error; state cleared on exit
-            b = lib.ones(2, requires_grad=True).clone()
+            a = lib.ones(2, requires_grad=True)
+            b = a.clone()
             y = (b * b).sum()
             b.mul_(2)
             assert len(ctx.cloned) == 1
+            y.backward()
+            assert a.grad.tolist() == [2.0, 2.0]
         assert not ctx.cloned and not ctx.original
 
 
