@@ -252,6 +252,9 @@ _TENSOR_GAPS_GROUPS = {
     ".tensor_storage": ("resize_as_",),
     ".linalg.legacy_decomp": ("svd", "qr", "cholesky", "lstsq", "matrix_rank", "svd_lowrank", "pca_lowrank",
                               "frobenius_norm", "nuclear_norm", "norm_except_dim"),
+    # torch's type objects: the class of the dtypes, the layout and the memory formats (minitf/type_objects.py)
+    ".type_objects": ("dtype", "layout", "strided", "memory_format", "contiguous_format", "preserve_format",
+                      "channels_last", "channels_last_3d"),
     ".settings": ("set_default_device", "get_default_device", "use_deterministic_algorithms",
                   "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
                   "set_deterministic_debug_mode", "get_deterministic_debug_mode", "set_float32_matmul_precision",

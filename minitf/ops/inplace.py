@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, debughooks
 from ..autograd import Function
 from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
@@ -205,6 +205,8 @@ def _check_writable(x: Tensor, op_name: str) -> None:
     if flags is not None and not getattr(flags, "writeable", True):
         raise RuntimeError(f"{op_name}: the tensor's array is read-only (a broadcast view, or NumPy memory "
                            f"marked read-only): clone() it first")
+    if autograd._hooks:   # the write is coming: allow_mutation_on_saved_tensors clones what was saved
+        debughooks.before_write(x)
 
 
 def _needs_graph(x: Tensor, v, *more) -> bool:

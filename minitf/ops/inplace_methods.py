@@ -11,7 +11,7 @@ as torch).
 from __future__ import annotations
 
 
-from .. import autograd
+from .. import autograd, debughooks
 from ..tensor import Tensor
 from .inplace import _check_cast, _check_value, _check_writable, _record, _tangent_flows, _write_back
 
@@ -48,6 +48,8 @@ def reshaping(name: str, op):
     its version bumped as torch's; recorded when x is in a graph (a leaf that requires grad
     is refused, as torch)."""
     def inplace(x: Tensor, *args) -> Tensor:
+        if autograd._hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before its shape changes
+            debughooks.before_write(x)
         if autograd._grad_enabled and x._requires_grad:
             if x._fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
