@@ -493,4 +493,7 @@ def test_the_hooks_are_each_threads_own_as_torchs():
         out["plain"].backward()
         out["hooked"].backward()
         np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
-    assert mt.autograd._hooks == ()   # the debug hook is off once no thread has hooks entered
+    # the debug hook is off once no thread has hooks entered (other hooks, such as the complex
+    # guard an earlier test armed, may stay registered)
+    from minitf import saved_tensors
+    assert saved_tensors._WATCH not in mt.autograd._hooks
