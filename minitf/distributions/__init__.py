@@ -27,7 +27,13 @@ from .kl import kl_divergence, register_kl  # noqa: F401
 from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
                       RelaxedOneHotCategorical)
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,  # noqa: F401
-                         TanhTransform, Transform)
+                         TanhTransform, Transform, identity_transform)
+from .transforms_elementwise import (AbsTransform, CumulativeDistributionTransform, PowerTransform,  # noqa: F401
+                                     SoftplusTransform)
+from .transforms_simplex import SoftmaxTransform, StickBreakingTransform  # noqa: F401
+from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, PositiveDefiniteTransform  # noqa: F401
+from .transforms_structural import CatTransform, IndependentTransform, ReshapeTransform, StackTransform  # noqa: F401
+from .constraint_registry import biject_to, transform_to  # noqa: F401
 
 __all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "ComposeTransform",
            "Dirichlet", "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "Gamma",
