@@ -23,7 +23,16 @@ from .categorical import Categorical, OneHotCategorical  # noqa: F401
 from .gamma_family import Beta, Dirichlet, Gamma, StudentT  # noqa: F401
 from .transformed import Independent, LogNormal, TransformedDistribution  # noqa: F401
 from .multivariate_normal import MultivariateNormal  # noqa: F401
+from .folded import HalfCauchy, HalfNormal  # noqa: F401
+from .gamma_derived import Chi2, FisherSnedecor, InverseGamma  # noqa: F401
+from .extreme_value import GeneralizedPareto, Pareto, Weibull  # noqa: F401
+from .kumaraswamy import Kumaraswamy  # noqa: F401
+from .von_mises import VonMises  # noqa: F401
+from .counts import Multinomial, NegativeBinomial  # noqa: F401
+from .categorical import OneHotCategoricalStraightThrough  # noqa: F401
+from .transformed import LogisticNormal  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
+from . import kl_positive  # noqa: F401  (registers its pairs)
 from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
                       RelaxedOneHotCategorical)
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,  # noqa: F401
@@ -35,9 +44,15 @@ from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, Po
 from .transforms_structural import CatTransform, IndependentTransform, ReshapeTransform, StackTransform  # noqa: F401
 from .constraint_registry import biject_to, transform_to  # noqa: F401
 
-__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "ComposeTransform",
+__all__ = ["Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
+           "VonMises", "Chi2", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy", "HalfNormal", "InverseGamma", "Pareto",
+           "Weibull", "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical",
+           "Cauchy", "ComposeTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
            "Dirichlet", "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "Gamma",
-           "Geometric", "Gumbel", "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli",
-           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "RelaxedBernoulli",
-           "RelaxedOneHotCategorical", "SigmoidTransform", "StudentT", "TanhTransform", "Transform",
-           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms"]
+           "Geometric", "Gumbel", "Independent", "IndependentTransform", "Laplace", "LogNormal",
+           "LogitRelaxedBernoulli", "LowerCholeskyTransform", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Poisson", "PositiveDefiniteTransform", "PowerTransform", "RelaxedBernoulli",
+           "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT", "TanhTransform",
+           "Transform", "TransformedDistribution", "Uniform", "biject_to", "constraint_registry",
+           "constraints", "identity_transform", "kl_divergence", "register_kl", "transform_to", "transforms"]

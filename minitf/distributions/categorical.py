@@ -12,7 +12,7 @@ from .discrete import _one_of
 from .distribution import Distribution
 from .utils import finfo, lazy_property, logits_to_probs, probs_to_logits
 
-__all__ = ["Categorical", "OneHotCategorical"]
+__all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class Categorical(Distribution):
@@ -165,3 +165,14 @@ class OneHotCategorical(Distribution):
         n = self._event_shape[0]
         values = eye(n, dtype=self._param.dtype, device=self._param.device).reshape((n,) + (1,) * len(self._batch_shape) + (n,))
         return values.expand((n,) + tuple(self._batch_shape) + (n,)) if expand else values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A OneHotCategorical whose ``rsample`` is the straight-through estimator (Bengio et al. 2013):
+    the one-hot draw forward, the gradient of ``probs`` backward (``draw + probs - probs.detach()``)."""
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        draw = self.sample(sample_shape)
+        probs = self._categorical.probs      # a cached probs, so the graph runs through the parameter
+        return draw + (probs - probs.detach())

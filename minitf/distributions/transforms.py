@@ -19,12 +19,6 @@ from numbers import Number
 from . import constraints
 from .utils import clamp_unit, sum_rightmost
 
-__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
-           "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
-           "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform",
-           "SoftmaxTransform", "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform",
-           "Transform", "identity_transform"]
-
 # the transforms of the sibling modules, by name: imported when first read from this module
 _ELSEWHERE = {**dict.fromkeys(("AbsTransform", "CumulativeDistributionTransform", "PowerTransform",
                                "SoftplusTransform"), "transforms_elementwise"),
@@ -33,6 +27,8 @@ _ELSEWHERE = {**dict.fromkeys(("AbsTransform", "CumulativeDistributionTransform"
                               "transforms_matrix"),
               **dict.fromkeys(("CatTransform", "IndependentTransform", "ReshapeTransform", "StackTransform"),
                               "transforms_structural")}
+__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
+           "identity_transform"] + sorted(_ELSEWHERE)
 
 
 def __getattr__(name):
@@ -198,6 +194,16 @@ class ComposeTransform(Transform):
         for part in self.parts:
             x = part(x)
         return x
+
+    def forward_shape(self, shape):
+        for part in self.parts:
+            shape = part.forward_shape(shape)
+        return shape
+
+    def inverse_shape(self, shape):
+        for part in reversed(self.parts):
+            shape = part.inverse_shape(shape)
+        return shape
 
     def log_abs_det_jacobian(self, x, y):
         if not self.parts:
