@@ -31,8 +31,10 @@ from .von_mises import VonMises  # noqa: F401
 from .counts import Multinomial, NegativeBinomial  # noqa: F401
 from .categorical import OneHotCategoricalStraightThrough  # noqa: F401
 from .transformed import LogisticNormal  # noqa: F401
+from .mixture import MixtureSameFamily  # noqa: F401
+from .lowrank_mvn import LowRankMultivariateNormal  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
-from . import kl_positive  # noqa: F401  (registers its pairs)
+from . import kl_lowrank, kl_positive  # noqa: F401  (they register their pairs)
 from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
                       RelaxedOneHotCategorical)
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,  # noqa: F401
@@ -44,7 +46,7 @@ from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, Po
 from .transforms_structural import CatTransform, IndependentTransform, ReshapeTransform, StackTransform  # noqa: F401
 from .constraint_registry import biject_to, transform_to  # noqa: F401
 
-__all__ = ["Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
+__all__ = ["LowRankMultivariateNormal", "MixtureSameFamily", "kl_lowrank", "kl_positive", "Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
            "VonMises", "Chi2", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy", "HalfNormal", "InverseGamma", "Pareto",
            "Weibull", "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical",
            "Cauchy", "ComposeTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",

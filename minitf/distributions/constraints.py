@@ -8,7 +8,7 @@ broadcast with the value.
 """
 from __future__ import annotations
 
-__all__ = ["Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than", "greater_than_eq",
+__all__ = ["Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than", "greater_than_eq",
            "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
            "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive",
            "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex",
@@ -325,6 +325,35 @@ class _Stack(Constraint):
         if value.shape[self.dim] != len(self.cseq):
             raise ValueError(f"Expected size {len(self.cseq)} at dim {self.dim}, got {value.shape[self.dim]}")
         return stack([c.check(value.select(self.dim, i)) for i, c in enumerate(self.cseq)], self.dim)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """A MixtureSameFamily's support: ``base_constraint`` (the components') checked on the value with
+    the component dim put back (value (*batch, *event) -> (*batch,))."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        n = self.event_dim
+        if value.ndim < n:
+            raise ValueError(f"Expected value.dim() >= {n} but got {value.ndim}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - n))
+        keep = value.ndim - n
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.base_constraint!r})"
 
 
 # the public instances and factories (torch's names)
