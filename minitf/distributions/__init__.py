@@ -17,6 +17,7 @@ Draws come from minitf's generators (``mt.manual_seed`` makes them reproducible)
 """
 from . import constraints, transforms  # noqa: F401
 from .distribution import Distribution  # noqa: F401
+from .exp_family import ExponentialFamily  # noqa: F401
 from .continuous import Cauchy, Exponential, Gumbel, Laplace, Normal, Uniform  # noqa: F401
 from .discrete import Bernoulli, Binomial, Geometric, Poisson  # noqa: F401
 from .categorical import Categorical, OneHotCategorical  # noqa: F401
@@ -33,8 +34,9 @@ from .categorical import OneHotCategoricalStraightThrough  # noqa: F401
 from .transformed import LogisticNormal  # noqa: F401
 from .mixture import MixtureSameFamily  # noqa: F401
 from .lowrank_mvn import LowRankMultivariateNormal  # noqa: F401
+from .continuous_bernoulli import ContinuousBernoulli  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
-from . import kl_lowrank, kl_positive  # noqa: F401  (they register their pairs)
+from . import kl_bregman, kl_continuous_bernoulli, kl_lowrank, kl_positive  # noqa: F401  (they register pairs)
 from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
                       RelaxedOneHotCategorical)
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,  # noqa: F401
@@ -46,7 +48,7 @@ from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, Po
 from .transforms_structural import CatTransform, IndependentTransform, ReshapeTransform, StackTransform  # noqa: F401
 from .constraint_registry import biject_to, transform_to  # noqa: F401
 
-__all__ = ["LowRankMultivariateNormal", "MixtureSameFamily", "kl_lowrank", "kl_positive", "Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
+__all__ = ["ContinuousBernoulli", "kl_continuous_bernoulli", "ExponentialFamily", "kl_bregman", "LowRankMultivariateNormal", "MixtureSameFamily", "kl_lowrank", "kl_positive", "Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
            "VonMises", "Chi2", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy", "HalfNormal", "InverseGamma", "Pareto",
            "Weibull", "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical",
            "Cauchy", "ComposeTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",

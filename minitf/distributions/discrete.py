@@ -14,6 +14,7 @@ from ..errors import ConstraintError
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import (binomial, broadcast_all, finfo, lazy_property, logits_to_probs, poisson,
                     probs_to_logits, uniform)
 
@@ -64,10 +65,19 @@ class _Binary(_BinaryParams, Distribution):
         return new
 
 
-class Bernoulli(_Binary):
+class Bernoulli(ExponentialFamily, _Binary):
     """Bernoulli(p) on {0, 1}: ``log_prob(x) = x logits - softplus(logits)``."""
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        from ..special import logit
+        return (logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
     @property
     def mean(self):
@@ -143,10 +153,17 @@ class Geometric(_Binary):
         return (_softplus(self.logits) - self.probs * self.logits) / self.probs
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson(rate): ``log_prob(k) = k log(rate) - rate - lgamma(k + 1)``."""
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
+
+    @property
+    def _natural_params(self):
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x):
+        return x.exp()
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
