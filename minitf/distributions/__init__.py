@@ -35,6 +35,7 @@ from .transformed import LogisticNormal  # noqa: F401
 from .mixture import MixtureSameFamily  # noqa: F401
 from .lowrank_mvn import LowRankMultivariateNormal  # noqa: F401
 from .continuous_bernoulli import ContinuousBernoulli  # noqa: F401
+from .matrix_distributions import LKJCholesky, Wishart  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
 from . import kl_bregman, kl_continuous_bernoulli, kl_lowrank, kl_positive  # noqa: F401  (they register pairs)
 from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
@@ -48,7 +49,7 @@ from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, Po
 from .transforms_structural import CatTransform, IndependentTransform, ReshapeTransform, StackTransform  # noqa: F401
 from .constraint_registry import biject_to, transform_to  # noqa: F401
 
-__all__ = ["ContinuousBernoulli", "kl_continuous_bernoulli", "ExponentialFamily", "kl_bregman", "LowRankMultivariateNormal", "MixtureSameFamily", "kl_lowrank", "kl_positive", "Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
+__all__ = ["LKJCholesky", "Wishart", "ContinuousBernoulli", "kl_continuous_bernoulli", "ExponentialFamily", "kl_bregman", "LowRankMultivariateNormal", "MixtureSameFamily", "kl_lowrank", "kl_positive", "Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
            "VonMises", "Chi2", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy", "HalfNormal", "InverseGamma", "Pareto",
            "Weibull", "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical",
            "Cauchy", "ComposeTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
