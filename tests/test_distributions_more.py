@@ -345,3 +345,38 @@ def test_straight_through_gradient_is_the_probs_gradient():
     (g,) = mt.autograd.grad((x * w).sum(), [logits])
     (gp,) = mt.autograd.grad((D.OneHotCategorical(logits=logits).probs * w.sum(0)).sum(), [logits])
     np.testing.assert_allclose(g.numpy(), gp.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s[0] for s in SPECS])
+def test_constraints_rsample_flag_and_expand_match_torch(spec):
+    _, name, params, value, methods = spec
+    (d, _), (dt, _) = build(D, name, params), build(TD, name, params)
+    assert d.has_rsample == dt.has_rsample and d.batch_shape == tuple(dt.batch_shape)
+    assert d.event_shape == tuple(dt.event_shape)
+    assert {k: repr(c) for k, c in d.arg_constraints.items()} == {k: repr(c) for k, c in dt.arg_constraints.items()}
+    if not D.constraints.is_dependent(type(d).support):
+        assert repr(d.support) == repr(dt.support)
+    batch = (2,) + tuple(d.batch_shape)
+    e, et = d.expand(batch), dt.expand(batch)
+    assert type(e) is type(d) and e.batch_shape == batch == tuple(et.batch_shape)
+    if "log_prob" in methods:
+        lp, lpt = e.log_prob(_value(D, value, name)), et.log_prob(_value(TD, value, name))
+        np.testing.assert_allclose(lp.detach().numpy(), lpt.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: D.HalfNormal(mt.tensor([1.0, -1.0])), "Expected parameter scale"),
+    (lambda: D.Pareto(mt.tensor([1.0]), mt.tensor([0.0])), "Expected parameter alpha"),
+    (lambda: D.Weibull(mt.tensor([1.0]), mt.tensor([-2.0])), "Expected parameter concentration"),
+    (lambda: D.Kumaraswamy(mt.tensor([0.0]), mt.tensor([1.0])), "Expected parameter concentration1"),
+    (lambda: D.NegativeBinomial(mt.tensor([2.0]), probs=mt.tensor([1.0])), "HalfOpenInterval"),
+    (lambda: D.NegativeBinomial(2.0, probs=mt.tensor(0.3), logits=mt.tensor(0.1)), "Either `probs` or `logits`"),
+    (lambda: D.Multinomial(2.5, probs=mt.tensor([0.5, 0.5])), "inhomogeneous total_count is not supported"),
+    (lambda: D.Multinomial(3, probs=mt.tensor([0.5, 0.5])).log_prob(mt.tensor([2.0, 2.0])), "Multinomial"),
+    (lambda: D.Pareto(mt.tensor([1.0]), mt.tensor([2.0])).log_prob(mt.tensor([0.5])), "to be within the support"),
+    (lambda: D.VonMises(mt.tensor([0.0]), mt.tensor([-1.0])), "Expected parameter concentration"),
+    (lambda: D.FisherSnedecor(mt.tensor([1.0]), mt.tensor([0.0])), "Expected parameter df2"),
+])
+def test_user_mistakes_raise_one_clear_error(make, match):
+    with pytest.raises((ValueError, NotImplementedError), match=match):
+        make()

@@ -1,17 +1,24 @@
-"""``mt.distributions``: torch.distributions' core for minitf tensors (imported on first use).
+"""``mt.distributions``: torch.distributions for minitf tensors (imported on first use).
 
 Distributions with torch's API (``batch_shape``, ``event_shape``, ``sample``, ``rsample``,
 ``log_prob``, ``entropy``, ``cdf``/``icdf``, ``mean``/``mode``/``variance``, ``expand``,
 ``support``, argument validation on by default), grouped by concept:
 
-* :mod:`.continuous`: Normal, Uniform, Exponential, Laplace, Cauchy, Gumbel;
-* :mod:`.discrete`: Bernoulli, Geometric, Poisson, Binomial; :mod:`.categorical`: Categorical, OneHotCategorical;
+* :mod:`.continuous`: Normal, Uniform, Exponential, Laplace, Cauchy, Gumbel; :mod:`.folded`:
+  HalfNormal, HalfCauchy; :mod:`.extreme_value`: Weibull, Pareto, GeneralizedPareto;
+  :mod:`.kumaraswamy`, :mod:`.von_mises`, :mod:`.continuous_bernoulli`;
+* :mod:`.discrete`: Bernoulli, Geometric, Poisson, Binomial; :mod:`.categorical`: Categorical,
+  OneHotCategorical(StraightThrough); :mod:`.counts`: NegativeBinomial, Multinomial;
 * :mod:`.gamma_family`: Gamma, Beta, Dirichlet, StudentT (``rsample`` by implicit Gamma gradients);
-* :mod:`.transformed` and :mod:`.transforms`: Independent, TransformedDistribution, LogNormal and
-  the Exp, Affine, Sigmoid, Tanh and Compose transforms;
-* :mod:`.relaxed`: RelaxedBernoulli, RelaxedOneHotCategorical (and their logit-scale bases);
-* :mod:`.multivariate_normal`; :mod:`.kl`: ``kl_divergence`` and ``register_kl``;
-* :mod:`.constraints`: the sets parameters and values live in.
+  :mod:`.gamma_derived`: Chi2, InverseGamma, FisherSnedecor;
+* :mod:`.multivariate_normal`, :mod:`.lowrank_mvn`; :mod:`.matrix_distributions`: LKJCholesky, Wishart;
+* :mod:`.mixture`: MixtureSameFamily; :mod:`.relaxed`: RelaxedBernoulli, RelaxedOneHotCategorical;
+* :mod:`.transformed`: Independent, TransformedDistribution, LogNormal, LogisticNormal;
+* :mod:`.exp_family`: the ExponentialFamily base (entropy and KL through the log-normaliser);
+* :mod:`.transforms` (with its elementwise, simplex, matrix and structural siblings) and
+  :mod:`.constraint_registry` (``biject_to``, ``transform_to``); :mod:`.constraints`;
+* :mod:`.kl`: ``kl_divergence`` and ``register_kl``, the pairs also in :mod:`.kl_positive`,
+  :mod:`.kl_lowrank`, :mod:`.kl_continuous_bernoulli` and :mod:`.kl_bregman`.
 
 Draws come from minitf's generators (``mt.manual_seed`` makes them reproducible).
 """

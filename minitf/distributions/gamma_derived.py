@@ -90,8 +90,8 @@ class FisherSnedecor(Distribution):
 
     def __init__(self, df1, df2, validate_args=None):
         self.df1, self.df2 = broadcast_all(df1, df2)
-        self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
-        self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
+        self._gamma1 = Gamma(self.df1 * 0.5, self.df1, validate_args=False)
+        self._gamma2 = Gamma(self.df2 * 0.5, self.df2, validate_args=False)   # (df1, df2 are checked, by name)
         scalar = isinstance(df1, Number) and isinstance(df2, Number)
         super().__init__(Size() if scalar else self.df1.shape, validate_args=validate_args)
 
