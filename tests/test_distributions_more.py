@@ -9,7 +9,8 @@ import pytest
 
 import minitf as mt
 
-from .test_distributions import POS, PROB, REAL, _call, _simplex, _value
+from .test_distributions import POS, PROB, REAL, _call, _simplex, _value, compare_with_torch
+from .test_distributions_kl import compare_kl_with_torch
 
 torch = pytest.importorskip("torch")
 D, TD = mt.distributions, torch.distributions
@@ -73,28 +74,10 @@ def test_against_torch_values_and_gradients(spec):
         dt, pts = build(TD, name, params)
         v = _icdf_value(D, d) if method == "icdf" else _value(D, value, name)
         vt = _icdf_value(TD, dt) if method == "icdf" else _value(TD, value, name)
-        y, yt = _call(d, method, v), _call(dt, method, vt)
-        assert y.shape == tuple(yt.shape), method
-        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=method)
-        if not yt.requires_grad or y.dtype.kind != "f":
-            continue
-        cot = np.random.default_rng(1).standard_normal(y.shape)
-        cot = np.where(np.isfinite(yt.detach().numpy()), cot, 0.0)
-        (y * mt.tensor(cot)).sum().backward()
-        (yt * torch.tensor(cot)).sum().backward()
-        for k in (k for k in ps if not isinstance(ps[k], (int, float))):
-            g, gt = ps[k].grad, pts[k].grad
-            if gt is None:
-                assert g is None or np.all(g.numpy() == 0), (method, k)
-                continue
-            g, gt = g.numpy(), gt.numpy()
-            if g.shape == y.shape:
-                # where a moment is undefined (NaN / inf: FisherSnedecor's variance at df2 <= 4, Pareto's
-                # mean at alpha <= 1) torch's gradient there is NaN or 0 by how it masks; minitf's is 0
-                # or NaN the other way round: only the defined elements are compared
-                keep = np.isfinite(yt.detach().numpy())
-                g, gt = g[keep], gt[keep]
-            np.testing.assert_allclose(g, gt, rtol=1e-8, atol=1e-10, err_msg=f"{method} d/d{k}")
+        # where a moment is undefined (NaN / inf: FisherSnedecor's variance at df2 <= 4, Pareto's mean
+        # at alpha <= 1) torch's gradient there is NaN or 0 by how it masks, minitf's 0 or NaN the
+        # other way round: only the defined elements' gradients are compared
+        compare_with_torch(_call(d, method, v), _call(dt, method, vt), ps, pts, method, defined_only=True)
 
 
 # (GPD's c = 0 is a branch: its derivative in c there is the branch's, 0, as torch's; the finite
@@ -215,23 +198,7 @@ KL_PAIRS = _kl_pairs()
 
 @pytest.mark.parametrize("pair", KL_PAIRS, ids=[f"{p[0]}-{p[2]}-{i}" for i, p in enumerate(KL_PAIRS)])
 def test_kl_against_torch(pair):
-    p_name, p_params, q_name, q_params = pair
-    (p, pp), (q, qp) = build(D, p_name, p_params), build(D, q_name, q_params)
-    (pt, ppt), (qt, qpt) = build(TD, p_name, p_params), build(TD, q_name, q_params)
-    kl, klt = D.kl_divergence(p, q), TD.kl_divergence(pt, qt)
-    assert kl.shape == tuple(klt.shape)
-    np.testing.assert_allclose(kl.detach().numpy(), klt.detach().numpy(), rtol=1e-9, atol=1e-12)
-    finite = np.isfinite(klt.detach().numpy())
-    if not finite.any() or not klt.requires_grad:
-        return
-    cot = np.where(finite, np.random.default_rng(2).standard_normal(kl.shape), 0.0)
-    (mt.where(mt.tensor(finite), kl, 0.0) * mt.tensor(cot)).sum().backward()
-    (torch.where(torch.tensor(finite), klt, 0.0) * torch.tensor(cot)).sum().backward()
-    for ours, theirs in ((pp, ppt), (qp, qpt)):
-        for k in ours:
-            if theirs[k].grad is not None:
-                np.testing.assert_allclose(ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-8, atol=1e-10,
-                                           err_msg=k)
+    compare_kl_with_torch(pair, build)
 
 
 # ------------------------------------------------------------------ draws

@@ -101,7 +101,24 @@ class Categorical(Distribution):
         return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
 
 
-class OneHotCategorical(Distribution):
+class CategoricalParams:
+    """``probs``, ``logits``, ``param_shape`` read from the ``_categorical`` a distribution wraps
+    (OneHotCategorical, Multinomial, ExpRelaxedCategorical)."""
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+
+class OneHotCategorical(CategoricalParams, Distribution):
     """A Categorical whose values are one-hot vectors (*batch, K)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.one_hot
@@ -120,20 +137,8 @@ class OneHotCategorical(Distribution):
         return new
 
     @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
     def _param(self):
         return self._categorical._param
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

@@ -15,10 +15,10 @@ from numbers import Number
 from ..errors import ConstraintError
 from ..size import Size
 from . import constraints
-from .discrete import _one_of
+from .discrete import _BinaryParams, _one_of
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits, uniform
+from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, uniform
 
 __all__ = ["ContinuousBernoulli"]
 
@@ -28,7 +28,7 @@ def _where(*args):
     return where(*args)
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(ExponentialFamily, _BinaryParams):
     """The continuous Bernoulli on [0, 1] with shape parameter probs (or logits)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
@@ -51,22 +51,13 @@ class ContinuousBernoulli(ExponentialFamily):
         super().__init__(Size() if isinstance(given, Number) else param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expand_params(ContinuousBernoulli, ("probs", "logits"), batch_shape, _instance)
-        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
+        new = self._expand_binary(ContinuousBernoulli, batch_shape, _instance)
         new._lims = self._lims
         return new
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
     def probs(self):
-        return clamp_probs(logits_to_probs(self.logits, is_binary=True))
-
-    @property
-    def param_shape(self):
-        return self._param.shape
+        return clamp_probs(logits_to_probs(self.logits, is_binary=True))   # (clamped, unlike the Bernoulli's)
 
     # ------------------------------------------------------------------ the two regimes
 

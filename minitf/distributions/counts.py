@@ -6,12 +6,10 @@ or ``logits``; ``log_prob`` and ``entropy`` are differentiable in them, draws ar
 from __future__ import annotations
 
 import math
-from numbers import Number
 
-from ..size import Size
 from . import constraints
-from .categorical import Categorical
-from .discrete import Binomial, _BinaryParams, _one_of
+from .categorical import Categorical, CategoricalParams
+from .discrete import Binomial, _BinaryParams
 from .distribution import Distribution
 from .gamma_family import Gamma
 from .utils import broadcast_all, lazy_property, poisson
@@ -33,19 +31,10 @@ class NegativeBinomial(_BinaryParams, Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        total, param = broadcast_all(total_count, given)
-        self.total_count = total.to(param.dtype)
-        setattr(self, "probs" if probs is not None else "logits", param)
-        self._param = param
-        scalar = isinstance(given, Number) and isinstance(total_count, Number)
-        super().__init__(Size() if scalar else param.shape, validate_args=validate_args)
+        self._set_params(probs, logits, total_count, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expand_params(NegativeBinomial, ("total_count", "probs", "logits"), batch_shape, _instance)
-        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
-        return new
+        return self._expand_binary(NegativeBinomial, batch_shape, _instance, ("total_count", "probs", "logits"))
 
     @property
     def mean(self):
@@ -82,7 +71,7 @@ class NegativeBinomial(_BinaryParams, Distribution):
         return unnormalised - mt.where(r + value == 0.0, 0.0, normaliser)
 
 
-class Multinomial(Distribution):
+class Multinomial(CategoricalParams, Distribution):
     """``total_count`` (an int) draws from a Categorical(probs or logits (*batch, K)), counted per
     category: events (K,) of counts summing to total_count."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
@@ -107,17 +96,6 @@ class Multinomial(Distribution):
     def support(self):
         return constraints.multinomial(self.total_count)
 
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

@@ -46,23 +46,37 @@ class _BinaryParams:
     def param_shape(self):
         return self._param.shape
 
+    def _set_params(self, probs, logits, total_count=None, validate_args=None):
+        """Store probs or logits (and a total_count broadcast with it, in its dtype), then the base
+        class's shapes: the shared construction of the Bernoulli-parameter distributions."""
+        _one_of(probs, logits)
+        given = probs if probs is not None else logits
+        numbers = isinstance(given, Number) and (total_count is None or isinstance(total_count, Number))
+        if total_count is None:
+            (param,) = broadcast_all(given)
+        else:
+            total, param = broadcast_all(total_count, given)
+            self.total_count = total.to(param.dtype)
+        setattr(self, "probs" if probs is not None else "logits", param)
+        self._param = param
+        Distribution.__init__(self, Size() if numbers else param.shape, validate_args=validate_args)
+
+    def _expand_binary(self, cls, batch_shape, _instance, names=("probs", "logits")):
+        """``expand`` of these: the parameters in ``names`` expanded, ``_param`` the given one's."""
+        new = self._expand_params(cls, names, batch_shape, _instance)
+        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
+        return new
+
 
 class _Binary(_BinaryParams, Distribution):
     """probs or logits: (*batch,) (or a number); the shared construction of Bernoulli and Geometric."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        setattr(self, "probs" if probs is not None else "logits", param)
-        self._param = param
-        super().__init__(Size() if isinstance(given, Number) else param.shape, validate_args=validate_args)
+        self._set_params(probs, logits, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expand_params(type(self), ("probs", "logits"), batch_shape, _instance)
-        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
-        return new
+        return self._expand_binary(type(self), batch_shape, _instance)
 
 
 class Bernoulli(ExponentialFamily, _Binary):
@@ -202,19 +216,10 @@ class Binomial(_BinaryParams, Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        total, param = broadcast_all(total_count, given)
-        self.total_count = total.to(param.dtype)
-        setattr(self, "probs" if probs is not None else "logits", param)
-        self._param = param
-        super().__init__(Size() if isinstance(given, Number) and isinstance(total_count, Number) else param.shape,
-                         validate_args=validate_args)
+        self._set_params(probs, logits, total_count, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expand_params(Binomial, ("total_count", "probs", "logits"), batch_shape, _instance)
-        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
-        return new
+        return self._expand_binary(Binomial, batch_shape, _instance, ("total_count", "probs", "logits"))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

@@ -16,8 +16,8 @@ from .exp_family import ExponentialFamily
 from .distribution import Distribution
 from .gamma_derived import Chi2
 from .gamma_family import Beta
-from .multivariate_normal import _diag
-from .utils import broadcast_all, finfo, lazy_property, standard_normal
+from .multivariate_normal import ScaleTrilMatrices, _diag
+from .utils import broadcast_all, finfo, standard_normal
 
 __all__ = ["LKJCholesky", "Wishart"]
 
@@ -103,7 +103,7 @@ class LKJCholesky(Distribution):
         return unnormalised - normaliser
 
 
-class Wishart(ExponentialFamily):
+class Wishart(ScaleTrilMatrices, ExponentialFamily):
     """Wishart(df nu, Sigma) over (p, p) positive definite matrices: X = L A A^T L^T (Bartlett) with
     Sigma = L L^T, A lower triangular, A_ii = sqrt(chi2(nu - i)), A_ij ~ N(0, 1) below the diagonal.
     df: (*b1,) or a number > p - 1; one of covariance_matrix, precision_matrix, scale_tril (*b2, p, p)."""
@@ -168,21 +168,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        from ..linalg import inv
-        L = self._unbroadcasted_scale_tril
-        return inv(L @ L.mT).expand(self._matrix_shape())
 
     def _df_matrix(self):
         return self.df.reshape(tuple(self._batch_shape) + (1, 1))
