@@ -83,3 +83,94 @@ def test_complex_pow_exponent_gradient_at_base_zero_is_torchs(device):
         got = mt.autograd.grad(mt.pow(am, bm), (am, bm), mt.tensor(g, device=device), create_graph=create_graph)
         for x, w in zip(got, want):
             np.testing.assert_allclose(x.detach().numpy(), w.numpy(), rtol=1e-14, atol=0)
+
+
+def _setitem(m, x, v):
+    x[0] = v
+    return x
+
+
+FILLS = {   # how each fill writes a value v into x (a tensor of 2 elements)
+    "fill_": lambda m, x, v: x.fill_(v), "setitem": _setitem, "full": lambda m, x, v: m.full((2,), v, dtype=x.dtype),
+    "masked_fill": lambda m, x, v: x.masked_fill(m.tensor([True, False], device=x.device), v),
+    "masked_fill_": lambda m, x, v: x.masked_fill_(m.tensor([True, False], device=x.device), v),
+}
+
+
+@pytest.mark.parametrize("dtype,value", [
+    ("float32", 1j), ("float64", 2 - 1j), ("int64", 1j), ("float32", 2 + 0j), ("bool", 1j), ("complex64", 1j),
+    ("int64", 2.5), ("int8", 128), ("uint8", 256), ("uint8", -1), ("uint8", 255.5), ("int64", float("inf")),
+    ("int32", float("nan")), ("float32", 1e40), ("float16", 1e5), ("float32", float("inf")), ("complex64", 1e40)])
+@pytest.mark.parametrize("fill", sorted(FILLS))
+def test_fills_convert_a_number_to_the_tensors_dtype_as_torch(fill, dtype, value, device):
+    # 1j into a real tensor was 0 (fill_, x[0] = 1j, full with a dtype) or a complex result
+    # (masked_fill); 128 into int8 wrapped, inf into int64 was its minimum, 1e40 into float32 inf,
+    # masked_fill of 2.5 into an int64 tensor float32: torch converts with an overflow check
+    torch = pytest.importorskip("torch")
+    if fill == "setitem" and dtype == "float16":
+        pytest.skip("torch's x[0] = 1e5 for float16 gives inf, unlike its other fills")
+    try:
+        want = FILLS[fill](torch, torch.zeros(2, dtype=getattr(torch, dtype)), value)
+    except RuntimeError as e:
+        assert "cannot be converted" in str(e)
+        with pytest.raises(RuntimeError, match="cannot be converted to type"):
+            FILLS[fill](mt, mt.zeros(2, dtype=getattr(mt, dtype), device=device), value)
+        return
+    got = FILLS[fill](mt, mt.zeros(2, dtype=getattr(mt, dtype), device=device), value)
+    assert str(got.dtype) == str(want.dtype).split(".")[1]
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_masked_fill_takes_a_0d_tensor_value_as_torch(device):
+    # a complex 0-d value into a real tensor: refused unless its imaginary part is 0 (then the real
+    # part, the gradient too); a float64 value into a float32 tensor: float32, as torch
+    torch = pytest.importorskip("torch")
+    for m, dev in ((torch, "cpu"), (mt, device)):
+        mask = m.tensor([True, False, True], device=dev)
+        with pytest.raises(RuntimeError, match="cannot be converted"):
+            m.zeros(3, device=dev).masked_fill(mask, m.tensor(1j, device=dev))
+        with pytest.raises(RuntimeError, match="cannot be converted"):
+            m.zeros(3, device=dev).masked_fill_(mask, m.tensor(1 + 1j, device=dev))
+    results = []
+    for m, dev in ((torch, "cpu"), (mt, device)):
+        mask = m.tensor([True, False, True], device=dev)
+        v = m.tensor(2 + 0j, device=dev, requires_grad=True)
+        y = m.zeros(3, device=dev).masked_fill(mask, v)
+        w = m.tensor(3.0, dtype=m.float64, device=dev, requires_grad=True)
+        y2 = m.zeros(3, device=dev).masked_fill(mask, w)
+        (y.sum() + y2.sum()).backward()
+        results.append([str(y.dtype).split(".")[-1], str(y2.dtype).split(".")[-1], y.detach().cpu().numpy(),
+                        y2.detach().cpu().numpy(), v.grad.cpu().numpy(), w.grad.cpu().numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_full_of_a_complex_number_is_of_the_default_complex_dtype_as_torch():
+    torch = pytest.importorskip("torch")
+    old = mt.get_default_dtype()
+    try:
+        for default in ("float32", "float64"):
+            mt.set_default_dtype(getattr(mt, default))
+            torch.set_default_dtype(getattr(torch, default))
+            got, want = mt.full((2, 3), 1 - 2j), torch.full((2, 3), 1 - 2j)
+            assert str(got.dtype) == str(want.dtype).split(".")[1]
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+            np.testing.assert_array_equal(mt.zeros(2).new_full((2,), 1j, dtype=mt.complex128).numpy(), [1j, 1j])
+    finally:
+        mt.set_default_dtype(old)
+        torch.set_default_dtype(torch.float32)
+
+
+def test_complex_to_bool_cast_is_nonzero_in_either_part_as_torch(device):
+    # the complex-to-real cast dropped the imaginary part first (with its warning): 1j was False
+    torch = pytest.importorskip("torch")
+    z = np.array([1j, 0j, 2 + 0j, complex(0.0, -0.0), complex(np.nan, 0)])
+    want = torch.tensor(z).to(torch.bool).numpy()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # (torch's bool cast does not warn either)
+        got = [mt.tensor(z, device=device).to(mt.bool), mt.tensor(z, device=device).bool(),
+               mt.tensor(z, device=device, requires_grad=True).to(mt.bool)]
+    for b in got:
+        assert b.dtype == mt.bool and not b.requires_grad
+        np.testing.assert_array_equal(b.numpy(), want)
