@@ -174,3 +174,28 @@ def test_complex_to_bool_cast_is_nonzero_in_either_part_as_torch(device):
     for b in got:
         assert b.dtype == mt.bool and not b.requires_grad
         np.testing.assert_array_equal(b.numpy(), want)
+
+
+def test_set_num_threads_keeps_the_first_blas_controller_which_restores_the_blas_own_setting():
+    # its comment said the first call's controller could restore the original, but each call
+    # replaced it with its own, whose "original" was the previous call's limit
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from minitf.backend import threads
+
+    def blas_threads():
+        return {d["num_threads"] for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("no BLAS that threadpoolctl can see")
+    before, saved = threads.num_threads(), threads._blas_limits
+    threads._blas_limits = None
+    own = blas_threads()
+    try:
+        mt.set_num_threads(1)
+        mt.set_num_threads(3)
+        assert blas_threads() == {3}
+        threads._blas_limits.restore_original_limits()
+        assert blas_threads() == own
+    finally:
+        mt.set_num_threads(before)
+        threads._blas_limits = saved or threads._blas_limits
