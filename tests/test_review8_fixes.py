@@ -199,3 +199,20 @@ def test_set_num_threads_keeps_the_first_blas_controller_which_restores_the_blas
     finally:
         mt.set_num_threads(before)
         threads._blas_limits = saved or threads._blas_limits
+
+
+@pytest.mark.parametrize("case", ["both", "real_base_complex_number", "number_base", "complex64", "in_place"])
+def test_float_power_of_a_complex_operand_is_complex128_as_torch(case, device):
+    # its operands were cast to float64, which keeps the real part: float_power(1 + 2j, 1 + 2j) was 1
+    torch = pytest.importorskip("torch")
+    z, r = np.array([1 + 2j, 3 - 1j]), np.array([2.0, 3.0])
+    fn = {"both": lambda m, t: m.float_power(t(z), t(z)), "real_base_complex_number": lambda m, t: m.float_power(t(r), 1j),
+          "number_base": lambda m, t: m.float_power(2, t(z)),
+          "complex64": lambda m, t: m.float_power(t(z).to(m.complex64), t(r)),
+          "in_place": lambda m, t: t(z).float_power_(2)}[case]
+    want = fn(torch, torch.tensor)
+    got = fn(mt, lambda a: mt.tensor(a, device=device))
+    assert str(got.dtype) == str(want.dtype).split(".")[1]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-14)
+    with pytest.raises(RuntimeError, match="requires dtype complex128"):   # (torch's too)
+        mt.tensor(r, dtype=mt.float64, device=device).float_power_(mt.tensor(z, device=device))
