@@ -216,3 +216,34 @@ def test_float_power_of_a_complex_operand_is_complex128_as_torch(case, device):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-14)
     with pytest.raises(RuntimeError, match="requires dtype complex128"):   # (torch's too)
         mt.tensor(r, dtype=mt.float64, device=device).float_power_(mt.tensor(z, device=device))
+
+
+@pytest.mark.parametrize("dtype,aweights_dtype", [("complex128", "float64"), ("complex64", "float64"),
+                                                  ("complex64", "float32"), ("float32", "float64")])
+@pytest.mark.parametrize("weights", ["none", "fweights", "aweights", "both"])
+def test_cov_of_complex_variables_and_of_float64_weights_as_torch(dtype, aweights_dtype, weights, device):
+    # a complex input's covariance is (x - m)(w (x - m))^H: the conjugate was missing (a wrong matrix,
+    # no error), and its weights were cast to the complex dtype (then clamp_min refused them); float64
+    # aweights with a float32 input cast down to float32, where torch promotes to float64
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 6)) + (1j * rng.standard_normal((3, 6)) if dtype.startswith("complex") else 0)
+    x = x.astype(dtype)
+    fw, aw = np.array([1, 2, 0, 1, 3, 1]), rng.uniform(0.1, 1, 6).astype(aweights_dtype)
+
+    def kwargs(m, dev):
+        return {"fweights": m.tensor(fw, device=dev) if weights in ("fweights", "both") else None,
+                "aweights": m.tensor(aw, device=dev) if weights in ("aweights", "both") else None}
+
+    xt = torch.tensor(x, requires_grad=True)
+    want = torch.cov(xt, **kwargs(torch, "cpu"))
+    g = rng.standard_normal(want.shape) + (1j * rng.standard_normal(want.shape) if want.is_complex() else 0)
+    g = g.astype(str(want.dtype).split(".")[1])
+    want.backward(torch.tensor(g))
+    xm = mt.tensor(x, device=device, requires_grad=True)
+    got = mt.cov(xm, **kwargs(mt, device))
+    got.backward(mt.tensor(g, device=device))
+    assert str(got.dtype) == str(want.dtype).split(".")[1] and xm.grad.dtype == xm.dtype
+    rtol = 1e-5 if "float32" in (dtype, aweights_dtype) or dtype == "complex64" else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=rtol)
