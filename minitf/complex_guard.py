@@ -89,12 +89,17 @@ class _Guard:
                 f"class once its backward gives torch's gradient (the conjugate Wirtinger derivative: "
                 f"docs/autograd.md, 'Complex gradients')")
         if target is None:
-            raise DtypeNotImplemented(
-                f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "
-                f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
-                f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
-                f"see docs/api.md, 'Complex numbers')")
+            raise unsupported(_op_name(cls))
         return target
+
+
+def unsupported(name: str) -> DtypeNotImplemented:
+    """The error of an op that minitf does not run on complex tensors (whether or not torch does)."""
+    return DtypeNotImplemented(
+        f"{name}: complex tensors are not supported by this op in minitf (complex support "
+        f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
+        f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
+        f"see docs/api.md, 'Complex numbers')")
 
 
 

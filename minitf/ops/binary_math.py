@@ -117,6 +117,9 @@ class LogAddExp2(LogAddExp):
 
 def _floating_only(name, a, b):
     for t in (a, b):
+        if t.dtype.kind == "c" and name == "logaddexp":   # (torch has a complex logaddexp: not "as torch")
+            from ..complex_guard import unsupported
+            raise unsupported(name)
         if t.dtype.kind != "f":
             raise DtypeNotImplemented(f"{name}: not implemented for {t.dtype} tensors (as torch); convert "
                                       f"with x.float() first")
