@@ -99,7 +99,8 @@ FILLS = {   # how each fill writes a value v into x (a tensor of 2 elements)
 
 @pytest.mark.parametrize("dtype,value", [
     ("float32", 1j), ("float64", 2 - 1j), ("int64", 1j), ("float32", 2 + 0j), ("bool", 1j), ("complex64", 1j),
-    ("int64", 2.5), ("int8", 128), ("uint8", 256), ("uint8", -1), ("uint8", 255.5), ("int64", float("inf")),
+    ("int64", 2.5), ("int8", 128), ("uint8", 256), ("uint8", -1), ("uint8", -1.0), ("uint8", -255), ("uint8", 255.5),
+    ("int64", float("inf")),
     ("int32", float("nan")), ("float32", 1e40), ("float16", 1e5), ("float32", float("inf")), ("complex64", 1e40)])
 @pytest.mark.parametrize("fill", sorted(FILLS))
 def test_fills_convert_a_number_to_the_tensors_dtype_as_torch(fill, dtype, value, device):

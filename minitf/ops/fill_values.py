@@ -4,7 +4,7 @@
 torch converts a Python number to the tensor's dtype with an overflow check, and refuses one that
 the dtype cannot hold ("value cannot be converted to type float without overflow"): a complex
 number with a nonzero imaginary part for a real or integer tensor; for an integer tensor a
-non-finite number or one beyond its range (an unsigned one takes down to -max, which wraps); for a
+non-finite number or one beyond its range (an unsigned one takes integers down to -max, which wrap); for a
 floating one a finite number beyond its largest (1e40 for float32, 65520 for float16). A bool
 tensor takes anything (nonzero is True). NumPy's cast would give another value instead (0 for 1j,
 the wrapped -128 for 128 in int8, inf for 1e40 in float32, the minimum int64 for inf).
@@ -37,11 +37,14 @@ def fill_number(name: str, value, dtype):
     for p in parts:
         if dt.kind in "iu":
             info = np.iinfo(dt)
-            low = -int(info.max) if dt.kind == "u" else int(info.min)   # (an unsigned one wraps, as torch)
+            # a negative integer wraps into an unsigned dtype, as torch (-1 is 255 in uint8; NumPy's
+            # full refuses it); a negative float does not
+            wraps = dt.kind == "u" and isinstance(p, (int, np.integer))
+            low = -int(info.max) if wraps else int(info.min)
             if not math.isfinite(p) or not low <= p <= info.max:
                 raise _overflow(name, value, dt, f"outside [{low}, {info.max}]")
-            if p < 0 and dt.kind == "u" and p == int(p):
-                value = int(p) + int(info.max) + 1   # (-1 is 255 in uint8; NumPy's full refuses it)
+            if wraps and p < 0:
+                value = int(p) + int(info.max) + 1
         elif math.isfinite(p) and abs(p) > float(np.finfo(dt).max):
             raise _overflow(name, value, dt, f"beyond its largest, {float(np.finfo(dt).max):g}")
     return value
