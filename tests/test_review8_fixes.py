@@ -281,3 +281,25 @@ def test_complex_refusals_do_not_claim_torch_refuses_what_it_computes(name):
         fn(mt, mt.tensor(z))
     assert str(e.value).startswith(f"{name}: complex tensors are not supported by this op in minitf")
     assert "as torch" not in str(e.value)
+
+
+def test_chunked_lgamma_is_bitwise_independent_of_the_thread_count_and_the_order():
+    # the CPU kernel splits rows over threads at n * i // workers (not at chunk multiples), so the
+    # chunk boundaries move with the thread count; each entry's value must not (no cross-entry state)
+    from minitf.backend import threads
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-25, 25, 30_000), rng.uniform(-10, 0, 20_000), -np.arange(1, 20) + 1e-9,
+                        [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -1e308]])
+    perm = rng.permutation(x.size)
+    before = threads.num_threads()
+    try:
+        runs = {}
+        for n in (1, 2, 3):
+            mt.set_num_threads(n)
+            runs[n] = mt.lgamma(mt.tensor(x, dtype=mt.float64)).numpy()
+        shuffled = mt.lgamma(mt.tensor(x[perm], dtype=mt.float64)).numpy()
+    finally:
+        mt.set_num_threads(before)
+    for n in (2, 3):
+        np.testing.assert_array_equal(runs[n], runs[1])
+    np.testing.assert_array_equal(shuffled, runs[1][perm])
