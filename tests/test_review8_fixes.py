@@ -303,3 +303,18 @@ def test_chunked_lgamma_is_bitwise_independent_of_the_thread_count_and_the_order
     for n in (2, 3):
         np.testing.assert_array_equal(runs[n], runs[1])
     np.testing.assert_array_equal(shuffled, runs[1][perm])
+
+
+def test_masked_fill_under_vmap_keeps_the_examples_dtype_as_torch():
+    # vmap's masked_fill rule built the value as the op used to: an int64 example filled with 2.5 was
+    # float32, a float one filled with 1j complex; a batched float64 value into float32 examples too
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (torch, mt):
+        mask = m.tensor([True, False, True])
+        ints = m.func.vmap(lambda r: r.masked_fill(mask, 2.5))(m.arange(6).reshape(2, 3))
+        floats = m.func.vmap(lambda r, v: r.masked_fill(mask, v))(m.zeros(2, 3), m.tensor([1.5, -2.0], dtype=m.float64))
+        results.append([(str(t.dtype).split(".")[-1], t.tolist()) for t in (ints, floats)])
+        with pytest.raises(RuntimeError, match="cannot be converted"):
+            m.func.vmap(lambda r: r.masked_fill(mask, 1j))(m.zeros(2, 3))
+    assert results[0] == results[1]
