@@ -318,3 +318,31 @@ def test_masked_fill_under_vmap_keeps_the_examples_dtype_as_torch():
         with pytest.raises(RuntimeError, match="cannot be converted"):
             m.func.vmap(lambda r: r.masked_fill(mask, 1j))(m.zeros(2, 3))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("case", ["index_put_complex", "index_put_float64", "index_put_int_accumulate",
+                                  "index_fill_complex", "index_fill_complex_real_part_0", "index_fill_complex_tensor",
+                                  "index_fill_overflow", "index_fill_int_truncates", "index_fill_bool_complex"])
+def test_index_put_and_index_fill_take_the_values_torch_takes(case, device):
+    # a complex values tensor into a real one was written as its real part (index_put_) or a complex
+    # number dropped its imaginary part (index_fill), with only NumPy's ComplexWarning; torch refuses
+    # both, and index_put's values of another real dtype too
+    torch = pytest.importorskip("torch")
+    fn = {"index_put_complex": lambda m, x, i: x.index_put_((i,), m.tensor([1j], device=x.device)),
+          "index_put_float64": lambda m, x, i: x.index_put((i,), m.tensor([2.0], dtype=m.float64, device=x.device)),
+          "index_put_int_accumulate": lambda m, x, i: x.index_put_((i,), m.tensor([2], device=x.device), accumulate=True),
+          "index_fill_complex": lambda m, x, i: x.index_fill(0, i, 1j),
+          "index_fill_complex_real_part_0": lambda m, x, i: x.index_fill_(0, i, 2 + 0j),
+          "index_fill_complex_tensor": lambda m, x, i: x.index_fill(0, i, m.tensor(1j, device=x.device)),
+          "index_fill_overflow": lambda m, x, i: x.index_fill(0, i, 1e40),
+          "index_fill_int_truncates": lambda m, x, i: x.long().index_fill(0, i, 2.5),
+          "index_fill_bool_complex": lambda m, x, i: x.bool().index_fill(0, i, 1j)}[case]
+    try:
+        want = fn(torch, torch.zeros(3), torch.tensor([0]))
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            fn(mt, mt.zeros(3, device=device), mt.tensor([0], device=device))
+        return
+    got = fn(mt, mt.zeros(3, device=device), mt.tensor([0], device=device))
+    assert str(got.dtype) == str(want.dtype).split(".")[1]
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
