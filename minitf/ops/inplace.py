@@ -320,6 +320,15 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
         value = fill_number(op_name, value, x.dtype)
     v = as_tensor(value, x)
     _check_value(x, v, op_name)
+    if v.data.dtype.kind == "c" and x.data.dtype.kind != "c":
+        # torch keeps the real part, with its UserWarning for a tensor of values (its copy_; a 0-d one
+        # is read as a number, silently); NumPy's cast would warn a ComplexWarning every time
+        from .complex_parts import real
+        if v.ndim:
+            from ._util import warn_at_user_line
+            from .complex_backward import _DISCARD
+            warn_at_user_line(_DISCARD)
+        v = real(v)
     if _needs_graph(x, v):
         _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
         return
