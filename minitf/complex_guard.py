@@ -25,7 +25,9 @@ nothing: ``watches = False``). Ops that compute outside the graph without a Func
 (comparisons, sort, argmax, unique ...) are not seen by the guard: each calls :func:`refuse`
 (through ``ops._util.refuse_complex``) behind a test of the engine's hook tuple, empty until this
 guard is armed (one attribute read for real programs, and no import of this module), so that they
-refuse complex input as torch does rather than give NumPy's lexicographic order.
+refuse complex input as torch does rather than give NumPy's lexicographic order; those that test
+their input's dtype anyway (heaviside, signbit, isposinf, nansum, special's Bessel functions and
+polynomials, whose float kernels would keep the real part) call it behind that test.
 """
 from __future__ import annotations
 
