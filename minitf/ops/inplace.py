@@ -320,7 +320,7 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
         value = fill_number(op_name, value, x.dtype)
     v = as_tensor(value, x)
     _check_value(x, v, op_name)
-    if v.data.dtype.kind == "c" and x.data.dtype.kind != "c":
+    if v.data.dtype.kind == "c" and x.data.dtype.kind not in "cb":   # (a bool x: nonzero is True)
         # torch keeps the real part, with its UserWarning for a tensor of values (its copy_; a 0-d one
         # is read as a number, silently); NumPy's cast would warn a ComplexWarning every time
         from .complex_parts import real
