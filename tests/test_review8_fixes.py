@@ -349,11 +349,10 @@ def test_index_put_and_index_fill_take_the_values_torch_takes(case, device):
 
 
 def test_writing_complex_values_into_a_real_tensor_keeps_the_real_part_with_torchs_warning():
-    # torch's copy_ (x[1:] = z too) warns a UserWarning (once per process: not checked on torch here)
+    # torch's copy_ (x[1:] = z too) warns a UserWarning (once per process: not run on torch here)
     # and keeps the real part, a 0-d value silently; NumPy's assignment warned its ComplexWarning
     # (a RuntimeWarning, not a UserWarning) every time
     import warnings
-    torch = pytest.importorskip("torch")
     z = np.array([1 + 1j, 2 - 1j, 3j])
     with pytest.warns(UserWarning, match="discards the imaginary part"):
         a = mt.zeros(3).copy_(mt.tensor(z))
@@ -364,12 +363,7 @@ def test_writing_complex_values_into_a_real_tensor_keeps_the_real_part_with_torc
         warnings.simplefilter("error")
         c = mt.zeros(2).fill_(mt.tensor(2 + 1j))
         c[0] = mt.tensor(5 - 1j)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        at = torch.zeros(3).copy_(torch.tensor(z))
-        bt = torch.zeros(4)
-        bt[1:] = torch.tensor(z)
-        ct = torch.zeros(2).fill_(torch.tensor(2 + 1j))
-        ct[0] = torch.tensor(5 - 1j)
-    for got, want in ((a, at), (b, bt), (c, ct)):
-        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    # (torch's values are the real parts; running its copy_ here would spend its one warning, which
+    # tests/test_complex.py checks)
+    for got, want in ((a, z.real), (b, np.concatenate([[0], z.real])), (c, [5, 2])):
+        np.testing.assert_array_equal(got.numpy(), want)
