@@ -25,7 +25,9 @@ nothing: ``watches = False``). Ops that compute outside the graph without a Func
 (comparisons, sort, argmax, unique ...) are not seen by the guard: each calls :func:`refuse`
 (through ``ops._util.refuse_complex``) behind a test of the engine's hook tuple, empty until this
 guard is armed (one attribute read for real programs, and no import of this module), so that they
-refuse complex input as torch does rather than give NumPy's lexicographic order.
+refuse complex input as torch does rather than give NumPy's lexicographic order; those that test
+their input's dtype anyway (heaviside, signbit, isposinf, nansum, special's Bessel functions and
+polynomials, whose float kernels would keep the real part) call it behind that test.
 """
 from __future__ import annotations
 
@@ -89,12 +91,17 @@ class _Guard:
                 f"class once its backward gives torch's gradient (the conjugate Wirtinger derivative: "
                 f"docs/autograd.md, 'Complex gradients')")
         if target is None:
-            raise DtypeNotImplemented(
-                f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "
-                f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
-                f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
-                f"see docs/api.md, 'Complex numbers')")
+            raise unsupported(_op_name(cls))
         return target
+
+
+def unsupported(name: str) -> DtypeNotImplemented:
+    """The error of an op that minitf does not run on complex tensors (whether or not torch does)."""
+    return DtypeNotImplemented(
+        f"{name}: complex tensors are not supported by this op in minitf (complex support "
+        f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
+        f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
+        f"see docs/api.md, 'Complex numbers')")
 
 
 

@@ -34,9 +34,20 @@ def where(cond, a, b):
 
 def masked_fill(x, mask, value):
     """``x.masked_fill(mask, value)`` per example: ``where(mask, value, x)`` (x, mask or a 0-d
-    tensor value batched), the number made a constant of the example's dtype as the op makes it."""
+    tensor value batched), the value converted to x's dtype as the op converts it (a number x's
+    dtype cannot hold refused: :mod:`minitf.ops.fill_values`)."""
     from ..ops._util import as_tensor
-    return where(mask, as_tensor(value, x._value if type(x) is BatchedTensor else x), x)
+    from ..ops.fill_values import fill_number, fill_tensor_value
+    base = x._value if type(x) is BatchedTensor else x
+    if type(value) is BatchedTensor:
+        v = value
+    elif isinstance(value, Tensor):
+        v = fill_tensor_value("masked_fill", value, base.dtype)
+    else:
+        v = as_tensor(fill_number("masked_fill", value, base.dtype), base)
+    if v.dtype != base.dtype:   # (the result has x's dtype, as the op's)
+        v = v.to(base.dtype)
+    return where(mask, v, x)
 
 
 def embedding(idx, weight, padding_idx):

@@ -5,6 +5,8 @@ shape and the engine sums them back to each input's shape (``tensor.sum_to``).
 """
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from .. import autograd as _engine, backend
@@ -175,8 +177,11 @@ def _promote_1d(g, a, b):
 
 
 def _unpromote(grad, operand):
-    """The gradient of a promoted 1-D operand back to its shape, summed over any batch dims."""
-    return grad.reshape(-1, operand.shape[0]).sum(axis=0) if grad.ndim > 2 else grad.reshape(operand.shape)
+    """The gradient of a promoted 1-D operand back to its shape, summed over any batch dims (the
+    row count given, not -1, which NumPy cannot infer when the operand has length 0)."""
+    if grad.ndim <= 2:
+        return grad.reshape(operand.shape)
+    return grad.reshape(prod(grad.shape[:-2]), operand.shape[0]).sum(axis=0)
 
 
 def _shape_error(name, a, b):

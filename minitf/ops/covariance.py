@@ -5,6 +5,7 @@ derivatives) are those of the formulas below.
 """
 from __future__ import annotations
 
+import numpy as np
 
 from ..errors import ArgumentError, DtypeError, ShapeError
 from ..tensor import Tensor
@@ -18,7 +19,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     input: (V, N) (V variables, N observations) -> (V, V); one variable ((N,) or (1, N))
     -> a 0-d variance, as torch. With w = fweights * aweights (either may be None: ones),
 
-        mean_v = sum_n w_n x_vn / sum(w),   cov = (x - mean) (w * (x - mean))^T / f,
+        mean_v = sum_n w_n x_vn / sum(w),   cov = (x - mean) (w * (x - mean))^H / f,
         f = sum(w) - correction * sum(w * aweights) / sum(w)  (without aweights: sum(w) - correction),
 
     f taken as 0 where it would be negative (an inf / NaN result, as torch). fweights: (N,)
@@ -46,7 +47,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         mean = x.mean(1, keepdim=True)
         f = n - correction
     else:
-        w = w.to(dtype=x.dtype) if w.dtype != x.dtype else w
+        if w.dtype.kind in "iu":   # fweights alone: x's float dtype (a complex x's weights stay real);
+            w = w.to(dtype=np.finfo(x.dtype).dtype)   # aweights promote with x, as torch's (float64 ones: float64)
         w_sum = w.sum()
         if w_sum.item() == 0:   # (one device read, as torch's check)
             raise ArgumentError("cov(): weights sum to zero, can't be normalized")
@@ -65,7 +67,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         f = 0
     centred = x - mean
     wx = centred if w is None else centred * w
-    c = (centred @ wx.T) / f
+    # (x - mean) (w (x - mean))^H: a complex input's covariance conjugates the second factor, as torch's
+    c = (centred @ (wx.T.conj() if x.dtype.kind == "c" else wx.T)) / f
     return c.reshape(()) if c.shape == (1, 1) else c   # one variable: 0-d, as torch's squeeze
 
 

@@ -315,8 +315,20 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
     view_of = getattr(value, "_view_of", None)
     if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
         return  # x[i] = x[i]: how Python ends `x[i] *= 2` once the view has changed in place
+    if not isinstance(value, Tensor):   # a number x's dtype cannot hold (1j for a real x): torch's refusal
+        from .fill_values import fill_number
+        value = fill_number(op_name, value, x.dtype)
     v = as_tensor(value, x)
     _check_value(x, v, op_name)
+    if v.data.dtype.kind == "c" and x.data.dtype.kind not in "cb":   # (a bool x: nonzero is True)
+        # torch keeps the real part, with its UserWarning for a tensor of values (its copy_; a 0-d one
+        # is read as a number, silently); NumPy's cast would warn a ComplexWarning every time
+        from .complex_parts import real
+        if v.ndim:
+            from ._util import warn_at_user_line
+            from .complex_backward import _DISCARD
+            warn_at_user_line(_DISCARD)
+        v = real(v)
     if _needs_graph(x, v):
         _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
         return
@@ -389,7 +401,9 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
     _check_writable(x, "masked_fill_")
     if np.broadcast_shapes(x.shape, mask.shape) != x.shape:
         raise RuntimeError(f"masked_fill_: mask of shape {mask.shape} cannot be broadcast to {x.shape}")
-    v = as_tensor(value, x)
+    from .fill_values import fill_number, fill_tensor_value
+    v = fill_tensor_value("masked_fill_", value, x.dtype) if isinstance(value, Tensor) else \
+        as_tensor(fill_number("masked_fill_", value, x.dtype), x)
     _check_value(x, mask, "masked_fill_")
     _check_value(x, v, "masked_fill_")
     if _needs_graph(x, v):

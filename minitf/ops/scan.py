@@ -149,6 +149,9 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     (twice, too)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"logcumsumexp(): argument 'input' must be Tensor, not {type(x).__name__}")
+    if x.dtype.kind == "c":   # (torch has a complex logcumsumexp: not "as torch")
+        from ..complex_guard import unsupported
+        raise unsupported("logcumsumexp")
     if x.dtype.kind != "f":
         raise DtypeNotImplemented(f"logcumsumexp: not implemented for {x.dtype} tensors (as torch); convert "
                                   f"with x.float() first")

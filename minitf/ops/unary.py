@@ -261,6 +261,9 @@ def lerp(start: Tensor, end, weight) -> Tensor:
     floating tensors of one dtype only (a 0-d ``weight`` tensor is cast to it).
     Differentiable in all three."""
     start, end = binary_operands(start, end)
+    if start.dtype.kind == "c":   # (torch has a complex lerp: not "as torch")
+        from ..complex_guard import unsupported
+        raise unsupported("lerp")
     if start.dtype.kind != "f":
         raise DtypeNotImplemented(f"lerp: not defined for {start.dtype} tensors (as torch); convert with x.float() "
                                   f"first")
