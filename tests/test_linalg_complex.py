@@ -234,3 +234,50 @@ def test_complex_refused_where_not_supported():
             fn(A)
     with pytest.raises(mt.errors.DtypeError, match="floating point or complex"):
         LA.inv(mt.ones(2, 2, dtype=mt.int64))
+
+
+MIXES = [(np.complex128, np.float64), (np.float64, np.complex128), (np.complex64, np.complex128),
+         (np.float32, np.float64)]
+DTYPE_MIXES = {   # torch promotes none of these (matmul would promote complex with real)
+    "vecdot": (lambda L, a, b: L.vecdot(a, b), (2, 3), (2, 3)),
+    "cross": (lambda L, a, b: L.cross(a, b), (2, 3), (2, 3)),
+    "multi_dot": (lambda L, a, b: L.multi_dot([a, b]), (2, 3), (3, 2)),
+    "householder_product": (lambda L, a, b: L.householder_product(a, b), (4, 3), (2,)),
+    "lstsq": (lambda L, a, b: L.lstsq(a, b).solution, (4, 3), (4, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DTYPE_MIXES))
+def test_a_mix_of_dtypes_is_refused_as_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, sa, sb = DTYPE_MIXES[name]
+    for da, db in MIXES:
+        a, b = (m.astype(d) if np.dtype(d).kind == "c" else m.real.astype(d)
+                for m, d in ((cmat(sa, shift=False), da), (cmat(sb, seed=1, shift=False), db)))
+        with pytest.raises(RuntimeError):
+            fn(torch.linalg, torch.tensor(a), torch.tensor(b))
+        with pytest.raises(RuntimeError, match=rf"{str(np.dtype(da))}.*{str(np.dtype(db))}|"
+                                               rf"{str(np.dtype(db))}.*{str(np.dtype(da))}"):
+            fn(LA, mt.tensor(a), mt.tensor(b))
+
+
+@pytest.mark.parametrize("name,shape", [("vector_norm", (3, 4)), ("matrix_norm", (3, 4)), ("norm", (4,))])
+def test_norm_dtype_argument_checked_as_torch(name, shape):
+    """dtype= must be complex for a complex input, real for a real one, and not narrower (torch's
+    errors); a wider one is the input cast first."""
+    torch = pytest.importorskip("torch")
+    z = cmat(shape, shift=False)
+    cases = [(z, "float64", "should be complex"), (z.real, "complex128", "should be real"),
+             (z, "complex64", "without narrowing"), (z.real, "float32", "without narrowing"),
+             (z.astype(np.complex64), "complex128", None), (z.real.astype(np.float32), "float64", None)]
+    for a, dt, message in cases:
+        ours = lambda: getattr(LA, name)(mt.tensor(a), dtype=getattr(mt, dt))          # noqa: E731
+        theirs = lambda: getattr(torch.linalg, name)(torch.tensor(a), dtype=getattr(torch, dt))   # noqa: E731
+        if message is None:
+            np.testing.assert_allclose(ours().numpy(), theirs().numpy(), rtol=1e-6)
+            assert str(ours().dtype) == str(theirs().dtype).split(".")[1]
+            continue
+        with pytest.raises(RuntimeError, match=message):
+            theirs()
+        with pytest.raises(RuntimeError, match=message):
+            ours()

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..errors import ArgumentError, LinAlgError, ShapeError
+from ..errors import ArgumentError, DtypeError, LinAlgError, ShapeError
 from ..tensor import Tensor
 from ._common import check_matrix, const, eye, first_failure
 from .decompositions import _Pair
@@ -215,6 +215,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     if tau.ndim < 1 or tau.shape[-1] > n:
         raise ShapeError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to "
                          "tau.shape[-1]")
+    if tau.dtype != A.dtype:
+        raise DtypeError(f"torch.linalg.householder_product: tau dtype {tau.dtype} does not match input dtype "
+                         f"{A.dtype}")
     if tau.shape[:-1] != A.shape[:-2]:
         raise ShapeError(f"torch.linalg.householder_product: Expected batch dimensions of tau to be equal to "
                          f"input.shape[:-2], but got {tau.shape[:-1]}")

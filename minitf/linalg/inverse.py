@@ -314,6 +314,9 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     sum((A X - B)^2) over m, (..., k); "gels" the residuals for m > n, rank empty."""
     check_matrix("lstsq", A, square=False, complex_ok=True)
     check_float("lstsq", B, complex_ok=True)
+    if A.dtype != B.dtype:
+        raise ArgumentError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
+                            f"dtype {A.dtype} and other's dtype {B.dtype}")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise ArgumentError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), "
                             f"got {driver}")
