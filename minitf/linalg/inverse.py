@@ -269,7 +269,12 @@ class LinalgPinv(Function):
     @staticmethod
     def forward(ctx, A, atol, rtol, hermitian=False):
         xp = backend.get_array_module(A.data)
-        a = xp.tril(A.data) + xp.conj(xp.swapaxes(xp.tril(A.data, -1), -1, -2)) if hermitian else A.data
+        a = A.data
+        if hermitian:   # the Hermitian matrix of A's lower triangle: its diagonal's real part (as eigh reads it)
+            low = xp.tril(a, -1)
+            a = low + xp.conj(xp.swapaxes(low, -1, -2))
+            n = a.shape[-1]
+            a[..., range(n), range(n)] = xp.diagonal(A.data, 0, -2, -1).real
         u, s, vh = backend.linalg_op("svd", a, full_matrices=False)
         tol = tolerance(s[..., :1], A.shape, A.dtype, atol, rtol) if s.shape[-1] else s[..., :1]
         keep = s > tol
@@ -290,8 +295,8 @@ class LinalgPinv(Function):
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse through the SVD, as torch.linalg.pinv: singular values
     at or below max(atol, rtol * s_max) are dropped (rtol = eps max(m, n) when neither is given).
-    A: (..., m, n) -> (..., n, m). ``hermitian=True``: the value from A's lower triangle (as
-    torch), the gradient that of A as given. Gradient: the closed form in :class:`LinalgPinv`."""
+    A: (..., m, n) -> (..., n, m). ``hermitian=True``: the value from A's lower triangle and the
+    real part of its diagonal (as torch), the gradient that of A as given. Gradient: the closed form in :class:`LinalgPinv`."""
     check_matrix("pinv", A, square=hermitian, complex_ok=True)
     return LinalgPinv.apply(A, atol, rtol, bool(hermitian))
 
