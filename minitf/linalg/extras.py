@@ -55,7 +55,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
     singular matrix), info (...) int32 (getrf's first zero pivot, 1-based; 0 if invertible).
     ``check_errors=True``: a singular matrix raises :class:`~minitf.errors.LinAlgError`, as inv."""
     from .inverse import inv
-    check_matrix("inv_ex", A)
+    check_matrix("inv_ex", A, complex_ok=True)
     info = _getrf_info(A)
     if check_errors:
         _raise_inv("linalg.inv_ex", info)
@@ -75,7 +75,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     """(result, info), as torch.linalg.solve_ex: :func:`~.inverse.solve`'s X (NaN for a singular
     A) and info (...) int32 as :func:`inv_ex`'s. A: (..., n, n), B as for solve -> X of B's shape."""
     from .inverse import solve
-    check_matrix("solve_ex", A)
+    check_matrix("solve_ex", A, complex_ok=True)
     info = _getrf_info(A)
     if check_errors:
         flat = backend.to_numpy(info).reshape(-1)
@@ -109,7 +109,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     a matrix that is not positive-definite) and info (...) int32: 0, or the order of its first
     leading minor that is not positive-definite. A: (..., n, n) -> L (..., n, n), info (...)."""
     from .decompositions import cholesky
-    check_matrix("cholesky_ex", A)
+    check_matrix("cholesky_ex", A, complex_ok=True)
     xp = backend.get_array_module(A.data)
     try:
         backend.linalg_op("cholesky", A.data, checked=True)
@@ -136,16 +136,16 @@ def cond(A: Tensor, p=None) -> Tensor:
     if p not in _COND_NORMS or isinstance(p, bool):
         raise ArgumentError(f"linalg.cond got an invalid norm type: {p}")
     if p in (None, 2, -2):
-        check_matrix("cond", A, square=False)
+        check_matrix("cond", A, square=False, complex_ok=True)
         s = svdvals(A)
         hi, lo = s[..., 0], s[..., -1]
         return lo / hi if p == -2 else hi / lo
-    check_matrix(f"cond(ord={p})", A)
+    check_matrix(f"cond(ord={p})", A, complex_ok=True)
     info = _getrf_info(A)
     safe, bad = _masked(A, info)
     value = matrix_norm(A, p) * matrix_norm(inv(safe), p)
     xp = backend.get_array_module(A.data)
-    return value.where(~bad[..., 0, 0], const(xp.asarray(np.inf, dtype=A.dtype)))
+    return value.where(~bad[..., 0, 0], const(xp.asarray(np.inf, dtype=value.dtype)))   # (real for complex A)
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:

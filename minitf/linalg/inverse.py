@@ -136,8 +136,12 @@ class _SlogdetResult(tuple):
 
 def logdet(A: Tensor) -> Tensor:
     """log det(A), as torch.logdet: NaN where det(A) < 0, -inf where it is 0. A: (..., n, n) -> (...).
-    Gradient A^-T g (that of logabsdet)."""
-    check_matrix("logdet", A)
+    Gradient A^-T g (that of logabsdet). Complex A: the principal log, logabsdet + i angle(sign)
+    (holomorphic: gradient g A^-H, through :func:`slogdet`'s)."""
+    check_matrix("logdet", A, complex_ok=True)
+    if is_complex(A):
+        sign, lad = slogdet(A)
+        return lad + 1j * sign.angle()
     sign, lad = LinalgSlogdet.apply(A)
     xp = backend.get_array_module(A.data)
     return lad.where(const(sign.data >= 0), const(xp.asarray(np.nan, dtype=A.dtype)))
