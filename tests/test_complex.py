@@ -324,3 +324,17 @@ def test_forward_mode_through_complex_ops_as_torch(rng):
         ours = mt.func.jvp(lambda v: f(mt, v), (mt.tensor(x),), (mt.tensor(t),))[1]
         theirs = torch.func.jvp(lambda v: f(torch, v), (torch.tensor(x),), (torch.tensor(t),))[1]
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_pad_takes_a_real_value_only_as_torch(rng):
+    """F.pad's value is a float for torch (a complex input is padded with it); a complex value is
+    its TypeError, where NumPy would drop the imaginary part for a real input."""
+    torch = pytest.importorskip("torch")
+    z = _c(rng, 2, 3, grad=False)
+    for x, xt in ((z, torch.tensor(z.numpy())), (z.real, torch.tensor(z.real.numpy()))):
+        with pytest.raises(TypeError, match="must be float, not complex"):
+            torch.nn.functional.pad(xt, (1, 1), value=2 + 1j)
+        with pytest.raises(TypeError, match="must be float, not complex"):
+            mt.nn.functional.pad(x, (1, 1), value=2 + 1j)
+    np.testing.assert_array_equal(mt.nn.functional.pad(z, (1, 1), value=2.5).numpy(),
+                                  torch.nn.functional.pad(torch.tensor(z.numpy()), (1, 1), value=2.5).numpy())
