@@ -54,10 +54,24 @@ def _load_routes() -> dict:
                    elementwise.Sigmoid: cm.Sigmoid, unary.Sin: cm.Sin, unary.Cos: cm.Cos, unary.Square: cm.Square,
                    unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
                    unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
-                   cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2})
-    from .ops import more_math as mm
+                   cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2,
+                   reduction.Var: cm.Var, statistics.Std: cm.Std})
+    from .ops import more_math as mm, special as sp
     routes.update({f.function: cm.conjugated(f.function) for f in (mm.log2, mm.log10, mm.exp2, mm.sinh, mm.cosh,
-                                                                   mm.tan, mm.asin, mm.atan)})
+                                                                   mm.tan, mm.asin, mm.atan, sp.acos, sp.asinh,
+                                                                   sp.atanh, sp.sinc)})
+    routes[sp.acosh.function] = cm.Acosh
+    from .ops.einsum import Einsum
+    routes[Einsum] = cm.conjugated(Einsum)   # (multilinear: g contracted with the others' conjugates)
+    routes[unary.Lerp] = cm.conjugated(unary.Lerp)   # (linear in start and end, bilinear with weight)
+    from .ops.linear import Linear
+    routes[Linear] = cm.Linear
+    # linear maps with real coefficients (selections, masks, scatters, pads): their backwards (the
+    # transposed maps) are the complex adjoints as written
+    from .ops import more_shapes, inplace, indexing, index_reduce, padding, strided
+    routes.update({cls: cls for cls in (more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask,
+                                        inplace.IndexPut, indexing.ScatterAdd, index_reduce.MaskedScatter,
+                                        padding.ConstantPad, strided.Unfold, strided.Fold)})
     return routes
 
 

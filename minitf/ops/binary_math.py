@@ -136,17 +136,21 @@ def logaddexp2(a: Tensor, b: Tensor) -> Tensor:
 
 
 def float_power(a, b) -> Tensor:
-    """a ** b computed in float64 whatever the operands' dtypes (a float64 result), as
-    torch.float_power; either may be a number. Differentiable in both (the gradient comes back
+    """a ** b computed in float64 whatever the operands' dtypes (a float64 result; complex128
+    where either is complex), as torch.float_power; either may be a number. Differentiable in both (the gradient comes back
     in each tensor's own dtype)."""
     from .arithmetic import pow
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError("float_power(): at least one operand must be a Tensor")
-    a = a.to(dtype="float64") if isinstance(a, Tensor) else float(a)
-    b = b.to(dtype="float64") if isinstance(b, Tensor) else float(b)
+    # complex128 where either operand is complex (a tensor or a Python complex), as torch
+    wide = "complex128" if any(getattr(getattr(v, "dtype", None), "kind", "") == "c" or isinstance(v, complex)
+                               for v in (a, b)) else "float64"
+    cast = complex if wide == "complex128" else float
+    a = a.to(dtype=wide) if isinstance(a, Tensor) else cast(a)
+    b = b.to(dtype=wide) if isinstance(b, Tensor) else cast(b)
     if not isinstance(a, Tensor):
         from ._util import scalar_tensor
-        a = scalar_tensor(a, "float64", b)
+        a = scalar_tensor(a, wide, b)
     try:
         return pow(a, b)
     except ValueError:

@@ -1,6 +1,7 @@
 """The complex forms of the holomorphic elementwise functions (sqrt, log, sin, cos, tanh, sigmoid,
-reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan), of ``a ** b`` with a tensor exponent, of prod and cumprod,
-and of the 2-norm (a real result).
+reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan; acos, acosh,
+asinh, atanh, sinc), of ``a ** b`` with a tensor exponent, of prod and cumprod, and of the 2-norm (a
+real result).
 
 For a holomorphic w = f(z), torch's gradient is ``g * conj(f'(z))`` (the conjugate Wirtinger
 derivative: :mod:`minitf.ops.complex_backward`). Each class here keeps its real op's class name (its
@@ -10,8 +11,10 @@ node's name, ``SqrtBackward0``) and its ``f`` / ``slope`` / ``slope_graph``, and
 from __future__ import annotations
 
 from .. import backend
-from . import cumulative as _cu, elementwise as _e, pointwise as _p, statistics as _st, unary as _u
+from . import cumulative as _cu, elementwise as _e, pointwise as _p, reduction as _r, special as _s, statistics as _st, unary as _u
+from .linear import Linear as _RealLinear
 from .complex_backward import _conj, _conj_t
+from .complex_parts import from_parts
 
 
 class _Holomorphic:
@@ -37,8 +40,33 @@ def _same(real_cls):
     return type(real_cls.__name__, (_Holomorphic, real_cls), {"__module__": __name__, "__qualname__": real_cls.__name__})
 
 
-Sin, Cos, Square, Rsqrt, Reciprocal, Log1p, Expm1 = (_same(c) for c in (_u.Sin, _u.Cos, _u.Square, _u.Rsqrt,
-                                                                       _u.Reciprocal, _u.Log1p, _u.Expm1))
+Sin, Cos, Square, Rsqrt, Reciprocal, Expm1 = (_same(c) for c in (_u.Sin, _u.Cos, _u.Square, _u.Rsqrt,
+                                                                _u.Reciprocal, _u.Expm1))
+
+
+def _log1p(xp, z):
+    """log(1 + z) to full precision near 0, where NumPy's complex log1p is log(1 + z) as written
+    (1e-10 + 1e-10j loses half its digits; 1e-300j gives 0): log|1 + z| + i arg(1 + z), the
+    modulus' log as 0.5 log1p(x (2 + x) + y^2) for |z| < 0.5 (x itself once that underflows),
+    as torch's."""
+    x, y = z.real, z.imag
+    with backend.quiet_underflow(xp):
+        r = x * (2 + x) + y * y
+    near = xp.abs(z) < 0.5
+    re = xp.where(near, xp.where(r == 0, x, xp.log1p(xp.where(near, r, 0)) / 2), xp.log(xp.hypot(x + 1, y)))
+    return from_parts(re.astype(x.dtype, copy=False), xp.arctan2(y, x + 1))
+
+
+class Log1p(_Holomorphic, _u.Log1p):
+    f = staticmethod(_log1p)
+
+
+class Acosh(_Holomorphic, _s.acosh.function):
+    # the real form's 1 / sqrt(x^2 - 1) has the wrong sign where Re z < 0 (sqrt's cut crosses the
+    # imaginary axis, where acosh is analytic); 1 / (sqrt(z - 1) sqrt(z + 1)) holds on the whole plane
+    f = staticmethod(lambda xp, x: xp.arccosh(x))
+    slope = staticmethod(lambda xp, x, y: 1 / (xp.sqrt(x - 1) * xp.sqrt(x + 1)))
+    slope_graph = staticmethod(lambda x: 1 / (_e.sqrt(x - 1) * _e.sqrt(x + 1)))
 
 
 class Log(_Holomorphic, _e.Log):
@@ -118,8 +146,21 @@ class _Conjugated:
 
 def conjugated(real_cls):
     """The complex form of an op whose real backward is g * (a holomorphic derivative), by
-    :class:`_Conjugated` (more_math's log2, sinh, tan, asin ...): its class name kept."""
+    :class:`_Conjugated` (more_math's log2, sinh, tan, asin ..., special's acos, asinh, atanh,
+    sinc; their principal branches are NumPy's, as torch's): its class name kept."""
     return type(real_cls.__name__, (_Conjugated, real_cls), {"__module__": __name__, "__qualname__": real_cls.__name__})
+
+
+class Linear(_RealLinear):
+    """x W^T + b with complex operands: the real array backward on conjugates (dx = G conj(W), dW =
+    G^T conj(x)); its recorded backward is the composed one (ops/composed.py: matmul and add,
+    whose complex forms conjugate), kept as is."""
+
+    takes_complex = True
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return tuple(None if d is None else xp.conj(d) for d in _RealLinear.backward(self, xp.conj(g)))
 
 
 class Prod(_Conjugated, _cu.Prod):
@@ -154,3 +195,22 @@ class Norm2(_st.Norm2):
         ss = Where.apply(as_tensor(1.0, sq), sq, cond=zero)
         share = Where.apply(as_tensor(0.0, x), x / _e.sqrt(ss), cond=zero)
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
+
+
+def _abs_squared(xc):
+    return xc.real * xc.real + xc.imag * xc.imag
+
+
+class Var(_r.Var):
+    """The variance of a complex x: the mean of |x - mean|^2 (a real result, as torch); its gradient
+    g 2 (x - mean) / (n - correction), the real backward as written (g real, x - mean complex)."""
+
+    takes_complex = True
+    squares = staticmethod(_abs_squared)
+
+
+class Std(_st.Std):
+    """sqrt of :class:`Var`'s variance (real); the real backward as written, as Var's."""
+
+    takes_complex = True
+    squares = staticmethod(_abs_squared)

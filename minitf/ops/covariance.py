@@ -23,7 +23,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
 
     f taken as 0 where it would be negative (an inf / NaN result, as torch). fweights: (N,)
     integral, aweights: (N,) floating, both non-negative. Integer inputs give the default float
-    dtype. Differentiable in ``input`` and ``aweights``.
+    dtype; complex ones give the Hermitian (x - mean) (w (x - mean))^H / f, as torch. Differentiable
+    in ``input`` and ``aweights``.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"cov(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -46,7 +47,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         mean = x.mean(1, keepdim=True)
         f = n - correction
     else:
-        w = w.to(dtype=x.dtype) if w.dtype != x.dtype else w
+        real = x.real.dtype   # (the weights stay real for complex variables: f is a real count)
+        w = w.to(dtype=real) if w.dtype != real else w
         w_sum = w.sum()
         if w_sum.item() == 0:   # (one device read, as torch's check)
             raise ArgumentError("cov(): weights sum to zero, can't be normalized")
@@ -65,7 +67,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         f = 0
     centred = x - mean
     wx = centred if w is None else centred * w
-    c = (centred @ wx.T) / f
+    c = (centred @ wx.T.conj()) / f   # (complex variables: x x^H, as torch)
     return c.reshape(()) if c.shape == (1, 1) else c   # one variable: 0-d, as torch's squeeze
 
 
@@ -88,12 +90,17 @@ def _check_weights(name: str, w, n: int, kinds: str) -> None:
 def corrcoef(input: Tensor) -> Tensor:
     """Pearson's correlation coefficients of the variables in ``input``'s rows, as
     torch.corrcoef: cov(x)_ij / sqrt(cov_ii cov_jj), clipped to [-1, 1]. input: (V, N) ->
-    (V, V); (N,) -> 0-d (1, or NaN for a constant). A constant variable gives NaN."""
+    (V, V); (N,) -> 0-d (1, or NaN for a constant). A constant variable gives NaN. Complex
+    variables: cov's x x^H, each part of the result clipped."""
     c = cov(input)
     if c.ndim == 0:
         return c / c
     sd = c.diagonal().sqrt()
-    return (c / sd.reshape(-1, 1) / sd.reshape(1, -1)).clamp(-1, 1)
+    r = c / sd.reshape(-1, 1) / sd.reshape(1, -1)
+    if r.dtype.kind == "c":   # each part clipped to [-1, 1], as torch's
+        from .complex_parts import complex as _complex, imag, real
+        return _complex(real(r).clamp(-1, 1), imag(r).clamp(-1, 1))
+    return r.clamp(-1, 1)
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:

@@ -258,20 +258,22 @@ class Lerp(Function):
 def lerp(start: Tensor, end, weight) -> Tensor:
     """start + weight (end - start), broadcasting; ``weight`` a number or a tensor. As torch:
     computed as end - (end - start)(1 - weight) where |weight| >= 0.5 (exact at weight 1),
-    floating tensors of one dtype only (a 0-d ``weight`` tensor is cast to it).
+    floating or complex tensors of one dtype only (a 0-d ``weight`` tensor is cast to it; a complex
+    ``weight`` needs complex tensors).
     Differentiable in all three."""
     start, end = binary_operands(start, end)
-    if start.dtype.kind != "f":
+    if start.dtype.kind not in "fc":
         raise DtypeNotImplemented(f"lerp: not defined for {start.dtype} tensors (as torch); convert with x.float() "
                                   f"first")
     if end.dtype != start.dtype:
         raise TypeError(f"lerp: expected dtype {start.dtype} for end but got {end.dtype}")
     if not isinstance(weight, Tensor):
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+        complex_weight = isinstance(weight, complex) and start.dtype.kind == "c"   # (as torch: complex tensors only)
+        if not (isinstance(weight, (int, float)) or complex_weight) or isinstance(weight, bool):
             raise TypeError(f"lerp: weight must be a number or a tensor, got {type(weight).__name__}")
-        weight = as_tensor(float(weight), start)
+        weight = as_tensor(weight if complex_weight else float(weight), start)
     elif weight.dtype != start.dtype:
-        if weight.ndim or weight.dtype.kind != "f":
+        if weight.ndim or weight.dtype.kind not in "fc" or (weight.dtype.kind == "c") != (start.dtype.kind == "c"):
             raise TypeError(f"lerp: expected dtype {start.dtype} for weight but got {weight.dtype}")
         weight = weight.to(dtype=start.dtype)
     try:

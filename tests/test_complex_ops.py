@@ -1,0 +1,122 @@
+"""Complex input to the rest of the elementwise functions (acos, acosh, asinh, atanh, sinc, an accurate
+log1p, float_power, lerp), to the reductions (var, std, var_mean, std_mean, logsumexp, cov, corrcoef)
+and to the products and shape ops (trace, diag, diagonal, tril, triu, einsum, linear, pads, scatters
+...): values and gradients against torch in complex128, mt.gradcheck (central differences on both
+parts) and, on the CPU, gradgradcheck."""
+import numpy as np
+import pytest
+
+import minitf as mt
+
+from .test_complex import _c, check_against_torch   # (complex inputs; torch's values and gradients)
+
+
+pytestmark = pytest.mark.usefixtures("complex_isolated")   # (tests/conftest.py)
+
+
+def _idx(m, z, *values):
+    return m.tensor(list(values), device=z.device)
+
+
+CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradcheck)
+    # elementwise: holomorphic, principal branches
+    "acos_acosh": (lambda m, z: m.acos(z) + m.arccosh(z) * 2, [(6,)], False),
+    "asinh_atanh": (lambda m, z: m.asinh(z) + m.atanh(z) * 2 + m.arcsinh(z), [(6,)], False),
+    "acosh_left_half_plane": (lambda m, z: m.acosh(-z.real.abs() + 1j * z.imag), [(6,)], False),
+    "sinc": (lambda m, z: m.sinc(z) + m.special.sinc(z * 0.5), [(6,)], False),
+    "log1p_small": (lambda m, z: m.log1p(z * 1e-3) + m.log1p(z), [(6,)], False),
+    "float_power": (lambda m, z, x: m.float_power(z, 2.5) + m.float_power(x.abs() + 0.5, z), [(6,), (6, "real")], False),
+    "lerp": (lambda m, a, b, w: m.lerp(a, b, w) + m.lerp(a, b, 0.3) + a.lerp(b, 0.7 - 0.2j), [(6,), (6,), (6,)], False),
+    "tanhshrink_softsign": (lambda m, z: m.nn.functional.softsign(z) * 1, [(6,)], False),
+    # reductions with a real result: the mean of |x - mean|^2
+    "var": (lambda m, z: m.var(z) + z.var(1).sum() + m.var(z, 0, correction=0).sum(), [(3, 4)], True),
+    "std": (lambda m, z: m.std(z) + z.std(1, keepdim=True).sum() + m.std(z, 0, correction=2).sum(), [(3, 4)], True),
+    "var_mean_std_mean": (lambda m, z: m.var_mean(z, 1)[0] * m.var_mean(z, 1)[1]
+                          + m.std_mean(z, 0, correction=0)[0].sum() * m.std_mean(z)[1], [(3, 4)], True),
+    "logsumexp": (lambda m, z: m.logsumexp(z, 1) + m.logsumexp(z, (0, 1), keepdim=True), [(3, 4)], False),
+    "cov_corrcoef": (lambda m, z, w: m.cov(z) + m.cov(z, correction=0, aweights=w.abs() + 0.5) + m.corrcoef(z),
+                     [(3, 4), (4, "real")], True),
+    # diagonals and triangles
+    "trace_diagonal": (lambda m, z: m.trace(z) * z.diagonal(1)[:2] + m.diagonal(z, -1), [(3, 4)], True),
+    "diag": (lambda m, z, v: m.diag(z, 1) + m.diag(v)[1:, :3].sum(0) + m.diagflat(v[:3]).sum(1), [(3, 4), (4,)], True),
+    "diag_embed": (lambda m, z: m.diag_embed(z, 1).sum(1), [(3, 4)], True),
+    "tril_triu": (lambda m, z: m.tril(z) + m.triu(z, 1) * 2 + z.tril(-1), [(3, 4)], True),
+    "flip_roll_rot90": (lambda m, z: m.flip(z, [0]) + m.roll(z, 1, 1) + m.rot90(z, 2) + m.fliplr(z), [(3, 4)], True),
+    # products: torch contracts without conjugating (vdot excepted)
+    "einsum_matmul": (lambda m, a, b: m.einsum("ij,jk->ik", a, b), [(3, 4), (4, 2)], True),
+    "einsum_mixed": (lambda m, a, v: m.einsum("ij,j,j->i", a, v, v) + m.einsum("ii->i", a[:, :3])
+                     + m.einsum("ij->", a) + m.einsum("i,j->ij", v, v)[:3, 0], [(3, 4), (4,)], True),
+    "einsum_trace_batch": (lambda m, a: m.einsum("ii", a[:, :3]) * m.einsum("bi,bi->b", a, a), [(3, 4)], True),
+    "tensordot_kron": (lambda m, a, b: m.tensordot(a, b, dims=([1], [0])).sum(1) + m.kron(a, b)[:3, :2].sum(1),
+                       [(3, 4), (4, 2)], True),
+    "linear": (lambda m, x, w, b: m.nn.functional.linear(x, w, b) + m.nn.functional.linear(x, w),
+               [(3, 4), (2, 4), (2,)], True),
+    "addmm_addmv_addr": (lambda m, a, b, v: m.addmm(a[:, :2], a, b) + m.addmv(a[:, 0], a, v)[:, None]
+                         + m.addr(a[:, :2], a[:, 0], v[:2], alpha=2), [(3, 4), (4, 2), (4,)], True),
+    # pads, scatters, windows
+    "pad_block_diag": (lambda m, a, b: m.nn.functional.pad(a, (1, 2)).sum(1) + m.block_diag(a, b).sum(0)[:3],
+                       [(3, 4), (4, 2)], True),
+    "scatter_index_add": (lambda m, z, s: z.scatter_add(1, _idx(m, z, [0], [3], [1]), s[:, :1])
+                          + z.index_add(0, _idx(m, z, 2, 0), s[:2]) + z.index_fill(1, _idx(m, z, 1), 2j),
+                          [(3, 4), (3, 4)], True),
+    "masked_scatter_put": (lambda m, z, s: z.masked_scatter(z.real > 0, s) + z.put(_idx(m, z, 0, 5), s[0, :2]),
+                           [(3, 4), (3, 4)], True),
+    "unfold": (lambda m, z: z.unfold(1, 2, 1).sum(-1), [(3, 4)], True),
+}
+
+
+def _inputs(rng, shapes, device):
+    return [mt.tensor(rng.standard_normal(s[0]), dtype=mt.float64, device=device, requires_grad=True)
+            if len(s) == 2 and s[1] == "real" else _c(rng, *s, device=device) for s in shapes]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_gradients_match_torch(name, device, rng):
+    torch = pytest.importorskip("torch")
+    fn, shapes, square = CASES[name]
+    check_against_torch(torch, fn, _inputs(rng, shapes, device), device, square=square)
+
+
+# points on and beside the branch cuts (signed zeros), tiny and huge ones, and the poles' neighbours
+_CUTS = np.array([complex(r, s) for r in (-3.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0) for s in (0.0, -0.0)]
+                 + [complex(s, r) for r in (-3.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 3.0) for s in (0.0, -0.0)]
+                 + [1e-300 + 1e-300j, 1e-10 - 3e-11j, -2e-8 + 1e-9j, 1e200 - 1e200j, 0.5 + 0.86j, -0.99 + 1e-12j])
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize("name", ["acos", "acosh", "asin", "asinh", "atan", "atanh", "log", "log1p", "log2",
+                                  "log10", "sqrt", "expm1", "sinc"])
+def test_branch_cuts_and_extremes_as_torch(name, dtype, device):
+    torch = pytest.importorskip("torch")
+    with np.errstate(all="ignore"):
+        z = _CUTS.astype(dtype)
+    ours = getattr(mt, name)(mt.tensor(z, device=device)).numpy()
+    theirs = getattr(torch, name)(torch.tensor(z)).numpy()
+    # |ours - theirs| within a few ulps of |theirs| (torch's kernels and NumPy's are different roundings
+    # of one function: sinc(1e-10 - 3e-11j)'s imaginary part, 5e-18 next to a real part of 1, is noise);
+    # a value on the wrong side of a cut differs by its whole imaginary (or real) part
+    rtol = 2e-6 if dtype == "complex64" else 1e-14
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=0, equal_nan=True)
+
+
+def test_einsum_refuses_mixed_dtypes_as_torch(rng):
+    torch = pytest.importorskip("torch")
+    z, x = _c(rng, 3), mt.ones(3, dtype=mt.float64)
+    with pytest.raises(RuntimeError):
+        torch.einsum("i,i->", torch.tensor(z.detach().numpy()), torch.ones(3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="einsum"):
+        mt.einsum("i,i->", z, x)
+    with pytest.raises(TypeError, match="einsum"):
+        mt.einsum("i,i->", z, mt.ones(3, dtype=mt.int64))
+
+
+def test_lerp_weight_rules_as_torch(rng):
+    torch = pytest.importorskip("torch")
+    a = _c(rng, 3, grad=False)
+    at = torch.tensor(a.numpy())
+    with pytest.raises(RuntimeError):
+        torch.lerp(at, at, torch.ones(3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="weight"):
+        mt.lerp(a, a, mt.ones(3, dtype=mt.float64))
+    with pytest.raises(TypeError, match="weight"):   # a complex weight with real tensors
+        mt.lerp(a.real, a.real, 0.5j)
