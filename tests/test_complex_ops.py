@@ -120,3 +120,53 @@ def test_lerp_weight_rules_as_torch(rng):
         mt.lerp(a, a, mt.ones(3, dtype=mt.float64))
     with pytest.raises(TypeError, match="weight"):   # a complex weight with real tensors
         mt.lerp(a.real, a.real, 0.5j)
+
+
+# ------------------------------------------------------------------ real and imag are views, as torch's
+
+VIEW_WRITES = {   # each as (module, z) -> None, run on minitf and on torch alike
+    "add_real": lambda m, z: z.real.add_(1), "setitem_imag": lambda m, z: z.imag.__setitem__(0, 3.0),
+    "mul_then_exp": lambda m, z: (z.real.mul_(3), z.imag[1:].exp_()),
+    "fill_zero": lambda m, z: (z.imag.fill_(-2), z.real[2:].zero_()),
+    "copy_into_view_of_view": lambda m, z: z[1:].real.copy_(m.tensor([7.0, 8.0], dtype=z.real.dtype, device=z.device)),
+    # (z.imag = z.imag * 2 would be refused while recording: a view used after its base changed,
+    # minitf's rule for every view, docs/api.md)
+    "setters": lambda m, z: (setattr(z, "real", 5), setattr(z, "imag", z.real * 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_WRITES))
+def test_writes_through_real_and_imag_reach_the_tensor_as_torch(name, device, rng):
+    torch = pytest.importorskip("torch")
+    host = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    z, zt = mt.tensor(host, device=device), torch.tensor(host)
+    VIEW_WRITES[name](mt, z), VIEW_WRITES[name](torch, zt)
+    np.testing.assert_allclose(z.numpy(), zt.numpy(), rtol=1e-15)
+    # the same writes recorded, on a non-leaf w = 2 z: gradients as torch's
+    zg, zgt = mt.tensor(host, device=device, requires_grad=True), torch.tensor(host, requires_grad=True)
+    w, wt = zg * 2, zgt * 2
+    VIEW_WRITES[name](mt, w), VIEW_WRITES[name](torch, wt)
+    np.testing.assert_allclose(w.detach().numpy(), wt.detach().numpy(), rtol=1e-15)
+    u = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    (w * mt.tensor(u, device=device)).real.sum().backward()
+    (wt * torch.tensor(u)).real.sum().backward()
+    np.testing.assert_allclose(zg.grad.numpy(), zgt.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_parts_share_memory_and_version_and_refuse_as_torch(rng):
+    z = _c(rng, 3, grad=False)
+    r, i = z.real, z.imag
+    assert r.dtype == i.dtype == mt.float64 and r._base is z and r._version == z._version
+    z.mul_(2)   # a change of z is seen through the views, and their counter is z's
+    np.testing.assert_array_equal(r.numpy(), z.numpy().real)
+    assert r._version == i._version == z._version
+    leaf = _c(rng, 3)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        leaf.real.add_(1)
+    with pytest.raises(mt.errors.DtypeError, match="non-complex"):
+        mt.ones(2).imag = 1.0
+    w = leaf * 1
+    y = w.imag ** 2   # saved w.imag, then w's imaginary part changed: backward refuses, as torch
+    w.imag.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
