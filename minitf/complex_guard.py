@@ -11,9 +11,10 @@ program on every op, so the test is made only once a complex dtype has appeared:
 
 * no complex input: the op runs as always (a real-to-complex cast is sent to its complex form);
 * a complex input to an op whose backward holds for complex numbers as written (add, sum,
-  reshape, indexing, cat ...): it runs as always;
+  reshape, indexing, cat, and the other real-linear maps: diagonal, tril, scatter_add, pad ...): it
+  runs as always;
 * a complex input to an op with a complex form (mul, div, matmul, exp, pow, abs, casts; sqrt, log,
-  sin, tanh ..., prod, the 2-norm): that form runs (:mod:`minitf.ops.complex_backward`,
+  sin, tanh, acos ..., prod, var, std, einsum, linear, lerp, the 2-norm): that form runs (:mod:`minitf.ops.complex_backward`,
   :mod:`minitf.ops.complex_math`), the same forward with the conjugates in backward;
 * a complex input to any other op: :class:`~minitf.errors.DtypeNotImplemented` naming the op,
   never a result with a silently wrong gradient.
@@ -105,9 +106,9 @@ class _Guard:
         if target is None:
             raise DtypeNotImplemented(
                 f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "
-                f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
-                f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
-                f"see docs/api.md, 'Complex numbers')")
+                f"covers arithmetic, matmul, einsum, linear, exp, log, sqrt, the trigonometric and hyperbolic "
+                f"functions and their inverses, abs, angle, sum/mean/prod/cumsum, var/std, the 2-norm, shapes, "
+                f"indexing, where, cat/stack and torch.fft: see docs/api.md, 'Complex numbers')")
         return target
 
 

@@ -167,6 +167,10 @@ class StorageMethods:
     def angle(self): return _op("complex_parts").angle(self)
     def cfloat(self): return self.to(_np.complex64)
     def cdouble(self): return self.to(_np.complex128)
+    def chalf(self):
+        """torch's cast to complex32: NumPy has no such type, so the NotImplementedError saying why."""
+        from .unsupported_dtypes import complex32
+        return self.to(complex32)
 
     # ------------------------------------------------------------ bit shifts (ops/shifts.py)
     def bitwise_left_shift(self, other): return _op("shifts").bitwise_left_shift(self, other)

@@ -170,3 +170,14 @@ def test_parts_share_memory_and_version_and_refuse_as_torch(rng):
     w.imag.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_complex32_is_named_but_refused_as_bfloat16():
+    torch = pytest.importorskip("torch")
+    assert mt.chalf is mt.complex32 and mt.complex32 != mt.complex64 and repr(mt.complex32) == "minitf.complex32"
+    for attr in ("is_complex", "is_floating_point", "itemsize"):
+        assert getattr(mt.complex32, attr) == getattr(torch.complex32, attr)
+    for make in (lambda: mt.zeros(2, dtype=mt.complex32), lambda: mt.ones(2).chalf(),
+                 lambda: mt.tensor([1j], dtype=mt.chalf), lambda: mt.tensor([1j]).to(mt.complex32)):
+        with pytest.raises(NotImplementedError, match="complex32 is not supported by minitf: NumPy has no complex32"):
+            make()
