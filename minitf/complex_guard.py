@@ -50,13 +50,13 @@ def _load_routes() -> dict:
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
                    elementwise.Exp: cb.Exp, pointwise.Abs: cb.Abs, casting.AsType: cb.AsType})
-    from .ops import unary, statistics, complex_math as cm
+    from .ops import unary, statistics, binary_math, complex_math as cm
     routes.update({elementwise.Log: cm.Log, elementwise.Sqrt: cm.Sqrt, elementwise.Tanh: cm.Tanh,
                    elementwise.Sigmoid: cm.Sigmoid, unary.Sin: cm.Sin, unary.Cos: cm.Cos, unary.Square: cm.Square,
                    unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
                    unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
                    cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2,
-                   reduction.Var: cm.Var, statistics.Std: cm.Std})
+                   statistics.NormP: cm.NormP, binary_math.LogAddExp: cm.LogAddExp, reduction.Var: cm.Var, statistics.Std: cm.Std})
     from .ops import more_math as mm, special as sp
     routes.update({f.function: cm.conjugated(f.function) for f in (mm.log2, mm.log10, mm.exp2, mm.sinh, mm.cosh,
                                                                    mm.tan, mm.asin, mm.atan, sp.acos, sp.asinh,

@@ -27,7 +27,11 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
     "log1p_small": (lambda m, z: m.log1p(z * 1e-3) + m.log1p(z), [(6,)], False),
     "float_power": (lambda m, z, x: m.float_power(z, 2.5) + m.float_power(x.abs() + 0.5, z), [(6,), (6, "real")], False),
     "lerp": (lambda m, a, b, w: m.lerp(a, b, w) + m.lerp(a, b, 0.3) + a.lerp(b, 0.7 - 0.2j), [(6,), (6,), (6,)], False),
-    "tanhshrink_softsign": (lambda m, z: m.nn.functional.softsign(z) * 1, [(6,)], False),
+    "tanhshrink_softsign": (lambda m, z: m.nn.functional.tanhshrink(z) + m.nn.functional.softsign(z), [(6,)], False),
+    "logaddexp": (lambda m, a, b: m.logaddexp(a, b) + m.logaddexp(a * 20, b), [(6,), (6,)], False),
+    "vector_norm_p": (lambda m, z: m.linalg.vector_norm(z, 3) + m.linalg.vector_norm(z, 1.5, dim=1).sum()
+                      + m.norm(z, 0.5), [(3, 4)], True),
+    "normalize": (lambda m, z: m.nn.functional.normalize(z) + m.nn.functional.normalize(z, p=3, dim=0), [(3, 4)], True),
     # reductions with a real result: the mean of |x - mean|^2
     "var": (lambda m, z: m.var(z) + z.var(1).sum() + m.var(z, 0, correction=0).sum(), [(3, 4)], True),
     "std": (lambda m, z: m.std(z) + z.std(1, keepdim=True).sum() + m.std(z, 0, correction=2).sum(), [(3, 4)], True),

@@ -11,7 +11,7 @@ node's name, ``SqrtBackward0``) and its ``f`` / ``slope`` / ``slope_graph``, and
 from __future__ import annotations
 
 from .. import backend
-from . import cumulative as _cu, elementwise as _e, pointwise as _p, reduction as _r, special as _s, statistics as _st, unary as _u
+from . import binary_math as _bm, cumulative as _cu, elementwise as _e, pointwise as _p, reduction as _r, special as _s, statistics as _st, unary as _u
 from .linear import Linear as _RealLinear
 from .complex_backward import _conj, _conj_t
 from .complex_parts import from_parts
@@ -163,12 +163,47 @@ class Linear(_RealLinear):
         return tuple(None if d is None else xp.conj(d) for d in _RealLinear.backward(self, xp.conj(g)))
 
 
+def _logaddexp(xp, a, b):
+    """log(e^a + e^b) of complex arrays: m + log1p(e^(other - m)), m the one with the larger real part
+    (b where they tie, as torch's), so that e^(other - m) cannot overflow."""
+    a, b = xp.broadcast_arrays(a, b)
+    first = b.real < a.real
+    m, other = xp.where(first, a, b), xp.where(first, b, a)
+    with backend.quiet_underflow(xp):
+        return m + _log1p(xp, xp.exp(other - m))
+
+
+class LogAddExp(_Conjugated, _bm.LogAddExp):
+    """The complex form of logaddexp; its real backward g / (1 + e^(b - a)) is holomorphic in (a, b)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _logaddexp(backend.get_array_module(a), a, b)
+
+
 class Prod(_Conjugated, _cu.Prod):
     __slots__ = ()
 
 
 class Cumprod(_Conjugated, _cu.Cumprod):
     pass
+
+
+class NormP(_st.NormP):
+    """(sum |x|^p)^(1/p) of a complex x (p > 0, not 1 or 2): a real result, gradient g x |x|^(p-2) /
+    n^(p-1) (sgn(x) |x|^(p-1) for the real form's sign(x) |x|^(p-1); 0 where x = 0 or n = 0, as the
+    real form's); its recorded backward is the real form's as written (x * |x|^(p-2))."""
+
+    takes_complex = True
+
+    def backward(self, g):
+        from ._util import expand_reduced
+        xp = backend.get_array_module(g)
+        x, n, p = self.x, self.n, self.p
+        zero = x == 0
+        share = xp.where(zero, 0, x * xp.where(zero, 1, xp.abs(x)) ** (p - 2))
+        scale = xp.where(n == 0, 0, xp.where(n == 0, 1, n) ** (1 - p))
+        return ((expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale).astype(x.dtype, copy=False),)
 
 
 class Norm2(_st.Norm2):
