@@ -56,7 +56,10 @@ def _load_routes() -> dict:
                    unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
                    unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
                    cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2,
-                   statistics.NormP: cm.NormP, binary_math.LogAddExp: cm.LogAddExp, reduction.Var: cm.Var, statistics.Std: cm.Std})
+                   binary_math.LogAddExp: cm.LogAddExp})
+    from .ops import scan, complex_reductions as cr
+    routes.update({statistics.NormP: cr.NormP, reduction.Var: cr.Var, statistics.Std: cr.Std,
+                   scan.LogCumSumExp: cr.LogCumSumExp})
     from .ops import more_math as mm, special as sp
     routes.update({f.function: cm.conjugated(f.function) for f in (mm.log2, mm.log10, mm.exp2, mm.sinh, mm.cosh,
                                                                    mm.tan, mm.asin, mm.atan, sp.acos, sp.asinh,

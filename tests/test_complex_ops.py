@@ -1,5 +1,5 @@
 """Complex input to the rest of the elementwise functions (acos, acosh, asinh, atanh, sinc, an accurate
-log1p, float_power, lerp), to the reductions (var, std, var_mean, std_mean, logsumexp, cov, corrcoef)
+log1p, float_power, lerp), to the reductions (var, std, var_mean, std_mean, logsumexp, logcumsumexp, the p-norms, cov, corrcoef)
 and to the products and shape ops (trace, diag, diagonal, tril, triu, einsum, linear, pads, scatters
 ...): values and gradients against torch in complex128, mt.gradcheck (central differences on both
 parts) and, on the CPU, gradgradcheck."""
@@ -37,6 +37,8 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
     "std": (lambda m, z: m.std(z) + z.std(1, keepdim=True).sum() + m.std(z, 0, correction=2).sum(), [(3, 4)], True),
     "var_mean_std_mean": (lambda m, z: m.var_mean(z, 1)[0] * m.var_mean(z, 1)[1]
                           + m.std_mean(z, 0, correction=0)[0].sum() * m.std_mean(z)[1], [(3, 4)], True),
+    "logcumsumexp": (lambda m, z: m.logcumsumexp(z, 1) + m.logcumsumexp(z * 30, 0) + z[0, 0].logcumsumexp(0),
+                     [(3, 4)], False),
     "logsumexp": (lambda m, z: m.logsumexp(z, 1) + m.logsumexp(z, (0, 1), keepdim=True), [(3, 4)], False),
     "cov_corrcoef": (lambda m, z, w: m.cov(z) + m.cov(z, correction=0, aweights=w.abs() + 0.5) + m.corrcoef(z),
                      [(3, 4), (4, "real")], True),

@@ -11,7 +11,8 @@ node's name, ``SqrtBackward0``) and its ``f`` / ``slope`` / ``slope_graph``, and
 from __future__ import annotations
 
 from .. import backend
-from . import binary_math as _bm, cumulative as _cu, elementwise as _e, pointwise as _p, reduction as _r, special as _s, statistics as _st, unary as _u
+from . import binary_math as _bm, cumulative as _cu, elementwise as _e, pointwise as _p, special as _s, statistics as _st, \
+    unary as _u
 from .linear import Linear as _RealLinear
 from .complex_backward import _conj, _conj_t
 from .complex_parts import from_parts
@@ -189,23 +190,6 @@ class Cumprod(_Conjugated, _cu.Cumprod):
     pass
 
 
-class NormP(_st.NormP):
-    """(sum |x|^p)^(1/p) of a complex x (p > 0, not 1 or 2): a real result, gradient g x |x|^(p-2) /
-    n^(p-1) (sgn(x) |x|^(p-1) for the real form's sign(x) |x|^(p-1); 0 where x = 0 or n = 0, as the
-    real form's); its recorded backward is the real form's as written (x * |x|^(p-2))."""
-
-    takes_complex = True
-
-    def backward(self, g):
-        from ._util import expand_reduced
-        xp = backend.get_array_module(g)
-        x, n, p = self.x, self.n, self.p
-        zero = x == 0
-        share = xp.where(zero, 0, x * xp.where(zero, 1, xp.abs(x)) ** (p - 2))
-        scale = xp.where(n == 0, 0, xp.where(n == 0, 1, n) ** (1 - p))
-        return ((expand_reduced(g, self.shape, self.axis, self.keepdims) * share * scale).astype(x.dtype, copy=False),)
-
-
 class Norm2(_st.Norm2):
     """sqrt(sum |x|^2) over some dims of a complex x: a real result, gradient g x / ||x|| (0 where
     ||x|| = 0, as the real form), which the real backward computes as written."""
@@ -231,21 +215,3 @@ class Norm2(_st.Norm2):
         share = Where.apply(as_tensor(0.0, x), x / _e.sqrt(ss), cond=zero)
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
 
-
-def _abs_squared(xc):
-    return xc.real * xc.real + xc.imag * xc.imag
-
-
-class Var(_r.Var):
-    """The variance of a complex x: the mean of |x - mean|^2 (a real result, as torch); its gradient
-    g 2 (x - mean) / (n - correction), the real backward as written (g real, x - mean complex)."""
-
-    takes_complex = True
-    squares = staticmethod(_abs_squared)
-
-
-class Std(_st.Std):
-    """sqrt of :class:`Var`'s variance (real); the real backward as written, as Var's."""
-
-    takes_complex = True
-    squares = staticmethod(_abs_squared)
