@@ -14,8 +14,9 @@ program on every op, so the test is made only once a complex dtype has appeared:
   reshape, indexing, cat, and the other real-linear maps: diagonal, tril, scatter_add, pad ...): it
   runs as always;
 * a complex input to an op with a complex form (mul, div, matmul, exp, pow, abs, casts; sqrt, log,
-  sin, tanh, acos ..., prod, var, std, einsum, linear, lerp, the 2-norm): that form runs (:mod:`minitf.ops.complex_backward`,
-  :mod:`minitf.ops.complex_math`), the same forward with the conjugates in backward;
+  sin, tanh, acos ..., prod, einsum, linear, lerp; var, std, the norms, logcumsumexp): that form runs
+  (:mod:`minitf.ops.complex_backward`, :mod:`minitf.ops.complex_math`,
+  :mod:`minitf.ops.complex_reductions`), the same forward with the conjugates in backward;
 * a complex input to any other op: :class:`~minitf.errors.DtypeNotImplemented` naming the op,
   never a result with a silently wrong gradient.
 

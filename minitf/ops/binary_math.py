@@ -122,7 +122,8 @@ def _floating_only(name, a, b):
 
 def logaddexp(a: Tensor, b: Tensor) -> Tensor:
     """log(exp(a) + exp(b)) elementwise with broadcasting, without overflow, as torch.logaddexp
-    (complex tensors too, the principal log). Tensors only; integer tensors alone are refused (as torch), an integer with a float promotes."""
+    (complex tensors too, the principal log). Tensors only; integer tensors alone are refused (as
+    torch), an integer with a float promotes."""
     a, b = _operands("logaddexp", a, b, numbers=False, floats=False)
     if a.dtype.kind != "c":   # (complex: max + log1p(exp(min - max)), ordered by the real part, as torch)
         _floating_only("logaddexp", a, b)
@@ -138,8 +139,8 @@ def logaddexp2(a: Tensor, b: Tensor) -> Tensor:
 
 def float_power(a, b) -> Tensor:
     """a ** b computed in float64 whatever the operands' dtypes (a float64 result; complex128
-    where either is complex), as torch.float_power; either may be a number. Differentiable in both (the gradient comes back
-    in each tensor's own dtype)."""
+    where either is complex), as torch.float_power; either may be a number. Differentiable in
+    both (the gradient comes back in each tensor's own dtype)."""
     from .arithmetic import pow
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError("float_power(): at least one operand must be a Tensor")

@@ -1,6 +1,7 @@
 """The complex forms of the holomorphic elementwise functions (sqrt, log, sin, cos, tanh, sigmoid,
 reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan; acos, acosh,
-asinh, atanh, sinc), of ``a ** b`` with a tensor exponent, of prod and cumprod, and of the 2-norm (a
+asinh, atanh, sinc), of ``a ** b`` with a tensor exponent, of logaddexp, of the multilinear ops
+written as conjugated real ones (einsum, lerp, linear), of prod and cumprod, and of the 2-norm (a
 real result).
 
 For a holomorphic w = f(z), torch's gradient is ``g * conj(f'(z))`` (the conjugate Wirtinger
@@ -11,8 +12,8 @@ node's name, ``SqrtBackward0``) and its ``f`` / ``slope`` / ``slope_graph``, and
 from __future__ import annotations
 
 from .. import backend
-from . import binary_math as _bm, cumulative as _cu, elementwise as _e, pointwise as _p, special as _s, statistics as _st, \
-    unary as _u
+from . import binary_math as _bm, cumulative as _cu, elementwise as _e, pointwise as _p, special as _s
+from . import statistics as _st, unary as _u
 from .linear import Linear as _RealLinear
 from .complex_backward import _conj, _conj_t
 from .complex_parts import from_parts
