@@ -31,6 +31,8 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
     "logaddexp": (lambda m, a, b: m.logaddexp(a, b) + m.logaddexp(a * 20, b), [(6,), (6,)], False),
     "vector_norm_p": (lambda m, z: m.linalg.vector_norm(z, 3) + m.linalg.vector_norm(z, 1.5, dim=1).sum()
                       + m.norm(z, 0.5), [(3, 4)], True),
+    "l1_loss": (lambda m, a, b: m.nn.functional.l1_loss(a, b) + m.nn.functional.l1_loss(a, b, reduction="none"),
+                [(3, 4), (3, 4)], False),
     "normalize": (lambda m, z: m.nn.functional.normalize(z) + m.nn.functional.normalize(z, p=3, dim=0), [(3, 4)], True),
     # reductions with a real result: the mean of |x - mean|^2
     "var": (lambda m, z: m.var(z) + z.var(1).sum() + m.var(z, 0, correction=0).sum(), [(3, 4)], True),
@@ -187,3 +189,34 @@ def test_complex32_is_named_but_refused_as_bfloat16():
                  lambda: mt.tensor([1j], dtype=mt.chalf), lambda: mt.tensor([1j]).to(mt.complex32)):
         with pytest.raises(NotImplementedError, match="complex32 is not supported by minitf: NumPy has no complex32"):
             make()
+
+
+def test_forward_mode_through_the_new_complex_forms_as_torch(rng):
+    """jvp of real functions through them (forward AD reads their recorded backwards)."""
+    torch = pytest.importorskip("torch")
+    x, t = rng.standard_normal(4), rng.standard_normal(4)
+    for f in (lambda m, x: m.view_as_real(m.acos(x * 1j + 0.5) + m.acosh(x - 1j) * m.atanh(x * 0.3j)),
+              lambda m, x: m.var((x + 1j) * x) + m.std(m.sinc(x * (1 - 1j))),
+              lambda m, x: m.view_as_real(m.einsum("i,j->ij", x * 1j + 1, m.logcumsumexp(x * (2 - 1j), 0))),
+              lambda m, x: m.linalg.vector_norm(m.tril(m.outer(x, x * 1j + 2)), 3)):
+        ours = mt.func.jvp(lambda v: f(mt, v), (mt.tensor(x),), (mt.tensor(t),))[1]
+        theirs = torch.func.jvp(lambda v: f(torch, v), (torch.tensor(x),), (torch.tensor(t),))[1]
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mm", "matmul", "mv", "dot", "vdot", "inner", "tensordot", "bmm"])
+def test_products_of_a_real_and_a_complex_tensor_are_refused_as_torch(name, rng):
+    torch = pytest.importorskip("torch")
+    fns = {"mm": lambda m, a, z: m.mm(a, z), "matmul": lambda m, a, z: a @ z, "mv": lambda m, a, z: m.mv(z, a[0]),
+           "dot": lambda m, a, z: m.dot(a[0], z[0]), "vdot": lambda m, a, z: m.vdot(z[0], a[0]),
+           "inner": lambda m, a, z: m.inner(a, z), "tensordot": lambda m, a, z: m.tensordot(a, z, 1),
+           "bmm": lambda m, a, z: m.bmm(a[None], z[None])}
+    a = rng.standard_normal((3, 3))
+    z = a + 1j * rng.standard_normal((3, 3))
+    with pytest.raises(RuntimeError):
+        fns[name](torch, torch.tensor(a), torch.tensor(z))
+    with pytest.raises(mt.errors.DtypeError, match="same dtype"):   # (a TypeError and a RuntimeError)
+        fns[name](mt, mt.tensor(a), mt.tensor(z))
+    # the outer product promotes, as torch's (it is a broadcast multiplication)
+    np.testing.assert_allclose(mt.outer(mt.tensor(a[0]), mt.tensor(z[0])).numpy(),
+                               torch.outer(torch.tensor(a[0]), torch.tensor(z[0])).numpy(), rtol=1e-15)
