@@ -45,8 +45,11 @@ def _load_routes() -> dict:
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
             backward_ops.Scatter, selection.Where, cumulative.Cumsum,
             padding.ConstantPad, padding.GatherPad]   # (copies: their backward scatter-adds, no conjugate)
-    from .ops import more_shapes
-    same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask]   # (linalg's: linear masks)
+    # linear maps with real coefficients (selections, masks, scatters, windows): their backwards (the
+    # transposed maps) are the complex adjoints as written
+    from .ops import more_shapes, inplace, indexing, index_reduce, strided
+    same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask, inplace.IndexPut,
+             indexing.ScatterAdd, index_reduce.MaskedScatter, strided.Unfold, strided.Fold]
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
@@ -71,12 +74,6 @@ def _load_routes() -> dict:
     routes[unary.Lerp] = cm.conjugated(unary.Lerp)   # (linear in start and end, bilinear with weight)
     from .ops.linear import Linear
     routes[Linear] = cm.Linear
-    # linear maps with real coefficients (selections, masks, scatters, pads): their backwards (the
-    # transposed maps) are the complex adjoints as written
-    from .ops import more_shapes, inplace, indexing, index_reduce, padding, strided
-    routes.update({cls: cls for cls in (more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask,
-                                        inplace.IndexPut, indexing.ScatterAdd, index_reduce.MaskedScatter,
-                                        padding.ConstantPad, strided.Unfold, strided.Fold)})
     return routes
 
 

@@ -285,7 +285,7 @@ def matmul(a, b) -> Tensor:
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
-    if a.dtype.kind in "fc" and b.dtype.kind in "fc":  # one dtype, as PyTorch (see check_same_dtype; complex too)
+    if a.dtype.kind == "f" and b.dtype.kind == "f":  # one dtype, as PyTorch (see check_same_dtype)
         check_same_dtype("matmul", a=a, b=b)
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
