@@ -9,6 +9,7 @@ import pytest
 import minitf as mt
 
 from .test_complex import _c, check_against_torch   # (complex inputs; torch's values and gradients)
+from .test_complex_math import _inputs   # (complex inputs of the given shapes, (n, "real") a real one)
 
 
 pytestmark = pytest.mark.usefixtures("complex_isolated")   # (tests/conftest.py)
@@ -71,11 +72,6 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
                            [(3, 4), (3, 4)], True),
     "unfold": (lambda m, z: z.unfold(1, 2, 1).sum(-1), [(3, 4)], True),
 }
-
-
-def _inputs(rng, shapes, device):
-    return [mt.tensor(rng.standard_normal(s[0]), dtype=mt.float64, device=device, requires_grad=True)
-            if len(s) == 2 and s[1] == "real" else _c(rng, *s, device=device) for s in shapes]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
