@@ -207,3 +207,26 @@ def test_outer_promotes_a_real_operand_with_a_complex_one_as_torch(rng):
     for x, y in ((a, z), (z, a)):   # (it cast the complex operand to the real dtype, discarding its imaginary part)
         np.testing.assert_allclose(mt.outer(mt.tensor(x), mt.tensor(y)).numpy(),
                                    torch.outer(torch.tensor(x), torch.tensor(y)).numpy(), rtol=1e-15)
+
+
+def test_in_place_conj_nan_to_num_and_float_power_as_torch(device):
+    torch = pytest.importorskip("torch")
+    bad = np.array([complex(np.nan, 1), complex(np.inf, -np.inf), complex(1, np.nan), 2 - 3j])
+    for fn in (lambda m, z: z.conj_physical_(), lambda m, z: m.nan_to_num(z, nan=2.0, posinf=5.0),
+               lambda m, z: z.nan_to_num_(neginf=-7.0), lambda m, z: z.float_power_(2),
+               lambda m, z: m.nan_to_num(z.to(m.complex64))):
+        ours, theirs = fn(mt, mt.tensor(bad, device=device)), fn(torch, torch.tensor(bad))
+        assert str(ours.dtype) == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    # conj_physical_ recorded: torch's gradient through it
+    host = np.array([1 + 2j, 3 - 1j])
+    z, zt = mt.tensor(host, device=device, requires_grad=True), torch.tensor(host, requires_grad=True)
+    for lib, leaf in ((mt, z), (torch, zt)):
+        w = leaf * 1
+        w.conj_physical_()
+        (w * lib.tensor(np.array([1j, 2]), device=leaf.device)).real.sum().backward()
+    np.testing.assert_array_equal(z.grad.numpy(), zt.grad.numpy())
+    with pytest.raises(RuntimeError, match="nan_to_num does not support automatic differentiation"):
+        mt.nan_to_num(z)
+    with pytest.raises(mt.errors.DtypeError, match="requires dtype complex128"):
+        mt.tensor([1j], dtype=mt.complex64).float_power_(2)

@@ -167,10 +167,14 @@ conj_physical = conj
 
 
 def conj_physical_(x: Tensor) -> Tensor:
-    """In place: nothing to change in a real tensor (x, as torch); refused for a complex one here."""
+    """In place: x's imaginary part negated (recorded while a gradient flows, as the other in-place
+    ops); nothing to change in a real tensor (x, as torch)."""
     if x.data.dtype.kind == "c":
-        raise DtypeError("conj_physical_: in-place conjugation of a complex tensor is not supported in minitf; "
-                         "use conj(x)")
+        from .inplace import _check_writable, _needs_graph, _record, _write_back
+        _check_writable(x, "conj_physical_")
+        if _needs_graph(x, None):
+            return _record(x, None, "conj_physical_", lambda a, _: conj(a), reads=())
+        return _write_back(x, _xp(x.data).conj(x.data), "conj_physical_")
     return x
 
 

@@ -19,8 +19,11 @@ _float_power_ = from_op("float_power_", _b.float_power)
 
 
 def float_power_(x, exponent):
-    """``x.float_power_(exponent)``: only for a float64 x, as torch (the result is float64)."""
-    if x.dtype != "float64":
+    """``x.float_power_(exponent)``: only for a float64 x (a complex128 one if x or the exponent is
+    complex), as torch (the result is float64 or complex128)."""
+    wide = "complex128" if x.dtype.kind == "c" or isinstance(exponent, complex) or (
+        getattr(getattr(exponent, "dtype", None), "kind", "") == "c") else "float64"
+    if x.dtype != wide:
         raise DtypeError(f"the base given to float_power_ has dtype {x.dtype} but the operation's result requires "
-                         f"dtype float64 (as torch)")
+                         f"dtype {wide} (as torch)")
     return _float_power_(x, exponent)

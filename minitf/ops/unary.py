@@ -218,10 +218,19 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     """NaN -> ``nan`` (None: 0), +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest
     and smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones.
+    A complex x: each part replaced on its own, without a gradient (torch's error if x requires one).
     Each value is a number (or None), as torch's: a tensor is refused, except a 0-d one that
     requires no grad (torch's argument parser reads that as its number)."""
     nan, posinf, neginf = (_float_arg(v, n) for v, n in ((nan, "nan"), (posinf, "posinf"), (neginf, "neginf")))
-    return NanToNum.apply(x, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+    nan = 0.0 if nan is None else nan
+    if isinstance(x, Tensor) and x.dtype.kind == "c":   # each part on its own (NumPy's, torch's); no gradient
+        from ..autograd import is_grad_enabled
+        if x.requires_grad and is_grad_enabled():
+            raise RuntimeError("nan_to_num does not support automatic differentiation for outputs with complex "
+                               "dtype (as torch)")
+        return Tensor._make(backend.get_array_module(x.data).nan_to_num(x.data, nan=nan, posinf=posinf,
+                                                                         neginf=neginf), None)
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _float_arg(v, name: str):
