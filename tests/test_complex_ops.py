@@ -133,6 +133,8 @@ VIEW_WRITES = {   # each as (module, z) -> None, run on minitf and on torch alik
     "mul_then_exp": lambda m, z: (z.real.mul_(3), z.imag[1:].exp_()),
     "fill_zero": lambda m, z: (z.imag.fill_(-2), z.real[2:].zero_()),
     "copy_into_view_of_view": lambda m, z: z[1:].real.copy_(m.tensor([7.0, 8.0], dtype=z.real.dtype, device=z.device)),
+    "view_as_real": lambda m, z: (m.view_as_real(z)[1:, 0].mul_(3), m.view_as_real(z)[0].fill_(2)),
+    "view_as_complex_of_pairs": lambda m, z: m.view_as_complex(m.view_as_real(z)[1:]).mul_(1j),
     # (z.imag = z.imag * 2 would be refused while recording: a view used after its base changed,
     # minitf's rule for every view, docs/api.md)
     "setters": lambda m, z: (setattr(z, "real", 5), setattr(z, "imag", z.real * 2)),
@@ -155,6 +157,23 @@ def test_writes_through_real_and_imag_reach_the_tensor_as_torch(name, device, rn
     (w * mt.tensor(u, device=device)).real.sum().backward()
     (wt * torch.tensor(u)).real.sum().backward()
     np.testing.assert_allclose(zg.grad.numpy(), zgt.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_view_as_complex_of_a_real_tensor_writes_through_as_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    host = rng.standard_normal((3, 2))
+    x, xt = mt.tensor(host, device=device, requires_grad=True), torch.tensor(host, requires_grad=True)
+    for lib, leaf in ((mt, x), (torch, xt)):
+        y = leaf * 1
+        c = lib.view_as_complex(y)
+        c.mul_(1 + 2j)   # y changes through its complex view
+        (y * y * lib.tensor(host, device=leaf.device)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-14)
+    plain = mt.tensor(host, device=device)
+    mt.view_as_complex(plain)[0] = 5j
+    np.testing.assert_array_equal(plain.numpy()[0], [0.0, 5.0])
+    pairs = mt.view_as_real(mt.tensor(host[:, 0] + 1j * host[:, 1], device=device).reshape(3, 1).T)   # any strides
+    np.testing.assert_array_equal(pairs.numpy()[0], host)
 
 
 def test_parts_share_memory_and_version_and_refuse_as_torch(rng):

@@ -1,15 +1,12 @@
 """torch's complex-number functions: parts, conjugate, argument, and complex tensors built from
-real ones (``complex``, ``polar``, ``view_as_complex``) or seen as real ones (``view_as_real``).
+real ones (``complex``, ``polar``) -- the views (``real``, ``imag``, ``view_as_real``,
+``view_as_complex``) are :mod:`minitf.ops.complex_views`', re-exported here.
 
 On a real tensor ``real`` and ``conj`` (and ``conj_physical``) are the tensor itself, as torch
 returns ``self``; ``imag`` raises torch's error; ``angle`` is 0 for x >= 0 (and -0.), pi for x < 0
 and NaN for NaN, with gradient 0, as torch's. On a complex tensor each is a differentiable op with
-torch's gradient (the conjugate Wirtinger derivative, docs/autograd.md). A complex tensor's ``real``
-and ``imag`` are views, as torch's: NumPy's (and CuPy's) ``.real`` / ``.imag`` of a complex array share
-its memory (strided over every other float), so a write into one (``z.real.add_(1)``, ``z.imag[0] =
-3``) changes z, and while a gradient flows it is recorded on z as z = complex(new, imag(z)) (or
-complex(real(z), new)), as torch's CopySlices. Kept difference: ``view_as_real`` and
-``view_as_complex`` are copies here.
+torch's gradient (the conjugate Wirtinger derivative, docs/autograd.md). There is no lazy
+conjugation bit: ``conj`` copies.
 """
 from __future__ import annotations
 
@@ -17,9 +14,13 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import DtypeError, ShapeError
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import float_input
+from .complex_views import Imag, Real, ViewAsComplex, ViewAsReal, imag, real, set_part, view_as_complex, view_as_real
+
+__all__ = ["real", "imag", "set_part", "view_as_real", "view_as_complex", "Real", "Imag", "ViewAsReal",
+           "ViewAsComplex", "from_parts", "conj", "conj_physical", "conj_physical_", "angle", "complex", "polar"]
 
 
 def _xp(a):
@@ -50,44 +51,6 @@ def _arm():
     arm()
 
 
-class Real(Function):
-    saves_inputs = saves_output = False
-    takes_complex = True
-    is_view = True   # (the array module's view of every other float of x's memory)
-
-    def forward(self, x):
-        self.dt = x.dtype
-        return _xp(x).real(x)
-
-    def view_matches(self, base, out):
-        return bool(_xp(out).array_equal(_xp(base).real(base), out))
-
-    def backward(self, g):
-        return (g.astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (g.to(self.dt),)
-
-
-class Imag(Function):
-    saves_inputs = saves_output = False
-    takes_complex = True
-    is_view = True
-
-    def forward(self, x):
-        self.dt = x.dtype
-        return _xp(x).imag(x)
-
-    def view_matches(self, base, out):
-        return bool(_xp(out).array_equal(_xp(base).imag(base), out))
-
-    def backward(self, g):  # L depends on y alone: dL/dx + i dL/dy = i g
-        return ((g * 1j).astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (g.to(self.dt) * 1j,)
-
-
 class Conj(Function):
     saves_inputs = saves_output = False
     takes_complex = True
@@ -100,61 +63,6 @@ class Conj(Function):
 
     def backward_graph(self, g):
         return (conj(g),)
-
-
-class _PartOf:
-    """How an in-place change of ``z.real`` or ``z.imag`` is recorded on z (the ``_view_of`` index of
-    :mod:`minitf.ops.inplace`): z = complex(new, imag(z)) (or complex(real(z), new)), then the view
-    read again; outside the graph the write went into z's memory already, through the view."""
-    __slots__ = ("imaginary",)
-
-    def __init__(self, imaginary: bool):
-        self.imaginary = imaginary
-
-    def write(self, base: Tensor, new: Tensor, op_name: str) -> None:
-        from .. import autograd
-        from .inplace import _check_writable, _needs_graph, _record
-        _check_writable(base, op_name)
-        if _needs_graph(base, new):
-            _record(base, new, op_name, lambda z, v: Complex.apply(Real.apply(z), v) if self.imaginary
-                    else Complex.apply(v, Imag.apply(z)))
-        else:
-            part = _xp(base.data).imag(base.data) if self.imaginary else _xp(base.data).real(base.data)
-            part[...] = new.data
-            autograd.bump_version(base)
-
-    def read(self, base: Tensor) -> Tensor:
-        return _part_view(base, self.imaginary)
-
-
-def _part_view(x: Tensor, imaginary: bool) -> Tensor:
-    from ._util import share_storage
-    out = share_storage((Imag if imaginary else Real).apply(x), x)
-    if getattr(out, "_base", None) is not None:
-        out._view_of = (x, _PartOf(imaginary))   # an in-place change of it is recorded on x
-    return out
-
-
-def real(x: Tensor) -> Tensor:
-    """The real part: x itself for a real tensor (torch returns ``self``); for a complex tensor (...) its
-    real part (...) in its float dtype, a view sharing x's memory (writes into it change x, recorded
-    for autograd), differentiable."""
-    return _part_view(x, False) if x.data.dtype.kind == "c" else x
-
-
-def imag(x: Tensor) -> Tensor:
-    """The imaginary part of a complex tensor (...) -> (...), float dtype: a view sharing x's memory, as
-    :func:`real`'s; differentiable. An error for a real tensor, as torch's."""
-    if x.data.dtype.kind != "c":
-        raise DtypeError("imag is not implemented for tensors with non-complex dtypes.")
-    return _part_view(x, True)
-
-
-def set_part(x: Tensor, value, imaginary: bool) -> None:
-    """``x.real = value`` / ``x.imag = value``: value (a number or a tensor, broadcast) written into
-    that part, through the view (torch's setters); ``x.real = v`` on a real tensor writes x."""
-    from .inplace import setitem
-    setitem(imag(x) if imaginary else real(x), Ellipsis, value, "imag" if imaginary else "real")
 
 
 def conj(x: Tensor) -> Tensor:
@@ -230,58 +138,6 @@ def angle(x: Tensor) -> Tensor:
     if x.requires_grad:
         return Angle.apply(x)
     return Tensor._make(_angle(x.data), None)
-
-
-class ViewAsReal(Function):
-    saves_inputs = saves_output = False
-    takes_complex = True
-
-    def forward(self, z):
-        self.dt = z.dtype
-        xp = _xp(z)
-        return xp.stack([xp.real(z), xp.imag(z)], axis=-1)
-
-    def backward(self, g):
-        return ((g[..., 0] + 1j * g[..., 1]).astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (view_as_complex(g),)
-
-
-class ViewAsComplex(Function):
-    saves_inputs = saves_output = False
-    takes_complex = True
-
-    def forward(self, x):
-        self.dt = x.dtype
-        return from_parts(x[..., 0], x[..., 1])
-
-    def backward(self, g):
-        xp = _xp(g)
-        return (xp.stack([xp.real(g), xp.imag(g)], axis=-1).astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (view_as_real(g),)
-
-
-def view_as_real(x: Tensor) -> Tensor:
-    """A complex tensor (...) as a real one (..., 2) of its float dtype: [..., 0] the real parts, [..., 1]
-    the imaginary ones (a copy here, a view in torch); torch's error for a real tensor."""
-    if x.data.dtype.kind != "c":
-        raise DtypeError("view_as_real is only supported for complex tensors")
-    return ViewAsReal.apply(x)
-
-
-def view_as_complex(x: Tensor) -> Tensor:
-    """A float32/float64 tensor (..., 2) as a complex one (...): x[..., 0] + i x[..., 1] (a copy here, a
-    view in torch). Differentiable."""
-    if x.data.dtype.kind == "c" or x.data.dtype not in (np.float32, np.float64):
-        raise DtypeError(f"view_as_complex is only supported for float and double tensors, but got a tensor of "
-                         f"scalar type: {x.dtype}")
-    if x.ndim == 0 or x.shape[-1] != 2:
-        raise ShapeError(f"view_as_complex: Tensor must have a last dimension of size 2, got shape {tuple(x.shape)}")
-    _arm()
-    return ViewAsComplex.apply(x)
 
 
 class Complex(Function):
