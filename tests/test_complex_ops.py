@@ -34,6 +34,10 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
                       + m.norm(z, 0.5), [(3, 4)], True),
     "l1_loss": (lambda m, a, b: m.nn.functional.l1_loss(a, b) + m.nn.functional.l1_loss(a, b, reduction="none"),
                 [(3, 4), (3, 4)], False),
+    "rms_norm": (lambda m, z, w: m.nn.functional.rms_norm(z, (4,)) + m.nn.functional.rms_norm(z, (3, 4), w.T)
+                 + m.nn.functional.rms_norm(z, (4,), eps=0.1), [(3, 4), (4, 3)], True),
+    "pairwise_distance": (lambda m, a, b: m.nn.functional.pairwise_distance(a, b)
+                          + m.nn.functional.pairwise_distance(a, b, p=3, keepdim=True)[:, 0], [(3, 4), (3, 4)], True),
     "normalize": (lambda m, z: m.nn.functional.normalize(z) + m.nn.functional.normalize(z, p=3, dim=0), [(3, 4)], True),
     # reductions with a real result: the mean of |x - mean|^2
     "var": (lambda m, z: m.var(z) + z.var(1).sum() + m.var(z, 0, correction=0).sum(), [(3, 4)], True),
