@@ -74,6 +74,8 @@ def _load_routes() -> dict:
     routes[unary.Lerp] = cm.conjugated(unary.Lerp)   # (linear in start and end, bilinear with weight)
     from .ops.linear import Linear
     routes[Linear] = cm.Linear
+    from .ops import conv   # (the three bilinear maps, each the others' backward, written as formulas)
+    routes.update({cls: cm.conjugated(cls) for cls in (conv.Conv, conv.ConvTranspose, conv.ConvWeight)})
     return routes
 
 

@@ -66,6 +66,11 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
                [(3, 4), (2, 4), (2,)], True),
     "addmm_addmv_addr": (lambda m, a, b, v: m.addmm(a[:, :2], a, b) + m.addmv(a[:, 0], a, v)[:, None]
                          + m.addr(a[:, :2], a[:, 0], v[:2], alpha=2), [(3, 4), (4, 2), (4,)], True),
+    "conv1d_conv2d": (lambda m, x, w, b, x2, w2: m.nn.functional.conv1d(x, w, b, padding=1).sum((0, 2))
+                      + m.nn.functional.conv2d(x2, w2, stride=2).sum((0, 2, 3)), [(2, 2, 5), (3, 2, 3), (3,),
+                                                                                   (1, 2, 4, 4), (3, 2, 2, 2)], True),
+    "conv_transpose1d": (lambda m, x, w: m.nn.functional.conv_transpose1d(x, w, stride=2, groups=2),
+                         [(1, 2, 3), (2, 2, 2)], True),
     # pads, scatters, windows
     "pad_block_diag": (lambda m, a, b: m.nn.functional.pad(a, (1, 2)).sum(1) + m.block_diag(a, b).sum(0)[:3],
                        [(3, 4), (4, 2)], True),
