@@ -47,9 +47,9 @@ def _load_routes() -> dict:
             padding.ConstantPad, padding.GatherPad]   # (copies: their backward scatter-adds, no conjugate)
     # linear maps with real coefficients (selections, masks, scatters, windows): their backwards (the
     # transposed maps) are the complex adjoints as written
-    from .ops import more_shapes, inplace, indexing, index_reduce, strided
+    from .ops import more_shapes, inplace, indexing, index_reduce, strided, fold
     same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask, inplace.IndexPut,
-             indexing.ScatterAdd, index_reduce.MaskedScatter, strided.Unfold, strided.Fold]
+             indexing.ScatterAdd, index_reduce.MaskedScatter, strided.Unfold, strided.Fold, fold.Unfold, fold.Fold]
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,

@@ -80,6 +80,8 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
     "masked_scatter_put": (lambda m, z, s: z.masked_scatter(z.real > 0, s) + z.put(_idx(m, z, 0, 5), s[0, :2]),
                            [(3, 4), (3, 4)], True),
     "unfold": (lambda m, z: z.unfold(1, 2, 1).sum(-1), [(3, 4)], True),
+    "im2col_col2im": (lambda m, x, c: m.nn.functional.unfold(x, 2, padding=1).sum(1)
+                      + m.nn.functional.fold(c, (3, 3), 2).reshape(1, -1)[:, :16], [(1, 2, 3, 3), (1, 8, 4)], True),
 }
 
 
