@@ -38,6 +38,7 @@ CASES = {   # name: (fn(module, *inputs), input shapes, square before gradgradch
                  + m.nn.functional.rms_norm(z, (4,), eps=0.1), [(3, 4), (4, 3)], True),
     "pairwise_distance": (lambda m, a, b: m.nn.functional.pairwise_distance(a, b)
                           + m.nn.functional.pairwise_distance(a, b, p=3, keepdim=True)[:, 0], [(3, 4), (3, 4)], True),
+    "renorm": (lambda m, z: m.renorm(z, 2, 0, 1.5) + z.renorm(3, 1, 1.0), [(3, 4)], True),
     "normalize": (lambda m, z: m.nn.functional.normalize(z) + m.nn.functional.normalize(z, p=3, dim=0), [(3, 4)], True),
     # reductions with a real result: the mean of |x - mean|^2
     "var": (lambda m, z: m.var(z) + z.var(1).sum() + m.var(z, 0, correction=0).sum(), [(3, 4)], True),

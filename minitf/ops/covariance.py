@@ -119,7 +119,7 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
     from .statistics import norm
     from .shape import where
     from ._util import check_dim
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fc":   # (complex: the norms of |x|, real, as torch)
         raise DtypeError(f"renorm: expected a floating point input, got {input.dtype} (as torch)")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p <= 0:
         raise ArgumentError(f"renorm: non-positive-norm not supported (p = {p!r})")
