@@ -25,8 +25,9 @@ def _xp(a):
     return backend.get_array_module(a)
 
 
-class _View(Function):
-    """y = take(x), a view of x's memory (``view_matches``: the version checks' test of a stale view)."""
+class _View:
+    """y = take(x), a view of x's memory (``view_matches``: the version checks' test of a stale view);
+    mixed into each view's Function, which gives its backwards."""
 
     saves_inputs = saves_output = False
     takes_complex = True
@@ -40,7 +41,7 @@ class _View(Function):
         return bool(_xp(out).array_equal(self.take(base), out))
 
 
-class Real(_View):
+class Real(_View, Function):
     take = staticmethod(lambda a: _xp(a).real(a))
 
     def backward(self, g):
@@ -50,7 +51,7 @@ class Real(_View):
         return (g.to(self.dt),)
 
 
-class Imag(_View):
+class Imag(_View, Function):
     take = staticmethod(lambda a: _xp(a).imag(a))
 
     def backward(self, g):  # L depends on y alone: dL/dx + i dL/dy = i g
@@ -60,7 +61,7 @@ class Imag(_View):
         return (g.to(self.dt) * 1j,)
 
 
-class ViewAsReal(_View):
+class ViewAsReal(_View, Function):
     take = staticmethod(lambda a: backend.complex_as_pairs(a))
 
     def backward(self, g):
@@ -76,7 +77,7 @@ def _pairs_as_complex(a):
     return from_parts(a[..., 0], a[..., 1]) if out is None else out   # (pairs not adjacent: a copy)
 
 
-class ViewAsComplex(_View):
+class ViewAsComplex(_View, Function):
     take = staticmethod(_pairs_as_complex)
 
     def backward(self, g):
