@@ -126,10 +126,12 @@ def _floating_only(name, a, b):
 
 
 def logaddexp(a: Tensor, b: Tensor) -> Tensor:
-    """log(exp(a) + exp(b)) elementwise with broadcasting, without overflow, as torch.logaddexp.
-    Tensors only; integer tensors alone are refused (as torch), an integer with a float promotes."""
+    """log(exp(a) + exp(b)) elementwise with broadcasting, without overflow, as torch.logaddexp
+    (complex tensors too, the principal log). Tensors only; integer tensors alone are refused (as
+    torch), an integer with a float promotes."""
     a, b = _operands("logaddexp", a, b, numbers=False, floats=False)
-    _floating_only("logaddexp", a, b)
+    if a.dtype.kind != "c":   # (complex: max + log1p(exp(min - max)), ordered by the real part, as torch)
+        _floating_only("logaddexp", a, b)
     return _apply("logaddexp", LogAddExp, a, b)
 
 

@@ -1,6 +1,8 @@
 """The complex forms of the holomorphic elementwise functions (sqrt, log, sin, cos, tanh, sigmoid,
-reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan), of ``a ** b`` with a tensor exponent, of prod and cumprod,
-and of the 2-norm (a real result).
+reciprocal, rsqrt, square, log1p, expm1; log2, log10, exp2, sinh, cosh, tan, asin, atan; acos, acosh,
+asinh, atanh, sinc), of ``a ** b`` with a tensor exponent, of logaddexp, of the multilinear ops
+written as conjugated real ones (einsum, lerp, linear), of prod and cumprod, and of the 2-norm (a
+real result).
 
 For a holomorphic w = f(z), torch's gradient is ``g * conj(f'(z))`` (the conjugate Wirtinger
 derivative: :mod:`minitf.ops.complex_backward`). Each class here keeps its real op's class name (its
@@ -12,7 +14,9 @@ infinities at d = 0, not NaNs). log1p has its own forward (NumPy's loses small z
 from __future__ import annotations
 
 from .. import backend
-from . import cumulative as _cu, elementwise as _e, pointwise as _p, statistics as _st, unary as _u
+from . import binary_math as _bm, cumulative as _cu, elementwise as _e, pointwise as _p, special as _s
+from . import statistics as _st, unary as _u
+from .linear import Linear as _RealLinear
 from .complex_backward import _conj, _conj_t
 from .more_math import LN10 as _LN10, LN2 as _LN2
 
@@ -57,6 +61,14 @@ def _same(real_cls):
 
 Sin, Cos, Square, Rsqrt, Reciprocal, Expm1 = (_same(c) for c in (_u.Sin, _u.Cos, _u.Square, _u.Rsqrt,
                                                                _u.Reciprocal, _u.Expm1))
+
+
+class Acosh(_Holomorphic, _s.acosh.function):
+    # the real form's 1 / sqrt(x^2 - 1) has the wrong sign where Re z < 0 (sqrt's cut crosses the
+    # imaginary axis, where acosh is analytic); 1 / (sqrt(z - 1) sqrt(z + 1)) holds on the whole plane
+    f = staticmethod(lambda xp, x: xp.arccosh(x))
+    slope = staticmethod(lambda xp, x, y: 1 / (xp.sqrt(x - 1) * xp.sqrt(x + 1)))
+    slope_graph = staticmethod(lambda x: 1 / (_e.sqrt(x - 1) * _e.sqrt(x + 1)))
 
 
 class Log(_Quotient, _Holomorphic, _e.Log):
@@ -169,6 +181,36 @@ def conjugated(real_cls):
 _QUOTIENTS = {"Log2": lambda x: x * _LN2, "Log10": lambda x: x * _LN10, "Atan": lambda x: 1 + x * x}
 
 
+class Linear(_RealLinear):
+    """x W^T + b with complex operands: the real array backward on conjugates (dx = G conj(W), dW =
+    G^T conj(x)); its recorded backward is the composed one (ops/composed.py: matmul and add,
+    whose complex forms conjugate), kept as is."""
+
+    takes_complex = True
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return tuple(None if d is None else xp.conj(d) for d in _RealLinear.backward(self, xp.conj(g)))
+
+
+def _logaddexp(xp, a, b):
+    """log(e^a + e^b) of complex arrays: m + log1p(e^(other - m)), m the one with the larger real part
+    (b where they tie, as torch's), so that e^(other - m) cannot overflow."""
+    a, b = xp.broadcast_arrays(a, b)
+    first = b.real < a.real
+    m, other = xp.where(first, a, b), xp.where(first, b, a)
+    with backend.quiet_underflow(xp):
+        return m + _log1p(xp, xp.exp(other - m))
+
+
+class LogAddExp(_Conjugated, _bm.LogAddExp):
+    """The complex form of logaddexp; its real backward g / (1 + e^(b - a)) is holomorphic in (a, b)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _logaddexp(backend.get_array_module(a), a, b)
+
+
 class Prod(_Conjugated, _cu.Prod):
     __slots__ = ()
 
@@ -201,3 +243,4 @@ class Norm2(_st.Norm2):
         ss = Where.apply(as_tensor(1.0, sq), sq, cond=zero)
         share = Where.apply(as_tensor(0.0, x), x / _e.sqrt(ss), cond=zero)
         return (expand_reduced(g, self.shape, self.axis, self.keepdims) * share,)
+

@@ -24,7 +24,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
 
     f taken as 0 where it would be negative (an inf / NaN result, as torch). fweights: (N,)
     integral, aweights: (N,) floating, both non-negative. Integer inputs give the default float
-    dtype. Differentiable in ``input`` and ``aweights``.
+    dtype; complex ones give the Hermitian (x - mean) (w (x - mean))^H / f, as torch. Differentiable
+    in ``input`` and ``aweights``.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"cov(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -91,12 +92,17 @@ def _check_weights(name: str, w, n: int, kinds: str) -> None:
 def corrcoef(input: Tensor) -> Tensor:
     """Pearson's correlation coefficients of the variables in ``input``'s rows, as
     torch.corrcoef: cov(x)_ij / sqrt(cov_ii cov_jj), clipped to [-1, 1]. input: (V, N) ->
-    (V, V); (N,) -> 0-d (1, or NaN for a constant). A constant variable gives NaN."""
+    (V, V); (N,) -> 0-d (1, or NaN for a constant). A constant variable gives NaN. Complex
+    variables: cov's x x^H, each part of the result clipped."""
     c = cov(input)
     if c.ndim == 0:
         return c / c
     sd = c.diagonal().sqrt()
-    return (c / sd.reshape(-1, 1) / sd.reshape(1, -1)).clamp(-1, 1)
+    r = c / sd.reshape(-1, 1) / sd.reshape(1, -1)
+    if r.dtype.kind == "c":   # each part clipped to [-1, 1], as torch's
+        from .complex_parts import complex as _complex, imag, real
+        return _complex(real(r).clamp(-1, 1), imag(r).clamp(-1, 1))
+    return r.clamp(-1, 1)
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
@@ -115,7 +121,7 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
     from .statistics import norm
     from .shape import where
     from ._util import check_dim
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fc":   # (complex: the norms of |x|, real, as torch)
         raise DtypeError(f"renorm: expected a floating point input, got {input.dtype} (as torch)")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p <= 0:
         raise ArgumentError(f"renorm: non-positive-norm not supported (p = {p!r})")
