@@ -81,15 +81,23 @@ def _axis(cls, inputs, params):
 
 
 def _reduce(cls, inputs, params):
-    """sum / mean / var: ``axis`` None (every dim of the example) or a sorted tuple, shifted."""
+    """A reduction over ``axis`` (None: every dim of the example; else a sorted tuple), shifted
+    past the batch dims: sum / mean / var / std, the norms, amax / amin and max / min without a
+    dim. A 0-d example is its one element along a dim of its own, reduced (so var's NaN and the
+    norm's |x| are the loop's)."""
     x = inputs[0]
-    k, n, axis = len(x._levels), x.ndim, params["axis"]
-    if n == 0:   # the sum or mean of one number is that number (var's is not: the loop's NaN)
-        if cls.__name__ == "Var" or x.dtype.kind != "f":
-            raise Unbatchable("vmap: var, or an integer sum, of a 0-d batched tensor")
-        return x._wrap(x._value.clone())
-    axis = tuple(range(k, k + n)) if axis is None else tuple(a + k for a in axis)
-    return x._wrap(cls.apply(x._value, **dict(params, axis=axis)))
+    k, n, axis, v = len(x._levels), x.ndim, params["axis"], x._value
+    if n == 0:
+        v, axis, params = v.unsqueeze(-1), (k,), dict(params, keepdims=False)
+    else:
+        axis = tuple(range(k, k + n)) if axis is None else tuple(a + k for a in axis)
+    return x._wrap(cls.apply(v, **dict(params, axis=axis)))
+
+
+def _scan(cls, inputs, params):
+    """cumsum / cumprod along ``axis`` (non-negative; a 0-d example is made 1-D by the op's wrapper)."""
+    x = inputs[0]
+    return x._wrap(cls.apply(x._value, **dict(params, axis=params["axis"] + len(x._levels))))
 
 
 def _join(cls, inputs, params):
@@ -137,7 +145,10 @@ def _rule_table() -> dict:
                 ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
                 ("nn", "LayerNorm", _with_parameters),
                 ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
+                ("unary", "Floor Ceil Trunc Round", _same),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),
+                ("statistics", "Std Norm2 NormP Norm0", _reduce), ("extrema", "Amax Amin Max Min", _reduce),
+                ("cumulative", "Cumsum Cumprod", _scan),
                 ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule),
                 ("subscript", "GetItem", _getitem)):
             table.update(dict.fromkeys(classes(module, names), rule))

@@ -37,7 +37,8 @@ class _Level:
         from ..autograd import is_grad_enabled
         from ..tensor import Tensor
         from .batching import BatchedTensor, Unbatchable
-        from .vmap import _active
+        from .vmap import active
+        _active = active()
         self.outer = is_grad_enabled()   # the caller records: results keep their graph
         self.fresh, self.inputs, self.nodes = set(), [], []
         self.batch = _active[-1] if _active else None   # (level, batch size) of a batched vmap run

@@ -36,6 +36,8 @@ per call, and every example restarts from it).
 from __future__ import annotations
 
 import functools
+import threading
+import typing
 
 from .pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
@@ -44,12 +46,15 @@ __all__ = ["vmap"]
 _RANDOMNESS = ("error", "different", "same")
 
 
+ERROR_MODE = ("vmap: called a random operation while in randomness error mode; pass randomness='same' or "
+              "'different' to vmap, or draw outside the vmapped function")
+
+
 class _NoDraws:
     """Stands in for the default generators while ``randomness="error"``: any use raises."""
 
     def __getattr__(self, name):
-        raise RuntimeError("vmap: called a random operation while in randomness error mode; pass "
-                           "randomness='same' or 'different' to vmap, or draw outside the vmapped function")
+        raise RuntimeError(ERROR_MODE)
 
 
 class _NoBatchedDraws:
@@ -79,19 +84,29 @@ class _Generators:
             self.devices = ()
 
     def __enter__(self):
-        gens = self._random._generators
+        local = self._random._local   # this thread's (another thread's draws are its own)
+        if getattr(local, "generators", None) is None:
+            local.generators = {}
+        gens = local.generators
         if self.randomness == "batched":   # explicit generators refuse too (see minitf.generator.resolve)
             from .batching import Unbatchable
-            self.refused, self._random.draws_refused = self._random.draws_refused, Unbatchable
+            self.refused, local.draws_refused = getattr(local, "draws_refused", None), Unbatchable
         self.saved = {d: gens.get(d) for d in self.devices}
         for d in self.devices:
             gens[d] = self._stand_in(d)
         return self
 
+    def outside(self, device: str):
+        """The generator ``device``'s draws would come from outside this batched run (an outer
+        vmap loop's stand-in, or the shared default): the batched rules' draws (dropout)."""
+        saved = self.saved.get(device)
+        return self._random.shared_generator(device) if saved is None else saved
+
     def __exit__(self, *exc):
-        gens = self._random._generators
+        local = self._random._local
+        gens = local.generators
         if self.randomness == "batched":
-            self._random.draws_refused = self.refused
+            local.draws_refused = self.refused
         for d, g in self.saved.items():
             if g is None:
                 gens.pop(d, None)
@@ -153,8 +168,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             raise ValueError(f"{where}: at least one input must be mapped over (in_dims were all None)")
         if size and _BATCHING:
             try:
-                return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices)
+                return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices, randomness)
             except Exception as e:   # an op without a batching rule (or an error the loop raises as its own)
+                from .batched_tensor import Refused
+                if isinstance(e, Refused):   # what torch's vmap refuses too: no loop
+                    raise
                 global last_fallback
                 last_fallback = e.with_traceback(None)   # (its frames would keep f's tensors alive)
         gens = _Generators(randomness, devices)
@@ -176,18 +194,49 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
 
 _BATCHING = True       # False: always the loop (the tests compare the two)
-last_fallback = None   # why the latest batched run gave way to the loop (for tests and debugging)
-_active: list = []   # (level, batch size) of each batched vmap run under way (level: the nesting depth)
+last_fallback = None   # why the latest batched run (of any thread) gave way to the loop (tests, debugging)
+_state = threading.local()   # .active: this thread's batched vmap runs under way, as torch's per-thread levels
 _hook = None
+_hook_users = 0        # the threads in a batched run: the hook is registered while there is one
+_hook_lock = threading.Lock()
 
 
-def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
+class Run(typing.NamedTuple):
+    """One batched vmap run under way in this thread."""
+    level: int          # the nesting depth (1: the outermost batched run)
+    size: int           # the batch size
+    randomness: str     # vmap's randomness argument
+    generators: object  # the default generators' stand-ins during the run (see _Generators.outside)
+
+
+def active() -> list:
+    """This thread's batched vmap runs under way (:class:`Run`), outermost first."""
+    runs = getattr(_state, "active", None)
+    if runs is None:
+        runs = _state.active = []
+    return runs
+
+
+def _register(hook, add: bool) -> None:
+    """The batching hook registered while any thread is in a batched run (counted: one
+    registration however many threads; it lets every op that has no BatchedTensor run as usual)."""
+    from .. import debughooks
+    global _hook_users
+    with _hook_lock:
+        _hook_users += 1 if add else -1
+        if add and _hook_users == 1:
+            debughooks.push(hook)
+        elif not add and _hook_users == 0:
+            debughooks.pop(hook)
+
+
+def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices, randomness: str):
     """``func`` run once on BatchedTensors (see :mod:`minitf.func.batching`), its outputs
     unwrapped at ``out_dims``. Raises (Unbatchable, or whatever ``func`` raised) where the loop
     must decide instead."""
-    from .. import debughooks
     from .batching import BatchedTensor, BatchingHook
     global _hook
+    _active = active()
     level = len(_active) + 1
     example = []
     for x, d in zip(leaves, norm):
@@ -201,11 +250,12 @@ def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
     if _hook is None:
         _hook = BatchingHook()
     outermost = not _active
-    _active.append((level, size))
+    gens = _Generators("batched", devices)
+    _active.append(Run(level, size, randomness, gens))
     if outermost:
-        debughooks.push(_hook)
+        _register(_hook, True)
     try:
-        with _Generators("batched", devices):
+        with gens:
             out = func(*tree_unflatten(example, spec), **kwargs)
         outs, out_spec = tree_flatten(out)
         odims = broadcast_prefix(out_dims, out, "out_dims", ValueError)
@@ -213,7 +263,7 @@ def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
     finally:
         _active.pop()
         if outermost:
-            debughooks.pop(_hook)
+            _register(_hook, False)
     return tree_unflatten(results, out_spec)
 
 

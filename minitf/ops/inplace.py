@@ -180,6 +180,9 @@ def _write_back(x: Tensor, new, op_name: str) -> Tensor:
 
 
 def _check_value(x: Tensor, v: Tensor, op_name: str) -> None:
+    if v._vmap_batched and not x._vmap_batched:   # inside vmap: every example written into one tensor
+        from ..func.batched_tensor import refuse_inplace
+        refuse_inplace(op_name)
     if type(v.data) is not type(x.data):
         raise backend.DeviceError(f"{op_name}: tensor on {x.device}, value on {v.device}")
 
@@ -368,6 +371,9 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     from .pointwise import clamp, check_clamp_bounds
     check_clamp_bounds(min, max)
     _check_writable(x, "clamp_")
+    for bound in (min, max):
+        if isinstance(bound, Tensor):
+            _check_value(x, bound, "clamp_")
     if _needs_graph(x, min) or _needs_graph(x, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max), reads=(min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
