@@ -25,8 +25,9 @@ Three ways in, each checked by type, never guessed:
 - the ops whose functions read storage before ``Function.apply`` (comparisons, the logical
   and bitwise ops, isnan and the like, ``where``,
   ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
-  functions and ``split``) look for ``_vmap_batched`` on their operands and call their rule in
-  :mod:`minitf.func.batching_fns`.
+  functions and ``split``, max / min with a dim, argmax / argmin, logsumexp, any / all, sort /
+  topk, remainder / fmod / floor_divide, dropout) look for ``_vmap_batched`` on their operands
+  and call their rule in :mod:`minitf.func.batching_fns`.
 
 Anything else raises :class:`Unbatchable`: the BatchedTensor's ``.data`` is a :class:`_Meta`,
 which answers ``shape``/``dtype``/``ndim``/``size`` (so the ops' argument checks see one

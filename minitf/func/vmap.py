@@ -10,28 +10,35 @@ Two ways to run, tried in this order:
    carry the batch dim through each op by a batching rule (:mod:`minitf.func.batching`): one
    GEMM for the batch instead of B small ones. Nested vmaps stack their batch dims in front;
    ``vmap(grad(f))`` takes one backward pass of the batch (one node per example, so the
-   examples' gradients never mix). Ops with a rule: elementwise math and activations (with
-   broadcasting against unbatched tensors), matmul / ``@`` / linear, sum / mean / var (dim,
-   keepdim), softmax / log_softmax / layer_norm, cross_entropy (class indices), cat / stack,
-   the view methods (``reshape``/``view``, ``transpose``, ``permute``, ``unsqueeze``,
-   ``squeeze``, ``flatten``, ``expand``, ``movedim``, ``mT``) and basic indexing (ints, slices,
-   None, ``...``).
-2. **The loop**, when the batched run meets anything else (an op without a rule, the function
-   forms of the views such as ``mt.reshape(x, s)``, comparisons, ``.item()``, a data-dependent
-   ``if``, a random draw, a gradient transform inside nested vmaps): the batched run is
+   examples' gradients never mix). The ops with a rule are listed in docs/autograd.md
+   (elementwise math, matmul / linear, the reductions, views, indexing, comparisons, sort /
+   topk, cumsum, dropout ...).
+2. **The loop**, when the batched run meets anything else (an op without a rule,
+   ``.item()``, a data-dependent ``if``, a random draw other than dropout's, a gradient
+   transform inside nested vmaps): the batched run is
    abandoned and ``f`` runs once per example on ``x.select(dim, b)``, the results stacked along
    ``out_dims``. So the results are always the loop's; only the speed differs, and ``f`` may
    have run once, partly, before the loop (a side effect in ``f`` can happen twice). Because
    the loop really runs each example, what torch's batching refuses inside ``f`` (``.item()``,
    data-dependent ``if``) works here.
 
+What torch's vmap refuses whatever the op, the batched run refuses too, at once and with no
+loop (:class:`~minitf.func.batched_tensor.Refused`, a RuntimeError): an output whose shape
+depends on each example's values (a batched boolean mask, ``masked_select``, ``nonzero``), and
+an in-place write of a batched value into a tensor that is not batched (the loop would write
+every example into it in turn).
+
 ``last_fallback`` (this module's, ``sys.modules["minitf.func.vmap"]``) holds the reason the
-latest batched run gave way to the loop.
+latest batched run (of any thread) gave way to the loop. The rest of vmap's state is per thread,
+as torch's: the levels under way (:func:`active`) and the default generators' stand-ins, so
+vmap runs in several threads at once and another thread's draws are its own.
 
 ``randomness`` as torch's: "error" (the default) raises at any draw from a default generator
 inside ``f``; "different" lets each example draw in turn; "same" gives every example the same
 draws (each device an input is on, and the CPU, gets one seed drawn from its default generator
-per call, and every example restarts from it).
+per call, and every example restarts from it). In the batched run dropout draws by it too
+(:func:`minitf.func.batching_fns.dropout`: one mask per example, or one for all); any other
+draw sends vmap to the loop.
 """
 from __future__ import annotations
 
