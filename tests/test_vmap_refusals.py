@@ -9,7 +9,7 @@ import pytest
 import minitf as mt
 from minitf.func import vmap
 
-from .test_vmap_batching import V, _arr, check
+from .test_vmap_batching import _arr, check
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:There is a performance drop")   # (torch's, for its own loop)

@@ -128,5 +128,5 @@ def test_vmap_in_two_threads_while_a_third_draws():
     finally:
         sys.setswitchinterval(interval)
     assert not problems, problems[:3]
-    assert V._hook not in autograd._hooks and V._hook_users == 0   # unregistered after the last run
+    assert V._hook not in autograd._hooks and V._hook.users == 0   # unregistered after the last run
     assert V.active() == []

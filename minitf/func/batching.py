@@ -165,6 +165,7 @@ class BatchingHook:
     # not a watcher (see minitf.debughooks): it times nothing and sees no backward, so the
     # ops it lets through run untimed and backward() keeps the engine's own walk
     watches = False
+    users = 0   # the threads in a batched run (minitf.func.vmap._register)
 
     def on_apply(self, cls, inputs, params):
         for t in inputs:

@@ -204,8 +204,7 @@ _BATCHING = True       # False: always the loop (the tests compare the two)
 last_fallback = None   # why the latest batched run (of any thread) gave way to the loop (tests, debugging)
 _state = threading.local()   # .active: this thread's batched vmap runs under way, as torch's per-thread levels
 _hook = None
-_hook_users = 0        # the threads in a batched run: the hook is registered while there is one
-_hook_lock = threading.Lock()
+_hook_lock = threading.Lock()   # (the hook's count of the threads in a batched run)
 
 
 class Run(typing.NamedTuple):
@@ -225,15 +224,15 @@ def active() -> list:
 
 
 def _register(hook, add: bool) -> None:
-    """The batching hook registered while any thread is in a batched run (counted: one
-    registration however many threads; it lets every op that has no BatchedTensor run as usual)."""
+    """The batching hook registered while any thread is in a batched run (``hook.users`` counts
+    them: one registration however many threads; it lets every op without a BatchedTensor run
+    as usual)."""
     from .. import debughooks
-    global _hook_users
     with _hook_lock:
-        _hook_users += 1 if add else -1
-        if add and _hook_users == 1:
+        hook.users += 1 if add else -1
+        if add and hook.users == 1:
             debughooks.push(hook)
-        elif not add and _hook_users == 0:
+        elif not add and hook.users == 0:
             debughooks.pop(hook)
 
 
