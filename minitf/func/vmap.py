@@ -292,7 +292,7 @@ def _unbatch(o, od, level: int, size: int):
     if level not in o._levels:   # batched by an outer level only
         return o.unsqueeze(od).expand(o.shape[:od] + (size,) + o.shape[od:]).clone()
     k = len(o._levels)   # this level is the innermost of o's: its dim is the last batch dim
-    v = o._value.movedim(k - 1, k - 1 + od)
+    v = o._value.movedim(k - 1, k - 1 + od) if od else o._value   # (out_dims 0: in place already)
     return BatchedTensor(v, o._levels[:-1]) if k > 1 else v
 
 
