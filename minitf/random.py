@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 
 import numpy as np
 
@@ -15,10 +14,10 @@ from . import backend
 
 _seed = None
 _generators: dict = {}
-# per thread, as torch's vmap state: ``generators``, vmap's stand-ins for some devices' default
-# generators (they come first), and ``draws_refused``, an exception class while vmap's batched
-# run is on (a draw from an explicit generator raises it)
-_local = threading.local()
+# per thread, as torch's vmap state (a threading.local, made by vmap's first run): ``generators``,
+# vmap's stand-ins for some devices' default generators (they come first), and ``draws_refused``,
+# an exception class while vmap's batched run is on (a draw from an explicit generator raises it)
+_local = None
 
 
 def check_seed(seed, name: str = "manual_seed") -> int:

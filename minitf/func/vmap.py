@@ -91,6 +91,10 @@ class _Generators:
             self.devices = ()
 
     def __enter__(self):
+        if self._random._local is None:
+            with _lock:
+                if self._random._local is None:
+                    self._random._local = threading.local()
         local = self._random._local   # this thread's (another thread's draws are its own)
         if getattr(local, "generators", None) is None:
             local.generators = {}
@@ -204,7 +208,7 @@ _BATCHING = True       # False: always the loop (the tests compare the two)
 last_fallback = None   # why the latest batched run (of any thread) gave way to the loop (tests, debugging)
 _state = threading.local()   # .active: this thread's batched vmap runs under way, as torch's per-thread levels
 _hook = None
-_hook_lock = threading.Lock()   # (the hook's count of the threads in a batched run)
+_lock = threading.Lock()   # (the hook's count of the threads in a batched run; random._local's creation)
 
 
 class Run(typing.NamedTuple):
@@ -228,7 +232,7 @@ def _register(hook, add: bool) -> None:
     them: one registration however many threads; it lets every op without a BatchedTensor run
     as usual)."""
     from .. import debughooks
-    with _hook_lock:
+    with _lock:
         hook.users += 1 if add else -1
         if add and hook.users == 1:
             debughooks.push(hook)
