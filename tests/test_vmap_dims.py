@@ -29,7 +29,7 @@ DIMS = {   # one example x (..., 5) at least 1-D; every dim given as a negative 
                                               M.remainder(x, x.abs() + 0.5)),
     "round": lambda M, F: lambda x: (M.round(x * 3), x.round(decimals=1), x.floor(), M.ceil(x), x.trunc()),
     "sort_topk": lambda M, F: lambda x: tuple(M.sort(x, -1)) + tuple(x.sort(0, descending=True))
-    + tuple(x.topk(1, dim=-1)) + tuple(x.topk(1, 0, largest=False)),
+    + tuple(x.topk(1, dim=-1)) + tuple(x.topk(1, 0, largest=False)) + (M.argsort(x, -1), x.argsort(0, descending=True)),
     "cumsum": lambda M, F: lambda x: (x.cumsum(-1), x.cumsum(0), M.cumprod(x, -1)),
     "integer_sums": lambda M, F: lambda x: ((x * 10).long().sum(), (x * 10).int().sum(0), (x > 0).sum()),
 }

@@ -25,7 +25,7 @@ Three ways in, each checked by type, never guessed:
 - the ops whose functions read storage before ``Function.apply`` (comparisons, the logical
   and bitwise ops, isnan and the like, ``where``,
   ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
-  functions and ``split``, max / min with a dim, argmax / argmin, logsumexp, any / all, sort /
+  functions and ``split``, max / min with a dim, argmax / argmin, logsumexp, any / all, sort / argsort /
   topk, remainder / fmod / floor_divide, dropout) look for ``_vmap_batched`` on their operands
   and call their rule in :mod:`minitf.func.batching_fns`.
 

@@ -73,6 +73,9 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """The int64 indices that sort ``x`` along ``dim``, as torch.argsort (ties in index order)."""
+    if x._vmap_batched:   # inside vmap: along the example's dim
+        from ..func.batching_fns import along
+        return along(argsort, x, dim, descending=descending, stable=stable)
     idx, _ = _order("argsort", x, dim, descending)
     if idx is None:
         return Tensor._make(backend.get_array_module(x.data).zeros((), dtype="int64"), None)
