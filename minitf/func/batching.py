@@ -26,8 +26,9 @@ Three ways in, each checked by type, never guessed:
   and bitwise ops, isnan and the like, ``where``,
   ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
   functions and ``split``, max / min with a dim, argmax / argmin, logsumexp, any / all, sort / argsort /
-  topk, remainder / fmod / floor_divide, dropout) look for ``_vmap_batched`` on their operands
-  and call their rule in :mod:`minitf.func.batching_fns`.
+  topk, remainder / fmod / floor_divide, dropout, and the in-place add_ / sub_ / mul_ / div_ and
+  ``x[i] = v`` into a batched x) look for ``_vmap_batched`` on their operands and call their rule
+  in :mod:`minitf.func.batching_fns`.
 
 Anything else raises :class:`Unbatchable`: the BatchedTensor's ``.data`` is a :class:`_Meta`,
 which answers ``shape``/``dtype``/``ndim``/``size`` (so the ops' argument checks see one

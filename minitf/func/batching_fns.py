@@ -205,3 +205,40 @@ def dropout(x, p: float):
         keep = (gen.random(shape, dtype=v.dtype) >= p) * v.dtype.type(1.0 / (1.0 - p))
         keep = xp.ascontiguousarray(xp.broadcast_to(keep, v.shape))
     return x._wrap(Dropout.apply(v, keep=keep))
+
+
+def inplace(op, name: str, x, other, *args):
+    """``op(x, other, *args)`` (add_ / sub_ / mul_ / div_) per example, x batched: ``op`` on x's
+    value, ``other``'s batch dims lined up with x's (an unbatched ``other`` broadcasts against
+    the example). ``other`` batched at a level x is not: torch's refusal (one tensor per
+    example would be written into one); more example dims than x: the loop's error."""
+    return _written(x, other, name, lambda v, o: op(v, o, *args))
+
+
+def setitem(x, index, value, op_name: str):
+    """``x[index] = value`` per example, x batched and ``index`` basic (ints, slices, None,
+    ``...``): the batch dims' full slices put in front, ``value``'s batch dims lined up with the
+    selection's. Other indices: Unbatchable (the loop)."""
+    from ..ops.inplace import setitem as plain
+    items = index if isinstance(index, tuple) else (index,)
+    if not all(it is None or it is Ellipsis or type(it) in (int, slice) for it in items):
+        raise Unbatchable("vmap: a write through an index of this kind")
+    key = (slice(None),) * len(x._levels) + items
+    return _written(x[index], value, op_name, lambda v, o: plain(x._value, key, o, op_name), x)
+
+
+def _written(target, value, name: str, write, x=None):
+    """``write(target's value, value lined up with it)``, then x (the target, or the tensor it
+    selects from) given its value's new autograd state."""
+    from .batched_tensor import _NODE, refuse_inplace
+    x = target if x is None else x
+    if isinstance(value, Tensor) and value.ndim > target.ndim:   # (else it would meet the batch dims)
+        raise Unbatchable(f"vmap: {name} of a value with more dims than the tensor (the loop's error)")
+    if type(value) is BatchedTensor:
+        if not set(value._levels) <= set(target._levels):
+            refuse_inplace(name)
+        (_, value), _ = _aligned((target, value))
+    write(target._value, value)
+    x._requires_grad = x._value._requires_grad   # (a value that requires grad written in)
+    x._fn = _NODE if x._requires_grad else None
+    return x

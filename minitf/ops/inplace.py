@@ -226,6 +226,9 @@ def _arith(name, array_op, graph_op):
     subtraction, true_division = name == "sub_", name == "div_"
 
     def op(x: Tensor, other, alpha=1) -> Tensor:
+        if x._vmap_batched:   # inside vmap: written into the batch's value
+            from ..func.batching_fns import inplace
+            return inplace(op, name, x, other, alpha)
         _check_writable(x, name)
         if subtraction and (x.data.dtype.kind == "b" or isinstance(other, (bool, np.bool_))
                             or isinstance(other, Tensor) and other.data.dtype.kind == "b"):
@@ -311,6 +314,10 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
     """``x[index] = value`` (value broadcast to the selection; boolean masks allowed). ``op_name``
     is the name errors give (fill_, copy_ and zero_ write through here)."""
     from .shape import index_data
+    if x._vmap_batched:   # inside vmap: written into the batch's value
+        from ..func.batching_fns import setitem as batched
+        batched(x, index, value, op_name)
+        return
     _check_writable(x, op_name)
     idx, advanced = index_data(index, x)
     view_of = getattr(value, "_view_of", None)
