@@ -258,7 +258,9 @@ def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices, ran
         else:
             example.append(BatchedTensor(x if d == 0 else x.movedim(d, 0), (level,)))
     if _hook is None:
-        _hook = BatchingHook()
+        with _lock:   # (one hook for every thread)
+            if _hook is None:
+                _hook = BatchingHook()
     outermost = not _active
     gens = _Generators("batched", devices)
     _active.append(Run(level, size, randomness, gens))
