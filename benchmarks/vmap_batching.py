@@ -59,7 +59,8 @@ def worker(variant: str, task: str, batch: int, repeats: int) -> float:
     else:
         run = func.vmap(func.grad(loss), in_dims=(None, 0, 0))
         call = lambda: run(params, x, c)   # noqa: E731
-    call()   # warm-up
+    for _ in range(5):   # warm-up: the first calls of a process also fault in the memory of the batch's arrays
+        call()
     if variant in ("batched", "before"):   # the batched run really ran (no fall-back to the loop)
         assert sys.modules["minitf.func.vmap"].last_fallback is None, sys.modules["minitf.func.vmap"].last_fallback
     times = []
@@ -74,7 +75,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--before", help="git revision whose batched run to time too (column 'before')")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
