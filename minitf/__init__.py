@@ -49,7 +49,7 @@ def _lazy_submodule(name):
     import importlib
     if name in ("nn", "optim", "models", "data", "checkpoint", "train", "distributed", "cuda", "utils",
                 "amp", "backends", "linalg", "special", "printing", "profiler", "func", "testing",
-                "distributions", "fft"):
+                "distributions", "fft", "signal"):
         return importlib.import_module(f".{name}", __name__)
     if name == "vmap":   # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
@@ -197,6 +197,8 @@ _LAZY_GROUPS = {
     ".creation_more": ("logspace", "range", "scalar_tensor", "asarray", "frombuffer", "empty_strided",
                        "empty_permuted"),
     ".signal_windows": ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"),
+    # spectral group: the short-time Fourier transform (minitf/fft/short_time.py)
+    ".fft.short_time": ("stft", "istft"),
     # special functions and linalg gaps: torch's top-level gamma/Bessel names (minitf/ops/gamma_fns.py,
     # bessel_ndtr.py, incomplete_gamma.py, inplace_special.py)
     ".ops.gamma_fns": ("lgamma", "digamma", "polygamma", "mvlgamma"),
@@ -250,6 +252,9 @@ _TENSOR_GAPS_GROUPS = {
     ".tensor_storage": ("resize_as_",),
     ".linalg.legacy_decomp": ("svd", "qr", "cholesky", "lstsq", "matrix_rank", "svd_lowrank", "pca_lowrank",
                               "frobenius_norm", "nuclear_norm", "norm_except_dim"),
+    # torch's type objects: the class of the dtypes, the layout and the memory formats (minitf/type_objects.py)
+    ".type_objects": ("dtype", "layout", "strided", "memory_format", "contiguous_format", "preserve_format",
+                      "channels_last", "channels_last_3d"),
     ".settings": ("set_default_device", "get_default_device", "use_deterministic_algorithms",
                   "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
                   "set_deterministic_debug_mode", "get_deterministic_debug_mode", "set_float32_matmul_precision",

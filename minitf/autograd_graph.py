@@ -9,11 +9,8 @@
 * :func:`register_multi_grad_hook`: one hook over the gradients of several tensors.
 * ``saved_tensors_hooks``, ``save_on_cpu``, ``disable_saved_tensors_hooks``: hooks on what ops save
   for backward (:mod:`minitf.saved_tensors`, imported on first use).
-
-Not here: ``allow_mutation_on_saved_tensors`` (torch clones a saved tensor before an in-place op
-through a dispatch mode that sees every op; minitf's in-place ops bump the counter after writing,
-and an op's saved arrays are its own attributes, so a clone-before-write would need a check in
-every in-place path).
+* ``allow_mutation_on_saved_tensors``: a saved tensor changed in place is cloned first
+  (:mod:`minitf.saved_tensors_mutation`, imported on first use).
 """
 from __future__ import annotations
 
@@ -22,8 +19,9 @@ import weakref
 from typing import NamedTuple
 
 _SAVED = ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks")   # minitf/saved_tensors.py's
+_MUTATION = ("allow_mutation_on_saved_tensors",)   # minitf/saved_tensors_mutation.py's
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version", "register_multi_grad_hook",
-           *_SAVED]
+           *_SAVED, *_MUTATION]
 
 
 class Node(abc.ABC):
@@ -173,6 +171,9 @@ def __getattr__(name):
     if name in _SAVED:
         from . import saved_tensors
         return getattr(saved_tensors, name)
+    if name in _MUTATION:
+        from . import saved_tensors_mutation
+        return getattr(saved_tensors_mutation, name)
     raise AttributeError(f"module 'minitf.autograd.graph' has no attribute {name!r}")
 
 

@@ -38,4 +38,7 @@ def __getattr__(name):
     if name in ("gradcheck", "gradgradcheck"):  # torch.autograd.gradcheck: mt.gradcheck itself
         import importlib   # the module: minitf.gradcheck is rebound to the function in the package
         return getattr(importlib.import_module(".gradcheck", __package__), name)
+    if name in ("Variable", "set_multithreading_enabled", "is_multithreading_enabled"):   # torch's compatibility names
+        from . import autograd_legacy
+        return getattr(autograd_legacy, name)
     raise AttributeError(f"module 'minitf.autograd' has no attribute {name!r}")

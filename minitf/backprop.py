@@ -124,7 +124,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         def accumulate(t, g):
             _accumulate_leaf(t, g, walk)
         retained = _accumulate_retained
-    grads, captured, pending = {}, {}, {}
+    grads, captured, pending, later = {}, {}, {}, []
     hooks = _ag._watchers  # read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
     if want is None and collect is None and tensor_hooks.posted:
@@ -196,10 +196,10 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                     post.expect(inp)  # not among the edges counted: one more use
                 deliver(inp, ig)
         if not retain_graph:
-            if node_hooks:   # hooks of a freed node never run again: uncounted now, not when it dies
-                graph_nodes._release(fn)
-            fn.freed = True
-            fn.__dict__.clear()  # drop the arrays forward saved
+            if "_saves_nothing" in fn.__dict__:   # freed when the pass completes (see below)
+                later.append((fn, node_hooks))
+            else:
+                _free(fn, node_hooks)
         for inp, ig in zip(inputs, in_grads):
             if ig is None or not inp._requires_grad:
                 continue
@@ -210,7 +210,20 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
         deliver(t, tensor_hooks.run(t, g, create_graph), hooked=True)
     if post is not None:
         post.finish()
+    # a node recorded under saved-tensor hooks that saved nothing (Sum, Add) is freed only now: a
+    # pass that an unpack hook (or any hook) stops midway leaves it re-runnable, as torch's, whose
+    # nodes without saved tensors run again (`order` holds its inputs until here anyway)
+    for fn, node_hooks in later:
+        _free(fn, node_hooks)
     return captured
+
+
+def _free(fn, node_hooks: bool) -> None:
+    """Free ``fn`` after its backward without ``retain_graph``: its saved arrays and edges dropped."""
+    if node_hooks:   # hooks of a freed node never run again: uncounted now, not when it dies
+        graph_nodes._release(fn)
+    fn.freed = True
+    fn.__dict__.clear()  # drop the arrays forward saved
 
 
 def _seeds(name, outputs, grad_outputs, create_graph):

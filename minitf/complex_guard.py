@@ -37,11 +37,14 @@ _routes = None   # op class -> the class that runs it on complex input (itself w
 
 def _load_routes() -> dict:
     from .ops import arithmetic, reduction, shape, views, backward_ops, joining, casting, complex_backward
-    from .ops import _util, subscript, elementwise, pointwise, layout, selection, cumulative
+    from .ops import _util, subscript, elementwise, pointwise, layout, selection, cumulative, padding
     same = [arithmetic.Add, arithmetic.Sub, arithmetic.Neg, reduction.Sum, reduction.Mean, shape.Reshape,
             shape.Permute, layout.Roll, layout.Flip, subscript.GetItem, joining.Concatenate, joining.Stack, views.Clone, views.Contiguous,
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
-            backward_ops.Scatter, selection.Where, cumulative.Cumsum]
+            backward_ops.Scatter, selection.Where, cumulative.Cumsum,
+            padding.ConstantPad, padding.GatherPad]   # (copies: their backward scatter-adds, no conjugate)
+    from .ops import more_shapes
+    same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask]   # (linalg's: linear masks)
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
@@ -80,6 +83,11 @@ class _Guard:
         if _routes is None:
             _routes = _load_routes()
         target = _routes.get(cls)
+        if target is None and any(c.__name__ in ("_UserNode", "_Unpack") for c in cls.__mro__[1:]):
+            raise DtypeNotImplemented(
+                f"{_op_name(cls)}: complex input to a custom autograd.Function: set takes_complex = True on the "
+                f"class once its backward gives torch's gradient (the conjugate Wirtinger derivative: "
+                f"docs/autograd.md, 'Complex gradients')")
         if target is None:
             raise DtypeNotImplemented(
                 f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "

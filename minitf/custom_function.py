@@ -185,7 +185,8 @@ def _expands_to(shape, target) -> bool:
 
 
 def _is_float(t) -> bool:
-    return isinstance(t, Tensor) and t.dtype.kind == "f"
+    """A floating or complex Tensor: an output that gets a gradient, as torch's."""
+    return isinstance(t, Tensor) and t.dtype.kind in "fc"
 
 
 def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
@@ -229,11 +230,13 @@ def _become(t: Tensor, result: Tensor) -> Tensor:
 
 
 def _node_types(cls):
-    """The node classes of ``cls``, made once: grad_fn is <CubeBackward>, as torch names it."""
+    """The node classes of ``cls``, made once: grad_fn is <CubeBackward>, as torch names it. A class
+    with ``takes_complex = True`` (its backward holds for complex numbers: minitf.linalg's) passes
+    the complex guard (minitf/complex_guard.py) with its complex inputs; others are refused there."""
     types = cls.__dict__.get("_minitf_node")
     if types is None:
-        types = (type(cls.__name__, (_UserNode,), {"__module__": cls.__module__}),
-                 type(cls.__name__, (_Unpack,), {"__module__": cls.__module__}))
+        attrs = {"__module__": cls.__module__, "takes_complex": getattr(cls, "takes_complex", False)}
+        types = (type(cls.__name__, (_UserNode,), attrs), type(cls.__name__, (_Unpack,), dict(attrs)))
         type.__setattr__(cls, "_minitf_node", types)
     return types
 

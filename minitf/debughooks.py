@@ -15,6 +15,11 @@ op runs with (the complex guard, :mod:`minitf.complex_guard`): no timing, no gen
 module replaces the tuples (never mutates them), so a walk that read one keeps the hooks it
 started with.
 
+A hook with a ``before_write(tensor)`` method is told of an in-place write before it happens
+(:func:`before_write`, called by the write paths of :mod:`minitf.ops.inplace` while any hook
+is registered): ``allow_mutation_on_saved_tensors`` clones a saved tensor there
+(:mod:`minitf.saved_tensors_mutation`).
+
 A hook with a ``run_op(cls, inputs, params)`` method runs the op itself, in place of
 ``cls.apply(*inputs, **params)`` (forward-mode AD, :mod:`minitf.forward_rules`: it needs the
 op's parameters and node to give the output its tangent); the other hooks see its output.
@@ -45,6 +50,14 @@ def _set(hooks) -> None:
     _registered = hooks
     autograd._hooks = hooks
     autograd._watchers = tuple(h for h in hooks if getattr(h, "watches", True))
+
+
+def before_write(tensor) -> None:
+    """Tell every hook with a ``before_write`` method that ``tensor``'s storage is about to change."""
+    for h in autograd._hooks:
+        tell = getattr(h, "before_write", None)
+        if tell is not None:
+            tell(tensor)
 
 
 def clock(hooks, tensors) -> float:

@@ -37,6 +37,7 @@ class _Level:
     def __init__(self):
         self.store = {}     # id(tensor) -> (weakref to it, its tangent)
         self.paused = 0     # > 0 while minitf runs code whose ops must not see tangents (a custom forward)
+        self.dropped_complex = False   # an op on duals gave a complex output, which gets no tangent
         from .forward_rules import ForwardHook
         self.hook = ForwardHook(self)
 
@@ -45,8 +46,9 @@ class _Level:
         return e[1] if e is not None and e[0]() is t else None
 
     def tangent_of(self, t):
-        """``t``'s tangent: its own, or for a view taken by indexing a dual (``_view_of``) that view
-        of the base's tangent (a view taken before the base got its tangent by an in-place op)."""
+        """``t``'s tangent: its own, or for a view taken before its base got a tangent by an in-place
+        op, that view of the base's tangent (by the index of an indexing view, ``_view_of``; else by
+        the view's place in the base's memory)."""
         e = self.store.get(id(t))
         if e is not None and e[0]() is t:
             return e[1]
@@ -54,9 +56,17 @@ class _Level:
         if view_of is not None:
             bt = self.tangent_of(view_of[0])
             if bt is not None:
-                from .forward_rules import view_of_tangent
+                from .forward_inplace import view_of_tangent
                 tangent = view_of_tangent(bt, view_of[1])
                 self.set(t, tangent)
+                return tangent
+        elif getattr(t, "_base", None) is not None:   # a reshaped, permuted ... view: its place in memory
+            bt = self.own_tangent(t._base)
+            if bt is not None:
+                from .forward_inplace import strided_view_of_tangent
+                tangent = strided_view_of_tangent(t, t._base, bt)
+                if tangent is not None:
+                    self.set(t, tangent)
                 return tangent
         return None
 
@@ -194,6 +204,7 @@ def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:
         return UnpackedDualTensor(tensor.view_as(tensor), None)
     with _paused(lv):
         primal = tensor.view_as(tensor)
+    lv.set(primal, None)   # a view that carries no tangent, whatever its base's
     return UnpackedDualTensor(primal, tangent)
 
 

@@ -10,6 +10,10 @@ Otherwise its output's tangent J t comes from
 - a sum of one op call per input, for the multilinear ops (mul, matmul, einsum, linear);
 - a written rule from the output, for the common nonlinear ones (exp, log, sqrt, tanh, sigmoid,
   div, pow, softmax, log_softmax);
+- a rule written from the op's node for the fused ones (:mod:`minitf.forward_fused`), or for
+  the others with a composition in primitive ops (the RNN, LSTM and GRU cells,
+  cosine_similarity) that composition
+  run on the duals;
 - else the double-vjp identity on that one node: with u a cotangent, ``backward_graph(u)`` is
   J^T u, linear in u, and d<J^T u, t>/du = J t. The op runs once, on fresh leaves over its
   inputs' arrays, so its node exists even under ``no_grad()`` (and a random op's draw is the
@@ -17,12 +21,12 @@ Otherwise its output's tangent J t comes from
 
 The tangents are Tensor ops, recorded when grad mode is on (so a tangent can be
 differentiated, in the primals and the tangents).
-In-place changes of duals: :func:`carry`, :func:`take` and :func:`tangent_change`, called by
-:mod:`minitf.ops.inplace`; custom Functions' ``jvp``: :func:`custom_apply`.
+In-place changes of duals: :mod:`minitf.forward_inplace`; custom Functions' ``jvp``:
+:func:`custom_apply`.
 """
 from __future__ import annotations
 
-from . import forward_ad
+from . import forward_ad, forward_fused
 from .tensor import Tensor
 
 # op classes (module, name) whose tangent is the op applied to the tangents, and the multilinear ones
@@ -31,7 +35,8 @@ _LINEAR = [("arithmetic", "Add"), ("arithmetic", "Sub"), ("arithmetic", "Neg"), 
            ("selection", "Where"), ("casting", "AsType"), ("casting", "ToDevice"), ("views", "Clone"),
            ("views", "Contiguous"), ("views", "Expand"), ("views", "Repeat"), ("reduction", "Sum"),
            ("reduction", "Mean"), ("inplace", "IndexPut"), ("_util", "OpResult"), ("layout", "Flip"),
-           ("layout", "Roll")]
+           ("layout", "Roll"), ("nn", "Dropout"), ("nn", "Embedding"), ("loss", "NLLLoss"), ("pointwise", "TriMask"),
+           ("avg_pooling", "AvgPool"), ("cumulative", "Cumsum"), ("padding", "GatherPad")]
 _MULTILINEAR = [("arithmetic", "Mul"), ("arithmetic", "MatMul"), ("einsum", "Einsum")]
 # (module, name) -> rule(inputs, tangents, params, out) of the common nonlinear ops: J t from the output
 _NONLINEAR = {
@@ -45,13 +50,29 @@ _NONLINEAR = {
     ("nn", "Softmax"): lambda xs, ts, p, y: y * (ts[0] - (y * ts[0]).sum(dim=p["axis"], keepdim=True)),
     ("nn", "LogSoftmax"): lambda xs, ts, p, y: ts[0] - (y.exp() * ts[0]).sum(dim=p["axis"], keepdim=True),
 }
+# (module, name) -> name of the rule in minitf.forward_fused of the fused ops: J t from the op's node
+_FUSED = {("elementwise", n): "elementwise" for n in ("ReLU", "GELU", "GELUErf", "SiLU")}
+_FUSED.update({("activation", n): "elementwise" for n in ("LeakyReLU", "ReLU6", "ELU", "Softplus", "LogSigmoid")})
+_FUSED.update({("piecewise_activations", "PiecewiseLinear"): "elementwise", ("pointwise", "Abs"): "elementwise",
+               ("piecewise_activations", "Hardswish"): "elementwise", ("pointwise", "Clamp"): "elementwise",
+               ("smooth_activations", "ScaledELU"): "elementwise", ("nn", "LayerNorm"): "layer_norm",
+               ("rms_norm", "RMSNorm"): "rms_norm", ("batch_norm", "ChannelNorm"): "channel_norm",
+               ("nn", "CrossEntropy"): "scalar_output", ("loss", "WeightedCrossEntropy"): "weighted_cross_entropy",
+               ("attention", "ScaledDotProductAttention"): "attention",
+               ("multihead", "MultiHeadSelfAttention"): "multi_head_attention",
+               ("pointwise_loss", "BinaryCrossEntropyWithLogits"): "elementwise_several"})
+_FUSED.update({("extrema", n): "reduction" for n in ("Amax", "Amin", "Max", "Min", "MaxDim", "MinDim")})
+_FUSED.update({("reduction", "Var"): "reduction", ("statistics", "Std"): "reduction",
+               ("statistics", "Norm2"): "reduction"})
 _rules = None   # cls -> rule, built at the first op on a dual
+_fused = None   # cls -> rule(node, inputs, tangents, params, out, recorded) of minitf.forward_fused
 
 
 def _rule_table() -> dict:
     global _rules
     if _rules is None:
         import importlib
+        importlib.import_module("minitf.ops.composed")   # (it gives the fused ops their ``composed``)
         table = {}
         def cls_of(mod, name):
             return getattr(importlib.import_module(f"minitf.ops.{mod}"), name)
@@ -61,8 +82,32 @@ def _rule_table() -> dict:
         for (mod, name), rule in _NONLINEAR.items():
             table[cls_of(mod, name)] = lambda cls, xs, ts, p, y, rule=rule: rule(xs, ts, p, y)
         table[cls_of("linear", "Linear")] = lambda cls, xs, ts, p, y: _linear_layer(cls, xs, ts, p)
+        # a constant pad is linear in x once its fill is 0 (the fill's derivative)
+        table[cls_of("padding", "ConstantPad")] = lambda cls, xs, ts, p, y: cls.apply(ts[0], **{**p, "value": 0.0})
+        for name in ("Conv", "ConvTranspose"):
+            table[cls_of("conv", name)] = lambda cls, xs, ts, p, y: forward_fused.bilinear_channels(cls, xs, ts, p)
         _rules = table
     return _rules
+
+
+def _fused_rule(cls):
+    """The node rule of ``cls`` (:mod:`minitf.forward_fused`), or None: the listed fused ops and
+    every op marked ``forward_elementwise`` (one input, a diagonal Jacobian: sin, rsqrt, erf ...)."""
+    global _fused
+    if _fused is None:
+        import importlib
+        _fused = {getattr(importlib.import_module(f"minitf.ops.{mod}"), name): getattr(forward_fused, rule)
+                  for (mod, name), rule in _FUSED.items()}
+    rule = _fused.get(cls, False)
+    if rule is False:   # (minitf.ops.unary's, special's and more_math's one-input ops say so)
+        rule = forward_fused.elementwise if getattr(cls, "forward_elementwise", False) else None
+        _fused[cls] = rule
+    return rule
+
+
+def _composed_of(cls):
+    """The fused op's composition in primitive ops (``cls.composed``), or None."""
+    return getattr(cls, "composed", None)
 
 
 def _is_float(t) -> bool:
@@ -169,108 +214,42 @@ class ForwardHook:
         if tangents is None or all(t is None for t in tangents):
             return cls.apply(*inputs, **params)
         rule = _rule_table().get(cls)
-        if rule is None:
-            out, tangent = _by_double_vjp(cls, inputs, tangents, params)
-        else:
+        # (the node rules read J t off real ops' backward: a complex op's, J^T in Wirtinger's sense, is not J)
+        fused = None if rule is not None or any(x.data.dtype.kind == "c" for x in inputs) else _fused_rule(cls)
+        if rule is not None:
             out = cls.apply(*inputs, **params)
             tangent = rule(cls, inputs, tangents, params, out) if _is_float(out) else None
+        elif fused is not None:
+            out, fn, recorded = forward_fused.run_keeping(cls, inputs, params)
+            tangent = fused(fn, inputs, tangents, params, out, recorded) if _is_float(out) else None
+            if tangent is NotImplemented:
+                out, tangent = _by_double_vjp(cls, inputs, tangents, params)
+        elif _composed_of(cls) is not None and _is_float(inputs[0]):
+            out = cls.apply(*inputs, **params)
+            tangent = self._through_composition(cls, inputs, params) if _is_float(out) else None
+        else:
+            out, tangent = _by_double_vjp(cls, inputs, tangents, params)
+        if out.data.dtype.kind == "c":   # no complex tangents: func.jvp sees this and takes reverse mode
+            lv.dropped_complex = True
         if tangent is not None:
+            if tangent.shape != out.shape:   # a term that broadcasts (a lone bias's): the output's shape
+                tangent = tangent.expand(*out.shape)
             lv.set(out, tangent)
         return out
 
 
-def view_of_tangent(base_tangent, index):
-    """The view ``index`` (a getitem's, or a view object with ``read``) of a base's tangent."""
-    if hasattr(index, "read"):
-        return index.read(base_tangent)
-    from .ops.inplace import take as _take
-    return Tensor._make(_take(base_tangent.data, index), None)
-
-
-# ------------------------------------------------------------------ in-place changes of duals
-def flows(x, *values) -> bool:
-    """Whether a tangent reaches the in-place change of ``x`` by ``values`` (a level open)."""
-    lv = forward_ad._active()
-    return lv is not None and any(isinstance(v, Tensor) and lv.tangent_of(v) is not None for v in (x,) + values)
-
-
-def carry(x, old) -> None:
-    """``old`` (x's value before an in-place change) gets x's tangent, which the change reads."""
-    lv = forward_ad._active()
-    t = None if lv is None else lv.tangent_of(x)
-    if t is not None:
-        # a recorded tangent is about to be written over in place (take): the ops graph_op records
-        # save a copy, which the write leaves alone (a plain one is read before the write: shared)
-        lv.set(old, t.clone() if t._requires_grad else t)
-
-
-def _ensure(lv, x):
-    """x's tangent, made zeros where it has none (for a view, in its base's tangent)."""
-    t = lv.tangent_of(x)
-    if t is not None:
-        return t
-    view_of = getattr(x, "_view_of", None)
-    if view_of is not None:
-        _ensure(lv, view_of[0])
-        return lv.tangent_of(x)
-    if getattr(x, "_base", None) is not None:
-        raise NotImplementedError("forward AD: an in-place op would give a tangent to a reshaped, permuted or "
-                                  "expanded view whose base has none; make the base a dual tensor first")
-    t = _zeros(x)
-    lv.set(x, t)
-    return t
-
-
-def take(x, res) -> None:
-    """After an in-place change of ``x`` to ``res``'s value: x's tangent becomes res's, written into
-    x's tangent in place (a view's tangent, its base's and the other views' follow)."""
-    lv = forward_ad._active()
-    if lv is None:
-        return
-    rt = lv.tangent_of(res)
-    if rt is None:
-        if lv.tangent_of(x) is None:
-            return
-        rt = _zeros(res)
-    xt = _ensure(lv, x)
-    flags = getattr(xt.data, "flags", None)
-    if (flags is not None and not getattr(flags, "writeable", True) or 0 in xt.data.strides
-            or xt._fn is None and xt._requires_grad):
-        # an expanded tangent (no memory of its own to write), or the caller's leaf requiring grad
-        # (an in-place change of it would be refused): x takes the new tangent itself
-        lv.set(x, rt if rt.dtype == xt.dtype else rt.to(dtype=xt.dtype))
-        return
-    xt.copy_(rt)   # an in-place op of its own: recorded when the tangents are, version bumped
-
-
-def alias(x, fresh) -> None:
-    """x (a view changed in place through its base) takes the tangent of ``fresh``, its new view."""
-    lv = forward_ad._active()
-    t = None if lv is None else lv.tangent_of(fresh)
-    if t is not None:
-        lv.set(x, t)
-
-
-def reshape_tangent(x, view) -> None:
-    """x changed its shape in place (``unsqueeze_``, ``t_``): its tangent becomes ``view(tangent)``."""
-    lv = forward_ad._active()
-    t = lv.tangent_of(x)
-    with forward_ad._paused(lv):
-        lv.set(x, view(t))
-
-
-def tangent_change(x, value, op_name: str, graph_op):
-    """An in-place change that no graph records (``no_grad()``, or nothing requires grad) but a
-    tangent reaches: the new value and tangent from ``graph_op(old, value)``; x keeps its grad_fn."""
-    from . import autograd
-    from .ops.inplace import _write
-    old = Tensor._make(x.data.copy(), None)
-    carry(x, old)
-    res = graph_op(old, old if value is x else value)
-    _write(x, res.data, op_name)
-    autograd.bump_version(x)
-    take(x, res)
-    return x
+    def _through_composition(self, cls, inputs, params):
+        """J t of a fused op without a written rule that has a composition in primitive ops
+        (:mod:`minitf.ops.composed`; the RNN, LSTM and GRU cells, cosine_similarity): the
+        composition run on the duals with this hook on, so each of its ops carries the tangent
+        (one pass, not the double vjp's three); its value is dropped, the fused op's kept."""
+        from . import autograd
+        hooks = autograd._hooks
+        autograd._hooks = (self,)   # (only forward AD's: the debug tools saw the fused op itself)
+        try:
+            return self.level.tangent_of(_composed_of(cls)(*inputs, **params))
+        finally:
+            autograd._hooks = hooks
 
 
 # ------------------------------------------------------------------ custom Functions

@@ -160,3 +160,37 @@ class ReplayableRNG:
             yield
         finally:
             _generators[self.device] = current
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _devices_kw: str = "devices",
+             device_type=None):
+    """Context manager: the default generators' states (and ``initial_seed``) come back on leaving,
+    as ``torch.random.fork_rng``: draws and ``manual_seed`` inside leave the streams outside as
+    they were. The CPU's is always forked; ``devices`` (torch's GPU indices: minitf has one GPU,
+    and the fake device stands for it) None or non-empty forks every device's, an empty sequence
+    only the CPU's; ``device_type`` ("cuda", "gpu", "fake" or None) is accepted for torch's
+    signature. ``enabled=False``: nothing is forked. A generator first made inside is dropped on
+    leaving, so that outside it starts as it would have."""
+    global _seed
+    if not enabled:
+        yield
+        return
+    if device_type is not None and device_type not in ("cuda", "gpu", "fake", "cpu"):
+        raise ValueError(f"{_caller}: device_type must be 'cuda', 'gpu', 'fake' or None, got {device_type!r}")
+    only_cpu = devices is not None and len(list(devices)) == 0
+    kept = {d: g for d, g in _generators.items() if d == "cpu" or not only_cpu}
+    default_generator("cpu")   # (made now if it was not: its state is the one to come back)
+    kept.setdefault("cpu", _generators["cpu"])
+    states = {d: backend.rng_state(g) for d, g in kept.items()}
+    seed_before = _seed
+    try:
+        yield
+    finally:
+        _seed = seed_before
+        for d in [d for d in _generators if d not in kept and (d == "cpu" or not only_cpu)]:
+            del _generators[d]   # made inside: as if never drawn from
+        for d, g in kept.items():
+            _generators[d] = g
+            backend.set_rng_state(g, states[d])
+            _replay_seeds.pop(d, None)

@@ -51,12 +51,23 @@ first-order gradient under ``create_graph=True`` reads the unpacked attributes o
 ``backward_graph`` reads attributes, so a hook that *changes* values reaches a plain backward
 fully and a recorded one only partly (torch's reads the unpacked values).
 
-Kept differences: the hooks are one stack for the process (torch's are per thread); an
-unpacked tensor of another shape or device than the saved one is a RuntimeError here.
+Threads. As torch's, the stack of entered pairs (and ``disable_saved_tensors_hooks``' message)
+is each thread's own: an op another thread records meanwhile is not packed. The debug hook is
+the process's, registered while any thread has a pair entered.
+
+A failed unpack. An ``unpack_hook`` that raises stops the backward pass with its error; the node
+it was unpacking for is left as it was, and so is every node that ran before it in that pass
+and saved nothing (``_saves_nothing``, set here at forward: the general walk frees those only
+when the pass completes), so a second backward, once the hook is fixed, works where torch's does
+(the nodes that saved something and ran are freed, as torch's).
+
+Kept difference: an unpacked tensor of another shape or device than the saved one is a
+RuntimeError here.
 """
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 
 import numpy as np
@@ -69,13 +80,25 @@ from .tensor import Tensor
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
-_stack: list = []         # the (pack_hook, unpack_hook) pairs entered, innermost last
-_disabled = None          # disable_saved_tensors_hooks' message while one is entered
+
+
+class _State(threading.local):
+    """This thread's hooks, as torch's (thread-local): ``stack``, the ``(pack_hook, unpack_hook)``
+    pairs entered, innermost last; ``disabled``, disable_saved_tensors_hooks' message or None."""
+
+    def __init__(self):
+        self.stack, self.disabled = [], None
+
+
+_state = _State()
+_entered = [0]            # pairs entered in all threads: the debug hook is on while > 0
+_lock = threading.Lock()
 
 
 def current():
-    """The innermost ``(pack_hook, unpack_hook)`` entered, or None."""
-    return _stack[-1] if _stack else None
+    """This thread's innermost ``(pack_hook, unpack_hook)`` entered, or None."""
+    stack = _state.stack
+    return stack[-1] if stack else None
 
 
 class saved_tensors_hooks:
@@ -88,16 +111,22 @@ class saved_tensors_hooks:
         self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
 
     def __enter__(self) -> None:
-        if _disabled is not None:
-            raise RuntimeError(_disabled)
-        _stack.append((self.pack_hook, self.unpack_hook))
-        if len(_stack) == 1:
-            debughooks.push(_WATCH)
+        if _state.disabled is not None:
+            raise RuntimeError(_state.disabled)
+        _state.stack.append((self.pack_hook, self.unpack_hook))
+        with _lock:
+            _entered[0] += 1
+            if _entered[0] == 1:
+                debughooks.push(_WATCH)
 
     def __exit__(self, *exc) -> None:
-        _stack.pop()
-        if not _stack:
-            debughooks.pop(_WATCH)
+        _state.stack.pop()
+        with _lock:
+            _entered[0] -= 1
+            last = _entered[0] == 0
+            if last:
+                debughooks.pop(_WATCH)
+        if last:
             release.sweep()   # the forward's locals are gone: free what only the graph's packs hold
 
 
@@ -122,15 +151,15 @@ class save_on_cpu(saved_tensors_hooks):
 def disable_saved_tensors_hooks(error_message: str):
     """Context manager under which entering ``saved_tensors_hooks`` (or ``save_on_cpu``) raises
     ``RuntimeError(error_message)``, as does entering this one while hooks are on."""
-    global _disabled
-    previous = _disabled
+    state = _state
+    previous = state.disabled
     try:
-        if _stack:
+        if state.stack:
             raise RuntimeError(error_message)
-        _disabled = error_message
+        state.disabled = error_message
         yield
     finally:
-        _disabled = previous
+        state.disabled = previous
 
 
 _NOT_ARRAYS = (int, float, bool, str, tuple, list, dict, type(None), slice)
@@ -190,12 +219,29 @@ class _Watch:
             graph_nodes.register_node_hook(fn, _Release(fn), pre=False)
             fn.__class__ = _packed_type(type(fn))
             release.maybe_sweep()
+        elif not _holds_arrays(fn):   # (Sum, Add, a view): re-runnable after a pass a hook failed
+            fn.__dict__["_saves_nothing"] = True
 
     def on_backward(self, fn, grad_out, grads_in, seconds) -> None:
         pass
 
 
 _WATCH = _Watch()
+
+
+def _holds_arrays(fn: Function, seen=None) -> bool:
+    """Whether ``fn`` keeps an array attribute (alone, or in a tuple or list), or a Function that does."""
+    seen = seen or {id(fn)}
+    for key, value in fn.__dict__.items():
+        if key == "params" or key.startswith("_"):
+            continue
+        if _is_array(value) or type(value) in (tuple, list) and any(_is_array(v) for v in value):
+            return True
+        if isinstance(value, Function) and id(value) not in seen:
+            seen.add(id(value))
+            if _holds_arrays(value, seen):
+                return True
+    return False
 
 
 def _reshape_of(a, b) -> bool:
@@ -357,11 +403,16 @@ class SavedByCtx:
             if self.weak:   # a saved output whose Tensor is gone: rebuilt on the node, as without hooks
                 return ctx._rebuild(self.k, Tensor._make(t.data, None))
             return t
-        if orig._version != version:
+        if orig._version != version and not _mutation().kept(self.packed.value):
             raise modified_error(position, orig, version)
         if t is orig or not (orig._requires_grad and _ag.is_grad_enabled()):
             return t
         return _Unpacked.apply(orig, data=t.data)
+
+
+def _mutation():
+    from . import saved_tensors_mutation   # (allow_mutation_on_saved_tensors' handles: on first need)
+    return saved_tensors_mutation
 
 
 def pack_saved(saved: tuple, inputs, hooks) -> tuple:

@@ -314,9 +314,10 @@ class Tensor(TensorMethods):
         """A copy of the data with its own storage (differentiable)."""
         return _ops.clone(self)
 
-    def contiguous(self) -> "Tensor":
-        """Self if the array is C-contiguous, else a contiguous copy (differentiable)."""
-        return _ops.contiguous(self)
+    def contiguous(self, memory_format=None) -> "Tensor":
+        """Self if the array is C-contiguous (or laid out as ``memory_format``: ``mt.channels_last``
+        ...), else such a copy (differentiable)."""
+        return _ops.contiguous(self, memory_format)
 
     # ------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:

@@ -89,6 +89,44 @@ class APIMethods:
         """-1 on the host, else the GPU's index (0: minitf uses one GPU; the fake device stands for it)."""
         return -1 if self.device == "cpu" else 0
 
+    @property
+    def layout(self):
+        """``mt.strided``: every minitf tensor is dense, with NumPy/CuPy strides (:mod:`minitf.type_objects`)."""
+        from .type_objects import strided
+        return strided
+
+    # torch's kinds of tensor minitf has none of: sparse, meta (shapes without data), quantized, nested, MKL-DNN
+    is_sparse = property(lambda self: False, doc="False: minitf's tensors are dense (layout ``mt.strided``).")
+    is_meta = property(lambda self: False, doc="False: minitf has no meta device (every tensor holds its data).")
+    is_quantized = property(lambda self: False, doc="False: minitf has no quantized dtypes.")
+    is_nested = property(lambda self: False, doc="False: minitf has no nested (jagged) tensors.")
+    is_mkldnn = property(lambda self: False, doc="False: minitf has no MKL-DNN layout.")
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (torch's): k for output k of a custom Function
+        with several outputs, else 0 (a leaf too). Where torch's op makes one node of several outputs
+        (``unbind``, ``split``), minitf makes one node per output: 0 for each."""
+        if self._fn is None:
+            return 0
+        from .graph_nodes import _edge
+        return _edge(self)[1]
+
+    def as_subclass(self, cls):
+        """A ``cls`` instance (``cls`` a subclass of Tensor) sharing this tensor's data and version
+        counter, as torch's: in the graph as an alias of this tensor (``AliasBackward0``) when it
+        requires grad, so gradients flow back through it; ``cls.__init__`` is not called."""
+        from .tensor import Tensor
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not "
+                            "possible. Make sure your class inherits from Tensor.")
+        alias = self[...] if self._requires_grad else self.detach()   # (x[...]: torch's AliasBackward0)
+        out = Tensor.__new__(cls)
+        for name in Tensor.__slots__:
+            if name != "__weakref__" and hasattr(alias, name):
+                setattr(out, name, getattr(alias, name))
+        return out
+
     nbytes = property(lambda self: int(self.data.nbytes), doc="numel() * itemsize, in bytes.")
     itemsize = property(lambda self: int(self.data.itemsize), doc="Bytes per element (element_size()).")
 

@@ -319,7 +319,13 @@ class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods, Stora
         return _creation().tensor(data, **_new(self, dtype, device), requires_grad=requires_grad)
     def element_size(self): return self.data.itemsize
     def nelement(self): return int(self.data.size)
-    def is_contiguous(self): return bool(self.data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None):
+        """Whether the array is C-contiguous, or laid out as ``memory_format`` (``mt.channels_last``...)."""
+        if memory_format is None:
+            return bool(self.data.flags.c_contiguous)
+        from .type_objects import check_memory_format, is_contiguous_as
+        fmt = check_memory_format("is_contiguous", memory_format)
+        return is_contiguous_as(self.shape, self.stride(), fmt)
     def stride(self, dim=None):
         """Steps between elements per dim, in elements (torch's unit; NumPy's strides are bytes)."""
         s = tuple(b // self.data.itemsize for b in self.data.strides)

@@ -1,6 +1,7 @@
 """torch's Tensor methods of the statistics, reductions and misc functions (minitf/ops/
 order_stats.py, covariance.py, histogram.py, number_parts.py, diag_build.py, and
-creation_more.py's empty_strided), one line each; the ops are imported on first use.
+creation_more.py's empty_strided; stft and istft, minitf/fft/short_time.py), one line each;
+the ops are imported on first use.
 
 A mixin of :class:`minitf.tensor_methods.TensorMethods`, as :mod:`minitf.tensor_more`.
 """
@@ -43,6 +44,20 @@ class StatsMethods:
     def isreal(self): return _ops("number_parts").isreal(self)
     def diag_embed(self, offset=0, dim1=-2, dim2=-1): return _ops("diag_build").diag_embed(self, offset, dim1, dim2)
     def diagflat(self, offset=0): return _ops("diag_build").diagflat(self, offset)
+
+    def stft(self, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect",
+             normalized=False, onesided=None, return_complex=None, align_to_window=None):
+        """:func:`minitf.stft` of this signal (L,) or (B, L)."""
+        from .fft.short_time import stft
+        return stft(self, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided,
+                    return_complex, align_to_window)
+
+    def istft(self, n_fft, hop_length=None, win_length=None, window=None, center=True, normalized=False,
+              onesided=None, length=None, return_complex=False):
+        """:func:`minitf.istft` of this spectrum (N, T) or (B, N, T)."""
+        from .fft.short_time import istft
+        return istft(self, n_fft, hop_length, win_length, window, center, normalized, onesided, length,
+                     return_complex)
 
     def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False):
         """A tensor of ``size`` of this one's dtype and device (unless given), values not meaningful;

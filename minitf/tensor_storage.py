@@ -94,6 +94,9 @@ class StorageMethods:
             raise RuntimeError("cannot resize variables that require grad")
         if shape == self.shape:
             return self
+        if _autograd()._hooks:   # allow_mutation_on_saved_tensors: a saved tensor is cloned first
+            from . import debughooks
+            debughooks.before_write(self)
         from .backend import storage
         offset, total = storage.geometry(self.data)
         n = 1

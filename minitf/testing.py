@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "assert_allclose", "make_tensor"]
 
 # torch's default (rtol, atol) per dtype; integers and bools are compared exactly
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -164,6 +164,33 @@ def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol=None, 
         if msg is not None:
             report = msg(report) if callable(msg) else msg
         raise AssertionError(report) from None
+
+
+# torch.testing.assert_allclose's own defaults (looser than assert_close's), per dtype
+_ALLCLOSE_TOLERANCES = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5), "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan: bool = True, msg: str = "") -> None:
+    """torch's deprecated ``torch.testing.assert_allclose`` (a FutureWarning on every call, as
+    torch's): :func:`assert_close` with the dtypes unchecked (``check_dtype=False``), NaNs equal by
+    default, and its own default tolerances: float16 rtol 1e-3 / atol 1e-3, float32 1e-4 / 1e-5,
+    float64 1e-5 / 1e-8 (the widest of the two dtypes; others exact). ``actual`` not a Tensor is made
+    one, ``expected`` not a Tensor one of ``actual``'s dtype. actual, expected: the same shape."""
+    import warnings
+    from .creation import tensor
+    from .tensor import Tensor
+    warnings.warn("`minitf.testing.assert_allclose()` is deprecated (as torch's since 1.12) and will be removed "
+                  "in a future release. Please use `minitf.testing.assert_close()` instead.", FutureWarning,
+                  stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype, device=actual.device)
+    if rtol is None and atol is None:
+        pairs = [_ALLCLOSE_TOLERANCES.get(np.dtype(t.dtype).name, (0.0, 0.0)) for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True, check_dtype=False,
+                 msg=msg or None)
 
 
 def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool = False,

@@ -26,12 +26,13 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
             f"a view made by {fn.name()} (shape {out.shape}) was used after its base was "
             f"modified by an in-place operation that autograd recorded; take the view after the "
             f"in-place change, or change the base out of place")
-    if fn.saves_output and _changed_since(out, fn._epoch):
+    kept = _kept(fn) if "_saved_packed" in fn.__dict__ else ()
+    if fn.saves_output and _changed_since(out, fn._epoch) and "output" not in kept:
         culprit = f"output 0 of {fn.name()}"
     else:
         for k in fn.saved_inputs(inputs):
             inp = inputs[k]
-            if _changed_since(inp, fn._epoch):
+            if _changed_since(inp, fn._epoch) and k not in kept:
                 culprit = f"input {k} of {fn.name()}"
                 t = inp
                 break
@@ -42,6 +43,15 @@ def _check_versions(out: Tensor, fn: Function, inputs) -> None:
         f"one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: the {culprit} (a tensor of shape {t.shape}), now at version {t._version}, was "
         f"changed after {fn.name()} saved it. Change it out of place, or clone() it first")
+
+
+def _kept(fn: Function) -> set:
+    """The saved tensors of a packed node (:mod:`minitf.saved_tensors`) that
+    ``allow_mutation_on_saved_tensors`` cloned before an in-place change: input indices, and
+    "output" (a packed array that is no input's is the output: only it can be written to)."""
+    from .saved_tensors_mutation import kept
+    return {"output" if v.index is None else v.index for _, _, _, items in fn.__dict__["_saved_packed"]
+            for v in items if kept(getattr(v, "value", None))}
 
 
 def _freed_error() -> RuntimeError:

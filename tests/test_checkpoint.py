@@ -396,3 +396,40 @@ def test_load_and_save_keywords_are_torchs():
         assert name in theirs and name in ours
     assert list(ours)[:2] == list(theirs)[:2] == ["f", "map_location"]
     assert list(inspect.signature(mt.save).parameters) == list(inspect.signature(torch.save).parameters)[:2]
+
+
+def test_a_state_dicts_metadata_survives_save_and_load_as_torchs(tmp_path):
+    # load_state_dict hands each module its saved local_metadata: a module that converts an older
+    # format reads local_metadata["version"], which only a kept _metadata carries through a file
+    torch = pytest.importorskip("torch")
+    import io
+    from collections import OrderedDict
+
+    def model(lib):
+        class Versioned(lib.nn.Linear):
+            _version = 3
+            seen = []
+
+            def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args):
+                self.seen.append(local_metadata.get("version"))
+                super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
+        return lib.nn.Sequential(Versioned(2, 3), lib.nn.BatchNorm1d(3)), Versioned
+
+    out = {}
+    for lib in (mt, torch):
+        m, _ = model(lib)
+        buf = io.BytesIO()
+        lib.save({"model": m.state_dict(), "plain": OrderedDict(a=1), "step": 7}, buf)
+        buf.seek(0)
+        loaded = lib.load(buf)
+        sd = loaded["model"]
+        assert type(sd) is OrderedDict and type(loaded["plain"]) is OrderedDict
+        assert not hasattr(loaded["plain"], "_metadata")
+        m2, Versioned = model(lib)
+        m2.load_state_dict(sd)
+        out[lib.__name__] = (dict(sd._metadata), Versioned.seen, list(sd))
+    assert out["minitf"] == out["torch"]
+    assert out["minitf"][0]["0"] == {"version": 3} and out["minitf"][1] == [3]
+    path = tmp_path / "sd.npz"   # a path, the state dict itself at the top
+    mt.save(model(mt)[0].state_dict(), path)
+    assert mt.load(path)._metadata == model(mt)[0].state_dict()._metadata

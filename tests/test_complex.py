@@ -129,6 +129,9 @@ CASES = {
                                                 m.movedim(a, 0, 1).flatten(), m.tile(a, (2,)).flatten(),
                                                 a.repeat_interleave(2).flatten(), *m.unbind(a)]), "C"),
     "rsub_addcmul": (lambda m, a, b: m.rsub(a, b) + m.addcmul(a, a, b, value=0.5), "cc"),
+    "pad": (lambda m, a: m.cat([m.nn.functional.pad(a, (1, 2), mode=mode).flatten()
+                                for mode in ("reflect", "replicate", "circular")]
+                               + [m.nn.functional.pad(a, (1, 1, 2, 0)).flatten()]), "C"),
 }
 
 
@@ -241,7 +244,7 @@ def test_gradcheck_sees_a_wrong_complex_gradient(rng):
     ("var", lambda z: z.var()), ("max", lambda z: z.max()),
     ("linear", lambda z: mt.functional.linear(z, z.reshape(1, 3))),
     ("mse_loss", lambda z: mt.functional.mse_loss(z, z)),   # (made of sub and mul, which take complex)
-    ("einsum", lambda z: mt.einsum("i,i->", z, z)), ("normp", lambda z: mt.linalg.vector_norm(z, 3))])
+    ("einsum", lambda z: mt.einsum("i,i->", z, z))])   # (the p-norms take complex: tests/test_linalg_complex.py)
 def test_other_ops_refuse_complex_input_by_name(name, fn, device, rng):
     z = _c(rng, 3, device=device)
     with pytest.raises(DtypeNotImplemented, match=rf"^{name}: (complex tensors are not supported|not implemented for "

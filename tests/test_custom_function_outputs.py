@@ -182,3 +182,35 @@ def test_mark_dirty_of_a_tensor_that_is_not_an_input_matches_torch():
                 assert isinstance(mine, type(theirs)), (returned, requires_grad, mine)
             else:
                 assert (len(mine[0]), mine[1:]) == (len(theirs[0]), theirs[1:]), (returned, requires_grad)
+
+
+def test_complex_input_and_outputs_need_takes_complex(complex_isolated):
+    """A complex input is refused (naming the class and what to do) unless the class declares
+    takes_complex; then complex outputs are differentiable, as torch's, with the user's gradient."""
+    torch = pytest.importorskip("torch")
+
+    def cube_class(takes):
+        class Cube(mt.autograd.Function):
+            takes_complex = takes
+
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * (3 * x * x).conj()
+        return Cube
+
+    z = mt.tensor([1 + 1j, 0.5 - 2j], dtype=mt.complex128, requires_grad=True)
+    with pytest.raises(mt.errors.DtypeNotImplemented, match="cube: complex input to a custom autograd.Function: "
+                                                             "set takes_complex = True"):
+        cube_class(False).apply(z)
+    y = cube_class(True).apply(z)
+    assert y.requires_grad and y.dtype == mt.complex128
+    (y.abs() ** 2).sum().backward()
+    zt = torch.tensor(z.detach().numpy(), requires_grad=True)
+    ((zt ** 3).abs() ** 2).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=1e-12)

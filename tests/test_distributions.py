@@ -133,26 +133,30 @@ def test_against_torch_values_and_gradients(spec):
             shape = d.batch_shape
             q = np.broadcast_to(np.array([0.1, 0.5, 0.8])[:shape[-1]] if shape else 0.3, shape).copy()
             v, vt = mt.tensor(q, dtype="float64"), torch.tensor(q)
-        y, yt = _call(d, method, v), _call(dt, method, vt)
-        assert y.shape == tuple(yt.shape), method
-        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-9, atol=1e-12,
-                                   err_msg=method)
-        # gradients of <cotangent, y> with respect to every tensor parameter (torch's as reference)
-        tensors = [k for k in ps if not isinstance(ps[k], float)]
-        if not yt.requires_grad or y.dtype.kind != "f":
+        compare_with_torch(_call(d, method, v), _call(dt, method, vt), ps, pts, method)
+
+
+def compare_with_torch(y, yt, ps, pts, method, defined_only=False):
+    """y against torch's yt (values), then the gradients of <cotangent, y> in every tensor of ps
+    against pts' (a cotangent of 0 where torch's value is not finite). ``defined_only``: compare a
+    gradient shaped like y only where torch's value is finite."""
+    assert y.shape == tuple(yt.shape), method
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=method)
+    if not yt.requires_grad or y.dtype.kind != "f":
+        return
+    finite = np.isfinite(yt.detach().numpy())
+    cot = np.where(finite, np.random.default_rng(1).standard_normal(y.shape), 0.0)
+    (y * mt.tensor(cot)).sum().backward()
+    (yt * torch.tensor(cot)).sum().backward()
+    for k in (k for k in ps if not isinstance(ps[k], (int, float))):
+        g, gt = ps[k].grad, pts[k].grad
+        if gt is None:
+            assert g is None or np.all(g.numpy() == 0), (method, k)
             continue
-        cot = np.random.default_rng(1).standard_normal(y.shape)
-        finite = np.isfinite(yt.detach().numpy())
-        cot = np.where(finite, cot, 0.0)
-        (y * mt.tensor(cot)).sum().backward()
-        (yt * torch.tensor(cot)).sum().backward()
-        for k in tensors:
-            gt = pts[k].grad
-            g = ps[k].grad
-            if gt is None:
-                assert g is None or np.all(g.numpy() == 0), (method, k)
-                continue
-            np.testing.assert_allclose(g.numpy(), gt.numpy(), rtol=1e-8, atol=1e-10, err_msg=f"{method} d/d{k}")
+        g, gt = g.numpy(), gt.numpy()
+        if defined_only and g.shape == y.shape:
+            g, gt = g[finite], gt[finite]
+        np.testing.assert_allclose(g, gt, rtol=1e-8, atol=1e-10, err_msg=f"{method} d/d{k}")
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if "log_prob" in s[4] and not s[0].startswith(

@@ -72,6 +72,12 @@ PAIRS = [
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[f"{p[0]}-{p[2]}-{i}" for i, p in enumerate(PAIRS)])
 def test_kl_against_torch(pair):
+    compare_kl_with_torch(pair, build)
+
+
+def compare_kl_with_torch(pair, build):
+    """KL of the pair (p_name, p_params, q_name, q_params) built by ``build`` against torch's: values,
+    then the gradients in every tensor parameter where torch's KL is finite."""
     p_name, p_params, q_name, q_params = pair
     p, pp = build(D, p_name, p_params)
     q, qp = build(D, q_name, q_params)
@@ -88,7 +94,7 @@ def test_kl_against_torch(pair):
     (torch.where(torch.tensor(finite), klt, 0.0) * torch.tensor(cot)).sum().backward()
     for ours, theirs in ((pp, ppt), (qp, qpt)):
         for k in ours:
-            if isinstance(ours[k], float) or theirs[k].grad is None:
+            if isinstance(ours[k], (int, float)) or theirs[k].grad is None:
                 continue
             np.testing.assert_allclose(ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-8, atol=1e-10,
                                        err_msg=k)

@@ -32,6 +32,11 @@ CASES = [
     ("irfftn", True, {"dim": (0, 1)}, (3, 4, 2)), ("irfftn", True, {"s": (2, 6), "norm": "ortho"}, (3, 4)),
     ("hfft", True, {}, (4,)), ("hfft", True, {"n": 5, "norm": "ortho"}, (2, 3)), ("hfft", False, {"norm": "forward"}, (4,)),
     ("ihfft", False, {}, (6,)), ("ihfft", False, {"n": 5, "dim": 0, "norm": "forward"}, (4, 2)),
+    ("hfft2", True, {}, (3, 4)), ("hfft2", True, {"s": (4, 5), "norm": "ortho"}, (2, 3, 3)),
+    ("hfftn", True, {}, (2, 3, 4)), ("hfftn", True, {"s": (-1, 7), "dim": (1, 0), "norm": "forward"}, (3, 4)),
+    ("hfftn", False, {"s": (3,)}, (2, 4)),
+    ("ihfft2", False, {}, (3, 6)), ("ihfft2", False, {"s": (2, 5), "norm": "forward"}, (2, 3, 4)),
+    ("ihfftn", False, {"dim": (0, 2)}, (3, 2, 5)), ("ihfftn", False, {"s": (4, 6), "norm": "ortho"}, (3, 4)),
 ]
 
 
@@ -125,6 +130,8 @@ def test_argument_errors_as_torch():
         mt.fft.rfft(mt.ones(4, dtype=mt.complex64))
     with pytest.raises(RuntimeError, match="rfft expects a real input"):
         torch.fft.rfft(torch.ones(4, dtype=torch.complex64))
+    with pytest.raises(DtypeError, match="ihfftn expects a real input"):
+        mt.fft.ihfftn(mt.ones(4, dtype=mt.complex64))
     with pytest.raises(RuntimeError, match="same length"):
         mt.fft.fftn(mt.ones(2, 2), s=(2,), dim=(0, 1))
     with pytest.raises(IndexError, match="out of range"):

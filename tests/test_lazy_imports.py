@@ -25,7 +25,9 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.fft", "minitf.backend.fft", "minitf.complex_guard", "minitf.ops.complex_backward",   # (complex, round 6)
         "minitf.ops.complex_math",
         "minitf.saved_tensors", "minitf.saved_tensors_release",   # autograd.graph's saved-tensor hooks (round 6)
+        "minitf.saved_tensors_mutation", "minitf.type_objects", "minitf.autograd_legacy",   # (round 7)
         "minitf.ops.linear_cross_entropy",
+        "minitf.signal", "minitf.signal.windows", "minitf.fft.short_time",   # (spectral group, round 7)
         "shutil", "pathlib", "threading", "dataclasses"]
 # and `from minitf import nn, optim` not these
 LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf.nn.margin_loss",

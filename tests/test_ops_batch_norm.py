@@ -277,3 +277,49 @@ def test_group_norm_of_one_value_per_group_row_raises_as_torch():
             nn.GroupNorm(groups, shape[1])(mt.ones(*shape))
     assert F.group_norm(mt.ones(2, 4, 1), 4).shape == (2, 4, 1)
     assert F.group_norm(mt.ones(1, 4, 2), 4).shape == (1, 4, 2)
+
+
+_LAYER_DTYPES = ["int32", "int64", "int8", "uint8", "bool", "float16", "float32", "float64", "complex64"]
+
+
+@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (4, 3)), ("BatchNorm2d", (4, 3, 2, 2))])
+def test_batch_norm_layers_accept_and_refuse_dtypes_as_torch(cls, shape):
+    # (bfloat16: NumPy has none.) For each (affine, track_running_stats, dtype): built or refused with
+    # torch's error type, then a forward in training and in eval mode with an input of that dtype
+    torch = pytest.importorskip("torch")
+
+    def outcome(lib, affine, track, dtype):
+        try:
+            m = getattr(lib.nn, cls)(3, affine=affine, track_running_stats=track, dtype=getattr(lib, dtype))
+        except Exception as e:
+            return ("built", e), ()
+        done = []
+        for mode in ("train", "eval"):
+            getattr(m, mode)()
+            try:
+                y = m(lib.ones(shape, dtype=getattr(lib, dtype)))
+                done.append(str(y.dtype).replace("torch.", ""))
+            except Exception as e:
+                done.append(e)
+        return ("built", None), tuple(done)
+
+    for affine in (True, False):
+        for track in (True, False):
+            for dtype in _LAYER_DTYPES:
+                (_, m_err), m_fwd = outcome(mt, affine, track, dtype)
+                (_, t_err), t_fwd = outcome(torch, affine, track, dtype)
+                case = (affine, track, dtype)
+                if affine and dtype == "complex64":   # kept difference: minitf's parameters are real
+                    assert isinstance(m_err, RuntimeError) and t_err is None, case
+                    continue
+                assert (m_err is None) == (t_err is None), (case, m_err, t_err)
+                if t_err is not None:
+                    assert isinstance(m_err, type(t_err)), (case, m_err, t_err)
+                    continue
+                for m_out, t_out in zip(m_fwd, t_fwd, strict=True):
+                    if isinstance(t_out, Exception):
+                        assert isinstance(m_out, type(t_out)) and "floating point" in str(m_out), (case, m_out)
+                    else:
+                        assert m_out == t_out, case
+    m = getattr(mt.nn, cls)(3, affine=False, dtype="int32")   # the buffers take the dtype, as torch's
+    assert m.running_mean.dtype == m.running_var.dtype == mt.int32 and m.num_batches_tracked.dtype == mt.int64

@@ -40,6 +40,39 @@ def test_a_batch_that_cannot_fit_is_refused_before_allocating(corpus_file, tmp_p
                             30, 1000)  # no error: the check is off
 
 
+def test_a_data_file_larger_than_the_memory_is_refused_before_it_is_read(tmp_path, env, capsys, monkeypatch):
+    """A sparse file eight times the memory available: the size is weighed first (reading it would
+    exhaust the memory before the check ran); the reader is made to fail here, so that a
+    regression fails this test instead of filling the machine's memory."""
+    from minitf import data
+    avail, source = train.memory.available_memory("cpu")
+    if avail is None:
+        pytest.skip(f"this system does not say: {source}")
+    big = tmp_path / "huge.txt"
+    try:
+        with open(big, "wb") as f:
+            f.truncate(8 * avail)
+    except OSError as e:
+        pytest.skip(f"no sparse file of {train.memory.gib(8 * avail)} here: {e}")
+    monkeypatch.setattr(data, "read_text", lambda path: pytest.fail(f"{path} was read before the check"))
+    out = tmp_path / "run"
+    _, _, err = main_of("train_charlm.py", ["--data", str(big), "--out-dir", str(out), *TINY_FLAGS,
+                                            "--max-iters", "2"], capsys, check=2)
+    line = one_line_error(err)
+    assert line.startswith(f"error: out of memory: the --data file {big} is {train.memory.gib(8 * avail)}, ")
+    assert "use a smaller --data file" in line and f"available ({source})" in line
+    assert not out.exists()
+    # the bound is a lower one: a small file is let through to be weighed exactly once read
+    small = tmp_path / "small.txt"
+    small.write_text("hello world\n" * 100, encoding="utf-8")
+    train.memory.check_file_fits(train.make_config(data=str(small)), str(small))
+    monkeypatch.setattr(train.memory, "available_memory", lambda device="cpu": (2 * 2**20, "as the test says"))
+    with pytest.raises(train.ConfigError, match="the --data file .* is 2 MiB"):
+        with open(small, "wb") as f:
+            f.truncate(2 * 2**20)
+        train.memory.check_file_fits(train.make_config(), str(small))
+
+
 def test_available_memory_is_read_from_the_system():
     avail, source = train.memory.available_memory("cpu")
     if avail is None:

@@ -187,7 +187,8 @@ from .gpu import NcclCollectives, gpu_free_memory, gpu_info, gpu_pool_growth, nc
 # torch.linalg's kernels (xp.linalg with uniform errors); scans and a scattered product (cummax,
 # logcumsumexp, scatter_reduce prod): NumPy's ufunc methods, built elsewhere
 from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
-__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {"linalg_op": ".linalg", "accumulate": ".scans",
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), {"linalg_op": ".linalg", "linalg_eig": ".linalg",
+                                                             "on_host": ".linalg", "accumulate": ".scans",
                                                              "scatter_multiply": ".scans", "fft_op": ".fft",
                                                              "frequencies": ".fft"})
 
@@ -199,6 +200,6 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "num_threads", "set_num_threads", "chunk_elements", "parallel_rows",
            "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed", "draw_counts",
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",
-           "linalg_op"]
+           "linalg_op", "linalg_eig", "on_host"]
 __all__ += ["accumulate", "scatter_multiply"]  # (scans)
 __all__ += ["fft_op", "frequencies"]  # (fft)

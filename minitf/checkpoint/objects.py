@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,11 @@ def save_object(obj, path) -> Path:
     of dicts (keys: str, int, float, bool or None), lists and tuples whose
     leaves are Tensors, NumPy/CuPy arrays, ints, floats, strings, bools or
     None. A tensor that appears twice is stored once and comes back as one
-    object. Anything else is a ``TypeError`` naming where it is.
+    object. An ``OrderedDict`` comes back as one, with its ``_metadata``
+    attribute if it has one (what ``Module.state_dict()`` records: each
+    module's ``{"version": ...}``, which ``load_state_dict`` hands to the
+    modules' loaders), as torch.save keeps it. Anything else is a
+    ``TypeError`` naming where it is.
     """
     arrays: dict = {}
     seen: dict = {}
@@ -53,7 +58,12 @@ def save_object(obj, path) -> Path:
                     raise TypeError(f"cannot save {where}: a key of type {type(k).__name__} ({k!r:.40}); "
                                     f"keys are str, int, float, bool or None")
                 items.append([enc(k, where, depth + 1), enc(x, f"{where}[{k!r}]", depth + 1)])
-            return {"dict": items}
+            if not isinstance(v, OrderedDict):
+                return {"dict": items}
+            # (a second entry: a reader from before it loads the items as a plain dict)
+            metadata = getattr(v, "_metadata", None)
+            return {"dict": items, "ordered": True if metadata is None else enc(metadata, f"{where}._metadata",
+                                                                                 depth + 1)}
         if isinstance(v, (list, tuple)):
             return {type(v).__name__: [enc(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(v)]}
         raise TypeError(f"cannot save {where}: a {type(v).__name__}; minitf.save stores dicts, lists and tuples "
@@ -118,7 +128,8 @@ def load_object(path, device: str | None = None, map_tensor=None):
             out = [dec(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(body)]
             return out if kind == "list" else tuple(out)
         if kind == "dict" and isinstance(body, list):
-            out = {}
+            ordered = v.get("ordered")
+            out = {} if ordered is None else OrderedDict()
             for item in body:
                 if not (isinstance(item, list) and len(item) == 2):
                     raise bad(where, "has a malformed dict item")
@@ -126,6 +137,11 @@ def load_object(path, device: str | None = None, map_tensor=None):
                 if not (k is None or isinstance(k, (bool, int, float, str))):
                     raise bad(where, "has a key that is not a scalar")
                 out[k] = dec(item[1], f"{where}[{k!r}]", depth + 1)
+            if ordered is not None and ordered is not True:
+                metadata = dec(ordered, f"{where}._metadata", depth + 1)
+                if not isinstance(metadata, dict):
+                    raise bad(where, "has a _metadata that is not a dict")
+                out._metadata = metadata
             return out
         raise bad(where, f"has an unknown kind {kind[:20]!r}")
     return dec(meta["object"], "obj", 0)

@@ -8,11 +8,11 @@ broadcast with the value.
 """
 from __future__ import annotations
 
-__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
+__all__ = ["Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than", "greater_than_eq",
            "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-           "lower_cholesky", "lower_triangular", "nonnegative", "nonnegative_integer", "one_hot", "positive",
+           "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive",
            "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex",
-           "square", "symmetric", "unit_interval"]
+           "square", "stack", "symmetric", "unit_interval"]
 
 
 class Constraint:
@@ -110,6 +110,18 @@ class _OneHot(Constraint):
 
     def check(self, value):
         return ((value == 0) | (value == 1)).all(-1) & (value.sum(-1) == 1)
+
+
+class _Multinomial(Constraint):
+    """Non-negative count vectors (last dim) summing to at most ``upper_bound``."""
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= 0).all(-1) & (value.sum(-1) <= self.upper_bound)
 
 
 class _IntegerInterval(Constraint):
@@ -231,6 +243,19 @@ class _LowerCholesky(Constraint):
         return lower & (diagonal(value, 0, -2, -1) > 0).all(-1)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: lower_cholesky with rows of unit norm
+    (to 10 n eps of the dtype)."""
+    event_dim = 2
+
+    def check(self, value):
+        import numpy as np
+        from ..linalg import vector_norm
+        tol = float(np.finfo(value.dtype).eps) * value.shape[-1] * 10
+        unit_rows = ((vector_norm(value.detach(), dim=-1) - 1).abs() <= tol).all(-1)
+        return lower_cholesky.check(value) & unit_rows
+
+
 class _PositiveDefinite(_Symmetric):
     def check(self, value):
         from ..linalg import cholesky_ex
@@ -247,6 +272,88 @@ class _PositiveSemidefinite(_Symmetric):
         if not bool(sym.all()):
             return sym
         return (eigvalsh(value.detach()) >= 0).all(-1)
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` on the i-th slice (of ``lengths[i]``, default 1) of ``dim``: the checks concatenated."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None):
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"Expected {len(self.cseq)} lengths, got {len(self.lengths)}")
+        self.dim = dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        from .. import cat
+        if not -value.ndim <= self.dim < value.ndim:
+            raise ValueError(f"dim {self.dim} out of range for a value of {value.ndim} dims")
+        checks, start = [], 0
+        for c, length in zip(self.cseq, self.lengths):
+            checks.append(c.check(value.narrow(self.dim, start, length)))
+            start += length
+        return cat(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` on the i-th index of ``dim``: the checks stacked."""
+
+    def __init__(self, cseq, dim: int = 0):
+        self.cseq, self.dim = list(cseq), dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim   # a negative dim inside the event is one more event dim
+
+    def check(self, value):
+        from .. import stack
+        if not -value.ndim <= self.dim < value.ndim:
+            raise ValueError(f"dim {self.dim} out of range for a value of {value.ndim} dims")
+        if value.shape[self.dim] != len(self.cseq):
+            raise ValueError(f"Expected size {len(self.cseq)} at dim {self.dim}, got {value.shape[self.dim]}")
+        return stack([c.check(value.select(self.dim, i)) for i, c in enumerate(self.cseq)], self.dim)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """A MixtureSameFamily's support: ``base_constraint`` (the components') checked on the value with
+    the component dim put back (value (*batch, *event) -> (*batch,))."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        n = self.event_dim
+        if value.ndim < n:
+            raise ValueError(f"Expected value.dim() >= {n} but got {value.ndim}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - n))
+        keep = value.ndim - n
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.base_constraint!r})"
 
 
 # the public instances and factories (torch's names)
@@ -275,3 +382,7 @@ lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
 positive_semidefinite = _PositiveSemidefinite()
+corr_cholesky = _CorrCholesky()
+multinomial = _Multinomial
+cat = _Cat
+stack = _Stack

@@ -9,6 +9,7 @@ import math
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import LOG_SQRT_2PI, broadcast_all, euler_constant, finfo, standard_exponential, standard_normal, uniform
 
 __all__ = ["Cauchy", "Exponential", "Gumbel", "Laplace", "Normal", "Uniform"]
@@ -46,8 +47,16 @@ class _LocScale(Distribution):
         return self.loc
 
 
-class Normal(_LocScale):
+class Normal(ExponentialFamily, _LocScale):
     """N(loc, scale**2): ``log_prob(x) = -(x - loc)**2 / (2 scale**2) - log(scale) - log(sqrt(2 pi))``."""
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
     @property
     def stddev(self):
@@ -134,11 +143,19 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exp(rate): ``log_prob(x) = log(rate) - rate x`` on x >= 0."""
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -(-x).log()
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)

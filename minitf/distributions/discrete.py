@@ -14,6 +14,7 @@ from ..errors import ConstraintError
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import (binomial, broadcast_all, finfo, lazy_property, logits_to_probs, poisson,
                     probs_to_logits, uniform)
 
@@ -45,29 +46,52 @@ class _BinaryParams:
     def param_shape(self):
         return self._param.shape
 
+    def _set_params(self, probs, logits, total_count=None, validate_args=None):
+        """Store probs or logits (and a total_count broadcast with it, in its dtype), then the base
+        class's shapes: the shared construction of the Bernoulli-parameter distributions."""
+        _one_of(probs, logits)
+        given = probs if probs is not None else logits
+        numbers = isinstance(given, Number) and (total_count is None or isinstance(total_count, Number))
+        if total_count is None:
+            (param,) = broadcast_all(given)
+        else:
+            total, param = broadcast_all(total_count, given)
+            self.total_count = total.to(param.dtype)
+        setattr(self, "probs" if probs is not None else "logits", param)
+        self._param = param
+        Distribution.__init__(self, Size() if numbers else param.shape, validate_args=validate_args)
+
+    def _expand_binary(self, cls, batch_shape, _instance, names=("probs", "logits")):
+        """``expand`` of these: the parameters in ``names`` expanded, ``_param`` the given one's."""
+        new = self._expand_params(cls, names, batch_shape, _instance)
+        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
+        return new
+
 
 class _Binary(_BinaryParams, Distribution):
     """probs or logits: (*batch,) (or a number); the shared construction of Bernoulli and Geometric."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        setattr(self, "probs" if probs is not None else "logits", param)
-        self._param = param
-        super().__init__(Size() if isinstance(given, Number) else param.shape, validate_args=validate_args)
+        self._set_params(probs, logits, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expand_params(type(self), ("probs", "logits"), batch_shape, _instance)
-        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
-        return new
+        return self._expand_binary(type(self), batch_shape, _instance)
 
 
-class Bernoulli(_Binary):
+class Bernoulli(ExponentialFamily, _Binary):
     """Bernoulli(p) on {0, 1}: ``log_prob(x) = x logits - softplus(logits)``."""
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        from ..special import logit
+        return (logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
     @property
     def mean(self):
@@ -143,10 +167,17 @@ class Geometric(_Binary):
         return (_softplus(self.logits) - self.probs * self.logits) / self.probs
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson(rate): ``log_prob(k) = k log(rate) - rate - lgamma(k + 1)``."""
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
+
+    @property
+    def _natural_params(self):
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x):
+        return x.exp()
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
@@ -185,19 +216,10 @@ class Binomial(_BinaryParams, Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        total, param = broadcast_all(total_count, given)
-        self.total_count = total.to(param.dtype)
-        setattr(self, "probs" if probs is not None else "logits", param)
-        self._param = param
-        super().__init__(Size() if isinstance(given, Number) and isinstance(total_count, Number) else param.shape,
-                         validate_args=validate_args)
+        self._set_params(probs, logits, total_count, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expand_params(Binomial, ("total_count", "probs", "logits"), batch_shape, _instance)
-        new._param = new.__dict__["probs"] if "probs" in new.__dict__ else new.__dict__["logits"]
-        return new
+        return self._expand_binary(Binomial, batch_shape, _instance, ("total_count", "probs", "logits"))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

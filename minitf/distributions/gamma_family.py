@@ -15,6 +15,7 @@ from numbers import Number
 from ..size import Size
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, clamp_unit, finfo, rsample_standard_gamma, standard_normal
 
 __all__ = ["Beta", "Dirichlet", "Gamma", "StudentT"]
@@ -25,11 +26,19 @@ def _f():
     return minitf
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma(concentration a, rate r): ``log_prob(x) = a log r + (a - 1) log x - r x - lgamma(a)``."""
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return _f().lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -73,11 +82,19 @@ class Gamma(Distribution):
         return a - self.rate.log() + mt.lgamma(a) + (1.0 - a) * mt.digamma(a)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration (*batch, K)) on the simplex: events are (K,) vectors summing to 1."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        lg = _f().lgamma
+        return lg(x).sum(-1) - lg(x.sum(-1))
 
     def __init__(self, concentration, validate_args=None):
         if concentration.ndim < 1:
@@ -134,11 +151,19 @@ class Dirichlet(Distribution):
                 - ((a - 1.0) * mt.digamma(a)).sum(-1))
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """Beta(concentration1 a, concentration0 b) on [0, 1]: a Dirichlet over (x, 1 - x)."""
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        lg = _f().lgamma
+        return lg(x) + lg(y) - lg(x + y)
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         mt = _f()

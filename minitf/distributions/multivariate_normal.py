@@ -35,7 +35,29 @@ def batch_mahalanobis(L, x):
     return z.pow(2).sum(-1)
 
 
-class MultivariateNormal(Distribution):
+class ScaleTrilMatrices:
+    """``scale_tril``, ``covariance_matrix`` (L L^T) and ``precision_matrix`` ((L L^T)^-1) derived on
+    first read from ``_unbroadcasted_scale_tril`` L, expanded to ``_matrix_shape()`` (the class's
+    (*batch, k, k)): MultivariateNormal's and Wishart's (whichever of the three was given is stored
+    on the instance and shadows its lazy property)."""
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        L = self._unbroadcasted_scale_tril
+        return (L @ L.mT).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self):
+        from ..linalg import inv
+        L = self._unbroadcasted_scale_tril
+        return inv(L @ L.mT).expand(self._matrix_shape())
+
+
+class MultivariateNormal(ScaleTrilMatrices, Distribution):
     """N(loc, Sigma) over vectors of size k (event_shape (k,))."""
     arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
                        "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
@@ -87,21 +109,6 @@ class MultivariateNormal(Distribution):
 
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape) * 2
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        from ..linalg import inv
-        L = self._unbroadcasted_scale_tril
-        return inv(L @ L.mT).expand(self._matrix_shape())
 
     @property
     def mean(self):

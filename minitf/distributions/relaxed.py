@@ -7,7 +7,7 @@ one; ``rsample`` is differentiable in the logits and the temperature.
 from __future__ import annotations
 
 from . import constraints
-from .categorical import Categorical
+from .categorical import Categorical, CategoricalParams
 from .discrete import _Binary
 from .distribution import Distribution
 from .transformed import TransformedDistribution
@@ -80,7 +80,7 @@ class RelaxedBernoulli(_RelaxedParams, TransformedDistribution):
         return super().expand(batch_shape, self._get_checked_instance(RelaxedBernoulli, _instance))
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(CategoricalParams, Distribution):
     """The log of a RelaxedOneHotCategorical draw: ``log_softmax((logits + Gumbel noise) / temperature)``;
     events (K,) of log-probabilities."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -101,17 +101,6 @@ class ExpRelaxedCategorical(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

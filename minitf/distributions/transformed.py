@@ -11,9 +11,10 @@ from . import constraints
 from .continuous import Normal
 from .distribution import Distribution
 from .transforms import ComposeTransform, ExpTransform, Transform
+from .transforms_simplex import StickBreakingTransform
 from .utils import sum_rightmost
 
-__all__ = ["Independent", "LogNormal", "TransformedDistribution"]
+__all__ = ["Independent", "LogNormal", "LogisticNormal", "TransformedDistribution"]
 
 
 class Independent(Distribution):
@@ -218,3 +219,28 @@ class LogNormal(TransformedDistribution):
 
     def entropy(self):
         return self.base_dist.entropy() + self.loc
+
+
+class LogisticNormal(TransformedDistribution):
+    """StickBreakingTransform of Normal(loc, scale) (*batch, K - 1) draws: points of the simplex
+    (*batch, K); loc and scale are the underlying Normal's (a batch of shape () is made (1,))."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand((1,))
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return super().expand(batch_shape, self._get_checked_instance(LogisticNormal, _instance))
+
+    @property
+    def loc(self):
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self):
+        return self.base_dist.base_dist.scale

@@ -1,9 +1,15 @@
-"""Bijective transforms for :class:`TransformedDistribution` (torch.distributions.transforms' names):
-``ExpTransform``, ``AffineTransform``, ``SigmoidTransform``, ``TanhTransform``, ``ComposeTransform``.
+"""Bijective transforms for :class:`TransformedDistribution` (torch.distributions.transforms' names).
+
+Here: the base ``Transform``, ``ExpTransform``, ``AffineTransform``, ``SigmoidTransform``,
+``TanhTransform``, ``ComposeTransform`` and ``identity_transform``. The rest are read from this
+module too (imported on first use): the elementwise ones (:mod:`.transforms_elementwise`: Abs,
+Power, Softplus, CumulativeDistribution), the simplex ones (:mod:`.transforms_simplex`: Softmax,
+StickBreaking), the matrix ones (:mod:`.transforms_matrix`: LowerCholesky, PositiveDefinite,
+CorrCholesky) and the structural ones (:mod:`.transforms_structural`: Reshape, Independent, Cat, Stack).
 
 ``t(x)`` maps the domain to the codomain, ``t.inv(y)`` back, and ``t.log_abs_det_jacobian(x, y)``
 is ``log |dy/dx|`` summed over the transform's event dims: ``x: (*batch, *event)`` -> ``(*batch,)``.
-All are elementwise (``event_dim`` 0) unless an AffineTransform is given ``event_dim``.
+No caching (torch's default ``cache_size=0``).
 """
 from __future__ import annotations
 
@@ -13,8 +19,25 @@ from numbers import Number
 from . import constraints
 from .utils import clamp_unit, sum_rightmost
 
-__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform",
-           "Transform", "identity_transform"]
+# the transforms of the sibling modules, by name: imported when first read from this module
+_ELSEWHERE = {**dict.fromkeys(("AbsTransform", "CumulativeDistributionTransform", "PowerTransform",
+                               "SoftplusTransform"), "transforms_elementwise"),
+              **dict.fromkeys(("SoftmaxTransform", "StickBreakingTransform"), "transforms_simplex"),
+              **dict.fromkeys(("CorrCholeskyTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform"),
+                              "transforms_matrix"),
+              **dict.fromkeys(("CatTransform", "IndependentTransform", "ReshapeTransform", "StackTransform"),
+                              "transforms_structural")}
+__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
+           "identity_transform"] + sorted(_ELSEWHERE)
+
+
+def __getattr__(name):
+    if name in _ELSEWHERE:
+        import importlib
+        value = getattr(importlib.import_module(f".{_ELSEWHERE[name]}", __package__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _softplus(x):
@@ -171,6 +194,16 @@ class ComposeTransform(Transform):
         for part in self.parts:
             x = part(x)
         return x
+
+    def forward_shape(self, shape):
+        for part in self.parts:
+            shape = part.forward_shape(shape)
+        return shape
+
+    def inverse_shape(self, shape):
+        for part in reversed(self.parts):
+            shape = part.inverse_shape(shape)
+        return shape
 
     def log_abs_det_jacobian(self, x, y):
         if not self.parts:

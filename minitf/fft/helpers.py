@@ -1,5 +1,6 @@
-"""torch.fft's Hermitian transforms (hfft, ihfft: rfft's pair seen from the other side), the sample
-frequencies (fftfreq, rfftfreq) and the zero-frequency shifts (fftshift, ifftshift)."""
+"""torch.fft's Hermitian transforms (hfft, ihfft and their 2-d and n-d forms: rfft's pair seen from
+the other side), the sample frequencies (fftfreq, rfftfreq) and the zero-frequency shifts
+(fftshift, ifftshift)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,20 +9,49 @@ from .. import backend
 from ..ops.complex_parts import conj
 from ..tensor import Tensor
 from ._args import SWAP, check_norm
-from .transforms import irfft, rfft
+from .transforms import _c2r, _r2c
+
+
+def _conj(x):
+    return conj(x) if isinstance(x, Tensor) else x   # (not a Tensor: the transform's own type error)
 
 
 def hfft(input, n=None, dim=-1, norm=None):
     """The transform of a one-sided Hermitian signal (torch.fft.hfft): complex (..., m, ...) -> real
     (..., n, ...), n = 2 (m - 1) by default; ``irfft`` of the conjugate with the direction of ``norm``
     swapped (as torch and NumPy define it)."""
-    return irfft(conj(input) if isinstance(input, Tensor) else input, n, dim, SWAP[check_norm("hfft", norm)])
+    return _c2r("hfft", _conj(input), n, dim, SWAP[check_norm("hfft", norm)], False)
 
 
 def ihfft(input, n=None, dim=-1, norm=None):
     """The inverse of :func:`hfft`: real (..., L, ...) -> complex (..., n // 2 + 1, ...), the conjugate of
     ``rfft`` with the direction of ``norm`` swapped."""
-    return conj(rfft(input, n, dim, SWAP[check_norm("ihfft", norm)]))
+    return conj(_r2c("ihfft", input, n, dim, SWAP[check_norm("ihfft", norm)], False))
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    """:func:`hfftn` over the last two dims (``dim``): complex (..., H, m) -> real (..., s[0], s[1]),
+    s[1] = 2 (m - 1) by default."""
+    return _c2r("hfft2", _conj(input), s, dim, SWAP[check_norm("hfft2", norm)], True)
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The n-d transform of a signal Hermitian-symmetric in ``dim``, given as its one-sided half along the
+    last of ``dim`` (torch.fft.hfftn): complex -> real, the last of ``dim`` of output length s[-1]
+    (default 2 (m - 1)); ``irfftn`` of the conjugate with the direction of ``norm`` swapped (a
+    Hermitian signal's forward transform is real). ``dim`` and ``s`` as :func:`fftn`'s."""
+    return _c2r("hfftn", _conj(input), s, dim, SWAP[check_norm("hfftn", norm)], True)
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    """:func:`ihfftn` over the last two dims: real (..., H, W) -> complex (..., H, W // 2 + 1)."""
+    return conj(_r2c("ihfft2", input, s, dim, SWAP[check_norm("ihfft2", norm)], True))
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of :func:`hfftn`: real -> complex, one-sided (n // 2 + 1) along the last of ``dim``;
+    the conjugate of ``rfftn`` with the direction of ``norm`` swapped."""
+    return conj(_r2c("ihfftn", input, s, dim, SWAP[check_norm("ihfftn", norm)], True))
 
 
 def _frequencies(name, kind, n, d, dtype, device, requires_grad):

@@ -11,7 +11,8 @@
   the examples (see :mod:`minitf.func.vmap`);
 - modules as functions: :func:`functional_call` (a module called with other parameters and
   buffers; :mod:`minitf.nn.utils.stateless`, imported on first use), so that
-  ``grad(lambda p: loss(functional_call(model, p, (x,))))(params)`` differentiates a model.
+  ``grad(lambda p: loss(functional_call(model, p, (x,))))(params)`` differentiates a model;
+  :func:`stack_module_state` stacks several models' parameters for an ensemble under ``vmap``.
 
 Inputs and outputs may be pytrees: tuples, lists and dicts of tensors (:mod:`minitf.func.pytree`).
 """
@@ -19,7 +20,7 @@ from .transforms import grad, grad_and_value, vjp, jvp, linearize, jacrev, jacfw
 from .vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "vmap",
-           "functional_call"]
+           "functional_call", "stack_module_state"]
 
 
 def __getattr__(name):
@@ -27,4 +28,7 @@ def __getattr__(name):
         from ..nn.utils.stateless import _functional_call
         globals()[name] = _functional_call
         return _functional_call
+    if name == "stack_module_state":   # ensembles: the stacked state of several models (minitf/func/module_state.py)
+        from .module_state import stack_module_state
+        return stack_module_state
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,8 +12,10 @@ differentiates with :func:`minitf.grad` with respect to those nodes only:
   is handed back detached, as torch.func's are;
 - ``f`` runs with grad mode on (torch.func ignores an outer ``no_grad``).
 
-Forward-mode products (``jvp``, ``linearize``, ``jacfwd``) come from reverse mode by the
-double-vjp identity: with u a dummy cotangent, g(u) = J^T u is linear in u, so
+``jvp`` and ``jacfwd`` run forward-mode AD (:mod:`minitf.func.forward_transforms`); where
+it cannot run (an open dual level, a vmap's batched run, inference mode, complex values) and
+in ``linearize``, forward-mode products come from reverse mode by the double-vjp identity
+(:mod:`minitf.func.reverse_jvp`): with u a dummy cotangent, g(u) = J^T u is linear in u, so
 d<g(u), t>/du = J t. It costs two backward passes and needs every op's backward to be
 differentiable (an op without one raises, never a wrong zero).
 """
@@ -33,7 +35,7 @@ class _Level:
     one backward pass of the batch gives every example's own gradient (the examples never mix).
     """
 
-    def __init__(self, leaves, fname: str):
+    def __init__(self, leaves, fname: str, allow_complex: bool = False):
         from ..autograd import is_grad_enabled
         from ..tensor import Tensor
         from .batching import BatchedTensor, Unbatchable
@@ -47,7 +49,7 @@ class _Level:
         for x in leaves:
             if not isinstance(x, Tensor):
                 raise ValueError(f"{fname}: the values passed to a transform must be Tensors, got {type(x).__name__}")
-            if not x.is_floating_point():
+            if not (x.is_floating_point() or allow_complex and x.is_complex()):
                 raise RuntimeError(f"{fname}: only Tensors of floating point dtype can require gradients, "
                                    f"got {x.dtype}")
             if self.batch is not None:   # one node per example
@@ -60,6 +62,7 @@ class _Level:
             else:
                 w = x.detach().requires_grad_(True)
                 self.fresh.add(id(w))
+                _keep_tangent(x, w)   # (inside an open dual level: hessian = jacfwd(jacrev(f)))
             self.nodes.append(w)
             self.inputs.append(w if self.batch is None else BatchedTensor(w, (self.batch[0],)))
 
@@ -70,6 +73,8 @@ class _Level:
         pairs = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
         if self.batch is not None:
             pairs = self._batched(pairs)
+        from .. import forward_ad   # tangents flow through a backward only where its ops are recorded
+        create_graph = create_graph or forward_ad._active() is not None
         gs = _grad([o for o, _ in pairs], self.nodes, [c for _, c in pairs], retain_graph=True,
                    create_graph=create_graph, allow_unused=True) if pairs else [None] * len(self.nodes)
         gs = [zeros_like(x) if g is None else g for x, g in zip(self.nodes, gs)]
@@ -102,7 +107,14 @@ class _Level:
         if type(value) is BatchedTensor:
             inner = self.release(value._value)
             return value if inner is value._value else BatchedTensor(inner, value._levels)
-        return value if self.reaches_outside(value) else value.detach()
+        if self.reaches_outside(value):
+            return value
+        out = value.detach()
+        tangent = _keep_tangent(value, out)
+        if tangent is not None:   # the tangent, released as well
+            from .. import forward_ad
+            forward_ad._current.set(out, self.release(tangent))
+        return out
 
     def reaches_outside(self, value) -> bool:
         """Whether the caller may differentiate ``value`` (a Tensor) further: its graph reaches
@@ -117,6 +129,16 @@ class _Level:
             return id(value) not in self.fresh
         return any(any(i._fn is None and i._requires_grad and id(i) not in self.fresh for i in node._fn.inputs)
                    for node in _graph_order([value]))
+
+
+def _keep_tangent(x, w):
+    """``w`` (a detached ``x``) gets ``x``'s tangent where a dual level is open; returns it (or None)."""
+    from .. import forward_ad
+    lv = forward_ad._active()
+    t = None if lv is None else lv.tangent_of(x)
+    if t is not None:
+        lv.set(w, t)
+    return t
 
 
 def _argnums(argnums, nargs: int, fname: str):
@@ -135,10 +157,10 @@ def _argnums(argnums, nargs: int, fname: str):
     return nums, single
 
 
-def _enter(args, nums, fname: str):
+def _enter(args, nums, fname: str, allow_complex: bool = False):
     """``(level, new_args, specs)``: the arguments at ``nums`` (pytrees) replaced by a level's nodes."""
     flat = [tree_flatten(args[a]) for a in nums]
-    level = _Level([x for leaves, _ in flat for x in leaves], fname)
+    level = _Level([x for leaves, _ in flat for x in leaves], fname, allow_complex)
     new_args, pos = list(args), 0
     for a, (leaves, spec) in zip(nums, flat):
         new_args[a] = tree_unflatten(level.inputs[pos:pos + len(leaves)], spec)
@@ -199,12 +221,15 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         if out.ndim != 0:
             raise RuntimeError(f"{fname}: expected f(*args) to return a scalar (0-dim) Tensor, got one with "
                                f"{out.ndim} dims; use vjp or jacrev for a non-scalar output")
+        from .. import forward_ad
         from ..creation import ones_like
         # the gradients' graph is recorded only where the caller may differentiate them (an outer
-        # grad transform, a tensor from outside that requires grad): their graph is out's, so
-        # one walk of out's decides for all of them (and spares a walk of each)
+        # grad transform, a tensor from outside that requires grad: their graph is out's, so one
+        # walk of out's decides for all of them, and spares a walk of each) or push tangents
+        # through them (an open dual level: jvp of grad)
         keep = level.reaches_outside(out)
-        gs = [level.release(g) for g in level.vjp([out], [ones_like(out)], create_graph=keep)]
+        record = keep or (level.outer and forward_ad._active() is not None)
+        gs = [level.release(g) for g in level.vjp([out], [ones_like(out)], create_graph=record)]
         grads, value = _regroup(gs, specs, single), out if keep else level.release(out)
         if has_aux:
             return grads, (value, _release_all(level, aux))
@@ -256,36 +281,6 @@ def vjp(func, *primals, has_aux: bool = False):
     return (value, vjp_fn, _release_all(level, aux)) if has_aux else (value, vjp_fn)
 
 
-def _linearized(func, primals, fname: str, has_aux: bool):
-    """``(level, outs, out_spec, aux, jvp_of)``: ``func`` run once; ``jvp_of(tangent leaves)`` gives
-    the Jacobian-vector products of every output by the double-vjp identity."""
-    from ..backprop import grad as _grad
-    from ..creation import zeros_like
-    if not isinstance(primals, tuple):
-        raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
-    nums = tuple(range(len(primals)))
-    level, new_args, _ = _enter(primals, nums, fname)
-    out, aux = _split_aux(_run(func, new_args, {}), has_aux, fname)
-    outs, out_spec = _tensors(out, fname)
-    from ..grad_modes import enable_grad
-    dummies = [zeros_like(o).requires_grad_(True) for o in outs]   # u: the dummy cotangents
-    with enable_grad():   # (recorded under an outer no_grad too: torch.func ignores it, and without
-        g_of_u = level.vjp(outs, dummies, create_graph=True)       # it J^T u was a constant: J t zeros)
-
-    def jvp_of(tangents):
-        total = None
-        with enable_grad():
-            for g, t in zip(g_of_u, tangents):
-                if g.requires_grad:
-                    term = (g * t).sum()
-                    total = term if total is None else total + term
-        if total is None:   # no output depends on any input
-            return [zeros_like(o) for o in outs]
-        js = _grad(total, dummies, retain_graph=True, create_graph=level.outer, allow_unused=True)
-        return [zeros_like(o) if j is None else level.release(j) for o, j in zip(outs, js)]
-    return level, outs, out_spec, aux, jvp_of
-
-
 def _matching(values, like, like_spec, fname: str, what: str, like_what: str):
     """The leaves of ``values`` (Tensors), checked to have the structure ``like_spec`` and the shapes of
     the tensors ``like`` (the vjp's cotangents against the outputs, the jvp's tangents against the primals)."""
@@ -297,6 +292,9 @@ def _matching(values, like, like_spec, fname: str, what: str, like_what: str):
         if tuple(v.shape) != tuple(x.shape):
             raise RuntimeError(f"{fname}: {what} {k} has shape {tuple(v.shape)} but its {like_what} has shape "
                                f"{tuple(x.shape)}")
+        if v.is_complex() != x.is_complex():   # (torch takes a complex tangent of a real primal as its extension)
+            raise RuntimeError(f"{fname}: {what} {k} is {v.dtype} but its {like_what} is {x.dtype}: both must be "
+                               f"real or both complex")
     return leaves
 
 
@@ -310,21 +308,29 @@ def _check_tangents(tangents, primals, fname: str):
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
     """``(output, jvp_out)``, as ``torch.func.jvp``: ``func(*primals)`` and the Jacobian-vector
     product J t (the output's structure). ``primals`` and ``tangents``: tuples of the same
-    structure and shapes. With ``has_aux``: ``(output, jvp_out, aux)``. Computed from reverse
-    mode by the double-vjp identity (the module's docstring), not by dual numbers."""
+    structure and shapes (a complex primal's tangent complex, a real one's real). With
+    ``has_aux``: ``(output, jvp_out, aux)``. One pass of ``func`` on dual tensors (forward-mode
+    AD, :mod:`minitf.func.forward_transforms`); inside an open dual level, a vmap's batched run
+    or inference mode, and for complex primals, by the double-vjp identity (the module's
+    docstring) instead: the same values."""
     fname = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{fname}: expected primals to be a tuple, so that f(*primals) is valid")
     t_leaves = _check_tangents(tangents, primals, fname)
-    level, outs, out_spec, aux, jvp_of = _linearized(func, primals, fname, has_aux)
-    value = tree_unflatten([level.release(o) for o in outs], out_spec)
-    j = tree_unflatten(jvp_of(t_leaves), out_spec)
-    return (value, j, _release_all(level, aux)) if has_aux else (value, j)
+    from . import forward_transforms   # (forward AD carries no complex tangents: complex primals by reverse mode)
+    result = None
+    if forward_transforms.usable() and not any(t.is_complex() for t in t_leaves):
+        result = forward_transforms.jvp(func, primals, t_leaves, has_aux, fname)
+    if result is not None:
+        return result
+    from .reverse_jvp import _jvp_by_double_vjp
+    return _jvp_by_double_vjp(func, primals, t_leaves, has_aux, fname)
 
 
 def linearize(func, *primals):
     """``(output, jvp_fn)``, as ``torch.func.linearize``: ``func(*primals)`` and a function of the
     tangents (``jvp_fn(*tangents)``) giving J t, reusing the one recorded pass for every call."""
+    from .reverse_jvp import _linearized
     fname = "linearize(f, *primals)"
     level, outs, out_spec, _, jvp_of = _linearized(func, primals, fname, has_aux=False)
 
@@ -371,16 +377,31 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
 
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """``f -> (x -> J)``, as ``torch.func.jacfwd``: the same Jacobian as :func:`jacrev` (shape
-    O + I, the same structure). torch builds it from one forward-mode pass per input element;
-    minitf has reverse mode only, so this computes it as :func:`jacrev` does, one backward pass
-    per output element (the values agree to rounding). ``randomness`` is accepted for torch's
-    signature ("error", "different" or "same")."""
+    O + I, the same structure), from one forward-mode pass per input element (a column each,
+    :mod:`minitf.func.forward_transforms`). Inside an open dual level (``jacfwd(jacfwd(f))``),
+    a vmap's batched run or inference mode it is computed as :func:`jacrev` does, one backward
+    pass per output element (the values agree to rounding). ``randomness`` is accepted for
+    torch's signature ("error", "different" or "same")."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
-    return jacrev(func, argnums, has_aux=has_aux)
+    fname = "jacfwd(f)(*args)"
+    reverse = jacrev(func, argnums, has_aux=has_aux)
+
+    def wrapper(*args, **kwargs):
+        from . import forward_transforms
+        if forward_transforms.usable():
+            nums, single = _argnums(argnums, len(args), fname)
+            result = forward_transforms.jacfwd(func, nums, single, has_aux, args, kwargs, fname)
+            if result is not None:
+                return result
+        return reverse(*args, **kwargs)
+    return wrapper
 
 
 def hessian(func, argnums=0):
     """``f -> (x -> H)``, as ``torch.func.hessian``: the Jacobian of the gradient of a scalar
-    function, shape I + I for one input (``jacfwd(jacrev(func, argnums), argnums)``)."""
-    return jacfwd(jacrev(func, argnums), argnums)
+    function, shape I + I for one input. torch takes ``jacfwd(jacrev(func))``; here reverse over
+    reverse, ``jacrev(jacrev(func))``, the same values: forward over reverse (one pass of forward
+    AD through a recorded backward per input element) measured 2x slower
+    (benchmarks/forward_ad_cost.py --transforms)."""
+    return jacrev(jacrev(func, argnums), argnums)

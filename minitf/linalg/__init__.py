@@ -3,6 +3,8 @@ and differentiable by their closed-form gradients, by concept:
 
 * :mod:`.inverse`: inv, det, slogdet, solve, solve_triangular, matrix_power, pinv, lstsq;
 * :mod:`.decompositions`: cholesky, qr, eigh, eigvalsh, svd, svdvals;
+* :mod:`.eig`: eig, eigvals (general square matrices; complex results);
+* :mod:`.ldl`: ldl_factor(_ex), ldl_solve (Bunch-Kaufman, LAPACK sytrf's layout);
 * :mod:`.norms`: vector_norm, matrix_norm, norm, matrix_rank;
 * :mod:`.products`: cross, vecdot, multi_dot, diagonal;
 * :mod:`.matrix_exp`, :mod:`.lu`, :mod:`.extras` (special functions and linalg gaps): matrix_exp,
@@ -14,6 +16,8 @@ non-positive-definite matrix raises :class:`minitf.errors.LinAlgError` with torc
 """
 from .inverse import det, inv, lstsq, matrix_power, pinv, slogdet, solve, solve_triangular  # noqa: F401
 from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals  # noqa: F401
+from .eig import eig, eigvals  # noqa: F401
+from .ldl import ldl_factor, ldl_factor_ex, ldl_solve  # noqa: F401
 from .norms import matrix_norm, matrix_rank, norm, vector_norm  # noqa: F401
 from .products import cross, diagonal, multi_dot, vecdot  # noqa: F401
 # special functions and linalg gaps

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..errors import DtypeError, LinAlgError, ShapeError
+from ..errors import DtypeError, DtypeNotImplemented, LinAlgError, ShapeError
 from ..tensor import Tensor
 
 
-def check_matrix(name: str, A, square: bool = True, what: str = "A", floating: bool = True) -> None:
-    """A float tensor (any dtype unless ``floating``) of at least 2 dims (square ones if
-    ``square``), or torch's error."""
+def check_matrix(name: str, A, square: bool = True, what: str = "A", floating: bool = True,
+                 complex_ok: bool = False) -> None:
+    """A float or complex tensor (any dtype unless ``floating``; not complex unless ``complex_ok``)
+    of at least 2 dims (square ones if ``square``), or torch's error."""
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.{name}: expected a Tensor, got {type(A).__name__}")
     if A.ndim < 2:
@@ -20,12 +21,25 @@ def check_matrix(name: str, A, square: bool = True, what: str = "A", floating: b
         raise ShapeError(f"linalg.{name}: {what} must be batches of square matrices, but they are "
                          f"{A.shape[-2]} by {A.shape[-1]} matrices")
     if floating:
-        check_float(name, A)
+        check_float(name, A, complex_ok)
 
 
-def check_float(name: str, A) -> None:
-    if A.dtype.kind != "f":
-        raise DtypeError(f"linalg.{name}: Expected a floating point tensor as input. Got {A.dtype}")
+def check_float(name: str, A, complex_ok: bool = False) -> None:
+    """A float or complex tensor (complex only if ``complex_ok``), or torch's error."""
+    if A.dtype.kind == "c" and not complex_ok:
+        raise DtypeNotImplemented(f"linalg.{name}: complex tensors are not supported by this op in minitf")
+    if A.dtype.kind not in "fc":
+        raise DtypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}")
+
+
+def first_failure(info):
+    """(prefix, k) for the first non-zero entry k of a LAPACK ``info`` array (...), prefix naming
+    its batch element for a batch ("(Batch element 3): ", torch's), or None where all are 0."""
+    flat = backend.to_numpy(info).reshape(-1)
+    bad = np.flatnonzero(flat)
+    if not bad.size:
+        return None
+    return (f"(Batch element {bad[0]}): " if info.ndim else ""), int(flat[bad[0]])
 
 
 def const(a) -> Tensor:
@@ -36,6 +50,10 @@ def const(a) -> Tensor:
 def eye(n: int, like: Tensor) -> Tensor:
     xp = backend.get_array_module(like.data)
     return const(xp.eye(n, dtype=like.dtype))
+
+
+def is_complex(A) -> bool:
+    return A.dtype.kind == "c"
 
 
 def diag_embed(v: Tensor) -> Tensor:

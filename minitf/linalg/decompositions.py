@@ -11,6 +11,13 @@ F is infinite at repeated eigen/singular values: there the gradient of the vecto
 defined (the vectors are not unique), as in torch; gradients that use only L or s are fine.
 Eigen and singular vectors are defined up to sign, so only functions invariant to those
 signs (U diag(s) Vh, |Q|, Q diag(w) Q^T ...) have a gradient that means anything.
+
+Complex input (Hermitian for cholesky and eigh): the same forms with ^H for ^T, torch's gradient
+(the conjugate Wirtinger derivative). Complex eigen and singular vectors are defined up to a
+phase each (v -> v e^{i phi}); a loss that depends on it raises torch's error in backward (the
+imaginary part of diag(Q^H G_Q), or of diag(U^H G_U + V^H G_V), not ~0), and the SVD's gradient
+gains the phases' term U diag(i Im(diag(U^H G_U - V^H G_V)) / 2s) V^H. QR's R has a real
+diagonal (LAPACK's), so Q's columns have no free phase: copyltu(M) keeps Re(diag(M)).
 """
 from __future__ import annotations
 
@@ -18,29 +25,26 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor
-from ._common import call, check_matrix, const, diag_embed, eye
-
-
-def _phi(M: Tensor) -> Tensor:
-    """Phi(M): the lower triangle with the diagonal halved."""
-    return M.tril() - 0.5 * diag_embed(M.diagonal(0, -2, -1))
+from ._common import call, check_matrix, const, diag_embed, is_complex
 
 
 def _right_solve(B: Tensor, R: Tensor) -> Tensor:
-    """B R^-T = (R^-1 B^T)^T."""
+    """B R^-H = (R^-1 B^H)^H (R^-T for a real R)."""
     from .inverse import solve
-    return solve(R, B.mT).mT
+    return solve(R, B.mH).mH
 
 
 class LinalgCholesky(Function):
-    """A = L L^T; G_A = L^-T Phi(L^T G_L) L^-1, symmetrised (A is symmetric: only its symmetric
-    part can move)."""
+    """A = L L^H; with M = tril(L^H G_L), G_A = L^-H P L^-1, P = (M + tril(M, -1)^H) / 2 (for a
+    real A, sym(L^-T Phi(L^T G_L) L^-1): A is symmetric, only its symmetric part can move)."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A, upper):
         L = const(call("linalg.cholesky", "cholesky", A.data))
         ctx.upper = upper
-        out = L.mT if upper else L
+        out = L.mH if upper else L
         ctx.save_for_backward(out)
         return out
 
@@ -49,10 +53,10 @@ class LinalgCholesky(Function):
         from .inverse import solve
         (L,) = ctx.saved_tensors
         if ctx.upper:
-            L, G = L.mT, G.mT
-        S = solve(L.mT, _phi(L.mT @ G))      # L^-T Phi(L^T G)
-        gA = _right_solve(S, L.mT)            # ... L^-1
-        return 0.5 * (gA + gA.mT), None
+            L, G = L.mH, G.mH
+        M = (L.mH @ G).tril()
+        S = solve(L.mH, 0.5 * (M + M.tril(-1).mH))     # L^-H P
+        return _right_solve(S, L.mH), None            # ... L^-1
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
@@ -61,7 +65,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     triangle is read. A: (..., n, n) -> (..., n, n). A matrix that is not positive-definite
     raises :class:`~minitf.errors.LinAlgError` naming its failing leading minor, as torch.
     Gradient: G_A = sym(L^-T Phi(L^T G_L) L^-1), sym(M) = (M + M^T) / 2."""
-    check_matrix("cholesky", A)
+    check_matrix("cholesky", A, complex_ok=True)
     return LinalgCholesky.apply(A, bool(upper))
 
 
@@ -69,7 +73,10 @@ class LinalgQR(Function):
     """A = Q R. For m >= n (Q: (m, n), R: (n, n)), with M = R G_R^T - G_Q^T Q,
     G_A = (G_Q + Q copyltu(M)) R^-T, copyltu(M) = tril(M) + tril(M, -1)^T.
     For m < n, A = [X | Y] with X = Q U square: G_Y = Q G_V and X takes the m >= n form with
-    G_Q + Y G_V^T in place of G_Q (R = [U | V], G_R = [G_U | G_V])."""
+    G_Q + Y G_V^T in place of G_Q (R = [U | V], G_R = [G_U | G_V]). Complex: ^H for ^T, and
+    copyltu(M) = tril(M, -1) + tril(M, -1)^H + Re(diag(M)) (R's diagonal is real)."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A, mode):
@@ -98,16 +105,17 @@ class LinalgQR(Function):
         if m >= n:
             return _qr_tall(Q, R, gQ, gR), None
         from ..ops import cat
-        U, V = R[..., :, :m], R[..., :, m:]
+        U = R[..., :, :m]
         gU, gV = gR[..., :, :m], gR[..., :, m:]
         Y = A[..., :, m:]
-        gX = _qr_tall(Q, U, gQ + Y @ gV.mT, gU)
+        gX = _qr_tall(Q, U, gQ + Y @ gV.mH, gU)
         return cat([gX, Q @ gV], dim=-1), None
 
 
 def _qr_tall(Q, R, gQ, gR):
-    M = R @ gR.mT - gQ.mT @ Q
-    return _right_solve(gQ + Q @ (M.tril() + M.tril(-1).mT), R)
+    M = R @ gR.mH - gQ.mH @ Q
+    low = M.tril(-1)
+    return _right_solve(gQ + Q @ (low + low.mH + diag_embed(M.diagonal(0, -2, -1).real)), R)
 
 
 class _Pair(tuple):
@@ -139,11 +147,11 @@ def qr(A: Tensor, mode: str = "reduced"):
     """The QR decomposition A = Q R, as torch.linalg.qr: Q with orthonormal columns, R upper
     triangular. A: (..., m, n), k = min(m, n); mode "reduced": Q (..., m, k), R (..., k, n);
     "complete": Q (..., m, m), R (..., m, n); "r": Q empty, R (..., k, n). Differentiable for
-    "reduced", and "complete" when m <= n (the gradient is in :class:`LinalgQR`)."""
+    "reduced", and "complete" when m <= n (the gradient is in :class:`LinalgQR`). Complex too."""
     if mode not in ("reduced", "complete", "r"):
         raise ArgumentError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
                             f"'r', or 'complete'")
-    check_matrix("qr", A, square=False)
+    check_matrix("qr", A, square=False, complex_ok=True)
     return _QRResult(LinalgQR.apply(A, mode))
 
 
@@ -156,23 +164,48 @@ def _F(L: Tensor) -> Tensor:
 
 
 class LinalgEigh(Function):
-    """A = Q diag(L) Q^T; G_A = sym(Q (diag(G_L) + F o (Q^T G_Q)) Q^T) (o: elementwise), torch's form."""
+    """A = Q diag(L) Q^H; G_A = herm(Q (diag(G_L) + F o (Q^H G_Q)) Q^H) (o: elementwise,
+    herm(M) = (M + M^H) / 2), torch's form; complex: torch's phase check first."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A, UPLO):
         ctx.set_materialize_grads(False)
-        L, Q = (const(a) for a in backend.linalg_op("eigh", A.data, UPLO=UPLO))
+        L, Q = backend.linalg_op("eigh", A.data, UPLO=UPLO)
+        L, Q = const(L.astype(Q.dtype, copy=False)), const(Q)   # (one dtype: see _real_parts)
         ctx.save_for_backward(L, Q)
         return L, Q
 
     @staticmethod
     def backward(ctx, gL, gQ):
         L, Q = ctx.saved_tensors
+        L, gL = L.real, (None if gL is None else gL.real)
         inner = 0 * Q if gL is None else diag_embed(gL)
         if gQ is not None:
-            inner = inner + _F(L) * (Q.mT @ gQ)
-        gA = Q @ inner @ Q.mT
-        return 0.5 * (gA + gA.mT), None     # symmetrised, as torch's (A is symmetric)
+            QhgQ = Q.mH @ gQ
+            _check_phase("linalg_eigh_backward", "eigenvectors", QhgQ.diagonal(0, -2, -1))
+            inner = inner + _F(L) * QhgQ
+        gA = Q @ inner @ Q.mH
+        return 0.5 * (gA + gA.mH), None     # Hermitian part, as torch's (A is Hermitian)
+
+
+def _real_parts(outputs, k: int) -> tuple:
+    """The outputs with output k (eigen or singular values: real) as its real part. For a complex
+    input the Function returns it in the complex dtype, the one of its other outputs (a custom
+    Function's floating outputs share one dtype), and backward reads the real part of its gradient."""
+    return tuple(o.real if i == k else o for i, o in enumerate(outputs))
+
+
+def _check_phase(name: str, what: str, d: Tensor) -> None:
+    """torch's error where a loss depends on complex vectors' phases: Im(d) not ~0 (one device read)."""
+    if is_complex(d):
+        xp = backend.get_array_module(d.data)
+        if not bool(xp.allclose(d.data.imag, 0, rtol=1e-2, atol=1e-2)):
+            phase = "this quantity" if what == "eigenvectors" else "this phase term, making it"
+            raise RuntimeError(f"{name}: The {what} in the complex case are specified up to multiplication by "
+                               f"e^{{i phi}}. The specified loss function depends on {phase}"
+                               f"{', so it is' if what == 'eigenvectors' else ''} ill-defined.")
 
 
 def _check_uplo(UPLO):
@@ -186,16 +219,16 @@ def eigh(A: Tensor, UPLO: str = "L"):
     triangle. A: (..., n, n) -> (L (..., n), Q (..., n, n)). Gradient: G_A = sym(Q (diag(G_L) +
     F o (Q^T G_Q)) Q^T), sym(M) = (M + M^T) / 2, F_ij = 1 / (L_j - L_i): undefined at repeated eigenvalues (see the module)."""
     _check_uplo(UPLO)
-    check_matrix("eigh", A)
-    return _EighResult(LinalgEigh.apply(A, UPLO))
+    check_matrix("eigh", A, complex_ok=True)
+    return _EighResult(_real_parts(LinalgEigh.apply(A, UPLO), 0))
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """The eigenvalues of symmetric matrices, ascending, as torch.linalg.eigvalsh.
     A: (..., n, n) -> (..., n). Gradient: G_A = Q diag(G_L) Q^T (defined everywhere)."""
     _check_uplo(UPLO)
-    check_matrix("eigvalsh", A)
-    return LinalgEigh.apply(A, UPLO)[0]
+    check_matrix("eigvalsh", A, complex_ok=True)
+    return LinalgEigh.apply(A, UPLO)[0].real
 
 
 class LinalgSVD(Function):
@@ -204,37 +237,47 @@ class LinalgSVD(Function):
         G_A = U [F o (U^T G_U - G_U^T U) S + diag(G_s) + S F o (V^T G_V - G_V^T V)] V^T
               + (I_m - U U^T) G_U S^-1 V^T + U S^-1 G_V^T (I_n - V V^T)
 
-    (Townsend 2016), on the first k columns of U and V (``full_matrices``: torch ignores the rest)."""
+    (Townsend 2016), on the first k columns of U and V (``full_matrices``: torch ignores the rest).
+    Complex: ^H for ^T, and the phases' term U diag(i Im(diag(U^H G_U - V^H G_V)) / 2s) V^H."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A, full_matrices):
         ctx.set_materialize_grads(False)
-        U, s, Vh = (const(a) for a in backend.linalg_op("svd", A.data, full_matrices=full_matrices))
+        U, s, Vh = backend.linalg_op("svd", A.data, full_matrices=full_matrices)
+        U, s, Vh = const(U), const(s.astype(U.dtype, copy=False)), const(Vh)   # (one dtype: see _real_parts)
         ctx.save_for_backward(U, s, Vh)
         return U, s, Vh
 
     @staticmethod
     def backward(ctx, gU, gs, gVh):
         U, s, Vh = ctx.saved_tensors
+        s, gs = s.real, (None if gs is None else gs.real)
         k = s.shape[-1]
         U, Vh = U[..., :, :k], Vh[..., :k, :]
-        V = Vh.mT
-        inner = 0 * U[..., :k, :] if gs is None else diag_embed(gs)
+        V = Vh.mH
+        inner = 0 * U[..., :k, :] if gs is None else diag_embed(gs.to(U.dtype))
         if gU is None and gVh is None:
             return U @ inner @ Vh, None
         F = _F(s * s)
         S, sinv = s.unsqueeze(-2), (1 / s).unsqueeze(-2)     # right-multiplying by diag(s), diag(1/s)
-        out = 0
+        out, phases, both = 0, 0, 0
         if gU is not None:
             gU = gU[..., :, :k]
-            UtgU = U.mT @ gU
-            inner = inner + (F * (UtgU - UtgU.mT)) * S
-            out = out + ((gU - U @ UtgU) * sinv) @ Vh                 # (I - U U^T) G_U S^-1 V^T
+            UtgU = U.mH @ gU
+            inner = inner + (F * (UtgU - UtgU.mH)) * S
+            out = out + ((gU - U @ UtgU) * sinv) @ Vh                 # (I - U U^H) G_U S^-1 V^H
+            phases = both = UtgU.diagonal(0, -2, -1)
         if gVh is not None:
-            gV = gVh[..., :k, :].mT
-            VtgV = V.mT @ gV
-            inner = inner + s.unsqueeze(-1) * (F * (VtgV - VtgV.mT))
-            out = out + (U * sinv) @ (gV - V @ VtgV).mT               # U S^-1 G_V^T (I - V V^T)
+            gV = gVh[..., :k, :].mH
+            VtgV = V.mH @ gV
+            inner = inner + s.unsqueeze(-1) * (F * (VtgV - VtgV.mH))
+            out = out + (U * sinv) @ (gV - V @ VtgV).mH               # U S^-1 G_V^H (I - V V^H)
+            phases, both = phases - VtgV.diagonal(0, -2, -1), both + VtgV.diagonal(0, -2, -1)
+        if is_complex(U):
+            _check_phase("svd_backward", "singular vectors", both)
+            inner = inner + diag_embed(phases.imag.to(U.dtype) * 0.5j / s)
         return U @ inner @ Vh + out, None
 
 
@@ -243,13 +286,13 @@ def svd(A: Tensor, full_matrices: bool = True):
     A: (..., m, n), k = min(m, n) -> U (..., m, m), S (..., k), Vh (..., n, n), or U (..., m, k)
     and Vh (..., k, n) with ``full_matrices=False``. Gradient: :class:`LinalgSVD`'s closed form,
     undefined at repeated singular values (and, for U and Vh, at zero ones when m != n)."""
-    check_matrix("svd", A, square=False)
-    return _SVDResult(LinalgSVD.apply(A, bool(full_matrices)))
+    check_matrix("svd", A, square=False, complex_ok=True)
+    return _SVDResult(_real_parts(LinalgSVD.apply(A, bool(full_matrices)), 1))
 
 
 def svdvals(A: Tensor) -> Tensor:
     """The singular values, descending, as torch.linalg.svdvals. A: (..., m, n) -> (..., min(m, n)).
     Gradient: G_A = U diag(G_s) V^T (defined wherever the singular values are distinct or G_s
     treats equal ones alike)."""
-    check_matrix("svdvals", A, square=False)
-    return LinalgSVD.apply(A, False)[1]
+    check_matrix("svdvals", A, square=False, complex_ok=True)
+    return LinalgSVD.apply(A, False)[1].real

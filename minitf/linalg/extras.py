@@ -18,7 +18,7 @@ import numpy as np
 from .. import backend
 from ..errors import ArgumentError, LinAlgError, ShapeError
 from ..tensor import Tensor
-from ._common import check_matrix, const, eye
+from ._common import check_matrix, const, eye, first_failure
 from .decompositions import _Pair
 
 
@@ -64,11 +64,10 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
 
 
 def _raise_inv(name, info):
-    flat = backend.to_numpy(info).reshape(-1)
-    bad = np.flatnonzero(flat)
-    if bad.size:
-        prefix = f"(Batch element {bad[0]}): " if info.ndim else ""
-        raise LinAlgError(f"{name}: {prefix}The diagonal element {int(flat[bad[0]])} is zero, the inversion could "
+    failed = first_failure(info)
+    if failed:
+        prefix, k = failed
+        raise LinAlgError(f"{name}: {prefix}The diagonal element {k} is zero, the inversion could "
                           f"not be completed because the input matrix is singular.")
 
 
@@ -206,8 +205,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i column i of A below
     the diagonal and 1 on it (the Q of a geqrf factorisation), as torch.linalg.householder_product.
     A: (..., m, n), m >= n; tau: (..., k), k <= n -> (..., m, n). Built from minitf ops, so
-    differentiable in A and tau (one rank-1 update per reflector, applied right to left)."""
-    check_matrix("householder_product", A, square=False)
+    differentiable in A and tau (one rank-1 update per reflector, applied right to left). Complex
+    A and tau: H_i = I - tau_i v_i v_i^H, as torch."""
+    check_matrix("householder_product", A, square=False, complex_ok=True)
     m, n = A.shape[-2:]
     if m < n:
         raise ShapeError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to "
@@ -224,7 +224,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     for i in reversed(range(tau.shape[-1])):
         below = const((rows > i).astype(A.dtype))
         v = A[..., :, i] * below + const((rows == i).astype(A.dtype))      # (..., m)
-        w = (v.unsqueeze(-1) * Q).sum(-2)                                   # v^T Q: (..., n)
+        w = (v.conj().unsqueeze(-1) * Q).sum(-2)                            # v^H Q: (..., n)
         Q = Q - tau[..., i, None, None] * v.unsqueeze(-1) * w.unsqueeze(-2)
     return Q
 __all__ = ["inv_ex", "solve_ex", "cholesky_ex", "cond", "tensorinv", "tensorsolve", "vander", "householder_product"]

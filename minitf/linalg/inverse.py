@@ -10,7 +10,10 @@ are the closed forms, with Y = A^-1 and G the gradient of the output:
     solve:   AX = B:  dB = A^-T G,  dA = -dB X^T
     pinv:    P = A^+:  dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
 
-each written in minitf ops (matmul, solve, ...), so it is differentiable again.
+each written in minitf ops (matmul, solve, ...), so it is differentiable again. Complex input
+(all but logdet) takes the same forms with conjugate transposes (^H for ^T) and the conjugate of
+a holomorphic function's derivative, torch's gradient (the conjugate Wirtinger derivative):
+inv -Y^H G Y^H, det g conj(det A) A^-H, solve dB = A^-H G, dA = -dB X^H, pinv's with ^H.
 """
 from __future__ import annotations
 
@@ -20,11 +23,13 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._common import call, check_float, check_matrix, const, eye
+from ._common import call, check_float, check_matrix, const, eye, is_complex
 
 
 class LinalgInv(Function):
-    """Y = A^-1; dA = -Y^T G Y^T."""
+    """Y = A^-1; dA = -Y^H G Y^H (^H: ^T for a real A)."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A):
@@ -35,35 +40,38 @@ class LinalgInv(Function):
     @staticmethod
     def backward(ctx, G):
         (Y,) = ctx.saved_tensors
-        return -(Y.mT @ G @ Y.mT)
+        return -(Y.mH @ G @ Y.mH)
 
 
 def inv(A: Tensor) -> Tensor:
     """The inverse of each square matrix, as torch.linalg.inv. A: (..., n, n) -> (..., n, n).
     A singular matrix raises :class:`~minitf.errors.LinAlgError` naming the batch element and
     LU's zero diagonal element, as torch. Gradient: dA = -Y^T G Y^T, Y = A^-1."""
-    check_matrix("inv", A)
+    check_matrix("inv", A, complex_ok=True)
     return LinalgInv.apply(A)
 
 
 def _cofactor(A: Tensor, d: Tensor) -> Tensor:
-    """C = det(A) A^-T, which stays finite where A is singular: with A = U diag(s) Vh,
-    C = det(U) det(Vh) U diag(p) Vh, p_i = prod_{j != i} s_j (no division by s)."""
+    """conj(C), C = det(A) A^-T the cofactor matrix (C itself for a real A), which stays finite
+    where A is singular: with A = U diag(s) Vh, conj(C) = conj(det(U) det(Vh)) U diag(p) Vh,
+    p_i = prod_{j != i} s_j (no division by s)."""
     xp = backend.get_array_module(d.data)
     if bool(xp.all(d.data != 0)):
-        return d.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        return d.conj().unsqueeze(-1).unsqueeze(-1) * inv(A).mH
     from .decompositions import svd
     U, s, Vh = svd(A, full_matrices=False)
     n = s.shape[-1]
     others = s.unsqueeze(-2).expand(s.shape[:-1] + (n, n))          # row i: s_0 .. s_{n-1}
     p = others.masked_fill(const(xp.eye(n, dtype=bool)), 1.0).prod(-1)   # s_i replaced by 1
-    c = const(backend.linalg_op("det", U.data) * backend.linalg_op("det", Vh.data))
+    c = const(xp.conj(backend.linalg_op("det", U.data) * backend.linalg_op("det", Vh.data)))
     return c.unsqueeze(-1).unsqueeze(-1) * ((U * p.unsqueeze(-2)) @ Vh)
 
 
 class LinalgDet(Function):
-    """d = det(A); dA = g C, C = det(A) A^-T the cofactor matrix (backward reads one flag from the
-    device: whether every d is non-zero, to take A^-T or the SVD)."""
+    """d = det(A); dA = g conj(C), C = det(A) A^-T the cofactor matrix (backward reads one flag from
+    the device: whether every d is non-zero, to take A^-H or the SVD)."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A):
@@ -80,31 +88,42 @@ class LinalgDet(Function):
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix, as torch.linalg.det. A: (..., n, n) -> (...).
     Gradient: dA = g det(A) A^-T (the cofactor matrix, also defined where A is singular)."""
-    check_matrix("det", A)
+    check_matrix("det", A, complex_ok=True)
     return LinalgDet.apply(A)
 
 
 class LinalgSlogdet(Function):
-    """(sign, logabsdet) of det(A); d logabsdet / dA = A^-T, sign has none (piecewise constant)."""
+    """(sign, logabsdet) of det(A); d logabsdet / dA = A^-T, a real sign has none (piecewise
+    constant). A complex A: with l = log det(A) (holomorphic, dl = tr(A^-1 dA)), logabsdet = Re l
+    and sign = exp(i Im l), so the gradient of l is g_lad - i Im(conj(g_sign) sign) and
+    dA = that times A^-H. (For a complex A logabsdet is returned in the complex dtype, its real
+    part taken by :func:`slogdet`: one Function's outputs share a dtype.)"""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A):
         sign, lad = backend.linalg_op("slogdet", A.data)
-        ctx.save_for_backward(A)
-        return const(sign), const(lad)
+        ctx.complex = is_complex(A)
+        sign, lad = const(sign), const(lad.astype(A.dtype) if ctx.complex else lad)
+        ctx.save_for_backward(A, sign)
+        return sign, lad
 
     @staticmethod
     def backward(ctx, g_sign, g_lad):
-        (A,) = ctx.saved_tensors
-        return g_lad.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        A, sign = ctx.saved_tensors
+        if ctx.complex:
+            g_lad = g_lad.real - 1j * (g_sign.conj() * sign).imag
+        return g_lad.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
 
 
 def slogdet(A: Tensor):
     """(sign, logabsdet) with det(A) = sign exp(logabsdet), as torch.linalg.slogdet (a tuple;
     also ``.sign``, ``.logabsdet``). A: (..., n, n) -> two (...) tensors; a singular matrix
     gives sign 0 and logabsdet -inf. Gradient of logabsdet: A^-T g; sign's is zero."""
-    check_matrix("slogdet", A)
-    return _SlogdetResult(*LinalgSlogdet.apply(A))
+    check_matrix("slogdet", A, complex_ok=True)
+    sign, lad = LinalgSlogdet.apply(A)
+    return _SlogdetResult(sign, lad.real)
 
 
 class _SlogdetResult(tuple):
@@ -126,7 +145,9 @@ def logdet(A: Tensor) -> Tensor:
 
 class LinalgSolve(Function):
     """X = A^-1 B for A (..., n, n), B (..., n, k), batch dims broadcast;
-    dB = A^-T G, dA = -dB X^T (each summed down to its input's batch shape by the engine)."""
+    dB = A^-H G, dA = -dB X^H (each summed down to its input's batch shape by the engine)."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A, B):
@@ -141,8 +162,8 @@ class LinalgSolve(Function):
     @staticmethod
     def backward(ctx, G):
         A, X = ctx.saved_tensors
-        gB = solve(A.mT, G)
-        return -(gB @ X.mT), gB
+        gB = solve(A.mH, G)
+        return -(gB @ X.mH), gB
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
@@ -152,10 +173,10 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     batch shape exactly (torch's rule), -> X of B's shape; batch dims broadcast. A singular
     matrix raises :class:`~minitf.errors.LinAlgError`. Gradient: dB = A^-T G, dA = -dB X^T.
     """
-    check_matrix("solve", A)
+    check_matrix("solve", A, complex_ok=True)
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg.solve: B must be a Tensor, got {type(B).__name__}")
-    check_float("solve", B)
+    check_float("solve", B, complex_ok=True)
     if A.dtype != B.dtype:
         raise ArgumentError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
                             f"{A.dtype} and B of type {B.dtype} instead")
@@ -186,8 +207,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     diagonal if unitriangular); it is :func:`solve`'s gradient otherwise. A zero on T's
     diagonal raises :class:`~minitf.errors.LinAlgError` (torch returns inf/NaN there).
     """
-    check_matrix("solve_triangular", A)
-    check_matrix("solve_triangular", B, square=False, what="B")
+    check_matrix("solve_triangular", A, complex_ok=True)
+    check_matrix("solve_triangular", B, square=False, what="B", complex_ok=True)
     T = A.triu() if upper else A.tril()
     if unitriangular:
         I = eye(A.shape[-1], A)
@@ -201,14 +222,14 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     Integer matrices too for n >= 0 (bool ones for n <= 1), as torch."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
-    if n < 0 or (isinstance(A, Tensor) and A.dtype.kind == "f"):
-        check_matrix("matrix_power", A)
+    if n < 0 or (isinstance(A, Tensor) and A.dtype.kind in "fc"):
+        check_matrix("matrix_power", A, complex_ok=True)
     else:
         check_matrix("matrix_power", A, floating=False)
         if A.dtype == np.bool_ and n > 1:   # torch's matmul has no bool kernel
             raise DtypeNotImplemented("linalg.matrix_power: not implemented for bool tensors with n > 1 (as torch)")
     if n == 0:
-        if A.dtype.kind != "f":
+        if A.dtype.kind not in "fc":
             xp = backend.get_array_module(A.data)
             return const(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
         return A * 0 + eye(A.shape[-1], A)
@@ -240,27 +261,29 @@ def _all_zero(atol) -> bool:
 
 
 class LinalgPinv(Function):
-    """P = A^+ = V diag(1/s, for s > tol) U^T; the gradient is the Golub-Pereyra closed form
-    dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A), valid where the rank is constant."""
+    """P = A^+ = V diag(1/s, for s > tol) U^H; the gradient is the Golub-Pereyra closed form
+    dA = -P^H G P^H + (I - A P) G^H P P^H + P^H P G^H (I - P A), valid where the rank is constant."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A, atol, rtol, hermitian=False):
         xp = backend.get_array_module(A.data)
-        a = xp.tril(A.data) + xp.swapaxes(xp.tril(A.data, -1), -1, -2) if hermitian else A.data
+        a = xp.tril(A.data) + xp.conj(xp.swapaxes(xp.tril(A.data, -1), -1, -2)) if hermitian else A.data
         u, s, vh = backend.linalg_op("svd", a, full_matrices=False)
         tol = tolerance(s[..., :1], A.shape, A.dtype, atol, rtol) if s.shape[-1] else s[..., :1]
         keep = s > tol
         sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(A.dtype, copy=False)
-        P = const(xp.matmul(vh.swapaxes(-1, -2) * sinv[..., None, :], u.swapaxes(-1, -2)))
+        P = const(xp.matmul(xp.conj(vh.swapaxes(-1, -2)) * sinv[..., None, :], xp.conj(u.swapaxes(-1, -2))))
         ctx.save_for_backward(A, P)
         return P
 
     @staticmethod
     def backward(ctx, G):
         A, P = ctx.saved_tensors
-        Gt = G.mT
-        PtP = P.mT @ P
-        return (-(P.mT @ G @ P.mT) + (Gt @ P @ P.mT) - A @ (P @ (Gt @ P @ P.mT))
+        Gt = G.mH
+        PtP = P.mH @ P
+        return (-(P.mH @ G @ P.mH) + (Gt @ P @ P.mH) - A @ (P @ (Gt @ P @ P.mH))
                 + (PtP @ Gt) - ((PtP @ Gt) @ P) @ A), None, None, None
 
 
@@ -269,7 +292,7 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     at or below max(atol, rtol * s_max) are dropped (rtol = eps max(m, n) when neither is given).
     A: (..., m, n) -> (..., n, m). ``hermitian=True``: the value from A's lower triangle (as
     torch), the gradient that of A as given. Gradient: the closed form in :class:`LinalgPinv`."""
-    check_matrix("pinv", A, square=hermitian)
+    check_matrix("pinv", A, square=hermitian, complex_ok=True)
     return LinalgPinv.apply(A, atol, rtol, bool(hermitian))
 
 
@@ -289,8 +312,8 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     ``driver``: "gelsy" (default) an int64 rank (...), residuals and singular_values empty;
     "gelsd"/"gelss" also A's singular values and, for m > n and full-rank A, the residuals
     sum((A X - B)^2) over m, (..., k); "gels" the residuals for m > n, rank empty."""
-    check_matrix("lstsq", A, square=False)
-    check_float("lstsq", B)
+    check_matrix("lstsq", A, square=False, complex_ok=True)
+    check_float("lstsq", B, complex_ok=True)
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise ArgumentError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), "
                             f"got {driver}")
@@ -313,7 +336,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
         values = const(s)
     full = driver == "gels" or (driver in ("gelsd", "gelss") and bool(xp.all(rank.data == n)))
     if m > n and full:
-        residuals = ((A @ X - Bm) ** 2).sum(-2)
+        residuals = ((A @ X - Bm).abs() ** 2 if is_complex(A) else (A @ X - Bm) ** 2).sum(-2)
     return _LstsqResult(X.squeeze(-1) if vector else X, residuals, rank, values)
 
 

@@ -32,7 +32,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, LinAlgError, ShapeError
 from ..tensor import Tensor
-from ._common import check_matrix, const, eye
+from ._common import check_matrix, const, eye, first_failure
 
 
 def _lu_array(a):
@@ -127,11 +127,9 @@ def _check_pivot(name: str, pivot) -> None:
 
 
 def _raise_singular(name: str, info) -> None:
-    flat = backend.to_numpy(info).reshape(-1)
-    bad = np.flatnonzero(flat)
-    if bad.size:
-        prefix = f"(Batch element {bad[0]}): " if info.ndim else ""
-        k = int(flat[bad[0]])
+    failed = first_failure(info)
+    if failed:
+        prefix, k = failed
         raise LinAlgError(f"torch.linalg.{name}: {prefix}U[{k},{k}] is zero and using it on lu_solve would result "
                           f"in a division by zero. If you still want to perform the factorization, consider calling "
                           f"linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")

@@ -4,18 +4,17 @@ Forward: scaling and squaring with the [13/13] Pade approximant (Higham 2005): e
 the batch is scaled by 2^-s, s = max(0, ceil(log2(||A||_1 / 5.37))), so that the approximant
 r(X) = (V - U)^-1 (V + U) (U, V its odd and even parts) is exact to float64 rounding, and then
 squared s times (every matrix of the batch in one matmul; a matrix already done is kept by a
-mask). float32/16 are computed in float64 and rounded once.
+mask). float32/16 are computed in float64 and rounded once, complex64 in complex128.
 
 Backward: the gradient of <G, exp(A)> is the adjoint of exp's Frechet derivative at A, L(A^T, G),
 read off the upper-right block of the exponential of the block-triangular matrix
 
     exp([[A^T, G], [0, A^T]]) = [[exp(A^T), L(A^T, G)], [0, exp(A^T)]]
 
-(Mathias 1996), built with minitf ops and so differentiable again (gradgradcheck).
+(Mathias 1996), built with minitf ops and so differentiable again (gradgradcheck). For a
+complex A (exp is holomorphic) the gradient is L(A^H, G), torch's conjugate Wirtinger one.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -32,9 +31,9 @@ _THETA13 = 5.371920351148152   # the largest ||X||_1 at which r_13 is exact to f
 
 
 def _expm_array(a):
-    """exp of each matrix of a float array (..., n, n), in its dtype."""
+    """exp of each matrix of a float or complex array (..., n, n), in its dtype."""
     xp = backend.get_array_module(a)
-    A = a.astype(np.float64)
+    A = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
     n = A.shape[-1]
     if A.size == 0:
         return A.astype(a.dtype)
@@ -43,7 +42,7 @@ def _expm_array(a):
         s = xp.ceil(xp.log2(norm / _THETA13))
     s = xp.where(xp.isfinite(s) & (s > 0), s, 0.0)
     A = A / (2.0 ** s)[..., None, None]
-    eye = xp.eye(n, dtype=np.float64)
+    eye = xp.eye(n, dtype=A.dtype)
     A2 = A @ A
     A4 = A2 @ A2
     A6 = A4 @ A2
@@ -58,7 +57,9 @@ def _expm_array(a):
 
 
 class MatrixExp(Function):
-    """Y = exp(A); dA = L(A^T, G), the upper-right block of exp([[A^T, G], [0, A^T]])."""
+    """Y = exp(A); dA = L(A^H, G), the upper-right block of exp([[A^H, G], [0, A^H]])."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A):
@@ -70,7 +71,7 @@ class MatrixExp(Function):
         from ..ops import cat
         (A,) = ctx.saved_tensors
         n = A.shape[-1]
-        At = A.mT
+        At = A.mH
         top = cat([At, G], dim=-1)
         bottom = cat([At * 0, At], dim=-1)
         big = matrix_exp(cat([top, bottom], dim=-2))
@@ -81,7 +82,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     """exp(A) = sum_k A^k / k! of each square matrix, as torch.linalg.matrix_exp.
     A: (..., n, n) -> (..., n, n). Gradient: L(A^T, G), the adjoint Frechet derivative, through
     the block-triangular exponential (see the module docstring); twice differentiable."""
-    check_matrix("matrix_exp", A)
+    check_matrix("matrix_exp", A, complex_ok=True)
     return MatrixExp.apply(A)
 
 

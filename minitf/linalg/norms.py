@@ -18,7 +18,6 @@ from ..errors import ArgumentError
 from ..ops import check_dim
 from ..ops._util import cast_input
 from ..ops.statistics import norm as _norm
-from ..tensor import Tensor
 from ._common import check_matrix, const
 
 
@@ -56,13 +55,21 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     torch.linalg.vector_norm: (sum |x|^ord)^(1/ord) for any number ord (negative ones too: 0 if
     an element is 0), inf / -inf the max / min |x|, 0 the count of non-zeros. ``dtype``: x cast
     first. x: (d_0, ..., d_{n-1}) -> the reduced dims removed (kept as 1 with ``keepdim``).
-    Differentiable (the 2-norm's gradient at 0 is 0, a negative ord's is 0 at zeros)."""
+    Differentiable (the 2-norm's gradient at 0 is 0, a negative ord's is 0 at zeros). Complex x:
+    the norms of |x| (a real result), gradient torch's g (d norm / d|x|) z / |z|."""
+    x = cast_input(x, dtype)
+    if x.dtype.kind == "c" and ord != 2:   # every other order is one of |x|'s (real); abs's gradient g z / |z|
+        return vector_norm(x.abs(), ord, dim, keepdim)
+    return _vector_norm(x, ord, dim, keepdim)
+
+
+def _vector_norm(x, ord, dim, keepdim):
+    """vector_norm of a real (or, for ord 2, complex) x."""
     if ord == math.inf or (isinstance(ord, (int, float)) and ord < 0):   # no identity: torch refuses empty ones
         dims = range(x.ndim) if dim is None else ([dim] if isinstance(dim, int) else dim)
         if x.numel() == 0 and (dim is None or any(x.shape[d] == 0 for d in dims)):
             raise ArgumentError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor (shape "
                                 f"{x.shape}) because the operation does not have an identity (as torch)")
-    x = cast_input(x, dtype)
     if isinstance(ord, (int, float)) and not isinstance(ord, bool) and ord < 0 and ord != -math.inf:
         if x.dtype.kind != "f":
             raise TypeError(f"linalg.vector_norm: expected a floating point input, got {x.dtype}")
@@ -79,12 +86,13 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     """The matrix norm over the two dims ``dim``, as torch.linalg.matrix_norm: "fro" (default)
     sqrt(sum A_ij^2), "nuc" sum(s), 2 max(s), -2 min(s) (s the singular values), 1 / -1 the max /
     min over columns of sum_i |A_ij|, inf / -inf the max / min over rows of sum_j |A_ij|.
-    A: (..., m, n) -> (...) (the two dims kept as 1 with ``keepdim``). Differentiable."""
+    A: (..., m, n) -> (...) (the two dims kept as 1 with ``keepdim``). Differentiable; complex A
+    too (a real result: |A_ij|'s sums, the 2-norm of the elements, svdvals)."""
     from .decompositions import svdvals
     if ord not in _MATRIX_ORDS:
         raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
     A = cast_input(A, dtype)
-    check_matrix("matrix_norm", A, square=False)
+    check_matrix("matrix_norm", A, square=False, complex_ok=True)
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise ArgumentError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
     d0, d1 = (check_dim("linalg.matrix_norm", d, A.ndim) for d in dim)
@@ -129,7 +137,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
     (rtol = eps max(m, n) when neither is given). A: (..., m, n) -> int64 (...). No gradient.
     ``hermitian=True`` reads only A's lower triangle and uses the eigenvalues' magnitudes."""
     from .inverse import tolerance
-    check_matrix("matrix_rank", A, square=hermitian)
+    check_matrix("matrix_rank", A, square=hermitian, complex_ok=True)
     a = A.data
     if hermitian:
         L = backend.linalg_op("eigvalsh", a, UPLO="L")

@@ -14,7 +14,7 @@ from ..tensor import Tensor
 def cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim``, as torch.linalg.cross: c = a x b,
     c_i = a_{i+1} b_{i+2} - a_{i+2} b_{i+1} (indices mod 3). a, b: broadcastable, of one number of
-    dims, size 3 at ``dim`` -> their broadcast shape."""
+    dims, size 3 at ``dim`` -> their broadcast shape. Complex too (no conjugation, as torch)."""
     if a.ndim != b.ndim:
         raise ShapeError("linalg.cross: inputs must have the same number of dimensions.")
     try:
@@ -42,9 +42,10 @@ def torch_cross(input: Tensor, other: Tensor, dim=None) -> Tensor:
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
-    """The dot product of vectors along ``dim``, as torch.linalg.vecdot (real inputs):
-    sum(x * y, dim). x, y: broadcastable -> their broadcast shape without ``dim``."""
-    return (x * y).sum(dim)
+    """The dot product of vectors along ``dim``, as torch.linalg.vecdot: sum(conj(x) * y, dim)
+    (x conjugated, as torch; sum(x * y) for real x). x, y: broadcastable -> their broadcast shape
+    without ``dim``."""
+    return (x.conj() * y).sum(dim)
 
 
 def multi_dot(tensors) -> Tensor:

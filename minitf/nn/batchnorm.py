@@ -9,7 +9,12 @@ mode (``eval()``) it normalises with the running ones.
 
 Every layer here but LocalResponseNorm takes torch's ``device`` / ``dtype``: where the parameters and
 buffers are made (None: the default device) and the dtype of the floating ones (None: the default
-dtype; ``num_batches_tracked`` stays int64, as torch's).
+dtype; ``num_batches_tracked`` stays int64, as torch's). As torch's, a dtype that is not floating
+point is refused for the affine parameters (a DtypeError, torch's RuntimeError: a parameter
+learns) and accepted for the running statistics alone (``affine=False``: integer, bool or complex
+buffers), whose forward then refuses the input (torch's NotImplementedError: no kernel for the
+dtype). Kept difference: minitf's parameters are real, so ``affine=True`` with a complex dtype is
+refused at construction (torch's is at forward).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import warnings
 
 from .. import functional as F
 from ..creation import ones, tensor, zeros
+from ..dtypes import _check_dtype
 from . import init
 from .module import Module
 from .parameter import empty_parameter, parameter_dtype
@@ -55,8 +61,10 @@ class _NormBase(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=parameter_dtype(dtype)))
-            self.register_buffer("running_var", ones(num_features, device=device, dtype=parameter_dtype(dtype)))
+            # any dtype, as torch's buffers (a non-floating one refuses at forward, as torch's)
+            stats = parameter_dtype(None) if dtype is None else _check_dtype(dtype)
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=stats))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=stats))
             self.register_buffer("num_batches_tracked", tensor(0, dtype="int64", device=device))
         else:
             for b in ("running_mean", "running_var", "num_batches_tracked"):

@@ -87,7 +87,7 @@ def differentiable(t) -> bool:
         return True
     if not _engine._hooks:
         return False
-    from ..forward_rules import flows
+    from ..forward_inplace import flows
     return flows(t)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..autograd import Function
-from ..errors import ShapeError
+from ..errors import DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from ._util import is_int
@@ -142,8 +142,9 @@ def _check_number(name, what, v, lo=0.0):
 def _check_input(name, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be floating point, got dtype {input.dtype}")
+    if input.dtype.kind != "f":   # torch: NotImplementedError ('"batch_norm" not implemented for 'Int'')
+        raise DtypeNotImplemented(f"{name}: not implemented for {input.dtype} inputs: the input must be floating "
+                                  f"point (as torch)")
 
 
 def _check_vector(name, what, t, C, input):

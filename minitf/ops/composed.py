@@ -147,7 +147,8 @@ def dropout(x, keep):
     return x * _const(keep)
 
 
-def scaled_dot_product_attention(q, k, v, *add_in, mask, causal, scale, keep, add=None, top_left=False):
+def attention_probs(q, k, *add_in, mask, causal, scale, add=None, top_left=False):
+    """P = softmax(Q K^T scale + a float mask, masked) of attention, before dropout."""
     xp = backend.get_array_module(q.data)
     s = (q @ k.transpose(-1, -2)) * scale                      # S = Q K^T / sqrt(d_k)
     if add_in or add is not None:                              # S + a float mask (a tensor in the graph, or not)
@@ -161,7 +162,11 @@ def scaled_dot_product_attention(q, k, v, *add_in, mask, causal, scale, keep, ad
     z = reduction.sum(e, -1, keepdims=True)
     if allowed is not None or add_in or add is not None:  # a fully masked row: z = 0, P = 0 (not 0/0)
         z = Where.apply(_const(xp.ones((), dtype=z.dtype)), z, cond=z.data == 0)
-    p = e / z                                                  # P = softmax(S + mask)
+    return e / z                                               # P = softmax(S + mask)
+
+
+def scaled_dot_product_attention(q, k, v, *add_in, mask, causal, scale, keep, add=None, top_left=False):
+    p = attention_probs(q, k, *add_in, mask=mask, causal=causal, scale=scale, add=add, top_left=top_left)
     if keep is not None:
         p = p * _const(keep)
     return p @ v                                               # O = P V

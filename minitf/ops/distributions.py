@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, debughooks
 from ..tensor import Tensor
 from ._util import check_writable
 
@@ -154,6 +154,8 @@ def _write(x: Tensor, values, name: str) -> Tensor:
         from .inplace import setitem
         setitem(x, Ellipsis, Tensor._make(values, None))
         return x
+    if autograd._hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before the fill
+        debughooks.before_write(x)
     x.data[...] = values
     autograd.bump_version(x)
     return x

@@ -99,6 +99,9 @@ def _gru_composed(xw, h, w, b, t, seq):
     return n + z * (h - n)
 
 
+GRUCell.composed = staticmethod(_gru_composed)   # (forward AD runs it on duals: minitf/forward_rules.py)
+
+
 def _check(name, xw, h, w_hh, b_hh, H):
     if w_hh.shape != (3 * H, H):
         raise ValueError(f"{name}: w_hh has shape {w_hh.shape}, expected {(3 * H, H)}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, debughooks
 from ..autograd import Function
 from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
@@ -87,7 +87,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     ``reads``: the tensors graph_op reads besides x (``(value,)`` unless given)."""
     if autograd._hooks and not (autograd._grad_enabled and (x._requires_grad or any(
             isinstance(t, Tensor) and t._requires_grad for t in ((value,) if reads is None else reads)))):
-        from ..forward_rules import tangent_change   # here for a dual's tangent only (forward AD)
+        from ..forward_inplace import tangent_change   # here for a dual's tangent only (forward AD)
         return tangent_change(x, value, op_name, graph_op)
     if x._fn is None and x.requires_grad:
         raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
@@ -101,7 +101,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     # the ops recorded before are (only the last one's epoch was set after: the others raised)
     autograd._epoch += 1
     if autograd._hooks:   # forward AD: the old value carries x's tangent into graph_op
-        from ..forward_rules import carry
+        from ..forward_inplace import carry
         carry(x, old)
     res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
     _write(x, res.data, op_name)
@@ -115,7 +115,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
     if autograd._hooks:   # (last: the tangent's own in-place change advances the epoch)
-        from ..forward_rules import take
+        from ..forward_inplace import take
         take(x, res)
     return x
 
@@ -140,7 +140,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
     else:
         before = x.detach().clone()
     if autograd._hooks:
-        from ..forward_rules import carry
+        from ..forward_inplace import carry
         carry(x, before)
     new = graph_op(before, value)
     if hasattr(index, "write"):  # a view no basic index names (diagonal): its own write and read
@@ -160,7 +160,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         x._prev = (autograd._epoch, prior)
     x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
     if autograd._hooks:
-        from ..forward_rules import alias
+        from ..forward_inplace import alias
         alias(x, fresh)
     return x
 
@@ -208,6 +208,8 @@ def _check_writable(x: Tensor, op_name: str) -> None:
     if flags is not None and not getattr(flags, "writeable", True):
         raise RuntimeError(f"{op_name}: the tensor's array is read-only (a broadcast view, or NumPy memory "
                            f"marked read-only): clone() it first")
+    if autograd._hooks:   # the write is coming: allow_mutation_on_saved_tensors clones what was saved
+        debughooks.before_write(x)
 
 
 def _needs_graph(x: Tensor, v, *more) -> bool:
@@ -218,7 +220,7 @@ def _needs_graph(x: Tensor, v, *more) -> bool:
 
 
 def _tangent_flows(x: Tensor, *values) -> bool:
-    from ..forward_rules import flows
+    from ..forward_inplace import flows
     return flows(x, *values)
 
 

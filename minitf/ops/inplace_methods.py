@@ -11,7 +11,7 @@ as torch).
 from __future__ import annotations
 
 
-from .. import autograd
+from .. import autograd, debughooks
 from ..tensor import Tensor
 from .inplace import _check_cast, _check_value, _check_writable, _record, _tangent_flows, _write_back
 
@@ -48,6 +48,8 @@ def reshaping(name: str, op):
     its version bumped as torch's; recorded when x is in a graph (a leaf that requires grad
     is refused, as torch)."""
     def inplace(x: Tensor, *args) -> Tensor:
+        if autograd._hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before its shape changes
+            debughooks.before_write(x)
         if autograd._grad_enabled and x._requires_grad:
             if x._fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
@@ -69,7 +71,7 @@ def reshaping(name: str, op):
         if getattr(x, "_view_of", None) is not None:
             x._view_of = None  # the index it was taken with no longer names x's elements
         if autograd._hooks and _tangent_flows(x):   # forward AD: the tangent takes the same view of itself
-            from ..forward_rules import reshape_tangent
+            from ..forward_inplace import reshape_tangent
             reshape_tangent(x, lambda t: op(t, *args))
         return x
     inplace.__name__ = name

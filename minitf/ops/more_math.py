@@ -24,6 +24,8 @@ LN2, LN10 = math.log(2.0), math.log(10.0)
 
 def _unary(name, f, df, dft):
     class Op(Function):
+        forward_elementwise = True   # forward AD: J t is backward(t) (minitf/forward_fused.py)
+
         def forward(self, x):
             self.x = x
             self.y = f(backend.get_array_module(x), x)

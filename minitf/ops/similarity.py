@@ -82,6 +82,9 @@ def _cosine_composed(x1, x2, axis, eps):
     return sum(out, axis)
 
 
+CosineSimilarity.composed = staticmethod(_cosine_composed)   # (forward AD runs it on duals: minitf/forward_rules.py)
+
+
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine similarity along ``dim``, as ``torch.nn.functional.cosine_similarity`` (2.x):
     sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)), each norm clamped on its own.

@@ -24,6 +24,7 @@ def _const(a, like: Tensor) -> Tensor:
 class _Elementwise(Function):
     """y = f(x) with dy/dx from ``slope(x, y)``; subclasses give ``f`` and ``slope`` on arrays
     (``xp`` their module) and, for create_graph, ``slope_graph`` in Tensor ops."""
+    forward_elementwise = True   # forward AD: J t is backward(t) (minitf/forward_fused.py)
 
     def forward(self, x):  # integer input arrives cast (float_input) where the result is a float
         xp = backend.get_array_module(x)
@@ -86,6 +87,7 @@ class Step(Function):
     the input's ``.grad`` becomes 0)."""
 
     saves_inputs = saves_output = False
+    forward_elementwise = True   # forward AD: J t is backward(t), zeros (minitf/forward_fused.py)
     kind = ""
 
     def forward(self, x, decimals=0):

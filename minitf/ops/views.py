@@ -31,8 +31,11 @@ class Clone(Function):
 class Contiguous(Function):
     saves_inputs = saves_output = False
 
-    def forward(self, x):
-        return backend.get_array_module(x).ascontiguousarray(x)
+    def forward(self, x, order=None):   # order: the dims from the outermost in memory (channels_last)
+        xp = backend.get_array_module(x)
+        if order is None:
+            return xp.ascontiguousarray(x)
+        return xp.ascontiguousarray(x.transpose(order)).transpose(tuple(int(i) for i in np.argsort(order)))
 
     def backward(self, g):
         return (g,)
@@ -82,11 +85,19 @@ def clone(x: Tensor) -> Tensor:
     return Clone.apply(x)
 
 
-def contiguous(x: Tensor) -> Tensor:
-    """``x`` itself when its array is C-contiguous, else a contiguous copy."""
-    if x.data.flags.c_contiguous:
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """``x`` itself when its array is laid out as ``memory_format`` (None: ``contiguous_format``,
+    C order; :mod:`minitf.type_objects`), else a copy that is (differentiable)."""
+    if memory_format is None:
+        if x.data.flags.c_contiguous:
+            return x
+        return Contiguous.apply(x)
+    from ..type_objects import channels_last_order, check_memory_format
+    fmt = check_memory_format("contiguous", memory_format)
+    order = channels_last_order(fmt, x.ndim)
+    if x.is_contiguous(memory_format=fmt):
         return x
-    return Contiguous.apply(x)
+    return Contiguous.apply(x, order=order)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:

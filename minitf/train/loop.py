@@ -103,6 +103,8 @@ class Trainer(EvalMethods):
             self.run_dir.refuse_to_overwrite()
         ckpt = resume_run.load_to_resume(self.run_dir) if resume else None
 
+        if corpus is None and cfg.data is not None:   # a file larger than the memory: refused before it is read
+            memory.check_file_fits(cfg, cfg.data)
         self.corpus = corpus or data.load_corpus(cfg.data, progress=cfg.progress, log=self.log)
         self.vocab = data.CharVocab.from_text(self.corpus.text)
         if ckpt is not None:

@@ -10,16 +10,21 @@ operating system killing the process, or another one, when memory runs out. The 
   ``os.sysconf``'s free physical pages; unknown (no check) where none of these exists;
 - on a GPU, the device's free memory plus what CuPy's pool holds unused (``backend.gpu_free_memory``).
 
-``MINITF_SKIP_MEMORY_CHECK=1`` turns the check off (for an estimate that is wrong for some model).
+A ``--data`` file is weighed before it is read (:func:`check_file_fits`): a regular file's size is
+known, and one larger than the memory available (a sparse file, a disk image) is refused with one
+line, where reading it first would exhaust the memory before the check ran.
+
+``MINITF_SKIP_MEMORY_CHECK=1`` turns the checks off (for an estimate that is wrong for some model).
 """
 from __future__ import annotations
 
 import os
+import stat
 
 from .. import backend
 from .config import ConfigError, memory_estimate
 
-__all__ = ["available_memory", "check_fits", "describe_estimate", "gib"]
+__all__ = ["available_memory", "check_file_fits", "check_fits", "describe_estimate", "gib"]
 
 
 def gib(n: int) -> str:
@@ -113,10 +118,43 @@ def _largest(cfg, parts: dict, corpus_chars: int) -> str:
     return why[largest]
 
 
+def _skipped() -> bool:
+    return os.environ.get("MINITF_SKIP_MEMORY_CHECK", "") not in ("", "0")
+
+
+def check_file_fits(cfg, path) -> None:
+    """Raise :class:`~minitf.train.config.ConfigError` ("out of memory: ...") before ``path`` (the
+    ``--data`` file) is read, when the least that reading it needs exceeds the host memory
+    available: its bytes as read, and the fewest characters they can hold (a quarter: UTF-8 takes at
+    most 4 bytes a character) as text and ids (the "data" part of
+    :func:`~minitf.train.config.memory_estimate`). A lower bound, so that a file this refuses could
+    never have been read, and the run with one it lets through is weighed whole once it is read
+    (:func:`check_fits`). Nothing for a path that is not a regular file (the reader says what is
+    wrong with it) or when the figure is unknown."""
+    if _skipped():
+        return
+    path = os.path.expanduser(path)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(st.st_mode):
+        return
+    size = st.st_size
+    need = size + memory_estimate(cfg, 1, size // 4)["data"]
+    avail, source = available_memory("cpu")   # the corpus is read on the host, whatever the device
+    if avail is None or need <= avail:
+        return
+    raise ConfigError(f"out of memory: the --data file {path} is {gib(size)}, and reading it needs at least an "
+                      f"estimated {gib(need)} (its bytes and its characters as text and ids), more than the "
+                      f"{gib(avail)} available ({source}): use a smaller --data file (MINITF_SKIP_MEMORY_CHECK=1 "
+                      f"skips this check)")
+
+
 def check_fits(cfg, vocab_size: int, corpus_chars: int) -> None:
     """Raise :class:`~minitf.train.config.ConfigError` ("out of memory: ...") when the run's estimate
     exceeds the memory available on its device; nothing when it fits or the figure is unknown."""
-    if os.environ.get("MINITF_SKIP_MEMORY_CHECK", "") not in ("", "0"):
+    if _skipped():
         return
     # the baseline is resident already (this process holds it), so that what is available is the room
     # beyond it; the corpus stays on the host of a GPU run. Refused only when the rest exceeds the room
