@@ -180,6 +180,9 @@ def _write_back(x: Tensor, new, op_name: str) -> Tensor:
 
 
 def _check_value(x: Tensor, v: Tensor, op_name: str) -> None:
+    if v._vmap_batched and not x._vmap_batched:   # inside vmap: every example written into one tensor
+        from ..func.batched_tensor import refuse_inplace
+        refuse_inplace(op_name)
     if type(v.data) is not type(x.data):
         raise backend.DeviceError(f"{op_name}: tensor on {x.device}, value on {v.device}")
 
@@ -225,6 +228,9 @@ def _arith(name, array_op, graph_op):
     subtraction, true_division = name == "sub_", name == "div_"
 
     def op(x: Tensor, other, alpha=1) -> Tensor:
+        if x._vmap_batched:   # inside vmap: written into the batch's value
+            from ..func.batching_fns import inplace
+            return inplace(op, name, x, other, alpha)
         _check_writable(x, name)
         if subtraction and (x.data.dtype.kind == "b" or isinstance(other, (bool, np.bool_))
                             or isinstance(other, Tensor) and other.data.dtype.kind == "b"):
@@ -310,6 +316,10 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
     """``x[index] = value`` (value broadcast to the selection; boolean masks allowed). ``op_name``
     is the name errors give (fill_, copy_ and zero_ write through here)."""
     from .shape import index_data
+    if x._vmap_batched:   # inside vmap: written into the batch's value
+        from ..func.batching_fns import setitem as batched
+        batched(x, index, value, op_name)
+        return
     _check_writable(x, op_name)
     idx, advanced = index_data(index, x)
     view_of = getattr(value, "_view_of", None)
@@ -382,6 +392,9 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     from .pointwise import clamp, check_clamp_bounds
     check_clamp_bounds(min, max)
     _check_writable(x, "clamp_")
+    for bound in (min, max):
+        if isinstance(bound, Tensor):
+            _check_value(x, bound, "clamp_")
     if _needs_graph(x, min) or _needs_graph(x, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max), reads=(min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch

@@ -351,6 +351,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     if inplace:
         from .activation import in_place
         return in_place("dropout_", lambda a: dropout(a, p, training, generator=generator))(x)
+    if x._vmap_batched and generator is None:   # inside vmap: by its randomness argument
+        from ..func.batching_fns import dropout as batched
+        return batched(x, p)
     if p == 1.0:
         return Dropout.apply(x, keep=backend.get_array_module(x.data).zeros(x.shape, dtype=x.dtype))
     gen = resolve(generator, x.device, "dropout")
