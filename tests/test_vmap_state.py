@@ -14,6 +14,13 @@ from minitf import autograd
 from minitf.func import grad, vmap
 
 V = sys.modules["minitf.func.vmap"]
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_fallback():
+    # last_fallback is only set when a run gives way to the loop: clear what an earlier test's
+    # fallback left, so "is None" below speaks of this test's runs (it failed in file order)
+    V.last_fallback = None
 B, N, P = 6, 400, 0.5
 
 
