@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .elementwise import sqrt
@@ -68,9 +69,11 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     eps: None means ``finfo(input.dtype).eps`` (PyTorch's default).
     """
     shape = _shape("rms_norm", normalized_shape)
-    if not isinstance(input, Tensor) or input.dtype.kind != "f":
-        raise TypeError(f"rms_norm: input must be a floating-point Tensor, got "
-                        f"{getattr(input, 'dtype', type(input).__name__)}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rms_norm: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":   # torch: NotImplementedError (a TypeError too here, as before)
+        raise DtypeNotImplemented(f"rms_norm: not implemented for {input.dtype} inputs: the input must be floating "
+                                  f"point (as torch)")
     k = len(shape)
     if input.shape[max(input.ndim - k, 0):] != shape or input.ndim < k:
         raise ValueError(f"rms_norm: expected input (..., {', '.join(map(str, shape))}), got {input.shape}")
