@@ -52,8 +52,12 @@ first-order gradient under ``create_graph=True`` reads the unpacked attributes o
 fully and a recorded one only partly (torch's reads the unpacked values).
 
 Threads. As torch's, the stack of entered pairs (and ``disable_saved_tensors_hooks``' message)
-is each thread's own: an op another thread records meanwhile is not packed. The debug hook is
-the process's, registered while any thread has a pair entered.
+is each thread's own: a thread that entered none does not pack its ops. The debug hook is the
+process's, registered while any thread has a pair entered. Unlike torch's, ops that two threads
+run *at the same time* are not safe here: minitf's grad mode is the process's (a pack hook runs
+under ``no_grad()``, which turns recording off for every thread meanwhile) and a hooked op runs
+with the process's debug hooks cleared (:func:`minitf.debughooks.apply_hooked`), so another
+thread's op in that moment is neither recorded nor packed.
 
 A failed unpack. An ``unpack_hook`` that raises stops the backward pass with its error; the node
 it was unpacking for is left as it was, and so is every node that ran before it in that pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DimError
+from ..errors import DimError, DtypeNotImplemented
 from .. import backend
 from ..autograd import Function
 from ..generator import resolve
@@ -291,6 +291,11 @@ def layer_norm(x: Tensor, normalized_shape=_LAST_DIM, weight: Tensor | None = No
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {shape} for input {x.shape}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"layer_norm: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f" and weight is None and bias is None:   # (with a float weight: torch's mixed-dtype error)
+        raise DtypeNotImplemented(f"layer_norm: not implemented for {x.dtype} inputs: the input must be floating "
+                                  f"point (as torch)")
     check_same_dtype("layer_norm", input=x, weight=weight, bias=bias)
     if len(shape) > 1:  # several trailing dims: one row of prod(shape) each, then back
         C = int(np.prod(shape))

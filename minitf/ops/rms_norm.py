@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .elementwise import sqrt
@@ -69,9 +70,11 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     x / sqrt(mean(x * x) + eps) * weight (the square, not |x|^2), differentiable.
     """
     shape = _shape("rms_norm", normalized_shape)
-    if not isinstance(input, Tensor) or input.dtype.kind not in "fc":
-        raise TypeError(f"rms_norm: input must be a floating-point Tensor, got "
-                        f"{getattr(input, 'dtype', type(input).__name__)}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rms_norm: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind not in "fc":   # torch: NotImplementedError (a TypeError too here); complex: torch's formula
+        raise DtypeNotImplemented(f"rms_norm: not implemented for {input.dtype} inputs: the input must be floating "
+                                  f"point or complex (as torch)")
     k = len(shape)
     if input.shape[max(input.ndim - k, 0):] != shape or input.ndim < k:
         raise ValueError(f"rms_norm: expected input (..., {', '.join(map(str, shape))}), got {input.shape}")
