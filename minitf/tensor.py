@@ -390,6 +390,8 @@ from . import ops as _ops  # noqa: E402  (ops need Function and Tensor defined a
 from . import tensor_methods as _methods  # noqa: E402
 from . import tensor_constructor as _constructor  # noqa: E402
 _methods._ops = _ops  # the mixin's methods delegate to the ops, imported only now (they need Tensor)
+from . import tensor_inplace as _inplace_methods  # noqa: E402
+_inplace_methods._ops = _ops
 # tensor API group: torch's aliases and the in-place family set on the class (one function, two names)
 from . import tensor_api as _api  # noqa: E402
 _api.install(Tensor)

@@ -1,10 +1,14 @@
-"""More of torch's in-place ``_`` methods of :class:`minitf.tensor.Tensor`, one line each,
-delegating to :mod:`minitf.ops.inplace_methods` (the rules: :mod:`minitf.ops.inplace`).
+"""The in-place operators (``x += y`` ...) and torch's in-place ``_`` methods of
+:class:`minitf.tensor.Tensor`, one line each, delegating to :mod:`minitf.ops.inplace` (the rules)
+and :mod:`minitf.ops.inplace_methods`.
 
 A mixin of :class:`minitf.tensor_methods.TensorMethods`, so that module stays one screenful
 per concept; ``_m`` is bound on first use (the ops need Tensor, defined after this module).
 """
 from __future__ import annotations
+
+
+_ops = None  # minitf.ops, bound by minitf/tensor.py at the end of its import (as tensor_methods')
 
 
 def _m():
@@ -26,6 +30,36 @@ class InPlaceMethods:
     """Elementwise, index and shape-changing in-place methods (no state of their own)."""
 
     __slots__ = ()
+
+    # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)
+    def __iadd__(self, o): return _ops.add_(self, o)
+    def __isub__(self, o): return _ops.sub_(self, o)
+    def __imul__(self, o): return _ops.mul_(self, o)
+    def __itruediv__(self, o): return _ops.div_(self, o)
+    def __ifloordiv__(self, o): return _ops.floor_divide_(self, o)
+    def __imod__(self, o): return _ops.remainder_(self, o)
+    def __iand__(self, o): return _ops.bitwise_and_(self, o)
+    def __ior__(self, o): return _ops.bitwise_or_(self, o)
+    def __ixor__(self, o): return _ops.bitwise_xor_(self, o)
+    def floor_divide_(self, o): return _ops.floor_divide_(self, o)
+    def remainder_(self, o): return _ops.remainder_(self, o)
+    def fmod_(self, o): return _ops.fmod_(self, o)
+    def bitwise_and_(self, o): return _ops.bitwise_and_(self, o)
+    def bitwise_or_(self, o): return _ops.bitwise_or_(self, o)
+    def bitwise_xor_(self, o): return _ops.bitwise_xor_(self, o)
+    def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
+    def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
+    def mul_(self, o): return _ops.mul_(self, o)
+    def div_(self, o, *, rounding_mode=None):
+        return _ops.div_(self, o) if rounding_mode is None else _ops.inplace_methods.div_rounded_(self, o, rounding_mode=rounding_mode)
+    def neg_(self): return _ops.neg_(self)
+    def zero_(self): return _ops.zero_(self)
+    def fill_(self, value): return _ops.fill_(self, value)
+    def copy_(self, src): return _ops.copy_(self, src)
+    def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
+    def masked_fill_(self, mask, value): return _ops.masked_fill_(self, mask, value)
+
+    # ------------------------------------------------------------ more in place (minitf.ops.inplace_methods)
 
     def exp_(self): return _m().exp_(self)
     def log_(self): return _m().log_(self)

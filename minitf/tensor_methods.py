@@ -86,34 +86,6 @@ class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods, Stora
     def __ne__(self, o): return _ops.compare(self, o, "not_equal") if _known(o) else NotImplemented
     __hash__ = object.__hash__
 
-    # ------------------------------------------------------------ in place (minitf.ops.inplace: the rules)
-    def __iadd__(self, o): return _ops.add_(self, o)
-    def __isub__(self, o): return _ops.sub_(self, o)
-    def __imul__(self, o): return _ops.mul_(self, o)
-    def __itruediv__(self, o): return _ops.div_(self, o)
-    def __ifloordiv__(self, o): return _ops.floor_divide_(self, o)
-    def __imod__(self, o): return _ops.remainder_(self, o)
-    def __iand__(self, o): return _ops.bitwise_and_(self, o)
-    def __ior__(self, o): return _ops.bitwise_or_(self, o)
-    def __ixor__(self, o): return _ops.bitwise_xor_(self, o)
-    def floor_divide_(self, o): return _ops.floor_divide_(self, o)
-    def remainder_(self, o): return _ops.remainder_(self, o)
-    def fmod_(self, o): return _ops.fmod_(self, o)
-    def bitwise_and_(self, o): return _ops.bitwise_and_(self, o)
-    def bitwise_or_(self, o): return _ops.bitwise_or_(self, o)
-    def bitwise_xor_(self, o): return _ops.bitwise_xor_(self, o)
-    def add_(self, o, *, alpha=1): return _ops.add_(self, o, alpha)
-    def sub_(self, o, *, alpha=1): return _ops.sub_(self, o, alpha)
-    def mul_(self, o): return _ops.mul_(self, o)
-    def div_(self, o, *, rounding_mode=None):
-        return _ops.div_(self, o) if rounding_mode is None else _ops.inplace_methods.div_rounded_(self, o, rounding_mode=rounding_mode)
-    def neg_(self): return _ops.neg_(self)
-    def zero_(self): return _ops.zero_(self)
-    def fill_(self, value): return _ops.fill_(self, value)
-    def copy_(self, src): return _ops.copy_(self, src)
-    def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
-    def masked_fill_(self, mask, value): return _ops.masked_fill_(self, mask, value)
-
     # ------------------------------------------------------------ random fills (minitf.ops.distributions)
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         return _dist().normal_(self, mean, std, generator=generator)
