@@ -49,6 +49,7 @@ def _arm():
 
 class Real(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
 
     def forward(self, x):
@@ -64,6 +65,7 @@ class Real(Function):
 
 class Imag(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
 
     def forward(self, x):
@@ -79,6 +81,7 @@ class Imag(Function):
 
 class Conj(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
 
     def forward(self, x):
@@ -178,6 +181,7 @@ def angle(x: Tensor) -> Tensor:
 
 class ViewAsReal(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
 
     def forward(self, z):
@@ -194,6 +198,7 @@ class ViewAsReal(Function):
 
 class ViewAsComplex(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
 
     def forward(self, x):

@@ -183,6 +183,7 @@ class PowTensor(Function):
 
 class TriMask(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, diagonal, upper):
         xp = backend.get_array_module(x)
