@@ -31,7 +31,7 @@ class PiecewiseLinear(Function):
     def forward(self, x, value, slope=None, mask=None, scale=1):
         self.slope, self.scale = slope, scale
         if mask is not None:
-            self.bits = pass_bits(mask)
+            self.bits = pass_bits(mask, x.dtype)
         return value
 
     def backward(self, g):
