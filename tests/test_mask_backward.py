@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import minitf as mt
-from minitf import functional as F
 
 from .conftest import device_tensor
 
