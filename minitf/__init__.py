@@ -14,7 +14,7 @@ from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_l
 from .dtypes import (float16, float32, float64, int32, int64, uint8, bool,  # noqa: F401
                      half, float, double, int, long, int8, int16, short, finfo, iinfo,
                      complex64, complex128, cfloat, cdouble)
-from .unsupported_dtypes import bfloat16  # noqa: F401  (named only: NumPy has no bfloat16)
+from .unsupported_dtypes import bfloat16, complex32, chalf  # noqa: F401  (named only: NumPy has neither)
 from .size import Size  # noqa: F401
 from .autograd import no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from .grad_modes import set_grad_enabled, inference_mode, is_inference_mode_enabled  # noqa: F401

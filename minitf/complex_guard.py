@@ -11,10 +11,12 @@ program on every op, so the test is made only once a complex dtype has appeared:
 
 * no complex input: the op runs as always (a real-to-complex cast is sent to its complex form);
 * a complex input to an op whose backward holds for complex numbers as written (add, sum,
-  reshape, indexing, cat ...): it runs as always;
+  reshape, indexing, cat, and the other real-linear maps: diagonal, tril, scatter_add, pad ...): it
+  runs as always;
 * a complex input to an op with a complex form (mul, div, matmul, exp, pow, abs, casts; sqrt, log,
-  sin, tanh ..., prod, the 2-norm): that form runs (:mod:`minitf.ops.complex_backward`,
-  :mod:`minitf.ops.complex_math`), the same forward with the conjugates in backward;
+  sin, tanh, acos ..., prod, einsum, linear, lerp; var, std, the norms, logcumsumexp): that form runs
+  (:mod:`minitf.ops.complex_backward`, :mod:`minitf.ops.complex_math`,
+  :mod:`minitf.ops.complex_reductions`), the same forward with the conjugates in backward;
 * a complex input to any other op: :class:`~minitf.errors.DtypeNotImplemented` naming the op,
   never a result with a silently wrong gradient.
 
@@ -25,7 +27,9 @@ nothing: ``watches = False``). Ops that compute outside the graph without a Func
 (comparisons, sort, argmax, unique ...) are not seen by the guard: each calls :func:`refuse`
 (through ``ops._util.refuse_complex``) behind a test of the engine's hook tuple, empty until this
 guard is armed (one attribute read for real programs, and no import of this module), so that they
-refuse complex input as torch does rather than give NumPy's lexicographic order.
+refuse complex input as torch does rather than give NumPy's lexicographic order; those that test
+their input's dtype anyway (heaviside, signbit, isposinf, nansum, special's Bessel functions and
+polynomials, whose float kernels would keep the real part) call it behind that test.
 """
 from __future__ import annotations
 
@@ -43,21 +47,37 @@ def _load_routes() -> dict:
             views.Expand, views.Repeat, casting.ToDevice, _util.OpResult, backward_ops.BroadcastTo,
             backward_ops.Scatter, selection.Where, cumulative.Cumsum,
             padding.ConstantPad, padding.GatherPad]   # (copies: their backward scatter-adds, no conjugate)
-    from .ops import more_shapes
-    same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask]   # (linalg's: linear masks)
+    # linear maps with real coefficients (selections, masks, scatters, windows): their backwards (the
+    # transposed maps) are the complex adjoints as written
+    from .ops import more_shapes, inplace, indexing, index_reduce, strided, fold
+    same += [more_shapes.Diagonal, more_shapes.DiagonalScatter, pointwise.TriMask, inplace.IndexPut,
+             indexing.ScatterAdd, index_reduce.MaskedScatter, strided.Unfold, strided.Fold, fold.Unfold, fold.Fold]
     routes = {cls: cls for cls in same}
     cb = complex_backward
     routes.update({arithmetic.Mul: cb.Mul, arithmetic.Div: cb.Div, arithmetic.MatMul: cb.MatMul, arithmetic.Pow: cb.Pow,
                    elementwise.Exp: cb.Exp, pointwise.Abs: cb.Abs, casting.AsType: cb.AsType})
-    from .ops import unary, statistics, complex_math as cm
+    from .ops import unary, statistics, binary_math, complex_math as cm
     routes.update({elementwise.Log: cm.Log, elementwise.Sqrt: cm.Sqrt, elementwise.Tanh: cm.Tanh,
                    elementwise.Sigmoid: cm.Sigmoid, unary.Sin: cm.Sin, unary.Cos: cm.Cos, unary.Square: cm.Square,
                    unary.Rsqrt: cm.Rsqrt, unary.Reciprocal: cm.Reciprocal, unary.Log1p: cm.Log1p,
                    unary.Expm1: cm.Expm1, pointwise.PowTensor: cm.PowTensor, cumulative.Prod: cm.Prod,
-                   cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2})
-    from .ops import more_math as mm
+                   cumulative.Cumprod: cm.Cumprod, statistics.Norm2: cm.Norm2,
+                   binary_math.LogAddExp: cm.LogAddExp})
+    from .ops import scan, complex_reductions as cr
+    routes.update({statistics.NormP: cr.NormP, reduction.Var: cr.Var, statistics.Std: cr.Std,
+                   scan.LogCumSumExp: cr.LogCumSumExp})
+    from .ops import more_math as mm, special as sp
     routes.update({f.function: cm.conjugated(f.function) for f in (mm.log2, mm.log10, mm.exp2, mm.sinh, mm.cosh,
-                                                                   mm.tan, mm.asin, mm.atan)})
+                                                                   mm.tan, mm.asin, mm.atan, sp.acos, sp.asinh,
+                                                                   sp.atanh, sp.sinc)})
+    routes[sp.acosh.function] = cm.Acosh
+    from .ops.einsum import Einsum
+    routes[Einsum] = cm.conjugated(Einsum)   # (multilinear: g contracted with the others' conjugates)
+    routes[unary.Lerp] = cm.conjugated(unary.Lerp)   # (linear in start and end, bilinear with weight)
+    from .ops.linear import Linear
+    routes[Linear] = cm.Linear
+    from .ops import conv   # (the three bilinear maps, each the others' backward, written as formulas)
+    routes.update({cls: cm.conjugated(cls) for cls in (conv.Conv, conv.ConvTranspose, conv.ConvWeight)})
     return routes
 
 
@@ -89,12 +109,18 @@ class _Guard:
                 f"class once its backward gives torch's gradient (the conjugate Wirtinger derivative: "
                 f"docs/autograd.md, 'Complex gradients')")
         if target is None:
-            raise DtypeNotImplemented(
-                f"{_op_name(cls)}: complex tensors are not supported by this op in minitf (complex support "
-                f"covers arithmetic, matmul, exp, log, sqrt, the trigonometric and hyperbolic functions, abs, "
-                f"angle, sum/mean/prod/cumsum, the 2-norm, shapes, indexing, where, cat/stack and torch.fft: "
-                f"see docs/api.md, 'Complex numbers')")
+            raise unsupported(_op_name(cls))
         return target
+
+
+def unsupported(name: str) -> DtypeNotImplemented:
+    """The error of an op that minitf does not run on complex tensors (whether or not torch does)."""
+    return DtypeNotImplemented(
+        f"{name}: complex tensors are not supported by this op in minitf (complex support "
+        f"covers arithmetic, matmul, einsum, linear, exp, log, sqrt, the trigonometric and hyperbolic "
+        f"functions and their inverses, abs, angle, sum/mean/prod/cumsum, var/std, the norms, linalg, "
+        f"shapes, indexing, where, cat/stack and torch.fft: "
+        f"see docs/api.md, 'Complex numbers')")
 
 
 

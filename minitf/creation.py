@@ -76,12 +76,18 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows it (bool, int64, the default
-    float dtype) unless given."""
+    float dtype, or its complex one for a complex number: complex64 for float32) unless given,
+    when a value that dtype cannot hold is refused, as torch (``full((2,), 1j, dtype=float32)``,
+    ``full((2,), 256, dtype=uint8)``: :mod:`minitf.ops.fill_values`). size (d_0, ...) -> that shape."""
+    from .ops.fill_values import fill_number
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
-                 np.int64 if isinstance(fill_value, (int, np.integer)) else _default_dtype)
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else
+                 (np.complex128 if _default_dtype == np.float64 else np.complex64)
+                 if isinstance(fill_value, (complex, np.complexfloating)) else _default_dtype)
+    dt = _dtype(dtype)
     xp = backend.array_module(resolve_device(device))
-    return _make(xp.full(_shape((size,), "full"), fill_value, dtype=_dtype(dtype)), requires_grad)
+    return _make(xp.full(_shape((size,), "full"), fill_number("full", fill_value, dt), dtype=dt), requires_grad)
 
 
 def _like(x: Tensor, dtype, device):

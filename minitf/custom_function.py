@@ -102,8 +102,12 @@ class _UserNode(_engine.Function):
                     raise RuntimeError(f"Function {self.user.__name__}Backward returned an invalid gradient at "
                                        f"index {k} - got {list(gk.shape)} but expected shape compatible with "
                                        f"{list(inp.shape)}")
-                if gk.dtype != inp.dtype and inp.dtype.kind == "f":
-                    gk = gk.to(dtype=inp.dtype)   # torch casts a gradient to its input's dtype
+                if gk.dtype.kind == "c" and inp.dtype.kind != "c":   # (no silent drop of its imaginary part)
+                    raise RuntimeError(f"Function {self.user.__name__}Backward returned a complex gradient at index "
+                                       f"{k} for a real input of dtype {inp.dtype} (torch's error: return the real "
+                                       f"part of the conjugate Wirtinger gradient)")
+                if gk.dtype != inp.dtype and inp.dtype.kind in "fc":
+                    gk = gk.to(dtype=inp.dtype)   # torch casts a gradient to its input's dtype (real to complex too)
             out.append(gk)
         return tuple(out)
 

@@ -31,18 +31,23 @@ import time
 from . import autograd, backend
 
 
+_registered: tuple = ()   # the hooks registered, whatever an op's unhooked run has set meanwhile
+
+
 def push(hook) -> None:
     """Register ``hook`` (a debug tool entering its context)."""
-    _set(autograd._hooks + (hook,))
+    _set(_registered + (hook,))
 
 
 def pop(hook) -> None:
     """Unregister ``hook`` (a debug tool leaving its context, even by an error)."""
-    _set(tuple(h for h in autograd._hooks if h is not hook))
+    _set(tuple(h for h in _registered if h is not hook))
 
 
 def _set(hooks) -> None:
     # a hook with ``watches = False`` only routes ops (the complex guard): it is not timed or shown
+    global _registered
+    _registered = hooks
     autograd._hooks = hooks
     autograd._watchers = tuple(h for h in hooks if getattr(h, "watches", True))
 
@@ -92,8 +97,8 @@ def apply_hooked(cls, inputs, params):
         run = next((h.run_op for h in watchers if hasattr(h, "run_op")), None)
         out = cls.apply(*inputs, **params) if run is None else run(cls, inputs, params)
         seconds = clock(watchers, inputs) - start
-    finally:
-        autograd._hooks = hooks
+    finally:   # the hooks registered now (another thread may have pushed or popped one meanwhile)
+        autograd._hooks = _registered
     for h in watchers:
         h.on_forward(cls, inputs, out, seconds)
     return out

@@ -101,7 +101,17 @@ def scalar_output(fn, inputs, tangents, params, out, recorded):
     for g, t in zip(_vjp(fn, _ones(inputs[0], ()), inputs, tangents), tangents):
         if g is not None and t is not None:
             total = _add(total, (g * t).sum())   # g may have t's broadcast shape: the sum is <sum_to(g), t>
-    return total
+    return None if total is None else total + _nan_where_nan(out)
+
+
+def _nan_where_nan(out) -> Tensor:
+    """0, or NaN where the 0-d ``out`` is NaN: a mean over no target (cross_entropy with every target
+    ignored or of weight 0, an empty batch) is 0/0, and so is its tangent, the same mean of the
+    tangent's terms (torch's), where the backward's gradient is 0 (torch's too). (On the device: no
+    synchronisation to test it.)"""
+    from . import backend
+    xp = backend.get_array_module(out.data)
+    return _const(xp.where(xp.isnan(out.data), out.data, xp.zeros((), dtype=out.dtype)))
 
 
 def _ones(like, shape):

@@ -114,8 +114,9 @@ def resolve(generator, device: str, name: str, where: str = "the tensor"):
     device = str(device)  # a Tensor's mt.device: its name, in the messages below
     if generator is None:
         return _random.default_generator(device)
-    if _random.draws_refused is not None:   # vmap's batched run: every example draws in vmap's loop instead
-        raise _random.draws_refused(f"{name}: a draw from an explicit generator in vmap's batched run")
+    refused = getattr(_random._local, "draws_refused", None)
+    if refused is not None:   # vmap's batched run (this thread's): every example draws in vmap's loop instead
+        raise refused(f"{name}: a draw from an explicit generator in vmap's batched run")
     if isinstance(generator, Generator):
         if generator.device != device:
             raise RuntimeError(f"{name}: the generator is on {generator.device!r} but {where} on {device!r}; "

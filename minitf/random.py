@@ -14,7 +14,10 @@ from . import backend
 
 _seed = None
 _generators: dict = {}
-draws_refused = None   # an exception class while vmap's batched run is on: a draw from any generator raises it
+# per thread, as torch's vmap state (a threading.local, made by vmap's first run): ``generators``,
+# vmap's stand-ins for some devices' default generators (they come first), and ``draws_refused``,
+# an exception class while vmap's batched run is on (a draw from an explicit generator raises it)
+_local = None
 
 
 def check_seed(seed, name: str = "manual_seed") -> int:
@@ -64,6 +67,14 @@ def initial_seed() -> int:
 def default_generator(device: str = "cpu"):
     """The default generator of a device (``numpy.random.Generator`` on the CPU)."""
     device = backend.check_device(device)
+    over = getattr(_local, "generators", None)   # inside vmap, in this thread
+    if over and device in over:
+        return over[device]
+    return shared_generator(device)
+
+
+def shared_generator(device: str):
+    """The default generator of ``device`` that every thread shares (outside vmap's stand-ins)."""
     gen = _generators.get(device)
     if gen is None:
         # unseeded, the seed is drawn from the OS once, so that initial_seed() can tell it

@@ -52,8 +52,12 @@ first-order gradient under ``create_graph=True`` reads the unpacked attributes o
 fully and a recorded one only partly (torch's reads the unpacked values).
 
 Threads. As torch's, the stack of entered pairs (and ``disable_saved_tensors_hooks``' message)
-is each thread's own: an op another thread records meanwhile is not packed. The debug hook is
-the process's, registered while any thread has a pair entered.
+is each thread's own: a thread that entered none does not pack its ops. The debug hook is the
+process's, registered while any thread has a pair entered. Unlike torch's, ops that two threads
+run *at the same time* are not safe here: minitf's grad mode is the process's (a pack hook runs
+under ``no_grad()``, which turns recording off for every thread meanwhile) and a hooked op runs
+with the process's debug hooks cleared (:func:`minitf.debughooks.apply_hooked`), so another
+thread's op in that moment is neither recorded nor packed.
 
 A failed unpack. An ``unpack_hook`` that raises stops the backward pass with its error; the node
 it was unpacking for is left as it was, and so is every node that ran before it in that pass
@@ -66,13 +70,11 @@ RuntimeError here.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
 import weakref
 
 import numpy as np
 
-from . import autograd as _ag, backend, debughooks, graph_nodes
+from . import autograd as _ag, backend, graph_nodes
 from . import saved_tensors_release as release
 from .backend import storage
 from .autograd import Function
@@ -82,84 +84,8 @@ __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
 
 
-class _State(threading.local):
-    """This thread's hooks, as torch's (thread-local): ``stack``, the ``(pack_hook, unpack_hook)``
-    pairs entered, innermost last; ``disabled``, disable_saved_tensors_hooks' message or None."""
-
-    def __init__(self):
-        self.stack, self.disabled = [], None
-
-
-_state = _State()
-_entered = [0]            # pairs entered in all threads: the debug hook is on while > 0
-_lock = threading.Lock()
-
-
-def current():
-    """This thread's innermost ``(pack_hook, unpack_hook)`` entered, or None."""
-    stack = _state.stack
-    return stack[-1] if stack else None
-
-
-class saved_tensors_hooks:
-    """Context manager: ``pack_hook(tensor) -> object`` is called for every tensor an op recorded
-    inside saves for backward (see the module docstring), ``unpack_hook(object) -> Tensor`` when
-    backward reads it; ``unpack_hook(pack_hook(t))`` should equal ``t`` in values, shape, dtype and
-    device. Nested, the innermost pair applies."""
-
-    def __init__(self, pack_hook, unpack_hook):
-        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
-
-    def __enter__(self) -> None:
-        if _state.disabled is not None:
-            raise RuntimeError(_state.disabled)
-        _state.stack.append((self.pack_hook, self.unpack_hook))
-        with _lock:
-            _entered[0] += 1
-            if _entered[0] == 1:
-                debughooks.push(_WATCH)
-
-    def __exit__(self, *exc) -> None:
-        _state.stack.pop()
-        with _lock:
-            _entered[0] -= 1
-            last = _entered[0] == 0
-            if last:
-                debughooks.pop(_WATCH)
-        if last:
-            release.sweep()   # the forward's locals are gone: free what only the graph's packs hold
-
-
-class save_on_cpu(saved_tensors_hooks):
-    """``saved_tensors_hooks`` that move every saved tensor to the host at forward time and back to
-    its device when backward reads it (on the CPU: kept as is, no copy). ``pin_memory`` and
-    ``device_type`` are torch's and accepted; minitf has no page-locked memory, so the copies are
-    ordinary ones either way."""
-
-    def __init__(self, pin_memory: bool = False, device_type: str = "cuda"):
-        def pack_to_cpu(t: Tensor):
-            return t.device, t.cpu()
-
-        def unpack_from_cpu(packed) -> Tensor:
-            device, t = packed
-            return t.to(device, non_blocking=pin_memory)
-
-        super().__init__(pack_to_cpu, unpack_from_cpu)
-
-
-@contextlib.contextmanager
-def disable_saved_tensors_hooks(error_message: str):
-    """Context manager under which entering ``saved_tensors_hooks`` (or ``save_on_cpu``) raises
-    ``RuntimeError(error_message)``, as does entering this one while hooks are on."""
-    state = _state
-    previous = state.disabled
-    try:
-        if state.stack:
-            raise RuntimeError(error_message)
-        state.disabled = error_message
-        yield
-    finally:
-        state.disabled = previous
+from .saved_tensors_context import (current, disable_saved_tensors_hooks,   # noqa: F401 (re-exported)
+                                    save_on_cpu, saved_tensors_hooks)
 
 
 _NOT_ARRAYS = (int, float, bool, str, tuple, list, dict, type(None), slice)

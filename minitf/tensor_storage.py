@@ -154,15 +154,23 @@ class StorageMethods:
 
     # ------------------------------------------------------------ complex parts (ops/complex_parts.py)
     real = property(lambda self: self if self.data.dtype.kind != "c" else _op("complex_parts").real(self),
-                    doc="The real part: the tensor itself for a real dtype, as torch; a complex tensor's real part.")
+                    lambda self, value: _op("complex_parts").set_part(self, value, False),
+                    doc="The real part: the tensor itself for a real dtype, as torch; a complex tensor's real "
+                        "part, a view (writes change the tensor). Settable: ``z.real = v`` writes it.")
     imag = property(lambda self: _op("complex_parts").imag(self),
-                    doc="The imaginary part of a complex tensor; torch's error for a real tensor.")
+                    lambda self, value: _op("complex_parts").set_part(self, value, True),
+                    doc="The imaginary part of a complex tensor, a view (as ``real``); torch's error for a real "
+                        "tensor. Settable.")
     def conj(self): return self if self.data.dtype.kind != "c" else _op("complex_parts").conj(self)
     conj_physical = conj
     def conj_physical_(self): return _op("complex_parts").conj_physical_(self)
     def angle(self): return _op("complex_parts").angle(self)
     def cfloat(self): return self.to(_np.complex64)
     def cdouble(self): return self.to(_np.complex128)
+    def chalf(self):
+        """torch's cast to complex32: NumPy has no such type, so the NotImplementedError saying why."""
+        from .unsupported_dtypes import complex32
+        return self.to(complex32)
 
     # ------------------------------------------------------------ bit shifts (ops/shifts.py)
     def bitwise_left_shift(self, other): return _op("shifts").bitwise_left_shift(self, other)

@@ -214,3 +214,30 @@ def test_complex_input_and_outputs_need_takes_complex(complex_isolated):
     zt = torch.tensor(z.detach().numpy(), requires_grad=True)
     ((zt ** 3).abs() ** 2).sum().backward()
     np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=1e-12)
+
+
+def test_a_complex_gradient_for_a_real_input_is_refused_as_torch(complex_isolated):
+    """A real input with a complex output: backward must return a real gradient (torch's
+    RuntimeError otherwise), not one whose imaginary part is dropped with a warning."""
+    torch = pytest.importorskip("torch")
+
+    def rotation(base, real_part):
+        class Rotate(base.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * (1 + 2j)
+
+            @staticmethod
+            def backward(ctx, g):
+                gx = g * (1 - 2j)
+                return gx.real if real_part else gx
+        return Rotate
+
+    x, xt = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        (rotation(torch, False).apply(xt).abs() ** 2).sum().backward()
+    with pytest.raises(RuntimeError, match="returned a complex gradient at index 0 for a real input"):
+        (rotation(mt, False).apply(x).abs() ** 2).sum().backward()
+    (rotation(torch, True).apply(xt).abs() ** 2).sum().backward()
+    (rotation(mt, True).apply(x).abs() ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)

@@ -138,3 +138,13 @@ def test_argument_errors_as_torch():
         mt.fft.fft(x, dim=1)
     with pytest.raises(DtypeError, match="unsupported dtype"):
         mt.fft.fft(mt.ones(4, dtype=mt.float16))
+
+
+@pytest.mark.parametrize("name", ["irfft", "hfft", "irfft2", "irfftn", "hfft2", "hfftn"])
+def test_an_output_of_no_points_is_torchs_runtime_error(name):
+    """A one-bin last dim makes 2 (m - 1) = 0 output points: torch's RuntimeError (not only a ValueError)."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="Invalid number of data points \\(0\\)"):
+        getattr(torch.fft, name)(torch.ones(3, 1, dtype=torch.complex128))
+    with pytest.raises(RuntimeError, match="Invalid number of data points \\(0\\)"):
+        getattr(mt.fft, name)(mt.ones(3, 1, dtype=mt.complex128))

@@ -261,3 +261,54 @@ def test_func_jvp_and_linearize_with_complex_primals_as_torch_func():
         np.testing.assert_allclose(lin(mt.tensor(tz), mt.tensor(tx)).numpy(), theirs[1].numpy(), rtol=1e-12, atol=1e-13)
     with pytest.raises(RuntimeError, match="both must be real or both complex"):
         mt.func.jvp(lambda a: a * 2, (mt.tensor(x),), (mt.tensor(tz),))
+
+
+@pytest.mark.parametrize("kind", ["ignored", "smoothed", "weighted", "zero_weight", "empty"])
+def test_cross_entropy_mean_over_no_target_has_torchs_nan_tangent(kind):
+    # a mean over no target is 0/0: the loss NaN and, as torch's forward AD, its tangent too (the
+    # reverse-mode gradient is 0 there, as torch's), where the written rule gave 0
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    rng = np.random.default_rng(5)
+    n = 0 if kind == "empty" else 2
+    x, t = rng.standard_normal((n, 5)), rng.standard_normal((n, 5))
+    target = [] if kind == "empty" else [1, 1] if kind == "zero_weight" else [-100, -100]
+    kw = {"smoothed": dict(label_smoothing=0.2), "weighted": dict(weight=[1.0, 2, 3, 4, 5]),
+          "zero_weight": dict(weight=[1.0, 0, 3, 4, 5])}.get(kind, {})
+    tangents = []
+    for lib, fw in ((mt, fwAD), (torch, tfw)):
+        args = {k: lib.tensor(v, dtype=lib.float64) if k == "weight" else v for k, v in kw.items()}
+        with fw.dual_level():
+            out = _nnF(lib).cross_entropy(fw.make_dual(lib.tensor(x), lib.tensor(t)),
+                                          lib.tensor(target, dtype=lib.int64), **args)
+            tangents.append(np.asarray(fw.unpack_dual(out).tangent.detach().numpy()))
+    assert np.isnan(tangents[1]) and np.isnan(tangents[0])
+    # a mean over some targets keeps its finite tangent (the NaN term is 0 there)
+    with fwAD.dual_level():
+        out = F.cross_entropy(fwAD.make_dual(mt.tensor(x[:1] if n else rng.standard_normal((1, 5))), mt.tensor(
+            t[:1] if n else rng.standard_normal((1, 5)))), mt.tensor([2]), **{k: mt.tensor(v, dtype=mt.float64)
+                                                                          for k, v in kw.items() if k == "weight"})
+        assert np.isfinite(fwAD.unpack_dual(out).tangent.numpy())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("logits_dual", [False, True])
+def test_cross_entropy_smoothing_tangent_in_a_dual_weight_as_torchs(reduction, logits_dual):
+    # class indices with label smoothing: torch's loss is (1 - eps) nll + eps / C smooth, whose smoothing
+    # term is differentiable in the weight (nll is not): its tangent was dropped (None, or the logits' only)
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    rng = np.random.default_rng(11)
+    x, tx, w, tw = rng.standard_normal((4, 5)), rng.standard_normal((4, 5)), rng.random(5) + 0.5, rng.standard_normal(5)
+    target = [0, -100, 1, 4]
+    results = []
+    for lib, fw in ((mt, fwAD), (torch, tfw)):
+        with fw.dual_level():
+            logits = fw.make_dual(lib.tensor(x), lib.tensor(tx)) if logits_dual else lib.tensor(x)
+            out = _nnF(lib).cross_entropy(logits, lib.tensor(target), weight=fw.make_dual(lib.tensor(w), lib.tensor(tw)),
+                                          label_smoothing=0.3, reduction=reduction)
+            results.append((out.detach().numpy(), fw.unpack_dual(out).tangent.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
+    with pytest.raises(RuntimeError, match="not differentiable in the weight"):   # reverse mode: refused, as torch's
+        F.cross_entropy(mt.tensor(x), mt.tensor(target), weight=mt.tensor(w, requires_grad=True), label_smoothing=0.3)

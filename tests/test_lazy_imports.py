@@ -23,8 +23,8 @@ LAZY = ["minitf.printing", "minitf.profiler", "minitf.grad_fn_names", "minitf.op
         "minitf.ops.more_reductions", "minitf.ops.more_shapes", "minitf.func", "minitf.testing",
         "minitf.distributions", "minitf.ops.gamma_sampling",   # (distributions group, round 4)
         "minitf.fft", "minitf.backend.fft", "minitf.complex_guard", "minitf.ops.complex_backward",   # (complex, round 6)
-        "minitf.ops.complex_math",
-        "minitf.saved_tensors", "minitf.saved_tensors_release",   # autograd.graph's saved-tensor hooks (round 6)
+        "minitf.ops.complex_math", "minitf.ops.fill_values",   # (round 8: the fills' value check, on first use)
+        "minitf.saved_tensors", "minitf.saved_tensors_context", "minitf.saved_tensors_release",   # autograd.graph's saved-tensor hooks (round 6)
         "minitf.saved_tensors_mutation", "minitf.type_objects", "minitf.autograd_legacy",   # (round 7)
         "minitf.ops.linear_cross_entropy",
         "minitf.signal", "minitf.signal.windows", "minitf.fft.short_time",   # (spectral group, round 7)

@@ -91,3 +91,33 @@ def test_no_gradient_as_torch():
     with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_solve is not implemented"):
         X.sum().backward()
     assert not LA.ldl_solve(LD.detach(), piv, b.detach()).requires_grad
+
+
+@pytest.mark.parametrize("shape,b_shape", [((0, 0), (0, 2)), ((2, 0, 0), (2, 0, 3)), ((0, 3, 3), (0, 3, 1)),
+                                           ((3, 3), (3, 0)), ((2, 3, 3), (0, 1, 3, 1))])
+def test_empty_matrices_and_batches_as_torch(shape, b_shape):
+    torch = pytest.importorskip("torch")
+    a = np.eye(shape[-1]) * np.arange(1, 1 + int(np.prod(shape[:-2]))).reshape(shape[:-2] + (1, 1))
+    b = np.ones(b_shape)
+    LD, piv, info = LA.ldl_factor_ex(mt.tensor(a))
+    LDt, pivt, infot = torch.linalg.ldl_factor_ex(torch.tensor(a))
+    assert (LD.shape, piv.shape, info.shape) == (tuple(LDt.shape), tuple(pivt.shape), tuple(infot.shape))
+    np.testing.assert_array_equal(piv.numpy(), pivt.numpy())
+    X = LA.ldl_solve(LD, piv, mt.tensor(b))
+    Xt = torch.linalg.ldl_solve(LDt, pivt, torch.tensor(b))
+    assert X.shape == tuple(Xt.shape)
+    np.testing.assert_allclose(X.numpy(), Xt.numpy())
+
+
+@pytest.mark.parametrize("kind", ["real", "complex", "hermitian"])
+def test_larger_than_lapacks_block_as_torch(kind):
+    """n = 70 > 64: torch's sytrf takes its blocked path (lasyf), minitf the unblocked one; the
+    pivots (the same choices) and LD agree."""
+    torch = pytest.importorskip("torch")
+    a = symmetric((70, 70), kind, 5, small_diagonal=True)
+    herm = kind == "hermitian"
+    LD, piv, info = LA.ldl_factor_ex(mt.tensor(a), hermitian=herm)
+    LDt, pivt, infot = torch.linalg.ldl_factor_ex(torch.tensor(a), hermitian=herm)
+    np.testing.assert_array_equal(piv.numpy(), pivt.numpy())
+    np.testing.assert_allclose(LD.numpy(), LDt.numpy(), rtol=1e-9, atol=1e-11)
+    assert int(info) == int(infot) == 0

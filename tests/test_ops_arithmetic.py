@@ -150,11 +150,21 @@ def test_matmul(device, data, shapes):
 
 
 @pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((3,), (2, 3, 4)), ((2, 1, 2, 3), (3,)),
-                                    ((4, 1, 2, 3), (5, 3, 2)), ((1, 3), (2, 3, 1))])
+                                    ((4, 1, 2, 3), (5, 3, 2)), ((1, 3), (2, 3, 1)),
+                                    # a of one row: b's gradient an outer product (the broadcast product)
+                                    ((1, 3), (3, 4)), ((2, 1, 3), (2, 3, 4)), ((2, 1, 3), (3, 4)), ((1, 3), (5, 3, 2)),
+                                    ((1, 1), (1, 1)), ((4, 1), (1, 3)), ((2, 4, 1), (2, 1, 3)), ((1, 2), (2,))])
 def test_matmul_edge_shapes(device, sa, sb):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(sa), rng.standard_normal(sb)
     check_op(F.matmul, _naive_matmul, [a, b], device)
+
+
+@pytest.mark.parametrize("sa, sb", [((3, 1), (4, 5)), ((2, 3, 1), (2, 2, 5))])
+def test_matmul_with_a_contracted_dim_of_1_still_checks_the_other(sa, sb):
+    # (n, 1) @ (k, m) with k != 1 is a mismatch, not a broadcast product
+    with pytest.raises(ValueError):
+        mt.tensor(np.ones(sa)) @ mt.tensor(np.ones(sb))
 
 
 def _naive_linear(x, w, b=None):

@@ -323,3 +323,21 @@ def test_batch_norm_layers_accept_and_refuse_dtypes_as_torch(cls, shape):
                         assert m_out == t_out, case
     m = getattr(mt.nn, cls)(3, affine=False, dtype="int32")   # the buffers take the dtype, as torch's
     assert m.running_mean.dtype == m.running_var.dtype == mt.int32 and m.num_batches_tracked.dtype == mt.int64
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+@pytest.mark.parametrize("name", ["layer_norm", "rms_norm", "group_norm"])
+def test_the_norms_refuse_a_non_floating_input_with_torchs_error_type(name, dtype):
+    # torch: NotImplementedError ('"LayerNormKernelImpl" not implemented for 'Long''), one line; layer_norm
+    # gave NumPy's UFuncTypeError (from inside its kernel) and rms_norm a plain TypeError
+    torch = pytest.importorskip("torch")
+    args = {"layer_norm": ((2, 3), ((3,),)), "rms_norm": ((2, 3), ((3,),)), "group_norm": ((2, 4, 3), (2,))}[name]
+    errors = []
+    for lib in (mt, torch):
+        x = lib.ones(args[0], dtype=getattr(lib, dtype))
+        with pytest.raises(Exception) as e:
+            getattr(lib.nn.functional, name)(x, *args[1])
+        errors.append(e)
+    assert errors[1].type is NotImplementedError
+    assert isinstance(errors[0].value, NotImplementedError), errors[0].value
+    assert "\n" not in str(errors[0].value) and name in str(errors[0].value) and dtype in str(errors[0].value)

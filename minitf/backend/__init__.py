@@ -179,6 +179,7 @@ def synchronize(device: str) -> None:
 from .kernels import (diagonal_view, native_special, quiet_fp_warnings, quiet_underflow, scatter_add, scatter_extreme,  # noqa: E402
                       silence_fp_warnings_from_minitf)
 from .kernels import window_view  # noqa: E402  (Tensor.unfold's strided view; convolution and pooling windows)
+from .kernels import complex_as_pairs, pairs_as_complex  # noqa: E402  (view_as_real, view_as_complex)
 from .kernels import reduce_sum, reduce_mean  # noqa: E402  (sum and mean whose fp warnings minitf's filter sees)
 from .threads import chunk_elements, num_threads, parallel_rows, set_num_threads  # noqa: E402
 from .rng import copy_rng, default_rng, draw_counts, draw_seed, rng_state, set_rng_state  # noqa: E402
@@ -196,7 +197,7 @@ __all__ = ["DEVICES", "DeviceError", "check_device", "is_device_name", "gpu_avai
            "array_module", "device_of", "get_array_module", "to_device", "to_numpy", "to_host_floats",
            "synchronize",
            "scatter_add", "scatter_extreme", "diagonal_view", "native_special", "quiet_underflow", "quiet_fp_warnings",
-           "window_view", "reduce_sum", "reduce_mean",
+           "window_view", "complex_as_pairs", "pairs_as_complex", "reduce_sum", "reduce_mean",
            "num_threads", "set_num_threads", "chunk_elements", "parallel_rows",
            "default_rng", "rng_state", "set_rng_state", "copy_rng", "draw_seed", "draw_counts",
            "select_gpu", "nccl_unique_id", "NcclCollectives", "gpu_info", "gpu_free_memory", "gpu_pool_growth",

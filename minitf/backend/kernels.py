@@ -83,6 +83,26 @@ def window_view(a, axis, size, step=1, *, writeable: bool = True):
     return xp.as_strided(a, shape, strides)
 
 
+def complex_as_pairs(a):
+    """A complex array (...) as its float pairs (..., 2), a view sharing a's memory where the array
+    module can give one (NumPy's and CuPy's ``view`` of a float dtype along a new last axis of size
+    1: any strides); else a copy."""
+    try:
+        return a[..., None].view(np.finfo(a.dtype).dtype)
+    except (ValueError, TypeError, AttributeError):
+        xp = backend.get_array_module(a)
+        return xp.stack([a.real, a.imag], axis=-1)
+
+
+def pairs_as_complex(a, complex_dtype):
+    """A float array (..., 2) as complex (...), a view sharing a's memory where its last axis is
+    contiguous (the pairs adjacent, as torch's view_as_complex needs); else None."""
+    try:
+        return a.view(complex_dtype)[..., 0]
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def native_special(xp, name: str):
     """The array module's own elementwise special function ``name`` ("erf", "erfc", "gammaln",
     "log_ndtr", ...), or None.

@@ -50,11 +50,14 @@ def set_num_threads(n: int) -> None:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return
-    # the controller is kept so that the limit holds (and the first call's can restore the original)
-    _blas_limits = threadpool_limits(limits=n, user_api="blas")
+    # the limit holds by itself (threadpoolctl restores only when asked); the first call's controller
+    # is kept, whose restore_original_limits() gives the BLAS its own setting back
+    limits = threadpool_limits(limits=n, user_api="blas")
+    if _blas_limits is None:
+        _blas_limits = limits
 
 
-_blas_limits = None   # threadpoolctl's controller of the BLAS limit set_num_threads set last
+_blas_limits = None   # threadpoolctl's controller of the first BLAS limit set_num_threads set
 
 
 def chunk_elements(xp, n: int, cpu_chunk: int) -> int:

@@ -62,6 +62,17 @@ class Weibull(_Rebuilt):
         base = Exponential(_f().ones_like(self.scale), validate_args=False)
         return base, [PowerTransform(self.concentration_reciprocal), AffineTransform(0, self.scale)]
 
+    def log_prob(self, value):
+        """value (*batch,) -> (*batch,): ``log(c / k) + (c - 1) log(x / k) - (x / k) ** c``, in closed
+        form: through the transforms x = inf gives inf - inf (NaN, as torch 2.13's) where the
+        density's limit is 0 (log -inf)."""
+        mt = _f()
+        if self._validate_args:
+            self._validate_sample(value)
+        c, z = self.concentration, value / self.scale
+        lp = (c / self.scale).log() + mt.xlogy(c - 1, z) - z.pow(c)
+        return mt.where(value == math.inf, -math.inf, lp)
+
     @property
     def mean(self):
         return self.scale * _f().lgamma(1 + self.concentration_reciprocal).exp()

@@ -130,5 +130,8 @@ class FisherSnedecor(Distribution):
         h1, h2 = self.df1 * 0.5, self.df2 * 0.5
         ratio = self.df1 / self.df2
         t1 = mt.lgamma(h1 + h2) - mt.lgamma(h1) - mt.lgamma(h2)
-        t2 = h1 * ratio.log() + (h1 - 1) * value.log()
-        return t1 + t2 - (h1 + h2) * (ratio * value).log1p()
+        # xlogy: (h1 - 1) log x is 0 at x = 0 for df1 = 2 (the density's limit 1 there), not 0 * -inf;
+        # x = inf: the limit -inf, not inf - inf (both NaN in torch 2.13)
+        t2 = h1 * ratio.log() + mt.xlogy(h1 - 1, value)
+        lp = t1 + t2 - (h1 + h2) * (ratio * value).log1p()
+        return mt.where(value == math.inf, -math.inf, lp)

@@ -69,7 +69,9 @@ class Gamma(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         a, r = self.concentration, self.rate
-        return mt.xlogy(a, r) + mt.xlogy(a - 1, value) - r * value - mt.lgamma(a)
+        lp = mt.xlogy(a, r) + mt.xlogy(a - 1, value) - r * value - mt.lgamma(a)
+        # x = inf (in the support): the limit -inf, not (a - 1) inf - r inf = NaN (torch 2.13's)
+        return mt.where(value == math.inf, -math.inf, lp)
 
     def cdf(self, value):
         if self._validate_args:

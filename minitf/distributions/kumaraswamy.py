@@ -46,6 +46,19 @@ class Kumaraswamy(_Rebuilt):
         return base, [PowerTransform(b.reciprocal()), AffineTransform(1.0, -1.0),
                       PowerTransform(self.concentration1.reciprocal())]
 
+    def log_prob(self, value):
+        """value (*batch,) in [0, 1] -> (*batch,): ``log a + log b + (a - 1) log x + (b - 1) log1p(-x**a)``.
+
+        In closed form rather than through the transforms, whose inverse at x = 0 or 1 (both in the
+        support) reaches 0 * inf: NaN there in torch 2.13. xlogy / xlog1py give the limits (+-inf,
+        or the finite end value where a = 1 at 0 or b = 1 at 1)."""
+        mt = _f()
+        if self._validate_args:
+            self._validate_sample(value)
+        a, b = self.concentration1, self.concentration0
+        return (a.log() + b.log() + mt.special.xlogy(a - 1, value)
+                + mt.special.xlog1py(b - 1, -value.pow(a)))
+
     @property
     def mean(self):
         return _moment(self.concentration1, self.concentration0, 1)

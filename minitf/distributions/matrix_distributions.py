@@ -126,8 +126,10 @@ class Wishart(ScaleTrilMatrices, ExponentialFamily):
         if param.ndim < 2:
             raise ConstraintError("scale_tril must be at least two-dimensional, with optional leading batch dimensions")
         if isinstance(df, Number):
+            # a number df is expanded to the batch too: mean, mode and variance reshape it to
+            # (*batch, 1, 1) (torch 2.13 keeps it () and fails there for a batch of matrices)
             batch = tuple(param.shape[:-2])
-            self.df = mt.full((), float(df), dtype=param.dtype, device=param.device)
+            self.df = mt.full((), float(df), dtype=param.dtype, device=param.device).expand(batch)
         else:
             batch = tuple(mt.broadcast_shapes(param.shape[:-2], df.shape))
             self.df = df.expand(batch)

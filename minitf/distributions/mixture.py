@@ -100,9 +100,13 @@ class MixtureSameFamily(Distribution):
         """Draws (*sample_shape, *batch, *E): a component index per draw, then that component's draw."""
         from ..grad_modes import no_grad
         with no_grad():
-            k = self._mixture_distribution.sample(sample_shape)             # (*S, *B)
+            # the weights expanded to the batch B first: each batch member picks its own component,
+            # also where the mixture's batch broadcasts (a () or (2, 1) one over B = (2, 3))
+            mix = self._mixture_distribution
+            if tuple(mix.batch_shape) != tuple(self._batch_shape):
+                mix = mix.expand(self._batch_shape)
+            k = mix.sample(sample_shape)                                     # (*S, *B)
             draws = self._component_distribution.sample(sample_shape)       # (*S, *B, K, *E)
-            k = k.expand(tuple(draws.shape[:draws.ndim - 1 - self._event_ndims]))
             index = k.reshape(tuple(k.shape) + (1,) * (self._event_ndims + 1))
             index = index.expand(tuple(k.shape) + (1,) + tuple(self._event_shape))
             return draws.gather(k.ndim, index).squeeze(k.ndim)

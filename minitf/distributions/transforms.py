@@ -133,6 +133,13 @@ class _InverseTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         return -self._inv.log_abs_det_jacobian(y, x)
 
+    # the shapes swap too: StickBreakingTransform().inv maps (*, K) to (*, K - 1)
+    def forward_shape(self, shape):
+        return self._inv.inverse_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self._inv.forward_shape(shape)
+
     def __repr__(self):
         return f"{type(self).__name__}({self._inv!r})"
 

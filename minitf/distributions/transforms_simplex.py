@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import constraints
 from .transforms import _Parameterless
-from .utils import finfo
+from .utils import clamp_unit, finfo
 
 __all__ = ["SoftmaxTransform", "StickBreakingTransform"]
 
@@ -50,7 +50,9 @@ class StickBreakingTransform(_Parameterless):
 
     def _call(self, x):
         k = x.shape[-1]
-        z = (x - _offset_log(x, k)).sigmoid()
+        # z kept in [tiny, 1 - eps] (as torch's): a z of 0 or 1 (x beyond about +-37 in float64)
+        # would leave entries of exactly 0, so log 0 in the log-Jacobian and in the inverse
+        z = clamp_unit((x - _offset_log(x, k)).sigmoid())
         left = (1 - z).cumprod(-1)
         return _pad_last(z, 0, 1, 1.0) * _pad_last(left, 1, 0, 1.0)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import DtypeError
+from ..errors import DtypeError, ShapeError
 from ..ops.complex_parts import _complex_of
 from ._args import DUAL, check_norm, many_dims, one_dim, signal_input
 
@@ -181,7 +181,7 @@ def _c2r(name, x, n_or_s, dim, norm, nd):
         if n_or_s is None or n_or_s == -1:
             sizes = (2 * (x.shape[axes[0]] - 1),)
     if axes and sizes[-1] < 1:
-        raise ValueError(f"{name}: Invalid number of data points ({sizes[-1]}) specified")
+        raise ShapeError(f"{name}: Invalid number of data points ({sizes[-1]}) specified")
     return C2R.apply(_as_complex(x), sizes=sizes, axes=axes, norm=norm)
 
 

@@ -13,6 +13,26 @@ class Unbatchable(Exception):
     """An op the batched run has no rule for (vmap falls back to its loop over the examples)."""
 
 
+class Refused(RuntimeError):
+    """What ``torch.func.vmap`` refuses too (a result whose shape depends on each example's
+    values, an in-place write of a batched value into an unbatched tensor, a random draw in
+    randomness "error" mode): vmap raises it as it is, with no loop over the examples (where
+    the loop would give a stack of mismatched shapes, or write every example into one tensor)."""
+
+
+def refuse_data_dependent(what: str):
+    """Raise :class:`Refused` for an op whose output's shape would depend on each example's values."""
+    raise Refused(f"vmap: {what} gives each example an output whose shape depends on its values, which a "
+                  f"batch cannot hold (as torch.func.vmap refuses it); use a fixed-size form such as "
+                  f"torch.where, or run the examples in a Python loop")
+
+
+def refuse_inplace(name: str):
+    """Raise :class:`Refused` for ``name`` writing a batched value into a tensor that is not batched."""
+    raise Refused(f"vmap: {name} writes a value that is batched (different for each example) into a tensor "
+                  f"that is not: use the out-of-place op, or pass that tensor through vmap too")
+
+
 class _Meta:
     """A BatchedTensor's ``.data``: one example's shape and dtype, and nothing else to read."""
 
@@ -208,13 +228,22 @@ class BatchedTensor(Tensor):
             from .batching_fns import getitem
             return getitem(self, index)
         if any(type(it) is BatchedTensor for it in items):
+            if any(type(it) is BatchedTensor and it.dtype.kind == "b" for it in items):
+                refuse_data_dependent("indexing with a batched boolean mask")
             raise Unbatchable("vmap: indexing with batched index tensors in a tuple has no batching rule")
         # unbatched index tensors / lists: the ordinary index arrays, then GetItem's rule
         from ..ops.subscript import GetItem, Staged, index_data
         index, advanced = index_data(index, self._value)
         items = index.second if isinstance(index, Staged) else index if isinstance(index, tuple) else (index,)
         if any(hasattr(it, "dtype") and it.dtype.kind == "b" for it in items):
-            raise Unbatchable("vmap: a boolean mask's selection (its size depends on the values)")
+            # an unbatched mask selects the same positions in every example: its index arrays
+            if isinstance(index, Staged) or any(hasattr(it, "dtype") and it.dtype.kind == "b" and not it.ndim
+                                                for it in items):
+                raise Unbatchable("vmap: a 0-d boolean index, or one mixed with ints")
+            from .. import backend
+            items = tuple(a for it in items for a in (backend.get_array_module(it).nonzero(it)
+                                                       if hasattr(it, "dtype") and it.dtype.kind == "b" else (it,)))
+            index, advanced = items, True
         if not advanced:   # 0-d index tensors: integers, so basic indexing
             return self[tuple(items)] if all(type(it) in (int, slice) or it is None or it is Ellipsis
                                              for it in items) else _refuse("an index of this kind")

@@ -25,8 +25,10 @@ Three ways in, each checked by type, never guessed:
 - the ops whose functions read storage before ``Function.apply`` (comparisons, the logical
   and bitwise ops, isnan and the like, ``where``,
   ``masked_fill``, embedding, gather / index_select with a batched index, attention, the view
-  functions and ``split``) look for ``_vmap_batched`` on their operands and call their rule in
-  :mod:`minitf.func.batching_fns`.
+  functions and ``split``, max / min with a dim, argmax / argmin, logsumexp, any / all, sort / argsort /
+  topk, remainder / fmod / floor_divide, dropout, and the in-place add_ / sub_ / mul_ / div_ and
+  ``x[i] = v`` into a batched x) look for ``_vmap_batched`` on their operands and call their rule
+  in :mod:`minitf.func.batching_fns`.
 
 Anything else raises :class:`Unbatchable`: the BatchedTensor's ``.data`` is a :class:`_Meta`,
 which answers ``shape``/``dtype``/``ndim``/``size`` (so the ops' argument checks see one
@@ -81,15 +83,23 @@ def _axis(cls, inputs, params):
 
 
 def _reduce(cls, inputs, params):
-    """sum / mean / var: ``axis`` None (every dim of the example) or a sorted tuple, shifted."""
+    """A reduction over ``axis`` (None: every dim of the example; else a sorted tuple), shifted
+    past the batch dims: sum / mean / var / std, the norms, amax / amin and max / min without a
+    dim. A 0-d example is its one element along a dim of its own, reduced (so var's NaN and the
+    norm's |x| are the loop's)."""
     x = inputs[0]
-    k, n, axis = len(x._levels), x.ndim, params["axis"]
-    if n == 0:   # the sum or mean of one number is that number (var's is not: the loop's NaN)
-        if cls.__name__ == "Var" or x.dtype.kind != "f":
-            raise Unbatchable("vmap: var, or an integer sum, of a 0-d batched tensor")
-        return x._wrap(x._value.clone())
-    axis = tuple(range(k, k + n)) if axis is None else tuple(a + k for a in axis)
-    return x._wrap(cls.apply(x._value, **dict(params, axis=axis)))
+    k, n, axis, v = len(x._levels), x.ndim, params["axis"], x._value
+    if n == 0:
+        v, axis, params = v.unsqueeze(-1), (k,), dict(params, keepdims=False)
+    else:
+        axis = tuple(range(k, k + n)) if axis is None else tuple(a + k for a in axis)
+    return x._wrap(cls.apply(v, **dict(params, axis=axis)))
+
+
+def _scan(cls, inputs, params):
+    """cumsum / cumprod along ``axis`` (non-negative; a 0-d example is made 1-D by the op's wrapper)."""
+    x = inputs[0]
+    return x._wrap(cls.apply(x._value, **dict(params, axis=params["axis"] + len(x._levels))))
 
 
 def _join(cls, inputs, params):
@@ -137,7 +147,10 @@ def _rule_table() -> dict:
                 ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
                 ("nn", "LayerNorm", _with_parameters),
                 ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
+                ("unary", "Floor Ceil Trunc Round", _same),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),
+                ("statistics", "Std Norm2 NormP Norm0", _reduce), ("extrema", "Amax Amin Max Min", _reduce),
+                ("cumulative", "Cumsum Cumprod", _scan),
                 ("joining", "Concatenate Stack", _join), ("arithmetic", "MatMul", _matmul_rule),
                 ("subscript", "GetItem", _getitem)):
             table.update(dict.fromkeys(classes(module, names), rule))
@@ -150,6 +163,10 @@ class BatchingHook:
     applies the rule of an op that gets a BatchedTensor, and lets every other op run as usual."""
 
     synchronize = False
+    # not a watcher (see minitf.debughooks): it times nothing and sees no backward, so the
+    # ops it lets through run untimed and backward() keeps the engine's own walk
+    watches = False
+    users = 0   # the threads in a batched run (minitf.func.vmap._register)
 
     def on_apply(self, cls, inputs, params):
         for t in inputs:

@@ -11,7 +11,7 @@ ordinary op once on the values and wraps the result. Arguments a rule does not c
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .batched_tensor import BatchedTensor, Unbatchable, _aligned, _full, _norm
+from .batched_tensor import BatchedTensor, Unbatchable, _aligned, _full, _norm, refuse_data_dependent
 
 
 def outside_graph(name: str, a, b, op=None):
@@ -34,9 +34,20 @@ def where(cond, a, b):
 
 def masked_fill(x, mask, value):
     """``x.masked_fill(mask, value)`` per example: ``where(mask, value, x)`` (x, mask or a 0-d
-    tensor value batched), the number made a constant of the example's dtype as the op makes it."""
+    tensor value batched), the value converted to x's dtype as the op converts it (a number x's
+    dtype cannot hold refused: :mod:`minitf.ops.fill_values`)."""
     from ..ops._util import as_tensor
-    return where(mask, as_tensor(value, x._value if type(x) is BatchedTensor else x), x)
+    from ..ops.fill_values import fill_number, fill_tensor_value
+    base = x._value if type(x) is BatchedTensor else x
+    if type(value) is BatchedTensor:
+        v = value
+    elif isinstance(value, Tensor):
+        v = fill_tensor_value("masked_fill", value, base.dtype)
+    else:
+        v = as_tensor(fill_number("masked_fill", value, base.dtype), base)
+    if v.dtype != base.dtype:   # (the result has x's dtype, as the op's)
+        v = v.to(base.dtype)
+    return where(mask, v, x)
 
 
 def embedding(idx, weight, padding_idx):
@@ -104,6 +115,8 @@ def getitem(x, index):
     """``x[idx]`` per example with a batched integer tensor ``idx`` (rows of x's dim 0): an
     index_select of the flattened indices, shaped ``idx.shape + x.shape[1:]``. A negative index
     (which index_select refuses) sends vmap to the loop, where it counts from the end."""
+    if type(index) is BatchedTensor and index.dtype.kind == "b":
+        refuse_data_dependent("indexing with a batched boolean mask")
     if type(index) is not BatchedTensor or index.dtype.kind not in "iu" or not isinstance(x, Tensor) or x.ndim == 0:
         raise Unbatchable("vmap: indexing with a batched index of this kind")
     return index_select(x, 0, index.reshape(-1)).reshape(index.shape + x.shape[1:])
@@ -130,3 +143,113 @@ def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduct
             total = total / (valid.sum(axes) if axes else valid)
         per = total
     return BatchedTensor(per, levels)
+
+
+def elementwise(op, *operands):
+    """``op(*operands)`` per example for an elementwise op whose function reads storage before
+    ``Function.apply`` (remainder / fmod / floor_divide: the operands' promotion, an integer
+    division's check for zeros): the batch dims lined up, ``op`` run once on the values."""
+    values, levels = _aligned(operands)
+    return BatchedTensor(op(*values), levels)
+
+
+def along(op, x, dim, *, flat: bool = False, **kwargs):
+    """``op(x, dim=dim, **kwargs)`` per example for an op along one dim or a few (x the only
+    batched operand): max / min with a dim (values, indices), argmax / argmin, logsumexp,
+    any / all, sort / topk. ``dim`` is shifted past the batch dims; None means every dim of the
+    example: given as the tuple of them, or (``flat``: argmax's index into the flattened example)
+    the example flattened to one dim. A 0-d example is its one element along a dim of its own,
+    each output made 0-d again (dim 0 and -1 are the 0-d tensor's, as torch). Outputs: a tensor,
+    or a tuple / namedtuple of them, each wrapped at x's levels."""
+    if type(x) is not BatchedTensor:
+        raise Unbatchable(f"vmap: {op.__name__} with a batched argument other than the tensor")
+    k, n, v = len(x._levels), x.ndim, x._value
+    lead = tuple(v.shape[:k])
+    if n == 0:
+        v = v.unsqueeze(-1)
+    if dim is None:
+        if flat:
+            v, d = v.reshape(lead + (-1,)), k
+        else:
+            d = tuple(range(k, v.ndim))
+    elif isinstance(dim, (tuple, list)):
+        if not dim:   # () is "every dim" to some ops, "none" to others: the loop decides
+            raise Unbatchable(f"vmap: {op.__name__} over dim=()")
+        d = tuple(_norm(a, max(n, 1)) + k for a in dim)
+    else:
+        d = _norm(dim, max(n, 1)) + k
+    keep = flat and dim is None and kwargs.get("keepdim")
+    if keep:
+        kwargs["keepdim"] = False
+    out = op(v, dim=d, **kwargs)
+
+    def wrap(o):
+        if n == 0 or keep:   # the example's shape: () or (1,) * n
+            o = o.reshape(lead + (1,) * (n if keep else 0))
+        return BatchedTensor(o, x._levels)
+    return type(out)(*map(wrap, out)) if isinstance(out, tuple) else wrap(out)
+
+
+def dropout(x, p: float):
+    """``F.dropout(x, p)`` (training, 0 < p, the default generator) per example in the batched
+    run, by vmap's ``randomness`` at each active level: "error" refuses the draw (as torch's);
+    "different" draws a mask per example (one draw of the whole batch); "same" one mask for
+    the examples of that level (drawn with size 1 along its dim, broadcast). A level that x is
+    not batched at but whose examples must differ: Unbatchable (the loop draws per example)."""
+    from .. import backend
+    from ..ops.nn import Dropout
+    from .batched_tensor import Refused
+    from .vmap import ERROR_MODE, active
+    runs = active()
+    if any(r.randomness == "error" for r in runs):
+        raise Refused(ERROR_MODE)
+    mode = {r.level: r.randomness for r in runs}
+    if type(x) is not BatchedTensor or any(m == "different" and lv not in x._levels for lv, m in mode.items()):
+        raise Unbatchable("vmap: dropout of a tensor not batched at a level whose examples draw their own")
+    v = x._value
+    xp = backend.get_array_module(v.data)
+    if p == 1.0:   # everything dropped: no draw (as the op)
+        keep = xp.zeros(v.shape, dtype=v.dtype)
+    else:
+        shape = tuple(n if mode.get(lv) == "different" else 1 for lv, n in zip(x._levels, v.shape)) + x.shape
+        gen = runs[0].generators.outside(str(x.device))   # (an inner run's saved one is the outer run's stand-in)
+        keep = (gen.random(shape, dtype=v.dtype) >= p) * v.dtype.type(1.0 / (1.0 - p))
+        keep = xp.ascontiguousarray(xp.broadcast_to(keep, v.shape))
+    return x._wrap(Dropout.apply(v, keep=keep))
+
+
+def inplace(op, name: str, x, other, *args):
+    """``op(x, other, *args)`` (add_ / sub_ / mul_ / div_) per example, x batched: ``op`` on x's
+    value, ``other``'s batch dims lined up with x's (an unbatched ``other`` broadcasts against
+    the example). ``other`` batched at a level x is not: torch's refusal (one tensor per
+    example would be written into one); more example dims than x: the loop's error."""
+    return _written(x, other, name, lambda v, o: op(v, o, *args))
+
+
+def setitem(x, index, value, op_name: str):
+    """``x[index] = value`` per example, x batched and ``index`` basic (ints, slices, None,
+    ``...``): the batch dims' full slices put in front, ``value``'s batch dims lined up with the
+    selection's. Other indices: Unbatchable (the loop)."""
+    from ..ops.inplace import setitem as plain
+    items = index if isinstance(index, tuple) else (index,)
+    if not all(it is None or it is Ellipsis or type(it) in (int, slice) for it in items):
+        raise Unbatchable("vmap: a write through an index of this kind")
+    key = (slice(None),) * len(x._levels) + items
+    return _written(x[index], value, op_name, lambda v, o: plain(x._value, key, o, op_name), x)
+
+
+def _written(target, value, name: str, write, x=None):
+    """``write(target's value, value lined up with it)``, then x (the target, or the tensor it
+    selects from) given its value's new autograd state."""
+    from .batched_tensor import _NODE, refuse_inplace
+    x = target if x is None else x
+    if isinstance(value, Tensor) and value.ndim > target.ndim:   # (else it would meet the batch dims)
+        raise Unbatchable(f"vmap: {name} of a value with more dims than the tensor (the loop's error)")
+    if type(value) is BatchedTensor:
+        if not set(value._levels) <= set(target._levels):
+            refuse_inplace(name)
+        (_, value), _ = _aligned((target, value))
+    write(target._value, value)
+    x._requires_grad = x._value._requires_grad   # (a value that requires grad written in)
+    x._fn = _NODE if x._requires_grad else None
+    return x

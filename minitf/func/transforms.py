@@ -39,7 +39,8 @@ class _Level:
         from ..autograd import is_grad_enabled
         from ..tensor import Tensor
         from .batching import BatchedTensor, Unbatchable
-        from .vmap import _active
+        from .vmap import active
+        _active = active()
         self.outer = is_grad_enabled()   # the caller records: results keep their graph
         self.fresh, self.inputs, self.nodes = set(), [], []
         self.batch = _active[-1] if _active else None   # (level, batch size) of a batched vmap run
@@ -99,7 +100,6 @@ class _Level:
     def release(self, value):
         """``value`` as the caller gets it: detached unless its graph reaches a tensor requiring
         grad from outside this level (``value`` may be anything: only a Tensor is changed)."""
-        from ..autograd import _graph_order
         from ..tensor import Tensor
         from .batching import BatchedTensor
         if not isinstance(value, Tensor) or not value.requires_grad:
@@ -107,20 +107,28 @@ class _Level:
         if type(value) is BatchedTensor:
             inner = self.release(value._value)
             return value if inner is value._value else BatchedTensor(inner, value._levels)
-        if self.outer:
-            if value._fn is None:
-                if id(value) not in self.fresh:
-                    return value
-            else:
-                for node in _graph_order([value]):
-                    if any(i._fn is None and i._requires_grad and id(i) not in self.fresh for i in node._fn.inputs):
-                        return value
+        if self.reaches_outside(value):
+            return value
         out = value.detach()
         tangent = _keep_tangent(value, out)
         if tangent is not None:   # the tangent, released as well
             from .. import forward_ad
             forward_ad._current.set(out, self.release(tangent))
         return out
+
+    def reaches_outside(self, value) -> bool:
+        """Whether the caller may differentiate ``value`` (a Tensor) further: its graph reaches
+        a tensor that requires grad from outside this level (and the caller records)."""
+        from ..autograd import _graph_order
+        from .batching import BatchedTensor
+        if type(value) is BatchedTensor:
+            value = value._value
+        if not self.outer or not value.requires_grad:
+            return False
+        if value._fn is None:
+            return id(value) not in self.fresh
+        return any(any(i._fn is None and i._requires_grad and id(i) not in self.fresh for i in node._fn.inputs)
+                   for node in _graph_order([value]))
 
 
 def _keep_tangent(x, w):
@@ -213,9 +221,16 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         if out.ndim != 0:
             raise RuntimeError(f"{fname}: expected f(*args) to return a scalar (0-dim) Tensor, got one with "
                                f"{out.ndim} dims; use vjp or jacrev for a non-scalar output")
+        from .. import forward_ad
         from ..creation import ones_like
-        gs = [level.release(g) for g in level.vjp([out], [ones_like(out)], create_graph=level.outer)]
-        grads, value = _regroup(gs, specs, single), level.release(out)
+        # the gradients' graph is recorded only where the caller may differentiate them (an outer
+        # grad transform, a tensor from outside that requires grad: their graph is out's, so one
+        # walk of out's decides for all of them, and spares a walk of each) or push tangents
+        # through them (an open dual level: jvp of grad)
+        keep = level.reaches_outside(out)
+        record = keep or (level.outer and forward_ad._active() is not None)
+        gs = [level.release(g) for g in level.vjp([out], [ones_like(out)], create_graph=record)]
+        grads, value = _regroup(gs, specs, single), out if keep else level.release(out)
         if has_aux:
             return grads, (value, _release_all(level, aux))
         return grads, value

@@ -10,32 +10,41 @@ Two ways to run, tried in this order:
    carry the batch dim through each op by a batching rule (:mod:`minitf.func.batching`): one
    GEMM for the batch instead of B small ones. Nested vmaps stack their batch dims in front;
    ``vmap(grad(f))`` takes one backward pass of the batch (one node per example, so the
-   examples' gradients never mix). Ops with a rule: elementwise math and activations (with
-   broadcasting against unbatched tensors), matmul / ``@`` / linear, sum / mean / var (dim,
-   keepdim), softmax / log_softmax / layer_norm, cross_entropy (class indices), cat / stack,
-   the view methods (``reshape``/``view``, ``transpose``, ``permute``, ``unsqueeze``,
-   ``squeeze``, ``flatten``, ``expand``, ``movedim``, ``mT``) and basic indexing (ints, slices,
-   None, ``...``).
-2. **The loop**, when the batched run meets anything else (an op without a rule, the function
-   forms of the views such as ``mt.reshape(x, s)``, comparisons, ``.item()``, a data-dependent
-   ``if``, a random draw, a gradient transform inside nested vmaps): the batched run is
+   examples' gradients never mix). The ops with a rule are listed in docs/autograd.md
+   (elementwise math, matmul / linear, the reductions, views, indexing, comparisons, sort /
+   topk, cumsum, dropout ...).
+2. **The loop**, when the batched run meets anything else (an op without a rule,
+   ``.item()``, a data-dependent ``if``, a random draw other than dropout's, a gradient
+   transform inside nested vmaps): the batched run is
    abandoned and ``f`` runs once per example on ``x.select(dim, b)``, the results stacked along
    ``out_dims``. So the results are always the loop's; only the speed differs, and ``f`` may
    have run once, partly, before the loop (a side effect in ``f`` can happen twice). Because
    the loop really runs each example, what torch's batching refuses inside ``f`` (``.item()``,
    data-dependent ``if``) works here.
 
+What torch's vmap refuses whatever the op, the batched run refuses too, at once and with no
+loop (:class:`~minitf.func.batched_tensor.Refused`, a RuntimeError): an output whose shape
+depends on each example's values (a batched boolean mask, ``masked_select``, ``nonzero``), and
+an in-place write of a batched value into a tensor that is not batched (the loop would write
+every example into it in turn).
+
 ``last_fallback`` (this module's, ``sys.modules["minitf.func.vmap"]``) holds the reason the
-latest batched run gave way to the loop.
+latest batched run (of any thread) gave way to the loop. The rest of vmap's state is per thread,
+as torch's: the levels under way (:func:`active`) and the default generators' stand-ins, so
+vmap runs in several threads at once and another thread's draws are its own.
 
 ``randomness`` as torch's: "error" (the default) raises at any draw from a default generator
 inside ``f``; "different" lets each example draw in turn; "same" gives every example the same
 draws (each device an input is on, and the CPU, gets one seed drawn from its default generator
-per call, and every example restarts from it).
+per call, and every example restarts from it). In the batched run dropout draws by it too
+(:func:`minitf.func.batching_fns.dropout`: one mask per example, or one for all); any other
+draw sends vmap to the loop.
 """
 from __future__ import annotations
 
 import functools
+import threading
+import typing
 
 from .pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
@@ -44,12 +53,15 @@ __all__ = ["vmap"]
 _RANDOMNESS = ("error", "different", "same")
 
 
+ERROR_MODE = ("vmap: called a random operation while in randomness error mode; pass randomness='same' or "
+              "'different' to vmap, or draw outside the vmapped function")
+
+
 class _NoDraws:
     """Stands in for the default generators while ``randomness="error"``: any use raises."""
 
     def __getattr__(self, name):
-        raise RuntimeError("vmap: called a random operation while in randomness error mode; pass "
-                           "randomness='same' or 'different' to vmap, or draw outside the vmapped function")
+        raise RuntimeError(ERROR_MODE)
 
 
 class _NoBatchedDraws:
@@ -79,19 +91,33 @@ class _Generators:
             self.devices = ()
 
     def __enter__(self):
-        gens = self._random._generators
+        if self._random._local is None:
+            with _lock:
+                if self._random._local is None:
+                    self._random._local = threading.local()
+        local = self._random._local   # this thread's (another thread's draws are its own)
+        if getattr(local, "generators", None) is None:
+            local.generators = {}
+        gens = local.generators
         if self.randomness == "batched":   # explicit generators refuse too (see minitf.generator.resolve)
             from .batching import Unbatchable
-            self.refused, self._random.draws_refused = self._random.draws_refused, Unbatchable
+            self.refused, local.draws_refused = getattr(local, "draws_refused", None), Unbatchable
         self.saved = {d: gens.get(d) for d in self.devices}
         for d in self.devices:
             gens[d] = self._stand_in(d)
         return self
 
+    def outside(self, device: str):
+        """The generator ``device``'s draws would come from outside this batched run (an outer
+        vmap loop's stand-in, or the shared default): the batched rules' draws (dropout)."""
+        saved = self.saved.get(device)
+        return self._random.shared_generator(device) if saved is None else saved
+
     def __exit__(self, *exc):
-        gens = self._random._generators
+        local = self._random._local
+        gens = local.generators
         if self.randomness == "batched":
-            self._random.draws_refused = self.refused
+            local.draws_refused = self.refused
         for d, g in self.saved.items():
             if g is None:
                 gens.pop(d, None)
@@ -153,8 +179,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             raise ValueError(f"{where}: at least one input must be mapped over (in_dims were all None)")
         if size and _BATCHING:
             try:
-                return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices)
+                return _batched(func, leaves, norm, spec, kwargs, size, out_dims, devices, randomness)
             except Exception as e:   # an op without a batching rule (or an error the loop raises as its own)
+                from .batched_tensor import Refused
+                if isinstance(e, Refused):   # what torch's vmap refuses too: no loop
+                    raise
                 global last_fallback
                 last_fallback = e.with_traceback(None)   # (its frames would keep f's tensors alive)
         gens = _Generators(randomness, devices)
@@ -176,18 +205,48 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
 
 _BATCHING = True       # False: always the loop (the tests compare the two)
-last_fallback = None   # why the latest batched run gave way to the loop (for tests and debugging)
-_active: list = []   # (level, batch size) of each batched vmap run under way (level: the nesting depth)
+last_fallback = None   # why the latest batched run (of any thread) gave way to the loop (tests, debugging)
+_state = threading.local()   # .active: this thread's batched vmap runs under way, as torch's per-thread levels
 _hook = None
+_lock = threading.Lock()   # (the hook's count of the threads in a batched run; random._local's creation)
 
 
-def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
+class Run(typing.NamedTuple):
+    """One batched vmap run under way in this thread."""
+    level: int          # the nesting depth (1: the outermost batched run)
+    size: int           # the batch size
+    randomness: str     # vmap's randomness argument
+    generators: object  # the default generators' stand-ins during the run (see _Generators.outside)
+
+
+def active() -> list:
+    """This thread's batched vmap runs under way (:class:`Run`), outermost first."""
+    runs = getattr(_state, "active", None)
+    if runs is None:
+        runs = _state.active = []
+    return runs
+
+
+def _register(hook, add: bool) -> None:
+    """The batching hook registered while any thread is in a batched run (``hook.users`` counts
+    them: one registration however many threads; it lets every op without a BatchedTensor run
+    as usual)."""
+    from .. import debughooks
+    with _lock:
+        hook.users += 1 if add else -1
+        if add and hook.users == 1:
+            debughooks.push(hook)
+        elif not add and hook.users == 0:
+            debughooks.pop(hook)
+
+
+def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices, randomness: str):
     """``func`` run once on BatchedTensors (see :mod:`minitf.func.batching`), its outputs
     unwrapped at ``out_dims``. Raises (Unbatchable, or whatever ``func`` raised) where the loop
     must decide instead."""
-    from .. import debughooks
     from .batching import BatchedTensor, BatchingHook
     global _hook
+    _active = active()
     level = len(_active) + 1
     example = []
     for x, d in zip(leaves, norm):
@@ -199,13 +258,16 @@ def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
         else:
             example.append(BatchedTensor(x if d == 0 else x.movedim(d, 0), (level,)))
     if _hook is None:
-        _hook = BatchingHook()
+        with _lock:   # (one hook for every thread)
+            if _hook is None:
+                _hook = BatchingHook()
     outermost = not _active
-    _active.append((level, size))
+    gens = _Generators("batched", devices)
+    _active.append(Run(level, size, randomness, gens))
     if outermost:
-        debughooks.push(_hook)
+        _register(_hook, True)
     try:
-        with _Generators("batched", devices):
+        with gens:
             out = func(*tree_unflatten(example, spec), **kwargs)
         outs, out_spec = tree_flatten(out)
         odims = broadcast_prefix(out_dims, out, "out_dims", ValueError)
@@ -213,7 +275,7 @@ def _batched(func, leaves, norm, spec, kwargs, size: int, out_dims, devices):
     finally:
         _active.pop()
         if outermost:
-            debughooks.pop(_hook)
+            _register(_hook, False)
     return tree_unflatten(results, out_spec)
 
 
@@ -236,7 +298,7 @@ def _unbatch(o, od, level: int, size: int):
     if level not in o._levels:   # batched by an outer level only
         return o.unsqueeze(od).expand(o.shape[:od] + (size,) + o.shape[od:]).clone()
     k = len(o._levels)   # this level is the innermost of o's: its dim is the last batch dim
-    v = o._value.movedim(k - 1, k - 1 + od)
+    v = o._value.movedim(k - 1, k - 1 + od) if od else o._value   # (out_dims 0: in place already)
     return BatchedTensor(v, o._levels[:-1]) if k > 1 else v
 
 

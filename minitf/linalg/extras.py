@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..errors import ArgumentError, LinAlgError, ShapeError
+from ..errors import ArgumentError, DtypeError, LinAlgError, ShapeError
 from ..tensor import Tensor
 from ._common import check_matrix, const, eye, first_failure
 from .decompositions import _Pair
@@ -55,7 +55,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
     singular matrix), info (...) int32 (getrf's first zero pivot, 1-based; 0 if invertible).
     ``check_errors=True``: a singular matrix raises :class:`~minitf.errors.LinAlgError`, as inv."""
     from .inverse import inv
-    check_matrix("inv_ex", A)
+    check_matrix("inv_ex", A, complex_ok=True)
     info = _getrf_info(A)
     if check_errors:
         _raise_inv("linalg.inv_ex", info)
@@ -75,7 +75,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     """(result, info), as torch.linalg.solve_ex: :func:`~.inverse.solve`'s X (NaN for a singular
     A) and info (...) int32 as :func:`inv_ex`'s. A: (..., n, n), B as for solve -> X of B's shape."""
     from .inverse import solve
-    check_matrix("solve_ex", A)
+    check_matrix("solve_ex", A, complex_ok=True)
     info = _getrf_info(A)
     if check_errors:
         flat = backend.to_numpy(info).reshape(-1)
@@ -109,7 +109,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     a matrix that is not positive-definite) and info (...) int32: 0, or the order of its first
     leading minor that is not positive-definite. A: (..., n, n) -> L (..., n, n), info (...)."""
     from .decompositions import cholesky
-    check_matrix("cholesky_ex", A)
+    check_matrix("cholesky_ex", A, complex_ok=True)
     xp = backend.get_array_module(A.data)
     try:
         backend.linalg_op("cholesky", A.data, checked=True)
@@ -136,16 +136,16 @@ def cond(A: Tensor, p=None) -> Tensor:
     if p not in _COND_NORMS or isinstance(p, bool):
         raise ArgumentError(f"linalg.cond got an invalid norm type: {p}")
     if p in (None, 2, -2):
-        check_matrix("cond", A, square=False)
+        check_matrix("cond", A, square=False, complex_ok=True)
         s = svdvals(A)
         hi, lo = s[..., 0], s[..., -1]
         return lo / hi if p == -2 else hi / lo
-    check_matrix(f"cond(ord={p})", A)
+    check_matrix(f"cond(ord={p})", A, complex_ok=True)
     info = _getrf_info(A)
     safe, bad = _masked(A, info)
     value = matrix_norm(A, p) * matrix_norm(inv(safe), p)
     xp = backend.get_array_module(A.data)
-    return value.where(~bad[..., 0, 0], const(xp.asarray(np.inf, dtype=A.dtype)))
+    return value.where(~bad[..., 0, 0], const(xp.asarray(np.inf, dtype=value.dtype)))   # (real for complex A)
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
@@ -215,6 +215,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     if tau.ndim < 1 or tau.shape[-1] > n:
         raise ShapeError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to "
                          "tau.shape[-1]")
+    if tau.dtype != A.dtype:
+        raise DtypeError(f"torch.linalg.householder_product: tau dtype {tau.dtype} does not match input dtype "
+                         f"{A.dtype}")
     if tau.shape[:-1] != A.shape[:-2]:
         raise ShapeError(f"torch.linalg.householder_product: Expected batch dimensions of tau to be equal to "
                          f"input.shape[:-2], but got {tau.shape[:-1]}")

@@ -136,8 +136,12 @@ class _SlogdetResult(tuple):
 
 def logdet(A: Tensor) -> Tensor:
     """log det(A), as torch.logdet: NaN where det(A) < 0, -inf where it is 0. A: (..., n, n) -> (...).
-    Gradient A^-T g (that of logabsdet)."""
-    check_matrix("logdet", A)
+    Gradient A^-T g (that of logabsdet). Complex A: the principal log, logabsdet + i angle(sign)
+    (holomorphic: gradient g A^-H, through :func:`slogdet`'s)."""
+    check_matrix("logdet", A, complex_ok=True)
+    if is_complex(A):
+        sign, lad = slogdet(A)
+        return lad + 1j * sign.angle()
     sign, lad = LinalgSlogdet.apply(A)
     xp = backend.get_array_module(A.data)
     return lad.where(const(sign.data >= 0), const(xp.asarray(np.nan, dtype=A.dtype)))
@@ -269,7 +273,12 @@ class LinalgPinv(Function):
     @staticmethod
     def forward(ctx, A, atol, rtol, hermitian=False):
         xp = backend.get_array_module(A.data)
-        a = xp.tril(A.data) + xp.conj(xp.swapaxes(xp.tril(A.data, -1), -1, -2)) if hermitian else A.data
+        a = A.data
+        if hermitian:   # the Hermitian matrix of A's lower triangle: its diagonal's real part (as eigh reads it)
+            low = xp.tril(a, -1)
+            a = low + xp.conj(xp.swapaxes(low, -1, -2))
+            n = a.shape[-1]
+            a[..., range(n), range(n)] = xp.diagonal(A.data, 0, -2, -1).real
         u, s, vh = backend.linalg_op("svd", a, full_matrices=False)
         tol = tolerance(s[..., :1], A.shape, A.dtype, atol, rtol) if s.shape[-1] else s[..., :1]
         keep = s > tol
@@ -290,8 +299,8 @@ class LinalgPinv(Function):
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse through the SVD, as torch.linalg.pinv: singular values
     at or below max(atol, rtol * s_max) are dropped (rtol = eps max(m, n) when neither is given).
-    A: (..., m, n) -> (..., n, m). ``hermitian=True``: the value from A's lower triangle (as
-    torch), the gradient that of A as given. Gradient: the closed form in :class:`LinalgPinv`."""
+    A: (..., m, n) -> (..., n, m). ``hermitian=True``: the value from A's lower triangle and the
+    real part of its diagonal (as torch), the gradient that of A as given. Gradient: the closed form in :class:`LinalgPinv`."""
     check_matrix("pinv", A, square=hermitian, complex_ok=True)
     return LinalgPinv.apply(A, atol, rtol, bool(hermitian))
 
@@ -314,6 +323,9 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     sum((A X - B)^2) over m, (..., k); "gels" the residuals for m > n, rank empty."""
     check_matrix("lstsq", A, square=False, complex_ok=True)
     check_float("lstsq", B, complex_ok=True)
+    if A.dtype != B.dtype:
+        raise ArgumentError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
+                            f"dtype {A.dtype} and other's dtype {B.dtype}")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise ArgumentError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), "
                             f"got {driver}")

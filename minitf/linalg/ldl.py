@@ -135,8 +135,13 @@ def _block_update(A, k, herm):
     return W
 
 
+def _count(batch) -> int:
+    """The number of matrices in a batch shape (reshape's -1 is ambiguous for an empty matrix)."""
+    return int(np.prod(batch, dtype=np.int64))
+
+
 def _factor_batch(a, hermitian):
-    flat = a.reshape((-1,) + a.shape[-2:])
+    flat = a.reshape((_count(a.shape[:-2]),) + a.shape[-2:])
     out = [_sytf2(m, hermitian) for m in flat]
     LD = np.stack([o[0] for o in out]).reshape(a.shape) if out else np.zeros(a.shape, a.dtype)
     piv = np.stack([o[1] for o in out]).reshape(a.shape[:-1]) if out else np.zeros(a.shape[:-1], np.int32)
@@ -186,9 +191,10 @@ def _sytrs(LD, piv, B, hermitian):
 
 def _solve_batch(LD, piv, B, hermitian):
     batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
-    LDb = np.broadcast_to(LD, batch + LD.shape[-2:]).reshape((-1,) + LD.shape[-2:])
-    pb = np.broadcast_to(piv, batch + piv.shape[-1:]).reshape((-1,) + piv.shape[-1:])
-    Bb = np.broadcast_to(B, batch + B.shape[-2:]).reshape((-1,) + B.shape[-2:])
+    count = _count(batch)
+    LDb = np.broadcast_to(LD, batch + LD.shape[-2:]).reshape((count,) + LD.shape[-2:])
+    pb = np.broadcast_to(piv, batch + piv.shape[-1:]).reshape((count,) + piv.shape[-1:])
+    Bb = np.broadcast_to(B, batch + B.shape[-2:]).reshape((count,) + B.shape[-2:])
     out = np.empty(Bb.shape, dtype=np.result_type(LD.dtype, B.dtype))
     for i in range(Bb.shape[0]):
         out[i] = _sytrs(LDb[i], pb[i], Bb[i], hermitian)

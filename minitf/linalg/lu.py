@@ -22,7 +22,8 @@ full-rank A), k = min(m, n):
   G_A = P [Y + tril_-1(G_L1); G_L2] U^-T.
 
 Both reduce to the square formula at m = n (the free parts of G_U U^T and L^T G_L split
-between the triangles).
+between the triangles). Complex A: the pivot is the largest |Re| + |Im| (LAPACK's izamax, so
+torch's pivots), and the gradients take ^H for ^T (torch's conjugate Wirtinger derivative).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from ._common import check_matrix, const, eye, first_failure
 
 
 def _lu_array(a):
-    """(LU, pivots int32 (..., k), info int32 (...)) of a float array (..., m, n)."""
+    """(LU, pivots int32 (..., k), info int32 (...)) of a float or complex array (..., m, n)."""
     xp = backend.get_array_module(a)
     LU = a.copy()
     m, n = a.shape[-2:]
@@ -46,7 +47,9 @@ def _lu_array(a):
     info = xp.zeros(batch, dtype=np.int32)
     rows = xp.arange(m)
     for j in range(k):
-        p = xp.argmax(xp.abs(LU[..., j:, j]), axis=-1) + j                  # (...)
+        col = LU[..., j:, j]
+        size = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)   # (LAPACK's)
+        p = xp.argmax(size, axis=-1) + j                                    # (...)
         piv[..., j] = (p + 1).astype(np.int32)
         idx = xp.broadcast_to(p[..., None, None], batch + (1, n))
         row_p = xp.take_along_axis(LU, idx, axis=-2)                        # (..., 1, n)
@@ -87,7 +90,10 @@ def _unpack(LU: Tensor):
 
 
 class LinalgLUFactor(Function):
-    """(LU, pivots, info) of A; G_A = P L^-T (tril_-1(L^T G_L) + triu(G_U U^T)) U^-T (square A)."""
+    """(LU, pivots, info) of A; G_A = P L^-T (tril_-1(L^T G_L) + triu(G_U U^T)) U^-T (square A;
+    ^H for ^T where A is complex)."""
+
+    takes_complex = True
 
     @staticmethod
     def forward(ctx, A):
@@ -108,17 +114,17 @@ class LinalgLUFactor(Function):
         L, U = _unpack(LU)
         P = const(_permutation(piv.data, m, LU.dtype))
         if m == n:
-            inner = (L.mT @ G.tril(-1)).tril(-1) + (G.triu() @ U.mT).triu()
-            return P @ solve(U, solve(L.mT, inner).mT).mT                # P L^-T inner U^-T
+            inner = (L.mH @ G.tril(-1)).tril(-1) + (G.triu() @ U.mH).triu()
+            return P @ solve(U, solve(L.mH, inner).mH).mH                # P L^-T inner U^-T
         GL, GU = G[..., :, :min(m, n)].tril(-1), G[..., :min(m, n), :].triu()   # the free parts
         if m < n:   # wide: L (m, m), U = [U1 U2]
-            X = solve_triangular(U[..., :, :m].mT, (L.mT @ GL - GU @ U.mT).tril(-1), upper=False, left=False)
+            X = solve_triangular(U[..., :, :m].mH, (L.mH @ GL - GU @ U.mH).tril(-1), upper=False, left=False)
             X = cat([X + GU[..., :, :m], GU[..., :, m:]], dim=-1)
-            return P @ solve_triangular(L.mT, X, upper=True, unitriangular=True)
+            return P @ solve_triangular(L.mH, X, upper=True, unitriangular=True)
         # tall: L = [L1; L2], U (n, n)
-        Y = solve_triangular(L[..., :n, :].mT, (GU @ U.mT - L.mT @ GL).triu(), upper=True, unitriangular=True)
+        Y = solve_triangular(L[..., :n, :].mH, (GU @ U.mH - L.mH @ GL).triu(), upper=True, unitriangular=True)
         Y = cat([Y + GL[..., :n, :], GL[..., n:, :]], dim=-2)
-        return P @ solve_triangular(U.mT, Y, upper=False, left=False)
+        return P @ solve_triangular(U.mH, Y, upper=False, left=False)
 
 
 def _check_pivot(name: str, pivot) -> None:
@@ -157,7 +163,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
     in one matrix, 1-based int32 pivots, and info (...) int32: 0, or the first i with U[i, i] = 0
     (1-based, as getrf's). A: (..., m, n) -> LU (..., m, n), pivots (..., min(m, n)), info (...).
     ``check_errors``: a singular A raises :class:`~minitf.errors.LinAlgError` (one host read)."""
-    check_matrix("lu_factor_ex", A, square=False)
+    check_matrix("lu_factor_ex", A, square=False, complex_ok=True)
     _check_pivot("lu_factor_ex", pivot)
     LU, piv, info = LinalgLUFactor.apply(A)
     if check_errors:
@@ -170,7 +176,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True):
     :class:`~minitf.errors.LinAlgError` where U has a zero on its diagonal (torch's message).
     A: (..., m, n) -> LU (..., m, n), pivots (..., min(m, n)) int32 (1-based). Differentiable
     (the gradient in the module docstring; for rectangular A where it has full rank, as torch's)."""
-    check_matrix("lu_factor", A, square=False)
+    check_matrix("lu_factor", A, square=False, complex_ok=True)
     _check_pivot("lu_factor", pivot)
     LU, piv, info = LinalgLUFactor.apply(A)
     _raise_singular("lu_factor", info.data)
@@ -181,7 +187,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
     """(P, L, U) from lu_factor's packed form, as torch.lu_unpack: A = P L U. LU_data (..., m, n),
     LU_pivots (..., min(m, n)) int32 -> P (..., m, m), L (..., m, k), U (..., k, n) (an empty
     tensor for a part not asked for). L and U are differentiable in LU_data (its triangles)."""
-    check_matrix("lu_unpack", LU_data, square=False, what="LU_data")
+    check_matrix("lu_unpack", LU_data, square=False, what="LU_data", complex_ok=True)
     if not isinstance(LU_pivots, Tensor) or LU_pivots.dtype != np.int32:
         raise ArgumentError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.")
     m, n = LU_data.shape[-2:]
@@ -199,22 +205,22 @@ def lu(A: Tensor, *, pivot: bool = True):
     """(P, L, U) with A = P L U, as torch.linalg.lu: P (..., m, m), L (..., m, k) unit lower,
     U (..., k, n) upper, k = min(m, n). A singular A is fine (U has a zero on its diagonal).
     Differentiable (rectangular A too, where it has full rank)."""
-    check_matrix("lu", A, square=False)
+    check_matrix("lu", A, square=False, complex_ok=True)
     _check_pivot("lu", pivot)
     LU, piv, _ = LinalgLUFactor.apply(A)
     return lu_unpack(LU, piv)
 
 
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
-    """The X with A X = B from A's LU factorisation, as torch.linalg.lu_solve (``adjoint``: A^T X = B;
+    """The X with A X = B from A's LU factorisation, as torch.linalg.lu_solve (``adjoint``: A^H X = B;
     ``left=False``: X A = B). LU (..., n, n), pivots (..., n) int32, B (..., n, k) (``left=False``:
     (..., k, n)) -> X of B's shape, batch dims broadcast. Differentiable in LU and B (through the
     triangular solves)."""
     from .inverse import solve_triangular
-    check_matrix("lu_solve", LU, what="LU")
-    check_matrix("lu_solve", B, square=False, what="B")
-    if not left:   # X A = B  <=>  A^T X^T = B^T (and X A^T = B <=> A X^T = B^T)
-        return lu_solve(LU, pivots, B.mT, left=True, adjoint=not adjoint).mT
+    check_matrix("lu_solve", LU, what="LU", complex_ok=True)
+    check_matrix("lu_solve", B, square=False, what="B", complex_ok=True)
+    if not left:   # X A = B  <=>  A^H X^H = B^H (and X A^H = B <=> A X^H = B^H); ^T for real ones
+        return lu_solve(LU, pivots, B.mH, left=True, adjoint=not adjoint).mH
     n = LU.shape[-1]
     if B.shape[-2] != n:
         raise ShapeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation AX = B "
@@ -223,9 +229,9 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if not adjoint:   # X = U^-1 L^-1 P^T B
         Y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
         return solve_triangular(U, Y, upper=True)
-    # A^T = U^T L^T P^T:  X = P L^-T U^-T B
-    Y = solve_triangular(U.mT, B, upper=False)
-    return P @ solve_triangular(L.mT, Y, upper=True, unitriangular=True)
+    # A^H = U^H L^H P^T:  X = P L^-H U^-H B (^T for a real A)
+    Y = solve_triangular(U.mH, B, upper=False)
+    return P @ solve_triangular(L.mH, Y, upper=True, unitriangular=True)
 
 
 __all__ = ["lu_factor", "lu_factor_ex", "lu", "lu_unpack", "lu_solve"]

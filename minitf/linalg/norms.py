@@ -14,11 +14,25 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DtypeError
 from ..ops import check_dim
 from ..ops._util import cast_input
 from ..ops.statistics import norm as _norm
 from ._common import check_matrix, const
+
+
+def _cast(name: str, x, dtype):
+    """x cast to ``dtype`` after torch's checks: complex stays complex and real real, and no
+    narrowing (float64 to float32, complex128 to complex64); x itself for None."""
+    if dtype is not None and getattr(x, "dtype", np.dtype(object)).kind in "fc":
+        target = np.dtype(dtype)
+        if (x.dtype.kind == "c") != (target.kind == "c"):
+            kind = "complex for complex" if x.dtype.kind == "c" else "real for real"
+            raise DtypeError(f"linalg.{name}: dtype should be {kind} inputs, but got {target}")
+        if np.promote_types(x.dtype, target) != target:
+            raise DtypeError(f"linalg.{name}: the dtype of the input ({x.dtype}) should be convertible without "
+                             f"narrowing to the specified dtype ({target})")
+    return cast_input(x, dtype)
 
 
 class LinalgVectorNormNeg(Function):
@@ -56,8 +70,9 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     an element is 0), inf / -inf the max / min |x|, 0 the count of non-zeros. ``dtype``: x cast
     first. x: (d_0, ..., d_{n-1}) -> the reduced dims removed (kept as 1 with ``keepdim``).
     Differentiable (the 2-norm's gradient at 0 is 0, a negative ord's is 0 at zeros). Complex x:
-    the norms of |x| (a real result), gradient torch's g (d norm / d|x|) z / |z|."""
-    x = cast_input(x, dtype)
+    the norms of |x| (a real result), gradient torch's g (d norm / d|x|) z / |z|. ``dtype``
+    complex for a complex x, real for a real one, and not narrower than x's (torch's errors)."""
+    x = _cast("vector_norm", x, dtype)
     if x.dtype.kind == "c" and ord != 2:   # every other order is one of |x|'s (real); abs's gradient g z / |z|
         return vector_norm(x.abs(), ord, dim, keepdim)
     return _vector_norm(x, ord, dim, keepdim)
@@ -91,7 +106,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     from .decompositions import svdvals
     if ord not in _MATRIX_ORDS:
         raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
-    A = cast_input(A, dtype)
+    A = _cast("matrix_norm", A, dtype)
     check_matrix("matrix_norm", A, square=False, complex_ok=True)
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise ArgumentError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
@@ -117,8 +132,8 @@ def norm(x, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
     """torch.linalg.norm: a matrix norm (:func:`matrix_norm`) when ``dim`` is a 2-tuple, or is
     None with a 2-D x and ``ord`` given; else a vector norm (:func:`vector_norm`; ord None is the
     2-norm of the elements over ``dim``, or all of them). x: any shape -> the reduced dims removed."""
-    x = cast_input(x, dtype)
     two = (isinstance(dim, (tuple, list)) and len(dim) == 2) or (dim is None and x.ndim == 2 and ord is not None)
+    x = _cast("matrix_norm" if two else "vector_norm", x, dtype)
     if two:
         return matrix_norm(x, "fro" if ord is None else ord, (-2, -1) if dim is None else tuple(dim), keepdim)
     if ord in ("fro", "nuc"):

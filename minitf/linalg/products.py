@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from ..ops import check_dim
 from ..tensor import Tensor
 
@@ -24,8 +24,8 @@ def cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
     d = check_dim("linalg.cross", dim, len(shape))
     if a.shape[d] != 3 or b.shape[d] != 3:
         raise ShapeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[d]} and {b.shape[d]}")
-    if a.dtype != b.dtype:
-        a, b = (t.to(dtype=np.result_type(a.dtype, b.dtype)) for t in (a, b))
+    if a.dtype != b.dtype:   # (torch promotes no mix, complex with real included)
+        raise DtypeError(f"linalg.cross: expected input and other of one dtype, but got {a.dtype} and {b.dtype}")
     a, b = a.expand(shape), b.expand(shape)
     return a.roll(-1, d) * b.roll(-2, d) - a.roll(-2, d) * b.roll(-1, d)
 
@@ -44,7 +44,10 @@ def torch_cross(input: Tensor, other: Tensor, dim=None) -> Tensor:
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """The dot product of vectors along ``dim``, as torch.linalg.vecdot: sum(conj(x) * y, dim)
     (x conjugated, as torch; sum(x * y) for real x). x, y: broadcastable -> their broadcast shape
-    without ``dim``."""
+    without ``dim``; of one dtype (torch's error otherwise)."""
+    if x.dtype != y.dtype:
+        raise DtypeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type {x.dtype} and "
+                         f"y of type {y.dtype} instead")
     return (x.conj() * y).sum(dim)
 
 
@@ -62,6 +65,9 @@ def multi_dot(tensors) -> Tensor:
             raise ShapeError(f"multi_dot(): the {end} tensor must be 1D or 2D but got {t.ndim}D")
         if end is None and t.ndim != 2:
             raise ShapeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+        if t.dtype != tensors[0].dtype:   # (matmul would promote complex with real; torch refuses any mix)
+            raise DtypeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                             f"{tensors[0].dtype} and tensor {i} {t.dtype}")
     first, last = tensors[0].ndim == 1, tensors[-1].ndim == 1
     mats = [t.unsqueeze(0) if first and i == 0 else t for i, t in enumerate(tensors)]
     mats[-1] = mats[-1].unsqueeze(-1) if last else mats[-1]

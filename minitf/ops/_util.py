@@ -36,7 +36,11 @@ def as_tensor(x, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (int, float, bool, np.generic)):
-        dtype = like.data.dtype if like.data.dtype.kind == "f" or not isinstance(x, float) else np.float32
+        dt = like.data.dtype
+        if dt.kind == "f" or not isinstance(x, float):
+            dtype = dt
+        else:   # a float with a complex tensor: its parts' precision (0.3 in float64 for complex128)
+            dtype = np.finfo(dt).dtype if dt.kind == "c" else np.float32
         return scalar_tensor(x, dtype, like)
     if isinstance(x, complex):   # a complex tensor's dtype, else the default float dtype's complex one
         from .promotion import result_type

@@ -5,6 +5,8 @@ shape and the engine sums them back to each input's shape (``tensor.sum_to``).
 """
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from .. import autograd as _engine, backend
@@ -141,7 +143,10 @@ class MatMul(Function):
         a, b = self.a, self.b
         g, a2, b2 = _promote_1d(g, a, b)
         ga = g @ b2.swapaxes(-1, -2)
-        gb = a2.swapaxes(-1, -2) @ g
+        # one row in a (per-example weight gradients under vmap: (B, 1, k) inputs): dB is an
+        # outer product, the broadcast product gives the same numbers where NumPy's batched
+        # matmul over a contracted dim of 1 takes a slow loop (64 x 128 x 128: 1.2 ms, not 0.26)
+        gb = a2.swapaxes(-1, -2) * g if a2.shape[-2] == 1 else a2.swapaxes(-1, -2) @ g
         return (_unpromote(ga, a) if a.ndim == 1 else ga), (_unpromote(gb, b) if b.ndim == 1 else gb)
 
     def backward_graph(self, g):  # the same, in Tensor ops
@@ -178,8 +183,11 @@ def _promote_1d(g, a, b):
 
 
 def _unpromote(grad, operand):
-    """The gradient of a promoted 1-D operand back to its shape, summed over any batch dims."""
-    return grad.reshape(-1, operand.shape[0]).sum(axis=0) if grad.ndim > 2 else grad.reshape(operand.shape)
+    """The gradient of a promoted 1-D operand back to its shape, summed over any batch dims (the
+    row count given, not -1, which NumPy cannot infer when the operand has length 0)."""
+    if grad.ndim <= 2:
+        return grad.reshape(operand.shape)
+    return grad.reshape(prod(grad.shape[:-2]), operand.shape[0]).sum(axis=0)
 
 
 def _shape_error(name, a, b):

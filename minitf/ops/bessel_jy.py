@@ -146,6 +146,9 @@ def _no_graph(name, x, kernel):
     from ._util import float_input
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    if x.dtype.kind == "c":   # (the float64 kernels would keep the real part: torch has no complex kernel)
+        from ..complex_guard import refuse
+        refuse(name, x, why="torch's kernels are real")
     x = float_input(x)
     return Tensor._make(kernel(backend.get_array_module(x.data), x.data), None)
 

@@ -9,6 +9,8 @@ refused with torch's TypeError; xlogy, copysign and float_power take numbers, as
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..errors import DtypeError, DtypeNotImplemented, broadcast_error
@@ -115,16 +117,21 @@ class LogAddExp2(LogAddExp):
 
 def _floating_only(name, a, b):
     for t in (a, b):
+        if t.dtype.kind == "c" and name == "logaddexp":   # (torch has a complex logaddexp: not "as torch")
+            from ..complex_guard import unsupported
+            raise unsupported(name)
         if t.dtype.kind != "f":
             raise DtypeNotImplemented(f"{name}: not implemented for {t.dtype} tensors (as torch); convert "
                                       f"with x.float() first")
 
 
 def logaddexp(a: Tensor, b: Tensor) -> Tensor:
-    """log(exp(a) + exp(b)) elementwise with broadcasting, without overflow, as torch.logaddexp.
-    Tensors only; integer tensors alone are refused (as torch), an integer with a float promotes."""
+    """log(exp(a) + exp(b)) elementwise with broadcasting, without overflow, as torch.logaddexp
+    (complex tensors too, the principal log). Tensors only; integer tensors alone are refused (as
+    torch), an integer with a float promotes."""
     a, b = _operands("logaddexp", a, b, numbers=False, floats=False)
-    _floating_only("logaddexp", a, b)
+    if a.dtype.kind != "c":   # (complex: max + log1p(exp(min - max)), ordered by the real part, as torch)
+        _floating_only("logaddexp", a, b)
     return _apply("logaddexp", LogAddExp, a, b)
 
 
@@ -135,18 +142,26 @@ def logaddexp2(a: Tensor, b: Tensor) -> Tensor:
     return _apply("logaddexp2", LogAddExp2, a, b)
 
 
+def is_complex(o) -> bool:
+    """Whether ``o`` (a Tensor or a number) is complex."""
+    return o.dtype.kind == "c" if isinstance(o, Tensor) else isinstance(o, (complex, np.complexfloating))
+
+
 def float_power(a, b) -> Tensor:
-    """a ** b computed in float64 whatever the operands' dtypes (a float64 result), as
-    torch.float_power; either may be a number. Differentiable in both (the gradient comes back
-    in each tensor's own dtype)."""
+    """a ** b computed in float64 whatever the operands' dtypes (a float64 result), or in
+    complex128 if either is complex (a tensor or a number), as torch.float_power; either may be a
+    number. Differentiable in both (the gradient comes back in each tensor's own dtype). a, b:
+    broadcastable shapes -> their broadcast shape."""
     from .arithmetic import pow
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError("float_power(): at least one operand must be a Tensor")
-    a = a.to(dtype="float64") if isinstance(a, Tensor) else float(a)
-    b = b.to(dtype="float64") if isinstance(b, Tensor) else float(b)
+    # (a complex operand cast to float64 lost its imaginary part: float_power(1 + 2j, 3) was 1)
+    dt, number = ("complex128", complex) if is_complex(a) or is_complex(b) else ("float64", float)
+    a = a.to(dtype=dt) if isinstance(a, Tensor) else number(a)
+    b = b.to(dtype=dt) if isinstance(b, Tensor) else number(b)
     if not isinstance(a, Tensor):
         from ._util import scalar_tensor
-        a = scalar_tensor(a, "float64", b)
+        a = scalar_tensor(a, dt, b)
     try:
         return pow(a, b)
     except ValueError:

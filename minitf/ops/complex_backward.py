@@ -127,6 +127,8 @@ class AsType(_casting.AsType):
 
     def forward(self, x, dtype):
         self.in_dtype = x.dtype
+        if x.dtype.kind == "c" and np.dtype(dtype).kind == "b":
+            return x != 0   # (nonzero in either part is True, as torch's and NumPy's casts: no warning)
         if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
             warnings.warn(_DISCARD, UserWarning, stacklevel=4)   # torch's warning; NumPy's would be a ComplexWarning
             x = x.real

@@ -1,12 +1,12 @@
 """torch's complex-number functions: parts, conjugate, argument, and complex tensors built from
-real ones (``complex``, ``polar``, ``view_as_complex``) or seen as real ones (``view_as_real``).
+real ones (``complex``, ``polar``) -- the views (``real``, ``imag``, ``view_as_real``,
+``view_as_complex``) are :mod:`minitf.ops.complex_views`', re-exported here.
 
 On a real tensor ``real`` and ``conj`` (and ``conj_physical``) are the tensor itself, as torch
 returns ``self``; ``imag`` raises torch's error; ``angle`` is 0 for x >= 0 (and -0.), pi for x < 0
 and NaN for NaN, with gradient 0, as torch's. On a complex tensor each is a differentiable op with
-torch's gradient (the conjugate Wirtinger derivative, docs/autograd.md). Kept difference: torch's
-``real``, ``imag``, ``view_as_real`` and ``view_as_complex`` are views sharing memory; here they are
-copies (an in-place write to ``z.real`` does not reach z).
+torch's gradient (the conjugate Wirtinger derivative, docs/autograd.md). There is no lazy
+conjugation bit: ``conj`` copies.
 """
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..errors import DtypeError, ShapeError
+from ..errors import DtypeError
 from ..tensor import Tensor
 from ._util import float_input
+from .complex_views import Imag, Real, ViewAsComplex, ViewAsReal, imag, real, set_part, view_as_complex, view_as_real
+
+__all__ = ["real", "imag", "set_part", "view_as_real", "view_as_complex", "Real", "Imag", "ViewAsReal",
+           "ViewAsComplex", "from_parts", "conj", "conj_physical", "conj_physical_", "angle", "complex", "polar"]
 
 
 def _xp(a):
@@ -47,38 +51,6 @@ def _arm():
     arm()
 
 
-class Real(Function):
-    saves_inputs = saves_output = False
-    saves_tensors = False   # torch's node keeps no tensor: backward can run again
-    takes_complex = True
-
-    def forward(self, x):
-        self.dt = x.dtype
-        return _xp(x).real(x).copy()
-
-    def backward(self, g):
-        return (g.astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (g.to(self.dt),)
-
-
-class Imag(Function):
-    saves_inputs = saves_output = False
-    saves_tensors = False   # torch's node keeps no tensor: backward can run again
-    takes_complex = True
-
-    def forward(self, x):
-        self.dt = x.dtype
-        return _xp(x).imag(x).copy()
-
-    def backward(self, g):  # L depends on y alone: dL/dx + i dL/dy = i g
-        return ((g * 1j).astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (g.to(self.dt) * 1j,)
-
-
 class Conj(Function):
     saves_inputs = saves_output = False
     saves_tensors = False   # torch's node keeps no tensor: backward can run again
@@ -94,20 +66,6 @@ class Conj(Function):
         return (conj(g),)
 
 
-def real(x: Tensor) -> Tensor:
-    """The real part: x itself for a real tensor (torch returns ``self``); a complex tensor's real part
-    (..., a copy) in its float dtype, differentiable."""
-    return Real.apply(x) if x.data.dtype.kind == "c" else x
-
-
-def imag(x: Tensor) -> Tensor:
-    """The imaginary part of a complex tensor (a copy, float dtype, differentiable); an error for a real
-    tensor, as torch's."""
-    if x.data.dtype.kind != "c":
-        raise DtypeError("imag is not implemented for tensors with non-complex dtypes.")
-    return Imag.apply(x)
-
-
 def conj(x: Tensor) -> Tensor:
     """The complex conjugate (gradient: the conjugate of the incoming one); x itself for a real tensor,
     as torch (``conj_physical`` too)."""
@@ -118,10 +76,14 @@ conj_physical = conj
 
 
 def conj_physical_(x: Tensor) -> Tensor:
-    """In place: nothing to change in a real tensor (x, as torch); refused for a complex one here."""
+    """In place: x's imaginary part negated (recorded while a gradient flows, as the other in-place
+    ops); nothing to change in a real tensor (x, as torch)."""
     if x.data.dtype.kind == "c":
-        raise DtypeError("conj_physical_: in-place conjugation of a complex tensor is not supported in minitf; "
-                         "use conj(x)")
+        from .inplace import _check_writable, _needs_graph, _record, _write_back
+        _check_writable(x, "conj_physical_")
+        if _needs_graph(x, None):
+            return _record(x, None, "conj_physical_", lambda a, _: conj(a), reads=())
+        return _write_back(x, _xp(x.data).conj(x.data), "conj_physical_")
     return x
 
 
@@ -177,60 +139,6 @@ def angle(x: Tensor) -> Tensor:
     if x.requires_grad:
         return Angle.apply(x)
     return Tensor._make(_angle(x.data), None)
-
-
-class ViewAsReal(Function):
-    saves_inputs = saves_output = False
-    saves_tensors = False   # torch's node keeps no tensor: backward can run again
-    takes_complex = True
-
-    def forward(self, z):
-        self.dt = z.dtype
-        xp = _xp(z)
-        return xp.stack([xp.real(z), xp.imag(z)], axis=-1)
-
-    def backward(self, g):
-        return ((g[..., 0] + 1j * g[..., 1]).astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (view_as_complex(g),)
-
-
-class ViewAsComplex(Function):
-    saves_inputs = saves_output = False
-    saves_tensors = False   # torch's node keeps no tensor: backward can run again
-    takes_complex = True
-
-    def forward(self, x):
-        self.dt = x.dtype
-        return from_parts(x[..., 0], x[..., 1])
-
-    def backward(self, g):
-        xp = _xp(g)
-        return (xp.stack([xp.real(g), xp.imag(g)], axis=-1).astype(self.dt),)
-
-    def backward_graph(self, g):
-        return (view_as_real(g),)
-
-
-def view_as_real(x: Tensor) -> Tensor:
-    """A complex tensor (...) as a real one (..., 2) of its float dtype: [..., 0] the real parts, [..., 1]
-    the imaginary ones (a copy here, a view in torch); torch's error for a real tensor."""
-    if x.data.dtype.kind != "c":
-        raise DtypeError("view_as_real is only supported for complex tensors")
-    return ViewAsReal.apply(x)
-
-
-def view_as_complex(x: Tensor) -> Tensor:
-    """A float32/float64 tensor (..., 2) as a complex one (...): x[..., 0] + i x[..., 1] (a copy here, a
-    view in torch). Differentiable."""
-    if x.data.dtype.kind == "c" or x.data.dtype not in (np.float32, np.float64):
-        raise DtypeError(f"view_as_complex is only supported for float and double tensors, but got a tensor of "
-                         f"scalar type: {x.dtype}")
-    if x.ndim == 0 or x.shape[-1] != 2:
-        raise ShapeError(f"view_as_complex: Tensor must have a last dimension of size 2, got shape {tuple(x.shape)}")
-    _arm()
-    return ViewAsComplex.apply(x)
 
 
 class Complex(Function):

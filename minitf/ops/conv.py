@@ -221,7 +221,7 @@ def _check_tensors(op, d, x, weight, bias, transposed=False):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
     if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"{op}: bias must be a Tensor or None, got {type(bias).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":   # (complex: the bilinear maps with conjugates in backward, complex_guard)
         # (torch 2.13's CPU convolves int64 tensors; its CUDA kernels do not, nor does minitf)
         raise DtypeNotImplemented(f"{op}: not implemented for {x.dtype} input in minitf (torch's CPU takes "
                                   f"integers, its GPU does not); take x.float() or x.double() first")

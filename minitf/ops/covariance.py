@@ -5,6 +5,7 @@ derivatives) are those of the formulas below.
 """
 from __future__ import annotations
 
+import numpy as np
 
 from ..errors import ArgumentError, DtypeError, ShapeError
 from ..tensor import Tensor
@@ -18,12 +19,13 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     input: (V, N) (V variables, N observations) -> (V, V); one variable ((N,) or (1, N))
     -> a 0-d variance, as torch. With w = fweights * aweights (either may be None: ones),
 
-        mean_v = sum_n w_n x_vn / sum(w),   cov = (x - mean) (w * (x - mean))^T / f,
+        mean_v = sum_n w_n x_vn / sum(w),   cov = (x - mean) (w * (x - mean))^H / f,
         f = sum(w) - correction * sum(w * aweights) / sum(w)  (without aweights: sum(w) - correction),
 
     f taken as 0 where it would be negative (an inf / NaN result, as torch). fweights: (N,)
     integral, aweights: (N,) floating, both non-negative. Integer inputs give the default float
-    dtype. Differentiable in ``input`` and ``aweights``.
+    dtype; complex ones give the Hermitian (x - mean) (w (x - mean))^H / f, as torch. Differentiable
+    in ``input`` and ``aweights``.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"cov(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -46,7 +48,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         mean = x.mean(1, keepdim=True)
         f = n - correction
     else:
-        w = w.to(dtype=x.dtype) if w.dtype != x.dtype else w
+        if w.dtype.kind in "iu":   # fweights alone: x's float dtype (a complex x's weights stay real);
+            w = w.to(dtype=np.finfo(x.dtype).dtype)   # aweights promote with x, as torch's (float64 ones: float64)
         w_sum = w.sum()
         if w_sum.item() == 0:   # (one device read, as torch's check)
             raise ArgumentError("cov(): weights sum to zero, can't be normalized")
@@ -65,7 +68,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         f = 0
     centred = x - mean
     wx = centred if w is None else centred * w
-    c = (centred @ wx.T) / f
+    # (x - mean) (w (x - mean))^H: a complex input's covariance conjugates the second factor, as torch's
+    c = (centred @ (wx.T.conj() if x.dtype.kind == "c" else wx.T)) / f
     return c.reshape(()) if c.shape == (1, 1) else c   # one variable: 0-d, as torch's squeeze
 
 
@@ -88,12 +92,17 @@ def _check_weights(name: str, w, n: int, kinds: str) -> None:
 def corrcoef(input: Tensor) -> Tensor:
     """Pearson's correlation coefficients of the variables in ``input``'s rows, as
     torch.corrcoef: cov(x)_ij / sqrt(cov_ii cov_jj), clipped to [-1, 1]. input: (V, N) ->
-    (V, V); (N,) -> 0-d (1, or NaN for a constant). A constant variable gives NaN."""
+    (V, V); (N,) -> 0-d (1, or NaN for a constant). A constant variable gives NaN. Complex
+    variables: cov's x x^H, each part of the result clipped."""
     c = cov(input)
     if c.ndim == 0:
         return c / c
     sd = c.diagonal().sqrt()
-    return (c / sd.reshape(-1, 1) / sd.reshape(1, -1)).clamp(-1, 1)
+    r = c / sd.reshape(-1, 1) / sd.reshape(1, -1)
+    if r.dtype.kind == "c":   # each part clipped to [-1, 1], as torch's
+        from .complex_parts import complex as _complex, imag, real
+        return _complex(real(r).clamp(-1, 1), imag(r).clamp(-1, 1))
+    return r.clamp(-1, 1)
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
@@ -112,7 +121,7 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
     from .statistics import norm
     from .shape import where
     from ._util import check_dim
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fc":   # (complex: the norms of |x|, real, as torch)
         raise DtypeError(f"renorm: expected a floating point input, got {input.dtype} (as torch)")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p <= 0:
         raise ArgumentError(f"renorm: non-positive-norm not supported (p = {p!r})")

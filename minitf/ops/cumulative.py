@@ -188,6 +188,9 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     float dtype for integer input. The gradient is softmax(x) over the reduced dims.
     """
     from .elementwise import exp, log
+    if x._vmap_batched:   # inside vmap: over the example's dims
+        from ..func.batching_fns import along
+        return along(logsumexp, x, dim, keepdim=keepdim)
     x = float_input(x)
     axes = normalize_axis(dim, x.ndim, "logsumexp")
     xp = backend.get_array_module(x.data)

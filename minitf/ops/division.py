@@ -79,6 +79,9 @@ class Fmod(Function):
 
 
 def _divide(cls, name: str, a, b) -> Tensor:
+    if getattr(a, "_vmap_batched", False) or getattr(b, "_vmap_batched", False):   # inside vmap: per example
+        from ..func.batching_fns import elementwise
+        return elementwise(lambda a, b: _divide(cls, name, a, b), a, b)
     a, b = promote_operands(a, b)
     if a.dtype.kind == "b":
         raise DtypeNotImplemented(f"{name}: not defined for bool tensors (as torch); convert with x.int() first")

@@ -142,10 +142,10 @@ def einsum(equation: str, *operands) -> Tensor:
         operands = tuple(operands[0])
     if not operands or not all(isinstance(t, Tensor) for t in operands):
         raise TypeError("einsum: expected tensors after the equation")
-    floats = {f"operand {k}": t for k, t in enumerate(operands) if t.dtype.kind == "f"}
-    if floats:
+    floats = {f"operand {k}": t for k, t in enumerate(operands) if t.dtype.kind in "fc"}
+    if floats:   # (float and complex operands of one dtype, as torch: complex128 with float64 is refused)
         check_same_dtype("einsum", **floats)
-    kinds = {t.dtype.kind == "f" for t in operands}
+    kinds = {t.dtype.kind in "fc" for t in operands}
     if len(kinds) > 1:
         raise TypeError("einsum: operands mix floating and integer dtypes; convert them to one dtype")
     operands = list(operands)

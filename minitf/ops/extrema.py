@@ -125,6 +125,9 @@ def _dim_args(name, dim, keepdim, axis, keepdims):
 def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
     name = "max" if largest else "min"
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
+    if x._vmap_batched and isinstance(dim, int):   # inside vmap: along the example's dim
+        from ..func.batching_fns import along
+        return along(max if largest else min, x, dim, keepdim=keepdim)
     if dim is None:
         if keepdim:
             raise TypeError(f"{name}: keepdim=True needs a dim ({name}(x) reduces everything to a 0-d tensor)")
@@ -199,6 +202,9 @@ def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None
 def _arg(x: Tensor, dim, keepdim, axis, keepdims, largest: bool) -> Tensor:
     name = "argmax" if largest else "argmin"
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
+    if x._vmap_batched:   # inside vmap: along the example's dim (None: its flattened elements)
+        from ..func.batching_fns import along
+        return along(argmax if largest else argmin, x, dim, flat=True, keepdim=keepdim)
     a = x.data
     if _engine._hooks:
         refuse_complex(name, a)

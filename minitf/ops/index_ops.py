@@ -82,7 +82,13 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value) -> Tensor:
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"index_fill: only supports a 0-dimensional value tensor, got shape {value.shape}")
     full, _ = _spread("index_fill", x, dim, index)
-    v = as_tensor(value, x)
+    if x.dtype.kind != "c" and (value.dtype.kind == "c" if isinstance(value, Tensor) else
+                                isinstance(value, (complex, np.complexfloating))):
+        # (the cast below would drop the imaginary part; torch refuses any complex value here)
+        raise DtypeError("index_fill: converting a complex value to the non-complex type "
+                         f"{x.dtype} is not supported (as torch)")
+    from .fill_values import fill_number
+    v = as_tensor(fill_number("index_fill", value, x.dtype), x)
     if v.dtype != x.dtype:
         v = v.to(dtype=x.dtype)
     return IndexPut.apply(x, v, index=full if x.ndim else ())

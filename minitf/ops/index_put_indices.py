@@ -8,7 +8,7 @@ the function, to the module.)"""
 from __future__ import annotations
 
 from .. import backend
-from ..errors import ArgumentTypeError, ShapeError
+from ..errors import ArgumentTypeError, DtypeError, ShapeError
 from ..tensor import Tensor
 from ._util import as_tensor
 
@@ -44,12 +44,25 @@ def _accumulated(x: Tensor, idx: tuple, values) -> Tensor:
     return flat.index_add(0, Tensor._make(place, None), v).reshape(x.shape)
 
 
+def _check_values(name: str, x: Tensor, values):
+    """torch's rule: a values tensor of x's own dtype (a cast would drop a complex value's imaginary
+    part into a real x, silently); a number (minitf takes one) converted as the fills convert it."""
+    if isinstance(values, Tensor):
+        if values.dtype != x.dtype:
+            raise DtypeError(f"{name}: Index put requires the source and destination dtypes match, got {x.dtype} "
+                             f"for the destination and {values.dtype} for the source (as torch)")
+        return values
+    from .fill_values import fill_number
+    return fill_number(name, values, x.dtype)
+
+
 def index_put(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``x`` with ``x[indices] = values`` (``+=``, every repeat counted, with ``accumulate``), out of
     place, differentiable in x and values. x: (n0, ..., rest); indices: k index tensors (broadcast
-    together to shape I); values: broadcastable to I + rest."""
+    together to shape I); values: broadcastable to I + rest, of x's dtype (as torch)."""
     from .inplace import index_put as put
     idx = _index_tuple("index_put", indices, x)
+    values = _check_values("index_put", x, values)
     return _accumulated(x, idx, values) if accumulate else put(x, idx, values)
 
 
@@ -57,6 +70,7 @@ def index_put_(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """In place: :func:`index_put` written into x (the rules of :mod:`minitf.ops.inplace`)."""
     from .inplace import setitem
     idx = _index_tuple("index_put_", indices, x)
+    values = _check_values("index_put_", x, values)
     if not accumulate:
         setitem(x, idx, values, "index_put_")
         return x

@@ -175,6 +175,9 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
         raise DtypeError(f"masked_select: mask must be a bool tensor, got "
                         f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
+    if mask._vmap_batched:   # inside vmap: a size per example
+        from ..func.batched_tensor import refuse_data_dependent
+        refuse_data_dependent("masked_select with a batched mask")
     if mask.device != x.device:
         raise backend.DeviceError(f"masked_select: mask on {mask.device}, tensor on {x.device}")
     shape = np.broadcast_shapes(x.shape, mask.shape)
@@ -186,6 +189,9 @@ def nonzero(x: Tensor, *, as_tuple: bool = False):
     """The indices of the nonzero elements, as torch.nonzero: an (n, ndim) int64 tensor, one
     row per element in row-major order, or with ``as_tuple=True`` a tuple of ndim 1-D index
     tensors (usable as ``x[...]``). Not differentiable; on a GPU n is read from the device."""
+    if x._vmap_batched:   # inside vmap: a size per example
+        from ..func.batched_tensor import refuse_data_dependent
+        refuse_data_dependent("nonzero of a batched tensor")
     xp = backend.get_array_module(x.data)
     where = xp.argwhere(x.data).astype("int64")
     if not as_tuple:

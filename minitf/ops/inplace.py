@@ -180,6 +180,9 @@ def _write_back(x: Tensor, new, op_name: str) -> Tensor:
 
 
 def _check_value(x: Tensor, v: Tensor, op_name: str) -> None:
+    if v._vmap_batched and not x._vmap_batched:   # inside vmap: every example written into one tensor
+        from ..func.batched_tensor import refuse_inplace
+        refuse_inplace(op_name)
     if type(v.data) is not type(x.data):
         raise backend.DeviceError(f"{op_name}: tensor on {x.device}, value on {v.device}")
 
@@ -225,6 +228,9 @@ def _arith(name, array_op, graph_op):
     subtraction, true_division = name == "sub_", name == "div_"
 
     def op(x: Tensor, other, alpha=1) -> Tensor:
+        if x._vmap_batched:   # inside vmap: written into the batch's value
+            from ..func.batching_fns import inplace
+            return inplace(op, name, x, other, alpha)
         _check_writable(x, name)
         if subtraction and (x.data.dtype.kind == "b" or isinstance(other, (bool, np.bool_))
                             or isinstance(other, Tensor) and other.data.dtype.kind == "b"):
@@ -310,13 +316,29 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
     """``x[index] = value`` (value broadcast to the selection; boolean masks allowed). ``op_name``
     is the name errors give (fill_, copy_ and zero_ write through here)."""
     from .shape import index_data
+    if x._vmap_batched:   # inside vmap: written into the batch's value
+        from ..func.batching_fns import setitem as batched
+        batched(x, index, value, op_name)
+        return
     _check_writable(x, op_name)
     idx, advanced = index_data(index, x)
     view_of = getattr(value, "_view_of", None)
     if view_of is not None and view_of[0] is x and not advanced and _same(view_of[1], idx):
         return  # x[i] = x[i]: how Python ends `x[i] *= 2` once the view has changed in place
+    if not isinstance(value, Tensor):   # a number x's dtype cannot hold (1j for a real x): torch's refusal
+        from .fill_values import fill_number
+        value = fill_number(op_name, value, x.dtype)
     v = as_tensor(value, x)
     _check_value(x, v, op_name)
+    if v.data.dtype.kind == "c" and x.data.dtype.kind not in "cb":   # (a bool x: nonzero is True)
+        # torch keeps the real part, with its UserWarning for a tensor of values (its copy_; a 0-d one
+        # is read as a number, silently); NumPy's cast would warn a ComplexWarning every time
+        from .complex_parts import real
+        if v.ndim:
+            from ._util import warn_at_user_line
+            from .complex_backward import _DISCARD
+            warn_at_user_line(_DISCARD)
+        v = real(v)
     if _needs_graph(x, v):
         _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
         return
@@ -370,6 +392,9 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     from .pointwise import clamp, check_clamp_bounds
     check_clamp_bounds(min, max)
     _check_writable(x, "clamp_")
+    for bound in (min, max):
+        if isinstance(bound, Tensor):
+            _check_value(x, bound, "clamp_")
     if _needs_graph(x, min) or _needs_graph(x, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max), reads=(min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
@@ -389,7 +414,9 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
     _check_writable(x, "masked_fill_")
     if np.broadcast_shapes(x.shape, mask.shape) != x.shape:
         raise RuntimeError(f"masked_fill_: mask of shape {mask.shape} cannot be broadcast to {x.shape}")
-    v = as_tensor(value, x)
+    from .fill_values import fill_number, fill_tensor_value
+    v = fill_tensor_value("masked_fill_", value, x.dtype) if isinstance(value, Tensor) else \
+        as_tensor(fill_number("masked_fill_", value, x.dtype), x)
     _check_value(x, mask, "masked_fill_")
     _check_value(x, v, "masked_fill_")
     if _needs_graph(x, v):

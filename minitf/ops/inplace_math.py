@@ -19,8 +19,10 @@ _float_power_ = from_op("float_power_", _b.float_power)
 
 
 def float_power_(x, exponent):
-    """``x.float_power_(exponent)``: only for a float64 x, as torch (the result is float64)."""
-    if x.dtype != "float64":
+    """``x.float_power_(exponent)``: only for a float64 x (a complex128 one if x or the exponent is
+    complex), as torch (the result is float64, or complex128)."""
+    need = "complex128" if _b.is_complex(x) or _b.is_complex(exponent) else "float64"
+    if x.dtype != need:
         raise DtypeError(f"the base given to float_power_ has dtype {x.dtype} but the operation's result requires "
-                         f"dtype float64 (as torch)")
+                         f"dtype {need} (as torch)")
     return _float_power_(x, exponent)

@@ -64,7 +64,8 @@ def _lgamma64(xp, x):
 def _lgamma64_block(xp, x):
     """lgamma of float64 ``x``: :func:`_lgamma_neg_up` where it applies, :func:`_lgamma64_general`
     elsewhere; on NumPy each on its compressed subset (a mask's count costs nothing on the host),
-    else both everywhere and a select (no host sync)."""
+    else both everywhere and a select (one host read-back, of whether any entry needs the former:
+    :func:`_patch_neg_up`)."""
     up = _neg_up_mask(xp, x)
     if xp is not np:
         return _patch_neg_up(xp, x, _lgamma64_general(xp, x), up)
@@ -171,7 +172,7 @@ def _patch_neg_up(xp, x, out, up=None):
     is read back), after one read-back of whether any entry is in that range at all."""
     up = _neg_up_mask(xp, x) if up is None else up
     # the one sync: without it every call ran the fixed steps (about 530 more kernel launches on a
-    # GPU, milliseconds of host time) even for inputs with no entry in (-17, 0), the common case
+    # GPU, milliseconds of host time) even for inputs with no entry in (-20, 0), the common case
     if not bool(up.any()):
         return out
     better = _lgamma_neg_up(xp, xp.where(up, x, -0.5), int(_NEG_UP_POLES) - 1)

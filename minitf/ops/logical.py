@@ -37,6 +37,9 @@ def isfinite(x: Tensor) -> Tensor:
 
 
 def _bool_reduce(x: Tensor, dim, keepdim, name: str) -> Tensor:
+    if x._vmap_batched:   # inside vmap: over the example's dims
+        from ..func.batching_fns import along
+        return along(any if name == "any" else all, x, dim, keepdim=keepdim)
     a = x.data if x.dtype.kind == "b" else x.data != 0
     if isinstance(dim, (tuple, list)) and not dim:  # torch's any/all over dim=() reduce nothing (sum's: all)
         return Tensor._make(a.copy(), None)

@@ -147,6 +147,28 @@ def _soft_cross_entropy_weight_grad(flat, targets, weight, eps, reduction, lead)
     return total if reduction == "sum" else total / flat.shape[0]   # mean: over rows, as torch for probabilities
 
 
+def _smoothing_in_the_weight(flat, weight, valid, t1, nll, eps, reduction, lead):
+    """Class indices, label smoothing and a weight with a tangent (forward AD): torch's composition
+    (1 - eps) nll + eps / C smooth, where ``nll`` (the loss without smoothing) is not differentiable
+    in the weight, as torch's, and smooth is: -sum_c w_c log_softmax(x)_c per row not ignored, its
+    sum, or its mean over the targets' weights (sum_i w_{y_i}), which are differentiable in w."""
+    from .nn import log_softmax
+    xp = backend.get_array_module(flat.data)
+    n, C = flat.shape
+    w = weight.to(dtype=flat.dtype).reshape((1, C))
+    keep = valid.astype(flat.dtype)
+    rows = -(log_softmax(flat, -1) * w).sum(-1) * Tensor._make(keep, None)
+    if reduction == "none":
+        smooth = rows.reshape(lead)
+    elif reduction == "sum":
+        smooth = rows.sum()
+    else:
+        picked = xp.zeros((n, C), dtype=flat.dtype)   # row i: the one-hot of its target (0 where ignored)
+        picked[xp.arange(n), xp.where(valid, t1, 0)] = keep
+        smooth = rows.sum() / (w * Tensor._make(picked, None)).sum()
+    return nll * (1 - float(eps)) + smooth * (float(eps) / C)
+
+
 def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of ``targets`` under softmax(``logits``), as ``torch.nn.functional.cross_entropy``.
@@ -210,6 +232,9 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
                            "differentiable in the weight (as PyTorch); pass weight.detach(), or probability targets")
     _check_indices("cross_entropy", t, C, ignore_index, targets)
     t1 = t.reshape(-1)
+    if eps and isinstance(weight, Tensor) and differentiable(weight):   # (forward AD: a weight with a tangent)
+        nll = cross_entropy(logits, targets, weight.detach(), ignore_index, reduction)
+        return _smoothing_in_the_weight(flat, weight, t1 != ignore_index, t1, nll, eps, reduction, lead)
     if w is None and eps == 0 and reduction == "mean":  # the training loop's case: the fused fast path
         return CrossEntropy.apply(flat, Tensor._make(t1, None), ignore_index=ignore_index)
     n = t1.shape[0]

@@ -252,10 +252,14 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p over the last dim, as ``torch.nn.functional.pairwise_distance``.
 
-    x1, x2: broadcastable, (N, D) and (N, D) or (D,) -> (N,) (``keepdim``: (N, 1)).
+    x1, x2: broadcastable, (N, D) and (N, D) or (D,) -> (N,) (``keepdim``: (N, 1)); complex ones of
+    one dtype too (a real distance).
     """
     name = "pairwise_distance"
-    x1, x2 = _operands(name, x1, x2)
+    if isinstance(x1, Tensor) and isinstance(x2, Tensor) and x1.dtype.kind == "c" and x2.dtype == x1.dtype:
+        pass   # complex: the norm of the complex difference (a real result), as torch's
+    else:
+        x1, x2 = _operands(name, x1, x2)
     try:
         ndim = len(np.broadcast_shapes(x1.shape, x2.shape))
     except ValueError:

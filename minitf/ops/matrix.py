@@ -54,6 +54,6 @@ def vdot(a: Tensor, b: Tensor) -> Tensor:
 def outer(a: Tensor, b: Tensor) -> Tensor:
     """The outer product of two 1-D tensors: a (n,), b (m,) -> (n, m), out[i, j] = a[i] b[j]."""
     _ranks("outer", a, b, 1, 1)
-    if (a.dtype.kind == "f") != (b.dtype.kind == "f"):  # integers meeting floats take the float dtype, as torch
-        a, b = (t if t.dtype.kind == "f" else t.to(dtype=(b if t is a else a).dtype) for t in (a, b))
+    if (a.dtype.kind in "fc") != (b.dtype.kind in "fc"):  # integers meeting floats take the float dtype, as torch
+        a, b = (t if t.dtype.kind in "fc" else t.to(dtype=(b if t is a else a).dtype) for t in (a, b))
     return a.reshape(-1, 1) * b.reshape(1, -1)

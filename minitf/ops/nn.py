@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DimError
+from ..errors import DimError, DtypeNotImplemented
 from .. import backend
 from ..autograd import Function
 from ..generator import resolve
@@ -292,6 +292,11 @@ def layer_norm(x: Tensor, normalized_shape=_LAST_DIM, weight: Tensor | None = No
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {shape} for input {x.shape}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"layer_norm: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f" and weight is None and bias is None:   # (with a float weight: torch's mixed-dtype error)
+        raise DtypeNotImplemented(f"layer_norm: not implemented for {x.dtype} inputs: the input must be floating "
+                                  f"point (as torch)")
     check_same_dtype("layer_norm", input=x, weight=weight, bias=bias)
     if len(shape) > 1:  # several trailing dims: one row of prod(shape) each, then back
         C = int(np.prod(shape))
@@ -352,6 +357,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     if inplace:
         from .activation import in_place
         return in_place("dropout_", lambda a: dropout(a, p, training, generator=generator))(x)
+    if x._vmap_batched and generator is None:   # inside vmap: by its randomness argument
+        from ..func.batching_fns import dropout as batched
+        return batched(x, p)
     if p == 1.0:
         return Dropout.apply(x, keep=backend.get_array_module(x.data).zeros(x.shape, dtype=x.dtype))
     gen = resolve(generator, x.device, "dropout")

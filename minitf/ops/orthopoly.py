@@ -37,6 +37,9 @@ def _operands(name, x, n):
     if not isinstance(x, Tensor) and not isinstance(n, Tensor):
         raise TypeError(f"{name}(): expected x or n to be a Tensor, got {type(x).__name__} and {type(n).__name__}")
     x, n = promote_operands(x, n)
+    if x.dtype.kind == "c":   # (the cast below would keep the real part: torch has no complex kernel)
+        from ..complex_guard import refuse
+        refuse(name, x, why="torch's kernels are real")
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(get_default_dtype())
     xp = backend.get_array_module(x.data)
     xa, na = xp.broadcast_arrays(x.data.astype(dtype), n.data)

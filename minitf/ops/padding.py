@@ -100,9 +100,11 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     (mirror without repeating the edge; each amount < that dimension's size),
     'replicate' (repeat the edge) or 'circular' (wrap around; each amount <=
     the size left after cropping). Negative amounts crop, in every mode, as
-    torch's (circular crops first, then wraps). Differentiable in ``x``.
-    x: (..., d) -> (..., left + d + right).
+    torch's (circular crops first, then wraps). Differentiable in ``x``; complex ``x`` too (``value``
+    a real number, as torch's). x: (..., d) -> (..., left + d + right).
     """
+    if isinstance(value, complex):   # (a complex input is padded with a real value, as torch's)
+        raise TypeError(f"pad(): argument 'value' must be float, not complex (got {value!r})")
     if mode not in _MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
     pad = tuple(pad)

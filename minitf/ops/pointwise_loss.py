@@ -246,7 +246,8 @@ class KLDiv(Function):
 
 def l1_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean",
             weight=None) -> Tensor:
-    """Absolute error |input - target|, as ``torch.nn.functional.l1_loss``.
+    """Absolute error |input - target|, as ``torch.nn.functional.l1_loss`` (complex tensors too: a
+    real loss, as torch's).
 
     input, target: the same shape (shapes that only broadcast warn, as PyTorch); differentiable
     in both. weight: None or the input's shape; with it 'mean' is sum(w |d|) / sum(w) (PyTorch's).
@@ -254,10 +255,19 @@ def l1_loss(input: Tensor, target, size_average=None, reduce=None, reduction: st
     """
     reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     _check_reduction("l1_loss", reduction)
-    input, target = _operands("l1_loss", input, target)
-    _check_broadcast("l1_loss", input, target)
-    w = _weight("l1_loss", weight, input, same_size=True)
-    loss = L1.apply(input, target)
+    if isinstance(input, Tensor) and input.dtype.kind == "c":
+        # complex: |input - target| (real), by abs's complex form: gradient g sgn(d), which (unlike the
+        # real sign) varies with d, so the second derivative is abs's, not L1's piecewise 0
+        target = as_tensor(target, input)
+        _check_broadcast("l1_loss", input, target)
+        w = _weight("l1_loss", weight, input, same_size=True)
+        from .pointwise import abs as _abs
+        loss = _abs(input - target)
+    else:
+        input, target = _operands("l1_loss", input, target)
+        _check_broadcast("l1_loss", input, target)
+        w = _weight("l1_loss", weight, input, same_size=True)
+        loss = L1.apply(input, target)
     if w is None:
         return _reduce(loss, reduction)
     loss = mul(loss, w)

@@ -62,11 +62,15 @@ class Var(Function):
         n = x.size if axis is None else _count(x.shape, axis)
         self.xc = x - x.mean(axis=axis, keepdims=True)
         self.dof = n - correction  # may be 0 or negative: the value is then sum / 0, the gradient below
-        ss = (self.xc * self.xc).sum(axis=axis, keepdims=keepdims)
+        ss = self.squares(self.xc).sum(axis=axis, keepdims=keepdims)
         if self.dof <= 0:  # as PyTorch: sum / max(n - correction, 0), inf (or NaN for 0/0), without NumPy's warning
             xp = backend.get_array_module(x)
             return xp.where(ss > 0, ss.dtype.type(float("inf")), ss.dtype.type(float("nan")))
         return ss / self.dof
+
+    @staticmethod
+    def squares(xc):   # |x - mean|^2 (complex_math's complex form: re^2 + im^2, a real array)
+        return xc * xc
 
     def backward(self, g):
         # d var / dx_i = 2 (x_i - mean) / (n - correction), PyTorch's var_backward: n - correction as

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import check_same_dtype
 from .elementwise import sqrt
@@ -65,12 +66,15 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     as ``torch.nn.functional.rms_norm``.
 
     input: (..., *normalized_shape) -> the same shape; weight: ``normalized_shape`` or None.
-    eps: None means ``finfo(input.dtype).eps`` (PyTorch's default).
+    eps: None means ``finfo(input.dtype).eps`` (PyTorch's default). Complex input: torch's
+    x / sqrt(mean(x * x) + eps) * weight (the square, not |x|^2), differentiable.
     """
     shape = _shape("rms_norm", normalized_shape)
-    if not isinstance(input, Tensor) or input.dtype.kind != "f":
-        raise TypeError(f"rms_norm: input must be a floating-point Tensor, got "
-                        f"{getattr(input, 'dtype', type(input).__name__)}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rms_norm: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind not in "fc":   # torch: NotImplementedError (a TypeError too here); complex: torch's formula
+        raise DtypeNotImplemented(f"rms_norm: not implemented for {input.dtype} inputs: the input must be floating "
+                                  f"point or complex (as torch)")
     k = len(shape)
     if input.shape[max(input.ndim - k, 0):] != shape or input.ndim < k:
         raise ValueError(f"rms_norm: expected input (..., {', '.join(map(str, shape))}), got {input.shape}")
@@ -80,6 +84,13 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     eps = float(np.finfo(input.dtype).eps) if eps is None else float(eps)
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"rms_norm: eps must be a non-negative number, got {eps}")
+    if input.dtype.kind == "c":
+        # torch's composite for complex input: mean(x * x), x's square (not |x|^2), of the complex
+        # forms (their gradients torch's)
+        from .reduction import mean
+        from .unary import rsqrt
+        y = input * rsqrt(mean(input * input, tuple(range(input.ndim - k, input.ndim)), keepdims=True) + eps)
+        return y if weight is None else y * weight
     n = math.prod(shape)
     flat = input.reshape((-1, n))
     w = () if weight is None else (weight.reshape((n,)),)

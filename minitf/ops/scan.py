@@ -145,11 +145,11 @@ class LogCumSumExp(Function):
 
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     """log(cumsum(exp(x))) along ``dim``, stable for any range of values, as torch.logcumsumexp
-    (floating tensors; torch refuses integers). x: any shape -> the same shape. Differentiable
+    (floating or complex tensors; torch refuses integers). x: any shape -> the same shape. Differentiable
     (twice, too)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"logcumsumexp(): argument 'input' must be Tensor, not {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":   # (complex: the principal log, ops/complex_reductions.py)
         raise DtypeNotImplemented(f"logcumsumexp: not implemented for {x.dtype} tensors (as torch); convert "
                                   f"with x.float() first")
     axis = check_dim("logcumsumexp", dim, x.ndim)

@@ -60,10 +60,19 @@ def where(cond, a=None, b=None) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value: float) -> Tensor:
-    """``x`` with ``value`` wherever ``mask`` (boolean, broadcastable) is true."""
+    """``x`` with ``value`` (a number or a 0-d tensor) wherever ``mask`` (boolean, broadcastable)
+    is true; x's dtype kept, the value converted to it as torch (a value it cannot hold, 1j for a
+    real x, 2.5 for an int8 one is 2, 300 refused: :mod:`minitf.ops.fill_values`). x: any shape -> the same."""
     if getattr(x, "_vmap_batched", False) or getattr(mask, "_vmap_batched", False) \
             or getattr(value, "_vmap_batched", False):
         from ..func.batching_fns import masked_fill as batched
         return batched(x, mask, value)
     from ..grad_fn_names import named
-    return named(where(mask, as_tensor(value, x), x), "MaskedFillBackward0", x)
+    from .fill_values import fill_number, fill_tensor_value
+    if isinstance(value, Tensor):
+        v = fill_tensor_value("masked_fill", value, x.dtype)
+    else:
+        v = as_tensor(fill_number("masked_fill", value, x.dtype), x)
+    if v.dtype != x.dtype:   # (torch's result has x's dtype, whatever the value's)
+        v = v.to(x.dtype)
+    return named(where(mask, v, x), "MaskedFillBackward0", x)

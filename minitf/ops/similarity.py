@@ -24,7 +24,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
         raise NotImplementedError("normalize: out= is not supported (minitf ops return new tensors)")
     if not isinstance(input, Tensor):
         raise TypeError(f"normalize: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fc":   # (complex: x / ||x||, as torch)
         raise TypeError(f"normalize: input must be floating point, got dtype {input.dtype}")
     d = check_dim("normalize", dim, input.ndim)
     return div(input, clamp(norm(input, p=p, dim=d, keepdim=True), min=float(eps)))

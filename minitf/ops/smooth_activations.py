@@ -124,7 +124,8 @@ def tanhshrink(input: Tensor) -> Tensor:
     if isinstance(input, Tensor) and input.dtype.kind in "iu":
         from ..creation import get_default_dtype
         input = input.to(dtype=get_default_dtype())
-    _check_float("tanhshrink", input)
+    if not (isinstance(input, Tensor) and input.dtype.kind == "c"):   # (complex: x - tanh(x), as torch)
+        _check_float("tanhshrink", input)
     return input - tanh(input)
 
 

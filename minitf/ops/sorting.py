@@ -61,6 +61,9 @@ def _values(x: Tensor, d: int, idx) -> Tensor:
 def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
     """``(values, indices)`` of ``x`` sorted along ``dim``, as torch.sort (ties in index
     order, whatever ``stable``). x: any shape -> both of x's shape; indices int64."""
+    if x._vmap_batched:   # inside vmap: along the example's dim
+        from ..func.batching_fns import along
+        return along(sort, x, dim, descending=descending, stable=stable)
     idx, d = _order("sort", x, dim, descending)
     if idx is None:  # a 0-d tensor: itself, index 0
         xp = backend.get_array_module(x.data)
@@ -70,6 +73,9 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """The int64 indices that sort ``x`` along ``dim``, as torch.argsort (ties in index order)."""
+    if x._vmap_batched:   # inside vmap: along the example's dim
+        from ..func.batching_fns import along
+        return along(argsort, x, dim, descending=descending, stable=stable)
     idx, _ = _order("argsort", x, dim, descending)
     if idx is None:
         return Tensor._make(backend.get_array_module(x.data).zeros((), dtype="int64"), None)
@@ -82,6 +88,9 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     lower index first. x: (..., d, ...) -> (..., k, ...)."""
     if not isinstance(k, int) or isinstance(k, bool):
         raise TypeError(f"topk: k must be an int, got {type(k).__name__}")
+    if x._vmap_batched:   # inside vmap: along the example's dim
+        from ..func.batching_fns import along
+        return along(topk, x, dim, k=k, largest=largest, sorted=sorted)
     size = x.shape[check_dim("topk", dim, x.ndim)] if x.ndim else 1
     if not 0 <= k <= size or (x.ndim == 0 and k != 1):
         raise ValueError(f"topk: k = {k} is out of range [{int(x.ndim == 0)}, {size}] for dim {dim} "

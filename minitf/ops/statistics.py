@@ -17,6 +17,8 @@ class Std(Function):
     """sqrt(var) over some dims, with PyTorch's backward: 0 where the std is 0 (a constant slice,
     or one element with correction 0), where sqrt' = inf times 2 (x - mean) = 0 made it NaN."""
 
+    squares = staticmethod(Var.squares)   # (Var.forward's, run on this op)
+
     def forward(self, x, axis, keepdims, correction):
         self.y = backend.get_array_module(x).sqrt(Var.forward(self, x, axis, keepdims, correction))
         return self.y

@@ -219,10 +219,19 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     """NaN -> ``nan`` (None: 0), +inf -> ``posinf``, -inf -> ``neginf`` (None: the dtype's largest
     and smallest finite values), as torch; the gradient is 1 at finite elements, 0 at replaced ones.
+    A complex x: each part replaced on its own, without a gradient (torch's error if x requires one).
     Each value is a number (or None), as torch's: a tensor is refused, except a 0-d one that
     requires no grad (torch's argument parser reads that as its number)."""
     nan, posinf, neginf = (_float_arg(v, n) for v, n in ((nan, "nan"), (posinf, "posinf"), (neginf, "neginf")))
-    return NanToNum.apply(x, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+    nan = 0.0 if nan is None else nan
+    if isinstance(x, Tensor) and x.dtype.kind == "c":   # each part on its own (NumPy's, torch's); no gradient
+        from ..autograd import is_grad_enabled
+        if x.requires_grad and is_grad_enabled():
+            raise RuntimeError("nan_to_num does not support automatic differentiation for outputs with complex "
+                               "dtype (as torch)")
+        return Tensor._make(backend.get_array_module(x.data).nan_to_num(x.data, nan=nan, posinf=posinf,
+                                                                         neginf=neginf), None)
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _float_arg(v, name: str):
@@ -259,20 +268,22 @@ class Lerp(Function):
 def lerp(start: Tensor, end, weight) -> Tensor:
     """start + weight (end - start), broadcasting; ``weight`` a number or a tensor. As torch:
     computed as end - (end - start)(1 - weight) where |weight| >= 0.5 (exact at weight 1),
-    floating tensors of one dtype only (a 0-d ``weight`` tensor is cast to it).
+    floating or complex tensors of one dtype only (a 0-d ``weight`` tensor is cast to it; a complex
+    ``weight`` needs complex tensors).
     Differentiable in all three."""
     start, end = binary_operands(start, end)
-    if start.dtype.kind != "f":
+    if start.dtype.kind not in "fc":
         raise DtypeNotImplemented(f"lerp: not defined for {start.dtype} tensors (as torch); convert with x.float() "
                                   f"first")
     if end.dtype != start.dtype:
         raise TypeError(f"lerp: expected dtype {start.dtype} for end but got {end.dtype}")
     if not isinstance(weight, Tensor):
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+        complex_weight = isinstance(weight, complex) and start.dtype.kind == "c"   # (as torch: complex tensors only)
+        if not (isinstance(weight, (int, float)) or complex_weight) or isinstance(weight, bool):
             raise TypeError(f"lerp: weight must be a number or a tensor, got {type(weight).__name__}")
-        weight = as_tensor(float(weight), start)
+        weight = as_tensor(weight if complex_weight else float(weight), start)
     elif weight.dtype != start.dtype:
-        if weight.ndim or weight.dtype.kind != "f":
+        if weight.ndim or weight.dtype.kind not in "fc" or (weight.dtype.kind == "c") != (start.dtype.kind == "c"):
             raise TypeError(f"lerp: expected dtype {start.dtype} for weight but got {weight.dtype}")
         weight = weight.to(dtype=start.dtype)
     try:
