@@ -79,7 +79,7 @@ class Function(NodeAPI):
 
     ``forward`` may keep what ``backward`` needs on ``self``; the engine drops
     the whole Function (and so those arrays) once backward has used it, unless
-    ``retain_graph=True``.
+    ``retain_graph=True`` or the op saves no tensor (``saves_tensors``).
 
     ``backward_graph(g) -> tuple of Tensors`` is the same backward written in
     Tensor ops on ``self.inputs`` and ``self.params`` (the keyword arguments of
@@ -100,6 +100,11 @@ class Function(NodeAPI):
     # arrays it derived itself, sets these False; the default (True) is the safe one.
     saves_inputs = True
     saves_output = True
+    # Whether torch's node for this op saves a tensor (a SavedVariable) that backward frees: an op whose
+    # node keeps only sizes, dims or numbers (Sum, Add, Reshape, a basic GetItem) sets it False, and its
+    # backward can run again after a pass without retain_graph (`y = x.sum(); y.backward(); y.backward()`
+    # accumulates twice, as torch's); one that saves a tensor is freed and a second pass raises
+    saves_tensors = True
     is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
 
     def saved_inputs(self, inputs):
@@ -339,7 +344,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = F
             if fn.freed:
                 raise _freed_error()
             in_grads = fn.backward(g)
-            if not retain_graph:
+            if not retain_graph and fn.saves_tensors:   # (one that saved nothing can run again, as torch's)
                 fn.freed = True
                 fn.__dict__.clear()  # drop the arrays forward saved
             for inp, ig in zip(inputs, in_grads):

@@ -195,7 +195,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
                 if want is None and post is not None:
                     post.expect(inp)  # not among the edges counted: one more use
                 deliver(inp, ig)
-        if not retain_graph:
+        if not retain_graph and fn.saves_tensors:   # (one that saved nothing can run again, as torch's)
             if "_saves_nothing" in fn.__dict__:   # freed when the pass completes (see below)
                 later.append((fn, node_hooks))
             else:

@@ -17,6 +17,7 @@ from ._util import check_dim, check_floating
 from .arithmetic import mul
 from . import elementwise as _elementwise
 from .elementwise import PiecewiseConstantScale, exp, sigmoid
+from .masking import masked, pass_bits
 from .shape import Where, split
 
 
@@ -81,15 +82,14 @@ class ReLU6(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        self.mask = ~((x <= 0) | (x >= 6))   # 1 on (0, 6) and at NaN, as torch's hardtanh backward
-        self.mask = self.mask.astype(x.dtype)
+        self.mask = pass_bits(~((x <= 0) | (x >= 6)))   # 1 on (0, 6) and at NaN, as torch's hardtanh backward
         return xp.clip(x, 0, 6).astype(x.dtype, copy=False)
 
     def backward(self, g):  # d/dx min(max(x, 0), 6) = 1 on (0, 6), 0 elsewhere (torch's hardtanh at the kinks)
-        return (g * self.mask,)
+        return (masked(g, self.mask),)   # (0 off the mask also for an inf or NaN g: torch's select)
 
     def backward_graph(self, g):  # the slope is piecewise constant: relu6'' = 0 (recorded on x, as torch's)
-        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.mask),)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=(self.mask != 0).astype(g.dtype)),)
 
 
 class ELU(Function):

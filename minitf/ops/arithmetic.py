@@ -19,6 +19,7 @@ from .promotion import promote_operands, result_type
 
 class Add(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, a, b):
         return a + b
@@ -32,6 +33,7 @@ class Add(Function):
 
 class Sub(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, a, b):
         return a - b
@@ -83,6 +85,7 @@ class Div(Function):
 
 class Neg(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, a):
         return -a
@@ -227,6 +230,8 @@ def _broadcasting(cls, name):
                 check_bool_subtraction(name, a, b)
             _check_alpha(name, a, b, alpha)
             b = b * alpha
+            if getattr(b, "_fn", None) is not None:   # part of torch's one AddBackward0, which keeps alpha, a number: no tensor
+                b._fn.saves_tensors = False
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
         if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
                 and (not true_division or a.data.dtype.kind == "f")):

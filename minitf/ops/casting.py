@@ -8,6 +8,7 @@ from ..tensor import Tensor, _check_dtype
 
 class AsType(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, dtype):
         self.in_dtype = x.dtype
@@ -22,6 +23,7 @@ class AsType(Function):
 
 class ToDevice(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, device):
         self.src = backend.device_of(x)

@@ -53,6 +53,7 @@ def _arm():
 
 class Conj(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
 
     def forward(self, x):

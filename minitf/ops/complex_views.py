@@ -30,6 +30,7 @@ class _View:
     mixed into each view's Function, which gives its backwards."""
 
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     takes_complex = True
     is_view = True
 

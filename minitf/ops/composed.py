@@ -103,7 +103,8 @@ def _reduce(per_row, reduction_, denom, lead):
     return _nan_if(not denom, total / (denom or 1))
 
 
-def weighted_cross_entropy(logits, *soft, coef, reduction, denom, lead, smoothing):
+def weighted_cross_entropy(logits, *soft, coef, reduction, denom, lead, smoothing, valid=None):
+    # (valid: the rows not ignored; the recorded backward multiplies by their zero coefficients instead)
     if soft:  # probability targets that require grad: A = w ((1 - eps) t + eps / C), t in the graph
         t, w_row = soft
         coef = w_row * (t * (1 - smoothing) + smoothing / logits.shape[-1])
@@ -117,7 +118,7 @@ def _sum_last(y):
     return reduction.sum(y, (y.ndim - 1,))
 
 
-def nll_loss(x, w_t, rows, t, reduction, denom, lead):
+def nll_loss(x, w_t, rows, t, reduction, denom, lead, valid=None):   # (valid: as weighted_cross_entropy's)
     per_row = GetItem.apply(x, index=(rows, t), advanced=True) * _const(-w_t)
     return _reduce(per_row, reduction, denom, lead)
 

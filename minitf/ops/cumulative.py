@@ -84,6 +84,7 @@ def _reverse_cumsum(xp, a, axis):
 
 class Cumsum(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, axis, reverse=False):
         xp = backend.get_array_module(x)

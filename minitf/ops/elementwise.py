@@ -7,6 +7,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import DtypeError
 from ..tensor import Tensor
+from .masking import masked, pass_bits
 from ._util import check_floating, float_input
 from .erf import erfc as _erfc
 
@@ -103,18 +104,16 @@ class ReLU(Function):
         y = xp.zeros_like(x)
         xp.maximum(y, x, out=y)
         # [y != 0] = [not x <= 0]: 1 at a NaN input too, where PyTorch passes the gradient on; kept
-        # as int8 bits (all ones where it passes, 0 elsewhere: the bool negated in place) for backward
-        bits = (y != 0).view(xp.int8)
-        self.bits = xp.negative(bits, out=bits) if bits.ndim else -bits   # (NumPy: a scalar for a 0-d y)
+        # as int8 bits (all ones where it passes, 0 elsewhere) for backward (minitf/ops/masking.py)
+        self.bits = pass_bits(y != 0)
         return y
 
     def backward(self, g):  # d relu(x) = [x > 0] (and 1 at NaN, as PyTorch's threshold_backward)
-        # g's bits ANDed with the mask's (int8 -1 sign-extends to all ones): 0 where x <= 0 even
-        # for an inf or NaN g, as torch (g * mask gives inf * 0 = NaN there). The same cost as that
-        # multiply: np.where or a masked copyto branch per element, 20x slower on a (12, 64, 512)
-        # float32 g; the negation in forward costs +6% there (measured in the commit message)
-        ints = f"i{g.dtype.itemsize}"   # the signed integer of g's width
-        return (backend.get_array_module(g).bitwise_and(g.view(ints), self.bits).view(g.dtype),)
+        # g's bits ANDed with the mask's: 0 where x <= 0 even for an inf or NaN g, as torch (g * mask
+        # gives inf * 0 = NaN there). The same cost as that multiply: np.where or a masked copyto
+        # branch per element, 20x slower on a (12, 64, 512) float32 g; the negation in forward costs
+        # +6% there (measured in the commit message)
+        return (masked(g, self.bits),)
 
     def backward_graph(self, g):  # the indicator is a constant: relu'' = 0 away from the kink
         return (PiecewiseConstantScale.apply(g, self.inputs[0], m=(self.bits != 0).astype(g.dtype)),)

@@ -19,6 +19,7 @@ from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import check_dim, expand_reduced, normalize_axis, refuse_complex
+from .masking import masked, pass_bits
 
 # PyTorch's torch.return_types.max / .min: a namedtuple of (values, indices)
 max_return = namedtuple("max", ["values", "indices"])
@@ -96,7 +97,8 @@ class MaxDim(Function):
         if not self.shape:
             return (g,)
         gk = g if self.keepdim else backend.get_array_module(g).expand_dims(g, self.axis)
-        return (gk * self._one_hot(backend.get_array_module(g)),)
+        # a select, not gk * one_hot: 0 beside the chosen index also for an inf or NaN g (torch's scatter)
+        return (masked(gk, pass_bits(self._one_hot(backend.get_array_module(g)))),)
 
     def backward_graph(self, g):  # the one-hot mask is piecewise constant in x
         if not self.shape:

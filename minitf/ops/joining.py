@@ -15,6 +15,7 @@ from .subscript import getitem
 
 class Concatenate(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, *xs, axis):
         self.axis = axis
@@ -31,6 +32,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, *xs, axis):
         self.axis = axis

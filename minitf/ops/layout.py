@@ -22,6 +22,7 @@ def _dims(name: str, dims, ndim: int) -> tuple:
 
 class Flip(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, axes):
         self.axes = axes
@@ -36,6 +37,7 @@ class Flip(Function):
 
 class Roll(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, shifts, axes):
         self.shifts, self.axes = shifts, axes

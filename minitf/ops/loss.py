@@ -57,17 +57,21 @@ def _check_reduction(name: str, reduction) -> str:
     return reduction
 
 
-def _reduce_backward(g, reduction, denom, n):
-    """The per-row upstream gradient (n,) of a reduced loss: g, g / denom, or g itself per row.
+def _reduce_backward(g, reduction, denom, n, valid=None):
+    """The per-row upstream gradient (n,) of a reduced loss: g, g / denom, or g itself per row;
+    0 at the rows ``valid`` (a bool (n,) or None) leaves out, ignore_index's, also for an inf or
+    NaN g (a select: torch's kernels skip those rows).
 
     A mean over nothing (denom 0, every target ignored) has a NaN value but
     passes zero gradient, as PyTorch: an all-padding batch leaves the
     parameters alone."""
     xp = backend.get_array_module(g)
     if reduction == "none":
-        return g.reshape(n)
-    scale = g if reduction == "sum" else (g / denom if denom else g * 0)
-    return xp.broadcast_to(xp.asarray(scale, dtype=g.dtype).reshape(1), (n,))
+        gl = g.reshape(n)
+    else:
+        scale = g if reduction == "sum" else (g / denom if denom else g * 0)
+        gl = xp.broadcast_to(xp.asarray(scale, dtype=g.dtype).reshape(1), (n,))
+    return gl if valid is None else xp.where(valid, gl, g.dtype.type(0))   # (an (n,) select: cheap)
 
 
 def _reduce_forward(xp, per_row, reduction, denom, lead):
@@ -83,8 +87,9 @@ class WeightedCrossEntropy(Function):
     """loss_i = -sum_c A_ic log softmax(z_i)_c, reduced; see the module docstring."""
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 
-    def forward(self, logits, *soft, coef, reduction, denom, lead, smoothing):
+    def forward(self, logits, *soft, coef, reduction, denom, lead, smoothing, valid=None):
         xp = backend.get_array_module(logits)
+        self.valid = valid   # the rows not ignored (class-index targets), or None
         shifted, e, s = _stable_exp(logits, -1)
         logp = shifted - xp.log(s)
         per_row = -(coef * logp).sum(axis=-1)
@@ -95,7 +100,7 @@ class WeightedCrossEntropy(Function):
 
     def backward(self, g):  # dz_ic = gl_i (p_ic sum_c' A_ic' - A_ic)
         n = self.p.shape[0]
-        gl = _reduce_backward(g, self.reduction, self.denom, n)[:, None]
+        gl = _reduce_backward(g, self.reduction, self.denom, n, self.valid)[:, None]
         dz = (self.p * self.coef.sum(axis=-1, keepdims=True) - self.coef) * gl
         if self.logp is None:
             return (dz,)
@@ -244,23 +249,23 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
         coef += (eps / C) * w_row * valid[:, None]
     denom = float(w_t.sum())
     return WeightedCrossEntropy.apply(flat, coef=coef, reduction=reduction, denom=denom, lead=lead,
-                                      smoothing=float(eps))
+                                      smoothing=float(eps), valid=valid)
 
 
 class NLLLoss(Function):
     """loss_i = -w_{y_i} x_{i, y_i}, reduced; x: (N, C) log-probabilities."""
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 
-    def forward(self, x, w_t, rows, t, reduction, denom, lead):
+    def forward(self, x, w_t, rows, t, reduction, denom, lead, valid=None):
         xp = backend.get_array_module(x)
         per_row = -w_t * x[rows, t]
-        self.shape, self.w_t, self.rows, self.t = x.shape, w_t, rows, t
+        self.shape, self.w_t, self.rows, self.t, self.valid = x.shape, w_t, rows, t, valid
         self.reduction, self.denom = reduction, denom
         return _reduce_forward(xp, per_row, reduction, denom, lead)
 
     def backward(self, g):  # d loss_i / d x_ic = -w_{y_i} [c = y_i] gl_i
         xp = backend.get_array_module(g)
-        gl = _reduce_backward(g, self.reduction, self.denom, self.shape[0])
+        gl = _reduce_backward(g, self.reduction, self.denom, self.shape[0], self.valid)
         dx = xp.zeros(self.shape, dtype=g.dtype)
         dx[self.rows, self.t] = -self.w_t * gl
         return (dx,)
@@ -294,7 +299,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     w_t = (xp.ones(t1.shape[0], dtype=input.dtype) if w is None else w[safe]) * valid
     flat = input if input.ndim == 2 else input.reshape((-1, C))
     return NLLLoss.apply(flat, w_t=w_t, rows=xp.arange(t1.shape[0]), t=safe, reduction=reduction,
-                         denom=float(w_t.sum()), lead=lead)
+                         denom=float(w_t.sum()), lead=lead, valid=valid)
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:

@@ -28,6 +28,7 @@ def vstack(tensors) -> Tensor:
 class Diagonal(Function):
     """The (d1, d2) diagonal as the last dim, a view sharing x's memory (torch's)."""
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     is_view = True
 
     def forward(self, x, shape, args):
@@ -51,6 +52,7 @@ class DiagonalScatter(Function):
     """``out = x`` with ``src`` on its (d1, d2) diagonal (torch.diagonal_scatter): the
     out-of-place form of a write through a diagonal view."""
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, src, args):
         self.args = args

@@ -87,7 +87,8 @@ class CrossEntropy(Function):
     def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
         grad = self.p.copy()  # not in place: with retain_graph=True backward runs again on self.p
         grad[self.rows, self.t] -= 1
-        grad *= (g / self.scale) * self.valid[:, None]  # ignored rows (all, if every target is) get 0
+        # ignored rows (all, if every target is) get 0, also for an inf or NaN g: an (N,) select
+        grad *= backend.get_array_module(g).where(self.valid, g / self.scale, g.dtype.type(0))[:, None]
         return grad, None
 
 

@@ -21,6 +21,7 @@ _MODES = ("constant", "reflect", "replicate", "circular")
 
 class ConstantPad(Function):
     saves_output = False   # backward never reads the output, so changing it in place is allowed
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, widths, value):
         xp = backend.get_array_module(x)

@@ -17,23 +17,33 @@ from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from .activation import _check_float, in_place
 from .elementwise import PiecewiseConstantScale
+from .masking import masked, masked_scale, pass_bits
 
 
 class PiecewiseLinear(Function):
-    """An elementwise op whose value and slope the caller computed (arrays of x's shape and
-    dtype): backward g * slope; the slope is piecewise constant, so the second derivative is 0
-    (recorded on x, as torch's double backwards read x)."""
+    """An elementwise op whose value and slope the caller computed: ``value`` (x's shape and dtype),
+    and either ``slope`` (an array of them: backward g * slope) or ``mask`` (a bool array, the
+    caller's own, where the slope is ``scale``, a number, and 0 elsewhere: backward passes g, times
+    scale, on the mask and 0 off it, also for an inf or NaN g, as torch's select). The slope is
+    piecewise constant, so the second derivative is 0 (recorded on x, as torch's double backwards read x)."""
     saves_inputs = saves_output = False
 
-    def forward(self, x, value, slope):
-        self.slope = slope
+    def forward(self, x, value, slope=None, mask=None, scale=1):
+        self.slope, self.scale = slope, scale
+        if mask is not None:
+            self.bits = pass_bits(mask, x.dtype)
         return value
 
     def backward(self, g):
-        return (g * self.slope,)
+        if self.slope is not None:
+            return (g * self.slope,)
+        return (masked(g, self.bits) if self.scale == 1 else masked_scale(g, self.bits, self.scale),)
 
     def backward_graph(self, g):
-        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.slope),)
+        m = self.slope
+        if m is None:
+            m = (self.bits != 0).astype(g.dtype) * g.dtype.type(self.scale)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=m),)
 
 
 def _c(x, v):
@@ -59,8 +69,8 @@ def _hardtanh(x: Tensor, lo, hi) -> Tensor:
     value = xp.clip(a, _c(a, lo), _c(a, hi)).astype(a.dtype, copy=False)
     if a.dtype.kind != "f":
         return Tensor._make(value, None)
-    slope = (~((a <= lo) | (a >= hi))).astype(a.dtype)   # 1 on (lo, hi) and at NaN, 0 at the bounds (torch's)
-    return named(PiecewiseLinear.apply(x, value=value, slope=slope), "HardtanhBackward0", x)
+    mask = ~((a <= lo) | (a >= hi))   # 1 on (lo, hi) and at NaN, 0 at the bounds (torch's)
+    return named(PiecewiseLinear.apply(x, value=value, mask=mask), "HardtanhBackward0", x)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -91,8 +101,8 @@ def _hardsigmoid(x: Tensor) -> Tensor:
     value = (xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
     # 1/6 on (-3, 3), 0 at the ends and at NaN; torch's kernel spells 1/6 as a float32 constant
     # (0.1666666716...) in every dtype, so float64's slope is that value too
-    slope = ((a > -3) & (a < 3)).astype(a.dtype) * a.dtype.type(np.float32(1.0) / np.float32(6.0))
-    return named(PiecewiseLinear.apply(x, value=value, slope=slope), "HardsigmoidBackward0", x)
+    sixth = a.dtype.type(np.float32(1.0) / np.float32(6.0))
+    return named(PiecewiseLinear.apply(x, value=value, mask=(a > -3) & (a < 3), scale=sixth), "HardsigmoidBackward0", x)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -114,8 +124,8 @@ class Hardswish(Function):
         mid = (x > -3) & (x < 3)
         return xp.where(mid, x / 3 + 0.5, (~(x <= -3)).astype(x.dtype)).astype(x.dtype, copy=False)
 
-    def backward(self, g):
-        return (g * self._slope(backend.get_array_module(g), self.x),)
+    def backward(self, g):   # (0 for x <= -3 also for an inf or NaN g: torch's select)
+        return (masked(g * self._slope(backend.get_array_module(g), self.x), pass_bits(~(self.x <= -3))),)
 
     def backward_graph(self, g):  # hardswish'' = 1/3 on (-3, 3), 0 elsewhere (the ends included, as torch's)
         from .selection import Where
@@ -141,7 +151,7 @@ def _threshold(x: Tensor, threshold, value) -> Tensor:
     out = xp.where(below, _c(a, value), a).astype(a.dtype, copy=False)
     if a.dtype.kind != "f":
         return Tensor._make(out, None)
-    return named(PiecewiseLinear.apply(x, value=out, slope=(~below).astype(a.dtype)), "ThresholdBackward0", x)
+    return named(PiecewiseLinear.apply(x, value=out, mask=~below), "ThresholdBackward0", x)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -168,7 +178,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     a = input.data
     keep = ~((a >= -lambd) & (a <= lambd))
     value = xp.where(keep, a, _c(a, 0)).astype(a.dtype, copy=False)
-    return named(PiecewiseLinear.apply(input, value=value, slope=keep.astype(a.dtype)), "HardshrinkBackward0", input)
+    return named(PiecewiseLinear.apply(input, value=value, mask=keep), "HardshrinkBackward0", input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -184,8 +194,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     # x - clamp(x, -lambd, lambd): torch's float64 kernel's zeros (+0 between, -0 at x = -0 for
     # lambd = 0) and NaN; its vectorised float32 kernel gives -0 at x = -lambd itself
     value = (a - xp.clip(a, -lam, lam)).astype(a.dtype, copy=False)
-    slope = (~((a >= -lam) & (a <= lam))).astype(a.dtype)
-    return named(PiecewiseLinear.apply(input, value=value, slope=slope), "SoftshrinkBackward0", input)
+    mask = ~((a >= -lam) & (a <= lam))
+    return named(PiecewiseLinear.apply(input, value=value, mask=mask), "SoftshrinkBackward0", input)
 
 
 def _rrelu(x: Tensor, lower, upper, training, generator) -> Tensor:

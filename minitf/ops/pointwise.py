@@ -7,6 +7,7 @@ from ..autograd import Function
 from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, float_input, require_tensor
+from .masking import masked, pass_bits
 from .promotion import cast_operand, promote_operands, result_type
 
 
@@ -40,14 +41,14 @@ class Clamp(Function):
             inside &= x >= lo
         if hi is not None:
             inside &= x <= hi
-        self.inside = inside
+        self.inside = pass_bits(inside)
         return xp.clip(x, lo, hi)
 
-    def backward(self, g):  # 1 where lo <= x <= hi (bounds included, as PyTorch), else 0
-        return (g * self.inside,)
+    def backward(self, g):  # 1 where lo <= x <= hi (bounds included, as PyTorch), else 0 (also for an inf g)
+        return (masked(g, self.inside),)
 
     def backward_graph(self, g):  # the mask is piecewise constant
-        return (g * _const(self.inside, g),)
+        return (g * _const(self.inside != 0, g),)
 
 
 class ClampTensor(Function):
@@ -71,14 +72,14 @@ class ClampTensor(Function):
             masks.append((x < lo) & (lo < hi) if hi is not None else x < lo)
         if hi is not None:
             masks.append((x > hi) | (hi < lo) if lo is not None else x > hi)
-        self.masks = [inside] + masks
+        self.masks = [pass_bits(m) for m in [inside] + masks]
         return out
 
-    def backward(self, g):
-        return tuple(g * m for m in self.masks)
+    def backward(self, g):   # (masked: 0 off each mask also for an inf or NaN g, as torch's select)
+        return tuple(masked(g, m) for m in self.masks)
 
     def backward_graph(self, g):  # the masks are piecewise constant
-        return tuple(g * _const(m, g) for m in self.masks)
+        return tuple(g * _const(m != 0, g) for m in self.masks)
 
 
 class Maximum(Function):
@@ -106,8 +107,15 @@ class Maximum(Function):
                 xp.where(tie, half, xp.where(lose_b, zero, one)))
 
     def backward(self, g):  # the engine sums each back to its operand's shape
-        ca, cb = self._coefs(g.dtype)
-        return g * ca, g * cb
+        # torch's: g where an operand wins, g / 2 where they tie, and 0 (a select, also for an inf
+        # or NaN g) where it loses; at a NaN operand both get g
+        a, b = self.a, self.b
+        lose_a, lose_b = (a < b, a > b) if self.largest else (a > b, a < b)
+        tie = a == b
+        if tie.any():
+            half = g.dtype.type(0.5)
+            g = g * (1 - tie * half)   # (exact: 1 or 0.5)
+        return masked(g, pass_bits(~lose_a)), masked(g, pass_bits(~lose_b))
 
     def backward_graph(self, g):  # piecewise constant: the coefficients are constants
         ca, cb = self._coefs(g.dtype)
@@ -183,6 +191,7 @@ class PowTensor(Function):
 
 class TriMask(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, diagonal, upper):
         xp = backend.get_array_module(x)

@@ -22,6 +22,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
+from .masking import masked, pass_bits
 from ._util import as_result
 from .windows import col2im, crop_array, flat_index, im2col, ntuple, pad_array, span, window_coords, window_reads
 
@@ -175,9 +176,10 @@ class MaxPool(Function):
 def _pick_adjoint(g, arg, geom, spatial):
     xp = backend.get_array_module(g)
     kernel = geom[0]
-    # g times the mask, not where(mask, g, 0) (much slower in NumPy); so an inf or NaN in g makes
-    # NaN over its whole window (torch's puts zeros beside it), as this op always did
-    return _scatter_to_windows(xp, lambda k: g * (arg == _flat(k, kernel)), g.shape, geom, spatial, g.dtype)
+    # g on the mask by its bits (minitf/ops/masking.py), not where(mask, g, 0) (much slower in NumPy) nor
+    # g times the mask (an inf or NaN in g would make NaN over its whole window; torch's puts zeros beside it)
+    return _scatter_to_windows(xp, lambda k: masked(g, pass_bits(arg == _flat(k, kernel))), g.shape, geom,
+                               spatial, g.dtype)
 
 
 class PickAdjoint(Function):

@@ -16,6 +16,7 @@ from ._util import check_floating, expand_reduced, normalize_axis, warn_if_no_de
 class Sum(Function):
     __slots__ = ("axis",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -35,6 +36,7 @@ class Sum(Function):
 class Mean(Function):
     __slots__ = ("axis",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims

@@ -23,6 +23,7 @@ from .casting import AsType, ToDevice, astype  # noqa: F401  (old home)
 
 class Reshape(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     is_view = True  # the output may share the input's storage
 
     def forward(self, x, shape):
@@ -41,6 +42,7 @@ class Reshape(Function):
 
 class Permute(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     is_view = True
 
     def forward(self, x, axes):

@@ -22,6 +22,7 @@ def _fold(g, shape, axis, size, step):
 
 class Unfold(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     is_view = True
 
     def forward(self, x, axis, size, step):

@@ -12,10 +12,21 @@ from ._util import inherit_index_bounds, share_storage
 from .inplace import Staged, take
 
 
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))   # index items that select without an array
+
+
 class GetItem(Function):
     __slots__ = ("index",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
     is_view = True
+
+    @property
+    def saves_tensors(self) -> bool:
+        """A basic index's node (torch's SliceBackward0, SelectBackward0) keeps no tensor, so its
+        backward can run again; one indexing with arrays (IndexBackward0: a mask too) keeps them.
+        (Read at backward only, from the index slot: forward pays nothing.)"""
+        index = self.index
+        return self.advanced or not all(isinstance(it, _BASIC) for it in (index if type(index) is tuple else (index,)))
 
     def forward(self, x, index, advanced):
         self.shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced

@@ -87,6 +87,7 @@ class Step(Function):
     the input's ``.grad`` becomes 0)."""
 
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     forward_elementwise = True   # forward AD: J t is backward(t), zeros (minitf/forward_fused.py)
     kind = ""
 

@@ -17,6 +17,7 @@ from .shape import reshape, split, swapaxes
 
 class Clone(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x):
         return x.copy()
@@ -30,6 +31,7 @@ class Clone(Function):
 
 class Contiguous(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, order=None):   # order: the dims from the outermost in memory (channels_last)
         xp = backend.get_array_module(x)
@@ -46,6 +48,7 @@ class Contiguous(Function):
 
 class Expand(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
     is_view = True
 
     def forward(self, x, shape):
@@ -64,6 +67,7 @@ class Expand(Function):
 
 class Repeat(Function):
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
     def forward(self, x, reps):
         x = x.reshape((1,) * (len(reps) - x.ndim) + x.shape)

@@ -1,0 +1,86 @@
+"""A second backward without retain_graph, as torch's: a node that saved no tensor (SumBackward0 keeps
+sizes, AddBackward0 nothing, a basic index's SliceBackward0 its bounds) runs again and the leaves
+accumulate twice; one that saved a tensor (x * x, x * 2: the number is a saved tensor in torch too,
+an advanced index's indices) was freed and the second pass raises torch's "second time" error."""
+import numpy as np
+import pytest
+
+import minitf as mt
+
+torch = pytest.importorskip("torch")
+
+# name -> f(lib, x, w, c): x, w (3, 4) requiring grad, c (3, 4) a constant; a scalar result
+CASES = {
+    "sum": lambda L, x, w, c: x.sum(),
+    "sum_dim": lambda L, x, w, c: x.sum(1).sum(),
+    "mean_dim": lambda L, x, w, c: x.mean(0).sum(),
+    "add": lambda L, x, w, c: (x + w).sum(),
+    "add_const": lambda L, x, w, c: (x + c + 2).sum(),
+    "add_alpha": lambda L, x, w, c: L.add(x, w, alpha=3).sum(),
+    "sub_alpha": lambda L, x, w, c: L.sub(x, w, alpha=2).sum(),
+    "rsub_neg": lambda L, x, w, c: (2 - (-x)).sum(),
+    "mul_scalar": lambda L, x, w, c: (x * 2).sum(),
+    "div_scalar": lambda L, x, w, c: (x / 2).sum(),
+    "mul_self": lambda L, x, w, c: (x * x).sum(),
+    "mul_const": lambda L, x, w, c: (x * c).sum(),
+    "expand": lambda L, x, w, c: x[:1].expand(5, 4).sum(),
+    "reshape_view": lambda L, x, w, c: x.reshape(12).view(2, 6).flatten().sum(),
+    "squeeze": lambda L, x, w, c: x.unsqueeze(0).squeeze(0).sum(),
+    "permute_transpose": lambda L, x, w, c: x.permute(1, 0).transpose(0, 1).t().sum(),
+    "getitem_basic": lambda L, x, w, c: x[1:, ::2].sum() + x[1].sum() + x[..., None].sum(),
+    "getitem_indices": lambda L, x, w, c: x[L.tensor([0, 2])].sum(),
+    "getitem_mask": lambda L, x, w, c: x[c > 0].sum(),
+    "split_unbind_narrow": lambda L, x, w, c: x.split(2)[0].sum() + x.unbind(0)[1].sum() + x.narrow(1, 1, 2).sum(),
+    "cat_stack": lambda L, x, w, c: L.cat([x, w]).sum() + L.stack([x, w]).sum(),
+    "clone_contiguous": lambda L, x, w, c: x.clone().t().contiguous().sum(),
+    "cast": lambda L, x, w, c: x.float().sum(),
+    "repeat_flip_roll": lambda L, x, w, c: x.repeat(2, 1).flip(0).roll(1, 0).sum(),
+    "tril_diagonal_cumsum": lambda L, x, w, c: x.tril().diagonal().sum() + x.cumsum(0).sum(),
+    "floor_sign": lambda L, x, w, c: (x.floor() + x.sign()).sum(),
+    "exp": lambda L, x, w, c: x.exp().sum(),
+    "relu": lambda L, x, w, c: x.relu().sum(),
+    "matmul": lambda L, x, w, c: (x @ w.t()).sum(),
+    "gather": lambda L, x, w, c: x.gather(1, L.tensor([[0], [1], [2]])).sum(),
+    "max_dim": lambda L, x, w, c: x.max(1)[0].sum(),
+    "where": lambda L, x, w, c: L.where(c > 0, x, w).sum(),
+}
+
+
+def _run(lib, name):
+    rng = np.random.default_rng(0)
+    x, w, c = (lib.tensor(rng.standard_normal((3, 4)), dtype=lib.float64, requires_grad=k < 2) for k in range(3))
+    y = CASES[name](lib, x, w, c)
+    y.backward()
+    first = [None if t.grad is None else t.grad.numpy().copy() for t in (x, w)]
+    try:
+        y.backward()
+    except RuntimeError as e:
+        assert "second time" in str(e).lower()
+        return first, None
+    return first, [None if t.grad is None else t.grad.numpy() for t in (x, w)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_second_backward_runs_or_raises_as_torchs(name):
+    (mt_first, mt_second), (t_first, t_second) = _run(mt, name), _run(torch, name)
+    assert (mt_second is None) == (t_second is None), "torch " + ("raises" if t_second is None else "runs again")
+    for got, want in zip(mt_first, t_first):
+        assert (got is None) == (want is None)
+        if got is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    if t_second is not None:
+        for got, want, once in zip(mt_second, t_second, t_first):
+            if once is not None:
+                np.testing.assert_allclose(got, want, rtol=1e-12)
+                np.testing.assert_allclose(got, 2 * once, rtol=1e-12)
+
+
+def test_a_node_that_saved_nothing_runs_again_in_the_general_walk_and_under_create_graph():
+    x = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True)
+    y = (x.reshape(2, 1) + x.reshape(1, 2)).sum()
+    y.backward()
+    x.register_hook(lambda g: g * 10)   # the general walk (a tensor hook)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4 + 40, 4 + 40])
+    (g,) = mt.autograd.grad(y, x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), [40, 40])
