@@ -101,10 +101,13 @@ def test_errors():
     y.grad_fn.register_hook(lambda gi, go: (1, 2, 3))
     with pytest.raises(TypeError, match="tuple of 1"):
         y.backward()
-    z = (x * 2).sum()
-    z.backward()
+    z = x * x                 # MulBackward0 saves x: freed by the backward
+    z.sum().backward()
     with pytest.raises(RuntimeError, match="already run"):
         z.grad_fn.register_hook(lambda gi, go: None)
+    s = (x * 2).sum()         # SumBackward0 saves no tensor: kept, and takes a hook as torch's
+    s.backward()
+    s.grad_fn.register_hook(lambda gi, go: None)
 
 
 def test_next_functions_of_a_multi_output_custom_function():
