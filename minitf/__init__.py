@@ -69,6 +69,8 @@ _LINALG_ALIASES = {"inverse": ("inverse", "inv"), "det": ("inverse", "det"), "lo
 _LINALG_ALIASES.update({name: ("legacy", name) for name in ("matrix_exp", "lu", "lu_unpack", "lu_solve",
                                                            "cholesky_solve", "cholesky_inverse",
                                                            "triangular_solve")})
+# torch's Householder names: geqrf, orgqr, ormqr (minitf/linalg/householder.py)
+_LINALG_ALIASES.update({name: ("householder", name) for name in ("geqrf", "orgqr", "ormqr")})
 
 
 def compile(model=None, **kwargs):

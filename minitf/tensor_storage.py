@@ -29,6 +29,10 @@ def _legacy():
     return importlib.import_module(".linalg.legacy_decomp", __package__)
 
 
+def _householder():
+    return importlib.import_module(".linalg.householder", __package__)
+
+
 def _sizes(name, sizes):
     shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
     from .ops._util import is_int
@@ -201,6 +205,10 @@ class StorageMethods:
     def qr(self, some=True): return _legacy().qr(self, some)
     def cholesky(self, upper=False): return _legacy().cholesky(self, upper)
     def lstsq(self, A=None): return _legacy().lstsq(self, A)
+    def geqrf(self): return _householder().geqrf(self)
+    def orgqr(self, input2): return _householder().orgqr(self, input2)
+    def ormqr(self, input2, input3, left=True, transpose=False):
+        return _householder().ormqr(self, input2, input3, left, transpose)
 
     # ------------------------------------------------------------ random fills (ops/random_fills.py)
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):

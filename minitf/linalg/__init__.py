@@ -9,7 +9,8 @@ and differentiable by their closed-form gradients, by concept:
 * :mod:`.products`: cross, vecdot, multi_dot, diagonal;
 * :mod:`.matrix_exp`, :mod:`.lu`, :mod:`.extras` (special functions and linalg gaps): matrix_exp,
   lu_factor(_ex), lu, lu_unpack, lu_solve, inv_ex, solve_ex, cholesky_ex, cond, tensorinv,
-  tensorsolve, vander, householder_product.
+  tensorsolve, vander, householder_product;
+* :mod:`.householder`: torch's top-level geqrf, orgqr, ormqr (minitf.geqrf ...).
 
 Kernels are ``xp.linalg``'s through :func:`minitf.backend.linalg_op`; a singular or
 non-positive-definite matrix raises :class:`minitf.errors.LinAlgError` with torch's message.

@@ -207,19 +207,20 @@ class _NoDerivative(Function):
     takes_complex = True
 
     @staticmethod
-    def forward(ctx, op, outputs, *inputs):
-        ctx.op = op
+    def forward(ctx, op, outputs, error, message, *inputs):
+        ctx.error, ctx.message = error, message or f"derivative for aten::{op} is not implemented"
         return outputs if len(outputs) > 1 else outputs[0]
 
     @staticmethod
     def backward(ctx, *grads):
-        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+        raise ctx.error(ctx.message)
 
 
-def _no_derivative(op: str, outputs: tuple, *inputs):
-    """The outputs, recorded (as torch's) as an op whose backward raises, when an input needs a gradient."""
+def _no_derivative(op: str, outputs: tuple, *inputs, error=RuntimeError, message=None):
+    """The outputs, recorded (as torch's) as an op whose backward raises ``error(message)`` (torch's
+    for the op: by default "derivative for aten::<op> is not implemented"), when an input needs a gradient."""
     if any(t.requires_grad for t in inputs):
-        return _NoDerivative.apply(op, outputs, *inputs)
+        return _NoDerivative.apply(op, outputs, error, message, *inputs)
     return outputs if len(outputs) > 1 else outputs[0]
 
 
