@@ -38,8 +38,3 @@ def masked(g, bits):
         return xp.where(bits != 0, g, g.dtype.type(0))
     return xp.bitwise_and(g.view(ints), bits).view(g.dtype)
 
-
-def masked_scale(g, bits, scale):
-    """``g * scale`` where ``bits`` are set, +0 elsewhere (``scale``: a number or an array that
-    broadcasts): :func:`masked` after the multiply, so inf and NaN in ``g`` stay off the mask."""
-    return masked(g * scale, bits)

@@ -17,7 +17,7 @@ from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from .activation import _check_float, in_place
 from .elementwise import PiecewiseConstantScale
-from .masking import masked, masked_scale, pass_bits
+from .masking import masked, pass_bits
 
 
 class PiecewiseLinear(Function):
@@ -37,7 +37,7 @@ class PiecewiseLinear(Function):
     def backward(self, g):
         if self.slope is not None:
             return (g * self.slope,)
-        return (masked(g, self.bits) if self.scale == 1 else masked_scale(g, self.bits, self.scale),)
+        return (masked(g if self.scale == 1 else g * self.scale, self.bits),)   # (scaled first: inf and NaN stay off the mask)
 
     def backward_graph(self, g):
         m = self.slope

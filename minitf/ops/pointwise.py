@@ -96,11 +96,16 @@ class Maximum(Function):
         self.a, self.b = a, b
         return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
 
+    def _sides(self):
+        """(lose_a, lose_b, tie): bool arrays of the broadcast shape, where each operand loses and
+        where they tie (a NaN operand neither loses nor ties: both get g)."""
+        a, b = self.a, self.b
+        lose_a, lose_b = (a < b, a > b) if self.largest else (a > b, a < b)
+        return lose_a, lose_b, a == b
+
     def _coefs(self, dtype):
         xp = backend.get_array_module(self.a)
-        a, b = self.a, self.b
-        tie = a == b
-        lose_a, lose_b = (a < b, a > b) if self.largest else (a > b, a < b)
+        lose_a, lose_b, tie = self._sides()
         half, one = dtype.type(0.5), dtype.type(1)
         zero = dtype.type(0)
         return (xp.where(tie, half, xp.where(lose_a, zero, one)),
@@ -109,9 +114,7 @@ class Maximum(Function):
     def backward(self, g):  # the engine sums each back to its operand's shape
         # torch's: g where an operand wins, g / 2 where they tie, and 0 (a select, also for an inf
         # or NaN g) where it loses; at a NaN operand both get g
-        a, b = self.a, self.b
-        lose_a, lose_b = (a < b, a > b) if self.largest else (a > b, a < b)
-        tie = a == b
+        lose_a, lose_b, tie = self._sides()
         if tie.any():
             half = g.dtype.type(0.5)
             g = g * (1 - tie * half)   # (exact: 1 or 0.5)
