@@ -71,6 +71,10 @@ def test_ormqr_errors_as_torch():
         mt.ormqr(a, tau[:2], mt.tensor(rng.standard_normal((5, 4))))
     with pytest.raises(RuntimeError, match="at least 2 dimensions"):
         mt.geqrf(mt.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="other must be a Tensor"):
+        mt.ormqr(a, tau, [[1.0]])
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        mt.geqrf([[1.0]])
 
 
 def test_geqrf_ormqr_on_device(device):

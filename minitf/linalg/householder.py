@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from ._common import check_float, const
 from .decompositions import _Pair
 from .extras import householder_product
+from .ldl import _no_derivative
 
 
 class _Geqrf(_Pair):
@@ -31,11 +32,8 @@ def geqrf(input: Tensor):
     xp = backend.get_array_module(input.data)
     h, tau = backend.linalg_op("qr", input.data, mode="raw")
     a, tau = const(xp.ascontiguousarray(xp.swapaxes(h, -1, -2))), const(xp.ascontiguousarray(tau))
-    if input.requires_grad:
-        from .ldl import _no_derivative
-        return _Geqrf(_no_derivative("geqrf", (a, tau), input, error=NotImplementedError,
-                                     message="the derivative for 'geqrf' is not implemented."))
-    return _Geqrf((a, tau))
+    return _Geqrf(_no_derivative("geqrf", (a, tau), input, error=NotImplementedError,
+                                 message="the derivative for 'geqrf' is not implemented."))
 
 
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:
@@ -44,8 +42,11 @@ def orgqr(input: Tensor, tau: Tensor) -> Tensor:
 
 
 def _check_ormqr(input, tau, other, left):
+    for name, t in (("input", input), ("tau", tau), ("other", other)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"ormqr: {name} must be a Tensor, got {type(t).__name__}")
     for name, t in (("input", input), ("other", other)):
-        if not isinstance(t, Tensor) or t.ndim < 2:
+        if t.ndim < 2:
             raise ShapeError(f"torch.ormqr: {name} must have at least 2 dimensions.")
     if tau.ndim != input.ndim - 1:
         raise ShapeError(f"torch.ormqr: Expected tau to have one dimension less than input, but got tau.ndim "
