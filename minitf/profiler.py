@@ -41,7 +41,7 @@ class profile:
 
     def __enter__(self):
         self._start = time.perf_counter()
-        debughooks.push(self)
+        debughooks.push(self, thread=True)   # this thread's ops only, as torch's autograd profiler
         return self
 
     def __exit__(self, *exc):
