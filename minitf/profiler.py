@@ -31,7 +31,8 @@ class OpStat:
 
 class profile:
     """Context manager recording per-op times; ``prof.stats`` is a list of :class:`OpStat`
-    sorted by total time, ``prof.table()`` (and ``print(prof)``) formats it."""
+    sorted by total time, ``prof.table()`` (and ``print(prof)``) formats it. It records the ops
+    of the thread that entered it, as torch's autograd profiler (thread-local)."""
 
     synchronize = True
 
