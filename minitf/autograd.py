@@ -35,7 +35,23 @@ from . import tensor_hooks  # Tensor.register_hook: while any is set, backward()
 # the checks backward makes of the version counters (re-exported: backprop's general walk uses them too)
 from .version_checks import _changed_since, _check_versions, _freed_error  # noqa: F401
 
-_grad_enabled = True
+
+
+class _ThreadState(_thread_local):
+    """This thread's autograd modes, as torch's (thread-local). Class-level defaults, so that a new
+    thread reads them with no setup: grad mode on, outside inference mode, and the debug hooks of
+    the whole process (``hooks``; :mod:`minitf.debughooks` sets the class's value, and an instance
+    value while the thread has hooks of its own, or runs an op unhooked)."""
+
+    grad_enabled = True   # read once per op by Function.apply (one attribute of _tls: keep it cheap)
+    inference = False     # inside inference_mode(True) (is_inference_mode_enabled)
+    hooks: tuple = ()     # the debug hooks this thread's ops see (apply tests it once _hooks is non-empty)
+    own: tuple = ()       # the hooks registered from this thread that only it sees (profile, ...)
+    base: tuple = ()      # the process-wide hooks when hooks was last set from own
+    swapped = 0           # debughooks.swap()s under way (an op running unhooked: apply_hooked)
+
+
+_tls = _ThreadState()
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
 # the backward pass under way in each thread (a _Walk, None outside one): per thread, as PyTorch's
 # engine runs a backward per thread (DataParallel's tests run ranks as threads, each its own pass)
@@ -45,11 +61,12 @@ _walks = _thread_local()
 def current_walk():
     """The innermost backward pass (a ``_Walk``) under way in this thread, or None."""
     return getattr(_walks, "walk", None)
-# The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
-# because apply and backward test it on every call (one test of an empty tuple when none is on).
+# The debug tools registered in any thread (detect_anomaly, profile): set by minitf/debughooks.py, and
+# kept here because apply and backward test it on every call (one test of an empty tuple when none is
+# on); only then do they read the hooks of this thread (_tls.hooks, debughooks.active()).
 _hooks: tuple = ()
 # those of them that watch the ops (all but route-only hooks such as the complex guard): backward() takes the
-# general walk, which times and shows each backward, only while one is registered
+# general walk, which times and shows each backward, only while one is registered (debughooks.watchers())
 _watchers: tuple = ()
 # recompute's record of the tensors requiring grad its function reads while recording is off (a list,
 # set by minitf/ops/recompute.py around that run; None otherwise: one test per op without grad)
@@ -57,7 +74,8 @@ _reads = None
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops record the graph in this thread (torch's grad mode: per thread, on in a new one)."""
+    return _tls.grad_enabled
 
 
 def sum_to(grad, shape):
@@ -140,7 +158,7 @@ class Function(NodeAPI):
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
-        if _hooks:  # a debug tool is on (detect_anomaly, profile): the checked, timed path
+        if _hooks and _tls.hooks:  # a debug tool is on for this thread (detect_anomaly, profile): the checked, timed path
             return debughooks.apply_hooked(cls, inputs, params)
         fn = cls()
         data0 = inputs[0].data
@@ -152,7 +170,7 @@ class Function(NodeAPI):
                         f"{cls.__name__.lower()}: tensors on different devices: "
                         f"{inputs[0].device} and {t.device}")
         out = fn.forward(*[t.data for t in inputs], **params)
-        if _grad_enabled:
+        if _tls.grad_enabled:
             for t in inputs:
                 if t._requires_grad:
                     fn.inputs = inputs
@@ -320,7 +338,7 @@ def _accumulate_retained(t: Tensor, g) -> None:
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
-    if create_graph or _watchers or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
+    if create_graph or (_watchers and debughooks.watchers()) or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
         from .backprop import _backward
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)

@@ -17,7 +17,7 @@ from . import backend, graph_nodes, tensor_hooks
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
                        _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
 from .autograd_graph import GradientEdge, edge_tensor
-from .debughooks import clock
+from .debughooks import clock, watchers
 from .tensor import Tensor
 
 
@@ -125,7 +125,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             _accumulate_leaf(t, g, walk)
         retained = _accumulate_retained
     grads, captured, pending, later = {}, {}, {}, []
-    hooks = _ag._watchers  # read at call time: detect_anomaly/profile replace the tuple
+    hooks = watchers()  # this thread's, read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
     if want is None and collect is None and tensor_hooks.posted:
         post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])

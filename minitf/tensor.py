@@ -166,7 +166,7 @@ class Tensor(TensorMethods):
         return a.__array__() if type(a) is not np.ndarray else a
 
     def __float__(self):
-        if self._requires_grad and not _scalar_warning_given[0] and _engine._grad_enabled:
+        if self._requires_grad and not _scalar_warning_given[0] and _engine._tls.grad_enabled:
             _warn_scalar_of_graph()
         return float(self._scalar("float"))
 

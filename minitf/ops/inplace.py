@@ -85,7 +85,7 @@ def index_put(x: Tensor, index, value) -> Tensor:
 def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value.
     ``reads``: the tensors graph_op reads besides x (``(value,)`` unless given)."""
-    if autograd._hooks and not (autograd._grad_enabled and (x._requires_grad or any(
+    if autograd._tls.hooks and not (autograd._tls.grad_enabled and (x._requires_grad or any(
             isinstance(t, Tensor) and t._requires_grad for t in ((value,) if reads is None else reads)))):
         from ..forward_inplace import tangent_change   # here for a dual's tangent only (forward AD)
         return tangent_change(x, value, op_name, graph_op)
@@ -100,7 +100,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     # the op, lerp's three) notes it, so none is taken for a reader of x's overwritten array, as
     # the ops recorded before are (only the last one's epoch was set after: the others raised)
     autograd._epoch += 1
-    if autograd._hooks:   # forward AD: the old value carries x's tangent into graph_op
+    if autograd._tls.hooks:   # forward AD: the old value carries x's tangent into graph_op
         from ..forward_inplace import carry
         carry(x, old)
     res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
@@ -114,7 +114,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
-    if autograd._hooks:   # (last: the tangent's own in-place change advances the epoch)
+    if autograd._tls.hooks:   # (last: the tangent's own in-place change advances the epoch)
         from ..forward_inplace import take
         take(x, res)
     return x
@@ -139,7 +139,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         before = prior.clone()   # what graph_op reads (the ops it records save this, never changed)
     else:
         before = x.detach().clone()
-    if autograd._hooks:
+    if autograd._tls.hooks:
         from ..forward_inplace import carry
         carry(x, before)
     new = graph_op(before, value)
@@ -159,7 +159,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         prior._prev = getattr(x, "_prev", None)
         x._prev = (autograd._epoch, prior)
     x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
-    if autograd._hooks:
+    if autograd._tls.hooks:
         from ..forward_inplace import alias
         alias(x, fresh)
     return x
@@ -208,15 +208,15 @@ def _check_writable(x: Tensor, op_name: str) -> None:
     if flags is not None and not getattr(flags, "writeable", True):
         raise RuntimeError(f"{op_name}: the tensor's array is read-only (a broadcast view, or NumPy memory "
                            f"marked read-only): clone() it first")
-    if autograd._hooks:   # the write is coming: allow_mutation_on_saved_tensors clones what was saved
+    if autograd._tls.hooks:   # the write is coming: allow_mutation_on_saved_tensors clones what was saved
         debughooks.before_write(x)
 
 
 def _needs_graph(x: Tensor, v, *more) -> bool:
     """Whether the change goes through :func:`_record`: a gradient flows, or (a dual level open) a tangent."""
-    if autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
+    if autograd._tls.grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
         return True
-    return bool(autograd._hooks) and _tangent_flows(x, v, *more)
+    return bool(autograd._tls.hooks) and _tangent_flows(x, v, *more)
 
 
 def _tangent_flows(x: Tensor, *values) -> bool:
