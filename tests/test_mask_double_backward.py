@@ -111,3 +111,15 @@ def test_the_second_derivative_of_a_loss_with_ignored_rows_is_right(name):
     z = mt.tensor(Z, dtype=mt.float64, requires_grad=True)
     t = mt.tensor(T)
     assert mt.gradgradcheck(lambda z: LOSSES[name](mt, mt.nn.functional, z, t), [z])
+
+
+@pytest.mark.parametrize("op", ["floor", "ceil", "round", "trunc", "sign", "sgn"])
+def test_a_step_functions_create_graph_gradient_is_a_constant_0_as_torchs(op):
+    # torch's zeros_like(grad): 0 also for an inf or NaN gradient (g * 0 gave NaN), outside the graph
+    got = []
+    for lib in (mt, torch):
+        x = lib.tensor([1.5, -2.5, 0.2], dtype=lib.float64, requires_grad=True)
+        u = lib.tensor([np.inf, np.nan, 2.0], dtype=lib.float64, requires_grad=True)
+        (gx,) = lib.autograd.grad(getattr(x, op)(), x, u, create_graph=True)
+        got.append(((gx.detach().numpy(force=True) if lib is torch else gx.numpy()).tolist(), gx.requires_grad))
+    assert got[0] == got[1]
