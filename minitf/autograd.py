@@ -91,6 +91,21 @@ def sum_to(grad, shape):
     return grad.reshape(shape) if lead else grad
 
 
+def seed_in_dtype(grad, out: Tensor, k: int = 0):
+    """``grad`` (an array, or a Tensor under create_graph), given as d root / d ``out`` (the k-th
+    output), in out's dtype, as torch casts it: each op's backward takes its output's dtype (a
+    float32 gradient into a float64 mask op's bits would split its elements). Real and complex
+    mixed, or two complex widths, is torch's error."""
+    have, want = (grad.data if isinstance(grad, Tensor) else grad).dtype, out.data.dtype
+    if have == want:
+        return grad
+    if have.kind == "c" or want.kind == "c":
+        raise RuntimeError(f"For complex Tensors, both grad_output and output are required to have the same dtype. "
+                           f"Mismatch in dtype: grad_output[{k}] has a dtype of {have} and output[{k}] has a "
+                           f"dtype of {want}.")
+    return grad.to(out.dtype) if isinstance(grad, Tensor) else grad.astype(want)
+
+
 class Function(NodeAPI):
     """One recorded op. Subclasses define ``forward(*arrays, **params) -> array``
     and ``backward(grad_out) -> tuple of grads`` (one per input, None allowed).

@@ -246,6 +246,7 @@ def _seeds(name, outputs, grad_outputs, create_graph):
             u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)
         if u.shape != o.shape:
             raise ValueError(f"{name}: {what}[{k}] has shape {u.shape}, output {k} has shape {o.shape}")
+        u = _ag.seed_in_dtype(u, o, k)
         seeds.append(u if create_graph else u.data)
     return seeds
 

@@ -348,6 +348,7 @@ class Tensor(TensorMethods):
                 grad = backend.to_device(np.asarray(grad, dtype=self.data.dtype), self.device)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): gradient has shape {tuple(grad.shape)}, output has shape {self.shape}")
+            grad = _engine.seed_in_dtype(grad, self)
         if inputs is not None:
             return self._backward_into(grad, retain_graph, create_graph, inputs)
         _engine._run_backward(self, grad, retain_graph, create_graph)
