@@ -14,7 +14,8 @@ here, in float64 (float32/16 inputs are computed in float64 and rounded once):
   x < 0 by psi(x) = psi(1 - x) - pi / tan(pi x).
 * zeta(s, q) = sum_k (q + k)^-s by Euler-Maclaurin: at least 9 terms (until q + k >= 9),
   then the integral, the half term and 12 Bernoulli corrections.
-* polygamma(n, x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 1.
+* polygamma(n, x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 2; polygamma(1, x) (digamma's gradient)
+  by its own recurrence to w >= 10, asymptotic series and reflection (:func:`_trigamma64`).
 
 Measured in float64 against torch 2.13 and mpmath (tests/test_special_gamma.py's grids:
 1e-300 .. 1e300 and negative non-integers; lgamma in tests/test_special_lgamma.py):
@@ -26,8 +27,10 @@ relative <= 4e-15, absolute <= 7e-16 near its root 1.4616... polygamma(1, x) is 
 (torch's trigamma to 5e-10 only), polygamma(n >= 2) and zeta to 1e-14. On CuPy,
 ``cupyx.scipy.special``'s gammaln, digamma, polygamma and zeta are used
 (:func:`minitf.backend.native_special`), and the recurrence for x < 0 above runs a fixed 20 steps
-with a select, after one read-back of whether any entry needs it. On NumPy lgamma runs in chunks of
-16384 over threads, each chunk's recurrence entries compressed and sorted by step count
+with a select, after one read-back of whether any entry needs it. On NumPy lgamma, digamma and
+polygamma run in chunks of 8192 over threads (:func:`minitf.ops.lgamma_kernel.chunked`; 2^16 float64
+values in (0, 20): lgamma 27 -> 6 ms, digamma 22 -> 8, polygamma(1) 43 -> 8, benchmarks/special_speed.py
+for the torch ratios); before that lgamma ran in chunks of 16384, each chunk's recurrence entries compressed and sorted by step count
 (benchmarks/lgamma_speed.py: 1M values in (-10, 0) in 70-90 ms, from ~420; positive x 50-75 ms,
 from ~110; results bit-identical). lgamma's kernel is :mod:`minitf.ops.lgamma_kernel`.
 """
