@@ -86,13 +86,17 @@ def _cody(x, complement: bool):
         e = xs * _ratio(xs * xs, _A, _B, 3)                       # erf(x), |x| <= 0.46875
         ym = xp.clip(y, _THRESH, 4.0)
         tail = _exp_minus_square(ym) * _ratio(ym, _C, _D, 7)       # erfc(y), 0.46875 < y <= 4
-        negative = x < 0
+        # the selects of this range by sign and of the first range are sign copies and a 0/1 blend
+        # (where on a mixed mask is branchy in NumPy): the same values (x = -0 and NaN are set below)
         if complement:   # erfc(-y) = 2 - erfc(y)
-            out = xp.where(negative, 2.0 - tail, tail)
+            out = xp.copysign(tail, x)
+            out += 2.0 * xp.signbit(x)
             e = 1.0 - e
         else:            # erf(x) = sign(x) (1 - erfc(y)), the halves keep the last bit
-            out = xp.where(negative, -1.0, 1.0) * ((0.5 - tail) + 0.5)
-        out = xp.where(y <= _THRESH, e, out)
+            out = xp.copysign((0.5 - tail) + 0.5, x)
+        first = y <= _THRESH
+        out *= ~first
+        out += e * first
         big = y > 4.0
         if big.any():
             yp = y[big]
