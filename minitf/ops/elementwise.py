@@ -9,7 +9,7 @@ from ..errors import DtypeError
 from ..tensor import Tensor
 from .masking import masked, pass_bits
 from ._util import check_floating, float_input
-from .erf import erfc as _erfc
+from .erf import erfc_and_exp as _erfc_and_exp
 
 
 class Exp(Function):
@@ -315,7 +315,7 @@ class GELUErf(Function):
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, x):
-        cdf = _erfc(x * x.dtype.type(-_SQRT1_2))
+        cdf, self.e = _erfc_and_exp(x * x.dtype.type(-_SQRT1_2))
         cdf *= 0.5
         self.x, self.cdf = x, cdf
         return x * cdf
@@ -323,9 +323,12 @@ class GELUErf(Function):
     def backward(self, g):  # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         xp = backend.get_array_module(g)
         x = self.x
-        with backend.quiet_underflow(xp):
-            d = xp.exp(x * x * x.dtype.type(-0.5))
-        d *= x.dtype.type(_INV_SQRT_2PI)
+        if self.e is not None:   # exp(-t^2), t = -x / sqrt 2 as forward rounded it: the kernel's own
+            d = self.e * x.dtype.type(_INV_SQRT_2PI)
+        else:
+            with backend.quiet_underflow(xp):
+                d = xp.exp(x * x * x.dtype.type(-0.5))
+            d *= x.dtype.type(_INV_SQRT_2PI)
         d *= x
         d += self.cdf
         d *= g
