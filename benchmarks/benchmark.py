@@ -129,7 +129,7 @@ class MinitfWorker:
         opt = optim.AdamW(decay_groups(list(model.named_parameters()), 0.1), lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
 
         def step(x, y):
-            loss = F.cross_entropy(model(mt.tensor(x)), mt.tensor(y))
+            loss = F.cross_entropy(model(mt.tensor(x)).reshape(-1, VOCAB), mt.tensor(y).reshape(-1))
             opt.zero_grad()
             loss.backward()
             optim.clip_grad_norm_(model.parameters(), 1.0)

@@ -39,7 +39,8 @@ def build(args, checkpoint_blocks):
 def step(model, x, y):
     for p in model.parameters():
         p.grad = None
-    loss = F.cross_entropy(model(x), y)
+    logits = model(x)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
     loss.backward()
     return loss.item()
 

@@ -52,7 +52,7 @@ def main(argv=None) -> int:
 
     def step():
         data = rng.integers(0, VOCAB, (B, T + 1))
-        loss = F.cross_entropy(model(mt.tensor(data[:, :-1])), mt.tensor(data[:, 1:]))
+        loss = F.cross_entropy(model(mt.tensor(data[:, :-1])).reshape(-1, VOCAB), mt.tensor(data[:, 1:].reshape(-1)))
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

@@ -112,7 +112,7 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
 
     def step_minitf(x, y):
         logits = model(mt.tensor(x, device=device))
-        loss = F.cross_entropy(logits, mt.tensor(y, device=device))
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), mt.tensor(y, device=device).reshape(-1))
         opt.zero_grad()
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)

@@ -90,7 +90,8 @@ class NoiseScale:
             for p in params:
                 p.grad = None
             x, y = batch
-            F.cross_entropy(model(x), y).backward()
+            logits = model(x)   # (B, T, V): flattened to torch's (N, C) layout
+            F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).backward()
             return np.concatenate([p.grad.numpy().ravel() for p in params])
 
         t0 = time.process_time()

@@ -166,14 +166,15 @@ def train_on_random_tokens(arch, causal, iters, block, batch, device, seed=0, lr
     V = arch["vocab"]
     for _ in range(iters):
         x = mt.tensor(rng.integers(0, V, (batch, block + 1)), device=device)
-        loss = F.cross_entropy(_forward(model, x[:, :-1], causal), x[:, 1:])
+        loss = F.cross_entropy(_forward(model, x[:, :-1], causal).reshape(-1, V), x[:, 1:].reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()
     model.eval()
     held_out = mt.tensor(np.random.default_rng(seed + 99).integers(0, V, (64, block + 1)), device=device)
     with mt.no_grad():
-        val = float(F.cross_entropy(_forward(model, held_out[:, :-1], causal), held_out[:, 1:]).item())
+        val = float(F.cross_entropy(_forward(model, held_out[:, :-1], causal).reshape(-1, V),
+                                    held_out[:, 1:].reshape(-1)).item())
     return model, val
 
 

@@ -117,7 +117,8 @@ class FixedValLoss:
             if take <= 0:
                 break
             x, y = x[:take], y[:take]
-            total += float(F.cross_entropy(model(x), y).item()) * y.numel()
+            logits = model(x)   # (B, T, V): flattened to torch's (N, C) layout
+            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).item()) * y.numel()
             count, done = count + y.numel(), done + take
         model.train()
         self.history.append({"iter": record["iter"], "val_loss": total / count, "val_tokens": count,

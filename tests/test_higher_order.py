@@ -375,7 +375,7 @@ def test_hessian_vector_product_through_a_tiny_gpt():
     vs = [v / norm for v in vs]  # a unit direction: the difference step is eps in total
 
     def loss():
-        return F.cross_entropy(model(idx), tgt)
+        return F.cross_entropy(model(idx).flatten(0, 1), tgt.flatten())
 
     gs = mt.grad(loss(), params, create_graph=True)
     dot = sum((g * mt.tensor(v, dtype="float64")).sum() for g, v in zip(gs, vs))

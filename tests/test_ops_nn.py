@@ -51,28 +51,33 @@ def naive_cross_entropy(logits, targets, ignore_index):
 @given(data=st.data(), lead=shapes(min_dims=0, max_dims=2, max_side=4), V=st.integers(1, 5),
        ignore_index=st.sampled_from([-100, -1, 0]))
 def test_cross_entropy(device, data, lead, V, ignore_index):
-    logits = data.draw(floats(lead + (V,), -3.0, 3.0))
+    logits = data.draw(floats(lead + (V,), -3.0, 3.0))   # (), (N,) or (N, d1) positions, classes last here
     targets = data.draw(hnp.arrays(np.int64, lead, elements=st.integers(0, V - 1)))
     drop = data.draw(hnp.arrays(np.bool_, lead))
     targets = np.where(drop, ignore_index, targets) if ignore_index < 0 else targets
     assume((targets != ignore_index).any())  # every target ignored is 0/0, tested on its own
     t = mt.tensor(targets, device=device)
+    if logits.ndim == 3:   # torch's layout (N, V, d1), the class dim 1; the naive rows want it last
+        logits = np.moveaxis(logits, -1, 1)
     check_op(lambda x: F.cross_entropy(x, t, ignore_index=ignore_index),
-             lambda x: naive_cross_entropy(x, targets, ignore_index), [logits], device)
+             lambda x: naive_cross_entropy(np.moveaxis(x, 1, -1) if x.ndim == 3 else x, targets, ignore_index),
+             [logits], device)
 
 
 def test_cross_entropy_ignore_index_drops_positions(device):
     rng = np.random.default_rng(3)
-    logits = rng.standard_normal((2, 3, 4))
+    logits = rng.standard_normal((2, 4, 3))   # (N, C, d1): torch's layout
     targets = np.array([[1, -100, 3], [-100, 0, 2]])
     x = device_tensor(logits, device)
     loss = F.cross_entropy(x, mt.tensor(targets, device=device))
-    kept = F.cross_entropy(device_tensor(logits[targets != -100], device),
+    rows = np.moveaxis(logits, 1, -1)   # (N, d1, C): one row of classes per position
+    kept = F.cross_entropy(device_tensor(rows[targets != -100], device),
                            mt.tensor(targets[targets != -100], device=device))
     np.testing.assert_allclose(loss.item(), kept.item(), rtol=1e-13)
     loss.backward()
-    grad = to_numpy(x.grad.data)
+    grad = np.moveaxis(to_numpy(x.grad.data), 1, -1)
     assert np.all(grad[targets == -100] == 0.0)  # ignored rows receive exactly nothing
+    assert np.all(grad[targets != -100] != 0.0)
     np.testing.assert_allclose(grad.sum(-1), 0.0, atol=1e-15)  # softmax - onehot sums to 0 per row
 
 

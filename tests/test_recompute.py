@@ -32,7 +32,8 @@ def _step(device, checkpoint_blocks, idx, tgt, steps=1):
     model = _gpt(device, checkpoint_blocks)
     losses = []
     for _ in range(steps):      # gradients accumulate over the steps, as in the plain run
-        loss = F.cross_entropy(model(mt.tensor(idx, device=device)), mt.tensor(tgt, device=device))
+        logits = model(mt.tensor(idx, device=device))
+        loss = F.cross_entropy(logits.flatten(0, 1), mt.tensor(tgt, device=device).flatten())
         loss.backward()
         losses.append(loss.item())
     grads = {n: p.grad.numpy() for n, p in model.named_parameters()}

@@ -77,9 +77,9 @@ def gpt_param_count(config: GPTConfig, exclude_embeddings: bool = True) -> int:
 class GPT(nn.Module):
     """A GPT-2 style language model. ``model(idx)`` -> logits (B, T, vocab_size).
 
-    idx: (B, T) integer token ids, T <= block_size. The loss is
-    ``F.cross_entropy(logits, targets)``. Initialised as GPT-2: weights
-    N(0, 0.02), residual projections (``attn.c_proj``, ``mlp.c_proj``)
+    idx: (B, T) integer token ids, T <= block_size. The loss is :meth:`loss`,
+    ``F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))`` (torch's (N, C)
+    layout). Initialised as GPT-2: weights N(0, 0.02), residual projections (``attn.c_proj``, ``mlp.c_proj``)
     N(0, 0.02 / sqrt(2 n_layer)), biases 0, LayerNorms 1 and 0; drawn from
     minitf's seeded generator (``minitf.manual_seed``). ``device`` / ``dtype`` (keywords): where
     and in what the parameters are made (None: the default device and dtype), as torch's layers.
@@ -195,16 +195,18 @@ class GPT(nn.Module):
     def loss(self, idx, targets, options=None) -> Tensor:
         """The mean cross-entropy of targets (B, T) given idx (B, T): a 0-d tensor.
 
-        ``options=None``: ``F.cross_entropy(self(idx), targets)``, the training loop's loss.
+        ``options=None``: ``F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))``, the
+        training loop's loss (logits (B T, V): torch's class dim is dim 1).
         A :class:`~minitf.nn.LinearCrossEntropyOptions`: the head and the loss as one chunked
         op (:func:`~minitf.functional.linear_cross_entropy`), which never holds the (B T, V)
         logits nor their gradient; the same value and gradients to rounding. It reads
         ``lm_head.weight`` directly: hooks on ``lm_head`` do not run on that path.
         """
+        t = targets if isinstance(targets, Tensor) else _mt.tensor(targets, device=self.lm_head.weight.device)
         if options is None:
-            return F.cross_entropy(self(idx), targets)
+            logits = self(idx)
+            return F.cross_entropy(logits.reshape((-1, logits.shape[-1])), t.reshape(-1))
         h = self.features(idx)
-        t = targets if isinstance(targets, Tensor) else _mt.tensor(targets, device=h.device)
         return F.linear_cross_entropy(h.reshape((-1, h.shape[-1])), self.lm_head.weight, t.reshape(-1),
                                       options=options)
 

@@ -2,7 +2,7 @@
 with PyTorch's names and arguments.
 
     criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
-    loss = criterion(logits, targets)        # logits (..., C), class dimension last
+    loss = criterion(logits, targets)        # logits (N, C) or (N, C, d1, ...), class dim 1 (torch's)
 
 Class weights (``weight``, ``pos_weight``) are buffers, as PyTorch's: in the
 state dict under those names, moved by ``to()``; they also follow the input's
@@ -49,8 +49,9 @@ class CrossEntropyLoss(Module):
     """Cross-entropy of class indices or probabilities under softmax(logits):
     ``F.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)``.
 
-    input: (..., C) logits, class dimension last; target: (...) class indices
-    or (..., C) probabilities. weight: (C,) class weights or None.
+    input: (C,), (N, C) or (N, C, d1, ..., dk) logits, the class dim at index 1 (torch's
+    layout); target: (), (N,) or (N, d1, ..., dk) class indices, or probabilities of the
+    input's shape. weight: (C,) class weights or None.
     """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
@@ -73,7 +74,8 @@ class CrossEntropyLoss(Module):
 
 class NLLLoss(Module):
     """Negative log-likelihood of class indices given log-probabilities:
-    ``F.nll_loss(input, target, weight, ignore_index, reduction)``; input (..., C), target (...)."""
+    ``F.nll_loss(input, target, weight, ignore_index, reduction)``; input (C,), (N, C) or
+    (N, C, d1, ..., dk) (class dim 1), target (), (N,) or (N, d1, ..., dk)."""
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__()

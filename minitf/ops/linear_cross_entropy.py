@@ -25,8 +25,7 @@ The K-dimensional form (torch's ``out_features``): W: (C, d_1, ..., d_K, H), log
 (N, C, d_1, ..., d_K), the softmax over C at each of the D = d_1 ... d_K positions of a
 row; the target is (N, d_1, ..., d_K) class indices or (N, C, d_1, ..., d_K)
 probabilities, as torch's. ``options=None`` is torch's reference path: that composition,
-``cross_entropy(linear(x, W), target)`` (minitf's cross_entropy wants the class axis
-last: it is moved there).
+``cross_entropy(linear(x, W), target)``, the logits (N, C, D) in torch's layout.
 """
 from __future__ import annotations
 
@@ -216,17 +215,9 @@ def _composed(x, w, b, target, weight, *, soft, ignore_index, reduction, eps, D,
     from .linear import linear
     N, C = x.shape[0], w.shape[0] // D
     z = linear(x, w, b)
-    if D > 1:   # the class axis last, as minitf's cross_entropy wants it
-        z = z.reshape((N, C, D)).movedim(1, -1)
-        if soft:
-            target = target.reshape((N, C, D)).movedim(1, -1) if isinstance(target, Tensor) else \
-                target.reshape(N, C, D).transpose(0, 2, 1)
-        else:
-            target = target.reshape(N, D)
-    elif soft:
-        target = target.reshape((N, C)) if isinstance(target, Tensor) else target.reshape(N, C)
-    else:
-        target = target.reshape(N)
+    if D > 1:   # torch's K-dim layout, which cross_entropy takes: logits (N, C, D), the class dim 1
+        z = z.reshape((N, C, D))
+    target = target.reshape(((N, C) if soft else (N,)) + ((D,) if D > 1 else ()))
     out = cross_entropy(z, target, weight=weight, ignore_index=-100 if soft else ignore_index,
                         reduction=reduction, label_smoothing=eps)
     return out.reshape(lead) if reduction == "none" else out

@@ -1,10 +1,10 @@
 """Loss functions: cross_entropy (class indices or probabilities, weights, label
 smoothing), nll_loss and mse_loss, with PyTorch's names, arguments and reductions.
 
-One convention differs from PyTorch on purpose: the class dimension is the
-*last* one, ``logits: (..., C)``, the layout a language model produces
-(``(B, T, V)``), where PyTorch wants ``(N, C, d_1, ...)``. For 2-D input
-(N, C) and 1-D input (C,) the two agree.
+The layout is PyTorch's: input (C,), (N, C) or (N, C, d1, ..., dk), the class
+dim at index 1 (:mod:`minitf.ops.class_layout`, which moves it last for the
+row-wise code below). A language model's (B, T, V) logits are flattened by the
+caller: ``cross_entropy(logits.reshape(-1, V), targets.reshape(-1))``.
 
 Every cross-entropy variant is one weighted sum over log-probabilities,
 
@@ -28,9 +28,10 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ..errors import DtypeNotImplemented
+from ..errors import DtypeError, DtypeNotImplemented
 from ._util import as_tensor, check_index_range, differentiable
 from .arithmetic import mul, sub
+from .class_layout import check_has_class_dim, class_last, index_shape, index_target_shape, num_classes
 from .reduction import mean, sum
 from .nn import CrossEntropy, _stable_exp
 
@@ -173,13 +174,14 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of ``targets`` under softmax(``logits``), as ``torch.nn.functional.cross_entropy``.
 
-    logits: (..., C), class dimension last (see the module docstring).
-    targets: (...) integer class indices in [0, C) or ``ignore_index``; or
-    (..., C) float class probabilities (soft targets; no ``ignore_index``).
-    weight: (C,) class weights or None. reduction: 'mean' (for class indices
-    the weighted mean over non-ignored targets), 'sum', or 'none' (shape
-    (...)). label_smoothing: eps in [0, 1], mixing the target with the
-    uniform distribution: (1 - eps) target + eps / C.
+    logits: (C,), (N, C) or (N, C, d1, ..., dk), the class dim at index 1 (torch's layout; a
+    (B, T, V) language-model output is flattened first: ``logits.reshape(-1, V)``).
+    targets: integer class indices in [0, C) or ``ignore_index``, of shape () (or (1,)), (N,) or
+    (N, d1, ..., dk); or float class probabilities of the logits' shape (no ``ignore_index``).
+    weight: (C,) class weights or None. reduction: 'mean' (for class indices the weighted mean
+    over non-ignored targets), 'sum', or 'none' (shape (), (N,) or (N, d1, ..., dk)).
+    label_smoothing: eps in [0, 1], mixing the target with the uniform distribution:
+    (1 - eps) target + eps / C.
 
     Fused log-softmax + NLL: finite for any finite logits. If every target is
     ignored the mean is NaN (0/0) and the gradient is exactly zero.
@@ -188,52 +190,73 @@ def cross_entropy(logits: Tensor, targets, weight=None, ignore_index: int = -100
     if getattr(logits, "_vmap_batched", False) or getattr(targets, "_vmap_batched", False):
         from ..func.batching_fns import cross_entropy as per_example   # inside vmap's batched run
         return per_example(logits, targets, weight, ignore_index, reduction, label_smoothing)
-    if logits.ndim == 0:
-        raise ValueError("cross_entropy: logits must have a class dimension (..., C), got a 0-d tensor")
+    check_has_class_dim("cross_entropy", logits)
     if not 0.0 <= float(label_smoothing) <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = _host_or_tensor_array("cross_entropy", targets, logits)
-    C = logits.shape[-1]
-    lead = logits.shape[:-1]
-    flat = logits if logits.ndim == 2 else logits.reshape((-1, C))
-    w = _class_weight("cross_entropy", weight, logits)
     eps = logits.dtype.type(label_smoothing)
-    xp = backend.get_array_module(logits.data)
-
-    if t.dtype.kind == "f" and tuple(t.shape) == lead and lead != logits.shape:
-        raise TypeError(f"cross_entropy: targets of shape {lead} must be integers (class indices), got "
-                        f"{t.dtype}; float targets are class probabilities, of the logits' shape {logits.shape}")
-    if t.dtype.kind == "f":  # probabilities, one row per position
-        if tuple(t.shape) != logits.shape:
-            raise ValueError(f"cross_entropy: probability targets must have the logits' shape "
-                             f"{logits.shape}, got {tuple(t.shape)}")
+    if t.dtype.kind == "f" and tuple(t.shape) == logits.shape:  # probabilities, one row per position
         if ignore_index != -100:
-            raise ValueError("cross_entropy: ignore_index is not supported for probability (float) targets")
-        if isinstance(weight, Tensor) and differentiable(weight):  # torch differentiates the weight here
-            soft_t = targets if isinstance(targets, Tensor) else Tensor._make(t, None)
-            return _soft_cross_entropy_weight_grad(flat, soft_t, weight, eps, reduction, lead)
-        t2 = t.reshape(-1, C).astype(logits.dtype, copy=False)
-        w_row = xp.ones((1, C), dtype=logits.dtype) if w is None else w.reshape(1, C)
-        coef = w_row * (t2 * (1 - eps) + eps / C)
-        soft = ()
-        if isinstance(targets, Tensor) and differentiable(targets):
-            soft = (targets if targets.ndim == 2 else targets.reshape((-1, C)), Tensor._make(w_row, None))
-        return WeightedCrossEntropy.apply(flat, *soft, coef=coef, reduction=reduction,
-                                          denom=flat.shape[0], lead=lead, smoothing=float(eps))
-
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer class indices or float probabilities, "
-                        f"got {t.dtype}")
-    if tuple(t.shape) != lead:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
-                         f"{lead} (class indices) or {logits.shape} (probabilities), got {tuple(t.shape)}")
+            raise ValueError("cross_entropy: ignore_index is not supported for floating point target "
+                             "(probabilities)")
+        if isinstance(targets, Tensor):
+            targets = class_last(targets)
+        return _soft_cross_entropy(class_last(logits), class_last(t), targets, weight, eps, reduction)
+    if tuple(t.shape) == logits.shape and t.dtype.kind in "iu":
+        raise DtypeError(f"cross_entropy: Expected floating point type for target with class probabilities, "
+                         f"got {t.dtype}: targets of the logits' shape {logits.shape} are probabilities; class "
+                         f"indices have the shape {index_shape(logits.shape)}")
+    lead = index_target_shape("cross_entropy", logits.shape, tuple(t.shape), soft=True)
+    _check_index_dtype("cross_entropy", t, logits.shape)
     if isinstance(weight, Tensor) and weight.requires_grad:
         raise RuntimeError("cross_entropy: weight requires grad, but with class-index targets the loss is not "
                            "differentiable in the weight (as PyTorch); pass weight.detach(), or probability targets")
-    _check_indices("cross_entropy", t, C, ignore_index, targets)
-    t1 = t.reshape(-1)
+    _check_indices("cross_entropy", t, num_classes(logits), ignore_index, targets)
+    return _index_cross_entropy(class_last(logits), t.reshape(-1), weight, ignore_index, reduction, eps, lead)
+
+
+def _check_index_dtype(name, t, shape):
+    """Class-index targets are integers (torch: Long or Byte); cross_entropy's float targets are
+    probabilities, of the input's shape."""
+    if t.dtype.kind == "f":
+        hint = (f"; float targets are class probabilities, of the input's shape {shape}"
+                if name == "cross_entropy" else "")
+        raise DtypeError(f"{name}: expected target dtype to be Long or Byte, but got {t.dtype}: targets of "
+                         f"shape {tuple(t.shape)} must be integers (class indices){hint}")
+    if t.dtype.kind not in "iu":
+        raise DtypeError(f"{name}: targets must be integer class indices"
+                         f"{' or float probabilities' if name == 'cross_entropy' else ''}, got {t.dtype}")
+
+
+def _soft_cross_entropy(logits, t, targets, weight, eps, reduction):
+    """Probability targets ``t`` (an array; ``targets`` the caller's, a Tensor or not) of the
+    shape of ``logits`` (..., C), the class dim already last."""
+    C, lead = logits.shape[-1], logits.shape[:-1]
+    flat = logits if logits.ndim == 2 else logits.reshape((-1, C))
+    w = _class_weight("cross_entropy", weight, logits)
+    xp = backend.get_array_module(logits.data)
+    if isinstance(weight, Tensor) and differentiable(weight):  # torch differentiates the weight here
+        soft_t = targets if isinstance(targets, Tensor) else Tensor._make(t, None)
+        return _soft_cross_entropy_weight_grad(flat, soft_t, weight, eps, reduction, lead)
+    t2 = t.reshape(-1, C).astype(logits.dtype, copy=False)
+    w_row = xp.ones((1, C), dtype=logits.dtype) if w is None else w.reshape(1, C)
+    coef = w_row * (t2 * (1 - eps) + eps / C)
+    soft = ()
+    if isinstance(targets, Tensor) and differentiable(targets):
+        soft = (targets if targets.ndim == 2 else targets.reshape((-1, C)), Tensor._make(w_row, None))
+    return WeightedCrossEntropy.apply(flat, *soft, coef=coef, reduction=reduction,
+                                      denom=flat.shape[0], lead=lead, smoothing=float(eps))
+
+
+def _index_cross_entropy(logits, t1, weight, ignore_index, reduction, eps, lead):
+    """Class indices ``t1`` (rows,) (checked) for ``logits`` (..., C), the class dim already last;
+    'none' gives ``lead``."""
+    C = logits.shape[-1]
+    flat = logits if logits.ndim == 2 else logits.reshape((-1, C))
+    w = _class_weight("cross_entropy", weight, logits)
+    xp = backend.get_array_module(logits.data)
     if eps and isinstance(weight, Tensor) and differentiable(weight):   # (forward AD: a weight with a tangent)
-        nll = cross_entropy(logits, targets, weight.detach(), ignore_index, reduction)
+        nll = _index_cross_entropy(flat, t1, weight.detach(), ignore_index, reduction, eps * 0, lead)
         return _smoothing_in_the_weight(flat, weight, t1 != ignore_index, t1, nll, eps, reduction, lead)
     if w is None and eps == 0 and reduction == "mean":  # the training loop's case: the fused fast path
         return CrossEntropy.apply(flat, Tensor._make(t1, None), ignore_index=ignore_index)
@@ -274,30 +297,27 @@ class NLLLoss(Function):
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities, as ``torch.nn.functional.nll_loss``.
 
-    input: (..., C) log-probabilities (e.g. from :func:`log_softmax`), class
-    dimension last; target: (...) integers in [0, C) or ``ignore_index``;
-    weight: (C,) or None. reduction: 'mean' (divides by the sum of the
-    targets' weights), 'sum' or 'none'. ``nll_loss(log_softmax(z), t)``
-    equals ``cross_entropy(z, t)``.
+    input: (C,), (N, C) or (N, C, d1, ..., dk) log-probabilities (e.g. from
+    ``log_softmax(z, 1)``), the class dim at index 1, as torch; target: (), (N,) or
+    (N, d1, ..., dk) integers in [0, C) or ``ignore_index``; weight: (C,) or None.
+    reduction: 'mean' (divides by the sum of the targets' weights), 'sum' or 'none'
+    (the target's shape). ``nll_loss(log_softmax(z, 1), t)`` equals ``cross_entropy(z, t)``.
     """
     _check_reduction("nll_loss", reduction)
-    if input.ndim == 0:
-        raise ValueError("nll_loss: input must have a class dimension (..., C), got a 0-d tensor")
+    check_has_class_dim("nll_loss", input)
     t = _host_or_tensor_array("nll_loss", target, input)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: target must be integer class indices, got {t.dtype}")
-    C, lead = input.shape[-1], input.shape[:-1]
-    if tuple(t.shape) != lead:
-        raise ValueError(f"nll_loss: input of shape {input.shape} needs target of shape {lead}, "
-                         f"got {tuple(t.shape)}")
-    _check_indices("nll_loss", t, C, ignore_index, target)
+    lead = index_target_shape("nll_loss", input.shape, tuple(t.shape))
+    _check_index_dtype("nll_loss", t, input.shape)
+    _check_indices("nll_loss", t, num_classes(input), ignore_index, target)
+    x = class_last(input)
+    C = x.shape[-1]
     xp = backend.get_array_module(input.data)
-    w = _class_weight("nll_loss", weight, input)
+    w = _class_weight("nll_loss", weight, x)
     t1 = t.reshape(-1)
     valid = t1 != ignore_index
     safe = xp.where(valid, t1, 0)
     w_t = (xp.ones(t1.shape[0], dtype=input.dtype) if w is None else w[safe]) * valid
-    flat = input if input.ndim == 2 else input.reshape((-1, C))
+    flat = x if x.ndim == 2 else x.reshape((-1, C))
     return NLLLoss.apply(flat, w_t=w_t, rows=xp.arange(t1.shape[0]), t=safe, reduction=reduction,
                          denom=float(w_t.sum()), lead=lead, valid=valid)
 

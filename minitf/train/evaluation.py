@@ -15,7 +15,7 @@ from .. import backend
 from ..ops import cross_entropy
 from ..tensor import no_grad
 
-__all__ = ["estimate_loss", "exact_val_loss", "val_loss_sums", "eval_generator"]
+__all__ = ["estimate_loss", "exact_val_loss", "val_loss_sums", "eval_generator", "token_cross_entropy"]
 
 EVAL_STREAM = 0x6576616C  # "eval": keeps these seeds apart from any other use of the run's seed
 
@@ -43,8 +43,14 @@ def estimate_loss(model, sampler, eval_iters: int, generator: np.random.Generato
     return out
 
 
+def token_cross_entropy(logits, targets):
+    """The mean cross-entropy of next-token targets (B, T) under logits (B, T, V): both flattened to
+    torch's layout, (B T, V) and (B T,) (cross_entropy reads a 3-D input's dim 1 as the classes)."""
+    return cross_entropy(logits.reshape((-1, logits.shape[-1])), targets.reshape(-1))
+
+
 def _loss(model, x, y):
-    return cross_entropy(model(x), y).data
+    return token_cross_entropy(model(x), y).data
 
 
 def exact_val_loss(model, sampler, batch_size: int) -> tuple[float, int]:

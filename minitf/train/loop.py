@@ -20,11 +20,11 @@ import numpy as np
 
 from .. import backend, data, optim
 from .. import random as mt_random
-from ..ops import cross_entropy
 from . import completion, memory
 from . import resume as resume_run
 from .best import VAL_RISE_WARNING
 from .history import checkpoint_history, log_write_failed
+from .evaluation import token_cross_entropy
 from .divergence import TrainingDiverged, all_finite, diverged, explosion_warning
 from .config import ConfigError, TrainConfig, build_model, config_dict
 from .progress import Progress, eval_line, header_lines, short_run_notes
@@ -261,7 +261,7 @@ class Trainer(EvalMethods):
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = self.sampler.get_batch("train")
-        loss = cross_entropy(model(x), y)
+        loss = token_cross_entropy(model(x), y)
         loss.backward()
         params = list(model.parameters())
         self.strategy.reduce_gradients(params)

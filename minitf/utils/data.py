@@ -3,7 +3,7 @@
     from minitf.utils.data import TensorDataset, DataLoader, random_split
     train_set, val_set = random_split(TensorDataset(X, Y), [0.9, 0.1])
     for xb, yb in DataLoader(train_set, batch_size=32, shuffle=True):
-        loss = F.cross_entropy(model(xb), yb)
+        loss = F.cross_entropy(model(xb), yb)    # logits (N, C), as torch's layout
         ...
 
 A :class:`DataLoader` draws its shuffles from ``generator`` (a

@@ -22,7 +22,8 @@ def test_whole_language_model_gradcheck(cell, restore_rng):
     idx, targets = mt.tensor(rng.integers(0, 6, (2, 5))), mt.tensor(rng.integers(0, 6, (2, 5)))
     params = list(model.parameters())
     assert len(params) == len(model.state_dict())
-    assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx), targets), params, max_elements=64)
+    assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx).flatten(0, 1), targets.flatten()), params,
+                        max_elements=64)
 
 
 def test_structure_and_counts():
@@ -75,11 +76,12 @@ def test_fake_device_forward_and_backward_match_cpu(restore_rng):
     grads = {}
     for device in ("cpu", "fake"):
         model = tiny_rnn("lstm", device, dropout=0.2).eval()
-        loss = F.cross_entropy(model(mt.tensor(idx, device=device)), mt.tensor(targets, device=device))
+        x, y = mt.tensor(idx, device=device), mt.tensor(targets, device=device).flatten()
+        loss = F.cross_entropy(model(x).flatten(0, 1), y)   # logits (B T, V): torch's layout
         loss.backward()
         assert all(p.grad is not None and type(p.grad.data) is type(p.data) for p in model.parameters())
         grads[device] = [mt.backend.to_numpy(p.grad.data).copy() for p in model.parameters()]
         model.train()  # and dropout between layers and before the head runs on the device too
-        F.cross_entropy(model(mt.tensor(idx, device=device)), mt.tensor(targets, device=device)).backward()
+        F.cross_entropy(model(x).flatten(0, 1), y).backward()
     for g_cpu, g_fake in zip(grads["cpu"], grads["fake"]):
         np.testing.assert_allclose(g_fake, g_cpu, rtol=1e-12, atol=1e-15)

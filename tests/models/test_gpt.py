@@ -116,7 +116,8 @@ def test_whole_gpt_gradcheck(restore_rng):
     params = list(model.parameters())
     assert len(params) == len(model.state_dict()) - 1  # every parameter, the tied one once
     # tensors above 64 elements are checked along random directions (gradcheck's max_elements)
-    assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx), targets), params, max_elements=64)
+    assert mt.gradcheck(lambda *p: F.cross_entropy(model(idx).flatten(0, 1), targets.flatten()), params,
+                        max_elements=64)
 
 
 def test_loss_chunked_head_equals_logits_and_cross_entropy(device, restore_rng):
@@ -132,7 +133,7 @@ def test_loss_chunked_head_equals_logits_and_cross_entropy(device, restore_rng):
         loss = model.loss(idx, targets, options=options)
         loss.backward()
         res.append([loss.item()] + [p.grad.numpy().copy() for p in model.parameters()])
-    direct = F.cross_entropy(model(idx), targets)
+    direct = F.cross_entropy(model(idx).flatten(0, 1), targets.flatten())
     assert res[0][0] == direct.item()   # options=None is exactly the training loop's loss
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
@@ -245,12 +246,13 @@ def test_fake_device_forward_and_backward_match_cpu(restore_rng):
         model = tiny_gpt(device, dropout=0.1)
         mt.manual_seed(4)  # dropout draws on each device's own generator: compare without it
         model.eval()
-        loss = F.cross_entropy(model(mt.tensor(idx, device=device)), mt.tensor(targets, device=device))
+        x, y = mt.tensor(idx, device=device), mt.tensor(targets, device=device).flatten()
+        loss = F.cross_entropy(model(x).flatten(0, 1), y)   # logits (B T, V): torch's layout
         loss.backward()
         assert all(p.grad is not None and type(p.grad.data) is type(p.data) for p in model.parameters())
         grads[device] = [mt.backend.to_numpy(p.grad.data).copy() for p in model.parameters()]
         model.train()
-        F.cross_entropy(model(mt.tensor(idx, device=device)), mt.tensor(targets, device=device)).backward()
+        F.cross_entropy(model(x).flatten(0, 1), y).backward()
     for g_cpu, g_fake in zip(grads["cpu"], grads["fake"]):
         np.testing.assert_allclose(g_fake, g_cpu, rtol=1e-12, atol=1e-15)
 
@@ -291,7 +293,7 @@ def test_logits_and_gradients_match_pytorch(bias, gelu, restore_rng):
     got = model(idx)
     np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
     torch.nn.functional.cross_entropy(want.reshape(-1, 7), torch.tensor(targets).reshape(-1)).backward()
-    F.cross_entropy(got, mt.tensor(targets)).backward()
+    F.cross_entropy(got.flatten(0, 1), mt.tensor(targets).flatten()).backward()
     for name, p in model.named_parameters():
         np.testing.assert_allclose(p.grad, sd[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 

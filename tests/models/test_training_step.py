@@ -27,7 +27,7 @@ def train(kind, device, steps=5):
     x, y = mt.tensor(data[:, :-1], device=device), mt.tensor(data[:, 1:], device=device)
     losses = []
     for _ in range(steps):
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
         opt.zero_grad()
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
@@ -63,7 +63,7 @@ def test_a_training_step_on_a_device_never_waits_for_it(kind):
     x, y = mt.tensor(data[:, :-1], device="fake"), mt.tensor(data[:, 1:], device="fake")
     for _ in range(2):  # the second step, with the optimizer's state made, counts the same
         with fakedevice.count_host_transfers() as n:
-            loss = F.cross_entropy(model(x), y)
+            loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
             loss.backward()
             norm = optim.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -80,7 +80,7 @@ def test_indices_made_on_the_device_are_range_checked_there_with_one_read_each()
     data = mt.tensor(np.random.default_rng(0).integers(0, 9, (4, 9)), device="fake")
     x, y = data[:, :-1] * 1, data[:, 1:] * 1   # device arithmetic: bounds unknown
     with fakedevice.count_host_transfers() as n:
-        F.cross_entropy(model(x), y)
+        F.cross_entropy(model(x).flatten(0, 1), y.flatten())
     assert n == {"to_host": 2, "to_device": 0}, n
     with pytest.raises(IndexError, match="out of range"):
         model(x + 9)
@@ -168,7 +168,7 @@ def test_a_step_makes_as_many_device_operations_for_a_large_batch_as_for_a_small
         x, y = mt.tensor(data[:, :-1], device="fake"), mt.tensor(data[:, 1:], device="fake")
         for _ in range(2):  # the second step, with the optimizer's state made, is the one counted
             with fakedevice.count_device_ops() as n:
-                loss = F.cross_entropy(model(x), y)
+                loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
                 loss.backward()
                 optim.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
