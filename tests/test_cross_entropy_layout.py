@@ -15,6 +15,9 @@ from minitf.backend import to_numpy
 from .conftest import ATOL, RTOL, device_tensor
 
 torch = pytest.importorskip("torch")
+# torch.func's first call imports torch.jit, whose torch.jit.script warns that it is deprecated
+# (torch's own internals, not this test's doing)
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 TF = torch.nn.functional
 
 C = 4
