@@ -130,8 +130,8 @@ class Function(NodeAPI):
         from .grad_fn_names import class_name   # (imported when a name is first asked for)
         return class_name(cls)
 
-    def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...>
-        return f"<{self.name()} object at {id(self):#x}>"
+    def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...> (<CopySlices ...> for torch::autograd::CopySlices)
+        return f"<{self.name().rpartition('::')[2]} object at {id(self):#x}>"
 
     def name(self) -> str:
         """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""

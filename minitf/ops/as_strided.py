@@ -95,6 +95,7 @@ class Move(Function):
     """:func:`_move` as an op: as_strided's backward (for ``create_graph``); its adjoint is the
     move back, with the counts swapped."""
     saves_inputs = saves_output = False
+    takes_complex = True   # a linear map with real (0/1) coefficients: its adjoint holds for complex
 
     def forward(self, g, src, dst, src_count, dst_count):
         self.args = (src, dst, src_count, dst_count)
@@ -111,6 +112,7 @@ class Move(Function):
 
 class AsStrided(Function):
     saves_inputs = saves_output = False
+    takes_complex = True   # a linear map with real (0/1) coefficients: its adjoint holds for complex
     is_view = True
 
     def forward(self, x, geometry):
@@ -208,6 +210,7 @@ class AsStridedScatter(Function):
     """out = x with src at the places ``geometry`` names in x's storage laid out as ``xgeo`` (x's own
     by default; the backward passes it, its gradient being laid out as x was)."""
     saves_inputs = saves_output = False
+    takes_complex = True   # a linear map with real (0/1) coefficients: its adjoint holds for complex
 
     def forward(self, x, src, geometry, xgeo=None):
         self.src_geo, self.geo = Geometry.of(x) if xgeo is None else xgeo, geometry
