@@ -105,16 +105,11 @@ class Function(NodeAPI):
     # backward can run again after a pass without retain_graph (`y = x.sum(); y.backward(); y.backward()`
     # accumulates twice, as torch's); one that saves a tensor is freed and a second pass raises
     saves_tensors = True
-    is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
+    is_view = False  # a view op: its output shares its input's storage (re-based as torch's: minitf/view_rebase.py)
 
     def saved_inputs(self, inputs):
         """Indices of the inputs whose arrays backward reads (for the version check)."""
         return range(len(inputs)) if self.saves_inputs else ()
-
-    def view_matches(self, base, out) -> bool:
-        """For a view op: whether ``out`` still holds the view of ``base`` (the input it was
-        taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
-        return False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
