@@ -214,3 +214,35 @@ def test_the_base_does_not_keep_its_views_alive():
     kept = b[0]
     b.copy_(mt.ones(4, 4, dtype=mt.float64, requires_grad=True))
     assert kept.grad_fn.name() == "AsStridedBackward0"
+
+
+def _doubles(m):
+    class Doubles(m.autograd.Function):
+        """x *= 2 in place, marked dirty."""
+
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    return Doubles
+
+
+def test_a_view_of_an_input_a_custom_function_marked_dirty_as_torch(rng):
+    torch = pytest.importorskip("torch")
+    a_host = rng.standard_normal((2, 3))
+    sides = []
+    for m in (mt, torch):
+        a = m.tensor(a_host).requires_grad_()
+        h = a * 1
+        v = h[1]
+        _doubles(m).apply(h)
+        (v * v).sum().backward()
+        sides.append((host(v), host(a.grad), v.grad_fn.name()))
+    np.testing.assert_allclose(sides[0][0], sides[1][0], rtol=1e-12)
+    np.testing.assert_allclose(sides[0][1], sides[1][1], rtol=1e-12)
+    assert sides[0][2] == sides[1][2]
