@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import autograd
+from . import autograd, backend
 from .autograd import Function
 from .tensor import Tensor
 
@@ -70,13 +70,16 @@ def note_multi_output(outs, op: str):
     return outs
 
 
-def multi_output_refusal(v: Tensor):
-    """torch's error for an in-place change of ``v``, an output of an op returning several views;
-    None for any other view."""
+def inplace_refusal(v: Tensor):
+    """torch's error for an in-place change of view ``v`` that autograd would record, where torch
+    forbids it (a view made under ``no_grad()``, an output of split/chunk/unbind); None otherwise."""
     for ref, mode in getattr(v._base, "_views", None) or ():
         if ref() is v:
-            return None if type(mode) is not tuple else \
-                f"Output {mode[1]} of {mode[0]} is a view and is being modified inplace. {_MULTI}"
+            if mode is False:
+                return _NO_GRAD_VIEW.replace("its base or another view of its base has been modified", "is being modified")
+            if type(mode) is tuple:
+                return f"Output {mode[1]} of {mode[0]} is a view and is being modified inplace. {_MULTI}"
+            return None
     return None
 
 
@@ -100,7 +103,10 @@ def rebase(root: Tensor) -> None:
     refs = getattr(root, "_views", None)
     if not refs:
         return
-    views = [(v, with_grad) for v, with_grad in ((r(), g) for r, g in refs) if v is not None]
+    xp = backend.get_array_module(root.data)
+    # (a view whose .data was replaced by another array is no view of root any more: dropped)
+    views = [(v, with_grad) for v, with_grad in ((r(), g) for r, g in refs)
+             if v is not None and (v.data is root.data or xp.may_share_memory(v.data, root.data))]
     refs[:] = [(weakref.ref(v), g) for v, g in views]
     if not views:
         return

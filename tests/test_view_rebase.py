@@ -246,3 +246,21 @@ def test_a_view_of_an_input_a_custom_function_marked_dirty_as_torch(rng):
     np.testing.assert_allclose(sides[0][0], sides[1][0], rtol=1e-12)
     np.testing.assert_allclose(sides[0][1], sides[1][1], rtol=1e-12)
     assert sides[0][2] == sides[1][2]
+
+
+@pytest.mark.parametrize("change", [lambda m, v, a: v.mul_(2), lambda m, v, a: v.copy_(a[:2] * 1)])
+@pytest.mark.parametrize("base_in_graph", [True, False])
+def test_a_view_made_under_no_grad_changed_in_place_while_recording_as_torch(change, base_in_graph):
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for m in (mt, torch):
+        a = m.tensor([1.0, 2.0, 3.0], dtype=m.float64).requires_grad_()
+        b = a.clone() if base_in_graph else m.zeros(3, dtype=m.float64)
+        with m.no_grad():
+            v = b[:2]
+        try:
+            change(m, v, a)
+            outcomes.append(host(b).tolist())
+        except RuntimeError as e:
+            outcomes.append(str(e).split(": ", 1)[-1] if m is mt else str(e))   # (minitf names the op first)
+    assert outcomes[0] == outcomes[1]

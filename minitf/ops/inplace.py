@@ -24,7 +24,7 @@ from .. import autograd, backend, debughooks
 from ..autograd import Function
 from ..errors import DtypeError
 from ..tensor import Tensor
-from ..view_rebase import multi_output_refusal, rebase
+from ..view_rebase import inplace_refusal, rebase
 from .bitwise import bitwise_and, bitwise_or, bitwise_xor
 from .division import floor_divide, remainder, fmod
 from .arithmetic import check_bool_subtraction
@@ -88,7 +88,7 @@ def index_put(x: Tensor, index, value) -> Tensor:
 def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value.
     ``reads``: the tensors graph_op reads besides x (``(value,)`` unless given)."""
-    if autograd._hooks and not (autograd._grad_enabled and (x._requires_grad or any(
+    if autograd._hooks and not (autograd._grad_enabled and (x._requires_grad or _base_in_graph(x) or any(
             isinstance(t, Tensor) and t._requires_grad for t in ((value,) if reads is None else reads)))):
         from ..forward_inplace import tangent_change   # here for a dual's tangent only (forward AD)
         return tangent_change(x, value, op_name, graph_op)
@@ -132,7 +132,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
     (``_view_of``, recursively up to the root base); any other (a reshape, a transpose) as
     ``as_strided_scatter`` of the root base's storage."""
     root, view_of = x._base, getattr(x, "_view_of", None)
-    refused = multi_output_refusal(x)
+    refused = inplace_refusal(x)
     if refused is not None:
         raise RuntimeError(f"{op_name}: {refused}")
     base = root if view_of is None else view_of[0]
@@ -222,7 +222,14 @@ def _needs_graph(x: Tensor, v, *more) -> bool:
     """Whether the change goes through :func:`_record`: a gradient flows, or (a dual level open) a tangent."""
     if autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
         return True
+    if autograd._grad_enabled and _base_in_graph(x):
+        return True   # a view without grad (made under no_grad()) of a base in a graph: refused in _record_on_base
     return bool(autograd._hooks) and _tangent_flows(x, v, *more)
+
+
+def _base_in_graph(x: Tensor) -> bool:
+    base = getattr(x, "_base", None)
+    return base is not None and base._requires_grad
 
 
 def _tangent_flows(x: Tensor, *values) -> bool:
