@@ -40,8 +40,10 @@ _NO_GRAD_VIEW = ("A view was created in no_grad mode and its base or another vie
 
 
 def note_view(view: Tensor, root: Tensor) -> None:
-    """Remember ``view`` (sharing ``root``'s storage; root is no view) on root, with the grad mode
-    it was made in. Dead entries are dropped each time the list reaches a power of two."""
+    """Remember ``view`` (sharing ``root``'s storage; root is no view) on root: an entry
+    (weak reference, mode), the mode being the grad mode it was made in (True, False), or
+    (op, output index) for an output of split/chunk/unbind (:func:`note_multi_output`). Dead
+    entries are dropped each time the list reaches a power of two."""
     refs = getattr(root, "_views", None)
     if refs is None:
         root._views = refs = []
@@ -58,7 +60,7 @@ _MULTI = ("This view is the output of a function that returns multiple views. Su
 def note_multi_output(outs, op: str):
     """``outs``, the views one call of ``op`` returned (torch's ``Split``, ``SplitWithSizes``,
     ``Unbind``): torch refuses an in-place change of one of them, and the use of one after its
-    base changed in place (``multi_output_refusal``; :func:`rebase`). Returns ``outs``."""
+    base changed in place (:func:`inplace_refusal`, :func:`rebase`). Returns ``outs``."""
     for k, v in enumerate(outs):
         refs = getattr(getattr(v, "_base", None), "_views", None) or ()
         for i in range(len(refs) - 1, -1, -1):   # (just noted: at the end)
