@@ -10,7 +10,8 @@ frame outside minitf, recorded at forward time, only while anomaly mode is on). 
 inf that an input already carried (a deliberate ``masked_fill(mask, -inf)``) is not
 an anomaly in forward; a NaN always is. Off by default: the engine then does no
 checks at all (one test of an empty tuple per op). Like every debug tool here it
-reads the graph and never changes it.
+reads the graph and never changes it. The mode is the process's, as torch's: entered in one
+thread, it checks the ops of every thread.
 """
 from __future__ import annotations
 

@@ -35,7 +35,23 @@ from . import tensor_hooks  # Tensor.register_hook: while any is set, backward()
 # the checks backward makes of the version counters (re-exported: backprop's general walk uses them too)
 from .version_checks import _changed_since, _check_versions, _freed_error  # noqa: F401
 
-_grad_enabled = True
+
+
+class _ThreadState(_thread_local):
+    """This thread's autograd modes, as torch's (thread-local). Class-level defaults, so that a new
+    thread reads them with no setup: grad mode on, outside inference mode, and the debug hooks of
+    the whole process (``hooks``; :mod:`minitf.debughooks` sets the class's value, and an instance
+    value while the thread has hooks of its own, or runs an op unhooked)."""
+
+    grad_enabled = True   # read once per op by Function.apply (one attribute of _tls: keep it cheap)
+    inference = False     # inside inference_mode(True) (is_inference_mode_enabled)
+    hooks: tuple = ()     # the debug hooks this thread's ops see (apply tests it once _hooks is non-empty)
+    own: tuple = ()       # the hooks registered from this thread that only it sees (profile, ...)
+    base: tuple = ()      # the process-wide hooks when hooks was last set from own
+    swapped = 0           # debughooks.swap()s under way (an op running unhooked: apply_hooked)
+
+
+_tls = _ThreadState()
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
 # the backward pass under way in each thread (a _Walk, None outside one): per thread, as PyTorch's
 # engine runs a backward per thread (DataParallel's tests run ranks as threads, each its own pass)
@@ -45,11 +61,12 @@ _walks = _thread_local()
 def current_walk():
     """The innermost backward pass (a ``_Walk``) under way in this thread, or None."""
     return getattr(_walks, "walk", None)
-# The debug tools registered (detect_anomaly, profile): set by minitf/debughooks.py, and kept here
-# because apply and backward test it on every call (one test of an empty tuple when none is on).
+# The debug tools registered in any thread (detect_anomaly, profile): set by minitf/debughooks.py, and
+# kept here because apply and backward test it on every call (one test of an empty tuple when none is
+# on); only then do they read the hooks of this thread (_tls.hooks, debughooks.active()).
 _hooks: tuple = ()
 # those of them that watch the ops (all but route-only hooks such as the complex guard): backward() takes the
-# general walk, which times and shows each backward, only while one is registered
+# general walk, which times and shows each backward, only while one is registered (debughooks.watchers())
 _watchers: tuple = ()
 # recompute's record of the tensors requiring grad its function reads while recording is off (a list,
 # set by minitf/ops/recompute.py around that run; None otherwise: one test per op without grad)
@@ -57,7 +74,8 @@ _reads = None
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops record the graph in this thread (torch's grad mode: per thread, on in a new one)."""
+    return _tls.grad_enabled
 
 
 def sum_to(grad, shape):
@@ -71,6 +89,21 @@ def sum_to(grad, shape):
         i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
     grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape) if lead else grad
+
+
+def seed_in_dtype(grad, out: Tensor, k: int = 0):
+    """``grad`` (an array, or a Tensor under create_graph), given as d root / d ``out`` (the k-th
+    output), in out's dtype, as torch casts it: each op's backward takes its output's dtype (a
+    float32 gradient into a float64 mask op's bits would split its elements). Real and complex
+    mixed, or two complex widths, is torch's error."""
+    have, want = (grad.data if isinstance(grad, Tensor) else grad).dtype, out.data.dtype
+    if have == want:
+        return grad
+    if have.kind == "c" or want.kind == "c":
+        raise RuntimeError(f"For complex Tensors, both grad_output and output are required to have the same dtype. "
+                           f"Mismatch in dtype: grad_output[{k}] has a dtype of {have} and output[{k}] has a "
+                           f"dtype of {want}.")
+    return grad.to(out.dtype) if isinstance(grad, Tensor) else grad.astype(want)
 
 
 class Function(NodeAPI):
@@ -135,7 +168,7 @@ class Function(NodeAPI):
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params) -> "Tensor":
-        if _hooks:  # a debug tool is on (detect_anomaly, profile): the checked, timed path
+        if _hooks and _tls.hooks:  # a debug tool is on for this thread (detect_anomaly, profile): the checked, timed path
             return debughooks.apply_hooked(cls, inputs, params)
         fn = cls()
         data0 = inputs[0].data
@@ -147,7 +180,7 @@ class Function(NodeAPI):
                         f"{cls.__name__.lower()}: tensors on different devices: "
                         f"{inputs[0].device} and {t.device}")
         out = fn.forward(*[t.data for t in inputs], **params)
-        if _grad_enabled:
+        if _tls.grad_enabled:
             for t in inputs:
                 if t._requires_grad:
                     fn.inputs = inputs
@@ -315,7 +348,7 @@ def _accumulate_retained(t: Tensor, g) -> None:
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool, create_graph: bool = False) -> None:
-    if create_graph or _watchers or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
+    if create_graph or (_watchers and debughooks.watchers()) or tensor_hooks.active:  # the general walk (minitf/backprop.py); this one stays the plain fast path
         from .backprop import _backward
         _backward([root], [Tensor._make(grad, None) if create_graph else grad], create_graph=create_graph,
                   retain_graph=create_graph if retain_graph is None else retain_graph)

@@ -17,7 +17,7 @@ from . import backend, graph_nodes, tensor_hooks
 from .autograd import (Function, _Walk, _accumulate_leaf, _accumulate_retained, _changed_since, _check_versions,
                        _freed_error, _graph_order, _inputs_as_of, _inputs_of, enable_grad, sum_to)
 from .autograd_graph import GradientEdge, edge_tensor
-from .debughooks import clock
+from .debughooks import clock, watchers
 from .tensor import Tensor
 
 
@@ -125,7 +125,7 @@ def _propagate(roots, seeds, targets, stop_at_targets, create_graph, retain_grap
             _accumulate_leaf(t, g, walk)
         retained = _accumulate_retained
     grads, captured, pending, later = {}, {}, {}, []
-    hooks = _ag._watchers  # read at call time: detect_anomaly/profile replace the tuple
+    hooks = watchers()  # this thread's, read at call time: detect_anomaly/profile replace the tuple
     post = None  # Tensor.register_post_accumulate_grad_hook: each hooked leaf's uses, counted down
     if want is None and collect is None and tensor_hooks.posted:
         post = tensor_hooks.PostCounts([*roots, *(i for t in order for i in _inputs_of(t._fn))])
@@ -246,6 +246,7 @@ def _seeds(name, outputs, grad_outputs, create_graph):
             u = Tensor._make(backend.to_device(np.asarray(u, dtype=o.dtype), o.device), None)
         if u.shape != o.shape:
             raise ValueError(f"{name}: {what}[{k}] has shape {u.shape}, output {k} has shape {o.shape}")
+        u = _ag.seed_in_dtype(u, o, k)
         seeds.append(u if create_graph else u.data)
     return seeds
 

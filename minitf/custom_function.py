@@ -253,7 +253,7 @@ def apply(cls, *args, **kwargs):
     dual level open and a dual argument, the outputs' tangents from ``cls.jvp``: :mod:`minitf.forward_rules`)."""
     if kwargs:
         raise TypeError(f"{cls.__name__}.apply takes positional arguments only, as torch's")
-    if _engine._hooks:
+    if _engine._tls.hooks:   # (a dual level open: forward AD's hook)
         from .forward_rules import custom_apply
         return custom_apply(cls, args, _apply)
     return _apply(cls, args)

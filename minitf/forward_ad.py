@@ -90,8 +90,8 @@ def _active():
     lv = _current
     if lv is None or lv.paused:
         return None
-    from . import grad_modes
-    return None if grad_modes._inference else lv
+    from . import autograd
+    return None if autograd._tls.inference else lv
 
 
 def enter_dual_level() -> int:

@@ -40,7 +40,7 @@ def run_keeping(cls, inputs, params):
     """``(out, node, recorded)``: the op run once with its node kept (for its saved arrays) even
     where nothing records it; ``recorded``: the node is in the caller's graph (a primal requires
     grad under grad mode), so a rule must build the tangent from recorded ops on the inputs."""
-    if autograd._grad_enabled and any(x._requires_grad for x in inputs):
+    if autograd._tls.grad_enabled and any(x._requires_grad for x in inputs):
         out = cls.apply(*inputs, **params)
         return out, out._fn, True
     from .grad_modes import enable_grad
@@ -54,7 +54,7 @@ def run_keeping(cls, inputs, params):
 
 
 def _wants_graph(inputs, tangents) -> bool:
-    return autograd._grad_enabled and any(t is not None and t._requires_grad for t in list(inputs) + list(tangents))
+    return autograd._tls.grad_enabled and any(t is not None and t._requires_grad for t in list(inputs) + list(tangents))
 
 
 def _add(total, term):

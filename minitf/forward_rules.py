@@ -162,7 +162,7 @@ def _by_double_vjp(cls, inputs, tangents, params):
     if cls.backward_graph is None:
         raise RuntimeError(f"forward AD: the op {cls.__name__} has no forward-mode rule and no differentiable "
                            f"backward (backward_graph) to derive one from")
-    outer = autograd._grad_enabled
+    outer = autograd._tls.grad_enabled
     leaves = []
     for x in inputs:
         if outer and x._requires_grad:   # a node of its own on x: the tangent stays differentiable in x
@@ -243,13 +243,12 @@ class ForwardHook:
         (:mod:`minitf.ops.composed`; the RNN, LSTM and GRU cells, cosine_similarity): the
         composition run on the duals with this hook on, so each of its ops carries the tangent
         (one pass, not the double vjp's three); its value is dropped, the fused op's kept."""
-        from . import autograd
-        hooks = autograd._hooks
-        autograd._hooks = (self,)   # (only forward AD's: the debug tools saw the fused op itself)
+        from . import debughooks
+        prev = debughooks.swap((self,))   # (only forward AD's: the debug tools saw the fused op itself)
         try:
             return self.level.tangent_of(_composed_of(cls)(*inputs, **params))
         finally:
-            autograd._hooks = hooks
+            debughooks.restore(prev)
 
 
 # ------------------------------------------------------------------ custom Functions

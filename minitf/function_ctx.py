@@ -74,7 +74,7 @@ class FunctionCtx:
                 saved.append((weakref.ref(results[k]), t._version, (k, t)))
         self._saved = tuple(saved)
         self._to_save = ()
-        if _engine._hooks and any(r is not None for r in results):   # a recorded call: saved_tensors_hooks?
+        if _engine._tls.hooks and any(r is not None for r in results):   # a recorded call: saved_tensors_hooks?
             from . import saved_tensors
             hooks = saved_tensors.current()
             if hooks is not None:

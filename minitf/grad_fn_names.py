@@ -113,12 +113,12 @@ def _getitem_name(index) -> str:
     """torch's node for ``x[key]``: basic indexing applies select (an int), slice, unsqueeze
     (None) dim by dim, so the last of them names the node; any array in the key is advanced
     indexing (IndexBackward0); ``x[...]`` alone an alias."""
-    import numpy as np
+    from .ops.subscript import basic_index
     key = index if isinstance(index, tuple) else (index,)
     key = [k for k in key if k is not Ellipsis]
     if not key:
         return "AliasBackward0"
-    if not all(k is None or isinstance(k, (int, np.integer, slice)) for k in key):
+    if not basic_index(tuple(key)):
         return "IndexBackward0"
     last = key[-1]
     return "SliceBackward0" if isinstance(last, slice) else "UnsqueezeBackward0" if last is None else "SelectBackward0"

@@ -1,6 +1,10 @@
 """The grad-mode switches: ``no_grad`` and ``enable_grad`` (the engine reads the mode they set,
-``autograd._grad_enabled``, on every op; both are re-exported by :mod:`minitf.autograd`), and
-``set_grad_enabled`` and ``inference_mode``, PyTorch's other two, on top of them."""
+``autograd._tls.grad_enabled``, on every op; both are re-exported by :mod:`minitf.autograd`), and
+``set_grad_enabled`` and ``inference_mode``, PyTorch's other two, on top of them.
+
+Every mode is this thread's, as torch's: a ``no_grad()`` in one thread leaves another recording,
+and a new thread starts with grad mode on and outside inference mode, whatever the thread that
+started it was in (the defaults of :class:`minitf.autograd._ThreadState`)."""
 from __future__ import annotations
 
 import functools
@@ -24,10 +28,11 @@ class no_grad:
         pass
 
     def __enter__(self):
-        self._prev, _engine._grad_enabled = _engine._grad_enabled, False
+        s = _engine._tls
+        self._prev, s.grad_enabled = s.grad_enabled, False
 
     def __exit__(self, *exc):
-        _engine._grad_enabled = self._prev
+        _engine._tls.grad_enabled = self._prev
 
     def __call__(self, fn):
         @functools.wraps(fn)  # keeps the signature for help() and inspect
@@ -42,7 +47,8 @@ class enable_grad(no_grad):
     (``torch.enable_grad``)."""
 
     def __enter__(self):
-        self._prev, _engine._grad_enabled = _engine._grad_enabled, True
+        s = _engine._tls
+        self._prev, s.grad_enabled = s.grad_enabled, True
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -53,11 +59,8 @@ class enable_grad(no_grad):
 
 
 
-_inference = False  # inside inference_mode(True) (is_inference_mode_enabled)
-
-
 def _switch(mode: bool) -> None:
-    (enable_grad() if mode else no_grad()).__enter__()  # sets the mode; never exited on purpose
+    _engine._tls.grad_enabled = mode   # this thread's mode, set until switched again
 
 
 class set_grad_enabled:
@@ -90,8 +93,8 @@ class set_grad_enabled:
 
 
 def is_inference_mode_enabled() -> bool:
-    """Whether the code runs inside ``inference_mode()`` (torch's)."""
-    return _inference
+    """Whether the code runs inside ``inference_mode()`` in this thread (torch's)."""
+    return _engine._tls.inference
 
 
 class inference_mode:
@@ -110,15 +113,14 @@ class inference_mode:
         self._inner = self._prev = None
 
     def __enter__(self):
-        global _inference
         # torch's InferenceMode(mode) sets grad mode to (not mode)
         self._inner = no_grad() if self.mode else enable_grad()
         self._inner.__enter__()
-        self._prev, _inference = _inference, self.mode
+        s = _engine._tls
+        self._prev, s.inference = s.inference, self.mode
 
     def __exit__(self, *exc):
-        global _inference
-        _inference = self._prev
+        _engine._tls.inference = self._prev
         self._inner.__exit__(*exc)
 
     def __call__(self, fn):

@@ -31,7 +31,8 @@ class OpStat:
 
 class profile:
     """Context manager recording per-op times; ``prof.stats`` is a list of :class:`OpStat`
-    sorted by total time, ``prof.table()`` (and ``print(prof)``) formats it."""
+    sorted by total time, ``prof.table()`` (and ``print(prof)``) formats it. It records the ops
+    of the thread that entered it, as torch's autograd profiler (thread-local)."""
 
     synchronize = True
 
@@ -41,7 +42,7 @@ class profile:
 
     def __enter__(self):
         self._start = time.perf_counter()
-        debughooks.push(self)
+        debughooks.push(self, thread=True)   # this thread's ops only, as torch's autograd profiler
         return self
 
     def __exit__(self, *exc):

@@ -52,12 +52,11 @@ first-order gradient under ``create_graph=True`` reads the unpacked attributes o
 fully and a recorded one only partly (torch's reads the unpacked values).
 
 Threads. As torch's, the stack of entered pairs (and ``disable_saved_tensors_hooks``' message)
-is each thread's own: a thread that entered none does not pack its ops. The debug hook is the
-process's, registered while any thread has a pair entered. Unlike torch's, ops that two threads
-run *at the same time* are not safe here: minitf's grad mode is the process's (a pack hook runs
-under ``no_grad()``, which turns recording off for every thread meanwhile) and a hooked op runs
-with the process's debug hooks cleared (:func:`minitf.debughooks.apply_hooked`), so another
-thread's op in that moment is neither recorded nor packed.
+is each thread's own: a thread that entered none does not pack its ops. So is the debug hook,
+registered for a thread while it has a pair entered (``debughooks.push(thread=True)``), and so are
+grad mode (a pack hook runs under ``no_grad()``, which leaves other threads recording) and the
+unhooked run of a hooked op (:func:`minitf.debughooks.apply_hooked`), as torch's: two threads may
+run ops at the same time, each recorded and packed as it would be alone.
 
 A failed unpack. An ``unpack_hook`` that raises stops the backward pass with its error; the node
 it was unpacking for is left as it was, and so is every node that ran before it in that pass
@@ -129,7 +128,7 @@ class _Packed:
 
 
 class _Watch:
-    """The debug hook registered while any pair is entered: packs each recorded op's saved arrays."""
+    """The debug hook of a thread while it has a pair entered: packs each recorded op's saved arrays."""
 
     synchronize = False
 

@@ -23,7 +23,7 @@ class _State(threading.local):
 
 
 _state = _State()
-_entered = [0]            # pairs entered in all threads: the debug hook is on while > 0
+_entered = [0]            # pairs entered in all threads: what only packs hold is released when none is
 _lock = threading.Lock()
 
 
@@ -45,21 +45,23 @@ class saved_tensors_hooks:
     def __enter__(self) -> None:
         if _state.disabled is not None:
             raise RuntimeError(_state.disabled)
-        _state.stack.append((self.pack_hook, self.unpack_hook))
+        stack = _state.stack
+        stack.append((self.pack_hook, self.unpack_hook))
+        if len(stack) == 1:   # the packing's watch, on this thread's ops while it has a pair entered
+            from .saved_tensors import _WATCH   # (one module up)
+            debughooks.push(_WATCH, thread=True)
         with _lock:
             _entered[0] += 1
-            if _entered[0] == 1:
-                from .saved_tensors import _WATCH   # (the packing's watch: one module up)
-                debughooks.push(_WATCH)
 
     def __exit__(self, *exc) -> None:
-        _state.stack.pop()
+        stack = _state.stack
+        stack.pop()
+        if not stack:
+            from .saved_tensors import _WATCH
+            debughooks.pop(_WATCH)
         with _lock:
             _entered[0] -= 1
             last = _entered[0] == 0
-            if last:
-                from .saved_tensors import _WATCH
-                debughooks.pop(_WATCH)
         if last:
             release.sweep()   # the forward's locals are gone: free what only the graph's packs hold
 

@@ -125,7 +125,7 @@ def allow_mutation_on_saved_tensors():
     ctx = _AllowMutationOnSavedContext()
     watch = _WriteWatch(ctx)
     with saved_tensors_hooks(ctx.pack, ctx.unpack):
-        debughooks.push(watch)
+        debughooks.push(watch, thread=True)   # this thread's writes (torch's hooks and mode: thread-local)
         _enabled[0] = True
         try:
             yield ctx

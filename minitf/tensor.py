@@ -173,7 +173,7 @@ class Tensor(TensorMethods):
         return a.__array__() if type(a) is not np.ndarray else a
 
     def __float__(self):
-        if self._requires_grad and not _scalar_warning_given[0] and _engine._grad_enabled:
+        if self._requires_grad and not _scalar_warning_given[0] and _engine._tls.grad_enabled:
             _warn_scalar_of_graph()
         return float(self._scalar("float"))
 
@@ -355,6 +355,7 @@ class Tensor(TensorMethods):
                 grad = backend.to_device(np.asarray(grad, dtype=self.data.dtype), self.device)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): gradient has shape {tuple(grad.shape)}, output has shape {self.shape}")
+            grad = _engine.seed_in_dtype(grad, self)
         if inputs is not None:
             return self._backward_into(grad, retain_graph, create_graph, inputs)
         _engine._run_backward(self, grad, retain_graph, create_graph)

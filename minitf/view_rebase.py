@@ -47,7 +47,7 @@ def note_view(view: Tensor, root: Tensor) -> None:
     refs = getattr(root, "_views", None)
     if refs is None:
         root._views = refs = []
-    refs.append((weakref.ref(view), autograd._grad_enabled))
+    refs.append((weakref.ref(view), autograd._tls.grad_enabled))
     n = len(refs)
     if n >= 16 and not n & (n - 1):
         refs[:] = [r for r in refs if r[0]() is not None]

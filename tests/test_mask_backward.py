@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minitf as mt
+from minitf.backend import to_numpy
 
 from .conftest import device_tensor
 
@@ -64,3 +65,50 @@ def test_masked_keeps_finite_values_and_dtypes():
         out = masked(g, pass_bits(np.array([False, True, True, False])))
         assert out.dtype == dtype
         np.testing.assert_array_equal(out, np.array([0, np.nan, -2.5, 0], dtype=dtype))
+
+
+@pytest.mark.parametrize("fdtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("gdtype", [np.float16, np.float32, np.float64, np.complex64, np.complex128])
+def test_masked_with_bits_of_another_width_is_the_select(fdtype, gdtype):
+    # bits of a forward dtype's width (pass_bits(mask, dtype)) meeting a gradient of another width:
+    # narrower g used to widen the AND and split each element in the view; shapes 0-d and broadcast
+    from minitf.ops.masking import masked, pass_bits
+    rng = np.random.default_rng(0)
+    for shape, bshape in (((), ()), ((3, 4), (3, 4)), ((3, 4), (1, 4)), ((1, 4), (3, 1))):
+        m = rng.random(bshape) > 0.5
+        g = np.where(rng.random(shape) > 0.5, np.inf, rng.standard_normal(shape)).astype(gdtype)
+        g = np.broadcast_to(g, shape)   # read-only, and of stride 0 where broadcast
+        out = masked(g, pass_bits(np.array(m), fdtype))
+        want = np.where(m, g, gdtype(0))
+        assert out.dtype == gdtype and out.shape == want.shape
+        np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("gdtype", ["float16", "float32", "int64"])
+def test_a_gradient_of_another_dtype_is_cast_to_the_outputs_as_torchs(device, gdtype):
+    # backward(gradient) and grad(grad_outputs) of another real dtype: torch casts it to the output's
+    # (a float32 one reached hardtanh's float64 bits and gave x a (6,) gradient)
+    for call in ("backward", "grad"):
+        got = []
+        for lib in (mt, torch):
+            x = device_tensor(X[:3], device) if lib is mt else torch.tensor(X[:3], requires_grad=True)
+            y = (mt.nn.functional if lib is mt else TF).hardtanh(x)
+            u = np.array([np.inf, 3, np.inf]) if gdtype != "int64" else np.array([7, 3, -2])
+            u = mt.tensor(u, dtype=gdtype, device=device) if lib is mt else torch.tensor(u).to(getattr(torch, gdtype))
+            if call == "backward":
+                y.backward(u)
+                gx = x.grad
+            else:
+                (gx,) = lib.autograd.grad(y, x, u)
+            assert str(gx.dtype).endswith("float64")
+            got.append(gx.numpy() if lib is torch else to_numpy(gx.data))
+        np.testing.assert_array_equal(got[0], got[1])
+
+
+def test_a_complex_gradient_for_a_real_output_is_torchs_error():
+    x = mt.tensor([1.0, 2.0], dtype=mt.float64, requires_grad=True)
+    for y, u in ((x * 2, mt.ones(2, dtype=mt.complex128)), (mt.complex(x, x), mt.ones(2, dtype=mt.float64))):
+        with pytest.raises(RuntimeError, match="both grad_output and output are required to have the same dtype"):
+            y.backward(u)
+        with pytest.raises(RuntimeError, match="grad_output.0. has a dtype of"):
+            mt.autograd.grad(y, x, u)

@@ -138,3 +138,52 @@ def test_silu_forward_gradcheck_and_torch(device):
     F.silu(t).backward(device_tensor(np.ones_like(x), device, requires_grad=False))
     np.testing.assert_allclose(y.numpy(), torch.nn.functional.silu(xt).detach().numpy(), rtol=1e-15, atol=0)
     np.testing.assert_allclose(grad_of(t), xt.grad.numpy(), rtol=1e-14, atol=1e-300)
+
+
+def test_gelu_float32_forward_and_gradient_to_float32_rounding(device):
+    """float32 GELU (the shorter float64 kernel of minitf.ops.erf._single, its exp(-x^2/2) reused by
+    backward): within an ulp or two of the float64 values at the same rounded argument, down the tail."""
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.standard_normal(4000) * 3, np.linspace(-12, 12, 2401), [0.0, -0.0, 1e-40, -1e-40]])
+    x32 = x.astype(np.float32)
+    t = mt.tensor(x32, device=device, requires_grad=True)
+    y = F.gelu(t)
+    assert y.dtype == np.float32
+    arg = (x32 * np.float32(-math.sqrt(0.5))).astype(np.float64)   # the argument as float32 rounds it
+    want = 0.5 * x32.astype(np.float64) * np.vectorize(math.erfc)(arg)
+    got = y.numpy().astype(np.float64)
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    # two float32 roundings (Phi, then x Phi, as before this kernel): within two ulp at that argument
+    ulps = np.abs(got - want)[normal] / np.spacing(np.abs(want[normal]).astype(np.float32))
+    assert ulps.max() <= 2
+    np.testing.assert_allclose(got[~normal], want[~normal], rtol=0, atol=np.finfo(np.float32).tiny)
+    u = rng.standard_normal(x.shape).astype(np.float32)
+    F.gelu(t).backward(mt.tensor(u, device=device))
+    pdf = np.exp(-arg * arg) / math.sqrt(2 * math.pi)
+    want_grad = u * (0.5 * np.vectorize(math.erfc)(arg) + x32 * pdf)
+    # Phi + x phi cancels for x << 0 (as in float64): absolute float32 rounding there
+    np.testing.assert_allclose(grad_of(t), want_grad, rtol=4e-7, atol=1e-7)
+
+
+def test_erfc_and_exp_gives_the_kernels_exponential(device):
+    from minitf.ops.erf import erfc_and_exp
+    x = np.linspace(-11, 11, 2201).astype(np.float32)
+    c, e = erfc_and_exp(backend.array_module(device).asarray(x))
+    assert e is not None and to_numpy(e).dtype == np.float32
+    np.testing.assert_array_equal(to_numpy(c), to_numpy(erfc(backend.array_module(device).asarray(x))))
+    np.testing.assert_allclose(to_numpy(e), np.exp(-x.astype(np.float64) ** 2), rtol=6e-8, atol=1e-45)
+    assert erfc_and_exp(np.linspace(-1, 1, 5))[1] is None   # float64: Cody's erfc, no exponential to give
+
+
+def test_gelu_float32_matches_torch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(5).standard_normal(3000).astype(np.float32) * 3
+    x, xt = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    F.gelu(x).sum().backward()
+    torch.nn.functional.gelu(xt).sum().backward()
+    y, yt = F.gelu(x).numpy(), torch.nn.functional.gelu(xt).detach().numpy()
+    # torch forms 1 + erf(x / sqrt 2) in float32 and loses its digits for x < -1: absolute there
+    keep = a > -1
+    np.testing.assert_allclose(y[keep], yt[keep], rtol=3e-6, atol=0)
+    np.testing.assert_allclose(y[~keep], yt[~keep], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(grad_of(x), xt.grad.numpy(), rtol=1e-5, atol=1e-6)

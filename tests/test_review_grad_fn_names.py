@@ -35,6 +35,8 @@ CASES = {   # an expression over x (2, 3, 4), m (3, 4), L the library, F its fun
     "F.interpolate(x, size=4, mode='linear')": "UpsampleLinear1DBackward0",
     "F.interpolate(x[None], scale_factor=2.0, mode='bilinear')": "UpsampleBilinear2DBackward0",
     "F.interpolate(x[None], size=(2, 2), mode='area')": "AdaptiveAvgPool2DBackward0",
+    # a bool index is a 0-d mask to torch (an int to Python); a real sgn is its own node (it saves x)
+    "x[True]": "IndexBackward0", "x[1, True]": "IndexBackward0", "x.sgn()": "SgnBackward0",
 }
 
 

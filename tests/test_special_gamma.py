@@ -250,3 +250,22 @@ def test_native_special_is_none_for_a_name_cupy_lacks(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", fake_xp)
     assert backend.native_special(fake_xp, "gammaln")(1.0) == "native"
     assert backend.native_special(fake_xp, "log_ndtr") is None
+
+
+def test_trigamma_against_mpmath_and_its_edges(device):
+    """polygamma(1, x) has its own kernel (recurrence to x >= 10, asymptotic series, reflection for
+    x < 0): relative 1e-15 against mpmath from 1e-8 to 1e3 and on (-20, 0) off the poles."""
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(7)
+    x = np.concatenate([np.logspace(-8, 3, 300), rng.uniform(0, 20, 300), rng.uniform(-20, 0, 300)])
+    x = x[np.abs(x - np.round(x)) > 1e-9]
+    want = np.array([float(mpmath.psi(1, mpmath.mpf(v))) for v in x])
+    np.testing.assert_allclose(mt.polygamma(1, _T(x)).data, want, rtol=1.5e-15, atol=0)
+    got = mt.polygamma(1, _T([0.0, -0.0, -4.0, INF, -INF, NAN, 1e300, -1e300])).data
+    assert np.isinf(got[:3]).all() and (got[:3] > 0).all() and got[3] == 0
+    assert np.isnan(got[4]) and np.isnan(got[5]) and got[6] == 1e-300 and np.isinf(got[7])
+    # float32 is the float64 value rounded; every device gives the CPU's values
+    x32 = x.astype(np.float32)
+    np.testing.assert_array_equal(mt.polygamma(1, mt.tensor(x32)).data,
+                                  mt.polygamma(1, _T(x32.astype(np.float64))).data.astype(np.float32))
+    np.testing.assert_array_equal(mt.backend.to_numpy(mt.polygamma(1, _T(x, device)).data), mt.polygamma(1, _T(x)).data)

@@ -101,12 +101,17 @@ class _RealTransform(Function):
 class R2C(_RealTransform):
     kernel, torch_name, result_dtype = "rfftn", "FftR2CBackward0", staticmethod(_complex_of)
 
-    def backward(self, g):  # zero-fill the bins rfft dropped, transform back, keep the real part
+    def backward(self, g):
+        # the real part of the inverse transform of g zero-filled to n bins, as irfftn of g with the bins
+        # of a conjugate pair halved (Re(z e^it) = (z/2) e^it + conj(z/2) e^-it; bin 0 and n/2 keep their
+        # real part, all irfft reads of them): a C2R of the n // 2 + 1 bins, not a C2C of n (2x faster)
         p = self.params
         axes, sizes = p["axes"], p["sizes"]
-        full = _resize(g, axes[-1:], sizes[-1:])
-        gx = backend.get_array_module(g).real(backend.fft_op("ifftn", full, g.dtype, axes=axes, norm=DUAL[p["norm"]]))
-        return (_resize(gx, axes, self.in_sizes).astype(self.dt),)
+        xp = backend.get_array_module(g)
+        half = xp.empty(g.shape, g.dtype)   # C order whatever g's (stft's is a transpose): a strided FFT input
+        xp.divide(g, _pair_weights(xp, g.ndim, axes[-1], sizes[-1], self.dt), out=half)   # costs 2x (measured)
+        gx = backend.fft_op("irfftn", half, self.dt, s=sizes, axes=axes, norm=DUAL[p["norm"]])
+        return (_resize(gx, axes, self.in_sizes),)
 
     def backward_graph(self, g):
         from ..ops.complex_parts import real

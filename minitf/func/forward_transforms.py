@@ -20,9 +20,9 @@ from .pytree import tree_flatten, tree_unflatten
 
 def usable() -> bool:
     """Whether a new dual level may be opened here (see the module's docstring)."""
-    from .. import forward_ad, grad_modes
+    from .. import autograd, forward_ad
     from .vmap import active   # (this thread's batched vmap runs)
-    return forward_ad._current is None and not active() and not grad_modes._inference
+    return forward_ad._current is None and not active() and not autograd._tls.inference
 
 
 def _check_floating(leaves, fname: str):

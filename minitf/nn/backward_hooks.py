@@ -154,7 +154,7 @@ class ModuleCall:
         self.n_inputs = len(args)
         tensors = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         grad = [(i, a) for i, a in tensors if a.requires_grad]
-        if not (grad and _ag._grad_enabled):
+        if not (grad and _ag._tls.grad_enabled):
             return args
         # shapes, dtypes and array modules only, for the zeros of grad_input (no data is kept)
         self.inputs = [(i, a.shape, a.dtype, backend.get_array_module(a.data)) for i, a in tensors]
@@ -174,7 +174,7 @@ class ModuleCall:
         items = (output,) if single else output
         self.n_outputs = len(items)
         grad = [(i, t) for i, t in enumerate(items) if isinstance(t, Tensor) and t.requires_grad]
-        if not (grad and _ag._grad_enabled):
+        if not (grad and _ag._tls.grad_enabled):
             return output
         self.hooked_outputs = [i for i, _ in grad]
         new = list(items)

@@ -77,7 +77,7 @@ class TransformerBlock(Module):
 
     def _steps_fused(self, x, cache) -> bool:
         """Whether this cached forward may run as one ``F.transformer_block_step`` (see the class)."""
-        if autograd.is_grad_enabled() or autograd._hooks or not self.norm_first:
+        if autograd.is_grad_enabled() or autograd._tls.hooks or not self.norm_first:
             return False
         ln_1, attn, ln_2, mlp = self.ln_1, self.attn, self.ln_2, self.mlp
         if type(ln_1) is not LayerNorm or type(ln_2) is not LayerNorm or type(attn) is not CausalSelfAttention \

@@ -90,7 +90,7 @@ def differentiable(t) -> bool:
     through it, or (a dual level open: :mod:`minitf.forward_ad`) it carries a tangent."""
     if t.requires_grad:
         return True
-    if not _engine._hooks:
+    if not _engine._tls.hooks:
         return False
     from ..forward_inplace import flows
     return flows(t)

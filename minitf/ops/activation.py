@@ -89,7 +89,7 @@ class ReLU6(Function):
         return (masked(g, self.mask),)   # (0 off the mask also for an inf or NaN g: torch's select)
 
     def backward_graph(self, g):  # the slope is piecewise constant: relu6'' = 0 (recorded on x, as torch's)
-        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=(self.mask != 0).astype(g.dtype)),)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=None, bits=self.mask),)   # (a select, as backward's)
 
 
 class ELU(Function):

@@ -170,7 +170,7 @@ def as_strided_(x: Tensor, size, stride, storage_offset=None) -> Tensor:
     """In place: x becomes ``x.as_strided(size, stride, storage_offset)`` (the same tensor, now
     that view of its storage). Recorded in a graph; refused on a leaf that requires grad."""
     geo = check_geometry("as_strided_", x, size, stride, storage_offset)
-    if autograd._grad_enabled and x.requires_grad:
+    if autograd._tls.grad_enabled and x.requires_grad:
         if x._fn is None:
             raise RuntimeError("as_strided_: a leaf Variable that requires grad is being used in an in-place "
                                "operation (change it under minitf.no_grad())")

@@ -32,6 +32,16 @@ def _const(a) -> Tensor:
     return Tensor._make(a, None)
 
 
+def _rows(valid, per_row: Tensor) -> Tensor:
+    """``per_row`` (N,) where ``valid`` (a bool (N,): the rows not ignored, or None for all), +0 elsewhere:
+    a select, so an ignored row's gradient is 0 also for an inf or NaN g (torch's kernels skip those
+    rows; a multiply by their zero weight gives inf * 0 = NaN)."""
+    if valid is None:
+        return per_row
+    return Where.apply(per_row, _const(backend.get_array_module(per_row.data).zeros((), dtype=per_row.dtype)),
+                       cond=valid)
+
+
 def _masked(allowed, s: Tensor) -> Tensor:
     """``s`` where ``allowed``, else -inf (a constant)."""
     return Where.apply(s, _const(backend.get_array_module(s.data).asarray(-np.inf, dtype=s.dtype)),
@@ -91,7 +101,7 @@ def cross_entropy(logits, targets, ignore_index):
     rows = xp.arange(logits.shape[0])
     picked = GetItem.apply(log_softmax(logits, -1), index=(rows, xp.where(valid, t, 0)), advanced=True)
     count = int(valid.sum())
-    return _nan_if(count == 0, -reduction.sum(picked * _const(valid.astype(logits.dtype))) / max(count, 1))
+    return _nan_if(count == 0, -reduction.sum(_rows(valid, picked)) / max(count, 1))
 
 
 def _reduce(per_row, reduction_, denom, lead):
@@ -104,14 +114,14 @@ def _reduce(per_row, reduction_, denom, lead):
 
 
 def weighted_cross_entropy(logits, *soft, coef, reduction, denom, lead, smoothing, valid=None):
-    # (valid: the rows not ignored; the recorded backward multiplies by their zero coefficients instead)
+    # (valid: the rows not ignored, selected; their coefficients are 0 too, which a multiply alone would pass as NaN)
     if soft:  # probability targets that require grad: A = w ((1 - eps) t + eps / C), t in the graph
         t, w_row = soft
         coef = w_row * (t * (1 - smoothing) + smoothing / logits.shape[-1])
     else:
         coef = _const(coef)
     per_row = -_sum_last(coef * log_softmax(logits, -1))  # loss_i = -sum_c A_ic log p_ic
-    return _reduce(per_row, reduction, denom, lead)
+    return _reduce(_rows(valid, per_row), reduction, denom, lead)
 
 
 def _sum_last(y):
@@ -120,7 +130,7 @@ def _sum_last(y):
 
 def nll_loss(x, w_t, rows, t, reduction, denom, lead, valid=None):   # (valid: as weighted_cross_entropy's)
     per_row = GetItem.apply(x, index=(rows, t), advanced=True) * _const(-w_t)
-    return _reduce(per_row, reduction, denom, lead)
+    return _reduce(_rows(valid, per_row), reduction, denom, lead)
 
 
 def layer_norm(x, *wb, eps, has_weight, has_bias):

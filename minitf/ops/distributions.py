@@ -145,7 +145,7 @@ def _probabilities(p: Tensor, name):
 
 def _write(x: Tensor, values, name: str) -> Tensor:
     """Fill ``x`` with ``values`` (an array of its device and shape), with the in-place rules."""
-    if autograd._grad_enabled and x.requires_grad:
+    if autograd._tls.grad_enabled and x.requires_grad:
         if x._fn is None:
             raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                f"operation (fill it under minitf.no_grad(), as nn.init does)")
@@ -154,7 +154,7 @@ def _write(x: Tensor, values, name: str) -> Tensor:
         from .inplace import setitem
         setitem(x, Ellipsis, Tensor._make(values, None))
         return x
-    if autograd._hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before the fill
+    if autograd._tls.hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before the fill
         debughooks.before_write(x)
     x.data[...] = values
     autograd.bump_version(x)

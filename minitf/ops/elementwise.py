@@ -9,7 +9,7 @@ from ..errors import DtypeError
 from ..tensor import Tensor
 from .masking import masked, pass_bits
 from ._util import check_floating, float_input
-from .erf import erfc as _erfc
+from .erf import erfc_and_exp as _erfc_and_exp
 
 
 class Exp(Function):
@@ -116,7 +116,7 @@ class ReLU(Function):
         return (masked(g, self.bits),)
 
     def backward_graph(self, g):  # the indicator is a constant: relu'' = 0 away from the kink
-        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=(self.bits != 0).astype(g.dtype)),)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=None, bits=self.bits),)   # (a select, as backward's)
 
 
 class PiecewiseConstantScale(Function):
@@ -124,22 +124,34 @@ class PiecewiseConstantScale(Function):
     sign of l1_loss's input - target): their first derivative under ``create_graph``. Its derivative
     is ``m`` for g and 0 for each x, and it is recorded on the xs, so a second ``grad`` w.r.t. one
     gives zeros, as torch's (whose double backwards read x), not an error that the gradient does
-    not require grad."""
+    not require grad.
+
+    ``bits`` (:func:`minitf.ops.masking.pass_bits` of where the slope is not 0; ``m`` then a number,
+    an array or None for 1): a select, ``g * m`` on the mask and 0 off it also for an inf or NaN g,
+    as torch's double backwards of relu, hardtanh, threshold (their backward again, on gg), to any
+    order. g: any shape; m and bits broadcast against it."""
 
     saves_inputs = saves_output = False
 
-    def forward(self, g, *xs, m):
-        self.m, self.x_shapes = m, [x.shape for x in xs]
-        return g * m
+    def forward(self, g, *xs, m, bits=None):
+        self.m, self.bits, self.x_shapes = m, bits, [x.shape for x in xs]
+        return self._scale(g)
+
+    def _scale(self, g):
+        if self.bits is None:
+            return g * self.m
+        return masked(g if self.m is None else g * self.m, self.bits)   # (scaled first: inf and NaN stay off the mask)
 
     def backward(self, gg):
         xp = backend.get_array_module(gg)
-        return (gg * self.m, *(xp.zeros(s, dtype=gg.dtype) for s in self.x_shapes))
+        return (self._scale(gg), *(xp.zeros(s, dtype=gg.dtype) for s in self.x_shapes))
 
     def backward_graph(self, gg):
         xp = backend.get_array_module(gg.data)
-        return (gg * Tensor._make(self.m, None),
-                *(Tensor._make(xp.zeros(s, dtype=gg.dtype), None) for s in self.x_shapes))
+        zeros = tuple(Tensor._make(xp.zeros(s, dtype=gg.dtype), None) for s in self.x_shapes)
+        if self.bits is not None:   # the select again, recorded on gg only (its slope is constant)
+            return (PiecewiseConstantScale.apply(gg, m=self.m, bits=self.bits), *zeros)
+        return (gg * Tensor._make(self.m, None), *zeros)
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -303,7 +315,7 @@ class GELUErf(Function):
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 
     def forward(self, x):
-        cdf = _erfc(x * x.dtype.type(-_SQRT1_2))
+        cdf, self.e = _erfc_and_exp(x * x.dtype.type(-_SQRT1_2))
         cdf *= 0.5
         self.x, self.cdf = x, cdf
         return x * cdf
@@ -311,9 +323,12 @@ class GELUErf(Function):
     def backward(self, g):  # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         xp = backend.get_array_module(g)
         x = self.x
-        with backend.quiet_underflow(xp):
-            d = xp.exp(x * x * x.dtype.type(-0.5))
-        d *= x.dtype.type(_INV_SQRT_2PI)
+        if self.e is not None:   # exp(-t^2), t = -x / sqrt 2 as forward rounded it: the kernel's own
+            d = self.e * x.dtype.type(_INV_SQRT_2PI)
+        else:
+            with backend.quiet_underflow(xp):
+                d = xp.exp(x * x * x.dtype.type(-0.5))
+            d *= x.dtype.type(_INV_SQRT_2PI)
         d *= x
         d += self.cdf
         d *= g

@@ -19,7 +19,7 @@ from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import check_dim, expand_reduced, normalize_axis, refuse_complex
-from .masking import masked, pass_bits
+from .masking import masked, pass_bits, select
 
 # PyTorch's torch.return_types.max / .min: a namedtuple of (values, indices)
 max_return = namedtuple("max", ["values", "indices"])
@@ -104,7 +104,7 @@ class MaxDim(Function):
         if not self.shape:
             return (g,)
         gk = g if self.keepdim else g.reshape(g.shape[:self.axis] + (1,) + g.shape[self.axis:])
-        return (gk * Tensor._make(self._one_hot(backend.get_array_module(g.data)).astype(g.dtype), None),)
+        return (select(gk, pass_bits(self._one_hot(backend.get_array_module(g.data)))),)   # (as backward's)
 
 
 class MinDim(MaxDim):

@@ -14,7 +14,8 @@ here, in float64 (float32/16 inputs are computed in float64 and rounded once):
   x < 0 by psi(x) = psi(1 - x) - pi / tan(pi x).
 * zeta(s, q) = sum_k (q + k)^-s by Euler-Maclaurin: at least 9 terms (until q + k >= 9),
   then the integral, the half term and 12 Bernoulli corrections.
-* polygamma(n, x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 1.
+* polygamma(n, x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 2; polygamma(1, x) (digamma's gradient)
+  by its own recurrence to w >= 10, asymptotic series and reflection (:func:`_trigamma64`).
 
 Measured in float64 against torch 2.13 and mpmath (tests/test_special_gamma.py's grids:
 1e-300 .. 1e300 and negative non-integers; lgamma in tests/test_special_lgamma.py):
@@ -26,8 +27,10 @@ relative <= 4e-15, absolute <= 7e-16 near its root 1.4616... polygamma(1, x) is 
 (torch's trigamma to 5e-10 only), polygamma(n >= 2) and zeta to 1e-14. On CuPy,
 ``cupyx.scipy.special``'s gammaln, digamma, polygamma and zeta are used
 (:func:`minitf.backend.native_special`), and the recurrence for x < 0 above runs a fixed 20 steps
-with a select, after one read-back of whether any entry needs it. On NumPy lgamma runs in chunks of
-16384 over threads, each chunk's recurrence entries compressed and sorted by step count
+with a select, after one read-back of whether any entry needs it. On NumPy lgamma, digamma and
+polygamma run in chunks of 8192 over threads (:func:`minitf.ops.lgamma_kernel.chunked`; 2^16 float64
+values in (0, 20): lgamma 27 -> 6 ms, digamma 22 -> 8, polygamma(1) 43 -> 8, benchmarks/special_speed.py
+for the torch ratios); before that lgamma ran in chunks of 16384, each chunk's recurrence entries compressed and sorted by step count
 (benchmarks/lgamma_speed.py: 1M values in (-10, 0) in 70-90 ms, from ~420; positive x 50-75 ms,
 from ~110; results bit-identical). lgamma's kernel is :mod:`minitf.ops.lgamma_kernel`.
 """
@@ -43,7 +46,7 @@ from ..errors import ArgumentError
 from ..tensor import Tensor
 from ._util import float_input
 from .more_math import _unary
-from .lgamma_kernel import _lgamma_array
+from .lgamma_kernel import _lgamma_array, chunked
 
 # B_2k / 2k: digamma's asymptotic series
 _DIGAMMA = (0.08333333333333333, -0.008333333333333333, 0.003968253968253968, -0.004166666666666667,
@@ -66,32 +69,65 @@ def in_float64(name: str, kernel):
     return f
 
 
-def _shift_up(xp, x, combine, start, to=10.0, steps=10):
+def _shift_up(xp, x, term, to=10.0, steps=10):
     """(x < 0, w, acc): x reflected to 1 - x where negative, then w = that + k >= ``to`` (at most
-    ``steps`` steps from 0.5) and acc = combine(... combine(start, v_0) ..., v_(k-1)) over the values
-    v_j = that + j passed on the way, for the recurrences."""
+    ``steps`` steps from 0.5) and acc = term(v_0) + ... + term(v_(k-1)) over the values v_j = that + j
+    passed on the way, for the recurrences.
+
+    Each step adds m term(w) and m to w, m = (w < to) as 0/1: the same sums as a select (acc + 0 is
+    acc), without one (NumPy's where on a mixed mask is branchy: ~5x a multiply-add, measured);
+    term(w) is finite or +-inf wherever m is 0 (w >= to > 0 there, or NaN, which stays NaN)."""
     neg = x < 0
     w = xp.where(neg, 1 - x, x)
-    acc = xp.full(x.shape, start)
+    acc = xp.zeros(x.shape)
     for _ in range(steps):
         m = w < to
-        acc = xp.where(m, combine(acc, xp.where(m, w, 1)), acc)
-        w = xp.where(m, w + 1, w)
+        if xp is np and not m.any():   # (on a device the read-back would cost more than the step)
+            break
+        acc += term(w) * m
+        w += m
     return neg, w, acc
 
 
 def _digamma64(xp, x):
-    neg, w, acc = _shift_up(xp, x, lambda acc, v: acc + 1 / v, 0.0)
+    neg, w, acc = _shift_up(xp, x, lambda v: 1 / v)
     inv2 = 1 / (w * w)
-    series = xp.zeros_like(w)
-    for c in reversed(_DIGAMMA):
-        series = series * inv2 + c
+    series = xp.full_like(w, _DIGAMMA[-1])
+    for c in reversed(_DIGAMMA[:-1]):
+        series *= inv2
+        series += c
     out = xp.log(w) - 0.5 / w - series * inv2 - acc
     r = x - xp.round(x)                                  # tan(pi x) = tan(pi r), exact reduction
-    out = xp.where(neg, out - math.pi / xp.tan(math.pi * r), out)
-    out = xp.where(neg & (r == 0), np.nan, out)           # poles at the negative integers: NaN, as torch
+    if xp is not np or neg.any():
+        out = xp.where(neg, out - math.pi / xp.tan(math.pi * r), out)
+        out = xp.where(neg & (r == 0), np.nan, out)       # poles at the negative integers: NaN, as torch
     out = xp.where(x == 0, xp.where(xp.signbit(x), np.inf, -np.inf), out)   # psi(+-0) = -+inf, as torch
     return xp.where(x == -np.inf, np.nan, out)
+
+
+# B_2k, k = 1..8: trigamma's asymptotic series psi1(w) ~ 1/w + 1/(2 w^2) + sum_k B_2k / w^(2k+1); at
+# w >= 10 the first omitted term (B_18 / w^19) is below 6e-18 of the value
+_TRIGAMMA = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _trigamma64(xp, x):
+    """polygamma(1, x) of float64 x: psi1(x) = psi1(x + k) + sum_j 1/(x + j)^2 up to x + k >= 10, the
+    asymptotic series there; x < 0 by psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x), whose second term
+    is below 1.7 and the first above 9.8 (no cancellation). inf at the poles 0, -1, -2, ...; as
+    :func:`_zeta64`'s sum (the general polygamma) but without its 21 powers per element."""
+    neg, w, acc = _shift_up(xp, x, lambda v: 1 / (v * v))
+    inv = 1 / w
+    inv2 = inv * inv
+    series = xp.full_like(w, _TRIGAMMA[-1])
+    for c in reversed(_TRIGAMMA[:-1]):
+        series *= inv2
+        series += c
+    out = acc + inv * (1 + inv * (0.5 + inv * series))   # 1/w + 1/(2 w^2) + sum B_2k w^-(2k+1)
+    if xp is not np or neg.any():
+        s = xp.sin(math.pi * (x - xp.round(x)))       # sin(pi x) up to sign, the argument reduced exactly
+        out = xp.where(neg, math.pi ** 2 / (s * s) - out, out)
+    out = xp.where(xp.isinf(x), xp.where(x > 0, 0.0, np.nan), out)
+    return xp.where(xp.isnan(x), x, out)
 
 
 def _zeta64(xp, q, s):
@@ -126,12 +162,14 @@ def _zeta64(xp, q, s):
 def _polygamma64(xp, x, n):
     if n == 0:
         return _digamma64(xp, x)
+    if n == 1:
+        return _trigamma64(xp, x)
     sign = 1.0 if n % 2 else -1.0
     return sign * float(math.factorial(n)) * _zeta64(xp, x, xp.asarray(float(n + 1)))
 
 
-_digamma_array = in_float64("digamma", _digamma64)
-_polygamma_array = in_float64("polygamma", _polygamma64)
+_digamma_array = in_float64("digamma", lambda xp, x: chunked(xp, _digamma64, x))
+_polygamma_array = in_float64("polygamma", lambda xp, x, n: chunked(xp, lambda xp, c: _polygamma64(xp, c, n), x))
 
 
 class Polygamma(Function):

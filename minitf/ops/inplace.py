@@ -88,7 +88,7 @@ def index_put(x: Tensor, index, value) -> Tensor:
 def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value.
     ``reads``: the tensors graph_op reads besides x (``(value,)`` unless given)."""
-    if autograd._hooks and not (autograd._grad_enabled and (x._requires_grad or _base_in_graph(x) or any(
+    if autograd._tls.hooks and not (autograd._tls.grad_enabled and (x._requires_grad or _base_in_graph(x) or any(
             isinstance(t, Tensor) and t._requires_grad for t in ((value,) if reads is None else reads)))):
         from ..forward_inplace import tangent_change   # here for a dual's tangent only (forward AD)
         return tangent_change(x, value, op_name, graph_op)
@@ -103,7 +103,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     # the op, lerp's three) notes it, so none is taken for a reader of x's overwritten array, as
     # the ops recorded before are (only the last one's epoch was set after: the others raised)
     autograd._epoch += 1
-    if autograd._hooks:   # forward AD: the old value carries x's tangent into graph_op
+    if autograd._tls.hooks:   # forward AD: the old value carries x's tangent into graph_op
         from ..forward_inplace import carry
         carry(x, old)
     res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
@@ -117,7 +117,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
-    if autograd._hooks:   # (the tangent's own in-place change advances the epoch)
+    if autograd._tls.hooks:   # (the tangent's own in-place change advances the epoch)
         from ..forward_inplace import take
         take(x, res)
     if getattr(x, "_views", None):   # x's views read it again from its new history (torch's re-base)
@@ -147,7 +147,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
     # what graph_op reads: a copy of x as it is (the ops it records save this, never changed);
     # ops recorded before reach x as it was through _prev once x is re-based
     before = x.clone() if x.requires_grad else x.detach().clone()
-    if autograd._hooks:
+    if autograd._tls.hooks:
         from ..forward_inplace import carry
         carry(x, before)
     new = graph_op(before, before if value is x else value)
@@ -155,14 +155,14 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         from .as_strided import AsStridedScatter, Geometry, as_strided
         geo, into = Geometry.of(x.data), Geometry.of(root.data)
         _record(root, new, op_name, lambda a, v: AsStridedScatter.apply(a, v, geometry=geo, xgeo=into))
-        fresh = as_strided(root, *geo) if autograd._hooks else None
+        fresh = as_strided(root, *geo) if autograd._tls.hooks else None
     elif hasattr(view_of[1], "write"):  # a view no basic index names (diagonal, real): its own write and read
         view_of[1].write(base, new, op_name)
-        fresh = view_of[1].read(base) if autograd._hooks else None
+        fresh = view_of[1].read(base) if autograd._tls.hooks else None
     else:
         from .shape import getitem
         setitem(base, view_of[1], new)  # recorded on the base (and refused there if it is a leaf)
-        fresh = getitem(base, view_of[1]) if autograd._hooks else None
+        fresh = getitem(base, view_of[1]) if autograd._tls.hooks else None
     if root._fn is not None:
         root._fn._torch_name = "torch::autograd::CopySlices"
     if fresh is not None:
@@ -214,17 +214,17 @@ def _check_writable(x: Tensor, op_name: str) -> None:
     if flags is not None and not getattr(flags, "writeable", True):
         raise RuntimeError(f"{op_name}: the tensor's array is read-only (a broadcast view, or NumPy memory "
                            f"marked read-only): clone() it first")
-    if autograd._hooks:   # the write is coming: allow_mutation_on_saved_tensors clones what was saved
+    if autograd._tls.hooks:   # the write is coming: allow_mutation_on_saved_tensors clones what was saved
         debughooks.before_write(x)
 
 
 def _needs_graph(x: Tensor, v, *more) -> bool:
     """Whether the change goes through :func:`_record`: a gradient flows, or (a dual level open) a tangent."""
-    if autograd._grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
+    if autograd._tls.grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
         return True
-    if autograd._grad_enabled and _base_in_graph(x):
+    if autograd._tls.grad_enabled and _base_in_graph(x):
         return True   # a view without grad (made under no_grad()) of a base in a graph: refused in _record_on_base
-    return bool(autograd._hooks) and _tangent_flows(x, v, *more)
+    return bool(autograd._tls.hooks) and _tangent_flows(x, v, *more)
 
 
 def _base_in_graph(x: Tensor) -> bool:

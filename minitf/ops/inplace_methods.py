@@ -23,8 +23,8 @@ def from_op(name: str, op):
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         for t in tensors:
             _check_value(x, t, name)  # one device
-        if autograd._grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)) or (
-                autograd._hooks and _tangent_flows(x, *tensors)):   # (forward AD: a dual's tangent)
+        if autograd._tls.grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)) or (
+                autograd._tls.hooks and _tangent_flows(x, *tensors)):   # (forward AD: a dual's tangent)
             # x itself among the arguments (x.atan2_(x)) is its old value there, as the first one
             a_args = lambda a: [a if t is x else t for t in args]  # noqa: E731
             a_kw = lambda a: {k: a if t is x else t for k, t in kwargs.items()}  # noqa: E731
@@ -48,9 +48,9 @@ def reshaping(name: str, op):
     its version bumped as torch's; recorded when x is in a graph (a leaf that requires grad
     is refused, as torch)."""
     def inplace(x: Tensor, *args) -> Tensor:
-        if autograd._hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before its shape changes
+        if autograd._tls.hooks:   # allow_mutation_on_saved_tensors: a saved x is cloned before its shape changes
             debughooks.before_write(x)
-        if autograd._grad_enabled and x._requires_grad:
+        if autograd._tls.grad_enabled and x._requires_grad:
             if x._fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                    f"operation (change it under minitf.no_grad())")
@@ -70,7 +70,7 @@ def reshaping(name: str, op):
             autograd.bump_version(x)
         if getattr(x, "_view_of", None) is not None:
             x._view_of = None  # the index it was taken with no longer names x's elements
-        if autograd._hooks and _tangent_flows(x):   # forward AD: the tangent takes the same view of itself
+        if autograd._tls.hooks and _tangent_flows(x):   # forward AD: the tangent takes the same view of itself
             from ..forward_inplace import reshape_tangent
             reshape_tangent(x, lambda t: op(t, *args))
         return x

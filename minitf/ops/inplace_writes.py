@@ -42,7 +42,7 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
         v = real(v)
     if _needs_graph(x, v):
         _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
-        if not advanced and getattr(x, "_base", None) is None:   # (a view's base was named in _record_on_base)
+        if not advanced and x._fn is not None and getattr(x, "_base", None) is None:   # (a view's base: named in _record_on_base)
             x._fn._torch_name = _write_name(op_name, index, v)
         return
     try:

@@ -36,5 +36,16 @@ def masked(g, bits):
     ints = _INTS.get(g.dtype.itemsize)
     if ints is None:   # complex128 (no int128): the select itself
         return xp.where(bits != 0, g, g.dtype.type(0))
+    if bits.dtype.itemsize > g.dtype.itemsize:   # bits of a wider float's than g (a float32 gradient into a float64 op):
+        bits = bits.astype(ints)                 # at g's width, else the AND widens and the view splits each element
     return xp.bitwise_and(g.view(ints), bits).view(g.dtype)
 
+
+
+def select(g, bits, scale=None):
+    """The recorded form of ``masked(g * scale, bits)`` (``g`` a Tensor, ``scale`` None for 1, a number
+    or an array): a mask op's backward under ``create_graph``, a select to any order (0 off the mask
+    also for an inf or NaN g, where ``g * mask`` gives NaN); not recorded on the op's input, whose
+    derivative through a constant mask is none (torch's where on grad)."""
+    from .elementwise import PiecewiseConstantScale   # (elementwise imports this module)
+    return PiecewiseConstantScale.apply(g, m=scale, bits=bits)

@@ -17,6 +17,7 @@ from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from .activation import _check_float, in_place
 from .elementwise import PiecewiseConstantScale
+from ._util import as_tensor
 from .masking import masked, pass_bits
 
 
@@ -40,10 +41,10 @@ class PiecewiseLinear(Function):
         return (masked(g if self.scale == 1 else g * self.scale, self.bits),)   # (scaled first: inf and NaN stay off the mask)
 
     def backward_graph(self, g):
-        m = self.slope
-        if m is None:
-            m = (self.bits != 0).astype(g.dtype) * g.dtype.type(self.scale)
-        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=m),)
+        if self.slope is not None:
+            return (PiecewiseConstantScale.apply(g, self.inputs[0], m=self.slope),)
+        scale = None if self.scale == 1 else self.scale   # (a select, as backward's)
+        return (PiecewiseConstantScale.apply(g, self.inputs[0], m=scale, bits=self.bits),)
 
 
 def _c(x, v):
@@ -133,7 +134,8 @@ class Hardswish(Function):
         xp = backend.get_array_module(g.data)
         mid = (self.x > -3) & (self.x < 3)
         outside = Tensor._make(self._slope(xp, self.x), None)
-        return (g * Where.apply(x / 3.0 + 0.5, outside, cond=mid),)
+        # a select where x <= -3 (torch's hardswish_backward again: 0 there also for an inf or NaN g)
+        return (Where.apply(g * Where.apply(x / 3.0 + 0.5, outside, cond=mid), as_tensor(0, g), cond=~(self.x <= -3)),)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:

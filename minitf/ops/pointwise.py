@@ -7,7 +7,7 @@ from ..autograd import Function
 from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, float_input, require_tensor
-from .masking import masked, pass_bits
+from .masking import masked, pass_bits, select
 from .promotion import cast_operand, promote_operands, result_type
 
 
@@ -48,7 +48,7 @@ class Clamp(Function):
         return (masked(g, self.inside),)
 
     def backward_graph(self, g):  # the mask is piecewise constant
-        return (g * _const(self.inside != 0, g),)
+        return (select(g, self.inside),)
 
 
 class ClampTensor(Function):
@@ -79,7 +79,7 @@ class ClampTensor(Function):
         return tuple(masked(g, m) for m in self.masks)
 
     def backward_graph(self, g):  # the masks are piecewise constant
-        return tuple(g * _const(m != 0, g) for m in self.masks)
+        return tuple(select(g, m) for m in self.masks)
 
 
 class Maximum(Function):
@@ -96,33 +96,27 @@ class Maximum(Function):
         self.a, self.b = a, b
         return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
 
-    def _sides(self):
-        """(lose_a, lose_b, tie): bool arrays of the broadcast shape, where each operand loses and
-        where they tie (a NaN operand neither loses nor ties: both get g)."""
+    def _masks(self, dtype):
+        """(scale, bits_a, bits_b): g's scale, 1/2 where the operands tie and 1 elsewhere (None
+        without a tie), and the pass_bits of where each operand does not lose (a NaN operand
+        neither loses nor ties: both get g); arrays of the broadcast shape."""
         a, b = self.a, self.b
         lose_a, lose_b = (a < b, a > b) if self.largest else (a > b, a < b)
-        return lose_a, lose_b, a == b
-
-    def _coefs(self, dtype):
-        xp = backend.get_array_module(self.a)
-        lose_a, lose_b, tie = self._sides()
-        half, one = dtype.type(0.5), dtype.type(1)
-        zero = dtype.type(0)
-        return (xp.where(tie, half, xp.where(lose_a, zero, one)),
-                xp.where(tie, half, xp.where(lose_b, zero, one)))
+        tie = a == b
+        scale = (1 - tie * dtype.type(0.5)) if tie.any() else None   # (exact: 1 or 0.5)
+        return scale, pass_bits(~lose_a), pass_bits(~lose_b)
 
     def backward(self, g):  # the engine sums each back to its operand's shape
         # torch's: g where an operand wins, g / 2 where they tie, and 0 (a select, also for an inf
         # or NaN g) where it loses; at a NaN operand both get g
-        lose_a, lose_b, tie = self._sides()
-        if tie.any():
-            half = g.dtype.type(0.5)
-            g = g * (1 - tie * half)   # (exact: 1 or 0.5)
-        return masked(g, pass_bits(~lose_a)), masked(g, pass_bits(~lose_b))
+        scale, bits_a, bits_b = self._masks(g.dtype)
+        if scale is not None:
+            g = g * scale
+        return masked(g, bits_a), masked(g, bits_b)
 
-    def backward_graph(self, g):  # piecewise constant: the coefficients are constants
-        ca, cb = self._coefs(g.dtype)
-        return g * _const(ca, g), g * _const(cb, g)
+    def backward_graph(self, g):  # piecewise constant: the same selects, recorded
+        scale, bits_a, bits_b = self._masks(g.dtype)
+        return select(g, bits_a, scale), select(g, bits_b, scale)
 
 
 class Minimum(Maximum):
@@ -207,11 +201,6 @@ class TriMask(Function):
 
     def backward_graph(self, g):
         return (TriMask.apply(g, **self.params),)
-
-
-def _const(mask, like: Tensor) -> Tensor:
-    """A constant (outside the graph) of ``like``'s dtype from an array on its device."""
-    return Tensor._make(mask.astype(like.dtype), None)
 
 
 def abs(x: Tensor) -> Tensor:

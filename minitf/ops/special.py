@@ -137,6 +137,13 @@ def frac(x: Tensor) -> Tensor:
     return _Frac.apply(x)
 
 
+class _Sgn(_u.Sign):
+    saves_tensors = True   # torch's real SgnBackward0 saves x and its result (sign's node nothing): freed by a backward
+
+
+_Sgn.__name__ = _Sgn.__qualname__ = "Sgn"
+
+
 def sgn(x: Tensor) -> Tensor:
     """torch.sgn: for real tensors the same as :func:`minitf.sign` (-1, 0 or 1; 0 for NaN; the
     dtype kept; gradient 0); for complex ones z / |z| (0 at 0), with torch's gradient.
@@ -144,7 +151,7 @@ def sgn(x: Tensor) -> Tensor:
     if isinstance(x, Tensor) and x.dtype.kind == "c":
         from .complex_backward import Sgn
         return Sgn.apply(x)
-    return _u.sign(x)
+    return _Sgn.apply(x)
 
 
 def signbit(x: Tensor) -> Tensor:

@@ -15,6 +15,12 @@ from .inplace import Staged, take
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))   # index items that select without an array
 
 
+def basic_index(index) -> bool:
+    """Whether ``index`` (one item or a tuple) selects without an array: ints, slices, None, Ellipsis.
+    A bool is not (an int to Python, but to torch a 0-d mask: ``x[True]`` is an IndexBackward0)."""
+    return all(isinstance(it, _BASIC) and not isinstance(it, bool) for it in (index if type(index) is tuple else (index,)))
+
+
 class GetItem(Function):
     __slots__ = ("index",)  # a slot, not the freed __dict__: grad_fn.name() reads it after backward
     saves_inputs = saves_output = False
@@ -25,8 +31,7 @@ class GetItem(Function):
         """A basic index's node (torch's SliceBackward0, SelectBackward0) keeps no tensor, so its
         backward can run again; one indexing with arrays (IndexBackward0: a mask too) keeps them.
         (Read at backward only, from the index slot: forward pays nothing.)"""
-        index = self.index
-        return self.advanced or not all(isinstance(it, _BASIC) for it in (index if type(index) is tuple else (index,)))
+        return self.advanced or not basic_index(self.index)
 
     def forward(self, x, index, advanced):
         self.shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced

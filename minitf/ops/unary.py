@@ -104,8 +104,8 @@ class Step(Function):
     def backward(self, g):
         return (backend.get_array_module(g).zeros_like(g),)
 
-    def backward_graph(self, g):
-        return (g * 0,)
+    def backward_graph(self, g):   # torch's zeros_like(grad): a constant (g * 0 gave NaN for an inf or NaN g)
+        return (Tensor._make(backend.get_array_module(g.data).zeros(g.shape, dtype=g.dtype), None),)
 
 
 class Sign(Step):
