@@ -138,16 +138,11 @@ class Function(NodeAPI):
     # backward can run again after a pass without retain_graph (`y = x.sum(); y.backward(); y.backward()`
     # accumulates twice, as torch's); one that saves a tensor is freed and a second pass raises
     saves_tensors = True
-    is_view = False  # a view op's output is stale once its base is changed by a recorded in-place op
+    is_view = False  # a view op: its output shares its input's storage (re-based as torch's: minitf/view_rebase.py)
 
     def saved_inputs(self, inputs):
         """Indices of the inputs whose arrays backward reads (for the version check)."""
         return range(len(inputs)) if self.saves_inputs else ()
-
-    def view_matches(self, base, out) -> bool:
-        """For a view op: whether ``out`` still holds the view of ``base`` (the input it was
-        taken from) that the op made; a recorded in-place change of the base elsewhere keeps it."""
-        return False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -163,8 +158,8 @@ class Function(NodeAPI):
         from .grad_fn_names import class_name   # (imported when a name is first asked for)
         return class_name(cls)
 
-    def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...>
-        return f"<{self.name()} object at {id(self):#x}>"
+    def __repr__(self):  # torch's: <MulBackward0 object at 0x7f...> (<CopySlices ...> for torch::autograd::CopySlices)
+        return f"<{self.name().rpartition('::')[2]} object at {id(self):#x}>"
 
     def name(self) -> str:
         """torch's ``grad_fn.name()``: ``MulBackward0``, ``AddmmBackward0`` (:mod:`minitf.grad_fn_names`)."""

@@ -230,6 +230,9 @@ def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
 def _become(t: Tensor, result: Tensor) -> Tensor:
     """A dirty input ``t`` takes the recorded output's place (torch returns the input itself)."""
     t._fn, t._requires_grad = result._fn, True
+    if getattr(t, "_views", None):   # its views read it again from its new history (torch's re-base)
+        from .view_rebase import rebase
+        rebase(t)
     return t
 
 

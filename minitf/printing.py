@@ -230,7 +230,7 @@ def tensor_repr(t) -> str:
             suffixes.append(f"dtype={dtype_name(a.dtype)}")
         body = _body(a, indent)
     if t._fn is not None:
-        suffixes.append(f"grad_fn=<{t._fn.name()}>")
+        suffixes.append(f"grad_fn=<{t._fn.name().rpartition('::')[2]}>")   # torch's <CopySlices>
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)

@@ -32,6 +32,11 @@ def _device_of(data):
     return dev
 
 
+def _refuse(fn):
+    """A view that its base's in-place change left with no grad_fn (minitf/view_rebase.py): torch's error."""
+    raise RuntimeError(fn.view_refusal)
+
+
 class Tensor(TensorMethods):
     """An n-dimensional array on a device, optionally recording gradients.
 
@@ -41,8 +46,9 @@ class Tensor(TensorMethods):
 
     # _vc (version counter), _base (the tensor a view shares storage with) and _view_of
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
-    # change)) are set only when needed: read with getattr(t, name, None)
-    __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev",
+    # change)) are set only when needed: read with getattr(t, name, None); so is _views (on a base:
+    # its live views, re-based after a recorded in-place change: minitf/view_rebase.py)
+    __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev", "_views",
                  "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
     # True on vmap's BatchedTensor (minitf/func/batching.py): the ops that read storage before
@@ -97,7 +103,8 @@ class Tensor(TensorMethods):
                       doc="The device, an ``mt.device``: a ``str`` equal to its name (\"cpu\", \"fake\", \"gpu\"), "
                           "with torch's ``.type`` (\"cuda\" for the GPU) and ``.index``.")
     is_leaf = property(lambda self: self._fn is None)
-    grad_fn = property(lambda self: self._fn, doc="The Function that made this tensor (None for a leaf).")
+    grad_fn = property(lambda self: self._fn if getattr(self._fn, "view_refusal", None) is None else _refuse(self._fn),
+                       doc="The Function that made this tensor (None for a leaf).")
     mT = property(lambda self: _ops.transpose(self, -2, -1), doc="The last two dims swapped.")
 
     @property

@@ -147,9 +147,10 @@ VIEW_WRITES = {   # each as (module, z) -> None, run on minitf and on torch alik
     "copy_into_view_of_view": lambda m, z: z[1:].real.copy_(m.tensor([7.0, 8.0], dtype=z.real.dtype, device=z.device)),
     "view_as_real": lambda m, z: (m.view_as_real(z)[1:, 0].mul_(3), m.view_as_real(z)[0].fill_(2)),
     "view_as_complex_of_pairs": lambda m, z: m.view_as_complex(m.view_as_real(z)[1:]).mul_(1j),
-    # (z.imag = z.imag * 2 would be refused while recording: a view used after its base changed,
-    # minitf's rule for every view, docs/api.md)
     "setters": lambda m, z: (setattr(z, "real", 5), setattr(z, "imag", z.real * 2)),
+    # a view read after its base changed: re-based, as torch's (minitf/view_rebase.py)
+    "setter_reads_the_view": lambda m, z: setattr(z, "imag", z.imag * 2),
+    "view_kept_across_a_change": lambda m, z: (lambda r: (z.imag.mul_(3), r.mul_(2)))(z.real),
 }
 
 

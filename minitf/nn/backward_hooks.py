@@ -44,6 +44,7 @@ from .. import autograd as _ag
 from .. import backend
 from ..autograd import Function, shared_counter
 from ..tensor import Tensor
+from ..view_rebase import note_view
 
 
 class _Parts:
@@ -104,7 +105,8 @@ def _wrap(tensors, run):
         v = Tensor._make(t.data, _node(BackwardHookFunction, (bundle,), k=k, n=len(tensors), shape=bundle.shape))
         v._vc = shared_counter(t)      # a view: an in-place change through either is seen by the other's readers
         root = getattr(t, "_base", None)
-        v._base = t if root is None else root
+        v._base = root = t if root is None else root
+        note_view(v, root)             # re-based after a recorded in-place change of root (minitf/view_rebase.py)
         v._view_of = (t, Ellipsis)     # a change of v in place is recorded on t as t[...] = ...
         out.append(v)
     return out

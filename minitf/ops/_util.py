@@ -12,6 +12,7 @@ from .. import autograd as _engine
 from ..autograd import Function, shared_counter
 from ..errors import DimError, DtypeError, broadcast_error
 from ..tensor import Tensor
+from ..view_rebase import note_view
 
 
 def scalar_tensor(x, dtype, like: Tensor) -> Tensor:
@@ -274,7 +275,8 @@ def share_storage(out: Tensor, base: Tensor) -> Tensor:
         return out  # a copy
     out._vc = shared_counter(base)
     root = getattr(base, "_base", None)
-    out._base = base if root is None else root
+    out._base = root = base if root is None else root
+    note_view(out, root)   # re-based after a recorded in-place change of root (minitf/view_rebase.py)
     return out
 
 

@@ -95,6 +95,7 @@ class Move(Function):
     """:func:`_move` as an op: as_strided's backward (for ``create_graph``); its adjoint is the
     move back, with the counts swapped."""
     saves_inputs = saves_output = False
+    takes_complex = True   # a linear map with real (0/1) coefficients: its adjoint holds for complex
 
     def forward(self, g, src, dst, src_count, dst_count):
         self.args = (src, dst, src_count, dst_count)
@@ -111,14 +112,12 @@ class Move(Function):
 
 class AsStrided(Function):
     saves_inputs = saves_output = False
+    takes_complex = True   # a linear map with real (0/1) coefficients: its adjoint holds for complex
     is_view = True
 
     def forward(self, x, geometry):
         self.geo, self.src = geometry, Geometry.of(x)
         return storage.view(x, *geometry)
-
-    def view_matches(self, base, out):
-        return bool(backend.get_array_module(out).array_equal(storage.view(base, *self.geo), out))
 
     def backward(self, g):  # dx[i] = sum of g over the elements read from x[i]'s place / x's sharers
         return (_move(g, self.geo, self.src, False, self.src.overlaps()),)
@@ -208,6 +207,7 @@ class AsStridedScatter(Function):
     """out = x with src at the places ``geometry`` names in x's storage laid out as ``xgeo`` (x's own
     by default; the backward passes it, its gradient being laid out as x was)."""
     saves_inputs = saves_output = False
+    takes_complex = True   # a linear map with real (0/1) coefficients: its adjoint holds for complex
 
     def forward(self, x, src, geometry, xgeo=None):
         self.src_geo, self.geo = Geometry.of(x) if xgeo is None else xgeo, geometry

@@ -7,8 +7,10 @@
 * A tensor in a graph (or one about to enter it: ``buf[0] = w``) is changed in place
   *and* the change is recorded: the op runs out of place on the old value, the result
   is written into ``x``'s array and ``x`` takes the op as its new ``grad_fn``.
-* A view (``x[0]``, ``x.reshape(...)``) of a tensor that requires grad cannot be
-  changed in place while recording (PyTorch would rewrite the base's graph; we refuse).
+* A view (``x[0]``, ``x.reshape(...)``, ``x.t()``) changed in place while recording rewrites
+  its base's history, as PyTorch's CopySlices: the change is recorded on the base, and the
+  base's live views (x among them) are re-based on its new history (:mod:`minitf.view_rebase`),
+  as after any recorded change of the base itself.
 
 Every change bumps ``x._version`` (shared with the views of its storage), so a
 backward that needs the old value raises instead of using the new one
@@ -22,6 +24,7 @@ from .. import autograd, backend, debughooks
 from ..autograd import Function
 from ..errors import DtypeError
 from ..tensor import Tensor
+from ..view_rebase import inplace_refusal, rebase
 from .bitwise import bitwise_and, bitwise_or, bitwise_xor
 from .division import floor_divide, remainder, fmod
 from .arithmetic import check_bool_subtraction
@@ -85,7 +88,7 @@ def index_put(x: Tensor, index, value) -> Tensor:
 def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     """Change ``x`` in place and record it: ``graph_op(old, value)`` gives the new value.
     ``reads``: the tensors graph_op reads besides x (``(value,)`` unless given)."""
-    if autograd._tls.hooks and not (autograd._tls.grad_enabled and (x._requires_grad or any(
+    if autograd._tls.hooks and not (autograd._tls.grad_enabled and (x._requires_grad or _base_in_graph(x) or any(
             isinstance(t, Tensor) and t._requires_grad for t in ((value,) if reads is None else reads)))):
         from ..forward_inplace import tangent_change   # here for a dual's tangent only (forward AD)
         return tangent_change(x, value, op_name, graph_op)
@@ -114,52 +117,55 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
     old._prev = getattr(x, "_prev", None)
     x._prev = (autograd._epoch, old)
     x._fn, x._requires_grad = res._fn, res._requires_grad
-    if autograd._tls.hooks:   # (last: the tangent's own in-place change advances the epoch)
+    if autograd._tls.hooks:   # (the tangent's own in-place change advances the epoch)
         from ..forward_inplace import take
         take(x, res)
+    if getattr(x, "_views", None):   # x's views read it again from its new history (torch's re-base)
+        rebase(x)
     return x
 
 
 def _record_on_base(x: Tensor, value, op_name: str, graph_op):
-    """A view ``x = base[index]`` changed in place: record ``base[index] = op(x)`` on the base
-    (PyTorch's CopySlices), then make x a fresh view of the new base."""
-    view_of = getattr(x, "_view_of", None)
-    if view_of is None:
-        raise RuntimeError(f"{op_name}: in-place change of a reshaped, permuted or expanded view that autograd "
-                           f"would have to record: not supported. Change the base, or use an out-of-place op")
-    base, index = view_of
-    if base._fn is None and base.requires_grad:   # torch's words for a view of such a leaf
-        raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used in an in-place "
-                           f"operation (change it under minitf.no_grad(), as an optimizer step does)")
-    from .shape import getitem
-    recorded = autograd.shared_counter(x)[2]   # the epoch of the last recorded change, as of now
-    if x.requires_grad:
-        prior = Tensor._make(x.data.copy(), x._fn)   # x as it was: its value and its grad_fn
-        prior._requires_grad = True
-        before = prior.clone()   # what graph_op reads (the ops it records save this, never changed)
-    else:
-        before = x.detach().clone()
+    """A view ``x`` of ``base`` changed in place: record ``base[index] = op(x)`` on the base
+    (PyTorch's CopySlices: the base's new grad_fn); the base's views, x among them, are then
+    re-based on it (:mod:`minitf.view_rebase`). An indexing view writes through its index
+    (``_view_of``, recursively up to the root base); any other (a reshape, a transpose) as
+    ``as_strided_scatter`` of the root base's storage."""
+    root, view_of = x._base, getattr(x, "_view_of", None)
+    refused = inplace_refusal(x)
+    if refused is not None:
+        raise RuntimeError(f"{op_name}: {refused}")
+    base = root if view_of is None else view_of[0]
+    for b in (base, root):
+        if b._fn is None and b.requires_grad:   # torch's words for a view of such a leaf
+            raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used in an "
+                               f"in-place operation (change it under minitf.no_grad(), as an optimizer step does)")
+    if view_of is None and x.data.dtype != root.data.dtype:
+        raise RuntimeError(f"{op_name}: in-place change of a view of another dtype ({x.dtype}, of a {root.dtype} "
+                           f"tensor) that autograd would have to record: not supported. Change the base, or use "
+                           f"an out-of-place op")
+    # what graph_op reads: a copy of x as it is (the ops it records save this, never changed);
+    # ops recorded before reach x as it was through _prev once x is re-based
+    before = x.clone() if x.requires_grad else x.detach().clone()
     if autograd._tls.hooks:
         from ..forward_inplace import carry
         carry(x, before)
-    new = graph_op(before, value)
-    if hasattr(index, "write"):  # a view no basic index names (diagonal): its own write and read
-        index.write(base, new, op_name)
-        fresh = index.read(base)
+    new = graph_op(before, before if value is x else value)
+    if view_of is None:
+        from .as_strided import AsStridedScatter, Geometry, as_strided
+        geo, into = Geometry.of(x.data), Geometry.of(root.data)
+        _record(root, new, op_name, lambda a, v: AsStridedScatter.apply(a, v, geometry=geo, xgeo=into))
+        fresh = as_strided(root, *geo) if autograd._tls.hooks else None
+    elif hasattr(view_of[1], "write"):  # a view no basic index names (diagonal, real): its own write and read
+        view_of[1].write(base, new, op_name)
+        fresh = view_of[1].read(base) if autograd._tls.hooks else None
     else:
-        setitem(base, index, new)  # recorded on the base (and refused there if it is a leaf)
-        fresh = getitem(base, index)
-    if x.requires_grad:
-        # ops recorded before (a view of x: v = x[1:3]) keep x as an input: they find it as it
-        # was in _prev, as after _record (without it, v's grad_fn would lead to x's new one, a
-        # cycle: v.exp_() on such a view gave a zero gradient). Its counter flags the ops that
-        # saved x's array (now overwritten), not the view relation its grad_fn describes
-        vc = autograd.shared_counter(x)
-        prior._vc = [vc[0], vc[1], recorded]
-        prior._prev = getattr(x, "_prev", None)
-        x._prev = (autograd._epoch, prior)
-    x._fn, x._requires_grad = fresh._fn, fresh._requires_grad
-    if autograd._tls.hooks:
+        from .shape import getitem
+        setitem(base, view_of[1], new)  # recorded on the base (and refused there if it is a leaf)
+        fresh = getitem(base, view_of[1]) if autograd._tls.hooks else None
+    if root._fn is not None:
+        root._fn._torch_name = "torch::autograd::CopySlices"
+    if fresh is not None:
         from ..forward_inplace import alias
         alias(x, fresh)
     return x
@@ -216,7 +222,14 @@ def _needs_graph(x: Tensor, v, *more) -> bool:
     """Whether the change goes through :func:`_record`: a gradient flows, or (a dual level open) a tangent."""
     if autograd._tls.grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
         return True
+    if autograd._tls.grad_enabled and _base_in_graph(x):
+        return True   # a view without grad (made under no_grad()) of a base in a graph: refused in _record_on_base
     return bool(autograd._tls.hooks) and _tangent_flows(x, v, *more)
+
+
+def _base_in_graph(x: Tensor) -> bool:
+    base = getattr(x, "_base", None)
+    return base is not None and base._requires_grad
 
 
 def _tangent_flows(x: Tensor, *values) -> bool:

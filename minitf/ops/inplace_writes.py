@@ -42,6 +42,8 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
         v = real(v)
     if _needs_graph(x, v):
         _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
+        if not advanced and x._fn is not None and getattr(x, "_base", None) is None:   # (a view's base: named in _record_on_base)
+            x._fn._torch_name = _write_name(op_name, index, v)
         return
     try:
         assign(x.data, idx, v.data)
@@ -49,6 +51,20 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
         cls = ShapeError if isinstance(e, ValueError) else type(e)  # (a shape mismatch: torch's RuntimeError)
         raise cls(f"{op_name}: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
     autograd.bump_version(x)
+
+
+_WHOLE_WRITES = {"fill_": "FillBackward2", "zero_": "ZeroBackward0", "copy_": "torch::autograd::CopyBackwards"}
+
+
+def _write_name(op_name: str, key, v: Tensor) -> str:
+    """torch's node for a write of basic index ``key`` (``x[0] = v``: a copy into the view, CopySlices),
+    or of the whole tensor (``x[...] = 5``: a fill; fill_, zero_, copy_ their own)."""
+    if op_name in _WHOLE_WRITES:
+        return _WHOLE_WRITES[op_name]
+    from ..grad_fn_names import getitem_key_name
+    if getitem_key_name(key if isinstance(key, tuple) else (key,)) != "AliasBackward0":
+        return "torch::autograd::CopySlices"
+    return "FillBackward3" if v.ndim == 0 else "torch::autograd::CopyBackwards"
 
 
 def _same(a, b) -> bool:

@@ -129,5 +129,6 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
         out.append(getitem(x, lead + (slice(start, start + s),)))
         start += s
     from ..grad_fn_names import named   # torch's split(int) / split(sizes) kernels
-    return named(tuple(out), "SplitBackward0" if isinstance(split_size_or_sections, (int, np.integer))
-                 else "SplitWithSizesBackward0", x)
+    from ..view_rebase import note_multi_output   # views torch forbids changing in place
+    kernel = "Split" if isinstance(split_size_or_sections, (int, np.integer)) else "SplitWithSizes"
+    return note_multi_output(named(tuple(out), f"{kernel}Backward0", x), kernel)

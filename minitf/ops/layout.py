@@ -87,7 +87,10 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     if x.ndim == 0:
         raise ValueError("unbind: a 0-d tensor has no dim to unbind")
     d = check_dim("unbind", dim, x.ndim)
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+    from ..grad_fn_names import named
+    from ..view_rebase import note_multi_output   # views torch forbids changing in place
+    return note_multi_output(named(tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d])),
+                                   "UnbindBackward0", x), "Unbind")
 
 
 def _int_arg(v, name: str) -> int:

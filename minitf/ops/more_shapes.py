@@ -35,9 +35,6 @@ class Diagonal(Function):
         self.shape, self.args = shape, args
         return backend.diagonal_view(x, *args)
 
-    def view_matches(self, base, out):
-        return bool(backend.get_array_module(out).array_equal(backend.diagonal_view(base, *self.args), out))
-
     def backward(self, g):  # zeros with g on the diagonal
         gx = backend.get_array_module(g).zeros(self.shape, dtype=g.dtype)
         backend.diagonal_view(gx, *self.args)[...] = g
