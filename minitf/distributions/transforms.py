@@ -9,11 +9,15 @@ CorrCholesky) and the structural ones (:mod:`.transforms_structural`: Reshape, I
 
 ``t(x)`` maps the domain to the codomain, ``t.inv(y)`` back, and ``t.log_abs_det_jacobian(x, y)``
 is ``log |dy/dx|`` summed over the transform's event dims: ``x: (*batch, *event)`` -> ``(*batch,)``.
-No caching (torch's default ``cache_size=0``).
+``cache_size=1`` (torch's; the default 0 caches nothing) keeps the last ``(x, y)`` pair: ``t(x)``
+of the same x object, or ``t.inv(y)`` of the same y object, returns the kept tensor without
+computing (so ``t.inv(t(x))`` is x itself, the exact draw of a TransformedDistribution);
+``t.with_cache(1)`` is the caching copy.
 """
 from __future__ import annotations
 
 import math
+import weakref
 from numbers import Number
 
 from . import constraints
@@ -47,11 +51,39 @@ def _softplus(x):
 
 class Transform:
     """A differentiable bijection with a computable log-Jacobian; subclasses define ``_call``,
-    ``_inverse`` and ``log_abs_det_jacobian``."""
+    ``_inverse`` and ``log_abs_det_jacobian``. ``cache_size``: 0 or 1 (see the module docstring)."""
     bijective = False
     sign = 1
     domain = constraints.real
     codomain = constraints.real
+    # (class defaults: a subclass whose __init__ does not call Transform's caches nothing)
+    _cache_size = 0
+    _cached_x_y = (None, None)
+    _inv_ref = None   # a weak reference to the inverse, so that t.inv is t.inv (as torch)
+
+    def __init__(self, cache_size: int = 0):
+        if cache_size not in (0, 1):
+            raise ValueError("cache_size must be 0 or 1")
+        self._cache_size = cache_size
+        self._cached_x_y = (None, None)
+        self._inv_ref = None
+
+    def __getstate__(self):   # (a weak reference does not pickle or deep-copy: the inverse is made again)
+        state = self.__dict__.copy()
+        state["_inv_ref"] = None
+        return state
+
+    def with_cache(self, cache_size: int = 1) -> "Transform":
+        """This transform with ``cache_size`` (self when it has it already)."""
+        if self._cache_size == cache_size:
+            return self
+        if type(self).__init__ is Transform.__init__:
+            return type(self)(cache_size=cache_size)
+        return self._with_cache(cache_size)
+
+    def _with_cache(self, cache_size: int) -> "Transform":
+        """The same map remade with ``cache_size`` (for subclasses with parameters)."""
+        raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
 
     @property
     def event_dim(self) -> int:
@@ -61,16 +93,34 @@ class Transform:
 
     @property
     def inv(self) -> "Transform":
-        return _InverseTransform(self)
+        inv = None if self._inv_ref is None else self._inv_ref()
+        if inv is None:
+            inv = _InverseTransform(self)
+            self._inv_ref = weakref.ref(inv)
+        return inv
 
     def __call__(self, x):
-        return self._call(x)
+        if self._cache_size == 0:
+            return self._call(x)
+        x_old, y_old = self._cached_x_y
+        if x is x_old:
+            return y_old
+        y = self._call(x)
+        self._cached_x_y = x, y
+        return y
 
     def _call(self, x):
         raise NotImplementedError
 
     def _inv_call(self, y):
-        return self._inverse(y)
+        if self._cache_size == 0:
+            return self._inverse(y)
+        x_old, y_old = self._cached_x_y
+        if y is y_old:
+            return x_old
+        x = self._inverse(y)
+        self._cached_x_y = x, y
+        return x
 
     def _inverse(self, y):
         raise NotImplementedError(f"{type(self).__name__} has no inverse")
@@ -100,7 +150,11 @@ class _InverseTransform(Transform):
     """``t.inv``: the inverse of a transform (its domain and codomain swapped)."""
 
     def __init__(self, transform: Transform):
-        self._inv = transform
+        super().__init__(cache_size=transform._cache_size)
+        self._inv = transform   # (the caches are the transform's: its _inv_call)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return self.inv.with_cache(cache_size).inv
 
     @property
     def domain(self):
@@ -145,10 +199,17 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """``parts`` applied in order: ``ComposeTransform([f, g])(x) = g(f(x))``."""
+    """``parts`` applied in order: ``ComposeTransform([f, g])(x) = g(f(x))``; ``cache_size=1``
+    makes every part caching."""
 
-    def __init__(self, parts):
+    def __init__(self, parts, cache_size: int = 0):
+        if cache_size:
+            parts = [part.with_cache(cache_size) for part in parts]
+        super().__init__(cache_size=cache_size)
         self.parts = list(parts)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return ComposeTransform(self.parts, cache_size=cache_size)
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
@@ -195,7 +256,11 @@ class ComposeTransform(Transform):
 
     @property
     def inv(self):
-        return ComposeTransform([p.inv for p in reversed(self.parts)])
+        inv = None if self._inv_ref is None else self._inv_ref()
+        if inv is None:
+            inv = ComposeTransform([p.inv for p in reversed(self.parts)])
+            self._inv_ref, inv._inv_ref = weakref.ref(inv), weakref.ref(self)
+        return inv
 
     def __call__(self, x):
         for part in self.parts:
@@ -290,8 +355,12 @@ class AffineTransform(Transform):
     summed over the ``event_dim`` rightmost dims."""
     bijective = True
 
-    def __init__(self, loc, scale, event_dim: int = 0):
+    def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
         self.loc, self.scale, self._event_dim = loc, scale, int(event_dim)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return AffineTransform(self.loc, self.scale, self._event_dim, cache_size=cache_size)
 
     @property
     def event_dim(self):

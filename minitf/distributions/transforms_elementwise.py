@@ -31,8 +31,12 @@ class PowerTransform(Transform):
     log|dy/dx| = log|exponent y / x|."""
     domain, codomain, bijective = constraints.positive, constraints.positive, True
 
-    def __init__(self, exponent):
+    def __init__(self, exponent, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
         (self.exponent,) = broadcast_all(exponent)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return PowerTransform(self.exponent, cache_size=cache_size)
 
     def __eq__(self, other):
         if not isinstance(other, PowerTransform):
@@ -81,8 +85,12 @@ class CumulativeDistributionTransform(Transform):
     log|dy/dx| = distribution.log_prob(x) (the density is the cdf's derivative)."""
     bijective, sign, codomain = True, 1, constraints.unit_interval
 
-    def __init__(self, distribution):
+    def __init__(self, distribution, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
         self.distribution = distribution
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
 
     @property
     def domain(self):
