@@ -1,9 +1,9 @@
 """Bijective transforms for :class:`TransformedDistribution` (torch.distributions.transforms' names).
 
-Here: the base ``Transform``, ``ExpTransform``, ``AffineTransform``, ``SigmoidTransform``,
+Here: the base ``Transform``, ``ExpTransform``, ``SigmoidTransform``,
 ``TanhTransform``, ``ComposeTransform`` and ``identity_transform``. The rest are read from this
-module too (imported on first use): the elementwise ones (:mod:`.transforms_elementwise`: Abs,
-Power, Softplus, CumulativeDistribution), the simplex ones (:mod:`.transforms_simplex`: Softmax,
+module too (imported on first use): the elementwise ones (:mod:`.transforms_elementwise`: Affine,
+Abs, Power, Softplus, CumulativeDistribution), the simplex ones (:mod:`.transforms_simplex`: Softmax,
 StickBreaking), the matrix ones (:mod:`.transforms_matrix`: LowerCholesky, PositiveDefinite,
 CorrCholesky) and the structural ones (:mod:`.transforms_structural`: Reshape, Independent, Cat, Stack).
 
@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import math
 import weakref
-from numbers import Number
 
 from . import constraints
 from .utils import clamp_unit, sum_rightmost
 
 # the transforms of the sibling modules, by name: imported when first read from this module
-_ELSEWHERE = {**dict.fromkeys(("AbsTransform", "CumulativeDistributionTransform", "PowerTransform",
-                               "SoftplusTransform"), "transforms_elementwise"),
+_ELSEWHERE = {**dict.fromkeys(("AbsTransform", "AffineTransform", "CumulativeDistributionTransform",
+                               "PowerTransform", "SoftplusTransform"), "transforms_elementwise"),
               **dict.fromkeys(("SoftmaxTransform", "StickBreakingTransform"), "transforms_simplex"),
               **dict.fromkeys(("CorrCholeskyTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform"),
                               "transforms_matrix"),
               **dict.fromkeys(("CatTransform", "IndependentTransform", "ReshapeTransform", "StackTransform"),
                               "transforms_structural")}
-__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
+__all__ = ["ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
            "identity_transform"] + sorted(_ELSEWHERE)
 
 
@@ -348,71 +347,3 @@ class TanhTransform(_Parameterless):
 
     def log_abs_det_jacobian(self, x, y):
         return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
-
-
-class AffineTransform(Transform):
-    """y = loc + scale x (loc, scale: numbers or tensors broadcasting with x); log|dy/dx| = log|scale|,
-    summed over the ``event_dim`` rightmost dims."""
-    bijective = True
-
-    def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0):
-        super().__init__(cache_size=cache_size)
-        self.loc, self.scale, self._event_dim = loc, scale, int(event_dim)
-
-    def _with_cache(self, cache_size: int) -> Transform:
-        return AffineTransform(self.loc, self.scale, self._event_dim, cache_size=cache_size)
-
-    @property
-    def event_dim(self):
-        return self._event_dim
-
-    @property
-    def domain(self):
-        return constraints.real if self._event_dim == 0 else constraints.independent(constraints.real, self._event_dim)
-
-    codomain = domain
-
-    def __eq__(self, other):
-        if not isinstance(other, AffineTransform):
-            return False
-        same = []
-        for a, b in ((self.loc, other.loc), (self.scale, other.scale)):
-            if isinstance(a, Number) and isinstance(b, Number):
-                same.append(a == b)
-            elif isinstance(a, Number) or isinstance(b, Number):
-                same.append(False)
-            else:
-                same.append(a.shape == b.shape and bool((a == b).all()))
-        return all(same) and self._event_dim == other._event_dim
-
-    __hash__ = object.__hash__
-
-    @property
-    def sign(self):
-        if isinstance(self.scale, Number):
-            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
-        return self.scale.sign()
-
-    def _call(self, x):
-        return self.loc + self.scale * x
-
-    def _inverse(self, y):
-        return (y - self.loc) / self.scale
-
-    def log_abs_det_jacobian(self, x, y):
-        from .. import full
-        if isinstance(self.scale, Number):
-            result = full(x.shape, math.log(abs(self.scale)), dtype=x.dtype, device=x.device)
-        else:
-            result = self.scale.abs().log().expand(_broadcast(x.shape, self.scale.shape))
-        return sum_rightmost(result, self._event_dim)
-
-    def forward_shape(self, shape):
-        return _broadcast(shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ()))
-
-    inverse_shape = forward_shape
-
-
-def _broadcast(*shapes):
-    from .. import broadcast_shapes
-    return tuple(broadcast_shapes(*shapes))
