@@ -99,27 +99,23 @@ class Transform:
         return inv
 
     def __call__(self, x):
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._call(x) if self._cache_size == 0 else self._through_cache(x, 0, self._call)
 
     def _call(self, x):
         raise NotImplementedError
 
     def _inv_call(self, y):
-        if self._cache_size == 0:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+        return self._inverse(y) if self._cache_size == 0 else self._through_cache(y, 1, self._inverse)
+
+    def _through_cache(self, value, side: int, compute):
+        """The kept other half of the pair when ``value`` is the kept x (side 0) or y (side 1),
+        else ``compute(value)``, the new pair then kept (cache_size=1)."""
+        kept = self._cached_x_y
+        if value is kept[side]:
+            return kept[1 - side]
+        out = compute(value)
+        self._cached_x_y = (value, out) if side == 0 else (out, value)
+        return out
 
     def _inverse(self, y):
         raise NotImplementedError(f"{type(self).__name__} has no inverse")
