@@ -99,7 +99,7 @@ def _laid_out(name: str, x: Tensor, t: Tensor, memory_format, requires_grad) -> 
     give for ``memory_format`` (None: torch's default preserve_format, x's own layout when x is
     dense; :func:`minitf.type_objects.like_strides`), its values in memory order (as torch fills
     memory); a leaf with ``requires_grad``."""
-    if memory_format is not None or not x.data.flags.c_contiguous:   # (a row-major x needs no look)
+    if not getattr(x, "_vmap_batched", False) and (memory_format is not None or not x.data.flags.c_contiguous):
         from .type_objects import like_strides
         strides = like_strides(name, x.shape, x.stride(), memory_format)
         if strides is not None:

@@ -93,7 +93,7 @@ def clone(x: Tensor, memory_format=None) -> Tensor:
     """A copy with its own storage, laid out as ``memory_format`` (None: torch's default
     preserve_format, x's own strides when x is dense; :func:`minitf.type_objects.like_strides`);
     gradients flow back unchanged."""
-    if memory_format is None and x.data.flags.c_contiguous:
+    if memory_format is None and (getattr(x, "_vmap_batched", False) or x.data.flags.c_contiguous):   # (vmap: no storage)
         return Clone.apply(x)
     from ..type_objects import like_strides
     return Clone.apply(x, strides=like_strides("clone", x.shape, x.stride(), memory_format))
