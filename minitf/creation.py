@@ -94,22 +94,38 @@ def _like(x: Tensor, dtype, device):
     return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
 
 
-def zeros_like(x: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Zeros of ``x``'s shape, dtype and device (unless given)."""
+def _laid_out(name: str, x: Tensor, t: Tensor, memory_format, requires_grad) -> Tensor:
+    """``t`` (a new row-major tensor of x's shape) with the strides torch's ``*_like`` factories
+    give for ``memory_format`` (None: torch's default preserve_format, x's own layout when x is
+    dense; :func:`minitf.type_objects.like_strides`), its values in memory order (as torch fills
+    memory); a leaf with ``requires_grad``."""
+    if not getattr(x, "_vmap_batched", False) and (memory_format is not None or not x.data.flags.c_contiguous):
+        from .type_objects import like_strides
+        strides = like_strides(name, x.shape, x.stride(), memory_format)
+        if strides is not None:
+            from .backend import storage
+            return _make(storage.view(t.data.reshape(-1), t.shape, strides, 0), requires_grad)
+    return t.requires_grad_() if requires_grad else t
+
+
+def zeros_like(x: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    """Zeros of ``x``'s shape, dtype and device (unless given), laid out as ``memory_format``
+    (torch's preserve_format by default: as x, when x is dense)."""
     dtype, device = _like(x, dtype, device)
-    return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("zeros_like", x, zeros(x.shape, dtype=dtype, device=device), memory_format, requires_grad)
 
 
-def ones_like(x: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Ones of ``x``'s shape, dtype and device (unless given)."""
+def ones_like(x: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    """Ones of ``x``'s shape, dtype and device (unless given), laid out as ``memory_format``."""
     dtype, device = _like(x, dtype, device)
-    return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("ones_like", x, ones(x.shape, dtype=dtype, device=device), memory_format, requires_grad)
 
 
-def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """``fill_value`` in ``x``'s shape, dtype and device (unless given)."""
+def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    """``fill_value`` in ``x``'s shape, dtype and device (unless given), laid out as ``memory_format``."""
     dtype, device = _like(x, dtype, device)
-    return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("full_like", x, full(x.shape, fill_value, dtype=dtype, device=device), memory_format,
+                     requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -244,30 +260,38 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def empty_like(x: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A tensor of ``x``'s shape, dtype and device whose values are not meaningful (zeros here)."""
-    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def rand_like(x: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Uniform samples in [0, 1) of ``x``'s shape, dtype and device (unless given)."""
+def empty_like(x: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    """A tensor of ``x``'s shape, dtype and device whose values are not meaningful (zeros here),
+    laid out as ``memory_format`` (torch's preserve_format by default)."""
     dtype, device = _like(x, dtype, device)
-    return rand(x.shape, dtype=dtype, device=device, requires_grad=requires_grad, generator=generator)
+    return _laid_out("empty_like", x, zeros(x.shape, dtype=dtype, device=device), memory_format, requires_grad)
 
 
-def randn_like(x: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Standard normal samples of ``x``'s shape, dtype and device (unless given)."""
+def rand_like(x: Tensor, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None) -> Tensor:
+    """Uniform samples in [0, 1) of ``x``'s shape, dtype and device (unless given), laid out as
+    ``memory_format`` (the draws fill memory in order, as torch's)."""
     dtype, device = _like(x, dtype, device)
-    return randn(x.shape, dtype=dtype, device=device, requires_grad=requires_grad, generator=generator)
+    return _laid_out("rand_like", x, rand(x.shape, dtype=dtype, device=device, generator=generator),
+                     memory_format, requires_grad)
 
 
-def randint_like(x: Tensor, *args, dtype=None, device=None, generator=None) -> Tensor:
+def randn_like(x: Tensor, dtype=None, device=None, requires_grad=False, generator=None,
+               memory_format=None) -> Tensor:
+    """Standard normal samples of ``x``'s shape, dtype and device (unless given), laid out as
+    ``memory_format``."""
+    dtype, device = _like(x, dtype, device)
+    return _laid_out("randn_like", x, randn(x.shape, dtype=dtype, device=device, generator=generator),
+                     memory_format, requires_grad)
+
+
+def randint_like(x: Tensor, *args, dtype=None, device=None, generator=None, memory_format=None) -> Tensor:
     """Integers uniform in [low, high) of ``x``'s shape, dtype and device (unless given):
-    ``randint_like(x, high)`` or ``randint_like(x, low, high)``, as torch."""
+    ``randint_like(x, high)`` or ``randint_like(x, low, high)``, as torch; laid out as ``memory_format``."""
     if len(args) not in (1, 2):
         raise TypeError("randint_like: expected randint_like(x, high) or randint_like(x, low, high)")
     dtype, device = _like(x, dtype, device)
-    return randint(*args, x.shape, dtype=dtype, device=device, generator=generator)
+    return _laid_out("randint_like", x, randint(*args, x.shape, dtype=dtype, device=device, generator=generator),
+                     memory_format, False)
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -189,7 +189,10 @@ def _laid_out_as(primal, tangent):
     if moved.is_contiguous() and (flags is None or getattr(flags, "writeable", True)):
         return tangent
     back = sorted(range(len(order)), key=order.__getitem__)
-    return moved.contiguous().permute(back) if moved is not tangent else tangent.clone()
+    if moved is not tangent:
+        return moved.contiguous().permute(back)
+    from .type_objects import contiguous_format   # (clone's default, preserve_format, would keep a transposed layout)
+    return tangent.clone(memory_format=contiguous_format)
 
 
 def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:

@@ -317,9 +317,10 @@ class Tensor(TensorMethods):
     def zero_grad(self):
         self._grad = None
 
-    def clone(self) -> "Tensor":
-        """A copy of the data with its own storage (differentiable)."""
-        return _ops.clone(self)
+    def clone(self, memory_format=None) -> "Tensor":
+        """A copy of the data with its own storage (differentiable), laid out as ``memory_format``
+        (torch's preserve_format by default)."""
+        return _ops.clone(self, memory_format)
 
     def contiguous(self, memory_format=None) -> "Tensor":
         """Self if the array is C-contiguous (or laid out as ``memory_format``: ``mt.channels_last``

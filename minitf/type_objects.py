@@ -11,7 +11,9 @@
   (row-major, C order), ``channels_last`` ((N, C, H, W) stored as N, H, W, C) and
   ``channels_last_3d`` ((N, C, D, H, W) as N, D, H, W, C) are strides a NumPy/CuPy array can have:
   ``Tensor.is_contiguous(memory_format=...)`` reads them and ``Tensor.contiguous(memory_format=...)``
-  makes them; ``preserve_format`` is "as the input", torch's default of the ``*_like`` factories.
+  makes them; ``preserve_format`` is "as the input", torch's default of ``clone`` and the
+  ``*_like`` factories (:func:`like_strides`: a dense input's own strides, else dense ones in
+  the order of its strides).
 """
 from __future__ import annotations
 
@@ -120,3 +122,62 @@ def channels_last_order(fmt: memory_format, ndim: int):
     if ndim != rank:
         raise RuntimeError(f"required rank {rank} tensor to use {fmt._name} format")
     return order
+
+
+def like_strides(name: str, shape, strides, fmt):
+    """The strides (in elements) torch gives a tensor made like one of ``shape`` and ``strides``
+    (``clone``, the ``*_like`` factories) in the memory format ``fmt`` (None: preserve_format),
+    or None for row-major. preserve_format keeps the strides of a non-overlapping, dense input
+    (a permuted layout stays permuted), else (a slice, an expanded tensor) takes dense strides
+    with the dims in the order of x's strides, as torch's ``empty_like``."""
+    fmt = preserve_format if fmt is None else check_memory_format(name, fmt)
+    if fmt is preserve_format:
+        out = tuple(strides) if _non_overlapping_and_dense(shape, strides) else _inferred_dense_strides(shape, strides)
+        return None if out == dense_strides(shape, range(len(shape))) else out
+    order = channels_last_order(fmt, len(shape))
+    return None if order is None else dense_strides(shape, order)
+
+
+def dense_strides(shape, order) -> tuple:
+    """The strides (in elements) that store ``shape`` with its dims in ``order`` (outermost first)."""
+    out, step = [0] * len(shape), 1
+    for d in reversed(tuple(order)):
+        out[d] = step
+        step *= max(shape[d], 1)
+    return tuple(out)
+
+
+def _non_overlapping_and_dense(shape, strides) -> bool:
+    """torch's is_non_overlapping_and_dense: the dims of size > 1, by stride, tile memory exactly."""
+    step = 1
+    for d in sorted((d for d in range(len(shape)) if shape[d] > 1), key=lambda d: strides[d]):
+        if strides[d] != step:
+            return False
+        step *= shape[d]
+    return True
+
+
+def _inferred_dense_strides(shape, strides) -> tuple:
+    """torch's infer_dense_strides: dense strides keeping the order of the dims by x's strides
+    (an insertion sort from the innermost dim; a stride of 0 compares as a tie, keeping row-major
+    order; equal strides put the smaller dim inside). Dims of size <= 1 do not step."""
+    def swap(d0, d1):   # 1: d1 goes inside d0, -1: stop, 0: undecided
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        return -1 if s0 < s1 else 1 if s0 > s1 or shape[d0] > shape[d1] else 0
+    perm = list(range(len(shape)))[::-1]   # innermost first
+    for i in range(1, len(perm)):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    out, step = [0] * len(shape), 1
+    for d in perm:
+        out[d] = step
+        step *= shape[d] if shape[d] > 1 else 1
+    return tuple(out)

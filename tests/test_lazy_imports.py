@@ -38,6 +38,13 @@ LAZY_NN = ["minitf.nn.conv", "minitf.nn.pooling", "minitf.nn.batchnorm", "minitf
            "minitf.nn.linear_cross_entropy", "minitf.nn.linear_cross_entropy_options"]
 
 
+def printed(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (which must succeed)."""
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
 def imported_after(statement: str) -> set:
     code = f"import sys\n{statement}\nprint(' '.join(sorted(sys.modules)))"
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -104,9 +111,7 @@ def test_tensor_methods_of_lazy_groups_import_on_first_call():
     code = ("import minitf as mt\nx = mt.tensor([[0.5, -0.25], [0.125, 1.0]])\n"
             "print(x.acos().shape, x.cummax(0).values.shape, x.kron(x).shape, x.xlogy(x).shape,"
             " x.histc(4).shape, x.rot90().shape, len(x.tensor_split(2)), x)")
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("(2, 2) (2, 2) (4, 4) (2, 2) (4,) (2, 2) 2 tensor([[")
+    assert printed(code).startswith("(2, 2) (2, 2) (4, 4) (2, 2) (4,) (2, 2) 2 tensor([[")
 
 
 def _table_names(*tables):
@@ -126,3 +131,40 @@ def test_no_name_is_in_two_lazy_tables_nor_shadowed_by_an_eager_one():
         assert p.returncode == 0, p.stderr
         shadowed = sorted(set(names) & set(p.stdout.split()))
         assert shadowed == [], (module.__name__, shadowed)
+
+
+def test_import_distributions_loads_none_of_its_submodules():
+    loaded = imported_after("import minitf.distributions") - imported_after("import minitf")
+    assert "minitf.distributions" in loaded
+    assert sorted(m for m in loaded if m.startswith("minitf.distributions.")) == []
+
+
+def test_a_distribution_loads_its_module_only():
+    loaded = imported_after("import minitf.distributions as D\nD.Normal(0.0, 1.0).sample()")
+    assert "minitf.distributions.continuous" in loaded
+    assert not {"minitf.distributions.matrix_distributions", "minitf.distributions.kl",
+                "minitf.distributions.transforms_structural"} & loaded
+
+
+def test_every_name_of_distributions_resolves_and_star_import_sees_them():
+    from minitf import distributions as D
+    for name in D.__all__:
+        assert getattr(D, name) is not None, name
+    assert set(D.__all__) <= set(dir(D))
+    assert D.transforms.ExpTransform is D.ExpTransform and D.utils.sum_rightmost is not None
+    namespace = {}
+    exec("from minitf.distributions import *", namespace)
+    assert namespace["Normal"] is D.Normal and namespace["kl_divergence"] is D.kl_divergence
+
+
+def test_kl_loads_the_modules_of_its_other_pairs_and_a_users_pair_replaces_a_built_in_one():
+    # fresh processes: the pair modules (kl_positive registers HalfNormal's) not yet imported
+    code = ("import minitf as mt, minitf.distributions as D\n"
+            "p, q = D.HalfNormal(mt.tensor(1.0)), D.HalfNormal(mt.tensor(2.0))\n"
+            "print(float(D.kl_divergence(p, q)), float(D.kl_divergence(D.Normal(0.0, 1.0), D.Normal(0.0, 2.0))))")
+    half, full = map(float, printed(code).split())
+    assert abs(half - full) < 1e-6   # (KL of two half-normals with one scale ratio is the normals')
+    code = ("import minitf as mt, minitf.distributions as D\n"
+            "D.register_kl(D.HalfNormal, D.HalfNormal)(lambda p, q: mt.tensor(-1.0))\n"
+            "print(float(D.kl_divergence(D.HalfNormal(mt.tensor(1.0)), D.HalfNormal(mt.tensor(2.0)))))")
+    assert float(printed(code)) == -1.0

@@ -22,39 +22,50 @@ Distributions with torch's API (``batch_shape``, ``event_shape``, ``sample``, ``
 
 Draws come from minitf's generators (``mt.manual_seed`` makes them reproducible).
 """
-from . import constraints, transforms  # noqa: F401
-from .distribution import Distribution  # noqa: F401
-from .exp_family import ExponentialFamily  # noqa: F401
-from .continuous import Cauchy, Exponential, Gumbel, Laplace, Normal, Uniform  # noqa: F401
-from .discrete import Bernoulli, Binomial, Geometric, Poisson  # noqa: F401
-from .categorical import Categorical, OneHotCategorical  # noqa: F401
-from .gamma_family import Beta, Dirichlet, Gamma, StudentT  # noqa: F401
-from .transformed import Independent, LogNormal, TransformedDistribution  # noqa: F401
-from .multivariate_normal import MultivariateNormal  # noqa: F401
-from .folded import HalfCauchy, HalfNormal  # noqa: F401
-from .gamma_derived import Chi2, FisherSnedecor, InverseGamma  # noqa: F401
-from .extreme_value import GeneralizedPareto, Pareto, Weibull  # noqa: F401
-from .kumaraswamy import Kumaraswamy  # noqa: F401
-from .von_mises import VonMises  # noqa: F401
-from .counts import Multinomial, NegativeBinomial  # noqa: F401
-from .categorical import OneHotCategoricalStraightThrough  # noqa: F401
-from .transformed import LogisticNormal  # noqa: F401
-from .mixture import MixtureSameFamily  # noqa: F401
-from .lowrank_mvn import LowRankMultivariateNormal  # noqa: F401
-from .continuous_bernoulli import ContinuousBernoulli  # noqa: F401
-from .matrix_distributions import LKJCholesky, Wishart  # noqa: F401
-from .kl import kl_divergence, register_kl  # noqa: F401
-from . import kl_bregman, kl_continuous_bernoulli, kl_lowrank, kl_positive  # noqa: F401  (they register pairs)
-from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
-                      RelaxedOneHotCategorical)
-from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,  # noqa: F401
-                         TanhTransform, Transform, identity_transform)
-from .transforms_elementwise import (AbsTransform, CumulativeDistributionTransform, PowerTransform,  # noqa: F401
-                                     SoftplusTransform)
-from .transforms_simplex import SoftmaxTransform, StickBreakingTransform  # noqa: F401
-from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, PositiveDefiniteTransform  # noqa: F401
-from .transforms_structural import CatTransform, IndependentTransform, ReshapeTransform, StackTransform  # noqa: F401
-from .constraint_registry import biject_to, transform_to  # noqa: F401
+from .._lazy import lazy_attributes
+
+# name -> the module defining it, imported on first use (PEP 562): ``import minitf.distributions``
+# loads none of the submodules, each costing a few ms (``mt.distributions.Normal`` loads
+# continuous.py and what it needs). ``kl_divergence`` loads the modules that register KL pairs.
+_NAMES = {
+    "categorical": ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"],
+    "constraint_registry": ["biject_to", "transform_to"],
+    "continuous": ["Cauchy", "Exponential", "Gumbel", "Laplace", "Normal", "Uniform"],
+    "continuous_bernoulli": ["ContinuousBernoulli"],
+    "counts": ["Multinomial", "NegativeBinomial"],
+    "discrete": ["Bernoulli", "Binomial", "Geometric", "Poisson"],
+    "distribution": ["Distribution"],
+    "exp_family": ["ExponentialFamily"],
+    "extreme_value": ["GeneralizedPareto", "Pareto", "Weibull"],
+    "folded": ["HalfCauchy", "HalfNormal"],
+    "gamma_derived": ["Chi2", "FisherSnedecor", "InverseGamma"],
+    "gamma_family": ["Beta", "Dirichlet", "Gamma", "StudentT"],
+    "kl": ["kl_divergence", "register_kl"],
+    "kumaraswamy": ["Kumaraswamy"],
+    "lowrank_mvn": ["LowRankMultivariateNormal"],
+    "matrix_distributions": ["LKJCholesky", "Wishart"],
+    "mixture": ["MixtureSameFamily"],
+    "multivariate_normal": ["MultivariateNormal"],
+    "relaxed": ["ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedBernoulli", "RelaxedOneHotCategorical"],
+    "transformed": ["Independent", "LogNormal", "LogisticNormal", "TransformedDistribution"],
+    "transforms": ["ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform",
+                   "Transform", "identity_transform"],
+    "transforms_elementwise": ["AbsTransform", "AffineTransform", "CumulativeDistributionTransform", "PowerTransform",
+                               "SoftplusTransform"],
+    "transforms_matrix": ["CorrCholeskyTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform"],
+    "transforms_simplex": ["SoftmaxTransform", "StickBreakingTransform"],
+    "transforms_structural": ["CatTransform", "IndependentTransform", "ReshapeTransform", "StackTransform"],
+}
+_SUBMODULES = ["categorical", "constraint_registry", "constraints", "continuous", "continuous_bernoulli", "counts",
+               "discrete", "distribution", "exp_family", "extreme_value", "folded", "gamma_derived", "gamma_family",
+               "kl", "kl_bregman", "kl_continuous_bernoulli", "kl_lowrank", "kl_positive", "kumaraswamy",
+               "lowrank_mvn", "matrix_distributions", "mixture", "multivariate_normal", "relaxed", "transformed",
+               "transforms", "transforms_elementwise", "transforms_matrix", "transforms_simplex",
+               "transforms_structural", "utils", "von_mises"]
+_TABLE = {name: f".{module}" for module, names in _NAMES.items() for name in names}
+_TABLE["VonMises"] = ".von_mises"
+_TABLE.update({module: (f".{module}", None) for module in _SUBMODULES})
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _TABLE)
 
 __all__ = ["LKJCholesky", "Wishart", "ContinuousBernoulli", "kl_continuous_bernoulli", "ExponentialFamily", "kl_bregman", "LowRankMultivariateNormal", "MixtureSameFamily", "kl_lowrank", "kl_positive", "Kumaraswamy", "LogisticNormal", "Multinomial", "NegativeBinomial", "OneHotCategoricalStraightThrough",
            "VonMises", "Chi2", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy", "HalfNormal", "InverseGamma", "Pareto",

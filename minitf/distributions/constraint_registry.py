@@ -11,7 +11,8 @@ from __future__ import annotations
 from numbers import Number
 
 from . import constraints
-from .transforms import AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, identity_transform
+from .transforms import ComposeTransform, ExpTransform, SigmoidTransform, identity_transform
+from .transforms_elementwise import AffineTransform
 from .transforms_matrix import CorrCholeskyTransform, LowerCholeskyTransform, PositiveDefiniteTransform
 from .transforms_simplex import SoftmaxTransform, StickBreakingTransform
 from .transforms_structural import CatTransform, IndependentTransform, StackTransform

@@ -14,8 +14,8 @@ from . import constraints
 from .continuous import Exponential
 from .distribution import Distribution
 from .transformed import TransformedDistribution
-from .transforms import AffineTransform, ExpTransform
-from .transforms_elementwise import PowerTransform
+from .transforms import ExpTransform
+from .transforms_elementwise import AffineTransform, PowerTransform
 from .utils import broadcast_all, euler_constant, uniform
 
 __all__ = ["GeneralizedPareto", "Pareto", "Weibull"]

@@ -23,12 +23,29 @@ _KL_REGISTRY: dict = {}
 _KL_MEMO: dict = {}
 
 
+_PAIR_MODULES = ("kl_bregman", "kl_continuous_bernoulli", "kl_lowrank", "kl_positive")
+_pairs_loaded = True   # (while this module's own pairs register; False at its end: the others load on first use)
+
+
+def _load_pairs() -> None:
+    """Import the modules that register the other built-in pairs (on first use, keeping
+    ``import minitf.distributions`` light), before any lookup and before a user's registration,
+    so that a user's pair replaces a built-in one as in torch, never the reverse."""
+    global _pairs_loaded
+    if not _pairs_loaded:
+        _pairs_loaded = True   # (first: those modules call register_kl as they load)
+        import importlib
+        for name in _PAIR_MODULES:
+            importlib.import_module(f".{name}", __package__)
+
+
 def register_kl(type_p, type_q):
     """Decorator registering ``fn(p, q)`` as the KL divergence of (type_p, type_q)::
 
         @register_kl(Normal, Normal)
         def kl_normal_normal(p, q): ...
     """
+    _load_pairs()
     if not (isinstance(type_p, type) and isinstance(type_q, type)):
         raise TypeError(f"Expected type_p and type_q to be Distribution subclasses but got {type_p} and {type_q}")
 
@@ -52,6 +69,7 @@ def kl_divergence(p, q):
     key = (type(p), type(q))
     fn = _KL_MEMO.get(key)
     if fn is None:
+        _load_pairs()
         fn = _KL_MEMO[key] = _dispatch(*key)
     if fn is NotImplemented:
         raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} "
@@ -387,3 +405,6 @@ for _p, _q, _name in [(Normal, Exponential, "loc"), (Normal, Gamma, "loc"), (Nor
                       (Exponential, Uniform, "rate"), (Exponential, Beta, "rate"), (Gamma, Uniform, "rate"),
                       (Gamma, Beta, "rate"), (Poisson, Bernoulli, "rate"), (Poisson, Binomial, "rate")]:
     register_kl(_p, _q)(_infinite(_name))
+
+
+_pairs_loaded = False

@@ -10,7 +10,7 @@ import math
 from . import constraints
 from .continuous import Uniform
 from .extreme_value import _Rebuilt
-from .transforms import AffineTransform
+from .transforms_elementwise import AffineTransform
 from .transforms_elementwise import PowerTransform
 from .utils import euler_constant
 

@@ -1,33 +1,36 @@
 """Bijective transforms for :class:`TransformedDistribution` (torch.distributions.transforms' names).
 
-Here: the base ``Transform``, ``ExpTransform``, ``AffineTransform``, ``SigmoidTransform``,
+Here: the base ``Transform``, ``ExpTransform``, ``SigmoidTransform``,
 ``TanhTransform``, ``ComposeTransform`` and ``identity_transform``. The rest are read from this
-module too (imported on first use): the elementwise ones (:mod:`.transforms_elementwise`: Abs,
-Power, Softplus, CumulativeDistribution), the simplex ones (:mod:`.transforms_simplex`: Softmax,
+module too (imported on first use): the elementwise ones (:mod:`.transforms_elementwise`: Affine,
+Abs, Power, Softplus, CumulativeDistribution), the simplex ones (:mod:`.transforms_simplex`: Softmax,
 StickBreaking), the matrix ones (:mod:`.transforms_matrix`: LowerCholesky, PositiveDefinite,
 CorrCholesky) and the structural ones (:mod:`.transforms_structural`: Reshape, Independent, Cat, Stack).
 
 ``t(x)`` maps the domain to the codomain, ``t.inv(y)`` back, and ``t.log_abs_det_jacobian(x, y)``
 is ``log |dy/dx|`` summed over the transform's event dims: ``x: (*batch, *event)`` -> ``(*batch,)``.
-No caching (torch's default ``cache_size=0``).
+``cache_size=1`` (torch's; the default 0 caches nothing) keeps the last ``(x, y)`` pair: ``t(x)``
+of the same x object, or ``t.inv(y)`` of the same y object, returns the kept tensor without
+computing (so ``t.inv(t(x))`` is x itself, the exact draw of a TransformedDistribution);
+``t.with_cache(1)`` is the caching copy.
 """
 from __future__ import annotations
 
 import math
-from numbers import Number
+import weakref
 
 from . import constraints
 from .utils import clamp_unit, sum_rightmost
 
 # the transforms of the sibling modules, by name: imported when first read from this module
-_ELSEWHERE = {**dict.fromkeys(("AbsTransform", "CumulativeDistributionTransform", "PowerTransform",
-                               "SoftplusTransform"), "transforms_elementwise"),
+_ELSEWHERE = {**dict.fromkeys(("AbsTransform", "AffineTransform", "CumulativeDistributionTransform",
+                               "PowerTransform", "SoftplusTransform"), "transforms_elementwise"),
               **dict.fromkeys(("SoftmaxTransform", "StickBreakingTransform"), "transforms_simplex"),
               **dict.fromkeys(("CorrCholeskyTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform"),
                               "transforms_matrix"),
               **dict.fromkeys(("CatTransform", "IndependentTransform", "ReshapeTransform", "StackTransform"),
                               "transforms_structural")}
-__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
+__all__ = ["ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
            "identity_transform"] + sorted(_ELSEWHERE)
 
 
@@ -47,11 +50,39 @@ def _softplus(x):
 
 class Transform:
     """A differentiable bijection with a computable log-Jacobian; subclasses define ``_call``,
-    ``_inverse`` and ``log_abs_det_jacobian``."""
+    ``_inverse`` and ``log_abs_det_jacobian``. ``cache_size``: 0 or 1 (see the module docstring)."""
     bijective = False
     sign = 1
     domain = constraints.real
     codomain = constraints.real
+    # (class defaults: a subclass whose __init__ does not call Transform's caches nothing)
+    _cache_size = 0
+    _cached_x_y = (None, None)
+    _inv_ref = None   # a weak reference to the inverse, so that t.inv is t.inv (as torch)
+
+    def __init__(self, cache_size: int = 0):
+        if cache_size not in (0, 1):
+            raise ValueError("cache_size must be 0 or 1")
+        self._cache_size = cache_size
+        self._cached_x_y = (None, None)
+        self._inv_ref = None
+
+    def __getstate__(self):   # (a weak reference does not pickle or deep-copy: the inverse is made again)
+        state = self.__dict__.copy()
+        state["_inv_ref"] = None
+        return state
+
+    def with_cache(self, cache_size: int = 1) -> "Transform":
+        """This transform with ``cache_size`` (self when it has it already)."""
+        if self._cache_size == cache_size:
+            return self
+        if type(self).__init__ is Transform.__init__:
+            return type(self)(cache_size=cache_size)
+        return self._with_cache(cache_size)
+
+    def _with_cache(self, cache_size: int) -> "Transform":
+        """The same map remade with ``cache_size`` (for subclasses with parameters)."""
+        raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
 
     @property
     def event_dim(self) -> int:
@@ -61,16 +92,30 @@ class Transform:
 
     @property
     def inv(self) -> "Transform":
-        return _InverseTransform(self)
+        inv = None if self._inv_ref is None else self._inv_ref()
+        if inv is None:
+            inv = _InverseTransform(self)
+            self._inv_ref = weakref.ref(inv)
+        return inv
 
     def __call__(self, x):
-        return self._call(x)
+        return self._call(x) if self._cache_size == 0 else self._through_cache(x, 0, self._call)
 
     def _call(self, x):
         raise NotImplementedError
 
     def _inv_call(self, y):
-        return self._inverse(y)
+        return self._inverse(y) if self._cache_size == 0 else self._through_cache(y, 1, self._inverse)
+
+    def _through_cache(self, value, side: int, compute):
+        """The kept other half of the pair when ``value`` is the kept x (side 0) or y (side 1),
+        else ``compute(value)``, the new pair then kept (cache_size=1)."""
+        kept = self._cached_x_y
+        if value is kept[side]:
+            return kept[1 - side]
+        out = compute(value)
+        self._cached_x_y = (value, out) if side == 0 else (out, value)
+        return out
 
     def _inverse(self, y):
         raise NotImplementedError(f"{type(self).__name__} has no inverse")
@@ -100,7 +145,11 @@ class _InverseTransform(Transform):
     """``t.inv``: the inverse of a transform (its domain and codomain swapped)."""
 
     def __init__(self, transform: Transform):
-        self._inv = transform
+        super().__init__(cache_size=transform._cache_size)
+        self._inv = transform   # (the caches are the transform's: its _inv_call)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return self.inv.with_cache(cache_size).inv
 
     @property
     def domain(self):
@@ -145,10 +194,17 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """``parts`` applied in order: ``ComposeTransform([f, g])(x) = g(f(x))``."""
+    """``parts`` applied in order: ``ComposeTransform([f, g])(x) = g(f(x))``; ``cache_size=1``
+    makes every part caching."""
 
-    def __init__(self, parts):
+    def __init__(self, parts, cache_size: int = 0):
+        if cache_size:
+            parts = [part.with_cache(cache_size) for part in parts]
+        super().__init__(cache_size=cache_size)
         self.parts = list(parts)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return ComposeTransform(self.parts, cache_size=cache_size)
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
@@ -195,7 +251,11 @@ class ComposeTransform(Transform):
 
     @property
     def inv(self):
-        return ComposeTransform([p.inv for p in reversed(self.parts)])
+        inv = None if self._inv_ref is None else self._inv_ref()
+        if inv is None:
+            inv = ComposeTransform([p.inv for p in reversed(self.parts)])
+            self._inv_ref, inv._inv_ref = weakref.ref(inv), weakref.ref(self)
+        return inv
 
     def __call__(self, x):
         for part in self.parts:
@@ -283,67 +343,3 @@ class TanhTransform(_Parameterless):
 
     def log_abs_det_jacobian(self, x, y):
         return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
-
-
-class AffineTransform(Transform):
-    """y = loc + scale x (loc, scale: numbers or tensors broadcasting with x); log|dy/dx| = log|scale|,
-    summed over the ``event_dim`` rightmost dims."""
-    bijective = True
-
-    def __init__(self, loc, scale, event_dim: int = 0):
-        self.loc, self.scale, self._event_dim = loc, scale, int(event_dim)
-
-    @property
-    def event_dim(self):
-        return self._event_dim
-
-    @property
-    def domain(self):
-        return constraints.real if self._event_dim == 0 else constraints.independent(constraints.real, self._event_dim)
-
-    codomain = domain
-
-    def __eq__(self, other):
-        if not isinstance(other, AffineTransform):
-            return False
-        same = []
-        for a, b in ((self.loc, other.loc), (self.scale, other.scale)):
-            if isinstance(a, Number) and isinstance(b, Number):
-                same.append(a == b)
-            elif isinstance(a, Number) or isinstance(b, Number):
-                same.append(False)
-            else:
-                same.append(a.shape == b.shape and bool((a == b).all()))
-        return all(same) and self._event_dim == other._event_dim
-
-    __hash__ = object.__hash__
-
-    @property
-    def sign(self):
-        if isinstance(self.scale, Number):
-            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
-        return self.scale.sign()
-
-    def _call(self, x):
-        return self.loc + self.scale * x
-
-    def _inverse(self, y):
-        return (y - self.loc) / self.scale
-
-    def log_abs_det_jacobian(self, x, y):
-        from .. import full
-        if isinstance(self.scale, Number):
-            result = full(x.shape, math.log(abs(self.scale)), dtype=x.dtype, device=x.device)
-        else:
-            result = self.scale.abs().log().expand(_broadcast(x.shape, self.scale.shape))
-        return sum_rightmost(result, self._event_dim)
-
-    def forward_shape(self, shape):
-        return _broadcast(shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ()))
-
-    inverse_shape = forward_shape
-
-
-def _broadcast(*shapes):
-    from .. import broadcast_shapes
-    return tuple(broadcast_shapes(*shapes))

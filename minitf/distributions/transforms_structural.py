@@ -18,10 +18,14 @@ class ReshapeTransform(Transform):
     """x (*batch, *in_shape) -> (*batch, *out_shape), the same elements; log|det J| = 0 (*batch,)."""
     bijective = True
 
-    def __init__(self, in_shape, out_shape):
+    def __init__(self, in_shape, out_shape, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
         self.in_shape, self.out_shape = Size(in_shape), Size(out_shape)
         if math.prod(self.in_shape) != math.prod(self.out_shape):
             raise ValueError("in_shape, out_shape have different numbers of elements")
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
     @property
     def domain(self):
@@ -60,8 +64,13 @@ class IndependentTransform(Transform):
     """``base_transform`` with its ``reinterpreted_batch_ndims`` rightmost batch dims made event
     dims: the same map, its log-Jacobian summed over them."""
 
-    def __init__(self, base_transform, reinterpreted_batch_ndims: int):
-        self.base_transform, self.reinterpreted_batch_ndims = base_transform, int(reinterpreted_batch_ndims)
+    def __init__(self, base_transform, reinterpreted_batch_ndims: int, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.base_transform = base_transform.with_cache(cache_size)
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
 
     @property
     def domain(self):
@@ -102,6 +111,14 @@ class IndependentTransform(Transform):
         return f"{type(self).__name__}({self.base_transform!r}, {self.reinterpreted_batch_ndims})"
 
 
+def _parts(name: str, tseq, cache_size: int) -> list:
+    """Cat's and Stack's transforms, checked, each with ``cache_size`` when it is 1 (as torch)."""
+    parts = list(tseq)
+    if not all(isinstance(t, Transform) for t in parts):
+        raise TypeError(f"{name} takes a sequence of Transforms")
+    return [t.with_cache(cache_size) for t in parts] if cache_size else parts
+
+
 class _Combined(Transform):
     """The parts of Cat and Stack: ``transforms`` along ``dim``."""
 
@@ -118,14 +135,16 @@ class CatTransform(_Combined):
     """``tseq[i]`` applied to the i-th slice (``lengths[i]`` long, default 1) along ``dim``, the
     results concatenated; x and y have one shape."""
 
-    def __init__(self, tseq, dim: int = 0, lengths=None):
-        self.transforms = list(tseq)
-        if not all(isinstance(t, Transform) for t in self.transforms):
-            raise TypeError("CatTransform takes a sequence of Transforms")
+    def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.transforms = _parts("CatTransform", tseq, cache_size)
         self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
         if len(self.lengths) != len(self.transforms):
             raise ValueError(f"Expected {len(self.transforms)} lengths, got {len(self.lengths)}")
         self.dim = dim
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size=cache_size)
 
     @property
     def event_dim(self):
@@ -178,11 +197,13 @@ class CatTransform(_Combined):
 class StackTransform(_Combined):
     """``tseq[i]`` applied to index i along ``dim``, the results stacked there."""
 
-    def __init__(self, tseq, dim: int = 0):
-        self.transforms = list(tseq)
-        if not all(isinstance(t, Transform) for t in self.transforms):
-            raise TypeError("StackTransform takes a sequence of Transforms")
+    def __init__(self, tseq, dim: int = 0, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.transforms = _parts("StackTransform", tseq, cache_size)
         self.dim = dim
+
+    def _with_cache(self, cache_size: int) -> Transform:
+        return StackTransform(self.transforms, self.dim, cache_size=cache_size)
 
     @property
     def domain(self):

@@ -181,7 +181,7 @@ class LinalgEigh(Function):
     def backward(ctx, gL, gQ):
         L, Q = ctx.saved_tensors
         L, gL = L.real, (None if gL is None else gL.real)
-        inner = 0 * Q if gL is None else diag_embed(gL)
+        inner = 0 * Q if gL is None else diag_embed(gL).to(dtype=Q.dtype)   # (real gL: matmul takes one dtype)
         if gQ is not None:
             QhgQ = Q.mH @ gQ
             _check_phase("linalg_eigh_backward", "eigenvectors", QhgQ.diagonal(0, -2, -1))

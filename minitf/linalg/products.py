@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import DtypeError, ShapeError
 from ..ops import check_dim
+from ..ops.product_dtypes import cpp_type_name
 from ..tensor import Tensor
 
 
@@ -67,7 +68,7 @@ def multi_dot(tensors) -> Tensor:
             raise ShapeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
         if t.dtype != tensors[0].dtype:   # (matmul would promote complex with real; torch refuses any mix)
             raise DtypeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
-                             f"{tensors[0].dtype} and tensor {i} {t.dtype}")
+                             f"{cpp_type_name(tensors[0].dtype)} and tensor {i} {cpp_type_name(t.dtype)}")
     first, last = tensors[0].ndim == 1, tensors[-1].ndim == 1
     mats = [t.unsqueeze(0) if first and i == 0 else t for i, t in enumerate(tensors)]
     mats[-1] = mats[-1].unsqueeze(-1) if last else mats[-1]

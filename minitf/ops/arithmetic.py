@@ -13,7 +13,8 @@ from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeError, ShapeError, broadcast_error
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, check_same_dtype, elementwise_outside_graph, refuse_complex
+from ._util import as_tensor, binary_operands, elementwise_outside_graph, refuse_complex
+from .product_dtypes import check_matmul
 from .promotion import promote_operands, result_type
 
 
@@ -298,12 +299,13 @@ def matmul(a, b) -> Tensor:
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
-    if a.dtype.kind == "f" and b.dtype.kind == "f":  # one dtype, as PyTorch (see check_same_dtype)
-        check_same_dtype("matmul", a=a, b=b)
+    if a.ndim == 1 and b.ndim == 1:   # (torch's dot checks the dtypes before the lengths; mm, mv, bmm after)
+        check_matmul(a, b)
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
         raise ShapeError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({ka} != {kb})")
+    check_matmul(a, b)   # one dtype, no promotion: torch's RuntimeError, as its kernel for these shapes words it
     try:
         return MatMul.apply(a, b)
     except ValueError:

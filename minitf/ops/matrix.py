@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .arithmetic import matmul
+from .product_dtypes import check_dot
 
 
 def _ranks(name: str, a, b, ra: int, rb: int) -> None:
@@ -40,6 +41,7 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
 def dot(a: Tensor, b: Tensor) -> Tensor:
     """The inner product of two 1-D tensors of one length: a 0-d tensor, as torch.dot."""
     _ranks("dot", a, b, 1, 1)
+    check_dot(a, b)   # (before the lengths, as torch)
     if a.shape != b.shape:
         raise ShapeError(f"dot: the vectors have different lengths: {a.shape[0]} and {b.shape[0]}")
     return matmul(a, b)

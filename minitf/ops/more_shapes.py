@@ -10,6 +10,7 @@ from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_dim, share_storage, refuse_complex
+from .product_dtypes import check_tensordot
 
 
 def hstack(tensors) -> Tensor:
@@ -122,6 +123,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Sum over the last ``dims`` dims of ``a`` and the first of ``b`` (an int), or over the
     pairs ``dims = (dims_a, dims_b)``, as torch.tensordot. Differentiable (a matmul)."""
     from .arithmetic import matmul
+    check_tensordot(a, b)
     if isinstance(dims, int):
         da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:

@@ -5,18 +5,22 @@ those ops' (as torch's, which are the same products transposed).
 As torch (and BLAS): a ``beta`` of 0 ignores ``input`` (NaN and inf in it do not reach the
 result; its gradient is 0), and an ``alpha`` of 0 ignores the product likewise in addmm, addmv
 and addbmm (torch's addr and baddbmm multiply it by 0, so an inf there gives NaN: as torch). Every tensor
-must have one dtype (torch's rule: no promotion); for integer tensors a float alpha or beta
-is cast to the integer type first, as torch's kernel does (addr refuses it, as torch's); bool
-tensors only in addr (torch's BLAS-backed kernels have none).
+of addmm, addmv, baddbmm, addbmm must have one dtype (torch's rule: no promotion, and torch's
+messages: :mod:`minitf.ops.product_dtypes`); addr, elementwise in torch, promotes the three as
+``+`` does. For integer tensors a float alpha or beta is cast to the integer type first, as
+torch's kernel does (addr refuses it, as torch's); bool tensors only in addr (torch's
+BLAS-backed kernels have none).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
+from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import broadcasts_to, scalar_tensor
 from .matrix import bmm, mm, mv, outer
+from .product_dtypes import check_addmm, check_addmv, check_baddbmm
+from .promotion import result_type
 
 
 def _scalar(name, arg, value, dtype):
@@ -33,17 +37,17 @@ def _scaled(t: Tensor, c):
     return t if c == 1 else t * c
 
 
-def _tensors(name, bool_ok=False, **named):
-    first_k, first = next(iter(named.items()))
+def _tensors(name, check=None, **named):
+    """Refuse a non-Tensor argument, then (``check``: the op's rule from product_dtypes) a mix of dtypes,
+    then bool tensors (for all but addr, which passes no ``check``)."""
     for k, t in named.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}(): argument '{k}' must be Tensor, not {type(t).__name__}")
-    if first.dtype == np.bool_ and not bool_ok:   # torch's BLAS-backed kernels have no bool version
-        raise DtypeNotImplemented(f"{name}: not implemented for bool tensors (as torch); convert with .int() first")
-    for k, t in named.items():
-        if t.dtype != first.dtype:
-            raise DtypeError(f"{name}: {first_k} and {k} must have the same dtype, but got {first.dtype} and "
-                             f"{t.dtype} (as torch; convert one with .to(dtype=...))")
+    if check is not None:
+        check(*named.values())
+        if next(iter(named.values())).dtype == np.bool_:   # torch's BLAS-backed kernels have no bool version
+            raise DtypeNotImplemented(f"{name}: not implemented for bool tensors (as torch); convert with .int() "
+                                      f"first")
 
 
 def _combine(name, input: Tensor, prod: Tensor, beta, alpha, blas_alpha: bool = True) -> Tensor:
@@ -65,7 +69,7 @@ def _check_ndim(name, what, t, n):
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), as torch.addmm. mat1: (n, m), mat2: (m, p),
     input: broadcastable to (n, p) -> (n, p). Differentiable in the three."""
-    _tensors("addmm", input=input, mat1=mat1, mat2=mat2)
+    _tensors("addmm", check_addmm, input=input, mat1=mat1, mat2=mat2)
     _check_ndim("addmm", "mat1", mat1, 2)
     _check_ndim("addmm", "mat2", mat2, 2)
     if mat1.shape[1] != mat2.shape[0]:
@@ -77,7 +81,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat @ vec), as torch.addmv. mat: (n, m), vec: (m,), input:
     broadcastable to (n,) -> (n,). Differentiable in the three."""
-    _tensors("addmv", input=input, mat=mat, vec=vec)
+    _tensors("addmv", check_addmv, input=input, mat=mat, vec=vec)
     _check_ndim("addmv", "mat", mat, 2)
     _check_ndim("addmv", "vec", vec, 1)
     if mat.shape[1] != vec.shape[0]:
@@ -87,9 +91,11 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2), as torch.addr. vec1: (n,), vec2: (m,), input:
-    broadcastable to (n, m) -> (n, m). Differentiable in the three."""
-    _tensors("addr", bool_ok=True, input=input, vec1=vec1, vec2=vec2)
-    if input.dtype.kind in "iub":   # torch's addr refuses to cast a float scale (addmm casts it)
+    broadcastable to (n, m) -> (n, m); the three promote to one dtype, as torch's. Differentiable in the three."""
+    _tensors("addr", input=input, vec1=vec1, vec2=vec2)
+    dtype = result_type(input, vec1, vec2)   # (torch's addr is elementwise: it promotes)
+    input, vec1, vec2 = (t if t.dtype == dtype else t.to(dtype=dtype) for t in (input, vec1, vec2))
+    if dtype.kind in "iub":   # torch's addr refuses to cast a float scale (addmm casts it)
         for k, c in (("beta", beta), ("alpha", alpha)):
             if isinstance(c, (float, np.floating)):
                 raise ArgumentError(f"addr: For integral input tensors, argument {k} must not be a floating point "
@@ -110,7 +116,7 @@ def _check_batches(name, b1, b2):
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2) per batch, as torch.baddbmm. batch1: (b, n, m),
     batch2: (b, m, p), input: broadcastable to (b, n, p) -> (b, n, p). Differentiable in the three."""
-    _tensors("baddbmm", input=input, batch1=batch1, batch2=batch2)
+    _tensors("baddbmm", check_baddbmm, input=input, batch1=batch1, batch2=batch2)
     _check_batches("baddbmm", batch1, batch2)
     return _combine("baddbmm", input, bmm(batch1, batch2), beta, alpha, blas_alpha=False)
 
@@ -120,7 +126,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
     batch2: (b, m, p), input: broadcastable to (n, p) -> (n, p). Differentiable in the three.
 
     The sum of products is one (n, b m) @ (b m, p) product (the batches side by side)."""
-    _tensors("addbmm", input=input, batch1=batch1, batch2=batch2)
+    _tensors("addbmm", check_addmm, input=input, batch1=batch1, batch2=batch2)
     _check_batches("addbmm", batch1, batch2)
     b, n, m = batch1.shape
     p = batch2.shape[2]

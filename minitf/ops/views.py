@@ -19,8 +19,13 @@ class Clone(Function):
     saves_inputs = saves_output = False
     saves_tensors = False   # torch's node keeps no tensor: backward can run again
 
-    def forward(self, x):
-        return x.copy()
+    def forward(self, x, strides=None):
+        if strides is None:
+            return x.copy()
+        from ..backend import storage   # a layout of torch's: x's own (dense) strides, or a channels-last one
+        out = storage.view(backend.get_array_module(x).empty(x.size, x.dtype), x.shape, strides, 0)
+        out[...] = x
+        return out
 
     def backward(self, g):
         return (g,)
@@ -80,9 +85,14 @@ class Repeat(Function):
         return (_sum(reshape(g, split_shape), axis=tuple(range(0, len(split_shape), 2))),)
 
 
-def clone(x: Tensor) -> Tensor:
-    """A copy with its own storage; gradients flow back unchanged."""
-    return Clone.apply(x)
+def clone(x: Tensor, memory_format=None) -> Tensor:
+    """A copy with its own storage, laid out as ``memory_format`` (None: torch's default
+    preserve_format, x's own strides when x is dense; :func:`minitf.type_objects.like_strides`);
+    gradients flow back unchanged."""
+    if memory_format is None and (getattr(x, "_vmap_batched", False) or x.data.flags.c_contiguous):   # (vmap: no storage)
+        return Clone.apply(x)
+    from ..type_objects import like_strides
+    return Clone.apply(x, strides=like_strides("clone", x.shape, x.stride(), memory_format))
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
