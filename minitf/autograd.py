@@ -53,14 +53,6 @@ class _ThreadState(_thread_local):
 
 _tls = _ThreadState()
 _epoch = 0  # in-place changes so far (all tensors): a Function saved at this epoch is still valid
-# the backward pass under way in each thread (a _Walk, None outside one): per thread, as PyTorch's
-# engine runs a backward per thread (DataParallel's tests run ranks as threads, each its own pass)
-_walks = _thread_local()
-
-
-def current_walk():
-    """The innermost backward pass (a ``_Walk``) under way in this thread, or None."""
-    return getattr(_walks, "walk", None)
 # The debug tools registered in any thread (detect_anomaly, profile): set by minitf/debughooks.py, and
 # kept here because apply and backward test it on every call (one test of an empty tuple when none is
 # on); only then do they read the hooks of this thread (_tls.hooks, debughooks.active()).
@@ -217,6 +209,17 @@ def bump_version(t: Tensor, recorded: bool = False, advance: bool = True) -> Non
         vc[2] = _epoch
 
 
+def bump_versions_once(tensors) -> None:
+    """One in-place change of each of ``tensors`` at one new epoch: the ``.grad`` tensors a backward
+    pass added into, bumped once at its end (minitf/backward_walk.py's _Walk)."""
+    global _epoch
+    _epoch += 1
+    for t in tensors:
+        vc = shared_counter(t)
+        vc[0] += 1
+        vc[1] = _epoch
+
+
 def zero_grad_in_place(g: Tensor) -> None:
     """Zero a ``.grad`` in place (``zero_grad(set_to_none=False)``) as PyTorch does: detached
     from any graph first (a ``create_graph=True`` gradient), and its version bumped."""
@@ -252,77 +255,6 @@ def _inputs_as_of(fn: Function) -> tuple:
             prev = getattr(t, "_prev", None)
         out.append(t)
     return tuple(out)
-
-
-class _Walk:
-    """One backward pass, as a context: NumPy's floating-point warnings off inside it
-    (``backend.quiet_fp_warnings``: inf/NaN gradients are PyTorch's values, given silently).
-    It notes the ``.grad`` tensors the pass made (``made``: ids) and those it added into in
-    place (``changed``); on leaving, even by an error, each changed one's version is bumped
-    once, as PyTorch's AccumulateGrad runs once per leaf and backward. The epoch advances
-    then, not per addition (mid-walk, it would send every later op through the version
-    checks: +24% on a chain of small ops), so an op of this same walk that saved a ``.grad``
-    added into before its turn is not caught (PyTorch would raise); later backwards are.
-    ``current_walk()`` is the innermost walk under way: a node tells a gradient noted in this
-    pass from one left by an earlier pass that failed midway; ``recompute`` whether the pass
-    under way is the general walk (``general``); ``failed``, once it has ended, whether by an error
-    (what lets DataParallel's hooks tell a pass that raised midway from one that completed);
-    ``callbacks``: what :func:`queue_callback` asked to run once the outermost pass completes
-    (None when nothing was asked: one test at the end of each pass)."""
-
-    __slots__ = ("made", "changed", "_quiet", "_outer", "general", "failed", "callbacks")
-
-    def __enter__(self):
-        self.made, self.changed, self.failed, self.callbacks = set(), {}, False, None
-        self.general = False  # set by the general walk (minitf/backprop.py), which delivers extra_grads
-        self._quiet = backend.quiet_fp_warnings()
-        self._quiet.__enter__()
-        self._outer, _walks.walk = current_walk(), self
-        return self
-
-    def __exit__(self, *exc):
-        global _epoch
-        _walks.walk = self._outer
-        self.failed = exc[0] is not None
-        self._quiet.__exit__(*exc)
-        if self.changed:
-            _epoch += 1
-            for tg in self.changed.values():
-                vc = shared_counter(tg)
-                vc[0] += 1
-                vc[1] = _epoch
-        if self.callbacks and exc[0] is None:  # queue_callback's, of a pass that completed
-            # a callback may queue another, run after it (torch's): the list grows as it is read
-            prev, _walks.finishing = getattr(_walks, "finishing", None), self
-            try:
-                for callback in self.callbacks:
-                    callback()
-            finally:
-                _walks.finishing = prev
-
-
-def queue_callback(callback) -> None:
-    """Call ``callback()`` once the backward pass under way has finished (torch's
-    ``Variable._execution_engine.queue_callback``): after its last gradient is accumulated
-    and before ``backward()`` returns, in the order queued; not at all if the pass raises.
-    Called from inside the pass (a hook) or from a callback (run after it). A nested pass (a
-    recompute's, or an ``mt.grad`` inside a hook) queues on the outermost one, where torch's
-    reentrant pass runs its own at its end: so DistributedDataParallel's wait, which this is,
-    comes once, after the whole backward."""
-    walk = outermost_walk() or getattr(_walks, "finishing", None)
-    if walk is None:
-        raise RuntimeError("queue_callback: final callbacks can only be installed during a backward pass")
-    if walk.callbacks is None:
-        walk.callbacks = []
-    walk.callbacks.append(callback)
-
-
-def outermost_walk():
-    """The backward pass under way (the outermost walk: a recompute's nested one is part of it), or None."""
-    w = current_walk()
-    while w is not None and w._outer is not None:
-        w = w._outer
-    return w
 
 
 def _accumulate_leaf(t: Tensor, g, walk: _Walk) -> None:
@@ -416,6 +348,7 @@ def _inputs_of(fn: Function) -> tuple:
 
 # torch.autograd's namespace beyond the engine: its functions (grad, backward, gradcheck...) looked
 # up on first use, and its submodules functional, graph and forward_ad (minitf/autograd_namespace.py)
+from .backward_walk import _Walk, _walks, current_walk, outermost_walk, queue_callback  # noqa: E402,F401
 from .autograd_namespace import __getattr__, functional, graph, forward_ad  # noqa: E402,F401
 
 
