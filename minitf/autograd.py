@@ -209,17 +209,6 @@ def bump_version(t: Tensor, recorded: bool = False, advance: bool = True) -> Non
         vc[2] = _epoch
 
 
-def bump_versions_once(tensors) -> None:
-    """One in-place change of each of ``tensors`` at one new epoch: the ``.grad`` tensors a backward
-    pass added into, bumped once at its end (minitf/backward_walk.py's _Walk)."""
-    global _epoch
-    _epoch += 1
-    for t in tensors:
-        vc = shared_counter(t)
-        vc[0] += 1
-        vc[1] = _epoch
-
-
 def zero_grad_in_place(g: Tensor) -> None:
     """Zero a ``.grad`` in place (``zero_grad(set_to_none=False)``) as PyTorch does: detached
     from any graph first (a ``create_graph=True`` gradient), and its version bumped."""

@@ -49,7 +49,9 @@ class _Walk:
         self.failed = exc[0] is not None
         self._quiet.__exit__(*exc)
         if self.changed:
-            _ag.bump_versions_once(self.changed.values())
+            _ag._epoch += 1   # one epoch for the whole pass (see above)
+            for tg in self.changed.values():
+                _ag.bump_version(tg, advance=False)
         if self.callbacks and exc[0] is None:  # queue_callback's, of a pass that completed
             # a callback may queue another, run after it (torch's): the list grows as it is read
             prev, _walks.finishing = getattr(_walks, "finishing", None), self
