@@ -248,7 +248,8 @@ def test_a_view_of_an_input_a_custom_function_marked_dirty_as_torch(rng):
     assert sides[0][2] == sides[1][2]
 
 
-@pytest.mark.parametrize("change", [lambda m, v, a: v.mul_(2), lambda m, v, a: v.copy_(a[:2] * 1)])
+@pytest.mark.parametrize("change", [lambda m, v, a: v.mul_(2), lambda m, v, a: v.copy_(a[:2] * 1),
+                                    lambda m, v, a: v.exp_(), lambda m, v, a: v.pow_(2)])   # (exp_, pow_: ops/inplace_methods.from_op)
 @pytest.mark.parametrize("base_in_graph", [True, False])
 def test_a_view_made_under_no_grad_changed_in_place_while_recording_as_torch(change, base_in_graph):
     torch = pytest.importorskip("torch")

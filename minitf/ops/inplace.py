@@ -218,13 +218,14 @@ def _check_writable(x: Tensor, op_name: str) -> None:
         debughooks.before_write(x)
 
 
-def _needs_graph(x: Tensor, v, *more) -> bool:
-    """Whether the change goes through :func:`_record`: a gradient flows, or (a dual level open) a tangent."""
-    if autograd._tls.grad_enabled and (x.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
+def _needs_graph(x: Tensor, *values) -> bool:
+    """Whether the change of ``x`` (to a value computed from ``values``) goes through :func:`_record`:
+    a gradient flows, or (a dual level open) a tangent. A view without grad (made under no_grad())
+    of a base in a graph goes there too: refused in _record_on_base, as torch."""
+    if autograd._tls.grad_enabled and (x._requires_grad or _base_in_graph(x) or any(
+            isinstance(v, Tensor) and v._requires_grad for v in values)):
         return True
-    if autograd._tls.grad_enabled and _base_in_graph(x):
-        return True   # a view without grad (made under no_grad()) of a base in a graph: refused in _record_on_base
-    return bool(autograd._tls.hooks) and _tangent_flows(x, v, *more)
+    return bool(autograd._tls.hooks) and _tangent_flows(x, *values)
 
 
 def _base_in_graph(x: Tensor) -> bool:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from .. import autograd, debughooks
 from ..tensor import Tensor
-from .inplace import _check_cast, _check_value, _check_writable, _record, _tangent_flows, _write_back
+from .inplace import (_check_cast, _check_value, _check_writable, _needs_graph, _record, _tangent_flows,
+                      _write_back)
 
 
 def from_op(name: str, op):
@@ -23,8 +24,7 @@ def from_op(name: str, op):
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         for t in tensors:
             _check_value(x, t, name)  # one device
-        if autograd._tls.grad_enabled and (x._requires_grad or any(t._requires_grad for t in tensors)) or (
-                autograd._tls.hooks and _tangent_flows(x, *tensors)):   # (forward AD: a dual's tangent)
+        if _needs_graph(x, *tensors):
             # x itself among the arguments (x.atan2_(x)) is its old value there, as the first one
             a_args = lambda a: [a if t is x else t for t in args]  # noqa: E731
             a_kw = lambda a: {k: a if t is x else t for k, t in kwargs.items()}  # noqa: E731

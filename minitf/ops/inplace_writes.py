@@ -112,7 +112,7 @@ def clamp_(x: Tensor, min=None, max=None) -> Tensor:
     for bound in (min, max):
         if isinstance(bound, Tensor):
             _check_value(x, bound, "clamp_")
-    if _needs_graph(x, min) or _needs_graph(x, max):
+    if _needs_graph(x, min, max):
         return _record(x, None, "clamp_", lambda a, _: clamp(a, min, max), reads=(min, max))
     new = clamp(x.detach(), min, max).data  # tensor bounds broadcast, and min > max gives max, as torch
     _check_cast("clamp_", new.dtype, x)
