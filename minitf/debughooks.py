@@ -63,8 +63,8 @@ def pop(hook) -> None:
     global _registered
     with _lock:
         s = autograd._tls
-        if any(h is hook for h in s.own):
-            k = next(i for i, h in enumerate(s.own) if h is hook)   # one registration: the last made
+        k = next((i for i, h in enumerate(s.own) if h is hook), None)   # one registration: the first made
+        if k is not None:
             s.own = s.own[:k] + s.own[k + 1:]
             del _owned[next(i for i, h in enumerate(_owned) if h is hook)]
         else:

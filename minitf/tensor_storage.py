@@ -106,7 +106,8 @@ class StorageMethods:
         n = 1
         for s in shape:
             n *= s
-        strides = tuple(_contiguous_strides(shape))
+        from .type_objects import dense_strides
+        strides = dense_strides(shape, range(len(shape)))   # row-major
         if offset + n > total:
             xp = backend.get_array_module(self.data)
             grown = xp.zeros(offset + n, dtype=self.data.dtype)
@@ -216,14 +217,6 @@ class StorageMethods:
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         return _op("random_fills").log_normal_(self, mean, std, generator=generator)
     def geometric_(self, p, *, generator=None): return _op("random_fills").geometric_(self, p, generator=generator)
-
-
-def _contiguous_strides(shape):
-    out, step = [], 1
-    for n in reversed(shape):
-        out.append(step)
-        step *= max(n, 1)
-    return reversed(out)
 
 
 def _per_element(x, name, fn, others):

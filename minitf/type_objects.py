@@ -176,8 +176,4 @@ def _inferred_dense_strides(shape, strides) -> tuple:
                 d1 = d0
             elif c < 0:
                 break
-    out, step = [0] * len(shape), 1
-    for d in perm:
-        out[d] = step
-        step *= shape[d] if shape[d] > 1 else 1
-    return tuple(out)
+    return dense_strides(shape, perm[::-1])   # (perm: innermost first)

@@ -42,9 +42,9 @@ import numpy as np
 
 from .. import autograd as _ag
 from .. import backend
-from ..autograd import Function, shared_counter
+from ..autograd import Function
 from ..tensor import Tensor
-from ..view_rebase import note_view
+from ..ops._util import share_storage
 
 
 class _Parts:
@@ -103,10 +103,7 @@ def _wrap(tensors, run):
     out = []
     for k, t in enumerate(tensors):
         v = Tensor._make(t.data, _node(BackwardHookFunction, (bundle,), k=k, n=len(tensors), shape=bundle.shape))
-        v._vc = shared_counter(t)      # a view: an in-place change through either is seen by the other's readers
-        root = getattr(t, "_base", None)
-        v._base = root = t if root is None else root
-        note_view(v, root)             # re-based after a recorded in-place change of root (minitf/view_rebase.py)
+        share_storage(v, t)            # a view: one version counter, re-based with t's root (view_rebase.py)
         v._view_of = (t, Ellipsis)     # a change of v in place is recorded on t as t[...] = ...
         out.append(v)
     return out
