@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..autograd import Function
 from ..errors import DtypeError, DtypeNotImplemented, LinAlgError, ShapeError
 from ..tensor import Tensor
 
@@ -99,3 +100,26 @@ def _factors(m) -> bool:
         return True
     except np.linalg.LinAlgError:
         return False
+
+
+class _NoDerivative(Function):
+    """An op without a gradient, as torch's: its outputs are recorded, and backward raises torch's error."""
+
+    takes_complex = True
+
+    @staticmethod
+    def forward(ctx, op, outputs, error, message, *inputs):
+        ctx.error, ctx.message = error, message or f"derivative for aten::{op} is not implemented"
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise ctx.error(ctx.message)
+
+
+def _no_derivative(op: str, outputs: tuple, *inputs, error=RuntimeError, message=None):
+    """The outputs, recorded (as torch's) as an op whose backward raises ``error(message)`` (torch's
+    for the op: by default "derivative for aten::<op> is not implemented"), when an input needs a gradient."""
+    if any(t.requires_grad for t in inputs):
+        return _NoDerivative.apply(op, outputs, error, message, *inputs)
+    return outputs if len(outputs) > 1 else outputs[0]

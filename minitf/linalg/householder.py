@@ -11,10 +11,9 @@ from __future__ import annotations
 from .. import backend
 from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
-from ._common import check_float, const
+from ._common import _no_derivative, check_float, const
 from .decompositions import _Pair
 from .extras import householder_product
-from .ldl import _no_derivative
 
 
 class _Geqrf(_Pair):

@@ -23,10 +23,9 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd import Function
 from ..errors import ArgumentError, LinAlgError, ShapeError
 from ..tensor import Tensor
-from ._common import check_float, check_matrix, const, first_failure
+from ._common import _no_derivative, check_float, check_matrix, const, first_failure
 from .decompositions import _Pair
 
 _ALPHA = (1 + math.sqrt(17)) / 8   # Bunch-Kaufman's threshold
@@ -199,29 +198,6 @@ def _solve_batch(LD, piv, B, hermitian):
     for i in range(Bb.shape[0]):
         out[i] = _sytrs(LDb[i], pb[i], Bb[i], hermitian)
     return out.reshape(batch + B.shape[-2:])
-
-
-class _NoDerivative(Function):
-    """An op without a gradient, as torch's: its outputs are recorded, and backward raises torch's error."""
-
-    takes_complex = True
-
-    @staticmethod
-    def forward(ctx, op, outputs, error, message, *inputs):
-        ctx.error, ctx.message = error, message or f"derivative for aten::{op} is not implemented"
-        return outputs if len(outputs) > 1 else outputs[0]
-
-    @staticmethod
-    def backward(ctx, *grads):
-        raise ctx.error(ctx.message)
-
-
-def _no_derivative(op: str, outputs: tuple, *inputs, error=RuntimeError, message=None):
-    """The outputs, recorded (as torch's) as an op whose backward raises ``error(message)`` (torch's
-    for the op: by default "derivative for aten::<op> is not implemented"), when an input needs a gradient."""
-    if any(t.requires_grad for t in inputs):
-        return _NoDerivative.apply(op, outputs, error, message, *inputs)
-    return outputs if len(outputs) > 1 else outputs[0]
 
 
 def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False):
