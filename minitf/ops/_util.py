@@ -375,3 +375,14 @@ def warn_if_no_degrees_of_freedom(name: str, x: Tensor, axis, correction) -> Non
     if n - correction <= 0:
         warn_at_user_line(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
                           f"reduction factor (input numel divided by output numel).")
+
+
+def horner(y, coefs):
+    """sum_k coefs[k] y^k (``coefs``: Python floats, lowest power first, at least two), in place in
+    one new array of y's shape and dtype (a fresh array per term cost more than the arithmetic)."""
+    acc = y * coefs[-1]
+    for c in coefs[-2:0:-1]:
+        acc += c
+        acc *= y
+    acc += coefs[0]
+    return acc

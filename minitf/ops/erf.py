@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ._util import horner
 
 # Cody's coefficients, highest-order term last in each list as in CALERF's DATA statements
 _A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -133,16 +134,6 @@ _R_TOP = 10.5
 # 1/erf(x) of erfc's accuracy to cancellation
 
 
-def _horner(xp, y, coefs):
-    """sum_k coefs[k] y^k, in place in one new array."""
-    acc = y * coefs[-1]
-    for c in coefs[-2:0:-1]:
-        acc += c
-        acc *= y
-    acc += coefs[0]
-    return acc
-
-
 def _single(x, complement: bool):
     """(erf or erfc of x, exp(-x^2)) for a float64 array holding float32 (or float16) values, to
     within about 2e-10 relative (erfc: everywhere, down its tail; erf: with Cody's first range near 0)."""
@@ -152,8 +143,8 @@ def _single(x, complement: bool):
     xp.negative(e, out=e)
     xp.exp(e, out=e)                # underflows to 0 beyond y = 27 (quiet: the caller's context)
     yc = xp.minimum(y, _R_TOP)
-    r = _horner(xp, yc, _R_NUM)
-    r /= _horner(xp, yc, _R_DEN)
+    r = horner(yc, _R_NUM)
+    r /= horner(yc, _R_DEN)
     r *= e                          # erfc(|x|)
     if complement:                  # erfc(x) = 2 - erfc(-x) for x < 0 (-0 included: 2 - 1), without a select
         out = xp.copysign(r, x)

@@ -44,7 +44,7 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor
-from ._util import float_input
+from ._util import float_input, horner
 from .more_math import _unary
 from .lgamma_kernel import _lgamma_array, chunked
 
@@ -92,10 +92,7 @@ def _shift_up(xp, x, term, to=10.0, steps=10):
 def _digamma64(xp, x):
     neg, w, acc = _shift_up(xp, x, lambda v: 1 / v)
     inv2 = 1 / (w * w)
-    series = xp.full_like(w, _DIGAMMA[-1])
-    for c in reversed(_DIGAMMA[:-1]):
-        series *= inv2
-        series += c
+    series = horner(inv2, _DIGAMMA)
     out = xp.log(w) - 0.5 / w - series * inv2 - acc
     r = x - xp.round(x)                                  # tan(pi x) = tan(pi r), exact reduction
     if xp is not np or neg.any():
@@ -118,10 +115,7 @@ def _trigamma64(xp, x):
     neg, w, acc = _shift_up(xp, x, lambda v: 1 / (v * v))
     inv = 1 / w
     inv2 = inv * inv
-    series = xp.full_like(w, _TRIGAMMA[-1])
-    for c in reversed(_TRIGAMMA[:-1]):
-        series *= inv2
-        series += c
+    series = horner(inv2, _TRIGAMMA)
     out = acc + inv * (1 + inv * (0.5 + inv * series))   # 1/w + 1/(2 w^2) + sum B_2k w^-(2k+1)
     if xp is not np or neg.any():
         s = xp.sin(math.pi * (x - xp.round(x)))       # sin(pi x) up to sign, the argument reduced exactly

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ._util import horner
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # B_2k / (2k (2k - 1)): Stirling's series for lgamma
@@ -34,10 +35,7 @@ def _lgamma_near2(xp, z):
     """lgamma(2 + z) for |z| <= 1/2: the Taylor series z ((1 - gamma) + sum_k (-1)^k (zeta(k) - 1) z^(k-1) / k),
     whose k-th term is below (1/4)^k / k (26 terms: under float64's rounding). Relative accuracy at 2 + z
     (z = 0 is exactly 0), where the value itself is small."""
-    series = xp.full_like(z, _NEAR2[-1])
-    for c in reversed(_NEAR2[:-1]):   # in place: a fresh array a term cost more than the arithmetic
-        series *= z
-        series += c
+    series = horner(z, _NEAR2)
     series *= z
     series += _ONE_MINUS_EULER
     series *= z
