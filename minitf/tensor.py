@@ -1,9 +1,10 @@
 """The Tensor: an array on a device that can record the ops applied to it.
 
 A :class:`Tensor` wraps one backend array (``.data``): this module holds what is the
-tensor's own (its data, gradient, version, backward, conversions, repr); the one-line
-PyTorch-named methods that delegate to :mod:`minitf.ops` (operators, math, reductions,
-shapes) come from :class:`minitf.tensor_methods.TensorMethods`. The engine that records
+tensor's own (its data, gradient, version, backward, device and dtype moves, repr); its
+conversions to Python values come from :class:`minitf.tensor_conversions.ConversionMethods`,
+and the one-line PyTorch-named methods that delegate to :mod:`minitf.ops` (operators, math,
+reductions, shapes) from :class:`minitf.tensor_methods.TensorMethods`. The engine that records
 ops and runs backward is :mod:`minitf.autograd`.
 """
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 from . import backend
 from .devices import device as _device
 from .dtypes import _DTYPE_NAMES, _check_dtype  # noqa: F401  (re-exported: creation, casting, nn use them)
-from .errors import DtypeError, ScalarConversionError
+from .errors import DtypeError
 from .size import Size as _Size
+from .tensor_conversions import ConversionMethods
 from .tensor_methods import TensorMethods
 
 
@@ -37,7 +39,7 @@ def _refuse(fn):
     raise RuntimeError(fn.view_refusal)
 
 
-class Tensor(TensorMethods):
+class Tensor(ConversionMethods, TensorMethods):
     """An n-dimensional array on a device, optionally recording gradients.
 
     Build one with :func:`minitf.tensor`. ``.grad`` is a Tensor of the same
@@ -148,51 +150,6 @@ class Tensor(TensorMethods):
                                    f"{self.dtype} on {self.device}")
         self._grad = value
 
-    def __len__(self):
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
-
-    def __iter__(self):  # without it Python iterates by x[0], x[1], ... and a 0-d tensor gave []
-        if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
-
-    def _scalar(self, kind: str):
-        if self.data.size != 1:
-            raise ScalarConversionError(f"only one-element tensors can be converted to a Python {kind}, "
-                            f"this one has shape {self.shape}")
-        return self.data.item()
-
-    def __bool__(self):
-        return bool(self._scalar("bool"))
-
-    def __array__(self, dtype=None, copy=None):
-        # np.asarray(t) on the CPU, as PyTorch's; a device array refuses the implicit host copy
-        a = self.data if dtype is None else self.data.astype(dtype)
-        return a.__array__() if type(a) is not np.ndarray else a
-
-    def __float__(self):
-        if self._requires_grad and not _scalar_warning_given[0] and _engine._tls.grad_enabled:
-            _warn_scalar_of_graph()
-        return float(self._scalar("float"))
-
-    def __int__(self):
-        return int(self._scalar("int"))
-
-    def __index__(self):
-        # torch's rule: an integer (or bool) tensor of one element is an index, so that
-        # range(t), [10, 20][t] and x[t0:t1] work; a float or many elements refuse
-        if self.data.size != 1 or self.data.dtype.kind not in "biu":
-            raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data.item())
-
-    def __format__(self, spec):
-        # f"{loss:.4f}" formats a 0-d tensor's value, as PyTorch's; others take only the empty spec
-        if self.ndim == 0:
-            return format(self.item(), spec)
-        return object.__format__(self, spec)
-
     def __repr__(self):
         # torch's layout: 4 decimals, scientific notation when the range needs it, summarised
         # past 1000 elements, then device / dtype / grad_fn suffixes (minitf/printing.py, imported
@@ -259,20 +216,6 @@ class Tensor(TensorMethods):
         out = Tensor._make(self.data, None)
         out._vc = _engine.shared_counter(self)
         return out
-
-    def numpy(self) -> np.ndarray:
-        """A host NumPy copy (shares memory on the CPU; read it, don't write it)."""
-        return backend.to_numpy(self.data)
-
-    def item(self):
-        """The single element as a Python number (synchronises with a GPU)."""
-        if self.data.size != 1:
-            raise ScalarConversionError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
-
-    def tolist(self):
-        """Nested Python lists of the elements (a host copy)."""
-        return self.numpy().tolist()
 
     def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> "Tensor":
         """Copy to another device and/or dtype, as PyTorch: ``to(mt.float64)``, ``to("cpu")``,
@@ -375,20 +318,6 @@ _NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is 
                   "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
                   "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
                   "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
-
-
-# float(t) of a tensor that requires grad, with gradients enabled: torch's warning, given once per
-# process as torch's TORCH_WARN_ONCE (int(t), bool(t), t.item(), f"{t:.4f}" and float(t) under
-# no_grad() do not warn, in torch either);
-# a list, so that tests can reset it
-_scalar_warning_given = [False]
-
-
-def _warn_scalar_of_graph() -> None:
-    import warnings
-    _scalar_warning_given[0] = True
-    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
-                  "Consider using tensor.detach() first.", UserWarning, stacklevel=3)
 
 
 from . import autograd as _engine  # noqa: E402  (the engine needs Tensor defined above)

@@ -217,7 +217,7 @@ def test_custom_function_names_have_no_overload_number():
 def test_float_of_a_tensor_requiring_grad_warns_once_as_torchs(monkeypatch):
     import sys
     import warnings
-    monkeypatch.setattr(sys.modules["minitf.tensor"], "_scalar_warning_given", [False])
+    monkeypatch.setattr(sys.modules["minitf.tensor_conversions"], "_scalar_warning_given", [False])
     x = mt.tensor([1.5, 2.0], requires_grad=True)
     s = x.sum()
     with warnings.catch_warnings(record=True) as caught:
