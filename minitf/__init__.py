@@ -140,6 +140,16 @@ from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subt
 from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
 from .ops.matrix import vdot  # noqa: E402,F401  (dot of the conjugate of a: dot itself for real tensors)
 
+from .out_arguments import OUT_NAMES as _OUT_NAMES, with_out as _with_out  # noqa: E402
+_wrapped = {}   # one wrapper per function, so that aliases stay one object (mt.concat is mt.cat)
+for _name in _OUT_NAMES:   # torch's out= keyword on these top-level functions (minitf/out_arguments.py)
+    _fn = globals()[_name]
+    globals()[_name] = _wrapped.setdefault(id(_fn), _with_out(_fn, _name))
+for _name, _fn in list(globals().items()):   # and the aliases torch gives no out= (mt.argwhere is mt.nonzero)
+    if callable(_fn) and id(_fn) in _wrapped and _fn is not _wrapped[id(_fn)]:
+        globals()[_name] = _wrapped[id(_fn)]
+del _OUT_NAMES, _with_out, _name, _fn, _wrapped
+
 
 def is_floating_point(x) -> bool:
     """Whether ``x``'s dtype is a floating one, as torch.is_floating_point."""
