@@ -141,14 +141,13 @@ from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F4
 from .ops.matrix import vdot  # noqa: E402,F401  (dot of the conjugate of a: dot itself for real tensors)
 
 from .out_arguments import OUT_NAMES as _OUT_NAMES, with_out as _with_out  # noqa: E402
-_wrapped = {}   # one wrapper per function, so that aliases stay one object (mt.concat is mt.cat)
-for _name in _OUT_NAMES:   # torch's out= keyword on these top-level functions (minitf/out_arguments.py)
-    _fn = globals()[_name]
-    globals()[_name] = _wrapped.setdefault(id(_fn), _with_out(_fn, _name))
-for _name, _fn in list(globals().items()):   # and the aliases torch gives no out= (mt.argwhere is mt.nonzero)
-    if callable(_fn) and id(_fn) in _wrapped and _fn is not _wrapped[id(_fn)]:
-        globals()[_name] = _wrapped[id(_fn)]
-del _OUT_NAMES, _with_out, _name, _fn, _wrapped
+_originals = {id(globals()[_name]): globals()[_name] for _name in _OUT_NAMES}
+for _name in _OUT_NAMES:   # torch's out= on these top-level functions (minitf/out_arguments.py)
+    globals()[_name] = _with_out(globals()[_name], _name)
+for _name, _fn in list(globals().items()):   # and on their aliases (mt.argwhere is mt.nonzero): one wrapper each
+    if _originals.get(id(_fn)) is _fn:
+        globals()[_name] = _with_out(_fn, _name)
+del _OUT_NAMES, _with_out, _originals, _name, _fn
 
 
 def is_floating_point(x) -> bool:
@@ -274,7 +273,8 @@ _TENSOR_GAPS_GROUPS = {
                   "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "from_dlpack", "to_dlpack"),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+from .out_arguments import with_out_if_torchs as _with_out_if_torchs  # noqa: E402
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), {name: module for groups in (_LAZY_GROUPS, _TENSOR_API_GROUPS,
                                                                                           _TENSOR_GAPS_GROUPS)
                                                              for module, names in groups.items() for name in names},
-                                        fallback=_lazy_submodule)
+                                        fallback=_lazy_submodule, wrap=_with_out_if_torchs)

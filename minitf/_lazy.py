@@ -16,12 +16,14 @@ from __future__ import annotations
 import importlib
 
 
-def lazy_attributes(package: str, namespace: dict, table: dict, fallback=None):
+def lazy_attributes(package: str, namespace: dict, table: dict, fallback=None, wrap=None):
     """``(__getattr__, __dir__)`` for the module ``package`` whose globals are ``namespace``.
 
     ``table``: name -> module path (relative to ``package``'s own package when it starts with a
     dot) or (module path, attribute), (module path, None) for the module itself. ``fallback(name)``: called for names not in the table (the
     package's other lazy attributes); without one, an unknown name raises AttributeError.
+    ``wrap(name, value)``: what the package stores and returns in place of a table entry's value
+    (minitf's ``out=`` keyword on the functions that take one).
     """
     anchor = package if namespace.get("__path__") is not None else package.rpartition(".")[0]
 
@@ -34,6 +36,8 @@ def lazy_attributes(package: str, namespace: dict, table: dict, fallback=None):
         module, attr = spec if isinstance(spec, tuple) else (spec, name)
         value = importlib.import_module(module, anchor)
         value = value if attr is None else getattr(value, attr)   # (module, None): the module itself
+        if wrap is not None:
+            value = wrap(name, value)
         namespace[name] = value   # (later look-ups find it in the globals: __getattr__ is not called again)
         return value
 

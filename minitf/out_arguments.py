@@ -37,12 +37,35 @@ OUT_NAMES = (
     "log2", "log10", "exp2", "sinh", "cosh", "tan", "asin", "atan", "arcsin", "arctan", "erf", "logit",
     "atan2", "arctan2", "hypot",
 )
+# the same for the top-level names imported on first use (minitf/__init__.py's lazy groups)
+LAZY_OUT_NAMES = frozenset({
+    "acos", "arccos", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "erfc", "erfinv", "sgn",
+    "signbit", "frac", "deg2rad", "rad2deg", "sinc", "xlogy", "logaddexp", "logaddexp2", "float_power",
+    "copysign", "heaviside", "nextafter", "ldexp", "fmax", "fmin", "cummax", "cummin", "logcumsumexp", "kron",
+    "addmm", "addmv", "addr", "baddbmm", "addbmm", "lgamma", "digamma", "polygamma", "i0", "igamma", "igammac",
+    "nansum", "nanmean", "quantile", "nanquantile", "hstack", "vstack", "dstack", "column_stack", "diff",
+    "tensordot", "take", "take_along_dim", "bucketize", "histc", "kthvalue", "mode", "aminmax", "msort",
+    "inner", "gcd", "lcm", "isposinf", "isneginf", "searchsorted", "frexp", "median", "nanmedian",
+})
 # the functions whose (only) result is an index tensor: torch wants an int64 `out` exactly
 _INDEX_RESULTS = frozenset({"argmax", "argmin", "nonzero"})
 
 
+def with_out_if_torchs(name: str, fn):
+    """``fn`` with ``out=`` when torch's ``name`` takes one (the lazily imported top-level names), else ``fn``."""
+    return with_out(fn, name) if name in LAZY_OUT_NAMES else fn
+
+
+_WRAPPERS = {}   # id(fn) -> (fn, its wrapper): one wrapper per function, so aliases stay one object
+
+
 def with_out(fn, name: str):
-    """``fn`` with torch's ``out=`` keyword (see the module's docstring); ``out=None`` is ``fn`` itself."""
+    """``fn`` with torch's ``out=`` keyword (see the module's docstring); ``out=None`` is ``fn`` itself.
+    ``name``: the function's name in messages (the first name it was wrapped under)."""
+    known = _WRAPPERS.get(id(fn))
+    if known is not None and known[0] is fn:
+        return known[1]
+
     @functools.wraps(fn)
     def taking_out(*args, out=None, **kwargs):
         if out is None:
@@ -54,6 +77,7 @@ def with_out(fn, name: str):
         if isinstance(out, (tuple, list)):
             raise TypeError(f"{name}(): argument 'out' must be a Tensor, not {type(out).__name__}")
         return write_out(name, result, out, exact=name in _INDEX_RESULTS)
+    _WRAPPERS[id(fn)] = (fn, taking_out)
     return taking_out
 
 
