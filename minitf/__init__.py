@@ -145,7 +145,7 @@ _originals = {id(globals()[_name]): globals()[_name] for _name in _OUT_NAMES}
 for _name in _OUT_NAMES:   # torch's out= on these top-level functions (minitf/out_arguments.py)
     globals()[_name] = _with_out(globals()[_name], _name)
 for _name, _fn in list(globals().items()):   # and on their aliases (mt.argwhere is mt.nonzero): one wrapper each
-    if _originals.get(id(_fn)) is _fn:
+    if id(_fn) in _originals and _originals[id(_fn)] is _fn:
         globals()[_name] = _with_out(_fn, _name)
 del _OUT_NAMES, _with_out, _originals, _name, _fn
 
@@ -195,7 +195,8 @@ _LAZY_GROUPS = {
     ".ops.ctc": ("ctc_loss",),
     # padding, pixel and feature ops under torch's top-level names (torch.pixel_shuffle, torch.alpha_dropout, ...)
     ".ops.pixel": ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"),
-    ".ops.feature_dropout": ("alpha_dropout", "feature_alpha_dropout", "feature_dropout"),
+    ".ops.feature_dropout": ("alpha_dropout", "feature_alpha_dropout", "feature_dropout", "alpha_dropout_",
+                             "feature_alpha_dropout_", "feature_dropout_"),
     # statistics, reductions and misc torch functions (order_stats.py, covariance.py, histogram.py,
     # integrate.py, number_parts.py, diag_build.py, shape_rules.py; minitf/creation_more.py, signal_windows.py)
     ".ops.order_stats": ("kthvalue", "mode", "nanmedian", "aminmax", "msort", "unique_consecutive"),
@@ -236,7 +237,8 @@ _TENSOR_API_GROUPS = {
                              "rnn_relu_cell", "lstm_cell", "gru_cell", "alias_copy", "detach_copy", "diagonal_copy",
                              "expand_copy", "permute_copy", "select_copy", "split_copy", "split_with_sizes_copy",
                              "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
-                             "unsqueeze_copy", "view_copy"),
+                             "unsqueeze_copy", "view_copy", "slice_copy", "as_strided_copy", "view_as_real_copy",
+                             "view_as_complex_copy"),
     ".ops.inplace_family": ("log1p_", "expm1_", "sin_", "cos_", "square_", "rsqrt_", "reciprocal_", "nan_to_num_",
                             "clamp_min_", "clamp_max_", "gcd_", "lcm_"),
     ".ops.inplace_methods": ("exp_", "log_", "sqrt_", "sigmoid_", "tanh_", "abs_", "floor_", "ceil_", "trunc_",
@@ -270,7 +272,9 @@ _TENSOR_GAPS_GROUPS = {
                   "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
                   "set_deterministic_debug_mode", "get_deterministic_debug_mode", "set_float32_matmul_precision",
                   "get_float32_matmul_precision", "typename", "is_storage", "set_anomaly_enabled",
-                  "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "from_dlpack", "to_dlpack"),
+                  "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "from_dlpack", "to_dlpack",
+                  "set_warn_always", "is_warn_always_enabled", "set_num_interop_threads", "get_num_interop_threads",
+                  "set_flush_denormal"),
 }
 from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
 from .out_arguments import with_out_if_torchs as _with_out_if_torchs  # noqa: E402

@@ -140,6 +140,58 @@ class set_detect_anomaly:
         set_anomaly_enabled(*self.previous)
 
 
+# ------------------------------------------------------------------ warnings, threads, denormals
+_warn_always = [False]
+
+
+def set_warn_always(b: bool) -> None:
+    """``torch.set_warn_always``: True makes the warnings given once per process (``float()`` of a
+    tensor that requires grad) warn on every occasion; False (the default) puts back once."""
+    if not isinstance(b, bool):
+        raise TypeError(f"set_warn_always: expected a bool, got {type(b).__name__}")
+    _warn_always[0] = b
+    if b:
+        from .tensor_conversions import _scalar_warning_given
+        _scalar_warning_given[0] = False
+
+
+def is_warn_always_enabled() -> bool:
+    """Whether :func:`set_warn_always` is on (False by default), as ``torch.is_warn_always_enabled``."""
+    return _warn_always[0]
+
+
+_interop_threads = [None]   # set_num_interop_threads' value (None: the usable cores, torch's default)
+
+
+def set_num_interop_threads(n: int) -> None:
+    """``torch.set_num_interop_threads``: recorded for :func:`get_num_interop_threads`. minitf has no
+    inter-op pool (each op runs on the calling thread; :func:`minitf.set_num_threads` sets the
+    threads inside an op), so the value changes nothing else."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise RuntimeError(f"set_num_interop_threads: expected a positive number of threads, got {n!r}")
+    _interop_threads[0] = n
+
+
+def get_num_interop_threads() -> int:
+    """The value of :func:`set_num_interop_threads`, or the usable cores (torch's default)."""
+    if _interop_threads[0] is not None:
+        return _interop_threads[0]
+    import os
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """``torch.set_flush_denormal``: whether flushing denormal floats to zero could be set. NumPy
+    gives Python no control of the CPU's flush-to-zero mode, so this returns False (torch's answer
+    where it cannot) and changes nothing: denormals stay exact, as IEEE 754 has them."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"set_flush_denormal: expected a bool, got {type(mode).__name__}")
+    return False
+
+
 # ------------------------------------------------------------------ type names, storages, DLPack
 
 def typename(obj) -> str:

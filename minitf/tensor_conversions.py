@@ -89,6 +89,7 @@ _scalar_warning_given = [False]
 
 def _warn_scalar_of_graph() -> None:
     import warnings
-    _scalar_warning_given[0] = True
+    from .settings import is_warn_always_enabled
+    _scalar_warning_given[0] = not is_warn_always_enabled()   # mt.set_warn_always(True): every time
     warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
                   "Consider using tensor.detach() first.", UserWarning, stacklevel=3)

@@ -194,3 +194,22 @@ def feature_dropout(input: Tensor, p: float, train: bool, generator=None) -> Ten
     when ``train``) -> the same shape, one draw per (n, c)."""
     _check("feature_dropout", input, p)
     return _feature_dropout("feature_dropout", input, p, train, False, generator, True)
+
+
+# torch's top-level in-place forms (torch.alpha_dropout_(input, p, train), ...): the input, changed
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.alpha_dropout_``: :func:`alpha_dropout` written into ``input`` (any shape)."""
+    _check("alpha_dropout_", input, p)
+    return _alpha("alpha_dropout", input, p, train, True, None, False)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.feature_alpha_dropout_``: :func:`feature_alpha_dropout` written into ``input`` (N, C, *S)."""
+    _check("feature_alpha_dropout_", input, p)
+    return _alpha("feature_alpha_dropout", input, p, train, True, None, True)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.feature_dropout_``: :func:`feature_dropout` written into ``input`` (N, C, *S)."""
+    _check("feature_dropout_", input, p)
+    return _feature_dropout("feature_dropout", input, p, train, True, None, True)

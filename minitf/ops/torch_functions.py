@@ -78,6 +78,24 @@ _VIEWS = {"alias": lambda x: x, "detach": Tensor.detach, "diagonal": Tensor.diag
           "permute": Tensor.permute, "select": Tensor.select, "split": Tensor.split,
           "split_with_sizes": Tensor.split, "squeeze": Tensor.squeeze, "t": Tensor.t, "transpose": Tensor.transpose,
           "unbind": Tensor.unbind, "unfold": Tensor.unfold, "unsqueeze": Tensor.unsqueeze, "view": Tensor.view}
+
+
+def _slice(input: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    # torch.slice's view (behind slice_copy): input[..., start:end:step, ...] along dim
+    return input[(slice(None),) * (dim % max(input.ndim, 1)) + (slice(start, end, step),)]
+
+
+def _view_of_group(module: str, name: str):
+    # a view of a group imported on first use (as_strided, view_as_real...): imported on the call
+    def view(*args, **kwargs):
+        import importlib
+        return getattr(importlib.import_module(module, __package__), name)(*args, **kwargs)
+    return view
+
+
+_VIEWS.update({"slice": _slice, "as_strided": _view_of_group(".as_strided", "as_strided"),
+               "view_as_real": _view_of_group(".complex_parts", "view_as_real"),
+               "view_as_complex": _view_of_group(".complex_parts", "view_as_complex")})
 COPIES = {name + "_copy": _copy_of(name + "_copy", view) for name, view in _VIEWS.items()}
 globals().update(COPIES)   # alias_copy ... view_copy
 
