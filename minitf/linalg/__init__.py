@@ -24,6 +24,8 @@ from .products import cross, diagonal, multi_dot, vecdot  # noqa: F401
 # special functions and linalg gaps
 from .matrix_exp import matrix_exp  # noqa: F401
 from .lu import lu, lu_factor, lu_factor_ex, lu_solve, lu_unpack  # noqa: F401
-from ..functional import matmul  # noqa: F401  (torch.linalg.matmul: torch.matmul under linalg's name)
+from ..functional import matmul as _matmul
+from ..out_arguments import with_out as _with_out
+matmul = _with_out(_matmul, "matmul")   # torch.linalg.matmul: torch.matmul (out= included) under linalg's name
 from .extras import cholesky_ex, cond, householder_product, inv_ex, solve_ex, tensorinv, tensorsolve, vander  # noqa: F401
 from ..errors import LinAlgError  # noqa: F401  (torch.linalg.LinAlgError)
