@@ -42,7 +42,7 @@ LAZY_OUT_NAMES = frozenset({
     "acos", "arccos", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "erfc", "erfinv", "sgn",
     "signbit", "frac", "deg2rad", "rad2deg", "sinc", "xlogy", "logaddexp", "logaddexp2", "float_power",
     "copysign", "heaviside", "nextafter", "ldexp", "fmax", "fmin", "cummax", "cummin", "logcumsumexp", "kron",
-    "addmm", "addmv", "addr", "baddbmm", "addbmm", "lgamma", "digamma", "polygamma", "i0", "igamma", "igammac",
+    "addmm", "addmv", "addr", "baddbmm", "addbmm", "digamma", "polygamma", "i0", "igamma", "igammac",
     "nansum", "nanmean", "quantile", "nanquantile", "hstack", "vstack", "dstack", "column_stack", "diff",
     "tensordot", "take", "take_along_dim", "bucketize", "histc", "kthvalue", "mode", "aminmax", "msort",
     "inner", "gcd", "lcm", "isposinf", "isneginf", "searchsorted", "frexp", "median", "nanmedian",
