@@ -140,14 +140,9 @@ from .ops import (abs as absolute, neg as negative, mul as multiply, sub as subt
 from .ops.promotion import can_cast, result_type, promote_types  # noqa: E402,F401
 from .ops.matrix import vdot  # noqa: E402,F401  (dot of the conjugate of a: dot itself for real tensors)
 
-from .out_arguments import OUT_NAMES as _OUT_NAMES, with_out as _with_out  # noqa: E402
-_originals = {id(globals()[_name]): globals()[_name] for _name in _OUT_NAMES}
-for _name in _OUT_NAMES:   # torch's out= on these top-level functions (minitf/out_arguments.py)
-    globals()[_name] = _with_out(globals()[_name], _name)
-for _name, _fn in list(globals().items()):   # and on their aliases (mt.argwhere is mt.nonzero): one wrapper each
-    if id(_fn) in _originals and _originals[id(_fn)] is _fn:
-        globals()[_name] = _with_out(_fn, _name)
-del _OUT_NAMES, _with_out, _originals, _name, _fn
+from .out_arguments import OUT_NAMES as _OUT_NAMES, add_out_keyword as _add_out_keyword  # noqa: E402
+_add_out_keyword(globals(), _OUT_NAMES)   # torch's out= on these top-level functions and their aliases
+del _OUT_NAMES, _add_out_keyword
 
 
 def is_floating_point(x) -> bool:

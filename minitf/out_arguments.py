@@ -51,6 +51,18 @@ LAZY_OUT_NAMES = frozenset({
 _INDEX_RESULTS = frozenset({"argmax", "argmin", "nonzero"})
 
 
+def add_out_keyword(namespace: dict, names) -> None:
+    """Give the functions ``namespace[name]`` for ``names`` torch's ``out=`` (in place, in the
+    namespace), and every other name of the namespace bound to one of them (an alias: mt.argwhere is
+    mt.nonzero) the same wrapper, so that aliases stay one object."""
+    for name in names:
+        namespace[name] = with_out(namespace[name], name)
+    for name, value in list(namespace.items()):
+        known = _WRAPPERS.get(id(value))
+        if known is not None and known[0] is value:
+            namespace[name] = known[1]
+
+
 def with_out_if_torchs(name: str, fn):
     """``fn`` with ``out=`` when torch's ``name`` takes one (the lazily imported top-level names), else ``fn``."""
     return with_out(fn, name) if name in LAZY_OUT_NAMES else fn
@@ -107,7 +119,7 @@ def _write_tuple(name: str, result: tuple, out):
     fields = getattr(result, "_fields", ())   # (values, indices) of max, sort, topk...: indices are int64 exactly
     written = [write_out(name, r, o, exact=i < len(fields) and fields[i] == "indices")
                for i, (r, o) in enumerate(zip(result, out))]
-    return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    return type(result)(*written) if fields else tuple(written)
 
 
 def write_out(name: str, result, out, *, exact: bool = False):

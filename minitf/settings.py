@@ -176,11 +176,8 @@ def get_num_interop_threads() -> int:
     """The value of :func:`set_num_interop_threads`, or the usable cores (torch's default)."""
     if _interop_threads[0] is not None:
         return _interop_threads[0]
-    import os
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not on Linux
-        return os.cpu_count() or 1
+    from .backend.threads import usable_cores
+    return usable_cores()
 
 
 def set_flush_denormal(mode: bool) -> bool:

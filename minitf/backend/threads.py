@@ -26,11 +26,16 @@ def num_threads() -> int:
             if _threads < 1:
                 raise ValueError(f"MINITF_NUM_THREADS must be a positive integer, got {env!r}")
         else:
-            try:
-                _threads = len(os.sched_getaffinity(0))
-            except AttributeError:  # not on Linux
-                _threads = os.cpu_count() or 1
+            _threads = usable_cores()
     return _threads
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity on Linux, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def set_num_threads(n: int) -> None:
