@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import minitf as mt
+from minitf import backend
 from minitf.out_arguments import LAZY_OUT_NAMES, OUT_NAMES
 
 
@@ -156,6 +157,19 @@ def test_out_writes_in_place():
     m = mt.zeros(2, 3).T                          # a transposed out keeps its layout
     mt.add(mt.ones(3, 2), 1, out=m)
     assert m.tolist() == [[2.0, 2.0]] * 3
+
+
+def test_out_on_every_device(device):
+    x = mt.tensor(np.array([0.0, 1.0]), device=device)
+    y = mt.tensor(np.zeros(0), device=device)
+    assert mt.exp(x, out=y) is y and y.device == x.device
+    np.testing.assert_allclose(backend.to_numpy(y.data), np.exp([0.0, 1.0]))
+    v, i = mt.tensor(np.zeros(0), device=device), mt.zeros(0, dtype=mt.int64, device=device)
+    mt.max(x.reshape(1, 2), 1, out=(v, i))
+    assert backend.to_numpy(i.data).tolist() == [1] and i.device == x.device
+    if x.device != mt.ones(1).device:           # an out on another device: refused, naming both
+        with pytest.raises(RuntimeError, match="expected out tensor to be on"):
+            mt.exp(x, out=mt.empty(2))
 
 
 def test_out_argument_errors():

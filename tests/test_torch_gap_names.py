@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 import minitf as mt
+from minitf import backend
+
+from .conftest import device_tensor
 
 
 @pytest.mark.parametrize("args", [(), (1,), (1, 1), (0, 1, 3), (1, -3, None, 2), (-1, None, -1), (0, 5, 9)])
@@ -19,6 +22,22 @@ def test_slice_copy_as_torch(args):
     y.sum().backward()                         # differentiable, and memory of its own
     assert x.grad.sum().item() == y.numel()
     assert not np.shares_memory(y.numpy(), x.detach().numpy())
+
+
+def test_copies_gradcheck_on_every_device(device):
+    rng = np.random.default_rng(1)
+    x = device_tensor(rng.standard_normal((4, 6)), device)
+    for fn in (lambda t: mt.slice_copy(t, 1, 1, None, 2), lambda t: mt.slice_copy(t, -2, -3),
+               lambda t: mt.as_strided_copy(t, (3, 2), (2, 3), 1)):
+        assert fn(x).device == x.device
+        assert mt.gradcheck(fn, [x])          # float64, random cotangents
+    z = mt.view_as_real_copy(mt.tensor(np.array([1 + 2j, 3 - 1j]), device=device))
+    assert z.device == x.device and backend.to_numpy(z.data).tolist() == [[1.0, 2.0], [3.0, -1.0]]
+
+
+def test_slice_copy_refuses_a_dim_out_of_range():
+    with pytest.raises(IndexError, match=r"slice_copy: axis 2 is out of range \[-2, 1\]"):
+        mt.slice_copy(mt.ones(2, 3), 2)
 
 
 def test_other_copies_as_torch():
@@ -48,6 +67,12 @@ def test_in_place_dropouts(name, shape):
     assert out is x and np.allclose(x.numpy(), expected.numpy()) and not np.allclose(x.numpy(), before)
     with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
         getattr(mt, name)(x, 1.5, True)
+
+
+def test_in_place_dropouts_on_every_device(device):
+    x = mt.tensor(np.ones((8, 6, 2)), device=device)
+    for name in ("alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_"):
+        assert getattr(mt, name)(x, 0.5, True) is x and x.device == mt.ones(1, device=device).device
 
 
 def test_set_warn_always_repeats_the_once_warnings():

@@ -82,7 +82,9 @@ _VIEWS = {"alias": lambda x: x, "detach": Tensor.detach, "diagonal": Tensor.diag
 
 def _slice(input: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
     # torch.slice's view (behind slice_copy): input[..., start:end:step, ...] along dim
-    return input[(slice(None),) * (dim % max(input.ndim, 1)) + (slice(start, end, step),)]
+    from ._util import normalize_axis
+    (dim,) = normalize_axis(dim, input.ndim, "slice_copy") or (0,)   # a dim out of range: torch's error
+    return input[(slice(None),) * dim + (slice(start, end, step),)]
 
 
 def _view_of_group(module: str, name: str):
