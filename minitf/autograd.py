@@ -132,6 +132,13 @@ class Function(NodeAPI):
     saves_tensors = True
     is_view = False  # a view op: its output shares its input's storage (re-based as torch's: minitf/view_rebase.py)
 
+    def keeps_no_tensor(self):
+        """Mark this node as one whose torch counterpart keeps no tensor (an op built from a general
+        one, such as diag from an index, whose own node in torch saves only sizes): a backward
+        without retain_graph leaves it to run again. Returns self."""
+        self.saves_tensors = False
+        return self
+
     def saved_inputs(self, inputs):
         """Indices of the inputs whose arrays backward reads (for the version check)."""
         return range(len(inputs)) if self.saves_inputs else ()

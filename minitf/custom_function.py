@@ -53,6 +53,14 @@ class _UserNode(_engine.Function):
     saves_inputs = False   # the user's saved tensors are checked by ctx.saved_tensors instead
     saves_output = False
 
+    @property
+    def saves_tensors(self) -> bool:
+        """Whether forward saved a tensor with ``ctx.save_for_backward``: torch frees only those, so a
+        Function that saved none (or only None; a tensor kept as a ctx attribute is not a saved
+        tensor) can run its backward again after a pass without retain_graph, as torch's."""
+        ctx = self.__dict__.get("ctx")
+        return ctx is None or any(not (isinstance(e, tuple) and e[0] is None) for e in ctx._saved)
+
     def forward(self, *arrays, out, user, ctx, positions, nargs, outputs, unpack_type):
         self.user, self.ctx, self.positions, self.nargs, self.outputs = user, ctx, positions, nargs, outputs
         self.unpack_type = unpack_type
@@ -127,6 +135,7 @@ class _Unpack(_engine.Function):
     and gives the token a 0-d zero. Subclassed per custom Function, so that its name is ``FnBackward``."""
 
     saves_inputs = saves_output = False
+    saves_tensors = False   # (a view of the node's token: what is freed is the node's)
 
     def forward(self, token, out, k, node):
         self.k, self.node = k, weakref.ref(node)

@@ -52,6 +52,6 @@ def _kept(fn: Function) -> set:
 
 def _freed_error() -> RuntimeError:
     """PyTorch's error for a second backward through a graph whose saved arrays were freed."""
-    return RuntimeError("trying to backward through the graph a second time (or directly access saved "
+    return RuntimeError("Trying to backward through the graph a second time (or directly access saved "
                         "tensors after they have already been freed): pass retain_graph=True to the "
                         "first backward() if you need to call it twice")

@@ -130,7 +130,10 @@ def _einsum(eq: str, operands) -> Tensor:
     for s, t in zip(ins, operands):  # size-1 dims broadcast to the letter's size (differentiably)
         full = tuple(sizes[c] for c in s)
         ops_.append(t if t.shape == full else broadcast_to(t, full))
-    return Einsum.apply(*ops_, ins=tuple(ins), out=out)
+    result = Einsum.apply(*ops_, ins=tuple(ins), out=out)
+    if len(ops_) == 1 and result._fn is not None:   # torch's one-operand einsum: views and sums, no saved tensor
+        result._fn.keeps_no_tensor()
+    return result
 
 
 def einsum(equation: str, *operands) -> Tensor:

@@ -13,6 +13,7 @@ from ._util import check_dim, check_same_device
 class EmbedAt(Function):
     """``out = x`` with ``src`` at the basic index ``index`` (ints and slices: no element twice)."""
     saves_inputs = saves_output = False
+    saves_tensors = False   # torch's SelectScatterBackward0 / SliceScatterBackward0 keep dims and bounds only
 
     def forward(self, x, src, index):
         self.index = index

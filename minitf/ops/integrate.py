@@ -23,7 +23,12 @@ def _areas(name: str, y: Tensor, x, dx, dim: int):
     lo, hi = y.narrow(d, 0, max(n - 1, 0)), y.narrow(d, min(1, n), max(n - 1, 0))
     if x is None:
         step = 1.0 if dx is None else dx
-        return (lo + hi) * (0.5 * step) if not isinstance(step, Tensor) else (lo + hi) * step / 2, d
+        if isinstance(step, Tensor):
+            return (lo + hi) * step / 2, d
+        areas = (lo + hi) * (0.5 * step)
+        if areas._fn is not None:   # torch's node keeps the number dx, no tensor: backward can run again
+            areas._fn.keeps_no_tensor()
+        return areas, d
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'x' must be Tensor, not {type(x).__name__}")
     x = float_input(x)

@@ -160,7 +160,16 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
         d = check_dim("repeat_interleave", dim, x.ndim)
     xp = backend.get_array_module(x.data)
     idx = xp.repeat(xp.arange(x.shape[d]), int(repeats))
-    return GetItem.apply(x, index=(slice(None),) * d + (idx,), advanced=True)
+    out = GetItem.apply(x, index=(slice(None),) * d + (idx,), advanced=True)
+    _keeps_no_tensor(out)   # torch's RepeatInterleaveBackward keeps the repeats as a number
+    return out
+
+
+def _keeps_no_tensor(out: Tensor) -> Tensor:
+    """``out``, its node marked as saving no tensor (torch's node for the op keeps only sizes)."""
+    if out._fn is not None:
+        out._fn.keeps_no_tensor()
+    return out
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
@@ -177,11 +186,11 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
         i = xp.arange(x.shape[0])
         rows, cols = (i, i + k) if k >= 0 else (i - k, i)
         zeros = Tensor._make(xp.zeros((n, n), dtype=x.dtype), None)
-        return IndexPut.apply(zeros, x, index=(rows, cols))
+        return _keeps_no_tensor(IndexPut.apply(zeros, x, index=(rows, cols)))   # (torch's DiagBackward0: sizes only)
     if x.ndim == 2:
         r, c = x.shape
         m = max(0, min(r, c - k) if k >= 0 else min(r + k, c))
         i = xp.arange(m)
         rows, cols = (i, i + k) if k >= 0 else (i - k, i)
-        return GetItem.apply(x, index=(rows, cols), advanced=True)
+        return _keeps_no_tensor(GetItem.apply(x, index=(rows, cols), advanced=True))
     raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")

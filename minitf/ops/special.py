@@ -77,6 +77,7 @@ deg2rad = _unary("deg2rad", lambda xp, x: x * x.dtype.type(_DEG), lambda xp, x, 
                  lambda x, y: _DEG)
 rad2deg = _unary("rad2deg", lambda xp, x: x * x.dtype.type(1 / _DEG), lambda xp, x, y: x.dtype.type(1 / _DEG),
                  lambda x, y: 1 / _DEG)
+deg2rad.function.saves_tensors = rad2deg.function.saves_tensors = False   # (torch's nodes: a constant factor only)
 
 
 def _sinc_array(xp, x):
@@ -126,6 +127,7 @@ class _Frac(_u._Elementwise):
 
 
 _Frac.__name__ = _Frac.__qualname__ = "Frac"
+_Frac.saves_tensors = False   # torch's FracBackward0 keeps nothing: backward can run again
 
 
 def frac(x: Tensor) -> Tensor:

@@ -30,8 +30,13 @@ class GetItem(Function):
     def saves_tensors(self) -> bool:
         """A basic index's node (torch's SliceBackward0, SelectBackward0) keeps no tensor, so its
         backward can run again; one indexing with arrays (IndexBackward0: a mask too) keeps them.
-        (Read at backward only, from the index slot: forward pays nothing.)"""
-        return self.advanced or not basic_index(self.index)
+        (Read at backward only, from the index slot: forward pays nothing.) An op built on an
+        advanced index whose torch node keeps none (diag, repeat_interleave) sets it False."""
+        return self.__dict__.get("_saves_tensors", self.advanced or not basic_index(self.index))
+
+    @saves_tensors.setter
+    def saves_tensors(self, value: bool):
+        self.__dict__["_saves_tensors"] = value
 
     def forward(self, x, index, advanced):
         self.shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced

@@ -277,7 +277,8 @@ def lerp(start: Tensor, end, weight) -> Tensor:
                                   f"first")
     if end.dtype != start.dtype:
         raise TypeError(f"lerp: expected dtype {start.dtype} for end but got {end.dtype}")
-    if not isinstance(weight, Tensor):
+    number_weight = not isinstance(weight, Tensor)
+    if number_weight:
         complex_weight = isinstance(weight, complex) and start.dtype.kind == "c"   # (as torch: complex tensors only)
         if not (isinstance(weight, (int, float)) or complex_weight) or isinstance(weight, bool):
             raise TypeError(f"lerp: weight must be a number or a tensor, got {type(weight).__name__}")
@@ -287,9 +288,12 @@ def lerp(start: Tensor, end, weight) -> Tensor:
             raise TypeError(f"lerp: expected dtype {start.dtype} for weight but got {weight.dtype}")
         weight = weight.to(dtype=start.dtype)
     try:
-        return Lerp.apply(start, end, weight)
+        out = Lerp.apply(start, end, weight)
     except ValueError:
         raise broadcast_error("lerp", start.shape, end.shape, weight.shape) from None
+    if number_weight and out._fn is not None:   # torch's LerpBackward0 keeps a number weight as a Scalar
+        out._fn.keeps_no_tensor()
+    return out
 
 
 def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
