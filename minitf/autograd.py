@@ -198,11 +198,9 @@ class Function(NodeAPI):
         raise NotImplementedError
 
 
-def bump_version(t: Tensor, recorded: bool = False, advance: bool = True) -> None:
+def bump_version(t: Tensor, advance: bool = True) -> None:
     """Record an in-place change of ``t`` (and of every view sharing its storage).
 
-    ``recorded``: the change was recorded in the graph (``t`` got a new grad_fn), so views
-    taken of ``t`` before it no longer describe their values through their own grad_fn.
     ``advance=False``: the caller advanced the epoch before recording the change's ops (their
     epoch is that of the change: minitf/ops/inplace.py's _record).
     """
@@ -212,8 +210,6 @@ def bump_version(t: Tensor, recorded: bool = False, advance: bool = True) -> Non
     vc = shared_counter(t)
     vc[0] += 1
     vc[1] = _epoch
-    if recorded:
-        vc[2] = _epoch
 
 
 def zero_grad_in_place(g: Tensor) -> None:
@@ -227,10 +223,10 @@ def zero_grad_in_place(g: Tensor) -> None:
 
 def shared_counter(t: Tensor) -> list:
     """The version counter of ``t``'s storage, created on first need:
-    [count, epoch of the last change, epoch of the last recorded change]."""
+    [count, epoch of the last change]."""
     vc = getattr(t, "_vc", None)
     if vc is None:
-        vc = t._vc = [0, 0, 0]
+        vc = t._vc = [0, 0]
     return vc
 
 

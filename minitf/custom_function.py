@@ -223,7 +223,7 @@ def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
         if record and getattr(t, "_base", None) is not None:
             raise NotImplementedError(f"{cls.__name__}: mark_dirty on a view is not supported; pass a tensor "
                                       f"of its own storage (clone() it first)")
-        _engine.bump_version(t, recorded=record)
+        _engine.bump_version(t)
         if record:
             # its value before forward is gone (forward wrote over it): the earlier ops that saved it see
             # the change through the one version counter, the others reach its earlier graph through `old`

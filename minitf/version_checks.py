@@ -1,7 +1,7 @@
 """In-place safety: the checks backward makes of the version counters (see :mod:`minitf.autograd`).
 
 A recorded Function notes the epoch of its forward; an in-place change bumps the storage's counter
-``t._vc`` ([count, epoch of the last change, epoch of the last recorded change]). Backward calls
+``t._vc`` ([count, epoch of the last change]). Backward calls
 :func:`_check_versions` only once some in-place change happened since the forward; it raises,
 naming the op, when a saved input or output changed after it was saved.
 """
@@ -13,9 +13,9 @@ if TYPE_CHECKING:   # (annotations only: the engine and the Tensor import this m
     from .autograd import Function
     from .tensor import Tensor
 
-def _changed_since(t: Tensor, epoch: int, slot: int = 1) -> bool:
+def _changed_since(t: Tensor, epoch: int) -> bool:
     vc = getattr(t, "_vc", None)
-    return vc is not None and vc[slot] > epoch
+    return vc is not None and vc[1] > epoch
 
 
 def _check_versions(out: Tensor, fn: Function, inputs) -> None:

@@ -108,7 +108,7 @@ def _record(x: Tensor, value, op_name: str, graph_op, reads=None):
         carry(x, old)
     res = graph_op(old, old if value is x else value)   # x.add_(x) reads x's old value, as torch
     _write(x, res.data, op_name)
-    autograd.bump_version(x, recorded=True, advance=False)
+    autograd.bump_version(x, advance=False)
     # ops that saved x's array before the write now reach it through `old` (old took x's grad_fn):
     # old carries the counter as it is now, so they see the change, and later changes of x,
     # which never touch old's private copy, leave it alone

@@ -60,7 +60,7 @@ def reshaping(name: str, op):
             old._prev = getattr(x, "_prev", None)
             # the version first (ops that saved x before see the change, as torch's), then the
             # view op, recorded on the old tensor after it
-            autograd.bump_version(x, recorded=True)
+            autograd.bump_version(x)
             res = op(old, *args)
             x._prev = (autograd._epoch, old)
             x.data, x._fn = res.data, res._fn
