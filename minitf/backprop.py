@@ -322,7 +322,7 @@ def _accumulate_inputs(inputs, grads, create_graph: bool, into=None) -> None:
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         allow_unused: bool = False):
+         allow_unused: bool | None = None, materialize_grads: bool = False):
     """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
 
     Computes sum_k <grad_outputs_k, d outputs_k / d input> for each input and returns
@@ -332,8 +332,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     records the backward pass, so the returned gradients can be differentiated again
     (Hessian-vector products, gradient penalties); ``retain_graph`` defaults to
     ``create_graph``. An input the outputs do not depend on is an error, or None with
-    ``allow_unused=True``.
+    ``allow_unused=True``, or zeros of its shape and dtype with ``materialize_grads=True`` (which
+    implies allow_unused; they require grad under ``create_graph``, as torch's).
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    allow_unused = bool(allow_unused) or materialize_grads
     outputs, grad_outputs = _paired(outputs, grad_outputs, "grad", "outputs", "grad_outputs")
     inputs = [inputs] if isinstance(inputs, (Tensor, GradientEdge)) else list(inputs)
     inputs = [edge_tensor(t) if isinstance(t, GradientEdge) else t for t in inputs]   # get_gradient_edge's
@@ -350,7 +355,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             if not allow_unused:
                 raise RuntimeError(f"grad: input {k} (shape {t.shape}) was not used to compute the "
                                    f"outputs; pass allow_unused=True to get None for it")
-            result.append(None)
+            if materialize_grads:
+                from .creation import zeros_like
+                result.append(zeros_like(t, requires_grad=create_graph))
+            else:
+                result.append(None)
         elif create_graph:
             from . import ops
             result.append(g if g.dtype == t.dtype else ops.astype(g, t.dtype))

@@ -473,3 +473,17 @@ def test_an_op_without_a_second_derivative_says_so():
     loss = F.ctc_loss(lp, mt.tensor([[1, 2]]), mt.tensor([5]), mt.tensor([2]))
     with pytest.raises(RuntimeError, match="CTC"):
         mt.grad(loss, lp, create_graph=True)
+
+
+def test_grad_materialize_grads_gives_zeros_for_unused_inputs_as_torch():
+    x = mt.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    unused = mt.tensor([[1.0, 3.0, 4.0]], dtype="float32", requires_grad=True)
+    y = (x * 2).sum()
+    gx, gu = mt.grad(y, [x, unused], materialize_grads=True, retain_graph=True)
+    assert gx.tolist() == [2.0, 2.0]
+    assert gu.shape == (1, 3) and gu.dtype == mt.float32 and gu.tolist() == [[0.0, 0.0, 0.0]]
+    assert not gu.requires_grad
+    _, gu = mt.grad(y, [x, unused], materialize_grads=True, allow_unused=True, create_graph=True)
+    assert gu.requires_grad and gu.is_leaf and gu.tolist() == [[0.0, 0.0, 0.0]]   # (torch: zeros_like(requires_grad=True))
+    with pytest.raises(ValueError, match="allow_unused to be True or not passed when materialize_grads=True"):
+        mt.grad(y, [x, unused], materialize_grads=True, allow_unused=False)
