@@ -253,3 +253,24 @@ def test_max_pool_of_integers_keeps_the_dtype():
 def test_bad_arguments_raise(call, cls, match):
     with pytest.raises(cls, match=match):
         call()
+
+
+@pytest.mark.parametrize("name, kw", [("max_pool1d", dict(kernel_size=2)), ("max_pool2d", dict(kernel_size=2)),
+                                      ("max_pool2d", dict(kernel_size=2, stride=3, padding=1)),
+                                      ("avg_pool2d", dict(kernel_size=2)), ("max_pool3d", dict(kernel_size=2)),
+                                      ("avg_pool3d", dict(kernel_size=2, stride=2))])
+def test_a_minus_zero_gradient_lands_as_plus_zero_in_disjoint_windows_as_torch(name, kw):
+    # torch adds each window's gradient into zeros (0 + -0.0 = +0.0); the disjoint windows' strided
+    # write must make the same sum, sign bit included
+    torch = pytest.importorskip("torch")
+    nd = int(name[-2])
+    x = np.random.default_rng(3).standard_normal((2, 3) + (6,) * nd)
+    xm, xt = mt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ym, yt = getattr(F, name)(xm, **kw), getattr(torch.nn.functional, name)(xt, **kw)
+    g = np.random.default_rng(4).standard_normal(ym.shape)
+    g[0, 0] = -0.0
+    g[1, 2].flat[::2] = -0.0
+    ym.backward(mt.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
+    np.testing.assert_array_equal(np.signbit(xm.grad.numpy()), np.signbit(xt.grad.numpy()))

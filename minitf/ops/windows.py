@@ -113,13 +113,14 @@ def col2im(xp, piece, lead, padded, kernel, stride, dilation, out, dtype):
     ``acc[..., window_slices(k)] += piece(k)`` for each kernel offset k; ``piece(k)``: an array
     broadcastable to ``(*lead, *Out)``, the gradient of window element k of every window.
     Where windows do not overlap (stride >= span in every dim, e.g. a 2x2 pool of stride 2) each
-    input position receives at most one value: a strided write, not an add."""
+    input position receives at most one value: a strided write of 0 + piece(k), the sum the add
+    would make (a -0.0 gradient lands as +0.0, as torch's zero-filled accumulation)."""
     acc = xp.zeros(tuple(lead) + tuple(padded), dtype=dtype)
     disjoint = all(st >= w for st, w in zip(stride, span(kernel, dilation)))
     for k in offsets(kernel):   # KK whole-array ops, whatever the batch, channels and image size
         index = (Ellipsis,) + window_slices(k, stride, dilation, out)
         if disjoint:
-            acc[index] = piece(k)
+            xp.add(piece(k), 0, out=acc[index])   # (one pass, as the plain write)
         else:
             view = acc[index]
             view += piece(k)     # in place through the view: no write-back copy
