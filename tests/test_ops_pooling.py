@@ -274,3 +274,41 @@ def test_a_minus_zero_gradient_lands_as_plus_zero_in_disjoint_windows_as_torch(n
     yt.backward(torch.tensor(g))
     np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
     np.testing.assert_array_equal(np.signbit(xm.grad.numpy()), np.signbit(xt.grad.numpy()))
+
+
+@pytest.mark.parametrize("name, kw", [("max_pool1d", dict(kernel_size=2)), ("max_pool2d", dict(kernel_size=3, stride=2)),
+                                      ("max_pool3d", dict(kernel_size=2)), ("avg_pool1d", dict(kernel_size=3)),
+                                      ("avg_pool2d", dict(kernel_size=2, padding=1)), ("avg_pool3d", dict(kernel_size=2))])
+def test_the_second_derivative_of_pooling_is_zero_as_torchs(name, kw):
+    # torch records pooling's backward as depending on x with slope zero: the first gradient
+    # requires grad under create_graph, and its gradient in x is zeros (not an unused input)
+    torch = pytest.importorskip("torch")
+    nd = int(name[-2])
+    x = np.random.default_rng(5).standard_normal((2, 3) + (5,) * nd)
+    res = {}
+    for lib, f in ((mt, getattr(F, name)), (torch, getattr(torch.nn.functional, name))):
+        xt = lib.tensor(x, requires_grad=True)
+        y = f(xt, **kw)
+        (gx,) = lib.autograd.grad(y.sum(), xt, create_graph=True)
+        assert gx.requires_grad
+        (ggx,) = lib.autograd.grad((gx * gx).sum(), xt)
+        res[lib.__name__] = (gx.detach().numpy(), ggx.numpy())
+    np.testing.assert_array_equal(res["minitf"][0], res["torch"][0])
+    np.testing.assert_array_equal(res["minitf"][1], res["torch"][1])
+    assert not res["minitf"][1].any()
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+def test_pooling_second_derivative_through_the_output_as_torchs(name):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(6).standard_normal((2, 2, 6, 6))
+    u = np.random.default_rng(7).standard_normal((2, 2, 6, 6))
+    res = []
+    for lib, f in ((mt, getattr(F, name)), (torch, getattr(torch.nn.functional, name))):
+        xt = lib.tensor(x, requires_grad=True)
+        y = f(xt, kernel_size=2)
+        (gx,) = lib.autograd.grad((y * y).sum(), xt, create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * lib.tensor(u)).sum(), xt)
+        res.append(ggx.numpy())
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-12, atol=1e-14)
+    assert res[0].any()

@@ -43,8 +43,10 @@ class AvgPool(Function):
         return (_spread(g, self.params["geom"], self.params["div"], self.spatial),)
 
     def backward_graph(self, g):
+        from .backward_ops import with_zero_slope_on   # (torch: average pooling's backward has slope 0 in x)
         p = self.params
-        return (Spread.apply(g, geom=p["geom"], div=p["div"], spatial=self.spatial),)
+        gx = Spread.apply(g, geom=p["geom"], div=p["div"], spatial=self.spatial)
+        return (with_zero_slope_on(gx, self.inputs[0]),)
 
 
 def _window_mean(x, geom, div):

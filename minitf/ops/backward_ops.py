@@ -92,3 +92,32 @@ class NormalCDF(Function):
 def normal_cdf(x: Tensor) -> Tensor:
     """The standard normal CDF Phi(x), elementwise (differentiable any number of times)."""
     return NormalCDF.apply(x)
+
+
+class ZeroSlopeOn(Function):
+    """``r`` (copied), with ``x`` as a second input whose gradient is zeros.
+
+    The backward of max or average pooling, g -> dx, is linear in g and does not depend on the
+    pool's input x, but torch records it as depending on x with derivative zero (its
+    derivatives.yaml: ``self: zeros_like(self)``): under ``create_graph`` the first gradient
+    requires grad whenever x does, and differentiating it in x gives zeros, not "unused".
+    ``r``: any shape; ``x``: any shape -> ``r``'s shape."""
+    saves_inputs = saves_output = False
+    saves_tensors = False   # (the zeros are made from x's shape and dtype only)
+
+    def forward(self, r, x):
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        return r.copy()   # (an output of its own: no storage shared with r, whose node may change it)
+
+    def backward(self, g):
+        return g, backend.get_array_module(g).zeros(self.x_shape, dtype=self.x_dtype)
+
+    def backward_graph(self, g):
+        zeros = backend.get_array_module(g.data).zeros(self.x_shape, dtype=self.x_dtype)
+        return g, Tensor._make(zeros, None)
+
+
+def with_zero_slope_on(r: Tensor, x: Tensor) -> Tensor:
+    """``r`` recorded as depending on ``x`` with derivative zero (see :class:`ZeroSlopeOn`), where
+    ``x`` requires grad; ``r`` itself otherwise."""
+    return ZeroSlopeOn.apply(r, x) if x.requires_grad else r

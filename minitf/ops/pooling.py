@@ -170,7 +170,9 @@ class MaxPool(Function):
         return (_pick_adjoint(g, self.arg, self.params["geom"], self.spatial),)
 
     def backward_graph(self, g):
-        return (PickAdjoint.apply(g, arg=self.arg, geom=self.params["geom"], spatial=self.spatial),)
+        from .backward_ops import with_zero_slope_on   # (torch: max pooling's backward has slope 0 in x)
+        gx = PickAdjoint.apply(g, arg=self.arg, geom=self.params["geom"], spatial=self.spatial)
+        return (with_zero_slope_on(gx, self.inputs[0]),)
 
 
 def _pick_adjoint(g, arg, geom, spatial):
