@@ -210,3 +210,20 @@ def test_mse_loss_warns_on_broadcasting_and_rejects_bad_input(device):
         F.mse_loss(x, device_tensor(np.ones((2, 2)), device))
     with pytest.raises(ValueError, match="mse_loss: reduction must be"):
         F.mse_loss(x, x, reduction="batchmean")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_the_second_derivative_of_nll_loss_is_zero_as_torchs(reduction):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(8).standard_normal((4, 5, 3))
+    t = np.array([[0, 2, 1], [4, 4, 0], [1, 3, 2], [2, 0, 4]])
+    res = []
+    for lib in (mt, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.nll_loss(xt, lib.tensor(t), reduction=reduction).sum()
+        (gx,) = lib.autograd.grad(y, xt, create_graph=True)
+        assert gx.requires_grad
+        (ggx,) = lib.autograd.grad((gx * gx).sum(), xt)
+        res.append((gx.detach().numpy(), ggx.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-15)
+    np.testing.assert_array_equal(res[0][1], res[1][1])

@@ -312,3 +312,4 @@ def test_pooling_second_derivative_through_the_output_as_torchs(name):
         res.append(ggx.numpy())
     np.testing.assert_allclose(res[0], res[1], rtol=1e-12, atol=1e-14)
     assert res[0].any()
+

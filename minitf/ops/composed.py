@@ -256,3 +256,14 @@ for _cls, _forward in COMPOSED.items():
         _cls.backward_graph = _backward_graph(_forward)
         _cls.composed = staticmethod(_forward)
 del _cls, _forward
+
+
+def _nll_loss_backward_graph(self, g):
+    """nll_loss is linear in x, so its recorded backward does not read x; torch records it as
+    depending on x with slope zero (NllLossBackwardBackward0), so a second derivative gives zeros."""
+    from .backward_ops import with_zero_slope_on
+    (gx,) = vjp(nll_loss, self, g)
+    return (with_zero_slope_on(gx, self.inputs[0]),)
+
+
+loss.NLLLoss.backward_graph = _nll_loss_backward_graph
