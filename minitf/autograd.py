@@ -132,13 +132,6 @@ class Function(NodeAPI):
     saves_tensors = True
     is_view = False  # a view op: its output shares its input's storage (re-based as torch's: minitf/view_rebase.py)
 
-    def keeps_no_tensor(self):
-        """Mark this node as one whose torch counterpart keeps no tensor (an op built from a general
-        one, such as diag from an index, whose own node in torch saves only sizes): a backward
-        without retain_graph leaves it to run again. Returns self."""
-        self.saves_tensors = False
-        return self
-
     def saved_inputs(self, inputs):
         """Indices of the inputs whose arrays backward reads (for the version check)."""
         return range(len(inputs)) if self.saves_inputs else ()
@@ -210,6 +203,15 @@ def bump_version(t: Tensor, advance: bool = True) -> None:
     vc = shared_counter(t)
     vc[0] += 1
     vc[1] = _epoch
+
+
+def keeps_no_tensor(t: Tensor) -> Tensor:
+    """``t``, the node that made it (if any) marked as one whose torch counterpart keeps no tensor
+    (an op built from a general one, such as diag from an index, whose own node in torch saves only
+    sizes or numbers): a backward without retain_graph leaves it to run again."""
+    if t._fn is not None:
+        t._fn.saves_tensors = False
+    return t
 
 
 def zero_grad_in_place(g: Tensor) -> None:

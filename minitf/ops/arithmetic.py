@@ -10,7 +10,7 @@ from math import prod
 import numpy as np
 
 from .. import autograd as _engine, backend
-from ..autograd import Function
+from ..autograd import Function, keeps_no_tensor
 from ..errors import ArgumentError, DtypeError, ShapeError, broadcast_error
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, elementwise_outside_graph, refuse_complex
@@ -231,8 +231,8 @@ def _broadcasting(cls, name):
                 check_bool_subtraction(name, a, b)
             _check_alpha(name, a, b, alpha)
             b = b * alpha
-            if getattr(b, "_fn", None) is not None:   # part of torch's one AddBackward0, which keeps alpha, a number: no tensor
-                b._fn.saves_tensors = False
+            if isinstance(b, Tensor):   # part of torch's one AddBackward0, which keeps alpha, a number: no tensor
+                keeps_no_tensor(b)
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)
         if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype
                 and (not true_division or a.data.dtype.kind == "f")):

@@ -14,7 +14,7 @@ Size-1 dims broadcast against the same letter's size elsewhere, as torch's do.
 from __future__ import annotations
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, keeps_no_tensor
 from ..tensor import Tensor
 from ._util import check_same_dtype
 
@@ -131,9 +131,8 @@ def _einsum(eq: str, operands) -> Tensor:
         full = tuple(sizes[c] for c in s)
         ops_.append(t if t.shape == full else broadcast_to(t, full))
     result = Einsum.apply(*ops_, ins=tuple(ins), out=out)
-    if len(ops_) == 1 and result._fn is not None:   # torch's one-operand einsum: views and sums, no saved tensor
-        result._fn.keeps_no_tensor()
-    return result
+    # torch's one-operand einsum: views and sums, no saved tensor
+    return keeps_no_tensor(result) if len(ops_) == 1 else result
 
 
 def einsum(equation: str, *operands) -> Tensor:

@@ -5,6 +5,7 @@ differentiable in ``y`` and ``x``; integer inputs give the default float dtype, 
 from __future__ import annotations
 
 from ..errors import ArgumentError, ShapeError
+from ..autograd import keeps_no_tensor
 from ..tensor import Tensor
 from ._util import check_dim, float_input
 
@@ -25,10 +26,8 @@ def _areas(name: str, y: Tensor, x, dx, dim: int):
         step = 1.0 if dx is None else dx
         if isinstance(step, Tensor):
             return (lo + hi) * step / 2, d
-        areas = (lo + hi) * (0.5 * step)
-        if areas._fn is not None:   # torch's node keeps the number dx, no tensor: backward can run again
-            areas._fn.keeps_no_tensor()
-        return areas, d
+        # torch's node keeps the number dx, no tensor: backward can run again
+        return keeps_no_tensor((lo + hi) * (0.5 * step)), d
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'x' must be Tensor, not {type(x).__name__}")
     x = float_input(x)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, keeps_no_tensor
 from ..tensor import Tensor
 from ._util import check_dim
 from ._util import is_int
@@ -160,16 +160,8 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
         d = check_dim("repeat_interleave", dim, x.ndim)
     xp = backend.get_array_module(x.data)
     idx = xp.repeat(xp.arange(x.shape[d]), int(repeats))
-    out = GetItem.apply(x, index=(slice(None),) * d + (idx,), advanced=True)
-    _keeps_no_tensor(out)   # torch's RepeatInterleaveBackward keeps the repeats as a number
-    return out
-
-
-def _keeps_no_tensor(out: Tensor) -> Tensor:
-    """``out``, its node marked as saving no tensor (torch's node for the op keeps only sizes)."""
-    if out._fn is not None:
-        out._fn.keeps_no_tensor()
-    return out
+    # (torch's RepeatInterleaveBackward keeps the repeats as a number)
+    return keeps_no_tensor(GetItem.apply(x, index=(slice(None),) * d + (idx,), advanced=True))
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
@@ -186,11 +178,11 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
         i = xp.arange(x.shape[0])
         rows, cols = (i, i + k) if k >= 0 else (i - k, i)
         zeros = Tensor._make(xp.zeros((n, n), dtype=x.dtype), None)
-        return _keeps_no_tensor(IndexPut.apply(zeros, x, index=(rows, cols)))   # (torch's DiagBackward0: sizes only)
+        return keeps_no_tensor(IndexPut.apply(zeros, x, index=(rows, cols)))   # (torch's DiagBackward0: sizes only)
     if x.ndim == 2:
         r, c = x.shape
         m = max(0, min(r, c - k) if k >= 0 else min(r + k, c))
         i = xp.arange(m)
         rows, cols = (i, i + k) if k >= 0 else (i - k, i)
-        return _keeps_no_tensor(GetItem.apply(x, index=(rows, cols), advanced=True))
+        return keeps_no_tensor(GetItem.apply(x, index=(rows, cols), advanced=True))
     raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import broadcast_error
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, keeps_no_tensor
 from ..errors import ArgumentTypeError, DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, float_input
@@ -291,9 +291,7 @@ def lerp(start: Tensor, end, weight) -> Tensor:
         out = Lerp.apply(start, end, weight)
     except ValueError:
         raise broadcast_error("lerp", start.shape, end.shape, weight.shape) from None
-    if number_weight and out._fn is not None:   # torch's LerpBackward0 keeps a number weight as a Scalar
-        out._fn.keeps_no_tensor()
-    return out
+    return keeps_no_tensor(out) if number_weight else out   # (torch's LerpBackward0 keeps a number weight as a Scalar)
 
 
 def addcmul(x: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
