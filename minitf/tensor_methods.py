@@ -253,7 +253,8 @@ class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods, Stora
     def swapaxes(self, dim0, dim1): return _ops.swapaxes(self, dim0, dim1)
     swapdims = swapaxes
     def tile(self, *dims): return _ops.tile(self, _shape_args(dims))
-    def repeat_interleave(self, repeats, dim=None): return _ops.repeat_interleave(self, repeats, dim)
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
     def diag(self, diagonal=0): return _ops.diag(self, diagonal)
     def mm(self, other): return _ops.mm(self, other)
     def bmm(self, other): return _ops.bmm(self, other)

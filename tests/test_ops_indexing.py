@@ -54,6 +54,10 @@ CALLS = {
     "tile((2, 1, 2))": lambda m, x, d: m.tile(x, (2, 1, 2)),
     "repeat_interleave(2)": lambda m, x, d: m.repeat_interleave(x, 2),
     "repeat_interleave(3, 0)": lambda m, x, d: m.repeat_interleave(x, 3, dim=0),
+    "repeat_interleave(tensor, 1)": lambda m, x, d: m.repeat_interleave(x, d(np.array([0, 2, 1, 3])), dim=1),
+    "repeat_interleave(tensor, 0, size)": lambda m, x, d: m.repeat_interleave(x, d(np.array([2, 0, 1])), dim=0,
+                                                                          output_size=3),
+    "repeat_interleave(0-d tensor) flat": lambda m, x, d: m.repeat_interleave(x, d(np.array(2))),
     "diag 2-D": lambda m, x, d: m.diag(x),
     "diag 2-D, 1": lambda m, x, d: m.diag(x, 1),
     "diag 2-D, -2": lambda m, x, d: m.diag(x, -2),
@@ -235,8 +239,8 @@ def test_errors_name_the_problem(device):
         x.scatter_add(1, i, x[:1])
     with pytest.raises(ValueError, match="out of range"):
         x.topk(5)
-    with pytest.raises(TypeError, match="repeats must be an int"):
-        x.repeat_interleave(mt.tensor([1, 2]))
+    with pytest.raises(TypeError, match="repeats must be an int or an integer tensor"):
+        x.repeat_interleave(2.0)
     with pytest.raises(ValueError, match="1-D or 2-D"):
         mt.diag(x.reshape(3, 2, 2))
     with pytest.raises(ValueError, match="exceeds"):
@@ -287,6 +291,60 @@ def test_roll_narrow_repeat_interleave_edge_cases_as_torch(device):
     assert got == r == [[3, 4, 0, 1, 2], [[1, 2, 0], [4, 5, 3]], [3, 4], [1, 2, 3]]
     with pytest.raises(TypeError, match="0-d integer tensor"):
         mt.narrow(mt.arange(5, device=device), 0, mt.tensor([1], device=device), 2)
+
+
+def test_repeat_interleave_with_tensor_repeats_as_torch(device):
+    """Tensor repeats: one count per entry along dim (a single count serves all), the counts
+    alone give arange's indices so repeated, and torch's refusals, each as torch's class."""
+    torch = pytest.importorskip("torch")
+    calls = {
+        "alone": lambda m, x, r: m.repeat_interleave(r([2, 0, 1])),
+        "alone int32": lambda m, x, r: m.repeat_interleave(r([1, 3], m.int32)),
+        "alone empty": lambda m, x, r: m.repeat_interleave(r([], m.int64)),
+        "one count, dim -1": lambda m, x, r: m.repeat_interleave(x, r([3]), dim=-1),
+        "all zero": lambda m, x, r: m.repeat_interleave(x, r([0, 0, 0]), dim=0),
+        "empty x": lambda m, x, r: m.repeat_interleave(x[:0], r([4]), dim=0),
+        "int32 counts": lambda m, x, r: x.repeat_interleave(r([1, 0, 2, 1], m.int32), dim=1),
+    }
+    refused = {   # torch's message, minitf's class's other base
+        "negative": (lambda m, x, r: m.repeat_interleave(x, r([-1, 2, 0]), dim=0), RuntimeError, "negative"),
+        "too many": (lambda m, x, r: m.repeat_interleave(x, r([1, 2]), dim=0), RuntimeError, "same size"),
+        "2-D": (lambda m, x, r: m.repeat_interleave(x, r([[1, 2, 1]]), dim=0), RuntimeError, "0-dim or 1-dim"),
+        "float": (lambda m, x, r: m.repeat_interleave(x, r([1.0, 2.0, 1.0]), dim=0), NotImplementedError,
+                  "Float|int64 or int32"),
+        "bool": (lambda m, x, r: m.repeat_interleave(x, r([True, False, True]), dim=0), NotImplementedError,
+                 "Bool|int64 or int32"),
+        "uint8": (lambda m, x, r: m.repeat_interleave(x, r([1, 0, 2], m.uint8), dim=0), NotImplementedError,
+                  "Byte|int64 or int32"),
+        "alone 0-d": (lambda m, x, r: m.repeat_interleave(r(3)), RuntimeError, "1D|1-D"),
+        "int, output_size": (lambda m, x, r: m.repeat_interleave(x, 2, dim=0, output_size=5), RuntimeError,
+                             "output_size"),
+        "int, negative": (lambda m, x, r: m.repeat_interleave(x, -1, dim=0), RuntimeError, "negative"),
+    }
+    got = {}
+    for m, kw in ((mt, {"device": device}), (torch, {})):
+        x = m.tensor(X, **kw)
+        r = lambda a, dtype=None: m.tensor(a, dtype=dtype, **kw)   # noqa: E731
+        got[m] = {k: (f(m, x, r).tolist(), str(f(m, x, r).dtype).replace("torch.", "")) for k, f in calls.items()}
+        for name, (f, cls, msg) in refused.items():
+            with pytest.raises(cls, match=msg):
+                f(m, x, r)
+    assert got[mt] == got[torch]
+    x = mt.tensor(X, device=device)
+    with pytest.raises(ValueError, match="output_size=4 but the repeats add up to 3"):
+        x.repeat_interleave(mt.tensor([2, 0, 1], device=device), dim=0, output_size=4)
+    if device != "cpu":
+        with pytest.raises(mt.DeviceError, match="different devices"):
+            x.repeat_interleave(mt.tensor([2, 0, 1]), dim=0)
+
+
+def test_repeat_interleave_with_tensor_repeats_keeps_its_index_as_torch(device):
+    """torch's IndexSelectBackward0 saves the repeated index: a second backward raises."""
+    x = mt.tensor(X, dtype="float64", device=device, requires_grad=True)
+    y = x.repeat_interleave(mt.tensor([1, 2, 0], device=device), dim=0).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward"):
+        y.backward()
 
 
 # (index, value shape): values with more leading size-1 dims than their slot, which the forward

@@ -7,8 +7,9 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, keeps_no_tensor
+from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import check_dim
+from ._util import check_dim, check_same_device
 from ._util import is_int
 
 
@@ -143,15 +144,18 @@ def tile(x: Tensor, dims) -> Tensor:
     return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
 
 
-def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
-    """Each entry repeated ``repeats`` times in place along ``dim`` (of the flattened tensor if
-    None), as torch.repeat_interleave with an int: [a, b] -> [a, a, b, b]."""
+def repeat_interleave(x: Tensor, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    """Each entry of x repeated in place along ``dim`` (of the flattened tensor if None), as
+    torch.repeat_interleave: ``repeats`` an int, [a, b] -> [a, a, b, b], or an integer tensor
+    (r,) of one count per entry along dim (a 0-d or one-element tensor serves every entry):
+    [a, b] with [1, 2] -> [a, b, b]. ``repeat_interleave(r)`` alone is arange(len(r)) so repeated.
+    ``output_size``, the result's length along dim, is checked against the counts' sum."""
     from .shape import GetItem
-    if not is_int(repeats):
-        raise TypeError(f"repeat_interleave: repeats must be an int here (tensor repeats are not "
-                        f"supported), got {type(repeats).__name__}")
-    if repeats < 0:
-        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
+    if repeats is None:   # torch.repeat_interleave(repeats): the indices 0..n-1, each repeats[i] times
+        if x.ndim != 1:
+            raise ShapeError(f"repeat_interleave: repeats alone must be a 1-D tensor, got shape {x.shape}")
+        counts, total = _repeat_counts(x, x.shape[0], output_size)
+        return Tensor._make(_repeated_indices(counts, total).astype(x.dtype, copy=False), None)
     if dim is None:
         x, d = x.reshape(-1), 0
     elif x.ndim == 0:  # torch too: only dim=None flattens a 0-d tensor
@@ -159,9 +163,55 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
     else:
         d = check_dim("repeat_interleave", dim, x.ndim)
     xp = backend.get_array_module(x.data)
+    at = (slice(None),) * d
+    if isinstance(repeats, Tensor):   # torch: index_select with the repeated indices (it keeps them)
+        check_same_device("repeat_interleave", [x, repeats])
+        idx = _repeated_indices(*_repeat_counts(repeats, x.shape[d], output_size))
+        return GetItem.apply(x, index=at + (idx,), advanced=True)
+    if not is_int(repeats):
+        raise TypeError(f"repeat_interleave: repeats must be an int or an integer tensor, "
+                        f"got {type(repeats).__name__}")
+    if repeats < 0:
+        raise ArgumentError(f"repeat_interleave: repeats can not be negative, got {repeats}")
+    if output_size is not None and output_size != x.shape[d] * repeats:
+        raise ArgumentError(f"repeat_interleave: output_size={output_size} but the result has "
+                         f"{x.shape[d] * repeats} entries along dim {d}")
     idx = xp.repeat(xp.arange(x.shape[d]), int(repeats))
     # (torch's RepeatInterleaveBackward keeps the repeats as a number)
-    return keeps_no_tensor(GetItem.apply(x, index=(slice(None),) * d + (idx,), advanced=True))
+    return keeps_no_tensor(GetItem.apply(x, index=at + (idx,), advanced=True))
+
+
+def _repeat_counts(repeats: Tensor, n: int, output_size):
+    """The counts (n,) of a repeats tensor, checked as torch checks them, and their total (one
+    device read: the smallest count and the sum)."""
+    if repeats.dtype not in (np.int32, np.int64):   # torch's kernel has these two only
+        raise DtypeNotImplemented(f"repeat_interleave: repeats must be an int64 or int32 tensor, got {repeats.dtype}")
+    if repeats.ndim > 1:
+        raise ShapeError(f"repeat_interleave: repeats must be 0-dim or 1-dim tensor, got shape {repeats.shape}")
+    counts = repeats.data.reshape(-1)
+    xp = backend.get_array_module(counts)
+    if counts.size == 1:
+        counts = xp.broadcast_to(counts, (n,))
+    elif counts.size != n:
+        raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim, but "
+                         f"got repeats.size(0) = {counts.size} and input.size(0) = {n}")
+    if n:
+        low, total = (int(v) for v in backend.to_numpy(xp.stack([counts.min(), counts.sum()])))
+        if low < 0:
+            raise ArgumentError("repeat_interleave: repeats can not be negative")
+    else:
+        total = 0
+    if output_size is not None and output_size != total:
+        raise ArgumentError(f"repeat_interleave: output_size={output_size} but the repeats add up to {total}")
+    return counts, total
+
+
+def _repeated_indices(counts, total: int):
+    """[0]*counts[0] + [1]*counts[1] + ... (total,): position i lands on the entry whose running
+    total first exceeds i (a search, the same on NumPy and CuPy)."""
+    xp = backend.get_array_module(counts)
+    ends = xp.cumsum(counts.astype(np.int64, copy=False))
+    return xp.searchsorted(ends, xp.arange(total), side="right")
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
