@@ -276,6 +276,24 @@ def test_a_minus_zero_gradient_lands_as_plus_zero_in_disjoint_windows_as_torch(n
     np.testing.assert_array_equal(np.signbit(xm.grad.numpy()), np.signbit(xt.grad.numpy()))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, kw", [("max_pool1d", dict(kernel_size=3, stride=2)), ("max_pool2d", dict(kernel_size=2)),
+                                      ("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+                                      ("max_pool3d", dict(kernel_size=2)), ("avg_pool1d", dict(kernel_size=3)),
+                                      ("avg_pool2d", dict(kernel_size=2)), ("avg_pool2d", dict(kernel_size=3, padding=1)),
+                                      ("avg_pool3d", dict(kernel_size=2))])
+def test_windows_of_signed_zeros_pool_to_torchs_sign(name, kw, dtype):
+    # torch's max keeps a window's first maximum (a later equal element is not greater), so -0.0
+    # then +0.0 gives -0.0; its average starts the sum at +0.0, so -0.0s average to +0.0
+    torch = pytest.importorskip("torch")
+    nd = int(name[-2])
+    x = np.where(np.random.default_rng(5).random((2, 3) + (6,) * nd) < 0.5, -0.0, 0.0)
+    ym = getattr(F, name)(mt.tensor(x, dtype=dtype), **kw).numpy()
+    yt = getattr(torch.nn.functional, name)(torch.tensor(x, dtype=getattr(torch, dtype)), **kw).numpy()
+    assert np.signbit(yt).any() == name.startswith("max")   # the case is there to fail
+    np.testing.assert_array_equal(np.signbit(ym), np.signbit(yt))
+
+
 @pytest.mark.parametrize("name, kw", [("max_pool1d", dict(kernel_size=2)), ("max_pool2d", dict(kernel_size=3, stride=2)),
                                       ("max_pool3d", dict(kernel_size=2)), ("avg_pool1d", dict(kernel_size=3)),
                                       ("avg_pool2d", dict(kernel_size=2, padding=1)), ("avg_pool3d", dict(kernel_size=2))])

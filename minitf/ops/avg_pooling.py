@@ -53,7 +53,7 @@ def _window_mean(x, geom, div):
     """Each window's sum over ``div``, ``(N, C, *Out)``: KK whole-array adds of the padded input's
     strided views, no copy of the windows."""
     reads = window_reads(_padded(x, geom), *geom[:3], geom[4])
-    s = next(reads)[1].copy()
+    s = next(reads)[1] + 0   # a sum that starts at +0.0, as torch's: a window of -0.0s averages to +0.0
     for _, v in reads:
         s += v
     s /= div

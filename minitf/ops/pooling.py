@@ -84,8 +84,8 @@ def _window_max(x, geom):
     xp = backend.get_array_module(x)
     reads = window_reads(_padded(x, geom, _fill(x.dtype)), *geom[:3], geom[4])
     m = next(reads)[1].copy()   # the maxima go into this copy
-    for _, v in reads:
-        xp.maximum(m, v, out=m)
+    for _, v in reads:   # (on a tie np.maximum returns its second operand: the earlier element, so a
+        xp.maximum(v, m, out=m)   # window of -0.0 then +0.0 gives -0.0, torch's first maximum)
     return m
 
 
