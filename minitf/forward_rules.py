@@ -36,7 +36,8 @@ _LINEAR = [("arithmetic", "Add"), ("arithmetic", "Sub"), ("arithmetic", "Neg"), 
            ("views", "Contiguous"), ("views", "Expand"), ("views", "Repeat"), ("reduction", "Sum"),
            ("reduction", "Mean"), ("inplace", "IndexPut"), ("_util", "OpResult"), ("layout", "Flip"),
            ("layout", "Roll"), ("nn", "Dropout"), ("nn", "Embedding"), ("loss", "NLLLoss"), ("pointwise", "TriMask"),
-           ("avg_pooling", "AvgPool"), ("cumulative", "Cumsum"), ("padding", "GatherPad")]
+           ("avg_pooling", "AvgPool"), ("cumulative", "Cumsum"), ("padding", "GatherPad"),
+           ("backward_ops", "ZeroSlopeAnchor")]   # (y's tangent: the anchor ignores x's values)
 _MULTILINEAR = [("arithmetic", "Mul"), ("arithmetic", "MatMul"), ("einsum", "Einsum")]
 # (module, name) -> rule(inputs, tangents, params, out) of the common nonlinear ops: J t from the output
 _NONLINEAR = {

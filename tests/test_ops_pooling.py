@@ -316,6 +316,45 @@ def test_the_second_derivative_of_pooling_is_zero_as_torchs(name, kw):
     assert not res["minitf"][1].any()
 
 
+ADAPTIVE_SECOND = [("adaptive_avg_pool1d", (2, 3, 7), 3), ("adaptive_avg_pool2d", (2, 3, 7, 5), 3),
+                   ("adaptive_avg_pool2d", (2, 3, 8, 4), (None, 2)), ("adaptive_avg_pool2d", (2, 3, 7, 5), (7, 5)),
+                   ("adaptive_avg_pool3d", (2, 3, 5, 4, 5), 2), ("adaptive_avg_pool2d", (2, 3, 4, 6), 1),
+                   ("adaptive_max_pool1d", (2, 3, 7), 3), ("adaptive_max_pool2d", (3, 7, 5), (3, 2)),
+                   ("adaptive_max_pool2d", (2, 3, 7, 5), 1), ("adaptive_max_pool3d", (2, 3, 5, 4, 5), 2)]
+
+
+@pytest.mark.parametrize("name, shape, size", ADAPTIVE_SECOND)
+def test_the_second_derivative_of_adaptive_pooling_is_zero_as_torchs(name, shape, size):
+    # torch's adaptive kernels depend on x with slope zero as the fixed ones do (minitf's are
+    # composed of linear ops, anchored on x); the average to all 1s is torch's mean, which is not
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(8).standard_normal(shape)
+    res = {}
+    for lib, f in ((mt, getattr(F, name)), (torch, getattr(torch.nn.functional, name))):
+        xt = lib.tensor(x, requires_grad=True)
+        y = f(xt, size)
+        (gx,) = lib.autograd.grad(y.sum(), xt, create_graph=True)
+        second = None
+        if gx.requires_grad:
+            (second,) = lib.autograd.grad((gx * gx).sum(), xt)
+            second = second.numpy()
+        y = f(xt, size)
+        y.sum().backward()
+        try:
+            y.sum().backward()
+            twice = "runs"
+        except RuntimeError:
+            twice = "raises"
+        res[lib.__name__] = (gx.detach().numpy(), second, y.grad_fn.name(), twice)
+    (g, second, node, twice), (gt, second_t, node_t, twice_t) = res["minitf"], res["torch"]
+    np.testing.assert_allclose(g, gt, rtol=1e-14, atol=0)
+    assert (node, twice) == (node_t, twice_t)
+    assert (second is None) == (second_t is None) == (name.startswith("adaptive_avg") and size == 1)
+    if second is not None:
+        np.testing.assert_array_equal(second, second_t)
+        assert not second.any()
+
+
 @pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
 def test_pooling_second_derivative_through_the_output_as_torchs(name):
     torch = pytest.importorskip("torch")

@@ -12,6 +12,10 @@ when O > S).
 * max: each window read through an index table (rows padded by repeating their last position,
   which changes neither the max nor the first argmax), then x taken at the first argmax with
   minitf's indexing op, whose backward adds g there (twice differentiable too).
+
+Both end in a node that also depends on x with slope zero (backward_ops.ZeroSlopeAnchor), as
+torch's kernels: under ``create_graph`` the gradient of y.sum() requires grad, and its own
+gradient in x is zeros. The average to a size of all 1s is torch's mean, which has no such node.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from .. import backend
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import as_result, is_int
+from .backward_ops import anchored_on
 
 
 def _check_nonempty(op, x, first):
@@ -76,7 +81,10 @@ def _adaptive_avg(op, d, x, output_size):
         inside = (xp.arange(idx.shape[1]) < length[:, None]).reshape(idx.shape + (1,) * len(after))
         v = Where.apply(v, Tensor._make(xp.zeros((), dtype=x.dtype), None), cond=inside)
         y = sum(v, axis + 1) / Tensor._make(length.astype(x.dtype).reshape((o,) + (1,) * len(after)), None)
-    return y if y is not x else x * 1   # a new tensor even when nothing is pooled, as torch's
+    if all(o == 1 for o in y.shape[-d:]):   # torch takes the mean here: a node that keeps nothing
+        return y if y is not x else x * 1
+    y = y if y is not x else x * 1   # a new tensor even when nothing is pooled, as torch's
+    return anchored_on(y, x, "SqueezeBackward1" if d == 1 else f"AdaptiveAvgPool{d}DBackward0")
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
@@ -147,7 +155,7 @@ def _adaptive_max(op, d, x, output_size, return_indices):
     idx = xp.take_along_axis(xp.broadcast_to(flat, v.shape), arg[..., None], axis=-1)[..., 0]   # (*lead, *O)
     # the values are x read at idx: an indexing op, whose backward adds g at idx (first maxima)
     y = GetItem.apply(xs, index=along_index(idx.reshape(lead + (math.prod(sizes),)), len(lead)), advanced=True)
-    y = as_result(y, lead + sizes)
+    y = anchored_on(as_result(y, lead + sizes), x, "SqueezeBackward1" if d == 1 else f"AdaptiveMaxPool{d}DBackward0")
     return (y, Tensor._make(idx, None)) if return_indices else y
 
 

@@ -121,3 +121,34 @@ def with_zero_slope_on(r: Tensor, x: Tensor) -> Tensor:
     """``r`` recorded as depending on ``x`` with derivative zero (see :class:`ZeroSlopeOn`), where
     ``x`` requires grad; ``r`` itself otherwise."""
     return ZeroSlopeOn.apply(r, x) if x.requires_grad else r
+
+
+class ZeroSlopeAnchor(Function):
+    """``y`` (copied), recorded as also depending on ``x``: the gradient passes on to ``y``
+    unchanged, and its recorded backward passes it on as :func:`with_zero_slope_on` ``x``.
+
+    For an op composed of recorded linear ops (adaptive pooling: gathers, sums, a divide) whose
+    torch kernel depends on x with slope zero: every gradient the ops below compute from g then
+    depends on x too, so under ``create_graph`` the first gradient requires grad and its own
+    gradient in x is zeros, as torch's. ``x`` gets no first-order gradient here (the ops below
+    give it); the node keeps x, as torch's kernels keep their input (a second backward raises).
+    ``y``: any shape; ``x``: any shape -> ``y``'s shape."""
+    saves_inputs = saves_output = False
+
+    def forward(self, y, x):
+        return y.copy()   # (an output of its own, as ZeroSlopeOn's)
+
+    def backward(self, g):
+        return g, None
+
+    def backward_graph(self, g):
+        return with_zero_slope_on(g, self.inputs[1]), None
+
+
+def anchored_on(y: Tensor, x: Tensor, name: str) -> Tensor:
+    """``y`` through :class:`ZeroSlopeAnchor` on ``x`` (where x requires grad), its node named
+    ``name`` (torch's node for the op)."""
+    if not x.requires_grad:
+        return y
+    from ..grad_fn_names import named
+    return named(ZeroSlopeAnchor.apply(y, x), name)
