@@ -232,6 +232,18 @@ def shared_counter(t: Tensor) -> list:
     return vc
 
 
+def as_it_was(t: Tensor) -> Tensor:
+    """A stand-in for ``t`` as the ops recorded so far saw it, before ``t`` changes in place or
+    leaves the graph: the same array, grad_fn, requires_grad and version counter, and the stand-in
+    ``t`` had before (``_prev``). The caller sets ``t._prev = (epoch, stand-in)``, where the
+    engine looks for it (_inputs_as_of)."""
+    old = Tensor._make(t.data, t._fn)
+    old._requires_grad = t._requires_grad
+    old._vc = shared_counter(t)
+    old._prev = getattr(t, "_prev", None)
+    return old
+
+
 def _topological_order(root: Tensor):
     """Tensors reachable from ``root`` through recorded ops, inputs before outputs (``root``
     itself even when it is a leaf). Iterative: recursion would overflow on long RNN unrolls."""

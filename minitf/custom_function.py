@@ -227,10 +227,7 @@ def _dirty_inputs(cls, ctx, tensors, outs, record) -> dict:
         if record:
             # its value before forward is gone (forward wrote over it): the earlier ops that saved it see
             # the change through the one version counter, the others reach its earlier graph through `old`
-            old = Tensor._make(t.data, t._fn)
-            old._requires_grad = t._requires_grad
-            old._vc = _engine.shared_counter(t)
-            old._prev = getattr(t, "_prev", None)
+            old = _engine.as_it_was(t)
             t._prev = (_engine._epoch, old)
             found[id(t)] = old
     return found

@@ -201,9 +201,7 @@ class Tensor(ConversionMethods, TensorMethods):
             # ops recorded before hold this Tensor as an input: they find it as it was (same data
             # and counter, the old grad_fn) in _prev, as after a recorded in-place change; the
             # epoch advances so that the engine looks there (no version changes: the data didn't)
-            old = Tensor._make(self.data, self._fn)
-            old._vc = _engine.shared_counter(self)
-            old._prev = getattr(self, "_prev", None)
+            old = _engine.as_it_was(self)
             _engine._epoch += 1
             self._prev = (_engine._epoch, old)
             from . import tensor_hooks

@@ -117,10 +117,7 @@ def rebase(root: Tensor) -> None:
     autograd._epoch += 1
     epoch = autograd._epoch
     for v, _ in views:
-        old = Tensor._make(v.data, v._fn)   # the view as the ops recorded before saw it
-        old._requires_grad = v._requires_grad
-        old._vc = autograd.shared_counter(v)
-        old._prev = getattr(v, "_prev", None)
+        old = autograd.as_it_was(v)   # the view as the ops recorded before saw it
         v._prev = (epoch, old)
     replay = []
     for v, with_grad in views:

@@ -54,10 +54,7 @@ def reshaping(name: str, op):
             if x._fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                    f"operation (change it under minitf.no_grad())")
-            old = Tensor._make(x.data, x._fn)  # the tensor as ops recorded before saw it
-            old._requires_grad = True
-            old._vc = autograd.shared_counter(x)
-            old._prev = getattr(x, "_prev", None)
+            old = autograd.as_it_was(x)  # the tensor as ops recorded before saw it
             # the version first (ops that saved x before see the change, as torch's), then the
             # view op, recorded on the old tensor after it
             autograd.bump_version(x)
