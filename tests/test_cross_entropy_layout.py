@@ -204,26 +204,40 @@ def test_probability_targets_refuse_ignore_index(device):
                         ignore_index=0)
 
 
+def _per_example_loss(lib, loss, reduction):
+    """One example's loss in lib (minitf's F or torch's): cross_entropy with smoothing, nll_loss of
+    the log-probabilities (the class dim: 0 for a (C,) example, else 1), or nll_loss with a
+    class weight (a weighted mean is the loop's, so only sum and none)."""
+    Fl = F if lib is mt else TF
+    weight = lib.tensor([0.5, 2.0, 1.0, 3.0], dtype=lib.float64) if loss == "nll_loss weighted" else None
+    if loss == "cross_entropy":
+        return lambda x, y: Fl.cross_entropy(x, y, reduction=reduction, label_smoothing=0.1)
+    return lambda x, y: Fl.nll_loss(Fl.log_softmax(x, dim=0 if x.ndim == 1 else 1), y, weight=weight,
+                                    reduction=reduction)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss", "nll_loss weighted"])
 @pytest.mark.parametrize("shape", ["C", "NC", "NCd", "NCdd"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_vmap_per_example_layout_as_torch(shape, reduction):
+def test_vmap_per_example_layout_as_torch(shape, reduction, loss):
     from minitf.func import vmap
     V = sys.modules["minitf.func.vmap"]   # the module (minitf.func.vmap is the function)
+    if loss == "nll_loss weighted" and reduction == "mean":
+        pytest.skip("a weighted mean has no batching rule (the loop's, tested elsewhere)")
     rng = np.random.default_rng(8)
     B, ex = 3, SHAPES[shape]
     z, t = rng.standard_normal((B,) + ex), rng.integers(0, C, (B,) + _index_shape(ex))
     if t.ndim > 1:
         t.reshape(B, -1)[1, 0] = -100   # an ignored target: that example's mean is over the others
-    calls = [0]
+    calls, per_example = [0], _per_example_loss(mt, loss, reduction)
 
     def f(x, y):
         calls[0] += 1
-        return F.cross_entropy(x, y, reduction=reduction, label_smoothing=0.1)
+        return per_example(x, y)
     V.last_fallback = None
     ours = vmap(f)(mt.tensor(z), mt.tensor(t))
     assert calls[0] == 1 and V.last_fallback is None   # the batched rule, not the loop
-    theirs = torch.func.vmap(lambda x, y: TF.cross_entropy(x, y, reduction=reduction, label_smoothing=0.1))(
-        torch.tensor(z), torch.tensor(t))
+    theirs = torch.func.vmap(_per_example_loss(torch, loss, reduction))(torch.tensor(z), torch.tensor(t))
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-14)
 

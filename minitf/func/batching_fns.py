@@ -124,25 +124,38 @@ def getitem(x, index):
 
 def cross_entropy(logits, targets, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0):
-    """``F.cross_entropy`` of each example of a batched run (class-index targets), in torch's layout
-    per example: logits (C,), (N, C) or (N, C, d1, ..., dk), targets (), (N,) or (N, d1, ..., dk). The
-    examples' rows (the class dim moved last) as one call with ``reduction="none"``, then each
-    example's sum or mean (over its non-ignored targets). Weighted means, probability targets and
-    shapes that do not fit: Unbatchable (the loop, which also gives a bad shape's error)."""
-    from ..ops.class_layout import index_shape
+    """``F.cross_entropy`` of each example of a batched run (class-index targets): see
+    :func:`_class_index_loss`."""
     from ..ops.loss import cross_entropy as plain
+    return _class_index_loss("cross_entropy", lambda z, t, r: plain(z, t, weight, ignore_index, r, label_smoothing),
+                             logits, targets, weight, ignore_index, reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """``F.nll_loss`` of each example of a batched run: see :func:`_class_index_loss`."""
+    from ..ops.loss import nll_loss as plain
+    return _class_index_loss("nll_loss", lambda z, t, r: plain(z, t, weight, ignore_index, r),
+                             input, target, weight, ignore_index, reduction)
+
+
+def _class_index_loss(name, per_row, logits, targets, weight, ignore_index, reduction):
+    """A class-index loss of each example of a batched run, in torch's layout per example: logits
+    (C,), (N, C) or (N, C, d1, ..., dk), targets (), (N,) or (N, d1, ..., dk). The examples' rows
+    (the class dim moved last) as one call of ``per_row(rows (R, C), targets (R,), "none")``, then
+    each example's sum or mean (over its non-ignored targets). Weighted means, probability targets
+    and shapes that do not fit: Unbatchable (the loop, which also gives a bad shape's error)."""
+    from ..ops.class_layout import index_shape
     if type(weight) is BatchedTensor or not isinstance(targets, Tensor) or targets.dtype.kind not in "iu" \
             or (weight is not None and reduction == "mean") or logits.ndim == 0 \
             or tuple(targets.shape) not in ({(), (1,)} if logits.ndim == 1 else {index_shape(logits.shape)}):
-        raise Unbatchable("vmap: cross_entropy without a batching rule for these arguments")
+        raise Unbatchable(f"vmap: {name} without a batching rule for these arguments")
     (z, t), levels = _full((logits, targets))
     k = len(levels)
     if logits.ndim >= 3:   # the example's class dim (its dim 1) last
         z = z.movedim(k + 1, -1)
     lead = tuple(z.shape[:-1])   # (levels..., N, d1, ..., dk); (levels...) for (C,) examples
     t = t.reshape(lead)
-    per = plain(z.reshape(-1, z.shape[-1]), t.reshape(-1), weight, ignore_index, "none", label_smoothing)
-    per = per.reshape(lead)
+    per = per_row(z.reshape(-1, z.shape[-1]), t.reshape(-1), "none").reshape(lead)
     if reduction != "none":
         axes = tuple(range(k, per.ndim))
         total = per.sum(axes) if axes else per

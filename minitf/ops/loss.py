@@ -304,6 +304,9 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     (the target's shape). ``nll_loss(log_softmax(z, 1), t)`` equals ``cross_entropy(z, t)``.
     """
     _check_reduction("nll_loss", reduction)
+    if getattr(input, "_vmap_batched", False) or getattr(target, "_vmap_batched", False):
+        from ..func.batching_fns import nll_loss as per_example   # inside vmap's batched run
+        return per_example(input, target, weight, ignore_index, reduction)
     check_has_class_dim("nll_loss", input)
     t = _host_or_tensor_array("nll_loss", target, input)
     lead = index_target_shape("nll_loss", input.shape, tuple(t.shape))
