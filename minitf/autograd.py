@@ -49,6 +49,7 @@ class _ThreadState(_thread_local):
     own: tuple = ()       # the hooks registered from this thread that only it sees (profile, ...)
     base: tuple = ()      # the process-wide hooks when hooks was last set from own
     swapped = 0           # debughooks.swap()s under way (an op running unhooked: apply_hooked)
+    written = None        # the array a view's in-place change writes (minitf/view_rebase.py)
 
 
 _tls = _ThreadState()

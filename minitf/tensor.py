@@ -39,6 +39,14 @@ def _refuse(fn):
     raise RuntimeError(fn.view_refusal)
 
 
+def _grad_fn(t):
+    if getattr(t, "_stale", False):   # a view whose re-base was left for later (minitf/view_rebase.py)
+        from .view_rebase import refresh
+        refresh(t)
+    fn = t._fn
+    return fn if getattr(fn, "view_refusal", None) is None else _refuse(fn)
+
+
 class Tensor(ConversionMethods, TensorMethods):
     """An n-dimensional array on a device, optionally recording gradients.
 
@@ -49,9 +57,10 @@ class Tensor(ConversionMethods, TensorMethods):
     # _vc (version counter), _base (the tensor a view shares storage with) and _view_of
     # ((base, index) of a getitem view) and _prev ((epoch, the value before a recorded in-place
     # change)) are set only when needed: read with getattr(t, name, None); so is _views (on a base:
-    # its live views, re-based after a recorded in-place change: minitf/view_rebase.py)
+    # its live views, re-based after a recorded in-place change: minitf/view_rebase.py; _stale on
+    # such a view: a re-base left for later, the change did not touch its elements)
     __slots__ = ("data", "_grad", "_requires_grad", "_fn", "_retain", "_vc", "_base", "_view_of", "_prev", "_views",
-                 "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "__weakref__")
+                 "_bounds", "_grad_hooks", "_hooks_finalizer", "_post_hooks", "_stale", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
     # True on vmap's BatchedTensor (minitf/func/batching.py): the ops that read storage before
     # Function.apply ask for it and hand a batched call to its rule (a class attribute, so that
@@ -105,8 +114,7 @@ class Tensor(ConversionMethods, TensorMethods):
                       doc="The device, an ``mt.device``: a ``str`` equal to its name (\"cpu\", \"fake\", \"gpu\"), "
                           "with torch's ``.type`` (\"cuda\" for the GPU) and ``.index``.")
     is_leaf = property(lambda self: self._fn is None)
-    grad_fn = property(lambda self: self._fn if getattr(self._fn, "view_refusal", None) is None else _refuse(self._fn),
-                       doc="The Function that made this tensor (None for a leaf).")
+    grad_fn = property(lambda self: _grad_fn(self), doc="The Function that made this tensor (None for a leaf).")
     mT = property(lambda self: _ops.transpose(self, -2, -1), doc="The last two dims swapped.")
 
     @property

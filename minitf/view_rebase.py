@@ -16,8 +16,13 @@ grad_fn, its data and its version counter), as after any recorded in-place chang
 that saved the view's values still raises the version error (as torch's).
 
 Done at the change, not on the next use as torch's (which regenerates ``grad_fn`` on access):
-the engine's hot path (``Function.apply``) then needs no test of its inputs; the cost is one
-node per live view per recorded change of its base, none for tensors that are not views.
+the engine's hot path (``Function.apply``) then needs no test of its inputs. A change made
+through a view (``x[t].copy_(h)``) re-bases only the views whose memory may overlap the written
+one: the others keep their grad_fn, whose gradient is the same (it reaches the base as it was,
+and the change passes the elements it did not write straight back to that), and are marked
+``_stale``; ``grad_fn`` re-bases one of them when asked for it, so its name is torch's. So a
+loop that writes row t of a buffer while the earlier rows' views live on (in the graph) makes one
+node per change, not one per live view: T rows cost O(T) nodes, not O(T^2).
 
 A view made under ``no_grad()``, or one of the outputs of ``split``/``chunk``/``unbind`` (torch's
 multi-output views), whose base is then changed in place while recording is refused as torch
@@ -99,19 +104,66 @@ class RefusedView(Function):
         raise RuntimeError(self.view_refusal)
 
 
+def written_through(x: Tensor):
+    """A context for the recorded in-place change of view ``x`` (minitf/ops/inplace.py): the
+    root's views that cannot overlap x's memory keep their grad_fn (:func:`rebase`). The
+    outermost view wins: a change through ``b[0]`` of a view ``b`` writes b[0]'s elements only."""
+    return _Written(x.data)
+
+
+class _Written:
+    def __init__(self, array):
+        self.array = array
+
+    def __enter__(self):
+        self.prev = autograd._tls.written
+        if self.prev is None:
+            autograd._tls.written = self.array
+
+    def __exit__(self, *exc):
+        autograd._tls.written = self.prev
+
+
 def rebase(root: Tensor) -> None:
     """Give every live view of ``root`` a grad_fn reading it from root's current history; called
-    once root's storage was changed in place by a recorded op and root took its new grad_fn."""
+    once root's storage was changed in place by a recorded op and root took its new grad_fn.
+    Under :func:`written_through`, a view that requires grad and cannot overlap the written
+    memory is only marked ``_stale`` (see the module's docstring)."""
     refs = getattr(root, "_views", None)
     if not refs:
         return
-    xp = backend.get_array_module(root.data)
-    # (a view whose .data was replaced by another array is no view of root any more: dropped)
-    views = [(v, with_grad) for v, with_grad in ((r(), g) for r, g in refs)
-             if v is not None and (v.data is root.data or xp.may_share_memory(v.data, root.data))]
-    refs[:] = [(weakref.ref(v), g) for v, g in views]
-    if not views:
-        return
+    data = root.data
+    shares = backend.get_array_module(data).may_share_memory
+    written = autograd._tls.written
+    kept, views = [], []
+    for entry in refs:
+        v = entry[0]()
+        if v is None:
+            continue
+        a = v.data
+        if written is not None and entry[1] is True and v._requires_grad and a is not written \
+                and a.dtype == data.dtype and not shares(a, written):
+            v._stale = True   # its elements did not change: its grad_fn still gives the right gradient
+            kept.append(entry)   # (refresh checks it is still a view of root)
+        elif a is data or shares(a, data):   # (one whose .data was replaced is no view of root any more)
+            kept.append(entry)
+            views.append((v, entry[1]))
+    refs[:] = kept
+    if views:
+        _rebase_views(root, views)
+
+
+def refresh(v: Tensor) -> None:
+    """Re-base view ``v``, marked ``_stale`` by :func:`rebase`, on its root's current history."""
+    v._stale = False
+    root = v._base
+    if root is not None and (v.data is root.data or backend.get_array_module(v.data).may_share_memory(
+            v.data, root.data)):
+        _rebase_views(root, [(v, True)])
+
+
+def _rebase_views(root: Tensor, views) -> None:
+    """``views``: (view, grad mode it was made in) of root, each given its new grad_fn."""
     # the views' new grad_fns come after every op recorded so far (the change's own: `b.add_(v)`
     # read v as it was), which find each view's old state in _prev: one new epoch for all of them
     autograd._epoch += 1
@@ -119,6 +171,8 @@ def rebase(root: Tensor) -> None:
     for v, _ in views:
         old = autograd.as_it_was(v)   # the view as the ops recorded before saw it
         v._prev = (epoch, old)
+        if getattr(v, "_stale", False):
+            v._stale = False
     replay = []
     for v, with_grad in views:
         if type(with_grad) is tuple:   # an output of split, chunk, unbind

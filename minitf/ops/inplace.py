@@ -24,7 +24,7 @@ from .. import autograd, backend, debughooks
 from ..autograd import Function
 from ..errors import DtypeError
 from ..tensor import Tensor
-from ..view_rebase import inplace_refusal, rebase
+from ..view_rebase import inplace_refusal, rebase, written_through
 from .bitwise import bitwise_and, bitwise_or, bitwise_xor
 from .division import floor_divide, remainder, fmod
 from .arithmetic import check_bool_subtraction
@@ -151,18 +151,19 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         from ..forward_inplace import carry
         carry(x, before)
     new = graph_op(before, before if value is x else value)
-    if view_of is None:
-        from .as_strided import AsStridedScatter, Geometry, as_strided
-        geo, into = Geometry.of(x.data), Geometry.of(root.data)
-        _record(root, new, op_name, lambda a, v: AsStridedScatter.apply(a, v, geometry=geo, xgeo=into))
-        fresh = as_strided(root, *geo) if autograd._tls.hooks else None
-    elif hasattr(view_of[1], "write"):  # a view no basic index names (diagonal, real): its own write and read
-        view_of[1].write(base, new, op_name)
-        fresh = view_of[1].read(base) if autograd._tls.hooks else None
-    else:
-        from .shape import getitem
-        setitem(base, view_of[1], new)  # recorded on the base (and refused there if it is a leaf)
-        fresh = getitem(base, view_of[1]) if autograd._tls.hooks else None
+    with written_through(x):   # the root's views that cannot overlap x keep their grad_fn
+        if view_of is None:
+            from .as_strided import AsStridedScatter, Geometry, as_strided
+            geo, into = Geometry.of(x.data), Geometry.of(root.data)
+            _record(root, new, op_name, lambda a, v: AsStridedScatter.apply(a, v, geometry=geo, xgeo=into))
+            fresh = as_strided(root, *geo) if autograd._tls.hooks else None
+        elif hasattr(view_of[1], "write"):  # a view no basic index names (diagonal, real): its own write and read
+            view_of[1].write(base, new, op_name)
+            fresh = view_of[1].read(base) if autograd._tls.hooks else None
+        else:
+            from .shape import getitem
+            setitem(base, view_of[1], new)  # recorded on the base (and refused there if it is a leaf)
+            fresh = getitem(base, view_of[1]) if autograd._tls.hooks else None
     if root._fn is not None:
         root._fn._torch_name = "torch::autograd::CopySlices"
     if fresh is not None:
