@@ -104,11 +104,12 @@ class RefusedView(Function):
         raise RuntimeError(self.view_refusal)
 
 
-def written_through(x: Tensor):
-    """A context for the recorded in-place change of view ``x`` (minitf/ops/inplace.py): the
-    root's views that cannot overlap x's memory keep their grad_fn (:func:`rebase`). The
-    outermost view wins: a change through ``b[0]`` of a view ``b`` writes b[0]'s elements only."""
-    return _Written(x.data)
+def written_through(array):
+    """A context for a recorded in-place change that writes only ``array``'s memory (a view's, or
+    the selection of ``x[index] = v``; None: unknown, the whole base) (minitf/ops/inplace.py): the
+    root's views that cannot overlap it keep their grad_fn (:func:`rebase`). The outermost
+    wins: a change through ``b[0]`` of a view ``b`` writes b[0]'s elements only."""
+    return _Written(array)
 
 
 class _Written:
@@ -117,7 +118,7 @@ class _Written:
 
     def __enter__(self):
         self.prev = autograd._tls.written
-        if self.prev is None:
+        if self.prev is None and self.array is not None:
             autograd._tls.written = self.array
 
     def __exit__(self, *exc):
@@ -132,8 +133,10 @@ def rebase(root: Tensor) -> None:
     refs = getattr(root, "_views", None)
     if not refs:
         return
+    from .backend.storage import overlap_test
     data = root.data
-    shares = backend.get_array_module(data).may_share_memory
+    xp = backend.get_array_module(data)
+    shares, overlaps = xp.may_share_memory, overlap_test(xp)
     written = autograd._tls.written
     kept, views = [], []
     for entry in refs:
@@ -142,7 +145,7 @@ def rebase(root: Tensor) -> None:
             continue
         a = v.data
         if written is not None and entry[1] is True and v._requires_grad and a is not written \
-                and a.dtype == data.dtype and not shares(a, written):
+                and a.dtype == data.dtype and (not shares(a, written) or not overlaps(a, written)):
             v._stale = True   # its elements did not change: its grad_fn still gives the right gradient
             kept.append(entry)   # (refresh checks it is still a view of root)
         elif a is data or shares(a, data):   # (one whose .data was replaced is no view of root any more)

@@ -272,6 +272,9 @@ VIEWS = [lambda b: b[0], lambda b: b[3], lambda b: b[:, 2], lambda b: b[1:3], la
          lambda b: b[1, 4], lambda b: b.view(24)[5:11], lambda b: b[:, ::2]]
 
 
+SET_INDICES = [1, (slice(None), 4), (slice(0, 2), slice(1, 3)), (2, 5), (Ellipsis, 0)]
+
+
 def _random_program(m, w, plan, zeros_first):
     """A sequence of recorded in-place writes through views of one buffer, and reads of views
     (some taken before later writes, which may or may not overlap them); returns the loss."""
@@ -286,6 +289,9 @@ def _random_program(m, w, plan, zeros_first):
         elif kind == "write" and live:
             v = live[k % len(live)]
             v.copy_(w[:v.numel()].reshape(v.shape) * c) if c > 0 else v.mul_(-c)
+        elif kind == "set":   # a write through the base's own index (x[index] = value)
+            index = SET_INDICES[k % len(SET_INDICES)]
+            b[index] = w[:b[index].numel()].reshape(b[index].shape) * c
         elif kind == "read" and live:
             v = live[k % len(live)]
             acc = acc + (v * c).sum()     # (times a number: nothing saved, so no version error)
@@ -298,8 +304,8 @@ def test_writes_and_reads_through_views_as_torch(seed):
     # grad_fn (view_rebase.py): the gradient must be torch's whatever the mix of overlaps
     torch = pytest.importorskip("torch")
     r = np.random.default_rng(seed)
-    plan = [(("take", "write", "read")[r.integers(3)], int(r.integers(len(VIEWS))), float(r.choice([2.0, -3.0, 0.5])))
-            for _ in range(14)]
+    plan = [(("take", "write", "read", "set")[r.integers(4)], int(r.integers(len(VIEWS))),
+             float(r.choice([2.0, -3.0, 0.5]))) for _ in range(16)]
     w_host, zeros_first = r.standard_normal(30), bool(seed % 2)
     grads = []
     for m in (mt, torch):
@@ -309,10 +315,12 @@ def test_writes_and_reads_through_views_as_torch(seed):
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)
 
 
-def test_a_row_by_row_fill_rebases_each_written_view_once(monkeypatch):
-    # x[t].copy_(f(x[t - 1])) with every row's view alive in the graph: the views of the other
-    # rows cannot overlap the write, so each change re-bases one view (T in all, not T^2 / 2),
-    # and the gradient and the stale views' grad_fn names are still torch's
+@pytest.mark.parametrize("fill", ["rows by copy_", "columns by setitem"])
+def test_a_step_by_step_fill_rebases_each_written_view_once(monkeypatch, fill):
+    # x[t].copy_(f(x[t - 1])) (or x[:, t] = ...) with every step's view alive in the graph: the
+    # views of the other steps cannot overlap the write (columns: not by their bounds, exactly),
+    # so each change re-bases at most one view (not T^2 / 2 in all), and the gradient and the
+    # untouched views' grad_fn names are still torch's
     torch = pytest.importorskip("torch")
     from minitf import view_rebase
     rebased = []
@@ -322,14 +330,20 @@ def test_a_row_by_row_fill_rebases_each_written_view_once(monkeypatch):
     out = []
     for m in (mt, torch):
         x, w = m.zeros(T, 5, dtype=m.float64), m.tensor(w_host, requires_grad=True)
+        if fill.startswith("columns"):
+            x = m.zeros(5, T, dtype=m.float64).t()   # (a row of x.t() is a column of its storage)
         h, views = m.ones(5, dtype=m.float64), []
         for t in range(T):
-            v = x[t]
+            if fill.startswith("rows"):
+                v = x[t]
+                v.copy_(m.tanh(h @ w))
+            else:
+                x[t] = m.tanh(h @ w)
+                v = x[t]
             views.append(v)
-            v.copy_(m.tanh(h @ w))
             h = v * 1
         if m is mt:
-            assert len(rebased) == T
+            assert len(rebased) <= T
         (x * x.detach()).sum().backward()
         out.append((host(w.grad), views[3].grad_fn.name(), repr(views[5]).split("grad_fn=")[1]))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-12)

@@ -132,3 +132,23 @@ def from_dlpack(obj):
         return backend._load_cupy().from_dlpack(obj)
     raise backend.DeviceError(f"from_dlpack: memory on DLPack device type {kind}, which minitf can't "
                               f"use here (1: host, 2: CUDA with CuPy)")
+
+
+def overlap_test(xp):
+    """``f(a, b)``: whether arrays ``a`` and ``b`` of module ``xp`` may have an element in common.
+    On the CPU the exact test (``np.shares_memory``: two columns of one matrix do not overlap),
+    bounded in work, past which they may; on a device the bounds only (CuPy's exact test reads
+    every address on the device)."""
+    return _cpu_overlap if xp is np else xp.may_share_memory
+
+
+def _cpu_overlap(a, b) -> bool:
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=_EXACT_WORK))
+    except getattr(np, "exceptions", np).TooHardError:   # (np.exceptions: NumPy 1.25 on)
+        return True
+
+
+_EXACT_WORK = 4096   # (NumPy's measure of the search: two strided views of a few dims need far less)

@@ -151,7 +151,7 @@ def _record_on_base(x: Tensor, value, op_name: str, graph_op):
         from ..forward_inplace import carry
         carry(x, before)
     new = graph_op(before, before if value is x else value)
-    with written_through(x):   # the root's views that cannot overlap x keep their grad_fn
+    with written_through(x.data):   # the root's views that cannot overlap x keep their grad_fn
         if view_of is None:
             from .as_strided import AsStridedScatter, Geometry, as_strided
             geo, into = Geometry.of(x.data), Geometry.of(root.data)

@@ -41,7 +41,9 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
             warn_at_user_line(_DISCARD)
         v = real(v)
     if _needs_graph(x, v):
-        _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
+        from ..view_rebase import written_through
+        with written_through(None if advanced else _selection(x.data, idx)):   # (x's other views keep their grad_fn)
+            _record(x, v, op_name, lambda a, b: IndexPut.apply(a, b, index=idx))
         if not advanced and x._fn is not None and getattr(x, "_base", None) is None:   # (a view's base: named in _record_on_base)
             x._fn._torch_name = _write_name(op_name, index, v)
         return
@@ -51,6 +53,14 @@ def setitem(x: Tensor, index, value, op_name: str = "setitem") -> None:
         cls = ShapeError if isinstance(e, ValueError) else type(e)  # (a shape mismatch: torch's RuntimeError)
         raise cls(f"{op_name}: {e} (tensor shape {x.shape}, value shape {v.shape})") from None
     autograd.bump_version(x)
+
+
+def _selection(a, idx):
+    """The view of array ``a`` that the basic index ``idx`` writes, or None where indexing gives
+    no view of it (a single element is a NumPy scalar, a copy): then every view is re-based."""
+    from .inplace import take
+    region = take(a, idx)
+    return region if type(region) is type(a) and backend.get_array_module(a).may_share_memory(region, a) else None
 
 
 _WHOLE_WRITES = {"fill_": "FillBackward2", "zero_": "ZeroBackward0", "copy_": "torch::autograd::CopyBackwards"}
