@@ -64,6 +64,10 @@ def test_erfinv_inverts_erf_to_rounding_and_its_edges():
     np.testing.assert_allclose(ours, theirs, rtol=2e-15, atol=0)
     assert mt.erfinv(mt.tensor([1.0, -1.0, 1.5, np.nan])).tolist()[:2] == [math.inf, -math.inf]
     assert np.isnan(mt.erfinv(mt.tensor([1.5, np.nan])).numpy()).all()
+    for dt in ("float64", "float32"):   # the sign of zero, as torch's
+        z = mt.erfinv(mt.tensor([0.0, -0.0, -1e-310], dtype=dt)).numpy()
+        assert np.signbit(z).tolist() == np.signbit(torch.erfinv(torch.tensor([0.0, -0.0, -1e-310],
+                                                                            dtype=getattr(torch, dt))).numpy()).tolist()
 
 
 def test_sinc_and_xlogy_gradients_at_their_edge_points_as_torch():

@@ -53,7 +53,7 @@ def _erfinv_array(y):
         step = r / d
         x = x - step / (1 + x * step)                  # Halley: f'' / f' = -2x
     x = xp.where(inside, x, xp.where(z == 1, np.inf, np.nan))
-    return (xp.where(y < 0, -x, x)).astype(y.dtype)
+    return xp.copysign(x, y).astype(y.dtype)   # (erfinv(-0) = -0, as torch)
 
 
 # d acos = -1 / sqrt(1 - x^2);  d acosh = 1 / sqrt(x^2 - 1);  d asinh = 1 / sqrt(x^2 + 1);
