@@ -98,6 +98,22 @@ def test_zeta_matches_torch():
     np.testing.assert_allclose(mt.special.zeta(2.0, _T([1.0])).data, [np.pi ** 2 / 6], rtol=1e-15)
 
 
+def test_zeta_of_a_large_negative_q_ends_as_torch():
+    # a q below -2^52 is an integer (a pole: inf) and summed no terms; it made the term loop run
+    # -q times (forever, at -1e300). A negative q of size 1e5 is 1e5 terms, summed as an array.
+    import signal
+    torch = pytest.importorskip("torch")
+    s, q = np.array([2.0, 2.0, 4.0, 2.5, 3.0]), np.array([-1e300, -1e5 - 0.5, -1e5 - 0.25, -1e300, -7.75])
+    signal.signal(signal.SIGALRM, lambda *a: pytest.fail("zeta did not return within 60 s"))
+    signal.alarm(60)
+    try:
+        got = mt.special.zeta(_T(s), _T(q)).data
+    finally:
+        signal.alarm(0)
+    # (2 and 4: sums of 1e5 terms of either sign, which cancel to the value: rounding grows with q)
+    _agree(got, torch.special.zeta(torch.tensor(s), torch.tensor(q)).numpy(), 1e-9)
+
+
 def test_incomplete_gamma_matches_torch():
     a = np.concatenate([10 ** RNG.uniform(-3, 3, 600), [0.0, 1.0, 1.0, -1.0, 2.0, INF, 0.5]])
     x = np.concatenate([10 ** RNG.uniform(-3, 3.3, 600), [1.0, 0.0, -1.0, 1.0, INF, 1.0, 1.0]])

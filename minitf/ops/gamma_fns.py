@@ -128,15 +128,17 @@ def _zeta64(xp, q, s):
     """Hurwitz zeta(s, q), s > 1 (s = 1: inf; s < 1: NaN); q <= 0 integer: inf; q < 0 needs s integer."""
     s = xp.broadcast_to(s, xp.broadcast_shapes(s.shape, q.shape)).astype(np.float64)
     q = xp.broadcast_to(q, s.shape)
-    finite_q = xp.where(xp.isfinite(q), q, 1.0)
-    lowest = float(finite_q.min()) if finite_q.size else 1.0
-    n_terms = max(9, int(math.ceil(9 - lowest)) + 1)       # until q + k >= 9 (one host read)
-    need = xp.maximum(9.0, xp.ceil(9 - finite_q))
+    # the elements whose value the sum gives (the others are set below): a q below -2^52 is an
+    # integer (inf), so no q makes the loop run forever where the answer is known
+    summed = xp.isfinite(q) & (s > 1) & (s < np.inf) & ~((q <= 0) & (q == xp.floor(q))) \
+        & ((q > 0) | (s == xp.floor(s)))
+    finite_q = xp.where(summed, q, 1.0)
+    need = xp.maximum(9.0, xp.ceil(9 - finite_q))          # terms until q + k >= 9
     total = xp.zeros_like(s)
-    for k in range(n_terms):
-        m = k < need
-        total = total + xp.where(m, (q + k) ** -s, 0.0)
-    a = q + need
+    for k in range(9):
+        total = total + (q + k) ** -s
+    total = xp.where(summed, total, 0.0) + _far_terms(xp, finite_q, s, need)
+    a = finite_q + need
     a_s = a ** -s
     total = total + a * a_s / (s - 1) + 0.5 * a_s
     P = s * a_s / a                                        # s (s+1) ... (s+2j-2) a^(-s-2j+1), j = 1
@@ -151,6 +153,27 @@ def _zeta64(xp, q, s):
     out = xp.where(integer_q, np.inf, out)
     out = xp.where(s == 1, np.inf, xp.where(s < 1, np.nan, out))
     return xp.where(xp.isnan(s) | xp.isnan(q), np.nan, out)
+
+
+def _far_terms(xp, q, s, need):
+    """sum over k = 9 .. need - 1 of (q + k)^-s, per element: nonzero only for q < 0 (integer s),
+    where q + 9 < 9. One host read finds those elements; each one's terms are summed as an
+    array, in blocks (a negative q of size 10^6 is 10^6 terms: one array op, not 10^6)."""
+    far = xp.zeros_like(s)
+    deep = need > 9
+    if not bool(deep.any()):
+        return far
+    for i in backend.to_numpy(xp.nonzero(deep.reshape(-1))[0]).tolist():
+        qi, si, n = float(q.reshape(-1)[i]), float(s.reshape(-1)[i]), int(need.reshape(-1)[i])
+        acc = 0.0
+        for start in range(9, n, _FAR_BLOCK):
+            k = xp.arange(start, min(n, start + _FAR_BLOCK), dtype=np.float64)
+            acc += float(((qi + k) ** -si).sum())
+        far.reshape(-1)[i] = acc
+    return far
+
+
+_FAR_BLOCK = 1 << 20
 
 
 def _polygamma64(xp, x, n):
