@@ -194,3 +194,19 @@ def test_grad_of_reused_operand(device):
     t = device_tensor(x, device)
     (t * t).sum().backward()
     np.testing.assert_allclose(to_numpy(t.grad.data), 2 * x, rtol=1e-12)
+
+
+def test_the_quotients_gradient_in_the_divisor_is_torchs_where_g_over_b_overflows():
+    # d(a/b)/db = -g ((a / b) / b), torch's order: with a = 0 and a subnormal b, g / b overflows
+    # and -(g / b) a / b was inf * 0 = NaN; torch's is -0 (and second derivatives through it)
+    torch = pytest.importorskip("torch")
+    a_host = np.array([0.0, -0.0, 1e-300, 2.0, 0.0])
+    b_host = np.array([1e-310, 1e-310, 1e-310, -3.0, 4e-320])
+    out = []
+    for m in (mt, torch):
+        a, b = m.tensor(a_host, requires_grad=True), m.tensor(b_host, requires_grad=True)
+        (a / b).sum().backward()
+        out.append(b.grad.numpy())
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(np.signbit(out[0]), np.signbit(out[1]))
+    assert not np.isnan(out[0]).any()
