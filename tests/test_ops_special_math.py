@@ -309,3 +309,15 @@ def test_inplace_math_refusals_and_gradients_as_torch():
         mt.tensor([1, 2]).acos_()
     x = mt.tensor([0.2, 0.5], dtype=mt.float64, requires_grad=True)
     assert mt.gradcheck(lambda t: (t * 1).acos_(), [x]) and mt.gradcheck(lambda t: (t * 1).sinc_(), [x])
+
+
+def test_fmax_fmin_and_l1_loss_keep_torchs_sign_of_zero():
+    # fmax / fmin: a tie of +0 and -0 gives the first operand (NumPy's gives the second); l1_loss:
+    # |-0 - 0| = +0 (d * sign(d) gave -0)
+    torch = pytest.importorskip("torch")
+    a, b = np.array([0.0, -0.0, 0.0, -0.0, np.nan, 1.0]), np.array([-0.0, 0.0, 0.0, -0.0, -0.0, np.nan])
+    for name, f in (("fmax", lambda m, x, y: m.fmax(x, y)), ("fmin", lambda m, x, y: m.fmin(x, y)),
+                    ("l1", lambda m, x, y: m.nn.functional.l1_loss(x, y, reduction="none"))):
+        ours, theirs = (f(m, m.tensor(a), m.tensor(b)).numpy() for m in (mt, torch))
+        np.testing.assert_array_equal(ours, theirs, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs), err_msg=name)

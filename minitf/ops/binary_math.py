@@ -246,7 +246,7 @@ class FMax(Function):
     def forward(self, a, b):
         xp = backend.get_array_module(a)
         self.to_a = ((a >= b) if self.largest else (a <= b)) | (b != b)
-        return xp.fmax(a, b) if self.largest else xp.fmin(a, b)
+        return xp.where(self.to_a, a, b)   # (a on a tie, as torch's: NumPy's fmax picks +0 or -0 by its loop)
 
     def _split(self, g, xp):
         zero = g.dtype.type(0)

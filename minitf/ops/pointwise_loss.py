@@ -103,7 +103,7 @@ class L1(Function):
         d = x - t
         self.sign = sign = backend.get_array_module(d).sign(d)
         sign[d != d] = 0   # NaN: gradient 0, as torch's sgn (the loss is NaN either way)
-        return d * sign
+        return backend.get_array_module(d).abs(d)   # (|-0| = +0, as torch's; d * sign(d) kept the -0)
 
     def backward(self, g):  # dl/dx = sign(d) (0 at d = 0), dl/dt = -sign(d)
         gx = g * self.sign
