@@ -84,8 +84,8 @@ def _window_max(x, geom):
     xp = backend.get_array_module(x)
     reads = window_reads(_padded(x, geom, _fill(x.dtype)), *geom[:3], geom[4])
     m = next(reads)[1].copy()   # the maxima go into this copy
-    for _, v in reads:   # (on a tie np.maximum returns its second operand: the earlier element, so a
-        xp.maximum(v, m, out=m)   # window of -0.0 then +0.0 gives -0.0, torch's first maximum)
+    for _, v in reads:   # (on a tie of +0 and -0 NumPy's x86 SIMD maximum returns its second operand:
+        xp.maximum(v, m, out=m)   # here the earlier element, torch's first maximum; ARM's gives +0 always)
     return m
 
 
