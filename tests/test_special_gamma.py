@@ -285,3 +285,13 @@ def test_trigamma_against_mpmath_and_its_edges(device):
     np.testing.assert_array_equal(mt.polygamma(1, mt.tensor(x32)).data,
                                   mt.polygamma(1, _T(x32.astype(np.float64))).data.astype(np.float32))
     np.testing.assert_array_equal(mt.backend.to_numpy(mt.polygamma(1, _T(x, device)).data), mt.polygamma(1, _T(x)).data)
+
+
+def test_incomplete_gamma_of_a_tiny_a_is_a_probability():
+    # P(a, x) = x^a e^-x / Gamma(a + 1) (1 + ...): the series began at 1 / a, inf for a subnormal a
+    # (P was inf, Q -inf); and both are clipped to [0, 1] (Q was -2e-14 at a = 1e-300, x = 0.5)
+    a = _T(np.array([1e-310, 1e-310, 1e-300, 1e-300, 1e-8]))
+    x = _T(np.array([1e-310, 0.5, 1e-5, 0.5, 1.0]))
+    P, Q = mt.special.gammainc(a, x).data, mt.special.gammaincc(a, x).data
+    np.testing.assert_allclose(P, [1.0, 1.0, 1.0, 1.0, 0.9999999978061607], rtol=1e-15)
+    assert ((0 <= Q) & (Q < 3e-9)).all()   # (Q is 1 - P here: its absolute error is P's, ~1e-16)

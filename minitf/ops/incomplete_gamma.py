@@ -18,7 +18,9 @@ Both run on the whole array, checking convergence every 16 steps (one host read)
 steps grows like sqrt(a) near x = a. Measured in float64 against mpmath (a, x in 1e-3 .. 1e3,
 tests/test_special_gamma.py): relative error below 1.2e-12 where the value is above 1e-300 (the
 prefactor's exponent, about a log a, costs digits for large a: ~1e-16 a log(a)); torch 2.13's
-error there is up to 2e-9 (its asymptotic series for large a).
+error there is up to 2e-9 (its asymptotic series for large a). Both are clipped to [0, 1]. Not
+accurate: Q for a tiny a and x < 1, the complement of a P within rounding of 1 (Q(1e-8, 0.5) to
+1e-8 relative; Q(1e-300, 0.5) = 2e-16 against 6e-301), as torch's (which gives 0 for P there).
 """
 from __future__ import annotations
 
@@ -46,9 +48,12 @@ def _gammainc64(xp, a, x, upper: bool):
     log_f = aa * xp.log(xx) - xx - _lgamma64(xp, aa)
     f = xp.exp(log_f)
     series = xx < aa + 1
-    # the series (where x < a + 1; elsewhere run on a harmless x = 0.5 a so every element converges)
+    # the series (where x < a + 1; elsewhere run on a harmless x = 0.5 a so every element converges),
+    # as x^a e^-x / Gamma(a + 1) (1 + x / (a + 1) + ...): its first term 1 / a overflowed for a
+    # subnormal a, where P is 1 (x^a = 1) and the prefactor with Gamma(a) ~ 1 / a underflows
     xs = xp.where(series, xx, 0.5 * aa)
-    term = 1 / aa
+    f1 = xp.exp(aa * xp.log(xx) - xx - _lgamma64(xp, aa + 1))
+    term = xp.ones_like(aa)
     total = term.copy()
     n = 0
     while n < _MAX_STEPS:
@@ -58,7 +63,7 @@ def _gammainc64(xp, a, x, upper: bool):
             total = total + term
         if not bool(xp.any(xp.abs(term) > _EPS * xp.abs(total))):
             break
-    P_series = f * total
+    P_series = f1 * total
     # the continued fraction (where x >= a + 1; elsewhere on x = a + 2)
     xc = xp.where(series, aa + 2, xx)
     b = xc + 1 - aa
@@ -81,8 +86,9 @@ def _gammainc64(xp, a, x, upper: bool):
         if not bool(xp.any(xp.abs(delta - 1) > _EPS)):
             break
     Q_cf = f * h
-    P = xp.where(series, P_series, 1 - Q_cf)
-    Q = xp.where(series, 1 - P_series, Q_cf)
+    # each in [0, 1]: the complement of a value that rounded to just past 1 (a tiny a) is no negative
+    P = xp.clip(xp.where(series, P_series, 1 - Q_cf), 0.0, 1.0)
+    Q = xp.clip(xp.where(series, 1 - P_series, Q_cf), 0.0, 1.0)
     out = Q if upper else P
     # the edges, as torch: P(a, 0) = 0 for a > 0, P(0, x) = 1 for x > 0, P(a, inf) = 1, P(inf, x) = 0
     lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)
