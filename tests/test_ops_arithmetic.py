@@ -197,8 +197,8 @@ def test_grad_of_reused_operand(device):
 
 
 def test_the_quotients_gradient_in_the_divisor_is_torchs_where_g_over_b_overflows():
-    # d(a/b)/db = -g ((a / b) / b), torch's order: with a = 0 and a subnormal b, g / b overflows
-    # and -(g / b) a / b was inf * 0 = NaN; torch's is -0 (and second derivatives through it)
+    # d(a/b)/db = -(g (a / b)) / b: with a = 0 and a subnormal b, g / b overflows and
+    # -(g / b) a / b was inf * 0 = NaN; torch's is -0
     torch = pytest.importorskip("torch")
     a_host = np.array([0.0, -0.0, 1e-300, 2.0, 0.0])
     b_host = np.array([1e-310, 1e-310, 1e-310, -3.0, 4e-320])

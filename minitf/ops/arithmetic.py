@@ -74,13 +74,14 @@ class Div(Function):
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, as torch: -g ((a / b) / b), whose
-        # quotients stay finite where g / b overflows (a = 0, b tiny: -0, where -(g / b) a / b is NaN)
-        return g / self.b, -g * ((self.a / self.b) / self.b)
+    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 as -(g (a / b)) / b: finite where g / b
+        # overflows (a = 0, b tiny: -0, where -(g / b) a / b was NaN; torch's -g ((a / b) / b) too), and
+        # for b = a the two gradients are g / a and exactly its negative (x.div_(x): 0)
+        return g / self.b, -(g * (self.a / self.b)) / self.b
 
     def backward_graph(self, g):
         a, b = self.inputs
-        return g / b, -g * ((a / b) / b) if b._requires_grad else None
+        return g / b, -(g * (a / b)) / b if b._requires_grad else None
 
 
 class Neg(Function):
