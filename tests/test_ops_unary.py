@@ -307,3 +307,19 @@ def test_nan_to_num_with_nan_none_means_zero(device):
     v = [float("nan"), float("inf"), -1.5]
     out = mt.nan_to_num(mt.tensor(v, device=device), nan=None).tolist()
     assert out == torch.nan_to_num(torch.tensor(v), nan=None).tolist() and out[0] == 0.0
+
+
+def test_prods_gradient_is_the_product_of_the_others_beside_an_inf_or_an_overflow():
+    # prod_{j != i} x_j as the running products before and after i (torch's safe path): p / x_i
+    # gave inf / inf = NaN for [inf, 1, 2] (the inf's slope is 2) and inf for [1e300, 1e300, 1e-300]
+    # (the first two slopes are 1); zeros, and the dim and full reductions, as before
+    cases = [([np.inf, 1.0, 2.0], [2.0, np.inf, np.inf]), ([1e300, 1e300, 1e-300], [1.0, 1.0, np.inf]),
+             ([0.0, 3.0, 4.0], [12.0, 0.0, 0.0]), ([0.0, 0.0, 4.0], [0.0, 0.0, 0.0]), ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0])]
+    for v, want in cases:
+        for reduce in (lambda t: t.prod(), lambda t: t.reshape(1, 3).prod(1).sum()):
+            x = mt.tensor(v, dtype="float64", requires_grad=True)
+            with np.errstate(over="ignore"):
+                reduce(x).backward()
+            np.testing.assert_array_equal(x.grad.numpy(), want)
+    x = mt.tensor(np.random.default_rng(0).standard_normal((3, 4, 5)), requires_grad=True)
+    assert mt.gradcheck(lambda t: t.prod(1), [x]) and mt.gradgradcheck(lambda t: t.prod(2), [x])

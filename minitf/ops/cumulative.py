@@ -25,13 +25,25 @@ def _first_zero(xp, zero, axis):
 
 
 def _prod_others(xp, x, axes):
-    """prod_{j != i} x_j over the slice, for every i: p / x_i without zeros in the slice; with
-    one zero, the product of the others at the zero and 0 elsewhere; with two or more, 0."""
-    zero = x == 0
-    nonzero = xp.where(zero, x.dtype.type(1), x)
-    p = nonzero.prod(axis=axes, keepdims=True)   # the product of the nonzero elements
-    count = zero.sum(axis=axes, keepdims=True)
-    return xp.where(count == 0, p / nonzero, xp.where((count == 1) & zero, p, x.dtype.type(0)))
+    """prod_{j != i} x_j over the slice (the whole array for ``axes`` None), for every i: the
+    product of the elements before i times that of those after it (two exclusive running
+    products, torch's prod_safe_zeros_backward), so zeros need no case of their own, and an inf
+    or an overflow elsewhere in the slice does not turn into inf / inf (p / x_i did: [inf, 1, 2]
+    gave NaN for the inf's slope 2; [1e300, 1e300, 1e-300] gave inf for a slope 1)."""
+    if axes is None:
+        return _prod_others(xp, x.reshape(-1), (0,)).reshape(x.shape)
+    axis = axes[0] % x.ndim
+    n = x.shape[axis]
+    if n == 0:
+        return x.copy()
+    cut = [slice(None)] * x.ndim
+    ones = xp.ones(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
+    with backend.quiet_fp_warnings():   # (a running product that overflows is inf, as the slope)
+        cut[axis] = slice(0, n - 1)
+        before = xp.concatenate([ones, xp.cumprod(x, axis=axis)[tuple(cut)]], axis=axis)
+        cut[axis] = slice(1, n)
+        after = xp.flip(xp.cumprod(xp.flip(x, axis), axis=axis), axis)[tuple(cut)]
+        return before * xp.concatenate([after, ones], axis=axis)
 
 
 def _at_first_zero(x: Tensor, first, axes):
