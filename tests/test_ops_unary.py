@@ -323,3 +323,19 @@ def test_prods_gradient_is_the_product_of_the_others_beside_an_inf_or_an_overflo
             np.testing.assert_array_equal(x.grad.numpy(), want)
     x = mt.tensor(np.random.default_rng(0).standard_normal((3, 4, 5)), requires_grad=True)
     assert mt.gradcheck(lambda t: t.prod(1), [x]) and mt.gradgradcheck(lambda t: t.prod(2), [x])
+
+
+def test_cumsum_of_negative_zeros_starts_from_plus_zero_as_torch():
+    # torch's running sum starts at +0, so a run of -0 gives +0 (forward and backward); NumPy's
+    # starts from the first element
+    torch = pytest.importorskip("torch")
+    x_host, g_host = np.array([[-0.0, -0.0, 1.0, -1.0], [-0.0, 2.0, -0.0, -2.0]]), np.full((2, 4), -0.0)
+    out = []
+    for m in (mt, torch):
+        x = m.tensor(x_host, requires_grad=True)
+        y = x.cumsum(1)
+        y.backward(m.tensor(g_host))
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    for ours, theirs in zip(*out):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))

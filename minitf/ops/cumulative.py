@@ -89,9 +89,17 @@ class Prod(Function):
         return (expand_reduced(g, x.shape, axes, self.keepdims) * d,)
 
 
+def _cumsum(xp, a, axis, dtype=None):
+    """sum_{j <= i} a_j along ``axis``, from +0 as torch's (NumPy's starts from a_0: a run of -0 stays -0)."""
+    out = xp.cumsum(a, axis=axis, dtype=dtype)
+    if out.dtype.kind in "fc":
+        out += 0
+    return out
+
+
 def _reverse_cumsum(xp, a, axis):
     """sum_{j >= i} a_j along ``axis``."""
-    return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
+    return xp.flip(_cumsum(xp, xp.flip(a, axis), axis), axis)
 
 
 class Cumsum(Function):
@@ -103,11 +111,11 @@ class Cumsum(Function):
         self.axis, self.reverse = axis, reverse
         if reverse:
             return _reverse_cumsum(xp, x, axis)
-        return xp.cumsum(x, axis=axis, dtype=_int64_if_integer(x))
+        return _cumsum(xp, x, axis, _int64_if_integer(x))
 
     def backward(self, g):  # d y_j / dx_i = [i <= j]: the gradient summed from the end back to i
         xp = backend.get_array_module(g)
-        return (xp.cumsum(g, axis=self.axis) if self.reverse else _reverse_cumsum(xp, g, self.axis),)
+        return (_cumsum(xp, g, self.axis) if self.reverse else _reverse_cumsum(xp, g, self.axis),)
 
     def backward_graph(self, g):
         return (Cumsum.apply(g, axis=self.axis, reverse=not self.reverse),)
