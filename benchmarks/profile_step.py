@@ -8,6 +8,12 @@ profiles ``--steps`` steps of forward, cross-entropy, backward, clipping and Ada
 and prints the per-op table (forward and backward apart), the time outside the ops
 (the optimizer, clipping and Python) and the machine's BLAS threads. The table in
 docs/training.md ("Where the time goes") comes from this command.
+
+    python benchmarks/profile_step.py --preset baby --threads 2 --torch
+
+profiles the same step in PyTorch eager instead (benchmarks/race_pytorch.py's model, AdamW
+and clipping without foreach, as benchmarks/benchmark.py), with ``torch.profiler``: its
+table of self CPU time per aten op, to set beside minitf's (run each in its own process).
 """
 from __future__ import annotations
 
@@ -31,11 +37,14 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS and minitf threads (default 1: per-op times are steadiest on one core)")
     ap.add_argument("--top", type=int, default=10, help="rows of the table (default 10)")
+    ap.add_argument("--torch", action="store_true", help="profile PyTorch eager's step instead (needs torch)")
     args = ap.parse_args(argv)
     if args.steps < 1 or args.warmup < 0 or args.threads < 1:
         ap.error("--steps and --threads must be >= 1, --warmup >= 0")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)  # before NumPy loads its BLAS
+    if args.torch:
+        return _profile_torch(args)
 
     import numpy as np
     import minitf as mt
@@ -71,6 +80,46 @@ def main(argv=None) -> int:
     outside = wall - prof.total_seconds
     print(f"per step: {wall / args.steps * 1e3:.2f} ms, of which {outside / args.steps * 1e3:.2f} ms outside "
           f"the ops (AdamW, clipping, Python)")
+    return 0
+
+
+def _profile_torch(args) -> int:
+    try:
+        import torch
+    except ImportError:
+        print("error: --torch needs PyTorch (pip install torch); minitf never imports it", file=sys.stderr)
+        return 2
+    import numpy as np
+    from torch.profiler import ProfilerActivity, profile
+    from race_pytorch import torch_gpt
+    torch.set_num_threads(args.threads)
+    cfg = PRESETS[args.preset]
+    torch.manual_seed(0)
+    model = torch_gpt(torch, cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, foreach=False)
+    rng = np.random.default_rng(0)
+    B, T = cfg["batch_size"], cfg["block_size"]
+
+    def step():
+        data = torch.from_numpy(rng.integers(0, VOCAB, (B, T + 1)))
+        logits = model(data[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), data[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=False)
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(args.steps):
+            step()
+    wall = time.perf_counter() - t0
+    print(f"{args.steps} {args.preset} steps (B = {B}, T = {T}) in PyTorch {torch.__version__}, {args.threads} "
+          f"thread(s), {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top, max_name_column_width=48))
+    print(f"per step: {wall / args.steps * 1e3:.2f} ms (profiled)")
     return 0
 
 
