@@ -50,14 +50,13 @@ class Div(_arithmetic.Div):
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, conjugated
-        ga = g / _conj(self.b)
-        return ga, -ga * _conj(self.a / self.b)
+    def backward(self, g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, conjugated; in the real op's order
+        b = _conj(self.b)
+        return g / b, -(g * _conj(self.a / self.b)) / b
 
     def backward_graph(self, g):
         a, b = self.inputs
-        ga = g / _conj_t(b)
-        return ga, -ga * _conj_t(a / b) if b._requires_grad else None
+        return g / _conj_t(b), -(g * _conj_t(a / b)) / _conj_t(b) if b._requires_grad else None
 
 
 class MatMul(_arithmetic.MatMul):
