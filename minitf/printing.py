@@ -229,11 +229,10 @@ def tensor_repr(t) -> str:
         if a.dtype not in (default, np.dtype(np.int64), np.dtype(np.bool_)):
             suffixes.append(f"dtype={dtype_name(a.dtype)}")
         body = _body(a, indent)
-    if getattr(t, "_stale", False):   # a view whose re-base was left for later: torch's name
-        from .view_rebase import refresh
-        refresh(t)
-    if t._fn is not None:
-        suffixes.append(f"grad_fn=<{t._fn.name().rpartition('::')[2]}>")   # torch's <CopySlices>
+    from .tensor import current_fn
+    fn = current_fn(t)   # (a view whose re-base was left for later: re-based, for torch's name)
+    if fn is not None:
+        suffixes.append(f"grad_fn=<{fn.name().rpartition('::')[2]}>")   # torch's <CopySlices>
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)

@@ -39,11 +39,17 @@ def _refuse(fn):
     raise RuntimeError(fn.view_refusal)
 
 
-def _grad_fn(t):
-    if getattr(t, "_stale", False):   # a view whose re-base was left for later (minitf/view_rebase.py)
+def current_fn(t):
+    """``t``'s node, a view whose re-base was left for later (minitf/view_rebase.py) re-based first:
+    what ``grad_fn`` and the repr show, with torch's names."""
+    if getattr(t, "_stale", False):
         from .view_rebase import refresh
         refresh(t)
-    fn = t._fn
+    return t._fn
+
+
+def _grad_fn(t):
+    fn = current_fn(t)
     return fn if getattr(fn, "view_refusal", None) is None else _refuse(fn)
 
 

@@ -133,10 +133,10 @@ def rebase(root: Tensor) -> None:
     refs = getattr(root, "_views", None)
     if not refs:
         return
-    from .backend.storage import overlap_test
+    from .backend.storage import exact_overlap_test
     data = root.data
     xp = backend.get_array_module(data)
-    shares, overlaps = xp.may_share_memory, overlap_test(xp)
+    shares, overlaps = xp.may_share_memory, exact_overlap_test(xp)
     written = autograd._tls.written
     kept, views = [], []
     for entry in refs:

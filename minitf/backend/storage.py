@@ -134,17 +134,19 @@ def from_dlpack(obj):
                               f"use here (1: host, 2: CUDA with CuPy)")
 
 
-def overlap_test(xp):
-    """``f(a, b)``: whether arrays ``a`` and ``b`` of module ``xp`` may have an element in common.
-    On the CPU the exact test (``np.shares_memory``: two columns of one matrix do not overlap),
-    bounded in work, past which they may; on a device the bounds only (CuPy's exact test reads
-    every address on the device)."""
-    return _cpu_overlap if xp is np else xp.may_share_memory
+def exact_overlap_test(xp):
+    """``f(a, b)``, for arrays ``a`` and ``b`` of module ``xp`` whose bounds overlap
+    (``xp.may_share_memory``): whether they may have an element in common. On the CPU the exact
+    test (``np.shares_memory``: two columns of one matrix do not overlap), bounded in work, past
+    which they may; on a device always (CuPy's exact test reads every address on the device)."""
+    return _cpu_overlap if xp is np else _bounds_overlap
+
+
+def _bounds_overlap(a, b) -> bool:
+    return True
 
 
 def _cpu_overlap(a, b) -> bool:
-    if not np.may_share_memory(a, b):
-        return False
     try:
         return bool(np.shares_memory(a, b, max_work=_EXACT_WORK))
     except getattr(np, "exceptions", np).TooHardError:   # (np.exceptions: NumPy 1.25 on)

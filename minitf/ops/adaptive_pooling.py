@@ -81,9 +81,9 @@ def _adaptive_avg(op, d, x, output_size):
         inside = (xp.arange(idx.shape[1]) < length[:, None]).reshape(idx.shape + (1,) * len(after))
         v = Where.apply(v, Tensor._make(xp.zeros((), dtype=x.dtype), None), cond=inside)
         y = sum(v, axis + 1) / Tensor._make(length.astype(x.dtype).reshape((o,) + (1,) * len(after)), None)
-    if all(o == 1 for o in y.shape[-d:]):   # torch takes the mean here: a node that keeps nothing
-        return y if y is not x else x * 1
     y = y if y is not x else x * 1   # a new tensor even when nothing is pooled, as torch's
+    if all(o == 1 for o in y.shape[-d:]):   # torch takes the mean here: a node that keeps nothing
+        return y
     return anchored_on(y, x, "SqueezeBackward1" if d == 1 else f"AdaptiveAvgPool{d}DBackward0")
 
 
