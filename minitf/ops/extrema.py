@@ -86,7 +86,11 @@ class MaxDim(Function):
         self.shape, self.axis, self.keepdim, self.idx = x.shape, axis, keepdim, idx
         if x.ndim == 0:
             return x.copy()
-        return x.max(axis=axis, keepdims=keepdim) if self.largest else x.min(axis=axis, keepdims=keepdim)
+        # the element at the index, not x.max: on a +0/-0 tie the reduction may give the other zero,
+        # and values must be x.gather(dim, indices), as torch's (which picks the first)
+        xp = backend.get_array_module(x)
+        v = xp.take_along_axis(x, xp.expand_dims(idx, axis), axis)
+        return v if keepdim else xp.squeeze(v, axis)
 
     def _one_hot(self, xp):  # [i == idx] along the axis, broadcasting against x
         n = self.shape[self.axis]

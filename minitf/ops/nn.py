@@ -114,14 +114,13 @@ class LayerNorm(Function):
             xp.sqrt(rs, out=rs)
             xp.divide(1, rs, out=rs)
             hs *= rs
+            # without a bias, + 0 all the same: an exact zero comes out +0 (x = -0, a zero mean, a
+            # negative weight), as torch's, whose kernel always ends in an addition
             if w is not None:
                 xp.multiply(hs, w, out=ys)
-                if b is not None:
-                    ys += b
-            elif b is not None:
-                xp.add(hs, b, out=ys)
+                ys += b if b is not None else 0
             else:
-                ys[...] = hs
+                xp.add(hs, b if b is not None else 0, out=ys)
 
         backend.parallel_rows(xp, kernel, x2.shape[0], _MIN_ELEMENTS // C)
         self.xhat, self.rstd, self.w = xhat, rstd, w

@@ -108,6 +108,8 @@ class LogCumSumExp(Function):
     def forward(self, x, axis, zero_d=False):
         self.x, self.axis, self.zero_d = x, axis, zero_d
         self.y = backend.accumulate("logaddexp", x, axis)
+        if not zero_d:   # torch's scan starts from -inf: y_0 = x_0 + log1p(0), +0 for x_0 = -0 (a 0-d y is x)
+            backend.get_array_module(x).moveaxis(self.y, axis, 0)[:1] += 0
         return self.y
 
     def backward(self, g):
