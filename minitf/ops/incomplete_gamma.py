@@ -15,12 +15,22 @@ f = exp(a log x - x - lgamma(a)),
 
 the other one as the complement (the one computed is the smaller, so 1 - it keeps its digits).
 Both run on the whole array, checking convergence every 16 steps (one host read); the number of
-steps grows like sqrt(a) near x = a. Measured in float64 against mpmath (a, x in 1e-3 .. 1e3,
-tests/test_special_gamma.py): relative error below 1.2e-12 where the value is above 1e-300 (the
-prefactor's exponent, about a log a, costs digits for large a: ~1e-16 a log(a)); torch 2.13's
-error there is up to 2e-9 (its asymptotic series for large a). Both are clipped to [0, 1]. Not
-accurate: Q for a tiny a and x < 1, the complement of a P within rounding of 1 (Q(1e-8, 0.5) to
-1e-8 relative; Q(1e-300, 0.5) = 2e-16 against 6e-301), as torch's (which gives 0 for P there).
+steps grows like sqrt(a) near x = a. Where x <= 1.1, Q has a series of its own, from integrating
+the series of e^-t term by term (int_0^x t^(a-1) (-t)^n / n! dt = (-1)^n x^(a+n) / (n! (a + n))):
+
+    Q = -expm1(u) - a e^u S,   u = a log x - lgamma(1 + a),   S = sum_{n>=1} (-x)^n / (n! (a + n)),
+
+(24 terms), with lgamma(1 + a) not rounding 1 + a (:func:`~minitf.ops.lgamma_kernel.lgamma1p`): for
+a small a, Q is then no longer the complement of a P within rounding of 1 (which gave Q(1e-8, 0.5)
+to 1e-8 relative, and 2e-16 for the true 6e-301 at a = 1e-300; torch's are as far off). For a < 1
+the continued fraction's prefactor is a x^a e^-x / Gamma(1 + a), so that the size of lgamma(a) ~
+-log a is not in its exponent (6e-14 relative at a = 1e-255). Measured in float64 against mpmath (a,
+x in 1e-3 .. 1e3, tests/test_special_gamma.py): relative error below 1.2e-12 where the value is
+above 1e-300 (the prefactor's exponent, about a log a, costs digits for large a: ~1e-16 a log(a));
+torch 2.13's error there is up to 2e-9 (its asymptotic series for large a). Q on a grid of a from
+1e-300 to 1.5 and x from 1e-20 to 1.5: below 2e-15 where x <= 1.1 (it was up to 1e-9 relative at
+a = 1e-10, and 1 - P gave 2e-16 for 6e-301), below 1.2e-14 beyond (9e-14 before the prefactor above).
+Both are clipped to [0, 1].
 """
 from __future__ import annotations
 
@@ -32,11 +42,13 @@ from ..errors import ArgumentError
 from ..tensor import Tensor
 from ._util import float_input
 from .gamma_fns import lgamma
-from .lgamma_kernel import _lgamma64
+from .lgamma_kernel import _lgamma64, lgamma1p
 
 _EPS = 4.5e-16   # two ulps of 1: |delta - 1| of a converged step is 0 or one ulp, never below
 _TINY = 1e-300
 _MAX_STEPS = 100_000
+_Q_SERIES_X = 1.1   # Q's own series where x <= this; its terms x^n / n! are below 1.6e-23 after 24
+_Q_SERIES_TERMS = 24
 
 
 def _gammainc64(xp, a, x, upper: bool):
@@ -45,16 +57,16 @@ def _gammainc64(xp, a, x, upper: bool):
     regular = valid & (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
     aa = xp.where(regular, a, 1.0)
     xx = xp.where(regular, x, 1.0)
-    log_f = aa * xp.log(xx) - xx - _lgamma64(xp, aa)
-    f = xp.exp(log_f)
+    lg1p = lgamma1p(xp, aa)   # lgamma(a + 1)
+    f1 = xp.exp(aa * xp.log(xx) - xx - lg1p)            # x^a e^-x / Gamma(a + 1)
+    # x^a e^-x / Gamma(a): from f1 for a < 1 (lgamma(a) ~ -log a would carry its size's rounding
+    # into the exponent), from its own exponent above (a f1 would underflow first)
+    f = xp.where(aa < 1, aa * f1, xp.exp(aa * xp.log(xx) - xx - _lgamma64(xp, aa)))
     series = xx < aa + 1
     # the series (where x < a + 1; elsewhere run on a harmless x = 0.5 a so every element converges),
     # as x^a e^-x / Gamma(a + 1) (1 + x / (a + 1) + ...): its first term 1 / a overflowed for a
     # subnormal a, where P is 1 (x^a = 1) and the prefactor with Gamma(a) ~ 1 / a underflows
     xs = xp.where(series, xx, 0.5 * aa)
-    # (its own lgamma: log_f - log a, the same value, cancels two terms of size |log a| for a small a,
-    # 1.6e-15 off at a = 1e-8)
-    f1 = xp.exp(aa * xp.log(xx) - xx - _lgamma64(xp, aa + 1))
     term = xp.ones_like(aa)
     total = term.copy()
     n = 0
@@ -90,7 +102,18 @@ def _gammainc64(xp, a, x, upper: bool):
     Q_cf = f * h
     # each in [0, 1]: the complement of a value that rounded to just past 1 (a tiny a) is no negative
     P = xp.clip(xp.where(series, P_series, 1 - Q_cf), 0.0, 1.0)
-    Q = xp.clip(xp.where(series, 1 - P_series, Q_cf), 0.0, 1.0)
+    Q = xp.where(series, 1 - P_series, Q_cf)
+    near0 = xx <= _Q_SERIES_X
+    if bool(xp.any(near0)):   # Q's own series (the module docstring), on x = 0.5 elsewhere
+        xq = xp.where(near0, xx, 0.5)
+        term = xp.ones_like(xq)
+        S = xp.zeros_like(xq)
+        for n in range(1, _Q_SERIES_TERMS + 1):
+            term = term * -xq / n
+            S = S + term / (aa + n)
+        u = aa * xp.log(xq) - lg1p
+        Q = xp.where(near0, -xp.expm1(u) - xp.exp(u) * aa * S, Q)
+    Q = xp.clip(Q, 0.0, 1.0)
     out = Q if upper else P
     # the edges, as torch: P(a, 0) = 0 for a > 0, P(0, x) = 1 for x > 0, P(a, inf) = 1, P(inf, x) = 0
     lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)

@@ -42,6 +42,14 @@ def _lgamma_near2(xp, z):
     return series
 
 
+def lgamma1p(xp, a):
+    """lgamma(1 + a) of a float64 array without rounding 1 + a: lgamma(2 + a) - log1p(a) for |a| <= 1/2
+    (relative accuracy near a = 0, where the value is about -0.577 a), lgamma(1 + a) elsewhere."""
+    small = xp.abs(a) <= 0.5
+    z = xp.where(small, a, 0.0)
+    return xp.where(small, _lgamma_near2(xp, z) - xp.log1p(z), _lgamma64(xp, xp.where(small, 1.0, 1.0 + a)))
+
+
 # elements per step on the CPU: the temporaries of one step stay in cache, and below glibc's 128 KiB
 # threshold for mapping fresh pages (a 16384-element float64 temporary is exactly that large: each one
 # was an mmap and its page faults, which made a 26-term Horner loop 10x slower than on 8192)
