@@ -136,18 +136,20 @@ class TensorMethods(InPlaceMethods, MoreMethods, APIMethods, StatsMethods, Stora
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return _ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None):
-        """Standard deviation: sqrt of :meth:`var` (``correction`` 1 by default; ``unbiased=False`` is 0)."""
-        return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        """Standard deviation: sqrt of :meth:`var` (``correction`` 1 by default; ``unbiased=False`` is 0);
+        positionally as torch's ``std(dim, unbiased, keepdim)``."""
+        return _ops.std(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def norm(self, p=2, dim=None, keepdim=False):
         """The ``p``-norm over ``dim`` (all by default); the 2-norm's gradient at 0 is 0."""
         return _ops.norm(self, p, dim, keepdim)
 
-    def var(self, axis=None, keepdims=False, *, correction=None, unbiased=None, dim=None, keepdim=None):
-        """Variance over ``axis``, dividing by n - ``correction`` (1 by default: unbiased, as
-        PyTorch; ``unbiased=False`` is correction 0)."""
-        return _ops.var(self, _pick(axis, dim), _pick(keepdims, keepdim), correction=correction, unbiased=unbiased)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        """Variance over ``dim``, dividing by n - ``correction`` (1 by default: unbiased, as
+        PyTorch; ``unbiased=False`` is correction 0); positionally as torch's ``var(dim, unbiased,
+        keepdim)`` (the second is never keepdim: ``x.var(0, False)`` is the population variance)."""
+        return _ops.var(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape):
         """The same elements in a new shape, given as ints or one tuple (one entry may be -1)."""

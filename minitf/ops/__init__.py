@@ -21,7 +21,7 @@ from .inplace import masked_fill_, floor_divide_, remainder_, fmod_, bitwise_and
 from .pointwise import abs, clamp, tril, triu, allclose, maximum, minimum  # noqa: F401
 from .views import clone, contiguous, unsqueeze, squeeze, flatten, expand, repeat, chunk, t, numel  # noqa: F401
 from .extrema import max, min, amax, amin, argmax, argmin  # noqa: F401
-from .statistics import std, norm  # noqa: F401
+from .statistics import std, var, norm  # noqa: F401  (var: torch's argument forms over reduction.var)
 from ._util import check_dim  # noqa: F401
 from .unary import (log1p, expm1, sin, cos, square, rsqrt, reciprocal, sign, floor, ceil,  # noqa: F401
                     round, trunc, nan_to_num, lerp, addcmul, clamp_min, clamp_max)
@@ -39,26 +39,6 @@ from .division import floor_divide, remainder, fmod  # noqa: F401
 from ._util import accepts_dim as _accepts_dim  # noqa: E402
 # PyTorch's dim= / keepdim= next to axis= / keepdims= (F.sum(x, dim=1), mt.cat(ts, dim=1), ...)
 sum, mean = (_accepts_dim(f, dtype=True) for f in (sum, mean))  # (and torch's dtype=)
-var = _accepts_dim(var)  # (max, min, amax...: their own, as torch's)
-
-
-def _accepts_unbiased(fn):
-    """Let ``var`` take torch's ``unbiased=`` (True: correction 1, False: 0), as ``std`` does."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, unbiased=None, **kwargs):
-        if unbiased is not None:
-            if kwargs.get("correction") is not None:
-                raise ValueError(f"{fn.__name__}: give correction or unbiased, not both")
-            kwargs["correction"] = 1 if unbiased else 0
-        elif "correction" in kwargs and kwargs["correction"] is None:  # torch's default spelled out
-            kwargs["correction"] = 1
-        return fn(*args, **kwargs)
-    return wrapper
-
-
-var = _accepts_unbiased(var)
 concatenate, stack, split = (_accepts_dim(f) for f in (concatenate, stack, split))
 cat = concatenate
 clip = clamp  # PyTorch's aliases

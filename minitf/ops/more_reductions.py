@@ -36,16 +36,21 @@ def nanmean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return nansum(x, dim, keepdim) / reduction.sum(kept, dim, keepdim)
 
 
-def var_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = False, unbiased=None):
-    """``(var, mean)`` over ``dim``, as torch.var_mean (``correction`` 1 by default)."""
-    from . import var, mean
-    return var(x, dim, keepdim, correction=correction, unbiased=unbiased), mean(x, dim, keepdim)
+def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(var, mean)`` over ``dim``, as torch.var_mean (``correction`` 1 by default; positionally
+    ``var_mean(x, dim, unbiased, keepdim)`` or ``var_mean(x, unbiased)``, as torch's)."""
+    from . import mean
+    from .statistics import var, variance_args
+    dim, keepdim, c = variance_args("var_mean", dim, unbiased, keepdim, correction)
+    return var(x, dim, keepdim=keepdim, correction=c), mean(x, dim, keepdim)
 
 
-def std_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = False, unbiased=None):
-    """``(std, mean)`` over ``dim``, as torch.std_mean."""
-    from . import std, mean
-    return std(x, dim, keepdim, correction=correction, unbiased=unbiased), mean(x, dim, keepdim)
+def std_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(std, mean)`` over ``dim``, as torch.std_mean (the same argument forms as :func:`var_mean`)."""
+    from . import mean
+    from .statistics import std, variance_args
+    dim, keepdim, c = variance_args("std_mean", dim, unbiased, keepdim, correction)
+    return std(x, dim, keepdim=keepdim, correction=c), mean(x, dim, keepdim)
 
 
 def median(x: Tensor, dim=None, keepdim: bool = False):

@@ -1,7 +1,9 @@
-"""std and norm, built on the reductions (the 2-norm and the general p-norm with backwards of their own)."""
+"""std, var (torch's argument forms) and norm, built on the reductions (the 2-norm and the general p-norm with backwards of their own)."""
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from .. import backend
 from ..autograd import Function
@@ -10,7 +12,7 @@ from ._util import as_tensor, check_floating, expand_reduced, normalize_axis, wa
 from .elementwise import sqrt
 from .extrema import amax, amin
 from .pointwise import abs as _abs
-from .reduction import Var, sum as _sum
+from .reduction import Var, sum as _sum, var as _var
 
 
 class Std(Function):
@@ -118,16 +120,53 @@ class Norm0(Function):
         return (None,)
 
 
-def std(x: Tensor, dim=None, keepdim: bool = False, *, correction=None, unbiased=None) -> Tensor:
-    """sqrt(var): ``correction`` (default 1) is subtracted from the count; ``unbiased=False``
-    means correction 0 (PyTorch's older spelling)."""
+def variance_args(name: str, dim, unbiased, keepdim, correction, axis=None, keepdims=None):
+    """torch's argument forms of var / std / var_mean / std_mean, as (dim, keepdim, correction):
+    ``f(x)``, ``f(x, unbiased)``, ``f(x, dim, unbiased, keepdim)``, ``f(x, dim, correction=c,
+    keepdim=k)``, and NumPy's ``axis=`` / ``keepdims=`` beside them. The second positional is
+    torch's ``unbiased`` (a bool), never keepdim: ``x.var(0, False)`` is the population variance."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}: give dim or axis, not both")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    if isinstance(dim, (bool, np.bool_)):   # torch's f(input, unbiased)
+        if unbiased is not None:
+            raise TypeError(f"{name}: unbiased given twice ({name}(x, {dim}, {unbiased}): torch's form is "
+                            f"{name}(x, dim, unbiased, keepdim))")
+        dim, unbiased = None, dim
+    if unbiased is not None and not isinstance(unbiased, (bool, np.bool_)):
+        raise TypeError(f"{name}: unbiased (the argument after dim, as torch's {name}(x, dim, unbiased, keepdim)) "
+                        f"must be a bool, got {type(unbiased).__name__} {unbiased!r}; pass keepdim= or "
+                        f"correction= by name")
     if correction is not None and unbiased is not None:
-        raise ValueError("std: give correction or unbiased, not both")
-    check_floating(x, "std")
+        raise TypeError(f"{name}: give correction or unbiased, not both")   # (torch's class)
     c = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
+    return dim, bool(keepdim), c
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+        keepdims=None) -> Tensor:
+    """sqrt(var) over ``dim`` (all by default), dividing by n - ``correction`` (1 by default);
+    ``unbiased=False`` means correction 0 (torch's older spelling). Positionally as torch's
+    ``std(x, dim, unbiased, keepdim)`` (and ``std(x, unbiased)``): see :func:`variance_args`.
+    x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``)."""
+    dim, keepdim, c = variance_args("std", dim, unbiased, keepdim, correction, axis, keepdims)
+    check_floating(x, "std")
     axis = normalize_axis(dim, x.ndim, "std")
     warn_if_no_degrees_of_freedom("std", x, axis, c)
     return Std.apply(x, axis=axis, keepdims=keepdim, correction=c)
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+        keepdims=None) -> Tensor:
+    """The variance over ``dim`` (all by default), dividing by n - ``correction`` (1 by default, as
+    torch; ``unbiased=False`` is correction 0). Positionally as torch's ``var(x, dim, unbiased,
+    keepdim)`` (and ``var(x, unbiased)``): see :func:`variance_args`.
+    x: (d_0, ..., d_{n-1}) -> the reduced dims removed (or kept as 1 with ``keepdim``)."""
+    dim, keepdim, c = variance_args("var", dim, unbiased, keepdim, correction, axis, keepdims)
+    return _var(x, dim, keepdim, correction=c)
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
