@@ -91,6 +91,13 @@ def named(out, name: str, *inputs):
     return out
 
 
+def named_copy(x, name: str):
+    """A copy of ``x`` in its own dtype (a bool stays bool, where ``x * 1`` made it int64), its node
+    named ``name``: the result of a kernel that is the identity on ``x`` (torch's flip, sort, mode,
+    kthvalue, aminmax ... of a 0-d tensor)."""
+    return named(x.clone(), name, x)
+
+
 def getitem_key_name(key):
     """torch's node for ``x[key]``, from the key as given, or None where :func:`_getitem_name`
     decides: in a tuple key torch skips a full slice (``x[1, :]`` is a select, ``x[:, :]`` an

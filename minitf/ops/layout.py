@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..grad_fn_names import named, named_copy
 from .. import backend
 from ..autograd import Function, keeps_no_tensor
-from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
+from ..errors import ArgumentError, DimError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
 from ._util import check_dim, check_same_device
 from ._util import is_int
@@ -56,7 +57,7 @@ def flip(x: Tensor, dims) -> Tensor:
     torch.flip. x: any shape -> the same shape."""
     axes = _dims("flip", dims, x.ndim)
     if x.ndim == 0 or not axes:
-        return x * 1
+        return named_copy(x, "FlipBackward0")
     return Flip.apply(x, axes=axes)
 
 
@@ -69,16 +70,19 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     if dims is None:
         if len(shifts) != 1:
             raise ValueError(f"roll: with dims=None, shifts must be one int, got {shifts}")
-        return Roll.apply(x.reshape(-1), shifts=shifts, axes=(0,)).reshape(x.shape)
+        if x.ndim == 0:
+            return named_copy(x, "RollBackward0")
+        return named(Roll.apply(x.reshape(-1), shifts=shifts, axes=(0,)).reshape(x.shape), "RollBackward0", x)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(dims) != len(shifts):
         raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    if x.ndim == 0:   # (torch's IndexError: a 0-d tensor has no dim to roll along)
+        raise DimError(f"roll: dims {dims} given but the tensor has no dimensions (0-d); roll(x, shifts) "
+                       f"without dims returns it as it is")
     total = {}  # a dim named twice is rolled by the sum of its shifts, as torch
     for d, s in zip(dims, shifts):
         a = check_dim("roll", d, x.ndim)
         total[a] = total.get(a, 0) + s
-    if x.ndim == 0:
-        return x * 1
     return Roll.apply(x, shifts=tuple(total.values()), axes=tuple(total))
 
 

@@ -6,6 +6,8 @@ Every result is outside the graph (bool tensors, int64 counts, or a Python bool 
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..tensor import Tensor
 from ._util import binary_operands, check_same_device, elementwise_outside_graph, normalize_axis, require_tensor
@@ -41,22 +43,25 @@ def _bool_reduce(x: Tensor, dim, keepdim, name: str) -> Tensor:
         from ..func.batching_fns import along
         return along(any if name == "any" else all, x, dim, keepdim=keepdim)
     a = x.data if x.dtype.kind == "b" else x.data != 0
+    # uint8 in, uint8 0/1 out: torch's documented exception to the bool result (NumPy's rule elsewhere)
+    kind = np.uint8 if x.dtype == np.uint8 else np.bool_
     if isinstance(dim, (tuple, list)) and not dim:  # torch's any/all over dim=() reduce nothing (sum's: all)
-        return Tensor._make(a.copy(), None)
+        return Tensor._make(a.astype(kind), None)
     axes = normalize_axis(dim, x.ndim, name)
     out = a.any(axis=axes, keepdims=bool(keepdim)) if name == "any" else a.all(axis=axes, keepdims=bool(keepdim))
-    return Tensor._make(backend.get_array_module(a).asarray(out), None)
+    return Tensor._make(backend.get_array_module(a).asarray(out).astype(kind, copy=False), None)
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Whether any element is nonzero, over ``dim`` (int, tuple, or None for all; ``()`` reduces
-    nothing, as torch's any, unlike sum): bool.
+    nothing, as torch's any, unlike sum): bool (uint8 0/1 for a uint8 x, as torch).
     x: (d_0, ..., d_{n-1}) -> the reduced dims removed (kept as 1 with ``keepdim``)."""
     return _bool_reduce(x, dim, keepdim, "any")
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Whether every element is nonzero, over ``dim`` (int, tuple, or None for all): bool."""
+    """Whether every element is nonzero, over ``dim`` (int, tuple, or None for all): bool (uint8 0/1
+    for a uint8 x, as torch)."""
     return _bool_reduce(x, dim, keepdim, "all")
 
 

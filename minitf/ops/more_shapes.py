@@ -9,7 +9,7 @@ from .. import autograd as _engine, backend
 from ..autograd import Function
 from ..errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..tensor import Tensor
-from ._util import check_dim, share_storage, refuse_complex
+from ._util import check_dim, is_int, share_storage, refuse_complex
 from .product_dtypes import check_tensordot
 
 
@@ -149,6 +149,10 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Ten
     if x.ndim == 0:
         raise ShapeError("diff expects input to be at least one-dimensional (a 0-d tensor)")
     d = check_dim("diff", dim, x.ndim)
+    if not is_int(n):
+        raise TypeError(f"diff(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:   # (a negative n ran no step: x itself, where torch refuses)
+        raise ArgumentError(f"diff: order n must be non-negative, got {n}")
     if n == 0:
         return x
     parts = [t for t in (prepend, x, append) if t is not None]
