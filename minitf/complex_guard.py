@@ -85,6 +85,7 @@ class _Guard:
     """The debug hook that checks complex inputs (see the module docstring); it times nothing."""
 
     watches = False   # (debughooks: route only, no timing, backward keeps its fast walk)
+    real_ops_unchanged = True   # real inputs run as without it (the fused decode step may run: nn/block.py)
 
     def route(self, cls, inputs, params):
         """The class to run ``cls.apply(*inputs, **params)`` with, or the error for complex input."""

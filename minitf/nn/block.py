@@ -77,7 +77,12 @@ class TransformerBlock(Module):
 
     def _steps_fused(self, x, cache) -> bool:
         """Whether this cached forward may run as one ``F.transformer_block_step`` (see the class)."""
-        if autograd.is_grad_enabled() or autograd._tls.hooks or not self.norm_first:
+        # a hook (anomaly mode, the profiler, forward AD, vmap, ...) sees the layers run one by one, but
+        # the complex guard leaves real ops as they are: on for good once any complex tensor was made,
+        # it left every later generation on the slow path
+        hooks = autograd._tls.hooks
+        if autograd.is_grad_enabled() or not self.norm_first or x.dtype.kind != "f" or (
+                hooks and not all(getattr(h, "real_ops_unchanged", False) for h in hooks)):
             return False
         ln_1, attn, ln_2, mlp = self.ln_1, self.attn, self.ln_2, self.mlp
         if type(ln_1) is not LayerNorm or type(ln_2) is not LayerNorm or type(attn) is not CausalSelfAttention \

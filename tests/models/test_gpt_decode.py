@@ -159,3 +159,21 @@ def test_a_wrong_dtype_still_gets_the_layers_error(fused_calls, restore_rng):
     with mt.no_grad(), pytest.raises(TypeError, match="layer_norm: input is float64 but weight is float32"):
         model.transformer.h[0](x, cache=model.transformer.h[0].new_cache(4))
     assert fused_calls == []
+
+
+def test_the_complex_guard_leaves_generation_fused(fused_calls, restore_rng):
+    # the complex guard is on for the rest of the process once a complex tensor exists; it routes only
+    # complex inputs, so a real model's cached steps stay fused (they fell to the layers before: a test
+    # that made a complex tensor earlier in the run turned the fused counts above to [])
+    mt.tensor([1j])
+    model = gpt()
+    prompt = mt.tensor([[1, 2, 3], [4, 4, 0]])
+    fused = cached_logits(model, prompt, steps=3)
+    assert fused_calls == [3, 3] + [1, 1] * 3
+    handles = layer_path(model)
+    np.testing.assert_allclose(fused, cached_logits(model, prompt, steps=3), **TOL["float64"])
+    for h in handles:
+        h.remove()
+    with mt.autograd.detect_anomaly():   # a hook that watches the ops: the layers, one by one
+        cached_logits(model, prompt, steps=1)
+    assert len(fused_calls) == 8
