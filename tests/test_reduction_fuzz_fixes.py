@@ -89,3 +89,12 @@ def test_diff_order_is_a_non_negative_int():
         with pytest.raises(TypeError, match="must be int"):
             x.diff(n)
     assert x.diff(2).tolist() == [2.0, 2.0] and x.diff(0) is x
+
+
+def test_aminmax_nodes_are_named_as_torch(device):
+    y = mt.tensor([[2.0, 1.0], [3.0, 3.0]], dtype=mt.float64, device=device, requires_grad=True)
+    for r in (mt.aminmax(y), mt.aminmax(y, dim=1), mt.aminmax(y, dim=0, keepdim=True)):
+        assert r.min.grad_fn.name() == r.max.grad_fn.name() == "AminmaxBackward0"
+    r = mt.aminmax(y)
+    (r.min + 2 * r.max).backward()   # tied maxima share the gradient, as torch's amax
+    np.testing.assert_array_equal(mt.backend.to_numpy(y.grad.data), [[0.0, 1.0], [1.0, 1.0]])

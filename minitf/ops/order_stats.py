@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..grad_fn_names import named_copy
+from ..grad_fn_names import named, named_copy
 from .. import autograd as _engine, backend
 from ..errors import DtypeNotImplemented, IndexRangeError
 from ..tensor import Tensor
@@ -143,7 +143,8 @@ def aminmax(x: Tensor, *, dim=None, keepdim: bool = False):
         _reduction_dim("aminmax", x, dim)
         if x.ndim == 0:
             return aminmax_return(named_copy(x, "AminmaxBackward0"), named_copy(x, "AminmaxBackward0"))
-    return aminmax_return(amin(x, dim, keepdim), amax(x, dim, keepdim))
+    # (two nodes here, one with two outputs in torch: both named as torch's)
+    return aminmax_return(*named((amin(x, dim, keepdim), amax(x, dim, keepdim)), "AminmaxBackward0", x))
 
 
 def msort(x: Tensor) -> Tensor:
