@@ -2,7 +2,8 @@
 shapes with empty and 0-d ones x 6 dtypes x every dim and keepdim): a 0-d bool's flip, sort, msort,
 roll, mode and aminmax kept their dtype (``x * 1`` made them int64) and their torch node names;
 roll of a 0-d tensor along a dim is torch's IndexError; any/all of uint8 give uint8, as torch
-documents; diff's order n is a non-negative int. Each asserted without torch, and against torch
+documents; diff's order n is a non-negative int; chunk and split of an empty dim give torch's empty
+pieces. Each asserted without torch, and against torch
 where it is installed."""
 import numpy as np
 import pytest
@@ -98,3 +99,14 @@ def test_aminmax_nodes_are_named_as_torch(device):
     r = mt.aminmax(y)
     (r.min + 2 * r.max).backward()   # tied maxima share the gradient, as torch's amax
     np.testing.assert_array_equal(mt.backend.to_numpy(y.grad.data), [[0.0, 1.0], [1.0, 1.0]])
+
+
+def test_chunk_and_split_of_an_empty_dim_as_torch(device):
+    # (a second fuzz, of 80 shape and elementwise ops: these gave no piece at all)
+    x = mt.zeros(2, 0, device=device)
+    assert [p.shape for p in x.chunk(3, 1)] == [(2, 0)] * 3          # torch: ``chunks`` empty pieces
+    assert [p.shape for p in x.split(2, 1)] == [(2, 0)]              # and split(int): one
+    assert [p.shape for p in mt.zeros(5, device=device).chunk(3)] == [(2,), (2,), (1,)]
+    w = mt.zeros(0, requires_grad=True, device=device)
+    assert [p.grad_fn.name() for p in w.chunk(2)] == ["SplitWithSizesBackward0"] * 2
+    assert w.split(1)[0].grad_fn.name() == "SplitBackward0"

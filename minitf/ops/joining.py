@@ -118,7 +118,7 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0):
         size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: chunk size must be positive, got {size}")
-        sizes = [min(size, n - s) for s in range(0, n, size)]
+        sizes = [min(size, n - s) for s in range(0, n, size)] or [0]   # an empty dim: one empty piece, as torch
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grad_fn_names import named, named_copy
 from .. import backend
 from ..autograd import Function, keeps_no_tensor
 from ..errors import ArgumentError, DimError, DtypeNotImplemented, ShapeError
@@ -57,6 +56,7 @@ def flip(x: Tensor, dims) -> Tensor:
     torch.flip. x: any shape -> the same shape."""
     axes = _dims("flip", dims, x.ndim)
     if x.ndim == 0 or not axes:
+        from ..grad_fn_names import named_copy
         return named_copy(x, "FlipBackward0")
     return Flip.apply(x, axes=axes)
 
@@ -70,6 +70,7 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     if dims is None:
         if len(shifts) != 1:
             raise ValueError(f"roll: with dims=None, shifts must be one int, got {shifts}")
+        from ..grad_fn_names import named, named_copy
         if x.ndim == 0:
             return named_copy(x, "RollBackward0")
         return named(Roll.apply(x.reshape(-1), shifts=shifts, axes=(0,)).reshape(x.shape), "RollBackward0", x)

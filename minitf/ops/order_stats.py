@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..grad_fn_names import named, named_copy
 from .. import autograd as _engine, backend
 from ..errors import DtypeNotImplemented, IndexRangeError
 from ..tensor import Tensor
@@ -60,6 +59,7 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         raise IndexRangeError(f"kthvalue(): selected number k out of range for dimension {d} "
                               f"(k = {k}, size {n})")
     if x.ndim == 0:
+        from ..grad_fn_names import named_copy
         return kthvalue_return(named_copy(x, "KthvalueBackward0"), x.new_zeros((), dtype="int64"))
     if _engine._hooks:   # (after the 0-d case: torch returns a complex 0-d tensor itself)
         refuse_complex("kthvalue", x)
@@ -82,6 +82,7 @@ def nanmedian(x: Tensor, dim=None, keepdim: bool = False):
         return _pick(flat, 0, _nan_median_position(flat.data, 0), False, "nanmedian")[0]
     d = check_dim("nanmedian", dim, max(x.ndim, 1))
     if x.ndim == 0:
+        from ..grad_fn_names import named_copy
         return nanmedian_return(named_copy(x, "NanmedianBackward1"), x.new_zeros((), dtype="int64"))
     _reduction_dim("nanmedian", x, dim)
     return nanmedian_return(*_pick(x, d, _nan_median_position(x.data, d), keepdim, "nanmedian"))
@@ -102,6 +103,7 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     from .indexing import gather
     d = check_dim("mode", dim, max(x.ndim, 1))
     if x.ndim == 0:
+        from ..grad_fn_names import named_copy
         return mode_return(named_copy(x, "ModeBackward0"), x.new_zeros((), dtype="int64"))
     _reduction_dim("mode", x, dim)
     if _engine._hooks:
@@ -142,8 +144,10 @@ def aminmax(x: Tensor, *, dim=None, keepdim: bool = False):
             raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
         _reduction_dim("aminmax", x, dim)
         if x.ndim == 0:
+            from ..grad_fn_names import named_copy
             return aminmax_return(named_copy(x, "AminmaxBackward0"), named_copy(x, "AminmaxBackward0"))
     # (two nodes here, one with two outputs in torch: both named as torch's)
+    from ..grad_fn_names import named
     return aminmax_return(*named((amin(x, dim, keepdim), amax(x, dim, keepdim)), "AminmaxBackward0", x))
 
 

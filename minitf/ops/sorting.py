@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..grad_fn_names import named_copy
 from .. import autograd as _engine, backend
 from ..tensor import Tensor
 from ._util import check_dim, refuse_complex
@@ -68,6 +67,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
     idx, d = _order("sort", x, dim, descending)
     if idx is None:  # a 0-d tensor: itself, index 0
         xp = backend.get_array_module(x.data)
+        from ..grad_fn_names import named_copy
         return sort_return(named_copy(x, "SortBackward0"), Tensor._make(xp.zeros((), dtype="int64"), None))
     return sort_return(_values(x, d, idx), Tensor._make(idx, None))
 

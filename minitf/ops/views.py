@@ -185,7 +185,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
         raise ValueError(f"chunk: chunks must be a positive integer, got {chunks}")
     d = check_dim("chunk", dim, x.ndim)
     n = x.shape[d]
-    return split(x, max(-(-n // int(chunks)), 1), d)
+    if n == 0:   # torch's: ``chunks`` empty pieces
+        return split(x, [0] * int(chunks), d)
+    return split(x, -(-n // int(chunks)), d)
 
 
 def t(x: Tensor) -> Tensor:
