@@ -145,12 +145,23 @@ def arange(*args, dtype=None, device=None, requires_grad=False) -> Tensor:
     integer, else the default float dtype (PyTorch's defaults)."""
     if not 1 <= len(args) <= 3:
         raise TypeError(f"arange: expected end, or start, end[, step]; got {len(args)} arguments")
+    args = tuple(_number("arange", a) for a in args)
     if dtype is None:
         dtype = np.int64 if all(isinstance(a, (int, np.integer)) for a in args) else _default_dtype
     if len(args) == 3 and args[2] == 0:
         raise ArgumentError("arange: step must be nonzero")
     xp = backend.array_module(resolve_device(device))
     return _make(xp.arange(*args, dtype=_dtype(dtype)), requires_grad)
+
+
+def _number(name: str, a):
+    """A 0-d tensor argument as the Python number it holds (torch reads ``arange(t)`` so: an int64
+    range for an integer t); anything else as it is."""
+    if isinstance(a, Tensor):
+        if a.ndim != 0:
+            raise TypeError(f"{name}(): a tensor argument must be 0-d (one number), got shape {tuple(a.shape)}")
+        return a.item()
+    return a
 
 
 def _generator(generator, device, name="rand"):
