@@ -58,10 +58,11 @@ def _gammainc64(xp, a, x, upper: bool):
     aa = xp.where(regular, a, 1.0)
     xx = xp.where(regular, x, 1.0)
     lg1p = lgamma1p(xp, aa)   # lgamma(a + 1)
-    f1 = xp.exp(aa * xp.log(xx) - xx - lg1p)            # x^a e^-x / Gamma(a + 1)
+    log_xa_ex = aa * xp.log(xx) - xx                    # log(x^a e^-x)
+    f1 = xp.exp(log_xa_ex - lg1p)                       # x^a e^-x / Gamma(a + 1)
     # x^a e^-x / Gamma(a): from f1 for a < 1 (lgamma(a) ~ -log a would carry its size's rounding
     # into the exponent), from its own exponent above (a f1 would underflow first)
-    f = xp.where(aa < 1, aa * f1, xp.exp(aa * xp.log(xx) - xx - _lgamma64(xp, aa)))
+    f = xp.where(aa < 1, aa * f1, xp.exp(log_xa_ex - _lgamma64(xp, aa)))
     series = xx < aa + 1
     # the series (where x < a + 1; elsewhere run on a harmless x = 0.5 a so every element converges),
     # as x^a e^-x / Gamma(a + 1) (1 + x / (a + 1) + ...): its first term 1 / a overflowed for a
