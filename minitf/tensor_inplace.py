@@ -41,6 +41,7 @@ class InPlaceMethods:
     def __iand__(self, o): return _ops.bitwise_and_(self, o)
     def __ior__(self, o): return _ops.bitwise_or_(self, o)
     def __ixor__(self, o): return _ops.bitwise_xor_(self, o)
+    def __ipow__(self, o): return _m().pow_(self, o)  # x **= y changes x in place, as torch's (not x = x ** y)
     def floor_divide_(self, o): return _ops.floor_divide_(self, o)
     def remainder_(self, o): return _ops.remainder_(self, o)
     def fmod_(self, o): return _ops.fmod_(self, o)

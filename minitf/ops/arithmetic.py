@@ -230,7 +230,9 @@ def _broadcasting(cls, name):
             if refuse_bools:
                 check_bool_subtraction(name, a, b)
             _check_alpha(name, a, b, alpha)
-            b = b * alpha
+            # alpha does not promote: b in the result dtype first, as torch (int8 + 2 * bool is int8)
+            a, b = promote_operands(a, b, true_division)
+            b = b * (bool(alpha) if b.data.dtype.kind == "b" else alpha)
             if isinstance(b, Tensor):   # part of torch's one AddBackward0, which keeps alpha, a number: no tensor
                 keeps_no_tensor(b)
         # two tensors of one dtype need no promotion (checked here, not in a call: every op pays it)

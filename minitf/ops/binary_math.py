@@ -16,7 +16,7 @@ from ..autograd import Function
 from ..errors import DtypeError, DtypeNotImplemented, broadcast_error
 from ..tensor import Tensor
 from . import elementwise as _e, unary as _u
-from ._util import float_input, require_tensor
+from ._util import require_tensor
 from .promotion import promote_operands
 
 def _const(a, like: Tensor) -> Tensor:
@@ -30,8 +30,9 @@ def _operands(name, a, b, *, numbers: bool, floats: bool):
         require_tensor(name, b)
     elif not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}(): at least one operand must be a Tensor")
-    a, b = promote_operands(a, b)
-    return (float_input(a), float_input(b)) if floats else (a, b)
+    # floats: each operand goes straight to the float result dtype, as torch computes them: a
+    # uint8 tensor's -3 stays -3 (through uint8 it would wrap to 253 first)
+    return promote_operands(a, b, true_division=floats)
 
 
 def _apply(name, cls, a, b, **params):

@@ -54,7 +54,10 @@ def fill_tensor_value(name: str, value: Tensor, dtype) -> Tensor:
     """A 0-d tensor ``value`` for ``masked_fill`` into ``dtype``: torch reads it as a number, so a
     complex one with a nonzero imaginary part is refused for a non-complex dtype (one read-back, only
     for that mix); its real part otherwise (the cast's gradient is the real part's, without the
-    cast's warning)."""
+    cast's warning). Into an integer dtype, one read-back checks that it fits, as for a number (a
+    float -1.5 or 300 into uint8 would otherwise give NumPy's cast of it, garbage)."""
+    if np.dtype(dtype).kind in "iu" and value.dtype.kind in "iuf":
+        fill_number(name, value.data.item(), dtype)
     if value.dtype.kind != "c" or np.dtype(dtype).kind in "cb":
         return value
     from .complex_parts import real

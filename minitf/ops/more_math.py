@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from . import elementwise as _e, unary as _u
 from ._util import float_input
 from .erf import erf as _erf_array
-from .promotion import promote_operands
+from .promotion import promote_operands, result_type
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
@@ -147,8 +147,8 @@ class Hypot(Function):
 
 
 def _floats(name, a, b):
-    a, b = promote_operands(a, b)
-    return float_input(a), float_input(b)
+    # straight to the float result dtype, as torch computes: atan2(uint8 tensor, -3) sees -3, not 253
+    return promote_operands(a, b, true_division=True)
 
 
 def atan2(a, b) -> Tensor:
@@ -162,12 +162,12 @@ def atan2(a, b) -> Tensor:
 
 def hypot(a, b) -> Tensor:
     """sqrt(a^2 + b^2) elementwise with broadcasting, as torch.hypot, without overflow (the
-    gradient a / hypot, b / hypot: NaN at (0, 0), as torch's). Integer tensors are refused, as
-    torch's."""
-    for t in (a, b):
-        if isinstance(t, Tensor) and t.dtype.kind in "biu":
-            raise DtypeNotImplemented(f"hypot: not implemented for {t.dtype} tensors (as torch); convert with "
-                                      f"x.float() first")
+    gradient a / hypot, b / hypot: NaN at (0, 0), as torch's). Integer and bool operands are
+    refused unless the other is floating (then promoted to it), as torch's."""
+    common = result_type(a, b)   # an integer tensor beside a float one is promoted, as torch
+    if common.kind in "biu":
+        raise DtypeNotImplemented(f"hypot: not implemented for {common} tensors (as torch); convert with "
+                                  f"x.float() first")
     a, b = _floats("hypot", a, b)
     try:
         return Hypot.apply(a, b)

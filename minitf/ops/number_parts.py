@@ -36,9 +36,9 @@ def _integer_pair(name: str, input, other):
     require_tensor(name, other)
     a, b = binary_operands(_tensor(name, input), other)
     check_same_device(name, [a, b])
-    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+    dt = result_type(a, b)   # a bool beside an integer tensor is promoted to it, as torch
+    if dt.kind not in "iu" or a.dtype.kind not in "biu" or b.dtype.kind not in "biu":
         raise DtypeError(f"{name}: not implemented for {a.dtype} and {b.dtype} (integer tensors only, as torch)")
-    dt = result_type(a, b)
     return a.data.astype(dt, copy=False), b.data.astype(dt, copy=False), backend.get_array_module(a.data)
 
 

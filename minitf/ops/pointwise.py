@@ -214,7 +214,7 @@ def check_clamp_bounds(min, max) -> None:
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     for name, v in (("min", min), ("max", max)):
-        if v is not None and (not isinstance(v, (int, float, Tensor)) or isinstance(v, bool)):
+        if v is not None and not isinstance(v, (int, float, Tensor)):   # (a bool is a number, as torch's)
             raise TypeError(f"clamp: {name} must be a number or a tensor, got {type(v).__name__}")
 
 

@@ -1,0 +1,132 @@
+"""Binary ops with mixed dtypes, as torch promotes them. Found by a differential fuzz against torch
+2.13 (48 binary ops and 12 in-place ones, every pair of 11 dtypes x 3 shapes and 5 Python numbers):
+
+- ops whose values are floats (copysign, xlogy, atan2, hypot, ldexp) take each operand straight to
+  the float result dtype: a uint8 tensor's -3 stays -3 (it went through uint8 and wrapped to 253);
+- hypot and gcd / lcm decide on the promoted dtype (an int beside a float tensor, a bool beside an int);
+- ``alpha`` does not promote: int8 + 2 * bool is int8 (it was int64);
+- ``x **= y`` changes x in place, as every other augmented assignment (it rebound x to a new tensor);
+- clamp takes a bool bound as the number it is; a 0-d tensor filled into an integer tensor is checked
+  as a number is (-1.5 or 300 into uint8 is refused, not NumPy's cast of it).
+"""
+import numpy as np
+import pytest
+
+import minitf as mt
+from minitf.errors import ArgumentError, DtypeError, DtypeNotImplemented
+
+
+def _host(t):
+    return mt.backend.to_numpy(t.data)
+
+
+U8 = np.array([0, 3, 200], dtype=np.uint8)
+
+
+@pytest.mark.parametrize("other", ["number", "int8 0-d tensor"])
+def test_float_valued_ops_see_the_negative_operand(other, device):
+    u = mt.tensor(U8, device=device)
+    b = -3 if other == "number" else mt.tensor(-3, dtype=mt.int8, device=device)
+    f = U8.astype(np.float32)
+    np.testing.assert_array_equal(_host(mt.copysign(u, b)), -f)
+    np.testing.assert_allclose(_host(mt.atan2(u, b)), np.arctan2(f, np.float32(-3)), rtol=1e-6)
+    xlogy = _host(mt.xlogy(u, b))
+    assert xlogy[0] == 0 and np.isnan(xlogy[1:]).all()      # log(-3) is NaN; 0 * log(y) is 0
+    for r in (mt.copysign(u, b), mt.atan2(u, b), mt.xlogy(u, b)):
+        assert r.dtype == mt.float32
+    if other != "number":   # ldexp takes tensors only: 3 * 2^-3, not 3 * 2^253 = inf
+        np.testing.assert_array_equal(_host(mt.ldexp(u, b)), f / 8)
+
+
+def test_hypot_and_gcd_decide_on_the_promoted_dtype(device):
+    i = mt.tensor([3, 5], device=device)
+    h = mt.hypot(i, mt.tensor([4.0, 12.0], device=device))
+    assert h.dtype == mt.float32 and _host(h).tolist() == [5.0, 13.0]
+    with pytest.raises(DtypeNotImplemented, match="hypot: not implemented for int64"):
+        mt.hypot(i, i)
+    flags = mt.tensor([True, False], device=device)
+    n = mt.tensor([4, 6], device=device)
+    for f, expected in ((mt.gcd, [1, 6]), (mt.lcm, [4, 0])):
+        assert _host(f(flags, n)).tolist() == expected and _host(f(n, flags)).tolist() == expected
+        assert f(flags, n).dtype == mt.int64
+        with pytest.raises(DtypeError):
+            f(flags, flags)
+
+
+def test_alpha_does_not_promote(device):
+    a8 = mt.tensor([1, 2], dtype=mt.int8, device=device)
+    flags = mt.tensor([True, False], device=device)
+    r = mt.add(a8, flags, alpha=2)
+    assert r.dtype == mt.int8 and _host(r).tolist() == [3, 2]
+    r = mt.sub(a8, mt.tensor([1, 1], dtype=mt.uint8, device=device), alpha=3)
+    assert r.dtype == mt.int16 and _host(r).tolist() == [-2, -1]
+    r = mt.add(a8, True, alpha=2)          # a Python bool beside an int8 tensor: int8, 1 + 2 * 1
+    assert r.dtype == mt.int8 and _host(r).tolist() == [3, 4]
+    for b in (flags, True):                # bools stay bool: a or (alpha and b)
+        r = mt.add(flags, b, alpha=2)
+        assert r.dtype == mt.bool and _host(r).tolist() == [True, b is True]
+    x = mt.tensor([1.5], requires_grad=True, device=device)
+    y = mt.tensor([2.0], requires_grad=True, device=device)
+    out = mt.add(x, y, alpha=3)
+    out.sum().backward()
+    assert out.grad_fn.name() == "AddBackward0"
+    assert _host(x.grad).tolist() == [1.0] and _host(y.grad).tolist() == [3.0]
+
+
+def test_in_place_power_changes_the_tensor(device):
+    x = mt.tensor([1.0, 2.0, 3.0], device=device)
+    alias = x
+    alias **= 2
+    assert alias is x and _host(x).tolist() == [1.0, 4.0, 9.0]
+    i = mt.tensor([2, 3], device=device)
+    i **= 2
+    assert i.dtype == mt.int64 and _host(i).tolist() == [4, 9]
+    with pytest.raises(DtypeError, match="can't be cast"):   # float32 into int64, as torch
+        i **= 0.5
+    leaf = mt.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = leaf * 1
+    y **= 3
+    y.sum().backward()
+    assert _host(leaf.grad).tolist() == [3.0, 12.0]
+
+
+def test_clamp_takes_bool_bounds(device):
+    x = mt.tensor([0.5, 2.0], device=device)
+    assert _host(mt.clamp(x, min=True)).tolist() == [1.0, 2.0]
+    assert _host(mt.tensor([0, 3], device=device).clamp(max=True)).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("value, expected", [(-1, [255, 0]), (2.5, [2, 0]), (-1.5, None), (300, None)])
+def test_masked_fill_with_a_tensor_checks_it_fits(value, expected, device):
+    mask = mt.tensor([True, False], device=device)
+    v = mt.tensor(value, device=device)
+    for fill in (lambda: mt.zeros(2, dtype=mt.uint8, device=device).masked_fill(mask, v),
+                 lambda: mt.zeros(2, dtype=mt.uint8, device=device).masked_fill_(mask, v)):
+        if expected is None:
+            with pytest.raises(ArgumentError, match="cannot be converted to type uint8 without overflow"):
+                fill()
+        else:
+            r = fill()
+            assert r.dtype == mt.uint8 and _host(r).tolist() == expected
+
+
+def test_the_same_as_torch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        lambda L: L.copysign(L.tensor([0, 3, 200], dtype=L.uint8), -3),
+        lambda L: L.atan2(L.tensor([0, 3, 200], dtype=L.uint8), L.tensor(-3, dtype=L.int8)),
+        lambda L: L.xlogy(L.tensor([0, 3], dtype=L.uint8), -3),
+        lambda L: L.ldexp(L.tensor([3], dtype=L.uint8), L.tensor(-3, dtype=L.int8)),
+        lambda L: L.hypot(L.tensor([3, 5]), L.tensor([4.0, 12.0], dtype=L.float64)),
+        lambda L: L.gcd(L.tensor([True, False]), L.tensor([4, 6], dtype=L.int16)),
+        lambda L: L.add(L.tensor([1, 2], dtype=L.int8), L.tensor([True, False]), alpha=2),
+        lambda L: L.add(L.tensor([True, False]), True, alpha=2),
+        lambda L: L.sub(L.tensor([1, 2], dtype=L.int16), L.tensor([5], dtype=L.uint8), alpha=3),
+        lambda L: L.clamp(L.tensor([0.5, 2.0]), min=True),
+        lambda L: L.zeros(2, dtype=L.uint8).masked_fill(L.tensor([True, False]), L.tensor(-1)),
+    ]
+    for case in cases:
+        m, t = case(mt), case(torch)
+        assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+        np.testing.assert_allclose(_host(m).astype(np.float64), t.numpy().astype(np.float64), rtol=1e-6,
+                                   equal_nan=True)
