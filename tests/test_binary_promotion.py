@@ -130,3 +130,12 @@ def test_the_same_as_torch():
         assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
         np.testing.assert_allclose(_host(m).astype(np.float64), t.numpy().astype(np.float64), rtol=1e-6,
                                    equal_nan=True)
+
+
+def test_special_functions_see_the_negative_operand(device):
+    u = mt.tensor([3, 5], dtype=mt.uint8, device=device)
+    minus_one = mt.tensor(-1, dtype=mt.int8, device=device)
+    # zeta(x, q) at a non-positive integer q is inf (through uint8, q = 255 gave a finite value)
+    assert np.isinf(_host(mt.special.zeta(u, minus_one))).all()
+    # a negative degree gives 0, as torch (degree 255 gave NaN)
+    assert _host(mt.special.chebyshev_polynomial_t(u, minus_one)).tolist() == [0.0, 0.0]

@@ -265,8 +265,7 @@ def zeta(x, q) -> Tensor:
     from .promotion import promote_operands
     if not isinstance(x, Tensor) and not isinstance(q, Tensor):
         raise TypeError("zeta: expected at least one Tensor argument")
-    x, q = promote_operands(x, q)
-    x, q = float_input(x), float_input(q)
+    x, q = promote_operands(x, q, true_division=True)   # straight to floats: a uint8 beside an int8 -1 does not wrap
     if x.dtype != q.dtype:
         x, q = x.to(dtype=np.result_type(x.dtype, q.dtype)), q.to(dtype=np.result_type(x.dtype, q.dtype))
     return Zeta.apply(x, q)

@@ -40,7 +40,6 @@ from .. import backend
 from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor
-from ._util import float_input
 from .gamma_fns import lgamma
 from .lgamma_kernel import _lgamma64, lgamma1p
 
@@ -175,8 +174,7 @@ def _operands(name, a, x):
     from .promotion import promote_operands
     if not isinstance(a, Tensor) or not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected two Tensors (as torch), got {type(a).__name__} and {type(x).__name__}")
-    a, x = promote_operands(a, x)
-    a, x = float_input(a), float_input(x)
+    a, x = promote_operands(a, x, true_division=True)   # straight to floats: a uint8 beside an int8 -1 does not wrap
     try:
         np.broadcast_shapes(a.shape, x.shape)
     except ValueError:

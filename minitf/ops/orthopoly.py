@@ -36,7 +36,7 @@ def _operands(name, x, n):
     from .promotion import promote_operands
     if not isinstance(x, Tensor) and not isinstance(n, Tensor):
         raise TypeError(f"{name}(): expected x or n to be a Tensor, got {type(x).__name__} and {type(n).__name__}")
-    x, n = promote_operands(x, n)
+    x, n = promote_operands(x, n, true_division=True)   # straight to floats, as torch: int8 -1 beside uint8 stays -1
     if x.dtype.kind == "c":   # (the cast below would keep the real part: torch has no complex kernel)
         from ..complex_guard import refuse
         refuse(name, x, why="torch's kernels are real")
