@@ -80,12 +80,24 @@ rad2deg = _unary("rad2deg", lambda xp, x: x * x.dtype.type(1 / _DEG), lambda xp,
 deg2rad.function.saves_tensors = rad2deg.function.saves_tensors = False   # (torch's nodes: a constant factor only)
 
 
+def _half_in_float32(kernel):
+    """``kernel(xp, x, ...)`` computed in float32 for a float16 x, then rounded once, as torch's
+    half kernels compute (their opmath type): pi x rounded to float16 first put sinc(1) at 3e-4, not 0."""
+    def run(xp, x, *rest):
+        if x.dtype != np.float16:
+            return kernel(xp, x, *rest)
+        return kernel(xp, x.astype(np.float32), *(r.astype(np.float32) for r in rest)).astype(np.float16)
+    return run
+
+
+@_half_in_float32
 def _sinc_array(xp, x):
     px = x * x.dtype.type(math.pi)
     zero = x == 0
     return xp.where(zero, x.dtype.type(1), xp.sin(px) / xp.where(zero, x.dtype.type(1), px))
 
 
+@_half_in_float32
 def _sinc_slope(xp, x, y):
     """d sinc = (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0 (torch's masked_fill) and
     where pi x^2 underflows to 0 (|x| < ~1e-23 in float32, 1e-162 in float64: the slope, about
