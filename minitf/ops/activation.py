@@ -19,6 +19,7 @@ from . import elementwise as _elementwise
 from .elementwise import PiecewiseConstantScale, exp, sigmoid
 from .masking import masked, pass_bits
 from .shape import Where, split
+from .half_math import computes_half_in_float32
 
 
 def _check_float(name: str, x: Tensor) -> None:
@@ -118,6 +119,7 @@ class ELU(Function):
         return (g * Where.apply(_one(x), exp(xn) * self.alpha, cond=pos),)
 
 
+@computes_half_in_float32
 class Softplus(Function):
     saves_output = False
 
@@ -146,6 +148,7 @@ class Softplus(Function):
         return (g * Where.apply(_one(x), sigmoid(z), cond=self.linear),)
 
 
+@computes_half_in_float32
 class LogSigmoid(Function):
     saves_output = False
 

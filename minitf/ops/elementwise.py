@@ -10,6 +10,7 @@ from ..tensor import Tensor
 from .masking import masked, pass_bits
 from ._util import check_floating, float_input
 from .erf import erfc_and_exp as _erfc_and_exp
+from .half_math import computes_half_in_float32
 
 
 class Exp(Function):
@@ -69,6 +70,7 @@ class Tanh(Function):
         return (g * (1 - y * y),)
 
 
+@computes_half_in_float32
 class Sigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -166,6 +168,7 @@ def _flat(a):
     return a.reshape(-1)
 
 
+@computes_half_in_float32
 class GELU(Function):
     """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2/pi), a = 0.044715.
 
@@ -307,6 +310,7 @@ _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+@computes_half_in_float32
 class GELUErf(Function):
     """Exact GELU: x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt(2))) = 0.5 erfc(-x / sqrt(2)).
 
@@ -335,6 +339,7 @@ class GELUErf(Function):
         return (d,)
 
 
+@computes_half_in_float32
 class SiLU(Function):
     saves_output = False   # backward never reads the output, so changing it in place is allowed
 

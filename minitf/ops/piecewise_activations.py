@@ -19,6 +19,7 @@ from .activation import _check_float, in_place
 from .elementwise import PiecewiseConstantScale
 from ._util import as_tensor
 from .masking import masked, pass_bits
+from .half_math import computes_half_in_float32
 
 
 class PiecewiseLinear(Function):
@@ -112,6 +113,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     return _hardsigmoid_(input) if inplace else _hardsigmoid(input)
 
 
+@computes_half_in_float32
 class Hardswish(Function):
     saves_output = False
 

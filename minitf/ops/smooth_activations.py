@@ -8,12 +8,14 @@ from ..autograd import Function
 from ..grad_fn_names import named
 from ..tensor import Tensor
 from .activation import _check_float, _const, in_place
+from .half_math import computes_half_in_float32
 
 # SELU's constants (Klambauer et al. 2017), as torch's to the last digit
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@computes_half_in_float32
 class ScaledELU(Function):
     """torch's elu kernel: scale x for x > 0, alpha scale (exp(input_scale x) - 1) for x <= 0."""
     saves_output = False
@@ -93,6 +95,8 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def _mish(x: Tensor) -> Tensor:
     from .activation import softplus
     from .elementwise import tanh
+    if x.dtype == "float16":   # in float32, rounded once, as torch's half kernel (1.6 ulp in float16 itself)
+        return named(_mish(x.float()).half(), "MishBackward0", x)
     return named(x * tanh(softplus(x)), "MishBackward0", x)
 
 

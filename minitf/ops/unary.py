@@ -15,6 +15,7 @@ from ..autograd import Function, keeps_no_tensor
 from ..errors import ArgumentTypeError, DtypeNotImplemented
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, float_input
+from .half_math import computes_half_in_float32
 
 
 def _const(a, like: Tensor) -> Tensor:
@@ -69,6 +70,7 @@ class Square(_Elementwise):
     slope_graph = staticmethod(lambda x: 2 * x)
 
 
+@computes_half_in_float32
 class Rsqrt(_Elementwise):
     f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
     slope = staticmethod(lambda xp, x, y: -0.5 * y * y * y)  # d x^(-1/2) = -x^(-3/2) / 2
