@@ -7,8 +7,8 @@ r"""The GPU check: everything worth knowing about ``--device gpu``, in one offli
 Meant for a short, metered lease of a GPU machine that has no network: it
 fetches nothing and runs minitf from this working tree (``PYTHONPATH``, no
 install). In order, each step with its own time limit, a failed step recorded
-and the next one run (the measurements first: the test step, whose length
-depends on how many kernels CuPy must compile, comes last):
+and the next one run (the measurements first: the test steps, whose length
+depends on how many kernels CuPy must compile, come last):
 
 1. ``env``: the GPU, driver, CUDA runtime, CuPy, NumPy and PyTorch versions;
 2. ``train``: ``examples/train_charlm.py --preset small`` (``--preset``) for ``--train-iters``
@@ -16,11 +16,16 @@ depends on how many kernels CuPy must compile, comes last):
    and the losses from its ``log.jsonl``;
 3. ``race``: one training iteration against PyTorch on CUDA, same model,
    weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA;
-4. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
+4. ``profile``: ``benchmarks/profile_step.py --device <device>``: the per-op times of a
+   training step, to ``profile.txt``;
+5. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
    preset's width and depth, batch 1, with and without the key/value cache;
-5. ``tests``: the device-parametrised test cases on the device
-   (``MINITF_TEST_DEVICES=<device> pytest -k <device>``), written to ``tests.log``
-   as they run, so that a run cut off by its time limit still shows how far it got.
+6. ``tests``: the device-parametrised test cases on the device
+   (``MINITF_TEST_DEVICES=<device> pytest -k <device>``, in ``--test-workers``
+   processes where pytest-xdist is installed), written to ``tests.log`` as they
+   run, so that a run cut off by its time limit still shows how far it got;
+7. ``cpu_tests``: the whole default suite on the CPU (and the fake device) under
+   that machine's NumPy, to ``cpu_tests.log``.
 
 Everything goes to ``RESULTS_DIR/gpu_check.json`` (rewritten after each step,
 so a run cut short still leaves what it measured) and is printed as it comes.
@@ -33,8 +38,11 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,11 +72,33 @@ def step_env(device):
     return info
 
 
-def step_tests(device, out: Path, timeout: int):
-    env = dict(os.environ, MINITF_TEST_DEVICES=device, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", device, "tests"]
+def _env(**extra) -> dict:
+    """This process's environment with this tree first on PYTHONPATH (a carried site folder stays)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path, **extra)
+
+
+def _xdist_workers(wanted: int | None) -> int:
+    """Test processes: ``wanted``, else up to 8 where pytest-xdist is installed (0: one process)."""
+    if wanted is not None:
+        return wanted
+    try:
+        import xdist  # noqa: F401  (pytest-xdist: the GPU image has it)
+    except ImportError:
+        return 0
+    return min(8, os.cpu_count() or 1)
+
+
+def step_tests(device, out: Path, timeout: int, workers: int = 0, log_name: str = "tests.log"):
+    """The device-parametrised tests on ``device`` (``cpu``: the whole default suite, CPU and fake
+    cases, under this machine's NumPy), ``workers`` processes through pytest-xdist (0: one)."""
+    devices, select = (("cpu,fake", []) if device == "cpu" else (device, ["-k", device]))
+    env = _env(MINITF_TEST_DEVICES=devices)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select]
+    cmd += ["-n", str(workers)] if workers else []
+    cmd += [] if device == "cpu" else ["tests"]
     t0 = time.perf_counter()
-    log = out / "tests.log"
+    log = out / log_name
     timed_out = False
     with open(log, "w") as f:  # written as the tests run: a cut-off run keeps its progress
         try:
@@ -77,27 +107,54 @@ def step_tests(device, out: Path, timeout: int):
         except subprocess.TimeoutExpired:
             returncode, timed_out = None, True
     lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    return {"returncode": returncode, "timed_out": timed_out, "summary": lines[-1] if lines else "",
-            "wall_s": time.perf_counter() - t0}
+    return {"returncode": returncode, "timed_out": timed_out, "workers": workers,
+            "summary": lines[-1] if lines else "", "wall_s": time.perf_counter() - t0}
+
+
+def step_profile(device, preset: str, out: Path, timeout: int):
+    """benchmarks/profile_step.py on the device: per-op times of a training step, to profile.txt."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "profile_step.py"), "--device", device, "--preset", preset,
+           "--steps", "3", "--warmup", "2", "--top", "25"]
+    p = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True,
+                       text=True, timeout=timeout)
+    (out / "profile.txt").write_text(p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise RuntimeError(f"profile_step.py exited {p.returncode}: {(p.stderr or p.stdout).strip()[-500:]}")
+    return {"per_step": next((ln for ln in p.stdout.splitlines() if ln.startswith("per step")), "")}
 
 
 def step_train(device, preset: str, out: Path, iters: int, data: str | None, timeout: int):
-    run_dir = out / "train"
+    # the run's checkpoints stay outside RESULTS_DIR (a lease brings back a few small files)
+    run_dir = Path(tempfile.mkdtemp(prefix="gpu_check_train_"))
     cmd = [sys.executable, str(ROOT / "examples" / "train_charlm.py"), "--device", device, "--preset", preset,
            "--max-iters", str(iters), "--eval-interval", str(max(iters // 3, 1)), "--eval-iters", "20",
            "--out-dir", str(run_dir), "--overwrite", "--no-progress"]
     if data:
         cmd += ["--data", data]
+    try:
+        return _train(cmd, run_dir, out, iters, timeout)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _train(cmd, run_dir: Path, out: Path, iters: int, timeout: int):
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                       text=True, timeout=timeout)
-    (out / "train.log").write_text(p.stdout + p.stderr)
-    if p.returncode != 0:
-        raise RuntimeError(f"train_charlm.py exited {p.returncode}: {(p.stderr or p.stdout).strip()[-500:]}")
-    records = [json.loads(ln) for ln in (run_dir / "log.jsonl").read_text().splitlines() if ln.strip()]
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
+        output, returncode, timed_out = p.stdout + p.stderr, p.returncode, False
+    except subprocess.TimeoutExpired as e:   # keep what the cut-off run logged
+        output = "".join(x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr))
+        returncode, timed_out = None, True
+    (out / "train.log").write_text(output)
+    if returncode not in (0, None) or not (run_dir / "log.jsonl").exists():
+        raise RuntimeError(f"train_charlm.py exited {returncode}: {output.strip()[-500:]}")
+    log_text = (run_dir / "log.jsonl").read_text()
+    (out / "log.jsonl").write_text(log_text)
+    records = [json.loads(ln) for ln in log_text.splitlines() if ln.strip()]
     speeds = [r["tokens_per_s"] for r in records if r.get("tokens_per_s")]
-    last = records[-1]
-    return {"iters": iters, "tokens_per_s": max(speeds) if speeds else None,
+    last = records[-1] if records else {}
+    return {"iters": iters, "timed_out": timed_out, "iters_done": last.get("iter"), "tokens_per_s": max(speeds) if speeds else None,
+            "tokens_per_s_median": statistics.median(speeds) if speeds else None,
             "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
             "wall_s": time.perf_counter() - t0}
 
@@ -149,18 +206,26 @@ def main(argv=None):
     ap.add_argument("--train-iters", type=int, default=300, help="training iterations (default 300)")
     ap.add_argument("--gen-tokens", type=int, default=255, help="tokens to generate (default 255, block 256)")
     ap.add_argument("--race-iters", type=int, default=20, help="timed iterations of the race (default 20)")
-    ap.add_argument("--skip", action="append", default=[], choices=["tests", "train", "race", "generate"],
+    ap.add_argument("--test-workers", type=int, default=None, metavar="N",
+                    help="pytest-xdist processes for the test steps (default: up to 8 where xdist is installed)")
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["train", "race", "profile", "generate", "tests", "cpu_tests"],
                     help="leave out a step (repeatable)")
     args = ap.parse_args(argv)
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
+    workers = _xdist_workers(args.test_workers)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
     steps = [("env", lambda: step_env(args.device)),
              # time limits that keep the whole check inside about 8 minutes of a metered lease
-             ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=150)),
+             ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=160)),
              ("race", lambda: step_race(args.device, args.preset, args.race_iters)),
+             ("profile", lambda: step_profile(args.device, args.preset, out, timeout=60)),
              ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens)),
-             ("tests", lambda: step_tests(args.device, out, timeout=200))]
+             ("tests", lambda: step_tests(args.device, out, timeout=150, workers=workers)),
+             # the whole CPU suite under the machine's NumPy (a newer one than CI's, as a rule)
+             ("cpu_tests", lambda: step_tests("cpu", out, timeout=100, workers=(os.cpu_count() or 1) if workers else 0,
+                                              log_name="cpu_tests.log"))]
     failed = False
     for name, run in steps:
         if name in args.skip:

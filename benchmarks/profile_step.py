@@ -9,6 +9,11 @@ and prints the per-op table (forward and backward apart), the time outside the o
 (the optimizer, clipping and Python) and the machine's BLAS threads. The table in
 docs/training.md ("Where the time goes") comes from this command.
 
+    python benchmarks/profile_step.py --preset small --device gpu
+
+profiles the step on a GPU (``--device``; the profiler waits for the device around each op,
+so each row is that op's own time, launch and kernel).
+
     python benchmarks/profile_step.py --preset baby --threads 2 --torch
 
 profiles the same step in PyTorch eager instead (benchmarks/race_pytorch.py's model, AdamW
@@ -37,6 +42,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS and minitf threads (default 1: per-op times are steadiest on one core)")
     ap.add_argument("--top", type=int, default=10, help="rows of the table (default 10)")
+    ap.add_argument("--device", choices=["cpu", "gpu", "fake"], default="cpu",
+                    help="where minitf's step runs (default cpu)")
     ap.add_argument("--torch", action="store_true", help="profile PyTorch eager's step instead (needs torch)")
     args = ap.parse_args(argv)
     if args.steps < 1 or args.warmup < 0 or args.threads < 1:
@@ -48,20 +55,21 @@ def main(argv=None) -> int:
 
     import numpy as np
     import minitf as mt
-    from minitf import functional as F, optim
+    from minitf import backend, functional as F, optim
     from minitf.models import GPT, GPTConfig
     mt.set_num_threads(args.threads)
     cfg = PRESETS[args.preset]
     mt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
-                          n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False))
+                          n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False)).to(args.device)
     opt = optim.AdamW(optim.param_groups_for_weight_decay(model.named_parameters(), 0.1), lr=1e-3)
     rng = np.random.default_rng(0)
     B, T = cfg["batch_size"], cfg["block_size"]
 
     def step():
         data = rng.integers(0, VOCAB, (B, T + 1))
-        loss = F.cross_entropy(model(mt.tensor(data[:, :-1])).reshape(-1, VOCAB), mt.tensor(data[:, 1:].reshape(-1)))
+        loss = F.cross_entropy(model(mt.tensor(data[:, :-1], device=args.device)).reshape(-1, VOCAB),
+                               mt.tensor(data[:, 1:].reshape(-1), device=args.device))
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -69,12 +77,14 @@ def main(argv=None) -> int:
 
     for _ in range(args.warmup):
         step()
+    backend.synchronize(args.device)
     t0 = time.perf_counter()
     with mt.profile() as prof:
         for _ in range(args.steps):
             step()
+    backend.synchronize(args.device)
     wall = time.perf_counter() - t0
-    print(f"{args.steps} {args.preset} steps (B = {B}, T = {T}), {args.threads} thread(s), "
+    print(f"{args.steps} {args.preset} steps (B = {B}, T = {T}) on {args.device}, {args.threads} thread(s), "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
     print(prof.table(top=args.top))
     outside = wall - prof.total_seconds
