@@ -35,6 +35,7 @@ git-ignored folder of the checkout and pass ``--data``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -82,9 +83,7 @@ def _xdist_workers(wanted: int | None) -> int:
     """Test processes: ``wanted``, else up to 8 where pytest-xdist is installed (0: one process)."""
     if wanted is not None:
         return wanted
-    try:
-        import xdist  # noqa: F401  (pytest-xdist: the GPU image has it)
-    except ImportError:
+    if importlib.util.find_spec("xdist") is None:   # pytest-xdist: the GPU image has it
         return 0
     return min(8, os.cpu_count() or 1)
 
