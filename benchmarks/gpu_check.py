@@ -11,11 +11,14 @@ and the next one run (the measurements first: the test steps, whose length
 depends on how many kernels CuPy must compile, come last):
 
 1. ``env``: the GPU, driver, CUDA runtime, CuPy, NumPy and PyTorch versions;
+1b. ``fused``: ``tests/test_fused_kernels.py`` on the device, to ``fused.log``: the fused
+   CUDA kernels (``minitf/backend/fused.py``) against the array path;
 2. ``train``: ``examples/train_charlm.py --preset small`` (``--preset``) for ``--train-iters``
    iterations on Tiny Shakespeare (``--data``, or ``$MINITF_DATA``): tokens/s
    and the losses from its ``log.jsonl``;
 3. ``race``: one training iteration against PyTorch on CUDA, same model,
-   weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA;
+   weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA; on the GPU
+   again with ``MINITF_FUSED_KERNELS=1`` (the fused kernels, opt-in until checked there);
 4. ``profile``: ``benchmarks/profile_step.py --device <device>``: the per-op times of a
    training step, to ``profile.txt``;
 5. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
@@ -88,14 +91,20 @@ def _xdist_workers(wanted: int | None) -> int:
     return min(8, os.cpu_count() or 1)
 
 
-def step_tests(device, out: Path, timeout: int, workers: int = 0, log_name: str = "tests.log"):
+def step_tests(device, out: Path, timeout: int, workers: int = 0, log_name: str = "tests.log",
+               tests_paths=()):
     """The device-parametrised tests on ``device`` (``cpu``: the whole default suite, CPU and fake
     cases, under this machine's NumPy), ``workers`` processes through pytest-xdist (0: one)."""
     devices, select = (("cpu,fake", []) if device == "cpu" else (device, ["-k", device]))
-    env = _env(MINITF_TEST_DEVICES=devices)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select]
+    # one BLAS thread per worker: 16 workers of 16 OpenBLAS threads each ran the CPU suite at a
+    # quarter of its speed (the first H200 run)
+    threads = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")} if workers else {}
+    env = _env(MINITF_TEST_DEVICES=devices, **threads)
+    # -v: each test's outcome is a line as it happens, so a run cut off by its limit still names
+    # its failures (-q's summary comes only at the end); -rf lists them again at the end
+    cmd = [sys.executable, "-m", "pytest", "-v", "--tb=short", "-rf", "-p", "no:cacheprovider", *select]
     cmd += ["-n", str(workers)] if workers else []
-    cmd += [] if device == "cpu" else ["tests"]
+    cmd += tests_paths or ([] if device == "cpu" else ["tests"])
     t0 = time.perf_counter()
     log = out / log_name
     timed_out = False
@@ -106,8 +115,11 @@ def step_tests(device, out: Path, timeout: int, workers: int = 0, log_name: str 
         except subprocess.TimeoutExpired:
             returncode, timed_out = None, True
     lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    return {"returncode": returncode, "timed_out": timed_out, "workers": workers,
-            "summary": lines[-1] if lines else "", "wall_s": time.perf_counter() - t0}
+    failed = sorted({next(w for w in ln.split() if "::" in w) for ln in lines
+                     if "FAILED" in ln.split() and any("::" in w for w in ln.split())})
+    passed = sum(" PASSED " in f" {ln} " for ln in lines)
+    return {"returncode": returncode, "timed_out": timed_out, "workers": workers, "passed": passed,
+            "failed": failed, "summary": lines[-1] if lines else "", "wall_s": time.perf_counter() - t0}
 
 
 def step_profile(device, preset: str, out: Path, timeout: int):
@@ -163,7 +175,15 @@ def step_race(device, preset: str, iters: int):
     if device == "gpu" and not torch.cuda.is_available():
         raise RuntimeError("PyTorch here has no CUDA device")
     from race_pytorch import race
-    return race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device)
+    result = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device)
+    if device == "gpu":   # again with the fused kernels (minitf/backend/fused.py, opt-in): what they gain
+        os.environ["MINITF_FUSED_KERNELS"] = "1"
+        try:
+            fused = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device)
+        finally:
+            del os.environ["MINITF_FUSED_KERNELS"]
+        result["fused_kernels"] = {k: fused[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
+    return result
 
 
 def step_generate(device, preset: str, new_tokens: int):
@@ -208,7 +228,7 @@ def main(argv=None):
     ap.add_argument("--test-workers", type=int, default=None, metavar="N",
                     help="pytest-xdist processes for the test steps (default: up to 8 where xdist is installed)")
     ap.add_argument("--skip", action="append", default=[],
-                    choices=["train", "race", "profile", "generate", "tests", "cpu_tests"],
+                    choices=["fused", "train", "race", "profile", "generate", "tests", "cpu_tests"],
                     help="leave out a step (repeatable)")
     args = ap.parse_args(argv)
     out = Path(args.results)
@@ -216,14 +236,17 @@ def main(argv=None):
     workers = _xdist_workers(args.test_workers)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
     steps = [("env", lambda: step_env(args.device)),
+             # the fused CUDA kernels (opt-in) against the array path, first: they decide the default
+             ("fused", lambda: step_tests(args.device, out, timeout=120, log_name="fused.log",
+                                          tests_paths=["tests/test_fused_kernels.py"])),
              # time limits that keep the whole check inside about 8 minutes of a metered lease
              ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=160)),
              ("race", lambda: step_race(args.device, args.preset, args.race_iters)),
              ("profile", lambda: step_profile(args.device, args.preset, out, timeout=60)),
              ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens)),
-             ("tests", lambda: step_tests(args.device, out, timeout=150, workers=workers)),
+             ("tests", lambda: step_tests(args.device, out, timeout=190, workers=workers)),
              # the whole CPU suite under the machine's NumPy (a newer one than CI's, as a rule)
-             ("cpu_tests", lambda: step_tests("cpu", out, timeout=100, workers=(os.cpu_count() or 1) if workers else 0,
+             ("cpu_tests", lambda: step_tests("cpu", out, timeout=120, workers=(os.cpu_count() or 1) if workers else 0,
                                               log_name="cpu_tests.log"))]
     failed = False
     for name, run in steps:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..backend.fused import kernels_for
 from ..autograd import Function
 from ..generator import resolve
 from ..errors import ArgumentError
@@ -105,6 +106,10 @@ class ScaledDotProductAttention(Function):
         # measured on the CPU only; a GPU runs the whole (T, T) in one launch
         # (a float mask, added whole, keeps one chunk: it may broadcast along either axis)
         chunks = _query_chunks(t_q, t_k, causal and mask is None and add is None and xp is np)
+        fused = kernels_for(xp)   # the GPU: the softmax below in one kernel (minitf/backend/fused.py)
+        fused = fused if (fused is not None and not guard and add is None and mask is None and len(chunks) == 1
+                          and fused.supports(p)) else None
+        shift = 0 if top_left else t_k - t_q
 
         def kernel(lo, hi):
             rows = slice(lo, hi) if lead else Ellipsis
@@ -119,6 +124,12 @@ class ScaledDotProductAttention(Function):
                     if keep is not None:
                         pd[rows][..., a:b, nk:] = 0
                 xp.matmul(qs, ks.swapaxes(-1, -2), out=ps)        # S = Q K^T
+                if fused is not None and ps.flags.c_contiguous:
+                    fused.attention_softmax(ps, scale, t_q, causal, shift)   # as the lines below
+                    if keep is not None:
+                        xp.multiply(ps, kpb[..., a:b, :nk], out=pds)
+                    xp.matmul(pds, vs, out=outs)
+                    continue
                 ps *= scale
                 if bias is not None:
                     ps += bias[a:b, :nk]
@@ -177,6 +188,8 @@ class ScaledDotProductAttention(Function):
 
         chunks = self.chunks
         whole = len(chunks) == 1
+        fused = kernels_for(xp) if dadd is None else None   # the GPU: dS in one kernel (backend/fused.py)
+        fused = fused if fused is not None and fused.supports(p, g) else None
 
         def kernel(lo, hi):
             rows = slice(lo, hi) if lead else Ellipsis
@@ -196,11 +209,14 @@ class ScaledDotProductAttention(Function):
                 ds = gs @ vs.swapaxes(-1, -2)                      # dPd
                 if keep is not None:
                     ds *= kpb[..., a:b, :nk]                       # dP
-                ds -= row_sum(xp, ds, ps)
-                ds *= ps
-                if dadd is not None:
-                    dadd[rows] = ds                                # the mask is added to S unscaled (one chunk)
-                ds *= self.scale                                   # dS, with the 1/sqrt(d_k) of S folded in
+                if fused is not None and ds.flags.c_contiguous and ps.flags.c_contiguous:
+                    fused.attention_softmax_backward(ds, ps, self.scale)   # as the lines below
+                else:
+                    ds -= row_sum(xp, ds, ps)
+                    ds *= ps
+                    if dadd is not None:
+                        dadd[rows] = ds                            # the mask is added to S unscaled (one chunk)
+                    ds *= self.scale                               # dS, with the 1/sqrt(d_k) of S folded in
                 xp.matmul(ds, ks, out=dqs[..., a:b, :])
                 if whole:
                     xp.matmul(ds.swapaxes(-1, -2), qs, out=dks)

@@ -11,6 +11,7 @@ from .masking import masked, pass_bits
 from ._util import check_floating, float_input
 from .erf import erfc_and_exp as _erfc_and_exp
 from .half_math import computes_half_in_float32
+from ..backend.fused import kernels_for
 
 
 class Exp(Function):
@@ -182,6 +183,10 @@ class GELU(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
+        fused = kernels_for(xp)
+        if fused is not None and fused.supports(x):   # the GPU: one kernel (minitf/backend/fused.py)
+            self.x, self.t = x, None
+            return fused.gelu_tanh(x)
         y = xp.empty_like(x)
         t = xp.empty_like(x) if x.size <= _KEEP_T else None
         xf, yf, tf = _flat(x), _flat(y), None if t is None else _flat(t)
@@ -207,6 +212,9 @@ class GELU(Function):
     def backward(self, g):
         # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
         xp = backend.get_array_module(g)
+        fused = kernels_for(xp)
+        if fused is not None and fused.supports(self.x, g):
+            return (fused.gelu_tanh_backward(self.x, g),)
         d = xp.empty_like(self.x)
         xf, gf, df = _flat(self.x), _flat(g), _flat(d)
 

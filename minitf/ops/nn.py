@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DimError, DtypeNotImplemented
 from .. import backend
+from ..backend.fused import kernels_for
 from ..autograd import Function
 from ..generator import resolve
 from ..tensor import Tensor
@@ -71,20 +72,30 @@ class CrossEntropy(Function):
     def forward(self, logits, targets, ignore_index):
         xp = backend.get_array_module(logits)
         n = logits.shape[0]
-        shifted, e, s = _stable_exp(logits, -1)
         valid = targets != ignore_index
         safe_t = xp.where(valid, targets, 0)
-        rows = xp.arange(n)
-        nll = xp.log(s[:, 0]) - shifted[rows, safe_t]
+        self.fused = kernels_for(xp) if logits.shape[-1] else None
+        if self.fused is not None and self.fused.supports(logits):   # the GPU: one kernel (backend/fused.py)
+            p, nll = self.fused.cross_entropy_rows(xp.ascontiguousarray(logits), safe_t)
+            rows = None
+        else:
+            self.fused = None
+            shifted, e, s = _stable_exp(logits, -1)
+            rows = xp.arange(n)
+            nll = xp.log(s[:, 0]) - shifted[rows, safe_t]
+            p = e / s
         # the count stays on the device (no synchronisation); max(count, 1) so that zero valid
         # targets give 0 * (1/1) in backward: a zero gradient, as PyTorch
         count = valid.sum()
         self.scale = xp.maximum(count, 1).astype(logits.dtype)
-        self.p, self.rows, self.t, self.valid = e / s, rows, safe_t, valid
+        self.p, self.rows, self.t, self.valid = p, rows, safe_t, valid
         # a mean over zero valid targets is 0/0: NaN, as PyTorch gives
         return xp.where(count > 0, (nll * valid).sum() / self.scale, logits.dtype.type(np.nan))
 
     def backward(self, g):  # d loss / d logits = (softmax - onehot(target)) / count, per valid row
+        if self.fused is not None:
+            w = backend.get_array_module(g).where(self.valid, g / self.scale, g.dtype.type(0))
+            return self.fused.cross_entropy_rows_backward(self.p, self.t, w), None
         grad = self.p.copy()  # not in place: with retain_graph=True backward runs again on self.p
         grad[self.rows, self.t] -= 1
         # ignored rows (all, if every target is) get 0, also for an inf or NaN g: an (N,) select
@@ -100,10 +111,15 @@ class LayerNorm(Function):
         xp = backend.get_array_module(x)
         C = x.shape[-1]
         x2 = x.reshape(-1, C)
-        xhat, y = xp.empty_like(x2), xp.empty_like(x2)
-        rstd = xp.empty((x2.shape[0], 1), dtype=x.dtype)
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
+        self.has_weight, self.has_bias, self.w = has_weight, has_bias, w
+        fused = kernels_for(xp)
+        if fused is not None and C and fused.supports(x2, *wb):   # the GPU: one kernel (minitf/backend/fused.py)
+            y, self.xhat, self.rstd = fused.layer_norm_rows(xp.ascontiguousarray(x2), w, b, eps)
+            return y.reshape(x.shape)
+        xhat, y = xp.empty_like(x2), xp.empty_like(x2)
+        rstd = xp.empty((x2.shape[0], 1), dtype=x.dtype)
 
         def kernel(lo, hi):  # rows lo..hi, each normalised on its own
             xs, hs, rs, ys = x2[lo:hi], xhat[lo:hi], rstd[lo:hi], y[lo:hi]
@@ -123,8 +139,7 @@ class LayerNorm(Function):
                 xp.add(hs, b if b is not None else 0, out=ys)
 
         backend.parallel_rows(xp, kernel, x2.shape[0], _MIN_ELEMENTS // C)
-        self.xhat, self.rstd, self.w = xhat, rstd, w
-        self.has_weight, self.has_bias = has_weight, has_bias
+        self.xhat, self.rstd = xhat, rstd
         return y.reshape(x.shape)
 
     def backward(self, g):
@@ -133,6 +148,21 @@ class LayerNorm(Function):
         xhat, rstd, w = self.xhat, self.rstd, self.w
         C = xhat.shape[-1]
         g2 = g.reshape(-1, C)
+        fused = kernels_for(xp)
+        if fused is not None and C and fused.supports(g2, xhat):
+            dx = fused.layer_norm_rows_backward(xp.ascontiguousarray(g2), xhat, w, rstd)
+        else:
+            dx = self._backward_rows(xp, g2, xhat, w, rstd)
+        grads = [dx.reshape(g.shape)]
+        if self.has_weight:
+            grads.append(xp.einsum("nc,nc->c", g2, xhat))  # dw = sum over rows of g xhat
+        if self.has_bias:
+            grads.append(xp.ones(g2.shape[0], dtype=g2.dtype) @ g2)  # db = sum over rows of g
+        return tuple(grads)
+
+    @staticmethod
+    def _backward_rows(xp, g2, xhat, w, rstd):
+        C = xhat.shape[-1]
         dx = xp.empty_like(xhat)
 
         def kernel(lo, hi):
@@ -147,12 +177,7 @@ class LayerNorm(Function):
             ds *= rstd[lo:hi]
 
         backend.parallel_rows(xp, kernel, g2.shape[0], _MIN_ELEMENTS // C)
-        grads = [dx.reshape(g.shape)]
-        if self.has_weight:
-            grads.append(xp.einsum("nc,nc->c", g2, xhat))  # dw = sum over rows of g xhat
-        if self.has_bias:
-            grads.append(xp.ones(g2.shape[0], dtype=g2.dtype) @ g2)  # db = sum over rows of g
-        return tuple(grads)
+        return dx
 
 
 class Embedding(Function):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
+from ..backend.fused import kernels_for
 from ..autograd import bump_version
 from ..tensor import Tensor
 from .optimizer import Optimizer, bump_step, check_betas, step_tensor, zeros_state  # noqa: F401  (re-exported)
@@ -106,12 +107,22 @@ class Adam(Optimizer):
                     state = self.state[p] = {"step": step_tensor(), "exp_avg": zeros_state(p),
                                              "exp_avg_sq": zeros_state(p)}
                 t = bump_step(state)
+                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+                fused = None if amsgrad else kernels_for(xp)
+                if fused is not None and fused.supports(data, g, m, v) and g.shape == data.shape:
+                    # the GPU: the update below in one kernel (minitf/backend/fused.py)
+                    if wd != 0 and not self._decoupled:
+                        g = g + wd * data
+                    fused.adam_update(data, g, m, v, b1=b1, b2=b2, step_size=lr / (1 - b1 ** t),
+                                      bias2_sqrt=math.sqrt(1 - b2 ** t), eps=eps,
+                                      decay=1 - lr * wd if wd != 0 and self._decoupled else 1.0)
+                    bump_version(p)
+                    continue
                 if wd != 0:
                     if self._decoupled:
                         data *= 1 - lr * wd          # AdamW: p <- p (1 - lr wd), apart from the gradient
                     else:
                         g = g + wd * data            # Adam: L2 in the gradient
-                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
                 # one scratch array serves every temporary (out=: a 0-d g would give a NumPy scalar)
                 tmp = xp.multiply(g, 1 - b1, out=xp.empty_like(g))
                 m *= b1
