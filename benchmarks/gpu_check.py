@@ -237,7 +237,7 @@ def main(argv=None):
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
     steps = [("env", lambda: step_env(args.device)),
              # the fused CUDA kernels (opt-in) against the array path, first: they decide the default
-             ("fused", lambda: step_tests(args.device, out, timeout=120, log_name="fused.log",
+             ("fused", lambda: step_tests(args.device, out, timeout=90, log_name="fused.log",
                                           tests_paths=["tests/test_fused_kernels.py"])),
              # time limits that keep the whole check inside about 8 minutes of a metered lease
              ("train", lambda: step_train(args.device, args.preset, out, args.train_iters, args.data, timeout=160)),
@@ -246,7 +246,7 @@ def main(argv=None):
              ("generate", lambda: step_generate(args.device, args.preset, args.gen_tokens)),
              ("tests", lambda: step_tests(args.device, out, timeout=190, workers=workers)),
              # the whole CPU suite under the machine's NumPy (a newer one than CI's, as a rule)
-             ("cpu_tests", lambda: step_tests("cpu", out, timeout=120, workers=(os.cpu_count() or 1) if workers else 0,
+             ("cpu_tests", lambda: step_tests("cpu", out, timeout=75, workers=(os.cpu_count() or 1) if workers else 0,
                                               log_name="cpu_tests.log"))]
     failed = False
     for name, run in steps:

@@ -225,3 +225,23 @@ def test_fused_row_kernels_compile_for_the_gpu(T):
         nvrtc.compileProgram(prog, ["-arch=compute_90"])
     except nvrtc.NVRTCError:
         pytest.fail(nvrtc.getProgramLog(prog))
+
+
+@gpu
+def test_generation_gpu_with_fused_kernels_matches_the_array_path(monkeypatch):
+    # the decoding step (minitf/ops/decode.py) takes the LayerNorm, GELU and softmax kernels too
+    from minitf.models import GPT, GPTConfig
+
+    def run():
+        mt.manual_seed(0)
+        model = GPT(GPTConfig(vocab_size=65, block_size=40, n_layer=2, n_head=2, n_embd=64, dropout=0.0,
+                              bias=True)).to("gpu")
+        model.eval()
+        prompt = mt.tensor(np.arange(5).reshape(1, 5), device="gpu")
+        with mt.no_grad():
+            logits = model(prompt).numpy()
+        return model.generate(prompt, 30, temperature=0.0, use_cache=True).numpy(), logits
+
+    (tokens, logits), (tokens0, logits0) = _both_paths(monkeypatch, run)
+    np.testing.assert_allclose(logits, logits0, rtol=1e-5, atol=1e-6)
+    assert (tokens == tokens0).all()

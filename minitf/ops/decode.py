@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..backend.fused import kernels_for
 from ..autograd import bump_version, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import _SQRT1_2, _tanh_arg
@@ -35,6 +36,9 @@ from ._util import is_int
 
 def _layer_norm(xp, x, w, b, eps):
     """x: (N, C) rows -> LayerNorm'd rows (N, C); the operations of ``ops.nn.LayerNorm.forward``."""
+    fused = kernels_for(xp)
+    if fused is not None and x.shape[-1] and fused.supports(x, *(a for a in (w, b) if a is not None)):
+        return fused.layer_norm_rows(xp.ascontiguousarray(x), w, b, eps)[0]   # its kernel on the GPU
     h = x - row_mean(xp, x)
     r = xp.einsum("nc,nc->n", h, h)[:, None]
     r /= x.shape[-1]
@@ -61,6 +65,9 @@ def _gelu(xp, x, approximate):
     """GELU of x, in place where the layer's kernel computes in place: the same operations as
     ``ops.elementwise.GELU`` ("tanh") and ``GELUErf`` ("none")."""
     if approximate == "tanh":
+        fused = kernels_for(xp)
+        if fused is not None and fused.supports(x):
+            return fused.gelu_tanh(x)                       # its kernel on the GPU
         t = _tanh_arg(xp, x, xp.empty_like(x))
         xp.tanh(t, out=t)
         t += 1
@@ -84,10 +91,14 @@ def _attend_one(xp, qkv, k_cache, v_cache, n_head, start, scale):
     k_cache[:, :, start:end] = heads[:, 1]
     v_cache[:, :, start:end] = heads[:, 2]
     s = xp.matmul(heads[:, 0], k_cache[:, :, :end].swapaxes(-1, -2))    # (B, H, 1, end): q K^T
-    s *= scale
-    s -= s.max(axis=-1, keepdims=True)
-    xp.exp(s, out=s)
-    s /= row_sum(xp, s)                                                 # P = softmax(S)
+    fused = kernels_for(xp)
+    if fused is not None and fused.supports(s) and s.flags.c_contiguous:
+        fused.attention_softmax(s, scale, 1, False, 0)                  # the lines below in one kernel
+    else:
+        s *= scale
+        s -= s.max(axis=-1, keepdims=True)
+        xp.exp(s, out=s)
+        s /= row_sum(xp, s)                                             # P = softmax(S)
     return xp.matmul(s, v_cache[:, :, :end]).reshape(B, 1, C3 // 3)      # (B, H, 1, hd) = (B, 1, C)
 
 
