@@ -51,6 +51,7 @@ ALL = [c for c in itertools.product([(), (2, 3)], [False, True], ["index", "prob
 
 
 @pytest.mark.parametrize("out, bias, kind, weight, reduction, eps, unbatched", ALL)
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_chunked_equals_composition_and_torch(out, bias, kind, weight, reduction, eps, unbatched):
     torch = pytest.importorskip("torch")
     soft = kind == "probs"
@@ -154,6 +155,7 @@ def test_acc_dtype_computes_the_chunks_in_float64():
 @pytest.mark.parametrize("N, H_, V, method", [(768, 128, 65, "auto"), (1024, 384, 50257, "auto"),
                                               (1000, 64, 65, "aspect_ratio"), (16384, 384, 65, "aspect_ratio:4"),
                                               (1, 8, 100, "auto"), (5, 64, 16, "aspect_ratio")])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_chunk_rows_follow_torch(N, H_, V, method):
     torch = pytest.importorskip("torch")
     want = torch.nn.LinearCrossEntropyOptions(chunking_method=method)._adjust(
@@ -198,6 +200,7 @@ def test_argument_errors():
         F.linear_cross_entropy(x, W, mt.tensor([0, 1]), options=Opt())
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_module_matches_torchs_layout_and_values():
     torch = pytest.importorskip("torch")
     tm = torch.nn.LinearCrossEntropyLoss(H, C, out_features=(3,), bias=True, dtype=torch.float64,
@@ -218,6 +221,7 @@ def test_module_matches_torchs_layout_and_values():
     assert repr(m).splitlines()[1].split("options=")[0] == repr(tm).splitlines()[1].split("options=")[0]
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_module_builds_its_head_as_a_linear_and_checks_as_torchs():
     torch = pytest.importorskip("torch")
     # the head is drawn in its own dtype (a Linear's weights under the same seed), not in the default

@@ -37,6 +37,7 @@ def _torch_reference(torch, x, mode, ac, kw):
 @pytest.mark.parametrize("mode,ac", MODES)
 @pytest.mark.parametrize("spatial,kw", CASES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_matches_torch_values_and_gradients(mode, ac, spatial, kw, dtype):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

@@ -77,6 +77,7 @@ def test_order_stats_edges_as_torch():
     assert type(mt.kthvalue(mt.tensor([1.0]), 1)).__name__ == "kthvalue"
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_order_stats_gradients_as_torch(device):
     torch = pytest.importorskip("torch")
     a = np.array([[1.0, 2.0, 2.0, np.nan], [3.0, 0.5, 3.0, 3.0], [4.0, 4.0, -1.0, 0.0]])

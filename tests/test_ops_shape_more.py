@@ -140,6 +140,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_matches_torch_values_and_gradients(case, device):
     fn, tfn, arrays = CASES[case]
     torch = pytest.importorskip("torch")
@@ -241,6 +242,7 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_errors_as_torch(case):
     torch_call, ours_call, cls = ERRORS[case]
     _err(torch_call, ours_call, cls)

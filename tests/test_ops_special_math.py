@@ -108,6 +108,7 @@ def _pair(rng, broadcast):
 
 @pytest.mark.parametrize("broadcast", [False, True])
 @pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_binary_values_and_gradients_as_torch(name, broadcast):
     torch = pytest.importorskip("torch")
     call, _ = BINARY[name]

@@ -124,6 +124,7 @@ LP = [(1, (2, 3, 7), 2.0, 2, None, False), (1, (3, 8), 3.0, 3, 2, True), (1, (2,
 
 @pytest.mark.parametrize("d, shape, p, k, s, ceil", LP)
 @pytest.mark.parametrize("sign", ["positive", "mixed"])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_lp_pool_matches_torch(d, shape, p, k, s, ceil, sign):
     torch = pytest.importorskip("torch")
     a = np.random.default_rng(4).standard_normal(shape)

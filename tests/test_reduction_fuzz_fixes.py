@@ -39,6 +39,7 @@ def test_a_0d_tensor_keeps_its_dtype_and_torch_node_name(name, device):
     assert x.grad.item() == 3.0
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_0d_names_and_dtypes_against_torch():
     torch = pytest.importorskip("torch")
     for name, f in ZERO_D.items():

@@ -38,6 +38,7 @@ def test_max_unpool3d_as_torch(k, s, p, given_size):
 
 @pytest.mark.parametrize("norm_type", [1, 2, 3.5, float("inf")])
 @pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_lp_pool3d_as_torch(norm_type, ceil_mode):
     def f(lib, x):
         return _F(lib).lp_pool3d(x.abs() + 0.1, norm_type, (2, 3, 2), 2, ceil_mode=ceil_mode)

@@ -186,6 +186,7 @@ def _unbind_output(m):
 
 
 @pytest.mark.parametrize("make", [_no_grad_view, _unbind_output])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_views_torch_refuses_to_rebase(make):
     torch = pytest.importorskip("torch")
     expected = _raised(lambda: make(torch).grad_fn)
@@ -196,6 +197,7 @@ def test_views_torch_refuses_to_rebase(make):
 
 @pytest.mark.parametrize("split", [lambda m, b: b.unbind(0), lambda m, b: b.split(1), lambda m, b: b.split([1, 1]),
                                    lambda m, b: b.chunk(2)])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_an_output_of_a_multi_view_op_changed_in_place_is_refused_as_torch(split):
     torch = pytest.importorskip("torch")
     expected = _raised(lambda: split(torch, torch.ones(2, 2, dtype=torch.float64, requires_grad=True).clone())[1].mul_(2))

@@ -45,6 +45,7 @@ def _step(torch, ours, ref, x, train, rng):
                                         ("BatchNorm2d", (3, 3, 2, 4)), ("BatchNorm3d", (2, 3, 2, 1, 3))])
 @pytest.mark.parametrize("momentum", [0.1, None])
 @pytest.mark.parametrize("options", [{}, {"affine": False}, {"track_running_stats": False}, {"bias": False}])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_batchnorm_matches_torch_over_train_and_eval_steps(cls, shape, momentum, options):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
@@ -82,6 +83,7 @@ def test_a_torch_batchnorm2d_state_dict_loads_and_gives_torchs_outputs():
                                atol=1e-6)   # float32: the two fold the affine map in different orders
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_batchnorm_buffers_defaults_resets_and_repr():
     torch = pytest.importorskip("torch")
     bn = nn.BatchNorm1d(3, momentum=None)
@@ -139,6 +141,7 @@ def test_batchnorm_errors():
                                         ("InstanceNorm3d", (2, 3, 2, 1, 3))])
 @pytest.mark.parametrize("options", [{}, {"affine": True}, {"track_running_stats": True},
                                      {"affine": True, "track_running_stats": True, "momentum": 0.5}])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_instancenorm_matches_torch(cls, shape, options):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
@@ -162,6 +165,7 @@ def test_instancenorm_num_features_mismatch_as_torch():
 # --------------------------------------------------------------------------- GroupNorm, LocalResponseNorm
 @pytest.mark.parametrize("shape, G", [((2, 6, 4), 3), ((3, 6), 6), ((2, 6, 2, 3), 1)])
 @pytest.mark.parametrize("options", [{}, {"affine": False}, {"bias": False}])
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_groupnorm_matches_torch(device, shape, G, options):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(6)

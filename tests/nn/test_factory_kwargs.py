@@ -98,6 +98,7 @@ def _takes_factory_kwargs(cls) -> tuple:
     return ()
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_device_and_dtype_exactly_where_torch_has_them():
     torch, names = _torch_layer_classes()
     assert len(names) > 100    # the walk sees minitf.nn's layers, not an empty list
@@ -138,6 +139,7 @@ def _torch_state(name, args, kwargs, inputs):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS) + sorted(OWN_LAYERS))
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_built_on_the_device_in_the_dtype(device, name):
     args, kwargs, inputs = {**LAYERS, **OWN_LAYERS}[name]
     m = getattr(nn, name)(*args, **kwargs, device=device, dtype=mt.float64)

@@ -32,6 +32,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,args,shape", CASES)
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_lazy_module_matches_torch(name, args, shape):
     torch = pytest.importorskip("torch")
     ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)

@@ -29,6 +29,7 @@ def printed(lib):
     ]
 
 
+@pytest.mark.torch_behaviour("2.13")   # torch 2.11 fails it: an op, keyword, message or value new since
 def test_reprs_match_torch():
     torch = pytest.importorskip("torch")
     ours = printed(mt)
