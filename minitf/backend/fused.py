@@ -28,7 +28,8 @@ first call.
 and double, checked on a machine without a GPU), but the one GPU lease so far ended before
 ``tests/test_fused_kernels.py``, which compares each of them with the array path on a real GPU,
 could run; until a run of ``benchmarks/gpu_check.py`` passes it, the array path, which the strict
-fake device checks, stays the default.
+fake device checks, stays the default. Their wiring into the ops is checked on the CPU, with the
+same kernels written in NumPy standing in (``stand_in``, ``tests/fused_reference.py``).
 """
 from __future__ import annotations
 
@@ -40,10 +41,15 @@ from .. import backend
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _compiled: dict = {}
+# tests only: a module of these functions written with NumPy (tests/fused_reference.py), taken for
+# NumPy arrays while set, so that the CPU suite runs the ops' fused branches and their wiring
+stand_in = None
 
 
 def kernels_for(xp):
     """This module where ``xp`` is CuPy and ``MINITF_FUSED_KERNELS=1`` asks for them, else None."""
+    if stand_in is not None and xp is np:
+        return stand_in
     if xp is np or xp is not backend._cupy or os.environ.get("MINITF_FUSED_KERNELS", "0") != "1":
         return None
     return _this()
