@@ -102,3 +102,18 @@ def test_relu_at_infinities_and_nan(device, dtype):
     torch.relu(t).backward(torch.tensor([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], dtype=t.dtype))
     np.testing.assert_array_equal(to_numpy(y.data), torch.relu(t).detach().numpy())
     np.testing.assert_array_equal(to_numpy(x.grad.data), t.grad.numpy())
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (300, 700)])   # t kept, and recomputed chunk by chunk
+def test_gelu_tanh_of_a_transposed_input(device, shape):
+    # a transposed x once made F-ordered outputs whose flat views were copies: y and dx unwritten
+    x0 = np.random.default_rng(0).standard_normal(shape) * 3
+    g0 = np.random.default_rng(1).standard_normal(shape[::-1])
+    xt = mt.tensor(x0, device=device, requires_grad=True)
+    y = F.gelu(xt.t(), approximate="tanh")
+    y.backward(mt.tensor(g0, device=device))
+    xc = mt.tensor(np.ascontiguousarray(x0.T), device=device, requires_grad=True)
+    yc = F.gelu(xc, approximate="tanh")
+    yc.backward(mt.tensor(g0, device=device))
+    np.testing.assert_array_equal(y.numpy(), yc.numpy())
+    np.testing.assert_array_equal(xt.grad.numpy(), xc.grad.numpy().T)

@@ -187,8 +187,10 @@ class GELU(Function):
         if fused is not None and fused.supports(x):   # the GPU: one kernel (minitf/backend/fused.py)
             self.x, self.t = x, None
             return fused.gelu_tanh(x)
-        y = xp.empty_like(x)
-        t = xp.empty_like(x) if x.size <= _KEEP_T else None
+        # C-ordered outputs: their flat views are written below (empty_like of a transposed x would
+        # be F-ordered, and reshape(-1) of that a copy, never written back)
+        y = xp.empty(x.shape, dtype=x.dtype)
+        t = xp.empty(x.shape, dtype=x.dtype) if x.size <= _KEEP_T else None
         xf, yf, tf = _flat(x), _flat(y), None if t is None else _flat(t)
 
         chunk = backend.chunk_elements(xp, xf.size, _CHUNK)
@@ -215,7 +217,7 @@ class GELU(Function):
         fused = kernels_for(xp)
         if fused is not None and fused.supports(self.x, g):
             return (fused.gelu_tanh_backward(self.x, g),)
-        d = xp.empty_like(self.x)
+        d = xp.empty(self.x.shape, dtype=self.x.dtype)   # C-ordered, as forward's y
         xf, gf, df = _flat(self.x), _flat(g), _flat(d)
 
         tf = None if self.t is None else _flat(self.t)
