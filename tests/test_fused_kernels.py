@@ -28,26 +28,42 @@ def test_the_cpu_and_the_fake_device_take_the_array_path(monkeypatch, asked):
     assert kernels_for(backend.array_module("fake")) is None
 
 
+KERNELS = ("gelu_tanh", "gelu_tanh_backward", "layer_norm_rows", "layer_norm_rows_backward", "attention_softmax",
+           "attention_softmax_backward", "cross_entropy_rows", "cross_entropy_rows_backward", "adam_update")
+
+
 @pytest.fixture(params=["gpu", "cpu-reference"])
 def paths(request, monkeypatch):
-    """(device, both): both(run) is run() on the fused path, then on the array path."""
+    """(device, both): both(run, uses) is run() on the fused path, then on the array path; it
+    checks that the fused run called each kernel named in ``uses`` and the array run none."""
     if request.param == "gpu":
         if not backend.gpu_available():
             pytest.skip("the fused kernels need a real GPU")
+        kernels, device = fused_module, "gpu"
 
-        def both(run):
-            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1")
-            fused = run()
-            monkeypatch.setenv("MINITF_FUSED_KERNELS", "0")
-            return fused, run()
-        return "gpu", both
+        def fused_on(on):
+            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1" if on else "0")
+    else:
+        kernels, device = fused_reference, "cpu"
 
-    def both(run):
-        monkeypatch.setattr(fused_module, "stand_in", fused_reference)
+        def fused_on(on):
+            monkeypatch.setattr(fused_module, "stand_in", fused_reference if on else None)
+    calls = []
+    for name in KERNELS:   # a guard that falls back silently would otherwise pass as a match
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, _real=real, _name=name, **k: (calls.append(_name),
+                                                                                   _real(*a, **k))[1])
+
+    def both(run, uses):
+        fused_on(True)
         fused = run()
-        monkeypatch.setattr(fused_module, "stand_in", None)
-        return fused, run()
-    return "cpu", both
+        assert set(uses) <= set(calls), f"the fused run called {sorted(set(calls))}, not all of {sorted(uses)}"
+        calls.clear()
+        fused_on(False)
+        plain = run()
+        assert not calls, f"the array run called {sorted(set(calls))}"
+        return fused, plain
+    return device, both
 
 
 def test_the_stand_in_makes_the_cpu_take_the_fused_branches(monkeypatch):
@@ -90,7 +106,7 @@ def test_gelu_tanh_matches_the_array_path(paths, dtype, shape):
         y.backward(mt.tensor(g0, device=device))
         return y.numpy(), x.grad.numpy()
 
-    (y, dx), (y0, dx0) = both(run)
+    (y, dx), (y0, dx0) = both(run, {"gelu_tanh", "gelu_tanh_backward"})
     np.testing.assert_allclose(y, y0, **TOL[dtype])
     np.testing.assert_allclose(dx, dx0, **TOL[dtype])
     # and against float64 on the host
@@ -100,8 +116,8 @@ def test_gelu_tanh_matches_the_array_path(paths, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("rows, C", [(1, 1), (9, 7), (1000, 32), (257, 384), (3, 1000)])
-@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+@pytest.mark.parametrize("rows, C", [(0, 5), (1, 1), (9, 7), (1000, 32), (257, 384), (3, 1000)])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
 def test_layer_norm_matches_the_array_path(paths, dtype, rows, C, affine):
     rng = np.random.default_rng(1)
     x0 = (rng.standard_normal((rows, C)) * 2 + 0.5).astype(dtype)
@@ -112,13 +128,13 @@ def test_layer_norm_matches_the_array_path(paths, dtype, rows, C, affine):
 
     def run():
         x = mt.tensor(x0, device=device, requires_grad=True)
-        w = mt.tensor(w0, device=device, requires_grad=True) if affine != "none" else None
-        b = mt.tensor(b0, device=device, requires_grad=True) if affine == "both" else None
+        w = mt.tensor(w0, device=device, requires_grad=True) if affine in ("both", "weight") else None
+        b = mt.tensor(b0, device=device, requires_grad=True) if affine in ("both", "bias") else None
         y = F.layer_norm(x, (C,), w, b, eps=1e-5)
         y.backward(mt.tensor(g0, device=device))
         return [y.numpy(), x.grad.numpy()] + [t.grad.numpy() for t in (w, b) if t is not None]
 
-    fused, plain = both(run)
+    fused, plain = both(run, {"layer_norm_rows", "layer_norm_rows_backward"})
     for a, b in zip(fused[:2], plain[:2]):
         np.testing.assert_allclose(a, b, **TOL[dtype])
     # the weight's and bias's gradients are sums over the rows of g xhat and g: the paths' xhat
@@ -140,13 +156,14 @@ def test_layer_norm_of_a_transposed_input(paths):
         x = mt.tensor(x0, device=device).t()
         return F.layer_norm(x, (48,)).numpy()
 
-    fused, plain = both(run)
+    fused, plain = both(run, {"layer_norm_rows"})
     np.testing.assert_allclose(fused, plain, **TOL[np.float32])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("opt_name, kw", [("AdamW", dict(weight_decay=0.1)), ("Adam", dict(weight_decay=0.01)),
-                                          ("Adam", dict(maximize=True))])
+@pytest.mark.parametrize("opt_name, kw", [("AdamW", dict(weight_decay=0.1)), ("AdamW", dict(weight_decay=0.0)),
+                                          ("Adam", dict(weight_decay=0.01)), ("Adam", dict(maximize=True)),
+                                          ("Adam", dict(weight_decay=0.01, maximize=True))])
 def test_adam_matches_the_array_path(paths, dtype, opt_name, kw):
     rng = np.random.default_rng(3)
     p0 = [rng.standard_normal(s).astype(dtype) for s in [(33, 17), (17,), ()]]
@@ -163,7 +180,7 @@ def test_adam_matches_the_array_path(paths, dtype, opt_name, kw):
             opt.step()
         return [p.numpy() for p in params] + [opt.state[p]["exp_avg_sq"].numpy() for p in params]
 
-    fused, plain = both(run)
+    fused, plain = both(run, {"adam_update"})
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, **TOL[dtype])
 
@@ -189,7 +206,7 @@ def test_a_gpt_step_with_fused_kernels_matches_the_array_path(paths):
             losses.append(loss.item())
         return losses
 
-    fused, plain = both(run)
+    fused, plain = both(run, set(KERNELS))
     np.testing.assert_allclose(fused, plain, rtol=1e-5)
 
 
@@ -217,7 +234,10 @@ def test_attention_matches_the_array_path(paths, dtype, shape_q, t_k, causal, to
         y.backward(mt.tensor(g0, device=device))
         return [y.numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()]
 
-    fused, plain = both(run)
+    from minitf.ops.attention import _query_chunks
+    # on the CPU a long causal block goes in query chunks, which keep the array path
+    chunked = device == "cpu" and len(_query_chunks(shape_q[-2], t_k, causal)) > 1
+    fused, plain = both(run, set() if chunked else {"attention_softmax", "attention_softmax_backward"})
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, **TOL[dtype])
 
@@ -235,7 +255,7 @@ def test_attention_with_dropout_matches_the_array_path(paths):
         y.sum().backward()
         return [y.numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()]
 
-    fused, plain = both(run)
+    fused, plain = both(run, {"attention_softmax", "attention_softmax_backward"})
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, **TOL[np.float32])
 
@@ -257,7 +277,7 @@ def test_cross_entropy_matches_the_array_path(paths, dtype, n, V, ignored):
         loss.backward()
         return [loss.numpy(), x.grad.numpy()]
 
-    (loss, dx), (loss0, dx0) = both(run)
+    (loss, dx), (loss0, dx0) = both(run, {"cross_entropy_rows", "cross_entropy_rows_backward"})
     np.testing.assert_allclose(loss, loss0, equal_nan=True, **TOL[dtype])   # all ignored: NaN, both
     np.testing.assert_allclose(dx, dx0, **TOL[dtype])
 
@@ -279,9 +299,9 @@ def test_fused_row_kernels_compile_for_the_gpu(T):
 
 
 def test_generation_with_fused_kernels_matches_the_array_path(paths):
-    # the decoding step (minitf/ops/decode.py) takes the LayerNorm, GELU and softmax kernels too
+    # the decoding step (minitf/ops/decode.py) takes the LayerNorm, GELU and softmax kernels too:
+    # the logits of each cached step, fed a fixed sequence (no argmax to tie), and the greedy tokens
     from minitf.models import GPT, GPTConfig
-
     device, both = paths
 
     def run():
@@ -291,9 +311,34 @@ def test_generation_with_fused_kernels_matches_the_array_path(paths):
         model.eval()
         prompt = mt.tensor(np.arange(5).reshape(1, 5), device=device)
         with mt.no_grad():
-            logits = model(prompt).numpy()
-        return model.generate(prompt, 30, temperature=0.0, use_cache=True).numpy(), logits
+            cache = model.new_cache()
+            steps = [model(prompt, cache=cache)[:, -1].numpy()]
+            for t in range(20):
+                steps.append(model(mt.tensor([[(7 * t + 3) % 65]], device=device), cache=cache)[:, -1].numpy())
+        return np.stack(steps), model.generate(prompt, 30, temperature=0.0, use_cache=True).numpy()
 
-    (tokens, logits), (tokens0, logits0) = both(run)
+    (logits, tokens), (logits0, tokens0) = both(run, {"gelu_tanh", "layer_norm_rows", "attention_softmax"})
     np.testing.assert_allclose(logits, logits0, rtol=1e-5, atol=1e-6)
     assert (tokens == tokens0).all()
+
+
+@pytest.mark.parametrize("mask_kind", ["bool", "float"])
+def test_attention_with_a_mask_matches_the_array_path(paths, mask_kind):
+    # a mask keeps the forward on the array path (rows may be fully masked); backward's dS kernel still runs
+    rng = np.random.default_rng(9)
+    q0, k0, v0 = (rng.standard_normal((2, 2, 12, 8)).astype(np.float32) for _ in range(3))
+    allowed = rng.random((12, 12)) < 0.6
+    allowed[3] = False                     # one fully masked row: P = 0 there
+    device, both = paths
+
+    def run():
+        q, k, v = (mt.tensor(a, device=device, requires_grad=True) for a in (q0, k0, v0))
+        mask = (mt.tensor(allowed, device=device) if mask_kind == "bool"
+                else mt.tensor(np.where(allowed, 0.0, -np.inf).astype(np.float32), device=device))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y.sum().backward()
+        return [y.numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()]
+
+    fused, plain = both(run, {"attention_softmax_backward"})
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, **TOL[np.float32])

@@ -11,7 +11,7 @@ may contract a multiply and an add into one fused multiply-add):
 - ``layer_norm_rows(x, w, b, eps) -> (y, xhat, rstd)`` and
   ``layer_norm_rows_backward(g, xhat, w, rstd) -> dx``: x, g, y, xhat, dx (N, C) C-contiguous,
   w, b (C,) or None, rstd (N, 1); one warp of 32 threads per row, its sums by warp shuffles;
-- ``attention_softmax(s, scale, t_q, shift)`` and ``attention_softmax_backward(ds, p, scale)``:
+- ``attention_softmax(s, scale, t_q, causal, shift)`` and ``attention_softmax_backward(ds, p, scale)``:
   in place on the (R, T_k) rows of the scores, R = (batch...) * T_q: P = softmax(scale S + causal
   mask), dS = scale P (dP - rowsum(dP P));
 - ``cross_entropy_rows(logits, targets) -> (p, nll)`` and
@@ -221,7 +221,10 @@ def _rows_module(dtype):
 
 def _launch(dtype, name: str, n: int, args) -> None:
     if n:
-        _rows_module(dtype).get_function(name)(*_grid(n), args)
+        f = _compiled.get((name, dtype.str))
+        if f is None:
+            f = _compiled[(name, dtype.str)] = _rows_module(dtype).get_function(name)
+        f(*_grid(n), args)
 
 
 def _grid(n: int):

@@ -48,8 +48,7 @@ def _layer_norm(xp, x, w, b, eps):
     h *= r
     if w is not None:
         h *= w
-    if b is not None:
-        h += b
+    h += b if b is not None else 0   # + 0 all the same: -0 comes out +0, as the layer's
     return h
 
 

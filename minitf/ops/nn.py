@@ -115,7 +115,8 @@ class LayerNorm(Function):
         b = wb[-1] if has_bias else None
         self.has_weight, self.has_bias, self.w = has_weight, has_bias, w
         fused = kernels_for(xp)
-        if fused is not None and C and fused.supports(x2, *wb):   # the GPU: one kernel (minitf/backend/fused.py)
+        self.fused = fused if fused is not None and C and fused.supports(x2, *wb) else None
+        if self.fused is not None:   # the GPU: one kernel (minitf/backend/fused.py)
             y, self.xhat, self.rstd = fused.layer_norm_rows(xp.ascontiguousarray(x2), w, b, eps)
             return y.reshape(x.shape)
         xhat, y = xp.empty_like(x2), xp.empty_like(x2)
@@ -148,9 +149,8 @@ class LayerNorm(Function):
         xhat, rstd, w = self.xhat, self.rstd, self.w
         C = xhat.shape[-1]
         g2 = g.reshape(-1, C)
-        fused = kernels_for(xp)
-        if fused is not None and C and fused.supports(g2, xhat):
-            dx = fused.layer_norm_rows_backward(xp.ascontiguousarray(g2), xhat, w, rstd)
+        if self.fused is not None and self.fused.supports(g2, xhat):   # forward's choice: its xhat is C-ordered
+            dx = self.fused.layer_norm_rows_backward(xp.ascontiguousarray(g2), xhat, w, rstd)
         else:
             dx = self._backward_rows(xp, g2, xhat, w, rstd)
         grads = [dx.reshape(g.shape)]
