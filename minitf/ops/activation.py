@@ -93,6 +93,7 @@ class ReLU6(Function):
         return (PiecewiseConstantScale.apply(g, self.inputs[0], m=None, bits=self.mask),)   # (a select, as backward's)
 
 
+@computes_half_in_float32
 class ELU(Function):
     saves_output = False
 

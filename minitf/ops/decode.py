@@ -62,7 +62,9 @@ def _linear(x, w, b):
 
 def _gelu(xp, x, approximate):
     """GELU of x, in place where the layer's kernel computes in place: the same operations as
-    ``ops.elementwise.GELU`` ("tanh") and ``GELUErf`` ("none")."""
+    ``ops.elementwise.GELU`` ("tanh") and ``GELUErf`` ("none"), float16 in float32 as theirs."""
+    if x.dtype == np.float16:   # computed in float32 and rounded once (ops/half_math.py)
+        return _gelu(xp, x.astype(np.float32), approximate).astype(np.float16)
     if approximate == "tanh":
         fused = kernels_for(xp)
         if fused is not None and fused.supports(x):
