@@ -139,3 +139,14 @@ def test_special_functions_see_the_negative_operand(device):
     assert np.isinf(_host(mt.special.zeta(u, minus_one))).all()
     # a negative degree gives 0, as torch (degree 255 gave NaN)
     assert _host(mt.special.chebyshev_polynomial_t(u, minus_one)).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("call, kernel", [
+    (lambda x: mt.clamp(x, min=True), "clamp_min_scalar_cpu"), (lambda x: mt.clamp(x, max=False), "clamp_max_scalar_cpu"),
+    (lambda x: mt.clamp(x, min=False, max=True), "clamp_scalar_cpu"), (lambda x: x.clamp_(min=True), "clamp_min_scalar_cpu"),
+    (lambda x: mt.clip(x, max=True), "clamp_max_scalar_cpu"), (lambda x: x.clamp_min(True), "clamp_min_scalar_cpu")])
+def test_clamp_of_a_bool_tensor_by_numbers_is_refused_as_torch(call, kernel):
+    x = mt.tensor([True, False])
+    with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for \'Bool\''):
+        call(x)
+    assert mt.clamp(x, min=mt.tensor(True)).tolist() == [True, True]   # a tensor bound is fine, as torch

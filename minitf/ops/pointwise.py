@@ -228,6 +228,10 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """
     check_clamp_bounds(min, max)
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        if x.dtype.kind == "b":   # number bounds: torch has no bool kernel (tensor bounds are fine)
+            kernel = "clamp_scalar_cpu" if min is not None and max is not None else \
+                f"clamp_{'min' if min is not None else 'max'}_scalar_cpu"
+            raise DtypeNotImplemented(f'"{kernel}" not implemented for \'Bool\'')
         if isinstance(min, float) or isinstance(max, float):
             x = float_input(x)  # an integer tensor with a float bound: the default float dtype, as torch
         return Clamp.apply(x, lo=min, hi=max)
