@@ -150,3 +150,14 @@ def test_clamp_of_a_bool_tensor_by_numbers_is_refused_as_torch(call, kernel):
     with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for \'Bool\''):
         call(x)
     assert mt.clamp(x, min=mt.tensor(True)).tolist() == [True, True]   # a tensor bound is fine, as torch
+
+
+def test_masked_fill_checks_a_wider_0d_value_and_refuses_an_nd_one_as_torch():
+    x, m = mt.tensor([1.0, 2.0], dtype=mt.float16), mt.tensor([True, False])
+    for value in (mt.tensor(1e6), mt.tensor(1e300, dtype=mt.float64), mt.tensor(70000)):
+        with pytest.raises(ArgumentError, match="without overflow"):
+            x.masked_fill(m, value)
+    assert x.masked_fill(m, mt.tensor(float("inf"), dtype=mt.float64)).tolist() == [float("inf"), 2.0]
+    assert x.masked_fill(m, mt.tensor(3.0, dtype=mt.float64)).tolist() == [3.0, 2.0]
+    with pytest.raises(ArgumentError, match="0-dimensional"):
+        x.masked_fill(m, mt.tensor([[7.0]]))

@@ -54,9 +54,17 @@ def fill_tensor_value(name: str, value: Tensor, dtype) -> Tensor:
     """A 0-d tensor ``value`` for ``masked_fill`` into ``dtype``: torch reads it as a number, so a
     complex one with a nonzero imaginary part is refused for a non-complex dtype (one read-back, only
     for that mix); its real part otherwise (the cast's gradient is the real part's, without the
-    cast's warning). Into an integer dtype, one read-back checks that it fits, as for a number (a
-    float -1.5 or 300 into uint8 would otherwise give NumPy's cast of it, garbage)."""
-    if np.dtype(dtype).kind in "iu" and value.dtype.kind in "iuf":
+    cast's warning). Into an integer dtype, or into a float dtype narrower than the value's, one
+    read-back checks that it fits, as for a number (a float -1.5 or 300 into uint8 would otherwise
+    give NumPy's cast of it, garbage; 1e6 into float16, inf). Only a 0-d value, as torch."""
+    if value.ndim != 0:
+        raise ArgumentError(f"{name}: only a 0-dimensional value tensor is supported, got one with {value.ndim} "
+                            f"dimension(s), as torch's masked_fill_")
+    dt = np.dtype(dtype)
+    # a value the dtype may not hold: an integer or a wider float into a float dtype (1e6 into
+    # float16), anything into an integer one
+    wider = dt.kind == "f" and (value.dtype.kind in "iu" or (value.dtype.kind == "f" and value.dtype.itemsize > dt.itemsize))
+    if (dt.kind in "iu" and value.dtype.kind in "iuf") or wider:
         fill_number(name, value.data.item(), dtype)
     if value.dtype.kind != "c" or np.dtype(dtype).kind in "cb":
         return value
