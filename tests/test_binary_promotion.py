@@ -161,3 +161,18 @@ def test_masked_fill_checks_a_wider_0d_value_and_refuses_an_nd_one_as_torch():
     assert x.masked_fill(m, mt.tensor(3.0, dtype=mt.float64)).tolist() == [3.0, 2.0]
     with pytest.raises(ArgumentError, match="0-dimensional"):
         x.masked_fill(m, mt.tensor([[7.0]]))
+
+
+def test_ldexp_by_an_integer_exponent_forms_no_power_of_two_first(device):
+    # x 2^n with n added to x's exponent, as torch's: 2^20 overflows float16, 2^-10 * 2^20 does not
+    x = mt.tensor([2.0 ** -10, 1024.0], dtype=mt.float16, device=device, requires_grad=True)
+    y = mt.ldexp(x, mt.tensor([20, -30], device=device))
+    assert y.dtype == mt.float16 and y.tolist() == [1024.0, float(np.float16(2.0 ** -20))]
+    y.sum().backward()
+    assert x.grad.tolist() == [float("inf"), float(np.float16(2.0 ** -30))]   # 2^n in float16, as torch's
+    assert mt.ldexp(mt.tensor([1e-30], device=device), mt.tensor([200], device=device)).item() == float(np.float32(1e-30)) * 2.0 ** 200
+    b = mt.tensor([1.0, 2.0], device=device, requires_grad=True)
+    yb = mt.ldexp(b, mt.tensor([[1], [3]], device=device))              # broadcasting, summed back
+    yb.sum().backward()
+    assert yb.tolist() == [[2.0, 4.0], [8.0, 16.0]] and b.grad.tolist() == [10.0, 10.0]
+    assert mt.ldexp(mt.tensor([3], device=device), mt.tensor([2], device=device)).tolist() == [12.0]

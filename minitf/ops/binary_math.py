@@ -225,12 +225,39 @@ def nextafter(a: Tensor, b: Tensor) -> Tensor:
     return _apply("nextafter", NextAfter, a, b)
 
 
+class LdexpInt(Function):
+    """x 2^n for an integer exponent n (a constant): the exponent added, no 2^n formed first, so
+    ldexp(2^-10, 20) is 1024 in float16 (exp2(20) would overflow there). dx = g 2^n."""
+    saves_output = False
+
+    def forward(self, x, n):
+        xp = backend.get_array_module(x)
+        self.n = n
+        return xp.ldexp(x, n).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return (xp.ldexp(g, self.n).astype(g.dtype, copy=False),)
+
+    def backward_graph(self, g):   # linear in x: the same slope, recorded
+        return (LdexpInt.apply(g, n=self.n),)
+
+
 def ldexp(x: Tensor, other: Tensor) -> Tensor:
     """x * 2^other elementwise with broadcasting, as torch.ldexp (tensors only; integers give the
-    default float dtype). Differentiable in both: 2^other to x, x 2^other ln 2 to other."""
+    default float dtype). Differentiable in both: 2^other to x, x 2^other ln 2 to other. An integer
+    exponent is added to x's (NumPy's ldexp), as torch's: no overflow of 2^other on the way."""
     from .more_math import exp2
+    integer = isinstance(other, Tensor) and other.dtype.kind in "iu"
+    n = other
     x, other = _operands("ldexp", x, other, numbers=False, floats=True)
     try:
+        if integer:
+            shape = np.broadcast_shapes(x.shape, n.shape)
+            from ..grad_fn_names import named
+            y = LdexpInt.apply(x.expand(shape) if x.shape != shape else x,
+                               n=backend.get_array_module(n.data).broadcast_to(n.data.astype(np.int64), shape))
+            return named(y, "LdexpBackward0", x)
         return x * exp2(other)
     except ValueError:
         raise broadcast_error("ldexp", x.shape, other.shape) from None
