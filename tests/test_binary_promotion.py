@@ -150,6 +150,7 @@ def test_clamp_of_a_bool_tensor_by_numbers_is_refused_as_torch(call, kernel):
     with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for \'Bool\''):
         call(x)
     assert mt.clamp(x, min=mt.tensor(True)).tolist() == [True, True]   # a tensor bound is fine, as torch
+    assert mt.clamp(x, min=2).tolist() == [2, 2] and mt.clamp(x, max=2.5).tolist() == [1.0, 0.0]   # promoted
 
 
 def test_masked_fill_checks_a_wider_0d_value_and_refuses_an_nd_one_as_torch():

@@ -228,7 +228,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """
     check_clamp_bounds(min, max)
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
-        if x.dtype.kind == "b":   # number bounds: torch has no bool kernel (tensor bounds are fine)
+        if x.dtype.kind == "b" and all(isinstance(v, bool) for v in (min, max) if v is not None):
+            # a bool result: torch has no bool kernel for number bounds (int, float or tensor ones are fine)
             kernel = "clamp_scalar_cpu" if min is not None and max is not None else \
                 f"clamp_{'min' if min is not None else 'max'}_scalar_cpu"
             raise DtypeNotImplemented(f'"{kernel}" not implemented for \'Bool\'')
