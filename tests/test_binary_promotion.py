@@ -177,3 +177,16 @@ def test_ldexp_by_an_integer_exponent_forms_no_power_of_two_first(device):
     yb.sum().backward()
     assert yb.tolist() == [[2.0, 4.0], [8.0, 16.0]] and b.grad.tolist() == [10.0, 10.0]
     assert mt.ldexp(mt.tensor([3], device=device), mt.tensor([2], device=device)).tolist() == [12.0]
+
+
+def test_alpha_is_checked_on_the_result_dtype_as_torch():
+    t8, tb, th = mt.tensor([1, 2], dtype=mt.int8), mt.tensor([True, False]), mt.tensor([1.0, 2.0], dtype=mt.float16)
+    for call in (lambda: mt.add(t8, t8, alpha=300), lambda: mt.sub(t8, t8, alpha=-129),
+                 lambda: mt.add(th, th, alpha=70000), lambda: mt.add(t8.to(mt.uint8), t8.to(mt.uint8), alpha=256)):
+        with pytest.raises(ArgumentError, match="without overflow"):
+            call()
+    with pytest.raises(DtypeError, match="bool alpha is only for bool results"):
+        mt.add(tb, 3, alpha=True)                                    # an int64 result
+    assert mt.add(t8, 2.5, alpha=1.5).tolist() == [4.75, 5.75]       # a float result takes a float alpha
+    assert mt.add(t8, t8, alpha=127).tolist() == [-128, 0]           # in range: wraps as the dtype does
+    assert mt.add(t8.to(mt.uint8), t8.to(mt.uint8), alpha=-1).tolist() == [0, 0]   # -1 is 255, as torch

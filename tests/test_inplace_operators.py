@@ -59,7 +59,7 @@ def test_alpha_and_negation_follow_torchs_rules():
     i = mt.tensor([1, 2])
     with pytest.raises(TypeError, match="integral tensors alpha must not be a floating-point"):
         mt.add(i, i, alpha=0.5)
-    with pytest.raises(TypeError, match="bool alpha is only for bool tensors"):
+    with pytest.raises(TypeError, match="bool alpha is only for bool results"):
         i.sub(i, alpha=True)
     with pytest.raises(TypeError, match="negation of a bool tensor is not supported"):
         -mt.tensor([True, False])

@@ -196,13 +196,19 @@ def _shape_error(name, a, b):
 
 
 def _check_alpha(name, a, b, alpha) -> None:
-    """torch's rules for ``alpha``: no fraction with integer operands, a bool only for bools."""
-    kinds = {t.dtype.kind for t in (a, b) if isinstance(t, Tensor)} or {"f"}
+    """torch's rules for ``alpha``, read on the result's dtype: no fraction for an integral result,
+    a bool only for a bool one, and a value the dtype can hold (300 for int8, 7e4 for float16;
+    a negative integer wraps into an unsigned dtype, as a fill value)."""
+    from .fill_values import fill_number
+    dt = result_type(a, b)
     if isinstance(alpha, (bool, np.bool_)):
-        if kinds != {"b"}:
-            raise DtypeError(f"{name}: a bool alpha is only for bool tensors (as torch)")
-    elif kinds <= set("biu") and isinstance(alpha, (float, np.floating)):
+        if dt.kind != "b":
+            raise DtypeError(f"{name}: a bool alpha is only for bool results (as torch's 'Boolean alpha only "
+                             f"supported for Boolean results'), here {dt}")
+        return
+    if dt.kind in "biu" and isinstance(alpha, (float, np.floating)):
         raise DtypeError(f"{name}: for integral tensors alpha must not be a floating-point number (as torch), got {alpha}")
+    fill_number(name, alpha, dt)   # raises where torch's 'value cannot be converted ... without overflow' does
 
 
 def _is_bool(x) -> bool:
