@@ -30,7 +30,8 @@ from . import forward_ad, forward_fused
 from .tensor import Tensor
 
 # op classes (module, name) whose tangent is the op applied to the tangents, and the multilinear ones
-_LINEAR = [("arithmetic", "Add"), ("arithmetic", "Sub"), ("arithmetic", "Neg"), ("shape", "Reshape"),
+_LINEAR = [("arithmetic", "Add"), ("arithmetic", "AddScaled"), ("arithmetic", "Sub"), ("arithmetic", "Neg"),
+           ("shape", "Reshape"),
            ("shape", "Permute"), ("subscript", "GetItem"), ("joining", "Concatenate"), ("joining", "Stack"),
            ("selection", "Where"), ("casting", "AsType"), ("casting", "ToDevice"), ("views", "Clone"),
            ("views", "Contiguous"), ("views", "Expand"), ("views", "Repeat"), ("reduction", "Sum"),
