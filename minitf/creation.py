@@ -74,12 +74,23 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _make(xp.ones(_shape(size, "ones"), dtype=_dtype(dtype)), requires_grad)
 
 
+def _fill_scalar(name: str, value):
+    """A fill value as torch takes it: a number, or a 0-d tensor read as the number it holds."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise TypeError(f"{name}(): argument 'fill_value' (position 2) must be Number, not Tensor "
+                            f"(a tensor of shape {tuple(value.shape)}; a 0-d one is read as its number), as torch")
+        return value.item()
+    return value
+
+
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows it (bool, int64, the default
     float dtype, or its complex one for a complex number: complex64 for float32) unless given,
     when a value that dtype cannot hold is refused, as torch (``full((2,), 1j, dtype=float32)``,
     ``full((2,), 256, dtype=uint8)``: :mod:`minitf.ops.fill_values`). size (d_0, ...) -> that shape."""
     from .ops.fill_values import fill_number
+    fill_value = _fill_scalar("full", fill_value)
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
                  np.int64 if isinstance(fill_value, (int, np.integer)) else
@@ -124,6 +135,7 @@ def ones_like(x: Tensor, dtype=None, device=None, requires_grad=False, memory_fo
 def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
     """``fill_value`` in ``x``'s shape, dtype and device (unless given), laid out as ``memory_format``."""
     dtype, device = _like(x, dtype, device)
+    fill_value = _fill_scalar("full_like", fill_value)
     return _laid_out("full_like", x, full(x.shape, fill_value, dtype=dtype, device=device), memory_format,
                      requires_grad)
 

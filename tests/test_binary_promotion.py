@@ -212,3 +212,12 @@ def test_add_with_alpha_rounds_once_as_torch(dtype):
             ty.backward(torch.tensor(g0))
             np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
             np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+
+
+def test_full_takes_a_0d_tensor_as_its_number_and_refuses_others_as_torch(device):
+    x = mt.zeros(2, 3, device=device)
+    for call in (lambda: mt.full_like(x, mt.ones(2, 3, device=device)), lambda: mt.full((2,), mt.ones(1))):
+        with pytest.raises(TypeError, match="must be Number, not Tensor"):
+            call()
+    assert mt.full((2,), mt.tensor(3)).dtype == mt.int64 and mt.full((2,), mt.tensor(True)).dtype == mt.bool
+    assert mt.full_like(x, mt.tensor(2.5, device=device)).tolist() == [[2.5] * 3] * 2
