@@ -96,7 +96,8 @@ def _mish(x: Tensor) -> Tensor:
     from .activation import softplus
     from .elementwise import tanh
     if x.dtype == "float16":   # in float32, rounded once, as torch's half kernel (1.6 ulp in float16 itself)
-        return named(_mish(x.float()).half(), "MishBackward0", x)
+        x32 = x.float()
+        return named((x32 * tanh(softplus(x32))).half(), "MishBackward0", x)   # one node of that name
     return named(x * tanh(softplus(x)), "MishBackward0", x)
 
 
