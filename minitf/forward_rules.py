@@ -46,14 +46,14 @@ _NONLINEAR = {
     ("elementwise", "Log"): lambda xs, ts, p, y: ts[0] / xs[0],
     ("elementwise", "Sqrt"): lambda xs, ts, p, y: ts[0] / (2 * y),
     ("elementwise", "Tanh"): lambda xs, ts, p, y: ts[0] * (1 - y * y),
-    ("elementwise", "Sigmoid"): lambda xs, ts, p, y: ts[0] * (y * (1 - y)),
     ("arithmetic", "Pow"): lambda xs, ts, p, y: _pow_rule(xs[0], ts[0], p["p"]),
     ("arithmetic", "Div"): lambda xs, ts, p, y: _div_rule(xs[1], ts, y),
     ("nn", "Softmax"): lambda xs, ts, p, y: y * (ts[0] - (y * ts[0]).sum(dim=p["axis"], keepdim=True)),
     ("nn", "LogSoftmax"): lambda xs, ts, p, y: ts[0] - (y.exp() * ts[0]).sum(dim=p["axis"], keepdim=True),
 }
 # (module, name) -> name of the rule in minitf.forward_fused of the fused ops: J t from the op's node
-_FUSED = {("elementwise", n): "elementwise" for n in ("ReLU", "GELU", "GELUErf", "SiLU")}
+# (Sigmoid among them: its backward, g y (1 - y), is computed in float32 for a float16 input)
+_FUSED = {("elementwise", n): "elementwise" for n in ("ReLU", "GELU", "GELUErf", "SiLU", "Sigmoid")}
 _FUSED.update({("activation", n): "elementwise" for n in ("LeakyReLU", "ReLU6", "ELU", "Softplus", "LogSigmoid")})
 _FUSED.update({("piecewise_activations", "PiecewiseLinear"): "elementwise", ("pointwise", "Abs"): "elementwise",
                ("piecewise_activations", "Hardswish"): "elementwise", ("pointwise", "Clamp"): "elementwise",

@@ -121,3 +121,32 @@ def test_float16_ops_save_their_input_itself(name):
                    np.array_equal(t.numpy(), a.numpy().astype(np.float32)) for t in packed)
     y.sum().backward()
     assert a.grad.dtype == mt.float16
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_float16_forward_mode_tangent_is_the_gradient(name):
+    # an elementwise op's J t is its gradient times t: forward mode computes it in float32 too
+    f = ACTIVATIONS[name]
+    grid = GRID[GRID > 0] if name == "rsqrt" else GRID
+    a = mt.tensor(grid, requires_grad=True)
+    (grad,) = mt.autograd.grad(f(a).sum(), a)
+    _, tangent = mt.func.jvp(f, (mt.tensor(grid),), (mt.ones(len(grid), dtype=mt.float16),))
+    assert tangent.dtype == mt.float16
+    np.testing.assert_array_equal(tangent.numpy(), grad.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_float16_recorded_forward_mode_tangent_is_rounded_once(name):
+    # a dual whose primal requires grad records its tangent (backward_graph): in float32 as well
+    import minitf.autograd.forward_ad as fwAD
+    f = ACTIVATIONS[name]
+    grid = GRID[GRID > 0] if name == "rsqrt" else GRID
+    a64 = mt.tensor(grid.astype(np.float64), requires_grad=True)
+    (exact,) = mt.autograd.grad(f(a64).sum(), a64)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(mt.tensor(grid, requires_grad=True), mt.ones(len(grid), dtype=mt.float16))
+        tangent = fwAD.unpack_dual(f(dual)).tangent
+    assert tangent.dtype == mt.float16
+    got = tangent.detach().numpy()
+    ok = _within_one_rounding(got, exact.numpy(), grid.astype(np.float64))
+    assert ok.all(), list(zip(grid[~ok][:5], got[~ok][:5], exact.numpy()[~ok][:5]))
