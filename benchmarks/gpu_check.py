@@ -33,7 +33,12 @@ depends on how many kernels CuPy must compile, come last):
 Everything goes to ``RESULTS_DIR/gpu_check.json`` (rewritten after each step,
 so a run cut short still leaves what it measured) and is printed as it comes.
 The data file must travel with the tree: copy ``tinyshakespeare.txt`` into a
-git-ignored folder of the checkout and pass ``--data``.
+git-ignored folder of the checkout and pass ``--data``. The test steps need the
+``test`` extra's packages; the H200 image of 2026-12 had all but sybil (which the
+root conftest imports), so its wheel travels too (``pip download --no-deps sybil
+-d .whl`` here, a pure-Python wheel; there ``pip install --no-index --no-deps
+--target /tmp/site .whl/*.whl`` and ``PYTHONPATH=/tmp/site``: the steps keep an
+inherited PYTHONPATH after this tree's root).
 """
 from __future__ import annotations
 
