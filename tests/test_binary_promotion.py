@@ -187,6 +187,10 @@ def test_alpha_is_checked_on_the_result_dtype_as_torch():
             call()
     with pytest.raises(DtypeError, match="bool alpha is only for bool results"):
         mt.add(tb, 3, alpha=True)                                    # an int64 result
+    for alpha in (1j, 2 + 0j):
+        with pytest.raises(DtypeError, match="must not be a complex number"):
+            mt.add(th, th, alpha=alpha)
+    assert mt.add(th.to(mt.complex64), th, alpha=1j).tolist() == [1 + 1j, 2 + 2j]
     assert mt.add(t8, 2.5, alpha=1.5).tolist() == [4.75, 5.75]       # a float result takes a float alpha
     assert mt.add(t8, t8, alpha=127).tolist() == [-128, 0]           # in range: wraps as the dtype does
     assert mt.add(t8.to(mt.uint8), t8.to(mt.uint8), alpha=-1).tolist() == [0, 0]   # -1 is 255, as torch

@@ -231,6 +231,8 @@ def _check_alpha(name, a, b, alpha) -> None:
         return
     if dt.kind in "biu" and isinstance(alpha, (float, np.floating)):
         raise DtypeError(f"{name}: for integral tensors alpha must not be a floating-point number (as torch), got {alpha}")
+    if dt.kind != "c" and isinstance(alpha, (complex, np.complexfloating)):
+        raise DtypeError(f"{name}: for non-complex tensors alpha must not be a complex number (as torch), got {alpha}")
     fill_number(name, alpha, dt)   # raises where torch's 'value cannot be converted ... without overflow' does
 
 
