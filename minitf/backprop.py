@@ -79,10 +79,8 @@ def _call_backward(fn, g, create_graph: bool, inputs):
     fn.inputs = inputs  # the same tuple unless an input changed in place since the forward
     try:
         with enable_grad():
-            if fn.__dict__.get("_in_float32"):   # a float16 input computed in float32 (ops/half_math.py)
-                from .ops.half_math import backward_graph_in_float32
-                return backward_graph_in_float32(fn, g)
-            return fn.backward_graph(g)
+            from .ops.half_math import recorded_backward   # (float16 inputs computed in float32)
+            return recorded_backward(fn, g)
     finally:
         fn.inputs = current
 

@@ -65,10 +65,8 @@ def _add(total, term):
 def _vjp(fn, seed, inputs, tangents):
     """The node's backward of ``seed``: recorded (backward_graph) where the tangent must be."""
     if _wants_graph(inputs, tangents):
-        if fn.__dict__.get("_in_float32"):   # a float16 input computed in float32 (ops/half_math.py)
-            from .ops.half_math import backward_graph_in_float32
-            return list(backward_graph_in_float32(fn, seed))
-        return list(fn.backward_graph(seed))
+        from .ops.half_math import recorded_backward   # (float16 inputs computed in float32)
+        return list(recorded_backward(fn, seed))
     return [None if g is None else _const(g) for g in fn.backward(seed.data)]
 
 

@@ -32,6 +32,14 @@ KERNELS = ("gelu_tanh", "gelu_tanh_backward", "layer_norm_rows", "layer_norm_row
            "attention_softmax_backward", "cross_entropy_rows", "cross_entropy_rows_backward", "adam_update")
 
 
+def test_kernels_are_offered_only_for_arrays_they_compute(monkeypatch):
+    monkeypatch.setattr(fused_module, "stand_in", fused_reference)
+    f32, f64, f16 = (np.zeros(3, dtype=d) for d in (np.float32, np.float64, np.float16))
+    assert kernels_for(np) is fused_reference and kernels_for(np, f32, f32) is fused_reference
+    assert kernels_for(np, f64) is fused_reference
+    assert kernels_for(np, f16) is None and kernels_for(np, f32, f64) is None   # float16, a mix: the array path
+
+
 @pytest.fixture(params=["gpu", "cpu-reference"])
 def paths(request, monkeypatch):
     """(device, both): both(run, uses) is run() on the fused path, then on the array path; it

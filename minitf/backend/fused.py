@@ -46,13 +46,16 @@ _compiled: dict = {}
 stand_in = None
 
 
-def kernels_for(xp):
-    """This module where ``xp`` is CuPy and ``MINITF_FUSED_KERNELS=1`` asks for them, else None."""
+def kernels_for(xp, *arrays):
+    """This module where ``xp`` is CuPy and ``MINITF_FUSED_KERNELS=1`` asks for them, and the
+    ``arrays`` a kernel would take are ones it computes (:func:`supports`), else None."""
     if stand_in is not None and xp is np:
-        return stand_in
-    if xp is np or xp is not backend._cupy or os.environ.get("MINITF_FUSED_KERNELS", "0") != "1":
+        kernels = stand_in
+    elif xp is np or xp is not backend._cupy or os.environ.get("MINITF_FUSED_KERNELS", "0") != "1":
         return None
-    return _this()
+    else:
+        kernels = _this()
+    return kernels if not arrays or kernels.supports(*arrays) else None
 
 
 def _this():

@@ -106,9 +106,9 @@ class ScaledDotProductAttention(Function):
         # measured on the CPU only; a GPU runs the whole (T, T) in one launch
         # (a float mask, added whole, keeps one chunk: it may broadcast along either axis)
         chunks = _query_chunks(t_q, t_k, causal and mask is None and add is None and xp is np)
-        fused = kernels_for(xp)   # the GPU: the softmax below in one kernel (minitf/backend/fused.py)
-        fused = fused if (fused is not None and not guard and add is None and mask is None and len(chunks) == 1
-                          and fused.supports(p)) else None
+        # the GPU: the softmax below in one kernel (minitf/backend/fused.py), for a plain causal mask or none
+        plain = not guard and add is None and mask is None and len(chunks) == 1
+        fused = kernels_for(xp, p) if plain else None
         shift = 0 if top_left else t_k - t_q
 
         def kernel(lo, hi):
@@ -126,26 +126,23 @@ class ScaledDotProductAttention(Function):
                 xp.matmul(qs, ks.swapaxes(-1, -2), out=ps)        # S = Q K^T
                 if fused is not None and ps.flags.c_contiguous:
                     fused.attention_softmax(ps, scale, t_q, causal, shift)   # as the lines below
-                    if keep is not None:
-                        xp.multiply(ps, kpb[..., a:b, :nk], out=pds)
-                    xp.matmul(pds, vs, out=outs)
-                    continue
-                ps *= scale
-                if bias is not None:
-                    ps += bias[a:b, :nk]
-                if addb is not None:
-                    ps += addb                                     # S + float mask (one chunk: see chunks)
-                if mask is not None:
-                    ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
-                m = ps.max(axis=-1, keepdims=True)
-                if guard:
-                    m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
-                ps -= m
-                xp.exp(ps, out=ps)
-                z = row_sum(xp, ps)
-                if guard:
-                    z = xp.where(z == 0, z.dtype.type(1), z)       # fully masked row -> P = 0, O = 0
-                ps /= z                                            # P = softmax(S + mask)
+                else:
+                    ps *= scale
+                    if bias is not None:
+                        ps += bias[a:b, :nk]
+                    if addb is not None:
+                        ps += addb                                 # S + float mask (one chunk: see chunks)
+                    if mask is not None:
+                        ps[...] = xp.where(_block(mask, rows, nd, n), ps, ps.dtype.type(-np.inf))
+                    m = ps.max(axis=-1, keepdims=True)
+                    if guard:
+                        m = xp.where(xp.isfinite(m), m, m.dtype.type(0))  # fully masked row: e = 0 below, no NaN
+                    ps -= m
+                    xp.exp(ps, out=ps)
+                    z = row_sum(xp, ps)
+                    if guard:
+                        z = xp.where(z == 0, z.dtype.type(1), z)   # fully masked row -> P = 0, O = 0
+                    ps /= z                                        # P = softmax(S + mask)
                 if keep is not None:
                     xp.multiply(ps, kpb[..., a:b, :nk], out=pds)
                 xp.matmul(pds, vs, out=outs)                       # O = Pd V
@@ -188,8 +185,7 @@ class ScaledDotProductAttention(Function):
 
         chunks = self.chunks
         whole = len(chunks) == 1
-        fused = kernels_for(xp) if dadd is None else None   # the GPU: dS in one kernel (backend/fused.py)
-        fused = fused if fused is not None and fused.supports(p, g) else None
+        fused = kernels_for(xp, p, g) if dadd is None else None   # the GPU: dS in one kernel (backend/fused.py)
 
         def kernel(lo, hi):
             rows = slice(lo, hi) if lead else Ellipsis

@@ -36,8 +36,8 @@ from ._util import is_int
 
 def _layer_norm(xp, x, w, b, eps):
     """x: (N, C) rows -> LayerNorm'd rows (N, C); the operations of ``ops.nn.LayerNorm.forward``."""
-    fused = kernels_for(xp)
-    if fused is not None and x.shape[-1] and fused.supports(x, *(a for a in (w, b) if a is not None)):
+    fused = kernels_for(xp, x, *(a for a in (w, b) if a is not None)) if x.shape[-1] else None
+    if fused is not None:
         return fused.layer_norm_rows(xp.ascontiguousarray(x), w, b, eps)[0]   # its kernel on the GPU
     h = x - row_mean(xp, x)
     r = xp.einsum("nc,nc->n", h, h)[:, None]
@@ -66,8 +66,8 @@ def _gelu(xp, x, approximate):
     if x.dtype == np.float16:   # computed in float32 and rounded once (ops/half_math.py)
         return _gelu(xp, x.astype(np.float32), approximate).astype(np.float16)
     if approximate == "tanh":
-        fused = kernels_for(xp)
-        if fused is not None and fused.supports(x):
+        fused = kernels_for(xp, x)
+        if fused is not None:
             return fused.gelu_tanh(x)                       # its kernel on the GPU
         t = _tanh_arg(xp, x, xp.empty_like(x))
         xp.tanh(t, out=t)
@@ -92,8 +92,8 @@ def _attend_one(xp, qkv, k_cache, v_cache, n_head, start, scale):
     k_cache[:, :, start:end] = heads[:, 1]
     v_cache[:, :, start:end] = heads[:, 2]
     s = xp.matmul(heads[:, 0], k_cache[:, :, :end].swapaxes(-1, -2))    # (B, H, 1, end): q K^T
-    fused = kernels_for(xp)
-    if fused is not None and fused.supports(s) and s.flags.c_contiguous:
+    fused = kernels_for(xp, s)
+    if fused is not None and s.flags.c_contiguous:
         fused.attention_softmax(s, scale, 1, False, 0)                  # the lines below in one kernel
     else:
         s *= scale

@@ -183,8 +183,8 @@ class GELU(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        fused = kernels_for(xp)
-        if fused is not None and fused.supports(x):   # the GPU: one kernel (minitf/backend/fused.py)
+        fused = kernels_for(xp, x)
+        if fused is not None:   # the GPU: one kernel (minitf/backend/fused.py)
             self.x, self.t = x, None
             return fused.gelu_tanh(x)
         # C-ordered outputs: their flat views are written below (empty_like of a transposed x would
@@ -214,8 +214,8 @@ class GELU(Function):
     def backward(self, g):
         # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
         xp = backend.get_array_module(g)
-        fused = kernels_for(xp)
-        if fused is not None and fused.supports(self.x, g):
+        fused = kernels_for(xp, self.x, g)
+        if fused is not None:
             return (fused.gelu_tanh_backward(self.x, g),)
         d = xp.empty(self.x.shape, dtype=self.x.dtype)   # C-ordered, as forward's y
         xf, gf, df = _flat(self.x), _flat(g), _flat(d)

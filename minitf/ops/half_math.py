@@ -74,6 +74,14 @@ def computes_half_in_float32(cls):
     return cls
 
 
+def recorded_backward(fn, g):
+    """``fn.backward_graph(g)``, the float16-in-float32 way for an op that ran so: what the engine
+    (``create_graph=True``) and forward mode (a recorded tangent) both call."""
+    if fn.__dict__.get("_in_float32"):
+        return backward_graph_in_float32(fn, g)
+    return fn.backward_graph(g)
+
+
 def backward_graph_in_float32(fn, g):
     """``fn.backward_graph(g)`` for an op that ran its float16 input in float32: recorded from
     float32 casts of its inputs and of g, each gradient cast back to its input's float16."""

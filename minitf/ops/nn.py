@@ -74,12 +74,11 @@ class CrossEntropy(Function):
         n = logits.shape[0]
         valid = targets != ignore_index
         safe_t = xp.where(valid, targets, 0)
-        self.fused = kernels_for(xp) if logits.shape[-1] else None
-        if self.fused is not None and self.fused.supports(logits):   # the GPU: one kernel (backend/fused.py)
+        self.fused = kernels_for(xp, logits) if logits.shape[-1] else None
+        if self.fused is not None:   # the GPU: one kernel (minitf/backend/fused.py)
             p, nll = self.fused.cross_entropy_rows(xp.ascontiguousarray(logits), safe_t)
             rows = None
         else:
-            self.fused = None
             shifted, e, s = _stable_exp(logits, -1)
             rows = xp.arange(n)
             nll = xp.log(s[:, 0]) - shifted[rows, safe_t]
@@ -114,10 +113,9 @@ class LayerNorm(Function):
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
         self.has_weight, self.has_bias, self.w = has_weight, has_bias, w
-        fused = kernels_for(xp)
-        self.fused = fused if fused is not None and C and fused.supports(x2, *wb) else None
+        self.fused = kernels_for(xp, x2, *wb) if C else None
         if self.fused is not None:   # the GPU: one kernel (minitf/backend/fused.py)
-            y, self.xhat, self.rstd = fused.layer_norm_rows(xp.ascontiguousarray(x2), w, b, eps)
+            y, self.xhat, self.rstd = self.fused.layer_norm_rows(xp.ascontiguousarray(x2), w, b, eps)
             return y.reshape(x.shape)
         xhat, y = xp.empty_like(x2), xp.empty_like(x2)
         rstd = xp.empty((x2.shape[0], 1), dtype=x.dtype)

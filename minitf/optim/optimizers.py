@@ -108,8 +108,8 @@ class Adam(Optimizer):
                                              "exp_avg_sq": zeros_state(p)}
                 t = bump_step(state)
                 m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-                fused = None if amsgrad else kernels_for(xp)
-                if fused is not None and fused.supports(data, g, m, v) and g.shape == data.shape:
+                fused = None if amsgrad else kernels_for(xp, data, g, m, v)
+                if fused is not None and g.shape == data.shape:
                     # the GPU: the update below in one kernel (minitf/backend/fused.py)
                     if wd != 0 and not self._decoupled:
                         g = g + wd * data
