@@ -57,7 +57,7 @@ _FUSED = {("elementwise", n): "elementwise" for n in ("ReLU", "GELU", "GELUErf",
 _FUSED.update({("activation", n): "elementwise" for n in ("LeakyReLU", "ReLU6", "ELU", "Softplus", "LogSigmoid")})
 _FUSED.update({("piecewise_activations", "PiecewiseLinear"): "elementwise", ("pointwise", "Abs"): "elementwise",
                ("piecewise_activations", "Hardswish"): "elementwise", ("pointwise", "Clamp"): "elementwise",
-               ("smooth_activations", "ScaledELU"): "elementwise", ("nn", "LayerNorm"): "layer_norm",
+               ("smooth_activations", "ScaledELU"): "elementwise", ("layer_normalization", "LayerNorm"): "layer_norm",
                ("rms_norm", "RMSNorm"): "rms_norm", ("batch_norm", "ChannelNorm"): "channel_norm",
                ("nn", "CrossEntropy"): "scalar_output", ("loss", "WeightedCrossEntropy"): "weighted_cross_entropy",
                ("attention", "ScaledDotProductAttention"): "attention",

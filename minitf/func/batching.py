@@ -145,7 +145,7 @@ def _rule_table() -> dict:
                 ("arithmetic", "Neg Pow", _same), ("unary", "Sin Cos Rsqrt Reciprocal", _same),
                 ("pointwise", "Abs Clamp TriMask", _same), ("views", "Clone Contiguous", _same),
                 ("casting", "AsType", _same), ("linear", "Linear", _with_parameters),
-                ("nn", "LayerNorm", _with_parameters),
+                ("layer_normalization", "LayerNorm", _with_parameters),
                 ("arithmetic", "Add Sub Mul Div", _broadcast), ("pointwise", "Maximum Minimum PowTensor ClampTensor", _broadcast),
                 ("unary", "Floor Ceil Trunc Round", _same),
                 ("nn", "Softmax LogSoftmax", _axis), ("reduction", "Sum Mean Var", _reduce),

@@ -7,7 +7,8 @@ from .elementwise import exp, log, sqrt, tanh, sigmoid, relu, gelu, silu  # noqa
 from .reduction import sum, mean, var  # noqa: F401
 from .shape import (reshape, permute, swapaxes, transpose, getitem, concatenate, cat,  # noqa: F401
                     stack, split, where, masked_fill, astype)
-from .nn import softmax, log_softmax, layer_norm, embedding, dropout, one_hot  # noqa: F401
+from .nn import softmax, log_softmax, embedding, dropout, one_hot  # noqa: F401
+from .layer_normalization import layer_norm  # noqa: F401
 from .padding import pad  # noqa: F401
 from .loss import cross_entropy, nll_loss, mse_loss  # noqa: F401
 from .linear import linear  # noqa: F401

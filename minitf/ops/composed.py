@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..backprop import _backward
 from ..tensor import Tensor
-from . import attention, elementwise, loss, multihead, nn, recurrent, reduction
+from . import attention, elementwise, layer_normalization as _layer_norm, loss, multihead, nn, recurrent, reduction
 from .backward_ops import normal_cdf
 from .linear import Linear
 from .elementwise import exp, log, relu, sigmoid as _sigmoid, tanh
@@ -241,7 +241,7 @@ COMPOSED = {
     nn.CrossEntropy: cross_entropy,
     loss.WeightedCrossEntropy: weighted_cross_entropy,
     loss.NLLLoss: nll_loss,
-    nn.LayerNorm: layer_norm,
+    _layer_norm.LayerNorm: layer_norm,
     nn.Embedding: embedding,
     nn.Dropout: dropout,
     Linear: linear_,

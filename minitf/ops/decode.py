@@ -11,7 +11,7 @@ For the T new tokens x (B, T, C) of a block whose cache holds positions [0, star
 
 These are the operations of :class:`~minitf.nn.TransformerBlock` (``norm_first=True``) with a
 :class:`~minitf.nn.KVCache`, in the same order and with the same kernels' arithmetic (the
-LayerNorm of :mod:`.nn`, the GELU of :mod:`.elementwise`, the cached attention of
+LayerNorm of :mod:`.layer_normalization`, the GELU of :mod:`.elementwise`, the cached attention of
 :mod:`.multihead`), on the arrays themselves: a single-token step is one call instead of about
 ten ops and modules, each with its checks, graph bookkeeping and dispatch (about 10 of the
 63 op calls per generated token, per block). Nothing is recorded, so there is no backward:
@@ -35,7 +35,7 @@ from ._util import is_int
 
 
 def _layer_norm(xp, x, w, b, eps):
-    """x: (N, C) rows -> LayerNorm'd rows (N, C); the operations of ``ops.nn.LayerNorm.forward``."""
+    """x: (N, C) rows -> LayerNorm'd rows (N, C); the operations of ``ops.layer_normalization.LayerNorm.forward``."""
     fused = kernels_for(xp, x, *(a for a in (w, b) if a is not None)) if x.shape[-1] else None
     if fused is not None:
         return fused.layer_norm_rows(xp.ascontiguousarray(x), w, b, eps)[0]   # its kernel on the GPU

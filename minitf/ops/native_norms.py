@@ -29,7 +29,7 @@ def native_layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, e
     """(out, mean, rstd), as ``torch.native_layer_norm``: out = ``F.layer_norm(input, normalized_shape,
     weight, bias, eps)``; mean and rstd over the trailing normalized dims, kept as size-1 dims
     ((*batch, 1, ..., 1)), with no gradient."""
-    from .nn import layer_norm
+    from .layer_normalization import layer_norm
     shape = (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
     out = layer_norm(input, shape, weight, bias, eps)
     xp = backend.get_array_module(input.data)
