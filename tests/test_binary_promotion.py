@@ -225,3 +225,18 @@ def test_full_takes_a_0d_tensor_as_its_number_and_refuses_others_as_torch(device
             call()
     assert mt.full((2,), mt.tensor(3)).dtype == mt.int64 and mt.full((2,), mt.tensor(True)).dtype == mt.bool
     assert mt.full_like(x, mt.tensor(2.5, device=device)).tolist() == [[2.5] * 3] * 2
+
+
+def test_add_sub_with_alpha_and_ldexp_by_integers_gradcheck(device):
+    # the one-node scaled add (AddScaled) and the integer-exponent ldexp (LdexpInt): float64
+    # values against NumPy and gradients against central differences, random cotangents
+    from .conftest import check_op
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4,))
+    check_op(lambda x, y: mt.add(x, y, alpha=0.7), lambda x, y: x + 0.7 * y, [a, b], device)
+    check_op(lambda x, y: mt.sub(x, y, alpha=-2.5), lambda x, y: x + 2.5 * y, [a, b], device)
+    n = rng.integers(-3, 4, (3, 1))
+    check_op(lambda x: mt.ldexp(x, mt.tensor(n, device=device)), lambda x: np.ldexp(x, n), [rng.standard_normal((3, 4))],
+             device)
+    x = mt.tensor(a, device=device, requires_grad=True)
+    assert mt.add(x, mt.tensor(b, device=device), alpha=0.7).grad_fn.name() == "AddBackward0"

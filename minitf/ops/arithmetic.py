@@ -36,14 +36,15 @@ class AddScaled(Function):
     """a + alpha b as torch's add/sub with alpha: alpha in the operands' dtype, then one fused
     multiply-add (float32; for float16 in float32, then rounded to float16). Computed in float64,
     where alpha b of float32 operands is exact, then rounded as torch rounds. (b * alpha, then + a,
-    rounds twice: 1 ulp off torch in a quarter of the elements.) Its node is torch's AddBackward0
-    (SubBackward0 for sub)."""
+    rounds twice: 1 ulp off torch in a quarter of the elements.) float64 has no wider type here:
+    alpha b and the sum round apart, as before. Its node is torch's one AddBackward0 (SubBackward0
+    for sub)."""
     saves_inputs = saves_output = False
     saves_tensors = False
 
     def forward(self, a, b, alpha):
         self.alpha = alpha
-        y = a.astype(np.float64) + b.astype(np.float64) * np.float64(a.dtype.type(alpha))
+        y = a.astype(np.float64, copy=False) + b.astype(np.float64, copy=False) * np.float64(a.dtype.type(alpha))
         return (y.astype(np.float32) if a.dtype == np.float16 else y).astype(a.dtype)
 
     def backward(self, g):   # alpha g, rounded once: for float16 in float32, as torch's
@@ -252,9 +253,6 @@ def check_bool_subtraction(name: str, a, b) -> None:
                          f"to invert a mask use the `~` or logical_not() operator, or convert it with .int() first")
 
 
-_ROUNDED_ONCE = (np.dtype(np.float16), np.dtype(np.float32))   # float64: NumPy has no wider type to round once
-
-
 def _broadcasting(cls, name):
     true_division = name == "div"
     refuse_bools = name == "sub"
@@ -267,7 +265,7 @@ def _broadcasting(cls, name):
             # alpha does not promote: b in the result dtype first, as torch (int8 + 2 * bool is int8)
             a, b = promote_operands(a, b, true_division)
             if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype \
-                    and a.data.dtype in _ROUNDED_ONCE and not getattr(a, "_vmap_batched", False) \
+                    and a.data.dtype.kind == "f" and not getattr(a, "_vmap_batched", False) \
                     and not getattr(b, "_vmap_batched", False):
                 from ..grad_fn_names import named
                 try:
