@@ -172,7 +172,8 @@ def test_layer_norm_of_a_transposed_input(paths):
 @pytest.mark.parametrize("opt_name, kw", [("AdamW", dict(weight_decay=0.1)), ("AdamW", dict(weight_decay=0.0)),
                                           ("Adam", dict(weight_decay=0.01)), ("Adam", dict(maximize=True)),
                                           ("Adam", dict(weight_decay=0.01, maximize=True))])
-def test_adam_matches_the_array_path(paths, dtype, opt_name, kw):
+@pytest.mark.parametrize("foreach", [False, True])   # one kernel a tensor, or one over their flat concatenation
+def test_adam_matches_the_array_path(paths, dtype, opt_name, kw, foreach):
     rng = np.random.default_rng(3)
     p0 = [rng.standard_normal(s).astype(dtype) for s in [(33, 17), (17,), ()]]
     grads = [[rng.standard_normal(p.shape).astype(dtype) for p in p0] for _ in range(5)]
@@ -181,7 +182,7 @@ def test_adam_matches_the_array_path(paths, dtype, opt_name, kw):
 
     def run():
         params = [mt.tensor(p, device=device, requires_grad=True) for p in p0]
-        opt = getattr(optim, opt_name)(params, lr=1e-2, betas=(0.9, 0.99), **kw)
+        opt = getattr(optim, opt_name)(params, lr=1e-2, betas=(0.9, 0.99), foreach=foreach, **kw)
         for gs in grads:
             for p, g in zip(params, gs):
                 p.grad = mt.tensor(g, device=device)
@@ -191,6 +192,44 @@ def test_adam_matches_the_array_path(paths, dtype, opt_name, kw):
     fused, plain = both(run, {"adam_update"})
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("where", ["gpu", "cpu-reference"])
+def test_an_optimizers_fused_option_asks_for_one_adam_kernel_a_bucket(monkeypatch, where):
+    """``fused=True`` (torch's option) takes the kernel without MINITF_FUSED_KERNELS, one call over
+    each bucket (a device and dtype) of a group's flattened tensors; ``fused=False`` none, even with it."""
+    if where == "gpu":
+        if not backend.gpu_available():
+            pytest.skip("the fused kernels need a real GPU")
+        kernels, device = fused_module, "gpu"
+        monkeypatch.setenv("MINITF_FUSED_KERNELS", "0")
+    else:
+        kernels, device = fused_reference, "cpu"
+        monkeypatch.setattr(fused_module, "stand_in", fused_reference)
+    calls = []
+    real = kernels.adam_update
+    monkeypatch.setattr(kernels, "adam_update", lambda *a, **k: (calls.append(a[0].shape), real(*a, **k))[1])
+    rng = np.random.default_rng(6)
+    p0 = [rng.standard_normal(s).astype(d) for s, d in [((9, 4), np.float32), ((4,), np.float32),
+                                                          ((3, 3), np.float64)]]
+    results = {}
+    for fused in (True, False):
+        if fused is False and where == "gpu":
+            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1")   # fused=False wins over the variable
+        params = [mt.tensor(p, device=device, requires_grad=True) for p in p0]
+        opt = optim.AdamW(params, lr=1e-2, weight_decay=0.1, fused=fused)
+        for step in range(2):
+            for p in params:
+                p.grad = mt.ones(p.shape, dtype=p.dtype, device=device) * (step + 1)
+            opt.step()
+        results[fused] = [p.numpy() for p in params]
+        if fused:
+            assert sorted(calls) == sorted([(40,), (40,), (9,), (9,)]), calls   # float32 (36 + 4) and float64 (9)
+            calls.clear()
+        else:
+            assert not calls
+    for a, b, p in zip(results[True], results[False], p0):
+        np.testing.assert_allclose(a, b, **TOL[p.dtype.type])
 
 
 def test_a_gpt_step_with_fused_kernels_matches_the_array_path(paths):
