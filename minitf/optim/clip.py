@@ -57,27 +57,29 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 def _partial_norm(grads, norm_type: float):
     """The sum of |g|^p over the arrays of one device (their max for inf, the count of non-zeros for
     0), a 0-d float64 array there."""
-    # every per-tensor part stays on the device, accumulated there in float64 in the order of
-    # the tensors: one host transfer for the total at most, not one per tensor (on a GPU each
-    # transfer waits for all queued work)
+    # every per-tensor part stays on the device: one host transfer for the total at most, not one
+    # per tensor (on a GPU each transfer waits for all queued work); the parts are stacked and
+    # summed in float64 in the order of the tensors (a cumulative sum: the running sum
+    # part by part), two reductions a tensor and three more in all, not four a tensor (on a GPU
+    # each is a kernel launch)
     xp = backend.get_array_module(grads[0])
-    acc = None
+    parts = []
     for g in grads:
         if g.dtype.itemsize < 4:  # float16: its sum of squares overflows at 65504; sum in float32
             g = g.astype(np.float32)
         if math.isinf(norm_type):
-            part = xp.abs(g).max().astype(np.float64) if g.size else xp.zeros((), np.float64)
-            acc = part if acc is None else xp.maximum(acc, part)
+            parts.append(xp.abs(g).max() if g.size else xp.zeros((), g.dtype))
+        elif norm_type == 0.0:   # the number of non-zero entries
+            parts.append((g != 0).sum())
+        elif norm_type == 2.0:
+            parts.append(xp.vdot(g, g))
         else:
-            if norm_type == 0.0:   # the number of non-zero entries
-                part = (g != 0).sum().astype(np.float64)
-            elif norm_type == 2.0:
-                flat = g.reshape(-1)
-                part = xp.dot(flat, flat).astype(np.float64)
-            else:
-                part = (xp.abs(g) ** norm_type).sum().astype(np.float64)
-            acc = part if acc is None else acc + part
-    return acc
+            parts.append((xp.abs(g) ** norm_type).sum())
+    if len({part.dtype for part in parts}) == 1:
+        stacked = xp.stack(parts).astype(np.float64)
+    else:   # (gradients of several dtypes: each part widened on its own, exactly)
+        stacked = xp.stack([part.astype(np.float64) for part in parts])
+    return stacked.max() if math.isinf(norm_type) else xp.cumsum(stacked)[-1]
 
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
@@ -164,11 +166,15 @@ def _scale(grads, max_norm, total, xp, first: str) -> None:
                     g *= g.dtype.type(coef)
         else:  # on a device, min(1, factor) is multiplied in without reading it (x 1.0 is exact)
             coefs = {first: xp.minimum(max_norm / (total + 1e-6), 1.0)}
+            cast: dict = {}   # the factor in each (device, dtype) of the gradients: one cast each
             for g in grads:
                 where = backend.device_of(g)
                 if where not in coefs:   # (one transfer per other device)
                     coefs[where] = backend.to_device(coefs[first], where)
-                g *= coefs[where].astype(g.dtype)
+                coef = cast.get((where, g.dtype))
+                if coef is None:
+                    coef = cast[where, g.dtype] = coefs[where].astype(g.dtype)
+                g *= coef
 
 
 def _max_norm_value(max_norm, xp):
