@@ -244,3 +244,27 @@ def test_signatures_are_torchs_less_capturable_and_differentiable(name):
         if k != "params":
             assert p.default == theirs[k].default, k
             assert p.kind == theirs[k].kind, k
+
+
+@pytest.mark.parametrize("name, kw", [("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.05, maximize=True)),
+                                      ("SGD", dict(lr=0.1, maximize=True)),
+                                      ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True)),
+                                      ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True))])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_the_new_options_follow_torch(name, kw, foreach):
+    """SGD's maximize and Adam's decoupled_weight_decay (torch 2.13's), in float64, against torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    inits = [rng.standard_normal(s) for s in [(4, 3), (5,)]]
+    grads = [[rng.standard_normal(a.shape) for a in inits] for _ in range(4)]
+    ours = [mt.tensor(a, requires_grad=True) for a in inits]
+    theirs = [torch.tensor(a, requires_grad=True) for a in inits]
+    o = getattr(optim, name)(ours, foreach=foreach, **kw)
+    t = getattr(torch.optim, name)(theirs, foreach=foreach, **kw)
+    for gs in grads:
+        for p, q, g in zip(ours, theirs, gs):
+            p.grad, q.grad = mt.tensor(g), torch.tensor(g)
+        o.step()
+        t.step()
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-13, atol=1e-15)
