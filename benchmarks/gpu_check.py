@@ -18,7 +18,8 @@ depends on how many kernels CuPy must compile, come last):
    and the losses from its ``log.jsonl``;
 3. ``race``: one training iteration against PyTorch on CUDA, same model,
    weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA; on the GPU
-   again with ``MINITF_FUSED_KERNELS=1`` (the fused kernels, opt-in until checked there);
+   again with ``MINITF_FUSED_KERNELS=1`` (the fused kernels, opt-in until checked there), and
+   with both optimizers a loop over the tensors (``foreach=False``: what the flat update gains);
 4. ``profile``: ``benchmarks/profile_step.py --device <device>``: the per-op times of a
    training step, to ``profile.txt``;
 5. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
@@ -188,6 +189,10 @@ def step_race(device, preset: str, iters: int):
         finally:
             del os.environ["MINITF_FUSED_KERNELS"]
         result["fused_kernels"] = {k: fused[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
+        # and both optimizers a loop over the tensors (foreach=False, as the 2026-12-04 run's PyTorch):
+        # what the flat AdamW and clipping (minitf/optim/multi_tensor.py) gain
+        loop = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device, foreach=False)
+        result["per_tensor_optimizer"] = {k: loop[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
     return result
 
 

@@ -85,8 +85,9 @@ def decay_groups(named, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"):
-    """Median time of one training iteration of each library on ``device`` ("cpu" or "gpu")."""
+def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu", foreach=None):
+    """Median time of one training iteration of each library on ``device`` ("cpu" or "gpu");
+    ``foreach`` goes to both libraries' AdamW and clipping (None: each one's default)."""
     import torch
 
     import minitf as mt
@@ -105,8 +106,8 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
     model.to(device)
 
     hyper = dict(lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
-    opt = optim.AdamW(decay_groups(list(model.named_parameters()), 0.1), **hyper)
-    topt = torch.optim.AdamW(decay_groups(list(tmodel.named_parameters()), 0.1), **hyper)
+    opt = optim.AdamW(decay_groups(list(model.named_parameters()), 0.1), foreach=foreach, **hyper)
+    topt = torch.optim.AdamW(decay_groups(list(tmodel.named_parameters()), 0.1), foreach=foreach, **hyper)
 
     rng = np.random.default_rng(0)
     B, T = cfg["batch_size"], cfg["block_size"]
@@ -126,7 +127,7 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
         loss = torch.nn.functional.cross_entropy(logits.view(-1, VOCAB), torch.from_numpy(y).to(tdev).view(-1))
         topt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 1.0, foreach=foreach)
         topt.step()
         return loss.item()  # the host copy also waits for the device: the timings include all the work
 
@@ -151,7 +152,7 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
     tm, tt = statistics.median(times["minitf"]), statistics.median(times["pytorch"])
     dloss = max(abs(a - b) for a, b in zip(losses["minitf"], losses["pytorch"]))
     tokens = B * T
-    return dict(preset=preset, device=device, minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
+    return dict(preset=preset, device=device, foreach=foreach, minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
                 minitf_tok_s=tokens / tm, torch_tok_s=tokens / tt, max_loss_diff=dloss)
 
 
@@ -165,7 +166,11 @@ def main():
                     help="cpu (default), or gpu: minitf on CuPy against PyTorch on CUDA")
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="PyTorch intra-op threads (default: all cores, as NumPy's BLAS uses)")
+    ap.add_argument("--foreach", choices=["default", "0", "1"], default="default",
+                    help="both libraries' AdamW and clipping: default (each one's: flat on a GPU, a loop "
+                         "on the CPU), 0 (a loop over the tensors) or 1 (flat)")
     args = ap.parse_args()
+    foreach = {"default": None, "0": False, "1": True}[args.foreach]
     try:
         import torch
     except ImportError:
@@ -177,7 +182,8 @@ def main():
             raise SystemExit(f"--device gpu: {backend.gpu_unavailable_reason()}")
         if not torch.cuda.is_available():
             raise SystemExit("--device gpu: this PyTorch has no usable CUDA device")
-    rows = [race(p, args.iters, args.warmup, args.threads, args.device) for p in (args.preset or ["baby", "small"])]
+    rows = [race(p, args.iters, args.warmup, args.threads, args.device, foreach)
+            for p in (args.preset or ["baby", "small"])]
     print(f"{'preset':<8}{'minitf ms/iter':>16}{'pytorch ms/iter':>17}{'ratio':>8}"
           f"{'minitf tok/s':>14}{'pytorch tok/s':>15}{'max |dloss|':>13}")
     for r in rows:
