@@ -189,8 +189,8 @@ def step_race(device, preset: str, iters: int):
         finally:
             del os.environ["MINITF_FUSED_KERNELS"]
         result["fused_kernels"] = {k: fused[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
-        # and both optimizers a loop over the tensors (foreach=False, as the 2026-12-04 run's PyTorch):
-        # what the flat AdamW and clipping (minitf/optim/multi_tensor.py) gain
+        # and both optimizers a loop over the tensors (foreach=False, the 2026-12-04 run's PyTorch setting):
+        # what minitf's flat AdamW (minitf/optim/multi_tensor.py) gains (its clipping has no loop form left)
         loop = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device, foreach=False)
         result["per_tensor_optimizer"] = {k: loop[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
     return result

@@ -8,8 +8,9 @@ Both frameworks run the same nanoGPT-layout model (no biases, as the presets),
 start from the same weights (minitf's state dict copied into PyTorch), see the
 same batches and take the same step: forward, cross-entropy, backward, gradient
 clipping at 1.0 and AdamW, each library's AdamW and clipping at its defaults
-(``foreach`` on a GPU, a loop over the tensors on the CPU: the same numbers either
-way). The table gives the median wall time per iteration
+(AdamW: ``foreach`` on a GPU, a loop over the tensors on the CPU, in both; torch's
+clipping: its foreach kernels on both; the same numbers either way), or both
+with ``--foreach``. The table gives the median wall time per iteration
 over ``--iters`` timed iterations (after warm-up), both measured in this one
 run with the same number of threads, and the ratio minitf / PyTorch. The two
 alternate in rounds of several iterations, and see the same batches.

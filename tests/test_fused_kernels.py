@@ -195,17 +195,23 @@ def test_adam_matches_the_array_path(paths, dtype, opt_name, kw, foreach):
 
 
 @pytest.mark.parametrize("where", ["gpu", "cpu-reference"])
-def test_an_optimizers_fused_option_asks_for_one_adam_kernel_a_bucket(monkeypatch, where):
-    """``fused=True`` (torch's option) takes the kernel without MINITF_FUSED_KERNELS, one call over
-    each bucket (a device and dtype) of a group's flattened tensors; ``fused=False`` none, even with it."""
+def test_an_optimizers_fused_option_takes_one_adam_kernel_a_bucket_where_the_kernels_are_on(monkeypatch, where):
+    """``fused=True`` (torch's option) is the flat update, and where the fused kernels are on
+    (MINITF_FUSED_KERNELS=1; on the CPU the stand-in) one kernel call over each bucket (a device and
+    dtype) of a group's flattened tensors; with them off none (the kernel is opt-in until checked on
+    a GPU: a nanoGPT port that passes fused=True gets the array path); ``fused=False`` none, ever."""
     if where == "gpu":
         if not backend.gpu_available():
             pytest.skip("the fused kernels need a real GPU")
         kernels, device = fused_module, "gpu"
-        monkeypatch.setenv("MINITF_FUSED_KERNELS", "0")
+
+        def kernels_on(on):
+            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1" if on else "0")
     else:
         kernels, device = fused_reference, "cpu"
-        monkeypatch.setattr(fused_module, "stand_in", fused_reference)
+
+        def kernels_on(on):
+            monkeypatch.setattr(fused_module, "stand_in", fused_reference if on else None)
     calls = []
     real = kernels.adam_update
     monkeypatch.setattr(kernels, "adam_update", lambda *a, **k: (calls.append(a[0].shape), real(*a, **k))[1])
@@ -213,23 +219,21 @@ def test_an_optimizers_fused_option_asks_for_one_adam_kernel_a_bucket(monkeypatc
     p0 = [rng.standard_normal(s).astype(d) for s, d in [((9, 4), np.float32), ((4,), np.float32),
                                                           ((3, 3), np.float64)]]
     results = {}
-    for fused in (True, False):
-        if fused is False and where == "gpu":
-            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1")   # fused=False wins over the variable
+    for fused, on, want in [(True, True, [(40,), (40,), (9,), (9,)]),   # float32 (36 + 4) and float64 (9), 2 steps
+                            (True, False, []), (False, True, []), (None, False, [])]:
+        kernels_on(on)
         params = [mt.tensor(p, device=device, requires_grad=True) for p in p0]
         opt = optim.AdamW(params, lr=1e-2, weight_decay=0.1, fused=fused)
         for step in range(2):
             for p in params:
                 p.grad = mt.ones(p.shape, dtype=p.dtype, device=device) * (step + 1)
             opt.step()
-        results[fused] = [p.numpy() for p in params]
-        if fused:
-            assert sorted(calls) == sorted([(40,), (40,), (9,), (9,)]), calls   # float32 (36 + 4) and float64 (9)
-            calls.clear()
-        else:
-            assert not calls
-    for a, b, p in zip(results[True], results[False], p0):
+        results[fused, on] = [p.numpy() for p in params]
+        assert sorted(calls) == sorted(want), (fused, on, calls)
+        calls.clear()
+    for a, b, c, p in zip(results[True, True], results[True, False], results[False, True], p0):
         np.testing.assert_allclose(a, b, **TOL[p.dtype.type])
+        assert b.tobytes() == c.tobytes()   # both the array path
 
 
 def test_a_gpt_step_with_fused_kernels_matches_the_array_path(paths):

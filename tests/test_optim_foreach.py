@@ -268,3 +268,73 @@ def test_the_new_options_follow_torch(name, kw, foreach):
         t.step()
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
+def held_bytes(opt):
+    """Bytes of the arrays opt.state's entries keep alive (a view keeps its whole base), plus the
+    flat buffers cached for the next flat step."""
+    held = {}
+    for state in opt.state.values():
+        for k, v in state.items():
+            if k == "step":   # a 0-d host count
+                continue
+            a = v.data
+            base = a if a.base is None else a.base
+            held[id(base)] = base.nbytes
+    for entry in getattr(opt, "_flat_states", {}).values():
+        for flat in entry.flats.values():
+            held[id(flat)] = flat.nbytes
+    return sum(held.values())
+
+
+def test_a_frozen_parameter_leaves_no_old_flat_buffers_behind():
+    """Freezing part of the model (its gradients None from then on) rebuilds the buckets; the frozen
+    parameters' entries, views of the old buffers, get arrays of their own, so the old buffers go."""
+    params = [mt.zeros(n, requires_grad=True) for n in (100_000, 10, 20, 30)]
+    opt = optim.AdamW(params, lr=1e-3, foreach=True)
+    needed = 2 * 4 * sum(p.numel() for p in params)   # exp_avg and exp_avg_sq, float32
+    for frozen in range(4):   # one more parameter frozen each time, the big one last
+        for _ in range(2):
+            for i, p in enumerate(params):
+                p.grad = None if i >= len(params) - frozen else mt.ones(p.shape)
+            opt.step()
+        assert held_bytes(opt) == needed, frozen
+
+
+def test_a_loaded_state_dict_and_a_switch_to_the_loop_free_the_flat_buffers():
+    params = [mt.zeros(50_000, requires_grad=True), mt.zeros(7, requires_grad=True)]
+    opt = optim.AdamW(params, lr=1e-3, foreach=True)
+    for p in params:
+        p.grad = mt.ones(p.shape)
+    opt.step()
+    needed = 2 * 4 * sum(p.numel() for p in params)
+    sd = opt.state_dict()
+    opt.load_state_dict(sd)
+    assert not getattr(opt, "_flat_states", None) and held_bytes(opt) == needed
+    opt.step()
+    assert opt._flat_states
+    opt.param_groups[0]["foreach"] = False   # the loop from now on: the buffers are given back
+    opt.step()
+    assert not opt._flat_states and held_bytes(opt) == needed
+
+
+def test_pickle_and_deepcopy_leave_the_flat_buffers_out():
+    import copy
+    import pickle
+    params, opt = train("AdamW", dict(lr=1e-2), "cpu", foreach=True, steps=2)
+    assert opt._flat_states
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        assert not getattr(clone, "_flat_states", None)
+        for a, b in zip(opt.state.values(), clone.state.values()):
+            for k in a:
+                assert a[k].numpy().tobytes() == b[k].numpy().tobytes()
+
+
+def test_a_group_with_a_parameter_on_the_cpu_loops_by_default():
+    """torch's default takes foreach only when every parameter is on a device: so does minitf's."""
+    params = [mt.zeros(3, requires_grad=True), mt.zeros(4, device="fake", requires_grad=True)]
+    opt = optim.AdamW(params, lr=1e-2)
+    for p in params:
+        p.grad = mt.ones(3 if p.device == "cpu" else 4, device=p.device)
+    opt.step()
+    assert not getattr(opt, "_flat_states", None)

@@ -46,16 +46,15 @@ _compiled: dict = {}
 stand_in = None
 
 
-def kernels_for(xp, *arrays, wanted: bool | None = None):
-    """This module where ``xp`` is CuPy and ``MINITF_FUSED_KERNELS=1`` asks for them (or ``wanted``
-    is True: an optimizer's ``fused=True``; False: never), and the ``arrays`` a kernel would take
-    are ones it computes (:func:`supports`), else None."""
-    if wanted is False:
+def kernels_for(xp, *arrays, allowed: bool = True):
+    """This module where ``xp`` is CuPy and ``MINITF_FUSED_KERNELS=1`` asks for them, and the
+    ``arrays`` a kernel would take are ones it computes (:func:`supports`), else None; None also
+    when not ``allowed`` (an optimizer's ``fused=False``)."""
+    if not allowed:
         return None
     if stand_in is not None and xp is np:
         kernels = stand_in
-    elif xp is np or xp is not backend._cupy or (
-            not wanted and os.environ.get("MINITF_FUSED_KERNELS", "0") != "1"):
+    elif xp is np or xp is not backend._cupy or os.environ.get("MINITF_FUSED_KERNELS", "0") != "1":
         return None
     else:
         kernels = _this()

@@ -59,8 +59,9 @@ def _partial_norm(grads, norm_type: float):
     0), a 0-d float64 array there."""
     # every per-tensor part stays on the device: one host transfer for the total at most, not one
     # per tensor (on a GPU each transfer waits for all queued work); the parts are stacked and
-    # summed in float64 in the order of the tensors (a cumulative sum: the running sum
-    # part by part), two reductions a tensor and three more in all, not four a tensor (on a GPU
+    # summed in float64 by a cumulative sum (NumPy's runs part by part, in the tensors' order: the
+    # earlier loop's result bit for bit; CuPy's is a parallel scan, which may round the last bit
+    # otherwise), two reductions a tensor and three more in all, not four a tensor (on a GPU
     # each is a kernel launch)
     xp = backend.get_array_module(grads[0])
     parts = []

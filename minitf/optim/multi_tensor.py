@@ -18,11 +18,18 @@ operations on the fake device, views included: 572 for the optimizer tensor by t
 
 Elementwise arithmetic does the same operations on the same numbers however the elements are
 grouped, so the result is bit for bit the per-tensor one (tests/test_optim_foreach.py).
-Parameters share one update when they share a device, a dtype and a step count (Adam's bias
-corrections) or first-step status (SGD's momentum). PyTorch's ``foreach`` option selects it;
-its default (None) as PyTorch's: on a device, not on the CPU, where the per-tensor loop keeps
-each array in cache and the concatenations cost more than the calls they save (AdamW's step on
-a 2-core CPU: baby 2.0 ms per tensor against 3.6 flat, small 46 against 72).
+Parameters share one update (a bucket) when they share a device, a dtype and a step count
+(Adam's bias corrections) or first-step status (SGD's momentum); a parameter whose gradient
+comes and goes changes its bucket, which rebuilds the flat buffers (a copy of the moments), and
+one whose step count falls out of step with the others' stays in a bucket of its own.
+PyTorch's ``foreach`` option selects it; its default (None) as PyTorch's: flat when every
+parameter of the group is on a device, not on the CPU, where the per-tensor loop keeps each
+array in cache and the concatenations cost more than the calls they save (AdamW's step on a
+2-core CPU: baby 2.0 ms per tensor against 3.6 flat, small 46 against 72). The price of flat:
+during the step the bucket's concatenated parameters, gradients and a scratch array, about
+three parameter-sized arrays, where the loop needs one tensor's worth; and a state entry's
+array (``opt.state[p]["exp_avg"].data``) is replaced by a view when the buffers are (re)built,
+so a reference to the old array kept across steps goes stale (the Tensor stays the same).
 """
 from __future__ import annotations
 
@@ -33,14 +40,14 @@ from ..autograd import bump_version
 
 
 def wants_foreach(group: dict, items) -> bool:
-    """Whether a group's update runs on flat arrays: ``foreach`` True, or None on a device (or
-    ``fused``, whose kernel takes a group at once); never for gradients of another dtype than
-    their parameter's (the concatenation would promote them)."""
+    """Whether a group's update runs on flat arrays: ``foreach`` True, or None with every parameter
+    on a device (as torch's default), or ``fused`` (whose kernel takes a bucket at once); never for
+    gradients of another dtype or shape than their parameter's (the concatenation would promote them)."""
     foreach = group.get("foreach")
     if foreach is False and not group.get("fused"):
         return False
     if foreach is None and not group.get("fused") and \
-            all(backend.get_array_module(p.data) is np for p, _, _ in items):
+            any(backend.get_array_module(p.data) is np for p, _, _ in items):
         return False
     return all(p.grad.data.dtype == p.data.dtype and p.grad.data.shape == p.data.shape for p, _, _ in items)
 
@@ -53,6 +60,7 @@ def run(opt, group: dict, items: list, names: tuple, update) -> None:
     if not items:
         return
     if not wants_foreach(group, items):
+        _release(opt, {id(p) for p, _, _ in items})   # flat buffers of an earlier flat step
         for p, state, tag in items:
             update(backend.get_array_module(p.data), p.data, p.grad.data, [state[k].data for k in names], tag)
             bump_version(p)
@@ -113,9 +121,7 @@ def _flat_state(opt, bucket, names, xp):
     entry = cache.get(key)
     if entry is not None and entry.valid_for(params, states, names):
         return [entry.flats[k] for k in names], entry.offsets
-    ids = set(key)   # a parameter's entries are views of one bucket at a time: drop the others
-    for other in [k for k in cache if ids.intersection(k)]:
-        del cache[other]
+    stale = [cache.pop(k) for k in [k for k in cache if set(key).intersection(k)]]
     entry = cache[key] = _FlatState()
     entry.params, entry.offsets = params, _offsets(params)
     entry.flats, entry.views = {}, {}
@@ -125,7 +131,32 @@ def _flat_state(opt, bucket, names, xp):
         for s, p, (lo, hi) in zip(states, params, entry.offsets):
             s[k].data = flat[lo:hi].reshape(p.data.shape)
             entry.views[k].append(s[k].data)
+    for old in stale:   # a parameter's entries are views of one bucket at a time
+        _detach(opt, old)
     return [entry.flats[k] for k in names], entry.offsets
+
+
+def _detach(opt, entry: _FlatState) -> None:
+    """Give each entry still a view of ``entry``'s flat buffers (a parameter left out of the new
+    bucket: frozen, or without a gradient this step) an array of its own, so that the buffers,
+    which no bucket uses any more, are freed."""
+    for i, p in enumerate(entry.params):
+        state = opt.state.get(p)
+        for k, views in entry.views.items():
+            if state and k in state and state[k].data is views[i]:
+                state[k].data = views[i].copy()
+
+
+def _release(opt, ids) -> None:
+    """Drop (and detach) the cached buckets holding any of the parameters ``ids``."""
+    cache = opt.__dict__.get("_flat_states")
+    for k in [k for k in (cache or ()) if ids.intersection(k)]:
+        _detach(opt, cache.pop(k))
+
+
+def forget(opt) -> None:
+    """Drop every cached bucket (``load_state_dict`` replaces the state they were views for)."""
+    opt.__dict__.pop("_flat_states", None)
 
 
 def check_foreach_fused(foreach, fused) -> None:

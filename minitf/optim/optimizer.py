@@ -18,6 +18,7 @@ from collections import defaultdict
 from .. import allocator, backend
 from ..autograd import enable_grad, zero_grad_in_place
 from ..tensor import Tensor
+from . import multi_tensor
 from .optimizer_hooks import OptimizerHookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: F401
 
 
@@ -188,6 +189,13 @@ class Optimizer(OptimizerHookMethods):
         if not group.get("weight_decay", 0.0) >= 0.0:
             raise ValueError(f"invalid weight_decay {group['weight_decay']}: must be >= 0")
 
+    def __getstate__(self):
+        # pickle and deepcopy leave out the flat buffers of the multi-tensor update (keyed by the
+        # parameters' ids, meaningless in a copy, which rebuilds them on its first flat step)
+        state = dict(self.__dict__)
+        state.pop("_flat_states", None)
+        return state
+
     def _params(self):
         return [p for g in self.param_groups for p in g["params"]]
 
@@ -321,6 +329,7 @@ class Optimizer(OptimizerHookMethods):
                 if k != "params":
                     mine[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
         self.state = defaultdict(dict, new_state)
+        multi_tensor.forget(self)   # flat buffers of the replaced state (optim/multi_tensor.py)
 
     @staticmethod
     def _state_shape(key: str, p) -> tuple:

@@ -86,10 +86,11 @@ class Adam(Optimizer):
     ``maximize=True`` ascends: g is -grad. ``decoupled_weight_decay=True`` is AdamW.
     ``foreach=True`` updates all of a group's tensors as one flat array (optim/multi_tensor.py:
     a few kernel launches on a GPU instead of 14 a tensor; the same numbers, bit for bit);
-    the default, None, does so on a device and not on the CPU, as torch's. ``fused=True``:
-    on CuPy, that update in one CUDA kernel (minitf/backend/fused.py; not yet checked on a
-    GPU, see there), elsewhere as foreach; its numbers agree with the array path's to a
-    rounding (the compiler may contract a multiply-add).
+    the default, None, does so when every parameter is on a device, as torch's. ``fused=True``:
+    the flat update too, and where ``MINITF_FUSED_KERNELS=1`` turns on the fused CUDA kernels
+    (minitf/backend/fused.py: opt-in, not yet checked on a GPU), one kernel a bucket, whose numbers
+    agree with the array path's to a rounding (the compiler may contract a multiply-add);
+    ``fused=False`` keeps that kernel off even then.
     """
 
     _decoupled = False   # a group without "decoupled_weight_decay" (one saved before it was kept)
@@ -138,7 +139,7 @@ class Adam(Optimizer):
         vmax = buffers[2] if len(buffers) > 2 else None
         if group.get("maximize", False):
             g = -g
-        fused = None if vmax is not None else kernels_for(xp, data, g, m, v, wanted=group.get("fused"))
+        fused = None if vmax is not None else kernels_for(xp, data, g, m, v, allowed=group.get("fused") is not False)
         if fused is not None and g.shape == data.shape:
             # the GPU: the update below in one kernel (minitf/backend/fused.py)
             if wd != 0 and not decoupled:
