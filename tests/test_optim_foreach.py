@@ -233,7 +233,8 @@ def test_fused_on_the_cpu_is_the_array_path():
         assert a.tobytes() == b.tobytes()
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+                                  "RAdam", "Rprop", "ASGD"])
 def test_signatures_are_torchs_less_capturable_and_differentiable(name):
     torch = pytest.importorskip("torch")
     theirs = inspect.signature(getattr(torch.optim, name)).parameters
@@ -338,3 +339,33 @@ def test_a_group_with_a_parameter_on_the_cpu_loops_by_default():
         p.grad = mt.ones(3 if p.device == "cpu" else 4, device=p.device)
     opt.step()
     assert not getattr(opt, "_flat_states", None)
+
+
+@pytest.mark.parametrize("name, kw", [("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1, maximize=True)),
+                                      ("RMSprop", dict(lr=0.01, maximize=True)),
+                                      ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, maximize=True))])
+@pytest.mark.parametrize("foreach", [None, False, True])
+def test_rmsprops_and_adagrads_maximize_and_foreach_follow_torch(name, kw, foreach):
+    """maximize (new in minitf's RMSprop and Adagrad) against torch's, in float64; foreach is accepted
+    by every optimizer, as torch's (these update tensor by tensor whatever it says: the same numbers)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    inits = [rng.standard_normal(s) for s in [(4, 3), (5,)]]
+    grads = [[rng.standard_normal(a.shape) for a in inits] for _ in range(4)]
+    ours = [mt.tensor(a, requires_grad=True) for a in inits]
+    theirs = [torch.tensor(a, requires_grad=True) for a in inits]
+    o = getattr(optim, name)(ours, foreach=foreach, **kw)
+    t = getattr(torch.optim, name)(theirs, foreach=foreach, **kw)
+    for gs in grads:
+        for p, q, g in zip(ours, theirs, gs):
+            p.grad, q.grad = mt.tensor(g), torch.tensor(g)
+        o.step()
+        t.step()
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-13, atol=1e-15)
+    assert o.param_groups[0]["foreach"] == foreach
+
+
+def test_adagrads_fused_and_foreach_together_are_refused_as_in_torch():
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
+        optim.Adagrad([mt.zeros(2, requires_grad=True)], foreach=True, fused=True)

@@ -138,7 +138,7 @@ def test_defaults_are_torchs(name):
     torch = pytest.importorskip("torch")
     theirs = inspect.signature(getattr(torch.optim, name)).parameters
     mine = inspect.signature(getattr(optim, name)).parameters
-    skip = {"foreach", "capturable", "differentiable"}
+    skip = {"capturable", "differentiable"}
     assert [k for k in mine] == [k for k in theirs if k not in skip]
     for k, p in mine.items():
         if k != "params":

@@ -47,15 +47,15 @@ class Adamax(_AdamLike):
 
     With g = grad + weight_decay * p at step t: m <- b1 m + (1 - b1) g,
     u <- max(b2 u, |g| + eps), p <- p - lr / (1 - b1^t) * m / u.
-    State: ``step``, ``exp_avg`` (m), ``exp_inf`` (u).
+    State: ``step``, ``exp_avg`` (m), ``exp_inf`` (u). ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
     """
 
     state_keys = {"step": "count", "exp_avg": "array", "exp_inf": "array"}
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 *, maximize: bool = False):
+                 foreach: bool | None = None, *, maximize: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      maximize=bool(maximize)))
+                                      foreach=foreach, maximize=bool(maximize)))
 
     def _new_state(self, p, group) -> dict:
         """A parameter's state at its first step, with torch's entry names."""
@@ -95,10 +95,12 @@ class NAdam(_AdamLike):
     state_keys = {"step": "count", "mu_product": "scalar", "exp_avg": "array", "exp_avg_sq": "array"}
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=bool(decoupled_weight_decay), maximize=bool(maximize)))
+                                      decoupled_weight_decay=bool(decoupled_weight_decay), foreach=foreach,
+                                      maximize=bool(maximize)))
 
     def _check_hyper(self, group: dict) -> None:
         super()._check_hyper(group)
@@ -152,9 +154,10 @@ class RAdam(_AdamLike):
     state_keys = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array"}
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=bool(decoupled_weight_decay), maximize=bool(maximize)))
+                                      decoupled_weight_decay=bool(decoupled_weight_decay), foreach=foreach,
+                                      maximize=bool(maximize)))
 
     def _new_state(self, p, group) -> dict:
         """A parameter's state at its first step, with torch's entry names."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import bump_version
+from .multi_tensor import check_foreach_fused
 from .optimizer import Optimizer, bump_step, step_tensor, zeros_state
 
 
@@ -26,6 +27,8 @@ class RMSprop(Optimizer):
     else sqrt(v) + eps. Without momentum p <- p - lr g / denominator; with it
     b <- momentum b + g / denominator and p <- p - lr b (b starts at zero).
 
+    ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
+
     Per-parameter state, as PyTorch names it: ``step``, ``square_avg``, and
     ``momentum_buffer`` (when momentum > 0) and ``grad_avg`` (when centered),
     made at the first step that needs them.
@@ -35,9 +38,11 @@ class RMSprop(Optimizer):
     optional_state_keys = frozenset({"momentum_buffer", "grad_avg"})
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False):
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 foreach: bool | None = None, maximize: bool = False):   # torch's order, all positional
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=bool(centered)))
+                                      momentum=momentum, centered=bool(centered), foreach=foreach,
+                                      maximize=bool(maximize)))
 
     def _check_hyper(self, group: dict) -> None:
         super()._check_hyper(group)
@@ -63,6 +68,8 @@ class RMSprop(Optimizer):
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = zeros_state(p)
                 bump_step(state)   # RMSprop counts its steps (torch keeps "step") but does not use them
+                if group.get("maximize", False):
+                    g = -g
                 if wd != 0:
                     g = g + wd * data
                 v = state["square_avg"].data
@@ -105,15 +112,19 @@ class Adagrad(Optimizer):
     when the optimizer is built, so ``state_dict()`` lists them all from the
     start. One difference: a parameter group's own ``initial_accumulator_value``
     is used for its parameters (PyTorch fills every group's sums with the
-    constructor's value).
+    constructor's value). ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers); so does
+    ``fused`` (torch's fused Adagrad runs on its CPU only; both True is torch's RuntimeError).
     """
 
     state_keys = {"step": "count", "sum": "array"}
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10):
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, fused: bool | None = None):
+        check_foreach_fused(foreach, fused)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
+                                      foreach=foreach, maximize=bool(maximize), fused=fused))
 
     def _check_hyper(self, group: dict) -> None:
         super()._check_hyper(group)
@@ -142,6 +153,8 @@ class Adagrad(Optimizer):
                 xp = backend.get_array_module(data)
                 state = self.state.get(p) or self._init_state(p, group)  # a state loaded empty
                 t = bump_step(state)
+                if group.get("maximize", False):
+                    g = -g
                 if wd != 0:
                     g = g + wd * data
                 clr = lr / (1 + (t - 1) * lr_decay)
@@ -166,14 +179,15 @@ class Adadelta(Optimizer):
     (the default lr is 1.0, a plain multiplier of d).
 
     Per-parameter state, as PyTorch names it: ``step``, ``square_avg`` (v) and
-    ``acc_delta`` (u), made at the parameter's first step.
+    ``acc_delta`` (u), made at the parameter's first step. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
     """
 
     state_keys = {"step": "count", "square_avg": "array", "acc_delta": "array"}
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
-                 *, maximize: bool = False):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=bool(maximize)))
+                 foreach: bool | None = None, *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                                      maximize=bool(maximize)))
 
     def _check_hyper(self, group: dict) -> None:
         super()._check_hyper(group)

@@ -17,16 +17,16 @@ class ASGD(Optimizer):
     parameters follow SGD; the average is in ``optimizer.state[p]["ax"]``.
 
     State, as torch names it: ``step``, ``eta``, ``mu`` (0-d host tensors of the
-    default float dtype, as torch's) and ``ax`` (the average).
+    default float dtype, as torch's) and ``ax`` (the average). ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
     """
 
     state_keys = {"step": "count", "eta": "scalar", "mu": "scalar", "ax": "array"}
 
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
-                 weight_decay: float = 0, *, maximize: bool = False):
-        # (torch takes maximize positionally too; keyword-only here, as minitf's other optimizers)
+                 weight_decay: float = 0, foreach: bool | None = None, maximize: bool = False):
+        # torch's order: foreach and maximize positional too
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      maximize=bool(maximize)))
+                                      foreach=foreach, maximize=bool(maximize)))
 
     def _new_state(self, p, group) -> dict:
         """A parameter's state at its first step, with torch's entry names."""

@@ -18,14 +18,14 @@ class Rprop(Optimizer):
     matters only when a parameter's state is made (a scheduler changing it
     later has no effect, as in torch).
 
-    State, as torch names it: ``step``, ``prev`` (g'), ``step_size`` (s).
+    State, as torch names it: ``step``, ``prev`` (g'), ``step_size`` (s). ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
     """
 
     state_keys = {"step": "count", "prev": "array", "step_size": "array"}
 
     def __init__(self, params, lr: float = 1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 maximize: bool = False):
-        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
+                 foreach: bool | None = None, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
                                       maximize=bool(maximize)))
 
     def _check_hyper(self, group: dict) -> None:
