@@ -297,8 +297,8 @@ def test_sample_refuses_a_bad_seed_and_an_impossible_length(corpus_file, tmp_pat
 
 
 # ---------------------------------------------------------------- the benchmarks' command lines
-BENCHMARKS = ["benchmark.py", "checkpoint_memory.py", "dist_throughput.py", "engine_overhead.py", "gpu_check.py",
-              "profile_step.py", "race_pytorch.py"]
+BENCHMARKS = ["benchmark.py", "checkpoint_memory.py", "device_ops.py", "dist_throughput.py", "engine_overhead.py",
+              "gpu_check.py", "profile_step.py", "race_pytorch.py"]
 
 
 def bench(script, *args):
@@ -327,6 +327,18 @@ def test_every_benchmark_option_says_what_it_does(script):
         pytest.skip("needs torch")
     assert p.returncode == 0, p.stderr
     assert options_without_help(p.stdout) == []
+
+
+def test_device_ops_counts_a_step_by_phase_and_the_flat_optimizer_makes_fewer():
+    def counts(*args):
+        p = bench("device_ops.py", "--preset", "baby", *args)
+        assert p.returncode == 0, p.stderr
+        rows = dict(line.split() for line in p.stdout.splitlines()[2:] if len(line.split()) == 2)
+        return {k: int(v) for k, v in rows.items()}
+    flat, loop = counts(), counts("--foreach", "0")
+    assert set(flat) == {"forward", "loss", "backward", "clip", "step", "zero_grad", "total"}
+    assert flat["total"] == sum(v for k, v in flat.items() if k != "total")
+    assert flat["forward"] == loop["forward"] > 0 and flat["step"] < loop["step"] / 2
 
 
 def test_benchmark_help_texts_are_whole():
