@@ -40,22 +40,22 @@ def test_kernels_are_offered_only_for_arrays_they_compute(monkeypatch):
     assert kernels_for(np, f16) is None and kernels_for(np, f32, f64) is None   # float16, a mix: the array path
 
 
+def switch(where, monkeypatch):
+    """(kernels, device, fused_on) for ``where``: "gpu" (skipped without one: the kernels, switched
+    by MINITF_FUSED_KERNELS) or "cpu-reference" (their NumPy stand-in, switched by ``stand_in``)."""
+    if where == "gpu":
+        if not backend.gpu_available():
+            pytest.skip("the fused kernels need a real GPU")
+        return fused_module, "gpu", lambda on: monkeypatch.setenv("MINITF_FUSED_KERNELS", "1" if on else "0")
+    return fused_reference, "cpu", lambda on: monkeypatch.setattr(fused_module, "stand_in",
+                                                                 fused_reference if on else None)
+
+
 @pytest.fixture(params=["gpu", "cpu-reference"])
 def paths(request, monkeypatch):
     """(device, both): both(run, uses) is run() on the fused path, then on the array path; it
     checks that the fused run called each kernel named in ``uses`` and the array run none."""
-    if request.param == "gpu":
-        if not backend.gpu_available():
-            pytest.skip("the fused kernels need a real GPU")
-        kernels, device = fused_module, "gpu"
-
-        def fused_on(on):
-            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1" if on else "0")
-    else:
-        kernels, device = fused_reference, "cpu"
-
-        def fused_on(on):
-            monkeypatch.setattr(fused_module, "stand_in", fused_reference if on else None)
+    kernels, device, fused_on = switch(request.param, monkeypatch)
     calls = []
     for name in KERNELS:   # a guard that falls back silently would otherwise pass as a match
         real = getattr(kernels, name)
@@ -200,18 +200,7 @@ def test_an_optimizers_fused_option_takes_one_adam_kernel_a_bucket_where_the_ker
     (MINITF_FUSED_KERNELS=1; on the CPU the stand-in) one kernel call over each bucket (a device and
     dtype) of a group's flattened tensors; with them off none (the kernel is opt-in until checked on
     a GPU: a nanoGPT port that passes fused=True gets the array path); ``fused=False`` none, ever."""
-    if where == "gpu":
-        if not backend.gpu_available():
-            pytest.skip("the fused kernels need a real GPU")
-        kernels, device = fused_module, "gpu"
-
-        def kernels_on(on):
-            monkeypatch.setenv("MINITF_FUSED_KERNELS", "1" if on else "0")
-    else:
-        kernels, device = fused_reference, "cpu"
-
-        def kernels_on(on):
-            monkeypatch.setattr(fused_module, "stand_in", fused_reference if on else None)
+    kernels, device, kernels_on = switch(where, monkeypatch)
     calls = []
     real = kernels.adam_update
     monkeypatch.setattr(kernels, "adam_update", lambda *a, **k: (calls.append(a[0].shape), real(*a, **k))[1])

@@ -247,15 +247,11 @@ def test_signatures_are_torchs_less_capturable_and_differentiable(name):
             assert p.kind == theirs[k].kind, k
 
 
-@pytest.mark.parametrize("name, kw", [("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.05, maximize=True)),
-                                      ("SGD", dict(lr=0.1, maximize=True)),
-                                      ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True)),
-                                      ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True))])
-@pytest.mark.parametrize("foreach", [False, True])
-def test_the_new_options_follow_torch(name, kw, foreach):
-    """SGD's maximize and Adam's decoupled_weight_decay (torch 2.13's), in float64, against torch's."""
+def against_torch(name, kw, foreach, seed):
+    """Four steps of optimizer ``name`` in float64, minitf's and torch's from the same start and
+    gradients: the parameters agree to a rounding or two."""
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     inits = [rng.standard_normal(s) for s in [(4, 3), (5,)]]
     grads = [[rng.standard_normal(a.shape) for a in inits] for _ in range(4)]
     ours = [mt.tensor(a, requires_grad=True) for a in inits]
@@ -269,6 +265,17 @@ def test_the_new_options_follow_torch(name, kw, foreach):
         t.step()
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-13, atol=1e-15)
+    return o
+
+
+@pytest.mark.parametrize("name, kw", [("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.05, maximize=True)),
+                                      ("SGD", dict(lr=0.1, maximize=True)),
+                                      ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True)),
+                                      ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True))])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_the_new_options_follow_torch(name, kw, foreach):
+    """SGD's maximize and Adam's decoupled_weight_decay (torch 2.13's), in float64, against torch's."""
+    against_torch(name, kw, foreach, seed=3)
 
 
 def held_bytes(opt):
@@ -348,22 +355,7 @@ def test_a_group_with_a_parameter_on_the_cpu_loops_by_default():
 def test_rmsprops_and_adagrads_maximize_and_foreach_follow_torch(name, kw, foreach):
     """maximize (new in minitf's RMSprop and Adagrad) against torch's, in float64; foreach is accepted
     by every optimizer, as torch's (these update tensor by tensor whatever it says: the same numbers)."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(4)
-    inits = [rng.standard_normal(s) for s in [(4, 3), (5,)]]
-    grads = [[rng.standard_normal(a.shape) for a in inits] for _ in range(4)]
-    ours = [mt.tensor(a, requires_grad=True) for a in inits]
-    theirs = [torch.tensor(a, requires_grad=True) for a in inits]
-    o = getattr(optim, name)(ours, foreach=foreach, **kw)
-    t = getattr(torch.optim, name)(theirs, foreach=foreach, **kw)
-    for gs in grads:
-        for p, q, g in zip(ours, theirs, gs):
-            p.grad, q.grad = mt.tensor(g), torch.tensor(g)
-        o.step()
-        t.step()
-    for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-13, atol=1e-15)
-    assert o.param_groups[0]["foreach"] == foreach
+    assert against_torch(name, kw, foreach, seed=4).param_groups[0]["foreach"] == foreach
 
 
 def test_adagrads_fused_and_foreach_together_are_refused_as_in_torch():
