@@ -113,7 +113,7 @@ class Adagrad(Optimizer):
     start. One difference: a parameter group's own ``initial_accumulator_value``
     is used for its parameters (PyTorch fills every group's sums with the
     constructor's value). ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers); so does
-    ``fused`` (torch's fused Adagrad runs on its CPU only; both True is torch's RuntimeError).
+    ``fused`` (torch's fused Adagrad kernel; both True is torch's RuntimeError).
     """
 
     state_keys = {"step": "count", "sum": "array"}
