@@ -86,9 +86,10 @@ def decay_groups(named, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu", foreach=None):
+def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu", foreach=None, shape=None):
     """Median time of one training iteration of each library on ``device`` ("cpu" or "gpu");
-    ``foreach`` goes to both libraries' AdamW and clipping (None: each one's default)."""
+    ``foreach`` goes to both libraries' AdamW and clipping (None: each one's default); ``shape``
+    overrides entries of the preset (n_embd, block_size, batch_size)."""
     import torch
 
     import minitf as mt
@@ -97,7 +98,7 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
     from minitf.models import GPT, GPTConfig
 
     torch.set_num_threads(threads)
-    cfg = PRESETS[preset]
+    cfg = {**PRESETS[preset], **(shape or {})}
     mt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
                           n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False))
@@ -153,7 +154,7 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
     tm, tt = statistics.median(times["minitf"]), statistics.median(times["pytorch"])
     dloss = max(abs(a - b) for a, b in zip(losses["minitf"], losses["pytorch"]))
     tokens = B * T
-    return dict(preset=preset, device=device, foreach=foreach, minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
+    return dict(preset=preset, device=device, foreach=foreach, shape=dict(shape or {}), minitf_ms=tm * 1e3, torch_ms=tt * 1e3, ratio=tm / tt,
                 minitf_tok_s=tokens / tm, torch_tok_s=tokens / tt, max_loss_diff=dloss)
 
 
@@ -170,8 +171,22 @@ def main():
     ap.add_argument("--foreach", choices=["default", "0", "1"], default="default",
                     help="both libraries' AdamW and clipping: default (each one's: flat on a GPU, a loop "
                          "on the CPU), 0 (a loop over the tensors) or 1 (flat)")
+    ap.add_argument("--n-embd", type=int, metavar="N", help="override the preset's width (a multiple of its "
+                    "heads): e.g. --preset small --n-embd 48 --block-size 8 --batch-size 1 keeps the small "
+                    "model's op count with tiny arrays, so the step times the frameworks' per-op overhead")
+    ap.add_argument("--block-size", type=int, metavar="N", help="override the preset's block (context) length")
+    ap.add_argument("--batch-size", type=int, metavar="N", help="override the preset's batch size")
     args = ap.parse_args()
     foreach = {"default": None, "0": False, "1": True}[args.foreach]
+    shape = {k: v for k, v in (("n_embd", args.n_embd), ("block_size", args.block_size),
+                               ("batch_size", args.batch_size)) if v is not None}
+    for k, v in shape.items():
+        if v < 1:
+            ap.error(f"--{k.replace('_', '-')} must be at least 1, got {v}")
+    for p in args.preset or ["baby", "small"]:
+        heads = PRESETS[p]["n_head"]
+        if shape.get("n_embd", heads) % heads:
+            ap.error(f"--n-embd ({shape['n_embd']}) must be a multiple of the {p} preset's {heads} heads")
     try:
         import torch
     except ImportError:
@@ -183,8 +198,10 @@ def main():
             raise SystemExit(f"--device gpu: {backend.gpu_unavailable_reason()}")
         if not torch.cuda.is_available():
             raise SystemExit("--device gpu: this PyTorch has no usable CUDA device")
-    rows = [race(p, args.iters, args.warmup, args.threads, args.device, foreach)
+    rows = [race(p, args.iters, args.warmup, args.threads, args.device, foreach, shape)
             for p in (args.preset or ["baby", "small"])]
+    if shape:
+        print("the presets with " + ", ".join(f"{k}={v}" for k, v in shape.items()))
     print(f"{'preset':<8}{'minitf ms/iter':>16}{'pytorch ms/iter':>17}{'ratio':>8}"
           f"{'minitf tok/s':>14}{'pytorch tok/s':>15}{'max |dloss|':>13}")
     for r in rows:

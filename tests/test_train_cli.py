@@ -353,6 +353,8 @@ def test_benchmark_help_texts_are_whole():
     ("dist_throughput.py", ["--rounds", "0"], "--rounds must be at least 1"),
     ("dist_throughput.py", ["--overlap", "--bucket-mib", "0"], "--bucket-mib must be positive, got 0.0"),
     ("engine_overhead.py", ["--rounds", "0"], "--rounds must be at least 1"),
+    ("race_pytorch.py", ["--preset", "small", "--n-embd", "50"], "--n-embd (50) must be a multiple of the small preset's 6 heads"),
+    ("race_pytorch.py", ["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
 ])
 def test_a_bad_benchmark_setting_is_an_error_not_a_traceback(script, args, message):
     p = bench(script, *args)
