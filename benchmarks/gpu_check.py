@@ -19,7 +19,8 @@ depends on how many kernels CuPy must compile, come last):
 3. ``race``: one training iteration against PyTorch on CUDA, same model,
    weights and batches (``benchmarks/race_pytorch.py``), where PyTorch has CUDA; on the GPU
    again with ``MINITF_FUSED_KERNELS=1`` (the fused kernels, opt-in until checked there), and
-   with both optimizers a loop over the tensors (``foreach=False``: what the flat update gains);
+   with both optimizers a loop over the tensors (``foreach=False``: what the flat update gains), and
+   on tiny arrays (width 48, block 8, batch 1: the frameworks' host time per step);
 4. ``profile``: ``benchmarks/profile_step.py --device <device>``: the per-op times of a
    training step, to ``profile.txt``;
 5. ``generate``: 255 new tokens (``--gen-tokens``) at block 256, at the
@@ -193,6 +194,11 @@ def step_race(device, preset: str, iters: int):
         # what minitf's flat AdamW (minitf/optim/multi_tensor.py) gains (its clipping has no loop form left)
         loop = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device, foreach=False)
         result["per_tensor_optimizer"] = {k: loop[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
+        # the same ops on tiny arrays: each framework's host time per step (the GPU idles), to set
+        # beside the CPU's (docs/performance.md) and the full step's
+        tiny = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device,
+                    shape=dict(n_embd=48, block_size=8, batch_size=1))
+        result["tiny_arrays"] = {k: tiny[k] for k in ("minitf_ms", "torch_ms", "ratio", "shape")}
     return result
 
 
