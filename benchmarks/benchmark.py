@@ -49,7 +49,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from race_pytorch import PRESETS, VOCAB, decay_groups, torch_gpt  # noqa: E402
+from race_pytorch import PRESETS, VOCAB, decay_groups, minitf_gpt, torch_gpt  # noqa: E402
 
 GEN = dict(n_layer=6, n_head=6, n_embd=384, block_size=256)   # the small preset's width, block 256
 GEN_TOKENS = 255
@@ -120,11 +120,7 @@ class MinitfWorker:
         mt = self.mt
         from minitf import functional as F
         from minitf import optim
-        from minitf.models import GPT, GPTConfig
-        cfg = PRESETS[preset]
-        mt.manual_seed(0)
-        model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
-                              n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False))
+        model = minitf_gpt(PRESETS[preset])
         np.savez(weights, **{k: v.numpy() for k, v in model.state_dict().items()})
         opt = optim.AdamW(decay_groups(list(model.named_parameters()), 0.1), lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from race_pytorch import PRESETS, VOCAB  # noqa: E402
+from race_pytorch import PRESETS, VOCAB, minitf_gpt  # noqa: E402
 
 PHASES = ("forward", "loss", "backward", "clip", "step", "zero_grad")
 
@@ -39,11 +39,8 @@ def main(argv=None) -> int:
     import numpy as np
     import minitf as mt
     from minitf import fakedevice, functional as F, optim
-    from minitf.models import GPT, GPTConfig
     cfg = PRESETS[args.preset]
-    mt.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
-                          n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False)).to("fake")
+    model = minitf_gpt(cfg, "fake")
     foreach = {"auto": None, "0": False, "1": True}[args.foreach]
     opt = optim.AdamW(optim.param_groups_for_weight_decay(model.named_parameters(), 0.1), lr=1e-3,
                       foreach=foreach)

@@ -182,23 +182,26 @@ def step_race(device, preset: str, iters: int):
     if device == "gpu" and not torch.cuda.is_available():
         raise RuntimeError("PyTorch here has no CUDA device")
     from race_pytorch import race
-    result = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device)
+
+    def run(keys=None, **options):   # the race, or its entries ``keys``
+        r = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device, **options)
+        return r if keys is None else {k: r[k] for k in keys}
+
+    result = run()
     if device == "gpu":   # again with the fused kernels (minitf/backend/fused.py, opt-in): what they gain
+        timing = ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")
         os.environ["MINITF_FUSED_KERNELS"] = "1"
         try:
-            fused = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device)
+            result["fused_kernels"] = run(timing)
         finally:
             del os.environ["MINITF_FUSED_KERNELS"]
-        result["fused_kernels"] = {k: fused[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
         # and both optimizers a loop over the tensors (foreach=False, the 2026-12-04 run's PyTorch setting):
         # what minitf's flat AdamW (minitf/optim/multi_tensor.py) gains (its clipping has no loop form left)
-        loop = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device, foreach=False)
-        result["per_tensor_optimizer"] = {k: loop[k] for k in ("minitf_ms", "torch_ms", "ratio", "max_loss_diff")}
+        result["per_tensor_optimizer"] = run(timing, foreach=False)
         # the same ops on tiny arrays: each framework's host time per step (the GPU idles), to set
         # beside the CPU's (docs/performance.md) and the full step's
-        tiny = race(preset, iters=iters, warmup=3, threads=os.cpu_count() or 1, device=device,
-                    shape=dict(n_embd=48, block_size=8, batch_size=1))
-        result["tiny_arrays"] = {k: tiny[k] for k in ("minitf_ms", "torch_ms", "ratio", "shape")}
+        result["tiny_arrays"] = run(("minitf_ms", "torch_ms", "ratio", "shape"),
+                                    shape=dict(n_embd=48, block_size=8, batch_size=1))
     return result
 
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from race_pytorch import PRESETS, VOCAB  # noqa: E402
+from race_pytorch import PRESETS, VOCAB, minitf_gpt  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -56,12 +56,9 @@ def main(argv=None) -> int:
     import numpy as np
     import minitf as mt
     from minitf import backend, functional as F, optim
-    from minitf.models import GPT, GPTConfig
     mt.set_num_threads(args.threads)
     cfg = PRESETS[args.preset]
-    mt.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
-                          n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False)).to(args.device)
+    model = minitf_gpt(cfg, args.device)
     opt = optim.AdamW(optim.param_groups_for_weight_decay(model.named_parameters(), 0.1), lr=1e-3)
     rng = np.random.default_rng(0)
     B, T = cfg["batch_size"], cfg["block_size"]

@@ -36,6 +36,16 @@ PRESETS = {  # the training presets of examples/train_charlm.py
 VOCAB = 65  # Tiny Shakespeare's character vocabulary
 
 
+def minitf_gpt(cfg, device="cpu"):
+    """The presets' minitf GPT (no dropout, no biases) of ``cfg`` (a PRESETS entry) on ``device``,
+    made after ``mt.manual_seed(0)``: the same weights in every benchmark."""
+    import minitf as mt
+    from minitf.models import GPT, GPTConfig
+    mt.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
+                         n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False)).to(device)
+
+
 def torch_gpt(torch, cfg, device="cpu"):
     """A nanoGPT transcription in PyTorch (pre-norm, tied head, no biases)."""
     nn, F = torch.nn, torch.nn.functional
@@ -95,13 +105,10 @@ def race(preset: str, iters: int, warmup: int, threads: int, device: str = "cpu"
     import minitf as mt
     from minitf import functional as F
     from minitf import optim
-    from minitf.models import GPT, GPTConfig
 
     torch.set_num_threads(threads)
     cfg = {**PRESETS[preset], **(shape or {})}
-    mt.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=VOCAB, block_size=cfg["block_size"], n_layer=cfg["n_layer"],
-                          n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=False))
+    model = minitf_gpt(cfg)
     tdev = "cuda" if device == "gpu" else "cpu"
     tmodel = torch_gpt(torch, cfg, tdev)
     tmodel.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
