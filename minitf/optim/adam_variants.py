@@ -47,7 +47,9 @@ class Adamax(_AdamLike):
 
     With g = grad + weight_decay * p at step t: m <- b1 m + (1 - b1) g,
     u <- max(b2 u, |g| + eps), p <- p - lr / (1 - b1^t) * m / u.
-    State: ``step``, ``exp_avg`` (m), ``exp_inf`` (u). ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
+    State: ``step``, ``exp_avg`` (m), ``exp_inf`` (u). ``foreach`` (torch's): accepted and kept in
+    the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the
+    same numbers).
     """
 
     state_keys = {"step": "count", "exp_avg": "array", "exp_inf": "array"}

@@ -27,7 +27,8 @@ class RMSprop(Optimizer):
     else sqrt(v) + eps. Without momentum p <- p - lr g / denominator; with it
     b <- momentum b + g / denominator and p <- p - lr b (b starts at zero).
 
-    ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
+    ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in the group; the update
+    is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
 
     Per-parameter state, as PyTorch names it: ``step``, ``square_avg``, and
     ``momentum_buffer`` (when momentum > 0) and ``grad_avg`` (when centered),
@@ -54,11 +55,11 @@ class RMSprop(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            wd, mom, centered = group["weight_decay"], group["momentum"], group["centered"]
+            mom, centered = group["momentum"], group["centered"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g, data = p.grad.data, p.data
+                data = p.data
                 xp = backend.get_array_module(data)
                 state = self.state.get(p)
                 if not state:
@@ -68,10 +69,7 @@ class RMSprop(Optimizer):
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = zeros_state(p)
                 bump_step(state)   # RMSprop counts its steps (torch keeps "step") but does not use them
-                if group.get("maximize", False):
-                    g = -g
-                if wd != 0:
-                    g = g + wd * data
+                g = self._gradient(group, p)   # (-grad when maximize, + weight_decay p)
                 v = state["square_avg"].data
                 tmp = xp.multiply(g, g, out=xp.empty_like(g))   # (out=: a 0-d g gives a NumPy scalar)
                 tmp *= 1 - alpha
@@ -112,8 +110,10 @@ class Adagrad(Optimizer):
     when the optimizer is built, so ``state_dict()`` lists them all from the
     start. One difference: a parameter group's own ``initial_accumulator_value``
     is used for its parameters (PyTorch fills every group's sums with the
-    constructor's value). ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers); so does
-    ``fused`` (torch's fused Adagrad kernel; both True is torch's RuntimeError).
+    constructor's value). ``maximize``: g = -grad first. ``foreach`` (torch's): accepted and kept in
+    the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the
+    same numbers); so does ``fused`` (torch's fused Adagrad kernel; both True is torch's
+    RuntimeError).
     """
 
     state_keys = {"step": "count", "sum": "array"}
@@ -145,18 +145,15 @@ class Adagrad(Optimizer):
         """One update; ``closure`` (torch's): re-evaluates the loss first, its loss returned."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+            lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g, data = p.grad.data, p.data
+                data = p.data
                 xp = backend.get_array_module(data)
                 state = self.state.get(p) or self._init_state(p, group)  # a state loaded empty
                 t = bump_step(state)
-                if group.get("maximize", False):
-                    g = -g
-                if wd != 0:
-                    g = g + wd * data
+                g = self._gradient(group, p)   # (-grad when maximize, + weight_decay p)
                 clr = lr / (1 + (t - 1) * lr_decay)
                 s = state["sum"].data
                 tmp = xp.multiply(g, g, out=xp.empty_like(g))   # (out=: a 0-d g gives a NumPy scalar)
@@ -179,7 +176,9 @@ class Adadelta(Optimizer):
     (the default lr is 1.0, a plain multiplier of d).
 
     Per-parameter state, as PyTorch names it: ``step``, ``square_avg`` (v) and
-    ``acc_delta`` (u), made at the parameter's first step. ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
+    ``acc_delta`` (u), made at the parameter's first step. ``foreach`` (torch's): accepted and kept
+    in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give
+    the same numbers).
     """
 
     state_keys = {"step": "count", "square_avg": "array", "acc_delta": "array"}

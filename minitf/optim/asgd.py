@@ -17,7 +17,9 @@ class ASGD(Optimizer):
     parameters follow SGD; the average is in ``optimizer.state[p]["ax"]``.
 
     State, as torch names it: ``step``, ``eta``, ``mu`` (0-d host tensors of the
-    default float dtype, as torch's) and ``ax`` (the average). ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
+    default float dtype, as torch's) and ``ax`` (the average). ``foreach`` (torch's): accepted and
+    kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach
+    give the same numbers).
     """
 
     state_keys = {"step": "count", "eta": "scalar", "mu": "scalar", "ax": "array"}

@@ -8,6 +8,7 @@ a few temporaries. The base class, its state and its state dicts are in
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from ..backend.fused import kernels_for
@@ -126,11 +127,10 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = zeros_state(p)
                 items.append((p, state, bump_step(state)))
             names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-            multi_tensor.run(self, group, items, names, lambda xp, data, g, buffers, t, group=group:
-                             self._update(xp, data, g, buffers, t, group))
+            multi_tensor.run(self, group, items, names, functools.partial(self._update, group=group))
         return loss
 
-    def _update(self, xp, data, g, buffers, t, group):
+    def _update(self, xp, data, g, buffers, t, *, group):
         """One step in place on arrays of one shape: a parameter, its gradient and its moments, or a
         bucket of them flattened and concatenated (optim/multi_tensor.py)."""
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]

@@ -18,7 +18,9 @@ class Rprop(Optimizer):
     matters only when a parameter's state is made (a scheduler changing it
     later has no effect, as in torch).
 
-    State, as torch names it: ``step``, ``prev`` (g'), ``step_size`` (s). ``foreach`` (torch's): accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop and foreach give the same numbers).
+    State, as torch names it: ``step``, ``prev`` (g'), ``step_size`` (s). ``foreach`` (torch's):
+    accepted and kept in the group; the update is the per-tensor loop whatever it says (torch's loop
+    and foreach give the same numbers).
     """
 
     state_keys = {"step": "count", "prev": "array", "step_size": "array"}
