@@ -79,26 +79,33 @@ def _kernel(name: str, build):
 
 
 # --- GELU, tanh form: 0.5 x (1 + tanh(c (x + a x^3))), as minitf/ops/elementwise.py's GELU ---
-_GELU_A, _GELU_C = 0.044715, (2.0 / np.pi) ** 0.5
-_TANH_ARG = f"T s = x * x; s *= (T){_GELU_A * _GELU_C!r}; s += (T){_GELU_C!r}; s *= x;"
+def _tanh_arg():
+    """CUDA lines that set t's argument s = c (x + a x^3) = x (c + a c x^2), and a and c: GELU's
+    constants of minitf/ops/elementwise.py (imported on a kernel's first build: ops imports this module)."""
+    from ..ops.elementwise import _GELU_A as a, _GELU_C as c
+    return f"T s = x * x; s *= (T){a * c!r}; s += (T){c!r}; s *= x;", a, c
 
 
 def gelu_tanh(x):
     """GELU (tanh form) of a float32/float64 CuPy array: y, the same shape."""
-    k = _kernel("gelu_fwd", lambda cp: cp.ElementwiseKernel(
-        "T x", "T y", _TANH_ARG + " T t = tanh(s); y = (t + (T)1) * x * (T)0.5;", "minitf_gelu_tanh"))
-    return k(x)
+    def build(cp):
+        arg, _, _ = _tanh_arg()
+        return cp.ElementwiseKernel("T x", "T y", arg + " T t = tanh(s); y = (t + (T)1) * x * (T)0.5;",
+                                    "minitf_gelu_tanh")
+    return _kernel("gelu_fwd", build)(x)
 
 
 def gelu_tanh_backward(x, g):
     """dx = g (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)), t = tanh(c (x + a x^3))."""
-    k = _kernel("gelu_bwd", lambda cp: cp.ElementwiseKernel(
-        "T x, T g", "T d",
-        _TANH_ARG + " T t = tanh(s);"
-        f" T u = x * x; u *= (T){3 * _GELU_A * _GELU_C!r}; u += (T){_GELU_C!r};"
-        " T e = t * t - (T)1; e *= u; e *= x; e *= (T)-0.5;"
-        " e += t * (T)0.5; e += (T)0.5; d = e * g;", "minitf_gelu_tanh_backward"))
-    return k(x, g)
+    def build(cp):
+        arg, a, c = _tanh_arg()
+        return cp.ElementwiseKernel(
+            "T x, T g", "T d",
+            arg + " T t = tanh(s);"
+            f" T u = x * x; u *= (T){3 * a * c!r}; u += (T){c!r};"
+            " T e = t * t - (T)1; e *= u; e *= x; e *= (T)-0.5;"
+            " e += t * (T)0.5; e += (T)0.5; d = e * g;", "minitf_gelu_tanh_backward")
+    return _kernel("gelu_bwd", build)(x, g)
 
 
 # --- LayerNorm over the last axis, one warp per row -----------------------------------------

@@ -29,6 +29,7 @@ from ..autograd import bump_version, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import _SQRT1_2, _tanh_arg
 from .erf import erfc as _erfc
+from .half_math import kernel_half_in_float32
 from .multihead import _cached_attention, check_kv_cache
 from .rows import row_mean, row_sum
 from ._util import is_int
@@ -60,11 +61,10 @@ def _linear(x, w, b):
     return y
 
 
+@kernel_half_in_float32   # float16 computed in float32 and rounded once, as the layer's
 def _gelu(xp, x, approximate):
     """GELU of x, in place where the layer's kernel computes in place: the same operations as
     ``ops.elementwise.GELU`` ("tanh") and ``GELUErf`` ("none"), float16 in float32 as theirs."""
-    if x.dtype == np.float16:   # computed in float32 and rounded once (ops/half_math.py)
-        return _gelu(xp, x.astype(np.float32), approximate).astype(np.float16)
     if approximate == "tanh":
         fused = kernels_for(xp, x)
         if fused is not None:

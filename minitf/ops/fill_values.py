@@ -63,14 +63,15 @@ def fill_tensor_value(name: str, value: Tensor, dtype) -> Tensor:
     dt = np.dtype(dtype)
     # a value the dtype may not hold: an integer or a wider float into a float dtype (1e6 into
     # float16), anything into an integer one
-    wider = dt.kind == "f" and (value.dtype.kind in "iu" or (value.dtype.kind == "f" and value.dtype.itemsize > dt.itemsize))
+    wider = dt.kind == "f" and (value.dtype.kind in "iu"
+                                or (value.dtype.kind == "f" and value.dtype.itemsize > dt.itemsize))
     if (dt.kind in "iu" and value.dtype.kind in "iuf") or wider:
         fill_number(name, value.data.item(), dtype)
-    if value.dtype.kind != "c" or np.dtype(dtype).kind in "cb":
+    if value.dtype.kind != "c" or dt.kind in "cb":
         return value
     from .complex_parts import real
     if bool((value.data.imag != 0).any()):
-        raise _overflow(name, complex(value.data.item()), np.dtype(dtype), "its imaginary part is not 0")
+        raise _overflow(name, complex(value.data.item()), dt, "its imaginary part is not 0")
     return real(value)
 
 

@@ -47,6 +47,18 @@ def _saved_in_float32(fn):
         fn.__dict__.update(kept)
 
 
+def kernel_half_in_float32(kernel):
+    """``kernel(xp, x, *rest)`` of arrays, for a float16 x computed in float32 (its float16
+    arguments cast up too) and rounded once; other dtypes untouched. The array-level twin of
+    :func:`computes_half_in_float32`, for kernels that are not Function classes."""
+    def run(xp, x, *rest):
+        if x.dtype != _HALF:
+            return kernel(xp, x, *rest)
+        return _down(kernel(xp, x.astype(np.float32), *map(_up, rest)))
+    run.__doc__, run.__name__ = kernel.__doc__, kernel.__name__
+    return run
+
+
 def computes_half_in_float32(cls):
     """Class decorator for an elementwise Function whose first input is the array it maps."""
     forward, backward = cls.forward, cls.backward

@@ -18,6 +18,7 @@ from ..errors import DtypeNotImplemented
 from ..tensor import Tensor
 from . import elementwise as _e, unary as _u
 from .erf import erf as _erf_array, erfc as _erfc_array
+from .half_math import kernel_half_in_float32
 from .more_math import _unary, erf
 
 _SQRT_PI_2 = math.sqrt(math.pi) / 2   # d erfinv(x) = sqrt(pi)/2 exp(erfinv(x)^2)
@@ -80,17 +81,9 @@ rad2deg = _unary("rad2deg", lambda xp, x: x * x.dtype.type(1 / _DEG), lambda xp,
 deg2rad.function.saves_tensors = rad2deg.function.saves_tensors = False   # (torch's nodes: a constant factor only)
 
 
-def _half_in_float32(kernel):
-    """``kernel(xp, x, ...)`` computed in float32 for a float16 x, then rounded once, as torch's
-    half kernels compute (their opmath type): pi x rounded to float16 first put sinc(1) at 3e-4, not 0."""
-    def run(xp, x, *rest):
-        if x.dtype != np.float16:
-            return kernel(xp, x, *rest)
-        return kernel(xp, x.astype(np.float32), *(r.astype(np.float32) for r in rest)).astype(np.float16)
-    return run
-
-
-@_half_in_float32
+# float16 in float32, rounded once, as torch's half kernels (their opmath type): pi x rounded to
+# float16 first put sinc(1) at 3e-4, not 0
+@kernel_half_in_float32
 def _sinc_array(xp, x):
     px = x * x.dtype.type(math.pi)
     zero = x == 0
@@ -111,7 +104,7 @@ def _sinc_series(px2):
     return acc
 
 
-@_half_in_float32
+@kernel_half_in_float32
 def _sinc_slope(xp, x, y):
     """d sinc = (pi x cos(pi x) - sin(pi x)) / (pi x^2) = pi (px cos px - sin px) / px^2, px = pi x:
     its series below |px| = 1 (0 at x = 0, torch's masked_fill), the closed form above."""
