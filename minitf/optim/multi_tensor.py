@@ -60,7 +60,7 @@ def run(opt, group: dict, items: list, names: tuple, update) -> None:
     if not items:
         return
     if not wants_foreach(group, items):
-        _release(opt, {id(p) for p, _, _ in items})   # flat buffers of an earlier flat step
+        _release(opt, items)   # flat buffers of an earlier flat step
         for p, state, tag in items:
             update(backend.get_array_module(p.data), p.data, p.grad.data, [state[k].data for k in names], tag)
             bump_version(p)
@@ -147,10 +147,13 @@ def _detach(opt, entry: _FlatState) -> None:
                 state[k].data = views[i].copy()
 
 
-def _release(opt, ids) -> None:
-    """Drop (and detach) the cached buckets holding any of the parameters ``ids``."""
+def _release(opt, items) -> None:
+    """Drop (and detach) the cached buckets holding any of the parameters of ``items``."""
     cache = opt.__dict__.get("_flat_states")
-    for k in [k for k in (cache or ()) if ids.intersection(k)]:
+    if not cache:   # (the CPU's loop: nothing was ever flat, nothing to do each step)
+        return
+    ids = {id(p) for p, _, _ in items}
+    for k in [k for k in cache if ids.intersection(k)]:
         _detach(opt, cache.pop(k))
 
 
