@@ -298,7 +298,7 @@ def test_sample_refuses_a_bad_seed_and_an_impossible_length(corpus_file, tmp_pat
 
 # ---------------------------------------------------------------- the benchmarks' command lines
 BENCHMARKS = ["benchmark.py", "checkpoint_memory.py", "device_ops.py", "dist_throughput.py", "engine_overhead.py",
-              "gpu_check.py", "profile_step.py", "race_pytorch.py"]
+              "gpu_check.py", "optimizer_step.py", "profile_step.py", "race_pytorch.py"]
 
 
 def bench(script, *args):
@@ -355,6 +355,7 @@ def test_benchmark_help_texts_are_whole():
     ("engine_overhead.py", ["--rounds", "0"], "--rounds must be at least 1"),
     ("race_pytorch.py", ["--preset", "small", "--n-embd", "50"], "--n-embd (50) must be a multiple of the small preset's 6 heads"),
     ("race_pytorch.py", ["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    ("optimizer_step.py", ["--rounds", "0"], "--rounds and --steps must be at least 1"),
 ])
 def test_a_bad_benchmark_setting_is_an_error_not_a_traceback(script, args, message):
     p = bench(script, *args)
